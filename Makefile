@@ -1,0 +1,158 @@
+# xmppguard - build, test, install.
+#
+#   make                 build ./xmppguard
+#   make check           unit tests (plain, then ASan+UBSan), filter and system tests
+#   make unit            unit tests only (plain)
+#   make install         PREFIX=/usr/local DESTDIR=
+#   make clean
+#
+# Knobs: CC, CFLAGS, LDFLAGS (appended after the project's own flags, so the
+# warnings cannot be dropped), SANITIZE=address,undefined, V=1.
+
+VERSION   := 0.1.0
+PREFIX    ?= /usr/local
+SBINDIR   ?= $(PREFIX)/sbin
+DATADIR   ?= $(PREFIX)/share/xmppguard
+SYSCONFDIR ?= /etc
+UNITDIR   ?= /lib/systemd/system
+CC        ?= cc
+PKG_CONFIG ?= pkg-config
+
+LIBS_PC   := libnetfilter_conntrack libpcre2-8 sqlite3 libcurl inih
+STD_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
+	-Wstrict-prototypes -Wmissing-prototypes -Wpointer-arith -Wcast-qual \
+	-Wwrite-strings -Wformat=2 -Wno-format-nonliteral
+HARDEN_CFLAGS := -O2 -g -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
+HARDEN_LDFLAGS := -pie -Wl,-z,relro,-z,now
+PC_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(LIBS_PC) 2>/dev/null)
+PC_LIBS   := $(shell $(PKG_CONFIG) --libs $(LIBS_PC) 2>/dev/null)
+CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
+
+ifneq ($(SANITIZE),)
+HARDEN_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=$(SANITIZE) \
+	-fno-sanitize-recover=all
+HARDEN_LDFLAGS := -fsanitize=$(SANITIZE)
+BUILD     ?= build/san
+else
+BUILD     ?= build/plain
+endif
+
+FINAL_CFLAGS  = $(STD_CFLAGS) $(HARDEN_CFLAGS) -DXG_VERSION=\"$(VERSION)\" \
+	-DXG_SYSCONFDIR=\"$(SYSCONFDIR)\" -DXG_DATADIR=\"$(DATADIR)\" \
+	-I src -I $(BUILD) $(PC_CFLAGS) $(CFLAGS)
+FINAL_LDFLAGS = $(HARDEN_LDFLAGS) $(LDFLAGS)
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+SRCS     := $(sort $(wildcard src/*.c))
+LIB_SRCS := $(filter-out src/main.c,$(SRCS))
+OBJS     := $(SRCS:src/%.c=$(BUILD)/%.o) $(BUILD)/sql_migrations.o
+LIB_OBJS := $(LIB_SRCS:src/%.c=$(BUILD)/%.o) $(BUILD)/sql_migrations.o
+SQL      := $(sort $(wildcard sql/[0-9]*.sql))
+UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all deps run check unit unit-san system install uninstall clean reference
+all: xmppguard
+
+xmppguard: $(BUILD)/xmppguard
+	$(Q)cp $< $@
+
+$(BUILD)/xmppguard: $(OBJS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(FINAL_CFLAGS) -o $@ $(OBJS) $(FINAL_LDFLAGS) $(PC_LIBS)
+
+$(BUILD)/%.o: src/%.c | $(BUILD)/sql_migrations.h
+	@mkdir -p $(@D)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(FINAL_CFLAGS) -MMD -MP -c -o $@ $<
+
+# The numbered migrations in sql/ are compiled into the binary.
+$(BUILD)/sql_migrations.c $(BUILD)/sql_migrations.h: $(SQL) sql/embed.sh
+	@mkdir -p $(BUILD)
+	@echo "  GEN     $(BUILD)/sql_migrations.c"
+	$(Q)sh sql/embed.sh $(BUILD) $(SQL)
+
+$(BUILD)/sql_migrations.o: $(BUILD)/sql_migrations.c
+	$(Q)$(CC) $(FINAL_CFLAGS) -c -o $@ $<
+
+# Unit tests #include the module under test (to reach its statics) and link
+# against every other object.
+$(BUILD)/tests/test_%: tests/unit/test_%.c $(LIB_OBJS) tests/unit/unit.h
+	@mkdir -p $(@D)
+	@echo "  TEST    $@"
+	$(Q)$(CC) $(FINAL_CFLAGS) -Wno-missing-prototypes -MMD -MP -o $@ $< \
+	    $(filter-out $(BUILD)/$*.o,$(LIB_OBJS)) $(FINAL_LDFLAGS) \
+	    $(PC_LIBS) $(CMOCKA_LIBS)
+
+unit: $(UNIT_BINS)
+	@sh tests/unit/run.sh $(UNIT_BINS)
+
+# The sanitized run uses clang when there is one, so every change is built
+# warning-free by both compilers.
+SAN_CC := $(shell command -v clang >/dev/null 2>&1 && echo clang || echo $(CC))
+unit-san:
+	$(Q)$(MAKE) --no-print-directory CC=$(SAN_CC) \
+	    SANITIZE=address,undefined unit
+
+system: xmppguard
+	@sh tests/system/run.sh
+
+# On a fresh Debian machine (as root) the first build installs what it needs.
+deps:
+	$(Q)sh contrib/deps.sh --check 2>/dev/null || sh contrib/deps.sh
+
+# The daemon on its built-in defaults, in the foreground (Ctrl-C stops it).
+run: deps
+	$(Q)$(MAKE) --no-print-directory xmppguard
+	./xmppguard run --foreground
+
+check: deps
+	$(Q)$(MAKE) --no-print-directory xmppguard
+	@echo "== unit tests (plain) =="
+	$(Q)$(MAKE) --no-print-directory unit
+	@echo "== unit tests (AddressSanitizer + UndefinedBehaviorSanitizer) =="
+	$(Q)$(MAKE) --no-print-directory unit-san
+	@echo "== system tests =="
+	$(Q)$(MAKE) --no-print-directory system
+
+# The configuration reference in the README is generated from the directive
+# table (make reference); tests/system checks that the two agree.
+reference: xmppguard
+	$(Q)./xmppguard check-config --reference > build/reference.md
+	$(Q)awk -v ref=build/reference.md \
+	    '/^<!-- END REFERENCE -->/ { skip = 0 } \
+	     !skip { print } \
+	     /^<!-- BEGIN REFERENCE -->/ { while ((getline l < ref) > 0) print l; skip = 1 }' \
+	    README > build/README.new && mv build/README.new README
+
+install: xmppguard
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(DATADIR)/filters \
+	    $(DESTDIR)$(DATADIR)/sql $(DESTDIR)$(SYSCONFDIR)/xmppguard \
+	    $(DESTDIR)$(UNITDIR)
+	install -m 0755 xmppguard $(DESTDIR)$(SBINDIR)/xmppguard
+	for f in filters/*.conf; do [ -e "$$f" ] || continue; \
+	    install -m 0644 "$$f" $(DESTDIR)$(DATADIR)/filters/; done
+	install -m 0644 $(SQL) $(DESTDIR)$(DATADIR)/sql/
+	# The operator's configuration is never overwritten.
+	[ -e $(DESTDIR)$(SYSCONFDIR)/xmppguard/xmppguard.conf ] || \
+	    install -m 0640 contrib/xmppguard.conf \
+	    $(DESTDIR)$(SYSCONFDIR)/xmppguard/xmppguard.conf
+	install -m 0644 contrib/xmppguard.conf \
+	    $(DESTDIR)$(DATADIR)/xmppguard.conf.sample
+	sed 's|@SBINDIR@|$(SBINDIR)|g' contrib/xmppguard.service.in > \
+	    $(DESTDIR)$(UNITDIR)/xmppguard.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/xmppguard.service
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/xmppguard $(DESTDIR)$(UNITDIR)/xmppguard.service
+	rm -rf $(DESTDIR)$(DATADIR)
+
+clean:
+	rm -rf build xmppguard
+
+-include $(wildcard build/*/*.d build/*/tests/*.d)

@@ -1,0 +1,2057 @@
+/*
+ * Configuration: an INI file interpreted through one table of directives.
+ *
+ * conf_directives[] lists every key: its section, name, type, bounds,
+ * default, where its value lands and a line of help.  That one table builds
+ * the defaults, checks the file, prints the effective configuration
+ * (check-config) and writes the reference in the README.  Defaults are
+ * strings read by the same parsers as the file, so the reference shows
+ * exactly what applies.  The three built-in services (c2s, s2s, http)
+ * always exist; conf_builtins[] gives the values in which they differ.
+ *
+ * inih splits lines into sections, names and values, but its handler gets
+ * no line number, and it drops malformed lines with nothing more than the
+ * number of the first.  So inih reads through conf_read_line(), which sees
+ * every raw line first: it counts lines, refuses over-long lines and bytes
+ * no text file holds, classifies each line exactly as inih will (blank or
+ * comment, section header, "name = value", or an indented continuation of
+ * the previous value) and tracks the current section itself.  A line it
+ * refuses reaches inih as an empty line, and inih_prev mirrors whether inih
+ * holds a name to continue, so the two never disagree about what the next
+ * indented line means.  Continuation lines reach inih with their inline
+ * comment already removed, which inih releases differ on.  If inih ever
+ * fails to call the handler for a line we classified as a key, the line is
+ * reported rather than lost.
+ *
+ * Every error is recorded as "FILE:LINE: message" and parsing goes on, so
+ * the operator sees all of them at once; after CONF_ERRORS_MAX the rest of
+ * the file is skipped.  Hostile files are bounded too: a line holds at most
+ * CONF_LINE_MAX characters, a file at most CONF_SECTIONS_MAX sections, a
+ * list at most CONF_NETWORKS_MAX networks.
+ *
+ * Invariants of a loaded struct conf: every value passed its parser and
+ * bounds; all strings are on the heap (conf_free() frees them by walking the
+ * table); the built-in services come first, then the file's in file order,
+ * and a service with nports 0 is disabled; no port is in two services;
+ * db_path is absolute.
+ */
+#include <sys/types.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <ini.h>
+
+#include "addr.h"
+#include "conf.h"
+#include "log.h"
+#include "xmalloc.h"
+
+#ifndef nitems
+#define nitems(a)	(sizeof(a) / sizeof((a)[0]))
+#endif
+
+#define CONF_LINE_MAX		198	/* characters, without the newline */
+#define CONF_ERRORS_MAX		100	/* then the rest of the file is skipped */
+#define CONF_SECTIONS_MAX	256
+#define CONF_NETWORKS_MAX	4096	/* per list */
+#define CONF_DIRECTIVES_MAX	32
+#define CONF_SUGGEST_MAX	32	/* longest word a suggestion is sought for */
+#define CONF_KEY_WIDTH		14	/* conf_print aligns values after it */
+#define CONF_WRAP		76	/* conf_print wraps lists here */
+#define CONF_ESC		64	/* quoted values in messages */
+
+#define CONF_US_S		1000000LL
+#define CONF_RATE_WINDOW_MIN	(1 * CONF_US_S)
+#define CONF_RATE_WINDOW_MAX	(7 * 86400 * CONF_US_S)
+#define CONF_DB_NAME		"xmppguard.db"
+
+/* A pointer to the field at off in a section's structure. */
+#define CONF_FIELD(base, off, type)					\
+	((type *)(void *)((char *)(base) + (off)))
+#define CONF_CFIELD(base, off, type)					\
+	((type const *)(const void *)((const char *)(base) + (off)))
+
+enum conf_kind {
+	CONF_K_GLOBAL,
+	CONF_K_STORE,
+	CONF_K_SERVICE,
+	CONF_K_LOG,
+	CONF_K_OVERRIDE,
+	CONF_K_ALLOW
+};
+
+static const struct conf_kind_info {
+	const char	*name;
+	int		 named;		/* [KIND NAME] rather than [KIND] */
+	const char	*help;
+} conf_kinds[] = {
+	{ "global", 0, "Settings of the daemon as a whole." },
+	{ "store", 0, "The SQLite database of events and bans." },
+	{ "service", 1, "A group of local TCP ports with its own limits per "
+	    "client address.  The services c2s, s2s and http always exist "
+	    "(see the table below); a section naming one of them changes only "
+	    "the keys it sets, any other name adds a service, whose ports "
+	    "must be given." },
+	{ "log", 1, "A server log file to follow: failed logins and "
+	    "registrations." },
+	{ "override", 1, "Other limits for known networks, such as a company "
+	    "NAT carrying many real users on one address." },
+	{ "allow", 0, "Addresses that are never banned." },
+};
+
+enum conf_type {
+	CONF_T_BOOL,
+	CONF_T_UINT,		/* uint32_t */
+	CONF_T_DURATION,	/* int64_t, us */
+	CONF_T_SIZE,		/* uint64_t, bytes */
+	CONF_T_RATE,		/* struct conf_rate; bounds are the count's */
+	CONF_T_KARMA,		/* struct conf_karma */
+	CONF_T_STRING,		/* char *; max is the length */
+	CONF_T_PATH,		/* char *, absolute; max is the length */
+	CONF_T_ENUM,		/* int, the index in values */
+	CONF_T_PORTS,		/* uint16_t[CONF_PORTS_MAX], count at noff */
+	CONF_T_NETWORKS		/* struct prefix *, count at noff */
+};
+
+static const char *const conf_type_names[] = {
+	"boolean", "integer", "duration", "size", "rate", "karma", "string",
+	"path", "choice", "ports", "networks"
+};
+
+#define CONF_F_REQUIRED	0x1	/* must be set (a list: not empty) */
+#define CONF_F_NEWREQ	0x2	/* must be set, except in a built-in */
+#define CONF_F_EMPTY	0x4	/* STRING, PATH: may be empty */
+
+struct conf_directive {
+	enum conf_kind	 kind;
+	const char	*name;
+	enum conf_type	 type;
+	int		 flags;
+	int64_t		 min;
+	int64_t		 max;
+	const char *const *values;	/* CONF_T_ENUM, NULL-terminated */
+	const char	*def;		/* NULL: none (CONF_F_REQUIRED) */
+	size_t		 off;		/* in the section's structure */
+	size_t		 noff;		/* PORTS, NETWORKS: the count */
+	const char	*help;
+};
+
+/* In the order of enum conf_firewall and enum log_level. */
+static const char *const conf_firewall_names[] = {
+	"nftables", "ipset", "iptables", "command", "none", NULL
+};
+static const char *const conf_log_level_names[] = {
+	"error", "warning", "info", "debug", NULL
+};
+
+#define G(f)	offsetof(struct conf, f)
+#define S(f)	offsetof(struct conf_service, f)
+#define L(f)	offsetof(struct conf_log, f)
+#define O(f)	offsetof(struct conf_override, f)
+#define DAYS(n)	((int64_t)(n) * 86400 * CONF_US_S)
+#define SUN_MAX	((int64_t)sizeof(((struct sockaddr_un *)0)->sun_path) - 1)
+
+static const struct conf_directive conf_directives[] = {
+	{ CONF_K_GLOBAL, "state_dir", CONF_T_PATH, 0, 0, 160, NULL,
+	  "/var/lib/xmppguard", G(state_dir), 0,
+	  "Directory of the store, the pid file and the lock." },
+	{ CONF_K_GLOBAL, "control_socket", CONF_T_PATH, 0, 0, SUN_MAX, NULL,
+	  "/run/xmppguard/xmppguard.sock", G(control_socket), 0,
+	  "Unix socket for status, ban, unban and reload." },
+	{ CONF_K_GLOBAL, "firewall", CONF_T_ENUM, 0, 0, 0,
+	  conf_firewall_names, "nftables", G(firewall), 0,
+	  "Backend that carries out bans." },
+	{ CONF_K_GLOBAL, "dry_run", CONF_T_BOOL, 0, 0, 0, NULL,
+	  "no", G(dry_run), 0,
+	  "Decide and log bans but leave the firewall alone." },
+	{ CONF_K_GLOBAL, "log_level", CONF_T_ENUM, 0, 0, 0,
+	  conf_log_level_names, "info", G(log_level), 0,
+	  "Most verbose messages logged." },
+
+	{ CONF_K_STORE, "path", CONF_T_PATH, CONF_F_EMPTY, 0, PATH_MAX - 1,
+	  NULL, "", G(db_path), 0,
+	  "SQLite database; empty: STATE_DIR/" CONF_DB_NAME "." },
+	{ CONF_K_STORE, "retention", CONF_T_DURATION, 0, 0, DAYS(7 * 520),
+	  NULL, "30d", G(retention), 0,
+	  "How long events are kept; 0 keeps everything." },
+	{ CONF_K_STORE, "batch_max", CONF_T_UINT, 0, 1, 100000, NULL,
+	  "1000", G(batch_max), 0,
+	  "Most rows written in one transaction." },
+
+	{ CONF_K_SERVICE, "ports", CONF_T_PORTS, CONF_F_NEWREQ, 1, 65535,
+	  NULL, "none", S(ports), S(nports),
+	  "Local TCP ports (up to 16); none disables the service." },
+	{ CONF_K_SERVICE, "max_concurrent", CONF_T_UINT, 0, 0, 1000000, NULL,
+	  "50", S(max_concurrent), 0,
+	  "Live connections per address; 0: no limit." },
+	{ CONF_K_SERVICE, "max_new", CONF_T_RATE, 0, 0, 1000000, NULL,
+	  "120/1h", S(max_new), 0,
+	  "Completed handshakes per address per window; none: no limit." },
+	{ CONF_K_SERVICE, "karma", CONF_T_KARMA, 0, 0, 0, NULL,
+	  "10k/s burst 256k", S(karma), 0,
+	  "Bytes per address: refill rate and bucket size; off: no limit." },
+
+	{ CONF_K_LOG, "path", CONF_T_PATH, CONF_F_REQUIRED, 0, PATH_MAX - 1,
+	  NULL, NULL, L(path), 0,
+	  "Log file of the XMPP server." },
+	{ CONF_K_LOG, "filter", CONF_T_STRING, CONF_F_REQUIRED, 0, 255, NULL,
+	  NULL, L(filter), 0,
+	  "Filter reading it: a name (prosody, ejabberd, jabberd2) or "
+	  "a path." },
+
+	{ CONF_K_OVERRIDE, "networks", CONF_T_NETWORKS, CONF_F_REQUIRED, 0, 0,
+	  NULL, NULL, O(networks), O(nnetworks),
+	  "Addresses and prefixes the override applies to." },
+	{ CONF_K_OVERRIDE, "max_concurrent", CONF_T_UINT, 0, 0, 1000000, NULL,
+	  "0", O(max_concurrent), 0,
+	  "Replaces the service's max_concurrent; 0 keeps it." },
+	{ CONF_K_OVERRIDE, "max_new", CONF_T_RATE, 0, 0, 1000000, NULL,
+	  "none", O(max_new), 0,
+	  "Replaces the service's max_new; none keeps it." },
+
+	{ CONF_K_ALLOW, "networks", CONF_T_NETWORKS, 0, 0, 0, NULL,
+	  "none", G(allow), G(nallow),
+	  "Addresses and prefixes never banned." },
+};
+
+#undef G
+#undef S
+#undef L
+#undef O
+
+_Static_assert(nitems(conf_directives) <= CONF_DIRECTIVES_MAX,
+    "raise CONF_DIRECTIVES_MAX");
+_Static_assert(sizeof(enum conf_firewall) == sizeof(int),
+    "CONF_T_ENUM stores an int");
+_Static_assert(CONF_FW_NONE == 4 && LOG_LEVEL_DEBUG == 3,
+    "the names tables follow the enums");
+
+/*
+ * The built-in services and where they differ from the table's defaults.
+ * The figures seed XEP-0205's: c2s is people, s2s is a few federated servers
+ * holding a few connections each and carrying more traffic, http is BOSH and
+ * WebSocket clients opening many short connections.
+ */
+static const struct conf_builtin {
+	const char	*name;
+	const char	*ports;
+	const char	*max_concurrent;
+	const char	*max_new;
+	const char	*karma;
+} conf_builtins[] = {
+	{ "c2s", "5222, 5223", "50", "120/1h", "10k/s burst 256k" },
+	{ "s2s", "5269", "20", "60/1h", "50k/s burst 1M" },
+	{ "http", "5280, 5281, 5443", "100", "3000/1h", "20k/s burst 512k" },
+};
+
+static const struct conf_unit {
+	const char	*name;
+	uint64_t	 mult;
+} conf_time_units[] = {		/* largest first, for conf_fmt_duration */
+	{ "w", 604800 * (uint64_t)CONF_US_S },
+	{ "d", 86400 * (uint64_t)CONF_US_S },
+	{ "h", 3600 * (uint64_t)CONF_US_S },
+	{ "m", 60 * (uint64_t)CONF_US_S },
+	{ "s", (uint64_t)CONF_US_S },
+	{ "ms", 1000 },
+	{ "us", 1 },
+}, conf_size_units[] = {
+	{ "T", (uint64_t)1 << 40 },
+	{ "G", (uint64_t)1 << 30 },
+	{ "M", (uint64_t)1 << 20 },
+	{ "k", (uint64_t)1 << 10 },
+};
+
+/* A section of the file being read. */
+struct conf_sect {
+	enum conf_kind	 kind;
+	char		 name[CONF_NAME_MAX];	/* "" if not named */
+	int		 idx;		/* in services, logs, overrides */
+	int		 line;		/* of its header */
+	int		 builtin;	/* a built-in service */
+	int		 keyline[CONF_DIRECTIVES_MAX];	/* 0: not set */
+};
+
+struct conf_parse {
+	struct conf	*conf;
+	const char	*path;		/* NULL: built-in defaults only */
+	FILE		*fp;
+	int		 in_default;	/* an error is our bug */
+	int		 lineno;
+	int		 read_errno;
+	int		 stop;		/* too many errors: read no further */
+
+	/* The line inih is working on, as conf_read_line() saw it. */
+	enum {
+		CONF_L_OTHER,		/* the handler will not be called */
+		CONF_L_KEY,
+		CONF_L_CONT
+	}		 kind;
+	int		 called;	/* handler calls for this line */
+	int		 inih_prev;	/* inih holds a name to continue */
+
+	struct conf_sect *sects;
+	int		 nsects;
+	int		 cur;		/* the current section, -1: none */
+	int		 skip;		/* its header was bad: ignore keys */
+	const struct conf_directive *prev;	/* what a continuation adds to */
+	int		 prev_none;	/* ... and it was set to "none" */
+
+	char		*errors;
+	size_t		 errlen;
+	int		 nerrors;
+};
+
+static void	conf_error(struct conf_parse *, int, const char *, ...)
+		    __attribute__((format(printf, 3, 4)));
+static void	conf_set(struct conf_parse *, const struct conf_directive *,
+		    void *, const char *, int);
+
+/*
+ * Value parsers.
+ */
+
+/* Reads a decimal number at *sp and moves *sp past it. */
+static int
+conf_number(const char **sp, uint64_t *v, const char **why)
+{
+	const char	*s = *sp;
+	uint64_t	 n = 0;
+	unsigned int	 d;
+
+	if (*s < '0' || *s > '9') {
+		*why = "expected a number";
+		return -1;
+	}
+	for (; *s >= '0' && *s <= '9'; s++) {
+		d = (unsigned int)(*s - '0');
+		if (n > (UINT64_MAX - d) / 10) {
+			*why = "number too large";
+			return -1;
+		}
+		n = n * 10 + d;
+	}
+	*sp = s;
+	*v = n;
+	return 0;
+}
+
+/* A duration filling s; bare_unit lets "h" mean "1h" (rate windows). */
+static int
+conf_duration(const char *s, int bare_unit, int64_t *us, const char **why)
+{
+	uint64_t	n = 1, mult = (uint64_t)CONF_US_S;
+	size_t		i;
+
+	if (*s == '\0') {
+		*why = "empty value";
+		return -1;
+	}
+	if (!(bare_unit && *s >= 'a' && *s <= 'z') &&
+	    conf_number(&s, &n, why) == -1)
+		return -1;
+	if (*s != '\0') {
+		for (i = 0; i < nitems(conf_time_units); i++) {
+			if (strcmp(s, conf_time_units[i].name) == 0)
+				break;
+		}
+		if (i == nitems(conf_time_units)) {
+			*why = "unknown unit (use ms, s, m, h, d or w)";
+			return -1;
+		}
+		mult = conf_time_units[i].mult;
+	}
+	if (n > (uint64_t)INT64_MAX / mult) {
+		*why = "duration too long";
+		return -1;
+	}
+	*us = (int64_t)(n * mult);
+	return 0;
+}
+
+int
+conf_parse_duration(const char *s, int64_t *us, const char **why)
+{
+	return conf_duration(s, 0, us, why);
+}
+
+/* A size at *sp, with an optional unit letter; moves *sp past it. */
+static int
+conf_size_at(const char **sp, uint64_t *bytes, const char **why)
+{
+	const char	*s = *sp;
+	uint64_t	 n, mult = 1;
+	size_t		 i;
+
+	if (conf_number(&s, &n, why) == -1)
+		return -1;
+	for (i = 0; i < nitems(conf_size_units); i++) {
+		if ((*s | 0x20) == (conf_size_units[i].name[0] | 0x20)) {
+			mult = conf_size_units[i].mult;
+			s++;
+			break;
+		}
+	}
+	if (n > UINT64_MAX / mult) {
+		*why = "size too large";
+		return -1;
+	}
+	*sp = s;
+	*bytes = n * mult;
+	return 0;
+}
+
+int
+conf_parse_size(const char *s, uint64_t *bytes, const char **why)
+{
+	uint64_t	v;
+
+	if (*s == '\0') {
+		*why = "empty value";
+		return -1;
+	}
+	if (conf_size_at(&s, &v, why) == -1)
+		return -1;
+	if (*s != '\0') {
+		*why = "unknown unit (use k, M, G or T)";
+		return -1;
+	}
+	*bytes = v;
+	return 0;
+}
+
+int
+conf_parse_rate(const char *s, struct conf_rate *r, const char **why)
+{
+	uint64_t	count;
+	int64_t		window;
+
+	if (strcmp(s, "none") == 0 || strcmp(s, "0") == 0) {
+		r->count = 0;
+		r->window = 0;
+		return 0;
+	}
+	if (conf_number(&s, &count, why) == -1) {
+		if (*s >= '0' && *s <= '9')
+			return -1;	/* too large */
+		goto syntax;
+	}
+	s += strspn(s, " \t");
+	if (*s != '/')
+		goto syntax;
+	s++;
+	s += strspn(s, " \t");
+	if (*s == '\0')
+		goto syntax;
+	if (conf_duration(s, 1, &window, why) == -1)
+		return -1;
+	if (count > UINT32_MAX) {
+		*why = "count too large";
+		return -1;
+	}
+	if (window < CONF_RATE_WINDOW_MIN || window > CONF_RATE_WINDOW_MAX) {
+		*why = "window must be from 1s to 1w";
+		return -1;
+	}
+	r->count = (uint32_t)count;
+	r->window = count == 0 ? 0 : window;
+	return 0;
+
+syntax:
+	*why = "expected COUNT/WINDOW (such as 120/1h) or none";
+	return -1;
+}
+
+int
+conf_parse_karma(const char *s, struct conf_karma *k, const char **why)
+{
+	uint64_t	rate, burst;
+
+	if (strcmp(s, "off") == 0 || strcmp(s, "0") == 0) {
+		k->rate = 0;
+		k->burst = 0;
+		return 0;
+	}
+	if (conf_size_at(&s, &rate, why) == -1) {
+		if (*s >= '0' && *s <= '9')
+			return -1;	/* too large */
+		goto syntax;
+	}
+	if (strncmp(s, "/s", 2) == 0)
+		s += 2;
+	else if (strncmp(s, "/1s", 3) == 0)
+		s += 3;
+	else
+		goto syntax;
+	if (*s != ' ' && *s != '\t')
+		goto syntax;
+	s += strspn(s, " \t");
+	if (strncmp(s, "burst", 5) != 0 || (s[5] != ' ' && s[5] != '\t'))
+		goto syntax;
+	s += 5;
+	s += strspn(s, " \t");
+	if (conf_size_at(&s, &burst, why) == -1) {
+		if (*s >= '0' && *s <= '9')
+			return -1;	/* too large */
+		goto syntax;
+	}
+	if (*s != '\0')
+		goto syntax;
+	if (rate == 0) {
+		*why = "rate must be above 0 (or the whole value off)";
+		return -1;
+	}
+	if (burst < rate) {
+		*why = "burst must be at least the rate";
+		return -1;
+	}
+	k->rate = rate;
+	k->burst = burst;
+	return 0;
+
+syntax:
+	*why = "expected RATE/s burst SIZE (such as 10k/s burst 256k) or off";
+	return -1;
+}
+
+/* yes/no and friends, any case; -1 if none of them. */
+static int
+conf_parse_bool(const char *s)
+{
+	static const char *const yes[] = { "yes", "true", "on", "1" };
+	static const char *const no[] = { "no", "false", "off", "0" };
+	size_t	i;
+
+	for (i = 0; i < nitems(yes); i++) {
+		if (strcasecmp(s, yes[i]) == 0)
+			return 1;
+		if (strcasecmp(s, no[i]) == 0)
+			return 0;
+	}
+	return -1;
+}
+
+char *
+conf_fmt_duration(int64_t us, char *buf, size_t size)
+{
+	size_t	i;
+
+	if (us == 0) {
+		snprintf(buf, size, "0");
+		return buf;
+	}
+	if (us > 0) {
+		for (i = 0; i < nitems(conf_time_units); i++) {
+			if ((uint64_t)us % conf_time_units[i].mult == 0)
+				break;
+		}
+		snprintf(buf, size, "%" PRIu64 "%s",
+		    (uint64_t)us / conf_time_units[i].mult,
+		    conf_time_units[i].name);
+		return buf;
+	}
+	snprintf(buf, size, "%" PRId64 "us", us);	/* not ours to read */
+	return buf;
+}
+
+char *
+conf_fmt_size(uint64_t bytes, char *buf, size_t size)
+{
+	size_t	i;
+
+	if (bytes != 0) {
+		for (i = 0; i < nitems(conf_size_units); i++) {
+			if (bytes % conf_size_units[i].mult == 0) {
+				snprintf(buf, size, "%" PRIu64 "%s",
+				    bytes / conf_size_units[i].mult,
+				    conf_size_units[i].name);
+				return buf;
+			}
+		}
+	}
+	snprintf(buf, size, "%" PRIu64, bytes);
+	return buf;
+}
+
+static char *
+conf_fmt_rate(const struct conf_rate *r, char *buf, size_t size)
+{
+	char	w[32];
+
+	if (r->count == 0)
+		snprintf(buf, size, "none");
+	else
+		snprintf(buf, size, "%" PRIu32 "/%s", r->count,
+		    conf_fmt_duration(r->window, w, sizeof(w)));
+	return buf;
+}
+
+static char *
+conf_fmt_karma(const struct conf_karma *k, char *buf, size_t size)
+{
+	char	r[32], b[32];
+
+	if (k->rate == 0)
+		snprintf(buf, size, "off");
+	else
+		snprintf(buf, size, "%s/s burst %s",
+		    conf_fmt_size(k->rate, r, sizeof(r)),
+		    conf_fmt_size(k->burst, b, sizeof(b)));
+	return buf;
+}
+
+/*
+ * Suggestions for misspelt names.
+ */
+
+/* Optimal string alignment distance: Levenshtein plus transpositions. */
+static int
+conf_distance(const char *a, const char *b)
+{
+	int	d[CONF_SUGGEST_MAX + 1][CONF_SUGGEST_MAX + 1];
+	size_t	la = strlen(a), lb = strlen(b), i, j;
+	int	v;
+
+	if (la > CONF_SUGGEST_MAX || lb > CONF_SUGGEST_MAX)
+		return INT_MAX;
+	for (i = 0; i <= la; i++)
+		d[i][0] = (int)i;
+	for (j = 0; j <= lb; j++)
+		d[0][j] = (int)j;
+	for (i = 1; i <= la; i++) {
+		for (j = 1; j <= lb; j++) {
+			v = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+			if (d[i - 1][j] + 1 < v)
+				v = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < v)
+				v = d[i][j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
+			    a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < v)
+				v = d[i - 2][j - 2] + 1;
+			d[i][j] = v;
+		}
+	}
+	return d[la][lb];
+}
+
+/*
+ * The candidate word most likely meant: within two edits (and fewer edits
+ * than it has letters, so "x" suggests nothing), else one the word begins
+ * or is begun by.  NULL if none is close.
+ */
+static const char *
+conf_suggest(const char *word, const char *const *cands, size_t n)
+{
+	const char	*best = NULL;
+	size_t		 i, wl = strlen(word), cl;
+	int		 dist, score, best_score = INT_MAX;
+
+	for (i = 0; i < n; i++) {
+		cl = strlen(cands[i]);
+		dist = conf_distance(word, cands[i]);
+		if (dist <= 2 && (size_t)dist < wl)
+			score = dist;
+		else if ((wl >= 3 && strncmp(cands[i], word, wl) == 0) ||
+		    (cl >= 3 && strncmp(word, cands[i], cl) == 0))
+			score = 3;
+		else
+			continue;
+		if (score < best_score) {
+			best = cands[i];
+			best_score = score;
+		}
+	}
+	return best;
+}
+
+/*
+ * Errors.
+ */
+
+static const char *
+conf_esc(char *buf, size_t size, const char *s)
+{
+	return log_escape(buf, size, s, strlen(s));
+}
+
+static void
+conf_error(struct conf_parse *cp, int line, const char *fmt, ...)
+{
+	char	 msg[512], *full;
+	va_list	 ap;
+	size_t	 len;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (cp->in_default || cp->path == NULL)
+		fatalx("conf: bad built-in default: %s", msg);
+	if (cp->nerrors > CONF_ERRORS_MAX)
+		return;
+	if (cp->nerrors++ == CONF_ERRORS_MAX) {
+		full = xasprintf("%s: too many errors, stopped reading",
+		    cp->path);
+		cp->stop = 1;
+	} else if (line > 0)
+		full = xasprintf("%s:%d: %s", cp->path, line, msg);
+	else
+		full = xasprintf("%s: %s", cp->path, msg);
+	len = strlen(full);
+	cp->errors = xreallocarray(cp->errors, cp->errlen + len + 2, 1);
+	if (cp->errlen > 0)
+		cp->errors[cp->errlen++] = '\n';
+	memcpy(cp->errors + cp->errlen, full, len + 1);
+	cp->errlen += len;
+	free(full);
+}
+
+/*
+ * The directive table and the sections' structures.
+ */
+
+static const struct conf_directive *
+conf_directive_find(enum conf_kind kind, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < nitems(conf_directives); i++) {
+		if (conf_directives[i].kind == kind &&
+		    strcmp(conf_directives[i].name, name) == 0)
+			return &conf_directives[i];
+	}
+	return NULL;
+}
+
+static size_t
+conf_directive_index(const struct conf_directive *d)
+{
+	return (size_t)(d - conf_directives);
+}
+
+/* "service c2s", "global": a section as written between brackets. */
+static const char *
+conf_sect_label(enum conf_kind kind, const char *name, char *buf,
+    size_t size)
+{
+	snprintf(buf, size, "%s%s%s", conf_kinds[kind].name,
+	    *name != '\0' ? " " : "", name);
+	return buf;
+}
+
+/* Applies every default of a section kind to a fresh structure. */
+static void
+conf_defaults(struct conf_parse *cp, enum conf_kind kind, void *base)
+{
+	size_t	i;
+
+	cp->in_default++;
+	for (i = 0; i < nitems(conf_directives); i++) {
+		if (conf_directives[i].kind == kind &&
+		    conf_directives[i].def != NULL)
+			conf_set(cp, &conf_directives[i], base,
+			    conf_directives[i].def, 0);
+	}
+	cp->in_default--;
+}
+
+/* Frees what the table's directives of a kind own in a structure. */
+static void
+conf_sect_clear(enum conf_kind kind, void *base)
+{
+	const struct conf_directive	*d;
+	size_t				 i;
+
+	for (i = 0; i < nitems(conf_directives); i++) {
+		d = &conf_directives[i];
+		if (d->kind != kind)
+			continue;
+		switch (d->type) {
+		case CONF_T_STRING:
+		case CONF_T_PATH:
+			free(*CONF_FIELD(base, d->off, char *));
+			*CONF_FIELD(base, d->off, char *) = NULL;
+			break;
+		case CONF_T_NETWORKS:
+			free(*CONF_FIELD(base, d->off, struct prefix *));
+			*CONF_FIELD(base, d->off, struct prefix *) = NULL;
+			*CONF_FIELD(base, d->noff, int) = 0;
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+static int
+conf_service_find(const struct conf *conf, const char *name)
+{
+	int	i;
+
+	for (i = 0; i < conf->nservices; i++) {
+		if (strcmp(conf->services[i].name, name) == 0)
+			return i;
+	}
+	return -1;
+}
+
+/* Adds a named section's structure with its defaults; returns its index. */
+static int
+conf_named_add(struct conf_parse *cp, enum conf_kind kind, const char *name)
+{
+	struct conf	*conf = cp->conf;
+	void		*base;
+	char		*dst;
+	int		 i;
+
+	switch (kind) {
+	case CONF_K_SERVICE:
+		i = conf->nservices++;
+		conf->services = xreallocarray(conf->services,
+		    (size_t)conf->nservices, sizeof(*conf->services));
+		base = &conf->services[i];
+		memset(base, 0, sizeof(*conf->services));
+		dst = conf->services[i].name;
+		break;
+	case CONF_K_LOG:
+		i = conf->nlogs++;
+		conf->logs = xreallocarray(conf->logs, (size_t)conf->nlogs,
+		    sizeof(*conf->logs));
+		base = &conf->logs[i];
+		memset(base, 0, sizeof(*conf->logs));
+		dst = conf->logs[i].name;
+		break;
+	case CONF_K_OVERRIDE:
+		i = conf->noverrides++;
+		conf->overrides = xreallocarray(conf->overrides,
+		    (size_t)conf->noverrides, sizeof(*conf->overrides));
+		base = &conf->overrides[i];
+		memset(base, 0, sizeof(*conf->overrides));
+		dst = conf->overrides[i].name;
+		break;
+	default:
+		fatalx("%s: section kind %d has no name", __func__, kind);
+	}
+	snprintf(dst, CONF_NAME_MAX, "%s", name);
+	conf_defaults(cp, kind, base);
+	return i;
+}
+
+/* The structure a section's keys land in. */
+static void *
+conf_base(struct conf *conf, enum conf_kind kind, int idx)
+{
+	switch (kind) {
+	case CONF_K_SERVICE:
+		return &conf->services[idx];
+	case CONF_K_LOG:
+		return &conf->logs[idx];
+	case CONF_K_OVERRIDE:
+		return &conf->overrides[idx];
+	default:
+		return conf;
+	}
+}
+
+/* The file's section for a structure, or NULL (a built-in not in it). */
+static const struct conf_sect *
+conf_sect_of(const struct conf_parse *cp, enum conf_kind kind, int idx)
+{
+	int	i;
+
+	for (i = 0; i < cp->nsects; i++) {
+		if (cp->sects[i].kind == kind && cp->sects[i].idx == idx)
+			return &cp->sects[i];
+	}
+	return NULL;
+}
+
+/*
+ * Setting values.
+ */
+
+static void
+conf_error_value(struct conf_parse *cp, const struct conf_directive *d,
+    const char *value, const char *why)
+{
+	char	esc[CONF_ESC];
+
+	conf_error(cp, cp->lineno, "%s: bad %s '%s': %s", d->name,
+	    conf_type_names[d->type], conf_esc(esc, sizeof(esc), value), why);
+}
+
+static void
+conf_fmt_bound(const struct conf_directive *d, int64_t v, char *buf,
+    size_t size)
+{
+	switch (d->type) {
+	case CONF_T_DURATION:
+		conf_fmt_duration(v, buf, size);
+		break;
+	case CONF_T_SIZE:
+		conf_fmt_size((uint64_t)v, buf, size);
+		break;
+	default:
+		snprintf(buf, size, "%" PRId64, v);
+		break;
+	}
+}
+
+/* 0 if v is within the directive's bounds, else reports it. */
+static int
+conf_check_range(struct conf_parse *cp, const struct conf_directive *d,
+    uint64_t v, const char *what, const char *value)
+{
+	char	lo[32], hi[32], esc[CONF_ESC];
+
+	if (v >= (uint64_t)d->min && v <= (uint64_t)d->max)
+		return 0;
+	conf_fmt_bound(d, d->min, lo, sizeof(lo));
+	conf_fmt_bound(d, d->max, hi, sizeof(hi));
+	conf_error(cp, cp->lineno, "%s: %s'%s' is out of range (%s to %s)",
+	    d->name, what, conf_esc(esc, sizeof(esc), value), lo, hi);
+	return -1;
+}
+
+static void
+conf_set_enum(struct conf_parse *cp, const struct conf_directive *d,
+    void *base, const char *value)
+{
+	char		 list[256], esc[CONF_ESC], hint[64];
+	const char	*s;
+	size_t		 i, n, len = 0;
+
+	for (n = 0; d->values[n] != NULL; n++) {
+		if (strcmp(d->values[n], value) == 0) {
+			*CONF_FIELD(base, d->off, int) = (int)n;
+			return;
+		}
+	}
+	list[0] = '\0';
+	for (i = 0; i < n; i++) {
+		len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s",
+		    i == 0 ? "" : i + 1 == n ? " or " : ", ", d->values[i]);
+		if (len >= sizeof(list))
+			fatalx("%s: %s: values too long", __func__, d->name);
+	}
+	hint[0] = '\0';
+	if ((s = conf_suggest(value, d->values, n)) != NULL)
+		snprintf(hint, sizeof(hint), "; did you mean '%s'?", s);
+	conf_error(cp, cp->lineno, "%s: unknown value '%s'; expected %s%s",
+	    d->name, conf_esc(esc, sizeof(esc), value), list, hint);
+}
+
+/* Splits the next item off a list; items are separated by commas and
+ * blanks.  Returns its length, 0 at the end. */
+static size_t
+conf_list_next(const char **sp, const char **item)
+{
+	const char	*s = *sp;
+	size_t		 n;
+
+	s += strspn(s, ", \t");
+	n = strcspn(s, ", \t");
+	*item = s;
+	*sp = s + n;
+	return n;
+}
+
+/*
+ * The start of a list: "none" or nothing empties it; "none" also closes
+ * it, while an empty first line may be followed by indented items.
+ * Returns 1 if the value needs no further reading.
+ */
+static int
+conf_list_start(struct conf_parse *cp, const struct conf_directive *d,
+    const char *value, int append)
+{
+	int	none = strcmp(value, "none") == 0;
+
+	if (!append) {
+		cp->prev_none = none;
+		return none || *value == '\0';
+	}
+	if (none) {
+		conf_error(cp, cp->lineno, "%s: 'none' cannot be one of "
+		    "several values", d->name);
+		return 1;
+	}
+	if (cp->prev_none) {
+		conf_error(cp, cp->lineno, "%s: set to none above, so an "
+		    "indented line cannot add to it", d->name);
+		return 1;
+	}
+	return 0;
+}
+
+static void
+conf_set_ports(struct conf_parse *cp, const struct conf_directive *d,
+    void *base, const char *value, int append)
+{
+	uint16_t	*ports = CONF_FIELD(base, d->off, uint16_t);
+	int		*n = CONF_FIELD(base, d->noff, int);
+	char		 tok[CONF_LINE_MAX + 1], esc[CONF_ESC];
+	const char	*item, *end, *why;
+	uint64_t	 port;
+	size_t		 len;
+	int		 i;
+
+	if (!append)
+		*n = 0;
+	if (conf_list_start(cp, d, value, append))
+		return;
+	while ((len = conf_list_next(&value, &item)) > 0) {
+		if (len >= sizeof(tok))
+			len = sizeof(tok) - 1;
+		memcpy(tok, item, len);
+		tok[len] = '\0';
+		if (strcmp(tok, "none") == 0) {
+			conf_error(cp, cp->lineno, "%s: 'none' cannot be one "
+			    "of several values", d->name);
+			continue;
+		}
+		end = tok;
+		if (conf_number(&end, &port, &why) == -1 || *end != '\0' ||
+		    port < (uint64_t)d->min || port > (uint64_t)d->max) {
+			conf_error(cp, cp->lineno, "%s: bad port '%s' (use %"
+			    PRId64 " to %" PRId64 ")", d->name,
+			    conf_esc(esc, sizeof(esc), tok), d->min, d->max);
+			continue;
+		}
+		for (i = 0; i < *n && ports[i] != port; i++)
+			;
+		if (i < *n) {
+			conf_error(cp, cp->lineno, "%s: port %" PRIu64
+			    " listed twice", d->name, port);
+			continue;
+		}
+		if (*n == CONF_PORTS_MAX) {
+			conf_error(cp, cp->lineno, "%s: too many ports (at "
+			    "most %d)", d->name, CONF_PORTS_MAX);
+			return;
+		}
+		ports[(*n)++] = (uint16_t)port;
+	}
+}
+
+static void
+conf_set_networks(struct conf_parse *cp, const struct conf_directive *d,
+    void *base, const char *value, int append)
+{
+	struct prefix	**arr = CONF_FIELD(base, d->off, struct prefix *);
+	int		 *n = CONF_FIELD(base, d->noff, int);
+	char		  tok[CONF_LINE_MAX + 1], esc[CONF_ESC];
+	char		  fixed[ADDR_PREFIX_STRLEN];
+	const char	 *item;
+	struct prefix	  p;
+	size_t		  len;
+
+	if (!append) {
+		free(*arr);
+		*arr = NULL;
+		*n = 0;
+	}
+	if (conf_list_start(cp, d, value, append))
+		return;
+	while ((len = conf_list_next(&value, &item)) > 0) {
+		if (len >= sizeof(tok))
+			len = sizeof(tok) - 1;
+		memcpy(tok, item, len);
+		tok[len] = '\0';
+		if (strcmp(tok, "none") == 0) {
+			conf_error(cp, cp->lineno, "%s: 'none' cannot be one "
+			    "of several values", d->name);
+			continue;
+		}
+		if (addr_prefix_parse(tok, &p, 0) == -1) {
+			conf_esc(esc, sizeof(esc), tok);
+			if (addr_prefix_parse(tok, &p, 1) == 0)
+				conf_error(cp, cp->lineno, "%s: '%s' has host "
+				    "bits set; did you mean %s?", d->name, esc,
+				    addr_prefix_ntop(&p, fixed, sizeof(fixed)));
+			else
+				conf_error(cp, cp->lineno, "%s: bad network "
+				    "'%s'", d->name, esc);
+			continue;
+		}
+		if (*n == CONF_NETWORKS_MAX) {
+			conf_error(cp, cp->lineno, "%s: too many networks (at "
+			    "most %d)", d->name, CONF_NETWORKS_MAX);
+			return;
+		}
+		/* Capacity doubles at each power of two from 8. */
+		if (*n == 0 || (*n >= 8 && (*n & (*n - 1)) == 0))
+			*arr = xreallocarray(*arr, *n == 0 ? 8 : (size_t)*n * 2,
+			    sizeof(**arr));
+		(*arr)[(*n)++] = p;
+	}
+}
+
+/* Sets (or, for a list, extends) a directive's field from text. */
+static void
+conf_set(struct conf_parse *cp, const struct conf_directive *d, void *base,
+    const char *value, int append)
+{
+	struct conf_rate	 rate;
+	struct conf_karma	 karma;
+	const char		*why, *end;
+	char			**sp;
+	uint64_t		 u;
+	int64_t			 dur;
+	int			 b;
+
+	switch (d->type) {
+	case CONF_T_BOOL:
+		if ((b = conf_parse_bool(value)) == -1)
+			conf_error_value(cp, d, value, "expected yes or no");
+		else
+			*CONF_FIELD(base, d->off, int) = b;
+		break;
+	case CONF_T_UINT:
+		end = value;
+		if (conf_number(&end, &u, &why) == -1)
+			conf_error_value(cp, d, value, why);
+		else if (*end != '\0')
+			conf_error_value(cp, d, value, "expected a number");
+		else if (conf_check_range(cp, d, u, "", value) == 0)
+			*CONF_FIELD(base, d->off, uint32_t) = (uint32_t)u;
+		break;
+	case CONF_T_DURATION:
+		if (conf_parse_duration(value, &dur, &why) == -1)
+			conf_error_value(cp, d, value, why);
+		else if (conf_check_range(cp, d, (uint64_t)dur, "", value) == 0)
+			*CONF_FIELD(base, d->off, int64_t) = dur;
+		break;
+	case CONF_T_SIZE:
+		if (conf_parse_size(value, &u, &why) == -1)
+			conf_error_value(cp, d, value, why);
+		else if (conf_check_range(cp, d, u, "", value) == 0)
+			*CONF_FIELD(base, d->off, uint64_t) = u;
+		break;
+	case CONF_T_RATE:
+		if (conf_parse_rate(value, &rate, &why) == -1)
+			conf_error_value(cp, d, value, why);
+		else if (conf_check_range(cp, d, rate.count, "count in ",
+		    value) == 0)
+			*CONF_FIELD(base, d->off, struct conf_rate) = rate;
+		break;
+	case CONF_T_KARMA:
+		if (conf_parse_karma(value, &karma, &why) == -1)
+			conf_error_value(cp, d, value, why);
+		else
+			*CONF_FIELD(base, d->off, struct conf_karma) = karma;
+		break;
+	case CONF_T_STRING:
+	case CONF_T_PATH:
+		if (*value == '\0' && !(d->flags & CONF_F_EMPTY))
+			conf_error(cp, cp->lineno, "%s: empty value", d->name);
+		else if (d->type == CONF_T_PATH && *value != '\0' &&
+		    *value != '/')
+			conf_error_value(cp, d, value,
+			    "not an absolute path");
+		else if (strlen(value) > (size_t)d->max)
+			conf_error(cp, cp->lineno, "%s: too long (at most %"
+			    PRId64 " bytes)", d->name, d->max);
+		else {
+			sp = CONF_FIELD(base, d->off, char *);
+			free(*sp);
+			*sp = xstrdup(value);
+		}
+		break;
+	case CONF_T_ENUM:
+		conf_set_enum(cp, d, base, value);
+		break;
+	case CONF_T_PORTS:
+		conf_set_ports(cp, d, base, value, append);
+		break;
+	case CONF_T_NETWORKS:
+		conf_set_networks(cp, d, base, value, append);
+		break;
+	}
+}
+
+/*
+ * Reading the file.
+ */
+
+static char *
+conf_lskip(char *s)
+{
+	return s + strspn(s, " \t");
+}
+
+static void
+conf_rstrip(char *s)
+{
+	size_t	n = strlen(s);
+
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		s[--n] = '\0';
+}
+
+/*
+ * inih's own scan: the first of chars, or the start of an inline comment
+ * (a ';' after a blank), or the end.  Classifying lines with the same rule
+ * is what keeps us and inih agreeing on every line.
+ */
+static char *
+conf_find(char *s, const char *chars)
+{
+	int	was_space = 0;
+
+	while (*s != '\0' && (chars == NULL || strchr(chars, *s) == NULL) &&
+	    !(was_space && *s == ';')) {
+		was_space = *s == ' ' || *s == '\t';
+		s++;
+	}
+	return s;
+}
+
+/* No valid section is current: keys are ignored until the next header,
+ * so one bad header is one error, not one per key. */
+static void
+conf_section_invalid(struct conf_parse *cp)
+{
+	cp->cur = -1;
+	cp->skip = 1;
+	cp->prev = NULL;
+}
+
+static int
+conf_name_ok(const char *s)
+{
+	size_t	n = strlen(s);
+
+	return n > 0 && n < CONF_NAME_MAX &&
+	    strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_-") == n;
+}
+
+/* A section header's text, between the brackets. */
+static void
+conf_section(struct conf_parse *cp, const char *text)
+{
+	const char		*cands[nitems(conf_kinds)], *hint;
+	const struct conf_sect	*old;
+	struct conf_sect	*sect;
+	char			 copy[CONF_LINE_MAX + 1];
+	char			*kind, *name, *extra, esc[CONF_ESC];
+	char			 label[CONF_ESC];
+	size_t			 k;
+	int			 i, idx, builtin = 0;
+
+	conf_section_invalid(cp);
+	snprintf(copy, sizeof(copy), "%s", text);
+	kind = conf_lskip(copy);
+	conf_rstrip(kind);
+	name = kind + strcspn(kind, " \t");
+	if (*name != '\0') {
+		*name++ = '\0';
+		name = conf_lskip(name);
+	}
+	extra = name + strcspn(name, " \t");
+	if (*kind == '\0') {
+		conf_error(cp, cp->lineno, "empty section header");
+		return;
+	}
+	for (k = 0; k < nitems(conf_kinds); k++) {
+		if (strcmp(conf_kinds[k].name, kind) == 0)
+			break;
+		cands[k] = conf_kinds[k].name;
+	}
+	if (k == nitems(conf_kinds)) {
+		conf_esc(esc, sizeof(esc), kind);
+		if ((hint = conf_suggest(kind, cands, nitems(cands))) != NULL)
+			conf_error(cp, cp->lineno, "unknown section [%s]; did "
+			    "you mean [%s]?", esc, hint);
+		else
+			conf_error(cp, cp->lineno, "unknown section [%s]", esc);
+		return;
+	}
+	if (conf_kinds[k].named && *name == '\0') {
+		conf_error(cp, cp->lineno, "[%s] needs a name: [%s NAME]",
+		    kind, kind);
+		return;
+	}
+	if (!conf_kinds[k].named && *name != '\0') {
+		conf_error(cp, cp->lineno, "[%s] takes no name", kind);
+		return;
+	}
+	if (*extra != '\0' || (*name != '\0' && !conf_name_ok(name))) {
+		conf_error(cp, cp->lineno, "bad %s name '%s' (use 1 to %d of "
+		    "a-z, 0-9, '_' and '-')", kind, conf_esc(esc, sizeof(esc),
+		    name), CONF_NAME_MAX - 1);
+		return;
+	}
+
+	for (i = 0; i < cp->nsects; i++) {
+		old = &cp->sects[i];
+		if (old->kind == (enum conf_kind)k &&
+		    strcmp(old->name, name) == 0) {
+			conf_error(cp, cp->lineno, "[%s] already defined at "
+			    "line %d", conf_sect_label(old->kind, old->name,
+			    label, sizeof(label)), old->line);
+			return;
+		}
+	}
+	if (cp->nsects == CONF_SECTIONS_MAX) {
+		conf_error(cp, cp->lineno, "too many sections (at most %d)",
+		    CONF_SECTIONS_MAX);
+		return;
+	}
+
+	idx = -1;
+	if (conf_kinds[k].named) {
+		/* Built-ins are the only services with no section yet. */
+		if (k == CONF_K_SERVICE &&
+		    (idx = conf_service_find(cp->conf, name)) != -1)
+			builtin = 1;
+		else
+			idx = conf_named_add(cp, (enum conf_kind)k, name);
+	}
+	cp->sects = xreallocarray(cp->sects, (size_t)cp->nsects + 1,
+	    sizeof(*cp->sects));
+	sect = &cp->sects[cp->nsects];
+	memset(sect, 0, sizeof(*sect));
+	sect->kind = (enum conf_kind)k;
+	snprintf(sect->name, sizeof(sect->name), "%s", name);
+	sect->idx = idx;
+	sect->line = cp->lineno;
+	sect->builtin = builtin;
+	cp->cur = cp->nsects++;
+	cp->skip = 0;
+}
+
+/* A line starting with '[' (s, stripped); returns what inih gets. */
+static const char *
+conf_read_section(struct conf_parse *cp, char *s)
+{
+	char	*end, *rest;
+
+	cp->prev = NULL;
+	end = conf_find(s + 1, "]");
+	if (*end != ']') {
+		/* inih would drop it and stay in the previous section. */
+		conf_error(cp, cp->lineno, "section header without ']'");
+		conf_section_invalid(cp);
+		return "";
+	}
+	*end = '\0';
+	rest = conf_lskip(end + 1);
+	if (*rest != '\0' && !(*rest == ';' && rest > end + 1)) {
+		conf_error(cp, cp->lineno, "unexpected text after ']'");
+		conf_section_invalid(cp);
+	} else
+		conf_section(cp, s + 1);
+	*end = ']';
+	end[1] = '\0';
+	cp->inih_prev = 0;
+	return s;
+}
+
+/*
+ * Classifies one raw line and returns the text inih is to see: "" for a
+ * line it must ignore (blank, comment, or refused and reported here).
+ */
+static const char *
+conf_classify(struct conf_parse *cp, char *line, size_t len)
+{
+	char	*s, *end, *name_end;
+	size_t	 i;
+
+	line[len] = '\0';
+	for (i = 0; i < len; i++) {
+		if (((unsigned char)line[i] < 0x20 && line[i] != '\t') ||
+		    line[i] == 0x7f) {
+			conf_error(cp, cp->lineno, "invalid byte 0x%02x (not "
+			    "a text file?)", (unsigned char)line[i]);
+			goto refused;
+		}
+	}
+	s = conf_lskip(line);
+	conf_rstrip(s);
+	if (*s == '\0' || *s == ';' || *s == '#')
+		return "";
+
+	/* inih tests this before anything else, so we do too. */
+	if (cp->inih_prev && s > line) {
+		end = conf_find(s, NULL);
+		*end = '\0';
+		conf_rstrip(s);
+		cp->kind = CONF_L_CONT;
+		*--s = '\t';
+		return s;
+	}
+	if (*s == '[')
+		return conf_read_section(cp, s);
+
+	end = conf_find(s, "=:");
+	if (*end != '=' && *end != ':') {
+		conf_error(cp, cp->lineno,
+		    "expected 'name = value' or '[section]'");
+		goto refused;
+	}
+	for (name_end = end; name_end > s &&
+	    (name_end[-1] == ' ' || name_end[-1] == '\t'); name_end--)
+		;
+	if (name_end == s) {
+		conf_error(cp, cp->lineno, "missing name before '%c'", *end);
+		goto refused;
+	}
+	cp->kind = CONF_L_KEY;
+	cp->inih_prev = 1;
+	return s;
+
+refused:
+	/* A header we cannot read must not leave its keys to the section
+	 * before it. */
+	if (*conf_lskip(line) == '[')
+		conf_section_invalid(cp);
+	cp->prev = NULL;
+	return "";
+}
+
+/* After a line: a key inih never passed on is reported, not lost. */
+static void
+conf_line_done(struct conf_parse *cp)
+{
+	if (cp->kind != CONF_L_OTHER && cp->called == 0) {
+		conf_error(cp, cp->lineno, "cannot parse this line");
+		cp->prev = NULL;
+	}
+	cp->kind = CONF_L_OTHER;
+	cp->called = 0;
+}
+
+/* inih's reader: one call, one line, so lineno is inih's line too. */
+static char *
+conf_read_line(char *buf, int num, void *arg)
+{
+	struct conf_parse	*cp = arg;
+	char			 line[CONF_LINE_MAX + 3];
+	const char		*out;
+	size_t			 len = 0, max;
+	int			 c;
+
+	conf_line_done(cp);
+	if (cp->stop)
+		return NULL;
+	if (num < 3) {
+		conf_error(cp, 0, "inih line buffer too small (%d)", num);
+		return NULL;
+	}
+	/* Room for the newline and the NUL: inih must see whole lines. */
+	max = (size_t)num - 2;
+	if (max > CONF_LINE_MAX)
+		max = CONF_LINE_MAX;
+
+	while ((c = getc(cp->fp)) != EOF && c != '\n') {
+		if (len <= max + 1)
+			line[len++] = (char)c;
+	}
+	if (c == EOF) {
+		if (ferror(cp->fp)) {
+			cp->read_errno = errno;
+			return NULL;
+		}
+		if (len == 0)
+			return NULL;
+	}
+	cp->lineno++;
+	if (len > 0 && len <= max + 1 && line[len - 1] == '\r')
+		len--;
+	if (len > max) {
+		conf_error(cp, cp->lineno, "line too long (at most %zu "
+		    "characters)", max);
+		line[len - 1] = '\0';
+		if (*conf_lskip(line) == '[')
+			conf_section_invalid(cp);
+		cp->prev = NULL;
+		out = "";
+	} else {
+		if (cp->lineno == 1 && len >= 3 &&
+		    memcmp(line, "\xef\xbb\xbf", 3) == 0) {
+			memmove(line, line + 3, len - 3);
+			len -= 3;
+		}
+		out = conf_classify(cp, line, len);
+	}
+	if (cp->stop)
+		return NULL;
+	snprintf(buf, (size_t)num, "%s\n", out);
+	return buf;
+}
+
+static void
+conf_key(struct conf_parse *cp, const char *name, const char *value)
+{
+	const char			*cands[CONF_DIRECTIVES_MAX], *hint;
+	const struct conf_directive	*d;
+	struct conf_sect		*sect;
+	char				 esc[CONF_ESC], label[CONF_ESC];
+	size_t				 i, n = 0;
+
+	cp->prev = NULL;
+	if (cp->skip)
+		return;
+	conf_esc(esc, sizeof(esc), name);
+	if (cp->cur == -1) {
+		for (i = 0; i < nitems(conf_directives); i++) {
+			if (strcmp(conf_directives[i].name, name) == 0)
+				break;
+		}
+		if (i < nitems(conf_directives))
+			conf_error(cp, cp->lineno, "'%s' before any section "
+			    "(it belongs in [%s%s])", esc,
+			    conf_kinds[conf_directives[i].kind].name,
+			    conf_kinds[conf_directives[i].kind].named ?
+			    " NAME" : "");
+		else
+			conf_error(cp, cp->lineno, "'%s' before any section",
+			    esc);
+		return;
+	}
+	sect = &cp->sects[cp->cur];
+	conf_sect_label(sect->kind, sect->name, label, sizeof(label));
+	if ((d = conf_directive_find(sect->kind, name)) == NULL) {
+		for (i = 0; i < nitems(conf_directives); i++) {
+			if (conf_directives[i].kind == sect->kind)
+				cands[n++] = conf_directives[i].name;
+		}
+		if ((hint = conf_suggest(name, cands, n)) != NULL)
+			conf_error(cp, cp->lineno, "unknown key '%s' in [%s]; "
+			    "did you mean '%s'?", esc, label, hint);
+		else
+			conf_error(cp, cp->lineno, "unknown key '%s' in [%s]",
+			    esc, label);
+		return;
+	}
+	i = conf_directive_index(d);
+	if (sect->keyline[i] != 0) {
+		conf_error(cp, cp->lineno, "duplicate key '%s', first set at "
+		    "line %d", d->name, sect->keyline[i]);
+		return;
+	}
+	sect->keyline[i] = cp->lineno;
+	cp->prev = d;
+	conf_set(cp, d, conf_base(cp->conf, sect->kind, sect->idx), value, 0);
+}
+
+static void
+conf_continue(struct conf_parse *cp, const char *value)
+{
+	const struct conf_directive	*d = cp->prev;
+	const struct conf_sect		*sect;
+
+	if (cp->skip || d == NULL)
+		return;
+	if (*value == '[' || strchr(value, '=') != NULL) {
+		conf_error(cp, cp->lineno, "indented line continues '%s'; "
+		    "remove the indentation to start a new key or section",
+		    d->name);
+		return;
+	}
+	if (d->type != CONF_T_PORTS && d->type != CONF_T_NETWORKS) {
+		conf_error(cp, cp->lineno, "'%s' takes one value, but an "
+		    "indented line continues the one before", d->name);
+		return;
+	}
+	sect = &cp->sects[cp->cur];
+	conf_set(cp, d, conf_base(cp->conf, sect->kind, sect->idx), value, 1);
+}
+
+/* inih's handler; the section inih passes is ignored for our own. */
+static int
+conf_handler(void *arg, const char *section, const char *name,
+    const char *value)
+{
+	struct conf_parse	*cp = arg;
+
+	(void)section;
+	if (name == NULL || value == NULL || cp->kind == CONF_L_OTHER ||
+	    cp->called++ > 0)
+		return 1;
+	if (cp->kind == CONF_L_CONT)
+		conf_continue(cp, value);
+	else
+		conf_key(cp, name, value);
+	return 1;
+}
+
+/*
+ * Checks that need the whole file.
+ */
+
+/* The line to blame for a directive of a section, else its header's. */
+static int
+conf_blame(const struct conf_sect *sect, const struct conf_directive *d)
+{
+	if (sect == NULL)
+		return 0;
+	if (sect->keyline[conf_directive_index(d)] != 0)
+		return sect->keyline[conf_directive_index(d)];
+	return sect->line;
+}
+
+static void
+conf_check_required(struct conf_parse *cp)
+{
+	const struct conf_directive	*d;
+	const struct conf_sect		*sect;
+	char				 label[CONF_ESC];
+	size_t				 i;
+	int				 s, line;
+
+	for (s = 0; s < cp->nsects; s++) {
+		sect = &cp->sects[s];
+		conf_sect_label(sect->kind, sect->name, label, sizeof(label));
+		for (i = 0; i < nitems(conf_directives); i++) {
+			d = &conf_directives[i];
+			if (d->kind != sect->kind)
+				continue;
+			line = sect->keyline[i];
+			if (line == 0 && ((d->flags & CONF_F_REQUIRED) ||
+			    ((d->flags & CONF_F_NEWREQ) && !sect->builtin)))
+				conf_error(cp, sect->line, "[%s] needs '%s'",
+				    label, d->name);
+			else if (line != 0 && (d->flags & CONF_F_REQUIRED) &&
+			    d->type == CONF_T_NETWORKS &&
+			    *CONF_FIELD(conf_base(cp->conf, sect->kind,
+			    sect->idx), d->noff, int) == 0)
+				conf_error(cp, line, "%s: at least one network "
+				    "is needed", d->name);
+		}
+	}
+}
+
+static void
+conf_check_overrides(struct conf_parse *cp)
+{
+	const struct conf_override	*o;
+	int				 i;
+
+	for (i = 0; i < cp->conf->noverrides; i++) {
+		o = &cp->conf->overrides[i];
+		if (o->max_concurrent == 0 && o->max_new.count == 0)
+			conf_error(cp, conf_sect_of(cp, CONF_K_OVERRIDE,
+			    i)->line, "[override %s] sets neither "
+			    "max_concurrent nor max_new", o->name);
+	}
+}
+
+static void
+conf_check_logs(struct conf_parse *cp)
+{
+	const struct conf_directive	*d;
+	const struct conf_log		*a, *b;
+	int				 i, j;
+
+	d = conf_directive_find(CONF_K_LOG, "path");
+	for (i = 0; i < cp->conf->nlogs; i++) {
+		a = &cp->conf->logs[i];
+		for (j = 0; j < i && a->path != NULL; j++) {
+			b = &cp->conf->logs[j];
+			if (b->path != NULL && strcmp(a->path, b->path) == 0) {
+				conf_error(cp, conf_blame(conf_sect_of(cp,
+				    CONF_K_LOG, i), d), "[log %s] follows the "
+				    "same file as [log %s]", a->name, b->name);
+				break;
+			}
+		}
+	}
+}
+
+/* No port in two services: a connection would count twice, or where? */
+static void
+conf_check_ports(struct conf_parse *cp)
+{
+	const struct conf_directive	*d;
+	const struct conf_service	*a, *b;
+	const struct conf_sect		*sa, *sb;
+	const char			*builtin;
+	char				 hint[128];
+	uint16_t			*owner;
+	int				 i, j, line;
+
+	d = conf_directive_find(CONF_K_SERVICE, "ports");
+	owner = xcalloc(65536, sizeof(*owner));
+	for (i = 0; i < cp->conf->nservices; i++) {
+		a = &cp->conf->services[i];
+		for (j = 0; j < a->nports; j++) {
+			if (owner[a->ports[j]] == 0) {
+				owner[a->ports[j]] = (uint16_t)(i + 1);
+				continue;
+			}
+			b = &cp->conf->services[owner[a->ports[j]] - 1];
+			sa = conf_sect_of(cp, CONF_K_SERVICE, i);
+			sb = conf_sect_of(cp, CONF_K_SERVICE,
+			    owner[a->ports[j]] - 1);
+			/* Blame the one the file changed. */
+			if ((line = conf_blame(sa, d)) == 0)
+				line = conf_blame(sb, d);
+			builtin = sa == NULL ? a->name : sb == NULL ? b->name :
+			    NULL;
+			if (builtin != NULL)
+				snprintf(hint, sizeof(hint), " (the built-in "
+				    "%s keeps its ports unless its section "
+				    "sets 'ports = none')", builtin);
+			else
+				hint[0] = '\0';
+			conf_error(cp, line, "port %u is in both [service %s] "
+			    "and [service %s]%s", (unsigned int)a->ports[j],
+			    b->name, a->name, hint);
+		}
+	}
+	free(owner);
+}
+
+/*
+ * Public functions.
+ */
+
+int
+conf_load(const char *path, struct conf **confp, char **cause)
+{
+	struct conf_parse	cp;
+	size_t			i;
+	int			r;
+
+	memset(&cp, 0, sizeof(cp));
+	cp.conf = xcalloc(1, sizeof(*cp.conf));
+	cp.cur = -1;
+	conf_defaults(&cp, CONF_K_GLOBAL, cp.conf);
+	conf_defaults(&cp, CONF_K_STORE, cp.conf);
+	conf_defaults(&cp, CONF_K_ALLOW, cp.conf);
+	cp.in_default++;
+	for (i = 0; i < nitems(conf_builtins); i++) {
+		void	*svc = conf_base(cp.conf, CONF_K_SERVICE,
+			    conf_named_add(&cp, CONF_K_SERVICE,
+			    conf_builtins[i].name));
+
+		conf_set(&cp, conf_directive_find(CONF_K_SERVICE, "ports"),
+		    svc, conf_builtins[i].ports, 0);
+		conf_set(&cp, conf_directive_find(CONF_K_SERVICE,
+		    "max_concurrent"), svc, conf_builtins[i].max_concurrent, 0);
+		conf_set(&cp, conf_directive_find(CONF_K_SERVICE, "max_new"),
+		    svc, conf_builtins[i].max_new, 0);
+		conf_set(&cp, conf_directive_find(CONF_K_SERVICE, "karma"),
+		    svc, conf_builtins[i].karma, 0);
+	}
+	cp.in_default--;
+
+	if (path != NULL) {
+		cp.path = path;
+		cp.conf->path = xstrdup(path);
+		if ((cp.fp = fopen(path, "re")) == NULL)
+			conf_error(&cp, 0, "%s", strerror(errno));
+		else {
+			r = ini_parse_stream(conf_read_line, &cp, conf_handler,
+			    &cp);
+			conf_line_done(&cp);
+			if (cp.read_errno != 0)
+				conf_error(&cp, 0, "read error: %s",
+				    strerror(cp.read_errno));
+			else if (r != 0 && cp.nerrors == 0)
+				conf_error(&cp, r > 0 ? r : 0, "cannot parse "
+				    "(inih error %d)", r);
+			fclose(cp.fp);
+			if (!cp.stop) {
+				conf_check_required(&cp);
+				conf_check_overrides(&cp);
+				conf_check_logs(&cp);
+				conf_check_ports(&cp);
+			}
+		}
+	}
+	free(cp.sects);
+	if (cp.nerrors > 0) {
+		conf_free(cp.conf);
+		*cause = cp.errors;
+		return -1;
+	}
+
+	if (*cp.conf->db_path == '\0') {
+		free(cp.conf->db_path);
+		cp.conf->db_path = xasprintf("%s/%s", cp.conf->state_dir,
+		    CONF_DB_NAME);
+	}
+	*confp = cp.conf;
+	return 0;
+}
+
+void
+conf_free(struct conf *conf)
+{
+	int	i;
+
+	if (conf == NULL)
+		return;
+	for (i = 0; i < conf->nservices; i++)
+		conf_sect_clear(CONF_K_SERVICE, &conf->services[i]);
+	for (i = 0; i < conf->nlogs; i++)
+		conf_sect_clear(CONF_K_LOG, &conf->logs[i]);
+	for (i = 0; i < conf->noverrides; i++)
+		conf_sect_clear(CONF_K_OVERRIDE, &conf->overrides[i]);
+	conf_sect_clear(CONF_K_GLOBAL, conf);
+	conf_sect_clear(CONF_K_STORE, conf);
+	conf_sect_clear(CONF_K_ALLOW, conf);
+	free(conf->services);
+	free(conf->logs);
+	free(conf->overrides);
+	free(conf->path);
+	free(conf);
+}
+
+const struct conf_service *
+conf_service_by_port(const struct conf *conf, uint16_t port)
+{
+	int	i, j;
+
+	/* A handful of services and ports: a scan beats any index. */
+	for (i = 0; i < conf->nservices; i++) {
+		for (j = 0; j < conf->services[i].nports; j++) {
+			if (conf->services[i].ports[j] == port)
+				return &conf->services[i];
+		}
+	}
+	return NULL;
+}
+
+/* A scalar or ports value as the file would spell it. */
+static const char *
+conf_fmt_value(const struct conf_directive *d, const void *base, char *buf,
+    size_t size)
+{
+	const uint16_t	*ports;
+	const char	*s;
+	size_t		 len = 0;
+	int		 i, n;
+
+	switch (d->type) {
+	case CONF_T_BOOL:
+		return *CONF_CFIELD(base, d->off, int) ? "yes" : "no";
+	case CONF_T_UINT:
+		snprintf(buf, size, "%" PRIu32,
+		    *CONF_CFIELD(base, d->off, uint32_t));
+		return buf;
+	case CONF_T_DURATION:
+		return conf_fmt_duration(*CONF_CFIELD(base, d->off, int64_t),
+		    buf, size);
+	case CONF_T_SIZE:
+		return conf_fmt_size(*CONF_CFIELD(base, d->off, uint64_t),
+		    buf, size);
+	case CONF_T_RATE:
+		return conf_fmt_rate(CONF_CFIELD(base, d->off,
+		    struct conf_rate), buf, size);
+	case CONF_T_KARMA:
+		return conf_fmt_karma(CONF_CFIELD(base, d->off,
+		    struct conf_karma), buf, size);
+	case CONF_T_STRING:
+	case CONF_T_PATH:
+		s = *CONF_CFIELD(base, d->off, char *);
+		return s != NULL ? s : "";
+	case CONF_T_ENUM:
+		return d->values[*CONF_CFIELD(base, d->off, int)];
+	case CONF_T_PORTS:
+		ports = CONF_CFIELD(base, d->off, uint16_t);
+		n = *CONF_CFIELD(base, d->noff, int);
+		if (n == 0)
+			return "none";
+		buf[0] = '\0';
+		for (i = 0; i < n && len < size; i++)
+			len += (size_t)snprintf(buf + len, size - len, "%s%u",
+			    i == 0 ? "" : ", ", (unsigned int)ports[i]);
+		return buf;
+	case CONF_T_NETWORKS:
+		break;
+	}
+	fatalx("%s: %s has no single value", __func__, d->name);
+}
+
+static void
+conf_print_networks(FILE *fp, const struct conf_directive *d,
+    const void *base)
+{
+	const struct prefix	*p = *CONF_CFIELD(base, d->off, struct prefix *);
+	char			 buf[ADDR_PREFIX_STRLEN];
+	int			 i, n = *CONF_CFIELD(base, d->noff, int);
+	size_t			 col = CONF_KEY_WIDTH + 3, len;
+
+	fprintf(fp, "%-*s = ", CONF_KEY_WIDTH, d->name);
+	if (n == 0) {
+		fprintf(fp, "none\n");
+		return;
+	}
+	/* Long lists go on indented lines, which continue the value. */
+	for (i = 0; i < n; i++) {
+		addr_prefix_ntop(&p[i], buf, sizeof(buf));
+		len = strlen(buf);
+		if (i > 0 && col + 2 + len > CONF_WRAP) {
+			fprintf(fp, ",\n%*s", CONF_KEY_WIDTH + 3, "");
+			col = CONF_KEY_WIDTH + 3;
+		} else if (i > 0) {
+			fprintf(fp, ", ");
+			col += 2;
+		}
+		fputs(buf, fp);
+		col += len;
+	}
+	fputc('\n', fp);
+}
+
+static void
+conf_print_section(FILE *fp, enum conf_kind kind, const char *name,
+    const void *base)
+{
+	const struct conf_directive	*d;
+	char				 buf[256], label[CONF_ESC];
+	const char			*v;
+	size_t				 i;
+
+	fprintf(fp, "\n[%s]\n", conf_sect_label(kind, name, label,
+	    sizeof(label)));
+	for (i = 0; i < nitems(conf_directives); i++) {
+		d = &conf_directives[i];
+		if (d->kind != kind)
+			continue;
+		if (d->type == CONF_T_NETWORKS) {
+			conf_print_networks(fp, d, base);
+			continue;
+		}
+		v = conf_fmt_value(d, base, buf, sizeof(buf));
+		/* Squeeze a long path so that the line loads again. */
+		if (CONF_KEY_WIDTH + 3 + strlen(v) > CONF_LINE_MAX)
+			fprintf(fp, "%s=%s\n", d->name, v);
+		else
+			fprintf(fp, "%-*s = %s\n", CONF_KEY_WIDTH, d->name, v);
+	}
+}
+
+void
+conf_print(FILE *fp, const struct conf *conf)
+{
+	char	esc[256];
+	int	i;
+
+	fprintf(fp, "# xmppguard configuration in effect, from %s\n",
+	    conf->path != NULL ? conf_esc(esc, sizeof(esc), conf->path) :
+	    "the built-in defaults");
+	conf_print_section(fp, CONF_K_GLOBAL, "", conf);
+	conf_print_section(fp, CONF_K_STORE, "", conf);
+	for (i = 0; i < conf->nservices; i++)
+		conf_print_section(fp, CONF_K_SERVICE, conf->services[i].name,
+		    &conf->services[i]);
+	for (i = 0; i < conf->nlogs; i++)
+		conf_print_section(fp, CONF_K_LOG, conf->logs[i].name,
+		    &conf->logs[i]);
+	for (i = 0; i < conf->noverrides; i++)
+		conf_print_section(fp, CONF_K_OVERRIDE,
+		    conf->overrides[i].name, &conf->overrides[i]);
+	conf_print_section(fp, CONF_K_ALLOW, "", conf);
+}
+
+/* The range column of the reference. */
+static const char *
+conf_fmt_range(const struct conf_directive *d, char *buf, size_t size)
+{
+	char	lo[32], hi[32], w1[32], w2[32];
+	size_t	i, len = 0;
+
+	buf[0] = '\0';
+	switch (d->type) {
+	case CONF_T_BOOL:
+		snprintf(buf, size, "yes, no");
+		break;
+	case CONF_T_UINT:
+	case CONF_T_DURATION:
+	case CONF_T_SIZE:
+		conf_fmt_bound(d, d->min, lo, sizeof(lo));
+		conf_fmt_bound(d, d->max, hi, sizeof(hi));
+		snprintf(buf, size, "%s to %s", lo, hi);
+		break;
+	case CONF_T_RATE:
+		snprintf(buf, size, "count %" PRId64 " to %" PRId64 ", window "
+		    "%s to %s", d->min, d->max,
+		    conf_fmt_duration(CONF_RATE_WINDOW_MIN, w1, sizeof(w1)),
+		    conf_fmt_duration(CONF_RATE_WINDOW_MAX, w2, sizeof(w2)));
+		break;
+	case CONF_T_STRING:
+	case CONF_T_PATH:
+		snprintf(buf, size, "at most %" PRId64 " bytes", d->max);
+		break;
+	case CONF_T_ENUM:
+		for (i = 0; d->values[i] != NULL && len < size; i++)
+			len += (size_t)snprintf(buf + len, size - len,
+			    "%s`%s`", i == 0 ? "" : ", ", d->values[i]);
+		break;
+	case CONF_T_PORTS:
+		snprintf(buf, size, "%" PRId64 " to %" PRId64 ", at most %d",
+		    d->min, d->max, CONF_PORTS_MAX);
+		break;
+	case CONF_T_NETWORKS:
+		snprintf(buf, size, "at most %d", CONF_NETWORKS_MAX);
+		break;
+	case CONF_T_KARMA:
+		snprintf(buf, size, "off, or a burst of at least the rate");
+		break;
+	}
+	return buf;
+}
+
+void
+conf_reference(FILE *fp)
+{
+	const struct conf_directive	*d;
+	const struct conf_builtin	*b;
+	char				 range[256];
+	size_t				 k, i;
+
+	fprintf(fp, "Durations take a unit: `500ms`, `30s`, `10m`, `1h`, "
+	    "`1d`, `1w` (a plain number is seconds).  Sizes take `k`, `M`, "
+	    "`G` or `T` (powers of 1024).  A rate is `COUNT/WINDOW`, such "
+	    "as `120/1h` or `5/s`.  Karma is `RATE/s burst SIZE`.  Lists "
+	    "are separated by commas or blanks and may go on over indented "
+	    "lines.\n");
+	for (k = 0; k < nitems(conf_kinds); k++) {
+		fprintf(fp, "\n### [%s%s]\n\n%s\n\n", conf_kinds[k].name,
+		    conf_kinds[k].named ? " NAME" : "", conf_kinds[k].help);
+		fprintf(fp, "| key | type | default | range | description |\n"
+		    "| --- | --- | --- | --- | --- |\n");
+		for (i = 0; i < nitems(conf_directives); i++) {
+			d = &conf_directives[i];
+			if (d->kind != (enum conf_kind)k)
+				continue;
+			fprintf(fp, "| `%s` | %s | ", d->name,
+			    conf_type_names[d->type]);
+			if (d->def == NULL)
+				fprintf(fp, "required");
+			else if (*d->def == '\0')
+				fprintf(fp, "empty");
+			else
+				fprintf(fp, "`%s`", d->def);
+			if (d->flags & CONF_F_NEWREQ)
+				fprintf(fp, " (required in a new service)");
+			fprintf(fp, " | %s | %s |\n", conf_fmt_range(d, range,
+			    sizeof(range)), d->help);
+		}
+		if (k != CONF_K_SERVICE)
+			continue;
+		fprintf(fp, "\nThe built-in services:\n\n"
+		    "| service | ports | max_concurrent | max_new | karma |\n"
+		    "| --- | --- | --- | --- | --- |\n");
+		for (i = 0; i < nitems(conf_builtins); i++) {
+			b = &conf_builtins[i];
+			fprintf(fp, "| %s | `%s` | `%s` | `%s` | `%s` |\n",
+			    b->name, b->ports, b->max_concurrent, b->max_new,
+			    b->karma);
+		}
+	}
+}

@@ -1,0 +1,128 @@
+/*
+ * Configuration: an INI file (parsed by inih) interpreted through one table
+ * of directives.  The same table gives the defaults, drives parsing and
+ * validation, prints the effective configuration (check-config) and
+ * generates the reference in the README.
+ *
+ * A struct conf is immutable once loaded: reload builds a new one and the
+ * daemon swaps it in only if it loaded without error.
+ */
+#ifndef CONF_H
+#define CONF_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "addr.h"
+
+#define CONF_DEFAULT_PATH	XG_SYSCONFDIR "/xmppguard/xmppguard.conf"
+#define CONF_NAME_MAX		32	/* service, log, override names */
+#define CONF_PORTS_MAX		16	/* ports per service */
+
+/* "120/1h": at most count events per window. count 0 means no limit. */
+struct conf_rate {
+	uint32_t	 count;
+	int64_t		 window;	/* us */
+};
+
+/* "10k/s burst 256k": jabberd 1.x karma, a byte budget per address that
+ * refills at rate bytes per second up to burst bytes.  rate 0: off. */
+struct conf_karma {
+	uint64_t	 rate;		/* bytes per second */
+	uint64_t	 burst;		/* bytes */
+};
+
+enum conf_firewall {
+	CONF_FW_NFTABLES,
+	CONF_FW_IPSET,
+	CONF_FW_IPTABLES,
+	CONF_FW_COMMAND,
+	CONF_FW_NONE
+};
+
+/* [service NAME]: a group of local ports with its own limits. */
+struct conf_service {
+	char		 name[CONF_NAME_MAX];
+	uint16_t	 ports[CONF_PORTS_MAX];
+	int		 nports;		/* 0: disabled ("ports = none") */
+	uint32_t	 max_concurrent;	/* live connections; 0: none */
+	struct conf_rate max_new;		/* completed handshakes */
+	struct conf_karma karma;
+};
+
+/* [log NAME]: a server log file to follow. */
+struct conf_log {
+	char		 name[CONF_NAME_MAX];
+	char		*path;
+	char		*filter;	/* filter name or path */
+};
+
+/* [override NAME]: higher (or lower) limits for known networks, e.g. a
+ * company NAT carrying 150 real users on one address. */
+struct conf_override {
+	char		 name[CONF_NAME_MAX];
+	struct prefix	*networks;
+	int		 nnetworks;
+	uint32_t	 max_concurrent;	/* 0: keep the service's */
+	struct conf_rate max_new;		/* count 0: keep */
+};
+
+struct conf {
+	char		*path;		/* file loaded; NULL: built-in */
+
+	/* [global] */
+	char		*state_dir;
+	char		*control_socket;
+	enum conf_firewall firewall;
+	int		 dry_run;
+	int		 log_level;	/* enum log_level */
+
+	/* [store] */
+	char		*db_path;	/* "" in the file: state_dir/... */
+	int64_t		 retention;	/* us; 0 keeps everything */
+	uint32_t	 batch_max;	/* rows per transaction at most */
+
+	/* [service NAME], [log NAME], [override NAME] */
+	struct conf_service *services;
+	int		 nservices;
+	struct conf_log	*logs;
+	int		 nlogs;
+	struct conf_override *overrides;
+	int		 noverrides;
+
+	/* [allow] */
+	struct prefix	*allow;
+	int		 nallow;
+};
+
+/*
+ * Loads path (NULL: built-in defaults only).  On success returns 0 and a new
+ * configuration in *confp.  On any error returns -1 and in *cause every
+ * error found, one "FILE:LINE: message" per line (caller frees); *confp is
+ * left untouched.
+ */
+int	 conf_load(const char *path, struct conf **confp, char **cause);
+/* Frees a configuration; NULL is a no-op. */
+void	 conf_free(struct conf *);
+
+/* Writes the effective configuration as a valid INI file. */
+void	 conf_print(FILE *, const struct conf *);
+/* Writes the directive reference (Markdown) generated from the table. */
+void	 conf_reference(FILE *);
+
+/* The service a local port belongs to, or NULL. */
+const struct conf_service *conf_service_by_port(const struct conf *,
+	    uint16_t port);
+
+/* Parsers for the value syntaxes, shared with the command line.  Each
+ * returns 0, or -1 with a short message in *why (static string). */
+int	 conf_parse_duration(const char *, int64_t *us, const char **why);
+int	 conf_parse_size(const char *, uint64_t *bytes, const char **why);
+int	 conf_parse_rate(const char *, struct conf_rate *, const char **why);
+int	 conf_parse_karma(const char *, struct conf_karma *, const char **why);
+/* Prints a duration in the largest unit that divides it ("90s", "1h"). */
+char	*conf_fmt_duration(int64_t us, char *buf, size_t size);
+/* Prints a size in the largest binary unit that divides it ("256k"). */
+char	*conf_fmt_size(uint64_t bytes, char *buf, size_t size);
+
+#endif /* CONF_H */

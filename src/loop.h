@@ -1,0 +1,75 @@
+/*
+ * The event loop: the only place in xmppguard that waits.
+ *
+ * epoll for file descriptors, one timerfd per timer, signalfd for signals,
+ * and before-sleep hooks run once per iteration just before epoll_wait():
+ * that is where batched work (the SQLite transaction, the nftables batch,
+ * coalesced alerts) is flushed, so per-event work only ever appends.
+ */
+#ifndef LOOP_H
+#define LOOP_H
+
+#include <stdint.h>
+
+struct loop;
+struct loop_timer;
+
+#define LOOP_READ	0x1
+#define LOOP_WRITE	0x2
+
+/* Returned by a timer callback: stop the timer (it is freed). */
+#define LOOP_TIMER_DONE	(-1)
+
+/* fd is ready; events is a mask of LOOP_READ, LOOP_WRITE (an error or hang
+ * up is reported as LOOP_READ so the owner's read sees it). */
+typedef void	(*loop_fd_cb)(struct loop *, int fd, int events, void *arg);
+/* A timer fired; returns its next delay in ms, or LOOP_TIMER_DONE. */
+typedef int64_t	(*loop_timer_cb)(struct loop *, struct loop_timer *, void *arg);
+/* A signal arrived (delivered through signalfd, in loop context). */
+typedef void	(*loop_signal_cb)(struct loop *, int signo, void *arg);
+/* Runs once per iteration before the loop sleeps. */
+typedef void	(*loop_hook_cb)(struct loop *, void *arg);
+
+/* A new loop; NULL with *cause set if epoll cannot be had. */
+struct loop	*loop_new(char **cause);
+/* Frees the loop, its timers and its signal fd; registered fds are not
+ * closed (their owners close them).  NULL is a no-op. */
+void		 loop_free(struct loop *);
+
+/* Watches fd for events (LOOP_READ/LOOP_WRITE).  0, or -1 with errno. */
+int		 loop_fd_add(struct loop *, int fd, int events, loop_fd_cb,
+		     void *arg);
+/* Changes the events watched on fd; 0 or -1. */
+int		 loop_fd_mod(struct loop *, int fd, int events);
+/* Stops watching fd (safe from inside its own callback); 0 or -1. */
+int		 loop_fd_del(struct loop *, int fd);
+
+/* Starts a timer firing after delay_ms (0: on the next iteration).  The
+ * handle stays valid until the callback returns LOOP_TIMER_DONE or
+ * loop_timer_del() is called.  NULL with errno on failure. */
+struct loop_timer *loop_timer_add(struct loop *, int64_t delay_ms,
+		     loop_timer_cb, void *arg);
+/* Re-arms a timer to fire after delay_ms from now. */
+int		 loop_timer_set(struct loop *, struct loop_timer *,
+		     int64_t delay_ms);
+/* Cancels and frees a timer (safe from inside any callback). */
+void		 loop_timer_del(struct loop *, struct loop_timer *);
+
+/* Delivers signo through the loop instead of asynchronously; the signal is
+ * blocked for the process.  0 or -1 with errno. */
+int		 loop_signal(struct loop *, int signo, loop_signal_cb,
+		     void *arg);
+
+/* Adds a before-sleep hook; hooks run in the order added. */
+void		 loop_hook_add(struct loop *, loop_hook_cb, void *arg);
+
+/* Runs until loop_stop().  0, or -1 if epoll_wait failed for good. */
+int		 loop_run(struct loop *);
+/* One iteration: hooks, wait at most timeout_ms (-1: forever), dispatch.
+ * Returns the number of callbacks dispatched, or -1. */
+int		 loop_run_once(struct loop *, int timeout_ms);
+/* Makes loop_run() return after the current iteration. */
+void		 loop_stop(struct loop *);
+int		 loop_stopped(const struct loop *);
+
+#endif /* LOOP_H */

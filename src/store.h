@@ -1,0 +1,56 @@
+/*
+ * The store: one SQLite file in WAL mode holding what happened (events,
+ * connections, bans) for reports and for restarts.
+ *
+ * Writers only append: rows go into a transaction that stays open until
+ * store_flush(), which the daemon calls from the loop's before-sleep hook,
+ * so a burst of a thousand events costs one commit, not a thousand.  The
+ * schema is the numbered migrations in sql/, compiled into the binary;
+ * PRAGMA user_version records the newest one applied.
+ */
+#ifndef STORE_H
+#define STORE_H
+
+#include <stdint.h>
+
+struct event;
+struct store;
+
+#define STORE_RDONLY	0x1	/* report/status: never writes, never migrates */
+
+struct store_stats {
+	uint64_t	 rows;		/* rows written (committed) */
+	uint64_t	 commits;	/* transactions committed */
+	uint64_t	 errors;	/* failed statements or commits */
+	uint64_t	 lost;		/* rows lost to failed commits */
+	uint32_t	 pending;	/* rows in the open transaction */
+};
+
+/*
+ * Opens (creating if needed, unless STORE_RDONLY) the database at path,
+ * applies missing migrations, and prepares statements.  NULL with a message
+ * naming the file in *cause (caller frees) if the file cannot be opened, is
+ * not a database, is corrupt, or was written by a newer version.
+ */
+struct store	*store_open(const char *path, int flags, uint32_t batch_max,
+		    char **cause);
+/* Commits what is pending and closes; NULL is a no-op. */
+void		 store_close(struct store *);
+
+/* The schema version (PRAGMA user_version) of the open file. */
+int		 store_version(struct store *);
+/* The newest migration compiled into this binary. */
+int		 store_latest_version(void);
+
+/* Appends an event to the open transaction; commits by itself when
+ * batch_max rows are pending.  0, or -1 (logged, counted) on error. */
+int		 store_event_add(struct store *, const struct event *);
+/* Commits the open transaction, if any.  0, or -1 (logged, counted). */
+int		 store_flush(struct store *);
+/* Deletes rows older than before (us since epoch).  Returns the number of
+ * rows deleted, or -1 with *cause set. */
+int64_t		 store_purge(struct store *, int64_t before, char **cause);
+
+void		 store_get_stats(const struct store *, struct store_stats *);
+
+#endif /* STORE_H */

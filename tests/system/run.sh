@@ -1,0 +1,24 @@
+#!/bin/sh
+# Runs every tests/system/NN-*.sh in order, each in a fresh temporary
+# directory ($T), and prints PASS/FAIL with its duration, then one summary
+# line: "system: N passed, N failed, N skipped".  A test exits 77 to skip.
+top=$(cd "$(dirname "$0")/../.." && pwd)
+pass=0 fail=0 skip=0
+for t in "$top"/tests/system/[0-9]*.sh; do
+	name=$(basename "$t" .sh)
+	T=$(mktemp -d /tmp/xg-system.XXXXXX)
+	start=$(date +%s%N)
+	XG="$top/xmppguard" TOP="$top" T="$T" bash "$t" >"$T/out" 2>&1
+	rc=$?
+	ms=$((($(date +%s%N) - start) / 1000000))
+	secs=$(printf '%d.%02d' $((ms / 1000)) $((ms % 1000 / 10)))
+	case $rc in
+	0)	pass=$((pass + 1)); printf 'PASS  %-32s %6ss\n' "$name" "$secs" ;;
+	77)	skip=$((skip + 1)); printf 'SKIP  %-32s %s\n' "$name" "$(tail -n 1 "$T/out")" ;;
+	*)	fail=$((fail + 1)); printf 'FAIL  %-32s %6ss\n' "$name" "$secs"
+		sed 's/^/      | /' "$T/out" | tail -n 40 ;;
+	esac
+	rm -rf "$T"
+done
+echo "system: $pass passed, $fail failed, $skip skipped"
+[ "$fail" -eq 0 ]

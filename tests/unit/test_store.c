@@ -1,0 +1,826 @@
+/*
+ * The store, on real files in a fresh directory per test: schema creation
+ * and WAL, migrations and their numbering, batching as a second connection
+ * sees it, failures (disk full, a refused row, a failed commit, a locked
+ * file) that lose what they must and nothing more, retention, and the files
+ * that must be refused with a message naming them.
+ */
+#include "unit.h"
+
+#include "../../src/store.c"
+
+#include <sys/stat.h>
+
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#define T0	1700000000000000LL	/* 2023-11-14, us since epoch */
+
+struct fixture {
+	char	 dir[64];
+	char	 path[128];
+};
+
+static int
+fixture_rm(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static int
+setup(void **state)
+{
+	struct fixture	*f;
+
+	f = xcalloc(1, sizeof(*f));
+	snprintf(f->dir, sizeof(f->dir), "/tmp/test_store.XXXXXX");
+	if (mkdtemp(f->dir) == NULL)
+		return -1;
+	snprintf(f->path, sizeof(f->path), "%s/xmppguard.db", f->dir);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture	*f = *state;
+	int		 rc;
+
+	rc = nftw(f->dir, fixture_rm, 8, FTW_DEPTH | FTW_PHYS);
+	free(f);
+	return rc;
+}
+
+/* The first column of the first row of sql, through a separate read-only
+ * connection: what a report would see. */
+static int64_t
+peek_int(const char *path, const char *sql)
+{
+	sqlite3		*db;
+	int64_t		 v = -1;
+
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY,
+	    NULL), SQLITE_OK);
+	assert_int_equal(store_query_int(db, sql, &v), SQLITE_OK);
+	sqlite3_close(db);
+	return v;
+}
+
+static int64_t
+count_events(const char *path)
+{
+	return peek_int(path, "SELECT count(*) FROM events");
+}
+
+/* Runs sql on a plain read-write connection, bypassing the store. */
+static void
+exec_raw(const char *path, const char *sql)
+{
+	sqlite3	*db;
+
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_close(db), SQLITE_OK);
+}
+
+static void
+write_file(const char *path, const void *buf, size_t len, off_t off)
+{
+	int	fd;
+
+	fd = open(path, O_WRONLY | O_CREAT, 0600);
+	assert_true(fd != -1);
+	assert_int_equal(pwrite(fd, buf, len, off), (ssize_t)len);
+	close(fd);
+}
+
+static void
+event_make(struct event *ev, int64_t time, const char *addr, uint16_t port)
+{
+	memset(ev, 0, sizeof(*ev));
+	ev->time = time;
+	assert_int_equal(addr_parse(addr, &ev->addr, NULL), 0);
+	ev->port = port;
+	ev->kind = EVENT_CONN_OPEN;
+	ev->source = EVENT_SRC_CONNTRACK;
+}
+
+static void
+add_n(struct store *s, int n, int64_t time)
+{
+	struct event	ev;
+	int		i;
+
+	for (i = 0; i < n; i++) {
+		event_make(&ev, time + i, "192.0.2.1", 5222);
+		assert_int_equal(store_event_add(s, &ev), 0);
+	}
+}
+
+static struct store *
+open_ok(const char *path, int flags, uint32_t batch_max)
+{
+	struct store	*s;
+	char		*cause = NULL;
+
+	s = store_open(path, flags, batch_max, &cause);
+	if (s == NULL)
+		fail_msg("store_open: %s", cause);
+	assert_null(cause);
+	return s;
+}
+
+/* Opening must fail with a message that names the file and says want. */
+static void
+open_fails(const char *path, int flags, const char *want)
+{
+	char	*cause = NULL;
+
+	assert_null(store_open(path, flags, 10, &cause));
+	assert_non_null(cause);
+	if (strncmp(cause, path, strlen(path)) != 0 ||
+	    strstr(cause, want) == NULL)
+		fail_msg("cause \"%s\": want \"%s\" naming %s", cause, want,
+		    path);
+	free(cause);
+}
+
+static void
+test_migration_numbering(void **state)
+{
+	const struct sql_migration good[] = {
+		{ 1, "001_a", "" }, { 2, "002_b", "" }, { 3, "003_c", "" }
+	};
+	const struct sql_migration gap[] = {
+		{ 1, "001_a", "" }, { 3, "003_c", "" }
+	};
+	const struct sql_migration dup[] = {
+		{ 1, "001_a", "" }, { 1, "001_b", "" }
+	};
+	const struct sql_migration zero[] = { { 0, "000_a", "" } };
+	char	*cause = NULL;
+
+	(void)state;
+	assert_int_equal(store_check_migrations(good, 3, &cause), 0);
+	assert_null(cause);
+	assert_int_equal(store_check_migrations(gap, 2, &cause), -1);
+	assert_non_null(strstr(cause, "003_c is numbered 3, expected 2"));
+	free(cause);
+	assert_int_equal(store_check_migrations(dup, 2, &cause), -1);
+	assert_non_null(strstr(cause, "001_b"));
+	free(cause);
+	assert_int_equal(store_check_migrations(zero, 1, &cause), -1);
+	free(cause);
+	assert_int_equal(store_check_migrations(good, 0, &cause), -1);
+	free(cause);
+
+	/* What is compiled in passes, and is what the store reports. */
+	assert_int_equal(store_check_migrations(sql_migrations,
+	    sql_nmigrations, &cause), 0);
+	assert_int_equal(store_latest_version(), sql_nmigrations);
+	assert_true(store_latest_version() >= 1);
+}
+
+static void
+test_open_fresh(void **state)
+{
+	struct fixture	*f = *state;
+	struct store	*s;
+	char		 wal[160];
+	int64_t		 v;
+
+	s = open_ok(f->path, 0, 100);
+	assert_int_equal(store_version(s), store_latest_version());
+	assert_int_equal(peek_int(f->path, "PRAGMA user_version"),
+	    store_latest_version());
+
+	/* WAL is a property of the file, seen by every connection. */
+	snprintf(wal, sizeof(wal), "%s-wal", f->path);
+	assert_int_equal(access(wal, F_OK), 0);
+	assert_int_equal(store_query_int(s->db,
+	    "SELECT journal_mode = 'wal' FROM pragma_journal_mode", &v),
+	    SQLITE_OK);
+	assert_int_equal(v, 1);
+	/* Per connection: synchronous NORMAL (1), foreign keys on. */
+	assert_int_equal(store_query_int(s->db, "PRAGMA synchronous", &v),
+	    SQLITE_OK);
+	assert_int_equal(v, 1);
+	assert_int_equal(store_query_int(s->db, "PRAGMA foreign_keys", &v),
+	    SQLITE_OK);
+	assert_int_equal(v, 1);
+
+	assert_int_equal(peek_int(f->path, "SELECT count(*) FROM sqlite_master"
+	    " WHERE name IN ('events', 'bans', 'offences', 'events_time')"),
+	    4);
+	/* The hot table carries one index, on time, and no other. */
+	assert_int_equal(peek_int(f->path, "SELECT count(*) FROM sqlite_master"
+	    " WHERE type = 'index' AND tbl_name = 'events'"), 1);
+	store_close(s);
+	/* The last connection checkpoints and removes the WAL. */
+	assert_int_equal(access(wal, F_OK), -1);
+	assert_int_equal(peek_int(f->path,
+	    "SELECT journal_mode = 'wal' FROM pragma_journal_mode"), 1);
+}
+
+static void
+test_reopen(void **state)
+{
+	struct fixture	*f = *state;
+	struct store	*s;
+
+	s = open_ok(f->path, 0, 100);
+	add_n(s, 3, T0);
+	/* Closing commits what is pending. */
+	store_close(s);
+	assert_int_equal(count_events(f->path), 3);
+
+	s = open_ok(f->path, 0, 100);
+	assert_int_equal(store_version(s), store_latest_version());
+	add_n(s, 2, T0 + 10);
+	store_close(s);
+	assert_int_equal(count_events(f->path), 5);
+	assert_int_equal(peek_int(f->path, "PRAGMA user_version"),
+	    store_latest_version());
+
+	store_close(NULL);
+}
+
+static void
+test_batching(void **state)
+{
+	struct fixture		*f = *state;
+	struct store		*s;
+	struct store_stats	 st;
+
+	s = open_ok(f->path, 0, 1000);
+	add_n(s, 999, T0);
+	store_get_stats(s, &st);
+	assert_int_equal(st.pending, 999);
+	assert_int_equal(st.commits, 0);
+	assert_int_equal(count_events(f->path), 0);
+
+	add_n(s, 1, T0 + 999);
+	store_get_stats(s, &st);
+	assert_int_equal(st.pending, 0);
+	assert_int_equal(st.commits, 1);
+	assert_int_equal(st.rows, 1000);
+	assert_int_equal(count_events(f->path), 1000);
+
+	add_n(s, 1500, T0 + 1000);
+	store_get_stats(s, &st);
+	assert_int_equal(st.commits, 2);
+	assert_int_equal(st.rows, 2000);
+	assert_int_equal(st.pending, 500);
+	assert_int_equal(count_events(f->path), 2000);
+
+	assert_int_equal(store_flush(s), 0);
+	store_get_stats(s, &st);
+	assert_int_equal(st.commits, 3);
+	assert_int_equal(st.rows, 2500);
+	assert_int_equal(st.pending, 0);
+	assert_int_equal(st.errors, 0);
+	assert_int_equal(st.lost, 0);
+	assert_int_equal(count_events(f->path), 2500);
+
+	/* Nothing pending: no empty transaction. */
+	assert_int_equal(store_flush(s), 0);
+	store_get_stats(s, &st);
+	assert_int_equal(st.commits, 3);
+	store_close(s);
+}
+
+static void
+test_row_values(void **state)
+{
+	struct fixture	*f = *state;
+	struct store	*s;
+	struct event	 ev;
+	sqlite3		*db;
+	sqlite3_stmt	*st;
+
+	s = open_ok(f->path, 0, 100);
+	event_make(&ev, T0, "2001:db8::1", 5269);
+	ev.sport = 40000;
+	ev.service = "s2s";
+	ev.kind = EVENT_AUTH_FAIL;
+	ev.source = EVENT_SRC_LOG;
+	ev.origin = "ejabberd";
+	ev.user = "mallory'); DROP TABLE events; --";
+	ev.bytes_in = 1234;
+	ev.bytes_out = 5678;
+	ev.pkts_in = 9;
+	ev.pkts_out = 10;
+	ev.duration = 1500000;
+	ev.flow = 0xfedcba9876543210ULL;
+	assert_int_equal(store_event_add(s, &ev), 0);
+
+	/* Unknown ports, no strings, no flow: NULL, not 0 or "". */
+	event_make(&ev, T0 + 1, "::ffff:192.0.2.7", 0);
+	assert_int_equal(store_event_add(s, &ev), 0);
+	store_close(s);
+
+	assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READONLY,
+	    NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT time, addr, port, "
+	    "sport, service, kind, source, origin, user, bytes_in, bytes_out, "
+	    "pkts_in, pkts_out, duration, flow FROM events ORDER BY id", -1,
+	    &st, NULL), SQLITE_OK);
+
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int64(st, 0), T0);
+	assert_string_equal(sqlite3_column_text(st, 1), "2001:db8::1");
+	assert_int_equal(sqlite3_column_int(st, 2), 5269);
+	assert_int_equal(sqlite3_column_int(st, 3), 40000);
+	assert_string_equal(sqlite3_column_text(st, 4), "s2s");
+	assert_string_equal(sqlite3_column_text(st, 5), "auth_fail");
+	assert_string_equal(sqlite3_column_text(st, 6), "log");
+	assert_string_equal(sqlite3_column_text(st, 7), "ejabberd");
+	assert_string_equal(sqlite3_column_text(st, 8),
+	    "mallory'); DROP TABLE events; --");
+	assert_int_equal(sqlite3_column_int64(st, 9), 1234);
+	assert_int_equal(sqlite3_column_int64(st, 10), 5678);
+	assert_int_equal(sqlite3_column_int64(st, 11), 9);
+	assert_int_equal(sqlite3_column_int64(st, 12), 10);
+	assert_int_equal(sqlite3_column_int64(st, 13), 1500000);
+	assert_true((uint64_t)sqlite3_column_int64(st, 14) ==
+	    0xfedcba9876543210ULL);
+
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_string_equal(sqlite3_column_text(st, 1), "192.0.2.7");
+	assert_string_equal(sqlite3_column_text(st, 5), "conn_open");
+	assert_string_equal(sqlite3_column_text(st, 6), "conntrack");
+	assert_int_equal(sqlite3_column_type(st, 2), SQLITE_NULL);
+	assert_int_equal(sqlite3_column_type(st, 3), SQLITE_NULL);
+	assert_int_equal(sqlite3_column_type(st, 4), SQLITE_NULL);
+	assert_int_equal(sqlite3_column_type(st, 7), SQLITE_NULL);
+	assert_int_equal(sqlite3_column_type(st, 8), SQLITE_NULL);
+	assert_int_equal(sqlite3_column_int64(st, 9), 0);
+	assert_int_equal(sqlite3_column_type(st, 13), SQLITE_NULL);
+	assert_int_equal(sqlite3_column_type(st, 14), SQLITE_NULL);
+
+	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
+static void
+test_bad_event(void **state)
+{
+	struct fixture		*f = *state;
+	struct store		*s;
+	struct store_stats	 st;
+	struct event		 ev;
+
+	s = open_ok(f->path, 0, 100);
+	event_make(&ev, T0, "192.0.2.1", 5222);
+	ev.kind = EVENT_KIND_MAX;
+	assert_int_equal(store_event_add(s, &ev), -1);
+	ev.kind = EVENT_AUTH_OK;
+	ev.source = (enum event_source)-1;
+	assert_int_equal(store_event_add(s, &ev), -1);
+	add_n(s, 2, T0);
+	assert_int_equal(store_flush(s), 0);
+	store_get_stats(s, &st);
+	assert_int_equal(st.errors, 2);
+	assert_int_equal(st.lost, 2);
+	assert_int_equal(st.rows, 2);
+	store_close(s);
+	assert_int_equal(count_events(f->path), 2);
+}
+
+static void
+test_purge(void **state)
+{
+	struct fixture	*f = *state;
+	struct store	*s;
+	char		*cause = NULL, *sql;
+
+	s = open_ok(f->path, 0, 1000);
+	add_n(s, 50, T0);		/* T0 .. T0+49 */
+	assert_int_equal(store_flush(s), 0);
+	sql = xasprintf(
+	    "INSERT INTO bans (addr, prefixlen, rule, since, expires, lifted,"
+	    "  source) VALUES"
+	    " ('192.0.2.1', 32, 'churn', 0, %1$lld + 10, NULL, 'rule'),"
+	    " ('192.0.2.2', 32, 'churn', 0, %1$lld + 90, %1$lld + 5, 'rule'),"
+	    " ('192.0.2.3', 32, 'manual', 0, NULL, %1$lld + 19, 'control'),"
+	    " ('192.0.2.4', 32, 'manual', 0, NULL, NULL, 'control'),"
+	    " ('192.0.2.5', 32, 'churn', 0, %1$lld + 500, NULL, 'rule'),"
+	    " ('192.0.2.6', 32, 'churn', 0, %1$lld + 19, %1$lld + 700, 'rule'),"
+	    " ('192.0.2.7', 32, 'manual', 0, NULL, %1$lld + 20, 'control');"
+	    "INSERT INTO offences (addr, prefixlen, rule, time) VALUES"
+	    " ('192.0.2.1', 32, 'churn', %1$lld + 10),"
+	    " ('192.0.2.1', 32, 'churn', %1$lld + 200);", T0);
+	exec_raw(f->path, sql);
+	free(sql);
+	/* Pending rows are committed first, then judged like the others. */
+	add_n(s, 5, T0 - 1000);
+	/* Events: 5 + 20.  Bans ended (lifted or expired, whichever came
+	 * first) before T0+20: 1, 2, 3, 6.  Offences: 1. */
+	assert_int_equal(store_purge(s, T0 + 20, &cause), 25 + 4 + 1);
+	assert_null(cause);
+	assert_int_equal(count_events(f->path), 30);
+	assert_int_equal(peek_int(f->path, "SELECT min(time) FROM events"),
+	    T0 + 20);
+	assert_int_equal(peek_int(f->path, "SELECT group_concat(addr, ' ') "
+	    "= '192.0.2.4 192.0.2.5 192.0.2.7' FROM bans"), 1);
+	assert_int_equal(peek_int(f->path, "SELECT time FROM offences"),
+	    T0 + 200);
+
+	/* Nothing older than the oldest row: nothing deleted. */
+	assert_int_equal(store_purge(s, T0, &cause), 0);
+	store_close(s);
+}
+
+static void
+test_purge_chunks(void **state)
+{
+	struct fixture	*f = *state;
+	struct store	*s;
+	char		*cause = NULL;
+	int		 n = STORE_PURGE_CHUNK * 2 + 17;
+
+	s = open_ok(f->path, 0, 5000);
+	add_n(s, n, T0);
+	assert_int_equal(store_purge(s, T0 + n - 3, &cause), n - 3);
+	assert_int_equal(count_events(f->path), 3);
+	store_close(s);
+}
+
+static void
+test_not_a_database(void **state)
+{
+	struct fixture	*f = *state;
+	char		 garbage[8192], back[8192 + 1];
+	size_t		 i;
+	FILE		*fp;
+
+	for (i = 0; i < sizeof(garbage); i++)
+		garbage[i] = (char)(i * 7 + 13);
+	write_file(f->path, garbage, sizeof(garbage), 0);
+	open_fails(f->path, 0, "not an SQLite database");
+	open_fails(f->path, STORE_RDONLY, "not an SQLite database");
+
+	/* Refused before anything was written. */
+	assert_non_null(fp = fopen(f->path, "r"));
+	assert_int_equal(fread(back, 1, sizeof(back), fp), sizeof(garbage));
+	fclose(fp);
+	assert_memory_equal(garbage, back, sizeof(garbage));
+}
+
+static void
+test_corrupt(void **state)
+{
+	struct fixture	*f = *state;
+	struct store	*s;
+	char		 junk[3000];
+
+	s = open_ok(f->path, 0, 100);
+	store_close(s);
+	/* Keep the 100-byte header, trample the schema table behind it. */
+	memset(junk, 0xa5, sizeof(junk));
+	write_file(f->path, junk, sizeof(junk), 100);
+	open_fails(f->path, 0, "corrupt");
+}
+
+static void
+test_foreign_database(void **state)
+{
+	struct fixture	*f = *state;
+
+	exec_raw(f->path, "CREATE TABLE mail (id INTEGER PRIMARY KEY);");
+	open_fails(f->path, 0, "not an xmppguard database");
+	/* And it was left alone. */
+	assert_int_equal(peek_int(f->path,
+	    "SELECT count(*) FROM sqlite_master"), 1);
+}
+
+static void
+test_newer_version(void **state)
+{
+	struct fixture	*f = *state;
+	struct store	*s;
+	char		*cause = NULL, *want;
+
+	s = open_ok(f->path, 0, 100);
+	store_close(s);
+	exec_raw(f->path, "PRAGMA user_version = 7");
+	want = xasprintf("%s: schema version 7 is newer than this xmppguard "
+	    "knows (%d)", f->path, store_latest_version());
+	assert_null(store_open(f->path, 0, 100, &cause));
+	assert_string_equal(cause, want);
+	free(cause);
+	assert_null(store_open(f->path, STORE_RDONLY, 100, &cause));
+	assert_string_equal(cause, want);
+	free(cause);
+	free(want);
+	assert_int_equal(peek_int(f->path, "PRAGMA user_version"), 7);
+}
+
+static void
+test_rdonly(void **state)
+{
+	struct fixture	*f = *state;
+	struct store	*s;
+	char		*cause = NULL;
+
+	/* Missing: refused, and not created. */
+	open_fails(f->path, STORE_RDONLY, "No such file or directory");
+	assert_int_equal(access(f->path, F_OK), -1);
+
+	/* Older than this binary: refused, not upgraded. */
+	exec_raw(f->path, "PRAGMA user_version = 0");
+	open_fails(f->path, STORE_RDONLY, "is older than this xmppguard");
+	assert_int_equal(peek_int(f->path, "PRAGMA user_version"), 0);
+
+	s = open_ok(f->path, 0, 100);
+	add_n(s, 4, T0);
+	store_close(s);
+
+	s = open_ok(f->path, STORE_RDONLY, 0);
+	assert_int_equal(store_version(s), store_latest_version());
+	assert_int_equal(store_flush(s), 0);
+	assert_int_equal(store_purge(s, T0 + 100, &cause), -1);
+	assert_non_null(strstr(cause, "read-only"));
+	free(cause);
+	store_close(s);
+	assert_int_equal(count_events(f->path), 4);
+}
+
+static void
+test_missing_directory(void **state)
+{
+	struct fixture	*f = *state;
+	char		 path[160];
+
+	snprintf(path, sizeof(path), "%s/nonexistent/xmppguard.db", f->dir);
+	open_fails(path, 0, "No such file or directory");
+}
+
+static void
+test_not_writable(void **state)
+{
+	struct fixture	*f = *state;
+	struct store	*s;
+
+	if (geteuid() == 0)
+		skip();		/* root writes anyway */
+	s = open_ok(f->path, 0, 100);
+	store_close(s);
+	assert_int_equal(chmod(f->path, 0400), 0);
+	open_fails(f->path, 0, "cannot write");
+}
+
+/*
+ * Migrations on a bare connection: a failing one leaves the file at the
+ * previous version with none of its changes; one that commits by itself is
+ * caught.
+ */
+static void
+test_migrate_atomic(void **state)
+{
+	const struct sql_migration two[] = {
+		{ 1, "001_a", "CREATE TABLE a (x);" },
+		{ 2, "002_b",
+		    "CREATE TABLE b (x); INSERT INTO nosuch VALUES (1);" },
+	};
+	const struct sql_migration commits[] = {
+		{ 1, "001_c", "CREATE TABLE c (x); COMMIT;" },
+	};
+	struct fixture	*f = *state;
+	struct store	 s;
+	char		*cause = NULL;
+
+	memset(&s, 0, sizeof(s));
+	s.path = f->path;
+	assert_int_equal(sqlite3_open_v2(f->path, &s.db,
+	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL), SQLITE_OK);
+
+	assert_int_equal(store_migrate(&s, two, 1, &cause), 0);
+	assert_int_equal(s.version, 1);
+	assert_int_equal(store_migrate(&s, two, 2, &cause), -1);
+	assert_non_null(strstr(cause, "migration 002_b: no such table"));
+	free(cause);
+	assert_int_equal(peek_int(f->path, "PRAGMA user_version"), 1);
+	assert_int_equal(peek_int(f->path, "SELECT count(*) FROM sqlite_master"
+	    " WHERE name = 'b'"), 0);
+	assert_int_equal(sqlite3_get_autocommit(s.db), 1);
+
+	/* Already at 1, the newest of these: nothing to do. */
+	assert_int_equal(store_migrate(&s, commits, 1, &cause), 0);
+	/* A file newer than the list. */
+	exec_raw(f->path, "PRAGMA user_version = 3");
+	assert_int_equal(store_migrate(&s, two, 2, &cause), -1);
+	assert_non_null(strstr(cause, "schema version 3 is newer"));
+	free(cause);
+
+	exec_raw(f->path, "PRAGMA user_version = 0");
+	assert_int_equal(store_migrate(&s, commits, 1, &cause), -1);
+	assert_non_null(strstr(cause, "001_c ends the transaction"));
+	free(cause);
+	assert_int_equal(sqlite3_close(s.db), SQLITE_OK);
+}
+
+/*
+ * A full disk, made by capping the file at its current size: the batch is
+ * rolled back and counted, and once there is room the store carries on.
+ */
+static void
+test_disk_full(void **state)
+{
+	struct fixture		*f = *state;
+	struct store		*s;
+	struct store_stats	 st;
+	struct event		 ev;
+	int64_t			 pages;
+	int			 i, j, rc = 0;
+	char			 sql[64];
+
+	s = open_ok(f->path, 0, 100000);
+	add_n(s, 10, T0);
+	assert_int_equal(store_flush(s), 0);
+	assert_int_equal(store_query_int(s->db, "PRAGMA page_count", &pages),
+	    SQLITE_OK);
+	snprintf(sql, sizeof(sql), "PRAGMA max_page_count = %lld",
+	    (long long)pages);
+	assert_int_equal(sqlite3_exec(s->db, sql, NULL, NULL, NULL),
+	    SQLITE_OK);
+
+	for (i = 0; i < 100000; i++) {
+		event_make(&ev, T0 + 100 + i, "2001:db8::2", 5222);
+		if ((rc = store_event_add(s, &ev)) == -1)
+			break;
+	}
+	assert_int_equal(rc, -1);
+	assert_true(i > 0);
+	store_get_stats(s, &st);
+	assert_int_equal(st.errors, 1);
+	assert_int_equal(st.lost, (uint64_t)i + 1);
+	assert_int_equal(st.pending, 0);
+	assert_int_equal(sqlite3_get_autocommit(s->db), 1);
+	assert_int_equal(count_events(f->path), 10);
+
+	/* Still full: the rollback left exactly the room there was, so the
+	 * same number of rows fit before the next failure. */
+	for (j = 0; j < i + 1; j++) {
+		event_make(&ev, T0 + 100 + j, "2001:db8::2", 5222);
+		if ((rc = store_event_add(s, &ev)) == -1)
+			break;
+	}
+	assert_int_equal(rc, -1);
+	assert_int_equal(j, i);
+	assert_int_equal(store_flush(s), 0);
+
+	assert_int_equal(sqlite3_exec(s->db, "PRAGMA max_page_count = 1000000",
+	    NULL, NULL, NULL), SQLITE_OK);
+	add_n(s, 20, T0 + 200000);
+	assert_int_equal(store_flush(s), 0);
+	store_get_stats(s, &st);
+	assert_int_equal(st.rows, 30);
+	assert_int_equal(st.errors, 2);
+	assert_int_equal(st.lost, 2 * ((uint64_t)i + 1));
+	assert_int_equal(count_events(f->path), 30);
+	store_close(s);
+}
+
+/* A row SQLite refuses on its own loses that row, not the batch. */
+static void
+test_row_refused(void **state)
+{
+	struct fixture		*f = *state;
+	struct store		*s;
+	struct store_stats	 st;
+	struct event		 ev;
+
+	s = open_ok(f->path, 0, 100);
+	assert_int_equal(sqlite3_exec(s->db,
+	    "CREATE TEMP TRIGGER refuse BEFORE INSERT ON main.events "
+	    "WHEN NEW.port = 666 BEGIN SELECT RAISE(ABORT, 'refused'); END",
+	    NULL, NULL, NULL), SQLITE_OK);
+	add_n(s, 3, T0);
+	event_make(&ev, T0 + 3, "192.0.2.66", 666);
+	assert_int_equal(store_event_add(s, &ev), -1);
+	add_n(s, 3, T0 + 4);
+	store_get_stats(s, &st);
+	assert_int_equal(st.pending, 6);
+	assert_int_equal(st.lost, 1);
+	assert_int_equal(st.errors, 1);
+	assert_int_equal(store_flush(s), 0);
+	assert_int_equal(count_events(f->path), 6);
+	store_close(s);
+}
+
+/*
+ * A COMMIT that fails and leaves the transaction open (a deferred foreign
+ * key, set up through a temporary trigger): rolled back, counted, and the
+ * next batch commits.
+ */
+static void
+test_commit_fails(void **state)
+{
+	struct fixture		*f = *state;
+	struct store		*s;
+	struct store_stats	 st;
+	struct event		 ev;
+
+	s = open_ok(f->path, 0, 100);
+	assert_int_equal(sqlite3_exec(s->db,
+	    "CREATE TEMP TABLE parent (id INTEGER PRIMARY KEY);"
+	    "CREATE TEMP TABLE child (p INTEGER REFERENCES parent (id)"
+	    "  DEFERRABLE INITIALLY DEFERRED);"
+	    "CREATE TEMP TRIGGER dangle AFTER INSERT ON main.events "
+	    "WHEN NEW.port = 667 BEGIN INSERT INTO child VALUES (42); END",
+	    NULL, NULL, NULL), SQLITE_OK);
+	add_n(s, 4, T0);
+	event_make(&ev, T0 + 4, "192.0.2.67", 667);
+	assert_int_equal(store_event_add(s, &ev), 0);
+	assert_int_equal(store_flush(s), -1);
+	store_get_stats(s, &st);
+	assert_int_equal(st.errors, 1);
+	assert_int_equal(st.lost, 5);
+	assert_int_equal(st.pending, 0);
+	assert_int_equal(st.commits, 0);
+	assert_int_equal(sqlite3_get_autocommit(s->db), 1);
+
+	add_n(s, 2, T0 + 10);
+	assert_int_equal(store_flush(s), 0);
+	store_get_stats(s, &st);
+	assert_int_equal(st.rows, 2);
+	assert_int_equal(st.commits, 1);
+	store_close(s);
+	assert_int_equal(count_events(f->path), 2);
+}
+
+/* Another writer holds the lock past the busy timeout: the row is lost and
+ * counted, and the store writes again once the lock is free. */
+static void
+test_locked(void **state)
+{
+	struct fixture		*f = *state;
+	struct store		*s;
+	struct store_stats	 st;
+	struct event		 ev;
+	sqlite3			*other;
+
+	s = open_ok(f->path, 0, 100);
+	sqlite3_busy_timeout(s->db, 10);
+	assert_int_equal(sqlite3_open_v2(f->path, &other,
+	    SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL,
+	    NULL), SQLITE_OK);
+
+	event_make(&ev, T0, "192.0.2.9", 5222);
+	assert_int_equal(store_event_add(s, &ev), -1);
+	store_get_stats(s, &st);
+	assert_int_equal(st.errors, 1);
+	assert_int_equal(st.lost, 1);
+	assert_int_equal(st.pending, 0);
+
+	assert_int_equal(sqlite3_exec(other, "COMMIT", NULL, NULL, NULL),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_close(other), SQLITE_OK);
+	assert_int_equal(store_event_add(s, &ev), 0);
+	assert_int_equal(store_flush(s), 0);
+	assert_int_equal(count_events(f->path), 1);
+	store_close(s);
+}
+
+int
+main(void)
+{
+#define T(fn)	cmocka_unit_test_setup_teardown(fn, setup, teardown)
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_migration_numbering),
+		T(test_open_fresh),
+		T(test_reopen),
+		T(test_batching),
+		T(test_row_values),
+		T(test_bad_event),
+		T(test_purge),
+		T(test_purge_chunks),
+		T(test_not_a_database),
+		T(test_corrupt),
+		T(test_foreign_database),
+		T(test_newer_version),
+		T(test_rdonly),
+		T(test_missing_directory),
+		T(test_not_writable),
+		T(test_migrate_atomic),
+		T(test_disk_full),
+		T(test_row_refused),
+		T(test_commit_fails),
+		T(test_locked),
+	};
+#undef T
+
+	/* Warnings are expected here; only failures should be read. */
+	log_init(1, LOG_LEVEL_ERR);
+	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
+}
