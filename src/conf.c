@@ -9,6 +9,11 @@
  * exactly what applies.  The three built-in services (c2s, s2s, http)
  * always exist; conf_builtins[] gives the values in which they differ.
  *
+ * This file holds the tables and reads and checks a file; conf_value.c
+ * parses and prints the value syntaxes (durations, sizes, rates, karma),
+ * conf_print.c writes the configuration and the reference from the tables,
+ * and conf_int.h is what the three share.
+ *
  * inih splits lines into sections, names and values, but its handler gets
  * no line number, and it drops malformed lines with nothing more than the
  * number of the first.  So inih reads through conf_read_line(), which sees
@@ -47,56 +52,28 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include <ini.h>
 
 #include "addr.h"
 #include "conf.h"
+#include "conf_int.h"
 #include "log.h"
 #include "xmalloc.h"
 
-#ifndef nitems
-#define nitems(a)	(sizeof(a) / sizeof((a)[0]))
-#endif
-
-#define CONF_LINE_MAX		198	/* characters, without the newline */
 #define CONF_ERRORS_MAX		100	/* then the rest of the file is skipped */
 #define CONF_SECTIONS_MAX	256
-#define CONF_NETWORKS_MAX	4096	/* per list */
-#define CONF_DIRECTIVES_MAX	32
+#define CONF_DIRECTIVES_MAX	48
 #define CONF_SUGGEST_MAX	32	/* longest word a suggestion is sought for */
-#define CONF_KEY_WIDTH		14	/* conf_print aligns values after it */
-#define CONF_WRAP		76	/* conf_print wraps lists here */
-#define CONF_ESC		64	/* quoted values in messages */
-
-#define CONF_US_S		1000000LL
-#define CONF_RATE_WINDOW_MIN	(1 * CONF_US_S)
-#define CONF_RATE_WINDOW_MAX	(7 * 86400 * CONF_US_S)
 #define CONF_DB_NAME		"xmppguard.db"
 
-/* A pointer to the field at off in a section's structure. */
-#define CONF_FIELD(base, off, type)					\
-	((type *)(void *)((char *)(base) + (off)))
-#define CONF_CFIELD(base, off, type)					\
-	((type const *)(const void *)((const char *)(base) + (off)))
-
-enum conf_kind {
-	CONF_K_GLOBAL,
-	CONF_K_STORE,
-	CONF_K_SERVICE,
-	CONF_K_LOG,
-	CONF_K_OVERRIDE,
-	CONF_K_ALLOW
-};
-
-static const struct conf_kind_info {
-	const char	*name;
-	int		 named;		/* [KIND NAME] rather than [KIND] */
-	const char	*help;
-} conf_kinds[] = {
+const struct conf_kind_info conf_kinds[] = {
 	{ "global", 0, "Settings of the daemon as a whole." },
 	{ "store", 0, "The SQLite database of events and bans." },
+	{ "conntrack", 0, "The kernel's connection tracking: every TCP "
+	    "connection to a service's ports, with its byte counters." },
+	{ "track", 0, "Per-address state in memory, and how addresses are "
+	    "grouped into networks." },
 	{ "service", 1, "A group of local TCP ports with its own limits per "
 	    "client address.  The services c2s, s2s and http always exist "
 	    "(see the table below); a section naming one of them changes only "
@@ -108,42 +85,11 @@ static const struct conf_kind_info {
 	    "NAT carrying many real users on one address." },
 	{ "allow", 0, "Addresses that are never banned." },
 };
+const size_t conf_nkinds = nitems(conf_kinds);
 
-enum conf_type {
-	CONF_T_BOOL,
-	CONF_T_UINT,		/* uint32_t */
-	CONF_T_DURATION,	/* int64_t, us */
-	CONF_T_SIZE,		/* uint64_t, bytes */
-	CONF_T_RATE,		/* struct conf_rate; bounds are the count's */
-	CONF_T_KARMA,		/* struct conf_karma */
-	CONF_T_STRING,		/* char *; max is the length */
-	CONF_T_PATH,		/* char *, absolute; max is the length */
-	CONF_T_ENUM,		/* int, the index in values */
-	CONF_T_PORTS,		/* uint16_t[CONF_PORTS_MAX], count at noff */
-	CONF_T_NETWORKS		/* struct prefix *, count at noff */
-};
-
-static const char *const conf_type_names[] = {
+const char *const conf_type_names[] = {
 	"boolean", "integer", "duration", "size", "rate", "karma", "string",
 	"path", "choice", "ports", "networks"
-};
-
-#define CONF_F_REQUIRED	0x1	/* must be set (a list: not empty) */
-#define CONF_F_NEWREQ	0x2	/* must be set, except in a built-in */
-#define CONF_F_EMPTY	0x4	/* STRING, PATH: may be empty */
-
-struct conf_directive {
-	enum conf_kind	 kind;
-	const char	*name;
-	enum conf_type	 type;
-	int		 flags;
-	int64_t		 min;
-	int64_t		 max;
-	const char *const *values;	/* CONF_T_ENUM, NULL-terminated */
-	const char	*def;		/* NULL: none (CONF_F_REQUIRED) */
-	size_t		 off;		/* in the section's structure */
-	size_t		 noff;		/* PORTS, NETWORKS: the count */
-	const char	*help;
 };
 
 /* In the order of enum conf_firewall and enum log_level. */
@@ -161,7 +107,7 @@ static const char *const conf_log_level_names[] = {
 #define DAYS(n)	((int64_t)(n) * 86400 * CONF_US_S)
 #define SUN_MAX	((int64_t)sizeof(((struct sockaddr_un *)0)->sun_path) - 1)
 
-static const struct conf_directive conf_directives[] = {
+const struct conf_directive conf_directives[] = {
 	{ CONF_K_GLOBAL, "state_dir", CONF_T_PATH, 0, 0, 160, NULL,
 	  "/var/lib/xmppguard", G(state_dir), 0,
 	  "Directory of the store, the pid file and the lock." },
@@ -188,6 +134,43 @@ static const struct conf_directive conf_directives[] = {
 	  "1000", G(batch_max), 0,
 	  "Most rows written in one transaction." },
 
+	{ CONF_K_CONNTRACK, "enabled", CONF_T_BOOL, 0, 0, 0, NULL,
+	  "yes", G(ct_enabled), 0,
+	  "Watch conntrack (needs CAP_NET_ADMIN)." },
+	{ CONF_K_CONNTRACK, "rcvbuf", CONF_T_SIZE, 0, 64 * 1024,
+	  (int64_t)1 << 30, NULL, "8M", G(ct_rcvbuf), 0,
+	  "Netlink receive buffer: each queued event takes about 1.3k, and "
+	  "the kernel sends DESTROY events in bursts." },
+	{ CONF_K_CONNTRACK, "rcvbuf_max", CONF_T_SIZE, 0, 64 * 1024,
+	  (int64_t)1 << 30, NULL, "64M", G(ct_rcvbuf_max), 0,
+	  "The buffer doubles after each overrun, up to this." },
+	{ CONF_K_CONNTRACK, "poll", CONF_T_DURATION, 0, CONF_US_S / 10,
+	  3600 * CONF_US_S, NULL, "5s", G(ct_poll), 0,
+	  "How often the byte counters of live connections are read, for "
+	  "karma." },
+	{ CONF_K_CONNTRACK, "flows_max", CONF_T_UINT, 0, 1024, 16777216, NULL,
+	  "262144", G(ct_flows_max), 0,
+	  "Connections followed at once; the oldest idle is dropped beyond." },
+	{ CONF_K_CONNTRACK, "sysctl", CONF_T_BOOL, 0, 0, 0, NULL,
+	  "yes", G(ct_sysctl), 0,
+	  "Turn on net.netfilter.nf_conntrack_acct and _timestamp, and set "
+	  "nf_conntrack_events to 1, at start." },
+
+	{ CONF_K_TRACK, "capacity", CONF_T_UINT, 0, 16, 16777216, NULL,
+	  "65536", G(track_capacity), 0,
+	  "Addresses and networks held in memory; the least recently seen "
+	  "is evicted beyond." },
+	{ CONF_K_TRACK, "prefix4", CONF_T_UINT, 0, 8, 32, NULL,
+	  "24", G(track_prefix4), 0,
+	  "IPv4 addresses are also counted together per network of this "
+	  "length (the net_ limits)." },
+	{ CONF_K_TRACK, "prefix6", CONF_T_UINT, 0, 16, 128, NULL,
+	  "64", G(track_prefix6), 0,
+	  "The same for IPv6 (a /64 is usually one host)." },
+	{ CONF_K_TRACK, "short_lived", CONF_T_DURATION, 0, 0,
+	  3600 * CONF_US_S, NULL, "10s", G(short_lived), 0,
+	  "Connections closed sooner count as short-lived in reports." },
+
 	{ CONF_K_SERVICE, "ports", CONF_T_PORTS, CONF_F_NEWREQ, 1, 65535,
 	  NULL, "none", S(ports), S(nports),
 	  "Local TCP ports (up to 16); none disables the service." },
@@ -200,6 +183,14 @@ static const struct conf_directive conf_directives[] = {
 	{ CONF_K_SERVICE, "karma", CONF_T_KARMA, 0, 0, 0, NULL,
 	  "10k/s burst 256k", S(karma), 0,
 	  "Bytes per address: refill rate and bucket size; off: no limit." },
+
+	{ CONF_K_SERVICE, "net_max_concurrent", CONF_T_UINT, 0, 0, 10000000,
+	  NULL, "200", S(net_max_concurrent), 0,
+	  "Live connections per network (track prefix4/prefix6); 0: no "
+	  "limit." },
+	{ CONF_K_SERVICE, "net_max_new", CONF_T_RATE, 0, 0, 10000000, NULL,
+	  "480/1h", S(net_max_new), 0,
+	  "Completed handshakes per network per window; none: no limit." },
 
 	{ CONF_K_LOG, "path", CONF_T_PATH, CONF_F_REQUIRED, 0, PATH_MAX - 1,
 	  NULL, NULL, L(path), 0,
@@ -223,6 +214,7 @@ static const struct conf_directive conf_directives[] = {
 	  "none", G(allow), G(nallow),
 	  "Addresses and prefixes never banned." },
 };
+const size_t conf_ndirectives = nitems(conf_directives);
 
 #undef G
 #undef S
@@ -240,37 +232,18 @@ _Static_assert(CONF_FW_NONE == 4 && LOG_LEVEL_DEBUG == 3,
  * The built-in services and where they differ from the table's defaults.
  * The figures seed XEP-0205's: c2s is people, s2s is a few federated servers
  * holding a few connections each and carrying more traffic, http is BOSH and
- * WebSocket clients opening many short connections.
+ * WebSocket clients opening many short connections.  A network (a /24, an
+ * IPv6 /64) may hold four addresses' worth.
  */
-static const struct conf_builtin {
-	const char	*name;
-	const char	*ports;
-	const char	*max_concurrent;
-	const char	*max_new;
-	const char	*karma;
-} conf_builtins[] = {
-	{ "c2s", "5222, 5223", "50", "120/1h", "10k/s burst 256k" },
-	{ "s2s", "5269", "20", "60/1h", "50k/s burst 1M" },
-	{ "http", "5280, 5281, 5443", "100", "3000/1h", "20k/s burst 512k" },
+const struct conf_builtin conf_builtins[] = {
+	{ "c2s", "5222, 5223", "50", "120/1h", "10k/s burst 256k",
+	  "200", "480/1h" },
+	{ "s2s", "5269", "20", "60/1h", "50k/s burst 1M",
+	  "80", "240/1h" },
+	{ "http", "5280, 5281, 5443", "100", "3000/1h", "20k/s burst 512k",
+	  "400", "12000/1h" },
 };
-
-static const struct conf_unit {
-	const char	*name;
-	uint64_t	 mult;
-} conf_time_units[] = {		/* largest first, for conf_fmt_duration */
-	{ "w", 604800 * (uint64_t)CONF_US_S },
-	{ "d", 86400 * (uint64_t)CONF_US_S },
-	{ "h", 3600 * (uint64_t)CONF_US_S },
-	{ "m", 60 * (uint64_t)CONF_US_S },
-	{ "s", (uint64_t)CONF_US_S },
-	{ "ms", 1000 },
-	{ "us", 1 },
-}, conf_size_units[] = {
-	{ "T", (uint64_t)1 << 40 },
-	{ "G", (uint64_t)1 << 30 },
-	{ "M", (uint64_t)1 << 20 },
-	{ "k", (uint64_t)1 << 10 },
-};
+const size_t conf_nbuiltins = nitems(conf_builtins);
 
 /* A section of the file being read. */
 struct conf_sect {
@@ -316,299 +289,6 @@ static void	conf_error(struct conf_parse *, int, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
 static void	conf_set(struct conf_parse *, const struct conf_directive *,
 		    void *, const char *, int);
-
-/*
- * Value parsers.
- */
-
-/* Reads a decimal number at *sp and moves *sp past it. */
-static int
-conf_number(const char **sp, uint64_t *v, const char **why)
-{
-	const char	*s = *sp;
-	uint64_t	 n = 0;
-	unsigned int	 d;
-
-	if (*s < '0' || *s > '9') {
-		*why = "expected a number";
-		return -1;
-	}
-	for (; *s >= '0' && *s <= '9'; s++) {
-		d = (unsigned int)(*s - '0');
-		if (n > (UINT64_MAX - d) / 10) {
-			*why = "number too large";
-			return -1;
-		}
-		n = n * 10 + d;
-	}
-	*sp = s;
-	*v = n;
-	return 0;
-}
-
-/* A duration filling s; bare_unit lets "h" mean "1h" (rate windows). */
-static int
-conf_duration(const char *s, int bare_unit, int64_t *us, const char **why)
-{
-	uint64_t	n = 1, mult = (uint64_t)CONF_US_S;
-	size_t		i;
-
-	if (*s == '\0') {
-		*why = "empty value";
-		return -1;
-	}
-	if (!(bare_unit && *s >= 'a' && *s <= 'z') &&
-	    conf_number(&s, &n, why) == -1)
-		return -1;
-	if (*s != '\0') {
-		for (i = 0; i < nitems(conf_time_units); i++) {
-			if (strcmp(s, conf_time_units[i].name) == 0)
-				break;
-		}
-		if (i == nitems(conf_time_units)) {
-			*why = "unknown unit (use ms, s, m, h, d or w)";
-			return -1;
-		}
-		mult = conf_time_units[i].mult;
-	}
-	if (n > (uint64_t)INT64_MAX / mult) {
-		*why = "duration too long";
-		return -1;
-	}
-	*us = (int64_t)(n * mult);
-	return 0;
-}
-
-int
-conf_parse_duration(const char *s, int64_t *us, const char **why)
-{
-	return conf_duration(s, 0, us, why);
-}
-
-/* A size at *sp, with an optional unit letter; moves *sp past it. */
-static int
-conf_size_at(const char **sp, uint64_t *bytes, const char **why)
-{
-	const char	*s = *sp;
-	uint64_t	 n, mult = 1;
-	size_t		 i;
-
-	if (conf_number(&s, &n, why) == -1)
-		return -1;
-	for (i = 0; i < nitems(conf_size_units); i++) {
-		if ((*s | 0x20) == (conf_size_units[i].name[0] | 0x20)) {
-			mult = conf_size_units[i].mult;
-			s++;
-			break;
-		}
-	}
-	if (n > UINT64_MAX / mult) {
-		*why = "size too large";
-		return -1;
-	}
-	*sp = s;
-	*bytes = n * mult;
-	return 0;
-}
-
-int
-conf_parse_size(const char *s, uint64_t *bytes, const char **why)
-{
-	uint64_t	v;
-
-	if (*s == '\0') {
-		*why = "empty value";
-		return -1;
-	}
-	if (conf_size_at(&s, &v, why) == -1)
-		return -1;
-	if (*s != '\0') {
-		*why = "unknown unit (use k, M, G or T)";
-		return -1;
-	}
-	*bytes = v;
-	return 0;
-}
-
-int
-conf_parse_rate(const char *s, struct conf_rate *r, const char **why)
-{
-	uint64_t	count;
-	int64_t		window;
-
-	if (strcmp(s, "none") == 0 || strcmp(s, "0") == 0) {
-		r->count = 0;
-		r->window = 0;
-		return 0;
-	}
-	if (conf_number(&s, &count, why) == -1) {
-		if (*s >= '0' && *s <= '9')
-			return -1;	/* too large */
-		goto syntax;
-	}
-	s += strspn(s, " \t");
-	if (*s != '/')
-		goto syntax;
-	s++;
-	s += strspn(s, " \t");
-	if (*s == '\0')
-		goto syntax;
-	if (conf_duration(s, 1, &window, why) == -1)
-		return -1;
-	if (count > UINT32_MAX) {
-		*why = "count too large";
-		return -1;
-	}
-	if (window < CONF_RATE_WINDOW_MIN || window > CONF_RATE_WINDOW_MAX) {
-		*why = "window must be from 1s to 1w";
-		return -1;
-	}
-	r->count = (uint32_t)count;
-	r->window = count == 0 ? 0 : window;
-	return 0;
-
-syntax:
-	*why = "expected COUNT/WINDOW (such as 120/1h) or none";
-	return -1;
-}
-
-int
-conf_parse_karma(const char *s, struct conf_karma *k, const char **why)
-{
-	uint64_t	rate, burst;
-
-	if (strcmp(s, "off") == 0 || strcmp(s, "0") == 0) {
-		k->rate = 0;
-		k->burst = 0;
-		return 0;
-	}
-	if (conf_size_at(&s, &rate, why) == -1) {
-		if (*s >= '0' && *s <= '9')
-			return -1;	/* too large */
-		goto syntax;
-	}
-	if (strncmp(s, "/s", 2) == 0)
-		s += 2;
-	else if (strncmp(s, "/1s", 3) == 0)
-		s += 3;
-	else
-		goto syntax;
-	if (*s != ' ' && *s != '\t')
-		goto syntax;
-	s += strspn(s, " \t");
-	if (strncmp(s, "burst", 5) != 0 || (s[5] != ' ' && s[5] != '\t'))
-		goto syntax;
-	s += 5;
-	s += strspn(s, " \t");
-	if (conf_size_at(&s, &burst, why) == -1) {
-		if (*s >= '0' && *s <= '9')
-			return -1;	/* too large */
-		goto syntax;
-	}
-	if (*s != '\0')
-		goto syntax;
-	if (rate == 0) {
-		*why = "rate must be above 0 (or the whole value off)";
-		return -1;
-	}
-	if (burst < rate) {
-		*why = "burst must be at least the rate";
-		return -1;
-	}
-	k->rate = rate;
-	k->burst = burst;
-	return 0;
-
-syntax:
-	*why = "expected RATE/s burst SIZE (such as 10k/s burst 256k) or off";
-	return -1;
-}
-
-/* yes/no and friends, any case; -1 if none of them. */
-static int
-conf_parse_bool(const char *s)
-{
-	static const char *const yes[] = { "yes", "true", "on", "1" };
-	static const char *const no[] = { "no", "false", "off", "0" };
-	size_t	i;
-
-	for (i = 0; i < nitems(yes); i++) {
-		if (strcasecmp(s, yes[i]) == 0)
-			return 1;
-		if (strcasecmp(s, no[i]) == 0)
-			return 0;
-	}
-	return -1;
-}
-
-char *
-conf_fmt_duration(int64_t us, char *buf, size_t size)
-{
-	size_t	i;
-
-	if (us == 0) {
-		snprintf(buf, size, "0");
-		return buf;
-	}
-	if (us > 0) {
-		for (i = 0; i < nitems(conf_time_units); i++) {
-			if ((uint64_t)us % conf_time_units[i].mult == 0)
-				break;
-		}
-		snprintf(buf, size, "%" PRIu64 "%s",
-		    (uint64_t)us / conf_time_units[i].mult,
-		    conf_time_units[i].name);
-		return buf;
-	}
-	snprintf(buf, size, "%" PRId64 "us", us);	/* not ours to read */
-	return buf;
-}
-
-char *
-conf_fmt_size(uint64_t bytes, char *buf, size_t size)
-{
-	size_t	i;
-
-	if (bytes != 0) {
-		for (i = 0; i < nitems(conf_size_units); i++) {
-			if (bytes % conf_size_units[i].mult == 0) {
-				snprintf(buf, size, "%" PRIu64 "%s",
-				    bytes / conf_size_units[i].mult,
-				    conf_size_units[i].name);
-				return buf;
-			}
-		}
-	}
-	snprintf(buf, size, "%" PRIu64, bytes);
-	return buf;
-}
-
-static char *
-conf_fmt_rate(const struct conf_rate *r, char *buf, size_t size)
-{
-	char	w[32];
-
-	if (r->count == 0)
-		snprintf(buf, size, "none");
-	else
-		snprintf(buf, size, "%" PRIu32 "/%s", r->count,
-		    conf_fmt_duration(r->window, w, sizeof(w)));
-	return buf;
-}
-
-static char *
-conf_fmt_karma(const struct conf_karma *k, char *buf, size_t size)
-{
-	char	r[32], b[32];
-
-	if (k->rate == 0)
-		snprintf(buf, size, "off");
-	else
-		snprintf(buf, size, "%s/s burst %s",
-		    conf_fmt_size(k->rate, r, sizeof(r)),
-		    conf_fmt_size(k->burst, b, sizeof(b)));
-	return buf;
-}
 
 /*
  * Suggestions for misspelt names.
@@ -678,7 +358,7 @@ conf_suggest(const char *word, const char *const *cands, size_t n)
  * Errors.
  */
 
-static const char *
+const char *
 conf_esc(char *buf, size_t size, const char *s)
 {
 	return log_escape(buf, size, s, strlen(s));
@@ -739,7 +419,7 @@ conf_directive_index(const struct conf_directive *d)
 }
 
 /* "service c2s", "global": a section as written between brackets. */
-static const char *
+const char *
 conf_sect_label(enum conf_kind kind, const char *name, char *buf,
     size_t size)
 {
@@ -889,7 +569,7 @@ conf_error_value(struct conf_parse *cp, const struct conf_directive *d,
 	    conf_type_names[d->type], conf_esc(esc, sizeof(esc), value), why);
 }
 
-static void
+void
 conf_fmt_bound(const struct conf_directive *d, int64_t v, char *buf,
     size_t size)
 {
@@ -1729,6 +1409,8 @@ conf_load(const char *path, struct conf **confp, char **cause)
 	cp.cur = -1;
 	conf_defaults(&cp, CONF_K_GLOBAL, cp.conf);
 	conf_defaults(&cp, CONF_K_STORE, cp.conf);
+	conf_defaults(&cp, CONF_K_CONNTRACK, cp.conf);
+	conf_defaults(&cp, CONF_K_TRACK, cp.conf);
 	conf_defaults(&cp, CONF_K_ALLOW, cp.conf);
 	cp.in_default++;
 	for (i = 0; i < nitems(conf_builtins); i++) {
@@ -1744,6 +1426,11 @@ conf_load(const char *path, struct conf **confp, char **cause)
 		    svc, conf_builtins[i].max_new, 0);
 		conf_set(&cp, conf_directive_find(CONF_K_SERVICE, "karma"),
 		    svc, conf_builtins[i].karma, 0);
+		conf_set(&cp, conf_directive_find(CONF_K_SERVICE,
+		    "net_max_concurrent"), svc,
+		    conf_builtins[i].net_max_concurrent, 0);
+		conf_set(&cp, conf_directive_find(CONF_K_SERVICE,
+		    "net_max_new"), svc, conf_builtins[i].net_max_new, 0);
 	}
 	cp.in_default--;
 
@@ -1802,6 +1489,8 @@ conf_free(struct conf *conf)
 		conf_sect_clear(CONF_K_OVERRIDE, &conf->overrides[i]);
 	conf_sect_clear(CONF_K_GLOBAL, conf);
 	conf_sect_clear(CONF_K_STORE, conf);
+	conf_sect_clear(CONF_K_CONNTRACK, conf);
+	conf_sect_clear(CONF_K_TRACK, conf);
 	conf_sect_clear(CONF_K_ALLOW, conf);
 	free(conf->services);
 	free(conf->logs);
@@ -1823,235 +1512,4 @@ conf_service_by_port(const struct conf *conf, uint16_t port)
 		}
 	}
 	return NULL;
-}
-
-/* A scalar or ports value as the file would spell it. */
-static const char *
-conf_fmt_value(const struct conf_directive *d, const void *base, char *buf,
-    size_t size)
-{
-	const uint16_t	*ports;
-	const char	*s;
-	size_t		 len = 0;
-	int		 i, n;
-
-	switch (d->type) {
-	case CONF_T_BOOL:
-		return *CONF_CFIELD(base, d->off, int) ? "yes" : "no";
-	case CONF_T_UINT:
-		snprintf(buf, size, "%" PRIu32,
-		    *CONF_CFIELD(base, d->off, uint32_t));
-		return buf;
-	case CONF_T_DURATION:
-		return conf_fmt_duration(*CONF_CFIELD(base, d->off, int64_t),
-		    buf, size);
-	case CONF_T_SIZE:
-		return conf_fmt_size(*CONF_CFIELD(base, d->off, uint64_t),
-		    buf, size);
-	case CONF_T_RATE:
-		return conf_fmt_rate(CONF_CFIELD(base, d->off,
-		    struct conf_rate), buf, size);
-	case CONF_T_KARMA:
-		return conf_fmt_karma(CONF_CFIELD(base, d->off,
-		    struct conf_karma), buf, size);
-	case CONF_T_STRING:
-	case CONF_T_PATH:
-		s = *CONF_CFIELD(base, d->off, char *);
-		return s != NULL ? s : "";
-	case CONF_T_ENUM:
-		return d->values[*CONF_CFIELD(base, d->off, int)];
-	case CONF_T_PORTS:
-		ports = CONF_CFIELD(base, d->off, uint16_t);
-		n = *CONF_CFIELD(base, d->noff, int);
-		if (n == 0)
-			return "none";
-		buf[0] = '\0';
-		for (i = 0; i < n && len < size; i++)
-			len += (size_t)snprintf(buf + len, size - len, "%s%u",
-			    i == 0 ? "" : ", ", (unsigned int)ports[i]);
-		return buf;
-	case CONF_T_NETWORKS:
-		break;
-	}
-	fatalx("%s: %s has no single value", __func__, d->name);
-}
-
-static void
-conf_print_networks(FILE *fp, const struct conf_directive *d,
-    const void *base)
-{
-	const struct prefix	*p = *CONF_CFIELD(base, d->off, struct prefix *);
-	char			 buf[ADDR_PREFIX_STRLEN];
-	int			 i, n = *CONF_CFIELD(base, d->noff, int);
-	size_t			 col = CONF_KEY_WIDTH + 3, len;
-
-	fprintf(fp, "%-*s = ", CONF_KEY_WIDTH, d->name);
-	if (n == 0) {
-		fprintf(fp, "none\n");
-		return;
-	}
-	/* Long lists go on indented lines, which continue the value. */
-	for (i = 0; i < n; i++) {
-		addr_prefix_ntop(&p[i], buf, sizeof(buf));
-		len = strlen(buf);
-		if (i > 0 && col + 2 + len > CONF_WRAP) {
-			fprintf(fp, ",\n%*s", CONF_KEY_WIDTH + 3, "");
-			col = CONF_KEY_WIDTH + 3;
-		} else if (i > 0) {
-			fprintf(fp, ", ");
-			col += 2;
-		}
-		fputs(buf, fp);
-		col += len;
-	}
-	fputc('\n', fp);
-}
-
-static void
-conf_print_section(FILE *fp, enum conf_kind kind, const char *name,
-    const void *base)
-{
-	const struct conf_directive	*d;
-	char				 buf[256], label[CONF_ESC];
-	const char			*v;
-	size_t				 i;
-
-	fprintf(fp, "\n[%s]\n", conf_sect_label(kind, name, label,
-	    sizeof(label)));
-	for (i = 0; i < nitems(conf_directives); i++) {
-		d = &conf_directives[i];
-		if (d->kind != kind)
-			continue;
-		if (d->type == CONF_T_NETWORKS) {
-			conf_print_networks(fp, d, base);
-			continue;
-		}
-		v = conf_fmt_value(d, base, buf, sizeof(buf));
-		/* Squeeze a long path so that the line loads again. */
-		if (CONF_KEY_WIDTH + 3 + strlen(v) > CONF_LINE_MAX)
-			fprintf(fp, "%s=%s\n", d->name, v);
-		else
-			fprintf(fp, "%-*s = %s\n", CONF_KEY_WIDTH, d->name, v);
-	}
-}
-
-void
-conf_print(FILE *fp, const struct conf *conf)
-{
-	char	esc[256];
-	int	i;
-
-	fprintf(fp, "# xmppguard configuration in effect, from %s\n",
-	    conf->path != NULL ? conf_esc(esc, sizeof(esc), conf->path) :
-	    "the built-in defaults");
-	conf_print_section(fp, CONF_K_GLOBAL, "", conf);
-	conf_print_section(fp, CONF_K_STORE, "", conf);
-	for (i = 0; i < conf->nservices; i++)
-		conf_print_section(fp, CONF_K_SERVICE, conf->services[i].name,
-		    &conf->services[i]);
-	for (i = 0; i < conf->nlogs; i++)
-		conf_print_section(fp, CONF_K_LOG, conf->logs[i].name,
-		    &conf->logs[i]);
-	for (i = 0; i < conf->noverrides; i++)
-		conf_print_section(fp, CONF_K_OVERRIDE,
-		    conf->overrides[i].name, &conf->overrides[i]);
-	conf_print_section(fp, CONF_K_ALLOW, "", conf);
-}
-
-/* The range column of the reference. */
-static const char *
-conf_fmt_range(const struct conf_directive *d, char *buf, size_t size)
-{
-	char	lo[32], hi[32], w1[32], w2[32];
-	size_t	i, len = 0;
-
-	buf[0] = '\0';
-	switch (d->type) {
-	case CONF_T_BOOL:
-		snprintf(buf, size, "yes, no");
-		break;
-	case CONF_T_UINT:
-	case CONF_T_DURATION:
-	case CONF_T_SIZE:
-		conf_fmt_bound(d, d->min, lo, sizeof(lo));
-		conf_fmt_bound(d, d->max, hi, sizeof(hi));
-		snprintf(buf, size, "%s to %s", lo, hi);
-		break;
-	case CONF_T_RATE:
-		snprintf(buf, size, "count %" PRId64 " to %" PRId64 ", window "
-		    "%s to %s", d->min, d->max,
-		    conf_fmt_duration(CONF_RATE_WINDOW_MIN, w1, sizeof(w1)),
-		    conf_fmt_duration(CONF_RATE_WINDOW_MAX, w2, sizeof(w2)));
-		break;
-	case CONF_T_STRING:
-	case CONF_T_PATH:
-		snprintf(buf, size, "at most %" PRId64 " bytes", d->max);
-		break;
-	case CONF_T_ENUM:
-		for (i = 0; d->values[i] != NULL && len < size; i++)
-			len += (size_t)snprintf(buf + len, size - len,
-			    "%s`%s`", i == 0 ? "" : ", ", d->values[i]);
-		break;
-	case CONF_T_PORTS:
-		snprintf(buf, size, "%" PRId64 " to %" PRId64 ", at most %d",
-		    d->min, d->max, CONF_PORTS_MAX);
-		break;
-	case CONF_T_NETWORKS:
-		snprintf(buf, size, "at most %d", CONF_NETWORKS_MAX);
-		break;
-	case CONF_T_KARMA:
-		snprintf(buf, size, "off, or a burst of at least the rate");
-		break;
-	}
-	return buf;
-}
-
-void
-conf_reference(FILE *fp)
-{
-	const struct conf_directive	*d;
-	const struct conf_builtin	*b;
-	char				 range[256];
-	size_t				 k, i;
-
-	fprintf(fp, "Durations take a unit: `500ms`, `30s`, `10m`, `1h`, "
-	    "`1d`, `1w` (a plain number is seconds).  Sizes take `k`, `M`, "
-	    "`G` or `T` (powers of 1024).  A rate is `COUNT/WINDOW`, such "
-	    "as `120/1h` or `5/s`.  Karma is `RATE/s burst SIZE`.  Lists "
-	    "are separated by commas or blanks and may go on over indented "
-	    "lines.\n");
-	for (k = 0; k < nitems(conf_kinds); k++) {
-		fprintf(fp, "\n### [%s%s]\n\n%s\n\n", conf_kinds[k].name,
-		    conf_kinds[k].named ? " NAME" : "", conf_kinds[k].help);
-		fprintf(fp, "| key | type | default | range | description |\n"
-		    "| --- | --- | --- | --- | --- |\n");
-		for (i = 0; i < nitems(conf_directives); i++) {
-			d = &conf_directives[i];
-			if (d->kind != (enum conf_kind)k)
-				continue;
-			fprintf(fp, "| `%s` | %s | ", d->name,
-			    conf_type_names[d->type]);
-			if (d->def == NULL)
-				fprintf(fp, "required");
-			else if (*d->def == '\0')
-				fprintf(fp, "empty");
-			else
-				fprintf(fp, "`%s`", d->def);
-			if (d->flags & CONF_F_NEWREQ)
-				fprintf(fp, " (required in a new service)");
-			fprintf(fp, " | %s | %s |\n", conf_fmt_range(d, range,
-			    sizeof(range)), d->help);
-		}
-		if (k != CONF_K_SERVICE)
-			continue;
-		fprintf(fp, "\nThe built-in services:\n\n"
-		    "| service | ports | max_concurrent | max_new | karma |\n"
-		    "| --- | --- | --- | --- | --- |\n");
-		for (i = 0; i < nitems(conf_builtins); i++) {
-			b = &conf_builtins[i];
-			fprintf(fp, "| %s | `%s` | `%s` | `%s` | `%s` |\n",
-			    b->name, b->ports, b->max_concurrent, b->max_new,
-			    b->karma);
-		}
-	}
 }

@@ -48,6 +48,10 @@ struct conf_service {
 	uint32_t	 max_concurrent;	/* live connections; 0: none */
 	struct conf_rate max_new;		/* completed handshakes */
 	struct conf_karma karma;
+	/* The same limits for a whole aggregated network (track prefix4 /
+	 * prefix6): many addresses of one actor.  0 / count 0: none. */
+	uint32_t	 net_max_concurrent;
+	struct conf_rate net_max_new;
 };
 
 /* [log NAME]: a server log file to follow. */
@@ -81,6 +85,21 @@ struct conf {
 	char		*db_path;	/* "" in the file: state_dir/... */
 	int64_t		 retention;	/* us; 0 keeps everything */
 	uint32_t	 batch_max;	/* rows per transaction at most */
+
+	/* [conntrack] */
+	int		 ct_enabled;	/* watch conntrack at all */
+	uint64_t	 ct_rcvbuf;	/* netlink receive buffer, bytes */
+	uint64_t	 ct_rcvbuf_max;	/* grown up to this on overrun */
+	int64_t		 ct_poll;	/* live counter dump interval, us */
+	uint32_t	 ct_flows_max;	/* flow table capacity */
+	int		 ct_sysctl;	/* turn on acct, timestamps, events */
+
+	/* [track] */
+	uint32_t	 track_capacity;	/* addresses and networks */
+	int		 track_prefix4;	/* network aggregation, IPv4 */
+	int		 track_prefix6;	/* ... IPv6 */
+	int64_t		 short_lived;	/* us: shorter connections are
+					 * counted as short-lived */
 
 	/* [service NAME], [log NAME], [override NAME] */
 	struct conf_service *services;

@@ -54,11 +54,26 @@ struct event {
 	uint64_t	 bytes_out;	/* bytes to the client */
 	uint64_t	 pkts_in;
 	uint64_t	 pkts_out;
-	int64_t		 duration;	/* connection lifetime, us; 0 if n/a */
+	int64_t		 start;		/* conn_close/conn_end: when the
+					 * handshake completed, us; 0 if n/a */
+	int64_t		 duration;	/* open until close, us; 0 if n/a */
 	const char	*user;		/* account (log events); may be NULL */
 	const char	*origin;	/* log name or "conntrack"; may be NULL */
 	uint64_t	 flow;		/* conntrack id or join key; 0 if none */
+	uint32_t	 flags;		/* EVENT_F_* */
 };
+
+/*
+ * Flags on connection events.  They let the tracker keep exact counts
+ * without a flow table of its own: ct emits CONN_CLOSE only for flows it
+ * reported open, and says on CONN_OPEN/CONN_END whether a CONN_SYN came
+ * first, so half-open and live counts never drift.
+ */
+#define EVENT_F_HANDSHAKE	0x01	/* the flow completed its handshake */
+#define EVENT_F_WAS_SYN		0x02	/* a CONN_SYN was emitted for it */
+#define EVENT_F_PREEXISTING	0x04	/* found live at start (not "new") */
+#define EVENT_F_RESYNC		0x08	/* made up from a table dump after a
+					 * gap, not observed as it happened */
 
 /* Stable lower-case names ("auth_fail", "conn_open", ...) used in
  * configuration, SQL, JSON and logs; NULL for an out-of-range kind. */

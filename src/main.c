@@ -9,6 +9,7 @@
  * data flow of DESIGN.md stays visible in one screen.
  */
 #include <sys/file.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -22,22 +23,37 @@
 
 #include "clock.h"
 #include "conf.h"
+#include "ct.h"
+#include "ctl.h"
+#include "json.h"
 #include "log.h"
 #include "loop.h"
+#include "pipeline.h"
+#include "replay.h"
 #include "store.h"
+#include "track.h"
 #include "xmalloc.h"
 
 #define RETENTION_INTERVAL_MS	(60 * 60 * 1000)	/* purge hourly */
+#define ROLLUP_INTERVAL_MS	(60 * 1000)		/* rollups each minute */
+#define RATE_INTERVAL_MS	(10 * 1000)		/* events/s measured */
 
 struct daemon {
 	struct conf	*conf;
 	struct loop	*loop;
 	struct store	*store;
+	struct pipeline	*pipeline;
+	struct ct	*ct;		/* NULL: [conntrack] enabled = no */
+	struct ctl	*ctl;
 	int		 lock_fd;
 	int		 ready_fd;	/* pipe to the waiting parent; -1 */
 	int		 dry_run;	/* from the command line */
 	char		*state_dir;	/* from the command line; NULL */
+	char		*socket;	/* from the command line; NULL */
 	int64_t		 started;	/* monotonic us */
+	int64_t		 started_wall;	/* us since epoch */
+	uint64_t	 rate_events;	/* events at the last rate sample */
+	double		 rate;		/* events per second, last interval */
 };
 
 static void __attribute__((noreturn))
@@ -45,8 +61,12 @@ main_usage(FILE *f, int status)
 {
 	fprintf(f,
 	    "usage: xmppguard run [-c FILE] [-f|--foreground] [-n|--dry-run]\n"
-	    "                     [-S|--state-dir DIR] [-d|--debug]\n"
+	    "                     [-S|--state-dir DIR] [-s|--socket PATH] "
+	    "[-d|--debug]\n"
+	    "       xmppguard status [-c FILE] [-s|--socket PATH] [--json]\n"
 	    "       xmppguard check-config [-c FILE] [--reference]\n"
+	    "       xmppguard replay [-c FILE] [--db FILE] [--json] "
+	    "--conntrack FILE\n"
 	    "       xmppguard version\n");
 	exit(status);
 }
@@ -85,6 +105,10 @@ daemon_apply_overrides(struct daemon *d, struct conf *conf)
 {
 	if (d->dry_run)
 		conf->dry_run = 1;
+	if (d->socket != NULL) {
+		free(conf->control_socket);
+		conf->control_socket = xstrdup(d->socket);
+	}
 	if (d->state_dir != NULL) {
 		char	*dflt;
 
@@ -244,11 +268,165 @@ daemon_reload_cb(struct loop *loop, int signo, void *arg)
 	conf->state_dir = xstrdup(d->conf->state_dir);
 	free(conf->db_path);
 	conf->db_path = xstrdup(d->conf->db_path);
+	if (strcmp(conf->control_socket, d->conf->control_socket) != 0)
+		log_warnx("reload: control_socket changes take effect at "
+		    "the next restart");
+	if ((conf->ct_enabled != 0) != (d->ct != NULL))
+		log_warnx("reload: [conntrack] enabled changes take effect at "
+		    "the next restart");
+	/* Everything that points into the old configuration moves to the
+	 * new one before the old one is freed. */
+	pipeline_set_conf(d->pipeline, conf);
+	if (d->ct != NULL)
+		ct_set_conf(d->ct, conf);
 	conf_free(d->conf);
 	d->conf = conf;
 	log_set_level((enum log_level)conf->log_level);
 	log_info("reload: configuration %s loaded", conf->path != NULL ?
 	    conf->path : "(built-in)");
+}
+
+static void
+daemon_status_json(struct daemon *d, FILE *out)
+{
+	struct pipeline_stats	ps;
+	struct track_stats	ts;
+	struct store_stats	ss;
+	struct ct_stats		cs;
+
+	pipeline_get_stats(d->pipeline, &ps);
+	track_get_stats(pipeline_track(d->pipeline), &ts);
+	store_get_stats(d->store, &ss);
+	fprintf(out, "{\"version\":\"%s\",\"pid\":%ld,\"started\":",
+	    XG_VERSION, (long)getpid());
+	json_time(out, d->started_wall);
+	fprintf(out, ",\"uptime\":%lld,\"config\":",
+	    (long long)((clock_monotonic() - d->started) / CLOCK_US_PER_SEC));
+	if (d->conf->path != NULL)
+		json_string(out, d->conf->path);
+	else
+		fprintf(out, "null");
+	fprintf(out, ",\"dry_run\":%s,\"events\":%llu,"
+	    "\"events_per_second\":%.1f,\"connections\":%llu,"
+	    "\"verdicts\":%llu,\"allowlisted\":%llu",
+	    d->conf->dry_run ? "true" : "false",
+	    (unsigned long long)ps.events, d->rate,
+	    (unsigned long long)ps.conns, (unsigned long long)ps.verdicts,
+	    (unsigned long long)ps.allowlisted);
+	fprintf(out, ",\"track\":{\"entries\":%llu,\"capacity\":%llu,"
+	    "\"evictions\":%llu,\"ignored\":%llu,\"entry_bytes\":%llu}",
+	    (unsigned long long)ts.entries, (unsigned long long)ts.capacity,
+	    (unsigned long long)ts.evictions, (unsigned long long)ts.ignored,
+	    (unsigned long long)ts.entry_bytes);
+	if (d->ct != NULL) {
+		ct_get_stats(d->ct, &cs);
+		fprintf(out, ",\"conntrack\":{\"enabled\":true,"
+		    "\"messages\":%llu,\"overruns\":%llu,\"resyncs\":%llu,"
+		    "\"dumps\":%llu,\"last_dump_ms\":%.1f,\"rcvbuf\":%llu,"
+		    "\"accounting\":%s,\"events_sysctl\":%d,\"flows\":%llu,"
+		    "\"flows_evicted\":%llu,\"ignored\":%llu,"
+		    "\"halfopen\":%llu,\"resync_closed\":%llu,"
+		    "\"resync_opened\":%llu}",
+		    (unsigned long long)cs.msgs,
+		    (unsigned long long)cs.overruns,
+		    (unsigned long long)cs.resyncs,
+		    (unsigned long long)cs.dumps, cs.last_dump_us / 1000.0,
+		    (unsigned long long)cs.rcvbuf,
+		    cs.acct == 1 ? "true" : cs.acct == 0 ? "false" : "null",
+		    cs.events_sysctl, (unsigned long long)cs.flow.flows,
+		    (unsigned long long)cs.flow.evicted,
+		    (unsigned long long)cs.flow.ignored,
+		    (unsigned long long)cs.flow.halfopen,
+		    (unsigned long long)cs.flow.resync_closed,
+		    (unsigned long long)cs.flow.resync_opened);
+	} else
+		fprintf(out, ",\"conntrack\":{\"enabled\":false}");
+	fprintf(out, ",\"store\":{\"path\":");
+	json_string(out, d->conf->db_path);
+	fprintf(out, ",\"rows\":%llu,\"commits\":%llu,\"errors\":%llu,"
+	    "\"lost\":%llu,\"pending\":%u}}\n",
+	    (unsigned long long)ss.rows, (unsigned long long)ss.commits,
+	    (unsigned long long)ss.errors, (unsigned long long)ss.lost,
+	    ss.pending);
+}
+
+static void
+daemon_status_text(struct daemon *d, FILE *out)
+{
+	struct pipeline_stats	ps;
+	struct track_stats	ts;
+	struct store_stats	ss;
+	struct ct_stats		cs;
+	char			t[40];
+
+	pipeline_get_stats(d->pipeline, &ps);
+	track_get_stats(pipeline_track(d->pipeline), &ts);
+	store_get_stats(d->store, &ss);
+	fprintf(out, "xmppguard %s, pid %ld, up %llds since %s%s\n",
+	    XG_VERSION, (long)getpid(),
+	    (long long)((clock_monotonic() - d->started) / CLOCK_US_PER_SEC),
+	    json_fmt_time(d->started_wall, t, sizeof(t)),
+	    d->conf->dry_run ? " (dry run)" : "");
+	fprintf(out, "events      %llu (%.1f/s), connections %llu, "
+	    "verdicts %llu (%llu allowlisted)\n",
+	    (unsigned long long)ps.events, d->rate,
+	    (unsigned long long)ps.conns, (unsigned long long)ps.verdicts,
+	    (unsigned long long)ps.allowlisted);
+	fprintf(out, "tracked     %llu of %llu, %llu evicted\n",
+	    (unsigned long long)ts.entries, (unsigned long long)ts.capacity,
+	    (unsigned long long)ts.evictions);
+	if (d->ct != NULL) {
+		ct_get_stats(d->ct, &cs);
+		fprintf(out, "conntrack   %llu messages, %llu flows, %llu "
+		    "half-open, %llu overruns, %llu resyncs, buffer %lluk, "
+		    "byte counters %s\n", (unsigned long long)cs.msgs,
+		    (unsigned long long)cs.flow.flows,
+		    (unsigned long long)cs.flow.halfopen,
+		    (unsigned long long)cs.overruns,
+		    (unsigned long long)cs.resyncs,
+		    (unsigned long long)cs.rcvbuf / 1024,
+		    cs.acct == 1 ? "on" : cs.acct == 0 ?
+		    "OFF (karma blind)" : "unknown");
+	} else
+		fprintf(out, "conntrack   off\n");
+	fprintf(out, "store       %s: %llu rows, %llu errors, %llu lost\n",
+	    d->conf->db_path, (unsigned long long)ss.rows,
+	    (unsigned long long)ss.errors, (unsigned long long)ss.lost);
+}
+
+/* Requests on the control socket. */
+static int
+daemon_ctl_cb(int argc, char **argv, FILE *out, void *arg)
+{
+	struct daemon	*d = arg;
+
+	if (strcmp(argv[0], "status") == 0 && argc <= 2) {
+		if (argc == 2 && strcmp(argv[1], "json") == 0)
+			daemon_status_json(d, out);
+		else if (argc == 1)
+			daemon_status_text(d, out);
+		else
+			goto bad;
+		return 0;
+	}
+bad:
+	fprintf(out, "unknown request\n");
+	return -1;
+}
+
+static int64_t
+daemon_rate_cb(struct loop *loop, struct loop_timer *t, void *arg)
+{
+	struct daemon		*d = arg;
+	struct pipeline_stats	 ps;
+
+	(void)loop;
+	(void)t;
+	pipeline_get_stats(d->pipeline, &ps);
+	d->rate = (double)(ps.events - d->rate_events) /
+	    (RATE_INTERVAL_MS / 1000.0);
+	d->rate_events = ps.events;
+	return RATE_INTERVAL_MS;
 }
 
 /* Once per loop iteration: commit what this iteration appended. */
@@ -259,6 +437,17 @@ daemon_flush_hook(struct loop *loop, void *arg)
 
 	(void)loop;
 	store_flush(d->store);
+}
+
+static int64_t
+daemon_rollup_cb(struct loop *loop, struct loop_timer *t, void *arg)
+{
+	struct daemon	*d = arg;
+
+	(void)loop;
+	(void)t;
+	pipeline_flush(d->pipeline);
+	return ROLLUP_INTERVAL_MS;
 }
 
 static int64_t
@@ -283,10 +472,22 @@ daemon_retention_cb(struct loop *loop, struct loop_timer *t, void *arg)
 	return RETENTION_INTERVAL_MS;
 }
 
+/* A key for the hash tables that an attacker cannot guess. */
+static uint32_t
+daemon_seed(void)
+{
+	uint32_t	seed;
+
+	if (getrandom(&seed, sizeof(seed), 0) != (ssize_t)sizeof(seed))
+		fatal("getrandom");
+	return seed;
+}
+
 static int
 daemon_run(struct daemon *d, int foreground)
 {
-	char	*cause;
+	struct ct_stats	 cts;
+	char		*cause;
 
 	log_init(1, (enum log_level)d->conf->log_level);
 	if (!foreground)
@@ -309,10 +510,32 @@ daemon_run(struct daemon *d, int foreground)
 		fatal("loop: signals");
 	signal(SIGPIPE, SIG_IGN);
 	loop_hook_add(d->loop, daemon_flush_hook, d);
-	if (loop_timer_add(d->loop, 0, daemon_retention_cb, d) == NULL)
-		fatal("loop: retention timer");
+	if (loop_timer_add(d->loop, 0, daemon_retention_cb, d) == NULL ||
+	    loop_timer_add(d->loop, ROLLUP_INTERVAL_MS, daemon_rollup_cb,
+	    d) == NULL ||
+	    loop_timer_add(d->loop, RATE_INTERVAL_MS, daemon_rate_cb,
+	    d) == NULL)
+		fatal("loop: timers");
+
+	/* Detection, then the sources that feed it. */
+	d->pipeline = pipeline_new(d->conf, d->store, daemon_seed());
+	if (d->conf->ct_enabled) {
+		if ((d->ct = ct_open(d->loop, d->conf, pipeline_event,
+		    d->pipeline, &cause)) == NULL)
+			fatalx("conntrack: %s (set [conntrack] enabled = no "
+			    "to run without it)", cause);
+		ct_get_stats(d->ct, &cts);
+		if (cts.acct != 1)
+			log_warnx("conntrack: byte counters are off "
+			    "(net.netfilter.nf_conntrack_acct=0): karma "
+			    "cannot see bandwidth");
+	}
+	if ((d->ctl = ctl_open(d->loop, d->conf->control_socket,
+	    daemon_ctl_cb, d, &cause)) == NULL)
+		fatalx("control socket: %s", cause);
 
 	d->started = clock_monotonic();
+	d->started_wall = clock_realtime();
 	log_info("ready: configuration %s, state %s, store %s (schema %d)%s",
 	    d->conf->path != NULL ? d->conf->path : "(built-in defaults)",
 	    d->conf->state_dir, d->conf->db_path, store_version(d->store),
@@ -322,8 +545,14 @@ daemon_run(struct daemon *d, int foreground)
 	if (loop_run(d->loop) == -1)
 		log_warnx("loop: stopped on error");
 
-	/* Shutdown in reverse: the store is left consistent (committed,
-	 * WAL checkpointed by sqlite3_close), then the lock goes. */
+	/* Shutdown in reverse: sources stop, what is summed in memory is
+	 * written, the store is left consistent (committed, WAL checkpointed
+	 * by sqlite3_close), then the lock goes. */
+	ctl_close(d->ctl);
+	if (d->ct != NULL)
+		ct_close(d->ct);
+	pipeline_flush(d->pipeline);
+	pipeline_free(d->pipeline);
 	loop_free(d->loop);
 	store_close(d->store);
 	close(d->lock_fd);
@@ -341,6 +570,7 @@ main_run(int argc, char **argv)
 		{ "foreground",	no_argument,		NULL, 'f' },
 		{ "dry-run",	no_argument,		NULL, 'n' },
 		{ "state-dir",	required_argument,	NULL, 'S' },
+		{ "socket",	required_argument,	NULL, 's' },
 		{ "debug",	no_argument,		NULL, 'd' },
 		{ NULL,		0,			NULL, 0 }
 	};
@@ -350,7 +580,8 @@ main_run(int argc, char **argv)
 
 	memset(&d, 0, sizeof(d));
 	d.lock_fd = d.ready_fd = -1;
-	while ((ch = getopt_long(argc, argv, "c:fnS:d", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:fnS:s:d", longopts,
+	    NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			conf_path = optarg;
@@ -366,6 +597,9 @@ main_run(int argc, char **argv)
 				fatalx("--state-dir: %s: not an absolute "
 				    "path", optarg);
 			d.state_dir = optarg;
+			break;
+		case 's':
+			d.socket = optarg;
 			break;
 		case 'd':
 			debug = 1;
@@ -419,6 +653,52 @@ main_check_config(int argc, char **argv)
 	return 0;
 }
 
+static int
+main_status(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config",	required_argument,	NULL, 'c' },
+		{ "socket",	required_argument,	NULL, 's' },
+		{ "json",	no_argument,		NULL, 'j' },
+		{ NULL,		0,			NULL, 0 }
+	};
+	struct conf	*conf = NULL;
+	const char	*conf_path = NULL, *sock = NULL;
+	const char	*req[2] = { "status", "json" };
+	char		*cause;
+	int		 ch, json = 0, rc;
+
+	while ((ch = getopt_long(argc, argv, "c:s:", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			conf_path = optarg;
+			break;
+		case 's':
+			sock = optarg;
+			break;
+		case 'j':
+			json = 1;
+			break;
+		default:
+			main_usage(stderr, 2);
+		}
+	}
+	if (optind != argc)
+		main_usage(stderr, 2);
+	if (sock == NULL) {
+		if ((conf = main_conf_load(conf_path)) == NULL)
+			return 1;
+		sock = conf->control_socket;
+	}
+	rc = ctl_request(sock, json ? 2 : 1, req, stdout, &cause);
+	if (rc == -1) {
+		fprintf(stderr, "xmppguard: %s\n", cause);
+		free(cause);
+	}
+	conf_free(conf);
+	return rc == 0 ? 0 : 1;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -434,6 +714,10 @@ main(int argc, char **argv)
 		return main_run(argc, argv);
 	if (strcmp(cmd, "check-config") == 0)
 		return main_check_config(argc, argv);
+	if (strcmp(cmd, "replay") == 0)
+		return replay_main(argc, argv);
+	if (strcmp(cmd, "status") == 0)
+		return main_status(argc, argv);
 	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
 		printf("xmppguard %s\n", XG_VERSION);
 		return 0;

@@ -37,6 +37,7 @@
 #include "log.h"
 #include "sql_migrations.h"
 #include "store.h"
+#include "verdict.h"
 #include "xmalloc.h"
 
 /* Long enough for a checkpoint by another connection, short enough that a
@@ -49,6 +50,27 @@
 #define STORE_PURGE_CHUNK	10000
 #define STORE_WARN_INTERVAL	(10 * CLOCK_US_PER_SEC)
 
+/*
+ * Every statement the daemon runs, prepared once at open.  The INSERTs run
+ * for each row of a batch and are kept persistent; purges run hourly.
+ */
+enum store_st {
+	STORE_ST_BEGIN,
+	STORE_ST_COMMIT,
+	STORE_ST_ROLLBACK,
+	STORE_ST_EVENT,
+	STORE_ST_CONN,
+	STORE_ST_VERDICT,
+	STORE_ST_ROLLUP,
+	STORE_ST_PURGE_EVENTS,
+	STORE_ST_PURGE_CONNS,
+	STORE_ST_PURGE_VERDICTS,
+	STORE_ST_PURGE_ROLLUPS,
+	STORE_ST_PURGE_BANS,
+	STORE_ST_PURGE_OFFENCES,
+	STORE_ST_MAX
+};
+
 struct store {
 	sqlite3		*db;
 	char		*path;
@@ -57,34 +79,67 @@ struct store {
 	uint32_t	 batch_max;
 
 	/* Prepared at open for a writable store; NULL when read-only. */
-	sqlite3_stmt	*st_begin;
-	sqlite3_stmt	*st_commit;
-	sqlite3_stmt	*st_rollback;
-	sqlite3_stmt	*st_event;
-	sqlite3_stmt	*st_purge_events;
-	sqlite3_stmt	*st_purge_bans;
-	sqlite3_stmt	*st_purge_offences;
+	sqlite3_stmt	*st[STORE_ST_MAX];
 
 	struct store_stats stats;
 	struct log_ratelimit warn_rl;
 };
 
-static const char store_sql_event[] =
-	"INSERT INTO events (time, addr, port, sport, service, kind, source, "
-	"origin, user, bytes_in, bytes_out, pkts_in, pkts_out, duration, flow) "
-	"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
-	"?15)";
-/* The rowid subquery walks events_time from the oldest row. */
-static const char store_sql_purge_events[] =
-	"DELETE FROM events WHERE id IN "
-	"(SELECT id FROM events WHERE time < ?1 LIMIT ?2)";
-/* A ban is history once it has ended: lifted or expired, whichever came
- * first.  One with neither may still be in force and is kept. */
-static const char store_sql_purge_bans[] =
-	"DELETE FROM bans WHERE "
-	"min(coalesce(lifted, expires), coalesce(expires, lifted)) < ?1";
-static const char store_sql_purge_offences[] =
-	"DELETE FROM offences WHERE time < ?1";
+static const struct {
+	const char	*sql;
+	int		 persistent;	/* stepped per row */
+	int		 chunked;	/* a purge taking ?2 = chunk size */
+} store_sql[STORE_ST_MAX] = {
+	[STORE_ST_BEGIN] = { "BEGIN IMMEDIATE", 1, 0 },
+	[STORE_ST_COMMIT] = { "COMMIT", 1, 0 },
+	[STORE_ST_ROLLBACK] = { "ROLLBACK", 1, 0 },
+	[STORE_ST_EVENT] = {
+	    "INSERT INTO events (time, addr, port, sport, service, kind, "
+	    "source, origin, user, bytes_in, bytes_out, pkts_in, pkts_out, "
+	    "duration, flow) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
+	    "?11, ?12, ?13, ?14, ?15)", 1, 0 },
+	[STORE_ST_CONN] = {
+	    "INSERT INTO conns (ended, addr, port, sport, service, opened, "
+	    "closed, bytes_in, bytes_out, pkts_in, pkts_out, duration, flow, "
+	    "flags) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
+	    "?13, ?14)", 1, 0 },
+	[STORE_ST_VERDICT] = {
+	    "INSERT INTO verdicts (time, addr, prefixlen, rule, service, "
+	    "observed, lim, window, allowlisted, reason) VALUES (?1, ?2, ?3, "
+	    "?4, ?5, ?6, ?7, ?8, ?9, ?10)", 1, 0 },
+	/* Adds to the hour's row, or starts it. */
+	[STORE_ST_ROLLUP] = {
+	    "INSERT INTO rollups (hour, addr, service, conns, short_lived, "
+	    "halfopen, bytes_in, bytes_out, peak_live, verdicts) VALUES (?1, "
+	    "?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
+	    "ON CONFLICT (hour, addr, service) DO UPDATE SET "
+	    "conns = conns + excluded.conns, "
+	    "short_lived = short_lived + excluded.short_lived, "
+	    "halfopen = halfopen + excluded.halfopen, "
+	    "bytes_in = bytes_in + excluded.bytes_in, "
+	    "bytes_out = bytes_out + excluded.bytes_out, "
+	    "peak_live = max(peak_live, excluded.peak_live), "
+	    "verdicts = verdicts + excluded.verdicts", 1, 0 },
+	/* The rowid subqueries walk the time index from the oldest row. */
+	[STORE_ST_PURGE_EVENTS] = {
+	    "DELETE FROM events WHERE id IN "
+	    "(SELECT id FROM events WHERE time < ?1 LIMIT ?2)", 0, 1 },
+	[STORE_ST_PURGE_CONNS] = {
+	    "DELETE FROM conns WHERE id IN "
+	    "(SELECT id FROM conns WHERE ended < ?1 LIMIT ?2)", 0, 1 },
+	[STORE_ST_PURGE_VERDICTS] = {
+	    "DELETE FROM verdicts WHERE time < ?1", 0, 0 },
+	[STORE_ST_PURGE_ROLLUPS] = {
+	    "DELETE FROM rollups WHERE hour < ?1", 0, 0 },
+	/* A ban is history once it has ended: lifted or expired, whichever
+	 * came first.  One with neither may still be in force and is kept. */
+	[STORE_ST_PURGE_BANS] = {
+	    "DELETE FROM bans WHERE "
+	    "min(coalesce(lifted, expires), coalesce(expires, lifted)) < ?1",
+	    0, 0 },
+	[STORE_ST_PURGE_OFFENCES] = {
+	    "DELETE FROM offences WHERE time < ?1", 0, 0 },
+};
 
 /*
  * Sets *cause to "PATH: what: sqlite's message", in the words an operator
@@ -187,7 +242,7 @@ store_rollback(struct store *s, uint32_t extra)
 	/* ROLLBACK fails only while a statement is running, and none is
 	 * between two calls into this module. */
 	if (!sqlite3_get_autocommit(s->db) &&
-	    store_step(s->st_rollback) != SQLITE_DONE)
+	    store_step(s->st[STORE_ST_ROLLBACK]) != SQLITE_DONE)
 		store_warn(s, "rollback", sqlite3_errmsg(s->db));
 	s->stats.lost += (uint64_t)s->stats.pending + extra;
 	s->stats.pending = 0;
@@ -201,7 +256,7 @@ store_begin(struct store *s)
 	 * ever end a transaction unasked, its rows are gone too. */
 	if (s->stats.pending > 0)
 		store_rollback(s, 0);
-	if (store_step(s->st_begin) != SQLITE_DONE) {
+	if (store_step(s->st[STORE_ST_BEGIN]) != SQLITE_DONE) {
 		store_warn(s, "begin", sqlite3_errmsg(s->db));
 		return -1;
 	}
@@ -399,48 +454,37 @@ store_setup(struct store *s, char **cause)
 	return 0;
 }
 
-static int
-store_prepare(struct store *s, sqlite3_stmt **st, const char *sql,
-    unsigned int flags, char **cause)
-{
-	if (sqlite3_prepare_v3(s->db, sql, -1, flags, st, NULL) != SQLITE_OK) {
-		store_cause(cause, s->path, s->db, "preparing statements");
-		return -1;
-	}
-	return 0;
-}
-
+/*
+ * Prepares every statement.  The table is prepared against the schema, so
+ * a statement that does not fit the migrations fails here, at open, and
+ * never at run time.
+ */
 static int
 store_prepare_all(struct store *s, char **cause)
 {
-	const unsigned int	p = SQLITE_PREPARE_PERSISTENT;
+	int	i;
 
-	if (store_prepare(s, &s->st_begin, "BEGIN IMMEDIATE", p, cause) == -1 ||
-	    store_prepare(s, &s->st_commit, "COMMIT", p, cause) == -1 ||
-	    store_prepare(s, &s->st_rollback, "ROLLBACK", p, cause) == -1 ||
-	    store_prepare(s, &s->st_event, store_sql_event, p, cause) == -1 ||
-	    store_prepare(s, &s->st_purge_events, store_sql_purge_events, 0,
-	    cause) == -1 ||
-	    store_prepare(s, &s->st_purge_bans, store_sql_purge_bans, 0,
-	    cause) == -1 ||
-	    store_prepare(s, &s->st_purge_offences, store_sql_purge_offences,
-	    0, cause) == -1)
-		return -1;
+	for (i = 0; i < STORE_ST_MAX; i++) {
+		if (sqlite3_prepare_v3(s->db, store_sql[i].sql, -1,
+		    store_sql[i].persistent ? SQLITE_PREPARE_PERSISTENT : 0,
+		    &s->st[i], NULL) != SQLITE_OK) {
+			store_cause(cause, s->path, s->db,
+			    "preparing statements");
+			return -1;
+		}
+	}
 	return 0;
 }
 
 static void
 store_finalize_all(struct store *s)
 {
-	sqlite3_finalize(s->st_begin);
-	sqlite3_finalize(s->st_commit);
-	sqlite3_finalize(s->st_rollback);
-	sqlite3_finalize(s->st_event);
-	sqlite3_finalize(s->st_purge_events);
-	sqlite3_finalize(s->st_purge_bans);
-	sqlite3_finalize(s->st_purge_offences);
-	s->st_begin = s->st_commit = s->st_rollback = s->st_event = NULL;
-	s->st_purge_events = s->st_purge_bans = s->st_purge_offences = NULL;
+	int	i;
+
+	for (i = 0; i < STORE_ST_MAX; i++) {
+		sqlite3_finalize(s->st[i]);
+		s->st[i] = NULL;
+	}
 }
 
 /* Closes and frees; SQLite rolls back a transaction still open. */
@@ -615,35 +659,25 @@ store_error_is_row_only(int rc)
 	return 0;
 }
 
-int
-store_event_add(struct store *s, const struct event *ev)
+/*
+ * The shared tail of every writer: the statement st has been bound (rc is
+ * the first binding error, or SQLITE_OK); step it inside the batch, count
+ * it, and commit when the batch is full.
+ */
+static int
+store_row(struct store *s, sqlite3_stmt *st, int rc)
 {
-	char		 addr[ADDR_STRLEN];
-	const char	*kind, *source;
-	int		 rc;
-
-	if (s->rdonly)
-		fatalx("store_event_add: %s is open read-only", s->path);
-
-	kind = event_kind_name(ev->kind);
-	source = event_source_name(ev->source);
-	if (kind == NULL || source == NULL) {
-		store_warn(s, "event", "kind or source out of range");
+	if (rc == SQLITE_OK && sqlite3_get_autocommit(s->db) &&
+	    store_begin(s) == -1) {
+		sqlite3_reset(st);
 		s->stats.lost++;
 		return -1;
 	}
-	addr_ntop(&ev->addr, addr, sizeof(addr));
-
-	if (sqlite3_get_autocommit(s->db) && store_begin(s) == -1) {
-		s->stats.lost++;
-		return -1;
-	}
-	rc = store_bind_event(s->st_event, ev, addr, kind, source);
 	if (rc == SQLITE_OK)
-		rc = sqlite3_step(s->st_event);
-	/* The statement keeps pointers to the event's strings, but every
+		rc = sqlite3_step(st);
+	/* The statement keeps pointers to the caller's strings, but every
 	 * parameter is bound again before the next step. */
-	sqlite3_reset(s->st_event);
+	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {
 		store_warn(s, "insert", sqlite3_errmsg(s->db));
 		if (store_error_is_row_only(rc) &&
@@ -659,6 +693,136 @@ store_event_add(struct store *s, const struct event *ev)
 	return 0;
 }
 
+static void
+store_check_writable(const struct store *s, const char *what)
+{
+	if (s->rdonly)
+		fatalx("%s: %s is open read-only", what, s->path);
+}
+
+int
+store_event_add(struct store *s, const struct event *ev)
+{
+	char		 addr[ADDR_STRLEN];
+	const char	*kind, *source;
+
+	store_check_writable(s, "store_event_add");
+	kind = event_kind_name(ev->kind);
+	source = event_source_name(ev->source);
+	if (kind == NULL || source == NULL) {
+		store_warn(s, "event", "kind or source out of range");
+		s->stats.lost++;
+		return -1;
+	}
+	addr_ntop(&ev->addr, addr, sizeof(addr));
+	return store_row(s, s->st[STORE_ST_EVENT], store_bind_event(
+	    s->st[STORE_ST_EVENT], ev, addr, kind, source));
+}
+
+static int
+store_bind_conn(sqlite3_stmt *st, const struct event *ev, const char *addr)
+{
+	int	rc;
+
+	if ((rc = sqlite3_bind_int64(st, 1, ev->time)) != SQLITE_OK ||
+	    (rc = store_bind_text(st, 2, addr)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int(st, 3, ev->port)) != SQLITE_OK ||
+	    (rc = store_bind_nonzero(st, 4, ev->sport)) != SQLITE_OK ||
+	    (rc = store_bind_text(st, 5, ev->service)) != SQLITE_OK ||
+	    (rc = store_bind_nonzero(st, 6, ev->start)) != SQLITE_OK ||
+	    (rc = store_bind_nonzero(st, 7, ev->start != 0 &&
+	    ev->duration != 0 ? ev->start + ev->duration : 0)) != SQLITE_OK ||
+	    (rc = store_bind_count(st, 8, ev->bytes_in)) != SQLITE_OK ||
+	    (rc = store_bind_count(st, 9, ev->bytes_out)) != SQLITE_OK ||
+	    (rc = store_bind_count(st, 10, ev->pkts_in)) != SQLITE_OK ||
+	    (rc = store_bind_count(st, 11, ev->pkts_out)) != SQLITE_OK ||
+	    (rc = store_bind_nonzero(st, 12, ev->duration)) != SQLITE_OK ||
+	    (rc = store_bind_nonzero(st, 13, store_u64_bits(ev->flow))) !=
+	    SQLITE_OK ||
+	    (rc = sqlite3_bind_int(st, 14, (int)ev->flags)) != SQLITE_OK)
+		return rc;
+	return SQLITE_OK;
+}
+
+int
+store_conn_add(struct store *s, const struct event *ev)
+{
+	sqlite3_stmt	*st = s->st[STORE_ST_CONN];
+	char		 addr[ADDR_STRLEN];
+
+	store_check_writable(s, "store_conn_add");
+	addr_ntop(&ev->addr, addr, sizeof(addr));
+	return store_row(s, st, store_bind_conn(st, ev, addr));
+}
+
+static int
+store_bind_verdict(sqlite3_stmt *st, const struct verdict *v, const char *addr,
+    const char *rule)
+{
+	int	rc;
+
+	if ((rc = sqlite3_bind_int64(st, 1, v->time)) != SQLITE_OK ||
+	    (rc = store_bind_text(st, 2, addr)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int(st, 3, v->prefix.len)) != SQLITE_OK ||
+	    (rc = store_bind_text(st, 4, rule)) != SQLITE_OK ||
+	    (rc = store_bind_text(st, 5, v->service)) != SQLITE_OK ||
+	    (rc = store_bind_count(st, 6, v->observed)) != SQLITE_OK ||
+	    (rc = store_bind_count(st, 7, v->limit)) != SQLITE_OK ||
+	    (rc = store_bind_nonzero(st, 8, v->window)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int(st, 9, v->allowlisted != 0)) != SQLITE_OK ||
+	    (rc = store_bind_text(st, 10, v->reason)) != SQLITE_OK)
+		return rc;
+	return SQLITE_OK;
+}
+
+int
+store_verdict_add(struct store *s, const struct verdict *v)
+{
+	sqlite3_stmt	*st = s->st[STORE_ST_VERDICT];
+	char		 addr[ADDR_STRLEN];
+	const char	*rule;
+
+	store_check_writable(s, "store_verdict_add");
+	if ((rule = verdict_rule_name(v->rule)) == NULL) {
+		store_warn(s, "verdict", "rule out of range");
+		s->stats.lost++;
+		return -1;
+	}
+	addr_ntop(&v->prefix.addr, addr, sizeof(addr));
+	return store_row(s, st, store_bind_verdict(st, v, addr, rule));
+}
+
+static int
+store_bind_rollup(sqlite3_stmt *st, const struct store_rollup *r,
+    const char *addr)
+{
+	int	rc;
+
+	if ((rc = sqlite3_bind_int64(st, 1, r->hour)) != SQLITE_OK ||
+	    (rc = store_bind_text(st, 2, addr)) != SQLITE_OK ||
+	    (rc = store_bind_text(st, 3, r->service)) != SQLITE_OK ||
+	    (rc = store_bind_count(st, 4, r->conns)) != SQLITE_OK ||
+	    (rc = store_bind_count(st, 5, r->short_lived)) != SQLITE_OK ||
+	    (rc = store_bind_count(st, 6, r->halfopen)) != SQLITE_OK ||
+	    (rc = store_bind_count(st, 7, r->bytes_in)) != SQLITE_OK ||
+	    (rc = store_bind_count(st, 8, r->bytes_out)) != SQLITE_OK ||
+	    (rc = store_bind_count(st, 9, r->peak_live)) != SQLITE_OK ||
+	    (rc = store_bind_count(st, 10, r->verdicts)) != SQLITE_OK)
+		return rc;
+	return SQLITE_OK;
+}
+
+int
+store_rollup_add(struct store *s, const struct store_rollup *r)
+{
+	sqlite3_stmt	*st = s->st[STORE_ST_ROLLUP];
+	char		 addr[ADDR_STRLEN];
+
+	store_check_writable(s, "store_rollup_add");
+	addr_ntop(&r->addr, addr, sizeof(addr));
+	return store_row(s, st, store_bind_rollup(st, r, addr));
+}
+
 int
 store_flush(struct store *s)
 {
@@ -669,7 +833,7 @@ store_flush(struct store *s)
 			store_rollback(s, 0);
 		return 0;
 	}
-	if (store_step(s->st_commit) != SQLITE_DONE) {
+	if (store_step(s->st[STORE_ST_COMMIT]) != SQLITE_DONE) {
 		/* A failed COMMIT may leave the transaction open (a deferred
 		 * constraint) or not (an I/O error): roll back either way. */
 		store_warn(s, "commit", sqlite3_errmsg(s->db));
@@ -680,6 +844,15 @@ store_flush(struct store *s)
 	s->stats.commits++;
 	s->stats.pending = 0;
 	return 0;
+}
+
+int64_t
+store_hour(int64_t t)
+{
+	int64_t	h = 3600 * CLOCK_US_PER_SEC;
+
+	/* Floor, also for times before the epoch (tests, bad clocks). */
+	return (t >= 0 ? t / h : (t - h + 1) / h) * h;
 }
 
 /* Runs a purge statement until it deletes nothing more, adding to *total. */
@@ -705,6 +878,7 @@ int64_t
 store_purge(struct store *s, int64_t before, char **cause)
 {
 	int64_t	total = 0;
+	int	i;
 
 	if (s->rdonly) {
 		*cause = xasprintf("%s: cannot purge: opened read-only",
@@ -714,10 +888,13 @@ store_purge(struct store *s, int64_t before, char **cause)
 	/* Each DELETE below is its own transaction: no batch may be open.
 	 * A failed flush has counted its rows already. */
 	store_flush(s);
-	if (store_purge_step(s, s->st_purge_events, before, 1, &total) == -1 ||
-	    store_purge_step(s, s->st_purge_bans, before, 0, &total) == -1 ||
-	    store_purge_step(s, s->st_purge_offences, before, 0,
-	    &total) == -1) {
+	for (i = STORE_ST_PURGE_EVENTS; i <= STORE_ST_PURGE_OFFENCES; i++) {
+		if (store_purge_step(s, s->st[i], i == STORE_ST_PURGE_ROLLUPS ?
+		    store_hour(before) : before, store_sql[i].chunked,
+		    &total) == -1)
+			break;
+	}
+	if (i <= STORE_ST_PURGE_OFFENCES) {
 		store_cause(cause, s->path, s->db, "purge");
 		return -1;
 	}

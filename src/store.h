@@ -13,8 +13,11 @@
 
 #include <stdint.h>
 
+#include "addr.h"
+
 struct event;
 struct store;
+struct verdict;
 
 #define STORE_RDONLY	0x1	/* report/status: never writes, never migrates */
 
@@ -45,9 +48,33 @@ int		 store_latest_version(void);
 /* Appends an event to the open transaction; commits by itself when
  * batch_max rows are pending.  0, or -1 (logged, counted) on error. */
 int		 store_event_add(struct store *, const struct event *);
+/* Appends one row to conns for a CONN_END event (a flow that completed
+ * its handshake); same batching and errors as store_event_add. */
+int		 store_conn_add(struct store *, const struct event *);
+/* Appends a verdict (verdicts table). */
+int		 store_verdict_add(struct store *, const struct verdict *);
+
+/* What one address did on one service in one hour (rollups table); rows
+ * for the same key add up, peak_live keeps the highest. */
+struct store_rollup {
+	int64_t		 hour;		/* start of the hour, us */
+	struct addr	 addr;
+	const char	*service;
+	uint64_t	 conns;		/* completed handshakes (new) */
+	uint64_t	 short_lived;	/* closed within short_lived */
+	uint64_t	 halfopen;	/* SYNs never answered */
+	uint64_t	 bytes_in;
+	uint64_t	 bytes_out;
+	uint64_t	 peak_live;	/* most live connections at once */
+	uint64_t	 verdicts;
+};
+int		 store_rollup_add(struct store *, const struct store_rollup *);
+/* The start of the hour holding t (both us since epoch). */
+int64_t		 store_hour(int64_t t);
+
 /* Commits the open transaction, if any.  0, or -1 (logged, counted). */
 int		 store_flush(struct store *);
-/* Deletes rows older than before (us since epoch).  Returns the number of
+/* Deletes rows older than before (us since epoch) from every table.  Returns the number of
  * rows deleted, or -1 with *cause set. */
 int64_t		 store_purge(struct store *, int64_t before, char **cause);
 

@@ -2,14 +2,18 @@
 # SIGTERM within a second, leaves a SQLite store at the newest schema; a
 # second instance on the same state is refused; a corrupt store is named.
 . "$TOP/tests/system/lib.sh"
+need_root
+# In a namespace of our own: the defaults watch conntrack and turn on its
+# accounting, which must not touch the host.
+ns_private ns
 
 state="$T/state"
-"$XG" run --foreground --state-dir "$state" 2>"$T/log" &
+ip netns exec "$ns" "$XG" run --foreground --state-dir "$state" 2>"$T/log" &
 pid=$!
 wait_for_line 'ready' "$T/log" 5
 
 # A second instance on the same state directory is refused, clearly.
-"$XG" run --foreground --state-dir "$state" 2>"$T/log2" &&
+ip netns exec "$ns" "$XG" run --foreground --state-dir "$state" 2>"$T/log2" &&
     fail "a second instance started"
 expect_grep "another xmppguard (pid $pid) is running on $state" "$T/log2"
 
@@ -37,7 +41,7 @@ v=$(sqlite3 "$state/xmppguard.db" 'PRAGMA user_version;')
 # A store that is not a database: a clear error naming the file, exit 1.
 mkdir -p "$T/bad"
 head -c 8192 /dev/urandom > "$T/bad/xmppguard.db"
-"$XG" run --foreground --state-dir "$T/bad" 2>"$T/log3" &&
+ip netns exec "$ns" "$XG" run --foreground --state-dir "$T/bad" 2>"$T/log3" &&
     fail "started on a corrupt store"
 expect_grep "$T/bad/xmppguard.db" "$T/log3"
 exit 0

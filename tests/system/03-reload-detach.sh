@@ -2,13 +2,15 @@
 # pid file names it.  A reload with a broken file keeps the running
 # configuration and says why, line by line; a fixed file is then taken.
 . "$TOP/tests/system/lib.sh"
+need_root
+ns_private ns
 
 state="$T/state"
 cat > "$T/xg.conf" <<CONF
 [global]
 state_dir = $state
 CONF
-"$XG" run -c "$T/xg.conf" 2>"$T/detached.log" ||
+ip netns exec "$ns" "$XG" run -c "$T/xg.conf" 2>"$T/detached.log" ||
     fail "run (detached) failed: $(cat "$T/detached.log")"
 pid=$(cat "$state/xmppguard.pid")
 [ -n "$pid" ] && kill -0 "$pid" || fail "no daemon behind $state/xmppguard.pid"
@@ -18,14 +20,13 @@ wait_pid_gone "$pid" 2 || { kill -KILL "$pid"; fail "detached daemon ignored SIG
 # Start-up failure of a detached daemon: non-zero exit, reason on stderr.
 mkdir -p "$T/ro"
 head -c 4096 /dev/urandom > "$T/ro/xmppguard.db"
-"$XG" run --state-dir "$T/ro" 2>"$T/fail.log" &&
+ip netns exec "$ns" "$XG" run --state-dir "$T/ro" 2>"$T/fail.log" &&
     fail "detached run reported success on a corrupt store"
 expect_grep "$T/ro/xmppguard.db" "$T/fail.log"
 
 # Reload, in the foreground so the log can be read.
-"$XG" run --foreground -c "$T/xg.conf" 2>"$T/log" &
+ip netns exec "$ns" "$XG" run --foreground -c "$T/xg.conf" 2>"$T/log" &
 pid=$!
-trap 'kill -TERM $pid 2>/dev/null' EXIT
 wait_for_line 'ready' "$T/log" 5
 printf '[service c2s]\nmax_concurrent = oops\n' >> "$T/xg.conf"
 kill -HUP "$pid"
@@ -38,5 +39,4 @@ kill -HUP "$pid"
 wait_for_line "reload: configuration $T/xg.conf loaded" "$T/log" 5
 kill -TERM "$pid"
 wait_pid_gone "$pid" 2 || fail "daemon ignored SIGTERM after reloads"
-trap - EXIT
 exit 0

@@ -1,0 +1,136 @@
+/*
+ * Internals of the configuration module, shared by its three files and by
+ * nothing else: conf.c (the directive table, reading and checking a file),
+ * conf_value.c (the value syntaxes) and conf_print.c (check-config and the
+ * reference).  Other modules include conf.h only.
+ *
+ * The tables are defined in conf.c.  Elsewhere their length is unknown to
+ * the compiler, so each has its count beside it.
+ */
+#ifndef CONF_INT_H
+#define CONF_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conf.h"
+
+#ifndef nitems
+#define nitems(a)	(sizeof(a) / sizeof((a)[0]))
+#endif
+
+#define CONF_LINE_MAX		198	/* characters, without the newline */
+#define CONF_NETWORKS_MAX	4096	/* per list */
+#define CONF_ESC		64	/* quoted values in messages */
+
+#define CONF_US_S		1000000LL
+#define CONF_RATE_WINDOW_MIN	(1 * CONF_US_S)
+#define CONF_RATE_WINDOW_MAX	(7 * 86400 * CONF_US_S)
+
+/* A pointer to the field at off in a section's structure. */
+#define CONF_FIELD(base, off, type)					\
+	((type *)(void *)((char *)(base) + (off)))
+#define CONF_CFIELD(base, off, type)					\
+	((type const *)(const void *)((const char *)(base) + (off)))
+
+enum conf_kind {
+	CONF_K_GLOBAL,
+	CONF_K_STORE,
+	CONF_K_CONNTRACK,
+	CONF_K_TRACK,
+	CONF_K_SERVICE,
+	CONF_K_LOG,
+	CONF_K_OVERRIDE,
+	CONF_K_ALLOW
+};
+
+struct conf_kind_info {
+	const char	*name;
+	int		 named;		/* [KIND NAME] rather than [KIND] */
+	const char	*help;
+};
+
+enum conf_type {
+	CONF_T_BOOL,
+	CONF_T_UINT,		/* uint32_t */
+	CONF_T_DURATION,	/* int64_t, us */
+	CONF_T_SIZE,		/* uint64_t, bytes */
+	CONF_T_RATE,		/* struct conf_rate; bounds are the count's */
+	CONF_T_KARMA,		/* struct conf_karma */
+	CONF_T_STRING,		/* char *; max is the length */
+	CONF_T_PATH,		/* char *, absolute; max is the length */
+	CONF_T_ENUM,		/* int, the index in values */
+	CONF_T_PORTS,		/* uint16_t[CONF_PORTS_MAX], count at noff */
+	CONF_T_NETWORKS		/* struct prefix *, count at noff */
+};
+
+#define CONF_F_REQUIRED	0x1	/* must be set (a list: not empty) */
+#define CONF_F_NEWREQ	0x2	/* must be set, except in a built-in */
+#define CONF_F_EMPTY	0x4	/* STRING, PATH: may be empty */
+
+struct conf_directive {
+	enum conf_kind	 kind;
+	const char	*name;
+	enum conf_type	 type;
+	int		 flags;
+	int64_t		 min;
+	int64_t		 max;
+	const char *const *values;	/* CONF_T_ENUM, NULL-terminated */
+	const char	*def;		/* NULL: none (CONF_F_REQUIRED) */
+	size_t		 off;		/* in the section's structure */
+	size_t		 noff;		/* PORTS, NETWORKS: the count */
+	const char	*help;
+};
+
+/* A built-in service: the values in which it differs from the defaults. */
+struct conf_builtin {
+	const char	*name;
+	const char	*ports;
+	const char	*max_concurrent;
+	const char	*max_new;
+	const char	*karma;
+	const char	*net_max_concurrent;
+	const char	*net_max_new;
+};
+
+/* Section kinds, indexed by enum conf_kind. */
+extern const struct conf_kind_info	 conf_kinds[];
+extern const size_t			 conf_nkinds;
+/* Names of the value types, indexed by enum conf_type. */
+extern const char *const		 conf_type_names[];
+/* Every directive, grouped by kind in the order they are printed. */
+extern const struct conf_directive	 conf_directives[];
+extern const size_t			 conf_ndirectives;
+/* The services that always exist (c2s, s2s, http). */
+extern const struct conf_builtin	 conf_builtins[];
+extern const size_t			 conf_nbuiltins;
+
+/*
+ * conf_value.c
+ */
+
+/* A decimal number at *sp, moving *sp past it; -1 and *why if none. */
+int		 conf_number(const char **sp, uint64_t *v, const char **why);
+/* yes/no and friends, any case: 1 or 0; -1 if none of them. */
+int		 conf_parse_bool(const char *);
+/* Prints a rate as the file spells it ("120/1h", "none"); returns buf. */
+char		*conf_fmt_rate(const struct conf_rate *, char *buf,
+		    size_t size);
+/* Prints karma as the file spells it ("10k/s burst 256k", "off"). */
+char		*conf_fmt_karma(const struct conf_karma *, char *buf,
+		    size_t size);
+
+/*
+ * conf.c
+ */
+
+/* s escaped and cut for an operator's message (log_escape); returns buf. */
+const char	*conf_esc(char *buf, size_t size, const char *s);
+/* "service c2s", "global": a section as written between brackets. */
+const char	*conf_sect_label(enum conf_kind, const char *name, char *buf,
+		    size_t size);
+/* Prints a bound of a directive in the directive's own unit. */
+void		 conf_fmt_bound(const struct conf_directive *, int64_t v,
+		    char *buf, size_t size);
+
+#endif /* CONF_INT_H */

@@ -1,0 +1,261 @@
+/*
+ * Printing the configuration: conf_print() writes the effective values as
+ * an INI file and conf_reference() writes the Markdown reference in the
+ * README, both by walking the directive table in conf.c, so neither can
+ * drift from what conf_load() reads.
+ *
+ * What conf_print() writes loads again into an equal configuration: each
+ * value is spelt as its parser reads it, keys are aligned to CONF_KEY_WIDTH,
+ * long network lists wrap at CONF_WRAP onto indented lines (continuations
+ * of the value), and a value too long for an aligned line drops the padding
+ * so that the line stays within CONF_LINE_MAX if it can.  Nothing here
+ * allocates; a write error is left in the stream for the caller to see.
+ */
+#include <inttypes.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "addr.h"
+#include "conf.h"
+#include "conf_int.h"
+#include "log.h"
+
+#define CONF_KEY_WIDTH		14	/* conf_print aligns values after it */
+#define CONF_WRAP		76	/* conf_print wraps lists here */
+
+/* A scalar or ports value as the file would spell it. */
+static const char *
+conf_fmt_value(const struct conf_directive *d, const void *base, char *buf,
+    size_t size)
+{
+	const uint16_t	*ports;
+	const char	*s;
+	size_t		 len = 0;
+	int		 i, n;
+
+	switch (d->type) {
+	case CONF_T_BOOL:
+		return *CONF_CFIELD(base, d->off, int) ? "yes" : "no";
+	case CONF_T_UINT:
+		snprintf(buf, size, "%" PRIu32,
+		    *CONF_CFIELD(base, d->off, uint32_t));
+		return buf;
+	case CONF_T_DURATION:
+		return conf_fmt_duration(*CONF_CFIELD(base, d->off, int64_t),
+		    buf, size);
+	case CONF_T_SIZE:
+		return conf_fmt_size(*CONF_CFIELD(base, d->off, uint64_t),
+		    buf, size);
+	case CONF_T_RATE:
+		return conf_fmt_rate(CONF_CFIELD(base, d->off,
+		    struct conf_rate), buf, size);
+	case CONF_T_KARMA:
+		return conf_fmt_karma(CONF_CFIELD(base, d->off,
+		    struct conf_karma), buf, size);
+	case CONF_T_STRING:
+	case CONF_T_PATH:
+		s = *CONF_CFIELD(base, d->off, char *);
+		return s != NULL ? s : "";
+	case CONF_T_ENUM:
+		return d->values[*CONF_CFIELD(base, d->off, int)];
+	case CONF_T_PORTS:
+		ports = CONF_CFIELD(base, d->off, uint16_t);
+		n = *CONF_CFIELD(base, d->noff, int);
+		if (n == 0)
+			return "none";
+		buf[0] = '\0';
+		for (i = 0; i < n && len < size; i++)
+			len += (size_t)snprintf(buf + len, size - len, "%s%u",
+			    i == 0 ? "" : ", ", (unsigned int)ports[i]);
+		return buf;
+	case CONF_T_NETWORKS:
+		break;
+	}
+	fatalx("%s: %s has no single value", __func__, d->name);
+}
+
+static void
+conf_print_networks(FILE *fp, const struct conf_directive *d,
+    const void *base)
+{
+	const struct prefix	*p = *CONF_CFIELD(base, d->off, struct prefix *);
+	char			 buf[ADDR_PREFIX_STRLEN];
+	int			 i, n = *CONF_CFIELD(base, d->noff, int);
+	size_t			 col = CONF_KEY_WIDTH + 3, len;
+
+	fprintf(fp, "%-*s = ", CONF_KEY_WIDTH, d->name);
+	if (n == 0) {
+		fprintf(fp, "none\n");
+		return;
+	}
+	/* Long lists go on indented lines, which continue the value. */
+	for (i = 0; i < n; i++) {
+		addr_prefix_ntop(&p[i], buf, sizeof(buf));
+		len = strlen(buf);
+		if (i > 0 && col + 2 + len > CONF_WRAP) {
+			fprintf(fp, ",\n%*s", CONF_KEY_WIDTH + 3, "");
+			col = CONF_KEY_WIDTH + 3;
+		} else if (i > 0) {
+			fprintf(fp, ", ");
+			col += 2;
+		}
+		fputs(buf, fp);
+		col += len;
+	}
+	fputc('\n', fp);
+}
+
+static void
+conf_print_section(FILE *fp, enum conf_kind kind, const char *name,
+    const void *base)
+{
+	const struct conf_directive	*d;
+	char				 buf[256], label[CONF_ESC];
+	const char			*v;
+	size_t				 i;
+
+	fprintf(fp, "\n[%s]\n", conf_sect_label(kind, name, label,
+	    sizeof(label)));
+	for (i = 0; i < conf_ndirectives; i++) {
+		d = &conf_directives[i];
+		if (d->kind != kind)
+			continue;
+		if (d->type == CONF_T_NETWORKS) {
+			conf_print_networks(fp, d, base);
+			continue;
+		}
+		v = conf_fmt_value(d, base, buf, sizeof(buf));
+		/* Squeeze a long path so that the line loads again. */
+		if (CONF_KEY_WIDTH + 3 + strlen(v) > CONF_LINE_MAX)
+			fprintf(fp, "%s=%s\n", d->name, v);
+		else
+			fprintf(fp, "%-*s = %s\n", CONF_KEY_WIDTH, d->name, v);
+	}
+}
+
+void
+conf_print(FILE *fp, const struct conf *conf)
+{
+	char	esc[256];
+	int	i;
+
+	fprintf(fp, "# xmppguard configuration in effect, from %s\n",
+	    conf->path != NULL ? conf_esc(esc, sizeof(esc), conf->path) :
+	    "the built-in defaults");
+	conf_print_section(fp, CONF_K_GLOBAL, "", conf);
+	conf_print_section(fp, CONF_K_STORE, "", conf);
+	conf_print_section(fp, CONF_K_CONNTRACK, "", conf);
+	conf_print_section(fp, CONF_K_TRACK, "", conf);
+	for (i = 0; i < conf->nservices; i++)
+		conf_print_section(fp, CONF_K_SERVICE, conf->services[i].name,
+		    &conf->services[i]);
+	for (i = 0; i < conf->nlogs; i++)
+		conf_print_section(fp, CONF_K_LOG, conf->logs[i].name,
+		    &conf->logs[i]);
+	for (i = 0; i < conf->noverrides; i++)
+		conf_print_section(fp, CONF_K_OVERRIDE,
+		    conf->overrides[i].name, &conf->overrides[i]);
+	conf_print_section(fp, CONF_K_ALLOW, "", conf);
+}
+
+/* The range column of the reference. */
+static const char *
+conf_fmt_range(const struct conf_directive *d, char *buf, size_t size)
+{
+	char	lo[32], hi[32], w1[32], w2[32];
+	size_t	i, len = 0;
+
+	buf[0] = '\0';
+	switch (d->type) {
+	case CONF_T_BOOL:
+		snprintf(buf, size, "yes, no");
+		break;
+	case CONF_T_UINT:
+	case CONF_T_DURATION:
+	case CONF_T_SIZE:
+		conf_fmt_bound(d, d->min, lo, sizeof(lo));
+		conf_fmt_bound(d, d->max, hi, sizeof(hi));
+		snprintf(buf, size, "%s to %s", lo, hi);
+		break;
+	case CONF_T_RATE:
+		snprintf(buf, size, "count %" PRId64 " to %" PRId64 ", window "
+		    "%s to %s", d->min, d->max,
+		    conf_fmt_duration(CONF_RATE_WINDOW_MIN, w1, sizeof(w1)),
+		    conf_fmt_duration(CONF_RATE_WINDOW_MAX, w2, sizeof(w2)));
+		break;
+	case CONF_T_STRING:
+	case CONF_T_PATH:
+		snprintf(buf, size, "at most %" PRId64 " bytes", d->max);
+		break;
+	case CONF_T_ENUM:
+		for (i = 0; d->values[i] != NULL && len < size; i++)
+			len += (size_t)snprintf(buf + len, size - len,
+			    "%s`%s`", i == 0 ? "" : ", ", d->values[i]);
+		break;
+	case CONF_T_PORTS:
+		snprintf(buf, size, "%" PRId64 " to %" PRId64 ", at most %d",
+		    d->min, d->max, CONF_PORTS_MAX);
+		break;
+	case CONF_T_NETWORKS:
+		snprintf(buf, size, "at most %d", CONF_NETWORKS_MAX);
+		break;
+	case CONF_T_KARMA:
+		snprintf(buf, size, "off, or a burst of at least the rate");
+		break;
+	}
+	return buf;
+}
+
+void
+conf_reference(FILE *fp)
+{
+	const struct conf_directive	*d;
+	const struct conf_builtin	*b;
+	char				 range[256];
+	size_t				 k, i;
+
+	fprintf(fp, "Durations take a unit: `500ms`, `30s`, `10m`, `1h`, "
+	    "`1d`, `1w` (a plain number is seconds).  Sizes take `k`, `M`, "
+	    "`G` or `T` (powers of 1024).  A rate is `COUNT/WINDOW`, such "
+	    "as `120/1h` or `5/s`.  Karma is `RATE/s burst SIZE`.  Lists "
+	    "are separated by commas or blanks and may go on over indented "
+	    "lines.\n");
+	for (k = 0; k < conf_nkinds; k++) {
+		fprintf(fp, "\n### [%s%s]\n\n%s\n\n", conf_kinds[k].name,
+		    conf_kinds[k].named ? " NAME" : "", conf_kinds[k].help);
+		fprintf(fp, "| key | type | default | range | description |\n"
+		    "| --- | --- | --- | --- | --- |\n");
+		for (i = 0; i < conf_ndirectives; i++) {
+			d = &conf_directives[i];
+			if (d->kind != (enum conf_kind)k)
+				continue;
+			fprintf(fp, "| `%s` | %s | ", d->name,
+			    conf_type_names[d->type]);
+			if (d->def == NULL)
+				fprintf(fp, "required");
+			else if (*d->def == '\0')
+				fprintf(fp, "empty");
+			else
+				fprintf(fp, "`%s`", d->def);
+			if (d->flags & CONF_F_NEWREQ)
+				fprintf(fp, " (required in a new service)");
+			fprintf(fp, " | %s | %s |\n", conf_fmt_range(d, range,
+			    sizeof(range)), d->help);
+		}
+		if (k != CONF_K_SERVICE)
+			continue;
+		fprintf(fp, "\nThe built-in services:\n\n"
+		    "| service | ports | max_concurrent | max_new | karma | "
+		    "net_max_concurrent | net_max_new |\n"
+		    "| --- | --- | --- | --- | --- | --- | --- |\n");
+		for (i = 0; i < conf_nbuiltins; i++) {
+			b = &conf_builtins[i];
+			fprintf(fp, "| %s | `%s` | `%s` | `%s` | `%s` | `%s` "
+			    "| `%s` |\n", b->name, b->ports, b->max_concurrent,
+			    b->max_new, b->karma, b->net_max_concurrent,
+			    b->net_max_new);
+		}
+	}
+}

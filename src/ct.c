@@ -1,0 +1,682 @@
+/*
+ * The live conntrack source: the kernel's NEW, UPDATE and DESTROY events on
+ * a netlink socket in the event loop, and table dumps on a second socket,
+ * both turned into struct ct_msg and handed to the flow table (ctflow.c),
+ * which makes the connection events.
+ *
+ * Netlink is lossy: when the socket's receive buffer is full the kernel
+ * drops events and the next read fails with ENOBUFS.  A stream with a gap
+ * is never trusted: each overrun is counted, logged (rate-limited), the
+ * buffer doubled up to its configured cap, and the table re-read by a dump
+ * that closes what vanished and opens what appeared (ctflow_resync_*).
+ *
+ * Dumps do more than repair overruns.  Conntrack reports byte counters only
+ * at DESTROY, so every ct_poll a dump reads the counters of live flows for
+ * karma; and with the kernel's default nf_conntrack_events=2 a flow created
+ * while nobody listened (before a restart, say) never sends an event, not
+ * even DESTROY.  So every dump is a full resync: a flow missing from it is
+ * gone, whatever the event stream said.  That is what keeps the tracker's
+ * live counts honest over weeks.
+ *
+ * A dump races the event stream: a flow born while the kernel walks its
+ * table may show up in the dump before its NEW event is read, and would
+ * then count as "found in a gap" instead of new.  So a dump starts a resync
+ * generation, notes the time, drains the events already queued (which
+ * mark their flows as seen), and skips the entries whose conntrack start
+ * timestamp is later than that time: their NEW event is still in the
+ * socket, and will be read next.  Without nf_conntrack_timestamp the race
+ * stays, and costs only a flag on a few events.
+ *
+ * The dump itself is synchronous (nfct_query): simple, and it cannot
+ * interleave with events.  It blocks the loop for the time the kernel
+ * takes to walk its table; see ct_dump() for what that costs.  Reads of
+ * the event socket are bounded per wakeup so that a flood cannot starve
+ * the rest of the loop.
+ *
+ * The kernel filters the event socket to TCP (a BPF filter from
+ * libnetfilter_conntrack, which cannot match ports); the flow table drops
+ * the ports no service watches.
+ */
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libnetfilter_conntrack/libnetfilter_conntrack.h>
+#include <linux/netlink.h>
+
+#include "clock.h"
+#include "conf.h"
+#include "ct.h"
+#include "log.h"
+#include "loop.h"
+#include "xmalloc.h"
+
+#define CT_READ_BUDGET		4096	/* event messages per wakeup */
+#define CT_BATCH		64	/* datagrams per recvmmsg() */
+#define CT_DGRAM_MAX		8192	/* an event is ~300 bytes */
+#define CT_RESYNC_DELAY_MS	250	/* let a burst pass before a dump */
+#define CT_WARN_INTERVAL_US	(60 * CLOCK_US_PER_SEC)
+#define CT_DRAIN_BUDGET		16384	/* events read before a dump */
+#define CT_SYSCTL_DIR		"/proc/sys/net/netfilter/"
+
+#ifndef nitems
+#define nitems(a)	(sizeof(a) / sizeof((a)[0]))
+#endif
+
+struct ct {
+	struct loop		*loop;
+	const struct conf	*conf;
+	ct_event_cb		 cb;
+	void			*arg;
+
+	struct nfct_handle	*ev;		/* event subscription */
+	int			 fd;
+	struct nfct_handle	*dump;		/* table dumps */
+	struct ctflow		*flows;
+
+	struct loop_timer	*poll;		/* periodic dump */
+	struct loop_timer	*resync;	/* dump after an overrun */
+
+	/* One dump in progress. */
+	int64_t			 dump_mark;	/* skip flows younger */
+	uint64_t		 dump_seen;	/* entries, all protocols */
+	uint64_t		 dump_tcp;
+
+	uint8_t			(*bufs)[CT_DGRAM_MAX];
+	struct mmsghdr		*hdrs;
+	struct iovec		*iovs;
+	struct sockaddr_nl	*addrs;
+
+	struct log_ratelimit	 rl_overrun;
+	struct log_ratelimit	 rl_error;
+	struct ct_stats		 stats;
+};
+
+static int	ct_sysctl_read(const char *);
+static int	ct_sysctl_write(const char *, int);
+static void	ct_sysctls(struct ct *);
+static int	ct_rcvbuf_set(struct ct *, uint64_t);
+static int	ct_msg_from_nfct(const struct nf_conntrack *, enum ct_msg_type,
+		    int64_t, struct ct_msg *);
+static int	ct_dgram(struct ct *, const uint8_t *, size_t, int64_t);
+static void	ct_read(struct ct *, int);
+static void	ct_read_cb(struct loop *, int, int, void *);
+static int	ct_dump_nfct_cb(enum nf_conntrack_msg_type,
+		    struct nf_conntrack *, void *);
+static int	ct_dump(struct ct *, int, char **);
+static int64_t	ct_poll_cb(struct loop *, struct loop_timer *, void *);
+static int64_t	ct_resync_cb(struct loop *, struct loop_timer *, void *);
+static void	ct_overrun(struct ct *);
+static int64_t	ct_poll_ms(const struct conf *);
+
+/* A sysctl under /proc/sys/net/netfilter as an integer, or -1. */
+static int
+ct_sysctl_read(const char *name)
+{
+	char	 path[128], buf[32], *end;
+	long	 v;
+	ssize_t	 n;
+	int	 fd;
+
+	snprintf(path, sizeof path, CT_SYSCTL_DIR "%s", name);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	errno = 0;
+	v = strtol(buf, &end, 10);
+	if (errno != 0 || end == buf || v < 0 || v > 1000)
+		return -1;
+	return (int)v;
+}
+
+static int
+ct_sysctl_write(const char *name, int value)
+{
+	char	 path[128], buf[16];
+	int	 fd, len, ok;
+
+	snprintf(path, sizeof path, CT_SYSCTL_DIR "%s", name);
+	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) == -1)
+		return -1;
+	len = snprintf(buf, sizeof buf, "%d\n", value);
+	ok = write(fd, buf, (size_t)len) == len;
+	if (close(fd) == -1)
+		ok = 0;
+	return ok ? 0 : -1;
+}
+
+/*
+ * Turns on what the source needs, if the configuration allows, and reads
+ * back what is in force.  These sysctls belong to the network namespace.
+ * Accounting and timestamps only reach flows created after they are on.
+ */
+static void
+ct_sysctls(struct ct *ct)
+{
+	static const struct {
+		const char	*name;
+		const char	*why;
+	} want[] = {
+		{ "nf_conntrack_acct", "byte counters" },
+		{ "nf_conntrack_timestamp", "flow start times" },
+		{ "nf_conntrack_events", "events for every flow" },
+	};
+	size_t	 i;
+	int	 v;
+
+	for (i = 0; ct->conf->ct_sysctl && i < nitems(want); i++) {
+		/* events: 0 none, 1 always, 2 (the default) only for flows
+		 * born while someone listens: 1 covers our restarts. */
+		if ((v = ct_sysctl_read(want[i].name)) == 1)
+			continue;
+		if (ct_sysctl_write(want[i].name, 1) == -1) {
+			log_warn("ct: cannot set %s to 1 (%s)", want[i].name,
+			    want[i].why);
+			continue;
+		}
+		log_info("ct: %s %d -> 1 (%s)", want[i].name, v,
+		    want[i].why);
+	}
+
+	ct->stats.acct = ct_sysctl_read("nf_conntrack_acct");
+	ct->stats.events_sysctl = ct_sysctl_read("nf_conntrack_events");
+	if (ct->stats.acct == 0)
+		log_warnx("ct: nf_conntrack_acct is off: conntrack reports no "
+		    "byte counters and karma cannot work (set ct_sysctl, or "
+		    "sysctl net.netfilter.nf_conntrack_acct=1)");
+	if (ct->stats.events_sysctl == 0)
+		log_warnx("ct: nf_conntrack_events is 0: the kernel sends no "
+		    "events, connections are seen only by the table dumps");
+}
+
+/*
+ * Sets the event socket's receive buffer.  SO_RCVBUFFORCE (CAP_NET_ADMIN)
+ * passes net.core.rmem_max; without it, SO_RCVBUF is silently capped.
+ * The kernel reports twice what it accepted (its bookkeeping overhead).
+ */
+static int
+ct_rcvbuf_set(struct ct *ct, uint64_t bytes)
+{
+	int		 v, got;
+	socklen_t	 len = sizeof got;
+
+	v = bytes > INT32_MAX / 2 ? INT32_MAX / 2 : (int)bytes;
+	if (setsockopt(ct->fd, SOL_SOCKET, SO_RCVBUFFORCE, &v, sizeof v) ==
+	    -1 && setsockopt(ct->fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof v) ==
+	    -1)
+		return -1;
+	if (getsockopt(ct->fd, SOL_SOCKET, SO_RCVBUF, &got, &len) == 0)
+		ct->stats.rcvbuf = (uint64_t)got / 2;
+	return 0;
+}
+
+/*
+ * The parts of a conntrack object the flow table uses.  0, or 1 for
+ * anything that is not a TCP flow with addresses and ports.
+ */
+static int
+ct_msg_from_nfct(const struct nf_conntrack *obj, enum ct_msg_type type,
+    int64_t now, struct ct_msg *msg)
+{
+	memset(msg, 0, sizeof *msg);
+	if (!nfct_attr_is_set(obj, ATTR_L4PROTO) ||
+	    nfct_get_attr_u8(obj, ATTR_L4PROTO) != IPPROTO_TCP ||
+	    !nfct_attr_is_set(obj, ATTR_ORIG_PORT_SRC) ||
+	    !nfct_attr_is_set(obj, ATTR_ORIG_PORT_DST))
+		return 1;
+	switch (nfct_attr_is_set(obj, ATTR_L3PROTO) ?
+	    nfct_get_attr_u8(obj, ATTR_L3PROTO) : 0) {
+	case AF_INET:
+		if (!nfct_attr_is_set(obj, ATTR_ORIG_IPV4_SRC) ||
+		    !nfct_attr_is_set(obj, ATTR_ORIG_IPV4_DST))
+			return 1;
+		addr_from_v4(&msg->src, nfct_get_attr(obj,
+		    ATTR_ORIG_IPV4_SRC));
+		addr_from_v4(&msg->dst, nfct_get_attr(obj,
+		    ATTR_ORIG_IPV4_DST));
+		break;
+	case AF_INET6:
+		if (!nfct_attr_is_set(obj, ATTR_ORIG_IPV6_SRC) ||
+		    !nfct_attr_is_set(obj, ATTR_ORIG_IPV6_DST))
+			return 1;
+		addr_from_v6(&msg->src, nfct_get_attr(obj,
+		    ATTR_ORIG_IPV6_SRC));
+		addr_from_v6(&msg->dst, nfct_get_attr(obj,
+		    ATTR_ORIG_IPV6_DST));
+		break;
+	default:
+		return 1;
+	}
+
+	msg->type = type;
+	/* Receipt time: kernel timestamps would reorder the stream. */
+	msg->time = now;
+	msg->sport = ntohs(nfct_get_attr_u16(obj, ATTR_ORIG_PORT_SRC));
+	msg->dport = ntohs(nfct_get_attr_u16(obj, ATTR_ORIG_PORT_DST));
+	if (nfct_attr_is_set(obj, ATTR_ID))
+		msg->id = nfct_get_attr_u32(obj, ATTR_ID);
+	msg->tcp_state = nfct_attr_is_set(obj, ATTR_TCP_STATE) ?
+	    nfct_get_attr_u8(obj, ATTR_TCP_STATE) : CT_TCP_UNKNOWN;
+	if (nfct_attr_is_set(obj, ATTR_STATUS)) {
+		uint32_t	 st = nfct_get_attr_u32(obj, ATTR_STATUS);
+
+		if (st & IPS_SEEN_REPLY)
+			msg->status |= CT_STATUS_SEEN_REPLY;
+		/* An offloaded flow is an assured one. */
+		if (st & (IPS_ASSURED | IPS_OFFLOAD | IPS_HW_OFFLOAD))
+			msg->status |= CT_STATUS_ASSURED;
+	}
+	if (nfct_attr_is_set(obj, ATTR_ORIG_COUNTER_BYTES) &&
+	    nfct_attr_is_set(obj, ATTR_ORIG_COUNTER_PACKETS) &&
+	    nfct_attr_is_set(obj, ATTR_REPL_COUNTER_BYTES) &&
+	    nfct_attr_is_set(obj, ATTR_REPL_COUNTER_PACKETS)) {
+		msg->has_counters = 1;
+		msg->bytes_orig = nfct_get_attr_u64(obj,
+		    ATTR_ORIG_COUNTER_BYTES);
+		msg->pkts_orig = nfct_get_attr_u64(obj,
+		    ATTR_ORIG_COUNTER_PACKETS);
+		msg->bytes_reply = nfct_get_attr_u64(obj,
+		    ATTR_REPL_COUNTER_BYTES);
+		msg->pkts_reply = nfct_get_attr_u64(obj,
+		    ATTR_REPL_COUNTER_PACKETS);
+	}
+	if (nfct_attr_is_set(obj, ATTR_TIMESTAMP_START))
+		msg->start = (int64_t)(nfct_get_attr_u64(obj,
+		    ATTR_TIMESTAMP_START) / 1000);
+	if (nfct_attr_is_set(obj, ATTR_TIMESTAMP_STOP))
+		msg->stop = (int64_t)(nfct_get_attr_u64(obj,
+		    ATTR_TIMESTAMP_STOP) / 1000);
+	return 0;
+}
+
+static void
+ct_overrun(struct ct *ct)
+{
+	uint64_t	 want;
+
+	ct->stats.overruns++;
+	want = ct->stats.rcvbuf * 2;
+	if (want > ct->conf->ct_rcvbuf_max)
+		want = ct->conf->ct_rcvbuf_max;
+	if (want > ct->stats.rcvbuf)
+		(void)ct_rcvbuf_set(ct, want);
+	if (log_ratelimit_ok(&ct->rl_overrun, clock_monotonic()))
+		log_warnx("ct: netlink overrun, events lost (%" PRIu64 " so "
+		    "far, %lu warnings held back); buffer %" PRIu64 " bytes, "
+		    "resync in %d ms", ct->stats.overruns,
+		    ct->rl_overrun.suppressed, ct->stats.rcvbuf,
+		    CT_RESYNC_DELAY_MS);
+	if (ct->resync == NULL && (ct->resync = loop_timer_add(ct->loop,
+	    CT_RESYNC_DELAY_MS, ct_resync_cb, ct)) == NULL)
+		log_warn("ct: resync timer");
+}
+
+/*
+ * The netlink messages of one datagram from the kernel; returns how many
+ * were conntrack events.
+ */
+static int
+ct_dgram(struct ct *ct, const uint8_t *buf, size_t len, int64_t now)
+{
+	const struct nlmsghdr	*nlh;
+	struct nf_conntrack	*obj;
+	struct ct_msg		 msg;
+	enum ct_msg_type	 type;
+	size_t			 off;
+	int			 n = 0;
+
+	for (off = 0; off <= len && len - off >= sizeof *nlh;
+	    off += NLMSG_ALIGN(nlh->nlmsg_len)) {
+		nlh = (const struct nlmsghdr *)(const void *)(buf + off);
+		if (nlh->nlmsg_len < sizeof *nlh || nlh->nlmsg_len > len - off)
+			break;
+		if (NFNL_SUBSYS_ID(nlh->nlmsg_type) != NFNL_SUBSYS_CTNETLINK)
+			continue;
+		switch (NFNL_MSG_TYPE(nlh->nlmsg_type)) {
+		case IPCTNL_MSG_CT_NEW:
+			type = nlh->nlmsg_flags & (NLM_F_CREATE | NLM_F_EXCL) ?
+			    CT_MSG_NEW : CT_MSG_UPDATE;
+			break;
+		case IPCTNL_MSG_CT_DELETE:
+			type = CT_MSG_DESTROY;
+			break;
+		default:
+			continue;
+		}
+		n++;
+		if ((obj = nfct_new()) == NULL)
+			fatal("nfct_new");
+		if (nfct_nlmsg_parse(nlh, obj) == 0 &&
+		    ct_msg_from_nfct(obj, type, now, &msg) == 0)
+			ctflow_apply(ct->flows, ct->conf, &msg, ct->cb,
+			    ct->arg);
+		nfct_destroy(obj);
+	}
+	return n;
+}
+
+/*
+ * Reads event messages until the socket is empty or budget is spent.
+ * Datagrams come CT_BATCH per system call, one event in each.
+ */
+static void
+ct_read(struct ct *ct, int budget)
+{
+	int64_t	 now;
+	int	 n, i, done = 0;
+
+	while (done < budget) {
+		for (i = 0; i < CT_BATCH; i++) {
+			ct->iovs[i].iov_base = ct->bufs[i];
+			ct->iovs[i].iov_len = CT_DGRAM_MAX;
+			memset(&ct->hdrs[i], 0, sizeof ct->hdrs[i]);
+			ct->hdrs[i].msg_hdr.msg_iov = &ct->iovs[i];
+			ct->hdrs[i].msg_hdr.msg_iovlen = 1;
+			ct->hdrs[i].msg_hdr.msg_name = &ct->addrs[i];
+			ct->hdrs[i].msg_hdr.msg_namelen = sizeof ct->addrs[i];
+		}
+		n = recvmmsg(ct->fd, ct->hdrs, CT_BATCH, MSG_DONTWAIT, NULL);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == ENOBUFS) {
+				ct_overrun(ct);
+				continue;
+			}
+			if (errno != EAGAIN && errno != EWOULDBLOCK &&
+			    log_ratelimit_ok(&ct->rl_error, clock_monotonic()))
+				log_warn("ct: netlink read");
+			return;
+		}
+		now = clock_realtime();
+		for (i = 0; i < n; i++) {
+			/* Only the kernel speaks on this socket. */
+			if (ct->addrs[i].nl_pid != 0 ||
+			    (ct->hdrs[i].msg_hdr.msg_flags & MSG_TRUNC))
+				continue;
+			done += ct_dgram(ct, ct->bufs[i], ct->hdrs[i].msg_len,
+			    now);
+		}
+		ct->stats.msgs += (uint64_t)n;
+		if (n < CT_BATCH)
+			return;		/* drained */
+	}
+}
+
+static void
+ct_read_cb(struct loop *loop, int fd, int events, void *arg)
+{
+	(void)loop;
+	(void)fd;
+	(void)events;
+	ct_read(arg, CT_READ_BUDGET);
+}
+
+static int
+ct_dump_nfct_cb(enum nf_conntrack_msg_type type, struct nf_conntrack *obj,
+    void *arg)
+{
+	struct ct	*ct = arg;
+	struct ct_msg	 msg;
+
+	(void)type;
+	ct->dump_seen++;
+	if (ct_msg_from_nfct(obj, CT_MSG_DUMP, clock_realtime(), &msg) != 0)
+		return NFCT_CB_CONTINUE;
+	ct->dump_tcp++;
+	/* Born after the mark: its NEW is queued on the event socket. */
+	if (msg.start != 0 && msg.start >= ct->dump_mark)
+		return NFCT_CB_CONTINUE;
+	ctflow_apply(ct->flows, ct->conf, &msg, ct->cb, ct->arg);
+	return NFCT_CB_CONTINUE;
+}
+
+/*
+ * Reads the whole table and applies it as a resync.  The loop waits
+ * meanwhile: the kernel walks every entry of every protocol (the dump
+ * cannot be filtered by protocol before kernel 5.x's CTA_FILTER, and
+ * libnetfilter_conntrack 1.0.9 cannot ask for it), at roughly 1 us per
+ * entry here.  0, or -1 with *cause.
+ */
+static int
+ct_dump(struct ct *ct, int first, char **cause)
+{
+	uint32_t	 family = AF_UNSPEC;
+	int64_t		 t0;
+	int		 r;
+
+	t0 = clock_monotonic();
+	ctflow_resync_begin(ct->flows, first);
+	ct->dump_mark = clock_realtime();
+	ct->dump_seen = ct->dump_tcp = 0;
+	/* What is queued predates the mark: take it first (bounded: under
+	 * a flood the rest only costs the race described above). */
+	ct_read(ct, CT_DRAIN_BUDGET);
+	r = nfct_query(ct->dump, NFCT_Q_DUMP, &family);
+	if (r == -1) {
+		if (cause != NULL)
+			*cause = xasprintf("conntrack table dump: %s",
+			    strerror(errno));
+		return -1;
+	}
+	/*
+	 * A dump reaps the expired entries it meets (TIME_WAIT past its
+	 * timeout, not yet collected): they are not in it, and their
+	 * DESTROY, with the final counters, is queued now.  Take the events
+	 * of the dump's time before deciding what vanished.
+	 */
+	ct_read(ct, CT_DRAIN_BUDGET);
+	ctflow_resync_end(ct->flows, ct->conf, clock_realtime(), ct->cb,
+	    ct->arg);
+	ct->stats.last_dump_us = (uint64_t)(clock_monotonic() - t0);
+	ct->stats.last_dump_flows = ct->dump_seen;
+	log_debug("ct: dump of %" PRIu64 " flows (%" PRIu64 " TCP) in %"
+	    PRIu64 " us", ct->dump_seen, ct->dump_tcp,
+	    ct->stats.last_dump_us);
+	return 0;
+}
+
+static int64_t
+ct_poll_ms(const struct conf *conf)
+{
+	int64_t	 ms = conf->ct_poll / CLOCK_US_PER_MS;
+
+	return ms > 0 ? ms : 1000;
+}
+
+static int64_t
+ct_poll_cb(struct loop *loop, struct loop_timer *t, void *arg)
+{
+	struct ct	*ct = arg;
+	char		*cause = NULL;
+
+	(void)loop;
+	(void)t;
+	if (ct_dump(ct, 0, &cause) == -1) {
+		if (log_ratelimit_ok(&ct->rl_error, clock_monotonic()))
+			log_warnx("ct: %s", cause);
+		free(cause);
+	} else
+		ct->stats.dumps++;
+	return ct_poll_ms(ct->conf);
+}
+
+static int64_t
+ct_resync_cb(struct loop *loop, struct loop_timer *t, void *arg)
+{
+	struct ct	*ct = arg;
+	char		*cause = NULL;
+
+	(void)loop;
+	(void)t;
+	if (ct_dump(ct, 0, &cause) == -1) {
+		if (log_ratelimit_ok(&ct->rl_error, clock_monotonic()))
+			log_warnx("ct: resync: %s", cause);
+		free(cause);
+		return 1000;		/* try again */
+	}
+	ct->stats.resyncs++;
+	ct->resync = NULL;
+	/* The next periodic dump is a whole interval away again. */
+	if (ct->poll != NULL)
+		(void)loop_timer_set(ct->loop, ct->poll,
+		    ct_poll_ms(ct->conf));
+	return LOOP_TIMER_DONE;
+}
+
+struct ct *
+ct_open(struct loop *loop, const struct conf *conf, ct_event_cb cb,
+    void *arg, char **cause)
+{
+	struct nfct_filter	*filter;
+	struct ct		*ct;
+	int			 fl;
+
+	ct = xcalloc(1, sizeof *ct);
+	ct->loop = loop;
+	ct->conf = conf;
+	ct->cb = cb;
+	ct->arg = arg;
+	ct->fd = -1;
+	ct->rl_overrun.interval_us = CT_WARN_INTERVAL_US;
+	ct->rl_error.interval_us = CT_WARN_INTERVAL_US;
+	ct->stats.acct = ct->stats.events_sysctl = -1;
+	ct->flows = ctflow_new(conf->ct_flows_max, arc4random());
+	ct->bufs = xreallocarray(NULL, CT_BATCH, sizeof *ct->bufs);
+	ct->hdrs = xcalloc(CT_BATCH, sizeof *ct->hdrs);
+	ct->iovs = xcalloc(CT_BATCH, sizeof *ct->iovs);
+	ct->addrs = xcalloc(CT_BATCH, sizeof *ct->addrs);
+
+	/* Counters and timestamps first: they reach only newer flows. */
+	ct_sysctls(ct);
+
+	/* Subscribe before the first dump, so nothing falls between. */
+	ct->ev = nfct_open(CONNTRACK, NF_NETLINK_CONNTRACK_NEW |
+	    NF_NETLINK_CONNTRACK_UPDATE | NF_NETLINK_CONNTRACK_DESTROY);
+	if (ct->ev == NULL) {
+		*cause = xasprintf("conntrack events: %s (needs "
+		    "CAP_NET_ADMIN and nf_conntrack_netlink)",
+		    strerror(errno));
+		goto fail;
+	}
+	ct->fd = nfct_fd(ct->ev);
+	if ((fl = fcntl(ct->fd, F_GETFL)) == -1 ||
+	    fcntl(ct->fd, F_SETFL, fl | O_NONBLOCK) == -1 ||
+	    fcntl(ct->fd, F_SETFD, FD_CLOEXEC) == -1) {
+		*cause = xasprintf("conntrack events: fcntl: %s",
+		    strerror(errno));
+		goto fail;
+	}
+	if (ct_rcvbuf_set(ct, conf->ct_rcvbuf) == -1)
+		log_warn("ct: receive buffer of %" PRIu64 " bytes",
+		    conf->ct_rcvbuf);
+	if (ct->stats.rcvbuf < conf->ct_rcvbuf)
+		log_warnx("ct: receive buffer %" PRIu64 " bytes, not %" PRIu64
+		    " (no CAP_NET_ADMIN? net.core.rmem_max?): expect overruns",
+		    ct->stats.rcvbuf, conf->ct_rcvbuf);
+
+	/* Only TCP wakes us; ports are the flow table's business. */
+	if ((filter = nfct_filter_create()) == NULL)
+		fatal("nfct_filter_create");
+	nfct_filter_add_attr_u32(filter, NFCT_FILTER_L4PROTO, IPPROTO_TCP);
+	if (nfct_filter_attach(ct->fd, filter) == -1)
+		log_warn("ct: kernel filter not attached, filtering in "
+		    "user space");
+	nfct_filter_destroy(filter);
+
+	if ((ct->dump = nfct_open(CONNTRACK, 0)) == NULL) {
+		*cause = xasprintf("conntrack dump: %s", strerror(errno));
+		goto fail;
+	}
+	(void)fcntl(nfct_fd(ct->dump), F_SETFD, FD_CLOEXEC);
+	if (nfct_callback_register(ct->dump, NFCT_T_ALL, ct_dump_nfct_cb,
+	    ct) == -1) {
+		*cause = xasprintf("conntrack dump: callback: %s",
+		    strerror(errno));
+		goto fail;
+	}
+
+	/* The live flows, so that concurrency counts from the start. */
+	if (ct_dump(ct, 1, cause) == -1)
+		goto fail;
+	if (ct->dump_seen == 0)
+		log_info("ct: the conntrack table is empty: if no netfilter "
+		    "rule uses conntrack in this network namespace, the "
+		    "kernel tracks nothing and no events will come");
+
+	if (loop_fd_add(loop, ct->fd, LOOP_READ, ct_read_cb, ct) == -1) {
+		*cause = xasprintf("conntrack events: %s", strerror(errno));
+		goto fail;
+	}
+	if ((ct->poll = loop_timer_add(loop, ct_poll_ms(conf), ct_poll_cb,
+	    ct)) == NULL) {
+		*cause = xasprintf("conntrack poll timer: %s",
+		    strerror(errno));
+		(void)loop_fd_del(loop, ct->fd);
+		goto fail;
+	}
+	return ct;
+
+fail:
+	if (ct->dump != NULL)
+		nfct_close(ct->dump);
+	if (ct->ev != NULL)
+		nfct_close(ct->ev);
+	ctflow_free(ct->flows);
+	free(ct->addrs);
+	free(ct->iovs);
+	free(ct->hdrs);
+	free(ct->bufs);
+	free(ct);
+	return NULL;
+}
+
+void
+ct_set_conf(struct ct *ct, const struct conf *conf)
+{
+	int64_t	 old = ct->conf->ct_poll;
+
+	ct->conf = conf;
+	if (conf->ct_rcvbuf > ct->stats.rcvbuf)
+		(void)ct_rcvbuf_set(ct, conf->ct_rcvbuf);
+	if (conf->ct_poll != old && ct->poll != NULL)
+		(void)loop_timer_set(ct->loop, ct->poll, ct_poll_ms(conf));
+}
+
+void
+ct_close(struct ct *ct)
+{
+	if (ct == NULL)
+		return;
+	if (ct->poll != NULL)
+		loop_timer_del(ct->loop, ct->poll);
+	if (ct->resync != NULL)
+		loop_timer_del(ct->loop, ct->resync);
+	(void)loop_fd_del(ct->loop, ct->fd);
+	nfct_close(ct->dump);
+	nfct_close(ct->ev);
+	ctflow_free(ct->flows);
+	free(ct->addrs);
+	free(ct->iovs);
+	free(ct->hdrs);
+	free(ct->bufs);
+	free(ct);
+}
+
+void
+ct_get_stats(const struct ct *ct, struct ct_stats *st)
+{
+	*st = ct->stats;
+	ctflow_get_stats(ct->flows, &st->flow);
+}

@@ -1,0 +1,677 @@
+/*
+ * The conntrack flow table: turns the kernel's per-flow messages (NEW,
+ * UPDATE, DESTROY, dump entries) into connection events, and remembers just
+ * enough about each flow to emit every event exactly once.
+ *
+ * Spoofing decides the state machine.  A SYN's source address proves
+ * nothing, and neither does conntrack's ESTABLISHED on its own (with
+ * nf_conntrack_tcp_loose, one forged mid-stream packet creates an
+ * ESTABLISHED entry).  What a forger cannot produce is IPS_ASSURED: the
+ * kernel sets it when the server's side of a completed handshake (or of a
+ * picked-up stream) answers, in the same transition that makes a normal
+ * handshake ESTABLISHED.  So a flow is "open" once ASSURED is seen, and
+ * until then it is half-open, whatever its state says.
+ *
+ * Each flow in the table has emitted exactly one of CONN_SYN (half-open) or
+ * CONN_OPEN at first sight, emits CONN_OPEN at most once (with WAS_SYN if
+ * it started half-open), CONN_CLOSE exactly once if and only if it opened
+ * (at its first FIN/RST state: DESTROY comes two minutes later), and leaves
+ * the table with exactly one CONN_END, whether it was destroyed, evicted
+ * or found missing from a dump.  The tracker keeps its live and half-open
+ * counts from these events alone, so the invariant is what keeps them from
+ * drifting.  State only moves forward: a stale message (queued before a
+ * dump that already showed a later state) changes nothing.
+ *
+ * Byte counters arrive in dumps and in DESTROY.  Each flow keeps the last
+ * raw counters seen (the baseline) and the totals: a delta is the growth
+ * since the baseline, or the whole value when a counter went backwards (it
+ * was zeroed, so what it holds was counted since).  Only deltas of open
+ * flows are reported (CONN_BYTES), because a half-open flow's bytes may
+ * have been sent by a forger in someone else's name; and a flow first seen
+ * in mid-life takes its counters as baseline, so a session found by the
+ * start-up dump does not charge hours of traffic at once.
+ *
+ * The table is bounded: capacity entries allocated once, in a hash table
+ * keyed by (conntrack id, original tuple), the id being 0 when the source
+ * does not give one.  Memory is a setting, not a function of the traffic.
+ * When it is full, a flow is evicted from the least valuable class first:
+ * half-open flows (what a SYN flood is made of), then closed flows waiting
+ * for their DESTROY (they owe only their final counters), then open flows,
+ * least recently touched first in each class; a new half-open flow never
+ * evicts an open or closed one (it is dropped instead), so a spoofed flood
+ * cannot push real sessions out.  Evicted flows emit their CLOSE and END
+ * (flagged EVENT_F_RESYNC) like any other.
+ *
+ * A dump is bracketed by ctflow_resync_begin/end: every message bumps the
+ * flow's generation, and the flows the generation missed are gone.
+ *
+ * Pure: no I/O, no clock.  Time comes from the messages.
+ */
+#include <sys/socket.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+#include "ct.h"
+#include "event.h"
+#include "xmalloc.h"
+
+#define CTFLOW_NIL		UINT32_MAX
+#define CTFLOW_CAPACITY_MAX	(1U << 26)	/* 64M flows, ~12 GiB */
+
+/* Per-flow state bits. */
+#define CTFLOW_F_SYN		0x01	/* CONN_SYN emitted */
+#define CTFLOW_F_OPEN		0x02	/* CONN_OPEN emitted */
+#define CTFLOW_F_CLOSED		0x04	/* CONN_CLOSE emitted */
+#define CTFLOW_F_BASE		0x08	/* counters baseline known */
+#define CTFLOW_F_PREEXISTING	0x10	/* from the start-up dump */
+
+/* Counter slots, in struct ct_msg order. */
+enum {
+	CTFLOW_BYTES_IN,
+	CTFLOW_PKTS_IN,
+	CTFLOW_BYTES_OUT,
+	CTFLOW_PKTS_OUT,
+	CTFLOW_NCOUNTERS
+};
+
+/* Eviction classes, cheapest to lose first. */
+enum ctflow_class {
+	CTFLOW_HALF,		/* not (yet) open */
+	CTFLOW_CLOSED,		/* open, then closed; waiting for DESTROY */
+	CTFLOW_LIVE,		/* open */
+	CTFLOW_NCLASSES,
+	CTFLOW_FREE = CTFLOW_NCLASSES
+};
+
+struct ctflow_key {
+	struct addr	 src;
+	struct addr	 dst;
+	uint32_t	 id;
+	uint16_t	 sport;
+	uint16_t	 dport;
+};
+
+struct ctflow_ent {
+	struct ctflow_key key;
+	uint32_t	 hnext;		/* hash chain */
+	uint32_t	 prev;		/* class list (LRU: head is oldest) */
+	uint32_t	 next;		/* ... or the free list */
+	uint32_t	 gen;		/* resync generation last seen in */
+	uint8_t		 cls;		/* enum ctflow_class */
+	uint8_t		 fl;		/* CTFLOW_F_* */
+	/* A copy, not a pointer into the configuration: a reload may free
+	 * it while the flow lives, and the close must name the service the
+	 * open named. */
+	char		 service[CONF_NAME_MAX];
+	int64_t		 first;		/* first seen (or ct start) */
+	int64_t		 open;		/* handshake completed */
+	int64_t		 close;		/* first FIN/RST state */
+	uint64_t	 last[CTFLOW_NCOUNTERS];	/* raw, baseline */
+	uint64_t	 total[CTFLOW_NCOUNTERS];
+};
+
+struct ctflow_list {
+	uint32_t	 head;
+	uint32_t	 tail;
+	uint32_t	 n;
+};
+
+struct ctflow {
+	struct ctflow_ent *ents;
+	uint32_t	 capacity;
+	uint32_t	*buckets;
+	uint32_t	 mask;		/* buckets - 1 */
+	uint32_t	 seed;
+	uint32_t	 freelist;
+	struct ctflow_list lists[CTFLOW_NCLASSES];
+	uint32_t	 gen;
+	int		 resync_first;	/* inside the start-up dump */
+	struct ctflow_stats stats;
+};
+
+/* What a message says about its flow, worked out once. */
+struct ctflow_ctx {
+	const struct ct_msg *msg;
+	ct_event_cb	 cb;
+	void		*arg;
+	uint32_t	 origin;	/* EVENT_F_* owed to where it came from */
+};
+
+static uint32_t	 ctflow_hash(const struct ctflow *, const struct ctflow_key *);
+static int	 ctflow_key_eq(const struct ctflow_key *,
+		    const struct ctflow_key *);
+static uint32_t	 ctflow_find(const struct ctflow *, const struct ctflow_key *);
+static void	 ctflow_list_unlink(struct ctflow *, uint32_t);
+static void	 ctflow_list_append(struct ctflow *, uint32_t, enum ctflow_class);
+static void	 ctflow_hash_unlink(struct ctflow *, uint32_t);
+static void	 ctflow_release(struct ctflow *, uint32_t);
+static uint32_t	 ctflow_alloc(struct ctflow *, const struct ctflow_key *,
+		    int, int64_t, ct_event_cb, void *);
+static void	 ctflow_event_init(const struct ctflow_ent *, struct event *,
+		    enum event_kind, int64_t, uint32_t);
+static void	 ctflow_emit(const struct ctflow_ent *, enum event_kind,
+		    int64_t, uint32_t, ct_event_cb, void *);
+static void	 ctflow_do_open(struct ctflow *, uint32_t, int64_t, int64_t,
+		    uint32_t, ct_event_cb, void *);
+static void	 ctflow_do_close(struct ctflow *, uint32_t, int64_t, uint32_t,
+		    ct_event_cb, void *);
+static void	 ctflow_do_end(struct ctflow *, uint32_t, int64_t, uint32_t,
+		    ct_event_cb, void *);
+static void	 ctflow_counters(struct ctflow_ent *, const struct ct_msg *,
+		    ct_event_cb, void *);
+static void	 ctflow_state(struct ctflow *, uint32_t,
+		    const struct ctflow_ctx *);
+
+struct ctflow *
+ctflow_new(uint32_t capacity, uint32_t seed)
+{
+	struct ctflow	*ctf;
+	uint32_t	 i, nb;
+
+	if (capacity == 0)
+		capacity = 1;
+	if (capacity > CTFLOW_CAPACITY_MAX)
+		capacity = CTFLOW_CAPACITY_MAX;
+	/* At most one flow per bucket on average. */
+	for (nb = 1; nb < capacity; nb <<= 1)
+		;
+
+	ctf = xcalloc(1, sizeof *ctf);
+	ctf->capacity = capacity;
+	ctf->seed = seed;
+	ctf->mask = nb - 1;
+	/* calloc'd: pages of flows never used are never touched. */
+	ctf->ents = xcalloc(capacity, sizeof *ctf->ents);
+	ctf->buckets = xreallocarray(NULL, nb, sizeof *ctf->buckets);
+	for (i = 0; i < nb; i++)
+		ctf->buckets[i] = CTFLOW_NIL;
+	for (i = 0; i < capacity; i++) {
+		ctf->ents[i].cls = CTFLOW_FREE;
+		ctf->ents[i].next = i + 1 < capacity ? i + 1 : CTFLOW_NIL;
+	}
+	ctf->freelist = 0;
+	for (i = 0; i < CTFLOW_NCLASSES; i++)
+		ctf->lists[i].head = ctf->lists[i].tail = CTFLOW_NIL;
+	return ctf;
+}
+
+void
+ctflow_free(struct ctflow *ctf)
+{
+	if (ctf == NULL)
+		return;
+	free(ctf->buckets);
+	free(ctf->ents);
+	free(ctf);
+}
+
+void
+ctflow_get_stats(const struct ctflow *ctf, struct ctflow_stats *st)
+{
+	*st = ctf->stats;
+	st->flows = (uint64_t)ctf->lists[CTFLOW_HALF].n +
+	    ctf->lists[CTFLOW_CLOSED].n + ctf->lists[CTFLOW_LIVE].n;
+	st->halfopen = ctf->lists[CTFLOW_HALF].n;
+}
+
+/*
+ * The conntrack id is the kernel's own hash of the flow, but with the id 0
+ * (text without ids) the key is the tuple, which a forger picks.  The
+ * seeded SipHash behind addr_hash() covers the address; ports and id go
+ * into its key, so no bucket can be predicted either way.
+ */
+static uint32_t
+ctflow_hash(const struct ctflow *ctf, const struct ctflow_key *k)
+{
+	uint32_t	 s;
+
+	s = ctf->seed ^ (k->id * 0x9e3779b1U) ^
+	    ((uint32_t)k->sport << 16 | k->dport);
+	return addr_hash(&k->src, s) & ctf->mask;
+}
+
+static int
+ctflow_key_eq(const struct ctflow_key *a, const struct ctflow_key *b)
+{
+	return a->id == b->id && a->sport == b->sport &&
+	    a->dport == b->dport && addr_eq(&a->src, &b->src) &&
+	    addr_eq(&a->dst, &b->dst);
+}
+
+static uint32_t
+ctflow_find(const struct ctflow *ctf, const struct ctflow_key *k)
+{
+	uint32_t	 i;
+
+	for (i = ctf->buckets[ctflow_hash(ctf, k)]; i != CTFLOW_NIL;
+	    i = ctf->ents[i].hnext) {
+		if (ctflow_key_eq(&ctf->ents[i].key, k))
+			return i;
+	}
+	return CTFLOW_NIL;
+}
+
+static void
+ctflow_list_unlink(struct ctflow *ctf, uint32_t i)
+{
+	struct ctflow_ent	*e = &ctf->ents[i];
+	struct ctflow_list	*l = &ctf->lists[e->cls];
+
+	if (e->prev != CTFLOW_NIL)
+		ctf->ents[e->prev].next = e->next;
+	else
+		l->head = e->next;
+	if (e->next != CTFLOW_NIL)
+		ctf->ents[e->next].prev = e->prev;
+	else
+		l->tail = e->prev;
+	l->n--;
+	e->prev = e->next = CTFLOW_NIL;
+}
+
+/* Puts flow i at the young end of class cls. */
+static void
+ctflow_list_append(struct ctflow *ctf, uint32_t i, enum ctflow_class cls)
+{
+	struct ctflow_ent	*e = &ctf->ents[i];
+	struct ctflow_list	*l = &ctf->lists[cls];
+
+	e->cls = cls;
+	e->next = CTFLOW_NIL;
+	e->prev = l->tail;
+	if (l->tail != CTFLOW_NIL)
+		ctf->ents[l->tail].next = i;
+	else
+		l->head = i;
+	l->tail = i;
+	l->n++;
+}
+
+/* Moves flow i to the young end of class cls (its own or another). */
+static void
+ctflow_touch(struct ctflow *ctf, uint32_t i, enum ctflow_class cls)
+{
+	ctflow_list_unlink(ctf, i);
+	ctflow_list_append(ctf, i, cls);
+}
+
+static void
+ctflow_hash_unlink(struct ctflow *ctf, uint32_t i)
+{
+	uint32_t	*p;
+
+	for (p = &ctf->buckets[ctflow_hash(ctf, &ctf->ents[i].key)];
+	    *p != CTFLOW_NIL; p = &ctf->ents[*p].hnext) {
+		if (*p == i) {
+			*p = ctf->ents[i].hnext;
+			return;
+		}
+	}
+}
+
+/* Takes flow i out of the table; its slot goes back on the free list. */
+static void
+ctflow_release(struct ctflow *ctf, uint32_t i)
+{
+	struct ctflow_ent	*e = &ctf->ents[i];
+
+	ctflow_hash_unlink(ctf, i);
+	ctflow_list_unlink(ctf, i);
+	memset(e, 0, sizeof *e);
+	e->cls = CTFLOW_FREE;
+	e->prev = CTFLOW_NIL;
+	e->next = ctf->freelist;
+	ctf->freelist = i;
+}
+
+/*
+ * A slot for a new flow, evicting one if the table is full; CTFLOW_NIL if
+ * the new flow is half-open and only open or closed flows could make room.
+ */
+static uint32_t
+ctflow_alloc(struct ctflow *ctf, const struct ctflow_key *k, int halfopen,
+    int64_t now, ct_event_cb cb, void *arg)
+{
+	struct ctflow_ent	*e;
+	uint32_t		 i, h;
+
+	if (ctf->freelist == CTFLOW_NIL) {
+		if (ctf->lists[CTFLOW_HALF].n > 0)
+			i = ctf->lists[CTFLOW_HALF].head;
+		else if (halfopen)
+			i = CTFLOW_NIL;
+		else if (ctf->lists[CTFLOW_CLOSED].n > 0)
+			i = ctf->lists[CTFLOW_CLOSED].head;
+		else
+			i = ctf->lists[CTFLOW_LIVE].head;
+		ctf->stats.evicted++;
+		if (i == CTFLOW_NIL)
+			return CTFLOW_NIL;
+		ctflow_do_end(ctf, i, now, EVENT_F_RESYNC, cb, arg);
+	}
+
+	i = ctf->freelist;
+	e = &ctf->ents[i];
+	ctf->freelist = e->next;
+	memset(e, 0, sizeof *e);
+	e->key = *k;
+	h = ctflow_hash(ctf, k);
+	e->hnext = ctf->buckets[h];
+	ctf->buckets[h] = i;
+	e->gen = ctf->gen;
+	ctflow_list_append(ctf, i, CTFLOW_HALF);
+	return i;
+}
+
+static void
+ctflow_event_init(const struct ctflow_ent *e, struct event *ev,
+    enum event_kind kind, int64_t now, uint32_t flags)
+{
+	memset(ev, 0, sizeof *ev);
+	ev->time = now;
+	ev->kind = kind;
+	ev->addr = e->key.src;
+	ev->port = e->key.dport;
+	ev->sport = e->key.sport;
+	ev->service = e->service;
+	ev->source = EVENT_SRC_CONNTRACK;
+	ev->origin = "conntrack";
+	ev->flow = e->key.id;
+	ev->flags = flags;
+	if (e->fl & CTFLOW_F_OPEN)
+		ev->flags |= EVENT_F_HANDSHAKE;
+	if (e->fl & CTFLOW_F_SYN)
+		ev->flags |= EVENT_F_WAS_SYN;
+	if (e->fl & CTFLOW_F_PREEXISTING)
+		ev->flags |= EVENT_F_PREEXISTING;
+}
+
+static void
+ctflow_emit(const struct ctflow_ent *e, enum event_kind kind, int64_t now,
+    uint32_t flags, ct_event_cb cb, void *arg)
+{
+	struct event	 ev;
+
+	ctflow_event_init(e, &ev, kind, now, flags);
+	if (kind == EVENT_CONN_OPEN)
+		ev.start = e->open;
+	cb(&ev, arg);
+}
+
+/*
+ * The event carries the time it is reported (now), so that the stream stays
+ * in order; the flow keeps when it opened (when), for durations.
+ */
+static void
+ctflow_do_open(struct ctflow *ctf, uint32_t i, int64_t now, int64_t when,
+    uint32_t flags, ct_event_cb cb, void *arg)
+{
+	struct ctflow_ent	*e = &ctf->ents[i];
+
+	e->fl |= CTFLOW_F_OPEN;
+	e->open = when;
+	ctflow_touch(ctf, i, CTFLOW_LIVE);
+	ctflow_emit(e, EVENT_CONN_OPEN, now, flags, cb, arg);
+}
+
+static void
+ctflow_do_close(struct ctflow *ctf, uint32_t i, int64_t now, uint32_t flags,
+    ct_event_cb cb, void *arg)
+{
+	struct ctflow_ent	*e = &ctf->ents[i];
+	struct event		 ev;
+
+	e->fl |= CTFLOW_F_CLOSED;
+	e->close = now > e->open ? now : e->open;
+	ctflow_touch(ctf, i, CTFLOW_CLOSED);
+	ctflow_event_init(e, &ev, EVENT_CONN_CLOSE, now, flags);
+	ev.start = e->open;
+	ev.duration = e->close - e->open;
+	cb(&ev, arg);
+}
+
+/*
+ * The flow's last events: its CLOSE if it opened and never closed, then
+ * its END with the totals, and it leaves the table.
+ */
+static void
+ctflow_do_end(struct ctflow *ctf, uint32_t i, int64_t now, uint32_t flags,
+    ct_event_cb cb, void *arg)
+{
+	struct ctflow_ent	*e = &ctf->ents[i];
+	struct event		 ev;
+
+	if ((e->fl & (CTFLOW_F_OPEN | CTFLOW_F_CLOSED)) == CTFLOW_F_OPEN)
+		ctflow_do_close(ctf, i, now, flags, cb, arg);
+	ctflow_event_init(e, &ev, EVENT_CONN_END, now, flags);
+	ev.bytes_in = e->total[CTFLOW_BYTES_IN];
+	ev.pkts_in = e->total[CTFLOW_PKTS_IN];
+	ev.bytes_out = e->total[CTFLOW_BYTES_OUT];
+	ev.pkts_out = e->total[CTFLOW_PKTS_OUT];
+	if (e->fl & CTFLOW_F_OPEN) {
+		ev.start = e->open;
+		ev.duration = e->close - e->open;
+	} else
+		ev.duration = now > e->first ? now - e->first : 0;
+	cb(&ev, arg);
+	ctflow_release(ctf, i);
+}
+
+/*
+ * Takes the message's counters; reports the growth of an open flow's as
+ * CONN_BYTES.
+ */
+static void
+ctflow_counters(struct ctflow_ent *e, const struct ct_msg *msg,
+    ct_event_cb cb, void *arg)
+{
+	struct event	 ev;
+	uint64_t	 raw[CTFLOW_NCOUNTERS], d[CTFLOW_NCOUNTERS];
+	int		 j, any = 0;
+
+	if (!msg->has_counters)
+		return;
+	raw[CTFLOW_BYTES_IN] = msg->bytes_orig;
+	raw[CTFLOW_PKTS_IN] = msg->pkts_orig;
+	raw[CTFLOW_BYTES_OUT] = msg->bytes_reply;
+	raw[CTFLOW_PKTS_OUT] = msg->pkts_reply;
+
+	if (!(e->fl & CTFLOW_F_BASE)) {
+		/* First counters of a flow met in mid-life: its history. */
+		memcpy(e->last, raw, sizeof raw);
+		memcpy(e->total, raw, sizeof raw);
+		e->fl |= CTFLOW_F_BASE;
+		return;
+	}
+	for (j = 0; j < CTFLOW_NCOUNTERS; j++) {
+		/* Backwards: zeroed since (conntrack -Z, a dump-and-reset
+		 * by another tool), so all it holds is new. */
+		d[j] = raw[j] >= e->last[j] ? raw[j] - e->last[j] : raw[j];
+		e->last[j] = raw[j];
+		e->total[j] += d[j];
+		any |= d[j] != 0;
+	}
+	if (!any || !(e->fl & CTFLOW_F_OPEN))
+		return;
+	ctflow_event_init(e, &ev, EVENT_CONN_BYTES, msg->time, 0);
+	ev.bytes_in = d[CTFLOW_BYTES_IN];
+	ev.pkts_in = d[CTFLOW_PKTS_IN];
+	ev.bytes_out = d[CTFLOW_BYTES_OUT];
+	ev.pkts_out = d[CTFLOW_PKTS_OUT];
+	ev.start = e->open;
+	cb(&ev, arg);
+}
+
+static int
+ctflow_closing(uint8_t state)
+{
+	switch (state) {
+	case CT_TCP_FIN_WAIT:
+	case CT_TCP_CLOSE_WAIT:
+	case CT_TCP_LAST_ACK:
+	case CT_TCP_TIME_WAIT:
+	case CT_TCP_CLOSE:
+		return 1;
+	}
+	return 0;
+}
+
+/* Moves flow i forward to what the message shows, emitting on the way. */
+static void
+ctflow_state(struct ctflow *ctf, uint32_t i, const struct ctflow_ctx *cx)
+{
+	struct ctflow_ent	*e = &ctf->ents[i];
+	const struct ct_msg	*msg = cx->msg;
+	int64_t			 when;
+
+	if (!(e->fl & CTFLOW_F_OPEN)) {
+		if (msg->status & CT_STATUS_ASSURED) {
+			/* First seen open: it opened about when conntrack
+			 * created it, if the kernel says when that was. */
+			when = e->fl & CTFLOW_F_SYN ? msg->time : e->first;
+			ctflow_do_open(ctf, i, msg->time, when, cx->origin,
+			    cx->cb, cx->arg);
+		} else if (!(e->fl & CTFLOW_F_SYN)) {
+			e->fl |= CTFLOW_F_SYN;
+			ctflow_emit(e, EVENT_CONN_SYN, msg->time, cx->origin,
+			    cx->cb, cx->arg);
+		}
+	}
+	if ((e->fl & (CTFLOW_F_OPEN | CTFLOW_F_CLOSED)) == CTFLOW_F_OPEN &&
+	    msg->type != CT_MSG_DESTROY && ctflow_closing(msg->tcp_state))
+		ctflow_do_close(ctf, i, msg->time,
+		    msg->type == CT_MSG_DUMP ? cx->origin : 0, cx->cb, cx->arg);
+}
+
+void
+ctflow_apply(struct ctflow *ctf, const struct conf *conf,
+    const struct ct_msg *msg, ct_event_cb cb, void *arg)
+{
+	const struct conf_service *svc;
+	struct ctflow_ent	*e;
+	struct ctflow_ctx	 cx;
+	struct ctflow_key	 k;
+	uint32_t		 i;
+	int			 halfopen;
+
+	ctf->stats.msgs++;
+	if ((msg->src.family != AF_INET && msg->src.family != AF_INET6) ||
+	    msg->dst.family != msg->src.family) {
+		ctf->stats.ignored++;
+		return;
+	}
+	memset(&k, 0, sizeof k);
+	k.src = msg->src;
+	k.dst = msg->dst;
+	k.id = msg->id;
+	k.sport = msg->sport;
+	k.dport = msg->dport;
+
+	cx.msg = msg;
+	cx.cb = cb;
+	cx.arg = arg;
+
+	/*
+	 * A flow already in the table stays until its END even if a reload
+	 * has unwatched its port since, so that every OPEN gets its CLOSE.
+	 */
+	if ((i = ctflow_find(ctf, &k)) != CTFLOW_NIL) {
+		e = &ctf->ents[i];
+		/* A change seen live was observed; one a dump shows, or an
+		 * open DESTROY reveals, happened in a gap. */
+		cx.origin = msg->type == CT_MSG_DUMP ||
+		    msg->type == CT_MSG_DESTROY ? EVENT_F_RESYNC : 0;
+		if (msg->type == CT_MSG_DESTROY) {
+			/* CLOSE (if it never had one), final BYTES, END. */
+			ctflow_state(ctf, i, &cx);
+			if ((e->fl & (CTFLOW_F_OPEN | CTFLOW_F_CLOSED)) ==
+			    CTFLOW_F_OPEN)
+				ctflow_do_close(ctf, i, msg->time, 0, cb, arg);
+			ctflow_counters(e, msg, cb, arg);
+			ctflow_do_end(ctf, i, msg->time, 0, cb, arg);
+			return;
+		}
+		e->gen = ctf->gen;
+		ctflow_touch(ctf, i, (enum ctflow_class)e->cls);
+		ctflow_state(ctf, i, &cx);
+		ctflow_counters(e, msg, cb, arg);
+		return;
+	}
+
+	if ((svc = conf_service_by_port(conf, msg->dport)) == NULL) {
+		ctf->stats.ignored++;
+		return;
+	}
+	if (msg->type == CT_MSG_DESTROY) {
+		/*
+		 * Never seen: evicted (its END is out already), or born and
+		 * gone inside a gap the next dump could not see.  Making up
+		 * a whole life for it two minutes late would count an
+		 * evicted flow twice.
+		 */
+		ctf->stats.unknown++;
+		return;
+	}
+
+	/* Whether its start was observed: from a live NEW it was; from the
+	 * start-up dump it predates us; from anything else it was missed. */
+	if (msg->type == CT_MSG_NEW)
+		cx.origin = 0;
+	else if (msg->type == CT_MSG_DUMP && ctf->resync_first)
+		cx.origin = EVENT_F_PREEXISTING;
+	else
+		cx.origin = EVENT_F_RESYNC;
+
+	halfopen = !(msg->status & CT_STATUS_ASSURED);
+	if ((i = ctflow_alloc(ctf, &k, halfopen, msg->time, cb, arg)) ==
+	    CTFLOW_NIL)
+		return;
+	e = &ctf->ents[i];
+	snprintf(e->service, sizeof e->service, "%s", svc->name);
+	e->first = msg->time;
+	if (msg->start > 0 && msg->start <= msg->time)
+		e->first = msg->start;
+	if (cx.origin == EVENT_F_PREEXISTING)
+		e->fl |= CTFLOW_F_PREEXISTING;
+	else if (msg->type == CT_MSG_DUMP)
+		ctf->stats.resync_opened++;
+	/* A flow seen from its NEW starts at zero. */
+	if (msg->type == CT_MSG_NEW)
+		e->fl |= CTFLOW_F_BASE;
+	ctflow_state(ctf, i, &cx);
+	ctflow_counters(e, msg, cb, arg);
+}
+
+void
+ctflow_resync_begin(struct ctflow *ctf, int first)
+{
+	/* A dump that failed half-way simply never ends: the next begin
+	 * starts a new generation. */
+	ctf->gen++;
+	ctf->resync_first = first != 0;
+}
+
+void
+ctflow_resync_end(struct ctflow *ctf, const struct conf *conf, int64_t now,
+    ct_event_cb cb, void *arg)
+{
+	uint32_t	 i, next;
+	int		 c;
+
+	(void)conf;
+	for (c = 0; c < CTFLOW_NCLASSES; c++) {
+		for (i = ctf->lists[c].head; i != CTFLOW_NIL; i = next) {
+			next = ctf->ents[i].next;
+			if (ctf->ents[i].gen == ctf->gen)
+				continue;
+			/* Ending a flow frees it (by way of the closed list
+			 * if it was live): next stays valid. */
+			ctf->stats.resync_closed++;
+			ctflow_do_end(ctf, i, now, EVENT_F_RESYNC, cb, arg);
+		}
+	}
+	ctf->resync_first = 0;
+}

@@ -1,0 +1,44 @@
+/*
+ * The control socket: a unix stream socket on which the daemon answers
+ * requests from `xmppguard status` (and, with enforcement, ban, unban,
+ * reload).  One request line per connection, one answer, then close.
+ *
+ * Only root and the daemon's own user may talk to it (SO_PEERCRED); the
+ * socket file is created mode 0660 in a directory the daemon creates.
+ */
+#ifndef CTL_H
+#define CTL_H
+
+#include <stdio.h>
+
+struct loop;
+struct ctl;
+
+#define CTL_REQUEST_MAX		1024	/* bytes in a request line */
+#define CTL_CLIENTS_MAX		16	/* connections served at once */
+
+/*
+ * Answers one request: argv are the request's words (at most 8, each
+ * escaped of nothing: only printable words are accepted), the answer is
+ * written to out.  Returns 0, or -1 if the request was refused (the answer
+ * then says why).
+ */
+typedef int	(*ctl_request_cb)(int argc, char **argv, FILE *out,
+		    void *arg);
+
+/* Binds path (refusing if another daemon answers on it, replacing a
+ * stale socket) and serves it on the loop.  NULL and *cause on failure. */
+struct ctl	*ctl_open(struct loop *, const char *path, ctl_request_cb,
+		    void *arg, char **cause);
+/* Stops serving, closes the clients and removes the socket file. */
+void		 ctl_close(struct ctl *);
+
+/*
+ * The client side: sends one request and copies the answer to out.
+ * Returns 0 if the daemon accepted the request, 1 if it refused it, -1
+ * with *cause if it could not be reached.
+ */
+int		 ctl_request(const char *path, int argc,
+		    const char *const *argv, FILE *out, char **cause);
+
+#endif /* CTL_H */

@@ -1,0 +1,138 @@
+/*
+ * The pipeline.  It owns the tracker and the rollups, borrows the store
+ * and the configuration, and holds no other state: an event goes through
+ * in one call, and so does each verdict it causes.
+ *
+ * Order matters in one place: the connection row and rollup are recorded
+ * before the tracker runs, so the verdict an event causes is stored after
+ * the facts that caused it.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "addr.h"
+#include "conf.h"
+#include "event.h"
+#include "log.h"
+#include "pipeline.h"
+#include "rollup.h"
+#include "store.h"
+#include "track.h"
+#include "verdict.h"
+#include "xmalloc.h"
+
+struct pipeline {
+	const struct conf	*conf;
+	struct store		*store;
+	struct track		*track;
+	struct rollup		*rollup;
+	pipeline_verdict_cb	 verdict_cb;
+	void			*verdict_arg;
+	struct pipeline_stats	 stats;
+};
+
+struct pipeline *
+pipeline_new(const struct conf *conf, struct store *store, uint32_t seed)
+{
+	struct pipeline	*p;
+
+	p = xcalloc(1, sizeof(*p));
+	p->conf = conf;
+	p->store = store;
+	p->track = track_new(conf->track_capacity, seed);
+	p->rollup = rollup_new(conf->track_capacity, seed ^ 0x9e3779b9U);
+	return p;
+}
+
+void
+pipeline_free(struct pipeline *p)
+{
+	if (p == NULL)
+		return;
+	track_free(p->track);
+	rollup_free(p->rollup);
+	free(p);
+}
+
+void
+pipeline_set_conf(struct pipeline *p, const struct conf *conf)
+{
+	p->conf = conf;
+}
+
+void
+pipeline_set_verdict_cb(struct pipeline *p, pipeline_verdict_cb cb,
+    void *arg)
+{
+	p->verdict_cb = cb;
+	p->verdict_arg = arg;
+}
+
+static void
+pipeline_verdict(const struct verdict *v, void *arg)
+{
+	struct pipeline	*p = arg;
+	char		 pfx[ADDR_PREFIX_STRLEN];
+
+	p->stats.verdicts++;
+	if (v->allowlisted)
+		p->stats.allowlisted++;
+	/* One line per verdict, address first so it greps well; the reason
+	 * is ours (numbers and configured names), not attacker text. */
+	log_info("verdict: %s %s%s", addr_prefix_ntop(&v->prefix, pfx,
+	    sizeof(pfx)), v->reason, v->allowlisted ?
+	    " (allowlisted: not enforced)" : "");
+	if (p->store != NULL)
+		store_verdict_add(p->store, v);
+	rollup_verdict(p->rollup, v, p->store);
+	if (p->verdict_cb != NULL)
+		p->verdict_cb(v, p->verdict_arg);
+}
+
+void
+pipeline_event(const struct event *ev, void *arg)
+{
+	struct pipeline	*p = arg;
+
+	p->stats.events++;
+	if (ev->kind == EVENT_CONN_END && (ev->flags & EVENT_F_HANDSHAKE))
+		p->stats.conns++;
+	if (p->store != NULL) {
+		switch (ev->kind) {
+		case EVENT_CONN_END:
+			/* Only flows that completed a handshake get a row;
+			 * see sql/002_conntrack.sql. */
+			if (ev->flags & EVENT_F_HANDSHAKE)
+				store_conn_add(p->store, ev);
+			break;
+		case EVENT_CONN_SYN:
+		case EVENT_CONN_OPEN:
+		case EVENT_CONN_CLOSE:
+		case EVENT_CONN_BYTES:
+			break;
+		default:
+			store_event_add(p->store, ev);
+			break;
+		}
+	}
+	rollup_event(p->rollup, p->conf, ev, p->store);
+	track_event(p->track, p->conf, ev, pipeline_verdict, p);
+}
+
+void
+pipeline_flush(struct pipeline *p)
+{
+	rollup_flush(p->rollup, p->store);
+}
+
+struct track *
+pipeline_track(struct pipeline *p)
+{
+	return p->track;
+}
+
+void
+pipeline_get_stats(const struct pipeline *p, struct pipeline_stats *st)
+{
+	*st = p->stats;
+}

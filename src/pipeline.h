@@ -1,0 +1,56 @@
+/*
+ * The pipeline: the one path every event takes, whatever its source.
+ *
+ *	event -> store (connection rows, log events)
+ *	      -> rollups (per address and hour, for reports)
+ *	      -> tracker and rules -> verdicts -> store, log, verdict hook
+ *
+ * The daemon feeds it from conntrack and log files, replay from files,
+ * tests from arrays; all of them get the same verdicts for the same
+ * events.  Nothing here reads the clock: time comes from the events.
+ */
+#ifndef PIPELINE_H
+#define PIPELINE_H
+
+#include <stdint.h>
+
+struct conf;
+struct event;
+struct store;
+struct track;
+struct verdict;
+struct pipeline;
+
+/* Called for each verdict after it has been recorded. */
+typedef void	(*pipeline_verdict_cb)(const struct verdict *, void *arg);
+
+struct pipeline_stats {
+	uint64_t	 events;	/* events taken */
+	uint64_t	 conns;		/* connections ended after a handshake
+					 * (one row each in the store) */
+	uint64_t	 verdicts;
+	uint64_t	 allowlisted;	/* verdicts never to be enforced */
+};
+
+/*
+ * A pipeline over a configuration and a store (NULL: record nothing, as
+ * replay without --db).  seed keys the hash tables; the daemon passes a
+ * random one so no attacker can aim at collisions.
+ */
+struct pipeline	*pipeline_new(const struct conf *, struct store *,
+		    uint32_t seed);
+void		 pipeline_free(struct pipeline *);
+/* Switches to a reloaded configuration; state is kept. */
+void		 pipeline_set_conf(struct pipeline *, const struct conf *);
+void		 pipeline_set_verdict_cb(struct pipeline *,
+		    pipeline_verdict_cb, void *arg);
+/* Takes one event (a ct_event_cb: arg is the pipeline). */
+void		 pipeline_event(const struct event *, void *arg);
+/* Writes what is summed in memory (rollups) to the store; the daemon
+ * calls it every minute and at stop. */
+void		 pipeline_flush(struct pipeline *);
+struct track	*pipeline_track(struct pipeline *);
+void		 pipeline_get_stats(const struct pipeline *,
+		    struct pipeline_stats *);
+
+#endif /* PIPELINE_H */

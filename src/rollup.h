@@ -1,0 +1,41 @@
+/*
+ * Rollups: per address, service and hour, what reports need (new
+ * connections, short-lived ones, bytes, the most live at once, verdicts),
+ * summed in memory and written to the store's rollups table about once a
+ * minute, so the report never scans raw connection rows.
+ */
+#ifndef ROLLUP_H
+#define ROLLUP_H
+
+#include <stdint.h>
+
+struct conf;
+struct event;
+struct store;
+struct verdict;
+struct rollup;
+
+struct rollup_stats {
+	uint64_t	 entries;	/* in memory now */
+	uint64_t	 capacity;
+	uint64_t	 evictions;	/* written early to make room */
+	uint64_t	 rows;		/* rows handed to the store */
+};
+
+/* A table for at most capacity (address, service) pairs. */
+struct rollup	*rollup_new(uint32_t capacity, uint32_t seed);
+/* Frees without writing (call rollup_flush first); NULL is a no-op. */
+void		 rollup_free(struct rollup *);
+/* Counts a connection event; other kinds are ignored.  When the table is
+ * full the least recently used pair is written to store (if not NULL) and
+ * its slot reused. */
+void		 rollup_event(struct rollup *, const struct conf *,
+		    const struct event *, struct store *);
+/* Counts a verdict against its address (host verdicts only). */
+void		 rollup_verdict(struct rollup *, const struct verdict *,
+		    struct store *);
+/* Appends a row for every pair that changed since the last flush. */
+void		 rollup_flush(struct rollup *, struct store *);
+void		 rollup_get_stats(const struct rollup *, struct rollup_stats *);
+
+#endif /* ROLLUP_H */

@@ -1,0 +1,59 @@
+/*
+ * Rules: the limit checks behind the tracker's verdicts, as pure
+ * functions.  The tracker (track.c) owns the state and decides when a
+ * verdict is new; this module only answers "which limits apply to this
+ * host or network" and "does this state break them", and writes the
+ * verdict a person reads.  No I/O, no clock, no state of its own.
+ */
+#ifndef RULE_H
+#define RULE_H
+
+#include <stdint.h>
+
+#include "addr.h"
+#include "conf.h"
+
+struct verdict;
+
+/* The limits in force for one host or network under one service. */
+struct rule_limits {
+	uint32_t	 max_concurrent;	/* live connections; 0: none */
+	struct conf_rate max_new;		/* count 0: none */
+	struct conf_karma karma;		/* rate 0: off (networks: off) */
+};
+
+/* Who is judged, for which service, at the time of which event. */
+struct rule_subject {
+	const struct conf		*conf;
+	const struct conf_service	*svc;
+	const struct prefix		*prefix; /* a host, or a network */
+	int64_t				 time;	 /* us, of the event */
+};
+
+/*
+ * The limits for prefix (a host when its length is the family's full
+ * length, else a network) under svc: the service's own (net_max_* for a
+ * network), replaced by those of the most specific [override] network
+ * that contains prefix, where the override sets them.
+ */
+void	 rule_limits(const struct conf *, const struct conf_service *,
+	    const struct prefix *, struct rule_limits *);
+/* 1 if verdicts about prefix must never be enforced: it overlaps an
+ * [allow] network or loopback. */
+int	 rule_allowlisted(const struct conf *, const struct prefix *);
+
+/*
+ * The checks.  Each returns 1 and fills *v when the state breaks the
+ * limit, 0 when it does not (or the limit is off) and leaves *v alone.
+ */
+int	 rule_concurrency(const struct rule_subject *,
+	    const struct rule_limits *, uint32_t live, struct verdict *v);
+/* count: new connections seen within the max_new window. */
+int	 rule_churn(const struct rule_subject *, const struct rule_limits *,
+	    uint64_t count, struct verdict *v);
+/* credit: bytes left (negative: over budget); spent: bytes taken in the
+ * span (us) since the budget was last full. */
+int	 rule_karma(const struct rule_subject *, const struct rule_limits *,
+	    int64_t credit, uint64_t spent, int64_t span, struct verdict *v);
+
+#endif /* RULE_H */

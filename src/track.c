@@ -1,0 +1,888 @@
+/*
+ * The tracker: connection state per address and per network in a table of
+ * fixed size, and the offence history that turns the rules' answers
+ * (rule.c) into verdicts worth reporting.
+ *
+ * Table.  All entries are allocated once, in one array, by track_new(); a
+ * chained hash whose bucket heads and links are array indices finds them.
+ * The key is a struct prefix: a host (/32, /128) or its network (track
+ * prefix4/prefix6), so one table and one bound serve both.  The hash is
+ * addr_hash() keyed by the seed and the prefix length, so an attacker who
+ * picks source addresses can neither aim at one chain nor make a host and
+ * its network's first address collide.  Free entries are all zero.
+ *
+ * Eviction.  When the table is full the least recently seen entry goes,
+ * and a counter says so; the lists are intrusive and doubly linked, so a
+ * flood of new addresses costs O(1) per event.  There are two lists, as in
+ * a segmented LRU: an entry starts on probation and moves to the protected
+ * list once a handshake completes for it (open, close, bytes).  Victims
+ * come from probation first.  A SYN proves nothing about its source, so a
+ * flood of forged SYNs churns through probation and never pushes out the
+ * state of clients that really connected.
+ *
+ * Services.  Each entry has one slot per service, at most TRACK_SLOTS.
+ * A slot's memory is a separate array per service, allocated the first
+ * time the service is seen, so memory per entry grows with the services
+ * in use, not with the maximum.  Slots are bound to service names, not to
+ * positions in the configuration: a reload that reorders services keeps
+ * every count, one that changes a service's limits keeps the counts and
+ * applies the new limits.  A name new to the tracker takes a free slot, or
+ * the slot of a service the configuration no longer has, which is then
+ * zeroed in every entry (a walk of the table, once per such reload).
+ * Events for a service that finds no slot (a ninth) are ignored and
+ * counted.
+ *
+ * A slot holds, for its host or network and service:
+ *  - live: connections open now (handshake completed, not yet closed);
+ *  - halfopen: SYNs whose flow neither completed nor ended.  Reported,
+ *    never judged: a forged source address must not get its owner banned;
+ *  - new connections in a sliding window (for max_new): a ring of
+ *    TRACK_RING buckets, each a sixth of the window in force, the newest
+ *    holding the present.  The count is the sum of the ring: the events of
+ *    the last five sixths of the window at least and of the whole window
+ *    at most.  It never counts an event older than the window, so "121 new
+ *    connections in 1h" is always true; a steady rate may exceed the limit
+ *    by up to a fifth before the count catches it.  When the window in
+ *    force changes (reload, override), the ring starts again;
+ *  - short-lived closes (duration under track short_lived), for reports;
+ *  - karma: jabberd 1.x's byte budget, a credit that refills at the
+ *    configured rate up to the burst, in whole seconds (the refill over
+ *    any span is exact to within one second's worth).  Only bytes from
+ *    the client are spent: jabberd limited what it read from a client, and
+ *    what the server sends is caused by others (a busy chat room, a
+ *    contact's flood), who could otherwise get the victim banned.
+ *    Negative credit breaks the rule.  The credit is an int32_t: bursts
+ *    above 2 GiB act as 2 GiB, and a debt deeper than that is clamped, so
+ *    a reported amount is never more than was spent.  Networks have no
+ *    karma;
+ *  - offences: a bit per rule set when a verdict is issued.  A rule whose
+ *    bit is set issues no new verdict until it is back within its limit
+ *    (then the next breach is a new offence), or until a cool-down of one
+ *    window (the max_new window in force, 1h if max_new is off) has passed
+ *    since the slot's last verdict; all standing offences of a slot are
+ *    repeated together when it has.
+ *
+ * Times in slots and entries are whole seconds since the epoch in a
+ * uint32_t (good until 2106; times outside are clamped).  Nothing reads
+ * the clock: the present is the time of the event being applied, so
+ * replay and tests run in their own time.  Events out of order by less
+ * than a window still count in the right bucket; karma never refills
+ * backwards.
+ */
+#include <sys/socket.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "addr.h"
+#include "conf.h"
+#include "event.h"
+#include "rule.h"
+#include "track.h"
+#include "verdict.h"
+#include "xmalloc.h"
+
+#define TRACK_NIL		UINT32_MAX
+#define TRACK_CAPACITY_MIN	2	/* a host and its network */
+#define TRACK_CAPACITY_MAX	(1U << 28)
+#define TRACK_SLOTS		8	/* services tracked at once */
+#define TRACK_RING		6	/* buckets per max_new window */
+/* Bucket numbers are kept modulo a multiple of TRACK_RING, so that a
+ * bucket's place in the ring stays right when the number wraps. */
+#define TRACK_RING_MOD		\
+	((uint32_t)TRACK_RING * (UINT32_MAX / TRACK_RING))
+#define TRACK_US_S		1000000LL
+#define TRACK_WINDOW_DEFAULT	(3600 * TRACK_US_S)
+#define TRACK_KARMA_MAX		INT32_MAX
+
+/* The two eviction lists. */
+#define TRACK_PROBATION		0
+#define TRACK_PROTECTED		1
+
+/* track_entry.flags */
+#define TRACK_E_USED		0x01
+#define TRACK_E_PROTECTED	0x02
+
+/* track_slot.flags: a rule's verdict issued and standing. */
+#define TRACK_S_CONCURRENCY	0x01
+#define TRACK_S_CHURN		0x02
+#define TRACK_S_KARMA		0x04
+#define TRACK_S_KARMA_ON	0x08	/* credit initialised */
+
+struct track_entry {
+	struct prefix	 key;
+	uint8_t		 flags;		/* TRACK_E_* */
+	uint32_t	 hnext;		/* hash chain; free list */
+	uint32_t	 prev, next;	/* LRU list, most recent at head */
+	uint32_t	 last_seen;	/* s */
+};
+
+struct track_slot {
+	uint32_t	 live;
+	uint32_t	 halfopen;
+	uint32_t	 ring_head;	/* bucket number of the newest bucket,
+					 * modulo TRACK_RING_MOD */
+	uint32_t	 ring_width;	/* ms per bucket; 0: ring unused */
+	uint32_t	 ring[TRACK_RING];	/* new connections */
+	int32_t		 karma;		/* credit, bytes */
+	uint32_t	 karma_sec;	/* last refill, s */
+	uint32_t	 karma_full;	/* last time the credit was full, s */
+	uint32_t	 reported;	/* last verdict, s */
+	uint16_t	 short_lived;	/* saturates */
+	uint8_t		 flags;		/* TRACK_S_* */
+};
+
+struct track_list {
+	uint32_t	 head, tail;
+};
+
+struct track {
+	struct track_entry *e;
+	uint32_t	*buckets;
+	uint32_t	 nbuckets;	/* a power of two */
+	uint32_t	 capacity;
+	uint32_t	 seed;
+	uint32_t	 free;		/* free list through hnext */
+	struct track_list lru[2];	/* TRACK_PROBATION, TRACK_PROTECTED */
+	char		 name[TRACK_SLOTS][CONF_NAME_MAX];	/* "": free */
+	struct track_slot *slot[TRACK_SLOTS];	/* capacity each, or NULL */
+	struct track_stats stats;
+};
+
+static uint32_t	track_sec(int64_t);
+static uint32_t	track_bucket(const struct track *, const struct prefix *);
+static void	track_unlink(struct track *, uint32_t);
+static void	track_push(struct track *, uint32_t);
+static uint32_t	track_victim(const struct track *, uint32_t);
+static uint32_t	track_alloc(struct track *, uint32_t);
+static uint32_t	track_find(const struct track *, const struct prefix *);
+static uint32_t	track_find_in(const struct track *, const struct prefix *,
+		    uint32_t);
+static uint32_t	track_get(struct track *, const struct prefix *, int64_t,
+		    uint32_t);
+static void	track_protect(struct track *, uint32_t);
+static const struct conf_service *track_service(const struct conf *,
+		    const struct event *);
+static int	track_conf_has(const struct conf *, const char *);
+static int	track_slot_lookup(const struct track *, const char *);
+static int	track_slot_bind(struct track *, const struct conf *,
+		    const char *);
+static int64_t	track_window(const struct rule_limits *);
+static uint32_t	track_ring_width(const struct rule_limits *);
+static uint32_t	track_ring_number(int64_t, uint32_t);
+static int64_t	track_ring_diff(uint32_t, uint32_t);
+static void	track_ring_add(struct track_slot *, uint32_t, int64_t);
+static uint64_t	track_ring_count(const struct track_slot *, uint32_t,
+		    int64_t);
+static int64_t	track_karma_burst(const struct conf_karma *);
+static void	track_karma_at(const struct track_slot *,
+		    const struct conf_karma *, uint32_t, int64_t *,
+		    uint32_t *);
+static void	track_karma_spend(struct track_slot *,
+		    const struct conf_karma *, uint32_t, uint64_t);
+static uint64_t	track_karma_spent(const struct conf_karma *, uint32_t,
+		    int64_t, uint32_t);
+static void	track_apply(struct track *, const struct conf *,
+		    const struct conf_service *, int, uint32_t,
+		    const struct event *, track_verdict_cb, void *);
+static void	track_judge(struct track *, const struct conf *,
+		    const struct conf_service *, uint32_t, struct track_slot *,
+		    const struct rule_limits *, int64_t, track_verdict_cb,
+		    void *);
+static void	track_offence(struct track *, struct track_slot *, uint8_t,
+		    int, int, uint32_t, const struct verdict *,
+		    track_verdict_cb, void *);
+
+struct track *
+track_new(uint32_t capacity, uint32_t seed)
+{
+	struct track	*t;
+	uint32_t	 i;
+
+	if (capacity < TRACK_CAPACITY_MIN)
+		capacity = TRACK_CAPACITY_MIN;
+	if (capacity > TRACK_CAPACITY_MAX)
+		capacity = TRACK_CAPACITY_MAX;
+	t = xcalloc(1, sizeof(*t));
+	t->capacity = capacity;
+	t->seed = seed;
+	t->e = xcalloc(capacity, sizeof(*t->e));
+	for (t->nbuckets = 1; t->nbuckets < capacity; t->nbuckets <<= 1)
+		;
+	t->buckets = xcalloc(t->nbuckets, sizeof(*t->buckets));
+	for (i = 0; i < t->nbuckets; i++)
+		t->buckets[i] = TRACK_NIL;
+	for (i = 0; i < capacity; i++)
+		t->e[i].hnext = i + 1 < capacity ? i + 1 : TRACK_NIL;
+	t->free = 0;
+	for (i = 0; i < 2; i++)
+		t->lru[i].head = t->lru[i].tail = TRACK_NIL;
+	t->stats.capacity = capacity;
+	return t;
+}
+
+void
+track_free(struct track *t)
+{
+	int	i;
+
+	if (t == NULL)
+		return;
+	for (i = 0; i < TRACK_SLOTS; i++)
+		free(t->slot[i]);
+	free(t->buckets);
+	free(t->e);
+	free(t);
+}
+
+static uint32_t
+track_sec(int64_t us)
+{
+	if (us <= 0)
+		return 0;
+	if (us / TRACK_US_S > UINT32_MAX)
+		return UINT32_MAX;
+	return (uint32_t)(us / TRACK_US_S);
+}
+
+static uint32_t
+track_bucket(const struct track *t, const struct prefix *p)
+{
+	return addr_hash(&p->addr, t->seed + p->len) & (t->nbuckets - 1);
+}
+
+/*
+ * The lists.
+ */
+static void
+track_unlink(struct track *t, uint32_t i)
+{
+	struct track_entry	*e = &t->e[i];
+	struct track_list	*l;
+
+	l = &t->lru[(e->flags & TRACK_E_PROTECTED) ? TRACK_PROTECTED :
+	    TRACK_PROBATION];
+	if (e->prev != TRACK_NIL)
+		t->e[e->prev].next = e->next;
+	else
+		l->head = e->next;
+	if (e->next != TRACK_NIL)
+		t->e[e->next].prev = e->prev;
+	else
+		l->tail = e->prev;
+	e->prev = e->next = TRACK_NIL;
+}
+
+static void
+track_push(struct track *t, uint32_t i)
+{
+	struct track_entry	*e = &t->e[i];
+	struct track_list	*l;
+
+	l = &t->lru[(e->flags & TRACK_E_PROTECTED) ? TRACK_PROTECTED :
+	    TRACK_PROBATION];
+	e->prev = TRACK_NIL;
+	e->next = l->head;
+	if (l->head != TRACK_NIL)
+		t->e[l->head].prev = i;
+	else
+		l->tail = i;
+	l->head = i;
+}
+
+static void
+track_protect(struct track *t, uint32_t i)
+{
+	if (t->e[i].flags & TRACK_E_PROTECTED)
+		return;
+	track_unlink(t, i);
+	t->e[i].flags |= TRACK_E_PROTECTED;
+	track_push(t, i);
+}
+
+/*
+ * The least recently seen entry, probation first, other than pin (the
+ * host entry of the event being applied, which its network entry must
+ * not push out).  A full table of at least two entries always has one.
+ */
+static uint32_t
+track_victim(const struct track *t, uint32_t pin)
+{
+	uint32_t	i;
+	int		l;
+
+	for (l = TRACK_PROBATION; l <= TRACK_PROTECTED; l++) {
+		i = t->lru[l].tail;
+		if (i == pin && i != TRACK_NIL)
+			i = t->e[i].prev;
+		if (i != TRACK_NIL)
+			return i;
+	}
+	return TRACK_NIL;
+}
+
+/* A zeroed entry, from the free list or by evicting; not yet linked. */
+static uint32_t
+track_alloc(struct track *t, uint32_t pin)
+{
+	uint32_t	 i, *pp;
+	int		 s;
+
+	if ((i = t->free) != TRACK_NIL) {
+		t->free = t->e[i].hnext;
+		return i;
+	}
+	i = track_victim(t, pin);
+	for (pp = &t->buckets[track_bucket(t, &t->e[i].key)]; *pp != i;
+	    pp = &t->e[*pp].hnext)
+		;
+	*pp = t->e[i].hnext;
+	track_unlink(t, i);
+	memset(&t->e[i], 0, sizeof(t->e[i]));
+	for (s = 0; s < TRACK_SLOTS; s++) {
+		if (t->slot[s] != NULL)
+			memset(&t->slot[s][i], 0, sizeof(t->slot[s][i]));
+	}
+	t->stats.evictions++;
+	t->stats.entries--;
+	return i;
+}
+
+static uint32_t
+track_find(const struct track *t, const struct prefix *key)
+{
+	return track_find_in(t, key, track_bucket(t, key));
+}
+
+static uint32_t
+track_find_in(const struct track *t, const struct prefix *key, uint32_t b)
+{
+	uint32_t	i;
+
+	/* Unused address bytes and host bits are zero (addr.h), so equal
+	 * prefixes are equal bytes. */
+	for (i = t->buckets[b]; i != TRACK_NIL; i = t->e[i].hnext) {
+		if (memcmp(&t->e[i].key, key, sizeof(*key)) == 0)
+			return i;
+	}
+	return TRACK_NIL;
+}
+
+/* The entry for key, made if need be, marked as seen at now. */
+static uint32_t
+track_get(struct track *t, const struct prefix *key, int64_t now,
+    uint32_t pin)
+{
+	struct track_entry	*e;
+	uint32_t		 i, b = track_bucket(t, key);
+	uint32_t		 sec = track_sec(now);
+
+	if ((i = track_find_in(t, key, b)) != TRACK_NIL) {
+		track_unlink(t, i);
+		track_push(t, i);
+		e = &t->e[i];
+		if (sec > e->last_seen)
+			e->last_seen = sec;
+		return i;
+	}
+	i = track_alloc(t, pin);
+	e = &t->e[i];
+	e->key = *key;
+	e->flags = TRACK_E_USED;
+	e->last_seen = sec;
+	e->hnext = t->buckets[b];
+	t->buckets[b] = i;
+	track_push(t, i);
+	t->stats.entries++;
+	return i;
+}
+
+/*
+ * Services and slots.
+ */
+static const struct conf_service *
+track_service(const struct conf *conf, const struct event *ev)
+{
+	int	i;
+
+	if (ev->service == NULL)
+		return conf_service_by_port(conf, ev->port);
+	for (i = 0; i < conf->nservices; i++) {
+		if (ev->service == conf->services[i].name ||
+		    strcmp(ev->service, conf->services[i].name) == 0)
+			return &conf->services[i];
+	}
+	return NULL;
+}
+
+static int
+track_conf_has(const struct conf *conf, const char *name)
+{
+	int	i;
+
+	for (i = 0; i < conf->nservices; i++) {
+		if (strcmp(conf->services[i].name, name) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static int
+track_slot_lookup(const struct track *t, const char *name)
+{
+	int	s;
+
+	for (s = 0; s < TRACK_SLOTS; s++) {
+		if (t->name[s][0] != '\0' && strcmp(t->name[s], name) == 0)
+			return s;
+	}
+	return -1;
+}
+
+/*
+ * The slot of a service, bound on first sight.  Allocation failure is not
+ * fatal on the event path: the event is ignored, counted, and the next
+ * one tries again.
+ */
+static int
+track_slot_bind(struct track *t, const struct conf *conf, const char *name)
+{
+	size_t	len;
+	int	s;
+
+	if ((s = track_slot_lookup(t, name)) != -1)
+		return s;
+	for (s = 0; s < TRACK_SLOTS; s++) {
+		if (t->name[s][0] == '\0')
+			break;
+	}
+	if (s == TRACK_SLOTS) {
+		for (s = 0; s < TRACK_SLOTS; s++) {
+			if (!track_conf_has(conf, t->name[s]))
+				break;
+		}
+		if (s == TRACK_SLOTS)
+			return -1;
+	}
+	if (t->slot[s] == NULL) {
+		t->slot[s] = calloc(t->capacity, sizeof(*t->slot[s]));
+		if (t->slot[s] == NULL)
+			return -1;
+	} else
+		memset(t->slot[s], 0, t->capacity * sizeof(*t->slot[s]));
+	len = strnlen(name, sizeof(t->name[s]) - 1);
+	memcpy(t->name[s], name, len);
+	t->name[s][len] = '\0';
+	return s;
+}
+
+/*
+ * The max_new ring.
+ */
+static int64_t
+track_window(const struct rule_limits *lim)
+{
+	if (lim->max_new.count == 0 || lim->max_new.window <= 0)
+		return TRACK_WINDOW_DEFAULT;
+	return lim->max_new.window;
+}
+
+/* Rounded down, so the ring never spans more than the window. */
+static uint32_t
+track_ring_width(const struct rule_limits *lim)
+{
+	int64_t	ms = track_window(lim) / TRACK_RING / 1000;
+
+	if (ms < 1)
+		return 1;
+	if (ms > UINT32_MAX)
+		return UINT32_MAX;
+	return (uint32_t)ms;
+}
+
+static uint32_t
+track_ring_number(int64_t us, uint32_t width)
+{
+	if (us <= 0)
+		return 0;
+	return (uint32_t)((uint64_t)(us / 1000 / width) % TRACK_RING_MOD);
+}
+
+/* How far bucket n is ahead of head (negative: behind). */
+static int64_t
+track_ring_diff(uint32_t n, uint32_t head)
+{
+	uint32_t	ahead;
+
+	ahead = (uint32_t)(((uint64_t)n + TRACK_RING_MOD - head) %
+	    TRACK_RING_MOD);
+	if (ahead <= TRACK_RING_MOD / 2)
+		return ahead;
+	return -(int64_t)(TRACK_RING_MOD - ahead);
+}
+
+static void
+track_ring_add(struct track_slot *sl, uint32_t width, int64_t now)
+{
+	uint32_t	n = track_ring_number(now, width);
+	int64_t		d, k;
+
+	if (sl->ring_width != width) {
+		memset(sl->ring, 0, sizeof(sl->ring));
+		sl->ring_width = width;
+		sl->ring_head = n;
+	}
+	d = track_ring_diff(n, sl->ring_head);
+	if (d >= TRACK_RING)
+		memset(sl->ring, 0, sizeof(sl->ring));
+	else {
+		for (k = 1; k <= d; k++)
+			sl->ring[(sl->ring_head + k) % TRACK_RING] = 0;
+	}
+	if (d > 0)
+		sl->ring_head = n;
+	else if (-d >= TRACK_RING)
+		return;		/* older than the window */
+	if (sl->ring[n % TRACK_RING] < UINT32_MAX)
+		sl->ring[n % TRACK_RING]++;
+}
+
+static uint64_t
+track_ring_count(const struct track_slot *sl, uint32_t width, int64_t now)
+{
+	uint64_t	sum = 0;
+	int64_t		d, k;
+
+	if (sl->ring_width != width)
+		return 0;
+	d = track_ring_diff(track_ring_number(now, width), sl->ring_head);
+	if (d < 0)
+		d = 0;
+	for (k = 0; k < TRACK_RING - d; k++)
+		sum += sl->ring[(sl->ring_head % TRACK_RING + TRACK_RING - k) %
+		    TRACK_RING];
+	return sum;
+}
+
+/*
+ * Karma.
+ */
+static int64_t
+track_karma_burst(const struct conf_karma *k)
+{
+	return k->burst > TRACK_KARMA_MAX ? TRACK_KARMA_MAX :
+	    (int64_t)k->burst;
+}
+
+/* The credit at now_s and the last time it was full, without changing
+ * the slot.  k->rate must not be 0. */
+static void
+track_karma_at(const struct track_slot *sl, const struct conf_karma *k,
+    uint32_t now_s, int64_t *credit, uint32_t *full)
+{
+	int64_t		burst = track_karma_burst(k), c = sl->karma;
+	uint64_t	dt, missing;
+
+	*full = sl->karma_full;
+	if (now_s > sl->karma_sec && c < burst) {
+		dt = now_s - sl->karma_sec;
+		missing = (uint64_t)(burst - c);
+		if (dt >= (missing - 1) / k->rate + 1)	/* ceil, no wrap */
+			c = burst;
+		else
+			c += (int64_t)(k->rate * dt);	/* < missing */
+	}
+	if (c >= burst) {
+		c = burst;
+		*full = now_s > sl->karma_sec ? now_s : sl->karma_sec;
+	}
+	*credit = c;
+}
+
+static void
+track_karma_spend(struct track_slot *sl, const struct conf_karma *k,
+    uint32_t now_s, uint64_t bytes)
+{
+	int64_t		c;
+	uint32_t	full;
+
+	if (!(sl->flags & TRACK_S_KARMA_ON)) {
+		sl->flags |= TRACK_S_KARMA_ON;
+		sl->karma = (int32_t)track_karma_burst(k);
+		sl->karma_sec = sl->karma_full = now_s;
+	}
+	track_karma_at(sl, k, now_s, &c, &full);
+	if (bytes > (uint64_t)TRACK_KARMA_MAX * 2)
+		bytes = (uint64_t)TRACK_KARMA_MAX * 2;
+	c -= (int64_t)bytes;
+	if (c < -TRACK_KARMA_MAX)
+		c = -TRACK_KARMA_MAX;
+	sl->karma = (int32_t)c;
+	sl->karma_full = full;
+	if (now_s > sl->karma_sec)
+		sl->karma_sec = now_s;
+}
+
+/*
+ * Bytes spent since the credit was last full: the full burst plus the
+ * refill since, less what is left.  Exact, because a credit below full
+ * was never capped in between.
+ */
+static uint64_t
+track_karma_spent(const struct conf_karma *k, uint32_t now_s, int64_t credit,
+    uint32_t full)
+{
+	uint64_t	span, base;
+
+	span = now_s > full ? now_s - full : 0;
+	base = (uint64_t)(track_karma_burst(k) - credit);	/* >= 0 */
+	if (span != 0 && k->rate > (UINT64_MAX - base) / span)
+		return UINT64_MAX;
+	return base + k->rate * span;
+}
+
+/*
+ * Events.
+ */
+void
+track_event(struct track *t, const struct conf *conf,
+    const struct event *ev, track_verdict_cb cb, void *arg)
+{
+	const struct conf_service	*svc;
+	struct prefix			 host, net;
+	uint32_t			 hi, ni;
+	int				 s, netlen;
+
+	switch (ev->kind) {
+	case EVENT_CONN_SYN:
+	case EVENT_CONN_OPEN:
+	case EVENT_CONN_CLOSE:
+	case EVENT_CONN_END:
+	case EVENT_CONN_BYTES:
+		break;
+	default:
+		/*
+		 * The seam for the log pipeline: auth_fail, register and the
+		 * other log kinds are judged per connection by the log
+		 * rules (joined to their connection first), not here.
+		 */
+		t->stats.ignored++;
+		return;
+	}
+	if ((ev->addr.family != AF_INET && ev->addr.family != AF_INET6) ||
+	    addr_is_unspecified(&ev->addr) ||
+	    (svc = track_service(conf, ev)) == NULL ||
+	    (s = track_slot_bind(t, conf, svc->name)) == -1) {
+		t->stats.ignored++;
+		return;
+	}
+	t->stats.events++;
+
+	addr_mask(&ev->addr, addr_maxlen(&ev->addr), &host);
+	netlen = ev->addr.family == AF_INET ? conf->track_prefix4 :
+	    conf->track_prefix6;
+	if (ev->kind == EVENT_CONN_END) {
+		/* A flow ending proves no activity: look up, never create
+		 * nor refresh (a SYN flood's timeouts would otherwise
+		 * bring its entries back). */
+		if ((hi = track_find(t, &host)) != TRACK_NIL)
+			track_apply(t, conf, svc, s, hi, ev, cb, arg);
+		if (netlen > 0 && netlen < addr_maxlen(&ev->addr)) {
+			addr_mask(&ev->addr, netlen, &net);
+			if ((ni = track_find(t, &net)) != TRACK_NIL)
+				track_apply(t, conf, svc, s, ni, ev, cb, arg);
+		}
+		return;
+	}
+	hi = track_get(t, &host, ev->time, TRACK_NIL);
+	track_apply(t, conf, svc, s, hi, ev, cb, arg);
+	if (netlen > 0 && netlen < addr_maxlen(&ev->addr)) {
+		addr_mask(&ev->addr, netlen, &net);
+		ni = track_get(t, &net, ev->time, hi);
+		track_apply(t, conf, svc, s, ni, ev, cb, arg);
+	}
+}
+
+static void
+track_apply(struct track *t, const struct conf *conf,
+    const struct conf_service *svc, int s, uint32_t i,
+    const struct event *ev, track_verdict_cb cb, void *arg)
+{
+	struct track_slot	*sl = &t->slot[s][i];
+	struct rule_limits	 lim;
+
+	switch (ev->kind) {
+	case EVENT_CONN_SYN:
+		/* Counted for reports; never judged (spoofing). */
+		if (sl->halfopen < UINT32_MAX)
+			sl->halfopen++;
+		return;
+	case EVENT_CONN_END:
+		if (!(ev->flags & EVENT_F_HANDSHAKE) &&
+		    (ev->flags & EVENT_F_WAS_SYN) && sl->halfopen > 0)
+			sl->halfopen--;
+		return;
+	default:
+		break;
+	}
+
+	/* Open, close and bytes only come for flows whose handshake
+	 * completed: the address is real. */
+	track_protect(t, i);
+	rule_limits(conf, svc, &t->e[i].key, &lim);
+	switch (ev->kind) {
+	case EVENT_CONN_OPEN:
+		if (sl->live < UINT32_MAX)
+			sl->live++;
+		if ((ev->flags & EVENT_F_WAS_SYN) && sl->halfopen > 0)
+			sl->halfopen--;
+		if (!(ev->flags & EVENT_F_PREEXISTING))
+			track_ring_add(sl, track_ring_width(&lim), ev->time);
+		break;
+	case EVENT_CONN_CLOSE:
+		if (sl->live > 0)
+			sl->live--;
+		if (ev->duration > 0 && ev->duration < conf->short_lived &&
+		    sl->short_lived < UINT16_MAX)
+			sl->short_lived++;
+		break;
+	case EVENT_CONN_BYTES:
+		if (lim.karma.rate != 0)
+			track_karma_spend(sl, &lim.karma,
+			    track_sec(ev->time), ev->bytes_in);
+		break;
+	default:
+		break;
+	}
+	track_judge(t, conf, svc, i, sl, &lim, ev->time, cb, arg);
+}
+
+/* Runs every rule on the slot's state after an event. */
+static void
+track_judge(struct track *t, const struct conf *conf,
+    const struct conf_service *svc, uint32_t i, struct track_slot *sl,
+    const struct rule_limits *lim, int64_t now, track_verdict_cb cb,
+    void *arg)
+{
+	struct rule_subject	 subj;
+	struct verdict		 v;
+	uint32_t		 now_s = track_sec(now), full;
+	int64_t			 credit;
+	int			 due, broken;
+
+	subj.conf = conf;
+	subj.svc = svc;
+	subj.prefix = &t->e[i].key;
+	subj.time = now;
+	/* Decided once, so that standing offences repeat together. */
+	due = (int64_t)now_s - (int64_t)sl->reported >=
+	    track_window(lim) / TRACK_US_S;
+
+	broken = rule_concurrency(&subj, lim, sl->live, &v);
+	track_offence(t, sl, TRACK_S_CONCURRENCY, broken, due, now_s, &v, cb,
+	    arg);
+
+	broken = rule_churn(&subj, lim, track_ring_count(sl,
+	    track_ring_width(lim), now), &v);
+	track_offence(t, sl, TRACK_S_CHURN, broken, due, now_s, &v, cb, arg);
+
+	broken = 0;
+	if (lim->karma.rate != 0 && (sl->flags & TRACK_S_KARMA_ON)) {
+		track_karma_at(sl, &lim->karma, now_s, &credit, &full);
+		broken = rule_karma(&subj, lim, credit, track_karma_spent(
+		    &lim->karma, now_s, credit, full),
+		    (int64_t)(now_s > full ? now_s - full : 0) * TRACK_US_S,
+		    &v);
+	}
+	track_offence(t, sl, TRACK_S_KARMA, broken, due, now_s, &v, cb, arg);
+}
+
+static void
+track_offence(struct track *t, struct track_slot *sl, uint8_t bit,
+    int broken, int due, uint32_t now_s, const struct verdict *v,
+    track_verdict_cb cb, void *arg)
+{
+	if (!broken) {
+		sl->flags &= ~bit;
+		return;
+	}
+	if ((sl->flags & bit) && !due)
+		return;
+	sl->flags |= bit;
+	sl->reported = now_s;
+	t->stats.verdicts++;
+	if (cb != NULL)
+		cb(v, arg);
+}
+
+/*
+ * Reading.
+ */
+void
+track_walk(struct track *t, const struct conf *conf, int64_t now,
+    void (*cb)(const struct track_view *, void *), void *arg)
+{
+	const struct conf_service	*svc;
+	const struct track_slot		*sl;
+	struct track_view		 view;
+	struct rule_limits		 lim;
+	uint64_t			 count;
+	uint32_t			 i, full;
+	int64_t				 credit;
+	int				 j, s, busy;
+
+	for (i = 0; i < t->capacity; i++) {
+		if (!(t->e[i].flags & TRACK_E_USED))
+			continue;
+		for (j = 0; j < conf->nservices; j++) {
+			svc = &conf->services[j];
+			if ((s = track_slot_lookup(t, svc->name)) == -1)
+				continue;
+			sl = &t->slot[s][i];
+			rule_limits(conf, svc, &t->e[i].key, &lim);
+			count = track_ring_count(sl, track_ring_width(&lim),
+			    now);
+			credit = track_karma_burst(&lim.karma);
+			if (lim.karma.rate != 0 &&
+			    (sl->flags & TRACK_S_KARMA_ON))
+				track_karma_at(sl, &lim.karma, track_sec(now),
+				    &credit, &full);
+			busy = sl->live != 0 || sl->halfopen != 0 ||
+			    sl->short_lived != 0 || count != 0 ||
+			    credit < track_karma_burst(&lim.karma) ||
+			    (sl->flags & (TRACK_S_CONCURRENCY |
+			    TRACK_S_CHURN | TRACK_S_KARMA));
+			if (!busy)
+				continue;
+			memset(&view, 0, sizeof(view));
+			view.prefix = t->e[i].key;
+			view.service = svc->name;
+			view.live = sl->live;
+			view.halfopen = sl->halfopen;
+			view.short_lived = sl->short_lived;
+			view.new_in_window = count;
+			view.max_concurrent = lim.max_concurrent;
+			view.max_new = lim.max_new.count;
+			view.karma_credit = credit;
+			view.last_seen = (int64_t)t->e[i].last_seen *
+			    TRACK_US_S;
+			cb(&view, arg);
+		}
+	}
+}
+
+void
+track_get_stats(const struct track *t, struct track_stats *st)
+{
+	uint64_t	bytes;
+	int		s;
+
+	*st = t->stats;
+	bytes = (uint64_t)t->capacity * sizeof(*t->e) +
+	    (uint64_t)t->nbuckets * sizeof(*t->buckets);
+	for (s = 0; s < TRACK_SLOTS; s++) {
+		if (t->slot[s] != NULL)
+			bytes += (uint64_t)t->capacity * sizeof(*t->slot[s]);
+	}
+	st->entry_bytes = (bytes + t->capacity - 1) / t->capacity;
+}

@@ -1,0 +1,66 @@
+/*
+ * The tracker: per-address and per-network state in a bounded table, and
+ * the rules that turn it into verdicts.
+ *
+ * track_event() is the detection step of the pipeline: it takes one event,
+ * updates the state of the event's address and of its aggregated network
+ * (IPv4 /24, IPv6 /64 by default), and checks the limits of the event's
+ * service (max_concurrent, max_new, karma), with [override] networks
+ * raising them and [allow] networks marking verdicts as never to be
+ * enforced.  Pure: no I/O, no clock; time comes from the event.
+ *
+ * Memory is a setting: when the table is full the least recently seen
+ * entry is evicted and counted, so a flood of spoofed sources cannot grow
+ * it.
+ */
+#ifndef TRACK_H
+#define TRACK_H
+
+#include <stdint.h>
+
+#include "addr.h"
+
+struct conf;
+struct event;
+struct verdict;
+struct track;
+
+typedef void	(*track_verdict_cb)(const struct verdict *, void *arg);
+
+struct track_stats {
+	uint64_t	 entries;	/* in use now */
+	uint64_t	 capacity;
+	uint64_t	 evictions;
+	uint64_t	 events;	/* events applied */
+	uint64_t	 ignored;	/* not for the tracker: log kinds, no
+					 * address, no service or no slot */
+	uint64_t	 verdicts;
+	uint64_t	 entry_bytes;	/* memory per entry */
+};
+
+/* A snapshot of one entry, for status and reports ("who is near a limit"). */
+struct track_view {
+	struct prefix	 prefix;
+	const char	*service;
+	uint32_t	 live;		/* connections open now */
+	uint32_t	 halfopen;	/* SYN seen, handshake not completed */
+	uint64_t	 new_in_window;	/* for max_new */
+	uint32_t	 short_lived;	/* closes sooner than short_lived */
+	uint32_t	 max_concurrent;	/* limits in force */
+	uint32_t	 max_new;
+	int64_t		 karma_credit;	/* bytes left; may be negative */
+	int64_t		 last_seen;	/* us */
+};
+
+struct track	*track_new(uint32_t capacity, uint32_t seed);
+void		 track_free(struct track *);
+/* Applies ev; calls cb for every limit it makes an entry break (cb must
+ * not call back into the tracker; the verdict lives for the call). */
+void		 track_event(struct track *, const struct conf *,
+		    const struct event *ev, track_verdict_cb, void *arg);
+/* Calls cb for each entry and service with any state (status, reports). */
+void		 track_walk(struct track *, const struct conf *, int64_t now,
+		    void (*cb)(const struct track_view *, void *), void *arg);
+void		 track_get_stats(const struct track *, struct track_stats *);
+
+#endif /* TRACK_H */

@@ -1,0 +1,44 @@
+/*
+ * struct verdict: what a rule decided about an address or a network.
+ * Rules produce verdicts; the pipeline records them, logs them and (once
+ * enforcement exists) hands them to the ban module.  A verdict is a plain
+ * value that owns no memory beyond its own fields.
+ */
+#ifndef VERDICT_H
+#define VERDICT_H
+
+#include <stdint.h>
+
+#include "addr.h"
+
+enum verdict_rule {
+	VERDICT_CONCURRENCY,	/* too many live connections */
+	VERDICT_CHURN,		/* too many new connections per window */
+	VERDICT_KARMA,		/* byte budget exhausted */
+	VERDICT_AUTH,		/* authentication failures */
+	VERDICT_REGISTER,	/* registrations */
+	VERDICT_MANUAL,		/* an operator's ban */
+	VERDICT_RULE_MAX
+};
+
+#define VERDICT_REASON_MAX	160
+
+struct verdict {
+	int64_t		 time;		/* time of the event that tipped it */
+	struct prefix	 prefix;	/* a host (/32, /128) or a network */
+	enum verdict_rule rule;
+	const char	*service;	/* service name; NULL if none; points
+					 * into the configuration */
+	uint64_t	 observed;	/* the count or bytes that broke it */
+	uint64_t	 limit;		/* the limit in force */
+	int64_t		 window;	/* us, for rate rules; 0 otherwise */
+	int		 allowlisted;	/* matched [allow]: record, never ban */
+	char		 reason[VERDICT_REASON_MAX];	/* for people, e.g.
+			 * "churn: 131 new c2s connections in 1h (limit 120)" */
+};
+
+/* "concurrency", "churn", "karma", "auth", "register", "manual"; NULL for
+ * an out-of-range rule. */
+const char	*verdict_rule_name(enum verdict_rule);
+
+#endif /* VERDICT_H */

@@ -1,0 +1,270 @@
+/*
+ * Rollups: counters per address, service and hour reach the store as
+ * increments that add up; peak_live follows the connections open at once;
+ * half-open SYNs are counted per service, not per (forged) address; a full
+ * table writes its victim before reusing the slot.
+ */
+#include "unit.h"
+
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../../src/rollup.c"
+#include "clock.h"
+#include "log.h"
+
+#define HOUR	(3600 * CLOCK_US_PER_SEC)
+#define T0	(1795917600LL * CLOCK_US_PER_SEC)	/* on the hour */
+
+struct fixture {
+	char		 dir[64];
+	char		 path[96];
+	struct conf	*conf;
+	struct store	*store;
+};
+
+static int
+setup(void **state)
+{
+	struct fixture	*f = calloc(1, sizeof(*f));
+	char		*cause;
+
+	strcpy(f->dir, "/tmp/xg-rollup.XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->path, sizeof(f->path), "%s/r.db", f->dir);
+	assert_int_equal(conf_load(NULL, &f->conf, &cause), 0);
+	f->store = store_open(f->path, 0, 1000, &cause);
+	assert_non_null(f->store);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture	*f = *state;
+	char		 cmd[128];
+
+	store_close(f->store);
+	conf_free(f->conf);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
+	assert_int_equal(system(cmd), 0);
+	free(f);
+	return 0;
+}
+
+static struct event
+ev_make(enum event_kind kind, const char *ip, int64_t t)
+{
+	struct event	ev;
+
+	memset(&ev, 0, sizeof(ev));
+	assert_int_equal(addr_parse(ip, &ev.addr, NULL), 0);
+	ev.kind = kind;
+	ev.time = t;
+	ev.service = "c2s";
+	ev.port = 5222;
+	ev.source = EVENT_SRC_CONNTRACK;
+	return ev;
+}
+
+/* SELECT one integer from the store's file through a second connection. */
+static int64_t
+query(struct fixture *f, const char *sql)
+{
+	sqlite3		*db;
+	sqlite3_stmt	*st;
+	int64_t		 v = -1;
+
+	store_flush(f->store);
+	assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READONLY,
+	    NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL),
+	    SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+static void
+test_counts_add_up(void **state)
+{
+	struct fixture	*f = *state;
+	struct rollup	*r = rollup_new(64, 1);
+	struct event	 ev;
+	int		 i;
+
+	for (i = 0; i < 5; i++) {
+		ev = ev_make(EVENT_CONN_OPEN, "192.0.2.7", T0 + i);
+		rollup_event(r, f->conf, &ev, f->store);
+	}
+	for (i = 0; i < 3; i++) {
+		ev = ev_make(EVENT_CONN_CLOSE, "192.0.2.7", T0 + 10 + i);
+		ev.duration = 2 * CLOCK_US_PER_SEC;	/* short-lived */
+		rollup_event(r, f->conf, &ev, f->store);
+	}
+	ev = ev_make(EVENT_CONN_BYTES, "192.0.2.7", T0 + 20);
+	ev.bytes_in = 1000;
+	ev.bytes_out = 50;
+	rollup_event(r, f->conf, &ev, f->store);
+	rollup_flush(r, f->store);
+	assert_int_equal(query(f, "SELECT conns FROM rollups WHERE "
+	    "addr = '192.0.2.7'"), 5);
+	assert_int_equal(query(f, "SELECT peak_live FROM rollups"), 5);
+	assert_int_equal(query(f, "SELECT short_lived FROM rollups"), 3);
+	assert_int_equal(query(f, "SELECT bytes_in FROM rollups"), 1000);
+
+	/* A second flush in the same hour adds to the row; peak_live keeps
+	 * the highest (2 live now, 5 before). */
+	ev = ev_make(EVENT_CONN_OPEN, "192.0.2.7", T0 + 30);
+	rollup_event(r, f->conf, &ev, f->store);
+	rollup_flush(r, f->store);
+	assert_int_equal(query(f, "SELECT count(*) FROM rollups"), 1);
+	assert_int_equal(query(f, "SELECT conns FROM rollups"), 6);
+	assert_int_equal(query(f, "SELECT peak_live FROM rollups"), 5);
+
+	/* Nothing changed: a flush writes nothing. */
+	rollup_flush(r, f->store);
+	assert_int_equal(query(f, "SELECT conns FROM rollups"), 6);
+
+	/* The next hour starts its own row; live connections carry over
+	 * into its peak. */
+	ev = ev_make(EVENT_CONN_OPEN, "192.0.2.7", T0 + HOUR + 5);
+	rollup_event(r, f->conf, &ev, f->store);
+	rollup_flush(r, f->store);
+	assert_int_equal(query(f, "SELECT count(*) FROM rollups"), 2);
+	assert_int_equal(query(f, "SELECT peak_live FROM rollups WHERE "
+	    "hour = (SELECT max(hour) FROM rollups)"), 4);
+	assert_int_equal(query(f, "SELECT hour FROM rollups ORDER BY hour "
+	    "LIMIT 1"), T0);
+	rollup_free(r);
+}
+
+static void
+test_preexisting_and_resync(void **state)
+{
+	struct fixture	*f = *state;
+	struct rollup	*r = rollup_new(64, 1);
+	struct event	 ev;
+
+	/* Found live at start: open, but not a new connection. */
+	ev = ev_make(EVENT_CONN_OPEN, "2001:db8::5", T0);
+	ev.flags = EVENT_F_PREEXISTING;
+	rollup_event(r, f->conf, &ev, f->store);
+	/* Closed by a resync: not counted as short-lived. */
+	ev = ev_make(EVENT_CONN_CLOSE, "2001:db8::5", T0 + 1);
+	ev.flags = EVENT_F_RESYNC;
+	rollup_event(r, f->conf, &ev, f->store);
+	/* A close of a connection the table never saw open: live stays 0. */
+	ev = ev_make(EVENT_CONN_CLOSE, "2001:db8::5", T0 + 2);
+	ev.duration = 60 * CLOCK_US_PER_SEC;
+	rollup_event(r, f->conf, &ev, f->store);
+	rollup_flush(r, f->store);
+	assert_int_equal(query(f, "SELECT conns FROM rollups"), 0);
+	assert_int_equal(query(f, "SELECT short_lived FROM rollups"), 0);
+	assert_int_equal(query(f, "SELECT peak_live FROM rollups"), 1);
+	assert_int_equal(r->e[r->lru_head].live, 0);
+	rollup_free(r);
+}
+
+static void
+test_halfopen_per_service(void **state)
+{
+	struct fixture	*f = *state;
+	struct rollup	*r = rollup_new(16, 1);
+	struct event	 ev;
+	char		 ip[32];
+	int		 i;
+
+	/* 10,000 SYNs from 10,000 addresses: one entry, one row. */
+	for (i = 0; i < 10000; i++) {
+		snprintf(ip, sizeof(ip), "10.%d.%d.1", i / 256, i % 256);
+		ev = ev_make(EVENT_CONN_SYN, ip, T0 + i);
+		rollup_event(r, f->conf, &ev, f->store);
+	}
+	rollup_flush(r, f->store);
+	assert_int_equal(r->stats.entries, 1);
+	assert_int_equal(r->stats.evictions, 0);
+	assert_int_equal(query(f, "SELECT count(*) FROM rollups"), 1);
+	assert_int_equal(query(f, "SELECT halfopen FROM rollups WHERE "
+	    "addr = '?' AND service = 'c2s'"), 10000);
+	rollup_free(r);
+}
+
+static void
+test_eviction_writes_first(void **state)
+{
+	struct fixture	*f = *state;
+	struct rollup	*r = rollup_new(4, 1);
+	struct event	 ev;
+	char		 ip[32];
+	int		 i;
+
+	for (i = 0; i < 100; i++) {
+		snprintf(ip, sizeof(ip), "198.51.100.%d", i + 1);
+		ev = ev_make(EVENT_CONN_OPEN, ip, T0 + i);
+		rollup_event(r, f->conf, &ev, f->store);
+	}
+	assert_int_equal(r->stats.entries, 4);
+	assert_int_equal(r->stats.evictions, 96);
+	rollup_flush(r, f->store);
+	/* Nothing was lost: every address has its row. */
+	assert_int_equal(query(f, "SELECT count(*) FROM rollups"), 100);
+	assert_int_equal(query(f, "SELECT sum(conns) FROM rollups"), 100);
+	rollup_free(r);
+}
+
+static void
+test_lists_stay_consistent(void **state)
+{
+	struct fixture	*f = *state;
+	struct rollup	*r = rollup_new(8, 7);
+	struct event	 ev;
+	char		 ip[32];
+	uint32_t	 i, n, k;
+	unsigned int	 x = 12345;
+
+	/* Random opens over 20 addresses in a table of 8, flushing now and
+	 * then: the LRU and dirty lists must stay exact. */
+	for (k = 0; k < 5000; k++) {
+		x = x * 1103515245 + 12345;
+		snprintf(ip, sizeof(ip), "203.0.113.%u", (x >> 16) % 20 + 1);
+		ev = ev_make(EVENT_CONN_OPEN, ip, T0 + k);
+		rollup_event(r, f->conf, &ev, f->store);
+		if ((x >> 8) % 97 == 0)
+			rollup_flush(r, f->store);
+		for (n = 0, i = r->lru_head; i != ROLLUP_NIL;
+		    i = r->e[i].lnext)
+			n++;
+		assert_int_equal(n, r->stats.entries);
+		for (i = r->dirty; i != ROLLUP_NIL; i = r->e[i].dnext)
+			assert_true(r->e[i].dirty);
+	}
+	rollup_flush(r, f->store);
+	assert_int_equal(query(f, "SELECT sum(conns) FROM rollups"), 5000);
+	rollup_free(r);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_counts_add_up, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_preexisting_and_resync,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_halfopen_per_service,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_eviction_writes_first,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lists_stay_consistent,
+		    setup, teardown),
+	};
+
+	log_init(1, LOG_LEVEL_ERR);
+	return cmocka_run_group_tests_name("rollup", tests, NULL, NULL);
+}
