@@ -58,12 +58,12 @@
 #include "loop.h"
 #include "xmalloc.h"
 
-#define CT_READ_BUDGET		4096	/* event messages per wakeup */
+#define CT_READ_BUDGET		4096	/* event datagrams per wakeup */
 #define CT_BATCH		64	/* datagrams per recvmmsg() */
 #define CT_DGRAM_MAX		8192	/* an event is ~300 bytes */
 #define CT_RESYNC_DELAY_MS	250	/* let a burst pass before a dump */
 #define CT_WARN_INTERVAL_US	(60 * CLOCK_US_PER_SEC)
-#define CT_DRAIN_BUDGET		16384	/* events read before a dump */
+#define CT_DRAIN_BUDGET		16384	/* ... before and after a dump */
 #define CT_SYSCTL_DIR		"/proc/sys/net/netfilter/"
 
 #ifndef nitems
@@ -82,6 +82,7 @@ struct ct {
 	struct ctflow		*flows;
 
 	struct loop_timer	*poll;		/* periodic dump */
+	int64_t			 poll_ms;
 	struct loop_timer	*resync;	/* dump after an overrun */
 
 	/* One dump in progress. */
@@ -110,6 +111,7 @@ static void	ct_read(struct ct *, int);
 static void	ct_read_cb(struct loop *, int, int, void *);
 static int	ct_dump_nfct_cb(enum nf_conntrack_msg_type,
 		    struct nf_conntrack *, void *);
+static struct nfct_handle *ct_dump_open(struct ct *);
 static int	ct_dump(struct ct *, int, char **);
 static int64_t	ct_poll_cb(struct loop *, struct loop_timer *, void *);
 static int64_t	ct_resync_cb(struct loop *, struct loop_timer *, void *);
@@ -367,8 +369,8 @@ ct_dgram(struct ct *ct, const uint8_t *buf, size_t len, int64_t now)
 }
 
 /*
- * Reads event messages until the socket is empty or budget is spent.
- * Datagrams come CT_BATCH per system call, one event in each.
+ * Reads event datagrams until the socket is empty or budget is spent.
+ * They come CT_BATCH per system call, one event in each.
  */
 static void
 ct_read(struct ct *ct, int budget)
@@ -392,6 +394,7 @@ ct_read(struct ct *ct, int budget)
 				continue;
 			if (errno == ENOBUFS) {
 				ct_overrun(ct);
+				done++;
 				continue;
 			}
 			if (errno != EAGAIN && errno != EWOULDBLOCK &&
@@ -401,13 +404,19 @@ ct_read(struct ct *ct, int budget)
 		}
 		now = clock_realtime();
 		for (i = 0; i < n; i++) {
-			/* Only the kernel speaks on this socket. */
+			/*
+			 * Only the kernel: a process with CAP_NET_ADMIN
+			 * could write to this socket, and
+			 * libnetfilter_conntrack exit()s ("kernel ABI is
+			 * broken") on a malformed attribute.
+			 */
 			if (ct->addrs[i].nl_pid != 0 ||
 			    (ct->hdrs[i].msg_hdr.msg_flags & MSG_TRUNC))
 				continue;
-			done += ct_dgram(ct, ct->bufs[i], ct->hdrs[i].msg_len,
+			(void)ct_dgram(ct, ct->bufs[i], ct->hdrs[i].msg_len,
 			    now);
 		}
+		done += n;
 		ct->stats.msgs += (uint64_t)n;
 		if (n < CT_BATCH)
 			return;		/* drained */
@@ -442,20 +451,54 @@ ct_dump_nfct_cb(enum nf_conntrack_msg_type type, struct nf_conntrack *obj,
 	return NFCT_CB_CONTINUE;
 }
 
+/* The socket for dumps, its replies going to ct_dump_nfct_cb(); NULL and
+ * errno on failure. */
+static struct nfct_handle *
+ct_dump_open(struct ct *ct)
+{
+	struct nfct_handle	*h;
+	int			 saved;
+
+	if ((h = nfct_open(CONNTRACK, 0)) == NULL)
+		return NULL;
+	if (fcntl(nfct_fd(h), F_SETFD, FD_CLOEXEC) == -1 ||
+	    nfct_callback_register(h, NFCT_T_ALL, ct_dump_nfct_cb, ct) == -1) {
+		saved = errno;
+		nfct_close(h);
+		errno = saved;
+		return NULL;
+	}
+	return h;
+}
+
 /*
- * Reads the whole table and applies it as a resync.  The loop waits
- * meanwhile: the kernel walks every entry of every protocol (the dump
- * cannot be filtered by protocol before kernel 5.x's CTA_FILTER, and
- * libnetfilter_conntrack 1.0.9 cannot ask for it), at roughly 1 us per
- * entry here.  0, or -1 with *cause.
+ * Reads the whole table and applies it as a resync; 0, or -1 with *cause.
+ *
+ * The loop waits meanwhile.  Measured on a 2-vCPU VM (Linux 6.18, a
+ * 262144-bucket hash): 10-12 ms for an empty table, because the kernel
+ * walks every bucket of the hash all namespaces share, plus about 3.5 us
+ * per entry of any protocol: 2.3 in the kernel, most of the rest in
+ * libnetfilter_conntrack's parser, 0.3 in ours.  That is 40 ms for 10k
+ * entries and 0.35-0.4 s for 100k, once per ct_poll.  The kernel can
+ * filter a dump (CTA_FILTER, Linux 5.8) at about 0.25 us per entry it
+ * skips, but for one family and one port per request, which costs as much
+ * as this once a few ports are watched; libnetfilter_conntrack 1.0.9
+ * cannot ask for it anyway.
  */
 static int
 ct_dump(struct ct *ct, int first, char **cause)
 {
 	uint32_t	 family = AF_UNSPEC;
+	uint64_t	 overruns = ct->stats.overruns;
 	int64_t		 t0;
 	int		 r;
 
+	if (ct->dump == NULL && (ct->dump = ct_dump_open(ct)) == NULL) {
+		if (cause != NULL)
+			*cause = xasprintf("conntrack dump: %s",
+			    strerror(errno));
+		return -1;
+	}
 	t0 = clock_monotonic();
 	ctflow_resync_begin(ct->flows, first);
 	ct->dump_mark = clock_realtime();
@@ -468,6 +511,10 @@ ct_dump(struct ct *ct, int first, char **cause)
 		if (cause != NULL)
 			*cause = xasprintf("conntrack table dump: %s",
 			    strerror(errno));
+		/* Whatever is left of the dump must not meet the next one:
+		 * a fresh socket.  The half-applied resync just lapses. */
+		nfct_close(ct->dump);
+		ct->dump = ct_dump_open(ct);
 		return -1;
 	}
 	/*
@@ -479,6 +526,12 @@ ct_dump(struct ct *ct, int first, char **cause)
 	ct_read(ct, CT_DRAIN_BUDGET);
 	ctflow_resync_end(ct->flows, ct->conf, clock_realtime(), ct->cb,
 	    ct->arg);
+	/* A resync still pending for an overrun seen before this dump
+	 * began has nothing left to repair. */
+	if (ct->resync != NULL && ct->stats.overruns == overruns) {
+		loop_timer_del(ct->loop, ct->resync);
+		ct->resync = NULL;
+	}
 	ct->stats.last_dump_us = (uint64_t)(clock_monotonic() - t0);
 	ct->stats.last_dump_flows = ct->dump_seen;
 	log_debug("ct: dump of %" PRIu64 " flows (%" PRIu64 " TCP) in %"
@@ -509,7 +562,7 @@ ct_poll_cb(struct loop *loop, struct loop_timer *t, void *arg)
 		free(cause);
 	} else
 		ct->stats.dumps++;
-	return ct_poll_ms(ct->conf);
+	return ct->poll_ms;
 }
 
 static int64_t
@@ -519,19 +572,23 @@ ct_resync_cb(struct loop *loop, struct loop_timer *t, void *arg)
 	char		*cause = NULL;
 
 	(void)loop;
-	(void)t;
+	/* Not pending while it runs: ct_dump() must not cancel it. */
+	ct->resync = NULL;
 	if (ct_dump(ct, 0, &cause) == -1) {
 		if (log_ratelimit_ok(&ct->rl_error, clock_monotonic()))
 			log_warnx("ct: resync: %s", cause);
 		free(cause);
-		return 1000;		/* try again */
+		/* Try again, unless a new overrun scheduled a resync. */
+		if (ct->resync != NULL)
+			return LOOP_TIMER_DONE;
+		ct->resync = t;
+		return 1000;
 	}
 	ct->stats.resyncs++;
-	ct->resync = NULL;
-	/* The next periodic dump is a whole interval away again. */
+	/* The next periodic dump is a whole interval away again.  (An
+	 * overrun during this one has scheduled its own resync.) */
 	if (ct->poll != NULL)
-		(void)loop_timer_set(ct->loop, ct->poll,
-		    ct_poll_ms(ct->conf));
+		(void)loop_timer_set(ct->loop, ct->poll, ct->poll_ms);
 	return LOOP_TIMER_DONE;
 }
 
@@ -595,18 +652,6 @@ ct_open(struct loop *loop, const struct conf *conf, ct_event_cb cb,
 		    "user space");
 	nfct_filter_destroy(filter);
 
-	if ((ct->dump = nfct_open(CONNTRACK, 0)) == NULL) {
-		*cause = xasprintf("conntrack dump: %s", strerror(errno));
-		goto fail;
-	}
-	(void)fcntl(nfct_fd(ct->dump), F_SETFD, FD_CLOEXEC);
-	if (nfct_callback_register(ct->dump, NFCT_T_ALL, ct_dump_nfct_cb,
-	    ct) == -1) {
-		*cause = xasprintf("conntrack dump: callback: %s",
-		    strerror(errno));
-		goto fail;
-	}
-
 	/* The live flows, so that concurrency counts from the start. */
 	if (ct_dump(ct, 1, cause) == -1)
 		goto fail;
@@ -619,7 +664,8 @@ ct_open(struct loop *loop, const struct conf *conf, ct_event_cb cb,
 		*cause = xasprintf("conntrack events: %s", strerror(errno));
 		goto fail;
 	}
-	if ((ct->poll = loop_timer_add(loop, ct_poll_ms(conf), ct_poll_cb,
+	ct->poll_ms = ct_poll_ms(conf);
+	if ((ct->poll = loop_timer_add(loop, ct->poll_ms, ct_poll_cb,
 	    ct)) == NULL) {
 		*cause = xasprintf("conntrack poll timer: %s",
 		    strerror(errno));
@@ -629,6 +675,8 @@ ct_open(struct loop *loop, const struct conf *conf, ct_event_cb cb,
 	return ct;
 
 fail:
+	if (ct->resync != NULL)
+		loop_timer_del(loop, ct->resync);
 	if (ct->dump != NULL)
 		nfct_close(ct->dump);
 	if (ct->ev != NULL)
@@ -642,16 +690,21 @@ fail:
 	return NULL;
 }
 
+/*
+ * The watched ports take effect with the next message (flows already
+ * open keep their service until they end); the buffer only grows; the
+ * flow table's capacity needs a restart.
+ */
 void
 ct_set_conf(struct ct *ct, const struct conf *conf)
 {
-	int64_t	 old = ct->conf->ct_poll;
-
 	ct->conf = conf;
 	if (conf->ct_rcvbuf > ct->stats.rcvbuf)
 		(void)ct_rcvbuf_set(ct, conf->ct_rcvbuf);
-	if (conf->ct_poll != old && ct->poll != NULL)
-		(void)loop_timer_set(ct->loop, ct->poll, ct_poll_ms(conf));
+	if (ct_poll_ms(conf) != ct->poll_ms && ct->poll != NULL) {
+		ct->poll_ms = ct_poll_ms(conf);
+		(void)loop_timer_set(ct->loop, ct->poll, ct->poll_ms);
+	}
 }
 
 void
@@ -664,7 +717,8 @@ ct_close(struct ct *ct)
 	if (ct->resync != NULL)
 		loop_timer_del(ct->loop, ct->resync);
 	(void)loop_fd_del(ct->loop, ct->fd);
-	nfct_close(ct->dump);
+	if (ct->dump != NULL)
+		nfct_close(ct->dump);
 	nfct_close(ct->ev);
 	ctflow_free(ct->flows);
 	free(ct->addrs);

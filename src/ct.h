@@ -111,7 +111,9 @@ void		 ctflow_get_stats(const struct ctflow *, struct ctflow_stats *);
  * ct_text_parse: one line of `conntrack -E -o timestamp,extended[,id]`
  * output ("[1732848000.123456]  [NEW] ipv4 2 tcp 6 120 SYN_SENT src=...").
  * 0 and *msg filled; 1 for a line that is valid but not a TCP event (UDP,
- * a summary line); -1 for a malformed line.
+ * a summary line); -1 for a malformed line.  Every conntrack output
+ * format parses: msg->time is 0 without -o timestamp, msg->id 0 without
+ * -o id, and a `conntrack -L` line (no [TYPE]) is a CT_MSG_DUMP.
  */
 int		 ct_text_parse(const char *line, struct ct_msg *msg);
 
@@ -125,7 +127,7 @@ struct ct_stats {
 	uint64_t	 msgs;		/* netlink messages received */
 	uint64_t	 overruns;	/* ENOBUFS: events were lost */
 	uint64_t	 resyncs;	/* table dumps after an overrun */
-	uint64_t	 dumps;		/* periodic counter dumps */
+	uint64_t	 dumps;		/* periodic dumps (counters, drift) */
 	uint64_t	 last_dump_us;	/* how long the last dump blocked */
 	uint64_t	 last_dump_flows; /* entries it read, all protocols */
 	uint64_t	 rcvbuf;	/* socket receive buffer now, bytes */

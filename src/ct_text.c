@@ -29,8 +29,6 @@
  * parser does not know (mark, zone, labels, a future one) are skipped so
  * that a newer conntrack still replays.
  */
-#include <sys/socket.h>
-
 #include <string.h>
 
 #include "addr.h"

@@ -37,10 +37,12 @@
  * When it is full, a flow is evicted from the least valuable class first:
  * half-open flows (what a SYN flood is made of), then closed flows waiting
  * for their DESTROY (they owe only their final counters), then open flows,
- * least recently touched first in each class; a new half-open flow never
- * evicts an open or closed one (it is dropped instead), so a spoofed flood
- * cannot push real sessions out.  Evicted flows emit their CLOSE and END
- * (flagged EVENT_F_RESYNC) like any other.
+ * least recently touched first in each class.  A new half-open flow
+ * evicts only an older half-open one (or is dropped itself), so a spoofed
+ * flood cannot push real sessions out; and one found by a dump evicts
+ * nothing, so a flood bigger than the table does not cycle through it at
+ * every dump.  Evicted flows emit their CLOSE and END (flagged
+ * EVENT_F_RESYNC) like any other.
  *
  * A dump is bracketed by ctflow_resync_begin/end: every message bumps the
  * flow's generation, and the flows the generation missed are gone.
@@ -328,26 +330,22 @@ ctflow_release(struct ctflow *ctf, uint32_t i)
 }
 
 /*
- * A slot for a new flow, evicting one if the table is full; CTFLOW_NIL if
- * the new flow is half-open and only open or closed flows could make room.
+ * A slot for a new flow, evicting one of the classes below limit (the
+ * oldest of the cheapest class) if the table is full; CTFLOW_NIL if none
+ * of them has a flow to give, and then the new flow is the one dropped.
  */
 static uint32_t
-ctflow_alloc(struct ctflow *ctf, const struct ctflow_key *k, int halfopen,
+ctflow_alloc(struct ctflow *ctf, const struct ctflow_key *k, int limit,
     int64_t now, ct_event_cb cb, void *arg)
 {
 	struct ctflow_ent	*e;
-	uint32_t		 i, h;
+	uint32_t		 i = CTFLOW_NIL, h;
+	int			 c;
 
 	if (ctf->freelist == CTFLOW_NIL) {
-		if (ctf->lists[CTFLOW_HALF].n > 0)
-			i = ctf->lists[CTFLOW_HALF].head;
-		else if (halfopen)
-			i = CTFLOW_NIL;
-		else if (ctf->lists[CTFLOW_CLOSED].n > 0)
-			i = ctf->lists[CTFLOW_CLOSED].head;
-		else
-			i = ctf->lists[CTFLOW_LIVE].head;
 		ctf->stats.evicted++;
+		for (c = 0; c < limit && i == CTFLOW_NIL; c++)
+			i = ctf->lists[c].head;
 		if (i == CTFLOW_NIL)
 			return CTFLOW_NIL;
 		ctflow_do_end(ctf, i, now, EVENT_F_RESYNC, cb, arg);
@@ -555,7 +553,7 @@ ctflow_apply(struct ctflow *ctf, const struct conf *conf,
 	struct ctflow_ctx	 cx;
 	struct ctflow_key	 k;
 	uint32_t		 i;
-	int			 halfopen;
+	int			 limit;
 
 	ctf->stats.msgs++;
 	if ((msg->src.family != AF_INET && msg->src.family != AF_INET6) ||
@@ -625,8 +623,20 @@ ctflow_apply(struct ctflow *ctf, const struct conf *conf,
 	else
 		cx.origin = EVENT_F_RESYNC;
 
-	halfopen = !(msg->status & CT_STATUS_ASSURED);
-	if ((i = ctflow_alloc(ctf, &k, halfopen, msg->time, cb, arg)) ==
+	/*
+	 * Room, if the table is full: a session may push out anything, a
+	 * new half-open flow only an older half-open one.  A half-open flow
+	 * a dump finds pushes out nothing: under a flood bigger than the
+	 * table, every dump would otherwise cycle the whole flood through
+	 * it, two events per flow.
+	 */
+	if (msg->status & CT_STATUS_ASSURED)
+		limit = CTFLOW_NCLASSES;
+	else if (msg->type != CT_MSG_DUMP)
+		limit = CTFLOW_HALF + 1;
+	else
+		limit = 0;
+	if ((i = ctflow_alloc(ctf, &k, limit, msg->time, cb, arg)) ==
 	    CTFLOW_NIL)
 		return;
 	e = &ctf->ents[i];

@@ -83,32 +83,53 @@ replay_verdict_cb(const struct verdict *v, void *arg)
 }
 
 /*
- * Reads fp line by line.  A line over REPLAY_LINE_MAX is skipped whole,
- * however long it is, without holding it in memory.
+ * Reads one line of fp into buf (at most size - 1 bytes, NUL-terminated,
+ * without its newline).  Returns its length; -1 at the end of the file;
+ * -2 for a line longer than that, which is skipped whole, however long,
+ * without holding it in memory.  *nul is set if the line held a NUL byte
+ * (so strlen() would see less than was read).
  */
+static ssize_t
+replay_getline(FILE *fp, char *buf, size_t size, int *nul)
+{
+	size_t	len = 0;
+	int	c;
+
+	*nul = 0;
+	while ((c = getc_unlocked(fp)) != EOF && c != '\n') {
+		if (len == size - 1) {
+			while ((c = getc_unlocked(fp)) != EOF && c != '\n')
+				;
+			return -2;
+		}
+		if (c == '\0')
+			*nul = 1;
+		buf[len++] = (char)c;
+	}
+	if (c == EOF && len == 0)
+		return -1;
+	buf[len] = '\0';
+	return (ssize_t)len;
+}
+
 static void
 replay_conntrack(struct replay *r, FILE *fp, const struct conf *conf,
     struct pipeline *p)
 {
 	struct ctflow	*flow;
 	struct ct_msg	 msg;
-	char		 buf[REPLAY_LINE_MAX + 2];
-	size_t		 len;
-	int		 c, rc;
+	char		 buf[REPLAY_LINE_MAX + 1];
+	ssize_t		 len;
+	int		 nul, rc;
 
 	flow = ctflow_new(conf->ct_flows_max, REPLAY_SEED);
-	while (fgets(buf, sizeof(buf), fp) != NULL) {
+	while ((len = replay_getline(fp, buf, sizeof(buf), &nul)) != -1) {
 		r->lines++;
-		len = strlen(buf);
-		if (len > 0 && buf[len - 1] == '\n')
-			buf[--len] = '\0';
-		else if (!feof(fp)) {
+		if (len == -2) {
 			r->toolong++;
-			while ((c = getc(fp)) != EOF && c != '\n')
-				;
 			continue;
 		}
-		if (len != strlen(buf)) {	/* a NUL inside the line */
+		if (nul) {
 			r->malformed++;
 			continue;
 		}

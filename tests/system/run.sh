@@ -8,15 +8,15 @@ for t in "$top"/tests/system/[0-9]*.sh; do
 	name=$(basename "$t" .sh)
 	T=$(mktemp -d /tmp/xg-system.XXXXXX)
 	start=$(date +%s%N)
-	XG="$top/xmppguard" TOP="$top" T="$T" bash "$t" >"$T/out" 2>&1
+	XG="$top/xmppguard" TOP="$top" T="$T" bash "$t" >"$T/.output" 2>&1
 	rc=$?
 	ms=$((($(date +%s%N) - start) / 1000000))
 	secs=$(printf '%d.%02d' $((ms / 1000)) $((ms % 1000 / 10)))
 	case $rc in
 	0)	pass=$((pass + 1)); printf 'PASS  %-32s %6ss\n' "$name" "$secs" ;;
-	77)	skip=$((skip + 1)); printf 'SKIP  %-32s %s\n' "$name" "$(tail -n 1 "$T/out")" ;;
+	77)	skip=$((skip + 1)); printf 'SKIP  %-32s %s\n' "$name" "$(tail -n 1 "$T/.output")" ;;
 	*)	fail=$((fail + 1)); printf 'FAIL  %-32s %6ss\n' "$name" "$secs"
-		sed 's/^/      | /' "$T/out" | tail -n 40 ;;
+		sed 's/^/      | /' "$T/.output" | tail -n 40 ;;
 	esac
 	rm -rf "$T"
 done

@@ -31,9 +31,11 @@
 
 #include <sys/types.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -70,6 +72,7 @@
 #define MAX_SECONDS	3600.0
 #define MAX_COUNT	(UINT64_C(100000000))
 #define MAX_ERRNOS	8
+#define MAX_JOBS	64
 #define MAX_ADDRS_PRINT	(UINT64_C(1) << 24)
 #define IOBUF_SIZE	(64 * 1024)
 #define NEVENTS		256
@@ -125,6 +128,7 @@ struct opts {
 	int		 spoof;
 	int		 fast_close;
 	int		 backlog;
+	uint64_t	 jobs;		/* worker processes */
 };
 
 /* A client connection slot. */
@@ -152,6 +156,8 @@ struct stats {
 	uint64_t	 peer_closed;
 	uint64_t	 bytes_out;
 	uint64_t	 bytes_in;
+	uint64_t	 unfinished;	/* in flight when the run ended */
+	int64_t		 t_last;	/* µs from start to the last completion */
 	int		 err[MAX_ERRNOS];
 	uint64_t	 nerr[MAX_ERRNOS];
 	uint64_t	 err_other;
@@ -159,6 +165,8 @@ struct stats {
 
 static struct opts	 o;
 static struct stats	 st;
+static uint64_t		 worker;	/* this process's share: connections */
+static uint64_t		 nworkers = 1;	/* i = k * nworkers + worker */
 static int		 epfd = -1;
 static int		 sigfd = -1;
 static int64_t		 t_start;
@@ -180,10 +188,11 @@ usage(void)
 "       xgload hold -d DST -p PORT[,...] -n N [-s SOURCES] [--send BYTES]\n"
 "              [--rate R] [--seconds S]\n"
 "       xgload churn -d DST -p PORT[,...] -n N [-s SOURCES] [--rate R]\n"
-"              [--send BYTES] [--fast-close] [--seconds S]\n"
+"              [--send BYTES] [--fast-close] [-j JOBS] [--seconds S]\n"
 "       xgload bandwidth -d DST -p PORT --bytes B [--rate BYTES/s]\n"
 "              [-s SOURCE] --seconds S\n"
 "       xgload syn -d DST -p PORT[,...] -n N -s SOURCES [--spoof] [--rate R]\n"
+"              [-j JOBS]\n"
 "       xgload addrs -s SOURCES\n"
 "\n"
 "SOURCES: comma-separated addresses and FIRST-LAST ranges, IPv4 or IPv6,\n"
@@ -191,8 +200,9 @@ usage(void)
 "  connection i uses source i mod |SOURCES| and port i mod |PORTS|.\n"
 "Common: -c/--concurrency N connections in flight (default 256),\n"
 "  -t/--seconds S hard limit on the run (default 30, at most 3600),\n"
-"  --timeout S per connection (default 5).  Sizes take k, m, g (1024);\n"
-"  rates may end in /s.\n"
+"  --timeout S per connection (default 5), -j/--jobs N worker processes\n"
+"  sharing the work (churn, syn).  Sizes take k, m, g (1024); rates may\n"
+"  end in /s.\n"
 "serve: reads and discards; --send sends BYTES on each connection; closes\n"
 "  when the client does.  SIGUSR1 prints the summary and goes on.\n"
 "hold: opens N connections and keeps them open until S seconds after start.\n"
@@ -459,18 +469,45 @@ parse_ports(const char *arg)
 /* Statistics and the summary line. */
 
 static void
-stats_error(int err)
+stats_errors(int err, uint64_t n)
 {
 	int	i;
 
 	for (i = 0; i < MAX_ERRNOS; i++) {
 		if (st.err[i] == err || st.err[i] == 0) {
 			st.err[i] = err;
-			st.nerr[i]++;
+			st.nerr[i] += n;
 			return;
 		}
 	}
-	st.err_other++;
+	st.err_other += n;
+}
+
+static void
+stats_error(int err)
+{
+	stats_errors(err, 1);
+}
+
+/* Adds a worker's counts to ours. */
+static void
+stats_merge(const struct stats *w)
+{
+	int	i;
+
+	st.started += w->started;
+	st.ok += w->ok;
+	st.failed += w->failed;
+	st.timeouts += w->timeouts;
+	st.peer_closed += w->peer_closed;
+	st.bytes_out += w->bytes_out;
+	st.bytes_in += w->bytes_in;
+	st.unfinished += w->unfinished;
+	if (w->t_last > st.t_last)
+		st.t_last = w->t_last;
+	for (i = 0; i < MAX_ERRNOS && w->err[i] != 0; i++)
+		stats_errors(w->err[i], w->nerr[i]);
+	st.err_other += w->err_other;
 }
 
 static void
@@ -790,7 +827,7 @@ pool_start(struct pool *p, int64_t now)
 	int		 fd;
 
 	st.started++;
-	if ((fd = client_open(st.started - 1)) == -1) {
+	if ((fd = client_open((st.started - 1) * nworkers + worker)) == -1) {
 		st.failed++;
 		stats_error(errno);
 		return;
@@ -947,22 +984,16 @@ churn_event(struct pool *p, struct conn *c)
 	}
 }
 
-static int
-run_churn(void)
+static void
+churn_loop(void)
 {
 	struct epoll_event	 evs[NEVENTS];
 	struct pool		 p;
 	struct conn		*c;
-	int64_t			 now, until, last_done = 0, tick;
+	int64_t			 now, until, tick;
 	int			 n, i;
 
-	client_check();
-	if (o.count == 0)
-		die("churn: -n N is required");
-	if (!o.send_set)
-		o.send = 16;
 	pool_init(&p, o.window);
-	setup_common();
 	tick = t_start + TICK_US;
 	for (;;) {
 		now = now_us();
@@ -982,19 +1013,25 @@ run_churn(void)
 				continue;
 			churn_event(&p, c);
 			if (c->state == CS_FREE)
-				last_done = now_us();
+				st.t_last = now_us() - t_start;
 		}
 	}
-	now = now_us();
+	st.unfinished = p.active;
+	pool_free(&p);
+}
+
+static int
+churn_report(void)
+{
 	printf("mode=churn started=%" PRIu64 " ok=%" PRIu64 " failed=%" PRIu64
 	    " timeouts=%" PRIu64 " unfinished=%" PRIu64 " seconds=%.3f"
-	    " rate=%.1f bytes_out=%" PRIu64 " bytes_in=%" PRIu64,
-	    st.started, st.ok, st.failed, st.timeouts, p.active, elapsed_s(now),
-	    last_done > t_start ? (double)st.ok / elapsed_s(last_done) : 0.0,
-	    st.bytes_out, st.bytes_in);
+	    " rate=%.1f bytes_out=%" PRIu64 " bytes_in=%" PRIu64 " jobs=%"
+	    PRIu64, st.started, st.ok, st.failed, st.timeouts, st.unfinished,
+	    elapsed_s(now_us()), st.t_last > 0 ?
+	    (double)st.ok * 1e6 / (double)st.t_last : 0.0, st.bytes_out,
+	    st.bytes_in, o.jobs);
 	print_errors();
 	printf("\n");
-	pool_free(&p);
 	return st.ok == o.count ? 0 : 1;
 }
 
@@ -1222,18 +1259,14 @@ run_bandwidth(void)
  * into a namespace that discards it, as it would be for a real spoofer.
  * Not waiting keeps the descriptor count at one whatever N is.
  */
-static int
-run_syn(void)
+static void
+syn_loop(void)
 {
 	struct epoll_event	evs[NEVENTS];
 	int64_t			now, until;
-	uint64_t		due;
+	uint64_t		due, burst;
 	int			fd;
 
-	client_check();
-	if (o.count == 0)
-		die("syn: -n N is required");
-	setup_common();
 	while (st.started < o.count) {
 		now = now_us();
 		if (stopping || now >= t_end)
@@ -1241,34 +1274,106 @@ run_syn(void)
 		due = rate_due(now);
 		if (due > o.count)
 			due = o.count;
-		while (st.started < due) {
+		/* In bursts, so that signals and the deadline are seen. */
+		for (burst = 0; st.started < due && burst < 4096; burst++) {
 			st.started++;
-			if ((fd = client_open(st.started - 1)) == -1) {
+			fd = client_open((st.started - 1) * nworkers + worker);
+			if (fd == -1) {
 				st.failed++;
 				stats_error(errno);
 			} else {
 				st.ok++;
 				close(fd);
 			}
-			/* Look at the signals now and then. */
-			if ((st.started & 0xfff) == 0)
-				break;
 		}
 		until = now_us();
-		if (st.started < due)
-			;
-		else if (o.rate > 0)
+		if (st.started == due && o.rate > 0)
 			until = rate_next(st.started);
 		(void)loop_wait(evs, until);
 	}
-	now = now_us();
+	st.t_last = now_us() - t_start;
+}
+
+static int
+syn_report(void)
+{
 	printf("mode=syn started=%" PRIu64 " sent=%" PRIu64 " failed=%" PRIu64
-	    " seconds=%.3f rate=%.1f", st.started, st.ok, st.failed,
-	    elapsed_s(now), now > t_start ? (double)st.ok / elapsed_s(now) :
-	    0.0);
+	    " seconds=%.3f rate=%.1f jobs=%" PRIu64, st.started, st.ok,
+	    st.failed, elapsed_s(now_us()), st.t_last > 0 ?
+	    (double)st.ok * 1e6 / (double)st.t_last : 0.0, o.jobs);
 	print_errors();
 	printf("\n");
 	return st.ok == o.count ? 0 : 1;
+}
+
+/*
+ * One core's worth of connect(2) is the limit of a single process (the
+ * kernel does the server's side of a veth or loopback hop in the
+ * sender's context), so -j splits the work: worker k makes connections
+ * k, k + j, k + 2j, ... (the same sources and ports as one process would)
+ * at rate R / j, and leaves its counts in a shared page; the parent
+ * forwards SIGINT/SIGTERM, reaps, adds up and reports.
+ */
+static int
+run_jobs(void (*loop)(void), int (*report)(void))
+{
+	struct epoll_event	 evs[NEVENTS];
+	struct stats		*shared;
+	pid_t			 pids[MAX_JOBS], pid;
+	uint64_t		 k, count = o.count, alive = 0;
+	int			 status, killed = 0;
+
+	if (o.jobs <= 1) {
+		setup_common();
+		loop();
+		return report();
+	}
+	shared = mmap(NULL, sizeof(*shared) * o.jobs, PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (shared == MAP_FAILED)
+		die("mmap: %s", strerror(errno));
+	setup_common();
+	fflush(NULL);
+	for (k = 0; k < o.jobs; k++) {
+		if ((pid = fork()) == -1)
+			die("fork: %s", strerror(errno));
+		if (pid == 0) {
+			close(epfd);
+			close(sigfd);
+			worker = k;
+			nworkers = o.jobs;
+			o.count = count / o.jobs + (k < count % o.jobs);
+			o.rate /= (double)o.jobs;
+			setup_common();
+			loop();
+			shared[k] = st;
+			_exit(0);
+		}
+		pids[k] = pid;
+		alive++;
+	}
+	while (alive > 0) {
+		(void)loop_wait(evs, now_us() + TICK_US / 10);
+		if ((stopping && !killed) || (now_us() > t_end + 2000000 &&
+		    killed < 2)) {
+			/* Workers end by themselves at t_end; this is a net. */
+			for (k = 0; k < o.jobs; k++)
+				if (pids[k] != 0)
+					kill(pids[k], killed ? SIGKILL :
+					    SIGTERM);
+			killed++;
+		}
+		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+			for (k = 0; k < o.jobs; k++)
+				if (pids[k] == pid)
+					pids[k] = 0;
+			alive--;
+		}
+	}
+	for (k = 0; k < o.jobs; k++)
+		stats_merge(&shared[k]);
+	munmap(shared, sizeof(*shared) * o.jobs);
+	return report();
 }
 
 /* Server. */
@@ -1540,6 +1645,7 @@ main(int argc, char *argv[])
 		{ "backlog",	required_argument, NULL, 'B' },
 		{ "spoof",	no_argument,	   NULL, 'P' },
 		{ "fast-close",	no_argument,	   NULL, 'F' },
+		{ "jobs",	required_argument, NULL, 'j' },
 		{ "help",	no_argument,	   NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -1558,9 +1664,10 @@ main(int argc, char *argv[])
 	o.timeout = 5;
 	o.window = 256;
 	o.backlog = 4096;
+	o.jobs = 1;
 	argc--;
 	argv++;
-	while ((ch = getopt_long(argc, argv, "l:p:s:d:n:r:t:c:b:h", lopts,
+	while ((ch = getopt_long(argc, argv, "l:p:s:d:n:r:t:c:b:j:h", lopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'l':
@@ -1617,12 +1724,19 @@ main(int argc, char *argv[])
 		case 'F':
 			o.fast_close = 1;
 			break;
+		case 'j':
+			o.jobs = parse_size(optarg, "-j", MAX_JOBS);
+			if (o.jobs == 0)
+				die("-j: at least 1");
+			break;
 		default:
 			usage();
 		}
 	}
 	if (optind != argc)
 		usage();
+	if (o.jobs > 1 && o.mode != MODE_CHURN && o.mode != MODE_SYN)
+		die("-j: for churn and syn only");
 	iobuf_fill();
 	switch (o.mode) {
 	case MODE_SERVE:
@@ -1630,11 +1744,19 @@ main(int argc, char *argv[])
 	case MODE_HOLD:
 		return run_hold();
 	case MODE_CHURN:
-		return run_churn();
+		client_check();
+		if (o.count == 0)
+			die("churn: -n N is required");
+		if (!o.send_set)
+			o.send = 16;
+		return run_jobs(churn_loop, churn_report);
 	case MODE_BANDWIDTH:
 		return run_bandwidth();
 	case MODE_SYN:
-		return run_syn();
+		client_check();
+		if (o.count == 0)
+			die("syn: -n N is required");
+		return run_jobs(syn_loop, syn_report);
 	case MODE_ADDRS:
 		return run_addrs();
 	default:

@@ -524,6 +524,44 @@ test_eviction(void **state)
 	assert_int_equal(st.flows, 2);
 	check_invariants(ctf);
 	ctflow_free(ctf);
+
+	/* A table full of a flood: a half-open flow from a dump is dropped
+	 * (no SYN, no END: nothing to cycle), one from a live NEW evicts
+	 * the oldest, a session evicts one too. */
+	ctf = ctflow_new(2, 7);
+	apply(ctf, &r, msg(CT_MSG_NEW, T0, 1, "203.0.113.1", 1, 5222,
+	    CT_TCP_SYN_SENT, 0));
+	apply(ctf, &r, msg(CT_MSG_NEW, T0 + 1, 2, "203.0.113.2", 1, 5222,
+	    CT_TCP_SYN_SENT, 0));
+	rec_reset(&r);
+	ctflow_resync_begin(ctf, 0);
+	apply(ctf, &r, msg(CT_MSG_DUMP, T0 + 2, 1, "203.0.113.1", 1, 5222,
+	    CT_TCP_SYN_SENT, 0));
+	apply(ctf, &r, msg(CT_MSG_DUMP, T0 + 2, 2, "203.0.113.2", 1, 5222,
+	    CT_TCP_SYN_SENT, 0));
+	apply(ctf, &r, msg(CT_MSG_DUMP, T0 + 2, 3, "203.0.113.3", 1, 5222,
+	    CT_TCP_SYN_SENT, 0));
+	ctflow_resync_end(ctf, conf, T0 + 3, rec_cb, &r);
+	assert_int_equal(r.n, 0);
+	ctflow_get_stats(ctf, &st);
+	assert_int_equal(st.evicted, 1);
+	assert_int_equal(st.halfopen, 2);
+	apply(ctf, &r, msg(CT_MSG_NEW, T0 + 4, 4, "203.0.113.4", 1, 5222,
+	    CT_TCP_SYN_SENT, 0));
+	assert_int_equal(r.n, 2);
+	assert_ev(&r, 0, EVENT_CONN_END, T0 + 4, WS | RS);
+	assert_int_equal(r.ev[0].flow, 1);
+	assert_ev(&r, 1, EVENT_CONN_SYN, T0 + 4, WS);
+	rec_reset(&r);
+	ctflow_resync_begin(ctf, 0);
+	apply(ctf, &r, msg(CT_MSG_DUMP, T0 + 5, 5, "198.51.100.5", 1, 5222,
+	    CT_TCP_ESTABLISHED, ASSURED));
+	assert_int_equal(r.n, 2);
+	assert_ev(&r, 0, EVENT_CONN_END, T0 + 5, WS | RS);
+	assert_int_equal(r.ev[0].flow, 2);
+	assert_ev(&r, 1, EVENT_CONN_OPEN, T0 + 5, HS | RS);
+	check_invariants(ctf);
+	ctflow_free(ctf);
 }
 
 /* A later dump: flows gone are ended, unknown ones made up, all flagged. */
