@@ -56,7 +56,7 @@ SQL      := $(sort $(wildcard sql/[0-9]*.sql))
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps run check unit unit-san system install uninstall clean reference
+.PHONY: all deps run check unit unit-san system tools install uninstall clean reference
 all: xmppguard
 
 xmppguard: $(BUILD)/xmppguard
@@ -89,6 +89,23 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c $(LIB_OBJS) tests/unit/unit.h
 	    $(filter-out $(BUILD)/$*.o,$(LIB_OBJS)) $(FINAL_LDFLAGS) \
 	    $(PC_LIBS) $(CMOCKA_LIBS)
 
+# Test tools: ctwatch runs the conntrack source alone; xgload is the load
+# generator and TCP sink of the system tests and benchmarks.
+TOOLS := $(BUILD)/tests/ctwatch build/xgload
+
+$(BUILD)/tests/ctwatch: tests/tools/ctwatch.c $(LIB_OBJS)
+	@mkdir -p $(@D)
+	@echo "  TOOL    $@"
+	$(Q)$(CC) $(FINAL_CFLAGS) -MMD -MP -o $@ $< $(LIB_OBJS) \
+	    $(FINAL_LDFLAGS) $(PC_LIBS)
+
+build/xgload: tests/tools/xgload.c
+	@mkdir -p $(@D)
+	@echo "  TOOL    $@"
+	$(Q)$(CC) $(STD_CFLAGS) -O2 -o $@ $<
+
+tools: $(TOOLS)
+
 unit: $(UNIT_BINS)
 	@sh tests/unit/run.sh $(UNIT_BINS)
 
@@ -99,7 +116,7 @@ unit-san:
 	$(Q)$(MAKE) --no-print-directory CC=$(SAN_CC) \
 	    SANITIZE=address,undefined unit
 
-system: xmppguard
+system: xmppguard tools
 	@sh tests/system/run.sh
 
 # On a fresh Debian machine (as root) the first build installs what it needs.

@@ -40,8 +40,11 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
+#include <netinet/in.h>
+
 #include <errno.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,6 +54,7 @@
 #include <libnetfilter_conntrack/libnetfilter_conntrack.h>
 #include <linux/netlink.h>
 
+#include "addr.h"
 #include "clock.h"
 #include "conf.h"
 #include "ct.h"
@@ -485,6 +489,37 @@ ct_dump_open(struct ct *ct)
  * as this once a few ports are watched; libnetfilter_conntrack 1.0.9
  * cannot ask for it anyway.
  */
+/*
+ * Tells the flow table the host's own addresses, read again before every
+ * dump so an address added since (a new interface, a DHCP renewal) is
+ * known within one ct_poll.
+ */
+static void
+ct_local_refresh(struct ct *ct)
+{
+	struct ifaddrs	*ifa, *i;
+	struct addr	 own[CTFLOW_LOCAL_MAX];
+	int		 n = 0;
+
+	if (getifaddrs(&ifa) == -1) {
+		if (log_ratelimit_ok(&ct->rl_error, clock_monotonic()))
+			log_warn("ct: getifaddrs");
+		return;
+	}
+	for (i = ifa; i != NULL && n < CTFLOW_LOCAL_MAX; i = i->ifa_next) {
+		if (i->ifa_addr == NULL)
+			continue;
+		if (i->ifa_addr->sa_family == AF_INET)
+			addr_from_v4(&own[n++], &((struct sockaddr_in *)
+			    (void *)i->ifa_addr)->sin_addr);
+		else if (i->ifa_addr->sa_family == AF_INET6)
+			addr_from_v6(&own[n++], &((struct sockaddr_in6 *)
+			    (void *)i->ifa_addr)->sin6_addr);
+	}
+	freeifaddrs(ifa);
+	ctflow_set_local(ct->flows, own, n);
+}
+
 static int
 ct_dump(struct ct *ct, int first, char **cause)
 {
@@ -500,6 +535,7 @@ ct_dump(struct ct *ct, int first, char **cause)
 		return -1;
 	}
 	t0 = clock_monotonic();
+	ct_local_refresh(ct);
 	ctflow_resync_begin(ct->flows, first);
 	ct->dump_mark = clock_realtime();
 	ct->dump_seen = ct->dump_tcp = 0;

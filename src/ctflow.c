@@ -131,6 +131,8 @@ struct ctflow {
 	struct ctflow_list lists[CTFLOW_NCLASSES];
 	uint32_t	 gen;
 	int		 resync_first;	/* inside the start-up dump */
+	struct addr	 local[CTFLOW_LOCAL_MAX];	/* own addresses */
+	int		 nlocal;
 	struct ctflow_stats stats;
 };
 
@@ -143,6 +145,7 @@ struct ctflow_ctx {
 };
 
 static uint32_t	 ctflow_hash(const struct ctflow *, const struct ctflow_key *);
+static int	 ctflow_is_local(const struct ctflow *, const struct addr *);
 static int	 ctflow_key_eq(const struct ctflow_key *,
 		    const struct ctflow_key *);
 static uint32_t	 ctflow_find(const struct ctflow *, const struct ctflow_key *);
@@ -208,6 +211,27 @@ ctflow_free(struct ctflow *ctf)
 	free(ctf->buckets);
 	free(ctf->ents);
 	free(ctf);
+}
+
+void
+ctflow_set_local(struct ctflow *ctf, const struct addr *a, int n)
+{
+	if (n > CTFLOW_LOCAL_MAX)
+		n = CTFLOW_LOCAL_MAX;
+	memcpy(ctf->local, a, (size_t)n * sizeof(*a));
+	ctf->nlocal = n;
+}
+
+/* Only new flows get here, and a host has a handful of addresses. */
+static int
+ctflow_is_local(const struct ctflow *ctf, const struct addr *a)
+{
+	int	i;
+
+	for (i = 0; i < ctf->nlocal; i++)
+		if (addr_eq(&ctf->local[i], a))
+			return 1;
+	return 0;
 }
 
 void
@@ -601,6 +625,10 @@ ctflow_apply(struct ctflow *ctf, const struct conf *conf,
 
 	if ((svc = conf_service_by_port(conf, msg->dport)) == NULL) {
 		ctf->stats.ignored++;
+		return;
+	}
+	if (ctflow_is_local(ctf, &msg->src)) {
+		ctf->stats.local++;
 		return;
 	}
 	if (msg->type == CT_MSG_DESTROY) {

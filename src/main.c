@@ -326,7 +326,7 @@ daemon_status_json(struct daemon *d, FILE *out)
 		    "\"accounting\":%s,\"events_sysctl\":%d,\"flows\":%llu,"
 		    "\"flows_evicted\":%llu,\"ignored\":%llu,"
 		    "\"halfopen\":%llu,\"resync_closed\":%llu,"
-		    "\"resync_opened\":%llu}",
+		    "\"resync_opened\":%llu,\"local\":%llu}",
 		    (unsigned long long)cs.msgs,
 		    (unsigned long long)cs.overruns,
 		    (unsigned long long)cs.resyncs,
@@ -338,7 +338,8 @@ daemon_status_json(struct daemon *d, FILE *out)
 		    (unsigned long long)cs.flow.ignored,
 		    (unsigned long long)cs.flow.halfopen,
 		    (unsigned long long)cs.flow.resync_closed,
-		    (unsigned long long)cs.flow.resync_opened);
+		    (unsigned long long)cs.flow.resync_opened,
+		    (unsigned long long)cs.flow.local);
 	} else
 		fprintf(out, ",\"conntrack\":{\"enabled\":false}");
 	fprintf(out, ",\"store\":{\"path\":");

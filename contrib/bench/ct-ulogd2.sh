@@ -33,7 +33,6 @@
 #   xmppguard: ...
 set -u
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
-T=$(mktemp -d /tmp/xg-bench.XXXXXX)
 . "$TOP/tests/system/lib.sh"
 . "$TOP/tests/system/netns.sh"
 
@@ -42,11 +41,12 @@ PORT=5222
 SETTLE_MAX=180		# seconds to wait for the last DESTROY
 
 usage() {
-	sed -n '7,21p' "$0" | sed 's/^# \{0,1\}//' >&2
+	sed -n '6,17p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 
 while [ $# -gt 0 ]; do
+	case $1 in -n|-r|-j|-b) [ $# -ge 2 ] || usage ;; esac
 	case $1 in
 	-n) N=$2; shift ;;
 	-r) RATE=$2; shift ;;
@@ -62,6 +62,7 @@ done
 case $N$RATE$JOBS${UBUF:-0} in *[!0-9]*) usage ;; esac
 
 [ "$(id -u)" -eq 0 ] || fail "run as root (network namespaces, apt-get)"
+T=$(mktemp -d /tmp/xg-bench.XXXXXX)
 
 bench_done() {
 	ns_cleanup

@@ -4,7 +4,8 @@
 # judged (the hog while its connection is still open); 150 users behind an
 # overridden NAT address are not; a SYN-only flood is counted half-open and
 # judged never; the connection rows in SQLite match the connections made,
-# byte for byte against the kernel's own counters.
+# byte for byte against the kernel's own counters; the server's own
+# outgoing connections are never counted against it.
 . "$TOP/tests/system/lib.sh"
 . "$TOP/tests/system/netns.sh"
 
@@ -101,6 +102,22 @@ while [ "$(jq_num conntrack.halfopen)" -lt $((before + 600)) ]; do
 done
 ns_allow_synack "$SRV"
 
+# 6. The server's own outgoing s2s connections (from its address to a
+# remote port 5269) are not clients: 25 of them (s2s limit 20) are not
+# counted, and the host is never judged.
+ns_spawn "$CLI" "$T/remote.log" "$XGLOAD" serve -l 192.0.2.2 -p 5269 \
+    --seconds 60
+wait_for_line 'listening' "$T/remote.log" 5
+local0=$(jq_num conntrack.local)
+ns_exec "$SRV" "$XGLOAD" hold -s 192.0.2.1 -d 192.0.2.2 -p 5269 -n 25 \
+    --seconds 2 >"$T/s2s.log" 2>&1 || fail "s2s: $(cat "$T/s2s.log")"
+i=0
+while [ "$(jq_num conntrack.local)" -lt $((local0 + 25)) ]; do
+	i=$((i + 1))
+	[ $i -lt 50 ] || fail "own flows: $(jq_num conntrack.local), want $((local0 + 25))"
+	sleep 0.1
+done
+
 # Let every completed flow end and be destroyed (timeouts are 1 s; the
 # half-open ones stay until their own timeout, which is fine: they get no
 # row), then give the daemon a moment to read the last events.
@@ -118,6 +135,7 @@ ns_ct "$SRV" -D -p tcp --dport 5222 --status ASSURED >/dev/null 2>&1
 sleep 1
 grep 'verdict:' "$T/xg.log" > "$T/verdicts"
 grep -q '198.51.100.50' "$T/verdicts" && fail "the NAT was judged: $(cat "$T/verdicts")"
+grep -q '192.0.2.1/' "$T/verdicts" && fail "the host was judged: $(cat "$T/verdicts")"
 for i in $(seq 1 60); do
 	[ "$i" = 10 ] || [ "$i" = 30 ] || [ "$i" = 50 ] || {
 		grep -q "198.51.100.$i/" "$T/verdicts" &&

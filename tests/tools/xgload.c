@@ -3,9 +3,10 @@
  * benchmarks.  One file, libc only, so a test can build it with a bare
  * `cc -O2 -o xgload tests/tools/xgload.c`.
  *
- * One process, one thread, one level-triggered epoll set.  `serve` accepts
- * on every address x port and reads (optionally writes) until the peer
- * closes; the client modes (`hold`, `churn`, `bandwidth`, `syn`) open
+ * One thread, one level-triggered epoll set (churn and syn can fork -j
+ * workers that share the connection numbers).  `serve` accepts on every
+ * address x port and reads (optionally writes) until the peer closes; the
+ * client modes (`hold`, `churn`, `bandwidth`, `syn`) open
  * connection i from source i mod |sources| to port i mod |ports|, so a
  * test knows exactly which address made how many flows.  Source addresses
  * are a comma-separated list of addresses and FIRST-LAST ranges, kept as
@@ -38,11 +39,9 @@
 #include <sys/wait.h>
 
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <arpa/inet.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -1088,14 +1087,20 @@ run_hold(void)
 	struct epoll_event	 evs[NEVENTS];
 	struct pool		 p;
 	struct conn		*c;
+	struct rlimit		 rl;
 	int64_t			 now, until, tick, t_up = 0;
 	int			 n, i, announced = 0;
 
 	client_check();
 	if (o.count == 0)
 		die("hold: -n N is required");
-	pool_init(&p, o.count);
 	setup_common();
+	/* Every held connection is a descriptor: fail now, not halfway. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    o.count + 16 > (uint64_t)rl.rlim_cur)
+		die("hold: %" PRIu64 " connections, but only %llu descriptors",
+		    o.count, (unsigned long long)rl.rlim_cur);
+	pool_init(&p, o.count);
 	tick = t_start + TICK_US;
 	for (;;) {
 		now = now_us();
@@ -1649,7 +1654,7 @@ main(int argc, char *argv[])
 		{ "help",	no_argument,	   NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct spec	dst;
+	static struct spec dst;		/* 160 KiB: not on the stack */
 	size_t		i;
 	int		ch;
 
