@@ -1,0 +1,233 @@
+/*
+ * The pipeline: one event in, the facts recorded (connection rows only for
+ * completed handshakes, log events in events), the tracker consulted, each
+ * verdict logged, stored and handed to the hook once.
+ */
+#include "unit.h"
+
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../../src/pipeline.c"
+#include "clock.h"
+
+#define T0	(1795917600LL * CLOCK_US_PER_SEC)
+
+struct fixture {
+	char		 dir[64];
+	char		 path[96];
+	struct conf	*conf;
+	struct store	*store;
+	struct pipeline	*p;
+	int		 verdicts;
+	struct verdict	 last;
+};
+
+static void
+hook(const struct verdict *v, void *arg)
+{
+	struct fixture	*f = arg;
+
+	f->verdicts++;
+	f->last = *v;
+}
+
+static int
+setup(void **state)
+{
+	struct fixture	*f = calloc(1, sizeof(*f));
+	char		*cause;
+
+	strcpy(f->dir, "/tmp/xg-pipeline.XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->path, sizeof(f->path), "%s/p.db", f->dir);
+	assert_int_equal(conf_load(NULL, &f->conf, &cause), 0);
+	f->store = store_open(f->path, 0, 1000, &cause);
+	assert_non_null(f->store);
+	f->p = pipeline_new(f->conf, f->store, 42);
+	pipeline_set_verdict_cb(f->p, hook, f);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture	*f = *state;
+	char		 cmd[128];
+
+	pipeline_free(f->p);
+	store_close(f->store);
+	conf_free(f->conf);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
+	assert_int_equal(system(cmd), 0);
+	free(f);
+	return 0;
+}
+
+static int64_t
+query(struct fixture *f, const char *sql)
+{
+	sqlite3		*db;
+	sqlite3_stmt	*st;
+	int64_t		 v = -1;
+
+	store_flush(f->store);
+	assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READONLY,
+	    NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL),
+	    SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+static struct event
+ev_make(enum event_kind kind, const char *ip, int64_t t, uint32_t flags)
+{
+	struct event	ev;
+
+	memset(&ev, 0, sizeof(ev));
+	assert_int_equal(addr_parse(ip, &ev.addr, NULL), 0);
+	ev.kind = kind;
+	ev.time = t;
+	ev.port = 5222;
+	ev.service = "c2s";
+	ev.source = EVENT_SRC_CONNTRACK;
+	ev.origin = "conntrack";
+	ev.flags = flags;
+	return ev;
+}
+
+/* One whole connection: open, close, end with its counters. */
+static void
+connection(struct fixture *f, const char *ip, int64_t t, uint64_t flow)
+{
+	struct event	ev;
+
+	ev = ev_make(EVENT_CONN_OPEN, ip, t, EVENT_F_HANDSHAKE);
+	ev.flow = flow;
+	pipeline_event(&ev, f->p);
+	ev = ev_make(EVENT_CONN_CLOSE, ip, t + 1000, EVENT_F_HANDSHAKE);
+	ev.flow = flow;
+	ev.start = t;
+	ev.duration = 1000;
+	pipeline_event(&ev, f->p);
+	ev = ev_make(EVENT_CONN_END, ip, t + 2000, EVENT_F_HANDSHAKE);
+	ev.flow = flow;
+	ev.start = t;
+	ev.duration = 1000;
+	ev.bytes_in = 300 + flow;
+	ev.bytes_out = 900;
+	ev.pkts_in = 5;
+	ev.pkts_out = 6;
+	pipeline_event(&ev, f->p);
+}
+
+static void
+test_rows_and_verdict(void **state)
+{
+	struct fixture		*f = *state;
+	struct pipeline_stats	 ps;
+	struct event		 ev;
+	int			 i;
+
+	/* 121 connections in an hour from one address: the 121st breaks
+	 * c2s's max_new of 120/1h, once. */
+	for (i = 0; i < 121; i++)
+		connection(f, "198.51.100.9", T0 + i * 10 * CLOCK_US_PER_SEC,
+		    (uint64_t)i + 1);
+	assert_int_equal(f->verdicts, 1);
+	assert_int_equal(f->last.rule, VERDICT_CHURN);
+	assert_string_equal(f->last.reason,
+	    "churn: 121 new c2s connections in 1h (limit 120)");
+	assert_int_equal(f->last.prefix.len, 32);
+
+	/* A half-open flow ends without a row. */
+	ev = ev_make(EVENT_CONN_SYN, "203.0.113.5", T0, EVENT_F_WAS_SYN);
+	pipeline_event(&ev, f->p);
+	ev = ev_make(EVENT_CONN_END, "203.0.113.5", T0 + 1, EVENT_F_WAS_SYN);
+	pipeline_event(&ev, f->p);
+
+	pipeline_flush(f->p);
+	pipeline_get_stats(f->p, &ps);
+	assert_int_equal(ps.conns, 121);
+	assert_int_equal(ps.verdicts, 1);
+	assert_int_equal(query(f, "SELECT count(*) FROM conns"), 121);
+	assert_int_equal(query(f, "SELECT count(*) FROM conns WHERE "
+	    "addr = '203.0.113.5'"), 0);
+	assert_int_equal(query(f, "SELECT bytes_in FROM conns WHERE "
+	    "flow = 7"), 307);
+	assert_int_equal(query(f, "SELECT closed - opened FROM conns WHERE "
+	    "flow = 7"), 1000);
+	assert_int_equal(query(f, "SELECT count(*) FROM verdicts WHERE "
+	    "rule = 'churn' AND observed = 121 AND lim = 120 AND "
+	    "window = 3600000000"), 1);
+	assert_int_equal(query(f, "SELECT conns FROM rollups WHERE "
+	    "addr = '198.51.100.9'"), 121);
+	assert_int_equal(query(f, "SELECT verdicts FROM rollups WHERE "
+	    "addr = '198.51.100.9'"), 1);
+	assert_int_equal(query(f, "SELECT halfopen FROM rollups WHERE "
+	    "addr = '?'"), 1);
+}
+
+static void
+test_log_events_stored(void **state)
+{
+	struct fixture	*f = *state;
+	struct event	 ev;
+
+	ev = ev_make(EVENT_AUTH_FAIL, "2001:db8::7", T0, 0);
+	ev.source = EVENT_SRC_LOG;
+	ev.origin = "ejabberd";
+	ev.user = "alice@example.org";
+	ev.service = NULL;
+	pipeline_event(&ev, f->p);
+	assert_int_equal(query(f, "SELECT count(*) FROM events WHERE "
+	    "kind = 'auth_fail' AND user = 'alice@example.org' AND "
+	    "addr = '2001:db8::7'"), 1);
+	/* Connection events other than END are not rows of their own. */
+	assert_int_equal(query(f, "SELECT count(*) FROM events"), 1);
+}
+
+static void
+test_no_store(void **state)
+{
+	struct fixture	*f = *state;
+	struct pipeline	*p = pipeline_new(f->conf, NULL, 1);
+	int		 i;
+
+	(void)state;
+	pipeline_set_verdict_cb(p, hook, f);
+	for (i = 0; i < 51; i++) {
+		struct event ev = ev_make(EVENT_CONN_OPEN, "192.0.2.44",
+		    T0 + i, EVENT_F_HANDSHAKE);
+
+		pipeline_event(&ev, p);
+	}
+	pipeline_flush(p);
+	assert_int_equal(f->verdicts, 1);
+	assert_int_equal(f->last.rule, VERDICT_CONCURRENCY);
+	pipeline_free(p);
+	assert_int_equal(query(f, "SELECT count(*) FROM verdicts"), 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_rows_and_verdict, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_log_events_stored, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_no_store, setup,
+		    teardown),
+	};
+
+	log_init(1, LOG_LEVEL_ERR);
+	return cmocka_run_group_tests_name("pipeline", tests, NULL, NULL);
+}
