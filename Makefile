@@ -82,7 +82,8 @@ $(BUILD)/sql_migrations.o: $(BUILD)/sql_migrations.c
 
 # Unit tests #include the module under test (to reach its statics) and link
 # against every other object.
-$(BUILD)/tests/test_%: tests/unit/test_%.c $(LIB_OBJS) tests/unit/unit.h
+$(BUILD)/tests/test_%: tests/unit/test_%.c $(LIB_OBJS) tests/unit/unit.h \
+    tests/unit/unit_db.h
 	@mkdir -p $(@D)
 	@echo "  TEST    $@"
 	$(Q)$(CC) $(FINAL_CFLAGS) -Wno-missing-prototypes -MMD -MP -o $@ $< \

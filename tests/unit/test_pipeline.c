@@ -12,6 +12,7 @@
 
 #include "../../src/pipeline.c"
 #include "clock.h"
+#include "unit_db.h"
 
 #define T0	(1795917600LL * CLOCK_US_PER_SEC)
 
@@ -70,20 +71,7 @@ teardown(void **state)
 static int64_t
 query(struct fixture *f, const char *sql)
 {
-	sqlite3		*db;
-	sqlite3_stmt	*st;
-	int64_t		 v = -1;
-
-	store_flush(f->store);
-	assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READONLY,
-	    NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL),
-	    SQLITE_OK);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return v;
+	return unit_db_int(f->store, f->path, sql);
 }
 
 static struct event

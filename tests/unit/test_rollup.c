@@ -13,6 +13,7 @@
 
 #include "../../src/rollup.c"
 #include "clock.h"
+#include "unit_db.h"
 #include "log.h"
 
 #define HOUR	(3600 * CLOCK_US_PER_SEC)
@@ -70,24 +71,10 @@ ev_make(enum event_kind kind, const char *ip, int64_t t)
 	return ev;
 }
 
-/* SELECT one integer from the store's file through a second connection. */
 static int64_t
 query(struct fixture *f, const char *sql)
 {
-	sqlite3		*db;
-	sqlite3_stmt	*st;
-	int64_t		 v = -1;
-
-	store_flush(f->store);
-	assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READONLY,
-	    NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL),
-	    SQLITE_OK);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return v;
+	return unit_db_int(f->store, f->path, sql);
 }
 
 static void
