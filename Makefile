@@ -90,11 +90,12 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c $(LIB_OBJS) tests/unit/unit.h \
 	    $(filter-out $(BUILD)/$*.o,$(LIB_OBJS)) $(FINAL_LDFLAGS) \
 	    $(PC_LIBS) $(CMOCKA_LIBS)
 
-# Test tools: ctwatch runs the conntrack source alone; xgload is the load
-# generator and TCP sink of the system tests and benchmarks.
-TOOLS := $(BUILD)/tests/ctwatch build/xgload
+# Test tools: ctwatch runs the conntrack source alone, benchpipe times the
+# detection path; xgload is the load generator and TCP sink of the system
+# tests and benchmarks (libc only).
+TOOLS := $(BUILD)/tests/ctwatch $(BUILD)/tests/benchpipe build/xgload
 
-$(BUILD)/tests/ctwatch: tests/tools/ctwatch.c $(LIB_OBJS)
+$(BUILD)/tests/%: tests/tools/%.c $(LIB_OBJS)
 	@mkdir -p $(@D)
 	@echo "  TOOL    $@"
 	$(Q)$(CC) $(FINAL_CFLAGS) -MMD -MP -o $@ $< $(LIB_OBJS) \

@@ -89,8 +89,8 @@ struct ctflow_stats {
 	uint64_t	 resync_opened;	/* flows a dump found unknown */
 	uint64_t	 unknown;	/* DESTROY of a flow not in the table
 					 * (evicted, or lived inside a gap) */
-	uint64_t	 local;		/* flows from the host's own addresses:
-					 * never judged */
+	uint64_t	 local;		/* the host's own outgoing flows: not
+					 * followed */
 };
 
 #define CTFLOW_LOCAL_MAX	256	/* own addresses remembered */
@@ -111,9 +111,8 @@ void		 ctflow_resync_end(struct ctflow *, const struct conf *,
 		    int64_t now, ct_event_cb, void *arg);
 void		 ctflow_get_stats(const struct ctflow *, struct ctflow_stats *);
 /* The host's own addresses (copied; at most CTFLOW_LOCAL_MAX).  A new flow
- * from one of them is not followed: it is the server's own outgoing
- * connection (s2s to a remote 5269) or a local client, and the host is
- * never judged. */
+ * from one of them to an address that is not is not followed: it is the
+ * server's own outgoing connection (s2s to a remote 5269), not a client. */
 void		 ctflow_set_local(struct ctflow *, const struct addr *, int n);
 
 /*

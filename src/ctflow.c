@@ -627,7 +627,12 @@ ctflow_apply(struct ctflow *ctf, const struct conf *conf,
 		ctf->stats.ignored++;
 		return;
 	}
-	if (ctflow_is_local(ctf, &msg->src)) {
+	/* The host's own outgoing connection (to a remote s2s port): the
+	 * host is not a client of someone else's server.  A flow between two
+	 * of its own addresses (a local proxy, loopback) is a client of
+	 * ours and is followed; rules and enforcement never ban the host. */
+	if (ctflow_is_local(ctf, &msg->src) &&
+	    !ctflow_is_local(ctf, &msg->dst)) {
 		ctf->stats.local++;
 		return;
 	}
