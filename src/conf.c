@@ -138,11 +138,12 @@ const struct conf_directive conf_directives[] = {
 	  "yes", G(ct_enabled), 0,
 	  "Watch conntrack (needs CAP_NET_ADMIN)." },
 	{ CONF_K_CONNTRACK, "rcvbuf", CONF_T_SIZE, 0, 64 * 1024,
-	  (int64_t)1 << 30, NULL, "8M", G(ct_rcvbuf), 0,
+	  (int64_t)1 << 30, NULL, "64M", G(ct_rcvbuf), 0,
 	  "Netlink receive buffer: each queued event takes about 1.3k, and "
-	  "the kernel sends DESTROY events in bursts." },
+	  "the kernel sends DESTROY events in bursts.  Memory is used only "
+	  "while events wait." },
 	{ CONF_K_CONNTRACK, "rcvbuf_max", CONF_T_SIZE, 0, 64 * 1024,
-	  (int64_t)1 << 30, NULL, "64M", G(ct_rcvbuf_max), 0,
+	  (int64_t)1 << 30, NULL, "256M", G(ct_rcvbuf_max), 0,
 	  "The buffer doubles after each overrun, up to this." },
 	{ CONF_K_CONNTRACK, "poll", CONF_T_DURATION, 0, CONF_US_S / 10,
 	  3600 * CONF_US_S, NULL, "5s", G(ct_poll), 0,

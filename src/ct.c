@@ -632,8 +632,12 @@ struct ct *
 ct_open(struct loop *loop, const struct conf *conf, ct_event_cb cb,
     void *arg, char **cause)
 {
+	static const uint16_t	 ct_states[] = { CT_TCP_SYN_SENT,
+				    CT_TCP_ESTABLISHED, CT_TCP_FIN_WAIT,
+				    CT_TCP_TIME_WAIT, CT_TCP_CLOSE };
 	struct nfct_filter	*filter;
 	struct ct		*ct;
+	size_t			 i;
 	int			 fl;
 
 	ct = xcalloc(1, sizeof *ct);
@@ -679,10 +683,24 @@ ct_open(struct loop *loop, const struct conf *conf, ct_event_cb cb,
 		    " (no CAP_NET_ADMIN? net.core.rmem_max?): expect overruns",
 		    ct->stats.rcvbuf, conf->ct_rcvbuf);
 
-	/* Only TCP wakes us; ports are the flow table's business. */
+	/*
+	 * Only TCP wakes us, and only in the states the flow machine acts
+	 * on: the SYN (SYN_SENT), the completed handshake (ESTABLISHED), the
+	 * first FIN or RST (FIN_WAIT, CLOSE) and the end (TIME_WAIT, the
+	 * state of nearly every DESTROY).  The kernel then drops SYN_RECV,
+	 * CLOSE_WAIT and LAST_ACK messages before they cost a socket buffer
+	 * slot or a wakeup: about 5 messages a connection instead of 7.  A
+	 * flow that times out in a dropped state ends at the next dump.
+	 * Ports are the flow table's business.
+	 */
 	if ((filter = nfct_filter_create()) == NULL)
 		fatal("nfct_filter_create");
 	nfct_filter_add_attr_u32(filter, NFCT_FILTER_L4PROTO, IPPROTO_TCP);
+	for (i = 0; i < nitems(ct_states); i++) {
+		struct nfct_filter_proto fp = { IPPROTO_TCP, ct_states[i] };
+
+		nfct_filter_add_attr(filter, NFCT_FILTER_L4PROTO_STATE, &fp);
+	}
 	if (nfct_filter_attach(ct->fd, filter) == -1)
 		log_warn("ct: kernel filter not attached, filtering in "
 		    "user space");

@@ -61,7 +61,6 @@ ns_exec "$SRV" sysctl -qw net.netfilter.nf_conntrack_events=1 \
 ns_add_client_addrs "$CLI" 198.51.100.1 198.51.100.250
 ns_spawn "$SRV" "$T/serve.log" "$XGLOAD" serve -l 192.0.2.1,127.0.0.1 \
     -p $PORT --seconds 3600
-SERVE_PID=$NS_PID
 wait_for_line 'listening' "$T/serve.log" 5
 
 # churn PATH JOBS RATE: one run; prints xgload's line.

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Flows made vs flows recorded under connection churn, by ulogd2 (stack
-# NFCT -> SQLITE3, Debian's ulogd2 and ulogd2-sqlite3) and, once wired in
-# below, by xmppguard, side by side on the same load.
+# NFCT -> SQLITE3, Debian's ulogd2 and ulogd2-sqlite3) and by xmppguard,
+# side by side on the same load.
 #
 #   contrib/bench/ct-ulogd2.sh [-n CONNECTIONS] [-r RATE] [-j JOBS]
 #       [-b ULOGD_NETLINK_BUFFER] [--veth] [--no-ulogd] [--keep]
@@ -36,7 +36,7 @@ TOP=$(cd "$(dirname "$0")/../.." && pwd)
 . "$TOP/tests/system/lib.sh"
 . "$TOP/tests/system/netns.sh"
 
-N=50000 RATE=0 JOBS=2 UBUF= VETH=0 ULOGD=1 KEEP=0
+N=50000 RATE=0 JOBS=2 UBUF='' VETH=0 ULOGD=1 KEEP=0
 PORT=5222
 SETTLE_MAX=180		# seconds to wait for the last DESTROY
 
@@ -200,24 +200,54 @@ ulogd_report() {
 }
 
 # ---------------------------------------------------------------------------
-# XMPPGUARD SIDE: the lead wires the daemon in here once it records flows.
-#
-# bench_xmppguard_start runs after the namespaces exist and before the load:
-# start xmppguard in "$SRV" with `ns_spawn "$SRV" "$T/xmppguard.log" ...`,
-# watching port $PORT, its state directory under "$T", and wait until it is
-# ready.  bench_xmppguard_report runs once the kernel's table is empty (every
-# DESTROY has been sent): stop the daemon (ns_stop) so its store is flushed,
-# count the flows it recorded for port $PORT and print one line:
-#   xmppguard: recorded=N lost=N lost_pct=P netlink_drops=N cpu_s=S
-# (netlink_drops "$SRV" PID counts what the kernel dropped for it.)
-# $MADE holds the number of flows the load completed.
+# The xmppguard side: the daemon on its defaults (64M netlink buffer), port
+# $PORT as its c2s service, its store in $T.  Recorded = rows in conns for
+# the port once every DESTROY has been read; it also reports the kernel's
+# netlink drops for its socket, its overruns, CPU per conntrack message and
+# peak resident memory.
 bench_xmppguard_start() {
-	:
+	cat >"$T/xmppguard.conf" <<-CONF
+	[global]
+	state_dir = $T/xg
+	control_socket = $T/xg.sock
+	[service c2s]
+	ports = $PORT
+	[conntrack]
+	rcvbuf = ${XG_RCVBUF:-64M}
+	poll = ${XG_POLL:-5s}
+	CONF
+	ns_spawn "$SRV" "$T/xmppguard.log" "$TOP/xmppguard" run --foreground \
+	    -c "$T/xmppguard.conf"
+	XG_PID=$NS_PID
+	wait_for_line 'ready' "$T/xmppguard.log" 10
+}
+
+# status_field KEY.PATH: one figure of `xmppguard status --json`.
+xg_status_field() {
+	"$TOP/xmppguard" status -s "$T/xg.sock" --json | python3 -c "import json, sys
+d = json.load(sys.stdin)
+for k in '$1'.split('.'): d = d[k]
+print(d)"
 }
 
 bench_xmppguard_report() {
-	echo "xmppguard: not wired in yet (contrib/bench/ct-ulogd2.sh," \
-	    "bench_xmppguard_start)"
+	local rows cpu drops lost msgs overruns rss
+	# The last DESTROYs are read within a moment of the table emptying.
+	sleep 2
+	msgs=$(xg_status_field conntrack.messages)
+	overruns=$(xg_status_field conntrack.overruns)
+	cpu=$(cpu_seconds "$XG_PID")
+	drops=$(netlink_drops "$SRV" "$XG_PID")
+	rss=$(awk '/VmHWM/ { print $2 }' "/proc/$XG_PID/status")
+	ns_stop "$XG_PID" 10 || echo "xmppguard exited $?" >&2
+	rows=$(sqlite3 "$T/xg/xmppguard.db" \
+	    "SELECT count(*) FROM conns WHERE port = $PORT;")
+	lost=$((MADE - rows))
+	echo "xmppguard: recorded=$rows lost=$lost" \
+	    "lost_pct=$(awk -v l=$lost -v m=$MADE 'BEGIN { printf "%.1f", m ? 100 * l / m : 0 }')" \
+	    "netlink_drops=$drops overruns=$overruns cpu_s=$cpu" \
+	    "us_per_msg=$(awk -v c="$cpu" -v m="$msgs" 'BEGIN { printf "%.2f", m ? c * 1e6 / m : 0 }')" \
+	    "messages=$msgs peak_rss_kb=$rss"
 }
 # ---------------------------------------------------------------------------
 

@@ -137,10 +137,14 @@ count() { grep -c "$1" "$T/events"; }
 # The handshake is what counts; a SYN answered into the void is not one.
 [ "$(count '^conn_open .*port=5269 ')" -eq 0 ] || fail "half-open flow opened"
 expect_grep '^conn_syn .*port=5269 service=s2s .*flags=S ' "$T/events"
-expect_grep '^conn_end .*port=5269 service=s2s .*flags=S ' "$T/events"
+# It ends without a handshake (no H).  The kernel filter drops messages in
+# SYN_RECV, so its DESTROY does not reach us: the next dump finds it gone
+# (R).  Either way it ends exactly once.
+expect_grep '^conn_end .*port=5269 service=s2s .*flags=SR\{0,1\} ' "$T/events"
 [ "$(count '^conn_open .*flags=HS ')" -eq 3 ] || fail "conn_open flags"
 grep -q 'port=8080\|port=5353' "$T/events" && fail "unwatched flow reported"
-[ "$(count 'flags=[HSP]*R')" -eq 0 ] || fail "resync flags without a gap"
+[ "$(grep -v 'port=5269 ' "$T/events" | grep -c 'flags=[HSP]*R')" -eq 0 ] ||
+    fail "resync flags without a gap"
 
 # The held session's bytes come while it is open, not only at its end.
 held=$(awk '/^conn_close / {

@@ -165,7 +165,9 @@ ns_allow_synack() {
 
 # ns_spawn NS LOG CMD...: runs CMD in NS in the background, stdout and
 # stderr to LOG; its PID is in $NS_PID and ns_cleanup will stop it.
-# `ip netns exec` execs CMD, so the PID is CMD's own.
+# `ip netns exec` execs CMD, so the PID is CMD's own.  (`ns_exec ... &`
+# would not do: $! would be a subshell's, and a signal to it would leave
+# CMD running.)
 ns_spawn() {
 	local ns=$1 log=$2
 	shift 2

@@ -172,7 +172,8 @@ static int64_t		 t_start;
 static int64_t		 t_end;		/* the hard deadline */
 static int		 stopping;	/* SIGINT or SIGTERM came */
 static int		 want_report;
-static char		 iobuf[IOBUF_SIZE];
+static char		 iobuf[IOBUF_SIZE];	/* what we send */
+static char		 rxbuf[IOBUF_SIZE];	/* what we discard */
 
 static void usage(void) __attribute__((noreturn));
 static void die(const char *, ...)
@@ -667,7 +668,7 @@ recv_some(int fd, uint64_t *count)
 	int	i;
 
 	for (i = 0; i < 16; i++) {
-		n = recv(fd, iobuf, sizeof(iobuf), MSG_DONTWAIT);
+		n = recv(fd, rxbuf, sizeof(rxbuf), MSG_DONTWAIT);
 		if (n == 0)
 			return 1;
 		if (n == -1) {
@@ -1326,6 +1327,7 @@ run_jobs(void (*loop)(void), int (*report)(void))
 	struct stats		*shared;
 	pid_t			 pids[MAX_JOBS], pid;
 	uint64_t		 k, count = o.count, alive = 0;
+	int64_t			 net;
 	int			 status, killed = 0;
 
 	if (o.jobs <= 1) {
@@ -1357,11 +1359,12 @@ run_jobs(void (*loop)(void), int (*report)(void))
 		pids[k] = pid;
 		alive++;
 	}
+	/* Workers end by themselves at the deadline; this is a net. */
+	net = t_end + 2000000;
+	t_end = INT64_MAX;
 	while (alive > 0) {
 		(void)loop_wait(evs, now_us() + TICK_US / 10);
-		if ((stopping && !killed) || (now_us() > t_end + 2000000 &&
-		    killed < 2)) {
-			/* Workers end by themselves at t_end; this is a net. */
+		if ((stopping && !killed) || (now_us() > net && killed < 2)) {
 			for (k = 0; k < o.jobs; k++)
 				if (pids[k] != 0)
 					kill(pids[k], killed ? SIGKILL :
