@@ -1,7 +1,8 @@
 # xmppguard - build, test, install.
 #
 #   make                 build ./xmppguard
-#   make check           unit tests (plain, then ASan+UBSan), filter and system tests
+#   make check           unit tests (plain, then ASan+UBSan), system tests
+#   make bench           benchmarks against peers (root; BENCHMARKS.md)
 #   make unit            unit tests only (plain)
 #   make install         PREFIX=/usr/local DESTDIR=
 #   make clean
@@ -56,7 +57,7 @@ SQL      := $(sort $(wildcard sql/[0-9]*.sql))
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps run check unit unit-san system tools install uninstall clean reference
+.PHONY: all deps run check bench unit unit-san system tools install uninstall clean reference
 all: xmppguard
 
 xmppguard: $(BUILD)/xmppguard
@@ -129,6 +130,10 @@ deps:
 run: deps
 	$(Q)$(MAKE) --no-print-directory xmppguard
 	./xmppguard run --foreground
+
+# Benchmarks against peers (ulogd2), as root; see BENCHMARKS.md.
+bench: xmppguard tools
+	@bash contrib/bench/run.sh
 
 check: deps
 	$(Q)$(MAKE) --no-print-directory xmppguard

@@ -1,0 +1,27 @@
+#!/bin/bash
+# make bench: every benchmark of BENCHMARKS.md, in one run, as root.
+# Each line of output is one measurement (key=value); BENCHMARKS.md keeps
+# the figures and says what they mean.
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+B=contrib/bench
+
+echo "== conntrack flows recorded: xmppguard and ulogd2 on the same load"
+echo "-- loopback, as fast as xgload goes, 100000 connections"
+bash $B/ct-ulogd2.sh -n 100000
+echo "-- loopback, 5000 connections/s, 30000 connections"
+bash $B/ct-ulogd2.sh -n 30000 -r 5000
+echo "-- veth between namespaces, as fast as xgload goes, 100000 connections"
+bash $B/ct-ulogd2.sh --veth -n 100000
+
+echo "== memory under a spoofed SYN flood from 1,000,000 addresses"
+bash $B/synflood-rss.sh -n 1000000
+
+echo "== the detection path alone (tracker, rules, rollups; -d: and SQLite)"
+for a in 1000 100000; do
+	build/plain/tests/benchpipe -n 4000000 -a $a
+done
+build/plain/tests/benchpipe -n 4000000 -s
+rm -f /tmp/xg-benchpipe.db*
+build/plain/tests/benchpipe -n 2000000 -a 10000 -d /tmp/xg-benchpipe.db
+rm -f /tmp/xg-benchpipe.db*
