@@ -531,6 +531,12 @@ daemon_run(struct daemon *d, int foreground)
 			    "(net.netfilter.nf_conntrack_acct=0): karma "
 			    "cannot see bandwidth");
 	}
+	/* Said loudly rather than silently accepted: a [log] section is
+	 * valid configuration, but nothing reads logs in this release. */
+	if (d->conf->nlogs > 0)
+		log_warnx("log: %d [log] section%s not followed: the log "
+		    "pipeline is not in this release", d->conf->nlogs,
+		    d->conf->nlogs > 1 ? "s" : "");
 	if ((d->ctl = ctl_open(d->loop, d->conf->control_socket,
 	    daemon_ctl_cb, d, &cause)) == NULL)
 		fatalx("control socket: %s", cause);
