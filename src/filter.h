@@ -1,0 +1,103 @@
+/*
+ * Filters: turn one XMPP server log line into at most one event.
+ *
+ * A filter is loaded from a filter file (format at the top of filter.c) and
+ * owns its compiled regexes, its join table (address by correlation key)
+ * and its dedup table (one auth failure per connection).  Both tables are
+ * bounded and expire by the 'now' passed in, so a filter is pure apart from
+ * that state: no clock read, no I/O after filter_load.
+ */
+#ifndef FILTER_H
+#define FILTER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "addr.h"
+#include "event.h"
+
+#define FILTER_USER_MAX		256	/* user and host, NUL included */
+#define FILTER_KEY_MAX		64	/* correlation key, NUL included */
+
+/* filter_result.flags */
+#define FILTER_R_TIME		0x01	/* time parsed from the line */
+#define FILTER_R_JOINED		0x02	/* addr came from the join table */
+#define FILTER_R_DUP		0x04	/* matched, but a repeat within the
+					 * dedup window: not an event */
+#define FILTER_R_TRUNC		0x08	/* user, host or key was cut */
+
+struct filter_result {
+	enum event_kind	 kind;		/* the matched pattern's kind */
+	int		 pattern;	/* index of the matching pattern */
+	struct addr	 addr;		/* family 0: no address */
+	uint16_t	 sport;		/* remote port from the line; 0 */
+	int64_t		 time;		/* us since epoch; 'now' unless
+					 * FILTER_R_TIME */
+	char		 user[FILTER_USER_MAX];	/* "" if none */
+	char		 host[FILTER_USER_MAX];	/* "" if none */
+	char		 key[FILTER_KEY_MAX];	/* "" if none */
+	uint32_t	 flags;		/* FILTER_R_* */
+};
+
+/* Counters of one pattern, for test-filter and status. */
+struct filter_pattern_stats {
+	const char	*name;		/* owned by the filter */
+	enum event_kind	 kind;		/* EVENT_NONE: join bookkeeping only */
+	uint64_t	 tried;		/* lines the regex ran on */
+	uint64_t	 matched;
+	uint64_t	 errors;	/* match limit, depth limit, ... */
+	uint64_t	 dups;		/* matches suppressed by once_per */
+};
+
+/* Counters of the whole filter. */
+struct filter_stats {
+	uint64_t	 lines;
+	uint64_t	 prefiltered;	/* rejected by every prefilter */
+	uint64_t	 matched;
+	uint64_t	 errors;
+	uint64_t	 join_hits;
+	uint64_t	 join_misses;	/* join = get found no address */
+	uint64_t	 join_evictions; /* live entries pushed out when full */
+	uint64_t	 dedup_evictions;
+};
+
+struct filter;
+
+/*
+ * Loads and compiles the filter file at path.  On error returns NULL and
+ * sets *cause to every problem found, one "FILE:LINE: message" per line
+ * (caller frees).
+ */
+struct filter	*filter_load(const char *path, char **cause);
+/* As filter_load, from text in memory; name is used in messages. */
+struct filter	*filter_load_buf(const char *name, const char *buf, size_t len,
+		    char **cause);
+void		 filter_free(struct filter *);
+
+/* The name from the [filter] section. */
+const char	*filter_name(const struct filter *);
+
+/*
+ * Matches one line (no newline; may hold NUL bytes and invalid UTF-8) at
+ * time now (us since epoch).  Returns the event kind (> 0) and fills out;
+ * 0 if nothing is to be reported (no match, a join-only line, or a repeat:
+ * see out->flags); -1 if no pattern matched and at least one failed with a
+ * match error (counted).  Never fatal.
+ */
+int		 filter_match(struct filter *, const char *line, size_t len,
+		    int64_t now, struct filter_result *out);
+
+/*
+ * Sample lines from the file's "sample =" keys, in file order; *pattern
+ * (if not NULL) gets the index of the [pattern] section the sample sits
+ * in, which should match it, or -1 for one in [filter].  NULL past the end.
+ */
+size_t		 filter_nsamples(const struct filter *);
+const char	*filter_sample(const struct filter *, size_t, int *pattern);
+
+size_t		 filter_npatterns(const struct filter *);
+const struct filter_pattern_stats *filter_pattern_stats(const struct filter *,
+		    size_t);
+const struct filter_stats *filter_stats(const struct filter *);
+
+#endif /* FILTER_H */

@@ -1,0 +1,666 @@
+/*
+ * The filter engine: the file format and its errors, prefilters, named
+ * groups, address spellings, joins with expiry and eviction, fd reuse,
+ * once-per-connection dedup, and hostile input (catastrophic backtracking,
+ * binary garbage, a 1 MB line).  tests/unit/data/example.conf uses every
+ * feature; smaller filters are inline.
+ */
+#include "unit.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../../src/filter.c"
+
+#define EXAMPLE	"tests/unit/data/example.conf"
+#define S	INT64_C(1000000)
+
+/* 2026-11-29 04:00:00 UTC, the examples' hour. */
+static int64_t
+t0(void)
+{
+	struct tm	tm;
+
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = 2026 - 1900;
+	tm.tm_mon = 10;
+	tm.tm_mday = 29;
+	tm.tm_hour = 4;
+	return (int64_t)timegm(&tm) * S;
+}
+
+static struct filter *
+load_example(void)
+{
+	struct filter	*f;
+	char		*cause = NULL;
+
+	f = filter_load(EXAMPLE, &cause);
+	if (f == NULL)
+		fail_msg("%s", cause);
+	return f;
+}
+
+static struct filter *
+load_str(const char *text)
+{
+	struct filter	*f;
+	char		*cause = NULL;
+
+	f = filter_load_buf("t.conf", text, strlen(text), &cause);
+	if (f == NULL)
+		fail_msg("%s", cause);
+	return f;
+}
+
+static int
+match(struct filter *f, const char *line, int64_t now,
+    struct filter_result *r)
+{
+	return filter_match(f, line, strlen(line), now, r);
+}
+
+static const char *
+ip(const struct filter_result *r, char *buf)
+{
+	if (r->addr.family == 0)
+		return "none";
+	return addr_ntop(&r->addr, buf, ADDR_STRLEN);
+}
+
+static const struct filter_pattern_stats *
+pstats(struct filter *f, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < filter_npatterns(f); i++)
+		if (strcmp(filter_pattern_stats(f, i)->name, name) == 0)
+			return filter_pattern_stats(f, i);
+	fail_msg("no pattern %s", name);
+	return NULL;
+}
+
+static void
+test_example_loads(void **state)
+{
+	struct filter		*f;
+	struct filter_result	 r;
+	const char		*line;
+	size_t			 i;
+	int			 pat;
+
+	(void)state;
+	f = load_example();
+	assert_string_equal(filter_name(f), "example");
+	assert_int_equal(filter_npatterns(f), 6);
+	assert_int_equal(filter_nsamples(f), 7);
+	assert_null(filter_sample(f, 7, NULL));
+	/* Every sample in a pattern is matched by that pattern. */
+	for (i = 0; i < filter_nsamples(f); i++) {
+		line = filter_sample(f, i, &pat);
+		assert_int_not_equal(match(f, line, t0() + 10 * S, &r), -1);
+		assert_true(r.pattern >= 0);
+		if (i == 0)
+			assert_int_equal(pat, -1);
+		else
+			assert_int_equal(r.pattern, pat);
+	}
+	for (i = 0; i < filter_npatterns(f); i++)
+		assert_true(filter_pattern_stats(f, i)->matched >= 1);
+	assert_null(filter_pattern_stats(f, 6));
+	filter_free(f);
+	filter_free(NULL);
+}
+
+static void
+test_parse_errors(void **state)
+{
+	static const char text[] =
+	    "[filter]\n"				/* 1 */
+	    "name = bad\n"				/* 2 */
+	    "time = none\n"				/* 3 */
+	    "colour = blue\n"				/* 4 */
+	    "[pattern one]\n"				/* 5 */
+	    "kind = auth_fial\n"			/* 6 */
+	    "regex = ^x(?<ip>\\S+\n"			/* 7 */
+	    "[pattern two]\n"				/* 8 */
+	    "kind = auth_fail\n"			/* 9 */
+	    "[pattern three]\n"				/* 10 */
+	    "kind = register\n"				/* 11 */
+	    "regex = (?<ip>\\S+) (?<usr>\\S+)\n"	/* 12 */
+	    "join = get\n"				/* 13 */
+	    "just words\n"				/* 14 */
+	    "[pattern one]\n"				/* 15 */
+	    "[weird]\n";				/* 16 */
+	static const char nul[] = "[filter]\nname=n\ntime=none\n[pattern p]\n"
+	    "regex=(?<time>\\d+) (?<ip>\\S+)\nx\0y\n";
+	struct filter	*f;
+	char		*cause = NULL;
+
+	(void)state;
+	f = filter_load_buf("t.conf", text, sizeof(text) - 1, &cause);
+	assert_null(f);
+	assert_non_null(cause);
+	/* Every error at once, each with its line. */
+	assert_non_null(strstr(cause, "t.conf:4: [filter]: unknown key "
+	    "colour"));
+	assert_non_null(strstr(cause, "t.conf:6: pattern one: unknown kind "
+	    "auth_fial"));
+	assert_non_null(strstr(cause, "t.conf:7: pattern one: bad regex at "
+	    "offset 11: missing closing parenthesis"));
+	assert_non_null(strstr(cause, "t.conf:8: pattern two: missing regex"));
+	assert_non_null(strstr(cause, "t.conf:12: pattern three: unknown "
+	    "group (?<usr>)"));
+	assert_non_null(strstr(cause, "t.conf:12: pattern three: join needs "
+	    "a (?<key>) group"));
+	assert_non_null(strstr(cause, "t.conf:14: expected KEY = VALUE"));
+	assert_non_null(strstr(cause, "t.conf:15: duplicate pattern one "
+	    "(first at line 5)"));
+	assert_non_null(strstr(cause, "t.conf:16: unknown section [weird]"));
+	/* In line order, though the regexes compile after the last line. */
+	assert_true(strstr(cause, "t.conf:7:") < strstr(cause, "t.conf:14:"));
+	free(cause);
+
+	/* A file with no sections at all. */
+	cause = NULL;
+	assert_null(filter_load_buf("e.conf", "", 0, &cause));
+	assert_non_null(strstr(cause, "e.conf: missing [filter] section"));
+	assert_non_null(strstr(cause, "e.conf: no [pattern] section"));
+	free(cause);
+
+	/* Missing kind, time group with time = none, NUL in the file. */
+	cause = NULL;
+	assert_null(filter_load_buf("n.conf", nul, sizeof(nul) - 1, &cause));
+	assert_non_null(strstr(cause, "n.conf:4: pattern p: missing kind"));
+	assert_non_null(strstr(cause, "n.conf:5: pattern p: (?<time>) group "
+	    "but time = none"));
+	assert_non_null(strstr(cause, "n.conf:6: NUL byte"));
+	free(cause);
+
+	cause = NULL;
+	assert_null(filter_load("/nonexistent/x.conf", &cause));
+	assert_non_null(strstr(cause, "/nonexistent/x.conf: No such file"));
+	free(cause);
+}
+
+static void
+test_prefilter_and_literal(void **state)
+{
+	struct filter		*f;
+	struct filter_result	 r;
+	const struct filter_pattern_stats *ps;
+
+	(void)state;
+	f = load_example();
+	ps = pstats(f, "auth-fail");
+	/* No "xmpp": the filter-wide prefilter rejects it outright. */
+	assert_int_equal(match(f, "2026-11-29 04:00:00 jabber <0.1.0> Failed "
+	    "c2s PLAIN authentication for a@b from 192.0.2.1: x", t0(), &r), 0);
+	assert_int_equal(filter_stats(f)->prefiltered, 1);
+	assert_int_equal(ps->tried, 0);
+	/* "xmpp" but not the literal: the regex never runs. */
+	assert_int_equal(match(f, "2026-11-29 04:00:00 xmpp <0.1.0> Failed "
+	    "c2s PLAIN authn for a@b from 192.0.2.1: x", t0(), &r), 0);
+	assert_int_equal(ps->tried, 0);
+	/* The literal, but no match: tried, not matched. */
+	assert_int_equal(match(f, "2026-11-29 04:00:00 xmpp <0.1.0> Failed "
+	    "c2s PLAIN authentication for nobody", t0(), &r), 0);
+	assert_int_equal(ps->tried, 1);
+	assert_int_equal(ps->matched, 0);
+	assert_int_equal(r.pattern, -1);
+	assert_int_equal(filter_stats(f)->lines, 3);
+	filter_free(f);
+}
+
+static void
+test_groups(void **state)
+{
+	struct filter		*f;
+	struct filter_result	 r;
+	char			 b[ADDR_STRLEN];
+
+	(void)state;
+	f = load_example();
+	assert_int_equal(match(f, filter_sample(f, 0, NULL), 0, &r),
+	    EVENT_AUTH_FAIL);
+	assert_int_equal(r.kind, EVENT_AUTH_FAIL);
+	assert_int_equal(r.pattern, 0);
+	assert_string_equal(ip(&r, b), "192.0.2.1");	/* unmapped */
+	assert_string_equal(r.user, "alice");
+	assert_string_equal(r.host, "example.org");
+	assert_string_equal(r.key, "0.100.0");
+	assert_true(r.flags & FILTER_R_TIME);
+	assert_false(r.flags & (FILTER_R_JOINED | FILTER_R_DUP));
+	assert_int_equal(r.time, t0() + 250000);
+
+	/* Six digits of fraction, comma-separated; more are ignored. */
+	assert_int_equal(match(f, "2026-11-29 04:00:09,1234567 xmpp <0.7.0> "
+	    "Failed c2s PLAIN authentication for a@b from 192.0.2.2: x",
+	    0, &r), EVENT_AUTH_FAIL);
+	assert_int_equal(r.time, t0() + 9 * S + 123456);
+
+	/* An unparsable time falls back to now. */
+	assert_int_equal(match(f, "2026-13-99 04:00:09 xmpp <0.8.0> Failed "
+	    "c2s PLAIN authentication for a@b from 192.0.2.2: x", 42, &r),
+	    EVENT_AUTH_FAIL);
+	assert_false(r.flags & FILTER_R_TIME);
+	assert_int_equal(r.time, 42);
+
+	/* port group, and an empty user. */
+	assert_int_equal(match(f, filter_sample(f, 6, NULL), 0, &r),
+	    EVENT_REGISTER);
+	assert_int_equal(r.sport, 5222);
+	assert_string_equal(r.user, "carol");
+	assert_int_equal(match(f, "2026-11-29 04:00:09 xmpp <0.9.0> Failed "
+	    "c2s PLAIN authentication for @b from 192.0.2.2: x", 0, &r),
+	    EVENT_AUTH_FAIL);
+	assert_string_equal(r.user, "");
+	filter_free(f);
+}
+
+/* 2026-MM-DD hh:mm:ss UTC in us. */
+static int64_t
+utc(int year, int mon, int day, int h, int m, int sec)
+{
+	struct tm	tm;
+
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = year - 1900;
+	tm.tm_mon = mon - 1;
+	tm.tm_mday = day;
+	tm.tm_hour = h;
+	tm.tm_min = m;
+	tm.tm_sec = sec;
+	return (int64_t)timegm(&tm) * S;
+}
+
+static void
+test_time_formats(void **state)
+{
+	struct filter		*f;
+	struct filter_result	 r;
+
+	(void)state;
+	/* ISO 8601 with a fraction before the offset (MongooseIM-like). */
+	f = load_str("[filter]\nname = iso\ntime = %Y-%m-%dT%H:%M:%S%f%z\n"
+	    "[pattern p]\nkind = auth_fail\n"
+	    "regex = ^(?<time>\\S+) fail (?<ip>\\S+)$\n");
+	assert_int_equal(match(f, "2026-11-29T05:00:00.5+01:00 fail 192.0.2.1",
+	    0, &r), EVENT_AUTH_FAIL);
+	assert_true(r.flags & FILTER_R_TIME);
+	assert_int_equal(r.time, t0() + 500000);
+	assert_int_equal(match(f, "2026-11-29T04:00:01-0030 fail 192.0.2.1",
+	    0, &r), EVENT_AUTH_FAIL);
+	assert_int_equal(r.time, t0() + 1801 * S);
+	filter_free(f);
+
+	/* Syslog: no year, so the current one, or last year's if future. */
+	f = load_str("[filter]\nname = syslog\ntime = %b %d %H:%M:%S\n"
+	    "timezone = utc\n[pattern p]\nkind = auth_fail\n"
+	    "regex = ^(?<time>\\w+ +\\d+ \\S+) fail (?<ip>\\S+)$\n");
+	assert_int_equal(match(f, "Nov 29 04:00:00 fail 192.0.2.1", t0(), &r),
+	    EVENT_AUTH_FAIL);
+	assert_int_equal(r.time, t0());
+	assert_int_equal(match(f, "Jan  1 00:00:07 fail 192.0.2.1", t0(), &r),
+	    EVENT_AUTH_FAIL);
+	assert_int_equal(r.time, utc(2026, 1, 1, 0, 0, 7));
+	assert_int_equal(match(f, "Dec 31 23:59:59 fail 192.0.2.1", t0(), &r),
+	    EVENT_AUTH_FAIL);
+	assert_int_equal(r.time, utc(2025, 12, 31, 23, 59, 59));
+	filter_free(f);
+}
+
+static void
+test_addresses(void **state)
+{
+	static const struct {
+		const char	*ip;
+		const char	*want;
+		uint16_t	 port;
+	} t[] = {
+		{ "::ffff:192.0.2.1", "192.0.2.1", 0 },
+		{ "192.0.2.1:5222", "192.0.2.1", 5222 },
+		{ "[2001:db8::1]:5222", "2001:db8::1", 5222 },
+		{ "[2001:db8::2]", "2001:db8::2", 0 },
+		{ "2001:DB8::3", "2001:db8::3", 0 },
+		{ "hidden_by_ejabberd", "none", 0 },
+		{ "?", "none", 0 },
+		{ "999.1.1.1", "none", 0 },
+	};
+	struct filter		*f;
+	struct filter_result	 r;
+	char			 line[256], b[ADDR_STRLEN];
+	size_t			 i;
+
+	(void)state;
+	f = load_example();
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		snprintf(line, sizeof(line), "2026-11-29 04:00:00 xmpp "
+		    "<0.%zu.0> Failed c2s PLAIN authentication for u@h from "
+		    "%s: x", i, t[i].ip);
+		assert_int_equal(match(f, line, 0, &r), EVENT_AUTH_FAIL);
+		assert_string_equal(ip(&r, b), t[i].want);
+		assert_int_equal(r.sport, t[i].port);
+	}
+	filter_free(f);
+}
+
+static void
+test_join(void **state)
+{
+	struct filter		*f;
+	struct filter_result	 r;
+	char			 b[ADDR_STRLEN], line[128];
+	int			 i;
+
+	(void)state;
+	f = load_example();
+	assert_int_equal(match(f, "2026-11-29 04:00:00 xmpp [7] connect from "
+	    "[2001:db8::1]:40000", 0, &r), EVENT_CONN_OPEN);
+	assert_string_equal(ip(&r, b), "2001:db8::1");
+	assert_int_equal(r.sport, 40000);
+
+	/* get: the later line has only the fd. */
+	assert_int_equal(match(f, "2026-11-29 04:00:30 xmpp [7] rate limit "
+	    "exceeded", 0, &r), EVENT_LIMIT_HIT);
+	assert_string_equal(ip(&r, b), "2001:db8::1");
+	assert_true(r.flags & FILTER_R_JOINED);
+	assert_int_equal(filter_stats(f)->join_hits, 1);
+
+	/* An unknown fd: the event, without an address. */
+	assert_int_equal(match(f, "2026-11-29 04:00:30 xmpp [8] rate limit "
+	    "exceeded", 0, &r), EVENT_LIMIT_HIT);
+	assert_string_equal(ip(&r, b), "none");
+	assert_int_equal(filter_stats(f)->join_misses, 1);
+
+	/* Expiry: join_ttl is 60s from the connect line's own time. */
+	assert_int_equal(match(f, "2026-11-29 04:00:59 xmpp [7] rate limit "
+	    "exceeded", 0, &r), EVENT_LIMIT_HIT);
+	assert_string_equal(ip(&r, b), "2001:db8::1");
+	assert_int_equal(match(f, "2026-11-29 04:01:00 xmpp [7] rate limit "
+	    "exceeded", 0, &r), EVENT_LIMIT_HIT);
+	assert_string_equal(ip(&r, b), "none");
+
+	/* kind = none: recorded, nothing reported. */
+	assert_int_equal(match(f, "2026-11-29 04:02:00 xmpp session s1 from "
+	    "198.51.100.7", t0() + 120 * S, &r), 0);
+	assert_int_equal(r.kind, EVENT_NONE);
+	assert_int_equal(r.pattern, 4);
+	assert_int_equal(pstats(f, "session")->matched, 1);
+
+	/* Capacity 4: a fifth key evicts the oldest, s1. */
+	for (i = 1; i <= 4; i++) {
+		snprintf(line, sizeof(line), "2026-11-29 04:02:0%d xmpp [%d] "
+		    "connect from 192.0.2.%d", i, 10 + i, i);
+		assert_int_equal(match(f, line, 0, &r), EVENT_CONN_OPEN);
+	}
+	assert_int_equal(filter_stats(f)->join_evictions, 1);
+	assert_int_equal(match(f, "2026-11-29 04:02:10 xmpp [11] disconnect",
+	    0, &r), EVENT_CONN_CLOSE);
+	assert_string_equal(ip(&r, b), "192.0.2.1");
+	assert_int_equal(match(f, "2026-11-29 04:02:10 xmpp [14] rate limit "
+	    "exceeded", 0, &r), EVENT_LIMIT_HIT);
+	assert_string_equal(ip(&r, b), "192.0.2.4");
+	/* The disconnect freed a slot: no eviction now. */
+	assert_int_equal(match(f, "2026-11-29 04:02:11 xmpp [15] connect from "
+	    "192.0.2.5", 0, &r), EVENT_CONN_OPEN);
+	assert_int_equal(filter_stats(f)->join_evictions, 1);
+	filter_free(f);
+}
+
+static void
+test_fd_reuse(void **state)
+{
+	struct filter		*f;
+	struct filter_result	 r;
+	char			 b[ADDR_STRLEN];
+
+	(void)state;
+	f = load_example();
+	assert_int_equal(match(f, "2026-11-29 04:00:00 xmpp [7] connect from "
+	    "192.0.2.1", 0, &r), EVENT_CONN_OPEN);
+	assert_int_equal(match(f, "2026-11-29 04:00:01 xmpp [7] disconnect",
+	    0, &r), EVENT_CONN_CLOSE);
+	assert_string_equal(ip(&r, b), "192.0.2.1");
+	/* Cleared: the fd alone no longer names the old client. */
+	assert_int_equal(match(f, "2026-11-29 04:00:01 xmpp [7] rate limit "
+	    "exceeded", 0, &r), EVENT_LIMIT_HIT);
+	assert_string_equal(ip(&r, b), "none");
+	/* Reused at once by another client. */
+	assert_int_equal(match(f, "2026-11-29 04:00:01 xmpp [7] connect from "
+	    "192.0.2.2", 0, &r), EVENT_CONN_OPEN);
+	assert_int_equal(match(f, "2026-11-29 04:00:02 xmpp [7] rate limit "
+	    "exceeded", 0, &r), EVENT_LIMIT_HIT);
+	assert_string_equal(ip(&r, b), "192.0.2.2");
+	/* A set without a usable address forgets the key too. */
+	assert_int_equal(match(f, "2026-11-29 04:00:03 xmpp [7] connect from "
+	    "?", 0, &r), EVENT_CONN_OPEN);
+	assert_int_equal(match(f, "2026-11-29 04:00:04 xmpp [7] rate limit "
+	    "exceeded", 0, &r), EVENT_LIMIT_HIT);
+	assert_string_equal(ip(&r, b), "none");
+	filter_free(f);
+}
+
+static void
+test_once_per_connection(void **state)
+{
+	static const char *mech[] = { "SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN" };
+	struct filter		*f;
+	struct filter_result	 r;
+	char			 line[256];
+	int			 i, events = 0;
+
+	(void)state;
+	f = load_example();
+	/* One wrong password, three mechanisms, one connection. */
+	for (i = 0; i < 3; i++) {
+		snprintf(line, sizeof(line), "2026-11-29 04:00:0%d xmpp "
+		    "<0.555.0> Failed c2s %s authentication for "
+		    "eve@example.org from 192.0.2.66: Invalid password", i,
+		    mech[i]);
+		if (match(f, line, 0, &r) == EVENT_AUTH_FAIL)
+			events++;
+		else {
+			assert_true(r.flags & FILTER_R_DUP);
+			assert_int_equal(r.kind, EVENT_AUTH_FAIL);
+		}
+	}
+	assert_int_equal(events, 1);
+	assert_int_equal(pstats(f, "auth-fail")->matched, 3);
+	assert_int_equal(pstats(f, "auth-fail")->dups, 2);
+
+	/* Another connection of the same client counts. */
+	assert_int_equal(match(f, "2026-11-29 04:00:03 xmpp <0.556.0> Failed "
+	    "c2s PLAIN authentication for eve@example.org from 192.0.2.66: x",
+	    0, &r), EVENT_AUTH_FAIL);
+	/* The same connection after the 10s window counts again. */
+	assert_int_equal(match(f, "2026-11-29 04:00:09 xmpp <0.555.0> Failed "
+	    "c2s PLAIN authentication for eve@example.org from 192.0.2.66: x",
+	    0, &r), 0);
+	assert_int_equal(match(f, "2026-11-29 04:00:10 xmpp <0.555.0> Failed "
+	    "c2s PLAIN authentication for eve@example.org from 192.0.2.66: x",
+	    0, &r), EVENT_AUTH_FAIL);
+
+	/* The table is bounded (8): many connections evict, never grow. */
+	for (i = 0; i < 100; i++) {
+		snprintf(line, sizeof(line), "2026-11-29 04:00:20 xmpp "
+		    "<0.%d.1> Failed c2s PLAIN authentication for x@y from "
+		    "192.0.2.9: x", i);
+		assert_int_equal(match(f, line, 0, &r), EVENT_AUTH_FAIL);
+	}
+	assert_true(filter_stats(f)->dedup_evictions >= 92);
+	filter_free(f);
+}
+
+static void
+test_catastrophic_regex(void **state)
+{
+	struct filter		*f;
+	struct filter_result	 r;
+	struct timespec		 a, b;
+	char			*line;
+	size_t			 n = 30000;
+	double			 secs;
+
+	(void)state;
+	f = load_str("[filter]\nname = slow\ntime = none\n"
+	    "[pattern bad]\nkind = auth_fail\nregex = (a+)+$\n"
+	    "[pattern good]\nkind = auth_ok\nregex = b$\n");
+	line = xmalloc(n + 1);
+	memset(line, 'a', n - 1);
+	line[n - 1] = 'b';
+	line[n] = '\0';
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	/* The bad pattern gives up; the next one still gets the line. */
+	assert_int_equal(filter_match(f, line, n, 0, &r), EVENT_AUTH_OK);
+	line[n - 1] = 'a';
+	line[n - 2] = 'b';
+	assert_int_equal(filter_match(f, line, n, 0, &r), -1);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	secs = (double)(b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) / 1e9;
+	assert_true(secs < 2.0);
+	assert_int_equal(pstats(f, "bad")->errors, 2);
+	assert_int_equal(filter_stats(f)->errors, 2);
+	assert_int_equal(filter_stats(f)->matched, 1);
+	free(line);
+	filter_free(f);
+}
+
+static void
+test_garbage(void **state)
+{
+	struct filter		*f;
+	struct filter_result	 r;
+	char			 line[512];
+	uint32_t		 x = 12345;
+	size_t			 i, j, len;
+	char			 b[ADDR_STRLEN];
+	static const char	 bin[] = "2026-11-29 04:00:00 xmpp <0.1.0> "
+	    "Failed c2s PLAIN authentication for \xff\xfe\0\xc3@h from "
+	    "192.0.2.3: x";
+
+	(void)state;
+	f = load_example();
+	for (i = 0; i < 20000; i++) {
+		len = i % sizeof(line);
+		for (j = 0; j < len; j++) {
+			x = x * 1103515245 + 12345;
+			line[j] = (char)(x >> 16);
+		}
+		/* Half of them pass the prefilter and the literals. */
+		if (i % 2 && len > 40)
+			memcpy(line + 8, "xmpp authentication for disconnect",
+			    34);
+		assert_true(filter_match(f, line, len, 0, &r) >= 0);
+	}
+	/* Invalid UTF-8 and a NUL inside a match: bytes, not text. */
+	assert_int_equal(filter_match(f, bin, sizeof(bin) - 1, 0, &r),
+	    EVENT_AUTH_FAIL);
+	assert_string_equal(ip(&r, b), "192.0.2.3");
+	assert_memory_equal(r.user, "\xff\xfe", 3);
+	assert_int_equal(filter_match(f, NULL, 0, 0, &r), 0);
+	filter_free(f);
+}
+
+static void
+test_huge_line(void **state)
+{
+	struct filter		*f;
+	struct filter_result	 r;
+	static const char	 head[] =
+	    "2026-11-29 04:00:00 xmpp registered ";
+	static const char	 tail[] = " from 192.0.2.4 port 1";
+	size_t			 n = 1024 * 1024;
+	size_t			 hl = sizeof(head) - 1, tl = sizeof(tail) - 1;
+	char			*line, b[ADDR_STRLEN];
+
+	(void)state;
+	f = load_example();
+	line = xmalloc(n);
+	memset(line, 'x', n);
+	memcpy(line, head, hl);
+	assert_int_equal(filter_match(f, line, n, 0, &r), 0);
+
+	/* A 1 MB user name is cut to the buffer, not overflowed. */
+	memcpy(line + n - tl, tail, tl);
+	assert_int_equal(filter_match(f, line, n, 0, &r), EVENT_REGISTER);
+	assert_string_equal(ip(&r, b), "192.0.2.4");
+	assert_true(r.flags & FILTER_R_TRUNC);
+	assert_int_equal(strlen(r.user), FILTER_USER_MAX - 1);
+	assert_int_equal(r.sport, 1);
+	free(line);
+	filter_free(f);
+}
+
+static void
+test_error_cap(void **state)
+{
+	struct filter	*f;
+	char		*buf, *cause = NULL, *p;
+	size_t		 i, len, lines = 0;
+
+	(void)state;
+	/* A hostile or mistaken file (a log given as a filter) yields a
+	 * bounded message, not one line per line of input. */
+	len = 10000 * 6;
+	buf = xmalloc(len);
+	for (i = 0; i < len; i += 6)
+		memcpy(buf + i, "junk\n\n", 6);
+	f = filter_load_buf("j.conf", buf, len, &cause);
+	assert_null(f);
+	for (p = cause; (p = strchr(p, '\n')) != NULL; p++)
+		lines++;
+	assert_int_equal(lines, FILTER_ERRORS_MAX);
+	assert_non_null(strstr(cause, "j.conf:1: expected KEY = VALUE"));
+	p = strrchr(cause, '\n') + 1;
+	assert_string_equal(p, "j.conf: too many errors, giving up");
+	free(cause);
+	free(buf);
+}
+
+static void
+test_result_reset(void **state)
+{
+	struct filter		*f;
+	struct filter_result	 r;
+
+	(void)state;
+	f = load_example();
+	assert_int_equal(match(f, filter_sample(f, 0, NULL), 0, &r),
+	    EVENT_AUTH_FAIL);
+	assert_int_equal(match(f, "xmpp nothing", 5, &r), 0);
+	/* Nothing of the previous match leaks into the next result. */
+	assert_int_equal(r.kind, EVENT_NONE);
+	assert_int_equal(r.pattern, -1);
+	assert_int_equal(r.addr.family, 0);
+	assert_int_equal(r.time, 5);
+	assert_int_equal(r.flags, 0);
+	assert_string_equal(r.user, "");
+	assert_string_equal(r.host, "");
+	assert_string_equal(r.key, "");
+	filter_free(f);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_example_loads),
+		cmocka_unit_test(test_parse_errors),
+		cmocka_unit_test(test_error_cap),
+		cmocka_unit_test(test_result_reset),
+		cmocka_unit_test(test_prefilter_and_literal),
+		cmocka_unit_test(test_groups),
+		cmocka_unit_test(test_time_formats),
+		cmocka_unit_test(test_addresses),
+		cmocka_unit_test(test_join),
+		cmocka_unit_test(test_fd_reuse),
+		cmocka_unit_test(test_once_per_connection),
+		cmocka_unit_test(test_catastrophic_regex),
+		cmocka_unit_test(test_garbage),
+		cmocka_unit_test(test_huge_line),
+	};
+
+	return cmocka_run_group_tests_name("filter", tests, NULL, NULL);
+}
