@@ -1,0 +1,746 @@
+/*
+ * The tailer: follows one log file by name, on the event loop.
+ *
+ * Each tail owns an inotify instance (one fd per tail: simple, and the
+ * kernel's default limit of 128 instances per user is far above the number
+ * of logs a guard reads) watching two things: the inode of the open file
+ * (IN_MODIFY: data to read) and the directory (entries named like the file
+ * being created, moved or deleted: a rotation).  A slow safety timer
+ * re-checks everything, for filesystems where inotify is blind (NFS, FUSE)
+ * and for a directory that does not exist yet.
+ *
+ * Reading uses pread() at `offset`, which always sits at the end of the
+ * last byte consumed; bytes of an unfinished line are held in `line` (at
+ * most maxline of them), and a line found to be longer than maxline puts
+ * the tail in `skipping` mode until the next newline, so sync is never
+ * lost.  One wake-up reads at most TAIL_SLICE bytes; if more remains a 0 ms
+ * timer continues, so a huge backlog shares the loop with everything else.
+ *
+ * Rotation: the path is only looked at (stat) when the directory says the
+ * name changed, on the safety timer, or while no file is open.  When it
+ * names another inode, the open file is first read to its end (a writer may
+ * have appended after the rename), its unfinished last line is passed on
+ * as a line, and then the new file is opened and read from offset 0.  A
+ * file that shrank below offset, or whose first bytes changed, was
+ * truncated in place (copytruncate): it is read again from 0.
+ *
+ * Start: a file matching the saved position (inode and first bytes) resumes
+ * at its offset, any other file at the path is read from 0, and without a
+ * saved position from the start of its last (unfinished) line.  The first
+ * read is deferred to the loop, so no line is passed inside tail_open().
+ *
+ * Invariants: fd >= 0 iff a file is open, and then dev/ino are its
+ * identity and head holds its first min(offset, TAIL_HEAD_MAX) bytes;
+ * linelen <= maxline; skipping implies linelen == 0.
+ */
+#include <sys/inotify.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "log.h"
+#include "loop.h"
+#include "tail.h"
+#include "xmalloc.h"
+
+#define TAIL_CHUNK	(64 * 1024)	/* one pread() */
+#define TAIL_SLICE	(1024 * 1024)	/* bytes read per loop wake-up */
+
+#define TAIL_DIR_EVENTS	(IN_CREATE | IN_MOVED_FROM | IN_MOVED_TO | \
+			    IN_DELETE | IN_DELETE_SELF | IN_MOVE_SELF)
+#define TAIL_FILE_EVENTS (IN_MODIFY | IN_ATTRIB | IN_DELETE_SELF | \
+			    IN_MOVE_SELF)
+
+/* Not const: the tests shorten it rather than wait 5 s. */
+static int64_t	tail_safety_ms = 5000;
+
+struct tail {
+	struct loop		*loop;
+	char			*path;
+	char			*dir;
+	char			*base;
+	tail_line_cb		 cb;
+	void			*arg;
+
+	int			 ifd;		/* inotify */
+	int			 wdir;		/* watch on dir, or -1 */
+	int			 wfile;		/* watch on the open file, or -1 */
+	struct loop_timer	*safety;
+	struct loop_timer	*more;		/* continuation, or NULL */
+	int			 check_path;	/* stat the path after reading */
+
+	int			 fd;		/* open file, or -1 */
+	uint64_t		 dev;
+	uint64_t		 ino;
+	uint64_t		 offset;
+	uint8_t			 head[TAIL_HEAD_MAX];
+	size_t			 headlen;
+
+	char			*line;		/* unfinished line */
+	uint64_t		 linestart;	/* its offset in the file */
+	size_t			 linelen;
+	size_t			 maxline;
+	int			 skipping;	/* inside an over-long line */
+
+	char			*chunk;		/* TAIL_CHUNK read buffer */
+	int			 missing_logged;
+	struct log_ratelimit	 errlimit;
+	struct tail_stats	 stats;
+};
+
+static void	tail_run(struct tail *);
+
+static void
+tail_emit(struct tail *t, const char *p, size_t len)
+{
+	t->stats.lines++;
+	t->cb(p, len, t->arg);
+}
+
+/* Splits a chunk read at offset base into lines; the rest waits in
+ * t->line. */
+static void
+tail_feed(struct tail *t, const char *p, size_t len, uint64_t base)
+{
+	const char	*start = p, *nl;
+	size_t		 n;
+
+	while (len > 0) {
+		nl = memchr(p, '\n', len);
+		n = nl != NULL ? (size_t)(nl - p) : len;
+		if (t->skipping) {
+			if (nl != NULL)
+				t->skipping = 0;
+		} else if (n > t->maxline - t->linelen) {
+			t->stats.toolong++;
+			t->linelen = 0;
+			t->skipping = nl == NULL;
+		} else if (nl == NULL) {
+			memcpy(t->line + t->linelen, p, n);
+			t->linelen += n;
+		} else if (t->linelen == 0)
+			tail_emit(t, p, n);
+		else {
+			memcpy(t->line + t->linelen, p, n);
+			tail_emit(t, t->line, t->linelen + n);
+			t->linelen = 0;
+		}
+		if (nl == NULL)
+			break;
+		p = nl + 1;
+		t->linestart = base + (uint64_t)(p - start);
+		len -= n + 1;
+	}
+}
+
+/* Forgets the unfinished line (the file it came from is gone). */
+static void
+tail_reset_line(struct tail *t)
+{
+	t->linestart = t->offset;
+	t->linelen = 0;
+	t->skipping = 0;
+}
+
+/* Reads the first bytes of the open file into head, up to offset. */
+static void
+tail_read_head(struct tail *t)
+{
+	size_t	want;
+	ssize_t	n;
+
+	want = t->offset < TAIL_HEAD_MAX ? (size_t)t->offset : TAIL_HEAD_MAX;
+	if (t->headlen >= want)
+		return;
+	n = pread(t->fd, t->head, want, 0);
+	t->headlen = n > 0 ? (size_t)n : 0;
+}
+
+static void
+tail_unwatch_file(struct tail *t)
+{
+	if (t->wfile != -1)
+		inotify_rm_watch(t->ifd, t->wfile);
+	t->wfile = -1;
+}
+
+static void
+tail_close_file(struct tail *t)
+{
+	tail_unwatch_file(t);
+	if (t->fd != -1)
+		close(t->fd);
+	t->fd = -1;
+	t->dev = t->ino = t->offset = 0;
+	t->headlen = 0;
+	tail_reset_line(t);
+}
+
+/* The file ends: a last line without newline is still a line. */
+static void
+tail_finish_file(struct tail *t)
+{
+	if (t->linelen > 0)
+		tail_emit(t, t->line, t->linelen);
+	tail_close_file(t);
+}
+
+/*
+ * Opens the file at the path.  The start offset is decided by the caller;
+ * 0, or -1 if there is none (errno ENOENT) or it cannot be read.
+ */
+static int
+tail_open_file(struct tail *t, struct stat *st)
+{
+	char	proc[64];
+	int	fd;
+
+	fd = open(t->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd == -1)
+		goto fail;
+	if (fstat(fd, st) == -1)
+		goto fail;
+	if (!S_ISREG(st->st_mode)) {
+		errno = EINVAL;
+		goto fail;
+	}
+	t->fd = fd;
+	t->dev = st->st_dev;
+	t->ino = st->st_ino;
+	t->offset = 0;
+	t->headlen = 0;
+	tail_reset_line(t);
+	/* Through /proc the watch is on the inode opened, not on whatever the
+	 * name points to by now. */
+	snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+	t->wfile = inotify_add_watch(t->ifd, proc, TAIL_FILE_EVENTS);
+	if (t->wfile == -1)
+		t->wfile = inotify_add_watch(t->ifd, t->path, TAIL_FILE_EVENTS);
+	if (t->missing_logged)
+		log_info("tail: %s: appeared", t->path);
+	t->missing_logged = 0;
+	return 0;
+
+fail:
+	if (errno == ENOENT || errno == ENOTDIR) {
+		if (!t->missing_logged)
+			log_info("tail: %s: missing, waiting for it", t->path);
+		t->missing_logged = 1;
+		errno = ENOENT;
+	} else {
+		t->stats.reopen_errors++;
+		if (log_ratelimit_ok(&t->errlimit, clock_monotonic()))
+			log_warn("tail: %s", t->path);
+	}
+	if (fd != -1)
+		close(fd);
+	return -1;
+}
+
+static void
+tail_watch_dir(struct tail *t)
+{
+	if (t->wdir != -1)
+		return;
+	t->wdir = inotify_add_watch(t->ifd, t->dir,
+	    TAIL_DIR_EVENTS | IN_ONLYDIR);
+}
+
+/* The open file was truncated in place: start it over. */
+static void
+tail_truncated(struct tail *t)
+{
+	log_info("tail: %s: truncated, reading from the start", t->path);
+	t->stats.truncations++;
+	t->offset = 0;
+	t->headlen = 0;
+	tail_reset_line(t);
+}
+
+/*
+ * A file truncated and written past our offset before we looked does not
+ * look shorter, but its first bytes changed (unless it starts over with
+ * the very same 64 bytes).  One small pread per wake-up.
+ */
+static void
+tail_check_head(struct tail *t)
+{
+	uint8_t	buf[TAIL_HEAD_MAX];
+	ssize_t	n;
+
+	if (t->headlen == 0)
+		return;
+	n = pread(t->fd, buf, t->headlen, 0);
+	if (n == -1 || (n == (ssize_t)t->headlen &&
+	    memcmp(buf, t->head, t->headlen) == 0))
+		return;
+	tail_truncated(t);
+}
+
+/*
+ * Reads the open file from offset, at most TAIL_SLICE bytes.  Returns 1 if
+ * it stopped at the end of the file, 0 if more remains.
+ */
+static int
+tail_read(struct tail *t)
+{
+	struct stat	st;
+	size_t		done = 0;
+	ssize_t		n;
+
+	while (done < TAIL_SLICE) {
+		n = pread(t->fd, t->chunk, TAIL_CHUNK, (off_t)t->offset);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			t->stats.reopen_errors++;
+			if (log_ratelimit_ok(&t->errlimit, clock_monotonic()))
+				log_warn("tail: %s: read", t->path);
+			return 1;
+		}
+		if (n == 0)
+			break;
+		tail_feed(t, t->chunk, (size_t)n, t->offset);
+		t->offset += (uint64_t)n;
+		t->stats.bytes += (uint64_t)n;
+		done += (size_t)n;
+	}
+	if (done >= TAIL_SLICE)
+		return 0;
+	if (t->headlen < TAIL_HEAD_MAX)
+		tail_read_head(t);
+
+	/* At the end: did the file shrink under us? */
+	if (fstat(t->fd, &st) == 0 && (uint64_t)st.st_size < t->offset) {
+		tail_truncated(t);
+		return 0;
+	}
+	return 1;
+}
+
+/*
+ * Looks at what the path names now.  Returns 1 if a new file was opened, 0
+ * if nothing changed, -1 if the old file has more to read first (within
+ * the next slice).
+ */
+static int
+tail_check_path(struct tail *t)
+{
+	struct stat	st;
+	int		had;
+
+	tail_watch_dir(t);
+	if (stat(t->path, &st) == -1) {
+		/* Renamed away: keep reading the old inode until the new file
+		 * appears.  Deleted: nothing more will come. */
+		if (t->fd == -1)
+			(void)tail_open_file(t, &st);	/* logs once */
+		else if (fstat(t->fd, &st) == 0 && st.st_nlink == 0) {
+			if (!tail_read(t))
+				return -1;
+			tail_finish_file(t);
+		}
+		return 0;
+	}
+	if (t->fd != -1 && (uint64_t)st.st_dev == t->dev &&
+	    (uint64_t)st.st_ino == t->ino)
+		return 0;
+
+	/* Whatever was appended to the old file since it was last read
+	 * belongs before the new file's lines. */
+	if (t->fd != -1 && !tail_read(t))
+		return -1;
+	had = t->fd != -1;
+	tail_finish_file(t);
+	if (tail_open_file(t, &st) == -1)
+		return 0;
+	if (had) {
+		t->stats.rotations++;
+		log_info("tail: %s: rotated", t->path);
+	}
+	return 1;
+}
+
+static int64_t
+tail_more_cb(struct loop *loop, struct loop_timer *timer, void *arg)
+{
+	struct tail	*t = arg;
+
+	(void)loop;
+	(void)timer;
+	t->more = NULL;
+	tail_run(t);
+	return LOOP_TIMER_DONE;
+}
+
+/*
+ * Reads what is there, then (when asked) follows the path to a new file.
+ * Stops after one slice, leaving a continuation behind.
+ */
+static void
+tail_run(struct tail *t)
+{
+	if (t->fd != -1)
+		tail_check_head(t);
+	for (;;) {
+		if (t->fd != -1 && !tail_read(t))
+			break;
+		if (!t->check_path)
+			return;
+		t->check_path = 0;
+		switch (tail_check_path(t)) {
+		case 0:
+			return;
+		case -1:
+			t->check_path = 1;
+			goto more;
+		}
+		/* A new file: read it, then look at the path once more. */
+		t->check_path = 1;
+	}
+more:
+	/* Without a timer the safety timer carries on, only slower. */
+	if (t->more == NULL &&
+	    (t->more = loop_timer_add(t->loop, 0, tail_more_cb, t)) == NULL &&
+	    log_ratelimit_ok(&t->errlimit, clock_monotonic()))
+		log_warn("tail: %s: timer", t->path);
+}
+
+static void
+tail_inotify_cb(struct loop *loop, int fd, int events, void *arg)
+{
+	struct tail			*t = arg;
+	char				 buf[4096]
+	    __attribute__((aligned(__alignof__(struct inotify_event))));
+	const struct inotify_event	*ev;
+	ssize_t				 n;
+	size_t				 off;
+
+	(void)loop;
+	(void)events;
+	for (;;) {
+		n = read(fd, buf, sizeof buf);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		for (off = 0; off + sizeof *ev <= (size_t)n;
+		    off += sizeof *ev + ev->len) {
+			ev = (const struct inotify_event *)(buf + off);
+			if (ev->mask & IN_Q_OVERFLOW)
+				t->check_path = 1;
+			else if (ev->wd == t->wdir) {
+				if (ev->mask & IN_IGNORED)
+					t->wdir = -1;
+				if (ev->len == 0 ||
+				    strcmp(ev->name, t->base) == 0)
+					t->check_path = 1;
+			} else if (ev->wd == t->wfile) {
+				if (ev->mask & IN_IGNORED)
+					t->wfile = -1;
+				if (ev->mask & ~IN_MODIFY)
+					t->check_path = 1;
+			}
+		}
+	}
+	if (t->more == NULL)
+		tail_run(t);
+}
+
+static int64_t
+tail_safety_cb(struct loop *loop, struct loop_timer *timer, void *arg)
+{
+	struct tail	*t = arg;
+
+	(void)loop;
+	(void)timer;
+	t->check_path = 1;
+	if (t->more == NULL)
+		tail_run(t);
+	return tail_safety_ms;
+}
+
+/* Does the open file start with the bytes saved for it? */
+static int
+tail_same_head(struct tail *t, const struct tail_pos *saved)
+{
+	uint8_t	buf[TAIL_HEAD_MAX];
+	ssize_t	n;
+
+	if (saved->headlen > TAIL_HEAD_MAX)
+		return 0;
+	if (saved->headlen == 0)
+		return 1;
+	n = pread(t->fd, buf, saved->headlen, 0);
+	return n == (ssize_t)saved->headlen &&
+	    memcmp(buf, saved->head, saved->headlen) == 0;
+}
+
+/*
+ * Reading from the end, a line may be in the middle of being written: back
+ * up to its start, so it is passed on whole once its newline comes.  If
+ * its start is too far back, the line is over-long anyway: skip it.
+ */
+static void
+tail_back_to_line(struct tail *t)
+{
+	const char	*nl;
+	size_t		 want;
+	ssize_t		 n;
+
+	want = t->maxline + 1 < TAIL_CHUNK ? t->maxline + 1 : TAIL_CHUNK;
+	if (want > t->offset)
+		want = (size_t)t->offset;
+	n = pread(t->fd, t->chunk, want, (off_t)(t->offset - want));
+	if (n != (ssize_t)want)
+		return;
+	if (t->chunk[want - 1] == '\n')
+		return;
+	if ((nl = memrchr(t->chunk, '\n', want)) != NULL)
+		t->offset -= want - (size_t)(nl - t->chunk) - 1;
+	else if (want == t->offset)
+		t->offset = 0;
+	else
+		t->skipping = 1;
+}
+
+/* Picks where to start in the file just opened at start-up. */
+static void
+tail_start_offset(struct tail *t, const struct stat *st,
+    const struct tail_pos *saved)
+{
+	uint64_t	size = (uint64_t)st->st_size;
+
+	/* st_dev is not compared: it can change across reboots (LVM, btrfs),
+	 * while inode and first bytes together are the file. */
+	if (saved == NULL)
+		t->offset = size;
+	else if (saved->ino != t->ino || !tail_same_head(t, saved))
+		t->offset = 0;
+	else if (saved->offset > size) {
+		t->stats.truncations++;
+		t->offset = 0;
+	} else
+		t->offset = saved->offset;
+
+	if (saved == NULL && t->offset > 0)
+		tail_back_to_line(t);
+	t->linestart = t->offset;
+	tail_read_head(t);
+}
+
+struct tail *
+tail_open(struct loop *loop, const char *path, const struct tail_pos *saved,
+    size_t maxline, tail_line_cb cb, void *arg, char **cause)
+{
+	struct tail	*t;
+	struct stat	 st;
+	char		*slash;
+
+	if (*path == '\0' || path[strlen(path) - 1] == '/') {
+		*cause = xasprintf("tail: %s: not a file name", path);
+		return NULL;
+	}
+	if (maxline == 0 || maxline > SIZE_MAX / 2) {
+		*cause = xasprintf("tail: %s: bad line length %zu", path,
+		    maxline);
+		return NULL;
+	}
+
+	t = xcalloc(1, sizeof *t);
+	t->loop = loop;
+	t->path = xstrdup(path);
+	if ((slash = strrchr(path, '/')) == NULL) {
+		t->dir = xstrdup(".");
+		t->base = xstrdup(path);
+	} else {
+		t->dir = slash == path ? xstrdup("/") :
+		    xstrndup(path, (size_t)(slash - path));
+		t->base = xstrdup(slash + 1);
+	}
+	t->cb = cb;
+	t->arg = arg;
+	t->fd = t->wdir = t->wfile = -1;
+	t->maxline = maxline;
+	t->line = xmalloc(maxline);
+	t->chunk = xmalloc(TAIL_CHUNK);
+	t->errlimit.interval_us = 60 * CLOCK_US_PER_SEC;
+	t->errlimit.last_us = INT64_MIN / 2;
+
+	t->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (t->ifd == -1) {
+		*cause = xasprintf("tail: %s: inotify: %s", path,
+		    strerror(errno));
+		goto fail;
+	}
+	if (loop_fd_add(loop, t->ifd, LOOP_READ, tail_inotify_cb, t) == -1) {
+		*cause = xasprintf("tail: %s: loop: %s", path,
+		    strerror(errno));
+		close(t->ifd);
+		t->ifd = -1;
+		goto fail;
+	}
+	t->safety = loop_timer_add(loop, tail_safety_ms, tail_safety_cb, t);
+	if (t->safety == NULL) {
+		*cause = xasprintf("tail: %s: timer: %s", path,
+		    strerror(errno));
+		goto fail;
+	}
+
+	/* Watch the directory first, so a file created right after the
+	 * open() below is not missed. */
+	tail_watch_dir(t);
+	if (tail_open_file(t, &st) == 0) {
+		tail_start_offset(t, &st, saved);
+		/* Lines are never passed from inside tail_open(). */
+		t->more = loop_timer_add(loop, 0, tail_more_cb, t);
+		if (t->more == NULL) {
+			*cause = xasprintf("tail: %s: timer: %s", path,
+			    strerror(errno));
+			goto fail;
+		}
+	}
+	return t;
+
+fail:
+	tail_close(t);
+	return NULL;
+}
+
+void
+tail_close(struct tail *t)
+{
+	if (t == NULL)
+		return;
+	if (t->more != NULL)
+		loop_timer_del(t->loop, t->more);
+	if (t->safety != NULL)
+		loop_timer_del(t->loop, t->safety);
+	if (t->fd != -1)
+		close(t->fd);
+	if (t->ifd != -1) {
+		loop_fd_del(t->loop, t->ifd);
+		close(t->ifd);	/* drops its watches */
+	}
+	free(t->chunk);
+	free(t->line);
+	free(t->base);
+	free(t->dir);
+	free(t->path);
+	free(t);
+}
+
+void
+tail_get_pos(const struct tail *t, struct tail_pos *pos)
+{
+	memset(pos, 0, sizeof *pos);
+	if (t->fd == -1)
+		return;
+	pos->dev = t->dev;
+	pos->ino = t->ino;
+	/* The end of the last complete line: an unfinished (or over-long)
+	 * one is read again after a restart. */
+	pos->offset = t->linestart;
+	pos->headlen = t->headlen;
+	if (pos->headlen > pos->offset)
+		pos->headlen = (size_t)pos->offset;
+	memcpy(pos->head, t->head, pos->headlen);
+}
+
+void
+tail_get_stats(const struct tail *t, struct tail_stats *stats)
+{
+	*stats = t->stats;
+}
+
+const char *
+tail_path(const struct tail *t)
+{
+	return t->path;
+}
+
+char *
+tail_pos_format(const struct tail_pos *pos, char *buf, size_t size)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	char			 h[TAIL_HEAD_MAX * 2 + 1];
+	size_t			 i, n;
+
+	n = pos->headlen < TAIL_HEAD_MAX ? pos->headlen : TAIL_HEAD_MAX;
+	for (i = 0; i < n; i++) {
+		h[2 * i] = hex[pos->head[i] >> 4];
+		h[2 * i + 1] = hex[pos->head[i] & 0xf];
+	}
+	h[2 * n] = '\0';
+	snprintf(buf, size, "dev=%" PRIu64 " ino=%" PRIu64 " offset=%" PRIu64
+	    " head=%s", pos->dev, pos->ino, pos->offset, n > 0 ? h : "-");
+	return buf;
+}
+
+static int
+tail_parse_u64(const char **sp, const char *key, uint64_t *v)
+{
+	const char		*s = *sp;
+	char			*end;
+	unsigned long long	 u;
+	size_t			 klen = strlen(key);
+
+	if (strncmp(s, key, klen) != 0 || s[klen] < '0' || s[klen] > '9')
+		return -1;
+	errno = 0;
+	u = strtoull(s + klen, &end, 10);
+	if (errno != 0 || *end != ' ')
+		return -1;
+	*v = u;
+	*sp = end + 1;
+	return 0;
+}
+
+static int
+tail_unhex(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+int
+tail_pos_parse(const char *s, struct tail_pos *pos)
+{
+	struct tail_pos	p;
+	int		hi, lo;
+
+	memset(&p, 0, sizeof p);
+	if (tail_parse_u64(&s, "dev=", &p.dev) == -1 ||
+	    tail_parse_u64(&s, "ino=", &p.ino) == -1 ||
+	    tail_parse_u64(&s, "offset=", &p.offset) == -1 ||
+	    strncmp(s, "head=", 5) != 0)
+		return -1;
+	s += 5;
+	if (strcmp(s, "-") != 0) {
+		while (*s != '\0') {
+			if (p.headlen == TAIL_HEAD_MAX ||
+			    (hi = tail_unhex(s[0])) == -1 ||
+			    (lo = tail_unhex(s[1])) == -1)
+				return -1;
+			p.head[p.headlen++] = (uint8_t)(hi << 4 | lo);
+			s += 2;
+		}
+		if (p.headlen == 0)
+			return -1;
+	}
+	if (p.headlen > p.offset)
+		return -1;
+	*pos = p;
+	return 0;
+}

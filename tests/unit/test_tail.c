@@ -1,0 +1,770 @@
+/*
+ * Unit tests for the tailer, on real files in a temporary directory and a
+ * real event loop.  Waits poll the loop with short timeouts up to a bounded
+ * deadline, and alarm() kills a test that hangs anyway.
+ */
+#include "unit.h"
+
+#include "../../src/tail.c"
+
+#include <sys/stat.h>
+
+#include <ftw.h>
+#include <stdio.h>
+
+#define GUARD_SECONDS	20
+#define WAIT_MS		3000	/* upper bound for anything to arrive */
+#define QUIET_MS	150	/* how long "nothing happens" is watched */
+
+/* Lines seen by a callback, copied. */
+struct seen {
+	char	**line;
+	size_t	 *len;
+	size_t	  n;
+	size_t	  cap;
+};
+
+struct fixture {
+	char		 dir[64];
+	struct loop	*loop;
+};
+
+static void
+seen_cb(const char *line, size_t len, void *arg)
+{
+	struct seen	*s = arg;
+
+	if (s->n == s->cap) {
+		s->cap = s->cap == 0 ? 16 : s->cap * 2;
+		s->line = xreallocarray(s->line, s->cap, sizeof *s->line);
+		s->len = xreallocarray(s->len, s->cap, sizeof *s->len);
+	}
+	s->line[s->n] = xmalloc(len + 1);
+	memcpy(s->line[s->n], line, len);
+	s->line[s->n][len] = '\0';
+	s->len[s->n] = len;
+	s->n++;
+}
+
+static void
+seen_clear(struct seen *s)
+{
+	size_t	i;
+
+	for (i = 0; i < s->n; i++)
+		free(s->line[i]);
+	free(s->line);
+	free(s->len);
+	memset(s, 0, sizeof *s);
+}
+
+/* The lines seen, joined by '|', to compare in one assertion. */
+static const char *
+seen_str(const struct seen *s)
+{
+	static char	buf[8192];
+	size_t		i, off = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < s->n && off < sizeof buf; i++)
+		off += (size_t)snprintf(buf + off, sizeof buf - off, "%s%s",
+		    i > 0 ? "|" : "", s->line[i]);
+	return buf;
+}
+
+static int
+rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static int
+setup(void **state)
+{
+	struct fixture	*f;
+	char		*cause = NULL;
+
+	alarm(GUARD_SECONDS);
+	tail_safety_ms = 5000;
+	f = xcalloc(1, sizeof *f);
+	snprintf(f->dir, sizeof f->dir, "/tmp/test_tail.XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	f->loop = loop_new(&cause);
+	assert_non_null(f->loop);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture	*f = *state;
+
+	loop_free(f->loop);
+	nftw(f->dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	free(f);
+	alarm(0);
+	return 0;
+}
+
+static char *
+fpath(const struct fixture *f, const char *name)
+{
+	return xasprintf("%s/%s", f->dir, name);
+}
+
+static void
+put(const char *path, const void *data, size_t len, int flags)
+{
+	int	fd;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | flags, 0644);
+	assert_true(fd != -1);
+	assert_int_equal(write(fd, data, len), (ssize_t)len);
+	close(fd);
+}
+
+static void
+append(const char *path, const char *s)
+{
+	put(path, s, strlen(s), O_APPEND);
+}
+
+/* Writes a whole new file under path (replacing any by rename). */
+static void
+create(const struct fixture *f, const char *path, const char *s)
+{
+	char	*tmp = fpath(f, ".tmp");
+
+	put(tmp, s, strlen(s), O_TRUNC);
+	assert_int_equal(rename(tmp, path), 0);
+	free(tmp);
+}
+
+/* Runs the loop until s holds n lines or the deadline passes. */
+static void
+wait_lines(struct loop *loop, const struct seen *s, size_t n)
+{
+	int64_t	end = clock_monotonic() + WAIT_MS * CLOCK_US_PER_MS;
+
+	while (s->n < n && clock_monotonic() < end)
+		loop_run_once(loop, 10);
+}
+
+/* Runs the loop for ms, whatever happens. */
+static void
+run_for(struct loop *loop, int ms)
+{
+	int64_t	end = clock_monotonic() + ms * CLOCK_US_PER_MS;
+
+	while (clock_monotonic() < end)
+		loop_run_once(loop, 10);
+}
+
+static struct tail *
+open_tail(const struct fixture *f, const char *path,
+    const struct tail_pos *saved, size_t maxline, struct seen *s)
+{
+	struct tail	*t;
+	char		*cause = NULL;
+
+	t = tail_open(f->loop, path, saved, maxline, seen_cb, s, &cause);
+	assert_null(cause);
+	assert_non_null(t);
+	return t;
+}
+
+/* Lines arrive only when complete, however the writes cut them. */
+static void
+test_partial_lines(void **state)
+{
+	struct fixture	*f = *state;
+	struct seen	 s = { 0 };
+	struct tail	*t;
+	struct tail_pos	 pos;
+	char		*p = fpath(f, "log");
+
+	append(p, "");
+	t = open_tail(f, p, NULL, 8192, &s);
+	append(p, "hel");
+	run_for(f->loop, QUIET_MS);
+	assert_int_equal(s.n, 0);
+	tail_get_pos(t, &pos);
+	assert_int_equal(pos.offset, 0);
+
+	append(p, "lo\nwor");
+	wait_lines(f->loop, &s, 1);
+	append(p, "ld\n\nlast\n");
+	wait_lines(f->loop, &s, 4);
+	run_for(f->loop, QUIET_MS);
+	assert_string_equal(seen_str(&s), "hello|world||last");
+	assert_int_equal(s.n, 4);
+	tail_get_pos(t, &pos);
+	assert_int_equal(pos.offset, 18);
+	assert_int_equal(pos.headlen, 18);
+	assert_memory_equal(pos.head, "hello\nworld\n\nlast\n", 18);
+	tail_close(t);
+	seen_clear(&s);
+	free(p);
+}
+
+/* A file we know nothing about is read from its end. */
+static void
+test_new_file_from_end(void **state)
+{
+	struct fixture	*f = *state;
+	struct seen	 s = { 0 };
+	struct tail	*t;
+	char		*p = fpath(f, "log");
+
+	/* The last line is still being written: it is new, and whole. */
+	append(p, "old1\nold2\nhalf");
+	t = open_tail(f, p, NULL, 8192, &s);
+	run_for(f->loop, QUIET_MS);
+	assert_int_equal(s.n, 0);
+	append(p, "-done\nnew\n");
+	wait_lines(f->loop, &s, 2);
+	run_for(f->loop, QUIET_MS);
+	assert_string_equal(seen_str(&s), "half-done|new");
+	tail_close(t);
+	seen_clear(&s);
+
+	/* No newline at all yet: the whole file is that line. */
+	put(p, "start", 5, O_TRUNC);
+	t = open_tail(f, p, NULL, 8192, &s);
+	append(p, "ed\n");
+	wait_lines(f->loop, &s, 1);
+	assert_string_equal(seen_str(&s), "started");
+	tail_close(t);
+	seen_clear(&s);
+
+	/* A line in progress longer than the limit is skipped. */
+	put(p, "0123456789abcdefXYZ", 19, O_TRUNC);
+	t = open_tail(f, p, NULL, 16, &s);
+	append(p, "\nok\n");
+	wait_lines(f->loop, &s, 1);
+	run_for(f->loop, QUIET_MS);
+	assert_string_equal(seen_str(&s), "ok");
+	tail_close(t);
+	seen_clear(&s);
+	free(p);
+}
+
+/* logrotate's default: rename, the writer carries on in the old file for
+ * a while, then the new file appears. */
+static void
+test_rename_rotation(void **state)
+{
+	struct fixture	*f = *state;
+	struct seen	 s = { 0 };
+	struct tail	*t;
+	struct tail_stats st;
+	char		*p = fpath(f, "log"), *p1 = fpath(f, "log.1");
+
+	append(p, "");
+	t = open_tail(f, p, NULL, 8192, &s);
+	append(p, "a\n");
+	wait_lines(f->loop, &s, 1);
+
+	assert_int_equal(rename(p, p1), 0);
+	append(p1, "b\n");
+	wait_lines(f->loop, &s, 2);
+	assert_string_equal(seen_str(&s), "a|b");
+
+	/* Written before and after the new file appears, none read yet. */
+	append(p1, "c\nd");
+	append(p, "e\n");
+	append(p, "f\n");
+	wait_lines(f->loop, &s, 6);
+	run_for(f->loop, QUIET_MS);
+	assert_string_equal(seen_str(&s), "a|b|c|d|e|f");
+
+	/* Another round without the loop running in between. */
+	assert_int_equal(rename(p, p1), 0);
+	append(p1, "g\n");
+	append(p, "h\n");
+	wait_lines(f->loop, &s, 8);
+	run_for(f->loop, QUIET_MS);
+	assert_string_equal(seen_str(&s), "a|b|c|d|e|f|g|h");
+
+	tail_get_stats(t, &st);
+	assert_int_equal(st.rotations, 2);
+	assert_int_equal(st.lines, 8);
+	tail_close(t);
+	seen_clear(&s);
+	free(p);
+	free(p1);
+}
+
+/* copytruncate: the same inode shrinks and starts over. */
+static void
+test_copytruncate(void **state)
+{
+	struct fixture	*f = *state;
+	struct seen	 s = { 0 };
+	struct tail	*t;
+	struct tail_stats st;
+	char		*p = fpath(f, "log");
+
+	append(p, "");
+	t = open_tail(f, p, NULL, 8192, &s);
+	append(p, "first line\nsecond line\n");
+	wait_lines(f->loop, &s, 2);
+
+	assert_int_equal(truncate(p, 0), 0);
+	append(p, "third\n");
+	wait_lines(f->loop, &s, 3);
+	run_for(f->loop, QUIET_MS);
+	assert_string_equal(seen_str(&s), "first line|second line|third");
+	tail_get_stats(t, &st);
+	assert_int_equal(st.truncations, 1);
+	assert_int_equal(st.rotations, 0);
+
+	/* Truncated and refilled before we look: still a fresh start. */
+	assert_int_equal(truncate(p, 0), 0);
+	append(p, "4\n");
+	run_for(f->loop, QUIET_MS);
+	assert_string_equal(seen_str(&s),
+	    "first line|second line|third|4");
+
+	/* Truncated and written past our offset before we look. */
+	assert_int_equal(truncate(p, 0), 0);
+	append(p, "fifth and longer\n");
+	run_for(f->loop, QUIET_MS);
+	assert_string_equal(seen_str(&s),
+	    "first line|second line|third|4|fifth and longer");
+	tail_get_stats(t, &st);
+	assert_int_equal(st.truncations, 3);
+	tail_close(t);
+	seen_clear(&s);
+	free(p);
+}
+
+/* A restart from a saved position loses no line and repeats none, even
+ * with a line half written when the position was saved. */
+static void
+test_restart(void **state)
+{
+	struct fixture	*f = *state;
+	struct seen	 s = { 0 };
+	struct tail	*t;
+	struct tail_pos	 pos, back;
+	char		 buf[TAIL_POS_STRLEN];
+	char		*p = fpath(f, "log");
+
+	append(p, "");
+	t = open_tail(f, p, NULL, 8192, &s);
+	append(p, "l1\nl2\npar");
+	wait_lines(f->loop, &s, 2);
+	run_for(f->loop, QUIET_MS);
+	tail_get_pos(t, &pos);
+	tail_close(t);
+	assert_int_equal(pos.offset, 6);
+	tail_pos_format(&pos, buf, sizeof buf);
+	assert_int_equal(tail_pos_parse(buf, &back), 0);
+	assert_memory_equal(&pos, &back, sizeof pos);
+
+	/* While we are down. */
+	append(p, "tial\nl3\n");
+	seen_clear(&s);
+	t = open_tail(f, p, &back, 8192, &s);
+	wait_lines(f->loop, &s, 2);
+	append(p, "l4\n");
+	wait_lines(f->loop, &s, 3);
+	run_for(f->loop, QUIET_MS);
+	assert_string_equal(seen_str(&s), "partial|l3|l4");
+	tail_close(t);
+	seen_clear(&s);
+	free(p);
+}
+
+/* Same name, same size, another file: read it all, whether or not the
+ * filesystem handed it the old inode. */
+static void
+test_replaced_same_size(void **state)
+{
+	struct fixture	*f = *state;
+	struct seen	 s = { 0 };
+	struct tail	*t;
+	struct tail_pos	 pos;
+	struct tail_stats st;
+	char		*p = fpath(f, "log");
+
+	append(p, "");
+	t = open_tail(f, p, NULL, 8192, &s);
+	append(p, "aaaa\n");
+	wait_lines(f->loop, &s, 1);
+	tail_get_pos(t, &pos);
+	tail_close(t);
+
+	/* Down: replaced by a file of the same size. */
+	assert_int_equal(unlink(p), 0);
+	append(p, "bbbb\n");
+	t = open_tail(f, p, &pos, 8192, &s);
+	wait_lines(f->loop, &s, 2);
+	run_for(f->loop, QUIET_MS);
+	assert_string_equal(seen_str(&s), "aaaa|bbbb");
+
+	/* Up: replaced again, by rename over it. */
+	create(f, p, "cccc\n");
+	wait_lines(f->loop, &s, 3);
+	run_for(f->loop, QUIET_MS);
+	assert_string_equal(seen_str(&s), "aaaa|bbbb|cccc");
+	tail_get_stats(t, &st);
+	assert_int_equal(st.rotations, 1);
+
+	/* And the inode kept but the content changed in place. */
+	tail_get_pos(t, &pos);
+	tail_close(t);
+	put(p, "dddd\n", 5, O_TRUNC);
+	t = open_tail(f, p, &pos, 8192, &s);
+	wait_lines(f->loop, &s, 4);
+	run_for(f->loop, QUIET_MS);
+	assert_string_equal(seen_str(&s), "aaaa|bbbb|cccc|dddd");
+	tail_close(t);
+	seen_clear(&s);
+	free(p);
+}
+
+/* Deleted and recreated: the new file is read from its start. */
+static void
+test_delete_recreate(void **state)
+{
+	struct fixture	*f = *state;
+	struct seen	 s = { 0 };
+	struct tail	*t;
+	struct tail_pos	 pos;
+	char		*p = fpath(f, "log");
+
+	append(p, "");
+	t = open_tail(f, p, NULL, 8192, &s);
+	append(p, "one\n");
+	wait_lines(f->loop, &s, 1);
+	assert_int_equal(unlink(p), 0);
+	run_for(f->loop, QUIET_MS);
+	tail_get_pos(t, &pos);
+	assert_int_equal(pos.ino, 0);		/* nothing open */
+	append(p, "two\n");
+	wait_lines(f->loop, &s, 2);
+	run_for(f->loop, QUIET_MS);
+	assert_string_equal(seen_str(&s), "one|two");
+	tail_close(t);
+	seen_clear(&s);
+	free(p);
+}
+
+/* A file that does not exist yet, in a directory that does. */
+static void
+test_missing_file(void **state)
+{
+	struct fixture	*f = *state;
+	struct seen	 s = { 0 };
+	struct tail	*t;
+	char		*p = fpath(f, "later");
+
+	t = open_tail(f, p, NULL, 8192, &s);
+	run_for(f->loop, QUIET_MS);
+	assert_int_equal(s.n, 0);
+	append(p, "x\ny\n");
+	wait_lines(f->loop, &s, 2);
+	append(p, "z\n");
+	wait_lines(f->loop, &s, 3);
+	assert_string_equal(seen_str(&s), "x|y|z");
+	tail_close(t);
+	seen_clear(&s);
+	free(p);
+}
+
+/* A missing directory is retried on the safety timer. */
+static void
+test_missing_dir(void **state)
+{
+	struct fixture	*f = *state;
+	struct seen	 s = { 0 };
+	struct tail	*t;
+	char		*d = fpath(f, "sub"), *p = fpath(f, "sub/log");
+
+	tail_safety_ms = 50;
+	t = open_tail(f, p, NULL, 8192, &s);
+	run_for(f->loop, QUIET_MS);
+	assert_int_equal(mkdir(d, 0755), 0);
+	append(p, "x\n");
+	wait_lines(f->loop, &s, 1);
+	append(p, "y\n");
+	wait_lines(f->loop, &s, 2);
+	assert_string_equal(seen_str(&s), "x|y");
+	tail_close(t);
+	seen_clear(&s);
+	free(d);
+	free(p);
+}
+
+/* Over-long lines are skipped whole, however they arrive. */
+static void
+test_toolong(void **state)
+{
+	struct fixture	*f = *state;
+	struct seen	 s = { 0 };
+	struct tail	*t;
+	struct tail_stats st;
+	char		 big[200];
+	char		*p = fpath(f, "log");
+
+	memset(big, 'A', sizeof big - 1);
+	big[sizeof big - 1] = '\0';
+	append(p, "");
+	t = open_tail(f, p, NULL, 16, &s);
+
+	append(p, "short\n");
+	append(p, big);
+	append(p, "\nnext\n");
+	wait_lines(f->loop, &s, 2);
+
+	/* In pieces across wake-ups, each under the limit. */
+	append(p, "0123456789");
+	run_for(f->loop, 50);
+	append(p, "0123456789");
+	run_for(f->loop, 50);
+	append(p, big);
+	run_for(f->loop, 50);
+	append(p, "tail of it\nafter\n");
+	wait_lines(f->loop, &s, 3);
+
+	/* Exactly the limit is not too long. */
+	append(p, "0123456789abcdef\n0123456789abcdefg\nend\n");
+	wait_lines(f->loop, &s, 5);
+	run_for(f->loop, QUIET_MS);
+	assert_string_equal(seen_str(&s),
+	    "short|next|after|0123456789abcdef|end");
+	tail_get_stats(t, &st);
+	assert_int_equal(st.toolong, 3);
+	tail_close(t);
+	seen_clear(&s);
+	free(p);
+}
+
+/* Bytes are bytes: NUL, invalid UTF-8 and control characters pass whole. */
+static void
+test_binary(void **state)
+{
+	struct fixture		*f = *state;
+	struct seen		 s = { 0 };
+	struct tail		*t;
+	static const char	 l1[] = "a\0b\xff\xfe\xc3\x28\r\t\x1b[0m";
+	static const char	 l2[] = "\0\0\0";
+	char			 data[64];
+	size_t			 n;
+	char			*p = fpath(f, "log");
+
+	n = 0;
+	memcpy(data + n, l1, sizeof l1 - 1);
+	n += sizeof l1 - 1;
+	data[n++] = '\n';
+	memcpy(data + n, l2, sizeof l2 - 1);
+	n += sizeof l2 - 1;
+	data[n++] = '\n';
+
+	append(p, "");
+	t = open_tail(f, p, NULL, 8192, &s);
+	put(p, data, n, O_APPEND);
+	wait_lines(f->loop, &s, 2);
+	assert_int_equal(s.n, 2);
+	assert_int_equal(s.len[0], sizeof l1 - 1);
+	assert_memory_equal(s.line[0], l1, sizeof l1 - 1);
+	assert_int_equal(s.len[1], 3);
+	assert_memory_equal(s.line[1], l2, 3);
+	tail_close(t);
+	seen_clear(&s);
+	free(p);
+}
+
+/* Five files on one loop, each with its own lines in its own order. */
+static void
+test_many_files(void **state)
+{
+	struct fixture	*f = *state;
+	struct seen	 s[5];
+	struct tail	*t[5];
+	char		*p[5], want[64], line[32];
+	int		 i, round;
+
+	memset(s, 0, sizeof s);
+	for (i = 0; i < 5; i++) {
+		p[i] = xasprintf("%s/log%d", f->dir, i);
+		append(p[i], "");
+		t[i] = open_tail(f, p[i], NULL, 8192, &s[i]);
+	}
+	for (round = 0; round < 3; round++) {
+		for (i = 0; i < 5; i++) {
+			snprintf(line, sizeof line, "f%dr%d\n", i, round);
+			append(p[i], line);
+		}
+	}
+	for (i = 0; i < 5; i++)
+		wait_lines(f->loop, &s[i], 3);
+	run_for(f->loop, QUIET_MS);
+	for (i = 0; i < 5; i++) {
+		snprintf(want, sizeof want, "f%dr0|f%dr1|f%dr2", i, i, i);
+		assert_string_equal(seen_str(&s[i]), want);
+		tail_close(t[i]);
+		seen_clear(&s[i]);
+		free(p[i]);
+	}
+}
+
+/* A backlog is read in slices, the loop getting control in between. */
+static void
+test_slices(void **state)
+{
+	struct fixture	*f = *state;
+	struct seen	 s = { 0 };
+	struct tail	*t;
+	struct tail_pos	 pos;
+	char		*buf, *p = fpath(f, "log");
+	size_t		 i, nlines = 50000, len = 64, total;
+
+	total = nlines * len;
+	buf = xmalloc(total);
+	for (i = 0; i < nlines; i++) {
+		memset(buf + i * len, 'a' + (int)(i % 26), len - 1);
+		buf[i * len + len - 1] = '\n';
+	}
+	put(p, buf, total, O_APPEND);
+
+	/* A saved position at 0 of this very file: read it all. */
+	append(p, "");
+	t = open_tail(f, p, NULL, 8192, &s);
+	tail_get_pos(t, &pos);
+	tail_close(t);
+	pos.offset = 0;
+	pos.headlen = 0;
+	t = open_tail(f, p, &pos, 8192, &s);
+	assert_int_equal(s.n, 0);		/* never from inside tail_open */
+	loop_run_once(f->loop, 1000);
+	assert_true(s.n > 0);
+	assert_true(s.n < nlines);		/* one slice only */
+	assert_non_null(t->more);
+	wait_lines(f->loop, &s, nlines);
+	assert_int_equal(s.n, nlines);
+	for (i = 0; i < nlines; i++) {
+		assert_int_equal(s.len[i], len - 1);
+		assert_int_equal(s.line[i][0], 'a' + (int)(i % 26));
+	}
+	tail_close(t);
+	seen_clear(&s);
+	free(buf);
+	free(p);
+}
+
+static void
+test_pos_format(void **state)
+{
+	struct tail_pos	 pos, back;
+	char		 buf[TAIL_POS_STRLEN];
+	size_t		 i, n;
+
+	(void)state;
+	memset(&pos, 0, sizeof pos);
+	pos.dev = UINT64_MAX;
+	pos.ino = 12345;
+	pos.offset = 1000;
+	pos.headlen = TAIL_HEAD_MAX;
+	for (i = 0; i < TAIL_HEAD_MAX; i++)
+		pos.head[i] = (uint8_t)(i * 37);
+	tail_pos_format(&pos, buf, sizeof buf);
+	assert_true(strlen(buf) < TAIL_POS_STRLEN - 1);
+	assert_int_equal(tail_pos_parse(buf, &back), 0);
+	assert_memory_equal(&pos, &back, sizeof pos);
+
+	memset(&pos, 0, sizeof pos);
+	tail_pos_format(&pos, buf, sizeof buf);
+	assert_string_equal(buf, "dev=0 ino=0 offset=0 head=-");
+	assert_int_equal(tail_pos_parse(buf, &back), 0);
+	assert_memory_equal(&pos, &back, sizeof pos);
+
+	assert_int_equal(tail_pos_parse("", &back), -1);
+	assert_int_equal(tail_pos_parse("dev=1 ino=2 offset=3", &back), -1);
+	assert_int_equal(tail_pos_parse("dev=1 ino=2 offset=3 head=", &back),
+	    -1);
+	assert_int_equal(tail_pos_parse("dev=1 ino=2 offset=3 head=abc",
+	    &back), -1);
+	assert_int_equal(tail_pos_parse("dev=1 ino=2 offset=3 head=zz",
+	    &back), -1);
+	/* More head than offset cannot have been written by us. */
+	assert_int_equal(tail_pos_parse("dev=1 ino=2 offset=1 head=aabb",
+	    &back), -1);
+	assert_int_equal(tail_pos_parse("dev=-1 ino=2 offset=3 head=-",
+	    &back), -1);
+	assert_int_equal(tail_pos_parse(
+	    "dev=99999999999999999999 ino=2 offset=3 head=-", &back), -1);
+	assert_int_equal(tail_pos_parse("dev=1  ino=2 offset=3 head=-",
+	    &back), -1);
+	n = (size_t)snprintf(buf, sizeof buf, "dev=1 ino=2 offset=999 head=");
+	for (i = 0; i < TAIL_HEAD_MAX + 1; i++, n += 2)
+		memcpy(buf + n, "ab", 3);
+	assert_int_equal(tail_pos_parse(buf, &back), -1);
+}
+
+static void
+test_open_errors(void **state)
+{
+	struct fixture	*f = *state;
+	struct seen	 s = { 0 };
+	char		*cause = NULL;
+
+	assert_null(tail_open(f->loop, "", NULL, 10, seen_cb, &s, &cause));
+	assert_non_null(cause);
+	free(cause);
+	cause = NULL;
+	assert_null(tail_open(f->loop, "/tmp/", NULL, 10, seen_cb, &s,
+	    &cause));
+	assert_non_null(cause);
+	free(cause);
+	cause = NULL;
+	assert_null(tail_open(f->loop, "/tmp/x", NULL, 0, seen_cb, &s,
+	    &cause));
+	assert_non_null(cause);
+	free(cause);
+	tail_close(NULL);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_partial_lines, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_new_file_from_end, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_rename_rotation, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_copytruncate, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_restart, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_replaced_same_size,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_delete_recreate, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_missing_file, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_missing_dir, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_toolong, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_binary, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_many_files, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_slices, setup,
+		    teardown),
+		cmocka_unit_test(test_pos_format),
+		cmocka_unit_test_setup_teardown(test_open_errors, setup,
+		    teardown),
+	};
+
+	return cmocka_run_group_tests_name("tail", tests, NULL, NULL);
+}
