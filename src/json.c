@@ -1,7 +1,7 @@
 /*
  * JSON output.  Everything xmppguard prints for scripts goes through these
  * few functions, so escaping is done right once: control characters as
- * \uXXXX, and invalid UTF-8 (log lines are attacker-controlled bytes)
+ * \u escapes, and invalid UTF-8 (log lines are attacker-controlled bytes)
  * replaced rather than passed through to break a consumer's parser.
  */
 #include <stdint.h>
