@@ -57,7 +57,7 @@ SQL      := $(sort $(wildcard sql/[0-9]*.sql))
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps run check bench unit unit-san system tools install uninstall clean reference
+.PHONY: all deps run check bench unit unit-san filters system tools install uninstall clean reference
 all: xmppguard
 
 xmppguard: $(BUILD)/xmppguard
@@ -122,6 +122,10 @@ unit-san:
 system: xmppguard tools
 	@sh tests/system/run.sh
 
+# Every filter over the real log lines in tests/filters/ (see its README).
+filters: xmppguard
+	@sh tests/filters/run.sh
+
 # On a fresh Debian machine (as root) the first build installs what it needs.
 deps:
 	$(Q)sh contrib/deps.sh --check 2>/dev/null || sh contrib/deps.sh
@@ -141,6 +145,8 @@ check: deps
 	$(Q)$(MAKE) --no-print-directory unit
 	@echo "== unit tests (AddressSanitizer + UndefinedBehaviorSanitizer) =="
 	$(Q)$(MAKE) --no-print-directory unit-san
+	@echo "== filter fixtures =="
+	$(Q)$(MAKE) --no-print-directory filters
 	@echo "== system tests =="
 	$(Q)$(MAKE) --no-print-directory system
 

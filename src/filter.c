@@ -86,6 +86,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
@@ -93,6 +94,7 @@
 #include "conf.h"
 #include "filter.h"
 #include "log.h"
+#include "logtime.h"
 #include "xmalloc.h"
 
 #define FILTER_FILE_MAX		(1024 * 1024)
@@ -152,21 +154,24 @@ struct filter_pattern {
 	enum filter_join join;
 	unsigned int	 once;		/* 1 << FILTER_F_* */
 	int		 grp[FILTER_F_MAX];	/* group number, 0: none */
+	int		 off;		/* filter_restrict(): not tried */
+	int		 quiet;		/* filter_restrict(): joins only */
 	struct filter_pattern_stats st;
 };
 
 struct filter {
 	char		*name;
-	char		*timefmt;	/* NULL: arrival time; else up to %f */
-	char		*timefmt2;	/* after %f; NULL if none */
-	int		 time_tz;	/* has %z */
+	int		 has_time;	/* 0: arrival time */
+	struct logtime	 time;
 	int		 utc;
-	int		 time_has_year;
 	char		**prefilter;
 	size_t		*prefilter_len;
 	size_t		 nprefilter;
 	struct filter_pattern *pat;
 	size_t		 npat;
+	const char	**scan;		/* filter_scan() literals, or NULL */
+	size_t		*scan_len;
+	size_t		 nscan;
 	char		**sample;
 	int		*sample_pat;	/* pattern index, -1: [filter] */
 	size_t		 nsample;
@@ -197,6 +202,8 @@ struct filter_parse {
 	uint64_t	 join_cap, dedup_cap, match_limit, depth_limit;
 	int64_t		 join_ttl, dedup_window;
 	int		 time_set;
+	char		*timefmt;	/* NULL: none */
+	int		 time_line;
 };
 
 /* SipHash-2-4 (Aumasson, Bernstein): a keyed hash of log text. */
@@ -477,47 +484,6 @@ filter_number(const char *s, uint64_t min, uint64_t max, uint64_t *v)
 	return 0;
 }
 
-/*
- * Takes a time format apart: strptime(3) has no fractional seconds, so
- * "%f" splits the format in two and the fraction is read between them.
- * Also notes whether it gives a year and an offset of its own.
- */
-static void
-filter_timefmt(struct filter_parse *fp, const char *val)
-{
-	struct filter	*f = fp->f;
-	const char	*c, *split = NULL;
-
-	for (c = val; *c != '\0'; c++) {
-		if (*c != '%')
-			continue;
-		if (c[1] == 'E' || c[1] == 'O')
-			c++;
-		if (c[1] == '\0')
-			break;
-		c++;
-		if (strchr("YysFDCG", *c) != NULL)
-			f->time_has_year = 1;
-		else if (*c == 'z')
-			f->time_tz = 1;
-		else if (*c == 'f') {
-			if (split != NULL) {
-				filter_err(fp, fp->lineno, "time: more than "
-				    "one %%f");
-				return;
-			}
-			split = c - 1;
-		}
-	}
-	if (split == NULL) {
-		f->timefmt = xstrdup(val);
-		return;
-	}
-	f->timefmt = xstrndup(val, (size_t)(split - val));
-	if (split[2] != '\0')
-		f->timefmt2 = xstrdup(split + 2);
-}
-
 static const char *const filter_keys[] = {
 	"name", "time", "timezone", "prefilter", "join_capacity", "join_ttl",
 	"dedup_capacity", "dedup_window", "match_limit", "depth_limit"
@@ -569,7 +535,9 @@ filter_key_filter(struct filter_parse *fp, const char *key, const char *val)
 			    "format, nor \"none\": %s", val);
 			return;
 		}
-		filter_timefmt(fp, val);
+		free(fp->timefmt);
+		fp->timefmt = xstrdup(val);
+		fp->time_line = fp->lineno;
 	} else if (strcmp(key, "timezone") == 0) {
 		if (strcmp(val, "utc") == 0)
 			f->utc = 1;
@@ -863,7 +831,7 @@ filter_check_pattern(struct filter_parse *fp, struct filter_pattern *p)
 	if (p->join == FILTER_JOIN_SET && p->grp[FILTER_F_IP] == 0)
 		filter_err(fp, p->regex_line, "pattern %s: join = set needs "
 		    "an (?<ip>) group", p->name);
-	if (p->grp[FILTER_F_TIME] != 0 && fp->f->timefmt == NULL &&
+	if (p->grp[FILTER_F_TIME] != 0 && fp->timefmt == NULL &&
 	    fp->time_set)
 		filter_err(fp, p->regex_line, "pattern %s: (?<time>) group "
 		    "but time = none", p->name);
@@ -876,6 +844,59 @@ filter_check_pattern(struct filter_parse *fp, struct filter_pattern *p)
 			    filter_field_names[i], filter_field_names[i]);
 }
 
+/*
+ * The literals filter_scan() looks for in a whole buffer: the prefilter
+ * if there is one and no restriction narrows the patterns, else the
+ * literals of the patterns still tried, if every one of them has one.  A
+ * line holding none of them cannot give a match, so it need not be
+ * looked at.  No literals: every line goes through filter_match().
+ */
+static void
+filter_scan_setup(struct filter *f)
+{
+	size_t	i, j, n = 0;
+	int	narrowed = 0;
+
+	free(f->scan);
+	free(f->scan_len);
+	f->scan = NULL;
+	f->scan_len = NULL;
+	f->nscan = 0;
+	for (i = 0; i < f->npat; i++) {
+		if (f->pat[i].off)
+			narrowed = 1;
+		else if (f->pat[i].literal == NULL)
+			n = SIZE_MAX;
+		else if (n != SIZE_MAX)
+			n++;
+	}
+	if (f->nprefilter > 0 && (!narrowed || n == SIZE_MAX)) {
+		f->scan = xcalloc(f->nprefilter, sizeof(*f->scan));
+		f->scan_len = xcalloc(f->nprefilter, sizeof(*f->scan_len));
+		for (i = 0; i < f->nprefilter; i++) {
+			f->scan[i] = f->prefilter[i];
+			f->scan_len[i] = f->prefilter_len[i];
+		}
+		f->nscan = f->nprefilter;
+		return;
+	}
+	if (n == SIZE_MAX || n == 0)
+		return;
+	f->scan = xcalloc(n, sizeof(*f->scan));
+	f->scan_len = xcalloc(n, sizeof(*f->scan_len));
+	for (i = 0; i < f->npat; i++) {
+		if (f->pat[i].off)
+			continue;
+		for (j = 0; j < f->nscan; j++)
+			if (strcmp(f->scan[j], f->pat[i].literal) == 0)
+				break;
+		if (j < f->nscan)
+			continue;
+		f->scan[f->nscan] = f->pat[i].literal;
+		f->scan_len[f->nscan++] = f->pat[i].literal_len;
+	}
+}
+
 struct filter *
 filter_load_buf(const char *name, const char *buf, size_t len, char **cause)
 {
@@ -885,6 +906,7 @@ filter_load_buf(const char *name, const char *buf, size_t len, char **cause)
 	char			*line;
 	uint32_t		 maxcap = 0;
 	size_t			 i;
+	char			*why;
 
 	memset(&fp, 0, sizeof(fp));
 	fp.file = name;
@@ -918,6 +940,14 @@ filter_load_buf(const char *name, const char *buf, size_t len, char **cause)
 			filter_err(&fp, fp.filter_line, "[filter]: missing "
 			    "time (a strptime format, or none)");
 	}
+	if (fp.timefmt != NULL) {
+		if (logtime_init(&f->time, fp.timefmt, f->utc, &why) == -1) {
+			filter_err(&fp, fp.time_line, "time: %s", why);
+			free(why);
+		} else
+			f->has_time = 1;
+		free(fp.timefmt);
+	}
 	if (f->npat == 0)
 		filter_err(&fp, 0, "no [pattern] section");
 	for (i = 0; i < f->npat; i++) {
@@ -943,6 +973,7 @@ filter_load_buf(const char *name, const char *buf, size_t len, char **cause)
 	ftab_init(&f->dedup, (uint32_t)fp.dedup_cap, fp.dedup_window,
 	    &f->st.dedup_evictions);
 	arc4random_buf(f->seed, sizeof(f->seed));
+	filter_scan_setup(f);
 	return f;
 }
 
@@ -974,6 +1005,53 @@ filter_load(const char *path, char **cause)
 	return f;
 }
 
+/*
+ * Where a filter named in the configuration lives: a value holding a '/'
+ * is a path; a bare name is looked for as NAME.conf in the local
+ * directory (SYSCONFDIR/xmppguard/filters, where an operator's own or
+ * changed filters go), then in the shipped one (DATADIR/filters), then in
+ * filters/ beside the running binary, so a source tree works uninstalled.
+ */
+char *
+filter_path(const char *name, char **cause)
+{
+	const char	*dirs[] = {
+		XG_SYSCONFDIR "/xmppguard/filters", XG_DATADIR "/filters", NULL
+	};
+	char		 exe[PATH_MAX], *slash, *path;
+	ssize_t		 n;
+	size_t		 i;
+
+	if (strchr(name, '/') != NULL)
+		return xstrdup(name);
+	if (*name == '\0' || strlen(name) > NAME_MAX - 5 ||
+	    strspn(name, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") != strlen(name) ||
+	    name[0] == '.') {
+		*cause = xasprintf("filter %s: not a filter name (letters, "
+		    "digits, '-', '_', '.') nor a path", name);
+		return NULL;
+	}
+	if ((n = readlink("/proc/self/exe", exe, sizeof(exe) - 1)) > 0) {
+		exe[n] = '\0';
+		if ((slash = strrchr(exe, '/')) != NULL) {
+			strcpy(slash, "/filters");
+			dirs[2] = exe;
+		}
+	}
+	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]) && dirs[i] != NULL;
+	    i++) {
+		path = xasprintf("%s/%s.conf", dirs[i], name);
+		if (access(path, R_OK) == 0)
+			return path;
+		free(path);
+	}
+	*cause = xasprintf("filter %s: no %s.conf in %s/xmppguard/filters, "
+	    "%s/filters%s%s", name, name, XG_SYSCONFDIR, XG_DATADIR,
+	    dirs[2] != NULL ? " or " : "", dirs[2] != NULL ? dirs[2] : "");
+	return NULL;
+}
+
 void
 filter_free(struct filter *f)
 {
@@ -992,6 +1070,8 @@ filter_free(struct filter *f)
 		free(f->prefilter[i]);
 	free(f->prefilter);
 	free(f->prefilter_len);
+	free(f->scan);
+	free(f->scan_len);
 	for (i = 0; i < f->nsample; i++)
 		free(f->sample[i]);
 	free(f->sample);
@@ -1001,8 +1081,8 @@ filter_free(struct filter *f)
 	ftab_clear(&f->join);
 	ftab_clear(&f->dedup);
 	free(f->name);
-	free(f->timefmt);
-	free(f->timefmt2);
+	if (f->has_time)
+		logtime_clear(&f->time);
 	free(f);
 }
 
@@ -1019,78 +1099,6 @@ filter_copy(char *dst, size_t size, const char *s, size_t n,
 	}
 	memcpy(dst, s, n);
 	dst[n] = '\0';
-}
-
-/* Moves past fractional seconds (".123", ",123456") and adds them in us. */
-static const char *
-filter_frac(const char *p, int64_t *frac)
-{
-	int64_t	scale = FILTER_US;
-
-	if ((*p != '.' && *p != ',') || !isdigit((unsigned char)p[1]))
-		return p;
-	for (p++; isdigit((unsigned char)*p); p++) {
-		if (scale > 1) {	/* below a microsecond: dropped */
-			scale /= 10;
-			*frac += (*p - '0') * scale;
-		}
-	}
-	return p;
-}
-
-static time_t
-filter_mktime(const struct filter *f, struct tm *tm)
-{
-	long	off = tm->tm_gmtoff;	/* timegm() clears it */
-	time_t	t;
-
-	tm->tm_isdst = -1;
-	if (!f->time_tz)
-		return f->utc ? timegm(tm) : mktime(tm);
-	if ((t = timegm(tm)) == (time_t)-1)
-		return t;
-	tm->tm_gmtoff = off;
-	return t - off;
-}
-
-/*
- * The time in s (a time group) in us, or -1.  Fields the format lacks come
- * from now, so "%b %d %H:%M:%S" (no year) lands in the current year, or the
- * previous one if that would put it more than a day in the future.  An
- * offset (%z) wins over the timezone setting.
- */
-static int64_t
-filter_time(const struct filter *f, const char *s, size_t n, int64_t now)
-{
-	char		 buf[128];
-	const char	*end;
-	struct tm	 tm;
-	time_t		 t, nows = (time_t)(now / FILTER_US);
-	int64_t		 frac = 0;
-
-	if (n >= sizeof(buf))
-		return -1;
-	memcpy(buf, s, n);
-	buf[n] = '\0';
-	if (f->utc || f->time_tz)
-		gmtime_r(&nows, &tm);
-	else
-		localtime_r(&nows, &tm);
-	tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
-	tm.tm_gmtoff = 0;
-	if ((end = strptime(buf, f->timefmt, &tm)) == NULL)
-		return -1;
-	end = filter_frac(end, &frac);
-	if (f->timefmt2 != NULL && strptime(end, f->timefmt2, &tm) == NULL)
-		return -1;
-	t = filter_mktime(f, &tm);
-	if (t != (time_t)-1 && !f->time_has_year && t > nows + 86400) {
-		tm.tm_year--;
-		t = filter_mktime(f, &tm);
-	}
-	if (t == (time_t)-1)
-		return -1;
-	return (int64_t)t * FILTER_US + frac;
 }
 
 /* The hash of out's once_per fields for p, or 0 if they are all empty. */
@@ -1179,7 +1187,7 @@ filter_extract(struct filter *f, struct filter_pattern *p, int rc,
 	if (s[FILTER_F_KEY] != NULL)
 		filter_copy(out->key, sizeof(out->key), s[FILTER_F_KEY],
 		    n[FILTER_F_KEY], out);
-	if (n[FILTER_F_TIME] > 0 && f->timefmt != NULL && (t = filter_time(f,
+	if (n[FILTER_F_TIME] > 0 && f->has_time && (t = logtime_parse(&f->time,
 	    s[FILTER_F_TIME], n[FILTER_F_TIME], now)) >= 0) {
 		out->time = t;
 		out->flags |= FILTER_R_TIME;
@@ -1260,8 +1268,8 @@ filter_match(struct filter *f, const char *line, size_t len, int64_t now,
 	}
 	for (i = 0; i < f->npat; i++) {
 		p = &f->pat[i];
-		if (p->literal != NULL && memmem(line, len, p->literal,
-		    p->literal_len) == NULL)
+		if (p->off || (p->literal != NULL && memmem(line, len,
+		    p->literal, p->literal_len) == NULL))
 			continue;
 		p->st.tried++;
 		rc = pcre2_match(p->re, (PCRE2_SPTR)line, len, 0, 0, f->md,
@@ -1281,7 +1289,8 @@ filter_match(struct filter *f, const char *line, size_t len, int64_t now,
 		p->st.matched++;
 		f->st.matched++;
 		out->pattern = (int)i;
-		return filter_extract(f, p, rc, line, now, out);
+		rc = filter_extract(f, p, rc, line, now, out);
+		return p->quiet ? 0 : rc;
 	}
 	return failed ? -1 : 0;
 }
@@ -1324,4 +1333,99 @@ const struct filter_stats *
 filter_stats(const struct filter *f)
 {
 	return &f->st;
+}
+
+int
+filter_restrict(struct filter *f, enum event_kind kind)
+{
+	struct filter_pattern	*p;
+	size_t			 i;
+	int			 any = 0;
+
+	for (i = 0; i < f->npat; i++) {
+		p = &f->pat[i];
+		p->off = p->quiet = 0;
+		if (p->st.kind == kind) {
+			any = 1;
+			continue;
+		}
+		/* Lines that feed or clear the join table still run, so
+		 * the kind's events get the same addresses as before. */
+		if (p->join == FILTER_JOIN_SET || p->join == FILTER_JOIN_CLEAR)
+			p->quiet = 1;
+		else
+			p->off = 1;
+	}
+	if (!any)
+		for (i = 0; i < f->npat; i++)
+			f->pat[i].off = f->pat[i].quiet = 0;
+	filter_scan_setup(f);
+	return any ? 0 : -1;
+}
+
+/* Counts the lines in buf[0..len): newlines, plus an unfinished one. */
+static uint64_t
+filter_count_lines(const char *buf, size_t len)
+{
+	const char	*p = buf, *end = buf + len, *nl;
+	uint64_t	 n = 0;
+
+	while (p < end) {
+		n++;
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			break;
+		p = nl + 1;
+	}
+	return n;
+}
+
+uint64_t
+filter_scan(struct filter *f, const char *buf, size_t len, int64_t now,
+    filter_scan_cb cb, void *arg)
+{
+	const char		*next[FILTER_SCAN_MAX];
+	const char		*pos = buf, *end = buf + len, *hit, *ls, *le;
+	struct filter_result	 r;
+	uint64_t		 line = 0, skip;
+	size_t			 i, nscan = f->nscan;
+	int			 rc;
+
+	if (nscan > FILTER_SCAN_MAX)
+		nscan = 0;
+	for (i = 0; i < nscan; i++)
+		next[i] = memmem(buf, len, f->scan[i], f->scan_len[i]);
+	while (pos < end) {
+		if (nscan > 0) {
+			/* The first line holding any literal. */
+			hit = NULL;
+			for (i = 0; i < nscan; i++)
+				if (next[i] != NULL &&
+				    (hit == NULL || next[i] < hit))
+					hit = next[i];
+			if (hit == NULL)
+				hit = end;
+			ls = hit == end ? end :
+			    memrchr(pos, '\n', (size_t)(hit - pos));
+			ls = ls == NULL ? pos : ls == end ? end : ls + 1;
+			skip = filter_count_lines(pos, (size_t)(ls - pos));
+			f->st.lines += skip;
+			f->st.prefiltered += skip;
+			line += skip;
+			if (ls == end)
+				break;
+			pos = ls;
+		}
+		if ((le = memchr(pos, '\n', (size_t)(end - pos))) == NULL)
+			le = end;
+		rc = filter_match(f, pos, (size_t)(le - pos), now, &r);
+		if (rc > 0 && cb != NULL)
+			cb(line, pos, (size_t)(le - pos), &r, arg);
+		line++;
+		pos = le < end ? le + 1 : end;
+		for (i = 0; i < nscan; i++)
+			if (next[i] != NULL && next[i] < pos)
+				next[i] = memmem(pos, (size_t)(end - pos),
+				    f->scan[i], f->scan_len[i]);
+	}
+	return line;
 }

@@ -74,6 +74,13 @@ struct filter	*filter_load_buf(const char *name, const char *buf, size_t len,
 		    char **cause);
 void		 filter_free(struct filter *);
 
+/*
+ * The file of a filter named in the configuration or on the command line:
+ * a path as given, or NAME.conf from the filter directories.  NULL with
+ * *cause set if none exists.  The caller frees the result.
+ */
+char		*filter_path(const char *name, char **cause);
+
 /* The name from the [filter] section. */
 const char	*filter_name(const struct filter *);
 
@@ -86,6 +93,30 @@ const char	*filter_name(const struct filter *);
  */
 int		 filter_match(struct filter *, const char *line, size_t len,
 		    int64_t now, struct filter_result *out);
+
+/*
+ * Tries only the patterns of one kind from now on, and those that keep
+ * the join table (join = set or clear, run quietly), so the kind's events
+ * come out as before while other lines cost nothing: test-filter --kind.
+ * -1 (and no change) if no pattern has that kind.
+ */
+int		 filter_restrict(struct filter *, enum event_kind);
+
+#define FILTER_SCAN_MAX		64	/* more literals: line by line */
+
+/* An event found by filter_scan(): line is 0-based within the buffer. */
+typedef void	(*filter_scan_cb)(uint64_t line, const char *text,
+		    size_t len, const struct filter_result *, void *arg);
+
+/*
+ * Matches every line of buf (newline-separated; a last line without one
+ * counts) as filter_match() would, but looks for the filter's literals in
+ * the whole buffer at once, as grep does, so lines holding none are
+ * counted without being visited one by one.  Calls cb for each event.
+ * Returns the number of lines.
+ */
+uint64_t	 filter_scan(struct filter *, const char *buf, size_t len,
+		    int64_t now, filter_scan_cb cb, void *arg);
 
 /*
  * Sample lines from the file's "sample =" keys, in file order; *pattern

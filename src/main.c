@@ -30,6 +30,7 @@
 #include "loop.h"
 #include "pipeline.h"
 #include "replay.h"
+#include "testfilter.h"
 #include "store.h"
 #include "track.h"
 #include "xmalloc.h"
@@ -67,6 +68,8 @@ main_usage(FILE *f, int status)
 	    "       xmppguard check-config [-c FILE] [--reference]\n"
 	    "       xmppguard replay [-c FILE] [--db FILE] [--json] "
 	    "--conntrack FILE\n"
+	    "       xmppguard test-filter FILTER LOGFILE [--json] [--events] "
+	    "[--kind KIND]\n"
 	    "       xmppguard version\n");
 	exit(status);
 }
@@ -723,6 +726,8 @@ main(int argc, char **argv)
 		return main_check_config(argc, argv);
 	if (strcmp(cmd, "replay") == 0)
 		return replay_main(argc, argv);
+	if (strcmp(cmd, "test-filter") == 0)
+		return testfilter_main(argc, argv);
 	if (strcmp(cmd, "status") == 0)
 		return main_status(argc, argv);
 	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {

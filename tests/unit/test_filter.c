@@ -642,6 +642,134 @@ test_result_reset(void **state)
 	filter_free(f);
 }
 
+struct scan_ev {
+	uint64_t	line;
+	int		kind;
+	struct addr	addr;
+	char		user[FILTER_USER_MAX];
+};
+
+struct scan_log {
+	struct scan_ev	ev[2048];
+	size_t		n;
+};
+
+static void
+scan_cb(uint64_t line, const char *text, size_t len,
+    const struct filter_result *r, void *arg)
+{
+	struct scan_log	*l = arg;
+
+	(void)text;
+	(void)len;
+	assert_true(l->n < 2048);
+	l->ev[l->n].line = line;
+	l->ev[l->n].kind = r->kind;
+	l->ev[l->n].addr = r->addr;
+	snprintf(l->ev[l->n].user, sizeof(l->ev[l->n].user), "%s", r->user);
+	l->n++;
+}
+
+/* filter_scan() over a buffer gives what filter_match() gives per line. */
+static void
+test_scan_equals_match(void **state)
+{
+	static struct scan_log	 a, b;
+	static const char *const noise[] = {
+		"", "xmpp", "nothing here", "2026-11-29 04:00:09 xmpp hello",
+		"\x01\xff\xfe binary xmpp"
+	};
+	struct filter		*f1, *f2;
+	struct filter_result	 r;
+	char			*buf, *p, *nl;
+	size_t			 len = 0, cap = 1 << 20, ns, i;
+	uint64_t		 lines, line = 0;
+	unsigned int		 seed = 7;
+
+	(void)state;
+	f1 = load_example();
+	f2 = load_example();
+	ns = filter_nsamples(f1);
+	buf = xmalloc(cap);
+	for (i = 0; i < 3000; i++) {
+		const char *l = rand_r(&seed) % 3 == 0 ?
+		    filter_sample(f1, (size_t)rand_r(&seed) % ns, NULL) :
+		    noise[rand_r(&seed) % 5];
+		len += (size_t)snprintf(buf + len, cap - len, "%s\n", l);
+	}
+	len--;		/* the last line has no newline */
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	lines = filter_scan(f1, buf, len, t0(), scan_cb, &a);
+	assert_int_equal(lines, 3000);
+	for (p = buf; p < buf + len; p = nl + 1, line++) {
+		if ((nl = memchr(p, '\n', (size_t)(buf + len - p))) == NULL)
+			nl = buf + len;
+		if (filter_match(f2, p, (size_t)(nl - p), t0(), &r) > 0)
+			scan_cb(line, p, (size_t)(nl - p), &r, &b);
+	}
+	assert_true(a.n > 100);
+	assert_int_equal(a.n, b.n);
+	for (i = 0; i < a.n; i++) {
+		assert_int_equal(a.ev[i].line, b.ev[i].line);
+		assert_int_equal(a.ev[i].kind, b.ev[i].kind);
+		assert_memory_equal(&a.ev[i].addr, &b.ev[i].addr,
+		    sizeof(a.ev[i].addr));
+		assert_string_equal(a.ev[i].user, b.ev[i].user);
+	}
+	assert_int_equal(filter_stats(f1)->lines, filter_stats(f2)->lines);
+	assert_int_equal(filter_stats(f1)->prefiltered,
+	    filter_stats(f2)->prefiltered);
+	assert_int_equal(filter_stats(f1)->matched, filter_stats(f2)->matched);
+	free(buf);
+	filter_free(f1);
+	filter_free(f2);
+}
+
+/* --kind: other kinds fall silent, joins keep feeding the kind's events. */
+static void
+test_restrict(void **state)
+{
+	struct filter		*f;
+	struct filter_result	 r;
+	char			 ip[ADDR_STRLEN];
+
+	(void)state;
+	f = load_example();
+	assert_int_equal(filter_restrict(f, EVENT_S2S_FAIL), -1);
+	assert_int_equal(filter_restrict(f, EVENT_LIMIT_HIT), 0);
+	assert_int_equal(match(f, "2026-11-29 04:00:02 xmpp [7] connect from "
+	    "[2001:db8::1]:40000", t0(), &r), 0);
+	assert_int_equal(r.pattern, 1);		/* ran, quietly */
+	assert_int_equal(match(f, "2026-11-29 04:00:04 xmpp [7] rate limit "
+	    "exceeded", t0(), &r), EVENT_LIMIT_HIT);
+	assert_string_equal(addr_ntop(&r.addr, ip, sizeof(ip)), "2001:db8::1");
+	/* Not tried at all. */
+	assert_int_equal(match(f, filter_sample(f, 0, NULL), t0(), &r), 0);
+	assert_int_equal(r.pattern, -1);
+	assert_int_equal(filter_pattern_stats(f, 0)->tried, 0);
+	filter_free(f);
+}
+
+static void
+test_filter_path(void **state)
+{
+	char	*p, *cause = NULL;
+
+	(void)state;
+	p = filter_path("tests/unit/data/example.conf", &cause);
+	assert_string_equal(p, "tests/unit/data/example.conf");
+	free(p);
+	assert_null(filter_path("no such filter", &cause));
+	assert_non_null(strstr(cause, "not a filter name"));
+	free(cause);
+	assert_null(filter_path(".hidden", &cause));
+	free(cause);
+	assert_null(filter_path("nosuchserver", &cause));
+	assert_non_null(strstr(cause, "no nosuchserver.conf in"));
+	free(cause);
+}
+
 int
 main(void)
 {
@@ -660,6 +788,9 @@ main(void)
 		cmocka_unit_test(test_catastrophic_regex),
 		cmocka_unit_test(test_garbage),
 		cmocka_unit_test(test_huge_line),
+		cmocka_unit_test(test_scan_equals_match),
+		cmocka_unit_test(test_restrict),
+		cmocka_unit_test(test_filter_path),
 	};
 
 	return cmocka_run_group_tests_name("filter", tests, NULL, NULL);
