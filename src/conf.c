@@ -81,6 +81,11 @@ const struct conf_kind_info conf_kinds[] = {
 	    "must be given." },
 	{ "log", 1, "A server log file to follow: failed logins and "
 	    "registrations." },
+	{ "auth", 0, "Limits on what the server logs say per client address: "
+	    "failed logins (counted once per connection, however many SASL "
+	    "mechanisms it tried) and registrations; and the shape of an "
+	    "authentication backend outage, when every login fails from "
+	    "everywhere at once and auth bans are held instead." },
 	{ "override", 1, "Other limits for known networks, such as a company "
 	    "NAT carrying many real users on one address." },
 	{ "allow", 0, "Addresses that are never banned." },
@@ -198,8 +203,40 @@ const struct conf_directive conf_directives[] = {
 	  "Log file of the XMPP server." },
 	{ CONF_K_LOG, "filter", CONF_T_STRING, CONF_F_REQUIRED, 0, 255, NULL,
 	  NULL, L(filter), 0,
-	  "Filter reading it: a name (prosody, ejabberd, jabberd2) or "
-	  "a path." },
+	  "Filter reading it: a name (prosody, ejabberd, jabberd2, "
+	  "openfire, metronome, mongooseim, tigase), looked for as NAME.conf "
+	  "in " XG_SYSCONFDIR "/xmppguard/filters then " XG_DATADIR
+	  "/filters, or a path." },
+	{ CONF_K_LOG, "max_line", CONF_T_SIZE, 0, 256, 1024 * 1024, NULL,
+	  "16k", L(max_line), 0,
+	  "Longer lines are counted and skipped." },
+
+	{ CONF_K_AUTH, "max_fail", CONF_T_RATE, 0, 0, 1000000, NULL,
+	  "5/10m", G(auth_max_fail), 0,
+	  "Failed logins per address per window; none: no limit." },
+	{ CONF_K_AUTH, "net_max_fail", CONF_T_RATE, 0, 0, 10000000, NULL,
+	  "30/10m", G(auth_net_max_fail), 0,
+	  "Failed logins per network (track prefix4/prefix6) per window." },
+	{ CONF_K_AUTH, "max_register", CONF_T_RATE, 0, 0, 1000000, NULL,
+	  "3/1h", G(auth_max_register), 0,
+	  "Accounts registered per address per window (XEP-0077)." },
+	{ CONF_K_AUTH, "net_max_register", CONF_T_RATE, 0, 0, 10000000, NULL,
+	  "10/1h", G(auth_net_max_register), 0,
+	  "Accounts registered per network per window." },
+	{ CONF_K_AUTH, "outage_addresses", CONF_T_UINT, 0, 0, 1000000, NULL,
+	  "25", G(auth_outage_addresses), 0,
+	  "An outage: at least this many addresses fail within "
+	  "outage_window, ...; 0: never assume an outage." },
+	{ CONF_K_AUTH, "outage_factor", CONF_T_UINT, 0, 1, 1000000, NULL,
+	  "10", G(auth_outage_factor), 0,
+	  "... failures run at this many times the usual rate, and "
+	  "(if the filter reports successful logins) almost none succeed." },
+	{ CONF_K_AUTH, "outage_window", CONF_T_DURATION, 0, 10 * CONF_US_S,
+	  3600 * CONF_US_S, NULL, "1m", G(auth_outage_window), 0,
+	  "Window the outage shape is measured over." },
+	{ CONF_K_AUTH, "outage_hold", CONF_T_DURATION, 0, 0,
+	  86400 * CONF_US_S, NULL, "15m", G(auth_outage_hold), 0,
+	  "Auth bans stay held this long after the shape was last seen." },
 
 	{ CONF_K_OVERRIDE, "networks", CONF_T_NETWORKS, CONF_F_REQUIRED, 0, 0,
 	  NULL, NULL, O(networks), O(nnetworks),
@@ -214,6 +251,11 @@ const struct conf_directive conf_directives[] = {
 	{ CONF_K_ALLOW, "networks", CONF_T_NETWORKS, 0, 0, 0, NULL,
 	  "none", G(allow), G(nallow),
 	  "Addresses and prefixes never banned." },
+	{ CONF_K_ALLOW, "proxies", CONF_T_NETWORKS, 0, 0, 0, NULL,
+	  "none", G(proxies), G(nproxies),
+	  "Reverse proxies (PROXY protocol, BOSH or WebSocket front ends): "
+	  "never banned, nor judged by their connections; their clients "
+	  "are judged by the addresses in the server's log." },
 };
 const size_t conf_ndirectives = nitems(conf_directives);
 
@@ -1412,6 +1454,7 @@ conf_load(const char *path, struct conf **confp, char **cause)
 	conf_defaults(&cp, CONF_K_STORE, cp.conf);
 	conf_defaults(&cp, CONF_K_CONNTRACK, cp.conf);
 	conf_defaults(&cp, CONF_K_TRACK, cp.conf);
+	conf_defaults(&cp, CONF_K_AUTH, cp.conf);
 	conf_defaults(&cp, CONF_K_ALLOW, cp.conf);
 	cp.in_default++;
 	for (i = 0; i < nitems(conf_builtins); i++) {
@@ -1492,6 +1535,7 @@ conf_free(struct conf *conf)
 	conf_sect_clear(CONF_K_STORE, conf);
 	conf_sect_clear(CONF_K_CONNTRACK, conf);
 	conf_sect_clear(CONF_K_TRACK, conf);
+	conf_sect_clear(CONF_K_AUTH, conf);
 	conf_sect_clear(CONF_K_ALLOW, conf);
 	free(conf->services);
 	free(conf->logs);

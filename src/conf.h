@@ -59,6 +59,7 @@ struct conf_log {
 	char		 name[CONF_NAME_MAX];
 	char		*path;
 	char		*filter;	/* filter name or path */
+	uint64_t	 max_line;	/* bytes; longer lines are skipped */
 };
 
 /* [override NAME]: higher (or lower) limits for known networks, e.g. a
@@ -109,9 +110,21 @@ struct conf {
 	struct conf_override *overrides;
 	int		 noverrides;
 
+	/* [auth] */
+	struct conf_rate auth_max_fail;		/* per address */
+	struct conf_rate auth_net_max_fail;	/* per network */
+	struct conf_rate auth_max_register;
+	struct conf_rate auth_net_max_register;
+	uint32_t	 auth_outage_addresses;	/* 0: no outage detection */
+	uint32_t	 auth_outage_factor;
+	int64_t		 auth_outage_window;	/* us */
+	int64_t		 auth_outage_hold;	/* us */
+
 	/* [allow] */
 	struct prefix	*allow;
 	int		 nallow;
+	struct prefix	*proxies;	/* never banned either */
+	int		 nproxies;
 };
 
 /*

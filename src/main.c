@@ -27,6 +27,7 @@
 #include "ctl.h"
 #include "json.h"
 #include "log.h"
+#include "logsrc.h"
 #include "loop.h"
 #include "pipeline.h"
 #include "replay.h"
@@ -45,6 +46,7 @@ struct daemon {
 	struct store	*store;
 	struct pipeline	*pipeline;
 	struct ct	*ct;		/* NULL: [conntrack] enabled = no */
+	struct logsrc	*logs;		/* the [log] sections */
 	struct ctl	*ctl;
 	int		 lock_fd;
 	int		 ready_fd;	/* pipe to the waiting parent; -1 */
@@ -248,6 +250,7 @@ daemon_reload_cb(struct loop *loop, int signo, void *arg)
 {
 	struct daemon	*d = arg;
 	struct conf	*conf;
+	struct logsrc	*logs;
 	char		*cause, *line, *save;
 
 	(void)loop;
@@ -263,6 +266,23 @@ daemon_reload_cb(struct loop *loop, int signo, void *arg)
 		return;
 	}
 	daemon_apply_overrides(d, conf);
+	/*
+	 * Logs and filters (an operator may have edited a filter file) start
+	 * afresh from the positions saved just now; if one fails, the
+	 * running configuration and its logs stay as they were.
+	 */
+	logsrc_flush(d->logs, clock_realtime());
+	store_flush(d->store);
+	if ((logs = logsrc_start(d->loop, conf, d->store, pipeline_event,
+	    d->pipeline, &cause)) == NULL) {
+		log_warnx("reload: %s; keeping the running configuration",
+		    cause);
+		free(cause);
+		conf_free(conf);
+		return;
+	}
+	logsrc_stop(d->logs);
+	d->logs = logs;
 	if (strcmp(conf->state_dir, d->conf->state_dir) != 0 ||
 	    strcmp(conf->db_path, d->conf->db_path) != 0)
 		log_warnx("reload: state_dir and store path changes take "
@@ -345,6 +365,9 @@ daemon_status_json(struct daemon *d, FILE *out)
 		    (unsigned long long)cs.flow.local);
 	} else
 		fprintf(out, ",\"conntrack\":{\"enabled\":false}");
+	fprintf(out, ",\"logs\":");
+	logsrc_status_json(d->logs, out);
+	fprintf(out, ",\"auth_held\":%llu", (unsigned long long)ps.held);
 	fprintf(out, ",\"store\":{\"path\":");
 	json_string(out, d->conf->db_path);
 	fprintf(out, ",\"rows\":%llu,\"commits\":%llu,\"errors\":%llu,"
@@ -393,6 +416,11 @@ daemon_status_text(struct daemon *d, FILE *out)
 		    "OFF (karma blind)" : "unknown");
 	} else
 		fprintf(out, "conntrack   off\n");
+	logsrc_status_text(d->logs, out);
+	if (ps.held > 0)
+		fprintf(out, "auth        %llu verdicts held during "
+		    "authentication backend outages\n",
+		    (unsigned long long)ps.held);
 	fprintf(out, "store       %s: %llu rows, %llu errors, %llu lost\n",
 	    d->conf->db_path, (unsigned long long)ss.rows,
 	    (unsigned long long)ss.errors, (unsigned long long)ss.lost);
@@ -440,6 +468,7 @@ daemon_flush_hook(struct loop *loop, void *arg)
 	struct daemon	*d = arg;
 
 	(void)loop;
+	logsrc_flush(d->logs, clock_realtime());
 	store_flush(d->store);
 }
 
@@ -534,12 +563,9 @@ daemon_run(struct daemon *d, int foreground)
 			    "(net.netfilter.nf_conntrack_acct=0): karma "
 			    "cannot see bandwidth");
 	}
-	/* Said loudly rather than silently accepted: a [log] section is
-	 * valid configuration, but nothing reads logs in this release. */
-	if (d->conf->nlogs > 0)
-		log_warnx("log: %d [log] section%s not followed: the log "
-		    "pipeline is not in this release", d->conf->nlogs,
-		    d->conf->nlogs > 1 ? "s" : "");
+	if ((d->logs = logsrc_start(d->loop, d->conf, d->store,
+	    pipeline_event, d->pipeline, &cause)) == NULL)
+		fatalx("%s", cause);
 	if ((d->ctl = ctl_open(d->loop, d->conf->control_socket,
 	    daemon_ctl_cb, d, &cause)) == NULL)
 		fatalx("control socket: %s", cause);
@@ -561,7 +587,10 @@ daemon_run(struct daemon *d, int foreground)
 	ctl_close(d->ctl);
 	if (d->ct != NULL)
 		ct_close(d->ct);
+	logsrc_flush(d->logs, clock_realtime());
+	logsrc_stop(d->logs);
 	pipeline_flush(d->pipeline);
+	store_flush(d->store);
 	pipeline_free(d->pipeline);
 	loop_free(d->loop);
 	store_close(d->store);
@@ -638,6 +667,7 @@ main_check_config(int argc, char **argv)
 	};
 	struct conf	*conf;
 	const char	*conf_path = NULL;
+	char		*cause;
 	int		 ch;
 
 	while ((ch = getopt_long(argc, argv, "c:", longopts, NULL)) != -1) {
@@ -656,6 +686,12 @@ main_check_config(int argc, char **argv)
 		main_usage(stderr, 2);
 	if ((conf = main_conf_load(conf_path)) == NULL)
 		return 1;
+	if (logsrc_check(conf, &cause) == -1) {
+		fprintf(stderr, "%s\n", cause);
+		free(cause);
+		conf_free(conf);
+		return 1;
+	}
 	conf_print(stdout, conf);
 	fprintf(stderr, "%s: configuration OK\n",
 	    conf->path != NULL ? conf->path : "built-in defaults");

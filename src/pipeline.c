@@ -14,6 +14,7 @@
 #include "conf.h"
 #include "event.h"
 #include "log.h"
+#include "outage.h"
 #include "pipeline.h"
 #include "rollup.h"
 #include "store.h"
@@ -26,6 +27,7 @@ struct pipeline {
 	struct store		*store;
 	struct track		*track;
 	struct rollup		*rollup;
+	struct outage		*outage;
 	pipeline_verdict_cb	 verdict_cb;
 	void			*verdict_arg;
 	struct pipeline_stats	 stats;
@@ -41,6 +43,7 @@ pipeline_new(const struct conf *conf, struct store *store, uint32_t seed)
 	p->store = store;
 	p->track = track_new(conf->track_capacity, seed);
 	p->rollup = rollup_new(conf->track_capacity, seed ^ 0x9e3779b9U);
+	p->outage = outage_new(seed ^ 0x85ebca6bU);
 	return p;
 }
 
@@ -51,6 +54,7 @@ pipeline_free(struct pipeline *p)
 		return;
 	track_free(p->track);
 	rollup_free(p->rollup);
+	outage_free(p->outage);
 	free(p);
 }
 
@@ -69,11 +73,19 @@ pipeline_set_verdict_cb(struct pipeline *p, pipeline_verdict_cb cb,
 }
 
 static void
-pipeline_verdict(const struct verdict *v, void *arg)
+pipeline_verdict(const struct verdict *tv, void *arg)
 {
 	struct pipeline	*p = arg;
+	struct verdict	 held;
+	const struct verdict *v = tv;
 	char		 pfx[ADDR_PREFIX_STRLEN];
 
+	if (v->rule == VERDICT_AUTH && outage_holding(p->outage, v->time)) {
+		held = *v;
+		held.held = 1;
+		v = &held;
+		p->stats.held++;
+	}
 	p->stats.verdicts++;
 	if (v->allowlisted)
 		p->stats.allowlisted++;
@@ -81,12 +93,43 @@ pipeline_verdict(const struct verdict *v, void *arg)
 	 * is ours (numbers and configured names), not attacker text. */
 	log_info("verdict: %s %s%s", addr_prefix_ntop(&v->prefix, pfx,
 	    sizeof(pfx)), v->reason, v->allowlisted ?
-	    " (allowlisted: not enforced)" : "");
+	    " (allowlisted: not enforced)" : v->held ?
+	    " (held: auth backend outage)" : "");
 	if (p->store != NULL)
 		store_verdict_add(p->store, v);
 	rollup_verdict(p->rollup, v, p->store);
 	if (p->verdict_cb != NULL)
 		p->verdict_cb(v, p->verdict_arg);
+}
+
+/* Warns once, loudly, when the outage shape appears, and when it ends. */
+static void
+pipeline_outage(struct pipeline *p, const struct event *ev)
+{
+	struct outage_stats	st;
+	char			win[32], hold[32];
+
+	switch (outage_event(p->outage, p->conf, ev)) {
+	case OUTAGE_BEGAN:
+		outage_get_stats(p->outage, &st);
+		log_warnx("auth: %llu failed logins from about %llu addresses "
+		    "in %s with %llu successful (usually %.1f failures): this "
+		    "looks like an authentication backend outage, not an "
+		    "attack; auth bans are held until it has been gone for "
+		    "%s", (unsigned long long)st.fails,
+		    (unsigned long long)st.addresses, conf_fmt_duration(
+		    p->conf->auth_outage_window, win, sizeof(win)),
+		    (unsigned long long)st.oks, st.baseline,
+		    conf_fmt_duration(p->conf->auth_outage_hold, hold,
+		    sizeof(hold)));
+		break;
+	case OUTAGE_ENDED:
+		log_warnx("auth: the outage shape is gone; auth bans are "
+		    "enforced again");
+		break;
+	case OUTAGE_SAME:
+		break;
+	}
 }
 
 void
@@ -116,6 +159,8 @@ pipeline_event(const struct event *ev, void *arg)
 		}
 	}
 	rollup_event(p->rollup, p->conf, ev, p->store);
+	if (ev->kind == EVENT_AUTH_FAIL || ev->kind == EVENT_AUTH_OK)
+		pipeline_outage(p, ev);
 	track_event(p->track, p->conf, ev, pipeline_verdict, p);
 }
 

@@ -30,6 +30,7 @@ struct pipeline_stats {
 					 * (one row each in the store) */
 	uint64_t	 verdicts;
 	uint64_t	 allowlisted;	/* verdicts never to be enforced */
+	uint64_t	 held;		/* auth verdicts held in an outage */
 };
 
 /*

@@ -148,6 +148,10 @@ rule_allowlisted(const struct conf *conf, const struct prefix *p)
 		if (rule_overlap(p, &conf->allow[i]))
 			return 1;
 	}
+	for (i = 0; i < conf->nproxies; i++) {
+		if (rule_overlap(p, &conf->proxies[i]))
+			return 1;
+	}
 	return 0;
 }
 
@@ -159,7 +163,7 @@ rule_verdict(const struct rule_subject *s, enum verdict_rule rule,
 	v->time = s->time;
 	v->prefix = *s->prefix;
 	v->rule = rule;
-	v->service = s->svc->name;
+	v->service = s->svc != NULL ? s->svc->name : NULL;
 	v->observed = observed;
 	v->limit = limit;
 	v->window = window;
@@ -222,6 +226,23 @@ rule_churn(const struct rule_subject *s, const struct rule_limits *lim,
 	    ")", count, s->svc->name, rule_from(s, from, sizeof(from)),
 	    conf_fmt_duration(lim->max_new.window, win, sizeof(win)),
 	    lim->max_new.count);
+	return 1;
+}
+
+int
+rule_log(const struct rule_subject *s, enum verdict_rule rule,
+    const struct conf_rate *lim, uint64_t count, struct verdict *v)
+{
+	char	from[8 + ADDR_PREFIX_STRLEN], win[32];
+
+	if (lim->count == 0 || count <= lim->count)
+		return 0;
+	rule_verdict(s, rule, count, lim->count, lim->window, v);
+	rule_reason(v, "%s: %" PRIu64 " %s%s in %s (limit %" PRIu32 ")",
+	    verdict_rule_name(rule), count, rule == VERDICT_AUTH ?
+	    "failed logins" : "accounts registered", rule_from(s, from,
+	    sizeof(from)), conf_fmt_duration(lim->window, win, sizeof(win)),
+	    lim->count);
 	return 1;
 }
 

@@ -12,6 +12,7 @@
 
 #include "addr.h"
 #include "conf.h"
+#include "verdict.h"
 
 struct verdict;
 
@@ -55,5 +56,13 @@ int	 rule_churn(const struct rule_subject *, const struct rule_limits *,
  * span (us) since the budget was last full. */
 int	 rule_karma(const struct rule_subject *, const struct rule_limits *,
 	    int64_t credit, uint64_t spent, int64_t span, struct verdict *v);
+
+/*
+ * Failed logins (VERDICT_AUTH) or registrations (VERDICT_REGISTER) of an
+ * address or network over a window, from the server's log: count against
+ * lim.  s->svc may be NULL.  1 and *v filled if the limit is broken.
+ */
+int	 rule_log(const struct rule_subject *, enum verdict_rule,
+	    const struct conf_rate *lim, uint64_t count, struct verdict *v);
 
 #endif /* RULE_H */

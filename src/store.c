@@ -68,6 +68,8 @@ enum store_st {
 	STORE_ST_PURGE_ROLLUPS,
 	STORE_ST_PURGE_BANS,
 	STORE_ST_PURGE_OFFENCES,
+	STORE_ST_LOGPOS_SET,
+	STORE_ST_LOGPOS_GET,
 	STORE_ST_MAX
 };
 
@@ -105,8 +107,8 @@ static const struct {
 	    "?13, ?14)", 1, 0 },
 	[STORE_ST_VERDICT] = {
 	    "INSERT INTO verdicts (time, addr, prefixlen, rule, service, "
-	    "observed, lim, window, allowlisted, reason) VALUES (?1, ?2, ?3, "
-	    "?4, ?5, ?6, ?7, ?8, ?9, ?10)", 1, 0 },
+	    "observed, lim, window, allowlisted, reason, held) VALUES (?1, "
+	    "?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)", 1, 0 },
 	/* Adds to the hour's row, or starts it. */
 	[STORE_ST_ROLLUP] = {
 	    "INSERT INTO rollups (hour, addr, service, conns, short_lived, "
@@ -139,6 +141,14 @@ static const struct {
 	    0, 0 },
 	[STORE_ST_PURGE_OFFENCES] = {
 	    "DELETE FROM offences WHERE time < ?1", 0, 0 },
+	[STORE_ST_LOGPOS_SET] = {
+	    "INSERT INTO log_positions (name, path, pos, updated) VALUES "
+	    "(?1, ?2, ?3, ?4) ON CONFLICT (name) DO UPDATE SET "
+	    "path = excluded.path, pos = excluded.pos, "
+	    "updated = excluded.updated", 1, 0 },
+	[STORE_ST_LOGPOS_GET] = {
+	    "SELECT pos FROM log_positions WHERE name = ?1 AND path = ?2",
+	    0, 0 },
 };
 
 /*
@@ -770,9 +780,50 @@ store_bind_verdict(sqlite3_stmt *st, const struct verdict *v, const char *addr,
 	    (rc = store_bind_count(st, 7, v->limit)) != SQLITE_OK ||
 	    (rc = store_bind_nonzero(st, 8, v->window)) != SQLITE_OK ||
 	    (rc = sqlite3_bind_int(st, 9, v->allowlisted != 0)) != SQLITE_OK ||
-	    (rc = store_bind_text(st, 10, v->reason)) != SQLITE_OK)
+	    (rc = store_bind_text(st, 10, v->reason)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int(st, 11, v->held != 0)) != SQLITE_OK)
 		return rc;
 	return SQLITE_OK;
+}
+
+int
+store_logpos_set(struct store *s, const char *name, const char *path,
+    const char *pos, int64_t now)
+{
+	sqlite3_stmt	*st = s->st[STORE_ST_LOGPOS_SET];
+	int		 rc;
+
+	store_check_writable(s, __func__);
+	if ((rc = store_bind_text(st, 1, name)) == SQLITE_OK &&
+	    (rc = store_bind_text(st, 2, path)) == SQLITE_OK &&
+	    (rc = store_bind_text(st, 3, pos)) == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 4, now);
+	return store_row(s, st, rc);
+}
+
+int
+store_logpos_get(struct store *s, const char *name, const char *path,
+    char *buf, size_t size)
+{
+	sqlite3_stmt		*st = s->st[STORE_ST_LOGPOS_GET];
+	const unsigned char	*text;
+	int			 rc, found = -1;
+
+	store_check_writable(s, __func__);
+	if (store_bind_text(st, 1, name) != SQLITE_OK ||
+	    store_bind_text(st, 2, path) != SQLITE_OK) {
+		sqlite3_reset(st);
+		return -1;
+	}
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && (text = sqlite3_column_text(st, 0)) != NULL &&
+	    strlen((const char *)text) < size) {
+		memcpy(buf, text, strlen((const char *)text) + 1);
+		found = 0;
+	} else if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		store_warn(s, "log position", sqlite3_errmsg(s->db));
+	sqlite3_reset(st);
+	return found;
 }
 
 int

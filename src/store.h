@@ -54,6 +54,17 @@ int		 store_conn_add(struct store *, const struct event *);
 /* Appends a verdict (verdicts table). */
 int		 store_verdict_add(struct store *, const struct verdict *);
 
+/*
+ * The read position of log NAME at path, as tail_pos_format() wrote it,
+ * in the open transaction, so it commits together with the events read
+ * up to it.  Returns 0, or -1 (counted, logged).
+ */
+int		 store_logpos_set(struct store *, const char *name,
+		    const char *path, const char *pos, int64_t now);
+/* Copies the saved position of NAME at path into buf: 0, or -1 if none. */
+int		 store_logpos_get(struct store *, const char *name,
+		    const char *path, char *buf, size_t size);
+
 /* What one address did on one service in one hour (rollups table); rows
  * for the same key add up, peak_live keeps the highest. */
 struct store_rollup {

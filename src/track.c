@@ -420,6 +420,8 @@ track_conf_has(const struct conf *conf, const char *name)
 {
 	int	i;
 
+	if (name[0] == '@')	/* the log rules' own slots, always kept */
+		return 1;
 	for (i = 0; i < conf->nservices; i++) {
 		if (strcmp(conf->services[i].name, name) == 0)
 			return 1;
@@ -642,6 +644,79 @@ track_karma_spent(const struct conf_karma *k, uint32_t now_s, int64_t credit,
 }
 
 /*
+ * Log events.  A failed login (once per connection, the filter saw to
+ * that) or a registration counts in a slot of its own, "@auth" or
+ * "@register" (no service can have a name starting with '@'), with the
+ * same ring as max_new and [auth]'s limits, per host and per network.  The
+ * address comes from a line the XMPP server wrote after a completed
+ * handshake, so it is real, and the entry is protected like one that
+ * connected.
+ */
+static void
+track_log_apply(struct track *t, const struct conf *conf, int s, uint32_t i,
+    const struct event *ev, track_verdict_cb cb, void *arg)
+{
+	struct track_slot	*sl = &t->slot[s][i];
+	struct rule_subject	 subj;
+	struct rule_limits	 lim;
+	struct verdict		 v;
+	enum verdict_rule	 rule;
+	int			 net, broken, due;
+	uint32_t		 now_s = track_sec(ev->time);
+
+	net = t->e[i].key.len < addr_maxlen(&t->e[i].key.addr);
+	memset(&lim, 0, sizeof(lim));
+	if (ev->kind == EVENT_AUTH_FAIL) {
+		rule = VERDICT_AUTH;
+		lim.max_new = net ? conf->auth_net_max_fail :
+		    conf->auth_max_fail;
+	} else {
+		rule = VERDICT_REGISTER;
+		lim.max_new = net ? conf->auth_net_max_register :
+		    conf->auth_max_register;
+	}
+	track_protect(t, i);
+	track_ring_add(sl, track_ring_width(&lim), ev->time);
+	subj.conf = conf;
+	subj.svc = NULL;
+	subj.prefix = &t->e[i].key;
+	subj.time = ev->time;
+	due = (int64_t)now_s - (int64_t)sl->reported >=
+	    track_window(&lim) / TRACK_US_S;
+	broken = rule_log(&subj, rule, &lim.max_new, track_ring_count(sl,
+	    track_ring_width(&lim), ev->time), &v);
+	track_offence(t, sl, TRACK_S_CHURN, broken, due, now_s, &v, cb, arg);
+}
+
+static void
+track_log(struct track *t, const struct conf *conf, const struct event *ev,
+    track_verdict_cb cb, void *arg)
+{
+	struct prefix	host, net;
+	uint32_t	hi, ni;
+	int		s, netlen;
+
+	if ((ev->addr.family != AF_INET && ev->addr.family != AF_INET6) ||
+	    addr_is_unspecified(&ev->addr) ||
+	    (s = track_slot_bind(t, conf, ev->kind == EVENT_AUTH_FAIL ?
+	    "@auth" : "@register")) == -1) {
+		t->stats.ignored++;
+		return;
+	}
+	t->stats.events++;
+	addr_mask(&ev->addr, addr_maxlen(&ev->addr), &host);
+	hi = track_get(t, &host, ev->time, TRACK_NIL);
+	track_log_apply(t, conf, s, hi, ev, cb, arg);
+	netlen = ev->addr.family == AF_INET ? conf->track_prefix4 :
+	    conf->track_prefix6;
+	if (netlen > 0 && netlen < addr_maxlen(&ev->addr)) {
+		addr_mask(&ev->addr, netlen, &net);
+		ni = track_get(t, &net, ev->time, hi);
+		track_log_apply(t, conf, s, ni, ev, cb, arg);
+	}
+}
+
+/*
  * Events.
  */
 void
@@ -660,12 +735,14 @@ track_event(struct track *t, const struct conf *conf,
 	case EVENT_CONN_END:
 	case EVENT_CONN_BYTES:
 		break;
+	case EVENT_AUTH_FAIL:
+	case EVENT_REGISTER:
+		track_log(t, conf, ev, cb, arg);
+		return;
 	default:
-		/*
-		 * The seam for the log pipeline: auth_fail, register and the
-		 * other log kinds are judged per connection by the log
-		 * rules (joined to their connection first), not here.
-		 */
+		/* Other log kinds (successful logins, the server's own
+		 * connection lines) are recorded, not judged: conntrack
+		 * counts connections better than a log can. */
 		t->stats.ignored++;
 		return;
 	}

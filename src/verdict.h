@@ -33,6 +33,8 @@ struct verdict {
 	uint64_t	 limit;		/* the limit in force */
 	int64_t		 window;	/* us, for rate rules; 0 otherwise */
 	int		 allowlisted;	/* matched [allow]: record, never ban */
+	int		 held;		/* an auth verdict during an auth
+					 * backend outage: record, never ban */
 	char		 reason[VERDICT_REASON_MAX];	/* for people, e.g.
 			 * "churn: 131 new c2s connections in 1h (limit 120)" */
 };

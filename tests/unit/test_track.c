@@ -873,9 +873,10 @@ test_track_ignored(void **state)
 	struct addr	 none;
 
 	memset(&none, 0, sizeof(none));
-	feed_full(f, EVENT_AUTH_FAIL, ad("198.51.100.60"), "c2s", T0, 0, 0, 0,
+	/* Log kinds other than auth_fail and register are not judged. */
+	feed_full(f, EVENT_AUTH_OK, ad("198.51.100.60"), "c2s", T0, 0, 0, 0,
 	    0);
-	feed_full(f, EVENT_REGISTER, ad("198.51.100.60"), "c2s", T0, 0, 0, 0,
+	feed_full(f, EVENT_LIMIT_HIT, ad("198.51.100.60"), "c2s", T0, 0, 0, 0,
 	    0);
 	feed_full(f, EVENT_NONE, ad("198.51.100.60"), "c2s", T0, 0, 0, 0, 0);
 	feed_full(f, (enum event_kind)999, ad("198.51.100.60"), "c2s", T0, 0,
@@ -890,6 +891,72 @@ test_track_ignored(void **state)
 	assert_int_equal(f->t->stats.ignored, 9);
 	assert_int_equal(f->t->stats.events, 0);
 	assert_int_equal(f->t->stats.entries, 0);
+}
+
+/*
+ * Failed logins and registrations from the log: per host and per network
+ * against [auth]'s limits, the rule named in the verdict; no address
+ * means nothing to judge.
+ */
+static void
+test_track_auth(void **state)
+{
+	struct fx	*f = *state;
+	struct addr	 none;
+	char		 a[32];
+	int		 i;
+
+	memset(&none, 0, sizeof(none));
+	f->conf->auth_max_fail.count = 3;
+	f->conf->auth_max_fail.window = 600 * S;
+	f->conf->auth_net_max_fail.count = 10;
+	f->conf->auth_net_max_fail.window = 600 * S;
+	for (i = 0; i < 3; i++)
+		feed_full(f, EVENT_AUTH_FAIL, ad("198.51.100.70"), NULL,
+		    T0 + i * S, 0, 0, 0, 0);
+	assert_int_equal(f->sink.n, 0);
+	feed_full(f, EVENT_AUTH_FAIL, ad("198.51.100.70"), NULL, T0 + 3 * S,
+	    0, 0, 0, 0);
+	assert_int_equal(f->sink.n, 1);
+	assert_int_equal(f->sink.v[0].rule, VERDICT_AUTH);
+	assert_int_equal(f->sink.v[0].prefix.len, 32);
+	assert_null(f->sink.v[0].service);
+	assert_string_equal(f->sink.v[0].reason,
+	    "auth: 4 failed logins in 10m (limit 3)");
+	/* Outside the window it starts again. */
+	f->sink.n = 0;
+	feed_full(f, EVENT_AUTH_FAIL, ad("198.51.100.70"), NULL, T0 + 3600 * S,
+	    0, 0, 0, 0);
+	assert_int_equal(f->sink.n, 0);
+
+	/* Three each from four neighbours: no host over, the /24 is. */
+	for (i = 0; i < 12; i++) {
+		snprintf(a, sizeof(a), "203.0.113.%d", 10 + i % 4);
+		feed_full(f, EVENT_AUTH_FAIL, ad(a), NULL, T0 + i * S, 0, 0, 0,
+		    0);
+	}
+	assert_int_equal(f->sink.n, 1);
+	assert_int_equal(f->sink.v[0].prefix.len, 24);
+	assert_string_equal(f->sink.v[0].reason,
+	    "auth: 11 failed logins from 203.0.113.0/24 in 10m (limit 10)");
+
+	/* Registrations have limits of their own. */
+	f->sink.n = 0;
+	f->conf->auth_max_register.count = 1;
+	f->conf->auth_max_register.window = 3600 * S;
+	feed_full(f, EVENT_REGISTER, ad("2001:db8::7"), NULL, T0, 0, 0, 0, 0);
+	feed_full(f, EVENT_REGISTER, ad("2001:db8::7"), NULL, T0 + S, 0, 0, 0,
+	    0);
+	assert_int_equal(f->sink.n, 1);
+	assert_int_equal(f->sink.v[0].rule, VERDICT_REGISTER);
+	assert_string_equal(f->sink.v[0].reason,
+	    "register: 2 accounts registered in 1h (limit 1)");
+
+	/* hidden_by_ejabberd and friends: no address, nothing judged. */
+	f->sink.n = 0;
+	for (i = 0; i < 20; i++)
+		feed_full(f, EVENT_AUTH_FAIL, none, NULL, T0, 0, 0, 0, 0);
+	assert_int_equal(f->sink.n, 0);
 }
 
 /* Least recently seen goes first, probation before protected, and an
@@ -1176,6 +1243,7 @@ main(void)
 		T(test_track_reload),
 		T(test_track_slots),
 		T(test_track_halfopen),
+		T(test_track_auth),
 		T(test_track_ignored),
 		T(test_track_lru),
 		cmocka_unit_test(test_track_ring),
