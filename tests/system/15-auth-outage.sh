@@ -1,0 +1,100 @@
+# An authentication backend outage, as the log shows it: after an hour of
+# ordinary logins, every login fails from two hundred addresses at once.
+# The daemon warns once, holds the auth verdicts it reaches meanwhile
+# (stored with held = 1, never enforced), says when the shape is gone, and
+# judges the next password guesser as usual.  The log's own time stamps
+# drive it: an hour and a half of history is written in a second.
+. "$TOP/tests/system/lib.sh"
+need_root
+ns_private ns
+command -v sqlite3 >/dev/null || fail "sqlite3 (CLI) not installed"
+
+state="$T/state"
+cat > "$T/f.conf" <<'FILTER'
+[filter]
+name      = ej
+time      = %Y-%m-%d %H:%M:%S
+timezone  = utc
+prefilter = authentication
+
+[pattern fail]
+kind     = auth_fail
+literal  = Failed c2s
+regex    = ^(?<time>\S+ \S+) <(?<key>[0-9.]+)> Failed c2s PLAIN authentication for (?<user>\w+)@\S+ from (?<ip>\S+)$
+once_per = key
+
+[pattern ok]
+kind    = auth_ok
+literal = Accepted c2s
+regex   = ^(?<time>\S+ \S+) <(?<key>[0-9.]+)> Accepted c2s PLAIN authentication for (?<user>\w+)@\S+ from (?<ip>\S+)$
+FILTER
+cat > "$T/xg.conf" <<CONF
+[global]
+state_dir = $state
+control_socket = $state/sock
+firewall = none
+[conntrack]
+enabled = no
+[log ej]
+path = $T/ej.log
+filter = $T/f.conf
+CONF
+: > "$T/ej.log"
+ip netns exec "$ns" "$XG" run --foreground -c "$T/xg.conf" 2>"$T/daemon.log" &
+pid=$!
+wait_for_line "ready" "$T/daemon.log" 5
+
+base=$(( $(date +%s) - 2 * 3600 ))
+python3 - "$base" > "$T/gen.log" <<'PY'
+import sys, time
+base = int(sys.argv[1])
+pid = 0
+def line(t, ok, ip, user):
+    global pid
+    pid += 1
+    ts = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(t))
+    what = "Accepted" if ok else "Failed"
+    print(f"{ts} <0.{pid}.0> {what} c2s PLAIN authentication for {user}@example.org from {ip}")
+# An ordinary hour: 20 logins and 2 typos a minute, typos from ever
+# other addresses.
+for m in range(60):
+    t = base + m * 60
+    for i in range(20):
+        line(t + i, True, f"198.51.100.{i + 1}", f"user{i}")
+    for i in range(2):
+        line(t + 30 + i, False, f"198.51.100.{(m * 2 + i) % 90 + 100}",
+             f"user{i}")
+# The backend dies: everyone fails, twice; three clients retry six times.
+t = base + 3600
+for i in range(200):
+    line(t + i // 5, False, f"203.0.113.{i + 1}", f"u{i}")
+    line(t + i // 5 + 1, False, f"2001:db8:{i}::1", f"u{i}")
+for k in range(6):
+    for i in range(3):
+        line(t + 45 + k, False, f"192.0.2.{i + 1}", f"v{i}")
+# Half an hour later, one password guesser.
+t = base + 5400
+for k in range(6):
+    line(t + k, False, "198.51.100.200", "admin")
+PY
+cat "$T/gen.log" >> "$T/ej.log"
+wait_for_line "verdict: 198.51.100.200/32 auth: 6 failed logins in 10m (limit 5)" \
+    "$T/daemon.log" 10
+kill -TERM "$pid"
+wait_pid_gone "$pid" 3 || fail "daemon ignored SIGTERM"
+
+expect_grep "looks like an authentication backend outage" "$T/daemon.log"
+[ "$(grep -c 'looks like an authentication backend outage' "$T/daemon.log")" = 1 ] ||
+    fail "the outage was announced more than once"
+expect_grep "verdict: 192.0.2.1/32 auth: 6 failed logins in 10m (limit 5) (held: auth backend outage)" \
+    "$T/daemon.log"
+expect_grep "the outage shape is gone" "$T/daemon.log"
+grep "198.51.100.200" "$T/daemon.log" | grep -q held &&
+    fail "the guesser after the outage was held"
+held=$(sqlite3 "$state/xmppguard.db" \
+    "SELECT count(*) FROM verdicts WHERE rule = 'auth' AND held = 1")
+[ "$held" -ge 3 ] || fail "expected the 3 retrying clients held, found $held"
+free=$(sqlite3 "$state/xmppguard.db" \
+    "SELECT count(*) FROM verdicts WHERE rule = 'auth' AND held = 0")
+[ "$free" = 1 ] || fail "expected 1 auth verdict not held, found $free"
+exit 0
