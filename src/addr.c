@@ -29,6 +29,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "addr.h"
 
@@ -151,6 +152,40 @@ addr_text_pton(const char *s, size_t len, int af, uint8_t *out)
  * Parses a bare address: dotted IPv4, or IPv6 text with an optional zone
  * when allow_zone.  The family is told by the text: IPv6 has a colon.
  */
+/*
+ * A dotted quad, as strictly as inet_pton(3): four decimal parts of 0 to
+ * 255, no leading zeros, nothing else.  By hand, because logs are full of
+ * addresses and this is several times faster than copying the text out
+ * for inet_pton.
+ */
+static int
+addr_v4_quad(const char *s, size_t len, uint8_t raw[4])
+{
+	const char	*end = s + len;
+	unsigned int	 v;
+	int		 part, digits;
+
+	for (part = 0; part < 4; part++) {
+		if (part > 0) {
+			if (s == end || *s != '.')
+				return (-1);
+			s++;
+		}
+		for (v = 0, digits = 0; s < end && *s >= '0' && *s <= '9';
+		    s++, digits++) {
+			if (digits > 0 && v == 0)	/* leading zero */
+				return (-1);
+			v = v * 10 + (unsigned int)(*s - '0');
+			if (v > 255)
+				return (-1);
+		}
+		if (digits == 0)
+			return (-1);
+		raw[part] = (uint8_t)v;
+	}
+	return (s == end ? 0 : -1);
+}
+
 static int
 addr_parse_host(const char *s, size_t len, int allow_zone, struct addr *a)
 {
@@ -158,7 +193,15 @@ addr_parse_host(const char *s, size_t len, int allow_zone, struct addr *a)
 	const char	*pct;
 
 	if (memchr(s, ':', len) == NULL) {
-		if (addr_text_pton(s, len, AF_INET, raw) == -1)
+		if (addr_v4_quad(s, len, raw) == -1)
+			return (-1);
+		addr_from_v4(a, raw);
+		return (0);
+	}
+	/* The common IPv4-mapped spelling, "::ffff:192.0.2.1". */
+	if (len > 7 && strncasecmp(s, "::ffff:", 7) == 0 &&
+	    memchr(s + 7, ':', len - 7) == NULL) {
+		if (addr_v4_quad(s + 7, len - 7, raw) == -1)
 			return (-1);
 		addr_from_v4(a, raw);
 		return (0);

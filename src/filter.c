@@ -100,6 +100,7 @@
 #define FILTER_FILE_MAX		(1024 * 1024)
 #define FILTER_ERRORS_MAX	50
 #define FILTER_HEAP_LIMIT	(32 * 1024)	/* KiB */
+#define FILTER_LOOKBACK_MAX	100000	/* lines filter_lookback() reads */
 #define FILTER_US		INT64_C(1000000)
 
 enum filter_field {
@@ -142,12 +143,24 @@ struct ftab {
 	uint64_t	*evictions;
 };
 
+/*
+ * A literal to look for: memchr(3) for its rarest byte (by a fixed table
+ * of how common each byte is in log text), then memcmp(3) around it.
+ * memchr runs at memory speed, and a rare byte stops it seldom, so this
+ * beats memmem(3) by far on the short needles and lines of a log.
+ */
+struct filter_lit {
+	const char	*s;
+	size_t		 len;
+	size_t		 rare;		/* index of the rarest byte */
+};
+
 struct filter_pattern {
 	char		*name;
 	int		 line;		/* of the [pattern] header */
 	int		 kind_set;
 	char		*literal;
-	size_t		 literal_len;
+	struct filter_lit lit;
 	char		*regex;
 	int		 regex_line;
 	pcre2_code	*re;
@@ -165,13 +178,16 @@ struct filter {
 	struct logtime	 time;
 	int		 utc;
 	char		**prefilter;
-	size_t		*prefilter_len;
+	struct filter_lit *prefilter_lit;
 	size_t		 nprefilter;
+	uint8_t		 rank[256];	/* how common each byte is */
 	struct filter_pattern *pat;
 	size_t		 npat;
-	const char	**scan;		/* filter_scan() literals, or NULL */
-	size_t		*scan_len;
+	const struct filter_lit **scan;	/* filter_scan() literals, or NULL */
 	size_t		 nscan;
+	int		 restricted;	/* filter_restrict() in force */
+	const char	*scan_base;	/* filter_scan()'s buffer while it
+					 * runs, for filter_lookback() */
 	char		**sample;
 	int		*sample_pat;	/* pattern index, -1: [filter] */
 	size_t		 nsample;
@@ -457,6 +473,102 @@ filter_err_join(struct filter_parse *fp)
 	return s;
 }
 
+/*
+ * How common each byte is in XMPP server logs: 10 * log2(1 + occurrences
+ * per million bytes) over the fixture logs of tests/filters (Prosody,
+ * ejabberd, jabberd2 and the documented formats), 0 for a byte never
+ * seen.  filter_rank() adds what the filter's own sample lines say, which
+ * knows, say, that every ejabberd line holds an '@'.
+ */
+static const uint8_t filter_byte_freq[256] = {
+	  0,   0,   0,   0,   0,   0,   0,   0,   0, 142, 133,   0,   0,   0,   0,   0,
+	  0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,  71,   0,   0,   0,   0,
+	162,  23,  96,   0,   0,   0,   0, 127, 115, 115,  40,  96, 114, 123, 139, 110,
+	156, 140, 151, 135, 143, 147, 136, 138, 130, 143, 152,  36, 122, 118, 122,  95,
+	111, 123, 107, 120, 107, 100, 109,  99, 104, 108,  87,  82, 116, 107, 134,  94,
+	105,  83, 110, 128, 113,  92,  86,  85,  87,  89,  86, 118,  70, 117,   0, 128,
+	  0, 151, 139, 148, 150, 159, 139, 141, 128, 147, 107, 105, 141, 140, 154, 153,
+	134,  98, 147, 151, 150, 143, 137, 118, 127, 116,  97,  63,  81,  63,  23,   0,
+	  0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
+	  0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
+	  0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
+	  0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
+	  0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
+	  0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
+	  0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
+	  0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
+};
+
+static void
+filter_lit_init(struct filter_lit *l, const char *s, const uint8_t *rank)
+{
+	size_t	i;
+
+	l->s = s;
+	l->len = strlen(s);
+	l->rare = 0;
+	for (i = 1; i < l->len; i++)
+		if (rank[(unsigned char)s[i]] <
+		    rank[(unsigned char)s[l->rare]])
+			l->rare = i;
+}
+
+/* Byte ranks for choosing literals' rare bytes: table plus samples. */
+static void
+filter_rank(struct filter *f)
+{
+	uint64_t	 count[256], total = 0;
+	const uint8_t	*p;
+	size_t		 i;
+	int		 b;
+
+	memset(count, 0, sizeof(count));
+	for (i = 0; i < f->nsample; i++)
+		for (p = (const uint8_t *)f->sample[i]; *p != '\0'; p++) {
+			count[*p]++;
+			total++;
+		}
+	for (b = 0; b < 256; b++) {
+		f->rank[b] = filter_byte_freq[b];
+		/* Present in most sample lines: as common as a blank. */
+		if (total > 0 && count[b] * 100 >= total)
+			f->rank[b] = 255;
+		else if (total > 0 && count[b] >= f->nsample)
+			f->rank[b] = (uint8_t)((f->rank[b] + 255) / 2);
+	}
+	for (i = 0; i < f->nprefilter; i++)
+		filter_lit_init(&f->prefilter_lit[i], f->prefilter[i],
+		    f->rank);
+	for (i = 0; i < f->npat; i++)
+		if (f->pat[i].literal != NULL)
+			filter_lit_init(&f->pat[i].lit, f->pat[i].literal,
+			    f->rank);
+}
+
+/* The first occurrence of l in h[0..n), or NULL. */
+static const char *
+filter_lit_find(const struct filter_lit *l, const char *h, size_t n)
+{
+	const char	*p, *end;
+	unsigned char	 c;
+
+	if (n < l->len || l->len == 0)
+		return l->len == 0 ? h : NULL;
+	c = (unsigned char)l->s[l->rare];
+	/* The rare byte of a match starting at k sits at k + rare, for k
+	 * from 0 to n - len. */
+	p = h + l->rare;
+	end = h + (n - l->len) + l->rare + 1;
+	while (p < end && (p = memchr(p, c, (size_t)(end - p))) != NULL) {
+		/* The last byte first: most false hits end there. */
+		if (p[l->len - 1 - l->rare] == l->s[l->len - 1] &&
+		    memcmp(p - l->rare, l->s, l->len) == 0)
+			return p - l->rare;
+		p++;
+	}
+	return NULL;
+}
+
 static void
 filter_push(char ***v, size_t *n, const char *s)
 {
@@ -510,9 +622,10 @@ filter_key_filter(struct filter_parse *fp, const char *key, const char *val)
 			return;
 		}
 		filter_push(&f->prefilter, &f->nprefilter, val);
-		f->prefilter_len = xreallocarray(f->prefilter_len,
-		    f->nprefilter, sizeof(*f->prefilter_len));
-		f->prefilter_len[f->nprefilter - 1] = strlen(val);
+		f->prefilter_lit = xreallocarray(f->prefilter_lit,
+		    f->nprefilter, sizeof(*f->prefilter_lit));
+		filter_lit_init(&f->prefilter_lit[f->nprefilter - 1],
+		    f->prefilter[f->nprefilter - 1], filter_byte_freq);
 		return;
 	}
 	if (fp->seen[k]) {
@@ -612,7 +725,8 @@ filter_key_pattern(struct filter_parse *fp, const char *key, const char *val)
 			    p->name);
 		else {
 			p->literal = xstrdup(val);
-			p->literal_len = strlen(val);
+			filter_lit_init(&p->lit, p->literal,
+			    filter_byte_freq);
 		}
 	} else if (strcmp(key, "join") == 0) {
 		if (p->join != FILTER_JOIN_NONE)
@@ -858,12 +972,10 @@ filter_scan_setup(struct filter *f)
 	int	narrowed = 0;
 
 	free(f->scan);
-	free(f->scan_len);
 	f->scan = NULL;
-	f->scan_len = NULL;
 	f->nscan = 0;
 	for (i = 0; i < f->npat; i++) {
-		if (f->pat[i].off)
+		if (f->pat[i].off || f->pat[i].quiet)
 			narrowed = 1;
 		else if (f->pat[i].literal == NULL)
 			n = SIZE_MAX;
@@ -872,28 +984,23 @@ filter_scan_setup(struct filter *f)
 	}
 	if (f->nprefilter > 0 && (!narrowed || n == SIZE_MAX)) {
 		f->scan = xcalloc(f->nprefilter, sizeof(*f->scan));
-		f->scan_len = xcalloc(f->nprefilter, sizeof(*f->scan_len));
-		for (i = 0; i < f->nprefilter; i++) {
-			f->scan[i] = f->prefilter[i];
-			f->scan_len[i] = f->prefilter_len[i];
-		}
+		for (i = 0; i < f->nprefilter; i++)
+			f->scan[i] = &f->prefilter_lit[i];
 		f->nscan = f->nprefilter;
 		return;
 	}
 	if (n == SIZE_MAX || n == 0)
 		return;
 	f->scan = xcalloc(n, sizeof(*f->scan));
-	f->scan_len = xcalloc(n, sizeof(*f->scan_len));
 	for (i = 0; i < f->npat; i++) {
-		if (f->pat[i].off)
+		if (f->pat[i].off || f->pat[i].quiet)
 			continue;
 		for (j = 0; j < f->nscan; j++)
-			if (strcmp(f->scan[j], f->pat[i].literal) == 0)
+			if (strcmp(f->scan[j]->s, f->pat[i].literal) == 0)
 				break;
 		if (j < f->nscan)
 			continue;
-		f->scan[f->nscan] = f->pat[i].literal;
-		f->scan_len[f->nscan++] = f->pat[i].literal_len;
+		f->scan[f->nscan++] = &f->pat[i].lit;
 	}
 }
 
@@ -973,6 +1080,7 @@ filter_load_buf(const char *name, const char *buf, size_t len, char **cause)
 	ftab_init(&f->dedup, (uint32_t)fp.dedup_cap, fp.dedup_window,
 	    &f->st.dedup_evictions);
 	arc4random_buf(f->seed, sizeof(f->seed));
+	filter_rank(f);
 	filter_scan_setup(f);
 	return f;
 }
@@ -1069,9 +1177,8 @@ filter_free(struct filter *f)
 	for (i = 0; i < f->nprefilter; i++)
 		free(f->prefilter[i]);
 	free(f->prefilter);
-	free(f->prefilter_len);
+	free(f->prefilter_lit);
 	free(f->scan);
-	free(f->scan_len);
 	for (i = 0; i < f->nsample; i++)
 		free(f->sample[i]);
 	free(f->sample);
@@ -1133,6 +1240,75 @@ filter_dedup_hash(const struct filter *f, const struct filter_pattern *p,
 	if (!any)
 		return 0;
 	return filter_hash(f->seed, buf, len) | 1;
+}
+
+/*
+ * The join of a restricted filter_scan() (test-filter --kind): the
+ * patterns that only feed the join table were not run on every line, so
+ * a line that needs an address from an earlier one looks back for it,
+ * line by line through the scan buffer, for the nearest join = set or
+ * clear line with the same key, and takes its address if it is a set
+ * within join_ttl.  The cost falls only on the lines that need a join,
+ * and the answer is the one the table would have given, except where
+ * the table would have evicted the entry.  line is the start of the
+ * current line; 1 and *addr if found.
+ */
+static int
+filter_lookback(struct filter *f, const char *line, const char *key,
+    size_t keylen, int64_t t, struct addr *addr)
+{
+	struct filter_pattern	*p;
+	const char		*ls, *le = line, *k;
+	PCRE2_SIZE		*ov = pcre2_get_ovector_pointer(f->md);
+	struct addr		 a;
+	uint16_t		 port;
+	int64_t			 lt;
+	size_t			 i, lines;
+	int			 rc, g;
+
+	for (lines = 0; le > f->scan_base && lines < FILTER_LOOKBACK_MAX;
+	    lines++) {
+		le--;			/* the newline ending that line */
+		ls = memrchr(f->scan_base, '\n', (size_t)(le - f->scan_base));
+		ls = ls == NULL ? f->scan_base : ls + 1;
+		for (i = 0; i < f->npat; i++) {
+			p = &f->pat[i];
+			if (p->literal != NULL && filter_lit_find(&p->lit, ls,
+			    (size_t)(le - ls)) == NULL)
+				continue;
+			rc = pcre2_match(p->re, (PCRE2_SPTR)ls,
+			    (size_t)(le - ls), 0, 0, f->md, f->mctx);
+			if (rc <= 0)
+				continue;
+			/* The line's own pattern, as in the whole filter. */
+			if (!p->quiet)
+				break;
+			g = p->grp[FILTER_F_KEY];
+			if (g >= rc || ov[2 * g] == PCRE2_UNSET ||
+			    ov[2 * g + 1] - ov[2 * g] != keylen)
+				continue;
+			k = ls + ov[2 * g];
+			if (memcmp(k, key, keylen) != 0)
+				continue;
+			if (p->join != FILTER_JOIN_SET)
+				return 0;	/* cleared: the key was reused */
+			g = p->grp[FILTER_F_IP];
+			if (g >= rc || ov[2 * g] == PCRE2_UNSET ||
+			    addr_parse_n(ls + ov[2 * g], ov[2 * g + 1] -
+			    ov[2 * g], &a, &port) == -1)
+				return 0;
+			g = p->grp[FILTER_F_TIME];
+			if (g != 0 && g < rc && ov[2 * g] != PCRE2_UNSET &&
+			    f->has_time && (lt = logtime_parse(&f->time,
+			    ls + ov[2 * g], ov[2 * g + 1] - ov[2 * g], t)) >= 0 &&
+			    t - lt > f->join.ttl)
+				return 0;	/* expired */
+			*addr = a;
+			return 1;
+		}
+		le = ls;
+	}
+	return 0;
 }
 
 /* Fills out from p's match of line, runs the join and the dedup. */
@@ -1212,6 +1388,12 @@ filter_extract(struct filter *f, struct filter_pattern *p, int rc,
 					out->addr = e->addr;
 					out->flags |= FILTER_R_JOINED;
 					f->st.join_hits++;
+				} else if (f->restricted && f->scan_base !=
+				    NULL && filter_lookback(f, line,
+				    s[FILTER_F_KEY], n[FILTER_F_KEY], out->time,
+				    &out->addr)) {
+					out->flags |= FILTER_R_JOINED;
+					f->st.join_hits++;
 				} else
 					f->st.join_misses++;
 			}
@@ -1236,9 +1418,13 @@ filter_extract(struct filter *f, struct filter_pattern *p, int rc,
 	return out->kind;
 }
 
-int
-filter_match(struct filter *f, const char *line, size_t len, int64_t now,
-    struct filter_result *out)
+/*
+ * filter_match(), told whether the caller already found one of the
+ * prefilter literals in the line (filter_scan() has).
+ */
+static int
+filter_match_line(struct filter *f, const char *line, size_t len,
+    int64_t now, struct filter_result *out, int prefiltered)
 {
 	struct filter_pattern	*p;
 	size_t			 i;
@@ -1256,10 +1442,10 @@ filter_match(struct filter *f, const char *line, size_t len, int64_t now,
 		line = "";
 	f->st.lines++;
 
-	if (f->nprefilter > 0) {
+	if (f->nprefilter > 0 && !prefiltered) {
 		for (i = 0; i < f->nprefilter; i++)
-			if (memmem(line, len, f->prefilter[i],
-			    f->prefilter_len[i]) != NULL)
+			if (filter_lit_find(&f->prefilter_lit[i], line,
+			    len) != NULL)
 				break;
 		if (i == f->nprefilter) {
 			f->st.prefiltered++;
@@ -1268,8 +1454,12 @@ filter_match(struct filter *f, const char *line, size_t len, int64_t now,
 	}
 	for (i = 0; i < f->npat; i++) {
 		p = &f->pat[i];
-		if (p->off || (p->literal != NULL && memmem(line, len,
-		    p->literal, p->literal_len) == NULL))
+		/* Restricted (--kind), every pattern is still tried in
+		 * order, so a line goes to the pattern the whole filter
+		 * would give it; join feeders are looked back for instead
+		 * of run, while filter_scan() runs. */
+		if (p->literal != NULL &&
+		    filter_lit_find(&p->lit, line, len) == NULL)
 			continue;
 		p->st.tried++;
 		rc = pcre2_match(p->re, (PCRE2_SPTR)line, len, 0, 0, f->md,
@@ -1289,10 +1479,19 @@ filter_match(struct filter *f, const char *line, size_t len, int64_t now,
 		p->st.matched++;
 		f->st.matched++;
 		out->pattern = (int)i;
+		if (p->off || (p->quiet && f->scan_base != NULL))
+			return 0;
 		rc = filter_extract(f, p, rc, line, now, out);
 		return p->quiet ? 0 : rc;
 	}
 	return failed ? -1 : 0;
+}
+
+int
+filter_match(struct filter *f, const char *line, size_t len, int64_t now,
+    struct filter_result *out)
+{
+	return filter_match_line(f, line, len, now, out, 0);
 }
 
 const char *
@@ -1359,6 +1558,7 @@ filter_restrict(struct filter *f, enum event_kind kind)
 	if (!any)
 		for (i = 0; i < f->npat; i++)
 			f->pat[i].off = f->pat[i].quiet = 0;
+	f->restricted = any;
 	filter_scan_setup(f);
 	return any ? 0 : -1;
 }
@@ -1392,8 +1592,10 @@ filter_scan(struct filter *f, const char *buf, size_t len, int64_t now,
 
 	if (nscan > FILTER_SCAN_MAX)
 		nscan = 0;
+	if (f->restricted)
+		f->scan_base = buf;	/* join feeders run lazily */
 	for (i = 0; i < nscan; i++)
-		next[i] = memmem(buf, len, f->scan[i], f->scan_len[i]);
+		next[i] = filter_lit_find(f->scan[i], buf, len);
 	while (pos < end) {
 		if (nscan > 0) {
 			/* The first line holding any literal. */
@@ -1417,15 +1619,19 @@ filter_scan(struct filter *f, const char *buf, size_t len, int64_t now,
 		}
 		if ((le = memchr(pos, '\n', (size_t)(end - pos))) == NULL)
 			le = end;
-		rc = filter_match(f, pos, (size_t)(le - pos), now, &r);
+		/* A scan literal in the line is a prefilter literal, when
+		 * the scan uses the prefilter. */
+		rc = filter_match_line(f, pos, (size_t)(le - pos), now, &r,
+		    nscan > 0 && f->scan[0] == &f->prefilter_lit[0]);
 		if (rc > 0 && cb != NULL)
 			cb(line, pos, (size_t)(le - pos), &r, arg);
 		line++;
 		pos = le < end ? le + 1 : end;
 		for (i = 0; i < nscan; i++)
 			if (next[i] != NULL && next[i] < pos)
-				next[i] = memmem(pos, (size_t)(end - pos),
-				    f->scan[i], f->scan_len[i]);
+				next[i] = filter_lit_find(f->scan[i], pos,
+				    (size_t)(end - pos));
 	}
+	f->scan_base = NULL;
 	return line;
 }

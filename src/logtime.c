@@ -50,7 +50,7 @@ logtime_init(struct logtime *lt, const char *fmt, int utc, char **cause)
 
 	memset(lt, 0, sizeof(*lt));
 	lt->utc = utc;
-	lt->hour_key = lt->today_key = -1;
+	lt->hour_key = lt->today_key = lt->last_key = -1;
 	for (c = fmt; *c != '\0'; c++) {
 		if (*c != '%') {
 			if (n + 2 > sizeof(lt->ops))
@@ -349,9 +349,18 @@ logtime_parse(struct logtime *lt, const char *s, size_t n, int64_t now)
 	const struct tm	*today;
 	time_t		 t, nows = (time_t)(now / LOGTIME_US);
 	int64_t		 frac = 0;
+	size_t		 lastlen = 0;
 
 	if (n >= sizeof(buf))
 		return -1;
+	/* Log lines come in bursts within one second: the same text as
+	 * last time means the same second; only the fraction differs. */
+	if (lt->lastlen > 0 && n >= lt->lastlen &&
+	    lt->last_key == nows / 3600 &&
+	    memcmp(s, lt->last, lt->lastlen) == 0) {
+		logtime_frac(s + lt->lastlen, s + n, &frac);
+		return (int64_t)lt->last_t * LOGTIME_US + frac;
+	}
 	memset(&tm, 0, sizeof(tm));
 	if (lt->nops > 0) {
 		/* Fields the format lacks: the date of now. */
@@ -365,6 +374,11 @@ logtime_parse(struct logtime *lt, const char *s, size_t n, int64_t now)
 		if ((end = logtime_fast(lt, s, s + n, &tm)) == NULL)
 			return -1;
 		logtime_frac(end, s + n, &frac);
+		lt->lastlen = 0;
+		if ((size_t)(end - s) <= sizeof(lt->last)) {
+			memcpy(lt->last, s, (size_t)(end - s));
+			lastlen = (size_t)(end - s);
+		}
 	} else {
 		memcpy(buf, s, n);
 		buf[n] = '\0';
@@ -387,5 +401,10 @@ logtime_parse(struct logtime *lt, const char *s, size_t n, int64_t now)
 	}
 	if (t == (time_t)-1)
 		return -1;
+	if (lastlen > 0) {
+		lt->lastlen = lastlen;
+		lt->last_key = nows / 3600;
+		lt->last_t = t;
+	}
 	return (int64_t)t * LOGTIME_US + frac;
 }

@@ -23,6 +23,11 @@ struct logtime {
 	time_t		 hour_base;
 	int64_t		 today_key;	/* cache: hour of 'now' -> its date */
 	struct tm	 today;
+	char		 last[48];	/* cache: the last text parsed, up to
+					 * its fraction, and its seconds */
+	size_t		 lastlen;	/* 0: none */
+	int64_t		 last_key;	/* the hour of 'now' it was read at */
+	time_t		 last_t;
 };
 
 /*

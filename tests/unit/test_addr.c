@@ -920,6 +920,41 @@ test_garbage(void **state)
 	assert_true(accepted > 100);
 }
 
+/* The hand-written dotted quad agrees with inet_pton(3) on everything. */
+static void
+test_v4_quad_like_inet_pton(void **state)
+{
+	static const char alphabet[] = "0123456789..:x";
+	static const char *const edge[] = {
+		"0.0.0.0", "255.255.255.255", "256.0.0.1", "1.2.3", "1.2.3.4.",
+		".1.2.3.4", "01.2.3.4", "1.2.3.04", "1..2.3", "1.2.3.4 ",
+		"1.2.3.-4", "192.0.2.1", "9999.1.1.1", "0.00.0.0", "",
+	};
+	char		 buf[20];
+	uint8_t		 a[4], b[4];
+	unsigned int	 seed = 1;
+	size_t		 i, j, len;
+	int		 ra, rb;
+
+	(void)state;
+	for (i = 0; i < sizeof(edge) / sizeof(edge[0]) + 200000; i++) {
+		if (i < sizeof(edge) / sizeof(edge[0]))
+			snprintf(buf, sizeof(buf), "%s", edge[i]);
+		else {
+			len = 1 + (size_t)rand_r(&seed) % 16;
+			for (j = 0; j < len; j++)
+				buf[j] = alphabet[rand_r(&seed) %
+				    (sizeof(alphabet) - 1)];
+			buf[len] = '\0';
+		}
+		ra = addr_v4_quad(buf, strlen(buf), a);
+		rb = inet_pton(AF_INET, buf, b) == 1 ? 0 : -1;
+		assert_int_equal(ra, rb);
+		if (ra == 0)
+			assert_memory_equal(a, b, 4);
+	}
+}
+
 int
 main(void)
 {
@@ -938,6 +973,7 @@ main(void)
 		cmocka_unit_test(test_classify),
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_garbage),
+		cmocka_unit_test(test_v4_quad_like_inet_pton),
 	};
 
 	return (cmocka_run_group_tests_name("addr", tests, NULL, NULL));

@@ -744,11 +744,52 @@ test_restrict(void **state)
 	assert_int_equal(match(f, "2026-11-29 04:00:04 xmpp [7] rate limit "
 	    "exceeded", t0(), &r), EVENT_LIMIT_HIT);
 	assert_string_equal(addr_ntop(&r.addr, ip, sizeof(ip)), "2001:db8::1");
-	/* Not tried at all. */
+	/* Another kind's line: its own pattern takes it, silently. */
 	assert_int_equal(match(f, filter_sample(f, 0, NULL), t0(), &r), 0);
-	assert_int_equal(r.pattern, -1);
-	assert_int_equal(filter_pattern_stats(f, 0)->tried, 0);
+	assert_int_equal(r.pattern, 0);
+	assert_int_equal(r.kind, EVENT_NONE);
 	filter_free(f);
+}
+
+/*
+ * A restricted scan runs the join feeders only when a line needs them,
+ * looking back: the address of the nearest connect line of the same fd,
+ * none if a disconnect came between (fd reuse) or it is past join_ttl.
+ */
+static void
+test_restrict_lookback(void **state)
+{
+	static const char buf[] =
+	    "2026-11-29 04:00:00 xmpp [7] connect from [2001:db8::1]:40000\n"
+	    "2026-11-29 04:00:01 xmpp nothing\n"
+	    "2026-11-29 04:00:02 xmpp [7] rate limit exceeded\n"
+	    "2026-11-29 04:00:03 xmpp [8] connect from 192.0.2.8\n"
+	    "2026-11-29 04:00:04 xmpp [8] disconnect\n"
+	    "2026-11-29 04:00:05 xmpp [8] rate limit exceeded\n"
+	    "2026-11-29 04:00:06 xmpp [9] connect from 192.0.2.9\n"
+	    "2026-11-29 04:02:00 xmpp [9] rate limit exceeded\n";
+	struct scan_log	*l;
+	struct filter	*f;
+	char		 ip[ADDR_STRLEN];
+
+	(void)state;
+	l = xcalloc(1, sizeof(*l));
+	f = load_example();		/* join_ttl 60s */
+	assert_int_equal(filter_restrict(f, EVENT_LIMIT_HIT), 0);
+	assert_int_equal(filter_scan(f, buf, sizeof(buf) - 1, t0(), scan_cb,
+	    l), 8);
+	assert_int_equal(l->n, 3);
+	assert_int_equal(l->ev[0].line, 2);
+	assert_string_equal(addr_ntop(&l->ev[0].addr, ip, sizeof(ip)),
+	    "2001:db8::1");
+	assert_int_equal(l->ev[1].line, 5);
+	assert_int_equal(l->ev[1].addr.family, 0);	/* fd 8 was closed */
+	assert_int_equal(l->ev[2].line, 7);
+	assert_int_equal(l->ev[2].addr.family, 0);	/* past join_ttl */
+	/* The feeders never ran line by line. */
+	assert_int_equal(filter_pattern_stats(f, 1)->tried, 0);
+	filter_free(f);
+	free(l);
 }
 
 static void
@@ -790,6 +831,7 @@ main(void)
 		cmocka_unit_test(test_huge_line),
 		cmocka_unit_test(test_scan_equals_match),
 		cmocka_unit_test(test_restrict),
+		cmocka_unit_test(test_restrict_lookback),
 		cmocka_unit_test(test_filter_path),
 	};
 
