@@ -167,6 +167,7 @@ struct filter_pattern {
 	enum filter_join join;
 	unsigned int	 once;		/* 1 << FILTER_F_* */
 	int		 grp[FILTER_F_MAX];	/* group number, 0: none */
+	int		 jit;		/* compiled to machine code */
 	int		 off;		/* filter_restrict(): not tried */
 	int		 quiet;		/* filter_restrict(): joins only */
 	struct filter_pattern_stats st;
@@ -898,7 +899,7 @@ filter_compile(struct filter_parse *fp, struct filter_pattern *p,
 		return;
 	}
 	/* JIT is an optimisation: without it, the interpreter still works. */
-	(void)pcre2_jit_compile(p->re, PCRE2_JIT_COMPLETE);
+	p->jit = pcre2_jit_compile(p->re, PCRE2_JIT_COMPLETE) == 0;
 
 	pcre2_pattern_info(p->re, PCRE2_INFO_CAPTURECOUNT, &cap);
 	if (cap > *maxcap)
@@ -1462,7 +1463,10 @@ filter_match_line(struct filter *f, const char *line, size_t len,
 		    filter_lit_find(&p->lit, line, len) == NULL)
 			continue;
 		p->st.tried++;
-		rc = pcre2_match(p->re, (PCRE2_SPTR)line, len, 0, 0, f->md,
+		/* The JIT entry skips the interpreter's option checks; its
+		 * limits come from the same match context. */
+		rc = (p->jit ? pcre2_jit_match : pcre2_match)(p->re,
+		    (PCRE2_SPTR)line, len, 0, 0, f->md,
 		    f->mctx);
 		if (rc == PCRE2_ERROR_NOMATCH)
 			continue;

@@ -17,10 +17,10 @@
 #   xmppguard kind   the same with --kind auth_fail, best of 3
 # and prints a markdown table: matched is the number of lines each tool
 # matched (for xmppguard, lines any pattern matched and, in parentheses,
-# those its auth_fail patterns matched; with --kind, the latter: --kind
-# still runs the connection patterns, whose joins an auth_fail pattern
-# uses).  Events count failed logins once per connection, so they are
-# fewer than the failure lines.
+# those its auth_fail patterns matched; with --kind, the latter: --kind runs
+# only the auth_fail patterns, and looks back for a connection line only
+# when a failure line lacks its address).  Events count failed logins once
+# per connection, so they are fewer than the failure lines.
 # Needs fail2ban and python3; no root, no network.
 set -u
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
