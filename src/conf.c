@@ -52,6 +52,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <ini.h>
 
@@ -1437,6 +1438,20 @@ conf_check_ports(struct conf_parse *cp)
 }
 
 /*
+ * The logs the built-in configuration follows when they exist: where the
+ * Debian packages of the servers write them, each read by the filter of
+ * the same name.
+ */
+static const struct {
+	const char	*name;
+	const char	*path;
+} conf_default_logs[] = {
+	{ "prosody",	"/var/log/prosody/prosody.log" },
+	{ "ejabberd",	"/var/log/ejabberd/ejabberd.log" },
+	{ "jabberd2",	"/var/log/jabberd2/c2s.log" },
+};
+
+/*
  * Public functions.
  */
 
@@ -1475,6 +1490,19 @@ conf_load(const char *path, struct conf **confp, char **cause)
 		    conf_builtins[i].net_max_concurrent, 0);
 		conf_set(&cp, conf_directive_find(CONF_K_SERVICE,
 		    "net_max_new"), svc, conf_builtins[i].net_max_new, 0);
+	}
+	/* No file: follow the logs a packaged server writes, if present. */
+	for (i = 0; path == NULL && i < nitems(conf_default_logs); i++) {
+		void	*lg;
+
+		if (access(conf_default_logs[i].path, R_OK) == -1)
+			continue;
+		lg = conf_base(cp.conf, CONF_K_LOG, conf_named_add(&cp,
+		    CONF_K_LOG, conf_default_logs[i].name));
+		conf_set(&cp, conf_directive_find(CONF_K_LOG, "path"), lg,
+		    conf_default_logs[i].path, 0);
+		conf_set(&cp, conf_directive_find(CONF_K_LOG, "filter"), lg,
+		    conf_default_logs[i].name, 0);
 	}
 	cp.in_default--;
 

@@ -40,11 +40,12 @@ while [ $# -gt 0 ]; do
 	shift
 done
 case $N in ''|*[!0-9]*) usage ;; esac
-command -v fail2ban-regex >/dev/null || { echo "needs fail2ban-regex" >&2; exit 1; }
 [ -x "$XG" ] || { echo "no $XG (make, or set XG)" >&2; exit 1; }
 
 T=$(mktemp -d /tmp/xg-bench-f2b.XXXXXX)
 trap 'rm -rf "$T"' EXIT
+. "$TOP/contrib/bench/fail2ban-env.sh"
+fail2ban_env "$T" || exit 1
 LOG=$T/ejabberd.log
 python3 contrib/bench/gen-ejabberd-log.py "$N" "$LOG" || exit 1
 FAILS=$(grep -c 'Failed c2s' "$LOG")

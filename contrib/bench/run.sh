@@ -25,3 +25,9 @@ build/plain/tests/benchpipe -n 4000000 -s
 rm -f /tmp/xg-benchpipe.db*
 build/plain/tests/benchpipe -n 2000000 -a 10000 -d /tmp/xg-benchpipe.db
 rm -f /tmp/xg-benchpipe.db*
+
+echo "== log filters: xmppguard test-filter, fail2ban-regex and grep"
+bash $B/filter-fail2ban.sh -n 1000000
+
+echo "== following a growing log: xmppguard run and fail2ban-server"
+bash $B/tail-follow.sh -n 1000000

@@ -15,7 +15,9 @@
 # fail2ban-server runs one failregex, its polling backend (Debian's
 # fail2ban has no pyinotify unless python3-pyinotify is installed; the
 # poll is once a second, which costs it at most a second here) and no
-# action.  Needs fail2ban and python3; no root, no network.
+# action.  Needs python3, and fail2ban (else Debian's package is unpacked
+# into the temporary directory: contrib/bench/fail2ban-env.sh); no network
+# namespaces.
 set -u
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$TOP" || exit 1
@@ -26,6 +28,8 @@ T=$(mktemp -d /tmp/xg-tail.XXXXXX)
 pids=""
 trap 'for p in $pids; do kill "$p" 2>/dev/null; done; rm -rf "$T"' EXIT
 
+. contrib/bench/fail2ban-env.sh
+fail2ban_env "$T" || exit 1
 python3 contrib/bench/gen-ejabberd-log.py "$N" "$T/gen.log"
 fails=$(grep -c 'Failed c2s' "$T/gen.log")
 now() { date +%s.%N; }
