@@ -189,6 +189,8 @@ struct filter {
 	int		 restricted;	/* filter_restrict() in force */
 	const char	*scan_base;	/* filter_scan()'s buffer while it
 					 * runs, for filter_lookback() */
+	const char	*lb_base;	/* filter_set_lookback() */
+	int64_t		 lb_until;
 	char		**sample;
 	int		*sample_pat;	/* pattern index, -1: [filter] */
 	size_t		 nsample;
@@ -1263,15 +1265,17 @@ filter_lookback(struct filter *f, const char *line, const char *key,
 	PCRE2_SIZE		*ov = pcre2_get_ovector_pointer(f->md);
 	struct addr		 a;
 	uint16_t		 port;
+	const char		*base;
 	int64_t			 lt;
 	size_t			 i, lines;
 	int			 rc, g;
 
-	for (lines = 0; le > f->scan_base && lines < FILTER_LOOKBACK_MAX;
-	    lines++) {
+	base = f->restricted && f->scan_base != NULL ? f->scan_base :
+	    f->lb_base;
+	for (lines = 0; le > base && lines < FILTER_LOOKBACK_MAX; lines++) {
 		le--;			/* the newline ending that line */
-		ls = memrchr(f->scan_base, '\n', (size_t)(le - f->scan_base));
-		ls = ls == NULL ? f->scan_base : ls + 1;
+		ls = memrchr(base, '\n', (size_t)(le - base));
+		ls = ls == NULL ? base : ls + 1;
 		for (i = 0; i < f->npat; i++) {
 			p = &f->pat[i];
 			if (p->literal != NULL && filter_lit_find(&p->lit, ls,
@@ -1281,8 +1285,10 @@ filter_lookback(struct filter *f, const char *line, const char *key,
 			    (size_t)(le - ls), 0, 0, f->md, f->mctx);
 			if (rc <= 0)
 				continue;
-			/* The line's own pattern, as in the whole filter. */
-			if (!p->quiet)
+			/* The line's own pattern, as in the whole filter:
+			 * only a join line of the same key answers. */
+			if (p->join != FILTER_JOIN_SET &&
+			    p->join != FILTER_JOIN_CLEAR)
 				break;
 			g = p->grp[FILTER_F_KEY];
 			if (g >= rc || ov[2 * g] == PCRE2_UNSET ||
@@ -1389,10 +1395,11 @@ filter_extract(struct filter *f, struct filter_pattern *p, int rc,
 					out->addr = e->addr;
 					out->flags |= FILTER_R_JOINED;
 					f->st.join_hits++;
-				} else if (f->restricted && f->scan_base !=
-				    NULL && filter_lookback(f, line,
-				    s[FILTER_F_KEY], n[FILTER_F_KEY], out->time,
-				    &out->addr)) {
+				} else if (((f->restricted && f->scan_base !=
+				    NULL) || (f->lb_base != NULL &&
+				    out->time < f->lb_until)) &&
+				    filter_lookback(f, line, s[FILTER_F_KEY],
+				    n[FILTER_F_KEY], out->time, &out->addr)) {
 					out->flags |= FILTER_R_JOINED;
 					f->st.join_hits++;
 				} else
@@ -1536,6 +1543,58 @@ const struct filter_stats *
 filter_stats(const struct filter *f)
 {
 	return &f->st;
+}
+
+void
+filter_stats_reset(struct filter *f)
+{
+	size_t	i;
+
+	memset(&f->st, 0, sizeof(f->st));
+	for (i = 0; i < f->npat; i++) {
+		f->pat[i].st.tried = f->pat[i].st.matched = 0;
+		f->pat[i].st.errors = f->pat[i].st.dups = 0;
+	}
+}
+
+void
+filter_stats_add(struct filter *dst, const struct filter *src)
+{
+	size_t	i;
+
+	dst->st.lines += src->st.lines;
+	dst->st.prefiltered += src->st.prefiltered;
+	dst->st.matched += src->st.matched;
+	dst->st.errors += src->st.errors;
+	dst->st.join_hits += src->st.join_hits;
+	dst->st.join_misses += src->st.join_misses;
+	dst->st.join_evictions += src->st.join_evictions;
+	dst->st.dedup_evictions += src->st.dedup_evictions;
+	for (i = 0; i < dst->npat && i < src->npat; i++) {
+		dst->pat[i].st.tried += src->pat[i].st.tried;
+		dst->pat[i].st.matched += src->pat[i].st.matched;
+		dst->pat[i].st.errors += src->pat[i].st.errors;
+		dst->pat[i].st.dups += src->pat[i].st.dups;
+	}
+}
+
+int64_t
+filter_dedup_window(const struct filter *f)
+{
+	return f->dedup.ttl;
+}
+
+int64_t
+filter_join_ttl(const struct filter *f)
+{
+	return f->join.ttl;
+}
+
+void
+filter_set_lookback(struct filter *f, const char *base, int64_t until)
+{
+	f->lb_base = base;
+	f->lb_until = until;
 }
 
 int

@@ -130,5 +130,21 @@ size_t		 filter_npatterns(const struct filter *);
 const struct filter_pattern_stats *filter_pattern_stats(const struct filter *,
 		    size_t);
 const struct filter_stats *filter_stats(const struct filter *);
+/* Zeroes every counter (test-filter: after a warm-up). */
+void		 filter_stats_reset(struct filter *);
+/* Adds src's counters to dst's; both loaded from the same file. */
+void		 filter_stats_add(struct filter *dst, const struct filter *src);
+/* dedup_window, in us: how far back a repeat can be suppressed. */
+int64_t		 filter_dedup_window(const struct filter *);
+/* join_ttl, in us. */
+int64_t		 filter_join_ttl(const struct filter *);
+/*
+ * For a reader that starts in the middle of a file held in memory from
+ * base (test-filter's threads): a line before until (log time, us) whose
+ * join finds nothing in the table looks back from itself towards base
+ * for its join line, as filter_restrict()'s scans do.  base NULL: off.
+ */
+void		 filter_set_lookback(struct filter *, const char *base,
+		    int64_t until);
 
 #endif /* FILTER_H */

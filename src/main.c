@@ -71,7 +71,7 @@ main_usage(FILE *f, int status)
 	    "       xmppguard replay [-c FILE] [--db FILE] [--json] "
 	    "--conntrack FILE\n"
 	    "       xmppguard test-filter FILTER LOGFILE [--json] [--events] "
-	    "[--kind KIND]\n"
+	    "[--kind KIND] [--jobs N]\n"
 	    "       xmppguard version\n");
 	exit(status);
 }

@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,11 +31,14 @@
 #include "event.h"
 #include "filter.h"
 #include "json.h"
+#include "log.h"
 #include "testfilter.h"
 #include "xmalloc.h"
 
 #define TESTFILTER_BLOCK	(4 * 1024 * 1024)
 #define TESTFILTER_LINE_MAX	(1024 * 1024)
+#define TESTFILTER_JOBS_MIN	(32 * 1024 * 1024)	/* file size */
+#define TESTFILTER_JOBS_MAX	16
 
 struct testfilter {
 	struct filter	*f;
@@ -50,8 +54,19 @@ static void
 testfilter_usage(void)
 {
 	fprintf(stderr, "usage: xmppguard test-filter FILTER LOGFILE "
-	    "[--json] [--events] [--kind KIND]\n");
+	    "[--json] [--events] [--kind KIND] [--jobs N]\n");
 	exit(2);
+}
+
+/* One job per online CPU, within bounds. */
+static int
+testfilter_ncpu(void)
+{
+	long	n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (n < 1)
+		return 1;
+	return n > TESTFILTER_JOBS_MAX ? TESTFILTER_JOBS_MAX : (int)n;
 }
 
 static void
@@ -170,29 +185,24 @@ testfilter_read(struct testfilter *tf, int fd, int64_t now)
 }
 
 /*
- * A regular file is mapped instead of read: no copy, and whole lines of
- * up to TESTFILTER_LINE_MAX go to filter_scan() a megabyte at a time.  A
- * line with no newline within the cap is counted and skipped.
+ * Whole lines of [pos, end) through filter_scan(), a megabyte at a time.
+ * A line with no newline within TESTFILTER_LINE_MAX is counted and
+ * skipped.
  */
-static int
-testfilter_map(struct testfilter *tf, int fd, size_t size, int64_t now)
+static void
+testfilter_region(struct testfilter *tf, const char *pos, const char *end,
+    int64_t now)
 {
-	const char	*map, *pos, *end, *nl;
+	const char	*nl;
 	size_t		 span;
 
-	if ((map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0)) ==
-	    MAP_FAILED)
-		return -1;
-	(void)madvise((void *)(uintptr_t)map, size, MADV_SEQUENTIAL);
-	tf->read_bytes = size;
-	for (pos = map, end = map + size; pos < end; ) {
+	while (pos < end) {
 		span = (size_t)(end - pos);
 		if (span > TESTFILTER_LINE_MAX)
 			span = TESTFILTER_LINE_MAX;
 		if ((nl = memrchr(pos, '\n', span)) != NULL)
 			span = (size_t)(nl + 1 - pos);
 		else if ((size_t)(end - pos) > TESTFILTER_LINE_MAX) {
-			/* A line over the cap: count it, skip to its end. */
 			tf->toolong++;
 			tf->base++;
 			nl = memchr(pos, '\n', (size_t)(end - pos));
@@ -203,6 +213,231 @@ testfilter_map(struct testfilter *tf, int fd, size_t size, int64_t now)
 		    testfilter_event_cb, tf);
 		pos += span;
 	}
+}
+
+/*
+ * Parallel runs.  A big mapped file is cut into one chunk per job at line
+ * boundaries, and every job but the first must start its chunk with the
+ * state a single run would have there.  Once-per-connection counting
+ * reaches back dedup_window in log time (seconds): the job reads that
+ * much (and a minute) before its chunk without reporting anything, then
+ * clears its counters.  Joins reach back join_ttl (minutes, too much to
+ * re-read): a line within join_ttl of the chunk's start whose join finds
+ * nothing looks back through the file for its connection line instead
+ * (filter_set_lookback()).  The events are then the same as a single
+ * run's (not quite only if a table overflowed, which the counters would
+ * show as evictions).  Line numbers come from a first pass in which every
+ * job counts the newlines of its chunk.  Events of later chunks wait in
+ * temporary files and are copied out in order.
+ */
+struct testfilter_job {
+	pthread_t	 thread;
+	struct testfilter tf;
+	const char	*map, *warm, *start, *end;
+	int64_t		 now;
+	int64_t		 chunk_time;	/* of the chunk's first line */
+	uint64_t	 newlines;
+	int		 count_only;
+};
+
+static void *
+testfilter_job_run(void *arg)
+{
+	struct testfilter_job	*j = arg;
+	const char		*p, *nl;
+
+	if (j->count_only) {
+		for (p = j->start; p < j->end; p = nl + 1) {
+			if ((nl = memchr(p, '\n', (size_t)(j->end - p))) ==
+			    NULL)
+				break;
+			j->newlines++;
+		}
+		return NULL;
+	}
+	if (j->warm < j->start) {
+		(void)filter_scan(j->tf.f, j->warm, (size_t)(j->start -
+		    j->warm), j->now, NULL, NULL);
+		filter_stats_reset(j->tf.f);
+		filter_set_lookback(j->tf.f, j->map, j->chunk_time +
+		    filter_join_ttl(j->tf.f));
+	}
+	testfilter_region(&j->tf, j->start, j->end, j->now);
+	return NULL;
+}
+
+/* The time of the first line at or after off that has one, or -1. */
+static int64_t
+testfilter_time_at(struct filter *probe, const char *map, size_t size,
+    size_t off, int64_t now)
+{
+	struct filter_result	 r;
+	const char		*p, *nl, *end = map + size;
+	int			 n;
+
+	p = map + off;
+	if (off > 0 && p[-1] != '\n') {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			return -1;
+		p = nl + 1;
+	}
+	for (n = 0; n < 256 && p < end; n++, p = nl + 1) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			nl = end;
+		if ((size_t)(nl - p) <= TESTFILTER_LINE_MAX &&
+		    filter_match(probe, p, (size_t)(nl - p), now, &r) >= 0 &&
+		    (r.flags & FILTER_R_TIME))
+			return r.time;
+	}
+	return -1;
+}
+
+/* Where a job for the chunk at start must begin reading: see above. */
+static const char *
+testfilter_warm_start(struct filter *probe, const char *map, size_t size,
+    const char *start, int64_t now, int64_t *chunk_time)
+{
+	int64_t	 t, want;
+	size_t	 lo = 0, hi = (size_t)(start - map), mid;
+
+	if ((t = testfilter_time_at(probe, map, size, hi, now)) < 0)
+		return NULL;
+	*chunk_time = t;
+	want = t - filter_dedup_window(probe) - 60 * INT64_C(1000000);
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		t = testfilter_time_at(probe, map, size, mid, now);
+		if (t < 0 || t >= want)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	while (lo > 0 && map[lo - 1] != '\n')	/* back to a line start */
+		lo--;
+	return map + lo;
+}
+
+/* Copies a job's events, held in a temporary file, to stdout. */
+static void
+testfilter_copy_events(FILE *from)
+{
+	char	buf[65536];
+	size_t	n;
+
+	rewind(from);
+	while ((n = fread(buf, 1, sizeof(buf), from)) > 0)
+		fwrite(buf, 1, n, stdout);
+}
+
+/*
+ * A regular file is mapped instead of read: no copy.  With jobs > 1 it is
+ * read by that many threads (see above); each loads its own copy of the
+ * filter from path.  -1 and errno on failure.
+ */
+static int
+testfilter_map(struct testfilter *tf, const char *path, int fd, size_t size,
+    int64_t now, int jobs)
+{
+	struct testfilter_job	*j = NULL;
+	struct filter		*probe = NULL;
+	const char		*map, *p;
+	char			*cause;
+	uint64_t		 base;
+	int			 i, n = 0, k;
+
+	if ((map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0)) ==
+	    MAP_FAILED)
+		return -1;
+	(void)madvise((void *)(uintptr_t)map, size, MADV_SEQUENTIAL);
+	tf->read_bytes = size;
+
+	if (jobs > 1 && (probe = filter_load(path, &cause)) == NULL) {
+		free(cause);
+		jobs = 1;
+	}
+	if (jobs > 1) {
+		j = xcalloc((size_t)jobs, sizeof(*j));
+		/* Chunk i starts at the line after i/jobs of the file. */
+		for (i = 0, p = map; i < jobs && p < map + size; i++) {
+			j[n].start = p;
+			j[n].end = map + size * (size_t)(i + 1) / (size_t)jobs;
+			if (i == jobs - 1 || (j[n].end = memchr(j[n].end, '\n',
+			    (size_t)(map + size - j[n].end))) == NULL)
+				j[n].end = map + size;
+			else
+				j[n].end++;
+			if (j[n].end <= j[n].start)
+				continue;
+			j[n].now = now;
+			j[n].map = map;
+			j[n].warm = j[n].start;
+			if (n > 0 && (j[n].warm = testfilter_warm_start(probe,
+			    map, size, j[n].start, now, &j[n].chunk_time)) ==
+			    NULL)
+				break;	/* no time stamps: one job */
+			p = j[n].end;
+			n++;
+		}
+		if (i < jobs && p < map + size)
+			n = 0;
+	}
+	filter_free(probe);
+	if (n <= 1) {
+		testfilter_region(tf, map, map + size, now);
+		free(j);
+		munmap((void *)(uintptr_t)map, size);
+		return 0;
+	}
+
+	/* Pass 1: newlines per chunk, for line numbers. */
+	for (i = 0; i < n; i++) {
+		j[i].count_only = 1;
+		if (pthread_create(&j[i].thread, NULL, testfilter_job_run,
+		    &j[i]) != 0)
+			fatalx("test-filter: cannot start a thread");
+	}
+	for (i = 0; i < n; i++)
+		pthread_join(j[i].thread, NULL);
+	/* Pass 2: the chunks, the first by this thread's own filter. */
+	for (i = 0, base = 0; i < n; i++) {
+		j[i].count_only = 0;
+		j[i].tf.base = base;
+		base += j[i].newlines;
+		if (i == 0) {
+			j[i].tf.f = tf->f;
+			j[i].tf.events = tf->events;
+			continue;
+		}
+		if ((j[i].tf.f = filter_load(path, &cause)) == NULL)
+			fatalx("test-filter: %s", cause);
+		if (tf->events != NULL && (j[i].tf.events = tmpfile()) == NULL)
+			fatal("test-filter: tmpfile");
+		if (pthread_create(&j[i].thread, NULL, testfilter_job_run,
+		    &j[i]) != 0)
+			fatalx("test-filter: cannot start a thread");
+	}
+	testfilter_job_run(&j[0]);
+	for (i = 1; i < n; i++)
+		pthread_join(j[i].thread, NULL);
+
+	tf->base = j[n - 1].tf.base;
+	tf->toolong = tf->nevents = 0;
+	memset(tf->kinds, 0, sizeof(tf->kinds));
+	for (i = 0; i < n; i++) {
+		tf->toolong += j[i].tf.toolong;
+		tf->nevents += j[i].tf.nevents;
+		for (k = 0; k < EVENT_KIND_MAX; k++)
+			tf->kinds[k] += j[i].tf.kinds[k];
+		if (i == 0)
+			continue;
+		filter_stats_add(tf->f, j[i].tf.f);
+		filter_free(j[i].tf.f);
+		if (j[i].tf.events != NULL) {
+			testfilter_copy_events(j[i].tf.events);
+			fclose(j[i].tf.events);
+		}
+	}
+	free(j);
 	munmap((void *)(uintptr_t)map, size);
 	return 0;
 }
@@ -313,6 +548,7 @@ testfilter_main(int argc, char **argv)
 		{ "json",	no_argument,		NULL, 'j' },
 		{ "events",	no_argument,		NULL, 'e' },
 		{ "kind",	required_argument,	NULL, 'k' },
+		{ "jobs",	required_argument,	NULL, 'J' },
 		{ "help",	no_argument,		NULL, 'h' },
 		{ NULL,		0,			NULL, 0 }
 	};
@@ -322,13 +558,27 @@ testfilter_main(int argc, char **argv)
 	enum event_kind		 kind = EVENT_NONE;
 	const char		*log;
 	char			*path, *cause;
-	int			 ch, json = 0, events = 0, fd, rc = 0;
+	int			 ch, json = 0, events = 0, fd, rc = 0, jobs = 0;
+	char			*endp;
+	long			 n;
 	int64_t			 now;
 	double			 secs;
 
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "jek:h", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "jek:J:h", longopts, NULL)) != -1) {
 		switch (ch) {
+		case 'J':
+			errno = 0;
+			n = strtol(optarg, &endp, 10);
+			if (errno != 0 || *endp != '\0' || n < 1 ||
+			    n > TESTFILTER_JOBS_MAX) {
+				fprintf(stderr, "test-filter: --jobs %s: not a "
+				    "number from 1 to %d\n", optarg,
+				    TESTFILTER_JOBS_MAX);
+				return 2;
+			}
+			jobs = (int)n;
+			break;
 		case 'j':
 			json = 1;
 			break;
@@ -387,7 +637,15 @@ testfilter_main(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &a);
 	if (S_ISREG(sb.st_mode) && sb.st_size > 0 &&
 	    (uint64_t)sb.st_size <= SIZE_MAX && fd != STDIN_FILENO) {
-		if (testfilter_map(&tf, fd, (size_t)sb.st_size, now) == -1) {
+		/* Threads pay off for big files; --kind scans too fast to
+		 * need them, and its joins look back across the file. */
+		if (jobs == 0)
+			jobs = (uint64_t)sb.st_size < TESTFILTER_JOBS_MIN ||
+			    kind != EVENT_NONE ? 1 : testfilter_ncpu();
+		if (kind != EVENT_NONE)
+			jobs = 1;
+		if (testfilter_map(&tf, path, fd, (size_t)sb.st_size, now,
+		    jobs) == -1) {
 			fprintf(stderr, "test-filter: %s: %s\n", log,
 			    strerror(errno));
 			rc = 1;

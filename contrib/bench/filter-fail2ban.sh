@@ -13,7 +13,8 @@
 #   grep -cP         the same regex in plain PCRE (date and address spelt
 #                    out), best of 3
 #   xmppguard        test-filter filters/ejabberd.conf LOG, the whole
-#                    filter (every kind, joins, dedup), best of 3
+#                    filter (every kind, joins, dedup), best of 3, with its
+#                    default of one thread per CPU, then with --jobs 1
 #   xmppguard kind   the same with --kind auth_fail, best of 3
 # and prints a markdown table: matched is the number of lines each tool
 # matched (for xmppguard, lines any pattern matched and, in parentheses,
@@ -94,6 +95,11 @@ XG_M="$XG_M (auth_fail $(af_matched))"
 XG_OWN=$(grep -o '[0-9]* lines/s' "$T/out")
 cp "$T/out" "$T/xg-summary"
 
+best "$XG" test-filter filters/ejabberd.conf "$LOG" --jobs 1
+XG1_S=$SECS
+XG1_M=$(sed -n 's/^lines .* read, \([0-9]*\) matched.*/\1/p' "$T/out")
+XG1_M="$XG1_M (auth_fail $(af_matched))"
+
 best "$XG" test-filter filters/ejabberd.conf "$LOG" --kind auth_fail
 XGK_S=$SECS
 XGK_M=$(af_matched)
@@ -114,7 +120,9 @@ echo "| tool | lines | matched | seconds | lines/s | x fail2ban-regex | x grep |
 echo "|---|---:|---:|---:|---:|---:|---:|"
 row "fail2ban-regex LOG 'FAILREGEX'" "${F2B_M:-?}" "$F2B_S"
 row "grep -cP 'PCRE' LOG" "$GREP_M" "$GREP_S"
-row "xmppguard test-filter ejabberd.conf LOG" "${XG_M:-?}" "$XG_S"
+row "xmppguard test-filter ejabberd.conf LOG ($(nproc) threads)" \
+    "${XG_M:-?}" "$XG_S"
+row "xmppguard test-filter ejabberd.conf LOG --jobs 1" "${XG1_M:-?}" "$XG1_S"
 row "xmppguard test-filter ejabberd.conf LOG --kind auth_fail" \
     "${XGK_M:-?}" "$XGK_S"
 echo
@@ -127,4 +135,4 @@ echo
 echo "commands:"
 echo "  fail2ban-regex LOG '$F2B'"
 echo "  grep -cP '$PCRE' LOG"
-echo "  $XG test-filter filters/ejabberd.conf LOG [--kind auth_fail]"
+echo "  $XG test-filter filters/ejabberd.conf LOG [--jobs 1 | --kind auth_fail]"

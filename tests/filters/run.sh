@@ -61,6 +61,17 @@ for name in "$@"; do
 		flatten < "$T/events" > "$T/got" || { ok=0; continue; }
 		grep -v '^[[:space:]]*#' "$base.expect" | grep -v '^[[:space:]]*$' |
 		    sed 's/[[:space:]][[:space:]]*/ /g; s/ $//' > "$T/want"
+		# Threads (chunks with warm-up and join look-back) give the
+		# very same events as one reader.
+		"$XG" test-filter "$conf" "$log" --events --jobs 3 \
+		    2>/dev/null > "$T/events3"
+		if ! cmp -s "$T/events" "$T/events3"; then
+			echo "FAIL $rel: --jobs 3 gives other events than" \
+			    "one job:"
+			diff "$T/events" "$T/events3" | head -6 |
+			    sed 's/^/    /'
+			ok=0
+		fi
 		# --kind K gives the same events of kind K as the whole filter
 		# (its joins look back instead of running every line).
 		for k in $(cut -d' ' -f2 "$T/want" | sort -u); do
