@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <string.h>
 
+#include <stdio.h>
+
 #include "event.h"
 
 static const char *const event_kind_names[EVENT_KIND_MAX] = {
@@ -56,4 +58,34 @@ event_source_name(enum event_source src)
 	if ((unsigned)src >= EVENT_SRC_MAX)
 		return NULL;
 	return event_source_names[src];
+}
+
+void
+event_counts_json(FILE *out, const uint64_t counts[EVENT_KIND_MAX])
+{
+	int	k, first = 1;
+
+	fputc('{', out);
+	for (k = 1; k < EVENT_KIND_MAX; k++) {
+		if (counts[k] == 0)
+			continue;
+		fprintf(out, "%s\"%s\":%llu", first ? "" : ",",
+		    event_kind_names[k], (unsigned long long)counts[k]);
+		first = 0;
+	}
+	fputc('}', out);
+}
+
+void
+event_counts_text(FILE *out, const uint64_t counts[EVENT_KIND_MAX])
+{
+	int	k, first = 1;
+
+	for (k = 1; k < EVENT_KIND_MAX; k++) {
+		if (counts[k] == 0)
+			continue;
+		fprintf(out, "%s%s %llu", first ? "" : ", ",
+		    event_kind_names[k], (unsigned long long)counts[k]);
+		first = 0;
+	}
 }

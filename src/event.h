@@ -12,6 +12,7 @@
 #define EVENT_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "addr.h"
 
@@ -81,5 +82,10 @@ const char	*event_kind_name(enum event_kind);
 /* The kind for a name, or EVENT_NONE. */
 enum event_kind	 event_kind_parse(const char *);
 const char	*event_source_name(enum event_source);
+
+/* Counts per kind, the non-zero ones: {"auth_fail":3,...} in JSON, or
+ * "auth_fail 3, register 1" as text. */
+void		 event_counts_json(FILE *, const uint64_t counts[EVENT_KIND_MAX]);
+void		 event_counts_text(FILE *, const uint64_t counts[EVENT_KIND_MAX]);
 
 #endif /* EVENT_H */

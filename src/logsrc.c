@@ -240,7 +240,6 @@ logsrc_status_json(const struct logsrc *ls, FILE *out)
 	const struct filter_stats	*fs;
 	struct tail_stats		 ts;
 	size_t				 i;
-	int				 k, first;
 
 	fputc('[', out);
 	for (i = 0; ls != NULL && i < ls->nfiles; i++) {
@@ -257,7 +256,7 @@ logsrc_status_json(const struct logsrc *ls, FILE *out)
 		    "\"events\":%llu,\"toolong\":%llu,\"match_errors\":%llu,"
 		    "\"rotations\":%llu,\"truncations\":%llu,"
 		    "\"reopen_errors\":%llu,\"join_misses\":%llu,"
-		    "\"future_times\":%llu,\"kinds\":{",
+		    "\"future_times\":%llu,\"kinds\":",
 		    (unsigned long long)ts.lines, (unsigned long long)ts.bytes,
 		    (unsigned long long)fs->matched,
 		    (unsigned long long)lf->events,
@@ -268,15 +267,8 @@ logsrc_status_json(const struct logsrc *ls, FILE *out)
 		    (unsigned long long)ts.reopen_errors,
 		    (unsigned long long)fs->join_misses,
 		    (unsigned long long)lf->future);
-		for (k = 1, first = 1; k < EVENT_KIND_MAX; k++) {
-			if (lf->kinds[k] == 0)
-				continue;
-			fprintf(out, "%s\"%s\":%llu", first ? "" : ",",
-			    event_kind_name((enum event_kind)k),
-			    (unsigned long long)lf->kinds[k]);
-			first = 0;
-		}
-		fputs("}}", out);
+		event_counts_json(out, lf->kinds);
+		fputc('}', out);
 	}
 	fputc(']', out);
 }

@@ -449,7 +449,6 @@ testfilter_summary_json(struct testfilter *tf, FILE *out, const char *path,
 	const struct filter_stats		*st = filter_stats(tf->f);
 	const struct filter_pattern_stats	*ps;
 	size_t					 i;
-	int					 k, first = 1;
 
 	fputs("{\"filter\":", out);
 	json_string(out, filter_name(tf->f));
@@ -461,7 +460,7 @@ testfilter_summary_json(struct testfilter *tf, FILE *out, const char *path,
 	    "\"unmatched\":%llu,\"events\":%llu,\"errors\":%llu,"
 	    "\"toolong\":%llu,\"prefiltered\":%llu,\"join_hits\":%llu,"
 	    "\"join_misses\":%llu,\"seconds\":%.6f,\"lines_per_second\":%.0f,"
-	    "\"kinds\":{",
+	    "\"kinds\":",
 	    (unsigned long long)tf->base, (unsigned long long)tf->read_bytes,
 	    (unsigned long long)st->matched,
 	    (unsigned long long)(tf->base - st->matched),
@@ -471,15 +470,8 @@ testfilter_summary_json(struct testfilter *tf, FILE *out, const char *path,
 	    (unsigned long long)st->join_hits,
 	    (unsigned long long)st->join_misses, secs,
 	    secs > 0 ? (double)tf->base / secs : 0.0);
-	for (k = 1; k < EVENT_KIND_MAX; k++) {
-		if (tf->kinds[k] == 0)
-			continue;
-		fprintf(out, "%s\"%s\":%llu", first ? "" : ",",
-		    event_kind_name((enum event_kind)k),
-		    (unsigned long long)tf->kinds[k]);
-		first = 0;
-	}
-	fputs("},\"patterns\":[", out);
+	event_counts_json(out, tf->kinds);
+	fputs(",\"patterns\":[", out);
 	for (i = 0; i < filter_npatterns(tf->f); i++) {
 		ps = filter_pattern_stats(tf->f, i);
 		fprintf(out, "%s{\"name\":", i == 0 ? "" : ",");
@@ -502,7 +494,6 @@ testfilter_summary_text(struct testfilter *tf, FILE *out, const char *path,
 	const struct filter_stats		*st = filter_stats(tf->f);
 	const struct filter_pattern_stats	*ps;
 	size_t					 i;
-	int					 k, first = 1;
 
 	fprintf(out, "filter   %s (%s)\n", filter_name(tf->f), path);
 	fprintf(out, "file     %s\n", log);
@@ -511,14 +502,9 @@ testfilter_summary_text(struct testfilter *tf, FILE *out, const char *path,
 	    (unsigned long long)tf->base, (unsigned long long)st->matched,
 	    (unsigned long long)(tf->base - st->matched),
 	    (unsigned long long)tf->toolong, (unsigned long long)st->errors);
-	fprintf(out, "events   %llu", (unsigned long long)tf->nevents);
-	for (k = 1; k < EVENT_KIND_MAX; k++)
-		if (tf->kinds[k] > 0) {
-			fprintf(out, "%s %s %llu", first ? ":" : ",",
-			    event_kind_name((enum event_kind)k),
-			    (unsigned long long)tf->kinds[k]);
-			first = 0;
-		}
+	fprintf(out, "events   %llu%s", (unsigned long long)tf->nevents,
+	    tf->nevents > 0 ? ": " : "");
+	event_counts_text(out, tf->kinds);
 	fputc('\n', out);
 	if (st->join_hits + st->join_misses > 0)
 		fprintf(out, "joins    %llu found, %llu not found\n",
