@@ -240,6 +240,17 @@ test_rule_allowlisted(void **state)
 	assert_true(rule_allowlisted(conf, &p));
 	p = pfx("::2");
 	assert_false(rule_allowlisted(conf, &p));
+
+	/* [allow] proxies: the proxy and any network holding it. */
+	conf->proxies = xreallocarray(conf->proxies, 1,
+	    sizeof(*conf->proxies));
+	conf->proxies[conf->nproxies++] = pfx("198.51.100.80");
+	p = pfx("198.51.100.80");
+	assert_true(rule_allowlisted(conf, &p));
+	p = pfx("198.51.100.0/24");
+	assert_true(rule_allowlisted(conf, &p));
+	p = pfx("198.51.100.81");
+	assert_false(rule_allowlisted(conf, &p));
 	conf_free(conf);
 }
 
