@@ -94,7 +94,8 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c $(LIB_OBJS) tests/unit/unit.h \
 # Test tools: ctwatch runs the conntrack source alone, benchpipe times the
 # detection path; xgload is the load generator and TCP sink of the system
 # tests and benchmarks (libc only).
-TOOLS := $(BUILD)/tests/ctwatch $(BUILD)/tests/benchpipe build/xgload
+TOOLS := $(BUILD)/tests/ctwatch $(BUILD)/tests/benchpipe \
+    $(BUILD)/tests/fwctl $(BUILD)/tests/hookctl build/xgload
 
 $(BUILD)/tests/%: tests/tools/%.c $(LIB_OBJS)
 	@mkdir -p $(@D)

@@ -8,9 +8,13 @@ set -eu
 BUILD_PKGS="build-essential pkg-config libnetfilter-conntrack-dev libpcre2-dev
 	libsqlite3-dev libcurl4-openssl-dev libinih-dev"
 TEST_PKGS="libcmocka-dev clang sqlite3 iproute2 nftables conntrack procps
-	python3"
+	python3 ipset iptables util-linux"
 
 if [ "${1:-}" = "--check" ]; then
+	for c in clang sqlite3 ip nft conntrack python3 ipset iptables \
+	    setpriv; do
+		command -v "$c" >/dev/null 2>&1 || exit 1
+	done
 	exec pkg-config --exists libnetfilter_conntrack libpcre2-8 sqlite3 \
 	    libcurl inih cmocka
 fi

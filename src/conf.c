@@ -64,7 +64,7 @@
 
 #define CONF_ERRORS_MAX		100	/* then the rest of the file is skipped */
 #define CONF_SECTIONS_MAX	256
-#define CONF_DIRECTIVES_MAX	48
+#define CONF_DIRECTIVES_MAX	64
 #define CONF_SUGGEST_MAX	32	/* longest word a suggestion is sought for */
 #define CONF_DB_NAME		"xmppguard.db"
 
@@ -87,6 +87,9 @@ const struct conf_kind_info conf_kinds[] = {
 	    "mechanisms it tried) and registrations; and the shape of an "
 	    "authentication backend outage, when every login fails from "
 	    "everywhere at once and auth bans are held instead." },
+	{ "ban", 0, "What a verdict does: how long a ban lasts, how it grows "
+	    "for repeat offenders, what it covers, and the settings of the "
+	    "firewall backends." },
 	{ "override", 1, "Other limits for known networks, such as a company "
 	    "NAT carrying many real users on one address." },
 	{ "allow", 0, "Addresses that are never banned." },
@@ -100,7 +103,10 @@ const char *const conf_type_names[] = {
 
 /* In the order of enum conf_firewall and enum log_level. */
 static const char *const conf_firewall_names[] = {
-	"nftables", "ipset", "iptables", "command", "none", NULL
+	"nftables", "ipset", "iptables", "command", "webhook", "none", NULL
+};
+static const char *const conf_karma_action_names[] = {
+	"ban", "throttle", NULL
 };
 static const char *const conf_log_level_names[] = {
 	"error", "warning", "info", "debug", NULL
@@ -239,6 +245,57 @@ const struct conf_directive conf_directives[] = {
 	  86400 * CONF_US_S, NULL, "15m", G(auth_outage_hold), 0,
 	  "Auth bans stay held this long after the shape was last seen." },
 
+	{ CONF_K_BAN, "duration", CONF_T_DURATION, 0, CONF_US_S,
+	  DAYS(365), NULL, "10m", G(ban_duration), 0,
+	  "The first ban of an address." },
+	{ CONF_K_BAN, "escalate", CONF_T_UINT, 0, 1, 1000, NULL,
+	  "4", G(ban_escalate), 0,
+	  "Each repeat within memory lasts this many times the last; 1: "
+	  "never longer." },
+	{ CONF_K_BAN, "max_duration", CONF_T_DURATION, 0, CONF_US_S,
+	  DAYS(365), NULL, "1w", G(ban_max_duration), 0,
+	  "No ban lasts longer." },
+	{ CONF_K_BAN, "memory", CONF_T_DURATION, 0, 0, DAYS(365), NULL,
+	  "1w", G(ban_memory), 0,
+	  "How long an earlier ban makes the next one longer." },
+	{ CONF_K_BAN, "prefix4", CONF_T_UINT, 0, 8, 32, NULL,
+	  "32", G(ban_prefix4), 0,
+	  "An IPv4 offender's ban covers this network (32: the address)." },
+	{ CONF_K_BAN, "prefix6", CONF_T_UINT, 0, 16, 128, NULL,
+	  "64", G(ban_prefix6), 0,
+	  "An IPv6 offender's ban covers this network (64: usually one "
+	  "host)." },
+	{ CONF_K_BAN, "kill_established", CONF_T_BOOL, 0, 0, 0, NULL,
+	  "yes", G(ban_kill), 0,
+	  "A ban also ends the offender's live connections to the services "
+	  "(deletes their conntrack entries)." },
+	{ CONF_K_BAN, "all_ports", CONF_T_BOOL, 0, 0, 0, NULL,
+	  "no", G(ban_all_ports), 0,
+	  "Drop every packet of a banned address, not only those to the "
+	  "services' ports." },
+	{ CONF_K_BAN, "nft_table", CONF_T_STRING, 0, 1, 32, NULL,
+	  "xmppguard", G(ban_table), 0,
+	  "nftables: the table (family inet) that xmppguard owns." },
+	{ CONF_K_BAN, "karma", CONF_T_ENUM, 0, 0, 0, conf_karma_action_names,
+	  "ban", G(ban_karma), 0,
+	  "What a karma verdict does: ban, or throttle the address to "
+	  "throttle_rate (nftables)." },
+	{ CONF_K_BAN, "throttle_rate", CONF_T_SIZE, 0, 1024,
+	  (int64_t)1 << 30, NULL, "8k", G(ban_throttle), 0,
+	  "Bytes per second a throttled address may send." },
+	{ CONF_K_BAN, "ban_command", CONF_T_STRING, CONF_F_EMPTY, 0, 1024,
+	  NULL, "", G(ban_command), 0,
+	  "command backend: the program and arguments run for a ban, split "
+	  "at blanks; {ip}, {prefix}, {duration} (seconds) and {reason} "
+	  "each stand for a whole argument.  Run without a shell." },
+	{ CONF_K_BAN, "unban_command", CONF_T_STRING, CONF_F_EMPTY, 0, 1024,
+	  NULL, "", G(unban_command), 0,
+	  "command backend: the same for lifting a ban ({ip}, {prefix})." },
+	{ CONF_K_BAN, "webhook", CONF_T_STRING, CONF_F_EMPTY, 0, 1024,
+	  NULL, "", G(ban_webhook), 0,
+	  "webhook backend: the http(s) URL each ban and unban is POSTed "
+	  "to as JSON." },
+
 	{ CONF_K_OVERRIDE, "networks", CONF_T_NETWORKS, CONF_F_REQUIRED, 0, 0,
 	  NULL, NULL, O(networks), O(nnetworks),
 	  "Addresses and prefixes the override applies to." },
@@ -269,7 +326,8 @@ _Static_assert(nitems(conf_directives) <= CONF_DIRECTIVES_MAX,
     "raise CONF_DIRECTIVES_MAX");
 _Static_assert(sizeof(enum conf_firewall) == sizeof(int),
     "CONF_T_ENUM stores an int");
-_Static_assert(CONF_FW_NONE == 4 && LOG_LEVEL_DEBUG == 3,
+_Static_assert(CONF_FW_NONE == 5 && LOG_LEVEL_DEBUG == 3 &&
+    CONF_KARMA_THROTTLE == 1,
     "the names tables follow the enums");
 
 /*
@@ -1470,6 +1528,7 @@ conf_load(const char *path, struct conf **confp, char **cause)
 	conf_defaults(&cp, CONF_K_CONNTRACK, cp.conf);
 	conf_defaults(&cp, CONF_K_TRACK, cp.conf);
 	conf_defaults(&cp, CONF_K_AUTH, cp.conf);
+	conf_defaults(&cp, CONF_K_BAN, cp.conf);
 	conf_defaults(&cp, CONF_K_ALLOW, cp.conf);
 	cp.in_default++;
 	for (i = 0; i < nitems(conf_builtins); i++) {
@@ -1564,6 +1623,7 @@ conf_free(struct conf *conf)
 	conf_sect_clear(CONF_K_CONNTRACK, conf);
 	conf_sect_clear(CONF_K_TRACK, conf);
 	conf_sect_clear(CONF_K_AUTH, conf);
+	conf_sect_clear(CONF_K_BAN, conf);
 	conf_sect_clear(CONF_K_ALLOW, conf);
 	free(conf->services);
 	free(conf->logs);

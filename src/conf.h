@@ -32,11 +32,17 @@ struct conf_karma {
 	uint64_t	 burst;		/* bytes */
 };
 
+enum conf_karma_action {
+	CONF_KARMA_BAN,
+	CONF_KARMA_THROTTLE
+};
+
 enum conf_firewall {
 	CONF_FW_NFTABLES,
 	CONF_FW_IPSET,
 	CONF_FW_IPTABLES,
 	CONF_FW_COMMAND,
+	CONF_FW_WEBHOOK,
 	CONF_FW_NONE
 };
 
@@ -119,6 +125,24 @@ struct conf {
 	uint32_t	 auth_outage_factor;
 	int64_t		 auth_outage_window;	/* us */
 	int64_t		 auth_outage_hold;	/* us */
+
+	/* [ban] */
+	int64_t		 ban_duration;		/* us, the first ban */
+	uint32_t	 ban_escalate;		/* each repeat: times this */
+	int64_t		 ban_max_duration;	/* us */
+	int64_t		 ban_memory;		/* us: earlier bans count for
+						 * escalation this long */
+	int		 ban_prefix4;		/* what one offender's ban */
+	int		 ban_prefix6;		/* covers: /32, /64 */
+	int		 ban_kill;		/* end live sessions (conntrack) */
+	int		 ban_all_ports;		/* drop every port, not only the
+						 * services' */
+	char		*ban_table;		/* nftables: table (inet) name */
+	int		 ban_karma;		/* enum conf_karma_action */
+	uint64_t	 ban_throttle;		/* bytes/s for a throttled one */
+	char		*ban_command;		/* command backend: argv templates */
+	char		*unban_command;
+	char		*ban_webhook;		/* webhook backend: URL */
 
 	/* [allow] */
 	struct prefix	*allow;

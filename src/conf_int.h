@@ -41,6 +41,7 @@ enum conf_kind {
 	CONF_K_SERVICE,
 	CONF_K_LOG,
 	CONF_K_AUTH,
+	CONF_K_BAN,
 	CONF_K_OVERRIDE,
 	CONF_K_ALLOW
 };

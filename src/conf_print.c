@@ -155,6 +155,7 @@ conf_print(FILE *fp, const struct conf *conf)
 		conf_print_section(fp, CONF_K_LOG, conf->logs[i].name,
 		    &conf->logs[i]);
 	conf_print_section(fp, CONF_K_AUTH, "", conf);
+	conf_print_section(fp, CONF_K_BAN, "", conf);
 	for (i = 0; i < conf->noverrides; i++)
 		conf_print_section(fp, CONF_K_OVERRIDE,
 		    conf->overrides[i].name, &conf->overrides[i]);

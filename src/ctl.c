@@ -18,6 +18,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +30,7 @@
 #include "xmalloc.h"
 
 #define CTL_TIMEOUT_MS		5000
-#define CTL_ARGS_MAX		8
+#define CTL_ARGS_MAX		32
 
 struct ctl_client {
 	struct ctl	*ctl;
@@ -346,6 +347,8 @@ ctl_request(const char *path, int argc, const char *const *argv, FILE *out,
 			close(fd);
 		return -1;
 	}
+	/* A daemon that refuses us closes at once: no SIGPIPE for that. */
+	signal(SIGPIPE, SIG_IGN);
 	if ((fp = fdopen(fd, "r+")) == NULL)
 		fatal("fdopen");
 	for (i = 0; i < argc; i++)
@@ -353,7 +356,8 @@ ctl_request(const char *path, int argc, const char *const *argv, FILE *out,
 	fputc('\n', fp);
 	fflush(fp);
 	if ((n = getline(&line, &linecap, fp)) <= 0) {
-		*cause = xasprintf("%s: no answer", path);
+		*cause = xasprintf("%s: no answer (only root and the "
+		    "daemon's own user may ask)", path);
 		free(line);
 		fclose(fp);
 		return -1;

@@ -24,7 +24,9 @@
 #include "clock.h"
 #include "conf.h"
 #include "ct.h"
+#include "ban.h"
 #include "ctl.h"
+#include "fw.h"
 #include "json.h"
 #include "log.h"
 #include "logsrc.h"
@@ -39,6 +41,8 @@
 #define RETENTION_INTERVAL_MS	(60 * 60 * 1000)	/* purge hourly */
 #define ROLLUP_INTERVAL_MS	(60 * 1000)		/* rollups each minute */
 #define RATE_INTERVAL_MS	(10 * 1000)		/* events/s measured */
+#define EXPIRE_INTERVAL_MS	1000			/* bans expired */
+#define CTL_ARGS_CLIENT		30			/* words of a request */
 
 struct daemon {
 	struct conf	*conf;
@@ -47,6 +51,9 @@ struct daemon {
 	struct pipeline	*pipeline;
 	struct ct	*ct;		/* NULL: [conntrack] enabled = no */
 	struct logsrc	*logs;		/* the [log] sections */
+	struct fw	*fw;		/* the firewall backend */
+	struct bans	*bans;		/* bans in force */
+	struct log_ratelimit fw_rl;	/* firewall failure warnings */
 	struct ctl	*ctl;
 	int		 lock_fd;
 	int		 ready_fd;	/* pipe to the waiting parent; -1 */
@@ -67,6 +74,11 @@ main_usage(FILE *f, int status)
 	    "                     [-S|--state-dir DIR] [-s|--socket PATH] "
 	    "[-d|--debug]\n"
 	    "       xmppguard status [-c FILE] [-s|--socket PATH] [--json]\n"
+	    "       xmppguard bans [-c FILE] [-s|--socket PATH] [--json]\n"
+	    "       xmppguard ban ADDR[/LEN] [--for DURATION] "
+	    "[--reason TEXT] [-c FILE] [-s PATH]\n"
+	    "       xmppguard unban ADDR[/LEN] [-c FILE] [-s PATH]\n"
+	    "       xmppguard reload [-c FILE] [-s PATH]\n"
 	    "       xmppguard check-config [-c FILE] [--reference]\n"
 	    "       xmppguard replay [-c FILE] [--db FILE] [--json] "
 	    "--conntrack FILE\n"
@@ -233,6 +245,46 @@ daemon_ready(struct daemon *d)
 	d->ready_fd = -1;
 }
 
+/*
+ * The firewall operations of this iteration, in one batch, then the live
+ * sessions of the newly banned ended.  A failed batch is sent again next
+ * time (and warned about at most once a minute).
+ */
+static void
+daemon_fw_flush(struct daemon *d)
+{
+	const struct fw_op	*ops;
+	const struct prefix	*kills;
+	size_t			 n, nkills, i;
+	char			*cause;
+
+	n = bans_pending(d->bans, &ops, &kills, &nkills);
+	if (n > 0 && fw_apply(d->fw, ops, n, &cause) == -1) {
+		if (log_ratelimit_ok(&d->fw_rl, clock_monotonic()))
+			log_warnx("fw: %s; %zu operations will be tried "
+			    "again", cause, n);
+		free(cause);
+		bans_retry(d->bans);
+		return;
+	}
+	/* Live sessions: their conntrack entries and sockets. */
+	for (i = 0; i < nkills; i++)
+		if (fw_kill(d->fw, &kills[i], &cause) == -1) {
+			log_warnx("fw: %s", cause);
+			free(cause);
+		}
+
+}
+
+/* A verdict from the pipeline: a ban, if it deserves one. */
+static void
+daemon_verdict_cb(const struct verdict *v, void *arg)
+{
+	struct daemon	*d = arg;
+
+	bans_verdict(d->bans, v, clock_realtime());
+}
+
 static void
 daemon_stop_cb(struct loop *loop, int signo, void *arg)
 {
@@ -245,25 +297,27 @@ daemon_stop_cb(struct loop *loop, int signo, void *arg)
  * SIGHUP: build a new configuration beside the running one and swap it in
  * only if it loaded cleanly; a broken file leaves the daemon as it was.
  */
-static void
-daemon_reload_cb(struct loop *loop, int signo, void *arg)
+static int
+daemon_reload(struct daemon *d, FILE *out)
 {
-	struct daemon	*d = arg;
 	struct conf	*conf;
 	struct logsrc	*logs;
+	struct fw	*fw;
 	char		*cause, *line, *save;
 
-	(void)loop;
-	(void)signo;
 	if (conf_load(d->conf->path, &conf, &cause) == -1) {
 		log_warnx("reload: %s has errors, keeping the running "
 		    "configuration", d->conf->path != NULL ? d->conf->path :
 		    "built-in configuration");
+		if (out != NULL)
+			fprintf(out, "%s has errors, keeping the running "
+			    "configuration:\n%s\n", d->conf->path != NULL ?
+			    d->conf->path : "built-in configuration", cause);
 		for (line = strtok_r(cause, "\n", &save); line != NULL;
 		    line = strtok_r(NULL, "\n", &save))
 			log_warnx("reload: %s", line);
 		free(cause);
-		return;
+		return -1;
 	}
 	daemon_apply_overrides(d, conf);
 	/*
@@ -277,12 +331,30 @@ daemon_reload_cb(struct loop *loop, int signo, void *arg)
 	    d->pipeline, &cause)) == NULL) {
 		log_warnx("reload: %s; keeping the running configuration",
 		    cause);
+		if (out != NULL)
+			fprintf(out, "%s; keeping the running "
+			    "configuration\n", cause);
 		free(cause);
 		conf_free(conf);
-		return;
+		return -1;
+	}
+	/* The firewall too (ports, table, backend): the new one opens
+	 * beside the old, which stays if it cannot. */
+	if ((fw = fw_open(conf, d->loop, &cause)) == NULL) {
+		log_warnx("reload: %s; keeping the running configuration",
+		    cause);
+		if (out != NULL)
+			fprintf(out, "%s; keeping the running "
+			    "configuration\n", cause);
+		free(cause);
+		logsrc_stop(logs);
+		conf_free(conf);
+		return -1;
 	}
 	logsrc_stop(d->logs);
 	d->logs = logs;
+	fw_close(d->fw);
+	d->fw = fw;
 	if (strcmp(conf->state_dir, d->conf->state_dir) != 0 ||
 	    strcmp(conf->db_path, d->conf->db_path) != 0)
 		log_warnx("reload: state_dir and store path changes take "
@@ -300,6 +372,7 @@ daemon_reload_cb(struct loop *loop, int signo, void *arg)
 	/* Everything that points into the old configuration moves to the
 	 * new one before the old one is freed. */
 	pipeline_set_conf(d->pipeline, conf);
+	bans_set_conf(d->bans, conf);
 	if (d->ct != NULL)
 		ct_set_conf(d->ct, conf);
 	conf_free(d->conf);
@@ -307,11 +380,24 @@ daemon_reload_cb(struct loop *loop, int signo, void *arg)
 	log_set_level((enum log_level)conf->log_level);
 	log_info("reload: configuration %s loaded", conf->path != NULL ?
 	    conf->path : "(built-in)");
+	if (out != NULL)
+		fprintf(out, "configuration %s loaded\n", conf->path != NULL ?
+		    conf->path : "(built-in)");
+	return 0;
+}
+
+static void
+daemon_reload_cb(struct loop *loop, int signo, void *arg)
+{
+	(void)loop;
+	(void)signo;
+	(void)daemon_reload(arg, NULL);
 }
 
 static void
 daemon_status_json(struct daemon *d, FILE *out)
 {
+	struct ban_stats	bst;
 	struct pipeline_stats	ps;
 	struct track_stats	ts;
 	struct store_stats	ss;
@@ -365,6 +451,22 @@ daemon_status_json(struct daemon *d, FILE *out)
 		    (unsigned long long)cs.flow.local);
 	} else
 		fprintf(out, ",\"conntrack\":{\"enabled\":false}");
+	bans_get_stats(d->bans, &bst);
+	fprintf(out, ",\"bans\":{\"active\":%llu,\"issued\":%llu,"
+	    "\"lifted\":%llu,\"expired\":%llu,\"extended\":%llu,"
+	    "\"refused\":%llu,\"restored\":%llu,\"readded\":%llu,"
+	    "\"full\":%llu},\"firewall\":{\"backend\":\"%s\","
+	    "\"batches\":%llu,\"operations\":%llu,\"failures\":%llu,"
+	    "\"last_batch_ms\":%.3f}",
+	    (unsigned long long)bst.active, (unsigned long long)bst.bans,
+	    (unsigned long long)bst.unbans, (unsigned long long)bst.expired,
+	    (unsigned long long)bst.extended, (unsigned long long)bst.refused,
+	    (unsigned long long)bst.restored, (unsigned long long)bst.readded,
+	    (unsigned long long)bst.full, fw_name(d->fw),
+	    (unsigned long long)d->fw->stats.batches,
+	    (unsigned long long)d->fw->stats.ops,
+	    (unsigned long long)d->fw->stats.failures,
+	    d->fw->stats.last_us / 1000.0);
 	fprintf(out, ",\"logs\":");
 	logsrc_status_json(d->logs, out);
 	fprintf(out, ",\"auth_held\":%llu", (unsigned long long)ps.held);
@@ -380,6 +482,7 @@ daemon_status_json(struct daemon *d, FILE *out)
 static void
 daemon_status_text(struct daemon *d, FILE *out)
 {
+	struct ban_stats	bst;
 	struct pipeline_stats	ps;
 	struct track_stats	ts;
 	struct store_stats	ss;
@@ -416,6 +519,14 @@ daemon_status_text(struct daemon *d, FILE *out)
 		    "OFF (karma blind)" : "unknown");
 	} else
 		fprintf(out, "conntrack   off\n");
+	bans_get_stats(d->bans, &bst);
+	fprintf(out, "bans        %llu in force, %llu issued, %llu lifted, "
+	    "%llu expired, %llu refused (never a weapon); firewall %s: %llu "
+	    "batches, %llu failed\n", (unsigned long long)bst.active,
+	    (unsigned long long)bst.bans, (unsigned long long)bst.unbans,
+	    (unsigned long long)bst.expired, (unsigned long long)bst.refused,
+	    fw_name(d->fw), (unsigned long long)d->fw->stats.batches,
+	    (unsigned long long)d->fw->stats.failures);
 	logsrc_status_text(d->logs, out);
 	if (ps.held > 0)
 		fprintf(out, "auth        %llu verdicts held during "
@@ -427,11 +538,93 @@ daemon_status_text(struct daemon *d, FILE *out)
 }
 
 /* Requests on the control socket. */
+static void
+daemon_bans_json_cb(const struct ban *b, void *arg)
+{
+	ban_json(arg, b);
+	fputc('\n', arg);
+}
+
+static void
+daemon_bans_text_cb(const struct ban *b, void *arg)
+{
+	FILE	*out = arg;
+	char	 pfx[ADDR_PREFIX_STRLEN], t[40], left[32];
+
+	fprintf(out, "%-20s %-11s until %s (%s left), ban %u%s: %s\n",
+	    addr_prefix_ntop(&b->prefix, pfx, sizeof(pfx)),
+	    verdict_rule_name(b->rule), json_fmt_time(b->expires, t,
+	    sizeof(t)), conf_fmt_duration((b->expires - clock_realtime() +
+	    500000) / 1000000 * 1000000, left, sizeof(left)), b->count, b->throttled ? " (throttle)" : "",
+	    b->reason);
+}
+
+/* "ban PREFIX [SECONDS [REASON...]]" and "unban PREFIX". */
+static int
+daemon_ctl_ban(struct daemon *d, int argc, char **argv, FILE *out)
+{
+	struct prefix	 p;
+	char		 reason[VERDICT_REASON_MAX], *cause;
+	long long	 secs = 0;
+	size_t		 len = 0;
+	int		 i, rc;
+
+	if (argc < 2 || addr_prefix_parse(argv[1], &p, 0) == -1) {
+		fprintf(out, "not an address or prefix (host bits must be "
+		    "zero): %s\n", argc < 2 ? "" : argv[1]);
+		return -1;
+	}
+	if (strcmp(argv[0], "unban") == 0) {
+		if (argc != 2) {
+			fprintf(out, "usage: unban PREFIX\n");
+			return -1;
+		}
+		rc = bans_lift(d->bans, &p, clock_realtime(), &cause);
+	} else {
+		if (argc >= 3) {
+			secs = strtoll(argv[2], NULL, 10);
+			if (secs < 1 || secs > 366LL * 86400) {
+				fprintf(out, "bad duration: %s\n", argv[2]);
+				return -1;
+			}
+		}
+		reason[0] = '\0';
+		for (i = 3; i < argc && len + 2 < sizeof(reason); i++)
+			len += (size_t)snprintf(reason + len,
+			    sizeof(reason) - len, "%s%s", i > 3 ? " " : "",
+			    argv[i]);
+		rc = bans_manual(d->bans, &p, secs * 1000000, reason,
+		    clock_realtime(), &cause);
+	}
+	if (rc == -1) {
+		fprintf(out, "%s\n", cause);
+		free(cause);
+		return -1;
+	}
+	/* Applied before the answer, so the caller can rely on it. */
+	daemon_fw_flush(d);
+	fprintf(out, "%s %s\n", argv[0], argv[1]);
+	return 0;
+}
+
 static int
 daemon_ctl_cb(int argc, char **argv, FILE *out, void *arg)
 {
 	struct daemon	*d = arg;
 
+	if (strcmp(argv[0], "bans") == 0 && argc <= 2) {
+		if (argc == 2 && strcmp(argv[1], "json") == 0)
+			bans_walk(d->bans, daemon_bans_json_cb, out);
+		else if (argc == 1)
+			bans_walk(d->bans, daemon_bans_text_cb, out);
+		else
+			goto bad;
+		return 0;
+	}
+	if (strcmp(argv[0], "ban") == 0 || strcmp(argv[0], "unban") == 0)
+		return daemon_ctl_ban(d, argc, argv, out);
+	if (strcmp(argv[0], "reload") == 0 && argc == 1)
+		return daemon_reload(d, out);
 	if (strcmp(argv[0], "status") == 0 && argc <= 2) {
 		if (argc == 2 && strcmp(argv[1], "json") == 0)
 			daemon_status_json(d, out);
@@ -468,8 +661,21 @@ daemon_flush_hook(struct loop *loop, void *arg)
 	struct daemon	*d = arg;
 
 	(void)loop;
+	daemon_fw_flush(d);
 	logsrc_flush(d->logs, clock_realtime());
 	store_flush(d->store);
+}
+
+/* Bans whose time is up; the kernel drops them by itself where it can. */
+static int64_t
+daemon_expire_cb(struct loop *loop, struct loop_timer *t, void *arg)
+{
+	struct daemon	*d = arg;
+
+	(void)loop;
+	(void)t;
+	bans_expire(d->bans, clock_realtime(), !fw_expires_itself(d->fw));
+	return EXPIRE_INTERVAL_MS;
 }
 
 static int64_t
@@ -516,6 +722,27 @@ daemon_seed(void)
 	return seed;
 }
 
+/* The store's bans against the firewall's list, applied at once. */
+static void
+daemon_restore(struct daemon *d)
+{
+	struct fw_entry	*entries = NULL;
+	size_t		 n = 0;
+	char		*cause = NULL;
+	int		 listed;
+
+	listed = fw_list(d->fw, &entries, &n, &cause) == 0;
+	if (!listed && cause != NULL) {
+		log_warnx("fw: %s: cannot list what is in force, adding "
+		    "every ban again", cause);
+		free(cause);
+	}
+	bans_restore(d->bans, clock_realtime(), listed ? entries : NULL,
+	    listed ? n : 0);
+	free(entries);
+	daemon_fw_flush(d);
+}
+
 static int
 daemon_run(struct daemon *d, int foreground)
 {
@@ -547,11 +774,27 @@ daemon_run(struct daemon *d, int foreground)
 	    loop_timer_add(d->loop, ROLLUP_INTERVAL_MS, daemon_rollup_cb,
 	    d) == NULL ||
 	    loop_timer_add(d->loop, RATE_INTERVAL_MS, daemon_rate_cb,
+	    d) == NULL ||
+	    loop_timer_add(d->loop, EXPIRE_INTERVAL_MS, daemon_expire_cb,
 	    d) == NULL)
 		fatal("loop: timers");
 
+	/*
+	 * Enforcement before detection: the firewall's own state exists and
+	 * the bans in force are back (without being announced again) before
+	 * the first event can cause a new one.
+	 */
+	if ((d->fw = fw_open(d->conf, d->loop, &cause)) == NULL)
+		fatalx("%s", cause);
+	d->fw_rl.interval_us = 60 * CLOCK_US_PER_SEC;
+	d->bans = bans_new(d->conf, d->store);
+	if (bans_refresh_local(d->bans) == -1)
+		log_warn("ban: getifaddrs (own addresses)");
+	daemon_restore(d);
+
 	/* Detection, then the sources that feed it. */
 	d->pipeline = pipeline_new(d->conf, d->store, daemon_seed());
+	pipeline_set_verdict_cb(d->pipeline, daemon_verdict_cb, d);
 	if (d->conf->ct_enabled) {
 		if ((d->ct = ct_open(d->loop, d->conf, pipeline_event,
 		    d->pipeline, &cause)) == NULL)
@@ -589,8 +832,12 @@ daemon_run(struct daemon *d, int foreground)
 		ct_close(d->ct);
 	logsrc_flush(d->logs, clock_realtime());
 	logsrc_stop(d->logs);
+	daemon_fw_flush(d);
 	pipeline_flush(d->pipeline);
 	store_flush(d->store);
+	/* The bans stay in the kernel, with their timeouts. */
+	fw_close(d->fw);
+	bans_free(d->bans);
 	pipeline_free(d->pipeline);
 	loop_free(d->loop);
 	store_close(d->store);
@@ -745,6 +992,103 @@ main_status(int argc, char **argv)
 	return rc == 0 ? 0 : 1;
 }
 
+/*
+ * bans, ban, unban, reload: one request on the control socket.  The answer
+ * goes to stdout, or to stderr with exit status 1 if the daemon refused.
+ */
+static int
+main_ctl(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config",	required_argument,	NULL, 'c' },
+		{ "socket",	required_argument,	NULL, 's' },
+		{ "json",	no_argument,		NULL, 'j' },
+		{ "for",	required_argument,	NULL, 'f' },
+		{ "reason",	required_argument,	NULL, 'r' },
+		{ NULL,		0,			NULL, 0 }
+	};
+	struct conf	*conf = NULL;
+	const char	*conf_path = NULL, *sock = NULL, *why;
+	const char	*req[CTL_ARGS_CLIENT];
+	char		*cause, *body = NULL, secs[32], *reason = NULL;
+	char		*word, *save = NULL;
+	const char	*cmd = argv[0];
+	size_t		 bodylen = 0;
+	FILE		*mem;
+	int64_t		 dur = 0;
+	int		 ch, json = 0, rc, n = 0;
+
+	while ((ch = getopt_long(argc, argv, "c:s:", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			conf_path = optarg;
+			break;
+		case 's':
+			sock = optarg;
+			break;
+		case 'j':
+			json = 1;
+			break;
+		case 'f':
+			if (conf_parse_duration(optarg, &dur, &why) == -1 ||
+			    dur < 1000000) {
+				fprintf(stderr, "xmppguard: --for %s: %s\n",
+				    optarg, dur < 1000000 && why == NULL ?
+				    "at least 1s" : why);
+				return 2;
+			}
+			break;
+		case 'r':
+			reason = optarg;
+			break;
+		default:
+			main_usage(stderr, 2);
+		}
+	}
+	req[n++] = cmd;
+	if (strcmp(cmd, "bans") == 0) {
+		if (optind != argc)
+			main_usage(stderr, 2);
+		if (json)
+			req[n++] = "json";
+	} else if (strcmp(cmd, "reload") == 0) {
+		if (optind != argc)
+			main_usage(stderr, 2);
+	} else {
+		if (optind != argc - 1)
+			main_usage(stderr, 2);
+		req[n++] = argv[optind];
+		if (strcmp(cmd, "ban") == 0) {
+			snprintf(secs, sizeof(secs), "%lld",
+			    (long long)(dur / 1000000));
+			if (dur > 0 || reason != NULL)
+				req[n++] = dur > 0 ? secs : "0";
+			/* The reason goes word by word; the daemon joins. */
+			for (word = reason != NULL ? strtok_r(reason, " \t",
+			    &save) : NULL; word != NULL && n < CTL_ARGS_CLIENT;
+			    word = strtok_r(NULL, " \t", &save))
+				req[n++] = word;
+		}
+	}
+	if (sock == NULL) {
+		if ((conf = main_conf_load(conf_path)) == NULL)
+			return 1;
+		sock = conf->control_socket;
+	}
+	if ((mem = open_memstream(&body, &bodylen)) == NULL)
+		fatal("open_memstream");
+	rc = ctl_request(sock, n, req, mem, &cause);
+	fclose(mem);
+	if (rc == -1) {
+		fprintf(stderr, "xmppguard: %s\n", cause);
+		free(cause);
+	} else
+		fputs(body, rc == 0 ? stdout : stderr);
+	free(body);
+	conf_free(conf);
+	return rc == 0 ? 0 : 1;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -764,6 +1108,9 @@ main(int argc, char **argv)
 		return replay_main(argc, argv);
 	if (strcmp(cmd, "test-filter") == 0)
 		return testfilter_main(argc, argv);
+	if (strcmp(cmd, "bans") == 0 || strcmp(cmd, "ban") == 0 ||
+	    strcmp(cmd, "unban") == 0 || strcmp(cmd, "reload") == 0)
+		return main_ctl(argc, argv);
 	if (strcmp(cmd, "status") == 0)
 		return main_status(argc, argv);
 	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {

@@ -70,6 +70,11 @@ enum store_st {
 	STORE_ST_PURGE_OFFENCES,
 	STORE_ST_LOGPOS_SET,
 	STORE_ST_LOGPOS_GET,
+	STORE_ST_BAN_ADD,
+	STORE_ST_BAN_UPDATE,
+	STORE_ST_BAN_LIFT,
+	STORE_ST_BAN_COUNT,
+	STORE_ST_BAN_OPEN,
 	STORE_ST_MAX
 };
 
@@ -149,6 +154,21 @@ static const struct {
 	[STORE_ST_LOGPOS_GET] = {
 	    "SELECT pos FROM log_positions WHERE name = ?1 AND path = ?2",
 	    0, 0 },
+	[STORE_ST_BAN_ADD] = {
+	    "INSERT INTO bans (addr, prefixlen, rule, reason, since, expires, "
+	    "count, source, throttled) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+	    "?9)", 1, 0 },
+	[STORE_ST_BAN_UPDATE] = {
+	    "UPDATE bans SET expires = ?2, reason = ?3 WHERE id = ?1", 1, 0 },
+	[STORE_ST_BAN_LIFT] = {
+	    "UPDATE bans SET lifted = ?2 WHERE id = ?1", 1, 0 },
+	[STORE_ST_BAN_COUNT] = {
+	    "SELECT count(*) FROM bans WHERE addr = ?1 AND prefixlen = ?2 "
+	    "AND since >= ?3", 0, 0 },
+	[STORE_ST_BAN_OPEN] = {
+	    "SELECT id, addr, prefixlen, rule, reason, since, expires, count, "
+	    "source, throttled FROM bans WHERE lifted IS NULL AND "
+	    "expires > ?1 ORDER BY since", 0, 0 },
 };
 
 /*
@@ -824,6 +844,115 @@ store_logpos_get(struct store *s, const char *name, const char *path,
 		store_warn(s, "log position", sqlite3_errmsg(s->db));
 	sqlite3_reset(st);
 	return found;
+}
+
+int64_t
+store_ban_add(struct store *s, const struct store_ban *b)
+{
+	sqlite3_stmt	*st = s->st[STORE_ST_BAN_ADD];
+	char		 addr[ADDR_STRLEN];
+	int		 rc;
+
+	store_check_writable(s, __func__);
+	addr_ntop(&b->prefix.addr, addr, sizeof(addr));
+	if ((rc = store_bind_text(st, 1, addr)) == SQLITE_OK &&
+	    (rc = sqlite3_bind_int(st, 2, b->prefix.len)) == SQLITE_OK &&
+	    (rc = store_bind_text(st, 3, b->rule)) == SQLITE_OK &&
+	    (rc = store_bind_text(st, 4, b->reason)) == SQLITE_OK &&
+	    (rc = sqlite3_bind_int64(st, 5, b->since)) == SQLITE_OK &&
+	    (rc = sqlite3_bind_int64(st, 6, b->expires)) == SQLITE_OK &&
+	    (rc = sqlite3_bind_int64(st, 7, b->count)) == SQLITE_OK &&
+	    (rc = store_bind_text(st, 8, b->source)) == SQLITE_OK)
+		rc = sqlite3_bind_int(st, 9, b->throttled != 0);
+	if (store_row(s, st, rc) == -1)
+		return 0;
+	return sqlite3_last_insert_rowid(s->db);
+}
+
+int
+store_ban_update(struct store *s, int64_t id, int64_t expires,
+    const char *reason)
+{
+	sqlite3_stmt	*st = s->st[STORE_ST_BAN_UPDATE];
+	int		 rc;
+
+	store_check_writable(s, __func__);
+	if ((rc = sqlite3_bind_int64(st, 1, id)) == SQLITE_OK &&
+	    (rc = sqlite3_bind_int64(st, 2, expires)) == SQLITE_OK)
+		rc = store_bind_text(st, 3, reason);
+	return store_row(s, st, rc);
+}
+
+int
+store_ban_lift(struct store *s, int64_t id, int64_t when)
+{
+	sqlite3_stmt	*st = s->st[STORE_ST_BAN_LIFT];
+	int		 rc;
+
+	store_check_writable(s, __func__);
+	if ((rc = sqlite3_bind_int64(st, 1, id)) == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 2, when);
+	return store_row(s, st, rc);
+}
+
+int64_t
+store_ban_count(struct store *s, const struct prefix *p, int64_t since)
+{
+	sqlite3_stmt	*st = s->st[STORE_ST_BAN_COUNT];
+	char		 addr[ADDR_STRLEN];
+	int64_t		 n = -1;
+
+	store_check_writable(s, __func__);
+	addr_ntop(&p->addr, addr, sizeof(addr));
+	if (store_bind_text(st, 1, addr) == SQLITE_OK &&
+	    sqlite3_bind_int(st, 2, p->len) == SQLITE_OK &&
+	    sqlite3_bind_int64(st, 3, since) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	else
+		store_warn(s, "ban count", sqlite3_errmsg(s->db));
+	sqlite3_reset(st);
+	return n;
+}
+
+int
+store_bans_open(struct store *s, int64_t now,
+    void (*cb)(const struct store_ban *, void *), void *arg)
+{
+	sqlite3_stmt		*st = s->st[STORE_ST_BAN_OPEN];
+	struct store_ban	 b;
+	const char		*t;
+	int			 rc, n = 0, len;
+
+	store_check_writable(s, __func__);
+	if (sqlite3_bind_int64(st, 1, now) != SQLITE_OK) {
+		sqlite3_reset(st);
+		return -1;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&b, 0, sizeof(b));
+		b.id = sqlite3_column_int64(st, 0);
+		t = (const char *)sqlite3_column_text(st, 1);
+		if (t == NULL || addr_parse(t, &b.prefix.addr, NULL) == -1)
+			continue;	/* not ours: skipped */
+		len = sqlite3_column_int(st, 2);
+		if (len < 0 || len > addr_maxlen(&b.prefix.addr))
+			continue;
+		addr_mask(&b.prefix.addr, len, &b.prefix);
+		b.rule = (const char *)sqlite3_column_text(st, 3);
+		b.reason = (const char *)sqlite3_column_text(st, 4);
+		b.since = sqlite3_column_int64(st, 5);
+		b.expires = sqlite3_column_int64(st, 6);
+		b.count = sqlite3_column_int64(st, 7);
+		b.source = (const char *)sqlite3_column_text(st, 8);
+		b.throttled = sqlite3_column_int(st, 9);
+		cb(&b, arg);
+		n++;
+	}
+	if (rc != SQLITE_DONE)
+		store_warn(s, "open bans", sqlite3_errmsg(s->db));
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? n : -1;
 }
 
 int

@@ -54,6 +54,34 @@ int		 store_conn_add(struct store *, const struct event *);
 /* Appends a verdict (verdicts table). */
 int		 store_verdict_add(struct store *, const struct verdict *);
 
+/* A row of the bans table, as ban.c hands it over and gets it back. */
+struct store_ban {
+	int64_t		 id;
+	struct prefix	 prefix;
+	const char	*rule;
+	const char	*reason;
+	const char	*source;	/* "rule", "control" */
+	int64_t		 since;
+	int64_t		 expires;
+	int64_t		 count;
+	int		 throttled;
+};
+
+/* A new ban: its row id, or 0 if it could not be written (counted). */
+int64_t		 store_ban_add(struct store *, const struct store_ban *);
+/* A ban made longer by a new verdict. */
+int		 store_ban_update(struct store *, int64_t id, int64_t expires,
+		    const char *reason);
+/* An operator lifted it at when. */
+int		 store_ban_lift(struct store *, int64_t id, int64_t when);
+/* Bans of exactly this prefix that began at or after since; -1 on error. */
+int64_t		 store_ban_count(struct store *, const struct prefix *,
+		    int64_t since);
+/* Calls cb for every ban neither lifted nor expired at now, oldest first;
+ * returns how many, or -1. */
+int		 store_bans_open(struct store *, int64_t now,
+		    void (*cb)(const struct store_ban *, void *), void *arg);
+
 /*
  * The read position of log NAME at path, as tail_pos_format() wrote it,
  * in the open transaction, so it commits together with the events read

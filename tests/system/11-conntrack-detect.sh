@@ -26,6 +26,7 @@ ns_exec "$SRV" sysctl -qw net.netfilter.nf_conntrack_tcp_timeout_time_wait=1 \
 db="$T/xg.db"
 cat > "$T/xg.conf" <<CONF
 [global]
+firewall = none
 state_dir = $T/state
 control_socket = $T/ctl.sock
 [store]

@@ -15,6 +15,7 @@ ns_exec "$SRV" sysctl -qw net.netfilter.nf_conntrack_tcp_timeout_time_wait=1 ||
 
 cat > "$T/xg.conf" <<CONF
 [global]
+firewall = none
 state_dir = $T/state
 control_socket = $T/ctl.sock
 [conntrack]

@@ -368,10 +368,10 @@ test_bad_enum(void **state)
 	(void)state;
 	expect_one_error("[global]\nfirewall = nft\n", 2,
 	    "firewall: unknown value 'nft'; expected nftables, ipset, "
-	    "iptables, command or none; did you mean 'nftables'?");
+	    "iptables, command, webhook or none; did you mean 'nftables'?");
 	expect_one_error("[global]\nfirewall = pf\n", 2,
 	    "firewall: unknown value 'pf'; expected nftables, ipset, "
-	    "iptables, command or none");
+	    "iptables, command, webhook or none");
 	expect_one_error("[global]\nlog_level = warn\n", 2,
 	    "did you mean 'warning'?");
 	expect_one_error("[global]\nfirewall = NFTABLES\n", 2,

@@ -1,0 +1,728 @@
+/*
+ * Bans.
+ *
+ * The table holds every ban in force: a dense array (so walking it for
+ * `xmppguard bans` is cheap) with a chained hash index on the prefix,
+ * keyed by a seeded hash so chosen addresses cannot aim at one chain.
+ * Removing swaps the last ban into the hole.  Invariants: every ban in the
+ * array is on exactly one chain, the one of its prefix's hash; no two bans
+ * have the same prefix; n <= BAN_MAX.
+ *
+ * A verdict becomes a ban unless it is allowlisted (recorded, never
+ * enforced), held (an auth outage) or refused: never a weapon against the
+ * owner, so loopback, link-local, multicast and unspecified addresses, the
+ * host's own addresses, allowlisted networks and proxies, and any prefix
+ * holding one of them, are never banned, whoever asks.  A host verdict is
+ * widened to [ban] prefix4/prefix6 (IPv6 hosts usually own a /64).
+ *
+ * Escalation: the nth ban of a prefix within [ban] memory lasts duration x
+ * escalate^(n-1), at most max_duration.  The earlier bans are counted in
+ * the store, so a restart does not forgive.  A verdict for a prefix that is
+ * already banned only ever makes its ban longer.
+ *
+ * Every change becomes a firewall operation queued here and sent as one
+ * batch per loop iteration (bans_pending); a batch that failed is sent
+ * again (bans_retry).  An extension is sent as an unban and a ban in the
+ * same batch, since a set element's timeout is fixed when it is added.
+ * Expiry needs no operation where the kernel drops the element by itself
+ * (nftables, ipset timeouts): the table just forgets it.
+ */
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+#include <ifaddrs.h>
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ban.h"
+#include "conf.h"
+#include "json.h"
+#include "log.h"
+#include "rule.h"
+#include "store.h"
+#include "xmalloc.h"
+
+#define BAN_MAX		(1U << 22)	/* bans in force at once */
+#define BAN_NIL		UINT32_MAX
+
+struct bans {
+	const struct conf *conf;
+	struct store	*store;
+	struct ban	*b;		/* in force, dense */
+	uint32_t	*next;		/* hash chain, parallel to b */
+	uint32_t	 n, cap;
+	uint32_t	*bucket;	/* chain heads */
+	uint32_t	 nbucket;	/* a power of 2 */
+	uint32_t	 seed;
+	struct fw_op	*ops;		/* queued for the firewall */
+	size_t		 nops, opscap, flushed;
+	struct prefix	*kills;
+	size_t		 nkills, killscap, kflushed;
+	struct addr	*local;
+	int		 nlocal;
+	struct ban_stats st;
+};
+
+struct bans *
+bans_new(const struct conf *conf, struct store *store)
+{
+	struct bans	*bs;
+
+	bs = xcalloc(1, sizeof(*bs));
+	bs->conf = conf;
+	bs->store = store;
+	bs->nbucket = 1024;
+	bs->bucket = xcalloc(bs->nbucket, sizeof(*bs->bucket));
+	memset(bs->bucket, 0xff, bs->nbucket * sizeof(*bs->bucket));
+	arc4random_buf(&bs->seed, sizeof(bs->seed));
+	return bs;
+}
+
+void
+bans_free(struct bans *bs)
+{
+	if (bs == NULL)
+		return;
+	free(bs->b);
+	free(bs->next);
+	free(bs->bucket);
+	free(bs->ops);
+	free(bs->kills);
+	free(bs->local);
+	free(bs);
+}
+
+void
+bans_set_conf(struct bans *bs, const struct conf *conf)
+{
+	bs->conf = conf;
+}
+
+void
+bans_set_local(struct bans *bs, const struct addr *a, int n)
+{
+	free(bs->local);
+	bs->local = n > 0 ? xcalloc((size_t)n, sizeof(*a)) : NULL;
+	if (n > 0)
+		memcpy(bs->local, a, (size_t)n * sizeof(*a));
+	bs->nlocal = n;
+}
+
+int
+bans_refresh_local(struct bans *bs)
+{
+	struct ifaddrs	*ifa, *i;
+	struct addr	 own[256];
+	int		 n = 0;
+
+	if (getifaddrs(&ifa) == -1)
+		return -1;
+	for (i = ifa; i != NULL && n < (int)(sizeof(own) / sizeof(own[0]));
+	    i = i->ifa_next) {
+		if (i->ifa_addr == NULL)
+			continue;
+		if (i->ifa_addr->sa_family == AF_INET)
+			addr_from_v4(&own[n++], &((struct sockaddr_in *)
+			    (void *)i->ifa_addr)->sin_addr);
+		else if (i->ifa_addr->sa_family == AF_INET6)
+			addr_from_v6(&own[n++], &((struct sockaddr_in6 *)
+			    (void *)i->ifa_addr)->sin6_addr);
+	}
+	freeifaddrs(ifa);
+	bans_set_local(bs, own, n);
+	return n;
+}
+
+/*
+ * The table.
+ */
+static uint32_t
+ban_hash(const struct bans *bs, const struct prefix *p)
+{
+	return (addr_hash(&p->addr, bs->seed) ^ (uint32_t)p->len * 0x9e3779b1U) &
+	    (bs->nbucket - 1);
+}
+
+static uint32_t
+ban_lookup(const struct bans *bs, const struct prefix *p)
+{
+	uint32_t	i;
+
+	for (i = bs->bucket[ban_hash(bs, p)]; i != BAN_NIL; i = bs->next[i])
+		if (bs->b[i].prefix.len == p->len &&
+		    addr_eq(&bs->b[i].prefix.addr, &p->addr))
+			return i;
+	return BAN_NIL;
+}
+
+static void
+ban_link(struct bans *bs, uint32_t i)
+{
+	uint32_t	h = ban_hash(bs, &bs->b[i].prefix);
+
+	bs->next[i] = bs->bucket[h];
+	bs->bucket[h] = i;
+}
+
+static void
+ban_unlink(struct bans *bs, uint32_t i)
+{
+	uint32_t	*pp = &bs->bucket[ban_hash(bs, &bs->b[i].prefix)];
+
+	while (*pp != i)
+		pp = &bs->next[*pp];
+	*pp = bs->next[i];
+}
+
+/* Doubles the chains when they grow long on average. */
+static void
+ban_rehash(struct bans *bs)
+{
+	uint32_t	i;
+
+	free(bs->bucket);
+	bs->nbucket *= 2;
+	bs->bucket = xcalloc(bs->nbucket, sizeof(*bs->bucket));
+	memset(bs->bucket, 0xff, bs->nbucket * sizeof(*bs->bucket));
+	for (i = 0; i < bs->n; i++)
+		ban_link(bs, i);
+}
+
+static struct ban *
+ban_insert(struct bans *bs, const struct ban *b)
+{
+	if (bs->n == bs->cap) {
+		bs->cap = bs->cap == 0 ? 256 : bs->cap * 2;
+		bs->b = xreallocarray(bs->b, bs->cap, sizeof(*bs->b));
+		bs->next = xreallocarray(bs->next, bs->cap,
+		    sizeof(*bs->next));
+	}
+	bs->b[bs->n] = *b;
+	ban_link(bs, bs->n);
+	bs->n++;
+	if (bs->n > bs->nbucket * 2)
+		ban_rehash(bs);
+	bs->st.active = bs->n;
+	return &bs->b[bs->n - 1];
+}
+
+static void
+ban_remove(struct bans *bs, uint32_t i)
+{
+	uint32_t	last = bs->n - 1;
+
+	ban_unlink(bs, i);
+	if (i != last) {
+		ban_unlink(bs, last);
+		bs->b[i] = bs->b[last];
+		ban_link(bs, i);
+	}
+	bs->n--;
+	bs->st.active = bs->n;
+}
+
+/*
+ * Never a weapon.
+ */
+
+/* 1 and *why if p must never be banned. */
+static int
+ban_refused(const struct bans *bs, const struct prefix *p, const char **why)
+{
+	const uint8_t	*a = p->addr.bytes;
+	int		 i;
+
+	if (addr_is_unspecified(&p->addr) || p->len == 0) {
+		*why = "unspecified";
+		return 1;
+	}
+	if (addr_is_loopback(&p->addr)) {
+		*why = "loopback";
+		return 1;
+	}
+	if (addr_is_linklocal(&p->addr)) {
+		*why = "link-local";
+		return 1;
+	}
+	if ((p->addr.family == AF_INET && (a[0] & 0xf0) == 0xe0) ||
+	    (p->addr.family == AF_INET6 && a[0] == 0xff)) {
+		*why = "multicast";
+		return 1;
+	}
+	for (i = 0; i < bs->nlocal; i++)
+		if (addr_prefix_contains(p, &bs->local[i])) {
+			*why = "one of this host's own addresses";
+			return 1;
+		}
+	if (rule_allowlisted(bs->conf, p)) {
+		*why = "allowlisted, a proxy, or loopback";
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * Operations.
+ */
+
+/* Drops what the last bans_pending() handed out (it was applied). */
+static void
+ban_ops_settle(struct bans *bs)
+{
+	if (bs->flushed > 0) {
+		memmove(bs->ops, bs->ops + bs->flushed,
+		    (bs->nops - bs->flushed) * sizeof(*bs->ops));
+		bs->nops -= bs->flushed;
+		bs->flushed = 0;
+	}
+	if (bs->kflushed > 0) {
+		memmove(bs->kills, bs->kills + bs->kflushed,
+		    (bs->nkills - bs->kflushed) * sizeof(*bs->kills));
+		bs->nkills -= bs->kflushed;
+		bs->kflushed = 0;
+	}
+}
+
+/* Printable ASCII, no quotes nor backslashes: safe in any backend. */
+static void
+ban_clean(char *dst, size_t size, const char *src)
+{
+	size_t	i;
+
+	for (i = 0; i + 1 < size && src[i] != '\0'; i++)
+		dst[i] = (src[i] < 0x20 || src[i] > 0x7e || src[i] == '"' ||
+		    src[i] == '\'' || src[i] == '\\') ? '_' : src[i];
+	dst[i] = '\0';
+}
+
+static void
+ban_queue(struct bans *bs, enum fw_op_kind kind, const struct ban *b,
+    int64_t now)
+{
+	struct fw_op	*op;
+
+	ban_ops_settle(bs);
+	if (bs->nops == bs->opscap) {
+		bs->opscap = bs->opscap == 0 ? 64 : bs->opscap * 2;
+		bs->ops = xreallocarray(bs->ops, bs->opscap,
+		    sizeof(*bs->ops));
+	}
+	op = &bs->ops[bs->nops++];
+	memset(op, 0, sizeof(*op));
+	op->kind = kind;
+	op->prefix = b->prefix;
+	if (kind != FW_UNBAN)
+		op->duration = b->expires - now > 1000000 ?
+		    b->expires - now : 1000000;
+	snprintf(op->rule, sizeof(op->rule), "%s",
+	    verdict_rule_name(b->rule));
+	ban_clean(op->reason, sizeof(op->reason), b->reason);
+}
+
+static void
+ban_queue_kill(struct bans *bs, const struct prefix *p)
+{
+	ban_ops_settle(bs);
+	if (bs->nkills == bs->killscap) {
+		bs->killscap = bs->killscap == 0 ? 64 : bs->killscap * 2;
+		bs->kills = xreallocarray(bs->kills, bs->killscap,
+		    sizeof(*bs->kills));
+	}
+	bs->kills[bs->nkills++] = *p;
+}
+
+size_t
+bans_pending(struct bans *bs, const struct fw_op **ops,
+    const struct prefix **kills, size_t *nkills)
+{
+	ban_ops_settle(bs);
+	*ops = bs->ops;
+	bs->flushed = bs->nops;
+	if (kills != NULL) {
+		*kills = bs->kills;
+		*nkills = bs->nkills;
+		bs->kflushed = bs->nkills;
+	}
+	return bs->nops;
+}
+
+void
+bans_retry(struct bans *bs)
+{
+	bs->flushed = 0;	/* the same operations go out again */
+	bs->kflushed = 0;
+	bs->st.fw_failures++;
+}
+
+/*
+ * Decisions.
+ */
+
+/* How long the nth ban lasts. */
+static int64_t
+ban_duration(const struct conf *conf, uint32_t count)
+{
+	int64_t		d = conf->ban_duration;
+	uint32_t	i;
+
+	for (i = 1; i < count && d < conf->ban_max_duration; i++) {
+		if (d > conf->ban_max_duration / (int64_t)conf->ban_escalate) {
+			d = conf->ban_max_duration;
+			break;
+		}
+		d *= conf->ban_escalate;
+	}
+	return d < conf->ban_max_duration ? d : conf->ban_max_duration;
+}
+
+/* Which ban this is for p: 1 + the bans of p within [ban] memory. */
+static uint32_t
+ban_count(struct bans *bs, const struct prefix *p, int64_t now)
+{
+	int64_t	n;
+
+	if (bs->store == NULL || bs->conf->ban_memory == 0)
+		return 1;
+	n = store_ban_count(bs->store, p, now - bs->conf->ban_memory);
+	if (n < 0)
+		return 1;
+	return n >= UINT32_MAX - 1 ? UINT32_MAX : (uint32_t)n + 1;
+}
+
+static void
+ban_log(const char *what, const struct ban *b, int64_t now)
+{
+	char	pfx[ADDR_PREFIX_STRLEN], d[32];
+
+	log_info("%s: %s for %s (%s %" PRIu32 ", %s): %s", what,
+	    addr_prefix_ntop(&b->prefix, pfx, sizeof(pfx)),
+	    conf_fmt_duration((b->expires - now + 500000) / 1000000 * 1000000,
+	    d, sizeof(d)), b->throttled ? "throttle" : "ban", b->count,
+	    verdict_rule_name(b->rule), b->reason);
+}
+
+/* Issues or extends the ban of b->prefix; 1 if anything changed. */
+static int
+ban_issue(struct bans *bs, struct ban *nb, int64_t now)
+{
+	struct store_ban	 row;
+	struct ban		*b;
+	uint32_t		 i;
+
+	if ((i = ban_lookup(bs, &nb->prefix)) != BAN_NIL) {
+		b = &bs->b[i];
+		if (nb->expires <= b->expires)
+			return 0;
+		b->expires = nb->expires;
+		memcpy(b->reason, nb->reason, sizeof(b->reason));
+		if (bs->store != NULL && b->id != 0)
+			store_ban_update(bs->store, b->id, b->expires,
+			    b->reason);
+		ban_queue(bs, FW_UNBAN, b, now);
+		ban_queue(bs, b->throttled ? FW_THROTTLE : FW_BAN, b, now);
+		bs->st.extended++;
+		ban_log("ban extended", b, now);
+		return 1;
+	}
+	if (bs->n >= BAN_MAX) {
+		bs->st.full++;
+		return 0;
+	}
+	if (bs->store != NULL) {
+		memset(&row, 0, sizeof(row));
+		row.prefix = nb->prefix;
+		row.rule = verdict_rule_name(nb->rule);
+		row.reason = nb->reason;
+		row.source = nb->source == BAN_SRC_CONTROL ? "control" :
+		    "rule";
+		row.since = nb->since;
+		row.expires = nb->expires;
+		row.count = nb->count;
+		row.throttled = nb->throttled;
+		nb->id = store_ban_add(bs->store, &row);
+	}
+	b = ban_insert(bs, nb);
+	ban_queue(bs, b->throttled ? FW_THROTTLE : FW_BAN, b, now);
+	if (!b->throttled && bs->conf->ban_kill)
+		ban_queue_kill(bs, &b->prefix);
+	bs->st.bans++;
+	ban_log("ban", b, now);
+	return 1;
+}
+
+int
+bans_verdict(struct bans *bs, const struct verdict *v, int64_t now)
+{
+	struct ban	 nb;
+	const char	*why;
+	char		 pfx[ADDR_PREFIX_STRLEN];
+	int		 len;
+
+	if (v->allowlisted || v->held)
+		return 0;
+	memset(&nb, 0, sizeof(nb));
+	nb.prefix = v->prefix;
+	if (v->prefix.len == addr_maxlen(&v->prefix.addr)) {
+		len = v->prefix.addr.family == AF_INET ?
+		    bs->conf->ban_prefix4 : bs->conf->ban_prefix6;
+		addr_mask(&v->prefix.addr, len, &nb.prefix);
+	}
+	if (ban_refused(bs, &nb.prefix, &why)) {
+		bs->st.refused++;
+		log_warnx("ban: %s refused: %s (%s)",
+		    addr_prefix_ntop(&nb.prefix, pfx, sizeof(pfx)), why,
+		    v->reason);
+		return 0;
+	}
+	nb.rule = v->rule;
+	nb.source = BAN_SRC_RULE;
+	nb.throttled = v->rule == VERDICT_KARMA &&
+	    bs->conf->ban_karma == CONF_KARMA_THROTTLE;
+	nb.since = now;
+	/* An extension keeps its count; a new ban counts the earlier. */
+	nb.count = ban_lookup(bs, &nb.prefix) != BAN_NIL ?
+	    bs->b[ban_lookup(bs, &nb.prefix)].count :
+	    ban_count(bs, &nb.prefix, now);
+	nb.expires = now + ban_duration(bs->conf, nb.count);
+	memcpy(nb.reason, v->reason, sizeof(nb.reason));
+	return ban_issue(bs, &nb, now);
+}
+
+int
+bans_manual(struct bans *bs, const struct prefix *p, int64_t duration,
+    const char *reason, int64_t now, char **cause)
+{
+	struct ban	 nb;
+	const char	*why;
+	char		 pfx[ADDR_PREFIX_STRLEN];
+	uint32_t	 i;
+
+	if (ban_refused(bs, p, &why)) {
+		bs->st.refused++;
+		*cause = xasprintf("%s is never banned: %s",
+		    addr_prefix_ntop(p, pfx, sizeof(pfx)), why);
+		return -1;
+	}
+	memset(&nb, 0, sizeof(nb));
+	nb.prefix = *p;
+	nb.rule = VERDICT_MANUAL;
+	nb.source = BAN_SRC_CONTROL;
+	nb.since = now;
+	nb.count = (i = ban_lookup(bs, p)) != BAN_NIL ? bs->b[i].count :
+	    ban_count(bs, p, now);
+	nb.expires = now + (duration > 0 ? duration :
+	    ban_duration(bs->conf, nb.count));
+	ban_clean(nb.reason, sizeof(nb.reason), reason != NULL &&
+	    *reason != '\0' ? reason : "manual: banned by an operator");
+	if (ban_issue(bs, &nb, now) == 0 && i != BAN_NIL) {
+		*cause = xasprintf("%s is already banned for longer",
+		    addr_prefix_ntop(p, pfx, sizeof(pfx)));
+		return -1;
+	}
+	return 0;
+}
+
+int
+bans_lift(struct bans *bs, const struct prefix *p, int64_t now,
+    char **cause)
+{
+	char		pfx[ADDR_PREFIX_STRLEN];
+	uint32_t	i;
+
+	if ((i = ban_lookup(bs, p)) == BAN_NIL) {
+		*cause = xasprintf("%s is not banned",
+		    addr_prefix_ntop(p, pfx, sizeof(pfx)));
+		return -1;
+	}
+	if (bs->store != NULL && bs->b[i].id != 0)
+		store_ban_lift(bs->store, bs->b[i].id, now);
+	ban_queue(bs, FW_UNBAN, &bs->b[i], now);
+	log_info("unban: %s (%s ban %" PRIu32 ", lifted by an operator)",
+	    addr_prefix_ntop(p, pfx, sizeof(pfx)),
+	    verdict_rule_name(bs->b[i].rule), bs->b[i].count);
+	ban_remove(bs, i);
+	bs->st.unbans++;
+	return 0;
+}
+
+void
+bans_expire(struct bans *bs, int64_t now, int send_unban)
+{
+	char		pfx[ADDR_PREFIX_STRLEN];
+	uint32_t	i = 0;
+
+	while (i < bs->n) {
+		if (bs->b[i].expires > now) {
+			i++;
+			continue;
+		}
+		if (send_unban)
+			ban_queue(bs, FW_UNBAN, &bs->b[i], now);
+		log_info("unban: %s (%s ban %" PRIu32 " expired)",
+		    addr_prefix_ntop(&bs->b[i].prefix, pfx, sizeof(pfx)),
+		    verdict_rule_name(bs->b[i].rule), bs->b[i].count);
+		ban_remove(bs, i);	/* the last moved into i */
+		bs->st.expired++;
+	}
+}
+
+/*
+ * Restart.
+ */
+struct ban_restore {
+	struct bans	*bs;
+	int64_t		 now;
+};
+
+static void
+ban_restore_cb(const struct store_ban *row, void *arg)
+{
+	struct ban_restore	*r = arg;
+	struct ban		 b;
+	int			 k;
+
+	if (ban_lookup(r->bs, &row->prefix) != BAN_NIL ||
+	    r->bs->n >= BAN_MAX)
+		return;
+	memset(&b, 0, sizeof(b));
+	b.prefix = row->prefix;
+	b.rule = VERDICT_MANUAL;
+	for (k = 0; k < VERDICT_RULE_MAX; k++)
+		if (row->rule != NULL && strcmp(row->rule,
+		    verdict_rule_name((enum verdict_rule)k)) == 0)
+			b.rule = (enum verdict_rule)k;
+	b.source = row->source != NULL && strcmp(row->source, "control") ==
+	    0 ? BAN_SRC_CONTROL : BAN_SRC_RULE;
+	b.throttled = row->throttled;
+	b.since = row->since;
+	b.expires = row->expires;
+	b.count = row->count > 0 && row->count < UINT32_MAX ?
+	    (uint32_t)row->count : 1;
+	b.id = row->id;
+	if (row->reason != NULL)
+		snprintf(b.reason, sizeof(b.reason), "%s", row->reason);
+	(void)ban_insert(r->bs, &b);
+	r->bs->st.restored++;
+}
+
+static int
+ban_entry_cmp(const void *a, const void *b)
+{
+	const struct fw_entry	*x = a, *y = b;
+	int			 c;
+
+	if ((c = addr_cmp(&x->prefix.addr, &y->prefix.addr)) != 0)
+		return c;
+	return (int)x->prefix.len - (int)y->prefix.len;
+}
+
+void
+bans_restore(struct bans *bs, int64_t now, const struct fw_entry *entries,
+    size_t n)
+{
+	struct ban_restore	 r = { bs, now };
+	struct fw_entry		*sorted = NULL, key;
+	struct ban		 gone;
+	uint32_t		 i;
+	size_t			 k;
+
+	if (bs->store != NULL)
+		store_bans_open(bs->store, now, ban_restore_cb, &r);
+	if (entries != NULL && n > 0) {
+		sorted = xcalloc(n, sizeof(*sorted));
+		memcpy(sorted, entries, n * sizeof(*sorted));
+		qsort(sorted, n, sizeof(*sorted), ban_entry_cmp);
+	}
+	/* Ours, missing from the firewall: again, for what is left. */
+	for (i = 0; i < bs->n; i++) {
+		memset(&key, 0, sizeof(key));
+		key.prefix = bs->b[i].prefix;
+		if (sorted != NULL && bsearch(&key, sorted, n,
+		    sizeof(*sorted), ban_entry_cmp) != NULL)
+			continue;
+		ban_queue(bs, bs->b[i].throttled ? FW_THROTTLE : FW_BAN,
+		    &bs->b[i], now);
+		bs->st.readded++;
+	}
+	/* In the firewall, unknown to the store (lifted while we were
+	 * down, or not ours): out. */
+	for (k = 0; sorted != NULL && k < n; k++) {
+		if (ban_lookup(bs, &sorted[k].prefix) != BAN_NIL)
+			continue;
+		memset(&gone, 0, sizeof(gone));
+		gone.prefix = sorted[k].prefix;
+		gone.rule = VERDICT_MANUAL;
+		ban_queue(bs, FW_UNBAN, &gone, now);
+	}
+	free(sorted);
+	if (bs->st.restored > 0)
+		log_info("ban: %llu bans in force restored from the store, "
+		    "%llu of them missing from the firewall and added again",
+		    (unsigned long long)bs->st.restored,
+		    (unsigned long long)bs->st.readded);
+}
+
+/*
+ * Reading.
+ */
+static int
+ban_expiry_cmp(const void *a, const void *b)
+{
+	const struct ban	*x = *(const struct ban *const *)a;
+	const struct ban	*y = *(const struct ban *const *)b;
+
+	return x->expires < y->expires ? -1 : x->expires > y->expires;
+}
+
+void
+bans_walk(struct bans *bs, void (*cb)(const struct ban *, void *), void *arg)
+{
+	const struct ban	**v;
+	uint32_t		  i;
+
+	if (bs->n == 0)
+		return;
+	v = xcalloc(bs->n, sizeof(*v));
+	for (i = 0; i < bs->n; i++)
+		v[i] = &bs->b[i];
+	qsort(v, bs->n, sizeof(*v), ban_expiry_cmp);
+	for (i = 0; i < bs->n; i++)
+		cb(v[i], arg);
+	free(v);
+}
+
+const struct ban *
+bans_find(struct bans *bs, const struct prefix *p)
+{
+	uint32_t	i = ban_lookup(bs, p);
+
+	return i == BAN_NIL ? NULL : &bs->b[i];
+}
+
+void
+bans_get_stats(const struct bans *bs, struct ban_stats *st)
+{
+	*st = bs->st;
+}
+
+void
+ban_json(FILE *out, const struct ban *b)
+{
+	char	pfx[ADDR_PREFIX_STRLEN];
+
+	fputs("{\"address\":", out);
+	json_string(out, addr_prefix_ntop(&b->prefix, pfx, sizeof(pfx)));
+	fprintf(out, ",\"rule\":\"%s\",\"reason\":",
+	    verdict_rule_name(b->rule));
+	json_string(out, b->reason);
+	fputs(",\"since\":", out);
+	json_time(out, b->since);
+	fputs(",\"expires\":", out);
+	json_time(out, b->expires);
+	fprintf(out, ",\"count\":%" PRIu32 ",\"source\":\"%s\","
+	    "\"throttled\":%s}", b->count, b->source == BAN_SRC_CONTROL ?
+	    "control" : "rule", b->throttled ? "true" : "false");
+}

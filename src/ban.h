@@ -1,0 +1,123 @@
+/*
+ * Bans: what verdicts become.  The ban table in memory (what is in force),
+ * escalation for repeat offenders, the never-a-weapon checks, persistence
+ * in the store, and the batch of firewall operations each loop iteration
+ * sends.
+ */
+#ifndef BAN_H
+#define BAN_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "addr.h"
+#include "fw.h"
+#include "verdict.h"
+
+struct conf;
+struct store;
+struct bans;
+
+enum ban_source {
+	BAN_SRC_RULE,		/* a verdict */
+	BAN_SRC_CONTROL		/* an operator, through the control socket */
+};
+
+struct ban {
+	struct prefix	 prefix;
+	enum verdict_rule rule;
+	enum ban_source	 source;
+	int		 throttled;	/* karma = throttle */
+	int64_t		 since;		/* us */
+	int64_t		 expires;	/* us */
+	uint32_t	 count;		/* the nth ban of this prefix within
+					 * [ban] memory: 1 is the first */
+	int64_t		 id;		/* row in the store; 0: none */
+	char		 reason[VERDICT_REASON_MAX];
+};
+
+struct ban_stats {
+	uint64_t	 active;	/* in the table now */
+	uint64_t	 bans;		/* issued since start */
+	uint64_t	 unbans;	/* lifted by an operator */
+	uint64_t	 expired;
+	uint64_t	 extended;	/* a new verdict for a banned prefix
+					 * that made the ban longer */
+	uint64_t	 refused;	/* never a weapon: loopback, own,
+					 * allowlisted, ... */
+	uint64_t	 restored;	/* found in the store at start */
+	uint64_t	 readded;	/* of those, missing from the kernel */
+	uint64_t	 fw_batches;
+	uint64_t	 fw_failures;
+	uint64_t	 killed;	/* prefixes whose live sessions were
+					 * ended */
+	uint64_t	 full;		/* refused: the table is full */
+};
+
+/* Opens the ban table on store (may be NULL: nothing persists). */
+struct bans	*bans_new(const struct conf *, struct store *);
+void		 bans_free(struct bans *);
+void		 bans_set_conf(struct bans *, const struct conf *);
+
+/*
+ * The host's own addresses, never banned (refreshed by the caller when
+ * interfaces change; ct.c finds them with getifaddrs).
+ */
+void		 bans_set_local(struct bans *, const struct addr *, int n);
+/* The same from the interfaces (getifaddrs): how many, or -1. */
+int		 bans_refresh_local(struct bans *);
+
+/*
+ * A verdict at time now: bans its prefix (a host verdict is widened to
+ * [ban] prefix4/prefix6) unless it is allowlisted, held or refused as
+ * never-a-weapon; a prefix already banned gets the longer of its expiry
+ * and the new one.  Returns 1 if a ban was issued or extended.
+ */
+int		 bans_verdict(struct bans *, const struct verdict *,
+		    int64_t now);
+
+/*
+ * An operator's ban (duration 0: [ban] duration, escalated as for a
+ * verdict) or unban.  0, or -1 and *cause: a refused prefix, not banned.
+ */
+int		 bans_manual(struct bans *, const struct prefix *,
+		    int64_t duration, const char *reason, int64_t now,
+		    char **cause);
+int		 bans_lift(struct bans *, const struct prefix *, int64_t now,
+		    char **cause);
+
+/* Forgets bans whose time is up; send_unban: queue an unban (for
+ * backends without timeouts of their own). */
+void		 bans_expire(struct bans *, int64_t now, int send_unban);
+
+/*
+ * The firewall operations waiting since the last call, to be applied as
+ * one batch; the array is the table's, valid until the next call.  kills
+ * (may be NULL) gets the prefixes whose live sessions must end.
+ */
+size_t		 bans_pending(struct bans *, const struct fw_op **ops,
+		    const struct prefix **kills, size_t *nkills);
+/* The batch returned by bans_pending() failed: try it again next time. */
+void		 bans_retry(struct bans *);
+
+/*
+ * At start: the bans the store says are in force go back into the table,
+ * without announcing them again; then the firewall's own list (entries,
+ * n; NULL if the backend cannot list) is compared: bans missing there are
+ * queued again with their remaining time, entries the store does not know
+ * are queued for removal.
+ */
+void		 bans_restore(struct bans *, int64_t now,
+		    const struct fw_entry *entries, size_t n);
+
+/* Every ban in force, by expiry. */
+void		 bans_walk(struct bans *, void (*cb)(const struct ban *,
+		    void *), void *arg);
+const struct ban *bans_find(struct bans *, const struct prefix *);
+void		 bans_get_stats(const struct bans *, struct ban_stats *);
+
+/* JSON for one ban: address (with /len), rule, reason, since, expires,
+ * count, source, throttled. */
+void		 ban_json(FILE *, const struct ban *);
+
+#endif /* BAN_H */

@@ -1,0 +1,373 @@
+/*
+ * Firewall backends: the common part.
+ *
+ * fw_open() copies what the backends need out of the configuration into a
+ * struct fw (so a reload can build a new one beside the running one),
+ * picks the backend of [global] firewall and opens it; fw_apply() and the
+ * others dispatch and keep the counters.  The "none" backend lives here:
+ * it logs every operation and touches nothing, for dry runs and for hosts
+ * where something else enforces.
+ *
+ * fw_exec() is the one way a backend runs a program: fork, execve(2) of
+ * an absolute path with an argv array and an environment of PATH alone,
+ * the input written to its stdin and its stdout and stderr read back
+ * together, with poll(2) so neither side can deadlock on a full pipe, and
+ * a deadline after which the child is killed.  No shell is ever involved,
+ * so nothing in an address, a reason or a template can become a command.
+ */
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "conf.h"
+#include "fw.h"
+#include "log.h"
+#include "xmalloc.h"
+
+#define FW_EXEC_PATH	"/usr/sbin:/usr/bin:/sbin:/bin"
+
+extern const struct fw_backend fw_nft_backend;
+extern const struct fw_backend fw_ipset_backend;
+extern const struct fw_backend fw_iptables_backend;
+extern const struct fw_backend fw_cmd_backend;
+extern const struct fw_backend fw_webhook_backend;
+
+static int
+fw_none_apply(struct fw *fw, const struct fw_op *ops, size_t n, char **cause)
+{
+	char	pfx[ADDR_PREFIX_STRLEN];
+	size_t	i;
+
+	(void)fw;
+	(void)cause;
+	for (i = 0; i < n; i++)
+		log_info("fw: none: would %s %s%s%s",
+		    ops[i].kind == FW_UNBAN ? "unban" : ops[i].kind ==
+		    FW_THROTTLE ? "throttle" : "ban",
+		    addr_prefix_ntop(&ops[i].prefix, pfx, sizeof(pfx)),
+		    ops[i].kind == FW_UNBAN ? "" : ": ",
+		    ops[i].kind == FW_UNBAN ? "" : ops[i].reason);
+	return 0;
+}
+
+static const struct fw_backend fw_none_backend = {
+	"none", NULL, fw_none_apply, NULL, NULL, NULL
+};
+
+static const struct fw_backend *
+fw_backend_of(enum conf_firewall which)
+{
+	switch (which) {
+	case CONF_FW_NFTABLES:
+		return &fw_nft_backend;
+	case CONF_FW_IPSET:
+		return &fw_ipset_backend;
+	case CONF_FW_IPTABLES:
+		return &fw_iptables_backend;
+	case CONF_FW_COMMAND:
+		return &fw_cmd_backend;
+	case CONF_FW_WEBHOOK:
+		return &fw_webhook_backend;
+	case CONF_FW_NONE:
+		break;
+	}
+	return &fw_none_backend;
+}
+
+static int
+fw_port_cmp(const void *a, const void *b)
+{
+	return (int)*(const uint16_t *)a - (int)*(const uint16_t *)b;
+}
+
+struct fw *
+fw_open(const struct conf *conf, struct loop *loop, char **cause)
+{
+	struct fw	*fw;
+	char		*why;
+	int		 i, j;
+
+	fw = xcalloc(1, sizeof(*fw));
+	fw->be = fw_backend_of(conf->dry_run ? CONF_FW_NONE : conf->firewall);
+	if (fw->be == NULL) {
+		*cause = xstrdup("firewall backend not built in");
+		free(fw);
+		return NULL;
+	}
+	fw->loop = loop;
+	for (i = 0; i < conf->nservices; i++)
+		for (j = 0; j < conf->services[i].nports &&
+		    fw->nports < (int)(sizeof(fw->ports) /
+		    sizeof(fw->ports[0])); j++)
+			fw->ports[fw->nports++] = conf->services[i].ports[j];
+	qsort(fw->ports, (size_t)fw->nports, sizeof(fw->ports[0]),
+	    fw_port_cmp);
+	for (i = 1, j = 0; i < fw->nports; i++)	/* unique */
+		if (fw->ports[i] != fw->ports[j])
+			fw->ports[++j] = fw->ports[i];
+	if (fw->nports > 0)
+		fw->nports = j + 1;
+	fw->all_ports = conf->ban_all_ports;
+	/* A dry run touches nothing, live sessions included. */
+	fw->kill = conf->ban_kill && fw->be != &fw_none_backend;
+	snprintf(fw->table, sizeof(fw->table), "%s", conf->ban_table);
+	fw->throttle = conf->ban_throttle;
+	fw->ban_command = xstrdup(conf->ban_command);
+	fw->unban_command = xstrdup(conf->unban_command);
+	fw->webhook = xstrdup(conf->ban_webhook);
+	if (fw->be->open != NULL && fw->be->open(fw, &why) == -1) {
+		*cause = xasprintf("firewall %s: %s", fw->be->name, why);
+		free(why);
+		fw_close(fw);
+		return NULL;
+	}
+	return fw;
+}
+
+void
+fw_close(struct fw *fw)
+{
+	if (fw == NULL)
+		return;
+	if (fw->be->close != NULL)
+		fw->be->close(fw);
+	free(fw->ban_command);
+	free(fw->unban_command);
+	free(fw->webhook);
+	free(fw);
+}
+
+int
+fw_apply(struct fw *fw, const struct fw_op *ops, size_t n, char **cause)
+{
+	int64_t	start = clock_monotonic();
+	int	rc;
+
+	if (n == 0)
+		return 0;
+	rc = fw->be->apply(fw, ops, n, cause);
+	fw->stats.last_us = clock_monotonic() - start;
+	if (rc == -1) {
+		fw->stats.failures++;
+		return -1;
+	}
+	fw->stats.batches++;
+	fw->stats.ops += n;
+	return 0;
+}
+
+int
+fw_list(struct fw *fw, struct fw_entry **entries, size_t *n, char **cause)
+{
+	*entries = NULL;
+	*n = 0;
+	if (fw->be->list == NULL) {
+		*cause = NULL;
+		return -1;
+	}
+	return fw->be->list(fw, entries, n, cause);
+}
+
+int
+fw_kill(struct fw *fw, const struct prefix *p, char **cause)
+{
+	if (!fw->kill)
+		return 0;
+	if (fw->be->kill != NULL)
+		return fw->be->kill(fw, p, cause);
+	/* The kernel backends drop packets here: end the sessions too.
+	 * Elsewhere (a command, a webhook) the ban is someone else's, and
+	 * a cut client would only reconnect before it is in place. */
+	if (fw->be == &fw_ipset_backend || fw->be == &fw_iptables_backend)
+		return fw_kill_live(fw, p, cause);
+	return 0;
+}
+
+int
+fw_expires_itself(const struct fw *fw)
+{
+	return fw->be == &fw_nft_backend || fw->be == &fw_ipset_backend;
+}
+
+const char *
+fw_name(const struct fw *fw)
+{
+	return fw->be->name;
+}
+
+/*
+ * fw_exec().
+ */
+
+/* Finds a program on FW_EXEC_PATH unless it is a path already. */
+static char *
+fw_exec_find(const char *prog)
+{
+	char	*dirs, *d, *save, *path;
+
+	if (strchr(prog, '/') != NULL)
+		return xstrdup(prog);
+	dirs = xstrdup(FW_EXEC_PATH);
+	for (d = strtok_r(dirs, ":", &save); d != NULL;
+	    d = strtok_r(NULL, ":", &save)) {
+		path = xasprintf("%s/%s", d, prog);
+		if (access(path, X_OK) == 0) {
+			free(dirs);
+			return path;
+		}
+		free(path);
+	}
+	free(dirs);
+	return NULL;
+}
+
+/* What a child can say went wrong before execve: a fixed message. */
+static void
+fw_exec_child(const char *path, const char *const *argv, int in, int out)
+{
+	static char *const envp[] = { (char *)(uintptr_t)"PATH="
+	    FW_EXEC_PATH, NULL };
+	int	fd;
+
+	if (dup2(in, STDIN_FILENO) == -1 || dup2(out, STDOUT_FILENO) == -1 ||
+	    dup2(out, STDERR_FILENO) == -1)
+		_exit(126);
+	for (fd = 3; fd < 1024; fd++)
+		(void)close(fd);
+	signal(SIGPIPE, SIG_DFL);
+	execve(path, (char *const *)(uintptr_t)argv, envp);
+	_exit(127);
+}
+
+int
+fw_exec(const char *const *argv, const char *input, size_t inlen,
+    char **out, size_t outmax, int timeout_ms, char **cause)
+{
+	struct pollfd	 pfd[2];
+	char		*path, *buf = NULL, chunk[4096];
+	size_t		 have = 0, sent = 0;
+	int		 inp[2] = { -1, -1 }, outp[2] = { -1, -1 }, status;
+	int64_t		 deadline, left;
+	ssize_t		 n;
+	pid_t		 pid;
+	int		 nfd, rc = -1;
+
+	if (out != NULL)
+		*out = NULL;
+	if ((path = fw_exec_find(argv[0])) == NULL) {
+		*cause = xasprintf("%s: not found", argv[0]);
+		return -1;
+	}
+	if (pipe2(inp, O_CLOEXEC) == -1 || pipe2(outp, O_CLOEXEC) == -1) {
+		*cause = xasprintf("pipe: %s", strerror(errno));
+		goto done;
+	}
+	if ((pid = fork()) == -1) {
+		*cause = xasprintf("fork: %s", strerror(errno));
+		goto done;
+	}
+	if (pid == 0)
+		fw_exec_child(path, argv, inp[0], outp[1]);
+	close(inp[0]);
+	close(outp[1]);
+	inp[0] = outp[1] = -1;
+	if (input == NULL || inlen == 0) {
+		close(inp[1]);
+		inp[1] = -1;
+	} else
+		(void)fcntl(inp[1], F_SETFL, O_NONBLOCK);
+
+	deadline = clock_monotonic() + (int64_t)timeout_ms * 1000;
+	for (;;) {
+		nfd = 0;
+		pfd[nfd].fd = outp[0];
+		pfd[nfd++].events = POLLIN;
+		if (inp[1] != -1) {
+			pfd[nfd].fd = inp[1];
+			pfd[nfd++].events = POLLOUT;
+		}
+		left = (deadline - clock_monotonic()) / 1000;
+		if (left <= 0) {
+			kill(pid, SIGKILL);
+			waitpid(pid, NULL, 0);
+			*cause = xasprintf("%s: timed out after %d ms",
+			    argv[0], timeout_ms);
+			goto done;
+		}
+		if (poll(pfd, (nfds_t)nfd, (int)left) == -1) {
+			if (errno == EINTR)
+				continue;
+			kill(pid, SIGKILL);
+			waitpid(pid, NULL, 0);
+			*cause = xasprintf("poll: %s", strerror(errno));
+			goto done;
+		}
+		if (nfd == 2 && (pfd[1].revents & (POLLOUT | POLLERR |
+		    POLLHUP))) {
+			n = write(inp[1], input + sent, inlen - sent);
+			if (n > 0)
+				sent += (size_t)n;
+			if ((n == -1 && errno != EAGAIN && errno != EINTR) ||
+			    sent == inlen) {
+				close(inp[1]);	/* EPIPE: it stopped reading */
+				inp[1] = -1;
+			}
+		}
+		if (pfd[0].revents & (POLLIN | POLLERR | POLLHUP)) {
+			n = read(outp[0], chunk, sizeof(chunk));
+			if (n == -1 && (errno == EINTR || errno == EAGAIN))
+				continue;
+			if (n <= 0)
+				break;
+			if (out != NULL && have < outmax) {
+				if ((size_t)n > outmax - have)
+					n = (ssize_t)(outmax - have);
+				buf = xreallocarray(buf, have + (size_t)n + 1,
+				    1);
+				memcpy(buf + have, chunk, (size_t)n);
+				have += (size_t)n;
+				buf[have] = '\0';
+			}
+		}
+	}
+	while (waitpid(pid, &status, 0) == -1)
+		if (errno != EINTR) {
+			*cause = xasprintf("waitpid: %s", strerror(errno));
+			goto done;
+		}
+	if (WIFEXITED(status))
+		rc = WEXITSTATUS(status);
+	else
+		*cause = xasprintf("%s: killed by signal %d", argv[0],
+		    WTERMSIG(status));
+	if (rc == 127 && have == 0) {
+		*cause = xasprintf("%s: cannot execute", path);
+		rc = -1;
+	}
+	if (out != NULL) {
+		*out = buf;
+		buf = NULL;
+	}
+done:
+	free(buf);
+	free(path);
+	if (inp[0] != -1)
+		close(inp[0]);
+	if (inp[1] != -1)
+		close(inp[1]);
+	if (outp[0] != -1)
+		close(outp[0]);
+	if (outp[1] != -1)
+		close(outp[1]);
+	return rc;
+}

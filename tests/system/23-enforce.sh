@@ -1,0 +1,141 @@
+# Enforcement end to end, with the real daemon, nftables and TCP: a churn
+# bot is banned (its element in the kernel set, its live session cut) and
+# can no longer connect while a neighbour can; its ban expires in the
+# kernel and it connects again; an allowlisted address over every limit is
+# never banned; a manual ban survives a restart without being announced
+# again; unban through the socket lets the address back; a peer without
+# permission is refused by the control socket.
+. "$TOP/tests/system/lib.sh"
+. "$TOP/tests/system/netns.sh"
+
+ns_require
+command -v nft >/dev/null 2>&1 || skip "no nft(8)"
+command -v python3 >/dev/null 2>&1 || skip "no python3"
+xgload_build
+ns_setup
+ns_add_client_addrs "$CLI" 198.51.100.10 198.51.100.13
+
+BOT=198.51.100.10 NEIGHBOUR=198.51.100.11 FRIEND=198.51.100.12
+OTHER=198.51.100.13
+cat > "$T/xg.conf" <<CONF
+[global]
+state_dir = $T/state
+control_socket = $T/ctl.sock
+[conntrack]
+poll = 1s
+[service c2s]
+ports = 5222
+max_new = 10/1h
+[ban]
+duration = 4s
+nft_table = xgtest
+[allow]
+networks = $FRIEND
+CONF
+
+ns_spawn "$SRV" "$T/serve.log" "$XGLOAD" serve -l 192.0.2.1 -p 5222 \
+    --seconds 120
+wait_for_line 'listening' "$T/serve.log" 5
+start_xg() {
+	ns_spawn "$SRV" "$T/xg.$1.log" "$XG" run --foreground -c "$T/xg.conf"
+	XGPID=$NS_PID
+	wait_for_line 'ready' "$T/xg.$1.log" 5
+}
+xgc() {	# the CLI against this daemon
+	"$XG" "$@" -s "$T/ctl.sock"
+}
+connect() {	# connect SOURCE: 0 if one connection completes in 2 s
+	ns_exec "$CLI" "$XGLOAD" churn -d 192.0.2.1 -p 5222 -n 1 -s "$1" \
+	    --timeout 2 --seconds 3 > "$T/connect.out" 2>&1
+	grep -q ' ok=1 ' "$T/connect.out"
+}
+in_set() {	# in_set ADDR: the address is in the kernel's ban4 set
+	ns_exec "$SRV" nft list set inet xgtest ban4 2>/dev/null |
+	    grep -q "$1"
+}
+wait_banned() {
+	i=0
+	while [ $i -lt 100 ]; do
+		in_set "$1" && return 0
+		sleep 0.05
+		i=$((i + 1))
+	done
+	ns_exec "$SRV" nft list table inet xgtest
+	fail "$1 is not in the ban set"
+}
+
+start_xg 1
+# The bot holds a session, then churns past max_new.
+ns_spawn "$CLI" "$T/hold.log" "$XGLOAD" hold -d 192.0.2.1 -p 5222 -n 1 \
+    -s "$BOT" --seconds 30
+hold=$NS_PID
+sleep 0.5
+ns_exec "$CLI" "$XGLOAD" churn -d 192.0.2.1 -p 5222 -n 12 -s "$BOT" \
+    --seconds 10 > "$T/churn.out" 2>&1
+wait_banned "$BOT"
+wait_for_line "ban: $BOT/32 for 4s (ban 1, churn)" "$T/xg.1.log" 5
+xgc bans --json > "$T/bans.json"
+python3 - "$T/bans.json" "$BOT" <<'PY' || fail "bans --json: $(cat "$T/bans.json")"
+import json, sys
+bans = [json.loads(l) for l in open(sys.argv[1])]
+b = [x for x in bans if x["address"] == sys.argv[2] + "/32"]
+assert len(b) == 1, bans
+b = b[0]
+assert b["rule"] == "churn" and b["count"] == 1 and b["source"] == "rule", b
+assert b["reason"].startswith("churn: "), b
+assert b["expires"] > b["since"], b
+PY
+connect "$BOT" && fail "the banned bot still connects"
+connect "$NEIGHBOUR" || fail "the neighbour cannot connect: $(cat "$T/connect.out")"
+# Its held session was cut at once, not left to time out: the server's
+# socket is gone and the client got a reset.
+[ -z "$(ns_exec "$SRV" ss -Htn state established dst "$BOT")" ] ||
+    fail "the bot's live session was not cut: $(ns_exec "$SRV" ss -tn)"
+ns_stop "$hold"
+expect_grep 'peer_closed=1 .*ECONNRESET' "$T/hold.log"
+
+# The kernel drops the element by itself; the bot comes back.
+sleep 4.5
+in_set "$BOT" && fail "the ban did not expire in the kernel"
+connect "$BOT" || fail "the bot cannot connect after its ban expired"
+wait_for_line "unban: $BOT/32 (churn ban 1 expired)" "$T/xg.1.log" 3
+
+# An allowlisted address over every limit: recorded, never banned.
+ns_exec "$CLI" "$XGLOAD" churn -d 192.0.2.1 -p 5222 -n 15 -s "$FRIEND" \
+    --seconds 10 > /dev/null 2>&1
+wait_for_line "verdict: $FRIEND/32 churn: .*(allowlisted: not enforced)" \
+    "$T/xg.1.log" 5
+in_set "$FRIEND" && fail "the allowlisted address was banned"
+connect "$FRIEND" || fail "the allowlisted address cannot connect"
+xgc ban "$FRIEND" > "$T/ban.out" 2>&1 && fail "a manual ban of an allowlisted address was taken"
+expect_grep "never banned" "$T/ban.out"
+
+# A manual ban outlives a restart, and is not announced again.
+xgc ban "$OTHER" --for 1h --reason "seen in the abuse feed" ||
+    fail "manual ban refused"
+in_set "$OTHER" || fail "the manual ban is not in the kernel"
+ns_stop "$XGPID"
+in_set "$OTHER" || fail "the ban left the kernel with the daemon"
+start_xg 2
+grep -q "ban: $OTHER" "$T/xg.2.log" && fail "the restart announced the ban again"
+expect_grep "1 bans in force restored" "$T/xg.2.log"
+xgc bans | grep -q "^$OTHER/32 .*manual" || fail "bans lost the manual ban"
+connect "$OTHER" && fail "$OTHER connects though banned"
+xgc unban "$OTHER" || fail "unban refused"
+in_set "$OTHER" && fail "unban left the element in the kernel"
+connect "$OTHER" || fail "$OTHER cannot connect after unban"
+
+# A peer without permission: even with the socket file opened to all,
+# the daemon checks who is calling (SO_PEERCRED) and answers root only.
+if command -v setpriv >/dev/null 2>&1; then
+	chmod 755 "$T"
+	chmod 666 "$T/ctl.sock"
+	setpriv --reuid=65534 --regid=65534 --clear-groups \
+	    "$XG" unban "$BOT" -s "$T/ctl.sock" > "$T/nobody.out" 2>&1 &&
+	    fail "the control socket answered nobody"
+	grep -q "no answer (only root" "$T/nobody.out" ||
+	    fail "not refused by the daemon: $(cat "$T/nobody.out")"
+	xgc bans > /dev/null || fail "root is refused after nobody tried"
+fi
+ns_stop "$XGPID"
+exit 0

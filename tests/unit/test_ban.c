@@ -1,0 +1,385 @@
+/*
+ * Bans: widening to [ban] prefix4/prefix6, never a weapon, escalation
+ * remembered in a real SQLite store, extension, expiry, manual bans and
+ * lifts, the firewall batch with retry, and the restart reconcile.
+ */
+#include "../../src/ban.c"
+
+#include "unit.h"
+#include "unit_db.h"
+
+#include <unistd.h>
+
+#define S	INT64_C(1000000)
+#define T0	(INT64_C(1795924800) * S)
+
+struct fx {
+	char		 path[64];
+	struct conf	*conf;
+	struct store	*store;
+	struct bans	*bs;
+};
+
+static struct prefix
+pfx(const char *s)
+{
+	struct prefix	p;
+
+	assert_int_equal(addr_prefix_parse(s, &p, 0), 0);
+	return p;
+}
+
+static struct verdict
+verdict(const char *prefix, enum verdict_rule rule)
+{
+	struct verdict	v;
+
+	memset(&v, 0, sizeof(v));
+	v.prefix = pfx(prefix);
+	v.rule = rule;
+	v.time = T0;
+	snprintf(v.reason, sizeof(v.reason), "%s: test", verdict_rule_name(
+	    rule));
+	return v;
+}
+
+static int
+setup(void **state)
+{
+	struct fx	*f = xcalloc(1, sizeof(*f));
+	char		*cause = NULL;
+	int		 fd;
+
+	snprintf(f->path, sizeof(f->path), "/tmp/xg-test-ban.XXXXXX");
+	assert_true((fd = mkstemp(f->path)) >= 0);
+	close(fd);
+	unlink(f->path);
+	assert_int_equal(conf_load(NULL, &f->conf, &cause), 0);
+	f->store = store_open(f->path, 0, 1000, &cause);
+	assert_non_null(f->store);
+	f->bs = bans_new(f->conf, f->store);
+	log_set_level(LOG_LEVEL_ERR);		/* one line per ban */
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx	*f = *state;
+	char		 wal[80];
+
+	bans_free(f->bs);
+	store_close(f->store);
+	conf_free(f->conf);
+	unlink(f->path);
+	snprintf(wal, sizeof(wal), "%s-wal", f->path);
+	unlink(wal);
+	snprintf(wal, sizeof(wal), "%s-shm", f->path);
+	unlink(wal);
+	free(f);
+	return 0;
+}
+
+/* The pending batch as text: "+198.51.100.7/32 600 -192.0.2.9/32 ..."
+ * (+ ban, ~ throttle, with seconds; - unban). */
+static const char *
+batch(struct bans *bs, size_t *nkills)
+{
+	static char		 buf[4096];
+	const struct fw_op	*ops;
+	const struct prefix	*kills;
+	char			 p[ADDR_PREFIX_STRLEN];
+	size_t			 n, i, len = 0;
+
+	n = bans_pending(bs, &ops, &kills, nkills);
+	buf[0] = '\0';
+	for (i = 0; i < n && len < sizeof(buf) - 64; i++) {
+		addr_prefix_ntop(&ops[i].prefix, p, sizeof(p));
+		if (ops[i].kind == FW_UNBAN)
+			len += (size_t)snprintf(buf + len, sizeof(buf) - len,
+			    "%s-%s", i > 0 ? " " : "", p);
+		else
+			len += (size_t)snprintf(buf + len, sizeof(buf) - len,
+			    "%s%c%s %lld", i > 0 ? " " : "",
+			    ops[i].kind == FW_THROTTLE ? '~' : '+', p,
+			    (long long)(ops[i].duration / S));
+	}
+	return buf;
+}
+
+static void
+test_verdict_to_ban(void **state)
+{
+	struct fx		*f = *state;
+	struct verdict		 v;
+	size_t			 nk;
+	const struct ban	*b;
+
+	/* An IPv4 host stays a /32, an IPv6 host becomes its /64. */
+	v = verdict("198.51.100.7", VERDICT_CHURN);
+	assert_int_equal(bans_verdict(f->bs, &v, T0), 1);
+	v = verdict("2001:db8:1:2::99", VERDICT_CONCURRENCY);
+	assert_int_equal(bans_verdict(f->bs, &v, T0), 1);
+	assert_string_equal(batch(f->bs, &nk),
+	    "+198.51.100.7/32 600 +2001:db8:1:2::/64 600");
+	assert_int_equal(nk, 2);		/* kill_established */
+	assert_non_null(b = bans_find(f->bs, &(struct prefix){
+	    pfx("2001:db8:1:2::/64").addr, 64 }));
+	assert_int_equal(b->count, 1);
+	assert_int_equal(b->expires, T0 + 600 * S);
+	/* The store has both. */
+	assert_int_equal(unit_db_int(f->store, f->path,
+	    "SELECT count(*) FROM bans WHERE lifted IS NULL"), 2);
+
+	/* Allowlisted and held verdicts are not bans. */
+	v = verdict("198.51.100.8", VERDICT_CHURN);
+	v.allowlisted = 1;
+	assert_int_equal(bans_verdict(f->bs, &v, T0), 0);
+	v.allowlisted = 0;
+	v.held = 1;
+	assert_int_equal(bans_verdict(f->bs, &v, T0), 0);
+	assert_string_equal(batch(f->bs, &nk), "");
+}
+
+static void
+test_never_a_weapon(void **state)
+{
+	struct fx	*f = *state;
+	struct verdict	 v;
+	struct addr	 own;
+	struct prefix	 p;
+	char		*cause = NULL;
+	size_t		 nk;
+	static const char *const never[] = {
+		"127.0.0.1", "::1", "169.254.3.4", "fe80::1", "224.0.0.5",
+		"ff02::1", "0.0.0.0", "::",
+	};
+	size_t		 i;
+
+	assert_int_equal(addr_parse("192.0.2.1", &own, NULL), 0);
+	bans_set_local(f->bs, &own, 1);
+	f->conf->allow = xcalloc(1, sizeof(*f->conf->allow));
+	f->conf->allow[0] = pfx("203.0.113.0/24");
+	f->conf->nallow = 1;
+	for (i = 0; i < sizeof(never) / sizeof(never[0]); i++) {
+		v = verdict(never[i], VERDICT_CHURN);
+		assert_int_equal(bans_verdict(f->bs, &v, T0), 0);
+	}
+	/* The host's own address, alone or inside a network. */
+	v = verdict("192.0.2.1", VERDICT_CHURN);
+	assert_int_equal(bans_verdict(f->bs, &v, T0), 0);
+	p = pfx("192.0.2.0/24");
+	assert_int_equal(bans_manual(f->bs, &p, 0, "x", T0, &cause), -1);
+	assert_non_null(strstr(cause, "own addresses"));
+	free(cause);
+	/* Allowlisted, and a network holding allowlisted addresses. */
+	p = pfx("203.0.113.9");
+	assert_int_equal(bans_manual(f->bs, &p, 0, "x", T0, &cause), -1);
+	free(cause);
+	p = pfx("203.0.0.0/16");
+	assert_int_equal(bans_manual(f->bs, &p, 0, "x", T0, &cause), -1);
+	free(cause);
+	assert_string_equal(batch(f->bs, &nk), "");
+	assert_int_equal(f->bs->st.refused, 12);
+}
+
+/* 10m, x4 each time within memory, capped at max_duration. */
+static void
+test_escalation(void **state)
+{
+	struct fx	*f = *state;
+	struct verdict	 v;
+	int64_t		 now = T0;
+
+	f->conf->ban_memory = 30 * 86400 * S;
+	static const int64_t want[] = { 600, 2400, 9600, 38400, 153600,
+	    604800, 604800 };
+	size_t		 i, nk;
+
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		v = verdict("198.51.100.9", VERDICT_AUTH);
+		assert_int_equal(bans_verdict(f->bs, &v, now), 1);
+		assert_int_equal(bans_find(f->bs, &v.prefix)->expires - now,
+		    want[i] * S);
+		assert_int_equal(bans_find(f->bs, &v.prefix)->count, i + 1);
+		(void)batch(f->bs, &nk);
+		bans_expire(f->bs, now + want[i] * S, 0);
+		assert_null(bans_find(f->bs, &v.prefix));
+		now += want[i] * S + S;
+	}
+	/* Beyond memory, it starts again. */
+	now += 31 * 86400 * S;
+	v = verdict("198.51.100.9", VERDICT_AUTH);
+	assert_int_equal(bans_verdict(f->bs, &v, now), 1);
+	assert_int_equal(bans_find(f->bs, &v.prefix)->count, 1);
+}
+
+static void
+test_extend_and_lift(void **state)
+{
+	struct fx	*f = *state;
+	struct verdict	 v;
+	struct prefix	 p = pfx("198.51.100.10");
+	char		*cause = NULL;
+	size_t		 nk;
+
+	v = verdict("198.51.100.10", VERDICT_CHURN);
+	assert_int_equal(bans_verdict(f->bs, &v, T0), 1);
+	(void)batch(f->bs, &nk);
+	/* A later verdict while banned: longer, sent as unban + ban. */
+	assert_int_equal(bans_verdict(f->bs, &v, T0 + 300 * S), 1);
+	assert_string_equal(batch(f->bs, &nk),
+	    "-198.51.100.10/32 +198.51.100.10/32 600");
+	assert_int_equal(nk, 0);
+	/* A shorter one changes nothing. */
+	assert_int_equal(bans_manual(f->bs, &p, 10 * S, "short", T0 + 301 * S,
+	    &cause), -1);
+	free(cause);
+	/* Lifted by an operator; a second lift says so. */
+	assert_int_equal(bans_lift(f->bs, &p, T0 + 400 * S, &cause), 0);
+	assert_string_equal(batch(f->bs, &nk), "-198.51.100.10/32");
+	assert_int_equal(bans_lift(f->bs, &p, T0 + 400 * S, &cause), -1);
+	free(cause);
+	assert_int_equal(unit_db_int(f->store, f->path,
+	    "SELECT count(*) FROM bans WHERE lifted IS NOT NULL"), 1);
+	/* Expiry without kernel timeouts sends the unban. */
+	assert_int_equal(bans_manual(f->bs, &p, 5 * S, "m", T0, &cause), 0);
+	(void)batch(f->bs, &nk);
+	bans_expire(f->bs, T0 + 6 * S, 1);
+	assert_string_equal(batch(f->bs, &nk), "-198.51.100.10/32");
+}
+
+static void
+test_retry(void **state)
+{
+	struct fx	*f = *state;
+	struct verdict	 v;
+	size_t		 nk;
+
+	v = verdict("198.51.100.11", VERDICT_KARMA);
+	f->conf->ban_karma = CONF_KARMA_THROTTLE;
+	assert_int_equal(bans_verdict(f->bs, &v, T0), 1);
+	assert_string_equal(batch(f->bs, &nk), "~198.51.100.11/32 600");
+	assert_int_equal(nk, 0);		/* a throttle kills nothing */
+	bans_retry(f->bs);
+	v = verdict("198.51.100.12", VERDICT_CHURN);
+	assert_int_equal(bans_verdict(f->bs, &v, T0), 1);
+	assert_string_equal(batch(f->bs, &nk),
+	    "~198.51.100.11/32 600 +198.51.100.12/32 600");
+	assert_string_equal(batch(f->bs, &nk), "");
+}
+
+/*
+ * A restart: the bans in force come back from the store; the firewall's
+ * list says one is missing (added again with its time left) and one is
+ * unknown (removed).
+ */
+static void
+test_restore(void **state)
+{
+	struct fx		*f = *state;
+	struct verdict		 v;
+	struct bans		*again;
+	struct fw_entry		 e[2];
+	size_t			 nk;
+
+	v = verdict("198.51.100.20", VERDICT_CHURN);
+	assert_int_equal(bans_verdict(f->bs, &v, T0), 1);
+	v = verdict("198.51.100.21", VERDICT_CHURN);
+	assert_int_equal(bans_verdict(f->bs, &v, T0), 1);
+	store_flush(f->store);
+
+	again = bans_new(f->conf, f->store);
+	memset(e, 0, sizeof(e));
+	e[0].prefix = pfx("198.51.100.20");
+	e[0].remaining = 500 * S;
+	e[1].prefix = pfx("192.0.2.200");
+	bans_restore(again, T0 + 100 * S, e, 2);
+	assert_int_equal(again->st.restored, 2);
+	assert_int_equal(again->st.readded, 1);
+	assert_string_equal(batch(again, &nk),
+	    "+198.51.100.21/32 500 -192.0.2.200/32");
+	assert_int_equal(nk, 0);	/* no session to end: old news */
+	assert_non_null(bans_find(again, &v.prefix));
+	/* Expired ones stay out. */
+	bans_free(again);
+	again = bans_new(f->conf, f->store);
+	bans_restore(again, T0 + 700 * S, NULL, 0);
+	assert_int_equal(again->st.restored, 0);
+	bans_free(again);
+}
+
+static void
+test_json(void **state)
+{
+	struct fx	*f = *state;
+	struct verdict	 v;
+	char		*buf = NULL;
+	size_t		 len = 0;
+	FILE		*mem;
+
+	v = verdict("2001:db8::/48", VERDICT_REGISTER);
+	snprintf(v.reason, sizeof(v.reason), "say \"hi\"");
+	assert_int_equal(bans_verdict(f->bs, &v, T0), 1);
+	mem = open_memstream(&buf, &len);
+	ban_json(mem, bans_find(f->bs, &v.prefix));
+	fclose(mem);
+	assert_string_equal(buf, "{\"address\":\"2001:db8::/48\","
+	    "\"rule\":\"register\",\"reason\":\"say \\\"hi\\\"\","
+	    "\"since\":\"2026-11-29T04:00:00.000000Z\","
+	    "\"expires\":\"2026-11-29T04:10:00.000000Z\",\"count\":1,"
+	    "\"source\":\"rule\",\"throttled\":false}");
+	free(buf);
+}
+
+/* Many bans: the index keeps up (rehash) and removal keeps it right. */
+static void
+test_many(void **state)
+{
+	struct fx	*f = *state;
+	struct verdict	 v;
+	char		 a[64];
+	int		 i;
+	size_t		 nk;
+
+	bans_free(f->bs);
+	f->bs = bans_new(f->conf, NULL);
+	for (i = 0; i < 20000; i++) {
+		snprintf(a, sizeof(a), "2001:db8:%x:%x::", i / 256, i % 256);
+		v = verdict(a, VERDICT_CHURN);
+		v.prefix.len = 64;
+		assert_int_equal(bans_verdict(f->bs, &v, T0 + i), 1);
+	}
+	(void)batch(f->bs, &nk);
+	assert_int_equal(f->bs->n, 20000);
+	bans_expire(f->bs, T0 + 600 * S + 9999, 0);
+	assert_int_equal(f->bs->n, 10000);
+	for (i = 10000; i < 20000; i++) {
+		snprintf(a, sizeof(a), "2001:db8:%x:%x::/64", i / 256,
+		    i % 256);
+		v.prefix = pfx(a);
+		assert_non_null(bans_find(f->bs, &v.prefix));
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_verdict_to_ban, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_never_a_weapon, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_escalation, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_extend_and_lift, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_retry, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_restore, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_json, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_many, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
