@@ -31,3 +31,6 @@ bash $B/filter-fail2ban.sh -n 1000000
 
 echo "== following a growing log: xmppguard run and fail2ban-server"
 bash $B/tail-follow.sh -n 1000000
+
+echo "== bans into the kernel: the nftables backend and one nft per ban"
+bash $B/nft-bans.sh -N 3000
