@@ -350,6 +350,13 @@ bans_pending(struct bans *bs, const struct fw_op **ops,
 }
 
 void
+bans_unqueue(struct bans *bs)
+{
+	bs->nops = bs->flushed = 0;
+	bs->nkills = bs->kflushed = 0;
+}
+
+void
 bans_retry(struct bans *bs)
 {
 	bs->flushed = 0;	/* the same operations go out again */
@@ -619,18 +626,44 @@ ban_entry_cmp(const void *a, const void *b)
 	return (int)x->prefix.len - (int)y->prefix.len;
 }
 
+int
+bans_load(struct bans *bs, int64_t now)
+{
+	struct ban_restore	r = { bs, now };
+
+	if (bs->store != NULL)
+		store_bans_open(bs->store, now, ban_restore_cb, &r);
+	if (bs->st.restored > 0)
+		log_info("ban: %llu %s in force restored from the store",
+		    (unsigned long long)bs->st.restored,
+		    bs->st.restored == 1 ? "ban" : "bans");
+	return (int)bs->n;
+}
+
+size_t
+bans_all(struct bans *bs, int64_t now, struct fw_op **ops)
+{
+	uint32_t	i;
+
+	ban_ops_settle(bs);
+	bs->nops = 0;		/* the whole table replaces any queue */
+	for (i = 0; i < bs->n; i++)
+		ban_queue(bs, bs->b[i].throttled ? FW_THROTTLE : FW_BAN,
+		    &bs->b[i], now);
+	*ops = bs->ops;
+	bs->flushed = bs->nops;
+	return bs->nops;
+}
+
 void
-bans_restore(struct bans *bs, int64_t now, const struct fw_entry *entries,
+bans_reconcile(struct bans *bs, int64_t now, const struct fw_entry *entries,
     size_t n)
 {
-	struct ban_restore	 r = { bs, now };
 	struct fw_entry		*sorted = NULL, key;
 	struct ban		 gone;
 	uint32_t		 i;
 	size_t			 k;
 
-	if (bs->store != NULL)
-		store_bans_open(bs->store, now, ban_restore_cb, &r);
 	if (entries != NULL && n > 0) {
 		sorted = xcalloc(n, sizeof(*sorted));
 		memcpy(sorted, entries, n * sizeof(*sorted));
@@ -658,11 +691,17 @@ bans_restore(struct bans *bs, int64_t now, const struct fw_entry *entries,
 		ban_queue(bs, FW_UNBAN, &gone, now);
 	}
 	free(sorted);
-	if (bs->st.restored > 0)
-		log_info("ban: %llu bans in force restored from the store, "
-		    "%llu of them missing from the firewall and added again",
-		    (unsigned long long)bs->st.restored,
-		    (unsigned long long)bs->st.readded);
+	if (bs->st.readded > 0)
+		log_info("ban: %llu of them missing from the firewall, added "
+		    "again", (unsigned long long)bs->st.readded);
+}
+
+void
+bans_restore(struct bans *bs, int64_t now, const struct fw_entry *entries,
+    size_t n)
+{
+	bans_load(bs, now);
+	bans_reconcile(bs, now, entries, n);
 }
 
 /*

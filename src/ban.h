@@ -97,6 +97,8 @@ void		 bans_expire(struct bans *, int64_t now, int send_unban);
  */
 size_t		 bans_pending(struct bans *, const struct fw_op **ops,
 		    const struct prefix **kills, size_t *nkills);
+/* Forgets every queued operation (bans_all() not sent after all). */
+void		 bans_unqueue(struct bans *);
 /* The batch returned by bans_pending() failed: try it again next time. */
 void		 bans_retry(struct bans *);
 
@@ -109,6 +111,16 @@ void		 bans_retry(struct bans *);
  */
 void		 bans_restore(struct bans *, int64_t now,
 		    const struct fw_entry *entries, size_t n);
+/* The two halves of bans_restore(): the store's bans into the table
+ * (how many are in force), then the comparison with the list. */
+int		 bans_load(struct bans *, int64_t now);
+void		 bans_reconcile(struct bans *, int64_t now,
+		    const struct fw_entry *entries, size_t n);
+/*
+ * Every ban in force as one batch (fw_replace() at start), in place of
+ * whatever was queued; the array is the table's, as for bans_pending().
+ */
+size_t		 bans_all(struct bans *, int64_t now, struct fw_op **ops);
 
 /* Every ban in force, by expiry. */
 void		 bans_walk(struct bans *, void (*cb)(const struct ban *,

@@ -61,7 +61,7 @@ fw_none_apply(struct fw *fw, const struct fw_op *ops, size_t n, char **cause)
 }
 
 static const struct fw_backend fw_none_backend = {
-	"none", NULL, fw_none_apply, NULL, NULL, NULL
+	"none", NULL, fw_none_apply, NULL, NULL, NULL, NULL
 };
 
 static const struct fw_backend *
@@ -176,6 +176,26 @@ fw_list(struct fw *fw, struct fw_entry **entries, size_t *n, char **cause)
 		return -1;
 	}
 	return fw->be->list(fw, entries, n, cause);
+}
+
+int
+fw_replace(struct fw *fw, const struct fw_op *ops, size_t n, char **cause)
+{
+	int64_t	start = clock_monotonic();
+	int	rc;
+
+	if (fw->be->replace == NULL) {
+		*cause = NULL;
+		return -1;
+	}
+	rc = fw->be->replace(fw, ops, n, cause);
+	fw->stats.last_us = clock_monotonic() - start;
+	if (rc == 0) {
+		fw->stats.batches++;
+		fw->stats.ops += n;
+	} else
+		fw->stats.failures++;
+	return rc;
 }
 
 int

@@ -82,6 +82,10 @@ struct fw_backend {
 	int		(*kill)(struct fw *, const struct prefix *,
 			    char **cause);
 	void		(*close)(struct fw *);
+	/* Optional: make what is in force exactly ops (all bans and
+	 * throttles), atomically: the restore at start. */
+	int		(*replace)(struct fw *, const struct fw_op *, size_t,
+			    char **cause);
 };
 
 /*
@@ -117,6 +121,9 @@ int		 fw_apply(struct fw *, const struct fw_op *, size_t,
 int		 fw_list(struct fw *, struct fw_entry **, size_t *,
 		    char **cause);
 int		 fw_kill(struct fw *, const struct prefix *, char **cause);
+/* -1 with *cause NULL: the backend cannot replace (use fw_list). */
+int		 fw_replace(struct fw *, const struct fw_op *, size_t,
+		    char **cause);
 /*
  * The kill of the kernel backends (fw_kill.c): deletes the prefix's
  * conntrack entries to the watched ports and destroys the matching local

@@ -322,5 +322,6 @@ const struct fw_backend fw_cmd_backend = {
 	fw_cmd_apply,
 	NULL,
 	NULL,
-	fw_cmd_close
+	fw_cmd_close,
+	NULL
 };

@@ -283,5 +283,6 @@ const struct fw_backend fw_ipset_backend = {
 	fw_ipset_apply,
 	fw_ipset_list,
 	fw_kill_live,
-	fw_ipset_close
+	fw_ipset_close,
+	NULL
 };

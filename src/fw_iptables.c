@@ -605,5 +605,6 @@ const struct fw_backend fw_iptables_backend = {
 	fw_iptables_apply,
 	fw_iptables_list,
 	fw_kill_live,
-	fw_iptables_close
+	fw_iptables_close,
+	NULL
 };

@@ -143,6 +143,8 @@ static int	fw_nft_apply(struct fw *, const struct fw_op *, size_t,
 static int	fw_nft_list(struct fw *, struct fw_entry **, size_t *,
 		    char **);
 static void	fw_nft_close(struct fw *);
+static int	fw_nft_replace(struct fw *, const struct fw_op *, size_t,
+		    char **);
 
 const struct fw_backend fw_nft_backend = {
 	"nftables",
@@ -150,7 +152,8 @@ const struct fw_backend fw_nft_backend = {
 	fw_nft_apply,
 	fw_nft_list,
 	fw_kill_live,
-	fw_nft_close
+	fw_nft_close,
+	fw_nft_replace
 };
 
 /*
@@ -573,6 +576,38 @@ fw_nft_apply(struct fw *fw, const struct fw_op *ops, size_t n, char **cause)
 		return 0;
 	r = fw_nft_run(text, len, args, NULL, FW_NFT_OUT_MAX, cause);
 	free(text);
+	return r;
+}
+
+/*
+ * The restore at start: every set flushed and filled with ops (bans and
+ * throttles only) in one transaction, so the kernel holds exactly what
+ * the store says, with nothing to list first and no moment without the
+ * bans.  Adds into empty sets need no delete, whatever the kernel.
+ */
+static int
+fw_nft_replace(struct fw *fw, const struct fw_op *ops, size_t n,
+    char **cause)
+{
+	static const char *const args[] = { "-f", "-", NULL };
+	char		*text, *all = NULL;
+	size_t		 len = 0, alen = 0;
+	FILE		*f;
+	int		 s, r;
+
+	if ((f = open_memstream(&all, &alen)) == NULL)
+		fatal("open_memstream");
+	for (s = 0; s < FW_NFT_NSETS; s++)
+		fprintf(f, "flush set inet %s %s\n", fw->table,
+		    fw_nft_set_names[s]);
+	if ((text = fw_nft_apply_text(fw, 0, 1, ops, n, &len)) != NULL) {
+		fwrite(text, 1, len, f);
+		free(text);
+	}
+	if (fclose(f) != 0)
+		fatal("open_memstream");
+	r = fw_nft_run(all, alen, args, NULL, FW_NFT_OUT_MAX, cause);
+	free(all);
 	return r;
 }
 

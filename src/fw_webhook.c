@@ -290,5 +290,6 @@ const struct fw_backend fw_webhook_backend = {
 	fw_webhook_apply,
 	NULL,			/* list: the receiver keeps state */
 	NULL,			/* kill: nothing to end here */
-	fw_webhook_close
+	fw_webhook_close,
+	NULL
 };

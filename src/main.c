@@ -722,23 +722,47 @@ daemon_seed(void)
 	return seed;
 }
 
-/* The store's bans against the firewall's list, applied at once. */
+/*
+ * The store's bans back in the kernel, before anything else happens: where
+ * the backend can, by replacing its sets with exactly those bans in one
+ * transaction (nothing to list, no gap); else by comparing with its list.
+ */
 static void
 daemon_restore(struct daemon *d)
 {
 	struct fw_entry	*entries = NULL;
+	struct fw_op	*ops;
 	size_t		 n = 0;
 	char		*cause = NULL;
 	int		 listed;
+	int64_t		 now = clock_realtime(), t0, t1;
 
+	t0 = clock_monotonic();
+	bans_load(d->bans, now);
+	t1 = clock_monotonic();
+	n = bans_all(d->bans, now, &ops);
+	if (fw_replace(d->fw, ops, n, &cause) == 0) {
+		log_info("ban: %zu %s in force in the firewall, restored in "
+		    "%.1f ms (store %.1f ms, firewall %.1f ms)", n, n == 1 ?
+		    "ban" : "bans", (clock_monotonic() - t0) / 1000.0,
+		    (t1 - t0) / 1000.0, d->fw->stats.last_us / 1000.0);
+		return;
+	}
+	if (cause != NULL) {
+		log_warnx("fw: %s; comparing with the firewall's list "
+		    "instead", cause);
+		free(cause);
+		cause = NULL;
+	}
+	bans_unqueue(d->bans);
+	n = 0;
 	listed = fw_list(d->fw, &entries, &n, &cause) == 0;
 	if (!listed && cause != NULL) {
 		log_warnx("fw: %s: cannot list what is in force, adding "
 		    "every ban again", cause);
 		free(cause);
 	}
-	bans_restore(d->bans, clock_realtime(), listed ? entries : NULL,
-	    listed ? n : 0);
+	bans_reconcile(d->bans, now, listed ? entries : NULL, listed ? n : 0);
 	free(entries);
 	daemon_fw_flush(d);
 }

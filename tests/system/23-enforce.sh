@@ -3,7 +3,8 @@
 # can no longer connect while a neighbour can; its ban expires in the
 # kernel and it connects again; an allowlisted address over every limit is
 # never banned; a manual ban survives a restart without being announced
-# again; unban through the socket lets the address back; a peer without
+# again, and the kernel then holds exactly the store's bans; unban
+# through the socket lets the address back; a peer without
 # permission is refused by the control socket.
 . "$TOP/tests/system/lib.sh"
 . "$TOP/tests/system/netns.sh"
@@ -116,9 +117,12 @@ xgc ban "$OTHER" --for 1h --reason "seen in the abuse feed" ||
 in_set "$OTHER" || fail "the manual ban is not in the kernel"
 ns_stop "$XGPID"
 in_set "$OTHER" || fail "the ban left the kernel with the daemon"
+# While it is down, an element the store does not know appears.
+ns_exec "$SRV" nft add element inet xgtest ban4 '{ 198.51.100.99 timeout 1h }'
 start_xg 2
+in_set 198.51.100.99 && fail "the restart kept an element the store does not know"
 grep -q "ban: $OTHER" "$T/xg.2.log" && fail "the restart announced the ban again"
-expect_grep "1 bans in force restored" "$T/xg.2.log"
+expect_grep "1 ban in force restored" "$T/xg.2.log"
 xgc bans | grep -q "^$OTHER/32 .*manual" || fail "bans lost the manual ban"
 connect "$OTHER" && fail "$OTHER connects though banned"
 xgc unban "$OTHER" || fail "unban refused"

@@ -163,14 +163,16 @@ fwctl_load(struct fw *fw, const char *path, int64_t seconds, size_t batch)
 	return 0;
 }
 
-/* restore: list, then ban again what was listed, with its time left. */
+/* restore: list, then ban again what was listed, with its time left;
+ * then the same bans by fw_replace(), as the daemon restores. */
 static int
 fwctl_restore(struct fw *fw)
 {
 	struct fw_entry	*v;
 	struct fw_op	*ops;
+	char		*cause = NULL;
 	size_t		 n, i;
-	int64_t		 t0, t1, t2;
+	int64_t		 t0, t1, t2, t3;
 
 	t0 = clock_monotonic();
 	if (fwctl_list(fw, &v, &n) == -1)
@@ -189,9 +191,19 @@ fwctl_restore(struct fw *fw)
 		return -1;
 	}
 	t2 = clock_monotonic();
+	/* What the daemon does at start: the sets replaced, in one go. */
+	if (fw_replace(fw, ops, n, &cause) == -1) {
+		fprintf(stderr, "fwctl: replace: %s\n", cause != NULL ?
+		    cause : "not supported");
+		free(cause);
+		free(ops);
+		free(v);
+		return -1;
+	}
+	t3 = clock_monotonic();
 	printf("elements=%zu list_seconds=%.3f apply_seconds=%.3f "
-	    "total_seconds=%.3f\n", n, (t1 - t0) / 1e6, (t2 - t1) / 1e6,
-	    (t2 - t0) / 1e6);
+	    "total_seconds=%.3f replace_seconds=%.3f\n", n, (t1 - t0) / 1e6,
+	    (t2 - t1) / 1e6, (t2 - t0) / 1e6, (t3 - t2) / 1e6);
 	free(ops);
 	free(v);
 	return 0;
