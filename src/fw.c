@@ -8,7 +8,7 @@
  * it logs every operation and touches nothing, for dry runs and for hosts
  * where something else enforces.
  *
- * fw_exec() is the one way a backend runs a program: fork, execve(2) of
+ * fw_exec() is the one way a backend runs a program: posix_spawn(3) of
  * an absolute path with an argv array and an environment of PATH alone,
  * the input written to its stdin and its stdout and stderr read back
  * together, with poll(2) so neither side can deadlock on a full pipe, and
@@ -22,6 +22,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -251,22 +252,47 @@ fw_exec_find(const char *prog)
 	return NULL;
 }
 
-/* What a child can say went wrong before execve: a fixed message. */
-static void
-fw_exec_child(const char *path, const char *const *argv, int in, int out)
+/*
+ * Starts path with argv, stdin from in, stdout and stderr to out, every
+ * other descriptor closed, signals unblocked and at their defaults, an
+ * environment of PATH alone.  posix_spawn(3), not fork(2): glibc starts
+ * the child with vfork semantics, so the cost does not grow with the
+ * daemon's memory (a fork copies its page tables: 3 ms of a ban's 5 here).
+ */
+static int
+fw_exec_spawn(const char *path, const char *const *argv, int in, int out,
+    pid_t *pid)
 {
 	static char *const envp[] = { (char *)(uintptr_t)"PATH="
 	    FW_EXEC_PATH, NULL };
-	int	fd;
+	posix_spawn_file_actions_t	fa;
+	posix_spawnattr_t		at;
+	sigset_t			none, all;
+	int				rc;
 
-	if (dup2(in, STDIN_FILENO) == -1 || dup2(out, STDOUT_FILENO) == -1 ||
-	    dup2(out, STDERR_FILENO) == -1)
-		_exit(126);
-	for (fd = 3; fd < 1024; fd++)
-		(void)close(fd);
-	signal(SIGPIPE, SIG_DFL);
-	execve(path, (char *const *)(uintptr_t)argv, envp);
-	_exit(127);
+	sigemptyset(&none);
+	sigfillset(&all);
+	if (posix_spawn_file_actions_init(&fa) != 0)
+		return ENOMEM;
+	if (posix_spawnattr_init(&at) != 0) {
+		posix_spawn_file_actions_destroy(&fa);
+		return ENOMEM;
+	}
+	if ((rc = posix_spawn_file_actions_adddup2(&fa, in, STDIN_FILENO)) ||
+	    (rc = posix_spawn_file_actions_adddup2(&fa, out, STDOUT_FILENO)) ||
+	    (rc = posix_spawn_file_actions_adddup2(&fa, out, STDERR_FILENO)) ||
+	    (rc = posix_spawn_file_actions_addclosefrom_np(&fa, 3)) ||
+	    (rc = posix_spawnattr_setsigmask(&at, &none)) ||
+	    (rc = posix_spawnattr_setsigdefault(&at, &all)) ||
+	    (rc = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK |
+	    POSIX_SPAWN_SETSIGDEF)))
+		goto done;
+	rc = posix_spawn(pid, path, &fa, &at,
+	    (char *const *)(uintptr_t)argv, envp);
+done:
+	posix_spawnattr_destroy(&at);
+	posix_spawn_file_actions_destroy(&fa);
+	return rc;
 }
 
 int
@@ -280,7 +306,7 @@ fw_exec(const char *const *argv, const char *input, size_t inlen,
 	int64_t		 deadline, left;
 	ssize_t		 n;
 	pid_t		 pid;
-	int		 nfd, rc = -1;
+	int		 nfd, rc = -1, err;
 
 	if (out != NULL)
 		*out = NULL;
@@ -292,12 +318,10 @@ fw_exec(const char *const *argv, const char *input, size_t inlen,
 		*cause = xasprintf("pipe: %s", strerror(errno));
 		goto done;
 	}
-	if ((pid = fork()) == -1) {
-		*cause = xasprintf("fork: %s", strerror(errno));
+	if ((err = fw_exec_spawn(path, argv, inp[0], outp[1], &pid)) != 0) {
+		*cause = xasprintf("%s: %s", path, strerror(err));
 		goto done;
 	}
-	if (pid == 0)
-		fw_exec_child(path, argv, inp[0], outp[1]);
 	close(inp[0]);
 	close(outp[1]);
 	inp[0] = outp[1] = -1;

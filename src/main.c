@@ -259,6 +259,8 @@ daemon_fw_flush(struct daemon *d)
 	char			*cause;
 
 	n = bans_pending(d->bans, &ops, &kills, &nkills);
+	if (n == 0 && nkills == 0)
+		return;
 	if (n > 0 && fw_apply(d->fw, ops, n, &cause) == -1) {
 		if (log_ratelimit_ok(&d->fw_rl, clock_monotonic()))
 			log_warnx("fw: %s; %zu operations will be tried "
@@ -267,6 +269,8 @@ daemon_fw_flush(struct daemon *d)
 		bans_retry(d->bans);
 		return;
 	}
+	log_debug("fw: %zu operations in %.1f ms", n,
+	    d->fw->stats.last_us / 1000.0);
 	/* Live sessions: their conntrack entries and sockets. */
 	for (i = 0; i < nkills; i++)
 		if (fw_kill(d->fw, &kills[i], &cause) == -1) {

@@ -34,3 +34,6 @@ bash $B/tail-follow.sh -n 1000000
 
 echo "== bans into the kernel: the nftables backend and one nft per ban"
 bash $B/nft-bans.sh -N 3000
+
+echo "== from the offending handshake to the ban in the kernel"
+bash $B/ban-latency.sh -n 200
