@@ -126,6 +126,10 @@ const struct conf_directive conf_directives[] = {
 	{ CONF_K_GLOBAL, "control_socket", CONF_T_PATH, 0, 0, SUN_MAX, NULL,
 	  "/run/xmppguard/xmppguard.sock", G(control_socket), 0,
 	  "Unix socket for status, ban, unban and reload." },
+	{ CONF_K_GLOBAL, "control_group", CONF_T_STRING, CONF_F_EMPTY, 0, 32,
+	  NULL, "", G(control_group), 0,
+	  "Group that owns the control socket: its members may ask status "
+	  "and bans (ban, unban and reload stay root's)." },
 	{ CONF_K_GLOBAL, "firewall", CONF_T_ENUM, 0, 0, 0,
 	  conf_firewall_names, "nftables", G(firewall), 0,
 	  "Backend that carries out bans." },

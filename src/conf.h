@@ -84,6 +84,7 @@ struct conf {
 	/* [global] */
 	char		*state_dir;
 	char		*control_socket;
+	char		*control_group;	/* "": none */
 	enum conf_firewall firewall;
 	int		 dry_run;
 	int		 log_level;	/* enum log_level */

@@ -17,6 +17,7 @@
 #include <sys/un.h>
 
 #include <errno.h>
+#include <grp.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -35,6 +36,7 @@
 struct ctl_client {
 	struct ctl	*ctl;
 	int		 fd;		/* -1: slot free */
+	int		 level;		/* CTL_ADMIN, CTL_READER */
 	struct loop_timer *timer;
 	char		 req[CTL_REQUEST_MAX + 1];
 	size_t		 reqlen;
@@ -50,6 +52,8 @@ struct ctl {
 	ctl_request_cb	 cb;
 	void		*arg;
 	uid_t		 uid;		/* ours: may talk to us, as root */
+	gid_t		 gid;		/* control group: may ask */
+	int		 has_group;
 	struct ctl_client clients[CTL_CLIENTS_MAX];
 	struct log_ratelimit warn_rl;
 };
@@ -114,7 +118,7 @@ ctl_client_answer(struct ctl_client *c)
 		fprintf(fp, "malformed request\n");
 		rc = -1;
 	} else
-		rc = c->ctl->cb(argc, argv, fp, c->ctl->arg);
+		rc = c->ctl->cb(argc, argv, c->level, fp, c->ctl->arg);
 	if (fclose(fp) != 0)
 		fatal("open_memstream");
 	c->out = xasprintf("%s\n%s", rc == 0 ? "OK" : "ERR", body);
@@ -167,18 +171,35 @@ ctl_client_cb(struct loop *loop, int fd, int events, void *arg)
 }
 
 /*
- * Root and the daemon's own user only.  The check is on the connecting
- * process's credentials as the kernel saw them, not on anything it says.
+ * Root and the daemon's own user may do anything; members of the
+ * configured control group may ask (CTL_READER).  The check is on the
+ * connecting process's credentials as the kernel saw them (SO_PEERCRED,
+ * and SO_PEERGROUPS for its supplementary groups), not on anything it
+ * says.  0: refused.
  */
 static int
-ctl_peer_ok(struct ctl *ctl, int fd)
+ctl_peer_level(struct ctl *ctl, int fd)
 {
 	struct ucred	cred;
+	gid_t		groups[256];
 	socklen_t	len = sizeof(cred);
+	size_t		i;
 
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1)
 		return 0;
-	return cred.uid == 0 || cred.uid == ctl->uid;
+	if (cred.uid == 0 || cred.uid == ctl->uid)
+		return CTL_ADMIN;
+	if (!ctl->has_group)
+		return 0;
+	if (cred.gid == ctl->gid)
+		return CTL_READER;
+	len = sizeof(groups);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) == -1)
+		return 0;
+	for (i = 0; i < len / sizeof(groups[0]); i++)
+		if (groups[i] == ctl->gid)
+			return CTL_READER;
+	return 0;
 }
 
 static void
@@ -186,7 +207,7 @@ ctl_accept_cb(struct loop *loop, int fd, int events, void *arg)
 {
 	struct ctl		*ctl = arg;
 	struct ctl_client	*c = NULL;
-	int			 cfd, i;
+	int			 cfd, i, level;
 
 	(void)events;
 	while ((cfd = accept4(fd, NULL, NULL,
@@ -196,13 +217,14 @@ ctl_accept_cb(struct loop *loop, int fd, int events, void *arg)
 				c = &ctl->clients[i];
 				break;
 			}
-		if (c == NULL || !ctl_peer_ok(ctl, cfd)) {
+		if (c == NULL || (level = ctl_peer_level(ctl, cfd)) == 0) {
 			close(cfd);
 			continue;
 		}
 		memset(c, 0, sizeof(*c));
 		c->ctl = ctl;
 		c->fd = cfd;
+		c->level = level;
 		if (loop_fd_add(loop, cfd, LOOP_READ, ctl_client_cb, c) == -1 ||
 		    (c->timer = loop_timer_add(loop, CTL_TIMEOUT_MS,
 		    ctl_client_timeout_cb, c)) == NULL) {
@@ -230,10 +252,11 @@ ctl_alive(const struct sockaddr_un *sun)
 }
 
 struct ctl *
-ctl_open(struct loop *loop, const char *path, ctl_request_cb cb, void *arg,
-    char **cause)
+ctl_open(struct loop *loop, const char *path, const char *group,
+    ctl_request_cb cb, void *arg, char **cause)
 {
 	struct sockaddr_un	 sun;
+	struct group		*gr;
 	struct ctl		*ctl;
 	char			*dir, *slash;
 	int			 i, fd = -1;
@@ -281,6 +304,26 @@ ctl_open(struct loop *loop, const char *path, ctl_request_cb cb, void *arg,
 	ctl = xcalloc(1, sizeof(*ctl));
 	ctl->loop = loop;
 	ctl->fd = fd;
+	if (group != NULL && *group != '\0') {
+		if ((gr = getgrnam(group)) == NULL) {
+			*cause = xasprintf("control_group %s: no such group",
+			    group);
+			unlink(path);
+			free(ctl);
+			close(fd);
+			return NULL;
+		}
+		ctl->gid = gr->gr_gid;
+		ctl->has_group = 1;
+		if (chown(path, (uid_t)-1, ctl->gid) == -1) {
+			*cause = xasprintf("%s: chown: %s", path,
+			    strerror(errno));
+			unlink(path);
+			free(ctl);
+			close(fd);
+			return NULL;
+		}
+	}
 	ctl->path = xstrdup(path);
 	ctl->cb = cb;
 	ctl->arg = arg;

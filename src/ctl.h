@@ -23,13 +23,18 @@ struct ctl;
  * written to out.  Returns 0, or -1 if the request was refused (the answer
  * then says why).
  */
-typedef int	(*ctl_request_cb)(int argc, char **argv, FILE *out,
+/* Who is asking: root or the daemon's user, or a control group member. */
+#define CTL_ADMIN	2
+#define CTL_READER	1
+
+typedef int	(*ctl_request_cb)(int argc, char **argv, int level, FILE *out,
 		    void *arg);
 
 /* Binds path (refusing if another daemon answers on it, replacing a
- * stale socket) and serves it on the loop.  NULL and *cause on failure. */
-struct ctl	*ctl_open(struct loop *, const char *path, ctl_request_cb,
-		    void *arg, char **cause);
+ * stale socket), mode 0660 with group (NULL or "": the daemon's own),
+ * and serves it on the loop.  NULL and *cause on failure. */
+struct ctl	*ctl_open(struct loop *, const char *path, const char *group,
+		    ctl_request_cb, void *arg, char **cause);
 /* Stops serving, closes the clients and removes the socket file. */
 void		 ctl_close(struct ctl *);
 

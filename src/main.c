@@ -612,9 +612,17 @@ daemon_ctl_ban(struct daemon *d, int argc, char **argv, FILE *out)
 }
 
 static int
-daemon_ctl_cb(int argc, char **argv, FILE *out, void *arg)
+daemon_ctl_cb(int argc, char **argv, int level, FILE *out, void *arg)
 {
 	struct daemon	*d = arg;
+
+	/* A control group member may look, not change. */
+	if (level < CTL_ADMIN && (strcmp(argv[0], "ban") == 0 ||
+	    strcmp(argv[0], "unban") == 0 || strcmp(argv[0], "reload") == 0)) {
+		fprintf(out, "%s: only root and the daemon's own user may\n",
+		    argv[0]);
+		return -1;
+	}
 
 	if (strcmp(argv[0], "bans") == 0 && argc <= 2) {
 		if (argc == 2 && strcmp(argv[1], "json") == 0)
@@ -838,6 +846,7 @@ daemon_run(struct daemon *d, int foreground)
 	    pipeline_event, d->pipeline, &cause)) == NULL)
 		fatalx("%s", cause);
 	if ((d->ctl = ctl_open(d->loop, d->conf->control_socket,
+	    d->conf->control_group,
 	    daemon_ctl_cb, d, &cause)) == NULL)
 		fatalx("control socket: %s", cause);
 

@@ -4,8 +4,8 @@
 # kernel and it connects again; an allowlisted address over every limit is
 # never banned; a manual ban survives a restart without being announced
 # again, and the kernel then holds exactly the store's bans; unban
-# through the socket lets the address back; a peer without
-# permission is refused by the control socket.
+# through the socket lets the address back; the control socket lets a
+# control group member look but not change, and refuses anyone else.
 . "$TOP/tests/system/lib.sh"
 . "$TOP/tests/system/netns.sh"
 
@@ -22,6 +22,7 @@ cat > "$T/xg.conf" <<CONF
 [global]
 state_dir = $T/state
 control_socket = $T/ctl.sock
+control_group = nogroup
 [conntrack]
 poll = 1s
 [service c2s]
@@ -129,17 +130,25 @@ xgc unban "$OTHER" || fail "unban refused"
 in_set "$OTHER" && fail "unban left the element in the kernel"
 connect "$OTHER" || fail "$OTHER cannot connect after unban"
 
-# A peer without permission: even with the socket file opened to all,
-# the daemon checks who is calling (SO_PEERCRED) and answers root only.
+# Peers: a member of control_group (nogroup) may look, not change; any
+# other user is refused by the daemon (it checks the caller's credentials,
+# whatever the socket file's mode).
 if command -v setpriv >/dev/null 2>&1; then
 	chmod 755 "$T"
-	chmod 666 "$T/ctl.sock"
 	setpriv --reuid=65534 --regid=65534 --clear-groups \
-	    "$XG" unban "$BOT" -s "$T/ctl.sock" > "$T/nobody.out" 2>&1 &&
-	    fail "the control socket answered nobody"
+	    "$XG" bans -s "$T/ctl.sock" > "$T/member.out" 2>&1 ||
+	    fail "a control group member cannot ask: $(cat "$T/member.out")"
+	setpriv --reuid=65534 --regid=65534 --clear-groups \
+	    "$XG" ban 192.0.2.77 -s "$T/ctl.sock" > "$T/member.out" 2>&1 &&
+	    fail "a control group member could ban"
+	expect_grep "only root and the daemon's own user may" "$T/member.out"
+	chmod 666 "$T/ctl.sock"
+	setpriv --reuid=54321 --regid=54321 --clear-groups \
+	    "$XG" bans -s "$T/ctl.sock" > "$T/nobody.out" 2>&1 &&
+	    fail "the control socket answered a stranger"
 	grep -q "no answer (only root" "$T/nobody.out" ||
 	    fail "not refused by the daemon: $(cat "$T/nobody.out")"
-	xgc bans > /dev/null || fail "root is refused after nobody tried"
+	xgc bans > /dev/null || fail "root is refused after the others tried"
 fi
 ns_stop "$XGPID"
 exit 0
