@@ -368,11 +368,21 @@ bans_retry(struct bans *bs)
  * Decisions.
  */
 
-/* How long the nth ban lasts. */
+_Static_assert(VERDICT_CONCURRENCY == 0 && VERDICT_CHURN == 1 &&
+    VERDICT_KARMA == 2 && VERDICT_AUTH == 3 && VERDICT_REGISTER == 4,
+    "[ban] *_duration keys follow enum verdict_rule");
+
+/* How long the nth ban for rule lasts. */
 static int64_t
-ban_duration(const struct conf *conf, uint32_t count)
+ban_duration(const struct conf *conf, enum verdict_rule rule,
+    uint32_t count)
 {
 	int64_t		d = conf->ban_duration;
+
+	if ((size_t)rule < sizeof(conf->ban_rule_duration) /
+	    sizeof(conf->ban_rule_duration[0]) &&
+	    conf->ban_rule_duration[rule] > 0)
+		d = conf->ban_rule_duration[rule];
 	uint32_t	i;
 
 	for (i = 1; i < count && d < conf->ban_max_duration; i++) {
@@ -493,7 +503,7 @@ bans_verdict(struct bans *bs, const struct verdict *v, int64_t now)
 	nb.count = ban_lookup(bs, &nb.prefix) != BAN_NIL ?
 	    bs->b[ban_lookup(bs, &nb.prefix)].count :
 	    ban_count(bs, &nb.prefix, now);
-	nb.expires = now + ban_duration(bs->conf, nb.count);
+	nb.expires = now + ban_duration(bs->conf, nb.rule, nb.count);
 	memcpy(nb.reason, v->reason, sizeof(nb.reason));
 	return ban_issue(bs, &nb, now);
 }
@@ -521,7 +531,7 @@ bans_manual(struct bans *bs, const struct prefix *p, int64_t duration,
 	nb.count = (i = ban_lookup(bs, p)) != BAN_NIL ? bs->b[i].count :
 	    ban_count(bs, p, now);
 	nb.expires = now + (duration > 0 ? duration :
-	    ban_duration(bs->conf, nb.count));
+	    ban_duration(bs->conf, VERDICT_MANUAL, nb.count));
 	ban_clean(nb.reason, sizeof(nb.reason), reason != NULL &&
 	    *reason != '\0' ? reason : "manual: banned by an operator");
 	if (ban_issue(bs, &nb, now) == 0 && i != BAN_NIL) {

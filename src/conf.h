@@ -129,6 +129,8 @@ struct conf {
 
 	/* [ban] */
 	int64_t		 ban_duration;		/* us, the first ban */
+	int64_t		 ban_rule_duration[6];	/* by enum verdict_rule; 0:
+						 * ban_duration */
 	uint32_t	 ban_escalate;		/* each repeat: times this */
 	int64_t		 ban_max_duration;	/* us */
 	int64_t		 ban_memory;		/* us: earlier bans count for

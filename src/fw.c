@@ -16,10 +16,14 @@
  * so nothing in an address, a reason or a template can become a command.
  */
 #include <sys/types.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+
+#include <netinet/in.h>
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -91,6 +95,42 @@ fw_port_cmp(const void *a, const void *b)
 	return (int)*(const uint16_t *)a - (int)*(const uint16_t *)b;
 }
 
+/* The prefixes no ban may touch: [allow], proxies, our own addresses. */
+static void
+fw_never_init(struct fw *fw, const struct conf *conf)
+{
+	struct ifaddrs	*ifa, *i;
+	size_t		 cap;
+
+	cap = (size_t)conf->nallow + (size_t)conf->nproxies + 256;
+	fw->never = xcalloc(cap, sizeof(*fw->never));
+	memcpy(fw->never, conf->allow, (size_t)conf->nallow *
+	    sizeof(*fw->never));
+	memcpy(fw->never + conf->nallow, conf->proxies,
+	    (size_t)conf->nproxies * sizeof(*fw->never));
+	fw->nnever = (size_t)conf->nallow + (size_t)conf->nproxies;
+	if (getifaddrs(&ifa) == -1)
+		return;
+	for (i = ifa; i != NULL && fw->nnever < cap; i = i->ifa_next) {
+		if (i->ifa_addr == NULL)
+			continue;
+		if (i->ifa_addr->sa_family == AF_INET)
+			addr_from_v4(&fw->never[fw->nnever].addr,
+			    &((struct sockaddr_in *)(void *)
+			    i->ifa_addr)->sin_addr);
+		else if (i->ifa_addr->sa_family == AF_INET6)
+			addr_from_v6(&fw->never[fw->nnever].addr,
+			    &((struct sockaddr_in6 *)(void *)
+			    i->ifa_addr)->sin6_addr);
+		else
+			continue;
+		fw->never[fw->nnever].len = (uint8_t)addr_maxlen(
+		    &fw->never[fw->nnever].addr);
+		fw->nnever++;
+	}
+	freeifaddrs(ifa);
+}
+
 struct fw *
 fw_open(const struct conf *conf, struct loop *loop, char **cause)
 {
@@ -126,6 +166,7 @@ fw_open(const struct conf *conf, struct loop *loop, char **cause)
 	fw->ban_command = xstrdup(conf->ban_command);
 	fw->unban_command = xstrdup(conf->unban_command);
 	fw->webhook = xstrdup(conf->ban_webhook);
+	fw_never_init(fw, conf);
 	if (fw->be->open != NULL && fw->be->open(fw, &why) == -1) {
 		*cause = xasprintf("firewall %s: %s", fw->be->name, why);
 		free(why);
@@ -145,18 +186,101 @@ fw_close(struct fw *fw)
 	free(fw->ban_command);
 	free(fw->unban_command);
 	free(fw->webhook);
+	free(fw->never);
 	free(fw);
+}
+
+/*
+ * Never a weapon, checked again where the firewall is changed, whatever
+ * the caller decided: the prefix is well formed (host bits zero), not
+ * unspecified, loopback, link-local or multicast, and holds none of the
+ * allowlisted networks, proxies or the host's own addresses; a ban has a
+ * duration; the reason is printable ASCII without quotes or backslashes.
+ * An unban is always allowed (lifting can only help).  NULL if op may go,
+ * else why not.
+ */
+static const char *
+fw_refuse(const struct fw *fw, const struct fw_op *op)
+{
+	struct prefix	 p;
+	const uint8_t	*a = op->prefix.addr.bytes;
+	const char	*c;
+	size_t		 i;
+
+	if ((op->prefix.addr.family != AF_INET &&
+	    op->prefix.addr.family != AF_INET6) ||
+	    op->prefix.len > addr_maxlen(&op->prefix.addr))
+		return "not an address";
+	addr_mask(&op->prefix.addr, op->prefix.len, &p);
+	if (!addr_eq(&p.addr, &op->prefix.addr))
+		return "host bits set";
+	if (op->kind == FW_UNBAN)
+		return NULL;
+	if (op->prefix.len == 0 || addr_is_unspecified(&op->prefix.addr) ||
+	    addr_is_loopback(&op->prefix.addr) ||
+	    addr_is_linklocal(&op->prefix.addr) ||
+	    (op->prefix.addr.family == AF_INET && (a[0] & 0xf0) == 0xe0) ||
+	    (op->prefix.addr.family == AF_INET6 && a[0] == 0xff))
+		return "a special address";
+	for (i = 0; i < fw->nnever; i++)
+		if (addr_prefix_contains(&op->prefix, &fw->never[i].addr) ||
+		    addr_prefix_contains(&fw->never[i], &op->prefix.addr))
+			return "allowlisted, a proxy or this host's";
+	if (op->duration <= 0)
+		return "no duration";
+	for (c = op->reason; *c != '\0'; c++)
+		if (*c < 0x20 || *c > 0x7e || *c == '"' || *c == '\'' ||
+		    *c == '\\')
+			return "an unsafe reason";
+	return NULL;
+}
+
+/*
+ * The operations of ops that fw_refuse() lets through: ops itself when all
+ * are (the usual case), else a copy in *copy (caller frees), the others
+ * counted and logged.  Returns how many.
+ */
+static size_t
+fw_checked(struct fw *fw, const struct fw_op **ops, size_t n,
+    struct fw_op **copy)
+{
+	const char	*why;
+	char		 pfx[ADDR_PREFIX_STRLEN];
+	size_t		 i, k;
+
+	*copy = NULL;
+	for (i = 0; i < n; i++)
+		if (fw_refuse(fw, &(*ops)[i]) != NULL)
+			break;
+	if (i == n)
+		return n;
+	*copy = xcalloc(n, sizeof(**copy));
+	for (i = k = 0; i < n; i++) {
+		if ((why = fw_refuse(fw, &(*ops)[i])) == NULL) {
+			(*copy)[k++] = (*ops)[i];
+			continue;
+		}
+		fw->stats.rejected++;
+		log_warnx("fw: %s refused: %s", addr_prefix_ntop(
+		    &(*ops)[i].prefix, pfx, sizeof(pfx)), why);
+	}
+	*ops = *copy;
+	return k;
 }
 
 int
 fw_apply(struct fw *fw, const struct fw_op *ops, size_t n, char **cause)
 {
-	int64_t	start = clock_monotonic();
-	int	rc;
+	struct fw_op	*ok;
+	int64_t		 start = clock_monotonic();
+	int		 rc;
 
-	if (n == 0)
+	if ((n = fw_checked(fw, &ops, n, &ok)) == 0) {
+		free(ok);
 		return 0;
+	}
 	rc = fw->be->apply(fw, ops, n, cause);
+	free(ok);
 	fw->stats.last_us = clock_monotonic() - start;
 	if (rc == -1) {
 		fw->stats.failures++;
@@ -182,14 +306,17 @@ fw_list(struct fw *fw, struct fw_entry **entries, size_t *n, char **cause)
 int
 fw_replace(struct fw *fw, const struct fw_op *ops, size_t n, char **cause)
 {
-	int64_t	start = clock_monotonic();
-	int	rc;
+	struct fw_op	*ok;
+	int64_t		 start = clock_monotonic();
+	int		 rc;
 
 	if (fw->be->replace == NULL) {
 		*cause = NULL;
 		return -1;
 	}
+	n = fw_checked(fw, &ops, n, &ok);
 	rc = fw->be->replace(fw, ops, n, cause);
+	free(ok);
 	fw->stats.last_us = clock_monotonic() - start;
 	if (rc == 0) {
 		fw->stats.batches++;

@@ -59,6 +59,8 @@ struct fw_stats {
 	uint64_t	 ops;		/* operations in them */
 	uint64_t	 failures;	/* fw_apply() calls that failed */
 	uint64_t	 killed;	/* live connections ended */
+	uint64_t	 rejected;	/* operations fw_apply() refused by its
+					 * own checks (never a weapon) */
 	int64_t		 last_us;	/* duration of the last batch */
 };
 
@@ -106,6 +108,9 @@ struct fw {
 	char		*ban_command;	/* templates; "" if unset */
 	char		*unban_command;
 	char		*webhook;
+	struct prefix	*never;		/* allowlist, proxies, own addresses:
+					 * re-checked before every batch */
+	size_t		 nnever;
 	struct fw_stats	 stats;
 };
 

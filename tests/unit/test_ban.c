@@ -213,6 +213,17 @@ test_escalation(void **state)
 	v = verdict("198.51.100.9", VERDICT_AUTH);
 	assert_int_equal(bans_verdict(f->bs, &v, now), 1);
 	assert_int_equal(bans_find(f->bs, &v.prefix)->count, 1);
+
+	/* A rule of its own: auth bans from 1h, churn ones as before. */
+	f->conf->ban_rule_duration[VERDICT_AUTH] = 3600 * S;
+	v = verdict("198.51.100.30", VERDICT_AUTH);
+	assert_int_equal(bans_verdict(f->bs, &v, now), 1);
+	assert_int_equal(bans_find(f->bs, &v.prefix)->expires - now,
+	    3600 * S);
+	v = verdict("198.51.100.31", VERDICT_CHURN);
+	assert_int_equal(bans_verdict(f->bs, &v, now), 1);
+	assert_int_equal(bans_find(f->bs, &v.prefix)->expires - now,
+	    600 * S);
 }
 
 static void

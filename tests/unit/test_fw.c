@@ -1,0 +1,127 @@
+/*
+ * The common firewall layer: fw_apply() checks every operation again
+ * (never a weapon) whatever the caller decided, and fw_exec() runs a
+ * program without a shell, feeding and reading it, with a deadline.
+ */
+#include "../../src/fw.c"
+
+#include "unit.h"
+
+static struct fw_op	 seen[16];
+static size_t		 nseen;
+
+static int
+rec_apply(struct fw *fw, const struct fw_op *ops, size_t n, char **cause)
+{
+	(void)fw;
+	(void)cause;
+	memcpy(seen + nseen, ops, n * sizeof(*ops));
+	nseen += n;
+	return 0;
+}
+
+static const struct fw_backend rec_backend = {
+	"rec", NULL, rec_apply, NULL, NULL, NULL, NULL
+};
+
+static struct fw_op
+op(enum fw_op_kind kind, const char *pfx, const char *reason)
+{
+	struct fw_op	o;
+
+	memset(&o, 0, sizeof(o));
+	o.kind = kind;
+	/* Host bits allowed here: the check must catch them. */
+	assert_int_equal(addr_prefix_parse(pfx, &o.prefix, 1), 0);
+	if (strchr(pfx, '/') != NULL && strcmp(pfx, "192.0.2.7/24") == 0)
+		assert_int_equal(addr_parse("192.0.2.7", &o.prefix.addr,
+		    NULL), 0);
+	o.duration = 60 * INT64_C(1000000);
+	snprintf(o.reason, sizeof(o.reason), "%s", reason);
+	return o;
+}
+
+static void
+test_refuse(void **state)
+{
+	struct fw	 fw;
+	struct fw_op	 ops[10];
+	struct prefix	 never;
+	char		*cause = NULL;
+	size_t		 n = 0;
+
+	(void)state;
+	memset(&fw, 0, sizeof(fw));
+	fw.be = &rec_backend;
+	assert_int_equal(addr_prefix_parse("203.0.113.0/24", &never, 0), 0);
+	fw.never = &never;
+	fw.nnever = 1;
+	ops[n++] = op(FW_BAN, "198.51.100.1", "churn: fine");
+	ops[n++] = op(FW_BAN, "203.0.113.5", "allowlisted");
+	ops[n++] = op(FW_BAN, "203.0.0.0/16", "holds the allowlist");
+	ops[n++] = op(FW_BAN, "127.0.0.1", "loopback");
+	ops[n++] = op(FW_BAN, "fe80::/64", "link-local");
+	ops[n++] = op(FW_BAN, "224.0.0.1", "multicast");
+	ops[n++] = op(FW_BAN, "192.0.2.7/24", "host bits");
+	ops[n++] = op(FW_BAN, "198.51.100.2", "say \"hi\"");
+	ops[n++] = op(FW_UNBAN, "203.0.113.5", "lifting is fine");
+	ops[n] = op(FW_BAN, "198.51.100.3", "none");
+	ops[n++].duration = 0;
+	nseen = 0;
+	assert_int_equal(fw_apply(&fw, ops, n, &cause), 0);
+	assert_int_equal(nseen, 2);
+	assert_string_equal(seen[0].reason, "churn: fine");
+	assert_int_equal(seen[1].kind, FW_UNBAN);
+	assert_int_equal(fw.stats.rejected, 8);
+	assert_int_equal(fw.stats.batches, 1);
+	/* Nothing left: the backend is not called at all. */
+	nseen = 0;
+	assert_int_equal(fw_apply(&fw, &ops[1], 1, &cause), 0);
+	assert_int_equal(nseen, 0);
+}
+
+static void
+test_exec(void **state)
+{
+	const char	*echo[] = { "echo", "a b", "$(touch /tmp/no)", NULL };
+	const char	*cat[] = { "cat", NULL };
+	const char	*sleep[] = { "sleep", "5", NULL };
+	const char	*fail[] = { "sh", "-c", "exit 3", NULL };
+	const char	*none[] = { "/nonexistent/prog", NULL };
+	char		*out = NULL, *cause = NULL, big[200000];
+	int64_t		 t0;
+
+	(void)state;
+	/* Arguments are arguments: no shell ever sees them. */
+	assert_int_equal(fw_exec(echo, NULL, 0, &out, 4096, 5000, &cause), 0);
+	assert_string_equal(out, "a b $(touch /tmp/no)\n");
+	free(out);
+	/* Input larger than a pipe, read back while it is written. */
+	memset(big, 'x', sizeof(big));
+	assert_int_equal(fw_exec(cat, big, sizeof(big), &out, sizeof(big),
+	    5000, &cause), 0);
+	assert_int_equal(strlen(out), sizeof(big));
+	free(out);
+	/* Exit status, and a program that does not exist. */
+	assert_int_equal(fw_exec(fail, NULL, 0, NULL, 0, 5000, &cause), 3);
+	assert_int_equal(fw_exec(none, NULL, 0, NULL, 0, 5000, &cause), -1);
+	assert_non_null(strstr(cause, "No such file"));
+	free(cause);
+	/* The deadline. */
+	t0 = clock_monotonic();
+	assert_int_equal(fw_exec(sleep, NULL, 0, NULL, 0, 200, &cause), -1);
+	assert_true(clock_monotonic() - t0 < 2000000);
+	assert_non_null(strstr(cause, "timed out"));
+	free(cause);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_refuse),
+		cmocka_unit_test(test_exec),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
