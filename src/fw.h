@@ -8,7 +8,7 @@
  * priv.c for the kernel backends) has validated every operation: the
  * prefix parses, its length is in bounds, host bits are zero, it is not
  * loopback, link-local, the host's own, allowlisted or a proxy, and the
- * reason is printable ASCII without quotes or backslashes.  A backend
+ * reason is printable ASCII (fw_apply() checks it all again).  A backend
  * still never hands anything to a shell: programs run by execve(2) with an
  * argv array, data on their standard input.
  *

@@ -63,7 +63,7 @@ test_refuse(void **state)
 	ops[n++] = op(FW_BAN, "fe80::/64", "link-local");
 	ops[n++] = op(FW_BAN, "224.0.0.1", "multicast");
 	ops[n++] = op(FW_BAN, "192.0.2.7/24", "host bits");
-	ops[n++] = op(FW_BAN, "198.51.100.2", "say \"hi\"");
+	ops[n++] = op(FW_BAN, "198.51.100.2", "two\nlines");
 	ops[n++] = op(FW_UNBAN, "203.0.113.5", "lifting is fine");
 	ops[n] = op(FW_BAN, "198.51.100.3", "none");
 	ops[n++].duration = 0;
