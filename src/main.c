@@ -754,10 +754,13 @@ daemon_restore(struct daemon *d)
 	t1 = clock_monotonic();
 	n = bans_all(d->bans, now, &ops);
 	if (fw_replace(d->fw, ops, n, &cause) == 0) {
-		log_info("ban: %zu %s in force in the firewall, restored in "
-		    "%.1f ms (store %.1f ms, firewall %.1f ms)", n, n == 1 ?
-		    "ban" : "bans", (clock_monotonic() - t0) / 1000.0,
-		    (t1 - t0) / 1000.0, d->fw->stats.last_us / 1000.0);
+		if (n > 0)
+			log_info("ban: %zu %s in force in the firewall, "
+			    "restored in %.1f ms (store %.1f ms, firewall "
+			    "%.1f ms)", n, n == 1 ? "ban" : "bans",
+			    (clock_monotonic() - t0) / 1000.0,
+			    (t1 - t0) / 1000.0,
+			    d->fw->stats.last_us / 1000.0);
 		return;
 	}
 	if (cause != NULL) {
