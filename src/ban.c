@@ -448,6 +448,41 @@ ban_issue(struct bans *bs, struct ban *nb, int64_t now)
 		bs->st.full++;
 		return 0;
 	}
+	/*
+	 * Networks go into interval sets, which refuse overlaps: a network
+	 * inside a banned one is covered already; banned networks inside a
+	 * new, wider one make way for it (their remaining time is its).
+	 */
+	if (nb->prefix.len < addr_maxlen(&nb->prefix.addr)) {
+		for (i = 0; i < bs->n; i++) {
+			b = &bs->b[i];
+			if (b->prefix.len == addr_maxlen(&b->prefix.addr) ||
+			    b->prefix.addr.family != nb->prefix.addr.family)
+				continue;
+			if (b->prefix.len <= nb->prefix.len &&
+			    addr_prefix_contains(&b->prefix,
+			    &nb->prefix.addr)) {
+				bs->st.covered++;
+				return 0;
+			}
+		}
+		for (i = 0; i < bs->n; ) {
+			b = &bs->b[i];
+			if (b->prefix.len < addr_maxlen(&b->prefix.addr) &&
+			    b->prefix.len > nb->prefix.len &&
+			    addr_prefix_contains(&nb->prefix,
+			    &b->prefix.addr)) {
+				if (b->expires > nb->expires)
+					nb->expires = b->expires;
+				if (bs->store != NULL && b->id != 0)
+					store_ban_lift(bs->store, b->id, now);
+				ban_queue(bs, FW_UNBAN, b, now);
+				ban_remove(bs, i);
+				continue;
+			}
+			i++;
+		}
+	}
 	if (bs->store != NULL) {
 		memset(&row, 0, sizeof(row));
 		row.prefix = nb->prefix;
@@ -515,6 +550,7 @@ bans_manual(struct bans *bs, const struct prefix *p, int64_t duration,
 	struct ban	 nb;
 	const char	*why;
 	char		 pfx[ADDR_PREFIX_STRLEN];
+	uint64_t	 covered;
 	uint32_t	 i;
 
 	if (ban_refused(bs, p, &why)) {
@@ -534,9 +570,17 @@ bans_manual(struct bans *bs, const struct prefix *p, int64_t duration,
 	    ban_duration(bs->conf, VERDICT_MANUAL, nb.count));
 	ban_clean(nb.reason, sizeof(nb.reason), reason != NULL &&
 	    *reason != '\0' ? reason : "manual: banned by an operator");
-	if (ban_issue(bs, &nb, now) == 0 && i != BAN_NIL) {
-		*cause = xasprintf("%s is already banned for longer",
-		    addr_prefix_ntop(p, pfx, sizeof(pfx)));
+	covered = bs->st.covered;
+	if (ban_issue(bs, &nb, now) == 0) {
+		if (i != BAN_NIL)
+			*cause = xasprintf("%s is already banned for longer",
+			    addr_prefix_ntop(p, pfx, sizeof(pfx)));
+		else if (bs->st.covered != covered)
+			*cause = xasprintf("%s is inside a network banned "
+			    "already", addr_prefix_ntop(p, pfx, sizeof(pfx)));
+		else
+			*cause = xasprintf("%s: no room for more bans",
+			    addr_prefix_ntop(p, pfx, sizeof(pfx)));
 		return -1;
 	}
 	return 0;

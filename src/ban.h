@@ -52,6 +52,7 @@ struct ban_stats {
 	uint64_t	 killed;	/* prefixes whose live sessions were
 					 * ended */
 	uint64_t	 full;		/* refused: the table is full */
+	uint64_t	 covered;	/* inside a banned network already */
 };
 
 /* Opens the ban table on store (may be NULL: nothing persists). */

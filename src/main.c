@@ -246,6 +246,39 @@ daemon_ready(struct daemon *d)
 }
 
 /*
+ * A batch failed: halves, recursively, so one operation the firewall
+ * refuses (an interval overlapping another in nftables, say) cannot block
+ * every ban after it forever.  An operation refused on its own is dropped
+ * and said; *applied counts what went through.
+ */
+static void
+daemon_fw_bisect(struct daemon *d, const struct fw_op *ops, size_t n,
+    size_t *applied)
+{
+	const struct fw_op	*p = ops;
+	size_t			 half[2] = { n / 2, n - n / 2 }, k;
+	char			*cause, pfx[ADDR_PREFIX_STRLEN];
+
+	for (k = 0; k < 2; p += half[k], k++) {
+		if (half[k] == 0)
+			continue;
+		if (fw_apply(d->fw, p, half[k], &cause) == 0) {
+			*applied += half[k];
+			continue;
+		}
+		if (half[k] > 1) {
+			free(cause);
+			daemon_fw_bisect(d, p, half[k], applied);
+			continue;
+		}
+		log_warnx("fw: %s %s refused by the firewall, dropped: %s",
+		    p->kind == FW_UNBAN ? "unban of" : "ban of",
+		    addr_prefix_ntop(&p->prefix, pfx, sizeof(pfx)), cause);
+		free(cause);
+	}
+}
+
+/*
  * The firewall operations of this iteration, in one batch, then the live
  * sessions of the newly banned ended.  A failed batch is sent again next
  * time (and warned about at most once a minute).
@@ -255,19 +288,26 @@ daemon_fw_flush(struct daemon *d)
 {
 	const struct fw_op	*ops;
 	const struct prefix	*kills;
-	size_t			 n, nkills, i;
+	size_t			 n, nkills, i, applied;
 	char			*cause;
 
 	n = bans_pending(d->bans, &ops, &kills, &nkills);
 	if (n == 0 && nkills == 0)
 		return;
 	if (n > 0 && fw_apply(d->fw, ops, n, &cause) == -1) {
-		if (log_ratelimit_ok(&d->fw_rl, clock_monotonic()))
-			log_warnx("fw: %s; %zu operations will be tried "
-			    "again", cause, n);
+		applied = 0;
+		if (n > 1)
+			daemon_fw_bisect(d, ops, n, &applied);
+		if (applied == 0) {
+			/* Nothing goes: the firewall, not an operation. */
+			if (log_ratelimit_ok(&d->fw_rl, clock_monotonic()))
+				log_warnx("fw: %s; %zu operations will be "
+				    "tried again", cause, n);
+			free(cause);
+			bans_retry(d->bans);
+			return;
+		}
 		free(cause);
-		bans_retry(d->bans);
-		return;
 	}
 	log_debug("fw: %zu operations in %.1f ms", n,
 	    d->fw->stats.last_us / 1000.0);

@@ -321,6 +321,37 @@ test_restore(void **state)
 	bans_free(again);
 }
 
+/* Interval sets refuse overlaps: a wider ban absorbs the narrower. */
+static void
+test_overlap(void **state)
+{
+	struct fx	*f = *state;
+	struct prefix	 p;
+	char		*cause = NULL;
+	size_t		 nk;
+
+	p = pfx("203.0.113.0/25");
+	assert_int_equal(bans_manual(f->bs, &p, 3600 * S, "a", T0, &cause),
+	    0);
+	(void)batch(f->bs, &nk);
+	p = pfx("203.0.113.0/24");
+	assert_int_equal(bans_manual(f->bs, &p, 600 * S, "b", T0, &cause), 0);
+	/* The /25 makes way; the /24 keeps the longer time. */
+	assert_string_equal(batch(f->bs, &nk),
+	    "-203.0.113.0/25 +203.0.113.0/24 3600");
+	assert_int_equal(f->bs->n, 1);
+	p = pfx("203.0.113.64/26");
+	assert_int_equal(bans_manual(f->bs, &p, 600 * S, "c", T0, &cause),
+	    -1);
+	assert_non_null(strstr(cause, "inside a network banned already"));
+	free(cause);
+	assert_string_equal(batch(f->bs, &nk), "");
+	/* A host inside is another set: no overlap to refuse. */
+	p = pfx("203.0.113.9");
+	assert_int_equal(bans_manual(f->bs, &p, 600 * S, "d", T0, &cause), 0);
+	assert_string_equal(batch(f->bs, &nk), "+203.0.113.9/32 600");
+}
+
 static void
 test_json(void **state)
 {
@@ -388,6 +419,7 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_retry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restore, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_overlap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_json, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_many, setup, teardown),
 	};
