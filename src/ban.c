@@ -29,8 +29,6 @@
  */
 #include <sys/socket.h>
 
-#include <netinet/in.h>
-#include <ifaddrs.h>
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -114,24 +112,11 @@ bans_set_local(struct bans *bs, const struct addr *a, int n)
 int
 bans_refresh_local(struct bans *bs)
 {
-	struct ifaddrs	*ifa, *i;
-	struct addr	 own[256];
-	int		 n = 0;
+	struct addr	own[256];
+	int		n;
 
-	if (getifaddrs(&ifa) == -1)
+	if ((n = addr_local(own, 256)) == -1)
 		return -1;
-	for (i = ifa; i != NULL && n < (int)(sizeof(own) / sizeof(own[0]));
-	    i = i->ifa_next) {
-		if (i->ifa_addr == NULL)
-			continue;
-		if (i->ifa_addr->sa_family == AF_INET)
-			addr_from_v4(&own[n++], &((struct sockaddr_in *)
-			    (void *)i->ifa_addr)->sin_addr);
-		else if (i->ifa_addr->sa_family == AF_INET6)
-			addr_from_v6(&own[n++], &((struct sockaddr_in6 *)
-			    (void *)i->ifa_addr)->sin6_addr);
-	}
-	freeifaddrs(ifa);
 	bans_set_local(bs, own, n);
 	return n;
 }

@@ -44,7 +44,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ifaddrs.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -497,26 +496,14 @@ ct_dump_open(struct ct *ct)
 static void
 ct_local_refresh(struct ct *ct)
 {
-	struct ifaddrs	*ifa, *i;
-	struct addr	 own[CTFLOW_LOCAL_MAX];
-	int		 n = 0;
+	struct addr	own[CTFLOW_LOCAL_MAX];
+	int		n;
 
-	if (getifaddrs(&ifa) == -1) {
+	if ((n = addr_local(own, CTFLOW_LOCAL_MAX)) == -1) {
 		if (log_ratelimit_ok(&ct->rl_error, clock_monotonic()))
 			log_warn("ct: getifaddrs");
 		return;
 	}
-	for (i = ifa; i != NULL && n < CTFLOW_LOCAL_MAX; i = i->ifa_next) {
-		if (i->ifa_addr == NULL)
-			continue;
-		if (i->ifa_addr->sa_family == AF_INET)
-			addr_from_v4(&own[n++], &((struct sockaddr_in *)
-			    (void *)i->ifa_addr)->sin_addr);
-		else if (i->ifa_addr->sa_family == AF_INET6)
-			addr_from_v6(&own[n++], &((struct sockaddr_in6 *)
-			    (void *)i->ifa_addr)->sin6_addr);
-	}
-	freeifaddrs(ifa);
 	ctflow_set_local(ct->flows, own, n);
 }
 

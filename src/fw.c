@@ -23,7 +23,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ifaddrs.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -99,36 +98,23 @@ fw_port_cmp(const void *a, const void *b)
 static void
 fw_never_init(struct fw *fw, const struct conf *conf)
 {
-	struct ifaddrs	*ifa, *i;
-	size_t		 cap;
+	struct addr	own[256];
+	size_t		cap;
+	int		n, i;
 
-	cap = (size_t)conf->nallow + (size_t)conf->nproxies + 256;
+	n = addr_local(own, 256);
+	cap = (size_t)conf->nallow + (size_t)conf->nproxies +
+	    (size_t)(n > 0 ? n : 0) + 1;
 	fw->never = xcalloc(cap, sizeof(*fw->never));
 	memcpy(fw->never, conf->allow, (size_t)conf->nallow *
 	    sizeof(*fw->never));
 	memcpy(fw->never + conf->nallow, conf->proxies,
 	    (size_t)conf->nproxies * sizeof(*fw->never));
 	fw->nnever = (size_t)conf->nallow + (size_t)conf->nproxies;
-	if (getifaddrs(&ifa) == -1)
-		return;
-	for (i = ifa; i != NULL && fw->nnever < cap; i = i->ifa_next) {
-		if (i->ifa_addr == NULL)
-			continue;
-		if (i->ifa_addr->sa_family == AF_INET)
-			addr_from_v4(&fw->never[fw->nnever].addr,
-			    &((struct sockaddr_in *)(void *)
-			    i->ifa_addr)->sin_addr);
-		else if (i->ifa_addr->sa_family == AF_INET6)
-			addr_from_v6(&fw->never[fw->nnever].addr,
-			    &((struct sockaddr_in6 *)(void *)
-			    i->ifa_addr)->sin6_addr);
-		else
-			continue;
-		fw->never[fw->nnever].len = (uint8_t)addr_maxlen(
-		    &fw->never[fw->nnever].addr);
-		fw->nnever++;
+	for (i = 0; i < n; i++) {
+		fw->never[fw->nnever].addr = own[i];
+		fw->never[fw->nnever++].len = (uint8_t)addr_maxlen(&own[i]);
 	}
-	freeifaddrs(ifa);
 }
 
 struct fw *

@@ -1026,54 +1026,8 @@ main_check_config(int argc, char **argv)
 	return 0;
 }
 
-static int
-main_status(int argc, char **argv)
-{
-	static const struct option longopts[] = {
-		{ "config",	required_argument,	NULL, 'c' },
-		{ "socket",	required_argument,	NULL, 's' },
-		{ "json",	no_argument,		NULL, 'j' },
-		{ NULL,		0,			NULL, 0 }
-	};
-	struct conf	*conf = NULL;
-	const char	*conf_path = NULL, *sock = NULL;
-	const char	*req[2] = { "status", "json" };
-	char		*cause;
-	int		 ch, json = 0, rc;
-
-	while ((ch = getopt_long(argc, argv, "c:s:", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'c':
-			conf_path = optarg;
-			break;
-		case 's':
-			sock = optarg;
-			break;
-		case 'j':
-			json = 1;
-			break;
-		default:
-			main_usage(stderr, 2);
-		}
-	}
-	if (optind != argc)
-		main_usage(stderr, 2);
-	if (sock == NULL) {
-		if ((conf = main_conf_load(conf_path)) == NULL)
-			return 1;
-		sock = conf->control_socket;
-	}
-	rc = ctl_request(sock, json ? 2 : 1, req, stdout, &cause);
-	if (rc == -1) {
-		fprintf(stderr, "xmppguard: %s\n", cause);
-		free(cause);
-	}
-	conf_free(conf);
-	return rc == 0 ? 0 : 1;
-}
-
 /*
- * bans, ban, unban, reload: one request on the control socket.  The answer
+ * status, bans, ban, unban, reload: one request on the control socket.  The answer
  * goes to stdout, or to stderr with exit status 1 if the daemon refused.
  */
 static int
@@ -1126,7 +1080,7 @@ main_ctl(int argc, char **argv)
 		}
 	}
 	req[n++] = cmd;
-	if (strcmp(cmd, "bans") == 0) {
+	if (strcmp(cmd, "bans") == 0 || strcmp(cmd, "status") == 0) {
 		if (optind != argc)
 			main_usage(stderr, 2);
 		if (json)
@@ -1188,11 +1142,10 @@ main(int argc, char **argv)
 		return replay_main(argc, argv);
 	if (strcmp(cmd, "test-filter") == 0)
 		return testfilter_main(argc, argv);
-	if (strcmp(cmd, "bans") == 0 || strcmp(cmd, "ban") == 0 ||
-	    strcmp(cmd, "unban") == 0 || strcmp(cmd, "reload") == 0)
+	if (strcmp(cmd, "status") == 0 || strcmp(cmd, "bans") == 0 ||
+	    strcmp(cmd, "ban") == 0 || strcmp(cmd, "unban") == 0 ||
+	    strcmp(cmd, "reload") == 0)
 		return main_ctl(argc, argv);
-	if (strcmp(cmd, "status") == 0)
-		return main_status(argc, argv);
 	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
 		printf("xmppguard %s\n", XG_VERSION);
 		return 0;
