@@ -126,6 +126,11 @@ const struct conf_directive conf_directives[] = {
 	{ CONF_K_GLOBAL, "control_socket", CONF_T_PATH, 0, 0, SUN_MAX, NULL,
 	  "/run/xmppguard/xmppguard.sock", G(control_socket), 0,
 	  "Unix socket for status, ban, unban and reload." },
+	{ CONF_K_GLOBAL, "user", CONF_T_STRING, CONF_F_EMPTY, 0, 32,
+	  NULL, "", G(user), 0,
+	  "Run as this user once started (privilege separation: a helper "
+	  "keeps CAP_NET_ADMIN for the firewall and conntrack requests); "
+	  "empty: stay root.  The logs must be readable by it." },
 	{ CONF_K_GLOBAL, "control_group", CONF_T_STRING, CONF_F_EMPTY, 0, 32,
 	  NULL, "", G(control_group), 0,
 	  "Group that owns the control socket: its members may ask status "

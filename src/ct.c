@@ -82,6 +82,8 @@ struct ct {
 	struct nfct_handle	*ev;		/* event subscription */
 	int			 fd;
 	struct nfct_handle	*dump;		/* table dumps */
+	ct_priv_fn		 priv;		/* privilege separation: asks */
+	void			*priv_arg;	/* the privileged helper */
 	struct ctflow		*flows;
 
 	struct loop_timer	*poll;		/* periodic dump */
@@ -217,9 +219,13 @@ ct_rcvbuf_set(struct ct *ct, uint64_t bytes)
 	socklen_t	 len = sizeof got;
 
 	v = bytes > INT32_MAX / 2 ? INT32_MAX / 2 : (int)bytes;
-	if (setsockopt(ct->fd, SOL_SOCKET, SO_RCVBUFFORCE, &v, sizeof v) ==
-	    -1 && setsockopt(ct->fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof v) ==
-	    -1)
+	if (ct->priv != NULL) {
+		/* Unprivileged: the helper forces it on the same socket. */
+		if (ct->priv(ct->priv_arg, CT_PRIV_RCVBUF, (uint64_t)v) == -1)
+			return -1;
+	} else if (setsockopt(ct->fd, SOL_SOCKET, SO_RCVBUFFORCE, &v,
+	    sizeof v) == -1 && setsockopt(ct->fd, SOL_SOCKET, SO_RCVBUF, &v,
+	    sizeof v) == -1)
 		return -1;
 	if (getsockopt(ct->fd, SOL_SOCKET, SO_RCVBUF, &got, &len) == 0)
 		ct->stats.rcvbuf = (uint64_t)got / 2;
@@ -529,7 +535,17 @@ ct_dump(struct ct *ct, int first, char **cause)
 	/* What is queued predates the mark: take it first (bounded: under
 	 * a flood the rest only costs the race described above). */
 	ct_read(ct, CT_DRAIN_BUDGET);
-	r = nfct_query(ct->dump, NFCT_Q_DUMP, &family);
+	/*
+	 * Unprivileged, the request goes out from the helper, on this very
+	 * socket (it holds the same descriptor): nfnetlink checks
+	 * CAP_NET_ADMIN when a request arrives, not while its answer is
+	 * read, so the dump is read here as ever.
+	 */
+	if (ct->priv != NULL)
+		r = ct->priv(ct->priv_arg, CT_PRIV_DUMP, family) == -1 ? -1 :
+		    nfct_catch(ct->dump);
+	else
+		r = nfct_query(ct->dump, NFCT_Q_DUMP, &family);
 	if (r == -1) {
 		if (cause != NULL)
 			*cause = xasprintf("conntrack table dump: %s",
@@ -767,6 +783,27 @@ ct_close(struct ct *ct)
 	free(ct->hdrs);
 	free(ct->bufs);
 	free(ct);
+}
+
+void
+ct_set_priv(struct ct *ct, ct_priv_fn fn, void *arg)
+{
+	ct->priv = fn;
+	ct->priv_arg = arg;
+}
+
+struct nfct_handle *
+ct_dump_handle(struct ct *ct)
+{
+	if (ct->dump == NULL)
+		ct->dump = ct_dump_open(ct);
+	return ct->dump;
+}
+
+int
+ct_event_fd(const struct ct *ct)
+{
+	return ct->fd;
 }
 
 void

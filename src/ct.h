@@ -24,6 +24,7 @@
 struct conf;
 struct event;
 struct loop;
+struct nfct_handle;
 
 enum ct_msg_type {
 	CT_MSG_NEW,
@@ -153,6 +154,21 @@ struct ct	*ct_open(struct loop *, const struct conf *, ct_event_cb,
 		    void *arg, char **cause);
 /* Takes a new configuration (watched ports, intervals) after a reload. */
 void		 ct_set_conf(struct ct *, const struct conf *);
+
+/*
+ * Privilege separation.  Unprivileged, the daemon can read netlink but
+ * not send conntrack requests (CAP_NET_ADMIN is checked on each), so it
+ * asks the helper, which holds the same sockets: CT_PRIV_DUMP (val: the
+ * family) sends a dump request on the dump socket, CT_PRIV_RCVBUF (val:
+ * bytes) forces the event socket's buffer.  fn returns 0 or -1.
+ */
+#define CT_PRIV_DUMP	1
+#define CT_PRIV_RCVBUF	2
+typedef int	(*ct_priv_fn)(void *arg, int what, uint64_t val);
+void		 ct_set_priv(struct ct *, ct_priv_fn, void *arg);
+/* The sockets the helper must hold (the dump one opened now). */
+struct nfct_handle *ct_dump_handle(struct ct *);
+int		 ct_event_fd(const struct ct *);
 void		 ct_close(struct ct *);
 void		 ct_get_stats(const struct ct *, struct ct_stats *);
 

@@ -349,6 +349,12 @@ fail:
 }
 
 void
+ctl_set_owner(struct ctl *ctl, uid_t uid)
+{
+	ctl->uid = uid;
+}
+
+void
 ctl_close(struct ctl *ctl)
 {
 	int	i;

@@ -9,6 +9,8 @@
 #ifndef CTL_H
 #define CTL_H
 
+#include <sys/types.h>
+
 #include <stdio.h>
 
 struct loop;
@@ -35,6 +37,8 @@ typedef int	(*ctl_request_cb)(int argc, char **argv, int level, FILE *out,
  * and serves it on the loop.  NULL and *cause on failure. */
 struct ctl	*ctl_open(struct loop *, const char *path, const char *group,
 		    ctl_request_cb, void *arg, char **cause);
+/* The daemon's own user, who may do anything (after a privilege drop). */
+void		 ctl_set_owner(struct ctl *, uid_t);
 /* Stops serving, closes the clients and removes the socket file. */
 void		 ctl_close(struct ctl *);
 

@@ -120,17 +120,31 @@ fw_never_init(struct fw *fw, const struct conf *conf)
 struct fw *
 fw_open(const struct conf *conf, struct loop *loop, char **cause)
 {
+	return fw_open_backend(conf, loop, fw_backend_of(conf->dry_run ?
+	    CONF_FW_NONE : conf->firewall), NULL, cause);
+}
+
+int
+fw_in_kernel(const struct conf *conf)
+{
+	const struct fw_backend	*be;
+
+	be = fw_backend_of(conf->dry_run ? CONF_FW_NONE : conf->firewall);
+	return be == &fw_nft_backend || be == &fw_ipset_backend ||
+	    be == &fw_iptables_backend || be == &fw_cmd_backend;
+}
+
+struct fw *
+fw_open_backend(const struct conf *conf, struct loop *loop,
+    const struct fw_backend *be, void *priv, char **cause)
+{
 	struct fw	*fw;
 	char		*why;
 	int		 i, j;
 
 	fw = xcalloc(1, sizeof(*fw));
-	fw->be = fw_backend_of(conf->dry_run ? CONF_FW_NONE : conf->firewall);
-	if (fw->be == NULL) {
-		*cause = xstrdup("firewall backend not built in");
-		free(fw);
-		return NULL;
-	}
+	fw->be = be;
+	fw->priv = priv;
 	fw->loop = loop;
 	for (i = 0; i < conf->nservices; i++)
 		for (j = 0; j < conf->services[i].nports &&

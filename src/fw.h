@@ -119,6 +119,12 @@ struct fw {
  * need one then fail to open).  NULL and *cause on failure.
  */
 struct fw	*fw_open(const struct conf *, struct loop *, char **cause);
+/* The same with a backend of the caller's (priv.c's proxy), priv its. */
+struct fw	*fw_open_backend(const struct conf *, struct loop *,
+		    const struct fw_backend *, void *priv, char **cause);
+/* 1 if the configured backend needs privileges (the kernel, a command):
+ * under privilege separation it runs in the helper. */
+int		 fw_in_kernel(const struct conf *);
 void		 fw_close(struct fw *);
 int		 fw_apply(struct fw *, const struct fw_op *, size_t,
 		    char **cause);

@@ -13,6 +13,9 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <limits.h>
+#include <grp.h>
+#include <pwd.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
@@ -32,6 +35,7 @@
 #include "logsrc.h"
 #include "loop.h"
 #include "pipeline.h"
+#include "priv.h"
 #include "replay.h"
 #include "testfilter.h"
 #include "store.h"
@@ -53,6 +57,7 @@ struct daemon {
 	struct logsrc	*logs;		/* the [log] sections */
 	struct fw	*fw;		/* the firewall backend */
 	struct bans	*bans;		/* bans in force */
+	struct priv	*priv;		/* the helper; NULL: running as root */
 	struct log_ratelimit fw_rl;	/* firewall failure warnings */
 	struct ctl	*ctl;
 	int		 lock_fd;
@@ -326,7 +331,8 @@ daemon_verdict_cb(const struct verdict *v, void *arg)
 {
 	struct daemon	*d = arg;
 
-	bans_verdict(d->bans, v, clock_realtime());
+	if (d->bans != NULL)	/* not before enforcement is up */
+		bans_verdict(d->bans, v, clock_realtime());
 }
 
 static void
@@ -384,7 +390,21 @@ daemon_reload(struct daemon *d, FILE *out)
 	}
 	/* The firewall too (ports, table, backend): the new one opens
 	 * beside the old, which stays if it cannot. */
-	if ((fw = fw_open(conf, d->loop, &cause)) == NULL) {
+	if (d->priv != NULL && fw_in_kernel(conf) &&
+	    priv_reload(d->priv, &cause) == -1) {
+		log_warnx("reload: %s; keeping the running configuration",
+		    cause);
+		if (out != NULL)
+			fprintf(out, "%s; keeping the running "
+			    "configuration\n", cause);
+		free(cause);
+		logsrc_stop(logs);
+		conf_free(conf);
+		return -1;
+	}
+	if ((fw = d->priv != NULL && fw_in_kernel(conf) ?
+	    fw_open_backend(conf, d->loop, &priv_fw_backend, d->priv, &cause) :
+	    fw_open(conf, d->loop, &cause)) == NULL) {
 		log_warnx("reload: %s; keeping the running configuration",
 		    cause);
 		if (out != NULL)
@@ -822,11 +842,74 @@ daemon_restore(struct daemon *d)
 	daemon_fw_flush(d);
 }
 
+/* The firewall (through the helper if there is one) and the bans. */
+static void
+daemon_enforce(struct daemon *d)
+{
+	char	*cause;
+
+	if (d->priv != NULL && fw_in_kernel(d->conf))
+		d->fw = fw_open_backend(d->conf, d->loop, &priv_fw_backend,
+		    d->priv, &cause);
+	else
+		d->fw = fw_open(d->conf, d->loop, &cause);
+	if (d->fw == NULL)
+		fatalx("%s", cause);
+	d->fw_rl.interval_us = 60 * CLOCK_US_PER_SEC;
+	d->bans = bans_new(d->conf, d->store);
+	if (bans_refresh_local(d->bans) == -1)
+		log_warn("ban: getifaddrs (own addresses)");
+	daemon_restore(d);
+}
+
+/*
+ * Becomes [global] user for good: the files the daemon goes on writing
+ * become its own first (the state directory, the store and its WAL, the
+ * control socket), then groups, gid and uid are set, and getting root
+ * back must fail.  Any failure is fatal: a daemon that meant to drop and
+ * could not must not run as root.
+ */
+static void
+daemon_drop(struct daemon *d)
+{
+	static const char *const suffix[] = { "", "-wal", "-shm" };
+	struct passwd	*pw;
+	char		 path[PATH_MAX];
+	size_t		 i;
+
+	if ((pw = getpwnam(d->conf->user)) == NULL)
+		fatalx("user %s: no such user", d->conf->user);
+	if (pw->pw_uid == 0)
+		fatalx("user %s: is root", d->conf->user);
+	if (chown(d->conf->state_dir, pw->pw_uid, pw->pw_gid) == -1)
+		fatal("chown %s", d->conf->state_dir);
+	for (i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
+		snprintf(path, sizeof(path), "%s%s", d->conf->db_path,
+		    suffix[i]);
+		if (chown(path, pw->pw_uid, pw->pw_gid) == -1 &&
+		    errno != ENOENT)
+			fatal("chown %s", path);
+	}
+	if (chown(d->conf->control_socket, pw->pw_uid, (gid_t)-1) == -1)
+		fatal("chown %s", d->conf->control_socket);
+	if (setgroups(1, &pw->pw_gid) == -1 ||
+	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) == -1 ||
+	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1)
+		fatal("dropping to user %s", d->conf->user);
+	if (setuid(0) != -1 || geteuid() == 0)
+		fatalx("dropping to user %s: root came back", d->conf->user);
+	ctl_set_owner(d->ctl, pw->pw_uid);
+	log_info("privileges: running as %s; the firewall and conntrack "
+	    "requests go through helper %ld (CAP_NET_ADMIN only)",
+	    d->conf->user, (long)priv_pid(d->priv));
+}
+
 static int
 daemon_run(struct daemon *d, int foreground)
 {
 	struct ct_stats	 cts;
 	char		*cause;
+	int		 privsep;
 
 	log_init(1, (enum log_level)d->conf->log_level);
 	if (!foreground)
@@ -861,15 +944,15 @@ daemon_run(struct daemon *d, int foreground)
 	/*
 	 * Enforcement before detection: the firewall's own state exists and
 	 * the bans in force are back (without being announced again) before
-	 * the first event can cause a new one.
+	 * the first event can cause a new one.  Under privilege separation
+	 * the helper needs the conntrack sockets first, so it comes later.
 	 */
-	if ((d->fw = fw_open(d->conf, d->loop, &cause)) == NULL)
-		fatalx("%s", cause);
-	d->fw_rl.interval_us = 60 * CLOCK_US_PER_SEC;
-	d->bans = bans_new(d->conf, d->store);
-	if (bans_refresh_local(d->bans) == -1)
-		log_warn("ban: getifaddrs (own addresses)");
-	daemon_restore(d);
+	privsep = d->conf->user[0] != '\0' && geteuid() == 0;
+	if (d->conf->user[0] != '\0' && !privsep)
+		log_warnx("user %s: not started as root, running as we are",
+		    d->conf->user);
+	if (!privsep)
+		daemon_enforce(d);
 
 	/* Detection, then the sources that feed it. */
 	d->pipeline = pipeline_new(d->conf, d->store, daemon_seed());
@@ -892,6 +975,22 @@ daemon_run(struct daemon *d, int foreground)
 	    d->conf->control_group,
 	    daemon_ctl_cb, d, &cause)) == NULL)
 		fatalx("control socket: %s", cause);
+
+	/*
+	 * Everything that needs root is open: the helper forks with the
+	 * conntrack sockets and keeps CAP_NET_ADMIN alone, the firewall goes
+	 * through it, and we become the configured user, with nothing.
+	 */
+	if (privsep) {
+		if ((d->priv = priv_start(d->conf->path, d->ct != NULL ?
+		    ct_dump_handle(d->ct) : NULL, d->ct != NULL ?
+		    ct_event_fd(d->ct) : -1, &cause)) == NULL)
+			fatalx("%s", cause);
+		if (d->ct != NULL)
+			ct_set_priv(d->ct, priv_ct, d->priv);
+		daemon_enforce(d);
+		daemon_drop(d);
+	}
 
 	d->started = clock_monotonic();
 	d->started_wall = clock_realtime();
@@ -917,6 +1016,7 @@ daemon_run(struct daemon *d, int foreground)
 	store_flush(d->store);
 	/* The bans stay in the kernel, with their timeouts. */
 	fw_close(d->fw);
+	priv_stop(d->priv);
 	bans_free(d->bans);
 	pipeline_free(d->pipeline);
 	loop_free(d->loop);

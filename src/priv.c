@@ -1,0 +1,518 @@
+/*
+ * Privilege separation.
+ *
+ * With [global] user set, the daemon opens everything that needs root
+ * (conntrack sockets, sysctls, the store, the control socket, the logs),
+ * forks this helper, and drops to that user with no capability at all.
+ * The helper stays root but keeps only CAP_NET_ADMIN (the bounding set
+ * too, so the nft or ipset it runs gets nothing more), and serves a closed
+ * set of requests over a socketpair:
+ *
+ *	PRIV_APPLY, PRIV_REPLACE	a batch of firewall operations (in
+ *					chunks), checked again by fw_apply()'s
+ *					never-a-weapon rules against the
+ *					helper's own copy of the configuration
+ *	PRIV_LIST, PRIV_KILL		what is in force; end a prefix's sessions
+ *	PRIV_DUMP, PRIV_RCVBUF		conntrack: send a dump request on the
+ *					dump socket it shares with the daemon
+ *					(the daemon reads the answer: the
+ *					capability is checked on the request
+ *					only), force the event socket's buffer
+ *	PRIV_RELOAD			read the configuration file again and
+ *					open the firewall it names
+ *
+ * Nothing else: no path, no command, no argument reaches it but the
+ * operations' fixed fields.  The daemon talks to it synchronously (a
+ * request, an answer); the helper exits when the socket closes.  The
+ * webhook backend needs the event loop and no privilege, so it stays in
+ * the daemon; so does "none".
+ */
+#include <sys/types.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include <linux/capability.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libnetfilter_conntrack/libnetfilter_conntrack.h>
+
+#include "conf.h"
+#include "ct.h"
+#include "fw.h"
+#include "log.h"
+#include "priv.h"
+#include "xmalloc.h"
+
+#define PRIV_CHUNK	512		/* operations or entries a message */
+#define PRIV_SOCKBUF	(4 * 1024 * 1024)
+#define PRIV_CAUSE_MAX	1024
+
+enum priv_type {
+	PRIV_APPLY = 1,
+	PRIV_REPLACE,
+	PRIV_LIST,
+	PRIV_KILL,
+	PRIV_DUMP,
+	PRIV_RCVBUF,
+	PRIV_RELOAD
+};
+
+struct priv_hdr {
+	uint32_t	type;
+	uint32_t	n;		/* items in this message */
+	uint32_t	last;		/* the last message of a request */
+	int32_t		rc;		/* answers */
+	uint64_t	val;
+};
+
+struct priv {
+	int		 fd;
+	pid_t		 pid;
+};
+
+/* The largest message: a header and a chunk of operations. */
+#define PRIV_MSG_MAX	(sizeof(struct priv_hdr) + PRIV_CHUNK * \
+			    sizeof(struct fw_op))
+
+static int
+priv_send(int fd, const struct priv_hdr *h, const void *body, size_t len)
+{
+	struct iovec	iov[2];
+	struct msghdr	msg;
+	ssize_t		n;
+
+	memset(&msg, 0, sizeof(msg));
+	iov[0].iov_base = (void *)(uintptr_t)h;
+	iov[0].iov_len = sizeof(*h);
+	iov[1].iov_base = (void *)(uintptr_t)body;
+	iov[1].iov_len = len;
+	msg.msg_iov = iov;
+	msg.msg_iovlen = len > 0 ? 2 : 1;
+	do
+		n = sendmsg(fd, &msg, MSG_NOSIGNAL);
+	while (n == -1 && errno == EINTR);
+	return n == (ssize_t)(sizeof(*h) + len) ? 0 : -1;
+}
+
+/* One message into buf (PRIV_MSG_MAX); its body length, or -1. */
+static ssize_t
+priv_recv(int fd, struct priv_hdr *h, void *buf)
+{
+	uint8_t	*raw = buf;
+	ssize_t	 n;
+
+	do
+		n = recv(fd, raw, PRIV_MSG_MAX, 0);
+	while (n == -1 && errno == EINTR);
+	if (n < (ssize_t)sizeof(*h))
+		return -1;
+	memcpy(h, raw, sizeof(*h));
+	memmove(raw, raw + sizeof(*h), (size_t)n - sizeof(*h));
+	return n - (ssize_t)sizeof(*h);
+}
+
+/*
+ * The helper.
+ */
+
+/* CAP_NET_ADMIN alone, bounding set included, for good. */
+static void
+priv_caps(void)
+{
+	struct __user_cap_header_struct	 hdr;
+	struct __user_cap_data_struct	 data[2];
+	int				 c;
+
+	for (c = 0; c <= 63; c++)
+		if (c != CAP_NET_ADMIN && prctl(PR_CAPBSET_DROP, c, 0, 0,
+		    0) == -1 && errno != EINVAL)
+			fatal("priv: PR_CAPBSET_DROP");
+	memset(&hdr, 0, sizeof(hdr));
+	memset(data, 0, sizeof(data));
+	hdr.version = _LINUX_CAPABILITY_VERSION_3;
+	data[0].effective = data[0].permitted = 1U << CAP_NET_ADMIN;
+	if (syscall(SYS_capset, &hdr, data) == -1)
+		fatal("priv: capset");
+}
+
+static void
+priv_answer(int fd, int rc, const char *cause)
+{
+	struct priv_hdr	h;
+	size_t		len = cause != NULL ? strlen(cause) : 0;
+
+	memset(&h, 0, sizeof(h));
+	h.rc = rc;
+	h.last = 1;
+	if (len > PRIV_CAUSE_MAX)
+		len = PRIV_CAUSE_MAX;
+	(void)priv_send(fd, &h, cause, len);
+}
+
+static void
+priv_list(int fd, struct fw *fw)
+{
+	struct fw_entry	*e = NULL;
+	struct priv_hdr	 h;
+	char		*cause = NULL;
+	size_t		 n = 0, i = 0, k;
+
+	if (fw == NULL || fw_list(fw, &e, &n, &cause) == -1) {
+		priv_answer(fd, -1, cause != NULL ? cause : "cannot list");
+		free(cause);
+		return;
+	}
+	do {
+		k = n - i > PRIV_CHUNK ? PRIV_CHUNK : n - i;
+		memset(&h, 0, sizeof(h));
+		h.n = (uint32_t)k;
+		h.last = i + k == n;
+		if (priv_send(fd, &h, e + i, k * sizeof(*e)) == -1)
+			break;
+		i += k;
+	} while (i < n);
+	free(e);
+}
+
+static void
+priv_child(int fd, const char *path, struct nfct_handle *dump, int evfd)
+{
+	struct priv_hdr	 h;
+	struct conf	*conf = NULL, *nconf;
+	struct fw	*fw = NULL, *nfw;
+	struct fw_op	*ops = NULL;
+	struct prefix	 p;
+	uint8_t		*buf;
+	size_t		 nops = 0;
+	ssize_t		 len;
+	sigset_t	 none;
+	char		*cause;
+	int		 rc, v, family;
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_IGN);	/* the daemon stops us: EOF */
+	signal(SIGHUP, SIG_IGN);
+	priv_caps();
+	if (conf_load(path, &conf, &cause) == -1 ||
+	    (fw_in_kernel(conf) && (fw = fw_open(conf, NULL, &cause)) ==
+	    NULL)) {
+		log_warnx("priv: %s", cause);
+		free(cause);
+	}
+	buf = xmalloc(PRIV_MSG_MAX);
+	while ((len = priv_recv(fd, &h, buf)) >= 0) {
+		switch (h.type) {
+		case PRIV_APPLY:
+		case PRIV_REPLACE:
+			if ((size_t)len != h.n * sizeof(*ops) ||
+			    h.n > PRIV_CHUNK) {
+				priv_answer(fd, -1, "bad request");
+				nops = 0;
+				break;
+			}
+			ops = xreallocarray(ops, nops + h.n + 1, sizeof(*ops));
+			memcpy(ops + nops, buf, (size_t)len);
+			nops += h.n;
+			if (!h.last)
+				break;	/* more to come; no answer yet */
+			cause = NULL;
+			if (fw == NULL)
+				rc = -1;
+			else if (h.type == PRIV_APPLY)
+				rc = fw_apply(fw, ops, nops, &cause);
+			else
+				rc = fw_replace(fw, ops, nops, &cause);
+			priv_answer(fd, rc, rc == -1 ? (cause != NULL ? cause :
+			    "no firewall") : NULL);
+			free(cause);
+			nops = 0;
+			break;
+		case PRIV_LIST:
+			priv_list(fd, fw);
+			break;
+		case PRIV_KILL:
+			if ((size_t)len != sizeof(p)) {
+				priv_answer(fd, -1, "bad request");
+				break;
+			}
+			memcpy(&p, buf, sizeof(p));
+			cause = NULL;
+			rc = fw == NULL ? 0 : fw_kill(fw, &p, &cause);
+			priv_answer(fd, rc, cause);
+			free(cause);
+			break;
+		case PRIV_DUMP:
+			family = (int)h.val;
+			if (family != AF_UNSPEC && family != AF_INET &&
+			    family != AF_INET6) {
+				priv_answer(fd, -1, "bad family");
+				break;
+			}
+			rc = dump == NULL ? -1 : nfct_send(dump, NFCT_Q_DUMP,
+			    &family);
+			priv_answer(fd, rc == -1 ? -1 : 0, rc == -1 ?
+			    strerror(errno) : NULL);
+			break;
+		case PRIV_RCVBUF:
+			v = h.val > INT32_MAX / 2 ? INT32_MAX / 2 : (int)h.val;
+			rc = setsockopt(evfd, SOL_SOCKET, SO_RCVBUFFORCE, &v,
+			    sizeof(v));
+			priv_answer(fd, rc, rc == -1 ? strerror(errno) : NULL);
+			break;
+		case PRIV_RELOAD:
+			cause = NULL;
+			nfw = NULL;
+			if (conf_load(path, &nconf, &cause) == -1 ||
+			    (fw_in_kernel(nconf) && (nfw = fw_open(nconf, NULL,
+			    &cause)) == NULL)) {
+				priv_answer(fd, -1, cause);
+				free(cause);
+				break;
+			}
+			fw_close(fw);
+			conf_free(conf);
+			fw = nfw;
+			conf = nconf;
+			priv_answer(fd, 0, NULL);
+			break;
+		default:
+			priv_answer(fd, -1, "unknown request");
+			break;
+		}
+	}
+	fw_close(fw);
+	conf_free(conf);
+	_exit(0);
+}
+
+/*
+ * The daemon's side.
+ */
+struct priv *
+priv_start(const char *path, struct nfct_handle *dump, int evfd,
+    char **cause)
+{
+	struct priv	*pv;
+	int		 sp[2], size = PRIV_SOCKBUF, fd;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) == -1) {
+		*cause = xasprintf("priv: socketpair: %s", strerror(errno));
+		return NULL;
+	}
+	(void)setsockopt(sp[0], SOL_SOCKET, SO_SNDBUFFORCE, &size,
+	    sizeof(size));
+	(void)setsockopt(sp[1], SOL_SOCKET, SO_SNDBUFFORCE, &size,
+	    sizeof(size));
+	pv = xcalloc(1, sizeof(*pv));
+	switch ((pv->pid = fork())) {
+	case -1:
+		*cause = xasprintf("priv: fork: %s", strerror(errno));
+		close(sp[0]);
+		close(sp[1]);
+		free(pv);
+		return NULL;
+	case 0:
+		close(sp[0]);
+		/* Only what it serves stays open. */
+		for (fd = 3; fd < 1024; fd++)
+			if (fd != sp[1] && fd != evfd && (dump == NULL ||
+			    fd != nfct_fd(dump)))
+				(void)close(fd);
+		priv_child(sp[1], path, dump, evfd);
+		_exit(1);
+	default:
+		break;
+	}
+	close(sp[1]);
+	pv->fd = sp[0];
+	return pv;
+}
+
+void
+priv_stop(struct priv *pv)
+{
+	if (pv == NULL)
+		return;
+	close(pv->fd);		/* the helper sees EOF and exits */
+	(void)waitpid(pv->pid, NULL, 0);
+	free(pv);
+}
+
+pid_t
+priv_pid(const struct priv *pv)
+{
+	return pv->pid;
+}
+
+/* One request, one answer: its rc, the cause (caller frees) if -1. */
+static int
+priv_call(struct priv *pv, const struct priv_hdr *req, const void *body,
+    size_t len, char **cause)
+{
+	struct priv_hdr	 h;
+	uint8_t		*buf;
+	ssize_t		 n;
+
+	if (priv_send(pv->fd, req, body, len) == -1) {
+		*cause = xasprintf("priv: helper gone: %s", strerror(errno));
+		return -1;
+	}
+	buf = xmalloc(PRIV_MSG_MAX);
+	if ((n = priv_recv(pv->fd, &h, buf)) < 0) {
+		*cause = xstrdup("priv: helper gone");
+		free(buf);
+		return -1;
+	}
+	if (h.rc == -1)
+		*cause = xstrndup((char *)buf, (size_t)n);
+	free(buf);
+	return h.rc == -1 ? -1 : 0;
+}
+
+int
+priv_ct(void *arg, int what, uint64_t val)
+{
+	struct priv	*pv = arg;
+	struct priv_hdr	 h;
+	char		*cause;
+
+	memset(&h, 0, sizeof(h));
+	h.type = what == CT_PRIV_DUMP ? PRIV_DUMP : PRIV_RCVBUF;
+	h.last = 1;
+	h.val = val;
+	if (priv_call(pv, &h, NULL, 0, &cause) == -1) {
+		log_warnx("%s", cause);
+		free(cause);
+		return -1;
+	}
+	return 0;
+}
+
+int
+priv_reload(struct priv *pv, char **cause)
+{
+	struct priv_hdr	h;
+
+	memset(&h, 0, sizeof(h));
+	h.type = PRIV_RELOAD;
+	h.last = 1;
+	return priv_call(pv, &h, NULL, 0, cause);
+}
+
+/* The proxy backend: the daemon's struct fw, the work in the helper. */
+static int
+priv_fw_ops(struct fw *fw, enum priv_type type, const struct fw_op *ops,
+    size_t n, char **cause)
+{
+	struct priv	*pv = fw->priv;
+	struct priv_hdr	 h;
+	size_t		 i = 0, k;
+
+	do {
+		k = n - i > PRIV_CHUNK ? PRIV_CHUNK : n - i;
+		memset(&h, 0, sizeof(h));
+		h.type = type;
+		h.n = (uint32_t)k;
+		h.last = i + k == n;
+		if (!h.last) {
+			if (priv_send(pv->fd, &h, ops + i, k *
+			    sizeof(*ops)) == -1) {
+				*cause = xstrdup("priv: helper gone");
+				return -1;
+			}
+		} else
+			return priv_call(pv, &h, ops + i, k * sizeof(*ops),
+			    cause);
+		i += k;
+	} while (i < n);
+	return 0;
+}
+
+static int
+priv_fw_apply(struct fw *fw, const struct fw_op *ops, size_t n,
+    char **cause)
+{
+	return priv_fw_ops(fw, PRIV_APPLY, ops, n, cause);
+}
+
+static int
+priv_fw_replace(struct fw *fw, const struct fw_op *ops, size_t n,
+    char **cause)
+{
+	return priv_fw_ops(fw, PRIV_REPLACE, ops, n, cause);
+}
+
+static int
+priv_fw_kill(struct fw *fw, const struct prefix *p, char **cause)
+{
+	struct priv_hdr	h;
+
+	memset(&h, 0, sizeof(h));
+	h.type = PRIV_KILL;
+	h.last = 1;
+	return priv_call(fw->priv, &h, p, sizeof(*p), cause);
+}
+
+static int
+priv_fw_list(struct fw *fw, struct fw_entry **entries, size_t *n,
+    char **cause)
+{
+	struct priv	*pv = fw->priv;
+	struct priv_hdr	 h;
+	uint8_t		*buf;
+	ssize_t		 len;
+
+	memset(&h, 0, sizeof(h));
+	h.type = PRIV_LIST;
+	h.last = 1;
+	if (priv_send(pv->fd, &h, NULL, 0) == -1) {
+		*cause = xstrdup("priv: helper gone");
+		return -1;
+	}
+	*entries = NULL;
+	*n = 0;
+	buf = xmalloc(PRIV_MSG_MAX);
+	for (;;) {
+		if ((len = priv_recv(pv->fd, &h, buf)) < 0) {
+			*cause = xstrdup("priv: helper gone");
+			break;
+		}
+		if (h.rc == -1) {
+			*cause = xstrndup((char *)buf, (size_t)len);
+			break;
+		}
+		if ((size_t)len != h.n * sizeof(**entries)) {
+			*cause = xstrdup("priv: bad answer");
+			break;
+		}
+		*entries = xreallocarray(*entries, *n + h.n + 1,
+		    sizeof(**entries));
+		memcpy(*entries + *n, buf, (size_t)len);
+		*n += h.n;
+		if (h.last) {
+			free(buf);
+			return 0;
+		}
+	}
+	free(buf);
+	free(*entries);
+	*entries = NULL;
+	*n = 0;
+	return -1;
+}
+
+const struct fw_backend priv_fw_backend = {
+	"helper", NULL, priv_fw_apply, priv_fw_list, priv_fw_kill, NULL,
+	priv_fw_replace
+};
