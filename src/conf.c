@@ -131,6 +131,9 @@ const struct conf_directive conf_directives[] = {
 	  "Run as this user once started (privilege separation: a helper "
 	  "keeps CAP_NET_ADMIN for the firewall and conntrack requests); "
 	  "empty: stay root.  The logs must be readable by it." },
+	{ CONF_K_GLOBAL, "control_mode", CONF_T_STRING, 0, 1, 4, NULL,
+	  "0660", G(control_mode), 0,
+	  "Mode of the control socket, in octal (at most 0666)." },
 	{ CONF_K_GLOBAL, "control_group", CONF_T_STRING, CONF_F_EMPTY, 0, 32,
 	  NULL, "", G(control_group), 0,
 	  "Group that owns the control socket: its members may ask status "

@@ -85,6 +85,7 @@ struct conf {
 	char		*state_dir;
 	char		*control_socket;
 	char		*control_group;	/* "": none */
+	char		*control_mode;	/* octal text */
 	char		*user;		/* "": stay root */
 	enum conf_firewall firewall;
 	int		 dry_run;

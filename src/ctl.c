@@ -253,11 +253,13 @@ ctl_alive(const struct sockaddr_un *sun)
 
 struct ctl *
 ctl_open(struct loop *loop, const char *path, const char *group,
-    ctl_request_cb cb, void *arg, char **cause)
+    const char *mode, ctl_request_cb cb, void *arg, char **cause)
 {
 	struct sockaddr_un	 sun;
 	struct group		*gr;
 	struct ctl		*ctl;
+	char			*end;
+	long			 m;
 	char			*dir, *slash;
 	int			 i, fd = -1;
 	mode_t			 old;
@@ -295,9 +297,20 @@ ctl_open(struct loop *loop, const char *path, const char *group,
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 	    0)) == -1)
 		goto fail;
-	old = umask(0117);	/* srw-rw---- from the start, no window */
+	/* The mode: octal, read and write bits only (the daemon checks
+	 * every caller's credentials anyway). */
+	m = strtol(mode != NULL && *mode != '\0' ? mode : "0660", &end, 8);
+	if (*end != '\0' || m < 0 || (m & ~0666) != 0) {
+		*cause = xasprintf("control_mode %s: not an octal mode within "
+		    "0666", mode);
+		close(fd);
+		return NULL;
+	}
+	old = umask(0177);	/* srw------- from the start, no window */
 	i = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
 	umask(old);
+	if (i == 0 && chmod(path, (mode_t)m) == -1)
+		i = -1;
 	if (i == -1 || listen(fd, CTL_CLIENTS_MAX) == -1)
 		goto fail;
 

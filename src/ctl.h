@@ -33,10 +33,11 @@ typedef int	(*ctl_request_cb)(int argc, char **argv, int level, FILE *out,
 		    void *arg);
 
 /* Binds path (refusing if another daemon answers on it, replacing a
- * stale socket), mode 0660 with group (NULL or "": the daemon's own),
+ * stale socket), with mode (octal text, NULL: 0660) and group (NULL or
+ * "": the daemon's own),
  * and serves it on the loop.  NULL and *cause on failure. */
 struct ctl	*ctl_open(struct loop *, const char *path, const char *group,
-		    ctl_request_cb, void *arg, char **cause);
+		    const char *mode, ctl_request_cb, void *arg, char **cause);
 /* The daemon's own user, who may do anything (after a privilege drop). */
 void		 ctl_set_owner(struct ctl *, uid_t);
 /* Stops serving, closes the clients and removes the socket file. */

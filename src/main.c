@@ -665,7 +665,9 @@ daemon_ctl_ban(struct daemon *d, int argc, char **argv, FILE *out)
 		free(cause);
 		return -1;
 	}
-	/* Applied before the answer, so the caller can rely on it. */
+	/* Stored, then applied, before the answer: the caller can rely on
+	 * it, and so can a restart. */
+	store_flush(d->store);
 	daemon_fw_flush(d);
 	fprintf(out, "%s %s\n", argv[0], argv[1]);
 	return 0;
@@ -733,9 +735,12 @@ daemon_flush_hook(struct loop *loop, void *arg)
 	struct daemon	*d = arg;
 
 	(void)loop;
-	daemon_fw_flush(d);
+	/* The store first: a ban the kernel has must be one the store has
+	 * (a kill -9 between the two then loses nothing: the restart puts
+	 * the store's bans back). */
 	logsrc_flush(d->logs, clock_realtime());
 	store_flush(d->store);
+	daemon_fw_flush(d);
 }
 
 /* Bans whose time is up; the kernel drops them by itself where it can. */
@@ -972,7 +977,7 @@ daemon_run(struct daemon *d, int foreground)
 	    pipeline_event, d->pipeline, &cause)) == NULL)
 		fatalx("%s", cause);
 	if ((d->ctl = ctl_open(d->loop, d->conf->control_socket,
-	    d->conf->control_group,
+	    d->conf->control_group, d->conf->control_mode,
 	    daemon_ctl_cb, d, &cause)) == NULL)
 		fatalx("control socket: %s", cause);
 

@@ -23,6 +23,7 @@ cat > "$T/xg.conf" <<CONF
 state_dir = $T/state
 control_socket = $T/ctl.sock
 control_group = nogroup
+control_mode = 0660
 [conntrack]
 poll = 1s
 [service c2s]
@@ -67,6 +68,8 @@ wait_banned() {
 }
 
 start_xg 1
+[ "$(stat -c '%a %G' "$T/ctl.sock")" = "660 nogroup" ] ||
+    fail "control socket: $(stat -c '%a %G' "$T/ctl.sock")"
 # The bot holds a session, then churns past max_new.
 ns_spawn "$CLI" "$T/hold.log" "$XGLOAD" hold -d 192.0.2.1 -p 5222 -n 1 \
     -s "$BOT" --seconds 30
@@ -112,7 +115,8 @@ connect "$FRIEND" || fail "the allowlisted address cannot connect"
 xgc ban "$FRIEND" > "$T/ban.out" 2>&1 && fail "a manual ban of an allowlisted address was taken"
 expect_grep "never banned" "$T/ban.out"
 
-# A manual ban outlives a restart, and is not announced again.
+# A manual ban outlives a restart (and a kill -9), and is not announced
+# again.
 xgc ban "$OTHER" --for 1h --reason "seen in the abuse feed" ||
     fail "manual ban refused"
 in_set "$OTHER" || fail "the manual ban is not in the kernel"
@@ -126,6 +130,14 @@ grep -q "ban: $OTHER" "$T/xg.2.log" && fail "the restart announced the ban again
 expect_grep "1 ban in force restored" "$T/xg.2.log"
 xgc bans | grep -q "^$OTHER/32 .*manual" || fail "bans lost the manual ban"
 connect "$OTHER" && fail "$OTHER connects though banned"
+# kill -9 right after a ban loses nothing either.
+xgc ban 198.51.100.88 --for 1h || fail "manual ban refused"
+kill -KILL "$XGPID"
+wait_pid_gone "$XGPID" 5 || fail "kill -9 did not end the daemon"
+start_xg 3
+in_set 198.51.100.88 || fail "a ban was lost to kill -9"
+xgc bans | grep -q "^198.51.100.88/32 " || fail "bans lost a ban to kill -9"
+xgc unban 198.51.100.88 || fail "unban refused"
 xgc unban "$OTHER" || fail "unban refused"
 in_set "$OTHER" && fail "unban left the element in the kernel"
 connect "$OTHER" || fail "$OTHER cannot connect after unban"
