@@ -44,7 +44,10 @@ ip netns exec "$ns" "$XG" run --foreground -c "$T/xg.conf" 2>"$T/daemon.log" &
 pid=$!
 wait_for_line "ready" "$T/daemon.log" 5
 
-base=$(( $(date +%s) - 2 * 3600 ))
+# On a minute: the outage shape is measured in whole minutes (outage_window
+# 1m, aligned to the clock), and a burst that began just before a minute
+# ended would be judged on its first part only.
+base=$(( ($(date +%s) - 2 * 3600) / 60 * 60 ))
 python3 - "$base" > "$T/gen.log" <<'PY'
 import sys, time
 base = int(sys.argv[1])
