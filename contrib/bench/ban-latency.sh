@@ -12,6 +12,8 @@
 # event, detection, the ban, and the batch through `nft -f -`.
 #
 #   contrib/bench/ban-latency.sh [-n N]      (default 200; root)
+#   XG_USER=nobody contrib/bench/ban-latency.sh   the same with privilege
+#                                                 separation ([global] user)
 #
 # Output: key=value lines (p50, p90, p99, max in microseconds).
 set -u
@@ -23,6 +25,7 @@ N=200
 [ "${1:-}" = "-n" ] && N=$2
 XG=${XG:-$TOP/xmppguard}
 T=$(mktemp -d /tmp/xg-latency.XXXXXX)
+chmod 755 "$T"
 
 ns_require
 xgload_build
@@ -35,7 +38,8 @@ ns_add_client_addrs "$CLI" 198.51.100.1 "198.51.100.$N"
 cat > "$T/xg.conf" <<CONF
 [global]
 state_dir = $T/state
-control_socket = $T/ctl.sock
+control_socket = $T/state/ctl.sock
+user = ${XG_USER:-}
 [service c2s]
 ports = 5222
 max_new = 1/1h
