@@ -1132,8 +1132,9 @@ main_check_config(int argc, char **argv)
 }
 
 /*
- * status, bans, ban, unban, reload: one request on the control socket.  The answer
- * goes to stdout, or to stderr with exit status 1 if the daemon refused.
+ * status, bans, ban, unban, reload: one request on the control socket.
+ * The answer goes to stdout, or to stderr with exit status 1 if the daemon
+ * refused.
  */
 static int
 main_ctl(int argc, char **argv)

@@ -355,6 +355,17 @@ priv_pid(const struct priv *pv)
 	return pv->pid;
 }
 
+/*
+ * Without the helper nothing can be enforced nor counted: stop, so the
+ * service manager starts us again with everything in place (the bans in
+ * the kernel and in the store are not lost).
+ */
+static void
+priv_gone(struct priv *pv)
+{
+	fatalx("priv: the privileged helper (pid %ld) is gone", (long)pv->pid);
+}
+
 /* One request, one answer: its rc, the cause (caller frees) if -1. */
 static int
 priv_call(struct priv *pv, const struct priv_hdr *req, const void *body,
@@ -364,16 +375,11 @@ priv_call(struct priv *pv, const struct priv_hdr *req, const void *body,
 	uint8_t		*buf;
 	ssize_t		 n;
 
-	if (priv_send(pv->fd, req, body, len) == -1) {
-		*cause = xasprintf("priv: helper gone: %s", strerror(errno));
-		return -1;
-	}
+	if (priv_send(pv->fd, req, body, len) == -1)
+		priv_gone(pv);
 	buf = xmalloc(PRIV_MSG_MAX);
-	if ((n = priv_recv(pv->fd, &h, buf)) < 0) {
-		*cause = xstrdup("priv: helper gone");
-		free(buf);
-		return -1;
-	}
+	if ((n = priv_recv(pv->fd, &h, buf)) < 0)
+		priv_gone(pv);
 	if (h.rc == -1)
 		*cause = xstrndup((char *)buf, (size_t)n);
 	free(buf);
@@ -427,10 +433,8 @@ priv_fw_ops(struct fw *fw, enum priv_type type, const struct fw_op *ops,
 		h.last = i + k == n;
 		if (!h.last) {
 			if (priv_send(pv->fd, &h, ops + i, k *
-			    sizeof(*ops)) == -1) {
-				*cause = xstrdup("priv: helper gone");
-				return -1;
-			}
+			    sizeof(*ops)) == -1)
+				priv_gone(pv);
 		} else
 			return priv_call(pv, &h, ops + i, k * sizeof(*ops),
 			    cause);
@@ -476,18 +480,14 @@ priv_fw_list(struct fw *fw, struct fw_entry **entries, size_t *n,
 	memset(&h, 0, sizeof(h));
 	h.type = PRIV_LIST;
 	h.last = 1;
-	if (priv_send(pv->fd, &h, NULL, 0) == -1) {
-		*cause = xstrdup("priv: helper gone");
-		return -1;
-	}
+	if (priv_send(pv->fd, &h, NULL, 0) == -1)
+		priv_gone(pv);
 	*entries = NULL;
 	*n = 0;
 	buf = xmalloc(PRIV_MSG_MAX);
 	for (;;) {
-		if ((len = priv_recv(pv->fd, &h, buf)) < 0) {
-			*cause = xstrdup("priv: helper gone");
-			break;
-		}
+		if ((len = priv_recv(pv->fd, &h, buf)) < 0)
+			priv_gone(pv);
 		if (h.rc == -1) {
 			*cause = xstrndup((char *)buf, (size_t)len);
 			break;

@@ -99,4 +99,15 @@ ns_exec "$SRV" nft list set inet xgpriv ban4 | grep -q "$BOT" &&
 
 ns_stop "$xg"
 kill -0 "$helper" 2>/dev/null && fail "the helper outlived the daemon"
+
+# Without its helper the daemon cannot enforce: it stops (the service
+# manager starts it again) rather than carry on blind.
+ns_spawn "$SRV" "$T/xg2.log" "$XG" run --foreground -c "$T/xg.conf"
+xg=$NS_PID
+wait_for_line 'ready' "$T/xg2.log" 5
+helper=$(pgrep -P "$xg" -x xmppguard | head -n 1)
+kill -KILL "$helper"
+"$XG" ban 192.0.2.99 -s "$T/state/ctl.sock" > /dev/null 2>&1
+wait_pid_gone "$xg" 5 || fail "the daemon went on without its helper"
+expect_grep "the privileged helper (pid $helper) is gone" "$T/xg2.log"
 exit 0
