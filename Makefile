@@ -73,7 +73,7 @@ $(BUILD)/%.o: src/%.c | $(BUILD)/sql_migrations.h
 	$(Q)$(CC) $(FINAL_CFLAGS) -MMD -MP -c -o $@ $<
 
 # The numbered migrations in sql/ are compiled into the binary.
-$(BUILD)/sql_migrations.c $(BUILD)/sql_migrations.h: $(SQL) sql/embed.sh
+$(BUILD)/sql_migrations.c $(BUILD)/sql_migrations.h &: $(SQL) sql/embed.sh
 	@mkdir -p $(BUILD)
 	@echo "  GEN     $(BUILD)/sql_migrations.c"
 	$(Q)sh sql/embed.sh $(BUILD) $(SQL)
@@ -148,6 +148,8 @@ check: deps
 	$(Q)$(MAKE) --no-print-directory unit-san
 	@echo "== filter fixtures =="
 	$(Q)$(MAKE) --no-print-directory filters
+	@echo "== fuzz targets, 5 s each (make fuzz: longer) =="
+	$(Q)$(MAKE) --no-print-directory fuzz-smoke
 	@echo "== system tests =="
 	$(Q)$(MAKE) --no-print-directory system
 
@@ -186,4 +188,39 @@ uninstall:
 clean:
 	rm -rf build xmppguard
 
--include $(wildcard build/*/*.d build/*/tests/*.d)
+# Fuzzing (clang's libFuzzer; see tests/fuzz/README): every
+# tests/fuzz/fuzz_*.c is linked against the project's objects built with
+# ASan+UBSan and fuzzer coverage into build/fuzz/.  A fuzzer that #includes
+# a module's .c is linked without that module's object.  make fuzz runs
+# each for FUZZ_SECONDS, make fuzz-smoke for 5.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_SRCS    := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS    := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/bin/%)
+
+build/fuzz/bin/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_OBJS)
+	@mkdir -p $(@D)
+	@echo "  FUZZ    $@"
+	$(Q)$(CC) $(FINAL_CFLAGS) -fsanitize=fuzzer -MMD -MP -o $@ $< \
+	    $(filter-out $(patsubst %,$(BUILD)/%.o,$(shell sed -n \
+	    's|^#include "\.\./\.\./src/\(.*\)\.c"$$|\1|p' $<)),$(LIB_OBJS)) \
+	    $(FINAL_LDFLAGS) -fsanitize=fuzzer $(PC_LIBS)
+
+.PHONY: fuzz fuzz-smoke fuzz-build fuzz-bins
+fuzz-bins: $(FUZZ_BINS)
+
+# The generated header first, alone (older makes ran its rule twice).
+FUZZ_MAKE = $(MAKE) --no-print-directory CC=$(FUZZ_CC) \
+	    SANITIZE=address,undefined BUILD=build/fuzz \
+	    CFLAGS="$(CFLAGS) -fsanitize=fuzzer-no-link"
+fuzz-build:
+	+$(Q)$(FUZZ_MAKE) build/fuzz/sql_migrations.h
+	+$(Q)$(FUZZ_MAKE) fuzz-bins
+
+fuzz: fuzz-build
+	@sh tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
+
+fuzz-smoke: fuzz-build
+	@sh tests/fuzz/run.sh 5 $(FUZZ_BINS)
+
+-include $(wildcard build/*/*.d build/*/tests/*.d build/fuzz/bin/*.d)

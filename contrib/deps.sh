@@ -8,7 +8,7 @@ set -eu
 BUILD_PKGS="build-essential pkg-config libnetfilter-conntrack-dev libpcre2-dev
 	libsqlite3-dev libcurl4-openssl-dev libinih-dev"
 TEST_PKGS="libcmocka-dev clang sqlite3 iproute2 nftables conntrack procps
-	python3 ipset iptables util-linux"
+	python3 ipset iptables util-linux libclang-rt-14-dev"
 
 if [ "${1:-}" = "--check" ]; then
 	for c in clang sqlite3 ip nft conntrack python3 ipset iptables \

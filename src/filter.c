@@ -1685,7 +1685,7 @@ filter_scan(struct filter *f, const char *buf, size_t len, int64_t now,
 		/* A scan literal in the line is a prefilter literal, when
 		 * the scan uses the prefilter. */
 		rc = filter_match_line(f, pos, (size_t)(le - pos), now, &r,
-		    nscan > 0 && f->scan[0] == &f->prefilter_lit[0]);
+		    nscan > 0 && f->scan[0] == f->prefilter_lit);
 		if (rc > 0 && cb != NULL)
 			cb(line, pos, (size_t)(le - pos), &r, arg);
 		line++;

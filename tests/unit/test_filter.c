@@ -792,6 +792,26 @@ test_restrict_lookback(void **state)
 	free(l);
 }
 
+/* Without a prefilter the scan uses the patterns' literals (a fuzzer
+ * found the old code taking the address of a NULL array's element). */
+static void
+test_scan_no_prefilter(void **state)
+{
+	static const char buf[] = "a x\nfail 192.0.2.1\nb\nfail 2001:db8::1";
+	struct scan_log	*l = xcalloc(1, sizeof(*l));
+	struct filter	*f;
+
+	(void)state;
+	f = load_str("[filter]\nname = n\ntime = none\n[pattern p]\n"
+	    "kind = auth_fail\nliteral = fail\nregex = ^fail (?<ip>\\S+)$\n");
+	assert_int_equal(filter_scan(f, buf, sizeof(buf) - 1, 0, scan_cb, l),
+	    4);
+	assert_int_equal(l->n, 2);
+	assert_int_equal(filter_stats(f)->prefiltered, 2);
+	filter_free(f);
+	free(l);
+}
+
 static void
 test_filter_path(void **state)
 {
@@ -832,6 +852,7 @@ main(void)
 		cmocka_unit_test(test_scan_equals_match),
 		cmocka_unit_test(test_restrict),
 		cmocka_unit_test(test_restrict_lookback),
+		cmocka_unit_test(test_scan_no_prefilter),
 		cmocka_unit_test(test_filter_path),
 	};
 
