@@ -735,14 +735,6 @@ bans_reconcile(struct bans *bs, int64_t now, const struct fw_entry *entries,
 		    "again", (unsigned long long)bs->st.readded);
 }
 
-void
-bans_restore(struct bans *bs, int64_t now, const struct fw_entry *entries,
-    size_t n)
-{
-	bans_load(bs, now);
-	bans_reconcile(bs, now, entries, n);
-}
-
 /*
  * Reading.
  */

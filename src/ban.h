@@ -105,15 +105,12 @@ void		 bans_retry(struct bans *);
 
 /*
  * At start: the bans the store says are in force go back into the table,
- * without announcing them again; then the firewall's own list (entries,
- * n; NULL if the backend cannot list) is compared: bans missing there are
- * queued again with their remaining time, entries the store does not know
- * are queued for removal.
+ * without being announced again (bans_load: how many).  Then, for a
+ * backend that cannot replace its sets at once, its own list (entries, n;
+ * NULL if it cannot list) is compared (bans_reconcile): bans missing
+ * there are queued again with their remaining time, entries the store
+ * does not know are queued for removal.
  */
-void		 bans_restore(struct bans *, int64_t now,
-		    const struct fw_entry *entries, size_t n);
-/* The two halves of bans_restore(): the store's bans into the table
- * (how many are in force), then the comparison with the list. */
 int		 bans_load(struct bans *, int64_t now);
 void		 bans_reconcile(struct bans *, int64_t now,
 		    const struct fw_entry *entries, size_t n);

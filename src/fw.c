@@ -138,6 +138,7 @@ struct fw *
 fw_open_backend(const struct conf *conf, struct loop *loop,
     const struct fw_backend *be, void *priv, char **cause)
 {
+	const struct fw_backend *real;
 	struct fw	*fw;
 	char		*why;
 	int		 i, j;
@@ -146,6 +147,10 @@ fw_open_backend(const struct conf *conf, struct loop *loop,
 	fw->be = be;
 	fw->priv = priv;
 	fw->loop = loop;
+	/* Of the configured backend, also when be is the helper's proxy. */
+	real = fw_backend_of(conf->dry_run ? CONF_FW_NONE : conf->firewall);
+	fw->self_expiring = real == &fw_nft_backend ||
+	    real == &fw_ipset_backend;
 	for (i = 0; i < conf->nservices; i++)
 		for (j = 0; j < conf->services[i].nports &&
 		    fw->nports < (int)(sizeof(fw->ports) /
@@ -331,20 +336,18 @@ fw_kill(struct fw *fw, const struct prefix *p, char **cause)
 {
 	if (!fw->kill)
 		return 0;
-	if (fw->be->kill != NULL)
-		return fw->be->kill(fw, p, cause);
-	/* The kernel backends drop packets here: end the sessions too.
-	 * Elsewhere (a command, a webhook) the ban is someone else's, and
-	 * a cut client would only reconnect before it is in place. */
-	if (fw->be == &fw_ipset_backend || fw->be == &fw_iptables_backend)
-		return fw_kill_live(fw, p, cause);
-	return 0;
+	/* Only the kernel backends have a kill (fw_kill_live): elsewhere (a
+	 * command, a webhook) the ban is someone else's, and a cut client
+	 * would only reconnect before it is in place. */
+	if (fw->be->kill == NULL)
+		return 0;
+	return fw->be->kill(fw, p, cause);
 }
 
 int
 fw_expires_itself(const struct fw *fw)
 {
-	return fw->be == &fw_nft_backend || fw->be == &fw_ipset_backend;
+	return fw->self_expiring;
 }
 
 const char *

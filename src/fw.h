@@ -103,6 +103,8 @@ struct fw {
 	int		 nports;
 	int		 all_ports;	/* ban every port */
 	int		 kill;		/* kill_established */
+	int		 self_expiring;	/* the configured backend's bans end by
+					 * themselves (kernel timeouts) */
 	char		 table[33];	/* nft_table */
 	uint64_t	 throttle;	/* bytes/s */
 	char		*ban_command;	/* templates; "" if unset */

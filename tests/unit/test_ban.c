@@ -306,7 +306,8 @@ test_restore(void **state)
 	e[0].prefix = pfx("198.51.100.20");
 	e[0].remaining = 500 * S;
 	e[1].prefix = pfx("192.0.2.200");
-	bans_restore(again, T0 + 100 * S, e, 2);
+	assert_int_equal(bans_load(again, T0 + 100 * S), 2);
+	bans_reconcile(again, T0 + 100 * S, e, 2);
 	assert_int_equal(again->st.restored, 2);
 	assert_int_equal(again->st.readded, 1);
 	assert_string_equal(batch(again, &nk),
@@ -316,7 +317,7 @@ test_restore(void **state)
 	/* Expired ones stay out. */
 	bans_free(again);
 	again = bans_new(f->conf, f->store);
-	bans_restore(again, T0 + 700 * S, NULL, 0);
+	assert_int_equal(bans_load(again, T0 + 700 * S), 0);
 	assert_int_equal(again->st.restored, 0);
 	bans_free(again);
 }
