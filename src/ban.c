@@ -26,6 +26,10 @@
  * same batch, since a set element's timeout is fixed when it is added.
  * Expiry needs no operation where the kernel drops the element by itself
  * (nftables, ipset timeouts): the table just forgets it.
+ *
+ * Each ban issued, extended, lifted or expired is told to the notify
+ * callback (alerts) once made; bans restored from the store at start are
+ * not, so a restart announces nothing again.
  */
 #include <sys/socket.h>
 
@@ -61,6 +65,8 @@ struct bans {
 	size_t		 nkills, killscap, kflushed;
 	struct addr	*local;
 	int		 nlocal;
+	ban_notify_cb	 notify;	/* alerts; NULL: none */
+	void		*notify_arg;
 	struct ban_stats st;
 };
 
@@ -97,6 +103,21 @@ void
 bans_set_conf(struct bans *bs, const struct conf *conf)
 {
 	bs->conf = conf;
+}
+
+void
+bans_set_notify(struct bans *bs, ban_notify_cb cb, void *arg)
+{
+	bs->notify = cb;
+	bs->notify_arg = arg;
+}
+
+static void
+ban_notify(struct bans *bs, enum ban_change what, const struct ban *b,
+    int64_t now)
+{
+	if (bs->notify != NULL)
+		bs->notify(what, b, now, bs->notify_arg);
 }
 
 void
@@ -427,6 +448,7 @@ ban_issue(struct bans *bs, struct ban *nb, int64_t now)
 		ban_queue(bs, b->throttled ? FW_THROTTLE : FW_BAN, b, now);
 		bs->st.extended++;
 		ban_log("ban extended", b, now);
+		ban_notify(bs, BAN_EXTENDED, b, now);
 		return 1;
 	}
 	if (bs->n >= BAN_MAX) {
@@ -486,7 +508,12 @@ ban_issue(struct bans *bs, struct ban *nb, int64_t now)
 	if (!b->throttled && bs->conf->ban_kill)
 		ban_queue_kill(bs, &b->prefix);
 	bs->st.bans++;
+	if (b->rule < VERDICT_RULE_MAX)
+		bs->st.by_rule[b->rule]++;
+	if (b->count > 1)
+		bs->st.escalated++;
 	ban_log("ban", b, now);
+	ban_notify(bs, BAN_ISSUED, b, now);
 	return 1;
 }
 
@@ -589,6 +616,7 @@ bans_lift(struct bans *bs, const struct prefix *p, int64_t now,
 	log_info("unban: %s (%s ban %" PRIu32 ", lifted by an operator)",
 	    addr_prefix_ntop(p, pfx, sizeof(pfx)),
 	    verdict_rule_name(bs->b[i].rule), bs->b[i].count);
+	ban_notify(bs, BAN_LIFTED, &bs->b[i], now);
 	ban_remove(bs, i);
 	bs->st.unbans++;
 	return 0;
@@ -610,6 +638,7 @@ bans_expire(struct bans *bs, int64_t now, int send_unban)
 		log_info("unban: %s (%s ban %" PRIu32 " expired)",
 		    addr_prefix_ntop(&bs->b[i].prefix, pfx, sizeof(pfx)),
 		    verdict_rule_name(bs->b[i].rule), bs->b[i].count);
+		ban_notify(bs, BAN_EXPIRED, &bs->b[i], now);
 		ban_remove(bs, i);	/* the last moved into i */
 		bs->st.expired++;
 	}

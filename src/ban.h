@@ -53,12 +53,30 @@ struct ban_stats {
 					 * ended */
 	uint64_t	 full;		/* refused: the table is full */
 	uint64_t	 covered;	/* inside a banned network already */
+	uint64_t	 escalated;	/* of bans, repeats (count > 1) */
+	uint64_t	 by_rule[VERDICT_RULE_MAX];	/* bans issued */
 };
+
+/* What happened to a ban, as bans_set_notify()'s callback hears it. */
+enum ban_change {
+	BAN_ISSUED,		/* a new ban (count > 1: an escalation) */
+	BAN_EXTENDED,		/* a banned prefix's ban made longer */
+	BAN_LIFTED,		/* by an operator */
+	BAN_EXPIRED		/* its time ran out */
+};
+
+/* Told of a change after it is made (the ban is still valid, its expiry
+ * the new one).  It must not call bans_* functions that change the table. */
+typedef void	(*ban_notify_cb)(enum ban_change, const struct ban *,
+		    int64_t now, void *arg);
 
 /* Opens the ban table on store (may be NULL: nothing persists). */
 struct bans	*bans_new(const struct conf *, struct store *);
 void		 bans_free(struct bans *);
 void		 bans_set_conf(struct bans *, const struct conf *);
+/* Calls cb for each ban issued, extended, lifted or expired from now on
+ * (alerts); never for the bans bans_load() restores.  NULL: nobody. */
+void		 bans_set_notify(struct bans *, ban_notify_cb, void *arg);
 
 /*
  * The host's own addresses, never banned (refreshed by the caller when

@@ -43,6 +43,8 @@
 #include <sys/types.h>
 #include <sys/un.h>
 
+#include <arpa/inet.h>
+
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -57,14 +59,17 @@
 #include <ini.h>
 
 #include "addr.h"
+#include "alert.h"
 #include "conf.h"
 #include "conf_int.h"
+#include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "xmalloc.h"
 
 #define CONF_ERRORS_MAX		100	/* then the rest of the file is skipped */
 #define CONF_SECTIONS_MAX	256
-#define CONF_DIRECTIVES_MAX	64
+#define CONF_DIRECTIVES_MAX	96
 #define CONF_SUGGEST_MAX	32	/* longest word a suggestion is sought for */
 #define CONF_DB_NAME		"xmppguard.db"
 
@@ -93,6 +98,17 @@ const struct conf_kind_info conf_kinds[] = {
 	{ "override", 1, "Other limits for known networks, such as a company "
 	    "NAT carrying many real users on one address." },
 	{ "allow", 0, "Addresses that are never banned." },
+	{ "alert", 1, "An ops chat or a webhook told about bans, escalations, "
+	    "overruns, authentication outages, start and stop (at most 16 "
+	    "sections).  Each event has a severity: ban, unban, expire and "
+	    "start are info; escalation, overrun and stop warning; "
+	    "auth-outage critical.  During a storm the bans of each digest "
+	    "interval beyond the first digest_after are summed up in one "
+	    "message.  Messages go out on the daemon's loop: a slow or dead "
+	    "endpoint never delays a ban." },
+	{ "metrics", 0, "Counters in the Prometheus text format, for a "
+	    "node_exporter textfile collector, an HTTP endpoint, or both.  "
+	    "The names are listed in the README (Metrics)." },
 };
 const size_t conf_nkinds = nitems(conf_kinds);
 
@@ -108,6 +124,9 @@ static const char *const conf_firewall_names[] = {
 static const char *const conf_karma_action_names[] = {
 	"ban", "throttle", NULL
 };
+static const char *const conf_alert_type_names[] = {
+	"slack", "mattermost", "rocketchat", "matrix", "discord", "json", NULL
+};
 static const char *const conf_log_level_names[] = {
 	"error", "warning", "info", "debug", NULL
 };
@@ -116,6 +135,7 @@ static const char *const conf_log_level_names[] = {
 #define S(f)	offsetof(struct conf_service, f)
 #define L(f)	offsetof(struct conf_log, f)
 #define O(f)	offsetof(struct conf_override, f)
+#define A(f)	offsetof(struct conf_alert, f)
 #define DAYS(n)	((int64_t)(n) * 86400 * CONF_US_S)
 #define SUN_MAX	((int64_t)sizeof(((struct sockaddr_un *)0)->sun_path) - 1)
 
@@ -341,6 +361,84 @@ const struct conf_directive conf_directives[] = {
 	  "Reverse proxies (PROXY protocol, BOSH or WebSocket front ends): "
 	  "never banned, nor judged by their connections; their clients "
 	  "are judged by the addresses in the server's log." },
+
+	{ CONF_K_ALERT, "type", CONF_T_ENUM, CONF_F_REQUIRED, 0, 0,
+	  conf_alert_type_names, NULL, A(type), 0,
+	  "The chat's dialect: Slack-compatible incoming webhooks (slack, "
+	  "mattermost, rocketchat), matrix (client-server API), discord, or "
+	  "json (a generic webhook)." },
+	{ CONF_K_ALERT, "url", CONF_T_STRING, CONF_F_REQUIRED, 0, 1024, NULL,
+	  NULL, A(url), 0,
+	  "The incoming webhook's URL; matrix: the homeserver's base URL.  "
+	  "https (certificates verified); http only for a local relay.  "
+	  "Never logged nor shown beyond its host." },
+	{ CONF_K_ALERT, "room", CONF_T_STRING, CONF_F_EMPTY, 0, 255, NULL,
+	  "", A(room), 0,
+	  "matrix: the room id (!abc:example.org) the bot's user has "
+	  "joined." },
+	{ CONF_K_ALERT, "token", CONF_T_STRING, CONF_F_EMPTY, 0, 1024, NULL,
+	  "", A(token), 0,
+	  "matrix: the bot's access token, sent as Authorization: Bearer; "
+	  "never logged nor shown by status." },
+	{ CONF_K_ALERT, "username", CONF_T_STRING, CONF_F_EMPTY, 0, 64, NULL,
+	  "", A(username), 0,
+	  "slack, mattermost, rocketchat, discord: the sender's name shown "
+	  "(if the hook allows it); empty: the hook's own." },
+	{ CONF_K_ALERT, "icon", CONF_T_STRING, CONF_F_EMPTY, 0, 255, NULL,
+	  "", A(icon), 0,
+	  "slack, mattermost, rocketchat, discord: an emoji name (:shield:) "
+	  "or an image URL shown as the sender's icon." },
+	{ CONF_K_ALERT, "template", CONF_T_STRING, CONF_F_EMPTY, 0, 1024,
+	  NULL, "", A(tmpl), 0,
+	  "json: the body, with $event, $severity, $text, $host, $time, "
+	  "$address, $rule, $reason, $duration, $expires, $count and $$ "
+	  "replaced (JSON-escaped, to go inside quotes; $duration and $count "
+	  "are numbers); empty: an object with every field." },
+	{ CONF_K_ALERT, "events", CONF_T_STRING, 0, 1, 255, NULL,
+	  "ban, escalation, overrun, auth-outage, start, stop", A(events), 0,
+	  "What to send: ban, unban, escalation, expire, overrun, "
+	  "auth-outage, start, stop; all; none." },
+	{ CONF_K_ALERT, "min_severity", CONF_T_ENUM, 0, 0, 0,
+	  conf_severity_names, "info", A(min_severity), 0,
+	  "Events of a lower severity are not sent." },
+	{ CONF_K_ALERT, "digest", CONF_T_DURATION, 0, 0, DAYS(1), NULL,
+	  "1m", A(digest), 0,
+	  "The digest interval; 0: every ban on its own, however many." },
+	{ CONF_K_ALERT, "digest_after", CONF_T_UINT, 0, 0, 1000, NULL,
+	  "5", A(digest_after), 0,
+	  "Bans, unbans and expiries sent one by one in an interval; the "
+	  "rest go into one digest at its end (how many, by rule, the top "
+	  "addresses and their reasons), and so does all of the next "
+	  "interval while the storm lasts." },
+	{ CONF_K_ALERT, "timeout", CONF_T_DURATION, 0, CONF_US_S / 10,
+	  300 * CONF_US_S, NULL, "10s", A(timeout), 0,
+	  "Each attempt gives up after this long." },
+	{ CONF_K_ALERT, "retries", CONF_T_UINT, 0, 0, 10, NULL,
+	  "3", A(retries), 0,
+	  "Attempts after the first when there is no answer, a timeout, "
+	  "408, 429 or 5xx." },
+	{ CONF_K_ALERT, "backoff", CONF_T_DURATION, 0, CONF_US_S / 10,
+	  60 * CONF_US_S, NULL, "1s", A(backoff), 0,
+	  "Wait before the first retry, doubling for each next one (at most "
+	  "1m)." },
+	{ CONF_K_ALERT, "queue", CONF_T_UINT, 0, 1, 10000, NULL,
+	  "100", A(queue), 0,
+	  "Messages waiting at most (for the one in flight, or to be "
+	  "retried); more are dropped and counted." },
+
+	{ CONF_K_METRICS, "file", CONF_T_PATH, CONF_F_EMPTY, 0, PATH_MAX - 16,
+	  NULL, "", G(metrics_file), 0,
+	  "Written every interval, atomically (e.g. "
+	  "/var/lib/prometheus/node-exporter/xmppguard.prom); empty: none." },
+	{ CONF_K_METRICS, "interval", CONF_T_DURATION, 0, CONF_US_S,
+	  3600 * CONF_US_S, NULL, "15s", G(metrics_interval), 0,
+	  "How often the file is written." },
+	{ CONF_K_METRICS, "listen", CONF_T_STRING, CONF_F_EMPTY, 0, 64, NULL,
+	  "", G(metrics_listen), 0,
+	  "ADDR:PORT ([ADDR]:PORT for IPv6) of an HTTP endpoint serving "
+	  "GET /metrics, e.g. 127.0.0.1:9469; an IP address, no name; "
+	  "empty: none.  Anyone who can reach it can read the counters "
+	  "(no addresses are in them): keep it on loopback or firewalled." },
 };
 const size_t conf_ndirectives = nitems(conf_directives);
 
@@ -348,6 +446,7 @@ const size_t conf_ndirectives = nitems(conf_directives);
 #undef S
 #undef L
 #undef O
+#undef A
 
 _Static_assert(nitems(conf_directives) <= CONF_DIRECTIVES_MAX,
     "raise CONF_DIRECTIVES_MAX");
@@ -423,21 +522,28 @@ static void	conf_set(struct conf_parse *, const struct conf_directive *,
  * Suggestions for misspelt names.
  */
 
-/* Optimal string alignment distance: Levenshtein plus transpositions. */
+/*
+ * Optimal string alignment distance (Levenshtein plus transpositions) if
+ * it is at most 2, else 3: only near misses are suggested, and most pairs
+ * are told apart by their lengths or by a row already past 2, which keeps
+ * a file full of unknown names cheap to report.
+ */
 static int
 conf_distance(const char *a, const char *b)
 {
 	int	d[CONF_SUGGEST_MAX + 1][CONF_SUGGEST_MAX + 1];
 	size_t	la = strlen(a), lb = strlen(b), i, j;
-	int	v;
+	int	v, rowmin;
 
-	if (la > CONF_SUGGEST_MAX || lb > CONF_SUGGEST_MAX)
-		return INT_MAX;
+	if (la > CONF_SUGGEST_MAX || lb > CONF_SUGGEST_MAX ||
+	    la > lb + 2 || lb > la + 2)
+		return 3;
 	for (i = 0; i <= la; i++)
 		d[i][0] = (int)i;
 	for (j = 0; j <= lb; j++)
 		d[0][j] = (int)j;
 	for (i = 1; i <= la; i++) {
+		rowmin = d[i][0];
 		for (j = 1; j <= lb; j++) {
 			v = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
 			if (d[i - 1][j] + 1 < v)
@@ -448,9 +554,16 @@ conf_distance(const char *a, const char *b)
 			    a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < v)
 				v = d[i - 2][j - 2] + 1;
 			d[i][j] = v;
+			if (v < rowmin)
+				rowmin = v;
 		}
+		/* Later rows stay above 2 once one is: a cell comes
+		 * from the row before, or one more than two rows up,
+		 * which is at most one below this row. */
+		if (rowmin > 2)
+			return 3;
 	}
-	return d[la][lb];
+	return d[la][lb] > 2 ? 3 : d[la][lb];
 }
 
 /*
@@ -639,6 +752,14 @@ conf_named_add(struct conf_parse *cp, enum conf_kind kind, const char *name)
 		memset(base, 0, sizeof(*conf->logs));
 		dst = conf->logs[i].name;
 		break;
+	case CONF_K_ALERT:
+		i = conf->nalerts++;
+		conf->alerts = xreallocarray(conf->alerts,
+		    (size_t)conf->nalerts, sizeof(*conf->alerts));
+		base = &conf->alerts[i];
+		memset(base, 0, sizeof(*conf->alerts));
+		dst = conf->alerts[i].name;
+		break;
 	case CONF_K_OVERRIDE:
 		i = conf->noverrides++;
 		conf->overrides = xreallocarray(conf->overrides,
@@ -666,6 +787,8 @@ conf_base(struct conf *conf, enum conf_kind kind, int idx)
 		return &conf->logs[idx];
 	case CONF_K_OVERRIDE:
 		return &conf->overrides[idx];
+	case CONF_K_ALERT:
+		return &conf->alerts[idx];
 	default:
 		return conf;
 	}
@@ -1478,7 +1601,80 @@ conf_check_logs(struct conf_parse *cp)
 	}
 }
 
+/*
+ * [alert NAME]: the event list parsed, the URL one libcurl takes, what a
+ * type needs (Matrix: a room and a token) and nothing meant for another
+ * type, a template without unknown placeholders.
+ */
+static void
+conf_check_alerts(struct conf_parse *cp)
+{
+	struct conf_alert		*a;
+	const struct conf_sect		*sect;
+	const char			*why;
+	int				 i, matrix;
+
+	for (i = 0; i < cp->conf->nalerts; i++) {
+		a = &cp->conf->alerts[i];
+		sect = conf_sect_of(cp, CONF_K_ALERT, i);
+		if (i == CONF_ALERTS_MAX)
+			conf_error(cp, sect->line, "too many [alert] sections "
+			    "(at most %d)", CONF_ALERTS_MAX);
+		if (a->events != NULL && conf_parse_alert_events(a->events,
+		    &a->event_mask, &why) == -1)
+			conf_error(cp, conf_blame(sect, conf_directive_find(
+			    CONF_K_ALERT, "events")), "events: %s", why);
+		/* The URL may hold a token: never quote it. */
+		if (a->url != NULL && !http_url_ok(a->url))
+			conf_error(cp, conf_blame(sect, conf_directive_find(
+			    CONF_K_ALERT, "url")), "url: not an http:// or "
+			    "https:// URL with a host");
+		matrix = a->type == CONF_ALERT_MATRIX;
+		if (matrix && (a->room[0] != '!' || strchr(a->room, ':') ==
+		    NULL || strpbrk(a->room, " \t/?#") != NULL))
+			conf_error(cp, conf_blame(sect, conf_directive_find(
+			    CONF_K_ALERT, "room")), "[alert %s] type matrix "
+			    "needs 'room', a room id such as "
+			    "!abcdef:example.org", a->name);
+		if (matrix && a->token[0] == '\0')
+			conf_error(cp, sect->line, "[alert %s] type matrix "
+			    "needs 'token', the bot's access token", a->name);
+		if (matrix && strpbrk(a->token, " \t") != NULL)
+			conf_error(cp, conf_blame(sect, conf_directive_find(
+			    CONF_K_ALERT, "token")), "token: blanks in it");
+		if (!matrix && (a->room[0] != '\0' || a->token[0] != '\0'))
+			conf_error(cp, sect->line, "[alert %s]: room and token "
+			    "are for type matrix only", a->name);
+		if (a->type != CONF_ALERT_JSON && a->tmpl[0] != '\0')
+			conf_error(cp, conf_blame(sect, conf_directive_find(
+			    CONF_K_ALERT, "template")), "template: for type "
+			    "json only");
+		if (a->tmpl[0] != '\0' && alert_template_check(a->tmpl,
+		    &why) == -1)
+			conf_error(cp, conf_blame(sect, conf_directive_find(
+			    CONF_K_ALERT, "template")), "template: %s", why);
+	}
+}
+
 /* No port in two services: a connection would count twice, or where? */
+/* [metrics] listen: an address and a port the endpoint can bind. */
+static void
+conf_check_metrics(struct conf_parse *cp)
+{
+	char		 addr[INET6_ADDRSTRLEN], esc[CONF_ESC];
+	uint16_t	 port;
+
+	if (*cp->conf->metrics_listen == '\0' ||
+	    metrics_parse_listen(cp->conf->metrics_listen, addr,
+	    sizeof(addr), &port) == 0)
+		return;
+	conf_error(cp, conf_blame(conf_sect_of(cp, CONF_K_METRICS, -1),
+	    conf_directive_find(CONF_K_METRICS, "listen")),
+	    "listen: '%s' is not ADDR:PORT with an IP address and a port "
+	    "from 1 to 65535", conf_esc(esc, sizeof(esc),
+	    cp->conf->metrics_listen));
+}
+
 static void
 conf_check_ports(struct conf_parse *cp)
 {
@@ -1557,6 +1753,7 @@ conf_load(const char *path, struct conf **confp, char **cause)
 	conf_defaults(&cp, CONF_K_AUTH, cp.conf);
 	conf_defaults(&cp, CONF_K_BAN, cp.conf);
 	conf_defaults(&cp, CONF_K_ALLOW, cp.conf);
+	conf_defaults(&cp, CONF_K_METRICS, cp.conf);
 	cp.in_default++;
 	for (i = 0; i < nitems(conf_builtins); i++) {
 		void	*svc = conf_base(cp.conf, CONF_K_SERVICE,
@@ -1613,6 +1810,8 @@ conf_load(const char *path, struct conf **confp, char **cause)
 				conf_check_overrides(&cp);
 				conf_check_logs(&cp);
 				conf_check_ports(&cp);
+				conf_check_alerts(&cp);
+				conf_check_metrics(&cp);
 			}
 		}
 	}
@@ -1645,6 +1844,8 @@ conf_free(struct conf *conf)
 		conf_sect_clear(CONF_K_LOG, &conf->logs[i]);
 	for (i = 0; i < conf->noverrides; i++)
 		conf_sect_clear(CONF_K_OVERRIDE, &conf->overrides[i]);
+	for (i = 0; i < conf->nalerts; i++)
+		conf_sect_clear(CONF_K_ALERT, &conf->alerts[i]);
 	conf_sect_clear(CONF_K_GLOBAL, conf);
 	conf_sect_clear(CONF_K_STORE, conf);
 	conf_sect_clear(CONF_K_CONNTRACK, conf);
@@ -1652,9 +1853,11 @@ conf_free(struct conf *conf)
 	conf_sect_clear(CONF_K_AUTH, conf);
 	conf_sect_clear(CONF_K_BAN, conf);
 	conf_sect_clear(CONF_K_ALLOW, conf);
+	conf_sect_clear(CONF_K_METRICS, conf);
 	free(conf->services);
 	free(conf->logs);
 	free(conf->overrides);
+	free(conf->alerts);
 	free(conf->path);
 	free(conf);
 }

@@ -46,6 +46,59 @@ enum conf_firewall {
 	CONF_FW_NONE
 };
 
+#define CONF_ALERTS_MAX		16	/* [alert NAME] sections */
+
+/* [alert NAME] type: where and in which dialect alerts are sent. */
+enum conf_alert_type {
+	CONF_ALERT_SLACK,
+	CONF_ALERT_MATTERMOST,
+	CONF_ALERT_ROCKETCHAT,
+	CONF_ALERT_MATRIX,
+	CONF_ALERT_DISCORD,
+	CONF_ALERT_JSON
+};
+
+/* What an alert can be about; bit (1 << n) in conf_alert.event_mask. */
+enum conf_alert_event {
+	CONF_AEV_BAN,		/* a ban issued (or extended) */
+	CONF_AEV_UNBAN,		/* lifted by an operator */
+	CONF_AEV_ESCALATION,	/* a repeat offender's longer ban */
+	CONF_AEV_EXPIRE,	/* a ban ran out */
+	CONF_AEV_OVERRUN,	/* conntrack events lost */
+	CONF_AEV_OUTAGE,	/* auth bans held: backend outage */
+	CONF_AEV_START,
+	CONF_AEV_STOP,
+	CONF_AEV_MAX
+};
+
+enum conf_severity {
+	CONF_SEV_INFO,
+	CONF_SEV_WARNING,
+	CONF_SEV_CRITICAL
+};
+
+/* [alert NAME]: an ops chat or webhook told about what matters. */
+struct conf_alert {
+	char		 name[CONF_NAME_MAX];
+	int		 type;		/* enum conf_alert_type */
+	char		*url;		/* webhook, or Matrix homeserver */
+	char		*room;		/* Matrix: room id; "" otherwise */
+	char		*token;		/* Matrix: access token (a secret) */
+	char		*username;	/* shown as sender, "": the hook's */
+	char		*icon;		/* emoji name or image URL; "" */
+	char		*tmpl;		/* json: body template; "": ours */
+	char		*events;	/* as written */
+	uint32_t	 event_mask;	/* parsed: bits of conf_alert_event */
+	int		 min_severity;	/* enum conf_severity */
+	int64_t		 digest;	/* us; 0: every ban on its own */
+	uint32_t	 digest_after;	/* bans per digest interval sent one
+					 * by one before the rest is summed */
+	int64_t		 timeout;	/* us, per attempt */
+	uint32_t	 retries;
+	int64_t		 backoff;	/* us, first retry */
+	uint32_t	 queue;		/* messages waiting at most */
+};
+
 /* [service NAME]: a group of local ports with its own limits. */
 struct conf_service {
 	char		 name[CONF_NAME_MAX];
@@ -118,6 +171,8 @@ struct conf {
 	int		 nlogs;
 	struct conf_override *overrides;
 	int		 noverrides;
+	struct conf_alert *alerts;	/* [alert NAME], file order */
+	int		 nalerts;
 
 	/* [auth] */
 	struct conf_rate auth_max_fail;		/* per address */
@@ -154,6 +209,11 @@ struct conf {
 	int		 nallow;
 	struct prefix	*proxies;	/* never banned either */
 	int		 nproxies;
+
+	/* [metrics] */
+	char		*metrics_file;		/* textfile collector; "" */
+	int64_t		 metrics_interval;	/* us */
+	char		*metrics_listen;	/* "ADDR:PORT"; "" */
 };
 
 /*
@@ -170,6 +230,8 @@ void	 conf_free(struct conf *);
 void	 conf_print(FILE *, const struct conf *);
 /* Writes the directive reference (Markdown) generated from the table. */
 void	 conf_reference(FILE *);
+/* Writes the manual page xmppguard.conf(5) (roff), from the same table. */
+void	 conf_reference_man(FILE *);
 
 /* The service a local port belongs to, or NULL. */
 const struct conf_service *conf_service_by_port(const struct conf *,
@@ -181,6 +243,14 @@ int	 conf_parse_duration(const char *, int64_t *us, const char **why);
 int	 conf_parse_size(const char *, uint64_t *bytes, const char **why);
 int	 conf_parse_rate(const char *, struct conf_rate *, const char **why);
 int	 conf_parse_karma(const char *, struct conf_karma *, const char **why);
+/* Alert event names ("ban", "auth-outage", ...), by enum conf_alert_event,
+ * NULL-terminated; severity names likewise. */
+extern const char *const conf_alert_event_names[];
+extern const char *const conf_severity_names[];
+/* A list of alert event names (commas or blanks; "all"; "none") into a
+ * mask of (1 << enum conf_alert_event). */
+int	 conf_parse_alert_events(const char *, uint32_t *mask,
+	    const char **why);
 /* Prints a duration in the largest unit that divides it ("90s", "1h"). */
 char	*conf_fmt_duration(int64_t us, char *buf, size_t size);
 /* Prints a size in the largest binary unit that divides it ("256k"). */

@@ -43,7 +43,9 @@ enum conf_kind {
 	CONF_K_AUTH,
 	CONF_K_BAN,
 	CONF_K_OVERRIDE,
-	CONF_K_ALLOW
+	CONF_K_ALLOW,
+	CONF_K_ALERT,
+	CONF_K_METRICS
 };
 
 struct conf_kind_info {

@@ -1,7 +1,8 @@
 /*
  * Configuration values: the syntaxes of durations ("500ms", "1h"), sizes
  * ("256k"), rates ("120/1h") and karma ("10k/s burst 256k"), each with a
- * parser and a printer, and of booleans and plain numbers.  The file and the
+ * parser and a printer, of booleans and plain numbers, and of the lists of
+ * alert events ("ban, escalation, auth-outage").  The file and the
  * command line share them; nothing here knows the directive table.
  *
  * The unit tables run from the largest unit down, so a printer picks the
@@ -327,4 +328,59 @@ conf_fmt_karma(const struct conf_karma *k, char *buf, size_t size)
 		    conf_fmt_size(k->rate, r, sizeof(r)),
 		    conf_fmt_size(k->burst, b, sizeof(b)));
 	return buf;
+}
+
+const char *const conf_alert_event_names[] = {
+	"ban", "unban", "escalation", "expire", "overrun", "auth-outage",
+	"start", "stop", NULL
+};
+const char *const conf_severity_names[] = {
+	"info", "warning", "critical", NULL
+};
+
+_Static_assert(CONF_AEV_MAX == 8 && CONF_AEV_STOP == 7 &&
+    CONF_SEV_CRITICAL == 2, "the names tables follow the enums");
+
+int
+conf_parse_alert_events(const char *s, uint32_t *mask, const char **why)
+{
+	char	 word[32];
+	size_t	 n, i;
+	int	 words = 0;
+
+	*mask = 0;
+	for (;;) {
+		s += strspn(s, ", \t");
+		if ((n = strcspn(s, ", \t")) == 0)
+			break;
+		if (n >= sizeof(word)) {
+			*why = "unknown event";
+			return -1;
+		}
+		memcpy(word, s, n);
+		word[n] = '\0';
+		s += n;
+		words++;
+		if (strcmp(word, "all") == 0) {
+			*mask |= (1U << CONF_AEV_MAX) - 1;
+			continue;
+		}
+		if (strcmp(word, "none") == 0)
+			continue;
+		for (i = 0; conf_alert_event_names[i] != NULL; i++)
+			if (strcmp(conf_alert_event_names[i], word) == 0)
+				break;
+		if (conf_alert_event_names[i] == NULL) {
+			*why = "unknown event (ban, unban, escalation, "
+			    "expire, overrun, auth-outage, start, stop, all, "
+			    "none)";
+			return -1;
+		}
+		*mask |= 1U << i;
+	}
+	if (words == 0) {
+		*why = "no event (none, to send nothing)";
+		return -1;
+	}
+	return 0;
 }

@@ -106,10 +106,13 @@ fw_never_init(struct fw *fw, const struct conf *conf)
 	cap = (size_t)conf->nallow + (size_t)conf->nproxies +
 	    (size_t)(n > 0 ? n : 0) + 1;
 	fw->never = xcalloc(cap, sizeof(*fw->never));
-	memcpy(fw->never, conf->allow, (size_t)conf->nallow *
-	    sizeof(*fw->never));
-	memcpy(fw->never + conf->nallow, conf->proxies,
-	    (size_t)conf->nproxies * sizeof(*fw->never));
+	/* memcpy from NULL is undefined even for 0 bytes. */
+	if (conf->nallow > 0)
+		memcpy(fw->never, conf->allow, (size_t)conf->nallow *
+		    sizeof(*fw->never));
+	if (conf->nproxies > 0)
+		memcpy(fw->never + conf->nallow, conf->proxies,
+		    (size_t)conf->nproxies * sizeof(*fw->never));
 	fw->nnever = (size_t)conf->nallow + (size_t)conf->nproxies;
 	for (i = 0; i < n; i++) {
 		fw->never[fw->nnever].addr = own[i];

@@ -9,7 +9,8 @@
  * thread or asynchronously, and connects, sends and receives are
  * non-blocking.
  *
- * A request (struct http_req) owns a copy of its URL and body and is in
+ * A request (struct http_req) owns a copy of its URL, body and extra
+ * headers (Matrix wants PUT and a bearer token; webhooks POST) and is in
  * exactly one state: QUEUED (waiting for one of max_inflight slots, FIFO in
  * `queue`), RUNNING (an easy handle in the multi handle) or BACKOFF
  * (waiting to be retried, in `backoff` sorted by due time, one loop timer
@@ -65,6 +66,8 @@ struct http_req {
 	char		*url;
 	char		*body;
 	size_t		 len;
+	int		 put;		/* PUT rather than POST */
+	struct curl_slist *headers;	/* own headers; NULL: the shared */
 	int		 timeout_ms;
 	int		 tries;		/* attempts started */
 	int		 status;	/* last attempt's; 0: no answer */
@@ -352,7 +355,10 @@ http_req_start(struct http *http, struct http_req *req)
 	HTTP_SET(CURLOPT_POST, 1L);
 	HTTP_SET(CURLOPT_POSTFIELDSIZE, (long)req->len);
 	HTTP_SET(CURLOPT_POSTFIELDS, req->body);
-	HTTP_SET(CURLOPT_HTTPHEADER, http->headers);
+	if (req->put)
+		HTTP_SET(CURLOPT_CUSTOMREQUEST, "PUT");
+	HTTP_SET(CURLOPT_HTTPHEADER, req->headers != NULL ? req->headers :
+	    http->headers);
 	HTTP_SET(CURLOPT_USERAGENT, HTTP_USER_AGENT);
 	HTTP_SET(CURLOPT_WRITEFUNCTION, http_discard_cb);
 	HTTP_SET(CURLOPT_ERRORBUFFER, req->errbuf);
@@ -387,6 +393,7 @@ static void
 http_req_free(struct http *http, struct http_req *req)
 {
 	TAILQ_REMOVE(&http->all, req, all);
+	curl_slist_free_all(req->headers);
 	free(req->url);
 	free(req->body);
 	free(req);
@@ -587,18 +594,63 @@ http_pump(struct http *http)
 	}
 }
 
+/*
+ * The request's own header list: the shared ones, then extra (each
+ * "Name: value", no line break).  0, or -1 if one is unacceptable or
+ * memory ran out.
+ */
+static int
+http_req_headers(struct http_req *req, const char *const *extra)
+{
+	struct curl_slist	*l = NULL, *n;
+	const char		*h;
+	size_t			 i;
+
+	for (i = 0; i < 2; i++) {
+		h = i == 0 ? "Content-Type: application/json" : "Expect:";
+		if ((n = curl_slist_append(l, h)) == NULL)
+			goto fail;
+		l = n;
+	}
+	for (i = 0; extra[i] != NULL; i++) {
+		if (i >= HTTP_HEADERS_MAX || strlen(extra[i]) > 4096 ||
+		    strpbrk(extra[i], "\r\n") != NULL ||
+		    strchr(extra[i], ':') == NULL)
+			goto fail;
+		if ((n = curl_slist_append(l, extra[i])) == NULL)
+			goto fail;
+		l = n;
+	}
+	req->headers = l;
+	return 0;
+fail:
+	curl_slist_free_all(l);
+	return -1;
+}
+
 int
 http_post_json(struct http *http, const char *url, const char *body,
     size_t len, int timeout_ms, http_done_cb done, void *arg)
 {
+	return http_request(http, "POST", url, NULL, body, len, timeout_ms,
+	    done, arg);
+}
+
+int
+http_request(struct http *http, const char *method, const char *url,
+    const char *const *headers, const char *body, size_t len,
+    int timeout_ms, http_done_cb done, void *arg)
+{
 	struct http_req	*req;
-	int		 now;
+	int		 now, put;
 
 	if (http->closing) {
 		errno = ECANCELED;
 		return -1;
 	}
-	if (len > HTTP_BODY_MAX || timeout_ms <= 0 || !http_url_ok(url)) {
+	put = strcmp(method, "PUT") == 0;
+	if ((!put && strcmp(method, "POST") != 0) || len > HTTP_BODY_MAX ||
+	    timeout_ms <= 0 || !http_url_ok(url)) {
 		errno = EINVAL;
 		return -1;
 	}
@@ -612,7 +664,13 @@ http_post_json(struct http *http, const char *url, const char *body,
 	}
 
 	req = xcalloc(1, sizeof *req);
+	if (headers != NULL && http_req_headers(req, headers) == -1) {
+		free(req);
+		errno = EINVAL;
+		return -1;
+	}
 	req->http = http;
+	req->put = put;
 	req->url = xstrdup(url);
 	req->body = xmalloc(len + 1);
 	memcpy(req->body, body, len);
@@ -630,6 +688,7 @@ http_post_json(struct http *http, const char *url, const char *body,
 	 */
 	if (now) {
 		if (http_req_start(http, req) == -1) {
+			curl_slist_free_all(req->headers);
 			free(req->url);
 			free(req->body);
 			free(req);

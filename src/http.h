@@ -3,7 +3,7 @@
  * loop.c, so a slow or dead server blocks nothing.  Used to POST JSON to
  * webhooks (the webhook firewall backend, alerts).
  *
- * Every request accepted by http_post_json() gets exactly one call of its
+ * Every request accepted by http_post_json() or http_request() gets exactly one call of its
  * callback, always from the loop (never from inside http_post_json()): on
  * success, on giving up, or with HTTP_CANCELLED from http_free().  Memory
  * is bounded: at most max_inflight requests run at once, at most
@@ -21,6 +21,7 @@ struct loop;
 
 #define HTTP_BODY_MAX		(64 * 1024)	/* bytes per body */
 #define HTTP_URL_MAX		2048		/* with the NUL */
+#define HTTP_HEADERS_MAX	8		/* extra headers per request */
 
 /* Defaults, changed with http_set_limits() and http_set_retry(). */
 #define HTTP_INFLIGHT_DEFAULT	16
@@ -95,6 +96,17 @@ void		 http_set_retry(struct http *, unsigned int retries,
  * counted in dropped), ENOMEM or EIO (libcurl refused).
  */
 int		 http_post_json(struct http *, const char *url,
+		    const char *body, size_t len, int timeout_ms,
+		    http_done_cb done, void *arg);
+
+/*
+ * The same with a method ("POST" or "PUT": Matrix sends messages with PUT)
+ * and extra headers (headers: NULL, or NULL-terminated "Name: value"
+ * strings, at most HTTP_HEADERS_MAX, copied; e.g. "Authorization: Bearer
+ * ..." ).  A header with a line break is refused (EINVAL).
+ */
+int		 http_request(struct http *, const char *method,
+		    const char *url, const char *const *headers,
 		    const char *body, size_t len, int timeout_ms,
 		    http_done_cb done, void *arg);
 

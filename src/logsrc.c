@@ -38,6 +38,7 @@
 #include "log.h"
 #include "logsrc.h"
 #include "loop.h"
+#include "metrics.h"
 #include "store.h"
 #include "tail.h"
 #include "xmalloc.h"
@@ -271,6 +272,79 @@ logsrc_status_json(const struct logsrc *ls, FILE *out)
 		fputc('}', out);
 	}
 	fputc(']', out);
+}
+
+/* The per-log counters the metrics export. */
+enum logsrc_counter {
+	LOGSRC_M_LINES,
+	LOGSRC_M_BYTES,
+	LOGSRC_M_EVENTS,
+	LOGSRC_M_TOOLONG,
+	LOGSRC_M_ERRORS,
+	LOGSRC_M_ROTATIONS,
+	LOGSRC_M_REOPEN
+};
+
+static uint64_t
+logsrc_counter(const struct logsrc_file *lf, enum logsrc_counter c)
+{
+	struct tail_stats	ts;
+
+	tail_get_stats(lf->tail, &ts);
+	switch (c) {
+	case LOGSRC_M_LINES:
+		return ts.lines;
+	case LOGSRC_M_BYTES:
+		return ts.bytes;
+	case LOGSRC_M_EVENTS:
+		return lf->events;
+	case LOGSRC_M_TOOLONG:
+		return ts.toolong;
+	case LOGSRC_M_ERRORS:
+		return filter_stats(lf->filter)->errors;
+	case LOGSRC_M_ROTATIONS:
+		return ts.rotations + ts.truncations;
+	case LOGSRC_M_REOPEN:
+		return ts.reopen_errors;
+	}
+	return 0;
+}
+
+void
+logsrc_metrics(const struct logsrc *ls, struct metrics *m)
+{
+	static const struct {
+		const char		*name;
+		const char		*help;
+		const char		*reason;	/* NULL: no label */
+		enum logsrc_counter	 c;
+	} fam[] = {
+		{ "xmppguard_log_lines_total", "Lines read from a followed "
+		    "log.", NULL, LOGSRC_M_LINES },
+		{ "xmppguard_log_bytes_total", "Bytes read from a followed "
+		    "log.", NULL, LOGSRC_M_BYTES },
+		{ "xmppguard_log_events_total", "Events a log's filter "
+		    "found.", NULL, LOGSRC_M_EVENTS },
+		{ "xmppguard_log_skipped_lines_total", "Lines skipped: "
+		    "longer than max_line, or the filter's match limits were "
+		    "hit.", "too_long", LOGSRC_M_TOOLONG },
+		{ "xmppguard_log_skipped_lines_total", "", "match_error",
+		    LOGSRC_M_ERRORS },
+		{ "xmppguard_log_rotations_total", "Rotations and truncations "
+		    "followed.", NULL, LOGSRC_M_ROTATIONS },
+		{ "xmppguard_log_reopen_errors_total", "Times a log could not "
+		    "be opened or read (retried).", NULL, LOGSRC_M_REOPEN },
+	};
+	size_t	 f, i;
+
+	/* One family after the other, every log in each. */
+	for (f = 0; f < sizeof(fam) / sizeof(fam[0]); f++)
+		for (i = 0; ls != NULL && i < ls->nfiles; i++)
+			metrics_sample(m, METRICS_COUNTER, fam[f].name,
+			    fam[f].help, "log", ls->files[i].name,
+			    fam[f].reason != NULL ? "reason" : NULL,
+			    fam[f].reason, (double)logsrc_counter(
+			    &ls->files[i], fam[f].c));
 }
 
 void

@@ -11,6 +11,7 @@
 struct conf;
 struct event;
 struct loop;
+struct metrics;
 struct store;
 struct logsrc;
 
@@ -43,5 +44,7 @@ int		 logsrc_check(const struct conf *, char **cause);
 /* Status: one JSON array, or text lines, of per-log counters. */
 void		 logsrc_status_json(const struct logsrc *, FILE *);
 void		 logsrc_status_text(const struct logsrc *, FILE *);
+/* Per-log counters for the metrics exposition. */
+void		 logsrc_metrics(const struct logsrc *, struct metrics *);
 
 #endif /* LOGSRC_H */

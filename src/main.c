@@ -22,8 +22,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "alert.h"
 #include "clock.h"
 #include "conf.h"
 #include "ct.h"
@@ -34,9 +36,12 @@
 #include "log.h"
 #include "logsrc.h"
 #include "loop.h"
+#include "metrics.h"
+#include "outage.h"
 #include "pipeline.h"
 #include "priv.h"
 #include "replay.h"
+#include "report.h"
 #include "testfilter.h"
 #include "store.h"
 #include "track.h"
@@ -47,6 +52,8 @@
 #define RATE_INTERVAL_MS	(10 * 1000)		/* events/s measured */
 #define EXPIRE_INTERVAL_MS	1000			/* bans expired */
 #define CTL_ARGS_CLIENT		30			/* words of a request */
+#define ALERT_POLL_MS		1000			/* overruns polled */
+#define ALERT_DRAIN_MS		5000			/* at stop, at most */
 
 struct daemon {
 	struct conf	*conf;
@@ -60,6 +67,11 @@ struct daemon {
 	struct priv	*priv;		/* the helper; NULL: running as root */
 	struct log_ratelimit fw_rl;	/* firewall failure warnings */
 	struct ctl	*ctl;
+	struct alerts	*alerts;	/* the [alert] sinks */
+	uint64_t	 outages;	/* auth outages announced */
+	struct metrics_server *metrics;	/* [metrics] listen; NULL: none */
+	char		 metrics_listen[72];	/* what it listens on */
+	struct log_ratelimit metrics_rl;	/* file write warnings */
 	int		 lock_fd;
 	int		 ready_fd;	/* pipe to the waiting parent; -1 */
 	int		 dry_run;	/* from the command line */
@@ -70,6 +82,9 @@ struct daemon {
 	uint64_t	 rate_events;	/* events at the last rate sample */
 	double		 rate;		/* events per second, last interval */
 };
+
+static int	daemon_metrics_listen(struct daemon *, const struct conf *,
+		    char **);
 
 static void __attribute__((noreturn))
 main_usage(FILE *f, int status)
@@ -84,9 +99,16 @@ main_usage(FILE *f, int status)
 	    "[--reason TEXT] [-c FILE] [-s PATH]\n"
 	    "       xmppguard unban ADDR[/LEN] [-c FILE] [-s PATH]\n"
 	    "       xmppguard reload [-c FILE] [-s PATH]\n"
-	    "       xmppguard check-config [-c FILE] [--reference]\n"
+	    "       xmppguard check-config [-c FILE] "
+	    "[--reference[=markdown|man]]\n"
 	    "       xmppguard replay [-c FILE] [--db FILE] [--json] "
 	    "--conntrack FILE\n"
+	    "       xmppguard report [--db FILE] [-c FILE] [--since DUR] "
+	    "[--top N] [--ip ADDR]\n"
+	    "                        [--service NAME] [--sort KEY] "
+	    "[--section NAME]\n"
+	    "                        [--format table|json|csv|html] "
+	    "[-o FILE]\n"
 	    "       xmppguard test-filter FILTER LOGFILE [--json] [--events] "
 	    "[--kind KIND] [--jobs N]\n"
 	    "       xmppguard version\n");
@@ -439,6 +461,13 @@ daemon_reload(struct daemon *d, FILE *out)
 	bans_set_conf(d->bans, conf);
 	if (d->ct != NULL)
 		ct_set_conf(d->ct, conf);
+	alerts_reload(d->alerts, conf);
+	if (daemon_metrics_listen(d, conf, &cause) == -1) {
+		log_warnx("reload: %s; no metrics endpoint", cause);
+		if (out != NULL)
+			fprintf(out, "%s; no metrics endpoint\n", cause);
+		free(cause);
+	}
 	conf_free(d->conf);
 	d->conf = conf;
 	log_set_level((enum log_level)conf->log_level);
@@ -534,6 +563,8 @@ daemon_status_json(struct daemon *d, FILE *out)
 	fprintf(out, ",\"logs\":");
 	logsrc_status_json(d->logs, out);
 	fprintf(out, ",\"auth_held\":%llu", (unsigned long long)ps.held);
+	fprintf(out, ",\"alerts\":");
+	alerts_status_json(d->alerts, out);
 	fprintf(out, ",\"store\":{\"path\":");
 	json_string(out, d->conf->db_path);
 	fprintf(out, ",\"rows\":%llu,\"commits\":%llu,\"errors\":%llu,"
@@ -596,6 +627,7 @@ daemon_status_text(struct daemon *d, FILE *out)
 		fprintf(out, "auth        %llu verdicts held during "
 		    "authentication backend outages\n",
 		    (unsigned long long)ps.held);
+	alerts_status_text(d->alerts, out);
 	fprintf(out, "store       %s: %llu rows, %llu errors, %llu lost\n",
 	    d->conf->db_path, (unsigned long long)ss.rows,
 	    (unsigned long long)ss.errors, (unsigned long long)ss.lost);
@@ -628,7 +660,7 @@ static int
 daemon_ctl_ban(struct daemon *d, int argc, char **argv, FILE *out)
 {
 	struct prefix	 p;
-	char		 reason[VERDICT_REASON_MAX], *cause;
+	char		 reason[VERDICT_REASON_MAX], *cause, *end;
 	long long	 secs = 0;
 	size_t		 len = 0;
 	int		 i, rc;
@@ -645,9 +677,12 @@ daemon_ctl_ban(struct daemon *d, int argc, char **argv, FILE *out)
 		}
 		rc = bans_lift(d->bans, &p, clock_realtime(), &cause);
 	} else {
+		/* Seconds; 0: [ban] duration, escalated (the client sends
+		 * 0 when only a reason was given). */
 		if (argc >= 3) {
-			secs = strtoll(argv[2], NULL, 10);
-			if (secs < 1 || secs > 366LL * 86400) {
+			secs = strtoll(argv[2], &end, 10);
+			if (*argv[2] < '0' || *argv[2] > '9' || *end != '\0' ||
+			    secs > 366LL * 86400) {
 				fprintf(out, "bad duration: %s\n", argv[2]);
 				return -1;
 			}
@@ -909,6 +944,261 @@ daemon_drop(struct daemon *d)
 	    d->conf->user, (long)priv_pid(d->priv));
 }
 
+/*
+ * Alerts.  The sinks exist before enforcement so that no ban goes
+ * unannounced, but hear of bans only once the store's bans are back in
+ * force (those are not announced again); conntrack overruns and auth
+ * outages are polled from their counters every ALERT_POLL_MS.
+ */
+static int64_t
+daemon_alert_poll_cb(struct loop *loop, struct loop_timer *t, void *arg)
+{
+	struct daemon		*d = arg;
+	struct outage_stats	 os;
+	struct ct_stats		 cs;
+
+	(void)loop;
+	(void)t;
+	if (d->ct != NULL) {
+		ct_get_stats(d->ct, &cs);
+		alerts_overrun(d->alerts, cs.overruns, clock_realtime());
+	}
+	pipeline_outage_stats(d->pipeline, &os);
+	if (os.episodes > d->outages) {
+		d->outages = os.episodes;
+		alerts_outage(d->alerts, &os, d->conf->auth_outage_window,
+		    d->conf->auth_outage_hold, clock_realtime());
+	}
+	return ALERT_POLL_MS;
+}
+
+static void
+daemon_alerts_open(struct daemon *d)
+{
+	char	*cause;
+
+	if ((d->alerts = alerts_new(d->loop, d->conf, &cause)) == NULL)
+		fatalx("%s", cause);
+	if (loop_timer_add(d->loop, ALERT_POLL_MS, daemon_alert_poll_cb,
+	    d) == NULL)
+		fatal("loop: timers");
+}
+
+static void
+daemon_alerts_start(struct daemon *d)
+{
+	struct ban_stats	bst;
+
+	bans_get_stats(d->bans, &bst);
+	bans_set_notify(d->bans, alerts_ban, d->alerts);
+	alerts_start(d->alerts, bst.restored, fw_name(d->fw),
+	    clock_realtime());
+}
+
+/*
+ * The stop message and what is still queued go out, the loop running a
+ * little longer (ALERT_DRAIN_MS at most: a dead chat cannot hold the stop
+ * up) with everything still open, so its hooks and timers stay valid; bans
+ * made meanwhile are no longer announced.
+ */
+static void
+daemon_alerts_stop(struct daemon *d)
+{
+	struct ban_stats	bst;
+	struct timespec		ts = { 0, 10 * 1000 * 1000 };
+	int64_t			end;
+
+	bans_set_notify(d->bans, NULL, NULL);
+	bans_get_stats(d->bans, &bst);
+	alerts_stop(d->alerts, clock_monotonic() - d->started, bst.active,
+	    clock_realtime());
+	end = clock_monotonic() + ALERT_DRAIN_MS * CLOCK_US_PER_MS;
+	while (alerts_busy(d->alerts) > 0 && clock_monotonic() < end)
+		if (loop_run_once(d->loop, 0) <= 0)
+			nanosleep(&ts, NULL);
+	alerts_free(d->alerts);
+	d->alerts = NULL;
+}
+
+/*
+ * Metrics: every counter the daemon keeps, read fresh for each scrape or
+ * file write; the names are listed in the README (Metrics).  Families
+ * are written whole, one after the other, as the format wants.
+ */
+static void
+daemon_metrics_cb(struct metrics *m, void *arg)
+{
+	struct daemon		*d = arg;
+	struct ban_stats	 bst;
+	struct pipeline_stats	 ps;
+	struct track_stats	 ts;
+	struct store_stats	 ss;
+	struct outage_stats	 os;
+	struct ct_stats		 cs;
+	struct metrics_server_stats ms;
+	int			 i;
+
+	pipeline_get_stats(d->pipeline, &ps);
+	track_get_stats(pipeline_track(d->pipeline), &ts);
+	pipeline_outage_stats(d->pipeline, &os);
+	store_get_stats(d->store, &ss);
+	bans_get_stats(d->bans, &bst);
+
+	metrics_sample(m, METRICS_GAUGE, "xmppguard_build_info",
+	    "The version running.", "version", XG_VERSION, NULL, NULL, 1);
+	metrics_gauge(m, "xmppguard_start_time_seconds", "When the daemon "
+	    "started, in seconds since the epoch.",
+	    (double)(d->started_wall / CLOCK_US_PER_SEC));
+	metrics_gauge(m, "xmppguard_dry_run", "1 if bans are decided but "
+	    "not enforced.", d->conf->dry_run ? 1 : 0);
+
+	for (i = EVENT_NONE + 1; i < EVENT_KIND_MAX; i++)
+		metrics_sample(m, METRICS_COUNTER, "xmppguard_events_total",
+		    "Events taken from conntrack and logs, by kind.", "kind",
+		    event_kind_name((enum event_kind)i), NULL, NULL,
+		    (double)ps.kinds[i]);
+	metrics_counter(m, "xmppguard_connections_total", "Connections that "
+	    "completed their handshake and ended.", ps.conns);
+	for (i = 0; i < VERDICT_RULE_MAX; i++)
+		metrics_sample(m, METRICS_COUNTER, "xmppguard_verdicts_total",
+		    "Limits broken, by rule.", "rule",
+		    verdict_rule_name((enum verdict_rule)i), NULL, NULL,
+		    (double)ps.rules[i]);
+	metrics_counter(m, "xmppguard_verdicts_allowlisted_total",
+	    "Verdicts against allowlisted addresses (never enforced).",
+	    ps.allowlisted);
+	metrics_counter(m, "xmppguard_verdicts_held_total", "Auth verdicts "
+	    "held during an authentication backend outage.", ps.held);
+	metrics_gauge(m, "xmppguard_auth_outage", "1 while auth verdicts "
+	    "are held (authentication backend outage).", os.active);
+	metrics_counter(m, "xmppguard_auth_outages_total",
+	    "Authentication backend outages seen.", os.episodes);
+
+	for (i = 0; i < VERDICT_RULE_MAX; i++)
+		metrics_sample(m, METRICS_COUNTER, "xmppguard_bans_total",
+		    "Bans issued, by rule.", "rule",
+		    verdict_rule_name((enum verdict_rule)i), NULL, NULL,
+		    (double)bst.by_rule[i]);
+	metrics_counter(m, "xmppguard_bans_escalated_total", "Bans of a "
+	    "repeat offender (longer each time).", bst.escalated);
+	metrics_counter(m, "xmppguard_bans_extended_total", "Bans made "
+	    "longer by a new verdict.", bst.extended);
+	metrics_counter(m, "xmppguard_bans_expired_total", "Bans that ran "
+	    "out.", bst.expired);
+	metrics_counter(m, "xmppguard_bans_lifted_total", "Bans an operator "
+	    "lifted.", bst.unbans);
+	metrics_counter(m, "xmppguard_bans_refused_total", "Bans refused: "
+	    "loopback, the host's own, allowlisted, covered or table full.",
+	    bst.refused + bst.covered + bst.full);
+	metrics_counter(m, "xmppguard_bans_restored_total", "Bans found in "
+	    "the store at start.", bst.restored);
+	metrics_gauge(m, "xmppguard_bans_active", "Bans in force.",
+	    (double)bst.active);
+	metrics_counter(m, "xmppguard_firewall_batches_total", "Batches the "
+	    "firewall backend applied.", d->fw->stats.batches);
+	metrics_counter(m, "xmppguard_firewall_operations_total", "Ban and "
+	    "unban operations in them.", d->fw->stats.ops);
+	metrics_counter(m, "xmppguard_firewall_failures_total", "Batches "
+	    "the firewall backend failed to apply.", d->fw->stats.failures);
+	metrics_gauge(m, "xmppguard_firewall_last_batch_seconds", "How long "
+	    "the last batch took.", (double)d->fw->stats.last_us / 1e6);
+
+	metrics_gauge(m, "xmppguard_tracked_addresses", "Addresses and "
+	    "networks with state in memory.", (double)ts.entries);
+	metrics_gauge(m, "xmppguard_tracked_capacity", "Most that fit "
+	    "([track] capacity).", (double)ts.capacity);
+	metrics_counter(m, "xmppguard_track_evictions_total", "Entries "
+	    "pushed out by newer ones when full.", ts.evictions);
+	if (d->ct != NULL) {
+		ct_get_stats(d->ct, &cs);
+		metrics_counter(m, "xmppguard_conntrack_messages_total",
+		    "Netlink messages received.", cs.msgs);
+		metrics_counter(m, "xmppguard_conntrack_overruns_total",
+		    "Netlink overruns: events lost, then a resync.",
+		    cs.overruns);
+		metrics_counter(m, "xmppguard_conntrack_resyncs_total",
+		    "Table dumps after an overrun.", cs.resyncs);
+		metrics_gauge(m, "xmppguard_conntrack_flows", "Flows to the "
+		    "services followed now.", (double)cs.flow.flows);
+		metrics_counter(m, "xmppguard_conntrack_flow_evictions_total",
+		    "Flows dropped because the flow table was full.",
+		    cs.flow.evicted);
+		metrics_gauge(m, "xmppguard_conntrack_rcvbuf_bytes",
+		    "The netlink socket's receive buffer.",
+		    (double)cs.rcvbuf);
+	}
+	logsrc_metrics(d->logs, m);
+	alerts_metrics(d->alerts, m);
+	metrics_counter(m, "xmppguard_store_rows_total", "Rows written to "
+	    "the store.", ss.rows);
+	metrics_counter(m, "xmppguard_store_errors_total", "Failed "
+	    "statements or commits.", ss.errors);
+	metrics_counter(m, "xmppguard_store_lost_rows_total", "Rows lost to "
+	    "failed commits.", ss.lost);
+	if (d->metrics != NULL) {
+		metrics_server_get_stats(d->metrics, &ms);
+		metrics_counter(m, "xmppguard_metrics_scrapes_total",
+		    "Scrapes answered by this endpoint.", ms.scrapes);
+	}
+}
+
+/* The textfile collector's file, every [metrics] interval. */
+static int64_t
+daemon_metrics_file_cb(struct loop *loop, struct loop_timer *t, void *arg)
+{
+	struct daemon	*d = arg;
+	char		*cause;
+
+	(void)loop;
+	(void)t;
+	if (*d->conf->metrics_file == '\0')
+		return d->conf->metrics_interval / CLOCK_US_PER_MS;
+	if (metrics_write_file(d->conf->metrics_file, daemon_metrics_cb, d,
+	    &cause) == -1) {
+		if (log_ratelimit_ok(&d->metrics_rl, clock_monotonic()))
+			log_warnx("metrics: %s", cause);
+		free(cause);
+	}
+	return d->conf->metrics_interval / CLOCK_US_PER_MS;
+}
+
+/* The endpoint, (re)opened when [metrics] listen changes: 0, or -1 with
+ * *cause and no endpoint (the old one is closed first, so that the new
+ * one may take the same port). */
+static int
+daemon_metrics_listen(struct daemon *d, const struct conf *conf,
+    char **cause)
+{
+	struct metrics_server	*srv = NULL;
+	char			 addr[64];
+	uint16_t		 port;
+
+	if (strcmp(conf->metrics_listen, d->metrics_listen) == 0)
+		return 0;
+	if (*conf->metrics_listen != '\0') {
+		if (metrics_parse_listen(conf->metrics_listen, addr,
+		    sizeof(addr), &port) == -1) {
+			*cause = xasprintf("metrics: %s: not ADDR:PORT",
+			    conf->metrics_listen);
+			return -1;
+		}
+		/* The old one first: the new may want the same port. */
+		metrics_server_close(d->metrics);
+		d->metrics = NULL;
+		d->metrics_listen[0] = '\0';
+		if ((srv = metrics_server_open(d->loop, addr, port,
+		    daemon_metrics_cb, d, cause)) == NULL)
+			return -1;
+		log_info("metrics: serving http://%s/metrics",
+		    conf->metrics_listen);
+	}
+	metrics_server_close(d->metrics);
+	d->metrics = srv;
+	snprintf(d->metrics_listen, sizeof(d->metrics_listen), "%s",
+	    conf->metrics_listen);
+	return 0;
+}
+
 static int
 daemon_run(struct daemon *d, int foreground)
 {
@@ -945,6 +1235,7 @@ daemon_run(struct daemon *d, int foreground)
 	    loop_timer_add(d->loop, EXPIRE_INTERVAL_MS, daemon_expire_cb,
 	    d) == NULL)
 		fatal("loop: timers");
+	daemon_alerts_open(d);
 
 	/*
 	 * Enforcement before detection: the firewall's own state exists and
@@ -980,6 +1271,9 @@ daemon_run(struct daemon *d, int foreground)
 	    d->conf->control_group, d->conf->control_mode,
 	    daemon_ctl_cb, d, &cause)) == NULL)
 		fatalx("control socket: %s", cause);
+	d->metrics_rl.interval_us = 60 * CLOCK_US_PER_SEC;
+	if (daemon_metrics_listen(d, d->conf, &cause) == -1)
+		fatalx("%s", cause);
 
 	/*
 	 * Everything that needs root is open: the helper forks with the
@@ -999,19 +1293,24 @@ daemon_run(struct daemon *d, int foreground)
 
 	d->started = clock_monotonic();
 	d->started_wall = clock_realtime();
+	daemon_alerts_start(d);
 	log_info("ready: configuration %s, state %s, store %s (schema %d)%s",
 	    d->conf->path != NULL ? d->conf->path : "(built-in defaults)",
 	    d->conf->state_dir, d->conf->db_path, store_version(d->store),
 	    d->conf->dry_run ? ", dry run" : "");
+	if (loop_timer_add(d->loop, 0, daemon_metrics_file_cb, d) == NULL)
+		fatal("loop: timers");
 	daemon_ready(d);
 
 	if (loop_run(d->loop) == -1)
 		log_warnx("loop: stopped on error");
+	daemon_alerts_stop(d);
 
 	/* Shutdown in reverse: sources stop, what is summed in memory is
 	 * written, the store is left consistent (committed, WAL checkpointed
 	 * by sqlite3_close), then the lock goes. */
 	ctl_close(d->ctl);
+	metrics_server_close(d->metrics);
 	if (d->ct != NULL)
 		ct_close(d->ct);
 	logsrc_flush(d->logs, clock_realtime());
@@ -1094,7 +1393,7 @@ main_check_config(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "config",	required_argument,	NULL, 'c' },
-		{ "reference",	no_argument,		NULL, 'r' },
+		{ "reference",	optional_argument,	NULL, 'r' },
 		{ NULL,		0,			NULL, 0 }
 	};
 	struct conf	*conf;
@@ -1108,7 +1407,13 @@ main_check_config(int argc, char **argv)
 			conf_path = optarg;
 			break;
 		case 'r':
-			conf_reference(stdout);
+			/* Markdown for the README, or man for xmppguard.conf(5). */
+			if (optarg == NULL || strcmp(optarg, "markdown") == 0)
+				conf_reference(stdout);
+			else if (strcmp(optarg, "man") == 0)
+				conf_reference_man(stdout);
+			else
+				main_usage(stderr, 2);
 			return 0;
 		default:
 			main_usage(stderr, 2);
@@ -1246,6 +1551,8 @@ main(int argc, char **argv)
 		return main_check_config(argc, argv);
 	if (strcmp(cmd, "replay") == 0)
 		return replay_main(argc, argv);
+	if (strcmp(cmd, "report") == 0)
+		return report_main(argc, argv);
 	if (strcmp(cmd, "test-filter") == 0)
 		return testfilter_main(argc, argv);
 	if (strcmp(cmd, "status") == 0 || strcmp(cmd, "bans") == 0 ||

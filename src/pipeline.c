@@ -87,6 +87,8 @@ pipeline_verdict(const struct verdict *tv, void *arg)
 		p->stats.held++;
 	}
 	p->stats.verdicts++;
+	if (v->rule < VERDICT_RULE_MAX)
+		p->stats.rules[v->rule]++;
 	if (v->allowlisted)
 		p->stats.allowlisted++;
 	/* One line per verdict, address first so it greps well; the reason
@@ -138,6 +140,8 @@ pipeline_event(const struct event *ev, void *arg)
 	struct pipeline	*p = arg;
 
 	p->stats.events++;
+	if (ev->kind < EVENT_KIND_MAX)
+		p->stats.kinds[ev->kind]++;
 	if (ev->kind == EVENT_CONN_END && (ev->flags & EVENT_F_HANDSHAKE))
 		p->stats.conns++;
 	if (p->store != NULL) {
@@ -174,6 +178,12 @@ struct track *
 pipeline_track(struct pipeline *p)
 {
 	return p->track;
+}
+
+void
+pipeline_outage_stats(const struct pipeline *p, struct outage_stats *st)
+{
+	outage_get_stats(p->outage, st);
 }
 
 void

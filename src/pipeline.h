@@ -14,11 +14,12 @@
 
 #include <stdint.h>
 
+#include "event.h"
+#include "verdict.h"
+
 struct conf;
-struct event;
 struct store;
 struct track;
-struct verdict;
 struct pipeline;
 
 /* Called for each verdict after it has been recorded. */
@@ -31,6 +32,8 @@ struct pipeline_stats {
 	uint64_t	 verdicts;
 	uint64_t	 allowlisted;	/* verdicts never to be enforced */
 	uint64_t	 held;		/* auth verdicts held in an outage */
+	uint64_t	 kinds[EVENT_KIND_MAX];		/* events by kind */
+	uint64_t	 rules[VERDICT_RULE_MAX];	/* verdicts by rule */
 };
 
 /*
@@ -51,6 +54,10 @@ void		 pipeline_event(const struct event *, void *arg);
  * calls it every minute and at stop. */
 void		 pipeline_flush(struct pipeline *);
 struct track	*pipeline_track(struct pipeline *);
+/* The auth outage detector's state (alerts poll it for new episodes). */
+struct outage_stats;
+void		 pipeline_outage_stats(const struct pipeline *,
+		    struct outage_stats *);
 void		 pipeline_get_stats(const struct pipeline *,
 		    struct pipeline_stats *);
 

@@ -16,7 +16,15 @@
  * stays right; an evicted pair forgets it, and a later close of one of its
  * connections is clamped at zero rather than going negative.
  *
- * Half-open flows are not counted per address: every SYN of a spoofed flood
+ * Failed logins and registrations come from log events, which name no
+ * service: they count under ROLLUP_LOG_SERVICE ("c2s", where clients log in
+ * and register), against the address the log named (behind a proxy, the
+ * client's).  Events without a usable address are not counted.
+ *
+ * A half-open flow is counted when it ends (conntrack destroys or the flow
+ * table evicts it) without having completed its handshake: the SYN alone
+ * cannot tell, since every connection starts with one.  Half-open flows
+ * are not counted per address: every SYN of a spoofed flood
  * names a different address, and one entry (then one row) per forged
  * address is exactly the growth the flood wants.  They are counted per
  * service in one entry whose address is "none" (addr family 0, stored as
@@ -26,6 +34,8 @@
  * dirty list iff some counter other than live changed since it was last
  * written; the free list holds every other entry.
  */
+#include <sys/socket.h>
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,6 +48,8 @@
 #include "xmalloc.h"
 
 #define ROLLUP_NIL	UINT32_MAX
+/* The service of log events (logins, registrations), which name none. */
+#define ROLLUP_LOG_SERVICE	"c2s"
 
 struct rollup_entry {
 	struct addr	 addr;
@@ -49,6 +61,8 @@ struct rollup_entry {
 	uint64_t	 bytes_in;
 	uint64_t	 bytes_out;
 	uint64_t	 verdicts;
+	uint64_t	 auth_fail;
+	uint64_t	 registered;
 	uint32_t	 live;
 	uint32_t	 peak_live;
 	uint32_t	 hnext;		/* hash chain */
@@ -166,11 +180,14 @@ rollup_write(struct rollup *r, struct rollup_entry *e, struct store *store)
 		row.bytes_out = e->bytes_out;
 		row.peak_live = e->peak_live;
 		row.verdicts = e->verdicts;
+		row.auth_fail = e->auth_fail;
+		row.registered = e->registered;
 		store_rollup_add(store, &row);
 		r->stats.rows++;
 	}
 	e->conns = e->short_lived = e->halfopen = 0;
 	e->bytes_in = e->bytes_out = e->verdicts = 0;
+	e->auth_fail = e->registered = 0;
 	e->peak_live = e->live;
 }
 
@@ -287,10 +304,28 @@ rollup_event(struct rollup *r, const struct conf *conf,
 	struct rollup_entry	*e;
 	struct addr		 none;
 
+	if (ev->kind == EVENT_AUTH_FAIL || ev->kind == EVENT_REGISTER) {
+		if ((ev->addr.family != AF_INET &&
+		    ev->addr.family != AF_INET6) ||
+		    addr_is_unspecified(&ev->addr))
+			return;
+		e = rollup_get(r, &ev->addr, ev->service != NULL ?
+		    ev->service : ROLLUP_LOG_SERVICE, ev->time, store);
+		if (ev->kind == EVENT_AUTH_FAIL)
+			e->auth_fail++;
+		else
+			e->registered++;
+		return;
+	}
 	if (ev->service == NULL)
 		return;
 	switch (ev->kind) {
-	case EVENT_CONN_SYN:
+	case EVENT_CONN_END:
+		/* A SYN never answered: the flow ends without a handshake.
+		 * Counting SYNs would count every connection. */
+		if ((ev->flags & EVENT_F_HANDSHAKE) ||
+		    !(ev->flags & EVENT_F_WAS_SYN))
+			break;
 		memset(&none, 0, sizeof(none));
 		e = rollup_get(r, &none, ev->service, ev->time, store);
 		e->halfopen++;
@@ -327,10 +362,12 @@ rollup_verdict(struct rollup *r, const struct verdict *v,
 {
 	struct rollup_entry	*e;
 
-	if (v->service == NULL ||
-	    v->prefix.len != addr_maxlen(&v->prefix.addr))
+	/* auth and register verdicts name no service: like the log events
+	 * behind them, they count under c2s. */
+	if (v->prefix.len != addr_maxlen(&v->prefix.addr))
 		return;
-	e = rollup_get(r, &v->prefix.addr, v->service, v->time, store);
+	e = rollup_get(r, &v->prefix.addr, v->service != NULL ? v->service :
+	    ROLLUP_LOG_SERVICE, v->time, store);
 	e->verdicts++;
 }
 

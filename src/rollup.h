@@ -1,6 +1,7 @@
 /*
  * Rollups: per address, service and hour, what reports need (new
- * connections, short-lived ones, bytes, the most live at once, verdicts),
+ * connections, short-lived ones, bytes, the most live at once, verdicts,
+ * failed logins, registrations),
  * summed in memory and written to the store's rollups table about once a
  * minute, so the report never scans raw connection rows.
  */
@@ -26,12 +27,14 @@ struct rollup_stats {
 struct rollup	*rollup_new(uint32_t capacity, uint32_t seed);
 /* Frees without writing (call rollup_flush first); NULL is a no-op. */
 void		 rollup_free(struct rollup *);
-/* Counts a connection event; other kinds are ignored.  When the table is
+/* Counts a connection event, a failed login or a registration (log events
+ * count under "c2s"); other kinds are ignored.  When the table is
  * full the least recently used pair is written to store (if not NULL) and
  * its slot reused. */
 void		 rollup_event(struct rollup *, const struct conf *,
 		    const struct event *, struct store *);
-/* Counts a verdict against its address (host verdicts only). */
+/* Counts a verdict against its address (host verdicts only; one with no
+ * service, auth or register, under "c2s"). */
 void		 rollup_verdict(struct rollup *, const struct verdict *,
 		    struct store *);
 /* Appends a row for every pair that changed since the last flush. */

@@ -10,7 +10,8 @@
  * so a crash or a failed statement leaves the file at the previous version,
  * and two processes opening the same file at once apply each migration once.
  * A read-only store (report, status) never writes or migrates and refuses a
- * file older than this binary, whose tables it would misread.
+ * file older than this binary, whose tables it would misread; a reader who
+ * may not create the -shm file reads a file without -wal as immutable.
  *
  * The write path is a batch: store_event_add() steps one prepared INSERT
  * inside a transaction opened by the first pending row, and store_flush()
@@ -30,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "addr.h"
 #include "clock.h"
@@ -62,10 +64,14 @@ enum store_st {
 	STORE_ST_CONN,
 	STORE_ST_VERDICT,
 	STORE_ST_ROLLUP,
+	STORE_ST_ROLLUP_DAY,
+	STORE_ST_ROLLUP_ALL,
 	STORE_ST_PURGE_EVENTS,
 	STORE_ST_PURGE_CONNS,
 	STORE_ST_PURGE_VERDICTS,
 	STORE_ST_PURGE_ROLLUPS,
+	STORE_ST_PURGE_ROLLUPS_DAY,
+	STORE_ST_PURGE_ROLLUPS_ALL,
 	STORE_ST_PURGE_BANS,
 	STORE_ST_PURGE_OFFENCES,
 	STORE_ST_LOGPOS_SET,
@@ -117,8 +123,9 @@ static const struct {
 	/* Adds to the hour's row, or starts it. */
 	[STORE_ST_ROLLUP] = {
 	    "INSERT INTO rollups (hour, addr, service, conns, short_lived, "
-	    "halfopen, bytes_in, bytes_out, peak_live, verdicts) VALUES (?1, "
-	    "?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
+	    "halfopen, bytes_in, bytes_out, peak_live, verdicts, auth_fail, "
+	    "register) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
+	    "?12) "
 	    "ON CONFLICT (hour, addr, service) DO UPDATE SET "
 	    "conns = conns + excluded.conns, "
 	    "short_lived = short_lived + excluded.short_lived, "
@@ -126,7 +133,39 @@ static const struct {
 	    "bytes_in = bytes_in + excluded.bytes_in, "
 	    "bytes_out = bytes_out + excluded.bytes_out, "
 	    "peak_live = max(peak_live, excluded.peak_live), "
-	    "verdicts = verdicts + excluded.verdicts", 1, 0 },
+	    "verdicts = verdicts + excluded.verdicts, "
+	    "auth_fail = auth_fail + excluded.auth_fail, "
+	    "register = register + excluded.register "
+	    "RETURNING conns, auth_fail, register", 1, 0 },
+	/* The day's row: the same increments, and the hour's new counts
+	 * (RETURNING above) for its busiest hour. */
+	[STORE_ST_ROLLUP_DAY] = {
+	    "INSERT INTO rollups_day (day, addr, service, conns, short_lived, "
+	    "halfopen, bytes_in, bytes_out, peak_live, verdicts, auth_fail, "
+	    "register, max_conns, max_auth_fail, max_register) VALUES (?1, "
+	    "?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) "
+	    "ON CONFLICT (day, addr, service) DO UPDATE SET "
+	    "conns = conns + excluded.conns, "
+	    "short_lived = short_lived + excluded.short_lived, "
+	    "halfopen = halfopen + excluded.halfopen, "
+	    "bytes_in = bytes_in + excluded.bytes_in, "
+	    "bytes_out = bytes_out + excluded.bytes_out, "
+	    "peak_live = max(peak_live, excluded.peak_live), "
+	    "verdicts = verdicts + excluded.verdicts, "
+	    "auth_fail = auth_fail + excluded.auth_fail, "
+	    "register = register + excluded.register, "
+	    "max_conns = max(max_conns, excluded.max_conns), "
+	    "max_auth_fail = max(max_auth_fail, excluded.max_auth_fail), "
+	    "max_register = max(max_register, excluded.max_register)", 1, 0 },
+	[STORE_ST_ROLLUP_ALL] = {
+	    "INSERT INTO rollups_all (hour, service, conns, halfopen, "
+	    "verdicts, auth_fail, register) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+	    "?7) ON CONFLICT (hour, service) DO UPDATE SET "
+	    "conns = conns + excluded.conns, "
+	    "halfopen = halfopen + excluded.halfopen, "
+	    "verdicts = verdicts + excluded.verdicts, "
+	    "auth_fail = auth_fail + excluded.auth_fail, "
+	    "register = register + excluded.register", 1, 0 },
 	/* The rowid subqueries walk the time index from the oldest row. */
 	[STORE_ST_PURGE_EVENTS] = {
 	    "DELETE FROM events WHERE id IN "
@@ -138,6 +177,11 @@ static const struct {
 	    "DELETE FROM verdicts WHERE time < ?1", 0, 0 },
 	[STORE_ST_PURGE_ROLLUPS] = {
 	    "DELETE FROM rollups WHERE hour < ?1", 0, 0 },
+	/* A day goes once all of it is older than the limit. */
+	[STORE_ST_PURGE_ROLLUPS_DAY] = {
+	    "DELETE FROM rollups_day WHERE day <= ?1 - 86400000000", 0, 0 },
+	[STORE_ST_PURGE_ROLLUPS_ALL] = {
+	    "DELETE FROM rollups_all WHERE hour < ?1", 0, 0 },
 	/* A ban is history once it has ended: lifted or expired, whichever
 	 * came first.  One with neither may still be in force and is kept. */
 	[STORE_ST_PURGE_BANS] = {
@@ -531,6 +575,48 @@ store_free(struct store *s)
 	free(s);
 }
 
+/*
+ * A reader that may not write the file's directory cannot open a WAL
+ * database whose -shm file does not exist (the daemon is not running, or
+ * stopped cleanly and removed it): SQLite would have to create it.  With no
+ * -wal file either, everything is in the main file, and it can be read as
+ * immutable (no locks, no -shm).  The daemon starting during such a read
+ * could show the report a torn snapshot, never change the file: a report
+ * is read-only.  0 if the store was reopened so, -1 if not applicable.
+ */
+static int
+store_open_immutable(struct store *s)
+{
+	char		*wal, *uri, *p;
+	const char	*c;
+	int		 rc;
+
+	if ((sqlite3_errcode(s->db) & 0xff) != SQLITE_READONLY &&
+	    (sqlite3_errcode(s->db) & 0xff) != SQLITE_CANTOPEN)
+		return -1;
+	wal = xasprintf("%s-wal", s->path);
+	rc = access(wal, F_OK);
+	free(wal);
+	if (rc == 0 || access(s->path, R_OK) == -1)
+		return -1;
+	/* A URI: '%', '?' and '#' in the path are escaped. */
+	uri = xmalloc(3 * strlen(s->path) + sizeof("file:?immutable=1"));
+	p = uri + sprintf(uri, "file:");
+	for (c = s->path; *c != '\0'; c++) {
+		if (*c == '%' || *c == '?' || *c == '#')
+			p += sprintf(p, "%%%02X", (unsigned char)*c);
+		else
+			*p++ = *c;
+	}
+	strcpy(p, "?immutable=1");
+	sqlite3_close(s->db);
+	s->db = NULL;
+	rc = sqlite3_open_v2(uri, &s->db, SQLITE_OPEN_NOMUTEX |
+	    SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL);
+	free(uri);
+	return rc == SQLITE_OK ? 0 : -1;
+}
+
 struct store *
 store_open(const char *path, int flags, uint32_t batch_max, char **cause)
 {
@@ -556,8 +642,14 @@ store_open(const char *path, int flags, uint32_t batch_max, char **cause)
 	}
 	sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MS);
 
-	if (store_check_file(s, latest, cause) == -1)
-		goto fail;
+	if (store_check_file(s, latest, cause) == -1) {
+		if (!s->rdonly || store_open_immutable(s) == -1)
+			goto fail;
+		free(*cause);
+		*cause = NULL;
+		if (store_check_file(s, latest, cause) == -1)
+			goto fail;
+	}
 	if (s->rdonly) {
 		if (s->version < latest) {
 			*cause = xasprintf("%s: schema version %d is older "
@@ -695,8 +787,11 @@ store_error_is_row_only(int rc)
  * it, and commit when the batch is full.
  */
 static int
-store_row(struct store *s, sqlite3_stmt *st, int rc)
+store_row_returning(struct store *s, sqlite3_stmt *st, int rc, int64_t *out,
+    int nout)
 {
+	int	i;
+
 	if (rc == SQLITE_OK && sqlite3_get_autocommit(s->db) &&
 	    store_begin(s) == -1) {
 		sqlite3_reset(st);
@@ -705,6 +800,12 @@ store_row(struct store *s, sqlite3_stmt *st, int rc)
 	}
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		/* RETURNING: one row, then the statement completes. */
+		for (i = 0; i < nout; i++)
+			out[i] = sqlite3_column_int64(st, i);
+		rc = sqlite3_step(st);
+	}
 	/* The statement keeps pointers to the caller's strings, but every
 	 * parameter is bound again before the next step. */
 	sqlite3_reset(st);
@@ -721,6 +822,12 @@ store_row(struct store *s, sqlite3_stmt *st, int rc)
 	if (s->stats.pending >= s->batch_max)
 		return store_flush(s);
 	return 0;
+}
+
+static int
+store_row(struct store *s, sqlite3_stmt *st, int rc)
+{
+	return store_row_returning(s, st, rc, NULL, 0);
 }
 
 static void
@@ -987,20 +1094,49 @@ store_bind_rollup(sqlite3_stmt *st, const struct store_rollup *r,
 	    (rc = store_bind_count(st, 7, r->bytes_in)) != SQLITE_OK ||
 	    (rc = store_bind_count(st, 8, r->bytes_out)) != SQLITE_OK ||
 	    (rc = store_bind_count(st, 9, r->peak_live)) != SQLITE_OK ||
-	    (rc = store_bind_count(st, 10, r->verdicts)) != SQLITE_OK)
+	    (rc = store_bind_count(st, 10, r->verdicts)) != SQLITE_OK ||
+	    (rc = store_bind_count(st, 11, r->auth_fail)) != SQLITE_OK ||
+	    (rc = store_bind_count(st, 12, r->registered)) != SQLITE_OK)
 		return rc;
 	return SQLITE_OK;
 }
 
+/*
+ * Three rows: the hour's (rollups), the day's (rollups_day) and the hour's
+ * over all addresses (rollups_all).  The day's and the total's are written
+ * only if the hour's was, so they never count what the hour lost.
+ */
 int
 store_rollup_add(struct store *s, const struct store_rollup *r)
 {
 	sqlite3_stmt	*st = s->st[STORE_ST_ROLLUP];
 	char		 addr[ADDR_STRLEN];
+	int64_t		 hour[3] = { 0, 0, 0 };
+	int		 rc;
 
 	store_check_writable(s, "store_rollup_add");
 	addr_ntop(&r->addr, addr, sizeof(addr));
-	return store_row(s, st, store_bind_rollup(st, r, addr));
+	if (store_row_returning(s, st, store_bind_rollup(st, r, addr), hour,
+	    3) == -1)
+		return -1;
+	st = s->st[STORE_ST_ROLLUP_DAY];
+	if ((rc = store_bind_rollup(st, r, addr)) == SQLITE_OK &&
+	    (rc = sqlite3_bind_int64(st, 1, store_day(r->hour))) ==
+	    SQLITE_OK &&
+	    (rc = sqlite3_bind_int64(st, 13, hour[0])) == SQLITE_OK &&
+	    (rc = sqlite3_bind_int64(st, 14, hour[1])) == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 15, hour[2]);
+	if (store_row(s, st, rc) == -1)
+		return -1;
+	st = s->st[STORE_ST_ROLLUP_ALL];
+	if ((rc = sqlite3_bind_int64(st, 1, r->hour)) == SQLITE_OK &&
+	    (rc = store_bind_text(st, 2, r->service)) == SQLITE_OK &&
+	    (rc = store_bind_count(st, 3, r->conns)) == SQLITE_OK &&
+	    (rc = store_bind_count(st, 4, r->halfopen)) == SQLITE_OK &&
+	    (rc = store_bind_count(st, 5, r->verdicts)) == SQLITE_OK &&
+	    (rc = store_bind_count(st, 6, r->auth_fail)) == SQLITE_OK)
+		rc = store_bind_count(st, 7, r->registered);
+	return store_row(s, st, rc);
 }
 
 int
@@ -1024,6 +1160,14 @@ store_flush(struct store *s)
 	s->stats.commits++;
 	s->stats.pending = 0;
 	return 0;
+}
+
+int64_t
+store_day(int64_t t)
+{
+	int64_t	d = 86400 * CLOCK_US_PER_SEC;
+
+	return (t >= 0 ? t / d : (t - d + 1) / d) * d;
 }
 
 int64_t
@@ -1069,8 +1213,9 @@ store_purge(struct store *s, int64_t before, char **cause)
 	 * A failed flush has counted its rows already. */
 	store_flush(s);
 	for (i = STORE_ST_PURGE_EVENTS; i <= STORE_ST_PURGE_OFFENCES; i++) {
-		if (store_purge_step(s, s->st[i], i == STORE_ST_PURGE_ROLLUPS ?
-		    store_hour(before) : before, store_sql[i].chunked,
+		if (store_purge_step(s, s->st[i], i == STORE_ST_PURGE_ROLLUPS ||
+		    i == STORE_ST_PURGE_ROLLUPS_ALL ? store_hour(before) :
+		    before, store_sql[i].chunked,
 		    &total) == -1)
 			break;
 	}
@@ -1085,4 +1230,10 @@ void
 store_get_stats(const struct store *s, struct store_stats *st)
 {
 	*st = s->stats;
+}
+
+sqlite3 *
+store_db(struct store *s)
+{
+	return s->db;
 }

@@ -106,10 +106,16 @@ struct store_rollup {
 	uint64_t	 bytes_out;
 	uint64_t	 peak_live;	/* most live connections at once */
 	uint64_t	 verdicts;
+	uint64_t	 auth_fail;	/* failed logins (log events) */
+	uint64_t	 registered;	/* registrations (log events) */
 };
+/* Adds to the hour's row, the day's (rollups_day) and the hour's total
+ * over all addresses (rollups_all); 0, or -1 as store_event_add. */
 int		 store_rollup_add(struct store *, const struct store_rollup *);
 /* The start of the hour holding t (both us since epoch). */
 int64_t		 store_hour(int64_t t);
+/* The start of the day (UTC) holding t. */
+int64_t		 store_day(int64_t t);
 
 /* Commits the open transaction, if any.  0, or -1 (logged, counted). */
 int		 store_flush(struct store *);
@@ -118,5 +124,11 @@ int		 store_flush(struct store *);
 int64_t		 store_purge(struct store *, int64_t before, char **cause);
 
 void		 store_get_stats(const struct store *, struct store_stats *);
+
+/*
+ * The SQLite handle of the store, for the report's own queries on a store
+ * opened STORE_RDONLY.  Owned by the store: valid until store_close().
+ */
+struct sqlite3	*store_db(struct store *);
 
 #endif /* STORE_H */

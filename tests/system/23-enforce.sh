@@ -114,6 +114,12 @@ in_set "$FRIEND" && fail "the allowlisted address was banned"
 connect "$FRIEND" || fail "the allowlisted address cannot connect"
 xgc ban "$FRIEND" > "$T/ban.out" 2>&1 && fail "a manual ban of an allowlisted address was taken"
 expect_grep "never banned" "$T/ban.out"
+# A reason without --for: [ban] duration.
+xgc ban 198.51.100.77 --reason "no duration given" ||
+    fail "a manual ban with a reason and no --for was refused"
+xgc bans | grep -q "^198.51.100.77/32 .*no duration given" ||
+    fail "the manual ban with a reason is not listed"
+xgc unban 198.51.100.77 || fail "unban refused"
 
 # A manual ban outlives a restart (and a kill -9), and is not announced
 # again.

@@ -1,9 +1,10 @@
 /*
  * Unit tests for the HTTP client (http.c) on a real loop, against a real
  * server on 127.0.0.1 running on the same loop (unit_httpd.h): answers,
- * retries with backoff, refused connections, a server that never answers
- * (the loop keeps running meanwhile), the bounds on requests in flight and
- * waiting, cancellation, and a thousand POSTs.  Every wait is bounded:
+ * PUT with extra headers (Matrix), retries with backoff, refused
+ * connections, a server that never answers (the loop keeps running
+ * meanwhile), the bounds on requests in flight and waiting, cancellation,
+ * and a thousand POSTs.  Every wait is bounded:
  * alarm() kills a test whose loop never wakes.
  */
 #include "unit.h"
@@ -122,6 +123,61 @@ test_post_ok(void **state)
 	assert_int_equal(st.pending, 0);
 	http_free(http);
 	assert_int_equal(s.calls, 1);		/* nothing to cancel */
+	httpd_stop(&srv);
+	loop_free(loop);
+}
+
+/* PUT with extra headers (Matrix), kept across a retry; bad ones refused. */
+static void
+test_put_headers(void **state)
+{
+	struct loop	*loop = loop_new(NULL);
+	struct http	*http = new_http(loop);
+	struct httpd	 srv;
+	struct seen	 s;
+	const char	*hdrs[] = { "Authorization: Bearer tok123",
+			    "X-Test: 1", NULL };
+	const char	*crlf[] = { "X-A: 1\r\nX-Injected: 2", NULL };
+	const char	*noname[] = { "no colon", NULL };
+
+	(void)state;
+	memset(&s, 0, sizeof s);
+	httpd_start(&srv, loop);
+	http_set_retry(http, 1, 50);
+	srv.status = 503;
+	assert_int_equal(http_request(http, "PUT", srv.url, hdrs, "{}", 2,
+	    1000, done_cb, &s), 0);
+	run_until_idle(loop, http, 5000);
+	assert_int_equal(s.r.outcome, HTTP_FAILED);
+	assert_int_equal(srv.requests, 2);	/* the retry the same */
+	assert_non_null(strstr(srv.last, "PUT /hook HTTP/1.1\r\n"));
+	assert_non_null(strcasestr(srv.last,
+	    "\r\nAuthorization: Bearer tok123\r\n"));
+	assert_non_null(strcasestr(srv.last, "\r\nX-Test: 1\r\n"));
+	assert_non_null(strcasestr(srv.last,
+	    "\r\nContent-Type: application/json\r\n"));
+	assert_string_equal(srv.body, "{}");
+
+	/* The shared headers are untouched: a POST has no Authorization. */
+	srv.status = 200;
+	assert_int_equal(http_post_json(http, srv.url, "{}", 2, 1000,
+	    done_cb, &s), 0);
+	run_until_idle(loop, http, 5000);
+	assert_int_equal(s.r.outcome, HTTP_OK);
+	assert_non_null(strstr(srv.last, "POST /hook HTTP/1.1\r\n"));
+	assert_null(strcasestr(srv.last, "Authorization"));
+
+	errno = 0;
+	assert_int_equal(http_request(http, "PUT", srv.url, crlf, "{}", 2,
+	    1000, done_cb, &s), -1);
+	assert_int_equal(errno, EINVAL);
+	assert_int_equal(http_request(http, "PUT", srv.url, noname, "{}", 2,
+	    1000, done_cb, &s), -1);
+	assert_int_equal(http_request(http, "GET", srv.url, NULL, "{}", 2,
+	    1000, done_cb, &s), -1);
+	assert_int_equal(errno, EINVAL);
+	assert_int_equal(http_busy(http), 0);
+	http_free(http);
 	httpd_stop(&srv);
 	loop_free(loop);
 }
@@ -514,6 +570,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_post_ok, guard_setup,
+		    guard_teardown),
+		cmocka_unit_test_setup_teardown(test_put_headers, guard_setup,
 		    guard_teardown),
 		cmocka_unit_test_setup_teardown(test_retry_then_fail,
 		    guard_setup, guard_teardown),

@@ -2,7 +2,9 @@
  * Rollups: counters per address, service and hour reach the store as
  * increments that add up; peak_live follows the connections open at once;
  * half-open SYNs are counted per service, not per (forged) address; a full
- * table writes its victim before reusing the slot.
+ * table writes its victim before reusing the slot; failed logins and
+ * registrations from the log count under c2s against the address the log
+ * named.
  */
 #include "unit.h"
 
@@ -167,12 +169,22 @@ test_halfopen_per_service(void **state)
 	char		 ip[32];
 	int		 i;
 
-	/* 10,000 SYNs from 10,000 addresses: one entry, one row. */
+	/* 10,000 SYNs from 10,000 addresses, never answered: one entry,
+	 * one row, counted as each flow ends. */
 	for (i = 0; i < 10000; i++) {
 		snprintf(ip, sizeof(ip), "10.%d.%d.1", i / 256, i % 256);
 		ev = ev_make(EVENT_CONN_SYN, ip, T0 + i);
 		rollup_event(r, f->conf, &ev, f->store);
+		ev = ev_make(EVENT_CONN_END, ip, T0 + i + 1);
+		ev.flags = EVENT_F_WAS_SYN;
+		rollup_event(r, f->conf, &ev, f->store);
 	}
+	/* One that completed its handshake is no half-open flow. */
+	ev = ev_make(EVENT_CONN_SYN, "192.0.2.9", T0 + 20000);
+	rollup_event(r, f->conf, &ev, f->store);
+	ev = ev_make(EVENT_CONN_END, "192.0.2.9", T0 + 20001);
+	ev.flags = EVENT_F_WAS_SYN | EVENT_F_HANDSHAKE;
+	rollup_event(r, f->conf, &ev, f->store);
 	rollup_flush(r, f->store);
 	assert_int_equal(r->stats.entries, 1);
 	assert_int_equal(r->stats.evictions, 0);
@@ -236,6 +248,59 @@ test_lists_stay_consistent(void **state)
 	rollup_free(r);
 }
 
+/* Log events name no service: logins and registrations count under c2s,
+ * for the address the log named; one without an address is not counted. */
+static void
+test_log_events(void **state)
+{
+	struct fixture	*f = *state;
+	struct rollup	*r = rollup_new(64, 1);
+	struct verdict	 v;
+	struct event	 ev;
+	int		 i;
+
+	for (i = 0; i < 4; i++) {
+		ev = ev_make(EVENT_AUTH_FAIL, "198.51.100.9", T0 + i);
+		ev.service = NULL;
+		ev.source = EVENT_SRC_LOG;
+		rollup_event(r, f->conf, &ev, f->store);
+	}
+	ev = ev_make(EVENT_REGISTER, "198.51.100.9", T0 + 9);
+	ev.service = NULL;
+	rollup_event(r, f->conf, &ev, f->store);
+	ev = ev_make(EVENT_REGISTER, "2001:db8::5", T0 + HOUR + 9);
+	ev.service = NULL;
+	rollup_event(r, f->conf, &ev, f->store);
+	/* A log line with no usable address, and a kind not counted. */
+	ev = ev_make(EVENT_AUTH_FAIL, "0.0.0.0", T0 + 10);
+	ev.service = NULL;
+	rollup_event(r, f->conf, &ev, f->store);
+	ev = ev_make(EVENT_AUTH_OK, "198.51.100.9", T0 + 11);
+	ev.service = NULL;
+	rollup_event(r, f->conf, &ev, f->store);
+	/* The auth verdict they caused names no service either. */
+	memset(&v, 0, sizeof(v));
+	assert_int_equal(addr_prefix_parse("198.51.100.9/32", &v.prefix, 0),
+	    0);
+	v.rule = VERDICT_AUTH;
+	v.time = T0 + 3;
+	rollup_verdict(r, &v, f->store);
+	rollup_flush(r, f->store);
+	assert_int_equal(query(f, "SELECT count(*) FROM rollups"), 2);
+	assert_int_equal(query(f, "SELECT verdicts FROM rollups WHERE "
+	    "addr = '198.51.100.9' AND service = 'c2s'"), 1);
+	assert_int_equal(query(f, "SELECT auth_fail FROM rollups WHERE "
+	    "addr = '198.51.100.9' AND service = 'c2s'"), 4);
+	assert_int_equal(query(f, "SELECT register FROM rollups WHERE "
+	    "addr = '198.51.100.9'"), 1);
+	assert_int_equal(query(f, "SELECT conns FROM rollups WHERE "
+	    "addr = '198.51.100.9'"), 0);
+	assert_int_equal(query(f, "SELECT hour - (SELECT min(hour) FROM "
+	    "rollups) FROM rollups WHERE addr = '2001:db8::5' AND "
+	    "register = 1"), HOUR);
+	rollup_free(r);
+}
+
 int
 main(void)
 {
@@ -250,6 +315,8 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lists_stay_consistent,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_log_events, setup,
+		    teardown),
 	};
 
 	log_init(1, LOG_LEVEL_ERR);

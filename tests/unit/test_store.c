@@ -792,11 +792,96 @@ test_locked(void **state)
 	store_close(s);
 }
 
+/*
+ * 005_report on a store written by the previous version: its rollups keep
+ * their counts and gain auth_fail and register (0); rollup rows then add
+ * up those columns too; the report's indexes exist.
+ */
+static void
+test_upgrade_005(void **state)
+{
+	struct fixture		*f = *state;
+	struct store		 raw;
+	struct store		*s;
+	struct store_rollup	 r;
+	char			*cause = NULL;
+
+	memset(&raw, 0, sizeof(raw));
+	raw.path = f->path;
+	assert_int_equal(sqlite3_open_v2(f->path, &raw.db,
+	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL), SQLITE_OK);
+	assert_int_equal(store_migrate(&raw, sql_migrations, 4, &cause), 0);
+	assert_int_equal(sqlite3_close(raw.db), SQLITE_OK);
+	exec_raw(f->path, "INSERT INTO rollups (hour, addr, service, conns) "
+	    "VALUES (0, '192.0.2.1', 'c2s', 7)");
+
+	s = open_ok(f->path, 0, 100);
+	assert_true(store_version(s) >= 5);
+	memset(&r, 0, sizeof(r));
+	r.hour = 0;
+	assert_int_equal(addr_parse("192.0.2.1", &r.addr, NULL), 0);
+	r.service = "c2s";
+	r.conns = 1;
+	r.auth_fail = 3;
+	r.registered = 2;
+	assert_int_equal(store_rollup_add(s, &r), 0);
+	assert_int_equal(store_rollup_add(s, &r), 0);
+	assert_ptr_not_equal(store_db(s), NULL);
+	store_close(s);
+	assert_int_equal(peek_int(f->path, "SELECT conns FROM rollups"), 9);
+	assert_int_equal(peek_int(f->path, "SELECT auth_fail FROM rollups"),
+	    6);
+	assert_int_equal(peek_int(f->path, "SELECT register FROM rollups"), 4);
+	assert_int_equal(peek_int(f->path, "SELECT count(*) FROM sqlite_master "
+	    "WHERE name IN ('rollups_addr', 'bans_since')"), 2);
+	/* The day's row and the hour's total: the old row (backfilled by
+	 * the migration) plus the two increments; the busiest hour is the
+	 * hour's row as it stands after each write. */
+	assert_int_equal(peek_int(f->path, "SELECT conns FROM rollups_day"),
+	    9);
+	assert_int_equal(peek_int(f->path, "SELECT max_conns FROM "
+	    "rollups_day"), 9);
+	assert_int_equal(peek_int(f->path, "SELECT max_auth_fail FROM "
+	    "rollups_day"), 6);
+	assert_int_equal(peek_int(f->path, "SELECT register FROM "
+	    "rollups_day"), 4);
+	assert_int_equal(peek_int(f->path, "SELECT conns FROM rollups_all "
+	    "WHERE hour = 0 AND service = 'c2s'"), 9);
+	assert_int_equal(peek_int(f->path, "SELECT auth_fail FROM "
+	    "rollups_all"), 6);
+
+	/* A second hour of the same day: the day adds up, its busiest hour
+	 * stays the first; retention drops a day only once it is all past. */
+	s = open_ok(f->path, 0, 100);
+	r.hour = 3600LL * 1000000;
+	r.conns = 4;
+	r.auth_fail = 0;
+	r.registered = 0;
+	assert_int_equal(store_rollup_add(s, &r), 0);
+	assert_int_equal(store_flush(s), 0);
+	assert_int_equal(peek_int(f->path, "SELECT conns FROM rollups_day"),
+	    13);
+	assert_int_equal(peek_int(f->path, "SELECT max_conns FROM "
+	    "rollups_day"), 9);
+	assert_true(store_purge(s, 7200LL * 1000000, &cause) >= 0);
+	assert_int_equal(peek_int(f->path, "SELECT count(*) FROM rollups"), 0);
+	assert_int_equal(peek_int(f->path, "SELECT count(*) FROM "
+	    "rollups_all"), 0);
+	assert_int_equal(peek_int(f->path, "SELECT count(*) FROM "
+	    "rollups_day"), 1);
+	assert_true(store_purge(s, 86400LL * 1000000, &cause) >= 0);
+	assert_int_equal(peek_int(f->path, "SELECT count(*) FROM "
+	    "rollups_day"), 0);
+	store_close(s);
+}
+
 int
 main(void)
 {
 #define T(fn)	cmocka_unit_test_setup_teardown(fn, setup, teardown)
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_upgrade_005, setup,
+		    teardown),
 		cmocka_unit_test(test_migration_numbering),
 		T(test_open_fresh),
 		T(test_reopen),

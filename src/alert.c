@@ -1,0 +1,1388 @@
+/*
+ * Alerts to ops chats.
+ *
+ * Each [alert NAME] section is one sink: its configuration, its own HTTP
+ * client (http.c: libcurl multi on the daemon's loop, one message in
+ * flight so a chat reads them in order, at most `queue` more waiting,
+ * retries with a doubling backoff, TLS verified), its digest window and
+ * its counters.  An event (a ban, an unban, an escalation, an expiry, an
+ * overrun, an auth outage, start, stop) becomes a struct alert_msg: the
+ * text for people, built once, and the structured fields; each sink whose
+ * events and min_severity let it through formats it in its own dialect
+ * (Slack-compatible {"text"}, Discord {"content"}, Matrix m.room.message
+ * with an HTML body, generic JSON or an operator's template) and queues it.
+ * Nothing here waits: queueing copies the body, and what http.c cannot hold
+ * is dropped and counted.
+ *
+ * Digests.  Ban-like events (bans, escalations, extensions, unbans,
+ * expiries) open a window of `digest`; the first digest_after of them go
+ * out one by one, the rest are only counted: totals by kind and by rule,
+ * and the most frequent prefixes (a space-saving top list of ALERT_TOP
+ * slots: when full, the least counted slot is taken over by the newcomer,
+ * its count kept as the newcomer's possible error, so a heavy hitter is
+ * never missed, memory stays fixed, and the count shown, count - error,
+ * is one the prefix surely reached).  When the
+ * window ends (alerts_tick) and something was held, one digest message
+ * says it all; if the storm went on beyond digest_after, the next window
+ * opens at once and holds everything from its first ban, so a long storm
+ * is one message per interval.
+ *
+ * Secrets.  A webhook URL is a credential (its path holds the token), as is
+ * a Matrix access token: neither is ever logged nor shown; status shows the
+ * scheme and host only, and libcurl's error texts are scrubbed of both.
+ *
+ * Invariants: every message accepted by http.c has exactly one completion
+ * (http.c's guarantee), which only counts, so a sink outlives its requests
+ * (http_free() runs their callbacks before the sink is freed); memory is
+ * bounded by CONF_ALERTS_MAX sinks x (queue + 1) messages of at most
+ * ALERT_BODY_MAX bytes.
+ */
+#include <sys/types.h>
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "addr.h"
+#include "alert.h"
+#include "ban.h"
+#include "clock.h"
+#include "conf.h"
+#include "http.h"
+#include "json.h"
+#include "log.h"
+#include "loop.h"
+#include "metrics.h"
+#include "outage.h"
+#include "verdict.h"
+#include "xmalloc.h"
+
+#ifndef XG_VERSION
+#define XG_VERSION	"0"
+#endif
+
+#define ALERT_TEXT_MAX		3072	/* a message's text, bytes */
+#define ALERT_BODY_MAX		(16 * 1024)
+#define ALERT_DISCORD_MAX	2000	/* Discord refuses longer content */
+#define ALERT_TOP		32	/* prefixes counted in a digest */
+#define ALERT_TOP_SHOWN		5	/* ... and named in it */
+#define ALERT_HOST_MAX		64
+#define ALERT_SHOWN_MAX		160	/* a URL as status shows it */
+#define ALERT_TICK_MS		1000
+#define ALERT_OVERRUN_GAP	(60 * CLOCK_US_PER_SEC)
+#define ALERT_LOG_GAP		(60 * CLOCK_US_PER_SEC)
+
+/* Kinds of ban-like events a digest counts. */
+enum alert_kind {
+	ALERT_K_BAN,
+	ALERT_K_ESCALATION,
+	ALERT_K_EXTENDED,
+	ALERT_K_UNBAN,
+	ALERT_K_EXPIRED,
+	ALERT_K_MAX
+};
+
+/* One event, ready for every sink. */
+struct alert_msg {
+	enum conf_alert_event	 ev;
+	int			 sev;		/* enum conf_severity */
+	const char		*name;		/* "ban", "digest", ... */
+	int64_t			 time;		/* us since epoch */
+	int			 has_ban;
+	struct prefix		 prefix;
+	const char		*rule;
+	char			 reason[VERDICT_REASON_MAX];
+	int64_t			 duration;	/* us; 0: none */
+	int64_t			 expires;	/* us; 0: none */
+	uint64_t		 count;		/* nth ban; digest: bans */
+	const struct alert_sink	*digest;	/* a digest of this sink */
+	char			 text[ALERT_TEXT_MAX];
+};
+
+struct alert_top {
+	struct prefix	 prefix;
+	uint32_t	 count;		/* at most this many ... */
+	uint32_t	 err;		/* ... of which this many may be
+					 * another's (the slot's count when
+					 * taken over): count - err is sure */
+	enum verdict_rule rule;		/* of the latest */
+	char		 reason[VERDICT_REASON_MAX];
+};
+
+struct alert_sink {
+	struct alerts		*alerts;
+	const struct conf_alert	*ca;
+	struct http		*http;
+	char			 shown[ALERT_SHOWN_MAX]; /* scheme://host/... */
+	char			*matrix_base;	/* url without a final '/' */
+	uint64_t		 txn;		/* Matrix transaction ids */
+
+	/* The digest window. */
+	int64_t			 win_start;	/* us; 0: none open */
+	int			 storm;		/* hold everything */
+	uint32_t		 win_events;
+	uint32_t		 win_held;
+	uint32_t		 kinds[ALERT_K_MAX];
+	uint32_t		 rules[VERDICT_RULE_MAX];
+	struct alert_top	 top[ALERT_TOP];
+	int			 ntop;
+	int64_t			 win_end;	/* of the digest being sent */
+
+	uint64_t		 events, sent, failed, dropped, cancelled;
+	uint64_t		 digests, digested;
+	struct log_ratelimit	 rl_fail;	/* warnings: not delivered */
+	struct log_ratelimit	 rl_drop;	/* ... dropped */
+	char			 last_error[128];
+};
+
+struct alerts {
+	struct loop		*loop;
+	struct loop_timer	*timer;
+	struct alert_sink	**sinks;
+	int			 nsinks;
+	char			 host[ALERT_HOST_MAX];
+	int64_t			 started;	/* us, for Matrix txn ids */
+
+	uint64_t		 overruns_seen;	/* counter last polled */
+	uint64_t		 overruns_new;	/* not told yet */
+	int64_t			 overrun_sent;	/* when last told */
+	int			 overrun_primed;
+};
+
+static const char *const alert_placeholders[] = {
+	"event", "severity", "text", "host", "time", "address", "rule",
+	"reason", "duration", "expires", "count", NULL
+};
+
+/*
+ * Small text helpers.
+ */
+
+/* us to whole seconds, rounded. */
+static int64_t
+alert_secs(int64_t us)
+{
+	return (int64_t)((us + CLOCK_US_PER_SEC / 2) / CLOCK_US_PER_SEC);
+}
+
+/* "2nd", "11th", "23rd". */
+static const char *
+alert_ordinal(uint64_t n, char *buf, size_t size)
+{
+	const char	*sfx = "th";
+
+	if (n % 100 < 11 || n % 100 > 13) {
+		if (n % 10 == 1)
+			sfx = "st";
+		else if (n % 10 == 2)
+			sfx = "nd";
+		else if (n % 10 == 3)
+			sfx = "rd";
+	}
+	snprintf(buf, size, "%" PRIu64 "%s", n, sfx);
+	return buf;
+}
+
+/* A span for people, rounded to whole seconds (at least 1s), in its two
+ * largest units: "10m", "1h30m", "3d2h", "45s". */
+static const char *
+alert_span(int64_t us, char *buf, size_t size)
+{
+	static const struct {
+		const char	*name;
+		int64_t		 secs;
+	} u[] = { { "w", 604800 }, { "d", 86400 }, { "h", 3600 },
+	    { "m", 60 }, { "s", 1 } };
+	int64_t	 s = alert_secs(us), n;
+	size_t	 i, len = 0;
+	int	 shown = 0;
+
+	if (s < 1)
+		s = 1;
+	buf[0] = '\0';
+	for (i = 0; i < sizeof(u) / sizeof(u[0]) && shown < 2; i++) {
+		if ((n = s / u[i].secs) == 0) {
+			if (shown > 0)
+				break;
+			continue;
+		}
+		s -= n * u[i].secs;
+		len += (size_t)snprintf(buf + len, len < size ? size - len : 0,
+		    "%" PRId64 "%s", n, u[i].name);
+		shown++;
+	}
+	return buf;
+}
+
+/* "12:34 UTC" on now's day, else "2026-11-30 12:34 UTC". */
+static const char *
+alert_clock(int64_t t, int64_t now, char *buf, size_t size)
+{
+	struct tm	tm, tn;
+	time_t		s = (time_t)(t / CLOCK_US_PER_SEC);
+	time_t		n = (time_t)(now / CLOCK_US_PER_SEC);
+
+	gmtime_r(&s, &tm);
+	gmtime_r(&n, &tn);
+	if (tm.tm_year == tn.tm_year && tm.tm_yday == tn.tm_yday)
+		strftime(buf, size, "%H:%M UTC", &tm);
+	else
+		strftime(buf, size, "%Y-%m-%d %H:%M UTC", &tm);
+	return buf;
+}
+
+/* Appends to a fixed buffer, cutting (never overrunning) at its end. */
+static void __attribute__((format(printf, 3, 4)))
+alert_cat(char *buf, size_t size, const char *fmt, ...)
+{
+	va_list	ap;
+	size_t	len = strlen(buf);
+
+	if (len + 1 >= size)
+		return;
+	va_start(ap, fmt);
+	(void)vsnprintf(buf + len, size - len, fmt, ap);
+	va_end(ap);
+}
+
+/* JSON string contents (no quotes) of s, appended to fp. */
+static void
+alert_json_inner(FILE *fp, const char *s)
+{
+	char	*buf = NULL;
+	size_t	 len = 0;
+	FILE	*mem;
+
+	if ((mem = open_memstream(&buf, &len)) == NULL)
+		return;
+	json_string(mem, s);
+	if (fclose(mem) == 0 && len >= 2)
+		fwrite(buf + 1, 1, len - 2, fp);
+	free(buf);
+}
+
+/* s with &, < and > escaped (Slack's rule; HTML for Matrix adds quotes
+ * and turns line breaks into <br>). */
+static void
+alert_escape(char *dst, size_t size, const char *s, int html)
+{
+	const char	*rep;
+	char		 one[2];
+	size_t		 len = 0, n;
+
+	for (; *s != '\0'; s++) {
+		switch (*s) {
+		case '&':
+			rep = "&amp;";
+			break;
+		case '<':
+			rep = "&lt;";
+			break;
+		case '>':
+			rep = "&gt;";
+			break;
+		case '"':
+			rep = html ? "&quot;" : "\"";
+			break;
+		case '\n':
+			rep = html ? "<br>" : "\n";
+			break;
+		default:
+			one[0] = *s;
+			one[1] = '\0';
+			rep = one;
+			break;
+		}
+		n = strlen(rep);
+		if (len + n + 1 > size)
+			break;
+		memcpy(dst + len, rep, n);
+		len += n;
+	}
+	dst[len] = '\0';
+}
+
+/* Cuts s to at most max bytes on a UTF-8 boundary, marking the cut. */
+static void
+alert_cut(char *s, size_t max)
+{
+	size_t	n;
+
+	if (strlen(s) <= max)
+		return;
+	n = max - 3;
+	while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+		n--;
+	memcpy(s + n, "...", 4);
+}
+
+/* Replaces each occurrence of secret in s by "***" (s has room: the
+ * replacement is never longer than a secret of 3 bytes or more). */
+static void
+alert_scrub(char *s, const char *secret)
+{
+	char	*p;
+	size_t	 n;
+
+	if (secret == NULL || (n = strlen(secret)) < 3)
+		return;
+	while ((p = strstr(s, secret)) != NULL) {
+		memcpy(p, "***", 3);
+		memmove(p + 3, p + n, strlen(p + n) + 1);
+	}
+}
+
+/* The URL as status and logs show it: scheme and host, no path. */
+static void
+alert_url_shown(const char *url, char *buf, size_t size)
+{
+	CURLU	*u;
+	char	*scheme = NULL, *host = NULL, *port = NULL;
+
+	snprintf(buf, size, "(url)");
+	if ((u = curl_url()) == NULL)
+		return;
+	if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
+		(void)curl_url_get(u, CURLUPART_PORT, &port, 0);
+		snprintf(buf, size, "%s://%s%s%s/...", scheme, host,
+		    port != NULL ? ":" : "", port != NULL ? port : "");
+	}
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(port);
+	curl_url_cleanup(u);
+}
+
+int
+alert_template_check(const char *t, const char **why)
+{
+	size_t	i, n;
+
+	for (; (t = strchr(t, '$')) != NULL; t += n + 1) {
+		n = 0;
+		if (t[1] == '$') {
+			n = 1;
+			continue;
+		}
+		for (i = 0; alert_placeholders[i] != NULL; i++) {
+			n = strlen(alert_placeholders[i]);
+			if (strncmp(t + 1, alert_placeholders[i], n) == 0)
+				break;
+		}
+		if (alert_placeholders[i] == NULL) {
+			*why = "unknown placeholder (use $event, $severity, "
+			    "$text, $host, $time, $address, $rule, $reason, "
+			    "$duration, $expires, $count, or $$ for $)";
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Bodies, one dialect each.  Every builder writes into fp; the caller
+ * checks the stream.
+ */
+
+/* The generic object: every field, and a digest's summary. */
+static void
+alert_body_json(FILE *fp, const struct alerts *as, const struct alert_msg *m)
+{
+	const struct alert_sink	*sk = m->digest;
+	char			 pfx[ADDR_PREFIX_STRLEN];
+	int			 i, k, first;
+
+	fputs("{\"event\":", fp);
+	json_string(fp, m->name);
+	fprintf(fp, ",\"severity\":\"%s\",\"host\":",
+	    conf_severity_names[m->sev]);
+	json_string(fp, as->host);
+	fputs(",\"time\":", fp);
+	json_time(fp, m->time);
+	fputs(",\"text\":", fp);
+	json_string(fp, m->text);
+	if (m->has_ban) {
+		fputs(",\"address\":", fp);
+		json_string(fp, addr_prefix_ntop(&m->prefix, pfx,
+		    sizeof(pfx)));
+		fputs(",\"rule\":", fp);
+		json_string(fp, m->rule);
+		fputs(",\"reason\":", fp);
+		json_string(fp, m->reason);
+		if (m->duration > 0)
+			fprintf(fp, ",\"duration\":%" PRId64,
+			    alert_secs(m->duration));
+		if (m->expires > 0) {
+			fputs(",\"expires\":", fp);
+			json_time(fp, m->expires);
+		}
+		fprintf(fp, ",\"count\":%" PRIu64, m->count);
+	}
+	if (sk != NULL) {
+		fprintf(fp, ",\"count\":%" PRIu64 ",\"bans\":%" PRIu32
+		    ",\"escalations\":%" PRIu32 ",\"extended\":%" PRIu32
+		    ",\"unbans\":%" PRIu32 ",\"expired\":%" PRIu32
+		    ",\"held\":%" PRIu32 ",\"by_rule\":{", m->count,
+		    sk->kinds[ALERT_K_BAN], sk->kinds[ALERT_K_ESCALATION],
+		    sk->kinds[ALERT_K_EXTENDED], sk->kinds[ALERT_K_UNBAN],
+		    sk->kinds[ALERT_K_EXPIRED], sk->win_held);
+		for (k = 0, first = 1; k < VERDICT_RULE_MAX; k++) {
+			if (sk->rules[k] == 0)
+				continue;
+			fprintf(fp, "%s\"%s\":%" PRIu32, first ? "" : ",",
+			    verdict_rule_name((enum verdict_rule)k),
+			    sk->rules[k]);
+			first = 0;
+		}
+		fputs("},\"top\":[", fp);
+		for (i = 0; i < sk->ntop && i < ALERT_TOP_SHOWN; i++) {
+			fprintf(fp, "%s{\"address\":", i > 0 ? "," : "");
+			json_string(fp, addr_prefix_ntop(&sk->top[i].prefix,
+			    pfx, sizeof(pfx)));
+			fprintf(fp, ",\"count\":%" PRIu32 ",\"rule\":\"%s\","
+			    "\"reason\":", sk->top[i].count - sk->top[i].err,
+			    verdict_rule_name(sk->top[i].rule));
+			json_string(fp, sk->top[i].reason);
+			fputc('}', fp);
+		}
+		fputc(']', fp);
+	}
+	fputc('}', fp);
+}
+
+/* An operator's template, placeholders replaced. */
+static void
+alert_body_template(FILE *fp, const struct alerts *as, const char *t,
+    const struct alert_msg *m)
+{
+	char		 v[64];
+	const char	*p;
+	size_t		 i, n;
+
+	for (; *t != '\0'; t++) {
+		if (*t != '$') {
+			fputc(*t, fp);
+			continue;
+		}
+		if (t[1] == '$') {
+			fputc('$', fp);
+			t++;
+			continue;
+		}
+		for (i = 0; alert_placeholders[i] != NULL; i++) {
+			n = strlen(alert_placeholders[i]);
+			if (strncmp(t + 1, alert_placeholders[i], n) == 0)
+				break;
+		}
+		if (alert_placeholders[i] == NULL) {
+			fputc('$', fp);		/* checked at load: not here */
+			continue;
+		}
+		t += n;
+		p = alert_placeholders[i];
+		if (strcmp(p, "event") == 0)
+			alert_json_inner(fp, m->name);
+		else if (strcmp(p, "severity") == 0)
+			fputs(conf_severity_names[m->sev], fp);
+		else if (strcmp(p, "text") == 0)
+			alert_json_inner(fp, m->text);
+		else if (strcmp(p, "host") == 0)
+			alert_json_inner(fp, as->host);
+		else if (strcmp(p, "time") == 0)
+			fputs(json_fmt_time(m->time, v, sizeof(v)), fp);
+		else if (strcmp(p, "address") == 0)
+			fputs(m->has_ban ? addr_prefix_ntop(&m->prefix, v,
+			    sizeof(v)) : "", fp);
+		else if (strcmp(p, "rule") == 0)
+			fputs(m->has_ban ? m->rule : "", fp);
+		else if (strcmp(p, "reason") == 0)
+			alert_json_inner(fp, m->has_ban ? m->reason : "");
+		else if (strcmp(p, "duration") == 0)
+			fprintf(fp, "%" PRId64, alert_secs(m->duration));
+		else if (strcmp(p, "expires") == 0)
+			fputs(m->expires > 0 ? json_fmt_time(m->expires, v,
+			    sizeof(v)) : "", fp);
+		else if (strcmp(p, "count") == 0)
+			fprintf(fp, "%" PRIu64, m->count);
+	}
+}
+
+/* Slack, Mattermost, Rocket.Chat: {"text": ...} and the sender's look. */
+static void
+alert_body_slack(FILE *fp, const struct conf_alert *ca, const char *text)
+{
+	static char	 esc[ALERT_TEXT_MAX * 2];
+	const char	*name, *icon;
+	int		 url = strncmp(ca->icon, "http", 4) == 0;
+
+	fputs("{\"text\":", fp);
+	if (ca->type == CONF_ALERT_SLACK) {
+		/* Slack reads <...> as links and mentions (<!channel>). */
+		alert_escape(esc, sizeof(esc), text, 0);
+		json_string(fp, esc);
+	} else
+		json_string(fp, text);
+	if (ca->type == CONF_ALERT_ROCKETCHAT) {
+		name = "alias";
+		icon = url ? "avatar" : "emoji";
+	} else {
+		name = "username";
+		icon = url ? "icon_url" : "icon_emoji";
+	}
+	if (ca->username[0] != '\0') {
+		fprintf(fp, ",\"%s\":", name);
+		json_string(fp, ca->username);
+	}
+	if (ca->icon[0] != '\0') {
+		fprintf(fp, ",\"%s\":", icon);
+		json_string(fp, ca->icon);
+	}
+	fputc('}', fp);
+}
+
+/* Discord: {"content": ...}, 2000 characters at most, pinging nobody. */
+static void
+alert_body_discord(FILE *fp, const struct conf_alert *ca, const char *text)
+{
+	char	cut[ALERT_TEXT_MAX];
+
+	snprintf(cut, sizeof(cut), "%s", text);
+	alert_cut(cut, ALERT_DISCORD_MAX);
+	fputs("{\"content\":", fp);
+	json_string(fp, cut);
+	if (ca->username[0] != '\0') {
+		fputs(",\"username\":", fp);
+		json_string(fp, ca->username);
+	}
+	if (strncmp(ca->icon, "http", 4) == 0) {
+		fputs(",\"avatar_url\":", fp);
+		json_string(fp, ca->icon);
+	}
+	fputs(",\"allowed_mentions\":{\"parse\":[]}}", fp);
+}
+
+/* Matrix: an m.notice (bots' messages) with an HTML rendering. */
+static void
+alert_body_matrix(FILE *fp, const char *text)
+{
+	static char	html[ALERT_TEXT_MAX * 6];
+
+	alert_escape(html, sizeof(html), text, 1);
+	fputs("{\"msgtype\":\"m.notice\",\"body\":", fp);
+	json_string(fp, text);
+	fputs(",\"format\":\"org.matrix.custom.html\",\"formatted_body\":",
+	    fp);
+	json_string(fp, html);
+	fputc('}', fp);
+}
+
+/*
+ * Sending.
+ */
+
+static void
+alert_done_cb(const struct http_result *r, void *arg)
+{
+	struct alert_sink	*sk = arg;
+	char			 err[sizeof(sk->last_error)];
+
+	switch (r->outcome) {
+	case HTTP_OK:
+		sk->sent++;
+		return;
+	case HTTP_CANCELLED:
+		sk->cancelled++;
+		return;
+	case HTTP_FAILED:
+		break;
+	}
+	sk->failed++;
+	snprintf(err, sizeof(err), "%s", r->error);
+	alert_scrub(err, sk->ca->url);
+	alert_scrub(err, sk->ca->token);
+	snprintf(sk->last_error, sizeof(sk->last_error), "%s", err);
+	if (log_ratelimit_ok(&sk->rl_fail, clock_monotonic()))
+		log_warnx("alert %s: a message to %s was not delivered after "
+		    "%d tries: %s (%" PRIu64 " failed so far)", sk->ca->name,
+		    sk->shown, r->tries, err, sk->failed);
+}
+
+/* Formats m in sk's dialect and queues it; never waits. */
+static void
+alert_send(struct alert_sink *sk, const struct alert_msg *m)
+{
+	const struct conf_alert	*ca = sk->ca;
+	const char		*hdrs[2] = { NULL, NULL };
+	char			*body = NULL, *url = NULL, *auth = NULL;
+	char			*room;
+	size_t			 len = 0;
+	FILE			*fp;
+	int			 bad, rc;
+
+	if ((fp = open_memstream(&body, &len)) == NULL)
+		goto fail;
+	switch (ca->type) {
+	case CONF_ALERT_SLACK:
+	case CONF_ALERT_MATTERMOST:
+	case CONF_ALERT_ROCKETCHAT:
+		alert_body_slack(fp, ca, m->text);
+		break;
+	case CONF_ALERT_DISCORD:
+		alert_body_discord(fp, ca, m->text);
+		break;
+	case CONF_ALERT_MATRIX:
+		alert_body_matrix(fp, m->text);
+		break;
+	default:
+		if (ca->tmpl[0] != '\0')
+			alert_body_template(fp, sk->alerts, ca->tmpl, m);
+		else
+			alert_body_json(fp, sk->alerts, m);
+		break;
+	}
+	bad = ferror(fp);
+	if (fclose(fp) != 0 || bad || len > ALERT_BODY_MAX)
+		goto fail;
+
+	if (ca->type == CONF_ALERT_MATRIX) {
+		/* PUT with a transaction id: a retry cannot post twice. */
+		if ((room = curl_easy_escape(NULL, ca->room, 0)) == NULL)
+			goto fail;
+		url = xasprintf("%s/_matrix/client/v3/rooms/%s/send/"
+		    "m.room.message/xg%" PRId64 ".%" PRIu64, sk->matrix_base,
+		    room, sk->alerts->started, ++sk->txn);
+		curl_free(room);
+		auth = xasprintf("Authorization: Bearer %s", ca->token);
+		hdrs[0] = auth;
+		rc = http_request(sk->http, "PUT", url, hdrs, body, len,
+		    (int)(ca->timeout / 1000), alert_done_cb, sk);
+	} else
+		rc = http_request(sk->http, "POST", ca->url, NULL, body, len,
+		    (int)(ca->timeout / 1000), alert_done_cb, sk);
+	if (auth != NULL) {
+		explicit_bzero(auth, strlen(auth));
+		free(auth);
+	}
+	free(url);
+	free(body);
+	if (rc == 0)
+		return;
+	sk->dropped++;
+	if (log_ratelimit_ok(&sk->rl_drop, clock_monotonic()))
+		log_warnx("alert %s: message dropped (%s), %" PRIu64 " so far",
+		    ca->name, errno == ENOBUFS ? "queue full" :
+		    strerror(errno), sk->dropped);
+	return;
+fail:
+	free(body);
+	sk->dropped++;
+	if (log_ratelimit_ok(&sk->rl_drop, clock_monotonic()))
+		log_warnx("alert %s: cannot format a message", ca->name);
+}
+
+/*
+ * Digests.
+ */
+
+static int
+alert_banlike(enum conf_alert_event ev)
+{
+	return ev == CONF_AEV_BAN || ev == CONF_AEV_UNBAN ||
+	    ev == CONF_AEV_ESCALATION || ev == CONF_AEV_EXPIRE;
+}
+
+/* Space-saving count of prefix: the least counted slot makes way. */
+static void
+alert_top_add(struct alert_sink *sk, const struct alert_msg *m,
+    enum verdict_rule rule)
+{
+	struct alert_top	*t = NULL;
+	int			 i, min = 0;
+
+	for (i = 0; i < sk->ntop; i++) {
+		if (sk->top[i].prefix.len == m->prefix.len &&
+		    addr_eq(&sk->top[i].prefix.addr, &m->prefix.addr)) {
+			t = &sk->top[i];
+			break;
+		}
+		if (sk->top[i].count < sk->top[min].count)
+			min = i;
+	}
+	if (t == NULL && sk->ntop < ALERT_TOP) {
+		t = &sk->top[sk->ntop++];
+		memset(t, 0, sizeof(*t));
+	} else if (t == NULL) {
+		t = &sk->top[min];	/* inherits the count as its error */
+		t->err = t->count;
+	}
+	t->prefix = m->prefix;
+	t->count++;
+	t->rule = rule;
+	snprintf(t->reason, sizeof(t->reason), "%s", m->reason);
+}
+
+static int
+alert_top_cmp(const void *a, const void *b)
+{
+	const struct alert_top	*x = a, *y = b;
+	uint32_t		 sx = x->count - x->err, sy = y->count - y->err;
+
+	if (sx != sy)
+		return sx > sy ? -1 : 1;
+	return x->count > y->count ? -1 : x->count < y->count;
+}
+
+static void
+alert_window_reset(struct alert_sink *sk)
+{
+	sk->win_events = sk->win_held = 0;
+	memset(sk->kinds, 0, sizeof(sk->kinds));
+	memset(sk->rules, 0, sizeof(sk->rules));
+	sk->ntop = 0;
+}
+
+/* The window is over at now: its digest if anything was held. */
+static void
+alert_window_close(struct alert_sink *sk, int64_t now)
+{
+	static const char *const kname[ALERT_K_MAX] = {
+		"new", "escalated", "extended", "lifted", "expired"
+	};
+	struct alert_msg	*m;
+	char			 span[32], pfx[ADDR_PREFIX_STRLEN];
+	uint32_t		 bans;
+	int			 i, k, n;
+	int			 storm;
+
+	if (sk->win_start == 0)
+		return;
+	if (sk->win_held == 0) {
+		sk->win_start = 0;
+		sk->storm = 0;
+		alert_window_reset(sk);
+		return;
+	}
+	storm = sk->win_events > sk->ca->digest_after;
+	m = xcalloc(1, sizeof(*m));
+	m->ev = CONF_AEV_BAN;
+	m->name = "digest";
+	m->time = now;
+	m->digest = sk;
+	bans = sk->kinds[ALERT_K_BAN] + sk->kinds[ALERT_K_ESCALATION] +
+	    sk->kinds[ALERT_K_EXTENDED];
+	m->count = bans;
+	m->sev = sk->kinds[ALERT_K_ESCALATION] > 0 || storm ?
+	    CONF_SEV_WARNING : CONF_SEV_INFO;
+	qsort(sk->top, (size_t)sk->ntop, sizeof(sk->top[0]), alert_top_cmp);
+
+	/* "1000 bans (50 escalated), 20 expired in 1m": the interval, or
+	 * less if the stop closes it early. */
+	snprintf(m->text, sizeof(m->text), "xmppguard@%s:", sk->alerts->host);
+	n = 0;
+	if (bans > 0) {
+		alert_cat(m->text, sizeof(m->text), " %" PRIu32 " %s", bans,
+		    bans == 1 ? "ban" : "bans");
+		for (k = ALERT_K_ESCALATION, i = 0; k <= ALERT_K_EXTENDED; k++)
+			if (sk->kinds[k] > 0)
+				alert_cat(m->text, sizeof(m->text), "%s%"
+				    PRIu32 " %s", i++ == 0 ? " (" : ", ",
+				    sk->kinds[k], kname[k]);
+		alert_cat(m->text, sizeof(m->text), "%s", i > 0 ? ")" : "");
+		n++;
+	}
+	for (k = ALERT_K_UNBAN; k <= ALERT_K_EXPIRED; k++)
+		if (sk->kinds[k] > 0)
+			alert_cat(m->text, sizeof(m->text), "%s %" PRIu32
+			    " %s", n++ > 0 ? "," : "", sk->kinds[k],
+			    kname[k]);
+	alert_cat(m->text, sizeof(m->text), " in %s; %" PRIu32 " not "
+	    "announced one by one", alert_span(now - sk->win_start <
+	    sk->ca->digest ? now - sk->win_start : sk->ca->digest, span,
+	    sizeof(span)), sk->win_held);
+	if (bans > 0) {
+		alert_cat(m->text, sizeof(m->text), "\nby rule:");
+		for (k = 0, n = 0; k < VERDICT_RULE_MAX; k++)
+			if (sk->rules[k] > 0)
+				alert_cat(m->text, sizeof(m->text), "%s %s %"
+				    PRIu32, n++ == 0 ? "" : ",",
+				    verdict_rule_name((enum verdict_rule)k),
+				    sk->rules[k]);
+		alert_cat(m->text, sizeof(m->text), "\ntop addresses:");
+	}
+	for (i = 0; i < sk->ntop && i < ALERT_TOP_SHOWN; i++)
+		alert_cat(m->text, sizeof(m->text), "\n  %s x%" PRIu32 " (%s)",
+		    addr_prefix_ntop(&sk->top[i].prefix, pfx, sizeof(pfx)),
+		    sk->top[i].count - sk->top[i].err, sk->top[i].reason);
+	sk->digests++;
+	sk->digested += sk->win_held;
+	alert_send(sk, m);
+	free(m);
+	alert_window_reset(sk);
+	/* Still storming: the next window holds everything from its start. */
+	sk->storm = storm;
+	sk->win_start = storm ? now : 0;
+}
+
+/* 1 if the sink wants m at all. */
+static int
+alert_wanted(const struct alert_sink *sk, const struct alert_msg *m)
+{
+	return (sk->ca->event_mask & (1U << m->ev)) != 0 &&
+	    m->sev >= sk->ca->min_severity;
+}
+
+/* m to every sink that wants it, through its digest if ban-like. */
+static void
+alert_dispatch(struct alerts *as, const struct alert_msg *m,
+    enum alert_kind kind, enum verdict_rule rule)
+{
+	struct alert_sink	*sk;
+	int			 i;
+
+	for (i = 0; i < as->nsinks; i++) {
+		sk = as->sinks[i];
+		if (!alert_wanted(sk, m))
+			continue;
+		sk->events++;
+		if (!alert_banlike(m->ev) || sk->ca->digest == 0) {
+			alert_send(sk, m);
+			continue;
+		}
+		if (sk->win_start != 0 &&
+		    m->time >= sk->win_start + sk->ca->digest)
+			alert_window_close(sk, m->time);
+		if (sk->win_start == 0)
+			sk->win_start = m->time;
+		sk->win_events++;
+		sk->kinds[kind]++;
+		if (kind == ALERT_K_BAN || kind == ALERT_K_ESCALATION ||
+		    kind == ALERT_K_EXTENDED) {
+			sk->rules[rule]++;
+			alert_top_add(sk, m, rule);
+		}
+		if (!sk->storm && sk->win_events <= sk->ca->digest_after)
+			alert_send(sk, m);
+		else
+			sk->win_held++;
+	}
+}
+
+/*
+ * Events.
+ */
+
+void
+alerts_ban(enum ban_change what, const struct ban *b, int64_t now,
+    void *arg)
+{
+	struct alerts		*as = arg;
+	struct alert_msg	*m;
+	enum alert_kind		 kind = ALERT_K_BAN;
+	char			 pfx[ADDR_PREFIX_STRLEN], d[32], t[40], n[16];
+	const char		*verb;
+
+	if (as == NULL || as->nsinks == 0)
+		return;
+	m = xcalloc(1, sizeof(*m));
+	m->time = now;
+	m->has_ban = 1;
+	m->prefix = b->prefix;
+	m->rule = verdict_rule_name(b->rule);
+	snprintf(m->reason, sizeof(m->reason), "%s", b->reason);
+	m->count = b->count;
+	m->expires = b->expires;
+	addr_prefix_ntop(&b->prefix, pfx, sizeof(pfx));
+	alert_ordinal(b->count, n, sizeof(n));
+	verb = b->throttled ? "throttled" : "banned";
+	switch (what) {
+	case BAN_ISSUED:
+	case BAN_EXTENDED:
+		m->duration = what == BAN_ISSUED ? b->expires - b->since :
+		    b->expires - now;
+		if (what == BAN_ISSUED && b->count > 1) {
+			m->ev = CONF_AEV_ESCALATION;
+			m->name = "escalation";
+			m->sev = CONF_SEV_WARNING;
+			kind = ALERT_K_ESCALATION;
+		} else {
+			m->ev = CONF_AEV_BAN;
+			m->name = "ban";
+			m->sev = CONF_SEV_INFO;
+			kind = what == BAN_ISSUED ? ALERT_K_BAN :
+			    ALERT_K_EXTENDED;
+		}
+		alert_span(m->duration, d, sizeof(d));
+		if (what == BAN_ISSUED)
+			snprintf(m->text, sizeof(m->text), "xmppguard@%s: %s "
+			    "%s for %s (%s)", as->host, verb, pfx, d,
+			    b->reason);
+		else
+			snprintf(m->text, sizeof(m->text), "xmppguard@%s: "
+			    "ban of %s extended to %s (%s)", as->host, pfx, d,
+			    b->reason);
+		if (b->count > 1)
+			alert_cat(m->text, sizeof(m->text), ", %s ban", n);
+		alert_cat(m->text, sizeof(m->text), ", expires %s",
+		    alert_clock(b->expires, now, t, sizeof(t)));
+		break;
+	case BAN_LIFTED:
+		m->ev = CONF_AEV_UNBAN;
+		m->name = "unban";
+		m->sev = CONF_SEV_INFO;
+		kind = ALERT_K_UNBAN;
+		snprintf(m->text, sizeof(m->text), "xmppguard@%s: %s unbanned "
+		    "by an operator (%s, %s ban)", as->host, pfx, m->rule, n);
+		break;
+	case BAN_EXPIRED:
+		m->ev = CONF_AEV_EXPIRE;
+		m->name = "expire";
+		m->sev = CONF_SEV_INFO;
+		kind = ALERT_K_EXPIRED;
+		snprintf(m->text, sizeof(m->text), "xmppguard@%s: ban of %s "
+		    "expired (%s, %s ban)", as->host, pfx, m->rule, n);
+		break;
+	}
+	alert_dispatch(as, m, kind, b->rule);
+	free(m);
+}
+
+/* Tells the overruns noted since the last message, if any. */
+static void
+alert_overrun_flush(struct alerts *as, int64_t now)
+{
+	struct alert_msg	*m;
+
+	if (as->overruns_new == 0 ||
+	    (as->overrun_sent != 0 && now - as->overrun_sent <
+	    ALERT_OVERRUN_GAP))
+		return;
+	m = xcalloc(1, sizeof(*m));
+	m->ev = CONF_AEV_OVERRUN;
+	m->name = "overrun";
+	m->sev = CONF_SEV_WARNING;
+	m->time = now;
+	m->count = as->overruns_new;
+	snprintf(m->text, sizeof(m->text), "xmppguard@%s: conntrack netlink "
+	    "overrun: events were lost (%" PRIu64 " %s, %" PRIu64 " since "
+	    "start); the table is read again, so no connection stays counted "
+	    "wrongly, but the buffer may be too small", as->host,
+	    as->overruns_new, as->overruns_new == 1 ? "overrun" : "overruns",
+	    as->overruns_seen);
+	as->overruns_new = 0;
+	as->overrun_sent = now;
+	alert_dispatch(as, m, ALERT_K_MAX, VERDICT_MANUAL);
+	free(m);
+}
+
+void
+alerts_overrun(struct alerts *as, uint64_t overruns, int64_t now)
+{
+	if (as == NULL)
+		return;
+	if (!as->overrun_primed || overruns < as->overruns_seen) {
+		as->overrun_primed = 1;
+		as->overruns_seen = overruns;
+		return;
+	}
+	as->overruns_new += overruns - as->overruns_seen;
+	as->overruns_seen = overruns;
+	alert_overrun_flush(as, now);
+}
+
+void
+alerts_outage(struct alerts *as, const struct outage_stats *st,
+    int64_t window, int64_t hold, int64_t now)
+{
+	struct alert_msg	*m;
+	char			 w[32], h[32];
+
+	if (as == NULL || as->nsinks == 0)
+		return;
+	m = xcalloc(1, sizeof(*m));
+	m->ev = CONF_AEV_OUTAGE;
+	m->name = "auth-outage";
+	m->sev = CONF_SEV_CRITICAL;
+	m->time = now;
+	m->count = st->fails;
+	snprintf(m->text, sizeof(m->text), "xmppguard@%s: authentication "
+	    "backend outage? %" PRIu64 " failed logins from about %" PRIu64
+	    " addresses in %s with %" PRIu64 " successful (usually %.1f "
+	    "failures); auth bans are held until it has been gone for %s",
+	    as->host, st->fails, st->addresses, conf_fmt_duration(window, w,
+	    sizeof(w)), st->oks, st->baseline, conf_fmt_duration(hold, h,
+	    sizeof(h)));
+	alert_dispatch(as, m, ALERT_K_MAX, VERDICT_MANUAL);
+	free(m);
+}
+
+void
+alerts_start(struct alerts *as, uint64_t restored, const char *firewall,
+    int64_t now)
+{
+	struct alert_msg	*m;
+
+	if (as == NULL || as->nsinks == 0)
+		return;
+	m = xcalloc(1, sizeof(*m));
+	m->ev = CONF_AEV_START;
+	m->name = "start";
+	m->sev = CONF_SEV_INFO;
+	m->time = now;
+	m->count = restored;
+	snprintf(m->text, sizeof(m->text), "xmppguard@%s: started (version "
+	    "%s, firewall %s, %" PRIu64 " %s in force restored)", as->host,
+	    XG_VERSION, firewall, restored, restored == 1 ? "ban" : "bans");
+	alert_dispatch(as, m, ALERT_K_MAX, VERDICT_MANUAL);
+	free(m);
+}
+
+void
+alerts_stop(struct alerts *as, int64_t uptime, uint64_t active, int64_t now)
+{
+	struct alert_msg	*m;
+	char			 up[32];
+	int			 i;
+
+	if (as == NULL || as->nsinks == 0)
+		return;
+	for (i = 0; i < as->nsinks; i++)
+		alert_window_close(as->sinks[i], now);
+	as->overrun_sent = 0;
+	alert_overrun_flush(as, now);
+	m = xcalloc(1, sizeof(*m));
+	m->ev = CONF_AEV_STOP;
+	m->name = "stop";
+	m->sev = CONF_SEV_WARNING;
+	m->time = now;
+	m->count = active;
+	snprintf(m->text, sizeof(m->text), "xmppguard@%s: stopping after %s; "
+	    "%" PRIu64 " %s in force %s in the firewall with %s timeouts, "
+	    "but no new ones until it runs again", as->host,
+	    alert_span(uptime, up, sizeof(up)), active,
+	    active == 1 ? "ban" : "bans", active == 1 ? "stays" : "stay",
+	    active == 1 ? "its" : "their");
+	alert_dispatch(as, m, ALERT_K_MAX, VERDICT_MANUAL);
+	free(m);
+}
+
+void
+alerts_tick(struct alerts *as, int64_t now)
+{
+	struct alert_sink	*sk;
+	int			 i;
+
+	for (i = 0; i < as->nsinks; i++) {
+		sk = as->sinks[i];
+		if (sk->win_start != 0 && now >= sk->win_start + sk->ca->digest)
+			alert_window_close(sk, now);
+	}
+	alert_overrun_flush(as, now);
+}
+
+static int64_t
+alert_tick_cb(struct loop *loop, struct loop_timer *t, void *arg)
+{
+	(void)loop;
+	(void)t;
+	alerts_tick(arg, clock_realtime());
+	return ALERT_TICK_MS;
+}
+
+/*
+ * Sinks.
+ */
+
+static struct alert_sink *
+alert_sink_new(struct alerts *as, const struct conf_alert *ca, char **cause)
+{
+	struct alert_sink	*sk;
+	char			*c;
+	size_t			 n;
+
+	sk = xcalloc(1, sizeof(*sk));
+	if ((sk->http = http_new(as->loop, &c)) == NULL) {
+		*cause = xasprintf("alert %s: %s", ca->name, c);
+		free(c);
+		free(sk);
+		return NULL;
+	}
+	sk->alerts = as;
+	sk->ca = ca;
+	/* One in flight: a chat reads the messages in the order sent. */
+	http_set_limits(sk->http, 1, ca->queue);
+	http_set_retry(sk->http, ca->retries, (unsigned int)(ca->backoff /
+	    1000));
+	alert_url_shown(ca->url, sk->shown, sizeof(sk->shown));
+	sk->matrix_base = xstrdup(ca->url);
+	n = strlen(sk->matrix_base);
+	while (n > 0 && sk->matrix_base[n - 1] == '/')
+		sk->matrix_base[--n] = '\0';
+	sk->rl_fail.interval_us = sk->rl_drop.interval_us = ALERT_LOG_GAP;
+	if (strncmp(ca->url, "http://", 7) == 0 &&
+	    strncmp(sk->shown, "http://127.", 11) != 0 &&
+	    strncmp(sk->shown, "http://localhost", 16) != 0 &&
+	    strncmp(sk->shown, "http://[::1]", 12) != 0)
+		log_warnx("alert %s: %s is plain http: its token and the "
+		    "messages cross the network in clear", ca->name,
+		    sk->shown);
+	return sk;
+}
+
+static void
+alert_sink_free(struct alert_sink *sk)
+{
+	if (sk == NULL)
+		return;
+	http_free(sk->http);	/* runs the pending callbacks */
+	free(sk->matrix_base);
+	free(sk);
+}
+
+/* Two sections that would send the same things the same way. */
+static int
+alert_same(const struct conf_alert *a, const struct conf_alert *b)
+{
+	return strcmp(a->name, b->name) == 0 && a->type == b->type &&
+	    strcmp(a->url, b->url) == 0 && strcmp(a->room, b->room) == 0 &&
+	    strcmp(a->token, b->token) == 0 &&
+	    strcmp(a->username, b->username) == 0 &&
+	    strcmp(a->icon, b->icon) == 0 && strcmp(a->tmpl, b->tmpl) == 0 &&
+	    a->event_mask == b->event_mask &&
+	    a->min_severity == b->min_severity && a->digest == b->digest &&
+	    a->digest_after == b->digest_after && a->timeout == b->timeout &&
+	    a->retries == b->retries && a->backoff == b->backoff &&
+	    a->queue == b->queue;
+}
+
+struct alerts *
+alerts_new(struct loop *loop, const struct conf *conf, char **cause)
+{
+	struct alerts	*as;
+	int		 i;
+
+	as = xcalloc(1, sizeof(*as));
+	as->loop = loop;
+	as->started = clock_realtime();
+	if (gethostname(as->host, sizeof(as->host)) == -1)
+		snprintf(as->host, sizeof(as->host), "localhost");
+	as->host[sizeof(as->host) - 1] = '\0';
+	if (conf->nalerts > 0)
+		as->sinks = xcalloc((size_t)conf->nalerts,
+		    sizeof(*as->sinks));
+	for (i = 0; i < conf->nalerts; i++) {
+		if ((as->sinks[i] = alert_sink_new(as, &conf->alerts[i],
+		    cause)) == NULL) {
+			alerts_free(as);
+			return NULL;
+		}
+		as->nsinks++;
+	}
+	if ((as->timer = loop_timer_add(loop, ALERT_TICK_MS, alert_tick_cb,
+	    as)) == NULL) {
+		*cause = xasprintf("alert: timer: %s", strerror(errno));
+		alerts_free(as);
+		return NULL;
+	}
+	return as;
+}
+
+void
+alerts_reload(struct alerts *as, const struct conf *conf)
+{
+	struct alert_sink	**sinks = NULL, *sk;
+	char			 *cause;
+	int			  i, j, n = 0;
+
+	if (conf->nalerts > 0)
+		sinks = xcalloc((size_t)conf->nalerts, sizeof(*sinks));
+	for (i = 0; i < conf->nalerts; i++) {
+		for (j = 0; j < as->nsinks; j++) {
+			sk = as->sinks[j];
+			if (sk != NULL && alert_same(sk->ca,
+			    &conf->alerts[i]))
+				break;
+		}
+		if (j < as->nsinks) {
+			sk = as->sinks[j];
+			as->sinks[j] = NULL;
+			sk->ca = &conf->alerts[i];	/* the same values */
+		} else if ((sk = alert_sink_new(as, &conf->alerts[i],
+		    &cause)) == NULL) {
+			log_warnx("reload: %s; left out", cause);
+			free(cause);
+			continue;
+		}
+		sinks[n++] = sk;
+	}
+	for (j = 0; j < as->nsinks; j++)
+		alert_sink_free(as->sinks[j]);
+	free(as->sinks);
+	as->sinks = sinks;
+	as->nsinks = n;
+}
+
+void
+alerts_free(struct alerts *as)
+{
+	int	i;
+
+	if (as == NULL)
+		return;
+	for (i = 0; i < as->nsinks; i++)
+		alert_sink_free(as->sinks[i]);
+	free(as->sinks);
+	loop_timer_del(as->loop, as->timer);
+	free(as);
+}
+
+/*
+ * Reading.
+ */
+
+unsigned int
+alerts_busy(const struct alerts *as)
+{
+	unsigned int	n = 0;
+	int		i;
+
+	if (as == NULL)
+		return 0;
+	for (i = 0; i < as->nsinks; i++)
+		n += http_busy(as->sinks[i]->http);
+	return n;
+}
+
+void
+alerts_get_stats(const struct alerts *as, struct alert_stats *st)
+{
+	const struct alert_sink	*sk;
+	int			 i;
+
+	memset(st, 0, sizeof(*st));
+	if (as == NULL)
+		return;
+	st->sinks = (unsigned int)as->nsinks;
+	for (i = 0; i < as->nsinks; i++) {
+		sk = as->sinks[i];
+		st->events += sk->events;
+		st->sent += sk->sent;
+		st->failed += sk->failed;
+		st->dropped += sk->dropped;
+		st->cancelled += sk->cancelled;
+		st->digests += sk->digests;
+		st->digested += sk->digested;
+		st->pending += http_busy(sk->http);
+	}
+}
+
+static const char *
+alert_type_name(int type)
+{
+	static const char *const names[] = {
+		"slack", "mattermost", "rocketchat", "matrix", "discord",
+		"json"
+	};
+
+	return type >= 0 && type < 6 ? names[type] : "?";
+}
+
+void
+alerts_status_json(const struct alerts *as, FILE *out)
+{
+	const struct alert_sink	*sk;
+	struct alert_stats	 st;
+	struct http_stats	 hs;
+	int			 i;
+
+	alerts_get_stats(as, &st);
+	fprintf(out, "{\"events\":%" PRIu64 ",\"sent\":%" PRIu64 ",\"failed\":"
+	    "%" PRIu64 ",\"dropped\":%" PRIu64 ",\"cancelled\":%" PRIu64
+	    ",\"digests\":%" PRIu64 ",\"digested\":%" PRIu64 ",\"pending\":%u,"
+	    "\"sinks\":[", st.events, st.sent, st.failed, st.dropped,
+	    st.cancelled, st.digests, st.digested, st.pending);
+	for (i = 0; as != NULL && i < as->nsinks; i++) {
+		sk = as->sinks[i];
+		http_get_stats(sk->http, &hs);
+		fprintf(out, "%s{\"name\":", i > 0 ? "," : "");
+		json_string(out, sk->ca->name);
+		fprintf(out, ",\"type\":\"%s\",\"url\":",
+		    alert_type_name(sk->ca->type));
+		json_string(out, sk->shown);
+		fprintf(out, ",\"events\":%" PRIu64 ",\"sent\":%" PRIu64
+		    ",\"failed\":%" PRIu64 ",\"dropped\":%" PRIu64
+		    ",\"cancelled\":%" PRIu64 ",\"digests\":%" PRIu64
+		    ",\"digested\":%" PRIu64 ",\"attempts\":%" PRIu64
+		    ",\"retries\":%" PRIu64 ",\"pending\":%u,\"last_error\":",
+		    sk->events, sk->sent, sk->failed, sk->dropped,
+		    sk->cancelled, sk->digests, sk->digested, hs.attempts,
+		    hs.retries, hs.inflight + hs.pending);
+		json_string(out, sk->last_error);
+		fputc('}', out);
+	}
+	fputs("]}", out);
+}
+
+void
+alerts_metrics(const struct alerts *as, struct metrics *m)
+{
+	static const struct {
+		const char	*name;
+		const char	*help;
+		size_t		 off;
+	} fam[] = {
+		{ "xmppguard_alerts_events_total", "Events a sink's filter "
+		    "let through.", offsetof(struct alert_sink, events) },
+		{ "xmppguard_alerts_sent_total", "Messages the chat took.",
+		    offsetof(struct alert_sink, sent) },
+		{ "xmppguard_alerts_failed_total", "Messages given up on after "
+		    "retries.", offsetof(struct alert_sink, failed) },
+		{ "xmppguard_alerts_dropped_total", "Messages dropped: the "
+		    "sink's queue was full.", offsetof(struct alert_sink,
+		    dropped) },
+		{ "xmppguard_alerts_digests_total", "Digest messages sent "
+		    "in place of single bans.", offsetof(struct alert_sink,
+		    digests) },
+	};
+	const struct alert_sink	*sk;
+	size_t			 f;
+	int			 i;
+
+	for (f = 0; f < sizeof(fam) / sizeof(fam[0]); f++)
+		for (i = 0; as != NULL && i < as->nsinks; i++) {
+			sk = as->sinks[i];
+			metrics_sample(m, METRICS_COUNTER, fam[f].name,
+			    fam[f].help, "sink", sk->ca->name, NULL, NULL,
+			    (double)*(const uint64_t *)(const void *)
+			    ((const char *)sk + fam[f].off));
+		}
+}
+
+void
+alerts_status_text(const struct alerts *as, FILE *out)
+{
+	const struct alert_sink	*sk;
+	int			 i;
+
+	for (i = 0; as != NULL && i < as->nsinks; i++) {
+		sk = as->sinks[i];
+		fprintf(out, "alert %-6s %s %s: %" PRIu64 " sent, %" PRIu64
+		    " failed, %" PRIu64 " dropped, %" PRIu64 " %s (%" PRIu64
+		    " events summed), %u pending%s%s\n", sk->ca->name,
+		    alert_type_name(sk->ca->type), sk->shown, sk->sent,
+		    sk->failed, sk->dropped, sk->digests, sk->digests == 1 ?
+		    "digest" : "digests", sk->digested,
+		    http_busy(sk->http), sk->last_error[0] != '\0' ?
+		    "; last error: " : "", sk->last_error);
+	}
+}

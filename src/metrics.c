@@ -1,0 +1,498 @@
+/*
+ * Metrics: the Prometheus text format, written to a file or served over
+ * HTTP.
+ *
+ * The writer only formats: HELP and TYPE once per family, label values
+ * and help text escaped as the format says (backslash, double quote,
+ * newline), numbers as integers when they are whole.  The file is written
+ * beside its final name and renamed over it.  The HTTP endpoint is the
+ * control socket's state machine on TCP: each client gets a slot, reads
+ * one request head (at most METRICS_REQUEST_MAX bytes, within
+ * METRICS_TIMEOUT_MS), gets the whole answer built in memory, written out
+ * as the socket accepts it, and is closed; HTTP/1.0 semantics, no
+ * keep-alive.  A full table of slots closes new clients at once, so a
+ * flood of scrapers costs a bounded amount of memory and never blocks the
+ * loop.
+ */
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "loop.h"
+#include "metrics.h"
+#include "xmalloc.h"
+
+struct metrics_client {
+	struct metrics_server *srv;
+	int		 fd;		/* -1: slot free */
+	struct loop_timer *timer;
+	char		 req[METRICS_REQUEST_MAX + 1];
+	size_t		 reqlen;
+	char		*out;		/* the answer, once built */
+	size_t		 outlen;
+	size_t		 outoff;
+};
+
+struct metrics_server {
+	struct loop	*loop;
+	int		 fd;
+	metrics_collect_cb cb;
+	void		*arg;
+	struct metrics_server_stats stats;
+	struct metrics_client clients[METRICS_CLIENTS_MAX];
+};
+
+/*
+ * Writing.
+ */
+
+/* Text with backslash and newline escaped, and the double quote too in
+ * a label value (quote = 1). */
+static void
+metrics_escape(FILE *fp, const char *s, int quote)
+{
+	for (; *s != '\0'; s++) {
+		if (*s == '\\')
+			fputs("\\\\", fp);
+		else if (*s == '\n')
+			fputs("\\n", fp);
+		else if (*s == '"' && quote)
+			fputs("\\\"", fp);
+		else
+			fputc(*s, fp);
+	}
+}
+
+static void
+metrics_number(FILE *fp, double v)
+{
+	if (isnan(v))
+		fputs("NaN", fp);
+	else if (isinf(v))
+		fputs(v > 0 ? "+Inf" : "-Inf", fp);
+	else if (v == floor(v) && fabs(v) < 1e15)
+		fprintf(fp, "%.0f", v);
+	else
+		fprintf(fp, "%.17g", v);
+}
+
+void
+metrics_sample(struct metrics *m, enum metrics_type type, const char *name,
+    const char *help, const char *label, const char *value,
+    const char *label2, const char *value2, double v)
+{
+	if (strcmp(m->family, name) != 0) {
+		fprintf(m->fp, "# HELP %s ", name);
+		metrics_escape(m->fp, help, 0);
+		fprintf(m->fp, "\n# TYPE %s %s\n", name,
+		    type == METRICS_COUNTER ? "counter" : "gauge");
+		snprintf(m->family, sizeof(m->family), "%s", name);
+	}
+	fputs(name, m->fp);
+	if (label != NULL) {
+		fprintf(m->fp, "{%s=\"", label);
+		metrics_escape(m->fp, value, 1);
+		if (label2 != NULL) {
+			fprintf(m->fp, "\",%s=\"", label2);
+			metrics_escape(m->fp, value2, 1);
+		}
+		fputs("\"}", m->fp);
+	}
+	fputc(' ', m->fp);
+	metrics_number(m->fp, v);
+	fputc('\n', m->fp);
+}
+
+void
+metrics_counter(struct metrics *m, const char *name, const char *help,
+    uint64_t v)
+{
+	metrics_sample(m, METRICS_COUNTER, name, help, NULL, NULL, NULL, NULL,
+	    (double)v);
+}
+
+void
+metrics_gauge(struct metrics *m, const char *name, const char *help,
+    double v)
+{
+	metrics_sample(m, METRICS_GAUGE, name, help, NULL, NULL, NULL, NULL,
+	    v);
+}
+
+char *
+metrics_render(metrics_collect_cb cb, void *arg, size_t *lenp)
+{
+	struct metrics	 m;
+	char		*buf = NULL;
+	size_t		 len = 0;
+
+	memset(&m, 0, sizeof(m));
+	if ((m.fp = open_memstream(&buf, &len)) == NULL)
+		return NULL;
+	cb(&m, arg);
+	if (ferror(m.fp)) {
+		fclose(m.fp);
+		free(buf);
+		return NULL;
+	}
+	if (fclose(m.fp) == EOF) {
+		free(buf);
+		return NULL;
+	}
+	*lenp = len;
+	return buf;
+}
+
+int
+metrics_write_file(const char *path, metrics_collect_cb cb, void *arg,
+    char **cause)
+{
+	char		 tmp[PATH_MAX], *body;
+	const char	*slash;
+	size_t		 len, off = 0;
+	ssize_t		 n;
+	int		 fd, dirlen;
+
+	/* ".NAME.tmp" in the same directory: the textfile collector reads
+	 * *.prom only, and rename() is atomic within a file system. */
+	slash = strrchr(path, '/');
+	dirlen = slash != NULL ? (int)(slash - path + 1) : 0;
+	if (snprintf(tmp, sizeof(tmp), "%.*s.%s.tmp", dirlen, path,
+	    path + dirlen) >= (int)sizeof(tmp)) {
+		*cause = xasprintf("%s: path too long", path);
+		return -1;
+	}
+	if ((body = metrics_render(cb, arg, &len)) == NULL) {
+		*cause = xasprintf("%s: out of memory", path);
+		return -1;
+	}
+	(void)unlink(tmp);	/* left by a crash */
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
+	    O_NOFOLLOW, 0644)) == -1) {
+		*cause = xasprintf("%s: %s", tmp, strerror(errno));
+		free(body);
+		return -1;
+	}
+	while (off < len) {
+		if ((n = write(fd, body + off, len - off)) == -1) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		off += (size_t)n;
+	}
+	free(body);
+	if (off < len || close(fd) == -1) {
+		*cause = xasprintf("%s: %s", tmp, strerror(errno));
+		if (off < len)
+			close(fd);
+		(void)unlink(tmp);
+		return -1;
+	}
+	if (rename(tmp, path) == -1) {
+		*cause = xasprintf("rename %s: %s", path, strerror(errno));
+		(void)unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+int
+metrics_parse_listen(const char *s, char *addr, size_t size, uint16_t *port)
+{
+	struct in6_addr	 a6;
+	struct in_addr	 a4;
+	const char	*colon, *p;
+	size_t		 alen;
+	char		*end;
+	unsigned long	 n;
+
+	if (*s == '[') {
+		if ((p = strchr(s, ']')) == NULL || p[1] != ':')
+			return -1;
+		s++;
+		alen = (size_t)(p - s);
+		colon = p + 1;
+	} else {
+		if ((colon = strrchr(s, ':')) == NULL)
+			return -1;
+		alen = (size_t)(colon - s);
+	}
+	if (alen == 0 || alen >= size)
+		return -1;
+	memcpy(addr, s, alen);
+	addr[alen] = '\0';
+	if (inet_pton(AF_INET, addr, &a4) != 1 &&
+	    inet_pton(AF_INET6, addr, &a6) != 1)
+		return -1;
+	errno = 0;
+	if (colon[1] < '0' || colon[1] > '9')
+		return -1;
+	n = strtoul(colon + 1, &end, 10);
+	if (errno != 0 || *end != '\0' || n == 0 || n > 65535)
+		return -1;
+	*port = (uint16_t)n;
+	return 0;
+}
+
+/*
+ * The HTTP endpoint.
+ */
+
+static void
+metrics_client_close(struct metrics_client *c)
+{
+	struct loop	*loop = c->srv->loop;
+
+	loop_fd_del(loop, c->fd);
+	close(c->fd);
+	c->fd = -1;
+	if (c->timer != NULL)
+		loop_timer_del(loop, c->timer);
+	c->timer = NULL;
+	free(c->out);
+	c->out = NULL;
+	c->reqlen = c->outlen = c->outoff = 0;
+}
+
+static int64_t
+metrics_client_timeout_cb(struct loop *loop, struct loop_timer *t, void *arg)
+{
+	struct metrics_client	*c = arg;
+
+	(void)loop;
+	(void)t;
+	c->timer = NULL;	/* LOOP_TIMER_DONE frees it */
+	c->srv->stats.bad++;
+	metrics_client_close(c);
+	return LOOP_TIMER_DONE;
+}
+
+/* The answer to the request head in c->req, built whole. */
+static void
+metrics_client_answer(struct metrics_client *c)
+{
+	const char	*status = "200 OK", *ctype;
+	char		*body = NULL, *end, *target, *p;
+	size_t		 blen = 0;
+	int		 head;
+
+	ctype = "text/plain; version=0.0.4; charset=utf-8";
+	/* "GET /metrics HTTP/1.1": the method, the path, no query. */
+	head = strncmp(c->req, "HEAD ", 5) == 0;
+	if (strncmp(c->req, "GET ", 4) != 0 && !head)
+		status = "405 Method Not Allowed";
+	else {
+		target = c->req + (head ? 5 : 4);
+		end = target + strcspn(target, " \r\n");
+		if ((p = memchr(target, '?', (size_t)(end - target))) != NULL)
+			end = p;
+		*end = '\0';
+		if (strcmp(target, "/metrics") != 0 &&
+		    strcmp(target, "/") != 0)
+			status = "404 Not Found";
+	}
+	if (strcmp(status, "200 OK") == 0 &&
+	    (body = metrics_render(c->srv->cb, c->srv->arg, &blen)) == NULL)
+		status = "500 Internal Server Error";
+	if (body == NULL) {
+		body = xstrdup("");
+		ctype = "text/plain; charset=utf-8";
+		c->srv->stats.bad++;
+	} else
+		c->srv->stats.scrapes++;
+	c->out = xasprintf("HTTP/1.0 %s\r\nContent-Type: %s\r\n"
+	    "Content-Length: %zu\r\nConnection: close\r\n\r\n%s", status,
+	    ctype, blen, head ? "" : body);
+	c->outlen = strlen(c->out);
+	c->outoff = 0;
+	free(body);
+}
+
+static void
+metrics_client_cb(struct loop *loop, int fd, int events, void *arg)
+{
+	struct metrics_client	*c = arg;
+	ssize_t			 n;
+
+	if (c->out == NULL && (events & LOOP_READ)) {
+		n = read(fd, c->req + c->reqlen,
+		    METRICS_REQUEST_MAX - c->reqlen);
+		if (n == -1 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (n <= 0) {
+			c->srv->stats.bad++;
+			metrics_client_close(c);
+			return;
+		}
+		c->reqlen += (size_t)n;
+		c->req[c->reqlen] = '\0';
+		if (strstr(c->req, "\r\n\r\n") == NULL &&
+		    strstr(c->req, "\n\n") == NULL) {
+			if (c->reqlen == METRICS_REQUEST_MAX) {
+				c->srv->stats.bad++;
+				metrics_client_close(c);
+			}
+			return;
+		}
+		metrics_client_answer(c);
+		if (loop_fd_mod(loop, fd, LOOP_WRITE) == -1) {
+			metrics_client_close(c);
+			return;
+		}
+	}
+	if (c->out != NULL) {
+		n = write(fd, c->out + c->outoff, c->outlen - c->outoff);
+		if (n == -1 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (n == -1) {
+			metrics_client_close(c);
+			return;
+		}
+		c->outoff += (size_t)n;
+		if (c->outoff == c->outlen)
+			metrics_client_close(c);
+	}
+}
+
+static void
+metrics_accept_cb(struct loop *loop, int fd, int events, void *arg)
+{
+	struct metrics_server	*srv = arg;
+	struct metrics_client	*c = NULL;
+	size_t			 i;
+	int			 cfd;
+
+	(void)events;
+	if ((cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK |
+	    SOCK_CLOEXEC)) == -1)
+		return;
+	for (i = 0; i < METRICS_CLIENTS_MAX; i++)
+		if (srv->clients[i].fd == -1) {
+			c = &srv->clients[i];
+			break;
+		}
+	if (c == NULL) {
+		srv->stats.refused++;
+		close(cfd);
+		return;
+	}
+	c->fd = cfd;
+	if (loop_fd_add(loop, cfd, LOOP_READ, metrics_client_cb, c) == -1) {
+		close(cfd);
+		c->fd = -1;
+		return;
+	}
+	if ((c->timer = loop_timer_add(loop, METRICS_TIMEOUT_MS,
+	    metrics_client_timeout_cb, c)) == NULL)
+		metrics_client_close(c);
+}
+
+struct metrics_server *
+metrics_server_open(struct loop *loop, const char *addr, uint16_t port,
+    metrics_collect_cb cb, void *arg, char **cause)
+{
+	struct metrics_server	*srv;
+	struct sockaddr_in6	 sin6;
+	struct sockaddr_in	 sin;
+	struct sockaddr		*sa;
+	socklen_t		 salen;
+	size_t			 i;
+	int			 fd, one = 1;
+
+	memset(&sin, 0, sizeof(sin));
+	memset(&sin6, 0, sizeof(sin6));
+	if (inet_pton(AF_INET, addr, &sin.sin_addr) == 1) {
+		sin.sin_family = AF_INET;
+		sin.sin_port = htons(port);
+		sa = (struct sockaddr *)&sin;
+		salen = sizeof(sin);
+	} else if (inet_pton(AF_INET6, addr, &sin6.sin6_addr) == 1) {
+		sin6.sin6_family = AF_INET6;
+		sin6.sin6_port = htons(port);
+		sa = (struct sockaddr *)&sin6;
+		salen = sizeof(sin6);
+	} else {
+		*cause = xasprintf("metrics: %s: not an IP address", addr);
+		return NULL;
+	}
+	if ((fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0)) == -1) {
+		*cause = xasprintf("metrics: socket: %s", strerror(errno));
+		return NULL;
+	}
+	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (sa->sa_family == AF_INET6)
+		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one,
+		    sizeof(one));
+	if (bind(fd, sa, salen) == -1 || listen(fd, 16) == -1) {
+		*cause = xasprintf("metrics: %s%s%s:%u: %s",
+		    sa->sa_family == AF_INET6 ? "[" : "", addr,
+		    sa->sa_family == AF_INET6 ? "]" : "", port,
+		    strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	srv = xcalloc(1, sizeof(*srv));
+	srv->loop = loop;
+	srv->fd = fd;
+	srv->cb = cb;
+	srv->arg = arg;
+	for (i = 0; i < METRICS_CLIENTS_MAX; i++) {
+		srv->clients[i].srv = srv;
+		srv->clients[i].fd = -1;
+	}
+	if (loop_fd_add(loop, fd, LOOP_READ, metrics_accept_cb, srv) == -1) {
+		*cause = xasprintf("metrics: loop: %s", strerror(errno));
+		close(fd);
+		free(srv);
+		return NULL;
+	}
+	return srv;
+}
+
+void
+metrics_server_close(struct metrics_server *srv)
+{
+	size_t	i;
+
+	if (srv == NULL)
+		return;
+	for (i = 0; i < METRICS_CLIENTS_MAX; i++)
+		if (srv->clients[i].fd != -1)
+			metrics_client_close(&srv->clients[i]);
+	loop_fd_del(srv->loop, srv->fd);
+	close(srv->fd);
+	free(srv);
+}
+
+uint16_t
+metrics_server_port(const struct metrics_server *srv)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 len = sizeof(ss);
+
+	if (getsockname(srv->fd, (struct sockaddr *)&ss, &len) == -1)
+		return 0;
+	if (ss.ss_family == AF_INET)
+		return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+}
+
+void
+metrics_server_get_stats(const struct metrics_server *srv,
+    struct metrics_server_stats *st)
+{
+	*st = srv->stats;
+}

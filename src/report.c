@@ -1,0 +1,1310 @@
+/*
+ * xmppguard report: who hammers the server, who is near a limit, and what
+ * xmppguard did about it, read from the store.
+ *
+ * The store is opened read-only (STORE_RDONLY: SQLITE_OPEN_READONLY, no
+ * migration), and every query runs inside one read transaction, so the
+ * report is one consistent snapshot while the daemon goes on writing: in
+ * WAL mode a reader never blocks the writer nor waits for it.
+ *
+ * Speed comes from reading summaries and never conns.  The period is
+ * split into whole days, read from rollups_day (one row per address,
+ * service and day, with its busiest hour's counts), and the hours before
+ * and after them, read from rollups; the hourly series comes from
+ * rollups_all (one row per hour and service).  Each row is read once in
+ * primary key order and summed per (address, service) in a bounded hash
+ * table (REPORT_GROUPS_MAX pairs; beyond, SQLite groups them instead, its
+ * sorter spilling to a temporary file), then folded address by address
+ * into two bounded min-heaps of `top` entries (the top list by the sort
+ * key, the near list by share of a limit).  Memory is O(top + hours +
+ * pairs up to the cap), whatever the store holds.  Bans are few: those of
+ * the period are held in a sorted array (at most REPORT_BANS_MAX) and
+ * found per address by masking it to each ban length present.
+ *
+ * Score, the default order of the top list: 100 times the highest share of
+ * a limit the address reached in one hour of the period (100: at the
+ * limit), plus 100 for each verdict and each ban of the period.  Attackers
+ * that were stopped lead; then those close to a limit; an address far from
+ * every limit scores under 70.  "In one hour" compares an hour's count with
+ * the rule's count whatever its window (see near in the README).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "clock.h"
+#include "conf.h"
+#include "log.h"
+#include "report.h"
+#include "report_int.h"
+#include "rule.h"
+#include "store.h"
+#include "xmalloc.h"
+
+#define REPORT_SINCE_MAX	(3650LL * 24 * REPORT_HOUR_US)
+/* (address, service) pairs summed in memory (about 45 MB); beyond, SQLite
+ * groups them. */
+#define REPORT_GROUPS_MAX	(1U << 18)
+
+const char *const report_sort_names[REPORT_SORT_MAX] = {
+	[REPORT_SORT_SCORE] = "score",
+	[REPORT_SORT_CONNS] = "conns",
+	[REPORT_SORT_PEAK] = "peak",
+	[REPORT_SORT_SHORT] = "short",
+	[REPORT_SORT_BYTES] = "bytes",
+	[REPORT_SORT_AUTH] = "auth",
+	[REPORT_SORT_REGISTER] = "register",
+	[REPORT_SORT_BANS] = "bans",
+};
+
+static const char *const report_format_names[] = {
+	[REPORT_FMT_TABLE] = "table",
+	[REPORT_FMT_JSON] = "json",
+	[REPORT_FMT_CSV] = "csv",
+	[REPORT_FMT_HTML] = "html",
+};
+
+/* A ban's prefix, sorted for lookups. */
+struct report_bkey {
+	struct prefix	 p;
+};
+
+struct report_load_ctx {
+	struct report		*r;
+	sqlite3			*db;
+	struct report_bkey	*bkeys;
+	size_t			 nbkeys;
+	uint8_t			 lens[2][129];	/* ban lengths present */
+};
+
+/* The sums of one (address, service) over the period's hours. */
+struct report_group {
+	char		 addr[REPORT_ADDR_MAX];
+	int		 svc;		/* index in report.services */
+	struct report_counts c;
+	uint64_t	 max_conns;	/* in its busiest hour */
+	uint64_t	 max_auth;
+	uint64_t	 max_reg;
+};
+
+double
+report_short_share(const struct report_counts *c)
+{
+	return c->conns == 0 ? 0.0 : (double)c->short_lived /
+	    (double)c->conns;
+}
+
+/* Copies a column's text, capped; "" for NULL. */
+static void
+report_col_text(sqlite3_stmt *st, int i, char *buf, size_t size)
+{
+	const unsigned char	*t = sqlite3_column_text(st, i);
+
+	snprintf(buf, size, "%s", t != NULL ? (const char *)t : "");
+}
+
+static uint64_t
+report_col_u64(sqlite3_stmt *st, int i)
+{
+	int64_t	v = sqlite3_column_int64(st, i);
+
+	return v < 0 ? 0 : (uint64_t)v;
+}
+
+static int
+report_prepare(struct report_load_ctx *x, const char *sql, sqlite3_stmt **st,
+    char **cause)
+{
+	if (sqlite3_prepare_v2(x->db, sql, -1, st, NULL) != SQLITE_OK) {
+		*cause = xasprintf("%s: %s", x->r->db, sqlite3_errmsg(x->db));
+		return -1;
+	}
+	return 0;
+}
+
+static int
+report_done(struct report_load_ctx *x, sqlite3_stmt *st, int rc, char **cause)
+{
+	if (rc != SQLITE_DONE) {
+		*cause = xasprintf("%s: %s", x->r->db, sqlite3_errmsg(x->db));
+		sqlite3_finalize(st);
+		return -1;
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
+static int
+report_bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+	if (s == NULL)
+		return sqlite3_bind_null(st, i);
+	return sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+}
+
+static int
+report_hour_index(const struct report *r, int64_t t)
+{
+	int64_t	i = (store_hour(t) - r->from) / REPORT_HOUR_US;
+
+	return i < 0 || i >= r->nhours ? -1 : (int)i;
+}
+
+/*
+ * Comparisons.  report_rank_cmp() > 0 when a ranks above b for the sort
+ * key; ties go to the score, then to the address, so the order is total
+ * and the output stable.
+ */
+static double
+report_key(const struct report_addr *a, enum report_sort k)
+{
+	switch (k) {
+	case REPORT_SORT_CONNS:
+		return (double)a->c.conns;
+	case REPORT_SORT_PEAK:
+		return (double)a->c.peak_live;
+	case REPORT_SORT_SHORT:
+		/* The share, then the count: 1 of 1 is not a churner. */
+		return report_short_share(&a->c) * 1e12 +
+		    (double)a->c.short_lived;
+	case REPORT_SORT_BYTES:
+		return (double)a->c.bytes_in + (double)a->c.bytes_out;
+	case REPORT_SORT_AUTH:
+		return (double)a->c.auth_fail;
+	case REPORT_SORT_REGISTER:
+		return (double)a->c.registered;
+	case REPORT_SORT_BANS:
+		return (double)a->bans;
+	default:
+		return a->score;
+	}
+}
+
+static int
+report_rank_cmp(const struct report_addr *a, const struct report_addr *b,
+    enum report_sort k)
+{
+	double	ka = report_key(a, k), kb = report_key(b, k);
+
+	if (ka != kb)
+		return ka > kb ? 1 : -1;
+	if (a->score != b->score)
+		return a->score > b->score ? 1 : -1;
+	return strcmp(b->addr, a->addr);
+}
+
+static int
+report_near_cmp(const struct report_addr *a, const struct report_addr *b,
+    enum report_sort k)
+{
+	(void)k;
+	if (a->lim.share != b->lim.share)
+		return a->lim.share > b->lim.share ? 1 : -1;
+	return strcmp(b->addr, a->addr);
+}
+
+typedef int (*report_cmp_fn)(const struct report_addr *,
+    const struct report_addr *, enum report_sort);
+
+/* Moves h[i] down the min-heap of n entries to where it belongs. */
+static void
+report_heap_down(struct report_addr *h, int n, int i, report_cmp_fn cmp,
+    enum report_sort k)
+{
+	struct report_addr	 tmp;
+	int			 c;
+
+	for (;;) {
+		c = 2 * i + 1;
+		if (c >= n)
+			break;
+		if (c + 1 < n && cmp(&h[c + 1], &h[c], k) < 0)
+			c++;
+		if (cmp(&h[c], &h[i], k) >= 0)
+			break;
+		tmp = h[i];
+		h[i] = h[c];
+		h[c] = tmp;
+		i = c;
+	}
+}
+
+/* A min-heap of at most cap entries: h[0] ranks lowest. */
+static void
+report_heap_push(struct report_addr *h, int *n, int cap,
+    const struct report_addr *a, report_cmp_fn cmp, enum report_sort k)
+{
+	struct report_addr	 tmp;
+	int			 i;
+
+	if (cap <= 0)
+		return;
+	if (*n < cap) {
+		i = (*n)++;
+		h[i] = *a;
+		while (i > 0 && cmp(&h[i], &h[(i - 1) / 2], k) < 0) {
+			tmp = h[i];
+			h[i] = h[(i - 1) / 2];
+			h[(i - 1) / 2] = tmp;
+			i = (i - 1) / 2;
+		}
+		return;
+	}
+	if (cmp(a, &h[0], k) <= 0)
+		return;
+	h[0] = *a;
+	report_heap_down(h, *n, 0, cmp, k);
+}
+
+/* Sorts a heap best first (a heap sort: no global for qsort). */
+static void
+report_heap_sort(struct report_addr *h, int n, report_cmp_fn cmp,
+    enum report_sort k)
+{
+	struct report_addr	 tmp;
+	int			 end;
+
+	/* Popping the lowest to the end leaves the array best first. */
+	for (end = n - 1; end > 0; end--) {
+		tmp = h[0];
+		h[0] = h[end];
+		h[end] = tmp;
+		report_heap_down(h, end, 0, cmp, k);
+	}
+}
+
+static int
+report_bkey_cmp(const void *va, const void *vb)
+{
+	const struct report_bkey	*a = va, *b = vb;
+
+	if (a->p.addr.family != b->p.addr.family)
+		return a->p.addr.family < b->p.addr.family ? -1 : 1;
+	if (a->p.len != b->p.len)
+		return a->p.len < b->p.len ? -1 : 1;
+	return memcmp(a->p.addr.bytes, b->p.addr.bytes,
+	    sizeof(a->p.addr.bytes));
+}
+
+/* How many bans of the period cover a. */
+static uint64_t
+report_bans_of(const struct report_load_ctx *x, const struct addr *a)
+{
+	struct report_bkey	 key;
+	size_t			 lo, hi, mid;
+	uint64_t		 n = 0;
+	int			 f = a->family == AF_INET6, len;
+
+	for (len = 0; len <= addr_maxlen(a); len++) {
+		if (!x->lens[f][len])
+			continue;
+		memset(&key, 0, sizeof(key));
+		addr_mask(a, len, &key.p);
+		lo = 0;
+		hi = x->nbkeys;
+		while (lo < hi) {
+			mid = lo + (hi - lo) / 2;
+			if (report_bkey_cmp(&x->bkeys[mid], &key) < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		while (lo < x->nbkeys &&
+		    report_bkey_cmp(&x->bkeys[lo], &key) == 0) {
+			n++;
+			lo++;
+		}
+	}
+	return n;
+}
+
+static void
+report_counts_add(struct report_counts *t, const struct report_counts *c)
+{
+	t->conns += c->conns;
+	t->short_lived += c->short_lived;
+	t->halfopen += c->halfopen;
+	t->bytes_in += c->bytes_in;
+	t->bytes_out += c->bytes_out;
+	if (c->peak_live > t->peak_live)
+		t->peak_live = c->peak_live;
+	t->verdicts += c->verdicts;
+	t->auth_fail += c->auth_fail;
+	t->registered += c->registered;
+}
+
+static struct report_service *
+report_service_get(struct report *r, const char *name)
+{
+	int	i;
+
+	for (i = 0; i < r->nservices; i++)
+		if (strcmp(r->services[i].name, name) == 0)
+			return &r->services[i];
+	if (r->nservices < REPORT_SERVICES_MAX - 1 ||
+	    (r->nservices == REPORT_SERVICES_MAX - 1 &&
+	    strcmp(name, "other") == 0)) {
+		i = r->nservices++;
+		memset(&r->services[i], 0, sizeof(r->services[i]));
+		snprintf(r->services[i].name, sizeof(r->services[i].name),
+		    "%s", name);
+		return &r->services[i];
+	}
+	return report_service_get(r, "other");
+}
+
+/* Keeps in *lim the larger share of observed / limit. */
+static void
+report_limit_try(struct report_limit *lim, const char *name,
+    const char *service, uint64_t observed, uint64_t limit)
+{
+	double	share;
+
+	if (limit == 0 || observed == 0)
+		return;
+	share = (double)observed / (double)limit;
+	if (lim->name != NULL && share <= lim->share)
+		return;
+	lim->name = name;
+	snprintf(lim->service, sizeof(lim->service), "%s", service);
+	lim->observed = observed;
+	lim->limit = limit;
+	lim->share = share;
+}
+
+/* The limits of a on service for the busiest hours seen. */
+static void
+report_limits(const struct report *r, const struct addr *a,
+    const char *service, uint64_t max_conns, uint64_t peak,
+    uint64_t max_auth, uint64_t max_reg, struct report_limit *lim)
+{
+	const struct conf		*conf = r->conf;
+	const struct conf_service	*svc = NULL;
+	struct rule_limits		 rl;
+	struct prefix			 host;
+	int				 i;
+
+	for (i = 0; i < conf->nservices; i++)
+		if (strcmp(conf->services[i].name, service) == 0)
+			svc = &conf->services[i];
+	if (svc != NULL) {
+		addr_mask(a, addr_maxlen(a), &host);
+		rule_limits(conf, svc, &host, &rl);
+		report_limit_try(lim, "max_concurrent", service, peak,
+		    rl.max_concurrent);
+		report_limit_try(lim, "max_new", service, max_conns,
+		    rl.max_new.count);
+	}
+	report_limit_try(lim, "max_fail", service, max_auth,
+	    conf->auth_max_fail.count);
+	report_limit_try(lim, "max_register", service, max_reg,
+	    conf->auth_max_register.count);
+}
+
+/*
+ * The bans of the period: per hour, the newest `top` (covering --ip if
+ * given), and their prefixes for report_bans_of().
+ */
+static int
+report_load_bans(struct report_load_ctx *x, const struct addr *ip,
+    char **cause)
+{
+	struct report		*r = x->r;
+	struct report_ban	 b;
+	struct addr		 a;
+	struct prefix		 p;
+	sqlite3_stmt		*st;
+	size_t			 cap = 0;
+	int			 rc, i;
+
+	if (report_prepare(x, "SELECT since, addr, prefixlen, rule, reason, "
+	    "expires, lifted, count, throttled FROM bans WHERE since >= ?1 "
+	    "AND since <= ?2 ORDER BY since DESC", &st, cause) == -1)
+		return -1;
+	sqlite3_bind_int64(st, 1, r->now - r->since);
+	sqlite3_bind_int64(st, 2, r->now);
+	r->bans = xcalloc(r->top > 0 ? r->top : 1, sizeof(*r->bans));
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&b, 0, sizeof(b));
+		b.since = sqlite3_column_int64(st, 0);
+		report_col_text(st, 1, b.addr, sizeof(b.addr));
+		b.prefixlen = sqlite3_column_int(st, 2);
+		report_col_text(st, 3, b.rule, sizeof(b.rule));
+		report_col_text(st, 4, b.reason, sizeof(b.reason));
+		b.expires = sqlite3_column_int64(st, 5);
+		b.lifted = sqlite3_column_int64(st, 6);
+		b.count = sqlite3_column_int64(st, 7);
+		b.throttled = sqlite3_column_int(st, 8);
+		if (addr_parse(b.addr, &a, NULL) == -1 || b.prefixlen < 0 ||
+		    b.prefixlen > addr_maxlen(&a))
+			continue;	/* not ours */
+		addr_mask(&a, b.prefixlen, &p);
+		if (ip != NULL && !addr_prefix_contains(&p, ip))
+			continue;
+		r->nbans_total++;
+		if ((i = report_hour_index(r, b.since)) != -1)
+			r->hours[i].bans++;
+		if (r->nbans < r->top)
+			r->bans[r->nbans++] = b;
+		if (x->nbkeys == REPORT_BANS_MAX)
+			continue;
+		if (x->nbkeys == cap) {
+			cap = cap == 0 ? 256 : cap * 2;
+			x->bkeys = xreallocarray(x->bkeys, cap,
+			    sizeof(*x->bkeys));
+		}
+		x->bkeys[x->nbkeys++].p = p;
+		x->lens[p.addr.family == AF_INET6][p.len] = 1;
+	}
+	if (x->nbkeys > 0)
+		qsort(x->bkeys, x->nbkeys, sizeof(*x->bkeys),
+		    report_bkey_cmp);
+	return report_done(x, st, rc, cause);
+}
+
+/* The hours of the period, all addresses (rollups_all). */
+static int
+report_load_hours(struct report_load_ctx *x, char **cause)
+{
+	struct report	*r = x->r;
+	sqlite3_stmt	*st;
+	int		 rc, i;
+
+	if (report_prepare(x, "SELECT hour, sum(conns), sum(halfopen), "
+	    "sum(auth_fail), sum(register), sum(verdicts) FROM rollups_all "
+	    "WHERE hour >= ?1 AND hour <= ?2 AND (?3 IS NULL OR "
+	    "service = ?3) GROUP BY hour", &st, cause) == -1)
+		return -1;
+	sqlite3_bind_int64(st, 1, r->from);
+	sqlite3_bind_int64(st, 2, r->now);
+	report_bind_text(st, 3, r->service);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((i = report_hour_index(r, sqlite3_column_int64(st,
+		    0))) == -1)
+			continue;
+		r->hours[i].conns = report_col_u64(st, 1);
+		r->hours[i].halfopen = report_col_u64(st, 2);
+		r->hours[i].auth_fail = report_col_u64(st, 3);
+		r->hours[i].registered = report_col_u64(st, 4);
+		r->hours[i].verdicts = report_col_u64(st, 5);
+	}
+	return report_done(x, st, rc, cause);
+}
+
+/* Ends an address of the overview: its bans, score, place in the lists. */
+static void
+report_addr_done(struct report_load_ctx *x, struct report_addr *cur,
+    const struct addr *a)
+{
+	struct report	*r = x->r;
+
+	r->addresses++;
+	cur->bans = report_bans_of(x, a);
+	cur->score = 100.0 * cur->lim.share +
+	    100.0 * (double)(cur->c.verdicts + cur->bans);
+	report_heap_push(r->tops, &r->ntops, r->top, cur, report_rank_cmp,
+	    r->sort);
+	if (cur->lim.name != NULL && cur->lim.share >= REPORT_NEAR &&
+	    cur->bans == 0)
+		report_heap_push(r->near, &r->nnear, r->top, cur,
+		    report_near_cmp, r->sort);
+}
+
+/*
+ * Folds the (address, service) sums, which arrive in address order, into
+ * one entry per address.  Half-open flows ("?") and junk are no address
+ * and only count in the totals.
+ */
+struct report_fold {
+	struct report_addr	 cur;
+	struct addr		 a;
+	int			 have;
+};
+
+static void
+report_fold(struct report_load_ctx *x, struct report_fold *fo,
+    const struct report_group *g)
+{
+	struct report	*r = x->r;
+	const char	*service = r->services[g->svc].name;
+
+	report_counts_add(&r->total, &g->c);
+	report_counts_add(&r->services[g->svc].c, &g->c);
+	if (fo->have && strcmp(fo->cur.addr, g->addr) != 0) {
+		report_addr_done(x, &fo->cur, &fo->a);
+		fo->have = 0;
+	}
+	if (!fo->have) {
+		if (addr_parse(g->addr, &fo->a, NULL) == -1)
+			return;
+		memset(&fo->cur, 0, sizeof(fo->cur));
+		snprintf(fo->cur.addr, sizeof(fo->cur.addr), "%s", g->addr);
+		fo->have = 1;
+	}
+	r->services[g->svc].addresses++;
+	report_counts_add(&fo->cur.c, &g->c);
+	report_limits(r, &fo->a, service, g->max_conns, g->c.peak_live,
+	    g->max_auth, g->max_reg, &fo->cur.lim);
+}
+
+static void
+report_fold_end(struct report_load_ctx *x, struct report_fold *fo)
+{
+	struct report	*r = x->r;
+
+	if (fo->have)
+		report_addr_done(x, &fo->cur, &fo->a);
+	report_heap_sort(r->tops, r->ntops, report_rank_cmp, r->sort);
+	report_heap_sort(r->near, r->nnear, report_near_cmp, r->sort);
+}
+
+/* The index of a service name in r->services (created if new). */
+static int
+report_svc(struct report *r, const char *name)
+{
+	return (int)(report_service_get(r, name) - r->services);
+}
+
+static uint32_t
+report_group_hash(const char *addr, int svc, uint32_t seed)
+{
+	uint32_t	h = 2166136261U ^ seed;
+
+	for (; *addr != '\0'; addr++)
+		h = (h ^ (uint8_t)*addr) * 16777619U;
+	return (h ^ (uint32_t)svc) * 16777619U;
+}
+
+static int
+report_group_cmp(const void *va, const void *vb, void *arg)
+{
+	const struct report_group	*a = va, *b = vb;
+	const struct report		*r = arg;
+	int				 c;
+
+	if ((c = strcmp(a->addr, b->addr)) != 0)
+		return c;
+	return strcmp(r->services[a->svc].name, r->services[b->svc].name);
+}
+
+/*
+ * Reads one row into g's sums: nine counts from column `first`, then, if
+ * maxes, the busiest hour's conns, auth_fail and register (a row of
+ * rollups_day); else the counts are one hour's and are their own maxima.
+ */
+static void
+report_group_add(struct report_group *g, sqlite3_stmt *st, int first,
+    int maxes)
+{
+	struct report_counts	c;
+	uint64_t		m[3];
+
+	memset(&c, 0, sizeof(c));
+	c.conns = report_col_u64(st, first);
+	c.short_lived = report_col_u64(st, first + 1);
+	c.halfopen = report_col_u64(st, first + 2);
+	c.bytes_in = report_col_u64(st, first + 3);
+	c.bytes_out = report_col_u64(st, first + 4);
+	c.peak_live = report_col_u64(st, first + 5);
+	c.verdicts = report_col_u64(st, first + 6);
+	c.auth_fail = report_col_u64(st, first + 7);
+	c.registered = report_col_u64(st, first + 8);
+	report_counts_add(&g->c, &c);
+	m[0] = maxes ? report_col_u64(st, first + 9) : c.conns;
+	m[1] = maxes ? report_col_u64(st, first + 10) : c.auth_fail;
+	m[2] = maxes ? report_col_u64(st, first + 11) : c.registered;
+	if (m[0] > g->max_conns)
+		g->max_conns = m[0];
+	if (m[1] > g->max_auth)
+		g->max_auth = m[1];
+	if (m[2] > g->max_reg)
+		g->max_reg = m[2];
+}
+
+/* The (address, service) sums in memory: an open-addressing hash of
+ * indices into a dense array, at most max entries. */
+struct report_groups {
+	struct report_group	*g;
+	uint32_t		 ng, cap, max;
+	uint32_t		*slots;
+	uint32_t		 nslots;	/* a power of two */
+	uint32_t		 seed;
+};
+
+/* The entry for (addr, svc), created if new; NULL when full. */
+static struct report_group *
+report_groups_get(struct report_groups *gs, const char *addr, int svc)
+{
+	struct report_group	*gi;
+	uint32_t		 h, j;
+
+	if (gs->ng == gs->cap) {
+		if (gs->ng >= gs->max)
+			return NULL;
+		gs->cap = gs->cap == 0 ? 1024 : gs->cap * 2;
+		if (gs->cap > gs->max)
+			gs->cap = gs->max;
+		gs->g = xreallocarray(gs->g, gs->cap, sizeof(*gs->g));
+		free(gs->slots);
+		for (gs->nslots = 2048; gs->nslots < gs->cap * 2;
+		    gs->nslots <<= 1)
+			;
+		gs->slots = xcalloc(gs->nslots, sizeof(*gs->slots));
+		for (j = 0; j < gs->ng; j++) {
+			h = report_group_hash(gs->g[j].addr, gs->g[j].svc,
+			    gs->seed) & (gs->nslots - 1);
+			while (gs->slots[h] != 0)
+				h = (h + 1) & (gs->nslots - 1);
+			gs->slots[h] = j + 1;
+		}
+	}
+	h = report_group_hash(addr, svc, gs->seed) & (gs->nslots - 1);
+	for (; gs->slots[h] != 0; h = (h + 1) & (gs->nslots - 1)) {
+		gi = &gs->g[gs->slots[h] - 1];
+		if (gi->svc == svc && strncmp(gi->addr, addr,
+		    sizeof(gi->addr) - 1) == 0)
+			return gi;
+	}
+	gi = &gs->g[gs->ng];
+	memset(gi, 0, sizeof(*gi));
+	snprintf(gi->addr, sizeof(gi->addr), "%s", addr);
+	gi->svc = svc;
+	gs->slots[h] = ++gs->ng;
+	return gi;
+}
+
+/*
+ * Where the period's rows are: whole days in rollups_day ([d0, d1)), the
+ * hours before and after in rollups ([from, d0) and [d1, now]).  With no
+ * whole day inside the period, everything is hours.
+ */
+static void
+report_split(const struct report *r, int64_t *d0, int64_t *d1)
+{
+	*d0 = store_day(r->from) == r->from ? r->from :
+	    store_day(r->from) + 24 * REPORT_HOUR_US;
+	*d1 = store_day(r->now);
+	if (*d0 >= *d1)
+		*d0 = *d1 = r->now + 1;
+}
+
+/* Adds the rows of one statement to the groups: 1 if they filled up. */
+static int
+report_scan_rows(struct report_load_ctx *x, struct report_groups *gs,
+    sqlite3_stmt *st, int maxes, int *rcp)
+{
+	struct report		*r = x->r;
+	struct report_group	*gi;
+	const char		*addr, *service;
+	int			 rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		addr = (const char *)sqlite3_column_text(st, 0);
+		service = (const char *)sqlite3_column_text(st, 1);
+		if (addr == NULL || service == NULL)
+			continue;
+		if ((gi = report_groups_get(gs, addr, report_svc(r,
+		    service))) == NULL)
+			return 1;
+		report_group_add(gi, st, 2, maxes);
+	}
+	*rcp = rc;
+	return 0;
+}
+
+/*
+ * The overview in one pass over the period's rows, each read once in
+ * primary key order (no sort), summed per (address, service) in memory:
+ * at most REPORT_GROUPS_MAX pairs.  Returns 0, -1 on error, or 1 if there
+ * were more: the caller then lets SQLite GROUP BY, slower but in bounded
+ * memory.
+ */
+static int
+report_load_scan(struct report_load_ctx *x, char **cause)
+{
+	struct report		*r = x->r;
+	struct report_groups	 gs;
+	struct report_fold	 fo;
+	sqlite3_stmt		*hst = NULL, *dst = NULL;
+	int64_t			 d0, d1;
+	uint32_t		 j;
+	int			 rc = SQLITE_DONE, over = 0, ret = -1;
+
+	memset(&gs, 0, sizeof(gs));
+	gs.max = r->groups_max > 0 ? r->groups_max : REPORT_GROUPS_MAX;
+	gs.seed = (uint32_t)r->now;
+	report_split(r, &d0, &d1);
+	if (report_prepare(x, "SELECT addr, service, conns, short_lived, "
+	    "halfopen, bytes_in, bytes_out, peak_live, verdicts, auth_fail, "
+	    "register FROM rollups WHERE hour >= ?1 AND hour < ?2 AND "
+	    "(?3 IS NULL OR service = ?3)", &hst, cause) == -1 ||
+	    report_prepare(x, "SELECT addr, service, conns, short_lived, "
+	    "halfopen, bytes_in, bytes_out, peak_live, verdicts, auth_fail, "
+	    "register, max_conns, max_auth_fail, max_register FROM "
+	    "rollups_day WHERE day >= ?1 AND day < ?2 AND (?3 IS NULL OR "
+	    "service = ?3)", &dst, cause) == -1)
+		goto done;
+	/* The hours before the first whole day, then after the last. */
+	sqlite3_bind_int64(hst, 1, r->from);
+	sqlite3_bind_int64(hst, 2, d0 < r->now ? d0 : r->now + 1);
+	report_bind_text(hst, 3, r->service);
+	over = report_scan_rows(x, &gs, hst, 0, &rc);
+	if (!over && rc == SQLITE_DONE && d0 < d1) {
+		sqlite3_reset(hst);
+		sqlite3_bind_int64(hst, 1, d1);
+		sqlite3_bind_int64(hst, 2, r->now + 1);
+		over = report_scan_rows(x, &gs, hst, 0, &rc);
+		if (!over && rc == SQLITE_DONE) {
+			sqlite3_bind_int64(dst, 1, d0);
+			sqlite3_bind_int64(dst, 2, d1);
+			report_bind_text(dst, 3, r->service);
+			over = report_scan_rows(x, &gs, dst, 1, &rc);
+		}
+	}
+	if (over) {
+		ret = 1;
+		goto done;
+	}
+	if (rc != SQLITE_DONE) {
+		*cause = xasprintf("%s: %s", r->db, sqlite3_errmsg(x->db));
+		goto done;
+	}
+	if (gs.ng > 0)
+		qsort_r(gs.g, gs.ng, sizeof(*gs.g), report_group_cmp, r);
+	memset(&fo, 0, sizeof(fo));
+	for (j = 0; j < gs.ng; j++)
+		report_fold(x, &fo, &gs.g[j]);
+	report_fold_end(x, &fo);
+	ret = 0;
+done:
+	sqlite3_finalize(hst);
+	sqlite3_finalize(dst);
+	free(gs.slots);
+	free(gs.g);
+	return ret;
+}
+
+/*
+ * The same with SQLite doing the grouping: every (address, service) of
+ * the period once, in address order (the ORDER BY is the GROUP BY's own,
+ * so it costs no second sort).  Its sorter spills to a temporary file, so
+ * memory stays bounded whatever the number of addresses.
+ */
+static int
+report_load_grouped(struct report_load_ctx *x, char **cause)
+{
+	struct report		*r = x->r;
+	struct report_group	 g;
+	struct report_fold	 fo;
+	sqlite3_stmt		*st;
+	int64_t			 d0, d1;
+	int			 rc;
+
+	report_split(r, &d0, &d1);
+	if (report_prepare(x, "SELECT addr, service, sum(conns), "
+	    "sum(short_lived), sum(halfopen), sum(bytes_in), sum(bytes_out), "
+	    "max(peak_live), sum(verdicts), sum(auth_fail), sum(register), "
+	    "max(mc), max(ma), max(mr) FROM ("
+	    "SELECT addr, service, conns, short_lived, halfopen, bytes_in, "
+	    "bytes_out, peak_live, verdicts, auth_fail, register, conns AS mc, "
+	    "auth_fail AS ma, register AS mr FROM rollups WHERE "
+	    "((hour >= ?1 AND hour < ?2) OR (hour >= ?3 AND hour <= ?4)) "
+	    "AND (?5 IS NULL OR service = ?5) UNION ALL "
+	    "SELECT addr, service, conns, short_lived, halfopen, bytes_in, "
+	    "bytes_out, peak_live, verdicts, auth_fail, register, max_conns, "
+	    "max_auth_fail, max_register FROM rollups_day WHERE day >= ?2 "
+	    "AND day < ?3 AND (?5 IS NULL OR service = ?5)) "
+	    "GROUP BY addr, service ORDER BY addr, service", &st, cause) == -1)
+		return -1;
+	sqlite3_bind_int64(st, 1, r->from);
+	sqlite3_bind_int64(st, 2, d0 < r->now ? d0 : r->now + 1);
+	sqlite3_bind_int64(st, 3, d0 < d1 ? d1 : r->now + 1);
+	sqlite3_bind_int64(st, 4, r->now);
+	report_bind_text(st, 5, r->service);
+	memset(&fo, 0, sizeof(fo));
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&g, 0, sizeof(g));
+		report_col_text(st, 0, g.addr, sizeof(g.addr));
+		if (sqlite3_column_text(st, 1) == NULL)
+			continue;
+		g.svc = report_svc(r, (const char *)sqlite3_column_text(st,
+		    1));
+		report_group_add(&g, st, 2, 1);
+		report_fold(x, &fo, &g);
+	}
+	if (report_done(x, st, rc, cause) == -1)
+		return -1;
+	report_fold_end(x, &fo);
+	return 0;
+}
+
+/* The overview: the hours, then the fast pass or SQLite's grouping. */
+static int
+report_load_addrs(struct report_load_ctx *x, char **cause)
+{
+	struct report	*r = x->r;
+	int		 rc, i;
+
+	r->tops = xcalloc(r->top > 0 ? r->top : 1, sizeof(*r->tops));
+	r->near = xcalloc(r->top > 0 ? r->top : 1, sizeof(*r->near));
+	if (report_load_hours(x, cause) == -1)
+		return -1;
+	if ((rc = report_load_scan(x, cause)) != 1)
+		return rc;
+	/* Too many addresses for memory: start again. */
+	for (i = 0; i < r->nservices; i++) {
+		memset(&r->services[i].c, 0, sizeof(r->services[i].c));
+		r->services[i].addresses = 0;
+	}
+	return report_load_grouped(x, cause);
+}
+
+static int
+report_load_nverdicts(struct report_load_ctx *x, char **cause)
+{
+	struct report	*r = x->r;
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if (report_prepare(x, "SELECT count(*) FROM verdicts WHERE "
+	    "time >= ?1 AND time <= ?2", &st, cause) == -1)
+		return -1;
+	sqlite3_bind_int64(st, 1, r->now - r->since);
+	sqlite3_bind_int64(st, 2, r->now);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		r->nverdicts_total = report_col_u64(st, 0);
+		rc = sqlite3_step(st);
+	}
+	return report_done(x, st, rc, cause);
+}
+
+/* --ip: the address's rollups, hour by hour. */
+static int
+report_load_timeline(struct report_load_ctx *x, char **cause)
+{
+	struct report	*r = x->r;
+	struct report_tl t;
+	sqlite3_stmt	*st;
+	size_t		 cap = 0;
+	int		 rc, i;
+
+	if (report_prepare(x, "SELECT hour, service, conns, short_lived, "
+	    "halfopen, bytes_in, bytes_out, peak_live, verdicts, auth_fail, "
+	    "register FROM rollups WHERE addr = ?1 AND hour >= ?2 AND "
+	    "hour <= ?3 AND (?4 IS NULL OR service = ?4) "
+	    "ORDER BY hour, service", &st, cause) == -1)
+		return -1;
+	report_bind_text(st, 1, r->ipn);
+	sqlite3_bind_int64(st, 2, r->from);
+	sqlite3_bind_int64(st, 3, r->now);
+	report_bind_text(st, 4, r->service);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&t, 0, sizeof(t));
+		t.hour = sqlite3_column_int64(st, 0);
+		report_col_text(st, 1, t.service, sizeof(t.service));
+		t.c.conns = report_col_u64(st, 2);
+		t.c.short_lived = report_col_u64(st, 3);
+		t.c.halfopen = report_col_u64(st, 4);
+		t.c.bytes_in = report_col_u64(st, 5);
+		t.c.bytes_out = report_col_u64(st, 6);
+		t.c.peak_live = report_col_u64(st, 7);
+		t.c.verdicts = report_col_u64(st, 8);
+		t.c.auth_fail = report_col_u64(st, 9);
+		t.c.registered = report_col_u64(st, 10);
+		report_counts_add(&r->total, &t.c);
+		report_counts_add(&report_service_get(r, t.service)->c, &t.c);
+		if ((i = report_hour_index(r, t.hour)) != -1) {
+			r->hours[i].conns += t.c.conns;
+			r->hours[i].auth_fail += t.c.auth_fail;
+			r->hours[i].registered += t.c.registered;
+			r->hours[i].verdicts += t.c.verdicts;
+		}
+		/* One row per hour and service: bounded by the period. */
+		if ((size_t)r->ntl == cap) {
+			cap = cap == 0 ? 64 : cap * 2;
+			r->tl = xreallocarray(r->tl, cap, sizeof(*r->tl));
+		}
+		r->tl[r->ntl++] = t;
+	}
+	return report_done(x, st, rc, cause);
+}
+
+/* --ip: the newest verdicts about it or a network holding it. */
+static int
+report_load_verdicts(struct report_load_ctx *x, const struct addr *ip,
+    char **cause)
+{
+	struct report		*r = x->r;
+	struct report_verdict	 v;
+	struct addr		 a;
+	struct prefix		 p;
+	sqlite3_stmt		*st;
+	int			 rc;
+
+	if (report_prepare(x, "SELECT time, addr, prefixlen, rule, service, "
+	    "observed, lim, allowlisted, held, reason FROM verdicts WHERE "
+	    "time >= ?1 AND time <= ?2 ORDER BY time DESC", &st,
+	    cause) == -1)
+		return -1;
+	sqlite3_bind_int64(st, 1, r->now - r->since);
+	sqlite3_bind_int64(st, 2, r->now);
+	r->verdicts = xcalloc(r->top > 0 ? r->top : 1, sizeof(*r->verdicts));
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&v, 0, sizeof(v));
+		v.time = sqlite3_column_int64(st, 0);
+		report_col_text(st, 1, v.addr, sizeof(v.addr));
+		v.prefixlen = sqlite3_column_int(st, 2);
+		if (addr_parse(v.addr, &a, NULL) == -1 || v.prefixlen < 0 ||
+		    v.prefixlen > addr_maxlen(&a))
+			continue;
+		addr_mask(&a, v.prefixlen, &p);
+		if (!addr_prefix_contains(&p, ip))
+			continue;
+		r->nverdicts_total++;
+		if (r->nverdicts >= r->top)
+			continue;
+		report_col_text(st, 3, v.rule, sizeof(v.rule));
+		report_col_text(st, 4, v.service, sizeof(v.service));
+		v.observed = report_col_u64(st, 5);
+		v.limit = report_col_u64(st, 6);
+		v.allowlisted = sqlite3_column_int(st, 7);
+		v.held = sqlite3_column_int(st, 8);
+		report_col_text(st, 9, v.reason, sizeof(v.reason));
+		r->verdicts[r->nverdicts++] = v;
+	}
+	return report_done(x, st, rc, cause);
+}
+
+/*
+ * --ip: its newest log events, if cheap.  events has no index on addr (see
+ * sql/001_init.sql), so only the REPORT_EVENTS_SCAN newest rows of the
+ * period are examined.
+ */
+static int
+report_load_events(struct report_load_ctx *x, char **cause)
+{
+	struct report		*r = x->r;
+	struct report_event	*e;
+	sqlite3_stmt		*st;
+	int			 rc;
+
+	if (report_prepare(x, "SELECT time, kind, service, source, origin, "
+	    "user FROM (SELECT * FROM events WHERE time >= ?1 AND "
+	    "time <= ?2 ORDER BY time DESC LIMIT ?3) WHERE addr = ?4 "
+	    "ORDER BY time DESC LIMIT ?5", &st, cause) == -1)
+		return -1;
+	sqlite3_bind_int64(st, 1, r->now - r->since);
+	sqlite3_bind_int64(st, 2, r->now);
+	sqlite3_bind_int(st, 3, REPORT_EVENTS_SCAN);
+	report_bind_text(st, 4, r->ipn);
+	sqlite3_bind_int(st, 5, r->top);
+	r->events = xcalloc(r->top > 0 ? r->top : 1, sizeof(*r->events));
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && r->nevents < r->top) {
+		e = &r->events[r->nevents++];
+		e->time = sqlite3_column_int64(st, 0);
+		report_col_text(st, 1, e->kind, sizeof(e->kind));
+		report_col_text(st, 2, e->service, sizeof(e->service));
+		report_col_text(st, 3, e->source, sizeof(e->source));
+		report_col_text(st, 4, e->origin, sizeof(e->origin));
+		report_col_text(st, 5, e->user, sizeof(e->user));
+	}
+	if (rc == SQLITE_ROW)
+		rc = SQLITE_DONE;
+	return report_done(x, st, rc, cause);
+}
+
+int
+report_load(struct report *r, sqlite3 *db, char **cause)
+{
+	struct report_load_ctx	 x;
+	struct addr		 ip;
+	int			 rc;
+
+	memset(&x, 0, sizeof(x));
+	x.r = r;
+	x.db = db;
+	r->from = store_hour(r->now - r->since);
+	r->nhours = (int)((store_hour(r->now) - r->from) / REPORT_HOUR_US) + 1;
+	r->hours = xcalloc(r->nhours, sizeof(*r->hours));
+	if (r->ip != NULL) {
+		if (addr_parse(r->ip, &ip, NULL) == -1) {
+			*cause = xasprintf("%s: not an address", r->ip);
+			return -1;
+		}
+		addr_ntop(&ip, r->ipn, sizeof(r->ipn));
+	}
+	/* One snapshot for every query, however long the daemon writes. */
+	if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
+		*cause = xasprintf("%s: %s", r->db, sqlite3_errmsg(db));
+		return -1;
+	}
+	if (r->ip == NULL)
+		rc = report_load_bans(&x, NULL, cause) == -1 ||
+		    report_load_addrs(&x, cause) == -1 ||
+		    report_load_nverdicts(&x, cause) == -1 ? -1 : 0;
+	else
+		rc = report_load_timeline(&x, cause) == -1 ||
+		    report_load_bans(&x, &ip, cause) == -1 ||
+		    report_load_verdicts(&x, &ip, cause) == -1 ||
+		    report_load_events(&x, cause) == -1 ? -1 : 0;
+	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	free(x.bkeys);
+	return rc;
+}
+
+void
+report_clear(struct report *r)
+{
+	free(r->hours);
+	free(r->tops);
+	free(r->near);
+	free(r->bans);
+	free(r->tl);
+	free(r->verdicts);
+	free(r->events);
+	r->hours = NULL;
+	r->tops = r->near = NULL;
+	r->bans = NULL;
+	r->tl = NULL;
+	r->verdicts = NULL;
+	r->events = NULL;
+}
+
+static void __attribute__((noreturn))
+report_usage(void)
+{
+	fprintf(stderr, "usage: xmppguard report [--db FILE] [-c|--config "
+	    "FILE] [--since DUR] [--top N]\n"
+	    "                        [--ip ADDR] [--service NAME] [--sort KEY] "
+	    "[--section NAME]\n"
+	    "                        [--format table|json|csv|html] "
+	    "[-o|--output FILE]\n");
+	exit(2);
+}
+
+static int
+report_lookup(const char *const *names, int n, const char *s)
+{
+	int	i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(names[i], s) == 0)
+			return i;
+	return -1;
+}
+
+/* Writes the report to path through a temporary file renamed into place,
+ * so a web server never serves half a report. */
+static int
+report_write_file(const struct report *r, enum report_format fmt,
+    const char *path, char **cause)
+{
+	char	*tmp;
+	FILE	*f;
+	int	 fd, rc = 0;
+
+	tmp = xasprintf("%s.XXXXXX", path);
+	if ((fd = mkstemp(tmp)) == -1) {
+		*cause = xasprintf("%s: %s", tmp, strerror(errno));
+		free(tmp);
+		return -1;
+	}
+	fchmod(fd, 0644);
+	if ((f = fdopen(fd, "w")) == NULL) {
+		*cause = xasprintf("%s: %s", tmp, strerror(errno));
+		close(fd);
+		goto fail;
+	}
+	switch (fmt) {
+	case REPORT_FMT_TABLE:
+		report_table(f, r);
+		break;
+	case REPORT_FMT_JSON:
+		report_json(f, r);
+		break;
+	case REPORT_FMT_CSV:
+		rc = report_csv(f, r, cause);
+		break;
+	case REPORT_FMT_HTML:
+		report_html(f, r);
+		break;
+	}
+	if (fclose(f) != 0 && rc == 0) {
+		*cause = xasprintf("%s: %s", tmp, strerror(errno));
+		rc = -1;
+	}
+	if (rc == 0 && rename(tmp, path) == -1) {
+		*cause = xasprintf("%s: %s", path, strerror(errno));
+		rc = -1;
+	}
+	if (rc == -1)
+		goto fail;
+	free(tmp);
+	return 0;
+
+fail:
+	unlink(tmp);
+	free(tmp);
+	return -1;
+}
+
+static int
+report_write(const struct report *r, enum report_format fmt,
+    const char *path, char **cause)
+{
+	if (path != NULL && strcmp(path, "-") != 0)
+		return report_write_file(r, fmt, path, cause);
+	switch (fmt) {
+	case REPORT_FMT_TABLE:
+		report_table(stdout, r);
+		break;
+	case REPORT_FMT_JSON:
+		report_json(stdout, r);
+		break;
+	case REPORT_FMT_CSV:
+		if (report_csv(stdout, r, cause) == -1)
+			return -1;
+		break;
+	case REPORT_FMT_HTML:
+		report_html(stdout, r);
+		break;
+	}
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		*cause = xasprintf("stdout: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int
+report_main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config",	required_argument,	NULL, 'c' },
+		{ "db",		required_argument,	NULL, 'D' },
+		{ "since",	required_argument,	NULL, 'S' },
+		{ "top",	required_argument,	NULL, 'n' },
+		{ "ip",		required_argument,	NULL, 'i' },
+		{ "service",	required_argument,	NULL, 's' },
+		{ "sort",	required_argument,	NULL, 'k' },
+		{ "section",	required_argument,	NULL, 'x' },
+		{ "format",	required_argument,	NULL, 'f' },
+		{ "output",	required_argument,	NULL, 'o' },
+		{ NULL,		0,			NULL, 0 }
+	};
+	struct report		 r;
+	struct conf		*conf;
+	struct store		*store;
+	enum report_format	 fmt = REPORT_FMT_TABLE;
+	const char		*conf_path = NULL, *output = NULL, *why;
+	char			*cause, *end;
+	long			 top;
+	int			 ch, i, rc;
+
+	memset(&r, 0, sizeof(r));
+	r.since = 24 * REPORT_HOUR_US;
+	r.top = 20;
+	while ((ch = getopt_long(argc, argv, "c:o:", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			conf_path = optarg;
+			break;
+		case 'D':
+			r.db = optarg;
+			break;
+		case 'S':
+			if (conf_parse_duration(optarg, &r.since, &why) == -1 ||
+			    r.since <= 0 || r.since > REPORT_SINCE_MAX) {
+				fprintf(stderr, "xmppguard: --since %s: %s\n",
+				    optarg, r.since <= 0 ? "must be "
+				    "positive" : r.since > REPORT_SINCE_MAX ?
+				    "at most 3650d" : why);
+				return 2;
+			}
+			break;
+		case 'n':
+			errno = 0;
+			top = strtol(optarg, &end, 10);
+			if (errno != 0 || *end != '\0' || top < 1 ||
+			    top > REPORT_TOP_MAX) {
+				fprintf(stderr, "xmppguard: --top %s: a number "
+				    "from 1 to %d\n", optarg, REPORT_TOP_MAX);
+				return 2;
+			}
+			r.top = (int)top;
+			break;
+		case 'i':
+			r.ip = optarg;
+			break;
+		case 's':
+			r.service = optarg;
+			break;
+		case 'k':
+			if ((i = report_lookup(report_sort_names,
+			    REPORT_SORT_MAX, optarg)) == -1) {
+				fprintf(stderr, "xmppguard: --sort %s: one of "
+				    "score, conns, peak, short, bytes, auth, "
+				    "register, bans\n", optarg);
+				return 2;
+			}
+			r.sort = i;
+			break;
+		case 'x':
+			r.section = optarg;
+			break;
+		case 'f':
+			if ((i = report_lookup(report_format_names, 4,
+			    optarg)) == -1) {
+				fprintf(stderr, "xmppguard: --format %s: one "
+				    "of table, json, csv, html\n", optarg);
+				return 2;
+			}
+			fmt = i;
+			break;
+		case 'o':
+			output = optarg;
+			break;
+		default:
+			report_usage();
+		}
+	}
+	if (optind != argc)
+		report_usage();
+	if (conf_path == NULL && access(CONF_DEFAULT_PATH, F_OK) == 0)
+		conf_path = CONF_DEFAULT_PATH;
+	if (conf_load(conf_path, &conf, &cause) == -1) {
+		fprintf(stderr, "%s\n", cause);
+		free(cause);
+		return 1;
+	}
+	log_init(1, LOG_LEVEL_WARN);
+	r.conf = conf;
+	if (r.db == NULL)
+		r.db = conf->db_path;
+	r.now = clock_realtime();
+	if ((store = store_open(r.db, STORE_RDONLY, 1, &cause)) == NULL) {
+		fprintf(stderr, "xmppguard: %s\n", cause);
+		free(cause);
+		conf_free(conf);
+		return 1;
+	}
+	rc = report_load(&r, store_db(store), &cause);
+	if (rc == 0)
+		rc = report_write(&r, fmt, output, &cause);
+	if (rc == -1) {
+		fprintf(stderr, "xmppguard: %s\n", cause);
+		free(cause);
+	}
+	report_clear(&r);
+	store_close(store);
+	conf_free(conf);
+	return rc == 0 ? 0 : 1;
+}

@@ -1,0 +1,206 @@
+/*
+ * The report's data, shared by the module that reads the store (report.c)
+ * and the ones that write it out (report_out.c: table, JSON, CSV;
+ * report_html.c).  Everything is bounded: at most top rows per list,
+ * REPORT_SERVICES_MAX services, one counter row per hour of the period.
+ * Strings from the store (addresses, reasons, users) are copied and
+ * length-capped here and escaped by each writer: an address or a reason
+ * may have been chosen by an attacker.
+ */
+#ifndef REPORT_INT_H
+#define REPORT_INT_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "conf.h"
+
+struct sqlite3;
+
+#define REPORT_ADDR_MAX		64	/* an address as stored, capped */
+#define REPORT_TEXT_MAX		256	/* reasons, users, origins, capped */
+#define REPORT_SERVICES_MAX	32	/* more are summed as "other" */
+#define REPORT_TOP_MAX		1000	/* --top at most */
+#define REPORT_BANS_MAX		200000	/* bans of the period remembered */
+#define REPORT_EVENTS_SCAN	100000	/* --ip: newest events examined */
+#define REPORT_NEAR		0.7	/* near: this share of a limit */
+#define REPORT_HOUR_US		(3600LL * 1000000LL)
+
+enum report_format {
+	REPORT_FMT_TABLE,
+	REPORT_FMT_JSON,
+	REPORT_FMT_CSV,
+	REPORT_FMT_HTML
+};
+
+/* What the top list is ordered by (--sort). */
+enum report_sort {
+	REPORT_SORT_SCORE,
+	REPORT_SORT_CONNS,
+	REPORT_SORT_PEAK,
+	REPORT_SORT_SHORT,
+	REPORT_SORT_BYTES,
+	REPORT_SORT_AUTH,
+	REPORT_SORT_REGISTER,
+	REPORT_SORT_BANS,
+	REPORT_SORT_MAX
+};
+
+/* Sums over rows of rollups (peak_live is the highest, not a sum). */
+struct report_counts {
+	uint64_t	 conns;
+	uint64_t	 short_lived;
+	uint64_t	 halfopen;
+	uint64_t	 bytes_in;
+	uint64_t	 bytes_out;
+	uint64_t	 peak_live;
+	uint64_t	 verdicts;
+	uint64_t	 auth_fail;
+	uint64_t	 registered;
+};
+
+/* The limit an address came closest to (or went furthest past). */
+struct report_limit {
+	const char	*name;		/* "max_concurrent", "max_new",
+					 * "max_fail", "max_register"; NULL:
+					 * none applies */
+	char		 service[CONF_NAME_MAX];
+	uint64_t	 observed;	/* in its busiest hour */
+	uint64_t	 limit;		/* the count in force */
+	double		 share;		/* observed / limit */
+};
+
+/* One address: a row of the top list or of the near list. */
+struct report_addr {
+	char		 addr[REPORT_ADDR_MAX];
+	struct report_counts c;
+	uint64_t	 bans;		/* bans covering it that began in the
+					 * period */
+	struct report_limit lim;
+	double		 score;
+};
+
+struct report_service {
+	char		 name[CONF_NAME_MAX];
+	struct report_counts c;
+	uint64_t	 addresses;
+};
+
+/* One hour of the period, all addresses (or the --ip address). */
+struct report_hour {
+	uint64_t	 conns;
+	uint64_t	 halfopen;
+	uint64_t	 auth_fail;
+	uint64_t	 registered;
+	uint64_t	 verdicts;
+	uint64_t	 bans;		/* bans that began in it */
+};
+
+struct report_ban {
+	int64_t		 since;
+	int64_t		 expires;	/* 0: until lifted */
+	int64_t		 lifted;	/* 0: not lifted */
+	char		 addr[REPORT_ADDR_MAX];
+	int		 prefixlen;
+	char		 rule[16];
+	char		 reason[REPORT_TEXT_MAX];
+	int64_t		 count;
+	int		 throttled;
+};
+
+/* --ip: one row of rollups. */
+struct report_tl {
+	int64_t		 hour;
+	char		 service[CONF_NAME_MAX];
+	struct report_counts c;
+};
+
+struct report_verdict {
+	int64_t		 time;
+	char		 addr[REPORT_ADDR_MAX];
+	int		 prefixlen;
+	char		 rule[16];
+	char		 service[CONF_NAME_MAX];
+	uint64_t	 observed;
+	uint64_t	 limit;
+	int		 allowlisted;
+	int		 held;
+	char		 reason[REPORT_TEXT_MAX];
+};
+
+struct report_event {
+	int64_t		 time;
+	char		 kind[24];
+	char		 service[CONF_NAME_MAX];
+	char		 source[16];
+	char		 origin[CONF_NAME_MAX];
+	char		 user[REPORT_TEXT_MAX];
+};
+
+struct report {
+	/* What was asked. */
+	const char	*db;
+	int64_t		 now;		/* us since epoch */
+	int64_t		 since;		/* the period's length, us */
+	int64_t		 from;		/* start of its first hour */
+	int		 top;
+	enum report_sort sort;
+	const char	*service;	/* NULL: all */
+	const char	*ip;		/* --ip as given; NULL: the overview */
+	char		 ipn[REPORT_ADDR_MAX]; /* ... as the store writes it */
+	const char	*section;	/* CSV: which table; NULL: default */
+	uint32_t	 groups_max;	/* (address, service) pairs summed in
+					 * memory; 0: REPORT_GROUPS_MAX */
+	const struct conf *conf;
+
+	/* The overview. */
+	struct report_counts total;
+	uint64_t	 addresses;
+	uint64_t	 nbans_total;	/* bans that began in the period */
+	uint64_t	 nverdicts_total;
+	struct report_service services[REPORT_SERVICES_MAX];
+	int		 nservices;
+	struct report_hour *hours;	/* nhours, the first at from */
+	int		 nhours;
+	struct report_addr *tops;	/* best first */
+	int		 ntops;
+	struct report_addr *near;	/* highest share first */
+	int		 nnear;
+	struct report_ban *bans;	/* newest first, at most top */
+	int		 nbans;
+
+	/* --ip. */
+	struct report_tl *tl;		/* by hour */
+	int		 ntl;
+	struct report_verdict *verdicts;	/* newest first */
+	int		 nverdicts;
+	struct report_event *events;	/* newest first */
+	int		 nevents;
+};
+
+/* Names: "score", "conns", ... and "table", "json", "csv", "html". */
+extern const char *const report_sort_names[REPORT_SORT_MAX];
+
+/* Fills r from the open database (a read transaction of its own).  0, or
+ * -1 with *cause set. */
+int	 report_load(struct report *, struct sqlite3 *, char **cause);
+/* Frees what report_load allocated. */
+void	 report_clear(struct report *);
+
+/* The writers.  0, or -1 with *cause set (an unknown CSV section). */
+void	 report_table(FILE *, const struct report *);
+void	 report_json(FILE *, const struct report *);
+int	 report_csv(FILE *, const struct report *, char **cause);
+void	 report_html(FILE *, const struct report *);
+
+/* Helpers shared by the writers. */
+/* "1234" -> "1.2k", "12345678" -> "12M"; buf of 16 bytes. */
+char	*report_human(uint64_t, char *buf, size_t size);
+/* The same for bytes: "3.4 MB" (powers of 1000). */
+char	*report_human_bytes(uint64_t, char *buf, size_t size);
+/* "2026-11-29 07:00" (UTC); buf of 24 bytes. */
+char	*report_fmt_time(int64_t t, char *buf, size_t size);
+/* short_lived / conns, 0 for none. */
+double	 report_short_share(const struct report_counts *);
+
+#endif /* REPORT_INT_H */
