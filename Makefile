@@ -1,10 +1,12 @@
 # xmppguard - build, test, install.
 #
 #   make                 build ./xmppguard
+#   make demo            see it work in a sandbox (root; contrib/demo.sh)
 #   make check           unit tests (plain, then ASan+UBSan), system tests
 #   make bench           benchmarks against peers (root; BENCHMARKS.md)
 #   make unit            unit tests only (plain)
-#   make install         PREFIX=/usr/local DESTDIR=
+#   make install         PREFIX=/usr/local DESTDIR= (make uninstall)
+#   make man             the manual pages, into $(BUILD)
 #   make clean
 #
 # Knobs: CC, CFLAGS, LDFLAGS (appended after the project's own flags, so the
@@ -15,6 +17,9 @@ PREFIX    ?= /usr/local
 SBINDIR   ?= $(PREFIX)/sbin
 DATADIR   ?= $(PREFIX)/share/xmppguard
 SYSCONFDIR ?= /etc
+MANDIR    ?= $(PREFIX)/share/man
+DOCDIR    ?= $(PREFIX)/share/doc/xmppguard
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 UNITDIR   ?= /lib/systemd/system
 CC        ?= cc
 PKG_CONFIG ?= pkg-config
@@ -57,7 +62,8 @@ SQL      := $(sort $(wildcard sql/[0-9]*.sql))
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps run check bench unit unit-san filters system tools install uninstall clean reference
+.PHONY: all deps run demo check bench unit unit-san filters system tools install uninstall clean reference
+.PHONY: man FORCE
 all: xmppguard
 
 xmppguard: $(BUILD)/xmppguard
@@ -66,6 +72,16 @@ xmppguard: $(BUILD)/xmppguard
 $(BUILD)/xmppguard: $(OBJS)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(FINAL_CFLAGS) -o $@ $(OBJS) $(FINAL_LDFLAGS) $(PC_LIBS)
+
+# DATADIR and SYSCONFDIR are compiled in (where filters and the
+# configuration are looked for): $(BUILD)/paths changes when they do, so
+# that "make install PREFIX=/usr" after a plain "make" builds again.
+$(BUILD)/paths: FORCE
+	@mkdir -p $(@D)
+	$(Q)echo '$(SYSCONFDIR) $(DATADIR)' | cmp -s - $@ || \
+	    echo '$(SYSCONFDIR) $(DATADIR)' > $@
+
+$(OBJS): $(BUILD)/paths
 
 $(BUILD)/%.o: src/%.c | $(BUILD)/sql_migrations.h
 	@mkdir -p $(@D)
@@ -136,6 +152,12 @@ run: deps
 	$(Q)$(MAKE) --no-print-directory xmppguard
 	./xmppguard run --foreground
 
+# A demonstration in a sandbox against a real Prosody (root, Debian 12):
+# installs what it needs, builds, shows two attacks banned while real
+# users chat, and removes everything it made (contrib/demo.sh).
+demo:
+	@bash contrib/demo.sh
+
 # Benchmarks against peers (ulogd2), as root; see BENCHMARKS.md.
 bench: xmppguard tools
 	@bash contrib/bench/run.sh
@@ -163,27 +185,76 @@ reference: xmppguard
 	     /^<!-- BEGIN REFERENCE -->/ { while ((getline l < ref) > 0) print l; skip = 1 }' \
 	    README > build/README.new && mv build/README.new README
 
-install: xmppguard
-	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(DATADIR)/filters \
+# The manual pages: xmppguard(8) is written by hand, xmppguard.conf(5) is
+# generated from the directive table, like the README's reference.
+MANPAGES := $(BUILD)/xmppguard.8 $(BUILD)/xmppguard.conf.5
+SUBST = sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@DATADIR@|$(DATADIR)|g' \
+	    -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' -e 's|@DOCDIR@|$(DOCDIR)|g' \
+	    -e 's|@VERSION@|$(VERSION)|g'
+
+$(BUILD)/xmppguard.8: contrib/xmppguard.8.in $(BUILD)/paths
+	$(Q)$(SUBST) contrib/xmppguard.8.in > $@
+
+$(BUILD)/xmppguard.conf.5: $(BUILD)/xmppguard
+	$(Q)$(BUILD)/xmppguard check-config --reference=man > $@.tmp && \
+	    mv $@.tmp $@
+
+$(BUILD)/xmppguard.service: contrib/xmppguard.service.in $(BUILD)/paths
+	$(Q)$(SUBST) contrib/xmppguard.service.in > $@
+
+$(BUILD)/xmppguard.bash: contrib/xmppguard.bash-completion $(BUILD)/paths
+	$(Q)$(SUBST) contrib/xmppguard.bash-completion > $@
+
+man: $(MANPAGES)
+
+# Everything goes under DESTDIR.  The operator's configuration is never
+# overwritten: the shipped one is always DATADIR/xmppguard.conf.sample.
+# The sample configurations of contrib/ go to DOCDIR/examples, the notes
+# on conntrack accounting and other firewalls to DOCDIR.
+EXAMPLES := $(sort $(wildcard contrib/examples/*))
+install: $(BUILD)/xmppguard $(MANPAGES) $(BUILD)/xmppguard.service \
+    $(BUILD)/xmppguard.bash
+	install -d -m 0755 $(DESTDIR)$(SBINDIR) $(DESTDIR)$(DATADIR)/filters \
 	    $(DESTDIR)$(DATADIR)/sql $(DESTDIR)$(SYSCONFDIR)/xmppguard \
-	    $(DESTDIR)$(UNITDIR)
-	install -m 0755 xmppguard $(DESTDIR)$(SBINDIR)/xmppguard
-	for f in filters/*.conf; do [ -e "$$f" ] || continue; \
-	    install -m 0644 "$$f" $(DESTDIR)$(DATADIR)/filters/; done
+	    $(DESTDIR)$(SYSCONFDIR)/xmppguard/filters $(DESTDIR)$(UNITDIR) \
+	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
+	    $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(DOCDIR)/examples
+	install -m 0755 $(BUILD)/xmppguard $(DESTDIR)$(SBINDIR)/xmppguard
+	install -m 0644 filters/*.conf $(DESTDIR)$(DATADIR)/filters/
 	install -m 0644 $(SQL) $(DESTDIR)$(DATADIR)/sql/
-	# The operator's configuration is never overwritten.
-	[ -e $(DESTDIR)$(SYSCONFDIR)/xmppguard/xmppguard.conf ] || \
-	    install -m 0640 contrib/xmppguard.conf \
-	    $(DESTDIR)$(SYSCONFDIR)/xmppguard/xmppguard.conf
 	install -m 0644 contrib/xmppguard.conf \
 	    $(DESTDIR)$(DATADIR)/xmppguard.conf.sample
-	sed 's|@SBINDIR@|$(SBINDIR)|g' contrib/xmppguard.service.in > \
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/xmppguard/xmppguard.conf ]; then \
+	    echo "$(DESTDIR)$(SYSCONFDIR)/xmppguard/xmppguard.conf exists:" \
+	        "left as it is (the new sample is" \
+	        "$(DESTDIR)$(DATADIR)/xmppguard.conf.sample)"; \
+	else \
+	    echo install -m 0640 contrib/xmppguard.conf \
+	        $(DESTDIR)$(SYSCONFDIR)/xmppguard/xmppguard.conf; \
+	    install -m 0640 contrib/xmppguard.conf \
+	        $(DESTDIR)$(SYSCONFDIR)/xmppguard/xmppguard.conf; \
+	fi
+	install -m 0644 $(BUILD)/xmppguard.service \
 	    $(DESTDIR)$(UNITDIR)/xmppguard.service
-	chmod 0644 $(DESTDIR)$(UNITDIR)/xmppguard.service
+	install -m 0644 $(BUILD)/xmppguard.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 $(BUILD)/xmppguard.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 $(BUILD)/xmppguard.bash \
+	    $(DESTDIR)$(BASHCOMPDIR)/xmppguard
+	install -m 0644 $(EXAMPLES) $(DESTDIR)$(DOCDIR)/examples/
+	install -m 0644 contrib/conntrack.md contrib/firewalls.md \
+	    $(DESTDIR)$(DOCDIR)/
 
+# The configuration in SYSCONFDIR/xmppguard and the state in
+# /var/lib/xmppguard are the operator's: they stay.
 uninstall:
-	rm -f $(DESTDIR)$(SBINDIR)/xmppguard $(DESTDIR)$(UNITDIR)/xmppguard.service
-	rm -rf $(DESTDIR)$(DATADIR)
+	rm -f $(DESTDIR)$(SBINDIR)/xmppguard \
+	    $(DESTDIR)$(UNITDIR)/xmppguard.service \
+	    $(DESTDIR)$(MANDIR)/man8/xmppguard.8 \
+	    $(DESTDIR)$(MANDIR)/man5/xmppguard.conf.5 \
+	    $(DESTDIR)$(BASHCOMPDIR)/xmppguard
+	rm -rf $(DESTDIR)$(DATADIR) $(DESTDIR)$(DOCDIR)
+	@echo "left in place: $(DESTDIR)$(SYSCONFDIR)/xmppguard" \
+	    "(configuration), /var/lib/xmppguard (state)"
 
 clean:
 	rm -rf build xmppguard

@@ -37,3 +37,9 @@ bash $B/nft-bans.sh -N 3000
 
 echo "== from the offending handshake to the ban in the kernel"
 bash $B/ban-latency.sh -n 200
+
+echo "== the filters with PCRE2's JIT and under MemoryDenyWriteExecute"
+sh $B/filter-mdwe.sh 5
+
+echo "== the report on a store of 10 million connections"
+bash $B/report.sh
