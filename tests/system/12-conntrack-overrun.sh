@@ -3,6 +3,7 @@
 # running, re-read the table (resync) and go on judging correctly: after
 # the storm, no connection is left counted as live that the kernel has
 # closed, so a concurrency hog is judged at exactly the 11th connection.
+# An ops chat hears of the overrun.
 . "$TOP/tests/system/lib.sh"
 . "$TOP/tests/system/netns.sh"
 
@@ -13,11 +14,17 @@ ns_add_client_addrs "$CLI" 198.51.100.1 198.51.100.60
 ns_exec "$SRV" sysctl -qw net.netfilter.nf_conntrack_tcp_timeout_time_wait=1 ||
     fail "conntrack timeouts in $SRV"
 
+# An ops chat hears of the overrun (a Slack-compatible hook, by Python).
+chatd "$SRV" ops ok
 cat > "$T/xg.conf" <<CONF
 [global]
 firewall = none
 state_dir = $T/state
 control_socket = $T/ctl.sock
+[alert ops]
+type = slack
+url = http://127.0.0.1:$PORT/hooks/ops
+events = overrun
 [conntrack]
 rcvbuf = 64k
 rcvbuf_max = 64k
@@ -52,6 +59,11 @@ echo "overruns: $overruns"
 [ "$overruns" -ge 1 ] || fail "no overrun with a 64k buffer: the test is not testing"
 expect_grep 'ct: netlink overrun' "$T/xg.log"
 kill -0 "$xg" || fail "the daemon died in the storm"
+# The chat hears of it, once (at most one message a minute), as a warning
+# with the count.
+chatd_wait ops 1 '"conntrack netlink overrun: events were lost" in t' 5
+[ "$(chatd_count ops)" = 1 ] ||
+    fail "the chat heard $(chatd_count ops) messages: $(cat "$T/ops.log")"
 
 # A resync follows every overrun (it may take a moment after the storm).
 i=0

@@ -2,7 +2,8 @@
 # ordinary logins, every login fails from two hundred addresses at once.
 # The daemon warns once, holds the auth verdicts it reaches meanwhile
 # (stored with held = 1, never enforced), says when the shape is gone, and
-# judges the next password guesser as usual.  The log's own time stamps
+# judges the next password guesser as usual.  An ops chat (a JSON webhook)
+# hears of the outage once.  The log's own time stamps
 # drive it: an hour and a half of history is written in a second.
 . "$TOP/tests/system/lib.sh"
 need_root
@@ -28,6 +29,8 @@ kind    = auth_ok
 literal = Accepted c2s
 regex   = ^(?<time>\S+ \S+) <(?<key>[0-9.]+)> Accepted c2s PLAIN authentication for (?<user>\w+)@\S+ from (?<ip>\S+)$
 FILTER
+# An ops chat hears of the outage (a JSON webhook played by Python).
+chatd "$ns" ops ok
 cat > "$T/xg.conf" <<CONF
 [global]
 state_dir = $state
@@ -38,6 +41,10 @@ enabled = no
 [log ej]
 path = $T/ej.log
 filter = $T/f.conf
+[alert ops]
+type = json
+url = http://127.0.0.1:$PORT/hook
+events = auth-outage
 CONF
 : > "$T/ej.log"
 ip netns exec "$ns" "$XG" run --foreground -c "$T/xg.conf" 2>"$T/daemon.log" &
@@ -83,9 +90,13 @@ PY
 cat "$T/gen.log" >> "$T/ej.log"
 wait_for_line "verdict: 198.51.100.200/32 auth: 6 failed logins in 10m (limit 5)" \
     "$T/daemon.log" 10
+# The chat hears of it once, as critical, with the counts.
+chatd_wait ops 1 'r["body"]["event"] == "auth-outage" and r["body"]["severity"] == "critical" and "authentication backend outage?" in t' 5
 kill -TERM "$pid"
 wait_pid_gone "$pid" 3 || fail "daemon ignored SIGTERM"
 
+[ "$(chatd_count ops)" = 1 ] ||
+    fail "the chat heard $(chatd_count ops) messages, not one: $(cat "$T/ops.log")"
 expect_grep "looks like an authentication backend outage" "$T/daemon.log"
 [ "$(grep -c 'looks like an authentication backend outage' "$T/daemon.log")" = 1 ] ||
     fail "the outage was announced more than once"

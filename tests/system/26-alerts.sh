@@ -15,83 +15,6 @@ need_root
 command -v python3 >/dev/null 2>&1 || { echo "skipped: no python3"; exit 77; }
 ns_private ns
 
-# The server: MODE ok or hang; every request appended to LOG as one JSON
-# line (method, path, authorization, body); its port goes to PORTFILE.
-cat >"$T/chatd.py" <<'EOF'
-import http.server, json, os, sys, threading, time
-mode, portfile, log = sys.argv[1], sys.argv[2], sys.argv[3]
-lock = threading.Lock()
-class H(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    def handle_any(self):
-        n = int(self.headers.get("Content-Length", "0"))
-        body = self.rfile.read(n)
-        rec = {"method": self.command, "path": self.path,
-               "auth": self.headers.get("Authorization", ""),
-               "type": self.headers.get("Content-Type", ""),
-               "body": json.loads(body)}
-        with lock, open(log, "a") as f:
-            f.write(json.dumps(rec) + "\n")
-        if mode == "hang":
-            time.sleep(30)
-            return
-        self.send_response(200)
-        self.send_header("Content-Length", "2")
-        self.end_headers()
-        self.wfile.write(b"{}")
-    do_POST = handle_any
-    do_PUT = handle_any
-    def log_message(self, *a):
-        pass
-class S(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-s = S(("127.0.0.1", 0), H)
-with open(portfile + ".tmp", "w") as f:
-    f.write(str(s.server_address[1]))
-os.rename(portfile + ".tmp", portfile)
-s.serve_forever()
-EOF
-
-# server NAME MODE: starts one in the namespace; sets $PORT.
-server() {
-	: >"$T/$1.log"
-	ip netns exec "$ns" python3 "$T/chatd.py" "$2" "$T/$1.port" \
-	    "$T/$1.log" 2>"$T/$1.err" &
-	i=0
-	while [ ! -s "$T/$1.port" ] && [ $i -lt 250 ]; do
-		sleep 0.02
-		i=$((i + 1))
-	done
-	[ -s "$T/$1.port" ] || { cat "$T/$1.err"; fail "server $1 did not start"; }
-	PORT=$(cat "$T/$1.port")
-}
-
-# count LOG [PYTHON-CONDITION on r]: requests recorded (matching).
-count() {
-	python3 - "$T/$1.log" "${2:-True}" <<'EOF'
-import json, sys
-n = 0
-for l in open(sys.argv[1]):
-    r = json.loads(l)
-    t = r["body"].get("text") or r["body"].get("body") or ""
-    if eval(sys.argv[2]):
-        n += 1
-print(n)
-EOF
-}
-
-# wait_count LOG N CONDITION SECONDS: until at least N requests match.
-wait_count() {
-	i=0
-	while [ $i -lt $(($4 * 20)) ]; do
-		[ "$(count "$1" "$3")" -ge "$2" ] && return 0
-		sleep 0.05
-		i=$((i + 1))
-	done
-	echo "--- $1.log:"; cat "$T/$1.log"
-	fail "fewer than $2 requests in $1 matching $3 within $4 s"
-}
-
 start_xg() {	# start_xg RUN: the daemon in the foreground, in $ns
 	ip netns exec "$ns" "$XG" run --foreground -c "$T/xg.conf" \
 	    >"$T/xg.$1.log" 2>&1 &
@@ -107,7 +30,7 @@ xgc() {
 	"$XG" "$@" -s "$T/ctl.sock"
 }
 
-server chat ok
+chatd "$ns" chat ok
 CHAT=$PORT
 SLACK_PATH=/services/T0001/B0001/SLACKSECRETPATH
 TOKEN=syt_MATRIXSECRETTOKEN
@@ -147,14 +70,14 @@ write_conf "$CHAT" "$CHAT" 5s
 
 # -- Run 1: start, two bans one by one, an unban, stop. --
 start_xg 1
-wait_count chat 2 '"started (version" in t' 5
+chatd_wait chat 2 '"started (version" in t' 5
 xgc ban 192.0.2.10 --for 10m --reason "seen in the abuse feed" >/dev/null ||
     fail "ban refused"
 xgc ban 192.0.2.11 --for 1h >/dev/null || fail "ban refused"
 xgc unban 192.0.2.11 >/dev/null || fail "unban refused"
-wait_count chat 2 '"banned 192.0.2.10/32 for 10m (seen in the abuse feed), expires " in t' 5
-wait_count chat 2 '"banned 192.0.2.11/32 for 1h (manual: banned by an operator)" in t' 5
-wait_count chat 1 '"192.0.2.11/32 unbanned by an operator" in t' 5
+chatd_wait chat 2 '"banned 192.0.2.10/32 for 10m (seen in the abuse feed), expires " in t' 5
+chatd_wait chat 2 '"banned 192.0.2.11/32 for 1h (manual: banned by an operator)" in t' 5
+chatd_wait chat 1 '"192.0.2.11/32 unbanned by an operator" in t' 5
 python3 - "$T/chat.log" "$SLACK_PATH" "$TOKEN" <<'EOF' || fail "payloads: $(cat "$T/chat.log")"
 import json, sys
 recs = [json.loads(l) for l in open(sys.argv[1])]
@@ -183,13 +106,13 @@ assert len(paths) == 4, paths
 EOF
 stop_xg
 # The stop message went out before the daemon was gone.
-[ "$(count chat '"stopping after" in t')" -eq 2 ] ||
+[ "$(chatd_count chat '"stopping after" in t')" -eq 2 ] ||
     fail "no stop message: $(cat "$T/chat.log")"
 
 # -- Run 2: the restored ban is not announced; a storm of 1,000 bans. --
 : >"$T/chat.log"
 start_xg 2
-wait_count chat 2 '"1 ban in force restored" in t' 5
+chatd_wait chat 2 '"1 ban in force restored" in t' 5
 t0=$(date +%s%N)
 i=0 max=0
 while [ $i -lt 1000 ]; do
@@ -206,7 +129,7 @@ storm_ms=$((($(date +%s%N) - t0) / 1000000))
 echo "1000 bans through the control socket in $storm_ms ms, slowest $max ms"
 sleep 1
 stop_xg
-echo "run 2, Slack: $(count chat 'r["method"] == "POST"') messages"
+echo "run 2, Slack: $(chatd_count chat 'r["method"] == "POST"') messages"
 python3 - "$T/chat.log" <<'EOF' || fail "storm: $(cut -c1-300 "$T/chat.log")"
 import json, sys
 recs = [json.loads(l) for l in open(sys.argv[1])]
@@ -231,7 +154,7 @@ for method in ("POST", "PUT"):
 EOF
 
 # -- Run 3: a chat that never answers, one that refuses: bans go on. --
-server slow hang
+chatd "$ns" slow hang
 SLOW=$PORT
 DEAD=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 # (inside the namespace nothing listens on it at all)

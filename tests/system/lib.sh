@@ -80,3 +80,49 @@ ns_private_cleanup() {
 		ip netns del "$_n" 2>/dev/null
 	done
 }
+
+# chatd NS NAME MODE: a chat or webhook played by tests/system/chatd.py
+# on the loopback of namespace NS (MODE ok: answers 200; hang: never
+# answers); each request is one JSON line in $T/NAME.log; sets $PORT.
+chatd() {
+	: >"$T/$2.log"
+	ip netns exec "$1" python3 "$TOP/tests/system/chatd.py" "$3" \
+	    "$T/$2.port" "$T/$2.log" 2>"$T/$2.err" &
+	# ns_cleanup (netns.sh) stops it with what ns_spawn started;
+	# ns_private_cleanup ends everything in its namespace.
+	XG_NS_PIDS="${XG_NS_PIDS:-} $!"
+	_i=0
+	while [ ! -s "$T/$2.port" ] && [ $_i -lt 250 ]; do
+		sleep 0.02
+		_i=$((_i + 1))
+	done
+	[ -s "$T/$2.port" ] || { cat "$T/$2.err"; fail "chat $2 did not start"; }
+	PORT=$(cat "$T/$2.port")
+}
+
+# chatd_count NAME [CONDITION]: requests recorded by chat NAME, those
+# for which the Python CONDITION holds (r: the request, t: its text).
+chatd_count() {
+	python3 - "$T/$1.log" "${2:-True}" <<'PY'
+import json, sys
+n = 0
+for l in open(sys.argv[1]):
+    r = json.loads(l)
+    t = r["body"].get("text") or r["body"].get("body") or ""
+    if eval(sys.argv[2]):
+        n += 1
+print(n)
+PY
+}
+
+# chatd_wait NAME N CONDITION SECONDS: until at least N requests match.
+chatd_wait() {
+	_i=0
+	while [ $_i -lt $(($4 * 20)) ]; do
+		[ "$(chatd_count "$1" "$3")" -ge "$2" ] && return 0
+		sleep 0.05
+		_i=$((_i + 1))
+	done
+	echo "--- $1.log:"; cat "$T/$1.log"
+	fail "fewer than $2 requests in $1 matching $3 within $4 s"
+}
