@@ -62,7 +62,7 @@ SQL      := $(sort $(wildcard sql/[0-9]*.sql))
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps run demo check bench unit unit-san filters system tools install uninstall clean reference
+.PHONY: all deps run demo check bench unit unit-san filters system system-san tools install uninstall clean reference
 .PHONY: man FORCE
 all: xmppguard
 
@@ -138,6 +138,18 @@ unit-san:
 
 system: xmppguard tools
 	@sh tests/system/run.sh
+
+# The system tests against a daemon built with ASan and UBSan (any report
+# ends it, and so fails its test).  Slower; not part of check.
+system-san: tools
+	+$(Q)$(MAKE) --no-print-directory CC=$(SAN_CC) \
+	    SANITIZE=address,undefined BUILD=build/san build/san/xmppguard
+	@# Filters are found beside the binary, as for ./xmppguard.
+	@ln -sfn ../../filters build/san/filters
+	@XG=$(CURDIR)/build/san/xmppguard \
+	    ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 \
+	    UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	    sh tests/system/run.sh
 
 # Every filter over the real log lines in tests/filters/ (see its README).
 filters: xmppguard

@@ -175,7 +175,8 @@ priv_list(int fd, struct fw *fw)
 		memset(&h, 0, sizeof(h));
 		h.n = (uint32_t)k;
 		h.last = i + k == n;
-		if (priv_send(fd, &h, e + i, k * sizeof(*e)) == -1)
+		if (priv_send(fd, &h, k > 0 ? e + i : NULL,
+		    k * sizeof(*e)) == -1)
 			break;
 		i += k;
 	} while (i < n);
@@ -421,22 +422,25 @@ static int
 priv_fw_ops(struct fw *fw, enum priv_type type, const struct fw_op *ops,
     size_t n, char **cause)
 {
-	struct priv	*pv = fw->priv;
-	struct priv_hdr	 h;
-	size_t		 i = 0, k;
+	struct priv		*pv = fw->priv;
+	struct priv_hdr		 h;
+	const struct fw_op	*chunk;
+	size_t			 i = 0, k;
 
 	do {
 		k = n - i > PRIV_CHUNK ? PRIV_CHUNK : n - i;
+		/* No arithmetic on NULL: an empty REPLACE has no ops. */
+		chunk = k > 0 ? ops + i : NULL;
 		memset(&h, 0, sizeof(h));
 		h.type = type;
 		h.n = (uint32_t)k;
 		h.last = i + k == n;
 		if (!h.last) {
-			if (priv_send(pv->fd, &h, ops + i, k *
+			if (priv_send(pv->fd, &h, chunk, k *
 			    sizeof(*ops)) == -1)
 				priv_gone(pv);
 		} else
-			return priv_call(pv, &h, ops + i, k * sizeof(*ops),
+			return priv_call(pv, &h, chunk, k * sizeof(*ops),
 			    cause);
 		i += k;
 	} while (i < n);

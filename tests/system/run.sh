@@ -2,6 +2,7 @@
 # Runs every tests/system/NN-*.sh in order, each in a fresh temporary
 # directory ($T), and prints PASS/FAIL with its duration, then one summary
 # line: "system: N passed, N failed, N skipped".  A test exits 77 to skip.
+# XG names the binary under test (default: ./xmppguard of the tree).
 top=$(cd "$(dirname "$0")/../.." && pwd)
 pass=0 fail=0 skip=0
 # Arguments: run only these tests (paths), as in
@@ -11,7 +12,8 @@ for t in "$@"; do
 	name=$(basename "$t" .sh)
 	T=$(mktemp -d /tmp/xg-system.XXXXXX)
 	start=$(date +%s%N)
-	XG="$top/xmppguard" TOP="$top" T="$T" bash "$t" >"$T/.output" 2>&1
+	XG="${XG:-$top/xmppguard}" TOP="$top" T="$T" bash "$t" \
+	    >"$T/.output" 2>&1
 	rc=$?
 	ms=$((($(date +%s%N) - start) / 1000000))
 	secs=$(printf '%d.%02d' $((ms / 1000)) $((ms % 1000 / 10)))
