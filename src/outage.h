@@ -25,7 +25,7 @@ struct outage_stats {
 	int		 active;	/* holding auth verdicts now */
 	uint64_t	 episodes;	/* outages seen */
 	int64_t		 since;		/* us, start of the current one */
-	uint64_t	 fails;		/* in the window that began it */
+	uint64_t	 fails;		/* in the (sliding) window that began it */
 	uint64_t	 oks;
 	uint64_t	 addresses;	/* distinct, estimated */
 	double		 baseline;	/* usual failures per window */

@@ -51,9 +51,8 @@ ip netns exec "$ns" "$XG" run --foreground -c "$T/xg.conf" 2>"$T/daemon.log" &
 pid=$!
 wait_for_line "ready" "$T/daemon.log" 5
 
-# On a minute: the outage shape is measured in whole minutes (outage_window
-# 1m, aligned to the clock), and a burst that began just before a minute
-# ended would be judged on its first part only.
+# The burst starts 50 s past a minute, so it straddles two of the
+# detector's clock-aligned windows (its sliding view judges it whole).
 base=$(( ($(date +%s) - 2 * 3600) / 60 * 60 ))
 python3 - "$base" > "$T/gen.log" <<'PY'
 import sys, time
@@ -75,7 +74,7 @@ for m in range(60):
         line(t + 30 + i, False, f"198.51.100.{(m * 2 + i) % 90 + 100}",
              f"user{i}")
 # The backend dies: everyone fails, twice; three clients retry six times.
-t = base + 3600
+t = base + 3600 + 50
 for i in range(200):
     line(t + i // 5, False, f"203.0.113.{i + 1}", f"u{i}")
     line(t + i // 5 + 1, False, f"2001:db8:{i}::1", f"u{i}")

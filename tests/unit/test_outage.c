@@ -1,7 +1,8 @@
 /*
  * The outage shape: many addresses failing at once, far above the usual
- * rate, with no success, holds auth verdicts; a botnet on a live server,
- * a busy server's normal failures, or a disabled detector do not.
+ * rate, with no success, holds auth verdicts, also when it straddles two
+ * windows; a botnet on a live server, a busy server's normal failures, or
+ * a disabled detector do not.
  */
 #include "../../src/outage.c"
 
@@ -143,6 +144,40 @@ test_busy_baseline(void **state)
 	conf_free(conf);
 }
 
+/*
+ * A burst that straddles a minute: 40 addresses fail once each between
+ * 45 s and 75 s past a minute, 20 in either window.  Neither window alone
+ * has the shape (25 addresses, 10 x the usual 3 failures), the sliding
+ * window does.  The same burst while real users log in is no outage.
+ */
+static void
+test_straddle(void **state)
+{
+	struct conf	*conf = conf_new();
+	struct outage	*o = outage_new(6), *live = outage_new(7);
+	int64_t		 t = T0 + 3600 * S + 45 * S;
+	int		 i, began = 0;
+
+	(void)state;
+	ordinary(o, conf, T0);
+	ordinary(live, conf, T0);
+	for (i = 0; i < 40; i++) {
+		if (ev(o, conf, EVENT_AUTH_FAIL, 300 + i, t + i * 750000) ==
+		    OUTAGE_BEGAN)
+			began++;
+		assert_int_equal(ev(live, conf, EVENT_AUTH_FAIL, 300 + i,
+		    t + i * 750000), OUTAGE_SAME);
+		if (i % 8 == 0)		/* 5 good logins meanwhile */
+			ev(live, conf, EVENT_AUTH_OK, i, t + i * 750000 + 1);
+	}
+	assert_int_equal(began, 1);
+	assert_true(outage_holding(o, t + 31 * S));
+	assert_false(outage_holding(live, t + 31 * S));
+	outage_free(o);
+	outage_free(live);
+	conf_free(conf);
+}
+
 static void
 test_disabled(void **state)
 {
@@ -167,6 +202,7 @@ main(void)
 		cmocka_unit_test(test_botnet_on_live_server),
 		cmocka_unit_test(test_few_addresses),
 		cmocka_unit_test(test_busy_baseline),
+		cmocka_unit_test(test_straddle),
 		cmocka_unit_test(test_disabled),
 	};
 
