@@ -1831,6 +1831,22 @@ conf_load(const char *path, struct conf **confp, char **cause)
 	return 0;
 }
 
+struct conf *
+conf_load_command(const char *path)
+{
+	struct conf	*conf;
+	char		*cause;
+
+	if (path == NULL && access(CONF_DEFAULT_PATH, F_OK) == 0)
+		path = CONF_DEFAULT_PATH;
+	if (conf_load(path, &conf, &cause) == -1) {
+		fprintf(stderr, "%s\n", cause);
+		free(cause);
+		return NULL;
+	}
+	return conf;
+}
+
 void
 conf_free(struct conf *conf)
 {

@@ -223,6 +223,11 @@ struct conf {
  * left untouched.
  */
 int	 conf_load(const char *path, struct conf **confp, char **cause);
+/*
+ * For the commands: loads path, else CONF_DEFAULT_PATH if it exists, else
+ * the built-in defaults.  On errors prints them to stderr and returns NULL.
+ */
+struct conf *conf_load_command(const char *path);
 /* Frees a configuration; NULL is a no-op. */
 void	 conf_free(struct conf *);
 

@@ -115,34 +115,6 @@ main_usage(FILE *f, int status)
 	exit(status);
 }
 
-/*
- * Picks the configuration file: -c if given, else the standard path if it
- * exists, else NULL for the built-in defaults.
- */
-static const char *
-main_conf_path(const char *given)
-{
-	if (given != NULL)
-		return given;
-	if (access(CONF_DEFAULT_PATH, F_OK) == 0)
-		return CONF_DEFAULT_PATH;
-	return NULL;
-}
-
-static struct conf *
-main_conf_load(const char *given)
-{
-	struct conf	*conf;
-	char		*cause;
-
-	if (conf_load(main_conf_path(given), &conf, &cause) == -1) {
-		fprintf(stderr, "%s\n", cause);
-		free(cause);
-		return NULL;
-	}
-	return conf;
-}
-
 /* Applies command-line overrides, which win over the file. */
 static void
 daemon_apply_overrides(struct daemon *d, struct conf *conf)
@@ -1380,7 +1352,7 @@ main_run(int argc, char **argv)
 	}
 	if (optind != argc)
 		main_usage(stderr, 2);
-	if ((d.conf = main_conf_load(conf_path)) == NULL)
+	if ((d.conf = conf_load_command(conf_path)) == NULL)
 		return 1;
 	daemon_apply_overrides(&d, d.conf);
 	if (debug)
@@ -1421,7 +1393,7 @@ main_check_config(int argc, char **argv)
 	}
 	if (optind != argc)
 		main_usage(stderr, 2);
-	if ((conf = main_conf_load(conf_path)) == NULL)
+	if ((conf = conf_load_command(conf_path)) == NULL)
 		return 1;
 	if (logsrc_check(conf, &cause) == -1) {
 		fprintf(stderr, "%s\n", cause);
@@ -1516,7 +1488,7 @@ main_ctl(int argc, char **argv)
 		}
 	}
 	if (sock == NULL) {
-		if ((conf = main_conf_load(conf_path)) == NULL)
+		if ((conf = conf_load_command(conf_path)) == NULL)
 			return 1;
 		sock = conf->control_socket;
 	}

@@ -189,13 +189,8 @@ replay_main(int argc, char **argv)
 	}
 	if (optind != argc || ctfile == NULL)
 		replay_usage();
-	if (conf_path == NULL && access(CONF_DEFAULT_PATH, F_OK) == 0)
-		conf_path = CONF_DEFAULT_PATH;
-	if (conf_load(conf_path, &conf, &cause) == -1) {
-		fprintf(stderr, "%s\n", cause);
-		free(cause);
+	if ((conf = conf_load_command(conf_path)) == NULL)
 		return 1;
-	}
 	/* Verdicts go to stdout; the log (stderr) keeps to warnings. */
 	log_init(1, LOG_LEVEL_WARN);
 	if (strcmp(ctfile, "-") == 0)

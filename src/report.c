@@ -1278,13 +1278,8 @@ report_main(int argc, char **argv)
 	}
 	if (optind != argc)
 		report_usage();
-	if (conf_path == NULL && access(CONF_DEFAULT_PATH, F_OK) == 0)
-		conf_path = CONF_DEFAULT_PATH;
-	if (conf_load(conf_path, &conf, &cause) == -1) {
-		fprintf(stderr, "%s\n", cause);
-		free(cause);
+	if ((conf = conf_load_command(conf_path)) == NULL)
 		return 1;
-	}
 	log_init(1, LOG_LEVEL_WARN);
 	r.conf = conf;
 	if (r.db == NULL)
