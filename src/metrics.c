@@ -15,6 +15,7 @@
  * loop.
  */
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -178,9 +179,15 @@ metrics_write_file(const char *path, metrics_collect_cb cb, void *arg,
 		return -1;
 	}
 	(void)unlink(tmp);	/* left by a crash */
+	/* 0644 whatever the umask (the unit's is 0027): the collector runs
+	 * as another user, and the counters hold no addresses. */
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
-	    O_NOFOLLOW, 0644)) == -1) {
+	    O_NOFOLLOW, 0644)) == -1 || fchmod(fd, 0644) == -1) {
 		*cause = xasprintf("%s: %s", tmp, strerror(errno));
+		if (fd != -1) {
+			close(fd);
+			(void)unlink(tmp);
+		}
 		free(body);
 		return -1;
 	}

@@ -123,7 +123,10 @@ test_file(void **state)
 	assert_non_null(fp);
 	fputs("stale\n", fp);
 	fclose(fp);
+	/* Readable by the collector's user whatever the umask. */
+	umask(077);
 	assert_int_equal(metrics_write_file(path, collect, NULL, &cause), 0);
+	umask(022);
 	assert_null(cause);
 	assert_int_equal(stat(tmp, &st), -1);
 	assert_int_equal(stat(path, &st), 0);
