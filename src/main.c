@@ -337,6 +337,18 @@ daemon_stop_cb(struct loop *loop, int signo, void *arg)
 	loop_stop(loop);
 }
 
+/* A reload that cannot go on: why, to the log and to the asker (out may
+ * be NULL: SIGHUP); frees cause. */
+static void
+daemon_reload_refused(FILE *out, char *cause)
+{
+	log_warnx("reload: %s; keeping the running configuration", cause);
+	if (out != NULL)
+		fprintf(out, "%s; keeping the running configuration\n",
+		    cause);
+	free(cause);
+}
+
 /*
  * SIGHUP: build a new configuration beside the running one and swap it in
  * only if it loaded cleanly; a broken file leaves the daemon as it was.
@@ -373,12 +385,7 @@ daemon_reload(struct daemon *d, FILE *out)
 	store_flush(d->store);
 	if ((logs = logsrc_start(d->loop, conf, d->store, pipeline_event,
 	    d->pipeline, &cause)) == NULL) {
-		log_warnx("reload: %s; keeping the running configuration",
-		    cause);
-		if (out != NULL)
-			fprintf(out, "%s; keeping the running "
-			    "configuration\n", cause);
-		free(cause);
+		daemon_reload_refused(out, cause);
 		conf_free(conf);
 		return -1;
 	}
@@ -386,12 +393,7 @@ daemon_reload(struct daemon *d, FILE *out)
 	 * beside the old, which stays if it cannot. */
 	if (d->priv != NULL && fw_in_kernel(conf) &&
 	    priv_reload(d->priv, &cause) == -1) {
-		log_warnx("reload: %s; keeping the running configuration",
-		    cause);
-		if (out != NULL)
-			fprintf(out, "%s; keeping the running "
-			    "configuration\n", cause);
-		free(cause);
+		daemon_reload_refused(out, cause);
 		logsrc_stop(logs);
 		conf_free(conf);
 		return -1;
@@ -399,12 +401,7 @@ daemon_reload(struct daemon *d, FILE *out)
 	if ((fw = d->priv != NULL && fw_in_kernel(conf) ?
 	    fw_open_backend(conf, d->loop, &priv_fw_backend, d->priv, &cause) :
 	    fw_open(conf, d->loop, &cause)) == NULL) {
-		log_warnx("reload: %s; keeping the running configuration",
-		    cause);
-		if (out != NULL)
-			fprintf(out, "%s; keeping the running "
-			    "configuration\n", cause);
-		free(cause);
+		daemon_reload_refused(out, cause);
 		logsrc_stop(logs);
 		conf_free(conf);
 		return -1;
