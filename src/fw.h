@@ -144,6 +144,11 @@ int		 fw_replace(struct fw *, const struct fw_op *, size_t,
  */
 int		 fw_kill_live(struct fw *, const struct prefix *, char **cause);
 const char	*fw_name(const struct fw *);
+/* Its counters (valid while fw is open). */
+const struct fw_stats *fw_stats(const struct fw *);
+/* The same for status and metrics (obj: the struct fw). */
+struct status_group;
+extern const struct status_group fw_status_group;
 /* 1 if the backend's bans expire by themselves (kernel timeouts), so the
  * daemon need not lift them. */
 int		 fw_expires_itself(const struct fw *);

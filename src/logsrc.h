@@ -41,10 +41,9 @@ void		 logsrc_flush(struct logsrc *, int64_t now);
  */
 int		 logsrc_check(const struct conf *, char **cause);
 
-/* Status: one JSON array, or text lines, of per-log counters. */
-void		 logsrc_status_json(const struct logsrc *, FILE *);
-void		 logsrc_status_text(const struct logsrc *, FILE *);
-/* Per-log counters for the metrics exposition. */
-void		 logsrc_metrics(const struct logsrc *, struct metrics *);
+/* The per-log counters, for status and metrics (obj: the struct
+ * logsrc, or NULL). */
+struct status_group;
+extern const struct status_group logsrc_status_group;
 
 #endif /* LOGSRC_H */

@@ -56,9 +56,13 @@ void		 pipeline_flush(struct pipeline *);
 struct track	*pipeline_track(struct pipeline *);
 /* The auth outage detector's state (alerts poll it for new episodes). */
 struct outage_stats;
+struct status_group;
 void		 pipeline_outage_stats(const struct pipeline *,
 		    struct outage_stats *);
 void		 pipeline_get_stats(const struct pipeline *,
 		    struct pipeline_stats *);
+
+/* Its counters, for status and metrics (obj: the struct pipeline). */
+extern const struct status_group pipeline_status_group;
 
 #endif /* PIPELINE_H */
