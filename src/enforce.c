@@ -60,6 +60,11 @@ struct enforce {
 	int64_t		 retry_at;	/* monotonic; 0: no failure */
 	int64_t		 backoff;	/* us, the next pause */
 	struct log_ratelimit rl;	/* firewall failure warnings */
+	struct {
+		const struct fw_op *op;
+		char		*cause;
+	}		*refused;	/* by the bisect of this flush */
+	size_t		 nrefused, refusedcap;
 };
 
 static int64_t	enforce_expire_cb(struct loop *, struct loop_timer *,
@@ -77,8 +82,10 @@ enforce_fw_open(const struct conf *conf, struct loop *loop,
 
 /*
  * The batch failed as a whole: halves, recursively, so one operation the
- * firewall refuses cannot block the others.  An operation refused on its
- * own is dropped and said; *applied counts what went through.
+ * firewall refuses cannot block the others.  *applied counts what went
+ * through; the operations refused on their own are noted in e->refused,
+ * to be dropped if anything went through at all (else the firewall
+ * itself is failing, and nothing is dropped).
  */
 static void
 enforce_bisect(struct enforce *e, const struct fw_op *ops, size_t n,
@@ -86,7 +93,7 @@ enforce_bisect(struct enforce *e, const struct fw_op *ops, size_t n,
 {
 	const struct fw_op	*p = ops;
 	size_t			 half[2] = { n / 2, n - n / 2 }, k;
-	char			*cause, pfx[ADDR_PREFIX_STRLEN];
+	char			*cause;
 
 	for (k = 0; k < 2; p += half[k], k++) {
 		if (half[k] == 0)
@@ -100,11 +107,35 @@ enforce_bisect(struct enforce *e, const struct fw_op *ops, size_t n,
 			enforce_bisect(e, p, half[k], applied);
 			continue;
 		}
-		log_warnx("fw: %s %s refused by the firewall, dropped: %s",
-		    p->kind == FW_UNBAN ? "unban of" : "ban of",
-		    addr_prefix_ntop(&p->prefix, pfx, sizeof(pfx)), cause);
-		free(cause);
+		if (e->nrefused == e->refusedcap) {
+			e->refusedcap = e->refusedcap == 0 ? 8 :
+			    e->refusedcap * 2;
+			e->refused = xreallocarray(e->refused, e->refusedcap,
+			    sizeof(*e->refused));
+		}
+		e->refused[e->nrefused].op = p;
+		e->refused[e->nrefused++].cause = cause;
 	}
+}
+
+/* Says, and forgets, the operations the bisect found refused. */
+static void
+enforce_refused(struct enforce *e, int dropped)
+{
+	const struct fw_op	*op;
+	char			 pfx[ADDR_PREFIX_STRLEN];
+	size_t			 i;
+
+	for (i = 0; i < e->nrefused; i++) {
+		op = e->refused[i].op;
+		if (dropped)
+			log_warnx("fw: %s %s refused by the firewall, "
+			    "dropped: %s", op->kind == FW_UNBAN ? "unban of" :
+			    "ban of", addr_prefix_ntop(&op->prefix, pfx,
+			    sizeof(pfx)), e->refused[i].cause);
+		free(e->refused[i].cause);
+	}
+	e->nrefused = 0;
 }
 
 /* The retry timer only wakes the loop: the flush hook does the work. */
@@ -193,6 +224,7 @@ enforce_flush(struct enforce *e)
 		applied = 0;
 		if (n > 1)
 			enforce_bisect(e, ops, n, &applied);
+		enforce_refused(e, applied > 0);
 		if (applied == 0) {
 			enforce_failed(e, cause, n);
 			goto done;
@@ -322,6 +354,7 @@ enforce_stop(struct enforce *e)
 	}
 	fw_close(e->fw);
 	bans_free(e->bans);
+	free(e->refused);
 	free(e);
 }
 
