@@ -737,11 +737,8 @@ ban_restore_cb(const struct store_ban *row, void *arg)
 		return;
 	memset(&b, 0, sizeof(b));
 	b.prefix = row->prefix;
-	b.rule = VERDICT_MANUAL;
-	for (k = 0; k < VERDICT_RULE_MAX; k++)
-		if (row->rule != NULL && strcmp(row->rule,
-		    verdict_rule_name((enum verdict_rule)k)) == 0)
-			b.rule = (enum verdict_rule)k;
+	k = verdict_rule_parse(row->rule);
+	b.rule = k >= 0 ? (enum verdict_rule)k : VERDICT_MANUAL;
 	b.source = row->source != NULL && strcmp(row->source, "control") ==
 	    0 ? BAN_SRC_CONTROL : BAN_SRC_RULE;
 	b.throttled = row->throttled;

@@ -79,8 +79,9 @@ void		 bans_set_conf(struct bans *, const struct conf *);
 void		 bans_set_notify(struct bans *, ban_notify_cb, void *arg);
 
 /*
- * The host's own addresses, never banned (refreshed by the caller when
- * interfaces change; ct.c finds them with getifaddrs).
+ * The host's own addresses, never banned.  enforce.c reads them once, at
+ * start (bans_refresh_local); an address added to an interface later is
+ * not known here until the daemon restarts.
  */
 void		 bans_set_local(struct bans *, const struct addr *, int n);
 /* The same from the interfaces (getifaddrs): how many, or -1. */

@@ -61,7 +61,7 @@ struct logsrc_file {
 
 struct logsrc {
 	struct store		*store;
-	logsrc_event_cb		 cb;
+	event_cb		 cb;
 	void			*arg;
 	struct logsrc_file	*files;
 	size_t			 nfiles;
@@ -138,7 +138,7 @@ logsrc_check(const struct conf *conf, char **cause)
 
 struct logsrc *
 logsrc_start(struct loop *loop, const struct conf *conf, struct store *store,
-    logsrc_event_cb cb, void *arg, char **cause)
+    event_cb cb, void *arg, char **cause)
 {
 	struct logsrc		*ls;
 	struct logsrc_file	*lf;

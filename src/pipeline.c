@@ -30,7 +30,7 @@ struct pipeline {
 	struct track		*track;
 	struct rollup		*rollup;
 	struct outage		*outage;
-	pipeline_verdict_cb	 verdict_cb;
+	verdict_cb	 verdict_cb;
 	void			*verdict_arg;
 	struct pipeline_stats	 stats;
 };
@@ -67,7 +67,7 @@ pipeline_set_conf(struct pipeline *p, const struct conf *conf)
 }
 
 void
-pipeline_set_verdict_cb(struct pipeline *p, pipeline_verdict_cb cb,
+pipeline_set_verdict_cb(struct pipeline *p, verdict_cb cb,
     void *arg)
 {
 	p->verdict_cb = cb;

@@ -45,14 +45,6 @@
 
 #define RULE_US_S	1000000LL
 
-static const char *const rule_names[VERDICT_RULE_MAX] = {
-	[VERDICT_CONCURRENCY] = "concurrency",
-	[VERDICT_CHURN] = "churn",
-	[VERDICT_KARMA] = "karma",
-	[VERDICT_AUTH] = "auth",
-	[VERDICT_REGISTER] = "register",
-	[VERDICT_MANUAL] = "manual",
-};
 
 static int	rule_inside(const struct prefix *, const struct prefix *);
 static int	rule_overlap(const struct prefix *, const struct prefix *);
@@ -64,14 +56,6 @@ static void	rule_reason(struct verdict *, const char *, ...)
 static const char *rule_from(const struct rule_subject *, char *, size_t);
 static char	*rule_fmt_bytes(uint64_t, char *, size_t);
 static char	*rule_fmt_span(int64_t, char *, size_t);
-
-const char *
-verdict_rule_name(enum verdict_rule rule)
-{
-	if ((unsigned)rule >= VERDICT_RULE_MAX)
-		return NULL;
-	return rule_names[rule];
-}
 
 /* 1 if p lies inside net (as long or longer, same family). */
 static int
