@@ -41,6 +41,7 @@
 #include <string.h>
 
 #include "ban.h"
+#include "clock.h"
 #include "conf.h"
 #include "json.h"
 #include "log.h"
@@ -391,8 +392,8 @@ ban_queue(struct bans *bs, enum fw_op_kind kind, const struct ban *b,
 	op->kind = kind;
 	op->prefix = b->prefix;
 	if (kind != FW_UNBAN)
-		op->duration = b->expires - now > 1000000 ?
-		    b->expires - now : 1000000;
+		op->duration = b->expires - now > CLOCK_US_PER_SEC ?
+		    b->expires - now : CLOCK_US_PER_SEC;
 	snprintf(op->rule, sizeof(op->rule), "%s",
 	    verdict_rule_name(b->rule));
 	ban_clean(op->reason, sizeof(op->reason), b->reason);
@@ -492,7 +493,8 @@ ban_log(const char *what, const struct ban *b, int64_t now)
 
 	log_info("%s: %s for %s (%s %" PRIu32 ", %s): %s", what,
 	    addr_prefix_ntop(&b->prefix, pfx, sizeof(pfx)),
-	    conf_fmt_duration((b->expires - now + 500000) / 1000000 * 1000000,
+	    conf_fmt_duration((b->expires - now + CLOCK_US_PER_SEC / 2) /
+	    CLOCK_US_PER_SEC * CLOCK_US_PER_SEC,
 	    d, sizeof(d)), b->throttled ? "throttle" : "ban", b->count,
 	    verdict_rule_name(b->rule), b->reason);
 }
