@@ -654,32 +654,6 @@ static const struct status_group daemon_status_group = {
 	.get = daemon_status_get,
 };
 
-/* The alerts write their own per-sink counters. */
-static void
-daemon_alerts_json(const void *obj, FILE *out)
-{
-	alerts_status_json(obj, out);
-}
-
-static void
-daemon_alerts_text(const void *obj, FILE *out)
-{
-	alerts_status_text(obj, out);
-}
-
-static void
-daemon_alerts_metrics(const void *obj, struct metrics *m)
-{
-	alerts_metrics(obj, m);
-}
-
-static const struct status_group daemon_alerts_group = {
-	.name = "alerts",
-	.json = daemon_alerts_json,
-	.text_cb = daemon_alerts_text,
-	.metrics = daemon_alerts_metrics,
-};
-
 void
 daemon_status_init(struct daemon *d)
 {
@@ -696,6 +670,6 @@ daemon_status_init(struct daemon *d)
 	status_add(st, &logsrc_status_group, d->logs);
 	status_add(st, &bans_status_group, enforce_bans(d->enforce));
 	status_add(st, &fw_status_group, enforce_fw(d->enforce));
-	status_add(st, &daemon_alerts_group, d->alerts);
+	status_add(st, &alerts_status_group, d->alerts);
 	status_add(st, &store_status_group, d->store);
 }

@@ -70,18 +70,18 @@ status_set(struct status *st, const struct status_group *g, const void *obj)
 }
 
 static size_t
-status_count(const struct status_reg *r)
+status_count(const struct status_group *g, const void *obj)
 {
-	return r->g->count != NULL ? r->g->count(r->obj) : 1;
+	return g->count != NULL ? g->count(obj) : 1;
 }
 
 /* A snapshot of item i (caller frees). */
 static void *
-status_snap(const struct status_reg *r, size_t i)
+status_snap(const struct status_group *g, const void *obj, size_t i)
 {
-	void	*snap = xcalloc(1, r->g->size);
+	void	*snap = xcalloc(1, g->size);
 
-	r->g->get(r->obj, i, snap);
+	g->get(obj, i, snap);
 	return snap;
 }
 
@@ -199,46 +199,53 @@ status_json_fields(FILE *out, const struct status_field *fields,
 	}
 }
 
+/* A group's value: an object, or an array of objects for a list; a
+ * sub-list goes inside the object, under its own name. */
+static void
+status_json_group(FILE *out, const struct status_group *g, const void *obj)
+{
+	void	*snap;
+	size_t	 i, n;
+	int	 first;
+
+	if (g->count != NULL)
+		fputc('[', out);
+	for (i = 0, n = status_count(g, obj); i < n; i++) {
+		snap = status_snap(g, obj, i);
+		fprintf(out, "%s{", i > 0 ? "," : "");
+		first = 1;
+		status_json_fields(out, g->fields, snap, &first);
+		free(snap);
+		if (g->sub != NULL) {
+			fprintf(out, "%s\"%s\":", first ? "" : ",",
+			    g->sub->name);
+			status_json_group(out, g->sub, obj);
+		}
+		fputc('}', out);
+	}
+	if (g->count != NULL)
+		fputc(']', out);
+}
+
 void
 status_json(const struct status *st, FILE *out)
 {
 	const struct status_reg	*r;
 	void			*snap;
-	size_t			 i, n;
-	int			 first = 1, ifirst;
+	int			 first = 1;
 
 	fputc('{', out);
 	for (r = st->r; r < st->r + st->n; r++) {
-		if (r->g->fields == NULL) {
-			fprintf(out, "%s\"%s\":", first ? "" : ",",
-			    r->g->name);
-			r->g->json(r->obj, out);
-			first = 0;
+		if (r->g->name == NULL) {
+			/* Fields at the top: one item, no sub-list. */
+			snap = status_snap(r->g, r->obj, 0);
+			status_json_fields(out, r->g->fields, snap, &first);
+			free(snap);
 			continue;
 		}
-		n = status_count(r);
-		if (r->g->name != NULL)
-			fprintf(out, "%s\"%s\":%s", first ? "" : ",",
-			    r->g->name, r->g->count != NULL ? "[" : "");
-		for (i = 0; i < n; i++) {
-			snap = status_snap(r, i);
-			if (r->g->name == NULL)
-				status_json_fields(out, r->g->fields, snap,
-				    &first);
-			else {
-				ifirst = 1;
-				fprintf(out, "%s{", i > 0 ? "," : "");
-				status_json_fields(out, r->g->fields, snap,
-				    &ifirst);
-				fputc('}', out);
-			}
-			free(snap);
-		}
-		if (r->g->name != NULL) {
-			if (r->g->count != NULL)
-				fputc(']', out);
-			first = 0;
-		}
+		fprintf(out, "%s\"%s\":", first ? "" : ",", r->g->name);
+		status_json_group(out, r->g, r->obj);
+		first = 0;
 	}
 	fputs("}\n", out);
 }
@@ -258,6 +265,10 @@ status_text_line(FILE *out, const struct status_group *g, const void *snap,
 	    1, "");
 	for (f = g->fields; f->name != NULL; f++) {
 		if (f->text == NULL || f->n != 0)
+			continue;
+		/* An empty string says nothing (a last error that is not). */
+		if (f->type == STATUS_STR && (status_str(f, snap) == NULL ||
+		    *status_str(f, snap) == '\0'))
 			continue;
 		fputs(sep ? ", " : "", out);
 		sep = 1;
@@ -284,28 +295,31 @@ status_item_name(const struct status_group *g, const void *snap)
 	return NULL;
 }
 
+/* A line for each item that has a head; then the sub-list's. */
+static void
+status_text_group(FILE *out, const struct status_group *g, const void *obj)
+{
+	void	*snap;
+	size_t	 i, n;
+
+	for (i = 0, n = g->text != NULL ? status_count(g, obj) : 0; i < n;
+	    i++) {
+		snap = status_snap(g, obj, i);
+		status_text_line(out, g, snap, g->count != NULL ?
+		    status_item_name(g, snap) : NULL);
+		free(snap);
+	}
+	if (g->sub != NULL)
+		status_text_group(out, g->sub, obj);
+}
+
 void
 status_text(const struct status *st, FILE *out)
 {
 	const struct status_reg	*r;
-	void			*snap;
-	size_t			 i, n;
 
-	for (r = st->r; r < st->r + st->n; r++) {
-		if (r->g->fields == NULL) {
-			r->g->text_cb(r->obj, out);
-			continue;
-		}
-		if (r->g->text == NULL)
-			continue;
-		n = status_count(r);
-		for (i = 0; i < n; i++) {
-			snap = status_snap(r, i);
-			status_text_line(out, r->g, snap, r->g->count != NULL ?
-			    status_item_name(r->g, snap) : NULL);
-			free(snap);
-		}
-	}
+	for (r = st->r; r < st->r + st->n; r++)
+		status_text_group(out, r->g, r->obj);
 }
 
 /* The samples of field f for one snapshot. */
@@ -347,36 +361,38 @@ status_samples(struct metrics *m, const struct status_field *f,
 			    status_number(f, snap, k));
 }
 
+/* Family by family: each field's samples for every item. */
+static void
+status_metrics_group(struct metrics *m, const struct status_group *g,
+    const void *obj)
+{
+	const struct status_field	*f;
+	void				**snaps;
+	size_t				  i, n = status_count(g, obj);
+
+	snaps = n > 0 ? xcalloc(n, sizeof(*snaps)) : NULL;
+	for (i = 0; i < n; i++)
+		snaps[i] = status_snap(g, obj, i);
+	for (f = g->fields; n > 0 && f->name != NULL; f++) {
+		if (f->metric == NULL || f->kind == STATUS_INFO)
+			continue;
+		for (i = 0; i < n; i++)
+			status_samples(m, f, snaps[i], g->count != NULL ?
+			    g->item : NULL, g->count != NULL ?
+			    status_item_name(g, snaps[i]) : NULL);
+	}
+	for (i = 0; i < n; i++)
+		free(snaps[i]);
+	free(snaps);
+	if (g->sub != NULL)
+		status_metrics_group(m, g->sub, obj);
+}
+
 void
 status_metrics(const struct status *st, struct metrics *m)
 {
-	const struct status_reg		*r;
-	const struct status_field	*f;
-	void				**snaps;
-	size_t				  i, n;
+	const struct status_reg	*r;
 
-	for (r = st->r; r < st->r + st->n; r++) {
-		if (r->g->fields == NULL) {
-			r->g->metrics(r->obj, m);
-			continue;
-		}
-		n = status_count(r);
-		if (n == 0)
-			continue;
-		snaps = xcalloc(n, sizeof(*snaps));
-		for (i = 0; i < n; i++)
-			snaps[i] = status_snap(r, i);
-		for (f = r->g->fields; f->name != NULL; f++) {
-			if (f->metric == NULL || f->kind == STATUS_INFO)
-				continue;
-			for (i = 0; i < n; i++)
-				status_samples(m, f, snaps[i], r->g->count !=
-				    NULL ? r->g->item : NULL, r->g->count !=
-				    NULL ? status_item_name(r->g, snaps[i]) :
-				    NULL);
-		}
-		for (i = 0; i < n; i++)
-			free(snaps[i]);
-		free(snaps);
-	}
+	for (r = st->r; r < st->r + st->n; r++)
+		status_metrics_group(m, r->g, r->obj);
 }

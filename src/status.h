@@ -66,10 +66,10 @@ struct status_group {
 	 * (item, the item's "name" field). */
 	size_t		(*count)(const void *obj);
 	const char	*item;
-	/* A module that writes its own (fields NULL): the three writers. */
-	void		(*json)(const void *obj, FILE *);
-	void		(*text_cb)(const void *obj, FILE *);
-	void		(*metrics)(const void *obj, struct metrics *);
+	/* A list inside this (single) group's JSON object, under its own
+	 * name, from the same obj; its lines and samples follow this
+	 * group's.  NULL: none. */
+	const struct status_group *sub;
 };
 
 struct status;
