@@ -15,18 +15,13 @@
  * primary key order and summed per (address, service) in a bounded hash
  * table (REPORT_GROUPS_MAX pairs; beyond, SQLite groups them instead, its
  * sorter spilling to a temporary file), then folded address by address
- * into two bounded min-heaps of `top` entries (the top list by the sort
- * key, the near list by share of a limit).  Memory is O(top + hours +
- * pairs up to the cap), whatever the store holds.  Bans are few: those of
- * the period are held in a sorted array (at most REPORT_BANS_MAX) and
- * found per address by masking it to each ban length present.
- *
- * Score, the default order of the top list: 100 times the highest share of
- * a limit the address reached in one hour of the period (100: at the
- * limit), plus 100 for each verdict and each ban of the period.  Attackers
- * that were stopped lead; then those close to a limit; an address far from
- * every limit scores under 70.  "In one hour" compares an hour's count with
- * the rule's count whatever its window (see near in the README).
+ * into two bounded min-heaps of `top` entries (report_rank.c: the top
+ * list by the sort key, the near list by share of a limit, and the
+ * score).  Memory is O(top + hours + pairs up to the cap), whatever the
+ * store holds.  Bans are few: those of the period are held in a sorted
+ * array (at most REPORT_BANS_MAX) and found per address by masking it to
+ * each ban length present.  The writers (report_out.c, report_html.c)
+ * print what was loaded; this file only picks one.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -53,17 +48,6 @@
 /* (address, service) pairs summed in memory (about 45 MB); beyond, SQLite
  * groups them. */
 #define REPORT_GROUPS_MAX	(1U << 18)
-
-const char *const report_sort_names[REPORT_SORT_MAX] = {
-	[REPORT_SORT_SCORE] = "score",
-	[REPORT_SORT_CONNS] = "conns",
-	[REPORT_SORT_PEAK] = "peak",
-	[REPORT_SORT_SHORT] = "short",
-	[REPORT_SORT_BYTES] = "bytes",
-	[REPORT_SORT_AUTH] = "auth",
-	[REPORT_SORT_REGISTER] = "register",
-	[REPORT_SORT_BANS] = "bans",
-};
 
 static const char *const report_format_names[] = {
 	[REPORT_FMT_TABLE] = "table",
@@ -94,13 +78,6 @@ struct report_group {
 	uint64_t	 max_auth;
 	uint64_t	 max_reg;
 };
-
-double
-report_short_share(const struct report_counts *c)
-{
-	return c->conns == 0 ? 0.0 : (double)c->short_lived /
-	    (double)c->conns;
-}
 
 /* Copies a column's text, capped; "" for NULL. */
 static void
@@ -156,129 +133,6 @@ report_hour_index(const struct report *r, int64_t t)
 	int64_t	i = (store_hour(t) - r->from) / REPORT_HOUR_US;
 
 	return i < 0 || i >= r->nhours ? -1 : (int)i;
-}
-
-/*
- * Comparisons.  report_rank_cmp() > 0 when a ranks above b for the sort
- * key; ties go to the score, then to the address, so the order is total
- * and the output stable.
- */
-static double
-report_key(const struct report_addr *a, enum report_sort k)
-{
-	switch (k) {
-	case REPORT_SORT_CONNS:
-		return (double)a->c.conns;
-	case REPORT_SORT_PEAK:
-		return (double)a->c.peak_live;
-	case REPORT_SORT_SHORT:
-		/* The share, then the count: 1 of 1 is not a churner. */
-		return report_short_share(&a->c) * 1e12 +
-		    (double)a->c.short_lived;
-	case REPORT_SORT_BYTES:
-		return (double)a->c.bytes_in + (double)a->c.bytes_out;
-	case REPORT_SORT_AUTH:
-		return (double)a->c.auth_fail;
-	case REPORT_SORT_REGISTER:
-		return (double)a->c.registered;
-	case REPORT_SORT_BANS:
-		return (double)a->bans;
-	default:
-		return a->score;
-	}
-}
-
-static int
-report_rank_cmp(const struct report_addr *a, const struct report_addr *b,
-    enum report_sort k)
-{
-	double	ka = report_key(a, k), kb = report_key(b, k);
-
-	if (ka != kb)
-		return ka > kb ? 1 : -1;
-	if (a->score != b->score)
-		return a->score > b->score ? 1 : -1;
-	return strcmp(b->addr, a->addr);
-}
-
-static int
-report_near_cmp(const struct report_addr *a, const struct report_addr *b,
-    enum report_sort k)
-{
-	(void)k;
-	if (a->lim.share != b->lim.share)
-		return a->lim.share > b->lim.share ? 1 : -1;
-	return strcmp(b->addr, a->addr);
-}
-
-typedef int (*report_cmp_fn)(const struct report_addr *,
-    const struct report_addr *, enum report_sort);
-
-/* Moves h[i] down the min-heap of n entries to where it belongs. */
-static void
-report_heap_down(struct report_addr *h, int n, int i, report_cmp_fn cmp,
-    enum report_sort k)
-{
-	struct report_addr	 tmp;
-	int			 c;
-
-	for (;;) {
-		c = 2 * i + 1;
-		if (c >= n)
-			break;
-		if (c + 1 < n && cmp(&h[c + 1], &h[c], k) < 0)
-			c++;
-		if (cmp(&h[c], &h[i], k) >= 0)
-			break;
-		tmp = h[i];
-		h[i] = h[c];
-		h[c] = tmp;
-		i = c;
-	}
-}
-
-/* A min-heap of at most cap entries: h[0] ranks lowest. */
-static void
-report_heap_push(struct report_addr *h, int *n, int cap,
-    const struct report_addr *a, report_cmp_fn cmp, enum report_sort k)
-{
-	struct report_addr	 tmp;
-	int			 i;
-
-	if (cap <= 0)
-		return;
-	if (*n < cap) {
-		i = (*n)++;
-		h[i] = *a;
-		while (i > 0 && cmp(&h[i], &h[(i - 1) / 2], k) < 0) {
-			tmp = h[i];
-			h[i] = h[(i - 1) / 2];
-			h[(i - 1) / 2] = tmp;
-			i = (i - 1) / 2;
-		}
-		return;
-	}
-	if (cmp(a, &h[0], k) <= 0)
-		return;
-	h[0] = *a;
-	report_heap_down(h, *n, 0, cmp, k);
-}
-
-/* Sorts a heap best first (a heap sort: no global for qsort). */
-static void
-report_heap_sort(struct report_addr *h, int n, report_cmp_fn cmp,
-    enum report_sort k)
-{
-	struct report_addr	 tmp;
-	int			 end;
-
-	/* Popping the lowest to the end leaves the array best first. */
-	for (end = n - 1; end > 0; end--) {
-		tmp = h[0];
-		h[0] = h[end];
-		h[end] = tmp;
-		report_heap_down(h, end, 0, cmp, k);
-	}
 }
 
 static int
@@ -499,23 +353,14 @@ report_load_hours(struct report_load_ctx *x, char **cause)
 	return report_done(x, st, rc, cause);
 }
 
-/* Ends an address of the overview: its bans, score, place in the lists. */
+/* Ends an address of the overview: its bans, its place in the lists. */
 static void
 report_addr_done(struct report_load_ctx *x, struct report_addr *cur,
     const struct addr *a)
 {
-	struct report	*r = x->r;
-
-	r->addresses++;
+	x->r->addresses++;
 	cur->bans = report_bans_of(x, a);
-	cur->score = 100.0 * cur->lim.share +
-	    100.0 * (double)(cur->c.verdicts + cur->bans);
-	report_heap_push(r->tops, &r->ntops, r->top, cur, report_rank_cmp,
-	    r->sort);
-	if (cur->lim.name != NULL && cur->lim.share >= REPORT_NEAR &&
-	    cur->bans == 0)
-		report_heap_push(r->near, &r->nnear, r->top, cur,
-		    report_near_cmp, r->sort);
+	report_rank_add(x->r, cur);
 }
 
 /*
@@ -558,12 +403,9 @@ report_fold(struct report_load_ctx *x, struct report_fold *fo,
 static void
 report_fold_end(struct report_load_ctx *x, struct report_fold *fo)
 {
-	struct report	*r = x->r;
-
 	if (fo->have)
 		report_addr_done(x, &fo->cur, &fo->a);
-	report_heap_sort(r->tops, r->ntops, report_rank_cmp, r->sort);
-	report_heap_sort(r->near, r->nnear, report_near_cmp, r->sort);
+	report_rank_end(x->r);
 }
 
 /* The index of a service name in r->services (created if new). */
