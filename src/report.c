@@ -13,15 +13,15 @@
  * and after them, read from rollups; the hourly series comes from
  * rollups_all (one row per hour and service).  Each row is read once in
  * primary key order and summed per (address, service) in a bounded hash
- * table (REPORT_GROUPS_MAX pairs; beyond, SQLite groups them instead, its
- * sorter spilling to a temporary file), then folded address by address
- * into two bounded min-heaps of `top` entries (report_rank.c: the top
- * list by the sort key, the near list by share of a limit, and the
- * score).  Memory is O(top + hours + pairs up to the cap), whatever the
- * store holds.  Bans are few: those of the period are held in a sorted
- * array (at most REPORT_BANS_MAX) and found per address by masking it to
- * each ban length present.  The writers (report_out.c, report_html.c)
- * print what was loaded; this file only picks one.
+ * table (htab.c, keyed: REPORT_GROUPS_MAX pairs; beyond, SQLite groups
+ * them instead, its sorter spilling to a temporary file), then folded
+ * address by address into two bounded min-heaps of `top` entries
+ * (report_rank.c: the top list by the sort key, the near list by share of
+ * a limit, and the score).  Memory is O(top + hours + pairs up to the
+ * cap), whatever the store holds.  Bans are few: those of the period are
+ * held in a sorted array (at most REPORT_BANS_MAX) and found per address
+ * by masking it to each ban length present.  The writers (report_out.c,
+ * report_html.c) print what was loaded; this file only picks one.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -37,15 +37,15 @@
 #include "addr.h"
 #include "clock.h"
 #include "conf.h"
+#include "htab.h"
 #include "log.h"
 #include "report.h"
 #include "report_int.h"
-#include "rule.h"
 #include "store.h"
 #include "xmalloc.h"
 
 #define REPORT_SINCE_MAX	(3650LL * 24 * REPORT_HOUR_US)
-/* (address, service) pairs summed in memory (about 45 MB); beyond, SQLite
+/* (address, service) pairs summed in memory (about 50 MB); beyond, SQLite
  * groups them. */
 #define REPORT_GROUPS_MAX	(1U << 18)
 
@@ -215,54 +215,6 @@ report_service_get(struct report *r, const char *name)
 	return report_service_get(r, "other");
 }
 
-/* Keeps in *lim the larger share of observed / limit. */
-static void
-report_limit_try(struct report_limit *lim, const char *name,
-    const char *service, uint64_t observed, uint64_t limit)
-{
-	double	share;
-
-	if (limit == 0 || observed == 0)
-		return;
-	share = (double)observed / (double)limit;
-	if (lim->name != NULL && share <= lim->share)
-		return;
-	lim->name = name;
-	snprintf(lim->service, sizeof(lim->service), "%s", service);
-	lim->observed = observed;
-	lim->limit = limit;
-	lim->share = share;
-}
-
-/* The limits of a on service for the busiest hours seen. */
-static void
-report_limits(const struct report *r, const struct addr *a,
-    const char *service, uint64_t max_conns, uint64_t peak,
-    uint64_t max_auth, uint64_t max_reg, struct report_limit *lim)
-{
-	const struct conf		*conf = r->conf;
-	const struct conf_service	*svc = NULL;
-	struct rule_limits		 rl;
-	struct prefix			 host;
-	int				 i;
-
-	for (i = 0; i < conf->nservices; i++)
-		if (strcmp(conf->services[i].name, service) == 0)
-			svc = &conf->services[i];
-	if (svc != NULL) {
-		addr_mask(a, addr_maxlen(a), &host);
-		rule_limits(conf, svc, &host, &rl);
-		report_limit_try(lim, "max_concurrent", service, peak,
-		    rl.max_concurrent);
-		report_limit_try(lim, "max_new", service, max_conns,
-		    rl.max_new.count);
-	}
-	report_limit_try(lim, "max_fail", service, max_auth,
-	    conf->auth_max_fail.count);
-	report_limit_try(lim, "max_register", service, max_reg,
-	    conf->auth_max_register.count);
-}
-
 /*
  * The bans of the period: per hour, the newest `top` (covering --ip if
  * given), and their prefixes for report_bans_of().
@@ -415,16 +367,6 @@ report_svc(struct report *r, const char *name)
 	return (int)(report_service_get(r, name) - r->services);
 }
 
-static uint32_t
-report_group_hash(const char *addr, int svc, uint32_t seed)
-{
-	uint32_t	h = 2166136261U ^ seed;
-
-	for (; *addr != '\0'; addr++)
-		h = (h ^ (uint8_t)*addr) * 16777619U;
-	return (h ^ (uint32_t)svc) * 16777619U;
-}
-
 static int
 report_group_cmp(const void *va, const void *vb, void *arg)
 {
@@ -471,14 +413,16 @@ report_group_add(struct report_group *g, sqlite3_stmt *st, int first,
 		g->max_reg = m[2];
 }
 
-/* The (address, service) sums in memory: an open-addressing hash of
- * indices into a dense array, at most max entries. */
+/*
+ * The (address, service) sums in memory: htab hands out the indices of g,
+ * which grows with the table up to max entries.  Nothing is removed, so
+ * the entries are g[0] to g[htab_used() - 1] (htab hands out the lowest
+ * free index first).
+ */
 struct report_groups {
+	struct htab		 t;
 	struct report_group	*g;
-	uint32_t		 ng, cap, max;
-	uint32_t		*slots;
-	uint32_t		 nslots;	/* a power of two */
-	uint32_t		 seed;
+	uint32_t		 max;
 };
 
 /* The entry for (addr, svc), created if new; NULL when full. */
@@ -486,40 +430,35 @@ static struct report_group *
 report_groups_get(struct report_groups *gs, const char *addr, int svc)
 {
 	struct report_group	*gi;
-	uint32_t		 h, j;
+	char			 key[REPORT_ADDR_MAX + sizeof(svc)];
+	size_t			 n = strnlen(addr, REPORT_ADDR_MAX - 1);
+	uint64_t		 h;
+	uint32_t		 i, cap;
 
-	if (gs->ng == gs->cap) {
-		if (gs->ng >= gs->max)
-			return NULL;
-		gs->cap = gs->cap == 0 ? 1024 : gs->cap * 2;
-		if (gs->cap > gs->max)
-			gs->cap = gs->max;
-		gs->g = xreallocarray(gs->g, gs->cap, sizeof(*gs->g));
-		free(gs->slots);
-		for (gs->nslots = 2048; gs->nslots < gs->cap * 2;
-		    gs->nslots <<= 1)
-			;
-		gs->slots = xcalloc(gs->nslots, sizeof(*gs->slots));
-		for (j = 0; j < gs->ng; j++) {
-			h = report_group_hash(gs->g[j].addr, gs->g[j].svc,
-			    gs->seed) & (gs->nslots - 1);
-			while (gs->slots[h] != 0)
-				h = (h + 1) & (gs->nslots - 1);
-			gs->slots[h] = j + 1;
-		}
-	}
-	h = report_group_hash(addr, svc, gs->seed) & (gs->nslots - 1);
-	for (; gs->slots[h] != 0; h = (h + 1) & (gs->nslots - 1)) {
-		gi = &gs->g[gs->slots[h] - 1];
+	/* The address as it is kept (capped), then the service: keyed, so
+	 * addresses an attacker picks cannot share a chain. */
+	memcpy(key, addr, n);
+	memcpy(key + n, &svc, sizeof(svc));
+	h = htab_hash(&gs->t, key, n + sizeof(svc));
+	for (i = htab_find(&gs->t, h); i != HTAB_NIL;
+	    i = htab_find_next(&gs->t, i, h)) {
+		gi = &gs->g[i];
 		if (gi->svc == svc && strncmp(gi->addr, addr,
 		    sizeof(gi->addr) - 1) == 0)
 			return gi;
 	}
-	gi = &gs->g[gs->ng];
+	if ((i = htab_insert(&gs->t, h, 0)) == HTAB_NIL) {
+		if ((cap = htab_capacity(&gs->t)) >= gs->max)
+			return NULL;
+		cap = cap > gs->max / 2 ? gs->max : cap * 2;
+		htab_grow(&gs->t, cap);
+		gs->g = xreallocarray(gs->g, cap, sizeof(*gs->g));
+		i = htab_insert(&gs->t, h, 0);
+	}
+	gi = &gs->g[i];
 	memset(gi, 0, sizeof(*gi));
 	snprintf(gi->addr, sizeof(gi->addr), "%s", addr);
 	gi->svc = svc;
-	gs->slots[h] = ++gs->ng;
 	return gi;
 }
 
@@ -577,12 +516,12 @@ report_load_scan(struct report_load_ctx *x, char **cause)
 	struct report_fold	 fo;
 	sqlite3_stmt		*hst = NULL, *dst = NULL;
 	int64_t			 d0, d1;
-	uint32_t		 j;
+	uint32_t		 j, ng;
 	int			 rc = SQLITE_DONE, over = 0, ret = -1;
 
-	memset(&gs, 0, sizeof(gs));
 	gs.max = r->groups_max > 0 ? r->groups_max : REPORT_GROUPS_MAX;
-	gs.seed = (uint32_t)r->now;
+	htab_init(&gs.t, gs.max < 1024 ? gs.max : 1024, 1, NULL);
+	gs.g = xreallocarray(NULL, htab_capacity(&gs.t), sizeof(*gs.g));
 	report_split(r, &d0, &d1);
 	if (report_prepare(x, "SELECT addr, service, conns, short_lived, "
 	    "halfopen, bytes_in, bytes_out, peak_live, verdicts, auth_fail, "
@@ -619,17 +558,19 @@ report_load_scan(struct report_load_ctx *x, char **cause)
 		*cause = xasprintf("%s: %s", r->db, sqlite3_errmsg(x->db));
 		goto done;
 	}
-	if (gs.ng > 0)
-		qsort_r(gs.g, gs.ng, sizeof(*gs.g), report_group_cmp, r);
+	/* In address order for the fold; the table is not used again. */
+	ng = htab_used(&gs.t);
+	if (ng > 0)
+		qsort_r(gs.g, ng, sizeof(*gs.g), report_group_cmp, r);
 	memset(&fo, 0, sizeof(fo));
-	for (j = 0; j < gs.ng; j++)
+	for (j = 0; j < ng; j++)
 		report_fold(x, &fo, &gs.g[j]);
 	report_fold_end(x, &fo);
 	ret = 0;
 done:
 	sqlite3_finalize(hst);
 	sqlite3_finalize(dst);
-	free(gs.slots);
+	htab_clear(&gs.t);
 	free(gs.g);
 	return ret;
 }

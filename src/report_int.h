@@ -16,6 +16,7 @@
 
 #include "conf.h"
 
+struct addr;
 struct sqlite3;
 
 #define REPORT_ADDR_MAX		64	/* an address as stored, capped */
@@ -192,8 +193,13 @@ int	 report_load(struct report *, struct sqlite3 *, char **cause);
 /* Frees what report_load allocated. */
 void	 report_clear(struct report *);
 
-/* report_rank.c: scores a (its counts, limit and bans filled in) and
- * keeps it in r->tops and r->near if it ranks among the first r->top. */
+/* report_rank.c: keeps in *lim the limit of a on service that the
+ * busiest hours seen came closest to (or went furthest past). */
+void	 report_limits(const struct report *, const struct addr *a,
+	    const char *service, uint64_t max_conns, uint64_t peak,
+	    uint64_t max_auth, uint64_t max_reg, struct report_limit *lim);
+/* Scores a (its counts, limit and bans filled in) and keeps it in
+ * r->tops and r->near if it ranks among the first r->top. */
 void	 report_rank_add(struct report *, struct report_addr *a);
 /* Sorts both lists best first, once every address is in. */
 void	 report_rank_end(struct report *);

@@ -1,10 +1,12 @@
 /*
- * The report's ranking: each address of the overview gets its score and
- * a place in two bounded lists, the top list by the sort key and the near
- * list (at REPORT_NEAR or more of a limit, not banned) by share of a
- * limit.  Each list is a min-heap of at most `top` entries whose root is
- * the lowest ranked, so an address that ranks below every kept one costs
- * one comparison, and memory is O(top) however many addresses the period
+ * The report's ranking: each address of the overview gets the limit it
+ * came closest to in its busiest hour (the rules' own limits for its
+ * service and network, overrides included), its score, and a place in
+ * two bounded lists: the top list by the sort key, and the near list (at
+ * REPORT_NEAR or more of a limit, not banned) by share of a limit.  Each
+ * list is a min-heap of at most `top` entries whose root is the lowest
+ * ranked, so an address that ranks below every kept one costs one
+ * comparison, and memory is O(top) however many addresses the period
  * holds; report_rank_end() sorts them best first.
  *
  * Score, the default order of the top list: 100 times the highest share of
@@ -14,9 +16,13 @@
  * every limit scores under 70.  "In one hour" compares an hour's count with
  * the rule's count whatever its window (see near in the README).
  */
+#include <stdio.h>
 #include <string.h>
 
+#include "addr.h"
+#include "conf.h"
 #include "report_int.h"
+#include "rule.h"
 
 /*
  * Comparisons.  report_rank_cmp() > 0 when a ranks above b for the sort
@@ -139,6 +145,53 @@ report_heap_sort(struct report_addr *h, int n, report_cmp_fn cmp,
 		h[end] = tmp;
 		report_heap_down(h, end, 0, cmp, k);
 	}
+}
+
+/* Keeps in *lim the larger share of observed / limit. */
+static void
+report_limit_try(struct report_limit *lim, const char *name,
+    const char *service, uint64_t observed, uint64_t limit)
+{
+	double	share;
+
+	if (limit == 0 || observed == 0)
+		return;
+	share = (double)observed / (double)limit;
+	if (lim->name != NULL && share <= lim->share)
+		return;
+	lim->name = name;
+	snprintf(lim->service, sizeof(lim->service), "%s", service);
+	lim->observed = observed;
+	lim->limit = limit;
+	lim->share = share;
+}
+
+void
+report_limits(const struct report *r, const struct addr *a,
+    const char *service, uint64_t max_conns, uint64_t peak,
+    uint64_t max_auth, uint64_t max_reg, struct report_limit *lim)
+{
+	const struct conf		*conf = r->conf;
+	const struct conf_service	*svc = NULL;
+	struct rule_limits		 rl;
+	struct prefix			 host;
+	int				 i;
+
+	for (i = 0; i < conf->nservices; i++)
+		if (strcmp(conf->services[i].name, service) == 0)
+			svc = &conf->services[i];
+	if (svc != NULL) {
+		addr_mask(a, addr_maxlen(a), &host);
+		rule_limits(conf, svc, &host, &rl);
+		report_limit_try(lim, "max_concurrent", service, peak,
+		    rl.max_concurrent);
+		report_limit_try(lim, "max_new", service, max_conns,
+		    rl.max_new.count);
+	}
+	report_limit_try(lim, "max_fail", service, max_auth,
+	    conf->auth_max_fail.count);
+	report_limit_try(lim, "max_register", service, max_reg,
+	    conf->auth_max_register.count);
 }
 
 void
