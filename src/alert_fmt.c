@@ -247,10 +247,25 @@ alert_url_shown(const char *url, char *buf, size_t size)
 	curl_url_cleanup(u);
 }
 
+/* The placeholder t starts with (t is just past its '$'): its name, *len
+ * set to its length, or NULL. */
+static const char *
+alert_placeholder(const char *t, size_t *len)
+{
+	size_t	i;
+
+	for (i = 0; alert_placeholders[i] != NULL; i++) {
+		*len = strlen(alert_placeholders[i]);
+		if (strncmp(t, alert_placeholders[i], *len) == 0)
+			return alert_placeholders[i];
+	}
+	return NULL;
+}
+
 int
 alert_template_check(const char *t, const char **why)
 {
-	size_t	i, n;
+	size_t	n;
 
 	for (; (t = strchr(t, '$')) != NULL; t += n + 1) {
 		n = 0;
@@ -258,12 +273,7 @@ alert_template_check(const char *t, const char **why)
 			n = 1;
 			continue;
 		}
-		for (i = 0; alert_placeholders[i] != NULL; i++) {
-			n = strlen(alert_placeholders[i]);
-			if (strncmp(t + 1, alert_placeholders[i], n) == 0)
-				break;
-		}
-		if (alert_placeholders[i] == NULL) {
+		if (alert_placeholder(t + 1, &n) == NULL) {
 			*why = "unknown placeholder (use $event, $severity, "
 			    "$text, $host, $time, $address, $rule, $reason, "
 			    "$duration, $expires, $count, or $$ for $)";
@@ -351,7 +361,7 @@ alert_body_template(FILE *fp, const struct alerts *as, const char *t,
 {
 	char		 v[64];
 	const char	*p;
-	size_t		 i, n;
+	size_t		 n;
 
 	for (; *t != '\0'; t++) {
 		if (*t != '$') {
@@ -363,17 +373,11 @@ alert_body_template(FILE *fp, const struct alerts *as, const char *t,
 			t++;
 			continue;
 		}
-		for (i = 0; alert_placeholders[i] != NULL; i++) {
-			n = strlen(alert_placeholders[i]);
-			if (strncmp(t + 1, alert_placeholders[i], n) == 0)
-				break;
-		}
-		if (alert_placeholders[i] == NULL) {
+		if ((p = alert_placeholder(t + 1, &n)) == NULL) {
 			fputc('$', fp);		/* checked at load: not here */
 			continue;
 		}
 		t += n;
-		p = alert_placeholders[i];
 		if (strcmp(p, "event") == 0)
 			alert_json_inner(fp, m->name);
 		else if (strcmp(p, "severity") == 0)

@@ -31,43 +31,45 @@ report_short_share(const struct report_counts *c)
 	    (double)c->conns;
 }
 
-char *
-report_human(uint64_t v, char *buf, size_t size)
+/*
+ * v for people: as it is under 1000, followed by one; else in thousands,
+ * with units[0] ("k") to units[5] ("E").  From 999.95 on, a mantissa
+ * would print as "1000": it goes up a unit instead.
+ */
+static char *
+report_scaled(uint64_t v, const char *const units[6], const char *one,
+    char *buf, size_t size)
 {
-	static const char	 units[] = "kMGTPE";
-	double			 d = (double)v;
-	int			 u = -1;
+	double	d = (double)v;
+	int	u = -1;
 
 	if (v < 1000) {
-		snprintf(buf, size, "%" PRIu64, v);
+		snprintf(buf, size, "%" PRIu64 "%s", v, one);
 		return buf;
 	}
 	while (d >= 999.95 && u < 5) {
 		d /= 1000.0;
 		u++;
 	}
-	snprintf(buf, size, d < 9.95 ? "%.1f%c" : "%.0f%c", d, units[u]);
+	snprintf(buf, size, d < 9.95 ? "%.1f%s" : "%.0f%s", d, units[u]);
 	return buf;
+}
+
+char *
+report_human(uint64_t v, char *buf, size_t size)
+{
+	static const char *const units[6] = { "k", "M", "G", "T", "P", "E" };
+
+	return report_scaled(v, units, "", buf, size);
 }
 
 char *
 report_human_bytes(uint64_t v, char *buf, size_t size)
 {
-	static const char *const units[] = { "kB", "MB", "GB", "TB", "PB",
-	    "EB" };
-	double			 d = (double)v;
-	int			 u = -1;
+	static const char *const units[6] = { " kB", " MB", " GB", " TB",
+	    " PB", " EB" };
 
-	if (v < 1000) {
-		snprintf(buf, size, "%" PRIu64 " B", v);
-		return buf;
-	}
-	while (d >= 999.95 && u < 5) {
-		d /= 1000.0;
-		u++;
-	}
-	snprintf(buf, size, d < 9.95 ? "%.1f %s" : "%.0f %s", d, units[u]);
-	return buf;
+	return report_scaled(v, units, " B", buf, size);
 }
 
 char *

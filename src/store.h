@@ -19,7 +19,7 @@ struct event;
 struct store;
 struct verdict;
 
-#define STORE_RDONLY	0x1	/* report/status: never writes, never migrates */
+#define STORE_RDONLY	0x1	/* report, status: never writes or migrates */
 
 struct store_stats {
 	uint64_t	 rows;		/* rows written (committed) */
