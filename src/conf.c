@@ -14,19 +14,12 @@
  * conf_print.c writes the configuration and the reference from the tables,
  * and conf_int.h is what the three share.
  *
- * inih splits lines into sections, names and values, but its handler gets
- * no line number, and it drops malformed lines with nothing more than the
- * number of the first.  So inih reads through conf_read_line(), which sees
- * every raw line first: it counts lines, refuses over-long lines and bytes
- * no text file holds, classifies each line exactly as inih will (blank or
- * comment, section header, "name = value", or an indented continuation of
- * the previous value) and tracks the current section itself.  A line it
- * refuses reaches inih as an empty line, and inih_prev mirrors whether inih
- * holds a name to continue, so the two never disagree about what the next
- * indented line means.  Continuation lines reach inih with their inline
- * comment already removed, which inih releases differ on.  If inih ever
- * fails to call the handler for a line we classified as a key, the line is
- * reported rather than lost.
+ * The file is read by inifile.c, which counts lines, refuses over-long
+ * lines, bytes no text file holds and lines that are neither a header nor
+ * "name = value", and hands over sections, keys and the indented lines
+ * that continue a list (ports, networks) one by one with their numbers.
+ * A header it refused leaves no section current, so its keys are not lent
+ * to the section before; so does a header this file refuses.
  *
  * Every error is recorded as "FILE:LINE: message" and parsing goes on, so
  * the operator sees all of them at once; after CONF_ERRORS_MAX the rest of
@@ -56,13 +49,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <ini.h>
-
 #include "addr.h"
 #include "alert.h"
 #include "conf.h"
 #include "conf_int.h"
 #include "http.h"
+#include "inifile.h"
 #include "log.h"
 #include "metrics.h"
 #include "xmalloc.h"
@@ -486,20 +478,9 @@ struct conf_sect {
 struct conf_parse {
 	struct conf	*conf;
 	const char	*path;		/* NULL: built-in defaults only */
-	FILE		*fp;
 	int		 in_default;	/* an error is our bug */
-	int		 lineno;
-	int		 read_errno;
+	int		 lineno;	/* of the item being read */
 	int		 stop;		/* too many errors: read no further */
-
-	/* The line inih is working on, as conf_read_line() saw it. */
-	enum {
-		CONF_L_OTHER,		/* the handler will not be called */
-		CONF_L_KEY,
-		CONF_L_CONT
-	}		 kind;
-	int		 called;	/* handler calls for this line */
-	int		 inih_prev;	/* inih holds a name to continue */
 
 	struct conf_sect *sects;
 	int		 nsects;
@@ -1130,24 +1111,6 @@ conf_rstrip(char *s)
 		s[--n] = '\0';
 }
 
-/*
- * inih's own scan: the first of chars, or the start of an inline comment
- * (a ';' after a blank), or the end.  Classifying lines with the same rule
- * is what keeps us and inih agreeing on every line.
- */
-static char *
-conf_find(char *s, const char *chars)
-{
-	int	was_space = 0;
-
-	while (*s != '\0' && (chars == NULL || strchr(chars, *s) == NULL) &&
-	    !(was_space && *s == ';')) {
-		was_space = *s == ' ' || *s == '\t';
-		s++;
-	}
-	return s;
-}
-
 /* No valid section is current: keys are ignored until the next header,
  * so one bad header is one error, not one per key. */
 static void
@@ -1262,166 +1225,6 @@ conf_section(struct conf_parse *cp, const char *text)
 	cp->skip = 0;
 }
 
-/* A line starting with '[' (s, stripped); returns what inih gets. */
-static const char *
-conf_read_section(struct conf_parse *cp, char *s)
-{
-	char	*end, *rest;
-
-	cp->prev = NULL;
-	end = conf_find(s + 1, "]");
-	if (*end != ']') {
-		/* inih would drop it and stay in the previous section. */
-		conf_error(cp, cp->lineno, "section header without ']'");
-		conf_section_invalid(cp);
-		return "";
-	}
-	*end = '\0';
-	rest = conf_lskip(end + 1);
-	if (*rest != '\0' && !(*rest == ';' && rest > end + 1)) {
-		conf_error(cp, cp->lineno, "unexpected text after ']'");
-		conf_section_invalid(cp);
-	} else
-		conf_section(cp, s + 1);
-	*end = ']';
-	end[1] = '\0';
-	cp->inih_prev = 0;
-	return s;
-}
-
-/*
- * Classifies one raw line and returns the text inih is to see: "" for a
- * line it must ignore (blank, comment, or refused and reported here).
- */
-static const char *
-conf_classify(struct conf_parse *cp, char *line, size_t len)
-{
-	char	*s, *end, *name_end;
-	size_t	 i;
-
-	line[len] = '\0';
-	for (i = 0; i < len; i++) {
-		if (((unsigned char)line[i] < 0x20 && line[i] != '\t') ||
-		    line[i] == 0x7f) {
-			conf_error(cp, cp->lineno, "invalid byte 0x%02x (not "
-			    "a text file?)", (unsigned char)line[i]);
-			goto refused;
-		}
-	}
-	s = conf_lskip(line);
-	conf_rstrip(s);
-	if (*s == '\0' || *s == ';' || *s == '#')
-		return "";
-
-	/* inih tests this before anything else, so we do too. */
-	if (cp->inih_prev && s > line) {
-		end = conf_find(s, NULL);
-		*end = '\0';
-		conf_rstrip(s);
-		cp->kind = CONF_L_CONT;
-		*--s = '\t';
-		return s;
-	}
-	if (*s == '[')
-		return conf_read_section(cp, s);
-
-	end = conf_find(s, "=:");
-	if (*end != '=' && *end != ':') {
-		conf_error(cp, cp->lineno,
-		    "expected 'name = value' or '[section]'");
-		goto refused;
-	}
-	for (name_end = end; name_end > s &&
-	    (name_end[-1] == ' ' || name_end[-1] == '\t'); name_end--)
-		;
-	if (name_end == s) {
-		conf_error(cp, cp->lineno, "missing name before '%c'", *end);
-		goto refused;
-	}
-	cp->kind = CONF_L_KEY;
-	cp->inih_prev = 1;
-	return s;
-
-refused:
-	/* A header we cannot read must not leave its keys to the section
-	 * before it. */
-	if (*conf_lskip(line) == '[')
-		conf_section_invalid(cp);
-	cp->prev = NULL;
-	return "";
-}
-
-/* After a line: a key inih never passed on is reported, not lost. */
-static void
-conf_line_done(struct conf_parse *cp)
-{
-	if (cp->kind != CONF_L_OTHER && cp->called == 0) {
-		conf_error(cp, cp->lineno, "cannot parse this line");
-		cp->prev = NULL;
-	}
-	cp->kind = CONF_L_OTHER;
-	cp->called = 0;
-}
-
-/* inih's reader: one call, one line, so lineno is inih's line too. */
-static char *
-conf_read_line(char *buf, int num, void *arg)
-{
-	struct conf_parse	*cp = arg;
-	char			 line[CONF_LINE_MAX + 3];
-	const char		*out;
-	size_t			 len = 0, max;
-	int			 c;
-
-	conf_line_done(cp);
-	if (cp->stop)
-		return NULL;
-	if (num < 3) {
-		conf_error(cp, 0, "inih line buffer too small (%d)", num);
-		return NULL;
-	}
-	/* Room for the newline and the NUL: inih must see whole lines. */
-	max = (size_t)num - 2;
-	if (max > CONF_LINE_MAX)
-		max = CONF_LINE_MAX;
-
-	while ((c = getc(cp->fp)) != EOF && c != '\n') {
-		if (len <= max + 1)
-			line[len++] = (char)c;
-	}
-	if (c == EOF) {
-		if (ferror(cp->fp)) {
-			cp->read_errno = errno;
-			return NULL;
-		}
-		if (len == 0)
-			return NULL;
-	}
-	cp->lineno++;
-	if (len > 0 && len <= max + 1 && line[len - 1] == '\r')
-		len--;
-	if (len > max) {
-		conf_error(cp, cp->lineno, "line too long (at most %zu "
-		    "characters)", max);
-		line[len - 1] = '\0';
-		if (*conf_lskip(line) == '[')
-			conf_section_invalid(cp);
-		cp->prev = NULL;
-		out = "";
-	} else {
-		if (cp->lineno == 1 && len >= 3 &&
-		    memcmp(line, "\xef\xbb\xbf", 3) == 0) {
-			memmove(line, line + 3, len - 3);
-			len -= 3;
-		}
-		out = conf_classify(cp, line, len);
-	}
-	if (cp->stop)
-		return NULL;
-	snprintf(buf, (size_t)num, "%s\n", out);
-	return buf;
-}
-
 static void
 conf_key(struct conf_parse *cp, const char *name, const char *value)
 {
@@ -1500,23 +1303,47 @@ conf_continue(struct conf_parse *cp, const char *value)
 	conf_set(cp, d, conf_base(cp->conf, sect->kind, sect->idx), value, 1);
 }
 
-/* inih's handler; the section inih passes is ignored for our own. */
+/* The reader's items; cp->lineno follows them for every message. */
 static int
-conf_handler(void *arg, const char *section, const char *name,
-    const char *value)
+conf_item(void *arg, const struct inifile_item *item)
 {
 	struct conf_parse	*cp = arg;
 
-	(void)section;
-	if (name == NULL || value == NULL || cp->kind == CONF_L_OTHER ||
-	    cp->called++ > 0)
-		return 1;
-	if (cp->kind == CONF_L_CONT)
-		conf_continue(cp, value);
-	else
-		conf_key(cp, name, value);
-	return 1;
+	cp->lineno = item->line;
+	switch (item->type) {
+	case INIFILE_SECTION:
+		if (item->name == NULL)
+			conf_section_invalid(cp);
+		else
+			conf_section(cp, item->name);
+		break;
+	case INIFILE_KEY:
+		conf_key(cp, item->name, item->value);
+		break;
+	case INIFILE_CONT:
+		conf_continue(cp, item->value);
+		break;
+	}
+	return cp->stop ? -1 : 0;
 }
+
+/* A line the reader refused (and what it said why). */
+static int
+conf_refused(void *arg, int line, const char *msg)
+{
+	struct conf_parse	*cp = arg;
+
+	conf_error(cp, line, "%s", msg);
+	cp->prev = NULL;
+	return cp->stop ? -1 : 0;
+}
+
+static const struct inifile_ops conf_ini = {
+	.flags = INIFILE_COMMENTS | INIFILE_CONTINUE | INIFILE_COLON,
+	.line_max = CONF_LINE_MAX,
+	.item = conf_item,
+	.error = conf_refused,
+};
 
 /*
  * Checks that need the whole file.
@@ -1740,8 +1567,8 @@ int
 conf_load(const char *path, struct conf **confp, char **cause)
 {
 	struct conf_parse	cp;
+	FILE			*fp;
 	size_t			i;
-	int			r;
 
 	memset(&cp, 0, sizeof(cp));
 	cp.conf = xcalloc(1, sizeof(*cp.conf));
@@ -1792,19 +1619,13 @@ conf_load(const char *path, struct conf **confp, char **cause)
 	if (path != NULL) {
 		cp.path = path;
 		cp.conf->path = xstrdup(path);
-		if ((cp.fp = fopen(path, "re")) == NULL)
+		if ((fp = fopen(path, "re")) == NULL)
 			conf_error(&cp, 0, "%s", strerror(errno));
 		else {
-			r = ini_parse_stream(conf_read_line, &cp, conf_handler,
-			    &cp);
-			conf_line_done(&cp);
-			if (cp.read_errno != 0)
+			if (inifile_parse_file(&conf_ini, fp, &cp) == -1)
 				conf_error(&cp, 0, "read error: %s",
-				    strerror(cp.read_errno));
-			else if (r != 0 && cp.nerrors == 0)
-				conf_error(&cp, r > 0 ? r : 0, "cannot parse "
-				    "(inih error %d)", r);
-			fclose(cp.fp);
+				    strerror(errno));
+			fclose(fp);
 			if (!cp.stop) {
 				conf_check_required(&cp);
 				conf_check_overrides(&cp);

@@ -359,7 +359,7 @@ test_unknown_key(void **state)
 	    "'firewall' before any section (it belongs in [global])");
 	expect_one_error("ports = 1\n", 1, "(it belongs in [service NAME])");
 	expect_one_error("zzz = 1\n", 1, "'zzz' before any section");
-	expect_one_error("[global]\n= none\n", 2, "missing name before '='");
+	expect_one_error("[global]\n= none\n", 2, "missing key before '='");
 }
 
 static void
@@ -613,7 +613,7 @@ test_binary(void **state)
 	load_n(&l, nul, sizeof(nul) - 1);
 	assert_int_equal(l.rc, -1);
 	assert_int_equal(count_lines(l.cause), 1);
-	assert_true(has_error(&l, 2, "invalid byte 0x00"));
+	assert_true(has_error(&l, 2, "NUL byte"));
 	loaded_clear(&l);
 
 	expect_one_error("[global]\nfirewall = none\x1b[0m\n", 2,
@@ -666,7 +666,7 @@ test_too_many_errors(void **state)
 	load(&l, text);
 	assert_int_equal(l.rc, -1);
 	assert_int_equal(count_lines(l.cause), CONF_ERRORS_MAX + 1);
-	assert_true(has_error(&l, 2, "expected 'name = value'"));
+	assert_true(has_error(&l, 2, "expected KEY = VALUE"));
 	assert_true(has_error(&l, CONF_ERRORS_MAX + 1, "expected"));
 	assert_true(has_error(&l, 0, "too many errors"));
 	loaded_clear(&l);
@@ -985,9 +985,9 @@ test_inline_comments(void **state)
 
 	/* A comment where the name should be leaves no "name = value". */
 	expect_one_error("[global]\nfire ;wall = none\n", 2,
-	    "expected 'name = value' or '[section]'");
+	    "expected KEY = VALUE or [SECTION]");
 	expect_one_error("[global]\njust words\n", 2,
-	    "expected 'name = value' or '[section]'");
+	    "expected KEY = VALUE or [SECTION]");
 }
 
 static void
