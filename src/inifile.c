@@ -43,7 +43,7 @@
 /* What an indented line means (INIFILE_CONTINUE): it depends on the last
  * line that was neither blank nor a comment. */
 enum inifile_after {
-	INIFILE_A_NONE,		/* a header, or nothing yet: a line of its own */
+	INIFILE_A_NONE,		/* a header, or nothing: a line of its own */
 	INIFILE_A_KEY,		/* a key or its continuation: continues it */
 	INIFILE_A_REFUSED	/* a refused line: dropped with it */
 };

@@ -1,10 +1,11 @@
 /*
- * Unit tests for conf.c and conf_print.c: every error path of the file
- * (each must name its line, and all errors of a file must show at once),
- * the built-in services and how sections change them, print -> load round
+ * Unit tests for conf.c, conf_check.c, conf_table.c and conf_print.c:
+ * every error path of the file (each must name its line, and all errors
+ * of a file must show at once), the built-in services and how sections
+ * change them, the ports of all services together, print -> load round
  * trips, hostile input (long lines, binary garbage), the sample
  * configuration in contrib/ and the reference.  The value syntaxes are
- * tested in test_conf_value.c.
+ * tested in test_conf_value.c, the INI reader in test_inifile.c.
  */
 #include "unit.h"
 
@@ -1095,7 +1096,7 @@ test_sample(void **state)
 	struct conf		*conf, *dflt;
 	struct loaded		 l;
 	char			*text, *u, *line, *save, *key, want[64];
-	char			 seen[nitems(conf_directives)];
+	char			 seen[CONF_DIRECTIVES_MAX];
 	enum conf_kind		 kind = CONF_K_GLOBAL;
 	size_t			 i, k;
 	char			*cause = NULL;
@@ -1136,7 +1137,7 @@ test_sample(void **state)
 	for (line = strtok_r(u, "\n", &save); line != NULL;
 	    line = strtok_r(NULL, "\n", &save)) {
 		if (*line == '[') {
-			for (k = 0; k < nitems(conf_kinds); k++) {
+			for (k = 0; k < conf_nkinds; k++) {
 				snprintf(want, sizeof(want), "[%s",
 				    conf_kinds[k].name);
 				if (strncmp(line, want, strlen(want)) == 0 &&
@@ -1151,7 +1152,7 @@ test_sample(void **state)
 		if ((d = conf_directive_find(kind, key)) != NULL)
 			seen[conf_directive_index(d)] = 1;
 	}
-	for (i = 0; i < nitems(conf_directives); i++) {
+	for (i = 0; i < conf_ndirectives; i++) {
 		if (!seen[i])
 			fail_msg("%s lacks [%s] %s", sample,
 			    conf_kinds[conf_directives[i].kind].name,
@@ -1173,12 +1174,12 @@ test_reference(void **state)
 	assert_non_null(fp);
 	conf_reference(fp);
 	assert_int_equal(fclose(fp), 0);
-	for (i = 0; i < nitems(conf_kinds); i++) {
+	for (i = 0; i < conf_nkinds; i++) {
 		snprintf(row, sizeof(row), "### [%s%s]\n", conf_kinds[i].name,
 		    conf_kinds[i].named ? " NAME" : "");
 		assert_non_null(strstr(text, row));
 	}
-	for (i = 0; i < nitems(conf_directives); i++) {
+	for (i = 0; i < conf_ndirectives; i++) {
 		snprintf(row, sizeof(row), "| `%s` | %s | ",
 		    conf_directives[i].name,
 		    conf_type_names[conf_directives[i].type]);
