@@ -493,6 +493,9 @@ conf_set_ports(struct conf_parse *cp, const struct conf_directive *d,
 			    "most %d)", d->name, CONF_PORTS_MAX);
 			return;
 		}
+		/* Where the file lists it, for conf_check_ports(). */
+		if (!cp->in_default && cp->cur >= 0)
+			cp->sects[cp->cur].portline[*n] = cp->lineno;
 		ports[(*n)++] = (uint16_t)port;
 	}
 }

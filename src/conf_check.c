@@ -159,7 +159,6 @@ conf_check_alerts(struct conf_parse *cp)
 	}
 }
 
-/* No port in two services: a connection would count twice, or where? */
 /* [metrics] listen: an address and a port the endpoint can bind. */
 static void
 conf_check_metrics(struct conf_parse *cp)
@@ -178,6 +177,7 @@ conf_check_metrics(struct conf_parse *cp)
 	    cp->conf->metrics_listen));
 }
 
+/* No port in two services: a connection would count twice, or where? */
 static void
 conf_check_ports(struct conf_parse *cp)
 {
@@ -221,6 +221,73 @@ conf_check_ports(struct conf_parse *cp)
 	free(owner);
 }
 
+/* A port of a service, where the file lists it. */
+struct conf_port_use {
+	int		 line;		/* 0: a built-in default */
+	int		 seq;		/* order in the services */
+	int		 svc;
+	uint16_t	 port;
+};
+
+static int
+conf_port_use_cmp(const void *a, const void *b)
+{
+	const struct conf_port_use	*x = a, *y = b;
+
+	if (x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/*
+ * At most CONF_PORTS_TOTAL_MAX ports in all the services together, what
+ * the firewall's set of the services' ports holds.  The ports count in the
+ * order the file lists them, the built-ins' defaults first, so the one too
+ * many is blamed on the line that listed it.  A port in two services
+ * counts once (conf_check_ports() reports it).
+ */
+static void
+conf_check_ports_total(struct conf_parse *cp)
+{
+	const struct conf_directive	*d;
+	const struct conf_service	*a;
+	const struct conf_sect		*sa;
+	struct conf_port_use		*use, *u;
+	uint8_t				 seen[65536 / 8];
+	int				 i, j, n = 0, line;
+
+	d = conf_directive_find(CONF_K_SERVICE, "ports");
+	memset(seen, 0, sizeof(seen));
+	use = xreallocarray(NULL, (size_t)cp->conf->nservices + 1,
+	    CONF_PORTS_MAX * sizeof(*use));
+	for (i = 0; i < cp->conf->nservices; i++) {
+		a = &cp->conf->services[i];
+		sa = conf_sect_of(cp, CONF_K_SERVICE, i);
+		for (j = 0; j < a->nports; j++) {
+			if (seen[a->ports[j] / 8] & (1 << (a->ports[j] % 8)))
+				continue;
+			seen[a->ports[j] / 8] |= 1 << (a->ports[j] % 8);
+			u = &use[n];
+			u->line = sa != NULL ? sa->portline[j] : 0;
+			u->seq = n++;
+			u->svc = i;
+			u->port = a->ports[j];
+		}
+	}
+	if (n > CONF_PORTS_TOTAL_MAX) {
+		qsort(use, (size_t)n, sizeof(*use), conf_port_use_cmp);
+		u = &use[CONF_PORTS_TOTAL_MAX];
+		if ((line = u->line) == 0)
+			line = conf_blame(conf_sect_of(cp, CONF_K_SERVICE,
+			    u->svc), d);
+		conf_error(cp, line, "port %u of [service %s] is one too "
+		    "many: all services together have at most %d ports",
+		    (unsigned int)u->port, cp->conf->services[u->svc].name,
+		    CONF_PORTS_TOTAL_MAX);
+	}
+	free(use);
+}
+
 void
 conf_check(struct conf_parse *cp)
 {
@@ -228,6 +295,7 @@ conf_check(struct conf_parse *cp)
 	conf_check_overrides(cp);
 	conf_check_logs(cp);
 	conf_check_ports(cp);
+	conf_check_ports_total(cp);
 	conf_check_alerts(cp);
 	conf_check_metrics(cp);
 }

@@ -149,6 +149,8 @@ struct conf_sect {
 	int		 line;		/* of its header */
 	int		 builtin;	/* a built-in service */
 	int		 keyline[CONF_DIRECTIVES_MAX];	/* 0: not set */
+	int		 portline[CONF_PORTS_MAX];	/* a service's: the
+					 * line of each port; 0: a default */
 };
 
 /* A file being read, and the errors found in it. */

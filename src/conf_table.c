@@ -171,7 +171,8 @@ const struct conf_directive conf_directives[] = {
 
 	{ CONF_K_SERVICE, "ports", CONF_T_PORTS, CONF_F_NEWREQ, 1, 65535,
 	  NULL, "none", S(ports), S(nports),
-	  "Local TCP ports (up to 16); none disables the service." },
+	  "Local TCP ports (up to 16, and 64 in all services together); "
+	  "none disables the service." },
 	{ CONF_K_SERVICE, "max_concurrent", CONF_T_UINT, 0, 0, 1000000, NULL,
 	  "50", S(max_concurrent), 0,
 	  "Live connections per address; 0: no limit." },
@@ -405,6 +406,8 @@ _Static_assert(nitems(conf_directives) <= CONF_DIRECTIVES_MAX,
     "raise CONF_DIRECTIVES_MAX");
 _Static_assert(sizeof(enum conf_firewall) == sizeof(int),
     "CONF_T_ENUM stores an int");
+_Static_assert(CONF_PORTS_MAX == 16 && CONF_PORTS_TOTAL_MAX == 64,
+    "the help of ports gives both limits");
 _Static_assert(CONF_FW_NONE == 5 && LOG_LEVEL_DEBUG == 3 &&
     CONF_KARMA_THROTTLE == 1,
     "the names tables follow the enums");

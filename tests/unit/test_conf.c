@@ -916,6 +916,49 @@ test_port_conflict(void **state)
 	loaded_clear(&l);
 }
 
+/* The ports of all services: CONF_PORTS_TOTAL_MAX, blamed on the line
+ * that lists the one too many. */
+static void
+test_ports_total(void **state)
+{
+	struct loaded	 l;
+	char		 text[2048], *p;
+	int		 s, i, port = 10000, total = 6;
+
+	(void)state;
+	/* The built-ins' 6, then services of 16 up to exactly 64. */
+	p = text;
+	for (s = 0; total < CONF_PORTS_TOTAL_MAX; s++) {
+		p += sprintf(p, "[service s%d]\nports =", s);
+		for (i = 0; i < CONF_PORTS_MAX &&
+		    total < CONF_PORTS_TOTAL_MAX; i++, total++)
+			p += sprintf(p, " %d", port++);
+		p += sprintf(p, "\n");
+	}
+	load(&l, text);
+	assert_int_equal(l.rc, 0);
+	loaded_clear(&l);
+
+	/* One more, on a continuation line (line 2 * s + 3): that line. */
+	sprintf(p, "[service last]\nports =\n  1\n");
+	load(&l, text);
+	assert_int_equal(l.rc, -1);
+	assert_int_equal(count_lines(l.cause), 1);
+	assert_true(has_error(&l, 2 * s + 3, "port 1 of [service last] is one "
+	    "too many: all services together have at most 64 ports"));
+	loaded_clear(&l);
+
+	/* A built-in disabled leaves room for its ports. */
+	sprintf(p, "[service last]\nports =\n  1\n[service s2s]\n"
+	    "ports = none\n");
+	expect_ok(text);
+
+	/* A built-in that goes over is blamed on its own ports line. */
+	sprintf(p, "[service c2s]\nports = 5222 5223 5224\n");
+	expect_one_error(text, 2 * s + 2, "port 5224 of [service c2s] is "
+	    "one too many");
+}
+
 static void
 test_logs_overrides(void **state)
 {
@@ -1221,6 +1264,7 @@ main(void)
 		cmocka_unit_test(test_service_override),
 		cmocka_unit_test(test_new_service),
 		cmocka_unit_test(test_port_conflict),
+		cmocka_unit_test(test_ports_total),
 		cmocka_unit_test(test_logs_overrides),
 		cmocka_unit_test(test_inline_comments),
 		cmocka_unit_test(test_files),
