@@ -304,22 +304,20 @@ test_bytes(void **state)
 {
 	static const char nul[] = "a = 1\nb = x\0y\n[s\0]\nc = 3\n";
 	struct rec	r;
+	int		i;
 
 	(void)state;
-	read_both(&conf_like, nul, sizeof(nul) - 1, &r);
-	assert_string_equal(r.out,
-	    "1 K <a> <1>\n"
-	    "2 E NUL byte (not a text file?)\n"
-	    "3 E NUL byte (not a text file?)\n"
-	    "3 S -\n"
-	    "4 K <c> <3>\n");
-	read_both(&filter_like, nul, sizeof(nul) - 1, &r);
-	assert_string_equal(r.out,
-	    "1 K <a> <1>\n"
-	    "2 E NUL byte (not a text file?)\n"
-	    "3 E NUL byte (not a text file?)\n"
-	    "3 S -\n"
-	    "4 K <c> <3>\n");
+	/* The same in both formats; a header with one ends its section. */
+	for (i = 0; i < 2; i++) {
+		read_both(i ? &filter_like : &conf_like, nul, sizeof(nul) - 1,
+		    &r);
+		assert_string_equal(r.out,
+		    "1 K <a> <1>\n"
+		    "2 E NUL byte (not a text file?)\n"
+		    "3 E NUL byte (not a text file?)\n"
+		    "3 S -\n"
+		    "4 K <c> <3>\n");
+	}
 	expect(&conf_like, "a = \x1b[0m\nb = \x7f\nc = 1\rd = 2\nd = \x01\n",
 	    "1 E invalid byte 0x1b (not a text file?)\n"
 	    "2 E invalid byte 0x7f (not a text file?)\n"
@@ -351,45 +349,49 @@ test_crlf_bom(void **state)
 	expect(&conf_like, "\xef\xbb\xbf", "");
 }
 
+/* Reads text through the buffer reader, or the stream reader, with
+ * callbacks that stop at line stop_at; returns the transcript. */
+static const char *
+read_stop(struct rec *r, const char *text, int stop_at, int stream)
+{
+	FILE	*fp;
+
+	memset(r, 0, sizeof(*r));
+	r->stop_at = stop_at;
+	if (!stream) {
+		assert_int_equal(inifile_parse_buf(&conf_like, text,
+		    strlen(text), r), 0);
+		return r->out;
+	}
+	fp = fmemopen((void *)(uintptr_t)text, strlen(text), "r");
+	assert_non_null(fp);
+	assert_int_equal(inifile_parse_file(&conf_like, fp, r), 0);
+	fclose(fp);
+	return r->out;
+}
+
 static void
 test_stop(void **state)
 {
-	struct rec	r;
-	const char	text[] = "a = 1\nb\nc = 3\nd = 4\n";
+	static const char	 text[] = "a = 1\nb\nc = 3\nd = 4\n";
+	struct rec		 r;
+	int			 stream;
 
 	(void)state;
-	/* An item callback stops it... */
-	memset(&r, 0, sizeof(r));
-	r.stop_at = 3;
-	assert_int_equal(inifile_parse_buf(&conf_like, text, strlen(text),
-	    &r), 0);
-	assert_string_equal(r.out, "1 K <a> <1>\n"
-	    "2 E expected KEY = VALUE or [SECTION]\n"
-	    "3 K <c> <3>\n");
-	/* ... and so does an error callback, in both readers. */
-	memset(&r, 0, sizeof(r));
-	r.stop_at = 2;
-	assert_int_equal(inifile_parse_buf(&conf_like, text, strlen(text),
-	    &r), 0);
-	assert_string_equal(r.out, "1 K <a> <1>\n"
-	    "2 E expected KEY = VALUE or [SECTION]\n");
-	memset(&r, 0, sizeof(r));
-	r.stop_at = 2;
-	{
-		FILE	*fp = fmemopen((void *)(uintptr_t)text, strlen(text),
-			    "r");
-
-		assert_non_null(fp);
-		assert_int_equal(inifile_parse_file(&conf_like, fp, &r), 0);
-		fclose(fp);
+	for (stream = 0; stream < 2; stream++) {
+		/* An item callback stops it... */
+		assert_string_equal(read_stop(&r, text, 3, stream),
+		    "1 K <a> <1>\n"
+		    "2 E expected KEY = VALUE or [SECTION]\n"
+		    "3 K <c> <3>\n");
+		/* ... and so does an error callback. */
+		assert_string_equal(read_stop(&r, text, 2, stream),
+		    "1 K <a> <1>\n"
+		    "2 E expected KEY = VALUE or [SECTION]\n");
+		/* A refused header that stops does not end its section. */
+		assert_string_equal(read_stop(&r, "[s\n", 1, stream),
+		    "1 E section header without ']'\n");
 	}
-	assert_string_equal(r.out, "1 K <a> <1>\n"
-	    "2 E expected KEY = VALUE or [SECTION]\n");
-	/* A refused header that stops does not end its section too. */
-	memset(&r, 0, sizeof(r));
-	r.stop_at = 1;
-	assert_int_equal(inifile_parse_buf(&conf_like, "[s\n", 3, &r), 0);
-	assert_string_equal(r.out, "1 E section header without ']'\n");
 }
 
 static void
