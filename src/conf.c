@@ -31,8 +31,9 @@
  * Invariants of a loaded struct conf: every value passed its parser and
  * bounds; all strings are on the heap (conf_free() frees them by walking the
  * table); the built-in services come first, then the file's in file order,
- * and a service with nports 0 is disabled; no port is in two services;
- * db_path is absolute.
+ * and a service with nports 0 is disabled; no port is in two services, and
+ * all of them have at most CONF_PORTS_TOTAL_MAX ports together; db_path is
+ * absolute.
  */
 #include <errno.h>
 #include <inttypes.h>

@@ -193,7 +193,6 @@ const char	*conf_sect_label(enum conf_kind, const char *name, char *buf,
 void		 conf_fmt_bound(const struct conf_directive *, int64_t v,
 		    char *buf, size_t size);
 
-
 /*
  * conf_check.c
  */
