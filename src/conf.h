@@ -1,7 +1,7 @@
 /*
- * Configuration: an INI file (parsed by inih) interpreted through one table
- * of directives.  The same table gives the defaults, drives parsing and
- * validation, prints the effective configuration (check-config) and
+ * Configuration: an INI file (read by inifile.c) interpreted through one
+ * table of directives.  The same table gives the defaults, drives parsing
+ * and validation, prints the effective configuration (check-config) and
  * generates the reference in the README.
  *
  * A struct conf is immutable once loaded: reload builds a new one and the
@@ -18,6 +18,9 @@
 #define CONF_DEFAULT_PATH	XG_SYSCONFDIR "/xmppguard/xmppguard.conf"
 #define CONF_NAME_MAX		32	/* service, log, override names */
 #define CONF_PORTS_MAX		16	/* ports per service */
+/* Ports of all the enabled services together: what a firewall's set of
+ * the services' ports must hold.  conf_load() refuses more. */
+#define CONF_PORTS_TOTAL_MAX	64
 
 /* "120/1h": at most count events per window. count 0 means no limit. */
 struct conf_rate {

@@ -4,7 +4,9 @@
  * A filter file is INI-like.  Whole-line comments start with '#' or ';';
  * there are no inline comments, so a regex may hold either character.  A
  * value is everything after the first '=', blanks trimmed at both ends (a
- * regex that must end in a blank spells it \s or \x20).  Errors are
+ * regex that must end in a blank spells it \s or \x20).  There are no
+ * continuation lines.  inifile.c reads the lines, as it does the
+ * configuration's, and refuses bytes no text file holds.  Errors are
  * "FILE:LINE: message", all of them at once, in line order.
  *
  *	[filter]
@@ -53,6 +55,7 @@
 
 #include "conf.h"
 #include "filter_int.h"
+#include "inifile.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -414,21 +417,15 @@ filter_key_pattern(struct filter_parse *fp, const char *key, const char *val)
 		    p->name, key);
 }
 
+/* A section header: s is the text between its brackets. */
 static void
-filter_section(struct filter_parse *fp, char *s)
+filter_section(struct filter_parse *fp, const char *s)
 {
 	struct filter		*f = fp->f;
 	struct filter_pattern	*p;
-	char			*end, *name;
+	const char		*name;
 	size_t			 i;
 
-	if ((end = strchr(s, ']')) == NULL || end[1] != '\0') {
-		filter_err(fp, fp->lineno, "bad section header");
-		fp->section = -1;
-		return;
-	}
-	*end = '\0';
-	s++;
 	if (strcmp(s, "filter") == 0) {
 		if (fp->filter_line != 0)
 			filter_err(fp, fp->lineno, "duplicate [filter] "
@@ -471,35 +468,8 @@ filter_section(struct filter_parse *fp, char *s)
 }
 
 static void
-filter_line(struct filter_parse *fp, char *s)
+filter_key(struct filter_parse *fp, const char *key, const char *val)
 {
-	char	*eq, *key, *val, *e;
-
-	s += strspn(s, " \t");
-	e = s + strlen(s);
-	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
-		*--e = '\0';
-	if (*s == '\0' || *s == '#' || *s == ';')
-		return;
-	if (*s == '[') {
-		filter_section(fp, s);
-		return;
-	}
-	if ((eq = strchr(s, '=')) == NULL) {
-		filter_err(fp, fp->lineno, "expected KEY = VALUE or [SECTION]");
-		return;
-	}
-	key = s;
-	e = eq;
-	while (e > key && (e[-1] == ' ' || e[-1] == '\t'))
-		e--;
-	*e = '\0';
-	val = eq + 1;
-	val += strspn(val, " \t");
-	if (*key == '\0') {
-		filter_err(fp, fp->lineno, "missing key before '='");
-		return;
-	}
 	if (strcmp(key, "sample") == 0) {
 		if (fp->section != 0) {
 			filter_push(&fp->f->sample, &fp->f->nsample, val);
@@ -525,6 +495,41 @@ filter_line(struct filter_parse *fp, char *s)
 		break;
 	}
 }
+
+/* The reader's items (no continuation lines in this format). */
+static int
+filter_item(void *arg, const struct inifile_item *item)
+{
+	struct filter_parse	*fp = arg;
+
+	fp->lineno = item->line;
+	if (item->type == INIFILE_KEY)
+		filter_key(fp, item->name, item->value);
+	else if (item->name != NULL)
+		filter_section(fp, item->name);
+	else
+		fp->section = -1;	/* a header the reader refused */
+	return fp->nerr > FILTER_ERRORS_MAX ? -1 : 0;
+}
+
+/* A line the reader refused; past FILTER_ERRORS_MAX reading stops. */
+static int
+filter_refused(void *arg, int line, const char *msg)
+{
+	struct filter_parse	*fp = arg;
+
+	filter_err(fp, line, "%s", msg);
+	return fp->nerr > FILTER_ERRORS_MAX ? -1 : 0;
+}
+
+/* No inline comments (a regex holds ';'), no ':' separator, no
+ * continuation; a line as long as the file. */
+static const struct inifile_ops filter_ini = {
+	.flags = 0,
+	.line_max = FILTER_FILE_MAX,
+	.item = filter_item,
+	.error = filter_refused,
+};
 
 /* Compiles p's regex and maps its named groups; errors go to fp. */
 static void
@@ -612,8 +617,6 @@ filter_load_buf(const char *name, const char *buf, size_t len, char **cause)
 {
 	struct filter_parse	 fp;
 	struct filter		*f;
-	const char		*p, *nl;
-	char			*line;
 	uint32_t		 maxcap = 0;
 	size_t			 i;
 	char			*why;
@@ -627,18 +630,7 @@ filter_load_buf(const char *name, const char *buf, size_t len, char **cause)
 	fp.match_limit = 100000;
 	fp.depth_limit = 10000;
 
-	for (p = buf; p < buf + len; p = nl + 1) {
-		fp.lineno++;
-		if ((nl = memchr(p, '\n', (size_t)(buf + len - p))) == NULL)
-			nl = buf + len;
-		if (memchr(p, '\0', (size_t)(nl - p)) != NULL) {
-			filter_err(&fp, fp.lineno, "NUL byte");
-			continue;
-		}
-		line = xstrndup(p, (size_t)(nl - p));
-		filter_line(&fp, line);
-		free(line);
-	}
+	(void)inifile_parse_buf(&filter_ini, buf, len, &fp);
 
 	if (fp.filter_line == 0)
 		filter_err(&fp, 0, "missing [filter] section");
