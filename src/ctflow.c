@@ -31,9 +31,10 @@
  * in mid-life takes its counters as baseline, so a session found by the
  * start-up dump does not charge hours of traffic at once.
  *
- * The table is bounded: capacity entries allocated once, in a hash table
- * keyed by (conntrack id, original tuple), the id being 0 when the source
- * does not give one.  Memory is a setting, not a function of the traffic.
+ * The table is bounded: capacity entries allocated once, indexed as a
+ * bounded hash table (htab.c) keyed by (conntrack id, original tuple), the
+ * id being 0 when the source does not give one, with one age list per
+ * class.  Memory is a setting, not a function of the traffic.
  * When it is full, a flow is evicted from the least valuable class first:
  * half-open flows (what a SYN flood is made of), then closed flows waiting
  * for their DESTROY (they owe only their final counters), then open flows,
@@ -58,9 +59,10 @@
 #include "conf.h"
 #include "ct.h"
 #include "event.h"
+#include "htab.h"
 #include "xmalloc.h"
 
-#define CTFLOW_NIL		UINT32_MAX
+#define CTFLOW_NIL		HTAB_NIL
 #define CTFLOW_CAPACITY_MAX	(1U << 26)	/* 64M flows, ~12 GiB */
 
 /* Per-flow state bits. */
@@ -84,8 +86,7 @@ enum ctflow_class {
 	CTFLOW_HALF,		/* not (yet) open */
 	CTFLOW_CLOSED,		/* open, then closed; waiting for DESTROY */
 	CTFLOW_LIVE,		/* open */
-	CTFLOW_NCLASSES,
-	CTFLOW_FREE = CTFLOW_NCLASSES
+	CTFLOW_NCLASSES
 };
 
 struct ctflow_key {
@@ -96,13 +97,10 @@ struct ctflow_key {
 	uint16_t	 dport;
 };
 
+/* In use iff the table's index is; its class is the table's list. */
 struct ctflow_ent {
 	struct ctflow_key key;
-	uint32_t	 hnext;		/* hash chain */
-	uint32_t	 prev;		/* class list (LRU: head is oldest) */
-	uint32_t	 next;		/* ... or the free list */
 	uint32_t	 gen;		/* resync generation last seen in */
-	uint8_t		 cls;		/* enum ctflow_class */
 	uint8_t		 fl;		/* CTFLOW_F_* */
 	/* A copy, not a pointer into the configuration: a reload may free
 	 * it while the flow lives, and the close must name the service the
@@ -115,20 +113,10 @@ struct ctflow_ent {
 	uint64_t	 total[CTFLOW_NCOUNTERS];
 };
 
-struct ctflow_list {
-	uint32_t	 head;
-	uint32_t	 tail;
-	uint32_t	 n;
-};
-
 struct ctflow {
-	struct ctflow_ent *ents;
+	struct htab	 tab;		/* a list per class, oldest first */
+	struct ctflow_ent *ents;	/* capacity, indexed as tab */
 	uint32_t	 capacity;
-	uint32_t	*buckets;
-	uint32_t	 mask;		/* buckets - 1 */
-	uint32_t	 seed;
-	uint32_t	 freelist;
-	struct ctflow_list lists[CTFLOW_NCLASSES];
 	uint32_t	 gen;
 	int		 resync_first;	/* inside the start-up dump */
 	struct addr	 local[CTFLOW_LOCAL_MAX];	/* own addresses */
@@ -144,17 +132,16 @@ struct ctflow_ctx {
 	uint32_t	 origin;	/* EVENT_F_* owed to where it came from */
 };
 
-static uint32_t	 ctflow_hash(const struct ctflow *, const struct ctflow_key *);
+static uint64_t	 ctflow_hash(const struct ctflow *, const struct ctflow_key *);
 static int	 ctflow_is_local(const struct ctflow *, const struct addr *);
 static int	 ctflow_key_eq(const struct ctflow_key *,
 		    const struct ctflow_key *);
-static uint32_t	 ctflow_find(const struct ctflow *, const struct ctflow_key *);
-static void	 ctflow_list_unlink(struct ctflow *, uint32_t);
-static void	 ctflow_list_append(struct ctflow *, uint32_t, enum ctflow_class);
-static void	 ctflow_hash_unlink(struct ctflow *, uint32_t);
+static uint32_t	 ctflow_find(const struct ctflow *, const struct ctflow_key *,
+		    uint64_t);
+static void	 ctflow_touch(struct ctflow *, uint32_t, enum ctflow_class);
 static void	 ctflow_release(struct ctflow *, uint32_t);
 static uint32_t	 ctflow_alloc(struct ctflow *, const struct ctflow_key *,
-		    int, int64_t, ct_event_cb, void *);
+		    uint64_t, int, int64_t, ct_event_cb, void *);
 static void	 ctflow_event_init(const struct ctflow_ent *, struct event *,
 		    enum event_kind, int64_t, uint32_t);
 static void	 ctflow_emit(const struct ctflow_ent *, enum event_kind,
@@ -173,33 +160,19 @@ static void	 ctflow_state(struct ctflow *, uint32_t,
 struct ctflow *
 ctflow_new(uint32_t capacity, uint32_t seed)
 {
-	struct ctflow	*ctf;
-	uint32_t	 i, nb;
+	struct ctflow		*ctf;
+	struct siphash_key	 key;
 
 	if (capacity == 0)
 		capacity = 1;
 	if (capacity > CTFLOW_CAPACITY_MAX)
 		capacity = CTFLOW_CAPACITY_MAX;
-	/* At most one flow per bucket on average. */
-	for (nb = 1; nb < capacity; nb <<= 1)
-		;
-
 	ctf = xcalloc(1, sizeof *ctf);
 	ctf->capacity = capacity;
-	ctf->seed = seed;
-	ctf->mask = nb - 1;
+	siphash_key_seed(&key, seed);
+	htab_init(&ctf->tab, capacity, CTFLOW_NCLASSES, &key);
 	/* calloc'd: pages of flows never used are never touched. */
 	ctf->ents = xcalloc(capacity, sizeof *ctf->ents);
-	ctf->buckets = xreallocarray(NULL, nb, sizeof *ctf->buckets);
-	for (i = 0; i < nb; i++)
-		ctf->buckets[i] = CTFLOW_NIL;
-	for (i = 0; i < capacity; i++) {
-		ctf->ents[i].cls = CTFLOW_FREE;
-		ctf->ents[i].next = i + 1 < capacity ? i + 1 : CTFLOW_NIL;
-	}
-	ctf->freelist = 0;
-	for (i = 0; i < CTFLOW_NCLASSES; i++)
-		ctf->lists[i].head = ctf->lists[i].tail = CTFLOW_NIL;
 	return ctf;
 }
 
@@ -208,7 +181,7 @@ ctflow_free(struct ctflow *ctf)
 {
 	if (ctf == NULL)
 		return;
-	free(ctf->buckets);
+	htab_clear(&ctf->tab);
 	free(ctf->ents);
 	free(ctf);
 }
@@ -238,25 +211,32 @@ void
 ctflow_get_stats(const struct ctflow *ctf, struct ctflow_stats *st)
 {
 	*st = ctf->stats;
-	st->flows = (uint64_t)ctf->lists[CTFLOW_HALF].n +
-	    ctf->lists[CTFLOW_CLOSED].n + ctf->lists[CTFLOW_LIVE].n;
-	st->halfopen = ctf->lists[CTFLOW_HALF].n;
+	st->flows = htab_used(&ctf->tab);
+	st->halfopen = htab_count(&ctf->tab, CTFLOW_HALF);
 }
 
 /*
  * The conntrack id is the kernel's own hash of the flow, but with the id 0
  * (text without ids) the key is the tuple, which a forger picks.  The
- * seeded SipHash behind addr_hash() covers the address; ports and id go
- * into its key, so no bucket can be predicted either way.
+ * table's keyed SipHash covers the source address, the ports and the id,
+ * so no bucket can be predicted either way.  The destination is one of
+ * the host's own addresses: it would cost without spreading.
  */
-static uint32_t
+static uint64_t
 ctflow_hash(const struct ctflow *ctf, const struct ctflow_key *k)
 {
-	uint32_t	 s;
+	uint8_t		m[1 + sizeof(k->src.bytes) + 4 + 2 + 2];
+	size_t		n = 0;
 
-	s = ctf->seed ^ (k->id * 0x9e3779b1U) ^
-	    ((uint32_t)k->sport << 16 | k->dport);
-	return addr_hash(&k->src, s) & ctf->mask;
+	m[n++] = k->src.family;
+	memcpy(m + n, k->src.bytes, sizeof(k->src.bytes));
+	n += sizeof(k->src.bytes);
+	memcpy(m + n, &k->id, sizeof(k->id));
+	n += sizeof(k->id);
+	memcpy(m + n, &k->sport, sizeof(k->sport));
+	n += sizeof(k->sport);
+	memcpy(m + n, &k->dport, sizeof(k->dport));
+	return htab_hash(&ctf->tab, m, sizeof(m));
 }
 
 static int
@@ -267,90 +247,33 @@ ctflow_key_eq(const struct ctflow_key *a, const struct ctflow_key *b)
 	    addr_eq(&a->dst, &b->dst);
 }
 
+/* The flow of key k, whose hash is h, or CTFLOW_NIL. */
 static uint32_t
-ctflow_find(const struct ctflow *ctf, const struct ctflow_key *k)
+ctflow_find(const struct ctflow *ctf, const struct ctflow_key *k, uint64_t h)
 {
 	uint32_t	 i;
 
-	for (i = ctf->buckets[ctflow_hash(ctf, k)]; i != CTFLOW_NIL;
-	    i = ctf->ents[i].hnext) {
+	for (i = htab_find(&ctf->tab, h); i != CTFLOW_NIL;
+	    i = htab_find_next(&ctf->tab, i, h)) {
 		if (ctflow_key_eq(&ctf->ents[i].key, k))
 			return i;
 	}
 	return CTFLOW_NIL;
 }
 
-static void
-ctflow_list_unlink(struct ctflow *ctf, uint32_t i)
-{
-	struct ctflow_ent	*e = &ctf->ents[i];
-	struct ctflow_list	*l = &ctf->lists[e->cls];
-
-	if (e->prev != CTFLOW_NIL)
-		ctf->ents[e->prev].next = e->next;
-	else
-		l->head = e->next;
-	if (e->next != CTFLOW_NIL)
-		ctf->ents[e->next].prev = e->prev;
-	else
-		l->tail = e->prev;
-	l->n--;
-	e->prev = e->next = CTFLOW_NIL;
-}
-
-/* Puts flow i at the young end of class cls. */
-static void
-ctflow_list_append(struct ctflow *ctf, uint32_t i, enum ctflow_class cls)
-{
-	struct ctflow_ent	*e = &ctf->ents[i];
-	struct ctflow_list	*l = &ctf->lists[cls];
-
-	e->cls = cls;
-	e->next = CTFLOW_NIL;
-	e->prev = l->tail;
-	if (l->tail != CTFLOW_NIL)
-		ctf->ents[l->tail].next = i;
-	else
-		l->head = i;
-	l->tail = i;
-	l->n++;
-}
-
 /* Moves flow i to the young end of class cls (its own or another). */
 static void
 ctflow_touch(struct ctflow *ctf, uint32_t i, enum ctflow_class cls)
 {
-	ctflow_list_unlink(ctf, i);
-	ctflow_list_append(ctf, i, cls);
+	htab_touch(&ctf->tab, i, cls);
 }
 
-static void
-ctflow_hash_unlink(struct ctflow *ctf, uint32_t i)
-{
-	uint32_t	*p;
-
-	for (p = &ctf->buckets[ctflow_hash(ctf, &ctf->ents[i].key)];
-	    *p != CTFLOW_NIL; p = &ctf->ents[*p].hnext) {
-		if (*p == i) {
-			*p = ctf->ents[i].hnext;
-			return;
-		}
-	}
-}
-
-/* Takes flow i out of the table; its slot goes back on the free list. */
+/* Takes flow i out of the table; its slot is free and zero again. */
 static void
 ctflow_release(struct ctflow *ctf, uint32_t i)
 {
-	struct ctflow_ent	*e = &ctf->ents[i];
-
-	ctflow_hash_unlink(ctf, i);
-	ctflow_list_unlink(ctf, i);
-	memset(e, 0, sizeof *e);
-	e->cls = CTFLOW_FREE;
-	e->prev = CTFLOW_NIL;
-	e->next = ctf->freelist;
-	ctf->freelist = i;
+	htab_remove(&ctf->tab, i);
+	memset(&ctf->ents[i], 0, sizeof ctf->ents[i]);
 }
 
 /*
@@ -359,32 +282,26 @@ ctflow_release(struct ctflow *ctf, uint32_t i)
  * of them has a flow to give, and then the new flow is the one dropped.
  */
 static uint32_t
-ctflow_alloc(struct ctflow *ctf, const struct ctflow_key *k, int limit,
-    int64_t now, ct_event_cb cb, void *arg)
+ctflow_alloc(struct ctflow *ctf, const struct ctflow_key *k, uint64_t h,
+    int limit, int64_t now, ct_event_cb cb, void *arg)
 {
 	struct ctflow_ent	*e;
-	uint32_t		 i = CTFLOW_NIL, h;
+	uint32_t		 i = CTFLOW_NIL;
 	int			 c;
 
-	if (ctf->freelist == CTFLOW_NIL) {
+	if (htab_used(&ctf->tab) == ctf->capacity) {
 		ctf->stats.evicted++;
 		for (c = 0; c < limit && i == CTFLOW_NIL; c++)
-			i = ctf->lists[c].head;
+			i = htab_oldest(&ctf->tab, (unsigned int)c);
 		if (i == CTFLOW_NIL)
 			return CTFLOW_NIL;
 		ctflow_do_end(ctf, i, now, EVENT_F_RESYNC, cb, arg);
 	}
 
-	i = ctf->freelist;
+	i = htab_insert(&ctf->tab, h, CTFLOW_HALF);
 	e = &ctf->ents[i];
-	ctf->freelist = e->next;
-	memset(e, 0, sizeof *e);
 	e->key = *k;
-	h = ctflow_hash(ctf, k);
-	e->hnext = ctf->buckets[h];
-	ctf->buckets[h] = i;
 	e->gen = ctf->gen;
-	ctflow_list_append(ctf, i, CTFLOW_HALF);
 	return i;
 }
 
@@ -576,6 +493,7 @@ ctflow_apply(struct ctflow *ctf, const struct conf *conf,
 	struct ctflow_ent	*e;
 	struct ctflow_ctx	 cx;
 	struct ctflow_key	 k;
+	uint64_t		 h;
 	uint32_t		 i;
 	int			 limit;
 
@@ -600,7 +518,8 @@ ctflow_apply(struct ctflow *ctf, const struct conf *conf,
 	 * A flow already in the table stays until its END even if a reload
 	 * has unwatched its port since, so that every OPEN gets its CLOSE.
 	 */
-	if ((i = ctflow_find(ctf, &k)) != CTFLOW_NIL) {
+	h = ctflow_hash(ctf, &k);
+	if ((i = ctflow_find(ctf, &k, h)) != CTFLOW_NIL) {
 		e = &ctf->ents[i];
 		/* A change seen live was observed; one a dump shows, or an
 		 * open DESTROY reveals, happened in a gap. */
@@ -617,7 +536,8 @@ ctflow_apply(struct ctflow *ctf, const struct conf *conf,
 			return;
 		}
 		e->gen = ctf->gen;
-		ctflow_touch(ctf, i, (enum ctflow_class)e->cls);
+		ctflow_touch(ctf, i,
+		    (enum ctflow_class)htab_list_of(&ctf->tab, i));
 		ctflow_state(ctf, i, &cx);
 		ctflow_counters(e, msg, cb, arg);
 		return;
@@ -669,7 +589,7 @@ ctflow_apply(struct ctflow *ctf, const struct conf *conf,
 		limit = CTFLOW_HALF + 1;
 	else
 		limit = 0;
-	if ((i = ctflow_alloc(ctf, &k, limit, msg->time, cb, arg)) ==
+	if ((i = ctflow_alloc(ctf, &k, h, limit, msg->time, cb, arg)) ==
 	    CTFLOW_NIL)
 		return;
 	e = &ctf->ents[i];
@@ -706,8 +626,9 @@ ctflow_resync_end(struct ctflow *ctf, const struct conf *conf, int64_t now,
 
 	(void)conf;
 	for (c = 0; c < CTFLOW_NCLASSES; c++) {
-		for (i = ctf->lists[c].head; i != CTFLOW_NIL; i = next) {
-			next = ctf->ents[i].next;
+		for (i = htab_oldest(&ctf->tab, (unsigned int)c);
+		    i != CTFLOW_NIL; i = next) {
+			next = htab_newer(&ctf->tab, i);
 			if (ctf->ents[i].gen == ctf->gen)
 				continue;
 			/* Ending a flow frees it (by way of the closed list

@@ -31,14 +31,14 @@
  * once per window rather than once forever.  Without a key, "once_per =
  * ip,user" is the closest substitute.
  *
- * Both tables have the same shape (ftab): a fixed array of entries keyed
- * by a 64-bit keyed hash (SipHash, secret per filter, so log contents
- * cannot aim collisions; the key text is not stored, and two keys sharing
- * a hash, a 2^-64 chance, would share an entry), hash chains for lookup,
- * and a list in order of last write for expiry and eviction.  Invariants:
- * an entry is on exactly one of the free list or (a chain and the age
- * list); the age list is oldest first; a full table evicts its oldest
- * entry and counts it.  Their clock is the line's own time when it has
+ * Both tables have the same shape (filter_tab): a bounded hash table
+ * (htab.c) whose entries are keyed by a 64-bit keyed hash (SipHash, a
+ * secret key per table, so log contents cannot aim collisions; the key
+ * text is not stored, and two keys sharing a hash, a 2^-64 chance, would
+ * share an entry), with one list in order of last write for expiry and
+ * eviction.  Invariants: an entry is in use iff the table's index is; the
+ * list is oldest first; a full table evicts its oldest entry and counts
+ * it.  Their clock is the line's own time when it has
  * one, else 'now', so a replayed log joins as it did live.
  */
 
@@ -52,150 +52,42 @@
 
 #define FILTER_LOOKBACK_MAX	100000	/* lines filter_lookback() reads */
 
-/* SipHash-2-4 (Aumasson, Bernstein): a keyed hash of log text. */
-#define FILTER_ROTL(x, b)	(((x) << (b)) | ((x) >> (64 - (b))))
-#define FILTER_SIPROUND do {						\
-	v0 += v1; v1 = FILTER_ROTL(v1, 13); v1 ^= v0;			\
-	v0 = FILTER_ROTL(v0, 32);					\
-	v2 += v3; v3 = FILTER_ROTL(v3, 16); v3 ^= v2;			\
-	v0 += v3; v3 = FILTER_ROTL(v3, 21); v3 ^= v0;			\
-	v2 += v1; v1 = FILTER_ROTL(v1, 17); v1 ^= v2;			\
-	v2 = FILTER_ROTL(v2, 32);					\
-} while (0)
-
-static uint64_t
-filter_le64(const uint8_t *p)
-{
-	uint64_t	v = 0;
-	int		i;
-
-	for (i = 7; i >= 0; i--)
-		v = (v << 8) | p[i];
-	return v;
-}
-
-static uint64_t
-filter_hash(const uint8_t seed[16], const void *data, size_t len)
-{
-	const uint8_t	*p = data;
-	uint64_t	 k0 = filter_le64(seed), k1 = filter_le64(seed + 8);
-	uint64_t	 v0 = k0 ^ UINT64_C(0x736f6d6570736575);
-	uint64_t	 v1 = k1 ^ UINT64_C(0x646f72616e646f6d);
-	uint64_t	 v2 = k0 ^ UINT64_C(0x6c7967656e657261);
-	uint64_t	 v3 = k1 ^ UINT64_C(0x7465646279746573);
-	uint64_t	 m, b = (uint64_t)len << 56;
-	uint8_t		 tail[8];
-	size_t		 i, left = len & 7;
-
-	for (i = 0; i + 8 <= len; i += 8) {
-		m = filter_le64(p + i);
-		v3 ^= m;
-		FILTER_SIPROUND;
-		FILTER_SIPROUND;
-		v0 ^= m;
-	}
-	memset(tail, 0, sizeof(tail));
-	if (left > 0)
-		memcpy(tail, p + i, left);
-	b |= filter_le64(tail);
-	v3 ^= b;
-	FILTER_SIPROUND;
-	FILTER_SIPROUND;
-	v0 ^= b;
-	v2 ^= 0xff;
-	FILTER_SIPROUND;
-	FILTER_SIPROUND;
-	FILTER_SIPROUND;
-	FILTER_SIPROUND;
-	return v0 ^ v1 ^ v2 ^ v3;
-}
-
 static void
-ftab_init(struct ftab *t, uint32_t cap, int64_t ttl, uint64_t *evictions)
+filter_tab_init(struct filter_tab *t, uint32_t cap, int64_t ttl,
+    uint64_t *evictions)
 {
-	uint32_t	i, nb = 1;
-
-	while (nb < cap)
-		nb <<= 1;
-	t->e = xcalloc(cap, sizeof(*t->e));
-	t->bucket = xreallocarray(NULL, nb, sizeof(*t->bucket));
-	for (i = 0; i < nb; i++)
-		t->bucket[i] = FTAB_NIL;
-	t->mask = nb - 1;
-	t->cap = cap;
+	htab_init(&t->tab, cap, 1, NULL);
+	t->e = xcalloc(htab_capacity(&t->tab), sizeof(*t->e));
 	t->ttl = ttl;
 	t->evictions = evictions;
-	t->oldest = t->newest = FTAB_NIL;
-	for (i = 0; i < cap; i++)
-		t->e[i].newer = i + 1 < cap ? i + 1 : FTAB_NIL;
-	t->free = 0;
 }
 
 static void
-ftab_clear(struct ftab *t)
+filter_tab_clear(struct filter_tab *t)
 {
+	htab_clear(&t->tab);
 	free(t->e);
-	free(t->bucket);
 	memset(t, 0, sizeof(*t));
 }
 
-static void
-ftab_unlink_age(struct ftab *t, uint32_t i)
-{
-	struct ftab_entry	*e = &t->e[i];
-
-	if (e->older != FTAB_NIL)
-		t->e[e->older].newer = e->newer;
-	else
-		t->oldest = e->newer;
-	if (e->newer != FTAB_NIL)
-		t->e[e->newer].older = e->older;
-	else
-		t->newest = e->older;
-}
-
-static void
-ftab_link_newest(struct ftab *t, uint32_t i)
-{
-	t->e[i].older = t->newest;
-	t->e[i].newer = FTAB_NIL;
-	if (t->newest != FTAB_NIL)
-		t->e[t->newest].newer = i;
-	else
-		t->oldest = i;
-	t->newest = i;
-}
-
-static void
-ftab_remove(struct ftab *t, uint32_t i)
-{
-	uint32_t	*pp = &t->bucket[t->e[i].h & t->mask];
-
-	while (*pp != i)
-		pp = &t->e[*pp].chain;
-	*pp = t->e[i].chain;
-	ftab_unlink_age(t, i);
-	t->e[i].newer = t->free;
-	t->free = i;
-}
-
 static int
-ftab_expired(const struct ftab *t, uint32_t i, int64_t now)
+filter_tab_expired(const struct filter_tab *t, uint32_t i, int64_t now)
 {
 	return now - t->e[i].t >= t->ttl;
 }
 
 /* The live entry for h, or NULL; an expired one is removed on the way. */
-static struct ftab_entry *
-ftab_find(struct ftab *t, uint64_t h, int64_t now)
+static struct filter_tab_entry *
+filter_tab_find(struct filter_tab *t, uint64_t h, int64_t now)
 {
 	uint32_t	i;
 
-	for (i = t->bucket[h & t->mask]; i != FTAB_NIL; i = t->e[i].chain) {
+	for (i = htab_find(&t->tab, h); i != HTAB_NIL;
+	    i = htab_find_next(&t->tab, i, h)) {
 		if (t->e[i].h != h)
 			continue;
-		if (ftab_expired(t, i, now)) {
-			ftab_remove(t, i);
+		if (filter_tab_expired(t, i, now)) {
+			htab_remove(&t->tab, i);
 			return NULL;
 		}
 		return &t->e[i];
@@ -204,59 +96,57 @@ ftab_find(struct ftab *t, uint64_t h, int64_t now)
 }
 
 static void
-ftab_put(struct ftab *t, uint64_t h, const struct addr *a, int64_t now)
+filter_tab_put(struct filter_tab *t, uint64_t h, const struct addr *a,
+    int64_t now)
 {
-	struct ftab_entry	*e;
+	struct filter_tab_entry	*e;
 	uint32_t		 i;
 
-	if ((e = ftab_find(t, h, now)) != NULL) {
+	if ((e = filter_tab_find(t, h, now)) != NULL) {
 		i = (uint32_t)(e - t->e);
-		ftab_unlink_age(t, i);
+		htab_touch(&t->tab, i, 0);
 	} else {
-		while (t->oldest != FTAB_NIL && ftab_expired(t, t->oldest, now))
-			ftab_remove(t, t->oldest);
-		if (t->free == FTAB_NIL) {
-			ftab_remove(t, t->oldest);
+		while ((i = htab_oldest(&t->tab, 0)) != HTAB_NIL &&
+		    filter_tab_expired(t, i, now))
+			htab_remove(&t->tab, i);
+		if ((i = htab_insert(&t->tab, h, 0)) == HTAB_NIL) {
+			htab_remove(&t->tab, htab_oldest(&t->tab, 0));
 			(*t->evictions)++;
+			i = htab_insert(&t->tab, h, 0);
 		}
-		i = t->free;
-		t->free = t->e[i].newer;
 		e = &t->e[i];
 		e->h = h;
-		e->chain = t->bucket[h & t->mask];
-		t->bucket[h & t->mask] = i;
 	}
 	if (a != NULL)
 		e->addr = *a;
 	else
 		memset(&e->addr, 0, sizeof(e->addr));
 	e->t = now;
-	ftab_link_newest(t, i);
 }
 
 static void
-ftab_del(struct ftab *t, uint64_t h, int64_t now)
+filter_tab_del(struct filter_tab *t, uint64_t h, int64_t now)
 {
-	struct ftab_entry	*e;
+	struct filter_tab_entry	*e;
 
-	if ((e = ftab_find(t, h, now)) != NULL)
-		ftab_remove(t, (uint32_t)(e - t->e));
+	if ((e = filter_tab_find(t, h, now)) != NULL)
+		htab_remove(&t->tab, (uint32_t)(e - t->e));
 }
 
 void
 filter_tables_init(struct filter *f, uint32_t join_cap, int64_t join_ttl,
     uint32_t dedup_cap, int64_t dedup_window)
 {
-	ftab_init(&f->join, join_cap, join_ttl, &f->st.join_evictions);
-	ftab_init(&f->dedup, dedup_cap, dedup_window, &f->st.dedup_evictions);
-	arc4random_buf(f->seed, sizeof(f->seed));
+	filter_tab_init(&f->join, join_cap, join_ttl, &f->st.join_evictions);
+	filter_tab_init(&f->dedup, dedup_cap, dedup_window,
+	    &f->st.dedup_evictions);
 }
 
 void
 filter_tables_clear(struct filter *f)
 {
-	ftab_clear(&f->join);
-	ftab_clear(&f->dedup);
+	filter_tab_clear(&f->join);
+	filter_tab_clear(&f->dedup);
 }
 
 /* The first occurrence of l in h[0..n), or NULL. */
@@ -375,7 +265,7 @@ filter_dedup_hash(const struct filter *f, const struct filter_pattern *p,
 	}
 	if (!any)
 		return 0;
-	return filter_hash(f->seed, buf, len) | 1;
+	return htab_hash(&f->dedup.tab, buf, len) | 1;
 }
 
 /*
@@ -457,7 +347,7 @@ filter_extract(struct filter *f, struct filter_pattern *p, int rc,
     const char *line, int64_t now, struct filter_result *out)
 {
 	PCRE2_SIZE		*ov = pcre2_get_ovector_pointer(f->md);
-	struct ftab_entry	*e;
+	struct filter_tab_entry	*e;
 	const char		*s[FILTER_F_MAX];
 	size_t			 n[FILTER_F_MAX], k;
 	uint64_t		 h = 0;
@@ -511,19 +401,19 @@ filter_extract(struct filter *f, struct filter_pattern *p, int rc,
 
 	/* The whole key, not the copy in out, which may be cut. */
 	if (p->join != FILTER_JOIN_NONE && n[FILTER_F_KEY] > 0)
-		h = filter_hash(f->seed, s[FILTER_F_KEY], n[FILTER_F_KEY]);
+		h = htab_hash(&f->join.tab, s[FILTER_F_KEY], n[FILTER_F_KEY]);
 	if (h != 0) {
 		switch (p->join) {
 		case FILTER_JOIN_SET:
 			if (out->addr.family != 0)
-				ftab_put(&f->join, h, &out->addr, out->time);
+				filter_tab_put(&f->join, h, &out->addr, out->time);
 			else
-				ftab_del(&f->join, h, out->time);
+				filter_tab_del(&f->join, h, out->time);
 			break;
 		case FILTER_JOIN_GET:
 		case FILTER_JOIN_CLEAR:
 			if (out->addr.family == 0) {
-				if ((e = ftab_find(&f->join, h, out->time)) !=
+				if ((e = filter_tab_find(&f->join, h, out->time)) !=
 				    NULL) {
 					out->addr = e->addr;
 					out->flags |= FILTER_R_JOINED;
@@ -539,7 +429,7 @@ filter_extract(struct filter *f, struct filter_pattern *p, int rc,
 					f->st.join_misses++;
 			}
 			if (p->join == FILTER_JOIN_CLEAR)
-				ftab_del(&f->join, h, out->time);
+				filter_tab_del(&f->join, h, out->time);
 			break;
 		case FILTER_JOIN_NONE:
 			break;
@@ -549,12 +439,12 @@ filter_extract(struct filter *f, struct filter_pattern *p, int rc,
 	if (out->kind == EVENT_NONE)
 		return 0;
 	if (p->once != 0 && (h = filter_dedup_hash(f, p, out)) != 0) {
-		if (ftab_find(&f->dedup, h, out->time) != NULL) {
+		if (filter_tab_find(&f->dedup, h, out->time) != NULL) {
 			out->flags |= FILTER_R_DUP;
 			p->st.dups++;
 			return 0;
 		}
-		ftab_put(&f->dedup, h, NULL, out->time);
+		filter_tab_put(&f->dedup, h, NULL, out->time);
 	}
 	return out->kind;
 }

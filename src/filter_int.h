@@ -13,6 +13,7 @@
 #include <pcre2.h>
 
 #include "filter.h"
+#include "htab.h"
 #include "logtime.h"
 
 #define FILTER_US		INT64_C(1000000)
@@ -35,21 +36,16 @@ enum filter_join {
 	FILTER_JOIN_CLEAR
 };
 
-struct ftab_entry {
-	uint64_t	 h;
-	struct addr	 addr;
+/* A join or dedup entry; the table keys it by h alone (filter.c). */
+struct filter_tab_entry {
+	uint64_t	 h;		/* keyed hash of the key text */
 	int64_t		 t;		/* last write */
-	uint32_t	 chain;		/* next in bucket, or FTAB_NIL */
-	uint32_t	 older, newer;	/* age list, or free list (newer) */
+	struct addr	 addr;		/* join: the address; dedup: none */
 };
 
-#define FTAB_NIL	UINT32_MAX
-
-struct ftab {
-	struct ftab_entry *e;
-	uint32_t	*bucket;
-	uint32_t	 cap, mask;
-	uint32_t	 oldest, newest, free;
+struct filter_tab {
+	struct htab	 tab;		/* one list, in order of last write */
+	struct filter_tab_entry *e;	/* indexed as tab */
 	int64_t		 ttl;
 	uint64_t	*evictions;
 };
@@ -107,13 +103,12 @@ struct filter {
 	size_t		 nsample;
 	pcre2_match_context *mctx;
 	pcre2_match_data *md;
-	struct ftab	 join;
-	struct ftab	 dedup;
-	uint8_t		 seed[16];
+	struct filter_tab join;
+	struct filter_tab dedup;
 	struct filter_stats st;
 };
 
-/* filter.c: the join and dedup tables and the hash key, empty, and back. */
+/* filter.c: the join and dedup tables, empty, and back. */
 void	 filter_tables_init(struct filter *, uint32_t join_cap,
 	    int64_t join_ttl, uint32_t dedup_cap, int64_t dedup_window);
 void	 filter_tables_clear(struct filter *);

@@ -95,7 +95,8 @@ void		 htab_remove(struct htab *, uint32_t i);
 /* Moves entry i to the newest end of list, its own or another. */
 void		 htab_touch(struct htab *, uint32_t i, unsigned int list);
 
-/* The list entry i is on, or -1 if i is free. */
+/* The list entry i is on, or -1 if i is free.  A walk of every entry in
+ * use: the indices below htab_capacity() whose list is not -1. */
 int		 htab_list_of(const struct htab *, uint32_t i);
 /*
  * The oldest entry of list, and the one after i towards the newest end;

@@ -3,12 +3,13 @@
  *
  * The table holds at most `capacity` entries, each one (address, service)
  * pair with the counters of its current hour.  All entries are allocated
- * once, in one array; a chained hash (bucket heads and next links are array
- * indices) finds them, and an intrusive LRU list picks the victim when the
- * table is full.  A second intrusive list links the entries that changed
- * since the last flush, so a flush costs one row per active pair, not a
- * walk of the table.  Both lists are doubly linked so that eviction is
- * O(1): under a flood of new addresses every event evicts.
+ * once, in one array indexed as the bounded hash table (htab.c) that finds
+ * them, keyed by SipHash over both, and whose one list, in LRU order,
+ * picks the victim when the table is full.  A second intrusive list, kept
+ * here, links the entries that changed since the last flush, so a flush
+ * costs one row per active pair, not a walk of the table.  Both lists are
+ * doubly linked so that eviction is O(1): under a flood of new addresses
+ * every event evicts.
  *
  * An entry's counters are increments: a flush appends them (the store adds
  * them to the hour's row) and zeroes them.  `live` is not an increment but
@@ -30,9 +31,9 @@
  * service in one entry whose address is "none" (addr family 0, stored as
  * "?").
  *
- * Invariants: an entry is in use iff it is on the LRU list; it is on the
- * dirty list iff some counter other than live changed since it was last
- * written; the free list holds every other entry.
+ * Invariants: an entry is in use iff the table's index is (so on the LRU
+ * list); it is on the dirty list iff some counter other than live changed
+ * since it was last written; a free entry is all zero.
  */
 #include <sys/socket.h>
 
@@ -42,12 +43,13 @@
 #include "addr.h"
 #include "conf.h"
 #include "event.h"
+#include "htab.h"
 #include "rollup.h"
 #include "store.h"
 #include "verdict.h"
 #include "xmalloc.h"
 
-#define ROLLUP_NIL	UINT32_MAX
+#define ROLLUP_NIL	HTAB_NIL
 /* The service of log events (logins, registrations), which name none. */
 #define ROLLUP_LOG_SERVICE	"c2s"
 
@@ -65,20 +67,14 @@ struct rollup_entry {
 	uint64_t	 registered;
 	uint32_t	 live;
 	uint32_t	 peak_live;
-	uint32_t	 hnext;		/* hash chain */
-	uint32_t	 lprev, lnext;	/* LRU list, most recent at head */
 	uint32_t	 dprev, dnext;	/* dirty list */
 	uint8_t		 dirty;
 };
 
 struct rollup {
-	struct rollup_entry *e;
-	uint32_t	*buckets;
-	uint32_t	 nbuckets;	/* a power of two */
+	struct htab	 tab;		/* one list: LRU, oldest first */
+	struct rollup_entry *e;		/* capacity, indexed as tab */
 	uint32_t	 capacity;
-	uint32_t	 seed;
-	uint32_t	 free;		/* free list through hnext */
-	uint32_t	 lru_head, lru_tail;
 	uint32_t	 dirty;		/* dirty list head */
 	struct rollup_stats stats;
 };
@@ -86,26 +82,16 @@ struct rollup {
 struct rollup *
 rollup_new(uint32_t capacity, uint32_t seed)
 {
-	struct rollup	*r;
-	uint32_t	 i;
+	struct rollup		*r;
+	struct siphash_key	 key;
 
-	if (capacity == 0)
-		capacity = 1;
 	r = xcalloc(1, sizeof(*r));
-	r->capacity = capacity;
-	r->seed = seed;
-	r->e = xcalloc(capacity, sizeof(*r->e));
-	for (r->nbuckets = 1; r->nbuckets < capacity &&
-	    r->nbuckets < (1U << 31); r->nbuckets <<= 1)
-		;
-	r->buckets = xcalloc(r->nbuckets, sizeof(*r->buckets));
-	for (i = 0; i < r->nbuckets; i++)
-		r->buckets[i] = ROLLUP_NIL;
-	for (i = 0; i < capacity; i++)
-		r->e[i].hnext = i + 1 < capacity ? i + 1 : ROLLUP_NIL;
-	r->free = 0;
-	r->lru_head = r->lru_tail = r->dirty = ROLLUP_NIL;
-	r->stats.capacity = capacity;
+	siphash_key_seed(&key, seed);
+	htab_init(&r->tab, capacity, 1, &key);
+	r->capacity = htab_capacity(&r->tab);
+	r->e = xcalloc(r->capacity, sizeof(*r->e));
+	r->dirty = ROLLUP_NIL;
+	r->stats.capacity = r->capacity;
 	return r;
 }
 
@@ -114,52 +100,23 @@ rollup_free(struct rollup *r)
 {
 	if (r == NULL)
 		return;
+	htab_clear(&r->tab);
 	free(r->e);
-	free(r->buckets);
 	free(r);
 }
 
-static uint32_t
-rollup_bucket(const struct rollup *r, const struct addr *a,
+/* The keyed hash of the pair: service names come from the configuration
+ * and are short, addresses from anyone. */
+static uint64_t
+rollup_hash(const struct rollup *r, const struct addr *a,
     const char *service)
 {
-	uint32_t	h = addr_hash(a, r->seed);
-	const char	*p;
+	uint8_t	m[sizeof(*a) + CONF_NAME_MAX];
+	size_t	n = strnlen(service, CONF_NAME_MAX - 1);
 
-	/* FNV-1a over the service name, mixed into the keyed address hash;
-	 * service names come from the configuration, not from attackers. */
-	for (p = service; *p != '\0'; p++)
-		h = (h ^ (uint8_t)*p) * 16777619U;
-	return h & (r->nbuckets - 1);
-}
-
-static void
-rollup_lru_unlink(struct rollup *r, uint32_t i)
-{
-	struct rollup_entry	*e = &r->e[i];
-
-	if (e->lprev != ROLLUP_NIL)
-		r->e[e->lprev].lnext = e->lnext;
-	else
-		r->lru_head = e->lnext;
-	if (e->lnext != ROLLUP_NIL)
-		r->e[e->lnext].lprev = e->lprev;
-	else
-		r->lru_tail = e->lprev;
-}
-
-static void
-rollup_lru_push(struct rollup *r, uint32_t i)
-{
-	struct rollup_entry	*e = &r->e[i];
-
-	e->lprev = ROLLUP_NIL;
-	e->lnext = r->lru_head;
-	if (r->lru_head != ROLLUP_NIL)
-		r->e[r->lru_head].lprev = i;
-	else
-		r->lru_tail = i;
-	r->lru_head = i;
+	memcpy(m, a, sizeof(*a));
+	memcpy(m + sizeof(*a), service, n);
+	return htab_hash(&r->tab, m, sizeof(*a) + n);
 }
 
 /* Hands an entry's increments to the store and zeroes them. */
@@ -218,37 +175,23 @@ rollup_unmark(struct rollup *r, uint32_t i)
 	e->dirty = 0;
 }
 
-/* Removes entry i from its hash chain. */
-static void
-rollup_unhash(struct rollup *r, uint32_t i)
-{
-	struct rollup_entry	*e = &r->e[i];
-	uint32_t		*pp;
-
-	pp = &r->buckets[rollup_bucket(r, &e->addr, e->service)];
-	while (*pp != i)
-		pp = &r->e[*pp].hnext;
-	*pp = e->hnext;
-}
-
 /*
  * Takes the least recently used entry for reuse: its pending increments are
  * written first.  O(1), as everything on the event path.
  */
-static uint32_t
+static void
 rollup_evict(struct rollup *r, struct store *store)
 {
-	uint32_t	 i = r->lru_tail;
+	uint32_t	 i = htab_oldest(&r->tab, 0);
 
 	if (r->e[i].dirty) {
 		rollup_write(r, &r->e[i], store);
 		rollup_unmark(r, i);
 	}
-	rollup_lru_unlink(r, i);
-	rollup_unhash(r, i);
+	htab_remove(&r->tab, i);
+	memset(&r->e[i], 0, sizeof(r->e[i]));
 	r->stats.evictions++;
 	r->stats.entries--;
-	return i;
 }
 
 /* The entry for (a, service) at time t, created if needed; its hour is
@@ -258,33 +201,28 @@ rollup_get(struct rollup *r, const struct addr *a, const char *service,
     int64_t t, struct store *store)
 {
 	struct rollup_entry	*e;
-	uint32_t		 b, i;
+	uint64_t		 h = rollup_hash(r, a, service);
+	uint32_t		 i;
 	int64_t			 hour = store_hour(t);
 
-	b = rollup_bucket(r, a, service);
-	for (i = r->buckets[b]; i != ROLLUP_NIL; i = r->e[i].hnext) {
+	for (i = htab_find(&r->tab, h); i != ROLLUP_NIL;
+	    i = htab_find_next(&r->tab, i, h)) {
 		e = &r->e[i];
 		if (addr_eq(&e->addr, a) && strcmp(e->service, service) == 0)
 			break;
 	}
 	if (i == ROLLUP_NIL) {
-		if (r->free == ROLLUP_NIL)
-			i = rollup_evict(r, store);
-		else {
-			i = r->free;
-			r->free = r->e[i].hnext;
+		if ((i = htab_insert(&r->tab, h, 0)) == ROLLUP_NIL) {
+			rollup_evict(r, store);
+			i = htab_insert(&r->tab, h, 0);
 		}
 		e = &r->e[i];
-		memset(e, 0, sizeof(*e));
 		e->addr = *a;
 		strncpy(e->service, service, sizeof(e->service) - 1);
 		e->hour = hour;
-		e->hnext = r->buckets[b];
-		r->buckets[b] = i;
 		r->stats.entries++;
 	} else
-		rollup_lru_unlink(r, i);
-	rollup_lru_push(r, i);
+		htab_touch(&r->tab, i, 0);
 	/* A new hour: close the old one's row.  Events may arrive slightly
 	 * out of order (a dump after a gap); an older hour is folded into
 	 * the current one rather than reopening a written row. */

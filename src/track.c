@@ -3,20 +3,21 @@
  * fixed size, and the offence history that turns the rules' answers
  * (rule.c) into verdicts worth reporting.
  *
- * Table.  All entries are allocated once, in one array, by track_new(); a
- * chained hash whose bucket heads and links are array indices finds them.
- * The key is a struct prefix: a host (/32, /128) or its network (track
+ * Table.  All entries are allocated once, in one array, by track_new(),
+ * indexed as the bounded hash table (htab.c) that finds them.  The key is
+ * a struct prefix: a host (/32, /128) or its network (track
  * prefix4/prefix6), so one table and one bound serve both.  The hash is
- * addr_hash() keyed by the seed and the prefix length, so an attacker who
- * picks source addresses can neither aim at one chain nor make a host and
- * its network's first address collide.  Free entries are all zero.
+ * SipHash keyed from the seed over the whole prefix, length included, so
+ * an attacker who picks source addresses can neither aim at one chain nor
+ * make a host and its network's first address collide.  Free entries are
+ * all zero.
  *
  * Eviction.  When the table is full the least recently seen entry goes,
- * and a counter says so; the lists are intrusive and doubly linked, so a
- * flood of new addresses costs O(1) per event.  There are two lists, as in
- * a segmented LRU: an entry starts on probation and moves to the protected
- * list once a handshake completes for it (open, close, bytes).  Victims
- * come from probation first.  A SYN proves nothing about its source, so a
+ * and a counter says so; the table's lists are intrusive and doubly
+ * linked, so a flood of new addresses costs O(1) per event.  There are two
+ * lists, as in a segmented LRU: an entry starts on probation and moves to
+ * the protected list once a handshake completes for it (open, close,
+ * bytes).  Victims come from probation first.  A SYN proves nothing about its source, so a
  * flood of forged SYNs churns through probation and never pushes out the
  * state of clients that really connected.
  *
@@ -78,13 +79,14 @@
 #include "addr.h"
 #include "conf.h"
 #include "event.h"
+#include "htab.h"
 #include "rule.h"
 #include "status.h"
 #include "track.h"
 #include "verdict.h"
 #include "xmalloc.h"
 
-#define TRACK_NIL		UINT32_MAX
+#define TRACK_NIL		HTAB_NIL
 #define TRACK_CAPACITY_MIN	2	/* a host and its network */
 #define TRACK_CAPACITY_MAX	(1U << 28)
 #define TRACK_SLOTS		8	/* services tracked at once */
@@ -101,21 +103,15 @@
 #define TRACK_PROBATION		0
 #define TRACK_PROTECTED		1
 
-/* track_entry.flags */
-#define TRACK_E_USED		0x01
-#define TRACK_E_PROTECTED	0x02
-
 /* track_slot.flags: a rule's verdict issued and standing. */
 #define TRACK_S_CONCURRENCY	0x01
 #define TRACK_S_CHURN		0x02
 #define TRACK_S_KARMA		0x04
 #define TRACK_S_KARMA_ON	0x08	/* credit initialised */
 
+/* In use iff the table's index is; links and list are the table's. */
 struct track_entry {
 	struct prefix	 key;
-	uint8_t		 flags;		/* TRACK_E_* */
-	uint32_t	 hnext;		/* hash chain; free list */
-	uint32_t	 prev, next;	/* LRU list, most recent at head */
 	uint32_t	 last_seen;	/* s */
 };
 
@@ -134,32 +130,21 @@ struct track_slot {
 	uint8_t		 flags;		/* TRACK_S_* */
 };
 
-struct track_list {
-	uint32_t	 head, tail;
-};
-
 struct track {
-	struct track_entry *e;
-	uint32_t	*buckets;
-	uint32_t	 nbuckets;	/* a power of two */
+	struct htab	 tab;		/* lists TRACK_PROBATION, _PROTECTED */
+	struct track_entry *e;		/* capacity, indexed as tab */
 	uint32_t	 capacity;
-	uint32_t	 seed;
-	uint32_t	 free;		/* free list through hnext */
-	struct track_list lru[2];	/* TRACK_PROBATION, TRACK_PROTECTED */
 	char		 name[TRACK_SLOTS][CONF_NAME_MAX];	/* "": free */
 	struct track_slot *slot[TRACK_SLOTS];	/* capacity each, or NULL */
 	struct track_stats stats;
 };
 
 static uint32_t	track_sec(int64_t);
-static uint32_t	track_bucket(const struct track *, const struct prefix *);
-static void	track_unlink(struct track *, uint32_t);
-static void	track_push(struct track *, uint32_t);
 static uint32_t	track_victim(const struct track *, uint32_t);
-static uint32_t	track_alloc(struct track *, uint32_t);
+static uint32_t	track_evict(struct track *, uint32_t);
 static uint32_t	track_find(const struct track *, const struct prefix *);
-static uint32_t	track_find_in(const struct track *, const struct prefix *,
-		    uint32_t);
+static uint32_t	track_find_h(const struct track *, const struct prefix *,
+		    uint64_t);
 static uint32_t	track_get(struct track *, const struct prefix *, int64_t,
 		    uint32_t);
 static void	track_protect(struct track *, uint32_t);
@@ -198,8 +183,8 @@ static void	track_offence(struct track *, struct track_slot *, uint8_t,
 struct track *
 track_new(uint32_t capacity, uint32_t seed)
 {
-	struct track	*t;
-	uint32_t	 i;
+	struct track		*t;
+	struct siphash_key	 key;
 
 	if (capacity < TRACK_CAPACITY_MIN)
 		capacity = TRACK_CAPACITY_MIN;
@@ -207,18 +192,9 @@ track_new(uint32_t capacity, uint32_t seed)
 		capacity = TRACK_CAPACITY_MAX;
 	t = xcalloc(1, sizeof(*t));
 	t->capacity = capacity;
-	t->seed = seed;
+	siphash_key_seed(&key, seed);
+	htab_init(&t->tab, capacity, 2, &key);
 	t->e = xcalloc(capacity, sizeof(*t->e));
-	for (t->nbuckets = 1; t->nbuckets < capacity; t->nbuckets <<= 1)
-		;
-	t->buckets = xcalloc(t->nbuckets, sizeof(*t->buckets));
-	for (i = 0; i < t->nbuckets; i++)
-		t->buckets[i] = TRACK_NIL;
-	for (i = 0; i < capacity; i++)
-		t->e[i].hnext = i + 1 < capacity ? i + 1 : TRACK_NIL;
-	t->free = 0;
-	for (i = 0; i < 2; i++)
-		t->lru[i].head = t->lru[i].tail = TRACK_NIL;
 	t->stats.capacity = capacity;
 	return t;
 }
@@ -232,7 +208,7 @@ track_free(struct track *t)
 		return;
 	for (i = 0; i < TRACK_SLOTS; i++)
 		free(t->slot[i]);
-	free(t->buckets);
+	htab_clear(&t->tab);
 	free(t->e);
 	free(t);
 }
@@ -247,59 +223,12 @@ track_sec(int64_t us)
 	return (uint32_t)(us / TRACK_US_S);
 }
 
-static uint32_t
-track_bucket(const struct track *t, const struct prefix *p)
-{
-	return addr_hash(&p->addr, t->seed + p->len) & (t->nbuckets - 1);
-}
-
-/*
- * The lists.
- */
-static void
-track_unlink(struct track *t, uint32_t i)
-{
-	struct track_entry	*e = &t->e[i];
-	struct track_list	*l;
-
-	l = &t->lru[(e->flags & TRACK_E_PROTECTED) ? TRACK_PROTECTED :
-	    TRACK_PROBATION];
-	if (e->prev != TRACK_NIL)
-		t->e[e->prev].next = e->next;
-	else
-		l->head = e->next;
-	if (e->next != TRACK_NIL)
-		t->e[e->next].prev = e->prev;
-	else
-		l->tail = e->prev;
-	e->prev = e->next = TRACK_NIL;
-}
-
-static void
-track_push(struct track *t, uint32_t i)
-{
-	struct track_entry	*e = &t->e[i];
-	struct track_list	*l;
-
-	l = &t->lru[(e->flags & TRACK_E_PROTECTED) ? TRACK_PROTECTED :
-	    TRACK_PROBATION];
-	e->prev = TRACK_NIL;
-	e->next = l->head;
-	if (l->head != TRACK_NIL)
-		t->e[l->head].prev = i;
-	else
-		l->tail = i;
-	l->head = i;
-}
-
+/* Promotes entry i: a handshake completed for it. */
 static void
 track_protect(struct track *t, uint32_t i)
 {
-	if (t->e[i].flags & TRACK_E_PROTECTED)
-		return;
-	track_unlink(t, i);
-	t->e[i].flags |= TRACK_E_PROTECTED;
-	track_push(t, i);
+	if (htab_list_of(&t->tab, i) != TRACK_PROTECTED)
+		htab_touch(&t->tab, i, TRACK_PROTECTED);
 }
 
 /*
@@ -314,32 +243,24 @@ track_victim(const struct track *t, uint32_t pin)
 	int		l;
 
 	for (l = TRACK_PROBATION; l <= TRACK_PROTECTED; l++) {
-		i = t->lru[l].tail;
+		i = htab_oldest(&t->tab, l);
 		if (i == pin && i != TRACK_NIL)
-			i = t->e[i].prev;
+			i = htab_newer(&t->tab, i);
 		if (i != TRACK_NIL)
 			return i;
 	}
 	return TRACK_NIL;
 }
 
-/* A zeroed entry, from the free list or by evicting; not yet linked. */
+/* Makes room in a full table: the victim's entry and slots are zeroed. */
 static uint32_t
-track_alloc(struct track *t, uint32_t pin)
+track_evict(struct track *t, uint32_t pin)
 {
-	uint32_t	 i, *pp;
+	uint32_t	 i;
 	int		 s;
 
-	if ((i = t->free) != TRACK_NIL) {
-		t->free = t->e[i].hnext;
-		return i;
-	}
 	i = track_victim(t, pin);
-	for (pp = &t->buckets[track_bucket(t, &t->e[i].key)]; *pp != i;
-	    pp = &t->e[*pp].hnext)
-		;
-	*pp = t->e[i].hnext;
-	track_unlink(t, i);
+	htab_remove(&t->tab, i);
 	memset(&t->e[i], 0, sizeof(t->e[i]));
 	for (s = 0; s < TRACK_SLOTS; s++) {
 		if (t->slot[s] != NULL)
@@ -353,17 +274,18 @@ track_alloc(struct track *t, uint32_t pin)
 static uint32_t
 track_find(const struct track *t, const struct prefix *key)
 {
-	return track_find_in(t, key, track_bucket(t, key));
+	return track_find_h(t, key, htab_hash(&t->tab, key, sizeof(*key)));
 }
 
 static uint32_t
-track_find_in(const struct track *t, const struct prefix *key, uint32_t b)
+track_find_h(const struct track *t, const struct prefix *key, uint64_t h)
 {
 	uint32_t	i;
 
 	/* Unused address bytes and host bits are zero (addr.h), so equal
 	 * prefixes are equal bytes. */
-	for (i = t->buckets[b]; i != TRACK_NIL; i = t->e[i].hnext) {
+	for (i = htab_find(&t->tab, h); i != TRACK_NIL;
+	    i = htab_find_next(&t->tab, i, h)) {
 		if (memcmp(&t->e[i].key, key, sizeof(*key)) == 0)
 			return i;
 	}
@@ -376,25 +298,23 @@ track_get(struct track *t, const struct prefix *key, int64_t now,
     uint32_t pin)
 {
 	struct track_entry	*e;
-	uint32_t		 i, b = track_bucket(t, key);
-	uint32_t		 sec = track_sec(now);
+	uint64_t		 h = htab_hash(&t->tab, key, sizeof(*key));
+	uint32_t		 i, sec = track_sec(now);
 
-	if ((i = track_find_in(t, key, b)) != TRACK_NIL) {
-		track_unlink(t, i);
-		track_push(t, i);
+	if ((i = track_find_h(t, key, h)) != TRACK_NIL) {
+		htab_touch(&t->tab, i, (unsigned int)htab_list_of(&t->tab, i));
 		e = &t->e[i];
 		if (sec > e->last_seen)
 			e->last_seen = sec;
 		return i;
 	}
-	i = track_alloc(t, pin);
+	if ((i = htab_insert(&t->tab, h, TRACK_PROBATION)) == TRACK_NIL) {
+		track_evict(t, pin);
+		i = htab_insert(&t->tab, h, TRACK_PROBATION);
+	}
 	e = &t->e[i];
 	e->key = *key;
-	e->flags = TRACK_E_USED;
 	e->last_seen = sec;
-	e->hnext = t->buckets[b];
-	t->buckets[b] = i;
-	track_push(t, i);
 	t->stats.entries++;
 	return i;
 }
@@ -911,7 +831,7 @@ track_walk(struct track *t, const struct conf *conf, int64_t now,
 	int				 j, s, busy;
 
 	for (i = 0; i < t->capacity; i++) {
-		if (!(t->e[i].flags & TRACK_E_USED))
+		if (htab_list_of(&t->tab, i) == -1)
 			continue;
 		for (j = 0; j < conf->nservices; j++) {
 			svc = &conf->services[j];
@@ -957,8 +877,7 @@ track_get_stats(const struct track *t, struct track_stats *st)
 	int		s;
 
 	*st = t->stats;
-	bytes = (uint64_t)t->capacity * sizeof(*t->e) +
-	    (uint64_t)t->nbuckets * sizeof(*t->buckets);
+	bytes = (uint64_t)t->capacity * sizeof(*t->e) + htab_bytes(&t->tab);
 	for (s = 0; s < TRACK_SLOTS; s++) {
 		if (t->slot[s] != NULL)
 			bytes += (uint64_t)t->capacity * sizeof(*t->slot[s]);

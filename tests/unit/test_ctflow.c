@@ -7,6 +7,7 @@
 #include "unit.h"
 
 #include "../../src/ctflow.c"
+#include "unit_htab.h"
 
 #include <arpa/inet.h>
 
@@ -110,52 +111,31 @@ apply(struct ctflow *ctf, struct rec *r, struct ct_msg m)
 	ctflow_apply(ctf, conf, &m, rec_cb, r);
 }
 
-/* The table's structure agrees with itself. */
+/* The table's structure agrees with itself and with the flows' states. */
 static void
 check_invariants(const struct ctflow *ctf)
 {
-	uint32_t	 i, n, nfree = 0, nchained = 0, prev;
-	int		 c;
+	static const struct ctflow_ent	 zero;
+	const struct ctflow_ent		*e;
+	uint32_t			 i;
+	int				 c;
 
-	for (c = 0; c < CTFLOW_NCLASSES; c++) {
-		n = 0;
-		prev = CTFLOW_NIL;
-		for (i = ctf->lists[c].head; i != CTFLOW_NIL;
-		    i = ctf->ents[i].next) {
-			assert_int_equal(ctf->ents[i].cls, c);
-			assert_int_equal(ctf->ents[i].prev, prev);
-			assert_int_equal(ctflow_find(ctf, &ctf->ents[i].key), i);
-			/* Every flow emitted SYN or OPEN, and a closed one
-			 * is open. */
-			assert_true(ctf->ents[i].fl &
-			    (CTFLOW_F_SYN | CTFLOW_F_OPEN));
-			assert_int_equal(c == CTFLOW_HALF,
-			    !(ctf->ents[i].fl & CTFLOW_F_OPEN));
-			assert_int_equal(c == CTFLOW_CLOSED,
-			    !!(ctf->ents[i].fl & CTFLOW_F_CLOSED));
-			prev = i;
-			n++;
+	unit_htab_check(&ctf->tab);
+	for (i = 0; i < ctf->capacity; i++) {
+		e = &ctf->ents[i];
+		if ((c = htab_list_of(&ctf->tab, i)) == -1) {
+			assert_memory_equal(e, &zero, sizeof(zero));
+			continue;
 		}
-		assert_int_equal(ctf->lists[c].tail, prev);
-		assert_int_equal(ctf->lists[c].n, n);
+		assert_int_equal(ctflow_find(ctf, &e->key,
+		    ctflow_hash(ctf, &e->key)), i);
+		/* Every flow emitted SYN or OPEN, and a closed one is
+		 * open. */
+		assert_true(e->fl & (CTFLOW_F_SYN | CTFLOW_F_OPEN));
+		assert_int_equal(c == CTFLOW_HALF, !(e->fl & CTFLOW_F_OPEN));
+		assert_int_equal(c == CTFLOW_CLOSED,
+		    !!(e->fl & CTFLOW_F_CLOSED));
 	}
-	for (i = ctf->freelist; i != CTFLOW_NIL; i = ctf->ents[i].next) {
-		assert_int_equal(ctf->ents[i].cls, CTFLOW_FREE);
-		nfree++;
-	}
-	for (i = 0; i <= ctf->mask; i++) {
-		uint32_t j;
-
-		for (j = ctf->buckets[i]; j != CTFLOW_NIL;
-		    j = ctf->ents[j].hnext) {
-			assert_int_equal(ctflow_hash(ctf, &ctf->ents[j].key),
-			    i);
-			nchained++;
-		}
-	}
-	n = ctf->lists[0].n + ctf->lists[1].n + ctf->lists[2].n;
-	assert_int_equal(nchained, n);
-	assert_int_equal(nfree + n, ctf->capacity);
 }
 
 static void

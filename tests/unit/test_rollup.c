@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "../../src/rollup.c"
+#include "unit_htab.h"
 #include "clock.h"
 #include "unit_db.h"
 #include "log.h"
@@ -156,7 +157,7 @@ test_preexisting_and_resync(void **state)
 	assert_int_equal(query(f, "SELECT conns FROM rollups"), 0);
 	assert_int_equal(query(f, "SELECT short_lived FROM rollups"), 0);
 	assert_int_equal(query(f, "SELECT peak_live FROM rollups"), 1);
-	assert_int_equal(r->e[r->lru_head].live, 0);
+	assert_int_equal(r->e[r->tab.list[0].newest].live, 0);
 	rollup_free(r);
 }
 
@@ -224,7 +225,7 @@ test_lists_stay_consistent(void **state)
 	struct rollup	*r = rollup_new(8, 7);
 	struct event	 ev;
 	char		 ip[32];
-	uint32_t	 i, n, k;
+	uint32_t	 i, k;
 	unsigned int	 x = 12345;
 
 	/* Random opens over 20 addresses in a table of 8, flushing now and
@@ -236,10 +237,8 @@ test_lists_stay_consistent(void **state)
 		rollup_event(r, f->conf, &ev, f->store);
 		if ((x >> 8) % 97 == 0)
 			rollup_flush(r, f->store);
-		for (n = 0, i = r->lru_head; i != ROLLUP_NIL;
-		    i = r->e[i].lnext)
-			n++;
-		assert_int_equal(n, r->stats.entries);
+		unit_htab_check(&r->tab);
+		assert_int_equal(htab_used(&r->tab), r->stats.entries);
 		for (i = r->dirty; i != ROLLUP_NIL; i = r->e[i].dnext)
 			assert_true(r->e[i].dirty);
 	}

@@ -8,6 +8,7 @@
 #include "unit.h"
 
 #include "../../src/track.c"
+#include "unit_htab.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -203,44 +204,31 @@ slot_of(struct track *t, const char *prefix, const char *svc)
 }
 
 /*
- * The table's invariants: every used entry is on exactly the list its
- * flag names, the links agree both ways, the hash finds it where it is,
- * free entries are zero, and the counts add up to the capacity.
+ * The table's invariants: the hash table's own (unit_htab.h), every used
+ * entry is found where it is, free entries and their slots are zero, and
+ * the count is right.
  */
 static void
 check_table(const struct track *t)
 {
-	const struct track_entry	*e;
-	uint32_t			 i, prev, n, nlist = 0, nfree = 0;
-	int				 l, s;
+	static const struct track_entry	zero;
+	uint32_t			i, n = 0;
+	int				s;
 
-	for (l = TRACK_PROBATION; l <= TRACK_PROTECTED; l++) {
-		prev = TRACK_NIL;
-		for (i = t->lru[l].head; i != TRACK_NIL; i = t->e[i].next) {
-			e = &t->e[i];
-			assert_true(e->flags & TRACK_E_USED);
-			assert_int_equal(!!(e->flags & TRACK_E_PROTECTED),
-			    l == TRACK_PROTECTED);
-			assert_int_equal(e->prev, prev);
-			assert_int_equal(track_find(t, &e->key), i);
-			prev = i;
-			assert_true(++nlist <= t->capacity);
+	unit_htab_check(&t->tab);
+	for (i = 0; i < t->capacity; i++) {
+		if (htab_list_of(&t->tab, i) >= 0) {
+			assert_int_equal(track_find(t, &t->e[i].key), i);
+			n++;
+			continue;
 		}
-		assert_int_equal(t->lru[l].tail, prev);
-	}
-	for (i = t->free; i != TRACK_NIL; i = t->e[i].hnext) {
-		assert_int_equal(t->e[i].flags, 0);
+		assert_memory_equal(&t->e[i], &zero, sizeof(zero));
 		for (s = 0; s < TRACK_SLOTS; s++) {
 			if (t->slot[s] != NULL)
 				assert_int_equal(t->slot[s][i].live, 0);
 		}
-		assert_true(++nfree <= t->capacity);
 	}
-	for (n = 0, i = 0; i < t->capacity; i++)
-		n += (t->e[i].flags & TRACK_E_USED) != 0;
-	assert_int_equal(n, nlist);
-	assert_int_equal(nlist + nfree, t->capacity);
-	assert_int_equal(t->stats.entries, nlist);
+	assert_int_equal(t->stats.entries, n);
 }
 
 /* A churn bot: 130 connections, 10 s apart, each closed at once. */
@@ -984,8 +972,8 @@ test_track_lru(void **state)
 	assert_int_equal(f->t->stats.evictions, 2);
 	/* A handshake promotes. */
 	opn(f, ad("192.0.2.6"), T0 + 7);
-	assert_true(f->t->e[track_find(f->t, &(struct prefix){
-	    ad("192.0.2.6"), 32 })].flags & TRACK_E_PROTECTED);
+	assert_int_equal(htab_list_of(&f->t->tab, track_find(f->t,
+	    &(struct prefix){ ad("192.0.2.6"), 32 })), TRACK_PROTECTED);
 	check_table(f->t);
 
 	/* Capacity 2: the host entry is pinned while its network's is made. */
@@ -1156,7 +1144,8 @@ test_track_memory(void **state)
 	struct addr		 a = ad("198.51.100.90");
 
 	track_get_stats(f->t, &st);
-	assert_int_equal(st.entry_bytes, sizeof(struct track_entry) + 4);
+	assert_int_equal(st.entry_bytes, sizeof(struct track_entry) +
+	    sizeof(struct htab_node) + 4);
 	opn(f, a, T0);
 	feed_full(f, EVENT_CONN_OPEN, a, "s2s", T0, EVENT_F_HANDSHAKE, 0, 0,
 	    0);
@@ -1164,7 +1153,7 @@ test_track_memory(void **state)
 	    0);
 	track_get_stats(f->t, &st);
 	assert_int_equal(st.entry_bytes, sizeof(struct track_entry) +
-	    3 * sizeof(struct track_slot) + 4);
+	    sizeof(struct htab_node) + 3 * sizeof(struct track_slot) + 4);
 	assert_true(st.entry_bytes < 256);
 	assert_int_equal(st.entries, 2);
 	assert_int_equal(st.events, 3);
