@@ -1,12 +1,14 @@
 /*
  * Bans.
  *
- * The table holds every ban in force: a dense array (so walking it for
- * `xmppguard bans` is cheap) with a chained hash index on the prefix,
- * keyed by a seeded hash so chosen addresses cannot aim at one chain.
- * Removing swaps the last ban into the hole.  Invariants: every ban in the
- * array is on exactly one chain, the one of its prefix's hash; no two bans
- * have the same prefix; n <= BAN_MAX.
+ * The table holds every ban in force: the project's bounded hash table
+ * (htab.c, keyed SipHash, so chosen addresses cannot aim at one chain)
+ * indexes them by prefix, the bans themselves sit in an array by table
+ * index, and a binary min-heap of those indices by expiry says which ban
+ * runs out next (enforce.c's timer is set for it).  The heap is dense, so
+ * walking it is walking every ban.  Invariants: every ban is in the table
+ * once and in the heap once, hpos[] saying where; no two bans have the
+ * same prefix; n <= BAN_MAX (the room doubles up to it).
  *
  * A verdict becomes a ban unless it is allowlisted (recorded, never
  * enforced), held (an auth outage) or refused: never a weapon against the
@@ -43,6 +45,7 @@
 #include "ban.h"
 #include "clock.h"
 #include "conf.h"
+#include "htab.h"
 #include "json.h"
 #include "log.h"
 #include "rule.h"
@@ -51,20 +54,18 @@
 #include "xmalloc.h"
 
 #define BAN_MAX		(1U << 22)	/* bans in force at once */
-#define BAN_NIL		UINT32_MAX
+#define BAN_START	256		/* room at first; doubles */
+#define BAN_NIL		HTAB_NIL
 
 struct bans {
 	const struct conf *conf;
 	struct store	*store;
-	struct ban	*b;		/* in force, dense */
-	uint32_t	*next;		/* hash chain, parallel to b */
-	uint32_t	*hpos;		/* place in heap, parallel to b */
-	uint32_t	*heap;		/* indices into b, soonest expiry
-					 * first */
-	uint32_t	 n, cap;
-	uint32_t	*bucket;	/* chain heads */
-	uint32_t	 nbucket;	/* a power of 2 */
-	uint32_t	 seed;
+	struct htab	 t;		/* index by prefix (keyed hash) */
+	struct ban	*b;		/* by table index */
+	uint32_t	*hpos;		/* by table index: place in heap */
+	uint32_t	*heap;		/* table indices, soonest expiry
+					 * first; dense: heap[0..n) */
+	uint32_t	 n;		/* bans in force */
 	struct fw_op	*ops;		/* queued for the firewall */
 	size_t		 nops, opscap, flushed;
 	struct prefix	*kills;
@@ -84,10 +85,10 @@ bans_new(const struct conf *conf, struct store *store)
 	bs = xcalloc(1, sizeof(*bs));
 	bs->conf = conf;
 	bs->store = store;
-	bs->nbucket = 1024;
-	bs->bucket = xcalloc(bs->nbucket, sizeof(*bs->bucket));
-	memset(bs->bucket, 0xff, bs->nbucket * sizeof(*bs->bucket));
-	arc4random_buf(&bs->seed, sizeof(bs->seed));
+	htab_init(&bs->t, BAN_START, 1, NULL);
+	bs->b = xcalloc(BAN_START, sizeof(*bs->b));
+	bs->hpos = xcalloc(BAN_START, sizeof(*bs->hpos));
+	bs->heap = xcalloc(BAN_START, sizeof(*bs->heap));
 	return bs;
 }
 
@@ -96,11 +97,10 @@ bans_free(struct bans *bs)
 {
 	if (bs == NULL)
 		return;
+	htab_clear(&bs->t);
 	free(bs->b);
-	free(bs->next);
 	free(bs->hpos);
 	free(bs->heap);
-	free(bs->bucket);
 	free(bs->ops);
 	free(bs->kills);
 	free(bs->local);
@@ -153,56 +153,31 @@ bans_refresh_local(struct bans *bs)
 /*
  * The table.
  */
-static uint32_t
+/* The table's key for a prefix: family, length, the address's bytes. */
+static uint64_t
 ban_hash(const struct bans *bs, const struct prefix *p)
 {
-	return (addr_hash(&p->addr, bs->seed) ^ (uint32_t)p->len * 0x9e3779b1U) &
-	    (bs->nbucket - 1);
+	uint8_t	key[2 + sizeof(p->addr.bytes)];
+	size_t	len = p->addr.family == AF_INET ? 4 : sizeof(p->addr.bytes);
+
+	key[0] = p->addr.family == AF_INET ? 4 : 6;
+	key[1] = p->len;
+	memcpy(key + 2, p->addr.bytes, len);
+	return htab_hash(&bs->t, key, 2 + len);
 }
 
 static uint32_t
 ban_lookup(const struct bans *bs, const struct prefix *p)
 {
+	uint64_t	h = ban_hash(bs, p);
 	uint32_t	i;
 
-	for (i = bs->bucket[ban_hash(bs, p)]; i != BAN_NIL; i = bs->next[i])
+	for (i = htab_find(&bs->t, h); i != BAN_NIL;
+	    i = htab_find_next(&bs->t, i, h))
 		if (bs->b[i].prefix.len == p->len &&
 		    addr_eq(&bs->b[i].prefix.addr, &p->addr))
 			return i;
 	return BAN_NIL;
-}
-
-static void
-ban_link(struct bans *bs, uint32_t i)
-{
-	uint32_t	h = ban_hash(bs, &bs->b[i].prefix);
-
-	bs->next[i] = bs->bucket[h];
-	bs->bucket[h] = i;
-}
-
-static void
-ban_unlink(struct bans *bs, uint32_t i)
-{
-	uint32_t	*pp = &bs->bucket[ban_hash(bs, &bs->b[i].prefix)];
-
-	while (*pp != i)
-		pp = &bs->next[*pp];
-	*pp = bs->next[i];
-}
-
-/* Doubles the chains when they grow long on average. */
-static void
-ban_rehash(struct bans *bs)
-{
-	uint32_t	i;
-
-	free(bs->bucket);
-	bs->nbucket *= 2;
-	bs->bucket = xcalloc(bs->nbucket, sizeof(*bs->bucket));
-	memset(bs->bucket, 0xff, bs->nbucket * sizeof(*bs->bucket));
-	for (i = 0; i < bs->n; i++)
-		ban_link(bs, i);
 }
 
 /*
@@ -251,53 +226,42 @@ ban_heap_fix(struct bans *bs, uint32_t k)
 	}
 }
 
+/* A new ban, in the table and the heap; the room doubles as needed (the
+ * caller keeps n below BAN_MAX). */
 static struct ban *
 ban_insert(struct bans *bs, const struct ban *b)
 {
-	if (bs->n == bs->cap) {
-		bs->cap = bs->cap == 0 ? 256 : bs->cap * 2;
-		bs->b = xreallocarray(bs->b, bs->cap, sizeof(*bs->b));
-		bs->next = xreallocarray(bs->next, bs->cap,
-		    sizeof(*bs->next));
-		bs->hpos = xreallocarray(bs->hpos, bs->cap,
-		    sizeof(*bs->hpos));
-		bs->heap = xreallocarray(bs->heap, bs->cap,
-		    sizeof(*bs->heap));
+	uint32_t	i, cap;
+
+	if (htab_used(&bs->t) == htab_capacity(&bs->t)) {
+		cap = htab_capacity(&bs->t) * 2;
+		htab_grow(&bs->t, cap < BAN_MAX ? cap : BAN_MAX);
+		cap = htab_capacity(&bs->t);
+		bs->b = xreallocarray(bs->b, cap, sizeof(*bs->b));
+		bs->hpos = xreallocarray(bs->hpos, cap, sizeof(*bs->hpos));
+		bs->heap = xreallocarray(bs->heap, cap, sizeof(*bs->heap));
 	}
-	bs->b[bs->n] = *b;
-	ban_link(bs, bs->n);
-	bs->heap[bs->n] = bs->n;
-	bs->hpos[bs->n] = bs->n;
+	i = htab_insert(&bs->t, ban_hash(bs, &b->prefix), 0);
+	bs->b[i] = *b;
+	bs->heap[bs->n] = i;
+	bs->hpos[i] = bs->n;
 	bs->n++;
 	ban_heap_fix(bs, bs->n - 1);
-	if (bs->n > bs->nbucket * 2)
-		ban_rehash(bs);
 	bs->st.active = bs->n;
-	return &bs->b[bs->n - 1];
+	return &bs->b[i];
 }
 
 static void
 ban_remove(struct bans *bs, uint32_t i)
 {
-	uint32_t	last = bs->n - 1, k = bs->hpos[i];
+	uint32_t	k = bs->hpos[i];
 
-	/* Out of the heap: the heap's last element takes its place. */
-	if (k != last) {
-		ban_heap_swap(bs, k, last);
-		bs->n--;
-		ban_heap_fix(bs, k);
-		bs->n++;
-	}
-	ban_unlink(bs, i);
-	if (i != last) {
-		/* b[last] moves into the hole, its heap entry follows. */
-		ban_unlink(bs, last);
-		bs->b[i] = bs->b[last];
-		bs->hpos[i] = bs->hpos[last];
-		bs->heap[bs->hpos[i]] = i;
-		ban_link(bs, i);
-	}
+	/* The heap's last takes its place, then finds its own. */
+	ban_heap_swap(bs, k, bs->n - 1);
 	bs->n--;
+	if (k < bs->n)
+		ban_heap_fix(bs, k);
+	htab_remove(&bs->t, i);
 	bs->st.active = bs->n;
 }
 
@@ -506,6 +470,7 @@ ban_issue(struct bans *bs, struct ban *nb, int64_t now)
 	struct store_ban	 row;
 	struct ban		*b;
 	uint32_t		 i;
+	uint32_t		*inner, k, nin;
 
 	if ((i = ban_lookup(bs, &nb->prefix)) != BAN_NIL) {
 		b = &bs->b[i];
@@ -534,8 +499,8 @@ ban_issue(struct bans *bs, struct ban *nb, int64_t now)
 	 * new, wider one make way for it (their remaining time is its).
 	 */
 	if (nb->prefix.len < addr_maxlen(&nb->prefix.addr)) {
-		for (i = 0; i < bs->n; i++) {
-			b = &bs->b[i];
+		for (k = 0; k < bs->n; k++) {
+			b = &bs->b[bs->heap[k]];
 			if (b->prefix.len == addr_maxlen(&b->prefix.addr) ||
 			    b->prefix.addr.family != nb->prefix.addr.family)
 				continue;
@@ -546,22 +511,26 @@ ban_issue(struct bans *bs, struct ban *nb, int64_t now)
 				return 0;
 			}
 		}
-		for (i = 0; i < bs->n; ) {
-			b = &bs->b[i];
+		/* Removing reorders the heap: find them all first. */
+		inner = xcalloc(bs->n + 1, sizeof(*inner));
+		for (k = 0, nin = 0; k < bs->n; k++) {
+			b = &bs->b[bs->heap[k]];
 			if (b->prefix.len < addr_maxlen(&b->prefix.addr) &&
 			    b->prefix.len > nb->prefix.len &&
 			    addr_prefix_contains(&nb->prefix,
-			    &b->prefix.addr)) {
-				if (b->expires > nb->expires)
-					nb->expires = b->expires;
-				if (bs->store != NULL && b->id != 0)
-					store_ban_lift(bs->store, b->id, now);
-				ban_queue(bs, FW_UNBAN, b, now);
-				ban_remove(bs, i);
-				continue;
-			}
-			i++;
+			    &b->prefix.addr))
+				inner[nin++] = bs->heap[k];
 		}
+		for (k = 0; k < nin; k++) {
+			b = &bs->b[inner[k]];
+			if (b->expires > nb->expires)
+				nb->expires = b->expires;
+			if (bs->store != NULL && b->id != 0)
+				store_ban_lift(bs->store, b->id, now);
+			ban_queue(bs, FW_UNBAN, b, now);
+			ban_remove(bs, inner[k]);
+		}
+		free(inner);
 	}
 	if (bs->store != NULL) {
 		memset(&row, 0, sizeof(row));
@@ -783,13 +752,15 @@ bans_load(struct bans *bs, int64_t now)
 size_t
 bans_all(struct bans *bs, int64_t now, struct fw_op **ops)
 {
-	uint32_t	i;
+	uint32_t	i, k;
 
 	ban_ops_settle(bs);
 	bs->nops = 0;		/* the whole table replaces any queue */
-	for (i = 0; i < bs->n; i++)
+	for (k = 0; k < bs->n; k++) {
+		i = bs->heap[k];
 		ban_queue(bs, bs->b[i].throttled ? FW_THROTTLE : FW_BAN,
 		    &bs->b[i], now);
+	}
 	*ops = bs->ops;
 	bs->flushed = bs->nops;
 	return bs->nops;
@@ -801,7 +772,7 @@ bans_reconcile(struct bans *bs, int64_t now, const struct fw_entry *entries,
 {
 	struct fw_entry		*sorted = NULL, key;
 	struct ban		 gone;
-	uint32_t		 i;
+	uint32_t		 i, h;
 	size_t			 k;
 
 	if (entries != NULL && n > 0) {
@@ -810,7 +781,8 @@ bans_reconcile(struct bans *bs, int64_t now, const struct fw_entry *entries,
 		qsort(sorted, n, sizeof(*sorted), ban_entry_cmp);
 	}
 	/* Ours, missing from the firewall: again, for what is left. */
-	for (i = 0; i < bs->n; i++) {
+	for (h = 0; h < bs->n; h++) {
+		i = bs->heap[h];
 		memset(&key, 0, sizeof(key));
 		key.prefix = bs->b[i].prefix;
 		if (sorted != NULL && bsearch(&key, sorted, n,
@@ -858,7 +830,7 @@ bans_walk(const struct bans *bs, void (*cb)(const struct ban *, void *), void *a
 		return;
 	v = xcalloc(bs->n, sizeof(*v));
 	for (i = 0; i < bs->n; i++)
-		v[i] = &bs->b[i];
+		v[i] = &bs->b[bs->heap[i]];
 	qsort(v, bs->n, sizeof(*v), ban_expiry_cmp);
 	for (i = 0; i < bs->n; i++)
 		cb(v[i], arg);
