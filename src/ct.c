@@ -78,7 +78,7 @@
 struct ct {
 	struct loop		*loop;
 	const struct conf	*conf;
-	ct_event_cb		 cb;
+	event_cb		 cb;
 	void			*arg;
 
 	struct nfct_handle	*ev;		/* event subscription */
@@ -634,7 +634,7 @@ ct_resync_cb(struct loop *loop, struct loop_timer *t, void *arg)
 }
 
 struct ct *
-ct_open(struct loop *loop, const struct conf *conf, ct_event_cb cb,
+ct_open(struct loop *loop, const struct conf *conf, event_cb cb,
     void *arg, char **cause)
 {
 	static const uint16_t	 ct_states[] = { CT_TCP_SYN_SENT,

@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "addr.h"
+#include "event.h"
 
 struct conf;
 struct event;
@@ -72,9 +73,6 @@ struct ct_msg {
 	int64_t		 stop;		/* ct timestamp stop, us; 0: none */
 };
 
-/* Receives each event ct/ctflow produce; ev lives for the call only. */
-typedef void	(*ct_event_cb)(const struct event *ev, void *arg);
-
 /*
  * ctflow: the flow table and state machine.
  */
@@ -102,14 +100,14 @@ void		 ctflow_free(struct ctflow *);
 /* Applies one message; emits 0..n events through cb.  The configuration
  * says which ports are watched and to which service they belong. */
 void		 ctflow_apply(struct ctflow *, const struct conf *,
-		    const struct ct_msg *, ct_event_cb, void *arg);
+		    const struct ct_msg *, event_cb, void *arg);
 /* A dump (at start or after an overrun) is applied as CT_MSG_DUMP messages
  * between these two calls; resync_end closes every flow the dump did not
  * contain (events flagged EVENT_F_RESYNC).  first: the dump at start, whose
  * flows count as EVENT_F_PREEXISTING, not new. */
 void		 ctflow_resync_begin(struct ctflow *, int first);
 void		 ctflow_resync_end(struct ctflow *, const struct conf *,
-		    int64_t now, ct_event_cb, void *arg);
+		    int64_t now, event_cb, void *arg);
 void		 ctflow_get_stats(const struct ctflow *, struct ctflow_stats *);
 /* The host's own addresses (copied; at most CTFLOW_LOCAL_MAX).  A new flow
  * from one of them to an address that is not is not followed: it is the
@@ -150,7 +148,7 @@ struct ct_stats {
  * will go to cb.  NULL with *cause if conntrack cannot be reached (no
  * CAP_NET_ADMIN, no nf_conntrack_netlink).
  */
-struct ct	*ct_open(struct loop *, const struct conf *, ct_event_cb,
+struct ct	*ct_open(struct loop *, const struct conf *, event_cb,
 		    void *arg, char **cause);
 /*
  * Reads the current table (so live connections count from the start) and

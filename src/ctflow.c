@@ -127,7 +127,7 @@ struct ctflow {
 /* What a message says about its flow, worked out once. */
 struct ctflow_ctx {
 	const struct ct_msg *msg;
-	ct_event_cb	 cb;
+	event_cb	 cb;
 	void		*arg;
 	uint32_t	 origin;	/* EVENT_F_* owed to where it came from */
 };
@@ -141,19 +141,19 @@ static uint32_t	 ctflow_find(const struct ctflow *, const struct ctflow_key *,
 static void	 ctflow_touch(struct ctflow *, uint32_t, enum ctflow_class);
 static void	 ctflow_release(struct ctflow *, uint32_t);
 static uint32_t	 ctflow_alloc(struct ctflow *, const struct ctflow_key *,
-		    uint64_t, int, int64_t, ct_event_cb, void *);
+		    uint64_t, int, int64_t, event_cb, void *);
 static void	 ctflow_event_init(const struct ctflow_ent *, struct event *,
 		    enum event_kind, int64_t, uint32_t);
 static void	 ctflow_emit(const struct ctflow_ent *, enum event_kind,
-		    int64_t, uint32_t, ct_event_cb, void *);
+		    int64_t, uint32_t, event_cb, void *);
 static void	 ctflow_do_open(struct ctflow *, uint32_t, int64_t, int64_t,
-		    uint32_t, ct_event_cb, void *);
+		    uint32_t, event_cb, void *);
 static void	 ctflow_do_close(struct ctflow *, uint32_t, int64_t, uint32_t,
-		    ct_event_cb, void *);
+		    event_cb, void *);
 static void	 ctflow_do_end(struct ctflow *, uint32_t, int64_t, uint32_t,
-		    ct_event_cb, void *);
+		    event_cb, void *);
 static void	 ctflow_counters(struct ctflow_ent *, const struct ct_msg *,
-		    ct_event_cb, void *);
+		    event_cb, void *);
 static void	 ctflow_state(struct ctflow *, uint32_t,
 		    const struct ctflow_ctx *);
 
@@ -283,7 +283,7 @@ ctflow_release(struct ctflow *ctf, uint32_t i)
  */
 static uint32_t
 ctflow_alloc(struct ctflow *ctf, const struct ctflow_key *k, uint64_t h,
-    int limit, int64_t now, ct_event_cb cb, void *arg)
+    int limit, int64_t now, event_cb cb, void *arg)
 {
 	struct ctflow_ent	*e;
 	uint32_t		 i = CTFLOW_NIL;
@@ -330,7 +330,7 @@ ctflow_event_init(const struct ctflow_ent *e, struct event *ev,
 
 static void
 ctflow_emit(const struct ctflow_ent *e, enum event_kind kind, int64_t now,
-    uint32_t flags, ct_event_cb cb, void *arg)
+    uint32_t flags, event_cb cb, void *arg)
 {
 	struct event	 ev;
 
@@ -346,7 +346,7 @@ ctflow_emit(const struct ctflow_ent *e, enum event_kind kind, int64_t now,
  */
 static void
 ctflow_do_open(struct ctflow *ctf, uint32_t i, int64_t now, int64_t when,
-    uint32_t flags, ct_event_cb cb, void *arg)
+    uint32_t flags, event_cb cb, void *arg)
 {
 	struct ctflow_ent	*e = &ctf->ents[i];
 
@@ -358,7 +358,7 @@ ctflow_do_open(struct ctflow *ctf, uint32_t i, int64_t now, int64_t when,
 
 static void
 ctflow_do_close(struct ctflow *ctf, uint32_t i, int64_t now, uint32_t flags,
-    ct_event_cb cb, void *arg)
+    event_cb cb, void *arg)
 {
 	struct ctflow_ent	*e = &ctf->ents[i];
 	struct event		 ev;
@@ -378,7 +378,7 @@ ctflow_do_close(struct ctflow *ctf, uint32_t i, int64_t now, uint32_t flags,
  */
 static void
 ctflow_do_end(struct ctflow *ctf, uint32_t i, int64_t now, uint32_t flags,
-    ct_event_cb cb, void *arg)
+    event_cb cb, void *arg)
 {
 	struct ctflow_ent	*e = &ctf->ents[i];
 	struct event		 ev;
@@ -405,7 +405,7 @@ ctflow_do_end(struct ctflow *ctf, uint32_t i, int64_t now, uint32_t flags,
  */
 static void
 ctflow_counters(struct ctflow_ent *e, const struct ct_msg *msg,
-    ct_event_cb cb, void *arg)
+    event_cb cb, void *arg)
 {
 	struct event	 ev;
 	uint64_t	 raw[CTFLOW_NCOUNTERS], d[CTFLOW_NCOUNTERS];
@@ -487,7 +487,7 @@ ctflow_state(struct ctflow *ctf, uint32_t i, const struct ctflow_ctx *cx)
 
 void
 ctflow_apply(struct ctflow *ctf, const struct conf *conf,
-    const struct ct_msg *msg, ct_event_cb cb, void *arg)
+    const struct ct_msg *msg, event_cb cb, void *arg)
 {
 	const struct conf_service *svc;
 	struct ctflow_ent	*e;
@@ -619,7 +619,7 @@ ctflow_resync_begin(struct ctflow *ctf, int first)
 
 void
 ctflow_resync_end(struct ctflow *ctf, const struct conf *conf, int64_t now,
-    ct_event_cb cb, void *arg)
+    event_cb cb, void *arg)
 {
 	uint32_t	 i, next;
 	int		 c;

@@ -45,7 +45,7 @@ void		 pipeline_free(struct pipeline *);
 void		 pipeline_set_conf(struct pipeline *, const struct conf *);
 void		 pipeline_set_verdict_cb(struct pipeline *,
 		    verdict_cb, void *arg);
-/* Takes one event (a ct_event_cb: arg is the pipeline). */
+/* Takes one event (an event_cb: arg is the pipeline). */
 void		 pipeline_event(const struct event *, void *arg);
 /* Writes what is summed in memory (rollups) to the store; the daemon
  * calls it every minute and at stop. */

@@ -171,14 +171,14 @@ static uint64_t	track_karma_spent(const struct conf_karma *, uint32_t,
 		    int64_t, uint32_t);
 static void	track_apply(struct track *, const struct conf *,
 		    const struct conf_service *, int, uint32_t,
-		    const struct event *, track_verdict_cb, void *);
+		    const struct event *, verdict_cb, void *);
 static void	track_judge(struct track *, const struct conf *,
 		    const struct conf_service *, uint32_t, struct track_slot *,
-		    const struct rule_limits *, int64_t, track_verdict_cb,
+		    const struct rule_limits *, int64_t, verdict_cb,
 		    void *);
 static void	track_offence(struct track *, struct track_slot *, uint8_t,
 		    int, int, uint32_t, const struct verdict *,
-		    track_verdict_cb, void *);
+		    verdict_cb, void *);
 
 struct track *
 track_new(uint32_t capacity, uint32_t seed)
@@ -576,7 +576,7 @@ track_karma_spent(const struct conf_karma *k, uint32_t now_s, int64_t credit,
  */
 static void
 track_log_apply(struct track *t, const struct conf *conf, int s, uint32_t i,
-    const struct event *ev, track_verdict_cb cb, void *arg)
+    const struct event *ev, verdict_cb cb, void *arg)
 {
 	struct track_slot	*sl = &t->slot[s][i];
 	struct rule_subject	 subj;
@@ -612,7 +612,7 @@ track_log_apply(struct track *t, const struct conf *conf, int s, uint32_t i,
 
 static void
 track_log(struct track *t, const struct conf *conf, const struct event *ev,
-    track_verdict_cb cb, void *arg)
+    verdict_cb cb, void *arg)
 {
 	struct prefix	host, net;
 	uint32_t	hi, ni;
@@ -643,7 +643,7 @@ track_log(struct track *t, const struct conf *conf, const struct event *ev,
  */
 void
 track_event(struct track *t, const struct conf *conf,
-    const struct event *ev, track_verdict_cb cb, void *arg)
+    const struct event *ev, verdict_cb cb, void *arg)
 {
 	const struct conf_service	*svc;
 	struct prefix			 host, net;
@@ -705,7 +705,7 @@ track_event(struct track *t, const struct conf *conf,
 static void
 track_apply(struct track *t, const struct conf *conf,
     const struct conf_service *svc, int s, uint32_t i,
-    const struct event *ev, track_verdict_cb cb, void *arg)
+    const struct event *ev, verdict_cb cb, void *arg)
 {
 	struct track_slot	*sl = &t->slot[s][i];
 	struct rule_limits	 lim;
@@ -760,7 +760,7 @@ track_apply(struct track *t, const struct conf *conf,
 static void
 track_judge(struct track *t, const struct conf *conf,
     const struct conf_service *svc, uint32_t i, struct track_slot *sl,
-    const struct rule_limits *lim, int64_t now, track_verdict_cb cb,
+    const struct rule_limits *lim, int64_t now, verdict_cb cb,
     void *arg)
 {
 	struct rule_subject	 subj;
@@ -799,7 +799,7 @@ track_judge(struct track *t, const struct conf *conf,
 static void
 track_offence(struct track *t, struct track_slot *sl, uint8_t bit,
     int broken, int due, uint32_t now_s, const struct verdict *v,
-    track_verdict_cb cb, void *arg)
+    verdict_cb cb, void *arg)
 {
 	if (!broken) {
 		sl->flags &= ~bit;

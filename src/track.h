@@ -19,13 +19,11 @@
 #include <stdint.h>
 
 #include "addr.h"
+#include "event.h"
+#include "verdict.h"
 
 struct conf;
-struct event;
-struct verdict;
 struct track;
-
-typedef void	(*track_verdict_cb)(const struct verdict *, void *arg);
 
 struct track_stats {
 	uint64_t	 entries;	/* in use now */
@@ -57,7 +55,7 @@ void		 track_free(struct track *);
 /* Applies ev; calls cb for every limit it makes an entry break (cb must
  * not call back into the tracker; the verdict lives for the call). */
 void		 track_event(struct track *, const struct conf *,
-		    const struct event *ev, track_verdict_cb, void *arg);
+		    const struct event *ev, verdict_cb, void *arg);
 /* Calls cb for each entry and service with any state (status, reports). */
 void		 track_walk(struct track *, const struct conf *, int64_t now,
 		    void (*cb)(const struct track_view *, void *), void *arg);

@@ -36,7 +36,7 @@ static int	 quiet;
 static uint64_t	 nevents;
 
 static void
-event_cb(const struct event *ev, void *arg)
+ctwatch_event_cb(const struct event *ev, void *arg)
 {
 	char	 a[ADDR_STRLEN];
 
@@ -200,7 +200,7 @@ main(int argc, char **argv)
 		perror("ctwatch: timer");
 		return 1;
 	}
-	if ((the_ct = ct_open(loop, conf, event_cb, NULL, &cause)) == NULL ||
+	if ((the_ct = ct_open(loop, conf, ctwatch_event_cb, NULL, &cause)) == NULL ||
 	    ct_start(the_ct, &cause) == -1) {
 		fprintf(stderr, "ctwatch: %s\n", cause);
 		return 1;
