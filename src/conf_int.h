@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "clock.h"
 #include "conf.h"
 
 #ifndef nitems
@@ -26,9 +27,8 @@
 #define CONF_DIRECTIVES_MAX	96	/* rows of conf_directives[] */
 #define CONF_DB_NAME		"xmppguard.db"	/* in state_dir */
 
-#define CONF_US_S		1000000LL
-#define CONF_RATE_WINDOW_MIN	(1 * CONF_US_S)
-#define CONF_RATE_WINDOW_MAX	(7 * 86400 * CONF_US_S)
+#define CONF_RATE_WINDOW_MIN	(1 * CLOCK_US_PER_SEC)
+#define CONF_RATE_WINDOW_MAX	(7 * 86400 * CLOCK_US_PER_SEC)
 
 /* A pointer to the field at off in a section's structure. */
 #define CONF_FIELD(base, off, type)					\

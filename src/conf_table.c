@@ -20,6 +20,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "clock.h"
 #include "conf.h"
 #include "conf_int.h"
 #include "log.h"
@@ -89,7 +90,7 @@ static const char *const conf_log_level_names[] = {
 #define L(f)	offsetof(struct conf_log, f)
 #define O(f)	offsetof(struct conf_override, f)
 #define A(f)	offsetof(struct conf_alert, f)
-#define DAYS(n)	((int64_t)(n) * 86400 * CONF_US_S)
+#define DAYS(n)	((int64_t)(n) * 86400 * CLOCK_US_PER_SEC)
 #define SUN_MAX	((int64_t)sizeof(((struct sockaddr_un *)0)->sun_path) - 1)
 
 const struct conf_directive conf_directives[] = {
@@ -142,8 +143,8 @@ const struct conf_directive conf_directives[] = {
 	{ CONF_K_CONNTRACK, "rcvbuf_max", CONF_T_SIZE, 0, 64 * 1024,
 	  (int64_t)1 << 30, NULL, "256M", G(ct_rcvbuf_max), 0,
 	  "The buffer doubles after each overrun, up to this." },
-	{ CONF_K_CONNTRACK, "poll", CONF_T_DURATION, 0, CONF_US_S / 10,
-	  3600 * CONF_US_S, NULL, "5s", G(ct_poll), 0,
+	{ CONF_K_CONNTRACK, "poll", CONF_T_DURATION, 0, CLOCK_US_PER_SEC / 10,
+	  3600 * CLOCK_US_PER_SEC, NULL, "5s", G(ct_poll), 0,
 	  "How often the byte counters of live connections are read, for "
 	  "karma." },
 	{ CONF_K_CONNTRACK, "flows_max", CONF_T_UINT, 0, 1024, 16777216, NULL,
@@ -166,7 +167,7 @@ const struct conf_directive conf_directives[] = {
 	  "64", G(track_prefix6), 0,
 	  "The same for IPv6 (a /64 is usually one host)." },
 	{ CONF_K_TRACK, "short_lived", CONF_T_DURATION, 0, 0,
-	  3600 * CONF_US_S, NULL, "10s", G(short_lived), 0,
+	  3600 * CLOCK_US_PER_SEC, NULL, "10s", G(short_lived), 0,
 	  "Connections closed sooner count as short-lived in reports." },
 
 	{ CONF_K_SERVICE, "ports", CONF_T_PORTS, CONF_F_NEWREQ, 1, 65535,
@@ -224,14 +225,14 @@ const struct conf_directive conf_directives[] = {
 	  "10", G(auth_outage_factor), 0,
 	  "... failures run at this many times the usual rate, and "
 	  "(if the filter reports successful logins) almost none succeed." },
-	{ CONF_K_AUTH, "outage_window", CONF_T_DURATION, 0, 10 * CONF_US_S,
-	  3600 * CONF_US_S, NULL, "1m", G(auth_outage_window), 0,
+	{ CONF_K_AUTH, "outage_window", CONF_T_DURATION, 0, 10 * CLOCK_US_PER_SEC,
+	  3600 * CLOCK_US_PER_SEC, NULL, "1m", G(auth_outage_window), 0,
 	  "Window the outage shape is measured over." },
 	{ CONF_K_AUTH, "outage_hold", CONF_T_DURATION, 0, 0,
-	  86400 * CONF_US_S, NULL, "15m", G(auth_outage_hold), 0,
+	  86400 * CLOCK_US_PER_SEC, NULL, "15m", G(auth_outage_hold), 0,
 	  "Auth bans stay held this long after the shape was last seen." },
 
-	{ CONF_K_BAN, "duration", CONF_T_DURATION, 0, CONF_US_S,
+	{ CONF_K_BAN, "duration", CONF_T_DURATION, 0, CLOCK_US_PER_SEC,
 	  DAYS(365), NULL, "10m", G(ban_duration), 0,
 	  "The first ban of an address." },
 	{ CONF_K_BAN, "concurrency_duration", CONF_T_DURATION, 0, 0,
@@ -253,7 +254,7 @@ const struct conf_directive conf_directives[] = {
 	  "4", G(ban_escalate), 0,
 	  "Each repeat within memory lasts this many times the last; 1: "
 	  "never longer." },
-	{ CONF_K_BAN, "max_duration", CONF_T_DURATION, 0, CONF_US_S,
+	{ CONF_K_BAN, "max_duration", CONF_T_DURATION, 0, CLOCK_US_PER_SEC,
 	  DAYS(365), NULL, "1w", G(ban_max_duration), 0,
 	  "No ban lasts longer." },
 	{ CONF_K_BAN, "memory", CONF_T_DURATION, 0, 0, DAYS(365), NULL,
@@ -364,15 +365,15 @@ const struct conf_directive conf_directives[] = {
 	  "rest go into one digest at its end (how many, by rule, the top "
 	  "addresses and their reasons), and so does all of the next "
 	  "interval while the storm lasts." },
-	{ CONF_K_ALERT, "timeout", CONF_T_DURATION, 0, CONF_US_S / 10,
-	  300 * CONF_US_S, NULL, "10s", A(timeout), 0,
+	{ CONF_K_ALERT, "timeout", CONF_T_DURATION, 0, CLOCK_US_PER_SEC / 10,
+	  300 * CLOCK_US_PER_SEC, NULL, "10s", A(timeout), 0,
 	  "Each attempt gives up after this long." },
 	{ CONF_K_ALERT, "retries", CONF_T_UINT, 0, 0, 10, NULL,
 	  "3", A(retries), 0,
 	  "Attempts after the first when there is no answer, a timeout, "
 	  "408, 429 or 5xx." },
-	{ CONF_K_ALERT, "backoff", CONF_T_DURATION, 0, CONF_US_S / 10,
-	  60 * CONF_US_S, NULL, "1s", A(backoff), 0,
+	{ CONF_K_ALERT, "backoff", CONF_T_DURATION, 0, CLOCK_US_PER_SEC / 10,
+	  60 * CLOCK_US_PER_SEC, NULL, "1s", A(backoff), 0,
 	  "Wait before the first retry, doubling for each next one (at most "
 	  "1m)." },
 	{ CONF_K_ALERT, "queue", CONF_T_UINT, 0, 1, 10000, NULL,
@@ -384,8 +385,8 @@ const struct conf_directive conf_directives[] = {
 	  NULL, "", G(metrics_file), 0,
 	  "Written every interval, atomically (e.g. "
 	  "/var/lib/prometheus/node-exporter/xmppguard.prom); empty: none." },
-	{ CONF_K_METRICS, "interval", CONF_T_DURATION, 0, CONF_US_S,
-	  3600 * CONF_US_S, NULL, "15s", G(metrics_interval), 0,
+	{ CONF_K_METRICS, "interval", CONF_T_DURATION, 0, CLOCK_US_PER_SEC,
+	  3600 * CLOCK_US_PER_SEC, NULL, "15s", G(metrics_interval), 0,
 	  "How often the file is written." },
 	{ CONF_K_METRICS, "listen", CONF_T_STRING, CONF_F_EMPTY, 0, 64, NULL,
 	  "", G(metrics_listen), 0,

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "clock.h"
 #include "conf.h"
 #include "conf_int.h"
 
@@ -27,11 +28,11 @@ static const struct conf_unit {
 	const char	*name;
 	uint64_t	 mult;
 } conf_time_units[] = {		/* largest first, for conf_fmt_duration */
-	{ "w", 604800 * (uint64_t)CONF_US_S },
-	{ "d", 86400 * (uint64_t)CONF_US_S },
-	{ "h", 3600 * (uint64_t)CONF_US_S },
-	{ "m", 60 * (uint64_t)CONF_US_S },
-	{ "s", (uint64_t)CONF_US_S },
+	{ "w", 604800 * (uint64_t)CLOCK_US_PER_SEC },
+	{ "d", 86400 * (uint64_t)CLOCK_US_PER_SEC },
+	{ "h", 3600 * (uint64_t)CLOCK_US_PER_SEC },
+	{ "m", 60 * (uint64_t)CLOCK_US_PER_SEC },
+	{ "s", (uint64_t)CLOCK_US_PER_SEC },
 	{ "ms", 1000 },
 	{ "us", 1 },
 }, conf_size_units[] = {
@@ -70,7 +71,7 @@ conf_number(const char **sp, uint64_t *v, const char **why)
 static int
 conf_duration(const char *s, int bare_unit, int64_t *us, const char **why)
 {
-	uint64_t	n = 1, mult = (uint64_t)CONF_US_S;
+	uint64_t	n = 1, mult = (uint64_t)CLOCK_US_PER_SEC;
 	size_t		i;
 
 	if (*s == '\0') {

@@ -16,7 +16,6 @@
 #include "htab.h"
 #include "logtime.h"
 
-#define FILTER_US		INT64_C(1000000)
 #define FILTER_ERRORS_MAX	50	/* a load reports no more */
 
 enum filter_field {

@@ -53,6 +53,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "conf.h"
 #include "filter_int.h"
 #include "inifile.h"
@@ -625,8 +626,8 @@ filter_load_buf(const char *name, const char *buf, size_t len, char **cause)
 	fp.file = name;
 	fp.f = f = xcalloc(1, sizeof(*f));
 	fp.join_cap = fp.dedup_cap = 4096;
-	fp.join_ttl = 600 * FILTER_US;
-	fp.dedup_window = 10 * FILTER_US;
+	fp.join_ttl = 600 * CLOCK_US_PER_SEC;
+	fp.dedup_window = 10 * CLOCK_US_PER_SEC;
 	fp.match_limit = 100000;
 	fp.depth_limit = 10000;
 

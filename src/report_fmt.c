@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "clock.h"
 #include "report_int.h"
 
 const char *const report_sort_names[REPORT_SORT_MAX] = {
@@ -76,7 +77,7 @@ char *
 report_fmt_time(int64_t t, char *buf, size_t size)
 {
 	struct tm	tm;
-	time_t		s = (time_t)(t / 1000000);
+	time_t		s = (time_t)(t / CLOCK_US_PER_SEC);
 
 	if (t < 0 || gmtime_r(&s, &tm) == NULL)
 		snprintf(buf, size, "-");

@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "clock.h"
 #include "conf.h"
 
 struct addr;
@@ -26,7 +27,7 @@ struct sqlite3;
 #define REPORT_BANS_MAX		200000	/* bans of the period remembered */
 #define REPORT_EVENTS_SCAN	100000	/* --ip: newest events examined */
 #define REPORT_NEAR		0.7	/* near: this share of a limit */
-#define REPORT_HOUR_US		(3600LL * 1000000LL)
+#define REPORT_HOUR_US		(3600 * CLOCK_US_PER_SEC)
 
 enum report_format {
 	REPORT_FMT_TABLE,

@@ -77,6 +77,7 @@
 #include <string.h>
 
 #include "addr.h"
+#include "clock.h"
 #include "conf.h"
 #include "event.h"
 #include "htab.h"
@@ -95,8 +96,7 @@
  * bucket's place in the ring stays right when the number wraps. */
 #define TRACK_RING_MOD		\
 	((uint32_t)TRACK_RING * (UINT32_MAX / TRACK_RING))
-#define TRACK_US_S		1000000LL
-#define TRACK_WINDOW_DEFAULT	(3600 * TRACK_US_S)
+#define TRACK_WINDOW_DEFAULT	(3600 * CLOCK_US_PER_SEC)
 #define TRACK_KARMA_MAX		INT32_MAX
 
 /* The two eviction lists. */
@@ -218,9 +218,9 @@ track_sec(int64_t us)
 {
 	if (us <= 0)
 		return 0;
-	if (us / TRACK_US_S > UINT32_MAX)
+	if (us / CLOCK_US_PER_SEC > UINT32_MAX)
 		return UINT32_MAX;
-	return (uint32_t)(us / TRACK_US_S);
+	return (uint32_t)(us / CLOCK_US_PER_SEC);
 }
 
 /* Promotes entry i: a handshake completed for it. */
@@ -604,7 +604,7 @@ track_log_apply(struct track *t, const struct conf *conf, int s, uint32_t i,
 	subj.prefix = &t->e[i].key;
 	subj.time = ev->time;
 	due = (int64_t)now_s - (int64_t)sl->reported >=
-	    track_window(&lim) / TRACK_US_S;
+	    track_window(&lim) / CLOCK_US_PER_SEC;
 	broken = rule_log(&subj, rule, &lim.max_new, track_ring_count(sl,
 	    track_ring_width(&lim), ev->time), &v);
 	track_offence(t, sl, TRACK_S_CHURN, broken, due, now_s, &v, cb, arg);
@@ -775,7 +775,7 @@ track_judge(struct track *t, const struct conf *conf,
 	subj.time = now;
 	/* Decided once, so that standing offences repeat together. */
 	due = (int64_t)now_s - (int64_t)sl->reported >=
-	    track_window(lim) / TRACK_US_S;
+	    track_window(lim) / CLOCK_US_PER_SEC;
 
 	broken = rule_concurrency(&subj, lim, sl->live, &v);
 	track_offence(t, sl, TRACK_S_CONCURRENCY, broken, due, now_s, &v, cb,
@@ -790,7 +790,7 @@ track_judge(struct track *t, const struct conf *conf,
 		track_karma_at(sl, &lim->karma, now_s, &credit, &full);
 		broken = rule_karma(&subj, lim, credit, track_karma_spent(
 		    &lim->karma, now_s, credit, full),
-		    (int64_t)(now_s > full ? now_s - full : 0) * TRACK_US_S,
+		    (int64_t)(now_s > full ? now_s - full : 0) * CLOCK_US_PER_SEC,
 		    &v);
 	}
 	track_offence(t, sl, TRACK_S_KARMA, broken, due, now_s, &v, cb, arg);
@@ -864,7 +864,7 @@ track_walk(struct track *t, const struct conf *conf, int64_t now,
 			view.max_new = lim.max_new.count;
 			view.karma_credit = credit;
 			view.last_seen = (int64_t)t->e[i].last_seen *
-			    TRACK_US_S;
+			    CLOCK_US_PER_SEC;
 			cb(&view, arg);
 		}
 	}
