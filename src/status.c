@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "json.h"
 #include "log.h"
 #include "metrics.h"
@@ -105,7 +106,7 @@ status_number(const struct status_field *f, const void *snap, int k)
 		return ((const double *)(const void *)p)[k];
 	case STATUS_US:
 	case STATUS_TIME:
-		return (double)((const int64_t *)(const void *)p)[k] / 1e6;
+		return (double)((const int64_t *)(const void *)p)[k] / (double)CLOCK_US_PER_SEC;
 	case STATUS_STR:
 		return 1;
 	}
