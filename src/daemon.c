@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <grp.h>
 #include <limits.h>
 #include <pwd.h>
@@ -55,6 +56,67 @@
 static int	daemon_metrics_listen(struct daemon *, const struct conf *,
 		    char **);
 static void	daemon_metrics_cb(struct metrics *, void *);
+
+/*
+ * `xmppguard run`'s options and configuration: -1 for a usage error, 1
+ * if the configuration did not load (the errors are printed), else 0 with
+ * *foreground set and d ready for daemon_run().
+ */
+int
+daemon_init(struct daemon *d, int argc, char **argv, int *foreground)
+{
+	static const struct option longopts[] = {
+		{ "config",	required_argument,	NULL, 'c' },
+		{ "foreground",	no_argument,		NULL, 'f' },
+		{ "dry-run",	no_argument,		NULL, 'n' },
+		{ "state-dir",	required_argument,	NULL, 'S' },
+		{ "socket",	required_argument,	NULL, 's' },
+		{ "debug",	no_argument,		NULL, 'd' },
+		{ NULL,		0,			NULL, 0 }
+	};
+	const char	*conf_path = NULL;
+	int		 ch, debug = 0;
+
+	memset(d, 0, sizeof(*d));
+	d->lock_fd = d->ready_fd = -1;
+	*foreground = 0;
+	while ((ch = getopt_long(argc, argv, "c:fnS:s:d", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			conf_path = optarg;
+			break;
+		case 'f':
+			*foreground = 1;
+			break;
+		case 'n':
+			d->dry_run = 1;
+			break;
+		case 'S':
+			if (optarg[0] != '/')
+				fatalx("--state-dir: %s: not an absolute "
+				    "path", optarg);
+			d->state_dir = optarg;
+			break;
+		case 's':
+			d->socket = optarg;
+			break;
+		case 'd':
+			debug = 1;
+			break;
+		default:
+			return -1;
+		}
+	}
+	if (optind != argc)
+		return -1;
+	if ((d->conf = conf_load_command(conf_path)) == NULL)
+		return 1;
+	daemon_apply_overrides(d, d->conf);
+	if (debug)
+		d->conf->log_level = LOG_LEVEL_DEBUG;
+	return 0;
+}
 
 /* Applies command-line overrides, which win over the file. */
 void

@@ -51,6 +51,9 @@ struct daemon {
 	double		 rate;		/* events per second, last interval */
 };
 
+/* `run`'s options and configuration: 0, or -1 (usage) or 1 (errors
+ * printed); *foreground from -f. */
+int	daemon_init(struct daemon *, int argc, char **argv, int *foreground);
 /* Command-line overrides (--dry-run, --socket, --state-dir) on conf. */
 void	daemon_apply_overrides(struct daemon *, struct conf *);
 

@@ -216,57 +216,17 @@ daemon_run(struct daemon *d, int foreground)
 static int
 main_run(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "config",	required_argument,	NULL, 'c' },
-		{ "foreground",	no_argument,		NULL, 'f' },
-		{ "dry-run",	no_argument,		NULL, 'n' },
-		{ "state-dir",	required_argument,	NULL, 'S' },
-		{ "socket",	required_argument,	NULL, 's' },
-		{ "debug",	no_argument,		NULL, 'd' },
-		{ NULL,		0,			NULL, 0 }
-	};
-	struct daemon	 d;
-	const char	*conf_path = NULL;
-	int		 ch, foreground = 0, debug = 0;
+	struct daemon	d;
+	int		foreground;
 
-	memset(&d, 0, sizeof(d));
-	d.lock_fd = d.ready_fd = -1;
-	while ((ch = getopt_long(argc, argv, "c:fnS:s:d", longopts,
-	    NULL)) != -1) {
-		switch (ch) {
-		case 'c':
-			conf_path = optarg;
-			break;
-		case 'f':
-			foreground = 1;
-			break;
-		case 'n':
-			d.dry_run = 1;
-			break;
-		case 'S':
-			if (optarg[0] != '/')
-				fatalx("--state-dir: %s: not an absolute "
-				    "path", optarg);
-			d.state_dir = optarg;
-			break;
-		case 's':
-			d.socket = optarg;
-			break;
-		case 'd':
-			debug = 1;
-			break;
-		default:
-			main_usage(stderr, 2);
-		}
-	}
-	if (optind != argc)
+	switch (daemon_init(&d, argc, argv, &foreground)) {
+	case -1:
 		main_usage(stderr, 2);
-	if ((d.conf = conf_load_command(conf_path)) == NULL)
+	case 0:
+		return daemon_run(&d, foreground);
+	default:
 		return 1;
-	daemon_apply_overrides(&d, d.conf);
-	if (debug)
-		d.conf->log_level = LOG_LEVEL_DEBUG;
-	return daemon_run(&d, foreground);
+	}
 }
 
 static int
