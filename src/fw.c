@@ -359,6 +359,12 @@ fw_name(const struct fw *fw)
 	return fw->be->name;
 }
 
+const struct fw_stats *
+fw_stats(const struct fw *fw)
+{
+	return &fw->stats;
+}
+
 /*
  * fw_exec().
  */

@@ -147,6 +147,9 @@ const char	*fw_name(const struct fw *);
 /* 1 if the backend's bans expire by themselves (kernel timeouts), so the
  * daemon need not lift them. */
 int		 fw_expires_itself(const struct fw *);
+/* The counters of fw_apply() and the others, kept in fw (valid until
+ * fw_close()). */
+const struct fw_stats *fw_stats(const struct fw *);
 
 /*
  * Runs argv[0] (an absolute path, or looked up in /usr/sbin, /sbin,

@@ -309,7 +309,7 @@ daemon_fw_flush(struct daemon *d)
 		free(cause);
 	}
 	log_debug("fw: %zu operations in %.1f ms", n,
-	    d->fw->stats.last_us / 1000.0);
+	    fw_stats(d->fw)->last_us / 1000.0);
 	/* Live sessions: their conntrack entries and sockets. */
 	for (i = 0; i < nkills; i++)
 		if (fw_kill(d->fw, &kills[i], &cause) == -1) {
@@ -525,10 +525,10 @@ daemon_status_json(struct daemon *d, FILE *out)
 	    (unsigned long long)bst.extended, (unsigned long long)bst.refused,
 	    (unsigned long long)bst.restored, (unsigned long long)bst.readded,
 	    (unsigned long long)bst.full, fw_name(d->fw),
-	    (unsigned long long)d->fw->stats.batches,
-	    (unsigned long long)d->fw->stats.ops,
-	    (unsigned long long)d->fw->stats.failures,
-	    d->fw->stats.last_us / 1000.0);
+	    (unsigned long long)fw_stats(d->fw)->batches,
+	    (unsigned long long)fw_stats(d->fw)->ops,
+	    (unsigned long long)fw_stats(d->fw)->failures,
+	    fw_stats(d->fw)->last_us / 1000.0);
 	fprintf(out, ",\"logs\":");
 	logsrc_status_json(d->logs, out);
 	fprintf(out, ",\"auth_held\":%llu", (unsigned long long)ps.held);
@@ -589,8 +589,8 @@ daemon_status_text(struct daemon *d, FILE *out)
 	    "batches, %llu failed\n", (unsigned long long)bst.active,
 	    (unsigned long long)bst.bans, (unsigned long long)bst.unbans,
 	    (unsigned long long)bst.expired, (unsigned long long)bst.refused,
-	    fw_name(d->fw), (unsigned long long)d->fw->stats.batches,
-	    (unsigned long long)d->fw->stats.failures);
+	    fw_name(d->fw), (unsigned long long)fw_stats(d->fw)->batches,
+	    (unsigned long long)fw_stats(d->fw)->failures);
 	logsrc_status_text(d->logs, out);
 	if (ps.held > 0)
 		fprintf(out, "auth        %llu verdicts held during "
@@ -829,7 +829,7 @@ daemon_restore(struct daemon *d)
 			    "%.1f ms)", n, n == 1 ? "ban" : "bans",
 			    (clock_monotonic() - t0) / 1000.0,
 			    (t1 - t0) / 1000.0,
-			    d->fw->stats.last_us / 1000.0);
+			    fw_stats(d->fw)->last_us / 1000.0);
 		return;
 	}
 	if (cause != NULL) {
@@ -1064,13 +1064,13 @@ daemon_metrics_cb(struct metrics *m, void *arg)
 	metrics_gauge(m, "xmppguard_bans_active", "Bans in force.",
 	    (double)bst.active);
 	metrics_counter(m, "xmppguard_firewall_batches_total", "Batches the "
-	    "firewall backend applied.", d->fw->stats.batches);
+	    "firewall backend applied.", fw_stats(d->fw)->batches);
 	metrics_counter(m, "xmppguard_firewall_operations_total", "Ban and "
-	    "unban operations in them.", d->fw->stats.ops);
+	    "unban operations in them.", fw_stats(d->fw)->ops);
 	metrics_counter(m, "xmppguard_firewall_failures_total", "Batches "
-	    "the firewall backend failed to apply.", d->fw->stats.failures);
+	    "the firewall backend failed to apply.", fw_stats(d->fw)->failures);
 	metrics_gauge(m, "xmppguard_firewall_last_batch_seconds", "How long "
-	    "the last batch took.", (double)d->fw->stats.last_us / 1e6);
+	    "the last batch took.", (double)fw_stats(d->fw)->last_us / 1e6);
 
 	metrics_gauge(m, "xmppguard_tracked_addresses", "Addresses and "
 	    "networks with state in memory.", (double)ts.entries);
