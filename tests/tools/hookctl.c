@@ -40,6 +40,7 @@
 #include "clock.h"
 #include "conf.h"
 #include "fw.h"
+#include "fw_int.h"
 #include "fw_webhook.h"
 #include "http.h"
 #include "log.h"
@@ -227,7 +228,7 @@ main(int argc, char **argv)
 	char			*cause = NULL;
 	int64_t			 start, elapsed;
 	unsigned long		 wait_ms = 30000;
-	int			 ch, verbose = 0, ok;
+	int			 ch, verbose = 0, ok, rc;
 
 	memset(&hc, 0, sizeof hc);
 	memset(&tune, 0, sizeof tune);
@@ -314,17 +315,23 @@ main(int argc, char **argv)
 		free(conf->ban_webhook);
 		conf->ban_webhook = xstrdup(url);
 	}
-	/* The webhook backend, whatever the file says. */
-	conf->firewall = CONF_FW_WEBHOOK;
-	conf->dry_run = 0;
 	if ((hc.loop = loop_new(&cause)) == NULL) {
 		fprintf(stderr, "hookctl: %s\n", cause);
 		return 2;
 	}
-	hc.fw = fw_open(conf, hc.loop, &cause);
+	/*
+	 * The webhook backend alone, whatever the file's firewall: not by
+	 * fw_open(), whose never-a-weapon list holds this host's addresses,
+	 * which on a test host may be the documentation addresses we post.
+	 */
+	hc.fw = xcalloc(1, sizeof *hc.fw);
+	hc.fw->be = &fw_webhook_backend;
+	hc.fw->loop = hc.loop;
+	rc = hc.fw->be->open(hc.fw, conf, &cause);
 	conf_free(conf);
-	if (hc.fw == NULL) {
-		fprintf(stderr, "hookctl: %s\n", cause);
+	if (rc == -1) {
+		fprintf(stderr, "hookctl: webhook: %s\n", cause);
+		free(hc.fw);
 		loop_free(hc.loop);
 		return 2;
 	}
