@@ -273,17 +273,10 @@ fail:
 	return -1;
 }
 
-static void
-fw_ipset_close(struct fw *fw)
-{
-	fw->priv = NULL;
-}
-
 const struct fw_backend fw_ipset_backend = {
 	.name = "ipset",
 	.open = fw_ipset_open,
 	.apply = fw_ipset_apply,
 	.list = fw_ipset_list,
-	.kill = fw_kill_live,
-	.close = fw_ipset_close
+	.kill = fw_kill_live
 };

@@ -595,17 +595,10 @@ fw_iptables_list(struct fw *fw, struct fw_entry **entriesp, size_t *np,
 	return 0;
 }
 
-static void
-fw_iptables_close(struct fw *fw)
-{
-	fw->priv = NULL;
-}
-
 const struct fw_backend fw_iptables_backend = {
 	.name = "iptables",
 	.open = fw_iptables_open,
 	.apply = fw_iptables_apply,
 	.list = fw_iptables_list,
-	.kill = fw_kill_live,
-	.close = fw_iptables_close
+	.kill = fw_kill_live
 };
