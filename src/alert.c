@@ -60,6 +60,7 @@
 #include "http.h"
 #include "json.h"
 #include "log.h"
+#include "status.h"
 #include "loop.h"
 #include "metrics.h"
 #include "outage.h"
@@ -1297,92 +1298,123 @@ alert_type_name(int type)
 	return type >= 0 && type < 6 ? names[type] : "?";
 }
 
-void
-alerts_status_json(const struct alerts *as, FILE *out)
-{
-	const struct alert_sink	*sk;
-	struct alert_stats	 st;
-	struct http_stats	 hs;
-	int			 i;
+/*
+ * Status: the totals over every sink, with each sink's own counters in a
+ * list inside ("sinks").
+ */
+struct alert_sink_status {
+	const char	*name;
+	const char	*type;
+	const char	*url;		/* scheme and host only */
+	uint64_t	 events, sent, failed, dropped, cancelled;
+	uint64_t	 digests, digested, attempts, retries;
+	uint32_t	 pending;
+	const char	*last_error;
+};
 
-	alerts_get_stats(as, &st);
-	fprintf(out, "{\"events\":%" PRIu64 ",\"sent\":%" PRIu64 ",\"failed\":"
-	    "%" PRIu64 ",\"dropped\":%" PRIu64 ",\"cancelled\":%" PRIu64
-	    ",\"digests\":%" PRIu64 ",\"digested\":%" PRIu64 ",\"pending\":%u,"
-	    "\"sinks\":[", st.events, st.sent, st.failed, st.dropped,
-	    st.cancelled, st.digests, st.digested, st.pending);
-	for (i = 0; as != NULL && i < as->nsinks; i++) {
-		sk = as->sinks[i];
-		http_get_stats(sk->http, &hs);
-		fprintf(out, "%s{\"name\":", i > 0 ? "," : "");
-		json_string(out, sk->ca->name);
-		fprintf(out, ",\"type\":\"%s\",\"url\":",
-		    alert_type_name(sk->ca->type));
-		json_string(out, sk->shown);
-		fprintf(out, ",\"events\":%" PRIu64 ",\"sent\":%" PRIu64
-		    ",\"failed\":%" PRIu64 ",\"dropped\":%" PRIu64
-		    ",\"cancelled\":%" PRIu64 ",\"digests\":%" PRIu64
-		    ",\"digested\":%" PRIu64 ",\"attempts\":%" PRIu64
-		    ",\"retries\":%" PRIu64 ",\"pending\":%u,\"last_error\":",
-		    sk->events, sk->sent, sk->failed, sk->dropped,
-		    sk->cancelled, sk->digests, sk->digested, hs.attempts,
-		    hs.retries, hs.inflight + hs.pending);
-		json_string(out, sk->last_error);
-		fputc('}', out);
-	}
-	fputs("]}", out);
+static size_t
+alert_sinks_count(const void *obj)
+{
+	const struct alerts	*as = obj;
+
+	return as != NULL ? (size_t)as->nsinks : 0;
 }
 
-void
-alerts_metrics(const struct alerts *as, struct metrics *m)
+static void
+alert_sinks_get(const void *obj, size_t i, void *snap)
 {
-	static const struct {
-		const char	*name;
-		const char	*help;
-		size_t		 off;
-	} fam[] = {
-		{ "xmppguard_alerts_events_total", "Events a sink's filter "
-		    "let through.", offsetof(struct alert_sink, events) },
-		{ "xmppguard_alerts_sent_total", "Messages the chat took.",
-		    offsetof(struct alert_sink, sent) },
-		{ "xmppguard_alerts_failed_total", "Messages given up on after "
-		    "retries.", offsetof(struct alert_sink, failed) },
-		{ "xmppguard_alerts_dropped_total", "Messages dropped: the "
-		    "sink's queue was full.", offsetof(struct alert_sink,
-		    dropped) },
-		{ "xmppguard_alerts_digests_total", "Digest messages sent "
-		    "in place of single bans.", offsetof(struct alert_sink,
-		    digests) },
-	};
-	const struct alert_sink	*sk;
-	size_t			 f;
-	int			 i;
+	const struct alerts		*as = obj;
+	const struct alert_sink		*sk = as->sinks[i];
+	struct alert_sink_status	*s = snap;
+	struct http_stats		 hs;
 
-	for (f = 0; f < sizeof(fam) / sizeof(fam[0]); f++)
-		for (i = 0; as != NULL && i < as->nsinks; i++) {
-			sk = as->sinks[i];
-			metrics_sample(m, METRICS_COUNTER, fam[f].name,
-			    fam[f].help, "sink", sk->ca->name, NULL, NULL,
-			    (double)*(const uint64_t *)(const void *)
-			    ((const char *)sk + fam[f].off));
-		}
+	http_get_stats(sk->http, &hs);
+	s->name = sk->ca->name;
+	s->type = alert_type_name(sk->ca->type);
+	s->url = sk->shown;
+	s->events = sk->events;
+	s->sent = sk->sent;
+	s->failed = sk->failed;
+	s->dropped = sk->dropped;
+	s->cancelled = sk->cancelled;
+	s->digests = sk->digests;
+	s->digested = sk->digested;
+	s->attempts = hs.attempts;
+	s->retries = hs.retries;
+	s->pending = (uint32_t)(hs.inflight + hs.pending);
+	s->last_error = sk->last_error;
 }
 
-void
-alerts_status_text(const struct alerts *as, FILE *out)
-{
-	const struct alert_sink	*sk;
-	int			 i;
+#define AS(f)	offsetof(struct alert_sink_status, f)
+static const struct status_field alert_sinks_fields[] = {
+	{ .name = "name", .type = STATUS_STR, .off = AS(name) },
+	{ .name = "type", .type = STATUS_STR, .off = AS(type), .text = "%" },
+	{ .name = "url", .type = STATUS_STR, .off = AS(url), .text = "%" },
+	{ .name = "events", .type = STATUS_U64, .off = AS(events),
+	  .kind = STATUS_COUNTER, .metric = "xmppguard_alerts_events_total",
+	  .help = "Events a sink's filter let through." },
+	{ .name = "sent", .type = STATUS_U64, .off = AS(sent),
+	  .kind = STATUS_COUNTER, .metric = "xmppguard_alerts_sent_total",
+	  .help = "Messages the chat took.", .text = "% sent" },
+	{ .name = "failed", .type = STATUS_U64, .off = AS(failed),
+	  .kind = STATUS_COUNTER, .metric = "xmppguard_alerts_failed_total",
+	  .help = "Messages given up on after retries.", .text = "% failed" },
+	{ .name = "dropped", .type = STATUS_U64, .off = AS(dropped),
+	  .kind = STATUS_COUNTER, .metric = "xmppguard_alerts_dropped_total",
+	  .help = "Messages dropped: the sink's queue was full.",
+	  .text = "% dropped" },
+	{ .name = "cancelled", .type = STATUS_U64, .off = AS(cancelled) },
+	{ .name = "digests", .type = STATUS_U64, .off = AS(digests),
+	  .kind = STATUS_COUNTER, .metric = "xmppguard_alerts_digests_total",
+	  .help = "Digest messages sent in place of single bans.",
+	  .text = "% digests" },
+	{ .name = "digested", .type = STATUS_U64, .off = AS(digested),
+	  .text = "% events summed" },
+	{ .name = "attempts", .type = STATUS_U64, .off = AS(attempts) },
+	{ .name = "retries", .type = STATUS_U64, .off = AS(retries) },
+	{ .name = "pending", .type = STATUS_U32, .off = AS(pending),
+	  .text = "% pending" },
+	{ .name = "last_error", .type = STATUS_STR, .off = AS(last_error),
+	  .text = "last error: %" },
+	{ .name = NULL }
+};
+#undef AS
 
-	for (i = 0; as != NULL && i < as->nsinks; i++) {
-		sk = as->sinks[i];
-		fprintf(out, "alert %-6s %s %s: %" PRIu64 " sent, %" PRIu64
-		    " failed, %" PRIu64 " dropped, %" PRIu64 " %s (%" PRIu64
-		    " events summed), %u pending%s%s\n", sk->ca->name,
-		    alert_type_name(sk->ca->type), sk->shown, sk->sent,
-		    sk->failed, sk->dropped, sk->digests, sk->digests == 1 ?
-		    "digest" : "digests", sk->digested,
-		    http_busy(sk->http), sk->last_error[0] != '\0' ?
-		    "; last error: " : "", sk->last_error);
-	}
+static const struct status_group alert_sinks_group = {
+	.name = "sinks",
+	.text = "alert",
+	.fields = alert_sinks_fields,
+	.size = sizeof(struct alert_sink_status),
+	.get = alert_sinks_get,
+	.count = alert_sinks_count,
+	.item = "sink",
+};
+
+static void
+alerts_status_get(const void *obj, size_t i, void *snap)
+{
+	(void)i;
+	alerts_get_stats(obj, snap);
 }
+
+#define AT(f)	offsetof(struct alert_stats, f)
+static const struct status_field alerts_fields[] = {
+	{ .name = "events", .type = STATUS_U64, .off = AT(events) },
+	{ .name = "sent", .type = STATUS_U64, .off = AT(sent) },
+	{ .name = "failed", .type = STATUS_U64, .off = AT(failed) },
+	{ .name = "dropped", .type = STATUS_U64, .off = AT(dropped) },
+	{ .name = "cancelled", .type = STATUS_U64, .off = AT(cancelled) },
+	{ .name = "digests", .type = STATUS_U64, .off = AT(digests) },
+	{ .name = "digested", .type = STATUS_U64, .off = AT(digested) },
+	{ .name = "pending", .type = STATUS_U32, .off = AT(pending) },
+	{ .name = NULL }
+};
+#undef AT
+
+const struct status_group alerts_status_group = {
+	.name = "alerts",
+	.fields = alerts_fields,
+	.size = sizeof(struct alert_stats),
+	.get = alerts_status_get,
+	.sub = &alert_sinks_group,
+};

@@ -72,11 +72,10 @@ void		 alerts_tick(struct alerts *, int64_t now);
 /* Messages not finished yet, over every sink. */
 unsigned int	 alerts_busy(const struct alerts *);
 void		 alerts_get_stats(const struct alerts *, struct alert_stats *);
-/* status: the sinks with their counters; URLs shown by host only. */
-void		 alerts_status_json(const struct alerts *, FILE *);
-void		 alerts_status_text(const struct alerts *, FILE *);
-/* Per-sink counters for the metrics exposition. */
-void		 alerts_metrics(const struct alerts *, struct metrics *);
+/* Status and metrics: the totals, and each sink's counters; URLs shown
+ * by scheme and host only (obj: the struct alerts). */
+struct status_group;
+extern const struct status_group alerts_status_group;
 
 /* 0 if a json template holds only known placeholders, else -1 and *why
  * (a static string). */

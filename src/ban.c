@@ -35,15 +35,18 @@
 
 
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ban.h"
+#include "clock.h"
 #include "conf.h"
 #include "json.h"
 #include "log.h"
 #include "rule.h"
+#include "status.h"
 #include "store.h"
 #include "xmalloc.h"
 
@@ -55,6 +58,9 @@ struct bans {
 	struct store	*store;
 	struct ban	*b;		/* in force, dense */
 	uint32_t	*next;		/* hash chain, parallel to b */
+	uint32_t	*hpos;		/* place in heap, parallel to b */
+	uint32_t	*heap;		/* indices into b, soonest expiry
+					 * first */
 	uint32_t	 n, cap;
 	uint32_t	*bucket;	/* chain heads */
 	uint32_t	 nbucket;	/* a power of 2 */
@@ -92,6 +98,8 @@ bans_free(struct bans *bs)
 		return;
 	free(bs->b);
 	free(bs->next);
+	free(bs->hpos);
+	free(bs->heap);
 	free(bs->bucket);
 	free(bs->ops);
 	free(bs->kills);
@@ -197,6 +205,52 @@ ban_rehash(struct bans *bs)
 		ban_link(bs, i);
 }
 
+/*
+ * The expiry heap: a binary min-heap of indices into b by expiry, so the
+ * next ban to run out is found in O(1) and each expiry, extension or lift
+ * costs O(log n); nothing scans the table on a clock tick.  hpos[i] is the
+ * place of b[i] in the heap.
+ */
+static int
+ban_heap_less(const struct bans *bs, uint32_t x, uint32_t y)
+{
+	return bs->b[bs->heap[x]].expires < bs->b[bs->heap[y]].expires;
+}
+
+static void
+ban_heap_swap(struct bans *bs, uint32_t x, uint32_t y)
+{
+	uint32_t	t = bs->heap[x];
+
+	bs->heap[x] = bs->heap[y];
+	bs->heap[y] = t;
+	bs->hpos[bs->heap[x]] = x;
+	bs->hpos[bs->heap[y]] = y;
+}
+
+/* Restores the heap order around place k, up or down. */
+static void
+ban_heap_fix(struct bans *bs, uint32_t k)
+{
+	uint32_t	c;
+
+	while (k > 0 && ban_heap_less(bs, k, (k - 1) / 2)) {
+		ban_heap_swap(bs, k, (k - 1) / 2);
+		k = (k - 1) / 2;
+	}
+	for (;;) {
+		c = 2 * k + 1;
+		if (c >= bs->n)
+			break;
+		if (c + 1 < bs->n && ban_heap_less(bs, c + 1, c))
+			c++;
+		if (!ban_heap_less(bs, c, k))
+			break;
+		ban_heap_swap(bs, k, c);
+		k = c;
+	}
+}
+
 static struct ban *
 ban_insert(struct bans *bs, const struct ban *b)
 {
@@ -205,10 +259,17 @@ ban_insert(struct bans *bs, const struct ban *b)
 		bs->b = xreallocarray(bs->b, bs->cap, sizeof(*bs->b));
 		bs->next = xreallocarray(bs->next, bs->cap,
 		    sizeof(*bs->next));
+		bs->hpos = xreallocarray(bs->hpos, bs->cap,
+		    sizeof(*bs->hpos));
+		bs->heap = xreallocarray(bs->heap, bs->cap,
+		    sizeof(*bs->heap));
 	}
 	bs->b[bs->n] = *b;
 	ban_link(bs, bs->n);
+	bs->heap[bs->n] = bs->n;
+	bs->hpos[bs->n] = bs->n;
 	bs->n++;
+	ban_heap_fix(bs, bs->n - 1);
 	if (bs->n > bs->nbucket * 2)
 		ban_rehash(bs);
 	bs->st.active = bs->n;
@@ -218,12 +279,22 @@ ban_insert(struct bans *bs, const struct ban *b)
 static void
 ban_remove(struct bans *bs, uint32_t i)
 {
-	uint32_t	last = bs->n - 1;
+	uint32_t	last = bs->n - 1, k = bs->hpos[i];
 
+	/* Out of the heap: the heap's last element takes its place. */
+	if (k != last) {
+		ban_heap_swap(bs, k, last);
+		bs->n--;
+		ban_heap_fix(bs, k);
+		bs->n++;
+	}
 	ban_unlink(bs, i);
 	if (i != last) {
+		/* b[last] moves into the hole, its heap entry follows. */
 		ban_unlink(bs, last);
 		bs->b[i] = bs->b[last];
+		bs->hpos[i] = bs->hpos[last];
+		bs->heap[bs->hpos[i]] = i;
 		ban_link(bs, i);
 	}
 	bs->n--;
@@ -321,8 +392,8 @@ ban_queue(struct bans *bs, enum fw_op_kind kind, const struct ban *b,
 	op->kind = kind;
 	op->prefix = b->prefix;
 	if (kind != FW_UNBAN)
-		op->duration = b->expires - now > 1000000 ?
-		    b->expires - now : 1000000;
+		op->duration = b->expires - now > CLOCK_US_PER_SEC ?
+		    b->expires - now : CLOCK_US_PER_SEC;
 	snprintf(op->rule, sizeof(op->rule), "%s",
 	    verdict_rule_name(b->rule));
 	ban_clean(op->reason, sizeof(op->reason), b->reason);
@@ -422,7 +493,8 @@ ban_log(const char *what, const struct ban *b, int64_t now)
 
 	log_info("%s: %s for %s (%s %" PRIu32 ", %s): %s", what,
 	    addr_prefix_ntop(&b->prefix, pfx, sizeof(pfx)),
-	    conf_fmt_duration((b->expires - now + 500000) / 1000000 * 1000000,
+	    conf_fmt_duration((b->expires - now + CLOCK_US_PER_SEC / 2) /
+	    CLOCK_US_PER_SEC * CLOCK_US_PER_SEC,
 	    d, sizeof(d)), b->throttled ? "throttle" : "ban", b->count,
 	    verdict_rule_name(b->rule), b->reason);
 }
@@ -440,6 +512,7 @@ ban_issue(struct bans *bs, struct ban *nb, int64_t now)
 		if (nb->expires <= b->expires)
 			return 0;
 		b->expires = nb->expires;
+		ban_heap_fix(bs, bs->hpos[i]);
 		memcpy(b->reason, nb->reason, sizeof(b->reason));
 		if (bs->store != NULL && b->id != 0)
 			store_ban_update(bs->store, b->id, b->expires,
@@ -626,22 +699,24 @@ void
 bans_expire(struct bans *bs, int64_t now, int send_unban)
 {
 	char		pfx[ADDR_PREFIX_STRLEN];
-	uint32_t	i = 0;
+	uint32_t	i;
 
-	while (i < bs->n) {
-		if (bs->b[i].expires > now) {
-			i++;
-			continue;
-		}
+	while (bs->n > 0 && bs->b[i = bs->heap[0]].expires <= now) {
 		if (send_unban)
 			ban_queue(bs, FW_UNBAN, &bs->b[i], now);
 		log_info("unban: %s (%s ban %" PRIu32 " expired)",
 		    addr_prefix_ntop(&bs->b[i].prefix, pfx, sizeof(pfx)),
 		    verdict_rule_name(bs->b[i].rule), bs->b[i].count);
 		ban_notify(bs, BAN_EXPIRED, &bs->b[i], now);
-		ban_remove(bs, i);	/* the last moved into i */
+		ban_remove(bs, i);
 		bs->st.expired++;
 	}
+}
+
+int64_t
+bans_next_expiry(const struct bans *bs)
+{
+	return bs->n > 0 ? bs->b[bs->heap[0]].expires : INT64_MAX;
 }
 
 /*
@@ -664,11 +739,8 @@ ban_restore_cb(const struct store_ban *row, void *arg)
 		return;
 	memset(&b, 0, sizeof(b));
 	b.prefix = row->prefix;
-	b.rule = VERDICT_MANUAL;
-	for (k = 0; k < VERDICT_RULE_MAX; k++)
-		if (row->rule != NULL && strcmp(row->rule,
-		    verdict_rule_name((enum verdict_rule)k)) == 0)
-			b.rule = (enum verdict_rule)k;
+	k = verdict_rule_parse(row->rule);
+	b.rule = k >= 0 ? (enum verdict_rule)k : VERDICT_MANUAL;
 	b.source = row->source != NULL && strcmp(row->source, "control") ==
 	    0 ? BAN_SRC_CONTROL : BAN_SRC_RULE;
 	b.throttled = row->throttled;
@@ -777,7 +849,7 @@ ban_expiry_cmp(const void *a, const void *b)
 }
 
 void
-bans_walk(struct bans *bs, void (*cb)(const struct ban *, void *), void *arg)
+bans_walk(const struct bans *bs, void (*cb)(const struct ban *, void *), void *arg)
 {
 	const struct ban	**v;
 	uint32_t		  i;
@@ -825,3 +897,76 @@ ban_json(FILE *out, const struct ban *b)
 	    "\"throttled\":%s}", b->count, b->source == BAN_SRC_CONTROL ?
 	    "control" : "rule", b->throttled ? "true" : "false");
 }
+
+/*
+ * Status.  "declined" sums what never became a ban for the metric:
+ * refused (never a weapon), covered and full.
+ */
+struct ban_status {
+	struct ban_stats st;
+	uint64_t	 declined;
+};
+
+static void
+ban_status_get(const void *obj, size_t i, void *snap)
+{
+	struct ban_status	*s = snap;
+
+	(void)i;
+	bans_get_stats(obj, &s->st);
+	s->declined = s->st.refused + s->st.covered + s->st.full;
+}
+
+static const char *
+ban_status_rule(int r)
+{
+	return verdict_rule_name((enum verdict_rule)r);
+}
+
+#define BS(f)	offsetof(struct ban_status, st.f)
+static const struct status_field ban_status_fields[] = {
+	{ .name = "active", .type = STATUS_U64, .off = BS(active),
+	  .kind = STATUS_GAUGE, .metric = "xmppguard_bans_active",
+	  .help = "Bans in force.", .text = "% in force" },
+	{ .name = "issued", .type = STATUS_U64, .off = BS(bans),
+	  .text = "% issued" },
+	{ .name = "by_rule", .type = STATUS_U64, .off = BS(by_rule),
+	  .kind = STATUS_COUNTER, .metric = "xmppguard_bans_total",
+	  .help = "Bans issued, by rule.", .n = VERDICT_RULE_MAX,
+	  .by = "rule", .by_name = ban_status_rule },
+	{ .name = "escalated", .type = STATUS_U64, .off = BS(escalated),
+	  .kind = STATUS_COUNTER, .metric = "xmppguard_bans_escalated_total",
+	  .help = "Bans of a repeat offender (longer each time)." },
+	{ .name = "extended", .type = STATUS_U64, .off = BS(extended),
+	  .kind = STATUS_COUNTER, .metric = "xmppguard_bans_extended_total",
+	  .help = "Bans made longer by a new verdict." },
+	{ .name = "expired", .type = STATUS_U64, .off = BS(expired),
+	  .kind = STATUS_COUNTER, .metric = "xmppguard_bans_expired_total",
+	  .help = "Bans that ran out.", .text = "% expired" },
+	{ .name = "lifted", .type = STATUS_U64, .off = BS(unbans),
+	  .kind = STATUS_COUNTER, .metric = "xmppguard_bans_lifted_total",
+	  .help = "Bans an operator lifted.", .text = "% lifted" },
+	{ .name = "refused", .type = STATUS_U64, .off = BS(refused),
+	  .text = "% refused (never a weapon)" },
+	{ .name = "covered", .type = STATUS_U64, .off = BS(covered) },
+	{ .name = "full", .type = STATUS_U64, .off = BS(full) },
+	{ .name = "declined", .type = STATUS_U64,
+	  .off = offsetof(struct ban_status, declined),
+	  .kind = STATUS_COUNTER, .metric = "xmppguard_bans_refused_total",
+	  .help = "Bans refused: loopback, the host's own, allowlisted, "
+	  "covered or table full." },
+	{ .name = "restored", .type = STATUS_U64, .off = BS(restored),
+	  .kind = STATUS_COUNTER, .metric = "xmppguard_bans_restored_total",
+	  .help = "Bans found in the store at start." },
+	{ .name = "readded", .type = STATUS_U64, .off = BS(readded) },
+	{ .name = NULL }
+};
+#undef BS
+
+const struct status_group bans_status_group = {
+	.name = "bans",
+	.text = "bans",
+	.fields = ban_status_fields,
+	.size = sizeof(struct ban_status),
+	.get = ban_status_get,
+};

@@ -79,8 +79,9 @@ void		 bans_set_conf(struct bans *, const struct conf *);
 void		 bans_set_notify(struct bans *, ban_notify_cb, void *arg);
 
 /*
- * The host's own addresses, never banned (refreshed by the caller when
- * interfaces change; ct.c finds them with getifaddrs).
+ * The host's own addresses, never banned.  enforce.c reads them once, at
+ * start (bans_refresh_local); an address added to an interface later is
+ * not known here until the daemon restarts.
  */
 void		 bans_set_local(struct bans *, const struct addr *, int n);
 /* The same from the interfaces (getifaddrs): how many, or -1. */
@@ -105,9 +106,11 @@ int		 bans_manual(struct bans *, const struct prefix *,
 int		 bans_lift(struct bans *, const struct prefix *, int64_t now,
 		    char **cause);
 
-/* Forgets bans whose time is up; send_unban: queue an unban (for
- * backends without timeouts of their own). */
+/* Forgets bans whose time is up, soonest first; send_unban: queue an
+ * unban (for backends without timeouts of their own).  O(log n) a ban. */
 void		 bans_expire(struct bans *, int64_t now, int send_unban);
+/* When the next ban runs out (us since the epoch); INT64_MAX: none. */
+int64_t		 bans_next_expiry(const struct bans *);
 
 /*
  * The firewall operations waiting since the last call, to be applied as
@@ -139,7 +142,7 @@ void		 bans_reconcile(struct bans *, int64_t now,
 size_t		 bans_all(struct bans *, int64_t now, struct fw_op **ops);
 
 /* Every ban in force, by expiry. */
-void		 bans_walk(struct bans *, void (*cb)(const struct ban *,
+void		 bans_walk(const struct bans *, void (*cb)(const struct ban *,
 		    void *), void *arg);
 const struct ban *bans_find(struct bans *, const struct prefix *);
 void		 bans_get_stats(const struct bans *, struct ban_stats *);
@@ -147,5 +150,9 @@ void		 bans_get_stats(const struct bans *, struct ban_stats *);
 /* JSON for one ban: address (with /len), rule, reason, since, expires,
  * count, source, throttled. */
 void		 ban_json(FILE *, const struct ban *);
+
+/* Its counters, for status and metrics (obj: the struct bans). */
+struct status_group;
+extern const struct status_group bans_status_group;
 
 #endif /* BAN_H */

@@ -45,6 +45,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +60,7 @@
 #include "ct.h"
 #include "log.h"
 #include "loop.h"
+#include "status.h"
 #include "xmalloc.h"
 
 #define CT_READ_BUDGET		4096	/* event datagrams per wakeup */
@@ -709,26 +711,6 @@ ct_open(struct loop *loop, const struct conf *conf, ct_event_cb cb,
 		    "user space");
 	nfct_filter_destroy(filter);
 
-	/* The live flows, so that concurrency counts from the start. */
-	if (ct_dump(ct, 1, cause) == -1)
-		goto fail;
-	if (ct->dump_seen == 0)
-		log_info("ct: the conntrack table is empty: if no netfilter "
-		    "rule uses conntrack in this network namespace, the "
-		    "kernel tracks nothing and no events will come");
-
-	if (loop_fd_add(loop, ct->fd, LOOP_READ, ct_read_cb, ct) == -1) {
-		*cause = xasprintf("conntrack events: %s", strerror(errno));
-		goto fail;
-	}
-	ct->poll_ms = ct_poll_ms(conf);
-	if ((ct->poll = loop_timer_add(loop, ct->poll_ms, ct_poll_cb,
-	    ct)) == NULL) {
-		*cause = xasprintf("conntrack poll timer: %s",
-		    strerror(errno));
-		(void)loop_fd_del(loop, ct->fd);
-		goto fail;
-	}
 	return ct;
 
 fail:
@@ -745,6 +727,35 @@ fail:
 	free(ct->bufs);
 	free(ct);
 	return NULL;
+}
+
+/*
+ * The live flows, so that concurrency counts from the start, then the
+ * events: after enforcement is up (a verdict from the first dump must be
+ * enforced) and, under privilege separation, through the helper.
+ */
+int
+ct_start(struct ct *ct, char **cause)
+{
+	if (ct_dump(ct, 1, cause) == -1)
+		return -1;
+	if (ct->dump_seen == 0)
+		log_info("ct: the conntrack table is empty: if no netfilter "
+		    "rule uses conntrack in this network namespace, the "
+		    "kernel tracks nothing and no events will come");
+	if (loop_fd_add(ct->loop, ct->fd, LOOP_READ, ct_read_cb, ct) == -1) {
+		*cause = xasprintf("conntrack events: %s", strerror(errno));
+		return -1;
+	}
+	ct->poll_ms = ct_poll_ms(ct->conf);
+	if ((ct->poll = loop_timer_add(ct->loop, ct->poll_ms, ct_poll_cb,
+	    ct)) == NULL) {
+		*cause = xasprintf("conntrack poll timer: %s",
+		    strerror(errno));
+		(void)loop_fd_del(ct->loop, ct->fd);
+		return -1;
+	}
+	return 0;
 }
 
 /*
@@ -812,3 +823,88 @@ ct_get_stats(const struct ct *ct, struct ct_stats *st)
 	*st = ct->stats;
 	ctflow_get_stats(ct->flows, &st->flow);
 }
+
+/*
+ * Status: the netlink socket's health and the flow table.  Without
+ * conntrack the daemon shows ct_status_off_group instead.
+ */
+struct ct_status {
+	int		 enabled;
+	struct ct_stats	 st;
+};
+
+static void
+ct_status_get(const void *obj, size_t i, void *snap)
+{
+	struct ct_status	*s = snap;
+
+	(void)i;
+	s->enabled = obj != NULL;
+	if (obj != NULL)
+		ct_get_stats(obj, &s->st);
+}
+
+#define CS(f)	offsetof(struct ct_status, st.f)
+static const struct status_field ct_status_fields[] = {
+	{ .name = "enabled", .type = STATUS_BOOL,
+	  .off = offsetof(struct ct_status, enabled), .text = "%" },
+	{ .name = "messages", .type = STATUS_U64, .off = CS(msgs),
+	  .kind = STATUS_COUNTER, .metric = "xmppguard_conntrack_messages_total",
+	  .help = "Netlink messages received.", .text = "% messages" },
+	{ .name = "overruns", .type = STATUS_U64, .off = CS(overruns),
+	  .kind = STATUS_COUNTER, .metric = "xmppguard_conntrack_overruns_total",
+	  .help = "Netlink overruns: events lost, then a resync.",
+	  .text = "% overruns" },
+	{ .name = "resyncs", .type = STATUS_U64, .off = CS(resyncs),
+	  .kind = STATUS_COUNTER, .metric = "xmppguard_conntrack_resyncs_total",
+	  .help = "Table dumps after an overrun.", .text = "% resyncs" },
+	{ .name = "dumps", .type = STATUS_U64, .off = CS(dumps) },
+	{ .name = "last_dump_ms", .type = STATUS_US, .off = CS(last_dump_us) },
+	{ .name = "rcvbuf", .type = STATUS_U64, .off = CS(rcvbuf),
+	  .kind = STATUS_GAUGE, .metric = "xmppguard_conntrack_rcvbuf_bytes",
+	  .help = "The netlink socket's receive buffer.",
+	  .text = "buffer % bytes" },
+	{ .name = "accounting", .type = STATUS_TRI, .off = CS(acct),
+	  .text = "byte counters %" },
+	{ .name = "events_sysctl", .type = STATUS_INT, .off = CS(events_sysctl) },
+	{ .name = "flows", .type = STATUS_U64, .off = CS(flow.flows),
+	  .kind = STATUS_GAUGE, .metric = "xmppguard_conntrack_flows",
+	  .help = "Flows to the services followed now.", .text = "% flows" },
+	{ .name = "flows_evicted", .type = STATUS_U64, .off = CS(flow.evicted),
+	  .kind = STATUS_COUNTER,
+	  .metric = "xmppguard_conntrack_flow_evictions_total",
+	  .help = "Flows dropped because the flow table was full." },
+	{ .name = "ignored", .type = STATUS_U64, .off = CS(flow.ignored) },
+	{ .name = "halfopen", .type = STATUS_U64, .off = CS(flow.halfopen),
+	  .text = "% half-open" },
+	{ .name = "resync_closed", .type = STATUS_U64,
+	  .off = CS(flow.resync_closed) },
+	{ .name = "resync_opened", .type = STATUS_U64,
+	  .off = CS(flow.resync_opened) },
+	{ .name = "local", .type = STATUS_U64, .off = CS(flow.local) },
+	{ .name = NULL }
+};
+#undef CS
+
+const struct status_group ct_status_group = {
+	.name = "conntrack",
+	.text = "conntrack",
+	.fields = ct_status_fields,
+	.size = sizeof(struct ct_status),
+	.get = ct_status_get,
+};
+
+/* [conntrack] enabled = no: says so, and nothing else (obj NULL). */
+static const struct status_field ct_status_off_fields[] = {
+	{ .name = "enabled", .type = STATUS_BOOL,
+	  .off = offsetof(struct ct_status, enabled), .text = "%" },
+	{ .name = NULL }
+};
+
+const struct status_group ct_status_off_group = {
+	.name = "conntrack",
+	.text = "conntrack",
+	.fields = ct_status_off_fields,
+	.size = sizeof(struct ct_status),
+	.get = ct_status_get,
+};

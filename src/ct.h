@@ -145,13 +145,18 @@ struct ct_stats {
 };
 
 /*
- * Opens the netlink sockets, sizes the receive buffer, reads the current
- * table (so live connections count from the start) and registers with the
- * loop; events go to cb.  NULL with *cause if conntrack cannot be reached
- * (no CAP_NET_ADMIN, no nf_conntrack_netlink).
+ * Opens the netlink sockets (subscribed from here on: nothing falls
+ * between this and the first dump) and sizes the receive buffer; events
+ * will go to cb.  NULL with *cause if conntrack cannot be reached (no
+ * CAP_NET_ADMIN, no nf_conntrack_netlink).
  */
 struct ct	*ct_open(struct loop *, const struct conf *, ct_event_cb,
 		    void *arg, char **cause);
+/*
+ * Reads the current table (so live connections count from the start) and
+ * registers with the loop.  0, or -1 and *cause.
+ */
+int		 ct_start(struct ct *, char **cause);
 /* Takes a new configuration (watched ports, intervals) after a reload. */
 void		 ct_set_conf(struct ct *, const struct conf *);
 
@@ -171,5 +176,11 @@ struct nfct_handle *ct_dump_handle(struct ct *);
 int		 ct_event_fd(const struct ct *);
 void		 ct_close(struct ct *);
 void		 ct_get_stats(const struct ct *, struct ct_stats *);
+
+/* Its counters, for status and metrics (obj: the struct ct); without
+ * conntrack, the off group (obj NULL) says so. */
+struct status_group;
+extern const struct status_group ct_status_group;
+extern const struct status_group ct_status_off_group;
 
 #endif /* CT_H */

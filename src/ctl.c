@@ -25,6 +25,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "ctl.h"
 #include "log.h"
 #include "loop.h"
@@ -341,7 +342,7 @@ ctl_open(struct loop *loop, const char *path, const char *group,
 	ctl->cb = cb;
 	ctl->arg = arg;
 	ctl->uid = geteuid();
-	ctl->warn_rl.interval_us = 10 * 1000000LL;
+	ctl->warn_rl.interval_us = 10 * CLOCK_US_PER_SEC;
 	for (i = 0; i < CTL_CLIENTS_MAX; i++)
 		ctl->clients[i].fd = -1;
 	if (loop_fd_add(loop, fd, LOOP_READ, ctl_accept_cb, ctl) == -1) {

@@ -76,6 +76,10 @@ struct event {
 #define EVENT_F_RESYNC		0x08	/* made up from a table dump after a
 					 * gap, not observed as it happened */
 
+/* Where events go, from every source (conntrack, logs, replay) to the
+ * pipeline; ev lives for the call only. */
+typedef void	(*event_cb)(const struct event *ev, void *arg);
+
 /* Stable lower-case names ("auth_fail", "conn_open", ...) used in
  * configuration, SQL, JSON and logs; NULL for an out-of-range kind. */
 const char	*event_kind_name(enum event_kind);

@@ -34,6 +34,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -44,6 +45,7 @@
 #include "fw.h"
 #include "fw_int.h"
 #include "log.h"
+#include "status.h"
 #include "xmalloc.h"
 
 #define FW_EXEC_PATH	"/usr/sbin:/usr/bin:/sbin:/bin"
@@ -384,6 +386,56 @@ fw_stats(const struct fw *fw)
 {
 	return &fw->stats;
 }
+
+/* Status: the backend and its batches. */
+struct fw_status {
+	const char	*backend;
+	struct fw_stats	 st;
+};
+
+static void
+fw_status_get(const void *obj, size_t i, void *snap)
+{
+	struct fw_status	*s = snap;
+
+	(void)i;
+	s->backend = fw_name(obj);
+	s->st = *fw_stats(obj);
+}
+
+#define FS(f)	offsetof(struct fw_status, st.f)
+static const struct status_field fw_status_fields[] = {
+	{ .name = "backend", .type = STATUS_STR,
+	  .off = offsetof(struct fw_status, backend), .text = "%" },
+	{ .name = "batches", .type = STATUS_U64, .off = FS(batches),
+	  .kind = STATUS_COUNTER, .metric = "xmppguard_firewall_batches_total",
+	  .help = "Batches the firewall backend applied.",
+	  .text = "% batches" },
+	{ .name = "operations", .type = STATUS_U64, .off = FS(ops),
+	  .kind = STATUS_COUNTER,
+	  .metric = "xmppguard_firewall_operations_total",
+	  .help = "Ban and unban operations in them." },
+	{ .name = "failures", .type = STATUS_U64, .off = FS(failures),
+	  .kind = STATUS_COUNTER, .metric = "xmppguard_firewall_failures_total",
+	  .help = "Batches the firewall backend failed to apply.",
+	  .text = "% failed" },
+	{ .name = "rejected", .type = STATUS_U64, .off = FS(rejected) },
+	{ .name = "killed", .type = STATUS_U64, .off = FS(killed) },
+	{ .name = "last_batch_ms", .type = STATUS_US, .off = FS(last_us),
+	  .kind = STATUS_GAUGE,
+	  .metric = "xmppguard_firewall_last_batch_seconds",
+	  .help = "How long the last batch took." },
+	{ .name = NULL }
+};
+#undef FS
+
+const struct status_group fw_status_group = {
+	.name = "firewall",
+	.text = "firewall",
+	.fields = fw_status_fields,
+	.size = sizeof(struct fw_status),
+	.get = fw_status_get,
+};
 
 /*
  * fw_exec().

@@ -111,5 +111,8 @@ int		 fw_expires_itself(const struct fw *);
 /* The counters of fw_apply() and the others, kept in fw (valid until
  * fw_close()). */
 const struct fw_stats *fw_stats(const struct fw *);
+/* The same for status and metrics (obj: the struct fw). */
+struct status_group;
+extern const struct status_group fw_status_group;
 
 #endif /* FW_H */

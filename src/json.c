@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "json.h"
 
 /* Length of the valid UTF-8 sequence at s (1-4), or 0 if it is not one. */
@@ -89,8 +90,9 @@ json_fmt_time(int64_t t, char *buf, size_t size)
 	time_t		sec;
 	int64_t		us;
 
-	sec = (time_t)(t >= 0 ? t / 1000000 : (t - 999999) / 1000000);
-	us = t - (int64_t)sec * 1000000;
+	sec = (time_t)(t >= 0 ? t / CLOCK_US_PER_SEC :
+	    (t - CLOCK_US_PER_SEC + 1) / CLOCK_US_PER_SEC);
+	us = t - (int64_t)sec * CLOCK_US_PER_SEC;
 	if (gmtime_r(&sec, &tm) == NULL) {
 		snprintf(buf, size, "?");
 		return buf;

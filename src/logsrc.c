@@ -26,6 +26,7 @@
  * reload that changes the [log] sections starts them afresh (the caller
  * stops and starts the source), one that does not keeps them.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,7 +39,7 @@
 #include "log.h"
 #include "logsrc.h"
 #include "loop.h"
-#include "metrics.h"
+#include "status.h"
 #include "store.h"
 #include "tail.h"
 #include "xmalloc.h"
@@ -60,7 +61,7 @@ struct logsrc_file {
 
 struct logsrc {
 	struct store		*store;
-	logsrc_event_cb		 cb;
+	event_cb		 cb;
 	void			*arg;
 	struct logsrc_file	*files;
 	size_t			 nfiles;
@@ -137,7 +138,7 @@ logsrc_check(const struct conf *conf, char **cause)
 
 struct logsrc *
 logsrc_start(struct loop *loop, const struct conf *conf, struct store *store,
-    logsrc_event_cb cb, void *arg, char **cause)
+    event_cb cb, void *arg, char **cause)
 {
 	struct logsrc		*ls;
 	struct logsrc_file	*lf;
@@ -234,138 +235,103 @@ logsrc_flush(struct logsrc *ls, int64_t now)
 	}
 }
 
-void
-logsrc_status_json(const struct logsrc *ls, FILE *out)
-{
-	const struct logsrc_file	*lf;
-	const struct filter_stats	*fs;
-	struct tail_stats		 ts;
-	size_t				 i;
-
-	fputc('[', out);
-	for (i = 0; ls != NULL && i < ls->nfiles; i++) {
-		lf = &ls->files[i];
-		fs = filter_stats(lf->filter);
-		tail_get_stats(lf->tail, &ts);
-		fprintf(out, "%s{\"name\":", i == 0 ? "" : ",");
-		json_string(out, lf->name);
-		fputs(",\"path\":", out);
-		json_string(out, lf->path);
-		fputs(",\"filter\":", out);
-		json_string(out, filter_name(lf->filter));
-		fprintf(out, ",\"lines\":%llu,\"bytes\":%llu,\"matched\":%llu,"
-		    "\"events\":%llu,\"toolong\":%llu,\"match_errors\":%llu,"
-		    "\"rotations\":%llu,\"truncations\":%llu,"
-		    "\"reopen_errors\":%llu,\"join_misses\":%llu,"
-		    "\"future_times\":%llu,\"kinds\":",
-		    (unsigned long long)ts.lines, (unsigned long long)ts.bytes,
-		    (unsigned long long)fs->matched,
-		    (unsigned long long)lf->events,
-		    (unsigned long long)ts.toolong,
-		    (unsigned long long)fs->errors,
-		    (unsigned long long)ts.rotations,
-		    (unsigned long long)ts.truncations,
-		    (unsigned long long)ts.reopen_errors,
-		    (unsigned long long)fs->join_misses,
-		    (unsigned long long)lf->future);
-		event_counts_json(out, lf->kinds);
-		fputc('}', out);
-	}
-	fputc(']', out);
-}
-
-/* The per-log counters the metrics export. */
-enum logsrc_counter {
-	LOGSRC_M_LINES,
-	LOGSRC_M_BYTES,
-	LOGSRC_M_EVENTS,
-	LOGSRC_M_TOOLONG,
-	LOGSRC_M_ERRORS,
-	LOGSRC_M_ROTATIONS,
-	LOGSRC_M_REOPEN
+/*
+ * Status: one item per followed log, its reader's and its filter's
+ * counters together.
+ */
+struct logsrc_status {
+	const char	*name;
+	const char	*path;
+	const char	*filter;
+	struct tail_stats t;
+	struct filter_stats f;
+	uint64_t	 events;
+	uint64_t	 future;
+	uint64_t	 kinds[EVENT_KIND_MAX];
 };
 
-static uint64_t
-logsrc_counter(const struct logsrc_file *lf, enum logsrc_counter c)
+static size_t
+logsrc_status_count(const void *obj)
 {
-	struct tail_stats	ts;
+	const struct logsrc	*ls = obj;
 
-	tail_get_stats(lf->tail, &ts);
-	switch (c) {
-	case LOGSRC_M_LINES:
-		return ts.lines;
-	case LOGSRC_M_BYTES:
-		return ts.bytes;
-	case LOGSRC_M_EVENTS:
-		return lf->events;
-	case LOGSRC_M_TOOLONG:
-		return ts.toolong;
-	case LOGSRC_M_ERRORS:
-		return filter_stats(lf->filter)->errors;
-	case LOGSRC_M_ROTATIONS:
-		return ts.rotations + ts.truncations;
-	case LOGSRC_M_REOPEN:
-		return ts.reopen_errors;
-	}
-	return 0;
+	return ls != NULL ? ls->nfiles : 0;
 }
 
-void
-logsrc_metrics(const struct logsrc *ls, struct metrics *m)
+static void
+logsrc_status_get(const void *obj, size_t i, void *snap)
 {
-	static const struct {
-		const char		*name;
-		const char		*help;
-		const char		*reason;	/* NULL: no label */
-		enum logsrc_counter	 c;
-	} fam[] = {
-		{ "xmppguard_log_lines_total", "Lines read from a followed "
-		    "log.", NULL, LOGSRC_M_LINES },
-		{ "xmppguard_log_bytes_total", "Bytes read from a followed "
-		    "log.", NULL, LOGSRC_M_BYTES },
-		{ "xmppguard_log_events_total", "Events a log's filter "
-		    "found.", NULL, LOGSRC_M_EVENTS },
-		{ "xmppguard_log_skipped_lines_total", "Lines skipped: "
-		    "longer than max_line, or the filter's match limits were "
-		    "hit.", "too_long", LOGSRC_M_TOOLONG },
-		{ "xmppguard_log_skipped_lines_total", "", "match_error",
-		    LOGSRC_M_ERRORS },
-		{ "xmppguard_log_rotations_total", "Rotations and truncations "
-		    "followed.", NULL, LOGSRC_M_ROTATIONS },
-		{ "xmppguard_log_reopen_errors_total", "Times a log could not "
-		    "be opened or read (retried).", NULL, LOGSRC_M_REOPEN },
-	};
-	size_t	 f, i;
+	const struct logsrc		*ls = obj;
+	const struct logsrc_file	*lf = &ls->files[i];
+	struct logsrc_status		*s = snap;
 
-	/* One family after the other, every log in each. */
-	for (f = 0; f < sizeof(fam) / sizeof(fam[0]); f++)
-		for (i = 0; ls != NULL && i < ls->nfiles; i++)
-			metrics_sample(m, METRICS_COUNTER, fam[f].name,
-			    fam[f].help, "log", ls->files[i].name,
-			    fam[f].reason != NULL ? "reason" : NULL,
-			    fam[f].reason, (double)logsrc_counter(
-			    &ls->files[i], fam[f].c));
+	s->name = lf->name;
+	s->path = lf->path;
+	s->filter = filter_name(lf->filter);
+	tail_get_stats(lf->tail, &s->t);
+	s->f = *filter_stats(lf->filter);
+	s->events = lf->events;
+	s->future = lf->future;
+	memcpy(s->kinds, lf->kinds, sizeof(s->kinds));
 }
 
-void
-logsrc_status_text(const struct logsrc *ls, FILE *out)
+static const char *
+logsrc_kind_name(int k)
 {
-	const struct logsrc_file	*lf;
-	const struct filter_stats	*fs;
-	struct tail_stats		 ts;
-	size_t				 i;
-
-	for (i = 0; ls != NULL && i < ls->nfiles; i++) {
-		lf = &ls->files[i];
-		fs = filter_stats(lf->filter);
-		tail_get_stats(lf->tail, &ts);
-		fprintf(out, "log %-12s %llu lines, %llu events, %llu too "
-		    "long, %llu match errors, %llu rotations (%s, filter %s)\n",
-		    lf->name, (unsigned long long)ts.lines,
-		    (unsigned long long)lf->events,
-		    (unsigned long long)ts.toolong,
-		    (unsigned long long)fs->errors,
-		    (unsigned long long)ts.rotations, lf->path,
-		    filter_name(lf->filter));
-	}
+	return k == EVENT_NONE ? NULL : event_kind_name((enum event_kind)k);
 }
+
+#define LS(f)	offsetof(struct logsrc_status, f)
+static const struct status_field logsrc_status_fields[] = {
+	{ .name = "name", .type = STATUS_STR, .off = LS(name) },
+	{ .name = "path", .type = STATUS_STR, .off = LS(path),
+	  .text = "%" },
+	{ .name = "filter", .type = STATUS_STR, .off = LS(filter),
+	  .text = "filter %" },
+	{ .name = "lines", .type = STATUS_U64, .off = LS(t.lines),
+	  .kind = STATUS_COUNTER, .metric = "xmppguard_log_lines_total",
+	  .help = "Lines read from a followed log.", .text = "% lines" },
+	{ .name = "bytes", .type = STATUS_U64, .off = LS(t.bytes),
+	  .kind = STATUS_COUNTER, .metric = "xmppguard_log_bytes_total",
+	  .help = "Bytes read from a followed log." },
+	{ .name = "matched", .type = STATUS_U64, .off = LS(f.matched) },
+	{ .name = "events", .type = STATUS_U64, .off = LS(events),
+	  .kind = STATUS_COUNTER, .metric = "xmppguard_log_events_total",
+	  .help = "Events a log's filter found.", .text = "% events" },
+	{ .name = "toolong", .type = STATUS_U64, .off = LS(t.toolong),
+	  .kind = STATUS_COUNTER, .metric = "xmppguard_log_skipped_lines_total",
+	  .help = "Lines skipped: longer than max_line, or the filter's "
+	  "match limits were hit.", .label = "reason", .value = "too_long",
+	  .text = "% too long" },
+	{ .name = "match_errors", .type = STATUS_U64, .off = LS(f.errors),
+	  .kind = STATUS_COUNTER, .metric = "xmppguard_log_skipped_lines_total",
+	  .help = "", .label = "reason", .value = "match_error",
+	  .text = "% match errors" },
+	{ .name = "rotations", .type = STATUS_U64, .off = LS(t.rotations),
+	  .kind = STATUS_COUNTER, .metric = "xmppguard_log_rotations_total",
+	  .help = "Rotations and truncations followed.", .label = "how",
+	  .value = "rotation", .text = "% rotations" },
+	{ .name = "truncations", .type = STATUS_U64, .off = LS(t.truncations),
+	  .kind = STATUS_COUNTER, .metric = "xmppguard_log_rotations_total",
+	  .help = "", .label = "how", .value = "truncation" },
+	{ .name = "reopen_errors", .type = STATUS_U64,
+	  .off = LS(t.reopen_errors), .kind = STATUS_COUNTER,
+	  .metric = "xmppguard_log_reopen_errors_total",
+	  .help = "Times a log could not be opened or read (retried)." },
+	{ .name = "join_misses", .type = STATUS_U64, .off = LS(f.join_misses) },
+	{ .name = "future_times", .type = STATUS_U64, .off = LS(future) },
+	{ .name = "kinds", .type = STATUS_U64, .off = LS(kinds),
+	  .n = EVENT_KIND_MAX, .by = "kind", .by_name = logsrc_kind_name },
+	{ .name = NULL }
+};
+#undef LS
+
+const struct status_group logsrc_status_group = {
+	.name = "logs",
+	.text = "log",
+	.fields = logsrc_status_fields,
+	.size = sizeof(struct logsrc_status),
+	.get = logsrc_status_get,
+	.count = logsrc_status_count,
+	.item = "log",
+};

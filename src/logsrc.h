@@ -8,14 +8,12 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "event.h"
+
 struct conf;
-struct event;
 struct loop;
-struct metrics;
 struct store;
 struct logsrc;
-
-typedef void	(*logsrc_event_cb)(const struct event *, void *arg);
 
 /*
  * Loads every [log] section's filter and starts following its file, from
@@ -24,7 +22,7 @@ typedef void	(*logsrc_event_cb)(const struct event *, void *arg);
  * is waited for, not an error.
  */
 struct logsrc	*logsrc_start(struct loop *, const struct conf *,
-		    struct store *, logsrc_event_cb, void *arg, char **cause);
+		    struct store *, event_cb, void *arg, char **cause);
 /* Stops following and frees; NULL is a no-op.  Call logsrc_flush first. */
 void		 logsrc_stop(struct logsrc *);
 
@@ -41,10 +39,9 @@ void		 logsrc_flush(struct logsrc *, int64_t now);
  */
 int		 logsrc_check(const struct conf *, char **cause);
 
-/* Status: one JSON array, or text lines, of per-log counters. */
-void		 logsrc_status_json(const struct logsrc *, FILE *);
-void		 logsrc_status_text(const struct logsrc *, FILE *);
-/* Per-log counters for the metrics exposition. */
-void		 logsrc_metrics(const struct logsrc *, struct metrics *);
+/* The per-log counters, for status and metrics (obj: the struct
+ * logsrc, or NULL). */
+struct status_group;
+extern const struct status_group logsrc_status_group;
 
 #endif /* LOGSRC_H */

@@ -27,10 +27,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include "clock.h"
 #include "logtime.h"
 #include "xmalloc.h"
 
-#define LOGTIME_US	INT64_C(1000000)
 
 static const char *const logtime_months[12] = {
 	"january", "february", "march", "april", "may", "june", "july",
@@ -326,7 +326,7 @@ logtime_today(struct logtime *lt, time_t nows)
 static const char *
 logtime_frac(const char *p, const char *end, int64_t *frac)
 {
-	int64_t	scale = LOGTIME_US;
+	int64_t	scale = CLOCK_US_PER_SEC;
 
 	if (end - p < 2 || (*p != '.' && *p != ',') ||
 	    !isdigit((unsigned char)p[1]))
@@ -347,7 +347,7 @@ logtime_parse(struct logtime *lt, const char *s, size_t n, int64_t now)
 	const char	*end;
 	struct tm	 tm;
 	const struct tm	*today;
-	time_t		 t, nows = (time_t)(now / LOGTIME_US);
+	time_t		 t, nows = (time_t)(now / CLOCK_US_PER_SEC);
 	int64_t		 frac = 0;
 	size_t		 lastlen = 0;
 
@@ -359,7 +359,7 @@ logtime_parse(struct logtime *lt, const char *s, size_t n, int64_t now)
 	    lt->last_key == nows / 3600 &&
 	    memcmp(s, lt->last, lt->lastlen) == 0) {
 		logtime_frac(s + lt->lastlen, s + n, &frac);
-		return (int64_t)lt->last_t * LOGTIME_US + frac;
+		return (int64_t)lt->last_t * CLOCK_US_PER_SEC + frac;
 	}
 	memset(&tm, 0, sizeof(tm));
 	if (lt->nops > 0) {
@@ -406,5 +406,5 @@ logtime_parse(struct logtime *lt, const char *s, size_t n, int64_t now)
 		lt->last_key = nows / 3600;
 		lt->last_t = t;
 	}
-	return (int64_t)t * LOGTIME_US + frac;
+	return (int64_t)t * CLOCK_US_PER_SEC + frac;
 }

@@ -7,6 +7,7 @@
  * before the tracker runs, so the verdict an event causes is stored after
  * the facts that caused it.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,6 +20,7 @@
 #include "rollup.h"
 #include "store.h"
 #include "track.h"
+#include "status.h"
 #include "verdict.h"
 #include "xmalloc.h"
 
@@ -28,7 +30,7 @@ struct pipeline {
 	struct track		*track;
 	struct rollup		*rollup;
 	struct outage		*outage;
-	pipeline_verdict_cb	 verdict_cb;
+	verdict_cb	 verdict_cb;
 	void			*verdict_arg;
 	struct pipeline_stats	 stats;
 };
@@ -65,7 +67,7 @@ pipeline_set_conf(struct pipeline *p, const struct conf *conf)
 }
 
 void
-pipeline_set_verdict_cb(struct pipeline *p, pipeline_verdict_cb cb,
+pipeline_set_verdict_cb(struct pipeline *p, verdict_cb cb,
     void *arg)
 {
 	p->verdict_cb = cb;
@@ -191,3 +193,81 @@ pipeline_get_stats(const struct pipeline *p, struct pipeline_stats *st)
 {
 	*st = p->stats;
 }
+
+/*
+ * Status: the pipeline's counters and the auth outage detector's state,
+ * at the top of `xmppguard status`.
+ */
+struct pipeline_status {
+	struct pipeline_stats	ps;
+	struct outage_stats	os;
+};
+
+static void
+pipeline_status_get(const void *obj, size_t i, void *snap)
+{
+	struct pipeline_status	*s = snap;
+
+	(void)i;
+	pipeline_get_stats(obj, &s->ps);
+	pipeline_outage_stats(obj, &s->os);
+}
+
+static const char *
+pipeline_kind_name(int k)
+{
+	return k == EVENT_NONE ? NULL : event_kind_name((enum event_kind)k);
+}
+
+static const char *
+pipeline_rule_name(int r)
+{
+	return verdict_rule_name((enum verdict_rule)r);
+}
+
+#define PS(f)	offsetof(struct pipeline_status, ps.f)
+static const struct status_field pipeline_status_fields[] = {
+	{ .name = "events", .type = STATUS_U64, .off = PS(events),
+	  .text = "%" },
+	{ .name = "kinds", .type = STATUS_U64, .off = PS(kinds),
+	  .kind = STATUS_COUNTER, .metric = "xmppguard_events_total",
+	  .help = "Events taken from conntrack and logs, by kind.",
+	  .n = EVENT_KIND_MAX, .by = "kind", .by_name = pipeline_kind_name },
+	{ .name = "connections", .type = STATUS_U64, .off = PS(conns),
+	  .kind = STATUS_COUNTER, .metric = "xmppguard_connections_total",
+	  .help = "Connections that completed their handshake and ended.",
+	  .text = "% connections" },
+	{ .name = "verdicts", .type = STATUS_U64, .off = PS(verdicts),
+	  .text = "% verdicts" },
+	{ .name = "verdicts_by_rule", .type = STATUS_U64, .off = PS(rules),
+	  .kind = STATUS_COUNTER, .metric = "xmppguard_verdicts_total",
+	  .help = "Limits broken, by rule.", .n = VERDICT_RULE_MAX,
+	  .by = "rule", .by_name = pipeline_rule_name },
+	{ .name = "allowlisted", .type = STATUS_U64, .off = PS(allowlisted),
+	  .kind = STATUS_COUNTER,
+	  .metric = "xmppguard_verdicts_allowlisted_total",
+	  .help = "Verdicts against allowlisted addresses (never enforced).",
+	  .text = "% allowlisted" },
+	{ .name = "auth_held", .type = STATUS_U64, .off = PS(held),
+	  .kind = STATUS_COUNTER, .metric = "xmppguard_verdicts_held_total",
+	  .help = "Auth verdicts held during an authentication backend "
+	  "outage.", .text = "% auth verdicts held" },
+	{ .name = "auth_outage", .type = STATUS_BOOL,
+	  .off = offsetof(struct pipeline_status, os.active),
+	  .kind = STATUS_GAUGE, .metric = "xmppguard_auth_outage",
+	  .help = "1 while auth verdicts are held (authentication backend "
+	  "outage).", .text = "auth outage %" },
+	{ .name = "auth_outages", .type = STATUS_U64,
+	  .off = offsetof(struct pipeline_status, os.episodes),
+	  .kind = STATUS_COUNTER, .metric = "xmppguard_auth_outages_total",
+	  .help = "Authentication backend outages seen." },
+	{ .name = NULL }
+};
+#undef PS
+
+const struct status_group pipeline_status_group = {
+	.text = "events",
+	.fields = pipeline_status_fields,
+	.size = sizeof(struct pipeline_status),
+	.get = pipeline_status_get,
+};

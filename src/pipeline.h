@@ -22,9 +22,6 @@ struct store;
 struct track;
 struct pipeline;
 
-/* Called for each verdict after it has been recorded. */
-typedef void	(*pipeline_verdict_cb)(const struct verdict *, void *arg);
-
 struct pipeline_stats {
 	uint64_t	 events;	/* events taken */
 	uint64_t	 conns;		/* connections ended after a handshake
@@ -47,7 +44,7 @@ void		 pipeline_free(struct pipeline *);
 /* Switches to a reloaded configuration; state is kept. */
 void		 pipeline_set_conf(struct pipeline *, const struct conf *);
 void		 pipeline_set_verdict_cb(struct pipeline *,
-		    pipeline_verdict_cb, void *arg);
+		    verdict_cb, void *arg);
 /* Takes one event (a ct_event_cb: arg is the pipeline). */
 void		 pipeline_event(const struct event *, void *arg);
 /* Writes what is summed in memory (rollups) to the store; the daemon
@@ -56,9 +53,13 @@ void		 pipeline_flush(struct pipeline *);
 struct track	*pipeline_track(struct pipeline *);
 /* The auth outage detector's state (alerts poll it for new episodes). */
 struct outage_stats;
+struct status_group;
 void		 pipeline_outage_stats(const struct pipeline *,
 		    struct outage_stats *);
 void		 pipeline_get_stats(const struct pipeline *,
 		    struct pipeline_stats *);
+
+/* Its counters, for status and metrics (obj: the struct pipeline). */
+extern const struct status_group pipeline_status_group;
 
 #endif /* PIPELINE_H */

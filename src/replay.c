@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "clock.h"
 #include "conf.h"
 #include "ct.h"
 #include "json.h"
@@ -76,7 +77,7 @@ replay_verdict_cb(const struct verdict *v, void *arg)
 		printf("null");
 	printf(",\"observed\":%llu,\"limit\":%llu,\"window\":%lld,"
 	    "\"allowlisted\":%s,\"reason\":", (unsigned long long)v->observed,
-	    (unsigned long long)v->limit, (long long)(v->window / 1000000),
+	    (unsigned long long)v->limit, (long long)(v->window / CLOCK_US_PER_SEC),
 	    v->allowlisted ? "true" : "false");
 	json_string(stdout, v->reason);
 	printf("}\n");

@@ -39,20 +39,11 @@
 #include <string.h>
 
 #include "addr.h"
+#include "clock.h"
 #include "conf.h"
 #include "rule.h"
 #include "verdict.h"
 
-#define RULE_US_S	1000000LL
-
-static const char *const rule_names[VERDICT_RULE_MAX] = {
-	[VERDICT_CONCURRENCY] = "concurrency",
-	[VERDICT_CHURN] = "churn",
-	[VERDICT_KARMA] = "karma",
-	[VERDICT_AUTH] = "auth",
-	[VERDICT_REGISTER] = "register",
-	[VERDICT_MANUAL] = "manual",
-};
 
 static int	rule_inside(const struct prefix *, const struct prefix *);
 static int	rule_overlap(const struct prefix *, const struct prefix *);
@@ -64,14 +55,6 @@ static void	rule_reason(struct verdict *, const char *, ...)
 static const char *rule_from(const struct rule_subject *, char *, size_t);
 static char	*rule_fmt_bytes(uint64_t, char *, size_t);
 static char	*rule_fmt_span(int64_t, char *, size_t);
-
-const char *
-verdict_rule_name(enum verdict_rule rule)
-{
-	if ((unsigned)rule >= VERDICT_RULE_MAX)
-		return NULL;
-	return rule_names[rule];
-}
 
 /* 1 if p lies inside net (as long or longer, same family). */
 static int
@@ -263,7 +246,7 @@ rule_karma(const struct rule_subject *s, const struct rule_limits *lim,
 		return 0;
 	if (span < 0)
 		span = 0;
-	secs = (uint64_t)(span / RULE_US_S);
+	secs = (uint64_t)(span / CLOCK_US_PER_SEC);
 	if (secs != 0 && lim->karma.rate > (UINT64_MAX - lim->karma.burst) /
 	    secs)
 		allowed = UINT64_MAX;
@@ -301,16 +284,16 @@ rule_fmt_span(int64_t us, char *buf, size_t size)
 {
 	int64_t	unit;
 
-	if (us < RULE_US_S) {
+	if (us < CLOCK_US_PER_SEC) {
 		snprintf(buf, size, "<1s");
 		return buf;
 	}
-	if (us < 600 * RULE_US_S)
-		unit = RULE_US_S;
-	else if (us < 36000 * RULE_US_S)
-		unit = 60 * RULE_US_S;
+	if (us < 600 * CLOCK_US_PER_SEC)
+		unit = CLOCK_US_PER_SEC;
+	else if (us < 36000 * CLOCK_US_PER_SEC)
+		unit = 60 * CLOCK_US_PER_SEC;
 	else
-		unit = 3600 * RULE_US_S;
+		unit = 3600 * CLOCK_US_PER_SEC;
 	us = us / unit * unit + (us % unit >= unit / 2 &&
 	    us / unit < INT64_MAX / unit ? unit : 0);
 	return conf_fmt_duration(us, buf, size);

@@ -28,6 +28,7 @@
  */
 #include <inttypes.h>
 #include <sqlite3.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,7 @@
 #include "event.h"
 #include "log.h"
 #include "sql_migrations.h"
+#include "status.h"
 #include "store.h"
 #include "verdict.h"
 #include "xmalloc.h"
@@ -1237,3 +1239,47 @@ store_db(struct store *s)
 {
 	return s->db;
 }
+
+/* Status: the store's writes and what failed. */
+struct store_status {
+	const char		*path;
+	struct store_stats	 st;
+};
+
+static void
+store_status_get(const void *obj, size_t i, void *snap)
+{
+	const struct store	*s = obj;
+	struct store_status	*ss = snap;
+
+	(void)i;
+	ss->path = s->path;
+	store_get_stats(s, &ss->st);
+}
+
+#define SS(f)	offsetof(struct store_status, st.f)
+static const struct status_field store_status_fields[] = {
+	{ .name = "path", .type = STATUS_STR,
+	  .off = offsetof(struct store_status, path), .text = "%" },
+	{ .name = "rows", .type = STATUS_U64, .off = SS(rows),
+	  .kind = STATUS_COUNTER, .metric = "xmppguard_store_rows_total",
+	  .help = "Rows written to the store.", .text = "% rows" },
+	{ .name = "commits", .type = STATUS_U64, .off = SS(commits) },
+	{ .name = "errors", .type = STATUS_U64, .off = SS(errors),
+	  .kind = STATUS_COUNTER, .metric = "xmppguard_store_errors_total",
+	  .help = "Failed statements or commits.", .text = "% errors" },
+	{ .name = "lost", .type = STATUS_U64, .off = SS(lost),
+	  .kind = STATUS_COUNTER, .metric = "xmppguard_store_lost_rows_total",
+	  .help = "Rows lost to failed commits.", .text = "% lost" },
+	{ .name = "pending", .type = STATUS_U32, .off = SS(pending) },
+	{ .name = NULL }
+};
+#undef SS
+
+const struct status_group store_status_group = {
+	.name = "store",
+	.text = "store",
+	.fields = store_status_fields,
+	.size = sizeof(struct store_status),
+	.get = store_status_get,
+};

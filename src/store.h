@@ -131,4 +131,8 @@ void		 store_get_stats(const struct store *, struct store_stats *);
  */
 struct sqlite3	*store_db(struct store *);
 
+/* Its counters, for status and metrics (obj: the struct store). */
+struct status_group;
+extern const struct status_group store_status_group;
+
 #endif /* STORE_H */

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "clock.h"
 #include "event.h"
 #include "filter.h"
 #include "json.h"
@@ -303,7 +304,7 @@ testfilter_warm_start(struct filter *probe, const char *map, size_t size,
 	if ((t = testfilter_time_at(probe, map, size, hi, now)) < 0)
 		return NULL;
 	*chunk_time = t;
-	want = t - filter_dedup_window(probe) - 60 * INT64_C(1000000);
+	want = t - filter_dedup_window(probe) - 60 * CLOCK_US_PER_SEC;
 	while (lo < hi) {
 		mid = lo + (hi - lo) / 2;
 		t = testfilter_time_at(probe, map, size, mid, now);
@@ -612,11 +613,11 @@ testfilter_main(int argc, char **argv)
 	if (fstat(fd, &sb) == -1)
 		memset(&sb, 0, sizeof(sb));
 	if (S_ISREG(sb.st_mode))
-		now = (int64_t)sb.st_mtim.tv_sec * 1000000 +
+		now = (int64_t)sb.st_mtim.tv_sec * CLOCK_US_PER_SEC +
 		    sb.st_mtim.tv_nsec / 1000;
 	else {
 		clock_gettime(CLOCK_REALTIME, &a);
-		now = (int64_t)a.tv_sec * 1000000 + a.tv_nsec / 1000;
+		now = (int64_t)a.tv_sec * CLOCK_US_PER_SEC + a.tv_nsec / 1000;
 	}
 	tf.events = events ? stdout : NULL;
 

@@ -71,6 +71,7 @@
  */
 #include <sys/socket.h>
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -78,6 +79,7 @@
 #include "conf.h"
 #include "event.h"
 #include "rule.h"
+#include "status.h"
 #include "track.h"
 #include "verdict.h"
 #include "xmalloc.h"
@@ -963,3 +965,38 @@ track_get_stats(const struct track *t, struct track_stats *st)
 	}
 	st->entry_bytes = (bytes + t->capacity - 1) / t->capacity;
 }
+
+/* Status: the table's fill and evictions. */
+static void
+track_status_get(const void *obj, size_t i, void *snap)
+{
+	(void)i;
+	track_get_stats(obj, snap);
+}
+
+#define TS(f)	offsetof(struct track_stats, f)
+static const struct status_field track_status_fields[] = {
+	{ .name = "entries", .type = STATUS_U64, .off = TS(entries),
+	  .kind = STATUS_GAUGE, .metric = "xmppguard_tracked_addresses",
+	  .help = "Addresses and networks with state in memory.",
+	  .text = "%" },
+	{ .name = "capacity", .type = STATUS_U64, .off = TS(capacity),
+	  .kind = STATUS_GAUGE, .metric = "xmppguard_tracked_capacity",
+	  .help = "Most that fit ([track] capacity).", .text = "of %" },
+	{ .name = "evictions", .type = STATUS_U64, .off = TS(evictions),
+	  .kind = STATUS_COUNTER, .metric = "xmppguard_track_evictions_total",
+	  .help = "Entries pushed out by newer ones when full.",
+	  .text = "% evicted" },
+	{ .name = "ignored", .type = STATUS_U64, .off = TS(ignored) },
+	{ .name = "entry_bytes", .type = STATUS_U64, .off = TS(entry_bytes) },
+	{ .name = NULL }
+};
+#undef TS
+
+const struct status_group track_status_group = {
+	.name = "track",
+	.text = "tracked",
+	.fields = track_status_fields,
+	.size = sizeof(struct track_stats),
+	.get = track_status_get,
+};

@@ -63,4 +63,8 @@ void		 track_walk(struct track *, const struct conf *, int64_t now,
 		    void (*cb)(const struct track_view *, void *), void *arg);
 void		 track_get_stats(const struct track *, struct track_stats *);
 
+/* Its counters, for status and metrics (obj: the struct track). */
+struct status_group;
+extern const struct status_group track_status_group;
+
 #endif /* TRACK_H */

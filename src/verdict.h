@@ -1,8 +1,9 @@
 /*
  * struct verdict: what a rule decided about an address or a network.
- * Rules produce verdicts; the pipeline records them, logs them and (once
- * enforcement exists) hands them to the ban module.  A verdict is a plain
- * value that owns no memory beyond its own fields.
+ * Rules (rule.c, through the tracker) produce verdicts; the pipeline
+ * records and logs them and hands them to its verdict callback, which in
+ * the daemon is enforcement (enforce.c), in replay the printer.  A verdict
+ * is a plain value that owns no memory beyond its own fields.
  */
 #ifndef VERDICT_H
 #define VERDICT_H
@@ -39,8 +40,13 @@ struct verdict {
 			 * "churn: 131 new c2s connections in 1h (limit 120)" */
 };
 
+/* Where verdicts go (arg: the receiver's). */
+typedef void	(*verdict_cb)(const struct verdict *, void *arg);
+
 /* "concurrency", "churn", "karma", "auth", "register", "manual"; NULL for
  * an out-of-range rule. */
 const char	*verdict_rule_name(enum verdict_rule);
+/* The rule of that name; -1 if there is none. */
+int		 verdict_rule_parse(const char *);
 
 #endif /* VERDICT_H */

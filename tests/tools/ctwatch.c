@@ -200,7 +200,8 @@ main(int argc, char **argv)
 		perror("ctwatch: timer");
 		return 1;
 	}
-	if ((the_ct = ct_open(loop, conf, event_cb, NULL, &cause)) == NULL) {
+	if ((the_ct = ct_open(loop, conf, event_cb, NULL, &cause)) == NULL ||
+	    ct_start(the_ct, &cause) == -1) {
 		fprintf(stderr, "ctwatch: %s\n", cause);
 		return 1;
 	}

@@ -860,6 +860,7 @@ test_secrets(void **state)
 	char		 dead[64], conf[768];
 	char		 logpath[] = "/tmp/test_alert_log.XXXXXX";
 	char		 buf[8192], *status = NULL, *json = NULL;
+	struct status	*st;
 	size_t		 slen = 0, jlen = 0;
 	FILE		*mem;
 	ssize_t		 n;
@@ -882,12 +883,15 @@ test_secrets(void **state)
 	b = mkban("192.0.2.7/32", VERDICT_CHURN, 1, f.now, MIN10, CHURN);
 	alerts_ban(BAN_ISSUED, &b, f.now, f.as);
 	drain(&f, 5000);
+	st = status_new();
+	status_add(st, &alerts_status_group, f.as);
 	mem = open_memstream(&json, &jlen);
-	alerts_status_json(f.as, mem);
+	status_json(st, mem);
 	fclose(mem);
 	mem = open_memstream(&status, &slen);
-	alerts_status_text(f.as, mem);
+	status_text(st, mem);
 	fclose(mem);
+	status_free(st);
 	fflush(stderr);
 	dup2(saved, STDERR_FILENO);
 	close(saved);
@@ -912,7 +916,7 @@ test_secrets(void **state)
 	assert_null(strstr(json, "SECRET"));
 	assert_null(strstr(status, "SECRET"));
 	assert_non_null(strstr(json, "\"failed\":2"));
-	assert_non_null(strstr(status, "alert s      slack http://127.0.0.1:"));
+	assert_non_null(strstr(status, "alert s     slack, http://127.0.0.1:"));
 	free(json);
 	free(status);
 

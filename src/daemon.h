@@ -1,0 +1,91 @@
+/*
+ * The running daemon: what `xmppguard run` holds, and the steps of its
+ * life that main.c's daemon_run() puts in order (daemon.c), with the
+ * control commands it answers (control.c).
+ */
+#ifndef DAEMON_H
+#define DAEMON_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "log.h"
+
+struct alerts;
+struct conf;
+struct ct;
+struct ctl;
+struct enforce;
+struct logsrc;
+struct loop;
+struct metrics_server;
+struct pipeline;
+struct priv;
+struct status;
+struct store;
+
+struct daemon {
+	struct conf	*conf;
+	struct loop	*loop;
+	struct store	*store;
+	struct pipeline	*pipeline;	/* detection */
+	struct ct	*ct;		/* NULL: [conntrack] enabled = no */
+	struct logsrc	*logs;		/* the [log] sections */
+	struct priv	*priv;		/* the helper; NULL: none */
+	struct enforce	*enforce;	/* bans and the firewall */
+	struct ctl	*ctl;		/* the control socket */
+	struct alerts	*alerts;	/* the [alert] sinks */
+	struct status	*status;	/* every module's counters */
+	uint64_t	 outages;	/* auth outages announced */
+	struct metrics_server *metrics;	/* [metrics] listen; NULL: none */
+	char		 metrics_listen[72];	/* what it listens on */
+	struct log_ratelimit metrics_rl;	/* file write warnings */
+	int		 lock_fd;
+	int		 ready_fd;	/* pipe to the waiting parent; -1 */
+	int		 dry_run;	/* from the command line */
+	char		*state_dir;	/* from the command line; NULL */
+	char		*socket;	/* from the command line; NULL */
+	int64_t		 started;	/* monotonic us */
+	int64_t		 started_wall;	/* us since epoch */
+	uint64_t	 rate_events;	/* events at the last rate sample */
+	double		 rate;		/* events per second, last interval */
+};
+
+/* Command-line overrides (--dry-run, --socket, --state-dir) on conf. */
+void	daemon_apply_overrides(struct daemon *, struct conf *);
+
+/* Process life (daemon.c): the state directory's lock, the fork that
+ * waits for readiness, readiness, and the drop to [global] user. */
+int	daemon_lock(struct daemon *, char **cause);
+void	daemon_detach(struct daemon *);
+void	daemon_ready(struct daemon *);
+void	daemon_drop(struct daemon *);
+
+/* The loop's signals, before-sleep hook and periodic timers. */
+void	daemon_loop_init(struct daemon *);
+/* Every module's counters registered for status and metrics. */
+void	daemon_status_init(struct daemon *);
+/* The [metrics] endpoint and file. */
+void	daemon_metrics_start(struct daemon *);
+/* Alerts: the sinks, told of bans once the restored ones are in force;
+ * the stop message and what is queued sent at the end (bounded). */
+void	daemon_alerts_open(struct daemon *);
+void	daemon_alerts_start(struct daemon *);
+void	daemon_alerts_stop(struct daemon *);
+/* Once per loop iteration: logs' positions, the store, the firewall. */
+void	daemon_flush(struct daemon *);
+
+/*
+ * A new configuration swapped in only if it loaded cleanly; out (may be
+ * NULL: SIGHUP) hears why not.  0, or -1 with the old one kept.
+ */
+int	daemon_reload(struct daemon *, FILE *out);
+
+/* The control socket's requests (control.c; arg: the struct daemon). */
+int	control_request_cb(int argc, char **argv, int level, FILE *out,
+	    void *arg);
+/* status, bans, ban, unban, reload from the command line: one request
+ * on the control socket, the answer printed. */
+int	control_main(int argc, char **argv);
+
+#endif /* DAEMON_H */

@@ -1,0 +1,426 @@
+/*
+ * Enforcement: the path from a verdict to an element in the kernel.
+ *
+ * ban.c decides (widening, never a weapon, escalation, the store's rows)
+ * and queues firewall operations; this module sends them.  Once per loop
+ * iteration, after the store has committed, enforce_flush() hands the
+ * queue to the backend as one batch, so a ban the kernel holds is always
+ * one the store holds: a kill -9 between the two loses nothing, the
+ * restart puts the store's bans back.
+ *
+ * A refused batch is halved, recursively, until the operation the
+ * firewall refuses on its own (an interval overlapping another in an
+ * nftables set, say) is found: it is dropped and said, and the rest goes
+ * through, so one bad operation cannot block every ban after it.  A batch
+ * of which nothing goes through is the firewall failing, not an
+ * operation: the whole batch is kept and tried again after a pause that
+ * doubles up to ENFORCE_RETRY_MAX_US, while new operations queue behind
+ * it (no fork of nft per loop iteration while the firewall is down).
+ *
+ * At start the store's bans go back in force before any event can cause
+ * a new one: where the backend can, by replacing its sets with exactly
+ * those bans in one transaction (nothing to list, no gap); else by
+ * comparing with its list and queueing what differs.
+ *
+ * Expiry is a timer set for the soonest expiry (ban.c keeps bans in a heap
+ * by expiry), re-armed whenever that changes; nothing scans the table on
+ * a clock tick.  The delay is capped at ENFORCE_EXPIRE_MAX_MS because bans
+ * expire in wall-clock time and the timer runs on the monotonic clock: a
+ * step of the system clock is caught within that long.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "ban.h"
+#include "clock.h"
+#include "conf.h"
+#include "enforce.h"
+#include "fw.h"
+#include "log.h"
+#include "loop.h"
+#include "priv.h"
+#include "store.h"
+#include "verdict.h"
+#include "xmalloc.h"
+
+#define ENFORCE_EXPIRE_MAX_MS	(60 * 1000)
+#define ENFORCE_RETRY_MIN_US	CLOCK_US_PER_SEC
+#define ENFORCE_RETRY_MAX_US	(30 * CLOCK_US_PER_SEC)
+
+struct enforce {
+	const struct conf *conf;
+	struct loop	*loop;
+	struct store	*store;
+	struct priv	*priv;		/* the helper; NULL: none */
+	struct fw	*fw;
+	struct bans	*bans;
+	struct loop_timer *expiry;	/* fires at the soonest expiry */
+	int64_t		 armed;		/* the expiry it is set for */
+	struct loop_timer *retry;	/* wakes the loop for a retry */
+	int64_t		 retry_at;	/* monotonic; 0: no failure */
+	int64_t		 backoff;	/* us, the next pause */
+	struct log_ratelimit rl;	/* firewall failure warnings */
+	struct {
+		const struct fw_op *op;
+		char		*cause;
+	}		*refused;	/* by the bisect of this flush */
+	size_t		 nrefused, refusedcap;
+};
+
+static int64_t	enforce_expire_cb(struct loop *, struct loop_timer *,
+		    void *);
+
+static struct fw *
+enforce_fw_open(const struct conf *conf, struct loop *loop,
+    struct priv *priv, char **cause)
+{
+	if (priv != NULL && fw_in_kernel(conf))
+		return fw_open_backend(conf, loop, &priv_fw_backend, priv,
+		    cause);
+	return fw_open(conf, loop, cause);
+}
+
+/*
+ * The batch failed as a whole: halves, recursively, so one operation the
+ * firewall refuses cannot block the others.  *applied counts what went
+ * through; the operations refused on their own are noted in e->refused,
+ * to be dropped if anything went through at all (else the firewall
+ * itself is failing, and nothing is dropped).
+ */
+static void
+enforce_bisect(struct enforce *e, const struct fw_op *ops, size_t n,
+    size_t *applied)
+{
+	const struct fw_op	*p = ops;
+	size_t			 half[2] = { n / 2, n - n / 2 }, k;
+	char			*cause;
+
+	for (k = 0; k < 2; p += half[k], k++) {
+		if (half[k] == 0)
+			continue;
+		if (fw_apply(e->fw, p, half[k], &cause) == 0) {
+			*applied += half[k];
+			continue;
+		}
+		if (half[k] > 1) {
+			free(cause);
+			enforce_bisect(e, p, half[k], applied);
+			continue;
+		}
+		if (e->nrefused == e->refusedcap) {
+			e->refusedcap = e->refusedcap == 0 ? 8 :
+			    e->refusedcap * 2;
+			e->refused = xreallocarray(e->refused, e->refusedcap,
+			    sizeof(*e->refused));
+		}
+		e->refused[e->nrefused].op = p;
+		e->refused[e->nrefused++].cause = cause;
+	}
+}
+
+/* Says, and forgets, the operations the bisect found refused. */
+static void
+enforce_refused(struct enforce *e, int dropped)
+{
+	const struct fw_op	*op;
+	char			 pfx[ADDR_PREFIX_STRLEN];
+	size_t			 i;
+
+	for (i = 0; i < e->nrefused; i++) {
+		op = e->refused[i].op;
+		if (dropped)
+			log_warnx("fw: %s %s refused by the firewall, "
+			    "dropped: %s", op->kind == FW_UNBAN ? "unban of" :
+			    "ban of", addr_prefix_ntop(&op->prefix, pfx,
+			    sizeof(pfx)), e->refused[i].cause);
+		free(e->refused[i].cause);
+	}
+	e->nrefused = 0;
+}
+
+/* The retry timer only wakes the loop: the flush hook does the work. */
+static int64_t
+enforce_retry_cb(struct loop *loop, struct loop_timer *t, void *arg)
+{
+	struct enforce	*e = arg;
+
+	(void)loop;
+	(void)t;
+	e->retry = NULL;
+	return LOOP_TIMER_DONE;
+}
+
+/* Nothing went through: keep the batch, pause, try again. */
+static void
+enforce_failed(struct enforce *e, char *cause, size_t n)
+{
+	int64_t	now = clock_monotonic(), ms = e->backoff / CLOCK_US_PER_MS;
+
+	if (log_ratelimit_ok(&e->rl, now))
+		log_warnx("fw: %s; %zu operations will be tried again in "
+		    "%llds", cause, n, (long long)(e->backoff /
+		    CLOCK_US_PER_SEC));
+	free(cause);
+	bans_retry(e->bans);
+	e->retry_at = now + e->backoff;
+	if (e->retry != NULL)
+		loop_timer_set(e->loop, e->retry, ms);
+	else if (e->loop != NULL)
+		e->retry = loop_timer_add(e->loop, ms, enforce_retry_cb, e);
+	e->backoff = e->backoff * 2 < ENFORCE_RETRY_MAX_US ?
+	    e->backoff * 2 : ENFORCE_RETRY_MAX_US;
+}
+
+/* The delay until the soonest expiry, capped; notes what it is for. */
+static int64_t
+enforce_expiry_ms(struct enforce *e)
+{
+	int64_t	ms;
+
+	e->armed = bans_next_expiry(e->bans);
+	if (e->armed == INT64_MAX)
+		return ENFORCE_EXPIRE_MAX_MS;
+	ms = (e->armed - clock_realtime() + CLOCK_US_PER_MS - 1) /
+	    CLOCK_US_PER_MS;
+	return ms < 0 ? 0 : ms < ENFORCE_EXPIRE_MAX_MS ? ms :
+	    ENFORCE_EXPIRE_MAX_MS;
+}
+
+/* Bans whose time is up; the kernel drops them by itself where it can,
+ * else an unban is queued for this iteration's flush. */
+static int64_t
+enforce_expire_cb(struct loop *loop, struct loop_timer *t, void *arg)
+{
+	struct enforce	*e = arg;
+
+	(void)loop;
+	(void)t;
+	bans_expire(e->bans, clock_realtime(), !fw_expires_itself(e->fw));
+	return enforce_expiry_ms(e);
+}
+
+/* The expiry timer follows the soonest expiry when it changes. */
+static void
+enforce_arm(struct enforce *e)
+{
+	if (e->expiry != NULL && bans_next_expiry(e->bans) != e->armed)
+		loop_timer_set(e->loop, e->expiry, enforce_expiry_ms(e));
+}
+
+void
+enforce_flush(struct enforce *e)
+{
+	const struct fw_op	*ops;
+	const struct prefix	*kills;
+	size_t			 n, nkills, i, applied;
+	char			*cause;
+
+	if (e->retry_at != 0 && clock_monotonic() < e->retry_at)
+		goto done;
+	n = bans_pending(e->bans, &ops, &kills, &nkills);
+	if (n == 0 && nkills == 0)
+		goto done;
+	if (n > 0 && fw_apply(e->fw, ops, n, &cause) == -1) {
+		applied = 0;
+		if (n > 1)
+			enforce_bisect(e, ops, n, &applied);
+		enforce_refused(e, applied > 0);
+		if (applied == 0) {
+			enforce_failed(e, cause, n);
+			goto done;
+		}
+		free(cause);
+	}
+	e->retry_at = 0;
+	e->backoff = ENFORCE_RETRY_MIN_US;
+	log_debug("fw: %zu operations in %.1f ms", n,
+	    fw_stats(e->fw)->last_us / 1000.0);
+	/* Live sessions: their conntrack entries and sockets. */
+	for (i = 0; i < nkills; i++)
+		if (fw_kill(e->fw, &kills[i], &cause) == -1) {
+			log_warnx("fw: %s", cause);
+			free(cause);
+		}
+done:
+	enforce_arm(e);
+}
+
+void
+enforce_verdict_cb(const struct verdict *v, void *arg)
+{
+	struct enforce	*e = arg;
+
+	bans_verdict(e->bans, v, clock_realtime());
+}
+
+/*
+ * The store's bans back in the kernel: where the backend can, by replacing
+ * its sets with exactly those bans in one transaction; else by comparing
+ * with its list (or, if it cannot list, adding every ban again).
+ */
+static void
+enforce_restore(struct enforce *e)
+{
+	struct fw_entry	*entries = NULL;
+	struct fw_op	*ops;
+	size_t		 n = 0;
+	char		*cause = NULL;
+	int		 listed;
+	int64_t		 now = clock_realtime(), t0, t1;
+
+	t0 = clock_monotonic();
+	bans_load(e->bans, now);
+	t1 = clock_monotonic();
+	n = bans_all(e->bans, now, &ops);
+	if (fw_replace(e->fw, ops, n, &cause) == 0) {
+		if (n > 0)
+			log_info("ban: %zu %s in force in the firewall, "
+			    "restored in %.1f ms (store %.1f ms, firewall "
+			    "%.1f ms)", n, n == 1 ? "ban" : "bans",
+			    (clock_monotonic() - t0) / 1000.0,
+			    (t1 - t0) / 1000.0,
+			    fw_stats(e->fw)->last_us / 1000.0);
+		return;
+	}
+	if (cause != NULL) {
+		log_warnx("fw: %s; comparing with the firewall's list "
+		    "instead", cause);
+		free(cause);
+		cause = NULL;
+	}
+	bans_unqueue(e->bans);
+	n = 0;
+	listed = fw_list(e->fw, &entries, &n, &cause) == 0;
+	if (!listed && cause != NULL) {
+		log_warnx("fw: %s: cannot list what is in force, adding "
+		    "every ban again", cause);
+		free(cause);
+	}
+	bans_reconcile(e->bans, now, listed ? entries : NULL, listed ? n : 0);
+	free(entries);
+	enforce_flush(e);
+}
+
+/* Everything but the timers: what the unit tests drive in simulated
+ * time, with a backend of their own. */
+static struct enforce *
+enforce_new(const struct conf *conf, struct store *store, struct fw *fw)
+{
+	struct enforce	*e;
+
+	e = xcalloc(1, sizeof(*e));
+	e->conf = conf;
+	e->store = store;
+	e->fw = fw;
+	e->rl.interval_us = 60 * CLOCK_US_PER_SEC;
+	e->backoff = ENFORCE_RETRY_MIN_US;
+	e->bans = bans_new(conf, store);
+	if (bans_refresh_local(e->bans) == -1)
+		log_warn("ban: getifaddrs (own addresses)");
+	enforce_restore(e);
+	return e;
+}
+
+struct enforce *
+enforce_start(struct loop *loop, const struct conf *conf,
+    struct store *store, struct priv *priv)
+{
+	struct enforce	*e;
+	struct fw	*fw;
+	char		*cause;
+
+	if ((fw = enforce_fw_open(conf, loop, priv, &cause)) == NULL)
+		fatalx("%s", cause);
+	e = enforce_new(conf, store, fw);
+	e->loop = loop;
+	e->priv = priv;
+	if ((e->expiry = loop_timer_add(loop, 0, enforce_expire_cb,
+	    e)) == NULL)
+		fatal("loop: timers");
+	return e;
+}
+
+void
+enforce_stop(struct enforce *e)
+{
+	if (e == NULL)
+		return;
+	enforce_flush(e);
+	if (e->loop != NULL) {
+		if (e->expiry != NULL)
+			loop_timer_del(e->loop, e->expiry);
+		if (e->retry != NULL)
+			loop_timer_del(e->loop, e->retry);
+	}
+	fw_close(e->fw);
+	bans_free(e->bans);
+	free(e->refused);
+	free(e);
+}
+
+int
+enforce_ban(struct enforce *e, const struct prefix *p, int64_t duration,
+    const char *reason, char **cause)
+{
+	if (bans_manual(e->bans, p, duration, reason, clock_realtime(),
+	    cause) == -1)
+		return -1;
+	/* Stored, then applied, before the answer: the caller can rely on
+	 * it, and so can a restart. */
+	if (e->store != NULL)
+		store_flush(e->store);
+	enforce_flush(e);
+	return 0;
+}
+
+int
+enforce_unban(struct enforce *e, const struct prefix *p, char **cause)
+{
+	if (bans_lift(e->bans, p, clock_realtime(), cause) == -1)
+		return -1;
+	if (e->store != NULL)
+		store_flush(e->store);
+	enforce_flush(e);
+	return 0;
+}
+
+struct fw *
+enforce_reload_open(struct enforce *e, const struct conf *conf,
+    char **cause)
+{
+	/* The helper reads the new file first: the backend it opens is
+	 * the one the proxy then talks to. */
+	if (e->priv != NULL && fw_in_kernel(conf) &&
+	    priv_reload(e->priv, cause) == -1)
+		return NULL;
+	return enforce_fw_open(conf, e->loop, e->priv, cause);
+}
+
+void
+enforce_reload(struct enforce *e, const struct conf *conf, struct fw *fw)
+{
+	/* What the old backend still had queued goes out through it. */
+	enforce_flush(e);
+	fw_close(e->fw);
+	e->fw = fw;
+	e->conf = conf;
+	bans_set_conf(e->bans, conf);
+}
+
+void
+enforce_set_notify(struct enforce *e, ban_notify_cb cb, void *arg)
+{
+	bans_set_notify(e->bans, cb, arg);
+}
+
+const struct bans *
+enforce_bans(const struct enforce *e)
+{
+	return e->bans;
+}
+
+const struct fw *
+enforce_fw(const struct enforce *e)
+{
+	return e->fw;
+}

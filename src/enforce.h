@@ -1,0 +1,77 @@
+/*
+ * Enforcement: verdicts become bans, bans become firewall batches.
+ *
+ * One object owns the firewall backend (direct, or through the privileged
+ * helper) and the ban table, and runs the whole path: verdict -> ban
+ * decision (ban.c) -> one batch per loop iteration -> a refused batch
+ * halved until the one bad operation is found and dropped -> retried when
+ * the firewall itself fails -> live sessions ended.  At start it puts the
+ * store's bans back in force; its timer lifts each ban when it runs out.
+ */
+#ifndef ENFORCE_H
+#define ENFORCE_H
+
+#include <stdint.h>
+
+#include "ban.h"
+
+struct conf;
+struct fw;
+struct loop;
+struct priv;
+struct prefix;
+struct store;
+struct verdict;
+
+struct enforce;
+
+/*
+ * Opens the configured firewall (through the helper priv when it is not
+ * NULL and the backend needs privileges), loads the store's bans and puts
+ * them in force before it returns, and starts the expiry timer.  Fatal
+ * if the backend cannot be opened: a daemon that cannot ban must not run.
+ */
+struct enforce	*enforce_start(struct loop *, const struct conf *,
+		    struct store *, struct priv *);
+/* Sends what is still queued and frees; the bans stay in the kernel with
+ * their timeouts.  NULL is a no-op. */
+void		 enforce_stop(struct enforce *);
+
+/* The pipeline's verdict callback (arg: the struct enforce). */
+void		 enforce_verdict_cb(const struct verdict *, void *arg);
+
+/*
+ * Once per loop iteration, after the store has committed (a ban in the
+ * kernel is always one in the store): the batch of this iteration, then
+ * the live sessions of the newly banned ended; the expiry timer follows
+ * the soonest expiry.
+ */
+void		 enforce_flush(struct enforce *);
+
+/*
+ * An operator's ban (duration 0: [ban] duration, escalated) or lift,
+ * stored and applied before it returns.  0, or -1 and *cause.
+ */
+int		 enforce_ban(struct enforce *, const struct prefix *,
+		    int64_t duration, const char *reason, char **cause);
+int		 enforce_unban(struct enforce *, const struct prefix *,
+		    char **cause);
+
+/*
+ * Reload in two steps: a firewall for the new configuration opened beside
+ * the running one (NULL and *cause: keep the old), then the swap.
+ */
+struct fw	*enforce_reload_open(struct enforce *, const struct conf *,
+		    char **cause);
+void		 enforce_reload(struct enforce *, const struct conf *,
+		    struct fw *);
+
+/* Alerts: told of each ban change from now on (see bans_set_notify). */
+void		 enforce_set_notify(struct enforce *, ban_notify_cb,
+		    void *arg);
+
+/* Read-only views for status and the control commands. */
+const struct bans *enforce_bans(const struct enforce *);
+const struct fw	*enforce_fw(const struct enforce *);
+
+#endif /* ENFORCE_H */
