@@ -18,7 +18,9 @@
 #define CONF_DEFAULT_PATH	XG_SYSCONFDIR "/xmppguard/xmppguard.conf"
 #define CONF_NAME_MAX		32	/* service, log, override names */
 #define CONF_PORTS_MAX		16	/* ports per service */
-#define CONF_PORTS_TOTAL_MAX	64	/* of all services together */
+/* Ports of all the enabled services together: what a firewall's set of
+ * the services' ports must hold.  conf_load() refuses more. */
+#define CONF_PORTS_TOTAL_MAX	64
 
 /* "120/1h": at most count events per window. count 0 means no limit. */
 struct conf_rate {

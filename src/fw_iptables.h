@@ -15,6 +15,9 @@
 #define FW_IPT_PORTS_PER	15		/* multiport's limit (a range
 						 * counts twice) */
 #define FW_IPT_GROUPS		8		/* lists at most */
+#define FW_IPT_LISTLEN		(FW_IPT_PORTS_PER * 6 + 1)
+#define FW_IPT_SAVEMAX		(64 * 1024 * 1024)	/* iptables -S,
+							 * ipset list */
 
 /*
  * Every list but the last holds at least 14 ports (a range that does not
@@ -23,9 +26,6 @@
  */
 _Static_assert(FW_IPT_GROUPS * (FW_IPT_PORTS_PER - 1) >=
     CONF_PORTS_TOTAL_MAX, "FW_IPT_GROUPS too small for the ports");
-#define FW_IPT_LISTLEN		(FW_IPT_PORTS_PER * 6 + 1)
-#define FW_IPT_SAVEMAX		(64 * 1024 * 1024)	/* iptables -S,
-							 * ipset list */
 
 /*
  * Writes the services' ports as multiport lists ("5222,5269", "5280:5281")

@@ -255,7 +255,8 @@ fw_nft_open_text(const struct fw *fw, const struct fw_nft *nft,
 	};
 	static const char *const bans[] = { "ban4", "net4", "ban6", "net6" };
 	FILE		*f;
-	char		*buf = NULL, ports[CONF_PORTS_TOTAL_MAX * 7 + 16];
+	/* "tcp dport { " 12, ", 65535" 7 a port, " } " 3, the NUL. */
+	char		*buf = NULL, ports[12 + CONF_PORTS_TOTAL_MAX * 7 + 4];
 	const char	*t = nft->table, *ip;
 	size_t		 len = 0, off;
 	int		 i;

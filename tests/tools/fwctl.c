@@ -303,7 +303,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "fwctl: %s\n", cause);
 		return 2;
 	}
-	/* kill kills whatever kill_established says. */
+	/* kill ends the sessions whatever kill_established says. */
 	if (strcmp(cmd, "kill") == 0)
 		conf->ban_kill = 1;
 	if ((fw = fw_open(conf, NULL, &cause)) == NULL) {
