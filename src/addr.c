@@ -33,6 +33,7 @@
 #include <strings.h>
 
 #include "addr.h"
+#include "siphash.h"
 
 /*
  * The longest spelling accepted: "[" + the longest IPv6 text (45) + "%" +
@@ -55,9 +56,6 @@ static int	addr_text_pton(const char *, size_t, int, uint8_t *);
 static void	addr_clear_host_bits(uint8_t *, int, int);
 static int	addr_family_rank(uint8_t);
 static char	*addr_copy_out(char *, size_t, const char *);
-static uint64_t	addr_mix64(uint64_t);
-static uint64_t	addr_siphash(uint64_t, uint64_t, const uint8_t *, size_t,
-		    int, int);
 
 void
 addr_from_v4(struct addr *a, const void *bytes4)
@@ -484,79 +482,26 @@ addr_prefix_contains(const struct prefix *p, const struct addr *a)
 }
 
 /*
- * SipHash (Aumasson and Bernstein) with c compression and d finalisation
- * rounds, over a counted message, 64-bit output.  Tables keyed by address
- * are filled by whoever connects: with an unkeyed hash an attacker could
- * pick addresses (a /64 alone offers 2^64) that all land in one bucket and
- * turn every lookup into a long walk.  A keyed PRF with a secret seed makes
- * the buckets unpredictable.  SipHash-1-3, as Python and Rust use for
- * their tables, costs a few nanoseconds on 17 bytes.
- */
-#define ADDR_ROTL(x, b)	(((x) << (b)) | ((x) >> (64 - (b))))
-#define ADDR_SIPROUND(v0, v1, v2, v3) do {				\
-	v0 += v1; v1 = ADDR_ROTL(v1, 13); v1 ^= v0; v0 = ADDR_ROTL(v0, 32); \
-	v2 += v3; v3 = ADDR_ROTL(v3, 16); v3 ^= v2;			\
-	v0 += v3; v3 = ADDR_ROTL(v3, 21); v3 ^= v0;			\
-	v2 += v1; v1 = ADDR_ROTL(v1, 17); v1 ^= v2; v2 = ADDR_ROTL(v2, 32); \
-} while (0)
-
-static uint64_t
-addr_siphash(uint64_t k0, uint64_t k1, const uint8_t *m, size_t len,
-    int c, int d)
-{
-	uint64_t	v0 = k0 ^ 0x736f6d6570736575ULL;
-	uint64_t	v1 = k1 ^ 0x646f72616e646f6dULL;
-	uint64_t	v2 = k0 ^ 0x6c7967656e657261ULL;
-	uint64_t	v3 = k1 ^ 0x7465646279746573ULL;
-	uint64_t	b = (uint64_t)len << 56, w;
-	size_t		i, j;
-	int		r;
-
-	for (i = 0; i + 8 <= len; i += 8) {
-		w = 0;
-		for (j = 0; j < 8; j++)
-			w |= (uint64_t)m[i + j] << (8 * j);
-		v3 ^= w;
-		for (r = 0; r < c; r++)
-			ADDR_SIPROUND(v0, v1, v2, v3);
-		v0 ^= w;
-	}
-	for (j = 0; i + j < len; j++)
-		b |= (uint64_t)m[i + j] << (8 * j);
-	v3 ^= b;
-	for (r = 0; r < c; r++)
-		ADDR_SIPROUND(v0, v1, v2, v3);
-	v0 ^= b;
-	v2 ^= 0xff;
-	for (r = 0; r < d; r++)
-		ADDR_SIPROUND(v0, v1, v2, v3);
-	return (v0 ^ v1 ^ v2 ^ v3);
-}
-
-/* splitmix64's finaliser: spreads the 32-bit seed over a 64-bit key half. */
-static uint64_t
-addr_mix64(uint64_t x)
-{
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-	return (x ^ (x >> 31));
-}
-
-/*
- * The key is only as strong as the 32-bit seed the interface passes; that
- * is enough here because the hash values never leave the process, so an
- * attacker has no output to search the seed space against.
+ * Tables keyed by address are filled by whoever connects: with an unkeyed
+ * hash an attacker could pick addresses (a /64 alone offers 2^64) that all
+ * land in one bucket and turn every lookup into a long walk.  SipHash
+ * (siphash.c) under a key spread from the seed makes the buckets
+ * unpredictable.  The key is only as strong as the 32-bit seed the
+ * interface passes; that is enough here because the hash values never
+ * leave the process, so an attacker has no output to search the seed
+ * space against.
  */
 uint32_t
 addr_hash(const struct addr *a, uint32_t seed)
 {
-	uint8_t		m[1 + sizeof(a->bytes)];
-	uint64_t	h;
+	struct siphash_key	k;
+	uint8_t			m[1 + sizeof(a->bytes)];
+	uint64_t		h;
 
 	m[0] = a->family;
 	memcpy(m + 1, a->bytes, sizeof(a->bytes));
-	h = addr_siphash(addr_mix64(seed), addr_mix64((uint64_t)seed +
-	    0x9e3779b97f4a7c15ULL), m, sizeof(m), 1, 3);
+	siphash_key_seed(&k, seed);
+	h = siphash24(&k, m, sizeof(m));
 	return ((uint32_t)(h ^ (h >> 32)));
 }
 

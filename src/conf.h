@@ -1,7 +1,7 @@
 /*
- * Configuration: an INI file (parsed by inih) interpreted through one table
- * of directives.  The same table gives the defaults, drives parsing and
- * validation, prints the effective configuration (check-config) and
+ * Configuration: an INI file (read by inifile.c) interpreted through one
+ * table of directives.  The same table gives the defaults, drives parsing
+ * and validation, prints the effective configuration (check-config) and
  * generates the reference in the README.
  *
  * A struct conf is immutable once loaded: reload builds a new one and the

@@ -1,11 +1,12 @@
 /*
- * Internals of the configuration module, shared by its three files and by
- * nothing else: conf.c (the directive table, reading and checking a file),
- * conf_value.c (the value syntaxes) and conf_print.c (check-config and the
- * reference).  Other modules include conf.h only.
+ * Internals of the configuration module, shared by its files and by
+ * nothing else: conf_table.c (the tables), conf.c (reading a file),
+ * conf_check.c (the checks that need the whole file), conf_value.c (the
+ * value syntaxes) and conf_print.c (check-config and the reference).
+ * Other modules include conf.h only.
  *
- * The tables are defined in conf.c.  Elsewhere their length is unknown to
- * the compiler, so each has its count beside it.
+ * The tables are defined in conf_table.c.  Elsewhere their length is
+ * unknown to the compiler, so each has its count beside it.
  */
 #ifndef CONF_INT_H
 #define CONF_INT_H
@@ -22,6 +23,8 @@
 #define CONF_LINE_MAX		198	/* characters, without the newline */
 #define CONF_NETWORKS_MAX	4096	/* per list */
 #define CONF_ESC		64	/* quoted values in messages */
+#define CONF_DIRECTIVES_MAX	96	/* rows of conf_directives[] */
+#define CONF_DB_NAME		"xmppguard.db"	/* in state_dir */
 
 #define CONF_US_S		1000000LL
 #define CONF_RATE_WINDOW_MIN	(1 * CONF_US_S)
@@ -45,7 +48,8 @@ enum conf_kind {
 	CONF_K_OVERRIDE,
 	CONF_K_ALLOW,
 	CONF_K_ALERT,
-	CONF_K_METRICS
+	CONF_K_METRICS,
+	CONF_K_COUNT
 };
 
 struct conf_kind_info {
@@ -110,6 +114,15 @@ extern const struct conf_builtin	 conf_builtins[];
 extern const size_t			 conf_nbuiltins;
 
 /*
+ * conf_table.c
+ */
+
+/* The row of a section kind's key, or NULL; the index of a row. */
+const struct conf_directive *conf_directive_find(enum conf_kind,
+		    const char *name);
+size_t		 conf_directive_index(const struct conf_directive *);
+
+/*
  * conf_value.c
  */
 
@@ -125,8 +138,51 @@ char		*conf_fmt_karma(const struct conf_karma *, char *buf,
 		    size_t size);
 
 /*
- * conf.c
+ * conf.c: reading a file
  */
+
+/* A section of the file being read. */
+struct conf_sect {
+	enum conf_kind	 kind;
+	char		 name[CONF_NAME_MAX];	/* "" if not named */
+	int		 idx;		/* in services, logs, overrides */
+	int		 line;		/* of its header */
+	int		 builtin;	/* a built-in service */
+	int		 keyline[CONF_DIRECTIVES_MAX];	/* 0: not set */
+	int		 portline[CONF_PORTS_MAX];	/* a service's: the
+					 * line of each port; 0: a default */
+};
+
+/* A file being read, and the errors found in it. */
+struct conf_parse {
+	struct conf	*conf;
+	const char	*path;		/* NULL: built-in defaults only */
+	int		 in_default;	/* an error is our bug */
+	int		 lineno;	/* of the item being read */
+	int		 stop;		/* too many errors: read no further */
+
+	struct conf_sect *sects;
+	int		 nsects;
+	int		 cur;		/* the current section, -1: none */
+	int		 skip;		/* its header was bad: ignore keys */
+	const struct conf_directive *prev;	/* a continuation adds to it */
+	int		 prev_none;	/* ... and it was set to "none" */
+
+	char		*errors;
+	size_t		 errlen;
+	int		 nerrors;
+};
+
+/* Records an error at line (0: the file as a whole); after CONF_ERRORS_MAX
+ * sets cp->stop.  In a built-in default it is fatal: our bug. */
+void		 conf_error(struct conf_parse *, int line, const char *fmt,
+		    ...) __attribute__((format(printf, 3, 4)));
+/* The structure a section's keys land in: conf itself, or the idx-th
+ * service, log, override or alert. */
+void		*conf_base(struct conf *, enum conf_kind, int idx);
+/* The file's section for a structure, or NULL (a built-in not in it). */
+const struct conf_sect *conf_sect_of(const struct conf_parse *,
+		    enum conf_kind, int idx);
 
 /* s escaped and cut for an operator's message (log_escape); returns buf. */
 const char	*conf_esc(char *buf, size_t size, const char *s);
@@ -136,5 +192,12 @@ const char	*conf_sect_label(enum conf_kind, const char *name, char *buf,
 /* Prints a bound of a directive in the directive's own unit. */
 void		 conf_fmt_bound(const struct conf_directive *, int64_t v,
 		    char *buf, size_t size);
+
+/*
+ * conf_check.c
+ */
+
+/* The checks that need the whole file; errors go to cp. */
+void		 conf_check(struct conf_parse *cp);
 
 #endif /* CONF_INT_H */

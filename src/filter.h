@@ -1,11 +1,11 @@
 /*
  * Filters: turn one XMPP server log line into at most one event.
  *
- * A filter is loaded from a filter file (format at the top of filter.c) and
- * owns its compiled regexes, its join table (address by correlation key)
- * and its dedup table (one auth failure per connection).  Both tables are
- * bounded and expire by the 'now' passed in, so a filter is pure apart from
- * that state: no clock read, no I/O after filter_load.
+ * A filter is loaded from a filter file (format at the top of
+ * filter_load.c) and owns its compiled regexes, its join table (address by
+ * correlation key) and its dedup table (one auth failure per connection).
+ * Both tables are bounded and expire by the 'now' passed in, so a filter is
+ * pure apart from that state: no clock read, no I/O after filter_load.
  */
 #ifndef FILTER_H
 #define FILTER_H

@@ -13,20 +13,15 @@
  * and after them, read from rollups; the hourly series comes from
  * rollups_all (one row per hour and service).  Each row is read once in
  * primary key order and summed per (address, service) in a bounded hash
- * table (REPORT_GROUPS_MAX pairs; beyond, SQLite groups them instead, its
- * sorter spilling to a temporary file), then folded address by address
- * into two bounded min-heaps of `top` entries (the top list by the sort
- * key, the near list by share of a limit).  Memory is O(top + hours +
- * pairs up to the cap), whatever the store holds.  Bans are few: those of
- * the period are held in a sorted array (at most REPORT_BANS_MAX) and
- * found per address by masking it to each ban length present.
- *
- * Score, the default order of the top list: 100 times the highest share of
- * a limit the address reached in one hour of the period (100: at the
- * limit), plus 100 for each verdict and each ban of the period.  Attackers
- * that were stopped lead; then those close to a limit; an address far from
- * every limit scores under 70.  "In one hour" compares an hour's count with
- * the rule's count whatever its window (see near in the README).
+ * table (htab.c, keyed: REPORT_GROUPS_MAX pairs; beyond, SQLite groups
+ * them instead, its sorter spilling to a temporary file), then folded
+ * address by address into two bounded min-heaps of `top` entries
+ * (report_rank.c: the top list by the sort key, the near list by share of
+ * a limit, and the score).  Memory is O(top + hours + pairs up to the
+ * cap), whatever the store holds.  Bans are few: those of the period are
+ * held in a sorted array (at most REPORT_BANS_MAX) and found per address
+ * by masking it to each ban length present.  The writers (report_out.c,
+ * report_html.c) print what was loaded; this file only picks one.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -42,28 +37,17 @@
 #include "addr.h"
 #include "clock.h"
 #include "conf.h"
+#include "htab.h"
 #include "log.h"
 #include "report.h"
 #include "report_int.h"
-#include "rule.h"
 #include "store.h"
 #include "xmalloc.h"
 
 #define REPORT_SINCE_MAX	(3650LL * 24 * REPORT_HOUR_US)
-/* (address, service) pairs summed in memory (about 45 MB); beyond, SQLite
+/* (address, service) pairs summed in memory (about 50 MB); beyond, SQLite
  * groups them. */
 #define REPORT_GROUPS_MAX	(1U << 18)
-
-const char *const report_sort_names[REPORT_SORT_MAX] = {
-	[REPORT_SORT_SCORE] = "score",
-	[REPORT_SORT_CONNS] = "conns",
-	[REPORT_SORT_PEAK] = "peak",
-	[REPORT_SORT_SHORT] = "short",
-	[REPORT_SORT_BYTES] = "bytes",
-	[REPORT_SORT_AUTH] = "auth",
-	[REPORT_SORT_REGISTER] = "register",
-	[REPORT_SORT_BANS] = "bans",
-};
 
 static const char *const report_format_names[] = {
 	[REPORT_FMT_TABLE] = "table",
@@ -94,13 +78,6 @@ struct report_group {
 	uint64_t	 max_auth;
 	uint64_t	 max_reg;
 };
-
-double
-report_short_share(const struct report_counts *c)
-{
-	return c->conns == 0 ? 0.0 : (double)c->short_lived /
-	    (double)c->conns;
-}
 
 /* Copies a column's text, capped; "" for NULL. */
 static void
@@ -156,129 +133,6 @@ report_hour_index(const struct report *r, int64_t t)
 	int64_t	i = (store_hour(t) - r->from) / REPORT_HOUR_US;
 
 	return i < 0 || i >= r->nhours ? -1 : (int)i;
-}
-
-/*
- * Comparisons.  report_rank_cmp() > 0 when a ranks above b for the sort
- * key; ties go to the score, then to the address, so the order is total
- * and the output stable.
- */
-static double
-report_key(const struct report_addr *a, enum report_sort k)
-{
-	switch (k) {
-	case REPORT_SORT_CONNS:
-		return (double)a->c.conns;
-	case REPORT_SORT_PEAK:
-		return (double)a->c.peak_live;
-	case REPORT_SORT_SHORT:
-		/* The share, then the count: 1 of 1 is not a churner. */
-		return report_short_share(&a->c) * 1e12 +
-		    (double)a->c.short_lived;
-	case REPORT_SORT_BYTES:
-		return (double)a->c.bytes_in + (double)a->c.bytes_out;
-	case REPORT_SORT_AUTH:
-		return (double)a->c.auth_fail;
-	case REPORT_SORT_REGISTER:
-		return (double)a->c.registered;
-	case REPORT_SORT_BANS:
-		return (double)a->bans;
-	default:
-		return a->score;
-	}
-}
-
-static int
-report_rank_cmp(const struct report_addr *a, const struct report_addr *b,
-    enum report_sort k)
-{
-	double	ka = report_key(a, k), kb = report_key(b, k);
-
-	if (ka != kb)
-		return ka > kb ? 1 : -1;
-	if (a->score != b->score)
-		return a->score > b->score ? 1 : -1;
-	return strcmp(b->addr, a->addr);
-}
-
-static int
-report_near_cmp(const struct report_addr *a, const struct report_addr *b,
-    enum report_sort k)
-{
-	(void)k;
-	if (a->lim.share != b->lim.share)
-		return a->lim.share > b->lim.share ? 1 : -1;
-	return strcmp(b->addr, a->addr);
-}
-
-typedef int (*report_cmp_fn)(const struct report_addr *,
-    const struct report_addr *, enum report_sort);
-
-/* Moves h[i] down the min-heap of n entries to where it belongs. */
-static void
-report_heap_down(struct report_addr *h, int n, int i, report_cmp_fn cmp,
-    enum report_sort k)
-{
-	struct report_addr	 tmp;
-	int			 c;
-
-	for (;;) {
-		c = 2 * i + 1;
-		if (c >= n)
-			break;
-		if (c + 1 < n && cmp(&h[c + 1], &h[c], k) < 0)
-			c++;
-		if (cmp(&h[c], &h[i], k) >= 0)
-			break;
-		tmp = h[i];
-		h[i] = h[c];
-		h[c] = tmp;
-		i = c;
-	}
-}
-
-/* A min-heap of at most cap entries: h[0] ranks lowest. */
-static void
-report_heap_push(struct report_addr *h, int *n, int cap,
-    const struct report_addr *a, report_cmp_fn cmp, enum report_sort k)
-{
-	struct report_addr	 tmp;
-	int			 i;
-
-	if (cap <= 0)
-		return;
-	if (*n < cap) {
-		i = (*n)++;
-		h[i] = *a;
-		while (i > 0 && cmp(&h[i], &h[(i - 1) / 2], k) < 0) {
-			tmp = h[i];
-			h[i] = h[(i - 1) / 2];
-			h[(i - 1) / 2] = tmp;
-			i = (i - 1) / 2;
-		}
-		return;
-	}
-	if (cmp(a, &h[0], k) <= 0)
-		return;
-	h[0] = *a;
-	report_heap_down(h, *n, 0, cmp, k);
-}
-
-/* Sorts a heap best first (a heap sort: no global for qsort). */
-static void
-report_heap_sort(struct report_addr *h, int n, report_cmp_fn cmp,
-    enum report_sort k)
-{
-	struct report_addr	 tmp;
-	int			 end;
-
-	/* Popping the lowest to the end leaves the array best first. */
-	for (end = n - 1; end > 0; end--) {
-		tmp = h[0];
-		h[0] = h[end];
-		h[end] = tmp;
-		report_heap_down(h, end, 0, cmp, k);
-	}
 }
 
 static int
@@ -359,54 +213,6 @@ report_service_get(struct report *r, const char *name)
 		return &r->services[i];
 	}
 	return report_service_get(r, "other");
-}
-
-/* Keeps in *lim the larger share of observed / limit. */
-static void
-report_limit_try(struct report_limit *lim, const char *name,
-    const char *service, uint64_t observed, uint64_t limit)
-{
-	double	share;
-
-	if (limit == 0 || observed == 0)
-		return;
-	share = (double)observed / (double)limit;
-	if (lim->name != NULL && share <= lim->share)
-		return;
-	lim->name = name;
-	snprintf(lim->service, sizeof(lim->service), "%s", service);
-	lim->observed = observed;
-	lim->limit = limit;
-	lim->share = share;
-}
-
-/* The limits of a on service for the busiest hours seen. */
-static void
-report_limits(const struct report *r, const struct addr *a,
-    const char *service, uint64_t max_conns, uint64_t peak,
-    uint64_t max_auth, uint64_t max_reg, struct report_limit *lim)
-{
-	const struct conf		*conf = r->conf;
-	const struct conf_service	*svc = NULL;
-	struct rule_limits		 rl;
-	struct prefix			 host;
-	int				 i;
-
-	for (i = 0; i < conf->nservices; i++)
-		if (strcmp(conf->services[i].name, service) == 0)
-			svc = &conf->services[i];
-	if (svc != NULL) {
-		addr_mask(a, addr_maxlen(a), &host);
-		rule_limits(conf, svc, &host, &rl);
-		report_limit_try(lim, "max_concurrent", service, peak,
-		    rl.max_concurrent);
-		report_limit_try(lim, "max_new", service, max_conns,
-		    rl.max_new.count);
-	}
-	report_limit_try(lim, "max_fail", service, max_auth,
-	    conf->auth_max_fail.count);
-	report_limit_try(lim, "max_register", service, max_reg,
-	    conf->auth_max_register.count);
 }
 
 /*
@@ -499,23 +305,14 @@ report_load_hours(struct report_load_ctx *x, char **cause)
 	return report_done(x, st, rc, cause);
 }
 
-/* Ends an address of the overview: its bans, score, place in the lists. */
+/* Ends an address of the overview: its bans, its place in the lists. */
 static void
 report_addr_done(struct report_load_ctx *x, struct report_addr *cur,
     const struct addr *a)
 {
-	struct report	*r = x->r;
-
-	r->addresses++;
+	x->r->addresses++;
 	cur->bans = report_bans_of(x, a);
-	cur->score = 100.0 * cur->lim.share +
-	    100.0 * (double)(cur->c.verdicts + cur->bans);
-	report_heap_push(r->tops, &r->ntops, r->top, cur, report_rank_cmp,
-	    r->sort);
-	if (cur->lim.name != NULL && cur->lim.share >= REPORT_NEAR &&
-	    cur->bans == 0)
-		report_heap_push(r->near, &r->nnear, r->top, cur,
-		    report_near_cmp, r->sort);
+	report_rank_add(x->r, cur);
 }
 
 /*
@@ -558,12 +355,9 @@ report_fold(struct report_load_ctx *x, struct report_fold *fo,
 static void
 report_fold_end(struct report_load_ctx *x, struct report_fold *fo)
 {
-	struct report	*r = x->r;
-
 	if (fo->have)
 		report_addr_done(x, &fo->cur, &fo->a);
-	report_heap_sort(r->tops, r->ntops, report_rank_cmp, r->sort);
-	report_heap_sort(r->near, r->nnear, report_near_cmp, r->sort);
+	report_rank_end(x->r);
 }
 
 /* The index of a service name in r->services (created if new). */
@@ -571,16 +365,6 @@ static int
 report_svc(struct report *r, const char *name)
 {
 	return (int)(report_service_get(r, name) - r->services);
-}
-
-static uint32_t
-report_group_hash(const char *addr, int svc, uint32_t seed)
-{
-	uint32_t	h = 2166136261U ^ seed;
-
-	for (; *addr != '\0'; addr++)
-		h = (h ^ (uint8_t)*addr) * 16777619U;
-	return (h ^ (uint32_t)svc) * 16777619U;
 }
 
 static int
@@ -629,14 +413,16 @@ report_group_add(struct report_group *g, sqlite3_stmt *st, int first,
 		g->max_reg = m[2];
 }
 
-/* The (address, service) sums in memory: an open-addressing hash of
- * indices into a dense array, at most max entries. */
+/*
+ * The (address, service) sums in memory: htab hands out the indices of g,
+ * which grows with the table up to max entries.  Nothing is removed, so
+ * the entries are g[0] to g[htab_used() - 1] (htab hands out the lowest
+ * free index first).
+ */
 struct report_groups {
+	struct htab		 t;
 	struct report_group	*g;
-	uint32_t		 ng, cap, max;
-	uint32_t		*slots;
-	uint32_t		 nslots;	/* a power of two */
-	uint32_t		 seed;
+	uint32_t		 max;
 };
 
 /* The entry for (addr, svc), created if new; NULL when full. */
@@ -644,40 +430,35 @@ static struct report_group *
 report_groups_get(struct report_groups *gs, const char *addr, int svc)
 {
 	struct report_group	*gi;
-	uint32_t		 h, j;
+	char			 key[REPORT_ADDR_MAX + sizeof(svc)];
+	size_t			 n = strnlen(addr, REPORT_ADDR_MAX - 1);
+	uint64_t		 h;
+	uint32_t		 i, cap;
 
-	if (gs->ng == gs->cap) {
-		if (gs->ng >= gs->max)
-			return NULL;
-		gs->cap = gs->cap == 0 ? 1024 : gs->cap * 2;
-		if (gs->cap > gs->max)
-			gs->cap = gs->max;
-		gs->g = xreallocarray(gs->g, gs->cap, sizeof(*gs->g));
-		free(gs->slots);
-		for (gs->nslots = 2048; gs->nslots < gs->cap * 2;
-		    gs->nslots <<= 1)
-			;
-		gs->slots = xcalloc(gs->nslots, sizeof(*gs->slots));
-		for (j = 0; j < gs->ng; j++) {
-			h = report_group_hash(gs->g[j].addr, gs->g[j].svc,
-			    gs->seed) & (gs->nslots - 1);
-			while (gs->slots[h] != 0)
-				h = (h + 1) & (gs->nslots - 1);
-			gs->slots[h] = j + 1;
-		}
-	}
-	h = report_group_hash(addr, svc, gs->seed) & (gs->nslots - 1);
-	for (; gs->slots[h] != 0; h = (h + 1) & (gs->nslots - 1)) {
-		gi = &gs->g[gs->slots[h] - 1];
+	/* The address as it is kept (capped), then the service: keyed, so
+	 * addresses an attacker picks cannot share a chain. */
+	memcpy(key, addr, n);
+	memcpy(key + n, &svc, sizeof(svc));
+	h = htab_hash(&gs->t, key, n + sizeof(svc));
+	for (i = htab_find(&gs->t, h); i != HTAB_NIL;
+	    i = htab_find_next(&gs->t, i, h)) {
+		gi = &gs->g[i];
 		if (gi->svc == svc && strncmp(gi->addr, addr,
 		    sizeof(gi->addr) - 1) == 0)
 			return gi;
 	}
-	gi = &gs->g[gs->ng];
+	if ((i = htab_insert(&gs->t, h, 0)) == HTAB_NIL) {
+		if ((cap = htab_capacity(&gs->t)) >= gs->max)
+			return NULL;
+		cap = cap > gs->max / 2 ? gs->max : cap * 2;
+		htab_grow(&gs->t, cap);
+		gs->g = xreallocarray(gs->g, cap, sizeof(*gs->g));
+		i = htab_insert(&gs->t, h, 0);
+	}
+	gi = &gs->g[i];
 	memset(gi, 0, sizeof(*gi));
 	snprintf(gi->addr, sizeof(gi->addr), "%s", addr);
 	gi->svc = svc;
-	gs->slots[h] = ++gs->ng;
 	return gi;
 }
 
@@ -735,12 +516,12 @@ report_load_scan(struct report_load_ctx *x, char **cause)
 	struct report_fold	 fo;
 	sqlite3_stmt		*hst = NULL, *dst = NULL;
 	int64_t			 d0, d1;
-	uint32_t		 j;
+	uint32_t		 j, ng;
 	int			 rc = SQLITE_DONE, over = 0, ret = -1;
 
-	memset(&gs, 0, sizeof(gs));
 	gs.max = r->groups_max > 0 ? r->groups_max : REPORT_GROUPS_MAX;
-	gs.seed = (uint32_t)r->now;
+	htab_init(&gs.t, gs.max < 1024 ? gs.max : 1024, 1, NULL);
+	gs.g = xreallocarray(NULL, htab_capacity(&gs.t), sizeof(*gs.g));
 	report_split(r, &d0, &d1);
 	if (report_prepare(x, "SELECT addr, service, conns, short_lived, "
 	    "halfopen, bytes_in, bytes_out, peak_live, verdicts, auth_fail, "
@@ -777,17 +558,19 @@ report_load_scan(struct report_load_ctx *x, char **cause)
 		*cause = xasprintf("%s: %s", r->db, sqlite3_errmsg(x->db));
 		goto done;
 	}
-	if (gs.ng > 0)
-		qsort_r(gs.g, gs.ng, sizeof(*gs.g), report_group_cmp, r);
+	/* In address order for the fold; the table is not used again. */
+	ng = htab_used(&gs.t);
+	if (ng > 0)
+		qsort_r(gs.g, ng, sizeof(*gs.g), report_group_cmp, r);
 	memset(&fo, 0, sizeof(fo));
-	for (j = 0; j < gs.ng; j++)
+	for (j = 0; j < ng; j++)
 		report_fold(x, &fo, &gs.g[j]);
 	report_fold_end(x, &fo);
 	ret = 0;
 done:
 	sqlite3_finalize(hst);
 	sqlite3_finalize(dst);
-	free(gs.slots);
+	htab_clear(&gs.t);
 	free(gs.g);
 	return ret;
 }

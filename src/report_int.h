@@ -1,8 +1,9 @@
 /*
  * The report's data, shared by the module that reads the store (report.c)
  * and the ones that write it out (report_out.c: table, JSON, CSV;
- * report_html.c).  Everything is bounded: at most top rows per list,
- * REPORT_SERVICES_MAX services, one counter row per hour of the period.
+ * report_html.c), and the helpers they share (report_fmt.c).  Everything
+ * is bounded: at most top rows per list, REPORT_SERVICES_MAX services,
+ * one counter row per hour of the period.
  * Strings from the store (addresses, reasons, users) are copied and
  * length-capped here and escaped by each writer: an address or a reason
  * may have been chosen by an attacker.
@@ -15,6 +16,7 @@
 
 #include "conf.h"
 
+struct addr;
 struct sqlite3;
 
 #define REPORT_ADDR_MAX		64	/* an address as stored, capped */
@@ -178,29 +180,47 @@ struct report {
 	int		 nevents;
 };
 
-/* Names: "score", "conns", ... and "table", "json", "csv", "html". */
-extern const char *const report_sort_names[REPORT_SORT_MAX];
+/*
+ * The files depend on each other one way: report.c (the command and the
+ * queries) -> report_rank.c (the ranking), and report.c -> the writers
+ * (report_out.c, report_html.c); all of them -> report_fmt.c.  Nothing
+ * calls back into report.c, and no writer calls another.
+ */
 
-/* Fills r from the open database (a read transaction of its own).  0, or
- * -1 with *cause set. */
+/* report.c: fills r from the open database (a read transaction of its
+ * own).  0, or -1 with *cause set. */
 int	 report_load(struct report *, struct sqlite3 *, char **cause);
 /* Frees what report_load allocated. */
 void	 report_clear(struct report *);
 
-/* The writers.  0, or -1 with *cause set (an unknown CSV section). */
+/* report_rank.c: keeps in *lim the limit of a on service that the
+ * busiest hours seen came closest to (or went furthest past). */
+void	 report_limits(const struct report *, const struct addr *a,
+	    const char *service, uint64_t max_conns, uint64_t peak,
+	    uint64_t max_auth, uint64_t max_reg, struct report_limit *lim);
+/* Scores a (its counts, limit and bans filled in) and keeps it in
+ * r->tops and r->near if it ranks among the first r->top. */
+void	 report_rank_add(struct report *, struct report_addr *a);
+/* Sorts both lists best first, once every address is in. */
+void	 report_rank_end(struct report *);
+
+/* The writers (report_out.c, report_html.c).  0, or -1 with *cause set
+ * (an unknown CSV section). */
 void	 report_table(FILE *, const struct report *);
 void	 report_json(FILE *, const struct report *);
 int	 report_csv(FILE *, const struct report *, char **cause);
 void	 report_html(FILE *, const struct report *);
 
-/* Helpers shared by the writers. */
+/* report_fmt.c, shared by all of them. */
+/* Names: "score", "conns", ... */
+extern const char *const report_sort_names[REPORT_SORT_MAX];
+/* short_lived / conns, 0 for none. */
+double	 report_short_share(const struct report_counts *);
 /* "1234" -> "1.2k", "12345678" -> "12M"; buf of 16 bytes. */
 char	*report_human(uint64_t, char *buf, size_t size);
 /* The same for bytes: "3.4 MB" (powers of 1000). */
 char	*report_human_bytes(uint64_t, char *buf, size_t size);
 /* "2026-11-29 07:00" (UTC); buf of 24 bytes. */
 char	*report_fmt_time(int64_t t, char *buf, size_t size);
-/* short_lived / conns, 0 for none. */
-double	 report_short_share(const struct report_counts *);
 
 #endif /* REPORT_INT_H */

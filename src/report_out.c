@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "json.h"
 #include "report_int.h"
@@ -23,58 +22,6 @@
 
 #define REPORT_TAB_COLS		16
 #define REPORT_TAB_WIDTH_MAX	60	/* text columns are cut there */
-
-char *
-report_human(uint64_t v, char *buf, size_t size)
-{
-	static const char	 units[] = "kMGTPE";
-	double			 d = (double)v;
-	int			 u = -1;
-
-	if (v < 1000) {
-		snprintf(buf, size, "%" PRIu64, v);
-		return buf;
-	}
-	while (d >= 999.95 && u < 5) {
-		d /= 1000.0;
-		u++;
-	}
-	snprintf(buf, size, d < 9.95 ? "%.1f%c" : "%.0f%c", d, units[u]);
-	return buf;
-}
-
-char *
-report_human_bytes(uint64_t v, char *buf, size_t size)
-{
-	static const char *const units[] = { "kB", "MB", "GB", "TB", "PB",
-	    "EB" };
-	double			 d = (double)v;
-	int			 u = -1;
-
-	if (v < 1000) {
-		snprintf(buf, size, "%" PRIu64 " B", v);
-		return buf;
-	}
-	while (d >= 999.95 && u < 5) {
-		d /= 1000.0;
-		u++;
-	}
-	snprintf(buf, size, d < 9.95 ? "%.1f %s" : "%.0f %s", d, units[u]);
-	return buf;
-}
-
-char *
-report_fmt_time(int64_t t, char *buf, size_t size)
-{
-	struct tm	tm;
-	time_t		s = (time_t)(t / 1000000);
-
-	if (t < 0 || gmtime_r(&s, &tm) == NULL)
-		snprintf(buf, size, "-");
-	else
-		strftime(buf, size, "%Y-%m-%d %H:%M", &tm);
-	return buf;
-}
 
 /*
  * A table for the terminal.

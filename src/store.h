@@ -19,7 +19,7 @@ struct event;
 struct store;
 struct verdict;
 
-#define STORE_RDONLY	0x1	/* report/status: never writes, never migrates */
+#define STORE_RDONLY	0x1	/* report, status: never writes or migrates */
 
 struct store_stats {
 	uint64_t	 rows;		/* rows written (committed) */
@@ -119,8 +119,8 @@ int64_t		 store_day(int64_t t);
 
 /* Commits the open transaction, if any.  0, or -1 (logged, counted). */
 int		 store_flush(struct store *);
-/* Deletes rows older than before (us since epoch) from every table.  Returns the number of
- * rows deleted, or -1 with *cause set. */
+/* Deletes rows older than before (us since epoch) from every table.
+ * Returns the number of rows deleted, or -1 with *cause set. */
 int64_t		 store_purge(struct store *, int64_t before, char **cause);
 
 void		 store_get_stats(const struct store *, struct store_stats *);

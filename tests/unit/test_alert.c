@@ -1,15 +1,15 @@
 /*
- * Unit tests for the alerts (alert.c) on a real loop, against a real HTTP
- * server on 127.0.0.1 (unit_httpd.h), with configurations read by the real
- * parser: each dialect's payload parsed and checked field by field (Slack,
- * Mattermost, Rocket.Chat, Discord, Matrix with its PUT and bearer token,
- * generic JSON and a template), a 500 retried then counted as failed, a
- * server that never answers (the caller never waits), a bounded queue, a
- * storm of 1,000 bans summed up in a digest, start and stop, the event and
- * severity filters, overruns and outages, reload, secrets kept out of the
- * logs and status, and the ban table's notifications (none for the bans a
- * restart restores).  Every wait is bounded: alarm() kills a test whose
- * loop never wakes.
+ * Unit tests for the alerts (alert.c, and alert_fmt.c's dialects) on a
+ * real loop, against a real HTTP server on 127.0.0.1 (unit_httpd.h), with
+ * configurations read by the real parser: each dialect's payload parsed
+ * and checked field by field (Slack, Mattermost, Rocket.Chat, Discord,
+ * Matrix with its PUT and bearer token, generic JSON and a template), a
+ * 500 retried then counted as failed, a server that never answers (the
+ * caller never waits), a bounded queue, a storm of 1,000 bans summed up in
+ * a digest, start and stop, the event and severity filters, overruns and
+ * outages, reload, secrets kept out of the logs and status, and the ban
+ * table's notifications (none for the bans a restart restores).  Every
+ * wait is bounded: alarm() kills a test whose loop never wakes.
  */
 #include "unit.h"
 

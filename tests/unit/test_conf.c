@@ -1,10 +1,11 @@
 /*
- * Unit tests for conf.c and conf_print.c: every error path of the file
- * (each must name its line, and all errors of a file must show at once),
- * the built-in services and how sections change them, print -> load round
+ * Unit tests for conf.c, conf_check.c, conf_table.c and conf_print.c:
+ * every error path of the file (each must name its line, and all errors
+ * of a file must show at once), the built-in services and how sections
+ * change them, the ports of all services together, print -> load round
  * trips, hostile input (long lines, binary garbage), the sample
  * configuration in contrib/ and the reference.  The value syntaxes are
- * tested in test_conf_value.c.
+ * tested in test_conf_value.c, the INI reader in test_inifile.c.
  */
 #include "unit.h"
 
@@ -359,7 +360,7 @@ test_unknown_key(void **state)
 	    "'firewall' before any section (it belongs in [global])");
 	expect_one_error("ports = 1\n", 1, "(it belongs in [service NAME])");
 	expect_one_error("zzz = 1\n", 1, "'zzz' before any section");
-	expect_one_error("[global]\n= none\n", 2, "missing name before '='");
+	expect_one_error("[global]\n= none\n", 2, "missing key before '='");
 }
 
 static void
@@ -613,7 +614,7 @@ test_binary(void **state)
 	load_n(&l, nul, sizeof(nul) - 1);
 	assert_int_equal(l.rc, -1);
 	assert_int_equal(count_lines(l.cause), 1);
-	assert_true(has_error(&l, 2, "invalid byte 0x00"));
+	assert_true(has_error(&l, 2, "NUL byte"));
 	loaded_clear(&l);
 
 	expect_one_error("[global]\nfirewall = none\x1b[0m\n", 2,
@@ -666,7 +667,7 @@ test_too_many_errors(void **state)
 	load(&l, text);
 	assert_int_equal(l.rc, -1);
 	assert_int_equal(count_lines(l.cause), CONF_ERRORS_MAX + 1);
-	assert_true(has_error(&l, 2, "expected 'name = value'"));
+	assert_true(has_error(&l, 2, "expected KEY = VALUE"));
 	assert_true(has_error(&l, CONF_ERRORS_MAX + 1, "expected"));
 	assert_true(has_error(&l, 0, "too many errors"));
 	loaded_clear(&l);
@@ -915,6 +916,49 @@ test_port_conflict(void **state)
 	loaded_clear(&l);
 }
 
+/* The ports of all services: CONF_PORTS_TOTAL_MAX, blamed on the line
+ * that lists the one too many. */
+static void
+test_ports_total(void **state)
+{
+	struct loaded	 l;
+	char		 text[2048], *p;
+	int		 s, i, port = 10000, total = 6;
+
+	(void)state;
+	/* The built-ins' 6, then services of 16 up to exactly 64. */
+	p = text;
+	for (s = 0; total < CONF_PORTS_TOTAL_MAX; s++) {
+		p += sprintf(p, "[service s%d]\nports =", s);
+		for (i = 0; i < CONF_PORTS_MAX &&
+		    total < CONF_PORTS_TOTAL_MAX; i++, total++)
+			p += sprintf(p, " %d", port++);
+		p += sprintf(p, "\n");
+	}
+	load(&l, text);
+	assert_int_equal(l.rc, 0);
+	loaded_clear(&l);
+
+	/* One more, on a continuation line (line 2 * s + 3): that line. */
+	sprintf(p, "[service last]\nports =\n  1\n");
+	load(&l, text);
+	assert_int_equal(l.rc, -1);
+	assert_int_equal(count_lines(l.cause), 1);
+	assert_true(has_error(&l, 2 * s + 3, "port 1 of [service last] is one "
+	    "too many: all services together have at most 64 ports"));
+	loaded_clear(&l);
+
+	/* A built-in disabled leaves room for its ports. */
+	sprintf(p, "[service last]\nports =\n  1\n[service s2s]\n"
+	    "ports = none\n");
+	expect_ok(text);
+
+	/* A built-in that goes over is blamed on its own ports line. */
+	sprintf(p, "[service c2s]\nports = 5222 5223 5224\n");
+	expect_one_error(text, 2 * s + 2, "port 5224 of [service c2s] is "
+	    "one too many");
+}
+
 static void
 test_logs_overrides(void **state)
 {
@@ -985,9 +1029,9 @@ test_inline_comments(void **state)
 
 	/* A comment where the name should be leaves no "name = value". */
 	expect_one_error("[global]\nfire ;wall = none\n", 2,
-	    "expected 'name = value' or '[section]'");
+	    "expected KEY = VALUE or [SECTION]");
 	expect_one_error("[global]\njust words\n", 2,
-	    "expected 'name = value' or '[section]'");
+	    "expected KEY = VALUE or [SECTION]");
 }
 
 static void
@@ -1095,7 +1139,7 @@ test_sample(void **state)
 	struct conf		*conf, *dflt;
 	struct loaded		 l;
 	char			*text, *u, *line, *save, *key, want[64];
-	char			 seen[nitems(conf_directives)];
+	char			 seen[CONF_DIRECTIVES_MAX];
 	enum conf_kind		 kind = CONF_K_GLOBAL;
 	size_t			 i, k;
 	char			*cause = NULL;
@@ -1136,7 +1180,7 @@ test_sample(void **state)
 	for (line = strtok_r(u, "\n", &save); line != NULL;
 	    line = strtok_r(NULL, "\n", &save)) {
 		if (*line == '[') {
-			for (k = 0; k < nitems(conf_kinds); k++) {
+			for (k = 0; k < conf_nkinds; k++) {
 				snprintf(want, sizeof(want), "[%s",
 				    conf_kinds[k].name);
 				if (strncmp(line, want, strlen(want)) == 0 &&
@@ -1151,7 +1195,7 @@ test_sample(void **state)
 		if ((d = conf_directive_find(kind, key)) != NULL)
 			seen[conf_directive_index(d)] = 1;
 	}
-	for (i = 0; i < nitems(conf_directives); i++) {
+	for (i = 0; i < conf_ndirectives; i++) {
 		if (!seen[i])
 			fail_msg("%s lacks [%s] %s", sample,
 			    conf_kinds[conf_directives[i].kind].name,
@@ -1173,12 +1217,12 @@ test_reference(void **state)
 	assert_non_null(fp);
 	conf_reference(fp);
 	assert_int_equal(fclose(fp), 0);
-	for (i = 0; i < nitems(conf_kinds); i++) {
+	for (i = 0; i < conf_nkinds; i++) {
 		snprintf(row, sizeof(row), "### [%s%s]\n", conf_kinds[i].name,
 		    conf_kinds[i].named ? " NAME" : "");
 		assert_non_null(strstr(text, row));
 	}
-	for (i = 0; i < nitems(conf_directives); i++) {
+	for (i = 0; i < conf_ndirectives; i++) {
 		snprintf(row, sizeof(row), "| `%s` | %s | ",
 		    conf_directives[i].name,
 		    conf_type_names[conf_directives[i].type]);
@@ -1220,6 +1264,7 @@ main(void)
 		cmocka_unit_test(test_service_override),
 		cmocka_unit_test(test_new_service),
 		cmocka_unit_test(test_port_conflict),
+		cmocka_unit_test(test_ports_total),
 		cmocka_unit_test(test_logs_overrides),
 		cmocka_unit_test(test_inline_comments),
 		cmocka_unit_test(test_files),

@@ -605,24 +605,6 @@ test_formats(void **state)
 }
 
 static void
-test_human(void **state)
-{
-	char	b[24];
-
-	(void)state;
-	assert_string_equal(report_human(999, b, sizeof(b)), "999");
-	assert_string_equal(report_human(1234, b, sizeof(b)), "1.2k");
-	assert_string_equal(report_human(12345, b, sizeof(b)), "12k");
-	assert_string_equal(report_human(999999, b, sizeof(b)), "1.0M");
-	assert_string_equal(report_human(UINT64_MAX, b, sizeof(b)), "18E");
-	assert_string_equal(report_human_bytes(3400000, b, sizeof(b)),
-	    "3.4 MB");
-	assert_string_equal(report_human_bytes(12, b, sizeof(b)), "12 B");
-	assert_string_equal(report_fmt_time(T0, b, sizeof(b)),
-	    "2026-11-29 02:00");
-}
-
-static void
 test_empty(void **state)
 {
 	struct fixture	*f = *state;
@@ -735,7 +717,6 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_formats, setup,
 		    teardown),
-		cmocka_unit_test(test_human),
 		cmocka_unit_test_setup_teardown(test_empty, setup_empty,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),

@@ -1,9 +1,10 @@
 /*
- * The store, on real files in a fresh directory per test: schema creation
- * and WAL, migrations and their numbering, batching as a second connection
- * sees it, failures (disk full, a refused row, a failed commit, a locked
- * file) that lose what they must and nothing more, retention, and the files
- * that must be refused with a message naming them.
+ * The store (store.c, and store_schema.c's checks and migrations), on real
+ * files in a fresh directory per test: schema creation and WAL, migrations
+ * and their numbering, batching as a second connection sees it, failures
+ * (disk full, a refused row, a failed commit, a locked file) that lose
+ * what they must and nothing more, retention, and the files that must be
+ * refused with a message naming them.
  */
 #include "unit.h"
 
