@@ -1,12 +1,19 @@
 /*
  * Firewall backends: the common part.
  *
- * fw_open() copies what the backends need out of the configuration into a
- * struct fw (so a reload can build a new one beside the running one),
- * picks the backend of [global] firewall and opens it; fw_apply() and the
- * others dispatch and keep the counters.  The "none" backend lives here:
- * it logs every operation and touches nothing, for dry runs and for hosts
- * where something else enforces.
+ * fw_open() copies what all backends share out of the configuration into
+ * a struct fw (so a reload can build a new one beside the running one),
+ * picks the backend of [global] firewall and opens it, and the backend's
+ * open reads its own settings; fw_apply() and the others dispatch and keep
+ * the counters.  The "none" backend lives here: it logs every operation
+ * and touches nothing, for dry runs and for hosts where something else
+ * enforces.
+ *
+ * Invariant: struct fw holds every port of every service, or fw_open()
+ * fails.  The configuration allows CONF_PORTS_TOTAL_MAX ports in all
+ * (check-config says so with the line); a struct conf built some other
+ * way with more is refused here, never cut short, since a port dropped
+ * from the rules would be a port the bans silently leave open.
  *
  * fw_exec() is the one way a backend runs a program: posix_spawn(3) of
  * an absolute path with an argv array and an environment of PATH alone,
@@ -36,17 +43,12 @@
 #include "clock.h"
 #include "conf.h"
 #include "fw.h"
+#include "fw_int.h"
 #include "log.h"
 #include "status.h"
 #include "xmalloc.h"
 
 #define FW_EXEC_PATH	"/usr/sbin:/usr/bin:/sbin:/bin"
-
-extern const struct fw_backend fw_nft_backend;
-extern const struct fw_backend fw_ipset_backend;
-extern const struct fw_backend fw_iptables_backend;
-extern const struct fw_backend fw_cmd_backend;
-extern const struct fw_backend fw_webhook_backend;
 
 static int
 fw_none_apply(struct fw *fw, const struct fw_op *ops, size_t n, char **cause)
@@ -67,7 +69,8 @@ fw_none_apply(struct fw *fw, const struct fw_op *ops, size_t n, char **cause)
 }
 
 static const struct fw_backend fw_none_backend = {
-	"none", NULL, fw_none_apply, NULL, NULL, NULL, NULL
+	.name = "none",
+	.apply = fw_none_apply
 };
 
 static const struct fw_backend *
@@ -94,6 +97,38 @@ static int
 fw_port_cmp(const void *a, const void *b)
 {
 	return (int)*(const uint16_t *)a - (int)*(const uint16_t *)b;
+}
+
+/*
+ * The services' ports into fw->ports, sorted, each once.  0, or -1 and
+ * *cause if there are more than fit (see the top of the file).
+ */
+static int
+fw_ports_init(struct fw *fw, const struct conf *conf, char **cause)
+{
+	const struct conf_service	*svc;
+	int				 i, j, k;
+
+	fw->nports = 0;
+	for (i = 0; i < conf->nservices; i++) {
+		svc = &conf->services[i];
+		for (j = 0; j < svc->nports; j++) {
+			for (k = 0; k < fw->nports; k++)
+				if (fw->ports[k] == svc->ports[j])
+					break;
+			if (k < fw->nports)
+				continue;
+			if (fw->nports == CONF_PORTS_TOTAL_MAX) {
+				*cause = xasprintf("more than %d ports in the "
+				    "services", CONF_PORTS_TOTAL_MAX);
+				return -1;
+			}
+			fw->ports[fw->nports++] = svc->ports[j];
+		}
+	}
+	qsort(fw->ports, (size_t)fw->nports, sizeof(fw->ports[0]),
+	    fw_port_cmp);
+	return 0;
 }
 
 /* The prefixes no ban may touch: [allow], proxies, our own addresses. */
@@ -146,7 +181,6 @@ fw_open_backend(const struct conf *conf, struct loop *loop,
 	const struct fw_backend *real;
 	struct fw	*fw;
 	char		*why;
-	int		 i, j;
 
 	fw = xcalloc(1, sizeof(*fw));
 	fw->be = be;
@@ -156,28 +190,17 @@ fw_open_backend(const struct conf *conf, struct loop *loop,
 	real = fw_backend_of(conf->dry_run ? CONF_FW_NONE : conf->firewall);
 	fw->self_expiring = real == &fw_nft_backend ||
 	    real == &fw_ipset_backend;
-	for (i = 0; i < conf->nservices; i++)
-		for (j = 0; j < conf->services[i].nports &&
-		    fw->nports < (int)(sizeof(fw->ports) /
-		    sizeof(fw->ports[0])); j++)
-			fw->ports[fw->nports++] = conf->services[i].ports[j];
-	qsort(fw->ports, (size_t)fw->nports, sizeof(fw->ports[0]),
-	    fw_port_cmp);
-	for (i = 1, j = 0; i < fw->nports; i++)	/* unique */
-		if (fw->ports[i] != fw->ports[j])
-			fw->ports[++j] = fw->ports[i];
-	if (fw->nports > 0)
-		fw->nports = j + 1;
+	if (fw_ports_init(fw, conf, &why) == -1) {
+		*cause = xasprintf("firewall %s: %s", fw->be->name, why);
+		free(why);
+		free(fw);
+		return NULL;
+	}
 	fw->all_ports = conf->ban_all_ports;
 	/* A dry run touches nothing, live sessions included. */
 	fw->kill = conf->ban_kill && fw->be != &fw_none_backend;
-	snprintf(fw->table, sizeof(fw->table), "%s", conf->ban_table);
-	fw->throttle = conf->ban_throttle;
-	fw->ban_command = xstrdup(conf->ban_command);
-	fw->unban_command = xstrdup(conf->unban_command);
-	fw->webhook = xstrdup(conf->ban_webhook);
 	fw_never_init(fw, conf);
-	if (fw->be->open != NULL && fw->be->open(fw, &why) == -1) {
+	if (fw->be->open != NULL && fw->be->open(fw, conf, &why) == -1) {
 		*cause = xasprintf("firewall %s: %s", fw->be->name, why);
 		free(why);
 		fw_close(fw);
@@ -193,9 +216,6 @@ fw_close(struct fw *fw)
 		return;
 	if (fw->be->close != NULL)
 		fw->be->close(fw);
-	free(fw->ban_command);
-	free(fw->unban_command);
-	free(fw->webhook);
 	free(fw->never);
 	free(fw);
 }

@@ -14,8 +14,10 @@
  *
  * Backends (enum conf_firewall): nftables (fw_nft.c), ipset and iptables
  * (fw_ipset.c, fw_iptables.c), command (fw_cmd.c: argv templates),
- * webhook (fw_webhook.c: POST JSON), none (fw_none.c: logs only, for
- * dry runs).
+ * webhook (fw_webhook.c: POST JSON), none (in fw.c: logs only, for dry
+ * runs).  This header is the callers' view: a struct fw is opaque, and
+ * each backend keeps its own settings (nft_table, ban_command, webhook,
+ * ...) in its private state, read from the configuration when it opens.
  */
 #ifndef FW_H
 #define FW_H
@@ -64,61 +66,18 @@ struct fw_stats {
 	int64_t		 last_us;	/* duration of the last batch */
 };
 
+/*
+ * An open firewall backend: opaque.  What the backends share of it, and
+ * the interface each implements (struct fw_backend), are in fw_int.h,
+ * which only fw*.c and priv.c include.
+ */
 struct fw;
+struct fw_backend;
 
 /*
- * What every backend implements.  open makes its kernel state exist
- * (idempotent: a second start finds it there); apply runs one batch; list
- * (NULL if the backend cannot tell) says what is in force; kill ends the
- * live connections of a prefix to the services' ports (NULL: nothing to
- * do); close frees (it does not remove the kernel state: bans outlive the
- * daemon by design).  Failure: -1 and *cause (caller frees).
- */
-struct fw_backend {
-	const char	*name;
-	int		(*open)(struct fw *, char **cause);
-	int		(*apply)(struct fw *, const struct fw_op *, size_t,
-			    char **cause);
-	int		(*list)(struct fw *, struct fw_entry **, size_t *,
-			    char **cause);
-	int		(*kill)(struct fw *, const struct prefix *,
-			    char **cause);
-	void		(*close)(struct fw *);
-	/* Optional: make what is in force exactly ops (all bans and
-	 * throttles), atomically: the restore at start. */
-	int		(*replace)(struct fw *, const struct fw_op *, size_t,
-			    char **cause);
-};
-
-/*
- * The state every backend sees: a copy of what it needs from the
- * configuration (a reload makes a new struct fw), and a pointer of its own.
- */
-struct fw {
-	const struct fw_backend *be;
-	void		*priv;		/* the backend's */
-	struct loop	*loop;		/* for asynchronous backends; may be
-					 * NULL in the privileged helper */
-	uint16_t	 ports[64];	/* the services' ports, sorted, unique */
-	int		 nports;
-	int		 all_ports;	/* ban every port */
-	int		 kill;		/* kill_established */
-	int		 self_expiring;	/* the configured backend's bans end by
-					 * themselves (kernel timeouts) */
-	char		 table[33];	/* nft_table */
-	uint64_t	 throttle;	/* bytes/s */
-	char		*ban_command;	/* templates; "" if unset */
-	char		*unban_command;
-	char		*webhook;
-	struct prefix	*never;		/* allowlist, proxies, own addresses:
-					 * re-checked before every batch */
-	size_t		 nnever;
-	struct fw_stats	 stats;
-};
-
-/*
- * Picks and opens the configured backend.  loop may be NULL (backends that
- * need one then fail to open).  NULL and *cause on failure.
+ * Picks and opens the configured backend ([global] firewall; "none" for a
+ * dry run).  loop may be NULL (backends that need one then fail to open).
+ * Every service's port is kept, or it fails.  NULL and *cause on failure.
  */
 struct fw	*fw_open(const struct conf *, struct loop *, char **cause);
 /* The same with a backend of the caller's (priv.c's proxy), priv its. */
@@ -127,42 +86,33 @@ struct fw	*fw_open_backend(const struct conf *, struct loop *,
 /* 1 if the configured backend needs privileges (the kernel, a command):
  * under privilege separation it runs in the helper. */
 int		 fw_in_kernel(const struct conf *);
+/* Frees fw (NULL: nothing); the bans in force stay where they are. */
 void		 fw_close(struct fw *);
+/* Applies a batch, after dropping (and counting) what the never-a-weapon
+ * checks refuse.  0, or -1 and *cause (caller frees). */
 int		 fw_apply(struct fw *, const struct fw_op *, size_t,
 		    char **cause);
-/* -1 with *cause NULL: the backend cannot list. */
+/* What is in force, into *entries (caller frees).  -1 with *cause NULL:
+ * the backend cannot list. */
 int		 fw_list(struct fw *, struct fw_entry **, size_t *,
 		    char **cause);
+/* Ends the live sessions of a prefix if kill_established is on and the
+ * backend can (the kernel ones); 0 otherwise.  -1 and *cause. */
 int		 fw_kill(struct fw *, const struct prefix *, char **cause);
-/* -1 with *cause NULL: the backend cannot replace (use fw_list). */
+/* Makes ops exactly what is in force, atomically.  -1 with *cause NULL:
+ * the backend cannot replace (use fw_list). */
 int		 fw_replace(struct fw *, const struct fw_op *, size_t,
 		    char **cause);
-/*
- * The kill of the kernel backends (fw_kill.c): deletes the prefix's
- * conntrack entries to the watched ports and destroys the matching local
- * sockets, so its live sessions end at once.
- */
-int		 fw_kill_live(struct fw *, const struct prefix *, char **cause);
+/* The backend's name ("nftables", "helper", ...): static storage. */
 const char	*fw_name(const struct fw *);
-/* Its counters (valid while fw is open). */
+/* 1 if the backend's bans expire by themselves (kernel timeouts), so the
+ * daemon need not lift them. */
+int		 fw_expires_itself(const struct fw *);
+/* The counters of fw_apply() and the others, kept in fw (valid until
+ * fw_close()). */
 const struct fw_stats *fw_stats(const struct fw *);
 /* The same for status and metrics (obj: the struct fw). */
 struct status_group;
 extern const struct status_group fw_status_group;
-/* 1 if the backend's bans expire by themselves (kernel timeouts), so the
- * daemon need not lift them. */
-int		 fw_expires_itself(const struct fw *);
-
-/*
- * Runs argv[0] (an absolute path, or looked up in /usr/sbin, /sbin,
- * /usr/bin, /bin) with argv by execve(2), no shell, input (may be NULL)
- * written to its standard input, an empty environment but PATH, and its
- * standard output and error captured up to outmax bytes into *out (caller
- * frees; may be NULL).  Waits at most timeout_ms.  Returns its exit status
- * (0..255), or -1 and *cause if it could not run, was killed or timed out.
- */
-int		 fw_exec(const char *const *argv, const char *input,
-		    size_t inlen, char **out, size_t outmax, int timeout_ms,
-		    char **cause);
 
 #endif /* FW_H */

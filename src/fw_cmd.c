@@ -40,7 +40,9 @@
 
 #include "addr.h"
 #include "clock.h"
+#include "conf.h"
 #include "fw.h"
+#include "fw_int.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -203,14 +205,14 @@ fw_cmd_free(struct fw_cmd *c)
 }
 
 static int
-fw_cmd_open(struct fw *fw, char **cause)
+fw_cmd_open(struct fw *fw, const struct conf *conf, char **cause)
 {
 	struct fw_cmd	*c = xcalloc(1, sizeof *c);
 
-	if (fw_cmd_parse("ban_command", fw->ban_command != NULL ?
-	    fw->ban_command : "", &c->ban, cause) == -1 ||
-	    fw_cmd_parse("unban_command", fw->unban_command != NULL ?
-	    fw->unban_command : "", &c->unban, cause) == -1)
+	if (fw_cmd_parse("ban_command", conf->ban_command != NULL ?
+	    conf->ban_command : "", &c->ban, cause) == -1 ||
+	    fw_cmd_parse("unban_command", conf->unban_command != NULL ?
+	    conf->unban_command : "", &c->unban, cause) == -1)
 		goto fail;
 	if (c->ban.argc == 0) {
 		*cause = xstrdup("firewall = command needs a ban_command");
@@ -317,11 +319,8 @@ fw_cmd_close(struct fw *fw)
 }
 
 const struct fw_backend fw_cmd_backend = {
-	"command",
-	fw_cmd_open,
-	fw_cmd_apply,
-	NULL,
-	NULL,
-	fw_cmd_close,
-	NULL
+	.name = "command",
+	.open = fw_cmd_open,
+	.apply = fw_cmd_apply,
+	.close = fw_cmd_close
 };

@@ -41,6 +41,7 @@
 #include "addr.h"
 #include "clock.h"
 #include "fw.h"
+#include "fw_int.h"
 #include "fw_iptables.h"
 #include "log.h"
 #include "xmalloc.h"
@@ -108,12 +109,13 @@ fw_ipset_specs(const struct fw *fw, int fam, char *specs[FW_IPT_GROUPS])
 }
 
 static int
-fw_ipset_open(struct fw *fw, char **cause)
+fw_ipset_open(struct fw *fw, const struct conf *conf, char **cause)
 {
 	const char	*restore[] = { "ipset", "restore", "-exist", NULL };
 	char		*specs[FW_IPT_GROUPS], *input, marker[64];
 	int		 fam, n, i, rc = 0;
 
+	(void)conf;
 	for (fam = 0; fam < 2 && rc == 0; fam++) {
 		input = xasprintf("create %s hash:net family %s timeout 0 "
 		    "maxelem %d\n", fw_ipset_sets[fam], fw_ipset_families[fam],
@@ -271,18 +273,10 @@ fail:
 	return -1;
 }
 
-static void
-fw_ipset_close(struct fw *fw)
-{
-	fw->priv = NULL;
-}
-
 const struct fw_backend fw_ipset_backend = {
-	"ipset",
-	fw_ipset_open,
-	fw_ipset_apply,
-	fw_ipset_list,
-	fw_kill_live,
-	fw_ipset_close,
-	NULL
+	.name = "ipset",
+	.open = fw_ipset_open,
+	.apply = fw_ipset_apply,
+	.list = fw_ipset_list,
+	.kill = fw_kill_live
 };

@@ -43,6 +43,7 @@
 #include "addr.h"
 #include "clock.h"
 #include "fw.h"
+#include "fw_int.h"
 #include "fw_iptables.h"
 #include "log.h"
 #include "xmalloc.h"
@@ -85,7 +86,7 @@ fw_iptables_portlists(const struct fw *fw,
 		}
 		if (n == 0 || slots + cost > FW_IPT_PORTS_PER) {
 			if (n == FW_IPT_GROUPS)
-				break;	/* cannot happen with 64 ports */
+				break;	/* cannot happen: see fw_iptables.h */
 			lists[n++][0] = '\0';
 			slots = 0;
 		}
@@ -282,13 +283,14 @@ fw_iptables_family(const struct prefix *p)
 }
 
 static int
-fw_iptables_open(struct fw *fw, char **cause)
+fw_iptables_open(struct fw *fw, const struct conf *conf, char **cause)
 {
 	const char	*argv[8];
 	char		*jump = xstrdup("-j " FW_IPT_CHAIN);
 	int		 f, status;
 
 	(void)fw;
+	(void)conf;
 	for (f = 0; f < 2; f++) {
 		argv[0] = fw_iptables_progs[f];
 		argv[1] = "-w";
@@ -593,18 +595,10 @@ fw_iptables_list(struct fw *fw, struct fw_entry **entriesp, size_t *np,
 	return 0;
 }
 
-static void
-fw_iptables_close(struct fw *fw)
-{
-	fw->priv = NULL;
-}
-
 const struct fw_backend fw_iptables_backend = {
-	"iptables",
-	fw_iptables_open,
-	fw_iptables_apply,
-	fw_iptables_list,
-	fw_kill_live,
-	fw_iptables_close,
-	NULL
+	.name = "iptables",
+	.open = fw_iptables_open,
+	.apply = fw_iptables_apply,
+	.list = fw_iptables_list,
+	.kill = fw_kill_live
 };

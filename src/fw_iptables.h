@@ -8,15 +8,24 @@
 
 #include <stddef.h>
 
+#include "conf.h"
 #include "fw.h"
 
 #define FW_IPT_TIMEOUT_MS	10000		/* any one program */
 #define FW_IPT_PORTS_PER	15		/* multiport's limit (a range
 						 * counts twice) */
-#define FW_IPT_GROUPS		8		/* 64 ports fit in 5 lists */
+#define FW_IPT_GROUPS		8		/* lists at most */
 #define FW_IPT_LISTLEN		(FW_IPT_PORTS_PER * 6 + 1)
 #define FW_IPT_SAVEMAX		(64 * 1024 * 1024)	/* iptables -S,
 							 * ipset list */
+
+/*
+ * Every list but the last holds at least 14 ports (a range that does not
+ * fit the 15th slot starts the next list), so all the ports a struct fw
+ * can hold fit in FW_IPT_GROUPS lists: 64 in 5.
+ */
+_Static_assert(FW_IPT_GROUPS * (FW_IPT_PORTS_PER - 1) >=
+    CONF_PORTS_TOTAL_MAX, "FW_IPT_GROUPS too small for the ports");
 
 /*
  * Writes the services' ports as multiport lists ("5222,5269", "5280:5281")

@@ -36,6 +36,7 @@
 #include "addr.h"
 #include "clock.h"
 #include "fw.h"
+#include "fw_int.h"
 #include "log.h"
 #include "xmalloc.h"
 

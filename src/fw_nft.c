@@ -63,7 +63,9 @@
 
 #include "addr.h"
 #include "clock.h"
+#include "conf.h"
 #include "fw.h"
+#include "fw_int.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -89,7 +91,10 @@ static const char *const fw_nft_set_names[FW_NFT_NSETS] = {
 	"ban4", "ban6", "net4", "net6", "thr4", "thr6"
 };
 
+/* The backend's state (fw->priv): its settings and what open probed. */
 struct fw_nft {
+	char		 table[33];	/* [ban] nft_table: inet <table> */
+	uint64_t	 throttle;	/* [ban] throttle, bytes/s; 0: none */
 	int		 destroy;	/* nft and kernel: destroy element */
 	int		 update;	/* a re-add sets the new timeout */
 };
@@ -105,19 +110,20 @@ struct fw_nft_plan {
 
 static int	fw_nft_run(const char *, size_t, const char *const *, char **,
 		    size_t, char **);
-static char	*fw_nft_open_text(const struct fw *, size_t *);
+static char	*fw_nft_open_text(const struct fw *, const struct fw_nft *,
+		    size_t *);
 static int	fw_nft_set_of(const struct prefix *, int);
 static int64_t	fw_nft_seconds(int64_t);
 static int	fw_nft_op_cmp(const void *, const void *);
 static int	fw_nft_op_same(const struct fw_op *, const struct fw_op *);
-static void	fw_nft_plan(const struct fw *, int, const struct fw_op *,
+static void	fw_nft_plan(const struct fw_nft *, int, const struct fw_op *,
 		    size_t, struct fw_nft_plan *);
 static void	fw_nft_plan_free(struct fw_nft_plan *);
 static void	fw_nft_elements(FILE *, const char *, const char *,
 		    const struct fw_op *const *, size_t, int64_t);
-static char	*fw_nft_apply_text(const struct fw *, int, int,
+static char	*fw_nft_apply_text(const struct fw_nft *, int, int,
 		    const struct fw_op *, size_t, size_t *);
-static int	fw_nft_probe_update(struct fw *);
+static int	fw_nft_probe_update(const struct fw_nft *);
 
 /* The JSON reader for `nft -j list set`. */
 struct fw_nft_json {
@@ -137,7 +143,7 @@ static int	fw_nft_parse_set(const char *, size_t, int,
 		    struct fw_entry **, size_t *, size_t *);
 
 static int	fw_nft_table_ok(const char *);
-static int	fw_nft_open(struct fw *, char **);
+static int	fw_nft_open(struct fw *, const struct conf *, char **);
 static int	fw_nft_apply(struct fw *, const struct fw_op *, size_t,
 		    char **);
 static int	fw_nft_list(struct fw *, struct fw_entry **, size_t *,
@@ -147,13 +153,13 @@ static int	fw_nft_replace(struct fw *, const struct fw_op *, size_t,
 		    char **);
 
 const struct fw_backend fw_nft_backend = {
-	"nftables",
-	fw_nft_open,
-	fw_nft_apply,
-	fw_nft_list,
-	fw_kill_live,
-	fw_nft_close,
-	fw_nft_replace
+	.name = "nftables",
+	.open = fw_nft_open,
+	.apply = fw_nft_apply,
+	.list = fw_nft_list,
+	.kill = fw_kill_live,
+	.close = fw_nft_close,
+	.replace = fw_nft_replace
 };
 
 /*
@@ -232,10 +238,12 @@ fw_nft_seconds(int64_t us)
 }
 
 /*
- * The table, sets and chain; the rules replaced.  The caller frees.
+ * The table, sets and chain; the rules replaced, for fw's ports.  The
+ * caller frees.
  */
 static char *
-fw_nft_open_text(const struct fw *fw, size_t *lenp)
+fw_nft_open_text(const struct fw *fw, const struct fw_nft *nft,
+    size_t *lenp)
 {
 	static const char *const types[FW_NFT_NSETS] = {
 		"ipv4_addr", "ipv6_addr", "ipv4_addr", "ipv6_addr",
@@ -247,8 +255,9 @@ fw_nft_open_text(const struct fw *fw, size_t *lenp)
 	};
 	static const char *const bans[] = { "ban4", "net4", "ban6", "net6" };
 	FILE		*f;
-	char		*buf = NULL, ports[64 * 7 + 8];
-	const char	*t = fw->table, *ip;
+	/* "tcp dport { " 12, ", 65535" 7 a port, " } " 3, the NUL. */
+	char		*buf = NULL, ports[12 + CONF_PORTS_TOTAL_MAX * 7 + 4];
+	const char	*t = nft->table, *ip;
 	size_t		 len = 0, off;
 	int		 i;
 
@@ -258,7 +267,7 @@ fw_nft_open_text(const struct fw *fw, size_t *lenp)
 	ports[0] = '\0';
 	if (!fw->all_ports && fw->nports > 0) {
 		off = (size_t)snprintf(ports, sizeof ports, "tcp dport { ");
-		for (i = 0; i < fw->nports && i < 64; i++)
+		for (i = 0; i < fw->nports; i++)
 			off += (size_t)snprintf(ports + off, sizeof ports - off,
 			    "%s%u", i ? ", " : "", fw->ports[i]);
 		snprintf(ports + off, sizeof ports - off, " } ");
@@ -286,13 +295,13 @@ fw_nft_open_text(const struct fw *fw, size_t *lenp)
 		fprintf(f, "add rule inet %s filter %s saddr @%s %sdrop\n", t,
 		    ip, bans[i], ports);
 	}
-	if (fw->throttle > 0) {
+	if (nft->throttle > 0) {
 		fprintf(f, "add rule inet %s filter ip saddr @thr4 %supdate "
 		    "@rate4 { ip saddr limit rate over %" PRIu64
-		    " bytes/second } drop\n", t, ports, fw->throttle);
+		    " bytes/second } drop\n", t, ports, nft->throttle);
 		fprintf(f, "add rule inet %s filter ip6 saddr @thr6 %supdate "
 		    "@rate6 { ip6 saddr limit rate over %" PRIu64
-		    " bytes/second } drop\n", t, ports, fw->throttle);
+		    " bytes/second } drop\n", t, ports, nft->throttle);
 	}
 	if (fclose(f) != 0)
 		fatal("open_memstream");
@@ -331,7 +340,7 @@ fw_nft_op_same(const struct fw_op *a, const struct fw_op *b)
  * validated them).
  */
 static void
-fw_nft_plan(const struct fw *fw, int update, const struct fw_op *ops,
+fw_nft_plan(const struct fw_nft *nft, int update, const struct fw_op *ops,
     size_t n, struct fw_nft_plan *pl)
 {
 	const struct fw_op	**v;
@@ -356,7 +365,7 @@ fw_nft_plan(const struct fw *fw, int update, const struct fw_op *ops,
 		case FW_BAN:
 		case FW_THROTTLE:
 			s = fw_nft_set_of(&v[i]->prefix,
-			    v[i]->kind == FW_THROTTLE && fw->throttle > 0);
+			    v[i]->kind == FW_THROTTLE && nft->throttle > 0);
 			if (s == -1)
 				break;
 			if (!update)
@@ -425,7 +434,7 @@ fw_nft_elements(FILE *f, const char *verb, const char *head,
  * nothing.  The caller frees.
  */
 static char *
-fw_nft_apply_text(const struct fw *fw, int destroy, int update,
+fw_nft_apply_text(const struct fw_nft *nft, int destroy, int update,
     const struct fw_op *ops, size_t n, size_t *lenp)
 {
 	struct fw_nft_plan	 pl;
@@ -434,11 +443,11 @@ fw_nft_apply_text(const struct fw *fw, int destroy, int update,
 	size_t			 len = 0;
 	int			 s, any = 0;
 
-	fw_nft_plan(fw, update, ops, n, &pl);
+	fw_nft_plan(nft, update, ops, n, &pl);
 	if ((f = open_memstream(&buf, &len)) == NULL)
 		fatal("open_memstream");
 	for (s = 0; s < FW_NFT_NSETS; s++) {
-		snprintf(head, sizeof head, "inet %s %s", fw->table,
+		snprintf(head, sizeof head, "inet %s %s", nft->table,
 		    fw_nft_set_names[s]);
 		if (destroy)
 			fw_nft_elements(f, "destroy", head, pl.del[s],
@@ -480,7 +489,7 @@ fw_nft_table_ok(const char *name)
 }
 
 static int
-fw_nft_open(struct fw *fw, char **cause)
+fw_nft_open(struct fw *fw, const struct conf *conf, char **cause)
 {
 	static const char *const args[] = { "-f", "-", NULL };
 	static const char *const check[] = { "-c", "-f", "-", NULL };
@@ -490,26 +499,30 @@ fw_nft_open(struct fw *fw, char **cause)
 	int		 r;
 
 	/* It goes into nft's input: a name, nothing else. */
-	if (!fw_nft_table_ok(fw->table)) {
+	if (!fw_nft_table_ok(conf->ban_table)) {
 		*cause = xasprintf("nft_table \"%s\": letters, digits, _ "
-		    "and - only, a letter first", fw->table);
+		    "and - only, a letter first", conf->ban_table);
 		return -1;
 	}
-	text = fw_nft_open_text(fw, &len);
+	nft = xcalloc(1, sizeof *nft);
+	snprintf(nft->table, sizeof nft->table, "%s", conf->ban_table);
+	nft->throttle = conf->ban_throttle;
+	text = fw_nft_open_text(fw, nft, &len);
 	r = fw_nft_run(text, len, args, NULL, FW_NFT_OUT_MAX, cause);
 	free(text);
-	if (r == -1)
+	if (r == -1) {
+		free(nft);
 		return -1;
-	nft = xcalloc(1, sizeof *nft);
+	}
 	/* A check-only transaction: nothing changes either way. */
 	probe = xasprintf("destroy element inet %s ban4 { 192.0.2.0 }\n",
-	    fw->table);
+	    nft->table);
 	nft->destroy = fw_nft_run(probe, strlen(probe), check, NULL,
 	    FW_NFT_OUT_MAX, &why) == 0;
 	free(probe);
 	free(why);
-	nft->update = fw_nft_probe_update(fw);
-	log_debug("fw: nftables table inet %s ready (%s, %s)", fw->table,
+	nft->update = fw_nft_probe_update(nft);
+	log_debug("fw: nftables table inet %s ready (%s, %s)", nft->table,
 	    nft->destroy ? "destroy element" : "add and delete",
 	    nft->update ? "re-add updates" : "re-add replaces");
 	fw->priv = nft;
@@ -524,7 +537,7 @@ fw_nft_open(struct fw *fw, char **cause)
  * (it reads the ruleset first).
  */
 static int
-fw_nft_probe_update(struct fw *fw)
+fw_nft_probe_update(const struct fw_nft *nft)
 {
 	static const char *const args[] = { "-f", "-", NULL };
 	const char	*list[] = { "-j", "list", "set", "inet", NULL, "probe",
@@ -534,15 +547,15 @@ fw_nft_probe_update(struct fw *fw)
 	char		*text, *out = NULL, *why = NULL;
 	int		 ok = 0;
 
-	list[4] = fw->table;
+	list[4] = nft->table;
 	text = xasprintf("add element inet %s probe { 192.0.2.0 timeout 1s "
-	    "}\n", fw->table);
+	    "}\n", nft->table);
 	if (fw_nft_run(text, strlen(text), args, NULL, FW_NFT_OUT_MAX,
 	    &why) == -1)
 		goto done;
 	free(text);
 	text = xasprintf("add element inet %s probe { 192.0.2.0 timeout "
-	    "3600s }\n", fw->table);
+	    "3600s }\n", nft->table);
 	if (fw_nft_run(text, strlen(text), args, NULL, FW_NFT_OUT_MAX,
 	    &why) == -1 || fw_nft_run(NULL, 0, list, &out, FW_NFT_OUT_MAX,
 	    &why) == -1)
@@ -555,7 +568,7 @@ done:
 	free(v);
 	free(why);
 	why = NULL;
-	text = xasprintf("flush set inet %s probe\n", fw->table);
+	text = xasprintf("flush set inet %s probe\n", nft->table);
 	(void)fw_nft_run(text, strlen(text), args, NULL, FW_NFT_OUT_MAX, &why);
 	free(text);
 	free(why);
@@ -571,7 +584,7 @@ fw_nft_apply(struct fw *fw, const struct fw_op *ops, size_t n, char **cause)
 	size_t		 len;
 	int		 r;
 
-	if ((text = fw_nft_apply_text(fw, nft->destroy, nft->update, ops, n,
+	if ((text = fw_nft_apply_text(nft, nft->destroy, nft->update, ops, n,
 	    &len)) == NULL)
 		return 0;
 	r = fw_nft_run(text, len, args, NULL, FW_NFT_OUT_MAX, cause);
@@ -590,6 +603,7 @@ fw_nft_replace(struct fw *fw, const struct fw_op *ops, size_t n,
     char **cause)
 {
 	static const char *const args[] = { "-f", "-", NULL };
+	const struct fw_nft *nft = fw->priv;
 	char		*text, *all = NULL;
 	size_t		 len = 0, alen = 0;
 	FILE		*f;
@@ -598,9 +612,9 @@ fw_nft_replace(struct fw *fw, const struct fw_op *ops, size_t n,
 	if ((f = open_memstream(&all, &alen)) == NULL)
 		fatal("open_memstream");
 	for (s = 0; s < FW_NFT_NSETS; s++)
-		fprintf(f, "flush set inet %s %s\n", fw->table,
+		fprintf(f, "flush set inet %s %s\n", nft->table,
 		    fw_nft_set_names[s]);
-	if ((text = fw_nft_apply_text(fw, 0, 1, ops, n, &len)) != NULL) {
+	if ((text = fw_nft_apply_text(nft, 0, 1, ops, n, &len)) != NULL) {
 		fwrite(text, 1, len, f);
 		free(text);
 	}
@@ -950,12 +964,13 @@ fw_nft_list(struct fw *fw, struct fw_entry **vp, size_t *np, char **cause)
 {
 	const char	*args[] = { "-j", "list", "set", "inet", NULL, NULL,
 			    NULL };
+	const struct fw_nft *nft = fw->priv;
 	struct fw_entry	*v = NULL;
 	size_t		 n = 0, cap = 0;
 	char		*out;
 	int		 s;
 
-	args[4] = fw->table;
+	args[4] = nft->table;
 	for (s = 0; s < FW_NFT_NSETS; s++) {
 		args[5] = fw_nft_set_names[s];
 		if (fw_nft_run(NULL, 0, args, &out, FW_NFT_LIST_MAX, cause) ==
@@ -965,7 +980,7 @@ fw_nft_list(struct fw *fw, struct fw_entry **vp, size_t *np, char **cause)
 		    s == FW_NFT_THR6, &v, &n, &cap) == -1) {
 			free(out);
 			*cause = xasprintf("nft -j list set inet %s %s: "
-			    "unexpected output", fw->table,
+			    "unexpected output", nft->table,
 			    fw_nft_set_names[s]);
 			goto fail;
 		}

@@ -10,7 +10,7 @@
  * formats and queues: the POSTs run on the event loop through http.c, so a
  * slow or dead receiver never blocks detection.  A POST that gets no
  * answer, times out or gets 408, 429 or 5xx is retried with a doubling
- * backoff; one that still fails is counted (fw->stats.failures and the
+ * backoff; one that still fails is counted (fw_stats()->failures and the
  * http counters) and logged, at most one warning per
  * FW_WEBHOOK_LOG_INTERVAL with the number held back.  The receiver keeps
  * its own state, so there is no list and no kill.
@@ -30,7 +30,9 @@
 
 #include "addr.h"
 #include "clock.h"
+#include "conf.h"
 #include "fw.h"
+#include "fw_int.h"
 #include "fw_webhook.h"
 #include "http.h"
 #include "json.h"
@@ -43,6 +45,7 @@
 
 struct fw_webhook {
 	struct fw		*fw;
+	char			*url;		/* [ban] webhook */
 	struct http		*http;
 	int			 timeout_ms;	/* per attempt */
 	unsigned int		 retries;	/* as given to http.c */
@@ -142,19 +145,19 @@ fw_webhook_done_cb(const struct http_result *r, void *arg)
 }
 
 static int
-fw_webhook_open(struct fw *fw, char **cause)
+fw_webhook_open(struct fw *fw, const struct conf *conf, char **cause)
 {
 	struct fw_webhook	*wh;
+	const char		*url = conf->ban_webhook;
 	char			 esc[96];
 
-	if (fw->webhook == NULL || *fw->webhook == '\0') {
+	if (url == NULL || *url == '\0') {
 		*cause = xstrdup("no URL: set webhook in [ban]");
 		return -1;
 	}
-	if (!http_url_ok(fw->webhook)) {
+	if (!http_url_ok(url)) {
 		*cause = xasprintf("webhook %s: not an http:// or https:// URL",
-		    log_escape(esc, sizeof esc, fw->webhook,
-		    strlen(fw->webhook)));
+		    log_escape(esc, sizeof esc, url, strlen(url)));
 		return -1;
 	}
 	if (fw->loop == NULL) {
@@ -170,6 +173,7 @@ fw_webhook_open(struct fw *fw, char **cause)
 		free(wh);
 		return -1;
 	}
+	wh->url = xstrdup(url);
 	wh->retries = HTTP_RETRIES_DEFAULT;
 	wh->backoff_ms = HTTP_BACKOFF_DEFAULT;
 	wh->max_inflight = FW_WEBHOOK_INFLIGHT;
@@ -215,7 +219,7 @@ fw_webhook_apply(struct fw *fw, const struct fw_op *ops, size_t n,
 		post->action = fw_webhook_action(ops[i].kind);
 		addr_prefix_ntop(&ops[i].prefix, post->prefix,
 		    sizeof post->prefix);
-		if (http_post_json(wh->http, fw->webhook, body, len,
+		if (http_post_json(wh->http, wh->url, body, len,
 		    wh->timeout_ms, fw_webhook_done_cb, post) == -1) {
 			error = errno;
 			dropped++;
@@ -244,6 +248,7 @@ fw_webhook_close(struct fw *fw)
 		log_warnx("fw: webhook: %u POSTs not sent at close",
 		    st.inflight + st.pending);
 	http_free(wh->http);
+	free(wh->url);
 	free(wh);
 	fw->priv = NULL;
 }
@@ -284,12 +289,10 @@ fw_webhook_stats(const struct fw *fw, struct http_stats *st)
 	st->dropped += wh->dropped;
 }
 
+/* No list (the receiver keeps its state), no kill (nothing to end here). */
 const struct fw_backend fw_webhook_backend = {
-	"webhook",
-	fw_webhook_open,
-	fw_webhook_apply,
-	NULL,			/* list: the receiver keeps state */
-	NULL,			/* kill: nothing to end here */
-	fw_webhook_close,
-	NULL
+	.name = "webhook",
+	.open = fw_webhook_open,
+	.apply = fw_webhook_apply,
+	.close = fw_webhook_close
 };

@@ -1,8 +1,9 @@
 /*
  * The webhook firewall backend (fw_webhook.c): each operation is POSTed as
  * one JSON object to [ban] webhook, asynchronously on the event loop.  The
- * backend itself is reached through fw.h (fw_webhook_backend); this header
- * adds what a driver or a status report needs beyond that interface.
+ * backend itself is opened and driven through fw.h (fw_open() with
+ * [global] firewall = webhook); this header adds what a driver or a status
+ * report needs beyond that interface, for a struct fw of this backend.
  */
 #ifndef FW_WEBHOOK_H
 #define FW_WEBHOOK_H
@@ -11,8 +12,6 @@
 #include "http.h"
 
 #define FW_WEBHOOK_TIMEOUT	5000	/* ms per attempt */
-
-extern const struct fw_backend fw_webhook_backend;
 
 /* Limits of an open webhook backend; 0 in a field keeps the current one
  * (retries: -1 keeps it, 0 means none). */

@@ -47,6 +47,7 @@
 #include "conf.h"
 #include "ct.h"
 #include "fw.h"
+#include "fw_int.h"
 #include "log.h"
 #include "priv.h"
 #include "xmalloc.h"
@@ -516,7 +517,12 @@ priv_fw_list(struct fw *fw, struct fw_entry **entries, size_t *n,
 	return -1;
 }
 
+/* No open or close: fw_open_backend() hands it the struct priv as
+ * fw->priv, which outlives it. */
 const struct fw_backend priv_fw_backend = {
-	"helper", NULL, priv_fw_apply, priv_fw_list, priv_fw_kill, NULL,
-	priv_fw_replace
+	.name = "helper",
+	.apply = priv_fw_apply,
+	.list = priv_fw_list,
+	.kill = priv_fw_kill,
+	.replace = priv_fw_replace
 };

@@ -303,6 +303,9 @@ main(int argc, char **argv)
 		fprintf(stderr, "fwctl: %s\n", cause);
 		return 2;
 	}
+	/* kill ends the sessions whatever kill_established says. */
+	if (strcmp(cmd, "kill") == 0)
+		conf->ban_kill = 1;
 	if ((fw = fw_open(conf, NULL, &cause)) == NULL) {
 		fprintf(stderr, "fwctl: %s\n", cause);
 		return 1;
@@ -330,12 +333,11 @@ main(int argc, char **argv)
 		}
 	} else if (strcmp(cmd, "kill") == 0 && argc == 2) {
 		fwctl_prefix(argv[1], &p);
-		fw->kill = 1;
 		if ((rc = fw_kill(fw, &p, &cause)) == -1) {
 			fprintf(stderr, "fwctl: kill: %s\n", cause);
 			free(cause);
 		} else
-			printf("killed=%" PRIu64 "\n", fw->stats.killed);
+			printf("killed=%" PRIu64 "\n", fw_stats(fw)->killed);
 	} else if (strcmp(cmd, "load") == 0 && argc == 4)
 		rc = fwctl_load(fw, argv[1], fwctl_num(argv[2]),
 		    (size_t)fwctl_num(argv[3]));

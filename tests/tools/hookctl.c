@@ -40,6 +40,7 @@
 #include "clock.h"
 #include "conf.h"
 #include "fw.h"
+#include "fw_int.h"
 #include "fw_webhook.h"
 #include "http.h"
 #include "log.h"
@@ -227,7 +228,7 @@ main(int argc, char **argv)
 	char			*cause = NULL;
 	int64_t			 start, elapsed;
 	unsigned long		 wait_ms = 30000;
-	int			 ch, verbose = 0, ok;
+	int			 ch, verbose = 0, ok, rc;
 
 	memset(&hc, 0, sizeof hc);
 	memset(&tune, 0, sizeof tune);
@@ -305,27 +306,31 @@ main(int argc, char **argv)
 		usage();
 	log_init(1, verbose ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
 
-	if (config != NULL) {
-		if (conf_load(config, &conf, &cause) == -1) {
-			fprintf(stderr, "hookctl: %s\n", cause);
-			return 2;
-		}
-		url = conf->ban_webhook;
+	/* CONFIG, or the built-in defaults with URL. */
+	if (conf_load(config, &conf, &cause) == -1) {
+		fprintf(stderr, "hookctl: %s\n", cause);
+		return 2;
+	}
+	if (url != NULL) {
+		free(conf->ban_webhook);
+		conf->ban_webhook = xstrdup(url);
 	}
 	if ((hc.loop = loop_new(&cause)) == NULL) {
 		fprintf(stderr, "hookctl: %s\n", cause);
 		return 2;
 	}
-
-	/* The struct fw fw_open() would build, for the webhook alone. */
+	/*
+	 * The webhook backend alone, whatever the file's firewall: not by
+	 * fw_open(), whose never-a-weapon list holds this host's addresses,
+	 * which on a test host may be the documentation addresses we post.
+	 */
 	hc.fw = xcalloc(1, sizeof *hc.fw);
 	hc.fw->be = &fw_webhook_backend;
 	hc.fw->loop = hc.loop;
-	hc.fw->webhook = xstrdup(url);
+	rc = hc.fw->be->open(hc.fw, conf, &cause);
 	conf_free(conf);
-	if (hc.fw->be->open(hc.fw, &cause) == -1) {
+	if (rc == -1) {
 		fprintf(stderr, "hookctl: webhook: %s\n", cause);
-		free(hc.fw->webhook);
 		free(hc.fw);
 		loop_free(hc.loop);
 		return 2;
@@ -359,15 +364,13 @@ main(int argc, char **argv)
 	    "\"timed_out\":%s}\n", hc.count, hc.next, hc.refused, st.sent,
 	    st.failed, st.dropped, st.attempts, st.retries, st.inflight_max,
 	    st.pending_max, hc.busy_max, st.inflight + st.pending,
-	    hc.fw->stats.failures, (int64_t)(elapsed / CLOCK_US_PER_MS),
+	    fw_stats(hc.fw)->failures, (int64_t)(elapsed / CLOCK_US_PER_MS),
 	    (int64_t)(hc.tick_gap_max / CLOCK_US_PER_MS), ru.ru_maxrss,
 	    hc.timed_out ? "true" : "false");
 	fflush(stdout);
 
 	/* What is left at the deadline is cancelled here. */
-	hc.fw->be->close(hc.fw);
-	free(hc.fw->webhook);
-	free(hc.fw);
+	fw_close(hc.fw);
 	loop_free(hc.loop);
 	return ok ? 0 : 1;
 }

@@ -7,6 +7,7 @@
  */
 #include "../../src/enforce.c"
 
+#include "fw_int.h"		/* the fake backend */
 #include "unit.h"
 
 #include <string.h>

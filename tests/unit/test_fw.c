@@ -1,7 +1,8 @@
 /*
- * The common firewall layer: fw_apply() checks every operation again
- * (never a weapon) whatever the caller decided, and fw_exec() runs a
- * program without a shell, feeding and reading it, with a deadline.
+ * The common firewall layer: fw_open() takes every service's port or
+ * fails, fw_apply() checks every operation again (never a weapon)
+ * whatever the caller decided, and fw_exec() runs a program without a
+ * shell, feeding and reading it, with a deadline.
  */
 #include "../../src/fw.c"
 
@@ -21,7 +22,8 @@ rec_apply(struct fw *fw, const struct fw_op *ops, size_t n, char **cause)
 }
 
 static const struct fw_backend rec_backend = {
-	"rec", NULL, rec_apply, NULL, NULL, NULL, NULL
+	.name = "rec",
+	.apply = rec_apply
 };
 
 static struct fw_op
@@ -80,6 +82,61 @@ test_refuse(void **state)
 	assert_int_equal(nseen, 0);
 }
 
+/* A dry run's configuration with nsvc services of per ports each, the
+ * ports counting up from first. */
+static void
+ports_conf(struct conf *conf, struct conf_service *svc, int nsvc, int per,
+    int first)
+{
+	int	 i, j;
+
+	memset(conf, 0, sizeof(*conf));
+	memset(svc, 0, (size_t)nsvc * sizeof(*svc));
+	conf->firewall = CONF_FW_NONE;
+	conf->services = svc;
+	conf->nservices = nsvc;
+	/* Backwards, so fw_open() has to sort. */
+	for (i = 0; i < nsvc; i++) {
+		svc[i].nports = per;
+		for (j = 0; j < per; j++)
+			svc[i].ports[j] = (uint16_t)(first + nsvc * per - 1 -
+			    (i * per + j));
+	}
+}
+
+static void
+test_ports(void **state)
+{
+	struct conf_service	 svc[CONF_PORTS_TOTAL_MAX + 1];
+	struct conf		 conf;
+	struct fw		*fw;
+	char			*cause = NULL, want[64];
+	int			 i;
+
+	(void)state;
+	/* The most there may be: every one kept, sorted. */
+	ports_conf(&conf, svc, CONF_PORTS_TOTAL_MAX / 2, 2, 5000);
+	assert_non_null(fw = fw_open(&conf, NULL, &cause));
+	assert_int_equal(fw->nports, CONF_PORTS_TOTAL_MAX);
+	for (i = 0; i < fw->nports; i++)
+		assert_int_equal(fw->ports[i], 5000 + i);
+	fw_close(fw);
+
+	/* A port in two services (conf.c refuses it) counts once. */
+	svc[1].ports[0] = svc[0].ports[0];
+	assert_non_null(fw = fw_open(&conf, NULL, &cause));
+	assert_int_equal(fw->nports, CONF_PORTS_TOTAL_MAX - 1);
+	fw_close(fw);
+
+	/* One more than fits: refused, not cut short. */
+	ports_conf(&conf, svc, CONF_PORTS_TOTAL_MAX + 1, 1, 6000);
+	assert_null(fw_open(&conf, NULL, &cause));
+	snprintf(want, sizeof(want), "firewall none: more than %d ports in "
+	    "the services", CONF_PORTS_TOTAL_MAX);
+	assert_string_equal(cause, want);
+	free(cause);
+}
+
 static void
 test_exec(void **state)
 {
@@ -120,6 +177,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_refuse),
+		cmocka_unit_test(test_ports),
 		cmocka_unit_test(test_exec),
 	};
 

@@ -224,6 +224,26 @@ test_parse_errors(void **state)
 	}
 }
 
+/*
+ * Opens fw with the templates ban and unban as the configuration gives
+ * them, freed again before it returns: the backend keeps its own copy.
+ */
+static int
+open_cmd(struct fw *fw, const char *ban, const char *unban, char **cause)
+{
+	struct conf	 conf;
+	int		 rc;
+
+	memset(fw, 0, sizeof *fw);
+	memset(&conf, 0, sizeof conf);
+	conf.ban_command = xstrdup(ban);
+	conf.unban_command = xstrdup(unban);
+	rc = fw_cmd_open(fw, &conf, cause);
+	free(conf.ban_command);
+	free(conf.unban_command);
+	return rc;
+}
+
 static void
 test_open_errors(void **state)
 {
@@ -231,38 +251,28 @@ test_open_errors(void **state)
 	char		*cause = NULL;
 
 	(void)state;
-	memset(&fw, 0, sizeof fw);
-	fw.ban_command = xstrdup("");
-	fw.unban_command = xstrdup("");
-	assert_int_equal(fw_cmd_open(&fw, &cause), -1);
+	assert_int_equal(open_cmd(&fw, "", "", &cause), -1);
 	assert_string_equal(cause, "firewall = command needs a ban_command");
 	free(cause);
 	assert_null(fw.priv);
 
-	free(fw.ban_command);
-	fw.ban_command = xstrdup("/nonexistent/xg-ban {ip}");
-	assert_int_equal(fw_cmd_open(&fw, &cause), -1);
+	assert_int_equal(open_cmd(&fw, "/nonexistent/xg-ban {ip}", "",
+	    &cause), -1);
 	assert_string_equal(cause,
 	    "ban_command: /nonexistent/xg-ban: No such file or directory");
 	free(cause);
 
-	free(fw.ban_command);
-	fw.ban_command = xstrdup("/bin/true {ip}");
-	free(fw.unban_command);
-	fw.unban_command = xstrdup("/bin/true {address}");
-	assert_int_equal(fw_cmd_open(&fw, &cause), -1);
+	assert_int_equal(open_cmd(&fw, "/bin/true {ip}",
+	    "/bin/true {address}", &cause), -1);
 	assert_non_null(strstr(cause,
 	    "unban_command: bad placeholder \"{address}\""));
 	free(cause);
 
-	free(fw.unban_command);
-	fw.unban_command = xstrdup("/bin/true {ip}");
-	assert_int_equal(fw_cmd_open(&fw, &cause), 0);
+	assert_int_equal(open_cmd(&fw, "/bin/true {ip}", "/bin/true {ip}",
+	    &cause), 0);
 	assert_non_null(fw.priv);
 	fw_cmd_close(&fw);
 	assert_null(fw.priv);
-	free(fw.ban_command);
-	free(fw.unban_command);
 }
 
 static void
@@ -316,22 +326,15 @@ static void
 open_rec(struct fixture *f, struct fw *fw, const char *ban,
     const char *unban)
 {
-	char	*cause = NULL;
+	char	*cause = NULL, *b, *u;
 
-	memset(fw, 0, sizeof *fw);
-	fw->ban_command = xasprintf("%s %s %s", f->script, f->record, ban);
-	fw->unban_command = unban != NULL ? xasprintf("%s %s %s", f->script,
-	    f->record, unban) : xstrdup("");
-	if (fw_cmd_open(fw, &cause) == -1)
+	b = xasprintf("%s %s %s", f->script, f->record, ban);
+	u = unban != NULL ? xasprintf("%s %s %s", f->script, f->record,
+	    unban) : xstrdup("");
+	if (open_cmd(fw, b, u, &cause) == -1)
 		fail_msg("open: %s", cause);
-}
-
-static void
-close_rec(struct fw *fw)
-{
-	fw_cmd_close(fw);
-	free(fw->ban_command);
-	free(fw->unban_command);
+	free(b);
+	free(u);
 }
 
 static void
@@ -362,7 +365,7 @@ test_run_hostile(void **state)
 	open_rec(f, &fw, "-x {ip} {reason} {duration} {rule}", NULL);
 	assert_int_equal(fw_cmd_apply(&fw, ops, 8, &cause), 0);
 	assert_null(cause);
-	close_rec(&fw);
+	fw_cmd_close(&fw);
 
 	runs_read(f->record, &r);
 	assert_int_equal(r.n, 8);
@@ -394,7 +397,7 @@ test_run_unban(void **state)
 	/* Without unban_command, an unban runs nothing and succeeds. */
 	open_rec(f, &fw, "ban {prefix} {duration}", NULL);
 	assert_int_equal(fw_cmd_apply(&fw, ops, 2, &cause), 0);
-	close_rec(&fw);
+	fw_cmd_close(&fw);
 	runs_read(f->record, &r);
 	assert_int_equal(r.n, 1);
 	assert_string_equal(r.arg[0][0], "ban");
@@ -406,7 +409,7 @@ test_run_unban(void **state)
 	open_rec(f, &fw, "ban {prefix} {duration}",
 	    "unban {prefix} {ip} {duration} {reason}");
 	assert_int_equal(fw_cmd_apply(&fw, ops, 2, &cause), 0);
-	close_rec(&fw);
+	fw_cmd_close(&fw);
 	runs_read(f->record, &r);
 	assert_int_equal(r.n, 2);
 	assert_int_equal(r.nargs[1], 5);
@@ -445,7 +448,7 @@ test_run_failures(void **state)
 	assert_int_equal(fw_cmd_apply(&fw, &ops[1], 1, &cause), -1);
 	assert_null(strstr(cause, "more of"));
 	free(cause);
-	close_rec(&fw);
+	fw_cmd_close(&fw);
 
 	/* The rest of the batch ran. */
 	runs_read(f->record, &r);
@@ -475,7 +478,7 @@ test_run_timeout(void **state)
 	    strstr(cause, "timed out") == NULL)
 		fail_msg("cause: %s", cause);
 	free(cause);
-	close_rec(&fw);
+	fw_cmd_close(&fw);
 }
 
 int

@@ -10,15 +10,19 @@
 
 #include "unit.h"
 
+/* The backend's own settings, as fw_nft_open() reads them. */
+static struct fw_nft	 nft;
+
 static void
 fw_init(struct fw *fw)
 {
 	memset(fw, 0, sizeof *fw);
-	snprintf(fw->table, sizeof fw->table, "xg");
 	fw->ports[0] = 5222;
 	fw->ports[1] = 5269;
 	fw->nports = 2;
-	fw->throttle = 8192;
+	memset(&nft, 0, sizeof nft);
+	snprintf(nft.table, sizeof nft.table, "xg");
+	nft.throttle = 8192;
 }
 
 static struct fw_op
@@ -36,13 +40,12 @@ op(enum fw_op_kind kind, const char *prefix, int64_t us)
 static int	update;	/* the kernel sets a new timeout on a re-add */
 
 static char *
-apply_text(const struct fw *fw, int destroy, const struct fw_op *ops,
-    size_t n)
+apply_text(int destroy, const struct fw_op *ops, size_t n)
 {
 	size_t	 len = 0;
 	char	*s;
 
-	s = fw_nft_apply_text(fw, destroy, update, ops, n, &len);
+	s = fw_nft_apply_text(&nft, destroy, update, ops, n, &len);
 	if (s != NULL)
 		assert_int_equal(strlen(s), len);
 	return s;
@@ -57,7 +60,7 @@ test_open_ports(void **state)
 
 	(void)state;
 	fw_init(&fw);
-	s = fw_nft_open_text(&fw, &len);
+	s = fw_nft_open_text(&fw, &nft, &len);
 	assert_int_equal(strlen(s), len);
 	assert_string_equal(s,
 	    "add table inet xg\n"
@@ -112,8 +115,8 @@ test_open_all_ports(void **state)
 	(void)state;
 	fw_init(&fw);
 	fw.all_ports = 1;
-	fw.throttle = 0;
-	s = fw_nft_open_text(&fw, &len);
+	nft.throttle = 0;
+	s = fw_nft_open_text(&fw, &nft, &len);
 	assert_null(strstr(s, "dport"));
 	assert_non_null(strstr(s,
 	    "add rule inet xg filter ip saddr @ban4 drop\n"));
@@ -126,9 +129,54 @@ test_open_all_ports(void **state)
 	/* No ports at all: every port rather than nothing. */
 	fw.all_ports = 0;
 	fw.nports = 0;
-	s = fw_nft_open_text(&fw, &len);
+	s = fw_nft_open_text(&fw, &nft, &len);
 	assert_null(strstr(s, "dport"));
 	free(s);
+}
+
+/* The most ports a struct fw holds, each of five digits: all in the rule. */
+static void
+test_open_most_ports(void **state)
+{
+	struct fw	 fw;
+	size_t		 len;
+	char		*s, *p, want[32];
+	int		 i;
+
+	(void)state;
+	fw_init(&fw);
+	for (i = 0; i < CONF_PORTS_TOTAL_MAX; i++)
+		fw.ports[i] = (uint16_t)(60000 + 3 * i);
+	fw.nports = CONF_PORTS_TOTAL_MAX;
+	s = fw_nft_open_text(&fw, &nft, &len);
+	p = strstr(s, "add rule inet xg filter ip saddr @ban4 tcp dport { "
+	    "60000, 60003, ");
+	assert_non_null(p);
+	snprintf(want, sizeof want, ", %d } drop\n",
+	    60000 + 3 * (CONF_PORTS_TOTAL_MAX - 1));
+	assert_non_null(strstr(p, want));
+	assert_true(strstr(p, want) < strchr(p, '\n'));
+	free(s);
+}
+
+/* open reads its settings from the configuration; a bad table name is
+ * refused before nft runs. */
+static void
+test_open_conf(void **state)
+{
+	struct fw	 fw;
+	struct conf	 conf;
+	char		 table[] = "xg; flush ruleset", *cause = NULL;
+
+	(void)state;
+	memset(&fw, 0, sizeof fw);
+	memset(&conf, 0, sizeof conf);
+	conf.ban_table = table;
+	assert_int_equal(fw_nft_open(&fw, &conf, &cause), -1);
+	assert_string_equal(cause, "nft_table \"xg; flush ruleset\": "
+	    "letters, digits, _ and - only, a letter first");
+	assert_null(fw.priv);
+	free(cause);
 }
 
 static void
@@ -155,26 +203,26 @@ test_apply_ban(void **state)
 	fw_init(&fw);
 	o[0] = op(FW_BAN, "192.0.2.7", 600 * CLOCK_US_PER_SEC);
 	/* Without destroy: ensure, delete, add (a replacement). */
-	s = apply_text(&fw, 0, o, 1);
+	s = apply_text(0, o, 1);
 	assert_string_equal(s,
 	    "add element inet xg ban4 { 192.0.2.7 timeout 1s }\n"
 	    "delete element inet xg ban4 { 192.0.2.7 }\n"
 	    "add element inet xg ban4 { 192.0.2.7 timeout 600s }\n");
 	free(s);
-	s = apply_text(&fw, 1, o, 1);
+	s = apply_text(1, o, 1);
 	assert_string_equal(s,
 	    "destroy element inet xg ban4 { 192.0.2.7 }\n"
 	    "add element inet xg ban4 { 192.0.2.7 timeout 600s }\n");
 	free(s);
 	/* A kernel that updates timeouts: a plain add. */
 	update = 1;
-	s = apply_text(&fw, 0, o, 1);
+	s = apply_text(0, o, 1);
 	assert_string_equal(s,
 	    "add element inet xg ban4 { 192.0.2.7 timeout 600s }\n");
 	free(s);
 	/* An unban still removes, without failing. */
 	o[0] = op(FW_UNBAN, "192.0.2.7", 0);
-	s = apply_text(&fw, 0, o, 1);
+	s = apply_text(0, o, 1);
 	assert_string_equal(s,
 	    "add element inet xg ban4 { 192.0.2.7 timeout 1s }\n"
 	    "delete element inet xg ban4 { 192.0.2.7 }\n"
@@ -197,7 +245,7 @@ test_apply_sets(void **state)
 	o[1] = op(FW_BAN, "198.51.100.0/24", 60 * CLOCK_US_PER_SEC);
 	o[2] = op(FW_BAN, "2001:db8::9", 60 * CLOCK_US_PER_SEC);
 	o[3] = op(FW_THROTTLE, "203.0.113.4", 30 * CLOCK_US_PER_SEC);
-	s = apply_text(&fw, 1, o, 4);
+	s = apply_text(1, o, 4);
 	assert_string_equal(s,
 	    "destroy element inet xg ban6 { 2001:db8::9 }\n"
 	    "add element inet xg ban6 { 2001:db8::9 timeout 60s }\n"
@@ -210,8 +258,8 @@ test_apply_sets(void **state)
 	free(s);
 
 	/* No throttle rate configured: a throttle is a ban. */
-	fw.throttle = 0;
-	s = apply_text(&fw, 1, &o[3], 1);
+	nft.throttle = 0;
+	s = apply_text(1, &o[3], 1);
 	assert_string_equal(s,
 	    "destroy element inet xg ban4 { 203.0.113.4 }\n"
 	    "add element inet xg ban4 { 203.0.113.4 timeout 30s }\n");
@@ -231,7 +279,7 @@ test_apply_durations(void **state)
 	o[1] = op(FW_BAN, "192.0.2.2", 1500000);	/* 1.5 s */
 	o[2] = op(FW_BAN, "192.0.2.3", 2000000);	/* 2 s */
 	o[3] = op(FW_BAN, "192.0.2.4", INT64_C(604800000001));	/* 1w + 1us */
-	s = apply_text(&fw, 1, o, 4);
+	s = apply_text(1, o, 4);
 	assert_non_null(strstr(s, "add element inet xg ban4 { "
 	    "192.0.2.1 timeout 1s, 192.0.2.2 timeout 2s, "
 	    "192.0.2.3 timeout 2s, 192.0.2.4 timeout 604801s }\n"));
@@ -255,7 +303,7 @@ test_apply_unban(void **state)
 	/* Lifts a ban or a throttle; cannot fail on a missing element. */
 	o[0] = op(FW_UNBAN, "192.0.2.7", 0);
 	o[1] = op(FW_UNBAN, "2001:db8:1::/48", 0);
-	s = apply_text(&fw, 0, o, 2);
+	s = apply_text(0, o, 2);
 	assert_string_equal(s,
 	    "add element inet xg ban4 { 192.0.2.7 timeout 1s }\n"
 	    "delete element inet xg ban4 { 192.0.2.7 }\n"
@@ -281,7 +329,7 @@ test_apply_last_wins(void **state)
 	o[1] = op(FW_BAN, "192.0.2.8", 10 * CLOCK_US_PER_SEC);
 	o[2] = op(FW_UNBAN, "192.0.2.7", 0);
 	o[3] = op(FW_BAN, "192.0.2.8", 20 * CLOCK_US_PER_SEC);
-	s = apply_text(&fw, 1, o, 4);
+	s = apply_text(1, o, 4);
 	assert_string_equal(s,
 	    "destroy element inet xg ban4 { 192.0.2.7, 192.0.2.8 }\n"
 	    "add element inet xg ban4 { 192.0.2.8 timeout 20s }\n"
@@ -290,12 +338,12 @@ test_apply_last_wins(void **state)
 	/* Same address, other length: two prefixes. */
 	o[0] = op(FW_BAN, "192.0.2.0/24", 10 * CLOCK_US_PER_SEC);
 	o[1] = op(FW_BAN, "192.0.2.0", 10 * CLOCK_US_PER_SEC);
-	s = apply_text(&fw, 1, o, 2);
+	s = apply_text(1, o, 2);
 	assert_non_null(strstr(s, "add element inet xg ban4 { 192.0.2.0 "));
 	assert_non_null(strstr(s, "add element inet xg net4 { 192.0.2.0/24 "));
 	free(s);
 	/* An empty batch says nothing. */
-	assert_null(apply_text(&fw, 1, o, 0));
+	assert_null(apply_text(1, o, 0));
 }
 
 static void
@@ -313,7 +361,7 @@ test_apply_chunks(void **state)
 		snprintf(a, sizeof a, "2001:db8::%zx", i + 1);
 		o[i] = op(FW_BAN, a, CLOCK_US_PER_SEC);
 	}
-	s = apply_text(&fw, 1, o, n);
+	s = apply_text(1, o, n);
 	for (p = s; (p = strstr(p, "add element inet xg ban6 {")) != NULL;
 	    p++)
 		stmts++;
@@ -445,6 +493,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_open_ports),
 		cmocka_unit_test(test_open_all_ports),
+		cmocka_unit_test(test_open_most_ports),
+		cmocka_unit_test(test_open_conf),
 		cmocka_unit_test(test_table_name),
 		cmocka_unit_test(test_apply_ban),
 		cmocka_unit_test(test_apply_sets),

@@ -101,22 +101,37 @@ test_json_escapes(void **state)
 	    "\"2026-11-29T05:00:00.000000Z\"}");
 }
 
+/*
+ * Opens fw on loop with url as [ban] webhook, which is freed again before
+ * this returns (the backend keeps its own copy).  0 or -1 and *cause.
+ */
+static int
+open_hook(struct fw *fw, struct loop *loop, const char *url, char **cause)
+{
+	struct conf	 conf;
+	int		 rc;
+
+	memset(fw, 0, sizeof *fw);
+	fw->be = &fw_webhook_backend;
+	fw->loop = loop;
+	memset(&conf, 0, sizeof conf);
+	conf.ban_webhook = url != NULL ? xstrdup(url) : NULL;
+	rc = fw->be->open(fw, &conf, cause);
+	free(conf.ban_webhook);
+	return rc;
+}
+
 static void
 expect_open_fails(struct loop *loop, const char *url, const char *want)
 {
 	struct fw	 fw;
 	char		*cause = NULL;
 
-	memset(&fw, 0, sizeof fw);
-	fw.be = &fw_webhook_backend;
-	fw.loop = loop;
-	fw.webhook = url != NULL ? xstrdup(url) : NULL;
-	assert_int_equal(fw.be->open(&fw, &cause), -1);
+	assert_int_equal(open_hook(&fw, loop, url, &cause), -1);
 	assert_non_null(cause);
 	assert_non_null(strstr(cause, want));
 	assert_null(fw.priv);
 	free(cause);
-	free(fw.webhook);
 }
 
 static void
@@ -144,10 +159,7 @@ open_fw(struct loop *loop, const char *url)
 	char		*cause = NULL;
 
 	fw = xcalloc(1, sizeof *fw);
-	fw->be = &fw_webhook_backend;
-	fw->loop = loop;
-	fw->webhook = xstrdup(url);
-	assert_int_equal(fw->be->open(fw, &cause), 0);
+	assert_int_equal(open_hook(fw, loop, url, &cause), 0);
 	assert_null(cause);
 	return fw;
 }
@@ -157,7 +169,6 @@ close_fw(struct fw *fw)
 {
 	fw->be->close(fw);
 	assert_null(fw->priv);
-	free(fw->webhook);
 	free(fw);
 }
 
@@ -276,7 +287,6 @@ test_apply_full(void **state)
 		assert_true(loop_run_once(loop, 50) >= 0);
 	fw->be->close(fw);
 	assert_int_equal(fw->stats.failures, 4);
-	free(fw->webhook);
 	free(fw);
 	httpd_stop(&srv);
 	loop_free(loop);

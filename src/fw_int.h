@@ -1,0 +1,93 @@
+/*
+ * The firewall backends' side of fw.h, for fw*.c and priv.c only: the
+ * interface a backend implements, and struct fw as every backend sees it.
+ *
+ * struct fw holds what all backends share: the services' ports, whether
+ * to kill, the never-a-weapon list, the counters.  A setting only one
+ * backend uses (nft_table, throttle, ban_command, webhook) is not here:
+ * that backend's open reads it from the configuration into its private
+ * state (fw->priv), so a reload, which opens a new struct fw beside the
+ * running one, gives it the new value.
+ */
+#ifndef FW_INT_H
+#define FW_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "addr.h"
+#include "conf.h"
+#include "fw.h"
+
+/*
+ * What every backend implements.  open reads its settings from conf (not
+ * kept: the configuration may be freed once fw_open() returns), sets
+ * fw->priv and makes its kernel state exist (idempotent: a second start
+ * finds it there); apply runs one batch; list (NULL if the backend cannot
+ * tell) says what is in force; kill ends the live connections of a prefix
+ * to the services' ports (NULL: nothing to do); close frees fw->priv (it
+ * does not remove the kernel state: bans outlive the daemon by design).
+ * open and close may be NULL.  Failure: -1 and *cause (caller frees).
+ */
+struct fw_backend {
+	const char	*name;
+	int		(*open)(struct fw *, const struct conf *,
+			    char **cause);
+	int		(*apply)(struct fw *, const struct fw_op *, size_t,
+			    char **cause);
+	int		(*list)(struct fw *, struct fw_entry **, size_t *,
+			    char **cause);
+	int		(*kill)(struct fw *, const struct prefix *,
+			    char **cause);
+	void		(*close)(struct fw *);
+	/* Optional: make what is in force exactly ops (all bans and
+	 * throttles), atomically: the restore at start. */
+	int		(*replace)(struct fw *, const struct fw_op *, size_t,
+			    char **cause);
+};
+
+/* What every backend sees; fw_open() fills it before the backend opens. */
+struct fw {
+	const struct fw_backend *be;
+	void		*priv;		/* the backend's */
+	struct loop	*loop;		/* for asynchronous backends; may be
+					 * NULL in the privileged helper */
+	uint16_t	 ports[CONF_PORTS_TOTAL_MAX]; /* the services' ports,
+					 * sorted, unique */
+	int		 nports;
+	int		 all_ports;	/* ban every port */
+	int		 kill;		/* kill_established */
+	int		 self_expiring;	/* the configured backend's bans end by
+					 * themselves (kernel timeouts) */
+	struct prefix	*never;		/* allowlist, proxies, own addresses:
+					 * re-checked before every batch */
+	size_t		 nnever;
+	struct fw_stats	 stats;
+};
+
+extern const struct fw_backend fw_nft_backend;
+extern const struct fw_backend fw_ipset_backend;
+extern const struct fw_backend fw_iptables_backend;
+extern const struct fw_backend fw_cmd_backend;
+extern const struct fw_backend fw_webhook_backend;
+
+/*
+ * The kill of the kernel backends (fw_kill.c): deletes the prefix's
+ * conntrack entries to the watched ports and destroys the matching local
+ * sockets, so its live sessions end at once.
+ */
+int		 fw_kill_live(struct fw *, const struct prefix *, char **cause);
+
+/*
+ * Runs argv[0] (an absolute path, or looked up in /usr/sbin, /sbin,
+ * /usr/bin, /bin) with argv by execve(2), no shell, input (may be NULL)
+ * written to its standard input, an empty environment but PATH, and its
+ * standard output and error captured up to outmax bytes into *out (caller
+ * frees; may be NULL).  Waits at most timeout_ms.  Returns its exit status
+ * (0..255), or -1 and *cause if it could not run, was killed or timed out.
+ */
+int		 fw_exec(const char *const *argv, const char *input,
+		    size_t inlen, char **out, size_t outmax, int timeout_ms,
+		    char **cause);
+
+#endif /* FW_INT_H */
