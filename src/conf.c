@@ -10,7 +10,8 @@
  * always exist; conf_builtins[] gives the values in which they differ.
  *
  * This file reads a file into a struct conf by the tables of conf_table.c;
- * conf_check.c checks what needs the whole file, conf_value.c parses and
+ * conf_load.c loads a configuration (the defaults, this file's reading,
+ * then the checks that need the whole file), conf_value.c parses and
  * prints the value syntaxes (durations, sizes, rates, karma), conf_print.c
  * writes the configuration and the reference from the tables, and
  * conf_int.h is what they share.
@@ -56,9 +57,6 @@
 #define CONF_ERRORS_MAX		100	/* then the rest of the file is skipped */
 #define CONF_SECTIONS_MAX	256
 #define CONF_SUGGEST_MAX	32	/* longest word a suggestion is sought for */
-
-static void	conf_set(struct conf_parse *, const struct conf_directive *,
-		    void *, const char *, int);
 
 /*
  * Suggestions for misspelt names.
@@ -194,7 +192,7 @@ conf_sect_label(enum conf_kind kind, const char *name, char *buf,
 }
 
 /* Applies every default of a section kind to a fresh structure. */
-static void
+void
 conf_defaults(struct conf_parse *cp, enum conf_kind kind, void *base)
 {
 	size_t	i;
@@ -250,7 +248,7 @@ conf_service_find(const struct conf *conf, const char *name)
 }
 
 /* Adds a named section's structure with its defaults; returns its index. */
-static int
+int
 conf_named_add(struct conf_parse *cp, enum conf_kind kind, const char *name)
 {
 	struct conf	*conf = cp->conf;
@@ -555,7 +553,7 @@ conf_set_networks(struct conf_parse *cp, const struct conf_directive *d,
 }
 
 /* Sets (or, for a list, extends) a directive's field from text. */
-static void
+void
 conf_set(struct conf_parse *cp, const struct conf_directive *d, void *base,
     const char *value, int append)
 {
@@ -890,121 +888,12 @@ static const struct inifile_ops conf_ini = {
 	.error = conf_refused,
 };
 
-/*
- * The logs the built-in configuration follows when they exist: where the
- * Debian packages of the servers write them, each read by the filter of
- * the same name.
- */
-static const struct {
-	const char	*name;
-	const char	*path;
-} conf_default_logs[] = {
-	{ "prosody",	"/var/log/prosody/prosody.log" },
-	{ "ejabberd",	"/var/log/ejabberd/ejabberd.log" },
-	{ "jabberd2",	"/var/log/jabberd2/c2s.log" },
-};
-
-/*
- * Public functions.
- */
-
-int
-conf_load(const char *path, struct conf **confp, char **cause)
+/* Reads the file open on fp into cp, section by section. */
+void
+conf_read_file(struct conf_parse *cp, FILE *fp)
 {
-	struct conf_parse	cp;
-	FILE			*fp;
-	size_t			i;
-
-	memset(&cp, 0, sizeof(cp));
-	cp.conf = xcalloc(1, sizeof(*cp.conf));
-	cp.cur = -1;
-	conf_defaults(&cp, CONF_K_GLOBAL, cp.conf);
-	conf_defaults(&cp, CONF_K_STORE, cp.conf);
-	conf_defaults(&cp, CONF_K_CONNTRACK, cp.conf);
-	conf_defaults(&cp, CONF_K_TRACK, cp.conf);
-	conf_defaults(&cp, CONF_K_AUTH, cp.conf);
-	conf_defaults(&cp, CONF_K_BAN, cp.conf);
-	conf_defaults(&cp, CONF_K_ALLOW, cp.conf);
-	conf_defaults(&cp, CONF_K_METRICS, cp.conf);
-	cp.in_default++;
-	for (i = 0; i < conf_nbuiltins; i++) {
-		void	*svc = conf_base(cp.conf, CONF_K_SERVICE,
-			    conf_named_add(&cp, CONF_K_SERVICE,
-			    conf_builtins[i].name));
-
-		conf_set(&cp, conf_directive_find(CONF_K_SERVICE, "ports"),
-		    svc, conf_builtins[i].ports, 0);
-		conf_set(&cp, conf_directive_find(CONF_K_SERVICE,
-		    "max_concurrent"), svc, conf_builtins[i].max_concurrent, 0);
-		conf_set(&cp, conf_directive_find(CONF_K_SERVICE, "max_new"),
-		    svc, conf_builtins[i].max_new, 0);
-		conf_set(&cp, conf_directive_find(CONF_K_SERVICE, "karma"),
-		    svc, conf_builtins[i].karma, 0);
-		conf_set(&cp, conf_directive_find(CONF_K_SERVICE,
-		    "net_max_concurrent"), svc,
-		    conf_builtins[i].net_max_concurrent, 0);
-		conf_set(&cp, conf_directive_find(CONF_K_SERVICE,
-		    "net_max_new"), svc, conf_builtins[i].net_max_new, 0);
-	}
-	/* No file: follow the logs a packaged server writes, if present. */
-	for (i = 0; path == NULL && i < nitems(conf_default_logs); i++) {
-		void	*lg;
-
-		if (access(conf_default_logs[i].path, R_OK) == -1)
-			continue;
-		lg = conf_base(cp.conf, CONF_K_LOG, conf_named_add(&cp,
-		    CONF_K_LOG, conf_default_logs[i].name));
-		conf_set(&cp, conf_directive_find(CONF_K_LOG, "path"), lg,
-		    conf_default_logs[i].path, 0);
-		conf_set(&cp, conf_directive_find(CONF_K_LOG, "filter"), lg,
-		    conf_default_logs[i].name, 0);
-	}
-	cp.in_default--;
-
-	if (path != NULL) {
-		cp.path = path;
-		cp.conf->path = xstrdup(path);
-		if ((fp = fopen(path, "re")) == NULL)
-			conf_error(&cp, 0, "%s", strerror(errno));
-		else {
-			if (inifile_parse_file(&conf_ini, fp, &cp) == -1)
-				conf_error(&cp, 0, "read error: %s",
-				    strerror(errno));
-			fclose(fp);
-			if (!cp.stop)
-				conf_check(&cp);
-		}
-	}
-	free(cp.sects);
-	if (cp.nerrors > 0) {
-		conf_free(cp.conf);
-		*cause = cp.errors;
-		return -1;
-	}
-
-	if (*cp.conf->db_path == '\0') {
-		free(cp.conf->db_path);
-		cp.conf->db_path = xasprintf("%s/%s", cp.conf->state_dir,
-		    CONF_DB_NAME);
-	}
-	*confp = cp.conf;
-	return 0;
-}
-
-struct conf *
-conf_load_command(const char *path)
-{
-	struct conf	*conf;
-	char		*cause;
-
-	if (path == NULL && access(CONF_DEFAULT_PATH, F_OK) == 0)
-		path = CONF_DEFAULT_PATH;
-	if (conf_load(path, &conf, &cause) == -1) {
-		fprintf(stderr, "%s\n", cause);
-		free(cause);
-		return NULL;
-	}
-	return conf;
+	if (inifile_parse_file(&conf_ini, fp, cp) == -1)
+		conf_error(cp, 0, "read error: %s", strerror(errno));
 }
 
 void

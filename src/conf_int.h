@@ -1,7 +1,7 @@
 /*
  * Internals of the configuration module, shared by its files and by
  * nothing else: conf_table.c (the tables), conf.c (reading a file),
- * conf_check.c (the checks that need the whole file), conf_value.c (the
+ * conf_load.c (the defaults, the reading, then the checks that need the whole file), conf_value.c (the
  * value syntaxes) and conf_print.c (check-config and the reference).
  * Other modules include conf.h only.
  *
@@ -193,11 +193,16 @@ const char	*conf_sect_label(enum conf_kind, const char *name, char *buf,
 void		 conf_fmt_bound(const struct conf_directive *, int64_t v,
 		    char *buf, size_t size);
 
-/*
- * conf_check.c
- */
-
-/* The checks that need the whole file; errors go to cp. */
-void		 conf_check(struct conf_parse *cp);
+/* The defaults of a section kind into base. */
+void		 conf_defaults(struct conf_parse *, enum conf_kind, void *base);
+/* A named section of kind added (or found); its index. */
+int		 conf_named_add(struct conf_parse *, enum conf_kind,
+		    const char *name);
+/* Sets directive d of base from text (line: where it was read; 0 for a
+ * default), an error in cp if it does not parse or is out of bounds. */
+void		 conf_set(struct conf_parse *, const struct conf_directive *,
+		    void *base, const char *text, int line);
+/* Reads the file open on fp into cp. */
+void		 conf_read_file(struct conf_parse *, FILE *);
 
 #endif /* CONF_INT_H */

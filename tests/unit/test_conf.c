@@ -1,5 +1,5 @@
 /*
- * Unit tests for conf.c, conf_check.c, conf_table.c and conf_print.c:
+ * Unit tests for conf.c, conf_load.c, conf_table.c and conf_print.c:
  * every error path of the file (each must name its line, and all errors
  * of a file must show at once), the built-in services and how sections
  * change them, the ports of all services together, print -> load round

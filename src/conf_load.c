@@ -1,9 +1,12 @@
 /*
- * Checks of a configuration that need the whole file: what a section
- * needs (required keys, a non-empty list), what sections must not share
- * (a log file, a port), the ports of all services together, and what an
- * [alert] or [metrics] value means beyond its syntax.  conf_load() runs
- * them once the file is read, unless it stopped on too many errors.
+ * Loading a configuration: the built-in defaults (every directive's
+ * default, the three built-in services, and without a file the logs a
+ * packaged server writes), then the file as conf.c reads it, then the
+ * checks that need the whole file: what a section needs (required keys, a
+ * non-empty list), what sections must not share (a log file, a port), the
+ * ports of all services together, and what an [alert] or [metrics] value
+ * means beyond its syntax.  The checks run unless the reading stopped on
+ * too many errors.
  *
  * Each error names the line that caused it: the key's line if the file
  * set it, else the section's header, so that a file changing a built-in
@@ -13,10 +16,12 @@
 
 #include <arpa/inet.h>
 
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "alert.h"
 #include "conf.h"
@@ -288,7 +293,7 @@ conf_check_ports_total(struct conf_parse *cp)
 	free(use);
 }
 
-void
+static void
 conf_check(struct conf_parse *cp)
 {
 	conf_check_required(cp);
@@ -298,4 +303,115 @@ conf_check(struct conf_parse *cp)
 	conf_check_ports_total(cp);
 	conf_check_alerts(cp);
 	conf_check_metrics(cp);
+}
+
+/*
+ * The logs the built-in configuration follows when they exist: where the
+ * Debian packages of the servers write them, each read by the filter of
+ * the same name.
+ */
+static const struct {
+	const char	*name;
+	const char	*path;
+} conf_default_logs[] = {
+	{ "prosody",	"/var/log/prosody/prosody.log" },
+	{ "ejabberd",	"/var/log/ejabberd/ejabberd.log" },
+	{ "jabberd2",	"/var/log/jabberd2/c2s.log" },
+};
+
+int
+conf_load(const char *path, struct conf **confp, char **cause)
+{
+	struct conf_parse	cp;
+	FILE			*fp;
+	size_t			i;
+
+	memset(&cp, 0, sizeof(cp));
+	cp.conf = xcalloc(1, sizeof(*cp.conf));
+	cp.cur = -1;
+	conf_defaults(&cp, CONF_K_GLOBAL, cp.conf);
+	conf_defaults(&cp, CONF_K_STORE, cp.conf);
+	conf_defaults(&cp, CONF_K_CONNTRACK, cp.conf);
+	conf_defaults(&cp, CONF_K_TRACK, cp.conf);
+	conf_defaults(&cp, CONF_K_AUTH, cp.conf);
+	conf_defaults(&cp, CONF_K_BAN, cp.conf);
+	conf_defaults(&cp, CONF_K_ALLOW, cp.conf);
+	conf_defaults(&cp, CONF_K_METRICS, cp.conf);
+	cp.in_default++;
+	for (i = 0; i < conf_nbuiltins; i++) {
+		void	*svc = conf_base(cp.conf, CONF_K_SERVICE,
+			    conf_named_add(&cp, CONF_K_SERVICE,
+			    conf_builtins[i].name));
+
+		conf_set(&cp, conf_directive_find(CONF_K_SERVICE, "ports"),
+		    svc, conf_builtins[i].ports, 0);
+		conf_set(&cp, conf_directive_find(CONF_K_SERVICE,
+		    "max_concurrent"), svc, conf_builtins[i].max_concurrent, 0);
+		conf_set(&cp, conf_directive_find(CONF_K_SERVICE, "max_new"),
+		    svc, conf_builtins[i].max_new, 0);
+		conf_set(&cp, conf_directive_find(CONF_K_SERVICE, "karma"),
+		    svc, conf_builtins[i].karma, 0);
+		conf_set(&cp, conf_directive_find(CONF_K_SERVICE,
+		    "net_max_concurrent"), svc,
+		    conf_builtins[i].net_max_concurrent, 0);
+		conf_set(&cp, conf_directive_find(CONF_K_SERVICE,
+		    "net_max_new"), svc, conf_builtins[i].net_max_new, 0);
+	}
+	/* No file: follow the logs a packaged server writes, if present. */
+	for (i = 0; path == NULL && i < nitems(conf_default_logs); i++) {
+		void	*lg;
+
+		if (access(conf_default_logs[i].path, R_OK) == -1)
+			continue;
+		lg = conf_base(cp.conf, CONF_K_LOG, conf_named_add(&cp,
+		    CONF_K_LOG, conf_default_logs[i].name));
+		conf_set(&cp, conf_directive_find(CONF_K_LOG, "path"), lg,
+		    conf_default_logs[i].path, 0);
+		conf_set(&cp, conf_directive_find(CONF_K_LOG, "filter"), lg,
+		    conf_default_logs[i].name, 0);
+	}
+	cp.in_default--;
+
+	if (path != NULL) {
+		cp.path = path;
+		cp.conf->path = xstrdup(path);
+		if ((fp = fopen(path, "re")) == NULL)
+			conf_error(&cp, 0, "%s", strerror(errno));
+		else {
+			conf_read_file(&cp, fp);
+			fclose(fp);
+			if (!cp.stop)
+				conf_check(&cp);
+		}
+	}
+	free(cp.sects);
+	if (cp.nerrors > 0) {
+		conf_free(cp.conf);
+		*cause = cp.errors;
+		return -1;
+	}
+
+	if (*cp.conf->db_path == '\0') {
+		free(cp.conf->db_path);
+		cp.conf->db_path = xasprintf("%s/%s", cp.conf->state_dir,
+		    CONF_DB_NAME);
+	}
+	*confp = cp.conf;
+	return 0;
+}
+
+struct conf *
+conf_load_command(const char *path)
+{
+	struct conf	*conf;
+	char		*cause;
+
+	if (path == NULL && access(CONF_DEFAULT_PATH, F_OK) == 0)
+		path = CONF_DEFAULT_PATH;
+	if (conf_load(path, &conf, &cause) == -1) {
+		fprintf(stderr, "%s\n", cause);
+		free(cause);
+		return NULL;
+	}
+	return conf;
 }
