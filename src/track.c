@@ -901,7 +901,7 @@ static const struct status_field track_status_fields[] = {
 	  .text = "%" },
 	{ .name = "capacity", .type = STATUS_U64, .off = TS(capacity),
 	  .kind = STATUS_GAUGE, .metric = "xmppguard_tracked_capacity",
-	  .help = "Most that fit ([track] capacity).", .text = "of %" },
+	  .help = "Most that fit ([track] capacity).", .text = "capacity %" },
 	{ .name = "evictions", .type = STATUS_U64, .off = TS(evictions),
 	  .kind = STATUS_COUNTER, .metric = "xmppguard_track_evictions_total",
 	  .help = "Entries pushed out by newer ones when full.",
