@@ -127,6 +127,19 @@ xg_pid_gone() {
 	! kill -0 "$1" 2>/dev/null
 }
 
+# ct_listening PID: 0 once process PID (conntrack -E, say) has a
+# netfilter netlink socket subscribed to a group in its namespace: from
+# then on it is sent every conntrack event.  Prints those sockets.
+ct_listening() {
+	local inos
+	inos=$(find "/proc/$1/fd" -lname 'socket:*' -printf '%l\n' \
+	    2>/dev/null | tr -c '0-9' ' ')
+	awk -v inos="$inos" '
+	BEGIN { n = split(inos, a, " "); for (i = 1; i <= n; i++) want[a[i]] }
+	$2 == 12 && $4 != "00000000" && ($10 in want) { print; found = 1 }
+	END { exit !found }' "/proc/$1/net/netlink"
+}
+
 # The newest migration compiled in: the highest NNN of sql/NNN_*.sql.
 latest_migration() {
 	ls "$TOP"/sql/[0-9]*.sql | sed 's|.*/||; s|_.*||' | sort -n | tail -n 1 |
