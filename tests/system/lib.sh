@@ -64,50 +64,52 @@ wait_until() {
 	fail "$_wu_msg (waited $_wu_secs s)"
 }
 
-# Conditions for wait_until, each printing what it saw.
+# Conditions for wait_until, each printing what it saw.  xg_look
+# COMMAND...: runs it, prints what it printed and keeps that in $XG_SEEN;
+# its status.
+xg_look() {
+	local _rc
+	XG_SEEN=$("$@" 2>&1)
+	_rc=$?
+	printf '%s\n' "$XG_SEEN"
+	return $_rc
+}
+
 # out_empty COMMAND...: COMMAND prints nothing.
 out_empty() {
-	local _o
-	_o=$("$@" 2>&1)
-	printf '%s\n' "$_o"
-	[ -z "$_o" ]
+	xg_look "$@"
+	[ -z "$XG_SEEN" ]
 }
 
 # out_has PATTERN COMMAND...: a line COMMAND prints matches PATTERN.
+# out_lacks PATTERN COMMAND...: COMMAND succeeds, and none does.
 out_has() {
-	local _p=$1 _o
+	local _p=$1
 	shift
-	_o=$("$@" 2>&1)
-	printf '%s\n' "$_o"
-	printf '%s\n' "$_o" | grep -q -e "$_p"
+	xg_look "$@"
+	grep -q -e "$_p" <<<"$XG_SEEN"
 }
 
-# out_lacks PATTERN COMMAND...: COMMAND succeeds and no line it prints
-# matches PATTERN.
 out_lacks() {
-	local _p=$1 _o
+	local _p=$1
 	shift
-	_o=$("$@" 2>&1) || { printf '%s\n' "$_o"; return 1; }
-	printf '%s\n' "$_o"
-	! printf '%s\n' "$_o" | grep -q -e "$_p"
+	xg_look "$@" && ! grep -q -e "$_p" <<<"$XG_SEEN"
 }
 
 # out_ge N COMMAND...: COMMAND prints a number, at least N.  out_eq N
 # COMMAND...: exactly N.
 out_ge() {
-	local _n=$1 _o
+	local _n=$1
 	shift
-	_o=$("$@" 2>&1)
-	printf '%s\n' "$_o"
-	[ "$_o" -ge "$_n" ] 2>/dev/null
+	xg_look "$@"
+	[ "$XG_SEEN" -ge "$_n" ] 2>/dev/null
 }
 
 out_eq() {
-	local _n=$1 _o
+	local _n=$1
 	shift
-	_o=$("$@" 2>&1)
-	printf '%s\n' "$_o"
-	[ "$_o" -eq "$_n" ] 2>/dev/null
+	xg_look "$@"
+	[ "$XG_SEEN" -eq "$_n" ] 2>/dev/null
 }
 
 # wait_for_line PATTERN FILE [SECONDS]: until a line of FILE matches.
