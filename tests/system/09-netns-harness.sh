@@ -128,10 +128,11 @@ bw=$NS_PID
 wait_for_line 'bandwidth: sent=1048576' "$T/bw.log"
 # "sent" is written to the socket; the last segments may still be on
 # their way to the server's conntrack.
-bw_bytes() {	# the open flow's bytes from the client, if it is the only one
+bw_bytes() {	# the open flow's bytes from the client, if it is alone
 	ct_list -p tcp --dport 5269 --state ESTABLISHED >"$T/ct-bw"
 	[ "$(wc -l <"$T/ct-bw")" -eq 1 ] || { cat "$T/ct-bw"; return 1; }
-	awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^bytes=/) { print substr($i, 7); exit } }' "$T/ct-bw"
+	awk '{ for (i = 1; i <= NF; i++)
+		if ($i ~ /^bytes=/) { print substr($i, 7); exit } }' "$T/ct-bw"
 }
 wait_until "$XG_WAIT" "no open flow with more than 1 MiB for bandwidth" \
     out_ge 1048577 bw_bytes

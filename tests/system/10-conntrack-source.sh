@@ -137,7 +137,8 @@ in_ns python3 -c 'import socket; socket.socket(socket.AF_INET,
 wait_until "$XG_WAIT" "not 4 conn_end" out_ge 4 grep -c '^conn_end' "$T/events"
 # A late, wrong event would come from a dump (one a second): let two more
 # run before looking.
-wait_until "$XG_WAIT" "ctwatch gives no stats" out_has dumps= ctw_stats $watch "$T/events"
+wait_until "$XG_WAIT" "ctwatch gives no stats" \
+    out_has dumps= ctw_stats $watch "$T/events"
 d0=$(ctw_field $watch "$T/events" dumps)
 wait_until "$XG_WAIT" "ctwatch does no more dumps" \
     out_ge $((d0 + 2)) ctw_field $watch "$T/events" dumps
@@ -180,13 +181,15 @@ c=$(grep -n "^conn_close .*flow=$held " "$T/events" | cut -d: -f1)
 # Totals equal the kernel's DESTROY counters, flow by flow.
 destroyed() {	# each flow that ended has its DESTROY from conntrack -E
 	local id
-	for id in $(sed -n 's/^conn_end .* flow=\([0-9]*\) .*/\1/p' "$T/events"); do
+	for id in $(sed -n 's/^conn_end .* flow=\([0-9]*\) .*/\1/p' \
+	    "$T/events"); do
 		grep -q "DESTROY.* id=$id\$" "$T/kernel" ||
 		    { echo "no DESTROY for flow $id yet"; return 1; }
 	done
 }
 if [ $have_ct -eq 1 ]; then
-	wait_until "$XG_WAIT" "conntrack -E did not show every DESTROY" destroyed
+	wait_until "$XG_WAIT" "conntrack -E did not show every DESTROY" \
+	    destroyed
 	grep '^conn_end' "$T/events" | while read -r line; do
 		id=$(echo "$line" | sed 's/.* flow=\([0-9]*\) .*/\1/')
 		in=$(echo "$line" | sed 's/.* in=\([0-9]*\)\/\([0-9]*\) .*/\1 \2/')
@@ -217,7 +220,8 @@ kill -CONT $watch
 # It counts the overrun and resyncs; every entry expires within a few
 # seconds, and dumps reap, until no flow is left.
 settled() {
-	ctw_stats $watch "$T/events2" | grep ' overruns=[1-9].* resyncs=[1-9].* flows=0 halfopen=0 '
+	ctw_stats $watch "$T/events2" |
+	    grep ' overruns=[1-9].* resyncs=[1-9].* flows=0 halfopen=0 '
 }
 wait_until -i 0.2 "$XG_WAIT" "flows left after the overrun" settled
 kill -TERM $watch

@@ -81,7 +81,8 @@ wait_until "$XG_WAIT" "the daemon still holds flows of the storm" \
     out_eq 0 status_field conntrack.flows
 # The chat heard of the overrun once (at most one message a minute): the
 # daemon has settled and sent what it had to send.
-wait_until "$XG_WAIT" "alerts still pending" out_eq 0 status_field alerts.pending
+wait_until "$XG_WAIT" "alerts still pending" \
+    out_eq 0 status_field alerts.pending
 [ "$(chatd_count ops)" = 1 ] ||
     fail "the chat heard $(chatd_count ops) messages: $(cat "$T/ops.log")"
 ns_add_client_addrs "$CLI" 203.0.113.9 203.0.113.9

@@ -23,7 +23,8 @@ start_xg() {	# start_xg RUN: the daemon in the foreground, in $ns
 }
 stop_xg() {
 	kill -TERM "$XGPID"
-	wait_pid_gone "$XGPID" || fail "the daemon did not stop within $XG_WAIT s"
+	wait_pid_gone "$XGPID" ||
+	    fail "the daemon did not stop within $XG_WAIT s"
 	wait "$XGPID" 2>/dev/null
 }
 xgc() {
