@@ -83,8 +83,9 @@ payload_check "$T/ct-hold2" 100 60 52
 
 # 2. churn: 500 connections from 50 IPv6 addresses at 1000/s, while
 # conntrack -E listens.  A probe flow (from the base address, to 5223)
-# shows when the listener is live.
-ns_spawn "$SRV" "$T/events.log" conntrack -E -p tcp
+# shows when the listener is live.  (Its buffer, 16 MiB, holds what a
+# busy machine does not let it read at once.)
+ns_spawn "$SRV" "$T/events.log" conntrack -E -b 16777216 -p tcp
 events=$NS_PID
 probes=0
 probe() {	# one probe connection; 0 once conntrack -E has shown one

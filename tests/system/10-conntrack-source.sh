@@ -104,8 +104,10 @@ wait_until "$XG_WAIT" "the servers do not listen" out_eq 6 listeners
 have_ct=0
 if command -v conntrack >/dev/null 2>&1; then
 	have_ct=1
-	# (Not in_ns: $! must be conntrack's own PID.)
-	ip netns exec "$ns" conntrack -E -o id >"$T/kernel" 2>/dev/null &
+	# (Not in_ns: $! must be conntrack's own PID.  A buffer of 16 MiB:
+	# on a busy machine it loses nothing.)
+	ip netns exec "$ns" conntrack -E -b 16777216 -o id >"$T/kernel" \
+	    2>/dev/null &
 	wait_until "$XG_WAIT" "conntrack -E does not listen" ct_listening $!
 fi
 

@@ -48,9 +48,10 @@ CONF
 ns_spawn "$SRV" "$T/serve.log" "$XGLOAD" serve -l 192.0.2.1,2001:db8::1 \
     -p 5222 --seconds 120
 wait_for_line 'listening' "$T/serve.log"
-# The kernel's view of every flow as it ends, to compare with the store.
-ns_spawn "$SRV" "$T/destroy.log" conntrack -E -e DESTROY -p tcp \
-    --dport 5222 -o id,extended
+# The kernel's view of every flow as it ends, to compare with the store
+# (a buffer of 16 MiB: on a busy machine it loses nothing).
+ns_spawn "$SRV" "$T/destroy.log" conntrack -E -b 16777216 -e DESTROY \
+    -p tcp --dport 5222 -o id,extended
 wait_until "$XG_WAIT" "conntrack -E does not listen" ct_listening "$NS_PID"
 ns_spawn "$SRV" "$T/xg.log" "$XG" run --foreground -c "$T/xg.conf"
 xg=$NS_PID

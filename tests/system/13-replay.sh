@@ -21,7 +21,10 @@ CONF
 ns_spawn "$SRV" "$T/serve.log" "$XGLOAD" serve -l 192.0.2.1 -p 5222 \
     --seconds 60
 wait_for_line 'listening' "$T/serve.log"
-ns_spawn "$SRV" "$T/ct.log" conntrack -E -o timestamp,extended,id
+# The capture must be whole: a buffer of 16 MiB, so that a busy machine
+# that does not let conntrack -E read at once costs it no event.
+ns_spawn "$SRV" "$T/ct.log" conntrack -E -b 16777216 \
+    -o timestamp,extended,id
 ct=$NS_PID
 wait_until "$XG_WAIT" "conntrack -E does not listen" ct_listening "$ct"
 ns_exec "$CLI" "$XGLOAD" churn -c 1 -s 198.51.100.3 -d 192.0.2.1 -p 5222 \
