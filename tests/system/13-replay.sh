@@ -22,10 +22,13 @@ ns_spawn "$SRV" "$T/serve.log" "$XGLOAD" serve -l 192.0.2.1 -p 5222 \
     --seconds 60
 wait_for_line 'listening' "$T/serve.log"
 # The capture must be whole: a buffer of 16 MiB, so that a busy machine
-# that does not let conntrack -E read at once costs it no event.
-ns_spawn "$SRV" "$T/ct.log" conntrack -E -b 16777216 \
-    -o timestamp,extended,id
-ct=$NS_PID
+# that does not let conntrack -E read at once costs it no event.  (What
+# it says about itself goes to stderr, not into the capture; ns_cleanup
+# stops it.)
+ip netns exec "$SRV" conntrack -E -b 16777216 -o timestamp,extended,id \
+    >"$T/ct.log" 2>"$T/ct.err" &
+ct=$!
+XG_NS_PIDS="$XG_NS_PIDS $ct"
 wait_until "$XG_WAIT" "conntrack -E does not listen" ct_listening "$ct"
 ns_exec "$CLI" "$XGLOAD" churn -c 1 -s 198.51.100.3 -d 192.0.2.1 -p 5222 \
     -n 40 --send 10 >/dev/null 2>&1 || fail "churn"
