@@ -167,8 +167,10 @@ e2e_scenario() {
 	# Churn: XMPP streams opened and closed until the ban stops them:
 	# the first max_new went through, then one got no answer (the
 	# handshake of the one over the limit completes, and the ban may cut
-	# it before the server's stream features arrive).
-	e2e_py churn --src "$E2E_CHURNER" --count $((E2E_MAX_NEW * 3)) \
+	# it before the server's stream features arrive).  Streams open in a
+	# few ms each: room for ten times max_new, so that a busy machine's
+	# ban, a moment late, still stops them.
+	e2e_py churn --src "$E2E_CHURNER" --count $((E2E_MAX_NEW * 10)) \
 	    --timeout 5 > "$T/churn.log" 2>&1 &&
 	    { cat "$T/churn.log"; fail "$srv: the churn was never stopped"; }
 	cat "$T/churn.log"
