@@ -36,23 +36,24 @@ e2e_require() {
 # e2e_cleanup: every process in our server namespace is ours (the server,
 # epmd, beam's helpers): end them by PID, then what netns.sh made.
 e2e_cleanup() {
-	local p ns i
-	for ns in $XG_NS_LIST; do
-		for p in $(ip netns pids "$ns" 2>/dev/null); do
-			kill -TERM "$p" 2>/dev/null
-		done
+	local p
+	for p in $(e2e_ns_pids); do
+		kill -TERM "$p" 2>/dev/null
 	done
-	for i in $(seq 50); do
-		[ -z "$(for ns in $XG_NS_LIST; do ip netns pids "$ns"; done \
-		    2>/dev/null)" ] && break
-		[ "$i" = 30 ] && for ns in $XG_NS_LIST; do
-			for p in $(ip netns pids "$ns" 2>/dev/null); do
-				kill -KILL "$p" 2>/dev/null
-			done
+	if ! poll_until 3 out_empty e2e_ns_pids; then
+		for p in $(e2e_ns_pids); do
+			kill -KILL "$p" 2>/dev/null
 		done
-		sleep 0.1
-	done
+		poll_until 2 out_empty e2e_ns_pids
+	fi
 	ns_cleanup
+}
+
+e2e_ns_pids() {	# the processes in our namespaces
+	local ns
+	for ns in $XG_NS_LIST; do
+		ip netns pids "$ns" 2>/dev/null
+	done
 }
 
 # e2e_net: the namespaces and the clients' addresses.
@@ -85,7 +86,7 @@ e2e_xg_start() {
 	CONF
 	ns_spawn "$SRV" "$T/xg.log" "$XG" run --foreground -c "$T/xg.conf"
 	XGPID=$NS_PID
-	wait_for_line 'ready' "$T/xg.log" 20
+	wait_for_line 'ready' "$T/xg.log"
 }
 
 e2e_py() {	# e2e_py ARGS: the client, in the client namespace
@@ -98,16 +99,28 @@ e2e_in_set() {	# e2e_in_set ADDR: in the kernel's ban4 set
 	    grep -q "$1"
 }
 
-e2e_wait_banned() {	# e2e_wait_banned ADDR SECONDS
-	local i=0 n=$(($2 * 10))
-	while [ $i -lt $n ]; do
-		e2e_in_set "$1" && return 0
-		sleep 0.1
-		i=$((i + 1))
-	done
+e2e_wait_banned() {	# e2e_wait_banned ADDR
+	poll_until "$XG_WAIT" e2e_in_set "$1" && return 0
 	ip netns exec "$SRV" nft list table inet xmppguard
 	cat "$T/xg.log"
-	fail "$1 is not in the ban set after $2 s"
+	fail "$1 is not in the ban set after $XG_WAIT s"
+}
+
+e2e_chat_received() {	# messages the chat users have received so far
+	cat "$T/chat.progress" 2>/dev/null || echo 0
+}
+
+# e2e_chat_rounds N: until the users have exchanged N more rounds (a
+# message each way) from now.
+e2e_chat_rounds() {
+	local n
+	n=$(e2e_chat_received)
+	wait_until 60 "the chat users stopped exchanging messages" \
+	    out_ge $((n + 2 * $1)) e2e_chat_received
+}
+
+e2e_chat_up() {	# e2e_chat_up PID: the chat is ready, or has ended
+	[ -e "$T/chat.ready" ] || ! kill -0 "$1" 2>/dev/null
 }
 
 # e2e_scenario SERVER: the whole scenario against the running server,
@@ -118,17 +131,15 @@ e2e_scenario() {
 	ns_spawn "$CLI" "$T/chat.log" timeout 300 "$E2E_PYTHON" "$E2E_PY" chat \
 	    --server 192.0.2.1 --a "$E2E_ALICE:alice:alice-pw" \
 	    --b "$E2E_BOB:bob:bob-pw" --seconds 240 \
-	    --stop-file "$T/chat.stop" --ready-file "$T/chat.ready"
+	    --stop-file "$T/chat.stop" --ready-file "$T/chat.ready" \
+	    --progress-file "$T/chat.progress"
 	chat=$NS_PID
-	i=0
-	while [ ! -e "$T/chat.ready" ] && [ $i -lt 300 ]; do
-		kill -0 "$chat" 2>/dev/null || break
-		sleep 0.1
-		i=$((i + 1))
-	done
+	# Logged in (or given up: the chat has ended).
+	poll_until 60 e2e_chat_up "$chat"
 	[ -e "$T/chat.ready" ] || { cat "$T/chat.log";
 	    fail "$srv: the chat users could not log in"; }
-	sleep 3
+	# Their chat is under way before the attacks start.
+	e2e_chat_rounds 2
 
 	# Password guessing: the first five attempts are refused by the
 	# server itself; the sixth failed login is over max_fail = 5/10m, and
@@ -140,9 +151,9 @@ e2e_scenario() {
 	cat "$T/guess.log"
 	grep -Eq 'results=(auth-failed,){5}(auth-failed|cut)$' "$T/guess.log" ||
 	    fail "$srv: the guesses were not refused by the server"
-	e2e_wait_banned "$E2E_GUESSER" 30
+	e2e_wait_banned "$E2E_GUESSER"
 	wait_for_line "ban: $E2E_GUESSER/32 for .* auth: 6 failed logins" \
-	    "$T/xg.log" 10
+	    "$T/xg.log"
 	e2e_py guess --src "$E2E_GUESSER" --user alice --attempts 2 \
 	    --timeout 5 > "$T/guess2.log" 2>&1
 	cat "$T/guess2.log"
@@ -156,8 +167,10 @@ e2e_scenario() {
 	# Churn: XMPP streams opened and closed until the ban stops them:
 	# the first max_new went through, then one got no answer (the
 	# handshake of the one over the limit completes, and the ban may cut
-	# it before the server's stream features arrive).
-	e2e_py churn --src "$E2E_CHURNER" --count $((E2E_MAX_NEW * 3)) \
+	# it before the server's stream features arrive).  Streams open in a
+	# few ms each: room for ten times max_new, so that a busy machine's
+	# ban, a moment late, still stops them.
+	e2e_py churn --src "$E2E_CHURNER" --count $((E2E_MAX_NEW * 10)) \
 	    --timeout 5 > "$T/churn.log" 2>&1 &&
 	    { cat "$T/churn.log"; fail "$srv: the churn was never stopped"; }
 	cat "$T/churn.log"
@@ -165,8 +178,8 @@ e2e_scenario() {
 	[ -n "$out" ] && [ "$out" -ge "$E2E_MAX_NEW" ] ||
 	    fail "$srv: churn stopped after ${out:-?} connections, before" \
 	    "the first $E2E_MAX_NEW went through"
-	e2e_wait_banned "$E2E_CHURNER" 10
-	wait_for_line "ban: $E2E_CHURNER/32 for .* churn: " "$T/xg.log" 10
+	e2e_wait_banned "$E2E_CHURNER"
+	wait_for_line "ban: $E2E_CHURNER/32 for .* churn: " "$T/xg.log"
 	e2e_py probe --src "$E2E_CHURNER" --timeout 3 &&
 	    fail "$srv: the banned churner still gets an answer"
 	e2e_py probe --src "$E2E_NEIGHBOUR" --timeout 10 ||
@@ -183,11 +196,11 @@ e2e_scenario() {
 	                "$E2E_CHURNER/32": "churn"}, bans
 	PY
 
-	# The real users kept chatting through all of it: nothing lost,
-	# their sessions never cut.
-	sleep 3
+	# The real users kept chatting through all of it, and a little
+	# after: nothing lost, their sessions never cut.
+	e2e_chat_rounds 3
 	touch "$T/chat.stop"
-	wait_pid_gone "$chat" 30 || fail "$srv: the chat did not stop"
+	wait_pid_gone "$chat" || fail "$srv: the chat did not stop"
 	wait "$chat"
 	rc=$?
 	cat "$T/chat.log"

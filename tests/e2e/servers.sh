@@ -147,13 +147,7 @@ e2e_ejabberd_ctl() {
 	    --logs "$d/log" "$@"
 }
 
-e2e_wait_port() {
-	local ns=$1 addr=$2 port=$3 i=0 n=$(($4 * 5))
-	while [ $i -lt $n ]; do
-		ip netns exec "$ns" ss -Hltn "src $addr:$port" 2>/dev/null |
-		    grep -q . && return 0
-		sleep 0.2
-		i=$((i + 1))
-	done
-	return 1
+e2e_wait_port() {	# (poll_until: tests/system/lib.sh)
+	poll_until -i 0.2 "$4" out_has . ip netns exec "$1" ss -Hltn \
+	    "src $2:$3"
 }

@@ -9,11 +9,13 @@ went the way its name says.
 
   xmpp.py chat  --server IP --domain D --a SRC:USER:PASS --b SRC:USER:PASS
                 [--seconds MAX] [--stop-file F] [--ready-file F]
+                [--progress-file F]
       Two users log in and write to each other every second (one message
       each way per round) until the stop file appears or MAX seconds have
       passed; then every message must have arrived and neither session
       may have been cut.  Prints "chat: rounds=N sent=N received=N lost=N
-      disconnects=N".
+      disconnects=N".  The progress file holds the number of messages
+      received so far, rewritten every round.
   xmpp.py guess --server IP --domain D --src SRC --user USER
                 [--attempts N]
       N logins with wrong passwords, one connection each (slixmpp tries
@@ -252,6 +254,11 @@ async def chat(a):
     end = time.monotonic() + a.seconds
     rounds = 0
     while time.monotonic() < end:
+        if a.progress_file:
+            # Replaced whole, so that a reader never sees half of it.
+            with open(a.progress_file + ".tmp", "w") as f:
+                f.write("%d\n" % (len(A.got) + len(B.got)))
+            os.rename(a.progress_file + ".tmp", a.progress_file)
         if a.stop_file and os.path.exists(a.stop_file):
             break
         rounds += 1
@@ -304,6 +311,7 @@ def main():
     sp.add_argument("--seconds", type=float, default=120)
     sp.add_argument("--stop-file")
     sp.add_argument("--ready-file")
+    sp.add_argument("--progress-file")
     sp = sub.add_parser("guess")
     common(sp)
     sp.add_argument("--src", required=True)

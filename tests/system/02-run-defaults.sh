@@ -10,7 +10,7 @@ ns_private ns
 state="$T/state"
 ip netns exec "$ns" "$XG" run --foreground --state-dir "$state" 2>"$T/log" &
 pid=$!
-wait_for_line 'ready' "$T/log" 5
+wait_for_line 'ready' "$T/log"
 
 # A second instance on the same state directory is refused, clearly.
 ip netns exec "$ns" "$XG" run --foreground --state-dir "$state" 2>"$T/log2" &&
@@ -19,7 +19,7 @@ expect_grep "another xmppguard (pid $pid) is running on $state" "$T/log2"
 
 # SIGHUP with the built-in configuration reloads and keeps running.
 kill -HUP $pid
-wait_for_line 'reload: configuration' "$T/log" 5
+wait_for_line 'reload: configuration' "$T/log"
 kill -0 $pid || fail "daemon died on SIGHUP"
 
 start=$(date +%s%N)

@@ -15,7 +15,7 @@ ip netns exec "$ns" "$XG" run -c "$T/xg.conf" 2>"$T/detached.log" ||
 pid=$(cat "$state/xmppguard.pid")
 [ -n "$pid" ] && kill -0 "$pid" || fail "no daemon behind $state/xmppguard.pid"
 kill -TERM "$pid"
-wait_pid_gone "$pid" 2 || { kill -KILL "$pid"; fail "detached daemon ignored SIGTERM"; }
+wait_pid_gone "$pid" || { kill -KILL "$pid"; fail "detached daemon ignored SIGTERM"; }
 
 # Start-up failure of a detached daemon: non-zero exit, reason on stderr.
 mkdir -p "$T/ro"
@@ -27,16 +27,16 @@ expect_grep "$T/ro/xmppguard.db" "$T/fail.log"
 # Reload, in the foreground so the log can be read.
 ip netns exec "$ns" "$XG" run --foreground -c "$T/xg.conf" 2>"$T/log" &
 pid=$!
-wait_for_line 'ready' "$T/log" 5
+wait_for_line 'ready' "$T/log"
 printf '[service c2s]\nmax_concurrent = oops\n' >> "$T/xg.conf"
 kill -HUP "$pid"
-wait_for_line 'keeping the running configuration' "$T/log" 5
+wait_for_line 'keeping the running configuration' "$T/log"
 expect_grep "$T/xg.conf:4: .*max_concurrent" "$T/log"
 kill -0 "$pid" || fail "daemon died on a bad reload"
 sed -i '$d' "$T/xg.conf"
 echo "max_concurrent = 80" >> "$T/xg.conf"
 kill -HUP "$pid"
-wait_for_line "reload: configuration $T/xg.conf loaded" "$T/log" 5
+wait_for_line "reload: configuration $T/xg.conf loaded" "$T/log"
 kill -TERM "$pid"
-wait_pid_gone "$pid" 2 || fail "daemon ignored SIGTERM after reloads"
+wait_pid_gone "$pid" || fail "daemon ignored SIGTERM after reloads"
 exit 0

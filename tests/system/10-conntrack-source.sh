@@ -95,19 +95,37 @@ for a in 127.0.0.1 ::1; do
 		in_ns python3 "$T/server.py" "$a" "$p" &
 	done
 done
-sleep 0.5
+# (A client that finds no server goes quietly: wait for all six.)
+listeners() {
+	in_ns ss -Hltn | grep -c ':\(5222\|5269\|8080\) '
+}
+wait_until "$XG_WAIT" "the servers do not listen" out_eq 6 listeners
 
 have_ct=0
 if command -v conntrack >/dev/null 2>&1; then
 	have_ct=1
-	in_ns conntrack -E -o id >"$T/kernel" 2>/dev/null &
+	# (Not in_ns: $! must be conntrack's own PID.  A buffer of 16 MiB:
+	# on a busy machine it loses nothing.)
+	ip netns exec "$ns" conntrack -E -b 16777216 -o id >"$T/kernel" \
+	    2>/dev/null &
+	wait_until "$XG_WAIT" "conntrack -E does not listen" ct_listening $!
 fi
 
 # -s turns on accounting and timestamps inside the namespace; a dump a
 # second reads the live counters (and reaps expired entries).
 ip netns exec "$ns" "$CTWATCH" -s -p 1000 >"$T/events" 2>"$T/log" &
 watch=$!
-wait_for_line '^ready' "$T/events" 5
+wait_for_line '^ready' "$T/events"
+
+# ctw_stats PID FILE: asks that ctwatch for a stats line (SIGUSR1) and
+# prints the newest in FILE (this request's, or the one before).
+# ctw_field PID FILE KEY: that line's KEY.  ctw_last FILE: its last line.
+ctw_stats() {
+	kill -USR1 "$1" && grep '^stats ' "$2" | tail -n 1
+}
+ctw_field() {
+	ctw_stats "$1" "$2" | tr ' ' '\n' | sed -n "s/^$3=//p"
+}
 
 in_ns python3 "$T/client.py" 127.0.0.1 5222 1000
 in_ns python3 "$T/client.py" ::1 5222 20000
@@ -118,15 +136,18 @@ in_ns python3 -c 'import socket; socket.socket(socket.AF_INET,
     socket.SOCK_DGRAM).sendto(b"x", ("127.0.0.1", 5353))'
 
 # Four flows to watched ports end: three sessions and the half-open one.
-i=0
-while [ "$(grep -c '^conn_end' "$T/events")" -lt 4 ] && [ $i -lt 300 ]; do
-	sleep 0.05
-	i=$((i + 1))
-done
-sleep 1.5		# a late, wrong event would show now
+wait_until "$XG_WAIT" "not 4 conn_end" out_ge 4 grep -c '^conn_end' "$T/events"
+# A late, wrong event would come from a dump (one a second): let two more
+# run before looking.
+wait_until "$XG_WAIT" "ctwatch gives no stats" \
+    out_has dumps= ctw_stats $watch "$T/events"
+d0=$(ctw_field $watch "$T/events" dumps)
+wait_until "$XG_WAIT" "ctwatch does no more dumps" \
+    out_ge $((d0 + 2)) ctw_field $watch "$T/events" dumps
 kill -TERM $watch
 wait $watch || fail "ctwatch exited with status $?"
 cat "$T/events"
+tail -n 1 "$T/events" > "$T/final"
 
 count() { grep -c "$1" "$T/events"; }
 [ "$(count '^conn_open ')" -eq 3 ] || fail "not 3 conn_open"
@@ -160,7 +181,17 @@ c=$(grep -n "^conn_close .*flow=$held " "$T/events" | cut -d: -f1)
 [ -n "$b" ] && [ "$b" -lt "$c" ] || fail "no conn_bytes before conn_close"
 
 # Totals equal the kernel's DESTROY counters, flow by flow.
+destroyed() {	# each flow that ended has its DESTROY from conntrack -E
+	local id
+	for id in $(sed -n 's/^conn_end .* flow=\([0-9]*\) .*/\1/p' \
+	    "$T/events"); do
+		grep -q "DESTROY.* id=$id\$" "$T/kernel" ||
+		    { echo "no DESTROY for flow $id yet"; return 1; }
+	done
+}
 if [ $have_ct -eq 1 ]; then
+	wait_until "$XG_WAIT" "conntrack -E did not show every DESTROY" \
+	    destroyed
 	grep '^conn_end' "$T/events" | while read -r line; do
 		id=$(echo "$line" | sed 's/.* flow=\([0-9]*\) .*/\1/')
 		in=$(echo "$line" | sed 's/.* in=\([0-9]*\)\/\([0-9]*\) .*/\1 \2/')
@@ -173,9 +204,9 @@ if [ $have_ct -eq 1 ]; then
 		[ "$out" = "$kout" ] || fail "flow $id: out $out, kernel $kout"
 	done || exit 1
 fi
-expect_grep 'flows=0 halfopen=0 ' "$T/events"
-expect_grep ' overruns=0 ' "$T/events"
-expect_grep ' acct=1 ' "$T/events"
+expect_grep '^stats .* flows=0 halfopen=0 ' "$T/final"
+expect_grep ' overruns=0 ' "$T/final"
+expect_grep ' acct=1 ' "$T/final"
 
 # An overrun: the smallest buffer the kernel allows, a reader stopped while
 # 300 connections come and go, then let go.  It must count the overrun,
@@ -183,21 +214,26 @@ expect_grep ' acct=1 ' "$T/events"
 ip netns exec "$ns" "$CTWATCH" -b 1 -B 1 -p 1000 >"$T/events2" \
     2>"$T/log2" &
 watch=$!
-wait_for_line '^ready' "$T/events2" 5
+wait_for_line '^ready' "$T/events2"
 kill -STOP $watch
+# The burst's events are queued (and most dropped) as its packets pass.
 in_ns python3 "$T/burst.py" 127.0.0.1 5222 300 || fail "burst"
-sleep 0.5
 kill -CONT $watch
-# Every entry expires within a few seconds; dumps reap and resync.
-sleep 5
+# It counts the overrun and resyncs; every entry expires within a few
+# seconds, and dumps reap, until no flow is left.
+settled() {
+	ctw_stats $watch "$T/events2" |
+	    grep ' overruns=[1-9].* resyncs=[1-9].* flows=0 halfopen=0 '
+}
+wait_until -i 0.2 "$XG_WAIT" "flows left after the overrun" settled
 kill -TERM $watch
 wait $watch || fail "ctwatch exited with status $?"
 cat "$T/log2"
-tail -n 1 "$T/events2"
+tail -n 1 "$T/events2" | tee "$T/final2"
 expect_grep 'ct: netlink overrun' "$T/log2"
-grep -q 'overruns=0 ' "$T/events2" && fail "no overrun counted"
-grep -q 'resyncs=0 ' "$T/events2" && fail "no resync after the overrun"
-expect_grep 'flows=0 halfopen=0 ' "$T/events2"
+grep -q 'overruns=0 ' "$T/final2" && fail "no overrun counted"
+grep -q 'resyncs=0 ' "$T/final2" && fail "no resync after the overrun"
+expect_grep 'flows=0 halfopen=0 ' "$T/final2"
 awk '
 /^conn_/ {
 	for (i = 2; i <= NF; i++) if ($i ~ /^flow=/) f = substr($i, 6)

@@ -20,10 +20,16 @@ CONF
 
 ns_spawn "$SRV" "$T/serve.log" "$XGLOAD" serve -l 192.0.2.1 -p 5222 \
     --seconds 60
-wait_for_line 'listening' "$T/serve.log" 5
-ns_spawn "$SRV" "$T/ct.log" conntrack -E -o timestamp,extended,id
-ct=$NS_PID
-sleep 0.3
+wait_for_line 'listening' "$T/serve.log"
+# The capture must be whole: a buffer of 16 MiB, so that a busy machine
+# that does not let conntrack -E read at once costs it no event.  (What
+# it says about itself goes to stderr, not into the capture; ns_cleanup
+# stops it.)
+ip netns exec "$SRV" conntrack -E -b 16777216 -o timestamp,extended,id \
+    >"$T/ct.log" 2>"$T/ct.err" &
+ct=$!
+XG_NS_PIDS="$XG_NS_PIDS $ct"
+wait_until "$XG_WAIT" "conntrack -E does not listen" ct_listening "$ct"
 ns_exec "$CLI" "$XGLOAD" churn -c 1 -s 198.51.100.3 -d 192.0.2.1 -p 5222 \
     -n 40 --send 10 >/dev/null 2>&1 || fail "churn"
 ns_exec "$CLI" "$XGLOAD" hold -s 198.51.100.4 -d 192.0.2.1 -p 5222 \
@@ -31,14 +37,18 @@ ns_exec "$CLI" "$XGLOAD" hold -s 198.51.100.4 -d 192.0.2.1 -p 5222 \
 # Once every flow is closed, have the kernel destroy them now rather than
 # when its garbage collector comes by (up to a minute on an idle table):
 # the DESTROY events, with their final counters, end the capture.
-i=0
-while [ "$(ns_ct_count "$SRV" -p tcp --dport 5222 --state ESTABLISHED)" -gt 0 ]; do
-	i=$((i + 1))
-	[ $i -lt 100 ] || fail "flows still established after 10 s"
-	sleep 0.1
-done
+wait_until "$XG_WAIT" "flows still established" \
+    out_eq 0 ns_ct_count "$SRV" -p tcp --dport 5222 --state ESTABLISHED
 ns_ct "$SRV" -D -p tcp --dport 5222 >/dev/null 2>&1
-sleep 0.5
+# The capture is whole once every flow it saw begin it has seen end.
+ended() {	# NEW and DESTROY lines of 5222 flows, and whether they pair up
+	local new end
+	new=$(grep -c '\[NEW\] .* dport=5222 ' "$T/ct.log")
+	end=$(grep -c '\[DESTROY\] .* dport=5222 ' "$T/ct.log")
+	echo "new=$new destroy=$end"
+	[ "$new" -ge 52 ] && [ "$end" -eq "$new" ]
+}
+wait_until "$XG_WAIT" "the capture lacks DESTROY events" ended
 ns_stop "$ct"
 grep -c tcp "$T/ct.log"
 

@@ -55,15 +55,15 @@ status_field() {	# status_field PYTHON-EXPR
 }
 # wait_events N: until the log source has reported N events.
 wait_events() {
-	i=0
-	while [ $i -lt 250 ]; do
-		got=$(status_field 's["logs"][0]["events"]' 2>/dev/null)
-		[ "$got" = "$1" ] && return 0
-		sleep 0.02
-		i=$((i + 1))
-	done
-	ip netns exec "$ns" "$XG" status -s "$state/sock" --json
-	fail "expected $1 log events, have ${got:-none}"
+	wait_until "$XG_WAIT" "expected $1 log events" \
+	    out_eq "$1" status_field 's["logs"][0]["events"]'
+}
+# wait_read: until the daemon has read every byte of the log written
+# since this run started ($from: its size then).
+wait_read() {
+	wait_until "$XG_WAIT" "the daemon did not read the whole log" \
+	    out_eq $(($(stat -c %s "$logs/ej.log") - from)) \
+	    status_field 's["logs"][0]["bytes"]'
 }
 runs=0
 start() {	# each run logs to a file of its own: $dlog
@@ -72,11 +72,12 @@ start() {	# each run logs to a file of its own: $dlog
 	ip netns exec "$ns" "$XG" run --foreground -c "$T/xg.conf" \
 	    2>"$dlog" &
 	pid=$!
-	wait_for_line "ready" "$dlog" 5
+	wait_for_line "ready" "$dlog"
 }
 
 # Old history at start: read from the end, not judged.
 for i in 1 2 3 4 5 6; do line "9$i" 198.51.100.99 old; done > "$logs/ej.log"
+from=$(stat -c %s "$logs/ej.log")
 start
 expect_grep "log ej: following $logs/ej.log" "$dlog"
 
@@ -91,7 +92,7 @@ wait_events 2
   printf 'bad \377\376 utf-8 authentication \000 nul\n'; } >> "$logs/ej.log"
 # A partial line is held until its newline comes.
 line 12 198.51.100.20 bob | head -c 40 >> "$logs/ej.log"
-sleep 0.3
+wait_read
 [ "$(status_field 's["logs"][0]["events"]')" = 2 ] ||
     fail "a partial line was taken before its newline"
 line 12 198.51.100.20 bob | tail -c +41 >> "$logs/ej.log"
@@ -108,12 +109,13 @@ mv "$logs/ej.log" "$logs/ej.log.1"
 line 14 198.51.100.30 carol > "$logs/ej.log"
 wait_events 6
 wait_for_line "verdict: 198.51.100.10/32 auth: 4 failed logins in 10m (limit 3)" \
-    "$dlog" 5
+    "$dlog"
 
 # copytruncate: the file is copied away and emptied in place.
 cp "$logs/ej.log" "$logs/ej.log.2"
 : > "$logs/ej.log"
-sleep 0.2
+wait_until "$XG_WAIT" "the truncation was not seen" \
+    out_ge 1 status_field 's["logs"][0]["truncations"]'
 line 15 198.51.100.40 dave >> "$logs/ej.log"
 wait_events 7
 [ "$(status_field 's["logs"][0]["rotations"] >= 1 and s["logs"][0]["truncations"] >= 1')" = True ] ||
@@ -121,13 +123,13 @@ wait_events 7
 
 # Restart: lines written while the daemon is down are read once.
 kill -TERM "$pid"
-wait_pid_gone "$pid" 3 || fail "daemon ignored SIGTERM"
+wait_pid_gone "$pid" || fail "daemon ignored SIGTERM"
 { line 16 198.51.100.50 erin; line 17 198.51.100.50 erin; } >> "$logs/ej.log"
 start
 expect_grep "from the saved position" "$dlog"
 wait_events 2
 kill -TERM "$pid"
-wait_pid_gone "$pid" 3 || fail "daemon ignored SIGTERM"
+wait_pid_gone "$pid" || fail "daemon ignored SIGTERM"
 
 rows=$(sqlite3 "$state/xmppguard.db" \
     "SELECT count(*) FROM events WHERE source = 'log' AND kind = 'auth_fail'")

@@ -49,7 +49,7 @@ CONF
 : > "$T/ej.log"
 ip netns exec "$ns" "$XG" run --foreground -c "$T/xg.conf" 2>"$T/daemon.log" &
 pid=$!
-wait_for_line "ready" "$T/daemon.log" 5
+wait_for_line "ready" "$T/daemon.log"
 
 # The burst starts 50 s past a minute, so it straddles two of the
 # detector's clock-aligned windows (its sliding view judges it whole).
@@ -88,11 +88,11 @@ for k in range(6):
 PY
 cat "$T/gen.log" >> "$T/ej.log"
 wait_for_line "verdict: 198.51.100.200/32 auth: 6 failed logins in 10m (limit 5)" \
-    "$T/daemon.log" 10
+    "$T/daemon.log"
 # The chat hears of it once, as critical, with the counts.
-chatd_wait ops 1 'r["body"]["event"] == "auth-outage" and r["body"]["severity"] == "critical" and "authentication backend outage?" in t' 5
+chatd_wait ops 1 'r["body"]["event"] == "auth-outage" and r["body"]["severity"] == "critical" and "authentication backend outage?" in t'
 kill -TERM "$pid"
-wait_pid_gone "$pid" 3 || fail "daemon ignored SIGTERM"
+wait_pid_gone "$pid" || fail "daemon ignored SIGTERM"
 
 [ "$(chatd_count ops)" = 1 ] ||
     fail "the chat heard $(chatd_count ops) messages, not one: $(cat "$T/ops.log")"

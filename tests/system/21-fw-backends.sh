@@ -70,7 +70,7 @@ start_pair() {
 	ns_add_client_addrs "$CLI" 2001:db8:1::7 2001:db8:1::8
 	ns_spawn "$SRV" "$T/serve.log" "$XGLOAD" serve \
 	    -l 192.0.2.1,2001:db8::1 -p 5222,5269 --seconds 120
-	wait_for_line 'listening on 4 sockets' "$T/serve.log" 5
+	wait_for_line 'listening on 4 sockets' "$T/serve.log"
 	for s in 198.51.100.7 198.51.100.8; do
 		expect_open $s 192.0.2.1 5222 "before any ban"
 	done
@@ -115,12 +115,14 @@ done
 # A session of the bot's is live when the ban comes; kill ends it.
 ns_spawn "$CLI" "$T/hold.log" "$XGLOAD" hold -s 198.51.100.7 -d 192.0.2.1 \
     -p 5222 -n 1 --seconds 60
-wait_for_line 'established=1' "$T/hold.log" 5
+wait_for_line 'established=1' "$T/hold.log"
 live() {
 	ns_ct_count "$SRV" -p tcp -s 198.51.100.7 --dport 5222 \
 	    --state ESTABLISHED
 }
-[ "$(live)" = 1 ] || fail "the bot's session is not in conntrack"
+# The server's conntrack sees the client's last ACK a moment after the
+# client is connected.
+wait_until "$XG_WAIT" "the bot's session is not in conntrack" out_eq 1 live
 fw "$SRV" ipset ban 198.51.100.7 60
 fw "$SRV" ipset ban 2001:db8:1::7 60
 ns_exec "$SRV" "$FWCTL" -c "$T/ipset.conf" kill 198.51.100.7 >"$T/kill" \
@@ -146,7 +148,8 @@ expect_shut 198.51.100.8 192.0.2.1 5222 "ipset prefix ban"
 fw "$SRV" ipset unban 198.51.100.0/24
 fw "$SRV" ipset ban 198.51.100.8 2
 expect_shut 198.51.100.8 192.0.2.1 5222 "2 s ipset ban"
-sleep 2.5
+wait_until "$XG_WAIT" "the 2 s ipset element did not expire" \
+    out_lacks '^198.51.100.8/' ns_exec "$SRV" "$FWCTL" -c "$T/ipset.conf" list
 expect_open 198.51.100.8 192.0.2.1 5222 "an expired ipset element"
 
 # Every port: the rule is swapped for one without the port match.

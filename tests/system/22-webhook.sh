@@ -68,12 +68,7 @@ server() {
 	: >"$T/$1.log"
 	python3 "$T/hookd.py" "$2" "$T/$1.port" "$T/$1.log" 2>"$T/$1.err" &
 	SERVERS="$SERVERS $!"
-	i=0
-	while [ ! -s "$T/$1.port" ] && [ $i -lt 250 ]; do
-		sleep 0.02
-		i=$((i + 1))
-	done
-	[ -s "$T/$1.port" ] ||
+	poll_until "$XG_WAIT" test -s "$T/$1.port" ||
 	    { cat "$T/$1.err"; fail "server $1 did not start"; }
 	URL="http://127.0.0.1:$(cat "$T/$1.port")/xmppguard"
 }

@@ -34,10 +34,10 @@ CONF
 chmod 644 "$T/xg.conf"
 ns_spawn "$SRV" "$T/serve.log" "$XGLOAD" serve -l 192.0.2.1 -p 5222 \
     --seconds 60
-wait_for_line 'listening' "$T/serve.log" 5
+wait_for_line 'listening' "$T/serve.log"
 ns_spawn "$SRV" "$T/xg.log" "$XG" run --foreground -c "$T/xg.conf"
 xg=$NS_PID
-wait_for_line 'ready' "$T/xg.log" 5
+wait_for_line 'ready' "$T/xg.log"
 expect_grep "privileges: running as nobody" "$T/xg.log"
 
 # The daemon: nobody, no capability.  The helper: root, NET_ADMIN only.
@@ -55,36 +55,42 @@ grep -q "^CapEff:[[:space:]]*0000000000001000$" "/proc/$helper/status" ||
 grep -q "^CapBnd:[[:space:]]*0000000000001000$" "/proc/$helper/status" ||
     fail "the helper's bounding set is wider: $(grep ^CapBnd "/proc/$helper/status")"
 
-# Enforcement through the helper: banned in the kernel, session cut.
+# Enforcement through the helper: banned in the kernel, session cut.  The
+# bot's session is up before it churns.
 ns_spawn "$CLI" "$T/hold.log" "$XGLOAD" hold -d 192.0.2.1 -p 5222 -n 1 \
-    -s "$BOT" --seconds 30
+    -s "$BOT" --seconds 60
 hold=$NS_PID
-sleep 0.5
+wait_for_line 'established=1 failed=0' "$T/hold.log"
 ns_exec "$CLI" "$XGLOAD" churn -d 192.0.2.1 -p 5222 -n 8 -s "$BOT" \
     --seconds 10 > /dev/null 2>&1
-wait_for_line "ban: $BOT/32 for 1h (ban 1, churn)" "$T/xg.log" 5
-i=0
-until ns_exec "$SRV" nft list set inet xgpriv ban4 | grep -q "$BOT"; do
-	i=$((i + 1))
-	[ $i -lt 100 ] || fail "the ban is not in the kernel"
-	sleep 0.05
-done
-[ -z "$(ns_exec "$SRV" ss -Htn state established dst "$BOT")" ] ||
-    fail "the bot's session was not cut"
+wait_for_line "ban: $BOT/32 for 1h (ban 1, churn)" "$T/xg.log"
+wait_until "$XG_WAIT" "the ban is not in the kernel" \
+    out_has "$BOT" ns_exec "$SRV" nft list set inet xgpriv ban4
+# The cut comes after the element is in the set (the daemon adds the
+# element, then asks the helper to end the sessions): wait for it.  The
+# server's socket goes, then the client's, on the reset.
+wait_until "$XG_WAIT" "the bot's session was not cut" \
+    out_empty ns_exec "$SRV" ss -Htn state established dst "$BOT"
+wait_until "$XG_WAIT" "the bot never heard of the cut" \
+    out_empty ns_exec "$CLI" ss -Htn state established src "$BOT"
 ns_stop "$hold"
 expect_grep 'peer_closed=1 .*ECONNRESET' "$T/hold.log"
 ns_exec "$CLI" "$XGLOAD" churn -d 192.0.2.1 -p 5222 -n 1 -s "$NEIGHBOUR" \
     --timeout 2 --seconds 3 | grep -q ' ok=1 ' ||
     fail "the neighbour cannot connect"
 
-# Conntrack dumps from the unprivileged daemon (karma's poll).
-sleep 1.5
-"$XG" status --json -s "$T/state/ctl.sock" | python3 -c '
+# Conntrack dumps from the unprivileged daemon (karma's poll, each 1 s).
+status_field() {	# status_field KEY.PATH: a number from status --json
+	"$XG" status --json -s "$T/state/ctl.sock" | python3 -c "
 import json, sys
-s = json.load(sys.stdin)
-assert s["conntrack"]["dumps"] >= 2, s["conntrack"]
-assert s["firewall"]["failures"] == 0, s["firewall"]
-' || fail "status: dumps or firewall failed"
+d = json.load(sys.stdin)
+for k in '$1'.split('.'):
+    d = d[k]
+print(d)"
+}
+wait_until "$XG_WAIT" "no conntrack dumps" out_ge 2 status_field conntrack.dumps
+[ "$(status_field firewall.failures)" = 0 ] ||
+    fail "firewall failures: $(status_field firewall.failures)"
 grep -q "conntrack table dump" "$T/xg.log" && fail "a dump failed"
 
 # Reload reaches the helper; a broken file changes nothing.
@@ -104,10 +110,10 @@ kill -0 "$helper" 2>/dev/null && fail "the helper outlived the daemon"
 # manager starts it again) rather than carry on blind.
 ns_spawn "$SRV" "$T/xg2.log" "$XG" run --foreground -c "$T/xg.conf"
 xg=$NS_PID
-wait_for_line 'ready' "$T/xg2.log" 5
+wait_for_line 'ready' "$T/xg2.log"
 helper=$(pgrep -P "$xg" -x xmppguard | head -n 1)
 kill -KILL "$helper"
 "$XG" ban 192.0.2.99 -s "$T/state/ctl.sock" > /dev/null 2>&1
-wait_pid_gone "$xg" 5 || fail "the daemon went on without its helper"
+wait_pid_gone "$xg" || fail "the daemon went on without its helper"
 expect_grep "the privileged helper (pid $helper) is gone" "$T/xg2.log"
 exit 0

@@ -69,24 +69,24 @@ CONF
 
 ns_spawn "$SRV" "$T/serve.log" "$XGLOAD" serve -l 192.0.2.1 -p 5222 \
     --seconds 180
-wait_for_line 'listening' "$T/serve.log" 5
+wait_for_line 'listening' "$T/serve.log"
 ns_spawn "$SRV" "$T/xg.log" "$XG" run --foreground -c "$T/xg.conf"
 xg=$NS_PID
-wait_for_line 'ready' "$T/xg.log" 5
+wait_for_line 'ready' "$T/xg.log"
 
 # The attackers.
 ns_exec "$CLI" "$XGLOAD" churn -c 1 -s "$BOT" -d 192.0.2.1 -p 5222 -n 20 \
     --timeout 1 --seconds 20 > "$T/bot.log" 2>&1
-wait_for_line "ban: $BOT/32 .*churn" "$T/xg.log" 10
+wait_for_line "ban: $BOT/32 .*churn" "$T/xg.log"
 ns_spawn "$CLI" "$T/hog.log" "$XGLOAD" hold -s "$HOG" -d 192.0.2.1 -p 5222 \
     -n 8 --seconds 10
-wait_for_line "ban: $HOG/32 .*concurrency" "$T/xg.log" 10
+wait_for_line "ban: $HOG/32 .*concurrency" "$T/xg.log"
 for i in 1 2 3 4 5; do
 	printf '%s [warning] <0.%s.0> Failed c2s PLAIN authentication for %s@example.org from %s: Invalid password\n' \
 	    "$(date -u '+%Y-%m-%d %H:%M:%S.%3N')" "$i" \
 	    "<script>alert($i)</script>" "$GUESSER"
 done >> "$T/logs/ej.log"
-wait_for_line "ban: $GUESSER/32 .*auth" "$T/xg.log" 10
+wait_for_line "ban: $GUESSER/32 .*auth" "$T/xg.log"
 # Close to max_new (9 of 12), and a benign client.
 ns_exec "$CLI" "$XGLOAD" churn -c 1 -s "$NEAR" -d 192.0.2.1 -p 5222 -n 9 \
     > "$T/near.log" 2>&1 || fail "near: $(cat "$T/near.log")"
@@ -94,23 +94,25 @@ ns_exec "$CLI" "$XGLOAD" churn -c 1 -s "$BENIGN" -d 192.0.2.1 -p 5222 -n 2 \
     > "$T/benign.log" 2>&1 || fail "benign: $(cat "$T/benign.log")"
 
 # The daemon writes its rollups once a minute: the report, read-only and
-# beside the running daemon, waits for them.
+# beside the running daemon, waits for them (a try a second).
 report() {
 	"$XG" report -c "$T/xg.conf" --since 2h "$@"
 }
-i=0
-while :; do
+rolled_up() {	# the report names $NEAR (or it failed: that ends the wait)
 	report --format json > "$T/r.json" 2> "$T/r.err" ||
-	    fail "report while the daemon runs: $(cat "$T/r.err")"
-	python3 - "$T/r.json" "$NEAR" <<'PY' && break
+	    { report_failed=1; return 0; }
+	python3 - "$T/r.json" "$NEAR" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
-sys.exit(0 if any(a["address"] == sys.argv[2] for a in r["top"]) else 1)
+if not any(a["address"] == sys.argv[2] for a in r["top"]):
+    print(json.dumps(r)[:2000])
+    sys.exit(1)
 PY
-	i=$((i + 1))
-	[ $i -lt 90 ] || fail "no rollups after 90 s: $(cat "$T/r.json")"
-	sleep 1
-done
+}
+report_failed=0
+wait_until -i 1 120 "no rollups" rolled_up
+[ $report_failed = 0 ] ||
+    fail "report while the daemon runs: $(cat "$T/r.err")"
 kill -0 "$xg" 2>/dev/null || fail "the daemon died"
 # A user who may only read the files (the store, its -wal and -shm) reads
 # it too, while the daemon writes.

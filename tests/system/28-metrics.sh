@@ -51,10 +51,10 @@ done
 
 ns_spawn "$SRV" "$T/serve.log" "$XGLOAD" serve -l 192.0.2.1 -p 5222 \
     --seconds 60
-wait_for_line 'listening' "$T/serve.log" 5
+wait_for_line 'listening' "$T/serve.log"
 ns_spawn "$SRV" "$T/xg.log" "$XG" run --foreground -c "$T/xg.conf"
 XGPID=$NS_PID
-wait_for_line 'ready' "$T/xg.log" 5
+wait_for_line 'ready' "$T/xg.log"
 
 scrape() {	# scrape PORT FILE: GET /metrics inside the namespace
 	ns_exec "$SRV" python3 - "$1" > "$2" <<'PY'
@@ -67,13 +67,14 @@ with urllib.request.urlopen("http://127.0.0.1:%s/metrics" % sys.argv[1],
     sys.stdout.write(r.read().decode())
 PY
 }
-# check FILE NAME{LABELS} MIN: the exposition is well formed (HELP and
-# TYPE before each family's samples, families contiguous, no sample twice,
-# names and values as the format says) and the sample is >= MIN.
-check() {
-	python3 - "$@" <<'PY' || fail "metrics check failed: $*"
+# metrics_ok FILE NAME{LABELS} MIN...: the exposition is well formed
+# (HELP and TYPE before each family's samples, families contiguous, no
+# sample twice, names and values as the format says) and each sample named
+# is >= its MIN; says which is not.
+metrics_ok() {
+	python3 - "$@" <<'PY'
 import re, sys
-path, want, minimum = sys.argv[1], sys.argv[2], float(sys.argv[3])
+path, wants = sys.argv[1], sys.argv[2:]
 text = open(path).read()
 assert text.endswith("\n"), "no final newline"
 sample = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)'
@@ -108,41 +109,56 @@ for line in text.splitlines():
     seen.add(key)
     values[key] = float(value)
     assert name.startswith("xmppguard_"), name
-assert want in values, "missing %s (have %d samples)" % (want, len(values))
-assert values[want] >= minimum, "%s = %s < %s" % (want, values[want], minimum)
+for want, minimum in zip(wants[::2], wants[1::2]):
+    assert want in values, "missing %s (have %d samples)" % (want,
+                                                           len(values))
+    assert values[want] >= float(minimum), "%s = %s < %s" % (want,
+                                                            values[want],
+                                                            minimum)
 PY
+}
+
+# check FILE NAME{LABELS} MIN...: metrics_ok, or the test fails.
+check() {
+	metrics_ok "$@" || fail "metrics check failed: $*"
 }
 
 # A churn bot gets banned; a failed login lands in the followed log.
 ns_exec "$CLI" "$XGLOAD" churn -d 192.0.2.1 -p 5222 -n 12 -s "$BOT" \
     --seconds 10 > "$T/churn.out" 2>&1
-i=0
-until ns_exec "$SRV" nft list set inet xgtest ban4 2>/dev/null |
-    grep -q "$BOT"; do
-	i=$((i + 1))
-	[ $i -lt 100 ] || fail "$BOT was not banned"
-	sleep 0.05
-done
+wait_until "$XG_WAIT" "$BOT was not banned" \
+    out_has "$BOT" ns_exec "$SRV" nft list set inet xgtest ban4
 printf '%s [warning] <0.511.0>@ejabberd_c2s:process_auth_result/3:280 (tls|<0.511.0>) Failed c2s PLAIN authentication for alice@example.org from ::ffff:203.0.113.5: Invalid username or password\n' \
     "$(date -u '+%Y-%m-%d %H:%M:%S.000000+00:00')" >> "$T/server.log"
-sleep 2.5	# the textfile is rewritten every second
 
-scrape 19469 "$T/m1.prom"
-for f in "$T/m1.prom" "$T/prom/xmppguard.prom"; do
-	check "$f" 'xmppguard_bans_total{rule="churn"}' 1
-	check "$f" 'xmppguard_verdicts_total{rule="churn"}' 1
-	check "$f" 'xmppguard_events_total{kind="conn_open"}' 11
-	check "$f" 'xmppguard_bans_active' 1
-	check "$f" 'xmppguard_firewall_batches_total' 1
-	check "$f" 'xmppguard_log_lines_total{log="ejabberd"}' 1
-	check "$f" 'xmppguard_events_total{kind="auth_fail"}' 1
-	check "$f" 'xmppguard_build_info{version="'"$("$XG" version |
-	    cut -d' ' -f2)"'"}' 1
-done
+# What the metrics must say, once the daemon has read the line (the
+# endpoint answers from the live counters; the textfile is rewritten every
+# second, so it follows).
+want=(
+	'xmppguard_bans_total{rule="churn"}' 1
+	'xmppguard_verdicts_total{rule="churn"}' 1
+	'xmppguard_events_total{kind="conn_open"}' 11
+	'xmppguard_bans_active' 1
+	'xmppguard_firewall_batches_total' 1
+	'xmppguard_log_lines_total{log="ejabberd"}' 1
+	'xmppguard_events_total{kind="auth_fail"}' 1
+	'xmppguard_build_info{version="'"$("$XG" version | cut -d' ' -f2)"'"}' 1
+)
+scrape_ok() {	# scrape_ok PORT FILE NAME MIN...: scrape, then metrics_ok
+	scrape "$1" "$2" && metrics_ok "${@:2}"
+}
+wait_until "$XG_WAIT" "the endpoint does not say what happened" \
+    scrape_ok 19469 "$T/m1.prom" "${want[@]}"
+wait_until "$XG_WAIT" "the textfile does not say what happened" \
+    metrics_ok "$T/prom/xmppguard.prom" "${want[@]}"
 check "$T/m1.prom" 'xmppguard_metrics_scrapes_total' 0
-# The textfile is replaced whole: no temporary file is left beside it.
-[ "$(ls -A "$T/prom")" = "xmppguard.prom" ] ||
-    fail "the textfile directory holds: $(ls -A "$T/prom")"
+# The textfile is replaced whole: no temporary file is left beside it
+# (one may be there for a moment, while it is written).
+beside() {	# what is in the textfile's directory besides the textfile
+	ls -A "$T/prom" | grep -vx xmppguard.prom
+}
+wait_until "$XG_WAIT" "a temporary file is left beside the textfile" \
+    out_empty beside
 # Anything but GET /metrics is refused.
 ns_exec "$SRV" python3 - <<'PY' || fail "a wrong path was answered"
 import urllib.request, urllib.error

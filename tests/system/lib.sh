@@ -13,29 +13,133 @@ expect_grep() {
 	grep -q -e "$1" "$2" || { echo "--- $2:"; cat "$2"; fail "no '$1' in $2"; }
 }
 
-# wait_for_line PATTERN FILE SECONDS: poll (every 20 ms) until it appears.
-wait_for_line() {
-	i=0
-	n=$(($3 * 50))
-	while [ $i -lt $n ]; do
-		grep -q -e "$1" "$2" 2>/dev/null && return 0
-		sleep 0.02
-		i=$((i + 1))
-	done
-	echo "--- $2:"; cat "$2"
-	fail "'$1' did not appear in $2 within $3 s"
+# Waiting.  What a test waits for (a line in a log, a ban in the kernel,
+# a session cut, a counter, a process gone) it polls for until a deadline,
+# never a fixed sleep: under load a sleep is too short, idle too long.
+# Deadlines are generous, XG_WAIT (30 s) wherever nothing is timed; a test
+# that asserts a time passes its own and says so.  A test that asserts
+# that something does not happen first waits for a positive sign that the
+# daemon has got that far (a counter, a log line, an answer), then looks.
+XG_WAIT=${XG_WAIT:-30}
+
+# xg_now: the wall clock in microseconds, in $XG_NOW (no fork).
+xg_now() {
+	XG_NOW=${EPOCHREALTIME/[.,]/}
 }
 
-# wait_pid_gone PID SECONDS: wait for a process of ours to exit; 1 if not.
-wait_pid_gone() {
-	i=0
-	n=$(($2 * 100))
-	while [ $i -lt $n ]; do
-		kill -0 "$1" 2>/dev/null || return 0
-		sleep 0.01
-		i=$((i + 1))
+# poll_until [-i INTERVAL] SECONDS COMMAND...: runs COMMAND (in this shell,
+# its output to $T/.poll, which holds the last try's) every INTERVAL
+# seconds (default 0.05) until it succeeds; 0, or 1 once SECONDS have
+# passed.
+poll_until() {
+	local _pu_iv=0.05 _pu_end
+	if [ "$1" = -i ]; then
+		_pu_iv=$2
+		shift 2
+	fi
+	xg_now
+	_pu_end=$((XG_NOW + $1 * 1000000))
+	shift
+	while :; do
+		"$@" >"${T:?}/.poll" 2>&1 && return 0
+		xg_now
+		[ "$XG_NOW" -lt "$_pu_end" ] || return 1
+		sleep "$_pu_iv"
 	done
-	return 1
+}
+
+# wait_until [-i INTERVAL] SECONDS MESSAGE COMMAND...: poll_until, or fail
+# with MESSAGE (what did not happen) and what COMMAND printed last.
+wait_until() {
+	local _wu_iv=0.05 _wu_secs _wu_msg
+	if [ "$1" = -i ]; then
+		_wu_iv=$2
+		shift 2
+	fi
+	_wu_secs=$1 _wu_msg=$2
+	shift 2
+	poll_until -i "$_wu_iv" "$_wu_secs" "$@" && return 0
+	echo "--- last look, $*:"
+	cat "$T/.poll"
+	fail "$_wu_msg (waited $_wu_secs s)"
+}
+
+# Conditions for wait_until, each printing what it saw.  xg_look
+# COMMAND...: runs it, prints what it printed and keeps that in $XG_SEEN;
+# its status.
+xg_look() {
+	local _rc
+	XG_SEEN=$("$@" 2>&1)
+	_rc=$?
+	printf '%s\n' "$XG_SEEN"
+	return $_rc
+}
+
+# out_empty COMMAND...: COMMAND prints nothing.
+out_empty() {
+	xg_look "$@"
+	[ -z "$XG_SEEN" ]
+}
+
+# out_has PATTERN COMMAND...: a line COMMAND prints matches PATTERN.
+# out_lacks PATTERN COMMAND...: COMMAND succeeds, and none does.
+out_has() {
+	local _p=$1
+	shift
+	xg_look "$@"
+	grep -q -e "$_p" <<<"$XG_SEEN"
+}
+
+out_lacks() {
+	local _p=$1
+	shift
+	xg_look "$@" && ! grep -q -e "$_p" <<<"$XG_SEEN"
+}
+
+# out_ge N COMMAND...: COMMAND prints a number, at least N.  out_eq N
+# COMMAND...: exactly N.
+out_ge() {
+	local _n=$1
+	shift
+	xg_look "$@"
+	[ "$XG_SEEN" -ge "$_n" ] 2>/dev/null
+}
+
+out_eq() {
+	local _n=$1
+	shift
+	xg_look "$@"
+	[ "$XG_SEEN" -eq "$_n" ] 2>/dev/null
+}
+
+# wait_for_line PATTERN FILE [SECONDS]: until a line of FILE matches.
+wait_for_line() {
+	poll_until -i 0.02 "${3:-$XG_WAIT}" grep -q -e "$1" "$2" && return 0
+	echo "--- $2:"; cat "$2"
+	fail "'$1' did not appear in $2 within ${3:-$XG_WAIT} s"
+}
+
+# wait_pid_gone PID [SECONDS]: until a process of ours has exited; 1 if
+# it has not within SECONDS.
+wait_pid_gone() {
+	poll_until -i 0.01 "${2:-$XG_WAIT}" xg_pid_gone "$1"
+}
+
+xg_pid_gone() {
+	! kill -0 "$1" 2>/dev/null
+}
+
+# ct_listening PID: 0 once process PID (conntrack -E, say) has a
+# netfilter netlink socket subscribed to a group in its namespace: from
+# then on it is sent every conntrack event.  Prints those sockets.
+ct_listening() {
+	local inos
+	inos=$(find "/proc/$1/fd" -lname 'socket:*' -printf '%l\n' \
+	    2>/dev/null | tr -c '0-9' ' ')
+	awk -v inos="$inos" '
+	BEGIN { n = split(inos, a, " "); for (i = 1; i <= n; i++) want[a[i]] }
+	$2 == 12 && $4 != "00000000" && ($10 in want) { print; found = 1 }
+	END { exit !found }' "/proc/$1/net/netlink"
 }
 
 # The newest migration compiled in: the highest NNN of sql/NNN_*.sql.
@@ -73,10 +177,11 @@ ns_private_cleanup() {
 		for _p in $(ip netns pids "$_n" 2>/dev/null); do
 			kill -TERM "$_p" 2>/dev/null
 		done
-		sleep 0.1
-		for _p in $(ip netns pids "$_n" 2>/dev/null); do
-			kill -KILL "$_p" 2>/dev/null
-		done
+		if ! poll_until 3 out_empty ip netns pids "$_n"; then
+			for _p in $(ip netns pids "$_n" 2>/dev/null); do
+				kill -KILL "$_p" 2>/dev/null
+			done
+		fi
 		ip netns del "$_n" 2>/dev/null
 	done
 }
@@ -91,12 +196,8 @@ chatd() {
 	# ns_cleanup (netns.sh) stops it with what ns_spawn started;
 	# ns_private_cleanup ends everything in its namespace.
 	XG_NS_PIDS="${XG_NS_PIDS:-} $!"
-	_i=0
-	while [ ! -s "$T/$2.port" ] && [ $_i -lt 250 ]; do
-		sleep 0.02
-		_i=$((_i + 1))
-	done
-	[ -s "$T/$2.port" ] || { cat "$T/$2.err"; fail "chat $2 did not start"; }
+	poll_until "$XG_WAIT" test -s "$T/$2.port" ||
+	    { cat "$T/$2.err"; fail "chat $2 did not start"; }
 	PORT=$(cat "$T/$2.port")
 }
 
@@ -115,14 +216,10 @@ print(n)
 PY
 }
 
-# chatd_wait NAME N CONDITION SECONDS: until at least N requests match.
+# chatd_wait NAME N CONDITION [SECONDS]: until at least N requests match.
 chatd_wait() {
-	_i=0
-	while [ $_i -lt $(($4 * 20)) ]; do
-		[ "$(chatd_count "$1" "$3")" -ge "$2" ] && return 0
-		sleep 0.05
-		_i=$((_i + 1))
-	done
+	poll_until "${4:-$XG_WAIT}" out_ge "$2" chatd_count "$1" "$3" &&
+	    return 0
 	echo "--- $1.log:"; cat "$T/$1.log"
-	fail "fewer than $2 requests in $1 matching $3 within $4 s"
+	fail "fewer than $2 requests in $1 matching $3 within ${4:-$XG_WAIT} s"
 }

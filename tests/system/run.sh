@@ -12,10 +12,23 @@ for t in "$@"; do
 	name=$(basename "$t" .sh)
 	T=$(mktemp -d /tmp/xg-system.XXXXXX)
 	start=$(date +%s%N)
-	XG="${XG:-$top/xmppguard}" TOP="$top" T="$T" bash "$t" \
-	    >"$T/.output" 2>&1
+	# (Through sh -c so that the test's PID, which names its network
+	# namespaces, is known.)
+	XG="${XG:-$top/xmppguard}" TOP="$top" T="$T" sh -c \
+	    'echo $$ >"$T/.pid"; exec bash "$1"' sh "$t" >"$T/.output" 2>&1
 	rc=$?
 	ms=$((($(date +%s%N) - start) / 1000000))
+	# A test leaves nothing behind: no namespace of its own (xg-PID-*,
+	# xg-srv-PID-*, xg-cli-PID-*), no process started from its directory.
+	pid=$(cat "$T/.pid" 2>/dev/null)
+	left=$(ip netns list 2>/dev/null | sed 's/ .*//' |
+	    grep -e "^xg-$pid-" -e "^xg-[a-z]*-$pid-" | tr '\n' ' ')
+	procs=$(pgrep -f -- "$T/" | tr '\n' ' ')
+	if [ -n "$pid" ] && [ -n "$left$procs" ]; then
+		echo "left behind: namespaces ${left:-none}, processes" \
+		    "${procs:-none}" >>"$T/.output"
+		[ $rc -eq 0 ] && rc=1
+	fi
 	secs=$(printf '%d.%02d' $((ms / 1000)) $((ms % 1000 / 10)))
 	case $rc in
 	0)	pass=$((pass + 1)); printf 'PASS  %-32s %6ss\n' "$name" "$secs" ;;
