@@ -200,7 +200,7 @@ print("status: failed", a["failed"], "dropped", a["dropped"], "pending",
       a["pending"])
 EOF
 xgc status >"$T/status.txt"
-expect_grep '^alert chat   slack http://127.0.0.1:.* failed' "$T/status.txt"
+expect_grep '^alert chat  *slack, http://127.0.0.1:.* failed' "$T/status.txt"
 stop_xg
 expect_grep "alert chat: a message to http://127.0.0.1:$SLOW/... was not delivered after 2 tries" "$T/xg.3.log"
 
