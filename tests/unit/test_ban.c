@@ -48,15 +48,9 @@ setup(void **state)
 {
 	struct fx	*f = xcalloc(1, sizeof(*f));
 	char		*cause = NULL;
-	int		 fd;
 
-	snprintf(f->path, sizeof(f->path), "/tmp/xg-test-ban.XXXXXX");
-	assert_true((fd = mkstemp(f->path)) >= 0);
-	close(fd);
-	unlink(f->path);
 	assert_int_equal(conf_load(NULL, &f->conf, &cause), 0);
-	f->store = store_open(f->path, 0, 1000, &cause);
-	assert_non_null(f->store);
+	f->store = unit_db_open(f->path, sizeof(f->path), "ban");
 	f->bs = bans_new(f->conf, f->store);
 	log_set_level(LOG_LEVEL_ERR);		/* one line per ban */
 	*state = f;
@@ -67,16 +61,10 @@ static int
 teardown(void **state)
 {
 	struct fx	*f = *state;
-	char		 wal[80];
 
 	bans_free(f->bs);
-	store_close(f->store);
+	unit_db_close(f->store, f->path);
 	conf_free(f->conf);
-	unlink(f->path);
-	snprintf(wal, sizeof(wal), "%s-wal", f->path);
-	unlink(wal);
-	snprintf(wal, sizeof(wal), "%s-shm", f->path);
-	unlink(wal);
 	free(f);
 	return 0;
 }

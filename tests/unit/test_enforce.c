@@ -9,6 +9,7 @@
 
 #include "fw_int.h"		/* the fake backend */
 #include "unit.h"
+#include "unit_db.h"
 
 #include <string.h>
 #include <unistd.h>
@@ -134,20 +135,14 @@ setup(void **state)
 {
 	struct fx	*f = xcalloc(1, sizeof(*f));
 	char		*cause = NULL;
-	int		 fd;
 
 	memset(&fake, 0, sizeof(fake));
-	snprintf(f->path, sizeof(f->path), "/tmp/xg-test-enforce.XXXXXX");
-	assert_true((fd = mkstemp(f->path)) >= 0);
-	close(fd);
-	unlink(f->path);
 	assert_int_equal(conf_load(NULL, &f->conf, &cause), 0);
 	/* A backend whose bans do not end by themselves: expiry must send
 	 * the unbans. */
 	f->conf->firewall = CONF_FW_COMMAND;
 	f->conf->ban_kill = 0;
-	f->store = store_open(f->path, 0, 1000, &cause);
-	assert_non_null(f->store);
+	f->store = unit_db_open(f->path, sizeof(f->path), "enforce");
 	clock_fake_start(T0);
 	log_set_level(LOG_LEVEL_ERR);
 	*state = f;
@@ -158,16 +153,10 @@ static int
 teardown(void **state)
 {
 	struct fx	*f = *state;
-	char		 wal[80];
 
 	enforce_stop(f->e);
-	store_close(f->store);
+	unit_db_close(f->store, f->path);
 	conf_free(f->conf);
-	unlink(f->path);
-	snprintf(wal, sizeof(wal), "%s-wal", f->path);
-	unlink(wal);
-	snprintf(wal, sizeof(wal), "%s-shm", f->path);
-	unlink(wal);
 	clock_set_source(NULL, NULL);
 	free(f);
 	return 0;
