@@ -10,6 +10,7 @@
  * an address is made here.
  */
 #include <sys/file.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -56,6 +57,17 @@
 static int	daemon_metrics_listen(struct daemon *, const struct conf *,
 		    char **);
 static void	daemon_metrics_cb(struct metrics *, void *);
+
+/* A key for the hash tables that an attacker cannot guess. */
+uint32_t
+daemon_seed(void)
+{
+	uint32_t	seed;
+
+	if (getrandom(&seed, sizeof(seed), 0) != (ssize_t)sizeof(seed))
+		fatal("getrandom");
+	return seed;
+}
 
 /*
  * `xmppguard run`'s options and configuration: -1 for a usage error, 1

@@ -54,6 +54,8 @@ struct daemon {
 /* `run`'s options and configuration: 0, or -1 (usage) or 1 (errors
  * printed); *foreground from -f. */
 int	daemon_init(struct daemon *, int argc, char **argv, int *foreground);
+/* A random seed for the detection's hash tables. */
+uint32_t daemon_seed(void);
 /* Command-line overrides (--dry-run, --socket, --state-dir) on conf. */
 void	daemon_apply_overrides(struct daemon *, struct conf *);
 

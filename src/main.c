@@ -8,8 +8,6 @@
  * privileges, then the loop; shutdown releases them in reverse.  The steps
  * themselves live in their modules and in daemon.c.
  */
-#include <sys/random.h>
-
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,8 +42,7 @@ struct main_cmd {
 static int	main_run(int, char **);
 static int	main_check_config(int, char **);
 static int	main_control(int, char **);
-static int	main_version(int, char **);
-static int	main_help(int, char **);
+static int	main_info(int, char **);
 
 static const struct main_cmd main_cmds[] = {
 	{ .name = "run", .main = main_run, .root = 1,
@@ -73,8 +70,8 @@ static const struct main_cmd main_cmds[] = {
 	{ .name = "test-filter", .main = testfilter_main,
 	  .usage = "FILTER LOGFILE [--json] [--events] [--kind KIND] "
 	  "[--jobs N]" },
-	{ .name = "version", .main = main_version, .usage = "" },
-	{ .name = "help", .main = main_help, .usage = "" },
+	{ .name = "version", .main = main_info, .usage = "" },
+	{ .name = "help", .main = main_info, .usage = "" },
 };
 #define MAIN_NCMDS	(sizeof(main_cmds) / sizeof(main_cmds[0]))
 
@@ -84,21 +81,11 @@ main_usage(FILE *f, int status)
 	size_t	i;
 
 	for (i = 0; i < MAIN_NCMDS; i++)
-		fprintf(f, "%s xmppguard %s %s%s\n", i == 0 ? "usage:" :
-		    "      ", main_cmds[i].name, main_cmds[i].usage,
-		    main_cmds[i].root ? " (as root)" : "");
+		fprintf(f, "%s xmppguard %s%s%s%s\n", i == 0 ? "usage:" :
+		    "      ", main_cmds[i].name, *main_cmds[i].usage != '\0' ?
+		    " " : "", main_cmds[i].usage, main_cmds[i].root ?
+		    " (as root)" : "");
 	exit(status);
-}
-
-/* A key for the hash tables that an attacker cannot guess. */
-static uint32_t
-main_seed(void)
-{
-	uint32_t	seed;
-
-	if (getrandom(&seed, sizeof(seed), 0) != (ssize_t)sizeof(seed))
-		fatal("getrandom");
-	return seed;
 }
 
 static int
@@ -124,7 +111,7 @@ daemon_run(struct daemon *d, int foreground)
 	daemon_alerts_open(d);
 
 	/* Detection, then conntrack's sockets (root), read from later. */
-	d->pipeline = pipeline_new(d->conf, d->store, main_seed());
+	d->pipeline = pipeline_new(d->conf, d->store, daemon_seed());
 	if (d->conf->ct_enabled &&
 	    (d->ct = ct_open(d->loop, d->conf, pipeline_event, d->pipeline,
 	    &cause)) == NULL)
@@ -287,21 +274,15 @@ main_control(int argc, char **argv)
 	return rc;
 }
 
+/* version, help. */
 static int
-main_version(int argc, char **argv)
+main_info(int argc, char **argv)
 {
 	(void)argc;
-	(void)argv;
+	if (strcmp(argv[0], "help") == 0)
+		main_usage(stdout, 0);
 	printf("xmppguard %s\n", XG_VERSION);
 	return 0;
-}
-
-static int
-main_help(int argc, char **argv)
-{
-	(void)argc;
-	(void)argv;
-	main_usage(stdout, 0);
 }
 
 int
