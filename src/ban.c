@@ -563,8 +563,8 @@ int
 bans_verdict(struct bans *bs, const struct verdict *v, int64_t now)
 {
 	struct ban	 nb;
-	const char	*why;
-	char		 pfx[ADDR_PREFIX_STRLEN];
+	const char	*why, *hwhy;
+	char		 pfx[ADDR_PREFIX_STRLEN], *wide;
 	int		 len;
 
 	if (v->allowlisted || v->held)
@@ -576,12 +576,27 @@ bans_verdict(struct bans *bs, const struct verdict *v, int64_t now)
 		    bs->conf->ban_prefix4 : bs->conf->ban_prefix6;
 		addr_mask(&v->prefix.addr, len, &nb.prefix);
 	}
+	memcpy(nb.reason, v->reason, sizeof(nb.reason));
 	if (ban_refused(bs, &nb.prefix, &why)) {
-		bs->st.refused++;
-		log_warnx("ban: %s refused: %s (%s)",
-		    addr_prefix_ntop(&nb.prefix, pfx, sizeof(pfx)), why,
-		    v->reason);
-		return 0;
+		/*
+		 * A widened prefix holding an address never to be banned
+		 * (this host's, an allowlisted one): the offender alone
+		 * still is, and the reason says why no wider.
+		 */
+		if (nb.prefix.len == v->prefix.len ||
+		    ban_refused(bs, &v->prefix, &hwhy)) {
+			bs->st.refused++;
+			log_warnx("ban: %s refused: %s (%s)",
+			    addr_prefix_ntop(&nb.prefix, pfx, sizeof(pfx)),
+			    why, v->reason);
+			return 0;
+		}
+		bs->st.narrowed++;
+		wide = xasprintf("%s; this address only, its /%d is never "
+		    "banned: %s", v->reason, nb.prefix.len, why);
+		snprintf(nb.reason, sizeof(nb.reason), "%s", wide);
+		free(wide);
+		nb.prefix = v->prefix;
 	}
 	nb.rule = v->rule;
 	nb.source = BAN_SRC_RULE;
@@ -593,7 +608,6 @@ bans_verdict(struct bans *bs, const struct verdict *v, int64_t now)
 	    bs->b[ban_lookup(bs, &nb.prefix)].count :
 	    ban_count(bs, &nb.prefix, now);
 	nb.expires = now + ban_duration(bs->conf, nb.rule, nb.count);
-	memcpy(nb.reason, v->reason, sizeof(nb.reason));
 	return ban_issue(bs, &nb, now);
 }
 
@@ -921,6 +935,10 @@ static const struct status_field ban_status_fields[] = {
 	{ .name = "refused", .type = STATUS_U64, .off = BS(refused),
 	  .text = "% refused (never a weapon)" },
 	{ .name = "covered", .type = STATUS_U64, .off = BS(covered) },
+	{ .name = "narrowed", .type = STATUS_U64, .off = BS(narrowed),
+	  .kind = STATUS_COUNTER, .metric = "xmppguard_bans_narrowed_total",
+	  .help = "Bans of the offending address alone: its wider prefix "
+	  "holds an address never banned." },
 	{ .name = "full", .type = STATUS_U64, .off = BS(full) },
 	{ .name = "declined", .type = STATUS_U64,
 	  .off = offsetof(struct ban_status, declined),

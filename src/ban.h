@@ -53,6 +53,8 @@ struct ban_stats {
 					 * ended */
 	uint64_t	 full;		/* refused: the table is full */
 	uint64_t	 covered;	/* inside a banned network already */
+	uint64_t	 narrowed;	/* the address alone: its widened
+					 * prefix holds one never banned */
 	uint64_t	 escalated;	/* of bans, repeats (count > 1) */
 	uint64_t	 by_rule[VERDICT_RULE_MAX];	/* bans issued */
 };

@@ -173,6 +173,45 @@ test_never_a_weapon(void **state)
 }
 
 /* 10m, x4 each time within memory, capped at max_duration. */
+/* A widened prefix that holds an address never banned: the offender is
+ * banned alone, and the reason says why no wider; the address never
+ * banned stays refused. */
+static void
+test_narrowed(void **state)
+{
+	struct fx		*f = *state;
+	struct verdict		 v;
+	struct addr		 own;
+	const struct ban	*b;
+	size_t			 nk;
+
+	assert_int_equal(addr_parse("2001:db8:1:2::1", &own, NULL), 0);
+	bans_set_local(f->bs, &own, 1);
+	f->conf->allow = xcalloc(1, sizeof(*f->conf->allow));
+	f->conf->allow[0] = pfx("2001:db8:7:7::10/128");
+	f->conf->nallow = 1;
+	v = verdict("2001:db8:1:2::99", VERDICT_CHURN);
+	assert_int_equal(bans_verdict(f->bs, &v, T0), 1);
+	v = verdict("2001:db8:7:7::11", VERDICT_AUTH);
+	assert_int_equal(bans_verdict(f->bs, &v, T0), 1);
+	assert_string_equal(batch(f->bs, &nk),
+	    "+2001:db8:1:2::99/128 600 +2001:db8:7:7::11/128 600");
+	assert_non_null(b = bans_find(f->bs, &(struct prefix){
+	    pfx("2001:db8:1:2::99").addr, 128 }));
+	assert_non_null(strstr(b->reason, "churn: test; this address only, "
+	    "its /64 is never banned: one of this host's own addresses"));
+	assert_null(bans_find(f->bs, &(struct prefix){
+	    pfx("2001:db8:1:2::").addr, 64 }));
+	assert_int_equal(f->bs->st.narrowed, 2);
+	/* The addresses themselves: refused, nothing narrower exists. */
+	v = verdict("2001:db8:1:2::1", VERDICT_CHURN);
+	assert_int_equal(bans_verdict(f->bs, &v, T0), 0);
+	v = verdict("2001:db8:7:7::10", VERDICT_CHURN);
+	assert_int_equal(bans_verdict(f->bs, &v, T0), 0);
+	assert_int_equal(f->bs->st.refused, 2);
+	assert_int_equal(f->bs->st.narrowed, 2);
+}
+
 static void
 test_escalation(void **state)
 {
@@ -401,6 +440,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_verdict_to_ban, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_never_a_weapon, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_narrowed, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_escalation, setup,
 		    teardown),
