@@ -219,8 +219,9 @@ const struct conf_directive conf_directives[] = {
 	  "Accounts registered per network per window." },
 	{ CONF_K_AUTH, "outage_addresses", CONF_T_UINT, 0, 0, 1000000, NULL,
 	  "25", G(auth_outage_addresses), 0,
-	  "An outage: at least this many addresses fail within "
-	  "outage_window, ...; 0: never assume an outage." },
+	  "An outage: at least this many sources (addresses, IPv6 "
+	  "hosts by [ban] prefix6) fail within outage_window, ...; 0: "
+	  "never assume an outage." },
 	{ CONF_K_AUTH, "outage_factor", CONF_T_UINT, 0, 1, 1000000, NULL,
 	  "10", G(auth_outage_factor), 0,
 	  "... failures run at this many times the usual rate, and "

@@ -27,7 +27,9 @@
  * alone sees only half of.
  *
  * State is a few counters: the current and previous windows' failures
- * and successes, and their distinct failing addresses estimated by linear
+ * and successes, and their distinct failing sources (an address masked
+ * to [ban] prefix4/prefix6: a host, or an IPv6 host's /64, as a ban would
+ * hold it; 200 addresses of one /64 are one source) estimated by linear
  * counting (a 4096 bit map each, indexed by a keyed hash of the address:
  * exact-ish below a few hundred, within a few percent up to some
  * thousands; the two maps ORed for the sliding window), so a flood of
@@ -36,6 +38,8 @@
  * had the shape, so an outage cannot teach it that outages are normal;
  * windows with no event at all count as zero.
  */
+#include <sys/socket.h>
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -243,6 +247,7 @@ outage_event(struct outage *o, const struct conf *conf,
     const struct event *ev)
 {
 	struct outage_stats	seen;
+	struct prefix		src;
 	uint64_t		h;
 	int			ended = 0;
 
@@ -259,7 +264,12 @@ outage_event(struct outage *o, const struct conf *conf,
 	} else {
 		o->fails++;
 		if (ev->addr.family != 0) {
-			h = addr_hash(&ev->addr, o->seed) % OUTAGE_BITS;
+			/* One source is what one ban would hold: a host, or
+			 * its /64, so a single IPv6 host cannot pass for a
+			 * crowd. */
+			addr_mask(&ev->addr, ev->addr.family == AF_INET ?
+			    conf->ban_prefix4 : conf->ban_prefix6, &src);
+			h = addr_hash(&src.addr, o->seed) % OUTAGE_BITS;
 			o->bits[h / 64] |= UINT64_C(1) << (h % 64);
 		}
 	}

@@ -107,6 +107,41 @@ test_botnet_on_live_server(void **state)
 	conf_free(conf);
 }
 
+/* One IPv6 host with 200 addresses of its /64, failing in a minute: one
+ * source, not a crowd; 200 hosts of 200 /64s are an outage. */
+static void
+test_one_network(void **state)
+{
+	struct conf	*conf = conf_new();
+	struct outage	*o = outage_new(3), *o2 = outage_new(3);
+	struct event	 e;
+	int64_t		 t = T0 + 3600 * S;
+	char		 a[64];
+	int		 i, began = 0;
+
+	(void)state;
+	ordinary(o, conf, T0);
+	ordinary(o2, conf, T0);
+	for (i = 0; i < 200; i++) {
+		memset(&e, 0, sizeof(e));
+		e.kind = EVENT_AUTH_FAIL;
+		e.time = t + i * 250000;
+		snprintf(a, sizeof(a), "2001:db8:5:5::%x", i + 1);
+		assert_int_equal(addr_parse(a, &e.addr, NULL), 0);
+		assert_int_equal(outage_event(o, conf, &e), OUTAGE_SAME);
+		snprintf(a, sizeof(a), "2001:db8:5:%x::1", i + 1);
+		assert_int_equal(addr_parse(a, &e.addr, NULL), 0);
+		if (outage_event(o2, conf, &e) == OUTAGE_BEGAN)
+			began++;
+	}
+	assert_false(outage_holding(o, t + 55 * S));
+	assert_int_equal(began, 1);
+	assert_true(outage_holding(o2, t + 55 * S));
+	outage_free(o);
+	outage_free(o2);
+	conf_free(conf);
+}
+
 /* Few addresses, however many failures: per-address rules handle it. */
 static void
 test_few_addresses(void **state)
@@ -200,6 +235,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_backend_down),
 		cmocka_unit_test(test_botnet_on_live_server),
+		cmocka_unit_test(test_one_network),
 		cmocka_unit_test(test_few_addresses),
 		cmocka_unit_test(test_busy_baseline),
 		cmocka_unit_test(test_straddle),
