@@ -327,7 +327,9 @@ ban_ops_settle(struct bans *bs)
 	}
 }
 
-/* Printable ASCII, no quotes nor backslashes: safe in any backend. */
+/* Printable ASCII, no quotes nor backslashes, and no '-' first (a
+ * command backend passes it as a word, which must not read as an
+ * option): safe in any backend. */
 static void
 ban_clean(char *dst, size_t size, const char *src)
 {
@@ -335,7 +337,8 @@ ban_clean(char *dst, size_t size, const char *src)
 
 	for (i = 0; i + 1 < size && src[i] != '\0'; i++)
 		dst[i] = (src[i] < 0x20 || src[i] > 0x7e || src[i] == '"' ||
-		    src[i] == '\'' || src[i] == '\\') ? '_' : src[i];
+		    src[i] == '\'' || src[i] == '\\' ||
+		    (i == 0 && src[i] == '-')) ? '_' : src[i];
 	dst[i] = '\0';
 }
 

@@ -262,6 +262,9 @@ fw_refuse(const struct fw *fw, const struct fw_op *op)
 	for (c = op->reason; *c != '\0'; c++)
 		if (*c < 0x20 || *c > 0x7e)
 			return "an unsafe reason";
+	/* A word a command backend passes on must not read as an option. */
+	if (op->reason[0] == '-' || op->rule[0] == '-')
+		return "a reason or rule that begins with '-'";
 	return NULL;
 }
 

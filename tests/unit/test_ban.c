@@ -212,6 +212,25 @@ test_narrowed(void **state)
 	assert_int_equal(f->bs->st.narrowed, 2);
 }
 
+/* A reason goes to backends as one word: never read as an option. */
+static void
+test_reason_option(void **state)
+{
+	struct fx		*f = *state;
+	struct prefix		 p = pfx("198.51.100.44");
+	const struct fw_op	*ops;
+	char			*cause = NULL;
+	size_t			 n;
+
+	assert_int_equal(bans_manual(f->bs, &p, 0, "--delete-all \"x\"", T0,
+	    &cause), 0);
+	assert_string_equal(bans_find(f->bs, &p)->reason,
+	    "_-delete-all _x_");
+	n = bans_pending(f->bs, &ops, NULL, NULL);
+	assert_int_equal(n, 1);
+	assert_int_equal(ops[0].reason[0], '_');
+}
+
 static void
 test_escalation(void **state)
 {
@@ -442,6 +461,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_never_a_weapon, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_narrowed, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_reason_option, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_escalation, setup,
 		    teardown),

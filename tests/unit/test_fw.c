@@ -47,7 +47,7 @@ static void
 test_refuse(void **state)
 {
 	struct fw	 fw;
-	struct fw_op	 ops[10];
+	struct fw_op	 ops[12];
 	struct prefix	 never;
 	char		*cause = NULL;
 	size_t		 n = 0;
@@ -66,6 +66,7 @@ test_refuse(void **state)
 	ops[n++] = op(FW_BAN, "224.0.0.1", "multicast");
 	ops[n++] = op(FW_BAN, "192.0.2.7/24", "host bits");
 	ops[n++] = op(FW_BAN, "198.51.100.2", "two\nlines");
+	ops[n++] = op(FW_BAN, "198.51.100.4", "--an-option");
 	ops[n++] = op(FW_UNBAN, "203.0.113.5", "lifting is fine");
 	ops[n] = op(FW_BAN, "198.51.100.3", "none");
 	ops[n++].duration = 0;
@@ -74,7 +75,7 @@ test_refuse(void **state)
 	assert_int_equal(nseen, 2);
 	assert_string_equal(seen[0].reason, "churn: fine");
 	assert_int_equal(seen[1].kind, FW_UNBAN);
-	assert_int_equal(fw.stats.rejected, 8);
+	assert_int_equal(fw.stats.rejected, 9);
 	assert_int_equal(fw.stats.batches, 1);
 	/* Nothing left: the backend is not called at all. */
 	nseen = 0;
