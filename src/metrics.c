@@ -8,11 +8,14 @@
  * beside its final name and renamed over it.  The HTTP endpoint is the
  * control socket's state machine on TCP: each client gets a slot, reads
  * one request head (at most METRICS_REQUEST_MAX bytes, within
- * METRICS_TIMEOUT_MS), gets the whole answer built in memory, written out
- * as the socket accepts it, and is closed; HTTP/1.0 semantics, no
- * keep-alive.  A full table of slots closes new clients at once, so a
+ * METRICS_REQUEST_MS), gets the whole answer built in memory, written out
+ * as the socket accepts it (all within METRICS_TIMEOUT_MS), and is
+ * closed; HTTP/1.0 semantics, no keep-alive.  The slots are bounded, so a
  * flood of scrapers costs a bounded amount of memory and never blocks the
- * loop.
+ * loop; when they are all taken, a new client takes the slot of the one
+ * that has waited longest without sending its request, so that a few
+ * idle connections cannot starve a real scrape (a full table of clients
+ * being answered closes the new one instead).
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -29,6 +32,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "loop.h"
 #include "metrics.h"
@@ -38,6 +42,7 @@ struct metrics_client {
 	struct metrics_server *srv;
 	int		 fd;		/* -1: slot free */
 	struct loop_timer *timer;
+	int64_t		 since;		/* accepted, monotonic us */
 	char		 req[METRICS_REQUEST_MAX + 1];
 	size_t		 reqlen;
 	char		*out;		/* the answer, once built */
@@ -354,6 +359,10 @@ metrics_client_cb(struct loop *loop, int fd, int events, void *arg)
 			return;
 		}
 		metrics_client_answer(c);
+		/* The rest of the time to read the answer. */
+		if (c->timer != NULL)
+			loop_timer_set(loop, c->timer, METRICS_TIMEOUT_MS -
+			    (clock_monotonic() - c->since) / CLOCK_US_PER_MS);
 		if (loop_fd_mod(loop, fd, LOOP_WRITE) == -1) {
 			metrics_client_close(c);
 			return;
@@ -377,7 +386,7 @@ static void
 metrics_accept_cb(struct loop *loop, int fd, int events, void *arg)
 {
 	struct metrics_server	*srv = arg;
-	struct metrics_client	*c = NULL;
+	struct metrics_client	*c = NULL, *victim = NULL;
 	size_t			 i;
 	int			 cfd;
 
@@ -390,18 +399,29 @@ metrics_accept_cb(struct loop *loop, int fd, int events, void *arg)
 			c = &srv->clients[i];
 			break;
 		}
-	if (c == NULL) {
+	/* Full: the longest silent client makes way, if there is one. */
+	for (i = 0; c == NULL && i < METRICS_CLIENTS_MAX; i++)
+		if (srv->clients[i].out == NULL && (victim == NULL ||
+		    srv->clients[i].since < victim->since))
+			victim = &srv->clients[i];
+	if (c == NULL && victim == NULL) {
 		srv->stats.refused++;
 		close(cfd);
 		return;
 	}
+	if (c == NULL) {
+		srv->stats.refused++;
+		metrics_client_close(victim);
+		c = victim;
+	}
 	c->fd = cfd;
+	c->since = clock_monotonic();
 	if (loop_fd_add(loop, cfd, LOOP_READ, metrics_client_cb, c) == -1) {
 		close(cfd);
 		c->fd = -1;
 		return;
 	}
-	if ((c->timer = loop_timer_add(loop, METRICS_TIMEOUT_MS,
+	if ((c->timer = loop_timer_add(loop, METRICS_REQUEST_MS,
 	    metrics_client_timeout_cb, c)) == NULL)
 		metrics_client_close(c);
 }

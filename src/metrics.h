@@ -18,6 +18,7 @@ struct loop;
 
 #define METRICS_CLIENTS_MAX	8	/* scrapes served at once */
 #define METRICS_REQUEST_MAX	2048	/* bytes of request head read */
+#define METRICS_REQUEST_MS	2000	/* to send the request head */
 #define METRICS_TIMEOUT_MS	5000	/* to send the request and read */
 
 /* One exposition being written.  A family's HELP and TYPE lines are
@@ -66,15 +67,18 @@ int		 metrics_write_file(const char *path, metrics_collect_cb,
 /*
  * An HTTP endpoint at addr (an IPv4 or IPv6 literal) and port, answering
  * GET /metrics (and GET /) with the exposition, anything else with 404 or
- * 405.  Nothing blocks: a client gets METRICS_TIMEOUT_MS to send its
- * request and read the answer, at most METRICS_CLIENTS_MAX are served at
- * once and more are closed at once.  NULL with *cause (caller frees).
+ * 405.  Nothing blocks: a client gets METRICS_REQUEST_MS to send its
+ * request and METRICS_TIMEOUT_MS in all to read the answer; at most
+ * METRICS_CLIENTS_MAX are served at once, and when all are taken a new
+ * one takes the slot of the one silent longest.  NULL with *cause (caller
+ * frees).
  */
 struct metrics_server;
 
 struct metrics_server_stats {
 	uint64_t	 scrapes;	/* answered with 200 */
-	uint64_t	 refused;	/* closed: too many clients */
+	uint64_t	 refused;	/* closed: too many clients (the new
+					 * one, or the one silent longest) */
 	uint64_t	 bad;		/* bad requests, timeouts, 404s */
 };
 
