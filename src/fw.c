@@ -362,6 +362,10 @@ fw_replace(struct fw *fw, const struct fw_op *ops, size_t n, char **cause)
 int
 fw_kill(struct fw *fw, const struct prefix *p, char **cause)
 {
+	struct fw_op	 op;
+	const char	*why;
+	char		 pfx[ADDR_PREFIX_STRLEN];
+
 	if (!fw->kill)
 		return 0;
 	/* Only the kernel backends have a kill (fw_kill_live): elsewhere (a
@@ -369,6 +373,19 @@ fw_kill(struct fw *fw, const struct prefix *p, char **cause)
 	 * would only reconnect before it is in place. */
 	if (fw->be->kill == NULL)
 		return 0;
+	/* Never a weapon, the kill included: what may not be banned may
+	 * not have its sessions cut either (checked here, in the helper
+	 * too). */
+	memset(&op, 0, sizeof(op));
+	op.kind = FW_BAN;
+	op.prefix = *p;
+	op.duration = 1;
+	if ((why = fw_refuse(fw, &op)) != NULL) {
+		fw->stats.rejected++;
+		*cause = xasprintf("kill of %s refused: %s",
+		    addr_prefix_ntop(p, pfx, sizeof(pfx)), why);
+		return -1;
+	}
 	return fw->be->kill(fw, p, cause);
 }
 

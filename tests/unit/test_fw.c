@@ -21,9 +21,22 @@ rec_apply(struct fw *fw, const struct fw_op *ops, size_t n, char **cause)
 	return 0;
 }
 
+static size_t		 nkilled;
+
+static int
+rec_kill(struct fw *fw, const struct prefix *p, char **cause)
+{
+	(void)fw;
+	(void)p;
+	(void)cause;
+	nkilled++;
+	return 0;
+}
+
 static const struct fw_backend rec_backend = {
 	.name = "rec",
-	.apply = rec_apply
+	.apply = rec_apply,
+	.kill = rec_kill
 };
 
 static struct fw_op
@@ -81,6 +94,20 @@ test_refuse(void **state)
 	nseen = 0;
 	assert_int_equal(fw_apply(&fw, &ops[1], 1, &cause), 0);
 	assert_int_equal(nseen, 0);
+
+	/* The kill is checked the same way. */
+	fw.kill = 1;
+	nkilled = 0;
+	assert_int_equal(fw_kill(&fw, &ops[0].prefix, &cause), 0);
+	assert_int_equal(nkilled, 1);
+	assert_int_equal(fw_kill(&fw, &ops[1].prefix, &cause), -1);
+	assert_string_equal(cause, "kill of 203.0.113.5/32 refused: "
+	    "allowlisted, a proxy or this host's");
+	free(cause);
+	assert_int_equal(fw_kill(&fw, &ops[3].prefix, &cause), -1);
+	free(cause);
+	assert_int_equal(nkilled, 1);
+	assert_int_equal(fw.stats.rejected, 12);
 }
 
 /* A dry run's configuration with nsvc services of per ports each, the
