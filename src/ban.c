@@ -453,6 +453,13 @@ ban_count(struct bans *bs, const struct prefix *p, int64_t now)
 	return n >= UINT32_MAX - 1 ? UINT32_MAX : (uint32_t)n + 1;
 }
 
+char *
+ban_fmt_left(const struct ban *b, int64_t now, char *buf, size_t size)
+{
+	return conf_fmt_duration((b->expires - now + CLOCK_US_PER_SEC / 2) /
+	    CLOCK_US_PER_SEC * CLOCK_US_PER_SEC, buf, size);
+}
+
 static void
 ban_log(const char *what, const struct ban *b, int64_t now)
 {
@@ -460,10 +467,8 @@ ban_log(const char *what, const struct ban *b, int64_t now)
 
 	log_info("%s: %s for %s (%s %" PRIu32 ", %s): %s", what,
 	    addr_prefix_ntop(&b->prefix, pfx, sizeof(pfx)),
-	    conf_fmt_duration((b->expires - now + CLOCK_US_PER_SEC / 2) /
-	    CLOCK_US_PER_SEC * CLOCK_US_PER_SEC,
-	    d, sizeof(d)), b->throttled ? "throttle" : "ban", b->count,
-	    verdict_rule_name(b->rule), b->reason);
+	    ban_fmt_left(b, now, d, sizeof(d)), b->throttled ? "throttle" :
+	    "ban", b->count, verdict_rule_name(b->rule), b->reason);
 }
 
 /* Issues or extends the ban of b->prefix; 1 if anything changed. */
@@ -838,7 +843,8 @@ ban_expiry_cmp(const void *a, const void *b)
 }
 
 void
-bans_walk(const struct bans *bs, void (*cb)(const struct ban *, void *), void *arg)
+bans_walk(const struct bans *bs, void (*cb)(const struct ban *, void *),
+    void *arg)
 {
 	const struct ban	**v;
 	uint32_t		  i;
@@ -906,12 +912,6 @@ ban_status_get(const void *obj, size_t i, void *snap)
 	s->declined = s->st.refused + s->st.covered + s->st.full;
 }
 
-static const char *
-ban_status_rule(int r)
-{
-	return verdict_rule_name((enum verdict_rule)r);
-}
-
 #define BS(f)	offsetof(struct ban_status, st.f)
 static const struct status_field ban_status_fields[] = {
 	{ .name = "active", .type = STATUS_U64, .off = BS(active),
@@ -922,7 +922,7 @@ static const struct status_field ban_status_fields[] = {
 	{ .name = "by_rule", .type = STATUS_U64, .off = BS(by_rule),
 	  .kind = STATUS_COUNTER, .metric = "xmppguard_bans_total",
 	  .help = "Bans issued, by rule.", .n = VERDICT_RULE_MAX,
-	  .by = "rule", .by_name = ban_status_rule },
+	  .by = "rule", .by_name = verdict_rule_label },
 	{ .name = "escalated", .type = STATUS_U64, .off = BS(escalated),
 	  .kind = STATUS_COUNTER, .metric = "xmppguard_bans_escalated_total",
 	  .help = "Bans of a repeat offender (longer each time)." },

@@ -149,6 +149,10 @@ void		 bans_walk(const struct bans *, void (*cb)(const struct ban *,
 const struct ban *bans_find(struct bans *, const struct prefix *);
 void		 bans_get_stats(const struct bans *, struct ban_stats *);
 
+/* The time left of b at now, to the second, as "9m58s"; returns buf. */
+char		*ban_fmt_left(const struct ban *, int64_t now, char *buf,
+		    size_t size);
+
 /* JSON for one ban: address (with /len), rule, reason, since, expires,
  * count, source, throttled. */
 void		 ban_json(FILE *, const struct ban *);

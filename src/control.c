@@ -28,7 +28,7 @@
 #include "verdict.h"
 #include "xmalloc.h"
 
-#define CONTROL_WORDS_MAX	30	/* words of a request the client sends */
+#define CONTROL_WORDS_MAX	30	/* words a client's request holds */
 #define CONTROL_BAN_MAX_S	(366LL * 86400)
 
 struct control_cmd {
@@ -113,10 +113,8 @@ control_ban_text_cb(const struct ban *b, void *arg)
 	fprintf(out, "%-20s %-11s until %s (%s left), ban %u%s: %s\n",
 	    addr_prefix_ntop(&b->prefix, pfx, sizeof(pfx)),
 	    verdict_rule_name(b->rule), json_fmt_time(b->expires, t,
-	    sizeof(t)), conf_fmt_duration((b->expires - clock_realtime() +
-	    CLOCK_US_PER_SEC / 2) / CLOCK_US_PER_SEC * CLOCK_US_PER_SEC,
-	    left, sizeof(left)), b->count, b->throttled ? " (throttle)" : "",
-	    b->reason);
+	    sizeof(t)), ban_fmt_left(b, clock_realtime(), left, sizeof(left)),
+	    b->count, b->throttled ? " (throttle)" : "", b->reason);
 }
 
 static int

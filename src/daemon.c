@@ -49,7 +49,7 @@
 #include "xmalloc.h"
 
 #define RETENTION_INTERVAL_MS	(60 * 60 * 1000)	/* purge hourly */
-#define ROLLUP_INTERVAL_MS	(60 * 1000)		/* rollups each minute */
+#define ROLLUP_INTERVAL_MS	(60 * 1000)		/* rollups: a minute */
 #define RATE_INTERVAL_MS	(10 * 1000)		/* events/s measured */
 #define ALERT_POLL_MS		1000			/* overruns polled */
 #define ALERT_DRAIN_MS		5000			/* at stop, at most */
@@ -573,8 +573,8 @@ daemon_metrics_file_cb(struct loop *loop, struct loop_timer *t, void *arg)
 	(void)t;
 	if (*d->conf->metrics_file == '\0')
 		return d->conf->metrics_interval / CLOCK_US_PER_MS;
-	if (metrics_write_file(d->conf->metrics_file, daemon_metrics_cb, d->status,
-	    &cause) == -1) {
+	if (metrics_write_file(d->conf->metrics_file, daemon_metrics_cb,
+	    d->status, &cause) == -1) {
 		if (log_ratelimit_ok(&d->metrics_rl, clock_monotonic()))
 			log_warnx("metrics: %s", cause);
 		free(cause);

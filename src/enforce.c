@@ -26,7 +26,9 @@
  * by expiry), re-armed whenever that changes; nothing scans the table on
  * a clock tick.  The delay is capped at ENFORCE_EXPIRE_MAX_MS because bans
  * expire in wall-clock time and the timer runs on the monotonic clock: a
- * step of the system clock is caught within that long.
+ * step of the system clock is caught within that long.  With no ban in
+ * force there is nothing to catch, and the timer sleeps for an hour (the
+ * next ban re-arms it).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -44,6 +46,7 @@
 #include "xmalloc.h"
 
 #define ENFORCE_EXPIRE_MAX_MS	(60 * 1000)
+#define ENFORCE_IDLE_MS		(3600 * 1000)	/* no ban in force */
 #define ENFORCE_RETRY_MIN_US	CLOCK_US_PER_SEC
 #define ENFORCE_RETRY_MAX_US	(30 * CLOCK_US_PER_SEC)
 
@@ -66,9 +69,6 @@ struct enforce {
 	}		*refused;	/* by the bisect of this flush */
 	size_t		 nrefused, refusedcap;
 };
-
-static int64_t	enforce_expire_cb(struct loop *, struct loop_timer *,
-		    void *);
 
 static struct fw *
 enforce_fw_open(const struct conf *conf, struct loop *loop,
@@ -178,8 +178,8 @@ enforce_expiry_ms(struct enforce *e)
 	int64_t	ms;
 
 	e->armed = bans_next_expiry(e->bans);
-	if (e->armed == INT64_MAX)
-		return ENFORCE_EXPIRE_MAX_MS;
+	if (e->armed == INT64_MAX)	/* a new ban re-arms it */
+		return ENFORCE_IDLE_MS;
 	ms = (e->armed - clock_realtime() + CLOCK_US_PER_MS - 1) /
 	    CLOCK_US_PER_MS;
 	return ms < 0 ? 0 : ms < ENFORCE_EXPIRE_MAX_MS ? ms :

@@ -41,6 +41,14 @@ event_kind_name(enum event_kind kind)
 	return event_kind_names[kind];
 }
 
+const char *
+event_kind_label(int kind)
+{
+	if (kind == EVENT_NONE)
+		return NULL;
+	return event_kind_name((enum event_kind)kind);
+}
+
 enum event_kind
 event_kind_parse(const char *name)
 {

@@ -83,6 +83,9 @@ typedef void	(*event_cb)(const struct event *ev, void *arg);
 /* Stable lower-case names ("auth_fail", "conn_open", ...) used in
  * configuration, SQL, JSON and logs; NULL for an out-of-range kind. */
 const char	*event_kind_name(enum event_kind);
+/* The same for a counter's label by index: NULL for EVENT_NONE too (a
+ * status_field's by_name). */
+const char	*event_kind_label(int);
 /* The kind for a name, or EVENT_NONE. */
 enum event_kind	 event_kind_parse(const char *);
 const char	*event_source_name(enum event_source);

@@ -16,7 +16,10 @@
  * and removes it, so eviction policy and counters stay with the user.
  *
  * Indices are stable until removal; a removed index is the next one
- * handed out (last in, first out).
+ * handed out (last in, first out).  Fresh indices (a new table, or the
+ * room htab_grow() adds) are handed out lowest first, so a table nothing
+ * was removed from holds exactly the indices 0 to htab_used() - 1 (the
+ * report relies on it).
  */
 #ifndef HTAB_H
 #define HTAB_H

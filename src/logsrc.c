@@ -275,12 +275,6 @@ logsrc_status_get(const void *obj, size_t i, void *snap)
 	memcpy(s->kinds, lf->kinds, sizeof(s->kinds));
 }
 
-static const char *
-logsrc_kind_name(int k)
-{
-	return k == EVENT_NONE ? NULL : event_kind_name((enum event_kind)k);
-}
-
 #define LS(f)	offsetof(struct logsrc_status, f)
 static const struct status_field logsrc_status_fields[] = {
 	{ .name = "name", .type = STATUS_STR, .off = LS(name) },
@@ -321,7 +315,7 @@ static const struct status_field logsrc_status_fields[] = {
 	{ .name = "join_misses", .type = STATUS_U64, .off = LS(f.join_misses) },
 	{ .name = "future_times", .type = STATUS_U64, .off = LS(future) },
 	{ .name = "kinds", .type = STATUS_U64, .off = LS(kinds),
-	  .n = EVENT_KIND_MAX, .by = "kind", .by_name = logsrc_kind_name },
+	  .n = EVENT_KIND_MAX, .by = "kind", .by_name = event_kind_label },
 	{ .name = NULL }
 };
 #undef LS

@@ -235,7 +235,7 @@ main_check_config(int argc, char **argv)
 			conf_path = optarg;
 			break;
 		case 'r':
-			/* Markdown for the README, man for xmppguard.conf(5). */
+			/* Markdown (README), or man (xmppguard.conf(5)). */
 			if (optarg == NULL || strcmp(optarg, "markdown") == 0)
 				conf_reference(stdout);
 			else if (strcmp(optarg, "man") == 0)

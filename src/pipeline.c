@@ -213,18 +213,6 @@ pipeline_status_get(const void *obj, size_t i, void *snap)
 	pipeline_outage_stats(obj, &s->os);
 }
 
-static const char *
-pipeline_kind_name(int k)
-{
-	return k == EVENT_NONE ? NULL : event_kind_name((enum event_kind)k);
-}
-
-static const char *
-pipeline_rule_name(int r)
-{
-	return verdict_rule_name((enum verdict_rule)r);
-}
-
 #define PS(f)	offsetof(struct pipeline_status, ps.f)
 static const struct status_field pipeline_status_fields[] = {
 	{ .name = "events", .type = STATUS_U64, .off = PS(events),
@@ -232,7 +220,7 @@ static const struct status_field pipeline_status_fields[] = {
 	{ .name = "kinds", .type = STATUS_U64, .off = PS(kinds),
 	  .kind = STATUS_COUNTER, .metric = "xmppguard_events_total",
 	  .help = "Events taken from conntrack and logs, by kind.",
-	  .n = EVENT_KIND_MAX, .by = "kind", .by_name = pipeline_kind_name },
+	  .n = EVENT_KIND_MAX, .by = "kind", .by_name = event_kind_label },
 	{ .name = "connections", .type = STATUS_U64, .off = PS(conns),
 	  .kind = STATUS_COUNTER, .metric = "xmppguard_connections_total",
 	  .help = "Connections that completed their handshake and ended.",
@@ -242,7 +230,7 @@ static const struct status_field pipeline_status_fields[] = {
 	{ .name = "verdicts_by_rule", .type = STATUS_U64, .off = PS(rules),
 	  .kind = STATUS_COUNTER, .metric = "xmppguard_verdicts_total",
 	  .help = "Limits broken, by rule.", .n = VERDICT_RULE_MAX,
-	  .by = "rule", .by_name = pipeline_rule_name },
+	  .by = "rule", .by_name = verdict_rule_label },
 	{ .name = "allowlisted", .type = STATUS_U64, .off = PS(allowlisted),
 	  .kind = STATUS_COUNTER,
 	  .metric = "xmppguard_verdicts_allowlisted_total",

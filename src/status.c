@@ -106,7 +106,8 @@ status_number(const struct status_field *f, const void *snap, int k)
 		return ((const double *)(const void *)p)[k];
 	case STATUS_US:
 	case STATUS_TIME:
-		return (double)((const int64_t *)(const void *)p)[k] / (double)CLOCK_US_PER_SEC;
+		return (double)((const int64_t *)(const void *)p)[k] /
+		    (double)CLOCK_US_PER_SEC;
 	case STATUS_STR:
 		return 1;
 	}

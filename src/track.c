@@ -17,9 +17,9 @@
  * linked, so a flood of new addresses costs O(1) per event.  There are two
  * lists, as in a segmented LRU: an entry starts on probation and moves to
  * the protected list once a handshake completes for it (open, close,
- * bytes).  Victims come from probation first.  A SYN proves nothing about its source, so a
- * flood of forged SYNs churns through probation and never pushes out the
- * state of clients that really connected.
+ * bytes).  Victims come from probation first.  A SYN proves nothing
+ * about its source, so a flood of forged SYNs churns through probation and
+ * never pushes out the state of clients that really connected.
  *
  * Services.  Each entry has one slot per service, at most TRACK_SLOTS.
  * A slot's memory is a separate array per service, allocated the first
@@ -790,8 +790,8 @@ track_judge(struct track *t, const struct conf *conf,
 		track_karma_at(sl, &lim->karma, now_s, &credit, &full);
 		broken = rule_karma(&subj, lim, credit, track_karma_spent(
 		    &lim->karma, now_s, credit, full),
-		    (int64_t)(now_s > full ? now_s - full : 0) * CLOCK_US_PER_SEC,
-		    &v);
+		    (int64_t)(now_s > full ? now_s - full : 0) *
+		    CLOCK_US_PER_SEC, &v);
 	}
 	track_offence(t, sl, TRACK_S_KARMA, broken, due, now_s, &v, cb, arg);
 }

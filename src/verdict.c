@@ -23,6 +23,12 @@ verdict_rule_name(enum verdict_rule rule)
 	return verdict_rule_names[rule];
 }
 
+const char *
+verdict_rule_label(int rule)
+{
+	return verdict_rule_name((enum verdict_rule)rule);
+}
+
 int
 verdict_rule_parse(const char *name)
 {

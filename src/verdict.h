@@ -46,6 +46,8 @@ typedef void	(*verdict_cb)(const struct verdict *, void *arg);
 /* "concurrency", "churn", "karma", "auth", "register", "manual"; NULL for
  * an out-of-range rule. */
 const char	*verdict_rule_name(enum verdict_rule);
+/* The same by index, for a counter's label (a status_field's by_name). */
+const char	*verdict_rule_label(int);
 /* The rule of that name; -1 if there is none. */
 int		 verdict_rule_parse(const char *);
 

@@ -350,7 +350,7 @@ test_expiry(void **state)
 	int		 i;
 
 	start(f, &fake_replacing);
-	assert_int_equal(enforce_expiry_ms(f->e), ENFORCE_EXPIRE_MAX_MS);
+	assert_int_equal(enforce_expiry_ms(f->e), ENFORCE_IDLE_MS);
 	for (i = 0; i < 3; i++)
 		assert_int_equal(enforce_ban(f->e, &p[i], dur[i], "t",
 		    &cause), 0);
@@ -378,10 +378,17 @@ test_expiry(void **state)
 	/* Late by much more than a deadline: both due at once. */
 	clock_fake_advance(600 * S);
 	assert_int_equal(enforce_expire_cb(NULL, NULL, f->e),
-	    ENFORCE_EXPIRE_MAX_MS);
+	    ENFORCE_IDLE_MS);
 	enforce_flush(f->e);
 	assert_int_equal(fake.nheld, 0);
 	assert_int_equal(bstat(f).expired, 3);
+
+	/* A far deadline is looked at again within a minute (a step of the
+	 * wall clock); with no ban at all, nothing is. */
+	assert_int_equal(enforce_ban(f->e, &p[1], 7200 * S, "t", &cause), 0);
+	assert_int_equal(enforce_expiry_ms(f->e), ENFORCE_EXPIRE_MAX_MS);
+	assert_int_equal(enforce_unban(f->e, &p[1], &cause), 0);
+	assert_int_equal(enforce_expiry_ms(f->e), ENFORCE_IDLE_MS);
 }
 
 /* The heap under churn: random bans, extensions and lifts; expiry lifts

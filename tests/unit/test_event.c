@@ -24,6 +24,10 @@ test_kind_names_round_trip(void **state)
 			    event_kind_name((enum event_kind)j));
 	}
 	assert_null(event_kind_name(EVENT_KIND_MAX));
+	/* As a label: EVENT_NONE is none. */
+	assert_null(event_kind_label(EVENT_NONE));
+	assert_string_equal(event_kind_label(EVENT_AUTH_FAIL), "auth_fail");
+	assert_null(event_kind_label(EVENT_KIND_MAX));
 	assert_int_equal(event_kind_parse("auth_fail"), EVENT_AUTH_FAIL);
 	assert_int_equal(event_kind_parse("AUTH_FAIL"), EVENT_NONE);
 	assert_int_equal(event_kind_parse(""), EVENT_NONE);

@@ -20,6 +20,8 @@ test_names(void **state)
 	assert_string_equal(verdict_rule_name(VERDICT_CHURN), "churn");
 	assert_null(verdict_rule_name(VERDICT_RULE_MAX));
 	assert_null(verdict_rule_name((enum verdict_rule)-1));
+	assert_string_equal(verdict_rule_label(VERDICT_AUTH), "auth");
+	assert_null(verdict_rule_label(VERDICT_RULE_MAX));
 	assert_int_equal(verdict_rule_parse("Churn"), -1);
 	assert_int_equal(verdict_rule_parse(""), -1);
 	assert_int_equal(verdict_rule_parse(NULL), -1);
