@@ -427,20 +427,21 @@ static int
 conf_list_start(struct conf_parse *cp, const struct conf_directive *d,
     const char *value, int append)
 {
-	int	none = strcmp(value, "none") == 0;
+	const char	*empty = d->flags & CONF_F_ALL ? "all" : "none";
+	int		 none = strcmp(value, empty) == 0;
 
 	if (!append) {
 		cp->prev_none = none;
 		return none || *value == '\0';
 	}
 	if (none) {
-		conf_error(cp, cp->lineno, "%s: 'none' cannot be one of "
-		    "several values", d->name);
+		conf_error(cp, cp->lineno, "%s: '%s' cannot be one of "
+		    "several values", d->name, empty);
 		return 1;
 	}
 	if (cp->prev_none) {
-		conf_error(cp, cp->lineno, "%s: set to none above, so an "
-		    "indented line cannot add to it", d->name);
+		conf_error(cp, cp->lineno, "%s: set to %s above, so an "
+		    "indented line cannot add to it", d->name, empty);
 		return 1;
 	}
 	return 0;
@@ -467,9 +468,9 @@ conf_set_ports(struct conf_parse *cp, const struct conf_directive *d,
 			len = sizeof(tok) - 1;
 		memcpy(tok, item, len);
 		tok[len] = '\0';
-		if (strcmp(tok, "none") == 0) {
-			conf_error(cp, cp->lineno, "%s: 'none' cannot be one "
-			    "of several values", d->name);
+		if (strcmp(tok, "none") == 0 || strcmp(tok, "all") == 0) {
+			conf_error(cp, cp->lineno, "%s: '%s' cannot be one "
+			    "of several values", d->name, tok);
 			continue;
 		}
 		end = tok;

@@ -186,6 +186,11 @@ struct conf {
 	uint32_t	 auth_outage_factor;
 	int64_t		 auth_outage_window;	/* us */
 	int64_t		 auth_outage_hold;	/* us */
+	int64_t		 auth_corroborate;	/* us: a log line is judged
+						 * only if conntrack saw a
+						 * handshake from its address
+						 * this recently (or a live
+						 * connection); 0: off */
 
 	/* [ban] */
 	int64_t		 ban_duration;		/* us, the first ban */
@@ -212,6 +217,9 @@ struct conf {
 	int		 nallow;
 	struct prefix	*proxies;	/* never banned either */
 	int		 nproxies;
+	uint16_t	 proxy_ports[CONF_PORTS_MAX];	/* a ban for what came
+					 * through a proxy drops these */
+	int		 nproxy_ports;	/* 0: every port */
 
 	/* [metrics] */
 	char		*metrics_file;		/* textfile collector; "" */

@@ -75,6 +75,8 @@ enum conf_type {
 #define CONF_F_REQUIRED	0x1	/* must be set (a list: not empty) */
 #define CONF_F_NEWREQ	0x2	/* must be set, except in a built-in */
 #define CONF_F_EMPTY	0x4	/* STRING, PATH: may be empty */
+#define CONF_F_ALL	0x8	/* PORTS: the empty list means every port
+				 * and is written "all", not "none" */
 
 struct conf_directive {
 	enum conf_kind	 kind;

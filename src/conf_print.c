@@ -68,7 +68,7 @@ conf_fmt_value(const struct conf_directive *d, const void *base, char *buf,
 		ports = CONF_CFIELD(base, d->off, uint16_t);
 		n = *CONF_CFIELD(base, d->noff, int);
 		if (n == 0)
-			return "none";
+			return d->flags & CONF_F_ALL ? "all" : "none";
 		buf[0] = '\0';
 		for (i = 0; i < n && len < size; i++)
 			len += (size_t)snprintf(buf + len, size - len, "%s%u",

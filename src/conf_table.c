@@ -232,6 +232,11 @@ const struct conf_directive conf_directives[] = {
 	{ CONF_K_AUTH, "outage_hold", CONF_T_DURATION, 0, 0,
 	  86400 * CLOCK_US_PER_SEC, NULL, "15m", G(auth_outage_hold), 0,
 	  "Auth bans stay held this long after the shape was last seen." },
+	{ CONF_K_AUTH, "corroborate", CONF_T_DURATION, 0, 0,
+	  86400 * CLOCK_US_PER_SEC, NULL, "5m", G(auth_corroborate), 0,
+	  "With conntrack on, a log line is judged only if its address "
+	  "has a live connection or completed a handshake to a service "
+	  "port this recently (or a proxy has); 0: judge every line." },
 
 	{ CONF_K_BAN, "duration", CONF_T_DURATION, 0, CLOCK_US_PER_SEC,
 	  DAYS(365), NULL, "10m", G(ban_duration), 0,
@@ -317,6 +322,10 @@ const struct conf_directive conf_directives[] = {
 	  "Reverse proxies (PROXY protocol, BOSH or WebSocket front ends): "
 	  "never banned, nor judged by their connections; their clients "
 	  "are judged by the addresses in the server's log." },
+	{ CONF_K_ALLOW, "proxy_ports", CONF_T_PORTS, CONF_F_ALL, 1, 65535, NULL,
+	  "all", G(proxy_ports), G(nproxy_ports),
+	  "A ban for log lines that came through a proxy drops these "
+	  "ports (the proxy's own, 443 say); all: every port." },
 
 	{ CONF_K_ALERT, "type", CONF_T_ENUM, CONF_F_REQUIRED, 0, 0,
 	  conf_alert_type_names, NULL, A(type), 0,

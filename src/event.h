@@ -75,6 +75,9 @@ struct event {
 #define EVENT_F_PREEXISTING	0x04	/* found live at start (not "new") */
 #define EVENT_F_RESYNC		0x08	/* made up from a table dump after a
 					 * gap, not observed as it happened */
+#define EVENT_F_PROXIED		0x10	/* a log line whose address never
+					 * connected itself, corroborated by
+					 * a configured proxy's connection */
 
 /* Where events go, from every source (conntrack, logs, replay) to the
  * pipeline; ev lives for the call only. */

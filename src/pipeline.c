@@ -30,8 +30,9 @@ struct pipeline {
 	struct track		*track;
 	struct rollup		*rollup;
 	struct outage		*outage;
-	verdict_cb	 verdict_cb;
+	verdict_cb		 verdict_cb;
 	void			*verdict_arg;
+	int			 corroborate;
 	struct pipeline_stats	 stats;
 };
 
@@ -72,6 +73,12 @@ pipeline_set_verdict_cb(struct pipeline *p, verdict_cb cb,
 {
 	p->verdict_cb = cb;
 	p->verdict_arg = arg;
+}
+
+void
+pipeline_set_corroborate(struct pipeline *p, int on)
+{
+	p->corroborate = on;
 }
 
 static void

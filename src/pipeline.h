@@ -29,6 +29,10 @@ struct pipeline_stats {
 	uint64_t	 verdicts;
 	uint64_t	 allowlisted;	/* verdicts never to be enforced */
 	uint64_t	 held;		/* auth verdicts held in an outage */
+	uint64_t	 uncorroborated;	/* log events naming an address
+					 * that never connected: not judged */
+	uint64_t	 proxied;	/* log events judged as through a
+					 * proxy */
 	uint64_t	 kinds[EVENT_KIND_MAX];		/* events by kind */
 	uint64_t	 rules[VERDICT_RULE_MAX];	/* verdicts by rule */
 };
@@ -45,6 +49,16 @@ void		 pipeline_free(struct pipeline *);
 void		 pipeline_set_conf(struct pipeline *, const struct conf *);
 void		 pipeline_set_verdict_cb(struct pipeline *,
 		    verdict_cb, void *arg);
+/*
+ * Corroboration (on where conntrack is, off by default): a log event that
+ * would be judged (a failed login, a registration) is judged only if its
+ * address has a live connection or completed a handshake to a service port
+ * within [auth] corroborate before it; else, if a configured proxy has,
+ * it is judged as through the proxy (EVENT_F_PROXIED); else it is counted
+ * as uncorroborated and dropped.  Conntrack events must come through the
+ * same pipeline, in time order with the log events.
+ */
+void		 pipeline_set_corroborate(struct pipeline *, int on);
 /* Takes one event (an event_cb: arg is the pipeline). */
 void		 pipeline_event(const struct event *, void *arg);
 /* Writes what is summed in memory (rollups) to the store; the daemon

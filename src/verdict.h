@@ -36,6 +36,10 @@ struct verdict {
 	int		 allowlisted;	/* matched [allow]: record, never ban */
 	int		 held;		/* an auth verdict during an auth
 					 * backend outage: record, never ban */
+	int		 proxied;	/* from log lines that came through a
+					 * configured proxy: the ban drops
+					 * [allow] proxy_ports (every port by
+					 * default), not the services' */
 	char		 reason[VERDICT_REASON_MAX];	/* for people, e.g.
 			 * "churn: 131 new c2s connections in 1h (limit 120)" */
 };
