@@ -15,7 +15,8 @@
  * does not parse takes the arrival time.
  *
  * Positions.  The tailer knows how far it has consumed each file (device,
- * inode, offset, first bytes).  logsrc_flush() writes the positions that
+ * inode, offset, a hash of its first bytes under the store's secret key:
+ * never the bytes, which need not be the server's to write about).  logsrc_flush() writes the positions that
  * moved into the store's open transaction just before it commits, so the
  * events and the position that follows them are saved together: after a
  * crash a restart neither loses a line nor reads one twice.  At start a
@@ -39,6 +40,7 @@
 #include "log.h"
 #include "logsrc.h"
 #include "loop.h"
+#include "siphash.h"
 #include "status.h"
 #include "store.h"
 #include "tail.h"
@@ -142,9 +144,14 @@ logsrc_start(struct loop *loop, const struct conf *conf, struct store *store,
 {
 	struct logsrc		*ls;
 	struct logsrc_file	*lf;
+	struct siphash_key	 key;
 	char			 text[TAIL_POS_STRLEN], *why;
 	int			 i;
 
+	/* Without the store's key no saved hash can match: each file would
+	 * be read again from its start. */
+	if (store == NULL || store_logpos_key(store, &key) == -1)
+		siphash_key_random(&key);
 	ls = xcalloc(1, sizeof(*ls));
 	ls->store = store;
 	ls->cb = cb;
@@ -167,9 +174,15 @@ logsrc_start(struct loop *loop, const struct conf *conf, struct store *store,
 			else
 				log_warnx("log %s: saved position unreadable, "
 				    "reading from the end", lf->name);
+			if (lf->have_saved && lf->saved.headlen == 0 &&
+			    lf->saved.offset > 0)
+				log_info("log %s: the saved position has no "
+				    "hash of the file's start (its bytes were "
+				    "dropped when the store was upgraded): "
+				    "resuming by inode alone", lf->name);
 		}
 		lf->tail = tail_open(loop, lf->path, lf->have_saved ?
-		    &lf->saved : NULL, (size_t)conf->logs[i].max_line,
+		    &lf->saved : NULL, &key, (size_t)conf->logs[i].max_line,
 		    logsrc_line_cb, lf, &why);
 		if (lf->tail == NULL) {
 			*cause = xasprintf("log %s: %s", lf->name, why);
@@ -312,6 +325,11 @@ static const struct status_field logsrc_status_fields[] = {
 	  .off = LS(t.reopen_errors), .kind = STATUS_COUNTER,
 	  .metric = "xmppguard_log_reopen_errors_total",
 	  .help = "Times a log could not be opened or read (retried)." },
+	{ .name = "refused", .type = STATUS_U64, .off = LS(t.refused),
+	  .kind = STATUS_COUNTER, .metric = "xmppguard_log_refused_total",
+	  .help = "Files at a log's name refused unread: a symbolic link, "
+	  "a file with other hard links, or one owned by neither root nor "
+	  "the directory's owner." },
 	{ .name = "join_misses", .type = STATUS_U64, .off = LS(f.join_misses) },
 	{ .name = "future_times", .type = STATUS_U64, .off = LS(future) },
 	{ .name = "kinds", .type = STATUS_U64, .off = LS(kinds),

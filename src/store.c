@@ -32,6 +32,7 @@
 #include "clock.h"
 #include "event.h"
 #include "log.h"
+#include "siphash.h"
 #include "sql_migrations.h"
 #include "status.h"
 #include "store.h"
@@ -579,6 +580,35 @@ store_logpos_get(struct store *s, const char *name, const char *path,
 		store_warn(s, "log position", sqlite3_errmsg(s->db));
 	sqlite3_reset(st);
 	return found;
+}
+
+int
+store_logpos_key(struct store *s, struct siphash_key *key)
+{
+	sqlite3_stmt	*st;
+	const uint8_t	*k;
+	int		 i, rc = -1;
+
+	store_check_writable(s, __func__);
+	/* Once per start or reload: not worth a prepared statement. */
+	if (sqlite3_prepare_v2(s->db, "SELECT key FROM log_head_key "
+	    "WHERE id = 1", -1, &st, NULL) != SQLITE_OK) {
+		store_warn(s, "log head key", sqlite3_errmsg(s->db));
+		return -1;
+	}
+	if (sqlite3_step(st) == SQLITE_ROW &&
+	    sqlite3_column_bytes(st, 0) == 16 &&
+	    (k = sqlite3_column_blob(st, 0)) != NULL) {
+		key->k0 = key->k1 = 0;
+		for (i = 7; i >= 0; i--) {
+			key->k0 = key->k0 << 8 | k[i];
+			key->k1 = key->k1 << 8 | k[8 + i];
+		}
+		rc = 0;
+	} else
+		store_warn(s, "log head key", "missing or not 16 bytes");
+	sqlite3_finalize(st);
+	return rc;
 }
 
 int64_t

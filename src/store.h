@@ -16,6 +16,7 @@
 #include "addr.h"
 
 struct event;
+struct siphash_key;
 struct store;
 struct verdict;
 
@@ -92,6 +93,9 @@ int		 store_logpos_set(struct store *, const char *name,
 /* Copies the saved position of NAME at path into buf: 0, or -1 if none. */
 int		 store_logpos_get(struct store *, const char *name,
 		    const char *path, char *buf, size_t size);
+/* The secret key of the hashes of files' first bytes in the positions,
+ * made at random once (sql/006_log_head_hash.sql): 0, or -1. */
+int		 store_logpos_key(struct store *, struct siphash_key *);
 
 /* What one address did on one service in one hour (rollups table); rows
  * for the same key add up, peak_live keeps the highest. */

@@ -24,10 +24,22 @@
  * file that shrank below offset, or whose first bytes changed, was
  * truncated in place (copytruncate): it is read again from 0.
  *
- * Start: a file matching the saved position (inode and first bytes) resumes
- * at its offset, any other file at the path is read from 0, and without a
- * saved position from the start of its last (unfinished) line.  The first
- * read is deferred to the loop, so no line is passed inside tail_open().
+ * Start: a file matching the saved position (inode and the keyed hash of
+ * its first bytes) resumes at its offset, any other file at the path is
+ * read from 0, and without a saved position from the start of its last
+ * (unfinished) line.  The first read is deferred to the loop, so no line
+ * is passed inside tail_open().  Positions leave here with the hash of
+ * the head only: the bytes stay in memory, where they catch truncation.
+ *
+ * Hostile directories.  The server's user usually owns the log directory
+ * and may put anything at the log's name: a link to /etc/shadow, a file
+ * of someone else's.  So the name is opened with O_NOFOLLOW, and a link,
+ * a file with other hard links (one to a file the server could not read)
+ * or a file owned by neither root nor the directory's owner is refused:
+ * counted once per inode, logged, and the name watched until a proper
+ * file takes its place.  A path that is a link when the tail opens was
+ * written by the operator: it is resolved then (`file`), and the rules
+ * apply to the name it leads to.
  *
  * Invariants: fd >= 0 iff a file is open, and then dev/ino are its
  * identity and head holds its first min(offset, TAIL_HEAD_MAX) bytes;
@@ -48,10 +60,12 @@
 #include "clock.h"
 #include "log.h"
 #include "loop.h"
+#include "siphash.h"
 #include "tail.h"
 #include "xmalloc.h"
 
 #define TAIL_CHUNK	(64 * 1024)	/* one pread() */
+#define TAIL_LINKS_MAX	40		/* links resolved, as the kernel */
 #define TAIL_SLICE	(1024 * 1024)	/* bytes read per loop wake-up */
 
 #define TAIL_DIR_EVENTS	(IN_CREATE | IN_MOVED_FROM | IN_MOVED_TO | \
@@ -64,9 +78,11 @@ static int64_t	tail_safety_ms = 5000;
 
 struct tail {
 	struct loop		*loop;
-	char			*path;
-	char			*dir;
+	char			*path;		/* as configured */
+	char			*file;		/* what it led to at the open */
+	char			*dir;		/* of file */
 	char			*base;
+	struct siphash_key	 key;		/* of the head hash */
 	tail_line_cb		 cb;
 	void			*arg;
 
@@ -92,7 +108,11 @@ struct tail {
 
 	char			*chunk;		/* TAIL_CHUNK read buffer */
 	int			 missing_logged;
+	uint64_t		 refused_dev;	/* the last file refused */
+	uint64_t		 refused_ino;
+	int64_t			 refused_ctime;	/* ns: inodes are reused */
 	struct log_ratelimit	 errlimit;
+	struct log_ratelimit	 refuselimit;
 	struct tail_stats	 stats;
 };
 
@@ -194,16 +214,84 @@ tail_finish_file(struct tail *t)
 }
 
 /*
- * Opens the file at the path.  The start offset is decided by the caller;
- * 0, or -1 if there is none (errno ENOENT) or it cannot be read.
+ * Refuses what st describes at the name: counted and logged once per
+ * inode (a refused file stays refused until it changes), the warnings
+ * themselves rate-limited, since the name's owner can make new ones.
+ */
+static void
+tail_refuse(struct tail *t, const struct stat *st, const char *why)
+{
+	int64_t	ctime = (int64_t)st->st_ctim.tv_sec * 1000000000 +
+		    st->st_ctim.tv_nsec;
+
+	if ((uint64_t)st->st_dev == t->refused_dev &&
+	    (uint64_t)st->st_ino == t->refused_ino &&
+	    ctime == t->refused_ctime)
+		return;
+	t->refused_dev = st->st_dev;
+	t->refused_ino = st->st_ino;
+	t->refused_ctime = ctime;
+	t->stats.refused++;
+	if (log_ratelimit_ok(&t->refuselimit, clock_monotonic()))
+		log_warnx("tail: %s: %s: refused, not read; waiting for a "
+		    "regular file of root's or the directory owner's",
+		    t->file, why);
+}
+
+/* Why the open file st must not be read, or NULL if it may be.  why is
+ * the caller's buffer for the message. */
+static const char *
+tail_refusal(const struct tail *t, const struct stat *st, char *why,
+    size_t size)
+{
+	struct stat	dst;
+
+	if (st->st_nlink > 1) {
+		snprintf(why, size, "a file with %ju hard links (another "
+		    "name may be someone else's file)", (uintmax_t)st->st_nlink);
+		return why;
+	}
+	if (st->st_uid == 0)
+		return NULL;
+	if (stat(t->dir, &dst) == -1) {
+		snprintf(why, size, "owned by uid %ju, and its directory: %s",
+		    (uintmax_t)st->st_uid, strerror(errno));
+		return why;
+	}
+	if (dst.st_uid == st->st_uid)
+		return NULL;
+	snprintf(why, size, "owned by uid %ju, neither root nor the owner of "
+	    "%s (uid %ju)", (uintmax_t)st->st_uid, t->dir,
+	    (uintmax_t)dst.st_uid);
+	return why;
+}
+
+/*
+ * Opens the file at the name, never through a link.  The start offset is
+ * decided by the caller; 0, or -1 if there is none (errno ENOENT), it
+ * cannot be read, or it is refused (errno EPERM).
  */
 static int
 tail_open_file(struct tail *t, struct stat *st)
 {
-	char	proc[64];
-	int	fd;
+	struct stat	 lst;
+	char		 proc[64], why[160], target[64], esc[96];
+	const char	*no;
+	ssize_t		 n;
+	int		 fd;
 
-	fd = open(t->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	fd = open(t->file, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY |
+	    O_NOFOLLOW);
+	if (fd == -1 && errno == ELOOP && lstat(t->file, &lst) == 0 &&
+	    S_ISLNK(lst.st_mode)) {
+		/* What it points to is the attacker's text. */
+		n = readlink(t->file, target, sizeof target);
+		log_escape(esc, sizeof esc, target, n > 0 ? (size_t)n : 0);
+		snprintf(why, sizeof why, "a symbolic link (to %s)", esc);
+		tail_refuse(t, &lst, why);
+		errno = EPERM;
+		return -1;
+	}
 	if (fd == -1)
 		goto fail;
 	if (fstat(fd, st) == -1)
@@ -212,6 +300,14 @@ tail_open_file(struct tail *t, struct stat *st)
 		errno = EINVAL;
 		goto fail;
 	}
+	if ((no = tail_refusal(t, st, why, sizeof why)) != NULL) {
+		tail_refuse(t, st, no);
+		close(fd);
+		errno = EPERM;
+		return -1;
+	}
+	t->refused_dev = t->refused_ino = 0;
+	t->refused_ctime = 0;
 	t->fd = fd;
 	t->dev = st->st_dev;
 	t->ino = st->st_ino;
@@ -338,7 +434,7 @@ tail_check_path(struct tail *t)
 	int		had;
 
 	tail_watch_dir(t);
-	if (stat(t->path, &st) == -1) {
+	if (lstat(t->file, &st) == -1) {
 		/* Renamed away: keep reading the old inode until the new file
 		 * appears.  Deleted: nothing more will come. */
 		if (t->fd == -1)
@@ -468,7 +564,8 @@ tail_safety_cb(struct loop *loop, struct loop_timer *timer, void *arg)
 	return tail_safety_ms;
 }
 
-/* Does the open file start with the bytes saved for it? */
+/* Does the open file start with the bytes whose hash was saved?  A
+ * position without a hash (none was known) is taken on its inode. */
 static int
 tail_same_head(struct tail *t, const struct tail_pos *saved)
 {
@@ -481,7 +578,7 @@ tail_same_head(struct tail *t, const struct tail_pos *saved)
 		return 1;
 	n = pread(t->fd, buf, saved->headlen, 0);
 	return n == (ssize_t)saved->headlen &&
-	    memcmp(buf, saved->head, saved->headlen) == 0;
+	    siphash24(&t->key, buf, saved->headlen) == saved->hash;
 }
 
 /*
@@ -537,9 +634,42 @@ tail_start_offset(struct tail *t, const struct stat *st,
 	tail_read_head(t);
 }
 
+/*
+ * What path leads to through links, the operator's: each link's text is
+ * taken relative to the link's directory.  A name that is no link (or
+ * cannot be read as one) ends the walk; so does TAIL_LINKS_MAX, leaving a
+ * link that the open then refuses.
+ */
+static char *
+tail_resolve(const char *path)
+{
+	struct stat	 st;
+	char		 buf[PATH_MAX], *cur, *next;
+	const char	*slash;
+	ssize_t		 n;
+	int		 i;
+
+	cur = xstrdup(path);
+	for (i = 0; i < TAIL_LINKS_MAX; i++) {
+		if (lstat(cur, &st) == -1 || !S_ISLNK(st.st_mode) ||
+		    (n = readlink(cur, buf, sizeof buf - 1)) <= 0)
+			break;
+		buf[n] = '\0';
+		if (buf[0] == '/' || (slash = strrchr(cur, '/')) == NULL)
+			next = xstrdup(buf);
+		else
+			next = xasprintf("%.*s/%s", (int)(slash - cur), cur,
+			    buf);
+		free(cur);
+		cur = next;
+	}
+	return cur;
+}
+
 struct tail *
 tail_open(struct loop *loop, const char *path, const struct tail_pos *saved,
-    size_t maxline, tail_line_cb cb, void *arg, char **cause)
+    const struct siphash_key *key, size_t maxline, tail_line_cb cb,
+    void *arg, char **cause)
 {
 	struct tail	*t;
 	struct stat	 st;
@@ -558,14 +688,19 @@ tail_open(struct loop *loop, const char *path, const struct tail_pos *saved,
 	t = xcalloc(1, sizeof *t);
 	t->loop = loop;
 	t->path = xstrdup(path);
-	if ((slash = strrchr(path, '/')) == NULL) {
+	t->file = tail_resolve(path);
+	if (strcmp(t->file, path) != 0)
+		log_info("tail: %s: a symbolic link, following it to %s (until "
+		    "the next start or reload)", path, t->file);
+	if ((slash = strrchr(t->file, '/')) == NULL) {
 		t->dir = xstrdup(".");
-		t->base = xstrdup(path);
+		t->base = xstrdup(t->file);
 	} else {
-		t->dir = slash == path ? xstrdup("/") :
-		    xstrndup(path, (size_t)(slash - path));
+		t->dir = slash == t->file ? xstrdup("/") :
+		    xstrndup(t->file, (size_t)(slash - t->file));
 		t->base = xstrdup(slash + 1);
 	}
+	t->key = *key;
 	t->cb = cb;
 	t->arg = arg;
 	t->fd = t->wdir = t->wfile = -1;
@@ -574,6 +709,8 @@ tail_open(struct loop *loop, const char *path, const struct tail_pos *saved,
 	t->chunk = xmalloc(TAIL_CHUNK);
 	t->errlimit.interval_us = 60 * CLOCK_US_PER_SEC;
 	t->errlimit.last_us = INT64_MIN / 2;
+	t->refuselimit.interval_us = 10 * CLOCK_US_PER_SEC;
+	t->refuselimit.last_us = INT64_MIN / 2;
 
 	t->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (t->ifd == -1) {
@@ -634,6 +771,7 @@ tail_close(struct tail *t)
 	free(t->line);
 	free(t->base);
 	free(t->dir);
+	free(t->file);
 	free(t->path);
 	free(t);
 }
@@ -652,7 +790,8 @@ tail_get_pos(const struct tail *t, struct tail_pos *pos)
 	pos->headlen = t->headlen;
 	if (pos->headlen > pos->offset)
 		pos->headlen = (size_t)pos->offset;
-	memcpy(pos->head, t->head, pos->headlen);
+	if (pos->headlen > 0)
+		pos->hash = siphash24(&t->key, t->head, pos->headlen);
 }
 
 void
@@ -670,18 +809,15 @@ tail_path(const struct tail *t)
 char *
 tail_pos_format(const struct tail_pos *pos, char *buf, size_t size)
 {
-	static const char	 hex[] = "0123456789abcdef";
-	char			 h[TAIL_HEAD_MAX * 2 + 1];
-	size_t			 i, n;
+	char	hash[17];
 
-	n = pos->headlen < TAIL_HEAD_MAX ? pos->headlen : TAIL_HEAD_MAX;
-	for (i = 0; i < n; i++) {
-		h[2 * i] = hex[pos->head[i] >> 4];
-		h[2 * i + 1] = hex[pos->head[i] & 0xf];
-	}
-	h[2 * n] = '\0';
+	if (pos->headlen > 0)
+		snprintf(hash, sizeof hash, "%016" PRIx64, pos->hash);
+	else
+		snprintf(hash, sizeof hash, "-");
 	snprintf(buf, size, "dev=%" PRIu64 " ino=%" PRIu64 " offset=%" PRIu64
-	    " head=%s", pos->dev, pos->ino, pos->offset, n > 0 ? h : "-");
+	    " headlen=%zu hash=%s", pos->dev, pos->ino, pos->offset,
+	    pos->headlen, hash);
 	return buf;
 }
 
@@ -704,43 +840,39 @@ tail_parse_u64(const char **sp, const char *key, uint64_t *v)
 	return 0;
 }
 
-static int
-tail_unhex(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 int
 tail_pos_parse(const char *s, struct tail_pos *pos)
 {
 	struct tail_pos	p;
-	int		hi, lo;
+	uint64_t	headlen;
+	size_t		i;
 
 	memset(&p, 0, sizeof p);
 	if (tail_parse_u64(&s, "dev=", &p.dev) == -1 ||
 	    tail_parse_u64(&s, "ino=", &p.ino) == -1 ||
 	    tail_parse_u64(&s, "offset=", &p.offset) == -1 ||
-	    strncmp(s, "head=", 5) != 0)
+	    tail_parse_u64(&s, "headlen=", &headlen) == -1 ||
+	    headlen > TAIL_HEAD_MAX || headlen > p.offset ||
+	    strncmp(s, "hash=", 5) != 0)
 		return -1;
 	s += 5;
-	if (strcmp(s, "-") != 0) {
-		while (*s != '\0') {
-			if (p.headlen == TAIL_HEAD_MAX ||
-			    (hi = tail_unhex(s[0])) == -1 ||
-			    (lo = tail_unhex(s[1])) == -1)
+	p.headlen = (size_t)headlen;
+	if (p.headlen == 0) {
+		if (strcmp(s, "-") != 0)
+			return -1;
+	} else {
+		/* Exactly what tail_pos_format() writes: 16 lower-case hex
+		 * digits. */
+		for (i = 0; i < 16; i++) {
+			if (!((s[i] >= '0' && s[i] <= '9') ||
+			    (s[i] >= 'a' && s[i] <= 'f')))
 				return -1;
-			p.head[p.headlen++] = (uint8_t)(hi << 4 | lo);
-			s += 2;
+			p.hash = p.hash << 4 | (uint64_t)(s[i] <= '9' ?
+			    s[i] - '0' : s[i] - 'a' + 10);
 		}
-		if (p.headlen == 0)
+		if (s[16] != '\0')
 			return -1;
 	}
-	if (p.headlen > p.offset)
-		return -1;
 	*pos = p;
 	return 0;
 }

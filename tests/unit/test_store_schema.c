@@ -136,6 +136,51 @@ test_refused(void **state)
 	assert_int_equal(fix_int(f, "PRAGMA user_version"), 999);
 }
 
+/*
+ * sql/006: a saved file head (64 bytes in hex: here a planted link's
+ * /etc/shadow) becomes a position without one, the bytes gone from the
+ * file, and the hashes get their random key.
+ */
+static void
+test_log_head_hash(void **state)
+{
+	struct fix	*f = *state;
+	char		*cause = NULL, buf[512], *file;
+	const char	*hex = "726f6f743a2436245365637265742e53616c74"
+			    "2e616e642e612e6c6f6e672e68617368";
+	FILE		*fp;
+	size_t		 n;
+
+	assert_int_equal(sqlite3_open_v2(f->path, &f->s.db,
+	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL), SQLITE_OK);
+	assert_int_equal(store_migrate(&f->s, sql_migrations, 5, &cause), 0);
+	assert_int_equal(sqlite3_close(f->s.db), SQLITE_OK);
+	snprintf(buf, sizeof(buf), "INSERT INTO log_positions VALUES ('a', "
+	    "'/l', 'dev=1 ino=2 offset=300 head=%s', 0), ('b', '/m', "
+	    "'dev=1 ino=3 offset=0 head=-', 0)", hex);
+	fix_sql(f, buf, NULL);
+
+	assert_int_equal(fix_open(f, 0, &cause), 0);
+	assert_int_equal(fix_int(f, "SELECT count(*) FROM log_positions WHERE "
+	    "name = 'a' AND pos = 'dev=1 ino=2 offset=300 headlen=0 hash=-'"),
+	    1);
+	assert_int_equal(fix_int(f, "SELECT count(*) FROM log_positions WHERE "
+	    "name = 'b' AND pos = 'dev=1 ino=3 offset=0 headlen=0 hash=-'"),
+	    1);
+	assert_int_equal(fix_int(f, "SELECT count(*) FROM log_head_key WHERE "
+	    "id = 1 AND length(key) = 16 AND key != zeroblob(16)"), 1);
+	/* The connection is closed: everything is in the main file. */
+	assert_non_null(fp = fopen(f->path, "r"));
+	file = malloc(1 << 20);
+	n = fread(file, 1, 1 << 20, fp);
+	fclose(fp);
+	assert_true(n > 0 && n < 1 << 20);
+	/* Not even a piece of it. */
+	assert_null(memmem(file, n, hex, 16));
+	assert_null(memmem(file, n, hex + strlen(hex) - 16, 16));
+	free(file);
+}
+
 int
 main(void)
 {
@@ -143,6 +188,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_new_file, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_log_head_hash, setup,
+		    teardown),
 	};
 
 	log_init(1, LOG_LEVEL_ERR);

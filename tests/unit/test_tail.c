@@ -29,6 +29,9 @@ struct fixture {
 	struct loop	*loop;
 };
 
+/* The key of the head hashes; set in main(). */
+static struct siphash_key	test_key;
+
 static void
 seen_cb(const char *line, size_t len, void *arg)
 {
@@ -171,7 +174,8 @@ open_tail(const struct fixture *f, const char *path,
 	struct tail	*t;
 	char		*cause = NULL;
 
-	t = tail_open(f->loop, path, saved, maxline, seen_cb, s, &cause);
+	t = tail_open(f->loop, path, saved, &test_key, maxline, seen_cb, s,
+	    &cause);
 	assert_null(cause);
 	assert_non_null(t);
 	return t;
@@ -205,7 +209,8 @@ test_partial_lines(void **state)
 	tail_get_pos(t, &pos);
 	assert_int_equal(pos.offset, 18);
 	assert_int_equal(pos.headlen, 18);
-	assert_memory_equal(pos.head, "hello\nworld\n\nlast\n", 18);
+	assert_true(pos.hash == siphash24(&test_key, "hello\nworld\n\nlast\n",
+	    18));
 	tail_close(t);
 	seen_clear(&s);
 	free(p);
@@ -659,12 +664,181 @@ test_slices(void **state)
 	free(p);
 }
 
+/*
+ * The server's user owns the log directory: at a rotation it plants a link
+ * to a file it cannot read, then another user's file, then a hard link.
+ * None is read, each is counted once, and the proper file that follows is.
+ */
+static void
+test_refused(void **state)
+{
+	struct fixture	*f = *state;
+	struct seen	 s = { 0 };
+	struct tail	*t;
+	struct tail_stats st;
+	struct tail_pos	 pos;
+	char		*p = fpath(f, "log"), *p1 = fpath(f, "log.1");
+	char		*secret = fpath(f, "secret");
+
+	tail_safety_ms = 50;
+	put(secret, "root:hash:0:0\n", 14, O_TRUNC);
+	append(p, "");
+	t = open_tail(f, p, NULL, 8192, &s);
+	append(p, "a\n");
+	wait_lines(f->loop, &s, 1);
+
+	assert_int_equal(rename(p, p1), 0);
+	assert_int_equal(symlink(secret, p), 0);
+	append(secret, "more\n");
+	run_for(f->loop, 4 * QUIET_MS);
+	assert_string_equal(seen_str(&s), "a");
+	tail_get_stats(t, &st);
+	assert_int_equal(st.refused, 1);	/* once, however often seen */
+	tail_get_pos(t, &pos);
+	assert_int_equal(pos.ino, 0);
+
+	/* Someone else's file (the directory is root's). */
+	assert_int_equal(unlink(p), 0);
+	put(p, "x\n", 2, O_TRUNC);
+	assert_int_equal(chown(p, 65534, 65534), 0);
+	run_for(f->loop, 4 * QUIET_MS);
+	assert_string_equal(seen_str(&s), "a");
+	tail_get_stats(t, &st);
+	assert_int_equal(st.refused, 2);
+
+	/* A second name for a file is refused, whoever owns it. */
+	assert_int_equal(unlink(p), 0);
+	assert_int_equal(link(secret, p), 0);
+	run_for(f->loop, 4 * QUIET_MS);
+	assert_string_equal(seen_str(&s), "a");
+	tail_get_stats(t, &st);
+	assert_int_equal(st.refused, 3);
+
+	/* The proper file: followed from its start. */
+	assert_int_equal(unlink(p), 0);
+	append(p, "b\n");
+	wait_lines(f->loop, &s, 2);
+	append(p, "c\n");
+	wait_lines(f->loop, &s, 3);
+	run_for(f->loop, QUIET_MS);
+	assert_string_equal(seen_str(&s), "a|b|c");
+	tail_get_stats(t, &st);
+	assert_int_equal(st.refused, 3);
+	tail_close(t);
+	seen_clear(&s);
+
+	/* Owned by the directory's owner: the server's own file, read. */
+	assert_int_equal(chown(f->dir, 65534, 65534), 0);
+	assert_int_equal(unlink(p), 0);
+	put(p, "d\n", 2, O_TRUNC);
+	assert_int_equal(chown(p, 65534, 65534), 0);
+	t = open_tail(f, p, NULL, 8192, &s);
+	append(p, "e\n");
+	wait_lines(f->loop, &s, 1);
+	assert_string_equal(seen_str(&s), "e");
+	tail_close(t);
+	seen_clear(&s);
+	free(p);
+	free(p1);
+	free(secret);
+}
+
+/*
+ * A path that is a link when the tail opens is the operator's, followed
+ * to its file; a link planted at that file's name later is not.
+ */
+static void
+test_configured_link(void **state)
+{
+	struct fixture	*f = *state;
+	struct seen	 s = { 0 };
+	struct tail	*t;
+	struct tail_stats st;
+	char		*d = fpath(f, "real"), *real = fpath(f, "real/log");
+	char		*p = fpath(f, "link"), *p2 = fpath(f, "link2");
+	char		*secret = fpath(f, "secret");
+
+	tail_safety_ms = 50;
+	assert_int_equal(mkdir(d, 0755), 0);
+	put(secret, "nope\n", 5, O_TRUNC);
+	append(real, "");
+	assert_int_equal(symlink("link2", p), 0);	/* two, relative */
+	assert_int_equal(symlink("real/log", p2), 0);
+	t = open_tail(f, p, NULL, 8192, &s);
+	assert_string_equal(t->file, real);
+	append(real, "a\n");
+	wait_lines(f->loop, &s, 1);
+
+	/* Rotated by rename: the new file at the link's target name. */
+	assert_int_equal(rename(real, secret), 0);
+	append(real, "b\n");
+	wait_lines(f->loop, &s, 2);
+	assert_string_equal(seen_str(&s), "a|b");
+
+	/* A link planted at the target's name is refused. */
+	assert_int_equal(unlink(real), 0);
+	assert_int_equal(symlink(secret, real), 0);
+	run_for(f->loop, 4 * QUIET_MS);
+	assert_string_equal(seen_str(&s), "a|b");
+	tail_get_stats(t, &st);
+	assert_int_equal(st.refused, 1);
+	assert_int_equal(unlink(real), 0);
+	append(real, "c\n");
+	wait_lines(f->loop, &s, 3);
+	assert_string_equal(seen_str(&s), "a|b|c");
+	tail_close(t);
+	seen_clear(&s);
+	free(d);
+	free(real);
+	free(p);
+	free(p2);
+	free(secret);
+}
+
+/* The hash is keyed: a position made under another key is another file's,
+ * read from its start; under the same key, resumed. */
+static void
+test_keyed_head(void **state)
+{
+	struct fixture		*f = *state;
+	struct seen		 s = { 0 };
+	struct tail		*t;
+	struct tail_pos		 pos;
+	struct siphash_key	 other;
+	char			*p = fpath(f, "log");
+
+	append(p, "");
+	t = open_tail(f, p, NULL, 8192, &s);
+	append(p, "one\n");
+	wait_lines(f->loop, &s, 1);
+	tail_get_pos(t, &pos);
+	tail_close(t);
+	append(p, "two\n");
+	seen_clear(&s);
+
+	t = open_tail(f, p, &pos, 8192, &s);
+	wait_lines(f->loop, &s, 1);
+	run_for(f->loop, QUIET_MS);
+	assert_string_equal(seen_str(&s), "two");
+	tail_close(t);
+	seen_clear(&s);
+
+	siphash_key_seed(&other, 14);
+	t = tail_open(f->loop, p, &pos, &other, 8192, seen_cb, &s, NULL);
+	assert_non_null(t);
+	wait_lines(f->loop, &s, 2);
+	run_for(f->loop, QUIET_MS);
+	assert_string_equal(seen_str(&s), "one|two");
+	tail_close(t);
+	seen_clear(&s);
+	free(p);
+}
+
 static void
 test_pos_format(void **state)
 {
 	struct tail_pos	 pos, back;
 	char		 buf[TAIL_POS_STRLEN];
-	size_t		 i, n;
 
 	(void)state;
 	memset(&pos, 0, sizeof pos);
@@ -672,40 +846,54 @@ test_pos_format(void **state)
 	pos.ino = 12345;
 	pos.offset = 1000;
 	pos.headlen = TAIL_HEAD_MAX;
-	for (i = 0; i < TAIL_HEAD_MAX; i++)
-		pos.head[i] = (uint8_t)(i * 37);
+	pos.hash = 0x0123456789abcdefULL;
 	tail_pos_format(&pos, buf, sizeof buf);
+	assert_string_equal(buf, "dev=18446744073709551615 ino=12345 "
+	    "offset=1000 headlen=64 hash=0123456789abcdef");
 	assert_true(strlen(buf) < TAIL_POS_STRLEN - 1);
 	assert_int_equal(tail_pos_parse(buf, &back), 0);
 	assert_memory_equal(&pos, &back, sizeof pos);
 
 	memset(&pos, 0, sizeof pos);
 	tail_pos_format(&pos, buf, sizeof buf);
-	assert_string_equal(buf, "dev=0 ino=0 offset=0 head=-");
+	assert_string_equal(buf, "dev=0 ino=0 offset=0 headlen=0 hash=-");
 	assert_int_equal(tail_pos_parse(buf, &back), 0);
 	assert_memory_equal(&pos, &back, sizeof pos);
 
+	/* What sql/006 leaves of an old position: taken, without a hash. */
+	assert_int_equal(tail_pos_parse("dev=1 ino=2 offset=3 headlen=0 "
+	    "hash=-", &back), 0);
+	assert_int_equal(back.offset, 3);
+	assert_int_equal(back.headlen, 0);
+
 	assert_int_equal(tail_pos_parse("", &back), -1);
 	assert_int_equal(tail_pos_parse("dev=1 ino=2 offset=3", &back), -1);
-	assert_int_equal(tail_pos_parse("dev=1 ino=2 offset=3 head=", &back),
-	    -1);
-	assert_int_equal(tail_pos_parse("dev=1 ino=2 offset=3 head=abc",
+	/* The old form, bytes and all, is no longer read. */
+	assert_int_equal(tail_pos_parse("dev=1 ino=2 offset=3 head=aabbcc",
 	    &back), -1);
-	assert_int_equal(tail_pos_parse("dev=1 ino=2 offset=3 head=zz",
-	    &back), -1);
-	/* More head than offset cannot have been written by us. */
-	assert_int_equal(tail_pos_parse("dev=1 ino=2 offset=1 head=aabb",
-	    &back), -1);
-	assert_int_equal(tail_pos_parse("dev=-1 ino=2 offset=3 head=-",
-	    &back), -1);
-	assert_int_equal(tail_pos_parse(
-	    "dev=99999999999999999999 ino=2 offset=3 head=-", &back), -1);
-	assert_int_equal(tail_pos_parse("dev=1  ino=2 offset=3 head=-",
-	    &back), -1);
-	n = (size_t)snprintf(buf, sizeof buf, "dev=1 ino=2 offset=999 head=");
-	for (i = 0; i < TAIL_HEAD_MAX + 1; i++, n += 2)
-		memcpy(buf + n, "ab", 3);
-	assert_int_equal(tail_pos_parse(buf, &back), -1);
+	assert_int_equal(tail_pos_parse("dev=1 ino=2 offset=3 headlen=3 "
+	    "hash=", &back), -1);
+	assert_int_equal(tail_pos_parse("dev=1 ino=2 offset=3 headlen=3 "
+	    "hash=-", &back), -1);
+	assert_int_equal(tail_pos_parse("dev=1 ino=2 offset=3 headlen=0 "
+	    "hash=0123456789abcdef", &back), -1);
+	assert_int_equal(tail_pos_parse("dev=1 ino=2 offset=3 headlen=3 "
+	    "hash=0123456789abcde", &back), -1);
+	assert_int_equal(tail_pos_parse("dev=1 ino=2 offset=3 headlen=3 "
+	    "hash=0123456789abcdef0", &back), -1);
+	assert_int_equal(tail_pos_parse("dev=1 ino=2 offset=3 headlen=3 "
+	    "hash=0123456789ABCDEF", &back), -1);
+	/* More head than offset, or than is hashed, was not written by us. */
+	assert_int_equal(tail_pos_parse("dev=1 ino=2 offset=1 headlen=2 "
+	    "hash=0123456789abcdef", &back), -1);
+	assert_int_equal(tail_pos_parse("dev=1 ino=2 offset=100 headlen=65 "
+	    "hash=0123456789abcdef", &back), -1);
+	assert_int_equal(tail_pos_parse("dev=-1 ino=2 offset=3 headlen=0 "
+	    "hash=-", &back), -1);
+	assert_int_equal(tail_pos_parse("dev=99999999999999999999 ino=2 "
+	    "offset=3 headlen=0 hash=-", &back), -1);
+	assert_int_equal(tail_pos_parse("dev=1  ino=2 offset=3 headlen=0 "
+	    "hash=-", &back), -1);
 }
 
 static void
@@ -715,17 +903,18 @@ test_open_errors(void **state)
 	struct seen	 s = { 0 };
 	char		*cause = NULL;
 
-	assert_null(tail_open(f->loop, "", NULL, 10, seen_cb, &s, &cause));
-	assert_non_null(cause);
-	free(cause);
-	cause = NULL;
-	assert_null(tail_open(f->loop, "/tmp/", NULL, 10, seen_cb, &s,
+	assert_null(tail_open(f->loop, "", NULL, &test_key, 10, seen_cb, &s,
 	    &cause));
 	assert_non_null(cause);
 	free(cause);
 	cause = NULL;
-	assert_null(tail_open(f->loop, "/tmp/x", NULL, 0, seen_cb, &s,
-	    &cause));
+	assert_null(tail_open(f->loop, "/tmp/", NULL, &test_key, 10, seen_cb,
+	    &s, &cause));
+	assert_non_null(cause);
+	free(cause);
+	cause = NULL;
+	assert_null(tail_open(f->loop, "/tmp/x", NULL, &test_key, 0, seen_cb,
+	    &s, &cause));
 	assert_non_null(cause);
 	free(cause);
 	tail_close(NULL);
@@ -761,10 +950,17 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_slices, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_refused, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_configured_link, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_keyed_head, setup,
+		    teardown),
 		cmocka_unit_test(test_pos_format),
 		cmocka_unit_test_setup_teardown(test_open_errors, setup,
 		    teardown),
 	};
 
+	siphash_key_seed(&test_key, 13);
 	return cmocka_run_group_tests_name("tail", tests, NULL, NULL);
 }
