@@ -11,6 +11,10 @@
  * Each error names the line that caused it: the key's line if the file
  * set it, else the section's header, so that a file changing a built-in
  * service is blamed where it changed it.
+ *
+ * Running as root, the file and the programs of a command firewall are
+ * refused when anyone but root could change them (perm.c, StrictModes):
+ * whoever writes them decides whom root bans, or what it runs.
  */
 #include <sys/types.h>
 
@@ -28,6 +32,7 @@
 #include "conf_int.h"
 #include "http.h"
 #include "metrics.h"
+#include "perm.h"
 #include "xmalloc.h"
 
 /* The line to blame for a directive of a section, else its header's. */
@@ -165,6 +170,38 @@ conf_check_alerts(struct conf_parse *cp)
 }
 
 /* [metrics] listen: an address and a port the endpoint can bind. */
+/*
+ * The programs a command firewall runs (the first word of ban_command and
+ * unban_command, an absolute path: fw_cmd.c checks the rest) may be
+ * changed by root alone.
+ */
+static void
+conf_check_commands(struct conf_parse *cp)
+{
+	static const char *const names[] = { "ban_command", "unban_command" };
+	const char	*cmds[2];
+	char		*prog, *why;
+	size_t		 i, len;
+
+	if (cp->conf->firewall != CONF_FW_COMMAND)
+		return;
+	cmds[0] = cp->conf->ban_command;
+	cmds[1] = cp->conf->unban_command;
+	for (i = 0; i < nitems(cmds); i++) {
+		if (cmds[i] == NULL || cmds[i][0] != '/')
+			continue;
+		len = strcspn(cmds[i], " \t");
+		prog = xstrndup(cmds[i], len);
+		if (perm_check_root(prog, &why) == -1) {
+			conf_error(cp, conf_blame(conf_sect_of(cp, CONF_K_BAN,
+			    0), conf_directive_find(CONF_K_BAN, names[i])),
+			    "%s: %s: %s", names[i], prog, why);
+			free(why);
+		}
+		free(prog);
+	}
+}
+
 static void
 conf_check_metrics(struct conf_parse *cp)
 {
@@ -303,6 +340,7 @@ conf_check(struct conf_parse *cp)
 	conf_check_ports_total(cp);
 	conf_check_alerts(cp);
 	conf_check_metrics(cp);
+	conf_check_commands(cp);
 }
 
 /*
@@ -324,6 +362,7 @@ conf_load(const char *path, struct conf **confp, char **cause)
 {
 	struct conf_parse	cp;
 	FILE			*fp;
+	char			*why;
 	size_t			i;
 
 	memset(&cp, 0, sizeof(cp));
@@ -377,7 +416,11 @@ conf_load(const char *path, struct conf **confp, char **cause)
 		cp.conf->path = xstrdup(path);
 		if ((fp = fopen(path, "re")) == NULL)
 			conf_error(&cp, 0, "%s", strerror(errno));
-		else {
+		else if (perm_check_root(path, &why) == -1) {
+			conf_error(&cp, 0, "%s", why);
+			free(why);
+			fclose(fp);
+		} else {
 			conf_read_file(&cp, fp);
 			fclose(fp);
 			if (!cp.stop)

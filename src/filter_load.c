@@ -58,6 +58,7 @@
 #include "filter_int.h"
 #include "inifile.h"
 #include "log.h"
+#include "perm.h"
 #include "xmalloc.h"
 
 #define FILTER_FILE_MAX		(1024 * 1024)
@@ -683,11 +684,18 @@ filter_load(const char *path, char **cause)
 {
 	struct filter	*f;
 	FILE		*fp;
-	char		*buf;
+	char		*buf, *why;
 	size_t		 len;
 
 	if ((fp = fopen(path, "r")) == NULL) {
 		*cause = xasprintf("%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	/* StrictModes: a filter decides whom root bans. */
+	if (perm_check_root(path, &why) == -1) {
+		*cause = xasprintf("%s: %s", path, why);
+		free(why);
+		fclose(fp);
 		return NULL;
 	}
 	buf = xmalloc(FILTER_FILE_MAX + 1);

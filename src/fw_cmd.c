@@ -44,6 +44,7 @@
 #include "fw.h"
 #include "fw_int.h"
 #include "log.h"
+#include "perm.h"
 #include "xmalloc.h"
 
 #define FW_CMD_ARGMAX	32		/* words after the program */
@@ -204,6 +205,27 @@ fw_cmd_free(struct fw_cmd *c)
 	free(c);
 }
 
+/*
+ * The program of template what can be run, and (running as root, as the
+ * helper does) changed by root alone: StrictModes.  0, or -1 and *cause.
+ */
+static int
+fw_cmd_check(const char *what, const char *prog, char **cause)
+{
+	char	*why;
+
+	if (access(prog, X_OK) == -1) {
+		*cause = xasprintf("%s: %s: %s", what, prog, strerror(errno));
+		return -1;
+	}
+	if (perm_check_root(prog, &why) == -1) {
+		*cause = xasprintf("%s: %s: %s", what, prog, why);
+		free(why);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 fw_cmd_open(struct fw *fw, const struct conf *conf, char **cause)
 {
@@ -218,16 +240,10 @@ fw_cmd_open(struct fw *fw, const struct conf *conf, char **cause)
 		*cause = xstrdup("firewall = command needs a ban_command");
 		goto fail;
 	}
-	if (access(c->ban.word[0], X_OK) == -1) {
-		*cause = xasprintf("ban_command: %s: %s", c->ban.word[0],
-		    strerror(errno));
+	if (fw_cmd_check("ban_command", c->ban.word[0], cause) == -1 ||
+	    (c->unban.argc > 0 && fw_cmd_check("unban_command",
+	    c->unban.word[0], cause) == -1))
 		goto fail;
-	}
-	if (c->unban.argc > 0 && access(c->unban.word[0], X_OK) == -1) {
-		*cause = xasprintf("unban_command: %s: %s", c->unban.word[0],
-		    strerror(errno));
-		goto fail;
-	}
 	if (c->unban.argc == 0)
 		log_info("fw: command: no unban_command: a ban ends only when "
 		    "%s ends it", c->ban.word[0]);

@@ -1,0 +1,166 @@
+/*
+ * StrictModes: whether anyone but root can change a file that a root
+ * process is about to trust.
+ *
+ * Anyone who can write the configuration, a filter file or the program a
+ * command backend runs can make the daemon ban whom they like, or run
+ * their own code as root.  So, running as root, such a file is refused
+ * when its owner is not root or its group or others may write it, and so
+ * is it when a directory on its way may be changed by someone else (owned
+ * by another user, or writable by group or others without the sticky bit:
+ * the file could be renamed away and replaced).  The directories are
+ * walked twice, along the path as written (a link in a directory someone
+ * else can write could be pointed elsewhere) and along the path resolved
+ * (where the bytes really are).  The first problem found is reported;
+ * nothing here changes anything.
+ */
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include <errno.h>
+#include <grp.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "perm.h"
+#include "xmalloc.h"
+
+#define PERM_REFUSE	"; refusing it when running as root"
+
+static void
+perm_user(uid_t uid, char *buf, size_t size)
+{
+	struct passwd	*pw;
+
+	if ((pw = getpwuid(uid)) != NULL)
+		snprintf(buf, size, "user '%s' (uid %ju)", pw->pw_name,
+		    (uintmax_t)uid);
+	else
+		snprintf(buf, size, "uid %ju", (uintmax_t)uid);
+}
+
+static void
+perm_group(gid_t gid, char *buf, size_t size)
+{
+	struct group	*gr;
+
+	if ((gr = getgrgid(gid)) != NULL)
+		snprintf(buf, size, "group '%s'", gr->gr_name);
+	else
+		snprintf(buf, size, "group %ju", (uintmax_t)gid);
+}
+
+/*
+ * One file or directory: what (NULL for the file itself, else "directory
+ * NAME is") and its stat.  0, or -1 and *cause.
+ */
+static int
+perm_one(const char *what, const struct stat *st, char **cause)
+{
+	char		 who[128];
+	const char	*pre = what != NULL ? what : "";
+	const char	*sp = what != NULL ? " " : "";
+	mode_t		 mode = st->st_mode & 07777;
+
+	if (st->st_uid != 0) {
+		perm_user(st->st_uid, who, sizeof who);
+		*cause = xasprintf("%s%sowned by %s, not root" PERM_REFUSE,
+		    pre, sp, who);
+		return -1;
+	}
+	/* A sticky directory (/tmp) keeps its entries to their owners. */
+	if (S_ISDIR(st->st_mode) && (mode & S_ISVTX))
+		return 0;
+	if (mode & S_IWOTH) {
+		*cause = xasprintf("%s%swritable by others (mode %04o)"
+		    PERM_REFUSE, pre, sp, (unsigned)mode);
+		return -1;
+	}
+	if (mode & S_IWGRP) {
+		perm_group(st->st_gid, who, sizeof who);
+		*cause = xasprintf("%s%swritable by %s (mode %04o)" PERM_REFUSE,
+		    pre, sp, who, (unsigned)mode);
+		return -1;
+	}
+	return 0;
+}
+
+/* Every directory above the absolute path abs, nearest first. */
+static int
+perm_dirs(const char *abs, char **cause)
+{
+	struct stat	 st;
+	char		*dir, *slash, *what;
+	int		 rc = 0;
+
+	dir = xstrdup(abs);
+	while (rc == 0 && (slash = strrchr(dir, '/')) != NULL) {
+		if (slash == dir)
+			slash[1] = '\0';	/* "/" itself, last */
+		else
+			*slash = '\0';
+		if (stat(dir, &st) == -1) {
+			*cause = xasprintf("directory %s: %s", dir,
+			    strerror(errno));
+			rc = -1;
+			break;
+		}
+		what = xasprintf("directory %s is", dir);
+		rc = perm_one(what, &st, cause);
+		free(what);
+		if (slash == dir)
+			break;
+	}
+	free(dir);
+	return rc;
+}
+
+int
+perm_check(const char *path, char **cause)
+{
+	struct stat	 st;
+	char		 cwd[PATH_MAX], *abs, *real;
+	int		 rc;
+
+	if (stat(path, &st) == -1) {
+		*cause = xstrdup(strerror(errno));
+		return -1;
+	}
+	/* /dev/null, "no configuration": what is written there is gone. */
+	if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3))
+		return 0;
+	if (perm_one(NULL, &st, cause) == -1)
+		return -1;
+	if (path[0] == '/')
+		abs = xstrdup(path);
+	else if (getcwd(cwd, sizeof cwd) != NULL)
+		abs = xasprintf("%s/%s", cwd, path);
+	else {
+		*cause = xasprintf("current directory: %s", strerror(errno));
+		return -1;
+	}
+	if ((real = realpath(path, NULL)) == NULL) {
+		*cause = xstrdup(strerror(errno));
+		free(abs);
+		return -1;
+	}
+	rc = perm_dirs(abs, cause);
+	if (rc == 0 && strcmp(real, abs) != 0)
+		rc = perm_dirs(real, cause);
+	free(real);
+	free(abs);
+	return rc;
+}
+
+int
+perm_check_root(const char *path, char **cause)
+{
+	if (geteuid() != 0)
+		return 0;
+	return perm_check(path, cause);
+}
