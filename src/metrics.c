@@ -291,30 +291,49 @@ metrics_client_timeout_cb(struct loop *loop, struct loop_timer *t, void *arg)
 	return LOOP_TIMER_DONE;
 }
 
-/* The answer to the request head in c->req, built whole. */
+/*
+ * "GET /metrics HTTP/1.1": the method, the path, no query.  The head is
+ * read as a C string, up to its first NUL if it holds one.
+ */
+enum metrics_req
+metrics_request_parse(const char *buf, size_t len, int *head)
+{
+	const char	*end, *t;
+	size_t		 n = strnlen(buf, len), tlen;
+
+	*head = 0;
+	if (memmem(buf, n, "\r\n\r\n", 4) == NULL &&
+	    memmem(buf, n, "\n\n", 2) == NULL)
+		return METRICS_REQ_MORE;
+	if (n >= 5 && memcmp(buf, "HEAD ", 5) == 0)
+		*head = 1;
+	else if (n < 4 || memcmp(buf, "GET ", 4) != 0)
+		return METRICS_REQ_BAD_METHOD;
+	t = buf + (*head ? 5 : 4);
+	end = buf + n;
+	for (tlen = 0; t + tlen < end && t[tlen] != ' ' && t[tlen] != '\r' &&
+	    t[tlen] != '\n' && t[tlen] != '?'; tlen++)
+		;
+	if ((tlen == 8 && memcmp(t, "/metrics", 8) == 0) ||
+	    (tlen == 1 && t[0] == '/'))
+		return METRICS_REQ_OK;
+	return METRICS_REQ_NOT_FOUND;
+}
+
+/* The answer to what the request head asked, built whole. */
 static void
-metrics_client_answer(struct metrics_client *c)
+metrics_client_answer(struct metrics_client *c, enum metrics_req req,
+    int head)
 {
 	const char	*status = "200 OK", *ctype;
-	char		*body = NULL, *end, *target, *p;
+	char		*body = NULL;
 	size_t		 blen = 0;
-	int		 head;
 
 	ctype = "text/plain; version=0.0.4; charset=utf-8";
-	/* "GET /metrics HTTP/1.1": the method, the path, no query. */
-	head = strncmp(c->req, "HEAD ", 5) == 0;
-	if (strncmp(c->req, "GET ", 4) != 0 && !head)
+	if (req == METRICS_REQ_BAD_METHOD)
 		status = "405 Method Not Allowed";
-	else {
-		target = c->req + (head ? 5 : 4);
-		end = target + strcspn(target, " \r\n");
-		if ((p = memchr(target, '?', (size_t)(end - target))) != NULL)
-			end = p;
-		*end = '\0';
-		if (strcmp(target, "/metrics") != 0 &&
-		    strcmp(target, "/") != 0)
-			status = "404 Not Found";
-	}
+	else if (req == METRICS_REQ_NOT_FOUND)
+		status = "404 Not Found";
 	if (strcmp(status, "200 OK") == 0 &&
 	    (body = metrics_render(c->srv->cb, c->srv->arg, &blen)) == NULL)
 		status = "500 Internal Server Error";
@@ -336,7 +355,9 @@ static void
 metrics_client_cb(struct loop *loop, int fd, int events, void *arg)
 {
 	struct metrics_client	*c = arg;
+	enum metrics_req	 req;
 	ssize_t			 n;
+	int			 head;
 
 	if (c->out == NULL && (events & LOOP_READ)) {
 		n = read(fd, c->req + c->reqlen,
@@ -349,16 +370,15 @@ metrics_client_cb(struct loop *loop, int fd, int events, void *arg)
 			return;
 		}
 		c->reqlen += (size_t)n;
-		c->req[c->reqlen] = '\0';
-		if (strstr(c->req, "\r\n\r\n") == NULL &&
-		    strstr(c->req, "\n\n") == NULL) {
+		req = metrics_request_parse(c->req, c->reqlen, &head);
+		if (req == METRICS_REQ_MORE) {
 			if (c->reqlen == METRICS_REQUEST_MAX) {
 				c->srv->stats.bad++;
 				metrics_client_close(c);
 			}
 			return;
 		}
-		metrics_client_answer(c);
+		metrics_client_answer(c, req, head);
 		/* The rest of the time to read the answer. */
 		if (c->timer != NULL)
 			loop_timer_set(loop, c->timer, METRICS_TIMEOUT_MS -

@@ -91,6 +91,23 @@ uint16_t	 metrics_server_port(const struct metrics_server *);
 void		 metrics_server_get_stats(const struct metrics_server *,
 		    struct metrics_server_stats *);
 
+/* What a request head asks the endpoint for. */
+enum metrics_req {
+	METRICS_REQ_MORE,	/* no blank line yet: read on */
+	METRICS_REQ_OK,		/* GET or HEAD of /metrics or / (a query is
+				 * ignored) */
+	METRICS_REQ_NOT_FOUND,	/* GET or HEAD of another path */
+	METRICS_REQ_BAD_METHOD	/* anything else */
+};
+
+/*
+ * Parses the len bytes of buf received so far (no NUL needed; the head
+ * ends at a NUL if it holds one); *head is 1 for HEAD.  Pure: no state,
+ * no allocation, reads nothing past buf + len.
+ */
+enum metrics_req metrics_request_parse(const char *buf, size_t len,
+		    int *head);
+
 /* "127.0.0.1:9469", "[::1]:9469": 0 and the parts, or -1. */
 int		 metrics_parse_listen(const char *s, char *addr, size_t size,
 		    uint16_t *port);

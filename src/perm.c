@@ -144,13 +144,11 @@ perm_check(const char *path, char **cause)
 		*cause = xasprintf("current directory: %s", strerror(errno));
 		return -1;
 	}
-	if ((real = realpath(path, NULL)) == NULL) {
-		*cause = xstrdup(strerror(errno));
-		free(abs);
-		return -1;
-	}
+	/* A file with no name left to resolve (/dev/fd/N of a pipe or a
+	 * deleted file) was checked itself, and its way as written. */
+	real = realpath(path, NULL);
 	rc = perm_dirs(abs, cause);
-	if (rc == 0 && strcmp(real, abs) != 0)
+	if (rc == 0 && real != NULL && strcmp(real, abs) != 0)
 		rc = perm_dirs(real, cause);
 	free(real);
 	free(abs);

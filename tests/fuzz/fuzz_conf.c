@@ -5,6 +5,7 @@
  * Inputs are capped at FUZZ_CONF_MAX bytes.
  */
 #include <sys/mman.h>
+#include <sys/stat.h>
 
 #include <stdint.h>
 #include <stdio.h>
@@ -25,7 +26,10 @@ static void
 fuzz_conf_init(void)
 {
 	log_init(1, LOG_LEVEL_ERR);
-	if ((fuzz_conf_fd = memfd_create("fuzz_conf", MFD_CLOEXEC)) == -1) {
+	/* 0600: run as root, conf_load() refuses a file others may write
+	 * (a memfd starts at 0777). */
+	if ((fuzz_conf_fd = memfd_create("fuzz_conf", MFD_CLOEXEC)) == -1 ||
+	    fchmod(fuzz_conf_fd, 0600) == -1) {
 		perror("fuzz_conf: memfd_create");
 		abort();
 	}

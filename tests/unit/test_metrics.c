@@ -223,6 +223,49 @@ client_answer(struct loop *loop, int fd, char *buf, size_t size)
 	close(fd);
 }
 
+/* The request head, as metrics_client_cb() hands it over. */
+static void
+test_request_parse(void **state)
+{
+	static const struct {
+		const char		*req;
+		enum metrics_req	 want;
+		int			 head;
+	} cases[] = {
+		{ "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n",
+		  METRICS_REQ_OK, 0 },
+		{ "GET / HTTP/1.0\n\n", METRICS_REQ_OK, 0 },
+		{ "HEAD /metrics HTTP/1.1\r\n\r\n", METRICS_REQ_OK, 1 },
+		{ "GET /metrics?name[]=up HTTP/1.1\r\n\r\n",
+		  METRICS_REQ_OK, 0 },
+		{ "GET /metricsx HTTP/1.1\r\n\r\n", METRICS_REQ_NOT_FOUND, 0 },
+		{ "HEAD /x\r\n\r\n", METRICS_REQ_NOT_FOUND, 1 },
+		{ "GET \r\n\r\n", METRICS_REQ_NOT_FOUND, 0 },
+		{ "POST /metrics HTTP/1.1\r\n\r\n", METRICS_REQ_BAD_METHOD,
+		  0 },
+		{ "get /metrics\n\n", METRICS_REQ_BAD_METHOD, 0 },
+		{ "\n\n", METRICS_REQ_BAD_METHOD, 0 },
+		{ "GET /metrics HTTP/1.1\r\nHost: x\r\n", METRICS_REQ_MORE, 0 },
+		{ "", METRICS_REQ_MORE, 0 },
+	};
+	size_t	i;
+	int	head;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		head = -1;
+		assert_int_equal(metrics_request_parse(cases[i].req,
+		    strlen(cases[i].req), &head), cases[i].want);
+		assert_int_equal(head, cases[i].head);
+	}
+	/* The head ends at a NUL: what follows it is never looked at. */
+	assert_int_equal(metrics_request_parse("GET /\0\n\n", 6, &head),
+	    METRICS_REQ_MORE);
+	/* Only len bytes are read. */
+	assert_int_equal(metrics_request_parse("GET / HTTP/1.0\n\n", 15,
+	    &head), METRICS_REQ_MORE);
+}
+
 static void
 test_server(void **state)
 {
@@ -373,6 +416,7 @@ main(void)
 		cmocka_unit_test(test_numbers),
 		cmocka_unit_test(test_file),
 		cmocka_unit_test(test_parse_listen),
+		cmocka_unit_test(test_request_parse),
 		cmocka_unit_test_setup_teardown(test_server, guard_setup,
 		    guard_teardown),
 		cmocka_unit_test_setup_teardown(test_server_timeout,

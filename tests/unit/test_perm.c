@@ -7,6 +7,8 @@
 
 #include "../../src/perm.c"
 
+#include <sys/mman.h>
+
 #include <fcntl.h>
 #include <ftw.h>
 
@@ -222,6 +224,30 @@ test_relative(void **state)
 	free(p);
 }
 
+/* A file with no name to resolve: a memfd (as fuzz_conf's), a pipe
+ * (-c /dev/stdin, -c <(...)). */
+static void
+test_nameless(void **state)
+{
+	char	 path[64];
+	int	 fd, p[2];
+
+	(void)state;
+	if (geteuid() != 0)
+		skip();
+	assert_true((fd = memfd_create("test_perm", MFD_CLOEXEC)) != -1);
+	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+	refused(path, "writable by others (mode 0777)");
+	assert_int_equal(fchmod(fd, 0600), 0);
+	allowed(path);
+	close(fd);
+	assert_int_equal(pipe(p), 0);
+	snprintf(path, sizeof path, "/dev/fd/%d", p[0]);
+	allowed(path);
+	close(p[0]);
+	close(p[1]);
+}
+
 int
 main(void)
 {
@@ -231,6 +257,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_links, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_relative, setup,
 		    teardown),
+		cmocka_unit_test(test_nameless),
 	};
 
 	return cmocka_run_group_tests_name("perm", tests, NULL, NULL);
