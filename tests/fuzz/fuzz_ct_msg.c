@@ -19,6 +19,7 @@
  */
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nfnetlink_conntrack.h>
@@ -90,7 +91,10 @@ fuzz_ct_init(void)
 	int	 fd;
 
 	log_init(1, LOG_LEVEL_ERR);
+	/* 0600: a memfd starts at 0777, which conf_load() refuses when
+	 * running as root. */
 	if ((fd = memfd_create("fuzz_ct_msg", MFD_CLOEXEC)) == -1 ||
+	    fchmod(fd, 0600) == -1 ||
 	    write(fd, fuzz_ct_conf_text, sizeof(fuzz_ct_conf_text) - 1) !=
 	    (ssize_t)sizeof(fuzz_ct_conf_text) - 1)
 		abort();
