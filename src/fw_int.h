@@ -56,7 +56,7 @@ struct fw {
 					 * sorted, unique */
 	int		 nports;
 	uint16_t	 pports[FW_PORTS_MAX]; /* a proxy-scope ban's: these
-					 * and [allow] proxy_ports (fw_ports.c) */
+					 * and [allow] proxy_ports */
 	int		 npports;	/* 0: every port */
 	int		 all_ports;	/* ban every port */
 	int		 kill;		/* kill_established */

@@ -20,9 +20,9 @@
  * xmppguard-proxy4 and xmppguard-proxy6, made the same way, whose rules
  * drop [allow] proxy_ports and the services' ports (or every port); a ban
  * widened to that scope leaves xmppguard4 for xmppguard-proxy4 in the
- * same restore, and its unban deletes it from both.  Being first, they drop the packets of established
- * sessions too, before any "-m state ESTABLISHED -j ACCEPT"; kill
- * (fw_kill_live) ends those sessions at once.
+ * same restore, and its unban deletes it from both.  Being first, they
+ * drop the packets of established sessions too, before any "-m state
+ * ESTABLISHED -j ACCEPT"; kill (fw_kill_live) ends those sessions at once.
  *
  * A batch is one `ipset restore -exist` process: "add SET PREFIX timeout
  * SECONDS" (with -exist an element already there gets the new timeout) and

@@ -12,12 +12,13 @@
  * (without the port match when every port is banned); a ban of the proxy
  * scope (fw.h) matches [allow] proxy_ports and the services' ports, or
  * none, and its comment ends in " scope=proxy" so that a restart can tell
- * it.  kill is fw_kill_live(), as for the other kernel backends.  iptables has no
- * timeouts: a rule stays until someone deletes it.  The ban module sends
- * FW_UNBAN when a ban runs out, and the comment keeps the expiry (Unix
- * seconds) so that a restarted daemon can list what is in force and lift
- * what ran out while it was away.  So with this backend a ban does not
- * expire while the daemon is down: it lasts until the daemon comes back.
+ * it.  kill is fw_kill_live(), as for the other kernel backends.
+ * iptables has no timeouts: a rule stays until someone deletes it.  The
+ * ban module sends FW_UNBAN when a ban runs out, and the comment keeps the
+ * expiry (Unix seconds) so that a restarted daemon can list what is in
+ * force and lift what ran out while it was away.  So with this backend a
+ * ban does not expire while the daemon is down: it lasts until the daemon
+ * comes back.
  * The nftables and ipset backends, whose elements carry kernel timeouts,
  * do not have that weakness and are faster; use this one where neither
  * is available.

@@ -375,8 +375,8 @@ fw_nft_op_same(const struct fw_op *a, const struct fw_op *b)
  * own set (a replacement, so the new timeout holds); an unban removes it
  * from its ban and its throttle set.  A ban of the proxy scope also
  * leaves the services' set (it may be a ban widened), and its unban
- * clears both.  A throttle without a configured rate is a ban.  Prefixes that fit no set are dropped (the caller
- * validated them).
+ * clears both.  A throttle without a configured rate is a ban.  Prefixes
+ * that fit no set are dropped (the caller validated them).
  */
 static void
 fw_nft_plan(const struct fw_nft *nft, int update, const struct fw_op *ops,

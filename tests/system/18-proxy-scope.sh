@@ -97,8 +97,8 @@ can "$DIRECT" 8080 || fail "services-banned $DIRECT cannot reach 8080"
 for p in 5222 443 8080; do
 	can "$BYSTANDER" "$p" || fail "bystander cannot reach $p"
 done
-expect_grep "ban: $PROXIED/32 for 1h (ban 1, manual, through a proxy: ports all)" \
-    "$T/xg.1.log"
+line="ban: $PROXIED/32 for 1h (ban 1, manual, through a proxy: ports all)"
+expect_grep "$line" "$T/xg.1.log"
 bans_json "$PROXIED" proxy all
 bans_json "$DIRECT" services 5222
 xgc bans | grep -q "^$PROXIED/32 .*, ports all: auth: through the proxy" ||
