@@ -370,6 +370,9 @@ alerts_ban(enum ban_change what, const struct ban *b, int64_t now,
 	m->prefix = b->prefix;
 	m->rule = verdict_rule_name(b->rule);
 	snprintf(m->reason, sizeof(m->reason), "%s", b->reason);
+	m->scope = fw_scope_name(b->scope);
+	snprintf(m->ports, sizeof(m->ports), "%s", b->ports != NULL ?
+	    b->ports : "");
 	m->count = b->count;
 	m->expires = b->expires;
 	addr_prefix_ntop(&b->prefix, pfx, sizeof(pfx));
@@ -403,6 +406,10 @@ alerts_ban(enum ban_change what, const struct ban *b, int64_t now,
 			    b->reason);
 		if (b->count > 1)
 			alert_cat(m->text, sizeof(m->text), ", %s ban", n);
+		/* Through a proxy: the ports it closes, the proxy's too. */
+		if (b->scope == FW_SCOPE_PROXY)
+			alert_cat(m->text, sizeof(m->text), ", through a "
+			    "proxy: ports %s", m->ports);
 		alert_cat(m->text, sizeof(m->text), ", expires %s",
 		    alert_clock(b->expires, now, t, sizeof(t)));
 		break;

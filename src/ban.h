@@ -28,6 +28,12 @@ struct ban {
 	enum verdict_rule rule;
 	enum ban_source	 source;
 	int		 throttled;	/* karma = throttle */
+	enum fw_scope	 scope;		/* the ports it drops: the services',
+					 * or also the proxy's (a verdict
+					 * through a proxy); only widens */
+	const char	*ports;		/* those ports now, "5222,5269" or
+					 * "all": the table's text for the
+					 * scope, valid while the table is */
 	int64_t		 since;		/* us */
 	int64_t		 expires;	/* us */
 	uint32_t	 count;		/* the nth ban of this prefix within
@@ -43,6 +49,9 @@ struct ban_stats {
 	uint64_t	 expired;
 	uint64_t	 extended;	/* a new verdict for a banned prefix
 					 * that made the ban longer */
+	uint64_t	 widened;	/* a verdict through a proxy for a
+					 * prefix banned on the services'
+					 * ports: now on the proxy's too */
 	uint64_t	 refused;	/* never a weapon: loopback, own,
 					 * allowlisted, ... */
 	uint64_t	 restored;	/* found in the store at start */
@@ -100,11 +109,12 @@ int		 bans_verdict(struct bans *, const struct verdict *,
 
 /*
  * An operator's ban (duration 0: [ban] duration, escalated as for a
- * verdict) or unban.  0, or -1 and *cause: a refused prefix, not banned.
+ * verdict; scope as for a verdict's, FW_SCOPE_PROXY widening a ban in
+ * force) or unban.  0, or -1 and *cause: a refused prefix, not banned.
  */
 int		 bans_manual(struct bans *, const struct prefix *,
-		    int64_t duration, const char *reason, int64_t now,
-		    char **cause);
+		    int64_t duration, enum fw_scope, const char *reason,
+		    int64_t now, char **cause);
 int		 bans_lift(struct bans *, const struct prefix *, int64_t now,
 		    char **cause);
 
@@ -154,7 +164,7 @@ char		*ban_fmt_left(const struct ban *, int64_t now, char *buf,
 		    size_t size);
 
 /* JSON for one ban: address (with /len), rule, reason, since, expires,
- * count, source, throttled. */
+ * count, source, throttled, scope, ports. */
 void		 ban_json(FILE *, const struct ban *);
 
 /* Its counters, for status and metrics (obj: the struct bans). */

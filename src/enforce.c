@@ -360,10 +360,10 @@ enforce_stop(struct enforce *e)
 
 int
 enforce_ban(struct enforce *e, const struct prefix *p, int64_t duration,
-    const char *reason, char **cause)
+    enum fw_scope scope, const char *reason, char **cause)
 {
-	if (bans_manual(e->bans, p, duration, reason, clock_realtime(),
-	    cause) == -1)
+	if (bans_manual(e->bans, p, duration, scope, reason,
+	    clock_realtime(), cause) == -1)
 		return -1;
 	/* Stored, then applied, before the answer: the caller can rely on
 	 * it, and so can a restart. */

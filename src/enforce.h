@@ -49,11 +49,13 @@ void		 enforce_verdict_cb(const struct verdict *, void *arg);
 void		 enforce_flush(struct enforce *);
 
 /*
- * An operator's ban (duration 0: [ban] duration, escalated) or lift,
- * stored and applied before it returns.  0, or -1 and *cause.
+ * An operator's ban (duration 0: [ban] duration, escalated; scope: the
+ * ports it drops) or lift, stored and applied before it returns.  0, or
+ * -1 and *cause.
  */
 int		 enforce_ban(struct enforce *, const struct prefix *,
-		    int64_t duration, const char *reason, char **cause);
+		    int64_t duration, enum fw_scope, const char *reason,
+		    char **cause);
 int		 enforce_unban(struct enforce *, const struct prefix *,
 		    char **cause);
 

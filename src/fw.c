@@ -93,41 +93,20 @@ fw_backend_of(enum conf_firewall which)
 	return &fw_none_backend;
 }
 
-static int
-fw_port_cmp(const void *a, const void *b)
-{
-	return (int)*(const uint16_t *)a - (int)*(const uint16_t *)b;
-}
-
 /*
- * The services' ports into fw->ports, sorted, each once.  0, or -1 and
- * *cause if there are more than fit (see the top of the file).
+ * The services' ports into fw->ports, sorted, each once, and a proxy-scope
+ * ban's into fw->pports.  0, or -1 and *cause if there are more than fit
+ * (see the top of the file).
  */
 static int
 fw_ports_init(struct fw *fw, const struct conf *conf, char **cause)
 {
-	const struct conf_service	*svc;
-	int				 i, j, k;
-
-	fw->nports = 0;
-	for (i = 0; i < conf->nservices; i++) {
-		svc = &conf->services[i];
-		for (j = 0; j < svc->nports; j++) {
-			for (k = 0; k < fw->nports; k++)
-				if (fw->ports[k] == svc->ports[j])
-					break;
-			if (k < fw->nports)
-				continue;
-			if (fw->nports == CONF_PORTS_TOTAL_MAX) {
-				*cause = xasprintf("more than %d ports in the "
-				    "services", CONF_PORTS_TOTAL_MAX);
-				return -1;
-			}
-			fw->ports[fw->nports++] = svc->ports[j];
-		}
+	if ((fw->nports = fw_ports_services(conf, fw->ports)) == -1) {
+		*cause = xasprintf("more than %d ports in the services",
+		    CONF_PORTS_TOTAL_MAX);
+		return -1;
 	}
-	qsort(fw->ports, (size_t)fw->nports, sizeof(fw->ports[0]),
-	    fw_port_cmp);
+	fw->npports = fw_ports_conf(conf, FW_SCOPE_PROXY, fw->pports);
 	return 0;
 }
 

@@ -53,8 +53,8 @@ static const struct main_cmd main_cmds[] = {
 	{ .name = "bans", .main = main_control,
 	  .usage = "[-c FILE] [-s|--socket PATH] [--json]" },
 	{ .name = "ban", .main = main_control,
-	  .usage = "ADDR[/LEN] [--for DURATION] [--reason TEXT] [-c FILE] "
-	  "[-s PATH]" },
+	  .usage = "ADDR[/LEN] [--for DURATION] [--reason TEXT] "
+	  "[--scope proxy] [-c FILE] [-s PATH]" },
 	{ .name = "unban", .main = main_control,
 	  .usage = "ADDR[/LEN] [-c FILE] [-s PATH]" },
 	{ .name = "reload", .main = main_control,

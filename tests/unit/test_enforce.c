@@ -209,8 +209,8 @@ test_bisect(void **state)
 	fake.has_bad = 1;
 	for (i = 0; i < 1000; i++) {
 		p = nth(i);
-		assert_int_equal(bans_manual(f->e->bans, &p, 600 * S, "t",
-		    T0, &cause), 0);
+		assert_int_equal(bans_manual(f->e->bans, &p, 600 * S,
+		    FW_SCOPE_SERVICES, "t", T0, &cause), 0);
 	}
 	fake.calls = 0;
 	enforce_flush(f->e);
@@ -239,15 +239,16 @@ test_retry(void **state)
 
 	start(f, &fake_replacing);
 	fake.down = 1;
-	assert_int_equal(enforce_ban(f->e, &a, 600 * S, "t", &cause), 0);
+	assert_int_equal(enforce_ban(f->e, &a, 600 * S, FW_SCOPE_SERVICES, "t",
+	    &cause), 0);
 	assert_int_equal(fake.calls, 1);
 	assert_int_equal(fake.nheld, 0);
 	assert_int_equal(f->e->retry_at, T0 + S);
 
 	/* Within the pause nothing is tried, whatever queues. */
 	clock_fake_advance(S / 2);
-	assert_int_equal(bans_manual(f->e->bans, &b, 600 * S, "t",
-	    clock_realtime(), &cause), 0);
+	assert_int_equal(bans_manual(f->e->bans, &b, 600 * S, FW_SCOPE_SERVICES,
+	    "t", clock_realtime(), &cause), 0);
 	enforce_flush(f->e);
 	assert_int_equal(fake.calls, 1);
 
@@ -352,8 +353,8 @@ test_expiry(void **state)
 	start(f, &fake_replacing);
 	assert_int_equal(enforce_expiry_ms(f->e), ENFORCE_IDLE_MS);
 	for (i = 0; i < 3; i++)
-		assert_int_equal(enforce_ban(f->e, &p[i], dur[i], "t",
-		    &cause), 0);
+		assert_int_equal(enforce_ban(f->e, &p[i], dur[i],
+		    FW_SCOPE_SERVICES, "t", &cause), 0);
 	assert_int_equal(fake.nheld, 3);
 	assert_int_equal(enforce_expiry_ms(f->e), 5000);
 
@@ -371,8 +372,8 @@ test_expiry(void **state)
 	assert_false(held(&p[2]));
 
 	/* An extension moves the deadline: the 10 s ban to 65 s. */
-	assert_int_equal(enforce_ban(f->e, &p[0], 60 * S, "longer", &cause),
-	    0);
+	assert_int_equal(enforce_ban(f->e, &p[0], 60 * S, FW_SCOPE_SERVICES,
+	    "longer", &cause), 0);
 	assert_int_equal(enforce_expiry_ms(f->e), 15000);
 
 	/* Late by much more than a deadline: both due at once. */
@@ -385,7 +386,8 @@ test_expiry(void **state)
 
 	/* A far deadline is looked at again within a minute (a step of the
 	 * wall clock); with no ban at all, nothing is. */
-	assert_int_equal(enforce_ban(f->e, &p[1], 7200 * S, "t", &cause), 0);
+	assert_int_equal(enforce_ban(f->e, &p[1], 7200 * S, FW_SCOPE_SERVICES,
+	    "t", &cause), 0);
 	assert_int_equal(enforce_expiry_ms(f->e), ENFORCE_EXPIRE_MAX_MS);
 	assert_int_equal(enforce_unban(f->e, &p[1], &cause), 0);
 	assert_int_equal(enforce_expiry_ms(f->e), ENFORCE_IDLE_MS);
@@ -407,8 +409,8 @@ test_expiry_order(void **state)
 		seed = seed * 1103515245U + 12345U;
 		due[i] = (int64_t)(1 + (seed >> 8) % 3000) * S;
 		p = nth(i);
-		assert_int_equal(bans_manual(f->e->bans, &p, due[i], "t", T0,
-		    &cause), 0);
+		assert_int_equal(bans_manual(f->e->bans, &p, due[i],
+		    FW_SCOPE_SERVICES, "t", T0, &cause), 0);
 	}
 	for (i = 0; i < 400; i += 7) {		/* some lifted */
 		p = nth(i);
@@ -420,8 +422,8 @@ test_expiry_order(void **state)
 			continue;
 		p = nth(i);
 		due[i] += 100 * S;
-		assert_int_equal(bans_manual(f->e->bans, &p, due[i], "t", T0,
-		    &cause), 0);
+		assert_int_equal(bans_manual(f->e->bans, &p, due[i],
+		    FW_SCOPE_SERVICES, "t", T0, &cause), 0);
 	}
 	enforce_flush(f->e);
 	for (left = bstat(f).active; left > 0; left = bstat(f).active) {
