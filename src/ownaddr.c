@@ -225,7 +225,7 @@ static int
 ownaddr_parse(const struct nlmsghdr *nlh, struct addr *a, uint32_t *ifindex)
 {
 	const struct ifaddrmsg	*ifa;
-	const struct nlattr	*attr;
+	struct nlattr		*attr;		/* not const: mnl_attr_for_each casts */
 	const void		*local = NULL, *address = NULL, *p;
 	uint16_t		 len;
 
