@@ -124,6 +124,13 @@ daemon_run(struct daemon *d, int foreground)
 		    "without it)", cause);
 	if (d->ct != NULL)
 		ct_set_own(d->ct, d->own);
+	/* A log line is judged only for an address conntrack saw connect. */
+	pipeline_set_corroborate(d->pipeline, d->ct != NULL);
+	if (d->ct == NULL && d->conf->auth_corroborate > 0)
+		log_warnx("conntrack is off: log lines are judged without "
+		    "corroboration, so a forged line (a user name with a "
+		    "newline in it, say) can ban an address that never "
+		    "connected");
 
 	/*
 	 * Under privilege separation the helper forks now, with the
