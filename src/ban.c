@@ -14,8 +14,13 @@
  * enforced), held (an auth outage) or refused: never a weapon against the
  * owner, so loopback, link-local, multicast and unspecified addresses, the
  * host's own addresses, allowlisted networks and proxies, and any prefix
- * holding one of them, are never banned, whoever asks.  A host verdict is
- * widened to [ban] prefix4/prefix6 (IPv6 hosts usually own a /64).
+ * holding one of them, are never banned, whoever asks.  The same holds for
+ * the bans in force: when the rules change (a reload, an address added to
+ * an interface: ownaddr.c's live list) the bans they now forbid are lifted
+ * (bans_recheck), and a ban the firewall layer refuses is ended, not kept
+ * (bans_drop), so the table, the store and the kernel never disagree.  A
+ * host verdict is widened to [ban] prefix4/prefix6 (IPv6 hosts usually own
+ * a /64).
  *
  * Scope: a ban drops the services' ports, or, for a verdict from lines
  * that came through a configured proxy (verdict.proxied, or an operator's
@@ -60,6 +65,7 @@
 #include "htab.h"
 #include "json.h"
 #include "log.h"
+#include "ownaddr.h"
 #include "rule.h"
 #include "status.h"
 #include "store.h"
@@ -82,8 +88,7 @@ struct bans {
 	size_t		 nops, opscap, flushed;
 	struct prefix	*kills;
 	size_t		 nkills, killscap, kflushed;
-	struct addr	*local;
-	int		 nlocal;
+	struct ownaddr	*own;		/* the host's addresses; NULL: none */
 	char		 ports[2][FW_PORTS_STRLEN]; /* by scope: what a ban
 					 * drops, for people (struct ban) */
 	ban_notify_cb	 notify;	/* alerts; NULL: none */
@@ -131,7 +136,6 @@ bans_free(struct bans *bs)
 	free(bs->heap);
 	free(bs->ops);
 	free(bs->kills);
-	free(bs->local);
 	free(bs);
 }
 
@@ -158,25 +162,9 @@ ban_notify(struct bans *bs, enum ban_change what, const struct ban *b,
 }
 
 void
-bans_set_local(struct bans *bs, const struct addr *a, int n)
+bans_set_own(struct bans *bs, struct ownaddr *own)
 {
-	free(bs->local);
-	bs->local = n > 0 ? xcalloc((size_t)n, sizeof(*a)) : NULL;
-	if (n > 0)
-		memcpy(bs->local, a, (size_t)n * sizeof(*a));
-	bs->nlocal = n;
-}
-
-int
-bans_refresh_local(struct bans *bs)
-{
-	struct addr	own[256];
-	int		n;
-
-	if ((n = addr_local(own, 256)) == -1)
-		return -1;
-	bans_set_local(bs, own, n);
-	return n;
+	bs->own = own;
 }
 
 /*
@@ -303,7 +291,6 @@ static int
 ban_refused(const struct bans *bs, const struct prefix *p, const char **why)
 {
 	const uint8_t	*a = p->addr.bytes;
-	int		 i;
 
 	if (addr_is_unspecified(&p->addr) || p->len == 0) {
 		*why = "unspecified";
@@ -322,11 +309,10 @@ ban_refused(const struct bans *bs, const struct prefix *p, const char **why)
 		*why = "multicast";
 		return 1;
 	}
-	for (i = 0; i < bs->nlocal; i++)
-		if (addr_prefix_contains(p, &bs->local[i])) {
-			*why = "one of this host's own addresses";
-			return 1;
-		}
+	if (bs->own != NULL && ownaddr_within(bs->own, p, NULL)) {
+		*why = "one of this host's own addresses";
+		return 1;
+	}
 	if (rule_allowlisted(bs->conf, p)) {
 		*why = "allowlisted, a proxy, or loopback";
 		return 1;
@@ -699,6 +685,10 @@ bans_manual(struct bans *bs, const struct prefix *p, int64_t duration,
 	uint64_t	 covered;
 	uint32_t	 i;
 
+	/* An address added a moment ago (the operator's `ip addr add`
+	 * just before) is known here before anything is decided. */
+	if (bs->own != NULL)
+		(void)ownaddr_sync(bs->own);
 	if (ban_refused(bs, p, &why)) {
 		bs->st.refused++;
 		*cause = xasprintf("%s is never banned: %s",
@@ -754,6 +744,83 @@ bans_lift(struct bans *bs, const struct prefix *p, int64_t now,
 	ban_notify(bs, BAN_LIFTED, &bs->b[i], now);
 	ban_remove(bs, i);
 	bs->st.unbans++;
+	return 0;
+}
+
+/*
+ * Ends ban i for a reason of the daemon's own, neither an operator's nor
+ * its time: the store's row is lifted now, why added to its reason, and
+ * unban queues the removal from the firewall (not for a ban the firewall
+ * never took).  One info line, as for every unban.
+ */
+static void
+ban_end(struct bans *bs, uint32_t i, const char *why, int unban,
+    int64_t now)
+{
+	struct ban	*b = &bs->b[i];
+	char		 pfx[ADDR_PREFIX_STRLEN], *reason;
+
+	if (bs->store != NULL && b->id != 0) {
+		reason = xasprintf("%s; %s", b->reason, why);
+		store_ban_update(bs->store, b->id, b->expires, reason);
+		store_ban_lift(bs->store, b->id, now);
+		free(reason);
+	}
+	if (unban)
+		ban_queue(bs, FW_UNBAN, b, now);
+	log_info("unban: %s (%s ban %" PRIu32 ", %s)",
+	    addr_prefix_ntop(&b->prefix, pfx, sizeof(pfx)),
+	    verdict_rule_name(b->rule), b->count, why);
+	ban_remove(bs, i);
+}
+
+int
+bans_recheck(struct bans *bs, const struct addr *a, int64_t now)
+{
+	const struct ban	*b;
+	const char		*why;
+	char			 buf[ADDR_STRLEN], *reason;
+	uint32_t		*end, k, n = 0;
+
+	if (bs->n == 0)
+		return 0;
+	/* Removing reorders the heap: find them all first. */
+	end = xcalloc(bs->n, sizeof(*end));
+	for (k = 0; k < bs->n; k++) {
+		b = &bs->b[bs->heap[k]];
+		if (a != NULL ? addr_prefix_contains(&b->prefix, a) :
+		    ban_refused(bs, &b->prefix, &why))
+			end[n++] = bs->heap[k];
+	}
+	for (k = 0; k < n; k++) {
+		b = &bs->b[end[k]];
+		if (a != NULL)
+			reason = xasprintf("lifted: %s is now one of this "
+			    "host's addresses", addr_ntop(a, buf, sizeof(buf)));
+		else {
+			(void)ban_refused(bs, &b->prefix, &why);
+			reason = xasprintf("lifted: never banned now: %s", why);
+		}
+		ban_end(bs, end[k], reason, 1, now);
+		free(reason);
+	}
+	free(end);
+	return (int)n;
+}
+
+int
+bans_drop(struct bans *bs, const struct prefix *p, const char *why,
+    int64_t now)
+{
+	char		*reason;
+	uint32_t	 i;
+
+	if ((i = ban_lookup(bs, p)) == BAN_NIL)
+		return -1;
+	reason = xasprintf("refused by the firewall: %s", why);
+	ban_end(bs, i, reason, 0, now);
+	free(reason);
+	bs->st.refused++;
 	return 0;
 }
 

@@ -89,14 +89,10 @@ void		 bans_set_conf(struct bans *, const struct conf *);
  * (alerts); never for the bans bans_load() restores.  NULL: nobody. */
 void		 bans_set_notify(struct bans *, ban_notify_cb, void *arg);
 
-/*
- * The host's own addresses, never banned.  enforce.c reads them once, at
- * start (bans_refresh_local); an address added to an interface later is
- * not known here until the daemon restarts.
- */
-void		 bans_set_local(struct bans *, const struct addr *, int n);
-/* The same from the interfaces (getifaddrs): how many, or -1. */
-int		 bans_refresh_local(struct bans *);
+/* The host's own addresses (ownaddr.h; not owned), never banned; NULL:
+ * none known. */
+struct ownaddr;
+void		 bans_set_own(struct bans *, struct ownaddr *);
 
 /*
  * A verdict at time now: bans its prefix (a host verdict is widened to
@@ -117,6 +113,22 @@ int		 bans_manual(struct bans *, const struct prefix *,
 		    int64_t now, char **cause);
 int		 bans_lift(struct bans *, const struct prefix *, int64_t now,
 		    char **cause);
+
+/*
+ * Lifts the bans in force that the never-a-weapon rules now forbid (after
+ * a reload), or, a not NULL, those holding a, which has just become one
+ * of the host's own addresses: unbans queued, the store's rows ended with
+ * the reason ("lifted: ..."), one log line each.  How many.
+ */
+int		 bans_recheck(struct bans *, const struct addr *a,
+		    int64_t now);
+/*
+ * The firewall layer refused p's ban (why): it leaves the table and its
+ * row is ended with the reason, no unban queued.  0, or -1 if p is not
+ * banned.
+ */
+int		 bans_drop(struct bans *, const struct prefix *,
+		    const char *why, int64_t now);
 
 /* Forgets bans whose time is up, soonest first; send_unban: queue an
  * unban (for backends without timeouts of their own).  O(log n) a ban. */

@@ -30,6 +30,7 @@
 
 struct conf;
 struct loop;
+struct ownaddr;
 
 #define FW_REASON_MAX	160		/* with the NUL */
 #define FW_RULE_MAX	16		/* "concurrency", with the NUL */
@@ -108,6 +109,17 @@ struct fw	*fw_open_backend(const struct conf *, struct loop *,
 /* 1 if the configured backend needs privileges (the kernel, a command):
  * under privilege separation it runs in the helper. */
 int		 fw_in_kernel(const struct conf *);
+/* The host's own addresses, for the never-a-weapon checks (ownaddr.h;
+ * not owned, must outlive fw); NULL, as after fw_open(): none known. */
+void		 fw_set_own(struct fw *, const struct ownaddr *);
+/*
+ * Told of each operation fw_apply() or fw_replace() refuses by the
+ * never-a-weapon checks (here, or in the privileged helper), with why, as
+ * it is dropped: the caller ends the ban it stood for.  NULL: nobody.
+ */
+typedef void	(*fw_refused_cb)(const struct fw_op *, const char *why,
+		    void *arg);
+void		 fw_set_refused_cb(struct fw *, fw_refused_cb, void *arg);
 /* Frees fw (NULL: nothing); the bans in force stay where they are. */
 void		 fw_close(struct fw *);
 /* Applies a batch, after dropping (and counting) what the never-a-weapon

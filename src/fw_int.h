@@ -62,9 +62,13 @@ struct fw {
 	int		 kill;		/* kill_established */
 	int		 self_expiring;	/* the configured backend's bans end by
 					 * themselves (kernel timeouts) */
-	struct prefix	*never;		/* allowlist, proxies, own addresses:
-					 * re-checked before every batch */
+	struct prefix	*never;		/* allowlist, proxies: re-checked
+					 * before every batch */
 	size_t		 nnever;
+	const struct ownaddr *own;	/* the host's addresses, live; NULL:
+					 * none known */
+	fw_refused_cb	 refused;	/* told of each refusal; NULL: none */
+	void		*refused_arg;
 	struct fw_stats	 stats;
 };
 

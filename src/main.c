@@ -24,6 +24,7 @@
 #include "logsrc.h"
 #include "loop.h"
 #include "metrics.h"
+#include "ownaddr.h"
 #include "pipeline.h"
 #include "priv.h"
 #include "replay.h"
@@ -109,6 +110,10 @@ daemon_run(struct daemon *d, int foreground)
 		fatalx("loop: %s", cause);
 	daemon_loop_init(d);
 	daemon_alerts_open(d);
+	/* The host's own addresses, kept current from rtnetlink: never
+	 * banned, and how conntrack tells the host's own flows. */
+	if ((d->own = ownaddr_open(d->loop, &cause)) == NULL)
+		fatalx("own addresses: %s", cause);
 
 	/* Detection, then conntrack's sockets (root), read from later. */
 	d->pipeline = pipeline_new(d->conf, d->store, daemon_seed());
@@ -117,6 +122,8 @@ daemon_run(struct daemon *d, int foreground)
 	    &cause)) == NULL)
 		fatalx("conntrack: %s (set [conntrack] enabled = no to run "
 		    "without it)", cause);
+	if (d->ct != NULL)
+		ct_set_own(d->ct, d->own);
 	/* A log line is judged only for an address conntrack saw connect. */
 	pipeline_set_corroborate(d->pipeline, d->ct != NULL);
 	if (d->ct == NULL && d->conf->auth_corroborate > 0)
@@ -148,7 +155,8 @@ daemon_run(struct daemon *d, int foreground)
 	 * exists and the store's bans are back in force (not announced
 	 * again) before anything can cause a new one.
 	 */
-	d->enforce = enforce_start(d->loop, d->conf, d->store, d->priv);
+	d->enforce = enforce_start(d->loop, d->conf, d->store, d->priv,
+	    d->own);
 	pipeline_set_verdict_cb(d->pipeline, enforce_verdict_cb, d->enforce);
 
 	/* The sources: the live flows first, then the logs. */
@@ -196,6 +204,7 @@ daemon_run(struct daemon *d, int foreground)
 	store_flush(d->store);
 	enforce_stop(d->enforce);
 	priv_stop(d->priv);
+	ownaddr_free(d->own);
 	status_free(d->status);
 	pipeline_free(d->pipeline);
 	loop_free(d->loop);

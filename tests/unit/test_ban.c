@@ -5,6 +5,7 @@
  */
 #include "../../src/ban.c"
 
+#include "ownaddr.h"
 #include "unit.h"
 #include "unit_db.h"
 
@@ -18,6 +19,7 @@ struct fx {
 	struct conf	*conf;
 	struct store	*store;
 	struct bans	*bs;
+	struct ownaddr	*own;		/* a fixed list, no netlink */
 };
 
 static struct prefix
@@ -52,6 +54,8 @@ setup(void **state)
 	assert_int_equal(conf_load(NULL, &f->conf, &cause), 0);
 	f->store = unit_db_open(f->path, sizeof(f->path), "ban");
 	f->bs = bans_new(f->conf, f->store);
+	f->own = ownaddr_fixed(NULL, 0);
+	bans_set_own(f->bs, f->own);
 	log_set_level(LOG_LEVEL_ERR);		/* one line per ban */
 	*state = f;
 	return 0;
@@ -63,6 +67,7 @@ teardown(void **state)
 	struct fx	*f = *state;
 
 	bans_free(f->bs);
+	ownaddr_free(f->own);
 	unit_db_close(f->store, f->path);
 	conf_free(f->conf);
 	free(f);
@@ -146,7 +151,7 @@ test_never_a_weapon(void **state)
 	size_t		 i;
 
 	assert_int_equal(addr_parse("192.0.2.1", &own, NULL), 0);
-	bans_set_local(f->bs, &own, 1);
+	ownaddr_set(f->own, &own, 1);
 	f->conf->allow = xcalloc(1, sizeof(*f->conf->allow));
 	f->conf->allow[0] = pfx("203.0.113.0/24");
 	f->conf->nallow = 1;
@@ -189,7 +194,7 @@ test_narrowed(void **state)
 	size_t			 nk;
 
 	assert_int_equal(addr_parse("2001:db8:1:2::1", &own, NULL), 0);
-	bans_set_local(f->bs, &own, 1);
+	ownaddr_set(f->own, &own, 1);
 	f->conf->allow = xcalloc(1, sizeof(*f->conf->allow));
 	f->conf->allow[0] = pfx("2001:db8:7:7::10/128");
 	f->conf->nallow = 1;
@@ -213,6 +218,155 @@ test_narrowed(void **state)
 	assert_int_equal(bans_verdict(f->bs, &v, T0), 0);
 	assert_int_equal(f->bs->st.refused, 2);
 	assert_int_equal(f->bs->st.narrowed, 2);
+}
+
+/* The store's row of a prefix's latest ban: its reason (caller frees),
+ * and whether it ended (lifted set). */
+static char *
+row_reason(struct fx *f, const char *addr, int *lifted)
+{
+	sqlite3		*db;
+	sqlite3_stmt	*st;
+	char		*r = NULL;
+
+	store_flush(f->store);
+	assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READONLY,
+	    NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT reason, lifted IS "
+	    "NOT NULL FROM bans WHERE addr = ?1 ORDER BY id DESC LIMIT 1",
+	    -1, &st, NULL), SQLITE_OK);
+	sqlite3_bind_text(st, 1, addr, -1, SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	r = xstrdup((const char *)sqlite3_column_text(st, 0));
+	*lifted = sqlite3_column_int(st, 1);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return r;
+}
+
+/* An address becomes one of the host's: every ban holding it ends at
+ * once, unbanned, its row ended with the reason; the others stay. */
+static void
+test_own_added(void **state)
+{
+	struct fx	*f = *state;
+	struct prefix	 p;
+	struct addr	 a;
+	char		*cause = NULL, *r;
+	size_t		 nk;
+	int		 lifted;
+
+	p = pfx("192.0.2.7");
+	assert_int_equal(bans_manual(f->bs, &p, 0, FW_SCOPE_SERVICES,
+	    "x", T0, &cause), 0);
+	p = pfx("198.51.100.0/24");
+	assert_int_equal(bans_manual(f->bs, &p, 0, FW_SCOPE_SERVICES,
+	    "y", T0, &cause), 0);
+	p = pfx("2001:db8:5::/48");
+	assert_int_equal(bans_manual(f->bs, &p, 0, FW_SCOPE_SERVICES,
+	    "z", T0, &cause), 0);
+	(void)batch(f->bs, &nk);
+	store_flush(f->store);
+
+	assert_int_equal(addr_parse("192.0.2.7", &a, NULL), 0);
+	ownaddr_set(f->own, &a, 1);
+	assert_int_equal(bans_recheck(f->bs, &a, T0 + S), 1);
+	assert_int_equal(addr_parse("198.51.100.77", &a, NULL), 0);
+	ownaddr_set(f->own, &a, 1);
+	assert_int_equal(bans_recheck(f->bs, &a, T0 + S), 1);
+	/* Not in any ban: nothing. */
+	assert_int_equal(addr_parse("2001:db8:6::1", &a, NULL), 0);
+	assert_int_equal(bans_recheck(f->bs, &a, T0 + S), 0);
+	assert_string_equal(batch(f->bs, &nk),
+	    "-192.0.2.7/32 -198.51.100.0/24");
+	assert_null(bans_find(f->bs, &(struct prefix){
+	    pfx("192.0.2.7").addr, 32 }));
+	assert_non_null(bans_find(f->bs, &(struct prefix){
+	    pfx("2001:db8:5::").addr, 48 }));
+	store_flush(f->store);
+	r = row_reason(f, "192.0.2.7", &lifted);
+	assert_int_equal(lifted, 1);
+	assert_string_equal(r, "x; lifted: 192.0.2.7 is now one of this "
+	    "host's addresses");
+	free(r);
+	r = row_reason(f, "198.51.100.0", &lifted);
+	assert_int_equal(lifted, 1);
+	assert_non_null(strstr(r, "198.51.100.77 is now one of this host's"));
+	free(r);
+	/* And from now on refused. */
+	p = pfx("192.0.2.7");
+	assert_int_equal(bans_manual(f->bs, &p, 0, FW_SCOPE_SERVICES,
+	    "x", T0, &cause), -1);
+	assert_non_null(strstr(cause, "own addresses"));
+	free(cause);
+	/* A restart does not bring them back. */
+	assert_int_equal(unit_db_int(f->store, f->path,
+	    "SELECT count(*) FROM bans WHERE lifted IS NULL"), 1);
+}
+
+/* A reload: the bans the new [allow] forbids end, kernel and store. */
+static void
+test_recheck_reload(void **state)
+{
+	struct fx	*f = *state;
+	struct verdict	 v;
+	char		*r;
+	size_t		 nk;
+	int		 lifted;
+
+	v = verdict("203.0.113.5", VERDICT_CHURN);
+	assert_int_equal(bans_verdict(f->bs, &v, T0), 1);
+	v = verdict("198.51.100.7", VERDICT_AUTH);
+	assert_int_equal(bans_verdict(f->bs, &v, T0), 1);
+	(void)batch(f->bs, &nk);
+	assert_int_equal(bans_recheck(f->bs, NULL, T0), 0);
+
+	f->conf->allow = xcalloc(1, sizeof(*f->conf->allow));
+	f->conf->allow[0] = pfx("203.0.113.0/24");
+	f->conf->nallow = 1;
+	assert_int_equal(bans_recheck(f->bs, NULL, T0 + S), 1);
+	assert_string_equal(batch(f->bs, &nk), "-203.0.113.5/32");
+	assert_null(bans_find(f->bs, &(struct prefix){
+	    pfx("203.0.113.5").addr, 32 }));
+	assert_non_null(bans_find(f->bs, &(struct prefix){
+	    pfx("198.51.100.7").addr, 32 }));
+	store_flush(f->store);
+	r = row_reason(f, "203.0.113.5", &lifted);
+	assert_int_equal(lifted, 1);
+	assert_string_equal(r, "churn: test; lifted: never banned now: "
+	    "allowlisted, a proxy, or loopback");
+	free(r);
+	r = row_reason(f, "198.51.100.7", &lifted);
+	assert_int_equal(lifted, 0);
+	free(r);
+}
+
+/* The firewall layer refused a ban: it leaves the table and the store,
+ * with no unban (the kernel never had it). */
+static void
+test_drop(void **state)
+{
+	struct fx	*f = *state;
+	struct prefix	 p = pfx("192.0.2.55");
+	char		*cause = NULL, *r;
+	size_t		 nk;
+	int		 lifted;
+
+	assert_int_equal(bans_manual(f->bs, &p, 0, FW_SCOPE_SERVICES,
+	    NULL, T0, &cause), 0);
+	(void)batch(f->bs, &nk);
+	assert_int_equal(bans_drop(f->bs, &p, "one of this host's own "
+	    "addresses", T0), 0);
+	assert_null(bans_find(f->bs, &p));
+	assert_string_equal(batch(f->bs, &nk), "");
+	assert_int_equal(bans_drop(f->bs, &p, "again", T0), -1);
+	store_flush(f->store);
+	r = row_reason(f, "192.0.2.55", &lifted);
+	assert_int_equal(lifted, 1);
+	assert_string_equal(r, "manual: banned by an operator; refused by "
+	    "the firewall: one of this host's own addresses");
+	free(r);
+	assert_int_equal(f->bs->st.refused, 1);
 }
 
 /* A reason goes to backends as one word: never read as an option. */
@@ -624,6 +778,11 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_narrowed, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_own_added, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_recheck_reload, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_drop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reason_option, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_escalation, setup,
