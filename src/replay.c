@@ -487,7 +487,8 @@ replay_main(int argc, char **argv)
 			goto out;
 		r.ct = &ct;
 	}
-	r.logs = xcalloc(r.nlogs, sizeof(*r.logs));
+	if (r.nlogs > 0)
+		r.logs = xcalloc(r.nlogs, sizeof(*r.logs));
 	for (i = 0; i < r.nlogs; i++) {
 		if (replay_log_open(&r.logs[i], logargs[i]) == -1) {
 			r.nlogs = i + 1;
