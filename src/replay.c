@@ -53,7 +53,8 @@
 #include "verdict.h"
 #include "xmalloc.h"
 
-#define REPLAY_LINE_MAX		8192	/* longer conntrack lines are skipped */
+/* Conntrack lines: longer ones are skipped. */
+#define REPLAY_LINE_MAX		8192
 /* Log lines: [log] max_line's default, as the daemon reads them. */
 #define REPLAY_LOG_LINE_MAX	(16 * 1024)
 /* Fixed, so two replays of one file print the same thing. */
@@ -65,7 +66,7 @@ struct replay_ct {
 	FILE		*fp;
 	struct ctflow	*flow;
 	char		 buf[REPLAY_LINE_MAX + 1];
-	struct ct_msg	 msg;		/* the next message, if have */
+	struct ct_msg	 msg;		/* the next one, if have */
 	int		 have;
 	uint64_t	 lines;
 	uint64_t	 parsed;
@@ -82,8 +83,8 @@ struct replay_log {
 	struct filter	*filter;
 	FILE		*fp;
 	char		*buf;		/* REPLAY_LOG_LINE_MAX + 1 */
-	int64_t		 now;		/* where year-less stamps are placed */
-	int64_t		 last;		/* time of the last event; -1: none */
+	int64_t		 now;		/* places year-less stamps */
+	int64_t		 last;		/* last event's time, or -1 */
 	struct filter_result r;		/* the next event, if have */
 	int		 have;
 	uint64_t	 lines;
@@ -137,7 +138,8 @@ replay_verdict_cb(const struct verdict *v, void *arg)
 		printf("null");
 	printf(",\"observed\":%llu,\"limit\":%llu,\"window\":%lld,"
 	    "\"allowlisted\":%s,\"reason\":", (unsigned long long)v->observed,
-	    (unsigned long long)v->limit, (long long)(v->window / CLOCK_US_PER_SEC),
+	    (unsigned long long)v->limit,
+	    (long long)(v->window / CLOCK_US_PER_SEC),
 	    v->allowlisted ? "true" : "false");
 	json_string(stdout, v->reason);
 	printf("}\n");
@@ -304,7 +306,8 @@ replay_run(struct replay *r, event_cb cb, void *arg)
 		if ((k = replay_next(t, have, n)) == -1)
 			break;
 		if (k == 0) {
-			ctflow_apply(r->ct->flow, r->conf, &r->ct->msg, cb, arg);
+			ctflow_apply(r->ct->flow, r->conf, &r->ct->msg, cb,
+			    arg);
 			replay_ct_next(r->ct);
 			continue;
 		}

@@ -259,8 +259,8 @@ static void
 test_log_open(void **state)
 {
 	struct replay_log	 l;
-	char			 a1[] = "ejabberd", a2[] = "=x", a3[] = "y=",
-				 a4[] = "/nonexistent/f.conf=/dev/null";
+	char			 a1[] = "ejabberd", a2[] = "=x", a3[] = "y=";
+	char			 a4[] = "/nonexistent/f.conf=/dev/null";
 
 	(void)state;
 	assert_int_equal(replay_log_open(&l, a1), -1);
