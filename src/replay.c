@@ -510,10 +510,12 @@ replay_main(int argc, char **argv)
 		free(cause);
 		goto out;
 	}
-	if (r.ct == NULL)
-		log_warnx("replay: no --conntrack: nothing corroborates the "
-		    "log lines, so every address a line names is judged "
-		    "(as by the daemon with conntrack off)");
+	/* As the daemon warns with conntrack off. */
+	if (r.ct == NULL && conf->auth_corroborate > 0)
+		log_warnx("replay: no --conntrack: log lines are judged "
+		    "without corroboration, so a forged line (a user name "
+		    "with a newline in it, say) can ban an address that never "
+		    "connected");
 
 	p = pipeline_new(conf, store, REPLAY_SEED);
 	pipeline_set_verdict_cb(p, replay_verdict_cb, &r);
