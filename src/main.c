@@ -63,7 +63,8 @@ static const struct main_cmd main_cmds[] = {
 	{ .name = "check-config", .main = main_check_config,
 	  .usage = "[-c FILE] [--reference[=markdown|man]]" },
 	{ .name = "replay", .main = replay_main,
-	  .usage = "[-c FILE] [--db FILE] [--json] --conntrack FILE" },
+	  .usage = "[-c FILE] [--db FILE] [--json] [--conntrack FILE] "
+	  "[--log FILTER=FILE]..." },
 	{ .name = "report", .main = report_main,
 	  .usage = "[--db FILE] [-c FILE] [--since DUR] [--top N] "
 	  "[--ip ADDR] [--service NAME] [--sort KEY] [--section NAME] "
