@@ -221,6 +221,16 @@ pipeline_proxy_active(const struct pipeline *p, int64_t time)
 	return 0;
 }
 
+/* "; N more since the last warning", or "" for none. */
+static const char *
+pipeline_more(unsigned long n, char *buf, size_t size)
+{
+	if (n == 0)
+		return "";
+	snprintf(buf, size, "; %lu more since the last warning", n);
+	return buf;
+}
+
 /*
  * Corroboration of a log event: 1 if its address connected itself, 2 if
  * only a proxy did (the line may name a client behind it), 0 if nothing
@@ -243,7 +253,7 @@ pipeline_event(const struct event *ev, void *arg)
 {
 	struct pipeline	*p = arg;
 	struct event	 proxied;
-	char		 a[ADDR_STRLEN];
+	char		 a[ADDR_STRLEN], more[64];
 
 	if (ev->source == EVENT_SRC_CONNTRACK && p->nproxy > 0)
 		pipeline_proxy_event(p, ev);
@@ -258,17 +268,17 @@ pipeline_event(const struct event *ev, void *arg)
 			p->stats.uncorroborated++;
 			if (log_ratelimit_ok(&p->rl_uncorroborated,
 			    ev->time)) {
-				log_warnx("%s: a %s line names %s, which has "
-				    "not connected to a service in the last "
-				    "%llds: not judged (forged, or conntrack "
-				    "missed its connection); %lu more such "
-				    "lines since the last warning",
-				    ev->origin != NULL ? ev->origin : "log",
-				    event_kind_name(ev->kind), addr_ntop(
-				    &ev->addr, a, sizeof(a)), (long long)(
+				log_warnx("%s: %s from %s, which has not "
+				    "connected to a service in the last %llds: "
+				    "not judged (forged, or conntrack missed "
+				    "its connection)%s", ev->origin != NULL ?
+				    ev->origin : "log", event_kind_name(
+				    ev->kind), addr_ntop(&ev->addr, a,
+				    sizeof(a)), (long long)(
 				    p->conf->auth_corroborate /
-				    CLOCK_US_PER_SEC),
-				    p->rl_uncorroborated.suppressed);
+				    CLOCK_US_PER_SEC), pipeline_more(
+				    p->rl_uncorroborated.suppressed, more,
+				    sizeof(more)));
 				p->rl_uncorroborated.suppressed = 0;
 			}
 			return;

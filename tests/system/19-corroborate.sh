@@ -84,7 +84,7 @@ expect_none 'conntrack is off' "$T/xg.log"
 fail_lines 198.51.100.99 20
 wait_until "$XG_WAIT" "20 uncorroborated lines" \
     out_eq 20 status_field 's["uncorroborated"]'
-expect_grep 'a auth_fail line names 198.51.100.99, which has not connected' \
+expect_grep 'xmpp: auth_fail from 198.51.100.99, which has not connected' \
     "$T/xg.log"
 
 # 2. The same from an address with a live connection: judged at the 6th.
