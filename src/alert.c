@@ -421,6 +421,17 @@ alerts_ban(enum ban_change what, const struct ban *b, int64_t now,
 		snprintf(m->text, sizeof(m->text), "xmppguard@%s: %s unbanned "
 		    "by an operator (%s, %s ban)", as->host, pfx, m->rule, n);
 		break;
+	case BAN_REVOKED:
+		/* Worth a look: an address became ours, or the firewall
+		 * disagrees with the rules. */
+		m->ev = CONF_AEV_UNBAN;
+		m->name = "unban";
+		m->sev = CONF_SEV_WARNING;
+		kind = ALERT_K_UNBAN;
+		snprintf(m->text, sizeof(m->text), "xmppguard@%s: ban of %s "
+		    "ended (%s, %s ban): %s", as->host, pfx, m->rule, n,
+		    b->reason);
+		break;
 	case BAN_EXPIRED:
 		m->ev = CONF_AEV_EXPIRE;
 		m->name = "expire";

@@ -771,6 +771,11 @@ ban_end(struct bans *bs, uint32_t i, const char *why, int unban,
 	log_info("unban: %s (%s ban %" PRIu32 ", %s)",
 	    addr_prefix_ntop(&b->prefix, pfx, sizeof(pfx)),
 	    verdict_rule_name(b->rule), b->count, why);
+	/* Alerts say why: the reason is the ban's no longer. */
+	snprintf(b->reason, sizeof(b->reason), "%s", why);
+	ban_notify(bs, BAN_REVOKED, b, now);
+	if (unban)	/* else the firewall never had it: refused */
+		bs->st.revoked++;
 	ban_remove(bs, i);
 }
 
@@ -1082,6 +1087,11 @@ static const struct status_field ban_status_fields[] = {
 	{ .name = "lifted", .type = STATUS_U64, .off = BS(unbans),
 	  .kind = STATUS_COUNTER, .metric = "xmppguard_bans_lifted_total",
 	  .help = "Bans an operator lifted.", .text = "% lifted" },
+	{ .name = "revoked", .type = STATUS_U64, .off = BS(revoked),
+	  .kind = STATUS_COUNTER, .metric = "xmppguard_bans_revoked_total",
+	  .help = "Bans ended because the rules now forbid them (an "
+	  "address made local, a reload) or the firewall refused them.",
+	  .text = "% revoked" },
 	{ .name = "refused", .type = STATUS_U64, .off = BS(refused),
 	  .text = "% refused (never a weapon)" },
 	{ .name = "covered", .type = STATUS_U64, .off = BS(covered) },

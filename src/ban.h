@@ -46,6 +46,9 @@ struct ban_stats {
 	uint64_t	 active;	/* in the table now */
 	uint64_t	 bans;		/* issued since start */
 	uint64_t	 unbans;	/* lifted by an operator */
+	uint64_t	 revoked;	/* ended because the rules now forbid
+					 * them (an address made local, a
+					 * reload) or the firewall refused */
 	uint64_t	 expired;
 	uint64_t	 extended;	/* a new verdict for a banned prefix
 					 * that made the ban longer */
@@ -73,7 +76,9 @@ enum ban_change {
 	BAN_ISSUED,		/* a new ban (count > 1: an escalation) */
 	BAN_EXTENDED,		/* a banned prefix's ban made longer */
 	BAN_LIFTED,		/* by an operator */
-	BAN_EXPIRED		/* its time ran out */
+	BAN_EXPIRED,		/* its time ran out */
+	BAN_REVOKED		/* never banned now, or refused by the
+				 * firewall: the ban's reason says why */
 };
 
 /* Told of a change after it is made (the ban is still valid, its expiry

@@ -252,6 +252,7 @@ test_own_added(void **state)
 	struct fx	*f = *state;
 	struct prefix	 p;
 	struct addr	 a;
+	struct ban_stats st;
 	char		*cause = NULL, *r;
 	size_t		 nk;
 	int		 lifted;
@@ -279,6 +280,9 @@ test_own_added(void **state)
 	assert_int_equal(bans_recheck(f->bs, &a, T0 + S), 0);
 	assert_string_equal(batch(f->bs, &nk),
 	    "-192.0.2.7/32 -198.51.100.0/24");
+	bans_get_stats(f->bs, &st);
+	assert_int_equal(st.revoked, 2);
+	assert_int_equal(st.unbans, 0);
 	assert_null(bans_find(f->bs, &(struct prefix){
 	    pfx("192.0.2.7").addr, 32 }));
 	assert_non_null(bans_find(f->bs, &(struct prefix){
