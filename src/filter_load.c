@@ -252,7 +252,8 @@ filter_number(const char *s, uint64_t min, uint64_t max, uint64_t *v)
 	for (; *s != '\0'; s++) {
 		if (*s < '0' || *s > '9')
 			return -1;
-		if (n > (max - (uint64_t)(*s - '0')) / 10)
+		if ((uint64_t)(*s - '0') > max ||
+		    n > (max - (uint64_t)(*s - '0')) / 10)
 			return -1;
 		n = n * 10 + (uint64_t)(*s - '0');
 	}
