@@ -414,13 +414,14 @@ replay_summary(const struct replay *r, const struct pipeline_stats *ps)
 		l = &r->logs[i];
 		fprintf(stderr, " log %s=%s: %llu lines, %llu events, "
 		    "%llu untimed, %llu too long, %llu binary, "
-		    "%llu match errors;", l->filter_arg, l->path,
-		    (unsigned long long)l->lines,
+		    "%llu match errors, %llu forged;", l->filter_arg,
+		    l->path, (unsigned long long)l->lines,
 		    (unsigned long long)l->events,
 		    (unsigned long long)l->untimed,
 		    (unsigned long long)l->toolong,
 		    (unsigned long long)l->binary,
-		    (unsigned long long)l->errors);
+		    (unsigned long long)l->errors,
+		    (unsigned long long)filter_stats(l->filter)->forged);
 	}
 	fprintf(stderr, " %llu connections, %llu verdicts",
 	    (unsigned long long)ps->conns, (unsigned long long)r->verdicts);

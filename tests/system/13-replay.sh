@@ -38,7 +38,7 @@ cat "$T/a.out" "$T/a.err"
 [ "$(cat "$T/a.out")" = "2026-11-29T09:01:06.500000Z 203.0.113.20/32 auth: 6 failed logins in 10m (limit 5)" ] ||
     fail "logs alone: $(cat "$T/a.out")"
 expect_grep 'warning: replay: no --conntrack: log lines are judged without corroboration' "$T/a.err"
-expect_grep "^replay: log ejabberd=$T/a.log: 16 lines, 14 events, 0 untimed, 1 too long, 1 binary, 0 match errors; 0 connections, 1 verdicts" "$T/a.err"
+expect_grep "^replay: log ejabberd=$T/a.log: 16 lines, 14 events, 0 untimed, 1 too long, 1 binary, 0 match errors, 0 forged; 0 connections, 1 verdicts" "$T/a.err"
 # The same from standard input, and with the filter given by its path.
 "$XG" replay -c "$T/empty.conf" --log ejabberd=- <"$T/a.log" 2>/dev/null |
     cmp -s - "$T/a.out" || fail "replay --log ejabberd=- differs"
