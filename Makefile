@@ -24,7 +24,7 @@ UNITDIR   ?= /lib/systemd/system
 CC        ?= cc
 PKG_CONFIG ?= pkg-config
 
-LIBS_PC   := libnetfilter_conntrack libpcre2-8 sqlite3 libcurl
+LIBS_PC   := libnetfilter_conntrack libpcre2-8 sqlite3 libcurl libmnl
 STD_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
 	-Wstrict-prototypes -Wmissing-prototypes -Wpointer-arith -Wcast-qual \
 	-Wwrite-strings -Wformat=2 -Wno-format-nonliteral

@@ -6,7 +6,7 @@
 set -eu
 
 BUILD_PKGS="build-essential pkg-config libnetfilter-conntrack-dev libpcre2-dev
-	libsqlite3-dev libcurl4-openssl-dev"
+	libsqlite3-dev libcurl4-openssl-dev libmnl-dev"
 TEST_PKGS="libcmocka-dev clang sqlite3 iproute2 nftables conntrack procps
 	python3 ipset iptables util-linux libclang-rt-14-dev chromium hyperfine
 	groff man-db systemd"
@@ -24,7 +24,7 @@ if [ "${1:-}" = "--check" ]; then
 	[ -e /usr/lib/prosody/modules/mod_log_auth ] || exit 1
 	/usr/bin/python3 -c 'import slixmpp' 2>/dev/null || exit 1
 	exec pkg-config --exists libnetfilter_conntrack libpcre2-8 sqlite3 \
-	    libcurl cmocka
+	    libcurl libmnl cmocka
 fi
 if [ "$(id -u)" -ne 0 ]; then
 	echo "deps.sh: run as root to install: $BUILD_PKGS $TEST_PKGS $E2E_PKGS" |

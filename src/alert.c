@@ -370,6 +370,9 @@ alerts_ban(enum ban_change what, const struct ban *b, int64_t now,
 	m->prefix = b->prefix;
 	m->rule = verdict_rule_name(b->rule);
 	snprintf(m->reason, sizeof(m->reason), "%s", b->reason);
+	m->scope = fw_scope_name(b->scope);
+	snprintf(m->ports, sizeof(m->ports), "%s", b->ports != NULL ?
+	    b->ports : "");
 	m->count = b->count;
 	m->expires = b->expires;
 	addr_prefix_ntop(&b->prefix, pfx, sizeof(pfx));
@@ -403,6 +406,10 @@ alerts_ban(enum ban_change what, const struct ban *b, int64_t now,
 			    b->reason);
 		if (b->count > 1)
 			alert_cat(m->text, sizeof(m->text), ", %s ban", n);
+		/* Through a proxy: the ports it closes, the proxy's too. */
+		if (b->scope == FW_SCOPE_PROXY)
+			alert_cat(m->text, sizeof(m->text), ", through a "
+			    "proxy: ports %s", m->ports);
 		alert_cat(m->text, sizeof(m->text), ", expires %s",
 		    alert_clock(b->expires, now, t, sizeof(t)));
 		break;
@@ -413,6 +420,17 @@ alerts_ban(enum ban_change what, const struct ban *b, int64_t now,
 		kind = ALERT_K_UNBAN;
 		snprintf(m->text, sizeof(m->text), "xmppguard@%s: %s unbanned "
 		    "by an operator (%s, %s ban)", as->host, pfx, m->rule, n);
+		break;
+	case BAN_REVOKED:
+		/* Worth a look: an address became ours, or the firewall
+		 * disagrees with the rules. */
+		m->ev = CONF_AEV_UNBAN;
+		m->name = "unban";
+		m->sev = CONF_SEV_WARNING;
+		kind = ALERT_K_UNBAN;
+		snprintf(m->text, sizeof(m->text), "xmppguard@%s: ban of %s "
+		    "ended (%s, %s ban): %s", as->host, pfx, m->rule, n,
+		    b->reason);
 		break;
 	case BAN_EXPIRED:
 		m->ev = CONF_AEV_EXPIRE;

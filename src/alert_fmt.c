@@ -321,6 +321,9 @@ alert_body_json(FILE *fp, const struct alerts *as, const struct alert_msg *m)
 			json_time(fp, m->expires);
 		}
 		fprintf(fp, ",\"count\":%" PRIu64, m->count);
+		if (m->scope != NULL)
+			fprintf(fp, ",\"scope\":\"%s\",\"ports\":\"%s\"",
+			    m->scope, m->ports);
 	}
 	if (sk != NULL) {
 		fprintf(fp, ",\"count\":%" PRIu64 ",\"bans\":%" PRIu32

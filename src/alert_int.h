@@ -13,6 +13,7 @@
 
 #include "addr.h"
 #include "conf.h"
+#include "fw.h"
 #include "log.h"
 #include "verdict.h"
 
@@ -47,6 +48,8 @@ struct alert_msg {
 	struct prefix		 prefix;
 	const char		*rule;
 	char			 reason[VERDICT_REASON_MAX];
+	const char		*scope;		/* "services", "proxy" */
+	char			 ports[FW_PORTS_STRLEN]; /* the ban drops */
 	int64_t			 duration;	/* us; 0: none */
 	int64_t			 expires;	/* us; 0: none */
 	uint64_t		 count;		/* nth ban; digest: bans */

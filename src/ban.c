@@ -14,8 +14,25 @@
  * enforced), held (an auth outage) or refused: never a weapon against the
  * owner, so loopback, link-local, multicast and unspecified addresses, the
  * host's own addresses, allowlisted networks and proxies, and any prefix
- * holding one of them, are never banned, whoever asks.  A host verdict is
- * widened to [ban] prefix4/prefix6 (IPv6 hosts usually own a /64).
+ * holding one of them, are never banned, whoever asks.  The same holds for
+ * the bans in force: when the rules change (a reload, an address added to
+ * an interface: ownaddr.c's live list) the bans they now forbid are lifted
+ * (bans_recheck), and a ban the firewall layer refuses is ended, not kept
+ * (bans_drop), so the table, the store and the kernel never disagree.  A
+ * host verdict is widened to [ban] prefix4/prefix6 (IPv6 hosts usually own
+ * a /64).
+ *
+ * Scope: a ban drops the services' ports, or, for a verdict from lines
+ * that came through a configured proxy (verdict.proxied, or an operator's
+ * --scope proxy), the proxy's ports too ([allow] proxy_ports; every port
+ * by default), since the client came in through the proxy's door.  A ban
+ * only ever widens: a later proxied verdict for a banned prefix, or for
+ * one inside a banned network, widens that ban (and sends it again), a
+ * services verdict never narrows it, and a network that takes the place
+ * of narrower bans takes the widest of their scopes.  The scope is stored
+ * with the ban and restored at start.  What the ports are is the
+ * configuration's, so each ban points at the table's text for its scope
+ * (fw_ports.c), kept up to date on reload.
  *
  * Escalation: the nth ban of a prefix within [ban] memory lasts duration x
  * escalate^(n-1), at most max_duration.  The earlier bans are counted in
@@ -48,6 +65,7 @@
 #include "htab.h"
 #include "json.h"
 #include "log.h"
+#include "ownaddr.h"
 #include "rule.h"
 #include "status.h"
 #include "store.h"
@@ -70,12 +88,26 @@ struct bans {
 	size_t		 nops, opscap, flushed;
 	struct prefix	*kills;
 	size_t		 nkills, killscap, kflushed;
-	struct addr	*local;
-	int		 nlocal;
+	struct ownaddr	*own;		/* the host's addresses; NULL: none */
+	char		 ports[2][FW_PORTS_STRLEN]; /* by scope: what a ban
+					 * drops, for people (struct ban) */
 	ban_notify_cb	 notify;	/* alerts; NULL: none */
 	void		*notify_arg;
 	struct ban_stats st;
 };
+
+/* The words for the ports of each scope under bs->conf. */
+static void
+ban_ports_init(struct bans *bs)
+{
+	uint16_t	 ports[FW_PORTS_MAX];
+	int		 s, n;
+
+	for (s = FW_SCOPE_SERVICES; s <= FW_SCOPE_PROXY; s++) {
+		n = fw_ports_conf(bs->conf, (enum fw_scope)s, ports);
+		fw_ports_fmt(ports, n, bs->ports[s], sizeof(bs->ports[s]));
+	}
+}
 
 struct bans *
 bans_new(const struct conf *conf, struct store *store)
@@ -85,6 +117,7 @@ bans_new(const struct conf *conf, struct store *store)
 	bs = xcalloc(1, sizeof(*bs));
 	bs->conf = conf;
 	bs->store = store;
+	ban_ports_init(bs);
 	htab_init(&bs->t, BAN_START, 1, NULL);
 	bs->b = xcalloc(BAN_START, sizeof(*bs->b));
 	bs->hpos = xcalloc(BAN_START, sizeof(*bs->hpos));
@@ -103,7 +136,6 @@ bans_free(struct bans *bs)
 	free(bs->heap);
 	free(bs->ops);
 	free(bs->kills);
-	free(bs->local);
 	free(bs);
 }
 
@@ -111,6 +143,7 @@ void
 bans_set_conf(struct bans *bs, const struct conf *conf)
 {
 	bs->conf = conf;
+	ban_ports_init(bs);
 }
 
 void
@@ -129,25 +162,9 @@ ban_notify(struct bans *bs, enum ban_change what, const struct ban *b,
 }
 
 void
-bans_set_local(struct bans *bs, const struct addr *a, int n)
+bans_set_own(struct bans *bs, struct ownaddr *own)
 {
-	free(bs->local);
-	bs->local = n > 0 ? xcalloc((size_t)n, sizeof(*a)) : NULL;
-	if (n > 0)
-		memcpy(bs->local, a, (size_t)n * sizeof(*a));
-	bs->nlocal = n;
-}
-
-int
-bans_refresh_local(struct bans *bs)
-{
-	struct addr	own[256];
-	int		n;
-
-	if ((n = addr_local(own, 256)) == -1)
-		return -1;
-	bans_set_local(bs, own, n);
-	return n;
+	bs->own = own;
 }
 
 /*
@@ -274,7 +291,6 @@ static int
 ban_refused(const struct bans *bs, const struct prefix *p, const char **why)
 {
 	const uint8_t	*a = p->addr.bytes;
-	int		 i;
 
 	if (addr_is_unspecified(&p->addr) || p->len == 0) {
 		*why = "unspecified";
@@ -293,11 +309,10 @@ ban_refused(const struct bans *bs, const struct prefix *p, const char **why)
 		*why = "multicast";
 		return 1;
 	}
-	for (i = 0; i < bs->nlocal; i++)
-		if (addr_prefix_contains(p, &bs->local[i])) {
-			*why = "one of this host's own addresses";
-			return 1;
-		}
+	if (bs->own != NULL && ownaddr_within(bs->own, p, NULL)) {
+		*why = "one of this host's own addresses";
+		return 1;
+	}
 	if (rule_allowlisted(bs->conf, p)) {
 		*why = "allowlisted, a proxy, or loopback";
 		return 1;
@@ -358,6 +373,7 @@ ban_queue(struct bans *bs, enum fw_op_kind kind, const struct ban *b,
 	memset(op, 0, sizeof(*op));
 	op->kind = kind;
 	op->prefix = b->prefix;
+	op->scope = b->scope;
 	if (kind != FW_UNBAN)
 		op->duration = b->expires - now > CLOCK_US_PER_SEC ?
 		    b->expires - now : CLOCK_US_PER_SEC;
@@ -460,15 +476,41 @@ ban_fmt_left(const struct ban *b, int64_t now, char *buf, size_t size)
 	    CLOCK_US_PER_SEC * CLOCK_US_PER_SEC, buf, size);
 }
 
+/* The ban's one line; a proxied ban's says the ports it drops. */
 static void
 ban_log(const char *what, const struct ban *b, int64_t now)
 {
 	char	pfx[ADDR_PREFIX_STRLEN], d[32];
 
-	log_info("%s: %s for %s (%s %" PRIu32 ", %s): %s", what,
+	log_info("%s: %s for %s (%s %" PRIu32 ", %s%s%s): %s", what,
 	    addr_prefix_ntop(&b->prefix, pfx, sizeof(pfx)),
 	    ban_fmt_left(b, now, d, sizeof(d)), b->throttled ? "throttle" :
-	    "ban", b->count, verdict_rule_name(b->rule), b->reason);
+	    "ban", b->count, verdict_rule_name(b->rule),
+	    b->scope == FW_SCOPE_PROXY ? ", through a proxy: ports " : "",
+	    b->scope == FW_SCOPE_PROXY ? b->ports : "", b->reason);
+}
+
+/*
+ * b (table index i) drops the ports of scope from now on, unless it does
+ * already: stored, sent again (leaving the narrower set where the backend
+ * has one per scope), logged.  1 if it widened.
+ */
+static int
+ban_widen(struct bans *bs, uint32_t i, enum fw_scope scope, int64_t now)
+{
+	struct ban	*b = &bs->b[i];
+
+	if (scope <= b->scope)
+		return 0;
+	ban_queue(bs, FW_UNBAN, b, now);
+	b->scope = scope;
+	b->ports = bs->ports[scope];
+	if (bs->store != NULL && b->id != 0)
+		store_ban_scope(bs->store, b->id, fw_scope_name(scope));
+	ban_queue(bs, b->throttled ? FW_THROTTLE : FW_BAN, b, now);
+	bs->st.widened++;
+	ban_log("ban widened", b, now);
+	return 1;
 }
 
 /* Issues or extends the ban of b->prefix; 1 if anything changed. */
@@ -483,7 +525,15 @@ ban_issue(struct bans *bs, struct ban *nb, int64_t now)
 	if ((i = ban_lookup(bs, &nb->prefix)) != BAN_NIL) {
 		b = &bs->b[i];
 		if (nb->expires <= b->expires)
-			return 0;
+			return ban_widen(bs, i, nb->scope, now);
+		if (nb->scope > b->scope) {
+			b->scope = nb->scope;
+			b->ports = bs->ports[b->scope];
+			bs->st.widened++;
+			if (bs->store != NULL && b->id != 0)
+				store_ban_scope(bs->store, b->id,
+				    fw_scope_name(b->scope));
+		}
 		b->expires = nb->expires;
 		ban_heap_fix(bs, bs->hpos[i]);
 		memcpy(b->reason, nb->reason, sizeof(b->reason));
@@ -516,7 +566,8 @@ ban_issue(struct bans *bs, struct ban *nb, int64_t now)
 			    addr_prefix_contains(&b->prefix,
 			    &nb->prefix.addr)) {
 				bs->st.covered++;
-				return 0;
+				return ban_widen(bs, bs->heap[k], nb->scope,
+				    now);
 			}
 		}
 		/* Removing reorders the heap: find them all first. */
@@ -533,6 +584,8 @@ ban_issue(struct bans *bs, struct ban *nb, int64_t now)
 			b = &bs->b[inner[k]];
 			if (b->expires > nb->expires)
 				nb->expires = b->expires;
+			if (b->scope > nb->scope)
+				nb->scope = b->scope;
 			if (bs->store != NULL && b->id != 0)
 				store_ban_lift(bs->store, b->id, now);
 			ban_queue(bs, FW_UNBAN, b, now);
@@ -551,8 +604,10 @@ ban_issue(struct bans *bs, struct ban *nb, int64_t now)
 		row.expires = nb->expires;
 		row.count = nb->count;
 		row.throttled = nb->throttled;
+		row.scope = fw_scope_name(nb->scope);
 		nb->id = store_ban_add(bs->store, &row);
 	}
+	nb->ports = bs->ports[nb->scope];
 	b = ban_insert(bs, nb);
 	ban_queue(bs, b->throttled ? FW_THROTTLE : FW_BAN, b, now);
 	if (!b->throttled && bs->conf->ban_kill)
@@ -608,6 +663,7 @@ bans_verdict(struct bans *bs, const struct verdict *v, int64_t now)
 	}
 	nb.rule = v->rule;
 	nb.source = BAN_SRC_RULE;
+	nb.scope = v->proxied ? FW_SCOPE_PROXY : FW_SCOPE_SERVICES;
 	nb.throttled = v->rule == VERDICT_KARMA &&
 	    bs->conf->ban_karma == CONF_KARMA_THROTTLE;
 	nb.since = now;
@@ -621,7 +677,7 @@ bans_verdict(struct bans *bs, const struct verdict *v, int64_t now)
 
 int
 bans_manual(struct bans *bs, const struct prefix *p, int64_t duration,
-    const char *reason, int64_t now, char **cause)
+    enum fw_scope scope, const char *reason, int64_t now, char **cause)
 {
 	struct ban	 nb;
 	const char	*why;
@@ -629,6 +685,10 @@ bans_manual(struct bans *bs, const struct prefix *p, int64_t duration,
 	uint64_t	 covered;
 	uint32_t	 i;
 
+	/* An address added a moment ago (the operator's `ip addr add`
+	 * just before) is known here before anything is decided. */
+	if (bs->own != NULL)
+		(void)ownaddr_sync(bs->own);
 	if (ban_refused(bs, p, &why)) {
 		bs->st.refused++;
 		*cause = xasprintf("%s is never banned: %s",
@@ -639,6 +699,7 @@ bans_manual(struct bans *bs, const struct prefix *p, int64_t duration,
 	nb.prefix = *p;
 	nb.rule = VERDICT_MANUAL;
 	nb.source = BAN_SRC_CONTROL;
+	nb.scope = scope;
 	nb.since = now;
 	nb.count = (i = ban_lookup(bs, p)) != BAN_NIL ? bs->b[i].count :
 	    ban_count(bs, p, now);
@@ -683,6 +744,88 @@ bans_lift(struct bans *bs, const struct prefix *p, int64_t now,
 	ban_notify(bs, BAN_LIFTED, &bs->b[i], now);
 	ban_remove(bs, i);
 	bs->st.unbans++;
+	return 0;
+}
+
+/*
+ * Ends ban i for a reason of the daemon's own, neither an operator's nor
+ * its time: the store's row is lifted now, why added to its reason, and
+ * unban queues the removal from the firewall (not for a ban the firewall
+ * never took).  One info line, as for every unban.
+ */
+static void
+ban_end(struct bans *bs, uint32_t i, const char *why, int unban,
+    int64_t now)
+{
+	struct ban	*b = &bs->b[i];
+	char		 pfx[ADDR_PREFIX_STRLEN], *reason;
+
+	if (bs->store != NULL && b->id != 0) {
+		reason = xasprintf("%s; %s", b->reason, why);
+		store_ban_update(bs->store, b->id, b->expires, reason);
+		store_ban_lift(bs->store, b->id, now);
+		free(reason);
+	}
+	if (unban)
+		ban_queue(bs, FW_UNBAN, b, now);
+	log_info("unban: %s (%s ban %" PRIu32 ", %s)",
+	    addr_prefix_ntop(&b->prefix, pfx, sizeof(pfx)),
+	    verdict_rule_name(b->rule), b->count, why);
+	/* Alerts say why: the reason is the ban's no longer. */
+	snprintf(b->reason, sizeof(b->reason), "%s", why);
+	ban_notify(bs, BAN_REVOKED, b, now);
+	if (unban)	/* else the firewall never had it: refused */
+		bs->st.revoked++;
+	ban_remove(bs, i);
+}
+
+int
+bans_recheck(struct bans *bs, const struct addr *a, int64_t now)
+{
+	const struct ban	*b;
+	const char		*why;
+	char			 buf[ADDR_STRLEN], *reason;
+	uint32_t		*end, k, n = 0;
+
+	if (bs->n == 0)
+		return 0;
+	/* Removing reorders the heap: find them all first. */
+	end = xcalloc(bs->n, sizeof(*end));
+	for (k = 0; k < bs->n; k++) {
+		b = &bs->b[bs->heap[k]];
+		if (a != NULL ? addr_prefix_contains(&b->prefix, a) :
+		    ban_refused(bs, &b->prefix, &why))
+			end[n++] = bs->heap[k];
+	}
+	for (k = 0; k < n; k++) {
+		b = &bs->b[end[k]];
+		if (a != NULL)
+			reason = xasprintf("lifted: %s is now one of this "
+			    "host's addresses", addr_ntop(a, buf, sizeof(buf)));
+		else {
+			(void)ban_refused(bs, &b->prefix, &why);
+			reason = xasprintf("lifted: never banned now: %s", why);
+		}
+		ban_end(bs, end[k], reason, 1, now);
+		free(reason);
+	}
+	free(end);
+	return (int)n;
+}
+
+int
+bans_drop(struct bans *bs, const struct prefix *p, const char *why,
+    int64_t now)
+{
+	char		*reason;
+	uint32_t	 i;
+
+	if ((i = ban_lookup(bs, p)) == BAN_NIL)
+		return -1;
+	reason = xasprintf("refused by the firewall: %s", why);
+	ban_end(bs, i, reason, 0, now);
+	free(reason);
+	bs->st.refused++;
 	return 0;
 }
 
@@ -735,6 +878,9 @@ ban_restore_cb(const struct store_ban *row, void *arg)
 	b.source = row->source != NULL && strcmp(row->source, "control") ==
 	    0 ? BAN_SRC_CONTROL : BAN_SRC_RULE;
 	b.throttled = row->throttled;
+	b.scope = row->scope != NULL && strcmp(row->scope, "proxy") == 0 ?
+	    FW_SCOPE_PROXY : FW_SCOPE_SERVICES;
+	b.ports = r->bs->ports[b.scope];
 	b.since = row->since;
 	b.expires = row->expires;
 	b.count = row->count > 0 && row->count < UINT32_MAX ?
@@ -792,7 +938,7 @@ void
 bans_reconcile(struct bans *bs, int64_t now, const struct fw_entry *entries,
     size_t n)
 {
-	struct fw_entry		*sorted = NULL, key;
+	struct fw_entry		*sorted = NULL, key, *found;
 	struct ban		 gone;
 	uint32_t		 i, h;
 	size_t			 k;
@@ -802,13 +948,15 @@ bans_reconcile(struct bans *bs, int64_t now, const struct fw_entry *entries,
 		memcpy(sorted, entries, n * sizeof(*sorted));
 		qsort(sorted, n, sizeof(*sorted), ban_entry_cmp);
 	}
-	/* Ours, missing from the firewall: again, for what is left. */
+	/* Ours, missing from the firewall (or there on fewer ports than
+	 * its scope's): again, for what is left. */
 	for (h = 0; h < bs->n; h++) {
 		i = bs->heap[h];
 		memset(&key, 0, sizeof(key));
 		key.prefix = bs->b[i].prefix;
-		if (sorted != NULL && bsearch(&key, sorted, n,
-		    sizeof(*sorted), ban_entry_cmp) != NULL)
+		if (sorted != NULL && (found = bsearch(&key, sorted, n,
+		    sizeof(*sorted), ban_entry_cmp)) != NULL &&
+		    found->scope >= bs->b[i].scope)
 			continue;
 		ban_queue(bs, bs->b[i].throttled ? FW_THROTTLE : FW_BAN,
 		    &bs->b[i], now);
@@ -822,6 +970,7 @@ bans_reconcile(struct bans *bs, int64_t now, const struct fw_entry *entries,
 		memset(&gone, 0, sizeof(gone));
 		gone.prefix = sorted[k].prefix;
 		gone.rule = VERDICT_MANUAL;
+		gone.scope = sorted[k].scope;
 		ban_queue(bs, FW_UNBAN, &gone, now);
 	}
 	free(sorted);
@@ -889,8 +1038,11 @@ ban_json(FILE *out, const struct ban *b)
 	fputs(",\"expires\":", out);
 	json_time(out, b->expires);
 	fprintf(out, ",\"count\":%" PRIu32 ",\"source\":\"%s\","
-	    "\"throttled\":%s}", b->count, b->source == BAN_SRC_CONTROL ?
-	    "control" : "rule", b->throttled ? "true" : "false");
+	    "\"throttled\":%s,\"scope\":\"%s\",\"ports\":", b->count,
+	    b->source == BAN_SRC_CONTROL ? "control" : "rule",
+	    b->throttled ? "true" : "false", fw_scope_name(b->scope));
+	json_string(out, b->ports != NULL ? b->ports : "");
+	fputc('}', out);
 }
 
 /*
@@ -935,9 +1087,15 @@ static const struct status_field ban_status_fields[] = {
 	{ .name = "lifted", .type = STATUS_U64, .off = BS(unbans),
 	  .kind = STATUS_COUNTER, .metric = "xmppguard_bans_lifted_total",
 	  .help = "Bans an operator lifted.", .text = "% lifted" },
+	{ .name = "revoked", .type = STATUS_U64, .off = BS(revoked),
+	  .kind = STATUS_COUNTER, .metric = "xmppguard_bans_revoked_total",
+	  .help = "Bans ended because the rules now forbid them (an "
+	  "address made local, a reload) or the firewall refused them.",
+	  .text = "% revoked" },
 	{ .name = "refused", .type = STATUS_U64, .off = BS(refused),
 	  .text = "% refused (never a weapon)" },
 	{ .name = "covered", .type = STATUS_U64, .off = BS(covered) },
+	{ .name = "widened", .type = STATUS_U64, .off = BS(widened) },
 	{ .name = "narrowed", .type = STATUS_U64, .off = BS(narrowed),
 	  .kind = STATUS_COUNTER, .metric = "xmppguard_bans_narrowed_total",
 	  .help = "Bans of the offending address alone: its wider prefix "

@@ -28,6 +28,12 @@ struct ban {
 	enum verdict_rule rule;
 	enum ban_source	 source;
 	int		 throttled;	/* karma = throttle */
+	enum fw_scope	 scope;		/* the ports it drops: the services',
+					 * or also the proxy's (a verdict
+					 * through a proxy); only widens */
+	const char	*ports;		/* those ports now, "5222,5269" or
+					 * "all": the table's text for the
+					 * scope, valid while the table is */
 	int64_t		 since;		/* us */
 	int64_t		 expires;	/* us */
 	uint32_t	 count;		/* the nth ban of this prefix within
@@ -40,9 +46,15 @@ struct ban_stats {
 	uint64_t	 active;	/* in the table now */
 	uint64_t	 bans;		/* issued since start */
 	uint64_t	 unbans;	/* lifted by an operator */
+	uint64_t	 revoked;	/* ended because the rules now forbid
+					 * them (an address made local, a
+					 * reload) or the firewall refused */
 	uint64_t	 expired;
 	uint64_t	 extended;	/* a new verdict for a banned prefix
 					 * that made the ban longer */
+	uint64_t	 widened;	/* a verdict through a proxy for a
+					 * prefix banned on the services'
+					 * ports: now on the proxy's too */
 	uint64_t	 refused;	/* never a weapon: loopback, own,
 					 * allowlisted, ... */
 	uint64_t	 restored;	/* found in the store at start */
@@ -64,7 +76,9 @@ enum ban_change {
 	BAN_ISSUED,		/* a new ban (count > 1: an escalation) */
 	BAN_EXTENDED,		/* a banned prefix's ban made longer */
 	BAN_LIFTED,		/* by an operator */
-	BAN_EXPIRED		/* its time ran out */
+	BAN_EXPIRED,		/* its time ran out */
+	BAN_REVOKED		/* never banned now, or refused by the
+				 * firewall: the ban's reason says why */
 };
 
 /* Told of a change after it is made (the ban is still valid, its expiry
@@ -80,14 +94,10 @@ void		 bans_set_conf(struct bans *, const struct conf *);
  * (alerts); never for the bans bans_load() restores.  NULL: nobody. */
 void		 bans_set_notify(struct bans *, ban_notify_cb, void *arg);
 
-/*
- * The host's own addresses, never banned.  enforce.c reads them once, at
- * start (bans_refresh_local); an address added to an interface later is
- * not known here until the daemon restarts.
- */
-void		 bans_set_local(struct bans *, const struct addr *, int n);
-/* The same from the interfaces (getifaddrs): how many, or -1. */
-int		 bans_refresh_local(struct bans *);
+/* The host's own addresses (ownaddr.h; not owned), never banned; NULL:
+ * none known. */
+struct ownaddr;
+void		 bans_set_own(struct bans *, struct ownaddr *);
 
 /*
  * A verdict at time now: bans its prefix (a host verdict is widened to
@@ -100,13 +110,30 @@ int		 bans_verdict(struct bans *, const struct verdict *,
 
 /*
  * An operator's ban (duration 0: [ban] duration, escalated as for a
- * verdict) or unban.  0, or -1 and *cause: a refused prefix, not banned.
+ * verdict; scope as for a verdict's, FW_SCOPE_PROXY widening a ban in
+ * force) or unban.  0, or -1 and *cause: a refused prefix, not banned.
  */
 int		 bans_manual(struct bans *, const struct prefix *,
-		    int64_t duration, const char *reason, int64_t now,
-		    char **cause);
+		    int64_t duration, enum fw_scope, const char *reason,
+		    int64_t now, char **cause);
 int		 bans_lift(struct bans *, const struct prefix *, int64_t now,
 		    char **cause);
+
+/*
+ * Lifts the bans in force that the never-a-weapon rules now forbid (after
+ * a reload), or, a not NULL, those holding a, which has just become one
+ * of the host's own addresses: unbans queued, the store's rows ended with
+ * the reason ("lifted: ..."), one log line each.  How many.
+ */
+int		 bans_recheck(struct bans *, const struct addr *a,
+		    int64_t now);
+/*
+ * The firewall layer refused p's ban (why): it leaves the table and its
+ * row is ended with the reason, no unban queued.  0, or -1 if p is not
+ * banned.
+ */
+int		 bans_drop(struct bans *, const struct prefix *,
+		    const char *why, int64_t now);
 
 /* Forgets bans whose time is up, soonest first; send_unban: queue an
  * unban (for backends without timeouts of their own).  O(log n) a ban. */
@@ -154,7 +181,7 @@ char		*ban_fmt_left(const struct ban *, int64_t now, char *buf,
 		    size_t size);
 
 /* JSON for one ban: address (with /len), rule, reason, since, expires,
- * count, source, throttled. */
+ * count, source, throttled, scope, ports. */
 void		 ban_json(FILE *, const struct ban *);
 
 /* Its counters, for status and metrics (obj: the struct bans). */

@@ -205,9 +205,13 @@ conf_fmt_range(const struct conf_directive *d, char *buf, size_t size)
 			    "%s`%s`", i == 0 ? "" : ", ", d->values[i]);
 		break;
 	case CONF_T_PORTS:
-		snprintf(buf, size, "%" PRId64 " to %" PRId64 ", at most %d "
-		    "(%d in all services)", d->min, d->max, CONF_PORTS_MAX,
-		    CONF_PORTS_TOTAL_MAX);
+		if (d->flags & CONF_F_ALL)	/* not a service's */
+			snprintf(buf, size, "%" PRId64 " to %" PRId64 ", at "
+			    "most %d", d->min, d->max, CONF_PORTS_MAX);
+		else
+			snprintf(buf, size, "%" PRId64 " to %" PRId64 ", at "
+			    "most %d (%d in all services)", d->min, d->max,
+			    CONF_PORTS_MAX, CONF_PORTS_TOTAL_MAX);
 		break;
 	case CONF_T_NETWORKS:
 		snprintf(buf, size, "at most %d", CONF_NETWORKS_MAX);

@@ -8,8 +8,9 @@
  * line into one request and prints the answer.  A new command is one
  * entry and one handler.
  *
- * Wire words: "status [json]", "bans [json]", "ban PREFIX [SECONDS
- * [REASON...]]" (0 seconds: [ban] duration, escalated), "unban PREFIX",
+ * Wire words: "status [json]", "bans [json]", "ban [proxy] PREFIX [SECONDS
+ * [REASON...]]" (0 seconds: [ban] duration, escalated; proxy: the proxy
+ * scope, as for a client judged through a proxy), "unban PREFIX",
  * "reload".  The reason travels word by word and the daemon joins it.
  */
 #include <getopt.h>
@@ -110,11 +111,11 @@ control_ban_text_cb(const struct ban *b, void *arg)
 	FILE	*out = arg;
 	char	 pfx[ADDR_PREFIX_STRLEN], t[40], left[32];
 
-	fprintf(out, "%-20s %-11s until %s (%s left), ban %u%s: %s\n",
-	    addr_prefix_ntop(&b->prefix, pfx, sizeof(pfx)),
+	fprintf(out, "%-20s %-11s until %s (%s left), ban %u%s, ports %s: "
+	    "%s\n", addr_prefix_ntop(&b->prefix, pfx, sizeof(pfx)),
 	    verdict_rule_name(b->rule), json_fmt_time(b->expires, t,
 	    sizeof(t)), ban_fmt_left(b, clock_realtime(), left, sizeof(left)),
-	    b->count, b->throttled ? " (throttle)" : "", b->reason);
+	    b->count, b->throttled ? " (throttle)" : "", b->ports, b->reason);
 }
 
 static int
@@ -147,8 +148,13 @@ control_ban(struct daemon *d, int argc, char **argv, FILE *out)
 	char		 reason[VERDICT_REASON_MAX], *cause, *end;
 	long long	 secs = 0;
 	size_t		 len = 0;
-	int		 i;
+	int		 i, proxy;
 
+	/* "proxy" first: the proxy scope (no prefix reads so). */
+	if ((proxy = argc > 2 && strcmp(argv[1], "proxy") == 0)) {
+		argc--;
+		argv++;
+	}
 	if (control_prefix(argv[1], &p, out) == -1)
 		return -1;
 	if (argc >= 3) {
@@ -163,8 +169,8 @@ control_ban(struct daemon *d, int argc, char **argv, FILE *out)
 	for (i = 3; i < argc && len + 2 < sizeof(reason); i++)
 		len += (size_t)snprintf(reason + len, sizeof(reason) - len,
 		    "%s%s", i > 3 ? " " : "", argv[i]);
-	if (enforce_ban(d->enforce, &p, secs * CLOCK_US_PER_SEC, reason,
-	    &cause) == -1) {
+	if (enforce_ban(d->enforce, &p, secs * CLOCK_US_PER_SEC, proxy ?
+	    FW_SCOPE_PROXY : FW_SCOPE_SERVICES, reason, &cause) == -1) {
 		fprintf(out, "%s\n", cause);
 		free(cause);
 		return -1;
@@ -237,6 +243,7 @@ control_main(int argc, char **argv)
 		{ "json",	no_argument,		NULL, 'j' },
 		{ "for",	required_argument,	NULL, 'f' },
 		{ "reason",	required_argument,	NULL, 'r' },
+		{ "scope",	required_argument,	NULL, 'p' },
 		{ NULL,		0,			NULL, 0 }
 	};
 	const struct control_cmd *cmd = control_find(argv[0]);
@@ -248,7 +255,7 @@ control_main(int argc, char **argv)
 	size_t		 bodylen = 0;
 	FILE		*mem;
 	int64_t		 dur = 0;
-	int		 ch, json = 0, rc, n = 0;
+	int		 ch, json = 0, rc, n = 0, proxy = 0;
 
 	while ((ch = getopt_long(argc, argv, "c:s:", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -279,6 +286,12 @@ control_main(int argc, char **argv)
 				return -1;
 			reason = optarg;
 			break;
+		case 'p':
+			if (!cmd->ban || (strcmp(optarg, "proxy") != 0 &&
+			    strcmp(optarg, "services") != 0))
+				return -1;
+			proxy = strcmp(optarg, "proxy") == 0;
+			break;
 		default:
 			return -1;
 		}
@@ -288,6 +301,8 @@ control_main(int argc, char **argv)
 	req[n++] = cmd->name;
 	if (json)
 		req[n++] = "json";
+	if (proxy)
+		req[n++] = "proxy";
 	if (cmd->target)
 		req[n++] = argv[optind];
 	if (cmd->ban) {

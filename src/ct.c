@@ -496,25 +496,6 @@ ct_dump_open(struct ct *ct)
  * as this once a few ports are watched; libnetfilter_conntrack 1.0.9
  * cannot ask for it anyway.
  */
-/*
- * Tells the flow table the host's own addresses, read again before every
- * dump so an address added since (a new interface, a DHCP renewal) is
- * known within one ct_poll.
- */
-static void
-ct_local_refresh(struct ct *ct)
-{
-	struct addr	own[CTFLOW_LOCAL_MAX];
-	int		n;
-
-	if ((n = addr_local(own, CTFLOW_LOCAL_MAX)) == -1) {
-		if (log_ratelimit_ok(&ct->rl_error, clock_monotonic()))
-			log_warn("ct: getifaddrs");
-		return;
-	}
-	ctflow_set_local(ct->flows, own, n);
-}
-
 static int
 ct_dump(struct ct *ct, int first, char **cause)
 {
@@ -530,7 +511,6 @@ ct_dump(struct ct *ct, int first, char **cause)
 		return -1;
 	}
 	t0 = clock_monotonic();
-	ct_local_refresh(ct);
 	ctflow_resync_begin(ct->flows, first);
 	ct->dump_mark = clock_realtime();
 	ct->dump_seen = ct->dump_tcp = 0;
@@ -773,6 +753,14 @@ ct_set_conf(struct ct *ct, const struct conf *conf)
 		ct->poll_ms = ct_poll_ms(conf);
 		(void)loop_timer_set(ct->loop, ct->poll, ct->poll_ms);
 	}
+}
+
+/* The live list (ownaddr.c): an address added since start is known as
+ * soon as the kernel says so, not at the next dump. */
+void
+ct_set_own(struct ct *ct, const struct ownaddr *own)
+{
+	ctflow_set_own(ct->flows, own);
 }
 
 void

@@ -92,8 +92,6 @@ struct ctflow_stats {
 					 * followed */
 };
 
-#define CTFLOW_LOCAL_MAX	256	/* own addresses remembered */
-
 /* A table for at most capacity flows (the oldest idle are evicted). */
 struct ctflow	*ctflow_new(uint32_t capacity, uint32_t seed);
 void		 ctflow_free(struct ctflow *);
@@ -109,10 +107,12 @@ void		 ctflow_resync_begin(struct ctflow *, int first);
 void		 ctflow_resync_end(struct ctflow *, const struct conf *,
 		    int64_t now, event_cb, void *arg);
 void		 ctflow_get_stats(const struct ctflow *, struct ctflow_stats *);
-/* The host's own addresses (copied; at most CTFLOW_LOCAL_MAX).  A new flow
- * from one of them to an address that is not is not followed: it is the
- * server's own outgoing connection (s2s to a remote 5269), not a client. */
-void		 ctflow_set_local(struct ctflow *, const struct addr *, int n);
+/* The host's own addresses (ownaddr.h, the live list; not owned; NULL:
+ * none).  A new flow from one of them to an address that is not is not
+ * followed: it is the server's own outgoing connection (s2s to a remote
+ * 5269), not a client. */
+struct ownaddr;
+void		 ctflow_set_own(struct ctflow *, const struct ownaddr *);
 
 /*
  * ct_text_parse: one line of `conntrack -E -o timestamp,extended[,id]`
@@ -157,6 +157,8 @@ struct ct	*ct_open(struct loop *, const struct conf *, event_cb,
 int		 ct_start(struct ct *, char **cause);
 /* Takes a new configuration (watched ports, intervals) after a reload. */
 void		 ct_set_conf(struct ct *, const struct conf *);
+/* The host's own addresses, for the flow table (see ctflow_set_own). */
+void		 ct_set_own(struct ct *, const struct ownaddr *);
 
 /*
  * Privilege separation.  Unprivileged, the daemon can read netlink but

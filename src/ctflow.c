@@ -60,6 +60,7 @@
 #include "ct.h"
 #include "event.h"
 #include "htab.h"
+#include "ownaddr.h"
 #include "xmalloc.h"
 
 #define CTFLOW_NIL		HTAB_NIL
@@ -119,8 +120,7 @@ struct ctflow {
 	uint32_t	 capacity;
 	uint32_t	 gen;
 	int		 resync_first;	/* inside the start-up dump */
-	struct addr	 local[CTFLOW_LOCAL_MAX];	/* own addresses */
-	int		 nlocal;
+	const struct ownaddr *own;	/* the host's addresses; NULL: none */
 	struct ctflow_stats stats;
 };
 
@@ -187,24 +187,16 @@ ctflow_free(struct ctflow *ctf)
 }
 
 void
-ctflow_set_local(struct ctflow *ctf, const struct addr *a, int n)
+ctflow_set_own(struct ctflow *ctf, const struct ownaddr *own)
 {
-	if (n > CTFLOW_LOCAL_MAX)
-		n = CTFLOW_LOCAL_MAX;
-	memcpy(ctf->local, a, (size_t)n * sizeof(*a));
-	ctf->nlocal = n;
+	ctf->own = own;
 }
 
-/* Only new flows get here, and a host has a handful of addresses. */
+/* Only new flows get here: a binary search of the live list. */
 static int
 ctflow_is_local(const struct ctflow *ctf, const struct addr *a)
 {
-	int	i;
-
-	for (i = 0; i < ctf->nlocal; i++)
-		if (addr_eq(&ctf->local[i], a))
-			return 1;
-	return 0;
+	return ctf->own != NULL && ownaddr_is(ctf->own, a);
 }
 
 void

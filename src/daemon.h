@@ -19,6 +19,7 @@ struct enforce;
 struct logsrc;
 struct loop;
 struct metrics_server;
+struct ownaddr;
 struct pipeline;
 struct priv;
 struct status;
@@ -32,6 +33,7 @@ struct daemon {
 	struct ct	*ct;		/* NULL: [conntrack] enabled = no */
 	struct logsrc	*logs;		/* the [log] sections */
 	struct priv	*priv;		/* the helper; NULL: none */
+	struct ownaddr	*own;		/* the host's addresses, live */
 	struct enforce	*enforce;	/* bans and the firewall */
 	struct ctl	*ctl;		/* the control socket */
 	struct alerts	*alerts;	/* the [alert] sinks */

@@ -22,6 +22,13 @@
  * those bans in one transaction (nothing to list, no gap); else by
  * comparing with its list and queueing what differs.
  *
+ * The table, the store and the kernel never disagree: the bans the
+ * never-a-weapon rules forbid are lifted when the rules change (at start
+ * and reload for the configuration, at once when an address becomes one
+ * of the host's own: ownaddr.c's callback), and an operation the firewall
+ * layer refuses (fw_set_refused_cb) ends its ban, which the operator who
+ * asked for it hears as an error.
+ *
  * Expiry is a timer set for the soonest expiry (ban.c keeps bans in a heap
  * by expiry), re-armed whenever that changes; nothing scans the table on
  * a clock tick.  The delay is capped at ENFORCE_EXPIRE_MAX_MS because bans
@@ -40,6 +47,7 @@
 #include "fw.h"
 #include "log.h"
 #include "loop.h"
+#include "ownaddr.h"
 #include "priv.h"
 #include "store.h"
 #include "verdict.h"
@@ -49,12 +57,14 @@
 #define ENFORCE_IDLE_MS		(3600 * 1000)	/* no ban in force */
 #define ENFORCE_RETRY_MIN_US	CLOCK_US_PER_SEC
 #define ENFORCE_RETRY_MAX_US	(30 * CLOCK_US_PER_SEC)
+#define ENFORCE_WHY_MAX		80
 
 struct enforce {
 	const struct conf *conf;
 	struct loop	*loop;
 	struct store	*store;
 	struct priv	*priv;		/* the helper; NULL: none */
+	struct ownaddr	*own;		/* the host's addresses; NULL: none */
 	struct fw	*fw;
 	struct bans	*bans;
 	struct loop_timer *expiry;	/* fires at the soonest expiry */
@@ -68,7 +78,84 @@ struct enforce {
 		char		*cause;
 	}		*refused;	/* by the bisect of this flush */
 	size_t		 nrefused, refusedcap;
+	struct {
+		struct prefix	 prefix;
+		char		 why[ENFORCE_WHY_MAX];
+	}		*fwref;		/* bans the firewall layer refused in
+					 * the last flush (never a weapon) */
+	size_t		 nfwref, fwrefcap;
 };
+
+/* The firewall layer refused a ban: noted, ended once the batch is
+ * through (enforce_fw_refusals). */
+static void
+enforce_fw_refused_cb(const struct fw_op *op, const char *why, void *arg)
+{
+	struct enforce	*e = arg;
+	size_t		 i;
+
+	if (op->kind == FW_UNBAN)
+		return;
+	/* The bisect may offer the same operation more than once. */
+	for (i = 0; i < e->nfwref; i++)
+		if (e->fwref[i].prefix.len == op->prefix.len &&
+		    addr_eq(&e->fwref[i].prefix.addr, &op->prefix.addr))
+			return;
+	if (e->nfwref == e->fwrefcap) {
+		e->fwrefcap = e->fwrefcap == 0 ? 8 : e->fwrefcap * 2;
+		e->fwref = xreallocarray(e->fwref, e->fwrefcap,
+		    sizeof(*e->fwref));
+	}
+	e->fwref[e->nfwref].prefix = op->prefix;
+	snprintf(e->fwref[e->nfwref++].why, ENFORCE_WHY_MAX, "%s", why);
+}
+
+/* The bans the firewall layer refused leave the table and the store. */
+static void
+enforce_fw_refusals(struct enforce *e)
+{
+	int64_t	now = clock_realtime();
+	size_t	i;
+
+	for (i = 0; i < e->nfwref; i++)
+		(void)bans_drop(e->bans, &e->fwref[i].prefix, e->fwref[i].why,
+		    now);
+}
+
+/* 1 if p's ban was refused in the last flush, why into *why. */
+static int
+enforce_fw_was_refused(const struct enforce *e, const struct prefix *p,
+    const char **why)
+{
+	size_t	i;
+
+	for (i = 0; i < e->nfwref; i++)
+		if (e->fwref[i].prefix.len == p->len &&
+		    addr_eq(&e->fwref[i].prefix.addr, &p->addr)) {
+			*why = e->fwref[i].why;
+			return 1;
+		}
+	return 0;
+}
+
+/* A firewall of ours: the live own addresses, refusals heard. */
+static void
+enforce_fw_own(struct enforce *e, struct fw *fw)
+{
+	fw_set_own(fw, e->own);
+	fw_set_refused_cb(fw, enforce_fw_refused_cb, e);
+}
+
+/* An address became one of the host's: any ban holding it ends now (the
+ * flush hook sends the unbans before the loop sleeps). */
+static void
+enforce_own_cb(const struct addr *a, enum ownaddr_change what, void *arg)
+{
+	struct enforce	*e = arg;
+
+	if (what == OWNADDR_ADDED)
+		(void)bans_recheck(e->bans, a, clock_realtime());
+}
 
 static struct fw *
 enforce_fw_open(const struct conf *conf, struct loop *loop,
@@ -215,29 +302,35 @@ enforce_flush(struct enforce *e)
 	size_t			 n, nkills, i, applied;
 	char			*cause;
 
+	const char		*why;
+
 	if (e->retry_at != 0 && clock_monotonic() < e->retry_at)
 		goto done;
 	n = bans_pending(e->bans, &ops, &kills, &nkills);
 	if (n == 0 && nkills == 0)
 		goto done;
+	e->nfwref = 0;
 	if (n > 0 && fw_apply(e->fw, ops, n, &cause) == -1) {
 		applied = 0;
 		if (n > 1)
 			enforce_bisect(e, ops, n, &applied);
 		enforce_refused(e, applied > 0);
 		if (applied == 0) {
+			enforce_fw_refusals(e);
 			enforce_failed(e, cause, n);
 			goto done;
 		}
 		free(cause);
 	}
+	enforce_fw_refusals(e);
 	e->retry_at = 0;
 	e->backoff = ENFORCE_RETRY_MIN_US;
 	log_debug("fw: %zu operations in %.1f ms", n,
 	    fw_stats(e->fw)->last_us / 1000.0);
 	/* Live sessions: their conntrack entries and sockets. */
 	for (i = 0; i < nkills; i++)
-		if (fw_kill(e->fw, &kills[i], &cause) == -1) {
+		if (!enforce_fw_was_refused(e, &kills[i], &why) &&
+		    fw_kill(e->fw, &kills[i], &cause) == -1) {
 			log_warnx("fw: %s", cause);
 			free(cause);
 		}
@@ -270,9 +363,14 @@ enforce_restore(struct enforce *e)
 
 	t0 = clock_monotonic();
 	bans_load(e->bans, now);
+	/* What the rules forbid now (a new [allow], an address of ours)
+	 * ends here; the replace or the comparison takes it out. */
+	(void)bans_recheck(e->bans, NULL, now);
 	t1 = clock_monotonic();
 	n = bans_all(e->bans, now, &ops);
+	e->nfwref = 0;
 	if (fw_replace(e->fw, ops, n, &cause) == 0) {
+		enforce_fw_refusals(e);
 		if (n > 0)
 			log_info("ban: %zu %s in force in the firewall, "
 			    "restored in %.1f ms (store %.1f ms, firewall "
@@ -304,7 +402,8 @@ enforce_restore(struct enforce *e)
 /* Everything but the timers: what the unit tests drive in simulated
  * time, with a backend of their own. */
 static struct enforce *
-enforce_new(const struct conf *conf, struct store *store, struct fw *fw)
+enforce_new(const struct conf *conf, struct store *store, struct fw *fw,
+    struct ownaddr *own)
 {
 	struct enforce	*e;
 
@@ -312,18 +411,21 @@ enforce_new(const struct conf *conf, struct store *store, struct fw *fw)
 	e->conf = conf;
 	e->store = store;
 	e->fw = fw;
+	e->own = own;
 	e->rl.interval_us = 60 * CLOCK_US_PER_SEC;
 	e->backoff = ENFORCE_RETRY_MIN_US;
 	e->bans = bans_new(conf, store);
-	if (bans_refresh_local(e->bans) == -1)
-		log_warn("ban: getifaddrs (own addresses)");
+	bans_set_own(e->bans, own);
+	enforce_fw_own(e, fw);
+	if (own != NULL)
+		ownaddr_set_cb(own, enforce_own_cb, e);
 	enforce_restore(e);
 	return e;
 }
 
 struct enforce *
 enforce_start(struct loop *loop, const struct conf *conf,
-    struct store *store, struct priv *priv)
+    struct store *store, struct priv *priv, struct ownaddr *own)
 {
 	struct enforce	*e;
 	struct fw	*fw;
@@ -331,7 +433,7 @@ enforce_start(struct loop *loop, const struct conf *conf,
 
 	if ((fw = enforce_fw_open(conf, loop, priv, &cause)) == NULL)
 		fatalx("%s", cause);
-	e = enforce_new(conf, store, fw);
+	e = enforce_new(conf, store, fw, own);
 	e->loop = loop;
 	e->priv = priv;
 	if ((e->expiry = loop_timer_add(loop, 0, enforce_expire_cb,
@@ -346,6 +448,8 @@ enforce_stop(struct enforce *e)
 	if (e == NULL)
 		return;
 	enforce_flush(e);
+	if (e->own != NULL)
+		ownaddr_set_cb(e->own, NULL, NULL);
 	if (e->loop != NULL) {
 		if (e->expiry != NULL)
 			loop_timer_del(e->loop, e->expiry);
@@ -355,21 +459,34 @@ enforce_stop(struct enforce *e)
 	fw_close(e->fw);
 	bans_free(e->bans);
 	free(e->refused);
+	free(e->fwref);
 	free(e);
 }
 
 int
 enforce_ban(struct enforce *e, const struct prefix *p, int64_t duration,
-    const char *reason, char **cause)
+    enum fw_scope scope, const char *reason, char **cause)
 {
-	if (bans_manual(e->bans, p, duration, reason, clock_realtime(),
-	    cause) == -1)
+	const char	*why;
+	char		 pfx[ADDR_PREFIX_STRLEN];
+
+	if (bans_manual(e->bans, p, duration, scope, reason,
+	    clock_realtime(), cause) == -1)
 		return -1;
 	/* Stored, then applied, before the answer: the caller can rely on
 	 * it, and so can a restart. */
 	if (e->store != NULL)
 		store_flush(e->store);
 	enforce_flush(e);
+	/* Refused where the firewall is changed: ended, and an error. */
+	if (bans_find(e->bans, p) == NULL) {
+		*cause = xasprintf("%s is never banned: refused by the "
+		    "firewall: %s", addr_prefix_ntop(p, pfx, sizeof(pfx)),
+		    enforce_fw_was_refused(e, p, &why) ? why : "unknown");
+		if (e->store != NULL)
+			store_flush(e->store);
+		return -1;
+	}
 	return 0;
 }
 
@@ -399,12 +516,24 @@ enforce_reload_open(struct enforce *e, const struct conf *conf,
 void
 enforce_reload(struct enforce *e, const struct conf *conf, struct fw *fw)
 {
+	int	n;
+
 	/* What the old backend still had queued goes out through it. */
 	enforce_flush(e);
 	fw_close(e->fw);
 	e->fw = fw;
+	enforce_fw_own(e, fw);
 	e->conf = conf;
 	bans_set_conf(e->bans, conf);
+	/* The bans the new [allow] networks and proxies forbid end now, in
+	 * the store and in the kernel, before the reload is answered. */
+	if ((n = bans_recheck(e->bans, NULL, clock_realtime())) > 0) {
+		log_info("reload: %d %s lifted: never banned under the new "
+		    "configuration", n, n == 1 ? "ban" : "bans");
+		if (e->store != NULL)
+			store_flush(e->store);
+		enforce_flush(e);
+	}
 }
 
 void

@@ -18,6 +18,7 @@
 struct conf;
 struct fw;
 struct loop;
+struct ownaddr;
 struct priv;
 struct prefix;
 struct store;
@@ -28,11 +29,14 @@ struct enforce;
 /*
  * Opens the configured firewall (through the helper priv when it is not
  * NULL and the backend needs privileges), loads the store's bans and puts
- * them in force before it returns, and starts the expiry timer.  Fatal
- * if the backend cannot be opened: a daemon that cannot ban must not run.
+ * them in force before it returns (but those the never-a-weapon rules
+ * forbid now), and starts the expiry timer.  own (NULL: none; not owned)
+ * is the host's live address list: never banned, and a ban holding an
+ * address that becomes one of them is lifted at once.  Fatal if the
+ * backend cannot be opened: a daemon that cannot ban must not run.
  */
 struct enforce	*enforce_start(struct loop *, const struct conf *,
-		    struct store *, struct priv *);
+		    struct store *, struct priv *, struct ownaddr *own);
 /* Sends what is still queued and frees; the bans stay in the kernel with
  * their timeouts.  NULL is a no-op. */
 void		 enforce_stop(struct enforce *);
@@ -49,17 +53,21 @@ void		 enforce_verdict_cb(const struct verdict *, void *arg);
 void		 enforce_flush(struct enforce *);
 
 /*
- * An operator's ban (duration 0: [ban] duration, escalated) or lift,
- * stored and applied before it returns.  0, or -1 and *cause.
+ * An operator's ban (duration 0: [ban] duration, escalated; scope: the
+ * ports it drops) or lift, stored and applied before it returns.  0, or
+ * -1 and *cause: a ban the rules or the firewall layer refuse is not in
+ * force, nor listed.
  */
 int		 enforce_ban(struct enforce *, const struct prefix *,
-		    int64_t duration, const char *reason, char **cause);
+		    int64_t duration, enum fw_scope, const char *reason,
+		    char **cause);
 int		 enforce_unban(struct enforce *, const struct prefix *,
 		    char **cause);
 
 /*
  * Reload in two steps: a firewall for the new configuration opened beside
- * the running one (NULL and *cause: keep the old), then the swap.
+ * the running one (NULL and *cause: keep the old), then the swap, which
+ * lifts the bans the new configuration forbids (kernel and store, logged).
  */
 struct fw	*enforce_reload_open(struct enforce *, const struct conf *,
 		    char **cause);

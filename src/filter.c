@@ -22,15 +22,38 @@
  * client's address; a "set" whose line has no usable address forgets the
  * key for the same reason.
  *
- * Dedup.  A client that fails SASL tries its next mechanism on the same
- * connection, and the server writes a failure line for each: 2-3 lines for
- * one wrong password.  "once_per = key" reports the first and marks the
- * repeats of the same kind and key within dedup_window as FILTER_R_DUP
- * instead of events.  The window runs from the first report and is not
- * extended by repeats, so a client hammering one connection still counts
- * once per window rather than once forever.  Without a key, "once_per =
- * ip,user" is the closest substitute.
+ * Attempts.  Every failed SASL attempt must count, also the tenth on one
+ * long-lived stream, or a client that never reconnects guesses without
+ * limit; but some servers write several lines for one attempt: ejabberd
+ * one per mechanism a client falls back through (slixmpp: SCRAM-SHA-1-
+ * PLUS, SCRAM-SHA-1, PLAIN, three lines for one wrong password).  "fold =
+ * key+mech" makes those one event: a line whose key has an attempt open
+ * (begun within dedup_window, fewer than fold_max lines so far) joins it
+ * if it names a mechanism the attempt has not seen, and is marked
+ * FILTER_R_DUP; a mechanism seen already (a client trying PLAIN again),
+ * a full or expired attempt, or a line with no mechanism begins a new
+ * attempt, which is an event.  A guesser on one stream therefore gets at
+ * most as many guesses per counted attempt as one that reconnects and
+ * falls back through the same mechanisms.  Servers that do not name the
+ * mechanism use "fold = key" and fold_max, the number of lines their one
+ * attempt can write.  The older "once_per" folds every repeat within the
+ * window into one event: kept for lines that really repeat one event (a
+ * close, a rate-limit notice), wrong for auth failures.
  *
+ * Forged lines.  A server that writes a client's text unescaped (ejabberd
+ * its SASL user names, newlines included) lets the client write whole
+ * lines of its own, naming any address.  A pattern's "refuse" regex names
+ * a shape only forgery gives (ejabberd: a failure line without "for USER"
+ * with a second " from ADDR: " after the first, the real one ejabberd
+ * appended), and "join = check" refuses a line whose own address differs
+ * from the one its key's connection line recorded.  A refused line is no
+ * event and touches no table; it is counted as forged.  A key the join
+ * table does not know is not refused: the daemon starts at a log's end,
+ * after connections it never saw open, and entries expire and are evicted
+ * (a guesser could idle or flood its way out of being counted).  Lines
+ * naming addresses that never connected are the pipeline's to catch
+ * (conntrack corroboration).
+
  * Both tables have the same shape (filter_tab): a bounded hash table
  * (htab.c) whose entries are keyed by a 64-bit keyed hash (SipHash, a
  * secret key per table, so log contents cannot aim collisions; the key
@@ -95,7 +118,7 @@ filter_tab_find(struct filter_tab *t, uint64_t h, int64_t now)
 	return NULL;
 }
 
-static void
+static struct filter_tab_entry *
 filter_tab_put(struct filter_tab *t, uint64_t h, const struct addr *a,
     int64_t now)
 {
@@ -118,10 +141,11 @@ filter_tab_put(struct filter_tab *t, uint64_t h, const struct addr *a,
 		e->h = h;
 	}
 	if (a != NULL)
-		e->addr = *a;
+		e->u.addr = *a;
 	else
-		memset(&e->addr, 0, sizeof(e->addr));
+		memset(&e->u, 0, sizeof(e->u));
 	e->t = now;
+	return e;
 }
 
 static void
@@ -234,9 +258,12 @@ filter_copy(char *dst, size_t size, const char *s, size_t n,
 	dst[n] = '\0';
 }
 
-/* The hash of out's once_per fields for p, or 0 if they are all empty. */
+/*
+ * The hash of out's fields in mask (once_per or fold; mech is not one of
+ * them), or 0 if they are all empty.
+ */
 static uint64_t
-filter_dedup_hash(const struct filter *f, const struct filter_pattern *p,
+filter_dedup_hash(const struct filter *f, unsigned int mask,
     const struct filter_result *out)
 {
 	uint8_t		 buf[2 + sizeof(struct addr) + 3 * FILTER_USER_MAX];
@@ -245,8 +272,9 @@ filter_dedup_hash(const struct filter *f, const struct filter_pattern *p,
 	const char	*s;
 
 	buf[len++] = (uint8_t)out->kind;
+	buf[len++] = (uint8_t)mask;	/* fold and once_per apart */
 	for (i = 0; i < FILTER_F_MAX; i++) {
-		if (!(p->once & (1U << i)))
+		if (!(mask & (1U << i)) || i == FILTER_F_MECH)
 			continue;
 		if (i == FILTER_F_IP) {
 			if (out->addr.family != 0)
@@ -266,6 +294,65 @@ filter_dedup_hash(const struct filter *f, const struct filter_pattern *p,
 	if (!any)
 		return 0;
 	return htab_hash(&f->dedup.tab, buf, len) | 1;
+}
+
+/*
+ * 1 if p's refuse regex finds a forged shape in the line.  A match error
+ * counts against the pattern but refuses nothing: text a client chose
+ * must not be able to make its own real failures vanish.
+ */
+static int
+filter_refused(struct filter *f, struct filter_pattern *p, const char *line,
+    size_t len)
+{
+	int	rc;
+
+	if (p->refuse_re == NULL)
+		return 0;
+	rc = (p->refuse_jit ? pcre2_jit_match : pcre2_match)(p->refuse_re,
+	    (PCRE2_SPTR)line, len, 0, 0, f->rmd, f->mctx);
+	if (rc < 0 && rc != PCRE2_ERROR_NOMATCH) {
+		p->st.errors++;
+		f->st.errors++;
+	}
+	return rc >= 0;
+}
+
+/*
+ * Fold (see the top of this file): 1 if the line joins the attempt open
+ * for its fields, 0 if it begins a new one, which is then recorded.
+ */
+static int
+filter_fold(struct filter *f, const struct filter_pattern *p,
+    const char *mech, size_t mechlen, const struct filter_result *out)
+{
+	struct filter_tab_entry	*e;
+	uint64_t		 h;
+	uint32_t		 m = 0;
+	unsigned int		 i;
+
+	if ((h = filter_dedup_hash(f, p->fold, out)) == 0)
+		return 0;
+	if (mechlen > 0)
+		m = (uint32_t)htab_hash(&f->dedup.tab, mech, mechlen) | 1;
+	e = filter_tab_find(&f->dedup, h, out->time);
+	if (e != NULL && e->u.fold.n < p->fold_max) {
+		if (!(p->fold & (1U << FILTER_F_MECH))) {
+			e->u.fold.n++;
+			return 1;
+		}
+		for (i = 0; m != 0 && i < e->u.fold.n; i++)
+			if (e->u.fold.mech[i] == m)
+				break;
+		if (m != 0 && i == e->u.fold.n) {
+			e->u.fold.mech[e->u.fold.n++] = m;
+			return 1;
+		}
+	}
+	e = filter_tab_put(&f->dedup, h, NULL, out->time);
+	e->u.fold.mech[0] = m;
+	e->u.fold.n = 1;
+	return 0;
 }
 
 /*
@@ -309,9 +396,11 @@ filter_lookback(struct filter *f, const char *line, const char *key,
 			if (rc <= 0)
 				continue;
 			/* The line's own pattern, as in the whole filter:
-			 * only a join line of the same key answers. */
-			if (p->join != FILTER_JOIN_SET &&
-			    p->join != FILTER_JOIN_CLEAR)
+			 * only a join line of the same key answers, and
+			 * not a forged one. */
+			if ((p->join != FILTER_JOIN_SET &&
+			    p->join != FILTER_JOIN_CLEAR) ||
+			    filter_refused(f, p, ls, (size_t)(le - ls)))
 				break;
 			g = p->grp[FILTER_F_KEY];
 			if (g >= rc || ov[2 * g] == PCRE2_UNSET ||
@@ -341,20 +430,57 @@ filter_lookback(struct filter *f, const char *line, const char *key,
 	return 0;
 }
 
-/* Fills out from p's match of line, runs the join and the dedup. */
+/*
+ * The address the join table (or, reading a chunk or restricted, the
+ * look-back) holds for the key; 1 and *addr if there is one.
+ */
+static int
+filter_join_find(struct filter *f, const char *line, const char *key,
+    size_t keylen, uint64_t h, int64_t t, struct addr *addr)
+{
+	struct filter_tab_entry	*e;
+
+	if ((e = filter_tab_find(&f->join, h, t)) != NULL) {
+		*addr = e->u.addr;
+		return 1;
+	}
+	return ((f->restricted && f->scan_base != NULL) ||
+	    (f->lb_base != NULL && t < f->lb_until)) &&
+	    filter_lookback(f, line, key, keylen, t, addr);
+}
+
+/* Counts a line refused as forged; 0, the line's return. */
+static int
+filter_forged(struct filter *f, struct filter_pattern *p,
+    struct filter_result *out)
+{
+	out->flags |= FILTER_R_FORGED;
+	p->st.forged++;
+	f->st.forged++;
+	return 0;
+}
+
+/*
+ * Fills out from p's match of line, refuses a forged line, runs the join
+ * and the fold or dedup.
+ */
 static int
 filter_extract(struct filter *f, struct filter_pattern *p, int rc,
-    const char *line, int64_t now, struct filter_result *out)
+    const char *line, size_t len, int64_t now, struct filter_result *out)
 {
 	PCRE2_SIZE		*ov = pcre2_get_ovector_pointer(f->md);
-	struct filter_tab_entry	*e;
 	const char		*s[FILTER_F_MAX];
 	size_t			 n[FILTER_F_MAX], k;
+	struct addr		 ja;
 	uint64_t		 h = 0;
 	int64_t			 t;
 	unsigned int		 port;
 	int			 i, g;
 
+	out->kind = p->st.kind;
+	/* Before anything is taken from it: a forged line feeds no table. */
+	if (filter_refused(f, p, line, len))
+		return filter_forged(f, p, out);
 	for (i = 0; i < FILTER_F_MAX; i++) {
 		s[i] = NULL;
 		n[i] = 0;
@@ -366,7 +492,6 @@ filter_extract(struct filter *f, struct filter_pattern *p, int rc,
 		s[i] = line + ov[2 * g];
 		n[i] = ov[2 * g + 1] - ov[2 * g];
 	}
-	out->kind = p->st.kind;
 	if (n[FILTER_F_IP] > 0 && addr_parse_n(s[FILTER_F_IP], n[FILTER_F_IP],
 	    &out->addr, &out->sport) == -1) {
 		/* "hidden_by_ejabberd", "?", garbage: no address. */
@@ -406,28 +531,27 @@ filter_extract(struct filter *f, struct filter_pattern *p, int rc,
 		switch (p->join) {
 		case FILTER_JOIN_SET:
 			if (out->addr.family != 0)
-				filter_tab_put(&f->join, h, &out->addr, out->time);
+				(void)filter_tab_put(&f->join, h, &out->addr,
+				    out->time);
 			else
 				filter_tab_del(&f->join, h, out->time);
 			break;
 		case FILTER_JOIN_GET:
 		case FILTER_JOIN_CLEAR:
+		case FILTER_JOIN_CHECK:
 			if (out->addr.family == 0) {
-				if ((e = filter_tab_find(&f->join, h, out->time)) !=
-				    NULL) {
-					out->addr = e->addr;
-					out->flags |= FILTER_R_JOINED;
-					f->st.join_hits++;
-				} else if (((f->restricted && f->scan_base !=
-				    NULL) || (f->lb_base != NULL &&
-				    out->time < f->lb_until)) &&
-				    filter_lookback(f, line, s[FILTER_F_KEY],
-				    n[FILTER_F_KEY], out->time, &out->addr)) {
+				if (filter_join_find(f, line, s[FILTER_F_KEY],
+				    n[FILTER_F_KEY], h, out->time, &out->addr)) {
 					out->flags |= FILTER_R_JOINED;
 					f->st.join_hits++;
 				} else
 					f->st.join_misses++;
-			}
+			} else if (p->join == FILTER_JOIN_CHECK &&
+			    filter_join_find(f, line, s[FILTER_F_KEY],
+			    n[FILTER_F_KEY], h, out->time, &ja) &&
+			    !addr_eq(&ja, &out->addr))
+				/* The connection is another address's. */
+				return filter_forged(f, p, out);
 			if (p->join == FILTER_JOIN_CLEAR)
 				filter_tab_del(&f->join, h, out->time);
 			break;
@@ -438,13 +562,19 @@ filter_extract(struct filter *f, struct filter_pattern *p, int rc,
 
 	if (out->kind == EVENT_NONE)
 		return 0;
-	if (p->once != 0 && (h = filter_dedup_hash(f, p, out)) != 0) {
+	if (p->fold != 0 && filter_fold(f, p, s[FILTER_F_MECH],
+	    n[FILTER_F_MECH], out)) {
+		out->flags |= FILTER_R_DUP;
+		p->st.dups++;
+		return 0;
+	}
+	if (p->once != 0 && (h = filter_dedup_hash(f, p->once, out)) != 0) {
 		if (filter_tab_find(&f->dedup, h, out->time) != NULL) {
 			out->flags |= FILTER_R_DUP;
 			p->st.dups++;
 			return 0;
 		}
-		filter_tab_put(&f->dedup, h, NULL, out->time);
+		(void)filter_tab_put(&f->dedup, h, NULL, out->time);
 	}
 	return out->kind;
 }
@@ -515,7 +645,7 @@ filter_match_line(struct filter *f, const char *line, size_t len,
 		out->pattern = (int)i;
 		if (p->off || (p->quiet && f->scan_base != NULL))
 			return 0;
-		rc = filter_extract(f, p, rc, line, now, out);
+		rc = filter_extract(f, p, rc, line, len, now, out);
 		return p->quiet ? 0 : rc;
 	}
 	return failed ? -1 : 0;
@@ -577,6 +707,7 @@ filter_stats_reset(struct filter *f)
 	for (i = 0; i < f->npat; i++) {
 		f->pat[i].st.tried = f->pat[i].st.matched = 0;
 		f->pat[i].st.errors = f->pat[i].st.dups = 0;
+		f->pat[i].st.forged = 0;
 	}
 }
 
@@ -593,11 +724,13 @@ filter_stats_add(struct filter *dst, const struct filter *src)
 	dst->st.join_misses += src->st.join_misses;
 	dst->st.join_evictions += src->st.join_evictions;
 	dst->st.dedup_evictions += src->st.dedup_evictions;
+	dst->st.forged += src->st.forged;
 	for (i = 0; i < dst->npat && i < src->npat; i++) {
 		dst->pat[i].st.tried += src->pat[i].st.tried;
 		dst->pat[i].st.matched += src->pat[i].st.matched;
 		dst->pat[i].st.errors += src->pat[i].st.errors;
 		dst->pat[i].st.dups += src->pat[i].st.dups;
+		dst->pat[i].st.forged += src->pat[i].st.forged;
 	}
 }
 

@@ -3,7 +3,8 @@
  *
  * A filter is loaded from a filter file (format at the top of
  * filter_load.c) and owns its compiled regexes, its join table (address by
- * correlation key) and its dedup table (one auth failure per connection).
+ * correlation key) and its dedup table (the lines of one auth attempt,
+ * folded into one event).
  * Both tables are bounded and expire by the 'now' passed in, so a filter is
  * pure apart from that state: no clock read, no I/O after filter_load.
  */
@@ -22,9 +23,12 @@
 /* filter_result.flags */
 #define FILTER_R_TIME		0x01	/* time parsed from the line */
 #define FILTER_R_JOINED		0x02	/* addr came from the join table */
-#define FILTER_R_DUP		0x04	/* matched, but a repeat within the
-					 * dedup window: not an event */
+#define FILTER_R_DUP		0x04	/* matched, but another line of an
+					 * attempt already reported (fold), or
+					 * a repeat (once_per): not an event */
 #define FILTER_R_TRUNC		0x08	/* user, host or key was cut */
+#define FILTER_R_FORGED		0x10	/* matched, but refused as forged
+					 * (refuse, join = check): no event */
 
 struct filter_result {
 	enum event_kind	 kind;		/* the matched pattern's kind */
@@ -46,7 +50,8 @@ struct filter_pattern_stats {
 	uint64_t	 tried;		/* lines the regex ran on */
 	uint64_t	 matched;
 	uint64_t	 errors;	/* match limit, depth limit, ... */
-	uint64_t	 dups;		/* matches suppressed by once_per */
+	uint64_t	 dups;		/* matches folded (fold, once_per) */
+	uint64_t	 forged;	/* matches refused as forged */
 };
 
 /* Counters of the whole filter. */
@@ -59,6 +64,8 @@ struct filter_stats {
 	uint64_t	 join_misses;	/* join = get found no address */
 	uint64_t	 join_evictions; /* live entries pushed out when full */
 	uint64_t	 dedup_evictions;
+	uint64_t	 forged;	/* lines refused as forged: refuse,
+					 * join = check */
 };
 
 struct filter;
@@ -134,7 +141,8 @@ const struct filter_stats *filter_stats(const struct filter *);
 void		 filter_stats_reset(struct filter *);
 /* Adds src's counters to dst's; both loaded from the same file. */
 void		 filter_stats_add(struct filter *dst, const struct filter *src);
-/* dedup_window, in us: how far back a repeat can be suppressed. */
+/* dedup_window, in us: how long an attempt (fold) or a repeat (once_per)
+ * lasts, so how far back one line's fate depends on earlier ones. */
 int64_t		 filter_dedup_window(const struct filter *);
 /* join_ttl, in us. */
 int64_t		 filter_join_ttl(const struct filter *);

@@ -25,21 +25,31 @@ enum filter_field {
 	FILTER_F_KEY,
 	FILTER_F_TIME,
 	FILTER_F_PORT,
+	FILTER_F_MECH,
 	FILTER_F_MAX
 };
+
+#define FILTER_FOLD_MAX		8	/* lines (mechanisms) per attempt */
 
 enum filter_join {
 	FILTER_JOIN_NONE,
 	FILTER_JOIN_SET,
 	FILTER_JOIN_GET,
-	FILTER_JOIN_CLEAR
+	FILTER_JOIN_CLEAR,
+	FILTER_JOIN_CHECK	/* get, and a line's own address must agree */
 };
 
 /* A join or dedup entry; the table keys it by h alone (filter.c). */
 struct filter_tab_entry {
 	uint64_t	 h;		/* keyed hash of the key text */
 	int64_t		 t;		/* last write */
-	struct addr	 addr;		/* join: the address; dedup: none */
+	union {
+		struct addr	 addr;	/* join: the address */
+		struct {		/* dedup, fold: the attempt so far */
+			uint32_t mech[FILTER_FOLD_MAX];	/* hashes; 0: none */
+			uint8_t	 n;	/* lines folded, first included */
+		} fold;
+	} u;
 };
 
 struct filter_tab {
@@ -72,6 +82,12 @@ struct filter_pattern {
 	pcre2_code	*re;
 	enum filter_join join;
 	unsigned int	 once;		/* 1 << FILTER_F_* */
+	unsigned int	 fold;		/* 1 << FILTER_F_*, mech included */
+	unsigned int	 fold_max;	/* lines per attempt; 0: unset */
+	char		*refuse;	/* regex of forged lines, or NULL */
+	int		 refuse_line;
+	pcre2_code	*refuse_re;
+	int		 refuse_jit;
 	int		 grp[FILTER_F_MAX];	/* group number, 0: none */
 	int		 jit;		/* compiled to machine code */
 	int		 off;		/* filter_restrict(): not tried */
@@ -102,6 +118,8 @@ struct filter {
 	size_t		 nsample;
 	pcre2_match_context *mctx;
 	pcre2_match_data *md;
+	pcre2_match_data *rmd;		/* refuse regexes' own, so a pattern's
+					 * groups survive them */
 	struct filter_tab join;
 	struct filter_tab dedup;
 	struct filter_stats st;

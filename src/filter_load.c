@@ -18,8 +18,9 @@
  *						of these literals is skipped
  *	join_capacity  = 4096			join table entries
  *	join_ttl       = 10m			join entry lifetime
- *	dedup_capacity = 4096			once_per table entries
- *	dedup_window   = 10s			once_per window
+ *	dedup_capacity = 4096			fold and once_per entries
+ *	dedup_window   = 10s			how long an attempt (fold)
+ *						or a repeat (once_per) lasts
  *	match_limit    = 100000			pcre2_set_match_limit
  *	depth_limit    = 10000			pcre2_set_depth_limit
  *	sample         = a log line		repeatable, here or in a pattern
@@ -30,15 +31,27 @@
  *	literal  = authentication for		optional: must be in the line
  *						(memmem) before the regex runs
  *	regex    = ...				PCRE2; named groups: ip, user,
- *						host, key, time, port
- *	join     = set | get | clear		optional, needs a key group
- *	once_per = key				optional: ip, user, host, key,
- *						comma-separated
+ *						host, key, time, port, mech
+ *	join     = set | get | clear | check	optional, needs a key group
+ *	fold     = key+mech			optional: the lines of one
+ *						attempt are one event; ip,
+ *						user, host, key, and mech
+ *	fold_max = 3				lines per attempt (1-8; 8
+ *						with mech, else required)
+ *	refuse   = REGEX			optional: a matched line that
+ *						this also matches is forged
+ *	once_per = key				optional: repeats within
+ *						dedup_window are one event;
+ *						ip, user, host, key
+ *
+ * fold, refuse and join = check are explained at the top of filter.c; a
+ * field list is separated by ',', '+' or blanks.
  *
  * The time group is parsed with the filter's format.  strptime(3) has no
  * fractions, so "%f" stands for optional fractional seconds (".123",
  * ",123456"); they are also read when they follow the whole format.  %z
- * (an offset in the line) overrides timezone.  Formats without a year take
+ * (an offset in the line) overrides timezone; at the end of the format it
+ * may be missing, and a line without one is read in timezone.  Formats without a year take
  * the current one, or the previous one for a date more than a day ahead.
  *
  * This file parses and compiles a filter file into a struct filter
@@ -65,7 +78,7 @@
 #define FILTER_HEAP_LIMIT	(32 * 1024)	/* KiB */
 
 static const char *const filter_field_names[FILTER_F_MAX] = {
-	"ip", "user", "host", "key", "time", "port"
+	"ip", "user", "host", "key", "time", "port", "mech"
 };
 
 struct filter_err {
@@ -240,7 +253,8 @@ filter_number(const char *s, uint64_t min, uint64_t max, uint64_t *v)
 	for (; *s != '\0'; s++) {
 		if (*s < '0' || *s > '9')
 			return -1;
-		if (n > (max - (uint64_t)(*s - '0')) / 10)
+		if ((uint64_t)(*s - '0') > max ||
+		    n > (max - (uint64_t)(*s - '0')) / 10)
 			return -1;
 		n = n * 10 + (uint64_t)(*s - '0');
 	}
@@ -338,12 +352,42 @@ filter_key_filter(struct filter_parse *fp, const char *key, const char *val)
 	}
 }
 
+/* The field list of once_per or fold into *mask; mech only for fold. */
+static void
+filter_fields(struct filter_parse *fp, struct filter_pattern *p,
+    const char *key, const char *val, unsigned int *mask)
+{
+	char	*list, *tok, *save;
+	int	 i, fold = strcmp(key, "fold") == 0;
+
+	list = xstrdup(val);
+	for (tok = strtok_r(list, ",+ \t", &save); tok != NULL;
+	    tok = strtok_r(NULL, ",+ \t", &save)) {
+		for (i = 0; i < FILTER_F_MAX; i++)
+			if (strcmp(tok, filter_field_names[i]) == 0)
+				break;
+		if (i == FILTER_F_TIME || i == FILTER_F_PORT ||
+		    i == FILTER_F_MAX || (i == FILTER_F_MECH && !fold))
+			filter_err(fp, fp->lineno, "pattern %s: %s: unknown "
+			    "field %s (use ip, user, host%s)", p->name, key,
+			    tok, fold ? ", key or mech" : " or key");
+		else
+			*mask |= 1U << i;
+	}
+	free(list);
+	if (*mask == 0)
+		filter_err(fp, fp->lineno, "pattern %s: empty %s", p->name,
+		    key);
+	else if (*mask == 1U << FILTER_F_MECH)
+		filter_err(fp, fp->lineno, "pattern %s: fold: mech needs "
+		    "the fields of an attempt too (key+mech)", p->name);
+}
+
 static void
 filter_key_pattern(struct filter_parse *fp, const char *key, const char *val)
 {
 	struct filter_pattern	*p = &fp->f->pat[fp->f->npat - 1];
-	char			*list, *tok, *save;
-	int			 i;
+	uint64_t		 n;
 
 	if (strcmp(key, "kind") == 0) {
 		if (p->kind_set) {
@@ -392,28 +436,39 @@ filter_key_pattern(struct filter_parse *fp, const char *key, const char *val)
 			p->join = FILTER_JOIN_GET;
 		else if (strcmp(val, "clear") == 0)
 			p->join = FILTER_JOIN_CLEAR;
+		else if (strcmp(val, "check") == 0)
+			p->join = FILTER_JOIN_CHECK;
 		else
-			filter_err(fp, fp->lineno,
-			    "pattern %s: join: set, get or clear", p->name);
-	} else if (strcmp(key, "once_per") == 0) {
-		list = xstrdup(val);
-		for (tok = strtok_r(list, ", \t", &save); tok != NULL;
-		    tok = strtok_r(NULL, ", \t", &save)) {
-			for (i = 0; i < FILTER_F_MAX; i++)
-				if (strcmp(tok, filter_field_names[i]) == 0)
-					break;
-			if (i == FILTER_F_TIME || i == FILTER_F_PORT ||
-			    i == FILTER_F_MAX)
-				filter_err(fp, fp->lineno, "pattern %s: "
-				    "once_per: unknown field %s (use ip, user, "
-				    "host or key)", p->name, tok);
-			else
-				p->once |= 1U << i;
+			filter_err(fp, fp->lineno, "pattern %s: join: set, "
+			    "get, clear or check", p->name);
+	} else if (strcmp(key, "once_per") == 0 || strcmp(key, "fold") == 0) {
+		if ((key[0] == 'o' ? p->once : p->fold) != 0) {
+			filter_err(fp, fp->lineno, "pattern %s: duplicate %s",
+			    p->name, key);
+			return;
 		}
-		free(list);
-		if (p->once == 0)
-			filter_err(fp, fp->lineno, "pattern %s: empty once_per",
+		filter_fields(fp, p, key, val, key[0] == 'o' ? &p->once :
+		    &p->fold);
+	} else if (strcmp(key, "fold_max") == 0) {
+		if (p->fold_max != 0)
+			filter_err(fp, fp->lineno,
+			    "pattern %s: duplicate fold_max", p->name);
+		else if (filter_number(val, 1, FILTER_FOLD_MAX, &n) == -1)
+			filter_err(fp, fp->lineno, "pattern %s: fold_max: a "
+			    "number from 1 to %d", p->name, FILTER_FOLD_MAX);
+		else
+			p->fold_max = (unsigned int)n;
+	} else if (strcmp(key, "refuse") == 0) {
+		if (p->refuse != NULL)
+			filter_err(fp, fp->lineno,
+			    "pattern %s: duplicate refuse", p->name);
+		else if (*val == '\0')
+			filter_err(fp, fp->lineno, "pattern %s: empty refuse",
 			    p->name);
+		else {
+			p->refuse = xstrdup(val);
+			p->refuse_line = fp->lineno;
+		}
 	} else
 		filter_err(fp, fp->lineno, "pattern %s: unknown key %s",
 		    p->name, key);
@@ -555,6 +610,18 @@ filter_compile(struct filter_parse *fp, struct filter_pattern *p,
 	}
 	/* JIT is an optimisation: without it, the interpreter still works. */
 	p->jit = pcre2_jit_compile(p->re, PCRE2_JIT_COMPLETE) == 0;
+	if (p->refuse != NULL) {
+		p->refuse_re = pcre2_compile((PCRE2_SPTR)p->refuse,
+		    PCRE2_ZERO_TERMINATED, 0, &rc, &off, NULL);
+		if (p->refuse_re == NULL) {
+			pcre2_get_error_message(rc, msg, sizeof(msg));
+			filter_err(fp, p->refuse_line, "pattern %s: bad "
+			    "refuse regex at offset %zu: %s", p->name,
+			    (size_t)off, (char *)msg);
+		} else
+			p->refuse_jit = pcre2_jit_compile(p->refuse_re,
+			    PCRE2_JIT_COMPLETE) == 0;
+	}
 
 	pcre2_pattern_info(p->re, PCRE2_INFO_CAPTURECOUNT, &cap);
 	if (cap > *maxcap)
@@ -571,18 +638,33 @@ filter_compile(struct filter_parse *fp, struct filter_pattern *p,
 		if (i == FILTER_F_MAX)
 			filter_err(fp, p->regex_line, "pattern %s: unknown "
 			    "group (?<%s>) (use ip, user, host, key, time, "
-			    "port)", p->name, gname);
+			    "port, mech)", p->name, gname);
 		else
 			p->grp[i] = n;
 	}
+}
+
+/* Each field of a once_per or fold list needs its group. */
+static void
+filter_check_fields(struct filter_parse *fp, const struct filter_pattern *p,
+    const char *key, unsigned int mask)
+{
+	int	i;
+
+	for (i = 0; i < FILTER_F_MAX; i++)
+		if ((mask & (1U << i)) && p->grp[i] == 0 &&
+		    !(i == FILTER_F_IP && (p->join == FILTER_JOIN_GET ||
+		    p->join == FILTER_JOIN_CLEAR ||
+		    p->join == FILTER_JOIN_CHECK)))
+			filter_err(fp, p->regex_line, "pattern %s: %s %s "
+			    "needs a (?<%s>) group", p->name, key,
+			    filter_field_names[i], filter_field_names[i]);
 }
 
 /* Checks what one key needs of another, once all are read. */
 static void
 filter_check_pattern(struct filter_parse *fp, struct filter_pattern *p)
 {
-	int	i;
-
 	if (p->kind_set == 0)
 		filter_err(fp, p->line, "pattern %s: missing kind", p->name);
 	else if (p->kind_set == 1 && p->st.kind == EVENT_NONE &&
@@ -605,13 +687,23 @@ filter_check_pattern(struct filter_parse *fp, struct filter_pattern *p)
 	    fp->time_set)
 		filter_err(fp, p->regex_line, "pattern %s: (?<time>) group "
 		    "but time = none", p->name);
-	for (i = 0; i < FILTER_F_MAX; i++)
-		if ((p->once & (1U << i)) && p->grp[i] == 0 &&
-		    !(i == FILTER_F_IP && (p->join == FILTER_JOIN_GET ||
-		    p->join == FILTER_JOIN_CLEAR)))
-			filter_err(fp, p->regex_line, "pattern %s: once_per "
-			    "%s needs a (?<%s>) group", p->name,
-			    filter_field_names[i], filter_field_names[i]);
+	filter_check_fields(fp, p, "once_per", p->once);
+	filter_check_fields(fp, p, "fold", p->fold);
+	if (p->fold != 0 && p->once != 0)
+		filter_err(fp, p->line, "pattern %s: fold and once_per "
+		    "together", p->name);
+	if (p->fold_max != 0 && p->fold == 0)
+		filter_err(fp, p->line, "pattern %s: fold_max without fold",
+		    p->name);
+	/* With mechanisms, an attempt is as long as they stay new. */
+	if (p->fold != 0 && p->fold_max == 0) {
+		if (p->fold & (1U << FILTER_F_MECH))
+			p->fold_max = FILTER_FOLD_MAX;
+		else
+			filter_err(fp, p->line, "pattern %s: fold without "
+			    "mech needs fold_max (the lines one attempt "
+			    "writes)", p->name);
+	}
 }
 
 struct filter *
@@ -667,7 +759,8 @@ filter_load_buf(const char *name, const char *buf, size_t len, char **cause)
 
 	f->mctx = pcre2_match_context_create(NULL);
 	f->md = pcre2_match_data_create(maxcap + 1, NULL);
-	if (f->mctx == NULL || f->md == NULL)
+	f->rmd = pcre2_match_data_create(1, NULL);
+	if (f->mctx == NULL || f->md == NULL || f->rmd == NULL)
 		fatalx("pcre2: out of memory");
 	pcre2_set_match_limit(f->mctx, (uint32_t)fp.match_limit);
 	pcre2_set_depth_limit(f->mctx, (uint32_t)fp.depth_limit);
@@ -773,6 +866,8 @@ filter_free(struct filter *f)
 		free(f->pat[i].literal);
 		free(f->pat[i].regex);
 		pcre2_code_free(f->pat[i].re);
+		free(f->pat[i].refuse);
+		pcre2_code_free(f->pat[i].refuse_re);
 	}
 	free(f->pat);
 	for (i = 0; i < f->nprefilter; i++)
@@ -785,6 +880,7 @@ filter_free(struct filter *f)
 	free(f->sample);
 	free(f->sample_pat);
 	pcre2_match_data_free(f->md);
+	pcre2_match_data_free(f->rmd);
 	pcre2_match_context_free(f->mctx);
 	filter_tables_clear(f);
 	free(f->name);

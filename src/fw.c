@@ -45,6 +45,7 @@
 #include "fw.h"
 #include "fw_int.h"
 #include "log.h"
+#include "ownaddr.h"
 #include "status.h"
 #include "xmalloc.h"
 
@@ -93,55 +94,31 @@ fw_backend_of(enum conf_firewall which)
 	return &fw_none_backend;
 }
 
-static int
-fw_port_cmp(const void *a, const void *b)
-{
-	return (int)*(const uint16_t *)a - (int)*(const uint16_t *)b;
-}
-
 /*
- * The services' ports into fw->ports, sorted, each once.  0, or -1 and
- * *cause if there are more than fit (see the top of the file).
+ * The services' ports into fw->ports, sorted, each once, and a proxy-scope
+ * ban's into fw->pports.  0, or -1 and *cause if there are more than fit
+ * (see the top of the file).
  */
 static int
 fw_ports_init(struct fw *fw, const struct conf *conf, char **cause)
 {
-	const struct conf_service	*svc;
-	int				 i, j, k;
-
-	fw->nports = 0;
-	for (i = 0; i < conf->nservices; i++) {
-		svc = &conf->services[i];
-		for (j = 0; j < svc->nports; j++) {
-			for (k = 0; k < fw->nports; k++)
-				if (fw->ports[k] == svc->ports[j])
-					break;
-			if (k < fw->nports)
-				continue;
-			if (fw->nports == CONF_PORTS_TOTAL_MAX) {
-				*cause = xasprintf("more than %d ports in the "
-				    "services", CONF_PORTS_TOTAL_MAX);
-				return -1;
-			}
-			fw->ports[fw->nports++] = svc->ports[j];
-		}
+	if ((fw->nports = fw_ports_services(conf, fw->ports)) == -1) {
+		*cause = xasprintf("more than %d ports in the services",
+		    CONF_PORTS_TOTAL_MAX);
+		return -1;
 	}
-	qsort(fw->ports, (size_t)fw->nports, sizeof(fw->ports[0]),
-	    fw_port_cmp);
+	fw->npports = fw_ports_conf(conf, FW_SCOPE_PROXY, fw->pports);
 	return 0;
 }
 
-/* The prefixes no ban may touch: [allow], proxies, our own addresses. */
+/* The prefixes no ban may touch: [allow], proxies (the host's own
+ * addresses are the live list fw_set_own() hands over). */
 static void
 fw_never_init(struct fw *fw, const struct conf *conf)
 {
-	struct addr	own[256];
-	size_t		cap;
-	int		n, i;
+	size_t	cap;
 
-	n = addr_local(own, 256);
-	cap = (size_t)conf->nallow + (size_t)conf->nproxies +
-	    (size_t)(n > 0 ? n : 0) + 1;
+	cap = (size_t)conf->nallow + (size_t)conf->nproxies + 1;
 	fw->never = xcalloc(cap, sizeof(*fw->never));
 	/* memcpy from NULL is undefined even for 0 bytes. */
 	if (conf->nallow > 0)
@@ -151,10 +128,19 @@ fw_never_init(struct fw *fw, const struct conf *conf)
 		memcpy(fw->never + conf->nallow, conf->proxies,
 		    (size_t)conf->nproxies * sizeof(*fw->never));
 	fw->nnever = (size_t)conf->nallow + (size_t)conf->nproxies;
-	for (i = 0; i < n; i++) {
-		fw->never[fw->nnever].addr = own[i];
-		fw->never[fw->nnever++].len = (uint8_t)addr_maxlen(&own[i]);
-	}
+}
+
+void
+fw_set_own(struct fw *fw, const struct ownaddr *own)
+{
+	fw->own = own;
+}
+
+void
+fw_set_refused_cb(struct fw *fw, fw_refused_cb cb, void *arg)
+{
+	fw->refused = cb;
+	fw->refused_arg = arg;
 }
 
 struct fw *
@@ -224,7 +210,8 @@ fw_close(struct fw *fw)
  * Never a weapon, checked again where the firewall is changed, whatever
  * the caller decided: the prefix is well formed (host bits zero), not
  * unspecified, loopback, link-local or multicast, and holds none of the
- * allowlisted networks, proxies or the host's own addresses; a ban has a
+ * allowlisted networks, proxies or the host's own addresses (the live
+ * list: one added a moment ago counts); a ban has a
  * duration; the reason is printable ASCII (no backend puts it anywhere a
  * quote could matter: argv elements, JSON strings, nothing in nft's input).
  * An unban is always allowed (lifting can only help).  NULL if op may go,
@@ -257,6 +244,8 @@ fw_refuse(const struct fw *fw, const struct fw_op *op)
 		if (addr_prefix_contains(&op->prefix, &fw->never[i].addr) ||
 		    addr_prefix_contains(&fw->never[i], &op->prefix.addr))
 			return "allowlisted, a proxy or this host's";
+	if (fw->own != NULL && ownaddr_within(fw->own, &op->prefix, NULL))
+		return "one of this host's own addresses";
 	if (op->duration <= 0)
 		return "no duration";
 	for (c = op->reason; *c != '\0'; c++)
@@ -266,6 +255,19 @@ fw_refuse(const struct fw *fw, const struct fw_op *op)
 	if (op->reason[0] == '-' || op->rule[0] == '-')
 		return "a reason or rule that begins with '-'";
 	return NULL;
+}
+
+/* An operation the checks refuse: counted, said, told to the caller. */
+static void
+fw_refused(struct fw *fw, const struct fw_op *op, const char *why)
+{
+	char	pfx[ADDR_PREFIX_STRLEN];
+
+	fw->stats.rejected++;
+	log_warnx("fw: %s refused: %s", addr_prefix_ntop(&op->prefix, pfx,
+	    sizeof(pfx)), why);
+	if (fw->refused != NULL)
+		fw->refused(op, why, fw->refused_arg);
 }
 
 /*
@@ -278,7 +280,6 @@ fw_checked(struct fw *fw, const struct fw_op **ops, size_t n,
     struct fw_op **copy)
 {
 	const char	*why;
-	char		 pfx[ADDR_PREFIX_STRLEN];
 	size_t		 i, k;
 
 	*copy = NULL;
@@ -293,9 +294,7 @@ fw_checked(struct fw *fw, const struct fw_op **ops, size_t n,
 			(*copy)[k++] = (*ops)[i];
 			continue;
 		}
-		fw->stats.rejected++;
-		log_warnx("fw: %s refused: %s", addr_prefix_ntop(
-		    &(*ops)[i].prefix, pfx, sizeof(pfx)), why);
+		fw_refused(fw, &(*ops)[i], why);
 	}
 	*ops = *copy;
 	return k;

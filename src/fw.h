@@ -26,12 +26,32 @@
 #include <stdint.h>
 
 #include "addr.h"
+#include "conf.h"
 
 struct conf;
 struct loop;
+struct ownaddr;
 
 #define FW_REASON_MAX	160		/* with the NUL */
 #define FW_RULE_MAX	16		/* "concurrency", with the NUL */
+
+/*
+ * Which ports a ban drops.  SERVICES: the services' ports ([ban] all_ports:
+ * every port).  PROXY, for a client judged by lines that came through a
+ * configured proxy: [allow] proxy_ports and the services' ports, or every
+ * port when proxy_ports is all (the default), so that the door the client
+ * used, the proxy's, is closed too.  PROXY holds every port SERVICES
+ * holds: a ban's scope only ever widens.
+ */
+enum fw_scope {
+	FW_SCOPE_SERVICES,
+	FW_SCOPE_PROXY
+};
+
+/* The most ports a scope names: the services' and proxy_ports. */
+#define FW_PORTS_MAX	(CONF_PORTS_TOTAL_MAX + CONF_PORTS_MAX)
+/* "5222,5269,..." with the NUL, or "all". */
+#define FW_PORTS_STRLEN	(FW_PORTS_MAX * 6)
 
 enum fw_op_kind {
 	FW_BAN,			/* drop the prefix for duration */
@@ -44,6 +64,8 @@ struct fw_op {
 	enum fw_op_kind	 kind;
 	struct prefix	 prefix;		/* host bits zero */
 	int64_t		 duration;		/* BAN, THROTTLE: us, > 0 */
+	enum fw_scope	 scope;			/* the ports it drops; an
+						 * UNBAN: those of the ban */
 	char		 rule[FW_RULE_MAX];	/* "churn", "manual", ... */
 	char		 reason[FW_REASON_MAX];	/* for people; validated */
 };
@@ -54,6 +76,7 @@ struct fw_entry {
 	int64_t		 remaining;	/* us until it expires by itself;
 					 * 0: no timeout known */
 	int		 throttled;	/* a throttle, not a ban */
+	enum fw_scope	 scope;		/* where the backend can tell */
 };
 
 struct fw_stats {
@@ -86,6 +109,17 @@ struct fw	*fw_open_backend(const struct conf *, struct loop *,
 /* 1 if the configured backend needs privileges (the kernel, a command):
  * under privilege separation it runs in the helper. */
 int		 fw_in_kernel(const struct conf *);
+/* The host's own addresses, for the never-a-weapon checks (ownaddr.h;
+ * not owned, must outlive fw); NULL, as after fw_open(): none known. */
+void		 fw_set_own(struct fw *, const struct ownaddr *);
+/*
+ * Told of each operation fw_apply() or fw_replace() refuses by the
+ * never-a-weapon checks (here, or in the privileged helper), with why, as
+ * it is dropped: the caller ends the ban it stood for.  NULL: nobody.
+ */
+typedef void	(*fw_refused_cb)(const struct fw_op *, const char *why,
+		    void *arg);
+void		 fw_set_refused_cb(struct fw *, fw_refused_cb, void *arg);
 /* Frees fw (NULL: nothing); the bans in force stay where they are. */
 void		 fw_close(struct fw *);
 /* Applies a batch, after dropping (and counting) what the never-a-weapon
@@ -103,6 +137,19 @@ int		 fw_kill(struct fw *, const struct prefix *, char **cause);
  * the backend cannot replace (use fw_list). */
 int		 fw_replace(struct fw *, const struct fw_op *, size_t,
 		    char **cause);
+/*
+ * The ports a ban of scope drops under conf, sorted, each once, into ports
+ * (room for FW_PORTS_MAX): how many; 0 means every port (all_ports, no
+ * service port, proxy_ports all); -1 if the services name more than
+ * CONF_PORTS_TOTAL_MAX (fw_open() refuses that).
+ */
+int		 fw_ports_conf(const struct conf *, enum fw_scope,
+		    uint16_t *ports);
+/* ports[0..n-1] as "5222,5269", or "all" if n is 0; returns buf. */
+char		*fw_ports_fmt(const uint16_t *ports, int n, char *buf,
+		    size_t size);
+/* "services" or "proxy". */
+const char	*fw_scope_name(enum fw_scope);
 /* The backend's name ("nftables", "helper", ...): static storage. */
 const char	*fw_name(const struct fw *);
 /* 1 if the backend's bans expire by themselves (kernel timeouts), so the

@@ -14,6 +14,11 @@
  *	{duration}	seconds the ban lasts, rounded up (0 for an unban)
  *	{reason}	the reason, for people
  *	{rule}		the rule that decided ("churn", "manual", ...)
+ *	{ports}		the ports the ban drops: "5222,5269", or "all"
+ *			(an unban: those the ban dropped)
+ *	{scope}		"services", or "proxy" for a client judged by
+ *			lines that came through a configured proxy (its
+ *			{ports} hold [allow] proxy_ports too, or are all)
  *
  * Anything else with a brace ("{ip}:22", "{addr}", "}") fails at open,
  * naming the word, so a typo never reaches a firewall.  A value never
@@ -56,11 +61,14 @@ enum fw_cmd_word {
 	FW_CMD_PREFIX,
 	FW_CMD_DURATION,
 	FW_CMD_REASON,
-	FW_CMD_RULE
+	FW_CMD_RULE,
+	FW_CMD_PORTS,
+	FW_CMD_SCOPE
 };
 
 static const char *const fw_cmd_names[] = {
-	NULL, "{ip}", "{prefix}", "{duration}", "{reason}", "{rule}"
+	NULL, "{ip}", "{prefix}", "{duration}", "{reason}", "{rule}",
+	"{ports}", "{scope}"
 };
 
 /* One template, split: word[0] is the program. */
@@ -115,8 +123,8 @@ fw_cmd_parse(const char *what, const char *s, struct fw_cmd_tmpl *t,
 			if (k == sizeof fw_cmd_names / sizeof fw_cmd_names[0]) {
 				*cause = xasprintf("%s: bad placeholder \"%s\" "
 				    "(a whole argument must be one of {ip}, "
-				    "{prefix}, {duration}, {reason}, {rule})",
-				    what, w);
+				    "{prefix}, {duration}, {reason}, {rule}, "
+				    "{ports}, {scope})", what, w);
 				goto fail;
 			}
 			t->kind[t->argc] = (enum fw_cmd_word)k;
@@ -142,18 +150,20 @@ struct fw_cmd_values {
 	char	duration[24];
 	char	reason[FW_REASON_MAX];
 	char	rule[FW_RULE_MAX];
+	char	ports[FW_PORTS_STRLEN];
 };
 
 /*
- * Fills argv (FW_CMD_ARGMAX + 2 pointers) for op: words point into t and
- * into v, which receives the op's values.
+ * Fills argv (FW_CMD_ARGMAX + 2 pointers) for op under fw: words point
+ * into t and into v, which receives the op's values.
  */
 static void
-fw_cmd_expand(const struct fw_cmd_tmpl *t, const struct fw_op *op,
-    struct fw_cmd_values *v, const char **argv)
+fw_cmd_expand(const struct fw *fw, const struct fw_cmd_tmpl *t,
+    const struct fw_op *op, struct fw_cmd_values *v, const char **argv)
 {
-	int64_t	secs = 0;
-	int	i;
+	const uint16_t	*ports;
+	int64_t		 secs = 0;
+	int		 i, n;
 
 	addr_ntop(&op->prefix.addr, v->ip, sizeof v->ip);
 	addr_prefix_ntop(&op->prefix, v->prefix, sizeof v->prefix);
@@ -169,6 +179,8 @@ fw_cmd_expand(const struct fw_cmd_tmpl *t, const struct fw_op *op,
 	    (int)sizeof op->reason - 1, op->reason);
 	snprintf(v->rule, sizeof v->rule, "%.*s", (int)sizeof op->rule - 1,
 	    op->rule);
+	n = fw_scope_ports(fw, op->scope, &ports);
+	fw_ports_fmt(ports, n, v->ports, sizeof v->ports);
 
 	for (i = 0; i < t->argc; i++) {
 		switch (t->kind[i]) {
@@ -189,6 +201,12 @@ fw_cmd_expand(const struct fw_cmd_tmpl *t, const struct fw_op *op,
 			break;
 		case FW_CMD_RULE:
 			argv[i] = v->rule;
+			break;
+		case FW_CMD_PORTS:
+			argv[i] = v->ports;
+			break;
+		case FW_CMD_SCOPE:
+			argv[i] = fw_scope_name(op->scope);
 			break;
 		}
 	}
@@ -256,8 +274,9 @@ fail:
 
 /* Runs one operation; 0, or -1 and *cause. */
 static int
-fw_cmd_run(const struct fw_cmd *c, const struct fw_op *op, char **cause)
+fw_cmd_run(const struct fw *fw, const struct fw_op *op, char **cause)
 {
+	const struct fw_cmd	*c = fw->priv;
 	const struct fw_cmd_tmpl *t;
 	struct fw_cmd_values	 v;
 	const char		*argv[FW_CMD_ARGMAX + 2];
@@ -275,7 +294,7 @@ fw_cmd_run(const struct fw_cmd *c, const struct fw_op *op, char **cause)
 		t = &c->ban;
 		what = "ban_command";
 	}
-	fw_cmd_expand(t, op, &v, argv);
+	fw_cmd_expand(fw, t, op, &v, argv);
 	status = fw_exec(argv, NULL, 0, &out, FW_CMD_OUTMAX,
 	    fw_cmd_timeout_ms, &why);
 	if (status == 0) {
@@ -300,13 +319,12 @@ fw_cmd_run(const struct fw_cmd *c, const struct fw_op *op, char **cause)
 static int
 fw_cmd_apply(struct fw *fw, const struct fw_op *ops, size_t n, char **cause)
 {
-	const struct fw_cmd *c = fw->priv;
 	char		    *first = NULL, *why;
 	size_t		     i, failed = 0;
 
 	for (i = 0; i < n; i++) {
 		why = NULL;
-		if (fw_cmd_run(c, &ops[i], &why) == 0)
+		if (fw_cmd_run(fw, &ops[i], &why) == 0)
 			continue;
 		if (failed++ == 0)
 			first = why;

@@ -55,13 +55,20 @@ struct fw {
 	uint16_t	 ports[CONF_PORTS_TOTAL_MAX]; /* the services' ports,
 					 * sorted, unique */
 	int		 nports;
+	uint16_t	 pports[FW_PORTS_MAX]; /* a proxy-scope ban's: these
+					 * and [allow] proxy_ports */
+	int		 npports;	/* 0: every port */
 	int		 all_ports;	/* ban every port */
 	int		 kill;		/* kill_established */
 	int		 self_expiring;	/* the configured backend's bans end by
 					 * themselves (kernel timeouts) */
-	struct prefix	*never;		/* allowlist, proxies, own addresses:
-					 * re-checked before every batch */
+	struct prefix	*never;		/* allowlist, proxies: re-checked
+					 * before every batch */
 	size_t		 nnever;
+	const struct ownaddr *own;	/* the host's addresses, live; NULL:
+					 * none known */
+	fw_refused_cb	 refused;	/* told of each refusal; NULL: none */
+	void		*refused_arg;
 	struct fw_stats	 stats;
 };
 
@@ -70,6 +77,16 @@ extern const struct fw_backend fw_ipset_backend;
 extern const struct fw_backend fw_iptables_backend;
 extern const struct fw_backend fw_cmd_backend;
 extern const struct fw_backend fw_webhook_backend;
+
+/*
+ * The ports a ban of scope drops (fw_ports.c): how many, *ports pointing
+ * into fw; 0 means every port.
+ */
+int		 fw_scope_ports(const struct fw *, enum fw_scope,
+		    const uint16_t **ports);
+/* The services' ports under conf, sorted, each once, whatever all_ports
+ * says: how many, or -1 if more than CONF_PORTS_TOTAL_MAX. */
+int		 fw_ports_services(const struct conf *, uint16_t *ports);
 
 /*
  * The kill of the kernel backends (fw_kill.c): deletes the prefix's

@@ -16,9 +16,13 @@
  * banned) the first rules of INPUT and FORWARD in iptables, and the same
  * for xmppguard6 in ip6tables; fw_iptables_top() leaves them alone when
  * they are there already and replaces them in one transaction when the
- * ports changed.  Being first, they drop the packets of established
- * sessions too, before any "-m state ESTABLISHED -j ACCEPT"; kill
- * (fw_kill_live) ends those sessions at once.
+ * ports changed.  The bans of the proxy scope (fw.h) are in the sets
+ * xmppguard-proxy4 and xmppguard-proxy6, made the same way, whose rules
+ * drop [allow] proxy_ports and the services' ports (or every port); a ban
+ * widened to that scope leaves xmppguard4 for xmppguard-proxy4 in the
+ * same restore, and its unban deletes it from both.  Being first, they
+ * drop the packets of established sessions too, before any "-m state
+ * ESTABLISHED -j ACCEPT"; kill (fw_kill_live) ends those sessions at once.
  *
  * A batch is one `ipset restore -exist` process: "add SET PREFIX timeout
  * SECONDS" (with -exist an element already there gets the new timeout) and
@@ -49,7 +53,9 @@
 #define FW_IPSET_MAXELEM	1048576		/* elements per set */
 #define FW_IPSET_TIMEOUT_MAX	2147483LL	/* seconds; ipset's limit */
 
-static const char *const fw_ipset_sets[2] = { "xmppguard4", "xmppguard6" };
+/* The sets by scope * 2 + family (0 IPv4, 1 IPv6). */
+static const char *const fw_ipset_sets[4] = { "xmppguard4", "xmppguard6",
+    "xmppguard-proxy4", "xmppguard-proxy6" };
 static const char *const fw_ipset_families[2] = { "inet", "inet6" };
 static const char *const fw_ipset_progs[2] = { "iptables", "ip6tables" };
 
@@ -59,51 +65,62 @@ fw_ipset_family(const struct prefix *p)
 	return p->addr.family == AF_INET6;
 }
 
+/* The set of a prefix in a scope. */
+static const char *
+fw_ipset_set(const struct prefix *p, enum fw_scope scope)
+{
+	return fw_ipset_sets[(scope == FW_SCOPE_PROXY) * 2 +
+	    fw_ipset_family(p)];
+}
+
 /*
  * A set of that name exists but was not made with our parameters: it will
  * do if it is a hash:net of the right family with timeouts.
  */
 static int
-fw_ipset_check(int fam, char **cause)
+fw_ipset_check(int set, char **cause)
 {
 	const char	*argv[] = { "ipset", "list", "-terse", "-output",
-			    "save", fw_ipset_sets[fam], NULL };
+			    "save", fw_ipset_sets[set], NULL };
+	int		 fam = set % 2;
 	char		*out, want[64];
 	int		 ok;
 
 	if (fw_iptables_must(argv, NULL, 0, &out, 4096, cause) == -1)
 		return -1;
 	snprintf(want, sizeof want, "create %s hash:net family %s ",
-	    fw_ipset_sets[fam], fw_ipset_families[fam]);
+	    fw_ipset_sets[set], fw_ipset_families[fam]);
 	ok = strncmp(out, want, strlen(want)) == 0 &&
 	    strstr(out, " timeout ") != NULL;
 	free(out);
 	if (!ok) {
 		*cause = xasprintf("ipset: set %s exists but is not a hash:net "
-		    "of family %s with timeouts", fw_ipset_sets[fam],
+		    "of family %s with timeouts", fw_ipset_sets[set],
 		    fw_ipset_families[fam]);
 		return -1;
 	}
-	log_info("fw: ipset: using the existing set %s", fw_ipset_sets[fam]);
+	log_info("fw: ipset: using the existing set %s", fw_ipset_sets[set]);
 	return 0;
 }
 
-/* The rule specs that send a family's set to DROP; returns how many. */
+/* The rule specs that send a set (scope * 2 + family) to DROP; returns
+ * how many. */
 static int
-fw_ipset_specs(const struct fw *fw, int fam, char *specs[FW_IPT_GROUPS])
+fw_ipset_specs(const struct fw *fw, int set, char *specs[FW_IPT_GROUPS])
 {
 	char	lists[FW_IPT_GROUPS][FW_IPT_LISTLEN];
 	int	n, i;
 
-	n = fw_iptables_portlists(fw, lists);
+	n = fw_iptables_portlists(fw, set >= 2 ? FW_SCOPE_PROXY :
+	    FW_SCOPE_SERVICES, lists);
 	if (n == 0) {
 		specs[0] = xasprintf("-m set --match-set %s src -j DROP",
-		    fw_ipset_sets[fam]);
+		    fw_ipset_sets[set]);
 		return 1;
 	}
 	for (i = 0; i < n; i++)
 		specs[i] = xasprintf("-m set --match-set %s src -p tcp "
-		    "-m multiport --dports %s -j DROP", fw_ipset_sets[fam],
+		    "-m multiport --dports %s -j DROP", fw_ipset_sets[set],
 		    lists[i]);
 	return n;
 }
@@ -112,30 +129,36 @@ static int
 fw_ipset_open(struct fw *fw, const struct conf *conf, char **cause)
 {
 	const char	*restore[] = { "ipset", "restore", "-exist", NULL };
-	char		*specs[FW_IPT_GROUPS], *input, marker[64];
-	int		 fam, n, i, rc = 0;
+	char		*specs[2 * FW_IPT_GROUPS], *input, marker[2][64];
+	const char	*markers[3];
+	int		 fam, set, n, i, rc = 0;
 
 	(void)conf;
-	for (fam = 0; fam < 2 && rc == 0; fam++) {
+	for (set = 0; set < 4 && rc == 0; set++) {
 		input = xasprintf("create %s hash:net family %s timeout 0 "
-		    "maxelem %d\n", fw_ipset_sets[fam], fw_ipset_families[fam],
-		    FW_IPSET_MAXELEM);
+		    "maxelem %d\n", fw_ipset_sets[set],
+		    fw_ipset_families[set % 2], FW_IPSET_MAXELEM);
 		if (fw_iptables_must(restore, input, strlen(input), NULL, 0,
 		    cause) == -1) {
 			free(*cause);
 			*cause = NULL;
-			rc = fw_ipset_check(fam, cause);
+			rc = fw_ipset_check(set, cause);
 		}
 		free(input);
-		if (rc == -1)
-			break;
-
+	}
+	/* Both scopes' rules lead the chain together, one set of ours. */
+	for (fam = 0; fam < 2 && rc == 0; fam++) {
 		n = fw_ipset_specs(fw, fam, specs);
-		snprintf(marker, sizeof marker, " --match-set %s src",
-		    fw_ipset_sets[fam]);
-		if (fw_iptables_top(fw_ipset_progs[fam], "INPUT", marker,
+		n += fw_ipset_specs(fw, 2 + fam, specs + n);
+		for (i = 0; i < 2; i++) {
+			snprintf(marker[i], sizeof marker[i],
+			    " --match-set %s src", fw_ipset_sets[2 * i + fam]);
+			markers[i] = marker[i];
+		}
+		markers[2] = NULL;
+		if (fw_iptables_top(fw_ipset_progs[fam], "INPUT", markers,
 		    specs, n, cause) == -1 ||
-		    fw_iptables_top(fw_ipset_progs[fam], "FORWARD", marker,
+		    fw_iptables_top(fw_ipset_progs[fam], "FORWARD", markers,
 		    specs, n, cause) == -1)
 			rc = -1;
 		for (i = 0; i < n; i++)
@@ -162,19 +185,23 @@ fw_ipset_timeout(int64_t duration)
 static void
 fw_ipset_batch(const struct fw_op *ops, size_t n, FILE *fp)
 {
-	char	buf[ADDR_PREFIX_STRLEN];
-	size_t	i;
-	int	fam;
+	char		 buf[ADDR_PREFIX_STRLEN];
+	const char	*set, *svc;
+	size_t		 i;
 
 	for (i = 0; i < n; i++) {
-		fam = fw_ipset_family(&ops[i].prefix);
+		set = fw_ipset_set(&ops[i].prefix, ops[i].scope);
+		svc = fw_ipset_set(&ops[i].prefix, FW_SCOPE_SERVICES);
 		addr_prefix_ntop(&ops[i].prefix, buf, sizeof buf);
+		/* A proxy-scope ban may be one widened: out of the services'
+		 * set, and its unban clears both. */
+		if (set != svc)
+			fprintf(fp, "del %s %s\n", svc, buf);
 		/* FW_THROTTLE: ipset cannot limit a rate; it bans. */
 		if (ops[i].kind == FW_UNBAN)
-			fprintf(fp, "del %s %s\n", fw_ipset_sets[fam], buf);
+			fprintf(fp, "del %s %s\n", set, buf);
 		else
-			fprintf(fp, "add %s %s timeout %lld\n",
-			    fw_ipset_sets[fam], buf,
+			fprintf(fp, "add %s %s timeout %lld\n", set, buf,
 			    fw_ipset_timeout(ops[i].duration));
 	}
 }
@@ -203,15 +230,15 @@ fw_ipset_apply(struct fw *fw, const struct fw_op *ops, size_t n,
 }
 
 /*
- * Reads "add SET ADDR[/LEN] [timeout N] ..." lines of set fam from text
- * (modified) into *e, growing it.
+ * Reads "add SET ADDR[/LEN] [timeout N] ..." lines of set (scope * 2 +
+ * family) from text (modified) into *e, growing it.
  */
 static void
-fw_ipset_parse(int fam, char *text, struct fw_entry **e, size_t *n,
+fw_ipset_parse(int set, char *text, struct fw_entry **e, size_t *n,
     size_t *cap)
 {
 	char	*line, *save = NULL, *w[4], *wsave;
-	int	 i;
+	int	 i, fam = set % 2;
 
 	for (line = strtok_r(text, "\n", &save); line != NULL;
 	    line = strtok_r(NULL, "\n", &save)) {
@@ -220,7 +247,7 @@ fw_ipset_parse(int fam, char *text, struct fw_entry **e, size_t *n,
 			w[i] = strtok_r(i == 0 ? line : NULL, " ", &wsave);
 		if (w[0] == NULL || w[1] == NULL || w[2] == NULL ||
 		    strcmp(w[0], "add") != 0 ||
-		    strcmp(w[1], fw_ipset_sets[fam]) != 0)
+		    strcmp(w[1], fw_ipset_sets[set]) != 0)
 			continue;
 		if (*n == *cap) {
 			*cap = *cap == 0 ? 64 : *cap * 2;
@@ -230,6 +257,7 @@ fw_ipset_parse(int fam, char *text, struct fw_entry **e, size_t *n,
 		if (addr_prefix_parse(w[2], &(*e)[*n].prefix, 0) == -1 ||
 		    fw_ipset_family(&(*e)[*n].prefix) != fam)
 			continue;
+		(*e)[*n].scope = set >= 2 ? FW_SCOPE_PROXY : FW_SCOPE_SERVICES;
 		if (w[3] != NULL && strcmp(w[3], "timeout") == 0 &&
 		    (w[3] = strtok_r(NULL, " ", &wsave)) != NULL)
 			(*e)[*n].remaining = strtoll(w[3], NULL, 10) *
@@ -249,11 +277,11 @@ fw_ipset_list(struct fw *fw, struct fw_entry **entriesp, size_t *np,
 	struct fw_entry	*e = NULL;
 	size_t		 n = 0, cap = 0;
 	char		*out;
-	int		 fam;
+	int		 set;
 
 	(void)fw;
-	for (fam = 0; fam < 2; fam++) {
-		argv[4] = fw_ipset_sets[fam];
+	for (set = 0; set < 4; set++) {
+		argv[4] = fw_ipset_sets[set];
 		if (fw_iptables_must(argv, NULL, 0, &out, FW_IPT_SAVEMAX,
 		    cause) == -1)
 			goto fail;
@@ -262,7 +290,7 @@ fw_ipset_list(struct fw *fw, struct fw_entry **entriesp, size_t *np,
 			*cause = xstrdup("ipset list: output too long");
 			goto fail;
 		}
-		fw_ipset_parse(fam, out, &e, &n, &cap);
+		fw_ipset_parse(set, out, &e, &n, &cap);
 		free(out);
 	}
 	*entriesp = e;

@@ -9,13 +9,16 @@
  *	-A XMPPGUARD -s 192.0.2.7/32 -p tcp -m multiport --dports 5222,5269
  *	    -m comment --comment "xmppguard until=1700000000 rule=churn" -j DROP
  *
- * (without the port match when every port is banned); kill is
- * fw_kill_live(), as for the other kernel backends.  iptables has no
- * timeouts: a rule stays until someone deletes it.  The ban module sends
- * FW_UNBAN when a ban runs out, and the comment keeps the expiry (Unix
- * seconds) so that a restarted daemon can list what is in force and lift
- * what ran out while it was away.  So with this backend a ban does not
- * expire while the daemon is down: it lasts until the daemon comes back.
+ * (without the port match when every port is banned); a ban of the proxy
+ * scope (fw.h) matches [allow] proxy_ports and the services' ports, or
+ * none, and its comment ends in " scope=proxy" so that a restart can tell
+ * it.  kill is fw_kill_live(), as for the other kernel backends.
+ * iptables has no timeouts: a rule stays until someone deletes it.  The
+ * ban module sends FW_UNBAN when a ban runs out, and the comment keeps the
+ * expiry (Unix seconds) so that a restarted daemon can list what is in
+ * force and lift what ran out while it was away.  So with this backend a
+ * ban does not expire while the daemon is down: it lasts until the daemon
+ * comes back.
  * The nftables and ipset backends, whose elements carry kernel timeouts,
  * do not have that weakness and are faster; use this one where neither
  * is available.
@@ -56,32 +59,34 @@
 struct fw_ipt_rule {
 	struct prefix	 prefix;
 	int64_t		 until;		/* Unix seconds */
+	enum fw_scope	 scope;
 	char		*line;		/* "-A XMPPGUARD ...", in -S output */
 };
 
 static const char *const fw_iptables_progs[2] = { "iptables", "ip6tables" };
 
 int
-fw_iptables_portlists(const struct fw *fw,
+fw_iptables_portlists(const struct fw *fw, enum fw_scope scope,
     char lists[FW_IPT_GROUPS][FW_IPT_LISTLEN])
 {
-	int	 i, j, n = 0, slots = 0, cost;
-	size_t	 len;
-	char	 item[16];
+	const uint16_t	*ports;
+	int		 i, j, n = 0, slots = 0, cost, nports;
+	size_t		 len;
+	char		 item[16];
 
-	if (fw->all_ports || fw->nports <= 0)
+	if ((nports = fw_scope_ports(fw, scope, &ports)) <= 0)
 		return 0;
-	for (i = 0; i < fw->nports; i = j + 1) {
+	for (i = 0; i < nports; i = j + 1) {
 		/* A run of consecutive ports is one range, two slots. */
-		for (j = i; j + 1 < fw->nports &&
-		    fw->ports[j + 1] == fw->ports[j] + 1; j++)
+		for (j = i; j + 1 < nports && ports[j + 1] == ports[j] + 1;
+		    j++)
 			;
 		if (j > i) {
-			snprintf(item, sizeof item, "%u:%u", fw->ports[i],
-			    fw->ports[j]);
+			snprintf(item, sizeof item, "%u:%u", ports[i],
+			    ports[j]);
 			cost = 2;
 		} else {
-			snprintf(item, sizeof item, "%u", fw->ports[i]);
+			snprintf(item, sizeof item, "%u", ports[i]);
 			cost = 1;
 		}
 		if (n == 0 || slots + cost > FW_IPT_PORTS_PER) {
@@ -179,16 +184,17 @@ fw_iptables_marked(const char *line, const char *marker)
 }
 
 int
-fw_iptables_top(const char *prog, const char *chain, const char *marker,
-    char *const *specs, int nspecs, char **cause)
+fw_iptables_top(const char *prog, const char *chain,
+    const char *const *markers, char *const *specs, int nspecs,
+    char **cause)
 {
 	const char	*argv[FW_IPT_ARGMAX];
 	char		 cmd[32], head[64], *copy, *out = NULL, *line, *save;
 	char		*text = NULL;
 	size_t		 textlen = 0, headlen;
 	FILE		*fp = NULL;
-	int		 i, status, present = 1, pos = 0, ours = 0, inorder = 1;
-	int		 rc = -1;
+	int		 i, k, status, present = 1, pos = 0, ours = 0;
+	int		 inorder = 1, rc = -1;
 
 	/* Is each there?  (-C: 0 yes, 1 no, anything else is an error.) */
 	for (i = 0; i < nspecs && present; i++) {
@@ -241,7 +247,10 @@ fw_iptables_top(const char *prog, const char *chain, const char *marker,
 	    line = strtok_r(NULL, "\n", &save)) {
 		if (strncmp(line, head, headlen) != 0)
 			continue;
-		if (fw_iptables_marked(line, marker)) {
+		for (k = 0; markers[k] != NULL; k++)
+			if (fw_iptables_marked(line, markers[k]))
+				break;
+		if (markers[k] != NULL) {
 			if (pos != ours)
 				inorder = 0;
 			ours++;
@@ -285,6 +294,7 @@ fw_iptables_family(const struct prefix *p)
 static int
 fw_iptables_open(struct fw *fw, const struct conf *conf, char **cause)
 {
+	static const char *const markers[] = { " -j " FW_IPT_CHAIN, NULL };
 	const char	*argv[8];
 	char		*jump = xstrdup("-j " FW_IPT_CHAIN);
 	int		 f, status;
@@ -310,10 +320,10 @@ fw_iptables_open(struct fw *fw, const struct conf *conf, char **cause)
 			    cause) == -1)
 				goto fail;
 		}
-		if (fw_iptables_top(argv[0], "INPUT", " -j " FW_IPT_CHAIN,
-		    &jump, 1, cause) == -1 ||
-		    fw_iptables_top(argv[0], "FORWARD", " -j " FW_IPT_CHAIN,
-		    &jump, 1, cause) == -1)
+		if (fw_iptables_top(argv[0], "INPUT", markers, &jump, 1,
+		    cause) == -1 ||
+		    fw_iptables_top(argv[0], "FORWARD", markers, &jump, 1,
+		    cause) == -1)
 			goto fail;
 	}
 	free(jump);
@@ -369,6 +379,8 @@ fw_iptables_parse(char *text, struct fw_ipt_rule **rulesp, size_t *np)
 		if (!isdigit((unsigned char)*s))
 			continue;
 		r.until = strtoll(s, NULL, 10);
+		r.scope = strstr(s, " scope=proxy") != NULL ? FW_SCOPE_PROXY :
+		    FW_SCOPE_SERVICES;
 		r.line = line;
 		if (n == cap) {
 			cap = cap == 0 ? 64 : cap * 2;
@@ -421,15 +433,16 @@ static size_t
 fw_iptables_batch(const struct fw *fw, int fam, const struct fw_ipt_rule *rules,
     size_t nrules, const struct fw_op *ops, size_t n, int64_t now, FILE *fp)
 {
-	char		 lists[FW_IPT_GROUPS][FW_IPT_LISTLEN];
+	char		 lists[2][FW_IPT_GROUPS][FW_IPT_LISTLEN];
 	char		 pbuf[ADDR_PREFIX_STRLEN], name[FW_RULE_MAX];
 	size_t		*idx, m = 0, i, lo, hi, mid, lines = 0;
 	const struct fw_op *op;
 	struct fw_ipt_rule key;
 	int64_t		 until;
-	int		 g, ngroups;
+	int		 g, ngroups[2], sc;
 
-	ngroups = fw_iptables_portlists(fw, lists);
+	ngroups[0] = fw_iptables_portlists(fw, FW_SCOPE_SERVICES, lists[0]);
+	ngroups[1] = fw_iptables_portlists(fw, FW_SCOPE_PROXY, lists[1]);
 	idx = xreallocarray(NULL, n > 0 ? n : 1, sizeof *idx);
 	for (i = 0; i < n; i++)
 		if (fw_iptables_family(&ops[i].prefix) == fam)
@@ -471,17 +484,18 @@ fw_iptables_batch(const struct fw *fw, int fam, const struct fw_ipt_rule *rules,
 		    CLOCK_US_PER_SEC;
 		addr_prefix_ntop(&op->prefix, pbuf, sizeof pbuf);
 		fw_iptables_rulename(op->rule, name, sizeof name);
+		sc = op->scope == FW_SCOPE_PROXY;
 		g = 0;
 		do {
 			fprintf(fp, "-A %s -s %s", FW_IPT_CHAIN, pbuf);
-			if (ngroups > 0)
+			if (ngroups[sc] > 0)
 				fprintf(fp, " -p tcp -m multiport --dports %s",
-				    lists[g]);
+				    lists[sc][g]);
 			fprintf(fp, " -m comment --comment \"xmppguard "
-			    "until=%" PRId64 " rule=%s\" -j DROP\n", until,
-			    name);
+			    "until=%" PRId64 " rule=%s%s\" -j DROP\n", until,
+			    name, sc ? " scope=proxy" : "");
 			lines++;
-		} while (++g < ngroups);
+		} while (++g < ngroups[sc]);
 	}
 	fprintf(fp, "COMMIT\n");
 	free(idx);
@@ -582,6 +596,7 @@ fw_iptables_list(struct fw *fw, struct fw_entry **entriesp, size_t *np,
 				n--;
 			memset(&e[n], 0, sizeof e[n]);
 			e[n].prefix = rules[i].prefix;
+			e[n].scope = rules[i].scope;
 			left = rules[i].until * CLOCK_US_PER_SEC - now;
 			/* Ran out while nobody lifted it: lift it soon. */
 			e[n].remaining = left > 0 ? left : 1;

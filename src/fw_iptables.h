@@ -24,15 +24,16 @@
  * fit the 15th slot starts the next list), so all the ports a struct fw
  * can hold fit in FW_IPT_GROUPS lists: 64 in 5.
  */
-_Static_assert(FW_IPT_GROUPS * (FW_IPT_PORTS_PER - 1) >=
-    CONF_PORTS_TOTAL_MAX, "FW_IPT_GROUPS too small for the ports");
+_Static_assert(FW_IPT_GROUPS * (FW_IPT_PORTS_PER - 1) >= FW_PORTS_MAX,
+    "FW_IPT_GROUPS too small for the ports");
 
 /*
- * Writes the services' ports as multiport lists ("5222,5269", "5280:5281")
- * of at most 15 slots each into lists; returns how many (0: every port is
- * banned, because of all_ports or because no service has a port).
+ * Writes the ports a ban of scope drops as multiport lists ("5222,5269",
+ * "5280:5281") of at most 15 slots each into lists; returns how many (0:
+ * every port is banned, because of all_ports, because no service has a
+ * port, or a proxy scope of every port).
  */
-int	fw_iptables_portlists(const struct fw *,
+int	fw_iptables_portlists(const struct fw *, enum fw_scope,
 	    char lists[FW_IPT_GROUPS][FW_IPT_LISTLEN]);
 
 /*
@@ -51,14 +52,16 @@ int	fw_iptables_must(const char *const *argv, const char *input,
  * Makes the rules specs[0..nspecs-1] (each "-m set ... -j DROP", words
  * separated by single spaces, no quoting) the first rules of the built-in
  * chain of the filter table, once each: prog is "iptables" or "ip6tables",
- * marker a string only our rules contain (" --match-set xmppguard4 src").
+ * markers (NULL-terminated) strings only our rules contain, a rule being
+ * ours if it holds one of them (" --match-set xmppguard4 src").
  * Nothing changes if they are there already (checked with -C and the order
  * of -S CHAIN); otherwise every rule with marker is deleted and specs
  * inserted at the top in one iptables-restore transaction, so no packet
  * ever passes between the two.  0 or -1 and *cause.
  */
 int	fw_iptables_top(const char *prog, const char *chain,
-	    const char *marker, char *const *specs, int nspecs, char **cause);
+	    const char *const *markers, char *const *specs, int nspecs,
+	    char **cause);
 
 /* The first line of a program's output, escaped for a message. */
 char	*fw_iptables_firstline(const char *out, char *buf, size_t size);

@@ -8,7 +8,12 @@
  * interval set for overlaps on every add, which makes single adds slow as
  * the set grows; thr4/thr6 (interval: throttles are rare, and may cover a
  * prefix) hold throttled sources, whose packets to the watched ports pass
- * a per-address byte meter (the dynamic sets rate4/rate6).
+ * a per-address byte meter (the dynamic sets rate4/rate6).  The bans of
+ * the proxy scope (fw.h: a client judged through a configured proxy) have
+ * sets of their own, proxy4/proxy6 and proxynet4/proxynet6, whose rule
+ * drops [allow] proxy_ports and the services' ports, or every port; a ban
+ * widened to that scope leaves ban4 (or net4) for proxy4 (proxynet4) in
+ * the same transaction, and its unban clears both.
  *
  * One base chain, on prerouting at priority -150: after conntrack (-200),
  * so the `ct state` rule there keeps the kernel tracking connections in a
@@ -75,6 +80,8 @@
 #define FW_NFT_CAUSE_MAX	512		/* nft's words in *cause */
 #define FW_NFT_CHUNK		4096		/* elements per statement */
 #define FW_NFT_RATE_SIZE	65536		/* throttled sources metered */
+/* "tcp dport { " 12, ", 65535" 7 a port, " } " 3, the NUL. */
+#define FW_NFT_PORTS_LEN	(12 + FW_PORTS_MAX * 7 + 4)
 
 /* The sets, in the order of fw_nft_set_names. */
 enum fw_nft_set {
@@ -84,11 +91,16 @@ enum fw_nft_set {
 	FW_NFT_NET6,
 	FW_NFT_THR4,
 	FW_NFT_THR6,
+	FW_NFT_PRX4,		/* the proxy scope: hosts */
+	FW_NFT_PRX6,
+	FW_NFT_PNET4,		/* and networks */
+	FW_NFT_PNET6,
 	FW_NFT_NSETS
 };
 
 static const char *const fw_nft_set_names[FW_NFT_NSETS] = {
-	"ban4", "ban6", "net4", "net6", "thr4", "thr6"
+	"ban4", "ban6", "net4", "net6", "thr4", "thr6", "proxy4", "proxy6",
+	"proxynet4", "proxynet6"
 };
 
 /* The backend's state (fw->priv): its settings and what open probed. */
@@ -112,7 +124,8 @@ static int	fw_nft_run(const char *, size_t, const char *const *, char **,
 		    size_t, char **);
 static char	*fw_nft_open_text(const struct fw *, const struct fw_nft *,
 		    size_t *);
-static int	fw_nft_set_of(const struct prefix *, int);
+static int	fw_nft_set_of(const struct prefix *, int, enum fw_scope);
+static void	fw_nft_ports(const struct fw *, enum fw_scope, char *, size_t);
 static int64_t	fw_nft_seconds(int64_t);
 static int	fw_nft_op_cmp(const void *, const void *);
 static int	fw_nft_op_same(const struct fw_op *, const struct fw_op *);
@@ -203,10 +216,10 @@ fw_nft_run(const char *input, size_t len, const char *const *args,
 	return 0;
 }
 
-/* The set for a prefix: its family and length, ban or throttle; -1 if
- * none. */
+/* The set for a prefix: its family and length, ban or throttle, and the
+ * ban's scope (a throttle keeps to the services'); -1 if none. */
 static int
-fw_nft_set_of(const struct prefix *p, int throttle)
+fw_nft_set_of(const struct prefix *p, int throttle, enum fw_scope scope)
 {
 	int	 v6;
 
@@ -220,9 +233,37 @@ fw_nft_set_of(const struct prefix *p, int throttle)
 		return -1;
 	if (throttle)
 		return v6 ? FW_NFT_THR6 : FW_NFT_THR4;
+	if (scope == FW_SCOPE_PROXY) {
+		if (p->len == addr_maxlen(&p->addr))
+			return v6 ? FW_NFT_PRX6 : FW_NFT_PRX4;
+		return v6 ? FW_NFT_PNET6 : FW_NFT_PNET4;
+	}
 	if (p->len == addr_maxlen(&p->addr))
 		return v6 ? FW_NFT_BAN6 : FW_NFT_BAN4;
 	return v6 ? FW_NFT_NET6 : FW_NFT_NET4;
+}
+
+/*
+ * The port match of a scope's rules, "tcp dport { 5222, 5269 } ", or ""
+ * for every port.  size: at least FW_NFT_PORTS_LEN.
+ */
+static void
+fw_nft_ports(const struct fw *fw, enum fw_scope scope, char *buf,
+    size_t size)
+{
+	const uint16_t	*ports;
+	size_t		 off;
+	int		 i, n;
+
+	buf[0] = '\0';
+	if ((n = fw_scope_ports(fw, scope, &ports)) == 0)
+		return;
+	off = (size_t)snprintf(buf, size, "tcp dport { ");
+	for (i = 0; i < n && off < size; i++)
+		off += (size_t)snprintf(buf + off, size - off, "%s%u",
+		    i ? ", " : "", ports[i]);
+	if (off < size)
+		snprintf(buf + off, size - off, " } ");
 }
 
 /* A duration in whole seconds, rounded up: a ban never ends early. */
@@ -247,31 +288,28 @@ fw_nft_open_text(const struct fw *fw, const struct fw_nft *nft,
 {
 	static const char *const types[FW_NFT_NSETS] = {
 		"ipv4_addr", "ipv6_addr", "ipv4_addr", "ipv6_addr",
+		"ipv4_addr", "ipv6_addr", "ipv4_addr", "ipv6_addr",
 		"ipv4_addr", "ipv6_addr"
 	};
 	static const char *const flags[FW_NFT_NSETS] = {
 		"timeout", "timeout", "interval, timeout", "interval, timeout",
+		"interval, timeout", "interval, timeout", "timeout", "timeout",
 		"interval, timeout", "interval, timeout"
 	};
-	static const char *const bans[] = { "ban4", "net4", "ban6", "net6" };
+	static const char *const bans[] = { "ban4", "net4", "ban6", "net6",
+	    "proxy4", "proxynet4", "proxy6", "proxynet6" };
 	FILE		*f;
-	/* "tcp dport { " 12, ", 65535" 7 a port, " } " 3, the NUL. */
-	char		*buf = NULL, ports[12 + CONF_PORTS_TOTAL_MAX * 7 + 4];
+	char		*buf = NULL, ports[FW_NFT_PORTS_LEN];
+	char		 pports[FW_NFT_PORTS_LEN];
 	const char	*t = nft->table, *ip;
-	size_t		 len = 0, off;
+	size_t		 len = 0;
 	int		 i;
 
 	if ((f = open_memstream(&buf, &len)) == NULL)
 		fatal("open_memstream");
 	/* No ports configured: nothing to scope the ban to, so every port. */
-	ports[0] = '\0';
-	if (!fw->all_ports && fw->nports > 0) {
-		off = (size_t)snprintf(ports, sizeof ports, "tcp dport { ");
-		for (i = 0; i < fw->nports; i++)
-			off += (size_t)snprintf(ports + off, sizeof ports - off,
-			    "%s%u", i ? ", " : "", fw->ports[i]);
-		snprintf(ports + off, sizeof ports - off, " } ");
-	}
+	fw_nft_ports(fw, FW_SCOPE_SERVICES, ports, sizeof ports);
+	fw_nft_ports(fw, FW_SCOPE_PROXY, pports, sizeof pports);
 
 	fprintf(f, "add table inet %s\n", t);
 	for (i = 0; i < FW_NFT_NSETS; i++)
@@ -290,10 +328,10 @@ fw_nft_open_text(const struct fw *fw, const struct fw_nft *nft,
 	/* Any ct expression makes the kernel track this namespace. */
 	fprintf(f, "add rule inet %s filter ct state new counter comment "
 	    "\"conntrack on\"\n", t);
-	for (i = 0; i < 4; i++) {
-		ip = i < 2 ? "ip" : "ip6";
+	for (i = 0; i < 8; i++) {
+		ip = i % 4 < 2 ? "ip" : "ip6";
 		fprintf(f, "add rule inet %s filter %s saddr @%s %sdrop\n", t,
-		    ip, bans[i], ports);
+		    ip, bans[i], i < 4 ? ports : pports);
 	}
 	if (nft->throttle > 0) {
 		fprintf(f, "add rule inet %s filter ip saddr @thr4 %supdate "
@@ -335,9 +373,10 @@ fw_nft_op_same(const struct fw_op *a, const struct fw_op *b)
  * Sorts a batch into removals and additions per set, one operation per
  * prefix (the last).  A ban or throttle first removes the prefix from its
  * own set (a replacement, so the new timeout holds); an unban removes it
- * from its ban and its throttle set.  A throttle without a configured
- * rate is a ban.  Prefixes that fit no set are dropped (the caller
- * validated them).
+ * from its ban and its throttle set.  A ban of the proxy scope also
+ * leaves the services' set (it may be a ban widened), and its unban
+ * clears both.  A throttle without a configured rate is a ban.  Prefixes
+ * that fit no set are dropped (the caller validated them).
  */
 static void
 fw_nft_plan(const struct fw_nft *nft, int update, const struct fw_op *ops,
@@ -345,7 +384,7 @@ fw_nft_plan(const struct fw_nft *nft, int update, const struct fw_op *ops,
 {
 	const struct fw_op	**v;
 	size_t			 i;
-	int			 s, t;
+	int			 s, t, thr;
 
 	memset(pl, 0, sizeof *pl);
 	if (n == 0)
@@ -364,17 +403,23 @@ fw_nft_plan(const struct fw_nft *nft, int update, const struct fw_op *ops,
 		switch (v[i]->kind) {
 		case FW_BAN:
 		case FW_THROTTLE:
-			s = fw_nft_set_of(&v[i]->prefix,
-			    v[i]->kind == FW_THROTTLE && nft->throttle > 0);
+			thr = v[i]->kind == FW_THROTTLE && nft->throttle > 0;
+			s = fw_nft_set_of(&v[i]->prefix, thr, v[i]->scope);
 			if (s == -1)
 				break;
 			if (!update)
 				pl->del[s][pl->ndel[s]++] = v[i];
 			pl->add[s][pl->nadd[s]++] = v[i];
+			if (!thr && v[i]->scope == FW_SCOPE_PROXY) {
+				t = fw_nft_set_of(&v[i]->prefix, 0,
+				    FW_SCOPE_SERVICES);
+				pl->del[t][pl->ndel[t]++] = v[i];
+			}
 			break;
 		case FW_UNBAN:
-			s = fw_nft_set_of(&v[i]->prefix, 0);
-			t = fw_nft_set_of(&v[i]->prefix, 1);
+			s = fw_nft_set_of(&v[i]->prefix, 0, v[i]->scope);
+			t = fw_nft_set_of(&v[i]->prefix, v[i]->scope !=
+			    FW_SCOPE_PROXY, FW_SCOPE_SERVICES);
 			if (s == -1)
 				break;
 			pl->del[s][pl->ndel[s]++] = v[i];
@@ -966,7 +1011,7 @@ fw_nft_list(struct fw *fw, struct fw_entry **vp, size_t *np, char **cause)
 			    NULL };
 	const struct fw_nft *nft = fw->priv;
 	struct fw_entry	*v = NULL;
-	size_t		 n = 0, cap = 0;
+	size_t		 n = 0, cap = 0, first;
 	char		*out;
 	int		 s;
 
@@ -976,6 +1021,7 @@ fw_nft_list(struct fw *fw, struct fw_entry **vp, size_t *np, char **cause)
 		if (fw_nft_run(NULL, 0, args, &out, FW_NFT_LIST_MAX, cause) ==
 		    -1)
 			goto fail;
+		first = n;
 		if (fw_nft_parse_set(out, strlen(out), s == FW_NFT_THR4 ||
 		    s == FW_NFT_THR6, &v, &n, &cap) == -1) {
 			free(out);
@@ -985,6 +1031,8 @@ fw_nft_list(struct fw *fw, struct fw_entry **vp, size_t *np, char **cause)
 			goto fail;
 		}
 		free(out);
+		for (; first < n && s >= FW_NFT_PRX4; first++)
+			v[first].scope = FW_SCOPE_PROXY;
 	}
 	*vp = v;
 	*np = n;

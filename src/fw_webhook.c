@@ -4,9 +4,12 @@
  * xmppguard cannot drive directly:
  *
  *   {"action":"ban","address":"192.0.2.7/32","rule":"churn",
- *    "reason":"...","duration":600,"time":"2026-11-29T05:00:00.000000Z"}
+ *    "reason":"...","duration":600,"scope":"services",
+ *    "ports":"5222,5269","time":"2026-11-29T05:00:00.000000Z"}
  *
- * (duration in seconds, rounded up; absent for an unban).  apply() only
+ * (duration in seconds, rounded up; absent for an unban; scope "proxy"
+ * for a client judged through a configured proxy, whose ban drops the
+ * ports named, "all" for every port; an unban names the ban's).  apply() only
  * formats and queues: the POSTs run on the event loop through http.c, so a
  * slow or dead receiver never blocks detection.  A POST that gets no
  * answer, times out or gets 408, 429 or 5xx is retried with a doubling
@@ -83,12 +86,15 @@ fw_webhook_action(enum fw_op_kind kind)
  * string (*lenp bytes, NUL-terminated).  NULL if memory ran out.
  */
 static char *
-fw_webhook_json(const struct fw_op *op, int64_t now, size_t *lenp)
+fw_webhook_json(const struct fw *fw, const struct fw_op *op, int64_t now,
+    size_t *lenp)
 {
-	FILE	*fp;
-	char	*buf = NULL, pfx[ADDR_PREFIX_STRLEN];
-	int64_t	 secs;
-	int	 bad;
+	FILE		*fp;
+	const uint16_t	*ports;
+	char		*buf = NULL, pfx[ADDR_PREFIX_STRLEN];
+	char		 pbuf[FW_PORTS_STRLEN];
+	int64_t		 secs;
+	int		 bad, n;
 
 	if ((fp = open_memstream(&buf, lenp)) == NULL)
 		return NULL;
@@ -104,6 +110,10 @@ fw_webhook_json(const struct fw_op *op, int64_t now, size_t *lenp)
 		secs = (op->duration + CLOCK_US_PER_SEC - 1) / CLOCK_US_PER_SEC;
 		fprintf(fp, ",\"duration\":%" PRId64, secs > 0 ? secs : 0);
 	}
+	n = fw_scope_ports(fw, op->scope, &ports);
+	fprintf(fp, ",\"scope\":\"%s\",\"ports\":\"%s\"",
+	    fw_scope_name(op->scope), fw_ports_fmt(ports, n, pbuf,
+	    sizeof pbuf));
 	fputs(",\"time\":", fp);
 	json_time(fp, now);
 	fputc('}', fp);
@@ -209,7 +219,8 @@ fw_webhook_apply(struct fw *fw, const struct fw_op *ops, size_t n,
 			dropped += n - i;
 			break;
 		}
-		if ((body = fw_webhook_json(&ops[i], now, &len)) == NULL) {
+		if ((body = fw_webhook_json(fw, &ops[i], now, &len)) ==
+		    NULL) {
 			error = ENOMEM;
 			dropped++;
 			continue;

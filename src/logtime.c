@@ -17,7 +17,12 @@
  *
  * strptime has no fractions, so "%f" splits the format: fractional
  * seconds (".123", ",123456") are read where it stands, and also right
- * after the whole format.  A format without a year takes the year of
+ * after the whole format.  A %z that ends the format is read here too, and
+ * may be missing: "Z", "+HH:MM", "+HHMM" or "+HH" after the seconds (and
+ * their fraction) is the line's offset, and a line without one is read in
+ * the filter's zone, so one format reads ejabberd 20.x lines, which carry
+ * "+00:00", and 17.x lines, which carry nothing.  A %z elsewhere is
+ * strptime's, and required.  A format without a year takes the year of
  * 'now', or the one before if that puts the time more than a day ahead
  * (a December line read in January).
  */
@@ -41,16 +46,14 @@ static const char *const logtime_days[7] = {
 	"saturday"
 };
 
-int
-logtime_init(struct logtime *lt, const char *fmt, int utc, char **cause)
+/* logtime_init() of a format without its closing %z. */
+static int
+logtime_compile(struct logtime *lt, const char *fmt, char **cause)
 {
 	const char	*c, *split = NULL, *add;
 	size_t		 n = 0, k;
 	int		 fast = 1;
 
-	memset(lt, 0, sizeof(*lt));
-	lt->utc = utc;
-	lt->hour_key = lt->today_key = lt->last_key = -1;
 	for (c = fmt; *c != '\0'; c++) {
 		if (*c != '%') {
 			if (n + 2 > sizeof(lt->ops))
@@ -135,6 +138,29 @@ logtime_init(struct logtime *lt, const char *fmt, int utc, char **cause)
 	lt->ops[n] = '\0';
 	lt->nops = fast && !lt->tz ? n : 0;
 	return 0;
+}
+
+int
+logtime_init(struct logtime *lt, const char *fmt0, int utc, char **cause)
+{
+	char		*fmt;
+	size_t		 len = strlen(fmt0), pct;
+	int		 rc;
+
+	memset(lt, 0, sizeof(*lt));
+	lt->utc = utc;
+	lt->hour_key = lt->today_key = lt->last_key = -1;
+	/* A closing %z (not a literal "%%z") is read by logtime_offset(). */
+	fmt = xstrdup(fmt0);
+	for (pct = 0; len >= 1 + pct + 1 && fmt[len - 2 - pct] == '%'; pct++)
+		;
+	if (len >= 2 && fmt[len - 1] == 'z' && pct % 2 == 1) {
+		fmt[len - 2] = '\0';
+		lt->tz_opt = 1;
+	}
+	rc = logtime_compile(lt, fmt, cause);
+	free(fmt);
+	return rc;
 }
 
 void
@@ -275,15 +301,53 @@ logtime_days_from_civil(int64_t y, int m, int d)
 	return era * 146097 + doe - 719468;
 }
 
-/* Seconds since the epoch of tm's fields, in UTC or local time. */
+/*
+ * Reads an offset at p: "Z", or a sign, two digits of hours and
+ * optionally two of minutes, with or without a colon.  1 and *off (seconds
+ * east of UTC) if there is one, else 0.
+ */
+static int
+logtime_offset(const char *p, const char *end, long *off)
+{
+	int	h, m = 0, sign;
+
+	if (p < end && *p == 'Z') {
+		*off = 0;
+		return 1;
+	}
+	if (end - p < 3 || (*p != '+' && *p != '-') ||
+	    !isdigit((unsigned char)p[1]) || !isdigit((unsigned char)p[2]))
+		return 0;
+	sign = *p == '-' ? -1 : 1;
+	h = (p[1] - '0') * 10 + (p[2] - '0');
+	p += 3;
+	if (p < end && *p == ':')
+		p++;
+	if (end - p >= 2 && isdigit((unsigned char)p[0]) &&
+	    isdigit((unsigned char)p[1]))
+		m = (p[0] - '0') * 10 + (p[1] - '0');
+	if (h > 23 || m > 59)
+		return 0;
+	*off = sign * (h * 3600L + m * 60L);
+	return 1;
+}
+
+/*
+ * Seconds since the epoch of tm's fields, in UTC or local time, or at
+ * the offset a closing %z read (has_off).
+ */
 static time_t
-logtime_seconds(struct logtime *lt, struct tm *tm)
+logtime_seconds(struct logtime *lt, struct tm *tm, int has_off, long loff)
 {
 	struct tm	hour;
 	int64_t		key;
 	long		off;
 	time_t		t;
 
+	if (has_off)
+		return (time_t)(logtime_days_from_civil(tm->tm_year + 1900,
+		    tm->tm_mon + 1, tm->tm_mday) * 86400 + tm->tm_hour * 3600 +
+		    tm->tm_min * 60 + tm->tm_sec) - loff;
 	if (lt->tz) {	/* the line's own offset */
 		off = tm->tm_gmtoff;
 		if ((t = timegm(tm)) == (time_t)-1)
@@ -350,16 +414,25 @@ logtime_parse(struct logtime *lt, const char *s, size_t n, int64_t now)
 	time_t		 t, nows = (time_t)(now / CLOCK_US_PER_SEC);
 	int64_t		 frac = 0;
 	size_t		 lastlen = 0;
+	long		 off = 0;
+	int		 has_off = 0;
 
 	if (n >= sizeof(buf))
 		return -1;
 	/* Log lines come in bursts within one second: the same text as
-	 * last time means the same second; only the fraction differs. */
+	 * last time means the same second; only the fraction differs (and
+	 * the offset must not). */
 	if (lt->lastlen > 0 && n >= lt->lastlen &&
 	    lt->last_key == nows / 3600 &&
 	    memcmp(s, lt->last, lt->lastlen) == 0) {
-		logtime_frac(s + lt->lastlen, s + n, &frac);
-		return (int64_t)lt->last_t * CLOCK_US_PER_SEC + frac;
+		end = logtime_frac(s + lt->lastlen, s + n, &frac);
+		if (lt->tz_opt)
+			has_off = logtime_offset(end, s + n, &off);
+		if (has_off == lt->last_has_off && off == lt->last_off)
+			return (int64_t)lt->last_t * CLOCK_US_PER_SEC + frac;
+		frac = 0;
+		has_off = 0;
+		off = 0;
 	}
 	memset(&tm, 0, sizeof(tm));
 	if (lt->nops > 0) {
@@ -373,12 +446,14 @@ logtime_parse(struct logtime *lt, const char *s, size_t n, int64_t now)
 			tm.tm_mday = 1;
 		if ((end = logtime_fast(lt, s, s + n, &tm)) == NULL)
 			return -1;
-		logtime_frac(end, s + n, &frac);
 		lt->lastlen = 0;
 		if ((size_t)(end - s) <= sizeof(lt->last)) {
 			memcpy(lt->last, s, (size_t)(end - s));
 			lastlen = (size_t)(end - s);
 		}
+		end = logtime_frac(end, s + n, &frac);
+		if (lt->tz_opt)
+			has_off = logtime_offset(end, s + n, &off);
 	} else {
 		memcpy(buf, s, n);
 		buf[n] = '\0';
@@ -391,13 +466,16 @@ logtime_parse(struct logtime *lt, const char *s, size_t n, int64_t now)
 		if ((end = strptime(buf, lt->fmt, &tm)) == NULL)
 			return -1;
 		end = logtime_frac(end, buf + n, &frac);
-		if (lt->fmt2 != NULL && strptime(end, lt->fmt2, &tm) == NULL)
+		if (lt->fmt2 != NULL &&
+		    (end = strptime(end, lt->fmt2, &tm)) == NULL)
 			return -1;
+		if (lt->tz_opt)
+			has_off = logtime_offset(end, buf + n, &off);
 	}
-	t = logtime_seconds(lt, &tm);
+	t = logtime_seconds(lt, &tm, has_off, off);
 	if (t != (time_t)-1 && !lt->has_year && t > nows + 86400) {
 		tm.tm_year--;
-		t = logtime_seconds(lt, &tm);
+		t = logtime_seconds(lt, &tm, has_off, off);
 	}
 	if (t == (time_t)-1)
 		return -1;
@@ -405,6 +483,8 @@ logtime_parse(struct logtime *lt, const char *s, size_t n, int64_t now)
 		lt->lastlen = lastlen;
 		lt->last_key = nows / 3600;
 		lt->last_t = t;
+		lt->last_off = off;
+		lt->last_has_off = has_off;
 	}
 	return (int64_t)t * CLOCK_US_PER_SEC + frac;
 }

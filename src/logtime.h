@@ -15,6 +15,8 @@ struct logtime {
 	char		*fmt;		/* strptime format up to %f */
 	char		*fmt2;		/* after %f; NULL if none */
 	int		 tz;		/* has %z: the line's offset wins */
+	int		 tz_opt;	/* ends in %z: an offset the line may
+					 * lack (then utc or local time) */
 	int		 utc;		/* else local time */
 	int		 has_year;	/* else the year comes from 'now' */
 	char		 ops[LOGTIME_OPS_MAX];	/* fast path, see logtime.c */
@@ -28,11 +30,13 @@ struct logtime {
 	size_t		 lastlen;	/* 0: none */
 	int64_t		 last_key;	/* the hour of 'now' it was read at */
 	time_t		 last_t;
+	long		 last_off;	/* its offset (tz_opt), in seconds */
+	int		 last_has_off;
 };
 
 /*
- * Compiles fmt (strptime(3), plus %f for optional fractional seconds) in
- * UTC or local time.  Returns -1 and sets *cause (caller frees) if the
+ * Compiles fmt (strptime(3), plus %f for optional fractional seconds, and
+ * a closing %z for an optional offset) in UTC or local time.  Returns -1 and sets *cause (caller frees) if the
  * format cannot work.
  */
 int		 logtime_init(struct logtime *, const char *fmt, int utc,

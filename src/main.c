@@ -24,6 +24,7 @@
 #include "logsrc.h"
 #include "loop.h"
 #include "metrics.h"
+#include "ownaddr.h"
 #include "pipeline.h"
 #include "priv.h"
 #include "replay.h"
@@ -53,8 +54,8 @@ static const struct main_cmd main_cmds[] = {
 	{ .name = "bans", .main = main_control,
 	  .usage = "[-c FILE] [-s|--socket PATH] [--json]" },
 	{ .name = "ban", .main = main_control,
-	  .usage = "ADDR[/LEN] [--for DURATION] [--reason TEXT] [-c FILE] "
-	  "[-s PATH]" },
+	  .usage = "ADDR[/LEN] [--for DURATION] [--reason TEXT] "
+	  "[--scope proxy] [-c FILE] [-s PATH]" },
 	{ .name = "unban", .main = main_control,
 	  .usage = "ADDR[/LEN] [-c FILE] [-s PATH]" },
 	{ .name = "reload", .main = main_control,
@@ -62,7 +63,8 @@ static const struct main_cmd main_cmds[] = {
 	{ .name = "check-config", .main = main_check_config,
 	  .usage = "[-c FILE] [--reference[=markdown|man]]" },
 	{ .name = "replay", .main = replay_main,
-	  .usage = "[-c FILE] [--db FILE] [--json] --conntrack FILE" },
+	  .usage = "[-c FILE] [--db FILE] [--json] [--conntrack FILE] "
+	  "[--log FILTER=FILE]..." },
 	{ .name = "report", .main = report_main,
 	  .usage = "[--db FILE] [-c FILE] [--since DUR] [--top N] "
 	  "[--ip ADDR] [--service NAME] [--sort KEY] [--section NAME] "
@@ -109,6 +111,10 @@ daemon_run(struct daemon *d, int foreground)
 		fatalx("loop: %s", cause);
 	daemon_loop_init(d);
 	daemon_alerts_open(d);
+	/* The host's own addresses, kept current from rtnetlink: never
+	 * banned, and how conntrack tells the host's own flows. */
+	if ((d->own = ownaddr_open(d->loop, &cause)) == NULL)
+		fatalx("own addresses: %s", cause);
 
 	/* Detection, then conntrack's sockets (root), read from later. */
 	d->pipeline = pipeline_new(d->conf, d->store, daemon_seed());
@@ -117,6 +123,15 @@ daemon_run(struct daemon *d, int foreground)
 	    &cause)) == NULL)
 		fatalx("conntrack: %s (set [conntrack] enabled = no to run "
 		    "without it)", cause);
+	if (d->ct != NULL)
+		ct_set_own(d->ct, d->own);
+	/* A log line is judged only for an address conntrack saw connect. */
+	pipeline_set_corroborate(d->pipeline, d->ct != NULL);
+	if (d->ct == NULL && d->conf->auth_corroborate > 0)
+		log_warnx("conntrack is off: log lines are judged without "
+		    "corroboration, so a forged line (a user name with a "
+		    "newline in it, say) can ban an address that never "
+		    "connected");
 
 	/*
 	 * Under privilege separation the helper forks now, with the
@@ -141,7 +156,8 @@ daemon_run(struct daemon *d, int foreground)
 	 * exists and the store's bans are back in force (not announced
 	 * again) before anything can cause a new one.
 	 */
-	d->enforce = enforce_start(d->loop, d->conf, d->store, d->priv);
+	d->enforce = enforce_start(d->loop, d->conf, d->store, d->priv,
+	    d->own);
 	pipeline_set_verdict_cb(d->pipeline, enforce_verdict_cb, d->enforce);
 
 	/* The sources: the live flows first, then the logs. */
@@ -189,6 +205,7 @@ daemon_run(struct daemon *d, int foreground)
 	store_flush(d->store);
 	enforce_stop(d->enforce);
 	priv_stop(d->priv);
+	ownaddr_free(d->own);
 	status_free(d->status);
 	pipeline_free(d->pipeline);
 	loop_free(d->loop);

@@ -7,11 +7,15 @@
  * before the tracker runs, so the verdict an event causes is stored after
  * the facts that caused it.
  */
+#include <sys/socket.h>
+
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "addr.h"
+#include "clock.h"
 #include "conf.h"
 #include "event.h"
 #include "log.h"
@@ -24,6 +28,12 @@
 #include "verdict.h"
 #include "xmalloc.h"
 
+/* A configured proxy's connections, as conntrack saw them. */
+struct pipeline_proxy {
+	uint32_t	 live;
+	int64_t		 last;		/* us, last handshake-proven event */
+};
+
 struct pipeline {
 	const struct conf	*conf;
 	struct store		*store;
@@ -33,8 +43,13 @@ struct pipeline {
 	verdict_cb		 verdict_cb;
 	void			*verdict_arg;
 	int			 corroborate;
+	struct pipeline_proxy	*proxy;		/* conf->nproxies */
+	int			 nproxy;
+	struct log_ratelimit	 rl_uncorroborated;
 	struct pipeline_stats	 stats;
 };
+
+static void	pipeline_proxy_reset(struct pipeline *);
 
 struct pipeline *
 pipeline_new(const struct conf *conf, struct store *store, uint32_t seed)
@@ -47,6 +62,8 @@ pipeline_new(const struct conf *conf, struct store *store, uint32_t seed)
 	p->track = track_new(conf->track_capacity, seed);
 	p->rollup = rollup_new(conf->track_capacity, seed ^ 0x9e3779b9U);
 	p->outage = outage_new(seed ^ 0x85ebca6bU);
+	p->rl_uncorroborated.interval_us = 60 * CLOCK_US_PER_SEC;
+	pipeline_proxy_reset(p);
 	return p;
 }
 
@@ -58,13 +75,35 @@ pipeline_free(struct pipeline *p)
 	track_free(p->track);
 	rollup_free(p->rollup);
 	outage_free(p->outage);
+	free(p->proxy);
 	free(p);
+}
+
+/*
+ * The proxies' state follows the configuration's list; a reload starts it
+ * afresh (the connections of a proxy added by it were not watched), so a
+ * proxy corroborates again from its next connection on.
+ */
+static void
+pipeline_proxy_reset(struct pipeline *p)
+{
+	free(p->proxy);
+	p->nproxy = p->conf->nproxies;
+	p->proxy = p->nproxy > 0 ? xcalloc((size_t)p->nproxy,
+	    sizeof(*p->proxy)) : NULL;
 }
 
 void
 pipeline_set_conf(struct pipeline *p, const struct conf *conf)
 {
+	int	same = conf->nproxies == p->conf->nproxies &&
+		    (conf->nproxies == 0 || memcmp(conf->proxies,
+		    p->conf->proxies, (size_t)conf->nproxies *
+		    sizeof(*conf->proxies)) == 0);
+
 	p->conf = conf;
+	if (!same)
+		pipeline_proxy_reset(p);
 }
 
 void
@@ -143,10 +182,116 @@ pipeline_outage(struct pipeline *p, const struct event *ev)
 	}
 }
 
+/* Counts a proxy's connections from conntrack's events. */
+static void
+pipeline_proxy_event(struct pipeline *p, const struct event *ev)
+{
+	struct pipeline_proxy	*px;
+	int			 i;
+
+	if (ev->kind != EVENT_CONN_OPEN && ev->kind != EVENT_CONN_CLOSE &&
+	    ev->kind != EVENT_CONN_BYTES && !(ev->kind == EVENT_CONN_END &&
+	    (ev->flags & EVENT_F_HANDSHAKE)))
+		return;
+	for (i = 0; i < p->nproxy; i++) {
+		if (addr_prefix_contains(&p->conf->proxies[i], &ev->addr))
+			break;
+	}
+	if (i == p->nproxy)
+		return;
+	px = &p->proxy[i];
+	if (ev->time > px->last)
+		px->last = ev->time;
+	if (ev->kind == EVENT_CONN_OPEN && px->live < UINT32_MAX)
+		px->live++;
+	else if (ev->kind == EVENT_CONN_CLOSE && px->live > 0)
+		px->live--;
+}
+
+static int
+pipeline_proxy_active(const struct pipeline *p, int64_t time)
+{
+	int	i;
+
+	for (i = 0; i < p->nproxy; i++) {
+		if (p->proxy[i].live > 0 || (p->proxy[i].last != 0 &&
+		    time - p->proxy[i].last <= p->conf->auth_corroborate))
+			return 1;
+	}
+	return 0;
+}
+
+/* "; N more since the last warning", or "" for none. */
+static const char *
+pipeline_more(unsigned long n, char *buf, size_t size)
+{
+	if (n == 0)
+		return "";
+	snprintf(buf, size, "; %lu more since the last warning", n);
+	return buf;
+}
+
+/*
+ * Corroboration of a log event: 1 if its address connected itself, 2 if
+ * only a proxy did (the line may name a client behind it), 0 if nothing
+ * did: a line naming an address that never connected, which no rule may
+ * judge (a user name with newlines in it can write whole log lines).
+ */
+static int
+pipeline_corroborated(const struct pipeline *p, const struct event *ev)
+{
+	if (track_connected(p->track, &ev->addr, ev->time,
+	    p->conf->auth_corroborate))
+		return 1;
+	if (pipeline_proxy_active(p, ev->time))
+		return 2;
+	return 0;
+}
+
 void
 pipeline_event(const struct event *ev, void *arg)
 {
 	struct pipeline	*p = arg;
+	struct event	 proxied;
+	char		 a[ADDR_STRLEN], more[64];
+
+	if (ev->source == EVENT_SRC_CONNTRACK && p->nproxy > 0)
+		pipeline_proxy_event(p, ev);
+	/* Log events only: conntrack's own are the corroboration, and an
+	 * operator's are not judged from a line. */
+	if (p->corroborate && p->conf->auth_corroborate > 0 &&
+	    (ev->source == EVENT_SRC_LOG || ev->source == EVENT_SRC_REPLAY) &&
+	    ev->kind >= EVENT_AUTH_FAIL && ev->kind < EVENT_KIND_MAX &&
+	    (ev->addr.family == AF_INET || ev->addr.family == AF_INET6)) {
+		switch (pipeline_corroborated(p, ev)) {
+		case 0:
+			p->stats.uncorroborated++;
+			if (log_ratelimit_ok(&p->rl_uncorroborated,
+			    ev->time)) {
+				log_warnx("%s: %s from %s, which has not "
+				    "connected to a service in the last %llds: "
+				    "not judged (forged, or conntrack missed "
+				    "its connection)%s", ev->origin != NULL ?
+				    ev->origin : "log", event_kind_name(
+				    ev->kind), addr_ntop(&ev->addr, a,
+				    sizeof(a)), (long long)(
+				    p->conf->auth_corroborate /
+				    CLOCK_US_PER_SEC), pipeline_more(
+				    p->rl_uncorroborated.suppressed, more,
+				    sizeof(more)));
+				p->rl_uncorroborated.suppressed = 0;
+			}
+			return;
+		case 2:
+			proxied = *ev;
+			proxied.flags |= EVENT_F_PROXIED;
+			ev = &proxied;
+			p->stats.proxied++;
+			break;
+		default:
+			break;
+		}
+	}
 
 	p->stats.events++;
 	if (ev->kind < EVENT_KIND_MAX)
@@ -247,6 +392,16 @@ static const struct status_field pipeline_status_fields[] = {
 	  .kind = STATUS_COUNTER, .metric = "xmppguard_verdicts_held_total",
 	  .help = "Auth verdicts held during an authentication backend "
 	  "outage.", .text = "% auth verdicts held" },
+	{ .name = "uncorroborated", .type = STATUS_U64,
+	  .off = PS(uncorroborated), .kind = STATUS_COUNTER,
+	  .metric = "xmppguard_log_uncorroborated_total",
+	  .help = "Log lines naming an address that conntrack never saw "
+	  "connect (forged, or missed): not judged.",
+	  .text = "% uncorroborated" },
+	{ .name = "proxied", .type = STATUS_U64, .off = PS(proxied),
+	  .kind = STATUS_COUNTER, .metric = "xmppguard_log_proxied_total",
+	  .help = "Log lines judged as from a client behind a configured "
+	  "proxy." },
 	{ .name = "auth_outage", .type = STATUS_BOOL,
 	  .off = offsetof(struct pipeline_status, os.active),
 	  .kind = STATUS_GAUGE, .metric = "xmppguard_auth_outage",

@@ -12,6 +12,9 @@
  *					chunks), checked again by fw_apply()'s
  *					never-a-weapon rules against the
  *					helper's own copy of the configuration
+ *					and its own live list of the host's
+ *					addresses; the answer names what they
+ *					refused, so the daemon ends those bans
  *	PRIV_LIST, PRIV_KILL		what is in force; end a prefix's sessions
  *	PRIV_DUMP, PRIV_RCVBUF		conntrack: send a dump request on the
  *					dump socket it shares with the daemon
@@ -49,12 +52,14 @@
 #include "fw.h"
 #include "fw_int.h"
 #include "log.h"
+#include "ownaddr.h"
 #include "priv.h"
 #include "xmalloc.h"
 
 #define PRIV_CHUNK	512		/* operations or entries a message */
 #define PRIV_SOCKBUF	(4 * 1024 * 1024)
 #define PRIV_CAUSE_MAX	1024
+#define PRIV_WHY_MAX	64
 
 enum priv_type {
 	PRIV_APPLY = 1,
@@ -78,6 +83,27 @@ struct priv {
 	int		 fd;
 	pid_t		 pid;
 };
+
+/* An operation of a batch the helper's checks refused: the answer to
+ * PRIV_APPLY and PRIV_REPLACE, in chunks. */
+struct priv_refusal {
+	uint32_t	 index;			/* in the batch */
+	char		 why[PRIV_WHY_MAX];	/* NUL-terminated */
+};
+
+/* What the helper collects while a batch is applied. */
+struct priv_refusals {
+	const struct fw_op *ops;		/* the batch */
+	struct priv_refusal *v;
+	size_t		 n, cap;
+};
+
+/* Answers go in chunks of PRIV_CHUNK items, each no larger than an
+ * operation, so every chunk fits a message. */
+_Static_assert(sizeof(struct priv_refusal) <= sizeof(struct fw_op),
+    "a refusal is larger than an operation");
+_Static_assert(sizeof(struct fw_entry) <= sizeof(struct fw_op),
+    "an entry is larger than an operation");
 
 /* The largest message: a header and a chunk of operations. */
 #define PRIV_MSG_MAX	(sizeof(struct priv_hdr) + PRIV_CHUNK * \
@@ -158,30 +184,70 @@ priv_answer(int fd, int rc, const char *cause)
 	(void)priv_send(fd, &h, cause, len);
 }
 
+/* A successful answer of n items of size bytes each, in chunks (n 0: one
+ * empty message, as priv_answer(fd, 0, NULL) sends). */
+static void
+priv_answer_items(int fd, const void *items, size_t n, size_t size)
+{
+	const uint8_t	*p = items;
+	struct priv_hdr	 h;
+	size_t		 i = 0, k;
+
+	do {
+		k = n - i > PRIV_CHUNK ? PRIV_CHUNK : n - i;
+		memset(&h, 0, sizeof(h));
+		h.n = (uint32_t)k;
+		h.last = i + k == n;
+		if (priv_send(fd, &h, k > 0 ? p + i * size : NULL,
+		    k * size) == -1)
+			break;
+		i += k;
+	} while (i < n);
+}
+
 static void
 priv_list(int fd, struct fw *fw)
 {
 	struct fw_entry	*e = NULL;
-	struct priv_hdr	 h;
 	char		*cause = NULL;
-	size_t		 n = 0, i = 0, k;
+	size_t		 n = 0;
 
 	if (fw == NULL || fw_list(fw, &e, &n, &cause) == -1) {
 		priv_answer(fd, -1, cause != NULL ? cause : "cannot list");
 		free(cause);
 		return;
 	}
-	do {
-		k = n - i > PRIV_CHUNK ? PRIV_CHUNK : n - i;
-		memset(&h, 0, sizeof(h));
-		h.n = (uint32_t)k;
-		h.last = i + k == n;
-		if (priv_send(fd, &h, k > 0 ? e + i : NULL,
-		    k * sizeof(*e)) == -1)
-			break;
-		i += k;
-	} while (i < n);
+	priv_answer_items(fd, e, n, sizeof(*e));
 	free(e);
+}
+
+/* The helper's fw refused an operation of the batch being applied. */
+static void
+priv_refused_cb(const struct fw_op *op, const char *why, void *arg)
+{
+	struct priv_refusals	*r = arg;
+
+	if (r->n == r->cap) {
+		r->cap = r->cap == 0 ? 8 : r->cap * 2;
+		r->v = xreallocarray(r->v, r->cap, sizeof(*r->v));
+	}
+	memset(&r->v[r->n], 0, sizeof(r->v[r->n]));
+	r->v[r->n].index = (uint32_t)(op - r->ops);
+	snprintf(r->v[r->n++].why, PRIV_WHY_MAX, "%s", why);
+}
+
+/* A firewall of the helper's: its live own addresses, refusals heard. */
+static struct fw *
+priv_fw_open(const struct conf *conf, const struct ownaddr *own,
+    struct priv_refusals *r, char **cause)
+{
+	struct fw	*fw;
+
+	if ((fw = fw_open(conf, NULL, cause)) == NULL)
+		return NULL;
+	fw_set_own(fw, own);
+	fw_set_refused_cb(fw, priv_refused_cb, r);
+	return fw;
 }
 
 static void
@@ -191,6 +257,8 @@ priv_child(int fd, const char *path, struct nfct_handle *dump, int evfd)
 	struct conf	*conf = NULL, *nconf;
 	struct fw	*fw = NULL, *nfw;
 	struct fw_op	*ops = NULL;
+	struct ownaddr	*own;
+	struct priv_refusals refusals;
 	struct prefix	 p;
 	uint8_t		*buf;
 	size_t		 nops = 0;
@@ -206,14 +274,25 @@ priv_child(int fd, const char *path, struct nfct_handle *dump, int evfd)
 	signal(SIGINT, SIG_IGN);	/* the daemon stops us: EOF */
 	signal(SIGHUP, SIG_IGN);
 	priv_caps();
+	/* The never-a-weapon checks need the host's addresses as they are
+	 * now: without them, no firewall request may be served (the daemon
+	 * stops at its first, with everything in place). */
+	if ((own = ownaddr_open(NULL, &cause)) == NULL) {
+		log_warnx("priv: own addresses: %s", cause);
+		_exit(1);
+	}
+	memset(&refusals, 0, sizeof(refusals));
 	if (conf_load(path, &conf, &cause) == -1 ||
-	    (fw_in_kernel(conf) && (fw = fw_open(conf, NULL, &cause)) ==
-	    NULL)) {
+	    (fw_in_kernel(conf) && (fw = priv_fw_open(conf, own, &refusals,
+	    &cause)) == NULL)) {
 		log_warnx("priv: %s", cause);
 		free(cause);
 	}
 	buf = xmalloc(PRIV_MSG_MAX);
 	while ((len = priv_recv(fd, &h, buf)) >= 0) {
+		/* An address added before the request is known to the
+		 * checks: the notifications the kernel queued, read now. */
+		(void)ownaddr_sync(own);
 		switch (h.type) {
 		case PRIV_APPLY:
 		case PRIV_REPLACE:
@@ -229,14 +308,20 @@ priv_child(int fd, const char *path, struct nfct_handle *dump, int evfd)
 			if (!h.last)
 				break;	/* more to come; no answer yet */
 			cause = NULL;
+			refusals.ops = ops;
+			refusals.n = 0;
 			if (fw == NULL)
 				rc = -1;
 			else if (h.type == PRIV_APPLY)
 				rc = fw_apply(fw, ops, nops, &cause);
 			else
 				rc = fw_replace(fw, ops, nops, &cause);
-			priv_answer(fd, rc, rc == -1 ? (cause != NULL ? cause :
-			    "no firewall") : NULL);
+			if (rc == -1)
+				priv_answer(fd, rc, cause != NULL ? cause :
+				    "no firewall");
+			else
+				priv_answer_items(fd, refusals.v, refusals.n,
+				    sizeof(*refusals.v));
 			free(cause);
 			nops = 0;
 			break;
@@ -276,8 +361,8 @@ priv_child(int fd, const char *path, struct nfct_handle *dump, int evfd)
 			cause = NULL;
 			nfw = NULL;
 			if (conf_load(path, &nconf, &cause) == -1 ||
-			    (fw_in_kernel(nconf) && (nfw = fw_open(nconf, NULL,
-			    &cause)) == NULL)) {
+			    (fw_in_kernel(nconf) && (nfw = priv_fw_open(nconf,
+			    own, &refusals, &cause)) == NULL)) {
 				priv_answer(fd, -1, cause);
 				free(cause);
 				break;
@@ -295,6 +380,8 @@ priv_child(int fd, const char *path, struct nfct_handle *dump, int evfd)
 	}
 	fw_close(fw);
 	conf_free(conf);
+	ownaddr_free(own);
+	free(refusals.v);
 	_exit(0);
 }
 
@@ -418,6 +505,75 @@ priv_reload(struct priv *pv, char **cause)
 	return priv_call(pv, &h, NULL, 0, cause);
 }
 
+/*
+ * An answer of items of size bytes each, in chunks, into *items (caller
+ * frees; NULL when there are none) and *n: 0, or -1 and *cause.
+ */
+static int
+priv_recv_items(struct priv *pv, size_t size, void **items, size_t *n,
+    char **cause)
+{
+	struct priv_hdr	 h;
+	uint8_t		*buf, *v = NULL;
+	ssize_t		 len;
+
+	*n = 0;
+	buf = xmalloc(PRIV_MSG_MAX);
+	for (;;) {
+		if ((len = priv_recv(pv->fd, &h, buf)) < 0)
+			priv_gone(pv);
+		if (h.rc == -1) {
+			*cause = xstrndup((char *)buf, (size_t)len);
+			break;
+		}
+		if ((size_t)len != h.n * size) {
+			*cause = xstrdup("priv: bad answer");
+			break;
+		}
+		v = xreallocarray(v, *n + h.n + 1, size);
+		memcpy(v + *n * size, buf, (size_t)len);
+		*n += h.n;
+		if (h.last) {
+			free(buf);
+			*items = v;
+			return 0;
+		}
+	}
+	free(buf);
+	free(v);
+	*items = NULL;
+	*n = 0;
+	return -1;
+}
+
+/*
+ * The helper's answer to a batch: 0, each operation its checks refused
+ * told to the proxy's callback as fw_apply() would (counted; the helper
+ * logged it); or -1 and *cause.
+ */
+static int
+priv_fw_answer(struct fw *fw, const struct fw_op *ops, size_t n,
+    char **cause)
+{
+	struct priv_refusal	*r;
+	void			*v;
+	size_t			 nr, i;
+
+	if (priv_recv_items(fw->priv, sizeof(*r), &v, &nr, cause) == -1)
+		return -1;
+	for (r = v, i = 0; i < nr; i++) {
+		if (r[i].index >= n)
+			continue;
+		r[i].why[PRIV_WHY_MAX - 1] = '\0';
+		fw->stats.rejected++;
+		if (fw->refused != NULL)
+			fw->refused(&ops[r[i].index], r[i].why,
+			    fw->refused_arg);
+	}
+	free(v);
+	return 0;
+}
+
 /* The proxy backend: the daemon's struct fw, the work in the helper. */
 static int
 priv_fw_ops(struct fw *fw, enum priv_type type, const struct fw_op *ops,
@@ -436,16 +592,11 @@ priv_fw_ops(struct fw *fw, enum priv_type type, const struct fw_op *ops,
 		h.type = type;
 		h.n = (uint32_t)k;
 		h.last = i + k == n;
-		if (!h.last) {
-			if (priv_send(pv->fd, &h, chunk, k *
-			    sizeof(*ops)) == -1)
-				priv_gone(pv);
-		} else
-			return priv_call(pv, &h, chunk, k * sizeof(*ops),
-			    cause);
+		if (priv_send(pv->fd, &h, chunk, k * sizeof(*ops)) == -1)
+			priv_gone(pv);
 		i += k;
 	} while (i < n);
-	return 0;
+	return priv_fw_answer(fw, ops, n, cause);
 }
 
 static int
@@ -479,42 +630,19 @@ priv_fw_list(struct fw *fw, struct fw_entry **entries, size_t *n,
 {
 	struct priv	*pv = fw->priv;
 	struct priv_hdr	 h;
-	uint8_t		*buf;
-	ssize_t		 len;
+	void		*v;
 
 	memset(&h, 0, sizeof(h));
 	h.type = PRIV_LIST;
 	h.last = 1;
 	if (priv_send(pv->fd, &h, NULL, 0) == -1)
 		priv_gone(pv);
-	*entries = NULL;
-	*n = 0;
-	buf = xmalloc(PRIV_MSG_MAX);
-	for (;;) {
-		if ((len = priv_recv(pv->fd, &h, buf)) < 0)
-			priv_gone(pv);
-		if (h.rc == -1) {
-			*cause = xstrndup((char *)buf, (size_t)len);
-			break;
-		}
-		if ((size_t)len != h.n * sizeof(**entries)) {
-			*cause = xstrdup("priv: bad answer");
-			break;
-		}
-		*entries = xreallocarray(*entries, *n + h.n + 1,
-		    sizeof(**entries));
-		memcpy(*entries + *n, buf, (size_t)len);
-		*n += h.n;
-		if (h.last) {
-			free(buf);
-			return 0;
-		}
+	if (priv_recv_items(pv, sizeof(**entries), &v, n, cause) == -1) {
+		*entries = NULL;
+		return -1;
 	}
-	free(buf);
-	free(*entries);
-	*entries = NULL;
-	*n = 0;
-	return -1;
+	*entries = v;
+	return 0;
 }
 
 /* No open or close: fw_open_backend() hands it the struct priv as

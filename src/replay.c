@@ -1,15 +1,38 @@
 /*
- * Replay.  A saved `conntrack -E -o timestamp,extended,id` log goes through
- * ct_text_parse() and the same flow machine (ctflow), tracker and rules as
- * the daemon's live events, so what replay prints is what the daemon would
- * have decided.  Time is the file's: the events carry their own
- * timestamps, and nothing downstream reads the clock.
+ * Replay.  A saved `conntrack -E -o timestamp,extended,id` log and any
+ * number of XMPP server logs go through the same parsers, flow machine
+ * (ctflow), filters, tracker and rules as the daemon's live input, so what
+ * replay prints is what the daemon would have decided.  Time is the
+ * files': the events carry their own timestamps, and nothing downstream
+ * reads the clock.
  *
- * Hostile input is expected (a file from a server under attack): lines are
- * read with a length cap, and malformed ones are counted and skipped, never
- * fatal.  With --db the store is written as by the daemon; without it,
- * nothing is written at all.
+ * Merge.  The daemon sees conntrack and its logs interleaved as things
+ * happen, and corroboration depends on it: a log line is judged only if
+ * its address was seen completing a handshake shortly before.  So each
+ * source is read one event ahead and the earliest head goes next; on equal
+ * times conntrack goes first (a handshake and the line it corroborates may
+ * share a microsecond), then the logs in the order given.  Within a source
+ * nothing is reordered: a line older than the one before it is passed as
+ * it comes, as the daemon would take it.  Memory is one line and one event
+ * per source, whatever the files' sizes.
+ *
+ * Logs.  Each --log has its own filter, with its own join and dedup tables
+ * and its time zone, as a [log] section has in the daemon.  An event takes
+ * the time its line gives; a line whose time does not parse takes the
+ * time of the event before it in the same log (the daemon would give it
+ * the arrival time, which a file does not record).  Time stamps without a
+ * year are placed relative to the file's modification time, as
+ * test-filter does.  Without --conntrack nothing corroborates a line and
+ * every address a line names is judged, as by the daemon with conntrack
+ * off; replay warns about it.
+ *
+ * Hostile input is expected (files from a server under attack): lines are
+ * read with a length cap, and malformed, binary and over-long ones are
+ * counted, never fatal.  With --db the store is written as by the daemon;
+ * without it, nothing is written at all.
  */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -21,6 +44,7 @@
 #include "clock.h"
 #include "conf.h"
 #include "ct.h"
+#include "filter.h"
 #include "json.h"
 #include "log.h"
 #include "pipeline.h"
@@ -29,25 +53,62 @@
 #include "verdict.h"
 #include "xmalloc.h"
 
-#define REPLAY_LINE_MAX		8192	/* longer lines are skipped */
+/* Conntrack lines: longer ones are skipped. */
+#define REPLAY_LINE_MAX		8192
+/* Log lines: [log] max_line's default, as the daemon reads them. */
+#define REPLAY_LOG_LINE_MAX	(16 * 1024)
 /* Fixed, so two replays of one file print the same thing. */
 #define REPLAY_SEED		0x5eed5eedU
 
-struct replay {
-	int		 json;
+/* The conntrack capture, one message read ahead. */
+struct replay_ct {
+	const char	*path;
+	FILE		*fp;
+	struct ctflow	*flow;
+	char		 buf[REPLAY_LINE_MAX + 1];
+	struct ct_msg	 msg;		/* the next one, if have */
+	int		 have;
 	uint64_t	 lines;
 	uint64_t	 parsed;
 	uint64_t	 other;		/* valid, not a TCP event */
 	uint64_t	 malformed;
 	uint64_t	 toolong;
+};
+
+/* One --log FILTER=FILE, one event read ahead. */
+struct replay_log {
+	const char	*filter_arg;	/* FILTER as given */
+	const char	*path;		/* FILE */
+	char		*filter_path;
+	struct filter	*filter;
+	FILE		*fp;
+	char		*buf;		/* REPLAY_LOG_LINE_MAX + 1 */
+	int64_t		 now;		/* places year-less stamps */
+	int64_t		 last;		/* last event's time, or -1 */
+	struct filter_result r;		/* the next event, if have */
+	int		 have;
+	uint64_t	 lines;
+	uint64_t	 events;
+	uint64_t	 untimed;	/* events whose line gave no time */
+	uint64_t	 toolong;
+	uint64_t	 binary;	/* lines holding a NUL byte */
+	uint64_t	 errors;	/* lines that hit the match limits */
+};
+
+struct replay {
+	int		 json;
 	uint64_t	 verdicts;
+	const struct conf *conf;
+	struct replay_ct *ct;		/* NULL: no --conntrack */
+	struct replay_log *logs;
+	size_t		 nlogs;
 };
 
 static void
 replay_usage(void)
 {
 	fprintf(stderr, "usage: xmppguard replay [-c FILE] [--db FILE] "
-	    "[--json] --conntrack FILE\n");
+	    "[--json] [--conntrack FILE] [--log FILTER=FILE]...\n");
 	exit(2);
 }
 
@@ -77,7 +138,8 @@ replay_verdict_cb(const struct verdict *v, void *arg)
 		printf("null");
 	printf(",\"observed\":%llu,\"limit\":%llu,\"window\":%lld,"
 	    "\"allowlisted\":%s,\"reason\":", (unsigned long long)v->observed,
-	    (unsigned long long)v->limit, (long long)(v->window / CLOCK_US_PER_SEC),
+	    (unsigned long long)v->limit,
+	    (long long)(v->window / CLOCK_US_PER_SEC),
 	    v->allowlisted ? "true" : "false");
 	json_string(stdout, v->reason);
 	printf("}\n");
@@ -113,40 +175,260 @@ replay_getline(FILE *fp, char *buf, size_t size, int *nul)
 	return (ssize_t)len;
 }
 
+/* Reads ahead to the next TCP message of the capture, if any. */
 static void
-replay_conntrack(struct replay *r, FILE *fp, const struct conf *conf,
-    struct pipeline *p)
+replay_ct_next(struct replay_ct *c)
 {
-	struct ctflow	*flow;
-	struct ct_msg	 msg;
-	char		 buf[REPLAY_LINE_MAX + 1];
-	ssize_t		 len;
-	int		 nul, rc;
+	ssize_t	len;
+	int	nul, rc;
 
-	flow = ctflow_new(conf->ct_flows_max, REPLAY_SEED);
-	while ((len = replay_getline(fp, buf, sizeof(buf), &nul)) != -1) {
-		r->lines++;
+	c->have = 0;
+	while ((len = replay_getline(c->fp, c->buf, sizeof(c->buf),
+	    &nul)) != -1) {
+		c->lines++;
 		if (len == -2) {
-			r->toolong++;
+			c->toolong++;
 			continue;
 		}
 		if (nul) {
-			r->malformed++;
+			c->malformed++;
 			continue;
 		}
-		rc = ct_text_parse(buf, &msg);
+		rc = ct_text_parse(c->buf, &c->msg);
 		if (rc == -1) {
-			r->malformed++;
+			c->malformed++;
 			continue;
 		}
 		if (rc == 1) {
-			r->other++;
+			c->other++;
 			continue;
 		}
-		r->parsed++;
-		ctflow_apply(flow, conf, &msg, pipeline_event, p);
+		c->parsed++;
+		c->have = 1;
+		return;
 	}
-	ctflow_free(flow);
+}
+
+/*
+ * Reads ahead to the next line of the log that gives an event, if any.
+ * Lines holding NUL bytes are counted, and matched all the same: the
+ * daemon's tailer hands them to the filter too.
+ */
+static void
+replay_log_next(struct replay_log *l)
+{
+	ssize_t	len;
+	int	nul, rc;
+
+	l->have = 0;
+	while ((len = replay_getline(l->fp, l->buf, REPLAY_LOG_LINE_MAX + 1,
+	    &nul)) != -1) {
+		l->lines++;
+		if (len == -2) {
+			l->toolong++;
+			continue;
+		}
+		if (nul)
+			l->binary++;
+		rc = filter_match(l->filter, l->buf, (size_t)len, l->now,
+		    &l->r);
+		if (rc == -1)
+			l->errors++;
+		if (rc <= 0)
+			continue;
+		if (!(l->r.flags & FILTER_R_TIME)) {
+			l->untimed++;
+			if (l->last != -1)
+				l->r.time = l->last;
+		}
+		l->last = l->r.time;
+		l->events++;
+		l->have = 1;
+		return;
+	}
+}
+
+/* The event the log's read-ahead line gives, as logsrc.c makes it. */
+static void
+replay_log_event(const struct replay_log *l, struct event *ev)
+{
+	memset(ev, 0, sizeof(*ev));
+	ev->time = l->r.time;
+	ev->addr = l->r.addr;
+	ev->sport = l->r.sport;
+	ev->kind = l->r.kind;
+	ev->source = EVENT_SRC_LOG;
+	ev->origin = filter_name(l->filter);
+	ev->user = l->r.user[0] != '\0' ? l->r.user : NULL;
+}
+
+/*
+ * The source to take the next event from: the one whose head (t[i],
+ * present if have[i]) is earliest, the first of them on equal times.
+ * -1 once no source has anything left.  Pure, for the tests.
+ */
+static int
+replay_next(const int64_t *t, const int *have, size_t n)
+{
+	size_t	i;
+	int	best = -1;
+
+	for (i = 0; i < n; i++)
+		if (have[i] && (best == -1 || t[i] < t[best]))
+			best = (int)i;
+	return best;
+}
+
+/*
+ * Runs every source to its end, merged by time, each event to cb (the
+ * pipeline).  Source 0 is the capture if there is one, then the logs.
+ */
+static void
+replay_run(struct replay *r, event_cb cb, void *arg)
+{
+	struct event	 ev;
+	size_t		 n = r->nlogs + 1, i;
+	int64_t		*t;
+	int		*have, k;
+
+	t = xcalloc(n, sizeof(*t));
+	have = xcalloc(n, sizeof(*have));
+	if (r->ct != NULL)
+		replay_ct_next(r->ct);
+	for (i = 0; i < r->nlogs; i++)
+		replay_log_next(&r->logs[i]);
+	for (;;) {
+		if (r->ct != NULL && (have[0] = r->ct->have))
+			t[0] = r->ct->msg.time;
+		for (i = 0; i < r->nlogs; i++)
+			if ((have[i + 1] = r->logs[i].have))
+				t[i + 1] = r->logs[i].r.time;
+		if ((k = replay_next(t, have, n)) == -1)
+			break;
+		if (k == 0) {
+			ctflow_apply(r->ct->flow, r->conf, &r->ct->msg, cb,
+			    arg);
+			replay_ct_next(r->ct);
+			continue;
+		}
+		replay_log_event(&r->logs[k - 1], &ev);
+		cb(&ev, arg);
+		replay_log_next(&r->logs[k - 1]);
+	}
+	free(have);
+	free(t);
+}
+
+/* Opens FILE, or standard input for "-". */
+static FILE *
+replay_open(const char *path)
+{
+	FILE	*fp;
+
+	if (strcmp(path, "-") == 0)
+		return stdin;
+	if ((fp = fopen(path, "re")) == NULL)
+		fprintf(stderr, "xmppguard: %s: %s\n", path, strerror(errno));
+	return fp;
+}
+
+static void
+replay_close(FILE *fp, const char *path)
+{
+	if (fp == NULL)
+		return;
+	if (ferror(fp))
+		fprintf(stderr, "xmppguard: %s: read error\n", path);
+	if (fp != stdin)
+		fclose(fp);
+}
+
+/*
+ * Sets up one --log from "FILTER=FILE" (split at the first '='): the
+ * filter found by name or path as for a [log] section, the file opened.
+ * -1 after saying why on stderr.
+ */
+static int
+replay_log_open(struct replay_log *l, char *arg)
+{
+	struct stat	 sb;
+	char		*eq, *cause;
+
+	memset(l, 0, sizeof(*l));
+	l->last = -1;
+	if ((eq = strchr(arg, '=')) == NULL || eq == arg || eq[1] == '\0') {
+		fprintf(stderr, "xmppguard: --log %s: expected FILTER=FILE\n",
+		    arg);
+		return -1;
+	}
+	*eq = '\0';
+	l->filter_arg = arg;
+	l->path = eq + 1;
+	if ((l->filter_path = filter_path(l->filter_arg, &cause)) == NULL ||
+	    (l->filter = filter_load(l->filter_path, &cause)) == NULL) {
+		fprintf(stderr, "xmppguard: %s\n", cause);
+		free(cause);
+		return -1;
+	}
+	if ((l->fp = replay_open(l->path)) == NULL)
+		return -1;
+	/* Year-less time stamps: relative to when the file was written. */
+	if (fstat(fileno(l->fp), &sb) == 0 && S_ISREG(sb.st_mode))
+		l->now = (int64_t)sb.st_mtim.tv_sec * CLOCK_US_PER_SEC +
+		    sb.st_mtim.tv_nsec / 1000;
+	else
+		l->now = clock_realtime();
+	l->buf = xmalloc(REPLAY_LOG_LINE_MAX + 1);
+	return 0;
+}
+
+static void
+replay_log_close(struct replay_log *l)
+{
+	replay_close(l->fp, l->path);
+	filter_free(l->filter);
+	free(l->filter_path);
+	free(l->buf);
+}
+
+/*
+ * The summary on stderr: what was read from each source, then what came
+ * of it.
+ */
+static void
+replay_summary(const struct replay *r, const struct pipeline_stats *ps)
+{
+	const struct replay_log	*l;
+	size_t			 i;
+
+	fprintf(stderr, "replay:");
+	if (r->ct != NULL)
+		fprintf(stderr, " %llu lines, %llu conntrack events, "
+		    "%llu other, %llu malformed, %llu too long;",
+		    (unsigned long long)r->ct->lines,
+		    (unsigned long long)r->ct->parsed,
+		    (unsigned long long)r->ct->other,
+		    (unsigned long long)r->ct->malformed,
+		    (unsigned long long)r->ct->toolong);
+	for (i = 0; i < r->nlogs; i++) {
+		l = &r->logs[i];
+		fprintf(stderr, " log %s=%s: %llu lines, %llu events, "
+		    "%llu untimed, %llu too long, %llu binary, "
+		    "%llu match errors, %llu forged;", l->filter_arg,
+		    l->path, (unsigned long long)l->lines,
+		    (unsigned long long)l->events,
+		    (unsigned long long)l->untimed,
+		    (unsigned long long)l->toolong,
+		    (unsigned long long)l->binary,
+		    (unsigned long long)l->errors,
+		    (unsigned long long)filter_stats(l->filter)->forged);
+	}
+	fprintf(stderr, " %llu connections, %llu verdicts",
+	    (unsigned long long)ps->conns, (unsigned long long)r->verdicts);
+	if (r->nlogs > 0)
+		fprintf(stderr, ", %llu uncorroborated",
+		    (unsigned long long)ps->uncorroborated);
+	fprintf(stderr, "\n");
 }
 
 int
@@ -157,19 +439,23 @@ replay_main(int argc, char **argv)
 		{ "db",		required_argument,	NULL, 'D' },
 		{ "json",	no_argument,		NULL, 'j' },
 		{ "conntrack",	required_argument,	NULL, 'C' },
+		{ "log",	required_argument,	NULL, 'L' },
 		{ NULL,		0,			NULL, 0 }
 	};
 	struct replay		 r;
-	struct conf		*conf;
+	struct replay_ct	 ct;
+	struct conf		*conf = NULL;
 	struct store		*store = NULL;
 	struct pipeline		*p;
 	struct pipeline_stats	 ps;
-	const char		*conf_path = NULL, *db = NULL, *ctfile = NULL;
-	char			*cause;
-	FILE			*fp;
-	int			 ch;
+	const char		*conf_path = NULL, *db = NULL;
+	char			*cause, **logargs;
+	size_t			 i, nstdin = 0;
+	int			 ch, rc = 1;
 
 	memset(&r, 0, sizeof(r));
+	memset(&ct, 0, sizeof(ct));
+	logargs = xcalloc((size_t)argc, sizeof(*logargs));
 	while ((ch = getopt_long(argc, argv, "c:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
@@ -182,53 +468,77 @@ replay_main(int argc, char **argv)
 			r.json = 1;
 			break;
 		case 'C':
-			ctfile = optarg;
+			ct.path = optarg;
+			break;
+		case 'L':
+			logargs[r.nlogs++] = optarg;
 			break;
 		default:
 			replay_usage();
 		}
 	}
-	if (optind != argc || ctfile == NULL)
+	if (optind != argc || (ct.path == NULL && r.nlogs == 0))
 		replay_usage();
 	if ((conf = conf_load_command(conf_path)) == NULL)
-		return 1;
+		goto out;
+	r.conf = conf;
 	/* Verdicts go to stdout; the log (stderr) keeps to warnings. */
 	log_init(1, LOG_LEVEL_WARN);
-	if (strcmp(ctfile, "-") == 0)
-		fp = stdin;
-	else if ((fp = fopen(ctfile, "re")) == NULL) {
-		fprintf(stderr, "xmppguard: %s: %s\n", ctfile,
-		    strerror(errno));
-		conf_free(conf);
-		return 1;
+
+	if (ct.path != NULL) {
+		nstdin += strcmp(ct.path, "-") == 0;
+		if ((ct.fp = replay_open(ct.path)) == NULL)
+			goto out;
+		r.ct = &ct;
+	}
+	if (r.nlogs > 0)
+		r.logs = xcalloc(r.nlogs, sizeof(*r.logs));
+	for (i = 0; i < r.nlogs; i++) {
+		if (replay_log_open(&r.logs[i], logargs[i]) == -1) {
+			r.nlogs = i + 1;
+			goto out;
+		}
+		nstdin += strcmp(r.logs[i].path, "-") == 0;
+	}
+	if (nstdin > 1) {
+		fprintf(stderr, "xmppguard: replay: only one file can be "
+		    "standard input\n");
+		goto out;
 	}
 	if (db != NULL && (store = store_open(db, 0, conf->batch_max,
 	    &cause)) == NULL) {
 		fprintf(stderr, "xmppguard: store: %s\n", cause);
 		free(cause);
-		if (fp != stdin)
-			fclose(fp);
-		conf_free(conf);
-		return 1;
+		goto out;
 	}
+	/* As the daemon warns with conntrack off. */
+	if (r.ct == NULL && conf->auth_corroborate > 0)
+		log_warnx("replay: no --conntrack: log lines are judged "
+		    "without corroboration, so a forged line (a user name "
+		    "with a newline in it, say) can ban an address that never "
+		    "connected");
 
 	p = pipeline_new(conf, store, REPLAY_SEED);
 	pipeline_set_verdict_cb(p, replay_verdict_cb, &r);
-	replay_conntrack(&r, fp, conf, p);
+	/* As the daemon with conntrack on: a log line counts only if its
+	 * address was seen connecting. */
+	pipeline_set_corroborate(p, r.ct != NULL);
+	if (r.ct != NULL)
+		ct.flow = ctflow_new(conf->ct_flows_max, REPLAY_SEED);
+	replay_run(&r, pipeline_event, p);
+	ctflow_free(ct.flow);
 	pipeline_flush(p);
 	pipeline_get_stats(p, &ps);
-	if (ferror(fp))
-		fprintf(stderr, "xmppguard: %s: read error\n", ctfile);
-	if (fp != stdin)
-		fclose(fp);
 	pipeline_free(p);
+	replay_summary(&r, &ps);
+	rc = 0;
+out:
 	store_close(store);
-	fprintf(stderr, "replay: %llu lines, %llu conntrack events, "
-	    "%llu other, %llu malformed, %llu too long; %llu connections, "
-	    "%llu verdicts\n", (unsigned long long)r.lines,
-	    (unsigned long long)r.parsed, (unsigned long long)r.other,
-	    (unsigned long long)r.malformed, (unsigned long long)r.toolong,
-	    (unsigned long long)ps.conns, (unsigned long long)r.verdicts);
+	replay_close(ct.fp, ct.path);
+	for (i = 0; i < r.nlogs; i++)
+		replay_log_close(&r.logs[i]);
+	free(r.logs);
+	free(logargs);
 	conf_free(conf);
-	return 0;
+	return rc;
 }

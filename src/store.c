@@ -150,10 +150,12 @@ static const struct {
 	    0, 0 },
 	[STORE_ST_BAN_ADD] = {
 	    "INSERT INTO bans (addr, prefixlen, rule, reason, since, expires, "
-	    "count, source, throttled) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
-	    "?9)", 1, 0 },
+	    "count, source, throttled, scope) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+	    "?7, ?8, ?9, ?10)", 1, 0 },
 	[STORE_ST_BAN_UPDATE] = {
 	    "UPDATE bans SET expires = ?2, reason = ?3 WHERE id = ?1", 1, 0 },
+	[STORE_ST_BAN_SCOPE] = {
+	    "UPDATE bans SET scope = ?2 WHERE id = ?1", 1, 0 },
 	[STORE_ST_BAN_LIFT] = {
 	    "UPDATE bans SET lifted = ?2 WHERE id = ?1", 1, 0 },
 	[STORE_ST_BAN_COUNT] = {
@@ -161,7 +163,7 @@ static const struct {
 	    "AND since >= ?3", 0, 0 },
 	[STORE_ST_BAN_OPEN] = {
 	    "SELECT id, addr, prefixlen, rule, reason, since, expires, count, "
-	    "source, throttled FROM bans WHERE lifted IS NULL AND "
+	    "source, throttled, scope FROM bans WHERE lifted IS NULL AND "
 	    "expires > ?1 ORDER BY since", 0, 0 },
 };
 
@@ -627,8 +629,10 @@ store_ban_add(struct store *s, const struct store_ban *b)
 	    (rc = sqlite3_bind_int64(st, 5, b->since)) == SQLITE_OK &&
 	    (rc = sqlite3_bind_int64(st, 6, b->expires)) == SQLITE_OK &&
 	    (rc = sqlite3_bind_int64(st, 7, b->count)) == SQLITE_OK &&
-	    (rc = store_bind_text(st, 8, b->source)) == SQLITE_OK)
-		rc = sqlite3_bind_int(st, 9, b->throttled != 0);
+	    (rc = store_bind_text(st, 8, b->source)) == SQLITE_OK &&
+	    (rc = sqlite3_bind_int(st, 9, b->throttled != 0)) == SQLITE_OK)
+		rc = store_bind_text(st, 10, b->scope != NULL ? b->scope :
+		    "services");
 	if (store_row(s, st, rc) == -1)
 		return 0;
 	return sqlite3_last_insert_rowid(s->db);
@@ -645,6 +649,18 @@ store_ban_update(struct store *s, int64_t id, int64_t expires,
 	if ((rc = sqlite3_bind_int64(st, 1, id)) == SQLITE_OK &&
 	    (rc = sqlite3_bind_int64(st, 2, expires)) == SQLITE_OK)
 		rc = store_bind_text(st, 3, reason);
+	return store_row(s, st, rc);
+}
+
+int
+store_ban_scope(struct store *s, int64_t id, const char *scope)
+{
+	sqlite3_stmt	*st = s->st[STORE_ST_BAN_SCOPE];
+	int		 rc;
+
+	store_check_writable(s, __func__);
+	if ((rc = sqlite3_bind_int64(st, 1, id)) == SQLITE_OK)
+		rc = store_bind_text(st, 2, scope);
 	return store_row(s, st, rc);
 }
 
@@ -711,6 +727,7 @@ store_bans_open(struct store *s, int64_t now,
 		b.count = sqlite3_column_int64(st, 7);
 		b.source = (const char *)sqlite3_column_text(st, 8);
 		b.throttled = sqlite3_column_int(st, 9);
+		b.scope = (const char *)sqlite3_column_text(st, 10);
 		cb(&b, arg);
 		n++;
 	}

@@ -66,6 +66,7 @@ struct store_ban {
 	int64_t		 expires;
 	int64_t		 count;
 	int		 throttled;
+	const char	*scope;		/* "services", "proxy" (fw.h) */
 };
 
 /* A new ban: its row id, or 0 if it could not be written (counted). */
@@ -73,6 +74,8 @@ int64_t		 store_ban_add(struct store *, const struct store_ban *);
 /* A ban made longer by a new verdict. */
 int		 store_ban_update(struct store *, int64_t id, int64_t expires,
 		    const char *reason);
+/* A ban widened to scope ("proxy"). */
+int		 store_ban_scope(struct store *, int64_t id, const char *scope);
 /* An operator lifted it at when. */
 int		 store_ban_lift(struct store *, int64_t id, int64_t when);
 /* Bans of exactly this prefix that began at or after since; -1 on error. */

@@ -460,8 +460,8 @@ testfilter_summary_json(struct testfilter *tf, FILE *out, const char *path,
 	fprintf(out, ",\"lines\":%llu,\"bytes\":%llu,\"matched\":%llu,"
 	    "\"unmatched\":%llu,\"events\":%llu,\"errors\":%llu,"
 	    "\"toolong\":%llu,\"prefiltered\":%llu,\"join_hits\":%llu,"
-	    "\"join_misses\":%llu,\"seconds\":%.6f,\"lines_per_second\":%.0f,"
-	    "\"kinds\":",
+	    "\"join_misses\":%llu,\"forged\":%llu,\"seconds\":%.6f,"
+	    "\"lines_per_second\":%.0f,\"kinds\":",
 	    (unsigned long long)tf->base, (unsigned long long)tf->read_bytes,
 	    (unsigned long long)st->matched,
 	    (unsigned long long)(tf->base - st->matched),
@@ -469,7 +469,8 @@ testfilter_summary_json(struct testfilter *tf, FILE *out, const char *path,
 	    (unsigned long long)tf->toolong,
 	    (unsigned long long)st->prefiltered,
 	    (unsigned long long)st->join_hits,
-	    (unsigned long long)st->join_misses, secs,
+	    (unsigned long long)st->join_misses,
+	    (unsigned long long)st->forged, secs,
 	    secs > 0 ? (double)tf->base / secs : 0.0);
 	event_counts_json(out, tf->kinds);
 	fputs(",\"patterns\":[", out);
@@ -478,11 +479,12 @@ testfilter_summary_json(struct testfilter *tf, FILE *out, const char *path,
 		fprintf(out, "%s{\"name\":", i == 0 ? "" : ",");
 		json_string(out, ps->name);
 		fprintf(out, ",\"kind\":\"%s\",\"tried\":%llu,\"matched\":%llu,"
-		    "\"duplicates\":%llu,\"errors\":%llu}",
+		    "\"duplicates\":%llu,\"forged\":%llu,\"errors\":%llu}",
 		    ps->kind == EVENT_NONE ? "none" : event_kind_name(ps->kind),
 		    (unsigned long long)ps->tried,
 		    (unsigned long long)ps->matched,
 		    (unsigned long long)ps->dups,
+		    (unsigned long long)ps->forged,
 		    (unsigned long long)ps->errors);
 	}
 	fputs("]}\n", out);
@@ -511,6 +513,9 @@ testfilter_summary_text(struct testfilter *tf, FILE *out, const char *path,
 		fprintf(out, "joins    %llu found, %llu not found\n",
 		    (unsigned long long)st->join_hits,
 		    (unsigned long long)st->join_misses);
+	if (st->forged > 0)
+		fprintf(out, "forged   %llu lines refused (refuse, join = "
+		    "check)\n", (unsigned long long)st->forged);
 	fprintf(out, "\n%10s %10s %10s %8s  %s\n", "tried", "matched",
 	    "repeats", "errors", "pattern (kind)");
 	for (i = 0; i < filter_npatterns(tf->f); i++) {

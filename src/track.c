@@ -73,6 +73,7 @@
 #include <sys/socket.h>
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -113,6 +114,8 @@
 struct track_entry {
 	struct prefix	 key;
 	uint32_t	 last_seen;	/* s */
+	uint32_t	 handshake;	/* s, last event proving a completed
+					 * handshake (conntrack); 0: none */
 };
 
 struct track_slot {
@@ -315,6 +318,7 @@ track_get(struct track *t, const struct prefix *key, int64_t now,
 	e = &t->e[i];
 	e->key = *key;
 	e->last_seen = sec;
+	e->handshake = 0;
 	t->stats.entries++;
 	return i;
 }
@@ -583,6 +587,7 @@ track_log_apply(struct track *t, const struct conf *conf, int s, uint32_t i,
 	struct rule_limits	 lim;
 	struct verdict		 v;
 	enum verdict_rule	 rule;
+	size_t			 len;
 	int			 net, broken, due;
 	uint32_t		 now_s = track_sec(ev->time);
 
@@ -607,6 +612,13 @@ track_log_apply(struct track *t, const struct conf *conf, int s, uint32_t i,
 	    track_window(&lim) / CLOCK_US_PER_SEC;
 	broken = rule_log(&subj, rule, &lim.max_new, track_ring_count(sl,
 	    track_ring_width(&lim), ev->time), &v);
+	if (broken && (ev->flags & EVENT_F_PROXIED)) {
+		/* The door it used was the proxy's: the ban says so. */
+		v.proxied = 1;
+		len = strlen(v.reason);
+		snprintf(v.reason + len, sizeof(v.reason) - len,
+		    " (through a proxy)");
+	}
 	track_offence(t, sl, TRACK_S_CHURN, broken, due, now_s, &v, cb, arg);
 }
 
@@ -728,6 +740,8 @@ track_apply(struct track *t, const struct conf *conf,
 	/* Open, close and bytes only come for flows whose handshake
 	 * completed: the address is real. */
 	track_protect(t, i);
+	if (track_sec(ev->time) > t->e[i].handshake)
+		t->e[i].handshake = track_sec(ev->time);
 	rule_limits(conf, svc, &t->e[i].key, &lim);
 	switch (ev->kind) {
 	case EVENT_CONN_OPEN:
@@ -817,6 +831,33 @@ track_offence(struct track *t, struct track_slot *sl, uint8_t bit,
 /*
  * Reading.
  */
+/*
+ * Corroboration.  Read-only: a lookup neither creates nor refreshes an
+ * entry, so asking about forged addresses costs the table nothing.  The
+ * "@auth" and "@register" slots never hold live connections, so only
+ * conntrack's events can make an address count as connected.
+ */
+int
+track_connected(const struct track *t, const struct addr *a, int64_t time,
+    int64_t window)
+{
+	struct prefix	host;
+	uint32_t	i;
+	int		s;
+
+	if (a->family != AF_INET && a->family != AF_INET6)
+		return 0;
+	addr_mask(a, addr_maxlen(a), &host);
+	if ((i = track_find(t, &host)) == TRACK_NIL)
+		return 0;
+	for (s = 0; s < TRACK_SLOTS; s++) {
+		if (t->slot[s] != NULL && t->slot[s][i].live > 0)
+			return 1;
+	}
+	return t->e[i].handshake != 0 && (int64_t)track_sec(time) -
+	    (int64_t)t->e[i].handshake <= window / CLOCK_US_PER_SEC;
+}
+
 void
 track_walk(struct track *t, const struct conf *conf, int64_t now,
     void (*cb)(const struct track_view *, void *), void *arg)

@@ -56,6 +56,14 @@ void		 track_free(struct track *);
  * not call back into the tracker; the verdict lives for the call). */
 void		 track_event(struct track *, const struct conf *,
 		    const struct event *ev, verdict_cb, void *arg);
+/*
+ * Whether address a proved itself by conntrack: a live connection to a
+ * service now, or a completed handshake to one no earlier than window
+ * before time (us).  Nothing later is too late: a flow found by a table
+ * dump after an overrun is newer than the line it corroborates.
+ */
+int		 track_connected(const struct track *, const struct addr *a,
+		    int64_t time, int64_t window);
 /* Calls cb for each entry and service with any state (status, reports). */
 void		 track_walk(struct track *, const struct conf *, int64_t now,
 		    void (*cb)(const struct track_view *, void *), void *arg);

@@ -2,7 +2,8 @@
 # Runs every filter over its fixtures (tests/filters/NAME/*.log) and
 # compares the events with NAME/*.expect: one "LINE KIND IP USER" per
 # expected event ('-' for no address or no user); a line not listed must
-# give no event.  Also fails if a pattern of the filter is hit by no
+# give no event.  "forged N" in an .expect: N lines refused as forged
+# (none if absent).  Also fails if a pattern of the filter is hit by no
 # fixture line, or if a filter has no fixtures.
 #
 # usage: tests/filters/run.sh [NAME...]       XG=./xmppguard by default
@@ -53,14 +54,25 @@ for name in "$@"; do
 			continue
 		fi
 		if ! "$XG" test-filter "$conf" "$log" --events --json \
-		    > "$T/events" 2>> "$T/summaries"; then
+		    > "$T/events" 2> "$T/summary"; then
 			echo "FAIL $rel: test-filter failed"
 			ok=0
 			continue
 		fi
+		cat "$T/summary" >> "$T/summaries"
 		flatten < "$T/events" > "$T/got" || { ok=0; continue; }
 		grep -v '^[[:space:]]*#' "$base.expect" | grep -v '^[[:space:]]*$' |
+		    grep -v '^forged ' |
 		    sed 's/[[:space:]][[:space:]]*/ /g; s/ $//' > "$T/want"
+		wantf=$(sed -n 's/^forged[[:space:]]*\([0-9]*\).*/\1/p' \
+		    "$base.expect")
+		gotf=$(python3 -c 'import json, sys
+print(json.loads(open(sys.argv[1]).readline())["forged"])' "$T/summary")
+		if [ "${wantf:-0}" != "$gotf" ]; then
+			echo "FAIL $rel: $gotf lines refused as forged," \
+			    "${wantf:-0} expected"
+			ok=0
+		fi
 		# Threads (chunks with warm-up and join look-back) give the
 		# very same events as one reader.
 		"$XG" test-filter "$conf" "$log" --events --jobs 3 \

@@ -35,6 +35,7 @@
 #include "../../src/ct.c"
 
 #include "conf.h"
+#include "ownaddr.h"
 #include "pipeline.h"
 
 #define FUZZ_CT_REC		16	/* bytes per record */
@@ -110,6 +111,7 @@ fuzz_ct_init(void)
 static void
 fuzz_ct_reset(void)
 {
+	static struct ownaddr *own;	/* one for every input */
 	struct addr	 local[2];
 
 	ctflow_free(fuzz_ct.flows);
@@ -124,7 +126,9 @@ fuzz_ct_reset(void)
 		abort();
 	addr_from_v4(&local[0], fuzz_ct_v4[3]);
 	addr_from_v6(&local[1], fuzz_ct_v6[3]);
-	ctflow_set_local(fuzz_ct.flows, local, 2);
+	if (own == NULL)
+		own = ownaddr_fixed(local, 2);
+	ctflow_set_own(fuzz_ct.flows, own);
 	fuzz_ct_now = FUZZ_CT_NOW;
 	fuzz_ct_events = 0;
 }

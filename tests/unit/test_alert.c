@@ -1017,7 +1017,8 @@ test_ban_notify(void **state)
 	assert_string_equal(field(&f, "address"), "198.51.100.10/32");
 
 	assert_int_equal(addr_prefix_parse("198.51.100.20/32", &p, 0), 0);
-	assert_int_equal(bans_manual(bs, &p, 0, "by hand", f.now, &cause), 0);
+	assert_int_equal(bans_manual(bs, &p, 0, FW_SCOPE_SERVICES,
+	    "by hand", f.now, &cause), 0);
 	assert_int_equal(bans_lift(bs, &p, f.now + 1, &cause), 0);
 	drain(&f, 5000);
 	assert_int_equal(f.srv.requests, 3);

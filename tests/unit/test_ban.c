@@ -5,6 +5,7 @@
  */
 #include "../../src/ban.c"
 
+#include "ownaddr.h"
 #include "unit.h"
 #include "unit_db.h"
 
@@ -18,6 +19,7 @@ struct fx {
 	struct conf	*conf;
 	struct store	*store;
 	struct bans	*bs;
+	struct ownaddr	*own;		/* a fixed list, no netlink */
 };
 
 static struct prefix
@@ -52,6 +54,8 @@ setup(void **state)
 	assert_int_equal(conf_load(NULL, &f->conf, &cause), 0);
 	f->store = unit_db_open(f->path, sizeof(f->path), "ban");
 	f->bs = bans_new(f->conf, f->store);
+	f->own = ownaddr_fixed(NULL, 0);
+	bans_set_own(f->bs, f->own);
 	log_set_level(LOG_LEVEL_ERR);		/* one line per ban */
 	*state = f;
 	return 0;
@@ -63,6 +67,7 @@ teardown(void **state)
 	struct fx	*f = *state;
 
 	bans_free(f->bs);
+	ownaddr_free(f->own);
 	unit_db_close(f->store, f->path);
 	conf_free(f->conf);
 	free(f);
@@ -146,7 +151,7 @@ test_never_a_weapon(void **state)
 	size_t		 i;
 
 	assert_int_equal(addr_parse("192.0.2.1", &own, NULL), 0);
-	bans_set_local(f->bs, &own, 1);
+	ownaddr_set(f->own, &own, 1);
 	f->conf->allow = xcalloc(1, sizeof(*f->conf->allow));
 	f->conf->allow[0] = pfx("203.0.113.0/24");
 	f->conf->nallow = 1;
@@ -158,15 +163,18 @@ test_never_a_weapon(void **state)
 	v = verdict("192.0.2.1", VERDICT_CHURN);
 	assert_int_equal(bans_verdict(f->bs, &v, T0), 0);
 	p = pfx("192.0.2.0/24");
-	assert_int_equal(bans_manual(f->bs, &p, 0, "x", T0, &cause), -1);
+	assert_int_equal(bans_manual(f->bs, &p, 0, FW_SCOPE_SERVICES,
+	    "x", T0, &cause), -1);
 	assert_non_null(strstr(cause, "own addresses"));
 	free(cause);
 	/* Allowlisted, and a network holding allowlisted addresses. */
 	p = pfx("203.0.113.9");
-	assert_int_equal(bans_manual(f->bs, &p, 0, "x", T0, &cause), -1);
+	assert_int_equal(bans_manual(f->bs, &p, 0, FW_SCOPE_SERVICES,
+	    "x", T0, &cause), -1);
 	free(cause);
 	p = pfx("203.0.0.0/16");
-	assert_int_equal(bans_manual(f->bs, &p, 0, "x", T0, &cause), -1);
+	assert_int_equal(bans_manual(f->bs, &p, 0, FW_SCOPE_SERVICES,
+	    "x", T0, &cause), -1);
 	free(cause);
 	assert_string_equal(batch(f->bs, &nk), "");
 	assert_int_equal(f->bs->st.refused, 12);
@@ -186,7 +194,7 @@ test_narrowed(void **state)
 	size_t			 nk;
 
 	assert_int_equal(addr_parse("2001:db8:1:2::1", &own, NULL), 0);
-	bans_set_local(f->bs, &own, 1);
+	ownaddr_set(f->own, &own, 1);
 	f->conf->allow = xcalloc(1, sizeof(*f->conf->allow));
 	f->conf->allow[0] = pfx("2001:db8:7:7::10/128");
 	f->conf->nallow = 1;
@@ -212,6 +220,159 @@ test_narrowed(void **state)
 	assert_int_equal(f->bs->st.narrowed, 2);
 }
 
+/* The store's row of a prefix's latest ban: its reason (caller frees),
+ * and whether it ended (lifted set). */
+static char *
+row_reason(struct fx *f, const char *addr, int *lifted)
+{
+	sqlite3		*db;
+	sqlite3_stmt	*st;
+	char		*r = NULL;
+
+	store_flush(f->store);
+	assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READONLY,
+	    NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT reason, lifted IS "
+	    "NOT NULL FROM bans WHERE addr = ?1 ORDER BY id DESC LIMIT 1",
+	    -1, &st, NULL), SQLITE_OK);
+	sqlite3_bind_text(st, 1, addr, -1, SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	r = xstrdup((const char *)sqlite3_column_text(st, 0));
+	*lifted = sqlite3_column_int(st, 1);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return r;
+}
+
+/* An address becomes one of the host's: every ban holding it ends at
+ * once, unbanned, its row ended with the reason; the others stay. */
+static void
+test_own_added(void **state)
+{
+	struct fx	*f = *state;
+	struct prefix	 p;
+	struct addr	 a;
+	struct ban_stats st;
+	char		*cause = NULL, *r;
+	size_t		 nk;
+	int		 lifted;
+
+	p = pfx("192.0.2.7");
+	assert_int_equal(bans_manual(f->bs, &p, 0, FW_SCOPE_SERVICES,
+	    "x", T0, &cause), 0);
+	p = pfx("198.51.100.0/24");
+	assert_int_equal(bans_manual(f->bs, &p, 0, FW_SCOPE_SERVICES,
+	    "y", T0, &cause), 0);
+	p = pfx("2001:db8:5::/48");
+	assert_int_equal(bans_manual(f->bs, &p, 0, FW_SCOPE_SERVICES,
+	    "z", T0, &cause), 0);
+	(void)batch(f->bs, &nk);
+	store_flush(f->store);
+
+	assert_int_equal(addr_parse("192.0.2.7", &a, NULL), 0);
+	ownaddr_set(f->own, &a, 1);
+	assert_int_equal(bans_recheck(f->bs, &a, T0 + S), 1);
+	assert_int_equal(addr_parse("198.51.100.77", &a, NULL), 0);
+	ownaddr_set(f->own, &a, 1);
+	assert_int_equal(bans_recheck(f->bs, &a, T0 + S), 1);
+	/* Not in any ban: nothing. */
+	assert_int_equal(addr_parse("2001:db8:6::1", &a, NULL), 0);
+	assert_int_equal(bans_recheck(f->bs, &a, T0 + S), 0);
+	assert_string_equal(batch(f->bs, &nk),
+	    "-192.0.2.7/32 -198.51.100.0/24");
+	bans_get_stats(f->bs, &st);
+	assert_int_equal(st.revoked, 2);
+	assert_int_equal(st.unbans, 0);
+	assert_null(bans_find(f->bs, &(struct prefix){
+	    pfx("192.0.2.7").addr, 32 }));
+	assert_non_null(bans_find(f->bs, &(struct prefix){
+	    pfx("2001:db8:5::").addr, 48 }));
+	store_flush(f->store);
+	r = row_reason(f, "192.0.2.7", &lifted);
+	assert_int_equal(lifted, 1);
+	assert_string_equal(r, "x; lifted: 192.0.2.7 is now one of this "
+	    "host's addresses");
+	free(r);
+	r = row_reason(f, "198.51.100.0", &lifted);
+	assert_int_equal(lifted, 1);
+	assert_non_null(strstr(r, "198.51.100.77 is now one of this host's"));
+	free(r);
+	/* And from now on refused. */
+	p = pfx("192.0.2.7");
+	assert_int_equal(bans_manual(f->bs, &p, 0, FW_SCOPE_SERVICES,
+	    "x", T0, &cause), -1);
+	assert_non_null(strstr(cause, "own addresses"));
+	free(cause);
+	/* A restart does not bring them back. */
+	assert_int_equal(unit_db_int(f->store, f->path,
+	    "SELECT count(*) FROM bans WHERE lifted IS NULL"), 1);
+}
+
+/* A reload: the bans the new [allow] forbids end, kernel and store. */
+static void
+test_recheck_reload(void **state)
+{
+	struct fx	*f = *state;
+	struct verdict	 v;
+	char		*r;
+	size_t		 nk;
+	int		 lifted;
+
+	v = verdict("203.0.113.5", VERDICT_CHURN);
+	assert_int_equal(bans_verdict(f->bs, &v, T0), 1);
+	v = verdict("198.51.100.7", VERDICT_AUTH);
+	assert_int_equal(bans_verdict(f->bs, &v, T0), 1);
+	(void)batch(f->bs, &nk);
+	assert_int_equal(bans_recheck(f->bs, NULL, T0), 0);
+
+	f->conf->allow = xcalloc(1, sizeof(*f->conf->allow));
+	f->conf->allow[0] = pfx("203.0.113.0/24");
+	f->conf->nallow = 1;
+	assert_int_equal(bans_recheck(f->bs, NULL, T0 + S), 1);
+	assert_string_equal(batch(f->bs, &nk), "-203.0.113.5/32");
+	assert_null(bans_find(f->bs, &(struct prefix){
+	    pfx("203.0.113.5").addr, 32 }));
+	assert_non_null(bans_find(f->bs, &(struct prefix){
+	    pfx("198.51.100.7").addr, 32 }));
+	store_flush(f->store);
+	r = row_reason(f, "203.0.113.5", &lifted);
+	assert_int_equal(lifted, 1);
+	assert_string_equal(r, "churn: test; lifted: never banned now: "
+	    "allowlisted, a proxy, or loopback");
+	free(r);
+	r = row_reason(f, "198.51.100.7", &lifted);
+	assert_int_equal(lifted, 0);
+	free(r);
+}
+
+/* The firewall layer refused a ban: it leaves the table and the store,
+ * with no unban (the kernel never had it). */
+static void
+test_drop(void **state)
+{
+	struct fx	*f = *state;
+	struct prefix	 p = pfx("192.0.2.55");
+	char		*cause = NULL, *r;
+	size_t		 nk;
+	int		 lifted;
+
+	assert_int_equal(bans_manual(f->bs, &p, 0, FW_SCOPE_SERVICES,
+	    NULL, T0, &cause), 0);
+	(void)batch(f->bs, &nk);
+	assert_int_equal(bans_drop(f->bs, &p, "one of this host's own "
+	    "addresses", T0), 0);
+	assert_null(bans_find(f->bs, &p));
+	assert_string_equal(batch(f->bs, &nk), "");
+	assert_int_equal(bans_drop(f->bs, &p, "again", T0), -1);
+	store_flush(f->store);
+	r = row_reason(f, "192.0.2.55", &lifted);
+	assert_int_equal(lifted, 1);
+	assert_string_equal(r, "manual: banned by an operator; refused by "
+	    "the firewall: one of this host's own addresses");
+	free(r);
+	assert_int_equal(f->bs->st.refused, 1);
+}
+
 /* A reason goes to backends as one word: never read as an option. */
 static void
 test_reason_option(void **state)
@@ -222,7 +383,8 @@ test_reason_option(void **state)
 	char			*cause = NULL;
 	size_t			 n;
 
-	assert_int_equal(bans_manual(f->bs, &p, 0, "--delete-all \"x\"", T0,
+	assert_int_equal(bans_manual(f->bs, &p, 0, FW_SCOPE_SERVICES,
+	    "--delete-all \"x\"", T0,
 	    &cause), 0);
 	assert_string_equal(bans_find(f->bs, &p)->reason,
 	    "_-delete-all _x_");
@@ -290,7 +452,8 @@ test_extend_and_lift(void **state)
 	    "-198.51.100.10/32 +198.51.100.10/32 600");
 	assert_int_equal(nk, 0);
 	/* A shorter one changes nothing. */
-	assert_int_equal(bans_manual(f->bs, &p, 10 * S, "short", T0 + 301 * S,
+	assert_int_equal(bans_manual(f->bs, &p, 10 * S, FW_SCOPE_SERVICES,
+	    "short", T0 + 301 * S,
 	    &cause), -1);
 	free(cause);
 	/* Lifted by an operator; a second lift says so. */
@@ -301,7 +464,8 @@ test_extend_and_lift(void **state)
 	assert_int_equal(unit_db_int(f->store, f->path,
 	    "SELECT count(*) FROM bans WHERE lifted IS NOT NULL"), 1);
 	/* Expiry without kernel timeouts sends the unban. */
-	assert_int_equal(bans_manual(f->bs, &p, 5 * S, "m", T0, &cause), 0);
+	assert_int_equal(bans_manual(f->bs, &p, 5 * S, FW_SCOPE_SERVICES,
+	    "m", T0, &cause), 0);
 	(void)batch(f->bs, &nk);
 	bans_expire(f->bs, T0 + 6 * S, 1);
 	assert_string_equal(batch(f->bs, &nk), "-198.51.100.10/32");
@@ -378,24 +542,28 @@ test_overlap(void **state)
 	size_t		 nk;
 
 	p = pfx("203.0.113.0/25");
-	assert_int_equal(bans_manual(f->bs, &p, 3600 * S, "a", T0, &cause),
+	assert_int_equal(bans_manual(f->bs, &p, 3600 * S, FW_SCOPE_SERVICES,
+	    "a", T0, &cause),
 	    0);
 	(void)batch(f->bs, &nk);
 	p = pfx("203.0.113.0/24");
-	assert_int_equal(bans_manual(f->bs, &p, 600 * S, "b", T0, &cause), 0);
+	assert_int_equal(bans_manual(f->bs, &p, 600 * S, FW_SCOPE_SERVICES,
+	    "b", T0, &cause), 0);
 	/* The /25 makes way; the /24 keeps the longer time. */
 	assert_string_equal(batch(f->bs, &nk),
 	    "-203.0.113.0/25 +203.0.113.0/24 3600");
 	assert_int_equal(f->bs->n, 1);
 	p = pfx("203.0.113.64/26");
-	assert_int_equal(bans_manual(f->bs, &p, 600 * S, "c", T0, &cause),
+	assert_int_equal(bans_manual(f->bs, &p, 600 * S, FW_SCOPE_SERVICES,
+	    "c", T0, &cause),
 	    -1);
 	assert_non_null(strstr(cause, "inside a network banned already"));
 	free(cause);
 	assert_string_equal(batch(f->bs, &nk), "");
 	/* A host inside is another set: no overlap to refuse. */
 	p = pfx("203.0.113.9");
-	assert_int_equal(bans_manual(f->bs, &p, 600 * S, "d", T0, &cause), 0);
+	assert_int_equal(bans_manual(f->bs, &p, 600 * S, FW_SCOPE_SERVICES,
+	    "d", T0, &cause), 0);
 	assert_string_equal(batch(f->bs, &nk), "+203.0.113.9/32 600");
 }
 
@@ -418,8 +586,160 @@ test_json(void **state)
 	    "\"rule\":\"register\",\"reason\":\"say \\\"hi\\\"\","
 	    "\"since\":\"2026-11-29T04:00:00.000000Z\","
 	    "\"expires\":\"2026-11-29T04:10:00.000000Z\",\"count\":1,"
-	    "\"source\":\"rule\",\"throttled\":false}");
+	    "\"source\":\"rule\",\"throttled\":false,\"scope\":"
+	    "\"services\",\"ports\":\"5222,5223,5269,5280,5281,"
+	    "5443\"}");
 	free(buf);
+}
+
+/* The pending batch's scopes, one letter an op: s services, p proxy. */
+static const char *
+scopes(struct bans *bs)
+{
+	static char		 buf[64];
+	const struct fw_op	*ops;
+	size_t			 n, i, nk;
+
+	n = bans_pending(bs, &ops, NULL, &nk);
+	for (i = 0; i < n && i + 1 < sizeof(buf); i++)
+		buf[i] = ops[i].scope == FW_SCOPE_PROXY ? 'p' : 's';
+	buf[i] = '\0';
+	return buf;
+}
+
+/*
+ * A verdict through a proxy bans on the proxy's ports too; a later one
+ * for a banned prefix widens its ban, never the other way; the scope is
+ * stored and comes back at start; the words say what is dropped.
+ */
+static void
+test_scope(void **state)
+{
+	struct fx		*f = *state;
+	struct verdict		 v;
+	struct prefix		 p;
+	struct bans		*again;
+	struct fw_entry		 e[2];
+	const struct ban	*b;
+	char			*cause = NULL, *buf = NULL;
+	size_t			 len = 0;
+	FILE			*mem;
+
+	/* Every port by default ([allow] proxy_ports = all). */
+	v = verdict("198.51.100.30", VERDICT_AUTH);
+	v.proxied = 1;
+	assert_int_equal(bans_verdict(f->bs, &v, T0), 1);
+	assert_string_equal(scopes(f->bs), "p");
+	assert_non_null(b = bans_find(f->bs, &v.prefix));
+	assert_int_equal(b->scope, FW_SCOPE_PROXY);
+	assert_string_equal(b->ports, "all");
+	assert_int_equal(unit_db_int(f->store, f->path,
+	    "SELECT count(*) FROM bans WHERE scope = 'proxy'"), 1);
+	mem = open_memstream(&buf, &len);
+	ban_json(mem, b);
+	fclose(mem);
+	assert_non_null(strstr(buf, ",\"scope\":\"proxy\",\"ports\":"
+	    "\"all\"}"));
+	free(buf);
+
+	/* A services verdict, same prefix, shorter: nothing narrows. */
+	v.proxied = 0;
+	assert_int_equal(bans_verdict(f->bs, &v, T0), 0);
+	assert_string_equal(scopes(f->bs), "");
+	assert_int_equal(b->scope, FW_SCOPE_PROXY);
+
+	/* A services ban, then a proxied verdict: widened in place, the
+	 * ban sent again in its new scope, the store told. */
+	v = verdict("198.51.100.31", VERDICT_AUTH);
+	assert_int_equal(bans_verdict(f->bs, &v, T0), 1);
+	assert_string_equal(scopes(f->bs), "s");
+	v.proxied = 1;
+	assert_int_equal(bans_verdict(f->bs, &v, T0 + S), 1);
+	assert_string_equal(batch(f->bs, &len),
+	    "-198.51.100.31/32 +198.51.100.31/32 600");
+	assert_non_null(b = bans_find(f->bs, &v.prefix));
+	assert_int_equal(b->scope, FW_SCOPE_PROXY);
+	assert_int_equal(b->expires, T0 + 600 * S + S);
+	assert_int_equal(f->bs->st.widened, 1);
+	/* Not longer, only wider: widened all the same. */
+	p = pfx("198.51.100.32");
+	assert_int_equal(bans_manual(f->bs, &p, 3600 * S, FW_SCOPE_SERVICES,
+	    "m", T0, &cause), 0);
+	assert_string_equal(scopes(f->bs), "s");
+	assert_int_equal(bans_manual(f->bs, &p, 60 * S, FW_SCOPE_PROXY, "m",
+	    T0, &cause), 0);
+	assert_string_equal(scopes(f->bs), "sp");	/* out, then in */
+	assert_int_equal(bans_find(f->bs, &p)->expires, T0 + 3600 * S);
+	assert_int_equal(f->bs->st.widened, 2);
+	/* Already proxied and longer: nothing to do, as before. */
+	assert_int_equal(bans_manual(f->bs, &p, 60 * S, FW_SCOPE_PROXY, "m",
+	    T0, &cause), -1);
+	assert_non_null(strstr(cause, "already banned for longer"));
+	free(cause);
+
+	/* A proxied network inside a banned one widens that one. */
+	p = pfx("203.0.113.0/24");
+	assert_int_equal(bans_manual(f->bs, &p, 600 * S, FW_SCOPE_SERVICES,
+	    "n", T0, &cause), 0);
+	(void)scopes(f->bs);
+	p = pfx("203.0.113.128/25");
+	assert_int_equal(bans_manual(f->bs, &p, 60 * S, FW_SCOPE_PROXY, "n",
+	    T0, &cause), 0);
+	assert_string_equal(batch(f->bs, &len),
+	    "-203.0.113.0/24 +203.0.113.0/24 600");
+	assert_int_equal(bans_find(f->bs, &(struct prefix){
+	    pfx("203.0.113.0/24").addr, 24 })->scope, FW_SCOPE_PROXY);
+	/* A wider network takes the widest scope of those it replaces. */
+	p = pfx("203.0.112.0/23");
+	assert_int_equal(bans_manual(f->bs, &p, 60 * S, FW_SCOPE_SERVICES,
+	    "n", T0, &cause), 0);
+	assert_string_equal(scopes(f->bs), "pp");
+	assert_int_equal(bans_find(f->bs, &p)->scope, FW_SCOPE_PROXY);
+	store_flush(f->store);
+
+	/* Restored with its scope; a kernel holding it narrower gets it
+	 * again, wider. */
+	again = bans_new(f->conf, f->store);
+	assert_int_equal(bans_load(again, T0 + 10 * S), 4);
+	assert_non_null(b = bans_find(again, &v.prefix));
+	assert_int_equal(b->scope, FW_SCOPE_PROXY);
+	assert_string_equal(b->ports, "all");
+	memset(e, 0, sizeof(e));
+	e[0].prefix = pfx("198.51.100.30");
+	e[0].scope = FW_SCOPE_PROXY;
+	e[1].prefix = pfx("198.51.100.31");
+	bans_reconcile(again, T0 + 10 * S, e, 2);
+	assert_string_equal(batch(again, &len), "+203.0.112.0/23 590 "
+	    "+198.51.100.32/32 3590 +198.51.100.31/32 591");
+	bans_free(again);
+}
+
+/* The words follow the configuration: its ports, reloaded. */
+static void
+test_scope_ports(void **state)
+{
+	struct fx		*f = *state;
+	struct verdict		 v;
+	const struct ban	*b;
+
+	v = verdict("198.51.100.40", VERDICT_AUTH);
+	v.proxied = 1;
+	assert_int_equal(bans_verdict(f->bs, &v, T0), 1);
+	assert_non_null(b = bans_find(f->bs, &v.prefix));
+	assert_string_equal(b->ports, "all");
+	f->conf->proxy_ports[0] = 443;
+	f->conf->proxy_ports[1] = 5222;
+	f->conf->nproxy_ports = 2;
+	bans_set_conf(f->bs, f->conf);
+	assert_string_equal(b->ports,
+	    "443,5222,5223,5269,5280,5281,5443");
+	assert_string_equal(f->bs->ports[FW_SCOPE_SERVICES],
+	    "5222,5223,5269,5280,5281,5443");
+	/* all_ports: every port, whatever the scope. */
+	f->conf->ban_all_ports = 1;
+	bans_set_conf(f->bs, f->conf);
+	assert_string_equal(b->ports, "all");
+	assert_string_equal(f->bs->ports[FW_SCOPE_SERVICES], "all");
 }
 
 /* Many bans: the index keeps up (rehash) and removal keeps it right. */
@@ -462,6 +782,11 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_narrowed, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_own_added, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_recheck_reload, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_drop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reason_option, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_escalation, setup,
@@ -472,6 +797,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_restore, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_overlap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_json, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_scope, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_scope_ports, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_many, setup, teardown),
 	};
 

@@ -8,6 +8,7 @@
 #include "../../src/enforce.c"
 
 #include "fw_int.h"		/* the fake backend */
+#include "ownaddr.h"
 #include "unit.h"
 #include "unit_db.h"
 
@@ -110,6 +111,7 @@ struct fx {
 	struct conf	*conf;
 	struct store	*store;
 	struct enforce	*e;
+	struct ownaddr	*own;		/* NULL, or a fixed list */
 };
 
 static struct ban_stats
@@ -155,6 +157,7 @@ teardown(void **state)
 	struct fx	*f = *state;
 
 	enforce_stop(f->e);
+	ownaddr_free(f->own);
 	unit_db_close(f->store, f->path);
 	conf_free(f->conf);
 	clock_set_source(NULL, NULL);
@@ -170,7 +173,7 @@ start(struct fx *f, const struct fw_backend *be)
 
 	fw = fw_open_backend(f->conf, NULL, be, NULL, &cause);
 	assert_non_null(fw);
-	f->e = enforce_new(f->conf, f->store, fw);
+	f->e = enforce_new(f->conf, f->store, fw, f->own);
 }
 
 /* The nth address of 100.64.0.0/10 as a /32. */
@@ -209,8 +212,8 @@ test_bisect(void **state)
 	fake.has_bad = 1;
 	for (i = 0; i < 1000; i++) {
 		p = nth(i);
-		assert_int_equal(bans_manual(f->e->bans, &p, 600 * S, "t",
-		    T0, &cause), 0);
+		assert_int_equal(bans_manual(f->e->bans, &p, 600 * S,
+		    FW_SCOPE_SERVICES, "t", T0, &cause), 0);
 	}
 	fake.calls = 0;
 	enforce_flush(f->e);
@@ -228,6 +231,78 @@ test_bisect(void **state)
 	assert_int_equal(fake.calls, 0);
 }
 
+/* The firewall layer refuses what ban.c let through (its own address
+ * list knows one more): an error to the operator, the ban not in force,
+ * not listed, its row ended; the others go through. */
+static void
+test_fw_refuses(void **state)
+{
+	struct fx		*f = *state;
+	struct prefix		 p = pfx("192.0.2.7/32"), q = pfx("192.0.2.8/32");
+	struct ownaddr		*fwown;
+	char			*cause = NULL;
+
+	start(f, &fake_replacing);
+	fwown = ownaddr_fixed(&p.addr, 1);
+	fw_set_own(f->e->fw, fwown);
+	assert_int_equal(enforce_ban(f->e, &p, 0, FW_SCOPE_SERVICES, "t", &cause), -1);
+	assert_string_equal(cause, "192.0.2.7/32 is never banned: refused by "
+	    "the firewall: one of this host's own addresses");
+	free(cause);
+	assert_null(bans_find(f->e->bans, &p));
+	assert_false(held(&p));
+	assert_int_equal(unit_db_int(f->store, f->path, "SELECT count(*) "
+	    "FROM bans WHERE lifted IS NULL"), 0);
+	assert_int_equal(unit_db_int(f->store, f->path, "SELECT count(*) "
+	    "FROM bans WHERE reason LIKE '%refused by the firewall%'"), 1);
+	assert_int_equal(enforce_ban(f->e, &q, 0, FW_SCOPE_SERVICES, "t", &cause), 0);
+	assert_true(held(&q));
+	assert_int_equal(fw_stats(f->e->fw)->rejected, 1);
+	fw_set_own(f->e->fw, NULL);
+	ownaddr_free(fwown);
+}
+
+/* An address becomes one of the host's: its ban leaves the kernel at the
+ * next flush; a reload's new [allow] does the same for its networks. */
+static void
+test_own_and_reload(void **state)
+{
+	struct fx	*f = *state;
+	struct prefix	 p = pfx("192.0.2.7/32"), q = pfx("203.0.113.0/24");
+	struct prefix	 r = pfx("198.51.100.1/32");
+	struct conf	*nconf;
+	struct fw	*fw;
+	char		*cause = NULL;
+
+	f->own = ownaddr_fixed(NULL, 0);
+	start(f, &fake_replacing);
+	assert_int_equal(enforce_ban(f->e, &p, 0, FW_SCOPE_SERVICES, "t", &cause), 0);
+	assert_int_equal(enforce_ban(f->e, &q, 0, FW_SCOPE_SERVICES, "t", &cause), 0);
+	assert_int_equal(enforce_ban(f->e, &r, 0, FW_SCOPE_SERVICES, "t", &cause), 0);
+	assert_true(held(&p) && held(&q) && held(&r));
+	ownaddr_set(f->own, &p.addr, 1);
+	assert_null(bans_find(f->e->bans, &p));
+	enforce_flush(f->e);
+	assert_false(held(&p));
+	assert_true(held(&q));
+
+	assert_int_equal(conf_load(NULL, &nconf, &cause), 0);
+	nconf->firewall = CONF_FW_COMMAND;
+	nconf->allow = xcalloc(1, sizeof(*nconf->allow));
+	nconf->allow[0] = pfx("203.0.113.64/26");
+	nconf->nallow = 1;
+	assert_non_null(fw = fw_open_backend(nconf, NULL, &fake_replacing,
+	    NULL, &cause));
+	enforce_reload(f->e, nconf, fw);
+	conf_free(f->conf);
+	f->conf = nconf;
+	assert_false(held(&q));
+	assert_null(bans_find(f->e->bans, &q));
+	assert_true(held(&r));
+	assert_int_equal(unit_db_int(f->store, f->path, "SELECT count(*) "
+	    "FROM bans WHERE lifted IS NULL"), 1);
+}
+
 /* The firewall down: the batch is kept and sent again after a pause that
  * doubles; new bans queue behind it; all go when it is back. */
 static void
@@ -239,15 +314,16 @@ test_retry(void **state)
 
 	start(f, &fake_replacing);
 	fake.down = 1;
-	assert_int_equal(enforce_ban(f->e, &a, 600 * S, "t", &cause), 0);
+	assert_int_equal(enforce_ban(f->e, &a, 600 * S, FW_SCOPE_SERVICES, "t",
+	    &cause), 0);
 	assert_int_equal(fake.calls, 1);
 	assert_int_equal(fake.nheld, 0);
 	assert_int_equal(f->e->retry_at, T0 + S);
 
 	/* Within the pause nothing is tried, whatever queues. */
 	clock_fake_advance(S / 2);
-	assert_int_equal(bans_manual(f->e->bans, &b, 600 * S, "t",
-	    clock_realtime(), &cause), 0);
+	assert_int_equal(bans_manual(f->e->bans, &b, 600 * S, FW_SCOPE_SERVICES,
+	    "t", clock_realtime(), &cause), 0);
 	enforce_flush(f->e);
 	assert_int_equal(fake.calls, 1);
 
@@ -352,8 +428,8 @@ test_expiry(void **state)
 	start(f, &fake_replacing);
 	assert_int_equal(enforce_expiry_ms(f->e), ENFORCE_IDLE_MS);
 	for (i = 0; i < 3; i++)
-		assert_int_equal(enforce_ban(f->e, &p[i], dur[i], "t",
-		    &cause), 0);
+		assert_int_equal(enforce_ban(f->e, &p[i], dur[i],
+		    FW_SCOPE_SERVICES, "t", &cause), 0);
 	assert_int_equal(fake.nheld, 3);
 	assert_int_equal(enforce_expiry_ms(f->e), 5000);
 
@@ -371,8 +447,8 @@ test_expiry(void **state)
 	assert_false(held(&p[2]));
 
 	/* An extension moves the deadline: the 10 s ban to 65 s. */
-	assert_int_equal(enforce_ban(f->e, &p[0], 60 * S, "longer", &cause),
-	    0);
+	assert_int_equal(enforce_ban(f->e, &p[0], 60 * S, FW_SCOPE_SERVICES,
+	    "longer", &cause), 0);
 	assert_int_equal(enforce_expiry_ms(f->e), 15000);
 
 	/* Late by much more than a deadline: both due at once. */
@@ -385,7 +461,8 @@ test_expiry(void **state)
 
 	/* A far deadline is looked at again within a minute (a step of the
 	 * wall clock); with no ban at all, nothing is. */
-	assert_int_equal(enforce_ban(f->e, &p[1], 7200 * S, "t", &cause), 0);
+	assert_int_equal(enforce_ban(f->e, &p[1], 7200 * S, FW_SCOPE_SERVICES,
+	    "t", &cause), 0);
 	assert_int_equal(enforce_expiry_ms(f->e), ENFORCE_EXPIRE_MAX_MS);
 	assert_int_equal(enforce_unban(f->e, &p[1], &cause), 0);
 	assert_int_equal(enforce_expiry_ms(f->e), ENFORCE_IDLE_MS);
@@ -407,8 +484,8 @@ test_expiry_order(void **state)
 		seed = seed * 1103515245U + 12345U;
 		due[i] = (int64_t)(1 + (seed >> 8) % 3000) * S;
 		p = nth(i);
-		assert_int_equal(bans_manual(f->e->bans, &p, due[i], "t", T0,
-		    &cause), 0);
+		assert_int_equal(bans_manual(f->e->bans, &p, due[i],
+		    FW_SCOPE_SERVICES, "t", T0, &cause), 0);
 	}
 	for (i = 0; i < 400; i += 7) {		/* some lifted */
 		p = nth(i);
@@ -420,8 +497,8 @@ test_expiry_order(void **state)
 			continue;
 		p = nth(i);
 		due[i] += 100 * S;
-		assert_int_equal(bans_manual(f->e->bans, &p, due[i], "t", T0,
-		    &cause), 0);
+		assert_int_equal(bans_manual(f->e->bans, &p, due[i],
+		    FW_SCOPE_SERVICES, "t", T0, &cause), 0);
 	}
 	enforce_flush(f->e);
 	for (left = bstat(f).active; left > 0; left = bstat(f).active) {
@@ -451,6 +528,10 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_bisect, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retry, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fw_refuses, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_own_and_reload, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_restore_replace, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_restore_reconcile, setup,

@@ -1,7 +1,9 @@
 /*
  * The filter engine: the file format and its errors, prefilters, named
  * groups, address spellings, joins with expiry and eviction, fd reuse,
- * once-per-connection dedup, and hostile input (catastrophic backtracking,
+ * auth attempts folded by mechanism (and a guesser on one stream banned
+ * like one that reconnects), forged lines refused, once_per, and hostile
+ * input (catastrophic backtracking,
  * binary garbage, a 1 MB line).  tests/unit/data/example.conf uses every
  * feature; smaller filters are inline.
  */
@@ -12,6 +14,9 @@
 #include <time.h>
 
 #include "../../src/filter.c"
+#include "conf.h"
+#include "pipeline.h"
+#include "verdict.h"
 
 #define EXAMPLE	"tests/unit/data/example.conf"
 #define S	INT64_C(1000000)
@@ -442,24 +447,40 @@ test_fd_reuse(void **state)
 	filter_free(f);
 }
 
-static void
-test_once_per_connection(void **state)
+/* A failure line of the example filter: pid <0.N.0>, time 04:00:00 + us. */
+static int
+fail_line(struct filter *f, int pid, const char *mech, int64_t us,
+    struct filter_result *r)
 {
-	static const char *mech[] = { "SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN" };
+	char	line[256];
+
+	snprintf(line, sizeof(line), "2026-11-29 04:%02d:%02d.%06d xmpp "
+	    "<0.%d.0> Failed c2s %s authentication for eve@example.org from "
+	    "192.0.2.66: Invalid password", (int)(us / (60 * S)),
+	    (int)(us / S % 60), (int)(us % S), pid, mech);
+	return match(f, line, 0, r);
+}
+
+/*
+ * Every attempt counts, also on one stream; only the lines of one attempt
+ * (one per mechanism a client falls back through) fold into one event.
+ */
+static void
+test_fold_attempts(void **state)
+{
+	static const char *mech[] = { "SCRAM-SHA-1-PLUS", "SCRAM-SHA-1",
+	    "PLAIN" };
 	struct filter		*f;
 	struct filter_result	 r;
-	char			 line[256];
+	char			 line[256], m[16];
 	int			 i, events = 0;
 
 	(void)state;
 	f = load_example();
-	/* One wrong password, three mechanisms, one connection. */
+	/* One wrong password, three mechanisms, one connection (slixmpp). */
 	for (i = 0; i < 3; i++) {
-		snprintf(line, sizeof(line), "2026-11-29 04:00:0%d xmpp "
-		    "<0.555.0> Failed c2s %s authentication for "
-		    "eve@example.org from 192.0.2.66: Invalid password", i,
-		    mech[i]);
-		if (match(f, line, 0, &r) == EVENT_AUTH_FAIL)
+		if (fail_line(f, 555, mech[i], i * 20000, &r) ==
+		    EVENT_AUTH_FAIL)
 			events++;
 		else {
 			assert_true(r.flags & FILTER_R_DUP);
@@ -470,27 +491,309 @@ test_once_per_connection(void **state)
 	assert_int_equal(pstats(f, "auth-fail")->matched, 3);
 	assert_int_equal(pstats(f, "auth-fail")->dups, 2);
 
-	/* Another connection of the same client counts. */
-	assert_int_equal(match(f, "2026-11-29 04:00:03 xmpp <0.556.0> Failed "
-	    "c2s PLAIN authentication for eve@example.org from 192.0.2.66: x",
-	    0, &r), EVENT_AUTH_FAIL);
-	/* The same connection after the 10s window counts again. */
-	assert_int_equal(match(f, "2026-11-29 04:00:09 xmpp <0.555.0> Failed "
-	    "c2s PLAIN authentication for eve@example.org from 192.0.2.66: x",
-	    0, &r), 0);
-	assert_int_equal(match(f, "2026-11-29 04:00:10 xmpp <0.555.0> Failed "
-	    "c2s PLAIN authentication for eve@example.org from 192.0.2.66: x",
-	    0, &r), EVENT_AUTH_FAIL);
+	/* 1,000 PLAIN failures on one connection in 9 s: 1,000 attempts. */
+	events = 0;
+	for (i = 0; i < 1000; i++)
+		if (fail_line(f, 556, "PLAIN", 60 * S + i * 9000, &r) ==
+		    EVENT_AUTH_FAIL)
+			events++;
+	assert_int_equal(events, 1000);
+
+	/* 999 lines cycling through the three mechanisms: 333 attempts,
+	 * as many as a client that reconnects for each. */
+	events = 0;
+	for (i = 0; i < 999; i++)
+		if (fail_line(f, 557, mech[i % 3], 120 * S + i * 9000, &r) ==
+		    EVENT_AUTH_FAIL)
+			events++;
+	assert_int_equal(events, 333);
+
+	/* An attempt ends with dedup_window: a new mechanism after it
+	 * begins the next attempt. */
+	assert_int_equal(fail_line(f, 558, "PLAIN", 180 * S, &r),
+	    EVENT_AUTH_FAIL);
+	assert_int_equal(fail_line(f, 558, "SCRAM-SHA-1", 189 * S, &r), 0);
+	assert_int_equal(fail_line(f, 558, "SCRAM-SHA-256", 190 * S, &r),
+	    EVENT_AUTH_FAIL);
+
+	/* At most FILTER_FOLD_MAX lines per attempt, however many
+	 * mechanisms a client makes up. */
+	events = 0;
+	for (i = 0; i < 3 * FILTER_FOLD_MAX; i++) {
+		snprintf(m, sizeof(m), "M%d", i);
+		if (fail_line(f, 559, m, 240 * S + i, &r) ==
+		    EVENT_AUTH_FAIL)
+			events++;
+	}
+	assert_int_equal(events, 3);
 
 	/* The table is bounded (8): many connections evict, never grow. */
 	for (i = 0; i < 100; i++) {
-		snprintf(line, sizeof(line), "2026-11-29 04:00:20 xmpp "
+		snprintf(line, sizeof(line), "2026-11-29 04:06:00 xmpp "
 		    "<0.%d.1> Failed c2s PLAIN authentication for x@y from "
 		    "192.0.2.9: x", i);
 		assert_int_equal(match(f, line, 0, &r), EVENT_AUTH_FAIL);
 	}
 	assert_true(filter_stats(f)->dedup_evictions >= 92);
 	filter_free(f);
+}
+
+/* A server that does not name the mechanism: fold_max lines per attempt. */
+static void
+test_fold_without_mech(void **state)
+{
+	static const char text[] =
+	    "[filter]\nname = p\ntime = none\n"
+	    "[pattern fail]\nkind = auth_fail\n"
+	    "regex = ^(?<key>\\S+) fail (?<ip>\\S+)$\n"
+	    "fold = key\nfold_max = 2\n";
+	struct filter		*f;
+	struct filter_result	 r;
+	int			 i, events = 0;
+
+	(void)state;
+	f = load_str(text);
+	for (i = 0; i < 1000; i++)
+		if (match(f, "s1 fail 192.0.2.1", i * 9000, &r) ==
+		    EVENT_AUTH_FAIL)
+			events++;
+	assert_int_equal(events, 500);
+	/* Another session folds apart. */
+	assert_int_equal(match(f, "s2 fail 192.0.2.1", 9 * S, &r),
+	    EVENT_AUTH_FAIL);
+	filter_free(f);
+}
+
+/* once_per: repeats of one event within the window are one event. */
+static void
+test_once_per(void **state)
+{
+	static const char text[] =
+	    "[filter]\nname = p\ntime = none\n"
+	    "[pattern limit]\nkind = limit_hit\n"
+	    "regex = ^(?<key>\\S+) over limit (?<ip>\\S+)$\n"
+	    "once_per = key\n";
+	struct filter		*f;
+	struct filter_result	 r;
+
+	(void)state;
+	f = load_str(text);
+	assert_int_equal(match(f, "c1 over limit 192.0.2.1", 0, &r),
+	    EVENT_LIMIT_HIT);
+	assert_int_equal(match(f, "c1 over limit 192.0.2.1", 9 * S, &r), 0);
+	assert_true(r.flags & FILTER_R_DUP);
+	assert_int_equal(match(f, "c2 over limit 192.0.2.1", 9 * S, &r),
+	    EVENT_LIMIT_HIT);
+	/* The window runs from the first report, not the last repeat. */
+	assert_int_equal(match(f, "c1 over limit 192.0.2.1", 10 * S, &r),
+	    EVENT_LIMIT_HIT);
+	assert_int_equal(pstats(f, "limit")->dups, 1);
+	filter_free(f);
+}
+
+/* The filter keys fold, fold_max and refuse, and their errors. */
+static void
+test_fold_errors(void **state)
+{
+	static const char text[] =
+	    "[filter]\nname = e\ntime = none\n"			/* 1-3 */
+	    "[pattern a]\nkind = auth_fail\n"			/* 4-5 */
+	    "regex = ^(?<key>\\S+) (?<ip>\\S+)$\n"		/* 6 */
+	    "fold = key\n"					/* 7 */
+	    "[pattern b]\nkind = auth_fail\n"			/* 8-9 */
+	    "regex = ^(?<ip>\\S+)$\n"				/* 10 */
+	    "fold = key+mech\n"					/* 11 */
+	    "fold_max = 9\n"					/* 12 */
+	    "once_per = mech\n"					/* 13 */
+	    "refuse = (\n"					/* 14 */
+	    "[pattern c]\nkind = auth_fail\n"			/* 15-16 */
+	    "regex = ^(?<key>\\S+) (?<ip>\\S+)$\n"		/* 17 */
+	    "fold_max = 2\n"					/* 18 */
+	    "once_per = key\n"					/* 19 */
+	    "fold = mech\n"					/* 20 */
+	    "join = check\n";					/* 21 */
+	struct filter	*f;
+	char		*cause = NULL;
+
+	(void)state;
+	f = filter_load_buf("t.conf", text, sizeof(text) - 1, &cause);
+	assert_null(f);
+	assert_non_null(strstr(cause, "t.conf:4: pattern a: fold without "
+	    "mech needs fold_max"));
+	assert_non_null(strstr(cause, "t.conf:12: pattern b: fold_max: a "
+	    "number from 1 to 8"));
+	assert_non_null(strstr(cause, "t.conf:13: pattern b: once_per: "
+	    "unknown field mech (use ip, user, host or key)"));
+	assert_non_null(strstr(cause, "t.conf:14: pattern b: bad refuse "
+	    "regex at offset 1"));
+	assert_non_null(strstr(cause, "t.conf:10: pattern b: fold key "
+	    "needs a (?<key>) group"));
+	assert_non_null(strstr(cause, "t.conf:10: pattern b: fold mech "
+	    "needs a (?<mech>) group"));
+	assert_non_null(strstr(cause, "t.conf:15: pattern c: fold and "
+	    "once_per together"));
+	assert_non_null(strstr(cause, "t.conf:20: pattern c: fold: mech "
+	    "needs the fields of an attempt too"));
+	free(cause);
+}
+
+/*
+ * Forged lines, through the shipped ejabberd filter: a user name with
+ * newlines writes lines of its own (tests/filters/ejabberd has them as
+ * written by ejabberd).
+ */
+static void
+test_forged(void **state)
+{
+	static const char *const pre = "2026-11-29 04:58:00.100000+00:00 "
+	    "[warning] <0.600.0>@ejabberd_c2s:process_auth_result/3:280 "
+	    "(tcp|<0.600.0>) Failed c2s PLAIN authentication ";
+	struct filter		*f;
+	struct filter_result	 r;
+	char			*cause = NULL, line[512], b[ADDR_STRLEN];
+
+	(void)state;
+	if ((f = filter_load("filters/ejabberd.conf", &cause)) == NULL)
+		fail_msg("%s", cause);
+	assert_int_equal(match(f, "2026-11-29 04:58:00.000000+00:00 [info] "
+	    "<0.335.0>@ejabberd_listener:accept/7:273 (<0.600.0>) Accepted "
+	    "connection 203.0.113.60:40000 -> 192.0.2.1:5322", 0, &r),
+	    EVENT_CONN_OPEN);
+
+	/* No "for USER", a second address after the first. */
+	snprintf(line, sizeof(line), "%sfrom 198.51.100.99: x@example.org "
+	    "from 203.0.113.60: Invalid username or password", pre);
+	assert_int_equal(match(f, line, 0, &r), 0);
+	assert_true(r.flags & FILTER_R_FORGED);
+	/* The pid of a connection from another address. */
+	snprintf(line, sizeof(line), "%sfor admin@example.org from "
+	    "198.51.100.98: Invalid username or password", pre);
+	assert_int_equal(match(f, line, 0, &r), 0);
+	assert_true(r.flags & FILTER_R_FORGED);
+	assert_int_equal(filter_stats(f)->forged, 2);
+	assert_int_equal(pstats(f, "auth-fail")->forged, 2);
+	/* Neither was an attempt: the real one after them counts. */
+	snprintf(line, sizeof(line), "%sfor admin@example.org from "
+	    "::ffff:203.0.113.60: Invalid username or password", pre);
+	assert_int_equal(match(f, line, 0, &r), EVENT_AUTH_FAIL);
+	assert_string_equal(ip(&r, b), "203.0.113.60");
+	/* Its time: the line's own offset. */
+	assert_int_equal(r.time, t0() + 58 * 60 * S + 100000);
+	/* Real lines without "for USER" keep counting. */
+	snprintf(line, sizeof(line), "%sfrom 203.0.113.60: Response "
+	    "decoding failed", pre);
+	assert_int_equal(match(f, line, 0, &r), EVENT_AUTH_FAIL);
+	/* A pid the filter never saw open: not refused (the connection
+	 * may predate the daemon); corroboration is the pipeline's. */
+	assert_int_equal(match(f, "2026-11-29 04:58:01.000000+00:00 "
+	    "[warning] <0.999.0>@ejabberd_c2s:process_auth_result/3:280 "
+	    "(tcp|<0.999.0>) Failed c2s PLAIN authentication for a@b from "
+	    "198.51.100.97: Invalid username or password", 0, &r),
+	    EVENT_AUTH_FAIL);
+	assert_int_equal(filter_stats(f)->forged, 2);
+	filter_stats_reset(f);
+	assert_int_equal(pstats(f, "auth-fail")->forged, 0);
+	filter_free(f);
+}
+
+struct guess_run {
+	struct pipeline	*p;
+	int		 verdicts;
+	struct addr	 banned;
+};
+
+static void
+guess_verdict(const struct verdict *v, void *arg)
+{
+	struct guess_run	*g = arg;
+
+	if (g->verdicts++ == 0)
+		g->banned = v->prefix.addr;
+}
+
+/* Runs one line of the shipped ejabberd filter into the pipeline. */
+static void
+guess_line(struct filter *f, struct guess_run *g, const char *line)
+{
+	struct filter_result	 r;
+	struct event		 ev;
+
+	if (match(f, line, 0, &r) <= 0)
+		return;
+	memset(&ev, 0, sizeof(ev));
+	ev.time = r.time;
+	ev.addr = r.addr;
+	ev.kind = r.kind;
+	ev.source = EVENT_SRC_LOG;
+	ev.origin = "ejabberd";
+	ev.user = r.user[0] != '\0' ? r.user : NULL;
+	pipeline_event(&ev, g->p);
+}
+
+/*
+ * Filter to verdict: a guesser on one long-lived stream is banned after
+ * max_fail attempts (5/10m by default), as is one that reconnects and
+ * falls back through three mechanisms for each guess.
+ */
+static void
+test_guesser_banned(void **state)
+{
+	static const char *mech[] = { "SCRAM-SHA-1-PLUS", "SCRAM-SHA-1",
+	    "PLAIN" };
+	struct conf		*conf;
+	struct filter		*f;
+	struct guess_run	 g;
+	char			*cause = NULL, line[512], b[ADDR_STRLEN];
+	int			 i, m, pid, stream = -1, reconn = -1;
+
+	(void)state;
+	assert_int_equal(conf_load(NULL, &conf, &cause), 0);
+	for (pid = 0; pid < 2; pid++) {
+		if ((f = filter_load("filters/ejabberd.conf", &cause)) == NULL)
+			fail_msg("%s", cause);
+		memset(&g, 0, sizeof(g));
+		g.p = pipeline_new(conf, NULL, 42);
+		pipeline_set_verdict_cb(g.p, guess_verdict, &g);
+		for (i = 0; i < 50 && g.verdicts == 0; i++) {
+			/* One accept for the stream, one per guess for the
+			 * reconnecting guesser. */
+			if (pid == 1 || i == 0) {
+				snprintf(line, sizeof(line), "2026-11-29 "
+				    "04:10:%02d.%06d+00:00 [info] <0.335.0>@"
+				    "ejabberd_listener:accept/7:273 "
+				    "(<0.%d.0>) Accepted connection "
+				    "203.0.113.%d:40000 -> 192.0.2.1:5322",
+				    i / 10, i % 10 * 1000, 700 + (pid ? i : 0),
+				    70 + pid);
+				guess_line(f, &g, line);
+			}
+			for (m = pid == 0 ? 2 : 0; m < 3; m++) {
+				snprintf(line, sizeof(line), "2026-11-29 "
+				    "04:10:%02d.%06d+00:00 [warning] <0.%d.0>"
+				    "@ejabberd_c2s:process_auth_result/3:280 "
+				    "(tcp|<0.%d.0>) Failed c2s %s "
+				    "authentication for admin@example.org "
+				    "from 203.0.113.%d: Invalid username or "
+				    "password", i / 10, i % 10 * 1000 + 100 +
+				    m, 700 + (pid ? i : 0), 700 + (pid ? i : 0),
+				    mech[m], 70 + pid);
+				guess_line(f, &g, line);
+			}
+		}
+		assert_int_equal(g.verdicts, 1);
+		snprintf(line, sizeof(line), "203.0.113.%d", 70 + pid);
+		assert_string_equal(addr_ntop(&g.banned, b, sizeof(b)), line);
+		if (pid == 0)
+			stream = i;
+		else
+			reconn = i;
+		pipeline_free(g.p);
+		filter_free(f);
+	}
+	/* The same number of attempts, and no more than max_fail + 1. */
+	assert_int_equal(stream, reconn);
+	assert_true(stream <= (int)conf->auth_max_fail.count + 1);
+	conf_free(conf);
 }
 
 static void
@@ -845,7 +1148,12 @@ main(void)
 		cmocka_unit_test(test_addresses),
 		cmocka_unit_test(test_join),
 		cmocka_unit_test(test_fd_reuse),
-		cmocka_unit_test(test_once_per_connection),
+		cmocka_unit_test(test_fold_attempts),
+		cmocka_unit_test(test_fold_without_mech),
+		cmocka_unit_test(test_once_per),
+		cmocka_unit_test(test_fold_errors),
+		cmocka_unit_test(test_forged),
+		cmocka_unit_test(test_guesser_banned),
 		cmocka_unit_test(test_catastrophic_regex),
 		cmocka_unit_test(test_garbage),
 		cmocka_unit_test(test_huge_line),

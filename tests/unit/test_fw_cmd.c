@@ -281,16 +281,20 @@ test_expand(void **state)
 	struct fw_cmd_tmpl	 t;
 	struct fw_cmd_values	 v;
 	struct fw_op		 op;
+	struct fw		 fw;
 	const char		*argv[FW_CMD_ARGMAX + 2];
 	char			*cause = NULL;
 
 	(void)state;
+	memset(&fw, 0, sizeof fw);
+	fw.ports[0] = 5222;
+	fw.nports = 1;
 	assert_int_equal(fw_cmd_parse("ban_command",
 	    "/sbin/x {ip} {prefix} {duration} {reason} {rule} {ip}", &t,
 	    &cause), 0);
 	make_op(&op, FW_BAN, "198.51.100.0/24", 1500000, "churn",
 	    "too many connections");
-	fw_cmd_expand(&t, &op, &v, argv);
+	fw_cmd_expand(&fw, &t, &op, &v, argv);
 	assert_string_equal(argv[0], "/sbin/x");
 	assert_string_equal(argv[1], "198.51.100.0");
 	assert_string_equal(argv[2], "198.51.100.0/24");
@@ -301,24 +305,76 @@ test_expand(void **state)
 	assert_null(argv[7]);
 
 	make_op(&op, FW_THROTTLE, "2001:db8::7", 600000000, "karma", "");
-	fw_cmd_expand(&t, &op, &v, argv);
+	fw_cmd_expand(&fw, &t, &op, &v, argv);
 	assert_string_equal(argv[1], "2001:db8::7");
 	assert_string_equal(argv[2], "2001:db8::7/128");
 	assert_string_equal(argv[3], "600");
 	assert_string_equal(argv[4], "");	/* still one argument */
 
 	make_op(&op, FW_UNBAN, "2001:db8:1::/48", 0, "manual", "lifted");
-	fw_cmd_expand(&t, &op, &v, argv);
+	fw_cmd_expand(&fw, &t, &op, &v, argv);
 	assert_string_equal(argv[2], "2001:db8:1::/48");
 	assert_string_equal(argv[3], "0");
 
 	/* Fields that fill their arrays with no NUL are cut, not overrun. */
 	memset(op.reason, 'r', sizeof op.reason);
 	memset(op.rule, 'u', sizeof op.rule);
-	fw_cmd_expand(&t, &op, &v, argv);
+	fw_cmd_expand(&fw, &t, &op, &v, argv);
 	assert_int_equal(strlen(argv[4]), FW_REASON_MAX - 1);
 	assert_int_equal(strlen(argv[5]), FW_RULE_MAX - 1);
 	fw_cmd_tmpl_clear(&t);
+}
+
+/* {ports} and {scope}: what the ban drops, by its scope. */
+static void
+test_expand_scope(void **state)
+{
+	struct fw_cmd_tmpl	 t;
+	struct fw_cmd_values	 v;
+	struct fw_op		 op;
+	struct fw		 fw;
+	const char		*argv[FW_CMD_ARGMAX + 2];
+	char			*cause = NULL;
+
+	(void)state;
+	memset(&fw, 0, sizeof fw);
+	fw.ports[0] = 5222;
+	fw.ports[1] = 5269;
+	fw.nports = 2;
+	assert_int_equal(fw_cmd_parse("ban_command",
+	    "/sbin/x {prefix} {scope} {ports}", &t, &cause), 0);
+	make_op(&op, FW_BAN, "192.0.2.7", 1000000, "auth", "r");
+	fw_cmd_expand(&fw, &t, &op, &v, argv);
+	assert_string_equal(argv[2], "services");
+	assert_string_equal(argv[3], "5222,5269");
+	/* proxy_ports all (npports 0): every port. */
+	op.scope = FW_SCOPE_PROXY;
+	fw_cmd_expand(&fw, &t, &op, &v, argv);
+	assert_string_equal(argv[2], "proxy");
+	assert_string_equal(argv[3], "all");
+	fw.pports[0] = 443;
+	fw.pports[1] = 5222;
+	fw.pports[2] = 5269;
+	fw.npports = 3;
+	fw_cmd_expand(&fw, &t, &op, &v, argv);
+	assert_string_equal(argv[3], "443,5222,5269");
+	/* An unban names the ports the ban dropped. */
+	op.kind = FW_UNBAN;
+	fw_cmd_expand(&fw, &t, &op, &v, argv);
+	assert_string_equal(argv[3], "443,5222,5269");
+	/* all_ports: one behaviour, every port in both scopes. */
+	fw.all_ports = 1;
+	fw_cmd_expand(&fw, &t, &op, &v, argv);
+	assert_string_equal(argv[3], "all");
+	op.scope = FW_SCOPE_SERVICES;
+	fw_cmd_expand(&fw, &t, &op, &v, argv);
+	assert_string_equal(argv[3], "all");
+	fw_cmd_tmpl_clear(&t);
+	/* Still a whole argument each. */
+	assert_int_equal(fw_cmd_parse("ban_command", "/sbin/x {ports}:1", &t,
+	    &cause), -1);
+	assert_non_null(strstr(cause, "{ports}, {scope})"));
+	free(cause);
 }
 
 /* Opens a backend on the recording script. */
@@ -490,6 +546,7 @@ main(void)
 		cmocka_unit_test(test_parse_errors),
 		cmocka_unit_test(test_open_errors),
 		cmocka_unit_test(test_expand),
+		cmocka_unit_test(test_expand_scope),
 		cmocka_unit_test_setup_teardown(test_run_hostile, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_run_unban, setup,

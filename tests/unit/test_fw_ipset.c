@@ -115,6 +115,63 @@ test_parse(void **state)
 	free(t6);
 }
 
+/* The proxy scope: sets of its own, its ports, widening and unbans. */
+static void
+test_scope(void **state)
+{
+	struct fw_op	 ops[3];
+	struct fw	 fw;
+	struct fw_entry	*e = NULL;
+	size_t		 len, n = 0, cap = 0;
+	char		*out = NULL, *specs[FW_IPT_GROUPS], *t;
+	FILE		*fp;
+
+	(void)state;
+	mkop(&ops[0], FW_BAN, "192.0.2.7", 60000000);
+	ops[0].scope = FW_SCOPE_PROXY;
+	mkop(&ops[1], FW_UNBAN, "2001:db8::/64", 0);
+	ops[1].scope = FW_SCOPE_PROXY;
+	mkop(&ops[2], FW_BAN, "192.0.2.8", 1000000);
+	assert_non_null(fp = open_memstream(&out, &len));
+	fw_ipset_batch(ops, 3, fp);
+	assert_int_equal(fclose(fp), 0);
+	assert_string_equal(out,
+	    "del xmppguard4 192.0.2.7/32\n"
+	    "add xmppguard-proxy4 192.0.2.7/32 timeout 60\n"
+	    "del xmppguard6 2001:db8::/64\n"
+	    "del xmppguard-proxy6 2001:db8::/64\n"
+	    "add xmppguard4 192.0.2.8/32 timeout 1\n");
+	free(out);
+
+	memset(&fw, 0, sizeof fw);
+	fw.ports[0] = 5222;
+	fw.nports = 1;
+	assert_int_equal(fw_ipset_specs(&fw, 2, specs), 1);
+	assert_string_equal(specs[0],
+	    "-m set --match-set xmppguard-proxy4 src -j DROP");
+	free(specs[0]);
+	fw.pports[0] = 443;
+	fw.pports[1] = 5222;
+	fw.npports = 2;
+	assert_int_equal(fw_ipset_specs(&fw, 3, specs), 1);
+	assert_string_equal(specs[0], "-m set --match-set xmppguard-proxy6 "
+	    "src -p tcp -m multiport --dports 443,5222 -j DROP");
+	free(specs[0]);
+
+	t = xstrdup("add xmppguard-proxy4 192.0.2.7 timeout 59\n"
+	    "add xmppguard4 192.0.2.8 timeout 59\n");
+	fw_ipset_parse(2, t, &e, &n, &cap);
+	assert_int_equal(n, 1);
+	assert_int_equal(e[0].scope, FW_SCOPE_PROXY);
+	free(t);
+	t = xstrdup("add xmppguard4 192.0.2.8 timeout 59\n");
+	fw_ipset_parse(0, t, &e, &n, &cap);
+	assert_int_equal(n, 2);
+	assert_int_equal(e[1].scope, FW_SCOPE_SERVICES);
+	free(t);
+	free(e);
+}
+
 int
 main(void)
 {
@@ -122,6 +179,7 @@ main(void)
 		cmocka_unit_test(test_batch),
 		cmocka_unit_test(test_specs),
 		cmocka_unit_test(test_parse),
+		cmocka_unit_test(test_scope),
 	};
 
 	return (cmocka_run_group_tests_name("fw_ipset", tests, NULL, NULL));

@@ -27,18 +27,22 @@ test_portlists(void **state)
 
 	(void)state;
 	set_ports(&fw, xmpp, 5);
-	assert_int_equal(fw_iptables_portlists(&fw, lists), 1);
+	assert_int_equal(fw_iptables_portlists(&fw,
+	    FW_SCOPE_SERVICES, lists), 1);
 	assert_string_equal(lists[0], "5222:5223,5269,5280:5281");
 	fw.all_ports = 1;
-	assert_int_equal(fw_iptables_portlists(&fw, lists), 0);
+	assert_int_equal(fw_iptables_portlists(&fw,
+	    FW_SCOPE_SERVICES, lists), 0);
 	set_ports(&fw, xmpp, 0);
-	assert_int_equal(fw_iptables_portlists(&fw, lists), 0);
+	assert_int_equal(fw_iptables_portlists(&fw,
+	    FW_SCOPE_SERVICES, lists), 0);
 
 	/* 20 single ports: 15 and 5. */
 	for (i = 0; i < 20; i++)
 		many[i] = (uint16_t)(1000 + 2 * i);
 	set_ports(&fw, many, 20);
-	assert_int_equal(fw_iptables_portlists(&fw, lists), 2);
+	assert_int_equal(fw_iptables_portlists(&fw,
+	    FW_SCOPE_SERVICES, lists), 2);
 	assert_string_equal(lists[0], "1000,1002,1004,1006,1008,1010,1012,"
 	    "1014,1016,1018,1020,1022,1024,1026,1028");
 	assert_string_equal(lists[1], "1030,1032,1034,1036,1038");
@@ -47,15 +51,32 @@ test_portlists(void **state)
 	many[14] = 1029;
 	many[15] = 1030;
 	set_ports(&fw, many, 16);
-	assert_int_equal(fw_iptables_portlists(&fw, lists), 2);
+	assert_int_equal(fw_iptables_portlists(&fw,
+	    FW_SCOPE_SERVICES, lists), 2);
 	assert_string_equal(lists[1], "1029:1030");
 
 	/* 64 single ports with five-digit numbers fit. */
 	for (i = 0; i < 64; i++)
 		many[i] = (uint16_t)(60000 + 3 * i);
 	set_ports(&fw, many, 64);
-	assert_int_equal(fw_iptables_portlists(&fw, lists), 5);
+	assert_int_equal(fw_iptables_portlists(&fw,
+	    FW_SCOPE_SERVICES, lists), 5);
 	assert_string_equal(lists[4], "60180,60183,60186,60189");
+
+	/* The proxy scope: its own list, every port when it has none. */
+	set_ports(&fw, xmpp, 2);
+	assert_int_equal(fw_iptables_portlists(&fw, FW_SCOPE_PROXY, lists),
+	    0);
+	fw.pports[0] = 443;
+	fw.pports[1] = 5222;
+	fw.pports[2] = 5223;
+	fw.npports = 3;
+	assert_int_equal(fw_iptables_portlists(&fw, FW_SCOPE_PROXY, lists),
+	    1);
+	assert_string_equal(lists[0], "443,5222:5223");
+	fw.all_ports = 1;
+	assert_int_equal(fw_iptables_portlists(&fw, FW_SCOPE_PROXY, lists),
+	    0);
 }
 
 static const char save_text[] =
@@ -182,6 +203,80 @@ test_batch(void **state)
 	free(text);
 }
 
+/*
+ * A ban of the proxy scope: the proxy's ports and the services', its
+ * comment says so, and reading it back gives the scope; a widening
+ * replaces the services' rules of the prefix.
+ */
+static void
+test_batch_scope(void **state)
+{
+	static const uint16_t ports[] = { 5222, 5269 };
+	struct fw_ipt_rule	*rules;
+	struct fw_op		 ops[2];
+	struct fw		 fw;
+	char			*text = xstrdup(save_text), *out = NULL;
+	size_t			 n, len, lines;
+	FILE			*fp;
+
+	(void)state;
+	fw_iptables_parse(text, &rules, &n);
+	set_ports(&fw, ports, 2);
+	fw.pports[0] = 443;
+	fw.pports[1] = 5222;
+	fw.pports[2] = 5269;
+	fw.npports = 3;
+	mkop(&ops[0], FW_BAN, "192.0.2.7", 60000000, "auth");
+	ops[0].scope = FW_SCOPE_PROXY;
+	assert_non_null(fp = open_memstream(&out, &len));
+	lines = fw_iptables_batch(&fw, 0, rules, n, ops, 1,
+	    1000 * CLOCK_US_PER_SEC, fp);
+	assert_int_equal(fclose(fp), 0);
+	assert_int_equal(lines, 3);
+	assert_string_equal(out,
+	    "*filter\n"
+	    "-D XMPPGUARD -s 192.0.2.7/32 -p tcp -m multiport --dports 5222 "
+	    "-m comment --comment \"xmppguard until=100 rule=churn\" -j DROP\n"
+	    "-D XMPPGUARD -s 192.0.2.7/32 -p tcp -m multiport --dports 5269 "
+	    "-m comment --comment \"xmppguard until=100 rule=churn\" -j DROP\n"
+	    "-A XMPPGUARD -s 192.0.2.7/32 -p tcp -m multiport --dports "
+	    "443,5222,5269 -m comment --comment \"xmppguard until=1060 "
+	    "rule=auth scope=proxy\" -j DROP\n"
+	    "COMMIT\n");
+	free(rules);
+	free(text);
+
+	/* Read back: the scope, from the comment. */
+	text = xstrdup("-A XMPPGUARD -s 192.0.2.7/32 -p tcp -m multiport "
+	    "--dports 443,5222,5269 -m comment --comment \"xmppguard "
+	    "until=1060 rule=auth scope=proxy\" -j DROP\n"
+	    "-A XMPPGUARD -s 192.0.2.8/32 -m comment --comment \"xmppguard "
+	    "until=1060 rule=auth\" -j DROP\n");
+	fw_iptables_parse(text, &rules, &n);
+	assert_int_equal(n, 2);
+	assert_int_equal(rules[0].scope, FW_SCOPE_PROXY);
+	assert_int_equal(rules[1].scope, FW_SCOPE_SERVICES);
+	free(rules);
+	free(text);
+	free(out);
+
+	/* Every port for the proxy (proxy_ports all): no port match. */
+	fw.npports = 0;
+	text = xstrdup("");
+	fw_iptables_parse(text, &rules, &n);
+	assert_non_null(fp = open_memstream(&out, &len));
+	assert_int_equal(fw_iptables_batch(&fw, 0, rules, n, ops, 1,
+	    1000 * CLOCK_US_PER_SEC, fp), 1);
+	assert_int_equal(fclose(fp), 0);
+	assert_string_equal(out, "*filter\n"
+	    "-A XMPPGUARD -s 192.0.2.7/32 -m comment --comment \"xmppguard "
+	    "until=1060 rule=auth scope=proxy\" -j DROP\n"
+	    "COMMIT\n");
+	free(out);
+	free(rules);
+	free(text);
+}
+
 static void
 test_small(void **state)
 {
@@ -216,6 +311,7 @@ main(void)
 		cmocka_unit_test(test_portlists),
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_batch),
+		cmocka_unit_test(test_batch_scope),
 		cmocka_unit_test(test_small),
 	};
 

@@ -74,6 +74,12 @@ test_open_ports(void **state)
 	    "timeout; }\n"
 	    "add set inet xg thr6 { type ipv6_addr; flags interval, "
 	    "timeout; }\n"
+	    "add set inet xg proxy4 { type ipv4_addr; flags timeout; }\n"
+	    "add set inet xg proxy6 { type ipv6_addr; flags timeout; }\n"
+	    "add set inet xg proxynet4 { type ipv4_addr; flags interval, "
+	    "timeout; }\n"
+	    "add set inet xg proxynet6 { type ipv6_addr; flags interval, "
+	    "timeout; }\n"
 	    "add set inet xg probe { type ipv4_addr; flags timeout; }\n"
 	    "add set inet xg rate4 { type ipv4_addr; flags dynamic, timeout; "
 	    "timeout 1m; size 65536; }\n"
@@ -92,6 +98,10 @@ test_open_ports(void **state)
 	    "drop\n"
 	    "add rule inet xg filter ip6 saddr @net6 tcp dport { 5222, 5269 } "
 	    "drop\n"
+	    "add rule inet xg filter ip saddr @proxy4 drop\n"
+	    "add rule inet xg filter ip saddr @proxynet4 drop\n"
+	    "add rule inet xg filter ip6 saddr @proxy6 drop\n"
+	    "add rule inet xg filter ip6 saddr @proxynet6 drop\n"
 	    "add rule inet xg filter ip saddr @thr4 tcp dport { 5222, 5269 } "
 	    "update @rate4 { ip saddr limit rate over 8192 bytes/second } "
 	    "drop\n"
@@ -102,6 +112,72 @@ test_open_ports(void **state)
 	assert_null(strstr(s, "flush set"));
 	assert_null(strstr(s, "delete"));
 	assert_null(strstr(s, "flush table"));
+	free(s);
+
+	/* proxy_ports named: those and the services'. */
+	fw.pports[0] = 443;
+	fw.pports[1] = 5222;
+	fw.pports[2] = 5269;
+	fw.npports = 3;
+	s = fw_nft_open_text(&fw, &nft, &len);
+	assert_non_null(strstr(s, "add rule inet xg filter ip saddr @proxy4 "
+	    "tcp dport { 443, 5222, 5269 } drop\n"));
+	assert_non_null(strstr(s, "add rule inet xg filter ip6 saddr "
+	    "@proxynet6 tcp dport { 443, 5222, 5269 } drop\n"));
+	free(s);
+	/* all_ports: every port for both. */
+	fw.all_ports = 1;
+	s = fw_nft_open_text(&fw, &nft, &len);
+	assert_null(strstr(s, "dport {"));
+	assert_non_null(strstr(s, "ip saddr @proxy4 drop\n"));
+	free(s);
+}
+
+/*
+ * A ban of the proxy scope goes into the proxy sets and out of the
+ * services' (it may be one widened), in one transaction; its unban
+ * clears both; the others are as before.
+ */
+static void
+test_apply_scope(void **state)
+{
+	struct fw	 fw;
+	struct fw_op	 o[3];
+	char		*s;
+
+	(void)state;
+	fw_init(&fw);
+	o[0] = op(FW_BAN, "192.0.2.7", 600 * CLOCK_US_PER_SEC);
+	o[0].scope = FW_SCOPE_PROXY;
+	o[1] = op(FW_BAN, "2001:db8::/64", 60 * CLOCK_US_PER_SEC);
+	o[1].scope = FW_SCOPE_PROXY;
+	o[2] = op(FW_UNBAN, "198.51.100.0/24", 0);
+	o[2].scope = FW_SCOPE_PROXY;
+	s = apply_text(1, o, 3);
+	assert_string_equal(s,
+	    "destroy element inet xg ban4 { 192.0.2.7 }\n"
+	    "destroy element inet xg net4 { 198.51.100.0/24 }\n"
+	    "destroy element inet xg net6 { 2001:db8::/64 }\n"
+	    "destroy element inet xg proxy4 { 192.0.2.7 }\n"
+	    "add element inet xg proxy4 { 192.0.2.7 timeout 600s }\n"
+	    "destroy element inet xg proxynet4 { 198.51.100.0/24 }\n"
+	    "destroy element inet xg proxynet6 { 2001:db8::/64 }\n"
+	    "add element inet xg proxynet6 { 2001:db8::/64 timeout 60s }\n");
+	free(s);
+	/* A kernel that updates timeouts: no replacement in its own set. */
+	update = 1;
+	s = apply_text(1, o, 1);
+	assert_string_equal(s,
+	    "destroy element inet xg ban4 { 192.0.2.7 }\n"
+	    "add element inet xg proxy4 { 192.0.2.7 timeout 600s }\n");
+	free(s);
+	update = 0;
+	/* A throttle keeps to the services' ports. */
+	o[0].kind = FW_THROTTLE;
+	s = apply_text(1, o, 1);
+	assert_string_equal(s,
+	    "destroy element inet xg thr4 { 192.0.2.7 }\n"
+	    "add element inet xg thr4 { 192.0.2.7 timeout 600s }\n");
 	free(s);
 }
 
@@ -497,6 +573,7 @@ main(void)
 		cmocka_unit_test(test_open_conf),
 		cmocka_unit_test(test_table_name),
 		cmocka_unit_test(test_apply_ban),
+		cmocka_unit_test(test_apply_scope),
 		cmocka_unit_test(test_apply_sets),
 		cmocka_unit_test(test_apply_durations),
 		cmocka_unit_test(test_apply_unban),

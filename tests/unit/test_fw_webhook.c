@@ -46,13 +46,19 @@ make_op(struct fw_op *op, enum fw_op_kind kind, const char *prefix,
 	snprintf(op->reason, sizeof op->reason, "%s", reason);
 }
 
+/* The services' ports of the JSON tests: 5222 and 5269. */
+static struct fw	json_fw = {
+	.ports = { 5222, 5269 },
+	.nports = 2
+};
+
 static void
 expect_json(const struct fw_op *op, int64_t now, const char *want)
 {
 	char	*got;
 	size_t	 len;
 
-	got = fw_webhook_json(op, now, &len);
+	got = fw_webhook_json(&json_fw, op, now, &len);
 	assert_non_null(got);
 	assert_string_equal(got, want);
 	assert_int_equal(len, strlen(want));
@@ -69,13 +75,32 @@ test_json(void **state)
 	    "120 connections in 1h");
 	expect_json(&op, T0, "{\"action\":\"ban\",\"address\":"
 	    "\"192.0.2.7/32\",\"rule\":\"churn\",\"reason\":\"120 "
-	    "connections in 1h\",\"duration\":600,\"time\":"
+	    "connections in 1h\",\"duration\":600,\"scope\":\"services\","
+	    "\"ports\":\"5222,5269\",\"time\":"
 	    "\"2026-11-29T05:00:00.000000Z\"}");
+
+	/* Through a proxy: its ports, every one by default. */
+	op.scope = FW_SCOPE_PROXY;
+	expect_json(&op, T0, "{\"action\":\"ban\",\"address\":"
+	    "\"192.0.2.7/32\",\"rule\":\"churn\",\"reason\":\"120 "
+	    "connections in 1h\",\"duration\":600,\"scope\":\"proxy\","
+	    "\"ports\":\"all\",\"time\":\"2026-11-29T05:00:00.000000Z\"}");
+	json_fw.pports[0] = 443;
+	json_fw.pports[1] = 5222;
+	json_fw.pports[2] = 5269;
+	json_fw.npports = 3;
+	op.kind = FW_UNBAN;
+	expect_json(&op, T0, "{\"action\":\"unban\",\"address\":"
+	    "\"192.0.2.7/32\",\"rule\":\"churn\",\"reason\":\"120 "
+	    "connections in 1h\",\"scope\":\"proxy\",\"ports\":"
+	    "\"443,5222,5269\",\"time\":\"2026-11-29T05:00:00.000000Z\"}");
+	json_fw.npports = 0;
 
 	/* An unban has no duration. */
 	make_op(&op, FW_UNBAN, "2001:db8:1::/48", 0, "manual", "");
 	expect_json(&op, T0 + 1500, "{\"action\":\"unban\",\"address\":"
 	    "\"2001:db8:1::/48\",\"rule\":\"manual\",\"reason\":\"\","
+	    "\"scope\":\"services\",\"ports\":\"5222,5269\","
 	    "\"time\":\"2026-11-29T05:00:00.001500Z\"}");
 
 	/* Part of a second counts as a second. */
@@ -83,7 +108,8 @@ test_json(void **state)
 	    "karma", "karma");
 	expect_json(&op, T0, "{\"action\":\"throttle\",\"address\":"
 	    "\"198.51.100.0/24\",\"rule\":\"karma\",\"reason\":\"karma\","
-	    "\"duration\":2,\"time\":\"2026-11-29T05:00:00.000000Z\"}");
+	    "\"duration\":2,\"scope\":\"services\",\"ports\":"
+	    "\"5222,5269\",\"time\":\"2026-11-29T05:00:00.000000Z\"}");
 }
 
 /* The caller validates reasons, but the JSON stays valid regardless. */
@@ -97,7 +123,8 @@ test_json_escapes(void **state)
 	    "user \"a\\b\"\n\x01\xff");
 	expect_json(&op, T0, "{\"action\":\"ban\",\"address\":"
 	    "\"203.0.113.9/32\",\"rule\":\"auth\",\"reason\":\"user "
-	    "\\\"a\\\\b\\\"\\n\\u0001\\ufffd\",\"duration\":1,\"time\":"
+	    "\\\"a\\\\b\\\"\\n\\u0001\\ufffd\",\"duration\":1,\"scope\":"
+	    "\"services\",\"ports\":\"5222,5269\",\"time\":"
 	    "\"2026-11-29T05:00:00.000000Z\"}");
 }
 

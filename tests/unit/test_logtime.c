@@ -156,13 +156,80 @@ test_errors(void **state)
 	assert_int_equal(logtime_init(&lt, "%f %f", 1, &cause), -1);
 	assert_string_equal(cause, "more than one %f");
 	free(cause);
-	/* %z and %j have no fast path but still work. */
+	/* A closing %z has the fast path; %j has none but still works. */
 	assert_int_equal(logtime_init(&lt, "%Y-%m-%dT%H:%M:%S%f%z", 1,
 	    &cause), 0);
-	assert_int_equal(lt.nops, 0);
+	assert_true(lt.nops > 0);
 	assert_int_equal(logtime_parse(&lt, "2026-11-29T05:00:01.5+0100",
 	    26, 0), INT64_C(1795924801) * S + 500000);
 	logtime_clear(&lt);
+	assert_int_equal(logtime_init(&lt, "%Y %j %H:%M:%S", 1, &cause), 0);
+	assert_int_equal(lt.nops, 0);
+	assert_int_equal(logtime_parse(&lt, "2026 333 04:00:01", 17, 0),
+	    INT64_C(1795924801) * S);
+	logtime_clear(&lt);
+}
+
+/*
+ * A closing %z: the line's offset when it has one (ejabberd 20.x
+ * "+00:00"), the filter's zone when it has none (17.x), in the fast path
+ * and through strptime alike.
+ */
+static void
+test_offset(void **state)
+{
+	static const struct {
+		const char	*s;
+		int64_t		 want;	/* -1: local time, see below */
+	} c[] = {
+		{ "2026-11-29 04:00:01.326435+00:00",
+		    INT64_C(1795924801) * S + 326435 },
+		{ "2026-11-29 05:00:01.326435+01:00",
+		    INT64_C(1795924801) * S + 326435 },
+		{ "2026-11-29 05:00:01+0100", INT64_C(1795924801) * S },
+		{ "2026-11-28 22:30:01-0530", INT64_C(1795924801) * S },
+		{ "2026-11-29 06:00:01+02", INT64_C(1795924801) * S },
+		{ "2026-11-29 04:00:01.5Z", INT64_C(1795924801) * S + 500000 },
+		{ "2026-11-29 04:00:01.250", -1 },
+		{ "2026-11-29 04:00:01", -1 },
+		{ "2026-11-29 04:00:01+99:00", -1 },	/* no offset */
+	};
+	static const char *const fmt = "%Y-%m-%d %H:%M:%S%f%z";
+	struct logtime	 lt;
+	char		*cause = NULL;
+	int64_t		 want, local, now = INT64_C(1795924800) * S;
+	size_t		 i;
+
+	(void)state;
+	setenv("TZ", "Europe/Berlin", 1);	/* UTC+1 in November */
+	tzset();
+	local = (INT64_C(1795924801) - 3600) * S;
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		want = c[i].want;
+		if (want == -1)
+			want = local + (strstr(c[i].s, ".250") ? 250000 : 0);
+		assert_int_equal(fast(fmt, 0, c[i].s, now, 1), want);
+		assert_int_equal(slow(fmt, 0, c[i].s, now), want);
+		/* timezone = utc: only lines without an offset change. */
+		if (c[i].want != -1)
+			assert_int_equal(fast(fmt, 1, c[i].s, now, 1), want);
+	}
+	/* The one-second cache: same text up to the fraction, another
+	 * offset (an hour repeated at a DST end) is another instant. */
+	assert_int_equal(logtime_init(&lt, fmt, 0, &cause), 0);
+	assert_int_equal(logtime_parse(&lt, "2026-10-25 02:30:00.1+02:00",
+	    27, now), INT64_C(1792888200) * S + 100000);
+	assert_int_equal(logtime_parse(&lt, "2026-10-25 02:30:00.2+02:00",
+	    27, now), INT64_C(1792888200) * S + 200000);
+	assert_int_equal(logtime_parse(&lt, "2026-10-25 02:30:00.3+01:00",
+	    27, now), INT64_C(1792891800) * S + 300000);
+	logtime_clear(&lt);
+	/* "%%z" is a literal "%z", not an offset. */
+	assert_int_equal(logtime_init(&lt, "%H:%M:%S %%z", 1, &cause), 0);
+	assert_int_equal(lt.tz_opt, 0);
+	logtime_clear(&lt);
+	unsetenv("TZ");
+	tzset();
 }
 
 int
@@ -174,6 +241,7 @@ main(void)
 		cmocka_unit_test(test_no_year),
 		cmocka_unit_test(test_local_round_trip),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_offset),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -508,13 +508,15 @@ test_newer_version(void **state)
 {
 	struct fixture	*f = *state;
 	struct store	*s;
-	char		*cause = NULL, *want;
+	char		*cause = NULL, *want, sql[64];
+	int		 v = store_latest_version() + 1;
 
 	s = open_ok(f->path, 0, 100);
 	store_close(s);
-	exec_raw(f->path, "PRAGMA user_version = 7");
-	want = xasprintf("%s: schema version 7 is newer than this xmppguard "
-	    "knows (%d)", f->path, store_latest_version());
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v);
+	exec_raw(f->path, sql);
+	want = xasprintf("%s: schema version %d is newer than this xmppguard "
+	    "knows (%d)", f->path, v, store_latest_version());
 	assert_null(store_open(f->path, 0, 100, &cause));
 	assert_string_equal(cause, want);
 	free(cause);
@@ -522,7 +524,7 @@ test_newer_version(void **state)
 	assert_string_equal(cause, want);
 	free(cause);
 	free(want);
-	assert_int_equal(peek_int(f->path, "PRAGMA user_version"), 7);
+	assert_int_equal(peek_int(f->path, "PRAGMA user_version"), v);
 }
 
 static void
