@@ -88,8 +88,9 @@ $(BUILD)/%.o: src/%.c | $(BUILD)/sql_migrations.h
 	@echo "  CC      $<"
 	$(Q)$(CC) $(FINAL_CFLAGS) -MMD -MP -c -o $@ $<
 
-# The numbered migrations in sql/ are compiled into the binary.
-$(BUILD)/sql_migrations.c $(BUILD)/sql_migrations.h &: $(SQL) sql/embed.sh
+# The numbered migrations in sql/ are compiled into the binary (sql/
+# itself too: a migration deleted or renamed changes only the folder).
+$(BUILD)/sql_migrations.c $(BUILD)/sql_migrations.h &: $(SQL) sql sql/embed.sh
 	@mkdir -p $(BUILD)
 	@echo "  GEN     $(BUILD)/sql_migrations.c"
 	$(Q)sh sql/embed.sh $(BUILD) $(SQL)

@@ -658,6 +658,20 @@ filter_match(struct filter *f, const char *line, size_t len, int64_t now,
 	return filter_match_line(f, line, len, now, out, 0);
 }
 
+void
+filter_event(const struct filter_result *r, const char *origin,
+    struct event *ev)
+{
+	memset(ev, 0, sizeof(*ev));
+	ev->time = r->time;
+	ev->addr = r->addr;
+	ev->sport = r->sport;
+	ev->kind = r->kind;
+	ev->source = EVENT_SRC_LOG;
+	ev->origin = origin;
+	ev->user = r->user[0] != '\0' ? r->user : NULL;
+}
+
 const char *
 filter_name(const struct filter *f)
 {

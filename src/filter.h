@@ -90,6 +90,10 @@ char		*filter_path(const char *name, char **cause);
 
 /* The name from the [filter] section. */
 const char	*filter_name(const struct filter *);
+/* The event a result reports, from a log named origin (the daemon's and
+ * replay's one way; ev points into r, which must outlive it). */
+void		 filter_event(const struct filter_result *r,
+		    const char *origin, struct event *ev);
 
 /*
  * Matches one line (no newline; may hold NUL bytes and invalid UTF-8) at

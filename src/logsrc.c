@@ -88,18 +88,11 @@ logsrc_line_cb(const char *line, size_t len, void *arg)
 	}
 	if (rc <= 0)
 		return;
-	memset(&ev, 0, sizeof(ev));
-	ev.time = r.time;
+	filter_event(&r, lf->name, &ev);
 	if (ev.time > now) {
 		ev.time = now;
 		lf->future++;
 	}
-	ev.addr = r.addr;
-	ev.sport = r.sport;
-	ev.kind = r.kind;
-	ev.source = EVENT_SRC_LOG;
-	ev.origin = lf->name;
-	ev.user = r.user[0] != '\0' ? r.user : NULL;
 	lf->events++;
 	lf->kinds[r.kind]++;
 	lf->ls->cb(&ev, lf->ls->arg);

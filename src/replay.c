@@ -252,14 +252,7 @@ replay_log_next(struct replay_log *l)
 static void
 replay_log_event(const struct replay_log *l, struct event *ev)
 {
-	memset(ev, 0, sizeof(*ev));
-	ev->time = l->r.time;
-	ev->addr = l->r.addr;
-	ev->sport = l->r.sport;
-	ev->kind = l->r.kind;
-	ev->source = EVENT_SRC_LOG;
-	ev->origin = filter_name(l->filter);
-	ev->user = l->r.user[0] != '\0' ? l->r.user : NULL;
+	filter_event(&l->r, filter_name(l->filter), ev);
 }
 
 /*
