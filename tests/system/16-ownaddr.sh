@@ -5,13 +5,16 @@
 # in force on an address that then becomes one of the host's leaves the
 # kernel set and `bans` at once, its store row ended with the reason;
 # (c) a ban on an address that a reload's new [allow] covers leaves the
-# kernel and `bans`, its row ended with the reason, and the log says so.
+# kernel and `bans`, its row ended with the reason, and the log says so;
+# (d) a churn bot whose /64 holds the host's own address is banned alone
+# (its /128), the reason saying why, never its /64.
 . "$TOP/tests/system/lib.sh"
 . "$TOP/tests/system/netns.sh"
 
 ns_require
 command -v nft >/dev/null 2>&1 || skip "no nft(8)"
 command -v sqlite3 >/dev/null 2>&1 || skip "no sqlite3(1)"
+xgload_build
 ns_setup
 
 LATE=203.0.113.7 LATE6=2001:db8:77::7 BANNED=203.0.113.8 FRIEND=198.51.100.40
@@ -24,6 +27,7 @@ write_conf() {	# write_conf [ALLOW]
 	poll = 1s
 	[service c2s]
 	ports = 5222
+	max_new = 5/1h
 	[ban]
 	duration = 1h
 	nft_table = xgtest
@@ -103,4 +107,18 @@ wait_until "$XG_WAIT" "the store row of $FRIEND was not ended" \
 # The other ban stays, in the kernel and in bans.
 sets | grep -q "$BANNED" || fail "$BANNED left the kernel with the reload"
 xgc bans | grep -q "^$BANNED/32" || fail "$BANNED left bans with the reload"
+
+# (d) The client 2001:db8::2 shares the server's /64 (2001:db8::1): its
+# churn verdict is widened to the /64, which holds an own address, so the
+# client alone is banned.
+ns_spawn "$SRV" "$T/serve.log" "$XGLOAD" serve -l 2001:db8::1 -p 5222 \
+    --seconds 60
+wait_for_line 'listening' "$T/serve.log"
+ns_exec "$CLI" "$XGLOAD" churn -c 1 -s 2001:db8::2 -d 2001:db8::1 -p 5222 \
+    -n 8 --timeout 1 --seconds 20 > "$T/churn.log" 2>&1
+wait_for_line "ban: 2001:db8::2/128 .*churn: .*; this address only, its /64 is never banned: one of this host's own addresses" \
+    "$T/xg.log"
+wait_until "$XG_WAIT" "2001:db8::2 is not in the kernel set" \
+    out_has "2001:db8::2" sets
+sets | grep -q "2001:db8::/64" && fail "the host's own /64 was banned: $(sets)"
 exit 0
