@@ -86,7 +86,7 @@ struct bans {
 	uint32_t	 n;		/* bans in force */
 	struct fw_op	*ops;		/* queued for the firewall */
 	size_t		 nops, opscap, flushed;
-	struct prefix	*kills;
+	struct fw_op	*kills;		/* prefix and scope of each */
 	size_t		 nkills, killscap, kflushed;
 	struct ownaddr	*own;		/* the host's addresses; NULL: none */
 	char		 ports[2][FW_PORTS_STRLEN]; /* by scope: what a ban
@@ -383,20 +383,26 @@ ban_queue(struct bans *bs, enum fw_op_kind kind, const struct ban *b,
 }
 
 static void
-ban_queue_kill(struct bans *bs, const struct prefix *p)
+ban_queue_kill(struct bans *bs, const struct ban *b)
 {
+	struct fw_op	*k;
+
 	ban_ops_settle(bs);
 	if (bs->nkills == bs->killscap) {
 		bs->killscap = bs->killscap == 0 ? 64 : bs->killscap * 2;
 		bs->kills = xreallocarray(bs->kills, bs->killscap,
 		    sizeof(*bs->kills));
 	}
-	bs->kills[bs->nkills++] = *p;
+	k = &bs->kills[bs->nkills++];
+	memset(k, 0, sizeof(*k));
+	k->kind = FW_BAN;
+	k->prefix = b->prefix;
+	k->scope = b->scope;
 }
 
 size_t
 bans_pending(struct bans *bs, const struct fw_op **ops,
-    const struct prefix **kills, size_t *nkills)
+    const struct fw_op **kills, size_t *nkills)
 {
 	ban_ops_settle(bs);
 	*ops = bs->ops;
@@ -508,6 +514,9 @@ ban_widen(struct bans *bs, uint32_t i, enum fw_scope scope, int64_t now)
 	if (bs->store != NULL && b->id != 0)
 		store_ban_scope(bs->store, b->id, fw_scope_name(scope));
 	ban_queue(bs, b->throttled ? FW_THROTTLE : FW_BAN, b, now);
+	/* The sessions through the proxy's door end too. */
+	if (!b->throttled && bs->conf->ban_kill)
+		ban_queue_kill(bs, b);
 	bs->st.widened++;
 	ban_log("ban widened", b, now);
 	return 1;
@@ -521,12 +530,17 @@ ban_issue(struct bans *bs, struct ban *nb, int64_t now)
 	struct ban		*b;
 	uint32_t		 i;
 	uint32_t		*inner, k, nin;
+	int			 widened;
 
 	if ((i = ban_lookup(bs, &nb->prefix)) != BAN_NIL) {
 		b = &bs->b[i];
 		if (nb->expires <= b->expires)
 			return ban_widen(bs, i, nb->scope, now);
-		if (nb->scope > b->scope) {
+		/* Out of the kernel under its old scope, back under the
+		 * new one. */
+		ban_queue(bs, FW_UNBAN, b, now);
+		widened = nb->scope > b->scope;
+		if (widened) {
 			b->scope = nb->scope;
 			b->ports = bs->ports[b->scope];
 			bs->st.widened++;
@@ -540,8 +554,9 @@ ban_issue(struct bans *bs, struct ban *nb, int64_t now)
 		if (bs->store != NULL && b->id != 0)
 			store_ban_update(bs->store, b->id, b->expires,
 			    b->reason);
-		ban_queue(bs, FW_UNBAN, b, now);
 		ban_queue(bs, b->throttled ? FW_THROTTLE : FW_BAN, b, now);
+		if (widened && !b->throttled && bs->conf->ban_kill)
+			ban_queue_kill(bs, b);
 		bs->st.extended++;
 		ban_log("ban extended", b, now);
 		ban_notify(bs, BAN_EXTENDED, b, now);
@@ -611,7 +626,7 @@ ban_issue(struct bans *bs, struct ban *nb, int64_t now)
 	b = ban_insert(bs, nb);
 	ban_queue(bs, b->throttled ? FW_THROTTLE : FW_BAN, b, now);
 	if (!b->throttled && bs->conf->ban_kill)
-		ban_queue_kill(bs, &b->prefix);
+		ban_queue_kill(bs, b);
 	bs->st.bans++;
 	if (b->rule < VERDICT_RULE_MAX)
 		bs->st.by_rule[b->rule]++;

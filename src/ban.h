@@ -144,10 +144,11 @@ int64_t		 bans_next_expiry(const struct bans *);
 /*
  * The firewall operations waiting since the last call, to be applied as
  * one batch; the array is the table's, valid until the next call.  kills
- * (may be NULL) gets the prefixes whose live sessions must end.
+ * (may be NULL) gets the prefixes whose live sessions must end, each with
+ * the scope of its ban (the ports whose sessions end).
  */
 size_t		 bans_pending(struct bans *, const struct fw_op **ops,
-		    const struct prefix **kills, size_t *nkills);
+		    const struct fw_op **kills, size_t *nkills);
 /* Forgets every queued operation (bans_all() not sent after all). */
 void		 bans_unqueue(struct bans *);
 /* The batch returned by bans_pending() failed: try it again next time. */

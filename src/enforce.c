@@ -298,7 +298,7 @@ void
 enforce_flush(struct enforce *e)
 {
 	const struct fw_op	*ops;
-	const struct prefix	*kills;
+	const struct fw_op	*kills;
 	size_t			 n, nkills, i, applied;
 	char			*cause;
 
@@ -329,8 +329,9 @@ enforce_flush(struct enforce *e)
 	    fw_stats(e->fw)->last_us / 1000.0);
 	/* Live sessions: their conntrack entries and sockets. */
 	for (i = 0; i < nkills; i++)
-		if (!enforce_fw_was_refused(e, &kills[i], &why) &&
-		    fw_kill(e->fw, &kills[i], &cause) == -1) {
+		if (!enforce_fw_was_refused(e, &kills[i].prefix, &why) &&
+		    fw_kill(e->fw, &kills[i].prefix, kills[i].scope,
+		    &cause) == -1) {
 			log_warnx("fw: %s", cause);
 			free(cause);
 		}

@@ -359,7 +359,8 @@ fw_replace(struct fw *fw, const struct fw_op *ops, size_t n, char **cause)
 }
 
 int
-fw_kill(struct fw *fw, const struct prefix *p, char **cause)
+fw_kill(struct fw *fw, const struct prefix *p, enum fw_scope scope,
+    char **cause)
 {
 	struct fw_op	 op;
 	const char	*why;
@@ -379,13 +380,14 @@ fw_kill(struct fw *fw, const struct prefix *p, char **cause)
 	op.kind = FW_BAN;
 	op.prefix = *p;
 	op.duration = 1;
+	op.scope = scope;
 	if ((why = fw_refuse(fw, &op)) != NULL) {
 		fw->stats.rejected++;
 		*cause = xasprintf("kill of %s refused: %s",
 		    addr_prefix_ntop(p, pfx, sizeof(pfx)), why);
 		return -1;
 	}
-	return fw->be->kill(fw, p, cause);
+	return fw->be->kill(fw, p, scope, cause);
 }
 
 int

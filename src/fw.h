@@ -130,9 +130,11 @@ int		 fw_apply(struct fw *, const struct fw_op *, size_t,
  * the backend cannot list. */
 int		 fw_list(struct fw *, struct fw_entry **, size_t *,
 		    char **cause);
-/* Ends the live sessions of a prefix if kill_established is on and the
- * backend can (the kernel ones); 0 otherwise.  -1 and *cause. */
-int		 fw_kill(struct fw *, const struct prefix *, char **cause);
+/* Ends the live sessions of a prefix to the ports a ban of scope drops,
+ * if kill_established is on and the backend can (the kernel ones); 0
+ * otherwise.  -1 and *cause. */
+int		 fw_kill(struct fw *, const struct prefix *, enum fw_scope,
+		    char **cause);
 /* Makes ops exactly what is in force, atomically.  -1 with *cause NULL:
  * the backend cannot replace (use fw_list). */
 int		 fw_replace(struct fw *, const struct fw_op *, size_t,

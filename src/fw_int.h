@@ -38,7 +38,7 @@ struct fw_backend {
 	int		(*list)(struct fw *, struct fw_entry **, size_t *,
 			    char **cause);
 	int		(*kill)(struct fw *, const struct prefix *,
-			    char **cause);
+			    enum fw_scope, char **cause);
 	void		(*close)(struct fw *);
 	/* Optional: make what is in force exactly ops (all bans and
 	 * throttles), atomically: the restore at start. */
@@ -90,10 +90,11 @@ int		 fw_ports_services(const struct conf *, uint16_t *ports);
 
 /*
  * The kill of the kernel backends (fw_kill.c): deletes the prefix's
- * conntrack entries to the watched ports and destroys the matching local
+ * conntrack entries to the ports a ban of that scope drops and destroys the matching local
  * sockets, so its live sessions end at once.
  */
-int		 fw_kill_live(struct fw *, const struct prefix *, char **cause);
+int		 fw_kill_live(struct fw *, const struct prefix *, enum fw_scope,
+		    char **cause);
 
 /*
  * Runs argv[0] (an absolute path, or looked up in /usr/sbin, /sbin,

@@ -46,21 +46,24 @@
 struct fw_kill_state {
 	const struct fw		*fw;
 	const struct prefix	*prefix;
+	enum fw_scope		 scope;
 	struct nfct_handle	*del;
 	uint64_t		 deleted;
 	int			 error;		/* errno of a failed delete */
 };
 
-/* 1 if a connection to port is one kill ends. */
+/* 1 if a connection to port is one a kill of scope ends: the ports a
+ * ban of that scope drops (fw_scope_ports(); none listed: every port). */
 static int
-fw_kill_port_ok(const struct fw *fw, uint16_t port)
+fw_kill_port_ok(const struct fw *fw, enum fw_scope scope, uint16_t port)
 {
-	int	 i;
+	const uint16_t	*ports;
+	int		 i, n;
 
-	if (fw->all_ports || fw->nports == 0)
+	if ((n = fw_scope_ports(fw, scope, &ports)) == 0)
 		return 1;
-	for (i = 0; i < fw->nports; i++)
-		if (fw->ports[i] == port)
+	for (i = 0; i < n; i++)
+		if (ports[i] == port)
 			return 1;
 	return 0;
 }
@@ -72,6 +75,7 @@ fw_kill_ct_cb(enum nf_conntrack_msg_type type, struct nf_conntrack *obj,
 {
 	struct fw_kill_state	*k = arg;
 	struct addr		 src;
+	const uint16_t		*ports;
 	uint8_t			 proto;
 
 	(void)type;
@@ -91,11 +95,11 @@ fw_kill_ct_cb(enum nf_conntrack_msg_type type, struct nf_conntrack *obj,
 		return NFCT_CB_CONTINUE;
 	/* The watched ports are TCP; with every port banned, everything. */
 	proto = nfct_get_attr_u8(obj, ATTR_L4PROTO);
-	if (!(k->fw->all_ports || k->fw->nports == 0)) {
+	if (fw_scope_ports(k->fw, k->scope, &ports) != 0) {
 		if (proto != IPPROTO_TCP ||
 		    !nfct_attr_is_set(obj, ATTR_ORIG_PORT_DST) ||
-		    !fw_kill_port_ok(k->fw, ntohs(nfct_get_attr_u16(obj,
-		    ATTR_ORIG_PORT_DST))))
+		    !fw_kill_port_ok(k->fw, k->scope, ntohs(nfct_get_attr_u16(
+		    obj, ATTR_ORIG_PORT_DST))))
 			return NFCT_CB_CONTINUE;
 	}
 	if (nfct_query(k->del, NFCT_Q_DESTROY, obj) == 0)
@@ -107,8 +111,8 @@ fw_kill_ct_cb(enum nf_conntrack_msg_type type, struct nf_conntrack *obj,
 
 /* Deletes the prefix's conntrack entries to the watched ports. */
 static int
-fw_kill_ct(struct fw *fw, const struct prefix *p, uint64_t *deleted,
-    char **cause)
+fw_kill_ct(struct fw *fw, const struct prefix *p, enum fw_scope scope,
+    uint64_t *deleted, char **cause)
 {
 	struct fw_kill_state	 k;
 	struct nfct_handle	*dump;
@@ -118,6 +122,7 @@ fw_kill_ct(struct fw *fw, const struct prefix *p, uint64_t *deleted,
 	memset(&k, 0, sizeof k);
 	k.fw = fw;
 	k.prefix = p;
+	k.scope = scope;
 	if ((dump = nfct_open(CONNTRACK, 0)) == NULL ||
 	    (k.del = nfct_open(CONNTRACK, 0)) == NULL) {
 		*cause = xasprintf("conntrack: %s", strerror(errno));
@@ -190,8 +195,8 @@ fw_kill_sock_destroy(int fd, const struct inet_diag_msg *d)
  * counts.
  */
 static int
-fw_kill_sockets_of(struct fw *fw, const struct prefix *p, int family,
-    uint64_t *killed)
+fw_kill_sockets_of(struct fw *fw, const struct prefix *p,
+    enum fw_scope scope, int family, uint64_t *killed)
 {
 	struct {
 		struct nlmsghdr		 nlh;
@@ -256,7 +261,8 @@ fw_kill_sockets_of(struct fw *fw, const struct prefix *p, int family,
 				addr_from_v6(&peer, d->id.idiag_dst);
 			if (peer.family != p->addr.family ||
 			    !addr_prefix_contains(p, &peer) ||
-			    !fw_kill_port_ok(fw, ntohs(d->id.idiag_sport)))
+			    !fw_kill_port_ok(fw, scope,
+			    ntohs(d->id.idiag_sport)))
 				continue;
 			if (fw_kill_sock_destroy(kfd, d) == 0)
 				(*killed)++;
@@ -269,18 +275,19 @@ fw_kill_sockets_of(struct fw *fw, const struct prefix *p, int family,
 }
 
 int
-fw_kill_live(struct fw *fw, const struct prefix *p, char **cause)
+fw_kill_live(struct fw *fw, const struct prefix *p, enum fw_scope scope,
+    char **cause)
 {
 	uint64_t	 ct = 0, socks = 0;
 	int64_t		 t0 = clock_monotonic();
 
-	if (fw_kill_ct(fw, p, &ct, cause) == -1)
+	if (fw_kill_ct(fw, p, scope, &ct, cause) == -1)
 		return -1;
 	/* Best effort: without INET_DIAG_DESTROY the ban and the conntrack
 	 * deletion still stand. */
-	(void)fw_kill_sockets_of(fw, p, AF_INET6, &socks);
+	(void)fw_kill_sockets_of(fw, p, scope, AF_INET6, &socks);
 	if (p->addr.family == AF_INET)
-		(void)fw_kill_sockets_of(fw, p, AF_INET, &socks);
+		(void)fw_kill_sockets_of(fw, p, scope, AF_INET, &socks);
 	fw->stats.killed += ct > socks ? ct : socks;
 	log_debug("fw: kill: %" PRIu64 " conntrack entries, %" PRIu64
 	    " sockets in %" PRId64 " us", ct, socks,

@@ -333,9 +333,15 @@ priv_child(int fd, const char *path, struct nfct_handle *dump, int evfd)
 				priv_answer(fd, -1, "bad request");
 				break;
 			}
+			if (h.val != FW_SCOPE_SERVICES &&
+			    h.val != FW_SCOPE_PROXY) {
+				priv_answer(fd, -1, "bad scope");
+				break;
+			}
 			memcpy(&p, buf, sizeof(p));
 			cause = NULL;
-			rc = fw == NULL ? 0 : fw_kill(fw, &p, &cause);
+			rc = fw == NULL ? 0 : fw_kill(fw, &p,
+			    (enum fw_scope)h.val, &cause);
 			priv_answer(fd, rc, cause);
 			free(cause);
 			break;
@@ -614,12 +620,14 @@ priv_fw_replace(struct fw *fw, const struct fw_op *ops, size_t n,
 }
 
 static int
-priv_fw_kill(struct fw *fw, const struct prefix *p, char **cause)
+priv_fw_kill(struct fw *fw, const struct prefix *p, enum fw_scope scope,
+    char **cause)
 {
 	struct priv_hdr	h;
 
 	memset(&h, 0, sizeof(h));
 	h.type = PRIV_KILL;
+	h.val = scope;
 	h.last = 1;
 	return priv_call(fw->priv, &h, p, sizeof(*p), cause);
 }

@@ -1,8 +1,9 @@
 # The scope of a ban, end to end with the real daemon, nftables and TCP: a
 # ban in the proxy scope (as for a client judged through a BOSH or
 # WebSocket proxy; here `xmppguard ban --scope proxy`) drops every port,
-# the proxy's 443 and an unwatched 8080 included, while a ban of the
-# services' scope lets its address reach 443 and 8080; a later proxied
+# the proxy's 443 and an unwatched 8080 included, and ends the address's
+# live session to 443, while a ban of the services' scope lets its
+# address reach 443 and 8080 and keeps its session; a later proxied
 # ban of that address widens its ban (out of ban4, into proxy4) and never
 # the other way; the scope survives a restart, and with [allow]
 # proxy_ports = 443 a proxied ban drops 443 and the services' 5222 but
@@ -80,11 +81,25 @@ for a in $PROXIED $DIRECT $BYSTANDER; do
 	done
 done
 
-# 1. proxy_ports = all: a proxied ban drops every port; a services ban
-# only the services'.
+# 1. proxy_ports = all: a proxied ban drops every port and ends the live
+# sessions to any of them (443 here); a services ban only the services',
+# and leaves a session to 443 alone.
+flows443() {	# flows443 ADDR: its established flows to port 443
+	ns_ct_count "$SRV" -p tcp --src "$1" --dport 443 --state ESTABLISHED
+}
+for a in $PROXIED $DIRECT; do
+	ns_spawn "$CLI" "$T/hold.$a.log" "$XGLOAD" hold -s "$a" -d 192.0.2.1 \
+	    -p 443 -n 1 --seconds 60
+	wait_for_line 'established=1' "$T/hold.$a.log"
+	wait_until "$XG_WAIT" "no flow from $a to 443" out_ge 1 flows443 "$a"
+done
+xgc ban "$DIRECT" || fail "services ban refused"
 xgc ban --scope proxy "$PROXIED" --reason "auth: through the proxy" ||
     fail "proxied ban refused"
-xgc ban "$DIRECT" || fail "services ban refused"
+wait_until "$XG_WAIT" "the proxied ban left $PROXIED's session to 443" \
+    out_eq 0 flows443 "$PROXIED"
+[ "$(flows443 "$DIRECT")" -ge 1 ] ||
+    fail "the services ban ended $DIRECT's session to 443"
 set_has proxy4 "$PROXIED" || fail "$PROXIED is not in proxy4"
 set_has ban4 "$PROXIED" && fail "$PROXIED is in ban4 too"
 set_has ban4 "$DIRECT" || fail "$DIRECT is not in ban4"

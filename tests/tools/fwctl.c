@@ -333,7 +333,7 @@ main(int argc, char **argv)
 		}
 	} else if (strcmp(cmd, "kill") == 0 && argc == 2) {
 		fwctl_prefix(argv[1], &p);
-		if ((rc = fw_kill(fw, &p, &cause)) == -1) {
+		if ((rc = fw_kill(fw, &p, FW_SCOPE_SERVICES, &cause)) == -1) {
 			fprintf(stderr, "fwctl: kill: %s\n", cause);
 			free(cause);
 		} else

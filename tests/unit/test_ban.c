@@ -74,18 +74,23 @@ teardown(void **state)
 	return 0;
 }
 
+static char	kill_scopes[64];	/* of batch()'s kills */
+
 /* The pending batch as text: "+198.51.100.7/32 600 -192.0.2.9/32 ..."
  * (+ ban, ~ throttle, with seconds; - unban). */
 static const char *
 batch(struct bans *bs, size_t *nkills)
 {
 	static char		 buf[4096];
-	const struct fw_op	*ops;
-	const struct prefix	*kills;
+	const struct fw_op	*ops, *kills;
 	char			 p[ADDR_PREFIX_STRLEN];
 	size_t			 n, i, len = 0;
 
 	n = bans_pending(bs, &ops, &kills, nkills);
+	/* The kills' scopes, one letter each, for the tests to look at. */
+	for (i = 0; i < *nkills && i < sizeof(kill_scopes) - 1; i++)
+		kill_scopes[i] = kills[i].scope == FW_SCOPE_PROXY ? 'p' : 's';
+	kill_scopes[i] = '\0';
 	buf[0] = '\0';
 	for (i = 0; i < n && len < sizeof(buf) - 64; i++) {
 		addr_prefix_ntop(&ops[i].prefix, p, sizeof(p));
@@ -657,6 +662,11 @@ test_scope(void **state)
 	assert_int_equal(bans_verdict(f->bs, &v, T0 + S), 1);
 	assert_string_equal(batch(f->bs, &len),
 	    "-198.51.100.31/32 +198.51.100.31/32 600");
+	/* Its sessions end on the services' ports when banned, on the
+	 * proxy's too when widened (the kills since the last look). */
+	assert_true(f->conf->ban_kill);
+	assert_true(strlen(kill_scopes) >= 2);
+	assert_string_equal(kill_scopes + strlen(kill_scopes) - 2, "sp");
 	assert_non_null(b = bans_find(f->bs, &v.prefix));
 	assert_int_equal(b->scope, FW_SCOPE_PROXY);
 	assert_int_equal(b->expires, T0 + 600 * S + S);

@@ -24,10 +24,12 @@ rec_apply(struct fw *fw, const struct fw_op *ops, size_t n, char **cause)
 static size_t		 nkilled;
 
 static int
-rec_kill(struct fw *fw, const struct prefix *p, char **cause)
+rec_kill(struct fw *fw, const struct prefix *p, enum fw_scope scope,
+    char **cause)
 {
 	(void)fw;
 	(void)p;
+	(void)scope;
 	(void)cause;
 	nkilled++;
 	return 0;
@@ -98,13 +100,16 @@ test_refuse(void **state)
 	/* The kill is checked the same way. */
 	fw.kill = 1;
 	nkilled = 0;
-	assert_int_equal(fw_kill(&fw, &ops[0].prefix, &cause), 0);
+	assert_int_equal(fw_kill(&fw, &ops[0].prefix, FW_SCOPE_SERVICES,
+	    &cause), 0);
 	assert_int_equal(nkilled, 1);
-	assert_int_equal(fw_kill(&fw, &ops[1].prefix, &cause), -1);
+	assert_int_equal(fw_kill(&fw, &ops[1].prefix, FW_SCOPE_SERVICES,
+	    &cause), -1);
 	assert_string_equal(cause, "kill of 203.0.113.5/32 refused: "
 	    "allowlisted, a proxy or this host's");
 	free(cause);
-	assert_int_equal(fw_kill(&fw, &ops[3].prefix, &cause), -1);
+	assert_int_equal(fw_kill(&fw, &ops[3].prefix, FW_SCOPE_SERVICES,
+	    &cause), -1);
 	free(cause);
 	assert_int_equal(nkilled, 1);
 	assert_int_equal(fw.stats.rejected, 12);
