@@ -30,6 +30,16 @@ STD_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
 	-Wwrite-strings -Wformat=2 -Wno-format-nonliteral
 HARDEN_CFLAGS := -O2 -g -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
 HARDEN_LDFLAGS := -pie -Wl,-z,relro,-z,now
+# The Debian package of each library (contrib/deps.sh --build installs
+# them all): a plain `make` names what is missing instead of failing on a
+# header.
+DEB_libnetfilter_conntrack := libnetfilter-conntrack-dev
+DEB_libpcre2-8 := libpcre2-dev
+DEB_sqlite3    := libsqlite3-dev
+DEB_libcurl    := libcurl4-openssl-dev
+DEB_libmnl     := libmnl-dev
+MISSING_PC := $(strip $(foreach p,$(LIBS_PC),$(if $(shell \
+	$(PKG_CONFIG) --exists $(p) 2>/dev/null && echo y),,$(p))))
 PC_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(LIBS_PC) 2>/dev/null)
 PC_LIBS   := $(shell $(PKG_CONFIG) --libs $(LIBS_PC) 2>/dev/null) -lm
 CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
@@ -62,7 +72,7 @@ SQL      := $(sort $(wildcard sql/[0-9]*.sql))
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps run demo check bench unit unit-san filters system system-san tools install uninstall clean reference
+.PHONY: all deps deps-run run demo check bench unit unit-san filters system system-san tools install uninstall clean reference
 .PHONY: man FORCE
 all: xmppguard
 
@@ -77,6 +87,14 @@ $(BUILD)/xmppguard: $(OBJS)
 # configuration are looked for): $(BUILD)/paths changes when they do, so
 # that "make install PREFIX=/usr" after a plain "make" builds again.
 $(BUILD)/paths: FORCE
+ifneq ($(MISSING_PC),)
+	@echo "xmppguard: cannot build: missing $(MISSING_PC) (pkg-config)" >&2
+	@echo "xmppguard: install with: sudo apt-get install pkg-config" \
+	    "$(foreach p,$(MISSING_PC),$(DEB_$(p)))" >&2
+	@echo "xmppguard: or everything make needs: sudo sh" \
+	    "contrib/deps.sh --build" >&2
+	@exit 1
+endif
 	@mkdir -p $(@D)
 	$(Q)echo '$(SYSCONFDIR) $(DATADIR)' | cmp -s - $@ || \
 	    echo '$(SYSCONFDIR) $(DATADIR)' > $@
@@ -157,11 +175,17 @@ filters: xmppguard
 	@sh tests/filters/run.sh
 
 # On a fresh Debian machine (as root) the first build installs what it needs.
+# What the tests need (servers included, disabled and masked if new);
+# make run needs only the build and the runtime.
 deps:
-	$(Q)sh contrib/deps.sh --check 2>/dev/null || sh contrib/deps.sh
+	$(Q)sh contrib/deps.sh --check --test 2>/dev/null || \
+	    sh contrib/deps.sh --test
+deps-run:
+	$(Q)sh contrib/deps.sh --check --build --runtime 2>/dev/null || \
+	    sh contrib/deps.sh --build --runtime
 
 # The daemon on its built-in defaults, in the foreground (Ctrl-C stops it).
-run: deps
+run: deps-run
 	$(Q)$(MAKE) --no-print-directory xmppguard
 	./xmppguard run --foreground
 

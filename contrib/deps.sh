@@ -1,42 +1,103 @@
 #!/bin/sh
-# Installs what xmppguard needs to build and to run its tests, from Debian's
-# packages.  Safe to run again: apt-get skips what is already there.
-#   contrib/deps.sh          build + test dependencies
-#   contrib/deps.sh --check  exit 0 if all of them are present
+# Installs what xmppguard needs from Debian's packages, by purpose, so that
+# a production host gets only what it runs:
+#   contrib/deps.sh --build     the compiler and the libraries' -dev
+#                               packages: what `make` needs
+#   contrib/deps.sh --runtime   what the daemon uses on a host: nftables,
+#                               conntrack(8) to look at what it sees
+#   contrib/deps.sh --test      everything the tests and `make demo` use:
+#                               the above, test tools, a browser, and real
+#                               XMPP servers (see below)
+#   contrib/deps.sh             the same as --test
+#   contrib/deps.sh --check PURPOSE...
+#                               exit 0 if all of it is installed; else
+#                               name what is missing and how to install it
+# Purposes combine: --build --runtime is what `make run` asks for.  Safe to
+# run again: apt-get skips what is already there.
+#
+# The XMPP servers (Prosody, ejabberd) are there for the end-to-end tests,
+# which run them by hand in network namespaces.  Their system services
+# never start while the packages go in (a policy-rc.d refuses), and a
+# server that was not installed before is left disabled and masked, so it
+# never starts at boot to fight the host's own server for port 5222.  A
+# server the host already had is left exactly as it was.
 set -eu
 
-BUILD_PKGS="build-essential pkg-config libnetfilter-conntrack-dev libpcre2-dev
-	libsqlite3-dev libcurl4-openssl-dev libmnl-dev"
-TEST_PKGS="libcmocka-dev clang sqlite3 iproute2 nftables conntrack procps
-	python3 ipset iptables util-linux libclang-rt-14-dev chromium hyperfine
-	groff man-db systemd"
-# Real XMPP servers and clients for the end-to-end tests and make demo.
-# Their system services must not start: the tests run them by hand in
-# network namespaces (see below).
+BUILD_PKGS="build-essential pkg-config libnetfilter-conntrack-dev
+	libpcre2-dev libsqlite3-dev libcurl4-openssl-dev libmnl-dev"
+RUNTIME_PKGS="nftables conntrack"
+TEST_PKGS="libcmocka-dev clang sqlite3 iproute2 procps python3 ipset
+	iptables util-linux libclang-rt-14-dev chromium hyperfine groff
+	man-db systemd"
 E2E_PKGS="prosody prosody-modules ejabberd python3-slixmpp openssl lua5.4"
+# Packages whose system service must not start: name:unit.
+SERVERS="prosody:prosody.service ejabberd:ejabberd.service"
 
-if [ "${1:-}" = "--check" ]; then
-	for c in clang sqlite3 ip nft conntrack python3 ipset iptables \
-	    setpriv chromium hyperfine groff systemd-analyze prosody \
-	    ejabberdctl openssl; do
-		command -v "$c" >/dev/null 2>&1 || exit 1
+usage() {
+	echo "usage: deps.sh [--check] [--build] [--runtime] [--test]" >&2
+	exit 2
+}
+
+check=0 want=
+while [ $# -gt 0 ]; do
+	case $1 in
+	--check) check=1 ;;
+	--build) want="$want $BUILD_PKGS" ;;
+	--runtime) want="$want $RUNTIME_PKGS" ;;
+	--test) want="$want $BUILD_PKGS $RUNTIME_PKGS $TEST_PKGS $E2E_PKGS" ;;
+	*) usage ;;
+	esac
+	shift
+done
+[ -n "$want" ] || want="$BUILD_PKGS $RUNTIME_PKGS $TEST_PKGS $E2E_PKGS"
+# One word per package, each once, in the order given (unquoted on
+# purpose: the lists hold tabs and newlines).
+# shellcheck disable=SC2086
+want=$(echo $want | tr ' ' '\n' | awk '!seen[$0]++' | tr '\n' ' ')
+
+installed() {	# installed PKG: 0 if dpkg has it installed
+	[ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = \
+	    "install ok installed" ]
+}
+
+missing=
+if command -v dpkg-query >/dev/null 2>&1; then
+	for p in $want; do
+		installed "$p" || missing="$missing $p"
 	done
-	[ -e /usr/lib/prosody/modules/mod_log_auth ] || exit 1
-	/usr/bin/python3 -c 'import slixmpp' 2>/dev/null || exit 1
-	exec pkg-config --exists libnetfilter_conntrack libpcre2-8 sqlite3 \
-	    libcurl libmnl cmocka
+else
+	# Not Debian: only the build can be checked, by its libraries.
+	command -v pkg-config >/dev/null 2>&1 || missing=" pkg-config"
+	for pc in libnetfilter_conntrack libpcre2-8 sqlite3 libcurl libmnl; do
+		pkg-config --exists "$pc" 2>/dev/null || missing="$missing $pc"
+	done
 fi
-if [ "$(id -u)" -ne 0 ]; then
-	echo "deps.sh: run as root to install: $BUILD_PKGS $TEST_PKGS $E2E_PKGS" |
-	    tr -s '\t\n' '  ' >&2
-	echo >&2
+
+if [ "$check" = 1 ]; then
+	[ -z "$missing" ] && exit 0
+	echo "xmppguard: missing packages:$missing" >&2
+	echo "xmppguard: install them with: sudo apt-get install$missing" >&2
 	exit 1
 fi
+[ -n "$missing" ] || exit 0
+if [ "$(id -u)" -ne 0 ]; then
+	echo "deps.sh: run as root to install:$missing" >&2
+	exit 1
+fi
+
+# The servers this run is about to install, not there before.
+new_servers=
+for s in $SERVERS; do
+	case " $missing " in
+	*" ${s%%:*} "*) new_servers="$new_servers ${s#*:}" ;;
+	esac
+done
+
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-# A policy-rc.d that refuses every start keeps the servers' services from
-# starting on a machine with an init system; one already there is left
-# alone, and ours goes once the packages are in.
+# A policy-rc.d that refuses every start keeps services from starting on a
+# machine with an init system; one already there is left alone, and ours
+# goes once the packages are in.
 policy=
 if [ ! -e /usr/sbin/policy-rc.d ]; then
 	printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
@@ -44,6 +105,20 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
 	policy=1
 fi
 # shellcheck disable=SC2086
-apt-get install -y -qq --no-install-recommends $BUILD_PKGS $TEST_PKGS \
-    $E2E_PKGS || { [ -z "$policy" ] || rm -f /usr/sbin/policy-rc.d; exit 1; }
+apt-get install -y -qq --no-install-recommends $missing ||
+    { [ -z "$policy" ] || rm -f /usr/sbin/policy-rc.d; exit 1; }
 [ -z "$policy" ] || rm -f /usr/sbin/policy-rc.d
+# New servers: disabled and masked (--root works without a running
+# systemd, in a container or a chroot too).
+for u in $new_servers; do
+	if command -v systemctl >/dev/null 2>&1; then
+		systemctl --root=/ --quiet disable "$u" 2>/dev/null || true
+		systemctl --root=/ --quiet mask "$u" 2>/dev/null ||
+		    ln -sf /dev/null "/etc/systemd/system/$u"
+	else
+		mkdir -p /etc/systemd/system
+		ln -sf /dev/null "/etc/systemd/system/$u"
+	fi
+	echo "deps.sh: $u installed for the tests: disabled and masked" \
+	    "(systemctl unmask $u to use it)" >&2
+done
