@@ -324,12 +324,13 @@ control_main(int argc, char **argv)
 		fatal("open_memstream");
 	rc = ctl_request(sock, n, req, mem, &cause);
 	fclose(mem);
-	if (rc == -1) {
+	if (rc < 0) {
 		fprintf(stderr, "xmppguard: %s\n", cause);
 		free(cause);
 	} else
 		fputs(body, rc == 0 ? stdout : stderr);
 	free(body);
 	conf_free(conf);
-	return rc == 0 ? 0 : 1;
+	/* As an LSB init script's status: 3, not running. */
+	return rc == 0 ? 0 : rc == -2 ? 3 : 1;
 }

@@ -404,11 +404,12 @@ ctl_request(const char *path, int argc, const char *const *argv, FILE *out,
 	strcpy(sun.sun_path, path);
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
 	    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		rc = errno == ENOENT || errno == ECONNREFUSED ? -2 : -1;
 		*cause = xasprintf("%s: %s (is xmppguard running?)", path,
 		    strerror(errno));
 		if (fd != -1)
 			close(fd);
-		return -1;
+		return rc;
 	}
 	/* A daemon that refuses us closes at once: no SIGPIPE for that. */
 	signal(SIGPIPE, SIG_IGN);

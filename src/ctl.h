@@ -45,8 +45,9 @@ void		 ctl_close(struct ctl *);
 
 /*
  * The client side: sends one request and copies the answer to out.
- * Returns 0 if the daemon accepted the request, 1 if it refused it, -1
- * with *cause if it could not be reached.
+ * Returns 0 if the daemon accepted the request, 1 if it refused it, -2
+ * with *cause if no daemon listens there (no socket, or nobody behind it),
+ * -1 with *cause if it could not be asked otherwise.
  */
 int		 ctl_request(const char *path, int argc,
 		    const char *const *argv, FILE *out, char **cause);

@@ -152,4 +152,8 @@ can "$LATER" 443 && fail "proxied $LATER reaches 443"
 can "$LATER" 8080 || fail "proxied $LATER cannot reach 8080"
 can "$BYSTANDER" 443 || fail "bystander cannot reach 443"
 ns_stop "$XGPID"
+# No daemon: the commands that ask it exit 3 (LSB: not running).
+xgc status > "$T/status.out" 2>&1
+rc=$?
+[ "$rc" = 3 ] || fail "status with no daemon exited $rc, not 3: $(cat "$T/status.out")"
 exit 0
