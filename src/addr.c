@@ -27,7 +27,6 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
-#include <ifaddrs.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -542,26 +541,4 @@ addr_is_unspecified(const struct addr *a)
 		return (0);
 	/* The unused bytes of IPv4 are zero, so one test serves both. */
 	return (memcmp(a->bytes, zero, sizeof(zero)) == 0);
-}
-
-int
-addr_local(struct addr *out, int max)
-{
-	struct ifaddrs	*ifa, *i;
-	int		 n = 0;
-
-	if (getifaddrs(&ifa) == -1)
-		return (-1);
-	for (i = ifa; i != NULL && n < max; i = i->ifa_next) {
-		if (i->ifa_addr == NULL)
-			continue;
-		if (i->ifa_addr->sa_family == AF_INET)
-			addr_from_v4(&out[n++], &((struct sockaddr_in *)
-			    (void *)i->ifa_addr)->sin_addr);
-		else if (i->ifa_addr->sa_family == AF_INET6)
-			addr_from_v6(&out[n++], &((struct sockaddr_in6 *)
-			    (void *)i->ifa_addr)->sin6_addr);
-	}
-	freeifaddrs(ifa);
-	return (n);
 }

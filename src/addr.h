@@ -65,9 +65,6 @@ void	addr_mask(const struct addr *a, int len, struct prefix *out);
 int	addr_prefix_contains(const struct prefix *p, const struct addr *a);
 /* A hash for tables, seeded so an attacker cannot predict collisions. */
 uint32_t addr_hash(const struct addr *, uint32_t seed);
-/* This host's own addresses (getifaddrs), at most max into out: how many,
- * or -1 with errno. */
-int	addr_local(struct addr *out, int max);
 
 /* Loopback (127/8, ::1), link-local (169.254/16, fe80::/10), unspecified. */
 int	addr_is_loopback(const struct addr *);
