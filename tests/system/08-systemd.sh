@@ -75,11 +75,13 @@ rc=$?
 
 # --- the notify protocol ----------------------------------------------
 # The fake manager: each datagram one line of $T/notify.log ("|" for its
-# newlines), bounded to 5 minutes.
+# newlines), bounded to 5 minutes; fake_manager SOCKET LOG starts one in
+# the namespace (and so ended with it), its pid in $npid.
 cat >"$T/notifyd.py" <<'PY'
 import socket, sys, time
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(sys.argv[1])
+# "@name": an abstract socket (of the network namespace), as sd_notify has
+s.bind("\0" + sys.argv[1][1:] if sys.argv[1][0] == "@" else sys.argv[1])
 s.settimeout(0.5)
 end = time.monotonic() + 300
 with open(sys.argv[2], "a", buffering=1) as f:
@@ -90,9 +92,12 @@ with open(sys.argv[2], "a", buffering=1) as f:
             continue
         f.write(d.decode("utf-8", "replace").replace("\n", "|") + "\n")
 PY
-: >"$T/notify.log"
-ip netns exec "$ns" python3 "$T/notifyd.py" "$T/notify" "$T/notify.log" &
-npid=$!
+fake_manager() {
+	: >"$2"
+	ip netns exec "$ns" python3 "$T/notifyd.py" "$1" "$2" &
+	npid=$!
+}
+fake_manager "$T/notify" "$T/notify.log"
 poll_until "$XG_WAIT" test -S "$T/notify" || fail "fake manager did not start"
 
 cat >"$T/xg.conf" <<CONF
@@ -189,4 +194,33 @@ grep '^<[0-9]>' "$T/log2" && fail "priorities on a stream not the journal's"
 
 kill "$npid" 2>/dev/null
 wait "$npid" 2>/dev/null
+
+# --- after the drop to [global] user ----------------------------------
+# The keep-alives go on once the daemon is nobody (systemd's own socket is
+# open to all; here an abstract one, which has no permissions).
+if getent passwd nobody >/dev/null; then
+	chmod 755 "$T"
+	printf '[global]\nstate_dir = %s\nuser = nobody\n' "$T/state2" \
+	    >"$T/priv.conf"
+	chmod 644 "$T/priv.conf"
+	fake_manager "@xg-notify-$$" "$T/notify2.log"
+	poll_until "$XG_WAIT" ip netns exec "$ns" grep -q "@xg-notify-$$\$" \
+	    /proc/net/unix || fail "fake manager did not start"
+	ip netns exec "$ns" env NOTIFY_SOCKET="@xg-notify-$$" \
+	    WATCHDOG_USEC=400000 sh -c 'export WATCHDOG_PID=$$; exec "$0" \
+	    run --foreground -c "$1" -s "$2"' "$XG" "$T/priv.conf" \
+	    "$T/state2/ctl.sock" 2>"$T/log3" &
+	pid=$!
+	wait_for_line '^READY=1' "$T/notify2.log"
+	expect_grep 'privileges: running as nobody' "$T/log3"
+	wait_until "$XG_WAIT" "three WATCHDOG=1 as nobody" out_ge 3 \
+	    grep -c '^WATCHDOG=1$' "$T/notify2.log"
+	kill -TERM "$pid"
+	wait_pid_gone "$pid" || { kill -KILL "$pid"; fail "ignored SIGTERM"; }
+	wait_for_line '^STOPPING=1' "$T/notify2.log"
+	kill "$npid" 2>/dev/null
+	wait "$npid" 2>/dev/null
+else
+	echo "no user nobody: not tried after a privilege drop"
+fi
 exit 0
