@@ -58,6 +58,9 @@ static struct {
 	.rl = { .interval_us = 60 * CLOCK_US_PER_SEC },
 };
 
+static int	notify_send(const char *, ...)
+		    __attribute__((format(printf, 1, 2)));
+
 int
 notify_enabled(void)
 {
