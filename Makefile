@@ -75,7 +75,7 @@ SQL      := $(sort $(wildcard sql/[0-9]*.sql))
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps deps-run run demo check bench unit unit-san filters system system-san tools install uninstall clean reference
+.PHONY: all deps deps-run run demo check bench unit unit-san filters system system-san tools install uninstall clean
 .PHONY: man FORCE
 all: xmppguard
 
@@ -215,18 +215,10 @@ check: deps
 	@echo "== system tests =="
 	$(Q)$(MAKE) --no-print-directory system
 
-# The configuration reference in the README is generated from the directive
-# table (make reference); tests/system checks that the two agree.
-reference: xmppguard
-	$(Q)./xmppguard check-config --reference > build/reference.md
-	$(Q)awk -v ref=build/reference.md \
-	    '/^<!-- END REFERENCE -->/ { skip = 0 } \
-	     !skip { print } \
-	     /^<!-- BEGIN REFERENCE -->/ { while ((getline l < ref) > 0) print l; skip = 1 }' \
-	    README > build/README.new && mv build/README.new README
-
 # The manual pages: xmppguard(8) is written by hand, xmppguard.conf(5) is
-# generated from the directive table, like the README's reference.
+# generated from the directive table (tests/system/04 checks that both,
+# the sample configuration and the README's command table agree with the
+# binary).
 MANPAGES := $(BUILD)/xmppguard.8 $(BUILD)/xmppguard.conf.5
 SUBST = sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@DATADIR@|$(DATADIR)|g' \
 	    -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' -e 's|@DOCDIR@|$(DOCDIR)|g' \
