@@ -308,6 +308,10 @@ deb:
 	@command -v dpkg-buildpackage >/dev/null 2>&1 || { echo \
 	    "xmppguard: make deb needs dpkg-buildpackage and debhelper:" \
 	    "sudo apt-get install dpkg-dev debhelper" >&2; exit 1; }
+	@v=$$(dpkg-parsechangelog -S Version); [ "$$v" = $(VERSION) ] || { \
+	    echo "xmppguard: debian/changelog is at $$v, the Makefile at" \
+	    "$(VERSION): add a changelog entry (dch -v $(VERSION))" >&2; \
+	    exit 1; }
 	$(Q)rm -rf build/deb && mkdir -p $(DEB_SRC)
 	$(Q)if [ "$$(git rev-parse --show-toplevel 2>/dev/null)" = \
 	    "$(CURDIR)" ]; then \
