@@ -7,6 +7,7 @@
 #   make unit            unit tests only (plain)
 #   make install         PREFIX=/usr/local DESTDIR= (make uninstall)
 #   make man             the manual pages, into $(BUILD)
+#   make deb             the Debian package, into build/deb (dpkg-buildpackage)
 #   make clean
 #
 # Knobs: CC, CFLAGS, LDFLAGS (appended after the project's own flags, so the
@@ -76,7 +77,7 @@ UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all deps deps-run run demo check bench unit unit-san filters system system-san tools install uninstall clean
-.PHONY: man FORCE
+.PHONY: man deb FORCE
 all: xmppguard
 
 xmppguard: $(BUILD)/xmppguard
@@ -287,6 +288,39 @@ uninstall:
 	rm -rf $(DESTDIR)$(DATADIR) $(DESTDIR)$(DOCDIR)
 	@echo "left in place: $(DESTDIR)$(SYSCONFDIR)/xmppguard" \
 	    "(configuration), /var/lib/xmppguard (state)"
+
+# The Debian package (debian/), built by dpkg-buildpackage in a copy of
+# the tree under build/deb, so nothing is written in the checkout outside
+# build/ and its own build/ is not shipped.  The copy is what git tracks
+# plus untracked files it does not ignore (every file but build/ and .git
+# outside a git checkout).  The .deb, .changes and .buildinfo land beside
+# it in build/deb; lintian then checks the .deb, and fails on an error.
+DEB_SRC := build/deb/xmppguard-$(VERSION)
+deb:
+	@command -v dpkg-buildpackage >/dev/null 2>&1 || { echo \
+	    "xmppguard: make deb needs dpkg-buildpackage and debhelper:" \
+	    "sudo apt-get install dpkg-dev debhelper" >&2; exit 1; }
+	@v=$$(dpkg-parsechangelog -S Version); [ "$$v" = $(VERSION) ] || { \
+	    echo "xmppguard: debian/changelog is at $$v, the Makefile at" \
+	    "$(VERSION): add a changelog entry (dch -v $(VERSION))" >&2; \
+	    exit 1; }
+	$(Q)rm -rf build/deb && mkdir -p $(DEB_SRC)
+	$(Q)if [ "$$(git rev-parse --show-toplevel 2>/dev/null)" = \
+	    "$(CURDIR)" ]; then \
+		git ls-files -z -co --exclude-standard | \
+		    tar --null -T - --ignore-failed-read -cf -; \
+	else \
+		tar --exclude=./build --exclude=./.git --exclude=./xmppguard \
+		    -cf - .; \
+	fi | tar -xf - -C $(DEB_SRC)
+	$(Q)cd $(DEB_SRC) && dpkg-buildpackage -b -us -uc -Jauto
+	@ls -l build/deb/*.deb
+	@if command -v lintian >/dev/null 2>&1; then \
+		echo "lintian build/deb/xmppguard_$(VERSION)_*.deb"; \
+		lintian --fail-on error build/deb/xmppguard_$(VERSION)_*.deb; \
+	else \
+		echo "xmppguard: lintian is not installed: not checked"; \
+	fi
 
 clean:
 	rm -rf build xmppguard
