@@ -297,9 +297,7 @@ uninstall:
 # it in build/deb; lintian then checks the .deb, and fails on an error.
 DEB_SRC := build/deb/xmppguard-$(VERSION)
 deb:
-	@command -v dpkg-buildpackage >/dev/null 2>&1 || { echo \
-	    "xmppguard: make deb needs dpkg-buildpackage and debhelper:" \
-	    "sudo apt-get install dpkg-dev debhelper" >&2; exit 1; }
+	$(Q)sh contrib/deps.sh --check --package
 	@v=$$(dpkg-parsechangelog -S Version); [ "$$v" = $(VERSION) ] || { \
 	    echo "xmppguard: debian/changelog is at $$v, the Makefile at" \
 	    "$(VERSION): add a changelog entry (dch -v $(VERSION))" >&2; \
