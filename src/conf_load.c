@@ -274,8 +274,11 @@ conf_check_ports(struct conf_parse *cp)
 			sa = conf_sect_of(cp, CONF_K_SERVICE, i);
 			sb = conf_sect_of(cp, CONF_K_SERVICE,
 			    owner[a->ports[j]] - 1);
-			/* Blame the one the file changed. */
-			if ((line = conf_blame(sa, d)) == 0)
+			/* Blame the one the file changed; of two files, the
+			 * later one, which made the clash. */
+			if ((line = conf_blame(sa, d)) == 0 ||
+			    CONF_LOC_FILE(conf_blame(sb, d)) >
+			    CONF_LOC_FILE(line))
 				line = conf_blame(sb, d);
 			builtin = sa == NULL ? a->name : sb == NULL ? b->name :
 			    NULL;
