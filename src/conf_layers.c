@@ -220,7 +220,8 @@ conf_read_dropins(struct conf_parse *cp, const char *dir)
 		names[n++] = xstrdup(de->d_name);
 	}
 	closedir(dp);
-	qsort(names, n, sizeof(*names), conf_dropin_cmp);
+	if (n > 0)
+		qsort(names, n, sizeof(*names), conf_dropin_cmp);
 	for (i = 0; i < n; i++) {
 		path = xasprintf("%s/%s", dpath, names[i]);
 		if (!cp->stop)
