@@ -25,7 +25,12 @@
  *
  * Every error is recorded as "FILE:LINE: message" and parsing goes on, so
  * the operator sees all of them at once; after CONF_ERRORS_MAX the rest of
- * the file is skipped.  Hostile files are bounded too: a line holds at most
+ * the file (and of the files after it) is skipped.  A configuration may
+ * be several files read one after the other (conf_layers.c: the main
+ * file, conf.d, secrets): lines are kept as places (CONF_LOC) that name
+ * their file too, a section may go on in a later file and a key set in an
+ * earlier file is replaced, while within one file a second header or key
+ * is still an error.  Hostile files are bounded too: a line holds at most
  * CONF_LINE_MAX characters, a file at most CONF_SECTIONS_MAX sections, a
  * list at most CONF_NETWORKS_MAX networks.
  *
