@@ -90,6 +90,8 @@ struct conf_alert {
 	char		*username;	/* shown as sender, "": the hook's */
 	char		*icon;		/* emoji name or image URL; "" */
 	char		*tmpl;		/* json: body template; "": ours */
+	char		*authorization;	/* Authorization header's value
+					 * (a secret); "": none */
 	char		*events;	/* as written */
 	uint32_t	 event_mask;	/* parsed: bits of conf_alert_event */
 	int		 min_severity;	/* enum conf_severity */
@@ -134,8 +136,13 @@ struct conf_override {
 	struct conf_rate max_new;		/* count 0: keep */
 };
 
+struct conf_layers;
+
 struct conf {
 	char		*path;		/* file loaded; NULL: built-in */
+	struct conf_layers *layers;	/* the files read (the main one,
+					 * conf.d, secrets), where each
+					 * value came from; NULL: built-in */
 
 	/* [global] */
 	char		*state_dir;
@@ -146,6 +153,8 @@ struct conf {
 	enum conf_firewall firewall;
 	int		 dry_run;
 	int		 log_level;	/* enum log_level */
+	char		*secrets;	/* "": the file secrets beside the
+					 * main one, if it exists */
 
 	/* [store] */
 	char		*db_path;	/* "" in the file: state_dir/... */
@@ -211,6 +220,8 @@ struct conf {
 	char		*ban_command;		/* command backend: argv templates */
 	char		*unban_command;
 	char		*ban_webhook;		/* webhook backend: URL */
+	char		*ban_webhook_auth;	/* its Authorization header's
+						 * value (a secret); "": none */
 
 	/* [allow] */
 	struct prefix	*allow;
@@ -228,10 +239,12 @@ struct conf {
 };
 
 /*
- * Loads path (NULL: built-in defaults only).  On success returns 0 and a new
- * configuration in *confp.  On any error returns -1 and in *cause every
- * error found, one "FILE:LINE: message" per line (caller frees); *confp is
- * left untouched.
+ * Loads path (NULL: built-in defaults only), then every *.conf of the
+ * directory conf.d beside it in name order, then the secrets file (beside
+ * it, or [global] secrets).  On success returns 0 and a new configuration
+ * in *confp.  On any error returns -1 and in *cause every error found, one
+ * "FILE:LINE: message" per line, FILE the one of the error (caller
+ * frees); *confp is left untouched.
  */
 int	 conf_load(const char *path, struct conf **confp, char **cause);
 /*
@@ -241,6 +254,10 @@ int	 conf_load(const char *path, struct conf **confp, char **cause);
 struct conf *conf_load_command(const char *path);
 /* Frees a configuration; NULL is a no-op. */
 void	 conf_free(struct conf *);
+/* What loading found worth saying but not refusing (a secret in a file
+ * others may read), one "FILE:LINE: warning: ..." per line; NULL if
+ * nothing.  conf_load_command() prints them to stderr. */
+const char *conf_warnings(const struct conf *);
 
 /* Writes the effective configuration as a valid INI file. */
 void	 conf_print(FILE *, const struct conf *);

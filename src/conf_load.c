@@ -8,9 +8,11 @@
  * means beyond its syntax.  The checks run unless the reading stopped on
  * too many errors.
  *
- * Each error names the line that caused it: the key's line if the file
- * set it, else the section's header, so that a file changing a built-in
- * service is blamed where it changed it.
+ * Each error names the file and line that caused it: the key's place if a
+ * file set it, else the section's header, so that a file changing a
+ * built-in service is blamed where it changed it.  Places (CONF_LOC) hold
+ * the file as well as the line, as the configuration may come from several
+ * (conf_layers.c).
  *
  * Running as root, the file and the programs of a command firewall are
  * refused when anyone but root could change them (perm.c, StrictModes):
@@ -166,7 +168,35 @@ conf_check_alerts(struct conf_parse *cp)
 		    &why) == -1)
 			conf_error(cp, conf_blame(sect, conf_directive_find(
 			    CONF_K_ALERT, "template")), "template: %s", why);
+		/* Matrix sends its token as the Authorization header. */
+		if (matrix && a->authorization[0] != '\0')
+			conf_error(cp, conf_blame(sect, conf_directive_find(
+			    CONF_K_ALERT, "authorization")), "authorization: "
+			    "not for type matrix (its token is the header)");
+		/* Secrets: never quoted, only why they are refused. */
+		if (conf_header_ok(a->authorization, &why) == -1)
+			conf_error(cp, conf_blame(sect, conf_directive_find(
+			    CONF_K_ALERT, "authorization")), "authorization: "
+			    "%s", why);
 	}
+}
+
+/* [ban] webhook and its header: a URL libcurl takes, a header line. */
+static void
+conf_check_webhook(struct conf_parse *cp)
+{
+	const struct conf_sect	*sect = conf_sect_of(cp, CONF_K_BAN, -1);
+	const char		*why;
+
+	if (cp->conf->ban_webhook[0] != '\0' &&
+	    !http_url_ok(cp->conf->ban_webhook))
+		conf_error(cp, conf_blame(sect, conf_directive_find(CONF_K_BAN,
+		    "webhook")), "webhook: not an http:// or https:// URL "
+		    "with a host");
+	if (conf_header_ok(cp->conf->ban_webhook_auth, &why) == -1)
+		conf_error(cp, conf_blame(sect, conf_directive_find(CONF_K_BAN,
+		    "webhook_authorization")), "webhook_authorization: %s",
+		    why);
 }
 
 /* [metrics] listen: an address and a port the endpoint can bind. */
@@ -194,7 +224,7 @@ conf_check_commands(struct conf_parse *cp)
 		prog = xstrndup(cmds[i], len);
 		if (perm_check_root(prog, &why) == -1) {
 			conf_error(cp, conf_blame(conf_sect_of(cp, CONF_K_BAN,
-			    0), conf_directive_find(CONF_K_BAN, names[i])),
+			    -1), conf_directive_find(CONF_K_BAN, names[i])),
 			    "%s: %s: %s", names[i], prog, why);
 			free(why);
 		}
@@ -244,8 +274,11 @@ conf_check_ports(struct conf_parse *cp)
 			sa = conf_sect_of(cp, CONF_K_SERVICE, i);
 			sb = conf_sect_of(cp, CONF_K_SERVICE,
 			    owner[a->ports[j]] - 1);
-			/* Blame the one the file changed. */
-			if ((line = conf_blame(sa, d)) == 0)
+			/* Blame the one the file changed; of two files, the
+			 * later one, which made the clash. */
+			if ((line = conf_blame(sa, d)) == 0 ||
+			    CONF_LOC_FILE(conf_blame(sb, d)) >
+			    CONF_LOC_FILE(line))
 				line = conf_blame(sb, d);
 			builtin = sa == NULL ? a->name : sb == NULL ? b->name :
 			    NULL;
@@ -339,6 +372,7 @@ conf_check(struct conf_parse *cp)
 	conf_check_ports(cp);
 	conf_check_ports_total(cp);
 	conf_check_alerts(cp);
+	conf_check_webhook(cp);
 	conf_check_metrics(cp);
 	conf_check_commands(cp);
 }
@@ -361,8 +395,6 @@ int
 conf_load(const char *path, struct conf **confp, char **cause)
 {
 	struct conf_parse	cp;
-	FILE			*fp;
-	char			*why;
 	size_t			i;
 
 	memset(&cp, 0, sizeof(cp));
@@ -412,19 +444,11 @@ conf_load(const char *path, struct conf **confp, char **cause)
 	cp.in_default--;
 
 	if (path != NULL) {
-		cp.path = path;
 		cp.conf->path = xstrdup(path);
-		if ((fp = fopen(path, "re")) == NULL)
-			conf_error(&cp, 0, "%s", strerror(errno));
-		else if (perm_check_root(path, &why) == -1) {
-			conf_error(&cp, 0, "%s", why);
-			free(why);
-			fclose(fp);
-		} else {
-			conf_read_file(&cp, fp);
-			fclose(fp);
-			if (!cp.stop)
-				conf_check(&cp);
+		/* The main file, conf.d, secrets (conf_layers.c). */
+		if (conf_read_layers(&cp, path) == 0 && !cp.stop) {
+			conf_check(&cp);
+			conf_layers_finish(&cp);
 		}
 	}
 	free(cp.sects);
@@ -456,5 +480,7 @@ conf_load_command(const char *path)
 		free(cause);
 		return NULL;
 	}
+	if (conf_warnings(conf) != NULL)
+		fprintf(stderr, "%s\n", conf_warnings(conf));
 	return conf;
 }
