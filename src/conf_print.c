@@ -130,6 +130,11 @@ conf_print_section(FILE *fp, enum conf_kind kind, const char *name,
 			conf_print_networks(fp, d, base);
 			continue;
 		}
+		/* An unset optional string (a log's path or journal): an
+		 * empty value would not load again. */
+		if ((d->type == CONF_T_STRING || d->type == CONF_T_PATH) &&
+		    *CONF_CFIELD(base, d->off, char *) == NULL)
+			continue;
 		v = conf_fmt_value(d, base, buf, sizeof(buf));
 		/* Squeeze a long path so that the line loads again. */
 		if (CONF_KEY_WIDTH + 3 + strlen(v) > CONF_LINE_MAX)

@@ -1165,12 +1165,13 @@ test_sample(void **state)
 	load(&l, u);
 	if (l.rc != 0)
 		fail_msg("uncommented sample: %s", l.cause);
-	assert_int_equal(l.conf->nlogs, 1);
+	/* A file's [log] and a journal's. */
+	assert_int_equal(l.conf->nlogs, 2);
 	assert_int_equal(l.conf->noverrides, 1);
 	l.conf->nlogs = 0;
 	l.conf->noverrides = 0;
 	assert_conf_equal(l.conf, dflt);
-	l.conf->nlogs = 1;
+	l.conf->nlogs = 2;
 	l.conf->noverrides = 1;
 	loaded_clear(&l);
 	conf_free(dflt);
