@@ -77,24 +77,26 @@ logsrc_journal_unit(const char *name)
 	return xasprintf("%s.service", name);
 }
 
-/* The next item of a journal_match list (blanks around it cut), or 0 at
- * its end. */
+/*
+ * The next item of a journal_match list (blanks around it cut): its
+ * length + 1 (1: an empty item), or 0 past the last, when *sp is NULL.
+ */
 static size_t
 logsrc_journal_match_next(const char **sp, const char **item)
 {
 	const char	*s = *sp, *e;
 	size_t		 n;
 
-	if (*s == '\0')
+	if (s == NULL)
 		return 0;
 	n = strcspn(s, ",");
-	*sp = s[n] == ',' ? s + n + 1 : s + n;
+	*sp = s[n] == ',' ? s + n + 1 : NULL;
 	e = s + n;
 	s += strspn(s, " \t");
 	while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
 		e--;
 	*item = s;
-	return (size_t)(e - s) + 1;	/* 1 for an empty item */
+	return (size_t)(e - s) + 1;
 }
 
 /* 0 if item (n bytes) is FIELD=VALUE, else -1 and *why. */
@@ -127,17 +129,10 @@ logsrc_journal_match_check(const char *list, const char **why)
 {
 	const char	*item;
 	size_t		 n;
-	int		 count = 0;
 
-	while ((n = logsrc_journal_match_next(&list, &item)) != 0) {
+	while ((n = logsrc_journal_match_next(&list, &item)) != 0)
 		if (logsrc_journal_match_one(item, n - 1, why) == -1)
 			return -1;
-		count++;
-	}
-	if (count == 0) {
-		*why = "no match given";
-		return -1;
-	}
 	return 0;
 }
 
@@ -322,8 +317,7 @@ logsrc_journal_matches(struct logsrc_journal *lj, const char *unit,
 	free(u);
 	r = sd_journal_add_match(lj->j, m, 0);
 	free(m);
-	while (r >= 0 && list != NULL &&
-	    (n = logsrc_journal_match_next(&list, &item)) != 0) {
+	while (r >= 0 && (n = logsrc_journal_match_next(&list, &item)) != 0) {
 		if (logsrc_journal_match_one(item, n - 1, &why) == -1) {
 			*cause = xasprintf("journal_match: %s", why);
 			return -1;
