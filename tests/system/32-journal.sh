@@ -165,6 +165,13 @@ wait_events docker 4
 wait_until "$XG_WAIT" "the rotation was not seen" \
     out_ge 1 status_field "L['docker']['rotations']"
 
+# test-filter reads a container's log as the daemon does: the rotated
+# file holds the history line, three failures and two malformed records.
+"$XG" test-filter prosody "$cdir/abc-json.log.1" --format docker-json \
+    --json > "$T/tf.json" || fail "test-filter --format docker-json failed"
+python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); sys.exit(not (s["events"] == 4 and s["malformed"] == 2))' \
+    "$T/tf.json" || fail "test-filter: $(cat "$T/tf.json")"
+
 # Restart: entries written while the daemon is down are read, once.
 stop
 pfail x.journal c2s0005 198.51.100.12
