@@ -253,8 +253,10 @@ conf_reference(FILE *fp)
 				continue;
 			fprintf(fp, "| `%s` | %s | ", d->name,
 			    conf_type_names[d->type]);
-			if (d->def == NULL)
+			if (d->def == NULL && (d->flags & CONF_F_REQUIRED))
 				fprintf(fp, "required");
+			else if (d->def == NULL)
+				fprintf(fp, "unset");
 			else if (*d->def == '\0')
 				fprintf(fp, "empty");
 			else
@@ -322,8 +324,10 @@ conf_man_directive(FILE *fp, const struct conf_directive *d)
 	fputs(".TP\n\\fB", fp);
 	conf_roff(fp, d->name);
 	fputs("\\fR", fp);
-	if (d->def == NULL)
+	if (d->def == NULL && (d->flags & CONF_F_REQUIRED))
 		fputs(" (required)", fp);
+	else if (d->def == NULL)
+		fputs(" (unset)", fp);
 	else if (*d->def == '\0')
 		fputs(" = (empty)", fp);
 	else {

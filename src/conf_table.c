@@ -197,7 +197,8 @@ const struct conf_directive conf_directives[] = {
 
 	{ CONF_K_LOG, "path", CONF_T_PATH, 0, 0, PATH_MAX - 1,
 	  NULL, NULL, L(path), 0,
-	  "Log file of the XMPP server (path or journal is required)." },
+	  "Log file of the XMPP server; a section needs path or "
+	  "journal." },
 	{ CONF_K_LOG, "filter", CONF_T_STRING, CONF_F_REQUIRED, 0, 255, NULL,
 	  NULL, L(filter), 0,
 	  "Filter reading it: a name (prosody, ejabberd, jabberd2, "
@@ -217,7 +218,9 @@ const struct conf_directive conf_directives[] = {
 	  "Read the systemd journal instead of a file: the entries of this "
 	  "unit (_SYSTEMD_UNIT; .service is added when no suffix is given), "
 	  "each MESSAGE a line.  The position is kept across restarts; the "
-	  "first start reads from the journal's end." },
+	  "first start reads from the journal's end.  With [global] user, "
+	  "that user must be able to read the journal (group "
+	  "systemd-journal)." },
 	{ CONF_K_LOG, "journal_match", CONF_T_STRING, 0, 0, 1024, NULL, NULL,
 	  L(journal_match), 0,
 	  "More FIELD=VALUE matches, comma separated, that the journal's "

@@ -1235,7 +1235,8 @@ test_reference(void **state)
 	    "1 to 100000 | "));
 	assert_non_null(strstr(text, "| s2s | `5269` | `20` | `60/1h` | "
 	    "`50k/s burst 1M` |"));
-	assert_non_null(strstr(text, "| `path` | path | required | "));
+	assert_non_null(strstr(text, "| `filter` | string | required | "));
+	assert_non_null(strstr(text, "| `journal` | string | unset | "));
 	free(text);
 }
 
