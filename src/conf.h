@@ -119,11 +119,21 @@ struct conf_service {
 };
 
 /* [log NAME]: a server log file to follow. */
+/* [log NAME] format: how a file's lines are written. */
+enum conf_log_format {
+	CONF_LOG_PLAIN,			/* the server's own lines */
+	CONF_LOG_DOCKER_JSON		/* docker's json-file driver */
+};
+
 struct conf_log {
 	char		 name[CONF_NAME_MAX];
-	char		*path;
+	char		*path;		/* NULL: a journal source */
 	char		*filter;	/* filter name or path */
 	uint64_t	 max_line;	/* bytes; longer lines are skipped */
+	int		 format;	/* enum conf_log_format */
+	char		*journal;	/* unit; NULL: a file */
+	char		*journal_match;	/* FIELD=VALUE, ...; NULL: none */
+	char		*journal_dir;	/* NULL: the system journal */
 };
 
 /* [override NAME]: higher (or lower) limits for known networks, e.g. a

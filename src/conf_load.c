@@ -33,6 +33,7 @@
 #include "conf.h"
 #include "conf_int.h"
 #include "http.h"
+#include "logsrc_journal.h"
 #include "metrics.h"
 #include "perm.h"
 #include "xmalloc.h"
@@ -94,22 +95,58 @@ conf_check_overrides(struct conf_parse *cp)
 	}
 }
 
+/* 1 if the section set directive name. */
+static int
+conf_has_key(const struct conf_sect *sect, const char *name)
+{
+	return sect->keyline[conf_directive_index(conf_directive_find(
+	    CONF_K_LOG, name))] != 0;
+}
+
+/*
+ * [log NAME]: a file (path, format) or a journal (journal, journal_match,
+ * journal_dir), not both, and no two sections on one file.
+ */
 static void
 conf_check_logs(struct conf_parse *cp)
 {
 	const struct conf_directive	*d;
 	const struct conf_log		*a, *b;
+	const struct conf_sect		*sect;
+	const char			*why;
 	int				 i, j;
 
 	d = conf_directive_find(CONF_K_LOG, "path");
 	for (i = 0; i < cp->conf->nlogs; i++) {
 		a = &cp->conf->logs[i];
+		sect = conf_sect_of(cp, CONF_K_LOG, i);
+		if (a->path != NULL && a->journal != NULL)
+			conf_error(cp, conf_blame(sect, conf_directive_find(
+			    CONF_K_LOG, "journal")), "[log %s]: path and "
+			    "journal exclude each other", a->name);
+		else if (a->path == NULL && a->journal == NULL)
+			conf_error(cp, sect != NULL ? sect->line : 0,
+			    "[log %s] needs 'path' or 'journal'", a->name);
+		if (a->journal != NULL && a->format != CONF_LOG_PLAIN)
+			conf_error(cp, conf_blame(sect, conf_directive_find(
+			    CONF_K_LOG, "format")), "format: for path only (a "
+			    "journal entry is one line)");
+		if (sect != NULL && a->journal == NULL &&
+		    (conf_has_key(sect, "journal_match") ||
+		    conf_has_key(sect, "journal_dir")))
+			conf_error(cp, sect->line, "[log %s]: journal_match "
+			    "and journal_dir are for journal only", a->name);
+		if (a->journal_match != NULL && logsrc_journal_match_check(
+		    a->journal_match, &why) == -1)
+			conf_error(cp, conf_blame(sect, conf_directive_find(
+			    CONF_K_LOG, "journal_match")), "journal_match: %s",
+			    why);
 		for (j = 0; j < i && a->path != NULL; j++) {
 			b = &cp->conf->logs[j];
 			if (b->path != NULL && strcmp(a->path, b->path) == 0) {
-				conf_error(cp, conf_blame(conf_sect_of(cp,
-				    CONF_K_LOG, i), d), "[log %s] follows the "
-				    "same file as [log %s]", a->name, b->name);
+				conf_error(cp, conf_blame(sect, d), "[log %s] "
+				    "follows the same file as [log %s]",
+				    a->name, b->name);
 				break;
 			}
 		}

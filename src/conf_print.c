@@ -185,6 +185,12 @@ conf_print_section(FILE *fp, const struct conf *conf, enum conf_kind kind,
 			conf_print_networks(fp, d, base);
 			continue;
 		}
+		/* An unset optional string (a log's path or journal): an
+		 * empty value would not load again. */
+		if (v == NULL && (d->type == CONF_T_STRING ||
+		    d->type == CONF_T_PATH) &&
+		    *CONF_CFIELD(base, d->off, char *) == NULL)
+			continue;
 		if (v == NULL)
 			v = conf_fmt_value(d, base, buf, sizeof(buf));
 		/* Squeeze a long path so that the line loads again. */
@@ -307,8 +313,10 @@ conf_reference(FILE *fp)
 				continue;
 			fprintf(fp, "| `%s` | %s | ", d->name,
 			    conf_type_names[d->type]);
-			if (d->def == NULL)
+			if (d->def == NULL && (d->flags & CONF_F_REQUIRED))
 				fprintf(fp, "required");
+			else if (d->def == NULL)
+				fprintf(fp, "unset");
 			else if (*d->def == '\0')
 				fprintf(fp, "empty");
 			else
@@ -376,8 +384,10 @@ conf_man_directive(FILE *fp, const struct conf_directive *d)
 	fputs(".TP\n\\fB", fp);
 	conf_roff(fp, d->name);
 	fputs("\\fR", fp);
-	if (d->def == NULL)
+	if (d->def == NULL && (d->flags & CONF_F_REQUIRED))
 		fputs(" (required)", fp);
+	else if (d->def == NULL)
+		fputs(" (unset)", fp);
 	else if (*d->def == '\0')
 		fputs(" = (empty)", fp);
 	else {

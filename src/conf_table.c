@@ -81,6 +81,9 @@ static const char *const conf_karma_action_names[] = {
 static const char *const conf_alert_type_names[] = {
 	"slack", "mattermost", "rocketchat", "matrix", "discord", "json", NULL
 };
+static const char *const conf_log_format_names[] = {
+	"plain", "docker-json", NULL
+};
 static const char *const conf_log_level_names[] = {
 	"error", "warning", "info", "debug", NULL
 };
@@ -200,9 +203,10 @@ const struct conf_directive conf_directives[] = {
 	  "480/1h", S(net_max_new), 0,
 	  "Completed handshakes per network per window; none: no limit." },
 
-	{ CONF_K_LOG, "path", CONF_T_PATH, CONF_F_REQUIRED, 0, PATH_MAX - 1,
+	{ CONF_K_LOG, "path", CONF_T_PATH, 0, 0, PATH_MAX - 1,
 	  NULL, NULL, L(path), 0,
-	  "Log file of the XMPP server." },
+	  "Log file of the XMPP server; a section needs path or "
+	  "journal." },
 	{ CONF_K_LOG, "filter", CONF_T_STRING, CONF_F_REQUIRED, 0, 255, NULL,
 	  NULL, L(filter), 0,
 	  "Filter reading it: a name (prosody, ejabberd, jabberd2, "
@@ -212,6 +216,29 @@ const struct conf_directive conf_directives[] = {
 	{ CONF_K_LOG, "max_line", CONF_T_SIZE, 0, 256, 1024 * 1024, NULL,
 	  "16k", L(max_line), 0,
 	  "Longer lines are counted and skipped." },
+	{ CONF_K_LOG, "format", CONF_T_ENUM, 0, 0, 0, conf_log_format_names,
+	  "plain", L(format), 0,
+	  "How path is written: plain (the server's own lines) or "
+	  "docker-json (docker's json-file driver, one JSON object per line: "
+	  "the file `docker inspect -f '{{.LogPath}}' CONTAINER` names)." },
+	{ CONF_K_LOG, "journal", CONF_T_STRING, 0, 0, 255, NULL, NULL,
+	  L(journal), 0,
+	  "Read the systemd journal instead of a file: the entries of this "
+	  "unit (_SYSTEMD_UNIT; .service is added when no suffix is given), "
+	  "each MESSAGE a line.  The position is kept across restarts; the "
+	  "first start reads from the journal's end.  With [global] user, "
+	  "that user must be able to read the journal (group "
+	  "systemd-journal)." },
+	{ CONF_K_LOG, "journal_match", CONF_T_STRING, 0, 0, 1024, NULL, NULL,
+	  L(journal_match), 0,
+	  "More FIELD=VALUE matches, comma separated, that the journal's "
+	  "entries must also have (the same field twice: either value), e.g. "
+	  "CONTAINER_NAME=prosody with journal = docker for a container "
+	  "logging through docker's journald driver." },
+	{ CONF_K_LOG, "journal_dir", CONF_T_PATH, 0, 0, PATH_MAX - 1, NULL,
+	  NULL, L(journal_dir), 0,
+	  "Read the journal files of this directory instead of the system "
+	  "journal (a remote host's journal, say)." },
 
 	{ CONF_K_AUTH, "max_fail", CONF_T_RATE, 0, 0, 1000000, NULL,
 	  "5/10m", G(auth_max_fail), 0,

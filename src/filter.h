@@ -97,7 +97,10 @@ void		 filter_event(const struct filter_result *r,
 
 /*
  * Matches one line (no newline; may hold NUL bytes and invalid UTF-8) at
- * time now (us since epoch).  Returns the event kind (> 0) and fills out;
+ * time now (us since epoch): the line's time when its text gives none,
+ * and the reference for what its time stamp lacks (the year).  A reader
+ * that knows when a line was written passes that (a journal entry's
+ * __REALTIME_TIMESTAMP, a docker record's "time"), else the present.  Returns the event kind (> 0) and fills out;
  * 0 if nothing is to be reported (no match, a join-only line, or a repeat:
  * see out->flags); -1 if no pattern matched and at least one failed with a
  * match error (counted).  Never fatal.

@@ -148,6 +148,14 @@ static const struct {
 	[STORE_ST_LOGPOS_GET] = {
 	    "SELECT pos FROM log_positions WHERE name = ?1 AND path = ?2",
 	    0, 0 },
+	[STORE_ST_JCURSOR_SET] = {
+	    "INSERT INTO journal_cursors (name, source, cursor, updated) "
+	    "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (name) DO UPDATE SET "
+	    "source = excluded.source, cursor = excluded.cursor, "
+	    "updated = excluded.updated", 1, 0 },
+	[STORE_ST_JCURSOR_GET] = {
+	    "SELECT cursor FROM journal_cursors WHERE name = ?1 AND "
+	    "source = ?2", 0, 0 },
 	[STORE_ST_BAN_ADD] = {
 	    "INSERT INTO bans (addr, prefixlen, rule, reason, since, expires, "
 	    "count, source, throttled, scope) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
@@ -544,32 +552,35 @@ store_bind_verdict(sqlite3_stmt *st, const struct verdict *v, const char *addr,
 	return SQLITE_OK;
 }
 
-int
-store_logpos_set(struct store *s, const char *name, const char *path,
-    const char *pos, int64_t now)
+/*
+ * A position row (log_positions, journal_cursors): the statement of kind
+ * which binds name, what was followed (a path, a journal source) and the
+ * position itself.
+ */
+static int
+store_pos_set(struct store *s, enum store_st which, const char *name,
+    const char *what, const char *pos, int64_t now)
 {
-	sqlite3_stmt	*st = s->st[STORE_ST_LOGPOS_SET];
+	sqlite3_stmt	*st = s->st[which];
 	int		 rc;
 
-	store_check_writable(s, __func__);
 	if ((rc = store_bind_text(st, 1, name)) == SQLITE_OK &&
-	    (rc = store_bind_text(st, 2, path)) == SQLITE_OK &&
+	    (rc = store_bind_text(st, 2, what)) == SQLITE_OK &&
 	    (rc = store_bind_text(st, 3, pos)) == SQLITE_OK)
 		rc = sqlite3_bind_int64(st, 4, now);
 	return store_row(s, st, rc);
 }
 
-int
-store_logpos_get(struct store *s, const char *name, const char *path,
-    char *buf, size_t size)
+static int
+store_pos_get(struct store *s, enum store_st which, const char *name,
+    const char *what, char *buf, size_t size)
 {
-	sqlite3_stmt		*st = s->st[STORE_ST_LOGPOS_GET];
+	sqlite3_stmt		*st = s->st[which];
 	const unsigned char	*text;
 	int			 rc, found = -1;
 
-	store_check_writable(s, __func__);
 	if (store_bind_text(st, 1, name) != SQLITE_OK ||
-	    store_bind_text(st, 2, path) != SQLITE_OK) {
+	    store_bind_text(st, 2, what) != SQLITE_OK) {
 		sqlite3_reset(st);
 		return -1;
 	}
@@ -582,6 +593,40 @@ store_logpos_get(struct store *s, const char *name, const char *path,
 		store_warn(s, "log position", sqlite3_errmsg(s->db));
 	sqlite3_reset(st);
 	return found;
+}
+
+int
+store_logpos_set(struct store *s, const char *name, const char *path,
+    const char *pos, int64_t now)
+{
+	store_check_writable(s, __func__);
+	return store_pos_set(s, STORE_ST_LOGPOS_SET, name, path, pos, now);
+}
+
+int
+store_logpos_get(struct store *s, const char *name, const char *path,
+    char *buf, size_t size)
+{
+	store_check_writable(s, __func__);
+	return store_pos_get(s, STORE_ST_LOGPOS_GET, name, path, buf, size);
+}
+
+int
+store_journal_set(struct store *s, const char *name, const char *source,
+    const char *cursor, int64_t now)
+{
+	store_check_writable(s, __func__);
+	return store_pos_set(s, STORE_ST_JCURSOR_SET, name, source, cursor,
+	    now);
+}
+
+int
+store_journal_get(struct store *s, const char *name, const char *source,
+    char *buf, size_t size)
+{
+	store_check_writable(s, __func__);
+	return store_pos_get(s, STORE_ST_JCURSOR_GET, name, source, buf,
+	    size);
 }
 
 int

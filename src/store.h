@@ -99,6 +99,17 @@ int		 store_logpos_get(struct store *, const char *name,
 /* The secret key of the hashes of files' first bytes in the positions,
  * made at random once (sql/006_log_head_hash.sql): 0, or -1. */
 int		 store_logpos_key(struct store *, struct siphash_key *);
+/*
+ * The journal cursor of log NAME reading source (its unit, matches and
+ * directory, as logsrc.c words them), saved like a file's position: in
+ * the open transaction.  0, or -1 (counted, logged).
+ */
+int		 store_journal_set(struct store *, const char *name,
+		    const char *source, const char *cursor, int64_t now);
+/* Copies the saved cursor of NAME reading source into buf: 0, or -1 if
+ * there is none (or it does not fit). */
+int		 store_journal_get(struct store *, const char *name,
+		    const char *source, char *buf, size_t size);
 
 /* What one address did on one service in one hour (rollups table); rows
  * for the same key add up, peak_live keeps the highest. */

@@ -10,6 +10,11 @@
  * without a year are placed relative to the file's modification time, so
  * a log read later lands in the right year.
  *
+ * With --format docker-json each line is a record of docker's json-file
+ * driver (logsrc_docker.c): its "log" goes to the filter, one line at a
+ * time, with its "time" where the line has none, as the daemon reads it;
+ * a record that does not decode is counted as malformed.
+ *
  * Output: a summary (text, or one JSON object with --json); with --events
  * one JSON object per event on stdout and the summary on stderr, so the
  * events can be piped on.
@@ -33,6 +38,7 @@
 #include "filter.h"
 #include "json.h"
 #include "log.h"
+#include "logsrc_docker.h"
 #include "testfilter.h"
 #include "xmalloc.h"
 
@@ -49,13 +55,16 @@ struct testfilter {
 	uint64_t	 nevents;
 	uint64_t	 toolong;
 	uint64_t	 read_bytes;
+	struct logsrc_docker *docker;	/* --format docker-json */
+	uint64_t	 malformed;	/* records that did not decode */
 };
 
 static void
 testfilter_usage(void)
 {
 	fprintf(stderr, "usage: xmppguard test-filter FILTER LOGFILE "
-	    "[--json] [--events] [--kind KIND] [--jobs N]\n");
+	    "[--json] [--events] [--kind KIND] [--jobs N]\n"
+	    "       [--format plain|docker-json]\n");
 	exit(2);
 }
 
@@ -119,6 +128,43 @@ testfilter_event_cb(uint64_t line, const char *text, size_t len,
 }
 
 /*
+ * The records of buf (whole lines) of a docker json-file log, each
+ * decoded and its line matched.  Returns the number of records.
+ */
+static uint64_t
+testfilter_docker(struct testfilter *tf, const char *buf, size_t len,
+    int64_t now)
+{
+	struct filter_result	 r;
+	const char		*p, *nl, *end = buf + len, *line;
+	size_t			 n;
+	uint64_t		 recs = 0;
+	int64_t			 t;
+
+	for (p = buf; p < end; p = nl + 1, recs++) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			nl = end;
+		switch (logsrc_docker_decode(tf->docker, p, (size_t)(nl - p),
+		    &line, &n, &t)) {
+		case LOGSRC_DOCKER_LINE:
+			if (filter_match(tf->f, line, n, t >= 0 ? t : now,
+			    &r) > 0)
+				testfilter_event_cb(recs, line, n, &r, tf);
+			break;
+		case LOGSRC_DOCKER_BAD:
+			tf->malformed++;
+			break;
+		case LOGSRC_DOCKER_TOOLONG:
+			tf->toolong++;
+			break;
+		case LOGSRC_DOCKER_PARTIAL:
+			break;
+		}
+	}
+	return recs;
+}
+
+/*
  * Reads fd to the end, handing whole lines to filter_scan() a block at a
  * time.  Returns -1 with errno on a read error.
  */
@@ -162,7 +208,8 @@ testfilter_read(struct testfilter *tf, int fd, int64_t now)
 		else
 			used = 0;
 		if (used > 0) {
-			tf->base += filter_scan(tf->f, buf, used, now,
+			tf->base += tf->docker != NULL ? testfilter_docker(tf,
+			    buf, used, now) : filter_scan(tf->f, buf, used, now,
 			    testfilter_event_cb, tf);
 			memmove(buf, buf + used, have - used);
 			have -= used;
@@ -473,6 +520,9 @@ testfilter_summary_json(struct testfilter *tf, FILE *out, const char *path,
 	    (unsigned long long)st->forged, secs,
 	    secs > 0 ? (double)tf->base / secs : 0.0);
 	event_counts_json(out, tf->kinds);
+	if (tf->docker != NULL)
+		fprintf(out, ",\"format\":\"docker-json\",\"malformed\":%llu",
+		    (unsigned long long)tf->malformed);
 	fputs(",\"patterns\":[", out);
 	for (i = 0; i < filter_npatterns(tf->f); i++) {
 		ps = filter_pattern_stats(tf->f, i);
@@ -509,6 +559,9 @@ testfilter_summary_text(struct testfilter *tf, FILE *out, const char *path,
 	    tf->nevents > 0 ? ": " : "");
 	event_counts_text(out, tf->kinds);
 	fputc('\n', out);
+	if (tf->docker != NULL)
+		fprintf(out, "records  docker-json, %llu malformed\n",
+		    (unsigned long long)tf->malformed);
 	if (st->join_hits + st->join_misses > 0)
 		fprintf(out, "joins    %llu found, %llu not found\n",
 		    (unsigned long long)st->join_hits,
@@ -541,6 +594,7 @@ testfilter_main(int argc, char **argv)
 		{ "events",	no_argument,		NULL, 'e' },
 		{ "kind",	required_argument,	NULL, 'k' },
 		{ "jobs",	required_argument,	NULL, 'J' },
+		{ "format",	required_argument,	NULL, 'F' },
 		{ "help",	no_argument,		NULL, 'h' },
 		{ NULL,		0,			NULL, 0 }
 	};
@@ -551,13 +605,14 @@ testfilter_main(int argc, char **argv)
 	const char		*log;
 	char			*path, *cause;
 	int			 ch, json = 0, events = 0, fd, rc = 0, jobs = 0;
+	int			 docker = 0;
 	char			*endp;
 	long			 n;
 	int64_t			 now;
 	double			 secs;
 
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "jek:J:h", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "jek:J:F:h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'J':
 			errno = 0;
@@ -570,6 +625,15 @@ testfilter_main(int argc, char **argv)
 				return 2;
 			}
 			jobs = (int)n;
+			break;
+		case 'F':
+			if (strcmp(optarg, "docker-json") == 0)
+				docker = 1;
+			else if (strcmp(optarg, "plain") != 0) {
+				fprintf(stderr, "test-filter: --format %s: "
+				    "plain or docker-json\n", optarg);
+				return 2;
+			}
 			break;
 		case 'j':
 			json = 1;
@@ -625,9 +689,11 @@ testfilter_main(int argc, char **argv)
 		now = (int64_t)a.tv_sec * CLOCK_US_PER_SEC + a.tv_nsec / 1000;
 	}
 	tf.events = events ? stdout : NULL;
+	if (docker)
+		tf.docker = logsrc_docker_new(TESTFILTER_LINE_MAX);
 
 	clock_gettime(CLOCK_MONOTONIC, &a);
-	if (S_ISREG(sb.st_mode) && sb.st_size > 0 &&
+	if (S_ISREG(sb.st_mode) && sb.st_size > 0 && tf.docker == NULL &&
 	    (uint64_t)sb.st_size <= SIZE_MAX && fd != STDIN_FILENO) {
 		/* Threads pay off for big files; --kind scans too fast to
 		 * need them, and its joins look back across the file. */
@@ -662,6 +728,7 @@ testfilter_main(int argc, char **argv)
 		rc = 1;
 	}
 out:
+	logsrc_docker_free(tf.docker);
 	filter_free(tf.f);
 	free(path);
 	return rc;

@@ -158,8 +158,19 @@ assert_conf_equal(const struct conf *a, const struct conf *b)
 	assert_int_equal(a->nlogs, b->nlogs);
 	for (i = 0; i < a->nlogs; i++) {
 		assert_string_equal(a->logs[i].name, b->logs[i].name);
-		assert_string_equal(a->logs[i].path, b->logs[i].path);
 		assert_string_equal(a->logs[i].filter, b->logs[i].filter);
+		assert_int_equal(a->logs[i].format, b->logs[i].format);
+		/* Unset (NULL) in a journal's section or a file's. */
+#define OPT_EQUAL(f) do {						\
+	assert_int_equal(a->logs[i].f == NULL, b->logs[i].f == NULL);	\
+	if (a->logs[i].f != NULL)					\
+		assert_string_equal(a->logs[i].f, b->logs[i].f);	\
+} while (0)
+		OPT_EQUAL(path);
+		OPT_EQUAL(journal);
+		OPT_EQUAL(journal_match);
+		OPT_EQUAL(journal_dir);
+#undef OPT_EQUAL
 	}
 	assert_int_equal(a->noverrides, b->noverrides);
 	for (i = 0; i < a->noverrides; i++) {
@@ -1007,6 +1018,26 @@ test_logs_overrides(void **state)
 	expect_one_error("[log a]\npath = /a\nfilter = p\n[log b]\n"
 	    "filter = q\npath = /a\n", 6,
 	    "[log b] follows the same file as [log a]");
+	/* A file or a journal. */
+	expect_one_error("[log a]\npath = /a\njournal = p\nfilter = p\n", 3,
+	    "[log a]: path and journal exclude each other");
+	expect_one_error("[log a]\njournal = p\nformat = docker-json\n"
+	    "filter = p\n", 3, "format: for path only");
+	expect_one_error("[log a]\npath = /a\njournal_dir = /d\nfilter = p\n",
+	    1, "[log a]: journal_match and journal_dir are for journal only");
+	expect_one_error("[log a]\njournal = p\njournal_match = A=1, b=2\n"
+	    "filter = p\n", 3, "journal_match: a field name is upper case");
+	expect_one_error("[log a]\njournal = p\njournal_match = A=1,\n"
+	    "filter = p\n", 3, "journal_match: each match is FIELD=VALUE");
+	load(&l, "[log a]\njournal = prosody\njournal_match = A=1, B_2=x\n"
+	    "journal_dir = /d\nfilter = p\n[log b]\npath = /b\n"
+	    "format = docker-json\nfilter = p\n");
+	assert_int_equal(l.rc, 0);
+	assert_null(l.conf->logs[0].path);
+	assert_string_equal(l.conf->logs[0].journal_match, "A=1, B_2=x");
+	assert_int_equal(l.conf->logs[1].format, CONF_LOG_DOCKER_JSON);
+	assert_round_trip(l.conf);
+	loaded_clear(&l);
 }
 
 static void
@@ -1165,12 +1196,13 @@ test_sample(void **state)
 	load(&l, u);
 	if (l.rc != 0)
 		fail_msg("uncommented sample: %s", l.cause);
-	assert_int_equal(l.conf->nlogs, 1);
+	/* A file's [log] and a journal's. */
+	assert_int_equal(l.conf->nlogs, 2);
 	assert_int_equal(l.conf->noverrides, 1);
 	l.conf->nlogs = 0;
 	l.conf->noverrides = 0;
 	assert_conf_equal(l.conf, dflt);
-	l.conf->nlogs = 1;
+	l.conf->nlogs = 2;
 	l.conf->noverrides = 1;
 	loaded_clear(&l);
 	conf_free(dflt);
@@ -1234,7 +1266,8 @@ test_reference(void **state)
 	    "1 to 100000 | "));
 	assert_non_null(strstr(text, "| s2s | `5269` | `20` | `60/1h` | "
 	    "`50k/s burst 1M` |"));
-	assert_non_null(strstr(text, "| `path` | path | required | "));
+	assert_non_null(strstr(text, "| `filter` | string | required | "));
+	assert_non_null(strstr(text, "| `journal` | string | unset | "));
 	free(text);
 }
 
