@@ -925,6 +925,7 @@ conf_free(struct conf *conf)
 	free(conf->overrides);
 	free(conf->alerts);
 	free(conf->path);
+	free(conf->warnings);
 	free(conf);
 }
 

@@ -122,6 +122,15 @@ struct conf_log {
 	char		*path;
 	char		*filter;	/* filter name or path */
 	uint64_t	 max_line;	/* bytes; longer lines are skipped */
+	int		 found;		/* not written: [global] logs = auto
+					 * found it where a package writes it */
+};
+
+/* [global] logs: follow the known servers' logs found, or only those
+ * written. */
+enum conf_logs {
+	CONF_LOGS_AUTO,
+	CONF_LOGS_NONE
 };
 
 /* [override NAME]: higher (or lower) limits for known networks, e.g. a
@@ -146,6 +155,7 @@ struct conf {
 	enum conf_firewall firewall;
 	int		 dry_run;
 	int		 log_level;	/* enum log_level */
+	int		 logs_mode;	/* enum conf_logs */
 
 	/* [store] */
 	char		*db_path;	/* "" in the file: state_dir/... */
@@ -225,6 +235,11 @@ struct conf {
 	char		*metrics_file;		/* textfile collector; "" */
 	int64_t		 metrics_interval;	/* us */
 	char		*metrics_listen;	/* "ADDR:PORT"; "" */
+
+	/* What loaded but deserves a word at start and in check-config
+	 * (a server's log left unread, no log at all, a log file missing):
+	 * one "FILE:LINE: message" or "message" per line; NULL: none. */
+	char		*warnings;
 };
 
 /*
