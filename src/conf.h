@@ -254,6 +254,11 @@ int	 conf_load(const char *path, struct conf **confp, char **cause);
  * the built-in defaults.  On errors prints them to stderr and returns NULL.
  */
 struct conf *conf_load_command(const char *path);
+/* The file the commands load: path, else CONF_DEFAULT_PATH if it exists,
+ * else NULL (the built-in defaults). */
+const char *conf_command_path(const char *path);
+/* Logs each of conf's warnings (log_warnx): at start, in check-config. */
+void	 conf_log_warnings(const struct conf *);
 /* Frees a configuration; NULL is a no-op. */
 void	 conf_free(struct conf *);
 

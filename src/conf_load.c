@@ -36,6 +36,7 @@
 #include "ctl.h"
 #include "fw.h"
 #include "http.h"
+#include "log.h"
 #include "metrics.h"
 #include "perm.h"
 #include "xmalloc.h"
@@ -633,18 +634,38 @@ conf_load(const char *path, struct conf **confp, char **cause)
 	return 0;
 }
 
+const char *
+conf_command_path(const char *path)
+{
+	if (path == NULL && access(CONF_DEFAULT_PATH, F_OK) == 0)
+		path = CONF_DEFAULT_PATH;
+	return path;
+}
+
 struct conf *
 conf_load_command(const char *path)
 {
 	struct conf	*conf;
 	char		*cause;
 
-	if (path == NULL && access(CONF_DEFAULT_PATH, F_OK) == 0)
-		path = CONF_DEFAULT_PATH;
-	if (conf_load(path, &conf, &cause) == -1) {
+	if (conf_load(conf_command_path(path), &conf, &cause) == -1) {
 		fprintf(stderr, "%s\n", cause);
 		free(cause);
 		return NULL;
 	}
 	return conf;
+}
+
+void
+conf_log_warnings(const struct conf *conf)
+{
+	char	*copy, *line, *save = NULL;
+
+	if (conf->warnings == NULL)
+		return;
+	copy = xstrdup(conf->warnings);
+	for (line = strtok_r(copy, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save))
+		log_warnx("%s", line);
+	free(copy);
 }

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "checkconf.h"
 #include "clock.h"
 #include "conf.h"
 #include "ct.h"
@@ -61,7 +62,7 @@ static const struct main_cmd main_cmds[] = {
 	{ .name = "reload", .main = main_control,
 	  .usage = "[-c FILE] [-s PATH]" },
 	{ .name = "check-config", .main = main_check_config,
-	  .usage = "[-c FILE] [--reference[=markdown|man]]" },
+	  .usage = "[-c FILE] [--json] [--reference[=markdown|man]]" },
 	{ .name = "replay", .main = replay_main,
 	  .usage = "[-c FILE] [--db FILE] [--json] [--conntrack FILE] "
 	  "[--log FILTER=FILE]..." },
@@ -97,6 +98,8 @@ daemon_run(struct daemon *d, int foreground)
 	int	 privsep;
 
 	log_init(1, (enum log_level)d->conf->log_level);
+	/* A server's log left unread, no log at all: said, not refused. */
+	conf_log_warnings(d->conf);
 	if (!foreground)
 		daemon_detach(d);
 
@@ -239,17 +242,19 @@ main_check_config(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "config",	required_argument,	NULL, 'c' },
 		{ "reference",	optional_argument,	NULL, 'r' },
+		{ "json",	no_argument,		NULL, 'j' },
 		{ NULL,		0,			NULL, 0 }
 	};
-	struct conf	*conf;
 	const char	*conf_path = NULL;
-	char		*cause;
-	int		 ch;
+	int		 ch, json = 0;
 
 	while ((ch = getopt_long(argc, argv, "c:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			conf_path = optarg;
+			break;
+		case 'j':
+			json = 1;
 			break;
 		case 'r':
 			/* Markdown (README), or man (xmppguard.conf(5)). */
@@ -266,19 +271,7 @@ main_check_config(int argc, char **argv)
 	}
 	if (optind != argc)
 		main_usage(stderr, 2);
-	if ((conf = conf_load_command(conf_path)) == NULL)
-		return 1;
-	if (logsrc_check(conf, &cause) == -1) {
-		fprintf(stderr, "%s\n", cause);
-		free(cause);
-		conf_free(conf);
-		return 1;
-	}
-	conf_print(stdout, conf);
-	fprintf(stderr, "%s: configuration OK\n",
-	    conf->path != NULL ? conf->path : "built-in defaults");
-	conf_free(conf);
-	return 0;
+	return checkconf_run(conf_path, json);
 }
 
 static int
