@@ -14,6 +14,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
+#include <sqlite3.h>
+
 #include "checkconf.h"
 #include "clock.h"
 #include "conf.h"
@@ -21,6 +24,7 @@
 #include "ctl.h"
 #include "daemon.h"
 #include "enforce.h"
+#include "json.h"
 #include "log.h"
 #include "logsrc.h"
 #include "loop.h"
@@ -56,9 +60,9 @@ static const struct main_cmd main_cmds[] = {
 	  .usage = "[-c FILE] [-s|--socket PATH] [--json]" },
 	{ .name = "ban", .main = main_control,
 	  .usage = "ADDR[/LEN] [--for DURATION] [--reason TEXT] "
-	  "[--scope proxy] [-c FILE] [-s PATH]" },
+	  "[--scope proxy] [-c FILE] [-s PATH] [--json]" },
 	{ .name = "unban", .main = main_control,
-	  .usage = "ADDR[/LEN] [-c FILE] [-s PATH]" },
+	  .usage = "ADDR[/LEN] [-c FILE] [-s PATH] [--json]" },
 	{ .name = "reload", .main = main_control,
 	  .usage = "[-c FILE] [-s PATH]" },
 	{ .name = "check-config", .main = main_check_config,
@@ -69,11 +73,11 @@ static const struct main_cmd main_cmds[] = {
 	{ .name = "report", .main = report_main,
 	  .usage = "[--db FILE] [-c FILE] [--since DUR] [--top N] "
 	  "[--ip ADDR] [--service NAME] [--sort KEY] [--section NAME] "
-	  "[--format table|json|csv|html] [-o FILE]" },
+	  "[--format table|json|csv|html] [--json] [-o FILE]" },
 	{ .name = "test-filter", .main = testfilter_main,
 	  .usage = "FILTER LOGFILE [--json] [--events] [--kind KIND] "
 	  "[--jobs N]" },
-	{ .name = "version", .main = main_info, .usage = "" },
+	{ .name = "version", .main = main_info, .usage = "[--json]" },
 	{ .name = "help", .main = main_info, .usage = "" },
 };
 #define MAIN_NCMDS	(sizeof(main_cmds) / sizeof(main_cmds[0]))
@@ -284,14 +288,54 @@ main_control(int argc, char **argv)
 	return rc;
 }
 
+/*
+ * version [--json]: the version, and with --json what the build holds:
+ * the paths it was built for, the firewall backends and the libraries
+ * it runs with (their versions as loaded, not as built).
+ */
+static void
+main_version_json(void)
+{
+	static const char *const backends[] = {
+		"nftables", "ipset", "iptables", "command", "webhook", "none"
+	};
+	size_t	i;
+
+	fputs("{\"version\":", stdout);
+	json_string(stdout, XG_VERSION);
+	fputs(",\"sysconfdir\":", stdout);
+	json_string(stdout, XG_SYSCONFDIR);
+	fputs(",\"datadir\":", stdout);
+	json_string(stdout, XG_DATADIR);
+	fputs(",\"config\":", stdout);
+	json_string(stdout, CONF_DEFAULT_PATH);
+	fputs(",\"firewalls\":[", stdout);
+	for (i = 0; i < sizeof(backends) / sizeof(backends[0]); i++) {
+		fputs(i > 0 ? "," : "", stdout);
+		json_string(stdout, backends[i]);
+	}
+	fputs("],\"libraries\":{\"sqlite\":", stdout);
+	json_string(stdout, sqlite3_libversion());
+	fputs(",\"curl\":", stdout);
+	json_string(stdout, curl_version_info(CURLVERSION_NOW)->version);
+	fputs("}}\n", stdout);
+}
+
 /* version, help. */
 static int
 main_info(int argc, char **argv)
 {
-	(void)argc;
-	if (strcmp(argv[0], "help") == 0)
+	if (strcmp(argv[0], "help") == 0) {
+		if (argc != 1)
+			main_usage(stderr, 2);
 		main_usage(stdout, 0);
-	printf("xmppguard %s\n", XG_VERSION);
+	}
+	if (argc == 2 && strcmp(argv[1], "--json") == 0)
+		main_version_json();
+	else if (argc == 1)
+		printf("xmppguard %s\n", XG_VERSION);
+	else
+		main_usage(stderr, 2);
 	return 0;
 }
 

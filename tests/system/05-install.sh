@@ -203,7 +203,7 @@ if [ -d /proc/sys/net/netfilter ] && command -v sysctl >/dev/null 2>&1; then
 	ip netns exec "$NS" sysctl -q -w net.netfilter.nf_conntrack_acct=0 \
 	    net.netfilter.nf_conntrack_events=2 >/dev/null
 	ip netns exec "$NS" sysctl -p \
-	    "$R/usr/share/doc/xmppguard/examples/sysctl-xmppguard.conf" \
+	    "$R/usr/share/doc/xmppguard/examples/xmppguard.sysctl" \
 	    > "$T/sysctl.out" 2>&1 ||
 	    { cat "$T/sysctl.out"; fail "sysctl -p"; }
 	for k in acct timestamp events; do
