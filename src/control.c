@@ -226,9 +226,10 @@ control_unban(struct daemon *d, int argc, char **argv, FILE *out)
 		return -1;
 	}
 	if (json) {
-		fputs("{\"unbanned\":", out);
+		/* Named as in a ban's object (ban_json()). */
+		fputs("{\"address\":", out);
 		json_string(out, addr_prefix_ntop(&p, pfx, sizeof(pfx)));
-		fputs("}\n", out);
+		fputs(",\"unbanned\":true}\n", out);
 	} else
 		fprintf(out, "unban %s\n", argv[1]);
 	return 0;

@@ -144,6 +144,35 @@ for cmd in status bans "ban 192.0.2.1" "unban 192.0.2.1" reload \
 	rc=$?
 	[ $rc -eq 3 ] || fail "$cmd with no daemon: exit $rc, not 3"
 done
+# ban and unban --json, with a daemon (no conntrack, no firewall).
+cat > "$T/d.conf" <<CONF
+[global]
+state_dir = $T/state
+control_socket = $T/state/sock
+firewall = none
+[conntrack]
+enabled = no
+CONF
+chmod 644 "$T/d.conf"
+rm -rf "$T/state"
+ip netns exec "$ns" "$XG" run -f -c "$T/d.conf" 2>"$T/d.log" &
+dpid=$!
+wait_for_line 'ready: ' "$T/d.log"
+"$XG" ban 192.0.2.7 --for 1h --reason test --json -s "$T/state/sock" \
+    >"$T/ban.json" || fail "ban --json: $(cat "$T/ban.json")"
+python3 -c 'import json, sys; b = json.load(open(sys.argv[1])); \
+    assert b["address"] == "192.0.2.7/32" and b["rule"] == "manual", b' "$T/ban.json" ||
+    fail "ban --json printed $(cat "$T/ban.json")"
+"$XG" unban 192.0.2.7 --json -s "$T/state/sock" >"$T/unban.json" ||
+    fail "unban --json"
+python3 -c 'import json, sys; u = json.load(open(sys.argv[1])); \
+    assert u == {"address": "192.0.2.7/32", "unbanned": True}, u' "$T/unban.json" ||
+    fail "unban --json printed $(cat "$T/unban.json")"
+"$XG" unban 192.0.2.7 --json -s "$T/state/sock" >/dev/null 2>&1
+[ $? -eq 1 ] || fail "unban of what is not banned: not exit 1"
+kill -TERM "$dpid"
+wait_pid_gone "$dpid" || fail "daemon ignored SIGTERM"
+
 "$XG" version --json | python3 -c 'import json, sys; \
     assert json.load(sys.stdin)["version"]' || fail "version --json"
 exit 0
