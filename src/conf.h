@@ -122,8 +122,8 @@ struct conf_log {
 	char		*path;
 	char		*filter;	/* filter name or path */
 	uint64_t	 max_line;	/* bytes; longer lines are skipped */
-	int		 found;		/* not written: [global] logs = auto
-					 * found it where a package writes it */
+	int		 found;		/* not written: logs = auto found it
+					 * where a package writes it */
 };
 
 /* [global] logs: follow the known servers' logs found, or only those

@@ -1,12 +1,16 @@
 /*
  * Loading a configuration: the built-in defaults (every directive's
- * default, the three built-in services, and without a file the logs a
- * packaged server writes), then the file as conf.c reads it, then the
- * checks that need the whole file: what a section needs (required keys, a
- * non-empty list), what sections must not share (a log file, a port), the
- * ports of all services together, and what an [alert] or [metrics] value
- * means beyond its syntax.  The checks run unless the reading stopped on
- * too many errors.
+ * default, the three built-in services), then the file as conf.c reads
+ * it, then the logs [global] logs = auto finds where the servers'
+ * packages write them (with a file or without), then the checks that need
+ * the whole file: what a section needs (required keys, a non-empty list),
+ * what sections must not share (a log file, a port), the ports of all
+ * services together, what an [alert] or [metrics] value means beyond its
+ * syntax, and what the start would refuse (the firewall backend's own
+ * check, the control socket's mode and group, the user, the directories
+ * made): check-config and run load through here alike, so check-config
+ * refuses what run would.  The checks run unless the reading stopped on
+ * too many errors.  Last, the warnings: what loads but goes unseen.
  *
  * Each error names the line that caused it: the key's line if the file
  * set it, else the section's header, so that a file changing a built-in
@@ -547,8 +551,8 @@ conf_check_warnings(struct conf_parse *cp)
 		    "xmppguard.conf(5)");
 	for (i = 0; i < cp->conf->nlogs; i++) {
 		lg = &cp->conf->logs[i];
-		if (lg->path != NULL && !lg->found && stat(lg->path, &st) == -1 &&
-		    errno == ENOENT)
+		if (lg->path != NULL && !lg->found &&
+		    stat(lg->path, &st) == -1 && errno == ENOENT)
 			conf_warn(cp, conf_blame(conf_sect_of(cp, CONF_K_LOG,
 			    i), conf_directive_find(CONF_K_LOG, "path")),
 			    "[log %s] %s does not exist (yet): it is followed "

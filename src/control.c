@@ -11,7 +11,8 @@
  * Wire words: "status [json]", "bans [json]", "ban [json] [proxy] PREFIX
  * [SECONDS [REASON...]]" (0 seconds: [ban] duration, escalated; proxy: the
  * proxy scope, as for a client judged through a proxy; json: the ban as
- * it stands, as "bans json" shows it), "unban [json] PREFIX", "reload".  The reason travels word by word and the daemon joins it.
+ * it stands, as "bans json" shows it), "unban [json] PREFIX", "reload".
+ * The reason travels word by word and the daemon joins it.
  */
 #include <getopt.h>
 #include <stdio.h>
