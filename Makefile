@@ -7,6 +7,7 @@
 #   make unit            unit tests only (plain)
 #   make install         PREFIX=/usr/local DESTDIR= (make uninstall)
 #   make man             the manual pages, into $(BUILD)
+#   make deb             the Debian package, into build/deb (dpkg-buildpackage)
 #   make clean
 #
 # Knobs: CC, CFLAGS, LDFLAGS (appended after the project's own flags, so the
@@ -75,8 +76,8 @@ SQL      := $(sort $(wildcard sql/[0-9]*.sql))
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps deps-run run demo check bench unit unit-san filters system system-san tools install uninstall clean reference
-.PHONY: man FORCE
+.PHONY: all deps deps-run run demo check bench unit unit-san filters system system-san tools install uninstall clean
+.PHONY: man deb FORCE
 all: xmppguard
 
 xmppguard: $(BUILD)/xmppguard
@@ -215,18 +216,10 @@ check: deps
 	@echo "== system tests =="
 	$(Q)$(MAKE) --no-print-directory system
 
-# The configuration reference in the README is generated from the directive
-# table (make reference); tests/system checks that the two agree.
-reference: xmppguard
-	$(Q)./xmppguard check-config --reference > build/reference.md
-	$(Q)awk -v ref=build/reference.md \
-	    '/^<!-- END REFERENCE -->/ { skip = 0 } \
-	     !skip { print } \
-	     /^<!-- BEGIN REFERENCE -->/ { while ((getline l < ref) > 0) print l; skip = 1 }' \
-	    README > build/README.new && mv build/README.new README
-
 # The manual pages: xmppguard(8) is written by hand, xmppguard.conf(5) is
-# generated from the directive table, like the README's reference.
+# generated from the directive table (tests/system/04 checks that both,
+# the sample configuration and the README's command table agree with the
+# binary).
 MANPAGES := $(BUILD)/xmppguard.8 $(BUILD)/xmppguard.conf.5
 SUBST = sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@DATADIR@|$(DATADIR)|g' \
 	    -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' -e 's|@DOCDIR@|$(DOCDIR)|g' \
@@ -295,6 +288,37 @@ uninstall:
 	rm -rf $(DESTDIR)$(DATADIR) $(DESTDIR)$(DOCDIR)
 	@echo "left in place: $(DESTDIR)$(SYSCONFDIR)/xmppguard" \
 	    "(configuration), /var/lib/xmppguard (state)"
+
+# The Debian package (debian/), built by dpkg-buildpackage in a copy of
+# the tree under build/deb, so nothing is written in the checkout outside
+# build/ and its own build/ is not shipped.  The copy is what git tracks
+# plus untracked files it does not ignore (every file but build/ and .git
+# outside a git checkout).  The .deb, .changes and .buildinfo land beside
+# it in build/deb; lintian then checks the .deb, and fails on an error.
+DEB_SRC := build/deb/xmppguard-$(VERSION)
+deb:
+	$(Q)sh contrib/deps.sh --check --package
+	@v=$$(dpkg-parsechangelog -S Version); [ "$$v" = $(VERSION) ] || { \
+	    echo "xmppguard: debian/changelog is at $$v, the Makefile at" \
+	    "$(VERSION): add a changelog entry (dch -v $(VERSION))" >&2; \
+	    exit 1; }
+	$(Q)rm -rf build/deb && mkdir -p $(DEB_SRC)
+	$(Q)if [ "$$(git rev-parse --show-toplevel 2>/dev/null)" = \
+	    "$(CURDIR)" ]; then \
+		git ls-files -z -co --exclude-standard | \
+		    tar --null -T - --ignore-failed-read -cf -; \
+	else \
+		tar --exclude=./build --exclude=./.git --exclude=./xmppguard \
+		    -cf - .; \
+	fi | tar -xf - -C $(DEB_SRC)
+	$(Q)cd $(DEB_SRC) && dpkg-buildpackage -b -us -uc -Jauto
+	@ls -l build/deb/*.deb
+	@if command -v lintian >/dev/null 2>&1; then \
+		echo "lintian build/deb/xmppguard_$(VERSION)_*.deb"; \
+		lintian --fail-on error build/deb/xmppguard_$(VERSION)_*.deb; \
+	else \
+		echo "xmppguard: lintian is not installed: not checked"; \
+	fi
 
 clean:
 	rm -rf build xmppguard

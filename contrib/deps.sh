@@ -5,6 +5,8 @@
 #                               packages: what `make` needs
 #   contrib/deps.sh --runtime   what the daemon uses on a host: nftables,
 #                               conntrack(8) to look at what it sees
+#   contrib/deps.sh --package   what `make deb` needs beyond --build:
+#                               dpkg-dev, debhelper, lintian, fakeroot
 #   contrib/deps.sh --test      everything the tests and `make demo` use:
 #                               the above, test tools, a browser, and real
 #                               XMPP servers (see below)
@@ -27,16 +29,16 @@ BUILD_PKGS="build-essential pkg-config libnetfilter-conntrack-dev
 	libpcre2-dev libsqlite3-dev libcurl4-openssl-dev libmnl-dev
 	libsystemd-dev libjansson-dev"
 RUNTIME_PKGS="nftables conntrack"
+PACKAGE_PKGS="dpkg-dev debhelper lintian fakeroot"
 TEST_PKGS="libcmocka-dev clang sqlite3 iproute2 procps python3 ipset
 	iptables util-linux libclang-rt-14-dev chromium hyperfine groff
-	debhelper lintian fakeroot systemd-journal-remote
-	man-db systemd"
+	systemd-journal-remote man-db systemd"
 E2E_PKGS="prosody prosody-modules ejabberd python3-slixmpp openssl lua5.4"
 # Packages whose system service must not start: name:unit.
 SERVERS="prosody:prosody.service ejabberd:ejabberd.service"
 
 usage() {
-	echo "usage: deps.sh [--check] [--build] [--runtime] [--test]" >&2
+	echo "usage: deps.sh [--check] [--build] [--runtime] [--package] [--test]" >&2
 	exit 2
 }
 
@@ -46,12 +48,15 @@ while [ $# -gt 0 ]; do
 	--check) check=1 ;;
 	--build) want="$want $BUILD_PKGS" ;;
 	--runtime) want="$want $RUNTIME_PKGS" ;;
-	--test) want="$want $BUILD_PKGS $RUNTIME_PKGS $TEST_PKGS $E2E_PKGS" ;;
+	--package) want="$want $BUILD_PKGS $PACKAGE_PKGS" ;;
+	--test) want="$want $BUILD_PKGS $RUNTIME_PKGS $PACKAGE_PKGS $TEST_PKGS
+	    $E2E_PKGS" ;;
 	*) usage ;;
 	esac
 	shift
 done
-[ -n "$want" ] || want="$BUILD_PKGS $RUNTIME_PKGS $TEST_PKGS $E2E_PKGS"
+[ -n "$want" ] || want="$BUILD_PKGS $RUNTIME_PKGS $PACKAGE_PKGS $TEST_PKGS
+    $E2E_PKGS"
 # One word per package, each once, in the order given (unquoted on
 # purpose: the lists hold tabs and newlines).
 # shellcheck disable=SC2086

@@ -28,9 +28,12 @@
  * opens at once and holds everything from its first ban, so a long storm
  * is one message per interval.
  *
- * Secrets.  A webhook URL is a credential (its path holds the token), as is
- * a Matrix access token: neither is ever logged nor shown; status shows the
- * scheme and host only, and libcurl's error texts are scrubbed of both.
+ * Secrets.  A webhook URL is a credential (its path holds the token), as are
+ * a Matrix access token and the value of an Authorization header
+ * ([alert] authorization, sent by every type but matrix): none is ever
+ * logged nor shown; status shows the scheme and host only, libcurl's
+ * error texts are scrubbed of them, and a header built with one is
+ * wiped once http.c has its copy.
  *
  * Invariants: every message accepted by http.c has exactly one completion
  * (http.c's guarantee), which only counts, so a sink outlives its requests
@@ -99,6 +102,7 @@ alert_done_cb(const struct http_result *r, void *arg)
 	snprintf(err, sizeof(err), "%s", r->error);
 	alert_scrub(err, sk->ca->url);
 	alert_scrub(err, sk->ca->token);
+	alert_scrub(err, sk->ca->authorization);
 	snprintf(sk->last_error, sizeof(sk->last_error), "%s", err);
 	if (log_ratelimit_ok(&sk->rl_fail, clock_monotonic()))
 		log_warnx("alert %s: a message to %s was not delivered after "
@@ -137,9 +141,16 @@ alert_send(struct alert_sink *sk, const struct alert_msg *m)
 		hdrs[0] = auth;
 		rc = http_request(sk->http, "PUT", url, hdrs, body, len,
 		    (int)(ca->timeout / 1000), alert_done_cb, sk);
-	} else
-		rc = http_request(sk->http, "POST", ca->url, NULL, body, len,
+	} else {
+		/* An API that wants credentials: [alert] authorization. */
+		if (ca->authorization[0] != '\0') {
+			auth = xasprintf("Authorization: %s",
+			    ca->authorization);
+			hdrs[0] = auth;
+		}
+		rc = http_request(sk->http, "POST", ca->url, hdrs, body, len,
 		    (int)(ca->timeout / 1000), alert_done_cb, sk);
+	}
 	if (auth != NULL) {
 		explicit_bzero(auth, strlen(auth));
 		free(auth);

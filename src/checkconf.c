@@ -19,34 +19,43 @@
 #include "checkconf.h"
 #include "conf.h"
 #include "json.h"
-#include "log.h"
 #include "logsrc.h"
 #include "xmalloc.h"
 
 /*
- * One "FILE:LINE: message", "FILE: message" or "message" line of an
- * error or warning list, as conf_load() writes them, into its parts: the
- * file is the configuration's path when the line starts with it (the
- * path may hold ':'), the line 0 when none is given.
+ * One line of an error or warning list as conf_load() writes them,
+ * "FILE:LINE: message", "FILE: message" or "message" (a warning's message
+ * after "warning: "), as an object: the file is what comes before the
+ * first ":LINE: ", or the configuration's path when the line starts with
+ * it and ": "; else null.
  */
 static void
 checkconf_note_json(FILE *out, const char *path, const char *note)
 {
-	const char	*msg = note;
+	const char	*msg = note, *p;
 	char		*file = NULL, *end;
 	long		 line = 0;
 	size_t		 len;
 
-	if (path != NULL && strncmp(note, path, (len = strlen(path))) == 0 &&
-	    note[len] == ':') {
-		msg = note + len + 1;
-		if (*msg >= '0' && *msg <= '9') {
-			line = strtol(msg, &end, 10);
-			msg = *end == ':' ? end + 1 : end;
+	for (p = strchr(note, ':'); p != NULL; p = strchr(p + 1, ':')) {
+		if (p[1] < '0' || p[1] > '9')
+			continue;
+		line = strtol(p + 1, &end, 10);
+		if (end[0] == ':' && end[1] == ' ') {
+			file = xstrndup(note, (size_t)(p - note));
+			msg = end + 2;
+			break;
 		}
-		msg += strspn(msg, " ");
-		file = xstrndup(note, len);
+		line = 0;
 	}
+	if (file == NULL && path != NULL && strncmp(note, path,
+	    (len = strlen(path))) == 0 && note[len] == ':' &&
+	    note[len + 1] == ' ') {
+		file = xstrdup(path);
+		msg = note + len + 2;
+	}
+	if (strncmp(msg, "warning: ", 9) == 0)
+		msg += 9;
 	fputs("{\"file\":", out);
 	if (file != NULL)
 		json_string(out, file);
@@ -58,16 +67,21 @@ checkconf_note_json(FILE *out, const char *path, const char *note)
 	free(file);
 }
 
-/* A list of notes, one a line (NULL: none), as a JSON array. */
+/* Lists of notes, one a line (NULL: none), as one JSON array. */
 static void
-checkconf_notes_json(FILE *out, const char *path, const char *list)
+checkconf_notes_json(FILE *out, const char *path, const char *list,
+    const char *list2)
 {
-	char	*copy, *line, *save = NULL;
-	int	 n = 0;
+	const char	*lists[2] = { list, list2 };
+	char		*copy, *line, *save;
+	int		 i, n = 0;
 
 	fputc('[', out);
-	if (list != NULL) {
-		copy = xstrdup(list);
+	for (i = 0; i < 2; i++) {
+		if (lists[i] == NULL)
+			continue;
+		copy = xstrdup(lists[i]);
+		save = NULL;
 		for (line = strtok_r(copy, "\n", &save); line != NULL;
 		    line = strtok_r(NULL, "\n", &save)) {
 			if (n++ > 0)
@@ -94,9 +108,10 @@ checkconf_json(FILE *out, const char *path, const struct conf *conf,
 	else
 		fputs("null", out);
 	fputs(",\"errors\":", out);
-	checkconf_notes_json(out, path, errors);
+	checkconf_notes_json(out, path, errors, NULL);
 	fputs(",\"warnings\":", out);
-	checkconf_notes_json(out, path, conf != NULL ? conf->warnings : NULL);
+	checkconf_notes_json(out, path, conf != NULL ? conf_warnings(conf) :
+	    NULL, conf != NULL ? conf->warnings : NULL);
 	if (conf != NULL) {
 		fprintf(out, ",\"dry_run\":%s,\"state_dir\":",
 		    conf->dry_run ? "true" : "false");
@@ -156,8 +171,11 @@ checkconf_run(const char *conf_path, int json)
 		fprintf(stderr, "%s\n", errors);
 	else {
 		conf_print(stdout, conf);
-		log_init(1, LOG_LEVEL_WARN);
-		conf_log_warnings(conf);
+		/* The layers' (conf_warnings()), then what goes unseen. */
+		if (conf_warnings(conf) != NULL)
+			fprintf(stderr, "%s\n", conf_warnings(conf));
+		if (conf->warnings != NULL)
+			fprintf(stderr, "%s\n", conf->warnings);
 		fprintf(stderr, "%s: configuration OK\n", path != NULL ?
 		    path : "built-in defaults");
 	}

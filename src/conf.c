@@ -25,7 +25,12 @@
  *
  * Every error is recorded as "FILE:LINE: message" and parsing goes on, so
  * the operator sees all of them at once; after CONF_ERRORS_MAX the rest of
- * the file is skipped.  Hostile files are bounded too: a line holds at most
+ * the file (and of the files after it) is skipped.  A configuration may
+ * be several files read one after the other (conf_layers.c: the main
+ * file, conf.d, secrets): lines are kept as places (CONF_LOC) that name
+ * their file too, a section may go on in a later file and a key set in an
+ * earlier file is replaced, while within one file a second header or key
+ * is still an error.  Hostile files are bounded too: a line holds at most
  * CONF_LINE_MAX characters, a file at most CONF_SECTIONS_MAX sections, a
  * list at most CONF_NETWORKS_MAX networks.
  *
@@ -146,12 +151,46 @@ conf_esc(char *buf, size_t size, const char *s)
 	return log_escape(buf, size, s, strlen(s));
 }
 
+const char *
+conf_loc_path(const struct conf *conf, int line)
+{
+	int	f = CONF_LOC_FILE(line);
+
+	if (conf->layers != NULL && f < conf->layers->nfiles)
+		return conf->layers->files[f].path;
+	return conf->path;
+}
+
+/* Appends "PLACE: what" as a line of *list (*lenp bytes long). */
+static void
+conf_note(struct conf_parse *cp, char **list, size_t *lenp, int line,
+    const char *what, const char *msg)
+{
+	const char	*path;
+	char		*full;
+	size_t		 len;
+
+	/* 0 is the file being read; other places name their own. */
+	path = line == 0 ? cp->path : conf_loc_path(cp->conf, line);
+	if (CONF_LOC_LINE(line) > 0)
+		full = xasprintf("%s:%d: %s%s", path, CONF_LOC_LINE(line),
+		    what, msg);
+	else
+		full = xasprintf("%s: %s%s", path, what, msg);
+	len = strlen(full);
+	*list = xreallocarray(*list, *lenp + len + 2, 1);
+	if (*lenp > 0)
+		(*list)[(*lenp)++] = '\n';
+	memcpy(*list + *lenp, full, len + 1);
+	*lenp += len;
+	free(full);
+}
+
 void
 conf_error(struct conf_parse *cp, int line, const char *fmt, ...)
 {
-	char	 msg[512], *full;
+	char	 msg[512];
 	va_list	 ap;
-	size_t	 len;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
@@ -161,20 +200,32 @@ conf_error(struct conf_parse *cp, int line, const char *fmt, ...)
 	if (cp->nerrors > CONF_ERRORS_MAX)
 		return;
 	if (cp->nerrors++ == CONF_ERRORS_MAX) {
-		full = xasprintf("%s: too many errors, stopped reading",
-		    cp->path);
+		conf_note(cp, &cp->errors, &cp->errlen, 0, "",
+		    "too many errors, stopped reading");
 		cp->stop = 1;
-	} else if (line > 0)
-		full = xasprintf("%s:%d: %s", cp->path, line, msg);
-	else
-		full = xasprintf("%s: %s", cp->path, msg);
-	len = strlen(full);
-	cp->errors = xreallocarray(cp->errors, cp->errlen + len + 2, 1);
-	if (cp->errlen > 0)
-		cp->errors[cp->errlen++] = '\n';
-	memcpy(cp->errors + cp->errlen, full, len + 1);
-	cp->errlen += len;
-	free(full);
+	} else
+		conf_note(cp, &cp->errors, &cp->errlen, line, "", msg);
+}
+
+void
+conf_warning(struct conf_parse *cp, int line, const char *fmt, ...)
+{
+	struct conf_layers	*lay = cp->conf->layers;
+	char			 msg[512];
+	size_t			 len;
+	va_list			 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	len = lay->warnings != NULL ? strlen(lay->warnings) : 0;
+	conf_note(cp, &lay->warnings, &len, line, "warning: ", msg);
+}
+
+const char *
+conf_warnings(const struct conf *conf)
+{
+	return conf->layers != NULL ? conf->layers->warnings : NULL;
 }
 
 /*
@@ -679,8 +730,7 @@ static void
 conf_section(struct conf_parse *cp, const char *text)
 {
 	const char		*cands[CONF_K_COUNT], *hint;
-	const struct conf_sect	*old;
-	struct conf_sect	*sect;
+	struct conf_sect	*old, *sect;
 	char			 copy[CONF_LINE_MAX + 1];
 	char			*kind, *name, *extra, esc[CONF_ESC];
 	char			 label[CONF_ESC];
@@ -733,13 +783,20 @@ conf_section(struct conf_parse *cp, const char *text)
 
 	for (i = 0; i < cp->nsects; i++) {
 		old = &cp->sects[i];
-		if (old->kind == (enum conf_kind)k &&
-		    strcmp(old->name, name) == 0) {
+		if (old->kind != (enum conf_kind)k ||
+		    strcmp(old->name, name) != 0)
+			continue;
+		if (CONF_LOC_FILE(old->lastline) == cp->file) {
 			conf_error(cp, cp->lineno, "[%s] already defined at "
 			    "line %d", conf_sect_label(old->kind, old->name,
-			    label, sizeof(label)), old->line);
+			    label, sizeof(label)), CONF_LOC_LINE(old->lastline));
 			return;
 		}
+		/* A later file goes on with it: its keys win. */
+		old->lastline = cp->lineno;
+		cp->cur = i;
+		cp->skip = 0;
+		return;
 	}
 	if (cp->nsects == CONF_SECTIONS_MAX) {
 		conf_error(cp, cp->lineno, "too many sections (at most %d)",
@@ -763,7 +820,7 @@ conf_section(struct conf_parse *cp, const char *text)
 	sect->kind = (enum conf_kind)k;
 	snprintf(sect->name, sizeof(sect->name), "%s", name);
 	sect->idx = idx;
-	sect->line = cp->lineno;
+	sect->line = sect->lastline = cp->lineno;
 	sect->builtin = builtin;
 	cp->cur = cp->nsects++;
 	cp->skip = 0;
@@ -813,12 +870,28 @@ conf_key(struct conf_parse *cp, const char *name, const char *value)
 			    esc, label);
 		return;
 	}
-	i = conf_directive_index(d);
-	if (sect->keyline[i] != 0) {
-		conf_error(cp, cp->lineno, "duplicate key '%s', first set at "
-		    "line %d", d->name, sect->keyline[i]);
+	if (cp->secret_only && !(d->flags & CONF_F_SECRET)) {
+		conf_error(cp, cp->lineno, "'%s' is not a secret: a secrets "
+		    "file owned by the daemon's user may set secrets only",
+		    d->name);
 		return;
 	}
+	if (cp->in_secrets && d->kind == CONF_K_GLOBAL &&
+	    strcmp(d->name, "secrets") == 0) {
+		conf_error(cp, cp->lineno, "secrets: set in the secrets file "
+		    "itself (set it in the main file)");
+		return;
+	}
+	i = conf_directive_index(d);
+	/* Twice in a file is a mistake; a later file overrides. */
+	if (sect->keyline[i] != 0 &&
+	    CONF_LOC_FILE(sect->keyline[i]) == cp->file) {
+		conf_error(cp, cp->lineno, "duplicate key '%s', first set at "
+		    "line %d", d->name, CONF_LOC_LINE(sect->keyline[i]));
+		return;
+	}
+	if (sect->keyline[i] != 0)
+		sect->overline[i] = sect->keyline[i];
 	sect->keyline[i] = cp->lineno;
 	cp->prev = d;
 	conf_set(cp, d, conf_base(cp->conf, sect->kind, sect->idx), value, 0);
@@ -847,13 +920,27 @@ conf_continue(struct conf_parse *cp, const char *value)
 	conf_set(cp, d, conf_base(cp->conf, sect->kind, sect->idx), value, 1);
 }
 
+/* A file's lines are numbered within what a place holds; beyond, the
+ * file is read no further. */
+static int
+conf_line_cap(struct conf_parse *cp, int line)
+{
+	if (line <= CONF_LOC_LINES)
+		return 0;
+	conf_error(cp, 0, "more than %d lines, read no further",
+	    CONF_LOC_LINES);
+	return -1;
+}
+
 /* The reader's items; cp->lineno follows them for every message. */
 static int
 conf_item(void *arg, const struct inifile_item *item)
 {
 	struct conf_parse	*cp = arg;
 
-	cp->lineno = item->line;
+	if (conf_line_cap(cp, item->line) == -1)
+		return -1;
+	cp->lineno = CONF_LOC(cp->file, item->line);
 	switch (item->type) {
 	case INIFILE_SECTION:
 		if (item->name == NULL)
@@ -877,7 +964,9 @@ conf_refused(void *arg, int line, const char *msg)
 {
 	struct conf_parse	*cp = arg;
 
-	conf_error(cp, line, "%s", msg);
+	if (conf_line_cap(cp, line) == -1)
+		return -1;
+	conf_error(cp, CONF_LOC(cp->file, line), "%s", msg);
 	cp->prev = NULL;
 	return cp->stop ? -1 : 0;
 }
@@ -924,6 +1013,7 @@ conf_free(struct conf *conf)
 	free(conf->logs);
 	free(conf->overrides);
 	free(conf->alerts);
+	conf_layers_free(conf->layers);
 	free(conf->path);
 	free(conf->warnings);
 	free(conf);

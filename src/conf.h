@@ -90,6 +90,8 @@ struct conf_alert {
 	char		*username;	/* shown as sender, "": the hook's */
 	char		*icon;		/* emoji name or image URL; "" */
 	char		*tmpl;		/* json: body template; "": ours */
+	char		*authorization;	/* Authorization header's value
+					 * (a secret); "": none */
 	char		*events;	/* as written */
 	uint32_t	 event_mask;	/* parsed: bits of conf_alert_event */
 	int		 min_severity;	/* enum conf_severity */
@@ -143,8 +145,13 @@ struct conf_override {
 	struct conf_rate max_new;		/* count 0: keep */
 };
 
+struct conf_layers;
+
 struct conf {
 	char		*path;		/* file loaded; NULL: built-in */
+	struct conf_layers *layers;	/* the files read (the main one,
+					 * conf.d, secrets), where each
+					 * value came from; NULL: built-in */
 
 	/* [global] */
 	char		*state_dir;
@@ -156,6 +163,8 @@ struct conf {
 	int		 dry_run;
 	int		 log_level;	/* enum log_level */
 	int		 logs_mode;	/* enum conf_logs */
+	char		*secrets;	/* "": the file secrets beside the
+					 * main one, if it exists */
 
 	/* [store] */
 	char		*db_path;	/* "" in the file: state_dir/... */
@@ -221,6 +230,8 @@ struct conf {
 	char		*ban_command;		/* command backend: argv templates */
 	char		*unban_command;
 	char		*ban_webhook;		/* webhook backend: URL */
+	char		*ban_webhook_auth;	/* its Authorization header's
+						 * value (a secret); "": none */
 
 	/* [allow] */
 	struct prefix	*allow;
@@ -236,17 +247,20 @@ struct conf {
 	int64_t		 metrics_interval;	/* us */
 	char		*metrics_listen;	/* "ADDR:PORT"; "" */
 
-	/* What loaded but deserves a word at start and in check-config
-	 * (a server's log left unread, no log at all, a log file missing):
-	 * one "FILE:LINE: message" or "message" per line; NULL: none. */
+	/* What loaded but goes unseen, said at start and by check-config
+	 * only (a server's log left unread, no log at all, a log file
+	 * missing): "FILE:LINE: warning: message" or "warning: message"
+	 * lines; NULL: none.  (conf_warnings() has the others.) */
 	char		*warnings;
 };
 
 /*
- * Loads path (NULL: built-in defaults only).  On success returns 0 and a new
- * configuration in *confp.  On any error returns -1 and in *cause every
- * error found, one "FILE:LINE: message" per line (caller frees); *confp is
- * left untouched.
+ * Loads path (NULL: built-in defaults only), then every *.conf of the
+ * directory conf.d beside it in name order, then the secrets file (beside
+ * it, or [global] secrets).  On success returns 0 and a new configuration
+ * in *confp.  On any error returns -1 and in *cause every error found, one
+ * "FILE:LINE: message" per line, FILE the one of the error (caller
+ * frees); *confp is left untouched.
  */
 int	 conf_load(const char *path, struct conf **confp, char **cause);
 /*
@@ -257,10 +271,14 @@ struct conf *conf_load_command(const char *path);
 /* The file the commands load: path, else CONF_DEFAULT_PATH if it exists,
  * else NULL (the built-in defaults). */
 const char *conf_command_path(const char *path);
-/* Logs each of conf's warnings (log_warnx): at start, in check-config. */
+/* Logs each of conf->warnings (log_warnx), as the daemon starts. */
 void	 conf_log_warnings(const struct conf *);
 /* Frees a configuration; NULL is a no-op. */
 void	 conf_free(struct conf *);
+/* What loading found worth saying but not refusing (a secret in a file
+ * others may read), one "FILE:LINE: warning: ..." per line; NULL if
+ * nothing.  conf_load_command() prints them to stderr. */
+const char *conf_warnings(const struct conf *);
 
 /* Writes the effective configuration as a valid INI file. */
 void	 conf_print(FILE *, const struct conf *);

@@ -1,8 +1,10 @@
 /*
  * Internals of the configuration module, shared by its files and by
  * nothing else: conf_table.c (the tables), conf.c (reading a file),
- * conf_load.c (the defaults, the reading, then the checks that need the whole file), conf_value.c (the
- * value syntaxes) and conf_print.c (check-config and the reference).
+ * conf_layers.c (which files: the main one, conf.d, secrets),
+ * conf_load.c (the defaults, the reading, then the checks that need the
+ * whole file), conf_value.c (the value syntaxes) and conf_print.c
+ * (check-config and the reference).
  * Other modules include conf.h only.
  *
  * The tables are defined in conf_table.c.  Elsewhere their length is
@@ -10,6 +12,8 @@
  */
 #ifndef CONF_INT_H
 #define CONF_INT_H
+
+#include <sys/types.h>
 
 #include <stddef.h>
 #include <stdint.h>
@@ -77,6 +81,23 @@ enum conf_type {
 #define CONF_F_EMPTY	0x4	/* STRING, PATH: may be empty */
 #define CONF_F_ALL	0x8	/* PORTS: the empty list means every port
 				 * and is written "all", not "none" */
+#define CONF_F_SECRET	0x10	/* STRING: a credential; never printed nor
+				 * logged, and meant for the secrets file */
+
+/*
+ * A place in the configuration, as one int: the line in the low
+ * CONF_LOC_SHIFT bits, the file above them (0: the main file, then the
+ * conf.d files in the order read, the secrets file last; see
+ * conf_layers.c).  0 is nowhere (a default), and the main file's places
+ * are its plain line numbers, so a single file reads as it always did.
+ * Places order as the files are read, then by line.
+ */
+#define CONF_LOC_SHIFT		20
+#define CONF_LOC_LINES		((1 << CONF_LOC_SHIFT) - 1)	/* a file's */
+#define CONF_LOC_FILES		1024
+#define CONF_LOC(file, line)	(((file) << CONF_LOC_SHIFT) | (line))
+#define CONF_LOC_FILE(loc)	((loc) >> CONF_LOC_SHIFT)
+#define CONF_LOC_LINE(loc)	((loc) & CONF_LOC_LINES)
 
 struct conf_directive {
 	enum conf_kind	 kind;
@@ -143,24 +164,63 @@ char		*conf_fmt_karma(const struct conf_karma *, char *buf,
  * conf.c: reading a file
  */
 
-/* A section of the file being read. */
+/* A section of the configuration being read.  Lines are places
+ * (CONF_LOC): a section may go on in a later file. */
 struct conf_sect {
 	enum conf_kind	 kind;
 	char		 name[CONF_NAME_MAX];	/* "" if not named */
 	int		 idx;		/* in services, logs, overrides */
-	int		 line;		/* of its header */
+	int		 line;		/* of its first header */
+	int		 lastline;	/* of its latest header */
 	int		 builtin;	/* a built-in service */
 	int		 keyline[CONF_DIRECTIVES_MAX];	/* 0: not set */
+	int		 overline[CONF_DIRECTIVES_MAX];	/* where an earlier
+					 * file had set it; 0: none */
 	int		 portline[CONF_PORTS_MAX];	/* a service's: the
 					 * line of each port; 0: a default */
 };
 
-/* A file being read, and the errors found in it. */
+/* A file of the configuration (conf_layers.c). */
+struct conf_file {
+	char		*path;		/* as opened: the main one as given,
+					 * the others beside it */
+	int		 stated;	/* its owner and mode are known: */
+	uid_t		 uid;
+	gid_t		 gid;
+	mode_t		 mode;
+};
+
+/* Where a value of the loaded configuration came from (conf_print). */
+struct conf_origin {
+	enum conf_kind	 kind;
+	int		 idx;		/* as conf_sect's */
+	size_t		 d;		/* conf_directives[] index */
+	int		 line;		/* place it was set */
+	int		 over;		/* place of the value it replaced */
+};
+
+/* The files a configuration was read from and where each value came from:
+ * struct conf's layers, freed with it. */
+struct conf_layers {
+	struct conf_file *files;
+	int		 nfiles;
+	struct conf_origin *origins;
+	int		 norigins;
+	char		*secrets;	/* the secrets file's path; NULL:
+					 * none is looked for */
+	char		*warnings;	/* "FILE:LINE: warning: ..." lines */
+};
+
+/* The files being read, and the errors found in them. */
 struct conf_parse {
 	struct conf	*conf;
-	const char	*path;		/* NULL: built-in defaults only */
+	const char	*path;		/* the file being read; NULL: built-in
+					 * defaults only */
+	int		 file;		/* its index in conf->layers */
+	int		 secret_only;	/* only CONF_F_SECRET keys here */
+	int		 in_secrets;	/* reading the secrets file */
 	int		 in_default;	/* an error is our bug */
-	int		 lineno;	/* of the item being read */
+	int		 lineno;	/* place (CONF_LOC) of the item read */
 	int		 stop;		/* too many errors: read no further */
 
 	struct conf_sect *sects;
@@ -175,10 +235,16 @@ struct conf_parse {
 	int		 nerrors;
 };
 
-/* Records an error at line (0: the file as a whole); after CONF_ERRORS_MAX
- * sets cp->stop.  In a built-in default it is fatal: our bug. */
+/* Records an error at a place (CONF_LOC; a line of the file being read,
+ * 0: that file as a whole); after CONF_ERRORS_MAX sets cp->stop.  In a
+ * built-in default it is fatal: our bug. */
 void		 conf_error(struct conf_parse *, int line, const char *fmt,
 		    ...) __attribute__((format(printf, 3, 4)));
+/* Records a warning at a place (conf->layers->warnings); no error. */
+void		 conf_warning(struct conf_parse *, int line, const char *fmt,
+		    ...) __attribute__((format(printf, 3, 4)));
+/* The path of the file at a place (CONF_LOC), as it is shown. */
+const char	*conf_loc_path(const struct conf *, int line);
 /* The structure a section's keys land in: conf itself, or the idx-th
  * service, log, override or alert. */
 void		*conf_base(struct conf *, enum conf_kind, int idx);
@@ -206,5 +272,23 @@ void		 conf_set(struct conf_parse *, const struct conf_directive *,
 		    void *base, const char *text, int line);
 /* Reads the file open on fp into cp. */
 void		 conf_read_file(struct conf_parse *, FILE *);
+
+/*
+ * conf_layers.c: the files of a configuration
+ */
+
+/* Reads path, then conf.d beside it, then the secrets file, each checked
+ * (StrictModes; the secrets file's own rules) and into cp.  -1 if path
+ * itself could not be read (the errors are in cp), else 0. */
+int		 conf_read_layers(struct conf_parse *, const char *path);
+/* After the checks: warnings for secrets in files others may read, and
+ * where each value came from, kept in the configuration. */
+void		 conf_layers_finish(struct conf_parse *);
+void		 conf_layers_free(struct conf_layers *);
+/* The origin of a value of a section's structure, or NULL (a default). */
+const struct conf_origin *conf_origin_of(const struct conf *,
+		    enum conf_kind, int idx, size_t d);
+/* 0 if s may be sent as an HTTP header's value, else -1 and *why. */
+int		 conf_header_ok(const char *s, const char **why);
 
 #endif /* CONF_INT_H */

@@ -12,9 +12,11 @@
  * refuses what run would.  The checks run unless the reading stopped on
  * too many errors.  Last, the warnings: what loads but goes unseen.
  *
- * Each error names the line that caused it: the key's line if the file
- * set it, else the section's header, so that a file changing a built-in
- * service is blamed where it changed it.
+ * Each error names the file and line that caused it: the key's place if a
+ * file set it, else the section's header, so that a file changing a
+ * built-in service is blamed where it changed it.  Places (CONF_LOC) hold
+ * the file as well as the line, as the configuration may come from several
+ * (conf_layers.c).
  *
  * Running as root, the file and the programs of a command firewall are
  * refused when anyone but root could change them (perm.c, StrictModes):
@@ -176,7 +178,39 @@ conf_check_alerts(struct conf_parse *cp)
 		    &why) == -1)
 			conf_error(cp, conf_blame(sect, conf_directive_find(
 			    CONF_K_ALERT, "template")), "template: %s", why);
+		/* Matrix sends its token as the Authorization header. */
+		if (matrix && a->authorization[0] != '\0')
+			conf_error(cp, conf_blame(sect, conf_directive_find(
+			    CONF_K_ALERT, "authorization")), "authorization: "
+			    "not for type matrix (its token is the header)");
+		/* Secrets: never quoted, only why they are refused. */
+		if (conf_header_ok(a->authorization, &why) == -1)
+			conf_error(cp, conf_blame(sect, conf_directive_find(
+			    CONF_K_ALERT, "authorization")), "authorization: "
+			    "%s", why);
 	}
+}
+
+/*
+ * [ban] webhook and its header: a URL libcurl takes, a header line.  (As
+ * the firewall, the backend's own check says it: conf_check_firewall().)
+ */
+static void
+conf_check_webhook(struct conf_parse *cp)
+{
+	const struct conf_sect	*sect = conf_sect_of(cp, CONF_K_BAN, -1);
+	const char		*why;
+
+	if (cp->conf->firewall != CONF_FW_WEBHOOK &&
+	    cp->conf->ban_webhook[0] != '\0' &&
+	    !http_url_ok(cp->conf->ban_webhook))
+		conf_error(cp, conf_blame(sect, conf_directive_find(CONF_K_BAN,
+		    "webhook")), "webhook: not an http:// or https:// URL "
+		    "with a host");
+	if (conf_header_ok(cp->conf->ban_webhook_auth, &why) == -1)
+		conf_error(cp, conf_blame(sect, conf_directive_find(CONF_K_BAN,
+		    "webhook_authorization")), "webhook_authorization: %s",
+		    why);
 }
 
 /*
@@ -311,8 +345,11 @@ conf_check_ports(struct conf_parse *cp)
 			sa = conf_sect_of(cp, CONF_K_SERVICE, i);
 			sb = conf_sect_of(cp, CONF_K_SERVICE,
 			    owner[a->ports[j]] - 1);
-			/* Blame the one the file changed. */
-			if ((line = conf_blame(sa, d)) == 0)
+			/* Blame the one the file changed; of two files, the
+			 * later one, which made the clash. */
+			if ((line = conf_blame(sa, d)) == 0 ||
+			    CONF_LOC_FILE(conf_blame(sb, d)) >
+			    CONF_LOC_FILE(line))
 				line = conf_blame(sb, d);
 			builtin = sa == NULL ? a->name : sb == NULL ? b->name :
 			    NULL;
@@ -406,6 +443,7 @@ conf_check(struct conf_parse *cp)
 	conf_check_ports(cp);
 	conf_check_ports_total(cp);
 	conf_check_alerts(cp);
+	conf_check_webhook(cp);
 	conf_check_metrics(cp);
 	conf_check_firewall(cp);
 	conf_check_global(cp);
@@ -438,25 +476,29 @@ static const struct {
 };
 
 /*
- * A warning: a line of conf->warnings, "FILE:LINE: message" as errors are
- * (line 0, or no file: the message alone).
+ * A warning said at start and by check-config: a line of conf->warnings,
+ * "FILE:LINE: warning: message" as conf_warning() writes its own (line 0:
+ * "warning: message", about no one place).
  */
 static void __attribute__((format(printf, 3, 4)))
 conf_warn(struct conf_parse *cp, int line, const char *fmt, ...)
 {
 	struct conf	*conf = cp->conf;
+	const char	*path;
 	char		 msg[512], *old = conf->warnings;
 	va_list		 ap;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (cp->path != NULL && line > 0)
-		conf->warnings = xasprintf("%s%s%s:%d: %s", old != NULL ? old :
-		    "", old != NULL ? "\n" : "", cp->path, line, msg);
+	if (CONF_LOC_LINE(line) > 0 &&
+	    (path = conf_loc_path(conf, line)) != NULL)
+		conf->warnings = xasprintf("%s%s%s:%d: warning: %s",
+		    old != NULL ? old : "", old != NULL ? "\n" : "", path,
+		    CONF_LOC_LINE(line), msg);
 	else
-		conf->warnings = xasprintf("%s%s%s", old != NULL ? old : "",
-		    old != NULL ? "\n" : "", msg);
+		conf->warnings = xasprintf("%s%swarning: %s", old != NULL ?
+		    old : "", old != NULL ? "\n" : "", msg);
 	free(old);
 }
 
@@ -564,8 +606,6 @@ int
 conf_load(const char *path, struct conf **confp, char **cause)
 {
 	struct conf_parse	cp;
-	FILE			*fp;
-	char			*why;
 	size_t			i;
 
 	memset(&cp, 0, sizeof(cp));
@@ -602,21 +642,12 @@ conf_load(const char *path, struct conf **confp, char **cause)
 	cp.in_default--;
 
 	if (path != NULL) {
-		cp.path = path;
 		cp.conf->path = xstrdup(path);
-		if ((fp = fopen(path, "re")) == NULL)
-			conf_error(&cp, 0, "%s", strerror(errno));
-		else if (perm_check_root(path, &why) == -1) {
-			conf_error(&cp, 0, "%s", why);
-			free(why);
-			fclose(fp);
-		} else {
-			conf_read_file(&cp, fp);
-			fclose(fp);
-			if (!cp.stop) {
-				conf_auto_logs(&cp);
-				conf_check(&cp);
-			}
+		/* The main file, conf.d, secrets (conf_layers.c). */
+		if (conf_read_layers(&cp, path) == 0 && !cp.stop) {
+			conf_auto_logs(&cp);
+			conf_check(&cp);
+			conf_layers_finish(&cp);
 		}
 	} else
 		conf_auto_logs(&cp);
@@ -657,19 +688,25 @@ conf_load_command(const char *path)
 		free(cause);
 		return NULL;
 	}
+	if (conf_warnings(conf) != NULL)
+		fprintf(stderr, "%s\n", conf_warnings(conf));
 	return conf;
 }
 
 void
 conf_log_warnings(const struct conf *conf)
 {
-	char	*copy, *line, *save = NULL;
+	char	*copy, *line, *save = NULL, *w;
 
 	if (conf->warnings == NULL)
 		return;
 	copy = xstrdup(conf->warnings);
 	for (line = strtok_r(copy, "\n", &save); line != NULL;
-	    line = strtok_r(NULL, "\n", &save))
+	    line = strtok_r(NULL, "\n", &save)) {
+		/* The log says the level itself. */
+		if ((w = strstr(line, "warning: ")) != NULL)
+			memmove(w, w + 9, strlen(w + 9) + 1);
 		log_warnx("%s", line);
+	}
 	free(copy);
 }

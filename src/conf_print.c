@@ -111,13 +111,53 @@ conf_print_networks(FILE *fp, const struct conf_directive *d,
 	fputc('\n', fp);
 }
 
+/* "FILE:LINE" of a place, the path cut from the left to fit. */
+static const char *
+conf_fmt_place(const struct conf *conf, int line, char *buf, size_t size)
+{
+	char		 esc[256];
+	const char	*path = conf_esc(esc, sizeof(esc),
+			    conf_loc_path(conf, line));
+	size_t		 len = strlen(path), keep = size - 24;
+
+	if (len > keep)
+		snprintf(buf, size, "...%s:%d", path + len - keep + 3,
+		    CONF_LOC_LINE(line));
+	else
+		snprintf(buf, size, "%s:%d", path, CONF_LOC_LINE(line));
+	return buf;
+}
+
+/*
+ * Before a value, when more than one file was read: a comment saying
+ * where it was set, and what it replaced.  The places are cut so that the
+ * line stays within CONF_LINE_MAX and the output loads again.
+ */
 static void
-conf_print_section(FILE *fp, enum conf_kind kind, const char *name,
-    const void *base)
+conf_print_origin(FILE *fp, const struct conf *conf,
+    const struct conf_origin *o)
+{
+	char	at[80], over[80];
+
+	if (o == NULL || conf->layers == NULL || conf->layers->nfiles < 2)
+		return;
+	if (o->over != 0)
+		fprintf(fp, "# %s, replacing %s\n", conf_fmt_place(conf,
+		    o->line, at, sizeof(at)), conf_fmt_place(conf, o->over,
+		    over, sizeof(over)));
+	else
+		fprintf(fp, "# %s\n", conf_fmt_place(conf, o->line, at,
+		    sizeof(at)));
+}
+
+static void
+conf_print_section(FILE *fp, const struct conf *conf, enum conf_kind kind,
+    int idx, const char *name, const void *base)
 {
 	const struct conf_directive	*d;
-	char				 buf[256], label[CONF_ESC];
-	const char			*v;
+	const struct conf_origin	*o;
+	char				 buf[256], label[CONF_ESC], at[80];
+	const char			*v, *sv;
 	size_t				 i;
 
 	fprintf(fp, "\n[%s]\n", conf_sect_label(kind, name, label,
@@ -126,11 +166,27 @@ conf_print_section(FILE *fp, enum conf_kind kind, const char *name,
 		d = &conf_directives[i];
 		if (d->kind != kind)
 			continue;
-		if (d->type == CONF_T_NETWORKS) {
+		o = conf_origin_of(conf, kind, idx, i);
+		conf_print_origin(fp, conf, o);
+		v = NULL;
+		if ((d->flags & CONF_F_SECRET) &&
+		    (sv = *CONF_CFIELD(base, d->off, char *)) != NULL &&
+		    *sv != '\0') {
+			/* Where it is, never what it is. */
+			if (o != NULL)
+				snprintf(buf, sizeof(buf), "<secret from %s>",
+				    conf_fmt_place(conf, o->line, at,
+				    sizeof(at)));
+			else
+				snprintf(buf, sizeof(buf), "<secret>");
+			v = buf;
+		}
+		if (v == NULL && d->type == CONF_T_NETWORKS) {
 			conf_print_networks(fp, d, base);
 			continue;
 		}
-		v = conf_fmt_value(d, base, buf, sizeof(buf));
+		if (v == NULL)
+			v = conf_fmt_value(d, base, buf, sizeof(buf));
 		/* Squeeze a long path so that the line loads again. */
 		if (CONF_KEY_WIDTH + 3 + strlen(v) > CONF_LINE_MAX)
 			fprintf(fp, "%s=%s\n", d->name, v);
@@ -148,31 +204,34 @@ conf_print(FILE *fp, const struct conf *conf)
 	fprintf(fp, "# xmppguard configuration in effect, from %s\n",
 	    conf->path != NULL ? conf_esc(esc, sizeof(esc), conf->path) :
 	    "the built-in defaults");
-	conf_print_section(fp, CONF_K_GLOBAL, "", conf);
-	conf_print_section(fp, CONF_K_STORE, "", conf);
-	conf_print_section(fp, CONF_K_CONNTRACK, "", conf);
-	conf_print_section(fp, CONF_K_TRACK, "", conf);
+	for (i = 1; conf->layers != NULL && i < conf->layers->nfiles; i++)
+		fprintf(fp, "# then %s\n", conf_esc(esc, sizeof(esc),
+		    conf->layers->files[i].path));
+	conf_print_section(fp, conf, CONF_K_GLOBAL, -1, "", conf);
+	conf_print_section(fp, conf, CONF_K_STORE, -1, "", conf);
+	conf_print_section(fp, conf, CONF_K_CONNTRACK, -1, "", conf);
+	conf_print_section(fp, conf, CONF_K_TRACK, -1, "", conf);
 	for (i = 0; i < conf->nservices; i++)
-		conf_print_section(fp, CONF_K_SERVICE, conf->services[i].name,
-		    &conf->services[i]);
+		conf_print_section(fp, conf, CONF_K_SERVICE, i,
+		    conf->services[i].name, &conf->services[i]);
 	for (i = 0; i < conf->nlogs; i++) {
 		/* Not written in the file: [global] logs = auto found it. */
 		if (conf->logs[i].found)
 			fprintf(fp, "\n; auto: found where its package "
 			    "writes it");
-		conf_print_section(fp, CONF_K_LOG, conf->logs[i].name,
+		conf_print_section(fp, conf, CONF_K_LOG, i, conf->logs[i].name,
 		    &conf->logs[i]);
 	}
-	conf_print_section(fp, CONF_K_AUTH, "", conf);
-	conf_print_section(fp, CONF_K_BAN, "", conf);
+	conf_print_section(fp, conf, CONF_K_AUTH, -1, "", conf);
+	conf_print_section(fp, conf, CONF_K_BAN, -1, "", conf);
 	for (i = 0; i < conf->noverrides; i++)
-		conf_print_section(fp, CONF_K_OVERRIDE,
+		conf_print_section(fp, conf, CONF_K_OVERRIDE, i,
 		    conf->overrides[i].name, &conf->overrides[i]);
-	conf_print_section(fp, CONF_K_ALLOW, "", conf);
+	conf_print_section(fp, conf, CONF_K_ALLOW, -1, "", conf);
 	for (i = 0; i < conf->nalerts; i++)
-		conf_print_section(fp, CONF_K_ALERT, conf->alerts[i].name,
-		    &conf->alerts[i]);
-	conf_print_section(fp, CONF_K_METRICS, "", conf);
+		conf_print_section(fp, conf, CONF_K_ALERT, i,
+		    conf->alerts[i].name, &conf->alerts[i]);
+	conf_print_section(fp, conf, CONF_K_METRICS, -1, "", conf);
 }
 
 /* The range column of the reference. */
@@ -370,7 +429,31 @@ conf_reference_man(FILE *fp)
 	    "A line starting with \\fB#\\fR or \\fB;\\fR is a comment, and "
 	    "so is the rest of a line after \\(lq ;\\(rq.\n"
 	    "A line starting with white space continues the list on the line "
-	    "before it.\n",
+	    "before it.\n"
+	    ".PP\n"
+	    "After the file, every file named \\fI*.conf\\fR in the directory "
+	    "\\fBconf.d\\fR beside it is read, in the byte order of the "
+	    "names, then the secrets file (\\fBsecrets\\fR beside it, or "
+	    "[global] \\fBsecrets\\fR), each as if it followed the one "
+	    "before: a section may go on or open again in a later file, and a "
+	    "key set again in a later file replaces the earlier value (twice "
+	    "in one file is an error).\n"
+	    "Each file starts outside any section.\n"
+	    "Other names in conf.d (README, \\fI.dpkg-old\\fR, editors' "
+	    "files, names starting with a dot) are ignored; a missing conf.d "
+	    "or secrets file is no error.\n"
+	    "Run as root, every file but the secrets one must be changeable "
+	    "by root alone, as the main file.\n"
+	    ".PP\n"
+	    "The keys marked \\fIA secret\\fR below (webhook URLs, tokens, "
+	    "Authorization headers) belong in the secrets file: mode 0600 or "
+	    "0400, owned by root or by the daemon's user ([global] "
+	    "\\fBuser\\fR, who reads it again on reload; such a file may set "
+	    "secrets only), or the daemon refuses to start.\n"
+	    "A secret set in a file others may read is warned about, with its "
+	    "file and line; check-config prints where a secret was set, never "
+	    "its value, and when several files were read, where each value "
+	    "came from.\n",
 	    XG_VERSION, XG_SYSCONFDIR);
 	fputs("Durations take a unit: \\fB500ms\\fR, \\fB30s\\fR, "
 	    "\\fB10m\\fR, \\fB1h\\fR, \\fB1d\\fR, \\fB1w\\fR (a plain "
@@ -419,6 +502,11 @@ conf_reference_man(FILE *fp)
 	    ".SH FILES\n"
 	    ".TP\n.I %s/xmppguard/xmppguard.conf\n"
 	    "The configuration.\n"
+	    ".TP\n.I %s/xmppguard/conf.d/*.conf\n"
+	    "Read after it, in name order: the operator's additions.\n"
+	    ".TP\n.I %s/xmppguard/secrets\n"
+	    "Read last: tokens, webhook URLs and Authorization headers "
+	    "(mode 0600).\n"
 	    ".TP\n.I %s/xmppguard/filters/\n"
 	    "The operator's own filters, and changed copies of the shipped "
 	    "ones: a file here wins over one of the same name in the "
@@ -428,7 +516,8 @@ conf_reference_man(FILE *fp)
 	    ".TP\n.I %s/xmppguard.conf.sample\n"
 	    "The sample configuration, every directive commented out with its "
 	    "default.\n",
-	    XG_SYSCONFDIR, XG_SYSCONFDIR, XG_DATADIR, XG_DATADIR);
+	    XG_SYSCONFDIR, XG_SYSCONFDIR, XG_SYSCONFDIR, XG_SYSCONFDIR,
+	    XG_DATADIR, XG_DATADIR);
 	fputs(".SH EXAMPLES\n"
 	    "A Prosody server whose failed logins are judged, an office NAT "
 	    "with higher limits, and a monitoring host never banned:\n"

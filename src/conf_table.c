@@ -137,6 +137,14 @@ const struct conf_directive conf_directives[] = {
 	  "name, unless a [log] section follows that file or has that name; "
 	  "none: the [log] sections only.  A known log left unread, or no "
 	  "log at all, is warned about at start." },
+	{ CONF_K_GLOBAL, "secrets", CONF_T_PATH, CONF_F_EMPTY, 0,
+	  PATH_MAX - 1, NULL, "", G(secrets), 0,
+	  "The secrets file, read last: the same syntax, for the directives "
+	  "marked secret (tokens, webhook URLs, Authorization headers), "
+	  "mode 0600 or 0400, owned by root or by the daemon's user (who "
+	  "may then set secrets only there); the daemon refuses to start "
+	  "otherwise.  Empty: the file secrets beside the main one, if it "
+	  "exists." },
 
 	{ CONF_K_STORE, "path", CONF_T_PATH, CONF_F_EMPTY, 0, PATH_MAX - 1,
 	  NULL, "", G(db_path), 0,
@@ -315,10 +323,16 @@ const struct conf_directive conf_directives[] = {
 	{ CONF_K_BAN, "unban_command", CONF_T_STRING, CONF_F_EMPTY, 0, 1024,
 	  NULL, "", G(unban_command), 0,
 	  "command backend: the same for lifting a ban ({ip}, {prefix})." },
-	{ CONF_K_BAN, "webhook", CONF_T_STRING, CONF_F_EMPTY, 0, 1024,
-	  NULL, "", G(ban_webhook), 0,
+	{ CONF_K_BAN, "webhook", CONF_T_STRING, CONF_F_EMPTY | CONF_F_SECRET,
+	  0, 1024, NULL, "", G(ban_webhook), 0,
 	  "webhook backend: the http(s) URL each ban and unban is POSTed "
-	  "to as JSON." },
+	  "to as JSON.  A secret." },
+	{ CONF_K_BAN, "webhook_authorization", CONF_T_STRING,
+	  CONF_F_EMPTY | CONF_F_SECRET, 0, 1024, NULL, "",
+	  G(ban_webhook_auth), 0,
+	  "webhook backend: sent as the Authorization header of each POST "
+	  "(\"Bearer TOKEN\", \"Basic BASE64\"), for a server's own HTTP "
+	  "API; empty: none.  A secret." },
 
 	{ CONF_K_OVERRIDE, "networks", CONF_T_NETWORKS, CONF_F_REQUIRED, 0, 0,
 	  NULL, NULL, O(networks), O(nnetworks),
@@ -348,19 +362,26 @@ const struct conf_directive conf_directives[] = {
 	  "The chat's dialect: Slack-compatible incoming webhooks (slack, "
 	  "mattermost, rocketchat), matrix (client-server API), discord, or "
 	  "json (a generic webhook)." },
-	{ CONF_K_ALERT, "url", CONF_T_STRING, CONF_F_REQUIRED, 0, 1024, NULL,
-	  NULL, A(url), 0,
+	{ CONF_K_ALERT, "url", CONF_T_STRING, CONF_F_REQUIRED | CONF_F_SECRET,
+	  0, 1024, NULL, NULL, A(url), 0,
 	  "The incoming webhook's URL; matrix: the homeserver's base URL.  "
 	  "https (certificates verified); http only for a local relay.  "
-	  "Never logged nor shown beyond its host." },
+	  "A secret: never logged nor shown beyond its host." },
 	{ CONF_K_ALERT, "room", CONF_T_STRING, CONF_F_EMPTY, 0, 255, NULL,
 	  "", A(room), 0,
 	  "matrix: the room id (!abc:example.org) the bot's user has "
 	  "joined." },
-	{ CONF_K_ALERT, "token", CONF_T_STRING, CONF_F_EMPTY, 0, 1024, NULL,
-	  "", A(token), 0,
-	  "matrix: the bot's access token, sent as Authorization: Bearer; "
-	  "never logged nor shown by status." },
+	{ CONF_K_ALERT, "token", CONF_T_STRING, CONF_F_EMPTY | CONF_F_SECRET,
+	  0, 1024, NULL, "", A(token), 0,
+	  "matrix: the bot's access token, sent as Authorization: Bearer.  "
+	  "A secret: never logged nor shown." },
+	{ CONF_K_ALERT, "authorization", CONF_T_STRING,
+	  CONF_F_EMPTY | CONF_F_SECRET, 0, 1024, NULL, "",
+	  A(authorization), 0,
+	  "Every type but matrix: sent as the Authorization header "
+	  "(\"Bearer TOKEN\", \"Basic BASE64\"), for a server's own HTTP "
+	  "API (ejabberd's mod_http_api, a Prosody REST module) or a relay "
+	  "that wants one; empty: none.  A secret." },
 	{ CONF_K_ALERT, "username", CONF_T_STRING, CONF_F_EMPTY, 0, 64, NULL,
 	  "", A(username), 0,
 	  "slack, mattermost, rocketchat, discord: the sender's name shown "

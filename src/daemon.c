@@ -40,6 +40,7 @@
 #include "logsrc.h"
 #include "loop.h"
 #include "metrics.h"
+#include "notify.h"
 #include "outage.h"
 #include "pipeline.h"
 #include "priv.h"
@@ -71,8 +72,9 @@ daemon_seed(void)
 
 /*
  * `xmppguard run`'s options and configuration: -1 for a usage error, 1
- * if the configuration did not load (the errors are printed), else 0 with
- * *foreground set and d ready for daemon_run().
+ * if the configuration did not load or check-config would refuse it (the
+ * errors are printed), else 0 with *foreground set and d ready for
+ * daemon_run().
  */
 int
 daemon_init(struct daemon *d, int argc, char **argv, int *foreground)
@@ -87,6 +89,7 @@ daemon_init(struct daemon *d, int argc, char **argv, int *foreground)
 		{ NULL,		0,			NULL, 0 }
 	};
 	const char	*conf_path = NULL;
+	char		*cause;
 	int		 ch, debug = 0;
 
 	memset(d, 0, sizeof(*d));
@@ -124,6 +127,16 @@ daemon_init(struct daemon *d, int argc, char **argv, int *foreground)
 		return -1;
 	if ((d->conf = conf_load_command(conf_path)) == NULL)
 		return 1;
+	/* The filters too, as check-config does: a configuration error is
+	 * told apart from the failures of start-up proper (exit 78, which
+	 * the unit does not restart on). */
+	if (logsrc_check(d->conf, &cause) == -1) {
+		fprintf(stderr, "%s\n", cause);
+		free(cause);
+		conf_free(d->conf);
+		d->conf = NULL;
+		return 1;
+	}
 	daemon_apply_overrides(d, d->conf);
 	if (debug)
 		d->conf->log_level = LOG_LEVEL_DEBUG;
@@ -237,11 +250,33 @@ daemon_detach(struct daemon *d)
 		fatal("setsid");
 }
 
+/* The service manager's status line (notify.c), from the counters. */
+static void
+daemon_notify_cb(struct notify_summary *s, void *arg)
+{
+	struct daemon		*d = arg;
+	struct ban_stats	 bst;
+	struct track_stats	 tst;
+
+	bans_get_stats(enforce_bans(d->enforce), &bst);
+	track_get_stats(pipeline_track(d->pipeline), &tst);
+	s->dry_run = d->conf->dry_run != 0;
+	s->services = d->conf->nservices;
+	s->logs = d->conf->nlogs;
+	s->bans = bst.active;
+	s->tracked = tst.entries;
+}
+
 void
 daemon_ready(struct daemon *d)
 {
 	int	fd;
 
+	/* Under systemd (Type=notify) the start is done now; from here the
+	 * loop sends the status line and the watchdog's keep-alives. */
+	if (notify_start(d->loop, daemon_notify_cb, d) == -1)
+		fatal("loop: timers");
+	notify_ready();
 	if (d->ready_fd == -1)
 		return;
 	/* From here on the terminal is gone: log to syslog only. */
@@ -306,6 +341,7 @@ daemon_stop_cb(struct loop *loop, int signo, void *arg)
 {
 	(void)arg;
 	log_info("%s received, stopping", strsignal(signo));
+	notify_stopping();
 	loop_stop(loop);
 }
 
@@ -325,8 +361,8 @@ daemon_reload_refused(FILE *out, char *cause)
  * SIGHUP: build a new configuration beside the running one and swap it in
  * only if it loaded cleanly; a broken file leaves the daemon as it was.
  */
-int
-daemon_reload(struct daemon *d, FILE *out)
+static int
+daemon_reload_swap(struct daemon *d, FILE *out)
 {
 	struct conf	*conf;
 	struct logsrc	*logs;
@@ -409,6 +445,19 @@ daemon_reload(struct daemon *d, FILE *out)
 		fprintf(out, "configuration %s loaded\n", conf->path != NULL ?
 		    conf->path : "(built-in)");
 	return 0;
+}
+
+/* The service manager sees the reload begin and end, failed or not (it
+ * waits for READY=1 either way). */
+int
+daemon_reload(struct daemon *d, FILE *out)
+{
+	int	rc;
+
+	notify_reloading();
+	rc = daemon_reload_swap(d, out);
+	notify_ready();
+	return rc;
 }
 
 static void

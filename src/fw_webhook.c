@@ -11,7 +11,10 @@
  * for a client judged through a configured proxy, whose ban drops the
  * ports named, "all" for every port; an unban names the ban's).  apply() only
  * formats and queues: the POSTs run on the event loop through http.c, so a
- * slow or dead receiver never blocks detection.  A POST that gets no
+ * slow or dead receiver never blocks detection.  With [ban]
+ * webhook_authorization each POST carries it as the Authorization header
+ * (a server's own HTTP API wants one); like the URL it is a secret,
+ * never logged.  A POST that gets no
  * answer, times out or gets 408, 429 or 5xx is retried with a doubling
  * backoff; one that still fails is counted (fw_stats()->failures and the
  * http counters) and logged, at most one warning per
@@ -49,6 +52,9 @@
 struct fw_webhook {
 	struct fw		*fw;
 	char			*url;		/* [ban] webhook */
+	char			*auth;		/* "Authorization: ..."; NULL:
+						 * none ([ban]
+						 * webhook_authorization) */
 	struct http		*http;
 	int			 timeout_ms;	/* per attempt */
 	unsigned int		 retries;	/* as given to http.c */
@@ -159,15 +165,14 @@ static int
 fw_webhook_check(const struct conf *conf, char **cause)
 {
 	const char	*url = conf->ban_webhook;
-	char		 esc[96];
 
 	if (url == NULL || *url == '\0') {
 		*cause = xstrdup("no URL: set webhook in [ban]");
 		return -1;
 	}
+	/* The URL is a secret (its path may hold a token): not quoted. */
 	if (!http_url_ok(url)) {
-		*cause = xasprintf("webhook %s: not an http:// or https:// URL",
-		    log_escape(esc, sizeof esc, url, strlen(url)));
+		*cause = xstrdup("webhook: not an http:// or https:// URL");
 		return -1;
 	}
 	return 0;
@@ -195,6 +200,9 @@ fw_webhook_open(struct fw *fw, const struct conf *conf, char **cause)
 		return -1;
 	}
 	wh->url = xstrdup(url);
+	if (conf->ban_webhook_auth != NULL && conf->ban_webhook_auth[0] != '\0')
+		wh->auth = xasprintf("Authorization: %s",
+		    conf->ban_webhook_auth);
 	wh->retries = HTTP_RETRIES_DEFAULT;
 	wh->backoff_ms = HTTP_BACKOFF_DEFAULT;
 	wh->max_inflight = FW_WEBHOOK_INFLIGHT;
@@ -217,6 +225,7 @@ fw_webhook_apply(struct fw *fw, const struct fw_op *ops, size_t n,
 {
 	struct fw_webhook	*wh = fw->priv;
 	struct fw_webhook_post	*post;
+	const char		*hdrs[2] = { NULL, NULL };
 	char			*body;
 	size_t			 i, len, dropped = 0;
 	int64_t			 now = clock_realtime();
@@ -241,7 +250,8 @@ fw_webhook_apply(struct fw *fw, const struct fw_op *ops, size_t n,
 		post->action = fw_webhook_action(ops[i].kind);
 		addr_prefix_ntop(&ops[i].prefix, post->prefix,
 		    sizeof post->prefix);
-		if (http_post_json(wh->http, wh->url, body, len,
+		hdrs[0] = wh->auth;
+		if (http_request(wh->http, "POST", wh->url, hdrs, body, len,
 		    wh->timeout_ms, fw_webhook_done_cb, post) == -1) {
 			error = errno;
 			dropped++;
@@ -271,6 +281,10 @@ fw_webhook_close(struct fw *fw)
 		    st.inflight + st.pending);
 	http_free(wh->http);
 	free(wh->url);
+	if (wh->auth != NULL) {
+		explicit_bzero(wh->auth, strlen(wh->auth));
+		free(wh->auth);
+	}
 	free(wh);
 	fw->priv = NULL;
 }

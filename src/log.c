@@ -4,12 +4,26 @@
  * Messages are formatted into a fixed buffer: a caller can never make the
  * logger allocate, and anything that came from outside is expected to pass
  * through log_escape() first.
+ *
+ * Under systemd stderr is a stream to the journal, which reads a leading
+ * "<N>" as the line's syslog priority (sd-daemon(3)): with it, `journalctl
+ * -p warning` finds our warnings, and the identifier comes from the unit
+ * (SyslogIdentifier=), so the "xmppguard: " of the terminal goes.  The
+ * stream is recognised as systemd documents it: JOURNAL_STREAM holds the
+ * device and inode of the stream it connected, and stderr must be that
+ * very file (a shell that redirected it elsewhere keeps the variable).
+ * It is looked at by log_init(), or at the first message before that.
  */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <unistd.h>
+
+#include <systemd/sd-daemon.h>
 
 #include "log.h"
 
@@ -18,16 +32,43 @@
 static int		log_foreground = 1;
 static enum log_level	log_level_max = LOG_LEVEL_INFO;
 static int		log_syslog_open;
+static int		log_journal = -1;	/* stderr is the journal's;
+						 * -1: not looked yet */
 
 static const char *const log_names[] = {
 	"error", "warning", "info", "debug"
 };
+
+/* 1 if stderr is the stream JOURNAL_STREAM ("DEV:INO") names, else 0. */
+static int
+log_journal_detect(void)
+{
+	const char		*env = getenv("JOURNAL_STREAM");
+	char			*end;
+	unsigned long long	 dev, ino;
+	struct stat		 sb;
+
+	if (env == NULL || *env < '0' || *env > '9')
+		return 0;
+	errno = 0;
+	dev = strtoull(env, &end, 10);
+	if (errno != 0 || *end != ':' || end[1] < '0' || end[1] > '9')
+		return 0;
+	ino = strtoull(end + 1, &end, 10);
+	if (errno != 0 || *end != '\0')
+		return 0;
+	if (fstat(STDERR_FILENO, &sb) == -1)
+		return 0;
+	return (unsigned long long)sb.st_dev == dev &&
+	    (unsigned long long)sb.st_ino == ino;
+}
 
 void
 log_init(int foreground, enum log_level level)
 {
 	log_foreground = foreground;
 	log_level_max = level;
+	log_journal = log_journal_detect();
 	if (!foreground && !log_syslog_open) {
 		openlog("xmppguard", LOG_PID | LOG_NDELAY, LOG_DAEMON);
 		log_syslog_open = 1;
@@ -69,6 +110,9 @@ static void
 log_vwrite(enum log_level level, int with_errno, const char *fmt, va_list ap)
 {
 	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
+	static const char *const sd_prio[] = {
+		SD_ERR, SD_WARNING, SD_INFO, SD_DEBUG
+	};
 	char	msg[LOG_MSG_MAX];
 	int	saved = errno, n;
 
@@ -79,8 +123,13 @@ log_vwrite(enum log_level level, int with_errno, const char *fmt, va_list ap)
 		n = 0;
 	if (with_errno && (size_t)n < sizeof(msg))
 		snprintf(msg + n, sizeof(msg) - n, ": %s", strerror(saved));
+	if (log_foreground && log_journal == -1)
+		log_journal = log_journal_detect();
+	/* The level's word stays for the journal too: `journalctl -o
+	 * cat` and an uncoloured terminal still show it. */
 	if (log_foreground)
-		fprintf(stderr, "xmppguard: %s%s%s\n",
+		fprintf(stderr, "%s%s%s%s\n",
+		    log_journal ? sd_prio[level] : "xmppguard: ",
 		    level == LOG_LEVEL_INFO ? "" : log_names[level],
 		    level == LOG_LEVEL_INFO ? "" : ": ", msg);
 	else

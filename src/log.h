@@ -1,5 +1,7 @@
 /*
- * Logging: stderr in the foreground, syslog(3) otherwise.
+ * Logging: stderr in the foreground, syslog(3) otherwise.  When stderr is
+ * the journal's stream (JOURNAL_STREAM, under systemd), each line starts
+ * with its syslog priority ("<4>warning: ...") for `journalctl -p`.
  */
 #ifndef LOG_H
 #define LOG_H
@@ -15,7 +17,8 @@ enum log_level {
 };
 
 /* Sets where messages go (stderr if foreground, else syslog) and the most
- * verbose level printed.  May be called again (after a reload). */
+ * verbose level printed, and looks whether stderr is the journal.  May be
+ * called again (after a reload). */
 void	log_init(int foreground, enum log_level level);
 void	log_set_level(enum log_level level);
 enum log_level log_get_level(void);

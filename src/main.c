@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -224,6 +225,11 @@ daemon_run(struct daemon *d, int foreground)
 	return 0;
 }
 
+/*
+ * A configuration that does not load exits EX_CONFIG (78), apart from
+ * every other failure (1): the systemd unit does not restart on it
+ * (RestartPreventExitStatus=78), since the same file fails the same way.
+ */
 static int
 main_run(int argc, char **argv)
 {
@@ -236,7 +242,7 @@ main_run(int argc, char **argv)
 	case 0:
 		return daemon_run(&d, foreground);
 	default:
-		return 1;
+		return EX_CONFIG;
 	}
 }
 

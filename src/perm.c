@@ -13,6 +13,13 @@
  * else can write could be pointed elsewhere) and along the path resolved
  * (where the bytes really are).  The first problem found is reported;
  * nothing here changes anything.
+ *
+ * A secrets file (tokens, webhook URLs) has a rule of its own: no one but
+ * root and the daemon's user may read it, so group and others have no
+ * access at all, and it may belong to the daemon's user (who must read it
+ * again on reload, after the drop) as well as to root.  Its directories
+ * follow StrictModes: a directory someone else can write lets them swap
+ * the file.
  */
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -31,6 +38,8 @@
 #include "xmalloc.h"
 
 #define PERM_REFUSE	"; refusing it when running as root"
+
+static int	perm_walk(const char *, char **);
 
 static void
 perm_user(uid_t uid, char *buf, size_t size)
@@ -124,8 +133,6 @@ int
 perm_check(const char *path, char **cause)
 {
 	struct stat	 st;
-	char		 cwd[PATH_MAX], *abs, *real;
-	int		 rc;
 
 	if (stat(path, &st) == -1) {
 		*cause = xstrdup(strerror(errno));
@@ -136,6 +143,16 @@ perm_check(const char *path, char **cause)
 		return 0;
 	if (perm_one(NULL, &st, cause) == -1)
 		return -1;
+	return perm_walk(path, cause);
+}
+
+/* The directories above path, as written and as resolved. */
+static int
+perm_walk(const char *path, char **cause)
+{
+	char	 cwd[PATH_MAX], *abs, *real;
+	int	 rc;
+
 	if (path[0] == '/')
 		abs = xstrdup(path);
 	else if (getcwd(cwd, sizeof cwd) != NULL)
@@ -161,4 +178,62 @@ perm_check_root(const char *path, char **cause)
 	if (geteuid() != 0)
 		return 0;
 	return perm_check(path, cause);
+}
+
+int
+perm_check_secret(const char *path, const struct stat *st, uid_t uid,
+    char **cause)
+{
+	char	 who[128];
+	mode_t	 mode = st->st_mode & 07777;
+
+	if (!S_ISREG(st->st_mode)) {
+		*cause = xstrdup("not a regular file");
+		return -1;
+	}
+	if (st->st_uid != 0 && st->st_uid != geteuid() &&
+	    (uid == (uid_t)-1 || st->st_uid != uid)) {
+		perm_user(st->st_uid, who, sizeof who);
+		*cause = xasprintf("owned by %s, not root nor the daemon's "
+		    "user; refusing a secrets file", who);
+		return -1;
+	}
+	if (mode & (S_IRWXG | S_IRWXO)) {
+		if (mode & S_IRWXO)
+			snprintf(who, sizeof who, "others");
+		else
+			perm_group(st->st_gid, who, sizeof who);
+		*cause = xasprintf("open to %s (mode %04o); a secrets file "
+		    "must be mode 0600 or 0400", who, (unsigned)mode);
+		return -1;
+	}
+	if (geteuid() != 0)
+		return 0;
+	return perm_walk(path, cause);
+}
+
+int
+perm_exposed(uid_t owner, gid_t group, mode_t mode, uid_t uid, gid_t gid,
+    char *buf, size_t size)
+{
+	char	who[128];
+
+	if (mode & S_IROTH) {
+		snprintf(buf, size, "readable by others (mode %04o)",
+		    (unsigned)(mode & 07777));
+		return 1;
+	}
+	if ((mode & S_IRGRP) && group != 0 &&
+	    (gid == (gid_t)-1 || group != gid)) {
+		perm_group(group, who, sizeof who);
+		snprintf(buf, size, "readable by %s (mode %04o)", who,
+		    (unsigned)(mode & 07777));
+		return 1;
+	}
+	if (owner != 0 && (uid == (uid_t)-1 || owner != uid)) {
+		perm_user(owner, who, sizeof who);
+		snprintf(buf, size, "owned by %s", who);
+		return 1;
+	}
+	return 0;
 }

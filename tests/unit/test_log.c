@@ -1,12 +1,30 @@
 /*
  * log_escape() and the rate limiter: what reaches a log from the outside is
- * printable, bounded, and visibly cut.
+ * printable, bounded, and visibly cut.  On the journal's stream (stderr a
+ * temporary file that JOURNAL_STREAM names) each line carries its syslog
+ * priority; anywhere else it reads as on a terminal.
  */
 #include "unit.h"
 
+#include <sys/stat.h>
+
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../../src/log.c"
+
+/* An error line without fatal()'s exit. */
+static void
+log_vwrite_err(const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	log_vwrite(LOG_LEVEL_ERR, 0, fmt, ap);
+	va_end(ap);
+}
 
 static void
 test_escape_printable(void **state)
@@ -83,6 +101,89 @@ test_level_names(void **state)
 	assert_string_equal(log_level_name(LOG_LEVEL_INFO), "info");
 }
 
+/*
+ * What the four levels write to stderr, with JOURNAL_STREAM set to env
+ * ("match": stderr's own device and inode), into out.  Without init, as
+ * a command that never calls log_init(): looked at the first line.
+ */
+static void
+log_capture(const char *env, int init, char *out, size_t size)
+{
+	char		 path[] = "/tmp/xg-log.XXXXXX", js[64];
+	struct stat	 sb;
+	int		 fd, saved;
+	ssize_t		 n;
+
+	assert_true((fd = mkstemp(path)) != -1);
+	unlink(path);
+	fflush(stderr);
+	assert_true((saved = dup(STDERR_FILENO)) != -1);
+	assert_true(dup2(fd, STDERR_FILENO) != -1);
+	assert_int_equal(fstat(fd, &sb), 0);
+	if (env == NULL)
+		unsetenv("JOURNAL_STREAM");
+	else if (strcmp(env, "match") == 0) {
+		snprintf(js, sizeof(js), "%llu:%llu",
+		    (unsigned long long)sb.st_dev,
+		    (unsigned long long)sb.st_ino);
+		setenv("JOURNAL_STREAM", js, 1);
+	} else
+		setenv("JOURNAL_STREAM", env, 1);
+	log_init(1, LOG_LEVEL_DEBUG);
+	if (!init)
+		log_journal = -1;
+	errno = ENOENT;
+	log_warn("w %d", 1);
+	log_info("i");
+	log_debug("d");
+	log_vwrite_err("e");
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	unsetenv("JOURNAL_STREAM");
+	log_init(1, LOG_LEVEL_INFO);
+	n = pread(fd, out, size - 1, 0);
+	close(fd);
+	assert_true(n >= 0);
+	out[n] = '\0';
+}
+
+static void
+test_journal_priorities(void **state)
+{
+	const char	*want = "<4>warning: w 1: No such file or directory\n"
+	    "<6>i\n"
+	    "<7>debug: d\n"
+	    "<3>error: e\n";
+	char		 buf[512];
+
+	(void)state;
+	log_capture("match", 1, buf, sizeof(buf));
+	assert_string_equal(buf, want);
+	log_capture("match", 0, buf, sizeof(buf));
+	assert_string_equal(buf, want);
+}
+
+/* Not the journal: as on a terminal, whatever JOURNAL_STREAM says. */
+static void
+test_journal_not_stderr(void **state)
+{
+	static const char *const envs[] = {
+		NULL, "", "1:2", "garbage", "12:", ":34", "1:2:3", "-1:-1"
+	};
+	const char	*plain = "xmppguard: warning: w 1: No such file or "
+	    "directory\nxmppguard: i\nxmppguard: debug: d\n"
+	    "xmppguard: error: e\n";
+	char		 buf[512];
+	size_t		 i;
+
+	(void)state;
+	for (i = 0; i < sizeof(envs) / sizeof(envs[0]); i++) {
+		log_capture(envs[i], 1, buf, sizeof(buf));
+		assert_string_equal(buf, plain);
+	}
+}
+
 int
 main(void)
 {
@@ -93,6 +194,8 @@ main(void)
 		cmocka_unit_test(test_escape_tiny_buffers),
 		cmocka_unit_test(test_ratelimit),
 		cmocka_unit_test(test_level_names),
+		cmocka_unit_test(test_journal_priorities),
+		cmocka_unit_test(test_journal_not_stderr),
 	};
 
 	return cmocka_run_group_tests_name("log", tests, NULL, NULL);
