@@ -1015,6 +1015,7 @@ conf_free(struct conf *conf)
 	free(conf->alerts);
 	conf_layers_free(conf->layers);
 	free(conf->path);
+	free(conf->warnings);
 	free(conf);
 }
 

@@ -134,6 +134,15 @@ struct conf_log {
 	char		*journal;	/* unit; NULL: a file */
 	char		*journal_match;	/* FIELD=VALUE, ...; NULL: none */
 	char		*journal_dir;	/* NULL: the system journal */
+	int		 found;		/* not written: logs = auto found it
+					 * where a package writes it */
+};
+
+/* [global] logs: follow the known servers' logs found, or only those
+ * written. */
+enum conf_logs {
+	CONF_LOGS_AUTO,
+	CONF_LOGS_NONE
 };
 
 /* [override NAME]: higher (or lower) limits for known networks, e.g. a
@@ -163,6 +172,7 @@ struct conf {
 	enum conf_firewall firewall;
 	int		 dry_run;
 	int		 log_level;	/* enum log_level */
+	int		 logs_mode;	/* enum conf_logs */
 	char		*secrets;	/* "": the file secrets beside the
 					 * main one, if it exists */
 
@@ -246,6 +256,12 @@ struct conf {
 	char		*metrics_file;		/* textfile collector; "" */
 	int64_t		 metrics_interval;	/* us */
 	char		*metrics_listen;	/* "ADDR:PORT"; "" */
+
+	/* What loaded but goes unseen, said at start and by check-config
+	 * only (a server's log left unread, no log at all, a log file
+	 * missing): "FILE:LINE: warning: message" or "warning: message"
+	 * lines; NULL: none.  (conf_warnings() has the others.) */
+	char		*warnings;
 };
 
 /*
@@ -262,6 +278,11 @@ int	 conf_load(const char *path, struct conf **confp, char **cause);
  * the built-in defaults.  On errors prints them to stderr and returns NULL.
  */
 struct conf *conf_load_command(const char *path);
+/* The file the commands load: path, else CONF_DEFAULT_PATH if it exists,
+ * else NULL (the built-in defaults). */
+const char *conf_command_path(const char *path);
+/* Logs each of conf->warnings (log_warnx), as the daemon starts. */
+void	 conf_log_warnings(const struct conf *);
 /* Frees a configuration; NULL is a no-op. */
 void	 conf_free(struct conf *);
 /* What loading found worth saying but not refusing (a secret in a file

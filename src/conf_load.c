@@ -1,12 +1,16 @@
 /*
  * Loading a configuration: the built-in defaults (every directive's
- * default, the three built-in services, and without a file the logs a
- * packaged server writes), then the file as conf.c reads it, then the
- * checks that need the whole file: what a section needs (required keys, a
- * non-empty list), what sections must not share (a log file, a port), the
- * ports of all services together, and what an [alert] or [metrics] value
- * means beyond its syntax.  The checks run unless the reading stopped on
- * too many errors.
+ * default, the three built-in services), then the file as conf.c reads
+ * it, then the logs [global] logs = auto finds where the servers'
+ * packages write them (with a file or without), then the checks that need
+ * the whole file: what a section needs (required keys, a non-empty list),
+ * what sections must not share (a log file, a port), the ports of all
+ * services together, what an [alert] or [metrics] value means beyond its
+ * syntax, and what the start would refuse (the firewall backend's own
+ * check, the control socket's mode and group, the user, the directories
+ * made): check-config and run load through here alike, so check-config
+ * refuses what run would.  The checks run unless the reading stopped on
+ * too many errors.  Last, the warnings: what loads but goes unseen.
  *
  * Each error names the file and line that caused it: the key's place if a
  * file set it, else the section's header, so that a file changing a
@@ -19,10 +23,13 @@
  * whoever writes them decides whom root bans, or what it runs.
  */
 #include <sys/types.h>
+#include <sys/stat.h>
 
 #include <arpa/inet.h>
 
 #include <errno.h>
+#include <pwd.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,7 +39,10 @@
 #include "alert.h"
 #include "conf.h"
 #include "conf_int.h"
+#include "ctl.h"
+#include "fw.h"
 #include "http.h"
+#include "log.h"
 #include "logsrc_journal.h"
 #include "metrics.h"
 #include "perm.h"
@@ -218,14 +228,18 @@ conf_check_alerts(struct conf_parse *cp)
 	}
 }
 
-/* [ban] webhook and its header: a URL libcurl takes, a header line. */
+/*
+ * [ban] webhook and its header: a URL libcurl takes, a header line.  (As
+ * the firewall, the backend's own check says it: conf_check_firewall().)
+ */
 static void
 conf_check_webhook(struct conf_parse *cp)
 {
 	const struct conf_sect	*sect = conf_sect_of(cp, CONF_K_BAN, -1);
 	const char		*why;
 
-	if (cp->conf->ban_webhook[0] != '\0' &&
+	if (cp->conf->firewall != CONF_FW_WEBHOOK &&
+	    cp->conf->ban_webhook[0] != '\0' &&
 	    !http_url_ok(cp->conf->ban_webhook))
 		conf_error(cp, conf_blame(sect, conf_directive_find(CONF_K_BAN,
 		    "webhook")), "webhook: not an http:// or https:// URL "
@@ -236,37 +250,94 @@ conf_check_webhook(struct conf_parse *cp)
 		    why);
 }
 
-/* [metrics] listen: an address and a port the endpoint can bind. */
 /*
- * The programs a command firewall runs (the first word of ban_command and
- * unban_command, an absolute path: fw_cmd.c checks the rest) may be
- * changed by root alone.
+ * dir, of [global] key, can be made as the daemon makes it (mkdir, one
+ * level): it is a directory, or its parent is.  The message is the one
+ * mkdir's failure gives at start.
  */
 static void
-conf_check_commands(struct conf_parse *cp)
+conf_check_mkdir(struct conf_parse *cp, const struct conf_sect *g,
+    const char *key, const char *dir)
 {
-	static const char *const names[] = { "ban_command", "unban_command" };
-	const char	*cmds[2];
-	char		*prog, *why;
-	size_t		 i, len;
+	struct stat	 st;
+	char		*parent;
+	int		 err = 0;
 
-	if (cp->conf->firewall != CONF_FW_COMMAND)
-		return;
-	cmds[0] = cp->conf->ban_command;
-	cmds[1] = cp->conf->unban_command;
-	for (i = 0; i < nitems(cmds); i++) {
-		if (cmds[i] == NULL || cmds[i][0] != '/')
-			continue;
-		len = strcspn(cmds[i], " \t");
-		prog = xstrndup(cmds[i], len);
-		if (perm_check_root(prog, &why) == -1) {
-			conf_error(cp, conf_blame(conf_sect_of(cp, CONF_K_BAN,
-			    -1), conf_directive_find(CONF_K_BAN, names[i])),
-			    "%s: %s: %s", names[i], prog, why);
-			free(why);
-		}
-		free(prog);
+	if (stat(dir, &st) == 0)
+		err = S_ISDIR(st.st_mode) ? 0 : ENOTDIR;
+	else if (errno == ENOENT) {
+		parent = xstrndup(dir, (size_t)(strrchr(dir, '/') - dir));
+		if (*parent != '\0' && stat(parent, &st) == -1)
+			err = errno;
+		else if (*parent != '\0' && !S_ISDIR(st.st_mode))
+			err = ENOTDIR;
+		free(parent);
 	}
+	if (err != 0 && err != EACCES)
+		conf_error(cp, conf_blame(g, conf_directive_find(CONF_K_GLOBAL,
+		    key)), "%s: %s", dir, strerror(err));
+}
+
+/*
+ * What the firewall backend would refuse when it opens (fw_check(): the
+ * backend's own check, so the two cannot disagree), dry run or not: a
+ * dry run today is a real one once the operator removes the line.  The
+ * message starts with the directive to blame when there is one.
+ */
+static void
+conf_check_firewall(struct conf_parse *cp)
+{
+	const struct conf_directive	*d;
+	char				*why, word[32];
+	int				 line;
+
+	if (fw_check(cp->conf, &why) == 0)
+		return;
+	snprintf(word, sizeof(word), "%.*s", (int)strcspn(why, ": "), why);
+	if ((d = conf_directive_find(CONF_K_BAN, word)) != NULL)
+		line = conf_blame(conf_sect_of(cp, CONF_K_BAN, -1), d);
+	else
+		line = conf_blame(conf_sect_of(cp, CONF_K_GLOBAL, -1),
+		    conf_directive_find(CONF_K_GLOBAL, "firewall"));
+	conf_error(cp, line, "%s", why);
+	free(why);
+}
+
+/*
+ * [global]: what the start would refuse before binding anything, checked
+ * without root: the control socket's mode and group (ctl_check(), as
+ * ctl_open() does), [global] user, and the directories the daemon creates
+ * one level deep (state_dir, the control socket's), whose parent must be
+ * there.
+ */
+static void
+conf_check_global(struct conf_parse *cp)
+{
+	const struct conf_sect	*g = conf_sect_of(cp, CONF_K_GLOBAL, -1);
+	struct conf		*conf = cp->conf;
+	struct passwd		*pw;
+	char			*why, *dir;
+	mode_t			 m;
+	gid_t			 gid;
+
+	if (ctl_check(conf->control_group, conf->control_mode, &m, &gid,
+	    &why) == -1) {
+		conf_error(cp, conf_blame(g, conf_directive_find(CONF_K_GLOBAL,
+		    strncmp(why, "control_group", 13) == 0 ? "control_group" :
+		    "control_mode")), "%s", why);
+		free(why);
+	}
+	if (*conf->user != '\0' && ((pw = getpwnam(conf->user)) == NULL ||
+	    pw->pw_uid == 0))
+		conf_error(cp, conf_blame(g, conf_directive_find(CONF_K_GLOBAL,
+		    "user")), "user %s: %s", conf->user, pw == NULL ?
+		    "no such user" : "is root");
+	conf_check_mkdir(cp, g, "state_dir", conf->state_dir);
+	dir = xstrndup(conf->control_socket, (size_t)(strrchr(
+	    conf->control_socket, '/') - conf->control_socket));
+	if (*dir != '\0')
+		conf_check_mkdir(cp, g, "control_socket", dir);
+	free(dir);
 }
 
 static void
@@ -411,13 +482,23 @@ conf_check(struct conf_parse *cp)
 	conf_check_alerts(cp);
 	conf_check_webhook(cp);
 	conf_check_metrics(cp);
-	conf_check_commands(cp);
+	conf_check_firewall(cp);
+	conf_check_global(cp);
 }
 
 /*
- * The logs the built-in configuration follows when they exist: where the
- * Debian packages of the servers write them, each read by the filter of
- * the same name.
+ * The logs [global] logs = auto follows when they exist: where each
+ * server's Debian or upstream package writes it, read by the filter of
+ * the same name.  Only paths a package documents are here:
+ *  - prosody, ejabberd, jabberd2, metronome: their Debian packages'
+ *    default configurations (/var/log/NAME/, the main log file);
+ *  - openfire: igniterealtime's .deb links /usr/share/openfire/logs to
+ *    /var/log/openfire (build/debian/openfire.links); openfire.log is the
+ *    one file of 4.7 and later (older releases split it by level);
+ *  - mongooseim: the packages of esl/MongooseIM (tools/pkg) keep the log
+ *    in /var/log/mongooseim, the file mongooseim.log.
+ * Tigase has no package with a fixed place (its logs/ is under wherever
+ * it was unpacked): contrib/examples/tigase.conf names it.
  */
 static const struct {
 	const char	*name;
@@ -426,7 +507,138 @@ static const struct {
 	{ "prosody",	"/var/log/prosody/prosody.log" },
 	{ "ejabberd",	"/var/log/ejabberd/ejabberd.log" },
 	{ "jabberd2",	"/var/log/jabberd2/c2s.log" },
+	{ "metronome",	"/var/log/metronome/metronome.log" },
+	{ "openfire",	"/var/log/openfire/openfire.log" },
+	{ "mongooseim",	"/var/log/mongooseim/mongooseim.log" },
 };
+
+/*
+ * A warning said at start and by check-config: a line of conf->warnings,
+ * "FILE:LINE: warning: message" as conf_warning() writes its own (line 0:
+ * "warning: message", about no one place).
+ */
+static void __attribute__((format(printf, 3, 4)))
+conf_warn(struct conf_parse *cp, int line, const char *fmt, ...)
+{
+	struct conf	*conf = cp->conf;
+	const char	*path;
+	char		 msg[512], *old = conf->warnings;
+	va_list		 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (CONF_LOC_LINE(line) > 0 &&
+	    (path = conf_loc_path(conf, line)) != NULL)
+		conf->warnings = xasprintf("%s%s%s:%d: warning: %s",
+		    old != NULL ? old : "", old != NULL ? "\n" : "", path,
+		    CONF_LOC_LINE(line), msg);
+	else
+		conf->warnings = xasprintf("%s%swarning: %s", old != NULL ?
+		    old : "", old != NULL ? "\n" : "", msg);
+	free(old);
+}
+
+/* 1 if a and b are one file: the same inode when both exist (a link, a
+ * "/./"), else the same string. */
+static int
+conf_same_file(const char *a, const char *b)
+{
+	struct stat	sa, sb;
+
+	if (stat(a, &sa) == 0 && stat(b, &sb) == 0)
+		return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+	return strcmp(a, b) == 0;
+}
+
+/*
+ * [global] logs = auto: each known log that exists and that no [log]
+ * section follows is followed, as a section of its own marked found,
+ * unless a section already has its name (the operator's, pointing
+ * elsewhere) or logs = none: then a warning says it goes unread.
+ */
+static void
+conf_auto_logs(struct conf_parse *cp)
+{
+	struct conf		*conf = cp->conf;
+	const struct conf_log	*lg;
+	const struct conf_sect	*sect;
+	struct stat		 st;
+	void			*base;
+	size_t			 i;
+	int			 j, followed, named;
+
+	for (i = 0; i < nitems(conf_default_logs); i++) {
+		if (stat(conf_default_logs[i].path, &st) == -1 ||
+		    !S_ISREG(st.st_mode))
+			continue;
+		followed = 0;
+		named = -1;
+		for (j = 0; j < conf->nlogs && !followed; j++) {
+			lg = &conf->logs[j];
+			if (lg->path != NULL)
+				followed = conf_same_file(lg->path,
+				    conf_default_logs[i].path);
+			if (strcmp(lg->name, conf_default_logs[i].name) == 0)
+				named = j;
+		}
+		if (followed)
+			continue;
+		if (conf->logs_mode == CONF_LOGS_NONE || named != -1) {
+			sect = named != -1 ? conf_sect_of(cp, CONF_K_LOG,
+			    named) : conf_sect_of(cp, CONF_K_GLOBAL, -1);
+			conf_warn(cp, named != -1 ? conf_blame(sect,
+			    conf_directive_find(CONF_K_LOG, "path")) :
+			    conf_blame(sect, conf_directive_find(CONF_K_GLOBAL,
+			    "logs")), "%s exists but no [log] section follows "
+			    "it: failed logins there go unseen (%s%s%s%s)",
+			    conf_default_logs[i].path, named != -1 ?
+			    "[log " : "logs = auto would", named != -1 ?
+			    conf->logs[named].name : "", named != -1 ?
+			    "] follows " : "", named != -1 &&
+			    conf->logs[named].path != NULL ?
+			    conf->logs[named].path : named != -1 ?
+			    "the journal" : "");
+			continue;
+		}
+		cp->in_default++;
+		j = conf_named_add(cp, CONF_K_LOG, conf_default_logs[i].name);
+		base = conf_base(conf, CONF_K_LOG, j);
+		conf_set(cp, conf_directive_find(CONF_K_LOG, "path"), base,
+		    conf_default_logs[i].path, 0);
+		conf_set(cp, conf_directive_find(CONF_K_LOG, "filter"), base,
+		    conf_default_logs[i].name, 0);
+		conf->logs[j].found = 1;
+		cp->in_default--;
+	}
+}
+
+/*
+ * What loads but goes unseen: no log followed at all, a [log] file not
+ * there (yet: the tailer waits for it).  With conf_auto_logs()'s, they
+ * are said at start and by check-config; the daemon runs all the same.
+ */
+static void
+conf_check_warnings(struct conf_parse *cp)
+{
+	const struct conf_log	*lg;
+	struct stat		 st;
+	int			 i;
+
+	if (cp->conf->nlogs == 0)
+		conf_warn(cp, 0, "no log is followed: password guessing and "
+		    "registration floods go unseen; see [log] in "
+		    "xmppguard.conf(5)");
+	for (i = 0; i < cp->conf->nlogs; i++) {
+		lg = &cp->conf->logs[i];
+		if (lg->path != NULL && !lg->found &&
+		    stat(lg->path, &st) == -1 && errno == ENOENT)
+			conf_warn(cp, conf_blame(conf_sect_of(cp, CONF_K_LOG,
+			    i), conf_directive_find(CONF_K_LOG, "path")),
+			    "[log %s] %s does not exist (yet): it is followed "
+			    "once it appears", lg->name, lg->path);
+	}
+}
 
 int
 conf_load(const char *path, struct conf **confp, char **cause)
@@ -465,29 +677,20 @@ conf_load(const char *path, struct conf **confp, char **cause)
 		conf_set(&cp, conf_directive_find(CONF_K_SERVICE,
 		    "net_max_new"), svc, conf_builtins[i].net_max_new, 0);
 	}
-	/* No file: follow the logs a packaged server writes, if present. */
-	for (i = 0; path == NULL && i < nitems(conf_default_logs); i++) {
-		void	*lg;
-
-		if (access(conf_default_logs[i].path, R_OK) == -1)
-			continue;
-		lg = conf_base(cp.conf, CONF_K_LOG, conf_named_add(&cp,
-		    CONF_K_LOG, conf_default_logs[i].name));
-		conf_set(&cp, conf_directive_find(CONF_K_LOG, "path"), lg,
-		    conf_default_logs[i].path, 0);
-		conf_set(&cp, conf_directive_find(CONF_K_LOG, "filter"), lg,
-		    conf_default_logs[i].name, 0);
-	}
 	cp.in_default--;
 
 	if (path != NULL) {
 		cp.conf->path = xstrdup(path);
 		/* The main file, conf.d, secrets (conf_layers.c). */
 		if (conf_read_layers(&cp, path) == 0 && !cp.stop) {
+			conf_auto_logs(&cp);
 			conf_check(&cp);
 			conf_layers_finish(&cp);
 		}
-	}
+	} else
+		conf_auto_logs(&cp);
+	if (cp.nerrors == 0)
+		conf_check_warnings(&cp);
 	free(cp.sects);
 	if (cp.nerrors > 0) {
 		conf_free(cp.conf);
@@ -504,15 +707,21 @@ conf_load(const char *path, struct conf **confp, char **cause)
 	return 0;
 }
 
+const char *
+conf_command_path(const char *path)
+{
+	if (path == NULL && access(CONF_DEFAULT_PATH, F_OK) == 0)
+		path = CONF_DEFAULT_PATH;
+	return path;
+}
+
 struct conf *
 conf_load_command(const char *path)
 {
 	struct conf	*conf;
 	char		*cause;
 
-	if (path == NULL && access(CONF_DEFAULT_PATH, F_OK) == 0)
-		path = CONF_DEFAULT_PATH;
-	if (conf_load(path, &conf, &cause) == -1) {
+	if (conf_load(conf_command_path(path), &conf, &cause) == -1) {
 		fprintf(stderr, "%s\n", cause);
 		free(cause);
 		return NULL;
@@ -520,4 +729,22 @@ conf_load_command(const char *path)
 	if (conf_warnings(conf) != NULL)
 		fprintf(stderr, "%s\n", conf_warnings(conf));
 	return conf;
+}
+
+void
+conf_log_warnings(const struct conf *conf)
+{
+	char	*copy, *line, *save = NULL, *w;
+
+	if (conf->warnings == NULL)
+		return;
+	copy = xstrdup(conf->warnings);
+	for (line = strtok_r(copy, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		/* The log says the level itself. */
+		if ((w = strstr(line, "warning: ")) != NULL)
+			memmove(w, w + 9, strlen(w + 9) + 1);
+		log_warnx("%s", line);
+	}
+	free(copy);
 }

@@ -220,9 +220,14 @@ conf_print(FILE *fp, const struct conf *conf)
 	for (i = 0; i < conf->nservices; i++)
 		conf_print_section(fp, conf, CONF_K_SERVICE, i,
 		    conf->services[i].name, &conf->services[i]);
-	for (i = 0; i < conf->nlogs; i++)
+	for (i = 0; i < conf->nlogs; i++) {
+		/* Not written in the file: [global] logs = auto found it. */
+		if (conf->logs[i].found)
+			fprintf(fp, "\n; auto: found where its package "
+			    "writes it");
 		conf_print_section(fp, conf, CONF_K_LOG, i, conf->logs[i].name,
 		    &conf->logs[i]);
+	}
 	conf_print_section(fp, conf, CONF_K_AUTH, -1, "", conf);
 	conf_print_section(fp, conf, CONF_K_BAN, -1, "", conf);
 	for (i = 0; i < conf->noverrides; i++)

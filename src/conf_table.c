@@ -87,6 +87,10 @@ static const char *const conf_log_format_names[] = {
 static const char *const conf_log_level_names[] = {
 	"error", "warning", "info", "debug", NULL
 };
+/* In the order of enum conf_logs. */
+static const char *const conf_logs_names[] = {
+	"auto", "none", NULL
+};
 
 #define G(f)	offsetof(struct conf, f)
 #define S(f)	offsetof(struct conf_service, f)
@@ -124,6 +128,18 @@ const struct conf_directive conf_directives[] = {
 	{ CONF_K_GLOBAL, "log_level", CONF_T_ENUM, 0, 0, 0,
 	  conf_log_level_names, "info", G(log_level), 0,
 	  "Most verbose messages logged." },
+	{ CONF_K_GLOBAL, "logs", CONF_T_ENUM, 0, 0, 0, conf_logs_names,
+	  "auto", G(logs_mode), 0,
+	  "auto: besides the [log] sections, follow each server log found "
+	  "where the server's package writes it (prosody "
+	  "/var/log/prosody/prosody.log, ejabberd "
+	  "/var/log/ejabberd/ejabberd.log, jabberd2 /var/log/jabberd2/c2s.log, "
+	  "metronome /var/log/metronome/metronome.log, openfire "
+	  "/var/log/openfire/openfire.log, mongooseim "
+	  "/var/log/mongooseim/mongooseim.log), with the filter of the same "
+	  "name, unless a [log] section follows that file or has that name; "
+	  "none: the [log] sections only.  A known log left unread, or no "
+	  "log at all, is warned about at start." },
 	{ CONF_K_GLOBAL, "secrets", CONF_T_PATH, CONF_F_EMPTY, 0,
 	  PATH_MAX - 1, NULL, "", G(secrets), 0,
 	  "The secrets file, read last: the same syntax, for the directives "

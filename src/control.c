@@ -8,10 +8,11 @@
  * line into one request and prints the answer.  A new command is one
  * entry and one handler.
  *
- * Wire words: "status [json]", "bans [json]", "ban [proxy] PREFIX [SECONDS
- * [REASON...]]" (0 seconds: [ban] duration, escalated; proxy: the proxy
- * scope, as for a client judged through a proxy), "unban PREFIX",
- * "reload".  The reason travels word by word and the daemon joins it.
+ * Wire words: "status [json]", "bans [json]", "ban [json] [proxy] PREFIX
+ * [SECONDS [REASON...]]" (0 seconds: [ban] duration, escalated; proxy: the
+ * proxy scope, as for a client judged through a proxy; json: the ban as
+ * it stands, as "bans json" shows it), "unban [json] PREFIX", "reload".
+ * The reason travels word by word and the daemon joins it.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -57,10 +58,10 @@ static const struct control_cmd control_cmds[] = {
 	{ .name = "status", .maxargs = 1, .run = control_status, .json = 1 },
 	{ .name = "bans", .maxargs = 1, .run = control_bans, .json = 1 },
 	{ .name = "ban", .admin = 1, .minargs = 1,
-	  .maxargs = CONTROL_WORDS_MAX, .run = control_ban, .target = 1,
-	  .ban = 1 },
-	{ .name = "unban", .admin = 1, .minargs = 1, .maxargs = 1,
-	  .run = control_unban, .target = 1 },
+	  .maxargs = CONTROL_WORDS_MAX, .run = control_ban, .json = 1,
+	  .target = 1, .ban = 1 },
+	{ .name = "unban", .admin = 1, .minargs = 1, .maxargs = 2,
+	  .run = control_unban, .json = 1, .target = 1 },
 	{ .name = "reload", .admin = 1, .run = control_reload },
 };
 
@@ -130,6 +131,23 @@ control_bans(struct daemon *d, int argc, char **argv, FILE *out)
 	return 0;
 }
 
+/* One ban, by its prefix written out: what ban --json answers. */
+struct control_one {
+	char	 prefix[ADDR_PREFIX_STRLEN];
+	FILE	*out;
+};
+
+static void
+control_ban_one_cb(const struct ban *b, void *arg)
+{
+	struct control_one	*want = arg;
+	char			 pfx[ADDR_PREFIX_STRLEN];
+
+	if (strcmp(addr_prefix_ntop(&b->prefix, pfx, sizeof(pfx)),
+	    want->prefix) == 0)
+		control_ban_json_cb(b, want->out);
+}
+
 static int
 control_prefix(const char *s, struct prefix *p, FILE *out)
 {
@@ -146,11 +164,16 @@ control_ban(struct daemon *d, int argc, char **argv, FILE *out)
 {
 	struct prefix	 p;
 	char		 reason[VERDICT_REASON_MAX], *cause, *end;
+	struct control_one want;
 	long long	 secs = 0;
 	size_t		 len = 0;
-	int		 i, proxy;
+	int		 i, proxy, json;
 
-	/* "proxy" first: the proxy scope (no prefix reads so). */
+	/* "json", then "proxy" (the proxy scope): no prefix reads so. */
+	if ((json = argc > 2 && strcmp(argv[1], "json") == 0)) {
+		argc--;
+		argv++;
+	}
 	if ((proxy = argc > 2 && strcmp(argv[1], "proxy") == 0)) {
 		argc--;
 		argv++;
@@ -175,7 +198,13 @@ control_ban(struct daemon *d, int argc, char **argv, FILE *out)
 		free(cause);
 		return -1;
 	}
-	fprintf(out, "ban %s\n", argv[1]);
+	if (json) {
+		/* The ban as it now stands, as `bans --json` shows it. */
+		addr_prefix_ntop(&p, want.prefix, sizeof(want.prefix));
+		want.out = out;
+		bans_walk(enforce_bans(d->enforce), control_ban_one_cb, &want);
+	} else
+		fprintf(out, "ban %s\n", argv[1]);
 	return 0;
 }
 
@@ -183,9 +212,13 @@ static int
 control_unban(struct daemon *d, int argc, char **argv, FILE *out)
 {
 	struct prefix	 p;
-	char		*cause;
+	char		*cause, pfx[ADDR_PREFIX_STRLEN];
+	int		 json;
 
-	(void)argc;
+	if ((json = argc > 2 && strcmp(argv[1], "json") == 0))
+		argv++;
+	else if (argc > 2)
+		return -2;
 	if (control_prefix(argv[1], &p, out) == -1)
 		return -1;
 	if (enforce_unban(d->enforce, &p, &cause) == -1) {
@@ -193,7 +226,13 @@ control_unban(struct daemon *d, int argc, char **argv, FILE *out)
 		free(cause);
 		return -1;
 	}
-	fprintf(out, "unban %s\n", argv[1]);
+	if (json) {
+		/* Named as in a ban's object (ban_json()). */
+		fputs("{\"address\":", out);
+		json_string(out, addr_prefix_ntop(&p, pfx, sizeof(pfx)));
+		fputs(",\"unbanned\":true}\n", out);
+	} else
+		fprintf(out, "unban %s\n", argv[1]);
 	return 0;
 }
 

@@ -252,18 +252,44 @@ ctl_alive(const struct sockaddr_un *sun)
 	return alive;
 }
 
+int
+ctl_check(const char *group, const char *mode, mode_t *m, gid_t *gid,
+    char **cause)
+{
+	struct group	*gr;
+	char		*end;
+	long		 v;
+
+	/* The mode: octal, read and write bits only (the daemon checks
+	 * every caller's credentials anyway). */
+	v = strtol(mode != NULL && *mode != '\0' ? mode : "0660", &end, 8);
+	if (*end != '\0' || v < 0 || (v & ~0666) != 0) {
+		*cause = xasprintf("control_mode %s: not an octal mode within "
+		    "0666", mode);
+		return -1;
+	}
+	*m = (mode_t)v;
+	if (group != NULL && *group != '\0') {
+		if ((gr = getgrnam(group)) == NULL) {
+			*cause = xasprintf("control_group %s: no such group",
+			    group);
+			return -1;
+		}
+		*gid = gr->gr_gid;
+	}
+	return 0;
+}
+
 struct ctl *
 ctl_open(struct loop *loop, const char *path, const char *group,
     const char *mode, ctl_request_cb cb, void *arg, char **cause)
 {
 	struct sockaddr_un	 sun;
-	struct group		*gr;
 	struct ctl		*ctl;
-	char			*end;
-	long			 m;
 	char			*dir, *slash;
 	int			 i, fd = -1;
-	mode_t			 old;
+	mode_t			 old, m;
+	gid_t			 gid = (gid_t)-1;
 
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
@@ -272,6 +298,8 @@ ctl_open(struct loop *loop, const char *path, const char *group,
 		return NULL;
 	}
 	strcpy(sun.sun_path, path);
+	if (ctl_check(group, mode, &m, &gid, cause) == -1)
+		return NULL;
 
 	/* The directory is ours (as /run/xmppguard under systemd). */
 	dir = xstrdup(path);
@@ -298,15 +326,6 @@ ctl_open(struct loop *loop, const char *path, const char *group,
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 	    0)) == -1)
 		goto fail;
-	/* The mode: octal, read and write bits only (the daemon checks
-	 * every caller's credentials anyway). */
-	m = strtol(mode != NULL && *mode != '\0' ? mode : "0660", &end, 8);
-	if (*end != '\0' || m < 0 || (m & ~0666) != 0) {
-		*cause = xasprintf("control_mode %s: not an octal mode within "
-		    "0666", mode);
-		close(fd);
-		return NULL;
-	}
 	old = umask(0177);	/* srw------- from the start, no window */
 	i = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
 	umask(old);
@@ -319,15 +338,7 @@ ctl_open(struct loop *loop, const char *path, const char *group,
 	ctl->loop = loop;
 	ctl->fd = fd;
 	if (group != NULL && *group != '\0') {
-		if ((gr = getgrnam(group)) == NULL) {
-			*cause = xasprintf("control_group %s: no such group",
-			    group);
-			unlink(path);
-			free(ctl);
-			close(fd);
-			return NULL;
-		}
-		ctl->gid = gr->gr_gid;
+		ctl->gid = gid;
 		ctl->has_group = 1;
 		if (chown(path, (uid_t)-1, ctl->gid) == -1) {
 			*cause = xasprintf("%s: chown: %s", path,

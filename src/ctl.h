@@ -38,6 +38,13 @@ typedef int	(*ctl_request_cb)(int argc, char **argv, int level, FILE *out,
  * and serves it on the loop.  NULL and *cause on failure. */
 struct ctl	*ctl_open(struct loop *, const char *path, const char *group,
 		    const char *mode, ctl_request_cb, void *arg, char **cause);
+/*
+ * What ctl_open() would refuse in its settings alone, touching nothing
+ * (check-config calls it too): mode not octal within 0666, group (NULL or
+ * "": none) not a group here.  0 with *m and *gid, or -1 and *cause.
+ */
+int		 ctl_check(const char *group, const char *mode, mode_t *m,
+		    gid_t *gid, char **cause);
 /* The daemon's own user, who may do anything (after a privilege drop). */
 void		 ctl_set_owner(struct ctl *, uid_t);
 /* Stops serving, closes the clients and removes the socket file. */

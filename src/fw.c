@@ -151,6 +151,14 @@ fw_open(const struct conf *conf, struct loop *loop, char **cause)
 }
 
 int
+fw_check(const struct conf *conf, char **cause)
+{
+	const struct fw_backend	*be = fw_backend_of(conf->firewall);
+
+	return be->check != NULL ? be->check(conf, cause) : 0;
+}
+
+int
 fw_in_kernel(const struct conf *conf)
 {
 	const struct fw_backend	*be;

@@ -103,6 +103,15 @@ struct fw_backend;
  * Every service's port is kept, or it fails.  NULL and *cause on failure.
  */
 struct fw	*fw_open(const struct conf *, struct loop *, char **cause);
+/*
+ * What fw_open() would refuse in the configured backend's own settings
+ * (a command template and its programs, a table name, a URL), dry run or
+ * not, touching nothing and running no program (the services' ports are
+ * conf_load()'s to check).
+ * 0, or -1 and *cause (caller frees) beginning with the directive's name
+ * where one is to blame.
+ */
+int		 fw_check(const struct conf *, char **cause);
 /* The same with a backend of the caller's (priv.c's proxy), priv its. */
 struct fw	*fw_open_backend(const struct conf *, struct loop *,
 		    const struct fw_backend *, void *priv, char **cause);

@@ -36,6 +36,8 @@
  * end only when the program's own use of {duration} ends them.  The
  * backend cannot list what is in force.
  */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -225,15 +227,27 @@ fw_cmd_free(struct fw_cmd *c)
 
 /*
  * The program of template what can be run, and (running as root, as the
- * helper does) changed by root alone: StrictModes.  0, or -1 and *cause.
+ * helper does) changed by root alone: StrictModes.  Judged by its mode,
+ * not access(2), so that check-config run by anyone, and a reload after
+ * the drop to [global] user, say what root would find.  0, or -1 and
+ * *cause.
  */
 static int
-fw_cmd_check(const char *what, const char *prog, char **cause)
+fw_cmd_check_prog(const char *what, const char *prog, char **cause)
 {
-	char	*why;
+	struct stat	 st;
+	char		*why;
 
-	if (access(prog, X_OK) == -1) {
+	if (stat(prog, &st) == -1) {
+		/* Not ours to see: root will. */
+		if (errno == EACCES && geteuid() != 0)
+			return 0;
 		*cause = xasprintf("%s: %s: %s", what, prog, strerror(errno));
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode) || (st.st_mode & 0111) == 0) {
+		*cause = xasprintf("%s: %s: %s", what, prog,
+		    strerror(S_ISDIR(st.st_mode) ? EISDIR : EACCES));
 		return -1;
 	}
 	if (perm_check_root(prog, &why) == -1) {
@@ -244,32 +258,54 @@ fw_cmd_check(const char *what, const char *prog, char **cause)
 	return 0;
 }
 
+/* Both templates of conf parsed into c, and their programs checked. */
+static int
+fw_cmd_load(const struct conf *conf, struct fw_cmd *c, char **cause)
+{
+	if (fw_cmd_parse("ban_command", conf->ban_command != NULL ?
+	    conf->ban_command : "", &c->ban, cause) == -1 ||
+	    fw_cmd_parse("unban_command", conf->unban_command != NULL ?
+	    conf->unban_command : "", &c->unban, cause) == -1)
+		return -1;
+	if (c->ban.argc == 0) {
+		*cause = xstrdup("firewall = command needs a ban_command");
+		return -1;
+	}
+	if (fw_cmd_check_prog("ban_command", c->ban.word[0], cause) == -1 ||
+	    (c->unban.argc > 0 && fw_cmd_check_prog("unban_command",
+	    c->unban.word[0], cause) == -1))
+		return -1;
+	return 0;
+}
+
+/* What open would refuse: check-config's view (fw_check()). */
+static int
+fw_cmd_check(const struct conf *conf, char **cause)
+{
+	struct fw_cmd	c;
+	int		rc;
+
+	memset(&c, 0, sizeof c);
+	rc = fw_cmd_load(conf, &c, cause);
+	fw_cmd_tmpl_clear(&c.ban);
+	fw_cmd_tmpl_clear(&c.unban);
+	return rc;
+}
+
 static int
 fw_cmd_open(struct fw *fw, const struct conf *conf, char **cause)
 {
 	struct fw_cmd	*c = xcalloc(1, sizeof *c);
 
-	if (fw_cmd_parse("ban_command", conf->ban_command != NULL ?
-	    conf->ban_command : "", &c->ban, cause) == -1 ||
-	    fw_cmd_parse("unban_command", conf->unban_command != NULL ?
-	    conf->unban_command : "", &c->unban, cause) == -1)
-		goto fail;
-	if (c->ban.argc == 0) {
-		*cause = xstrdup("firewall = command needs a ban_command");
-		goto fail;
+	if (fw_cmd_load(conf, c, cause) == -1) {
+		fw_cmd_free(c);
+		return -1;
 	}
-	if (fw_cmd_check("ban_command", c->ban.word[0], cause) == -1 ||
-	    (c->unban.argc > 0 && fw_cmd_check("unban_command",
-	    c->unban.word[0], cause) == -1))
-		goto fail;
 	if (c->unban.argc == 0)
 		log_info("fw: command: no unban_command: a ban ends only when "
 		    "%s ends it", c->ban.word[0]);
 	fw->priv = c;
 	return 0;
-fail:
-	fw_cmd_free(c);
-	return -1;
 }
 
 /* Runs one operation; 0, or -1 and *cause. */
@@ -354,6 +390,7 @@ fw_cmd_close(struct fw *fw)
 
 const struct fw_backend fw_cmd_backend = {
 	.name = "command",
+	.check = fw_cmd_check,
 	.open = fw_cmd_open,
 	.apply = fw_cmd_apply,
 	.close = fw_cmd_close

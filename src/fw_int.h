@@ -28,9 +28,13 @@
  * to the services' ports (NULL: nothing to do); close frees fw->priv (it
  * does not remove the kernel state: bans outlive the daemon by design).
  * open and close may be NULL.  Failure: -1 and *cause (caller frees).
+ * check (may be NULL) refuses what open would in conf alone, touching
+ * nothing: check-config calls it through fw_check(), and open calls it
+ * first, so the two cannot disagree.
  */
 struct fw_backend {
 	const char	*name;
+	int		(*check)(const struct conf *, char **cause);
 	int		(*open)(struct fw *, const struct conf *,
 			    char **cause);
 	int		(*apply)(struct fw *, const struct fw_op *, size_t,

@@ -156,6 +156,7 @@ static int	fw_nft_parse_set(const char *, size_t, int,
 		    struct fw_entry **, size_t *, size_t *);
 
 static int	fw_nft_table_ok(const char *);
+static int	fw_nft_check(const struct conf *, char **);
 static int	fw_nft_open(struct fw *, const struct conf *, char **);
 static int	fw_nft_apply(struct fw *, const struct fw_op *, size_t,
 		    char **);
@@ -167,6 +168,7 @@ static int	fw_nft_replace(struct fw *, const struct fw_op *, size_t,
 
 const struct fw_backend fw_nft_backend = {
 	.name = "nftables",
+	.check = fw_nft_check,
 	.open = fw_nft_open,
 	.apply = fw_nft_apply,
 	.list = fw_nft_list,
@@ -533,6 +535,17 @@ fw_nft_table_ok(const char *name)
 	return p - name < 33;
 }
 
+/* The table's name goes into nft's input: a name, nothing else. */
+static int
+fw_nft_check(const struct conf *conf, char **cause)
+{
+	if (fw_nft_table_ok(conf->ban_table))
+		return 0;
+	*cause = xasprintf("nft_table \"%s\": letters, digits, _ and - only, "
+	    "a letter first", conf->ban_table);
+	return -1;
+}
+
 static int
 fw_nft_open(struct fw *fw, const struct conf *conf, char **cause)
 {
@@ -543,12 +556,8 @@ fw_nft_open(struct fw *fw, const struct conf *conf, char **cause)
 	size_t		 len;
 	int		 r;
 
-	/* It goes into nft's input: a name, nothing else. */
-	if (!fw_nft_table_ok(conf->ban_table)) {
-		*cause = xasprintf("nft_table \"%s\": letters, digits, _ "
-		    "and - only, a letter first", conf->ban_table);
+	if (fw_nft_check(conf, cause) == -1)
 		return -1;
-	}
 	nft = xcalloc(1, sizeof *nft);
 	snprintf(nft->table, sizeof nft->table, "%s", conf->ban_table);
 	nft->throttle = conf->ban_throttle;

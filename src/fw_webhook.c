@@ -160,11 +160,11 @@ fw_webhook_done_cb(const struct http_result *r, void *arg)
 	free(post);
 }
 
+/* [ban] webhook: a URL libcurl takes. */
 static int
-fw_webhook_open(struct fw *fw, const struct conf *conf, char **cause)
+fw_webhook_check(const struct conf *conf, char **cause)
 {
-	struct fw_webhook	*wh;
-	const char		*url = conf->ban_webhook;
+	const char	*url = conf->ban_webhook;
 
 	if (url == NULL || *url == '\0') {
 		*cause = xstrdup("no URL: set webhook in [ban]");
@@ -175,6 +175,17 @@ fw_webhook_open(struct fw *fw, const struct conf *conf, char **cause)
 		*cause = xstrdup("webhook: not an http:// or https:// URL");
 		return -1;
 	}
+	return 0;
+}
+
+static int
+fw_webhook_open(struct fw *fw, const struct conf *conf, char **cause)
+{
+	struct fw_webhook	*wh;
+	const char		*url = conf->ban_webhook;
+
+	if (fw_webhook_check(conf, cause) == -1)
+		return -1;
 	if (fw->loop == NULL) {
 		*cause = xstrdup("needs the event loop (not in the "
 		    "privileged helper)");
@@ -317,6 +328,7 @@ fw_webhook_stats(const struct fw *fw, struct http_stats *st)
 /* No list (the receiver keeps its state), no kill (nothing to end here). */
 const struct fw_backend fw_webhook_backend = {
 	.name = "webhook",
+	.check = fw_webhook_check,
 	.open = fw_webhook_open,
 	.apply = fw_webhook_apply,
 	.close = fw_webhook_close

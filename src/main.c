@@ -15,12 +15,17 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
+#include <sqlite3.h>
+
+#include "checkconf.h"
 #include "clock.h"
 #include "conf.h"
 #include "ct.h"
 #include "ctl.h"
 #include "daemon.h"
 #include "enforce.h"
+#include "json.h"
 #include "log.h"
 #include "logsrc.h"
 #include "loop.h"
@@ -56,24 +61,24 @@ static const struct main_cmd main_cmds[] = {
 	  .usage = "[-c FILE] [-s|--socket PATH] [--json]" },
 	{ .name = "ban", .main = main_control,
 	  .usage = "ADDR[/LEN] [--for DURATION] [--reason TEXT] "
-	  "[--scope proxy] [-c FILE] [-s PATH]" },
+	  "[--scope proxy] [-c FILE] [-s PATH] [--json]" },
 	{ .name = "unban", .main = main_control,
-	  .usage = "ADDR[/LEN] [-c FILE] [-s PATH]" },
+	  .usage = "ADDR[/LEN] [-c FILE] [-s PATH] [--json]" },
 	{ .name = "reload", .main = main_control,
 	  .usage = "[-c FILE] [-s PATH]" },
 	{ .name = "check-config", .main = main_check_config,
-	  .usage = "[-c FILE] [--reference[=markdown|man]]" },
+	  .usage = "[-c FILE] [--json] [--reference[=markdown|man]]" },
 	{ .name = "replay", .main = replay_main,
 	  .usage = "[-c FILE] [--db FILE] [--json] [--conntrack FILE] "
 	  "[--log FILTER=FILE]..." },
 	{ .name = "report", .main = report_main,
 	  .usage = "[--db FILE] [-c FILE] [--since DUR] [--top N] "
 	  "[--ip ADDR] [--service NAME] [--sort KEY] [--section NAME] "
-	  "[--format table|json|csv|html] [-o FILE]" },
+	  "[--format table|json|csv|html] [--json] [-o FILE]" },
 	{ .name = "test-filter", .main = testfilter_main,
 	  .usage = "FILTER LOGFILE [--json] [--events] [--kind KIND] "
 	  "[--jobs N]" },
-	{ .name = "version", .main = main_info, .usage = "" },
+	{ .name = "version", .main = main_info, .usage = "[--json]" },
 	{ .name = "help", .main = main_info, .usage = "" },
 };
 #define MAIN_NCMDS	(sizeof(main_cmds) / sizeof(main_cmds[0]))
@@ -98,6 +103,8 @@ daemon_run(struct daemon *d, int foreground)
 	int	 privsep;
 
 	log_init(1, (enum log_level)d->conf->log_level);
+	/* A server's log left unread, no log at all: said, not refused. */
+	conf_log_warnings(d->conf);
 	if (!foreground)
 		daemon_detach(d);
 
@@ -245,17 +252,19 @@ main_check_config(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "config",	required_argument,	NULL, 'c' },
 		{ "reference",	optional_argument,	NULL, 'r' },
+		{ "json",	no_argument,		NULL, 'j' },
 		{ NULL,		0,			NULL, 0 }
 	};
-	struct conf	*conf;
 	const char	*conf_path = NULL;
-	char		*cause;
-	int		 ch;
+	int		 ch, json = 0;
 
 	while ((ch = getopt_long(argc, argv, "c:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			conf_path = optarg;
+			break;
+		case 'j':
+			json = 1;
 			break;
 		case 'r':
 			/* Markdown (README), or man (xmppguard.conf(5)). */
@@ -272,19 +281,7 @@ main_check_config(int argc, char **argv)
 	}
 	if (optind != argc)
 		main_usage(stderr, 2);
-	if ((conf = conf_load_command(conf_path)) == NULL)
-		return 1;
-	if (logsrc_check(conf, &cause) == -1) {
-		fprintf(stderr, "%s\n", cause);
-		free(cause);
-		conf_free(conf);
-		return 1;
-	}
-	conf_print(stdout, conf);
-	fprintf(stderr, "%s: configuration OK\n",
-	    conf->path != NULL ? conf->path : "built-in defaults");
-	conf_free(conf);
-	return 0;
+	return checkconf_run(conf_path, json);
 }
 
 static int
@@ -297,14 +294,54 @@ main_control(int argc, char **argv)
 	return rc;
 }
 
+/*
+ * version [--json]: the version, and with --json what the build holds:
+ * the paths it was built for, the firewall backends and the libraries
+ * it runs with (their versions as loaded, not as built).
+ */
+static void
+main_version_json(void)
+{
+	static const char *const backends[] = {
+		"nftables", "ipset", "iptables", "command", "webhook", "none"
+	};
+	size_t	i;
+
+	fputs("{\"version\":", stdout);
+	json_string(stdout, XG_VERSION);
+	fputs(",\"sysconfdir\":", stdout);
+	json_string(stdout, XG_SYSCONFDIR);
+	fputs(",\"datadir\":", stdout);
+	json_string(stdout, XG_DATADIR);
+	fputs(",\"config\":", stdout);
+	json_string(stdout, CONF_DEFAULT_PATH);
+	fputs(",\"firewalls\":[", stdout);
+	for (i = 0; i < sizeof(backends) / sizeof(backends[0]); i++) {
+		fputs(i > 0 ? "," : "", stdout);
+		json_string(stdout, backends[i]);
+	}
+	fputs("],\"libraries\":{\"sqlite\":", stdout);
+	json_string(stdout, sqlite3_libversion());
+	fputs(",\"curl\":", stdout);
+	json_string(stdout, curl_version_info(CURLVERSION_NOW)->version);
+	fputs("}}\n", stdout);
+}
+
 /* version, help. */
 static int
 main_info(int argc, char **argv)
 {
-	(void)argc;
-	if (strcmp(argv[0], "help") == 0)
+	if (strcmp(argv[0], "help") == 0) {
+		if (argc != 1)
+			main_usage(stderr, 2);
 		main_usage(stdout, 0);
-	printf("xmppguard %s\n", XG_VERSION);
+	}
+	if (argc == 2 && strcmp(argv[1], "--json") == 0)
+		main_version_json();
+	else if (argc == 1)
+		printf("xmppguard %s\n", XG_VERSION);
+	else
+		main_usage(stderr, 2);
 	return 0;
 }
 

@@ -868,7 +868,7 @@ report_usage(void)
 	    "FILE] [--since DUR] [--top N]\n"
 	    "                        [--ip ADDR] [--service NAME] [--sort KEY] "
 	    "[--section NAME]\n"
-	    "                        [--format table|json|csv|html] "
+	    "                        [--format table|json|csv|html] [--json] "
 	    "[-o|--output FILE]\n");
 	exit(2);
 }
@@ -980,6 +980,7 @@ report_main(int argc, char **argv)
 		{ "sort",	required_argument,	NULL, 'k' },
 		{ "section",	required_argument,	NULL, 'x' },
 		{ "format",	required_argument,	NULL, 'f' },
+		{ "json",	no_argument,		NULL, 'j' },
 		{ "output",	required_argument,	NULL, 'o' },
 		{ NULL,		0,			NULL, 0 }
 	};
@@ -1051,6 +1052,10 @@ report_main(int argc, char **argv)
 				return 2;
 			}
 			fmt = i;
+			break;
+		case 'j':
+			/* The same as --format json, as every command has. */
+			fmt = REPORT_FMT_JSON;
 			break;
 		case 'o':
 			output = optarg;

@@ -123,7 +123,8 @@ esac
 expect_grep '^filter   ejabberd (/usr/share/xmppguard/filters/ejabberd.conf)$' "$T/tf.out"
 expect_grep '^lines    132 read' "$T/tf.out"
 expect_grep '^/etc/xmppguard/xmppguard.conf: configuration OK$' "$T/cc.err"
-[ "$(grep -c 'configuration OK' "$T/examples.err")" -eq 4 ] ||
+[ "$(grep -c 'configuration OK' "$T/examples.err")" -eq \
+    "$(ls "$TOP"/contrib/examples/*.conf | wc -l)" ] ||
     { cat "$T/examples.err"; fail "not every sample configuration loads"; }
 expect_grep '^filter   prosody (/etc/xmppguard/filters/prosody.conf)$' "$T/tf2.out"
 expect_grep '^xmppguard che => check-config$' "$T/comp.out"
@@ -203,7 +204,7 @@ if [ -d /proc/sys/net/netfilter ] && command -v sysctl >/dev/null 2>&1; then
 	ip netns exec "$NS" sysctl -q -w net.netfilter.nf_conntrack_acct=0 \
 	    net.netfilter.nf_conntrack_events=2 >/dev/null
 	ip netns exec "$NS" sysctl -p \
-	    "$R/usr/share/doc/xmppguard/examples/sysctl-xmppguard.conf" \
+	    "$R/usr/share/doc/xmppguard/examples/xmppguard.sysctl" \
 	    > "$T/sysctl.out" 2>&1 ||
 	    { cat "$T/sysctl.out"; fail "sysctl -p"; }
 	for k in acct timestamp events; do

@@ -398,7 +398,7 @@ test_enum_values(void **state)
 
 	(void)state;
 	load(&l, "[global]\nfirewall = command\nlog_level = error\n"
-	    "dry_run = ON\n");
+	    "dry_run = ON\n[ban]\nban_command = /bin/true {ip}\n");
 	assert_int_equal(l.rc, 0);
 	assert_int_equal(l.conf->firewall, CONF_FW_COMMAND);
 	assert_int_equal(l.conf->log_level, LOG_LEVEL_ERR);
@@ -1169,17 +1169,20 @@ test_sample(void **state)
 	const struct conf_directive *d;
 	struct conf		*conf, *dflt;
 	struct loaded		 l;
-	char			*text, *u, *line, *save, *key, want[64];
+	char			*text, *u, *line, *save, *key, want[64], *p;
 	char			 seen[CONF_DIRECTIVES_MAX];
 	enum conf_kind		 kind = CONF_K_GLOBAL;
 	size_t			 i, k;
 	char			*cause = NULL;
 
 	(void)state;
-	/* As shipped: loads cleanly, and is the built-in defaults. */
+	/* As shipped: loads cleanly, and is the built-in defaults but for
+	 * the dry run the package starts in. */
 	if (conf_load(sample, &conf, &cause) == -1)
 		fail_msg("%s", cause);
 	assert_int_equal(conf_load(NULL, &dflt, &cause), 0);
+	assert_int_equal(conf->dry_run, 1);
+	conf->dry_run = 0;
 	assert_conf_equal(conf, dflt);
 	conf_free(conf);
 
@@ -1193,9 +1196,15 @@ test_sample(void **state)
 		u[k++] = text[i];
 	}
 	u[k] = '\0';
+	/* The user the package makes need not exist here. */
+	if ((p = strstr(u, "= xmppguard\n")) != NULL &&
+	    strncmp(p - 15, "user ", 5) == 0)
+		memcpy(p, "= nobody   ", 11);
 	load(&l, u);
 	if (l.rc != 0)
 		fail_msg("uncommented sample: %s", l.cause);
+	assert_int_equal(l.conf->dry_run, 1);
+	l.conf->dry_run = 0;
 	/* A file's [log] and a journal's. */
 	assert_int_equal(l.conf->nlogs, 2);
 	assert_int_equal(l.conf->noverrides, 1);
