@@ -147,17 +147,13 @@ expect_grep '/lib/systemd/system/xmppguard.service$' "$T/wants.out"
 expect_grep '^750 root$' "$T/state.out"
 expect_grep '^640 root$' "$T/conf.out"
 # A fresh install on a Prosody host follows its log without editing
-# ([global] logs = auto): check-config names it.  Asserted once the
-# configuration has that directive (check-config prints every directive
-# it knows).
-if grep -q '^logs *=' "$T/cc.out"; then
-	grep -q '/var/log/prosody/prosody.log' "$T/cc.out" "$T/cc.err" ||
-	    { cat "$T/cc.err" "$T/cc.out"; fail "Prosody's log not followed"; }
-	echo "installed configuration follows /var/log/prosody/prosody.log"
-else
-	echo "not checked: this xmppguard has no [global] logs directive"
-fi
-if grep -q '^dry_run *= *yes' "$T/cc.out"; then
-	echo "installed configuration: dry run"
-fi
+# ([global] logs = auto), and starts in dry run: check-config prints the
+# effective configuration.
+grep -q '^\[log prosody\]' "$T/cc.out" &&
+    grep -q '^path *= */var/log/prosody/prosody.log' "$T/cc.out" ||
+    { cat "$T/cc.err" "$T/cc.out"; fail "Prosody's log not followed"; }
+echo "installed configuration follows /var/log/prosody/prosody.log"
+grep -q '^dry_run *= *yes' "$T/cc.out" ||
+    { cat "$T/cc.out"; fail "the installed configuration is not in dry run"; }
+echo "installed configuration: dry run"
 echo "deb: built, installed, removed and purged in a throwaway root"
