@@ -281,8 +281,9 @@ struct conf *conf_load_command(const char *path);
 /* The file the commands load: path, else CONF_DEFAULT_PATH if it exists,
  * else NULL (the built-in defaults). */
 const char *conf_command_path(const char *path);
-/* Logs each of conf->warnings (log_warnx), as the daemon starts. */
-void	 conf_log_warnings(const struct conf *);
+/* Logs each of conf->warnings (log_warnx), as the daemon starts; with
+ * layers, conf_warnings() first (a reload: nobody saw them on stderr). */
+void	 conf_log_warnings(const struct conf *, int layers);
 /* Frees a configuration; NULL is a no-op. */
 void	 conf_free(struct conf *);
 /* What loading found worth saying but not refusing (a secret in a file

@@ -731,14 +731,14 @@ conf_load_command(const char *path)
 	return conf;
 }
 
-void
-conf_log_warnings(const struct conf *conf)
+static void
+conf_log_lines(const char *text)
 {
 	char	*copy, *line, *save = NULL, *w;
 
-	if (conf->warnings == NULL)
+	if (text == NULL)
 		return;
-	copy = xstrdup(conf->warnings);
+	copy = xstrdup(text);
 	for (line = strtok_r(copy, "\n", &save); line != NULL;
 	    line = strtok_r(NULL, "\n", &save)) {
 		/* The log says the level itself. */
@@ -747,4 +747,12 @@ conf_log_warnings(const struct conf *conf)
 		log_warnx("%s", line);
 	}
 	free(copy);
+}
+
+void
+conf_log_warnings(const struct conf *conf, int layers)
+{
+	if (layers)
+		conf_log_lines(conf_warnings(conf));
+	conf_log_lines(conf->warnings);
 }

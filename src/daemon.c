@@ -383,6 +383,7 @@ daemon_reload_swap(struct daemon *d, FILE *out)
 		free(cause);
 		return -1;
 	}
+	conf_log_warnings(conf, 1);
 	daemon_apply_overrides(d, conf);
 	/*
 	 * Logs and filters (an operator may have edited a filter file) start

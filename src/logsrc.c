@@ -62,6 +62,7 @@ struct logsrc_file {
 	struct logsrc	*ls;
 	char		*name;		/* [log NAME] */
 	char		*path;		/* NULL: a journal */
+	int		 found;		/* logs = auto found it */
 	char		*filter_path;
 	struct filter	*filter;
 	struct tail	*tail;		/* a file's, else NULL */
@@ -204,6 +205,7 @@ logsrc_start_file(struct logsrc_file *lf, struct loop *loop,
 	size_t	maxline = (size_t)cl->max_line;
 
 	lf->path = xstrdup(cl->path);
+	lf->found = cl->found;
 	if (lf->ls->store != NULL && store_logpos_get(lf->ls->store, lf->name,
 	    lf->path, text, sizeof(text)) == 0) {
 		if (tail_pos_parse(text, &lf->saved) == 0)
@@ -388,6 +390,7 @@ struct logsrc_status {
 	const char	*name;
 	const char	*path;
 	const char	*journal;
+	int		 found;
 	const char	*filter;
 	struct tail_stats t;
 	struct filter_stats f;
@@ -417,6 +420,7 @@ logsrc_status_get(const void *obj, size_t i, void *snap)
 	s->name = lf->name;
 	s->path = lf->path;
 	s->journal = lf->unit;
+	s->found = lf->found;
 	s->filter = filter_name(lf->filter);
 	if (lf->tail != NULL)
 		tail_get_stats(lf->tail, &s->t);
@@ -442,6 +446,7 @@ static const struct status_field logsrc_status_fields[] = {
 	  .text = "%" },
 	{ .name = "journal", .type = STATUS_STR, .off = LS(journal),
 	  .text = "journal %" },
+	{ .name = "auto", .type = STATUS_BOOL, .off = LS(found) },
 	{ .name = "filter", .type = STATUS_STR, .off = LS(filter),
 	  .text = "filter %" },
 	{ .name = "lines", .type = STATUS_U64, .off = LS(t.lines),

@@ -77,7 +77,7 @@ static const struct main_cmd main_cmds[] = {
 	  "[--format table|json|csv|html] [--json] [-o FILE]" },
 	{ .name = "test-filter", .main = testfilter_main,
 	  .usage = "FILTER LOGFILE [--json] [--events] [--kind KIND] "
-	  "[--jobs N]" },
+	  "[--jobs N] [--format plain|docker-json]" },
 	{ .name = "version", .main = main_info, .usage = "[--json]" },
 	{ .name = "help", .main = main_info, .usage = "" },
 };
@@ -104,7 +104,7 @@ daemon_run(struct daemon *d, int foreground)
 
 	log_init(1, (enum log_level)d->conf->log_level);
 	/* A server's log left unread, no log at all: said, not refused. */
-	conf_log_warnings(d->conf);
+	conf_log_warnings(d->conf, 0);
 	if (!foreground)
 		daemon_detach(d);
 
@@ -331,7 +331,9 @@ main_version_json(void)
 static int
 main_info(int argc, char **argv)
 {
-	if (strcmp(argv[0], "help") == 0) {
+	/* "--help" and "-h" come here as they were typed. */
+	if (strcmp(argv[0], "help") == 0 || strcmp(argv[0], "--help") == 0 ||
+	    strcmp(argv[0], "-h") == 0) {
 		if (argc != 1)
 			main_usage(stderr, 2);
 		main_usage(stdout, 0);
