@@ -4,7 +4,7 @@
  * conf_directives[] lists every key: its section, name, type, bounds,
  * default, where its value lands and a line of help.  That one table builds
  * the defaults, checks the file, prints the effective configuration
- * (check-config) and writes the reference in the README.  Defaults are
+ * (check-config) and writes the reference (xmppguard.conf(5)).  Defaults are
  * strings read by the same parsers as the file, so the reference shows
  * exactly what applies.  The three built-in services (c2s, s2s, http)
  * always exist; conf_builtins[] gives the values in which they differ.

@@ -2,7 +2,7 @@
  * Configuration: an INI file (read by inifile.c) interpreted through one
  * table of directives.  The same table gives the defaults, drives parsing
  * and validation, prints the effective configuration (check-config) and
- * generates the reference in the README.
+ * generates the reference, xmppguard.conf(5).
  *
  * A struct conf is immutable once loaded: reload builds a new one and the
  * daemon swaps it in only if it loaded without error.

@@ -1,7 +1,7 @@
 /*
  * Printing the configuration: conf_print() writes the effective values as
- * an INI file, conf_reference() writes the Markdown reference in the
- * README and conf_reference_man() the manual page xmppguard.conf(5), all
+ * an INI file, conf_reference() writes the Markdown reference
+ * (check-config --reference) and conf_reference_man() xmppguard.conf(5), all
  * by walking the directive table in conf_table.c, so none can drift from
  * what conf_load() reads.
  *

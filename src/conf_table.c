@@ -3,7 +3,7 @@
  * directive (section, name, type, bounds, default, field, help) and the
  * values in which the built-in services differ from the defaults.
  * conf.c reads and checks a file by them, conf_print.c prints the
- * configuration, the README's reference and xmppguard.conf(5) from them,
+ * configuration, the Markdown reference and xmppguard.conf(5) from them,
  * so adding a key is adding a row here (and its field in struct conf).
  *
  * Invariants, checked at compile time where the compiler can: rows of a
@@ -60,7 +60,7 @@ const struct conf_kind_info conf_kinds[] = {
 	    "endpoint never delays a ban." },
 	{ "metrics", 0, "Counters in the Prometheus text format, for a "
 	    "node_exporter textfile collector, an HTTP endpoint, or both.  "
-	    "The names are listed in the README (Metrics)." },
+	    "The names are listed in xmppguard(8), METRICS." },
 };
 const size_t conf_nkinds = nitems(conf_kinds);
 _Static_assert(nitems(conf_kinds) == CONF_K_COUNT,

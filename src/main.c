@@ -267,7 +267,7 @@ main_check_config(int argc, char **argv)
 			json = 1;
 			break;
 		case 'r':
-			/* Markdown (README), or man (xmppguard.conf(5)). */
+			/* Markdown, or man (xmppguard.conf(5)). */
 			if (optarg == NULL || strcmp(optarg, "markdown") == 0)
 				conf_reference(stdout);
 			else if (strcmp(optarg, "man") == 0)

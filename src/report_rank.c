@@ -14,7 +14,7 @@
  * limit), plus 100 for each verdict and each ban of the period.  Attackers
  * that were stopped lead; then those close to a limit; an address far from
  * every limit scores under 70.  "In one hour" compares an hour's count with
- * the rule's count whatever its window (see near in the README).
+ * the rule's count whatever its window (see "near" in xmppguard(8), report).
  */
 #include <stdio.h>
 #include <string.h>
