@@ -6,11 +6,13 @@
 -- attempt.  events' one index is on time: that read would visit every log
 -- event of the window, successful logins and the server's other lines
 -- included, and the table for each one's kind and address.  These partial
--- indexes hold only the rows of their kind, with the address, so the read
--- touches nothing else.  A row of another kind costs them nothing; a row of
--- theirs one more append at the index's right edge (times are nearly
--- monotonic, as for events_time), not a scattered page write.
-CREATE INDEX events_auth_fail ON events (time, addr)
+-- indexes hold only the rows of their kind, with the address and the kind
+-- (SQLite reads a partial index without the table only if it holds every
+-- column the query names), so the read touches nothing else.  A row of
+-- another kind costs them nothing; a row of theirs one more append at the
+-- index's right edge (times are nearly monotonic, as for events_time),
+-- not a scattered page write.
+CREATE INDEX events_auth_fail ON events (time, addr, kind)
     WHERE kind = 'auth_fail';
-CREATE INDEX events_register ON events (time, addr)
+CREATE INDEX events_register ON events (time, addr, kind)
     WHERE kind = 'register';

@@ -175,16 +175,20 @@ static const struct {
 	    "expires > ?1 ORDER BY since", 0, 0 },
 	/*
 	 * The tracker's windows at start, newest first, so that a cap keeps
-	 * the newest rows.  conns_ended finds the connections (ended is
-	 * never before opened); the kinds' partial indexes of
-	 * sql/009_recent_windows.sql cover the log events, whose kind must
-	 * be written out here for SQLite to use them.  Flag 4: found live
-	 * at start, not new (EVENT_F_PREEXISTING).
+	 * the newest rows.  A connection's row is written when it ends, so
+	 * rows follow ended (but for a step of the clock): conns_ended finds
+	 * the first of the window and the table is read from there on in
+	 * rowid order, a page at a time, instead of one lookup per row
+	 * (ended is never before opened).  Flag 4: found live at start, not
+	 * new (EVENT_F_PREEXISTING).  The kinds' partial indexes of
+	 * sql/009_recent_windows.sql cover the log events; their kind must
+	 * be written out here for SQLite to use them.
 	 */
 	[STORE_ST_RECENT_CONNS] = {
 	    "SELECT opened, addr, port, service FROM conns WHERE "
-	    "ended >= ?1 AND opened >= ?1 AND (flags & 4) = 0 "
-	    "ORDER BY ended DESC LIMIT ?2", 0, 0 },
+	    "id >= (SELECT id FROM conns WHERE ended >= ?1 ORDER BY ended "
+	    "LIMIT 1) AND ended >= ?1 AND opened >= ?1 AND (flags & 4) = 0 "
+	    "ORDER BY id DESC LIMIT ?2", 0, 0 },
 	[STORE_ST_RECENT_AUTH_FAIL] = {
 	    "SELECT time, addr FROM events WHERE kind = 'auth_fail' AND "
 	    "time >= ?1 ORDER BY time DESC LIMIT ?2", 0, 0 },
