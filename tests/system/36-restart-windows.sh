@@ -19,19 +19,6 @@ db="$state/xmppguard.db"
 logs="$T/logs"
 mkdir -p "$logs"
 : > "$logs/ej.log"
-cat > "$T/f.conf" <<'FILTER'
-[filter]
-name      = ej
-time      = %Y-%m-%d %H:%M:%S%f
-timezone  = utc
-prefilter = authentication
-
-[pattern fail]
-kind     = auth_fail
-literal  = Failed c2s
-regex    = ^(?<time>\S+ \S+) \[warning\] <(?<key>[0-9.]+)> Failed c2s \S+ authentication for (?<user>[^@\s]*)@\S+ from (?<ip>\S+): 
-once_per = key
-FILTER
 cat > "$T/xg.conf" <<CONF
 [global]
 state_dir = $state
@@ -44,15 +31,16 @@ max_fail = 5/10m
 outage_addresses = 0
 [log ej]
 path = $logs/ej.log
-filter = $T/f.conf
+filter = ejabberd
 CONF
 
-# line IP [AGO]: one failure line, on a connection of its own, written
-# AGO ago (a date(1) offset such as "15 min"; default now).
+# line IP [AGO]: one failure line as ejabberd writes it, on a connection
+# of its own, written AGO ago (a date(1) offset such as "15 min"; default
+# now).
 n=0
 line() {
 	n=$((n + 1))
-	printf '%s [warning] <0.%s.0> Failed c2s PLAIN authentication for u%s@example.org from %s: Invalid password\n' \
+	printf '%s [warning] <0.77.0>@ejabberd_c2s:process_auth_failure:1000 (tls|<0.%s.0>) Failed c2s PLAIN authentication for u%s@example.org from %s: Invalid password\n' \
 	    "$(date -u -d "now - ${2:-0 min}" '+%Y-%m-%d %H:%M:%S.%3N')" \
 	    "$n" "$n" "$1"
 }
@@ -109,7 +97,7 @@ now=$(($(date +%s) * 1000000))
 sqlite3 "$db" "WITH RECURSIVE k(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM k WHERE i < $big - 1)
 INSERT INTO events (time, addr, kind, source, origin, user)
 SELECT $now - 540000000 + i * (540000000 / $big), '10.0.' || (i % 4000 / 250) || '.' || (i % 250 + 1),
-    'auth_fail', 'log', 'ej', 'u' FROM k"
+    'auth_fail', 'log', 'ejabberd', 'u' FROM k"
 start
 expect_grep "rebuilt windows of 4002 addresses from $((big + 12)) events in" \
     "$dlog"
