@@ -345,6 +345,34 @@ daemon_stop_cb(struct loop *loop, int signo, void *arg)
 	loop_stop(loop);
 }
 
+/*
+ * The tracker's windows from the store's recent rows (pipeline_rebuild()):
+ * at start before any source feeds it, at a reload for the windows whose
+ * length changed.  A failed read is not fatal: the windows keep what was
+ * read, and the daemon defends from there.
+ */
+void
+daemon_rebuild(struct daemon *d, int start)
+{
+	struct pipeline_rebuild	 r;
+	int64_t			 t0 = clock_monotonic();
+	char			*cause;
+
+	if (pipeline_rebuild(d->pipeline, clock_realtime(), start, &r,
+	    &cause) == -1) {
+		log_warnx("store: rebuilding windows: %s", cause);
+		free(cause);
+	}
+	if (!start && r.events == 0)
+		return;
+	log_info("%srebuilt windows of %llu addresses from %llu events in "
+	    "%lld ms%s", start ? "" : "reload: ",
+	    (unsigned long long)r.addresses, (unsigned long long)r.events,
+	    (long long)((clock_monotonic() - t0) / CLOCK_US_PER_MS),
+	    r.capped ? " (capped: only the newest rows of a full window)" :
+	    "");
+}
+
 /* A reload that cannot go on: why, to the log and to the asker (out may
  * be NULL: SIGHUP); frees cause. */
 static void
@@ -426,6 +454,7 @@ daemon_reload_swap(struct daemon *d, FILE *out)
 	/* Everything that points into the old configuration moves to the
 	 * new one before the old one is freed. */
 	pipeline_set_conf(d->pipeline, conf);
+	daemon_rebuild(d, 0);
 	enforce_reload(d->enforce, conf, fw);
 	status_set(d->status, &fw_status_group, enforce_fw(d->enforce));
 	if (d->ct != NULL)

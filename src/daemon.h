@@ -70,6 +70,8 @@ void	daemon_drop(struct daemon *);
 
 /* The loop's signals, before-sleep hook and periodic timers. */
 void	daemon_loop_init(struct daemon *);
+/* The tracker's windows from the store: at start (1) or a reload (0). */
+void	daemon_rebuild(struct daemon *, int start);
 /* Every module's counters registered for status and metrics. */
 void	daemon_status_init(struct daemon *);
 /* The [metrics] endpoint and file. */

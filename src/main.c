@@ -124,8 +124,11 @@ daemon_run(struct daemon *d, int foreground)
 	if ((d->own = ownaddr_open(d->loop, &cause)) == NULL)
 		fatalx("own addresses: %s", cause);
 
-	/* Detection, then conntrack's sockets (root), read from later. */
+	/* Detection, its windows refilled from the store's recent rows
+	 * (nothing judged twice), then conntrack's sockets (root), read
+	 * from later. */
 	d->pipeline = pipeline_new(d->conf, d->store, daemon_seed());
+	daemon_rebuild(d, 1);
 	if (d->conf->ct_enabled &&
 	    (d->ct = ct_open(d->loop, d->conf, pipeline_event, d->pipeline,
 	    &cause)) == NULL)

@@ -322,6 +322,120 @@ pipeline_event(const struct event *ev, void *arg)
 	track_event(p->track, p->conf, ev, pipeline_verdict, p);
 }
 
+/*
+ * Rebuilding windows.  Each kind is one indexed read bounded by the
+ * longest window of its rules in force (an [override] may lengthen
+ * max_new's) and by PIPELINE_REBUILD_MAX rows; a kind whose rules are all
+ * off is not read at all.
+ */
+static int64_t
+pipeline_window_max(int64_t w, const struct conf_rate *r)
+{
+	return r->count != 0 && r->window > w ? r->window : w;
+}
+
+static int64_t
+pipeline_window(const struct conf *conf, enum store_recent what)
+{
+	int64_t	w = 0;
+	int	i;
+
+	switch (what) {
+	case STORE_RECENT_CONNS:
+		for (i = 0; i < conf->nservices; i++) {
+			w = pipeline_window_max(w, &conf->services[i].max_new);
+			w = pipeline_window_max(w,
+			    &conf->services[i].net_max_new);
+		}
+		for (i = 0; i < conf->noverrides; i++)
+			w = pipeline_window_max(w, &conf->overrides[i].max_new);
+		break;
+	case STORE_RECENT_AUTH_FAIL:
+		w = pipeline_window_max(w, &conf->auth_max_fail);
+		w = pipeline_window_max(w, &conf->auth_net_max_fail);
+		break;
+	case STORE_RECENT_REGISTER:
+		w = pipeline_window_max(w, &conf->auth_max_register);
+		w = pipeline_window_max(w, &conf->auth_net_max_register);
+		break;
+	default:
+		break;
+	}
+	return w;
+}
+
+struct pipeline_feed {
+	struct pipeline		*p;
+	struct pipeline_rebuild	*r;
+};
+
+static void
+pipeline_rebuild_event(const struct event *ev, void *arg)
+{
+	struct pipeline_feed	*f = arg;
+
+	track_rebuild_event(f->p->track, f->p->conf, ev);
+	f->r->events++;
+}
+
+static void
+pipeline_rebuild_verdict(const struct verdict *v, void *arg)
+{
+	struct pipeline_feed	*f = arg;
+
+	track_rebuild_verdict(f->p->track, f->p->conf, v);
+	f->r->verdicts++;
+}
+
+int
+pipeline_rebuild(struct pipeline *p, int64_t now, int start,
+    struct pipeline_rebuild *r, char **cause)
+{
+	static const unsigned int	 need[STORE_RECENT_MAX] = {
+		[STORE_RECENT_CONNS] = TRACK_REBUILD_CONNS,
+		[STORE_RECENT_AUTH_FAIL] = TRACK_REBUILD_AUTH,
+		[STORE_RECENT_REGISTER] = TRACK_REBUILD_REGISTER,
+	};
+	struct pipeline_feed	 f = { p, r };
+	unsigned int		 kinds;
+	int64_t			 w, n, cool = 0;
+	int			 i, rc = 0;
+
+	memset(r, 0, sizeof(*r));
+	kinds = track_rebuild_begin(p->track, p->conf, now);
+	if (start)
+		kinds = TRACK_REBUILD_CONNS | TRACK_REBUILD_AUTH |
+		    TRACK_REBUILD_REGISTER;
+	for (i = 0; i < STORE_RECENT_MAX && p->store != NULL; i++) {
+		if (!(kinds & need[i]) ||
+		    (w = pipeline_window(p->conf, (enum store_recent)i)) == 0)
+			continue;
+		if (w > cool)
+			cool = w;
+		n = store_recent_events(p->store, (enum store_recent)i,
+		    now - w, PIPELINE_REBUILD_MAX, pipeline_rebuild_event, &f,
+		    cause);
+		if (n == -1) {
+			rc = -1;
+			break;
+		}
+		if (n == PIPELINE_REBUILD_MAX)
+			r->capped = 1;
+	}
+	/* A rule's cool-down is its window, an hour where max_new is off
+	 * (track.c). */
+	if (start && rc == 0 && p->store != NULL) {
+		if (cool < 3600 * CLOCK_US_PER_SEC)
+			cool = 3600 * CLOCK_US_PER_SEC;
+		if (store_recent_verdicts(p->store, now - cool,
+		    PIPELINE_REBUILD_MAX, pipeline_rebuild_verdict, &f,
+		    cause) == -1)
+			rc = -1;
+	}
+	r->addresses = track_rebuild_end(p->track);
+	return rc;
+}
+
 void
 pipeline_flush(struct pipeline *p)
 {

@@ -61,6 +61,29 @@ void		 pipeline_set_verdict_cb(struct pipeline *,
 void		 pipeline_set_corroborate(struct pipeline *, int on);
 /* Takes one event (an event_cb: arg is the pipeline). */
 void		 pipeline_event(const struct event *, void *arg);
+/* What pipeline_rebuild() did. */
+struct pipeline_rebuild {
+	uint64_t	 addresses;	/* hosts whose windows were refilled */
+	uint64_t	 events;	/* rows read back and counted */
+	uint64_t	 verdicts;	/* standing offences restored */
+	int		 capped;	/* a kind had more than
+					 * PIPELINE_REBUILD_MAX rows in its
+					 * window: the newest were read */
+};
+#define PIPELINE_REBUILD_MAX	2000000		/* rows per kind */
+
+/*
+ * Refills the tracker's windows from the store's connections, failed
+ * logins and registrations of each kind's longest window before now, so
+ * that an attacker whose attempts straddle a restart is judged on all of
+ * them; nothing is judged or recorded again (see track_rebuild_begin()).
+ * At start (start = 1) every window is refilled and the verdicts of those
+ * windows become standing offences again; at a reload (0), after
+ * pipeline_set_conf(), only windows whose length changed.  0, or -1 with
+ * *cause (the windows keep what was read).  No store: nothing to do.
+ */
+int		 pipeline_rebuild(struct pipeline *, int64_t now, int start,
+		    struct pipeline_rebuild *, char **cause);
 /* Writes what is summed in memory (rollups) to the store; the daemon
  * calls it every minute and at stop. */
 void		 pipeline_flush(struct pipeline *);

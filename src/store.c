@@ -173,6 +173,31 @@ static const struct {
 	    "SELECT id, addr, prefixlen, rule, reason, since, expires, count, "
 	    "source, throttled, scope FROM bans WHERE lifted IS NULL AND "
 	    "expires > ?1 ORDER BY since", 0, 0 },
+	/*
+	 * The tracker's windows at start, newest first, so that a cap keeps
+	 * the newest rows.  A connection's row is written when it ends, so
+	 * rows follow ended (but for a step of the clock): conns_ended finds
+	 * the first of the window and the table is read from there on in
+	 * rowid order, a page at a time, instead of one lookup per row
+	 * (ended is never before opened).  Flag 4: found live at start, not
+	 * new (EVENT_F_PREEXISTING).  The kinds' partial indexes of
+	 * sql/009_recent_windows.sql cover the log events; their kind must
+	 * be written out here for SQLite to use them.
+	 */
+	[STORE_ST_RECENT_CONNS] = {
+	    "SELECT opened, addr, port, service FROM conns WHERE "
+	    "id >= (SELECT id FROM conns WHERE ended >= ?1 ORDER BY ended "
+	    "LIMIT 1) AND ended >= ?1 AND opened >= ?1 AND (flags & 4) = 0 "
+	    "ORDER BY id DESC LIMIT ?2", 0, 0 },
+	[STORE_ST_RECENT_AUTH_FAIL] = {
+	    "SELECT time, addr FROM events WHERE kind = 'auth_fail' AND "
+	    "time >= ?1 ORDER BY time DESC LIMIT ?2", 0, 0 },
+	[STORE_ST_RECENT_REGISTER] = {
+	    "SELECT time, addr FROM events WHERE kind = 'register' AND "
+	    "time >= ?1 ORDER BY time DESC LIMIT ?2", 0, 0 },
+	[STORE_ST_RECENT_VERDICTS] = {
+	    "SELECT time, addr, prefixlen, rule, service FROM verdicts "
+	    "WHERE time >= ?1 ORDER BY time DESC LIMIT ?2", 0, 0 },
 };
 
 /*
@@ -780,6 +805,121 @@ store_bans_open(struct store *s, int64_t now,
 		store_warn(s, "open bans", sqlite3_errmsg(s->db));
 	sqlite3_reset(st);
 	return rc == SQLITE_DONE ? n : -1;
+}
+
+/* Binds since and max to a recent statement; SQLite's result code. */
+static int
+store_recent_bind(sqlite3_stmt *st, int64_t since, int64_t max)
+{
+	int	rc;
+
+	if ((rc = sqlite3_bind_int64(st, 1, since)) == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 2, max);
+	return rc;
+}
+
+/* Ends a recent read: the rows read, or -1 and *cause if it failed. */
+static int64_t
+store_recent_end(struct store *s, sqlite3_stmt *st, int rc, int64_t n,
+    char **cause)
+{
+	if (rc != SQLITE_DONE) {
+		store_cause(cause, s->path, s->db, "reading recent rows");
+		s->stats.errors++;
+		n = -1;
+	}
+	sqlite3_reset(st);
+	return n;
+}
+
+int64_t
+store_recent_events(struct store *s, enum store_recent what, int64_t since,
+    int64_t max, void (*cb)(const struct event *, void *), void *arg,
+    char **cause)
+{
+	static const enum store_st	 which[STORE_RECENT_MAX] = {
+		[STORE_RECENT_CONNS] = STORE_ST_RECENT_CONNS,
+		[STORE_RECENT_AUTH_FAIL] = STORE_ST_RECENT_AUTH_FAIL,
+		[STORE_RECENT_REGISTER] = STORE_ST_RECENT_REGISTER,
+	};
+	sqlite3_stmt	*st = s->st[which[what]];
+	struct event	 ev;
+	const char	*t;
+	int64_t		 n = 0;
+	int		 rc, port;
+
+	store_check_writable(s, __func__);
+	memset(&ev, 0, sizeof(ev));
+	switch (what) {
+	case STORE_RECENT_CONNS:
+		ev.kind = EVENT_CONN_OPEN;
+		ev.source = EVENT_SRC_CONNTRACK;
+		ev.origin = "conntrack";
+		ev.flags = EVENT_F_HANDSHAKE;
+		break;
+	case STORE_RECENT_AUTH_FAIL:
+	case STORE_RECENT_REGISTER:
+		ev.kind = what == STORE_RECENT_AUTH_FAIL ? EVENT_AUTH_FAIL :
+		    EVENT_REGISTER;
+		ev.source = EVENT_SRC_LOG;
+		break;
+	default:
+		*cause = xasprintf("%s: no such recent rows", s->path);
+		return -1;
+	}
+	if ((rc = store_recent_bind(st, since, max)) != SQLITE_OK)
+		return store_recent_end(s, st, rc, 0, cause);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		ev.time = sqlite3_column_int64(st, 0);
+		t = (const char *)sqlite3_column_text(st, 1);
+		/* "?": the source named no address. */
+		if (t == NULL || addr_parse(t, &ev.addr, NULL) == -1)
+			continue;
+		if (what == STORE_RECENT_CONNS) {
+			port = sqlite3_column_int(st, 2);
+			ev.port = port > 0 && port <= UINT16_MAX ?
+			    (uint16_t)port : 0;
+			ev.service = (const char *)sqlite3_column_text(st, 3);
+			ev.start = ev.time;
+		}
+		cb(&ev, arg);
+		n++;
+	}
+	return store_recent_end(s, st, rc, n, cause);
+}
+
+int64_t
+store_recent_verdicts(struct store *s, int64_t since, int64_t max,
+    void (*cb)(const struct verdict *, void *), void *arg, char **cause)
+{
+	sqlite3_stmt	*st = s->st[STORE_ST_RECENT_VERDICTS];
+	struct verdict	 v;
+	struct addr	 a;
+	const char	*t;
+	int64_t		 n = 0;
+	int		 rc, len, rule;
+
+	store_check_writable(s, __func__);
+	if ((rc = store_recent_bind(st, since, max)) != SQLITE_OK)
+		return store_recent_end(s, st, rc, 0, cause);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&v, 0, sizeof(v));
+		v.time = sqlite3_column_int64(st, 0);
+		t = (const char *)sqlite3_column_text(st, 1);
+		if (t == NULL || addr_parse(t, &a, NULL) == -1)
+			continue;
+		len = sqlite3_column_int(st, 2);
+		t = (const char *)sqlite3_column_text(st, 3);
+		if (len < 0 || len > addr_maxlen(&a) || t == NULL ||
+		    (rule = verdict_rule_parse(t)) == -1)
+			continue;
+		addr_mask(&a, len, &v.prefix);
+		v.rule = (enum verdict_rule)rule;
+		v.service = (const char *)sqlite3_column_text(st, 4);
+		cb(&v, arg);
+		n++;
+	}
+	return store_recent_end(s, st, rc, n, cause);
 }
 
 int

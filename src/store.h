@@ -87,6 +87,29 @@ int		 store_bans_open(struct store *, int64_t now,
 		    void (*cb)(const struct store_ban *, void *), void *arg);
 
 /*
+ * What a start reads back into the tracker's windows, newest first, from
+ * since on and max rows at most (the newest); strings in what cb gets
+ * live for the call.  Each returns the rows handed to cb, or -1 with
+ * *cause (the rows before the failure were handed over).
+ */
+enum store_recent {
+	STORE_RECENT_CONNS,	/* connections whose handshake completed
+				 * since, and not found live at start:
+				 * CONN_OPEN events at that time */
+	STORE_RECENT_AUTH_FAIL,	/* failed logins: AUTH_FAIL events */
+	STORE_RECENT_REGISTER,	/* registrations: REGISTER events */
+	STORE_RECENT_MAX
+};
+int64_t		 store_recent_events(struct store *, enum store_recent,
+		    int64_t since, int64_t max,
+		    void (*cb)(const struct event *, void *), void *arg,
+		    char **cause);
+/* The verdicts recorded since (service and reason are not filled). */
+int64_t		 store_recent_verdicts(struct store *, int64_t since,
+		    int64_t max, void (*cb)(const struct verdict *, void *),
+		    void *arg, char **cause);
+
+/*
  * The read position of log NAME at path, as tail_pos_format() wrote it,
  * in the open transaction, so it commits together with the events read
  * up to it.  Returns 0, or -1 (counted, logged).

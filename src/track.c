@@ -63,6 +63,15 @@
  *    since the slot's last verdict; all standing offences of a slot are
  *    repeated together when it has.
  *
+ * Rebuilding.  At start (and at a reload that changes a window's length)
+ * the rings are refilled from the store's events (pipeline_rebuild()):
+ * a ring marked TRACK_S_REBUILD takes them, nothing is judged, and the
+ * offence bits come from the verdicts the store recorded, not from the
+ * events again, so a limit broken before the restart is not reported
+ * twice and one a new configuration breaks is reported at the next event.
+ * The ring needs no order: an event lands in its own bucket, or nowhere
+ * if it is older than the newest by a window.
+ *
  * Times in slots and entries are whole seconds since the epoch in a
  * uint32_t (good until 2106; times outside are clamped).  Nothing reads
  * the clock: the present is the time of the event being applied, so
@@ -100,6 +109,10 @@
 #define TRACK_WINDOW_DEFAULT	(3600 * CLOCK_US_PER_SEC)
 #define TRACK_KARMA_MAX		INT32_MAX
 
+/* The log rules' slots (no service name starts with '@'). */
+#define TRACK_SLOT_AUTH		"@auth"
+#define TRACK_SLOT_REGISTER	"@register"
+
 /* The two eviction lists. */
 #define TRACK_PROBATION		0
 #define TRACK_PROTECTED		1
@@ -109,6 +122,7 @@
 #define TRACK_S_CHURN		0x02
 #define TRACK_S_KARMA		0x04
 #define TRACK_S_KARMA_ON	0x08	/* credit initialised */
+#define TRACK_S_REBUILD		0x10	/* ring being refilled (rebuild) */
 
 /* In use iff the table's index is; links and list are the table's. */
 struct track_entry {
@@ -153,6 +167,10 @@ static uint32_t	track_get(struct track *, const struct prefix *, int64_t,
 static void	track_protect(struct track *, uint32_t);
 static const struct conf_service *track_service(const struct conf *,
 		    const struct event *);
+static const struct conf_service *track_service_named(const struct conf *,
+		    const char *);
+static void	track_log_limits(const struct conf *, enum event_kind, int,
+		    struct rule_limits *);
 static int	track_conf_has(const struct conf *, const char *);
 static int	track_slot_lookup(const struct track *, const char *);
 static int	track_slot_bind(struct track *, const struct conf *,
@@ -182,6 +200,12 @@ static void	track_judge(struct track *, const struct conf *,
 static void	track_offence(struct track *, struct track_slot *, uint8_t,
 		    int, int, uint32_t, const struct verdict *,
 		    verdict_cb, void *);
+static uint32_t	track_slot_width(const struct track *, const struct conf *,
+		    int, uint32_t);
+static unsigned int track_rebuild_kind(const char *);
+static void	track_rebuild_add(struct track *, const struct conf *,
+		    const struct conf_service *, int, uint32_t,
+		    const struct event *);
 
 struct track *
 track_new(uint32_t capacity, uint32_t seed)
@@ -329,13 +353,19 @@ track_get(struct track *t, const struct prefix *key, int64_t now,
 static const struct conf_service *
 track_service(const struct conf *conf, const struct event *ev)
 {
-	int	i;
-
 	if (ev->service == NULL)
 		return conf_service_by_port(conf, ev->port);
+	return track_service_named(conf, ev->service);
+}
+
+static const struct conf_service *
+track_service_named(const struct conf *conf, const char *name)
+{
+	int	i;
+
 	for (i = 0; i < conf->nservices; i++) {
-		if (ev->service == conf->services[i].name ||
-		    strcmp(ev->service, conf->services[i].name) == 0)
+		if (name == conf->services[i].name ||
+		    strcmp(name, conf->services[i].name) == 0)
 			return &conf->services[i];
 	}
 	return NULL;
@@ -578,6 +608,21 @@ track_karma_spent(const struct conf_karma *k, uint32_t now_s, int64_t credit,
  * handshake, so it is real, and the entry is protected like one that
  * connected.
  */
+/* [auth]'s limit on kind (AUTH_FAIL or REGISTER) for a host or a network,
+ * as the max_new of lim. */
+static void
+track_log_limits(const struct conf *conf, enum event_kind kind, int net,
+    struct rule_limits *lim)
+{
+	memset(lim, 0, sizeof(*lim));
+	if (kind == EVENT_AUTH_FAIL)
+		lim->max_new = net ? conf->auth_net_max_fail :
+		    conf->auth_max_fail;
+	else
+		lim->max_new = net ? conf->auth_net_max_register :
+		    conf->auth_max_register;
+}
+
 static void
 track_log_apply(struct track *t, const struct conf *conf, int s, uint32_t i,
     const struct event *ev, verdict_cb cb, void *arg)
@@ -592,16 +637,8 @@ track_log_apply(struct track *t, const struct conf *conf, int s, uint32_t i,
 	uint32_t		 now_s = track_sec(ev->time);
 
 	net = t->e[i].key.len < addr_maxlen(&t->e[i].key.addr);
-	memset(&lim, 0, sizeof(lim));
-	if (ev->kind == EVENT_AUTH_FAIL) {
-		rule = VERDICT_AUTH;
-		lim.max_new = net ? conf->auth_net_max_fail :
-		    conf->auth_max_fail;
-	} else {
-		rule = VERDICT_REGISTER;
-		lim.max_new = net ? conf->auth_net_max_register :
-		    conf->auth_max_register;
-	}
+	track_log_limits(conf, ev->kind, net, &lim);
+	rule = ev->kind == EVENT_AUTH_FAIL ? VERDICT_AUTH : VERDICT_REGISTER;
 	track_protect(t, i);
 	track_ring_add(sl, track_ring_width(&lim), ev->time);
 	subj.conf = conf;
@@ -633,7 +670,7 @@ track_log(struct track *t, const struct conf *conf, const struct event *ev,
 	if ((ev->addr.family != AF_INET && ev->addr.family != AF_INET6) ||
 	    addr_is_unspecified(&ev->addr) ||
 	    (s = track_slot_bind(t, conf, ev->kind == EVENT_AUTH_FAIL ?
-	    "@auth" : "@register")) == -1) {
+	    TRACK_SLOT_AUTH : TRACK_SLOT_REGISTER)) == -1) {
 		t->stats.ignored++;
 		return;
 	}
@@ -826,6 +863,215 @@ track_offence(struct track *t, struct track_slot *sl, uint8_t bit,
 	t->stats.verdicts++;
 	if (cb != NULL)
 		cb(v, arg);
+}
+
+/*
+ * Rebuilding (track.h).
+ */
+/* The ring width of slot s of entry i under conf; 0 if conf no longer has
+ * the slot's service (its state is left as it is). */
+static uint32_t
+track_slot_width(const struct track *t, const struct conf *conf, int s,
+    uint32_t i)
+{
+	const struct conf_service	*svc;
+	struct rule_limits		 lim;
+	int				 net;
+
+	net = t->e[i].key.len < addr_maxlen(&t->e[i].key.addr);
+	if (strcmp(t->name[s], TRACK_SLOT_AUTH) == 0)
+		track_log_limits(conf, EVENT_AUTH_FAIL, net, &lim);
+	else if (strcmp(t->name[s], TRACK_SLOT_REGISTER) == 0)
+		track_log_limits(conf, EVENT_REGISTER, net, &lim);
+	else if ((svc = track_service_named(conf, t->name[s])) != NULL)
+		rule_limits(conf, svc, &t->e[i].key, &lim);
+	else
+		return 0;
+	return track_ring_width(&lim);
+}
+
+static unsigned int
+track_rebuild_kind(const char *name)
+{
+	if (strcmp(name, TRACK_SLOT_AUTH) == 0)
+		return TRACK_REBUILD_AUTH;
+	if (strcmp(name, TRACK_SLOT_REGISTER) == 0)
+		return TRACK_REBUILD_REGISTER;
+	return TRACK_REBUILD_CONNS;
+}
+
+/*
+ * A walk of the table, once per reload (a fresh tracker has nothing to
+ * walk).  Only a window whose length changed starts again: the others
+ * keep their counts, which the store's rows would only repeat.
+ */
+unsigned int
+track_rebuild_begin(struct track *t, const struct conf *conf, int64_t now)
+{
+	struct track_slot	*sl;
+	unsigned int		 kinds = 0;
+	uint32_t		 i, w;
+	int			 s;
+
+	for (s = 0; s < TRACK_SLOTS; s++) {
+		if (t->slot[s] == NULL || t->name[s][0] == '\0')
+			continue;
+		for (i = 0; i < t->capacity; i++) {
+			sl = &t->slot[s][i];
+			if (sl->ring_width == 0 ||
+			    htab_list_of(&t->tab, i) == -1 ||
+			    (w = track_slot_width(t, conf, s, i)) == 0 ||
+			    w == sl->ring_width)
+				continue;
+			memset(sl->ring, 0, sizeof(sl->ring));
+			sl->ring_width = w;
+			sl->ring_head = track_ring_number(now, w);
+			sl->flags |= TRACK_S_REBUILD;
+			kinds |= track_rebuild_kind(t->name[s]);
+		}
+	}
+	return kinds;
+}
+
+/* Counts ev in slot s of entry i if that ring is being refilled. */
+static void
+track_rebuild_add(struct track *t, const struct conf *conf,
+    const struct conf_service *svc, int s, uint32_t i,
+    const struct event *ev)
+{
+	struct track_slot	*sl = &t->slot[s][i];
+	struct rule_limits	 lim;
+
+	if (sl->ring_width != 0 && !(sl->flags & TRACK_S_REBUILD))
+		return;
+	sl->flags |= TRACK_S_REBUILD;
+	/* Both kinds of rows prove a completed handshake. */
+	track_protect(t, i);
+	if (svc != NULL) {
+		rule_limits(conf, svc, &t->e[i].key, &lim);
+		if (track_sec(ev->time) > t->e[i].handshake)
+			t->e[i].handshake = track_sec(ev->time);
+	} else
+		track_log_limits(conf, ev->kind, t->e[i].key.len <
+		    addr_maxlen(&t->e[i].key.addr), &lim);
+	track_ring_add(sl, track_ring_width(&lim), ev->time);
+}
+
+void
+track_rebuild_event(struct track *t, const struct conf *conf,
+    const struct event *ev)
+{
+	const struct conf_service	*svc = NULL;
+	struct prefix			 host, net;
+	uint32_t			 hi;
+	int				 s, netlen;
+
+	if ((ev->addr.family != AF_INET && ev->addr.family != AF_INET6) ||
+	    addr_is_unspecified(&ev->addr))
+		return;
+	switch (ev->kind) {
+	case EVENT_CONN_OPEN:
+		/* A flow found live at start was not new then. */
+		if ((ev->flags & EVENT_F_PREEXISTING) ||
+		    (svc = track_service(conf, ev)) == NULL)
+			return;
+		s = track_slot_bind(t, conf, svc->name);
+		break;
+	case EVENT_AUTH_FAIL:
+		s = track_slot_bind(t, conf, TRACK_SLOT_AUTH);
+		break;
+	case EVENT_REGISTER:
+		s = track_slot_bind(t, conf, TRACK_SLOT_REGISTER);
+		break;
+	default:
+		return;
+	}
+	if (s == -1)
+		return;
+	addr_mask(&ev->addr, addr_maxlen(&ev->addr), &host);
+	hi = track_get(t, &host, ev->time, TRACK_NIL);
+	track_rebuild_add(t, conf, svc, s, hi, ev);
+	netlen = ev->addr.family == AF_INET ? conf->track_prefix4 :
+	    conf->track_prefix6;
+	if (netlen > 0 && netlen < addr_maxlen(&ev->addr)) {
+		addr_mask(&ev->addr, netlen, &net);
+		track_rebuild_add(t, conf, svc, s, track_get(t, &net,
+		    ev->time, hi), ev);
+	}
+}
+
+/*
+ * The verdict's bit, and its time as the slot's last report, which starts
+ * the cool-down.  A network of a length no longer aggregated, a service
+ * gone from the configuration: nothing to mark.
+ */
+void
+track_rebuild_verdict(struct track *t, const struct conf *conf,
+    const struct verdict *v)
+{
+	const struct conf_service	*svc;
+	const struct addr		*a = &v->prefix.addr;
+	const char			*name;
+	struct track_slot		*sl;
+	uint32_t			 i;
+	uint8_t				 bit = TRACK_S_CHURN;
+	int				 s, netlen;
+
+	switch (v->rule) {
+	case VERDICT_AUTH:
+		name = TRACK_SLOT_AUTH;
+		break;
+	case VERDICT_REGISTER:
+		name = TRACK_SLOT_REGISTER;
+		break;
+	case VERDICT_CONCURRENCY:
+	case VERDICT_CHURN:
+	case VERDICT_KARMA:
+		if (v->service == NULL ||
+		    (svc = track_service_named(conf, v->service)) == NULL)
+			return;
+		name = svc->name;
+		bit = v->rule == VERDICT_CONCURRENCY ? TRACK_S_CONCURRENCY :
+		    v->rule == VERDICT_KARMA ? TRACK_S_KARMA : TRACK_S_CHURN;
+		break;
+	default:
+		return;
+	}
+	if (a->family != AF_INET && a->family != AF_INET6)
+		return;
+	netlen = a->family == AF_INET ? conf->track_prefix4 :
+	    conf->track_prefix6;
+	if ((v->prefix.len != addr_maxlen(a) && v->prefix.len != netlen) ||
+	    (s = track_slot_bind(t, conf, name)) == -1)
+		return;
+	i = track_get(t, &v->prefix, v->time, TRACK_NIL);
+	sl = &t->slot[s][i];
+	sl->flags |= bit;
+	if (track_sec(v->time) > sl->reported)
+		sl->reported = track_sec(v->time);
+}
+
+uint64_t
+track_rebuild_end(struct track *t)
+{
+	uint64_t	hosts = 0;
+	uint32_t	i;
+	int		s, marked;
+
+	for (i = 0; i < t->capacity; i++) {
+		if (htab_list_of(&t->tab, i) == -1)
+			continue;
+		for (s = 0, marked = 0; s < TRACK_SLOTS; s++) {
+			if (t->slot[s] != NULL &&
+			    (t->slot[s][i].flags & TRACK_S_REBUILD)) {
+				t->slot[s][i].flags &= ~TRACK_S_REBUILD;
+				marked = 1;
+			}
+		}
+		if (marked && t->e[i].key.len == addr_maxlen(&t->e[i].key.addr))
+			hosts++;
+	}
+	return hosts;
 }
 
 /*

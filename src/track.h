@@ -69,6 +69,37 @@ void		 track_walk(struct track *, const struct conf *, int64_t now,
 		    void (*cb)(const struct track_view *, void *), void *arg);
 void		 track_get_stats(const struct track *, struct track_stats *);
 
+/*
+ * Rebuilding windows from events that happened before now (the store's,
+ * at a start or a reload): the windows of new connections, failed logins
+ * and registrations are refilled, nothing is judged.
+ *
+ * track_rebuild_begin() restarts, empty, every window in use whose length
+ * under conf differs from its own (a reload changed it) and returns which
+ * kinds of events those windows need (TRACK_REBUILD_*; 0 for a fresh
+ * tracker).  track_rebuild_event() counts ev (CONN_OPEN not found live at
+ * start, AUTH_FAIL, REGISTER; others are ignored) in the windows of its
+ * host and network that are being refilled: one restarted by begin or
+ * not in use yet; a window in use already holds what the store has and is
+ * left alone, so nothing counts twice.  Live and half-open counts and
+ * karma are never touched (conntrack's table gives them at start).  Events
+ * may come in any order.  track_rebuild_verdict() makes v, a verdict
+ * issued before now, a standing offence again, so that a limit still
+ * broken issues no second verdict before its cool-down, as if there had
+ * been no restart.  track_rebuild_end() ends the rebuild and returns how
+ * many hosts had windows refilled.
+ */
+#define TRACK_REBUILD_CONNS	0x1
+#define TRACK_REBUILD_AUTH	0x2
+#define TRACK_REBUILD_REGISTER	0x4
+unsigned int	 track_rebuild_begin(struct track *, const struct conf *,
+		    int64_t now);
+void		 track_rebuild_event(struct track *, const struct conf *,
+		    const struct event *ev);
+void		 track_rebuild_verdict(struct track *, const struct conf *,
+		    const struct verdict *v);
+uint64_t	 track_rebuild_end(struct track *);
+
 /* Its counters, for status and metrics (obj: the struct track). */
 struct status_group;
 extern const struct status_group track_status_group;

@@ -375,6 +375,210 @@ test_corroboration_proxy(void **state)
 	assert_int_equal(ps.uncorroborated, 1);
 }
 
+/*
+ * Restarts.  The daemon dies (kill -9: what is committed stays) and a new
+ * pipeline on the same store rebuilds its windows before anything else.
+ */
+static void
+restart(struct fixture *f, int64_t now, uint64_t events, uint64_t addresses)
+{
+	struct pipeline_rebuild	 r;
+	char			*cause = NULL;
+
+	store_flush(f->store);
+	pipeline_free(f->p);
+	f->p = pipeline_new(f->conf, f->store, 43);
+	pipeline_set_verdict_cb(f->p, hook, f);
+	assert_int_equal(pipeline_rebuild(f->p, now, 1, &r, &cause), 0);
+	assert_int_equal(r.events, events);
+	assert_int_equal(r.addresses, addresses);
+	assert_int_equal(r.capped, 0);
+}
+
+/* 4 failed logins, a restart, 2 more: max_fail 5/10m broken at the 6th. */
+static void
+test_rebuild_auth(void **state)
+{
+	struct fixture	*f = *state;
+	int		 i;
+
+	for (i = 0; i < 4; i++)
+		auth_fail(f, "198.51.100.7", T0 + i * CLOCK_US_PER_SEC);
+	/* Another address's one failure, for the count of addresses. */
+	auth_fail(f, "203.0.113.1", T0);
+	assert_int_equal(f->verdicts, 0);
+	restart(f, T0 + 60 * CLOCK_US_PER_SEC, 5, 2);
+	auth_fail(f, "198.51.100.7", T0 + 61 * CLOCK_US_PER_SEC);
+	assert_int_equal(f->verdicts, 0);
+	auth_fail(f, "198.51.100.7", T0 + 62 * CLOCK_US_PER_SEC);
+	assert_int_equal(f->verdicts, 1);
+	assert_int_equal(f->last.rule, VERDICT_AUTH);
+	assert_int_equal(f->last.observed, 6);
+	assert_int_equal(f->last.prefix.len, 32);
+	/* The rows read back are not written again. */
+	assert_int_equal(query(f, "SELECT count(*) FROM events"), 7);
+}
+
+/* 119 connections, a restart, 2 more: max_new 120/1h broken at the 121st. */
+static void
+test_rebuild_churn(void **state)
+{
+	struct fixture	*f = *state;
+	int		 i;
+
+	for (i = 0; i < 119; i++)
+		connection(f, "198.51.100.9", T0 + i * 10 * CLOCK_US_PER_SEC,
+		    (uint64_t)i + 1);
+	restart(f, T0 + 1200 * CLOCK_US_PER_SEC, 119, 1);
+	connection(f, "198.51.100.9", T0 + 1201 * CLOCK_US_PER_SEC, 200);
+	assert_int_equal(f->verdicts, 0);
+	connection(f, "198.51.100.9", T0 + 1202 * CLOCK_US_PER_SEC, 201);
+	assert_int_equal(f->verdicts, 1);
+	assert_int_equal(f->last.rule, VERDICT_CHURN);
+	assert_string_equal(f->last.reason,
+	    "churn: 121 new c2s connections in 1h (limit 120)");
+}
+
+/* Events older than their window are not read back, nor counted. */
+static void
+test_rebuild_old(void **state)
+{
+	struct fixture	*f = *state;
+	struct event	 ev;
+	int		 i;
+
+	for (i = 0; i < 4; i++)
+		auth_fail(f, "198.51.100.7", T0 + i * CLOCK_US_PER_SEC);
+	/* A connection found live at the previous start was not new. */
+	ev = ev_make(EVENT_CONN_OPEN, "198.51.100.8", T0,
+	    EVENT_F_HANDSHAKE | EVENT_F_PREEXISTING);
+	pipeline_event(&ev, f->p);
+	ev.kind = EVENT_CONN_END;
+	ev.start = T0;
+	pipeline_event(&ev, f->p);
+	restart(f, T0 + 11 * 60 * CLOCK_US_PER_SEC, 0, 0);
+	for (i = 0; i < 5; i++)
+		auth_fail(f, "198.51.100.7", T0 + (11 * 60 + i) *
+		    CLOCK_US_PER_SEC);
+	assert_int_equal(f->verdicts, 0);
+	auth_fail(f, "198.51.100.7", T0 + (11 * 60 + 5) * CLOCK_US_PER_SEC);
+	assert_int_equal(f->verdicts, 1);
+	assert_int_equal(f->last.observed, 6);
+}
+
+/* The network's window too: 28 failures from 7 addresses of a /24, a
+ * restart, 3 from an 8th break net_max_fail 30/10m, no host's. */
+static void
+test_rebuild_network(void **state)
+{
+	struct fixture	*f = *state;
+	char		 ip[32];
+	int		 i, j;
+
+	for (i = 1; i <= 7; i++) {
+		snprintf(ip, sizeof(ip), "198.51.100.%d", i);
+		for (j = 0; j < 4; j++)
+			auth_fail(f, ip, T0 + (i * 4 + j) * CLOCK_US_PER_SEC);
+	}
+	restart(f, T0 + 60 * CLOCK_US_PER_SEC, 28, 7);
+	for (j = 0; j < 2; j++)
+		auth_fail(f, "198.51.100.8", T0 + (61 + j) * CLOCK_US_PER_SEC);
+	assert_int_equal(f->verdicts, 0);
+	auth_fail(f, "198.51.100.8", T0 + 63 * CLOCK_US_PER_SEC);
+	assert_int_equal(f->verdicts, 1);
+	assert_int_equal(f->last.rule, VERDICT_AUTH);
+	assert_int_equal(f->last.prefix.len, 24);
+	assert_int_equal(f->last.observed, 31);
+}
+
+/*
+ * A limit broken before the restart was acted on then: the verdict is a
+ * standing offence again, so the next failure repeats nothing; an
+ * [override] or [allow] of the new configuration applies to what is
+ * rebuilt.
+ */
+static void
+test_rebuild_standing(void **state)
+{
+	struct fixture	*f = *state;
+	int		 i;
+
+	for (i = 0; i < 6; i++)
+		auth_fail(f, "198.51.100.7", T0 + i * CLOCK_US_PER_SEC);
+	assert_int_equal(f->verdicts, 1);
+	restart(f, T0 + 60 * CLOCK_US_PER_SEC, 6, 1);
+	auth_fail(f, "198.51.100.7", T0 + 61 * CLOCK_US_PER_SEC);
+	assert_int_equal(f->verdicts, 1);
+	/* After the cool-down (the window) it is said again. */
+	for (i = 0; i < 6; i++)
+		auth_fail(f, "198.51.100.7", T0 + (700 + i) *
+		    CLOCK_US_PER_SEC);
+	assert_int_equal(f->verdicts, 2);
+}
+
+static void
+test_rebuild_override(void **state)
+{
+	struct fixture		*f = *state;
+	struct conf_override	*o;
+	int			 i;
+
+	for (i = 0; i < 119; i++)
+		connection(f, "198.51.100.9", T0 + i * 10 * CLOCK_US_PER_SEC,
+		    (uint64_t)i + 1);
+	/* The new start's configuration lets 198.51.100.0/24 have 200. */
+	f->conf->overrides = xcalloc(1, sizeof(*f->conf->overrides));
+	f->conf->noverrides = 1;
+	o = &f->conf->overrides[0];
+	snprintf(o->name, sizeof(o->name), "nat");
+	o->networks = xcalloc(1, sizeof(*o->networks));
+	o->nnetworks = 1;
+	assert_int_equal(addr_parse("198.51.100.0", &o->networks[0].addr,
+	    NULL), 0);
+	addr_mask(&o->networks[0].addr, 24, &o->networks[0]);
+	o->max_new.count = 200;
+	o->max_new.window = 2 * 3600 * CLOCK_US_PER_SEC;
+	restart(f, T0 + 1200 * CLOCK_US_PER_SEC, 119, 1);
+	for (i = 0; i < 3; i++)
+		connection(f, "198.51.100.9", T0 + (1201 + i) *
+		    CLOCK_US_PER_SEC, 200 + (uint64_t)i);
+	assert_int_equal(f->verdicts, 0);
+}
+
+/*
+ * Reload.  The windows survive it as they are; one whose length changes
+ * starts again from the store's rows, not from nothing.
+ */
+static void
+test_rebuild_reload(void **state)
+{
+	struct fixture		*f = *state;
+	struct pipeline_rebuild	 r;
+	char			*cause = NULL;
+	int			 i;
+
+	for (i = 0; i < 4; i++)
+		auth_fail(f, "198.51.100.7", T0 + i * CLOCK_US_PER_SEC);
+	store_flush(f->store);
+	/* Same windows: nothing to read. */
+	pipeline_set_conf(f->p, f->conf);
+	assert_int_equal(pipeline_rebuild(f->p, T0 + 10 * CLOCK_US_PER_SEC,
+	    0, &r, &cause), 0);
+	assert_int_equal(r.events, 0);
+	/* max_fail 5/10m becomes 5/20m. */
+	f->conf->auth_max_fail.window = 20 * 60 * CLOCK_US_PER_SEC;
+	pipeline_set_conf(f->p, f->conf);
+	assert_int_equal(pipeline_rebuild(f->p, T0 + 10 * CLOCK_US_PER_SEC,
+	    0, &r, &cause), 0);
+	assert_int_equal(r.events, 4);
+	assert_int_equal(r.addresses, 1);
+	auth_fail(f, "198.51.100.7", T0 + 11 * CLOCK_US_PER_SEC);
+	assert_int_equal(f->verdicts, 0);
+	auth_fail(f, "198.51.100.7", T0 + 12 * CLOCK_US_PER_SEC);
+	assert_int_equal(f->verdicts, 1);
+	assert_int_equal(f->last.observed, 6);
+}
+
 int
 main(void)
 {
@@ -393,6 +597,20 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_corroboration_proxy,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rebuild_auth, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_rebuild_churn, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_rebuild_old, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_rebuild_network, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_rebuild_standing, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_rebuild_override, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_rebuild_reload, setup,
+		    teardown),
 	};
 
 	log_init(1, LOG_LEVEL_ERR);

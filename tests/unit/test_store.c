@@ -10,6 +10,7 @@
 
 #include "../../src/store.c"
 
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <fcntl.h>
@@ -220,9 +221,12 @@ test_open_fresh(void **state)
 	assert_int_equal(peek_int(f->path, "SELECT count(*) FROM sqlite_master"
 	    " WHERE name IN ('events', 'bans', 'offences', 'events_time')"),
 	    4);
-	/* The hot table carries one index, on time, and no other. */
+	/* The hot table carries one index of every row, on time; the
+	 * others (009) hold only failed logins and registrations. */
 	assert_int_equal(peek_int(f->path, "SELECT count(*) FROM sqlite_master"
-	    " WHERE type = 'index' AND tbl_name = 'events'"), 1);
+	    " WHERE type = 'index' AND tbl_name = 'events'"), 3);
+	assert_int_equal(peek_int(f->path, "SELECT count(*) FROM "
+	    "pragma_index_list('events') WHERE partial = 0"), 1);
 	store_close(s);
 	/* The last connection checkpoints and removes the WAL. */
 	assert_int_equal(access(wal, F_OK), -1);
@@ -878,6 +882,146 @@ test_upgrade_005(void **state)
 	store_close(s);
 }
 
+/* What store_recent_events() handed over, in order. */
+struct recent {
+	int		 n;
+	struct event	 ev[16];
+	char		 service[16][16];
+};
+
+static void
+recent_cb(const struct event *ev, void *arg)
+{
+	struct recent	*r = arg;
+
+	assert_true(r->n < 16);
+	r->ev[r->n] = *ev;
+	if (ev->service != NULL)
+		snprintf(r->service[r->n], sizeof(r->service[r->n]), "%s",
+		    ev->service);
+	r->ev[r->n].service = NULL;
+	r->n++;
+}
+
+static void
+verdict_count_cb(const struct verdict *v, void *arg)
+{
+	int	*n = arg;
+
+	assert_int_equal(v->rule, VERDICT_AUTH);
+	assert_int_equal(v->prefix.len, 24);
+	(*n)++;
+}
+
+/* A query's plan, through the store's own connection. */
+static int
+plan_uses(struct store *s, enum store_st which, const char *index)
+{
+	sqlite3_stmt	*st;
+	char		*sql;
+	int		 found = 0;
+
+	sql = xasprintf("EXPLAIN QUERY PLAN %s", store_sql[which].sql);
+	assert_int_equal(sqlite3_prepare_v2(s->db, sql, -1, &st, NULL),
+	    SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW)
+		if (strstr((const char *)sqlite3_column_text(st, 3), index) !=
+		    NULL)
+			found = 1;
+	sqlite3_finalize(st);
+	free(sql);
+	return found;
+}
+
+/*
+ * The rows a start reads back into the tracker: the window's only, newest
+ * first, capped; connections found live at start are not new; other log
+ * kinds are not read; each read goes through an index.
+ */
+static void
+test_recent(void **state)
+{
+	struct fixture	*f = *state;
+	struct store	*s;
+	struct recent	 r;
+	struct event	 ev;
+	struct verdict	 v;
+	char		*cause = NULL;
+	int		 i, n = 0;
+
+	s = open_ok(f->path, 0, 100);
+	for (i = 0; i < 5; i++) {
+		event_make(&ev, T0 + i, "192.0.2.1", 0);
+		ev.kind = i == 2 ? EVENT_AUTH_OK : EVENT_AUTH_FAIL;
+		ev.source = EVENT_SRC_LOG;
+		assert_int_equal(store_event_add(s, &ev), 0);
+	}
+	event_make(&ev, T0 + 9, "2001:db8::5", 0);
+	ev.kind = EVENT_REGISTER;
+	assert_int_equal(store_event_add(s, &ev), 0);
+	/* Connections end in order; the second was found live at start. */
+	for (i = 0; i < 3; i++) {
+		event_make(&ev, T0 + 100 + i, "198.51.100.4", 5222);
+		ev.kind = EVENT_CONN_END;
+		ev.service = "c2s";
+		ev.start = T0 + 50 + i;
+		ev.flags = EVENT_F_HANDSHAKE |
+		    (i == 1 ? EVENT_F_PREEXISTING : 0);
+		assert_int_equal(store_conn_add(s, &ev), 0);
+	}
+	memset(&v, 0, sizeof(v));
+	v.time = T0 + 4;
+	v.rule = VERDICT_AUTH;
+	assert_int_equal(addr_parse("192.0.2.0", &v.prefix.addr, NULL), 0);
+	v.prefix.len = 24;
+	snprintf(v.reason, sizeof(v.reason), "auth");
+	assert_int_equal(store_verdict_add(s, &v), 0);
+	assert_int_equal(store_flush(s), 0);
+
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(store_recent_events(s, STORE_RECENT_AUTH_FAIL, T0 + 1,
+	    10, recent_cb, &r, &cause), 3);
+	assert_int_equal(r.ev[0].time, T0 + 4);
+	assert_int_equal(r.ev[1].time, T0 + 3);
+	assert_int_equal(r.ev[2].time, T0 + 1);
+	assert_int_equal(r.ev[0].kind, EVENT_AUTH_FAIL);
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(store_recent_events(s, STORE_RECENT_AUTH_FAIL, T0,
+	    2, recent_cb, &r, &cause), 2);
+	assert_int_equal(r.ev[1].time, T0 + 3);
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(store_recent_events(s, STORE_RECENT_REGISTER, T0,
+	    10, recent_cb, &r, &cause), 1);
+	assert_int_equal(r.ev[0].addr.family, AF_INET6);
+
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(store_recent_events(s, STORE_RECENT_CONNS, T0 + 51,
+	    10, recent_cb, &r, &cause), 1);
+	assert_int_equal(r.ev[0].kind, EVENT_CONN_OPEN);
+	assert_int_equal(r.ev[0].time, T0 + 52);
+	assert_int_equal(r.ev[0].port, 5222);
+	assert_string_equal(r.service[0], "c2s");
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(store_recent_events(s, STORE_RECENT_CONNS, T0,
+	    10, recent_cb, &r, &cause), 2);
+	assert_int_equal(store_recent_events(s, STORE_RECENT_CONNS, T0 + 200,
+	    10, recent_cb, &r, &cause), 0);
+
+	assert_int_equal(store_recent_verdicts(s, T0, 10, verdict_count_cb,
+	    &n, &cause), 1);
+	assert_int_equal(store_recent_verdicts(s, T0 + 5, 10, verdict_count_cb,
+	    &n, &cause), 0);
+	assert_null(cause);
+
+	assert_true(plan_uses(s, STORE_ST_RECENT_AUTH_FAIL,
+	    "COVERING INDEX events_auth_fail"));
+	assert_true(plan_uses(s, STORE_ST_RECENT_REGISTER,
+	    "COVERING INDEX events_register"));
+	assert_true(plan_uses(s, STORE_ST_RECENT_CONNS, "conns_ended"));
+	assert_true(plan_uses(s, STORE_ST_RECENT_VERDICTS, "verdicts_time"));
+	store_close(s);
+}
+
 int
 main(void)
 {
@@ -905,6 +1049,7 @@ main(void)
 		T(test_row_refused),
 		T(test_commit_fails),
 		T(test_locked),
+		T(test_recent),
 	};
 #undef T
 

@@ -1210,12 +1210,157 @@ test_track_random(void **state)
 	assert_int_equal(f->t->stats.verdicts, (uint64_t)f->sink.n);
 }
 
+/* One event as a rebuild reads it back from the store. */
+static void
+rebuild_ev(struct fx *f, enum event_kind kind, struct addr a, int64_t time,
+    uint32_t flags)
+{
+	struct event	ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = kind;
+	ev.addr = a;
+	ev.service = kind == EVENT_CONN_OPEN ? "c2s" : NULL;
+	ev.time = time;
+	ev.flags = flags;
+	track_rebuild_event(f->t, f->conf, &ev);
+}
+
+/*
+ * A rebuild counts rows in any order (the store hands them newest first)
+ * in the host's and the network's windows, leaves live counts alone,
+ * skips flows found live at start and rows older than the window, and
+ * judges nothing; the next live event is judged on all of it.
+ */
+static void
+test_track_rebuild(void **state)
+{
+	struct fx		*f = *state;
+	struct addr		 a = ad("198.51.100.7");
+	struct track_slot	*sl;
+	int			 i;
+
+	assert_int_equal(track_rebuild_begin(f->t, f->conf, T0 + 59 * MIN), 0);
+	for (i = 118; i >= 0; i--)
+		rebuild_ev(f, EVENT_CONN_OPEN, a, T0 + 30 * S * i,
+		    EVENT_F_HANDSHAKE);
+	rebuild_ev(f, EVENT_CONN_OPEN, a, T0 + 10 * S, EVENT_F_HANDSHAKE |
+	    EVENT_F_PREEXISTING);
+	/* An hour and more before the newest: out of the window. */
+	rebuild_ev(f, EVENT_CONN_OPEN, a, T0 + 30 * S * 118 - HOUR - 10 * MIN,
+	    EVENT_F_HANDSHAKE);
+	rebuild_ev(f, EVENT_AUTH_OK, a, T0, 0);
+	for (i = 0; i < 4; i++)
+		rebuild_ev(f, EVENT_AUTH_FAIL, a, T0 + 59 * MIN - i * S, 0);
+	assert_int_equal(track_rebuild_end(f->t), 1);
+	assert_int_equal(f->sink.n, 0);
+	sl = slot_of(f->t, "198.51.100.7", "c2s");
+	assert_int_equal(sl->live, 0);
+	assert_int_equal(sl->flags, 0);
+	assert_int_equal(track_ring_count(sl, sl->ring_width, T0 + 59 * MIN), 119);
+	assert_int_equal(track_ring_count(slot_of(f->t, "198.51.100.0/24",
+	    "c2s"), sl->ring_width, T0 + 59 * MIN), 119);
+	assert_int_equal(track_ring_count(slot_of(f->t, "198.51.100.7",
+	    "@auth"), track_ring_width(&(struct rule_limits){ .max_new =
+	    f->conf->auth_max_fail }), T0 + 59 * MIN), 4);
+	/* Proven by a handshake: a log line now is corroborated. */
+	assert_true(track_connected(f->t, &a, T0 + 59 * MIN, 2 * HOUR));
+
+	opn(f, a, T0 + 59 * MIN + S);
+	assert_int_equal(f->sink.n, 0);
+	opn(f, a, T0 + 59 * MIN + 2 * S);
+	assert_int_equal(f->sink.n, 1);
+	assert_int_equal(f->sink.v[0].rule, VERDICT_CHURN);
+	assert_int_equal(f->sink.v[0].observed, 121);
+}
+
+/*
+ * A second rebuild (a reload) leaves a window in use alone, so nothing
+ * counts twice, unless its length changed: then it starts again and
+ * takes the rows.
+ */
+static void
+test_track_rebuild_reload(void **state)
+{
+	struct fx	*f = *state;
+	struct addr	 a = ad("198.51.100.7");
+	struct track_slot *sl;
+	int		 i;
+
+	for (i = 0; i < 10; i++)
+		opn(f, a, T0 + i * S);
+	sl = slot_of(f->t, "198.51.100.7", "c2s");
+	assert_int_equal(track_rebuild_begin(f->t, f->conf, T0 + MIN), 0);
+	for (i = 0; i < 10; i++)
+		rebuild_ev(f, EVENT_CONN_OPEN, a, T0 + i * S,
+		    EVENT_F_HANDSHAKE);
+	assert_int_equal(track_rebuild_end(f->t), 0);
+	assert_int_equal(track_ring_count(sl, sl->ring_width, T0 + MIN), 10);
+
+	service(f->conf, "c2s")->max_new.window = 2 * HOUR;
+	service(f->conf, "c2s")->net_max_new.window = 2 * HOUR;
+	assert_int_equal(track_rebuild_begin(f->t, f->conf, T0 + MIN),
+	    TRACK_REBUILD_CONNS);
+	assert_int_equal(track_ring_count(sl, sl->ring_width, T0 + MIN), 0);
+	for (i = 0; i < 10; i++)
+		rebuild_ev(f, EVENT_CONN_OPEN, a, T0 + i * S,
+		    EVENT_F_HANDSHAKE);
+	assert_int_equal(track_rebuild_end(f->t), 1);
+	assert_int_equal(track_ring_count(sl, sl->ring_width, T0 + MIN), 10);
+	assert_int_equal(sl->live, 10);
+}
+
+/*
+ * A verdict from before the restart is a standing offence: no second
+ * verdict for the same breach until the cool-down; a verdict about a
+ * network of a length no longer aggregated, or a service gone, marks
+ * nothing.
+ */
+static void
+test_track_rebuild_verdict(void **state)
+{
+	struct fx	*f = *state;
+	struct addr	 a = ad("198.51.100.7");
+	struct verdict	 v;
+	int		 i;
+
+	assert_int_equal(track_rebuild_begin(f->t, f->conf, T0 + MIN), 0);
+	for (i = 0; i < 6; i++)
+		rebuild_ev(f, EVENT_AUTH_FAIL, a, T0 + i * S, 0);
+	memset(&v, 0, sizeof(v));
+	v.rule = VERDICT_AUTH;
+	v.time = T0 + 5 * S;
+	addr_mask(&a, 32, &v.prefix);
+	track_rebuild_verdict(f->t, f->conf, &v);
+	v.rule = VERDICT_CHURN;
+	v.service = "gone";
+	track_rebuild_verdict(f->t, f->conf, &v);
+	v.rule = VERDICT_AUTH;
+	v.service = NULL;
+	addr_mask(&a, 16, &v.prefix);
+	track_rebuild_verdict(f->t, f->conf, &v);
+	assert_int_equal(track_rebuild_end(f->t), 1);
+	assert_null(slot_of(f->t, "198.51.0.0/16", "@auth"));
+
+	feed_full(f, EVENT_AUTH_FAIL, a, NULL, T0 + MIN, 0, 0, 0, 0);
+	assert_int_equal(f->sink.n, 0);
+	/* A verdict nobody issued before (a new, lower limit) is said. */
+	f->conf->auth_max_register.count = 1;
+	feed_full(f, EVENT_REGISTER, a, NULL, T0 + MIN, 0, 0, 0, 0);
+	feed_full(f, EVENT_REGISTER, a, NULL, T0 + MIN, 0, 0, 0, 0);
+	assert_int_equal(f->sink.n, 1);
+	assert_int_equal(f->sink.v[0].rule, VERDICT_REGISTER);
+}
+
 int
 main(void)
 {
 #define T(fn)	cmocka_unit_test_setup_teardown(fn, setup, teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_track_churn_bot),
+		T(test_track_rebuild),
+		T(test_track_rebuild_reload),
+		T(test_track_rebuild_verdict),
 		T(test_track_churn_slow),
 		T(test_track_churn_window),
 		T(test_track_concurrency_hog),
