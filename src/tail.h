@@ -42,6 +42,10 @@ struct tail_stats {
 					 * failed (retried on the safety timer) */
 	uint64_t	 refused;	/* files refused at the path: a link,
 					 * another user's, hard-linked */
+	uint64_t	 lost_truncated; /* bytes not read before a truncation
+					 * in place (copytruncate's race) */
+	uint64_t	 lost_compressed; /* bytes of rotated generations
+					 * compressed before they were read */
 };
 
 /*

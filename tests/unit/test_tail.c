@@ -15,6 +15,7 @@
 #define GUARD_SECONDS	20
 #define WAIT_MS		3000	/* upper bound for anything to arrive */
 #define QUIET_MS	150	/* how long "nothing happens" is watched */
+#define GRACE_MS	200	/* a rotated file's quiet, shortened */
 
 /* Lines seen by a callback, copied. */
 struct seen {
@@ -92,6 +93,7 @@ setup(void **state)
 
 	alarm(GUARD_SECONDS);
 	tail_safety_ms = 5000;
+	tail_grace_ms = GRACE_MS;
 	f = xcalloc(1, sizeof *f);
 	snprintf(f->dir, sizeof f->dir, "/tmp/test_tail.XXXXXX");
 	assert_non_null(mkdtemp(f->dir));
