@@ -244,6 +244,10 @@ tail_unwatch_file(struct tail *t)
 static void
 tail_close_file(struct tail *t)
 {
+	/* Its grace, if it was rotated, is over with it. */
+	if (t->grace != NULL)
+		loop_timer_del(t->loop, t->grace);
+	t->grace = NULL;
 	tail_unwatch_file(t);
 	if (t->fd != -1)
 		close(t->fd);
