@@ -134,7 +134,7 @@ struct tail {
 	struct loop_timer	*safety;
 	struct loop_timer	*more;		/* continuation, or NULL */
 	int			 check_path;	/* stat the path after reading */
-	struct loop_timer	*grace;		/* looks again at a rotated file */
+	struct loop_timer	*grace;		/* a rotated file's next look */
 
 	int			 fd;		/* open file, or -1 */
 	uint64_t		 dev;
@@ -143,10 +143,11 @@ struct tail {
 	uint8_t			 head[TAIL_HEAD_MAX];
 	size_t			 headlen;
 	uint64_t		 seen;		/* its largest size seen */
-	int64_t			 rotated_us;	/* realtime it was first seen away
-						 * from the name; 0: at it */
-	int			 moved;		/* inotify: renamed or deleted */
-	int			 closed;	/* a writer closed it after that */
+	int64_t			 rotated_us;	/* realtime it was first seen
+						 * away from the name; 0: at
+						 * it */
+	int			 moved;		/* inotify: renamed, deleted */
+	int			 closed;	/* a writer closed it since */
 
 	char			*line;		/* unfinished line */
 	uint64_t		 linestart;	/* its offset in the file */
@@ -1125,8 +1126,8 @@ tail_resume(struct tail *t, const struct tail_pos *saved)
 	t->rotated_us = clock_realtime();
 	t->moved = 1;
 	t->check_path = 1;
-	log_info("tail: %s: rotated while we were down: resuming in %s", t->path,
-	    log_escape(esc, sizeof esc, g->name, strlen(g->name)));
+	log_info("tail: %s: rotated while we were down: resuming in %s",
+	    t->path, log_escape(esc, sizeof esc, g->name, strlen(g->name)));
 	tail_gens_free(gens, n);
 	return 1;
 }

@@ -512,7 +512,8 @@ test_dateext(void **state)
 	struct seen	 s = { 0 };
 	struct tail	*t;
 	char		*p = fpath(f, "log");
-	char		*d5 = fpath(f, "log-20261205"), *d6 = fpath(f, "log-20261206");
+	char		*d5 = fpath(f, "log-20261205");
+	char		*d6 = fpath(f, "log-20261206");
 	char		*d7 = fpath(f, "log-20261207");
 
 	append(d5, "old\n");
