@@ -482,6 +482,17 @@ static const struct status_field logsrc_status_fields[] = {
 	{ .name = "truncations", .type = STATUS_U64, .off = LS(t.truncations),
 	  .kind = STATUS_COUNTER, .metric = "xmppguard_log_rotations_total",
 	  .help = "", .label = "how", .value = "truncation" },
+	{ .name = "lost_truncated", .type = STATUS_U64,
+	  .off = LS(t.lost_truncated), .kind = STATUS_COUNTER,
+	  .metric = "xmppguard_log_lost_bytes_total",
+	  .help = "Bytes of a log that could not be read: truncated in place "
+	  "before they were read (copytruncate), or in a rotated file "
+	  "compressed before it was read.", .label = "how",
+	  .value = "copytruncate" },
+	{ .name = "lost_compressed", .type = STATUS_U64,
+	  .off = LS(t.lost_compressed), .kind = STATUS_COUNTER,
+	  .metric = "xmppguard_log_lost_bytes_total", .help = "",
+	  .label = "how", .value = "compressed" },
 	{ .name = "reopen_errors", .type = STATUS_U64,
 	  .off = LS(t.reopen_errors), .kind = STATUS_COUNTER,
 	  .metric = "xmppguard_log_reopen_errors_total",

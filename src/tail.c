@@ -18,14 +18,24 @@
  *
  * Rotation: the path is only looked at (stat) when the directory says the
  * name changed, on the safety timer, or while no file is open.  When it
- * names another inode, the open file is first read to its end (a writer may
- * have appended after the rename), its unfinished last line is passed on
- * as a line, and then the new file is opened and read from offset 0.  A
- * file that shrank below offset, or whose first bytes changed, was
- * truncated in place (copytruncate): it is read again from 0.
+ * names another inode, the open file is read on, however it is renamed
+ * meanwhile, until it is done: its writer closed it after the rename, or
+ * it has not grown for tail_grace_ms since we saw it go (a server writes to
+ * its old file until it reopens the name).  Then its unfinished last line
+ * is passed on as a line, and the next file is read from offset 0: the
+ * oldest rotated generation newer than the one left (x.log.1 after
+ * x.log.2, dates in order; the loop may have been away for several
+ * rotations), found in the directory by inode (tail_next), or else the file
+ * at the name.  A generation compressed before it was read cannot be: its
+ * size is counted as lost.  A file that shrank below offset, or whose
+ * first bytes changed, was truncated in place (copytruncate): it is read
+ * again from 0, and what it held beyond our offset (as far as we saw it
+ * grow, or as far as the copy beside it goes) is counted as lost.
  *
  * Start: a file matching the saved position (inode and the keyed hash of
- * its first bytes) resumes at its offset, any other file at the path is
+ * its first bytes) resumes at its offset, also when it was rotated while
+ * we were down (then the newer generations follow), any other file at the
+ * path is
  * read from 0, and without a saved position from the start of its last
  * (unfinished) line.  The first read is deferred to the loop, so no line
  * is passed inside tail_open().  Positions leave here with the hash of
@@ -48,6 +58,7 @@
 #include <sys/inotify.h>
 #include <sys/stat.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -67,14 +78,45 @@
 #define TAIL_CHUNK	(64 * 1024)	/* one pread() */
 #define TAIL_LINKS_MAX	40		/* links resolved, as the kernel */
 #define TAIL_SLICE	(1024 * 1024)	/* bytes read per loop wake-up */
+#define TAIL_GENS_MAX	128		/* rotated generations looked at */
+#define TAIL_DIRENTS_MAX 65536		/* directory entries read for them */
 
 #define TAIL_DIR_EVENTS	(IN_CREATE | IN_MOVED_FROM | IN_MOVED_TO | \
 			    IN_DELETE | IN_DELETE_SELF | IN_MOVE_SELF)
 #define TAIL_FILE_EVENTS (IN_MODIFY | IN_ATTRIB | IN_DELETE_SELF | \
-			    IN_MOVE_SELF)
+			    IN_MOVE_SELF | IN_CLOSE_WRITE)
 
-/* Not const: the tests shorten it rather than wait 5 s. */
+/* Not const: the tests shorten them rather than wait. */
 static int64_t	tail_safety_ms = 5000;
+static int64_t	tail_grace_ms = 2000;	/* a rotated file's quiet, to be done */
+
+/* Extensions of compressed generations: not read, counted as lost. */
+static const char *const tail_zext[] = {
+	".gz", ".bz2", ".xz", ".zst", ".lz4", ".lzma", ".lzo", ".lz", ".Z",
+	".br", ".zip", NULL
+};
+#define TAIL_GZIP	2	/* compressed: what tail_zext[0] gives */
+
+/*
+ * A rotated generation of the log, a file in its directory named like it
+ * plus a separator and a suffix that starts with a digit: x.log.1,
+ * x.log.2.gz, x.log-20261207.  Or, with name NULL, the file just left when
+ * it is found under no such name: placed by its time of last write alone.
+ */
+struct tail_gen {
+	char		*name;
+	uint64_t	 dev;
+	uint64_t	 ino;
+	uint64_t	 size;
+	int64_t		 mtime;		/* ns */
+	const char	*key;		/* the suffix without its compression
+					 * extension, in name; NULL: none */
+	size_t		 keylen;
+	int		 numbered;	/* .N: the larger the older */
+	uint64_t	 num;
+	int		 compressed;	/* 0, 1, or TAIL_GZIP */
+	int		 done;		/* taken, in tail_next() */
+};
 
 struct tail {
 	struct loop		*loop;
@@ -92,6 +134,7 @@ struct tail {
 	struct loop_timer	*safety;
 	struct loop_timer	*more;		/* continuation, or NULL */
 	int			 check_path;	/* stat the path after reading */
+	struct loop_timer	*grace;		/* a rotated file's next look */
 
 	int			 fd;		/* open file, or -1 */
 	uint64_t		 dev;
@@ -99,6 +142,12 @@ struct tail {
 	uint64_t		 offset;
 	uint8_t			 head[TAIL_HEAD_MAX];
 	size_t			 headlen;
+	uint64_t		 seen;		/* its largest size seen */
+	int64_t			 rotated_us;	/* realtime it was first seen
+						 * away from the name; 0: at
+						 * it */
+	int			 moved;		/* inotify: renamed, deleted */
+	int			 closed;	/* a writer closed it since */
 
 	char			*line;		/* unfinished line */
 	uint64_t		 linestart;	/* its offset in the file */
@@ -113,6 +162,7 @@ struct tail {
 	int64_t			 refused_ctime;	/* ns: inodes are reused */
 	struct log_ratelimit	 errlimit;
 	struct log_ratelimit	 refuselimit;
+	struct log_ratelimit	 lostlimit;
 	struct tail_stats	 stats;
 };
 
@@ -195,12 +245,18 @@ tail_unwatch_file(struct tail *t)
 static void
 tail_close_file(struct tail *t)
 {
+	/* Its grace, if it was rotated, is over with it. */
+	if (t->grace != NULL)
+		loop_timer_del(t->loop, t->grace);
+	t->grace = NULL;
 	tail_unwatch_file(t);
 	if (t->fd != -1)
 		close(t->fd);
 	t->fd = -1;
-	t->dev = t->ino = t->offset = 0;
+	t->dev = t->ino = t->offset = t->seen = 0;
 	t->headlen = 0;
+	t->rotated_us = 0;
+	t->moved = t->closed = 0;
 	tail_reset_line(t);
 }
 
@@ -219,10 +275,12 @@ tail_finish_file(struct tail *t)
  * themselves rate-limited, since the name's owner can make new ones.
  */
 static void
-tail_refuse(struct tail *t, const struct stat *st, const char *why)
+tail_refuse(struct tail *t, const char *name, const struct stat *st,
+    const char *why)
 {
 	int64_t	ctime = (int64_t)st->st_ctim.tv_sec * 1000000000 +
 		    st->st_ctim.tv_nsec;
+	char	esc[PATH_MAX];
 
 	if ((uint64_t)st->st_dev == t->refused_dev &&
 	    (uint64_t)st->st_ino == t->refused_ino &&
@@ -232,10 +290,11 @@ tail_refuse(struct tail *t, const struct stat *st, const char *why)
 	t->refused_ino = st->st_ino;
 	t->refused_ctime = ctime;
 	t->stats.refused++;
+	/* A generation's name is the directory owner's text. */
 	if (log_ratelimit_ok(&t->refuselimit, clock_monotonic()))
 		log_warnx("tail: %s: %s: refused, not read; waiting for a "
 		    "regular file of root's or the directory owner's",
-		    t->file, why);
+		    log_escape(esc, sizeof esc, name, strlen(name)), why);
 }
 
 /* Why the open file st must not be read, or NULL if it may be.  why is
@@ -267,28 +326,29 @@ tail_refusal(const struct tail *t, const struct stat *st, char *why,
 }
 
 /*
- * Opens the file at the name, never through a link.  The start offset is
- * decided by the caller; 0, or -1 if there is none (errno ENOENT), it
- * cannot be read, or it is refused (errno EPERM).
+ * Opens name (the file at the log's name, t->file, or a rotated generation
+ * beside it) never through a link, and takes it as the open file; the
+ * start offset is decided by the caller.  0, or -1 if there is none (errno
+ * ENOENT), it cannot be read, or it is refused (errno EPERM).
  */
 static int
-tail_open_file(struct tail *t, struct stat *st)
+tail_open_file(struct tail *t, const char *name, struct stat *st)
 {
 	struct stat	 lst;
 	char		 proc[64], why[160], target[64], esc[96];
 	const char	*no;
 	ssize_t		 n;
-	int		 fd;
+	int		 fd, atname = name == t->file;
 
-	fd = open(t->file, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY |
+	fd = open(name, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY |
 	    O_NOFOLLOW);
-	if (fd == -1 && errno == ELOOP && lstat(t->file, &lst) == 0 &&
+	if (fd == -1 && errno == ELOOP && lstat(name, &lst) == 0 &&
 	    S_ISLNK(lst.st_mode)) {
 		/* What it points to is the attacker's text. */
-		n = readlink(t->file, target, sizeof target);
+		n = readlink(name, target, sizeof target);
 		log_escape(esc, sizeof esc, target, n > 0 ? (size_t)n : 0);
 		snprintf(why, sizeof why, "a symbolic link (to %s)", esc);
-		tail_refuse(t, &lst, why);
+		tail_refuse(t, name, &lst, why);
 		errno = EPERM;
 		return -1;
 	}
@@ -301,7 +361,7 @@ tail_open_file(struct tail *t, struct stat *st)
 		goto fail;
 	}
 	if ((no = tail_refusal(t, st, why, sizeof why)) != NULL) {
-		tail_refuse(t, st, no);
+		tail_refuse(t, name, st, no);
 		close(fd);
 		errno = EPERM;
 		return -1;
@@ -311,22 +371,27 @@ tail_open_file(struct tail *t, struct stat *st)
 	t->fd = fd;
 	t->dev = st->st_dev;
 	t->ino = st->st_ino;
-	t->offset = 0;
+	t->offset = t->seen = 0;
 	t->headlen = 0;
+	t->rotated_us = 0;
+	t->moved = t->closed = 0;
 	tail_reset_line(t);
 	/* Through /proc the watch is on the inode opened, not on whatever the
 	 * name points to by now. */
 	snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
 	t->wfile = inotify_add_watch(t->ifd, proc, TAIL_FILE_EVENTS);
 	if (t->wfile == -1)
-		t->wfile = inotify_add_watch(t->ifd, t->path, TAIL_FILE_EVENTS);
-	if (t->missing_logged)
+		t->wfile = inotify_add_watch(t->ifd, name, TAIL_FILE_EVENTS);
+	if (atname && t->missing_logged)
 		log_info("tail: %s: appeared", t->path);
-	t->missing_logged = 0;
+	if (atname)
+		t->missing_logged = 0;
 	return 0;
 
 fail:
-	if (errno == ENOENT || errno == ENOTDIR) {
+	if (!atname && (errno == ENOENT || errno == ENOTDIR)) {
+		/* A generation renamed again since it was seen. */
+	} else if (errno == ENOENT || errno == ENOTDIR) {
 		if (!t->missing_logged)
 			log_info("tail: %s: missing, waiting for it", t->path);
 		t->missing_logged = 1;
@@ -334,11 +399,35 @@ fail:
 	} else {
 		t->stats.reopen_errors++;
 		if (log_ratelimit_ok(&t->errlimit, clock_monotonic()))
-			log_warn("tail: %s", t->path);
+			log_warn("tail: %s", name);
 	}
 	if (fd != -1)
 		close(fd);
 	return -1;
+}
+
+/*
+ * Opens name for a look (a generation's first or last bytes), on the same
+ * terms as tail_open_file() but silently: the fd, or -1.
+ */
+static int
+tail_probe(struct tail *t, const char *name, uint64_t ino)
+{
+	struct stat	st;
+	char		why[160];
+	int		fd;
+
+	fd = open(name, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY |
+	    O_NOFOLLOW);
+	if (fd == -1)
+		return -1;
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    (uint64_t)st.st_ino != ino ||
+	    tail_refusal(t, &st, why, sizeof why) != NULL) {
+		close(fd);
+		return -1;
+	}
+	return fd;
 }
 
 static void
@@ -350,13 +439,313 @@ tail_watch_dir(struct tail *t)
 	    TAIL_DIR_EVENTS | IN_ONLYDIR);
 }
 
-/* The open file was truncated in place: start it over. */
+/*
+ * Reads name as a generation of the log (see struct tail_gen) into g; 0,
+ * or -1 if it is none.  g->name is left to the caller.
+ */
+static int
+tail_gen_parse(const struct tail *t, const char *name, struct tail_gen *g)
+{
+	size_t		 blen = strlen(t->base), len, elen, i;
+	const char	*s;
+
+	memset(g, 0, sizeof *g);
+	if (strncmp(name, t->base, blen) != 0 || (name[blen] != '.' &&
+	    name[blen] != '-' && name[blen] != '_'))
+		return -1;
+	s = name + blen + 1;
+	len = strlen(s);
+	for (i = 0; tail_zext[i] != NULL; i++) {
+		elen = strlen(tail_zext[i]);
+		if (len > elen && strcmp(s + len - elen, tail_zext[i]) == 0) {
+			len -= elen;
+			g->compressed = i == 0 ? TAIL_GZIP : 1;
+			break;
+		}
+	}
+	/* A digit first: not x.log.swp, nor x.log-old that someone kept. */
+	if (len == 0 || s[0] < '0' || s[0] > '9')
+		return -1;
+	g->key = s;
+	g->keylen = len;
+	/* logrotate's numbers are small and after a dot; a date, even one of
+	 * digits only, is longer. */
+	if (name[blen] == '.' && len <= 5 && strspn(s, "0123456789") >= len) {
+		g->numbered = 1;
+		for (i = 0; i < len; i++)
+			g->num = g->num * 10 + (uint64_t)(s[i] - '0');
+	}
+	return 0;
+}
+
+/*
+ * Which of two generations is the newer: > 0 if a, < 0 if b, 0 if neither
+ * names nor times tell.  Numbers count back (x.log.1 is newer than
+ * x.log.2), dates forward (logrotate wants its dateformat sorted so); for
+ * names of different kinds, or a file known by its time only, the time of
+ * last write decides.
+ */
+static int
+tail_gen_cmp(const struct tail_gen *a, const struct tail_gen *b)
+{
+	size_t	n;
+	int	c;
+
+	if (a->key != NULL && b->key != NULL) {
+		if (a->numbered && b->numbered) {
+			if (a->num != b->num)
+				return a->num > b->num ? -1 : 1;
+		} else if (!a->numbered && !b->numbered) {
+			n = a->keylen < b->keylen ? a->keylen : b->keylen;
+			if ((c = memcmp(a->key, b->key, n)) != 0)
+				return c < 0 ? -1 : 1;
+			if (a->keylen != b->keylen)
+				return a->keylen < b->keylen ? -1 : 1;
+		}
+	}
+	if (a->mtime != b->mtime)
+		return a->mtime < b->mtime ? -1 : 1;
+	return 0;
+}
+
+static void
+tail_gens_free(struct tail_gen *gens, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		free(gens[i].name);
+	free(gens);
+}
+
+/*
+ * The generations in the log's directory, as they are now: *np of them,
+ * at most TAIL_GENS_MAX, from at most TAIL_DIRENTS_MAX entries (a
+ * directory that its owner filled with names is not read to its end).
+ * Free with tail_gens_free(); NULL if there are none.
+ */
+static struct tail_gen *
+tail_gens_scan(struct tail *t, size_t *np)
+{
+	struct tail_gen	*gens, *g;
+	struct dirent	*de;
+	struct stat	 st;
+	DIR		*d;
+	size_t		 n = 0, entries = 0;
+
+	*np = 0;
+	if ((d = opendir(t->dir)) == NULL)
+		return NULL;
+	gens = xcalloc(TAIL_GENS_MAX, sizeof *gens);
+	while (n < TAIL_GENS_MAX && entries++ < TAIL_DIRENTS_MAX &&
+	    (de = readdir(d)) != NULL) {
+		g = &gens[n];
+		if (tail_gen_parse(t, de->d_name, g) == -1 ||
+		    fstatat(dirfd(d), de->d_name, &st,
+		    AT_SYMLINK_NOFOLLOW) == -1 || !S_ISREG(st.st_mode))
+			continue;
+		g->name = xasprintf("%s/%s", t->dir, de->d_name);
+		g->key = g->name + strlen(g->name) - strlen(g->key);
+		g->dev = st.st_dev;
+		g->ino = st.st_ino;
+		g->size = (uint64_t)st.st_size;
+		g->mtime = (int64_t)st.st_mtim.tv_sec * 1000000000 +
+		    st.st_mtim.tv_nsec;
+		n++;
+	}
+	closedir(d);
+	if (n == 0) {
+		free(gens);
+		return NULL;
+	}
+	*np = n;
+	return gens;
+}
+
+/* What a gzip generation says it holds (its last 4 bytes: the size modulo
+ * 2^32), or its own size if it says nothing readable. */
+static uint64_t
+tail_gz_size(struct tail *t, const struct tail_gen *g)
+{
+	uint8_t	b[4];
+	int	fd;
+
+	if (g->compressed != TAIL_GZIP || g->size < 18 ||
+	    (fd = tail_probe(t, g->name, g->ino)) == -1)
+		return g->size;
+	if (pread(fd, b, 2, 0) != 2 || b[0] != 0x1f || b[1] != 0x8b ||
+	    pread(fd, b, 4, (off_t)g->size - 4) != 4) {
+		close(fd);
+		return g->size;
+	}
+	close(fd);
+	return (uint64_t)b[0] | (uint64_t)b[1] << 8 | (uint64_t)b[2] << 16 |
+	    (uint64_t)b[3] << 24;
+}
+
+/* A newer generation was compressed before it could be read. */
+static void
+tail_lost_compressed(struct tail *t, const struct tail_gen *g)
+{
+	char		esc[PATH_MAX];
+	uint64_t	n = tail_gz_size(t, g);
+
+	t->stats.lost_compressed += n;
+	if (log_ratelimit_ok(&t->lostlimit, clock_monotonic()))
+		log_warnx("tail: %s: %s was compressed before it could be "
+		    "read: %" PRIu64 " bytes lost", t->path,
+		    log_escape(esc, sizeof esc, g->name, strlen(g->name)), n);
+}
+
+/* Takes the generation g as the open file, from its start; 0, or -1. */
+static int
+tail_open_gen(struct tail *t, const struct tail_gen *g, int64_t rotated)
+{
+	struct stat	st;
+	char		esc[PATH_MAX];
+
+	if (tail_open_file(t, g->name, &st) == -1)
+		return -1;
+	if ((uint64_t)st.st_ino != g->ino) {	/* renamed again */
+		tail_close_file(t);
+		return -1;
+	}
+	t->rotated_us = rotated;
+	t->moved = 1;
+	t->stats.rotations++;
+	log_info("tail: %s: rotated; reading %s, a newer generation not read "
+	    "yet", t->path, log_escape(esc, sizeof esc, g->name,
+	    strlen(g->name)));
+	return 0;
+}
+
+/*
+ * The open file, rotated away, was done and closed: left describes it.
+ * Opens the next file to read, the oldest generation newer than left (the
+ * loop may have been away for several rotations), or else the file at the
+ * name.  left is found among the generations by its inode, or, compressed
+ * since, by the size gzip recorded; if it is not found, newer means
+ * written to later.  A newer generation compressed before it could be read
+ * is counted as lost.  1 if a file was opened, 0 if none could be.
+ */
+static int
+tail_next(struct tail *t, const struct tail_gen *left, int64_t rotated)
+{
+	struct tail_gen	*gens, mark = *left, *g, *best;
+	struct stat	 st;
+	size_t		 n, i, j;
+	int		 c;
+
+	gens = tail_gens_scan(t, &n);
+	for (i = 0; i < n && mark.key == NULL; i++)
+		if (gens[i].compressed == 0 && gens[i].ino == left->ino &&
+		    gens[i].dev == left->dev)
+			mark = gens[i];
+	for (i = 0; i < n && mark.key == NULL; i++)
+		if (gens[i].compressed == TAIL_GZIP &&
+		    gens[i].mtime >= left->mtime &&
+		    tail_gz_size(t, &gens[i]) == (left->size & 0xffffffff))
+			mark = gens[i];
+	for (i = 0; i < n; i++) {
+		best = NULL;
+		for (j = 0; j < n; j++) {
+			g = &gens[j];
+			if (g->done || g->name == mark.name ||
+			    (g->ino == left->ino && g->dev == left->dev))
+				continue;
+			/* Written in the same clock tick as the file left,
+			 * a file known by name is newer only by its name. */
+			c = tail_gen_cmp(g, &mark);
+			if (c < 0 || (c == 0 && mark.key != NULL))
+				continue;
+			if (best == NULL || tail_gen_cmp(g, best) < 0)
+				best = g;
+		}
+		if (best == NULL)
+			break;
+		best->done = 1;
+		/* Not knowing where the file left went, its own compressed
+		 * copy cannot be told from a newer one: only counted after
+		 * a known place. */
+		if (best->compressed && mark.key != NULL)
+			tail_lost_compressed(t, best);
+		mark = *best;
+		if (!best->compressed && tail_open_gen(t, best, rotated) == 0) {
+			tail_gens_free(gens, n);
+			return 1;
+		}
+	}
+	tail_gens_free(gens, n);
+
+	if (tail_open_file(t, t->file, &st) == -1)
+		return 0;
+	t->stats.rotations++;
+	log_info("tail: %s: rotated", t->path);
+	return 1;
+}
+
+/*
+ * copytruncate copies the file aside before it truncates it: a generation
+ * starting with our first bytes, the newest such, tells how far the file
+ * went at least.  Its size, or 0.
+ */
+static uint64_t
+tail_copy_size(struct tail *t)
+{
+	struct tail_gen	*gens, *best = NULL;
+	uint8_t		 buf[TAIL_HEAD_MAX];
+	uint64_t	 size;
+	size_t		 n, i;
+	int		 fd, same;
+
+	if (t->headlen == 0)
+		return 0;
+	gens = tail_gens_scan(t, &n);
+	for (i = 0; i < n; i++) {
+		if (gens[i].compressed || gens[i].size <= t->linestart ||
+		    gens[i].ino == t->ino ||
+		    (best != NULL && tail_gen_cmp(&gens[i], best) <= 0) ||
+		    (fd = tail_probe(t, gens[i].name, gens[i].ino)) == -1)
+			continue;
+		same = pread(fd, buf, t->headlen, 0) == (ssize_t)t->headlen &&
+		    memcmp(buf, t->head, t->headlen) == 0;
+		close(fd);
+		if (same)
+			best = &gens[i];
+	}
+	size = best != NULL ? best->size : 0;
+	tail_gens_free(gens, n);
+	return size;
+}
+
+/*
+ * The open file was truncated in place: start it over.  What it held
+ * beyond the last whole line read, as far as we saw it grow or the copy
+ * beside it goes, was not read and never will be: lost, and said so.
+ * (Bytes written between the copy and the truncation, unseen, cannot be
+ * counted.)
+ */
 static void
 tail_truncated(struct tail *t)
 {
-	log_info("tail: %s: truncated, reading from the start", t->path);
+	uint64_t	before, copy, lost;
+
+	before = t->seen > t->offset ? t->seen : t->offset;
+	if ((copy = tail_copy_size(t)) > before)
+		before = copy;
+	lost = before - t->linestart;
 	t->stats.truncations++;
-	t->offset = 0;
+	if (lost == 0)
+		log_info("tail: %s: truncated, reading from the start",
+		    t->path);
+	else {
+		t->stats.lost_truncated += lost;
+		if (log_ratelimit_ok(&t->lostlimit, clock_monotonic()))
+			log_warnx("tail: %s: truncated in place (copytruncate) "
+			    "before %" PRIu64 " bytes were read: lost; reading "
+			    "from the start", t->path, lost);
+	}
+	t->offset = t->seen = 0;
 	t->headlen = 0;
 	tail_reset_line(t);
 }
@@ -392,6 +781,9 @@ tail_read(struct tail *t)
 	size_t		done = 0;
 	ssize_t		n;
 
+	/* How far it went, should it be truncated before we get there. */
+	if (fstat(t->fd, &st) == 0 && (uint64_t)st.st_size > t->seen)
+		t->seen = (uint64_t)st.st_size;
 	while (done < TAIL_SLICE) {
 		n = pread(t->fd, t->chunk, TAIL_CHUNK, (off_t)t->offset);
 		if (n == -1 && errno == EINTR)
@@ -422,47 +814,99 @@ tail_read(struct tail *t)
 	return 1;
 }
 
+static int64_t
+tail_grace_cb(struct loop *loop, struct loop_timer *timer, void *arg)
+{
+	struct tail	*t = arg;
+
+	(void)loop;
+	(void)timer;
+	t->grace = NULL;
+	t->check_path = 1;
+	if (t->more == NULL)
+		tail_run(t);
+	return LOOP_TIMER_DONE;
+}
+
+/*
+ * Is the open file, rotated away, done with?  Its writer closed it after
+ * the rename, or it has not grown for tail_grace_ms since we saw it go,
+ * however long ago it was renamed (a server writes to its old file until
+ * it reopens the name, and we cannot tell when it has).  If not, a timer
+ * looks again when the grace runs out; meanwhile what it gains is read.
+ */
+static int
+tail_done(struct tail *t)
+{
+	struct stat	st;
+	int64_t		since, left;
+
+	if (t->closed || fstat(t->fd, &st) == -1)
+		return 1;
+	since = (int64_t)st.st_mtim.tv_sec * CLOCK_US_PER_SEC +
+	    st.st_mtim.tv_nsec / 1000;
+	if (since < t->rotated_us)
+		since = t->rotated_us;
+	left = since + tail_grace_ms * CLOCK_US_PER_MS - clock_realtime();
+	/* More than the grace ahead: the clock was set back, and waiting
+	 * for it would be waiting for nothing. */
+	if (left <= 0 || left > tail_grace_ms * CLOCK_US_PER_MS)
+		return 1;
+	if (t->grace == NULL)
+		t->grace = loop_timer_add(t->loop, left / CLOCK_US_PER_MS + 1,
+		    tail_grace_cb, t);
+	/* Without a timer, the safety timer looks again. */
+	return 0;
+}
+
 /*
  * Looks at what the path names now.  Returns 1 if a new file was opened, 0
  * if nothing changed, -1 if the old file has more to read first (within
- * the next slice).
+ * the next slice), 2 if the old file is rotated but not done yet.
  */
 static int
 tail_check_path(struct tail *t)
 {
 	struct stat	st;
-	int		had;
+	struct tail_gen	left;
+	int64_t		rotated;
+	int		here;
 
 	tail_watch_dir(t);
-	if (lstat(t->file, &st) == -1) {
-		/* Renamed away: keep reading the old inode until the new file
-		 * appears.  Deleted: nothing more will come. */
-		if (t->fd == -1)
-			(void)tail_open_file(t, &st);	/* logs once */
-		else if (fstat(t->fd, &st) == 0 && st.st_nlink == 0) {
-			if (!tail_read(t))
-				return -1;
-			tail_finish_file(t);
-		}
+	here = lstat(t->file, &st) == 0;
+	if (t->fd == -1)
+		return tail_open_file(t, t->file, &st) == 0;	/* logs once */
+	if (here && (uint64_t)st.st_dev == t->dev &&
+	    (uint64_t)st.st_ino == t->ino) {
+		t->rotated_us = 0;
 		return 0;
 	}
-	if (t->fd != -1 && (uint64_t)st.st_dev == t->dev &&
-	    (uint64_t)st.st_ino == t->ino)
-		return 0;
+	if (t->rotated_us == 0)
+		t->rotated_us = clock_realtime();
 
 	/* Whatever was appended to the old file since it was last read
-	 * belongs before the new file's lines. */
-	if (t->fd != -1 && !tail_read(t))
+	 * belongs before the newer files' lines. */
+	if (!tail_read(t))
 		return -1;
-	had = t->fd != -1;
-	tail_finish_file(t);
-	if (tail_open_file(t, &st) == -1)
+	if (!here) {
+		/* Renamed away: keep reading the old inode until the new file
+		 * appears.  Deleted: nothing more will come. */
+		if (fstat(t->fd, &st) == 0 && st.st_nlink == 0)
+			tail_finish_file(t);
 		return 0;
-	if (had) {
-		t->stats.rotations++;
-		log_info("tail: %s: rotated", t->path);
 	}
-	return 1;
+	if (!tail_done(t))
+		return 2;
+	memset(&left, 0, sizeof left);
+	left.dev = t->dev;
+	left.ino = t->ino;
+	left.size = t->offset;
+	if (fstat(t->fd, &st) == 0)
+		left.mtime = (int64_t)st.st_mtim.tv_sec * 1000000000 +
+		    st.st_mtim.tv_nsec;
+	rotated = t->rotated_us;
+	tail_finish_file(t);
+	return tail_next(t, &left, rotated);
 }
 
 static int64_t
@@ -498,6 +942,10 @@ tail_run(struct tail *t)
 		case -1:
 			t->check_path = 1;
 			goto more;
+		case 2:
+			/* Rotated, not done: each wake-up looks again. */
+			t->check_path = 1;
+			return;
 		}
 		/* A new file: read it, then look at the path once more. */
 		t->check_path = 1;
@@ -540,9 +988,17 @@ tail_inotify_cb(struct loop *loop, int fd, int events, void *arg)
 				    strcmp(ev->name, t->base) == 0)
 					t->check_path = 1;
 			} else if (ev->wd == t->wfile) {
+				/* The queue keeps the order of events: a
+				 * close after the move is the writer letting
+				 * go of the old file. */
 				if (ev->mask & IN_IGNORED)
 					t->wfile = -1;
-				if (ev->mask & ~IN_MODIFY)
+				if (ev->mask & (IN_MOVE_SELF | IN_DELETE_SELF))
+					t->moved = 1;
+				if ((ev->mask & IN_CLOSE_WRITE) && t->moved)
+					t->closed = 1;
+				if (ev->mask & ~(IN_MODIFY | IN_CLOSE_WRITE) ||
+				    t->closed)
 					t->check_path = 1;
 			}
 		}
@@ -635,6 +1091,48 @@ tail_start_offset(struct tail *t, const struct stat *st,
 }
 
 /*
+ * At start, the saved file may have been rotated while we were down: found
+ * among the generations by its inode and first bytes, it is read on from
+ * the saved offset, and then the newer ones (tail_next()).  A position
+ * without a hash is not enough to take an old file for ours.  1 if so.
+ */
+static int
+tail_resume(struct tail *t, const struct tail_pos *saved)
+{
+	struct tail_gen	*gens, *g = NULL;
+	struct stat	 st;
+	char		 esc[PATH_MAX];
+	size_t		 n, i;
+
+	if (saved == NULL || saved->headlen == 0 ||
+	    (lstat(t->file, &st) == 0 && (uint64_t)st.st_ino == saved->ino))
+		return 0;
+	gens = tail_gens_scan(t, &n);
+	for (i = 0; i < n && g == NULL; i++)
+		if (gens[i].compressed == 0 && gens[i].ino == saved->ino)
+			g = &gens[i];
+	if (g == NULL || tail_open_file(t, g->name, &st) == -1) {
+		tail_gens_free(gens, n);
+		return 0;
+	}
+	if ((uint64_t)st.st_ino != saved->ino || !tail_same_head(t, saved) ||
+	    saved->offset > (uint64_t)st.st_size) {
+		tail_close_file(t);
+		tail_gens_free(gens, n);
+		return 0;
+	}
+	t->offset = t->linestart = saved->offset;
+	tail_read_head(t);
+	t->rotated_us = clock_realtime();
+	t->moved = 1;
+	t->check_path = 1;
+	log_info("tail: %s: rotated while we were down: resuming in %s",
+	    t->path, log_escape(esc, sizeof esc, g->name, strlen(g->name)));
+	tail_gens_free(gens, n);
+	return 1;
+}
+
+/*
  * What path leads to through links, the operator's: each link's text is
  * taken relative to the link's directory.  A name that is no link (or
  * cannot be read as one) ends the walk; so does TAIL_LINKS_MAX, leaving a
@@ -711,6 +1209,8 @@ tail_open(struct loop *loop, const char *path, const struct tail_pos *saved,
 	t->errlimit.last_us = INT64_MIN / 2;
 	t->refuselimit.interval_us = 10 * CLOCK_US_PER_SEC;
 	t->refuselimit.last_us = INT64_MIN / 2;
+	t->lostlimit.interval_us = 10 * CLOCK_US_PER_SEC;
+	t->lostlimit.last_us = INT64_MIN / 2;
 
 	t->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (t->ifd == -1) {
@@ -735,8 +1235,10 @@ tail_open(struct loop *loop, const char *path, const struct tail_pos *saved,
 	/* Watch the directory first, so a file created right after the
 	 * open() below is not missed. */
 	tail_watch_dir(t);
-	if (tail_open_file(t, &st) == 0) {
-		tail_start_offset(t, &st, saved);
+	if (tail_resume(t, saved) ||
+	    tail_open_file(t, t->file, &st) == 0) {
+		if (t->rotated_us == 0)
+			tail_start_offset(t, &st, saved);
 		/* Lines are never passed from inside tail_open(). */
 		t->more = loop_timer_add(loop, 0, tail_more_cb, t);
 		if (t->more == NULL) {
@@ -759,6 +1261,8 @@ tail_close(struct tail *t)
 		return;
 	if (t->more != NULL)
 		loop_timer_del(t->loop, t->more);
+	if (t->grace != NULL)
+		loop_timer_del(t->loop, t->grace);
 	if (t->safety != NULL)
 		loop_timer_del(t->loop, t->safety);
 	if (t->fd != -1)

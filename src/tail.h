@@ -42,6 +42,10 @@ struct tail_stats {
 					 * failed (retried on the safety timer) */
 	uint64_t	 refused;	/* files refused at the path: a link,
 					 * another user's, hard-linked */
+	uint64_t	 lost_truncated;  /* bytes not read before a
+					  * truncation in place */
+	uint64_t	 lost_compressed; /* bytes of generations compressed
+					  * before they were read */
 };
 
 /*
@@ -54,9 +58,12 @@ typedef void	(*tail_line_cb)(const char *line, size_t len, void *arg);
 /*
  * Follows path.  With saved describing the same file (inode and the hash
  * of its first bytes under key, which must be the key saved was made
- * with), reading resumes at saved->offset; with saved describing another
- * file, the file at path is read from its start; with saved NULL, from its
- * end (only new lines).  A missing file (or directory) is waited for.
+ * with), reading resumes at saved->offset, also when that file has been
+ * rotated to another name since (then the newer generations follow); with
+ * saved describing another file, the file at path is read from its start;
+ * with saved NULL, from its end (only new lines).  A missing file (or
+ * directory) is waited for.  Rotations are followed without a gap (see
+ * tail.c); what cannot be read is counted in tail_stats' lost_ fields.
  *
  * A path that is a symbolic link now is the operator's: it is resolved
  * here, once, and the file it names is followed.  Whatever appears at

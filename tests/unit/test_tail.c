@@ -15,6 +15,7 @@
 #define GUARD_SECONDS	20
 #define WAIT_MS		3000	/* upper bound for anything to arrive */
 #define QUIET_MS	150	/* how long "nothing happens" is watched */
+#define GRACE_MS	200	/* a rotated file's quiet, shortened */
 
 /* Lines seen by a callback, copied. */
 struct seen {
@@ -92,6 +93,7 @@ setup(void **state)
 
 	alarm(GUARD_SECONDS);
 	tail_safety_ms = 5000;
+	tail_grace_ms = GRACE_MS;
 	f = xcalloc(1, sizeof *f);
 	snprintf(f->dir, sizeof f->dir, "/tmp/test_tail.XXXXXX");
 	assert_non_null(mkdtemp(f->dir));
@@ -384,6 +386,298 @@ test_restart(void **state)
 	tail_close(t);
 	seen_clear(&s);
 	free(p);
+}
+
+/*
+ * The server writes on to the renamed file after logrotate made the new
+ * one: those lines come before the new file's, whether the writer closes
+ * the old file (done at once) or keeps it (done after the grace).
+ */
+static void
+test_late_writer(void **state)
+{
+	struct fixture	*f = *state;
+	struct seen	 s = { 0 };
+	struct tail	*t;
+	struct tail_stats st;
+	char		*p = fpath(f, "log"), *p1 = fpath(f, "log.1");
+	int		 fd;
+	int64_t		 t0;
+
+	append(p, "");
+	t = open_tail(f, p, NULL, 8192, &s);
+	fd = open(p, O_WRONLY | O_APPEND | O_CLOEXEC);
+	assert_true(fd != -1);
+	assert_int_equal(write(fd, "a\n", 2), 2);
+	wait_lines(f->loop, &s, 1);
+
+	/* Closed: done at the close, long before a 5 s grace. */
+	tail_grace_ms = 5000;
+	assert_int_equal(rename(p, p1), 0);
+	append(p, "");			/* logrotate's create */
+	run_for(f->loop, 50);
+	append(p, "n1\n");		/* another writer, already there */
+	run_for(f->loop, 50);
+	assert_int_equal(write(fd, "late1\nlate2\n", 12), 12);
+	run_for(f->loop, QUIET_MS);
+	assert_string_equal(seen_str(&s), "a|late1|late2");
+	t0 = clock_monotonic();
+	close(fd);
+	wait_lines(f->loop, &s, 4);
+	assert_true(clock_monotonic() - t0 < 2000 * CLOCK_US_PER_MS);
+	assert_string_equal(seen_str(&s), "a|late1|late2|n1");
+
+	/* Kept open: done when quiet for the grace. */
+	tail_grace_ms = 400;
+	fd = open(p, O_WRONLY | O_APPEND | O_CLOEXEC);
+	assert_true(fd != -1);
+	assert_int_equal(rename(p, p1), 0);
+	append(p, "n2\n");
+	run_for(f->loop, 100);
+	assert_int_equal(write(fd, "late3\n", 6), 6);
+	run_for(f->loop, 200);
+	assert_int_equal(write(fd, "late4\n", 6), 6);	/* grace again */
+	run_for(f->loop, 200);
+	assert_string_equal(seen_str(&s), "a|late1|late2|n1|late3|late4");
+	wait_lines(f->loop, &s, 7);
+	run_for(f->loop, QUIET_MS);
+	assert_string_equal(seen_str(&s), "a|late1|late2|n1|late3|late4|n2");
+	close(fd);
+	tail_get_stats(t, &st);
+	assert_int_equal(st.rotations, 2);
+	assert_int_equal(st.lost_truncated + st.lost_compressed, 0);
+	tail_close(t);
+	seen_clear(&s);
+	free(p);
+	free(p1);
+}
+
+/* Two rename rotations while the loop is away (numbers shifted as
+ * logrotate does): the generation in between is read, in order. */
+static void
+test_two_rotations_away(void **state)
+{
+	struct fixture	*f = *state;
+	struct seen	 s = { 0 };
+	struct tail	*t;
+	struct tail_stats st;
+	char		*p = fpath(f, "log"), *p1 = fpath(f, "log.1");
+	char		*p2 = fpath(f, "log.2"), *p3 = fpath(f, "log.3");
+
+	append(p3, "stale\n");		/* long read, before we started */
+	append(p, "");
+	t = open_tail(f, p, NULL, 8192, &s);
+	append(p, "a1\n");
+	wait_lines(f->loop, &s, 1);
+
+	append(p, "a2\n");
+	assert_int_equal(rename(p, p1), 0);
+	append(p, "b1\nb2\n");
+	assert_int_equal(rename(p1, p2), 0);
+	assert_int_equal(rename(p, p1), 0);
+	append(p, "c1\n");
+	wait_lines(f->loop, &s, 5);
+	run_for(f->loop, QUIET_MS);
+	assert_string_equal(seen_str(&s), "a1|a2|b1|b2|c1");
+	append(p, "c2\n");
+	wait_lines(f->loop, &s, 6);
+	assert_string_equal(seen_str(&s), "a1|a2|b1|b2|c1|c2");
+	tail_get_stats(t, &st);
+	assert_int_equal(st.rotations, 2);
+
+	/* Three more, with only the oldest shifted off (rotate 1: the
+	 * older names are overwritten); the file we left is found by its
+	 * time. */
+	append(p, "c3\n");
+	assert_int_equal(rename(p, p1), 0);
+	append(p, "d1\n");
+	assert_int_equal(rename(p, p1), 0);
+	append(p, "e1\n");
+	wait_lines(f->loop, &s, 9);
+	run_for(f->loop, QUIET_MS);
+	assert_string_equal(seen_str(&s), "a1|a2|b1|b2|c1|c2|c3|d1|e1");
+	tail_close(t);
+	seen_clear(&s);
+	free(p);
+	free(p1);
+	free(p2);
+	free(p3);
+}
+
+/* logrotate's dateext: the dates order the generations. */
+static void
+test_dateext(void **state)
+{
+	struct fixture	*f = *state;
+	struct seen	 s = { 0 };
+	struct tail	*t;
+	char		*p = fpath(f, "log");
+	char		*d5 = fpath(f, "log-20261205");
+	char		*d6 = fpath(f, "log-20261206");
+	char		*d7 = fpath(f, "log-20261207");
+
+	append(d5, "old\n");
+	append(p, "");
+	t = open_tail(f, p, NULL, 8192, &s);
+	append(p, "a1\n");
+	wait_lines(f->loop, &s, 1);
+
+	append(p, "a2\n");
+	assert_int_equal(rename(p, d6), 0);
+	append(p, "b1\n");
+	assert_int_equal(rename(p, d7), 0);
+	append(p, "c1\n");
+	/* The older date written to last: names, not times, decide. */
+	append(d5, "older\n");
+	wait_lines(f->loop, &s, 4);
+	run_for(f->loop, QUIET_MS);
+	assert_string_equal(seen_str(&s), "a1|a2|b1|c1");
+	tail_close(t);
+	seen_clear(&s);
+	free(p);
+	free(d5);
+	free(d6);
+	free(d7);
+}
+
+/* A gzip file as gzip ends one: only the trailer is looked at. */
+static void
+put_gz(const char *path, uint32_t isize)
+{
+	uint8_t	b[24] = { 0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3 };
+
+	b[20] = (uint8_t)isize;
+	b[21] = (uint8_t)(isize >> 8);
+	b[22] = (uint8_t)(isize >> 16);
+	b[23] = (uint8_t)(isize >> 24);
+	put(path, b, sizeof b, O_TRUNC);
+}
+
+/* A generation compressed before it was read: counted as lost. */
+static void
+test_compressed_lost(void **state)
+{
+	struct fixture	*f = *state;
+	struct seen	 s = { 0 };
+	struct tail	*t;
+	struct tail_stats st;
+	char		*p = fpath(f, "log"), *p1 = fpath(f, "log.1");
+	char		*p2 = fpath(f, "log.2"), *gz = fpath(f, "log.1.gz");
+
+	append(p, "");
+	t = open_tail(f, p, NULL, 8192, &s);
+	append(p, "a1\n");
+	wait_lines(f->loop, &s, 1);
+
+	/* delaycompress's layout: x.log.1, then x.log.2.gz: ours stays
+	 * readable, the one after it is compressed away. */
+	assert_int_equal(rename(p, p1), 0);
+	append(p, "b1 of 12345\n");
+	assert_int_equal(rename(p1, p2), 0);
+	assert_int_equal(rename(p, p1), 0);
+	put_gz(gz, 12);
+	assert_int_equal(unlink(p1), 0);
+	append(p, "c1\n");
+	wait_lines(f->loop, &s, 2);
+	run_for(f->loop, QUIET_MS);
+	assert_string_equal(seen_str(&s), "a1|c1");
+	tail_get_stats(t, &st);
+	assert_int_equal(st.lost_compressed, 12);
+	assert_int_equal(st.lost_truncated, 0);
+	tail_close(t);
+	seen_clear(&s);
+	free(p);
+	free(p1);
+	free(p2);
+	free(gz);
+}
+
+/* copytruncate's race: what the copy holds beyond our offset is counted;
+ * what was written between the copy and the truncation cannot be. */
+static void
+test_copytruncate_lost(void **state)
+{
+	struct fixture	*f = *state;
+	struct seen	 s = { 0 };
+	struct tail	*t;
+	struct tail_stats st;
+	char		*p = fpath(f, "log"), *p1 = fpath(f, "log.1");
+
+	append(p, "");
+	t = open_tail(f, p, NULL, 8192, &s);
+	append(p, "first\n");
+	wait_lines(f->loop, &s, 1);
+
+	/* Kept up with: nothing lost. */
+	put(p1, "first\n", 6, O_TRUNC);
+	assert_int_equal(truncate(p, 0), 0);
+	append(p, "second\n");
+	wait_lines(f->loop, &s, 2);
+	tail_get_stats(t, &st);
+	assert_int_equal(st.truncations, 1);
+	assert_int_equal(st.lost_truncated, 0);
+
+	/* Behind: 6 unread bytes copied, 3 more written, then truncated. */
+	append(p, "x1\nx2\n");
+	put(p1, "second\nx1\nx2\n", 13, O_TRUNC);
+	append(p, "y\n");
+	assert_int_equal(truncate(p, 0), 0);
+	append(p, "z\n");
+	wait_lines(f->loop, &s, 3);
+	run_for(f->loop, QUIET_MS);
+	assert_string_equal(seen_str(&s), "first|second|z");
+	tail_get_stats(t, &st);
+	assert_int_equal(st.truncations, 2);
+	assert_int_equal(st.lost_truncated, 6);
+	tail_close(t);
+	seen_clear(&s);
+	free(p);
+	free(p1);
+}
+
+/* Down across two rotations: the saved file is found by its inode under
+ * its new name, read on from the saved offset, and the newer ones after. */
+static void
+test_restart_rotated(void **state)
+{
+	struct fixture	*f = *state;
+	struct seen	 s = { 0 };
+	struct tail	*t;
+	struct tail_pos	 pos;
+	char		*p = fpath(f, "log"), *p1 = fpath(f, "log.1");
+	char		*p2 = fpath(f, "log.2");
+
+	append(p, "");
+	t = open_tail(f, p, NULL, 8192, &s);
+	append(p, "a1\n");
+	wait_lines(f->loop, &s, 1);
+	tail_get_pos(t, &pos);
+	tail_close(t);
+	seen_clear(&s);
+
+	append(p, "a2\n");
+	assert_int_equal(rename(p, p1), 0);
+	append(p, "b1\n");
+	assert_int_equal(rename(p1, p2), 0);
+	assert_int_equal(rename(p, p1), 0);
+	append(p, "c1\n");
+	t = open_tail(f, p, &pos, 8192, &s);
+	wait_lines(f->loop, &s, 3);
+	run_for(f->loop, QUIET_MS);
+	assert_string_equal(seen_str(&s), "a2|b1|c1");
+
+	/* Saved in the middle generation, restarted after one more. */
+	tail_close(t);
+	seen_clear(&s);
+	t = open_tail(f, p, &pos, 8192, &s);	/* a1's position again */
+	wait_lines(f->loop, &s, 3);
+	run_for(f->loop, QUIET_MS);
+	assert_string_equal(seen_str(&s), "a2|b1|c1");
+	tail_close(t);
+	seen_clear(&s);
+	free(p);
+	free(p1);
+	free(p2);
 }
 
 /* Same name, same size, another file: read it all, whether or not the
@@ -933,6 +1227,18 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_copytruncate, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_restart, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_late_writer, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_two_rotations_away,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dateext, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_compressed_lost, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_copytruncate_lost, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_restart_rotated, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_replaced_same_size,
 		    setup, teardown),
