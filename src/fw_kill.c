@@ -195,10 +195,10 @@ fw_kill_ct_put(struct mnl_nlmsg_batch *b, const struct fw_kill_tuple *t,
  * buffer overflowed).
  */
 static int
-fw_kill_replies(int fd, size_t nreq, void (*fn)(void *, const struct
+fw_kill_replies(int fd, size_t nreq, void (*fn)(void *, struct
     nlmsghdr *), void *arg, uint8_t *buf, size_t size)
 {
-	const struct nlmsghdr	*h;
+	struct nlmsghdr		*h;
 	ssize_t			 len;
 	size_t			 got = 0;
 
@@ -208,7 +208,7 @@ fw_kill_replies(int fd, size_t nreq, void (*fn)(void *, const struct
 				continue;
 			return -1;
 		}
-		for (h = (const struct nlmsghdr *)(void *)buf;
+		for (h = (struct nlmsghdr *)(void *)buf;
 		    NLMSG_OK(h, (size_t)len); h = NLMSG_NEXT(h, len)) {
 			fn(arg, h);
 			got++;
@@ -224,7 +224,7 @@ struct fw_kill_acks {
 };
 
 static void
-fw_kill_ack_cb(void *arg, const struct nlmsghdr *h)
+fw_kill_ack_cb(void *arg, struct nlmsghdr *h)
 {
 	struct fw_kill_acks	*a = arg;
 	const struct nlmsgerr	*e;
@@ -350,7 +350,7 @@ fw_kill_sock_is(const struct inet_diag_msg *d, const struct fw_kill_tuple *t)
 }
 
 static void
-fw_kill_found_cb(void *arg, const struct nlmsghdr *h)
+fw_kill_found_cb(void *arg, struct nlmsghdr *h)
 {
 	struct fw_kill_found		*f = arg;
 	const struct inet_diag_msg	*d;

@@ -702,55 +702,47 @@ priv_fw_kill(struct fw *fw, const struct prefix *p, enum fw_scope scope,
 	return priv_call(fw->priv, &h, p, sizeof(*p), cause);
 }
 
-/* A kill request of n items (at most the helper's bound: one message). */
+/* A kill request of n items of size bytes, in messages of at most max
+ * (the helper's bound); *killed: the connections ended. */
 static int
 priv_fw_kill_req(struct fw *fw, enum priv_type type, const void *items,
-    size_t n, size_t size, uint64_t *killed, char **cause)
+    size_t n, size_t size, size_t max, uint64_t *killed, char **cause)
 {
-	struct priv_hdr	h;
+	const uint8_t	*p = items;
+	struct priv_hdr	 h;
+	uint64_t	 k;
+	size_t		 i, m;
 
-	memset(&h, 0, sizeof(h));
-	h.type = type;
-	h.n = (uint32_t)n;
-	h.last = 1;
 	*killed = 0;
-	return priv_call_val(fw->priv, &h, items, n * size, killed, cause);
+	for (i = 0; i < n; i += m) {
+		m = n - i < max ? n - i : max;
+		memset(&h, 0, sizeof(h));
+		h.type = type;
+		h.n = (uint32_t)m;
+		h.last = 1;
+		k = 0;
+		if (priv_call_val(fw->priv, &h, p + i * size, m * size, &k,
+		    cause) == -1)
+			return -1;
+		*killed += k;
+	}
+	return 0;
 }
 
 static int
 priv_fw_kill_tuples(struct fw *fw, const struct fw_kill_tuple *t, size_t n,
     uint64_t *killed, char **cause)
 {
-	uint64_t	 k;
-	size_t		 i, m;
-
-	*killed = 0;
-	for (i = 0; i < n; i += m) {
-		m = n - i < FW_KILL_BUDGET ? n - i : FW_KILL_BUDGET;
-		if (priv_fw_kill_req(fw, PRIV_KILL_CONNS, t + i, m,
-		    sizeof(*t), &k, cause) == -1)
-			return -1;
-		*killed += k;
-	}
-	return 0;
+	return priv_fw_kill_req(fw, PRIV_KILL_CONNS, t, n, sizeof(*t),
+	    FW_KILL_BUDGET, killed, cause);
 }
 
 static int
 priv_fw_kill_scan(struct fw *fw, const struct fw_op *ops, size_t n,
     uint64_t *killed, char **cause)
 {
-	uint64_t	 k;
-	size_t		 i, m;
-
-	*killed = 0;
-	for (i = 0; i < n; i += m) {
-		m = n - i < FW_KILL_SCAN_MAX ? n - i : FW_KILL_SCAN_MAX;
-		if (priv_fw_kill_req(fw, PRIV_KILL_SCAN, ops + i, m,
-		    sizeof(*ops), &k, cause) == -1)
-			return -1;
-		*killed += k;
-	}
-	return 0;
+	return priv_fw_kill_req(fw, PRIV_KILL_SCAN, ops, n, sizeof(*ops),
+	    FW_KILL_SCAN_MAX, killed, cause);
 }
 
 static int
