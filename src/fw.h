@@ -158,7 +158,7 @@ int		 fw_kill(struct fw *, const struct prefix *, enum fw_scope,
  * most FW_KILL_SCAN_MAX prefixes, through fw (the helper's proxy or the
  * kernel backend itself), and returns 1 while work is left.
  */
-#define FW_KILL_BUDGET		512
+#define FW_KILL_BUDGET		256
 #define FW_KILL_SCAN_MAX	64
 struct ctflow;
 struct fw_killq;
