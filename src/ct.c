@@ -799,6 +799,12 @@ ct_dump_handle(struct ct *ct)
 	return ct->dump;
 }
 
+const struct ctflow *
+ct_flows(const struct ct *ct)
+{
+	return ct->flows;
+}
+
 int
 ct_event_fd(const struct ct *ct)
 {

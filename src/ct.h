@@ -174,6 +174,9 @@ void		 ct_set_priv(struct ct *, ct_priv_fn, void *arg);
 /* The sockets the helper must hold (the dump one opened now). */
 struct nfct_handle *ct_dump_handle(struct ct *);
 int		 ct_event_fd(const struct ct *);
+/* The flow table, for ending a ban's sessions (ctflow.h); freed by
+ * ct_close(). */
+const struct ctflow *ct_flows(const struct ct *);
 void		 ct_close(struct ct *);
 void		 ct_get_stats(const struct ct *, struct ct_stats *);
 

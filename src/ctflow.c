@@ -48,6 +48,15 @@
  * A dump is bracketed by ctflow_resync_begin/end: every message bumps the
  * flow's generation, and the flows the generation missed are gone.
  *
+ * Ending a banned prefix's sessions needs its flows without a walk of the
+ * table (a storm is thousands of bans against a table of 100k flows), so
+ * every flow is also on two chains of a source index: one by its source
+ * address, one by its source's group (the /24 of an IPv4 address, the /64
+ * of an IPv6 one, what bans widen to).  Chains are doubly linked through
+ * arrays beside the entries, bucketed by the table's keyed hash (a
+ * forger cannot aim at a bucket), and updated where a flow enters and
+ * leaves the table, so they hold exactly the flows in use.
+ *
  * Pure: no I/O, no clock.  Time comes from the messages.
  */
 #include <sys/socket.h>
@@ -58,6 +67,7 @@
 
 #include "conf.h"
 #include "ct.h"
+#include "ctflow.h"
 #include "event.h"
 #include "htab.h"
 #include "ownaddr.h"
@@ -65,6 +75,12 @@
 
 #define CTFLOW_NIL		HTAB_NIL
 #define CTFLOW_CAPACITY_MAX	(1U << 26)	/* 64M flows, ~12 GiB */
+
+/* The source index: the group lengths, and how many groups a prefix
+ * shorter than its group may span before a lookup walks the table. */
+#define CTFLOW_GROUP4		24
+#define CTFLOW_GROUP6		64
+#define CTFLOW_SPAN_BITS	16
 
 /* Per-flow state bits. */
 #define CTFLOW_F_SYN		0x01	/* CONN_SYN emitted */
@@ -114,9 +130,24 @@ struct ctflow_ent {
 	uint64_t	 total[CTFLOW_NCOUNTERS];
 };
 
+/* A flow's links on one chain of the source index: index + 1, 0 none. */
+struct ctflow_link {
+	uint32_t	 next, prev;
+};
+
+/* The two chains of the source index. */
+enum {
+	CTFLOW_BY_ADDR,
+	CTFLOW_BY_GROUP,
+	CTFLOW_NCHAINS
+};
+
 struct ctflow {
 	struct htab	 tab;		/* a list per class, oldest first */
 	struct ctflow_ent *ents;	/* capacity, indexed as tab */
+	uint32_t	*head[CTFLOW_NCHAINS];	/* buckets, index + 1 */
+	struct ctflow_link *link[CTFLOW_NCHAINS];	/* capacity each */
+	uint32_t	 bmask;		/* buckets - 1 */
 	uint32_t	 capacity;
 	uint32_t	 gen;
 	int		 resync_first;	/* inside the start-up dump */
@@ -162,6 +193,7 @@ ctflow_new(uint32_t capacity, uint32_t seed)
 {
 	struct ctflow		*ctf;
 	struct siphash_key	 key;
+	int			 c;
 
 	if (capacity == 0)
 		capacity = 1;
@@ -173,16 +205,29 @@ ctflow_new(uint32_t capacity, uint32_t seed)
 	htab_init(&ctf->tab, capacity, CTFLOW_NCLASSES, &key);
 	/* calloc'd: pages of flows never used are never touched. */
 	ctf->ents = xcalloc(capacity, sizeof *ctf->ents);
+	for (ctf->bmask = 1; ctf->bmask < capacity; ctf->bmask <<= 1)
+		;
+	for (c = 0; c < CTFLOW_NCHAINS; c++) {
+		ctf->head[c] = xcalloc(ctf->bmask, sizeof *ctf->head[c]);
+		ctf->link[c] = xcalloc(capacity, sizeof *ctf->link[c]);
+	}
+	ctf->bmask--;
 	return ctf;
 }
 
 void
 ctflow_free(struct ctflow *ctf)
 {
+	int	c;
+
 	if (ctf == NULL)
 		return;
 	htab_clear(&ctf->tab);
 	free(ctf->ents);
+	for (c = 0; c < CTFLOW_NCHAINS; c++) {
+		free(ctf->head[c]);
+		free(ctf->link[c]);
+	}
 	free(ctf);
 }
 
@@ -260,10 +305,76 @@ ctflow_touch(struct ctflow *ctf, uint32_t i, enum ctflow_class cls)
 	htab_touch(&ctf->tab, i, cls);
 }
 
+/* The group of a: its /24 or /64. */
+static void
+ctflow_group(const struct addr *a, struct prefix *g)
+{
+	addr_mask(a, a->family == AF_INET ? CTFLOW_GROUP4 : CTFLOW_GROUP6, g);
+}
+
+/* The bucket of chain c for a source address, or for a group's. */
+static uint32_t
+ctflow_bucket(const struct ctflow *ctf, int c, const struct addr *a)
+{
+	struct prefix	 g;
+	uint8_t		 m[2 + sizeof(a->bytes)];
+
+	/* Masked: only the bits that name the address or group count. */
+	if (c == CTFLOW_BY_GROUP)
+		ctflow_group(a, &g);
+	else
+		addr_mask(a, addr_maxlen(a), &g);
+	a = &g.addr;
+	memset(m, 0, sizeof m);
+	m[0] = a->family;
+	m[1] = (uint8_t)c;
+	memcpy(m + 2, a->bytes, sizeof(a->bytes));
+	return (uint32_t)htab_hash(&ctf->tab, m, sizeof m) & ctf->bmask;
+}
+
+/* Puts flow i (its key set) on both chains of the source index. */
+static void
+ctflow_index_add(struct ctflow *ctf, uint32_t i)
+{
+	struct ctflow_link	*l;
+	uint32_t		 b;
+	int			 c;
+
+	for (c = 0; c < CTFLOW_NCHAINS; c++) {
+		b = ctflow_bucket(ctf, c, &ctf->ents[i].key.src);
+		l = &ctf->link[c][i];
+		l->prev = 0;
+		l->next = ctf->head[c][b];
+		if (l->next != 0)
+			ctf->link[c][l->next - 1].prev = i + 1;
+		ctf->head[c][b] = i + 1;
+	}
+}
+
+static void
+ctflow_index_remove(struct ctflow *ctf, uint32_t i)
+{
+	struct ctflow_link	*l;
+	int			 c;
+
+	for (c = 0; c < CTFLOW_NCHAINS; c++) {
+		l = &ctf->link[c][i];
+		if (l->prev != 0)
+			ctf->link[c][l->prev - 1].next = l->next;
+		else
+			ctf->head[c][ctflow_bucket(ctf, c,
+			    &ctf->ents[i].key.src)] = l->next;
+		if (l->next != 0)
+			ctf->link[c][l->next - 1].prev = l->prev;
+		l->next = l->prev = 0;
+	}
+}
+
 /* Takes flow i out of the table; its slot is free and zero again. */
 static void
 ctflow_release(struct ctflow *ctf, uint32_t i)
 {
+	ctflow_index_remove(ctf, i);
 	htab_remove(&ctf->tab, i);
 	memset(&ctf->ents[i], 0, sizeof ctf->ents[i]);
 }
@@ -294,6 +405,7 @@ ctflow_alloc(struct ctflow *ctf, const struct ctflow_key *k, uint64_t h,
 	e = &ctf->ents[i];
 	e->key = *k;
 	e->gen = ctf->gen;
+	ctflow_index_add(ctf, i);
 	return i;
 }
 
@@ -630,4 +742,84 @@ ctflow_resync_end(struct ctflow *ctf, const struct conf *conf, int64_t now,
 		}
 	}
 	ctf->resync_first = 0;
+}
+
+/* Hands flow i to cb if its source is inside p; 1 if it did. */
+static int
+ctflow_visit(const struct ctflow *ctf, uint32_t i, const struct prefix *p,
+    ctflow_tuple_cb cb, void *arg)
+{
+	const struct ctflow_ent	*e = &ctf->ents[i];
+	struct ctflow_tuple	 t;
+
+	if (e->key.src.family != p->addr.family ||
+	    !addr_prefix_contains(p, &e->key.src))
+		return 0;
+	memset(&t, 0, sizeof t);
+	t.src = e->key.src;
+	t.dst = e->key.dst;
+	t.sport = e->key.sport;
+	t.dport = e->key.dport;
+	t.id = e->key.id;
+	t.open = (e->fl & CTFLOW_F_OPEN) != 0;
+	cb(&t, arg);
+	return 1;
+}
+
+/* The flows of chain c whose key leads to a's bucket and that p holds. */
+static size_t
+ctflow_chain(const struct ctflow *ctf, int c, const struct addr *a,
+    const struct prefix *p, ctflow_tuple_cb cb, void *arg)
+{
+	uint32_t	 i;
+	size_t		 n = 0;
+
+	for (i = ctf->head[c][ctflow_bucket(ctf, c, a)]; i != 0;
+	    i = ctf->link[c][i - 1].next)
+		n += (size_t)ctflow_visit(ctf, i - 1, p, cb, arg);
+	return n;
+}
+
+size_t
+ctflow_of_prefix(const struct ctflow *ctf, const struct prefix *p,
+    ctflow_tuple_cb cb, void *arg)
+{
+	struct prefix	 g;
+	uint32_t	 i, j, span;
+	size_t		 n = 0;
+	int		 glen, b, pos, c;
+
+	if (p->addr.family != AF_INET && p->addr.family != AF_INET6)
+		return 0;
+	glen = p->addr.family == AF_INET ? CTFLOW_GROUP4 : CTFLOW_GROUP6;
+	if (p->len >= addr_maxlen(&p->addr))
+		return ctflow_chain(ctf, CTFLOW_BY_ADDR, &p->addr, p, cb, arg);
+	if (p->len >= glen)
+		return ctflow_chain(ctf, CTFLOW_BY_GROUP, &p->addr, p, cb,
+		    arg);
+	if (glen - p->len <= CTFLOW_SPAN_BITS) {
+		/* Each group the prefix spans, its bits from len to glen
+		 * counted through; a flow is the group's if the group holds
+		 * it (another group's may share the bucket). */
+		span = 1U << (glen - p->len);
+		g.len = (uint8_t)glen;
+		for (j = 0; j < span; j++) {
+			g.addr = p->addr;
+			for (b = 0; b < glen - p->len; b++) {
+				pos = glen - 1 - b;
+				if (j & (1U << b))
+					g.addr.bytes[pos / 8] |=
+					    (uint8_t)(0x80 >> (pos % 8));
+			}
+			n += ctflow_chain(ctf, CTFLOW_BY_GROUP, &g.addr, &g,
+			    cb, arg);
+		}
+		return n;
+	}
+	/* Wider still (an IPv6 ban shorter than /48): every flow. */
+	for (c = 0; c < CTFLOW_NCLASSES; c++)
+		for (i = htab_oldest(&ctf->tab, (unsigned int)c);
+		    i != CTFLOW_NIL; i = htab_newer(&ctf->tab, i))
+			n += (size_t)ctflow_visit(ctf, i, p, cb, arg);
+	return n;
 }

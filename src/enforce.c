@@ -84,6 +84,9 @@ struct enforce {
 	}		*fwref;		/* bans the firewall layer refused in
 					 * the last flush (never a weapon) */
 	size_t		 nfwref, fwrefcap;
+	struct fw_killq	*killq;		/* live sessions still to end */
+	const struct ctflow *flows;	/* conntrack's; NULL: none */
+	struct loop_timer *killt;	/* wakes the loop for the rest */
 };
 
 /* The firewall layer refused a ban: noted, ended once the batch is
@@ -294,6 +297,28 @@ enforce_arm(struct enforce *e)
 		loop_timer_set(e->loop, e->expiry, enforce_expiry_ms(e));
 }
 
+/* The kill timer only wakes the loop: the flush hook does the work. */
+static int64_t
+enforce_kill_cb(struct loop *loop, struct loop_timer *t, void *arg)
+{
+	struct enforce	*e = arg;
+
+	(void)loop;
+	(void)t;
+	e->killt = NULL;
+	return LOOP_TIMER_DONE;
+}
+
+/* A bounded part of the sessions still to end; the loop comes back at
+ * once for the rest, after what else is ready. */
+static void
+enforce_kill(struct enforce *e)
+{
+	if (fw_killq_run(e->killq, e->fw) && e->loop != NULL &&
+	    e->killt == NULL)
+		e->killt = loop_timer_add(e->loop, 0, enforce_kill_cb, e);
+}
+
 void
 enforce_flush(struct enforce *e)
 {
@@ -327,15 +352,15 @@ enforce_flush(struct enforce *e)
 	e->backoff = ENFORCE_RETRY_MIN_US;
 	log_debug("fw: %zu operations in %.1f ms", n,
 	    fw_stats(e->fw)->last_us / 1000.0);
-	/* Live sessions: their conntrack entries and sockets. */
+	/* Live sessions: their conntrack entries and sockets, once the
+	 * bans are in the kernel (a client cut before could reconnect),
+	 * ended by the queue a bounded part at a time. */
 	for (i = 0; i < nkills; i++)
-		if (!enforce_fw_was_refused(e, &kills[i].prefix, &why) &&
-		    fw_kill(e->fw, &kills[i].prefix, kills[i].scope,
-		    &cause) == -1) {
-			log_warnx("fw: %s", cause);
-			free(cause);
-		}
+		if (!enforce_fw_was_refused(e, &kills[i].prefix, &why))
+			fw_killq_add(e->killq, e->fw, e->flows,
+			    &kills[i].prefix, kills[i].scope);
 done:
+	enforce_kill(e);
 	enforce_arm(e);
 }
 
@@ -416,6 +441,7 @@ enforce_new(const struct conf *conf, struct store *store, struct fw *fw,
 	e->rl.interval_us = 60 * CLOCK_US_PER_SEC;
 	e->backoff = ENFORCE_RETRY_MIN_US;
 	e->bans = bans_new(conf, store);
+	e->killq = fw_killq_new();
 	bans_set_own(e->bans, own);
 	enforce_fw_own(e, fw);
 	if (own != NULL)
@@ -448,6 +474,9 @@ enforce_stop(struct enforce *e)
 {
 	if (e == NULL)
 		return;
+	/* Conntrack has stopped (its flow table is gone): what is left
+	 * to end is scanned for. */
+	e->flows = NULL;
 	enforce_flush(e);
 	if (e->own != NULL)
 		ownaddr_set_cb(e->own, NULL, NULL);
@@ -456,7 +485,10 @@ enforce_stop(struct enforce *e)
 			loop_timer_del(e->loop, e->expiry);
 		if (e->retry != NULL)
 			loop_timer_del(e->loop, e->retry);
+		if (e->killt != NULL)
+			loop_timer_del(e->loop, e->killt);
 	}
+	fw_killq_free(e->killq);
 	fw_close(e->fw);
 	bans_free(e->bans);
 	free(e->refused);
@@ -541,6 +573,12 @@ void
 enforce_set_notify(struct enforce *e, ban_notify_cb cb, void *arg)
 {
 	bans_set_notify(e->bans, cb, arg);
+}
+
+void
+enforce_set_flows(struct enforce *e, const struct ctflow *flows)
+{
+	e->flows = flows;
 }
 
 const struct bans *

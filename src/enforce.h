@@ -78,6 +78,14 @@ void		 enforce_reload(struct enforce *, const struct conf *,
 void		 enforce_set_notify(struct enforce *, ban_notify_cb,
 		    void *arg);
 
+/*
+ * The conntrack flow table (ct_flows(); not owned; NULL: conntrack off),
+ * by which a ban's live sessions are found without a scan.  It must
+ * outlive enforcement or be set to NULL first (enforce_stop() does).
+ */
+struct ctflow;
+void		 enforce_set_flows(struct enforce *, const struct ctflow *);
+
 /* Read-only views for status and the control commands. */
 const struct bans *enforce_bans(const struct enforce *);
 const struct fw	*enforce_fw(const struct enforce *);

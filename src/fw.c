@@ -366,11 +366,28 @@ fw_replace(struct fw *fw, const struct fw_op *ops, size_t n, char **cause)
 	return rc;
 }
 
+/*
+ * Never a weapon for a kill: the op a ban of p with scope would be, as
+ * fw_refuse() judges it; NULL if it may go, else why not.
+ */
+static const char *
+fw_kill_refuse(const struct fw *fw, const struct prefix *p,
+    enum fw_scope scope)
+{
+	struct fw_op	 op;
+
+	memset(&op, 0, sizeof(op));
+	op.kind = FW_BAN;
+	op.prefix = *p;
+	op.duration = 1;
+	op.scope = scope;
+	return fw_refuse(fw, &op);
+}
+
 int
 fw_kill(struct fw *fw, const struct prefix *p, enum fw_scope scope,
     char **cause)
 {
-	struct fw_op	 op;
 	const char	*why;
 	char		 pfx[ADDR_PREFIX_STRLEN];
 
@@ -384,18 +401,117 @@ fw_kill(struct fw *fw, const struct prefix *p, enum fw_scope scope,
 	/* Never a weapon, the kill included: what may not be banned may
 	 * not have its sessions cut either (checked here, in the helper
 	 * too). */
-	memset(&op, 0, sizeof(op));
-	op.kind = FW_BAN;
-	op.prefix = *p;
-	op.duration = 1;
-	op.scope = scope;
-	if ((why = fw_refuse(fw, &op)) != NULL) {
+	if ((why = fw_kill_refuse(fw, p, scope)) != NULL) {
 		fw->stats.rejected++;
 		*cause = xasprintf("kill of %s refused: %s",
 		    addr_prefix_ntop(p, pfx, sizeof(pfx)), why);
 		return -1;
 	}
 	return fw->be->kill(fw, p, scope, cause);
+}
+
+int
+fw_kill_conns(struct fw *fw, const struct fw_kill_tuple *t, size_t n,
+    char **cause)
+{
+	struct fw_kill_tuple	*ok;
+	struct prefix		 p;
+	const char		*why;
+	char			 a[ADDR_STRLEN];
+	uint64_t		 killed = 0;
+	size_t			 i, k = 0;
+	int			 rc;
+
+	if (!fw->kill || fw->be->kill == NULL || n == 0)
+		return 0;
+	/* Each tuple's client as a ban of its address would be judged,
+	 * and only the ports its ban's scope drops. */
+	ok = xreallocarray(NULL, n, sizeof(*ok));
+	for (i = 0; i < n; i++) {
+		why = NULL;
+		if ((t[i].src.family != AF_INET &&
+		    t[i].src.family != AF_INET6) ||
+		    t[i].dst.family != t[i].src.family ||
+		    (t[i].scope != FW_SCOPE_SERVICES &&
+		    t[i].scope != FW_SCOPE_PROXY) ||
+		    (t[i].what & ~(FW_KILL_CT | FW_KILL_SOCK)) != 0)
+			why = "not a connection";
+		else if (!fw_kill_port_ok(fw, (enum fw_scope)t[i].scope,
+		    t[i].dport))
+			why = "a port its ban does not drop";
+		else {
+			addr_mask(&t[i].src, addr_maxlen(&t[i].src), &p);
+			why = fw_kill_refuse(fw, &p,
+			    (enum fw_scope)t[i].scope);
+		}
+		if (why == NULL) {
+			ok[k++] = t[i];
+			continue;
+		}
+		fw->stats.rejected++;
+		log_warnx("fw: kill of a connection of %s refused: %s",
+		    t[i].src.family == AF_INET ||
+		    t[i].src.family == AF_INET6 ? addr_ntop(&t[i].src, a,
+		    sizeof(a)) : "?", why);
+	}
+	rc = 0;
+	if (k > 0) {
+		if (fw->be->kill_tuples != NULL)
+			rc = fw->be->kill_tuples(fw, ok, k, &killed, cause);
+		else
+			rc = fw_kill_tuples(fw, ok, k, &killed, cause);
+	}
+	fw->stats.killed += killed;
+	free(ok);
+	return rc;
+}
+
+int
+fw_kill_prefixes(struct fw *fw, const struct fw_op *ops, size_t n,
+    char **cause)
+{
+	struct fw_op	*ok;
+	const char	*why;
+	char		 pfx[ADDR_PREFIX_STRLEN];
+	uint64_t	 killed = 0;
+	size_t		 i, k = 0;
+	int		 rc = 0;
+
+	if (!fw->kill || fw->be->kill == NULL || n == 0)
+		return 0;
+	ok = xreallocarray(NULL, n, sizeof(*ok));
+	for (i = 0; i < n; i++) {
+		if (ops[i].scope != FW_SCOPE_SERVICES &&
+		    ops[i].scope != FW_SCOPE_PROXY)
+			why = "a bad scope";
+		else
+			why = fw_kill_refuse(fw, &ops[i].prefix, ops[i].scope);
+		if (why == NULL) {
+			ok[k++] = ops[i];
+			continue;
+		}
+		fw->stats.rejected++;
+		log_warnx("fw: kill of %s refused: %s", addr_prefix_ntop(
+		    &ops[i].prefix, pfx, sizeof(pfx)), why);
+	}
+	if (k > 0) {
+		if (fw->be->kill_scan != NULL)
+			rc = fw->be->kill_scan(fw, ok, k, &killed, cause);
+		else
+			rc = fw_kill_scan(fw, ok, k, &killed, cause);
+	}
+	fw->stats.killed += killed;
+	free(ok);
+	return rc;
+}
+
+void
+fw_set_kill_stats(struct fw *fw, uint64_t tuples, uint64_t queued,
+    uint64_t dropped)
+{
+	fw->stats.kill_tuples = tuples;
+	fw->stats.kill_queued = queued;
+	fw->stats.kill_dropped = dropped;
 }
 
 int
@@ -450,6 +566,16 @@ static const struct status_field fw_status_fields[] = {
 	  .text = "% failed" },
 	{ .name = "rejected", .type = STATUS_U64, .off = FS(rejected) },
 	{ .name = "killed", .type = STATUS_U64, .off = FS(killed) },
+	{ .name = "kill_tuples", .type = STATUS_U64, .off = FS(kill_tuples),
+	  .kind = STATUS_COUNTER, .metric = "xmppguard_kill_tuples_total",
+	  .help = "Connections of banned prefixes handed to the kernel to "
+	  "end, by their tuples." },
+	{ .name = "kill_queued", .type = STATUS_U64, .off = FS(kill_queued),
+	  .kind = STATUS_GAUGE, .metric = "xmppguard_kill_queued",
+	  .help = "Connections (and prefixes to scan for) waiting to be "
+	  "ended in a later loop iteration." },
+	{ .name = "kill_dropped", .type = STATUS_U64,
+	  .off = FS(kill_dropped) },
 	{ .name = "last_batch_ms", .type = STATUS_US, .off = FS(last_us),
 	  .kind = STATUS_GAUGE,
 	  .metric = "xmppguard_firewall_last_batch_seconds",

@@ -84,6 +84,11 @@ struct fw_stats {
 	uint64_t	 ops;		/* operations in them */
 	uint64_t	 failures;	/* fw_apply() calls that failed */
 	uint64_t	 killed;	/* live connections ended */
+	uint64_t	 kill_tuples;	/* connections handed to the kernel to
+					 * end, by tuple */
+	uint64_t	 kill_queued;	/* tuples and prefixes waiting for
+					 * the next pass */
+	uint64_t	 kill_dropped;	/* tuples not queued: it was full */
 	uint64_t	 rejected;	/* operations fw_apply() refused by its
 					 * own checks (never a weapon) */
 	int64_t		 last_us;	/* duration of the last batch */
@@ -144,6 +149,27 @@ int		 fw_list(struct fw *, struct fw_entry **, size_t *,
  * otherwise.  -1 and *cause. */
 int		 fw_kill(struct fw *, const struct prefix *, enum fw_scope,
 		    char **cause);
+/*
+ * Ending live sessions without stalling the loop (fw_kill.c).  The bans
+ * of a loop iteration are added once their batch is in the kernel: a
+ * prefix's connections by their tuples from the conntrack flow table
+ * (flows, NULL: conntrack off), else a prefix to scan for; each run
+ * (once an iteration) ends at most FW_KILL_BUDGET tuples and scans for at
+ * most FW_KILL_SCAN_MAX prefixes, through fw (the helper's proxy or the
+ * kernel backend itself), and returns 1 while work is left.
+ */
+#define FW_KILL_BUDGET		256
+#define FW_KILL_SCAN_MAX	64
+struct ctflow;
+struct fw_killq;
+struct fw_killq	*fw_killq_new(void);
+void		 fw_killq_free(struct fw_killq *);
+void		 fw_killq_add(struct fw_killq *, const struct fw *,
+		    const struct ctflow *flows, const struct prefix *,
+		    enum fw_scope);
+int		 fw_killq_run(struct fw_killq *, struct fw *);
+/* Tuples and prefixes waiting. */
+size_t		 fw_killq_pending(const struct fw_killq *);
 /* Makes ops exactly what is in force, atomically.  -1 with *cause NULL:
  * the backend cannot replace (use fw_list). */
 int		 fw_replace(struct fw *, const struct fw_op *, size_t,

@@ -19,6 +19,20 @@
 #include "conf.h"
 #include "fw.h"
 
+/* A live connection to end, by its tuple (fw_kill.c). */
+#define FW_KILL_CT	0x01	/* delete its conntrack entry */
+#define FW_KILL_SOCK	0x02	/* destroy its local socket */
+
+struct fw_kill_tuple {
+	struct addr	 src;		/* the client */
+	struct addr	 dst;		/* this host's end */
+	uint16_t	 sport;		/* host order */
+	uint16_t	 dport;		/* the port its ban's scope drops */
+	uint32_t	 id;		/* conntrack id; 0: any */
+	uint8_t		 scope;		/* enum fw_scope of its ban */
+	uint8_t		 what;		/* FW_KILL_* */
+};
+
 /*
  * What every backend implements.  open reads its settings from conf (not
  * kept: the configuration may be freed once fw_open() returns), sets
@@ -43,6 +57,13 @@ struct fw_backend {
 			    char **cause);
 	int		(*kill)(struct fw *, const struct prefix *,
 			    enum fw_scope, char **cause);
+	/* Optional, where the kill runs elsewhere (the helper's proxy):
+	 * fw_kill_tuples() and fw_kill_scan() (NULL: those, here). */
+	int		(*kill_tuples)(struct fw *,
+			    const struct fw_kill_tuple *, size_t,
+			    uint64_t *killed, char **cause);
+	int		(*kill_scan)(struct fw *, const struct fw_op *, size_t,
+			    uint64_t *killed, char **cause);
 	void		(*close)(struct fw *);
 	/* Optional: make what is in force exactly ops (all bans and
 	 * throttles), atomically: the restore at start. */
@@ -99,6 +120,34 @@ int		 fw_ports_services(const struct conf *, uint16_t *ports);
  */
 int		 fw_kill_live(struct fw *, const struct prefix *, enum fw_scope,
 		    char **cause);
+/*
+ * Ends t[0..n) by their tuples (conntrack DELETEs, socket lookups and
+ * SOCK_DESTROYs, in batches, no dump), or the connections of ops' prefixes
+ * by one scan of each table; *killed: connections ended.  Here, with
+ * CAP_NET_ADMIN; fw_kill_conns() and fw_kill_prefixes() (fw.c) check
+ * first and call these or the backend's.  0, or -1 and *cause.
+ */
+int		 fw_kill_tuples(struct fw *, const struct fw_kill_tuple *,
+		    size_t n, uint64_t *killed, char **cause);
+int		 fw_kill_scan(struct fw *, const struct fw_op *ops, size_t n,
+		    uint64_t *killed, char **cause);
+/*
+ * The checked entries, for the queue (fw_killq_run()) and the helper:
+ * each tuple whose source the never-a-weapon rules would not ban, or
+ * whose port its scope does not drop, is refused (counted in rejected,
+ * the rest goes on); so is each prefix they would not ban.  Nothing
+ * without kill_established or a kernel backend.  The connections ended
+ * are counted in killed.  0, or -1 and *cause.
+ */
+int		 fw_kill_conns(struct fw *, const struct fw_kill_tuple *,
+		    size_t n, char **cause);
+int		 fw_kill_prefixes(struct fw *, const struct fw_op *ops,
+		    size_t n, char **cause);
+/* The queue's counters, kept in fw's stats for status. */
+void		 fw_set_kill_stats(struct fw *, uint64_t tuples,
+		    uint64_t queued, uint64_t dropped);
+/* 1 if a ban of scope drops port (fw_scope_ports(); none: every port). */
+int		 fw_kill_port_ok(const struct fw *, enum fw_scope, uint16_t);
 
 /*
  * Runs argv[0] (an absolute path, or looked up in /usr/sbin, /sbin,

@@ -170,6 +170,7 @@ daemon_run(struct daemon *d, int foreground)
 	d->enforce = enforce_start(d->loop, d->conf, d->store, d->priv,
 	    d->own);
 	pipeline_set_verdict_cb(d->pipeline, enforce_verdict_cb, d->enforce);
+	enforce_set_flows(d->enforce, d->ct != NULL ? ct_flows(d->ct) : NULL);
 
 	/* The sources: the live flows first, then the logs. */
 	if (d->ct != NULL && ct_start(d->ct, &cause) == -1)

@@ -16,6 +16,14 @@
  *					addresses; the answer names what they
  *					refused, so the daemon ends those bans
  *	PRIV_LIST, PRIV_KILL		what is in force; end a prefix's sessions
+ *	PRIV_KILL_CONNS			end connections by their tuples (one
+ *					message of at most FW_KILL_BUDGET),
+ *					each tuple's client checked by the
+ *					never-a-weapon rules as a ban of it
+ *					would be, and its port by its scope
+ *	PRIV_KILL_SCAN			end the connections of prefixes (at
+ *					most FW_KILL_SCAN_MAX) by one scan,
+ *					each prefix checked as a ban
  *	PRIV_DUMP, PRIV_RCVBUF		conntrack: send a dump request on the
  *					dump socket it shares with the daemon
  *					(the daemon reads the answer: the
@@ -68,7 +76,9 @@ enum priv_type {
 	PRIV_KILL,
 	PRIV_DUMP,
 	PRIV_RCVBUF,
-	PRIV_RELOAD
+	PRIV_RELOAD,
+	PRIV_KILL_CONNS,
+	PRIV_KILL_SCAN
 };
 
 struct priv_hdr {
@@ -104,6 +114,10 @@ _Static_assert(sizeof(struct priv_refusal) <= sizeof(struct fw_op),
     "a refusal is larger than an operation");
 _Static_assert(sizeof(struct fw_entry) <= sizeof(struct fw_op),
     "an entry is larger than an operation");
+/* A kill request is one message. */
+_Static_assert(sizeof(struct fw_kill_tuple) <= sizeof(struct fw_op) &&
+    FW_KILL_BUDGET <= PRIV_CHUNK && FW_KILL_SCAN_MAX <= PRIV_CHUNK,
+    "a kill request does not fit a message");
 
 /* The largest message: a header and a chunk of operations. */
 #define PRIV_MSG_MAX	(sizeof(struct priv_hdr) + PRIV_CHUNK * \
@@ -250,6 +264,48 @@ priv_fw_open(const struct conf *conf, const struct ownaddr *own,
 	return fw;
 }
 
+/*
+ * A kill request: tuples (PRIV_KILL_CONNS) or prefixes (PRIV_KILL_SCAN)
+ * in one message, checked again by fw.c; the answer's val is how many
+ * connections ended.
+ */
+static void
+priv_kill(int fd, struct fw *fw, const struct priv_hdr *req,
+    const uint8_t *buf, size_t len)
+{
+	struct priv_hdr	 h;
+	uint64_t	 before;
+	size_t		 size, max;
+	char		*cause = NULL;
+	int		 rc;
+
+	size = req->type == PRIV_KILL_CONNS ? sizeof(struct fw_kill_tuple) :
+	    sizeof(struct fw_op);
+	max = req->type == PRIV_KILL_CONNS ? FW_KILL_BUDGET : FW_KILL_SCAN_MAX;
+	if (req->n > max || len != req->n * size || !req->last) {
+		priv_answer(fd, -1, "bad request");
+		return;
+	}
+	if (fw == NULL) {
+		priv_answer(fd, 0, NULL);
+		return;
+	}
+	before = fw_stats(fw)->killed;
+	if (req->type == PRIV_KILL_CONNS)
+		rc = fw_kill_conns(fw, (const void *)buf, req->n, &cause);
+	else
+		rc = fw_kill_prefixes(fw, (const void *)buf, req->n, &cause);
+	if (rc == -1) {
+		priv_answer(fd, -1, cause);
+		free(cause);
+		return;
+	}
+	memset(&h, 0, sizeof(h));
+	h.last = 1;
+	h.val = fw_stats(fw)->killed - before;
+	(void)priv_send(fd, &h, NULL, 0);
+}
+
 static void
 priv_child(int fd, const char *path, struct nfct_handle *dump, int evfd)
 {
@@ -344,6 +400,10 @@ priv_child(int fd, const char *path, struct nfct_handle *dump, int evfd)
 			    (enum fw_scope)h.val, &cause);
 			priv_answer(fd, rc, cause);
 			free(cause);
+			break;
+		case PRIV_KILL_CONNS:
+		case PRIV_KILL_SCAN:
+			priv_kill(fd, fw, &h, buf, (size_t)len);
 			break;
 		case PRIV_DUMP:
 			family = (int)h.val;
@@ -461,10 +521,11 @@ priv_gone(struct priv *pv)
 	fatalx("priv: the privileged helper (pid %ld) is gone", (long)pv->pid);
 }
 
-/* One request, one answer: its rc, the cause (caller frees) if -1. */
+/* One request, one answer: its rc, the cause (caller frees) if -1, its
+ * val into *val (may be NULL). */
 static int
-priv_call(struct priv *pv, const struct priv_hdr *req, const void *body,
-    size_t len, char **cause)
+priv_call_val(struct priv *pv, const struct priv_hdr *req, const void *body,
+    size_t len, uint64_t *val, char **cause)
 {
 	struct priv_hdr	 h;
 	uint8_t		*buf;
@@ -477,8 +538,17 @@ priv_call(struct priv *pv, const struct priv_hdr *req, const void *body,
 		priv_gone(pv);
 	if (h.rc == -1)
 		*cause = xstrndup((char *)buf, (size_t)n);
+	else if (val != NULL)
+		*val = h.val;
 	free(buf);
 	return h.rc == -1 ? -1 : 0;
+}
+
+static int
+priv_call(struct priv *pv, const struct priv_hdr *req, const void *body,
+    size_t len, char **cause)
+{
+	return priv_call_val(pv, req, body, len, NULL, cause);
 }
 
 int
@@ -632,6 +702,49 @@ priv_fw_kill(struct fw *fw, const struct prefix *p, enum fw_scope scope,
 	return priv_call(fw->priv, &h, p, sizeof(*p), cause);
 }
 
+/* A kill request of n items of size bytes, in messages of at most max
+ * (the helper's bound); *killed: the connections ended. */
+static int
+priv_fw_kill_req(struct fw *fw, enum priv_type type, const void *items,
+    size_t n, size_t size, size_t max, uint64_t *killed, char **cause)
+{
+	const uint8_t	*p = items;
+	struct priv_hdr	 h;
+	uint64_t	 k;
+	size_t		 i, m;
+
+	*killed = 0;
+	for (i = 0; i < n; i += m) {
+		m = n - i < max ? n - i : max;
+		memset(&h, 0, sizeof(h));
+		h.type = type;
+		h.n = (uint32_t)m;
+		h.last = 1;
+		k = 0;
+		if (priv_call_val(fw->priv, &h, p + i * size, m * size, &k,
+		    cause) == -1)
+			return -1;
+		*killed += k;
+	}
+	return 0;
+}
+
+static int
+priv_fw_kill_tuples(struct fw *fw, const struct fw_kill_tuple *t, size_t n,
+    uint64_t *killed, char **cause)
+{
+	return priv_fw_kill_req(fw, PRIV_KILL_CONNS, t, n, sizeof(*t),
+	    FW_KILL_BUDGET, killed, cause);
+}
+
+static int
+priv_fw_kill_scan(struct fw *fw, const struct fw_op *ops, size_t n,
+    uint64_t *killed, char **cause)
+{
+	return priv_fw_kill_req(fw, PRIV_KILL_SCAN, ops, n, sizeof(*ops),
+	    FW_KILL_SCAN_MAX, killed, cause);
+}
+
 static int
 priv_fw_list(struct fw *fw, struct fw_entry **entries, size_t *n,
     char **cause)
@@ -660,5 +773,7 @@ const struct fw_backend priv_fw_backend = {
 	.apply = priv_fw_apply,
 	.list = priv_fw_list,
 	.kill = priv_fw_kill,
+	.kill_tuples = priv_fw_kill_tuples,
+	.kill_scan = priv_fw_kill_scan,
 	.replace = priv_fw_replace
 };

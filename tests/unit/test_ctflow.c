@@ -111,6 +111,37 @@ apply(struct ctflow *ctf, struct rec *r, struct ct_msg m)
 	ctflow_apply(ctf, conf, &m, rec_cb, r);
 }
 
+/*
+ * The source index holds exactly the flows in use, each once on each
+ * chain, in the bucket its source names, linked both ways.
+ */
+static void
+check_index(const struct ctflow *ctf)
+{
+	uint32_t	 b, i, prev, n;
+	int		 c;
+
+	for (c = 0; c < CTFLOW_NCHAINS; c++) {
+		n = 0;
+		for (b = 0; b <= ctf->bmask; b++) {
+			prev = 0;
+			for (i = ctf->head[c][b]; i != 0;
+			    i = ctf->link[c][i - 1].next) {
+				assert_true(i <= ctf->capacity);
+				assert_int_not_equal(htab_list_of(&ctf->tab,
+				    i - 1), -1);
+				assert_int_equal(ctflow_bucket(ctf, c,
+				    &ctf->ents[i - 1].key.src), b);
+				assert_int_equal(ctf->link[c][i - 1].prev,
+				    prev);
+				prev = i;
+				assert_true(++n <= htab_used(&ctf->tab));
+			}
+		}
+		assert_int_equal(n, htab_used(&ctf->tab));
+	}
+}
+
 /* The table's structure agrees with itself and with the flows' states. */
 static void
 check_invariants(const struct ctflow *ctf)
@@ -121,6 +152,7 @@ check_invariants(const struct ctflow *ctf)
 	int				 c;
 
 	unit_htab_check(&ctf->tab);
+	check_index(ctf);
 	for (i = 0; i < ctf->capacity; i++) {
 		e = &ctf->ents[i];
 		if ((c = htab_list_of(&ctf->tab, i)) == -1) {
@@ -883,6 +915,143 @@ test_soak(void **state)
 	ctflow_free(ctf);
 }
 
+/* Counts what ctflow_of_prefix() hands out, checking each is inside. */
+struct of_rec {
+	const struct prefix *p;
+	size_t		 n;
+	size_t		 open;
+};
+
+static void
+of_cb(const struct ctflow_tuple *t, void *arg)
+{
+	struct of_rec	*r = arg;
+
+	assert_true(addr_prefix_contains(r->p, &t->src));
+	assert_int_equal(t->dport, 5222);
+	r->n++;
+	r->open += t->open != 0;
+}
+
+static size_t
+of(const struct ctflow *ctf, const char *pfx, size_t *open)
+{
+	struct prefix	 p;
+	struct of_rec	 r;
+	size_t		 n;
+
+	assert_int_equal(addr_prefix_parse(pfx, &p, 0), 0);
+	memset(&r, 0, sizeof r);
+	r.p = &p;
+	n = ctflow_of_prefix(ctf, &p, of_cb, &r);
+	assert_int_equal(n, r.n);
+	if (open != NULL)
+		*open = r.open;
+	return n;
+}
+
+/* The flows of a prefix, IPv4: by address, by /24, by a wider prefix. */
+static void
+test_index_v4(void **state)
+{
+	static const char *const srcs[] = {
+		"198.51.100.9", "198.51.100.9", "198.51.100.10",
+		"198.51.101.1", "203.0.113.5"
+	};
+	struct ctflow	*ctf = ctflow_new(16, 3);
+	struct rec	 r = { .n = 0 };
+	size_t		 i, open;
+
+	(void)state;
+	for (i = 0; i < 5; i++)
+		apply(ctf, &r, msg(CT_MSG_NEW, T0, (uint32_t)i + 1, srcs[i],
+		    (uint16_t)(40000 + i), 5222, CT_TCP_SYN_SENT, 0));
+	apply(ctf, &r, msg(CT_MSG_UPDATE, T0 + 1, 1, srcs[0], 40000, 5222,
+	    CT_TCP_ESTABLISHED, ASSURED));
+	check_invariants(ctf);
+	assert_int_equal(of(ctf, "198.51.100.9/32", &open), 2);
+	assert_int_equal(open, 1);
+	assert_int_equal(of(ctf, "198.51.100.10/32", NULL), 1);
+	assert_int_equal(of(ctf, "198.51.100.11/32", NULL), 0);
+	assert_int_equal(of(ctf, "198.51.100.8/30", NULL), 3);
+	assert_int_equal(of(ctf, "198.51.100.8/31", NULL), 2);
+	assert_int_equal(of(ctf, "198.51.100.0/24", NULL), 3);
+	assert_int_equal(of(ctf, "198.51.101.0/24", NULL), 1);
+	assert_int_equal(of(ctf, "198.51.100.0/23", NULL), 4);
+	assert_int_equal(of(ctf, "198.51.0.0/16", NULL), 4);
+	assert_int_equal(of(ctf, "198.0.0.0/8", NULL), 4);
+	assert_int_equal(of(ctf, "203.0.113.0/24", NULL), 1);
+	/* Of the other family: nothing. */
+	assert_int_equal(of(ctf, "::/0", NULL), 0);
+
+	/* Gone from the table, gone from the index. */
+	apply(ctf, &r, msg(CT_MSG_DESTROY, T0 + 2, 1, srcs[0], 40000, 5222,
+	    CT_TCP_CLOSE, ASSURED));
+	apply(ctf, &r, msg(CT_MSG_DESTROY, T0 + 2, 3, srcs[2], 40002, 5222,
+	    CT_TCP_CLOSE, 0));
+	check_invariants(ctf);
+	assert_int_equal(of(ctf, "198.51.100.9/32", NULL), 1);
+	assert_int_equal(of(ctf, "198.51.100.10/32", NULL), 0);
+	assert_int_equal(of(ctf, "198.51.100.0/24", NULL), 1);
+	assert_int_equal(of(ctf, "198.51.0.0/16", NULL), 2);
+	ctflow_free(ctf);
+}
+
+/* IPv6: by /128, by /64, by a prefix spanning groups, by a wide one. */
+static void
+test_index_v6(void **state)
+{
+	static const char *const srcs[] = {
+		"2001:db8:1:2::5", "2001:db8:1:2::5", "2001:db8:1:2::6",
+		"2001:db8:1:3::1", "2001:db8:2::1", "2001:db9::1"
+	};
+	struct ctflow	*ctf = ctflow_new(16, 5);
+	struct rec	 r = { .n = 0 };
+	size_t		 i;
+
+	(void)state;
+	for (i = 0; i < 6; i++)
+		apply(ctf, &r, msg(CT_MSG_NEW, T0, (uint32_t)i + 1, srcs[i],
+		    (uint16_t)(40000 + i), 5222, CT_TCP_SYN_SENT, 0));
+	check_invariants(ctf);
+	assert_int_equal(of(ctf, "2001:db8:1:2::5/128", NULL), 2);
+	assert_int_equal(of(ctf, "2001:db8:1:2::/96", NULL), 3);
+	assert_int_equal(of(ctf, "2001:db8:1:2::/64", NULL), 3);
+	assert_int_equal(of(ctf, "2001:db8:1:2::/63", NULL), 4);
+	assert_int_equal(of(ctf, "2001:db8:1::/48", NULL), 4);
+	assert_int_equal(of(ctf, "2001:db8::/32", NULL), 5);
+	assert_int_equal(of(ctf, "2001::/16", NULL), 6);
+	assert_int_equal(of(ctf, "0.0.0.0/8", NULL), 0);
+	apply(ctf, &r, msg(CT_MSG_DESTROY, T0 + 2, 4, srcs[3], 40003, 5222,
+	    CT_TCP_CLOSE, 0));
+	check_invariants(ctf);
+	assert_int_equal(of(ctf, "2001:db8:1::/48", NULL), 3);
+	ctflow_free(ctf);
+}
+
+/* A full table: evicted flows leave the index, newcomers join it. */
+static void
+test_index_evict(void **state)
+{
+	struct ctflow	*ctf = ctflow_new(8, 9);
+	struct rec	 r = { .n = 0 };
+	char		 src[32];
+	int		 i;
+
+	(void)state;
+	for (i = 0; i < 20; i++) {
+		snprintf(src, sizeof src, "192.0.2.%d", i);
+		rec_reset(&r);
+		apply(ctf, &r, msg(CT_MSG_NEW, T0 + i, (uint32_t)i + 1, src,
+		    1000, 5222, CT_TCP_SYN_SENT, 0));
+		check_invariants(ctf);
+	}
+	assert_int_equal(of(ctf, "192.0.2.0/24", NULL), 8);
+	assert_int_equal(of(ctf, "192.0.2.0/32", NULL), 0);
+	assert_int_equal(of(ctf, "192.0.2.19/32", NULL), 1);
+	ctflow_free(ctf);
+}
+
 static void
 test_free_null(void **state)
 {
@@ -908,6 +1077,9 @@ main(void)
 		cmocka_unit_test(test_reload),
 		cmocka_unit_test(test_stale),
 		cmocka_unit_test(test_soak),
+		cmocka_unit_test(test_index_v4),
+		cmocka_unit_test(test_index_v6),
+		cmocka_unit_test(test_index_evict),
 		cmocka_unit_test(test_free_null),
 	};
 
