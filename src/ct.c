@@ -9,6 +9,9 @@
  * is never trusted: each overrun is counted, logged (rate-limited), the
  * buffer doubled up to its configured cap, and the table re-read by a dump
  * that closes what vanished and opens what appeared (ctflow_resync_*).
+ * One ENOBUFS stands for every message dropped until the socket is read
+ * empty, thousands under a flood: how many were lost is the kernel's own
+ * count for the socket (nldrop.c), shown beside the overruns.
  *
  * Dumps do more than repair overruns.  Conntrack reports byte counters only
  * at DESTROY, so every ct_poll a dump reads the counters of live flows for
@@ -60,6 +63,8 @@
 #include "ct.h"
 #include "log.h"
 #include "loop.h"
+#include "nldrop.h"
+#include "ownaddr.h"
 #include "status.h"
 #include "xmalloc.h"
 
@@ -87,6 +92,8 @@ struct ct {
 	ct_priv_fn		 priv;		/* privilege separation: asks */
 	void			*priv_arg;	/* the privileged helper */
 	struct ctflow		*flows;
+	struct nldrop		 drops;		/* the event socket's */
+	const struct ownaddr	*own;		/* its socket's drops too */
 
 	struct loop_timer	*poll;		/* periodic dump */
 	int64_t			 poll_ms;
@@ -319,6 +326,7 @@ ct_overrun(struct ct *ct)
 	uint64_t	 want;
 
 	ct->stats.overruns++;
+	(void)nldrop_update(&ct->drops);
 	want = ct->stats.rcvbuf * 2;
 	if (want > ct->conf->ct_rcvbuf_max)
 		want = ct->conf->ct_rcvbuf_max;
@@ -326,10 +334,11 @@ ct_overrun(struct ct *ct)
 		(void)ct_rcvbuf_set(ct, want);
 	if (log_ratelimit_ok(&ct->rl_overrun, clock_monotonic()))
 		log_warnx("ct: netlink overrun, events lost (%" PRIu64 " so "
-		    "far, %lu warnings held back); buffer %" PRIu64 " bytes, "
+		    "far, %lu warnings held back; %" PRIu64 " messages "
+		    "dropped by the kernel); buffer %" PRIu64 " bytes, "
 		    "resync in %d ms", ct->stats.overruns,
-		    ct->rl_overrun.suppressed, ct->stats.rcvbuf,
-		    CT_RESYNC_DELAY_MS);
+		    ct->rl_overrun.suppressed, ct->drops.total,
+		    ct->stats.rcvbuf, CT_RESYNC_DELAY_MS);
 	if (ct->resync == NULL && (ct->resync = loop_timer_add(ct->loop,
 	    CT_RESYNC_DELAY_MS, ct_resync_cb, ct)) == NULL)
 		log_warn("ct: resync timer");
@@ -577,6 +586,8 @@ ct_poll_cb(struct loop *loop, struct loop_timer *t, void *arg)
 
 	(void)loop;
 	(void)t;
+	/* Often enough that the kernel's 32-bit count cannot wrap twice. */
+	(void)nldrop_update(&ct->drops);
 	if (ct_dump(ct, 0, &cause) == -1) {
 		if (log_ratelimit_ok(&ct->rl_error, clock_monotonic()))
 			log_warnx("ct: %s", cause);
@@ -631,6 +642,7 @@ ct_open(struct loop *loop, const struct conf *conf, event_cb cb,
 	ct->cb = cb;
 	ct->arg = arg;
 	ct->fd = -1;
+	nldrop_init(&ct->drops, -1);
 	ct->rl_overrun.interval_us = CT_WARN_INTERVAL_US;
 	ct->rl_error.interval_us = CT_WARN_INTERVAL_US;
 	ct->stats.acct = ct->stats.events_sysctl = -1;
@@ -653,6 +665,7 @@ ct_open(struct loop *loop, const struct conf *conf, event_cb cb,
 		goto fail;
 	}
 	ct->fd = nfct_fd(ct->ev);
+	nldrop_init(&ct->drops, ct->fd);
 	if ((fl = fcntl(ct->fd, F_GETFL)) == -1 ||
 	    fcntl(ct->fd, F_SETFL, fl | O_NONBLOCK) == -1 ||
 	    fcntl(ct->fd, F_SETFD, FD_CLOEXEC) == -1) {
@@ -760,6 +773,7 @@ ct_set_conf(struct ct *ct, const struct conf *conf)
 void
 ct_set_own(struct ct *ct, const struct ownaddr *own)
 {
+	ct->own = own;
 	ctflow_set_own(ct->flows, own);
 }
 
@@ -809,6 +823,8 @@ void
 ct_get_stats(const struct ct *ct, struct ct_stats *st)
 {
 	*st = ct->stats;
+	st->dropped = nldrop_total(&ct->drops);
+	st->dropped_ownaddr = ct->own != NULL ? ownaddr_dropped(ct->own) : 0;
 	ctflow_get_stats(ct->flows, &st->flow);
 }
 
@@ -840,15 +856,26 @@ static const struct status_field ct_status_fields[] = {
 	  .kind = STATUS_COUNTER,
 	  .metric = "xmppguard_conntrack_messages_total",
 	  .help = "Netlink messages received.", .text = "% messages" },
+	{ .name = "dropped", .type = STATUS_U64, .off = CS(dropped),
+	  .kind = STATUS_COUNTER,
+	  .metric = "xmppguard_conntrack_dropped_total",
+	  .help = "Netlink messages the kernel dropped, socket full (its "
+	  "own count).", .label = "source", .value = "events",
+	  .text = "% dropped by the kernel" },
+	{ .name = "dropped_ownaddr", .type = STATUS_U64,
+	  .off = CS(dropped_ownaddr), .kind = STATUS_COUNTER,
+	  .metric = "xmppguard_conntrack_dropped_total",
+	  .help = "Netlink messages the kernel dropped, socket full (its "
+	  "own count).", .label = "source", .value = "ownaddr" },
 	{ .name = "overruns", .type = STATUS_U64, .off = CS(overruns),
 	  .kind = STATUS_COUNTER,
 	  .metric = "xmppguard_conntrack_overruns_total",
 	  .help = "Netlink overruns: events lost, then a resync.",
-	  .text = "% overruns" },
+	  .text = "(% overruns" },
 	{ .name = "resyncs", .type = STATUS_U64, .off = CS(resyncs),
 	  .kind = STATUS_COUNTER,
 	  .metric = "xmppguard_conntrack_resyncs_total",
-	  .help = "Table dumps after an overrun.", .text = "% resyncs" },
+	  .help = "Table dumps after an overrun.", .text = "% resyncs)" },
 	{ .name = "dumps", .type = STATUS_U64, .off = CS(dumps) },
 	{ .name = "last_dump_ms", .type = STATUS_US, .off = CS(last_dump_us) },
 	{ .name = "rcvbuf", .type = STATUS_U64, .off = CS(rcvbuf),
