@@ -539,13 +539,14 @@ loop_account(struct loop *loop, int64_t busy_us, int64_t now)
 		name = loop->top_name != NULL ? loop->top_name : "?";
 		if (log_ratelimit_ok(&loop->rl_slow, now))
 			log_info("loop: an iteration took %lld ms, %lld ms of "
-			    "it in %s (%d callbacks; %lu slow iterations not "
-			    "logged)", (long long)(busy_us / CLOCK_US_PER_MS),
+			    "it in %s (callbacks run: %d; slow iterations not "
+			    "logged so far: %lu)",
+			    (long long)(busy_us / CLOCK_US_PER_MS),
 			    (long long)(loop->top_us / CLOCK_US_PER_MS), name,
 			    loop->ncalls, loop->rl_slow.suppressed);
 		else
 			log_debug("loop: an iteration took %lld ms, %lld ms "
-			    "of it in %s (%d callbacks)",
+			    "of it in %s (callbacks run: %d)",
 			    (long long)(busy_us / CLOCK_US_PER_MS),
 			    (long long)(loop->top_us / CLOCK_US_PER_MS), name,
 			    loop->ncalls);
