@@ -118,6 +118,7 @@ struct loop {
 	const char	 *top_name;	/* ... and its name */
 	int		  ncalls;	/* callbacks it ran */
 	int		  pending;	/* it awaits its hooks */
+	int64_t		  cpu0;		/* CPU time at its wakeup, us */
 	struct loop_stats stats;
 	int64_t		  sec_max[LOOP_MINUTE];	/* longest of second ... */
 	int64_t		  sec_at[LOOP_MINUTE];	/* ... number sec_at[i] */
@@ -497,6 +498,21 @@ loop_iteration_reset(struct loop *loop)
 	loop->ncalls = 0;
 }
 
+/*
+ * The thread's CPU time, us: a slow iteration that used little of it was
+ * waiting for a CPU (or the disk), not working.  A system call, not vDSO:
+ * read twice an iteration.
+ */
+static int64_t
+loop_cpu_us(void)
+{
+	struct timespec	 ts;
+
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) == -1)
+		return 0;
+	return (int64_t)ts.tv_sec * CLOCK_US_PER_SEC + ts.tv_nsec / 1000;
+}
+
 /* Callback name ran from t0 until now: the iteration's slowest yet? */
 static void
 loop_timed(struct loop *loop, const char *name, int64_t t0)
@@ -521,6 +537,7 @@ loop_account(struct loop *loop, int64_t busy_us, int64_t now)
 	int64_t			 sec = now / CLOCK_US_PER_SEC;
 	size_t			 k = (size_t)(sec % LOOP_MINUTE);
 	const char		*name;
+	int64_t			 cpu = loop_cpu_us() - loop->cpu0;
 
 	st->iterations++;
 	st->last_us = busy_us;
@@ -538,16 +555,18 @@ loop_account(struct loop *loop, int64_t busy_us, int64_t now)
 		st->slow++;
 		name = loop->top_name != NULL ? loop->top_name : "?";
 		if (log_ratelimit_ok(&loop->rl_slow, now))
-			log_info("loop: an iteration took %lld ms, %lld ms of "
-			    "it in %s (callbacks run: %d; slow iterations not "
-			    "logged so far: %lu)",
+			log_info("loop: an iteration took %lld ms (%lld ms on "
+			    "CPU), %lld ms of it in %s (callbacks run: %d; "
+			    "slow iterations not logged so far: %lu)",
 			    (long long)(busy_us / CLOCK_US_PER_MS),
+			    (long long)(cpu / CLOCK_US_PER_MS),
 			    (long long)(loop->top_us / CLOCK_US_PER_MS), name,
 			    loop->ncalls, loop->rl_slow.suppressed);
 		else
-			log_debug("loop: an iteration took %lld ms, %lld ms "
-			    "of it in %s (callbacks run: %d)",
+			log_debug("loop: an iteration took %lld ms (%lld ms on "
+			    "CPU), %lld ms of it in %s (callbacks run: %d)",
 			    (long long)(busy_us / CLOCK_US_PER_MS),
+			    (long long)(cpu / CLOCK_US_PER_MS),
 			    (long long)(loop->top_us / CLOCK_US_PER_MS), name,
 			    loop->ncalls);
 	}
@@ -696,6 +715,7 @@ loop_run_once(struct loop *loop, int timeout_ms)
 	}
 
 	t0 = clock_monotonic();
+	loop->cpu0 = loop_cpu_us();
 	for (i = 0; i < (size_t)n; i++) {
 		if ((src = loop_src_find(loop, evs[i].data.u64)) == NULL)
 			continue;	/* deleted earlier in this batch */
