@@ -748,7 +748,9 @@ ct_dump_dgram(struct ct *ct, const uint8_t *buf, size_t len)
 		if (nlh->nlmsg_type == NLMSG_DONE)
 			return 1;
 		if (nlh->nlmsg_type == NLMSG_ERROR) {
-			err = NLMSG_DATA(nlh);
+			/* NLMSG_DATA() casts const away. */
+			err = (const struct nlmsgerr *)(const void *)(buf +
+			    off + NLMSG_HDRLEN);
 			if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof *err) ||
 			    err->error == 0)
 				continue;
