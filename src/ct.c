@@ -9,6 +9,9 @@
  * is never trusted: each overrun is counted, logged (rate-limited), the
  * buffer doubled up to its configured cap, and the table re-read by a dump
  * that closes what vanished and opens what appeared (ctflow_resync_*).
+ * One ENOBUFS stands for every message dropped until the socket is read
+ * empty, thousands under a flood: how many were lost is the kernel's own
+ * count for the socket (nldrop.c), shown beside the overruns.
  *
  * Dumps do more than repair overruns.  Conntrack reports byte counters only
  * at DESTROY, so every ct_poll a dump reads the counters of live flows for
@@ -27,11 +30,14 @@
  * socket, and will be read next.  Without nf_conntrack_timestamp the race
  * stays, and costs only a flag on a few events.
  *
- * The dump itself is synchronous (nfct_query): simple, and it cannot
- * interleave with events.  It blocks the loop for the time the kernel
- * takes to walk its table; see ct_dump() for what that costs.  Reads of
- * the event socket are bounded per wakeup so that a flood cannot starve
- * the rest of the loop.
+ * The dump never interleaves with events: while its answer is read, the
+ * event socket is not, so every event of the dump's time is applied after
+ * the whole dump.  At start the dump is read at once (nfct_query), before
+ * the loop runs; later ones, which under load take seconds (see
+ * ct_dump()), a slice of CT_DUMP_SLICE_US per wakeup, so the rest of the
+ * loop (the control socket, the logs, the store) goes on meanwhile.
+ * Reads of the event socket are bounded per wakeup too (CT_READ_BUDGET
+ * datagrams) so that a flood cannot starve the rest of the loop.
  *
  * The kernel filters the event socket to TCP (a BPF filter from
  * libnetfilter_conntrack, which cannot match ports); the flow table drops
@@ -60,20 +66,32 @@
 #include "ct.h"
 #include "log.h"
 #include "loop.h"
+#include "nldrop.h"
+#include "ownaddr.h"
 #include "status.h"
 #include "xmalloc.h"
 
-#define CT_READ_BUDGET		4096	/* event datagrams per wakeup */
+#define CT_READ_BUDGET		4096	/* event datagrams per wakeup ... */
+#define CT_READ_SLICE_US	(5 * CLOCK_US_PER_MS)	/* ... or this long */
 #define CT_BATCH		64	/* datagrams per recvmmsg() */
 #define CT_DGRAM_MAX		8192	/* an event is ~300 bytes */
 #define CT_RESYNC_DELAY_MS	250	/* let a burst pass before a dump */
 #define CT_WARN_INTERVAL_US	(60 * CLOCK_US_PER_SEC)
 #define CT_DRAIN_BUDGET		16384	/* ... before and after a dump */
+#define CT_DRAIN_MS		1000	/* events after a dump, at most */
+#define CT_DUMP_BUF		65536	/* a dump's datagrams are <= 32k */
+#define CT_DUMP_SLICE_US	(5 * CLOCK_US_PER_MS) /* per wakeup */
 #define CT_SYSCTL_DIR		"/proc/sys/net/netfilter/"
 
 #ifndef nitems
 #define nitems(a)	(sizeof(a) / sizeof((a)[0]))
 #endif
+
+enum ct_dump_state {
+	CT_DUMP_IDLE,
+	CT_DUMP_READING,		/* the answer, a slice per wakeup */
+	CT_DUMP_DRAINING		/* the events queued meanwhile */
+};
 
 struct ct {
 	struct loop		*loop;
@@ -87,12 +105,20 @@ struct ct {
 	ct_priv_fn		 priv;		/* privilege separation: asks */
 	void			*priv_arg;	/* the privileged helper */
 	struct ctflow		*flows;
+	struct nldrop		 drops;		/* the event socket's */
+	const struct ownaddr	*own;		/* its socket's drops too */
 
 	struct loop_timer	*poll;		/* periodic dump */
 	int64_t			 poll_ms;
 	struct loop_timer	*resync;	/* dump after an overrun */
 
 	/* One dump in progress. */
+	int			 dumping;	/* CT_DUMP_* */
+	int			 dump_resync;	/* after an overrun */
+	int64_t			 dump_t0;	/* monotonic, us */
+	int64_t			 drain_until;	/* ... CT_DUMP_DRAINING */
+	uint64_t		 dump_overruns;	/* overruns when it began */
+	uint8_t			*dump_buf;	/* CT_DUMP_BUF */
 	int64_t			 dump_mark;	/* skip flows younger */
 	uint64_t		 dump_seen;	/* entries, all protocols */
 	uint64_t		 dump_tcp;
@@ -114,12 +140,21 @@ static int	ct_rcvbuf_set(struct ct *, uint64_t);
 static int	ct_msg_from_nfct(const struct nf_conntrack *, enum ct_msg_type,
 		    int64_t, struct ct_msg *);
 static int	ct_dgram(struct ct *, const uint8_t *, size_t, int64_t);
-static void	ct_read(struct ct *, int);
+static int	ct_read(struct ct *, int, int64_t);
 static void	ct_read_cb(struct loop *, int, int, void *);
 static int	ct_dump_nfct_cb(enum nf_conntrack_msg_type,
 		    struct nf_conntrack *, void *);
 static struct nfct_handle *ct_dump_open(struct ct *);
+static int	ct_dump_begin(struct ct *, int, int, int64_t, char **);
+static void	ct_dump_fail(struct ct *);
+static void	ct_dump_end(struct ct *);
 static int	ct_dump(struct ct *, int, char **);
+static int	ct_dump_start(struct ct *, int, char **);
+static void	ct_dump_stop(struct ct *);
+static void	ct_dump_done(struct ct *);
+static void	ct_dump_abort(struct ct *, const char *, int);
+static int	ct_dump_dgram(struct ct *, const uint8_t *, size_t);
+static void	ct_dump_read_cb(struct loop *, int, int, void *);
 static int64_t	ct_poll_cb(struct loop *, struct loop_timer *, void *);
 static int64_t	ct_resync_cb(struct loop *, struct loop_timer *, void *);
 static void	ct_overrun(struct ct *);
@@ -319,6 +354,7 @@ ct_overrun(struct ct *ct)
 	uint64_t	 want;
 
 	ct->stats.overruns++;
+	(void)nldrop_update(&ct->drops);
 	want = ct->stats.rcvbuf * 2;
 	if (want > ct->conf->ct_rcvbuf_max)
 		want = ct->conf->ct_rcvbuf_max;
@@ -326,10 +362,11 @@ ct_overrun(struct ct *ct)
 		(void)ct_rcvbuf_set(ct, want);
 	if (log_ratelimit_ok(&ct->rl_overrun, clock_monotonic()))
 		log_warnx("ct: netlink overrun, events lost (%" PRIu64 " so "
-		    "far, %lu warnings held back); buffer %" PRIu64 " bytes, "
+		    "far, %lu warnings held back; %" PRIu64 " messages "
+		    "dropped by the kernel); buffer %" PRIu64 " bytes, "
 		    "resync in %d ms", ct->stats.overruns,
-		    ct->rl_overrun.suppressed, ct->stats.rcvbuf,
-		    CT_RESYNC_DELAY_MS);
+		    ct->rl_overrun.suppressed, ct->drops.total,
+		    ct->stats.rcvbuf, CT_RESYNC_DELAY_MS);
 	if (ct->resync == NULL && (ct->resync = loop_timer_add(ct->loop,
 	    CT_RESYNC_DELAY_MS, ct_resync_cb, ct)) == NULL)
 		log_warn("ct: resync timer");
@@ -380,16 +417,23 @@ ct_dgram(struct ct *ct, const uint8_t *buf, size_t len, int64_t now)
 }
 
 /*
- * Reads event datagrams until the socket is empty or budget is spent.
- * They come CT_BATCH per system call, one event in each.
+ * Reads event datagrams until the socket is empty or budget is spent, or,
+ * from the loop (slice_us not 0), that much time.  They come CT_BATCH per
+ * system call, one event in each.  1 if the socket was read empty (or
+ * failed), 0 if the budget ran out first.
  */
-static void
-ct_read(struct ct *ct, int budget)
+static int
+ct_read(struct ct *ct, int budget, int64_t slice_us)
 {
-	int64_t	 now;
+	int64_t	 now, t0 = slice_us != 0 ? clock_monotonic() : 0;
 	int	 n, i, done = 0;
 
 	while (done < budget) {
+		/* Each message costs 10-30 us downstream (the flow table,
+		 * the tracker, the store): 4096 of them, 40-120 ms. */
+		if (slice_us != 0 && done > 0 &&
+		    clock_monotonic() - t0 >= slice_us)
+			return 0;
 		for (i = 0; i < CT_BATCH; i++) {
 			ct->iovs[i].iov_base = ct->bufs[i];
 			ct->iovs[i].iov_len = CT_DGRAM_MAX;
@@ -411,7 +455,7 @@ ct_read(struct ct *ct, int budget)
 			if (errno != EAGAIN && errno != EWOULDBLOCK &&
 			    log_ratelimit_ok(&ct->rl_error, clock_monotonic()))
 				log_warn("ct: netlink read");
-			return;
+			return 1;
 		}
 		now = clock_realtime();
 		for (i = 0; i < n; i++) {
@@ -430,17 +474,25 @@ ct_read(struct ct *ct, int budget)
 		done += n;
 		ct->stats.msgs += (uint64_t)n;
 		if (n < CT_BATCH)
-			return;		/* drained */
+			return 1;	/* drained */
 	}
+	return 0;
 }
 
 static void
 ct_read_cb(struct loop *loop, int fd, int events, void *arg)
 {
+	struct ct	*ct = arg;
+	int		 drained;
+
 	(void)loop;
 	(void)fd;
 	(void)events;
-	ct_read(arg, CT_READ_BUDGET);
+	drained = ct_read(ct, CT_READ_BUDGET, CT_READ_SLICE_US);
+	/* After a dump: its events read, the resync ends. */
+	if (ct->dumping == CT_DUMP_DRAINING && (drained ||
+	    clock_monotonic() >= ct->drain_until))
+		ct_dump_done(ct);
 }
 
 static int
@@ -483,40 +535,84 @@ ct_dump_open(struct ct *ct)
 }
 
 /*
- * Reads the whole table and applies it as a resync; 0, or -1 with *cause.
- *
- * The loop waits meanwhile.  Measured on a 2-vCPU VM (Linux 6.18, a
- * 262144-bucket hash): 10-12 ms for an empty table, because the kernel
- * walks every bucket of the hash all namespaces share, plus about 3.5 us
- * per entry of any protocol: 2.3 in the kernel, most of the rest in
- * libnetfilter_conntrack's parser, 0.3 in ours.  That is 40 ms for 10k
- * entries and 0.35-0.4 s for 100k, once per ct_poll.  The kernel can
- * filter a dump (CTA_FILTER, Linux 5.8) at about 0.25 us per entry it
- * skips, but for one family and one port per request, which costs as much
- * as this once a few ports are watched; libnetfilter_conntrack 1.0.9
- * cannot ask for it anyway.
+ * Starts a dump: a resync generation, the mark, and the events already
+ * queued taken first (they predate the mark; bounded: under a flood the
+ * rest only costs the race described at the top).  0, or -1 with *cause.
  */
 static int
-ct_dump(struct ct *ct, int first, char **cause)
+ct_dump_begin(struct ct *ct, int first, int budget, int64_t slice_us,
+    char **cause)
 {
-	uint32_t	 family = AF_UNSPEC;
-	uint64_t	 overruns = ct->stats.overruns;
-	int64_t		 t0;
-	int		 r;
-
 	if (ct->dump == NULL && (ct->dump = ct_dump_open(ct)) == NULL) {
 		if (cause != NULL)
 			*cause = xasprintf("conntrack dump: %s",
 			    strerror(errno));
 		return -1;
 	}
-	t0 = clock_monotonic();
+	ct->dump_t0 = clock_monotonic();
+	ct->dump_overruns = ct->stats.overruns;
 	ctflow_resync_begin(ct->flows, first);
 	ct->dump_mark = clock_realtime();
 	ct->dump_seen = ct->dump_tcp = 0;
-	/* What is queued predates the mark: take it first (bounded: under
-	 * a flood the rest only costs the race described above). */
-	ct_read(ct, CT_DRAIN_BUDGET);
+	(void)ct_read(ct, budget, slice_us);
+	return 0;
+}
+
+/* Whatever is left of a failed dump must not meet the next one: a fresh
+ * socket.  The half-applied resync just lapses. */
+static void
+ct_dump_fail(struct ct *ct)
+{
+	nfct_close(ct->dump);
+	ct->dump = ct_dump_open(ct);
+}
+
+/*
+ * The dump has been read and the events of its time taken: closes what it
+ * did not contain.
+ */
+static void
+ct_dump_end(struct ct *ct)
+{
+	ctflow_resync_end(ct->flows, ct->conf, clock_realtime(), ct->cb,
+	    ct->arg);
+	/* A resync still pending for an overrun seen before this dump
+	 * began has nothing left to repair. */
+	if (ct->resync != NULL && ct->stats.overruns == ct->dump_overruns) {
+		loop_timer_del(ct->loop, ct->resync);
+		ct->resync = NULL;
+	}
+	ct->stats.last_dump_us = (uint64_t)(clock_monotonic() - ct->dump_t0);
+	ct->stats.last_dump_flows = ct->dump_seen;
+	log_debug("ct: dump of %" PRIu64 " flows (%" PRIu64 " TCP) in %"
+	    PRIu64 " us", ct->dump_seen, ct->dump_tcp,
+	    ct->stats.last_dump_us);
+}
+
+/*
+ * Reads the whole table at once and applies it as a resync; 0, or -1 with
+ * *cause.  Only at start, before the loop runs; later dumps are read a
+ * slice per wakeup (ct_dump_start()).
+ *
+ * Measured on a 2-vCPU VM (Linux 6.18, a 262144-bucket hash): 10-12 ms for
+ * an empty table, because the kernel walks every bucket of the hash all
+ * namespaces share, plus about 3.5 us per entry of any protocol: 2.3 in
+ * the kernel, most of the rest in libnetfilter_conntrack's parser, 0.3 in
+ * ours.  That is 40 ms for 10k entries and 0.35-0.4 s for 100k idle; under
+ * a churn of 4,000 conn/s, 7-9.5 s for 170-210k entries (TIME_WAIT fills
+ * the table).  The kernel can filter a dump (CTA_FILTER, Linux 5.8) at
+ * about 0.25 us per entry it skips, but for one family and one port per
+ * request, which costs as much as this once a few ports are watched;
+ * libnetfilter_conntrack 1.0.9 cannot ask for it anyway.
+ */
+static int
+ct_dump(struct ct *ct, int first, char **cause)
+{
+	uint32_t	 family = AF_UNSPEC;
+	int		 r;
+
+	if (ct_dump_begin(ct, first, CT_DRAIN_BUDGET, 0, cause) == -1)
+		return -1;
 	/*
 	 * Unprivileged, the request goes out from the helper, on this very
 	 * socket (it holds the same descriptor): nfnetlink checks
@@ -532,10 +628,7 @@ ct_dump(struct ct *ct, int first, char **cause)
 		if (cause != NULL)
 			*cause = xasprintf("conntrack table dump: %s",
 			    strerror(errno));
-		/* Whatever is left of the dump must not meet the next one:
-		 * a fresh socket.  The half-applied resync just lapses. */
-		nfct_close(ct->dump);
-		ct->dump = ct_dump_open(ct);
+		ct_dump_fail(ct);
 		return -1;
 	}
 	/*
@@ -544,21 +637,189 @@ ct_dump(struct ct *ct, int first, char **cause)
 	 * DESTROY, with the final counters, is queued now.  Take the events
 	 * of the dump's time before deciding what vanished.
 	 */
-	ct_read(ct, CT_DRAIN_BUDGET);
-	ctflow_resync_end(ct->flows, ct->conf, clock_realtime(), ct->cb,
-	    ct->arg);
-	/* A resync still pending for an overrun seen before this dump
-	 * began has nothing left to repair. */
-	if (ct->resync != NULL && ct->stats.overruns == overruns) {
-		loop_timer_del(ct->loop, ct->resync);
-		ct->resync = NULL;
-	}
-	ct->stats.last_dump_us = (uint64_t)(clock_monotonic() - t0);
-	ct->stats.last_dump_flows = ct->dump_seen;
-	log_debug("ct: dump of %" PRIu64 " flows (%" PRIu64 " TCP) in %"
-	    PRIu64 " us", ct->dump_seen, ct->dump_tcp,
-	    ct->stats.last_dump_us);
+	(void)ct_read(ct, CT_DRAIN_BUDGET, 0);
+	ct_dump_end(ct);
 	return 0;
+}
+
+/*
+ * A dump in the loop: the same steps as ct_dump(), its answer read a slice
+ * per wakeup (ct_dump_read_cb()) so that the control socket, the logs and
+ * the timers are served between slices; a dump of a large table under
+ * load takes seconds, and read at once it stalled the whole daemon that
+ * long.  Event reads pause meanwhile: the events of the dump's time wait
+ * in the socket, as they did, and are read when it ends, so no entry of
+ * the dump is ever applied after an event that followed it (a DESTROY
+ * read before the stale entry of its flow would bring the flow back).
+ * Then, once the queued events are read (the socket empty, or after
+ * CT_DRAIN_MS), the resync ends.  resync: after an overrun (counted
+ * apart).  0, or -1 with *cause.
+ */
+static int
+ct_dump_start(struct ct *ct, int resync, char **cause)
+{
+	uint32_t	 family = AF_UNSPEC;
+	int		 r;
+
+	if (ct_dump_begin(ct, 0, CT_READ_BUDGET, CT_READ_SLICE_US,
+	    cause) == -1)
+		return -1;
+	if (ct->priv != NULL)
+		r = ct->priv(ct->priv_arg, CT_PRIV_DUMP, family);
+	else
+		r = nfct_send(ct->dump, NFCT_Q_DUMP, &family);
+	if (r == -1 || loop_fd_add(ct->loop, nfct_fd(ct->dump), LOOP_READ,
+	    ct_dump_read_cb, ct) == -1) {
+		if (cause != NULL)
+			*cause = xasprintf("conntrack table dump: %s",
+			    strerror(errno));
+		ct_dump_fail(ct);
+		return -1;
+	}
+	(void)loop_fd_mod(ct->loop, ct->fd, 0);
+	ct->dumping = CT_DUMP_READING;
+	ct->dump_resync = resync;
+	return 0;
+}
+
+/* The dump is over, read or failed: events are read again. */
+static void
+ct_dump_stop(struct ct *ct)
+{
+	(void)loop_fd_del(ct->loop, nfct_fd(ct->dump));
+	if (loop_fd_mod(ct->loop, ct->fd, LOOP_READ) == -1)
+		log_warn("ct: conntrack events");
+}
+
+/*
+ * The events of the dump's time are read (or as many as CT_DRAIN_MS
+ * allowed): the resync ends, and is counted.
+ */
+static void
+ct_dump_done(struct ct *ct)
+{
+	ct->dumping = CT_DUMP_IDLE;
+	ct_dump_end(ct);
+	if (!ct->dump_resync) {
+		ct->stats.dumps++;
+		return;
+	}
+	ct->stats.resyncs++;
+	/* The next periodic dump is a whole interval away again.  (An
+	 * overrun during this one has scheduled its own resync.) */
+	if (ct->poll != NULL)
+		(void)loop_timer_set(ct->loop, ct->poll, ct->poll_ms);
+}
+
+/* A dump failed half way; a resync is tried again in a second. */
+static void
+ct_dump_abort(struct ct *ct, const char *what, int error)
+{
+	ct_dump_stop(ct);
+	ct_dump_fail(ct);
+	ct->dumping = CT_DUMP_IDLE;
+	if (log_ratelimit_ok(&ct->rl_error, clock_monotonic()))
+		log_warnx("ct: %sconntrack table dump: %s",
+		    ct->dump_resync ? "resync: " : "", what != NULL ? what :
+		    strerror(error));
+	if (ct->dump_resync && ct->resync == NULL &&
+	    (ct->resync = loop_timer_add(ct->loop, 1000, ct_resync_cb,
+	    ct)) == NULL)
+		log_warn("ct: resync timer");
+}
+
+/*
+ * One datagram of the dump's answer: its entries applied.  1 at its end
+ * (NLMSG_DONE), 0 to go on, -1 with errno for an error from the kernel.
+ */
+static int
+ct_dump_dgram(struct ct *ct, const uint8_t *buf, size_t len)
+{
+	const struct nlmsghdr	*nlh;
+	const struct nlmsgerr	*err;
+	struct nf_conntrack	*obj;
+	size_t			 off;
+
+	for (off = 0; off <= len && len - off >= sizeof *nlh;
+	    off += NLMSG_ALIGN(nlh->nlmsg_len)) {
+		nlh = (const struct nlmsghdr *)(const void *)(buf + off);
+		if (nlh->nlmsg_len < sizeof *nlh || nlh->nlmsg_len > len - off)
+			break;
+		if (nlh->nlmsg_type == NLMSG_DONE)
+			return 1;
+		if (nlh->nlmsg_type == NLMSG_ERROR) {
+			/* NLMSG_DATA() casts const away. */
+			err = (const struct nlmsgerr *)(const void *)(buf +
+			    off + NLMSG_HDRLEN);
+			if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof *err) ||
+			    err->error == 0)
+				continue;
+			errno = -err->error;
+			return -1;
+		}
+		if (NFNL_SUBSYS_ID(nlh->nlmsg_type) != NFNL_SUBSYS_CTNETLINK ||
+		    NFNL_MSG_TYPE(nlh->nlmsg_type) != IPCTNL_MSG_CT_NEW)
+			continue;
+		if ((obj = nfct_new()) == NULL)
+			fatal("nfct_new");
+		if (nfct_nlmsg_parse(nlh, obj) == 0)
+			(void)ct_dump_nfct_cb(NFCT_T_UPDATE, obj, ct);
+		nfct_destroy(obj);
+	}
+	return 0;
+}
+
+/*
+ * A slice of the dump: datagrams until CT_DUMP_SLICE_US have passed or
+ * the socket is empty for now (the kernel fills the next datagram as the
+ * last one is read).
+ */
+static void
+ct_dump_read_cb(struct loop *loop, int fd, int events, void *arg)
+{
+	struct ct		*ct = arg;
+	struct sockaddr_nl	 from;
+	socklen_t		 fromlen;
+	int64_t			 t0 = clock_monotonic();
+	ssize_t			 n;
+	int			 r;
+
+	(void)loop;
+	(void)events;
+	do {
+		fromlen = sizeof from;
+		n = recvfrom(fd, ct->dump_buf, CT_DUMP_BUF,
+		    MSG_DONTWAIT | MSG_TRUNC, (struct sockaddr *)&from,
+		    &fromlen);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				ct_dump_abort(ct, NULL, errno);
+			return;
+		}
+		/* Only the kernel, and whole (see ct_read()). */
+		if (from.nl_pid != 0)
+			continue;
+		if (n == 0 || (size_t)n > CT_DUMP_BUF) {
+			ct_dump_abort(ct, "a truncated answer", 0);
+			return;
+		}
+		if ((r = ct_dump_dgram(ct, ct->dump_buf, (size_t)n)) == -1) {
+			ct_dump_abort(ct, NULL, errno);
+			return;
+		}
+		if (r == 1) {
+			ct_dump_stop(ct);
+			ct->dumping = CT_DUMP_DRAINING;
+			ct->drain_until = clock_monotonic() +
+			    CT_DRAIN_MS * CLOCK_US_PER_MS;
+			/* Most often they are few: done at once. */
+			if (ct_read(ct, CT_READ_BUDGET, CT_READ_SLICE_US))
+				ct_dump_done(ct);
+			return;
+		}
+	} while (clock_monotonic() - t0 < CT_DUMP_SLICE_US);
 }
 
 static int64_t
@@ -577,12 +838,21 @@ ct_poll_cb(struct loop *loop, struct loop_timer *t, void *arg)
 
 	(void)loop;
 	(void)t;
-	if (ct_dump(ct, 0, &cause) == -1) {
+	/* Often enough that the kernel's 32-bit count cannot wrap twice. */
+	(void)nldrop_update(&ct->drops);
+	/* A dump still running (a resync, or a slow one) will do; one whose
+	 * events were read to the budget's last, the socket then empty and
+	 * silent, ends now. */
+	if (ct->dumping == CT_DUMP_DRAINING &&
+	    clock_monotonic() >= ct->drain_until)
+		ct_dump_done(ct);
+	if (ct->dumping != CT_DUMP_IDLE)
+		return ct->poll_ms;
+	if (ct_dump_start(ct, 0, &cause) == -1) {
 		if (log_ratelimit_ok(&ct->rl_error, clock_monotonic()))
 			log_warnx("ct: %s", cause);
 		free(cause);
-	} else
-		ct->stats.dumps++;
+	}
 	return ct->poll_ms;
 }
 
@@ -593,9 +863,13 @@ ct_resync_cb(struct loop *loop, struct loop_timer *t, void *arg)
 	char		*cause = NULL;
 
 	(void)loop;
-	/* Not pending while it runs: ct_dump() must not cancel it. */
+	/* A dump under way: its end cancels this resync if no overrun came
+	 * since it began; else this runs after it. */
+	if (ct->dumping != CT_DUMP_IDLE)
+		return CT_RESYNC_DELAY_MS;
+	/* Not pending while it runs: its dump must not cancel it. */
 	ct->resync = NULL;
-	if (ct_dump(ct, 0, &cause) == -1) {
+	if (ct_dump_start(ct, 1, &cause) == -1) {
 		if (log_ratelimit_ok(&ct->rl_error, clock_monotonic()))
 			log_warnx("ct: resync: %s", cause);
 		free(cause);
@@ -605,11 +879,6 @@ ct_resync_cb(struct loop *loop, struct loop_timer *t, void *arg)
 		ct->resync = t;
 		return 1000;
 	}
-	ct->stats.resyncs++;
-	/* The next periodic dump is a whole interval away again.  (An
-	 * overrun during this one has scheduled its own resync.) */
-	if (ct->poll != NULL)
-		(void)loop_timer_set(ct->loop, ct->poll, ct->poll_ms);
 	return LOOP_TIMER_DONE;
 }
 
@@ -631,6 +900,7 @@ ct_open(struct loop *loop, const struct conf *conf, event_cb cb,
 	ct->cb = cb;
 	ct->arg = arg;
 	ct->fd = -1;
+	nldrop_init(&ct->drops, -1);
 	ct->rl_overrun.interval_us = CT_WARN_INTERVAL_US;
 	ct->rl_error.interval_us = CT_WARN_INTERVAL_US;
 	ct->stats.acct = ct->stats.events_sysctl = -1;
@@ -639,6 +909,7 @@ ct_open(struct loop *loop, const struct conf *conf, event_cb cb,
 	ct->hdrs = xcalloc(CT_BATCH, sizeof *ct->hdrs);
 	ct->iovs = xcalloc(CT_BATCH, sizeof *ct->iovs);
 	ct->addrs = xcalloc(CT_BATCH, sizeof *ct->addrs);
+	ct->dump_buf = xmalloc(CT_DUMP_BUF);
 
 	/* Counters and timestamps first: they reach only newer flows. */
 	ct_sysctls(ct);
@@ -653,6 +924,7 @@ ct_open(struct loop *loop, const struct conf *conf, event_cb cb,
 		goto fail;
 	}
 	ct->fd = nfct_fd(ct->ev);
+	nldrop_init(&ct->drops, ct->fd);
 	if ((fl = fcntl(ct->fd, F_GETFL)) == -1 ||
 	    fcntl(ct->fd, F_SETFL, fl | O_NONBLOCK) == -1 ||
 	    fcntl(ct->fd, F_SETFD, FD_CLOEXEC) == -1) {
@@ -701,6 +973,7 @@ fail:
 	if (ct->ev != NULL)
 		nfct_close(ct->ev);
 	ctflow_free(ct->flows);
+	free(ct->dump_buf);
 	free(ct->addrs);
 	free(ct->iovs);
 	free(ct->hdrs);
@@ -760,6 +1033,7 @@ ct_set_conf(struct ct *ct, const struct conf *conf)
 void
 ct_set_own(struct ct *ct, const struct ownaddr *own)
 {
+	ct->own = own;
 	ctflow_set_own(ct->flows, own);
 }
 
@@ -773,10 +1047,14 @@ ct_close(struct ct *ct)
 	if (ct->resync != NULL)
 		loop_timer_del(ct->loop, ct->resync);
 	(void)loop_fd_del(ct->loop, ct->fd);
-	if (ct->dump != NULL)
+	if (ct->dump != NULL) {
+		if (ct->dumping == CT_DUMP_READING)
+			(void)loop_fd_del(ct->loop, nfct_fd(ct->dump));
 		nfct_close(ct->dump);
+	}
 	nfct_close(ct->ev);
 	ctflow_free(ct->flows);
+	free(ct->dump_buf);
 	free(ct->addrs);
 	free(ct->iovs);
 	free(ct->hdrs);
@@ -815,6 +1093,8 @@ void
 ct_get_stats(const struct ct *ct, struct ct_stats *st)
 {
 	*st = ct->stats;
+	st->dropped = nldrop_total(&ct->drops);
+	st->dropped_ownaddr = ct->own != NULL ? ownaddr_dropped(ct->own) : 0;
 	ctflow_get_stats(ct->flows, &st->flow);
 }
 
@@ -846,15 +1126,26 @@ static const struct status_field ct_status_fields[] = {
 	  .kind = STATUS_COUNTER,
 	  .metric = "xmppguard_conntrack_messages_total",
 	  .help = "Netlink messages received.", .text = "% messages" },
+	{ .name = "dropped", .type = STATUS_U64, .off = CS(dropped),
+	  .kind = STATUS_COUNTER,
+	  .metric = "xmppguard_conntrack_dropped_total",
+	  .help = "Netlink messages the kernel dropped, socket full (its "
+	  "own count).", .label = "source", .value = "events",
+	  .text = "% dropped by the kernel" },
+	{ .name = "dropped_ownaddr", .type = STATUS_U64,
+	  .off = CS(dropped_ownaddr), .kind = STATUS_COUNTER,
+	  .metric = "xmppguard_conntrack_dropped_total",
+	  .help = "Netlink messages the kernel dropped, socket full (its "
+	  "own count).", .label = "source", .value = "ownaddr" },
 	{ .name = "overruns", .type = STATUS_U64, .off = CS(overruns),
 	  .kind = STATUS_COUNTER,
 	  .metric = "xmppguard_conntrack_overruns_total",
 	  .help = "Netlink overruns: events lost, then a resync.",
-	  .text = "% overruns" },
+	  .text = "(% overruns" },
 	{ .name = "resyncs", .type = STATUS_U64, .off = CS(resyncs),
 	  .kind = STATUS_COUNTER,
 	  .metric = "xmppguard_conntrack_resyncs_total",
-	  .help = "Table dumps after an overrun.", .text = "% resyncs" },
+	  .help = "Table dumps after an overrun.", .text = "% resyncs)" },
 	{ .name = "dumps", .type = STATUS_U64, .off = CS(dumps) },
 	{ .name = "last_dump_ms", .type = STATUS_US, .off = CS(last_dump_us) },
 	{ .name = "rcvbuf", .type = STATUS_U64, .off = CS(rcvbuf),

@@ -132,7 +132,11 @@ struct ct;
 struct ct_stats {
 	struct ctflow_stats flow;
 	uint64_t	 msgs;		/* netlink messages received */
-	uint64_t	 overruns;	/* ENOBUFS: events were lost */
+	uint64_t	 dropped;	/* messages the kernel dropped on the
+					 * event socket (its own count) */
+	uint64_t	 dropped_ownaddr; /* ... on ownaddr's socket */
+	uint64_t	 overruns;	/* ENOBUFS: events were lost (one for
+					 * every run of drops) */
 	uint64_t	 resyncs;	/* table dumps after an overrun */
 	uint64_t	 dumps;		/* periodic dumps (counters, drift) */
 	uint64_t	 last_dump_us;	/* how long the last dump blocked */

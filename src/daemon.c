@@ -814,6 +814,7 @@ daemon_status_init(struct daemon *d)
 
 	d->status = st = status_new();
 	status_add(st, &daemon_status_group, d);
+	status_add(st, &loop_status_group, d->loop);
 	status_add(st, &pipeline_status_group, d->pipeline);
 	status_add(st, &track_status_group, pipeline_track(d->pipeline));
 	if (d->ct != NULL)

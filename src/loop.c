@@ -21,6 +21,20 @@
  * live registration is in the epoll set under its (generation, fd) tag.
  * The loop owns timerfds and the signalfd; registered fds belong to their
  * owners, who must loop_fd_del() them before close().
+ *
+ * Time accounting.  A daemon whose loop stalls answers nothing, so the
+ * loop measures itself: an iteration's busy time runs from epoll_wait()'s
+ * return through the callbacks it dispatches and the before-sleep hooks
+ * at the start of the next call, which flush what those callbacks queued
+ * (the time between two loop_run_once() calls, outside the loop, is not
+ * counted).  Each callback and hook is timed too, under the name it was
+ * registered with, and the slowest one of an iteration is kept: an
+ * iteration over LOOP_SLOW_MS is counted and logged with it, at most
+ * every LOOP_SLOW_LOG_US at info level (the rest at debug), so that a
+ * stall names its cause.  The longest iteration is kept since start and
+ * per second over the last minute (a ring of LOOP_MINUTE slots, each the
+ * longest of its second), which is what status shows.  Two clock reads a
+ * callback: the monotonic clock is a vDSO call, tens of nanoseconds.
  */
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
@@ -28,14 +42,17 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "loop.h"
+#include "status.h"
 #include "xmalloc.h"
 
 #define LOOP_MAX_EVENTS		64	/* events taken per epoll_wait() */
@@ -43,6 +60,8 @@
 #define LOOP_SRCS_MIN		64	/* first size of the fd table */
 /* Longest timer delay (68 years): its seconds still fit a 32-bit time_t. */
 #define LOOP_DELAY_MAX_MS	((int64_t)INT32_MAX * 1000)
+#define LOOP_MINUTE		60	/* seconds of per-second maxima */
+#define LOOP_SLOW_LOG_US	(10 * CLOCK_US_PER_SEC)
 
 enum loop_kind {
 	LOOP_KIND_FD,
@@ -57,6 +76,7 @@ struct loop_src {
 	int		 events;	/* LOOP_READ|LOOP_WRITE (fd only) */
 	loop_fd_cb	 cb;		/* fd only */
 	void		*arg;
+	const char	*name;		/* for the time accounting */
 };
 
 struct loop_timer {
@@ -67,11 +87,13 @@ struct loop_timer {
 struct loop_hook {
 	loop_hook_cb	 cb;
 	void		*arg;
+	const char	*name;
 };
 
 struct loop_sig {
 	loop_signal_cb	 cb;
 	void		*arg;
+	const char	*name;
 };
 
 struct loop {
@@ -89,6 +111,18 @@ struct loop {
 	size_t		  nhooks;
 
 	int		  stop;
+
+	/* Time accounting, clock_monotonic() us (see the top). */
+	int64_t		  busy_us;	/* this iteration's so far */
+	int64_t		  top_us;	/* its slowest callback ... */
+	const char	 *top_name;	/* ... and its name */
+	int		  ncalls;	/* callbacks it ran */
+	int		  pending;	/* it awaits its hooks */
+	int64_t		  cpu0;		/* CPU time at its wakeup, us */
+	struct loop_stats stats;
+	int64_t		  sec_max[LOOP_MINUTE];	/* longest of second ... */
+	int64_t		  sec_at[LOOP_MINUTE];	/* ... number sec_at[i] */
+	struct log_ratelimit rl_slow;
 };
 
 static uint64_t
@@ -187,6 +221,7 @@ loop_new(char **cause)
 	loop = xcalloc(1, sizeof *loop);
 	loop->epfd = fd;
 	loop->sigfd = -1;
+	loop->rl_slow.interval_us = LOOP_SLOW_LOG_US;
 	sigemptyset(&loop->sigmask);
 	sigemptyset(&loop->sigblocked);
 	return loop;
@@ -242,7 +277,8 @@ loop_free(struct loop *loop)
 }
 
 int
-loop_fd_add(struct loop *loop, int fd, int events, loop_fd_cb cb, void *arg)
+loop_fd_add_named(struct loop *loop, int fd, int events, loop_fd_cb cb,
+    void *arg, const char *name)
 {
 	struct loop_src	*src;
 	int		 save;
@@ -266,6 +302,7 @@ loop_fd_add(struct loop *loop, int fd, int events, loop_fd_cb cb, void *arg)
 	src->events = events;
 	src->cb = cb;
 	src->arg = arg;
+	src->name = name;
 	if (loop_src_add(loop, src, loop_epoll_events(events)) == -1) {
 		save = errno;
 		free(src);
@@ -333,8 +370,8 @@ loop_timer_arm(struct loop_timer *t, int64_t delay_ms)
 }
 
 struct loop_timer *
-loop_timer_add(struct loop *loop, int64_t delay_ms, loop_timer_cb cb,
-    void *arg)
+loop_timer_add_named(struct loop *loop, int64_t delay_ms, loop_timer_cb cb,
+    void *arg, const char *name)
 {
 	struct loop_timer	*t;
 	int			 fd, save;
@@ -351,6 +388,7 @@ loop_timer_add(struct loop *loop, int64_t delay_ms, loop_timer_cb cb,
 	t->src.kind = LOOP_KIND_TIMER;
 	t->src.fd = fd;
 	t->src.arg = arg;
+	t->src.name = name;
 	t->cb = cb;
 	if (loop_timer_arm(t, delay_ms) == -1 ||
 	    loop_src_add(loop, &t->src, EPOLLIN) == -1) {
@@ -390,7 +428,8 @@ loop_timer_del(struct loop *loop, struct loop_timer *t)
  * SIG_IGN (SIGHUP under nohup, say), so the signalfd still sees it.
  */
 int
-loop_signal(struct loop *loop, int signo, loop_signal_cb cb, void *arg)
+loop_signal_named(struct loop *loop, int signo, loop_signal_cb cb,
+    void *arg, const char *name)
 {
 	struct loop_src		*src;
 	sigset_t		 mask, one, old;
@@ -435,23 +474,126 @@ loop_signal(struct loop *loop, int signo, loop_signal_cb cb, void *arg)
 
 	loop->sigs[signo].cb = cb;
 	loop->sigs[signo].arg = arg;
+	loop->sigs[signo].name = name;
 	return 0;
 }
 
 void
-loop_hook_add(struct loop *loop, loop_hook_cb cb, void *arg)
+loop_hook_add_named(struct loop *loop, loop_hook_cb cb, void *arg,
+    const char *name)
 {
 	loop->hooks = xreallocarray(loop->hooks, loop->nhooks + 1,
 	    sizeof *loop->hooks);
 	loop->hooks[loop->nhooks].cb = cb;
 	loop->hooks[loop->nhooks].arg = arg;
+	loop->hooks[loop->nhooks].name = name;
 	loop->nhooks++;
+}
+
+static void
+loop_iteration_reset(struct loop *loop)
+{
+	loop->busy_us = loop->top_us = 0;
+	loop->top_name = NULL;
+	loop->ncalls = 0;
+}
+
+/*
+ * The thread's CPU time, us: a slow iteration that used little of it was
+ * waiting for a CPU (or the disk), not working.  A system call, not vDSO:
+ * read twice an iteration.
+ */
+static int64_t
+loop_cpu_us(void)
+{
+	struct timespec	 ts;
+
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) == -1)
+		return 0;
+	return (int64_t)ts.tv_sec * CLOCK_US_PER_SEC + ts.tv_nsec / 1000;
+}
+
+/* Callback name ran from t0 until now: the iteration's slowest yet? */
+static void
+loop_timed(struct loop *loop, const char *name, int64_t t0)
+{
+	int64_t	 us = clock_monotonic() - t0;
+
+	loop->ncalls++;
+	if (us > loop->top_us || loop->top_name == NULL) {
+		loop->top_us = us;
+		loop->top_name = name;
+	}
+}
+
+/*
+ * An iteration of busy_us ended at now: into the maxima, and counted and
+ * logged if slow.  Then the next one starts from nothing.
+ */
+static void
+loop_account(struct loop *loop, int64_t busy_us, int64_t now)
+{
+	struct loop_stats	*st = &loop->stats;
+	int64_t			 sec = now / CLOCK_US_PER_SEC;
+	size_t			 k = (size_t)(sec % LOOP_MINUTE);
+	const char		*name;
+	int64_t			 cpu = loop_cpu_us() - loop->cpu0;
+
+	st->iterations++;
+	st->last_us = busy_us;
+	if (busy_us > st->max_us) {
+		st->max_us = busy_us;
+		st->max_name = loop->top_name;
+	}
+	if (loop->sec_at[k] != sec) {
+		loop->sec_at[k] = sec;
+		loop->sec_max[k] = 0;
+	}
+	if (busy_us > loop->sec_max[k])
+		loop->sec_max[k] = busy_us;
+	if (busy_us > LOOP_SLOW_MS * CLOCK_US_PER_MS) {
+		st->slow++;
+		name = loop->top_name != NULL ? loop->top_name : "?";
+		if (log_ratelimit_ok(&loop->rl_slow, now))
+			log_info("loop: an iteration took %lld ms (%lld ms on "
+			    "CPU), %lld ms of it in %s (callbacks run: %d; "
+			    "slow iterations not logged so far: %lu)",
+			    (long long)(busy_us / CLOCK_US_PER_MS),
+			    (long long)(cpu / CLOCK_US_PER_MS),
+			    (long long)(loop->top_us / CLOCK_US_PER_MS), name,
+			    loop->ncalls, loop->rl_slow.suppressed);
+		else
+			log_debug("loop: an iteration took %lld ms (%lld ms on "
+			    "CPU), %lld ms of it in %s (callbacks run: %d)",
+			    (long long)(busy_us / CLOCK_US_PER_MS),
+			    (long long)(cpu / CLOCK_US_PER_MS),
+			    (long long)(loop->top_us / CLOCK_US_PER_MS), name,
+			    loop->ncalls);
+	}
+	loop_iteration_reset(loop);
+}
+
+void
+loop_get_stats(const struct loop *loop, struct loop_stats *st)
+{
+	int64_t	 sec = clock_monotonic() / CLOCK_US_PER_SEC;
+	size_t	 k;
+
+	*st = loop->stats;
+	st->max_minute_us = 0;
+	for (k = 0; k < LOOP_MINUTE; k++)
+		if (loop->sec_at[k] > sec - LOOP_MINUTE &&
+		    loop->sec_at[k] <= sec &&
+		    loop->sec_max[k] > st->max_minute_us)
+			st->max_minute_us = loop->sec_max[k];
 }
 
 static int
 loop_dispatch_fd(struct loop *loop, struct loop_src *src, uint32_t epevents)
 {
-	int	events = 0;
+	const char	*name;
+	int64_t		 t0;
+	int		 events = 0;
 
 	/*
 	 * Masked with what is watched now: an earlier callback in this batch
@@ -466,7 +608,11 @@ loop_dispatch_fd(struct loop *loop, struct loop_src *src, uint32_t epevents)
 		events |= LOOP_WRITE;
 	if (events == 0)
 		return 0;
+	/* The name, not src: the callback may free its registration. */
+	name = src->name;
+	t0 = clock_monotonic();
 	src->cb(loop, src->fd, events, src->arg);
+	loop_timed(loop, name, t0);
 	return 1;
 }
 
@@ -474,7 +620,8 @@ static int
 loop_dispatch_timer(struct loop *loop, struct loop_timer *t)
 {
 	uint64_t	 expirations, tag = loop_tag(&t->src);
-	int64_t		 next;
+	const char	*name = t->src.name;
+	int64_t		 next, t0;
 
 	/* Nothing to read: re-armed by an earlier callback in this batch. */
 	if (read(t->src.fd, &expirations, sizeof expirations) == -1) {
@@ -484,7 +631,9 @@ loop_dispatch_timer(struct loop *loop, struct loop_timer *t)
 	}
 
 	/* Its return value decides, even over a loop_timer_set() of its own. */
+	t0 = clock_monotonic();
 	next = t->cb(loop, t, t->src.arg);
+	loop_timed(loop, name, t0);
 
 	/* The callback may have deleted its own timer: look it up again. */
 	if (loop_src_find(loop, tag) == NULL)
@@ -508,6 +657,7 @@ loop_dispatch_signal(struct loop *loop)
 	struct loop_sig		*sig;
 	ssize_t			 n;
 	size_t			 i;
+	int64_t			 t0;
 	int			 dispatched = 0;
 
 	if ((n = read(loop->sigfd, si, sizeof si)) == -1) {
@@ -521,7 +671,9 @@ loop_dispatch_signal(struct loop *loop)
 		sig = &loop->sigs[si[i].ssi_signo];
 		if (sig->cb == NULL)
 			continue;
+		t0 = clock_monotonic();
 		sig->cb(loop, (int)si[i].ssi_signo, sig->arg);
+		loop_timed(loop, sig->name, t0);
 		dispatched++;
 	}
 	return dispatched;
@@ -533,11 +685,22 @@ loop_run_once(struct loop *loop, int timeout_ms)
 	struct epoll_event	 evs[LOOP_MAX_EVENTS];
 	struct loop_src		*src;
 	size_t			 i;
+	int64_t			 t0, t1;
 	int			 n, dispatched = 0;
 
 	/* Indexed afresh each time: a hook may add another (it runs too). */
-	for (i = 0; i < loop->nhooks; i++)
+	t0 = t1 = clock_monotonic();
+	for (i = 0; i < loop->nhooks; i++) {
 		loop->hooks[i].cb(loop, loop->hooks[i].arg);
+		loop_timed(loop, loop->hooks[i].name, t1);
+		t1 = clock_monotonic();
+	}
+	/* The hooks end the iteration that woke last (if one did). */
+	if (loop->pending) {
+		loop_account(loop, loop->busy_us + (t1 - t0), t1);
+		loop->pending = 0;
+	} else
+		loop_iteration_reset(loop);
 
 	/* A hook stopped the loop: dispatch what is ready, do not sleep. */
 	if (loop->stop)
@@ -551,6 +714,8 @@ loop_run_once(struct loop *loop, int timeout_ms)
 		return -1;
 	}
 
+	t0 = clock_monotonic();
+	loop->cpu0 = loop_cpu_us();
 	for (i = 0; i < (size_t)n; i++) {
 		if ((src = loop_src_find(loop, evs[i].data.u64)) == NULL)
 			continue;	/* deleted earlier in this batch */
@@ -568,6 +733,8 @@ loop_run_once(struct loop *loop, int timeout_ms)
 			break;
 		}
 	}
+	loop->busy_us = clock_monotonic() - t0;
+	loop->pending = 1;
 	return dispatched;
 }
 
@@ -596,3 +763,49 @@ loop_stopped(const struct loop *loop)
 {
 	return loop->stop;
 }
+
+/*
+ * Status: how long iterations take.
+ */
+#define LS(f)	offsetof(struct loop_stats, f)
+static const struct status_field loop_status_fields[] = {
+	{ .name = "iteration_max_ms", .type = STATUS_US, .off = LS(max_us),
+	  .kind = STATUS_GAUGE,
+	  .metric = "xmppguard_loop_iteration_max_seconds",
+	  .help = "The longest loop iteration (busy time): since start, "
+	  "in the last minute.", .label = "window", .value = "start",
+	  .text = "longest iteration % ms" },
+	{ .name = "iteration_max_minute_ms", .type = STATUS_US,
+	  .off = LS(max_minute_us), .kind = STATUS_GAUGE,
+	  .metric = "xmppguard_loop_iteration_max_seconds",
+	  .help = "The longest loop iteration (busy time): since start, "
+	  "in the last minute.", .label = "window", .value = "minute",
+	  .text = "(% ms in the last minute)" },
+	{ .name = "slow_iterations", .type = STATUS_U64, .off = LS(slow),
+	  .kind = STATUS_COUNTER,
+	  .metric = "xmppguard_loop_slow_iterations_total",
+	  .help = "Loop iterations longer than 100 ms.",
+	  .text = "% over 100 ms" },
+	{ .name = "iterations", .type = STATUS_U64, .off = LS(iterations),
+	  .kind = STATUS_COUNTER, .metric = "xmppguard_loop_iterations_total",
+	  .help = "Loop iterations." },
+	{ .name = "last_iteration_ms", .type = STATUS_US, .off = LS(last_us) },
+	{ .name = "slowest", .type = STATUS_STR, .off = LS(max_name) },
+	{ .name = NULL }
+};
+#undef LS
+
+static void
+loop_status_get(const void *obj, size_t i, void *snap)
+{
+	(void)i;
+	loop_get_stats(obj, snap);
+}
+
+const struct status_group loop_status_group = {
+	.name = "loop",
+	.text = "loop",
+	.fields = loop_status_fields,
+	.size = sizeof(struct loop_stats),
+	.get = loop_status_get,
+};

@@ -5,6 +5,12 @@
  * and before-sleep hooks run once per iteration just before epoll_wait():
  * that is where batched work (the SQLite transaction, the nftables batch,
  * coalesced alerts) is flushed, so per-event work only ever appends.
+ *
+ * Every registration is named after its callback (the macros below pass
+ * the function's name along), and the loop times each callback and each
+ * iteration: loop_get_stats() and loop_status_group show the longest, and
+ * an iteration over LOOP_SLOW_MS is logged with the callback that took
+ * the most of it.
  */
 #ifndef LOOP_H
 #define LOOP_H
@@ -36,9 +42,26 @@ struct loop	*loop_new(char **cause);
  * closed (their owners close them).  NULL is a no-op. */
 void		 loop_free(struct loop *);
 
+/* An iteration this long (from the wakeup to the next wait) is slow. */
+#define LOOP_SLOW_MS	100
+
+/*
+ * The registrations below take a name for the time accounting (a static
+ * string: not copied).  The macros name each after its callback, so every
+ * caller is named without saying so.
+ */
+#define loop_fd_add(l, fd, ev, cb, arg) \
+	loop_fd_add_named((l), (fd), (ev), (cb), (arg), #cb)
+#define loop_timer_add(l, ms, cb, arg) \
+	loop_timer_add_named((l), (ms), (cb), (arg), #cb)
+#define loop_signal(l, signo, cb, arg) \
+	loop_signal_named((l), (signo), (cb), (arg), #cb)
+#define loop_hook_add(l, cb, arg) \
+	loop_hook_add_named((l), (cb), (arg), #cb)
+
 /* Watches fd for events (LOOP_READ/LOOP_WRITE).  0, or -1 with errno. */
-int		 loop_fd_add(struct loop *, int fd, int events, loop_fd_cb,
-		     void *arg);
+int		 loop_fd_add_named(struct loop *, int fd, int events,
+		     loop_fd_cb, void *arg, const char *name);
 /* Changes the events watched on fd; 0 or -1. */
 int		 loop_fd_mod(struct loop *, int fd, int events);
 /* Stops watching fd (safe from inside its own callback); 0 or -1. */
@@ -47,8 +70,8 @@ int		 loop_fd_del(struct loop *, int fd);
 /* Starts a timer firing after delay_ms (0: on the next iteration).  The
  * handle stays valid until the callback returns LOOP_TIMER_DONE or
  * loop_timer_del() is called.  NULL with errno on failure. */
-struct loop_timer *loop_timer_add(struct loop *, int64_t delay_ms,
-		     loop_timer_cb, void *arg);
+struct loop_timer *loop_timer_add_named(struct loop *, int64_t delay_ms,
+		     loop_timer_cb, void *arg, const char *name);
 /* Re-arms a timer to fire after delay_ms from now. */
 int		 loop_timer_set(struct loop *, struct loop_timer *,
 		     int64_t delay_ms);
@@ -57,11 +80,12 @@ void		 loop_timer_del(struct loop *, struct loop_timer *);
 
 /* Delivers signo through the loop instead of asynchronously; the signal is
  * blocked for the process.  0 or -1 with errno. */
-int		 loop_signal(struct loop *, int signo, loop_signal_cb,
-		     void *arg);
+int		 loop_signal_named(struct loop *, int signo, loop_signal_cb,
+		     void *arg, const char *name);
 
 /* Adds a before-sleep hook; hooks run in the order added. */
-void		 loop_hook_add(struct loop *, loop_hook_cb, void *arg);
+void		 loop_hook_add_named(struct loop *, loop_hook_cb, void *arg,
+		     const char *name);
 
 /* Runs until loop_stop().  0, or -1 if epoll_wait failed for good. */
 int		 loop_run(struct loop *);
@@ -71,5 +95,23 @@ int		 loop_run_once(struct loop *, int timeout_ms);
 /* Makes loop_run() return after the current iteration. */
 void		 loop_stop(struct loop *);
 int		 loop_stopped(const struct loop *);
+
+/* How long iterations take: their busy time, from epoll_wait()'s return
+ * through the callbacks and the next before-sleep hooks. */
+struct loop_stats {
+	uint64_t	 iterations;	/* measured so far */
+	uint64_t	 slow;		/* of them over LOOP_SLOW_MS */
+	int64_t		 max_us;	/* the longest since start */
+	int64_t		 max_minute_us;	/* ... in the last minute */
+	int64_t		 last_us;	/* the last one */
+	const char	*max_name;	/* the callback that took most of the
+					 * longest (static; NULL: none yet) */
+};
+
+void		 loop_get_stats(const struct loop *, struct loop_stats *);
+
+/* Status and metrics: the loop line. */
+struct status_group;
+extern const struct status_group loop_status_group;
 
 #endif /* LOOP_H */

@@ -53,6 +53,7 @@
 #include "clock.h"
 #include "log.h"
 #include "loop.h"
+#include "nldrop.h"
 #include "ownaddr.h"
 #include "xmalloc.h"
 
@@ -79,6 +80,7 @@ struct ownaddr {
 	void		*arg;
 	int		 reading;	/* inside a read: no re-entry */
 	uint64_t	 resyncs;	/* dumps again after an overflow */
+	struct nldrop	 drops;		/* the kernel's count for nl */
 	struct log_ratelimit rl;
 };
 
@@ -377,6 +379,7 @@ ownaddr_resync(struct ownaddr *o, uint8_t *buf)
 	char			*cause;
 
 	(void)ownaddr_read(o, buf, 0);
+	(void)nldrop_update(&o->drops);
 	memset(&next, 0, sizeof(next));
 	if (ownaddr_dump(&next, &cause) == -1) {
 		if (log_ratelimit_ok(&o->rl, clock_monotonic()))
@@ -439,6 +442,7 @@ ownaddr_open(struct loop *loop, char **cause)
 
 	o = xcalloc(1, sizeof(*o));
 	o->rl.interval_us = 60 * CLOCK_US_PER_SEC;
+	nldrop_init(&o->drops, -1);
 	/* Subscribed first, dumped second: see the top of the file. */
 	if ((o->nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC |
 	    SOCK_NONBLOCK)) == NULL ||
@@ -455,6 +459,7 @@ ownaddr_open(struct loop *loop, char **cause)
 		}
 	(void)setsockopt(mnl_socket_get_fd(o->nl), SOL_SOCKET, SO_RCVBUF,
 	    &size, sizeof(size));
+	nldrop_init(&o->drops, mnl_socket_get_fd(o->nl));
 	if (ownaddr_dump(&o->list, cause) == -1)
 		goto fail;
 	/* What changed meanwhile: the dump's races, see above. */
@@ -478,9 +483,16 @@ ownaddr_fixed(const struct addr *a, size_t n)
 	size_t		 i;
 
 	o = xcalloc(1, sizeof(*o));
+	nldrop_init(&o->drops, -1);
 	for (i = 0; i < n; i++)
 		(void)ownaddr_vec_add(&o->list, &a[i], 0);
 	return o;
+}
+
+uint64_t
+ownaddr_dropped(const struct ownaddr *o)
+{
+	return nldrop_total(&o->drops);
 }
 
 void

@@ -58,5 +58,8 @@ int		 ownaddr_within(const struct ownaddr *, const struct prefix *,
 		    struct addr *found);
 /* How many distinct addresses. */
 size_t		 ownaddr_count(const struct ownaddr *);
+/* Notifications the kernel dropped on the socket (socket full): its own
+ * count, since ownaddr_open(); 0 for a fixed list. */
+uint64_t	 ownaddr_dropped(const struct ownaddr *);
 
 #endif /* OWNADDR_H */

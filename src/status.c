@@ -272,7 +272,9 @@ status_text_line(FILE *out, const struct status_group *g, const void *snap,
 		if (f->type == STATUS_STR && (status_str(f, snap) == NULL ||
 		    *status_str(f, snap) == '\0'))
 			continue;
-		fputs(sep ? ", " : "", out);
+		/* A text opening a bracket follows the one before closely:
+		 * "5 dropped (2 overruns, 1 resyncs)". */
+		fputs(!sep ? "" : f->text[0] == '(' ? " " : ", ", out);
 		sep = 1;
 		if ((pct = strchr(f->text, '%')) == NULL) {
 			fputs(f->text, out);

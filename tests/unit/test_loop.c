@@ -1088,6 +1088,157 @@ test_loop_epoll_error(void **state)
 	close(p[1]);
 }
 
+/*
+ * Time accounting, in fake time: a callback "takes" what it advances the
+ * clock by.  The iteration that wakes for the pipe ends with the hooks of
+ * the next loop_run_once(), whose own wakeup (a timeout, nothing done)
+ * ends with the hooks of the call after: each one_iteration() accounts
+ * two, an empty one and the pipe's.
+ */
+static int64_t	 slow_fd_us, slow_hook_us;
+static int	 slow_fd_fired;		/* the hook's time follows it */
+
+static void
+slow_fd_cb(struct loop *loop, int fd, int events, void *arg)
+{
+	char	 c;
+
+	(void)loop;
+	(void)events;
+	(void)arg;
+	assert_int_equal(read(fd, &c, 1), 1);
+	clock_fake_advance(slow_fd_us);
+	slow_fd_fired = 1;
+}
+
+static void
+slow_hook_cb(struct loop *loop, void *arg)
+{
+	(void)loop;
+	(void)arg;
+	if (slow_fd_fired)
+		clock_fake_advance(slow_hook_us);
+	slow_fd_fired = 0;
+}
+
+/* One measured iteration: a byte wakes slow_fd_cb, the hooks close it. */
+static void
+one_iteration(struct loop *loop, int wfd)
+{
+	assert_int_equal(write(wfd, "x", 1), 1);
+	assert_int_equal(loop_run_once(loop, 1000), 1);
+	assert_int_equal(loop_run_once(loop, 0), 0);
+}
+
+static void
+test_loop_accounting(void **state)
+{
+	struct loop		*loop = new_loop();
+	struct loop_stats	 st;
+	int			 p[2];
+
+	(void)state;
+	clock_fake_start(1000 * CLOCK_US_PER_SEC);
+	make_pipe(p);
+	assert_int_equal(loop_fd_add(loop, p[0], LOOP_READ, slow_fd_cb, NULL),
+	    0);
+	loop_hook_add(loop, slow_hook_cb, NULL);
+
+	/* Nothing woke yet: the first hooks end no iteration. */
+	slow_hook_us = 500 * CLOCK_US_PER_MS;
+	slow_fd_fired = 1;
+	assert_int_equal(loop_run_once(loop, 0), 0);
+	loop_get_stats(loop, &st);
+	assert_int_equal(st.iterations, 0);
+	assert_int_equal(st.max_us, 0);
+	assert_null(st.max_name);
+
+	/* 40 ms in the callback, 30 in the hook: 70, not slow. */
+	slow_fd_us = 40 * CLOCK_US_PER_MS;
+	slow_hook_us = 30 * CLOCK_US_PER_MS;
+	one_iteration(loop, p[1]);
+	loop_get_stats(loop, &st);
+	assert_int_equal(st.iterations, 2);
+	assert_int_equal(st.slow, 0);
+	assert_int_equal(st.max_us, 70 * CLOCK_US_PER_MS);
+	assert_int_equal(st.last_us, 70 * CLOCK_US_PER_MS);
+	assert_string_equal(st.max_name, "slow_fd_cb");
+
+	/* 80 + 30 = 110 ms: slow, the hook's share the smaller. */
+	slow_fd_us = 80 * CLOCK_US_PER_MS;
+	one_iteration(loop, p[1]);
+	loop_get_stats(loop, &st);
+	assert_int_equal(st.iterations, 4);
+	assert_int_equal(st.slow, 1);
+	assert_int_equal(st.max_us, 110 * CLOCK_US_PER_MS);
+	assert_int_equal(st.max_minute_us, 110 * CLOCK_US_PER_MS);
+	assert_string_equal(st.max_name, "slow_fd_cb");
+
+	/* The hook the slowest: named as such. */
+	slow_fd_us = 0;
+	slow_hook_us = 200 * CLOCK_US_PER_MS;
+	one_iteration(loop, p[1]);
+	loop_get_stats(loop, &st);
+	assert_int_equal(st.slow, 2);
+	assert_int_equal(st.max_us, 200 * CLOCK_US_PER_MS);
+	assert_string_equal(st.max_name, "slow_hook_cb");
+
+	/* A minute on, the minute's maximum has gone, not the start's; a
+	 * short iteration is the minute's new one. */
+	slow_hook_us = 0;
+	clock_fake_advance(61 * CLOCK_US_PER_SEC);
+	loop_get_stats(loop, &st);
+	assert_int_equal(st.max_minute_us, 0);
+	assert_int_equal(st.max_us, 200 * CLOCK_US_PER_MS);
+	slow_fd_us = 5 * CLOCK_US_PER_MS;
+	one_iteration(loop, p[1]);
+	loop_get_stats(loop, &st);
+	assert_int_equal(st.max_minute_us, 5 * CLOCK_US_PER_MS);
+	assert_int_equal(st.slow, 2);
+
+	/* Time between two calls, outside the loop, is not the loop's. */
+	clock_fake_advance(10 * CLOCK_US_PER_SEC);
+	assert_int_equal(loop_run_once(loop, 0), 0);
+	loop_get_stats(loop, &st);
+	assert_int_equal(st.slow, 2);
+	assert_int_equal(st.last_us, 0);
+
+	loop_free(loop);
+	close(p[0]);
+	close(p[1]);
+	clock_set_source(NULL, NULL);
+}
+
+/* A timer and a signal are named after their callbacks too. */
+static int64_t
+slow_timer_cb(struct loop *loop, struct loop_timer *t, void *arg)
+{
+	(void)loop;
+	(void)t;
+	(void)arg;
+	clock_fake_advance(300 * CLOCK_US_PER_MS);
+	return LOOP_TIMER_DONE;
+}
+
+static void
+test_loop_accounting_timer(void **state)
+{
+	struct loop		*loop = new_loop();
+	struct loop_stats	 st;
+
+	(void)state;
+	clock_fake_start(1000 * CLOCK_US_PER_SEC);
+	assert_non_null(loop_timer_add(loop, 0, slow_timer_cb, NULL));
+	assert_int_equal(loop_run_once(loop, 1000), 1);
+	assert_int_equal(loop_run_once(loop, 0), 0);
+	loop_get_stats(loop, &st);
+	assert_int_equal(st.slow, 1);
+	assert_int_equal(st.max_us, 300 * CLOCK_US_PER_MS);
+	assert_string_equal(st.max_name, "slow_timer_cb");
+	loop_free(loop);
+	clock_set_source(NULL, NULL);
+}
+
 #define T(f)	cmocka_unit_test_setup_teardown(f, guard_setup, guard_teardown)
 
 int
@@ -1121,6 +1272,8 @@ main(void)
 		T(test_loop_stop_from_hook),
 		T(test_loop_eintr),
 		T(test_loop_epoll_error),
+		T(test_loop_accounting),
+		T(test_loop_accounting_timer),
 	};
 
 	return cmocka_run_group_tests_name("loop", tests, NULL, NULL);
