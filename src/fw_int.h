@@ -101,6 +101,15 @@ int		 fw_kill_live(struct fw *, const struct prefix *, enum fw_scope,
 		    char **cause);
 
 /*
+ * The nftables backend's sets, for the watcher (fw_watch.c): of a set's
+ * name, -1 if it is none of the bans' sets, 0 for a set of addresses, 1
+ * for an interval set; its index (-1: none); the name of an index.
+ */
+int		 fw_nft_set_kind(const char *name);
+int		 fw_nft_set_index(const char *name);
+const char	*fw_nft_set_name(int index);
+
+/*
  * Runs argv[0] (an absolute path, or looked up in /usr/sbin, /sbin,
  * /usr/bin, /bin) with argv by execve(2), no shell, input (may be NULL)
  * written to its standard input, an empty environment but PATH, and its
