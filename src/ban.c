@@ -576,10 +576,11 @@ ban_save(struct bans *bs, int64_t now)
 		snprintf(bs->save_err, sizeof(bs->save_err), "%s", cause);
 		if (log_ratelimit_ok(&bs->save_rl, clock_monotonic()))
 			log_warnx("bans cannot be saved: %s: %" PRIu64 " %s "
-			    "held in memory and in the kernel (and %zu %s), "
-			    "tried again every %llds", cause, bs->st.unsaved,
-			    bs->st.unsaved == 1 ? "ban" : "bans", bs->nlifts,
-			    bs->nlifts == 1 ? "lift" : "lifts",
+			    "held in memory and in the kernel%s%s; tried "
+			    "again every %llds at most", cause,
+			    bs->st.unsaved, bs->st.unsaved == 1 ? "ban" :
+			    "bans", bs->nlifts > 0 ? ", and lifts of " : "",
+			    bs->nlifts > 0 ? "others" : "",
 			    (long long)(BAN_SAVE_MAX_US / CLOCK_US_PER_SEC));
 		free(cause);
 		bs->save_at = now + bs->save_backoff;
