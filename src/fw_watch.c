@@ -160,7 +160,7 @@ static void
 fw_watch_attrs(const struct nlmsghdr *nlh, const struct nlattr **tb,
     int max)
 {
-	const struct nlattr	*a;
+	struct nlattr	*a;	/* not const: mnl_attr_for_each casts */
 
 	memset(tb, 0, (size_t)(max + 1) * sizeof(*tb));
 	mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg)) {
@@ -174,7 +174,7 @@ static void
 fw_watch_elem(struct fw_watch *w, const struct nlattr *elem, int set,
     int interval, int deleted)
 {
-	const struct nlattr	*a, *b, *key = NULL;
+	struct nlattr		*a, *b, *key = NULL; /* mnl casts */
 	struct fw_watch_key	 k;
 	uint32_t		 flags = 0;
 
@@ -205,7 +205,8 @@ static void
 fw_watch_setelem(struct fw_watch *w, const struct nlmsghdr *nlh,
     int deleted)
 {
-	const struct nlattr	*tb[FW_WATCH_ATTR_MAX + 1], *a;
+	const struct nlattr	*tb[FW_WATCH_ATTR_MAX + 1];
+	struct nlattr		*a;	/* mnl_attr_for_each casts */
 	const char		*table, *set;
 	int			 kind;
 
