@@ -76,6 +76,7 @@
 
 #define ALERT_TICK_MS		1000
 #define ALERT_OVERRUN_GAP	(60 * CLOCK_US_PER_SEC)
+#define ALERT_STORE_GAP		(600 * CLOCK_US_PER_SEC)
 #define ALERT_LOG_GAP		(60 * CLOCK_US_PER_SEC)
 
 /*
@@ -521,6 +522,37 @@ alerts_outage(struct alerts *as, const struct outage_stats *st,
 	    as->host, st->fails, st->addresses, conf_fmt_duration(window, w,
 	    sizeof(w)), st->oks, st->baseline, conf_fmt_duration(hold, h,
 	    sizeof(h)));
+	alert_dispatch(as, m, ALERT_K_MAX, VERDICT_MANUAL);
+	free(m);
+}
+
+void
+alerts_store_error(struct alerts *as, uint64_t unsaved, const char *why,
+    int64_t now)
+{
+	struct alert_msg	*m;
+
+	if (as == NULL)
+		return;
+	if (unsaved == 0) {
+		as->store_err_sent = 0;
+		return;
+	}
+	if (as->nsinks == 0 || (as->store_err_sent != 0 &&
+	    now - as->store_err_sent < ALERT_STORE_GAP))
+		return;
+	as->store_err_sent = now;
+	m = xcalloc(1, sizeof(*m));
+	m->ev = CONF_AEV_STORE_ERROR;
+	m->name = "store-error";
+	m->sev = CONF_SEV_CRITICAL;
+	m->time = now;
+	m->count = unsaved;
+	snprintf(m->text, sizeof(m->text), "xmppguard@%s: bans cannot be "
+	    "saved: %s: %" PRIu64 " %s held in memory and in the kernel; "
+	    "saved once the store can be written", as->host,
+	    why != NULL && *why != '\0' ? why : "store error", unsaved,
+	    unsaved == 1 ? "ban" : "bans");
 	alert_dispatch(as, m, ALERT_K_MAX, VERDICT_MANUAL);
 	free(m);
 }

@@ -57,6 +57,11 @@ void		 alerts_overrun(struct alerts *, uint64_t overruns,
  * (us) after it is gone. */
 void		 alerts_outage(struct alerts *, const struct outage_stats *,
 		    int64_t window, int64_t hold, int64_t now);
+/* Bans the store could not record (unsaved, polled; why: SQLite's
+ * words): a store-error event when they appear, again every 10 minutes
+ * while they stay. */
+void		 alerts_store_error(struct alerts *, uint64_t unsaved,
+		    const char *why, int64_t now);
 /* The daemon is up (restored: bans back from the store, not announced
  * again; firewall: its backend's name). */
 void		 alerts_start(struct alerts *, uint64_t restored,

@@ -105,6 +105,8 @@ struct alerts {
 	uint64_t		 overruns_new;	/* not told yet */
 	int64_t			 overrun_sent;	/* when last told */
 	int			 overrun_primed;
+	int64_t			 store_err_sent; /* when last told; 0: the
+					 * bans are saved */
 };
 
 /*

@@ -39,6 +39,8 @@ struct ban {
 	uint32_t	 count;		/* the nth ban of this prefix within
 					 * [ban] memory: 1 is the first */
 	int64_t		 id;		/* row in the store; 0: none */
+	int		 unsaved;	/* the store may lack its row or last
+					 * change: written again (ban.c) */
 	char		 reason[VERDICT_REASON_MAX];
 };
 
@@ -59,6 +61,10 @@ struct ban_stats {
 					 * allowlisted, ... */
 	uint64_t	 restored;	/* found in the store at start */
 	uint64_t	 readded;	/* of those, missing from the kernel */
+	uint64_t	 unsaved;	/* in force, not known to be saved */
+	uint64_t	 saved;		/* unsaved ones saved later */
+	uint64_t	 adopted;	/* in the kernel at start, not in the
+					 * store: kept */
 	uint64_t	 fw_batches;
 	uint64_t	 fw_failures;
 	uint64_t	 killed;	/* prefixes whose live sessions were
@@ -149,8 +155,11 @@ int64_t		 bans_next_expiry(const struct bans *);
  */
 size_t		 bans_pending(struct bans *, const struct fw_op **ops,
 		    const struct fw_op **kills, size_t *nkills);
-/* Forgets every queued operation (bans_all() not sent after all). */
+/* Forgets every queued operation and kill. */
 void		 bans_unqueue(struct bans *);
+/* Forgets the queued operations, not the kills: a restore (bans_all()
+ * applied with fw_replace()) has put the table in force. */
+void		 bans_unqueue_ops(struct bans *);
 /* The batch returned by bans_pending() failed: try it again next time. */
 void		 bans_retry(struct bans *);
 
@@ -166,10 +175,39 @@ int		 bans_load(struct bans *, int64_t now);
 void		 bans_reconcile(struct bans *, int64_t now,
 		    const struct fw_entry *entries, size_t n);
 /*
- * Every ban in force as one batch (fw_replace() at start), in place of
- * whatever was queued; the array is the table's, as for bans_pending().
+ * Every ban in force as one batch (for fw_replace()), the queue left as it
+ * is; the array is the table's, valid until the next call.
  */
 size_t		 bans_all(struct bans *, int64_t now, struct fw_op **ops);
+/*
+ * At start, after bans_load(): the backend's elements (entries, n) that
+ * no ban in force has become bans, with their remaining time, marked
+ * unsaved (made while the store could not be written: the restore must
+ * not take them out).  Those without a timeout, never-a-weapon or
+ * overlapping a banned network are left out.  How many.
+ */
+int		 bans_adopt(struct bans *, const struct fw_entry *entries,
+		    size_t n, int64_t now);
+/*
+ * After each commit of the store: the bans written since that it lost are
+ * marked unsaved, and the unsaved ones are written again when their time
+ * comes (see ban.c).  Returns when to call again (us, wall clock;
+ * INT64_MAX: nothing waits).
+ */
+int64_t		 bans_persist(struct bans *, int64_t now);
+/* Why the last attempt to save failed ("database or disk is full"); ""
+ * if nothing waits. */
+const char	*bans_save_error(const struct bans *);
+/* How many bans in force entries (n) lacks, or holds on fewer ports. */
+size_t		 bans_missing(struct bans *, const struct fw_entry *entries,
+		    size_t n);
+/*
+ * For the firewall watcher: 1 if a ban in force with more than a moment
+ * left is at a (interval 0: the address itself; 1: any prefix beginning
+ * there).
+ */
+int		 bans_holds(struct bans *, const struct addr *a,
+		    int interval, int64_t now);
 
 /* Every ban in force, by expiry. */
 void		 bans_walk(const struct bans *, void (*cb)(const struct ban *,

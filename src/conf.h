@@ -71,6 +71,7 @@ enum conf_alert_event {
 	CONF_AEV_OUTAGE,	/* auth bans held: backend outage */
 	CONF_AEV_START,
 	CONF_AEV_STOP,
+	CONF_AEV_STORE_ERROR,	/* bans the store cannot record */
 	CONF_AEV_MAX
 };
 

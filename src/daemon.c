@@ -577,12 +577,20 @@ daemon_alert_poll_cb(struct loop *loop, struct loop_timer *t, void *arg)
 	struct daemon		*d = arg;
 	struct outage_stats	 os;
 	struct ct_stats		 cs;
+	struct ban_stats	 bst;
 
 	(void)loop;
 	(void)t;
 	if (d->ct != NULL) {
 		ct_get_stats(d->ct, &cs);
 		alerts_overrun(d->alerts, cs.overruns, clock_realtime());
+	}
+	/* Bans the store cannot record (a full disk): said loudly. */
+	if (d->enforce != NULL) {
+		bans_get_stats(enforce_bans(d->enforce), &bst);
+		alerts_store_error(d->alerts, bst.unsaved,
+		    bans_save_error(enforce_bans(d->enforce)),
+		    clock_realtime());
 	}
 	pipeline_outage_stats(d->pipeline, &os);
 	if (os.episodes > d->outages) {

@@ -45,6 +45,7 @@
 #include "conf.h"
 #include "enforce.h"
 #include "fw.h"
+#include "fw_watch.h"
 #include "log.h"
 #include "loop.h"
 #include "ownaddr.h"
@@ -55,9 +56,13 @@
 
 #define ENFORCE_EXPIRE_MAX_MS	(60 * 1000)
 #define ENFORCE_IDLE_MS		(3600 * 1000)	/* no ban in force */
-#define ENFORCE_RETRY_MIN_US	CLOCK_US_PER_SEC
-#define ENFORCE_RETRY_MAX_US	(30 * CLOCK_US_PER_SEC)
+#define ENFORCE_RETRY_MIN_US	(100 * CLOCK_US_PER_MS)
+#define ENFORCE_RETRY_MAX_US	(5 * CLOCK_US_PER_SEC)
 #define ENFORCE_WHY_MAX		80
+#define ENFORCE_RESTORE_WHY	192
+/* A bisect in which nothing has gone through gives up after this many
+ * single operations refused: the firewall is failing, not an operation. */
+#define ENFORCE_BISECT_LEAVES	2
 
 struct enforce {
 	const struct conf *conf;
@@ -73,6 +78,14 @@ struct enforce {
 	int64_t		 retry_at;	/* monotonic; 0: no failure */
 	int64_t		 backoff;	/* us, the next pause */
 	struct log_ratelimit rl;	/* firewall failure warnings */
+	struct fw_watch	*watch;		/* the nftables table; NULL: none */
+	char		 restore[ENFORCE_RESTORE_WHY]; /* why the table must
+					 * be restored; "": it need not */
+	int		 verify;	/* it may have changed: list first */
+	int		 no_replace;	/* the backend cannot restore */
+	int64_t		 restored_at;	/* monotonic, the last restore */
+	struct loop_timer *save;	/* wakes the loop to save bans */
+	int64_t		 save_at;	/* wall; INT64_MAX: none waits */
 	struct {
 		const struct fw_op *op;
 		char		*cause;
@@ -179,7 +192,7 @@ enforce_fw_open(const struct conf *conf, struct loop *loop,
  */
 static void
 enforce_bisect(struct enforce *e, const struct fw_op *ops, size_t n,
-    size_t *applied)
+    size_t *applied, size_t *leaves)
 {
 	const struct fw_op	*p = ops;
 	size_t			 half[2] = { n / 2, n - n / 2 }, k;
@@ -188,15 +201,21 @@ enforce_bisect(struct enforce *e, const struct fw_op *ops, size_t n,
 	for (k = 0; k < 2; p += half[k], k++) {
 		if (half[k] == 0)
 			continue;
+		/* Two operations refused on their own and nothing through:
+		 * the firewall is failing, and halving further would only
+		 * run it 2n times for nothing. */
+		if (*applied == 0 && *leaves >= ENFORCE_BISECT_LEAVES)
+			return;
 		if (fw_apply(e->fw, p, half[k], &cause) == 0) {
 			*applied += half[k];
 			continue;
 		}
 		if (half[k] > 1) {
 			free(cause);
-			enforce_bisect(e, p, half[k], applied);
+			enforce_bisect(e, p, half[k], applied, leaves);
 			continue;
 		}
+		(*leaves)++;
 		if (e->nrefused == e->refusedcap) {
 			e->refusedcap = e->refusedcap == 0 ? 8 :
 			    e->refusedcap * 2;
@@ -208,7 +227,14 @@ enforce_bisect(struct enforce *e, const struct fw_op *ops, size_t n,
 	}
 }
 
-/* Says, and forgets, the operations the bisect found refused. */
+/*
+ * The operations the bisect found refused on their own (dropped: others
+ * went through, so it is these, not the firewall): a ban refused is ended,
+ * in the table and the store, so that none of them says it is in force
+ * when the kernel does not hold it; an unban refused leaves the element
+ * to its timeout.  Each said as it is.  Not dropped: kept, nothing said
+ * here (enforce_failed() says it for the batch).
+ */
 static void
 enforce_refused(struct enforce *e, int dropped)
 {
@@ -218,14 +244,30 @@ enforce_refused(struct enforce *e, int dropped)
 
 	for (i = 0; i < e->nrefused; i++) {
 		op = e->refused[i].op;
-		if (dropped)
-			log_warnx("fw: %s %s refused by the firewall, "
-			    "dropped: %s", op->kind == FW_UNBAN ? "unban of" :
-			    "ban of", addr_prefix_ntop(&op->prefix, pfx,
-			    sizeof(pfx)), e->refused[i].cause);
+		addr_prefix_ntop(&op->prefix, pfx, sizeof(pfx));
+		if (dropped && op->kind == FW_UNBAN)
+			log_warnx("fw: unban of %s refused by the firewall: "
+			    "%s; it stays there until its timeout", pfx,
+			    e->refused[i].cause);
+		else if (dropped) {
+			log_warnx("fw: ban of %s refused by the firewall: %s; "
+			    "the ban is ended", pfx, e->refused[i].cause);
+			(void)bans_drop(e->bans, &op->prefix,
+			    e->refused[i].cause, clock_realtime());
+		}
 		free(e->refused[i].cause);
 	}
 	e->nrefused = 0;
+}
+
+/* How many bans are in force. */
+static size_t
+enforce_nbans(const struct enforce *e)
+{
+	struct ban_stats	st;
+
+	bans_get_stats(e->bans, &st);
+	return (size_t)st.active;
 }
 
 /* The retry timer only wakes the loop: the flush hook does the work. */
@@ -240,16 +282,25 @@ enforce_retry_cb(struct loop *loop, struct loop_timer *t, void *arg)
 	return LOOP_TIMER_DONE;
 }
 
-/* Nothing went through: keep the batch, pause, try again. */
+/*
+ * Nothing went through: the firewall is failing.  The batch is kept, and
+ * every ban stays in force in the table and the store; the next attempt
+ * (a restore of the whole table where the backend can, else the batch
+ * again) comes after a pause doubling from ENFORCE_RETRY_MIN_US to
+ * ENFORCE_RETRY_MAX_US, never at the next loop iteration.
+ */
 static void
 enforce_failed(struct enforce *e, char *cause, size_t n)
 {
 	int64_t	now = clock_monotonic(), ms = e->backoff / CLOCK_US_PER_MS;
 
 	if (log_ratelimit_ok(&e->rl, now))
-		log_warnx("fw: %s; %zu operations will be tried again in "
-		    "%llds", cause, n, (long long)(e->backoff /
-		    CLOCK_US_PER_SEC));
+		log_warnx("fw: %s; %zu %s kept and tried again in %.1fs, "
+		    "backing off up to %llds (%zu %s in force here and in the "
+		    "store)", cause, n, n == 1 ? "operation" : "operations",
+		    e->backoff / 1e6, (long long)(ENFORCE_RETRY_MAX_US /
+		    CLOCK_US_PER_SEC), enforce_nbans(e),
+		    enforce_nbans(e) == 1 ? "ban" : "bans");
 	free(cause);
 	bans_retry(e->bans);
 	e->retry_at = now + e->backoff;
@@ -319,26 +370,168 @@ enforce_kill(struct enforce *e)
 		e->killt = loop_timer_add(e->loop, 0, enforce_kill_cb, e);
 }
 
+/* The save timer only wakes the loop: the flush hook saves. */
+static int64_t
+enforce_save_cb(struct loop *loop, struct loop_timer *t, void *arg)
+{
+	struct enforce	*e = arg;
+
+	(void)loop;
+	(void)t;
+	e->save = NULL;
+	return LOOP_TIMER_DONE;
+}
+
+/* Bans the store lost are written again when their time comes (ban.c);
+ * the loop wakes for it. */
+static void
+enforce_save(struct enforce *e)
+{
+	int64_t	now = clock_realtime(), ms;
+
+	e->save_at = bans_persist(e->bans, now);
+	if (e->save_at == INT64_MAX || e->loop == NULL)
+		return;
+	ms = (e->save_at - now + CLOCK_US_PER_MS - 1) / CLOCK_US_PER_MS;
+	if (ms < 1)
+		ms = 1;
+	if (e->save != NULL)
+		loop_timer_set(e->loop, e->save, ms);
+	else
+		e->save = loop_timer_add(e->loop, ms, enforce_save_cb, e);
+}
+
+/*
+ * Every ban in force into the firewall in one transaction, its table made
+ * again if it is gone (fw_replace): what was queued goes with it (an unban
+ * is the sets' flush).  0 with *n the bans; -1 and *cause; -1 with *cause
+ * NULL if the backend cannot replace (noted: not tried again).
+ */
+static int
+enforce_fw_replace(struct enforce *e, size_t *n, char **cause)
+{
+	struct fw_op	*ops;
+
+	*cause = NULL;
+	if (e->no_replace)
+		return -1;
+	*n = bans_all(e->bans, clock_realtime(), &ops);
+	e->nfwref = 0;
+	if (fw_replace(e->fw, ops, *n, cause) == -1) {
+		if (*cause == NULL)
+			e->no_replace = 1;
+		return -1;
+	}
+	bans_unqueue_ops(e->bans);
+	enforce_fw_refusals(e);
+	return 0;
+}
+
+/* The table is whole again: said with why, counted, failures forgotten. */
+static void
+enforce_restored(struct enforce *e, const char *why, size_t n)
+{
+	log_warnx("fw: %s: restored with %zu %s in force", why, n,
+	    n == 1 ? "ban" : "bans");
+	fw_count_restore(e->fw);
+	e->restore[0] = '\0';
+	e->verify = 0;
+	e->retry_at = 0;
+	e->backoff = ENFORCE_RETRY_MIN_US;
+	e->restored_at = clock_monotonic();
+}
+
+/*
+ * Notifications were lost (fw_watch.c): whether the table lost bans is
+ * not known, so its sets are listed and compared, and a restore asked
+ * for only if a ban in force is missing (a blind restore of a large table
+ * would be a flood of notifications in its turn).
+ */
+static void
+enforce_verify(struct enforce *e)
+{
+	struct fw_entry	*entries = NULL;
+	size_t		 n = 0, missing;
+	char		*cause = NULL;
+
+	e->verify = 0;
+	if (fw_list(e->fw, &entries, &n, &cause) == -1) {
+		snprintf(e->restore, sizeof(e->restore), "notifications lost "
+		    "and the firewall cannot be listed (%s)", cause != NULL ?
+		    cause : "no list");
+		free(cause);
+		return;
+	}
+	missing = bans_missing(e->bans, entries, n);
+	free(entries);
+	if (missing > 0 && e->restore[0] == '\0')
+		snprintf(e->restore, sizeof(e->restore), "%zu %s in force "
+		    "missing from the firewall (found after notifications "
+		    "were lost)", missing, missing == 1 ? "ban" : "bans");
+}
+
 void
 enforce_flush(struct enforce *e)
 {
 	const struct fw_op	*ops;
 	const struct fw_op	*kills;
-	size_t			 n, nkills, i, applied;
-	char			*cause;
-
+	size_t			 n, nkills, i, applied, leaves;
+	char			*cause, *rcause;
 	const char		*why;
+	int64_t			 since;
 
+	enforce_save(e);
 	if (e->retry_at != 0 && clock_monotonic() < e->retry_at)
 		goto done;
+	if (e->verify)
+		enforce_verify(e);
+	/*
+	 * The table changed behind our back (the watcher), or the firewall
+	 * failed last time: every ban in force back at once, the queue with
+	 * them.  A change seen within a second of the last restore waits for
+	 * that second (something rewriting the ruleset in a loop gets one
+	 * restore a second, not one per notification).
+	 */
+	since = clock_monotonic() - e->restored_at;
+	if (!e->no_replace && (e->retry_at != 0 || (e->restore[0] != '\0' &&
+	    (e->restored_at == 0 || since >= CLOCK_US_PER_SEC)))) {
+		if (enforce_fw_replace(e, &n, &cause) == 0)
+			enforce_restored(e, e->restore[0] != '\0' ? e->restore :
+			    "the firewall works again", n);
+		else if (cause != NULL) {
+			rcause = xasprintf("restoring the table: %s", cause);
+			free(cause);
+			enforce_failed(e, rcause, n);
+			goto done;
+		}
+	} else if (e->restore[0] != '\0' && e->loop != NULL) {
+		/* The second is not over: woken when it is. */
+		if (e->retry != NULL)
+			loop_timer_set(e->loop, e->retry, (CLOCK_US_PER_SEC -
+			    since) / CLOCK_US_PER_MS + 1);
+		else
+			e->retry = loop_timer_add(e->loop, (CLOCK_US_PER_SEC -
+			    since) / CLOCK_US_PER_MS + 1, enforce_retry_cb, e);
+	}
 	n = bans_pending(e->bans, &ops, &kills, &nkills);
 	if (n == 0 && nkills == 0)
 		goto done;
 	e->nfwref = 0;
 	if (n > 0 && fw_apply(e->fw, ops, n, &cause) == -1) {
-		applied = 0;
+		/* The table or a set may be gone (flush ruleset): one
+		 * restore puts back every ban in force, this batch's too. */
+		if (enforce_fw_replace(e, &i, &rcause) == 0) {
+			if (e->restore[0] == '\0')
+				snprintf(e->restore, sizeof(e->restore),
+				    "a batch failed (%s)", cause);
+			enforce_restored(e, e->restore, i);
+			free(cause);
+			goto kills;	/* the kills are still to do */
+		}
+		free(rcause);
+		applied = leaves = 0;
 		if (n > 1)
-			enforce_bisect(e, ops, n, &applied);
+			enforce_bisect(e, ops, n, &applied, &leaves);
 		enforce_refused(e, applied > 0);
 		if (applied == 0) {
 			enforce_fw_refusals(e);
@@ -350,6 +543,7 @@ enforce_flush(struct enforce *e)
 	enforce_fw_refusals(e);
 	e->retry_at = 0;
 	e->backoff = ENFORCE_RETRY_MIN_US;
+kills:
 	log_debug("fw: %zu operations in %.1f ms", n,
 	    fw_stats(e->fw)->last_us / 1000.0);
 	/* Live sessions: their conntrack entries and sockets, once the
@@ -389,6 +583,22 @@ enforce_restore(struct enforce *e)
 
 	t0 = clock_monotonic();
 	bans_load(e->bans, now);
+	/*
+	 * The kernel may hold bans the store lacks: made while the store
+	 * could not be written (a full disk), then a restart.  They are
+	 * adopted, not replaced away (and saved when the store can be).
+	 */
+	if (e->store != NULL && fw_list(e->fw, &entries, &n, &cause) == 0)
+		(void)bans_adopt(e->bans, entries, n, now);
+	else if (cause != NULL) {
+		log_warnx("fw: %s: cannot tell whether the firewall holds "
+		    "bans the store lacks", cause);
+		free(cause);
+		cause = NULL;
+	}
+	free(entries);
+	entries = NULL;
+	n = 0;
 	/* What the rules forbid now (a new [allow], an address of ours)
 	 * ends here; the replace or the comparison takes it out. */
 	(void)bans_recheck(e->bans, NULL, now);
@@ -396,6 +606,7 @@ enforce_restore(struct enforce *e)
 	n = bans_all(e->bans, now, &ops);
 	e->nfwref = 0;
 	if (fw_replace(e->fw, ops, n, &cause) == 0) {
+		bans_unqueue_ops(e->bans);
 		enforce_fw_refusals(e);
 		if (n > 0)
 			log_info("ban: %zu %s in force in the firewall, "
@@ -411,7 +622,8 @@ enforce_restore(struct enforce *e)
 		    "instead", cause);
 		free(cause);
 		cause = NULL;
-	}
+	} else
+		e->no_replace = 1;
 	bans_unqueue(e->bans);
 	n = 0;
 	listed = fw_list(e->fw, &entries, &n, &cause) == 0;
@@ -450,6 +662,56 @@ enforce_new(const struct conf *conf, struct store *store, struct fw *fw,
 	return e;
 }
 
+/* The watcher asks: is a ban in force there? */
+static int
+enforce_watch_held_cb(const struct addr *a, int interval, void *arg)
+{
+	struct enforce	*e = arg;
+
+	return bans_holds(e->bans, a, interval, clock_realtime());
+}
+
+/* The watcher says the table changed (certain) or may have: restored, or
+ * listed first, by the flush hook at the end of this loop iteration. */
+static void
+enforce_watch_cb(const char *what, int certain, void *arg)
+{
+	struct enforce	*e = arg;
+
+	if (!certain) {
+		log_warnx("fw: %s: checking the firewall's sets", what);
+		e->verify = 1;
+	} else if (e->restore[0] == '\0')
+		snprintf(e->restore, sizeof(e->restore), "%s", what);
+}
+
+/* 1 if conf's bans go into an nftables table of ours, to be watched. */
+static int
+enforce_watched(const struct conf *conf)
+{
+	return !conf->dry_run && conf->firewall == CONF_FW_NFTABLES;
+}
+
+/*
+ * The watcher of the nftables table, opened while the daemon still has
+ * CAP_NET_ADMIN (see fw_watch.c).  Without it a flushed table is noticed
+ * at the next batch only (which fails and restores): said, not fatal.
+ */
+static void
+enforce_watch_open(struct enforce *e)
+{
+	char	*cause;
+
+	if (!enforce_watched(e->conf) || e->loop == NULL)
+		return;
+	if ((e->watch = fw_watch_open(e->loop, e->conf->ban_table,
+	    enforce_watch_held_cb, enforce_watch_cb, e, &cause)) == NULL) {
+		log_warnx("fw: %s: a table flushed by someone else is noticed "
+		    "at the next ban only", cause);
+		free(cause);
+	}
+}
+
 struct enforce *
 enforce_start(struct loop *loop, const struct conf *conf,
     struct store *store, struct priv *priv, struct ownaddr *own)
@@ -466,6 +728,7 @@ enforce_start(struct loop *loop, const struct conf *conf,
 	if ((e->expiry = loop_timer_add(loop, 0, enforce_expire_cb,
 	    e)) == NULL)
 		fatal("loop: timers");
+	enforce_watch_open(e);
 	return e;
 }
 
@@ -480,6 +743,7 @@ enforce_stop(struct enforce *e)
 	enforce_flush(e);
 	if (e->own != NULL)
 		ownaddr_set_cb(e->own, NULL, NULL);
+	fw_watch_close(e->watch);
 	if (e->loop != NULL) {
 		if (e->expiry != NULL)
 			loop_timer_del(e->loop, e->expiry);
@@ -487,6 +751,8 @@ enforce_stop(struct enforce *e)
 			loop_timer_del(e->loop, e->retry);
 		if (e->killt != NULL)
 			loop_timer_del(e->loop, e->killt);
+		if (e->save != NULL)
+			loop_timer_del(e->loop, e->save);
 	}
 	fw_killq_free(e->killq);
 	fw_close(e->fw);
@@ -549,7 +815,9 @@ enforce_reload_open(struct enforce *e, const struct conf *conf,
 void
 enforce_reload(struct enforce *e, const struct conf *conf, struct fw *fw)
 {
-	int	n;
+	size_t	 k;
+	char	*cause;
+	int	 n;
 
 	/* What the old backend still had queued goes out through it. */
 	enforce_flush(e);
@@ -558,6 +826,12 @@ enforce_reload(struct enforce *e, const struct conf *conf, struct fw *fw)
 	enforce_fw_own(e, fw);
 	e->conf = conf;
 	bans_set_conf(e->bans, conf);
+	e->no_replace = 0;
+	if (e->watch != NULL && !enforce_watched(conf)) {
+		fw_watch_close(e->watch);
+		e->watch = NULL;
+	} else if (e->watch != NULL)
+		fw_watch_set_table(e->watch, conf->ban_table);
 	/* The bans the new [allow] networks and proxies forbid end now, in
 	 * the store and in the kernel, before the reload is answered. */
 	if ((n = bans_recheck(e->bans, NULL, clock_realtime())) > 0) {
@@ -565,8 +839,22 @@ enforce_reload(struct enforce *e, const struct conf *conf, struct fw *fw)
 		    "configuration", n, n == 1 ? "ban" : "bans");
 		if (e->store != NULL)
 			store_flush(e->store);
-		enforce_flush(e);
 	}
+	/*
+	 * The whole table again, every ban in force (the lifts above with
+	 * them): whatever happened to it meanwhile (a flush, a new table
+	 * name, new ports), the kernel holds what status says is in force.
+	 */
+	if (enforce_fw_replace(e, &k, &cause) == 0)
+		log_info("reload: the firewall holds the %zu %s in force", k,
+		    k == 1 ? "ban" : "bans");
+	else if (cause != NULL) {
+		log_warnx("reload: restoring the table: %s; tried again",
+		    cause);
+		free(cause);
+		snprintf(e->restore, sizeof(e->restore), "reload");
+	}
+	enforce_flush(e);
 }
 
 void

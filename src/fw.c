@@ -526,6 +526,12 @@ fw_name(const struct fw *fw)
 	return fw->be->name;
 }
 
+void
+fw_count_restore(struct fw *fw)
+{
+	fw->stats.restores++;
+}
+
 const struct fw_stats *
 fw_stats(const struct fw *fw)
 {
@@ -564,6 +570,12 @@ static const struct status_field fw_status_fields[] = {
 	  .kind = STATUS_COUNTER, .metric = "xmppguard_firewall_failures_total",
 	  .help = "Batches the firewall backend failed to apply.",
 	  .text = "% failed" },
+	{ .name = "restores", .type = STATUS_U64, .off = FS(restores),
+	  .kind = STATUS_COUNTER,
+	  .metric = "xmppguard_firewall_restores_total",
+	  .help = "Times the table was restored whole with every ban in "
+	  "force: after someone flushed or deleted it, or a batch failed.",
+	  .text = "% restores" },
 	{ .name = "rejected", .type = STATUS_U64, .off = FS(rejected) },
 	{ .name = "killed", .type = STATUS_U64, .off = FS(killed) },
 	{ .name = "kill_tuples", .type = STATUS_U64, .off = FS(kill_tuples),

@@ -92,6 +92,8 @@ struct fw_stats {
 	uint64_t	 rejected;	/* operations fw_apply() refused by its
 					 * own checks (never a weapon) */
 	int64_t		 last_us;	/* duration of the last batch */
+	uint64_t	 restores;	/* the table restored whole after it
+					 * was changed or a batch failed */
 };
 
 /*
@@ -192,6 +194,8 @@ const char	*fw_name(const struct fw *);
 /* 1 if the backend's bans expire by themselves (kernel timeouts), so the
  * daemon need not lift them. */
 int		 fw_expires_itself(const struct fw *);
+/* A restore of the whole table (fw_replace() at run time), counted. */
+void		 fw_count_restore(struct fw *);
 /* The counters of fw_apply() and the others, kept in fw (valid until
  * fw_close()). */
 const struct fw_stats *fw_stats(const struct fw *);

@@ -150,6 +150,15 @@ void		 fw_set_kill_stats(struct fw *, uint64_t tuples,
 int		 fw_kill_port_ok(const struct fw *, enum fw_scope, uint16_t);
 
 /*
+ * The nftables backend's sets, for the watcher (fw_watch.c): of a set's
+ * name, -1 if it is none of the bans' sets, 0 for a set of addresses, 1
+ * for an interval set; its index (-1: none); the name of an index.
+ */
+int		 fw_nft_set_kind(const char *name);
+int		 fw_nft_set_index(const char *name);
+const char	*fw_nft_set_name(int index);
+
+/*
  * Runs argv[0] (an absolute path, or looked up in /usr/sbin, /sbin,
  * /usr/bin, /bin) with argv by execve(2), no shell, input (may be NULL)
  * written to its standard input, an empty environment but PATH, and its

@@ -103,6 +103,34 @@ static const char *const fw_nft_set_names[FW_NFT_NSETS] = {
 	"proxynet4", "proxynet6"
 };
 
+int
+fw_nft_set_index(const char *name)
+{
+	int	 s;
+
+	for (s = 0; s < FW_NFT_NSETS; s++)
+		if (strcmp(name, fw_nft_set_names[s]) == 0)
+			return s;
+	return -1;
+}
+
+int
+fw_nft_set_kind(const char *name)
+{
+	int	 s;
+
+	if ((s = fw_nft_set_index(name)) == -1)
+		return -1;
+	return !(s == FW_NFT_BAN4 || s == FW_NFT_BAN6 || s == FW_NFT_PRX4 ||
+	    s == FW_NFT_PRX6);
+}
+
+const char *
+fw_nft_set_name(int s)
+{
+	return s >= 0 && s < FW_NFT_NSETS ? fw_nft_set_names[s] : NULL;
+}
+
 /* The backend's state (fw->priv): its settings and what open probed. */
 struct fw_nft {
 	char		 table[33];	/* [ban] nft_table: inet <table> */
@@ -647,10 +675,13 @@ fw_nft_apply(struct fw *fw, const struct fw_op *ops, size_t n, char **cause)
 }
 
 /*
- * The restore at start: every set flushed and filled with ops (bans and
- * throttles only) in one transaction, so the kernel holds exactly what
- * the store says, with nothing to list first and no moment without the
- * bans.  Adds into empty sets need no delete, whatever the kernel.
+ * The restore (at start, after the table was flushed or deleted by someone
+ * else, after a failed batch, at reload): the table, its sets and chain
+ * made to exist again as open makes them, every set flushed and filled
+ * with ops (bans and throttles only), all in one transaction, so the
+ * kernel holds exactly the bans in force, with nothing to list first and
+ * no moment without them, whatever was left of the table.  Adds into
+ * empty sets need no delete, whatever the kernel.
  */
 static int
 fw_nft_replace(struct fw *fw, const struct fw_op *ops, size_t n,
@@ -665,6 +696,9 @@ fw_nft_replace(struct fw *fw, const struct fw_op *ops, size_t n,
 
 	if ((f = open_memstream(&all, &alen)) == NULL)
 		fatal("open_memstream");
+	text = fw_nft_open_text(fw, nft, &len);
+	fwrite(text, 1, len, f);
+	free(text);
 	for (s = 0; s < FW_NFT_NSETS; s++)
 		fprintf(f, "flush set inet %s %s\n", nft->table,
 		    fw_nft_set_names[s]);

@@ -81,6 +81,22 @@ int		 store_ban_lift(struct store *, int64_t id, int64_t when);
 /* Bans of exactly this prefix that began at or after since; -1 on error. */
 int64_t		 store_ban_count(struct store *, const struct prefix *,
 		    int64_t since);
+/* A lift of row id at when, for store_ban_save(). */
+struct store_lift {
+	int64_t		 id;
+	int64_t		 when;
+};
+/*
+ * Bans the batch could not record (the disk was full, the file read-only),
+ * written again now in a transaction of their own, after the open batch
+ * is committed: each row (its prefix and since name it) updated if the
+ * store has it, inserted otherwise, its id set; then the lifts.  0, or -1
+ * and *cause (SQLite's words; caller frees) with nothing written and the
+ * ids as they were.
+ */
+int		 store_ban_save(struct store *, struct store_ban *rows,
+		    size_t n, const struct store_lift *lifts, size_t nlifts,
+		    char **cause);
 /* Calls cb for every ban neither lifted nor expired at now, oldest first;
  * returns how many, or -1. */
 int		 store_bans_open(struct store *, int64_t now,

@@ -9,6 +9,8 @@
 #include "unit.h"
 #include "unit_db.h"
 
+#include <sqlite3.h>
+
 #include <unistd.h>
 
 #define S	INT64_C(1000000)
@@ -537,6 +539,115 @@ test_restore(void **state)
 	bans_free(again);
 }
 
+/* The store refuses writes (here read-only; a full disk alike). */
+static void
+store_writable(struct fx *f, int yes)
+{
+	assert_int_equal(sqlite3_exec(store_db(f->store), yes ?
+	    "PRAGMA query_only = 0" : "PRAGMA query_only = 1", NULL, NULL,
+	    NULL), SQLITE_OK);
+}
+
+/*
+ * Bans the store could not record: in force all the same, counted
+ * unsaved, written again at once and then after a pause doubling from
+ * 1 s to 8 s; saved once the store can be written, each once.
+ */
+static void
+test_unsaved(void **state)
+{
+	struct fx	*f = *state;
+	struct verdict	 v;
+	struct prefix	 p;
+	char		*cause = NULL;
+	int64_t		 now = T0, next;
+	int		 i, tries;
+
+	store_writable(f, 0);
+	for (i = 0; i < 3; i++) {
+		v = verdict(i == 0 ? "198.51.100.30" : i == 1 ?
+		    "198.51.100.31" : "198.51.100.32", VERDICT_CHURN);
+		assert_int_equal(bans_verdict(f->bs, &v, now), 1);
+	}
+	store_flush(f->store);
+	next = bans_persist(f->bs, now);
+	assert_int_equal(f->bs->st.active, 3);
+	assert_int_equal(f->bs->st.unsaved, 3);
+	assert_string_equal(bans_save_error(f->bs),
+	    "attempt to write a readonly database");
+	assert_int_equal(next, now + S);
+	/* Not before its time. */
+	assert_int_equal(bans_persist(f->bs, now + S / 2), now + S);
+	/* Tried again: 1 s, 2 s, 4 s, 8 s, 8 s... */
+	now += S;
+	for (tries = 0; tries < 6; tries++) {
+		next = bans_persist(f->bs, now);
+		assert_true(next - now <= 8 * S);
+		assert_int_equal(next - now, tries < 3 ? (2 * S) << tries :
+		    8 * S);
+		now = next;
+	}
+	/* A lift of an unsaved ban: one fewer waits. */
+	p = pfx("198.51.100.31/32");
+	assert_int_equal(bans_lift(f->bs, &p, now, &cause), 0);
+	assert_int_equal(f->bs->st.unsaved, 2);
+	/* Writable again: saved at the next attempt, once. */
+	store_writable(f, 1);
+	assert_int_equal(bans_persist(f->bs, now), INT64_MAX);
+	assert_int_equal(f->bs->st.unsaved, 0);
+	assert_int_equal(f->bs->st.saved, 2);
+	assert_string_equal(bans_save_error(f->bs), "");
+	assert_int_equal(unit_db_int(f->store, f->path, "SELECT count(*) "
+	    "FROM bans WHERE lifted IS NULL"), 2);
+	/* A later loss of the same bans' rows: found, not written twice. */
+	f->bs->b[ban_lookup(f->bs, &v.prefix)].unsaved = 1;
+	f->bs->st.unsaved = 1;
+	assert_int_equal(bans_persist(f->bs, now), INT64_MAX);
+	assert_int_equal(unit_db_int(f->store, f->path, "SELECT count(*) "
+	    "FROM bans"), 2);
+}
+
+/* At start, the kernel's elements the store lacks are adopted (their
+ * time left), marked unsaved, and saved; those without a timeout are
+ * not. */
+static void
+test_adopt(void **state)
+{
+	struct fx		*f = *state;
+	struct verdict		 v;
+	struct bans		*again;
+	struct fw_entry		 e[3];
+	struct prefix		 p = pfx("192.0.2.200/32");
+	const struct ban	*b;
+
+	v = verdict("198.51.100.20", VERDICT_CHURN);
+	assert_int_equal(bans_verdict(f->bs, &v, T0), 1);
+	store_flush(f->store);
+	assert_int_equal(bans_persist(f->bs, T0), INT64_MAX);
+
+	again = bans_new(f->conf, f->store);
+	memset(e, 0, sizeof(e));
+	e[0].prefix = pfx("198.51.100.20");
+	e[0].remaining = 500 * S;
+	e[1].prefix = p;
+	e[1].remaining = 300 * S;
+	e[2].prefix = pfx("192.0.2.201");	/* no timeout */
+	assert_int_equal(bans_load(again, T0 + 100 * S), 1);
+	assert_int_equal(bans_adopt(again, e, 3, T0 + 100 * S), 1);
+	assert_non_null(b = bans_find(again, &p));
+	assert_int_equal(b->expires, T0 + 400 * S);
+	assert_true(b->unsaved);
+	assert_int_equal(again->st.adopted, 1);
+	assert_int_equal(bans_persist(again, T0 + 100 * S), INT64_MAX);
+	assert_int_equal(again->st.unsaved, 0);
+	assert_int_equal(unit_db_int(f->store, f->path, "SELECT count(*) "
+	    "FROM bans WHERE addr = '192.0.2.200' AND lifted IS NULL"), 1);
+	/* The holder the watcher asks about. */
+	assert_true(bans_holds(again, &p.addr, 0, T0 + 100 * S));
+	assert_false(bans_holds(again, &p.addr, 0, T0 + 399 * S));
+	bans_free(again);
+}
+
 /* Interval sets refuse overlaps: a wider ban absorbs the narrower. */
 static void
 test_overlap(void **state)
@@ -805,6 +916,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_retry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restore, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unsaved, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_adopt, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_overlap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_json, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scope, setup, teardown),

@@ -79,9 +79,19 @@ fake_apply(struct fw *fw, const struct fw_op *ops, size_t n, char **cause)
 static int
 fake_replace(struct fw *fw, const struct fw_op *ops, size_t n, char **cause)
 {
+	size_t	i;
+
 	(void)fw;
-	(void)cause;
 	fake.replaces++;
+	if (fake.down) {
+		*cause = xstrdup("firewall down");
+		return -1;
+	}
+	for (i = 0; fake.has_bad && i < n; i++)
+		if (same(&ops[i].prefix, &fake.bad)) {
+			*cause = xstrdup("overlapping interval");
+			return -1;
+		}
 	fake.nheld = 0;
 	while (n-- > 0)
 		fake_hold(ops++);
@@ -197,8 +207,9 @@ held(const struct prefix *p)
 	return 0;
 }
 
-/* One refused operation among 1,000: found by halving, dropped, the 999
- * others applied, in O(log n) batches rather than one each. */
+/* One refused operation among 1,000: a restore tried once, then found by
+ * halving, its ban ended, the 999 others applied, in O(log n) batches
+ * rather than one each. */
 static void
 test_bisect(void **state)
 {
@@ -224,7 +235,12 @@ test_bisect(void **state)
 	}
 	/* 1 whole batch, then two halves per level down to the one. */
 	assert_true(fake.calls <= 1 + 2 * 10);
+	assert_int_equal(fake.replaces, 2);	/* at start, then once */
 	assert_int_equal(f->e->retry_at, 0);
+	/* What the firewall refused is not said to be in force. */
+	p = nth(617);
+	assert_null(bans_find(f->e->bans, &p));
+	assert_int_equal(bstat(f).active, 999);
 	/* Nothing is left queued: the bad one is not sent again. */
 	fake.calls = 0;
 	enforce_flush(f->e);
@@ -303,46 +319,103 @@ test_own_and_reload(void **state)
 	    "FROM bans WHERE lifted IS NULL"), 1);
 }
 
-/* The firewall down: the batch is kept and sent again after a pause that
- * doubles; new bans queue behind it; all go when it is back. */
+/* The firewall down: nothing is lost, every ban stays in force; the next
+ * attempt, one restore of the whole table, comes after a pause that
+ * doubles from 100 ms up to 5 s, never at the next loop iteration; new
+ * bans queue behind it; all are in once it is back. */
 static void
 test_retry(void **state)
 {
 	struct fx	*f = *state;
 	struct prefix	 a = pfx("198.51.100.7/32"), b = pfx("198.51.100.8/32");
 	char		*cause = NULL;
+	size_t		 runs;
+	int		 k;
 
 	start(f, &fake_replacing);
 	fake.down = 1;
+	fake.replaces = 0;
 	assert_int_equal(enforce_ban(f->e, &a, 600 * S, FW_SCOPE_SERVICES, "t",
 	    &cause), 0);
+	/* The batch, then a restore in case the table was gone. */
 	assert_int_equal(fake.calls, 1);
+	assert_int_equal(fake.replaces, 1);
 	assert_int_equal(fake.nheld, 0);
-	assert_int_equal(f->e->retry_at, T0 + S);
+	assert_int_equal(f->e->retry_at, T0 + 100 * CLOCK_US_PER_MS);
+	assert_non_null(bans_find(f->e->bans, &a));
 
 	/* Within the pause nothing is tried, whatever queues. */
-	clock_fake_advance(S / 2);
+	clock_fake_advance(50 * CLOCK_US_PER_MS);
 	assert_int_equal(bans_manual(f->e->bans, &b, 600 * S, FW_SCOPE_SERVICES,
 	    "t", clock_realtime(), &cause), 0);
 	enforce_flush(f->e);
-	assert_int_equal(fake.calls, 1);
+	assert_int_equal(fake.calls + fake.replaces, 2);
 
-	/* After it, one more try (2 operations: a batch and its halves),
-	 * and the next pause is twice as long. */
-	clock_fake_advance(S / 2);
+	/* After it, one run (a restore), and a pause twice as long. */
+	clock_fake_advance(50 * CLOCK_US_PER_MS);
 	enforce_flush(f->e);
-	assert_int_equal(fake.calls, 1 + 3);
-	assert_int_equal(f->e->retry_at, T0 + S + 2 * S);
+	assert_int_equal(fake.calls, 1);
+	assert_int_equal(fake.replaces, 2);
+	assert_int_equal(f->e->retry_at, clock_monotonic() +
+	    200 * CLOCK_US_PER_MS);
 
-	/* Back up: everything queued goes in one batch. */
+	/* Down for a minute, the loop spinning every 10 ms: one run per
+	 * pause, the pause capped at 5 s. */
+	runs = fake.calls + fake.replaces;
+	for (k = 0; k < 6000; k++) {
+		clock_fake_advance(10 * CLOCK_US_PER_MS);
+		enforce_flush(f->e);
+		assert_true(f->e->backoff <= ENFORCE_RETRY_MAX_US);
+	}
+	runs = fake.calls + fake.replaces - runs;
+	assert_true(runs >= 12 && runs <= 20);
+	assert_int_equal(bstat(f).active, 2);
+
+	/* Back up: everything in force goes in at the next attempt. */
 	fake.down = 0;
-	clock_fake_advance(2 * S);
+	clock_fake_advance(5 * S);
 	enforce_flush(f->e);
 	assert_int_equal(fake.nheld, 2);
 	assert_true(held(&a) && held(&b));
 	assert_int_equal(f->e->retry_at, 0);
 	assert_int_equal(f->e->backoff, ENFORCE_RETRY_MIN_US);
-	assert_int_equal(fw_stats(f->e->fw)->failures, 4);
+	assert_int_equal(fw_stats(f->e->fw)->restores, 1);
+	/* Nothing left queued. */
+	runs = fake.calls + fake.replaces;
+	enforce_flush(f->e);
+	assert_int_equal(fake.calls + fake.replaces, runs);
+}
+
+/* A backend that cannot restore: the batch again after each pause, the
+ * bisect of a failing batch bounded (not 2n runs for nothing). */
+static void
+test_retry_bounded(void **state)
+{
+	struct fx	*f = *state;
+	struct prefix	 p;
+	char		*cause = NULL;
+	unsigned	 i;
+
+	start(f, &fake_listing);
+	fake.down = 1;
+	for (i = 0; i < 1000; i++) {
+		p = nth(i);
+		assert_int_equal(bans_manual(f->e->bans, &p, 600 * S,
+		    FW_SCOPE_SERVICES, "t", T0, &cause), 0);
+	}
+	fake.calls = 0;
+	enforce_flush(f->e);
+	/* The batch, down one side to a single operation (10 levels), its
+	 * sibling: then it gives up. */
+	assert_true(fake.calls <= 1 + 10 + 2);
+	assert_int_equal(bstat(f).active, 1000);
+	assert_int_equal(f->e->retry_at, clock_monotonic() +
+	    100 * CLOCK_US_PER_MS);
+	fake.down = 0;
+	clock_fake_advance(S);
+	enforce_flush(f->e);
+	assert_int_equal(fake.nheld, 1000);
+	assert_int_equal(f->e->retry_at, 0);
 }
 
 /* Bans in the store from an earlier run. */
@@ -528,6 +601,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_bisect, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retry, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_retry_bounded, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_fw_refuses, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_own_and_reload, setup,
