@@ -91,6 +91,8 @@ CONF
 	    "$T/$name/others.log" 60
 	wait_until "$XG_WAIT" "$name: the bots' sessions are not up" \
 	    out_eq $((NBOT * 2)) bots_5222
+	wait_until "$XG_WAIT" "$name: the bots' sessions to 5280 are not up" \
+	    out_eq $NBOT bots_5280
 
 	i=$first
 	while [ $i -le $last ]; do
@@ -105,8 +107,9 @@ CONF
 	else
 		cut5280=$NBOT
 	fi
-	wait_until -i 0.05 30 "$name: the bots' sessions to 5280: $cut5280 wanted" \
-	    out_eq $cut5280 bots_5280
+	poll_until -i 0.05 30 out_eq $cut5280 bots_5280 ||
+	    fail "$name: the bots' sessions to 5280: $(bots_5280)," \
+	    "$cut5280 wanted; $(tail -5 "$T/$name/xg.log")"
 	wait_until -i 0.05 30 "$name: the bots never heard of the cut" \
 	    out_eq $cut5280 bots_client
 	if [ "$name" = allports ]; then
