@@ -1,9 +1,9 @@
 # The kill's scan fallback, end to end: what the flow table cannot name
 # is found by one filtered dump of each table (fw_kill.c).  Two phases,
 # a daemon each, 50 addresses banned by hand, each holding 2 sessions to
-# the service port 5222 and 1 to 5280, a port no service has:
+# the service port 5222 and 1 to 5299, a port no service has:
 #  - [conntrack] enabled = no (no flow table): the sessions to 5222 are
-#    cut, those to 5280 stand (a services ban does not drop it);
+#    cut, those to 5299 stand (a services ban does not drop it);
 #  - [ban] all_ports = yes (a scope wider than the services'): every
 #    session is cut, and conntrack holds none of their flows.
 # Both times the sessions of unrelated addresses stand, and the listener
@@ -20,7 +20,7 @@ ns_add_client_addrs "$CLI" 198.51.100.1 198.51.100.150
 ns_add_client_addrs "$CLI" 203.0.113.1 203.0.113.20
 ulimit -n 16384 2>/dev/null
 
-ns_spawn "$SRV" "$T/serve.log" "$XGLOAD" serve -l 192.0.2.1 -p 5222,5280 \
+ns_spawn "$SRV" "$T/serve.log" "$XGLOAD" serve -l 192.0.2.1 -p 5222,5299 \
     --seconds 300
 wait_for_line 'listening' "$T/serve.log"
 
@@ -40,8 +40,8 @@ listeners() {
 bots_5222() {
 	socks "$SRV" '( sport = :5222 )' dst 198.51.100.0/24
 }
-bots_5280() {
-	socks "$SRV" '( sport = :5280 )' dst 198.51.100.0/24
+bots_5299() {
+	socks "$SRV" '( sport = :5299 )' dst 198.51.100.0/24
 }
 bots_client() {
 	socks "$CLI" src 198.51.100.0/24
@@ -50,9 +50,9 @@ bots_client() {
 # phase NAME FIRST CONF-LINES: bots 198.51.100.FIRST.. (+NBOT-1), each
 # banned by hand under a daemon with CONF-LINES added.
 phase() {
-	local name=$1 first=$2 extra=$3 last bots5222 bots5280 others xg
+	local name=$1 first=$2 extra=$3 last bots5222 bots5299 others xg
 	local net="198.51.100.$first-198.51.100.$((first + NBOT - 1))"
-	local cut5280
+	local cut5299
 
 	last=$((first + NBOT - 1))
 	mkdir -p "$T/$name"
@@ -77,22 +77,22 @@ CONF
 	ns_spawn "$CLI" "$T/$name/bots5222.log" "$XGLOAD" hold -d 192.0.2.1 \
 	    -p 5222 -n $((NBOT * 2)) -s "$net" --seconds 120
 	bots5222=$NS_PID
-	ns_spawn "$CLI" "$T/$name/bots5280.log" "$XGLOAD" hold -d 192.0.2.1 \
-	    -p 5280 -n $NBOT -s "$net" --seconds 120
-	bots5280=$NS_PID
+	ns_spawn "$CLI" "$T/$name/bots5299.log" "$XGLOAD" hold -d 192.0.2.1 \
+	    -p 5299 -n $NBOT -s "$net" --seconds 120
+	bots5299=$NS_PID
 	ns_spawn "$CLI" "$T/$name/others.log" "$XGLOAD" hold -d 192.0.2.1 \
 	    -p 5222 -n $((NOTHER * 2)) -s 203.0.113.1-203.0.113.10 \
 	    --seconds 120
 	others=$NS_PID
 	wait_for_line "established=$((NBOT * 2)) failed=0" \
 	    "$T/$name/bots5222.log" 60
-	wait_for_line "established=$NBOT failed=0" "$T/$name/bots5280.log" 60
+	wait_for_line "established=$NBOT failed=0" "$T/$name/bots5299.log" 60
 	wait_for_line "established=$((NOTHER * 2)) failed=0" \
 	    "$T/$name/others.log" 60
 	wait_until "$XG_WAIT" "$name: the bots' sessions are not up" \
 	    out_eq $((NBOT * 2)) bots_5222
-	wait_until "$XG_WAIT" "$name: the bots' sessions to 5280 are not up" \
-	    out_eq $NBOT bots_5280
+	wait_until "$XG_WAIT" "$name: the bots' sessions to 5299 are not up" \
+	    out_eq $NBOT bots_5299
 
 	i=$first
 	while [ $i -le $last ]; do
@@ -103,15 +103,15 @@ CONF
 	wait_until -i 0.05 30 "$name: the bots' sessions to 5222 were not cut" \
 	    out_eq 0 bots_5222
 	if [ "$name" = allports ]; then
-		cut5280=0
+		cut5299=0
 	else
-		cut5280=$NBOT
+		cut5299=$NBOT
 	fi
-	poll_until -i 0.05 30 out_eq $cut5280 bots_5280 ||
-	    fail "$name: the bots' sessions to 5280: $(bots_5280)," \
-	    "$cut5280 wanted; $(tail -5 "$T/$name/xg.log")"
+	poll_until -i 0.05 30 out_eq $cut5299 bots_5299 ||
+	    fail "$name: the bots' sessions to 5299: $(bots_5299)," \
+	    "$cut5299 wanted; $(tail -5 "$T/$name/xg.log")"
 	wait_until -i 0.05 30 "$name: the bots never heard of the cut" \
-	    out_eq $cut5280 bots_client
+	    out_eq $cut5299 bots_client
 	if [ "$name" = allports ]; then
 		bot_flows() {
 			ns_ct "$SRV" -L -p tcp 2>/dev/null |
@@ -135,13 +135,13 @@ CONF
 
 	ns_stop "$bots5222"
 	expect_grep "peer_closed=$((NBOT * 2)) " "$T/$name/bots5222.log"
-	ns_stop "$bots5280"
+	ns_stop "$bots5299"
 	ns_stop "$others"
 	expect_grep "peer_closed=0 " "$T/$name/others.log"
 	xgc status > "$T/$name/status.txt" || fail "$name: status"
 	ns_stop "$xg" 10 || fail "$name: the daemon exited $?"
 	echo "$name: $NBOT bans, $((NBOT * 3)) bot sessions," \
-	    "$((NBOT * 2 + NBOT - cut5280)) cut; $((NOTHER * 2)) others stand"
+	    "$((NBOT * 2 + NBOT - cut5299)) cut; $((NOTHER * 2)) others stand"
 }
 
 phase noct 1 "[conntrack]
