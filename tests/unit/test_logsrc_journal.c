@@ -15,7 +15,9 @@
 #include <sys/stat.h>
 
 #include <ftw.h>
+#include <inttypes.h>
 #include <stdio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "unit_db.h"
@@ -211,6 +213,115 @@ test_follow(void **state)
 	logsrc_journal_close(lj);
 }
 
+/*
+ * The time budget: each entry is made to cost COST_US (a clock that runs
+ * ahead of the system's by that much per entry), so a wake-up may pass
+ * LOOP_BUDGET_US / COST_US entries, rounded up to the next look at the
+ * clock.
+ */
+#define COST_US		10
+#define NBULK		3000
+
+struct costly {
+	uint64_t	 n;		/* entries seen */
+	int		 order;		/* all in order so far */
+	int64_t		 skew;		/* us the clock is ahead */
+};
+
+static int64_t
+costly_clock(enum clock_kind kind, void *arg)
+{
+	const struct costly	*c = arg;
+	struct timespec		 ts;
+
+	clock_gettime(kind == CLOCK_KIND_MONOTONIC ? CLOCK_MONOTONIC :
+	    CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * CLOCK_US_PER_SEC + ts.tv_nsec / 1000 +
+	    (kind == CLOCK_KIND_MONOTONIC ? c->skew : 0);
+}
+
+static void
+costly_cb(const char *msg, size_t len, int64_t t, void *arg)
+{
+	struct costly	*c = arg;
+	char		 want[32];
+
+	(void)t;
+	snprintf(want, sizeof(want), "bulk %08" PRIu64, c->n);
+	if (len != strlen(want) || memcmp(msg, want, len) != 0)
+		c->order = 0;
+	c->n++;
+	c->skew += COST_US;
+}
+
+/* NBULK entries at once, "bulk 00000000" on. */
+static void
+jwrite_bulk(struct fixture *f)
+{
+	char	 cmd[256];
+	FILE	*p;
+	int	 i;
+
+	snprintf(cmd, sizeof(cmd), "%s --output=%s/x.journal "
+	    "--split-mode=none - 2>/dev/null", JREMOTE, f->dir);
+	assert_non_null(p = popen(cmd, "w"));
+	for (i = 0; i < NBULK; i++) {
+		f->seq++;
+		fprintf(p, "__REALTIME_TIMESTAMP=%lld\n"
+		    "__MONOTONIC_TIMESTAMP=%llu\n"
+		    "_BOOT_ID=0123456789abcdef0123456789abcdef\n_HOSTNAME=h\n"
+		    "_SYSTEMD_UNIT=prosody.service\nMESSAGE=bulk %08d\n\n",
+		    (long long)(T0 + (int64_t)f->seq * CLOCK_US_PER_SEC),
+		    (unsigned long long)f->seq, i);
+	}
+	assert_int_equal(pclose(p), 0);
+}
+
+/* A backlog read within the time budget: no wake-up passes more entries
+ * than it allows, the rest follows without another write, every entry
+ * once, in order. */
+static void
+test_budget(void **state)
+{
+	struct fixture		*f = *state;
+	struct logsrc_journal	*lj;
+	struct costly		 c = { .order = 1 };
+	char			*cause = NULL;
+	uint64_t		 before, most = 0;
+	unsigned		 allowed;
+	int			 iters = 0;
+
+	allowed = (LOOP_BUDGET_US / COST_US + LOGSRC_JOURNAL_BUDGET_EVERY -
+	    1) / LOGSRC_JOURNAL_BUDGET_EVERY * LOGSRC_JOURNAL_BUDGET_EVERY;
+	jwrites(f, "old");
+	lj = logsrc_journal_open(f->loop, "test", "prosody", NULL, f->dir,
+	    NULL, 100, costly_cb, &c, &cause);
+	if (lj == NULL)
+		fail_msg("%s", cause);
+	quiet(f);
+	assert_int_equal(c.n, 0);
+
+	jwrite_bulk(f);
+	clock_set_source(costly_clock, &c);
+	while (c.n < NBULK && iters < 5000) {
+		before = c.n;
+		loop_run_once(f->loop, 50);
+		iters++;
+		if (c.n - before > most)
+			most = c.n - before;
+	}
+	clock_set_source(NULL, NULL);
+	assert_int_equal(c.n, NBULK);
+	assert_true(c.order);
+	assert_true(most > 0);
+	assert_true(most <= allowed);
+	assert_true(iters >= NBULK / (int)allowed);
+	quiet(f);
+	assert_int_equal(c.n, NBULK);
+	assert_null(lj->more);
+	logsrc_journal_close(lj);
+}
+
 static void
 test_matches(void **state)
 {
@@ -368,6 +479,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_follow, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_budget, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_matches, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cursor, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vacuumed, setup,
