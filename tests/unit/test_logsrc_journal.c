@@ -17,9 +17,9 @@
 #include <ftw.h>
 #include <inttypes.h>
 #include <stdio.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "unit_budget.h"
 #include "unit_db.h"
 
 #define JREMOTE		"/lib/systemd/systemd-journal-remote"
@@ -214,10 +214,8 @@ test_follow(void **state)
 }
 
 /*
- * The time budget: each entry is made to cost COST_US (a clock that runs
- * ahead of the system's by that much per entry), so a wake-up may pass
- * LOOP_BUDGET_US / COST_US entries, rounded up to the next look at the
- * clock.
+ * The time budget: each entry is made to cost COST_US (unit_budget.h's
+ * clock runs ahead by that much per entry).
  */
 #define COST_US		10
 #define NBULK		3000
@@ -225,20 +223,7 @@ test_follow(void **state)
 struct costly {
 	uint64_t	 n;		/* entries seen */
 	int		 order;		/* all in order so far */
-	int64_t		 skew;		/* us the clock is ahead */
 };
-
-static int64_t
-costly_clock(enum clock_kind kind, void *arg)
-{
-	const struct costly	*c = arg;
-	struct timespec		 ts;
-
-	clock_gettime(kind == CLOCK_KIND_MONOTONIC ? CLOCK_MONOTONIC :
-	    CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * CLOCK_US_PER_SEC + ts.tv_nsec / 1000 +
-	    (kind == CLOCK_KIND_MONOTONIC ? c->skew : 0);
-}
 
 static void
 costly_cb(const char *msg, size_t len, int64_t t, void *arg)
@@ -251,7 +236,7 @@ costly_cb(const char *msg, size_t len, int64_t t, void *arg)
 	if (len != strlen(want) || memcmp(msg, want, len) != 0)
 		c->order = 0;
 	c->n++;
-	c->skew += COST_US;
+	unit_budget_ahead_us += COST_US;
 }
 
 /* NBULK entries at once, "bulk 00000000" on. */
@@ -287,12 +272,10 @@ test_budget(void **state)
 	struct logsrc_journal	*lj;
 	struct costly		 c = { .order = 1 };
 	char			*cause = NULL;
-	uint64_t		 before, most = 0;
-	unsigned		 allowed;
-	int			 iters = 0;
+	uint64_t		 most, allowed;
+	int			 iters;
 
-	allowed = (LOOP_BUDGET_US / COST_US + LOGSRC_JOURNAL_BUDGET_EVERY -
-	    1) / LOGSRC_JOURNAL_BUDGET_EVERY * LOGSRC_JOURNAL_BUDGET_EVERY;
+	allowed = unit_budget_allowed(COST_US, LOGSRC_JOURNAL_BUDGET_EVERY);
 	jwrites(f, "old");
 	lj = logsrc_journal_open(f->loop, "test", "prosody", NULL, f->dir,
 	    NULL, 100, costly_cb, &c, &cause);
@@ -302,20 +285,12 @@ test_budget(void **state)
 	assert_int_equal(c.n, 0);
 
 	jwrite_bulk(f);
-	clock_set_source(costly_clock, &c);
-	while (c.n < NBULK && iters < 5000) {
-		before = c.n;
-		loop_run_once(f->loop, 50);
-		iters++;
-		if (c.n - before > most)
-			most = c.n - before;
-	}
-	clock_set_source(NULL, NULL);
+	iters = unit_budget_run(f->loop, &c.n, NBULK, 5000, &most);
 	assert_int_equal(c.n, NBULK);
 	assert_true(c.order);
 	assert_true(most > 0);
 	assert_true(most <= allowed);
-	assert_true(iters >= NBULK / (int)allowed);
+	assert_true(iters >= (int)(NBULK / allowed));
 	quiet(f);
 	assert_int_equal(c.n, NBULK);
 	assert_null(lj->more);

@@ -6,12 +6,12 @@
 #include "unit.h"
 
 #include "../../src/tail.c"
+#include "unit_budget.h"
 
 #include <sys/stat.h>
 
 #include <ftw.h>
 #include <stdio.h>
-#include <time.h>
 
 #define GUARD_SECONDS	20
 #define WAIT_MS		3000	/* upper bound for anything to arrive */
@@ -961,29 +961,14 @@ test_slices(void **state)
 
 /*
  * The time budget: the consumers of lines are made to cost COST_US each
- * (a clock that runs ahead of the system's by that much per line), so a
- * wake-up may pass LOOP_BUDGET_US / COST_US lines, rounded up to the next
- * look at the clock.
+ * (unit_budget.h's clock runs ahead by that much per line).
  */
 #define COST_US		10
 
 struct costly {
 	uint64_t	 n;		/* lines seen */
 	int		 order;		/* all in order so far */
-	int64_t		 skew;		/* us the clock is ahead */
 };
-
-static int64_t
-costly_clock(enum clock_kind kind, void *arg)
-{
-	const struct costly	*c = arg;
-	struct timespec		 ts;
-
-	clock_gettime(kind == CLOCK_KIND_MONOTONIC ? CLOCK_MONOTONIC :
-	    CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * CLOCK_US_PER_SEC + ts.tv_nsec / 1000 +
-	    (kind == CLOCK_KIND_MONOTONIC ? c->skew : 0);
-}
 
 static void
 costly_cb(const char *line, size_t len, void *arg)
@@ -995,7 +980,7 @@ costly_cb(const char *line, size_t len, void *arg)
 	if (len != 31 || memcmp(line, want, len) != 0)
 		c->order = 0;
 	c->n++;
-	c->skew += COST_US;
+	unit_budget_ahead_us += COST_US;
 }
 
 static void
@@ -1022,17 +1007,15 @@ test_budget(void **state)
 	struct tail_pos	 pos;
 	struct tail_stats stats;
 	char		*buf, *p = fpath(f, "log");
-	uint64_t	 before, most = 0, nlines = 65536, i;
+	uint64_t	 most, allowed, nlines = 65536, i;
 	size_t		 len = 32;
-	int		 fds[2], ready = 0, iters = 0;
-	unsigned	 allowed;
+	int		 fds[2], ready = 0, iters;
 
 	buf = xmalloc(nlines * len + 1);	/* snprintf's last NUL */
 	for (i = 0; i < nlines; i++)
 		snprintf(buf + i * len, len + 1, "%031" PRIu64 "\n", i);
 	put(p, buf, nlines * len, O_APPEND);
-	allowed = (LOOP_BUDGET_US / COST_US + TAIL_BUDGET_LINES - 1) /
-	    TAIL_BUDGET_LINES * TAIL_BUDGET_LINES;
+	allowed = unit_budget_allowed(COST_US, TAIL_BUDGET_LINES);
 
 	/* From the start of this very file. */
 	t = tail_open(f->loop, p, NULL, &test_key, 8192, costly_cb, &c,
@@ -1050,15 +1033,7 @@ test_budget(void **state)
 	assert_int_equal(loop_fd_add(f->loop, fds[0], LOOP_READ, ready_cb,
 	    &ready), 0);
 
-	clock_set_source(costly_clock, &c);
-	while (c.n < nlines && iters < 20000) {
-		before = c.n;
-		loop_run_once(f->loop, 100);
-		iters++;
-		if (c.n - before > most)
-			most = c.n - before;
-	}
-	clock_set_source(NULL, NULL);
+	iters = unit_budget_run(f->loop, &c.n, nlines, 20000, &most);
 
 	assert_int_equal(c.n, nlines);
 	assert_true(c.order);
