@@ -796,11 +796,12 @@ tail_read(struct tail *t)
 	struct stat	st;
 	size_t		done = 0, took;
 	ssize_t		n;
+	int		spent = 0;
 
 	/* How far it went, should it be truncated before we get there. */
 	if (fstat(t->fd, &st) == 0 && (uint64_t)st.st_size > t->seen)
 		t->seen = (uint64_t)st.st_size;
-	while (done < TAIL_SLICE) {
+	while (done < TAIL_SLICE && !spent) {
 		n = pread(t->fd, t->chunk, TAIL_CHUNK, (off_t)t->offset);
 		if (n == -1 && errno == EINTR)
 			continue;
@@ -817,13 +818,14 @@ tail_read(struct tail *t)
 		t->stats.bytes += (uint64_t)took;
 		done += took;
 		/* Out of time: the rest of the chunk is read again. */
-		if (took < (size_t)n)
-			return 0;
+		spent = took < (size_t)n;
 	}
-	if (done >= TAIL_SLICE)
-		return 0;
+	/* Also when a backlog never lets it reach the end: the head is what
+	 * truncation is told by. */
 	if (t->headlen < TAIL_HEAD_MAX)
 		tail_read_head(t);
+	if (done >= TAIL_SLICE || spent)
+		return 0;
 
 	/* At the end: did the file shrink under us? */
 	if (fstat(t->fd, &st) == 0 && (uint64_t)st.st_size < t->offset) {
