@@ -19,8 +19,9 @@
  * NUL, possibly binary: it is passed on with its length, and one longer
  * than maxline is counted and skipped (the data threshold keeps libsystemd
  * from decompressing more of it than that).  A wake-up reads at most
- * LOGSRC_JOURNAL_SLICE entries or bytes; a 0 ms timer continues, so a
- * backlog shares the loop with everything else.
+ * LOGSRC_JOURNAL_SLICE entries or bytes, and stops after an entry once it
+ * has taken LOOP_BUDGET_US; a 0 ms timer continues, so a backlog shares
+ * the loop with everything else.
  *
  * Position.  After each read the cursor of the last entry read is kept
  * (sd_journal_get_cursor(); while nothing has been read, none); logsrc.c
@@ -52,6 +53,8 @@
 #define LOGSRC_JOURNAL_POLL_MIN_MS	50	/* however soon asked */
 #define LOGSRC_JOURNAL_SLICE		(1024 * 1024)	/* entries, bytes */
 #define LOGSRC_JOURNAL_FIELD_MAX	64	/* a field name, as journald */
+#define LOGSRC_JOURNAL_BUDGET_EVERY	64	/* entries between looks at
+						 * the clock */
 
 struct logsrc_journal {
 	struct loop		*loop;
@@ -202,16 +205,20 @@ logsrc_journal_keep_cursor(struct logsrc_journal *lj)
 }
 
 /*
- * Reads what has arrived, up to a slice.  Returns 1 if it stopped at the
- * slice's bound (more may wait), else 0.
+ * Reads what has arrived, up to a slice or the wake-up's time budget.
+ * Returns 1 if it stopped at either bound (more may wait), else 0.
  */
 static int
 logsrc_journal_read(struct logsrc_journal *lj)
 {
-	size_t	n = 0, bytes = 0;
-	int	r, moved = 0;
+	struct loop_budget	budget;
+	size_t			n = 0, bytes = 0;
+	int			r, moved = 0, spent = 0;
 
-	while (n < LOGSRC_JOURNAL_SLICE && bytes < LOGSRC_JOURNAL_SLICE) {
+	loop_budget_start(&budget, LOOP_BUDGET_US,
+	    LOGSRC_JOURNAL_BUDGET_EVERY);
+	while (n < LOGSRC_JOURNAL_SLICE && bytes < LOGSRC_JOURNAL_SLICE &&
+	    !spent) {
 		if (lj->pending) {
 			lj->pending = 0;
 			r = 1;
@@ -226,12 +233,14 @@ logsrc_journal_read(struct logsrc_journal *lj)
 		moved = 1;
 		n++;
 		bytes += logsrc_journal_entry(lj) + 1;
+		spent = loop_budget_spent(&budget);
 	}
 	/* sd_journal_next() returning 0 leaves the handle on the last entry
 	 * read, so this is its cursor. */
 	if (moved)
 		logsrc_journal_keep_cursor(lj);
-	return n >= LOGSRC_JOURNAL_SLICE || bytes >= LOGSRC_JOURNAL_SLICE;
+	return spent || n >= LOGSRC_JOURNAL_SLICE ||
+	    bytes >= LOGSRC_JOURNAL_SLICE;
 }
 
 static int64_t

@@ -513,6 +513,27 @@ loop_cpu_us(void)
 	return (int64_t)ts.tv_sec * CLOCK_US_PER_SEC + ts.tv_nsec / 1000;
 }
 
+void
+loop_budget_start(struct loop_budget *b, int64_t us, unsigned every)
+{
+	b->end = clock_monotonic() + us;
+	b->every = every > 0 ? every : 1;
+	b->left = b->every;
+	b->spent = 0;
+}
+
+int
+loop_budget_spent(struct loop_budget *b)
+{
+	if (b->spent)
+		return 1;
+	if (--b->left > 0)
+		return 0;
+	b->left = b->every;
+	b->spent = clock_monotonic() >= b->end;
+	return b->spent;
+}
+
 /* Callback name ran from t0 until now: the iteration's slowest yet? */
 static void
 loop_timed(struct loop *loop, const char *name, int64_t t0)

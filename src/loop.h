@@ -110,6 +110,27 @@ struct loop_stats {
 
 void		 loop_get_stats(const struct loop *, struct loop_stats *);
 
+/*
+ * A time budget for one wake-up's work, so that a source with a backlog
+ * leaves the loop to the others (the owner continues with a 0 ms timer).
+ * Asked after each unit of work, it reads the clock only every `every`
+ * units; once spent it stays spent.  The default, LOOP_BUDGET_US, is what
+ * ct.c gives its event socket.
+ */
+#define LOOP_BUDGET_US	5000
+
+struct loop_budget {
+	int64_t		 end;		/* clock_monotonic(), us */
+	unsigned	 every;
+	unsigned	 left;		/* units until the next look */
+	int		 spent;
+};
+
+void		 loop_budget_start(struct loop_budget *, int64_t us,
+		     unsigned every);
+/* Counts one unit done; 1 if the budget is spent. */
+int		 loop_budget_spent(struct loop_budget *);
+
 /* Status and metrics: the loop line. */
 struct status_group;
 extern const struct status_group loop_status_group;

@@ -13,8 +13,11 @@
  * last byte consumed; bytes of an unfinished line are held in `line` (at
  * most maxline of them), and a line found to be longer than maxline puts
  * the tail in `skipping` mode until the next newline, so sync is never
- * lost.  One wake-up reads at most TAIL_SLICE bytes; if more remains a 0 ms
- * timer continues, so a huge backlog shares the loop with everything else.
+ * lost.  One wake-up reads at most TAIL_SLICE bytes, and stops after a
+ * line once it has taken LOOP_BUDGET_US (the lines' consumers, the
+ * filters, cost far more than the reading); if more remains a 0 ms timer
+ * continues, so a huge backlog shares the loop with everything else, and
+ * what is left is read without waiting for another inotify event.
  *
  * Rotation: the path is only looked at (stat) when the directory says the
  * name changed, on the safety timer, or while no file is open.  When it
@@ -78,6 +81,7 @@
 #define TAIL_CHUNK	(64 * 1024)	/* one pread() */
 #define TAIL_LINKS_MAX	40		/* links resolved, as the kernel */
 #define TAIL_SLICE	(1024 * 1024)	/* bytes read per loop wake-up */
+#define TAIL_BUDGET_LINES 64		/* lines between looks at the clock */
 #define TAIL_GENS_MAX	128		/* rotated generations looked at */
 #define TAIL_DIRENTS_MAX 65536		/* directory entries read for them */
 
@@ -133,6 +137,7 @@ struct tail {
 	int			 wfile;		/* watch on the open file, or -1 */
 	struct loop_timer	*safety;
 	struct loop_timer	*more;		/* continuation, or NULL */
+	struct loop_budget	 budget;	/* of this wake-up */
 	int			 check_path;	/* stat the path after reading */
 	struct loop_timer	*grace;		/* a rotated file's next look */
 
@@ -175,13 +180,17 @@ tail_emit(struct tail *t, const char *p, size_t len)
 	t->cb(p, len, t->arg);
 }
 
-/* Splits a chunk read at offset base into lines; the rest waits in
- * t->line. */
-static void
+/*
+ * Splits a chunk read at offset base into lines; the rest waits in
+ * t->line.  Returns how much of it was taken: all of it, or less when the
+ * wake-up's budget ran out, just after a line (so nothing is held).
+ */
+static size_t
 tail_feed(struct tail *t, const char *p, size_t len, uint64_t base)
 {
 	const char	*start = p, *nl;
 	size_t		 n;
+	int		 emitted = 0;
 
 	while (len > 0) {
 		nl = memchr(p, '\n', len);
@@ -196,19 +205,25 @@ tail_feed(struct tail *t, const char *p, size_t len, uint64_t base)
 		} else if (nl == NULL) {
 			memcpy(t->line + t->linelen, p, n);
 			t->linelen += n;
-		} else if (t->linelen == 0)
+		} else if (t->linelen == 0) {
 			tail_emit(t, p, n);
-		else {
+			emitted = 1;
+		} else {
 			memcpy(t->line + t->linelen, p, n);
 			tail_emit(t, t->line, t->linelen + n);
 			t->linelen = 0;
+			emitted = 1;
 		}
 		if (nl == NULL)
 			break;
 		p = nl + 1;
 		t->linestart = base + (uint64_t)(p - start);
 		len -= n + 1;
+		if (emitted && loop_budget_spent(&t->budget))
+			return (size_t)(p - start);
+		emitted = 0;
 	}
+	return (size_t)(p - start) + len;
 }
 
 /* Forgets the unfinished line (the file it came from is gone). */
@@ -771,20 +786,22 @@ tail_check_head(struct tail *t)
 }
 
 /*
- * Reads the open file from offset, at most TAIL_SLICE bytes.  Returns 1 if
- * it stopped at the end of the file, 0 if more remains.
+ * Reads the open file from offset, at most TAIL_SLICE bytes and within the
+ * wake-up's budget.  Returns 1 if it stopped at the end of the file, 0 if
+ * more remains.
  */
 static int
 tail_read(struct tail *t)
 {
 	struct stat	st;
-	size_t		done = 0;
+	size_t		done = 0, took;
 	ssize_t		n;
+	int		spent = 0;
 
 	/* How far it went, should it be truncated before we get there. */
 	if (fstat(t->fd, &st) == 0 && (uint64_t)st.st_size > t->seen)
 		t->seen = (uint64_t)st.st_size;
-	while (done < TAIL_SLICE) {
+	while (done < TAIL_SLICE && !spent) {
 		n = pread(t->fd, t->chunk, TAIL_CHUNK, (off_t)t->offset);
 		if (n == -1 && errno == EINTR)
 			continue;
@@ -796,15 +813,19 @@ tail_read(struct tail *t)
 		}
 		if (n == 0)
 			break;
-		tail_feed(t, t->chunk, (size_t)n, t->offset);
-		t->offset += (uint64_t)n;
-		t->stats.bytes += (uint64_t)n;
-		done += (size_t)n;
+		took = tail_feed(t, t->chunk, (size_t)n, t->offset);
+		t->offset += (uint64_t)took;
+		t->stats.bytes += (uint64_t)took;
+		done += took;
+		/* Out of time: the rest of the chunk is read again. */
+		spent = took < (size_t)n;
 	}
-	if (done >= TAIL_SLICE)
-		return 0;
+	/* Also when a backlog never lets it reach the end: the head is what
+	 * truncation is told by. */
 	if (t->headlen < TAIL_HEAD_MAX)
 		tail_read_head(t);
+	if (done >= TAIL_SLICE || spent)
+		return 0;
 
 	/* At the end: did the file shrink under us? */
 	if (fstat(t->fd, &st) == 0 && (uint64_t)st.st_size < t->offset) {
@@ -923,11 +944,13 @@ tail_more_cb(struct loop *loop, struct loop_timer *timer, void *arg)
 
 /*
  * Reads what is there, then (when asked) follows the path to a new file.
- * Stops after one slice, leaving a continuation behind.
+ * Stops after one slice or the budget, leaving a continuation behind: the
+ * decisions on rotation are taken when the reading has caught up.
  */
 static void
 tail_run(struct tail *t)
 {
+	loop_budget_start(&t->budget, LOOP_BUDGET_US, TAIL_BUDGET_LINES);
 	if (t->fd != -1)
 		tail_check_head(t);
 	for (;;) {

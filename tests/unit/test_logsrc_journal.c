@@ -15,9 +15,11 @@
 #include <sys/stat.h>
 
 #include <ftw.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <unistd.h>
 
+#include "unit_budget.h"
 #include "unit_db.h"
 
 #define JREMOTE		"/lib/systemd/systemd-journal-remote"
@@ -211,6 +213,90 @@ test_follow(void **state)
 	logsrc_journal_close(lj);
 }
 
+/*
+ * The time budget: each entry is made to cost COST_US (unit_budget.h's
+ * clock runs ahead by that much per entry).
+ */
+#define COST_US		10
+#define NBULK		3000
+
+struct costly {
+	uint64_t	 n;		/* entries seen */
+	int		 order;		/* all in order so far */
+};
+
+static void
+costly_cb(const char *msg, size_t len, int64_t t, void *arg)
+{
+	struct costly	*c = arg;
+	char		 want[32];
+
+	(void)t;
+	snprintf(want, sizeof(want), "bulk %08" PRIu64, c->n);
+	if (len != strlen(want) || memcmp(msg, want, len) != 0)
+		c->order = 0;
+	c->n++;
+	unit_budget_ahead_us += COST_US;
+}
+
+/* NBULK entries at once, "bulk 00000000" on. */
+static void
+jwrite_bulk(struct fixture *f)
+{
+	char	 cmd[256];
+	FILE	*p;
+	int	 i;
+
+	snprintf(cmd, sizeof(cmd), "%s --output=%s/x.journal "
+	    "--split-mode=none - 2>/dev/null", JREMOTE, f->dir);
+	assert_non_null(p = popen(cmd, "w"));
+	for (i = 0; i < NBULK; i++) {
+		f->seq++;
+		fprintf(p, "__REALTIME_TIMESTAMP=%lld\n"
+		    "__MONOTONIC_TIMESTAMP=%llu\n"
+		    "_BOOT_ID=0123456789abcdef0123456789abcdef\n_HOSTNAME=h\n"
+		    "_SYSTEMD_UNIT=prosody.service\nMESSAGE=bulk %08d\n\n",
+		    (long long)(T0 + (int64_t)f->seq * CLOCK_US_PER_SEC),
+		    (unsigned long long)f->seq, i);
+	}
+	assert_int_equal(pclose(p), 0);
+}
+
+/* A backlog read within the time budget: no wake-up passes more entries
+ * than it allows, the rest follows without another write, every entry
+ * once, in order. */
+static void
+test_budget(void **state)
+{
+	struct fixture		*f = *state;
+	struct logsrc_journal	*lj;
+	struct costly		 c = { .order = 1 };
+	char			*cause = NULL;
+	uint64_t		 most, allowed;
+	int			 iters;
+
+	allowed = unit_budget_allowed(COST_US, LOGSRC_JOURNAL_BUDGET_EVERY);
+	jwrites(f, "old");
+	lj = logsrc_journal_open(f->loop, "test", "prosody", NULL, f->dir,
+	    NULL, 100, costly_cb, &c, &cause);
+	if (lj == NULL)
+		fail_msg("%s", cause);
+	quiet(f);
+	assert_int_equal(c.n, 0);
+
+	jwrite_bulk(f);
+	iters = unit_budget_run(f->loop, &c.n, NBULK, 5000, &most);
+	assert_int_equal(c.n, NBULK);
+	assert_true(c.order);
+	assert_true(most > 0);
+	assert_true(most <= allowed);
+	assert_true(iters >= (int)(NBULK / allowed));
+	quiet(f);
+	assert_int_equal(c.n, NBULK);
+	assert_null(lj->more);
+	logsrc_journal_close(lj);
+}
+
 static void
 test_matches(void **state)
 {
@@ -368,6 +454,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_follow, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_budget, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_matches, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cursor, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vacuumed, setup,

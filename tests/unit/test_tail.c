@@ -6,6 +6,7 @@
 #include "unit.h"
 
 #include "../../src/tail.c"
+#include "unit_budget.h"
 
 #include <sys/stat.h>
 
@@ -959,6 +960,105 @@ test_slices(void **state)
 }
 
 /*
+ * The time budget: the consumers of lines are made to cost COST_US each
+ * (unit_budget.h's clock runs ahead by that much per line).
+ */
+#define COST_US		10
+
+struct costly {
+	uint64_t	 n;		/* lines seen */
+	int		 order;		/* all in order so far */
+};
+
+static void
+costly_cb(const char *line, size_t len, void *arg)
+{
+	struct costly	*c = arg;
+	char		 want[32];
+
+	snprintf(want, sizeof want, "%031" PRIu64, c->n);
+	if (len != 31 || memcmp(line, want, len) != 0)
+		c->order = 0;
+	c->n++;
+	unit_budget_ahead_us += COST_US;
+}
+
+static void
+ready_cb(struct loop *loop, int fd, int events, void *arg)
+{
+	(void)loop;
+	(void)fd;
+	(void)events;
+	(*(int *)arg)++;
+}
+
+/*
+ * A backlog of 2 MB read within the time budget: no wake-up passes more
+ * lines than the budget allows, the rest follows on the next iterations
+ * without another write (no inotify event), another ready descriptor is
+ * served in each of them, and every line comes exactly once, in order.
+ */
+static void
+test_budget(void **state)
+{
+	struct fixture	*f = *state;
+	struct costly	 c = { .order = 1 };
+	struct tail	*t;
+	struct tail_pos	 pos;
+	struct tail_stats stats;
+	char		*buf, *p = fpath(f, "log");
+	uint64_t	 most, allowed, nlines = 65536, i;
+	size_t		 len = 32;
+	int		 fds[2], ready = 0, iters;
+
+	buf = xmalloc(nlines * len + 1);	/* snprintf's last NUL */
+	for (i = 0; i < nlines; i++)
+		snprintf(buf + i * len, len + 1, "%031" PRIu64 "\n", i);
+	put(p, buf, nlines * len, O_APPEND);
+	allowed = unit_budget_allowed(COST_US, TAIL_BUDGET_LINES);
+
+	/* From the start of this very file. */
+	t = tail_open(f->loop, p, NULL, &test_key, 8192, costly_cb, &c,
+	    &(char *){ NULL });
+	assert_non_null(t);
+	tail_get_pos(t, &pos);
+	tail_close(t);
+	pos.offset = 0;
+	pos.headlen = 0;
+	t = tail_open(f->loop, p, &pos, &test_key, 8192, costly_cb, &c,
+	    &(char *){ NULL });
+	assert_non_null(t);
+	assert_int_equal(pipe(fds), 0);
+	assert_int_equal(write(fds[1], "x", 1), 1);	/* ready for good */
+	assert_int_equal(loop_fd_add(f->loop, fds[0], LOOP_READ, ready_cb,
+	    &ready), 0);
+
+	iters = unit_budget_run(f->loop, &c.n, nlines, 20000, &most);
+
+	assert_int_equal(c.n, nlines);
+	assert_true(c.order);
+	assert_true(most > 0);
+	assert_true(most <= allowed);
+	assert_true(iters >= (int)(nlines / allowed));
+	assert_true(ready >= iters - 1);
+	tail_get_stats(t, &stats);
+	assert_int_equal(stats.bytes, nlines * len);
+	/* Nothing more, nothing again. */
+	run_for(f->loop, QUIET_MS);
+	assert_int_equal(c.n, nlines);
+	assert_null(t->more);
+	tail_get_pos(t, &pos);
+	assert_int_equal(pos.offset, nlines * len);
+
+	loop_fd_del(f->loop, fds[0]);
+	close(fds[0]);
+	close(fds[1]);
+	tail_close(t);
+	free(buf);
+	free(p);
+}
+
+/*
  * The server's user owns the log directory: at a rotation it plants a link
  * to a file it cannot read, then another user's file, then a hard link.
  * None is read, each is counted once, and the proper file that follows is.
@@ -1253,6 +1353,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_binary, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_many_files, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_budget, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_slices, setup,
 		    teardown),
