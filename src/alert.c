@@ -457,6 +457,22 @@ alerts_ban(enum ban_change what, const struct ban *b, int64_t now,
 	free(m);
 }
 
+/* A message of its own (no ban, no digest); the caller writes its text. */
+static struct alert_msg *
+alert_msg_new(enum conf_alert_event ev, const char *name, int sev,
+    int64_t now, uint64_t count)
+{
+	struct alert_msg	*m;
+
+	m = xcalloc(1, sizeof(*m));
+	m->ev = ev;
+	m->name = name;
+	m->sev = sev;
+	m->time = now;
+	m->count = count;
+	return m;
+}
+
 /* Tells the overruns noted since the last message, if any. */
 static void
 alert_overrun_flush(struct alerts *as, int64_t now)
@@ -467,12 +483,8 @@ alert_overrun_flush(struct alerts *as, int64_t now)
 	    (as->overrun_sent != 0 && now - as->overrun_sent <
 	    ALERT_OVERRUN_GAP))
 		return;
-	m = xcalloc(1, sizeof(*m));
-	m->ev = CONF_AEV_OVERRUN;
-	m->name = "overrun";
-	m->sev = CONF_SEV_WARNING;
-	m->time = now;
-	m->count = as->overruns_new;
+	m = alert_msg_new(CONF_AEV_OVERRUN, "overrun", CONF_SEV_WARNING,
+	    now, as->overruns_new);
 	snprintf(m->text, sizeof(m->text), "xmppguard@%s: conntrack netlink "
 	    "overrun: events were lost (%" PRIu64 " %s, %" PRIu64 " since "
 	    "start); the table is read again, so no connection stays counted "
@@ -509,12 +521,8 @@ alerts_outage(struct alerts *as, const struct outage_stats *st,
 
 	if (as == NULL || as->nsinks == 0)
 		return;
-	m = xcalloc(1, sizeof(*m));
-	m->ev = CONF_AEV_OUTAGE;
-	m->name = "auth-outage";
-	m->sev = CONF_SEV_CRITICAL;
-	m->time = now;
-	m->count = st->fails;
+	m = alert_msg_new(CONF_AEV_OUTAGE, "auth-outage", CONF_SEV_CRITICAL,
+	    now, st->fails);
 	snprintf(m->text, sizeof(m->text), "xmppguard@%s: authentication "
 	    "backend outage? %" PRIu64 " failed logins from about %" PRIu64
 	    " addresses in %s with %" PRIu64 " successful (usually %.1f "
@@ -542,12 +550,8 @@ alerts_store_error(struct alerts *as, uint64_t unsaved, const char *why,
 	    now - as->store_err_sent < ALERT_STORE_GAP))
 		return;
 	as->store_err_sent = now;
-	m = xcalloc(1, sizeof(*m));
-	m->ev = CONF_AEV_STORE_ERROR;
-	m->name = "store-error";
-	m->sev = CONF_SEV_CRITICAL;
-	m->time = now;
-	m->count = unsaved;
+	m = alert_msg_new(CONF_AEV_STORE_ERROR, "store-error", CONF_SEV_CRITICAL,
+	    now, unsaved);
 	snprintf(m->text, sizeof(m->text), "xmppguard@%s: bans cannot be "
 	    "saved: %s: %" PRIu64 " %s held in memory and in the kernel; "
 	    "saved once the store can be written", as->host,
@@ -565,12 +569,8 @@ alerts_start(struct alerts *as, uint64_t restored, const char *firewall,
 
 	if (as == NULL || as->nsinks == 0)
 		return;
-	m = xcalloc(1, sizeof(*m));
-	m->ev = CONF_AEV_START;
-	m->name = "start";
-	m->sev = CONF_SEV_INFO;
-	m->time = now;
-	m->count = restored;
+	m = alert_msg_new(CONF_AEV_START, "start", CONF_SEV_INFO,
+	    now, restored);
 	snprintf(m->text, sizeof(m->text), "xmppguard@%s: started (version "
 	    "%s, firewall %s, %" PRIu64 " %s in force restored)", as->host,
 	    XG_VERSION, firewall, restored, restored == 1 ? "ban" : "bans");
@@ -591,12 +591,8 @@ alerts_stop(struct alerts *as, int64_t uptime, uint64_t active, int64_t now)
 		alert_window_close(as->sinks[i], now);
 	as->overrun_sent = 0;
 	alert_overrun_flush(as, now);
-	m = xcalloc(1, sizeof(*m));
-	m->ev = CONF_AEV_STOP;
-	m->name = "stop";
-	m->sev = CONF_SEV_WARNING;
-	m->time = now;
-	m->count = active;
+	m = alert_msg_new(CONF_AEV_STOP, "stop", CONF_SEV_WARNING,
+	    now, active);
 	snprintf(m->text, sizeof(m->text), "xmppguard@%s: stopping after %s; "
 	    "%" PRIu64 " %s in force %s in the firewall with %s timeouts, "
 	    "but no new ones until it runs again", as->host,
