@@ -80,13 +80,8 @@ ns_exec "$CLI" "$XGLOAD" churn -d 192.0.2.1 -p 5222 -n 1 -s "$NEIGHBOUR" \
     fail "the neighbour cannot connect"
 
 # Conntrack dumps from the unprivileged daemon (karma's poll, each 1 s).
-status_field() {	# status_field KEY.PATH: a number from status --json
-	"$XG" status --json -s "$T/state/ctl.sock" | python3 -c "
-import json, sys
-d = json.load(sys.stdin)
-for k in '$1'.split('.'):
-    d = d[k]
-print(d)"
+status_field() {	# status_field KEY.PATH: a value from status --json
+	xg_status_field "$T/state/ctl.sock" "$1"
 }
 wait_until "$XG_WAIT" "no conntrack dumps" out_ge 2 status_field conntrack.dumps
 [ "$(status_field firewall.failures)" = 0 ] ||

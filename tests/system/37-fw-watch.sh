@@ -39,12 +39,7 @@ CONF
 
 sock=$T/state/ctl.sock
 status_field() {	# status_field KEY.PATH: a value from status --json
-	"$XG" status --json -s "$sock" | python3 -c "
-import json, sys
-d = json.load(sys.stdin)
-for k in '$1'.split('.'):
-    d = d[k]
-print(d)"
+	xg_status_field "$sock" "$1"
 }
 # elements N: 0 if the kernel's ban4 holds exactly N of our addresses.
 elements() {

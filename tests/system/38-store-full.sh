@@ -49,13 +49,8 @@ start_daemon() {	# start_daemon LOG
 	xg=$!
 	wait_for_line 'ready' "$1"
 }
-status_field() {
-	"$XG" status --json -s "$sock" | python3 -c "
-import json, sys
-d = json.load(sys.stdin)
-for k in '$1'.split('.'):
-    d = d[k]
-print(d)"
+status_field() {	# status_field KEY.PATH: a value from status --json
+	xg_status_field "$sock" "$1"
 }
 elements() {	# elements N: 0 if the kernel holds N of the 40
 	local n

@@ -142,6 +142,17 @@ ct_listening() {
 	END { exit !found }' "/proc/$1/net/netlink"
 }
 
+# xg_status_field SOCK KEY.PATH: one value of the daemon's status --json
+# (KEY.PATH such as firewall.restores, written by the test itself).
+xg_status_field() {
+	"$XG" status --json -s "$1" | python3 -c "
+import json, sys
+d = json.load(sys.stdin)
+for k in sys.argv[1].split('.'):
+    d = d[k]
+print(d)" "$2"
+}
+
 # The newest migration compiled in: the highest NNN of sql/NNN_*.sql.
 latest_migration() {
 	ls "$TOP"/sql/[0-9]*.sql | sed 's|.*/||; s|_.*||' | sort -n | tail -n 1 |
