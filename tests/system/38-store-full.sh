@@ -20,8 +20,11 @@ mkdir -p "$T/state"
 unshare -m --propagation private sleep 600 &
 holder=$!
 trap 'ns_private_cleanup; kill "$holder" 2>/dev/null' EXIT
-poll_until 5 test "$(readlink /proc/$holder/ns/mnt)" != \
-    "$(readlink /proc/$$/ns/mnt)" || fail "no mount namespace"
+# (A function: the links are read again at every poll, not once.)
+holder_unshared() {
+	test "$(readlink /proc/$holder/ns/mnt)" != "$(readlink /proc/$$/ns/mnt)"
+}
+poll_until 5 holder_unshared || fail "no mount namespace"
 in_mnt() {
 	nsenter -t "$holder" -m -- "$@"
 }
