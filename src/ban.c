@@ -852,7 +852,7 @@ bans_verdict(struct bans *bs, const struct verdict *v, int64_t now)
 	char		 pfx[ADDR_PREFIX_STRLEN], *wide;
 	int		 len;
 
-	if (v->allowlisted || v->held)
+	if (v->allowlisted || v->held || v->capped)
 		return 0;
 	memset(&nb, 0, sizeof(nb));
 	nb.prefix = v->prefix;

@@ -117,6 +117,8 @@ struct conf_service {
 	 * prefix6): many addresses of one actor.  0 / count 0: none. */
 	uint32_t	 net_max_concurrent;
 	struct conf_rate net_max_new;
+	int		 kernel_caps;	/* the limits refused in the kernel
+					 * (kcap.c), where it can */
 };
 
 /* [log NAME]: a server log file to follow. */
@@ -243,6 +245,9 @@ struct conf {
 	char		*ban_webhook;		/* webhook backend: URL */
 	char		*ban_webhook_auth;	/* its Authorization header's
 						 * value (a secret); "": none */
+	struct conf_rate ban_cap_persist;	/* refusals by a kernel cap
+						 * that ban; count 0: never */
+	uint32_t	 ban_cap_group;		/* nflog group of refusals */
 
 	/* [allow] */
 	struct prefix	*allow;

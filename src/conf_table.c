@@ -218,6 +218,12 @@ const struct conf_directive conf_directives[] = {
 	{ CONF_K_SERVICE, "net_max_new", CONF_T_RATE, 0, 0, 10000000, NULL,
 	  "480/1h", S(net_max_new), 0,
 	  "Completed handshakes per network per window; none: no limit." },
+	{ CONF_K_SERVICE, "kernel_caps", CONF_T_BOOL, 0, 0, 0, NULL,
+	  "yes", S(kernel_caps), 0,
+	  "nftables: the kernel refuses (TCP reset) the connection beyond "
+	  "max_concurrent, max_new and their net_ forms, per address and "
+	  "network, overrides and [allow] honoured, instead of the address "
+	  "being banned at the limit; see cap_persist." },
 
 	{ CONF_K_LOG, "path", CONF_T_PATH, 0, 0, PATH_MAX - 1,
 	  NULL, NULL, L(path), 0,
@@ -335,6 +341,14 @@ const struct conf_directive conf_directives[] = {
 	{ CONF_K_BAN, "nft_table", CONF_T_STRING, 0, 1, 32, NULL,
 	  "xmppguard", G(ban_table), 0,
 	  "nftables: the table (family inet) that xmppguard owns." },
+	{ CONF_K_BAN, "cap_persist", CONF_T_RATE, 0, 0, 1000000, NULL,
+	  "300/10m", G(ban_cap_persist), 0,
+	  "An address refused more often than this by one kernel cap "
+	  "(service kernel_caps) is banned; none: never." },
+	{ CONF_K_BAN, "cap_log_group", CONF_T_UINT, 0, 1, 65535, NULL,
+	  "5222", G(ban_cap_group), 0,
+	  "nftables: the nflog group on which the kernel caps report "
+	  "refusals to the daemon." },
 	{ CONF_K_BAN, "karma", CONF_T_ENUM, 0, 0, 0, conf_karma_action_names,
 	  "ban", G(ban_karma), 0,
 	  "What a karma verdict does: ban, or throttle the address to "

@@ -35,6 +35,7 @@
 #include "ctl.h"
 #include "daemon.h"
 #include "enforce.h"
+#include "kcap.h"
 #include "fw.h"
 #include "log.h"
 #include "logsrc.h"
@@ -832,6 +833,7 @@ daemon_status_init(struct daemon *d)
 	status_add(st, &logsrc_status_group, d->logs);
 	status_add(st, &bans_status_group, enforce_bans(d->enforce));
 	status_add(st, &fw_status_group, enforce_fw(d->enforce));
+	status_add(st, &kcap_status_group, d->kcap);
 	status_add(st, &alerts_status_group, d->alerts);
 	status_add(st, &store_status_group, d->store);
 }

@@ -16,6 +16,7 @@ struct conf;
 struct ct;
 struct ctl;
 struct enforce;
+struct kcap;
 struct logsrc;
 struct loop;
 struct metrics_server;
@@ -35,6 +36,7 @@ struct daemon {
 	struct priv	*priv;		/* the helper; NULL: none */
 	struct ownaddr	*own;		/* the host's addresses, live */
 	struct enforce	*enforce;	/* bans and the firewall */
+	struct kcap	*kcap;		/* kernel caps' refusals */
 	struct ctl	*ctl;		/* the control socket */
 	struct alerts	*alerts;	/* the [alert] sinks */
 	struct status	*status;	/* every module's counters */

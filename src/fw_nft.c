@@ -71,6 +71,7 @@
 #include "conf.h"
 #include "fw.h"
 #include "fw_int.h"
+#include "kcap.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -137,6 +138,9 @@ struct fw_nft {
 	uint64_t	 throttle;	/* [ban] throttle, bytes/s; 0: none */
 	int		 destroy;	/* nft and kernel: destroy element */
 	int		 update;	/* a re-add sets the new timeout */
+	char		*caps;		/* kcap_text() for the configuration,
+					 * stale caps removed first; NULL:
+					 * none */
 };
 
 /* What a batch does to one set: prefixes to remove, prefixes to add. */
@@ -153,6 +157,8 @@ static int	fw_nft_run(const char *, size_t, const char *const *, char **,
 static char	*fw_nft_open_text(const struct fw *, const struct fw_nft *,
 		    size_t *);
 static int	fw_nft_set_of(const struct prefix *, int, enum fw_scope);
+static char	*fw_nft_caps(const struct fw_nft *, const struct conf *);
+static char	*fw_nft_caps_stale(const struct fw_nft *, char *, size_t *);
 static void	fw_nft_ports(const struct fw *, enum fw_scope, char *, size_t);
 static int64_t	fw_nft_seconds(int64_t);
 static int	fw_nft_op_cmp(const void *, const void *);
@@ -371,6 +377,9 @@ fw_nft_open_text(const struct fw *fw, const struct fw_nft *nft,
 		    "@rate6 { ip6 saddr limit rate over %" PRIu64
 		    " bytes/second } drop\n", t, ports, nft->throttle);
 	}
+	/* The kernel caps (kcap.c), last: after the bans' drops. */
+	if (nft->caps != NULL)
+		fputs(nft->caps, f);
 	if (fclose(f) != 0)
 		fatal("open_memstream");
 	*lenp = len;
@@ -574,6 +583,57 @@ fw_nft_check(const struct conf *conf, char **cause)
 	return -1;
 }
 
+/*
+ * The kernel caps' text for conf (kcap.c); NULL if no service is capped.
+ */
+static char *
+fw_nft_caps(const struct fw_nft *nft, const struct conf *conf)
+{
+	char	*text = NULL;
+	size_t	 len = 0;
+	FILE	*f;
+
+	if ((f = open_memstream(&text, &len)) == NULL)
+		fatal("open_memstream");
+	kcap_text(f, conf, nft->table);
+	if (fclose(f) != 0)
+		fatal("open_memstream");
+	if (len == 0) {
+		free(text);
+		return NULL;
+	}
+	return text;
+}
+
+/*
+ * Appends to text the removal of the caps' sets and chains that the
+ * caps in force no longer name (a limit changed, a service or override
+ * gone), read from the table as it is (nothing at a first start): after
+ * the caps' own text, which no longer jumps to them.
+ */
+static char *
+fw_nft_caps_stale(const struct fw_nft *nft, char *text, size_t *lenp)
+{
+	const char	*list[] = { "-t", "list", "table", "inet", NULL, NULL };
+	char		*out = NULL, *why = NULL, *all = NULL;
+	FILE		*f;
+
+	list[4] = nft->table;
+	if (fw_nft_run(NULL, 0, list, &out, FW_NFT_LIST_MAX, &why) == -1) {
+		free(why);
+		return text;
+	}
+	if ((f = open_memstream(&all, lenp)) == NULL)
+		fatal("open_memstream");
+	fputs(text, f);
+	kcap_stale_text(f, nft->table, out, nft->caps);
+	if (fclose(f) != 0)
+		fatal("open_memstream");
+	free(out);
+	free(text);
+	return all;
+}
+
 static int
 fw_nft_open(struct fw *fw, const struct conf *conf, char **cause)
 {
@@ -589,10 +649,13 @@ fw_nft_open(struct fw *fw, const struct conf *conf, char **cause)
 	nft = xcalloc(1, sizeof *nft);
 	snprintf(nft->table, sizeof nft->table, "%s", conf->ban_table);
 	nft->throttle = conf->ban_throttle;
+	nft->caps = fw_nft_caps(nft, conf);
 	text = fw_nft_open_text(fw, nft, &len);
+	text = fw_nft_caps_stale(nft, text, &len);
 	r = fw_nft_run(text, len, args, NULL, FW_NFT_OUT_MAX, cause);
 	free(text);
 	if (r == -1) {
+		free(nft->caps);
 		free(nft);
 		return -1;
 	}
@@ -1088,6 +1151,10 @@ fail:
 static void
 fw_nft_close(struct fw *fw)
 {
+	struct fw_nft	*nft = fw->priv;
+
+	if (nft != NULL)
+		free(nft->caps);
 	free(fw->priv);
 	fw->priv = NULL;
 }

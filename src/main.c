@@ -25,6 +25,7 @@
 #include "ctl.h"
 #include "daemon.h"
 #include "enforce.h"
+#include "kcap.h"
 #include "json.h"
 #include "log.h"
 #include "logsrc.h"
@@ -144,6 +145,11 @@ daemon_run(struct daemon *d, int foreground)
 		    "newline in it, say) can ban an address that never "
 		    "connected");
 
+	/* The kernel caps: probed once (the helper inherits the answer),
+	 * their refusals read from nflog (root to bind it). */
+	kcap_probe(d->conf);
+	d->kcap = kcap_open(d->loop, (const struct conf *const *)&d->conf);
+
 	/*
 	 * Under privilege separation the helper forks now, with the
 	 * conntrack sockets, and keeps CAP_NET_ADMIN alone; the firewall
@@ -170,6 +176,7 @@ daemon_run(struct daemon *d, int foreground)
 	d->enforce = enforce_start(d->loop, d->conf, d->store, d->priv,
 	    d->own);
 	pipeline_set_verdict_cb(d->pipeline, enforce_verdict_cb, d->enforce);
+	kcap_set_verdict_cb(d->kcap, pipeline_verdict_add, d->pipeline);
 	enforce_set_flows(d->enforce, d->ct != NULL ? ct_flows(d->ct) : NULL);
 
 	/* The sources: the live flows first, then the logs. */
@@ -211,6 +218,7 @@ daemon_run(struct daemon *d, int foreground)
 	ctl_close(d->ctl);
 	metrics_server_close(d->metrics);
 	ct_close(d->ct);
+	kcap_close(d->kcap);
 	logsrc_flush(d->logs, clock_realtime());
 	logsrc_stop(d->logs);
 	pipeline_flush(d->pipeline);

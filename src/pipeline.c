@@ -25,6 +25,7 @@
 #include "store.h"
 #include "track.h"
 #include "status.h"
+#include "kcap.h"
 #include "verdict.h"
 #include "xmalloc.h"
 
@@ -126,14 +127,27 @@ pipeline_verdict(const struct verdict *tv, void *arg)
 	struct pipeline	*p = arg;
 	struct verdict	 held;
 	const struct verdict *v = tv;
-	char		 pfx[ADDR_PREFIX_STRLEN];
 
 	if (v->rule == VERDICT_AUTH && outage_holding(p->outage, v->time)) {
 		held = *v;
 		held.held = 1;
 		v = &held;
 		p->stats.held++;
+	} else if (kcap_covers(p->conf, v)) {
+		/* The kernel refuses beyond the limit; hammering bans. */
+		held = *v;
+		held.capped = 1;
+		v = &held;
 	}
+	pipeline_verdict_add(v, p);
+}
+
+void
+pipeline_verdict_add(const struct verdict *v, void *arg)
+{
+	struct pipeline	*p = arg;
+	char		 pfx[ADDR_PREFIX_STRLEN];
+
 	p->stats.verdicts++;
 	if (v->rule < VERDICT_RULE_MAX)
 		p->stats.rules[v->rule]++;
@@ -144,7 +158,8 @@ pipeline_verdict(const struct verdict *tv, void *arg)
 	log_info("verdict: %s %s%s", addr_prefix_ntop(&v->prefix, pfx,
 	    sizeof(pfx)), v->reason, v->allowlisted ?
 	    " (allowlisted: not enforced)" : v->held ?
-	    " (held: auth backend outage)" : "");
+	    " (held: auth backend outage)" : v->capped ?
+	    " (refused in the kernel: not banned)" : "");
 	if (p->store != NULL)
 		store_verdict_add(p->store, v);
 	rollup_verdict(p->rollup, v, p->store);

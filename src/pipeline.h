@@ -47,6 +47,10 @@ struct pipeline	*pipeline_new(const struct conf *, struct store *,
 void		 pipeline_free(struct pipeline *);
 /* Switches to a reloaded configuration; state is kept. */
 void		 pipeline_set_conf(struct pipeline *, const struct conf *);
+/* A verdict from outside the tracker (kcap.c: a cap hammered), logged,
+ * stored and passed on as the tracker's are (a verdict_cb; arg: the
+ * pipeline). */
+void		 pipeline_verdict_add(const struct verdict *, void *arg);
 void		 pipeline_set_verdict_cb(struct pipeline *,
 		    verdict_cb, void *arg);
 /*

@@ -36,6 +36,8 @@ struct verdict {
 	int		 allowlisted;	/* matched [allow]: record, never ban */
 	int		 held;		/* an auth verdict during an auth
 					 * backend outage: record, never ban */
+	int		 capped;	/* a limit the kernel refuses itself
+					 * (kcap.c): record, never ban */
 	int		 proxied;	/* from log lines that came through a
 					 * configured proxy: the ban drops
 					 * [allow] proxy_ports (every port by

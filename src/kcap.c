@@ -1,0 +1,874 @@
+/*
+ * Kernel caps (XEP-0205's "limit at the TCP layer"): each service's
+ * max_concurrent and max_new, and their net_ forms per network (track
+ * prefix4/prefix6), refused by the kernel itself, per source, with a TCP
+ * reset for the one connection over the limit; the connections already
+ * established are never touched.  The daemon no longer bans at those
+ * limits (the cap refuses, kcap_covers()): an address is banned only when
+ * it keeps hammering a cap, refused more than [ban] cap_persist times by
+ * one cap in its window; a company NAT one connection over its limit
+ * loses that connection, not its 150 users' sessions.
+ *
+ * The ruleset (kcap_text(), pure, so unit-tested as text).  The nftables
+ * backend's base chain jumps, for a new connection (ct state new: only
+ * the first packet of a flow, so a limit lowered by a reload never resets
+ * an established connection), to the chain "caps": [allow] networks,
+ * proxies and loopback return (the interval sets cap_allow4/cap_allow6),
+ * then each capped service's ports jump to cap_SERVICE.  There each
+ * [override] network goes to a chain of its own with the override's
+ * limits, most specific network first and equals in file order, as
+ * rule_limits() chooses; the rest meet the service's.  A limit is a rule
+ * on a dynamic set keyed by the source address, masked to the network for
+ * the net_ limits: `ct count over N` for concurrency, `limit rate over`
+ * for churn.  A set element keeps the limit of the rule that created it,
+ * so a set's name carries its limit (cap_c2s_c4_10): a reload that keeps
+ * a limit keeps its set and counts, one that changes it starts a new set
+ * (which counts the connections opened from then on), and the sets and
+ * chains no longer named are deleted (kcap_stale_text()), all in the
+ * backend's one open transaction.  The sets are bounded ([track]
+ * capacity); when one is full a new source is not capped (the kernel
+ * cannot add it), which the tracker still sees.
+ *
+ * Churn.  The kernel's limit is a token bucket: r tokens per unit u, and
+ * room for r + burst (burst at least 1).  The tracker's max_new is "count
+ * in a window", so the bucket holds count (a fresh source gets count
+ * connections at once, as with the tracker) and refills count per window
+ * where a unit allows it exactly (300/10m: 30/minute, burst 270), else a
+ * little slower (20/1h: 19/hour, burst 1), never faster.
+ *
+ * Refusals reach the daemon by nflog (`log group G` on each refusing
+ * rule, the packet's first 40 bytes: its source address).  The
+ * alternatives: the rules' counters are per rule, not per address, and
+ * per-element counters in the dynamic sets would need the sets listed
+ * (`nft -j list set`, 16 ms and more a run with 64k elements) every few
+ * seconds to learn who was refused: polling at a cost that grows with the
+ * clients, and late.  nflog is an event per refused SYN, read with libmnl
+ * on the loop as conntrack's events are; under a flood of refusals the
+ * socket's buffer overflows (ENOBUFS, counted as lost) and the refusals
+ * themselves go on in the kernel regardless.  Measured in
+ * tests/system/41-kernel-caps.sh: a refusal is read within the loop
+ * iteration that follows it.
+ *
+ * Per-address refusal counts live in a fixed table (htab.c, oldest
+ * evicted and counted), keyed by address, service and cap, each a fixed
+ * window of cap_persist's length started by its first refusal.
+ */
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include <netinet/in.h>
+
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nfnetlink_log.h>
+
+#include <libmnl/libmnl.h>
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "clock.h"
+#include "conf.h"
+#include "fw_int.h"
+#include "htab.h"
+#include "kcap.h"
+#include "log.h"
+#include "loop.h"
+#include "rule.h"
+#include "siphash.h"
+#include "status.h"
+#include "verdict.h"
+#include "xmalloc.h"
+
+#define KCAP_SET_MIN		1024
+#define KCAP_SET_MAX		(1U << 20)
+#define KCAP_SNAPLEN		40	/* an IPv6 header: the source */
+#define KCAP_TABLE_SIZE		16384	/* addresses counted at once */
+#define KCAP_BUF		(64 * 1024)
+
+/* The caps, as letters in set names and nflog prefixes. */
+enum kcap_kind {
+	KCAP_CONC,		/* c: max_concurrent */
+	KCAP_NEW,		/* n: max_new */
+	KCAP_NET_CONC,		/* C: net_max_concurrent */
+	KCAP_NET_NEW,		/* N: net_max_new */
+	KCAP_KINDS
+};
+
+static const char kcap_letters[KCAP_KINDS] = { 'c', 'n', 'C', 'N' };
+static const char *const kcap_kind_names[KCAP_KINDS] = {
+	"concurrency", "churn", "network concurrency", "network churn"
+};
+
+/* -1: not probed (caps off), 0: the kernel lacks something, 1: ok. */
+static int	kcap_kernel = -1;
+
+struct kcap_entry {
+	struct addr	 addr;
+	uint8_t		 svc;		/* index in the configuration */
+	uint8_t		 kind;
+	uint32_t	 count;		/* refusals in the window */
+	int64_t		 start;		/* us, the window's first refusal */
+};
+
+struct kcap_stats {
+	uint64_t	 refusals[KCAP_KINDS];
+	uint64_t	 bans;
+	uint64_t	 lost;		/* nflog overruns */
+	uint64_t	 unknown;	/* messages that were not ours */
+	uint64_t	 evicted;
+	uint32_t	 tracked;
+};
+
+struct kcap {
+	struct loop		*loop;
+	const struct conf *const *confp;
+	struct mnl_socket	*nl;
+	int			 fd;
+	struct htab		 h;
+	struct kcap_entry	*e;
+	verdict_cb		 cb;
+	void			*cb_arg;
+	struct kcap_stats	 stats;
+};
+
+static int	kcap_limits_any(const struct conf_service *);
+static void	kcap_rules(FILE *, const struct conf *,
+		    const struct conf_service *, const char *, const char *,
+		    int, const struct conf_override *, int);
+static void	kcap_rate(const struct conf_rate *, uint32_t *, const char **,
+		    uint32_t *);
+static int	kcap_ov_cmp(const void *, const void *);
+static void	kcap_read_cb(struct loop *, int, int, void *);
+
+void
+kcap_set_available(int ok)
+{
+	kcap_kernel = ok;
+}
+
+int
+kcap_available(void)
+{
+	return kcap_kernel == 1;
+}
+
+static int
+kcap_limits_any(const struct conf_service *svc)
+{
+	return svc->max_concurrent != 0 || svc->max_new.count != 0 ||
+	    svc->net_max_concurrent != 0 || svc->net_max_new.count != 0;
+}
+
+static int
+kcap_wanted(const struct conf *conf)
+{
+	int	 i;
+
+	if (conf->firewall != CONF_FW_NFTABLES || conf->dry_run)
+		return 0;
+	for (i = 0; i < conf->nservices; i++)
+		if (conf->services[i].kernel_caps &&
+		    conf->services[i].nports > 0 &&
+		    kcap_limits_any(&conf->services[i]))
+			return 1;
+	return 0;
+}
+
+int
+kcap_service_on(const struct conf *conf, const struct conf_service *svc)
+{
+	return kcap_available() && conf->firewall == CONF_FW_NFTABLES &&
+	    !conf->dry_run && svc->kernel_caps && svc->nports > 0 &&
+	    kcap_limits_any(svc);
+}
+
+int
+kcap_covers(const struct conf *conf, const struct verdict *v)
+{
+	int	 i;
+
+	if ((v->rule != VERDICT_CONCURRENCY && v->rule != VERDICT_CHURN) ||
+	    v->service == NULL)
+		return 0;
+	for (i = 0; i < conf->nservices; i++)
+		if (strcmp(conf->services[i].name, v->service) == 0)
+			return kcap_service_on(conf, &conf->services[i]);
+	return 0;
+}
+
+/*
+ * The probe: a throwaway table with one rule of each kind the caps use,
+ * checked by the kernel (`nft -c`: validated, never committed).
+ */
+void
+kcap_probe(const struct conf *conf)
+{
+	static const char *const argv[] = { "nft", "-c", "-f", "-", NULL };
+	static const char text[] =
+	    "add table inet xmppguard_probe\n"
+	    "add set inet xmppguard_probe c { type ipv6_addr; size 16; "
+	    "flags dynamic; }\n"
+	    "add set inet xmppguard_probe n { type ipv4_addr; size 16; "
+	    "flags dynamic, timeout; timeout 1h; }\n"
+	    "add chain inet xmppguard_probe f { type filter hook prerouting "
+	    "priority -150; policy accept; }\n"
+	    "add rule inet xmppguard_probe f ct state new meta l4proto tcp "
+	    "add @c { ip6 saddr & ffff:ffff:ffff:ffff:: ct count over 1 } "
+	    "log prefix \"xgcap probe c\" group 1 snaplen 40 reject with "
+	    "tcp reset\n"
+	    "add rule inet xmppguard_probe f ct state new meta l4proto tcp "
+	    "update @n { ip saddr limit rate over 1/hour burst 1 packets } "
+	    "reject with tcp reset\n";
+	char	*out = NULL, *cause = NULL;
+	int	 r;
+
+	if (!kcap_wanted(conf)) {
+		kcap_kernel = -1;
+		return;
+	}
+	r = fw_exec(argv, text, sizeof text - 1, &out, 4096, 30000, &cause);
+	if (r == 0)
+		kcap_kernel = 1;
+	else {
+		kcap_kernel = 0;
+		if (out != NULL) {
+			out[strcspn(out, "\n")] = '\0';
+			out[strnlen(out, 200)] = '\0';
+		}
+		log_warnx("kernel caps: unavailable (%s): concurrency and "
+		    "churn are banned at the limit, as without kernel_caps",
+		    cause != NULL ? cause : out != NULL && *out != '\0' ? out :
+		    "nft refused the probe");
+	}
+	free(out);
+	free(cause);
+}
+
+/*
+ * A rate as the kernel's token bucket (see the opening comment): *r per
+ * *unit, *burst.
+ */
+static void
+kcap_rate(const struct conf_rate *rt, uint32_t *r, const char **unit,
+    uint32_t *burst)
+{
+	static const struct {
+		const char	*name;
+		int64_t		 s;
+	} units[] = {
+		{ "week", 604800 }, { "day", 86400 }, { "hour", 3600 },
+		{ "minute", 60 }, { "second", 1 }
+	};
+	int64_t		 w = rt->window / CLOCK_US_PER_SEC, x;
+	size_t		 i;
+
+	if (w < 1)
+		w = 1;
+	for (i = 0; i < sizeof units / sizeof units[0] - 1; i++)
+		if (units[i].s <= w)
+			break;
+	*unit = units[i].name;
+	x = (int64_t)rt->count * units[i].s / w;
+	if (x >= rt->count)
+		x = rt->count - 1;
+	if (x < 1)
+		x = 1;
+	*r = (uint32_t)x;
+	*burst = rt->count > *r ? rt->count - *r : 1;
+}
+
+/* "255.255.255.0" or "ffff:ffff:ffff:ffff::" for a prefix length. */
+static void
+kcap_mask(int v6, int len, char *buf, size_t size)
+{
+	struct addr	 a;
+	int		 i;
+
+	memset(&a, 0, sizeof a);
+	a.family = v6 ? AF_INET6 : AF_INET;
+	for (i = 0; i < len && i < (v6 ? 128 : 32); i++)
+		a.bytes[i / 8] |= (uint8_t)(0x80 >> (i % 8));
+	addr_ntop(&a, buf, size);
+}
+
+/*
+ * The limit rules of one service for one family into chain: the host's
+ * limits (those of the override ov, where it sets them), then the
+ * network's (the override's too when its network holds the tracker's
+ * whole network, as rule_limits() says).
+ */
+static void
+kcap_rules(FILE *f, const struct conf *conf, const struct conf_service *svc,
+    const char *t, const char *chain, int v6,
+    const struct conf_override *ov, int ovlen)
+{
+	const char	*ip = v6 ? "ip6" : "ip", *unit;
+	char		 mask[ADDR_STRLEN], key[ADDR_STRLEN + 32], name[96];
+	struct conf_rate rt;
+	uint32_t	 n, r, burst, size;
+	int		 k, plen, fam = v6 ? 6 : 4;
+
+	size = conf->track_capacity;
+	if (size < KCAP_SET_MIN)
+		size = KCAP_SET_MIN;
+	if (size > KCAP_SET_MAX)
+		size = KCAP_SET_MAX;
+	plen = v6 ? conf->track_prefix6 : conf->track_prefix4;
+	kcap_mask(v6, plen, mask, sizeof mask);
+	for (k = 0; k < KCAP_KINDS; k++) {
+		int	 net = k == KCAP_NET_CONC || k == KCAP_NET_NEW;
+		int	 use_ov = ov != NULL && (!net || ovlen <= plen);
+
+		n = 0;
+		memset(&rt, 0, sizeof rt);
+		switch (k) {
+		case KCAP_CONC:
+			n = svc->max_concurrent;
+			break;
+		case KCAP_NET_CONC:
+			n = svc->net_max_concurrent;
+			break;
+		case KCAP_NEW:
+			rt = svc->max_new;
+			break;
+		case KCAP_NET_NEW:
+			rt = svc->net_max_new;
+			break;
+		}
+		if (use_ov && (k == KCAP_CONC || k == KCAP_NET_CONC) &&
+		    ov->max_concurrent != 0)
+			n = ov->max_concurrent;
+		if (use_ov && (k == KCAP_NEW || k == KCAP_NET_NEW) &&
+		    ov->max_new.count != 0)
+			rt = ov->max_new;
+		if (net)
+			snprintf(key, sizeof key, "%s saddr & %s", ip, mask);
+		else
+			snprintf(key, sizeof key, "%s saddr", ip);
+		if (k == KCAP_CONC || k == KCAP_NET_CONC) {
+			if (n == 0)
+				continue;
+			if (net)
+				snprintf(name, sizeof name, "cap_%s_%c%d_%d_%"
+				    PRIu32, svc->name, kcap_letters[k], fam,
+				    plen, n);
+			else
+				snprintf(name, sizeof name, "cap_%s_%c%d_%"
+				    PRIu32, svc->name, kcap_letters[k], fam, n);
+			fprintf(f, "add set inet %s %s { type ipv%d_addr; "
+			    "size %" PRIu32 "; flags dynamic; }\n", t, name,
+			    fam, size);
+			fprintf(f, "add rule inet %s %s meta l4proto tcp add "
+			    "@%s { %s ct count over %" PRIu32 " } ", t, chain,
+			    name, key, n);
+		} else {
+			if (rt.count == 0)
+				continue;
+			kcap_rate(&rt, &r, &unit, &burst);
+			if (net)
+				snprintf(name, sizeof name, "cap_%s_%c%d_%d_%"
+				    PRIu32 "_%" PRId64, svc->name,
+				    kcap_letters[k], fam, plen, rt.count,
+				    (int64_t)(rt.window / CLOCK_US_PER_SEC));
+			else
+				snprintf(name, sizeof name, "cap_%s_%c%d_%"
+				    PRIu32 "_%" PRId64, svc->name,
+				    kcap_letters[k], fam, rt.count,
+				    (int64_t)(rt.window / CLOCK_US_PER_SEC));
+			fprintf(f, "add set inet %s %s { type ipv%d_addr; "
+			    "size %" PRIu32 "; flags dynamic, timeout; "
+			    "timeout %" PRId64 "s; }\n", t, name, fam, size,
+			    (int64_t)(rt.window / CLOCK_US_PER_SEC) > 0 ?
+			    (int64_t)(rt.window / CLOCK_US_PER_SEC) : 1);
+			fprintf(f, "add rule inet %s %s meta l4proto tcp "
+			    "update @%s { %s limit rate over %" PRIu32 "/%s "
+			    "burst %" PRIu32 " packets } ", t, chain, name,
+			    key, r, unit, burst);
+		}
+		if (conf->ban_cap_persist.count != 0)
+			fprintf(f, "log prefix \"" KCAP_LOG_PREFIX "%s %c\" "
+			    "group %" PRIu32 " snaplen %d ", svc->name,
+			    kcap_letters[k], conf->ban_cap_group,
+			    KCAP_SNAPLEN);
+		fprintf(f, "reject with tcp reset\n");
+	}
+}
+
+/* An override's network, for ordering: most specific first, then in the
+ * file's order. */
+struct kcap_ov {
+	const struct conf_override	*ov;
+	const struct prefix		*net;
+	int				 order;
+};
+
+static int
+kcap_ov_cmp(const void *a, const void *b)
+{
+	const struct kcap_ov	*x = a, *y = b;
+
+	if (x->net->len != y->net->len)
+		return x->net->len > y->net->len ? -1 : 1;
+	return x->order - y->order;
+}
+
+/* The allowlist: [allow] networks, proxies, loopback. */
+static void
+kcap_allow(FILE *f, const struct conf *conf, const char *t)
+{
+	char	 buf[ADDR_PREFIX_STRLEN];
+	int	 v6, i;
+
+	for (v6 = 0; v6 < 2; v6++) {
+		fprintf(f, "add set inet %s cap_allow%d { type ipv%d_addr; "
+		    "flags interval; auto-merge; }\n", t, v6 ? 6 : 4,
+		    v6 ? 6 : 4);
+		fprintf(f, "flush set inet %s cap_allow%d\n", t, v6 ? 6 : 4);
+		fprintf(f, "add element inet %s cap_allow%d { %s", t,
+		    v6 ? 6 : 4, v6 ? "::1/128" : "127.0.0.0/8");
+		for (i = 0; i < conf->nallow + conf->nproxies; i++) {
+			const struct prefix *p = i < conf->nallow ?
+			    &conf->allow[i] : &conf->proxies[i - conf->nallow];
+
+			if ((p->addr.family == AF_INET6) != v6)
+				continue;
+			fprintf(f, ", %s", addr_prefix_ntop(p, buf,
+			    sizeof buf));
+		}
+		fprintf(f, " }\n");
+	}
+}
+
+void
+kcap_text(FILE *f, const struct conf *conf, const char *t)
+{
+	const struct conf_service *svc;
+	struct kcap_ov	*ovs = NULL;
+	char		 chain[96], net[ADDR_PREFIX_STRLEN];
+	int		 i, j, n = 0, s, v6, any = 0;
+
+	for (s = 0; s < conf->nservices; s++)
+		any |= kcap_service_on(conf, &conf->services[s]);
+	if (!any)
+		return;
+	for (i = 0; i < conf->noverrides; i++)
+		n += conf->overrides[i].nnetworks;
+	if (n > 0)
+		ovs = xcalloc((size_t)n, sizeof *ovs);
+	n = 0;
+	for (i = 0; i < conf->noverrides; i++)
+		for (j = 0; j < conf->overrides[i].nnetworks; j++) {
+			ovs[n].ov = &conf->overrides[i];
+			ovs[n].net = &conf->overrides[i].networks[j];
+			ovs[n].order = n;
+			n++;
+		}
+	if (n > 1)
+		qsort(ovs, (size_t)n, sizeof *ovs, kcap_ov_cmp);
+
+	kcap_allow(f, conf, t);
+	fprintf(f, "add chain inet %s caps\n", t);
+	fprintf(f, "flush chain inet %s caps\n", t);
+	fprintf(f, "add rule inet %s caps ip saddr @cap_allow4 return\n", t);
+	fprintf(f, "add rule inet %s caps ip6 saddr @cap_allow6 return\n",
+	    t);
+	for (s = 0; s < conf->nservices; s++) {
+		svc = &conf->services[s];
+		if (!kcap_service_on(conf, svc))
+			continue;
+		fprintf(f, "add chain inet %s cap_%s\n", t, svc->name);
+		fprintf(f, "flush chain inet %s cap_%s\n", t, svc->name);
+		fprintf(f, "add rule inet %s caps tcp dport { ", t);
+		for (i = 0; i < svc->nports; i++)
+			fprintf(f, "%s%u", i ? ", " : "", svc->ports[i]);
+		fprintf(f, " } jump cap_%s\n", svc->name);
+		for (i = 0; i < n; i++) {
+			v6 = ovs[i].net->addr.family == AF_INET6;
+			snprintf(chain, sizeof chain, "cap_%s_o%d", svc->name,
+			    i);
+			fprintf(f, "add chain inet %s %s\n", t, chain);
+			fprintf(f, "flush chain inet %s %s\n", t, chain);
+			fprintf(f, "add rule inet %s cap_%s %s saddr %s goto "
+			    "%s\n", t, svc->name, v6 ? "ip6" : "ip",
+			    addr_prefix_ntop(ovs[i].net, net, sizeof net),
+			    chain);
+			kcap_rules(f, conf, svc, t, chain, v6, ovs[i].ov,
+			    ovs[i].net->len);
+		}
+		snprintf(chain, sizeof chain, "cap_%s", svc->name);
+		kcap_rules(f, conf, svc, t, chain, 0, NULL, 0);
+		kcap_rules(f, conf, svc, t, chain, 1, NULL, 0);
+	}
+	/* Last in the base chain: a banned source is dropped before. */
+	fprintf(f, "add rule inet %s filter ct state new meta l4proto tcp "
+	    "jump caps\n", t);
+	free(ovs);
+}
+
+/* 1 if text declares "add KIND inet TABLE NAME" (a set or chain). */
+static int
+kcap_named(const char *text, const char *kind, const char *t,
+    const char *name)
+{
+	char		 pat[256];
+	const char	*p;
+	size_t		 len;
+
+	len = (size_t)snprintf(pat, sizeof pat, "add %s inet %s %s", kind, t,
+	    name);
+	if (len >= sizeof pat)
+		return 0;
+	for (p = text; p != NULL && (p = strstr(p, pat)) != NULL; p += len)
+		if (p[len] == ' ' || p[len] == '\n')
+			return 1;
+	return 0;
+}
+
+void
+kcap_stale_text(FILE *f, const char *t, const char *listing,
+    const char *text)
+{
+	const char	*p, *nl;
+	char		 line[300], kind[16], name[256];
+	int		 pass;
+	size_t		 len;
+
+	if (listing == NULL)
+		return;
+	if (text == NULL)
+		text = "";
+	/* Chains flushed (their rules hold the sets), deleted, then the
+	 * sets. */
+	for (pass = 0; pass < 3; pass++) {
+		for (p = listing; *p != '\0'; p = *nl ? nl + 1 : nl) {
+			nl = p + strcspn(p, "\n");
+			len = (size_t)(nl - p);
+			if (len >= sizeof line)
+				continue;
+			memcpy(line, p, len);
+			line[len] = '\0';
+			if (sscanf(line, " %15s %255s {", kind, name) != 2 ||
+			    strncmp(name, "cap", 3) != 0 ||
+			    strspn(name, "abcdefghijklmnopqrstuvwxyz"
+			    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") !=
+			    strlen(name))
+				continue;
+			if (strcmp(kind, pass == 2 ? "set" : "chain") != 0 ||
+			    kcap_named(text, kind, t, name))
+				continue;
+			if (pass == 0)
+				fprintf(f, "flush chain inet %s %s\n", t, name);
+			else
+				fprintf(f, "delete %s inet %s %s\n", kind, t,
+				    name);
+		}
+	}
+}
+
+/*
+ * The reader.
+ */
+
+struct kcap *
+kcap_open(struct loop *loop, const struct conf *const *confp)
+{
+	const struct conf	*conf = *confp;
+	struct kcap		*k;
+	struct siphash_key	 key;
+	char			 buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr		*nlh;
+	struct nfgenmsg		*nfg;
+	struct nfulnl_msg_config_mode mode;
+	int			 s, any = 0;
+
+	for (s = 0; s < conf->nservices; s++)
+		any |= kcap_service_on(conf, &conf->services[s]);
+	if (!any || conf->ban_cap_persist.count == 0)
+		return NULL;
+	k = xcalloc(1, sizeof *k);
+	k->loop = loop;
+	k->confp = confp;
+	k->fd = -1;
+	if ((k->nl = mnl_socket_open(NETLINK_NETFILTER)) == NULL ||
+	    mnl_socket_bind(k->nl, 0, MNL_SOCKET_AUTOPID) == -1)
+		goto fail;
+	/* Bind the group, copy 40 bytes of each packet. */
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = (NFNL_SUBSYS_ULOG << 8) | NFULNL_MSG_CONFIG;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	nfg = mnl_nlmsg_put_extra_header(nlh, sizeof *nfg);
+	nfg->nfgen_family = AF_UNSPEC;
+	nfg->version = NFNETLINK_V0;
+	nfg->res_id = htons((uint16_t)conf->ban_cap_group);
+	{
+		struct nfulnl_msg_config_cmd cmd = { NFULNL_CFG_CMD_BIND };
+
+		mnl_attr_put(nlh, NFULA_CFG_CMD, sizeof cmd, &cmd);
+	}
+	memset(&mode, 0, sizeof mode);
+	mode.copy_mode = NFULNL_COPY_PACKET;
+	mode.copy_range = htonl(KCAP_SNAPLEN);
+	mnl_attr_put(nlh, NFULA_CFG_MODE, sizeof mode, &mode);
+	if (mnl_socket_sendto(k->nl, nlh, nlh->nlmsg_len) == -1 ||
+	    mnl_socket_recvfrom(k->nl, buf, sizeof buf) == -1 ||
+	    mnl_cb_run(buf, (size_t)MNL_SOCKET_BUFFER_SIZE, 0, 0, NULL,
+	    NULL) == -1)
+		goto fail;
+	k->fd = mnl_socket_get_fd(k->nl);
+	if (loop_fd_add(loop, k->fd, LOOP_READ, kcap_read_cb, k) == -1)
+		goto fail;
+	siphash_key_random(&key);
+	htab_init(&k->h, KCAP_TABLE_SIZE, 1, &key);
+	k->e = xcalloc(KCAP_TABLE_SIZE, sizeof *k->e);
+	log_info("kernel caps: refusals read from nflog group %" PRIu32,
+	    conf->ban_cap_group);
+	return k;
+fail:
+	log_warn("kernel caps: nflog group %" PRIu32 ": the caps refuse, "
+	    "but no address is banned for hammering them",
+	    conf->ban_cap_group);
+	if (k->nl != NULL)
+		mnl_socket_close(k->nl);
+	free(k);
+	return NULL;
+}
+
+void
+kcap_set_verdict_cb(struct kcap *k, verdict_cb cb, void *arg)
+{
+	if (k == NULL)
+		return;
+	k->cb = cb;
+	k->cb_arg = arg;
+}
+
+int
+kcap_refusal(struct kcap *k, const char *prefix, const struct addr *a,
+    int64_t now)
+{
+	const struct conf	*conf = *k->confp;
+	const struct conf_service *svc = NULL;
+	struct kcap_entry	 want, *e;
+	struct verdict		 v;
+	char			 name[CONF_NAME_MAX + 1], letter, win[32];
+	uint64_t		 h;
+	uint32_t		 i;
+	int			 s, kind;
+
+	if (strncmp(prefix, KCAP_LOG_PREFIX, strlen(KCAP_LOG_PREFIX)) != 0 ||
+	    sscanf(prefix + strlen(KCAP_LOG_PREFIX), "%32s %c", name,
+	    &letter) != 2 || (a->family != AF_INET && a->family != AF_INET6))
+		return -1;
+	for (kind = 0; kind < KCAP_KINDS; kind++)
+		if (kcap_letters[kind] == letter)
+			break;
+	for (s = 0; s < conf->nservices; s++)
+		if (strcmp(conf->services[s].name, name) == 0)
+			svc = &conf->services[s];
+	if (kind == KCAP_KINDS || svc == NULL)
+		return -1;
+	k->stats.refusals[kind]++;
+	if (conf->ban_cap_persist.count == 0)
+		return 0;
+	memset(&want, 0, sizeof want);
+	want.addr = *a;
+	want.svc = (uint8_t)(svc - conf->services);
+	want.kind = (uint8_t)kind;
+	h = htab_hash(&k->h, &want, offsetof(struct kcap_entry, count));
+	for (i = htab_find(&k->h, h); i != HTAB_NIL;
+	    i = htab_find_next(&k->h, i, h))
+		if (memcmp(&k->e[i], &want, offsetof(struct kcap_entry,
+		    count)) == 0)
+			break;
+	if (i == HTAB_NIL) {
+		if (htab_used(&k->h) == htab_capacity(&k->h)) {
+			htab_remove(&k->h, htab_oldest(&k->h, 0));
+			k->stats.evicted++;
+		}
+		i = htab_insert(&k->h, h, 0);
+		k->e[i] = want;
+		k->e[i].start = now;
+	} else
+		htab_touch(&k->h, i, 0);
+	e = &k->e[i];
+	if (now - e->start > conf->ban_cap_persist.window) {
+		e->start = now;
+		e->count = 0;
+	}
+	if (++e->count <= conf->ban_cap_persist.count)
+		return 0;
+	/* Hammering: a ban as today's, escalation and all. */
+	memset(&v, 0, sizeof v);
+	v.time = now;
+	v.prefix.addr = *a;
+	v.prefix.len = (uint8_t)addr_maxlen(a);
+	v.rule = kind == KCAP_CONC || kind == KCAP_NET_CONC ?
+	    VERDICT_CONCURRENCY : VERDICT_CHURN;
+	v.service = svc->name;
+	v.observed = e->count;
+	v.limit = conf->ban_cap_persist.count;
+	v.window = conf->ban_cap_persist.window;
+	v.allowlisted = rule_allowlisted(conf, &v.prefix);
+	snprintf(v.reason, sizeof v.reason, "refused %" PRIu32 " times by "
+	    "the %s %s cap in %s", e->count, svc->name, kcap_kind_names[kind],
+	    conf_fmt_duration(conf->ban_cap_persist.window, win, sizeof win));
+	htab_remove(&k->h, i);
+	k->stats.bans++;
+	if (k->cb != NULL)
+		k->cb(&v, k->cb_arg);
+	return 0;
+}
+
+/* One nflog packet: its prefix and its IP header's source. */
+static int
+kcap_msg_cb(const struct nlmsghdr *nlh, void *arg)
+{
+	struct kcap		*k = arg;
+	const struct nlattr	*at;
+	const char		*prefix = NULL;
+	const uint8_t		*pl = NULL;
+	uint16_t		 plen = 0;
+	struct addr		 a;
+
+	if ((nlh->nlmsg_type & 0xff) != NFULNL_MSG_PACKET)
+		return MNL_CB_OK;
+	mnl_attr_for_each(at, nlh, sizeof(struct nfgenmsg)) {
+		switch (mnl_attr_get_type(at)) {
+		case NFULA_PREFIX:
+			if (mnl_attr_validate(at, MNL_TYPE_NUL_STRING) == 0)
+				prefix = mnl_attr_get_str(at);
+			break;
+		case NFULA_PAYLOAD:
+			pl = mnl_attr_get_payload(at);
+			plen = mnl_attr_get_payload_len(at);
+			break;
+		}
+	}
+	memset(&a, 0, sizeof a);
+	if (pl != NULL && plen >= 20 && (pl[0] >> 4) == 4)
+		addr_from_v4(&a, pl + 12);
+	else if (pl != NULL && plen >= 40 && (pl[0] >> 4) == 6)
+		addr_from_v6(&a, pl + 8);
+	if (prefix == NULL || kcap_refusal(k, prefix, &a,
+	    clock_realtime()) == -1)
+		k->stats.unknown++;
+	return MNL_CB_OK;
+}
+
+/* Reads what is there, a bounded number of messages an iteration. */
+static void
+kcap_read_cb(struct loop *loop, int fd, int events, void *arg)
+{
+	struct kcap	*k = arg;
+	char		*buf;
+	ssize_t		 n;
+	int		 i;
+
+	(void)loop;
+	(void)fd;
+	(void)events;
+	buf = xmalloc(KCAP_BUF);
+	for (i = 0; i < 64; i++) {
+		n = recv(k->fd, buf, KCAP_BUF, MSG_DONTWAIT);
+		if (n == -1) {
+			if (errno == ENOBUFS) {
+				k->stats.lost++;
+				continue;
+			}
+			break;
+		}
+		if (n == 0)
+			break;
+		(void)mnl_cb_run(buf, (size_t)n, 0, 0, kcap_msg_cb, k);
+	}
+	free(buf);
+}
+
+void
+kcap_close(struct kcap *k)
+{
+	if (k == NULL)
+		return;
+	if (k->fd != -1)
+		loop_fd_del(k->loop, k->fd);
+	mnl_socket_close(k->nl);
+	htab_clear(&k->h);
+	free(k->e);
+	free(k);
+}
+
+struct kcap_status {
+	int		 on;
+	struct kcap_stats st;
+};
+
+static void
+kcap_status_get(const void *obj, size_t i, void *snap)
+{
+	const struct kcap	*k = obj;
+	struct kcap_status	*s = snap;
+
+	(void)i;
+	memset(s, 0, sizeof *s);
+	s->on = kcap_available();
+	if (k == NULL)
+		return;
+	s->st = k->stats;
+	s->st.tracked = htab_used(&k->h);
+}
+
+static const char *
+kcap_kind_label(int i)
+{
+	static const char *const l[KCAP_KINDS] = {
+		"concurrency", "churn", "net_concurrency", "net_churn"
+	};
+
+	return i >= 0 && i < KCAP_KINDS ? l[i] : NULL;
+}
+
+#define KS(f)	offsetof(struct kcap_status, st.f)
+static const struct status_field kcap_status_fields[] = {
+	{ .name = "on", .type = STATUS_BOOL,
+	  .off = offsetof(struct kcap_status, on), .kind = STATUS_GAUGE,
+	  .metric = "xmppguard_kernel_caps", .help = "1 if the kernel "
+	  "refuses connections over the services' limits (kernel_caps).",
+	  .text = "kernel caps %" },
+	{ .name = "refused", .type = STATUS_U64, .off = KS(refusals),
+	  .kind = STATUS_COUNTER, .metric = "xmppguard_cap_refused_total",
+	  .help = "Connections refused by a kernel cap, by cap.",
+	  .n = KCAP_KINDS, .by = "cap", .by_name = kcap_kind_label },
+	{ .name = "bans", .type = STATUS_U64, .off = KS(bans),
+	  .kind = STATUS_COUNTER, .metric = "xmppguard_cap_bans_total",
+	  .help = "Addresses banned for hammering a kernel cap "
+	  "(cap_persist).", .text = "% banned for hammering" },
+	{ .name = "lost", .type = STATUS_U64, .off = KS(lost),
+	  .kind = STATUS_COUNTER, .metric = "xmppguard_cap_lost_total",
+	  .help = "nflog overruns: refusals the daemon did not read.",
+	  .text = "% overruns" },
+	{ .name = "unknown", .type = STATUS_U64, .off = KS(unknown),
+	  .kind = STATUS_COUNTER, .metric = "xmppguard_cap_unknown_total",
+	  .help = "nflog messages that were not a kernel cap's refusal." },
+	{ .name = "evicted", .type = STATUS_U64, .off = KS(evicted),
+	  .kind = STATUS_COUNTER, .metric = "xmppguard_cap_evicted_total",
+	  .help = "Refusal counts dropped, the table being full." },
+	{ .name = "tracked", .type = STATUS_U32, .off = KS(tracked),
+	  .kind = STATUS_GAUGE, .metric = "xmppguard_cap_tracked",
+	  .help = "Addresses whose refusals are being counted.",
+	  .text = "% counted" },
+	{ .name = NULL }
+};
+#undef KS
+
+const struct status_group kcap_status_group = {
+	.name = "caps",
+	.text = "caps",
+	.fields = kcap_status_fields,
+	.size = sizeof(struct kcap_status),
+	.get = kcap_status_get,
+};

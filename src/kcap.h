@@ -1,0 +1,79 @@
+/*
+ * Kernel caps: each service's concurrency and churn limits refused in the
+ * kernel (nftables), per address and per network, and the refusals read
+ * back so that an address that keeps hammering a cap is banned.
+ */
+#ifndef KCAP_H
+#define KCAP_H
+
+#include <stdio.h>
+
+#include "conf.h"
+#include "verdict.h"
+
+struct loop;
+struct kcap;
+
+/* The nflog prefix of a refusal: "xgcap SERVICE KIND" (kcap.c). */
+#define KCAP_LOG_PREFIX		"xgcap "
+
+/*
+ * Tries once (as root, before privileges go) whether nft and the kernel
+ * have what the caps need: dynamic sets with ct count and limit, reject
+ * in prerouting, nflog.  Says so if not (the caps then stay off, and the
+ * daemon bans at the limits as before).  The answer is kept for the
+ * process and the helpers it forks.  Nothing is changed in the kernel.
+ */
+void		 kcap_probe(const struct conf *);
+/* 1 if the probe found what the caps need. */
+int		 kcap_available(void);
+/* For tests and commands that never probe: sets the answer. */
+void		 kcap_set_available(int);
+/*
+ * 1 if svc's limits are refused in the kernel under conf: kernel_caps on,
+ * the nftables backend (not a dry run), the probe passed, and a limit set.
+ */
+int		 kcap_service_on(const struct conf *,
+		    const struct conf_service *);
+/*
+ * 1 if the kernel refuses what v says was exceeded (a tracker's
+ * concurrency or churn verdict of a capped service): recorded, not
+ * enforced; hammering the cap bans instead (kcap_open()).
+ */
+int		 kcap_covers(const struct conf *, const struct verdict *);
+/*
+ * Writes the caps' sets, chains and rules for `nft -f` into f, for the
+ * table (inet) whose chain "filter" exists: the rule that jumps to them
+ * last.  Every chain is flushed first, so the text replaces the caps in
+ * force.  Nothing if no service is capped.  log_group 0: no nflog.
+ */
+void		 kcap_text(FILE *, const struct conf *, const char *table);
+/*
+ * From `nft -t list table inet T` output, the deletions of the caps' sets
+ * and chains that text (kcap_text()'s output) no longer names, written
+ * into f (chains flushed and deleted, then sets).
+ */
+void		 kcap_stale_text(FILE *, const char *table, const char *listing,
+		    const char *text);
+
+/*
+ * The refusals' reader: an nflog socket on [ban] cap_log_group, opened
+ * now (root), read from the loop.  *confp is followed (a reload swaps
+ * it).  NULL if no service is capped or cap_persist is none (nothing to
+ * read), or on failure, said in a warning: the caps still refuse.
+ */
+struct kcap	*kcap_open(struct loop *, const struct conf *const *confp);
+/* The verdict of an address that hammered a cap goes to cb. */
+void		 kcap_set_verdict_cb(struct kcap *, verdict_cb cb, void *arg);
+/*
+ * One refusal, as read from the kernel (also for tests): prefix is the
+ * nflog prefix, now in us.  0, or -1 if the prefix is not ours.
+ */
+int		 kcap_refusal(struct kcap *, const char *prefix,
+		    const struct addr *, int64_t now);
+void		 kcap_close(struct kcap *);
+
+struct status_group;
+extern const struct status_group kcap_status_group;
+
+#endif /* KCAP_H */

@@ -1,0 +1,378 @@
+/*
+ * Unit tests for kcap.c: the kernel caps' ruleset as text (per address and
+ * per network, IPv4 and IPv6, overrides most specific first, the
+ * allowlist, churn as a token bucket), the removal of stale caps, which
+ * verdicts the caps cover, and the count of refusals that bans an address
+ * hammering a cap.
+ */
+#include "unit.h"
+
+#include "../../src/kcap.c"
+
+#include <stdlib.h>
+
+#define S	1000000LL
+#define T0	(1699999200LL * S)
+
+static struct conf *
+load(void)
+{
+	struct conf	*conf = NULL;
+	char		*cause = NULL;
+	int		 i;
+
+	assert_int_equal(conf_load(NULL, &conf, &cause), 0);
+	assert_null(cause);
+	/* c2s alone, with the figures of the tests. */
+	for (i = 0; i < conf->nservices; i++) {
+		struct conf_service *svc = &conf->services[i];
+
+		svc->kernel_caps = strcmp(svc->name, "c2s") == 0;
+		if (!svc->kernel_caps)
+			continue;
+		svc->max_concurrent = 10;
+		svc->max_new.count = 20;
+		svc->max_new.window = 3600 * S;
+		svc->net_max_concurrent = 200;
+		svc->net_max_new.count = 0;
+	}
+	conf->ban_cap_group = 5222;
+	conf->ban_cap_persist.count = 3;
+	conf->ban_cap_persist.window = 600 * S;
+	kcap_set_available(1);
+	return conf;
+}
+
+static char *
+text_of(const struct conf *conf)
+{
+	char	*buf = NULL;
+	size_t	 len = 0;
+	FILE	*f;
+
+	f = open_memstream(&buf, &len);
+	assert_non_null(f);
+	kcap_text(f, conf, "xg");
+	assert_int_equal(fclose(f), 0);
+	return buf;
+}
+
+static void
+has(const char *text, const char *line)
+{
+	if (strstr(text, line) == NULL)
+		fail_msg("missing: %s\nin:\n%s", line, text);
+}
+
+static void
+test_rate(void **state)
+{
+	struct conf_rate rt;
+	const char	*unit;
+	uint32_t	 r, burst;
+
+	(void)state;
+	rt.count = 20;
+	rt.window = 3600 * S;
+	kcap_rate(&rt, &r, &unit, &burst);
+	assert_string_equal(unit, "hour");
+	assert_int_equal(r, 19);
+	assert_int_equal(burst, 1);
+	rt.count = 300;
+	rt.window = 600 * S;
+	kcap_rate(&rt, &r, &unit, &burst);
+	assert_string_equal(unit, "minute");
+	assert_int_equal(r, 30);
+	assert_int_equal(burst, 270);
+	rt.count = 1;
+	rt.window = 3600 * S;
+	kcap_rate(&rt, &r, &unit, &burst);
+	assert_int_equal(r, 1);
+	assert_int_equal(burst, 1);
+	rt.count = 10;
+	rt.window = 1 * S;
+	kcap_rate(&rt, &r, &unit, &burst);
+	assert_string_equal(unit, "second");
+	assert_int_equal(r + burst, 10);
+}
+
+static void
+test_text(void **state)
+{
+	struct conf	*conf = load();
+	char		*t;
+
+	(void)state;
+	t = text_of(conf);
+	has(t, "add set inet xg cap_allow4 { type ipv4_addr; flags "
+	    "interval; auto-merge; }\n");
+	has(t, "add element inet xg cap_allow4 { 127.0.0.0/8 }\n");
+	has(t, "add element inet xg cap_allow6 { ::1/128 }\n");
+	has(t, "add rule inet xg caps ip saddr @cap_allow4 return\n");
+	has(t, "add rule inet xg caps tcp dport { 5222, 5223 } jump cap_c2s\n");
+	has(t, "add set inet xg cap_c2s_c4_10 { type ipv4_addr; size ");
+	has(t, "add rule inet xg cap_c2s meta l4proto tcp add "
+	    "@cap_c2s_c4_10 { ip saddr ct count over 10 } log prefix "
+	    "\"xgcap c2s c\" group 5222 snaplen 40 reject with tcp reset\n");
+	has(t, "add rule inet xg cap_c2s meta l4proto tcp update "
+	    "@cap_c2s_n6_20_3600 { ip6 saddr limit rate over 19/hour burst 1 "
+	    "packets } log prefix \"xgcap c2s n\" group 5222 snaplen 40 "
+	    "reject with tcp reset\n");
+	has(t, "flags dynamic, timeout; timeout 3600s; }\n");
+	has(t, "@cap_c2s_C4_24_200 { ip saddr & 255.255.255.0 ct count over "
+	    "200 }");
+	has(t, "@cap_c2s_C6_64_200 { ip6 saddr & ffff:ffff:ffff:ffff:: ct "
+	    "count over 200 }");
+	/* No net churn configured, no s2s. */
+	assert_null(strstr(t, "_N4_"));
+	assert_null(strstr(t, "cap_s2s"));
+	/* The jump comes last, for new connections only. */
+	has(t, "add rule inet xg filter ct state new meta l4proto tcp jump "
+	    "caps\n");
+	assert_null(strstr(strstr(t, "jump caps\n"), "add rule inet xg cap"));
+	free(t);
+
+	/* Without persist, no nflog. */
+	conf->ban_cap_persist.count = 0;
+	t = text_of(conf);
+	assert_null(strstr(t, "log prefix"));
+	free(t);
+
+	/* Off: no probe, another backend, a dry run, kernel_caps no. */
+	kcap_set_available(0);
+	t = text_of(conf);
+	assert_true(t == NULL || *t == '\0');
+	free(t);
+	kcap_set_available(1);
+	conf->firewall = CONF_FW_IPSET;
+	t = text_of(conf);
+	assert_true(t == NULL || *t == '\0');
+	free(t);
+	conf->firewall = CONF_FW_NFTABLES;
+	conf->services[0].kernel_caps = 0;
+	conf->services[1].kernel_caps = 0;
+	conf->services[2].kernel_caps = 0;
+	t = text_of(conf);
+	assert_true(t == NULL || *t == '\0');
+	free(t);
+	conf_free(conf);
+}
+
+static void
+add_override(struct conf *conf, const char *net, uint32_t maxc)
+{
+	struct conf_override	*o;
+
+	conf->overrides = xreallocarray(conf->overrides,
+	    (size_t)conf->noverrides + 1, sizeof(*conf->overrides));
+	o = &conf->overrides[conf->noverrides++];
+	memset(o, 0, sizeof(*o));
+	snprintf(o->name, sizeof(o->name), "o%d", conf->noverrides);
+	o->networks = xcalloc(1, sizeof(*o->networks));
+	assert_int_equal(addr_prefix_parse(net, &o->networks[0], 0), 0);
+	o->nnetworks = 1;
+	o->max_concurrent = maxc;
+}
+
+static void
+test_overrides_allow(void **state)
+{
+	struct conf	*conf = load();
+	char		*t, *a, *b;
+
+	(void)state;
+	add_override(conf, "198.51.0.0/16", 100);
+	add_override(conf, "198.51.100.7/32", 500);
+	add_override(conf, "2001:db8::/48", 50);
+	conf->allow = xcalloc(2, sizeof(*conf->allow));
+	assert_int_equal(addr_prefix_parse("203.0.113.0/24", &conf->allow[0],
+	    0), 0);
+	assert_int_equal(addr_prefix_parse("2001:db8:1::/48",
+	    &conf->allow[1], 0), 0);
+	conf->nallow = 2;
+	t = text_of(conf);
+	has(t, "add element inet xg cap_allow4 { 127.0.0.0/8, "
+	    "203.0.113.0/24 }\n");
+	has(t, "add element inet xg cap_allow6 { ::1/128, 2001:db8:1::/48 "
+	    "}\n");
+	/* The /32 first, then the /16 (the /48 first by length: it
+	 * matches IPv6 alone). */
+	a = strstr(t, "cap_c2s ip saddr 198.51.100.7/32 goto cap_c2s_o1\n");
+	b = strstr(t, "cap_c2s ip saddr 198.51.0.0/16 goto cap_c2s_o2\n");
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_true(a < b);
+	has(t, "cap_c2s ip6 saddr 2001:db8::/48 goto cap_c2s_o0\n");
+	/* The NAT's host limit; its network keeps the service's (a /32
+	 * does not hold the /24). */
+	has(t, "add rule inet xg cap_c2s_o1 meta l4proto tcp add "
+	    "@cap_c2s_c4_500 { ip saddr ct count over 500 }");
+	has(t, "add rule inet xg cap_c2s_o1 meta l4proto tcp add "
+	    "@cap_c2s_C4_24_200 ");
+	/* The /16 holds whole /24s: its limit for them too. */
+	has(t, "add rule inet xg cap_c2s_o2 meta l4proto tcp add "
+	    "@cap_c2s_C4_24_100 ");
+	/* An IPv6 override has IPv6 rules only. */
+	assert_null(strstr(t, "add rule inet xg cap_c2s_o0 meta l4proto tcp "
+	    "add @cap_c2s_c4"));
+	/* Churn keeps the service's where the override does not set it. */
+	has(t, "add rule inet xg cap_c2s_o1 meta l4proto tcp update "
+	    "@cap_c2s_n4_20_3600 ");
+	/* Every goto comes before the service's own rules. */
+	assert_true(strstr(t, "goto cap_c2s_o2") < strstr(t,
+	    "add rule inet xg cap_c2s meta l4proto"));
+	free(t);
+	conf_free(conf);
+}
+
+static void
+test_stale(void **state)
+{
+	static const char listing[] =
+	    "table inet xg {\n"
+	    "\tset ban4 {\n\t\ttype ipv4_addr\n\t}\n"
+	    "\tset cap_c2s_c4_10 {\n\t}\n"
+	    "\tset cap_c2s_c4_5 {\n\t}\n"
+	    "\tset cap_allow4 {\n\t}\n"
+	    "\tchain filter {\n\t}\n"
+	    "\tchain caps {\n\t}\n"
+	    "\tchain cap_c2s {\n\t}\n"
+	    "\tchain cap_gone {\n\t}\n"
+	    "}\n";
+	static const char text[] =
+	    "add set inet xg cap_allow4 { type ipv4_addr; }\n"
+	    "add set inet xg cap_c2s_c4_10 { type ipv4_addr; }\n"
+	    "add chain inet xg caps\n"
+	    "add chain inet xg cap_c2s\n";
+	char	*buf = NULL;
+	size_t	 len = 0;
+	FILE	*f;
+
+	(void)state;
+	f = open_memstream(&buf, &len);
+	kcap_stale_text(f, "xg", listing, text);
+	assert_int_equal(fclose(f), 0);
+	assert_string_equal(buf,
+	    "flush chain inet xg cap_gone\n"
+	    "delete chain inet xg cap_gone\n"
+	    "delete set inet xg cap_c2s_c4_5\n");
+	free(buf);
+	/* Caps off: everything of theirs goes. */
+	buf = NULL;
+	f = open_memstream(&buf, &len);
+	kcap_stale_text(f, "xg", listing, NULL);
+	assert_int_equal(fclose(f), 0);
+	has(buf, "delete chain inet xg caps\n");
+	has(buf, "delete set inet xg cap_allow4\n");
+	assert_null(strstr(buf, "ban4"));
+	assert_null(strstr(buf, "filter"));
+	free(buf);
+}
+
+static void
+test_covers(void **state)
+{
+	struct conf	*conf = load();
+	struct verdict	 v;
+
+	(void)state;
+	memset(&v, 0, sizeof v);
+	v.rule = VERDICT_CONCURRENCY;
+	v.service = "c2s";
+	assert_true(kcap_covers(conf, &v));
+	v.rule = VERDICT_CHURN;
+	assert_true(kcap_covers(conf, &v));
+	v.rule = VERDICT_KARMA;
+	assert_false(kcap_covers(conf, &v));
+	v.rule = VERDICT_CHURN;
+	v.service = "s2s";
+	assert_false(kcap_covers(conf, &v));
+	v.service = "c2s";
+	kcap_set_available(0);
+	assert_false(kcap_covers(conf, &v));
+	conf_free(conf);
+}
+
+static struct verdict	 got;
+static int		 ngot;
+
+static void
+verdict_cb_test(const struct verdict *v, void *arg)
+{
+	(void)arg;
+	got = *v;
+	ngot++;
+}
+
+static void
+test_refusal(void **state)
+{
+	struct conf	*c = load();
+	const struct conf *conf = c;
+	struct kcap	 k;
+	struct siphash_key key;
+	struct addr	 a, b;
+	int		 i;
+
+	(void)state;
+	memset(&k, 0, sizeof k);
+	k.confp = &conf;
+	siphash_key_seed(&key, 1);
+	htab_init(&k.h, 4, 1, &key);
+	k.e = xcalloc(4, sizeof *k.e);
+	kcap_set_verdict_cb(&k, verdict_cb_test, NULL);
+	assert_int_equal(addr_parse("192.0.2.9", &a, NULL), 0);
+	assert_int_equal(addr_parse("192.0.2.10", &b, NULL), 0);
+	ngot = 0;
+	assert_int_equal(kcap_refusal(&k, "other thing", &a, T0), -1);
+	assert_int_equal(kcap_refusal(&k, "xgcap nosuch c", &a, T0), -1);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(kcap_refusal(&k, "xgcap c2s c", &a, T0 + i * S),
+		    0);
+	/* Another cap, another address: counted apart. */
+	assert_int_equal(kcap_refusal(&k, "xgcap c2s n", &a, T0), 0);
+	assert_int_equal(kcap_refusal(&k, "xgcap c2s c", &b, T0), 0);
+	assert_int_equal(ngot, 0);
+	assert_int_equal(kcap_refusal(&k, "xgcap c2s c", &a, T0 + 10 * S), 0);
+	assert_int_equal(ngot, 1);
+	assert_int_equal(got.rule, VERDICT_CONCURRENCY);
+	assert_int_equal(got.prefix.len, 32);
+	assert_string_equal(got.service, "c2s");
+	assert_int_equal(got.observed, 4);
+	assert_string_equal(got.reason,
+	    "refused 4 times by the c2s concurrency cap in 10m");
+	assert_int_equal(k.stats.refusals[KCAP_CONC], 5);
+	assert_int_equal(k.stats.bans, 1);
+	/* A window past: the count starts again. */
+	for (i = 0; i < 3; i++)
+		(void)kcap_refusal(&k, "xgcap c2s n", &a, T0 + 700 * S + i);
+	assert_int_equal(ngot, 1);
+	(void)kcap_refusal(&k, "xgcap c2s n", &a, T0 + 701 * S);
+	assert_int_equal(ngot, 2);
+	assert_string_equal(got.reason,
+	    "refused 4 times by the c2s churn cap in 10m");
+	/* Full: the oldest goes, counted. */
+	for (i = 0; i < 6; i++) {
+		b.bytes[3] = (uint8_t)(20 + i);
+		(void)kcap_refusal(&k, "xgcap c2s c", &b, T0 + 800 * S);
+	}
+	assert_true(k.stats.evicted > 0);
+	htab_clear(&k.h);
+	free(k.e);
+	conf_free(c);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_rate),
+		cmocka_unit_test(test_text),
+		cmocka_unit_test(test_overrides_allow),
+		cmocka_unit_test(test_stale),
+		cmocka_unit_test(test_covers),
+		cmocka_unit_test(test_refusal),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
