@@ -29,12 +29,13 @@
  * capacity); when one is full a new source is not capped (the kernel
  * cannot add it), which the tracker still sees.
  *
- * Churn.  The kernel's limit is a token bucket: r tokens per unit u, and
- * room for r + burst (burst at least 1).  The tracker's max_new is "count
- * in a window", so the bucket holds count (a fresh source gets count
- * connections at once, as with the tracker) and refills count per window
- * where a unit allows it exactly (300/10m: 30/minute, burst 270), else a
- * little slower (20/1h: 19/hour, burst 1), never faster.
+ * Churn.  The kernel's limit is a token bucket of `burst` packets that
+ * refills at r per unit.  The tracker's max_new is "count in a window",
+ * so the bucket holds count (a fresh source gets count connections at
+ * once, as with the tracker: 30 tries against 20/1h give 20) and refills
+ * count per window (300/10m: 30/minute burst 300).  A bucket lets a
+ * source that waits for it refill go past count in a window, by at most
+ * count more; the tracker still sees such a source.
  *
  * Refusals reach the daemon by nflog (`log group G` on each refusing
  * rule, the packet's first 40 bytes: its source address).  The
@@ -251,7 +252,8 @@ kcap_probe(const struct conf *conf)
 
 /*
  * A rate as the kernel's token bucket (see the opening comment): *r per
- * *unit, *burst.
+ * *unit, room for *burst.  The smallest unit in which count per window is
+ * a whole number, else a week's, rounded down (never faster).
  */
 static void
 kcap_rate(const struct conf_rate *rt, uint32_t *r, const char **unit,
@@ -261,25 +263,28 @@ kcap_rate(const struct conf_rate *rt, uint32_t *r, const char **unit,
 		const char	*name;
 		int64_t		 s;
 	} units[] = {
-		{ "week", 604800 }, { "day", 86400 }, { "hour", 3600 },
-		{ "minute", 60 }, { "second", 1 }
+		{ "second", 1 }, { "minute", 60 }, { "hour", 3600 },
+		{ "day", 86400 }, { "week", 604800 }
 	};
-	int64_t		 w = rt->window / CLOCK_US_PER_SEC, x;
+	int64_t		 w = rt->window / CLOCK_US_PER_SEC, x = 0;
 	size_t		 i;
 
 	if (w < 1)
 		w = 1;
-	for (i = 0; i < sizeof units / sizeof units[0] - 1; i++)
-		if (units[i].s <= w)
+	for (i = 0; i < sizeof units / sizeof units[0]; i++) {
+		x = (int64_t)rt->count * units[i].s / w;
+		if (x >= 1 && (int64_t)rt->count * units[i].s % w == 0)
 			break;
-	*unit = units[i].name;
-	x = (int64_t)rt->count * units[i].s / w;
-	if (x >= rt->count)
-		x = rt->count - 1;
+	}
+	if (i == sizeof units / sizeof units[0])
+		i--;
 	if (x < 1)
 		x = 1;
+	if (x > UINT32_MAX)
+		x = UINT32_MAX;
+	*unit = units[i].name;
 	*r = (uint32_t)x;
-	*burst = rt->count > *r ? rt->count - *r : 1;
+	*burst = rt->count;
 }
 
 /* "255.255.255.0" or "ffff:ffff:ffff:ffff::" for a prefix length. */

@@ -76,24 +76,36 @@ test_rate(void **state)
 	rt.window = 3600 * S;
 	kcap_rate(&rt, &r, &unit, &burst);
 	assert_string_equal(unit, "hour");
-	assert_int_equal(r, 19);
-	assert_int_equal(burst, 1);
+	assert_int_equal(r, 20);
+	assert_int_equal(burst, 20);
 	rt.count = 300;
 	rt.window = 600 * S;
 	kcap_rate(&rt, &r, &unit, &burst);
 	assert_string_equal(unit, "minute");
 	assert_int_equal(r, 30);
-	assert_int_equal(burst, 270);
-	rt.count = 1;
+	assert_int_equal(burst, 300);
+	rt.count = 7;
+	rt.window = 600 * S;
+	kcap_rate(&rt, &r, &unit, &burst);
+	assert_string_equal(unit, "hour");
+	assert_int_equal(r, 42);
+	rt.count = 120;
 	rt.window = 3600 * S;
 	kcap_rate(&rt, &r, &unit, &burst);
-	assert_int_equal(r, 1);
-	assert_int_equal(burst, 1);
+	assert_string_equal(unit, "minute");
+	assert_int_equal(r, 2);
+	assert_int_equal(burst, 120);
 	rt.count = 10;
 	rt.window = 1 * S;
 	kcap_rate(&rt, &r, &unit, &burst);
 	assert_string_equal(unit, "second");
-	assert_int_equal(r + burst, 10);
+	assert_int_equal(r, 10);
+	/* 7 in 7 days + 1 s: a week's, rounded down, never faster. */
+	rt.count = 7;
+	rt.window = (604800 + 1) * S;
+	kcap_rate(&rt, &r, &unit, &burst);
+	assert_string_equal(unit, "week");
+	assert_int_equal(r, 6);
 }
 
 static void
@@ -115,7 +127,7 @@ test_text(void **state)
 	    "@cap_c2s_c4_10 { ip saddr ct count over 10 } log prefix "
 	    "\"xgcap c2s c\" group 5222 snaplen 40 reject with tcp reset\n");
 	has(t, "add rule inet xg cap_c2s meta l4proto tcp update "
-	    "@cap_c2s_n6_20_3600 { ip6 saddr limit rate over 19/hour burst 1 "
+	    "@cap_c2s_n6_20_3600 { ip6 saddr limit rate over 20/hour burst 20 "
 	    "packets } log prefix \"xgcap c2s n\" group 5222 snaplen 40 "
 	    "reject with tcp reset\n");
 	has(t, "flags dynamic, timeout; timeout 3600s; }\n");
