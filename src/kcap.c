@@ -226,10 +226,18 @@ kcap_probe(const struct conf *conf)
 	    "update @n { ip saddr limit rate over 1/hour burst 1 packets } "
 	    "reject with tcp reset\n";
 	char	*out = NULL, *cause = NULL;
-	int	 r;
+	int	 r, i, asked = 0;
 
+	for (i = 0; i < conf->nservices; i++)
+		asked |= conf->services[i].kernel_caps &&
+		    conf->services[i].nports > 0 &&
+		    kcap_limits_any(&conf->services[i]);
 	if (!kcap_wanted(conf)) {
 		kcap_kernel = -1;
+		if (asked && !conf->dry_run)
+			log_info("kernel caps: off (only the nftables backend "
+			    "has them): concurrency and churn are banned at "
+			    "the limit");
 		return;
 	}
 	r = fw_exec(argv, text, sizeof text - 1, &out, 4096, 30000, &cause);
