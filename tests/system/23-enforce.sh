@@ -29,6 +29,8 @@ poll = 1s
 [service c2s]
 ports = 5222
 max_new = 10/1h
+# The ban at the limit, as without kernel caps (41-kernel-caps has them).
+kernel_caps = no
 [ban]
 duration = 4s
 nft_table = xgtest
