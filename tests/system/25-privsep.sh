@@ -27,6 +27,8 @@ poll = 1s
 [service c2s]
 ports = 5222
 max_new = 5/1h
+# banned at the limit (41-kernel-caps tests the kernel caps)
+kernel_caps = no
 [ban]
 duration = 1h
 nft_table = xgpriv

@@ -56,6 +56,8 @@ poll = 1s
 ports = 5222
 max_concurrent = 6
 max_new = 12/1h
+# banned at the limit (41-kernel-caps tests the kernel caps)
+kernel_caps = no
 [auth]
 max_fail = 3/10m
 outage_addresses = 0

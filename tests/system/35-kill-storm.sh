@@ -27,6 +27,8 @@ control_socket = $T/ctl.sock
 [service c2s]
 ports = 5222
 max_new = 5/1h
+# banned at the limit (41-kernel-caps tests the kernel caps)
+kernel_caps = no
 max_concurrent = 0
 net_max_concurrent = 0
 net_max_new = none
