@@ -746,7 +746,7 @@ static int
 kcap_msg_cb(const struct nlmsghdr *nlh, void *arg)
 {
 	struct kcap		*k = arg;
-	const struct nlattr	*at;
+	struct nlattr		*at;	/* mnl casts */
 	const char		*prefix = NULL;
 	const uint8_t		*pl = NULL;
 	uint16_t		 plen = 0;
