@@ -93,6 +93,19 @@
 #define KCAP_TABLE_SIZE		16384	/* addresses counted at once */
 #define KCAP_BUF		(64 * 1024)
 
+/*
+ * Conntrack label bits (the opening comment says how they are used).  A
+ * label, not a ct mark: operators use marks for their own routing and
+ * shaping, and nothing else in xmppguard sets or reads labels.  Numeric,
+ * so no /etc/connlabel.conf is needed; the high bits, away from the low
+ * ones a connlabel.conf names first.
+ */
+#define KCAP_LABEL_OVER		123	/* over max_concurrent at its SYN */
+#define KCAP_LABEL_OVER_NET	124	/* over net_max_concurrent */
+#define KCAP_LABEL_REFUSED	125	/* refused: its packets are reset */
+#define KCAP_LABEL_BORN		126	/* its SYN met the caps' rules */
+#define KCAP_LABEL_JUDGED	127	/* judged, never again */
+
 /* The caps, as letters in set names and nflog prefixes. */
 enum kcap_kind {
 	KCAP_CONC,		/* c: max_concurrent */
@@ -221,10 +234,16 @@ kcap_probe(const struct conf *conf)
 	    "add chain inet xmppguard_probe f { type filter hook prerouting "
 	    "priority -150; policy accept; }\n"
 	    "add rule inet xmppguard_probe f ct state new meta l4proto tcp "
+	    "ct label set 126\n"
+	    "add rule inet xmppguard_probe f ct direction original "
+	    "ct label 125 tcp flags & rst == 0 reject with tcp reset\n"
+	    "add rule inet xmppguard_probe f ct state established "
+	    "meta l4proto tcp ct label & (126|127) == 126 ct label set 127 "
 	    "add @c { ip6 saddr & ffff:ffff:ffff:ffff:: ct count over 1 } "
-	    "log prefix \"xgcap probe c\" group 1 snaplen 40 reject with "
-	    "tcp reset\n"
-	    "add rule inet xmppguard_probe f ct state new meta l4proto tcp "
+	    "ct label set 125 log prefix \"xgcap probe c\" group 1 "
+	    "snaplen 40 reject with tcp reset\n"
+	    "add rule inet xmppguard_probe f ct state established "
+	    "meta l4proto tcp "
 	    "update @n { ip saddr limit rate over 1/hour burst 1 packets } "
 	    "reject with tcp reset\n";
 	char	*out = NULL, *cause = NULL;
@@ -378,9 +397,16 @@ kcap_rules(FILE *f, const struct conf *conf, const struct conf_service *svc,
 			fprintf(f, "add set inet %s %s { type ipv%d_addr; "
 			    "size %" PRIu32 "; flags dynamic; }\n", t, name,
 			    fam, size);
-			fprintf(f, "add rule inet %s %s meta l4proto tcp add "
-			    "@%s { %s ct count over %" PRIu32 " } ", t, chain,
-			    name, key, n);
+			/* Counted at the SYN (the kernel counts a connection
+			 * when its first packet meets the rule), refused at
+			 * the handshake's end. */
+			fprintf(f, "add rule inet %s %s ct state new meta "
+			    "l4proto tcp add @%s { %s ct count over %" PRIu32
+			    " } ct label set %d\n", t, chain, name, key, n,
+			    net ? KCAP_LABEL_OVER_NET : KCAP_LABEL_OVER);
+			fprintf(f, "add rule inet %s %s ct state established "
+			    "ct label %d ", t, chain,
+			    net ? KCAP_LABEL_OVER_NET : KCAP_LABEL_OVER);
 		} else {
 			if (rt.count == 0)
 				continue;
@@ -400,8 +426,8 @@ kcap_rules(FILE *f, const struct conf *conf, const struct conf_service *svc,
 			    "timeout %" PRId64 "s; }\n", t, name, fam, size,
 			    (int64_t)(rt.window / CLOCK_US_PER_SEC) > 0 ?
 			    (int64_t)(rt.window / CLOCK_US_PER_SEC) : 1);
-			fprintf(f, "add rule inet %s %s meta l4proto tcp "
-			    "update @%s { %s limit rate over %" PRIu32 "/%s "
+			fprintf(f, "add rule inet %s %s ct state established "
+			    "meta l4proto tcp update @%s { %s limit rate over %" PRIu32 "/%s "
 			    "burst %" PRIu32 " packets } ", t, chain, name,
 			    key, r, unit, burst);
 		}
@@ -410,7 +436,8 @@ kcap_rules(FILE *f, const struct conf *conf, const struct conf_service *svc,
 			    "group %" PRIu32 " snaplen %d ", svc->name,
 			    kcap_letters[k], conf->ban_cap_group,
 			    KCAP_SNAPLEN);
-		fprintf(f, "reject with tcp reset\n");
+		fprintf(f, "ct label set %d reject with tcp reset\n",
+		    KCAP_LABEL_REFUSED);
 	}
 }
 
@@ -519,9 +546,19 @@ kcap_text(FILE *f, const struct conf *conf, const char *t)
 		kcap_rules(f, conf, svc, t, chain, 0, NULL, 0);
 		kcap_rules(f, conf, svc, t, chain, 1, NULL, 0);
 	}
-	/* Last in the base chain: a banned source is dropped before. */
+	/* Last in the base chain: a banned source is dropped before.  A
+	 * connection is born under the caps at its SYN, judged once at its
+	 * first packet past the handshake, and a refused one stays refused
+	 * (its next packets would complete the server's half-open request). */
 	fprintf(f, "add rule inet %s filter ct state new meta l4proto tcp "
-	    "jump caps\n", t);
+	    "ct label set %d jump caps\n", t, KCAP_LABEL_BORN);
+	fprintf(f, "add rule inet %s filter ct direction original ct label "
+	    "%d tcp flags & rst == 0 reject with tcp reset\n", t,
+	    KCAP_LABEL_REFUSED);
+	fprintf(f, "add rule inet %s filter ct state established ct "
+	    "direction original meta l4proto tcp ct label & (%d|%d) == %d "
+	    "ct label set %d jump caps\n", t, KCAP_LABEL_BORN,
+	    KCAP_LABEL_JUDGED, KCAP_LABEL_BORN, KCAP_LABEL_JUDGED);
 	free(ovs);
 }
 
