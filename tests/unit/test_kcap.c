@@ -123,13 +123,19 @@ test_text(void **state)
 	has(t, "add rule inet xg caps ip saddr @cap_allow4 return\n");
 	has(t, "add rule inet xg caps tcp dport { 5222, 5223 } jump cap_c2s\n");
 	has(t, "add set inet xg cap_c2s_c4_10 { type ipv4_addr; size ");
-	has(t, "add rule inet xg cap_c2s meta l4proto tcp add "
-	    "@cap_c2s_c4_10 { ip saddr ct count over 10 } log prefix "
-	    "\"xgcap c2s c\" group 5222 snaplen 40 reject with tcp reset\n");
-	has(t, "add rule inet xg cap_c2s meta l4proto tcp update "
-	    "@cap_c2s_n6_20_3600 { ip6 saddr limit rate over 20/hour burst 20 "
-	    "packets } log prefix \"xgcap c2s n\" group 5222 snaplen 40 "
-	    "reject with tcp reset\n");
+	/* Concurrency: counted and marked at the SYN, refused at the
+	 * handshake's end; churn at the handshake's end. */
+	has(t, "add rule inet xg cap_c2s ct state new meta l4proto tcp add "
+	    "@cap_c2s_c4_10 { ip saddr ct count over 10 } ct label set "
+	    "123\n");
+	has(t, "add rule inet xg cap_c2s ct state established ct label 123 "
+	    "log prefix \"xgcap c2s c\" group 5222 snaplen 40 ct label set "
+	    "125 reject with tcp reset\n");
+	has(t, "add rule inet xg cap_c2s ct state established meta l4proto "
+	    "tcp update @cap_c2s_n6_20_3600 { ip6 saddr limit rate over "
+	    "20/hour burst 20 packets } log prefix \"xgcap c2s n\" group 5222 "
+	    "snaplen 40 ct label set 125 reject with tcp reset\n");
+	has(t, "ct label set 124\n");
 	has(t, "flags dynamic, timeout; timeout 3600s; }\n");
 	has(t, "@cap_c2s_C4_24_200 { ip saddr & 255.255.255.0 ct count over "
 	    "200 }");
@@ -138,10 +144,18 @@ test_text(void **state)
 	/* No net churn configured, no s2s. */
 	assert_null(strstr(t, "_N4_"));
 	assert_null(strstr(t, "cap_s2s"));
-	/* The jump comes last, for new connections only. */
-	has(t, "add rule inet xg filter ct state new meta l4proto tcp jump "
-	    "caps\n");
-	assert_null(strstr(strstr(t, "jump caps\n"), "add rule inet xg cap"));
+	/* The jumps come last: at the SYN (born), at the first packet
+	 * past the handshake of a connection born under the caps (judged
+	 * once); a refused connection's packets are reset. */
+	has(t, "add rule inet xg filter ct state new meta l4proto tcp ct "
+	    "label set 126 jump caps\n");
+	has(t, "add rule inet xg filter ct direction original ct label 125 "
+	    "tcp flags & rst == 0 reject with tcp reset\n");
+	has(t, "add rule inet xg filter ct state established ct direction "
+	    "original meta l4proto tcp ct label & (126|127) == 126 ct label "
+	    "set 127 jump caps\n");
+	assert_null(strstr(strstr(t, "set 127 jump caps\n"),
+	    "add rule inet xg cap"));
 	free(t);
 
 	/* Without persist, no nflog. */
@@ -217,22 +231,22 @@ test_overrides_allow(void **state)
 	has(t, "cap_c2s ip6 saddr 2001:db8::/48 goto cap_c2s_o0\n");
 	/* The NAT's host limit; its network keeps the service's (a /32
 	 * does not hold the /24). */
-	has(t, "add rule inet xg cap_c2s_o1 meta l4proto tcp add "
+	has(t, "add rule inet xg cap_c2s_o1 ct state new meta l4proto tcp add "
 	    "@cap_c2s_c4_500 { ip saddr ct count over 500 }");
-	has(t, "add rule inet xg cap_c2s_o1 meta l4proto tcp add "
+	has(t, "add rule inet xg cap_c2s_o1 ct state new meta l4proto tcp add "
 	    "@cap_c2s_C4_24_200 ");
 	/* The /16 holds whole /24s: its limit for them too. */
-	has(t, "add rule inet xg cap_c2s_o2 meta l4proto tcp add "
+	has(t, "add rule inet xg cap_c2s_o2 ct state new meta l4proto tcp add "
 	    "@cap_c2s_C4_24_100 ");
 	/* An IPv6 override has IPv6 rules only. */
 	assert_null(strstr(t, "add rule inet xg cap_c2s_o0 meta l4proto tcp "
 	    "add @cap_c2s_c4"));
 	/* Churn keeps the service's where the override does not set it. */
-	has(t, "add rule inet xg cap_c2s_o1 meta l4proto tcp update "
-	    "@cap_c2s_n4_20_3600 ");
+	has(t, "add rule inet xg cap_c2s_o1 ct state established meta "
+	    "l4proto tcp update @cap_c2s_n4_20_3600 ");
 	/* Every goto comes before the service's own rules. */
 	assert_true(strstr(t, "goto cap_c2s_o2") < strstr(t,
-	    "add rule inet xg cap_c2s meta l4proto"));
+	    "add rule inet xg cap_c2s ct state"));
 	free(t);
 	conf_free(conf);
 }
