@@ -12,8 +12,9 @@
 # else, so replies to any client address (added or spoofed) cross the veth;
 # the client drops those for addresses it does not have, as the Internet
 # drops replies to a spoofed source.  Only documentation ranges are used
-# (192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24, 2001:db8::/32), and no
-# route leads out of the two namespaces.  The host's firewall and sysctls
+# (192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24, 2001:db8::/32) and, where
+# a test needs thousands of IPv4 addresses, the benchmarking range
+# 198.18.0.0/15 (RFC 2544); no route leads out of the two namespaces.  The host's firewall and sysctls
 # are never touched: every nft and sysctl command runs inside a namespace,
 # and ns_setup checks that the host's nf_conntrack_acct did not move.
 #
