@@ -31,18 +31,25 @@ poller_stop
 
 read_lines=$(sfield logs.ej.lines)
 ok=$(kv ok "$CHURN_LINE")
+# Handshakes completed: every connection started but those that failed
+# or timed out (those still open at the end completed theirs too).
+hs=$(($(kv started "$CHURN_LINE") - $(kv failed "$CHURN_LINE") -
+    $(kv timeouts "$CHURN_LINE")))
+pct=$(awk -v r="$recorded" -v o="$hs" 'BEGIN {
+    printf "%.2f", (o > 0 ? 100 * (r - 70) / o : 0) }')
 figure seconds "$S"
-figure handshakes "$ok"
+figure handshakes "$hs"
+figure churn_ok "$ok"
 figure handshake_rate "$(kv rate "$CHURN_LINE")"
 figure churn_failed "$(($(kv failed "$CHURN_LINE") + $(kv timeouts "$CHURN_LINE")))"
-# The bots' 70 sessions are connections too.
+# The attackers' 70 sessions are connections too.
 figure recorded "$recorded"
-figure recorded_pct "$(awk -v r="$recorded" -v o="$ok" 'BEGIN {
-    printf "%.2f", (o > 0 ? 100 * (r - 70) / o : 0) }')"
+figure recorded_pct "$pct"
 figure drops_status "$(sfield conntrack.dropped)"
 figure drops_kernel "$(kernel_drops "$XGPID")"
 figure overruns "$(sfield conntrack.overruns)"
 figure loop_max_ms "$(sfield loop.iteration_max_ms)"
+figure loop_slowest "$(sfield loop.slowest)"
 figure slow_iterations "$(sfield loop.slow_iterations)"
 figure status_calls "$POLL_N"
 figure status_fails "$POLL_FAILS"
@@ -65,8 +72,7 @@ figure uncorroborated "$(sfield uncorroborated)"
 [ "$nb" = 70 ] || invariant "$nb of 70 attackers banned"
 [ "$POLL_FAILS" = 0 ] || invariant "status failed $POLL_FAILS times"
 figures_done "$(printf "%s handshakes at %s/s, %s%% recorded, %s kernel drops; loop max %s ms; status p99 %s ms, max %s ms; RSS %s kB; %s/%s lines; %s/70 banned, %s false" \
-    "$ok" "$(kv rate "$CHURN_LINE")" \
-    "$(awk -v r="$recorded" -v o="$ok" 'BEGIN { printf "%.2f", (o > 0 ? 100 * (r - 70) / o : 0) }')" \
+    "$hs" "$(kv rate "$CHURN_LINE")" "$pct" \
     "$(sfield conntrack.dropped)" "$(sfield loop.iteration_max_ms)" \
     "$POLL_P99_MS" "$POLL_MAX_MS" "$(rss_kb "$XGPID")" "$read_lines" \
     "$written" "$nb" "$fb")"
