@@ -14,7 +14,8 @@ write K failed logins, one a second, their starts spread over the first
 60% of the run.  --rotations N renames the log N times as logrotate does
 (older generations shifted, a new file created at once, the old file
 written to for a moment before the writer reopens the name).  Bounded:
-about N lines (default R * S; the attackers' come on top) and S seconds.  Prints one line:
+about N lines (default R * S; the attackers' come on top) and S seconds.  Says "writing" on
+stderr once the pool is made and the clock starts.  Prints one line:
 written=N attack_lines=N rotations=N seconds=S.
 """
 import argparse
@@ -73,6 +74,7 @@ def main():
                   for i, ip in enumerate(bad) for k in range(a.fails))
     every = total // (a.rotations + 1) if a.rotations else 0
     fd = os.open(a.log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    print("writing", file=sys.stderr, flush=True)
     start = time.monotonic()
     end = start + a.seconds
     written = attack = rot = i = 0

@@ -151,8 +151,9 @@ ms_since() {
 	echo $(((XG_NOW - $1) / 1000))
 }
 
-# ejwriter LOG ARGS...: the log writer (ejwriter.py), in the background;
-# $WRITER is its PID, its result line goes to $T/writer.out.
+# ejwriter LOG ARGS...: the log writer (ejwriter.py), in the background,
+# once it writes; $WRITER is its PID, its result line goes to
+# $T/writer.out.
 ejwriter() {
 	local log=$1
 	shift
@@ -160,6 +161,7 @@ ejwriter() {
 	    --gen "$TOP/contrib/bench/gen-ejabberd-log.py" "$@" \
 	    > "$T/writer.out" 2> "$T/writer.err" &
 	WRITER=$!
+	wait_for_line writing "$T/writer.err" 120
 }
 
 # The combined load (combined.sh, restart.sh).  load_setup: the
@@ -234,12 +236,12 @@ load_start() {
 	    -n 70 -s "$LOAD_BOTS" --seconds $((s + 60))
 	BOTS=$NS_PID
 	wait_for_line "established=70 failed=0" "$T/bots.log" 60
+	ejwriter "$T/logs/ej.log" --rate "${XG_STRESS_LINES_RATE:-20000}" \
+	    --seconds "$s" --attackers "$LOAD_BOTS" --fails 6
 	ns_spawn "$CLI" "$T/churn.out" "$XGLOAD" churn -d 192.0.2.1 -p 5280 \
 	    -n $((s * 20000)) -s "$LOAD_CHURN" -j "${XG_STRESS_JOBS:-2}" \
 	    --rate "${XG_STRESS_RATE:-0}" --concurrency 512 --seconds "$s"
 	CHURN=$NS_PID
-	ejwriter "$T/logs/ej.log" --rate "${XG_STRESS_LINES_RATE:-20000}" \
-	    --seconds "$s" --attackers "$LOAD_BOTS" --fails 6
 }
 
 # load_wait: until the churn and the writer are done; sets $CHURN_LINE
