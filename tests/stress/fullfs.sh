@@ -67,10 +67,10 @@ start_daemon() {	# start_daemon LOG
 in_kernel() {
 	nft_count "$NS" xgstress ban4
 }
-# The attackers of the log: 198.51.100.1 onwards (up to 250, one /24:
-# its network is banned too, past net_max_fail), the rest by hand
-# (203.0.113.1 onwards, up to 250).
-bad=$(seq -f '198.51.100.%g' 1 "$NL" | paste -sd, -)
+# The attackers of the log: 10.68.N.1 (up to 250, one per /24, so that
+# no network is judged), the rest by hand (203.0.113.1 onwards, up to
+# 250).
+bad=$(seq -f '10.68.%g.1' 1 "$NL" | paste -sd, -)
 
 start_daemon "$T/xg.log"
 # Full: the store's file grows into whatever room is left.
