@@ -142,13 +142,14 @@ if ! poll_until -i 0.2 120 out_ge "$active2" stored; then
 	grep -iE 'store|saved|full|log ej' "$T/xg2.log" | tail -n 20
 	"$XG" status -s "$STRESS_SOCK"
 fi
-figure saved_after_room_ms "$(ms_since "$t0")"
+saved_ms=$(ms_since "$t0")
+figure saved_after_room_ms "$saved_ms"
 poll_until 10 out_eq 0 sfield bans.unsaved
 figure bans_stored "$(stored)"
 figure bans_unsaved_at_end "$(sfield bans.unsaved)"
 [ "$(stored)" -ge "$active2" ] || invariant "only $(stored) of $active2 bans saved"
 [ "$(sfield bans.unsaved)" = 0 ] || invariant "bans still unsaved with room"
-figures_done "$active bans with the disk full ($unsaved unsaved, $kern in the kernel, $alerts alerts); $adopted adopted after kill -9; all saved $(ms_since "$t0") ms after room was made"
+figures_done "$active bans with the disk full ($unsaved unsaved, $kern in the kernel, $alerts alerts); $adopted adopted after kill -9; all saved $saved_ms ms after room was made"
 kill -TERM "$XGPID"
 wait "$XGPID" 2>/dev/null
 exit 0
