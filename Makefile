@@ -203,6 +203,10 @@ demo:
 bench: xmppguard tools
 	@bash contrib/bench/run.sh
 
+# The stress scenarios (root, namespaces, minutes; tests/stress/README).
+stress: xmppguard tools
+	@sh tests/stress/run.sh
+
 check: deps
 	$(Q)$(MAKE) --no-print-directory xmppguard
 	@echo "== unit tests (plain) =="
