@@ -39,6 +39,7 @@
 #include "log.h"
 #include "logsrc.h"
 #include "loop.h"
+#include "losses.h"
 #include "metrics.h"
 #include "notify.h"
 #include "outage.h"
@@ -540,7 +541,21 @@ daemon_rollup_cb(struct loop *loop, struct loop_timer *t, void *arg)
 	(void)loop;
 	(void)t;
 	pipeline_flush(d->pipeline);
+	daemon_losses_flush(d);
 	return ROLLUP_INTERVAL_MS;
+}
+
+void
+daemon_losses_flush(struct daemon *d)
+{
+	char	*cause;
+
+	if (losses_flush(d->losses, clock_realtime(), &cause) == -1) {
+		if (log_ratelimit_ok(&d->losses_rl, clock_monotonic()))
+			log_warnx("store: %s (kept for the next minute)",
+			    cause);
+		free(cause);
+	}
 }
 
 static int64_t
@@ -562,6 +577,11 @@ daemon_retention_cb(struct loop *loop, struct loop_timer *t, void *arg)
 	} else if (n > 0)
 		log_info("store: retention purge removed %lld rows",
 		    (long long)n);
+	if (losses_purge(d->store, clock_realtime() - d->conf->retention,
+	    &cause) == -1) {
+		log_warnx("store: retention purge: %s", cause);
+		free(cause);
+	}
 	return RETENTION_INTERVAL_MS;
 }
 
@@ -834,4 +854,5 @@ daemon_status_init(struct daemon *d)
 	status_add(st, &fw_status_group, enforce_fw(d->enforce));
 	status_add(st, &alerts_status_group, d->alerts);
 	status_add(st, &store_status_group, d->store);
+	d->losses = losses_new(st, d->store);
 }

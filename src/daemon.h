@@ -22,6 +22,7 @@ struct metrics_server;
 struct ownaddr;
 struct pipeline;
 struct priv;
+struct losses;
 struct status;
 struct store;
 
@@ -38,6 +39,8 @@ struct daemon {
 	struct ctl	*ctl;		/* the control socket */
 	struct alerts	*alerts;	/* the [alert] sinks */
 	struct status	*status;	/* every module's counters */
+	struct losses	*losses;	/* what was lost, into the store */
+	struct log_ratelimit losses_rl;	/* its write warnings */
 	uint64_t	 outages;	/* auth outages announced */
 	struct metrics_server *metrics;	/* [metrics] listen; NULL: none */
 	char		 metrics_listen[72];	/* what it listens on */
@@ -83,6 +86,8 @@ void	daemon_alerts_start(struct daemon *);
 void	daemon_alerts_stop(struct daemon *);
 /* Once per loop iteration: logs' positions, the store, the firewall. */
 void	daemon_flush(struct daemon *);
+/* What the loss counters gained, into the store (each minute, at exit). */
+void	daemon_losses_flush(struct daemon *);
 
 /*
  * A new configuration swapped in only if it loaded cleanly; out (may be

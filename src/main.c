@@ -29,6 +29,7 @@
 #include "log.h"
 #include "logsrc.h"
 #include "loop.h"
+#include "losses.h"
 #include "metrics.h"
 #include "ownaddr.h"
 #include "pipeline.h"
@@ -202,6 +203,8 @@ daemon_run(struct daemon *d, int foreground)
 
 	if (loop_run(d->loop) == -1)
 		log_warnx("loop: stopped on error");
+	/* Before the alerts go: status reads every module's counters. */
+	daemon_losses_flush(d);
 	daemon_alerts_stop(d);
 
 	/* Shutdown in reverse: sources stop, what is summed in memory is
@@ -218,6 +221,7 @@ daemon_run(struct daemon *d, int foreground)
 	enforce_stop(d->enforce);
 	priv_stop(d->priv);
 	ownaddr_free(d->own);
+	losses_free(d->losses);
 	status_free(d->status);
 	pipeline_free(d->pipeline);
 	loop_free(d->loop);

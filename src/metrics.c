@@ -98,6 +98,12 @@ metrics_sample(struct metrics *m, enum metrics_type type, const char *name,
     const char *help, const char *label, const char *value,
     const char *label2, const char *value2, double v)
 {
+	if (m->sink != NULL) {
+		m->sink(m->sink_arg, type, name, label, value,
+		    label != NULL ? label2 : NULL,
+		    label != NULL ? value2 : NULL, v);
+		return;
+	}
 	if (strcmp(m->family, name) != 0) {
 		fprintf(m->fp, "# HELP %s ", name);
 		metrics_escape(m->fp, help, 0);

@@ -832,7 +832,9 @@ report_load(struct report *r, sqlite3 *db, char **cause)
 	if (r->ip == NULL)
 		rc = report_load_bans(&x, NULL, cause) == -1 ||
 		    report_load_addrs(&x, cause) == -1 ||
-		    report_load_nverdicts(&x, cause) == -1 ? -1 : 0;
+		    report_load_nverdicts(&x, cause) == -1 ||
+		    (r->nlosses = losses_load(db, r->from, r->losses,
+		    REPORT_LOSSES_MAX, cause)) == -1 ? -1 : 0;
 	else
 		rc = report_load_timeline(&x, cause) == -1 ||
 		    report_load_bans(&x, &ip, cause) == -1 ||

@@ -289,6 +289,19 @@ report_html_overview(FILE *f, const struct report *r)
 	}
 	fputs("</table>\n", f);
 	report_html_bans(f, r);
+	report_html_thead(f, "Data lost", "lost what labels");
+	for (i = 0; i < r->nlosses; i++) {
+		const char	*text = losses_text(r->losses[i].what);
+
+		fputs("<tr>", f);
+		report_html_num(f, r->losses[i].count);
+		report_html_td(f, text != NULL ? text : r->losses[i].what);
+		report_html_td(f, r->losses[i].labels);
+		fputs("</tr>\n", f);
+	}
+	if (r->nlosses == 0)
+		fputs("<tr><td colspan=\"3\">none</td></tr>\n", f);
+	fputs("</table>\n", f);
 }
 
 static void

@@ -16,6 +16,7 @@
 
 #include "clock.h"
 #include "conf.h"
+#include "losses.h"
 
 struct addr;
 struct sqlite3;
@@ -28,6 +29,7 @@ struct sqlite3;
 #define REPORT_EVENTS_SCAN	100000	/* --ip: newest events examined */
 #define REPORT_NEAR		0.7	/* near: this share of a limit */
 #define REPORT_HOUR_US		(3600 * CLOCK_US_PER_SEC)
+#define REPORT_LOSSES_MAX	64	/* loss counters listed */
 
 enum report_format {
 	REPORT_FMT_TABLE,
@@ -171,6 +173,9 @@ struct report {
 	int		 nnear;
 	struct report_ban *bans;	/* newest first, at most top */
 	int		 nbans;
+	/* What the daemon lost in the period (losses.c), by counter. */
+	struct losses_row losses[REPORT_LOSSES_MAX];
+	int		 nlosses;
 
 	/* --ip. */
 	struct report_tl *tl;		/* by hour */

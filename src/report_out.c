@@ -241,6 +241,32 @@ report_table_ip(FILE *f, const struct report *r)
 	report_tab_print(f, &t, "Newest log events");
 }
 
+/* What the daemon lost: said even when nothing was. */
+static void
+report_table_losses(FILE *f, const struct report *r)
+{
+	struct report_tab	 t;
+	const char		*text;
+	char			 n[16];
+	int			 i;
+
+	if (r->nlosses == 0) {
+		fputs("\nData lost: none (no conntrack message dropped, no "
+		    "log byte or line lost, no store row or alert lost)\n",
+		    f);
+		return;
+	}
+	report_tab_init(&t, "lost:r what:l labels:l");
+	for (i = 0; i < r->nlosses; i++) {
+		text = losses_text(r->losses[i].what);
+		report_tab_row(&t, report_human(r->losses[i].count, n,
+		    sizeof(n)), text != NULL ? text : r->losses[i].what,
+		    r->losses[i].labels[0] != '\0' ? r->losses[i].labels :
+		    "-");
+	}
+	report_tab_print(f, &t, "Data lost");
+}
+
 void
 report_table(FILE *f, const struct report *r)
 {
@@ -321,6 +347,7 @@ report_table(FILE *f, const struct report *r)
 	report_tab_print(f, &t, "Near a limit (70% or more in one hour, "
 	    "not banned)");
 	report_table_bans(f, r);
+	report_table_losses(f, r);
 }
 
 /*
@@ -454,7 +481,16 @@ report_json(FILE *f, const struct report *r)
 		}
 		fputc(']', f);
 		report_json_bans(f, r);
-		fputs("}\n", f);
+		fputs(",\"losses\":[", f);
+		for (i = 0; i < r->nlosses; i++) {
+			fputs(i > 0 ? ",{\"what\":" : "{\"what\":", f);
+			json_string(f, r->losses[i].what);
+			fputs(",\"labels\":", f);
+			json_string(f, r->losses[i].labels);
+			fprintf(f, ",\"count\":%" PRIu64 "}",
+			    r->losses[i].count);
+		}
+		fputs("]}\n", f);
 		return;
 	}
 	fputs(",\"timeline\":[", f);
@@ -636,6 +672,15 @@ report_csv(FILE *f, const struct report *r, char **cause)
 			    r->hours[i].bans);
 	} else if (strcmp(sec, "bans") == 0)
 		report_csv_bans(f, r);
+	else if (r->ip == NULL && strcmp(sec, "losses") == 0) {
+		fputs("what,labels,count\r\n", f);
+		for (i = 0; i < r->nlosses; i++) {
+			snprintf(n[0], sizeof(n[0]), "%" PRIu64,
+			    r->losses[i].count);
+			report_csv_row(f, 3, r->losses[i].what,
+			    r->losses[i].labels, n[0]);
+		}
+	}
 	else if (strcmp(sec, "services") == 0) {
 		fputs("service,addresses," REPORT_CSV_COUNTS "\r\n", f);
 		for (i = 0; i < r->nservices; i++) {
@@ -680,7 +725,7 @@ report_csv(FILE *f, const struct report *r, char **cause)
 	} else {
 		*cause = xasprintf("--section %s: one of %s", sec,
 		    r->ip != NULL ? "timeline, verdicts, bans, events, hours, "
-		    "services" : "top, near, services, hours, bans");
+		    "services" : "top, near, services, hours, bans, losses");
 		return -1;
 	}
 	return 0;

@@ -125,4 +125,13 @@ ns_spawn "$CLI" "$T/hold.log" "$XGLOAD" hold -s 203.0.113.9 -d 192.0.2.1 \
     -p 5222 -n 12 --seconds 5
 wait_for_line 'verdict: 203.0.113.9/32 concurrency: 11 live c2s connections (limit 10)' "$T/xg.log"
 ns_stop "$xg" || fail "daemon exit status $?"
+# The report says the same loss, written at exit (and each minute).
+"$XG" report -c "$T/xg.conf" > "$T/report.txt" || fail "report"
+expect_grep "^ *[0-9.]*[kMG]*  *conntrack messages the kernel dropped (socket full)  *source=events" "$T/report.txt"
+"$XG" report -c "$T/xg.conf" --format csv --section losses > "$T/losses.csv" ||
+    fail "report --section losses"
+expect_grep "^conntrack_dropped,source=events,$drops" "$T/losses.csv"
+rov=$(sed -n 's/^conntrack_overruns,,\([0-9]*\)\r*$/\1/p' "$T/losses.csv")
+[ -n "$rov" ] && [ "$rov" -ge "$overruns" ] ||
+    fail "the report says ${rov:-no} overruns, status said $overruns"
 exit 0

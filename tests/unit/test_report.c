@@ -623,7 +623,8 @@ test_empty(void **state)
 		free(out);
 	}
 	out = render(f, REPORT_FMT_JSON, NULL);
-	assert_non_null(strstr(out, "\"top\":[],\"near\":[],\"bans\":[]}"));
+	assert_non_null(strstr(out,
+	    "\"top\":[],\"near\":[],\"bans\":[],\"losses\":[]}"));
 	free(out);
 }
 
