@@ -14,7 +14,8 @@
 # drops replies to a spoofed source.  Only documentation ranges are used
 # (192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24, 2001:db8::/32) and, where
 # a test needs thousands of IPv4 addresses, the benchmarking range
-# 198.18.0.0/15 (RFC 2544); no route leads out of the two namespaces.  The host's firewall and sysctls
+# 198.18.0.0/15 (RFC 2544); the stress scenarios (tests/stress) also use
+# the private 10.64.0.0/13.  No route leads out of the two namespaces.  The host's firewall and sysctls
 # are never touched: every nft and sysctl command runs inside a namespace,
 # and ns_setup checks that the host's nf_conntrack_acct did not move.
 #
