@@ -57,7 +57,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <endian.h>
+#include <libmnl/libmnl.h>
 #include <libnetfilter_conntrack/libnetfilter_conntrack.h>
+#include <linux/netfilter/nfnetlink_conntrack.h>
 #include <linux/netlink.h>
 
 #include "addr.h"
@@ -729,6 +732,103 @@ ct_dump_abort(struct ct *ct, const char *what, int error)
 }
 
 /*
+ * The nested attribute of type `type` directly inside `nest` (or, nest
+ * NULL, at the top of the message), or NULL.
+ */
+static const struct nlattr *
+ct_peek_attr(const struct nlmsghdr *nlh, const struct nlattr *nest,
+    uint16_t type)
+{
+	const struct nlattr	*a;
+
+	if (nest == NULL) {
+		mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg))
+			if (mnl_attr_get_type(a) == type)
+				return a;
+	} else {
+		mnl_attr_for_each_nested(a, nest)
+			if (mnl_attr_get_type(a) == type)
+				return a;
+	}
+	return NULL;
+}
+
+/*
+ * A look at a dumped entry without parsing it whole: the original tuple,
+ * the id and the start timestamp in msg, as ct_msg_from_nfct() would set
+ * them.  Most of a big table is flows of no interest (other ports, other
+ * protocols); nfct_nlmsg_parse() reads every attribute of each, at about
+ * a microsecond an entry, a third of a dump's cost.  1 if the entry is not
+ * TCP, 0 with msg set, -1 if anything looks odd (then the whole parse
+ * decides, as it always did).
+ */
+static int
+ct_dump_peek(const struct nlmsghdr *nlh, struct ct_msg *msg)
+{
+	const struct nfgenmsg	*nfg;
+	const struct nlattr	*orig, *ip, *proto, *a, *b;
+	size_t			 alen;
+
+	if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof *nfg))
+		return -1;
+	nfg = mnl_nlmsg_get_payload(nlh);
+	if ((orig = ct_peek_attr(nlh, NULL, CTA_TUPLE_ORIG)) == NULL ||
+	    (proto = ct_peek_attr(nlh, orig, CTA_TUPLE_PROTO)) == NULL ||
+	    (a = ct_peek_attr(nlh, proto, CTA_PROTO_NUM)) == NULL ||
+	    mnl_attr_get_payload_len(a) < 1)
+		return -1;
+	if (mnl_attr_get_u8(a) != IPPROTO_TCP)
+		return 1;
+	memset(msg, 0, sizeof *msg);
+	if ((a = ct_peek_attr(nlh, proto, CTA_PROTO_SRC_PORT)) == NULL ||
+	    (b = ct_peek_attr(nlh, proto, CTA_PROTO_DST_PORT)) == NULL ||
+	    mnl_attr_get_payload_len(a) < 2 ||
+	    mnl_attr_get_payload_len(b) < 2)
+		return -1;
+	msg->sport = ntohs(mnl_attr_get_u16(a));
+	msg->dport = ntohs(mnl_attr_get_u16(b));
+	if ((ip = ct_peek_attr(nlh, orig, CTA_TUPLE_IP)) == NULL)
+		return -1;
+	switch (nfg->nfgen_family) {
+	case AF_INET:
+		a = ct_peek_attr(nlh, ip, CTA_IP_V4_SRC);
+		b = ct_peek_attr(nlh, ip, CTA_IP_V4_DST);
+		alen = 4;
+		break;
+	case AF_INET6:
+		a = ct_peek_attr(nlh, ip, CTA_IP_V6_SRC);
+		b = ct_peek_attr(nlh, ip, CTA_IP_V6_DST);
+		alen = 16;
+		break;
+	default:
+		return -1;
+	}
+	if (a == NULL || b == NULL || mnl_attr_get_payload_len(a) < alen ||
+	    mnl_attr_get_payload_len(b) < alen)
+		return -1;
+	if (alen == 4) {
+		addr_from_v4(&msg->src, mnl_attr_get_payload(a));
+		addr_from_v4(&msg->dst, mnl_attr_get_payload(b));
+	} else {
+		addr_from_v6(&msg->src, mnl_attr_get_payload(a));
+		addr_from_v6(&msg->dst, mnl_attr_get_payload(b));
+	}
+	if ((a = ct_peek_attr(nlh, NULL, CTA_ID)) != NULL) {
+		if (mnl_attr_get_payload_len(a) < 4)
+			return -1;
+		msg->id = ntohl(mnl_attr_get_u32(a));
+	}
+	if ((a = ct_peek_attr(nlh, NULL, CTA_TIMESTAMP)) != NULL &&
+	    (b = ct_peek_attr(nlh, a, CTA_TIMESTAMP_START)) != NULL) {
+		if (mnl_attr_get_payload_len(b) < 8)
+			return -1;
+		msg->start = (int64_t)(be64toh(mnl_attr_get_u64(b)) / 1000);
+	}
+	msg->type = CT_MSG_DUMP;
+	return 0;
+}
+
+/*
  * One datagram of the dump's answer: its entries applied.  1 at its end
  * (NLMSG_DONE), 0 to go on, -1 with errno for an error from the kernel.
  */
@@ -738,7 +838,9 @@ ct_dump_dgram(struct ct *ct, const uint8_t *buf, size_t len)
 	const struct nlmsghdr	*nlh;
 	const struct nlmsgerr	*err;
 	struct nf_conntrack	*obj;
+	struct ct_msg		 msg;
 	size_t			 off;
+	int			 r;
 
 	for (off = 0; off <= len && len - off >= sizeof *nlh;
 	    off += NLMSG_ALIGN(nlh->nlmsg_len)) {
@@ -760,6 +862,18 @@ ct_dump_dgram(struct ct *ct, const uint8_t *buf, size_t len)
 		if (NFNL_SUBSYS_ID(nlh->nlmsg_type) != NFNL_SUBSYS_CTNETLINK ||
 		    NFNL_MSG_TYPE(nlh->nlmsg_type) != IPCTNL_MSG_CT_NEW)
 			continue;
+		/* Of no interest: counted as the whole parse would have
+		 * counted it, and skipped. */
+		if ((r = ct_dump_peek(nlh, &msg)) == 1) {
+			ct->dump_seen++;
+			continue;
+		}
+		if (r == 0 && ((msg.start != 0 && msg.start >= ct->dump_mark) ||
+		    !ctflow_wanted(ct->flows, ct->conf, &msg))) {
+			ct->dump_seen++;
+			ct->dump_tcp++;
+			continue;
+		}
 		if ((obj = nfct_new()) == NULL)
 			fatal("nfct_new");
 		if (nfct_nlmsg_parse(nlh, obj) == 0)
