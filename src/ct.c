@@ -75,7 +75,7 @@
 #include "xmalloc.h"
 
 #define CT_READ_BUDGET		4096	/* event datagrams per wakeup ... */
-#define CT_READ_SLICE_US	(5 * CLOCK_US_PER_MS)	/* ... or this long */
+#define CT_READ_SLICE_US	LOOP_BUDGET_US	/* ... or this long */
 #define CT_BATCH		64	/* datagrams per recvmmsg() */
 #define CT_DGRAM_MAX		8192	/* an event is ~300 bytes */
 #define CT_RESYNC_DELAY_MS	250	/* let a burst pass before a dump */
@@ -83,7 +83,7 @@
 #define CT_DRAIN_BUDGET		16384	/* ... before and after a dump */
 #define CT_DRAIN_MS		1000	/* events after a dump, at most */
 #define CT_DUMP_BUF		65536	/* a dump's datagrams are <= 32k */
-#define CT_DUMP_SLICE_US	(5 * CLOCK_US_PER_MS) /* per wakeup */
+#define CT_DUMP_SLICE_US	LOOP_BUDGET_US	/* per wakeup */
 #define CT_SYSCTL_DIR		"/proc/sys/net/netfilter/"
 
 #ifndef nitems
@@ -428,14 +428,16 @@ ct_dgram(struct ct *ct, const uint8_t *buf, size_t len, int64_t now)
 static int
 ct_read(struct ct *ct, int budget, int64_t slice_us)
 {
-	int64_t	 now, t0 = slice_us != 0 ? clock_monotonic() : 0;
-	int	 n, i, done = 0;
+	struct loop_budget	 b;
+	int64_t			 now;
+	int			 n, i, done = 0;
 
+	/* One look at the clock per batch of CT_BATCH datagrams. */
+	loop_budget_start(&b, slice_us, 1);
 	while (done < budget) {
 		/* Each message costs 10-30 us downstream (the flow table,
 		 * the tracker, the store): 4096 of them, 40-120 ms. */
-		if (slice_us != 0 && done > 0 &&
-		    clock_monotonic() - t0 >= slice_us)
+		if (slice_us != 0 && done > 0 && loop_budget_spent(&b))
 			return 0;
 		for (i = 0; i < CT_BATCH; i++) {
 			ct->iovs[i].iov_base = ct->bufs[i];
@@ -894,12 +896,13 @@ ct_dump_read_cb(struct loop *loop, int fd, int events, void *arg)
 	struct ct		*ct = arg;
 	struct sockaddr_nl	 from;
 	socklen_t		 fromlen;
-	int64_t			 t0 = clock_monotonic();
+	struct loop_budget	 b;
 	ssize_t			 n;
 	int			 r;
 
 	(void)loop;
 	(void)events;
+	loop_budget_start(&b, CT_DUMP_SLICE_US, 1);
 	do {
 		fromlen = sizeof from;
 		n = recvfrom(fd, ct->dump_buf, CT_DUMP_BUF,
@@ -933,7 +936,7 @@ ct_dump_read_cb(struct loop *loop, int fd, int events, void *arg)
 				ct_dump_done(ct);
 			return;
 		}
-	} while (clock_monotonic() - t0 < CT_DUMP_SLICE_US);
+	} while (!loop_budget_spent(&b));
 }
 
 static int64_t
