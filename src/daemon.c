@@ -553,25 +553,40 @@ daemon_rollup_cb(struct loop *loop, struct loop_timer *t, void *arg)
 	return d->rollup_step ? 0 : ROLLUP_INTERVAL_MS;
 }
 
+/*
+ * Retention: hourly, a chunk of old rows at a time under the loop's time
+ * budget (a purge after a long outage or a shorter retention is millions
+ * of rows), the timer coming back on the next iteration until done.
+ */
 static int64_t
 daemon_retention_cb(struct loop *loop, struct loop_timer *t, void *arg)
 {
-	struct daemon	*d = arg;
-	char		*cause;
-	int64_t		 n;
+	struct daemon		*d = arg;
+	struct loop_budget	 b;
+	char			*cause;
+	int64_t			 n;
+	int			 r;
 
 	(void)loop;
 	(void)t;
 	if (d->conf->retention == 0)
 		return RETENTION_INTERVAL_MS;
-	n = store_purge(d->store, clock_realtime() - d->conf->retention,
-	    &cause);
-	if (n == -1) {
+	if (d->purge_step == 0) {
+		d->purge_before = clock_realtime() - d->conf->retention;
+		d->purged = 0;
+	}
+	loop_budget_start(&b, LOOP_BUDGET_US, 1);
+	r = store_purge_some(d->store, d->purge_before, &b, &n, &cause);
+	d->purged += n;
+	d->purge_step = r == 0;
+	if (r == 0)
+		return 0;
+	if (r == -1) {
 		log_warnx("store: retention purge: %s", cause);
 		free(cause);
-	} else if (n > 0)
+	} else if (d->purged > 0)
 		log_info("store: retention purge removed %lld rows",
-		    (long long)n);
+		    (long long)d->purged);
 	return RETENTION_INTERVAL_MS;
 }
 

@@ -32,6 +32,7 @@
 #include "clock.h"
 #include "event.h"
 #include "log.h"
+#include "loop.h"
 #include "siphash.h"
 #include "sql_migrations.h"
 #include "status.h"
@@ -800,31 +801,45 @@ store_hour(int64_t t)
 	return (t >= 0 ? t / h : (t - h + 1) / h) * h;
 }
 
-/* Runs a purge statement until it deletes nothing more, adding to *total. */
+/*
+ * One chunk of a purge (all of it if not chunked): 1 if the table has
+ * nothing older left, 0 if it may, -1 on failure.
+ */
 static int
-store_purge_step(struct store *s, sqlite3_stmt *st, int64_t before,
-    int chunked, int64_t *total)
+store_purge_one(struct store *s, enum store_st i, int64_t before,
+    int64_t *total)
 {
-	int	n, rc;
+	sqlite3_stmt	*st = s->st[i];
+	int		 n, rc;
 
-	do {
-		if ((rc = sqlite3_bind_int64(st, 1, before)) != SQLITE_OK ||
-		    (chunked && (rc = sqlite3_bind_int(st, 2,
-		    STORE_PURGE_CHUNK)) != SQLITE_OK) ||
-		    (rc = store_step(st)) != SQLITE_DONE)
-			return -1;
-		n = sqlite3_changes(s->db);
-		*total += n;
-	} while (chunked && n == STORE_PURGE_CHUNK);
-	return 0;
+	if (i == STORE_ST_PURGE_ROLLUPS || i == STORE_ST_PURGE_ROLLUPS_ALL)
+		before = store_hour(before);
+	if ((rc = sqlite3_bind_int64(st, 1, before)) != SQLITE_OK ||
+	    (store_sql[i].chunked && (rc = sqlite3_bind_int(st, 2,
+	    STORE_PURGE_CHUNK)) != SQLITE_OK) ||
+	    (rc = store_step(st)) != SQLITE_DONE)
+		return -1;
+	n = sqlite3_changes(s->db);
+	*total += n;
+	return !store_sql[i].chunked || n < STORE_PURGE_CHUNK;
 }
 
-int64_t
-store_purge(struct store *s, int64_t before, char **cause)
+/*
+ * A budget spent between chunks leaves the rest to the next call, which
+ * begins again with the first table: the tables done cost it an index
+ * seek each, and nothing needs remembering between calls.  The budget is
+ * looked at only after a chunk that deleted rows, so every call that
+ * returns 0 has made progress.
+ */
+int
+store_purge_some(struct store *s, int64_t before, struct loop_budget *b,
+    int64_t *total, char **cause)
 {
-	int64_t	total = 0;
-	int	i;
+	enum store_st	 i;
+	int64_t		 was;
+	int		 r;
 
+	*total = 0;
 	if (s->rdonly) {
 		*cause = xasprintf("%s: cannot purge: opened read-only",
 		    s->path);
@@ -834,16 +849,26 @@ store_purge(struct store *s, int64_t before, char **cause)
 	 * A failed flush has counted its rows already. */
 	store_flush(s);
 	for (i = STORE_ST_PURGE_EVENTS; i <= STORE_ST_PURGE_OFFENCES; i++) {
-		if (store_purge_step(s, s->st[i], i == STORE_ST_PURGE_ROLLUPS ||
-		    i == STORE_ST_PURGE_ROLLUPS_ALL ? store_hour(before) :
-		    before, store_sql[i].chunked,
-		    &total) == -1)
-			break;
+		do {
+			was = *total;
+			if ((r = store_purge_one(s, i, before, total)) == -1) {
+				store_cause(cause, s->path, s->db, "purge");
+				return -1;
+			}
+			if (b != NULL && *total > was && loop_budget_spent(b))
+				return r == 1 && i == STORE_ST_PURGE_OFFENCES;
+		} while (r == 0);
 	}
-	if (i <= STORE_ST_PURGE_OFFENCES) {
-		store_cause(cause, s->path, s->db, "purge");
+	return 1;
+}
+
+int64_t
+store_purge(struct store *s, int64_t before, char **cause)
+{
+	int64_t	total;
+
+	if (store_purge_some(s, before, NULL, &total, cause) == -1)
 		return -1;
-	}
 	return total;
 }
 
