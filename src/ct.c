@@ -734,25 +734,31 @@ ct_dump_abort(struct ct *ct, const char *what, int error)
 }
 
 /*
- * The nested attribute of type `type` directly inside `nest` (or, nest
- * NULL, at the top of the message), or NULL.
+ * The attribute of type `type` among those from `start`, len bytes (the
+ * message's after its nfgenmsg, or a nest's payload), or NULL.  By hand:
+ * libmnl's iteration macros cast const away.
  */
 static const struct nlattr *
-ct_peek_attr(const struct nlmsghdr *nlh, const struct nlattr *nest,
-    uint16_t type)
+ct_peek_attr(const void *start, size_t len, uint16_t type)
 {
-	const struct nlattr	*a;
+	const struct nlattr	*a = start;
+	int			 left = (int)len;
 
-	if (nest == NULL) {
-		mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg))
-			if (mnl_attr_get_type(a) == type)
-				return a;
-	} else {
-		mnl_attr_for_each_nested(a, nest)
-			if (mnl_attr_get_type(a) == type)
-				return a;
+	while (left > 0 && mnl_attr_ok(a, left)) {
+		if (mnl_attr_get_type(a) == type)
+			return a;
+		left -= (int)MNL_ALIGN(a->nla_len);
+		a = mnl_attr_next(a);
 	}
 	return NULL;
+}
+
+/* The attribute type inside nest, or NULL. */
+static const struct nlattr *
+ct_peek_nested(const struct nlattr *nest, uint16_t type)
+{
+	return ct_peek_attr(mnl_attr_get_payload(nest),
+	    mnl_attr_get_payload_len(nest), type);
 }
 
 /*
@@ -769,37 +775,40 @@ ct_dump_peek(const struct nlmsghdr *nlh, struct ct_msg *msg)
 {
 	const struct nfgenmsg	*nfg;
 	const struct nlattr	*orig, *ip, *proto, *a, *b;
-	size_t			 alen;
+	const uint8_t		*top;
+	size_t			 alen, toplen;
 
 	if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof *nfg))
 		return -1;
 	nfg = mnl_nlmsg_get_payload(nlh);
-	if ((orig = ct_peek_attr(nlh, NULL, CTA_TUPLE_ORIG)) == NULL ||
-	    (proto = ct_peek_attr(nlh, orig, CTA_TUPLE_PROTO)) == NULL ||
-	    (a = ct_peek_attr(nlh, proto, CTA_PROTO_NUM)) == NULL ||
+	top = (const uint8_t *)nfg + MNL_ALIGN(sizeof *nfg);
+	toplen = nlh->nlmsg_len - (size_t)(top - (const uint8_t *)nlh);
+	if ((orig = ct_peek_attr(top, toplen, CTA_TUPLE_ORIG)) == NULL ||
+	    (proto = ct_peek_nested(orig, CTA_TUPLE_PROTO)) == NULL ||
+	    (a = ct_peek_nested(proto, CTA_PROTO_NUM)) == NULL ||
 	    mnl_attr_get_payload_len(a) < 1)
 		return -1;
 	if (mnl_attr_get_u8(a) != IPPROTO_TCP)
 		return 1;
 	memset(msg, 0, sizeof *msg);
-	if ((a = ct_peek_attr(nlh, proto, CTA_PROTO_SRC_PORT)) == NULL ||
-	    (b = ct_peek_attr(nlh, proto, CTA_PROTO_DST_PORT)) == NULL ||
+	if ((a = ct_peek_nested(proto, CTA_PROTO_SRC_PORT)) == NULL ||
+	    (b = ct_peek_nested(proto, CTA_PROTO_DST_PORT)) == NULL ||
 	    mnl_attr_get_payload_len(a) < 2 ||
 	    mnl_attr_get_payload_len(b) < 2)
 		return -1;
 	msg->sport = ntohs(mnl_attr_get_u16(a));
 	msg->dport = ntohs(mnl_attr_get_u16(b));
-	if ((ip = ct_peek_attr(nlh, orig, CTA_TUPLE_IP)) == NULL)
+	if ((ip = ct_peek_nested(orig, CTA_TUPLE_IP)) == NULL)
 		return -1;
 	switch (nfg->nfgen_family) {
 	case AF_INET:
-		a = ct_peek_attr(nlh, ip, CTA_IP_V4_SRC);
-		b = ct_peek_attr(nlh, ip, CTA_IP_V4_DST);
+		a = ct_peek_nested(ip, CTA_IP_V4_SRC);
+		b = ct_peek_nested(ip, CTA_IP_V4_DST);
 		alen = 4;
 		break;
 	case AF_INET6:
-		a = ct_peek_attr(nlh, ip, CTA_IP_V6_SRC);
-		b = ct_peek_attr(nlh, ip, CTA_IP_V6_DST);
+		a = ct_peek_nested(ip, CTA_IP_V6_SRC);
+		b = ct_peek_nested(ip, CTA_IP_V6_DST);
 		alen = 16;
 		break;
 	default:
@@ -815,13 +824,13 @@ ct_dump_peek(const struct nlmsghdr *nlh, struct ct_msg *msg)
 		addr_from_v6(&msg->src, mnl_attr_get_payload(a));
 		addr_from_v6(&msg->dst, mnl_attr_get_payload(b));
 	}
-	if ((a = ct_peek_attr(nlh, NULL, CTA_ID)) != NULL) {
+	if ((a = ct_peek_attr(top, toplen, CTA_ID)) != NULL) {
 		if (mnl_attr_get_payload_len(a) < 4)
 			return -1;
 		msg->id = ntohl(mnl_attr_get_u32(a));
 	}
-	if ((a = ct_peek_attr(nlh, NULL, CTA_TIMESTAMP)) != NULL &&
-	    (b = ct_peek_attr(nlh, a, CTA_TIMESTAMP_START)) != NULL) {
+	if ((a = ct_peek_attr(top, toplen, CTA_TIMESTAMP)) != NULL &&
+	    (b = ct_peek_nested(a, CTA_TIMESTAMP_START)) != NULL) {
 		if (mnl_attr_get_payload_len(b) < 8)
 			return -1;
 		msg->start = (int64_t)(be64toh(mnl_attr_get_u64(b)) / 1000);
