@@ -761,20 +761,30 @@ test_keys(void **state)
 	ctflow_free(ctf);
 }
 
+/* The default configuration's c2s service (tests change its ports). */
+static struct conf_service *
+service_c2s(void)
+{
+	int	i;
+
+	for (i = 0; i < conf->nservices; i++)
+		if (strcmp(conf->services[i].name, "c2s") == 0)
+			return &conf->services[i];
+	fail();
+	return NULL;
+}
+
 /* A reload that unwatches a port does not orphan its open flows. */
 static void
 test_reload(void **state)
 {
 	struct ctflow		*ctf = ctflow_new(16, 11);
 	struct rec		 r = { .n = 0 };
-	struct conf_service	*c2s = NULL;
-	int			 i, saved;
+	struct conf_service	*c2s;
+	int			 saved;
 
 	(void)state;
-	for (i = 0; i < conf->nservices; i++)
-		if (strcmp(conf->services[i].name, "c2s") == 0)
-			c2s = &conf->services[i];
-	assert_non_null(c2s);
+	c2s = service_c2s();
 
 	apply(ctf, &r, msg(CT_MSG_UPDATE, T0, 1, "198.51.100.1", 1, 5222,
 	    CT_TCP_ESTABLISHED, ASSURED));
@@ -807,16 +817,13 @@ test_wanted(void **state)
 {
 	struct ctflow		*ctf = ctflow_new(16, 13);
 	struct rec		 r = { .n = 0 };
-	struct conf_service	*c2s = NULL;
+	struct conf_service	*c2s;
 	struct ctflow_stats	 st, st2;
 	struct ct_msg		 m;
-	int			 i, saved;
+	int			 saved;
 
 	(void)state;
-	for (i = 0; i < conf->nservices; i++)
-		if (strcmp(conf->services[i].name, "c2s") == 0)
-			c2s = &conf->services[i];
-	assert_non_null(c2s);
+	c2s = service_c2s();
 	m = msg(CT_MSG_DUMP, T0, 1, "198.51.100.1", 1, 5222,
 	    CT_TCP_ESTABLISHED, ASSURED);
 	assert_true(ctflow_wanted(ctf, conf, &m));
