@@ -52,6 +52,7 @@
 
 #define RETENTION_INTERVAL_MS	(60 * 60 * 1000)	/* purge hourly */
 #define ROLLUP_INTERVAL_MS	(60 * 1000)		/* rollups: a minute */
+#define DAEMON_ROLLUP_EVERY	16	/* pairs between looks at the clock */
 #define RATE_INTERVAL_MS	(10 * 1000)		/* events/s measured */
 #define ALERT_POLL_MS		1000			/* overruns polled */
 #define ALERT_DRAIN_MS		5000			/* at stop, at most */
@@ -533,14 +534,25 @@ daemon_flush_hook(struct loop *loop, void *arg)
 	daemon_flush(arg);
 }
 
+/*
+ * The minute's rollups: thousands of pairs under load, each three upserts,
+ * a quarter of a second in one go.  So they are written a time budget per
+ * iteration, the timer coming back on the next one until the round is done
+ * (each iteration's rows are committed by the flush hook as usual).
+ */
 static int64_t
 daemon_rollup_cb(struct loop *loop, struct loop_timer *t, void *arg)
 {
-	struct daemon	*d = arg;
+	struct daemon		*d = arg;
+	struct loop_budget	 b;
+	int			 begin = !d->rollup_step;
 
 	(void)loop;
 	(void)t;
-	pipeline_flush(d->pipeline);
+	loop_budget_start(&b, LOOP_BUDGET_US, DAEMON_ROLLUP_EVERY);
+	d->rollup_step = !pipeline_flush_step(d->pipeline, begin, &b);
+	if (d->rollup_step)
+		return 0;
 	daemon_losses_flush(d);
 	return ROLLUP_INTERVAL_MS;
 }
@@ -558,27 +570,41 @@ daemon_losses_flush(struct daemon *d)
 	}
 }
 
+/*
+ * Retention: hourly, a chunk of old rows at a time under the loop's time
+ * budget (a purge after a long outage or a shorter retention is millions
+ * of rows), the timer coming back on the next iteration until done.
+ */
 static int64_t
 daemon_retention_cb(struct loop *loop, struct loop_timer *t, void *arg)
 {
-	struct daemon	*d = arg;
-	char		*cause;
-	int64_t		 n;
+	struct daemon		*d = arg;
+	struct loop_budget	 b;
+	char			*cause;
+	int64_t			 n;
+	int			 r;
 
 	(void)loop;
 	(void)t;
 	if (d->conf->retention == 0)
 		return RETENTION_INTERVAL_MS;
-	n = store_purge(d->store, clock_realtime() - d->conf->retention,
-	    &cause);
-	if (n == -1) {
+	if (d->purge_step == 0) {
+		d->purge_before = clock_realtime() - d->conf->retention;
+		d->purged = 0;
+	}
+	loop_budget_start(&b, LOOP_BUDGET_US, 1);
+	r = store_purge_some(d->store, d->purge_before, &b, &n, &cause);
+	d->purged += n;
+	d->purge_step = r == 0;
+	if (r == 0)
+		return 0;
+	if (r == -1) {
 		log_warnx("store: retention purge: %s", cause);
 		free(cause);
-	} else if (n > 0)
+	} else if (d->purged > 0)
 		log_info("store: retention purge removed %lld rows",
-		    (long long)n);
-	if (losses_purge(d->store, clock_realtime() - d->conf->retention,
-	    &cause) == -1) {
+		    (long long)d->purged);
+	if (losses_purge(d->store, d->purge_before, &cause) == -1) {
 		log_warnx("store: retention purge: %s", cause);
 		free(cause);
 	}

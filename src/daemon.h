@@ -54,6 +54,10 @@ struct daemon {
 	int64_t		 started_wall;	/* us since epoch */
 	uint64_t	 rate_events;	/* events at the last rate sample */
 	double		 rate;		/* events per second, last interval */
+	int		 rollup_step;	/* a rollup flush is under way */
+	int		 purge_step;	/* a retention purge is under way */
+	int64_t		 purge_before;	/* ... of rows older than this */
+	int64_t		 purged;	/* ... rows so far */
 };
 
 /* `run`'s options and configuration: 0, or -1 (usage) or 1 (errors

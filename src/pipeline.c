@@ -442,6 +442,14 @@ pipeline_flush(struct pipeline *p)
 	rollup_flush(p->rollup, p->store);
 }
 
+int
+pipeline_flush_step(struct pipeline *p, int begin, struct loop_budget *b)
+{
+	if (begin)
+		rollup_flush_begin(p->rollup);
+	return rollup_flush_step(p->rollup, p->store, b);
+}
+
 struct track *
 pipeline_track(struct pipeline *p)
 {

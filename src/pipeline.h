@@ -87,6 +87,11 @@ int		 pipeline_rebuild(struct pipeline *, int64_t now, int start,
 /* Writes what is summed in memory (rollups) to the store; the daemon
  * calls it every minute and at stop. */
 void		 pipeline_flush(struct pipeline *);
+/* The same in steps under a time budget (rollup_flush_step): 1 when the
+ * round begun by the call with begin set is done. */
+struct loop_budget;
+int		 pipeline_flush_step(struct pipeline *, int begin,
+		    struct loop_budget *);
 struct track	*pipeline_track(struct pipeline *);
 /* The auth outage detector's state (alerts poll it for new episodes). */
 struct outage_stats;

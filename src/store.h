@@ -179,6 +179,12 @@ int		 store_flush(struct store *);
 /* Deletes rows older than before (us since epoch) from every table.
  * Returns the number of rows deleted, or -1 with *cause set. */
 int64_t		 store_purge(struct store *, int64_t before, char **cause);
+/* The same, a chunk at a time until the budget is spent: the rows deleted
+ * by this call in *total; 1 once nothing older is left, 0 if there may be
+ * (call again), -1 with *cause. */
+struct loop_budget;
+int		 store_purge_some(struct store *, int64_t before,
+		    struct loop_budget *, int64_t *total, char **cause);
 
 void		 store_get_stats(const struct store *, struct store_stats *);
 

@@ -459,6 +459,35 @@ test_purge_chunks(void **state)
 	store_close(s);
 }
 
+/* A purge under a budget spent at each look: a chunk per call, the same
+ * rows in the end. */
+static void
+test_purge_in_steps(void **state)
+{
+	struct fixture		*f = *state;
+	struct store		*s;
+	struct loop_budget	 b;
+	char			*cause = NULL;
+	int64_t			 n, total = 0;
+	int			 calls = 0, r;
+	int			 rows = STORE_PURGE_CHUNK * 2 + 17;
+
+	s = open_ok(f->path, 0, 5000);
+	add_n(s, rows, T0);
+	do {
+		loop_budget_start(&b, 0, 1);
+		r = store_purge_some(s, T0 + rows - 3, &b, &n, &cause);
+		assert_int_not_equal(r, -1);
+		total += n;
+		calls++;
+	} while (r == 0 && calls < 100);
+	assert_int_equal(r, 1);
+	assert_true(calls >= 3);
+	assert_int_equal(total, rows - 3);
+	assert_int_equal(count_events(f->path), 3);
+	store_close(s);
+}
+
 static void
 test_not_a_database(void **state)
 {
@@ -1037,6 +1066,7 @@ main(void)
 		T(test_bad_event),
 		T(test_purge),
 		T(test_purge_chunks),
+		T(test_purge_in_steps),
 		T(test_not_a_database),
 		T(test_corrupt),
 		T(test_foreign_database),
