@@ -76,19 +76,33 @@ poller_start() {
 		done > "$T/poll.times"
 	) &
 	POLLER=$!
+	python3 "$TOP/tests/stress/ctlping.py" "$STRESS_SOCK" "$T/poll.stop" \
+	    "$iv" > "$T/ping.times" &
+	PINGER=$!
 }
 
-# poller_stop: sets $POLL_N, $POLL_FAILS, $POLL_P99_MS, $POLL_MAX_MS.
-poller_stop() {
-	touch "$T/poll.stop"
-	wait "$POLLER" 2>/dev/null
-	POLL_FAILS=$(grep -c fail "$T/poll.times")
-	set -- $(grep -v fail "$T/poll.times" | sort -n | awk '
+# poll_figures FILE: "N P99_MS MAX_MS" of the times in FILE (us a line).
+poll_figures() {
+	grep -v fail "$1" | sort -n | awk '
 	    { v[NR] = $1 }
 	    END { if (NR == 0) { print 0, 0, 0; exit }
 		i = int(NR * 0.99 + 0.999); if (i > NR) i = NR
-		printf "%d %.1f %.1f\n", NR, v[i] / 1000, v[NR] / 1000 }')
+		printf "%d %.1f %.1f\n", NR, v[i] / 1000, v[NR] / 1000 }'
+}
+
+# poller_stop: sets $POLL_N, $POLL_FAILS, $POLL_P99_MS, $POLL_MAX_MS (the
+# CLI, process start included) and $PING_N, $PING_FAILS, $PING_P99_MS,
+# $PING_MAX_MS (the socket's round trip alone: ctlping.py).
+poller_stop() {
+	touch "$T/poll.stop"
+	wait "$POLLER" 2>/dev/null
+	wait "$PINGER" 2>/dev/null
+	POLL_FAILS=$(grep -c fail "$T/poll.times")
+	set -- $(poll_figures "$T/poll.times")
 	POLL_N=$1 POLL_P99_MS=$2 POLL_MAX_MS=$3
+	PING_FAILS=$(grep -c fail "$T/ping.times")
+	set -- $(poll_figures "$T/ping.times")
+	PING_N=$1 PING_P99_MS=$2 PING_MAX_MS=$3
 }
 
 # kernel_drops PID: the Drops column of /proc/PID/net/netlink for the
