@@ -37,6 +37,7 @@ struct daemon {
 	struct enforce	*enforce;	/* bans and the firewall */
 	struct ctl	*ctl;		/* the control socket */
 	struct alerts	*alerts;	/* the [alert] sinks */
+	struct cluster	*cluster;	/* [cluster]; NULL: none */
 	struct status	*status;	/* every module's counters */
 	uint64_t	 outages;	/* auth outages announced */
 	struct metrics_server *metrics;	/* [metrics] listen; NULL: none */
@@ -80,6 +81,7 @@ void	daemon_metrics_start(struct daemon *);
  * the stop message and what is queued sent at the end (bounded). */
 void	daemon_alerts_open(struct daemon *);
 void	daemon_alerts_start(struct daemon *);
+void	daemon_cluster_start(struct daemon *);
 void	daemon_alerts_stop(struct daemon *);
 /* Once per loop iteration: logs' positions, the store, the firewall. */
 void	daemon_flush(struct daemon *);

@@ -23,6 +23,7 @@
 #include "conf.h"
 #include "ct.h"
 #include "ctl.h"
+#include "cluster.h"
 #include "daemon.h"
 #include "enforce.h"
 #include "json.h"
@@ -171,6 +172,7 @@ daemon_run(struct daemon *d, int foreground)
 	    d->own);
 	pipeline_set_verdict_cb(d->pipeline, enforce_verdict_cb, d->enforce);
 	enforce_set_flows(d->enforce, d->ct != NULL ? ct_flows(d->ct) : NULL);
+	daemon_cluster_start(d);
 
 	/* The sources: the live flows first, then the logs. */
 	if (d->ct != NULL && ct_start(d->ct, &cause) == -1)
@@ -203,6 +205,7 @@ daemon_run(struct daemon *d, int foreground)
 	if (loop_run(d->loop) == -1)
 		log_warnx("loop: stopped on error");
 	daemon_alerts_stop(d);
+	cluster_stop(d->cluster);
 
 	/* Shutdown in reverse: sources stop, what is summed in memory is
 	 * written, the store is left consistent (committed, WAL checkpointed
