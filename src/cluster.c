@@ -800,7 +800,11 @@ cluster_start(struct loop *loop, const struct conf *conf,
 	if (c->pull && (c->pull_timer = loop_timer_add(loop, 0,
 	    cluster_pull_timer_cb, c)) == NULL)
 		fatal("loop: timers");
-	cluster_push_kick(c, 0);
+	/* Logged in before the first ban, so that it goes at once. */
+	if (c->push) {
+		cluster_login(c);
+		cluster_push_kick(c, 0);
+	}
 	log_info("cluster: %s, push %s, pull %s every %lldms, %llu queued",
 	    c->base, c->push ? "on" : "off", c->pull ? "on" : "off",
 	    (long long)(c->pull_interval / CLOCK_US_PER_MS),
