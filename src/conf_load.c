@@ -28,6 +28,7 @@
 #include <arpa/inet.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -480,10 +481,11 @@ static void
 conf_cluster_secret(struct conf_parse *cp, const struct conf_sect *sect,
     const char *name, const char *file_name, char **value, const char *file)
 {
-	char	 buf[1100], esc[CONF_ESC];
-	FILE	*fp;
-	size_t	 n;
-	int	 line;
+	struct stat	 sb;
+	char		 buf[1100], esc[CONF_ESC];
+	FILE		*fp;
+	size_t		 n;
+	int		 line, fd;
 
 	if (*file == '\0')
 		return;
@@ -494,9 +496,16 @@ conf_cluster_secret(struct conf_parse *cp, const struct conf_sect *sect,
 		    file_name);
 		return;
 	}
-	if ((fp = fopen(file, "r")) == NULL) {
+	/* A regular file only: a FIFO or a device would hold the load. */
+	if ((fd = open(file, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) == -1 ||
+	    fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode) ||
+	    (fp = fdopen(fd, "r")) == NULL) {
 		conf_error(cp, line, "%s: %s: %s", file_name,
-		    conf_esc(esc, sizeof(esc), file), strerror(errno));
+		    conf_esc(esc, sizeof(esc), file), fd != -1 &&
+		    !S_ISREG(sb.st_mode) ? "not a regular file" :
+		    strerror(errno));
+		if (fd != -1)
+			(void)close(fd);
 		return;
 	}
 	if (fgets(buf, sizeof(buf), fp) == NULL)
