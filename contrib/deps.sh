@@ -23,6 +23,13 @@
 # server that was not installed before is left disabled and masked, so it
 # never starts at boot to fight the host's own server for port 5222.  A
 # server the host already had is left exactly as it was.
+#
+# crowdsec (its Local API, for the cluster tests, which start their own)
+# is treated the same way, and installed offline: its postinst registers
+# with CrowdSec's central API unless /etc/crowdsec/online_api_credentials.yaml
+# exists and is not empty (README.Debian), so one is written first if
+# there is none.  Only --test asks for it: never `make run`, `make
+# install` nor the package.
 set -eu
 
 BUILD_PKGS="build-essential pkg-config libnetfilter-conntrack-dev
@@ -33,9 +40,11 @@ PACKAGE_PKGS="dpkg-dev debhelper lintian fakeroot"
 TEST_PKGS="libcmocka-dev clang sqlite3 iproute2 procps python3 ipset
 	iptables util-linux libclang-rt-14-dev chromium hyperfine groff
 	systemd-journal-remote man-db systemd"
-E2E_PKGS="prosody prosody-modules ejabberd python3-slixmpp openssl lua5.4"
+E2E_PKGS="prosody prosody-modules ejabberd python3-slixmpp openssl lua5.4
+	crowdsec curl"
 # Packages whose system service must not start: name:unit.
-SERVERS="prosody:prosody.service ejabberd:ejabberd.service"
+SERVERS="prosody:prosody.service ejabberd:ejabberd.service
+	crowdsec:crowdsec.service"
 
 usage() {
 	echo "usage: deps.sh [--check] [--build] [--runtime] [--package] [--test]" >&2
@@ -102,6 +111,15 @@ for s in $SERVERS; do
 done
 
 export DEBIAN_FRONTEND=noninteractive
+# crowdsec offline: no registration with the central API (see above).
+case " $missing " in
+*" crowdsec "*)
+	if [ ! -s /etc/crowdsec/online_api_credentials.yaml ]; then
+		mkdir -p /etc/crowdsec
+		printf 'url: http://127.0.0.1:1/\nlogin: offline\npassword: offline\n' \
+		    > /etc/crowdsec/online_api_credentials.yaml
+	fi ;;
+esac
 apt-get update -qq
 # A policy-rc.d that refuses every start keeps services from starting on a
 # machine with an init system; one already there is left alone, and ours

@@ -258,6 +258,27 @@ struct conf {
 	int64_t		 metrics_interval;	/* us */
 	char		*metrics_listen;	/* "ADDR:PORT"; "" */
 
+	/* [cluster]: bans shared through a CrowdSec Local API */
+	char		*cluster_lapi_url;	/* "": no cluster */
+	char		*cluster_machine_id;
+	char		*cluster_password;	/* secret; read from the file
+						 * at load if one is named */
+	char		*cluster_password_file;
+	char		*cluster_bouncer_key;	/* secret, likewise */
+	char		*cluster_bouncer_key_file;
+	int		 cluster_push;
+	int		 cluster_pull;
+	int64_t		 cluster_pull_interval;	/* us */
+	int64_t		 cluster_resync_interval;	/* us */
+	char		*cluster_origins;	/* "all" or a list */
+	char		*cluster_scenario_prefix;
+	char		*cluster_ca_file;	/* "": the system's */
+	char		*cluster_cert_file;	/* "": none */
+	char		*cluster_key_file;
+	int64_t		 cluster_timeout;	/* us, each request */
+	int64_t		 cluster_down_alert;	/* us; 0: never */
+	uint32_t	 cluster_queue_max;
+
 	/* What loaded but goes unseen, said at start and by check-config
 	 * only (a server's log left unread, no log at all, a log file
 	 * missing): "FILE:LINE: warning: message" or "warning: message"

@@ -61,6 +61,13 @@ const struct conf_kind_info conf_kinds[] = {
 	{ "metrics", 0, "Counters in the Prometheus text format, for a "
 	    "node_exporter textfile collector, an HTTP endpoint, or both.  "
 	    "The names are listed in xmppguard(8), METRICS." },
+	{ "cluster", 0, "Bans shared by several nodes through a CrowdSec "
+	    "Local API (LAPI): this node pushes its bans there as alerts "
+	    "(as a machine) and pulls the decision stream (as a bouncer), "
+	    "so a ban on one node holds on all within about pull_interval.  "
+	    "Each node needs its own machine and its own bouncer key.  "
+	    "Pulled decisions pass the same never-a-weapon checks as a "
+	    "manual ban.  See xmppguard(8), CLUSTER." },
 };
 const size_t conf_nkinds = nitems(conf_kinds);
 _Static_assert(nitems(conf_kinds) == CONF_K_COUNT,
@@ -469,6 +476,78 @@ const struct conf_directive conf_directives[] = {
 	  "GET /metrics, e.g. 127.0.0.1:9469; an IP address, no name; "
 	  "empty: none.  Anyone who can reach it can read the counters "
 	  "(no addresses are in them): keep it on loopback or firewalled." },
+
+	{ CONF_K_CLUSTER, "lapi_url", CONF_T_STRING, CONF_F_EMPTY, 0, 1024,
+	  NULL, "", G(cluster_lapi_url), 0,
+	  "The Local API's base URL (http://10.0.0.5:8080); https with "
+	  "certificates verified; empty: no cluster." },
+	{ CONF_K_CLUSTER, "machine_id", CONF_T_STRING, CONF_F_EMPTY, 0, 128,
+	  NULL, "", G(cluster_machine_id), 0,
+	  "This node's machine (cscli machines add NAME), to push bans." },
+	{ CONF_K_CLUSTER, "password", CONF_T_STRING,
+	  CONF_F_EMPTY | CONF_F_SECRET, 0, 1024, NULL, "",
+	  G(cluster_password), 0,
+	  "The machine's password.  A secret: never logged nor shown." },
+	{ CONF_K_CLUSTER, "password_file", CONF_T_PATH, CONF_F_EMPTY, 0,
+	  PATH_MAX - 1, NULL, "", G(cluster_password_file), 0,
+	  "A file holding the password (its first line), read at load; "
+	  "instead of password." },
+	{ CONF_K_CLUSTER, "bouncer_key", CONF_T_STRING,
+	  CONF_F_EMPTY | CONF_F_SECRET, 0, 1024, NULL, "",
+	  G(cluster_bouncer_key), 0,
+	  "This node's own bouncer key (cscli bouncers add NAME), to pull "
+	  "decisions: never shared between nodes.  A secret." },
+	{ CONF_K_CLUSTER, "bouncer_key_file", CONF_T_PATH, CONF_F_EMPTY, 0,
+	  PATH_MAX - 1, NULL, "", G(cluster_bouncer_key_file), 0,
+	  "A file holding the bouncer key (its first line), read at load; "
+	  "instead of bouncer_key." },
+	{ CONF_K_CLUSTER, "push", CONF_T_BOOL, 0, 0, 0, NULL, "yes",
+	  G(cluster_push), 0,
+	  "Send this node's bans (verdicts and manual) and unbans to the "
+	  "LAPI, through a queue in the store that survives restarts and "
+	  "outages." },
+	{ CONF_K_CLUSTER, "pull", CONF_T_BOOL, 0, 0, 0, NULL, "yes",
+	  G(cluster_pull), 0,
+	  "Apply the LAPI's ban decisions here, for their remaining "
+	  "duration." },
+	{ CONF_K_CLUSTER, "pull_interval", CONF_T_DURATION, 0,
+	  CLOCK_US_PER_SEC / 10, 3600 * CLOCK_US_PER_SEC, NULL, "1s",
+	  G(cluster_pull_interval), 0,
+	  "How often the decision stream is read." },
+	{ CONF_K_CLUSTER, "resync_interval", CONF_T_DURATION, 0,
+	  CLOCK_US_PER_SEC, DAYS(1), NULL, "5m",
+	  G(cluster_resync_interval), 0,
+	  "How often every decision in force is read again (as at start "
+	  "and after an error): deltas can miss some." },
+	{ CONF_K_CLUSTER, "origins", CONF_T_STRING, 0, 1, 255, NULL, "all",
+	  G(cluster_origins), 0,
+	  "The decisions' origins applied, separated by commas or blanks "
+	  "(cscli, crowdsec, xmppguard, CAPI, lists); all: every one." },
+	{ CONF_K_CLUSTER, "scenario_prefix", CONF_T_STRING, 0, 1, 64, NULL,
+	  "xmppguard/", G(cluster_scenario_prefix), 0,
+	  "Pushed bans carry the scenario PREFIX followed by the rule." },
+	{ CONF_K_CLUSTER, "ca_file", CONF_T_PATH, CONF_F_EMPTY, 0,
+	  PATH_MAX - 1, NULL, "", G(cluster_ca_file), 0,
+	  "https: the CAs to trust (PEM); empty: the system's." },
+	{ CONF_K_CLUSTER, "cert_file", CONF_T_PATH, CONF_F_EMPTY, 0,
+	  PATH_MAX - 1, NULL, "", G(cluster_cert_file), 0,
+	  "https: a client certificate (PEM) for the LAPI's TLS "
+	  "authentication; empty: none." },
+	{ CONF_K_CLUSTER, "key_file", CONF_T_PATH, CONF_F_EMPTY, 0,
+	  PATH_MAX - 1, NULL, "", G(cluster_key_file), 0,
+	  "https: the client certificate's key (PEM)." },
+	{ CONF_K_CLUSTER, "timeout", CONF_T_DURATION, 0,
+	  CLOCK_US_PER_SEC / 10, 300 * CLOCK_US_PER_SEC, NULL, "10s",
+	  G(cluster_timeout), 0,
+	  "Each request to the LAPI gives up after this long." },
+	{ CONF_K_CLUSTER, "down_alert", CONF_T_DURATION, 0, 0, DAYS(1), NULL,
+	  "5m", G(cluster_down_alert), 0,
+	  "A link that fails for longer than this is logged as down (and "
+	  "said again when it is back); 0: never." },
+	{ CONF_K_CLUSTER, "queue", CONF_T_UINT, 0, 100, 1000000, NULL,
+	  "100000", G(cluster_queue_max), 0,
+	  "Bans and unbans waiting to be pushed, at most (kept in the "
+	  "store); more are dropped and counted." },
 };
 const size_t conf_ndirectives = nitems(conf_directives);
 

@@ -30,6 +30,7 @@
 #include "alert.h"
 #include "ban.h"
 #include "clock.h"
+#include "cluster.h"
 #include "conf.h"
 #include "ct.h"
 #include "ctl.h"
@@ -659,13 +660,37 @@ daemon_alerts_open(struct daemon *d)
 		fatal("loop: timers");
 }
 
+/* Each ban change goes to the alerts and to the cluster's push queue. */
+static void
+daemon_ban_notify(enum ban_change change, const struct ban *b,
+    int64_t now, void *arg)
+{
+	struct daemon	*d = arg;
+
+	alerts_ban(change, b, now, d->alerts);
+	cluster_ban_cb(change, b, now, d->cluster);
+}
+
+/* The [cluster] link, before the first ban can be made. */
+void
+daemon_cluster_start(struct daemon *d)
+{
+	char	*cause;
+
+	if (*d->conf->cluster_lapi_url == '\0')
+		return;
+	if ((d->cluster = cluster_start(d->loop, d->conf, d->store,
+	    d->enforce, &cause)) == NULL)
+		fatalx("cluster: %s", cause);
+}
+
 void
 daemon_alerts_start(struct daemon *d)
 {
 	struct ban_stats	bst;
 
 	bans_get_stats(enforce_bans(d->enforce), &bst);
-	enforce_set_notify(d->enforce, alerts_ban, d->alerts);
+	enforce_set_notify(d->enforce, daemon_ban_notify, d);
 	alerts_start(d->alerts, bst.restored, fw_name(enforce_fw(d->enforce)),
 	    clock_realtime());
 }
@@ -879,6 +904,8 @@ daemon_status_init(struct daemon *d)
 	status_add(st, &bans_status_group, enforce_bans(d->enforce));
 	status_add(st, &fw_status_group, enforce_fw(d->enforce));
 	status_add(st, &alerts_status_group, d->alerts);
+	if (d->cluster != NULL)
+		status_add(st, &cluster_status_group, d->cluster);
 	status_add(st, &store_status_group, d->store);
 	d->losses = losses_new(st, d->store);
 }

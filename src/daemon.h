@@ -38,6 +38,7 @@ struct daemon {
 	struct enforce	*enforce;	/* bans and the firewall */
 	struct ctl	*ctl;		/* the control socket */
 	struct alerts	*alerts;	/* the [alert] sinks */
+	struct cluster	*cluster;	/* [cluster]; NULL: none */
 	struct status	*status;	/* every module's counters */
 	struct losses	*losses;	/* what was lost, into the store */
 	struct log_ratelimit losses_rl;	/* its write warnings */
@@ -87,6 +88,7 @@ void	daemon_metrics_start(struct daemon *);
  * the stop message and what is queued sent at the end (bounded). */
 void	daemon_alerts_open(struct daemon *);
 void	daemon_alerts_start(struct daemon *);
+void	daemon_cluster_start(struct daemon *);
 void	daemon_alerts_stop(struct daemon *);
 /* Once per loop iteration: logs' positions, the store, the firewall. */
 void	daemon_flush(struct daemon *);

@@ -23,6 +23,7 @@
 #include "conf.h"
 #include "ct.h"
 #include "ctl.h"
+#include "cluster.h"
 #include "daemon.h"
 #include "enforce.h"
 #include "json.h"
@@ -172,6 +173,7 @@ daemon_run(struct daemon *d, int foreground)
 	    d->own);
 	pipeline_set_verdict_cb(d->pipeline, enforce_verdict_cb, d->enforce);
 	enforce_set_flows(d->enforce, d->ct != NULL ? ct_flows(d->ct) : NULL);
+	daemon_cluster_start(d);
 
 	/* The sources: the live flows first, then the logs. */
 	if (d->ct != NULL && ct_start(d->ct, &cause) == -1)
@@ -206,6 +208,7 @@ daemon_run(struct daemon *d, int foreground)
 	/* Before the alerts go: status reads every module's counters. */
 	daemon_losses_flush(d);
 	daemon_alerts_stop(d);
+	cluster_stop(d->cluster);
 
 	/* Shutdown in reverse: sources stop, what is summed in memory is
 	 * written, the store is left consistent (committed, WAL checkpointed
