@@ -121,8 +121,10 @@ CONF
 		wait_until "$XG_WAIT" "$name: conntrack still holds the bots' flows" \
 		    out_eq 0 bot_flows
 	fi
-	# A moment for a stray kill to land, then: the others stand.
-	sleep 0.5
+	# Once no kill is left to do (none queued, no scan pending), a stray
+	# one would have landed: the others stand.
+	wait_until "$XG_WAIT" "$name: kills still queued" \
+	    out_eq 0 xg_status_field "$T/ctl.sock" firewall.kill_queued
 	[ "$(socks "$CLI" src 203.0.113.0/24)" -eq $((NOTHER * 2)) ] ||
 	    fail "$name: unrelated sessions were cut:" \
 	    "$(socks "$CLI" src 203.0.113.0/24) of $((NOTHER * 2))"
