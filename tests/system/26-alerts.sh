@@ -27,9 +27,6 @@ stop_xg() {
 	    fail "the daemon did not stop within $XG_WAIT s"
 	wait "$XGPID" 2>/dev/null
 }
-xgc() {
-	"$XG" "$@" -s "$T/ctl.sock"
-}
 
 chatd "$ns" chat ok
 CHAT=$PORT

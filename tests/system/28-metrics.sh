@@ -52,9 +52,8 @@ done
 ns_spawn "$SRV" "$T/serve.log" "$XGLOAD" serve -l 192.0.2.1 -p 5222 \
     --seconds 60
 wait_for_line 'listening' "$T/serve.log"
-ns_spawn "$SRV" "$T/xg.log" "$XG" run --foreground -c "$T/xg.conf"
+ns_xg_start "$T/xg.log" "$T/xg.conf"
 XGPID=$NS_PID
-wait_for_line 'ready' "$T/xg.log"
 
 scrape() {	# scrape PORT FILE: GET /metrics inside the namespace
 	ns_exec "$SRV" python3 - "$1" > "$2" <<'PY'

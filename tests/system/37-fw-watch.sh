@@ -61,9 +61,8 @@ restored() {
 }
 
 start_daemon() {	# start_daemon LOG
-	ns_spawn "$SRV" "$1" "$XG" run --foreground -c "$T/xg.conf"
+	ns_xg_start "$1" "$T/xg.conf"
 	xg=$NS_PID
-	wait_for_line 'ready' "$1"
 }
 
 write_conf ""

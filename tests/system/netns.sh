@@ -177,6 +177,14 @@ ns_spawn() {
 	XG_NS_PIDS="$XG_NS_PIDS $NS_PID"
 }
 
+# ns_xg_start LOG CONF: the daemon in the server's namespace ($SRV) with
+# configuration CONF, its output in LOG, waited for until it says ready;
+# its PID in $NS_PID (ns_cleanup stops it).
+ns_xg_start() {
+	ns_spawn "$SRV" "$1" "$XG" run --foreground -c "$2"
+	wait_for_line 'ready' "$1"
+}
+
 # ns_stop PID [SECONDS]: SIGTERM, then SIGKILL after SECONDS (default 5);
 # returns the process's exit status (137 when it had to be killed).
 ns_stop() {
