@@ -153,6 +153,25 @@ for k in sys.argv[1].split('.'):
 print(d)" "$2"
 }
 
+# xg_run NS LOG ARGS...: `xmppguard run --foreground ARGS` in namespace
+# NS (ns_private's), its output in LOG, until it says ready; its PID in
+# $XG_PID.  ns_private_cleanup ends it if the test does not.
+xg_run() {
+	local _ns=$1 _log=$2
+	shift 2
+	ip netns exec "$_ns" "$XG" run --foreground "$@" >"$_log" 2>&1 &
+	XG_PID=$!
+	wait_for_line 'ready' "$_log"
+}
+
+# xg_stop PID: SIGTERM to a daemon of ours, which must be gone within
+# XG_WAIT seconds; its exit status.
+xg_stop() {
+	kill -TERM "$1"
+	wait_pid_gone "$1" || fail "the daemon ignored SIGTERM for $XG_WAIT s"
+	wait "$1" 2>/dev/null
+}
+
 # xgc ARGS...: the CLI against the daemon of a test whose configuration
 # says control_socket = $T/ctl.sock.
 xgc() {
