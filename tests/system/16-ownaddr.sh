@@ -12,8 +12,7 @@
 . "$TOP/tests/system/netns.sh"
 
 ns_require
-command -v nft >/dev/null 2>&1 || skip "no nft(8)"
-command -v sqlite3 >/dev/null 2>&1 || skip "no sqlite3(1)"
+ns_need 'sqlite3(1)'
 xgload_build
 ns_setup
 

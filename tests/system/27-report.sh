@@ -13,8 +13,7 @@
 . "$TOP/tests/system/netns.sh"
 
 ns_require
-command -v python3 >/dev/null 2>&1 || skip "no python3"
-command -v runuser >/dev/null 2>&1 || skip "no runuser"
+ns_need python3 runuser
 CHROMIUM=$(command -v chromium || command -v chromium-browser) ||
     skip "no chromium (apt-get install chromium)"
 xgload_build

@@ -12,7 +12,7 @@
 . "$TOP/tests/system/netns.sh"
 
 ns_require
-command -v python3 >/dev/null 2>&1 || skip "no python3"
+ns_need python3
 xgload_build
 ns_setup
 NBOT=200 PER=3 NOTHER=20 BG=${XG_STORM_BG:-0}

@@ -31,13 +31,21 @@ skip() {
 	exit 77
 }
 
+# ns_need CMD...: skip (exit 77) unless every CMD is installed; a CMD
+# may carry its manual section, as in 'nft(8)', which the skip names.
+ns_need() {
+	local _w
+	for _w in "$@"; do
+		command -v "${_w%%(*}" >/dev/null 2>&1 || skip "no $_w"
+	done
+}
+
 # ns_require: skip (exit 77) unless namespaces, nft and conntrack work here.
 ns_require() {
 	[ "$(id -u)" -eq 0 ] || skip "network namespaces need root"
-	command -v ip >/dev/null 2>&1 || skip "no ip(8)"
+	ns_need 'ip(8)'
 	ip netns list >/dev/null 2>&1 || skip "ip netns is unavailable"
-	command -v nft >/dev/null 2>&1 || skip "no nft(8)"
-	command -v conntrack >/dev/null 2>&1 || skip "no conntrack(8)"
+	ns_need 'nft(8)' 'conntrack(8)'
 	local probe=xg-probe-$$
 	ip netns add "$probe" 2>/dev/null ||
 	    skip "cannot create a network namespace"
