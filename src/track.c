@@ -63,14 +63,8 @@
  *    since the slot's last verdict; all standing offences of a slot are
  *    repeated together when it has.
  *
- * Rebuilding.  At start (and at a reload that changes a window's length)
- * the rings are refilled from the store's events (pipeline_rebuild()):
- * a ring marked TRACK_S_REBUILD takes them, nothing is judged, and the
- * offence bits come from the verdicts the store recorded, not from the
- * events again, so a limit broken before the restart is not reported
- * twice and one a new configuration breaks is reported at the next event.
- * The ring needs no order: an event lands in its own bucket, or nowhere
- * if it is older than the newest by a window.
+ * Rebuilding the rings from the store at start and at a reload is
+ * track_rebuild.c's; track_int.h holds what the two files share.
  *
  * Times in slots and entries are whole seconds since the epoch in a
  * uint32_t (good until 2106; times outside are clamped).  Nothing reads
@@ -94,92 +88,19 @@
 #include "rule.h"
 #include "status.h"
 #include "track.h"
+#include "track_int.h"
 #include "verdict.h"
 #include "xmalloc.h"
 
-#define TRACK_NIL		HTAB_NIL
-#define TRACK_CAPACITY_MIN	2	/* a host and its network */
-#define TRACK_CAPACITY_MAX	(1U << 28)
-#define TRACK_SLOTS		8	/* services tracked at once */
-#define TRACK_RING		6	/* buckets per max_new window */
-/* Bucket numbers are kept modulo a multiple of TRACK_RING, so that a
- * bucket's place in the ring stays right when the number wraps. */
-#define TRACK_RING_MOD		\
-	((uint32_t)TRACK_RING * (UINT32_MAX / TRACK_RING))
-#define TRACK_WINDOW_DEFAULT	(3600 * CLOCK_US_PER_SEC)
-#define TRACK_KARMA_MAX		INT32_MAX
-
-/* The log rules' slots (no service name starts with '@'). */
-#define TRACK_SLOT_AUTH		"@auth"
-#define TRACK_SLOT_REGISTER	"@register"
-
-/* The two eviction lists. */
-#define TRACK_PROBATION		0
-#define TRACK_PROTECTED		1
-
-/* track_slot.flags: a rule's verdict issued and standing. */
-#define TRACK_S_CONCURRENCY	0x01
-#define TRACK_S_CHURN		0x02
-#define TRACK_S_KARMA		0x04
-#define TRACK_S_KARMA_ON	0x08	/* credit initialised */
-#define TRACK_S_REBUILD		0x10	/* ring being refilled (rebuild) */
-
-/* In use iff the table's index is; links and list are the table's. */
-struct track_entry {
-	struct prefix	 key;
-	uint32_t	 last_seen;	/* s */
-	uint32_t	 handshake;	/* s, last event proving a completed
-					 * handshake (conntrack); 0: none */
-};
-
-struct track_slot {
-	uint32_t	 live;
-	uint32_t	 halfopen;
-	uint32_t	 ring_head;	/* bucket number of the newest bucket,
-					 * modulo TRACK_RING_MOD */
-	uint32_t	 ring_width;	/* ms per bucket; 0: ring unused */
-	uint32_t	 ring[TRACK_RING];	/* new connections */
-	int32_t		 karma;		/* credit, bytes */
-	uint32_t	 karma_sec;	/* last refill, s */
-	uint32_t	 karma_full;	/* last time the credit was full, s */
-	uint32_t	 reported;	/* last verdict, s */
-	uint16_t	 short_lived;	/* saturates */
-	uint8_t		 flags;		/* TRACK_S_* */
-};
-
-struct track {
-	struct htab	 tab;		/* lists TRACK_PROBATION, _PROTECTED */
-	struct track_entry *e;		/* capacity, indexed as tab */
-	uint32_t	 capacity;
-	char		 name[TRACK_SLOTS][CONF_NAME_MAX];	/* "": free */
-	struct track_slot *slot[TRACK_SLOTS];	/* capacity each, or NULL */
-	struct track_stats stats;
-};
-
-static uint32_t	track_sec(int64_t);
 static uint32_t	track_victim(const struct track *, uint32_t);
 static uint32_t	track_evict(struct track *, uint32_t);
 static uint32_t	track_find(const struct track *, const struct prefix *);
 static uint32_t	track_find_h(const struct track *, const struct prefix *,
 		    uint64_t);
-static uint32_t	track_get(struct track *, const struct prefix *, int64_t,
-		    uint32_t);
-static void	track_protect(struct track *, uint32_t);
-static const struct conf_service *track_service(const struct conf *,
-		    const struct event *);
-static const struct conf_service *track_service_named(const struct conf *,
-		    const char *);
-static void	track_log_limits(const struct conf *, enum event_kind, int,
-		    struct rule_limits *);
 static int	track_conf_has(const struct conf *, const char *);
 static int	track_slot_lookup(const struct track *, const char *);
-static int	track_slot_bind(struct track *, const struct conf *,
-		    const char *);
 static int64_t	track_window(const struct rule_limits *);
-static uint32_t	track_ring_width(const struct rule_limits *);
-static uint32_t	track_ring_number(int64_t, uint32_t);
 static int64_t	track_ring_diff(uint32_t, uint32_t);
-static void	track_ring_add(struct track_slot *, uint32_t, int64_t);
 static uint64_t	track_ring_count(const struct track_slot *, uint32_t,
 		    int64_t);
 static int64_t	track_karma_burst(const struct conf_karma *);
@@ -200,12 +121,6 @@ static void	track_judge(struct track *, const struct conf *,
 static void	track_offence(struct track *, struct track_slot *, uint8_t,
 		    int, int, uint32_t, const struct verdict *,
 		    verdict_cb, void *);
-static uint32_t	track_slot_width(const struct track *, const struct conf *,
-		    int, uint32_t);
-static unsigned int track_rebuild_kind(const char *);
-static void	track_rebuild_add(struct track *, const struct conf *,
-		    const struct conf_service *, int, uint32_t,
-		    const struct event *);
 
 struct track *
 track_new(uint32_t capacity, uint32_t seed)
@@ -240,7 +155,7 @@ track_free(struct track *t)
 	free(t);
 }
 
-static uint32_t
+uint32_t
 track_sec(int64_t us)
 {
 	if (us <= 0)
@@ -251,7 +166,7 @@ track_sec(int64_t us)
 }
 
 /* Promotes entry i: a handshake completed for it. */
-static void
+void
 track_protect(struct track *t, uint32_t i)
 {
 	if (htab_list_of(&t->tab, i) != TRACK_PROTECTED)
@@ -320,7 +235,7 @@ track_find_h(const struct track *t, const struct prefix *key, uint64_t h)
 }
 
 /* The entry for key, made if need be, marked as seen at now. */
-static uint32_t
+uint32_t
 track_get(struct track *t, const struct prefix *key, int64_t now,
     uint32_t pin)
 {
@@ -350,7 +265,7 @@ track_get(struct track *t, const struct prefix *key, int64_t now,
 /*
  * Services and slots.
  */
-static const struct conf_service *
+const struct conf_service *
 track_service(const struct conf *conf, const struct event *ev)
 {
 	if (ev->service == NULL)
@@ -358,7 +273,7 @@ track_service(const struct conf *conf, const struct event *ev)
 	return track_service_named(conf, ev->service);
 }
 
-static const struct conf_service *
+const struct conf_service *
 track_service_named(const struct conf *conf, const char *name)
 {
 	int	i;
@@ -402,7 +317,7 @@ track_slot_lookup(const struct track *t, const char *name)
  * fatal on the event path: the event is ignored, counted, and the next
  * one tries again.
  */
-static int
+int
 track_slot_bind(struct track *t, const struct conf *conf, const char *name)
 {
 	size_t	len;
@@ -446,7 +361,7 @@ track_window(const struct rule_limits *lim)
 }
 
 /* Rounded down, so the ring never spans more than the window. */
-static uint32_t
+uint32_t
 track_ring_width(const struct rule_limits *lim)
 {
 	int64_t	ms = track_window(lim) / TRACK_RING / 1000;
@@ -458,7 +373,7 @@ track_ring_width(const struct rule_limits *lim)
 	return (uint32_t)ms;
 }
 
-static uint32_t
+uint32_t
 track_ring_number(int64_t us, uint32_t width)
 {
 	if (us <= 0)
@@ -479,7 +394,7 @@ track_ring_diff(uint32_t n, uint32_t head)
 	return -(int64_t)(TRACK_RING_MOD - ahead);
 }
 
-static void
+void
 track_ring_add(struct track_slot *sl, uint32_t width, int64_t now)
 {
 	uint32_t	n = track_ring_number(now, width);
@@ -610,7 +525,7 @@ track_karma_spent(const struct conf_karma *k, uint32_t now_s, int64_t credit,
  */
 /* [auth]'s limit on kind (AUTH_FAIL or REGISTER) for a host or a network,
  * as the max_new of lim. */
-static void
+void
 track_log_limits(const struct conf *conf, enum event_kind kind, int net,
     struct rule_limits *lim)
 {
@@ -863,215 +778,6 @@ track_offence(struct track *t, struct track_slot *sl, uint8_t bit,
 	t->stats.verdicts++;
 	if (cb != NULL)
 		cb(v, arg);
-}
-
-/*
- * Rebuilding (track.h).
- */
-/* The ring width of slot s of entry i under conf; 0 if conf no longer has
- * the slot's service (its state is left as it is). */
-static uint32_t
-track_slot_width(const struct track *t, const struct conf *conf, int s,
-    uint32_t i)
-{
-	const struct conf_service	*svc;
-	struct rule_limits		 lim;
-	int				 net;
-
-	net = t->e[i].key.len < addr_maxlen(&t->e[i].key.addr);
-	if (strcmp(t->name[s], TRACK_SLOT_AUTH) == 0)
-		track_log_limits(conf, EVENT_AUTH_FAIL, net, &lim);
-	else if (strcmp(t->name[s], TRACK_SLOT_REGISTER) == 0)
-		track_log_limits(conf, EVENT_REGISTER, net, &lim);
-	else if ((svc = track_service_named(conf, t->name[s])) != NULL)
-		rule_limits(conf, svc, &t->e[i].key, &lim);
-	else
-		return 0;
-	return track_ring_width(&lim);
-}
-
-static unsigned int
-track_rebuild_kind(const char *name)
-{
-	if (strcmp(name, TRACK_SLOT_AUTH) == 0)
-		return TRACK_REBUILD_AUTH;
-	if (strcmp(name, TRACK_SLOT_REGISTER) == 0)
-		return TRACK_REBUILD_REGISTER;
-	return TRACK_REBUILD_CONNS;
-}
-
-/*
- * A walk of the table, once per reload (a fresh tracker has nothing to
- * walk).  Only a window whose length changed starts again: the others
- * keep their counts, which the store's rows would only repeat.
- */
-unsigned int
-track_rebuild_begin(struct track *t, const struct conf *conf, int64_t now)
-{
-	struct track_slot	*sl;
-	unsigned int		 kinds = 0;
-	uint32_t		 i, w;
-	int			 s;
-
-	for (s = 0; s < TRACK_SLOTS; s++) {
-		if (t->slot[s] == NULL || t->name[s][0] == '\0')
-			continue;
-		for (i = 0; i < t->capacity; i++) {
-			sl = &t->slot[s][i];
-			if (sl->ring_width == 0 ||
-			    htab_list_of(&t->tab, i) == -1 ||
-			    (w = track_slot_width(t, conf, s, i)) == 0 ||
-			    w == sl->ring_width)
-				continue;
-			memset(sl->ring, 0, sizeof(sl->ring));
-			sl->ring_width = w;
-			sl->ring_head = track_ring_number(now, w);
-			sl->flags |= TRACK_S_REBUILD;
-			kinds |= track_rebuild_kind(t->name[s]);
-		}
-	}
-	return kinds;
-}
-
-/* Counts ev in slot s of entry i if that ring is being refilled. */
-static void
-track_rebuild_add(struct track *t, const struct conf *conf,
-    const struct conf_service *svc, int s, uint32_t i,
-    const struct event *ev)
-{
-	struct track_slot	*sl = &t->slot[s][i];
-	struct rule_limits	 lim;
-
-	if (sl->ring_width != 0 && !(sl->flags & TRACK_S_REBUILD))
-		return;
-	sl->flags |= TRACK_S_REBUILD;
-	/* Both kinds of rows prove a completed handshake. */
-	track_protect(t, i);
-	if (svc != NULL) {
-		rule_limits(conf, svc, &t->e[i].key, &lim);
-		if (track_sec(ev->time) > t->e[i].handshake)
-			t->e[i].handshake = track_sec(ev->time);
-	} else
-		track_log_limits(conf, ev->kind, t->e[i].key.len <
-		    addr_maxlen(&t->e[i].key.addr), &lim);
-	track_ring_add(sl, track_ring_width(&lim), ev->time);
-}
-
-void
-track_rebuild_event(struct track *t, const struct conf *conf,
-    const struct event *ev)
-{
-	const struct conf_service	*svc = NULL;
-	struct prefix			 host, net;
-	uint32_t			 hi;
-	int				 s, netlen;
-
-	if ((ev->addr.family != AF_INET && ev->addr.family != AF_INET6) ||
-	    addr_is_unspecified(&ev->addr))
-		return;
-	switch (ev->kind) {
-	case EVENT_CONN_OPEN:
-		/* A flow found live at start was not new then. */
-		if ((ev->flags & EVENT_F_PREEXISTING) ||
-		    (svc = track_service(conf, ev)) == NULL)
-			return;
-		s = track_slot_bind(t, conf, svc->name);
-		break;
-	case EVENT_AUTH_FAIL:
-		s = track_slot_bind(t, conf, TRACK_SLOT_AUTH);
-		break;
-	case EVENT_REGISTER:
-		s = track_slot_bind(t, conf, TRACK_SLOT_REGISTER);
-		break;
-	default:
-		return;
-	}
-	if (s == -1)
-		return;
-	addr_mask(&ev->addr, addr_maxlen(&ev->addr), &host);
-	hi = track_get(t, &host, ev->time, TRACK_NIL);
-	track_rebuild_add(t, conf, svc, s, hi, ev);
-	netlen = ev->addr.family == AF_INET ? conf->track_prefix4 :
-	    conf->track_prefix6;
-	if (netlen > 0 && netlen < addr_maxlen(&ev->addr)) {
-		addr_mask(&ev->addr, netlen, &net);
-		track_rebuild_add(t, conf, svc, s, track_get(t, &net,
-		    ev->time, hi), ev);
-	}
-}
-
-/*
- * The verdict's bit, and its time as the slot's last report, which starts
- * the cool-down.  A network of a length no longer aggregated, a service
- * gone from the configuration: nothing to mark.
- */
-void
-track_rebuild_verdict(struct track *t, const struct conf *conf,
-    const struct verdict *v)
-{
-	const struct conf_service	*svc;
-	const struct addr		*a = &v->prefix.addr;
-	const char			*name;
-	struct track_slot		*sl;
-	uint32_t			 i;
-	uint8_t				 bit = TRACK_S_CHURN;
-	int				 s, netlen;
-
-	switch (v->rule) {
-	case VERDICT_AUTH:
-		name = TRACK_SLOT_AUTH;
-		break;
-	case VERDICT_REGISTER:
-		name = TRACK_SLOT_REGISTER;
-		break;
-	case VERDICT_CONCURRENCY:
-	case VERDICT_CHURN:
-	case VERDICT_KARMA:
-		if (v->service == NULL ||
-		    (svc = track_service_named(conf, v->service)) == NULL)
-			return;
-		name = svc->name;
-		bit = v->rule == VERDICT_CONCURRENCY ? TRACK_S_CONCURRENCY :
-		    v->rule == VERDICT_KARMA ? TRACK_S_KARMA : TRACK_S_CHURN;
-		break;
-	default:
-		return;
-	}
-	if (a->family != AF_INET && a->family != AF_INET6)
-		return;
-	netlen = a->family == AF_INET ? conf->track_prefix4 :
-	    conf->track_prefix6;
-	if ((v->prefix.len != addr_maxlen(a) && v->prefix.len != netlen) ||
-	    (s = track_slot_bind(t, conf, name)) == -1)
-		return;
-	i = track_get(t, &v->prefix, v->time, TRACK_NIL);
-	sl = &t->slot[s][i];
-	sl->flags |= bit;
-	if (track_sec(v->time) > sl->reported)
-		sl->reported = track_sec(v->time);
-}
-
-uint64_t
-track_rebuild_end(struct track *t)
-{
-	uint64_t	hosts = 0;
-	uint32_t	i;
-	int		s, marked;
-
-	for (i = 0; i < t->capacity; i++) {
-		if (htab_list_of(&t->tab, i) == -1)
-			continue;
-		for (s = 0, marked = 0; s < TRACK_SLOTS; s++) {
-			if (t->slot[s] != NULL &&
-			    (t->slot[s][i].flags & TRACK_S_REBUILD)) {
-				t->slot[s][i].flags &= ~TRACK_S_REBUILD;
-				marked = 1;
-			}
-		}
-		if (marked && t->e[i].key.len == addr_maxlen(&t->e[i].key.addr))
-			hosts++;
-	}
-	return hosts;
 }
 
 /*

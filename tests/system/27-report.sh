@@ -13,8 +13,7 @@
 . "$TOP/tests/system/netns.sh"
 
 ns_require
-command -v python3 >/dev/null 2>&1 || skip "no python3"
-command -v runuser >/dev/null 2>&1 || skip "no runuser"
+ns_need python3 runuser
 CHROMIUM=$(command -v chromium || command -v chromium-browser) ||
     skip "no chromium (apt-get install chromium)"
 xgload_build
@@ -31,19 +30,7 @@ GUESSER=198.51.100.14
 db="$T/xg.db"
 mkdir -p "$T/logs"
 : > "$T/logs/ej.log"
-cat > "$T/f.conf" <<'FILTER'
-[filter]
-name      = ej
-time      = %Y-%m-%d %H:%M:%S%f
-timezone  = utc
-prefilter = authentication
-
-[pattern fail]
-kind     = auth_fail
-literal  = Failed c2s
-regex    = ^(?<time>\S+ \S+) \[warning\] <(?<key>[0-9.]+)> Failed c2s \S+ authentication for (?<user>[^@\s]*)@\S+ from (?<ip>\S+): 
-once_per = key
-FILTER
+xg_ej_filter "$T/f.conf"
 cat > "$T/xg.conf" <<CONF
 [global]
 state_dir = $T/state
@@ -70,9 +57,8 @@ CONF
 ns_spawn "$SRV" "$T/serve.log" "$XGLOAD" serve -l 192.0.2.1 -p 5222 \
     --seconds 180
 wait_for_line 'listening' "$T/serve.log"
-ns_spawn "$SRV" "$T/xg.log" "$XG" run --foreground -c "$T/xg.conf"
+ns_xg_start "$T/xg.log" "$T/xg.conf"
 xg=$NS_PID
-wait_for_line 'ready' "$T/xg.log"
 
 # The attackers.
 ns_exec "$CLI" "$XGLOAD" churn -c 1 -s "$BOT" -d 192.0.2.1 -p 5222 -n 20 \

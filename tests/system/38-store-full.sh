@@ -9,10 +9,7 @@
 . "$TOP/tests/system/netns.sh"
 
 need_root
-command -v nft >/dev/null 2>&1 || skip "no nft(8)"
-command -v python3 >/dev/null 2>&1 || skip "no python3"
-command -v unshare >/dev/null 2>&1 || skip "no unshare(1)"
-command -v nsenter >/dev/null 2>&1 || skip "no nsenter(1)"
+ns_need 'nft(8)' python3 'unshare(1)' 'nsenter(1)'
 ns_private NS
 
 # The mount namespace, held by a sleeping process, with the tmpfs.

@@ -50,35 +50,16 @@ CONF
 ns_spawn "$SRV" "$T/serve.log" "$XGLOAD" serve -l 192.0.2.1 -p 5222 \
     --backlog 4096 --seconds 300
 wait_for_line 'listening' "$T/serve.log"
-ns_spawn "$SRV" "$T/xg.log" "$XG" run --foreground -c "$T/xg.conf"
-wait_for_line 'ready' "$T/xg.log"
-xgc() {
-	"$XG" "$@" -s "$T/ctl.sock"
-}
+ns_xg_start "$T/xg.log" "$T/xg.conf"
 # kernel_bans: how many of the storm's addresses the kernel drops.
 kernel_bans() {
 	ns_exec "$SRV" nft list set inet xgtest ban4 |
 	    grep -o '198\.1[89]\.[0-9]*\.[0-9]*' | sort -u | wc -l
 }
 
-# `status`, timed, over and over until told to stop (bounded: 20000 calls,
-# 120 s more than the wait for the bans).
-(
-	max=0 n=0 fails=0
-	xg_now
-	end=$((XG_NOW + (${XG_STORM_WAIT:-60} + 120) * 1000000))
-	while [ ! -e "$T/poll.stop" ] && [ $n -lt 20000 ] &&
-	    [ "$XG_NOW" -lt $end ]; do
-		xg_now
-		t0=$XG_NOW
-		xgc status > /dev/null 2>&1 || fails=$((fails + 1))
-		xg_now
-		[ $((XG_NOW - t0)) -gt $max ] && max=$((XG_NOW - t0))
-		n=$((n + 1))
-	done
-	echo "$max $n $fails" > "$T/poll.out"
-) &
-POLLER=$!
+# `status`, timed, over and over until told to stop (bounded: 20000
+# calls, 120 s more than the wait for the bans).
+xg_status_poll_start 20000 $((${XG_STORM_WAIT:-60} + 120))
 
 # The storm: two connections from each address, the second over max_new.
 # Its seconds bound the run, not the rate: at RATE it takes 2N/RATE.
@@ -101,9 +82,7 @@ wait_until -i 0.05 "${XG_STORM_WAIT:-60}" "not every address was banned in the k
     out_eq "$N" kernel_bans
 xg_now
 t_banned=$XG_NOW
-touch "$T/poll.stop"
-wait "$POLLER"
-read -r smax scalls sfails < "$T/poll.out"
+xg_status_poll_stop
 
 report="addresses=$N rate=$RATE"
 report="$report load_ms=$(((t_end - t_start) / 1000))"

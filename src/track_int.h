@@ -1,0 +1,96 @@
+/*
+ * Internals of the tracker, shared by its files and by nothing else:
+ * track.c (the table, the rules' state, judging events) and
+ * track_rebuild.c (refilling the rings from the store at start and at a
+ * reload).  Other modules include track.h only.
+ */
+#ifndef TRACK_INT_H
+#define TRACK_INT_H
+
+#include <stdint.h>
+
+#include "addr.h"
+#include "clock.h"
+#include "conf.h"
+#include "event.h"
+#include "htab.h"
+#include "rule.h"
+#include "track.h"
+
+#define TRACK_NIL		HTAB_NIL
+#define TRACK_CAPACITY_MIN	2	/* a host and its network */
+#define TRACK_CAPACITY_MAX	(1U << 28)
+#define TRACK_SLOTS		8	/* services tracked at once */
+#define TRACK_RING		6	/* buckets per max_new window */
+/* Bucket numbers are kept modulo a multiple of TRACK_RING, so that a
+ * bucket's place in the ring stays right when the number wraps. */
+#define TRACK_RING_MOD		\
+	((uint32_t)TRACK_RING * (UINT32_MAX / TRACK_RING))
+#define TRACK_WINDOW_DEFAULT	(3600 * CLOCK_US_PER_SEC)
+#define TRACK_KARMA_MAX		INT32_MAX
+
+/* The log rules' slots (no service name starts with '@'). */
+#define TRACK_SLOT_AUTH		"@auth"
+#define TRACK_SLOT_REGISTER	"@register"
+
+/* The two eviction lists. */
+#define TRACK_PROBATION		0
+#define TRACK_PROTECTED		1
+
+/* track_slot.flags: a rule's verdict issued and standing. */
+#define TRACK_S_CONCURRENCY	0x01
+#define TRACK_S_CHURN		0x02
+#define TRACK_S_KARMA		0x04
+#define TRACK_S_KARMA_ON	0x08	/* credit initialised */
+#define TRACK_S_REBUILD		0x10	/* ring being refilled (rebuild) */
+
+/* In use iff the table's index is; links and list are the table's. */
+struct track_entry {
+	struct prefix	 key;
+	uint32_t	 last_seen;	/* s */
+	uint32_t	 handshake;	/* s, last event proving a completed
+					 * handshake (conntrack); 0: none */
+};
+
+struct track_slot {
+	uint32_t	 live;
+	uint32_t	 halfopen;
+	uint32_t	 ring_head;	/* bucket number of the newest bucket,
+					 * modulo TRACK_RING_MOD */
+	uint32_t	 ring_width;	/* ms per bucket; 0: ring unused */
+	uint32_t	 ring[TRACK_RING];	/* new connections */
+	int32_t		 karma;		/* credit, bytes */
+	uint32_t	 karma_sec;	/* last refill, s */
+	uint32_t	 karma_full;	/* last time the credit was full, s */
+	uint32_t	 reported;	/* last verdict, s */
+	uint16_t	 short_lived;	/* saturates */
+	uint8_t		 flags;		/* TRACK_S_* */
+};
+
+struct track {
+	struct htab	 tab;		/* lists TRACK_PROBATION, _PROTECTED */
+	struct track_entry *e;		/* capacity, indexed as tab */
+	uint32_t	 capacity;
+	char		 name[TRACK_SLOTS][CONF_NAME_MAX];	/* "": free */
+	struct track_slot *slot[TRACK_SLOTS];	/* capacity each, or NULL */
+	struct track_stats stats;
+};
+
+/* track.c: see there. */
+uint32_t	track_sec(int64_t);
+uint32_t	track_get(struct track *, const struct prefix *, int64_t,
+		    uint32_t);
+void	track_protect(struct track *, uint32_t);
+const struct conf_service *track_service(const struct conf *,
+		    const struct event *);
+const struct conf_service *track_service_named(const struct conf *,
+		    const char *);
+void	track_log_limits(const struct conf *, enum event_kind, int,
+		    struct rule_limits *);
+int	track_slot_bind(struct track *, const struct conf *,
+		    const char *);
+uint32_t	track_ring_width(const struct rule_limits *);
+uint32_t	track_ring_number(int64_t, uint32_t);
+void	track_ring_add(struct track_slot *, uint32_t, int64_t);
+
+#endif /* TRACK_INT_H */
