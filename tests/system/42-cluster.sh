@@ -41,9 +41,6 @@ CONF
 ns_spawn "$SRV" "$T/xg.log" "$XG" run --foreground -c "$T/xg.conf"
 XGPID=$NS_PID
 wait_for_line 'ready' "$T/xg.log"
-xgc() {
-	"$XG" "$@" -s "$T/ctl.sock"
-}
 in_set() {	# in_set ADDR: the address is in the kernel's ban4 set
 	ns_exec "$SRV" nft list set inet xgtest ban4 2>/dev/null |
 	    grep -q "$1[ ,]"
