@@ -925,6 +925,8 @@ static const struct status_field store_status_fields[] = {
 	  .text = "% checkpoints" },
 	{ .name = "checkpoints_busy", .type = STATUS_U64,
 	  .off = SS(checkpoints_busy) },
+	{ .name = "checkpoints_inline", .type = STATUS_U64,
+	  .off = SS(checkpoints_inline) },
 	{ .name = "checkpoint_errors", .type = STATUS_U64,
 	  .off = SS(checkpoint_errors) },
 	{ .name = "checkpoint_max_ms", .type = STATUS_US,

@@ -33,6 +33,7 @@ struct store_stats {
 	uint64_t	 checkpoints_busy;	/* left frames for the next */
 	uint64_t	 checkpoint_errors;
 	int64_t		 checkpoint_max_us;	/* the longest */
+	uint64_t	 checkpoints_inline;	/* the loop's own (WAL full) */
 };
 
 /*

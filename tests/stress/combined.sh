@@ -28,6 +28,8 @@ poll_until -i 0.5 60 out_eq 70 bots_banned
 recorded=$(stable 2 sfield connections)
 poller_stop
 "$XG" status -s "$STRESS_SOCK" | tee "$T/status.txt"
+# What the slow iterations were (the daemon logs them, rate-limited).
+grep 'loop: an iteration took' "$T/xg.log" | tail -n 8
 
 read_lines=$(sfield logs.ej.lines)
 ok=$(kv ok "$CHURN_LINE")
