@@ -193,12 +193,6 @@ daemon_run(struct daemon *d, int foreground)
 	/* Everything that needs root is open: become [global] user. */
 	if (privsep)
 		daemon_drop(d);
-	/* WAL checkpoints in a thread of their own, off the loop; started
-	 * after the drop, so it runs as the user the loop does. */
-	if (store_ckpt_start(d->store, &cause) == -1) {
-		log_warnx("store: %s (commits checkpoint as before)", cause);
-		free(cause);
-	}
 
 	d->started = clock_monotonic();
 	d->started_wall = clock_realtime();

@@ -351,7 +351,6 @@ store_close(struct store *s)
 {
 	if (s == NULL)
 		return;
-	store_ckpt_stop(s);
 	if (!s->rdonly) {
 		store_flush(s);
 		if (s->stats.lost > 0)
@@ -877,7 +876,6 @@ void
 store_get_stats(const struct store *s, struct store_stats *st)
 {
 	*st = s->stats;
-	store_ckpt_stats(s, st);
 }
 
 sqlite3 *
@@ -918,21 +916,6 @@ static const struct status_field store_status_fields[] = {
 	  .kind = STATUS_COUNTER, .metric = "xmppguard_store_lost_rows_total",
 	  .help = "Rows lost to failed commits.", .text = "% lost" },
 	{ .name = "pending", .type = STATUS_U32, .off = SS(pending) },
-	{ .name = "checkpoints", .type = STATUS_U64, .off = SS(checkpoints),
-	  .kind = STATUS_COUNTER,
-	  .metric = "xmppguard_store_checkpoints_total",
-	  .help = "WAL checkpoints, made by a thread off the event loop.",
-	  .text = "% checkpoints" },
-	{ .name = "checkpoints_busy", .type = STATUS_U64,
-	  .off = SS(checkpoints_busy) },
-	{ .name = "checkpoints_inline", .type = STATUS_U64,
-	  .off = SS(checkpoints_inline) },
-	{ .name = "checkpoint_errors", .type = STATUS_U64,
-	  .off = SS(checkpoint_errors) },
-	{ .name = "checkpoint_max_ms", .type = STATUS_US,
-	  .off = SS(checkpoint_max_us), .kind = STATUS_GAUGE,
-	  .metric = "xmppguard_store_checkpoint_max_seconds",
-	  .help = "The longest WAL checkpoint since the start." },
 	{ .name = NULL }
 };
 #undef SS

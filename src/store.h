@@ -28,12 +28,6 @@ struct store_stats {
 	uint64_t	 errors;	/* failed statements or commits */
 	uint64_t	 lost;		/* rows lost to failed commits */
 	uint32_t	 pending;	/* rows in the open transaction */
-	/* WAL checkpoints by the thread of store_ckpt.c (0: not running). */
-	uint64_t	 checkpoints;
-	uint64_t	 checkpoints_busy;	/* left frames for the next */
-	uint64_t	 checkpoint_errors;
-	int64_t		 checkpoint_max_us;	/* the longest */
-	uint64_t	 checkpoints_inline;	/* the loop's own (WAL full) */
 };
 
 /*
@@ -46,14 +40,6 @@ struct store	*store_open(const char *path, int flags, uint32_t batch_max,
 		    char **cause);
 /* Commits what is pending and closes; NULL is a no-op. */
 void		 store_close(struct store *);
-/*
- * WAL checkpoints in a thread of their own instead of inside the loop's
- * commits (store_ckpt.c); a no-op on a read-only store.  0, or -1 with
- * *cause set (the commits then checkpoint as SQLite does by default).
- * Stopped by store_close, or before it by store_ckpt_stop.
- */
-int		 store_ckpt_start(struct store *, char **cause);
-void		 store_ckpt_stop(struct store *);
 
 /* The schema version (PRAGMA user_version) of the open file. */
 int		 store_version(struct store *);

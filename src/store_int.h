@@ -54,8 +54,6 @@ enum store_st {
 	STORE_ST_MAX
 };
 
-struct store_ckpt;
-
 struct store {
 	sqlite3		*db;
 	char		*path;
@@ -68,11 +66,7 @@ struct store {
 
 	struct store_stats stats;
 	struct log_ratelimit warn_rl;
-	struct store_ckpt *ckpt;	/* NULL: SQLite's own checkpoints */
 };
-
-/* store_ckpt.c: its counters into st (nothing when not running). */
-void	 store_ckpt_stats(const struct store *, struct store_stats *st);
 
 /*
  * store.c, for store_ban.c and store_recent.c.
