@@ -236,8 +236,14 @@ load_daemon() {
 	t0=$XG_NOW
 	ns_spawn "$SRV" "$1" "$XG" run --foreground -c "$T/xg.conf"
 	XGPID=$NS_PID
-	wait_for_line 'ready' "$1" 120
+	# Ready, or gone (a configuration it refuses): no 120 s wait then.
+	poll_until -i 0.02 120 load_ready_or_gone "$1"
+	grep -q 'ready' "$1" || { cat "$1"; fail "the daemon is not ready"; }
 	READY_MS=$(ms_since "$t0")
+}
+
+load_ready_or_gone() {
+	grep -q 'ready' "$1" || ! kill -0 "$XGPID" 2>/dev/null
 }
 
 # load_start SECONDS: the attackers' sessions (held), the churn and the
