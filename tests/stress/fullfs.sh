@@ -23,16 +23,7 @@ SIZE=${XG_FULLFS_SIZE:-8m}
 ns_private NS
 mkdir -p "$T/state" "$T/logs"
 : > "$T/logs/ej.log"
-unshare -m --propagation private sleep 3000 &
-holder=$!
-trap 'ns_private_cleanup; kill "$holder" 2>/dev/null' EXIT
-holder_unshared() {
-	test "$(readlink /proc/$holder/ns/mnt)" != "$(readlink /proc/$$/ns/mnt)"
-}
-poll_until 5 holder_unshared || fail "no mount namespace"
-in_mnt() {
-	nsenter -t "$holder" -m -- "$@"
-}
+mnt_private 3000
 in_mnt mount -t tmpfs -o size="$SIZE" tmpfs "$T/state" || fail "tmpfs"
 mountpoint -q "$T/state" && fail "the tmpfs is visible on the host"
 
@@ -58,7 +49,7 @@ start_daemon() {	# start_daemon LOG
 	local t0
 	xg_now
 	t0=$XG_NOW
-	nsenter -t "$holder" -m -- ip netns exec "$NS" "$XG" run \
+	nsenter -t "$MNT_HOLDER" -m -- ip netns exec "$NS" "$XG" run \
 	    --foreground -c "$T/xg.conf" >"$1" 2>&1 &
 	XGPID=$!
 	wait_for_line 'ready' "$1" 120

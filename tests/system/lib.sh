@@ -270,6 +270,28 @@ ns_private_cleanup() {
 	done
 }
 
+# mnt_private SECONDS: a private mount namespace, held by a sleeping
+# process of ours ($MNT_HOLDER; it ends after SECONDS, or at exit, which
+# also runs ns_private_cleanup): mounts made through in_mnt never reach
+# the host's.  in_mnt CMD...: CMD in it.
+mnt_private() {
+	unshare -m --propagation private sleep "$1" &
+	MNT_HOLDER=$!
+	trap 'ns_private_cleanup; kill "$MNT_HOLDER" 2>/dev/null' EXIT
+	poll_until 5 mnt_unshared || fail "no mount namespace"
+}
+
+# (A function: the links are read again at every poll, not once, before
+# unshare has run.)
+mnt_unshared() {
+	test "$(readlink "/proc/$MNT_HOLDER/ns/mnt")" != \
+	    "$(readlink "/proc/$$/ns/mnt")"
+}
+
+in_mnt() {
+	nsenter -t "$MNT_HOLDER" -m -- "$@"
+}
+
 # chatd NS NAME MODE: a chat or webhook played by tests/system/chatd.py
 # on the loopback of namespace NS (MODE ok: answers 200; hang: never
 # answers); each request is one JSON line in $T/NAME.log; sets $PORT.
