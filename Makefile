@@ -26,7 +26,7 @@ CC        ?= cc
 PKG_CONFIG ?= pkg-config
 
 LIBS_PC   := libnetfilter_conntrack libpcre2-8 sqlite3 libcurl libmnl \
-	libsystemd jansson
+	libsystemd jansson libstrophe
 STD_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
 	-Wstrict-prototypes -Wmissing-prototypes -Wpointer-arith -Wcast-qual \
 	-Wwrite-strings -Wformat=2 -Wno-format-nonliteral
@@ -42,6 +42,7 @@ DEB_libcurl    := libcurl4-openssl-dev
 DEB_libmnl     := libmnl-dev
 DEB_libsystemd := libsystemd-dev
 DEB_jansson    := libjansson-dev
+DEB_libstrophe := libstrophe-dev
 MISSING_PC := $(strip $(foreach p,$(LIBS_PC),$(if $(shell \
 	$(PKG_CONFIG) --exists $(p) 2>/dev/null && echo y),,$(p))))
 PC_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(LIBS_PC) 2>/dev/null)
