@@ -488,9 +488,9 @@ const struct conf_directive conf_directives[] = {
 	{ CONF_K_ALERT, "server", CONF_T_STRING, CONF_F_EMPTY, 0, 255, NULL,
 	  "", A(server), 0,
 	  "xmpp: the server to connect to, host or host:port (an IPv6 "
-	  "address in brackets); empty: the JID's domain on port 5222 (no "
-	  "SRV lookup).  The certificate must still name the JID's "
-	  "domain." },
+	  "address in brackets); empty: the JID's domain's SRV record "
+	  "(_xmpp-client._tcp), else the domain on port 5222.  The "
+	  "certificate must still name the JID's domain." },
 	{ CONF_K_ALERT, "ca_file", CONF_T_PATH, CONF_F_EMPTY, 0, PATH_MAX - 1,
 	  NULL, "", A(ca_file), 0,
 	  "xmpp: the CA certificates (PEM) the server's certificate is "
