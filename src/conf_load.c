@@ -173,6 +173,23 @@ conf_alert_has(const struct conf_sect *sect, const char *name)
 	    conf_directive_find(CONF_K_ALERT, name))] != 0;
 }
 
+/* The first directive of type xmpp that another type set, or NULL. */
+static const char *
+conf_alert_xmpp_set(const struct conf_alert *a)
+{
+	if (a->jid[0] != '\0')
+		return "jid";
+	if (a->password[0] != '\0')
+		return "password";
+	if (a->to[0] != '\0')
+		return "to";
+	if (a->server[0] != '\0')
+		return "server";
+	if (a->ca_file[0] != '\0')
+		return "ca_file";
+	return NULL;
+}
+
 /* [alert NAME] type xmpp: an account, a room or JIDs, a server. */
 static void
 conf_check_alert_xmpp(struct conf_parse *cp, const struct conf_sect *sect,
@@ -224,10 +241,7 @@ conf_check_alerts(struct conf_parse *cp)
 {
 	struct conf_alert		*a;
 	const struct conf_sect		*sect;
-	static const char *const	 xmpp_only[] = { "jid", "password",
-	    "nick", "to", "server", "ca_file", "tls", "tls_verify" };
 	const char			*why;
-	size_t				 j;
 	int				 i, matrix;
 
 	for (i = 0; i < cp->conf->nalerts; i++) {
@@ -244,12 +258,11 @@ conf_check_alerts(struct conf_parse *cp)
 			conf_check_alert_xmpp(cp, sect, a);
 			continue;
 		}
-		for (j = 0; j < sizeof(xmpp_only) / sizeof(xmpp_only[0]); j++)
-			if (conf_alert_has(sect, xmpp_only[j]))
-				conf_error(cp, conf_blame(sect,
-				    conf_directive_find(CONF_K_ALERT,
-				    xmpp_only[j])), "%s: for type xmpp only",
-				    xmpp_only[j]);
+		/* (Set empty, as the sample's are, they do no harm.) */
+		if ((why = conf_alert_xmpp_set(a)) != NULL)
+			conf_error(cp, conf_blame(sect, conf_directive_find(
+			    CONF_K_ALERT, why)), "%s: for type xmpp only",
+			    why);
 		if (a->url[0] == '\0')
 			conf_error(cp, sect->line, "[alert %s] needs 'url'",
 			    a->name);
