@@ -927,6 +927,8 @@ static const struct status_field alert_sinks_fields[] = {
 	{ .name = "name", .type = STATUS_STR, .off = AS(name) },
 	{ .name = "type", .type = STATUS_STR, .off = AS(type), .text = "%" },
 	{ .name = "url", .type = STATUS_STR, .off = AS(url), .text = "%" },
+	{ .name = "state", .type = STATUS_STR, .off = AS(state),
+	  .text = "xmpp %" },
 	{ .name = "events", .type = STATUS_U64, .off = AS(events),
 	  .kind = STATUS_COUNTER, .metric = "xmppguard_alerts_events_total",
 	  .help = "Events a sink's filter let through." },
@@ -953,8 +955,6 @@ static const struct status_field alert_sinks_fields[] = {
 	  .text = "% pending" },
 	{ .name = "last_error", .type = STATUS_STR, .off = AS(last_error),
 	  .text = "last error: %" },
-	{ .name = "state", .type = STATUS_STR, .off = AS(state),
-	  .text = "xmpp %" },
 	{ .name = "connected", .type = STATUS_U32, .off = AS(connected),
 	  .kind = STATUS_GAUGE, .metric = "xmppguard_alerts_connected",
 	  .help = "xmpp sinks: 1 while the session is up (and in the room), "

@@ -539,8 +539,9 @@ alert_xmpp_conn_cb(xmpp_conn_t *conn, xmpp_conn_event_t ev, int error,
 			snprintf(ax->err, sizeof(ax->err), "stream error "
 			    "%d from the server", (int)se->type);
 		else if (!ax->secured)
-			snprintf(ax->err, sizeof(ax->err), "closed before "
-			    "login (TLS or the password refused?)");
+			snprintf(ax->err, sizeof(ax->err), "no session "
+			    "(connection refused, or TLS or the password "
+			    "refused)");
 		else
 			snprintf(ax->err, sizeof(ax->err), "closed by the "
 			    "server");

@@ -8,7 +8,8 @@
 # groupchat message.  Then Prosody stops: the sink says it is waiting, a
 # ban made meanwhile is queued, and once Prosody is back the sink logs in
 # again on its own and that ban reaches the room too.  The password shows
-# in no log and no status.
+# in no log and no status.  At the daemon's stop, its stop message
+# reaches a reader still in the room.
 . "$TOP/tests/system/lib.sh"
 need_root
 for c in prosody prosodyctl lua5.4 openssl python3; do
@@ -142,12 +143,24 @@ prosody_up
 reader "banned 192.0.2.21/32" >"$T/reader2.out" 2>&1 ||
     fail "no message after the restart: $(cat "$T/reader2.out")"
 wait_until 30 "online again" out_has '"state": *"online"' xgc status --json
+xgc status --json >"$T/status2.json"
+
+xgc status >"$T/status2.txt" || fail "status"
+expect_grep '^alert ops .*xmpp:ops@conference.example.org, xmpp online' \
+    "$T/status2.txt"
+
+# -- The stop message reaches a reader in the room before the daemon
+# exits (the room lives while someone is in it). --
+reader "stopping after" >"$T/reader3.out" 2>&1 &
+READER=$!
+wait_for_line '^joined ' "$T/reader3.out"
+xg_stop "$XGPID"
+wait "$READER" || fail "no stop message: $(cat "$T/reader3.out")"
 
 # -- The password stays secret. --
-xgc status --json >"$T/status2.json"
-if grep -q BotSecretPw17 "$T/xg.log" "$T/status2.json"; then
+if grep -q BotSecretPw17 "$T/xg.log" "$T/status2.json" "$T/status2.txt"
+then
 	fail "the password in a log or the status"
 fi
-xg_stop "$XGPID"
 prosody_down
 exit 0
