@@ -46,6 +46,7 @@
 #include "alert_xmpp.h"
 #include "clock.h"
 #include "conf.h"
+#include "json.h"
 #include "log.h"
 #include "loop.h"
 #include "xmalloc.h"
@@ -133,34 +134,13 @@ alert_xmpp_state_name(int state)
  * Text.
  */
 
-/* The length of the valid UTF-8 sequence at s (n bytes left), or 0. */
+/* The valid UTF-8 sequence at s that XML takes (not U+FFFE, U+FFFF), or 0. */
 static size_t
-alert_xmpp_utf8_len(const unsigned char *s, size_t n)
+alert_xmpp_utf8_len(const unsigned char *s)
 {
-	uint32_t	cp;
-	size_t		len, i;
+	size_t	len = json_utf8_len(s);
 
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		len = 2, cp = s[0] & 0x1f;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		len = 3, cp = s[0] & 0x0f;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		len = 4, cp = s[0] & 0x07;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	/* Overlong forms, surrogates, beyond U+10FFFF: XML takes none. */
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff ||
-	    cp == 0xfffe || cp == 0xffff)
+	if (len == 3 && s[0] == 0xef && s[1] == 0xbf && s[2] >= 0xbe)
 		return 0;
 	return len;
 }
@@ -177,7 +157,7 @@ alert_xmpp_clean(char *buf, size_t size, const char *src)
 	size_t			 n = strlen(src), o = 0, len;
 
 	while (n > 0 && o + 1 < size) {
-		len = alert_xmpp_utf8_len(s, n);
+		len = alert_xmpp_utf8_len(s);
 		if (len == 1 && s[0] < 0x20 && s[0] != '\t' && s[0] != '\n')
 			len = 0;
 		if (len == 1 && s[0] == 0x7f)
@@ -649,6 +629,19 @@ alert_xmpp_stopping(struct alert_xmpp *ax)
 	return stop;
 }
 
+/* us from now on clock id, as the pthread calls want a deadline. */
+static void
+alert_xmpp_deadline(clockid_t id, int64_t us, struct timespec *ts)
+{
+	clock_gettime(id, ts);
+	ts->tv_sec += us / CLOCK_US_PER_SEC;
+	ts->tv_nsec += (long)(us % CLOCK_US_PER_SEC) * 1000;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
 /* Sleeps until until (monotonic us) or a stop, whichever comes first. */
 static void
 alert_xmpp_sleep(struct alert_xmpp *ax, int64_t until)
@@ -660,13 +653,7 @@ alert_xmpp_sleep(struct alert_xmpp *ax, int64_t until)
 		return;
 	if (us > CLOCK_US_PER_SEC)
 		us = CLOCK_US_PER_SEC;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += us / CLOCK_US_PER_SEC;
-	ts.tv_nsec += (long)(us % CLOCK_US_PER_SEC) * 1000;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
+	alert_xmpp_deadline(CLOCK_MONOTONIC, us, &ts);
 	pthread_mutex_lock(&ax->mu);
 	if (!ax->stop)
 		pthread_cond_timedwait(&ax->cv, &ax->mu, &ts);
@@ -817,11 +804,16 @@ struct alert_xmpp *
 alert_xmpp_new(struct loop *loop, const struct conf_alert *ca, char **cause)
 {
 	struct alert_xmpp	*ax;
+	pthread_condattr_t	 ca_attr;
 
 	ax = xcalloc(1, sizeof(*ax));
 	snprintf(ax->name, sizeof(ax->name), "%s", ca->name);
 	pthread_mutex_init(&ax->mu, NULL);
-	pthread_cond_init(&ax->cv, NULL);
+	/* The thread's naps are timed on the monotonic clock. */
+	pthread_condattr_init(&ca_attr);
+	pthread_condattr_setclock(&ca_attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&ax->cv, &ca_attr);
+	pthread_condattr_destroy(&ca_attr);
 	alert_xmpp_queue_init(&ax->q, ca->queue);
 	ax->loop = loop;
 	ax->rl.interval_us = 60 * CLOCK_US_PER_SEC;
@@ -918,13 +910,7 @@ alert_xmpp_free(struct alert_xmpp *ax)
 	 * name lookup or a TLS handshake is left to end on its own and to
 	 * free the struct then.
 	 */
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += ALERT_XMPP_JOIN_US / CLOCK_US_PER_SEC;
-	ts.tv_nsec += (long)(ALERT_XMPP_JOIN_US % CLOCK_US_PER_SEC) * 1000;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
+	alert_xmpp_deadline(CLOCK_REALTIME, ALERT_XMPP_JOIN_US, &ts);
 	if (pthread_timedjoin_np(ax->thread, NULL, &ts) == 0) {
 		alert_xmpp_destroy(ax);
 		return;

@@ -26,6 +26,9 @@ test_clean(void **state)
 	alert_xmpp_clean(buf, sizeof(buf), "caf\xc3\xa9 \x80 \xc0\xaf "
 	    "\xed\xa0\x80 \xe2\x82");
 	assert_string_equal(buf, "caf\xc3\xa9 ? ?? ??? ??");
+	/* Not characters XML takes: U+FFFE, U+FFFF; U+FFFD is fine. */
+	alert_xmpp_clean(buf, sizeof(buf), "\xef\xbf\xbf.\xef\xbf\xbd");
+	assert_string_equal(buf, "???.\xef\xbf\xbd");
 	/* Cut to fit, never inside a character. */
 	alert_xmpp_clean(buf, 5, "ab\xc3\xa9\xc3\xa9");
 	assert_string_equal(buf, "ab\xc3\xa9");
