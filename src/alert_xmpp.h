@@ -39,8 +39,10 @@ struct alert_xmpp_stats {
  */
 struct alert_xmpp *alert_xmpp_new(struct loop *, const struct conf_alert *,
 		    char **cause);
-/* Stops the client (a session says goodbye, bounded by about 2 s) and
- * frees; what is still queued is counted as dropped.  NULL is a no-op. */
+/* Stops the client and frees: waits at most 1.5 s for a session's
+ * goodbye, else leaves the thread to end (in a name lookup or a TLS
+ * handshake) and free on its own; what is still queued is lost.  NULL is
+ * a no-op. */
 void		 alert_xmpp_free(struct alert_xmpp *);
 /* Queues text (copied) for every recipient; never waits for the network.
  * A full queue drops its oldest message, counted. */
