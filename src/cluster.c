@@ -108,6 +108,7 @@ struct cluster {
 	size_t			 pulledcap;
 
 	int64_t			 down_since;	/* monotonic us; 0: up */
+	int64_t			 down_wall;	/* the same, wall clock */
 	int			 down_said;
 	struct log_ratelimit	 rl;
 	char			 last_error[CLUSTER_ERR_MAX];
@@ -212,8 +213,10 @@ cluster_fail(struct cluster *c, const char *fmt, ...)
 	va_end(ap);
 	c->st.errors++;
 	c->st.up = 0;
-	if (c->down_since == 0)
+	if (c->down_since == 0) {
 		c->down_since = now;
+		c->down_wall = clock_realtime();
+	}
 	if (log_ratelimit_ok(&c->rl, now))
 		log_warnx("cluster: %s", c->last_error);
 	if (c->down_alert > 0 && !c->down_said &&
@@ -234,7 +237,7 @@ cluster_ok(struct cluster *c)
 		log_info("cluster: link to %s back after %llds", c->base,
 		    (long long)((clock_monotonic() - c->down_since) /
 		    CLOCK_US_PER_SEC));
-	c->down_since = 0;
+	c->down_since = c->down_wall = 0;
 	c->down_said = 0;
 	c->st.up = 1;
 }
@@ -845,6 +848,7 @@ cluster_get_stats(const struct cluster *c, struct cluster_stats *st)
 	st->queue = cqueue_length(c->queue);
 	st->dropped += cqueue_dropped(c->queue);
 	st->last_error = c->last_error;
+	st->down_since = c->down_wall;
 }
 
 static void

@@ -36,6 +36,8 @@ struct cluster_stats {
 	uint64_t	 logins;
 	uint64_t	 resyncs;	/* full pulls */
 	uint64_t	 downs;		/* links down longer than down_alert */
+	int64_t		 down_since;	/* us since the epoch: failing since
+					 * then; 0: up */
 	const char	*last_error;	/* "" if none */
 };
 
