@@ -821,30 +821,12 @@ cluster_restore_cb(const struct ban *b, void *arg)
 		cluster_fresh_add(arg, &b->prefix, 0, 0);
 }
 
-struct cluster *
-cluster_start(struct loop *loop, const struct conf *conf,
-    struct store *store, struct enforce *e, char **cause)
+/* The settings of [cluster], copied: the configuration may go (reload). */
+static void
+cluster_set_conf(struct cluster *c, const struct conf *conf)
 {
-	struct cluster	*c;
-	size_t		 n;
+	size_t	n;
 
-	if (*conf->cluster_lapi_url == '\0')
-		return NULL;
-	c = xcalloc(1, sizeof(*c));
-	c->loop = loop;
-	c->enforce = e;
-	if ((c->queue = cqueue_open(store, conf->cluster_queue_max,
-	    cause)) == NULL) {
-		free(c);
-		return NULL;
-	}
-	if ((c->http = http_new(loop, cause)) == NULL) {
-		cqueue_close(c->queue);
-		free(c);
-		return NULL;
-	}
-	http_set_retry(c->http, 0, PUSH_BACKOFF_MIN);
-	http_set_limits(c->http, 4, 16);
 	c->base = xstrdup(conf->cluster_lapi_url);
 	n = strlen(c->base);
 	while (n > 0 && c->base[n - 1] == '/')
@@ -867,6 +849,58 @@ cluster_start(struct loop *loop, const struct conf *conf,
 	c->resync_interval = conf->cluster_resync_interval;
 	c->timeout_ms = (int)(conf->cluster_timeout / CLOCK_US_PER_MS);
 	c->down_alert = conf->cluster_down_alert;
+}
+
+static void
+cluster_clear_conf(struct cluster *c)
+{
+	explicit_bzero(c->password, strlen(c->password));
+	explicit_bzero(c->key_header, strlen(c->key_header));
+	free(c->password);
+	free(c->key_header);
+	free(c->base);
+	free(c->machine_id);
+	free(c->origins);
+	free(c->scenario_prefix);
+	free((char *)(uintptr_t)c->opts.cafile);
+	free((char *)(uintptr_t)c->opts.cert);
+	free((char *)(uintptr_t)c->opts.key);
+	memset(&c->opts, 0, sizeof(c->opts));
+}
+
+/* Whether two optional strings differ (NULL: none). */
+static int
+cluster_differ(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a != b;
+	return strcmp(a, b) != 0;
+}
+
+struct cluster *
+cluster_start(struct loop *loop, const struct conf *conf,
+    struct store *store, struct enforce *e, char **cause)
+{
+	struct cluster	*c;
+
+	if (*conf->cluster_lapi_url == '\0')
+		return NULL;
+	c = xcalloc(1, sizeof(*c));
+	c->loop = loop;
+	c->enforce = e;
+	if ((c->queue = cqueue_open(store, conf->cluster_queue_max,
+	    cause)) == NULL) {
+		free(c);
+		return NULL;
+	}
+	if ((c->http = http_new(loop, cause)) == NULL) {
+		cqueue_close(c->queue);
+		free(c);
+		return NULL;
+	}
+	http_set_retry(c->http, 0, PUSH_BACKOFF_MIN);
+	http_set_limits(c->http, 4, 16);
+	cluster_set_conf(c, conf);
 	c->need_resync = 1;
 	c->rl.interval_us = 60 * CLOCK_US_PER_SEC;
 	bans_walk(enforce_bans(e), cluster_restore_cb, c);
@@ -887,6 +921,66 @@ cluster_start(struct loop *loop, const struct conf *conf,
 	return c;
 }
 
+/*
+ * A reload: the new settings in force at once, the queue (in the store)
+ * and the pulled bans kept.  Another LAPI, identity or TLS setting ends
+ * what is in flight (a batch being pushed stays queued, the LAPI
+ * de-duplicates a repeat), forgets the token and pulls in full next;
+ * push and pull switched on or off start or stop their timers; a new
+ * pull_interval takes effect from the next pull.
+ */
+void
+cluster_reload(struct cluster *c, const struct conf *conf)
+{
+	struct cluster	 old;
+	char		*cause;
+	int		 relink;
+
+	if (c == NULL)
+		return;
+	old = *c;
+	cluster_set_conf(c, conf);
+	relink = strcmp(old.base, c->base) != 0 ||
+	    strcmp(old.machine_id, c->machine_id) != 0 ||
+	    strcmp(old.password, c->password) != 0 ||
+	    strcmp(old.key_header, c->key_header) != 0 ||
+	    cluster_differ(old.opts.cafile, c->opts.cafile) ||
+	    cluster_differ(old.opts.cert, c->opts.cert) ||
+	    cluster_differ(old.opts.key, c->opts.key);
+	cluster_clear_conf(&old);
+	if (relink) {
+		http_free(c->http);
+		if ((c->http = http_new(c->loop, &cause)) == NULL)
+			fatalx("cluster: %s", cause);
+		http_set_retry(c->http, 0, PUSH_BACKOFF_MIN);
+		http_set_limits(c->http, 4, 16);
+		c->push_busy = c->pull_busy = 0;
+		cqueue_batch_free(&c->batch);
+		cluster_token_drop(c);
+		c->need_resync = 1;
+		c->push_backoff = 0;
+		c->push_next = 0;
+		c->down_since = c->down_wall = 0;
+		c->down_said = 0;
+	}
+	if (!c->pull && c->pull_timer != NULL) {
+		loop_timer_del(c->loop, c->pull_timer);
+		c->pull_timer = NULL;
+	} else if (c->pull && (c->pull_timer == NULL || relink)) {
+		loop_timer_del(c->loop, c->pull_timer);
+		if ((c->pull_timer = loop_timer_add(c->loop, 0,
+		    cluster_pull_timer_cb, c)) == NULL)
+			fatal("loop: timers");
+	}
+	if (c->push)
+		cluster_push_kick(c, 0);
+	log_info("cluster: reloaded: %s%s, push %s, pull %s every %lldms, "
+	    "%llu queued", c->base, relink ? " (link renewed)" : "",
+	    c->push ? "on" : "off", c->pull ? "on" : "off",
+	    (long long)(c->pull_interval / CLOCK_US_PER_MS),
+	    (unsigned long long)cqueue_length(c->queue));
+}
+
 void
 cluster_stop(struct cluster *c)
 {
@@ -898,17 +992,7 @@ cluster_stop(struct cluster *c)
 	cqueue_batch_free(&c->batch);
 	cqueue_close(c->queue);
 	cluster_token_drop(c);
-	explicit_bzero(c->password, strlen(c->password));
-	explicit_bzero(c->key_header, strlen(c->key_header));
-	free(c->password);
-	free(c->key_header);
-	free(c->base);
-	free(c->machine_id);
-	free(c->origins);
-	free(c->scenario_prefix);
-	free((char *)(uintptr_t)c->opts.cafile);
-	free((char *)(uintptr_t)c->opts.cert);
-	free((char *)(uintptr_t)c->opts.key);
+	cluster_clear_conf(c);
 	free(c->pulled);
 	free(c->fresh);
 	free(c);

@@ -49,6 +49,10 @@ struct cluster_stats {
  */
 struct cluster	*cluster_start(struct loop *, const struct conf *,
 		    struct store *, struct enforce *, char **cause);
+/* A reloaded configuration's [cluster] in force at once (its lapi_url
+ * not empty: adding or removing the section takes a restart); the queue
+ * and the pulled bans kept.  NULL: no-op. */
+void		 cluster_reload(struct cluster *, const struct conf *);
 /* Cancels what is in flight (the queue stays in the store); NULL: no-op. */
 void		 cluster_stop(struct cluster *);
 

@@ -463,6 +463,11 @@ daemon_reload_swap(struct daemon *d, FILE *out)
 	if (d->ct != NULL)
 		ct_set_conf(d->ct, conf);
 	alerts_reload(d->alerts, conf);
+	if ((*conf->cluster_lapi_url != '\0') != (d->cluster != NULL))
+		log_warnx("reload: adding or removing [cluster] takes effect "
+		    "at the next restart");
+	else
+		cluster_reload(d->cluster, conf);
 	if (daemon_metrics_listen(d, conf, &cause) == -1) {
 		log_warnx("reload: %s; no metrics endpoint", cause);
 		if (out != NULL)

@@ -124,11 +124,181 @@ bench_start() {
 	ns_stop "$pid" 10
 	lapi_stop
 	rm -rf "$T/lapi" "$T/s"
+	XG_NS_PIDS=
+}
+
+# ---- latency: ban on A to the element on B and in the stock bouncer's. ----
+cfb_conf() {	# cfb_conf NAME INTERVAL: the stock bouncer's config in $T
+	lapi_bouncer "cfb-$1" "cfb-$1-bouncer-key-0123456789"
+	cat > "$T/cfb-$1.yaml" <<-CONF
+	mode: nftables
+	pid_dir: $T/
+	update_frequency: $2
+	daemonize: false
+	log_mode: stdout
+	log_level: info
+	api_url: http://127.0.0.1:8080/
+	api_key: cfb-$1-bouncer-key-0123456789
+	insecure_skip_verify: false
+	disable_ipv6: true
+	deny_action: DROP
+	deny_log: false
+	supported_decisions_types:
+	  - ban
+	blacklists_ipv4: cfb-$1
+	nftables:
+	  ipv4:
+	    enabled: true
+	    set-only: false
+	    table: cfb$1
+	    chain: cfb$1-chain
+	  ipv6:
+	    enabled: false
+	prometheus:
+	  enabled: false
+	CONF
+}
+
+bench_latency() {
+	local cfb=${CFB:-$(command -v crowdsec-firewall-bouncer)} cfbs=""
+	echo "== latency: ban on A -> element on B (pull_interval 1s), $NLAT bans"
+	lapi_config 127.0.0.1:8080
+	node_conf a http://127.0.0.1:8080 xga
+	node_conf b http://127.0.0.1:8080 xgb
+	if [ -n "$cfb" ] && [ -x "$cfb" ]; then
+		cfb_conf 10s 10s
+		cfb_conf 1s 1s
+		cfbs="10s 1s"
+		echo "cfb=$("$cfb" -V 2>&1 | grep -io 'version: *[^ ]*' | head -1)"
+	else
+		echo "cfb=none (crowdsec-firewall-bouncer not found: CFB=PATH)"
+	fi
+	lapi_start "$SRV"
+	for n in a b; do
+		ns_spawn "$SRV" "$T/$n.log" "$XG" run --foreground \
+		    -c "$T/$n/xg.conf"
+		wait_for_line 'ready' "$T/$n.log"
+	done
+	for i in $cfbs; do
+		ns_spawn "$SRV" "$T/cfb-$i.log" "$cfb" -c "$T/cfb-$i.yaml"
+	done
+	# Both nodes logged in and pulling, the bouncers' tables made.
+	for n in a b; do
+		wait_until "$XG_WAIT" "node $n never pulled" out_ge 1 \
+		    xg_status_field "$T/$n/ctl.sock" cluster.resyncs
+	done
+	for i in $cfbs; do
+		wait_until "$XG_WAIT" "bouncer $i made no table" ns_exec \
+		    "$SRV" nft list table ip "cfb$i"
+	done
+	ip netns exec "$SRV" python3 - "$XG" "$T/a/ctl.sock" "$NLAT" \
+	    $cfbs <<'PY'
+import random, subprocess, sys, threading, time
+
+xg, sock, n, cfbs = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4:]
+targets = {"xgb": "inet xgb ban4"}
+for c in cfbs:
+    targets["cfb_" + c] = "ip cfb%s cfb-%s" % (c, c)
+seen = {t: {} for t in targets}
+mon = subprocess.Popen(["nft", "monitor", "elements"], stdout=subprocess.PIPE,
+                       text=True)
+
+def reader():
+    for line in mon.stdout:
+        now = time.time()
+        if not line.startswith("add element"):
+            continue
+        for t, spec in targets.items():
+            if (" %s " % spec) in line:
+                for w in line.split("{", 1)[1].replace(",", " ").split():
+                    if w.startswith("198.18."):
+                        seen[t].setdefault(w, now)
+
+threading.Thread(target=reader, daemon=True).start()
+time.sleep(0.5)
+sent = {}
+for i in range(n):
+    ip = "198.18.%d.%d" % (i // 250, i % 250 + 1)
+    # A random phase against the pull timers.
+    time.sleep(random.uniform(0.05, 0.4))
+    sent[ip] = time.time()
+    subprocess.run([xg, "ban", ip, "--for", "10m", "--reason", "bench",
+                    "-s", sock], check=True, stdout=subprocess.DEVNULL)
+end = time.time() + 30
+while time.time() < end and any(len(seen[t]) < n for t in targets):
+    time.sleep(0.1)
+mon.kill()
+for t in targets:
+    lat = sorted((seen[t][ip] - sent[ip]) * 1000 for ip in sent
+                 if ip in seen[t])
+    if not lat:
+        print("%s_seen=0" % t)
+        continue
+    q = lambda p: lat[min(len(lat) - 1, int(p * len(lat)))]
+    print("%s_seen=%d/%d %s_p50_ms=%.0f %s_p99_ms=%.0f %s_max_ms=%.0f"
+          % (t, len(lat), n, t, q(0.5), t, q(0.99), t, lat[-1]))
+PY
+	ns_cleanup_pids
+	lapi_stop
+	rm -rf "$T/lapi" "$T/a" "$T/b"
+}
+
+# Stops what ns_spawn started (the LAPI aside), by PID.
+ns_cleanup_pids() {
+	local pid
+	for pid in $XG_NS_PIDS; do
+		[ "$pid" = "${LAPI_PID:-}" ] || ns_stop "$pid" 10
+	done
+}
+
+# ---- push: M queued bans into the LAPI. ----
+bench_push() {
+	local t0 t1 now i q
+	echo "== push: $M bans queued, the LAPI up: bans per second"
+	lapi_config 127.0.0.1:8080
+	node_conf p http://127.0.0.1:8080 xgp
+	sed -i 's/^pull_interval = 1s$/pull = no/' "$T/p/xg.conf"
+	# The store made, then M rows queued as the daemon queues bans.
+	ns_spawn "$SRV" "$T/p.log" "$XG" run --foreground -c "$T/p/xg.conf"
+	wait_for_line 'ready' "$T/p.log"
+	ns_stop "$NS_PID" 10
+	now=$(($(date +%s) * 1000000))
+	python3 - "$T/p/state/xmppguard.db" "$M" "$now" <<'PY'
+import sqlite3, sys
+db, m, now = sqlite3.connect(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+db.executemany("INSERT INTO cluster_queue (op, addr, prefixlen, rule, "
+               "reason, count, since, expires, added) VALUES ('ban', ?, 32, "
+               "'churn', 'bench', 1, ?, ?, ?)",
+               (("198.19.%d.%d" % (i // 250, i % 250 + 1), now,
+                 now + 3600 * 10**6, now) for i in range(m)))
+db.commit()
+PY
+	lapi_start "$SRV"
+	ns_spawn "$SRV" "$T/p.log" "$XG" run --foreground -c "$T/p/xg.conf"
+	wait_for_line 'ready' "$T/p.log"
+	t0=$(now_us)
+	q=$M
+	while [ "$q" -gt 0 ]; do
+		[ $((($(now_us) - t0) / 1000000)) -lt 300 ] ||
+		    fail "$q still queued after 300 s"
+		q=$(xg_status_field "$T/p/ctl.sock" cluster.queue)
+		sleep 0.05
+	done
+	t1=$(now_us)
+	echo "push_bans=$M"
+	echo "push_ms=$(((t1 - t0) / 1000))"
+	echo "push_bans_per_s=$((M * 1000000 / (t1 - t0)))"
+	echo "push_pushed=$(xg_status_field "$T/p/ctl.sock" cluster.pushed)"
+	ns_cleanup_pids
+	lapi_stop
+	rm -rf "$T/lapi" "$T/p"
 }
 
 for p in $PARTS; do
 	case $p in
 	start)	bench_start ;;
+	latency) bench_latency ;;
+	push)	bench_push ;;
 	*)	fail "unknown part $p" ;;
 	esac
 done
