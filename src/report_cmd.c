@@ -7,12 +7,13 @@
  * a cluster) are merged into one report without writing any of them:
  * each is first checked by store_open(STORE_RDONLY) as a single one
  * would be, then attached read-only (mode=ro) to an in-memory database,
- * where one view per table the report reads, under the table's own
- * name, unites every node's rows with two more columns: node (the node's
- * name) and nodebit (1 << its index).  Unqualified names find the main
- * (in-memory) schema before attached ones, so report.c's queries run
- * unchanged on the union; they only select the two columns when
- * r->nnodes > 1.  A node is named after its file's basename, or its
+ * where one TEMP view per table the report reads (only a temporary view
+ * may read other databases), under the table's own name, unites every
+ * node's rows with two more columns: node (the node's name) and nodebit
+ * (1 << its index).  Unqualified names find the temp schema before the
+ * attached ones, so report.c's queries run unchanged on the union; they
+ * only select the two columns when r->nnodes > 1.  Nothing is written to
+ * a store: the views live in the in-memory database.  A node is named after its file's basename, or its
  * whole path when two basenames are equal: stores keep no node name.
  * SQLite attaches at most 10 databases, hence REPORT_NODES_MAX.
  */
