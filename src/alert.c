@@ -568,6 +568,33 @@ alerts_store_error(struct alerts *as, uint64_t unsaved, const char *why,
 }
 
 void
+alerts_cluster(struct alerts *as, int down, const char *url, int64_t span,
+    const char *why, int64_t now)
+{
+	struct alert_msg	*m;
+	char			 s[32], shown[ALERT_SHOWN_MAX];
+
+	if (as == NULL || as->nsinks == 0)
+		return;
+	alert_url_shown(url, shown, sizeof(shown));
+	m = alert_msg_new(CONF_AEV_CLUSTER, down ? "cluster-down" :
+	    "cluster-up", down ? CONF_SEV_CRITICAL : CONF_SEV_INFO, now, 0);
+	m->duration = span;
+	if (down)
+		snprintf(m->text, sizeof(m->text), "xmppguard@%s: cluster "
+		    "link to %s down for %s: %s; bans are still made and "
+		    "queued here, but none comes from the other nodes",
+		    as->host, shown, alert_span(span, s, sizeof(s)),
+		    why != NULL && *why != '\0' ? why : "no answer");
+	else
+		snprintf(m->text, sizeof(m->text), "xmppguard@%s: cluster "
+		    "link to %s back after %s down", as->host, shown,
+		    alert_span(span, s, sizeof(s)));
+	alert_dispatch(as, m, ALERT_K_MAX, VERDICT_MANUAL);
+	free(m);
+}
+
+void
 alerts_start(struct alerts *as, uint64_t restored, const char *firewall,
     int64_t now)
 {

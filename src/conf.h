@@ -79,6 +79,7 @@ enum conf_alert_event {
 	CONF_AEV_START,
 	CONF_AEV_STOP,
 	CONF_AEV_STORE_ERROR,	/* bans the store cannot record */
+	CONF_AEV_CLUSTER,	/* the [cluster] link down, and back */
 	CONF_AEV_MAX
 };
 

@@ -439,10 +439,10 @@ const struct conf_directive conf_directives[] = {
 	  "replaced (JSON-escaped, to go inside quotes; $duration and $count "
 	  "are numbers); empty: an object with every field." },
 	{ CONF_K_ALERT, "events", CONF_T_STRING, 0, 1, 255, NULL,
-	  "ban, escalation, overrun, auth-outage, start, stop, store-error",
-	  A(events), 0,
+	  "ban, escalation, overrun, auth-outage, start, stop, store-error, "
+	  "cluster", A(events), 0,
 	  "What to send: ban, unban, escalation, expire, overrun, "
-	  "auth-outage, start, stop, store-error; all; none." },
+	  "auth-outage, start, stop, store-error, cluster; all; none." },
 	{ CONF_K_ALERT, "min_severity", CONF_T_ENUM, 0, 0, 0,
 	  conf_severity_names, "info", A(min_severity), 0,
 	  "Events of a lower severity are not sent." },
