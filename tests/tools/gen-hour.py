@@ -30,12 +30,15 @@ import calendar
 import json
 import os
 import random
-import time
+import sys
+
+sys.dont_write_bytecode = True    # nothing written into the tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from xmpphour import (CLOSING, accepted, ct_line,  # noqa: E402
+                      destroy_line, flow, logaddr, stamp)
 
 START = calendar.timegm((2026, 11, 29, 12, 0, 0))
 HOUR = 3600 * 1000000
-SERVER4 = "192.0.2.1"
-SERVER6 = "2001:db8::1"
 C2S, S2S = 5222, 5269
 
 NAT = "198.51.100.10"
@@ -77,23 +80,6 @@ class Hour:
             f.write("\n")
 
 
-def stamp(t):
-    """ejabberd's time stamp: local time (UTC here) with its offset."""
-    s, frac = divmod(t, 1000000)
-    y, mo, d, h, mi, se = time.gmtime(s)[:6]
-    return "%04d-%02d-%02d %02d:%02d:%02d.%06d+00:00" % (y, mo, d, h, mi,
-                                                         se, frac)
-
-
-def v6(addr):
-    return ":" in addr
-
-
-def logaddr(addr):
-    """An address as the dual-stack listener writes it."""
-    return addr if v6(addr) else "::ffff:" + addr
-
-
 class Conn:
     """One TCP connection: its conntrack events and its ejabberd lines."""
 
@@ -114,32 +100,21 @@ class Conn:
         self.t = t
         self.sent = rng.randrange(900, 4000)
         self.recv = rng.randrange(2000, 9000)
-        srv = SERVER6 if v6(addr) else SERVER4
-        fam = "ipv6     10" if v6(addr) else "ipv4     2"
-        self.orig = "src=%s dst=%s sport=%d dport=%d" % (addr, srv,
-                                                        self.sport, port)
-        self.reply = "src=%s dst=%s sport=%d dport=%d" % (srv, addr, port,
-                                                         self.sport)
-        self.head = fam + " tcp      6"
+        self.head, self.orig, self.reply = flow(addr, self.sport, port)
         self.proc = "ejabberd_s2s_in" if port == S2S else "ejabberd_c2s"
         self.tls = "tls"
         self.ct(t, "    [NEW]", "120 SYN_SENT %s [UNREPLIED] %s")
         self.ct(t + 40, " [UPDATE]", "60 SYN_RECV %s %s")
         self.ct(t + 85, " [UPDATE]", "432000 ESTABLISHED %s %s [ASSURED]")
         self.now = t + rng.randrange(600, 2500)
-        if v6(addr):
-            text = "[%s]:%d -> [%s]:%d" % (addr, self.sport, SERVER6, port)
-        else:
-            text = "[::ffff:%s]:%d -> [::ffff:%s]:%d" % (addr, self.sport,
-                                                         SERVER4, port)
         h.add(h.log, self.now, "%s [info] <0.334.0>@ejabberd_listener:"
               "accept/7:273 (%s) Accepted connection %s" % (
-                  stamp(self.now), self.pid, text))
+                  stamp(self.now), self.pid,
+                  accepted(addr, self.sport, port)))
 
     def ct(self, t, kind, rest):
-        self.h.add(self.h.ct, t, "[%d.%06d]\t%s %s %s id=%d" % (
-            t // 1000000, t % 1000000, kind, self.head,
-            rest % (self.orig, self.reply), self.id))
+        self.h.add(self.h.ct, t, ct_line(t, kind, self.head, rest % (
+            self.orig, self.reply), self.id))
 
     def line(self, dt, level, where, text):
         """A line of this connection's process, dt seconds on."""
@@ -169,17 +144,12 @@ class Conn:
         if text is not None:
             self.line(0.0004, "info", "process_terminated/2:295", text)
         t = self.now + 300
-        self.ct(t, " [UPDATE]", "120 FIN_WAIT %s %s [ASSURED]")
-        self.ct(t + 210, " [UPDATE]", "30 LAST_ACK %s %s [ASSURED]")
-        self.ct(t + 260, " [UPDATE]", "120 TIME_WAIT %s %s [ASSURED]")
+        for dt, kind, rest in CLOSING:
+            self.ct(t + dt, kind, rest)
         end = t + 120 * 1000000 + rng.randrange(0, 900000)
-        self.h.add(self.h.ct, end, "[%d.%06d]\t[DESTROY] %s TIME_WAIT %s "
-                   "packets=%d bytes=%d %s packets=%d bytes=%d [ASSURED] "
-                   "delta-time=%d id=%d" % (
-                       end // 1000000, end % 1000000, self.head, self.orig,
-                       6 + self.sent // 600, self.sent, self.reply,
-                       4 + self.recv // 900, self.recv,
-                       (end - self.t) // 1000000, self.id))
+        self.h.add(self.h.ct, end, destroy_line(
+            end, self.head, self.orig, self.reply, self.sent, self.recv,
+            self.t, self.id))
 
 
 def session(h, role, addr, user, t, stay, typo=False):
