@@ -44,6 +44,7 @@
 #include "clock.h"
 #include "conf.h"
 #include "ct.h"
+#include "ctflow.h"
 #include "filter.h"
 #include "json.h"
 #include "log.h"
@@ -357,6 +358,66 @@ replay_next(const int64_t *t, const int *have, size_t n)
 	return best;
 }
 
+/* The flows of a prefix, as ctflow_of_prefix() lists them. */
+struct replay_tuples {
+	struct ctflow_tuple *v;
+	size_t		 n, cap;
+};
+
+static void
+replay_tuple_cb(const struct ctflow_tuple *t, void *arg)
+{
+	struct replay_tuples	*ts = arg;
+
+	if (ts->n == ts->cap) {
+		ts->cap = ts->cap == 0 ? 16 : ts->cap * 2;
+		ts->v = xreallocarray(ts->v, ts->cap, sizeof(*ts->v));
+	}
+	ts->v[ts->n++] = *t;
+}
+
+/*
+ * The live sessions of the prefixes banned since the last call, ended as
+ * the daemon ends them (conntrack entries deleted): the flow machine gets
+ * the DESTROY the kernel would have sent, at the ban's time, and the
+ * capture's later messages of those flows are dropped.  Called between
+ * two events, never from inside the pipeline.
+ */
+static void
+replay_kill(struct replay *r, event_cb cb, void *arg)
+{
+	struct replay_tuples	 ts;
+	struct ct_msg		 m;
+	struct prefix		 p;
+	int64_t			 when;
+	size_t			 i;
+
+	if (r->rb == NULL)
+		return;
+	memset(&ts, 0, sizeof(ts));
+	while (replay_bans_next_kill(r->rb, &p, &when)) {
+		if (r->ct == NULL)
+			continue;
+		ts.n = 0;
+		(void)ctflow_of_prefix(r->ct->flow, &p, replay_tuple_cb, &ts);
+		for (i = 0; i < ts.n; i++) {
+			memset(&m, 0, sizeof(m));
+			m.type = CT_MSG_DESTROY;
+			m.time = when;
+			m.id = ts.v[i].id;
+			m.src = ts.v[i].src;
+			m.dst = ts.v[i].dst;
+			m.sport = ts.v[i].sport;
+			m.dport = ts.v[i].dport;
+			m.tcp_state = ts.v[i].open ? CT_TCP_ESTABLISHED :
+			    CT_TCP_SYN_SENT;
+			ctflow_apply(r->ct->flow, r->conf, &m, cb, arg);
+			replay_bans_killed(r->rb, &m.src, m.sport, m.id);
+		}
+	}
+	free(ts.v);
+}
+
 /*
  * Runs every source to its end, merged by time, each event to cb (the
  * pipeline).  Source 0 is the capture if there is one, then the logs.
@@ -388,14 +449,19 @@ replay_run(struct replay *r, event_cb cb, void *arg)
 			if (r->rb != NULL && conf_service_by_port(r->conf,
 			    r->ct->msg.dport) != NULL)
 				replay_bans_own(r->rb, &r->ct->msg.dst);
-			ctflow_apply(r->ct->flow, r->conf, &r->ct->msg, cb,
-			    arg);
+			/* Not the kernel's any more: a ban ended it. */
+			if (r->rb == NULL ||
+			    !replay_bans_msg_drop(r->rb, &r->ct->msg))
+				ctflow_apply(r->ct->flow, r->conf,
+				    &r->ct->msg, cb, arg);
 			replay_ct_next(r->ct);
+			replay_kill(r, cb, arg);
 			continue;
 		}
 		replay_log_event(&r->logs[k - 1], &ev);
 		cb(&ev, arg);
 		replay_log_next(&r->logs[k - 1]);
+		replay_kill(r, cb, arg);
 	}
 	free(have);
 	free(t);
@@ -518,10 +584,12 @@ replay_summary(const struct replay *r, const struct pipeline_stats *ps)
 	replay_bans_get_stats(r->rb, &bst);
 	fprintf(stderr, "replay: %llu bans (%llu escalated, %llu extended), "
 	    "%llu connections refused, %llu log events refused, "
+	    "%llu live connections ended, "
 	    "%llu verdicts inside a ban, %llu never banned",
 	    (unsigned long long)bst.bans, (unsigned long long)bst.escalated,
 	    (unsigned long long)bst.extended,
 	    (unsigned long long)bst.refused, (unsigned long long)bst.lines,
+	    (unsigned long long)bst.killed,
 	    (unsigned long long)bst.repeats,
 	    (unsigned long long)bst.unbanned);
 	if (bst.forgotten > 0)

@@ -22,8 +22,12 @@
  * flow's first one counted as a connection refused.  A flow is known by
  * its address, source port and conntrack id, kept in a bounded table
  * until its end (the oldest forgotten when full, and counted).  Flows
- * that were live when the ban began go on to their end as the capture
- * records them.  A log line naming an address inside a ban in force is
+ * that were live when the ban began are ended then, where the daemon
+ * would end them ([ban] kill_established: the table queues the kill):
+ * replay.c hands the flow machine a DESTROY for each at the ban's time,
+ * as the kernel would have sent once the entry was deleted, and the
+ * capture's later messages of those flows are dropped before it (the
+ * same table, marked killed).  A log line naming an address inside a ban in force is
  * dropped too: the server never saw that client.  This host's own
  * addresses are learnt from the capture (the destinations of flows to a
  * service port), so the never-a-weapon rules know them as the daemon
@@ -38,6 +42,7 @@
 #include "addr.h"
 #include "ban.h"
 #include "conf.h"
+#include "ct.h"
 #include "htab.h"
 #include "ownaddr.h"
 #include "replay_int.h"
@@ -60,7 +65,13 @@ struct replay_flow {
 	struct addr	 addr;
 	uint16_t	 sport;
 	uint64_t	 flow;
+	int		 killed;	/* ended by a ban: its messages are
+					 * dropped before the flow machine */
 };
+
+/* Bans whose live sessions wait to be ended, at most (more are counted
+ * as forgotten: a verdict makes one ban). */
+#define REPLAY_KILLS_MAX	64
 
 struct replay_bans {
 	struct bans	*bans;
@@ -70,6 +81,9 @@ struct replay_bans {
 	uint8_t		 lens[129 / 8 + 1];	/* prefix lengths in use */
 	struct htab	 t;		/* refused flows, oldest first */
 	struct replay_flow *flows;	/* by table index */
+	struct prefix	 kills[REPLAY_KILLS_MAX];	/* to end, and when */
+	int64_t		 kill_time[REPLAY_KILLS_MAX];
+	size_t		 nkills;
 	/* What the last bans_verdict() did (the notify callback). */
 	int		 changed;	/* BAN_ISSUED or BAN_EXTENDED; -1 */
 	struct ban	 last;
@@ -213,22 +227,34 @@ replay_bans_holding(struct replay_bans *rb, const struct addr *a)
 	return NULL;
 }
 
-static uint64_t
-replay_flow_hash(const struct replay_bans *rb, const struct event *ev)
+/* A flow as the table keys it: the event's flow is the conntrack id. */
+static void
+replay_flow_key(struct replay_flow *f, const struct addr *a, uint16_t sport,
+    uint64_t flow, int killed)
 {
-	uint8_t	key[sizeof(ev->addr.bytes) + sizeof(ev->sport) +
-		    sizeof(ev->flow)];
+	memset(f, 0, sizeof(*f));
+	f->addr = *a;
+	f->sport = sport;
+	f->flow = flow;
+	f->killed = killed;
+}
 
-	memcpy(key, ev->addr.bytes, sizeof(ev->addr.bytes));
-	memcpy(key + sizeof(ev->addr.bytes), &ev->sport, sizeof(ev->sport));
-	memcpy(key + sizeof(ev->addr.bytes) + sizeof(ev->sport), &ev->flow,
-	    sizeof(ev->flow));
+static uint64_t
+replay_flow_hash(const struct replay_bans *rb, const struct replay_flow *f)
+{
+	uint8_t	key[sizeof(f->addr.bytes) + sizeof(f->sport) +
+		    sizeof(f->flow)];
+
+	memcpy(key, f->addr.bytes, sizeof(f->addr.bytes));
+	memcpy(key + sizeof(f->addr.bytes), &f->sport, sizeof(f->sport));
+	memcpy(key + sizeof(f->addr.bytes) + sizeof(f->sport), &f->flow,
+	    sizeof(f->flow));
 	return htab_hash(&rb->t, key, sizeof(key));
 }
 
-/* The refused flow ev belongs to, or HTAB_NIL. */
+/* The entry of flow k (killed or refused as k says), or HTAB_NIL. */
 static uint32_t
-replay_flow_find(const struct replay_bans *rb, const struct event *ev,
+replay_flow_find(const struct replay_bans *rb, const struct replay_flow *k,
     uint64_t h)
 {
 	const struct replay_flow *f;
@@ -237,15 +263,16 @@ replay_flow_find(const struct replay_bans *rb, const struct event *ev,
 	for (i = htab_find(&rb->t, h); i != HTAB_NIL;
 	    i = htab_find_next(&rb->t, i, h)) {
 		f = &rb->flows[i];
-		if (f->flow == ev->flow && f->sport == ev->sport &&
-		    addr_eq(&f->addr, &ev->addr))
+		if (f->flow == k->flow && f->sport == k->sport &&
+		    f->killed == k->killed && addr_eq(&f->addr, &k->addr))
 			return i;
 	}
 	return HTAB_NIL;
 }
 
 static void
-replay_flow_add(struct replay_bans *rb, const struct event *ev, uint64_t h)
+replay_flow_add(struct replay_bans *rb, const struct replay_flow *k,
+    uint64_t h)
 {
 	uint32_t	i;
 
@@ -254,14 +281,13 @@ replay_flow_add(struct replay_bans *rb, const struct event *ev, uint64_t h)
 		rb->st.forgotten++;
 		i = htab_insert(&rb->t, h, 0);
 	}
-	rb->flows[i].addr = ev->addr;
-	rb->flows[i].sport = ev->sport;
-	rb->flows[i].flow = ev->flow;
+	rb->flows[i] = *k;
 }
 
 int
 replay_bans_drop(struct replay_bans *rb, const struct event *ev)
 {
+	struct replay_flow k;
 	uint64_t	h;
 	uint32_t	i;
 	int		first;
@@ -274,8 +300,9 @@ replay_bans_drop(struct replay_bans *rb, const struct event *ev)
 		rb->st.lines++;
 		return 1;
 	}
-	h = replay_flow_hash(rb, ev);
-	if ((i = replay_flow_find(rb, ev, h)) != HTAB_NIL) {
+	replay_flow_key(&k, &ev->addr, ev->sport, ev->flow, 0);
+	h = replay_flow_hash(rb, &k);
+	if ((i = replay_flow_find(rb, &k, h)) != HTAB_NIL) {
 		if (ev->kind == EVENT_CONN_END)
 			htab_remove(&rb->t, i);
 		return 1;
@@ -287,8 +314,68 @@ replay_bans_drop(struct replay_bans *rb, const struct event *ev)
 		return 0;
 	rb->st.refused++;
 	if (ev->kind != EVENT_CONN_END)
-		replay_flow_add(rb, ev, h);
+		replay_flow_add(rb, &k, h);
 	return 1;
+}
+
+int
+replay_bans_next_kill(struct replay_bans *rb, struct prefix *p,
+    int64_t *when)
+{
+	if (rb->nkills == 0)
+		return 0;
+	rb->nkills--;
+	*p = rb->kills[rb->nkills];
+	*when = rb->kill_time[rb->nkills];
+	return 1;
+}
+
+void
+replay_bans_killed(struct replay_bans *rb, const struct addr *a,
+    uint16_t sport, uint32_t id)
+{
+	struct replay_flow	k;
+
+	replay_flow_key(&k, a, sport, id, 1);
+	rb->st.killed++;
+	replay_flow_add(rb, &k, replay_flow_hash(rb, &k));
+}
+
+int
+replay_bans_msg_drop(struct replay_bans *rb, const struct ct_msg *msg)
+{
+	struct replay_flow	k;
+	uint64_t		h;
+	uint32_t		i;
+
+	if (rb->st.killed == 0)
+		return 0;
+	replay_flow_key(&k, &msg->src, msg->sport, msg->id, 1);
+	h = replay_flow_hash(rb, &k);
+	if ((i = replay_flow_find(rb, &k, h)) == HTAB_NIL)
+		return 0;
+	if (msg->type == CT_MSG_DESTROY)
+		htab_remove(&rb->t, i);
+	return 1;
+}
+
+/* The live sessions the ban table would have ended now (its kills). */
+static void
+replay_bans_kills(struct replay_bans *rb, int64_t now)
+{
+	const struct fw_op	*ops, *kills;
+	size_t			 nkills = 0, i;
+
+	(void)bans_pending(rb->bans, &ops, &kills, &nkills);
+	for (i = 0; i < nkills; i++) {
+		if (rb->nkills == REPLAY_KILLS_MAX) {
+			rb->st.forgotten++;
+			continue;
+		}
+		rb->kills[rb->nkills] = kills[i].prefix;
+		rb->kill_time[rb->nkills++] = now;
+	}
+	bans_unqueue(rb->bans);
 }
 
 enum replay_outcome
@@ -300,7 +387,7 @@ replay_bans_verdict(struct replay_bans *rb, const struct verdict *v,
 	bans_get_stats(rb->bans, &before);
 	rb->changed = -1;
 	(void)bans_verdict(rb->bans, v, v->time);
-	bans_unqueue(rb->bans);
+	replay_bans_kills(rb, v->time);
 	bans_get_stats(rb->bans, &after);
 	if (rb->changed == BAN_ISSUED || rb->changed == BAN_EXTENDED) {
 		*b = rb->last;

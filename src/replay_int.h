@@ -32,6 +32,7 @@ struct replay_ban_stats {
 	uint64_t	 repeats;	/* verdicts that changed nothing */
 	uint64_t	 refused;	/* connections a ban kept out */
 	uint64_t	 lines;		/* log events a ban kept out */
+	uint64_t	 killed;	/* live flows a ban ended */
 	uint64_t	 forgotten;	/* refused flows forgotten before their
 					 * end, or prefixes' earlier bans:
 					 * a table was full */
@@ -49,6 +50,20 @@ void		 replay_bans_own(struct replay_bans *, const struct addr *);
  * began inside a ban in force, a log line naming an address inside one).
  */
 int		 replay_bans_drop(struct replay_bans *, const struct event *);
+/*
+ * The kernel's side of killing ([ban] kill_established): after a verdict,
+ * each prefix whose live sessions the daemon would end, and when (0 when
+ * none is left); each flow so ended (replay_bans_killed) has its later
+ * messages in the capture dropped (replay_bans_msg_drop: 1, before the
+ * flow machine; its DESTROY forgets it).
+ */
+int		 replay_bans_next_kill(struct replay_bans *, struct prefix *,
+		    int64_t *when);
+void		 replay_bans_killed(struct replay_bans *, const struct addr *,
+		    uint16_t sport, uint32_t id);
+struct ct_msg;
+int		 replay_bans_msg_drop(struct replay_bans *,
+		    const struct ct_msg *);
 /* A verdict becomes a ban as in the daemon, at its time; *b is the ban
  * (for REPLAY_BANNED and REPLAY_EXTENDED). */
 enum replay_outcome replay_bans_verdict(struct replay_bans *,

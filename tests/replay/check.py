@@ -102,7 +102,9 @@ else:
     print("check.py: NAT assertion off (XG_REPLAY_NAT=1 switches it on)")
 
 # The summary: every connection counted, closed or not; the connections
-# refused are the capture's flows that began inside a ban in force.
+# refused are the capture's flows that began inside a ban in force (the
+# bot's, the guesser's); the bans ended live ones ([ban]
+# kill_established).
 s = re.search(r" (\d+) connections, (\d+) verdicts", err)
 check(s is not None and int(s[1]) == m["connections"],
       "summary connections: %s, want %d" % (s and s[1], m["connections"]))
@@ -113,6 +115,8 @@ if s is not None:
     check(int(s[1]) == sum(1 for b in bans if not b[3]["ban"]["extended"]),
           "bans in the summary: %s" % s[1])
     check(int(s[5]) > 0, "no log line refused")
+    k = re.search(r" (\d+) live connections ended", err)
+    check(k is not None and int(k[1]) > 0, "no live connection ended")
     refused = 0
     for line in open(os.path.join(outdir, "conntrack.txt")):
         if "[NEW]" not in line:

@@ -149,6 +149,43 @@ test_flows(void **state)
 	assert_int_equal(st.lines, 1);
 }
 
+/* The ban's kill ([ban] kill_established): its prefix once, at its
+ * time; a flow so ended has its later messages dropped until its
+ * DESTROY. */
+static void
+test_kill(void **state)
+{
+	struct fx	*f = *state;
+	struct verdict	 v;
+	struct ban	 b;
+	struct prefix	 p;
+	struct ct_msg	 m;
+	int64_t		 when;
+
+	v = verdict("198.51.100.7/32", VERDICT_CONCURRENCY, T0);
+	assert_int_equal(replay_bans_verdict(f->rb, &v, &b), REPLAY_BANNED);
+	assert_int_equal(replay_bans_next_kill(f->rb, &p, &when), 1);
+	assert_true(when == T0);
+	assert_int_equal(p.len, 32);
+	assert_int_equal(replay_bans_next_kill(f->rb, &p, &when), 0);
+	memset(&m, 0, sizeof(m));
+	assert_int_equal(addr_parse("198.51.100.7", &m.src, NULL), 0);
+	m.sport = 40000;
+	m.id = 7;
+	m.type = CT_MSG_UPDATE;
+	assert_int_equal(replay_bans_msg_drop(f->rb, &m), 0);
+	replay_bans_killed(f->rb, &m.src, m.sport, m.id);
+	assert_int_equal(replay_bans_msg_drop(f->rb, &m), 1);
+	m.type = CT_MSG_DESTROY;
+	assert_int_equal(replay_bans_msg_drop(f->rb, &m), 1);
+	assert_int_equal(replay_bans_msg_drop(f->rb, &m), 0);
+	/* Throttled or kill_established = no: nothing to end. */
+	f->conf->ban_kill = 0;
+	v = verdict("198.51.100.8/32", VERDICT_CONCURRENCY, T0);
+	assert_int_equal(replay_bans_verdict(f->rb, &v, &b), REPLAY_BANNED);
+	assert_int_equal(replay_bans_next_kill(f->rb, &p, &when), 0);
+}
+
 /* A network ban holds its addresses; a network verdict inside it changes
  * nothing (ban.c: "covered"), one for itself makes it longer. */
 static void
@@ -203,6 +240,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_escalate, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_flows, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kill, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_network, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_never, setup, teardown),
