@@ -12,8 +12,9 @@
  * would put in force), so the earlier bans that escalation counts are
  * kept here: the start of the last REPLAY_HIST_KEEP bans of each prefix,
  * in a bounded table (enough: past a few steps the duration is the
- * maximum).  The firewall operations the table queues are thrown away.  Time is the input's: a ban runs out when the replay
- * reaches its expiry, never by the wall clock.
+ * maximum).  The firewall operations the table queues are thrown away.
+ * Time is the input's: a ban runs out when the replay reaches its expiry,
+ * never by the wall clock.
  *
  * The kernel's part.  A ban drops the packets of its prefix, so a flow
  * that begins while the ban is in force never completes, and conntrack
@@ -27,11 +28,11 @@
  * replay.c hands the flow machine a DESTROY for each at the ban's time,
  * as the kernel would have sent once the entry was deleted, and the
  * capture's later messages of those flows are dropped before it (the
- * same table, marked killed).  A log line naming an address inside a ban in force is
- * dropped too: the server never saw that client.  This host's own
- * addresses are learnt from the capture (the destinations of flows to a
- * service port), so the never-a-weapon rules know them as the daemon
- * does from its interfaces.
+ * same table, marked killed).  A log line naming an address inside a ban
+ * in force is dropped too: the server never saw that client.  This
+ * host's own addresses are learnt from the capture (the destinations of
+ * flows to a service port), so the never-a-weapon rules know them as the
+ * daemon does from its interfaces.
  *
  * Whether an address is banned: a lookup of its prefix for each length
  * some ban has used (a mask of lengths), not a scan of the table.
@@ -48,7 +49,7 @@
 #include "replay_int.h"
 #include "xmalloc.h"
 
-/* Flows refused and not yet ended, at most. */
+/* Flows refused or killed and not yet ended, at most. */
 #define REPLAY_DROPPED_MAX	65536
 /* Prefixes whose bans are remembered, and bans remembered of each. */
 #define REPLAY_HIST_MAX		65536
