@@ -179,6 +179,10 @@ system-san: tools
 filters: xmppguard
 	@sh tests/filters/run.sh
 
+# Replay over generated hours of traffic (tests/replay/run.sh; no root).
+replay-hour: xmppguard
+	@sh tests/replay/run.sh
+
 # On a fresh Debian machine (as root) the first build installs what it needs.
 # What the tests need (servers included, disabled and masked if new);
 # make run needs only the build and the runtime.
@@ -216,6 +220,8 @@ check: deps
 	$(Q)$(MAKE) --no-print-directory unit-san
 	@echo "== filter fixtures =="
 	$(Q)$(MAKE) --no-print-directory filters
+	@echo "== replay of generated hours =="
+	$(Q)$(MAKE) --no-print-directory replay-hour
 	@echo "== fuzz targets, 5 s each (make fuzz: longer) =="
 	$(Q)$(MAKE) --no-print-directory fuzz-smoke
 	@echo "== system tests =="
