@@ -2,7 +2,7 @@
 # test-filter's threads on the benchmark log and on one whose joins mostly
 # miss.
 #
-#   contrib/bench/filter-jobs.sh [-n LINES]      XG=./xmppguard by default
+#   contrib/bench/filter-jobs.sh [LINES]      XG=./xmppguard by default
 #
 # Generates LINES (default 300000) lines with gen-ejabberd-log.py twice:
 # the benchmark's log (connection lines before their use) and --unjoined
@@ -18,20 +18,11 @@ set -u
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$TOP" || exit 1
 XG=${XG:-./xmppguard}
-N=300000
-
-usage() {
-	sed -n '5,6p' "$0" | sed 's/^# \{0,1\}//' >&2
-	exit 2
-}
-while [ $# -gt 0 ]; do
-	case $1 in
-	-n) [ $# -ge 2 ] || usage; N=$2; shift ;;
-	*) usage ;;
-	esac
-	shift
-done
-case $N in ''|*[!0-9]*) usage ;; esac
+N=${1:-300000}
+case $N in
+''|*[!0-9]*) echo "usage: $0 [LINES]      XG=./xmppguard by default" >&2
+	exit 2 ;;
+esac
 [ -x "$XG" ] || { echo "no $XG (make, or set XG)" >&2; exit 1; }
 
 T=$(mktemp -d /tmp/xg-bench-jobs.XXXXXX)
