@@ -380,8 +380,9 @@ filter_fold(struct filter *f, const struct filter_pattern *p,
  * within join_ttl.  The cost falls only on the lines that need a join,
  * and the answer is the one the table would have given, except where the
  * table would have evicted the entry.  With a budget, the bytes read are
- * taken from it, and -1 says it ran out; else 1 and *addr if found, 0
- * if not.
+ * taken from it, and -1 says it ran out; -2 says base was reached without
+ * a join line of the key; else 1 and *addr if found, 0 if the key was
+ * cleared, had no address or expired.
  */
 static int
 filter_lookback(struct filter *f, const char *from, const char *base,
@@ -448,7 +449,7 @@ filter_lookback(struct filter *f, const char *from, const char *base,
 		}
 		le = ls;
 	}
-	return 0;
+	return le > base ? 0 : -2;
 }
 
 /*
@@ -542,37 +543,39 @@ static int
 filter_join_find(struct filter *f, const char *line, const char *key,
     size_t keylen, uint64_t h, int64_t t, struct addr *addr)
 {
-	const char	*base;
-	size_t		*budget, walk;
+	size_t		 walk;
 	int		 rc;
 
+	/* Restricted, the table holds the join lines up to scan_fed only:
+	 * what the walk finds after them comes first. */
+	if (f->restricted && f->scan_base != NULL && !f->lb_building) {
+		walk = f->scan_budget < FILTER_LB_WALK ? f->scan_budget :
+		    FILTER_LB_WALK;
+		f->scan_budget -= walk;
+		rc = filter_lookback(f, line, f->scan_fed, key, keylen, t,
+		    addr, &walk);
+		f->scan_budget += walk;
+		if (rc == -1) {
+			filter_join_feed(f, f->scan_fed, line);
+			f->scan_fed = line;
+			f->scan_fed_any = 1;
+		} else if (rc != -2)
+			return rc;
+		return filter_join_again(f, h, t, addr);
+	}
 	if (filter_join_again(f, h, t, addr))
 		return 1;
-	if (f->lb_building)
+	if (f->lb_building || f->lb_from == NULL || t >= f->lb_until)
 		return 0;
-	if (f->restricted && f->scan_base != NULL) {
-		base = f->scan_fed;
-		budget = &f->scan_budget;
-	} else if (f->lb_from != NULL && t < f->lb_until) {
-		base = f->lb_from;
-		budget = &f->lb_budget;
-	} else
-		return 0;
-	walk = *budget < FILTER_LB_WALK ? *budget : FILTER_LB_WALK;
-	*budget -= walk;
-	rc = filter_lookback(f, line, base, key, keylen, t, addr, &walk);
-	*budget += walk;
-	if (rc >= 0)
-		return rc;
-	if (base == f->scan_fed) {
-		filter_join_feed(f, f->scan_fed, line);
-		f->scan_fed = line;
-		f->scan_fed_any = 1;
-	} else {
-		filter_join_renew(f);
-		filter_join_feed(f, f->lb_from, line);
-		f->lb_from = NULL;
-	}
+	walk = f->lb_budget < FILTER_LB_WALK ? f->lb_budget : FILTER_LB_WALK;
+	f->lb_budget -= walk;
+	rc = filter_lookback(f, line, f->lb_from, key, keylen, t, addr, &walk);
+	f->lb_budget += walk;
+	if (rc != -1)
+		return rc == 1;
+	filter_join_renew(f);
+	filter_join_feed(f, f->lb_from, line);
+	f->lb_from = NULL;
 	return filter_join_again(f, h, t, addr);
 }
 
