@@ -55,12 +55,15 @@
 #define ROLLUP_INTERVAL_MS	(60 * 1000)		/* rollups: a minute */
 #define DAEMON_ROLLUP_EVERY	16	/* pairs between looks at the clock */
 #define RATE_INTERVAL_MS	(10 * 1000)		/* events/s measured */
-#define ALERT_POLL_MS		1000			/* overruns polled */
 #define ALERT_DRAIN_MS		5000			/* at stop, at most */
 
 static int	daemon_metrics_listen(struct daemon *, const struct conf *,
 		    char **);
 static void	daemon_metrics_cb(struct metrics *, void *);
+static void	daemon_metrics_file_arm(struct daemon *);
+static void	daemon_alert_poll(struct daemon *);
+static int64_t	daemon_rate_cb(struct loop *, struct loop_timer *, void *);
+static int64_t	daemon_rollup_cb(struct loop *, struct loop_timer *, void *);
 
 /* A key for the hash tables that an attacker cannot guess. */
 uint32_t
@@ -471,6 +474,7 @@ daemon_reload_swap(struct daemon *d, FILE *out)
 	}
 	conf_free(d->conf);
 	d->conf = conf;
+	daemon_metrics_file_arm(d);
 	log_set_level((enum log_level)conf->log_level);
 	log_info("reload: configuration %s loaded", conf->path != NULL ?
 	    conf->path : "(built-in)");
@@ -501,6 +505,12 @@ daemon_reload_cb(struct loop *loop, int signo, void *arg)
 	(void)daemon_reload(arg, NULL);
 }
 
+/*
+ * The event rate, sampled every RATE_INTERVAL_MS while events come.  An
+ * interval without any (the rate is then 0) stops the timer; the flush
+ * hook starts it again with the next event, so an idle daemon does not
+ * wake to measure nothing.
+ */
 static int64_t
 daemon_rate_cb(struct loop *loop, struct loop_timer *t, void *arg)
 {
@@ -512,6 +522,10 @@ daemon_rate_cb(struct loop *loop, struct loop_timer *t, void *arg)
 	pipeline_get_stats(d->pipeline, &ps);
 	d->rate = (double)(ps.events - d->rate_events) /
 	    (RATE_INTERVAL_MS / 1000.0);
+	if (ps.events == d->rate_events) {
+		d->rate_timer = NULL;
+		return LOOP_TIMER_DONE;
+	}
 	d->rate_events = ps.events;
 	return RATE_INTERVAL_MS;
 }
@@ -528,11 +542,37 @@ daemon_flush(struct daemon *d)
 	enforce_flush(d->enforce);
 }
 
+/*
+ * The before-sleep hook: the iteration's batch is committed, then the
+ * counters the alerts follow are looked at (they change only when
+ * something ran, and something ran whenever this hook does), and the
+ * timers that stop when idle start again if this iteration did work.
+ */
 static void
 daemon_flush_hook(struct loop *loop, void *arg)
 {
-	(void)loop;
-	daemon_flush(arg);
+	struct daemon		*d = arg;
+	struct pipeline_stats	 ps;
+
+	daemon_flush(d);
+	if (d->pipeline == NULL)
+		return;
+	daemon_alert_poll(d);
+	/* The hook right after the minute's round stopped is that round's
+	 * own: only a later one follows work. */
+	d->hooks++;
+	if (d->rollup_timer == NULL && d->hooks > d->rollup_hooks + 1 &&
+	    (d->rollup_timer = loop_timer_add(loop, loop_align_ms(
+	    clock_realtime(), ROLLUP_INTERVAL_MS * CLOCK_US_PER_MS),
+	    daemon_rollup_cb, d)) == NULL)
+		log_warn("loop: rollup timer");
+	if (d->rate_timer == NULL) {
+		pipeline_get_stats(d->pipeline, &ps);
+		if (ps.events != d->rate_events &&
+		    (d->rate_timer = loop_timer_add(loop, RATE_INTERVAL_MS,
+		    daemon_rate_cb, d)) == NULL)
+			log_warn("loop: rate timer");
+	}
 }
 
 /*
@@ -540,6 +580,12 @@ daemon_flush_hook(struct loop *loop, void *arg)
  * a quarter of a second in one go.  So they are written a time budget per
  * iteration, the timer coming back on the next one until the round is done
  * (each iteration's rows are committed by the flush hook as usual).
+ *
+ * Rounds fall on the wall clock's minutes.  Nothing is counted, and no
+ * loss can grow, unless the loop runs: a round that finds that nothing
+ * but itself ran since the last one (one hook between them) had nothing
+ * to write, and stops the timer; the flush hook starts it again after the
+ * next iteration that did anything.
  */
 static int64_t
 daemon_rollup_cb(struct loop *loop, struct loop_timer *t, void *arg)
@@ -547,6 +593,7 @@ daemon_rollup_cb(struct loop *loop, struct loop_timer *t, void *arg)
 	struct daemon		*d = arg;
 	struct loop_budget	 b;
 	int			 begin = !d->rollup_step;
+	uint64_t		 hooks;
 
 	(void)loop;
 	(void)t;
@@ -555,7 +602,14 @@ daemon_rollup_cb(struct loop *loop, struct loop_timer *t, void *arg)
 	if (d->rollup_step)
 		return 0;
 	daemon_losses_flush(d);
-	return ROLLUP_INTERVAL_MS;
+	hooks = d->rollup_hooks;
+	d->rollup_hooks = d->hooks;
+	if (d->hooks - hooks <= 1) {
+		d->rollup_timer = NULL;
+		return LOOP_TIMER_DONE;
+	}
+	return loop_align_ms(clock_realtime(),
+	    ROLLUP_INTERVAL_MS * CLOCK_US_PER_MS);
 }
 
 void
@@ -588,7 +642,8 @@ daemon_retention_cb(struct loop *loop, struct loop_timer *t, void *arg)
 	(void)loop;
 	(void)t;
 	if (d->conf->retention == 0)
-		return RETENTION_INTERVAL_MS;
+		return loop_align_ms(clock_realtime(),
+		    RETENTION_INTERVAL_MS * CLOCK_US_PER_MS);
 	if (d->purge_step == 0) {
 		d->purge_before = clock_realtime() - d->conf->retention;
 		d->purged = 0;
@@ -609,25 +664,27 @@ daemon_retention_cb(struct loop *loop, struct loop_timer *t, void *arg)
 		log_warnx("store: retention purge: %s", cause);
 		free(cause);
 	}
-	return RETENTION_INTERVAL_MS;
+	/* On the hour, with the minute's rollups. */
+	return loop_align_ms(clock_realtime(),
+	    RETENTION_INTERVAL_MS * CLOCK_US_PER_MS);
 }
 
 /*
  * Alerts.  The sinks exist before enforcement so that no ban goes
  * unannounced, but hear of bans only once the store's bans are back in
- * force (those are not announced again); conntrack overruns and auth
- * outages are polled from their counters every ALERT_POLL_MS.
+ * force (those are not announced again); conntrack overruns, bans the
+ * store cannot save and auth outages are read from their counters by the
+ * flush hook, once per iteration: they change only when the loop runs.
  */
-static int64_t
-daemon_alert_poll_cb(struct loop *loop, struct loop_timer *t, void *arg)
+static void
+daemon_alert_poll(struct daemon *d)
 {
-	struct daemon		*d = arg;
 	struct outage_stats	 os;
 	struct ct_stats		 cs;
 	struct ban_stats	 bst;
 
-	(void)loop;
-	(void)t;
+	if (d->alerts == NULL)
+		return;
 	if (d->ct != NULL) {
 		ct_get_stats(d->ct, &cs);
 		alerts_overrun(d->alerts, cs.overruns, clock_realtime());
@@ -645,7 +702,6 @@ daemon_alert_poll_cb(struct loop *loop, struct loop_timer *t, void *arg)
 		alerts_outage(d->alerts, &os, d->conf->auth_outage_window,
 		    d->conf->auth_outage_hold, clock_realtime());
 	}
-	return ALERT_POLL_MS;
 }
 
 void
@@ -655,9 +711,6 @@ daemon_alerts_open(struct daemon *d)
 
 	if ((d->alerts = alerts_new(d->loop, d->conf, &cause)) == NULL)
 		fatalx("%s", cause);
-	if (loop_timer_add(d->loop, ALERT_POLL_MS, daemon_alert_poll_cb,
-	    d) == NULL)
-		fatal("loop: timers");
 }
 
 /* Each ban change goes to the alerts and to the cluster's push queue. */
@@ -720,7 +773,8 @@ daemon_alerts_stop(struct daemon *d)
 	d->alerts = NULL;
 }
 
-/* The textfile collector's file, every [metrics] interval. */
+/* The textfile collector's file, every [metrics] interval while one is
+ * configured (a reload that sets one starts the timer again). */
 static int64_t
 daemon_metrics_file_cb(struct loop *loop, struct loop_timer *t, void *arg)
 {
@@ -729,8 +783,10 @@ daemon_metrics_file_cb(struct loop *loop, struct loop_timer *t, void *arg)
 
 	(void)loop;
 	(void)t;
-	if (*d->conf->metrics_file == '\0')
-		return d->conf->metrics_interval / CLOCK_US_PER_MS;
+	if (*d->conf->metrics_file == '\0') {
+		d->metrics_timer = NULL;
+		return LOOP_TIMER_DONE;
+	}
 	if (metrics_write_file(d->conf->metrics_file, daemon_metrics_cb,
 	    d->status, &cause) == -1) {
 		if (log_ratelimit_ok(&d->metrics_rl, clock_monotonic()))
@@ -793,7 +849,16 @@ daemon_metrics_start(struct daemon *d)
 	d->metrics_rl.interval_us = 60 * CLOCK_US_PER_SEC;
 	if (daemon_metrics_listen(d, d->conf, &cause) == -1)
 		fatalx("%s", cause);
-	if (loop_timer_add(d->loop, 0, daemon_metrics_file_cb, d) == NULL)
+	daemon_metrics_file_arm(d);
+}
+
+static void
+daemon_metrics_file_arm(struct daemon *d)
+{
+	if (d->metrics_timer != NULL || *d->conf->metrics_file == '\0')
+		return;
+	if ((d->metrics_timer = loop_timer_add(d->loop, 0,
+	    daemon_metrics_file_cb, d)) == NULL)
 		fatal("loop: timers");
 }
 
@@ -807,11 +872,13 @@ daemon_loop_init(struct daemon *d)
 		fatal("loop: signals");
 	signal(SIGPIPE, SIG_IGN);
 	loop_hook_add(d->loop, daemon_flush_hook, d);
+	/* A purge now, then on the hour; rollups on the minute while the
+	 * loop has work; the rate while events come (the hook starts
+	 * them). */
 	if (loop_timer_add(d->loop, 0, daemon_retention_cb, d) == NULL ||
-	    loop_timer_add(d->loop, ROLLUP_INTERVAL_MS, daemon_rollup_cb,
-	    d) == NULL ||
-	    loop_timer_add(d->loop, RATE_INTERVAL_MS, daemon_rate_cb,
-	    d) == NULL)
+	    (d->rollup_timer = loop_timer_add(d->loop, loop_align_ms(
+	    clock_realtime(), ROLLUP_INTERVAL_MS * CLOCK_US_PER_MS),
+	    daemon_rollup_cb, d)) == NULL)
 		fatal("loop: timers");
 }
 

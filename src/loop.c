@@ -522,6 +522,22 @@ loop_budget_start(struct loop_budget *b, int64_t us, unsigned every)
 	b->spent = 0;
 }
 
+int64_t
+loop_align_ms(int64_t now, int64_t period)
+{
+	int64_t	 left;
+
+	if (period <= 0)
+		return 1;
+	/* C's % keeps the dividend's sign: a clock before 1970 still
+	 * counts up to the next boundary. */
+	left = period - now % period;
+	if (left > period)
+		left -= period;
+	left = (left + CLOCK_US_PER_MS - 1) / CLOCK_US_PER_MS;
+	return left < 1 ? 1 : left;
+}
+
 int
 loop_budget_spent(struct loop_budget *b)
 {

@@ -78,6 +78,15 @@ int		 loop_timer_set(struct loop *, struct loop_timer *,
 /* Cancels and frees a timer (safe from inside any callback). */
 void		 loop_timer_del(struct loop *, struct loop_timer *);
 
+/*
+ * The delay in ms from now (wall clock, us) to the next multiple of period
+ * (us, > 0) since the epoch, at least 1 ms: a periodic job that waits for
+ * its own boundary (the minute's rollups, the hour's purge) instead of
+ * counting from whenever it was armed, so jobs of the same period wake
+ * together and an idle daemon wakes once for all of them.
+ */
+int64_t		 loop_align_ms(int64_t now, int64_t period);
+
 /* Delivers signo through the loop instead of asynchronously; the signal is
  * blocked for the process.  0 or -1 with errno. */
 int		 loop_signal_named(struct loop *, int signo, loop_signal_cb,
