@@ -8,6 +8,7 @@
 #
 #   contrib/bench/idle.sh [-s SECONDS]      (default 60, at most 3600)
 #
+# XG names the binary (default: ./xmppguard of the tree), to compare two.
 # Output: key=value lines.  The daemon is stopped by its PID.
 set -u
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
@@ -19,7 +20,8 @@ case $SECS in ''|*[!0-9]*) echo "usage: $0 [-s SECONDS]" >&2; exit 2 ;; esac
 [ "$SECS" -ge 1 ] && [ "$SECS" -le 3600 ] ||
     { echo "usage: $0 [-s SECONDS] (1 to 3600)" >&2; exit 2; }
 [ "$(id -u)" -eq 0 ] || fail "run as root (network namespace)"
-[ -x "$TOP/xmppguard" ] || fail "build first: make"
+XG=${XG:-$TOP/xmppguard}
+[ -x "$XG" ] || fail "$XG: build first: make"
 T=$(mktemp -d /tmp/xg-bench.XXXXXX)
 XG_NAMESPACES=
 xg=
@@ -40,7 +42,7 @@ cat >"$T/xg.conf" <<CONF
 state_dir = $T/xg
 control_socket = $T/xg.sock
 CONF
-ip netns exec "$ns" "$TOP/xmppguard" run --foreground -c "$T/xg.conf" \
+ip netns exec "$ns" "$XG" run --foreground -c "$T/xg.conf" \
     2>"$T/xg.log" &
 xg=$!
 wait_for_line 'ready' "$T/xg.log" 30

@@ -1239,6 +1239,33 @@ test_loop_accounting_timer(void **state)
 	clock_set_source(NULL, NULL);
 }
 
+/* Aligned deadlines: to the next boundary, never 0, from any clock. */
+static void
+test_loop_align(void **state)
+{
+	int64_t	min = 60 * CLOCK_US_PER_SEC;
+
+	(void)state;
+	/* 12:00:00.000: a whole minute to the next boundary. */
+	assert_int_equal(loop_align_ms(1765108800LL * CLOCK_US_PER_SEC, min),
+	    60000);
+	/* 12:00:59.9995: rounded up to 1 ms. */
+	assert_int_equal(loop_align_ms(1765108800LL * CLOCK_US_PER_SEC +
+	    min - 500, min), 1);
+	/* 12:00:59.99999 still waits (at least 1 ms, never a busy 0). */
+	assert_int_equal(loop_align_ms(1765108800LL * CLOCK_US_PER_SEC +
+	    min - 1, min), 1);
+	/* 12:00:17.250 to 12:01:00. */
+	assert_int_equal(loop_align_ms(1765108800LL * CLOCK_US_PER_SEC +
+	    17250 * CLOCK_US_PER_MS, min), 42750);
+	/* The hour, from 12:59:00. */
+	assert_int_equal(loop_align_ms(1765108800LL * CLOCK_US_PER_SEC +
+	    59 * min, 60 * min), 60000);
+	/* Before the epoch, and a period of nothing. */
+	assert_int_equal(loop_align_ms(-10 * CLOCK_US_PER_SEC, min), 10000);
+	assert_int_equal(loop_align_ms(123, 0), 1);
+}
+
 #define T(f)	cmocka_unit_test_setup_teardown(f, guard_setup, guard_teardown)
 
 int
@@ -1246,6 +1273,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(test_loop_new_free),
+		T(test_loop_align),
 		T(test_loop_new_cause),
 		T(test_loop_fd_read),
 		T(test_loop_fd_hangup),
@@ -1278,3 +1306,4 @@ main(void)
 
 	return cmocka_run_group_tests_name("loop", tests, NULL, NULL);
 }
+
