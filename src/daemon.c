@@ -64,6 +64,7 @@ static void	daemon_metrics_file_arm(struct daemon *);
 static void	daemon_alert_poll(struct daemon *);
 static int64_t	daemon_rate_cb(struct loop *, struct loop_timer *, void *);
 static int64_t	daemon_rollup_cb(struct loop *, struct loop_timer *, void *);
+static void	daemon_rollup_arm(struct daemon *);
 
 /* A key for the hash tables that an attacker cannot guess. */
 uint32_t
@@ -546,7 +547,7 @@ daemon_flush(struct daemon *d)
  * The before-sleep hook: the iteration's batch is committed, then the
  * counters the alerts follow are looked at (they change only when
  * something ran, and something ran whenever this hook does), and the
- * timers that stop when idle start again if this iteration did work.
+ * timers that stop when idle start again once there was work.
  */
 static void
 daemon_flush_hook(struct loop *loop, void *arg)
@@ -558,21 +559,29 @@ daemon_flush_hook(struct loop *loop, void *arg)
 	if (d->pipeline == NULL)
 		return;
 	daemon_alert_poll(d);
-	/* The hook right after the minute's round stopped is that round's
-	 * own: only a later one follows work. */
-	d->hooks++;
-	if (d->rollup_timer == NULL && d->hooks > d->rollup_hooks + 1 &&
-	    (d->rollup_timer = loop_timer_add(loop, loop_align_ms(
-	    clock_realtime(), ROLLUP_INTERVAL_MS * CLOCK_US_PER_MS),
-	    daemon_rollup_cb, d)) == NULL)
-		log_warn("loop: rollup timer");
+	notify_poke();
+	if (d->rollup_timer == NULL && loop_work(loop) != d->rollup_work)
+		daemon_rollup_arm(d);
 	if (d->rate_timer == NULL) {
 		pipeline_get_stats(d->pipeline, &ps);
 		if (ps.events != d->rate_events &&
 		    (d->rate_timer = loop_timer_add(loop, RATE_INTERVAL_MS,
-		    daemon_rate_cb, d)) == NULL)
-			log_warn("loop: rate timer");
+		    daemon_rate_cb, d)) != NULL)
+			loop_timer_chore(d->rate_timer);
 	}
+}
+
+/* The minute's rollups, on the wall clock's next minute. */
+static void
+daemon_rollup_arm(struct daemon *d)
+{
+	if ((d->rollup_timer = loop_timer_add(d->loop, loop_align_ms(
+	    clock_realtime(), ROLLUP_INTERVAL_MS * CLOCK_US_PER_MS),
+	    daemon_rollup_cb, d)) == NULL) {
+		log_warn("loop: rollup timer");
+		return;
+	}
+	loop_timer_chore(d->rollup_timer);
 }
 
 /*
@@ -582,10 +591,10 @@ daemon_flush_hook(struct loop *loop, void *arg)
  * (each iteration's rows are committed by the flush hook as usual).
  *
  * Rounds fall on the wall clock's minutes.  Nothing is counted, and no
- * loss can grow, unless the loop runs: a round that finds that nothing
- * but itself ran since the last one (one hook between them) had nothing
- * to write, and stops the timer; the flush hook starts it again after the
- * next iteration that did anything.
+ * loss can grow, unless the loop works: a round that finds no work since
+ * the last one (only chores: rounds, status lines) had nothing to write,
+ * and stops the timer; the flush hook starts it again after the next
+ * iteration that did anything.
  */
 static int64_t
 daemon_rollup_cb(struct loop *loop, struct loop_timer *t, void *arg)
@@ -593,18 +602,17 @@ daemon_rollup_cb(struct loop *loop, struct loop_timer *t, void *arg)
 	struct daemon		*d = arg;
 	struct loop_budget	 b;
 	int			 begin = !d->rollup_step;
-	uint64_t		 hooks;
+	uint64_t		 work;
 
-	(void)loop;
 	(void)t;
 	loop_budget_start(&b, LOOP_BUDGET_US, DAEMON_ROLLUP_EVERY);
 	d->rollup_step = !pipeline_flush_step(d->pipeline, begin, &b);
 	if (d->rollup_step)
 		return 0;
 	daemon_losses_flush(d);
-	hooks = d->rollup_hooks;
-	d->rollup_hooks = d->hooks;
-	if (d->hooks - hooks <= 1) {
+	work = d->rollup_work;
+	d->rollup_work = loop_work(loop);
+	if (d->rollup_work == work) {
 		d->rollup_timer = NULL;
 		return LOOP_TIMER_DONE;
 	}
@@ -860,11 +868,14 @@ daemon_metrics_file_arm(struct daemon *d)
 	if ((d->metrics_timer = loop_timer_add(d->loop, 0,
 	    daemon_metrics_file_cb, d)) == NULL)
 		fatal("loop: timers");
+	loop_timer_chore(d->metrics_timer);
 }
 
 void
 daemon_loop_init(struct daemon *d)
 {
+	struct loop_timer	*t;
+
 	/* Signals arrive as loop events, never asynchronously. */
 	if (loop_signal(d->loop, SIGTERM, daemon_stop_cb, d) == -1 ||
 	    loop_signal(d->loop, SIGINT, daemon_stop_cb, d) == -1 ||
@@ -875,10 +886,11 @@ daemon_loop_init(struct daemon *d)
 	/* A purge now, then on the hour; rollups on the minute while the
 	 * loop has work; the rate while events come (the hook starts
 	 * them). */
-	if (loop_timer_add(d->loop, 0, daemon_retention_cb, d) == NULL ||
-	    (d->rollup_timer = loop_timer_add(d->loop, loop_align_ms(
-	    clock_realtime(), ROLLUP_INTERVAL_MS * CLOCK_US_PER_MS),
-	    daemon_rollup_cb, d)) == NULL)
+	if ((t = loop_timer_add(d->loop, 0, daemon_retention_cb, d)) == NULL)
+		fatal("loop: timers");
+	loop_timer_chore(t);
+	daemon_rollup_arm(d);
+	if (d->rollup_timer == NULL)
 		fatal("loop: timers");
 }
 

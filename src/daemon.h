@@ -59,8 +59,7 @@ struct daemon {
 	struct loop_timer *rate_timer;	/* NULL: no events, rate 0 */
 	struct loop_timer *rollup_timer; /* NULL: the loop was idle */
 	struct loop_timer *metrics_timer; /* NULL: no [metrics] file */
-	uint64_t	 hooks;		/* before-sleep hooks run */
-	uint64_t	 rollup_hooks;	/* ... at the last round's end */
+	uint64_t	 rollup_work;	/* loop_work() at the last round */
 	int		 rollup_step;	/* a rollup flush is under way */
 	int		 purge_step;	/* a retention purge is under way */
 	int64_t		 purge_before;	/* ... of rows older than this */
