@@ -592,9 +592,11 @@ daemon_rollup_arm(struct daemon *d)
  *
  * Rounds fall on the wall clock's minutes.  Nothing is counted, and no
  * loss can grow, unless the loop works: a round that finds no work since
- * the last one (only chores: rounds, status lines) had nothing to write,
- * and stops the timer; the flush hook starts it again after the next
- * iteration that did anything.
+ * the last one began (only chores: rounds, status lines) had nothing to
+ * write, the last one having written all there was, and stops the timer;
+ * the flush hook starts it again after the next iteration that did
+ * anything.  (Since the last one began, not ended: events read between
+ * its steps may have left pairs behind its cursor.)
  */
 static int64_t
 daemon_rollup_cb(struct loop *loop, struct loop_timer *t, void *arg)
@@ -605,14 +607,16 @@ daemon_rollup_cb(struct loop *loop, struct loop_timer *t, void *arg)
 	uint64_t		 work;
 
 	(void)t;
+	if (begin)
+		d->rollup_begin = loop_work(loop);
 	loop_budget_start(&b, LOOP_BUDGET_US, DAEMON_ROLLUP_EVERY);
 	d->rollup_step = !pipeline_flush_step(d->pipeline, begin, &b);
 	if (d->rollup_step)
 		return 0;
 	daemon_losses_flush(d);
 	work = d->rollup_work;
-	d->rollup_work = loop_work(loop);
-	if (d->rollup_work == work) {
+	d->rollup_work = d->rollup_begin;
+	if (loop_work(loop) == work) {
 		d->rollup_timer = NULL;
 		return LOOP_TIMER_DONE;
 	}

@@ -59,7 +59,9 @@ struct daemon {
 	struct loop_timer *rate_timer;	/* NULL: no events, rate 0 */
 	struct loop_timer *rollup_timer; /* NULL: the loop was idle */
 	struct loop_timer *metrics_timer; /* NULL: no [metrics] file */
-	uint64_t	 rollup_work;	/* loop_work() at the last round */
+	uint64_t	 rollup_work;	/* loop_work() as the last round
+					 * began */
+	uint64_t	 rollup_begin;	/* ... and as this one began */
 	int		 rollup_step;	/* a rollup flush is under way */
 	int		 purge_step;	/* a retention purge is under way */
 	int64_t		 purge_before;	/* ... of rows older than this */
