@@ -76,6 +76,7 @@
 #endif
 
 #define ALERT_TICK_MS		1000
+#define ALERT_IDLE_MS		(24 * 3600 * 1000)	/* no sinks */
 #define ALERT_OVERRUN_GAP	(60 * CLOCK_US_PER_SEC)
 #define ALERT_STORE_GAP		(600 * CLOCK_US_PER_SEC)
 #define ALERT_LOG_GAP		(60 * CLOCK_US_PER_SEC)
@@ -656,7 +657,10 @@ alert_tick_cb(struct loop *loop, struct loop_timer *t, void *arg)
 	(void)loop;
 	(void)t;
 	alerts_tick(arg, clock_realtime());
-	return ALERT_TICK_MS;
+	/* No sink, nothing to close or send: asleep until a reload adds
+	 * one (alerts_reload wakes it). */
+	return ((struct alerts *)arg)->nsinks > 0 ? ALERT_TICK_MS :
+	    ALERT_IDLE_MS;
 }
 
 /*
@@ -807,6 +811,8 @@ alerts_reload(struct alerts *as, const struct conf *conf)
 	free(as->sinks);
 	as->sinks = sinks;
 	as->nsinks = n;
+	if (n > 0)
+		(void)loop_timer_set(as->loop, as->timer, ALERT_TICK_MS);
 }
 
 void

@@ -82,6 +82,8 @@
 #define CT_WARN_INTERVAL_US	(60 * CLOCK_US_PER_SEC)
 #define CT_DRAIN_BUDGET		16384	/* ... before and after a dump */
 #define CT_DRAIN_MS		1000	/* events after a dump, at most */
+#define CT_POLL_GRACE		5	/* dumps of an empty table, then
+					 * the poll sleeps */
 #define CT_DUMP_BUF		65536	/* a dump's datagrams are <= 32k */
 #define CT_DUMP_SLICE_US	LOOP_BUDGET_US	/* per wakeup */
 #define CT_SYSCTL_DIR		"/proc/sys/net/netfilter/"
@@ -111,8 +113,11 @@ struct ct {
 	struct nldrop		 drops;		/* the event socket's */
 	const struct ownaddr	*own;		/* its socket's drops too */
 
-	struct loop_timer	*poll;		/* periodic dump */
+	struct loop_timer	*poll;		/* periodic dump; NULL: no
+						 * flow wants one */
 	int64_t			 poll_ms;
+	int			 started;	/* ct_start() done */
+	int			 poll_idle;	/* dumps of an empty table */
 	struct loop_timer	*resync;	/* dump after an overrun */
 
 	/* One dump in progress. */
@@ -162,6 +167,8 @@ static int64_t	ct_poll_cb(struct loop *, struct loop_timer *, void *);
 static int64_t	ct_resync_cb(struct loop *, struct loop_timer *, void *);
 static void	ct_overrun(struct ct *);
 static int64_t	ct_poll_ms(const struct conf *);
+static int	ct_poll_wanted(const struct ct *);
+static void	ct_poll_arm(struct ct *);
 
 /* A sysctl under /proc/sys/net/netfilter as an integer, or -1. */
 static int
@@ -498,6 +505,7 @@ ct_read_cb(struct loop *loop, int fd, int events, void *arg)
 	if (ct->dumping == CT_DUMP_DRAINING && (drained ||
 	    clock_monotonic() >= ct->drain_until))
 		ct_dump_done(ct);
+	ct_poll_arm(ct);
 }
 
 static int
@@ -974,12 +982,50 @@ ct_poll_cb(struct loop *loop, struct loop_timer *t, void *arg)
 		ct_dump_done(ct);
 	if (ct->dumping != CT_DUMP_IDLE)
 		return ct->poll_ms;
+	if (ct_poll_wanted(ct))
+		ct->poll_idle = 0;
+	else if (++ct->poll_idle > CT_POLL_GRACE) {
+		ct->poll = NULL;
+		return LOOP_TIMER_DONE;
+	}
 	if (ct_dump_start(ct, 0, &cause) == -1) {
 		if (log_ratelimit_ok(&ct->rl_error, clock_monotonic()))
 			log_warnx("ct: %s", cause);
 		free(cause);
 	}
 	return ct->poll_ms;
+}
+
+/*
+ * Dumps are for flows: the counters of live ones, and the ones whose end
+ * an event did not tell.  With none in the table the next event brings
+ * the first (the kernel sends one for every flow, nf_conntrack_events
+ * being 1, or 2 while we listen), so the poll sleeps until then, once
+ * CT_POLL_GRACE dumps have found the table still empty (the dumps that
+ * watch a burst settle go on as before); with events off (0) the dumps
+ * are all there is, and never stop.
+ */
+static int
+ct_poll_wanted(const struct ct *ct)
+{
+	struct ctflow_stats	fs;
+
+	if (ct->stats.events_sysctl == 0 || ct->resync != NULL)
+		return 1;
+	ctflow_get_stats(ct->flows, &fs);
+	return fs.flows > 0;
+}
+
+/* After events: the poll again if it slept and a flow came. */
+static void
+ct_poll_arm(struct ct *ct)
+{
+	if (ct->poll != NULL || !ct->started || !ct_poll_wanted(ct))
+		return;
+	ct->poll_idle = 0;
+	if ((ct->poll = loop_timer_add(ct->loop, ct->poll_ms, ct_poll_cb,
+	    ct)) == NULL && log_ratelimit_ok(&ct->rl_error, clock_monotonic()))
+		log_warn("ct: poll timer");
 }
 
 static int64_t
@@ -1127,6 +1173,10 @@ ct_start(struct ct *ct, char **cause)
 		return -1;
 	}
 	ct->poll_ms = ct_poll_ms(ct->conf);
+	ct->started = 1;
+	/* An empty table: the first flow's event starts the poll. */
+	if (!ct_poll_wanted(ct))
+		return 0;
 	if ((ct->poll = loop_timer_add(ct->loop, ct->poll_ms, ct_poll_cb,
 	    ct)) == NULL) {
 		*cause = xasprintf("conntrack poll timer: %s",

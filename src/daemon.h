@@ -18,6 +18,7 @@ struct ctl;
 struct enforce;
 struct logsrc;
 struct loop;
+struct loop_timer;
 struct metrics_server;
 struct ownaddr;
 struct pipeline;
@@ -57,6 +58,12 @@ struct daemon {
 	int64_t		 started_wall;	/* us since epoch */
 	uint64_t	 rate_events;	/* events at the last rate sample */
 	double		 rate;		/* events per second, last interval */
+	struct loop_timer *rate_timer;	/* NULL: no events, rate 0 */
+	struct loop_timer *rollup_timer; /* NULL: the loop was idle */
+	struct loop_timer *metrics_timer; /* NULL: no [metrics] file */
+	uint64_t	 rollup_work;	/* loop_work() as the last round
+					 * began */
+	uint64_t	 rollup_begin;	/* ... and as this one began */
 	int		 rollup_step;	/* a rollup flush is under way */
 	int		 purge_step;	/* a retention purge is under way */
 	int64_t		 purge_before;	/* ... of rows older than this */

@@ -5,9 +5,12 @@
  * kernel's default limit of 128 instances per user is far above the number
  * of logs a guard reads) watching two things: the inode of the open file
  * (IN_MODIFY: data to read) and the directory (entries named like the file
- * being created, moved or deleted: a rotation).  A slow safety timer
- * re-checks everything, for filesystems where inotify is blind (NFS, FUSE)
- * and for a directory that does not exist yet.
+ * being created, moved or deleted: a rotation).  A safety timer
+ * re-checks everything, every tail_safety_ms for filesystems where inotify
+ * is blind (NFS, FUSE), for a directory that does not exist yet and while
+ * a watch is missing; with a local file and both watches in place inotify
+ * says everything, and the timer only looks every TAIL_SAFETY_SLOW_MS (an
+ * idle daemon sleeps).
  *
  * Reading uses pread() at `offset`, which always sits at the end of the
  * last byte consumed; bytes of an unfinished line are held in `line` (at
@@ -64,6 +67,7 @@
  */
 #include <sys/inotify.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 
 #include <dirent.h>
 #include <errno.h>
@@ -85,10 +89,19 @@
 
 /* Not const: the tests shorten them rather than wait. */
 static int64_t	tail_safety_ms = 5000;
+#define TAIL_SAFETY_SLOW_MS	(10 * 60 * 1000)
+
+/* Filesystems whose inotify misses writes made elsewhere (statfs f_type):
+ * NFS, SMB, CIFS, SMB2, FUSE, 9p, Ceph, AFS, GFS2, OCFS2. */
+static const uint32_t tail_blind_fs[] = {
+	0x6969, 0x517b, 0xff534d42, 0xfe534d42, 0x65735546, 0x01021997,
+	0x00c36400, 0x5346414f, 0x01161970, 0x7461636f
+};
 static int64_t	tail_grace_ms = 2000;	/* a rotated file's quiet, to be done */
 
 
 static void	tail_run(struct tail *);
+static void	tail_safety_arm(struct tail *);
 
 static void
 tail_emit(struct tail *t, const char *p, size_t len)
@@ -592,19 +605,53 @@ tail_inotify_cb(struct loop *loop, int fd, int events, void *arg)
 	}
 	if (t->more == NULL)
 		tail_run(t);
+	tail_safety_arm(t);
+}
+
+/* The safety timer's next delay: slow only while inotify sees it all. */
+static int64_t
+tail_safety_delay(const struct tail *t)
+{
+	struct statfs	sfs;
+	size_t		i;
+
+	if (t->fd == -1 || t->wdir == -1 || t->wfile == -1 || t->moved ||
+	    fstatfs(t->fd, &sfs) == -1)
+		return tail_safety_ms;
+	for (i = 0; i < sizeof(tail_blind_fs) / sizeof(tail_blind_fs[0]); i++)
+		if ((uint32_t)sfs.f_type == tail_blind_fs[i])
+			return tail_safety_ms;
+	return tail_safety_ms > TAIL_SAFETY_SLOW_MS ? tail_safety_ms :
+	    TAIL_SAFETY_SLOW_MS;
+}
+
+/* After inotify's news: a slow safety timer quickens if a watch went. */
+static void
+tail_safety_arm(struct tail *t)
+{
+	int64_t	ms;
+
+	if (t->safety == NULL || !t->safety_slow ||
+	    (ms = tail_safety_delay(t)) > tail_safety_ms)
+		return;
+	t->safety_slow = 0;
+	(void)loop_timer_set(t->loop, t->safety, ms);
 }
 
 static int64_t
 tail_safety_cb(struct loop *loop, struct loop_timer *timer, void *arg)
 {
 	struct tail	*t = arg;
+	int64_t		 ms;
 
 	(void)loop;
 	(void)timer;
 	t->check_path = 1;
 	if (t->more == NULL)
 		tail_run(t);
-	return tail_safety_ms;
+	ms = tail_safety_delay(t);
+	t->safety_slow = ms > tail_safety_ms;
+	return ms;
 }
 
 

@@ -68,6 +68,7 @@ struct tail {
 	int			 wdir;		/* watch on dir, or -1 */
 	int			 wfile;		/* watch on the open file, or -1 */
 	struct loop_timer	*safety;
+	int			 safety_slow;	/* at TAIL_SAFETY_SLOW_MS */
 	struct loop_timer	*more;		/* continuation, or NULL */
 	struct loop_budget	 budget;	/* of this wake-up */
 	int			 check_path;	/* stat the path after reading */
