@@ -169,7 +169,6 @@ static char	*fw_nft_open_text(const struct fw *, const struct fw_nft *,
 		    size_t *);
 static int	fw_nft_set_of(const struct prefix *, int, enum fw_scope);
 static void	fw_nft_ports(const struct fw *, enum fw_scope, char *, size_t);
-static int64_t	fw_nft_seconds(int64_t);
 static int	fw_nft_op_cmp(const void *, const void *);
 static int	fw_nft_op_same(const struct fw_op *, const struct fw_op *);
 static void	fw_nft_plan(const struct fw_nft *, int, const struct fw_op *,
@@ -299,8 +298,7 @@ fw_nft_ports(const struct fw *fw, enum fw_scope scope, char *buf,
 		snprintf(buf + off, size - off, " } ");
 }
 
-/* A duration in whole seconds, rounded up: a ban never ends early. */
-static int64_t
+int64_t
 fw_nft_seconds(int64_t us)
 {
 	int64_t	 s;

@@ -46,6 +46,7 @@
 
 #include "addr.h"
 #include "clock.h"
+#include "fw_int.h"
 #include "fw_nftnl.h"
 #include "log.h"
 #include "xmalloc.h"
@@ -299,16 +300,9 @@ fw_nftnl_elems(struct fw_nftnl *fn, enum fw_nftnl_verb verb,
 		    verb, set, v + i, k);
 		for (j = i; j < i + k; j++) {
 			if (timeout == -1)
-				t = v[j]->duration;
+				t = fw_nft_seconds(v[j]->duration);
 			else
-				t = timeout * CLOCK_US_PER_SEC;
-			/* Whole seconds, rounded up: a ban never ends early
-			 * (as the text of fw_nft.c says it). */
-			if (timeout != 0)
-				t = t <= 0 ? 1 : t / CLOCK_US_PER_SEC +
-				    (t % CLOCK_US_PER_SEC != 0);
-			else
-				t = 0;
+				t = timeout;
 			fw_nftnl_elem(s, &v[j]->prefix, interval,
 			    verb == FW_NFTNL_ADD ? t : 0);
 		}
