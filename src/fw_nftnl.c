@@ -60,6 +60,7 @@
 #define FW_NFTNL_RCVBUF		(1024 * 1024)
 #define FW_NFTNL_SNDBUF		(200 * 1024)	/* below the default's */
 #define FW_NFTNL_TIMEOUT_MS	5000	/* for the kernel's answer */
+#define FW_NFTNL_KEEP		(256 * 1024)	/* batch buffer kept */
 
 /* One message of the batch being built, for the answers. */
 struct fw_nftnl_msg {
@@ -433,6 +434,15 @@ fw_nftnl_commit(struct fw_nftnl *fn, char **cause)
 out:
 	fn->len = 0;
 	fn->nmsgs = 0;
+	/* A restore's buffer (100,000 bans: 10 MB) is not kept for the
+	 * ban path's few hundred bytes. */
+	if (fn->cap > FW_NFTNL_KEEP) {
+		free(fn->buf);
+		free(fn->msgs);
+		fn->buf = NULL;
+		fn->msgs = NULL;
+		fn->cap = fn->msgcap = 0;
+	}
 	return rc;
 }
 
