@@ -39,7 +39,7 @@ RUNTIME_PKGS="nftables conntrack"
 PACKAGE_PKGS="dpkg-dev debhelper lintian fakeroot"
 TEST_PKGS="libcmocka-dev clang sqlite3 iproute2 procps python3 ipset
 	iptables util-linux libclang-rt-14-dev chromium hyperfine groff
-	systemd-journal-remote man-db systemd"
+	systemd-journal-remote man-db systemd strace"
 E2E_PKGS="prosody prosody-modules ejabberd python3-slixmpp openssl lua5.4
 	crowdsec curl"
 # Packages whose system service must not start: name:unit.
