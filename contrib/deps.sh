@@ -34,7 +34,7 @@ set -eu
 
 BUILD_PKGS="build-essential pkg-config libnetfilter-conntrack-dev
 	libpcre2-dev libsqlite3-dev libcurl4-openssl-dev libmnl-dev
-	libnftnl-dev libsystemd-dev libjansson-dev"
+	libnftnl-dev libsystemd-dev libjansson-dev libstrophe-dev"
 RUNTIME_PKGS="nftables conntrack"
 PACKAGE_PKGS="dpkg-dev debhelper lintian fakeroot"
 TEST_PKGS="libcmocka-dev clang sqlite3 iproute2 procps python3 ipset
@@ -85,7 +85,7 @@ else
 	# Not Debian: only the build can be checked, by its libraries.
 	command -v pkg-config >/dev/null 2>&1 || missing=" pkg-config"
 	for pc in libnetfilter_conntrack libpcre2-8 sqlite3 libcurl libmnl \
-	    libnftnl libsystemd jansson; do
+	    libnftnl libsystemd jansson libstrophe; do
 		pkg-config --exists "$pc" 2>/dev/null || missing="$missing $pc"
 	done
 fi

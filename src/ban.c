@@ -36,7 +36,8 @@
  *
  * Escalation: the nth ban of a prefix within [ban] memory lasts duration x
  * escalate^(n-1), at most max_duration.  The earlier bans are counted in
- * the store, so a restart does not forgive.  A verdict for a prefix that is
+ * the store, so a restart does not forgive (replay, which has no store,
+ * counts its own: bans_set_history).  A verdict for a prefix that is
  * already banned only ever makes its ban longer.
  *
  * Every change becomes a firewall operation queued here and sent as one
@@ -148,6 +149,13 @@ ban_notify(struct bans *bs, enum ban_change what, const struct ban *b,
 {
 	if (bs->notify != NULL)
 		bs->notify(what, b, now, bs->notify_arg);
+}
+
+void
+bans_set_history(struct bans *bs, ban_history_cb cb, void *arg)
+{
+	bs->history = cb;
+	bs->history_arg = arg;
 }
 
 void
@@ -469,9 +477,15 @@ ban_count(struct bans *bs, const struct prefix *p, int64_t now)
 {
 	int64_t	n;
 
-	if (bs->store == NULL || bs->conf->ban_memory == 0)
+	if (bs->conf->ban_memory == 0)
 		return 1;
-	n = store_ban_count(bs->store, p, now - bs->conf->ban_memory);
+	if (bs->store == NULL) {
+		if (bs->history == NULL)
+			return 1;
+		n = bs->history(p, now - bs->conf->ban_memory,
+		    bs->history_arg);
+	} else
+		n = store_ban_count(bs->store, p, now - bs->conf->ban_memory);
 	if (n < 0)
 		return 1;
 	return n >= UINT32_MAX - 1 ? UINT32_MAX : (uint32_t)n + 1;

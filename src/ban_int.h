@@ -47,6 +47,8 @@ struct bans {
 					 * drops, for people (struct ban) */
 	ban_notify_cb	 notify;	/* alerts; NULL: none */
 	void		*notify_arg;
+	ban_history_cb	 history;	/* earlier bans without a store */
+	void		*history_arg;
 	struct fw_op	*all;		/* bans_all()'s */
 	size_t		 allcap;
 	/* Persistence (ban_keep.c). */

@@ -19,16 +19,20 @@
  * own bouncer key (the stream's cursor is per key), with startup=true at
  * start, every resync_interval and after any failure (deltas can miss
  * decisions).  A ban decision on an Ip or a Range, of an accepted origin,
- * becomes a local ban for its remaining duration through enforce_ban(),
- * exactly as an operator's: the never-a-weapon rules (loopback, own
- * addresses, allowlist, proxies) refuse what they refuse, counted and
- * logged.  Its reason "cluster (ORIGIN): SCENARIO" says where it came
+ * becomes a local ban for its remaining duration through
+ * enforce_ban_queue(), exactly as an operator's: the never-a-weapon rules
+ * (loopback, own addresses, allowlist, proxies) refuse what they refuse,
+ * counted and logged.  One answer's bans and lifts are one batch: queued
+ * one by one, then one store commit and one firewall batch for all
+ * (enforce_commit()), and only then checked against what the firewall
+ * refused (10,000 decisions at start are one nft batch, not 10,000).  Its reason "cluster (ORIGIN): SCENARIO" says where it came
  * from (bans, bans --json, the store), and marks it as pulled across a
  * restart.  A decision for a prefix banned here by other means is this
  * node's own (pushed earlier, or decided here too): left alone.
  *
  * Invariants: `pulled` is the sorted set of prefixes whose ban in force
- * came from the LAPI; while `applying` is set the ban changes are the
+ * came from the LAPI, but for those of the answer being applied, listed
+ * in `fresh` until the commit merges them in; while `applying` is set the ban changes are the
  * pull's own and are not pushed back; at most one push (or login) and one
  * pull are in flight.
  */
@@ -65,6 +69,13 @@
 #define CLUSTER_MARK		"cluster ("	/* a pulled ban's reason */
 #define CLUSTER_BODY_LOG	300		/* of an answer, in a log */
 
+/* A pulled ban of the answer being applied, not committed yet. */
+struct cluster_fresh {
+	struct prefix		 prefix;
+	long long		 id;		/* the decision's */
+	int			 isnew;		/* not in force before */
+};
+
 struct cluster {
 	struct loop		*loop;
 	struct enforce		*enforce;
@@ -100,14 +111,19 @@ struct cluster {
 	int			 pull_resync;	/* the one in flight is */
 	int			 need_resync;
 	int64_t			 last_resync;	/* monotonic us */
+	int64_t			 pull_sent;	/* monotonic us */
 	struct loop_timer	*pull_timer;
 
 	int			 applying;
 	struct prefix		*pulled;	/* sorted */
 	size_t			 npulled;
 	size_t			 pulledcap;
+	struct cluster_fresh	*fresh;		/* this answer's bans */
+	size_t			 nfresh;
+	size_t			 freshcap;
 
 	int64_t			 down_since;	/* monotonic us; 0: up */
+	int64_t			 down_wall;	/* the same, wall clock */
 	int			 down_said;
 	struct log_ratelimit	 rl;
 	char			 last_error[CLUSTER_ERR_MAX];
@@ -162,24 +178,75 @@ cluster_is_pulled(const struct cluster *c, const struct prefix *p)
 	return found;
 }
 
-static void
-cluster_pulled_add(struct cluster *c, const struct prefix *p)
+/* The ban in force on p, if any (enforce_bans() is read-only; bans_find()
+ * only reads). */
+static const struct ban *
+cluster_ban_of(struct cluster *c, const struct prefix *p)
 {
-	size_t	i;
-	int	found;
+	return bans_find((struct bans *)(uintptr_t)enforce_bans(c->enforce),
+	    p);
+}
 
-	i = cluster_pulled_find(c, p, &found);
-	if (found)
+/* A ban pulled now, in pulled from the next cluster_commit(). */
+static void
+cluster_fresh_add(struct cluster *c, const struct prefix *p, long long id,
+    int isnew)
+{
+	if (c->nfresh == c->freshcap) {
+		c->freshcap = c->freshcap == 0 ? 64 : c->freshcap * 2;
+		c->fresh = xreallocarray(c->fresh, c->freshcap,
+		    sizeof(*c->fresh));
+	}
+	c->fresh[c->nfresh].prefix = *p;
+	c->fresh[c->nfresh].id = id;
+	c->fresh[c->nfresh].isnew = isnew;
+	c->nfresh++;
+}
+
+/*
+ * The batch of an answer (or of the restore at start) stored and applied,
+ * then its bans in force merged into pulled: appended, sorted once and
+ * made unique, O(n log n) where inserting one by one would be O(n^2).
+ */
+static void
+cluster_commit(struct cluster *c)
+{
+	char	pfx[ADDR_PREFIX_STRLEN];
+	size_t	i, j, n;
+
+	if (c->enforce != NULL) {
+		c->applying = 1;
+		enforce_commit(c->enforce);
+		c->applying = 0;
+	}
+	if (c->nfresh == 0)
 		return;
-	if (c->npulled == c->pulledcap) {
-		c->pulledcap = c->pulledcap == 0 ? 64 : c->pulledcap * 2;
+	if (c->npulled + c->nfresh > c->pulledcap) {
+		c->pulledcap = c->npulled + c->nfresh;
 		c->pulled = xreallocarray(c->pulled, c->pulledcap,
 		    sizeof(*c->pulled));
 	}
-	memmove(&c->pulled[i + 1], &c->pulled[i],
-	    (c->npulled - i) * sizeof(*c->pulled));
-	c->pulled[i] = *p;
-	c->npulled++;
+	for (i = 0; i < c->nfresh; i++) {
+		if (c->enforce != NULL &&
+		    cluster_ban_of(c, &c->fresh[i].prefix) == NULL) {
+			/* Refused where the firewall is changed. */
+			c->st.refused++;
+			log_warnx("cluster: decision %lld for %s refused by "
+			    "the firewall", c->fresh[i].id, addr_prefix_ntop(
+			    &c->fresh[i].prefix, pfx, sizeof(pfx)));
+			continue;
+		}
+		if (c->fresh[i].isnew)
+			c->st.pulled++;
+		c->pulled[c->npulled++] = c->fresh[i].prefix;
+	}
+	c->nfresh = 0;
+	qsort(c->pulled, c->npulled, sizeof(*c->pulled), cluster_prefix_cmp);
+	for (i = j = 0, n = c->npulled; i < n; i++)
+		if (j == 0 || cluster_prefix_cmp(&c->pulled[j - 1],
+		    &c->pulled[i]) != 0)
+			c->pulled[j++] = c->pulled[i];
+	c->npulled = j;
 }
 
 static void
@@ -212,8 +279,10 @@ cluster_fail(struct cluster *c, const char *fmt, ...)
 	va_end(ap);
 	c->st.errors++;
 	c->st.up = 0;
-	if (c->down_since == 0)
+	if (c->down_since == 0) {
 		c->down_since = now;
+		c->down_wall = clock_realtime();
+	}
 	if (log_ratelimit_ok(&c->rl, now))
 		log_warnx("cluster: %s", c->last_error);
 	if (c->down_alert > 0 && !c->down_said &&
@@ -234,7 +303,7 @@ cluster_ok(struct cluster *c)
 		log_info("cluster: link to %s back after %llds", c->base,
 		    (long long)((clock_monotonic() - c->down_since) /
 		    CLOCK_US_PER_SEC));
-	c->down_since = 0;
+	c->down_since = c->down_wall = 0;
 	c->down_said = 0;
 	c->st.up = 1;
 }
@@ -512,15 +581,6 @@ cluster_origin_ok(const struct cluster *c, const char *origin)
 	return 0;
 }
 
-/* The ban in force on p, if any (enforce_bans() is read-only; bans_find()
- * only reads). */
-static const struct ban *
-cluster_ban_of(struct cluster *c, const struct prefix *p)
-{
-	return bans_find((struct bans *)(uintptr_t)enforce_bans(c->enforce),
-	    p);
-}
-
 /* A pulled ban decision becomes a local ban. */
 static void
 cluster_apply(struct cluster *c, const struct lapi_decision *d)
@@ -543,7 +603,7 @@ cluster_apply(struct cluster *c, const struct lapi_decision *d)
 			c->st.own++;
 			return;
 		}
-		cluster_pulled_add(c, &d->prefix);
+		cluster_fresh_add(c, &d->prefix, (long long)d->id, 0);
 		/* In force for as long already (a second's slack: the
 		 * LAPI counts down while the answer travels). */
 		if (b->expires >= clock_realtime() + d->duration -
@@ -554,12 +614,13 @@ cluster_apply(struct cluster *c, const struct lapi_decision *d)
 	    d->origin[0] != '\0' ? d->origin : "?", d->scenario);
 	bans_get_stats(enforce_bans(c->enforce), &before);
 	c->applying = 1;
-	rc = enforce_ban(c->enforce, &d->prefix, d->duration,
+	rc = enforce_ban_queue(c->enforce, &d->prefix, d->duration,
 	    FW_SCOPE_SERVICES, reason, &cause);
 	c->applying = 0;
 	if (rc == 0) {
-		cluster_pulled_add(c, &d->prefix);
-		c->st.pulled++;
+		/* Counted once the firewall has it (cluster_commit). */
+		if (b == NULL)
+			cluster_fresh_add(c, &d->prefix, (long long)d->id, 1);
 		return;
 	}
 	bans_get_stats(enforce_bans(c->enforce), &after);
@@ -585,7 +646,7 @@ cluster_lift(struct cluster *c, const struct prefix *p)
 		return;
 	cluster_pulled_del(c, p);
 	c->applying = 1;
-	rc = enforce_unban(c->enforce, p, &cause);
+	rc = enforce_unban_queue(c->enforce, p, &cause);
 	c->applying = 0;
 	if (rc == 0)
 		c->st.lifted++;
@@ -626,6 +687,8 @@ cluster_pull_done(const struct http_result *r, void *arg)
 	struct lapi_stream	 s;
 	char			*cause, esc[CLUSTER_BODY_LOG * 4 + 1];
 	size_t			 i;
+	uint64_t		 pulled = c->st.pulled;
+	int64_t			 t0 = clock_monotonic(), t1;
 
 	c->pull_busy = 0;
 	if (r->outcome == HTTP_CANCELLED)
@@ -653,6 +716,15 @@ cluster_pull_done(const struct http_result *r, void *arg)
 		for (i = 0; i < s.nadded; i++)
 			cluster_apply(c, &s.added[i]);
 	}
+	cluster_commit(c);
+	t1 = clock_monotonic();
+	/* What a full pull costs, said each time (every resync_interval). */
+	if (c->pull_resync)
+		log_info("cluster: resync: %zu decisions, %llu new bans; "
+		    "answer %lld ms (%zu bytes), applied in %lld ms", s.nadded,
+		    (unsigned long long)(c->st.pulled - pulled),
+		    (long long)((t0 - c->pull_sent) / CLOCK_US_PER_MS),
+		    r->body_len, (long long)((t1 - t0) / CLOCK_US_PER_MS));
 	lapi_stream_free(&s);
 	c->st.last_pull = clock_realtime();
 	cluster_ok(c);
@@ -684,8 +756,10 @@ cluster_pull_timer_cb(struct loop *loop, struct loop_timer *t, void *arg)
 	    c->timeout_ms, &c->opts, cluster_pull_done, c) == -1) {
 		c->need_resync = 1;
 		cluster_fail(c, "pull: request refused: %s", strerror(errno));
-	} else
+	} else {
 		c->pull_busy = 1;
+		c->pull_sent = now;
+	}
 	free(url);
 	return c->pull_interval / CLOCK_US_PER_MS;
 }
@@ -744,33 +818,15 @@ static void
 cluster_restore_cb(const struct ban *b, void *arg)
 {
 	if (strncmp(b->reason, CLUSTER_MARK, strlen(CLUSTER_MARK)) == 0)
-		cluster_pulled_add(arg, &b->prefix);
+		cluster_fresh_add(arg, &b->prefix, 0, 0);
 }
 
-struct cluster *
-cluster_start(struct loop *loop, const struct conf *conf,
-    struct store *store, struct enforce *e, char **cause)
+/* The settings of [cluster], copied: the configuration may go (reload). */
+static void
+cluster_set_conf(struct cluster *c, const struct conf *conf)
 {
-	struct cluster	*c;
-	size_t		 n;
+	size_t	n;
 
-	if (*conf->cluster_lapi_url == '\0')
-		return NULL;
-	c = xcalloc(1, sizeof(*c));
-	c->loop = loop;
-	c->enforce = e;
-	if ((c->queue = cqueue_open(store, conf->cluster_queue_max,
-	    cause)) == NULL) {
-		free(c);
-		return NULL;
-	}
-	if ((c->http = http_new(loop, cause)) == NULL) {
-		cqueue_close(c->queue);
-		free(c);
-		return NULL;
-	}
-	http_set_retry(c->http, 0, PUSH_BACKOFF_MIN);
-	http_set_limits(c->http, 4, 16);
 	c->base = xstrdup(conf->cluster_lapi_url);
 	n = strlen(c->base);
 	while (n > 0 && c->base[n - 1] == '/')
@@ -793,9 +849,62 @@ cluster_start(struct loop *loop, const struct conf *conf,
 	c->resync_interval = conf->cluster_resync_interval;
 	c->timeout_ms = (int)(conf->cluster_timeout / CLOCK_US_PER_MS);
 	c->down_alert = conf->cluster_down_alert;
+}
+
+static void
+cluster_clear_conf(struct cluster *c)
+{
+	explicit_bzero(c->password, strlen(c->password));
+	explicit_bzero(c->key_header, strlen(c->key_header));
+	free(c->password);
+	free(c->key_header);
+	free(c->base);
+	free(c->machine_id);
+	free(c->origins);
+	free(c->scenario_prefix);
+	free((char *)(uintptr_t)c->opts.cafile);
+	free((char *)(uintptr_t)c->opts.cert);
+	free((char *)(uintptr_t)c->opts.key);
+	memset(&c->opts, 0, sizeof(c->opts));
+}
+
+/* Whether two optional strings differ (NULL: none). */
+static int
+cluster_differ(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a != b;
+	return strcmp(a, b) != 0;
+}
+
+struct cluster *
+cluster_start(struct loop *loop, const struct conf *conf,
+    struct store *store, struct enforce *e, char **cause)
+{
+	struct cluster	*c;
+
+	if (*conf->cluster_lapi_url == '\0')
+		return NULL;
+	c = xcalloc(1, sizeof(*c));
+	c->loop = loop;
+	c->enforce = e;
+	if ((c->queue = cqueue_open(store, conf->cluster_queue_max,
+	    cause)) == NULL) {
+		free(c);
+		return NULL;
+	}
+	if ((c->http = http_new(loop, cause)) == NULL) {
+		cqueue_close(c->queue);
+		free(c);
+		return NULL;
+	}
+	http_set_retry(c->http, 0, PUSH_BACKOFF_MIN);
+	http_set_limits(c->http, 4, 16);
+	cluster_set_conf(c, conf);
 	c->need_resync = 1;
 	c->rl.interval_us = 60 * CLOCK_US_PER_SEC;
 	bans_walk(enforce_bans(e), cluster_restore_cb, c);
+	cluster_commit(c);
 
 	if (c->pull && (c->pull_timer = loop_timer_add(loop, 0,
 	    cluster_pull_timer_cb, c)) == NULL)
@@ -812,6 +921,66 @@ cluster_start(struct loop *loop, const struct conf *conf,
 	return c;
 }
 
+/*
+ * A reload: the new settings in force at once, the queue (in the store)
+ * and the pulled bans kept.  Another LAPI, identity or TLS setting ends
+ * what is in flight (a batch being pushed stays queued, the LAPI
+ * de-duplicates a repeat), forgets the token and pulls in full next;
+ * push and pull switched on or off start or stop their timers; a new
+ * pull_interval takes effect from the next pull.
+ */
+void
+cluster_reload(struct cluster *c, const struct conf *conf)
+{
+	struct cluster	 old;
+	char		*cause;
+	int		 relink;
+
+	if (c == NULL)
+		return;
+	old = *c;
+	cluster_set_conf(c, conf);
+	relink = strcmp(old.base, c->base) != 0 ||
+	    strcmp(old.machine_id, c->machine_id) != 0 ||
+	    strcmp(old.password, c->password) != 0 ||
+	    strcmp(old.key_header, c->key_header) != 0 ||
+	    cluster_differ(old.opts.cafile, c->opts.cafile) ||
+	    cluster_differ(old.opts.cert, c->opts.cert) ||
+	    cluster_differ(old.opts.key, c->opts.key);
+	cluster_clear_conf(&old);
+	if (relink) {
+		http_free(c->http);
+		if ((c->http = http_new(c->loop, &cause)) == NULL)
+			fatalx("cluster: %s", cause);
+		http_set_retry(c->http, 0, PUSH_BACKOFF_MIN);
+		http_set_limits(c->http, 4, 16);
+		c->push_busy = c->pull_busy = 0;
+		cqueue_batch_free(&c->batch);
+		cluster_token_drop(c);
+		c->need_resync = 1;
+		c->push_backoff = 0;
+		c->push_next = 0;
+		c->down_since = c->down_wall = 0;
+		c->down_said = 0;
+	}
+	if (!c->pull && c->pull_timer != NULL) {
+		loop_timer_del(c->loop, c->pull_timer);
+		c->pull_timer = NULL;
+	} else if (c->pull && (c->pull_timer == NULL || relink)) {
+		loop_timer_del(c->loop, c->pull_timer);
+		if ((c->pull_timer = loop_timer_add(c->loop, 0,
+		    cluster_pull_timer_cb, c)) == NULL)
+			fatal("loop: timers");
+	}
+	if (c->push)
+		cluster_push_kick(c, 0);
+	log_info("cluster: reloaded: %s%s, push %s, pull %s every %lldms, "
+	    "%llu queued", c->base, relink ? " (link renewed)" : "",
+	    c->push ? "on" : "off", c->pull ? "on" : "off",
+	    (long long)(c->pull_interval / CLOCK_US_PER_MS),
+	    (unsigned long long)cqueue_length(c->queue));
+}
+
 void
 cluster_stop(struct cluster *c)
 {
@@ -823,18 +992,9 @@ cluster_stop(struct cluster *c)
 	cqueue_batch_free(&c->batch);
 	cqueue_close(c->queue);
 	cluster_token_drop(c);
-	explicit_bzero(c->password, strlen(c->password));
-	explicit_bzero(c->key_header, strlen(c->key_header));
-	free(c->password);
-	free(c->key_header);
-	free(c->base);
-	free(c->machine_id);
-	free(c->origins);
-	free(c->scenario_prefix);
-	free((char *)(uintptr_t)c->opts.cafile);
-	free((char *)(uintptr_t)c->opts.cert);
-	free((char *)(uintptr_t)c->opts.key);
+	cluster_clear_conf(c);
 	free(c->pulled);
+	free(c->fresh);
 	free(c);
 }
 
@@ -845,6 +1005,7 @@ cluster_get_stats(const struct cluster *c, struct cluster_stats *st)
 	st->queue = cqueue_length(c->queue);
 	st->dropped += cqueue_dropped(c->queue);
 	st->last_error = c->last_error;
+	st->down_since = c->down_wall;
 }
 
 static void

@@ -36,6 +36,8 @@ struct cluster_stats {
 	uint64_t	 logins;
 	uint64_t	 resyncs;	/* full pulls */
 	uint64_t	 downs;		/* links down longer than down_alert */
+	int64_t		 down_since;	/* us since the epoch: failing since
+					 * then; 0: up */
 	const char	*last_error;	/* "" if none */
 };
 
@@ -47,6 +49,10 @@ struct cluster_stats {
  */
 struct cluster	*cluster_start(struct loop *, const struct conf *,
 		    struct store *, struct enforce *, char **cause);
+/* A reloaded configuration's [cluster] in force at once (its lapi_url
+ * not empty: adding or removing the section takes a restart); the queue
+ * and the pulled bans kept.  NULL: no-op. */
+void		 cluster_reload(struct cluster *, const struct conf *);
 /* Cancels what is in flight (the queue stays in the store); NULL: no-op. */
 void		 cluster_stop(struct cluster *);
 

@@ -58,7 +58,14 @@ enum conf_alert_type {
 	CONF_ALERT_ROCKETCHAT,
 	CONF_ALERT_MATRIX,
 	CONF_ALERT_DISCORD,
-	CONF_ALERT_JSON
+	CONF_ALERT_JSON,
+	CONF_ALERT_XMPP		/* a client of its own (alert_xmpp.c) */
+};
+
+/* [alert NAME] tls, type xmpp: STARTTLS on 5222 or TLS from the start. */
+enum conf_alert_tls {
+	CONF_ATLS_REQUIRED,
+	CONF_ATLS_DIRECT
 };
 
 /* What an alert can be about; bit (1 << n) in conf_alert.event_mask. */
@@ -72,6 +79,7 @@ enum conf_alert_event {
 	CONF_AEV_START,
 	CONF_AEV_STOP,
 	CONF_AEV_STORE_ERROR,	/* bans the store cannot record */
+	CONF_AEV_CLUSTER,	/* the [cluster] link down, and back */
 	CONF_AEV_MAX
 };
 
@@ -103,6 +111,15 @@ struct conf_alert {
 	uint32_t	 retries;
 	int64_t		 backoff;	/* us, first retry */
 	uint32_t	 queue;		/* messages waiting at most */
+	/* type xmpp (room above: the MUC's bare JID). */
+	char		*jid;		/* the bot's account */
+	char		*password;	/* a secret */
+	char		*nick;		/* in the room */
+	char		*to;		/* JIDs for chat messages, as written */
+	char		*server;	/* host[:port]; "": the JID's domain */
+	char		*ca_file;	/* "": the system's CAs */
+	int		 tls;		/* enum conf_alert_tls */
+	int		 tls_verify;
 };
 
 /* [service NAME]: a group of local ports with its own limits. */

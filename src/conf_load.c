@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "alert.h"
+#include "alert_xmpp.h"
 #include "conf.h"
 #include "conf_int.h"
 #include "ctl.h"
@@ -164,6 +165,72 @@ conf_check_logs(struct conf_parse *cp)
 	}
 }
 
+/* 1 if the [alert] section set directive name. */
+static int
+conf_alert_has(const struct conf_sect *sect, const char *name)
+{
+	return sect != NULL && sect->keyline[conf_directive_index(
+	    conf_directive_find(CONF_K_ALERT, name))] != 0;
+}
+
+/* The first directive of type xmpp that another type set, or NULL. */
+static const char *
+conf_alert_xmpp_set(const struct conf_alert *a)
+{
+	if (a->jid[0] != '\0')
+		return "jid";
+	if (a->password[0] != '\0')
+		return "password";
+	if (a->to[0] != '\0')
+		return "to";
+	if (a->server[0] != '\0')
+		return "server";
+	if (a->ca_file[0] != '\0')
+		return "ca_file";
+	return NULL;
+}
+
+/* [alert NAME] type xmpp: an account, a room or JIDs, a server. */
+static void
+conf_check_alert_xmpp(struct conf_parse *cp, const struct conf_sect *sect,
+    const struct conf_alert *a)
+{
+	static const char *const foreign[] = { "url", "token",
+	    "authorization", "username", "icon", "template" };
+	char		 host[256];
+	unsigned short	 port;
+	size_t		 i;
+
+	if (!alert_xmpp_jid_ok(a->jid, 0))
+		conf_error(cp, conf_blame(sect, conf_directive_find(
+		    CONF_K_ALERT, "jid")), "[alert %s] type xmpp needs 'jid', "
+		    "the bot's account such as alerts@example.org", a->name);
+	if (a->password[0] == '\0')
+		conf_error(cp, sect->line, "[alert %s] type xmpp needs "
+		    "'password' (in the secrets file)", a->name);
+	if (a->room[0] != '\0' && !alert_xmpp_jid_ok(a->room, 1))
+		conf_error(cp, conf_blame(sect, conf_directive_find(
+		    CONF_K_ALERT, "room")), "room: not a room's JID such as "
+		    "ops@conference.example.org");
+	if (a->room[0] != '\0' && (a->nick[0] == '\0' ||
+	    strpbrk(a->nick, "\t\n/") != NULL))
+		conf_error(cp, conf_blame(sect, conf_directive_find(
+		    CONF_K_ALERT, "nick")), "nick: empty or with a tab or "
+		    "a /");
+	if (a->room[0] == '\0' && strspn(a->to, ", \t") == strlen(a->to))
+		conf_error(cp, sect->line, "[alert %s] type xmpp needs "
+		    "'room' or 'to'", a->name);
+	if (a->server[0] != '\0' && alert_xmpp_server_parse(a->server, host,
+	    sizeof(host), &port) == -1)
+		conf_error(cp, conf_blame(sect, conf_directive_find(
+		    CONF_K_ALERT, "server")), "server: not host or host:port");
+	for (i = 0; i < sizeof(foreign) / sizeof(foreign[0]); i++)
+		if (conf_alert_has(sect, foreign[i]))
+			conf_error(cp, conf_blame(sect, conf_directive_find(
+			    CONF_K_ALERT, foreign[i])), "%s: not for type "
+			    "xmpp", foreign[i]);
+}
+
 /*
  * [alert NAME]: the event list parsed, the URL one libcurl takes, what a
  * type needs (Matrix: a room and a token) and nothing meant for another
@@ -187,8 +254,20 @@ conf_check_alerts(struct conf_parse *cp)
 		    &a->event_mask, &why) == -1)
 			conf_error(cp, conf_blame(sect, conf_directive_find(
 			    CONF_K_ALERT, "events")), "events: %s", why);
+		if (a->type == CONF_ALERT_XMPP) {
+			conf_check_alert_xmpp(cp, sect, a);
+			continue;
+		}
+		/* (Set empty, as the sample's are, they do no harm.) */
+		if ((why = conf_alert_xmpp_set(a)) != NULL)
+			conf_error(cp, conf_blame(sect, conf_directive_find(
+			    CONF_K_ALERT, why)), "%s: for type xmpp only",
+			    why);
+		if (a->url[0] == '\0')
+			conf_error(cp, sect->line, "[alert %s] needs 'url'",
+			    a->name);
 		/* The URL may hold a token: never quote it. */
-		if (a->url != NULL && !http_url_ok(a->url))
+		else if (!http_url_ok(a->url))
 			conf_error(cp, conf_blame(sect, conf_directive_find(
 			    CONF_K_ALERT, "url")), "url: not an http:// or "
 			    "https:// URL with a host");

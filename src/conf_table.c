@@ -86,7 +86,12 @@ static const char *const conf_karma_action_names[] = {
 	"ban", "throttle", NULL
 };
 static const char *const conf_alert_type_names[] = {
-	"slack", "mattermost", "rocketchat", "matrix", "discord", "json", NULL
+	"slack", "mattermost", "rocketchat", "matrix", "discord", "json",
+	"xmpp", NULL
+};
+/* In the order of enum conf_alert_tls. */
+static const char *const conf_alert_tls_names[] = {
+	"required", "direct", NULL
 };
 static const char *const conf_log_format_names[] = {
 	"plain", "docker-json", NULL
@@ -394,17 +399,20 @@ const struct conf_directive conf_directives[] = {
 	{ CONF_K_ALERT, "type", CONF_T_ENUM, CONF_F_REQUIRED, 0, 0,
 	  conf_alert_type_names, NULL, A(type), 0,
 	  "The chat's dialect: Slack-compatible incoming webhooks (slack, "
-	  "mattermost, rocketchat), matrix (client-server API), discord, or "
-	  "json (a generic webhook)." },
-	{ CONF_K_ALERT, "url", CONF_T_STRING, CONF_F_REQUIRED | CONF_F_SECRET,
-	  0, 1024, NULL, NULL, A(url), 0,
+	  "mattermost, rocketchat), matrix (client-server API), discord, "
+	  "json (a generic webhook), or xmpp (a client of its own that "
+	  "posts to a multi-user chat room or to JIDs)." },
+	{ CONF_K_ALERT, "url", CONF_T_STRING, CONF_F_EMPTY | CONF_F_SECRET,
+	  0, 1024, NULL, "", A(url), 0,
 	  "The incoming webhook's URL; matrix: the homeserver's base URL.  "
 	  "https (certificates verified); http only for a local relay.  "
+	  "Needed by every type but xmpp.  "
 	  "A secret: never logged nor shown beyond its host." },
 	{ CONF_K_ALERT, "room", CONF_T_STRING, CONF_F_EMPTY, 0, 255, NULL,
 	  "", A(room), 0,
 	  "matrix: the room id (!abc:example.org) the bot's user has "
-	  "joined." },
+	  "joined; xmpp: the multi-user chat room's JID "
+	  "(ops@conference.example.org), joined as nick." },
 	{ CONF_K_ALERT, "token", CONF_T_STRING, CONF_F_EMPTY | CONF_F_SECRET,
 	  0, 1024, NULL, "", A(token), 0,
 	  "matrix: the bot's access token, sent as Authorization: Bearer.  "
@@ -431,10 +439,10 @@ const struct conf_directive conf_directives[] = {
 	  "replaced (JSON-escaped, to go inside quotes; $duration and $count "
 	  "are numbers); empty: an object with every field." },
 	{ CONF_K_ALERT, "events", CONF_T_STRING, 0, 1, 255, NULL,
-	  "ban, escalation, overrun, auth-outage, start, stop, store-error",
-	  A(events), 0,
+	  "ban, escalation, overrun, auth-outage, start, stop, store-error, "
+	  "cluster", A(events), 0,
 	  "What to send: ban, unban, escalation, expire, overrun, "
-	  "auth-outage, start, stop, store-error; all; none." },
+	  "auth-outage, start, stop, store-error, cluster; all; none." },
 	{ CONF_K_ALERT, "min_severity", CONF_T_ENUM, 0, 0, 0,
 	  conf_severity_names, "info", A(min_severity), 0,
 	  "Events of a lower severity are not sent." },
@@ -462,6 +470,40 @@ const struct conf_directive conf_directives[] = {
 	  "100", A(queue), 0,
 	  "Messages waiting at most (for the one in flight, or to be "
 	  "retried); more are dropped and counted." },
+	{ CONF_K_ALERT, "jid", CONF_T_STRING, CONF_F_EMPTY, 0, 255, NULL,
+	  "", A(jid), 0,
+	  "xmpp: the bot's account, user@example.org (a /resource after it "
+	  "is kept)." },
+	{ CONF_K_ALERT, "password", CONF_T_STRING,
+	  CONF_F_EMPTY | CONF_F_SECRET, 0, 1024, NULL, "", A(password), 0,
+	  "xmpp: the account's password.  A secret: never logged nor "
+	  "shown." },
+	{ CONF_K_ALERT, "nick", CONF_T_STRING, CONF_F_EMPTY, 0, 64, NULL,
+	  "xmppguard", A(nick), 0,
+	  "xmpp: the bot's nickname in the room." },
+	{ CONF_K_ALERT, "to", CONF_T_STRING, CONF_F_EMPTY, 0, 1024, NULL,
+	  "", A(to), 0,
+	  "xmpp: JIDs sent each alert as a chat message (commas or blanks "
+	  "between them), besides or instead of the room." },
+	{ CONF_K_ALERT, "server", CONF_T_STRING, CONF_F_EMPTY, 0, 255, NULL,
+	  "", A(server), 0,
+	  "xmpp: the server to connect to, host or host:port (an IPv6 "
+	  "address in brackets); empty: the JID's domain's SRV record "
+	  "(_xmpp-client._tcp), else the domain on port 5222.  The "
+	  "certificate must still name the JID's domain." },
+	{ CONF_K_ALERT, "ca_file", CONF_T_PATH, CONF_F_EMPTY, 0, PATH_MAX - 1,
+	  NULL, "", A(ca_file), 0,
+	  "xmpp: the CA certificates (PEM) the server's certificate is "
+	  "checked against, for a private CA; empty: the system's." },
+	{ CONF_K_ALERT, "tls", CONF_T_ENUM, 0, 0, 0, conf_alert_tls_names,
+	  "required", A(tls), 0,
+	  "xmpp: required (STARTTLS, the connection dropped without it) or "
+	  "direct (TLS from the first byte, XEP-0368, port 5223).  There is "
+	  "no plain text mode." },
+	{ CONF_K_ALERT, "tls_verify", CONF_T_BOOL, 0, 0, 0, NULL,
+	  "yes", A(tls_verify), 0,
+	  "xmpp: check the server's certificate and that it names the "
+	  "JID's domain; no (warned at start) only for a test server." },
 
 	{ CONF_K_METRICS, "file", CONF_T_PATH, CONF_F_EMPTY, 0, PATH_MAX - 16,
 	  NULL, "", G(metrics_file), 0,

@@ -333,13 +333,13 @@ conf_fmt_karma(const struct conf_karma *k, char *buf, size_t size)
 
 const char *const conf_alert_event_names[] = {
 	"ban", "unban", "escalation", "expire", "overrun", "auth-outage",
-	"start", "stop", "store-error", NULL
+	"start", "stop", "store-error", "cluster", NULL
 };
 const char *const conf_severity_names[] = {
 	"info", "warning", "critical", NULL
 };
 
-_Static_assert(CONF_AEV_MAX == 9 && CONF_AEV_STORE_ERROR == 8 &&
+_Static_assert(CONF_AEV_MAX == 10 && CONF_AEV_CLUSTER == 9 &&
     CONF_SEV_CRITICAL == 2, "the names tables follow the enums");
 
 int
@@ -374,7 +374,7 @@ conf_parse_alert_events(const char *s, uint32_t *mask, const char **why)
 		if (conf_alert_event_names[i] == NULL) {
 			*why = "unknown event (ban, unban, escalation, "
 			    "expire, overrun, auth-outage, start, stop, "
-			    "store-error, all, none)";
+			    "store-error, cluster, all, none)";
 			return -1;
 		}
 		*mask |= 1U << i;

@@ -463,6 +463,11 @@ daemon_reload_swap(struct daemon *d, FILE *out)
 	if (d->ct != NULL)
 		ct_set_conf(d->ct, conf);
 	alerts_reload(d->alerts, conf);
+	if ((*conf->cluster_lapi_url != '\0') != (d->cluster != NULL))
+		log_warnx("reload: adding or removing [cluster] takes effect "
+		    "at the next restart");
+	else
+		cluster_reload(d->cluster, conf);
 	if (daemon_metrics_listen(d, conf, &cause) == -1) {
 		log_warnx("reload: %s; no metrics endpoint", cause);
 		if (out != NULL)
@@ -618,6 +623,30 @@ daemon_retention_cb(struct loop *loop, struct loop_timer *t, void *arg)
  * force (those are not announced again); conntrack overruns and auth
  * outages are polled from their counters every ALERT_POLL_MS.
  */
+/* The cluster link down for longer than its down_alert, then back. */
+static void
+daemon_alert_cluster(struct daemon *d)
+{
+	struct cluster_stats	cs;
+	int64_t			now = clock_realtime();
+
+	if (d->cluster == NULL)
+		return;
+	cluster_get_stats(d->cluster, &cs);
+	if (cs.downs > d->cluster_downs) {
+		d->cluster_downs = cs.downs;
+		if (cs.down_since != 0 && !cs.up) {
+			d->cluster_down = cs.down_since;
+			alerts_cluster(d->alerts, 1, d->conf->cluster_lapi_url,
+			    now - cs.down_since, cs.last_error, now);
+		}
+	} else if (d->cluster_down != 0 && cs.up) {
+		alerts_cluster(d->alerts, 0, d->conf->cluster_lapi_url,
+		    now - d->cluster_down, NULL, now);
+		d->cluster_down = 0;
+	}
+}
+
 static int64_t
 daemon_alert_poll_cb(struct loop *loop, struct loop_timer *t, void *arg)
 {
@@ -639,6 +668,7 @@ daemon_alert_poll_cb(struct loop *loop, struct loop_timer *t, void *arg)
 		    bans_save_error(enforce_bans(d->enforce)),
 		    clock_realtime());
 	}
+	daemon_alert_cluster(d);
 	pipeline_outage_stats(d->pipeline, &os);
 	if (os.episodes > d->outages) {
 		d->outages = os.episodes;

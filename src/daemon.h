@@ -43,6 +43,8 @@ struct daemon {
 	struct losses	*losses;	/* what was lost, into the store */
 	struct log_ratelimit losses_rl;	/* its write warnings */
 	uint64_t	 outages;	/* auth outages announced */
+	uint64_t	 cluster_downs;	/* cluster links down announced */
+	int64_t		 cluster_down;	/* since when (wall us); 0: up */
 	struct metrics_server *metrics;	/* [metrics] listen; NULL: none */
 	char		 metrics_listen[72];	/* what it listens on */
 	struct log_ratelimit metrics_rl;	/* file write warnings */

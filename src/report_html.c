@@ -146,9 +146,10 @@ report_html_top_chart(FILE *f, const struct report *r)
 	fputs("</svg>\n", f);
 }
 
-/* A table: header cells from spec (blank-separated), rows by callback. */
+/* A table: header cells from spec (blank-separated), and a last one,
+ * "node", if node (a report of several stores). */
 static void
-report_html_thead(FILE *f, const char *title, const char *cols)
+report_html_thead(FILE *f, const char *title, const char *cols, int node)
 {
 	const char	*p;
 
@@ -161,7 +162,7 @@ report_html_thead(FILE *f, const char *title, const char *cols)
 		else
 			fputc(*p, f);
 	}
-	fputs("</th></tr>\n", f);
+	fputs(node ? "</th><th>node</th></tr>\n" : "</th></tr>\n", f);
 }
 
 static void
@@ -170,6 +171,18 @@ report_html_td(FILE *f, const char *s)
 	fputs("<td>", f);
 	report_html_text(f, s);
 	fputs("</td>", f);
+}
+
+/* The node cell, with several stores: the nodes of mask, or name. */
+static void
+report_html_node(FILE *f, const struct report *r, uint32_t mask,
+    const char *name)
+{
+	char	b[REPORT_NODES_MAX * REPORT_NODE_MAX];
+
+	if (r->nnodes > 1)
+		report_html_td(f, name != NULL ? name :
+		    report_node_names(r, mask, b, sizeof(b)));
 }
 
 static void
@@ -196,7 +209,8 @@ report_html_bans(FILE *f, const struct report *r)
 	char	t[24];
 	int	i;
 
-	report_html_thead(f, "Bans", "since address rule until reason");
+	report_html_thead(f, "Bans", "since address rule until reason",
+	    r->nnodes > 1);
 	for (i = 0; i < r->nbans; i++) {
 		const struct report_ban *b = &r->bans[i];
 
@@ -210,6 +224,7 @@ report_html_bans(FILE *f, const struct report *r)
 		    t, sizeof(t)) : b->expires != 0 ? report_fmt_time(
 		    b->expires, t, sizeof(t)) : "lifted");
 		report_html_td(f, b->reason);
+		report_html_node(f, r, 0, b->node);
 		fputs("</tr>\n", f);
 	}
 	fputs("</table>\n", f);
@@ -224,7 +239,7 @@ report_html_overview(FILE *f, const struct report *r)
 
 	report_html_top_chart(f, r);
 	report_html_thead(f, "Services", "service addresses new short-lived "
-	    "half-open in out peak auth register verdicts");
+	    "half-open in out peak auth register verdicts", r->nnodes > 1);
 	for (i = 0; i < r->nservices; i++) {
 		const struct report_service *s = &r->services[i];
 
@@ -240,6 +255,7 @@ report_html_overview(FILE *f, const struct report *r)
 		report_html_num(f, s->c.auth_fail);
 		report_html_num(f, s->c.registered);
 		report_html_num(f, s->c.verdicts);
+		report_html_node(f, r, s->nodes, NULL);
 		fputs("</tr>\n", f);
 	}
 	fputs("</table>\n", f);
@@ -247,7 +263,7 @@ report_html_overview(FILE *f, const struct report *r)
 	snprintf(t, sizeof(t), "Top addresses by %s",
 	    report_sort_names[r->sort]);
 	report_html_thead(f, t, "address score new peak short-lived in out "
-	    "auth register verdicts bans closest&nbsp;limit");
+	    "auth register verdicts bans closest&nbsp;limit", r->nnodes > 1);
 	for (i = 0; i < r->ntops; i++) {
 		a = &r->tops[i];
 		fputs("<tr>", f);
@@ -270,12 +286,14 @@ report_html_overview(FILE *f, const struct report *r)
 			report_html_td(f, t);
 		} else
 			report_html_td(f, "-");
+		report_html_node(f, r, a->nodes, NULL);
 		fputs("</tr>\n", f);
 	}
 	fputs("</table>\n", f);
 
 	report_html_thead(f, "Near a limit (70% or more in one hour, not "
-	    "banned)", "address service limit busiest&nbsp;hour limit share");
+	    "banned)", "address service limit busiest&nbsp;hour limit share",
+	    r->nnodes > 1);
 	for (i = 0; i < r->nnear; i++) {
 		a = &r->near[i];
 		fputs("<tr>", f);
@@ -284,12 +302,14 @@ report_html_overview(FILE *f, const struct report *r)
 		report_html_td(f, a->lim.name);
 		report_html_num(f, a->lim.observed);
 		report_html_num(f, a->lim.limit);
-		fprintf(f, "<td class=\"n\">%.0f%%</td></tr>\n",
+		fprintf(f, "<td class=\"n\">%.0f%%</td>",
 		    a->lim.share * 100.0);
+		report_html_node(f, r, a->nodes, NULL);
+		fputs("</tr>\n", f);
 	}
 	fputs("</table>\n", f);
 	report_html_bans(f, r);
-	report_html_thead(f, "Data lost", "lost what labels");
+	report_html_thead(f, "Data lost", "lost what labels", 0);
 	for (i = 0; i < r->nlosses; i++) {
 		const char	*text = losses_text(r->losses[i].what);
 
@@ -311,7 +331,7 @@ report_html_ip(FILE *f, const struct report *r)
 	int	i;
 
 	report_html_thead(f, "Hour by hour", "hour service new short-lived "
-	    "peak in out auth register verdicts");
+	    "peak in out auth register verdicts", r->nnodes > 1);
 	for (i = 0; i < r->ntl; i++) {
 		const struct report_tl *l = &r->tl[i];
 
@@ -326,11 +346,12 @@ report_html_ip(FILE *f, const struct report *r)
 		report_html_num(f, l->c.auth_fail);
 		report_html_num(f, l->c.registered);
 		report_html_num(f, l->c.verdicts);
+		report_html_node(f, r, 0, l->node);
 		fputs("</tr>\n", f);
 	}
 	fputs("</table>\n", f);
 	report_html_thead(f, "Verdicts", "time prefix rule service observed "
-	    "limit reason");
+	    "limit reason", r->nnodes > 1);
 	for (i = 0; i < r->nverdicts; i++) {
 		const struct report_verdict *v = &r->verdicts[i];
 
@@ -344,12 +365,13 @@ report_html_ip(FILE *f, const struct report *r)
 		report_html_num(f, v->observed);
 		report_html_num(f, v->limit);
 		report_html_td(f, v->reason);
+		report_html_node(f, r, 0, v->node);
 		fputs("</tr>\n", f);
 	}
 	fputs("</table>\n", f);
 	report_html_bans(f, r);
 	report_html_thead(f, "Newest log events", "time kind service source "
-	    "origin user");
+	    "origin user", r->nnodes > 1);
 	for (i = 0; i < r->nevents; i++) {
 		const struct report_event *e = &r->events[i];
 
@@ -360,6 +382,7 @@ report_html_ip(FILE *f, const struct report *r)
 		report_html_td(f, e->source);
 		report_html_td(f, e->origin);
 		report_html_td(f, e->user);
+		report_html_node(f, r, 0, e->node);
 		fputs("</tr>\n", f);
 	}
 	fputs("</table>\n", f);
@@ -369,6 +392,7 @@ void
 report_html(FILE *f, const struct report *r)
 {
 	char	from[24], to[24], a[16], b[16], c[16], d[16], e[16];
+	char	nodes[REPORT_NODES_MAX * REPORT_NODE_MAX];
 
 	fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n"
 	    "<meta charset=\"utf-8\">\n"
@@ -406,6 +430,12 @@ report_html(FILE *f, const struct report *r)
 	if (r->ip == NULL)
 		fprintf(f, "; %" PRIu64 " addresses", r->addresses);
 	fputs(".</p>\n", f);
+	if (r->nnodes > 1) {
+		fprintf(f, "<p>%d nodes: ", r->nnodes);
+		report_html_text(f, report_node_names(r, UINT32_MAX, nodes,
+		    sizeof(nodes)));
+		fputs(".</p>\n", f);
+	}
 	report_html_time_chart(f, r, 0, "chart-conns",
 	    "New connections per hour", REPORT_HTML_CONNS);
 	report_html_time_chart(f, r, 1, "chart-bans", "Bans per hour",

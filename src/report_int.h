@@ -30,6 +30,8 @@ struct sqlite3;
 #define REPORT_NEAR		0.7	/* near: this share of a limit */
 #define REPORT_HOUR_US		(3600 * CLOCK_US_PER_SEC)
 #define REPORT_LOSSES_MAX	64	/* loss counters listed */
+#define REPORT_NODES_MAX	10	/* --db given: SQLite attaches 10 */
+#define REPORT_NODE_MAX		64	/* a node's name, capped */
 
 enum report_format {
 	REPORT_FMT_TABLE,
@@ -83,12 +85,14 @@ struct report_addr {
 					 * period */
 	struct report_limit lim;
 	double		 score;
+	uint32_t	 nodes;		/* bit i: report.nodes[i] saw it */
 };
 
 struct report_service {
 	char		 name[CONF_NAME_MAX];
 	struct report_counts c;
 	uint64_t	 addresses;
+	uint32_t	 nodes;		/* bit i: report.nodes[i] saw it */
 };
 
 /* One hour of the period, all addresses (or the --ip address). */
@@ -111,6 +115,7 @@ struct report_ban {
 	char		 reason[REPORT_TEXT_MAX];
 	int64_t		 count;
 	int		 throttled;
+	char		 node[REPORT_NODE_MAX];	/* "" for one store */
 };
 
 /* --ip: one row of rollups. */
@@ -118,6 +123,7 @@ struct report_tl {
 	int64_t		 hour;
 	char		 service[CONF_NAME_MAX];
 	struct report_counts c;
+	char		 node[REPORT_NODE_MAX];	/* "" for one store */
 };
 
 struct report_verdict {
@@ -131,6 +137,7 @@ struct report_verdict {
 	int		 allowlisted;
 	int		 held;
 	char		 reason[REPORT_TEXT_MAX];
+	char		 node[REPORT_NODE_MAX];	/* "" for one store */
 };
 
 struct report_event {
@@ -140,11 +147,17 @@ struct report_event {
 	char		 source[16];
 	char		 origin[CONF_NAME_MAX];
 	char		 user[REPORT_TEXT_MAX];
+	char		 node[REPORT_NODE_MAX];	/* "" for one store */
 };
 
 struct report {
 	/* What was asked. */
-	const char	*db;
+	const char	*db;		/* the first store (error messages) */
+	/* With several stores (--db more than once), one name per node, in
+	 * the order given: rows say which saw them.  nnodes is 0 or 1 for
+	 * one store, and the output is then as it always was. */
+	char		 nodes[REPORT_NODES_MAX][REPORT_NODE_MAX];
+	int		 nnodes;
 	int64_t		 now;		/* us since epoch */
 	int64_t		 since;		/* the period's length, us */
 	int64_t		 from;		/* start of its first hour */
@@ -193,6 +206,13 @@ struct report {
  * calls back into report.c, and no writer calls another.
  */
 
+/* report_cmd.c: the subcommand; with several stores, opens an in-memory
+ * database with each attached read-only and, in it, views of the same
+ * names as the store's tables, unions of every node's rows with their
+ * node's name and bit (report_nodes_open). */
+struct sqlite3 *report_nodes_open(struct report *, const char *const *dbs,
+	    int ndbs, char **cause);
+
 /* report.c: fills r from the open database (a read transaction of its
  * own).  0, or -1 with *cause set. */
 int	 report_load(struct report *, struct sqlite3 *, char **cause);
@@ -226,6 +246,9 @@ double	 report_short_share(const struct report_counts *);
 char	*report_human(uint64_t, char *buf, size_t size);
 /* The same for bytes: "3.4 MB" (powers of 1000). */
 char	*report_human_bytes(uint64_t, char *buf, size_t size);
+/* The names of the nodes in mask, comma-separated: "a.db,b.db". */
+char	*report_node_names(const struct report *, uint32_t mask, char *buf,
+	    size_t size);
 /* "2026-11-29 07:00" (UTC); buf of 24 bytes. */
 char	*report_fmt_time(int64_t t, char *buf, size_t size);
 

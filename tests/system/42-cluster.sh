@@ -5,7 +5,10 @@
 # 127.0.0.1 and for the node's own address never reach the kernel and are
 # counted as refused; an unban on the node deletes the LAPI's decision and
 # a deletion in the LAPI lifts the pulled ban; a pulled decision is not
-# pushed back; the password comes from a file.
+# pushed back; the password comes from a file; a reload switches the
+# node to another machine, bouncer key and pull_interval without a
+# restart, then to the LAPI served over TLS (a CA of the test's own,
+# ca_file).
 . "$TOP/tests/system/lib.sh"
 . "$TOP/tests/system/netns.sh"
 . "$TOP/tests/system/lapi.sh"
@@ -19,6 +22,9 @@ ns_setup
 lapi_config 127.0.0.1:8080
 lapi_machine xg-node-a xg-node-a-password-0123456789
 lapi_bouncer xg-node-a xg-node-a-bouncer-key-0123456789
+# The identity a reload switches the node to.
+lapi_machine xg-node-r xg-node-r-password-0123456789
+lapi_bouncer xg-node-r xg-node-r-bouncer-key-0123456789
 lapi_start "$SRV"
 printf 'xg-node-a-password-0123456789\n' > "$T/password"
 printf 'xg-node-a-bouncer-key-0123456789\n' > "$T/key"
@@ -128,11 +134,52 @@ wait_until 4 "the LAPI's deletion did not lift the pulled ban" \
     eval '! in_set 203.0.113.9'
 [ "$(field cluster.lifted)" -ge 1 ] || fail "lifted not counted"
 
+# -- A reload: another machine and bouncer key, another pull_interval,
+# in force at once, without a restart. --
+logins=$(field cluster.logins)
+resyncs=$(field cluster.resyncs)
+printf 'xg-node-r-password-0123456789\n' > "$T/password"
+printf 'xg-node-r-bouncer-key-0123456789\n' > "$T/key"
+sed -i -e 's/^machine_id = xg-node-a$/machine_id = xg-node-r/' \
+    -e 's/^pull_interval = 1s$/pull_interval = 2s/' "$T/xg.conf"
+xgc reload > "$T/reload.out" 2>&1 || fail "reload: $(cat "$T/reload.out")"
+wait_for_line 'cluster: reloaded: .* (link renewed), push on, pull on every 2000ms' \
+    "$T/xg.log"
+wait_until "$XG_WAIT" "no full pull with the new key" \
+    out_ge $((resyncs + 1)) field cluster.resyncs
+xgc ban 198.51.100.8 --for 10m --reason 'after the reload' || fail "ban"
+wait_until -i 0.05 3 "the ban after the reload did not reach the LAPI" \
+    lapi_has 198.51.100.8
+[ "$(field cluster.logins)" -gt "$logins" ] ||
+    fail "no login with the new machine"
+expect_grep 'cluster: logged in to .* as xg-node-r$' "$T/xg.log"
+lapi_cscli decisions add --ip 203.0.113.10 --duration 10m >/dev/null ||
+    fail "cscli decisions add 203.0.113.10"
+wait_until -i 0.05 4 "the LAPI's decision after the reload is not in the kernel" \
+    in_set 203.0.113.10
+
+# -- The LAPI on TLS: the node, reloaded with the https URL and the CA,
+# pushes and pulls through it. --
+command -v openssl >/dev/null 2>&1 || skip "no openssl"
+lapi_stop
+lapi_tls
+lapi_start "$SRV"
+sed -i -e "s|^lapi_url = .*|lapi_url = $LAPI_URL\nca_file = $LAPI_CA|" "$T/xg.conf"
+xgc reload > "$T/reload.out" 2>&1 || fail "reload: $(cat "$T/reload.out")"
+wait_for_line "cluster: reloaded: https://127.0.0.1:8080 (link renewed)" "$T/xg.log"
+xgc ban 198.51.100.9 --for 10m --reason 'over TLS' || fail "ban"
+wait_until -i 0.05 5 "the ban did not reach the LAPI over TLS" \
+    lapi_has 198.51.100.9
+lapi_cscli decisions add --ip 203.0.113.11 --duration 10m >/dev/null ||
+    fail "cscli decisions add 203.0.113.11 (TLS)"
+wait_until -i 0.05 5 "the LAPI's decision over TLS is not in the kernel" \
+    in_set 203.0.113.11
+
 # -- A restart keeps the queue and logs in again. --
 xgc status > "$T/status.txt"
 grep -q '^cluster' "$T/status.txt" || fail "status has no cluster line"
 cat "$T/status.txt" | grep '^cluster'
 ns_stop "$XGPID" || fail "the daemon did not stop cleanly"
-grep -c 'cluster: logged in' "$T/xg.log" | grep -q '^1$' ||
-    fail "more than one login for one run"
+grep -c 'cluster: logged in' "$T/xg.log" | grep -q '^3$' ||
+    fail "not one login for each identity of the run"
 echo "ok"

@@ -4,7 +4,8 @@
 # node B within 2 s; an unban on A reaches B; `cscli decisions add`
 # reaches both; with the LAPI stopped, A's bans hold locally and wait in
 # its queue, which drains once the LAPI is back, nothing lost; the LAPI
-# restarted (new JWT secret) the nodes log in again; a ban on B reaches A.
+# restarted (new JWT secret) the nodes log in again; a ban on B reaches A;
+# B's chat hears that the link is down (down_alert = 3s), then back.
 # Then ban on A -> element in B's set, over XG_CLUSTER_N bans (default
 # 20): p50 and p99 printed (XG_CLUSTER_REPORT=FILE receives them).
 . "$TOP/tests/system/lib.sh"
@@ -72,6 +73,15 @@ node_conf() {	# node_conf NAME LAPI-ADDRESS
 }
 node_conf a 198.18.255.1
 node_conf b 198.18.255.5
+# B alerts a chat (a JSON webhook) when its link is down for 3 s, and back.
+chatd "$SRVB" chat ok
+cat >> "$T/b/xg.conf" <<CONF
+down_alert = 3s
+[alert chat]
+type = json
+url = http://127.0.0.1:$PORT/hook
+events = cluster
+CONF
 for n in A B; do
 	eval ns=\$SRV$n
 	ns_spawn "$ns" "$T/serve.$n.log" "$XGLOAD" serve -l 192.0.2.1 -p 5222 \
@@ -164,6 +174,9 @@ poll_until 8 false
 xg_now
 echo "LAPI down for $(((XG_NOW - t_down) / 1000000)) s"
 logins_a=$(field a cluster.logins)
+chatd_wait chat 1 'r["body"].get("event") == "cluster-down" and "down for" in t'
+[ "$(chatd_count chat 'r["body"].get("event") == "cluster-up"')" = 0 ] ||
+    fail "the link said back while the LAPI is down: $(cat "$T/chat.log")"
 lapi_start "$LNS"
 # -- Back: the queue drains, nothing lost, A logs in again. --
 wait_until "$XG_WAIT" "A's queue did not drain" out_eq 0 field a cluster.queue
@@ -172,6 +185,8 @@ wait_until "$XG_WAIT" "the LAPI lacks some of the outage's bans" \
 for i in 31 32 33 34 35; do
 	wait_until 4 "198.51.100.$i did not reach B" in_set "$SRVB" "198.51.100.$i"
 done
+chatd_wait chat 1 'r["body"].get("event") == "cluster-up" and "back after" in t'
+sed 's/^/chat: /' "$T/chat.log"
 out_ge $((logins_a + 1)) field a cluster.logins > /dev/null ||
     fail "A did not log in again after the LAPI restarted"
 expect_grep 'cluster: logged in' "$T/b.log"

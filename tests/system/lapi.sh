@@ -9,6 +9,8 @@
 # lapi_stop: stops it by its PID.
 # lapi_cscli ARGS...: cscli on that configuration (60 s at most).
 # lapi_machine NAME PASSWORD, lapi_bouncer NAME KEY: registers them.
+# lapi_tls: from its next start it serves https, with a certificate for
+# 127.0.0.1 signed by a CA made here ($LAPI_CA, for the nodes).
 
 lapi_require() {
 	command -v crowdsec >/dev/null 2>&1 || skip "no crowdsec (contrib/deps.sh --test)"
@@ -92,8 +94,32 @@ lapi_bouncer() {
 }
 
 lapi_health() {
-	ns_exec "$LAPI_NS" curl -fsS -m 1 "$LAPI_URL/health" 2>/dev/null |
-	    grep -q '"up"'
+	ns_exec "$LAPI_NS" curl -fsS -m 1 ${LAPI_CA:+--cacert "$LAPI_CA"} \
+	    "$LAPI_URL/health" 2>/dev/null | grep -q '"up"'
+}
+
+lapi_tls() {
+	local d=$LAPI_DIR/tls
+	mkdir -p "$d"
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=xg test CA" \
+	    -keyout "$d/ca.key" -out "$d/ca.pem" >/dev/null 2>&1 ||
+	    fail "openssl: the CA"
+	openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" \
+	    -keyout "$d/lapi.key" -out "$d/lapi.csr" >/dev/null 2>&1 ||
+	    fail "openssl: the LAPI's request"
+	printf 'subjectAltName = IP:127.0.0.1\n' > "$d/ext"
+	openssl x509 -req -in "$d/lapi.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" \
+	    -CAcreateserial -days 2 -extfile "$d/ext" -out "$d/lapi.pem" \
+	    >/dev/null 2>&1 || fail "openssl: the LAPI's certificate"
+	LAPI_CA=$d/ca.pem
+	sed -i "s|^    listen_uri: .*|&\\n    tls:\\n      cert_file: $d/lapi.pem\\n      key_file: $d/lapi.key|" \
+	    "$LAPI_DIR/config.yaml"
+	# cscli, a client of it, trusts the CA through the system's store:
+	# it only skips the check, which the nodes never do.
+	sed -i 's|^    insecure_skip_verify: false|    insecure_skip_verify: true|' \
+	    "$LAPI_DIR/config.yaml"
+	LAPI_URL=https://${LAPI_LISTEN}
+	sed -i "s|^url:.*|url: $LAPI_URL/|" "$LAPI_DIR/local_api_credentials.yaml"
 }
 
 lapi_start() {

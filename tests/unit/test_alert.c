@@ -845,6 +845,25 @@ test_overrun_outage(void **state)
 	    "authentication backend outage? 25 failed logins from about 24 "
 	    "addresses in 1m with 0 successful (usually 2.0 failures); auth "
 	    "bans are held until it has been gone for 15m");
+
+	/* The cluster link (in the default events): down, then back. */
+	alerts_cluster(f.as, 1, "https://lapi.example.org:8080/x", 312 *
+	    CLOCK_US_PER_SEC, "pull: Couldn't connect to server", f.now);
+	drain(&f, 5000);
+	assert_string_equal(field(&f, "event"), "cluster-down");
+	assert_string_equal(field(&f, "severity"), "critical");
+	assert_string_equal(field(&f, "text"), "xmppguard@testhost: cluster "
+	    "link to https://lapi.example.org:8080/... down for 5m12s: pull: "
+	    "Couldn't connect to server; bans are still made and queued "
+	    "here, but none comes from the other nodes");
+	alerts_cluster(f.as, 0, "https://lapi.example.org:8080/x", 400 *
+	    CLOCK_US_PER_SEC, NULL, f.now);
+	drain(&f, 5000);
+	assert_string_equal(field(&f, "event"), "cluster-up");
+	assert_string_equal(field(&f, "severity"), "info");
+	assert_string_equal(field(&f, "text"), "xmppguard@testhost: cluster "
+	    "link to https://lapi.example.org:8080/... back after 6m40s "
+	    "down");
 	fix_stop(&f);
 }
 
