@@ -26,7 +26,7 @@ CC        ?= cc
 PKG_CONFIG ?= pkg-config
 
 LIBS_PC   := libnetfilter_conntrack libpcre2-8 sqlite3 libcurl libmnl \
-	libsystemd jansson libstrophe
+	libnftnl libsystemd jansson libstrophe
 STD_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
 	-Wstrict-prototypes -Wmissing-prototypes -Wpointer-arith -Wcast-qual \
 	-Wwrite-strings -Wformat=2 -Wno-format-nonliteral
@@ -40,6 +40,7 @@ DEB_libpcre2-8 := libpcre2-dev
 DEB_sqlite3    := libsqlite3-dev
 DEB_libcurl    := libcurl4-openssl-dev
 DEB_libmnl     := libmnl-dev
+DEB_libnftnl   := libnftnl-dev
 DEB_libsystemd := libsystemd-dev
 DEB_jansson    := libjansson-dev
 DEB_libstrophe := libstrophe-dev

@@ -34,12 +34,12 @@ set -eu
 
 BUILD_PKGS="build-essential pkg-config libnetfilter-conntrack-dev
 	libpcre2-dev libsqlite3-dev libcurl4-openssl-dev libmnl-dev
-	libsystemd-dev libjansson-dev libstrophe-dev"
+	libnftnl-dev libsystemd-dev libjansson-dev libstrophe-dev"
 RUNTIME_PKGS="nftables conntrack"
 PACKAGE_PKGS="dpkg-dev debhelper lintian fakeroot"
 TEST_PKGS="libcmocka-dev clang sqlite3 iproute2 procps python3 ipset
 	iptables util-linux libclang-rt-14-dev chromium hyperfine groff
-	systemd-journal-remote man-db systemd"
+	systemd-journal-remote man-db systemd strace"
 E2E_PKGS="prosody prosody-modules ejabberd python3-slixmpp openssl lua5.4
 	crowdsec curl"
 # Packages whose system service must not start: name:unit.
@@ -85,7 +85,7 @@ else
 	# Not Debian: only the build can be checked, by its libraries.
 	command -v pkg-config >/dev/null 2>&1 || missing=" pkg-config"
 	for pc in libnetfilter_conntrack libpcre2-8 sqlite3 libcurl libmnl \
-	    libsystemd jansson libstrophe; do
+	    libnftnl libsystemd jansson libstrophe; do
 		pkg-config --exists "$pc" 2>/dev/null || missing="$missing $pc"
 	done
 fi

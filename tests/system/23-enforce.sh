@@ -63,8 +63,10 @@ ns_spawn "$CLI" "$T/hold.log" "$XGLOAD" hold -d 192.0.2.1 -p 5222 -n 1 \
     -s "$BOT" --seconds 60
 hold=$NS_PID
 wait_for_line 'established=1 failed=0' "$T/hold.log"
+# The ban lands before the 12th connection: --timeout 1, so the churn is
+# back well within the 4 s ban.
 ns_exec "$CLI" "$XGLOAD" churn -d 192.0.2.1 -p 5222 -n 12 -s "$BOT" \
-    --seconds 10 > "$T/churn.out" 2>&1
+    --timeout 1 --seconds 10 > "$T/churn.out" 2>&1
 wait_until "$XG_WAIT" "$BOT is not in the ban set" out_has "$BOT" ban_set
 # While the ban (4 s) is in force: the bot cannot connect.
 connect "$BOT" && fail "the banned bot still connects"

@@ -1,0 +1,661 @@
+/*
+ * The nftables backend's ban path over netlink: set elements added,
+ * removed, flushed and listed by libnftnl messages on one netfilter
+ * socket, opened with the backend and kept (in the privileged helper when
+ * privilege separation is on), instead of one `nft` process a batch.
+ *
+ * A batch is built in one growing buffer: the batch-begin message, the
+ * element messages in the caller's order, the batch-end; it goes to the
+ * kernel in one sendmsg(2), which nfnetlink handles as one transaction
+ * (all or nothing) before the call returns.  Each message has its own
+ * sequence number, and a refused one comes back as an error carrying it:
+ * msgs[] maps it to the set, the verb and the operations the message held,
+ * so the cause names them (a message holds one element on the ban path,
+ * so that is the operation refused).  Only the last message asks for an
+ * acknowledgement: errors come whatever the flags, and its ack says the
+ * kernel has read the whole batch.
+ *
+ * An interval set holds a prefix as two elements: its first address, and
+ * the first address after it flagged as an interval end, none when the
+ * prefix reaches the top of the address space (nft flags that start as
+ * open in the element's user data, so `nft list` still prints a prefix:
+ * so do we).  The end carries no timeout: the kernel removes it with its
+ * start.  Listing does the reverse, pairing each start with the next end
+ * in key order; what is not a whole prefix is someone else's and skipped.
+ *
+ * Nothing here validates: the caller hands it validated struct fw_op and
+ * the set names of fw_nft.c; the table name was checked by fw_nft_check().
+ */
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netlink.h>
+
+#include <libmnl/libmnl.h>
+#include <libnftnl/common.h>
+#include <libnftnl/set.h>
+#include <libnftnl/udata.h>
+
+#include "addr.h"
+#include "clock.h"
+#include "fw_int.h"
+#include "fw_nftnl.h"
+#include "log.h"
+#include "xmalloc.h"
+
+/* Linux 6.3; older headers lack it (DESTROYTABLE is 26). */
+#ifndef NFT_MSG_DESTROYSETELEM
+#define NFT_MSG_DESTROYSETELEM	30
+#endif
+
+#define FW_NFTNL_ELEM_MAX	96	/* bytes of one element, at most */
+#define FW_NFTNL_RCVBUF		(1024 * 1024)
+#define FW_NFTNL_SNDBUF		(200 * 1024)	/* below the default's */
+#define FW_NFTNL_TIMEOUT_MS	5000	/* for the kernel's answer */
+#define FW_NFTNL_KEEP		(256 * 1024)	/* batch buffer kept */
+/*
+ * A dump's reads.  The kernel fills each answer up to about the largest
+ * read it has seen, and walks a hash set from its start for each (the
+ * elements already sent skipped), so listing 100,000 elements costs the
+ * square of their number over a read's: 300 reads of 32 kB took 0.7 s
+ * of kernel time, 180 of this 0.47 s.
+ */
+#define FW_NFTNL_DUMPBUF	(256 * 1024)
+
+/* One message of the batch being built, for the answers. */
+struct fw_nftnl_msg {
+	uint32_t		 seq;
+	enum fw_nftnl_verb	 verb;
+	const char		*set;		/* static: fw_nft.c's names */
+	struct prefix		 first;		/* its first element */
+	size_t			 n;		/* elements */
+};
+
+struct fw_nftnl {
+	struct mnl_socket	*nl;
+	uint32_t		 portid;
+	uint32_t		 seq;		/* the next message's */
+	uint32_t		 first;		/* the batch begin's */
+	char			 table[64];
+	char			*buf;		/* the batch */
+	size_t			 len, cap;
+	struct fw_nftnl_msg	*msgs;
+	size_t			 nmsgs, msgcap;
+	int			 sndbuf;	/* bytes asked for so far */
+};
+
+/* An element as listed, before starts and ends are paired. */
+struct fw_nftnl_item {
+	uint8_t		 key[16];
+	int		 end;		/* an interval end */
+	int64_t		 remaining;	/* us; 0: no timeout */
+};
+
+/* What fw_nftnl_list() collects. */
+struct fw_nftnl_dump {
+	struct fw_nftnl_item *v;
+	size_t		 n, cap;
+	size_t		 klen;		/* 4 or 16 */
+};
+
+static void	fw_nftnl_reserve(struct fw_nftnl *, size_t);
+static struct nlmsghdr *fw_nftnl_msg(struct fw_nftnl *, uint16_t,
+		    size_t, enum fw_nftnl_verb, const char *,
+		    const struct fw_op *const *, size_t);
+static int	fw_nftnl_end(const struct prefix *, uint8_t *);
+static void	fw_nftnl_elem(struct nftnl_set *, const struct prefix *,
+		    int, int64_t);
+static void	fw_nftnl_cause(const struct fw_nftnl *, uint32_t, int,
+		    char **);
+static int	fw_nftnl_dump_cb(const struct nlmsghdr *, void *);
+static int	fw_nftnl_item_cmp(const void *, const void *);
+static int	fw_nftnl_prefix(const uint8_t *, const uint8_t *, size_t,
+		    struct prefix *);
+static void	fw_nftnl_entries(struct fw_nftnl_dump *, int,
+		    struct fw_entry **, size_t *, size_t *);
+
+struct fw_nftnl *
+fw_nftnl_open(const char *table, char **cause)
+{
+	struct fw_nftnl	*fn;
+	struct timeval	 tv;
+	int		 one = 1, rcv = FW_NFTNL_RCVBUF;
+
+	fn = xcalloc(1, sizeof *fn);
+	snprintf(fn->table, sizeof fn->table, "%s", table);
+	if ((fn->nl = mnl_socket_open(NETLINK_NETFILTER)) == NULL ||
+	    mnl_socket_bind(fn->nl, 0, MNL_SOCKET_AUTOPID) == -1) {
+		*cause = xasprintf("netfilter socket: %s", strerror(errno));
+		fw_nftnl_close(fn);
+		return NULL;
+	}
+	fn->portid = mnl_socket_get_portid(fn->nl);
+	fn->seq = (uint32_t)clock_monotonic();
+	fn->sndbuf = FW_NFTNL_SNDBUF;
+	/* Errors without a copy of the refused message; room for many. */
+	(void)mnl_socket_setsockopt(fn->nl, NETLINK_CAP_ACK, &one,
+	    sizeof one);
+	if (setsockopt(mnl_socket_get_fd(fn->nl), SOL_SOCKET,
+	    SO_RCVBUFFORCE, &rcv, sizeof rcv) == -1)
+		(void)setsockopt(mnl_socket_get_fd(fn->nl), SOL_SOCKET,
+		    SO_RCVBUF, &rcv, sizeof rcv);
+	tv.tv_sec = FW_NFTNL_TIMEOUT_MS / 1000;
+	tv.tv_usec = 0;
+	(void)setsockopt(mnl_socket_get_fd(fn->nl), SOL_SOCKET, SO_RCVTIMEO,
+	    &tv, sizeof tv);
+	return fn;
+}
+
+void
+fw_nftnl_close(struct fw_nftnl *fn)
+{
+	if (fn == NULL)
+		return;
+	if (fn->nl != NULL)
+		mnl_socket_close(fn->nl);
+	free(fn->buf);
+	free(fn->msgs);
+	free(fn);
+}
+
+/* Room for more bytes at the end of the batch. */
+static void
+fw_nftnl_reserve(struct fw_nftnl *fn, size_t more)
+{
+	size_t	 need = fn->len + more;
+
+	if (need <= fn->cap)
+		return;
+	if (need < 2 * fn->cap)
+		need = 2 * fn->cap;
+	fn->buf = xreallocarray(fn->buf, need, 1);
+	memset(fn->buf + fn->cap, 0, need - fn->cap);
+	fn->cap = need;
+}
+
+/* A new message at the end of the batch, noted in msgs; room for size. */
+static struct nlmsghdr *
+fw_nftnl_msg(struct fw_nftnl *fn, uint16_t type, size_t size,
+    enum fw_nftnl_verb verb, const char *set, const struct fw_op *const *v,
+    size_t n)
+{
+	struct fw_nftnl_msg	*m;
+
+	if (fn->len == 0) {
+		fw_nftnl_reserve(fn, MNL_NLMSG_HDRLEN * 2);
+		fn->first = fn->seq;
+		fn->len = nftnl_batch_begin(fn->buf, fn->seq++)->nlmsg_len;
+	}
+	/* The batch end needs room too. */
+	fw_nftnl_reserve(fn, size + 256 + MNL_NLMSG_HDRLEN * 2);
+	if (fn->nmsgs == fn->msgcap) {
+		fn->msgcap = fn->msgcap ? fn->msgcap * 2 : 16;
+		fn->msgs = xreallocarray(fn->msgs, fn->msgcap,
+		    sizeof *fn->msgs);
+	}
+	m = &fn->msgs[fn->nmsgs++];
+	m->seq = fn->seq++;
+	m->verb = verb;
+	m->set = set;
+	if (n > 0)
+		m->first = v[0]->prefix;
+	m->n = n;
+	return nftnl_nlmsg_build_hdr(fn->buf + fn->len, type, NFPROTO_INET,
+	    type == NFT_MSG_NEWSETELEM ? NLM_F_CREATE : 0, m->seq);
+}
+
+/*
+ * The first address after p into end (its key): 0, or 1 if p reaches the
+ * top of the address space (there is none).
+ */
+static int
+fw_nftnl_end(const struct prefix *p, uint8_t *end)
+{
+	int	 w = addr_maxlen(&p->addr), i, carry;
+
+	memcpy(end, p->addr.bytes, (size_t)w / 8);
+	if (p->len == 0)
+		return 1;
+	/* Add 1 at bit len - 1 (from the top), carrying upward. */
+	i = (p->len - 1) / 8;
+	carry = (end[i] + (0x80 >> ((p->len - 1) % 8))) > 0xff;
+	end[i] = (uint8_t)(end[i] + (0x80 >> ((p->len - 1) % 8)));
+	while (carry && i-- > 0) {
+		carry = end[i] == 0xff;
+		end[i]++;
+	}
+	return carry;
+}
+
+/* p's element (two for an interval set) into s; timeout in seconds, 0:
+ * none. */
+static void
+fw_nftnl_elem(struct nftnl_set *s, const struct prefix *p, int interval,
+    int64_t timeout)
+{
+	/* NFTNL_UDATA_SET_ELEM_FLAGS, 4 bytes, NFTNL_SET_ELEM_F_INTERVAL_OPEN:
+	 * what nft writes on a start with no end. */
+	static const uint8_t	 open[] = { NFTNL_UDATA_SET_ELEM_FLAGS, 4,
+				    NFTNL_SET_ELEM_F_INTERVAL_OPEN, 0, 0, 0 };
+	struct nftnl_set_elem	*e;
+	uint8_t			 end[16];
+	uint32_t		 klen = (uint32_t)addr_maxlen(&p->addr) / 8;
+	int			 top = 0;
+
+	if (interval)
+		top = fw_nftnl_end(p, end);
+	if ((e = nftnl_set_elem_alloc()) == NULL)
+		fatal("nftnl_set_elem_alloc");
+	nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, p->addr.bytes, klen);
+	if (timeout > 0)
+		nftnl_set_elem_set_u64(e, NFTNL_SET_ELEM_TIMEOUT,
+		    (uint64_t)timeout * 1000);
+	if (interval && top)
+		nftnl_set_elem_set(e, NFTNL_SET_ELEM_USERDATA, open,
+		    sizeof open);
+	nftnl_set_elem_add(s, e);
+	if (!interval || top)
+		return;
+	if ((e = nftnl_set_elem_alloc()) == NULL)
+		fatal("nftnl_set_elem_alloc");
+	nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, end, klen);
+	nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_FLAGS,
+	    NFT_SET_ELEM_INTERVAL_END);
+	nftnl_set_elem_add(s, e);
+}
+
+void
+fw_nftnl_elems(struct fw_nftnl *fn, enum fw_nftnl_verb verb,
+    const char *set, int interval, const struct fw_op *const *v, size_t n,
+    size_t per, int64_t timeout)
+{
+	static const uint16_t	 types[] = {
+		[FW_NFTNL_ADD] = NFT_MSG_NEWSETELEM,
+		[FW_NFTNL_DELETE] = NFT_MSG_DELSETELEM,
+		[FW_NFTNL_DESTROY] = NFT_MSG_DESTROYSETELEM,
+		[FW_NFTNL_FLUSH] = NFT_MSG_DELSETELEM
+	};
+	struct nlmsghdr		*nlh;
+	struct nftnl_set	*s;
+	size_t			 i, j, k;
+	int64_t			 t;
+
+	if (verb == FW_NFTNL_FLUSH) {
+		nlh = fw_nftnl_msg(fn, types[verb], 256, verb, set, NULL, 0);
+		mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, fn->table);
+		mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, set);
+		fn->len += nlh->nlmsg_len;
+		return;
+	}
+	if (per == 0)
+		per = 1;
+	if (per > FW_NFTNL_PER_MAX)
+		per = FW_NFTNL_PER_MAX;
+	for (i = 0; i < n; i += k) {
+		k = n - i < per ? n - i : per;
+		if ((s = nftnl_set_alloc()) == NULL)
+			fatal("nftnl_set_alloc");
+		nftnl_set_set_str(s, NFTNL_SET_TABLE, fn->table);
+		nftnl_set_set_str(s, NFTNL_SET_NAME, set);
+		nlh = fw_nftnl_msg(fn, types[verb], k * FW_NFTNL_ELEM_MAX,
+		    verb, set, v + i, k);
+		for (j = i; j < i + k; j++) {
+			if (timeout == -1)
+				t = fw_nft_seconds(v[j]->duration);
+			else
+				t = timeout;
+			fw_nftnl_elem(s, &v[j]->prefix, interval,
+			    verb == FW_NFTNL_ADD ? t : 0);
+		}
+		nftnl_set_elems_nlmsg_build_payload(nlh, s);
+		fn->len += nlh->nlmsg_len;
+		nftnl_set_free(s);
+	}
+}
+
+const void *
+fw_nftnl_batch(const struct fw_nftnl *fn, size_t *len)
+{
+	*len = fn->len;
+	return fn->buf;
+}
+
+int
+fw_nftnl_empty(const struct fw_nftnl *fn)
+{
+	return fn->nmsgs == 0;
+}
+
+/* The cause of a refusal: the message's verb, set and elements. */
+static void
+fw_nftnl_cause(const struct fw_nftnl *fn, uint32_t seq, int err,
+    char **cause)
+{
+	static const char *const verbs[] = {
+		[FW_NFTNL_ADD] = "add",
+		[FW_NFTNL_DELETE] = "delete",
+		[FW_NFTNL_DESTROY] = "destroy",
+		[FW_NFTNL_FLUSH] = "flush"
+	};
+	const struct fw_nftnl_msg *m = NULL;
+	char		 a[ADDR_PREFIX_STRLEN];
+	size_t		 i;
+
+	for (i = 0; i < fn->nmsgs; i++)
+		if (fn->msgs[i].seq == seq)
+			m = &fn->msgs[i];
+	if (m == NULL) {
+		*cause = xasprintf("nftables: batch refused: %s",
+		    strerror(err));
+		return;
+	}
+	if (m->n == 0) {
+		*cause = xasprintf("nftables: %s set inet %s %s: %s",
+		    verbs[m->verb], fn->table, m->set, strerror(err));
+		return;
+	}
+	addr_prefix_ntop(&m->first, a, sizeof a);
+	*cause = xasprintf("nftables: %s element inet %s %s { %s%s }: %s",
+	    verbs[m->verb], fn->table, m->set, a, m->n > 1 ? ", ..." : "",
+	    strerror(err));
+}
+
+int
+fw_nftnl_commit(struct fw_nftnl *fn, char **cause)
+{
+	char			 rbuf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr		*nlh;
+	const struct nlmsgerr	*e;
+	uint32_t		 last, bad = 0;
+	ssize_t			 r;
+	int			 sz, err = 0, done = 0, rc = 0, flags = 0;
+
+	if (fn->nmsgs == 0)
+		return 0;
+	/* The last message asks for the ack that ends the answers. */
+	last = fn->msgs[fn->nmsgs - 1].seq;
+	for (nlh = (struct nlmsghdr *)(void *)fn->buf;
+	    mnl_nlmsg_ok(nlh, (int)((char *)fn->buf + fn->len - (char *)nlh));
+	    nlh = mnl_nlmsg_next(nlh, &sz))
+		if (nlh->nlmsg_seq == last)
+			nlh->nlmsg_flags |= NLM_F_ACK;
+	nftnl_batch_end(fn->buf + fn->len, fn->seq++);
+	fn->len += ((struct nlmsghdr *)(void *)(fn->buf + fn->len))->nlmsg_len;
+	/* The whole batch is one datagram: the send buffer must hold it. */
+	if ((size_t)fn->sndbuf < fn->len) {
+		sz = (int)fn->len;
+		if (setsockopt(mnl_socket_get_fd(fn->nl), SOL_SOCKET,
+		    SO_SNDBUFFORCE, &sz, sizeof sz) == -1)
+			(void)setsockopt(mnl_socket_get_fd(fn->nl), SOL_SOCKET,
+			    SO_SNDBUF, &sz, sizeof sz);
+		fn->sndbuf = sz;
+	}
+	if (mnl_socket_sendto(fn->nl, fn->buf, fn->len) != (ssize_t)fn->len) {
+		*cause = xasprintf("nftables: netlink send: %s",
+		    strerror(errno));
+		rc = -2;
+		goto out;
+	}
+	/* nfnetlink handled the batch within sendmsg: every answer is
+	 * queued; after a refusal, take what is left without waiting. */
+	while (!done) {
+		r = recv(mnl_socket_get_fd(fn->nl), rbuf, sizeof rbuf, flags);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1 && err != 0)
+			break;
+		if (r <= 0) {
+			*cause = xasprintf("nftables: netlink answer: %s",
+			    r == 0 ? "none" : strerror(errno));
+			rc = -2;
+			goto out;
+		}
+		sz = (int)r;
+		for (nlh = (struct nlmsghdr *)(void *)rbuf;
+		    mnl_nlmsg_ok(nlh, sz); nlh = mnl_nlmsg_next(nlh, &sz)) {
+			/* Not of this batch: left by one that timed out. */
+			if (nlh->nlmsg_type != NLMSG_ERROR ||
+			    nlh->nlmsg_seq - fn->first > last - fn->first)
+				continue;
+			e = mnl_nlmsg_get_payload(nlh);
+			if (e->error != 0 && err == 0) {
+				err = -e->error;
+				bad = nlh->nlmsg_seq;
+				flags = MSG_DONTWAIT;
+			}
+			if (nlh->nlmsg_seq == last && err == 0)
+				done = 1;
+		}
+	}
+	if (err != 0) {
+		fw_nftnl_cause(fn, bad, err, cause);
+		rc = -1;
+	}
+out:
+	fn->len = 0;
+	fn->nmsgs = 0;
+	/* A restore's buffer (100,000 bans: 10 MB) is not kept for the
+	 * ban path's few hundred bytes. */
+	if (fn->cap > FW_NFTNL_KEEP) {
+		free(fn->buf);
+		free(fn->msgs);
+		fn->buf = NULL;
+		fn->msgs = NULL;
+		fn->cap = fn->msgcap = 0;
+	}
+	return rc;
+}
+
+/* Collects a dump message's elements. */
+static int
+fw_nftnl_dump_cb(const struct nlmsghdr *nlh, void *arg)
+{
+	struct fw_nftnl_dump	*d = arg;
+	struct nftnl_set	*s;
+	struct nftnl_set_elems_iter *it;
+	struct nftnl_set_elem	*e;
+	struct fw_nftnl_item	*x;
+	const void		*key;
+	uint32_t		 klen;
+
+	if ((s = nftnl_set_alloc()) == NULL)
+		fatal("nftnl_set_alloc");
+	if (nftnl_set_elems_nlmsg_parse(nlh, s) == -1) {
+		nftnl_set_free(s);
+		return MNL_CB_ERROR;
+	}
+	if ((it = nftnl_set_elems_iter_create(s)) == NULL)
+		fatal("nftnl_set_elems_iter_create");
+	while ((e = nftnl_set_elems_iter_next(it)) != NULL) {
+		key = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &klen);
+		if (key == NULL || klen != d->klen)
+			continue;
+		if (d->n == d->cap) {
+			d->cap = d->cap ? d->cap * 2 : 256;
+			d->v = xreallocarray(d->v, d->cap, sizeof *d->v);
+		}
+		x = &d->v[d->n++];
+		memset(x, 0, sizeof *x);
+		memcpy(x->key, key, klen);
+		x->end = nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_FLAGS) &&
+		    (nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_FLAGS) &
+		    NFT_SET_ELEM_INTERVAL_END);
+		/* ms left; an element in its last ms is still there: 1 us,
+		 * rather than "no timeout". */
+		if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_EXPIRATION))
+			x->remaining = (int64_t)nftnl_set_elem_get_u64(e,
+			    NFTNL_SET_ELEM_EXPIRATION) * 1000;
+		if (x->remaining == 0 && (nftnl_set_elem_is_set(e,
+		    NFTNL_SET_ELEM_TIMEOUT) || nftnl_set_elem_is_set(e,
+		    NFTNL_SET_ELEM_EXPIRATION)))
+			x->remaining = 1;
+	}
+	nftnl_set_elems_iter_destroy(it);
+	nftnl_set_free(s);
+	return MNL_CB_OK;
+}
+
+/* Key order; an end before a start of the same key (a range ends where
+ * the next begins). */
+static int
+fw_nftnl_item_cmp(const void *a, const void *b)
+{
+	const struct fw_nftnl_item *x = a, *y = b;
+	int			 r;
+
+	if ((r = memcmp(x->key, y->key, sizeof x->key)) != 0)
+		return r;
+	return y->end - x->end;
+}
+
+/*
+ * The prefix of the range [start, end) of klen-byte keys (end NULL: to
+ * the top) into p: 0, or -1 if it is no prefix.
+ */
+static int
+fw_nftnl_prefix(const uint8_t *start, const uint8_t *end, size_t klen,
+    struct prefix *p)
+{
+	uint8_t		 d[16];
+	struct prefix	 m;
+	int		 i, borrow = 0, bit = -1, len;
+
+	/* d = end - start, modulo 2^(8 klen): a power of two for a prefix. */
+	for (i = (int)klen - 1; i >= 0; i--) {
+		int	 x = (end != NULL ? end[i] : 0) - start[i] - borrow;
+
+		borrow = x < 0;
+		d[i] = (uint8_t)(x + (borrow ? 256 : 0));
+	}
+	for (i = 0; i < (int)klen; i++) {
+		if (d[i] == 0)
+			continue;
+		if ((d[i] & (d[i] - 1)) != 0 || bit != -1)
+			return -1;
+		bit = i * 8 + (7 - __builtin_ctz(d[i]));
+	}
+	/* d is 2^(8 klen - 1 - bit): the prefix is bit + 1 long; all zero
+	 * (a wrap) is the whole space. */
+	len = bit == -1 ? 0 : bit + 1;
+	memset(&p->addr, 0, sizeof p->addr);
+	if (klen == 4)
+		addr_from_v4(&p->addr, start);
+	else
+		addr_from_v6(&p->addr, start);
+	if (addr_maxlen(&p->addr) != (int)klen * 8)
+		return -1;	/* ::ffff:a.b.c.d in an IPv6 set: not ours */
+	addr_mask(&p->addr, len, &m);
+	if (!addr_eq(&m.addr, &p->addr))
+		return -1;
+	p->len = (uint8_t)len;
+	return 0;
+}
+
+/*
+ * The listed elements as entries appended to *v: in a hash set each is a
+ * host; in an interval set each start is paired with the next end in key
+ * order (none: to the top), what makes no prefix skipped.
+ */
+static void
+fw_nftnl_entries(struct fw_nftnl_dump *d, int interval, struct fw_entry **v,
+    size_t *n, size_t *cap)
+{
+	const struct fw_nftnl_item *start = NULL;
+	struct fw_entry	 e;
+	size_t		 i;
+
+	if (interval)
+		qsort(d->v, d->n, sizeof *d->v, fw_nftnl_item_cmp);
+	for (i = 0; i <= d->n; i++) {
+		memset(&e, 0, sizeof e);
+		if (!interval && i < d->n) {
+			if (d->klen == 4)
+				addr_from_v4(&e.prefix.addr, d->v[i].key);
+			else
+				addr_from_v6(&e.prefix.addr, d->v[i].key);
+			if (addr_maxlen(&e.prefix.addr) != (int)d->klen * 8)
+				continue;
+			e.prefix.len = (uint8_t)(d->klen * 8);
+			e.remaining = d->v[i].remaining;
+		} else if (interval && i < d->n && !d->v[i].end) {
+			/* Kept for its end; a start before it that had
+			 * none was not the last, so no prefix of ours. */
+			start = &d->v[i];
+			continue;
+		} else if (interval && start != NULL) {
+			if (fw_nftnl_prefix(start->key, i < d->n ?
+			    d->v[i].key : NULL, d->klen, &e.prefix) == -1) {
+				start = NULL;
+				continue;
+			}
+			e.remaining = start->remaining;
+			start = NULL;
+		} else
+			continue;
+		if (*n == *cap) {
+			*cap = *cap ? *cap * 2 : 256;
+			*v = xreallocarray(*v, *cap, sizeof **v);
+		}
+		(*v)[(*n)++] = e;
+	}
+}
+
+int
+fw_nftnl_list(struct fw_nftnl *fn, const char *set, int interval,
+    struct fw_entry **v, size_t *n, size_t *cap, char **cause)
+{
+	char			*buf;
+	struct fw_nftnl_dump	 d;
+	struct nftnl_set	*s;
+	struct nlmsghdr		*nlh;
+	uint32_t		 seq = fn->seq++;
+	ssize_t			 r;
+	int			 cb = MNL_CB_OK, err = 0;
+
+	memset(&d, 0, sizeof d);
+	d.klen = set[strlen(set) - 1] == '6' ? 16 : 4;
+	buf = xmalloc(FW_NFTNL_DUMPBUF);
+	if ((s = nftnl_set_alloc()) == NULL)
+		fatal("nftnl_set_alloc");
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, fn->table);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, set);
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSETELEM, NFPROTO_INET,
+	    NLM_F_DUMP, seq);
+	nftnl_set_elems_nlmsg_build_payload(nlh, s);
+	nftnl_set_free(s);
+	if (mnl_socket_sendto(fn->nl, nlh, nlh->nlmsg_len) == -1) {
+		*cause = xasprintf("nftables: list set inet %s %s: %s",
+		    fn->table, set, strerror(errno));
+		free(buf);
+		return -1;
+	}
+	while (cb > MNL_CB_STOP) {
+		r = mnl_socket_recvfrom(fn->nl, buf, FW_NFTNL_DUMPBUF);
+		if (r <= 0) {
+			cb = MNL_CB_ERROR;
+			err = r == 0 ? EPIPE : errno;
+			break;
+		}
+		if ((cb = mnl_cb_run(buf, (size_t)r, seq, fn->portid,
+		    fw_nftnl_dump_cb, &d)) == MNL_CB_ERROR)
+			err = errno;
+	}
+	free(buf);
+	if (cb == MNL_CB_ERROR) {
+		*cause = xasprintf("nftables: list set inet %s %s: %s",
+		    fn->table, set, strerror(err));
+		free(d.v);
+		return -1;
+	}
+	fw_nftnl_entries(&d, interval, v, n, cap);
+	free(d.v);
+	return 0;
+}
