@@ -333,13 +333,13 @@ conf_fmt_karma(const struct conf_karma *k, char *buf, size_t size)
 
 const char *const conf_alert_event_names[] = {
 	"ban", "unban", "escalation", "expire", "overrun", "auth-outage",
-	"start", "stop", "store-error", NULL
+	"start", "stop", "store-error", "peer", NULL
 };
 const char *const conf_severity_names[] = {
 	"info", "warning", "critical", NULL
 };
 
-_Static_assert(CONF_AEV_MAX == 9 && CONF_AEV_STORE_ERROR == 8 &&
+_Static_assert(CONF_AEV_MAX == 10 && CONF_AEV_PEER == 9 &&
     CONF_SEV_CRITICAL == 2, "the names tables follow the enums");
 
 int

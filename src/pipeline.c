@@ -42,6 +42,8 @@ struct pipeline {
 	struct outage		*outage;
 	verdict_cb		 verdict_cb;
 	void			*verdict_arg;
+	verdict_cb		 peer_cb;
+	void			*peer_arg;
 	int			 corroborate;
 	struct pipeline_proxy	*proxy;		/* conf->nproxies */
 	int			 nproxy;
@@ -115,6 +117,13 @@ pipeline_set_verdict_cb(struct pipeline *p, verdict_cb cb,
 }
 
 void
+pipeline_set_peer_cb(struct pipeline *p, verdict_cb cb, void *arg)
+{
+	p->peer_cb = cb;
+	p->peer_arg = arg;
+}
+
+void
 pipeline_set_corroborate(struct pipeline *p, int on)
 {
 	p->corroborate = on;
@@ -142,7 +151,7 @@ pipeline_verdict(const struct verdict *tv, void *arg)
 	/* One line per verdict, address first so it greps well; the reason
 	 * is ours (numbers and configured names), not attacker text. */
 	log_info("verdict: %s %s%s", addr_prefix_ntop(&v->prefix, pfx,
-	    sizeof(pfx)), v->reason, v->allowlisted ?
+	    sizeof(pfx)), v->reason, v->peer ? "" : v->allowlisted ?
 	    " (allowlisted: not enforced)" : v->held ?
 	    " (held: auth backend outage)" : "");
 	if (p->store != NULL)
@@ -150,6 +159,9 @@ pipeline_verdict(const struct verdict *tv, void *arg)
 	rollup_verdict(p->rollup, v, p->store);
 	if (p->verdict_cb != NULL)
 		p->verdict_cb(v, p->verdict_arg);
+	/* Not banned (allowlisted): told instead. */
+	if (v->peer && p->peer_cb != NULL)
+		p->peer_cb(v, p->peer_arg);
 }
 
 /* Warns once, loudly, when the outage shape appears, and when it ends. */

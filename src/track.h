@@ -34,6 +34,8 @@ struct track_stats {
 					 * address, no service or no slot */
 	uint64_t	 verdicts;
 	uint64_t	 entry_bytes;	/* memory per entry */
+	uint64_t	 account_sets_taken;	/* account sets taken back from
+					 * an entry, the pool being full */
 };
 
 /* A snapshot of one entry, for status and reports ("who is near a limit"). */
