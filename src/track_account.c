@@ -30,11 +30,12 @@
  * Registrations.  An account registered within the window is not an
  * established one: a throwaway account registered and then logged in
  * raises nothing.  The registrations of every address are remembered in
- * one direct-mapped table of TRACK_REGISTERED hashes with their time, so
+ * one table of TRACK_REGISTERED hashes with their time, so
  * an account registered from one address and used from another is known
- * too.  At the bound, a registration overwrites the one whose hash shares
- * its slot, and the account overwritten may then count as established:
- * account_max still bounds what that buys.
+ * too.  The table is set-associative, TRACK_REGISTERED_WAYS slots per
+ * bucket chosen by the hash.  At the bound, a registration overwrites the
+ * oldest of its bucket, and the account overwritten may then count as
+ * established: account_max still bounds what that buys.
  *
  * Pure, as the rest of the tracker: the present is the time of the event.
  */
@@ -183,11 +184,22 @@ track_account_add(struct track *t, uint32_t i, uint32_t hash, int64_t now)
 void
 track_account_register(struct track *t, uint32_t hash, int64_t now)
 {
-	struct track_registered	*r;
+	struct track_registered	*b, *r;
+	uint32_t		 k;
 
 	if (track_account_alloc(t) == -1)
 		return;
-	r = &t->reg[hash % TRACK_REGISTERED];
+	b = &t->reg[hash % (TRACK_REGISTERED / TRACK_REGISTERED_WAYS) *
+	    TRACK_REGISTERED_WAYS];
+	r = b;
+	for (k = 0; k < TRACK_REGISTERED_WAYS; k++) {
+		if (b[k].hash == hash) {
+			r = &b[k];
+			break;
+		}
+		if (b[k].sec < r->sec)
+			r = &b[k];	/* the oldest, or a free one */
+	}
 	r->hash = hash;
 	r->sec = track_sec(now);
 }
@@ -197,9 +209,16 @@ static int
 track_account_registered(const struct track *t, uint32_t hash,
     uint32_t since)
 {
-	const struct track_registered	*r = &t->reg[hash % TRACK_REGISTERED];
+	const struct track_registered	*b;
+	uint32_t			 k;
 
-	return r->hash == hash && r->sec >= since;
+	b = &t->reg[hash % (TRACK_REGISTERED / TRACK_REGISTERED_WAYS) *
+	    TRACK_REGISTERED_WAYS];
+	for (k = 0; k < TRACK_REGISTERED_WAYS; k++) {
+		if (b[k].hash == hash)
+			return b[k].sec >= since;
+	}
+	return 0;
 }
 
 uint32_t

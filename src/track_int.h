@@ -38,6 +38,7 @@
 #define TRACK_ACCOUNT_SETS_MIN	16
 #define TRACK_ACCOUNT_SETS_MAX	4096
 #define TRACK_REGISTERED	4096	/* registrations remembered */
+#define TRACK_REGISTERED_WAYS	8	/* slots per bucket */
 
 /* The two eviction lists. */
 #define TRACK_PROBATION		0
