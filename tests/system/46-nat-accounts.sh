@@ -77,17 +77,19 @@ ns_xg_start "$T/xg.log" "$T/xg.conf"
 xg=$NS_PID
 
 # 1. The NAT: 40 connections (base limit 20), each logging in, as user1
-# to user20 twice over.  Each line is written once its connection is
-# over, as the server would, and waited for (so conntrack's events come
-# first, and corroborate it).
-i=1
-while [ $i -le 40 ]; do
-	connect $NAT 1
-	opened $i
-	login "user$(( (i - 1) % 20 + 1 ))" $NAT
-	wait_until "$XG_WAIT" "login $i not read" \
+# to user20 twice over, five at a time: the connections, then (once the
+# daemon has seen them open, so that they corroborate the lines) the
+# server's lines for their logins.
+i=0
+while [ $i -lt 40 ]; do
+	connect $NAT 5
+	opened $((i + 5))
+	for k in 1 2 3 4 5; do
+		login "user$(( (i + k - 1) % 20 + 1 ))" $NAT
+	done
+	i=$((i + 5))
+	wait_until "$XG_WAIT" "logins not read" \
 	    out_eq $i status_field 's["logs"][0]["events"]'
-	i=$((i + 1))
 done
 out_eq 0 status_field 's["uncorroborated"]' ||
     fail "logins from the NAT were not corroborated"
