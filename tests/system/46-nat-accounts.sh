@@ -5,6 +5,8 @@
 # verdict, its /24 neither.  A bot at the same rate that never logs in is
 # judged and banned at the base limit (its /24 too, by the network's).  The NAT going on without logins is
 # judged past its raised budget, and the reason says which applied.
+# Replay, on a generated hour with a 150-account NAT, judges by the same
+# budgets.
 . "$TOP/tests/system/lib.sh"
 . "$TOP/tests/system/netns.sh"
 
@@ -117,4 +119,76 @@ ns_stop "$xg" || fail "the daemon did not stop cleanly"
 # The logins are in the store with their users.
 users=$(sqlite3 "$T/xg.db" "SELECT count(DISTINCT user) FROM events WHERE kind = 'auth_ok' AND addr = '$NAT'")
 [ "$users" = 20 ] || fail "20 accounts expected in the store, found $users"
+
+# 4. Replay goes through the same budgets: the issue's hour, written as
+# conntrack -E -o timestamp,extended,id and ejabberd 23.01 print them.  A
+# NAT of 150 accounts logging in four times an hour (600 connections of
+# five minutes, 50 at once), ten ordinary clients in its /24, and a bot at
+# the NAT's rate that never logs in; built-in limits.  Only the bot and
+# its /24 are judged (without account-aware limits the NAT got 270).
+mkdir -p "$T/hour"
+python3 - "$T/hour" <<'GEN' || fail "the hour's generator failed"
+"""One hour: a 150-account NAT, ten ordinary clients, a churn bot."""
+import sys, random
+out = sys.argv[1]
+START = 1795946400          # 2026-11-29 10:00:00 UTC
+SRV = "192.0.2.1"
+rng = random.Random(17)
+ct, log = [], []
+seq = [0]
+def add(lst, t, s):
+    seq[0] += 1
+    lst.append((t, seq[0], s))
+def ts(t):
+    return "[%d.%06d]" % (t // 1000000, t % 1000000)
+def stamp(t):
+    import time
+    s, f = divmod(t, 1000000)
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(s)) + ".%06d+00:00" % f
+cid = [1000]
+def conn(addr, t, dur, user=None):
+    cid[0] += 1
+    sport = 20000 + cid[0] % 40000
+    o = "src=%s dst=%s sport=%d dport=5222" % (addr, SRV, sport)
+    r = "src=%s dst=%s sport=5222 dport=%d" % (SRV, addr, sport)
+    h = "ipv4     2 tcp      6"
+    i = cid[0]
+    add(ct, t, "%s\t    [NEW] %s 120 SYN_SENT %s [UNREPLIED] %s id=%d" % (ts(t), h, o, r, i))
+    add(ct, t + 40, "%s\t [UPDATE] %s 60 SYN_RECV %s %s id=%d" % (ts(t + 40), h, o, r, i))
+    add(ct, t + 85, "%s\t [UPDATE] %s 432000 ESTABLISHED %s %s [ASSURED] id=%d" % (ts(t + 85), h, o, r, i))
+    if user is not None:
+        tl = t + 300000
+        add(log, tl, "%s [info] <0.%d.0>@ejabberd_c2s:process_auth_result/3:272 (tls|<0.%d.0>) Accepted c2s SCRAM-SHA-1 authentication for %s@example.org by mnesia backend from ::ffff:%s" % (stamp(tl), i, i, user, addr))
+    e = t + dur
+    add(ct, e, "%s\t [UPDATE] %s 120 FIN_WAIT %s %s [ASSURED] id=%d" % (ts(e), h, o, r, i))
+    d = e + 1000000
+    add(ct, d, "%s\t[DESTROY] %s TIME_WAIT %s packets=10 bytes=2000 %s packets=10 bytes=3000 [ASSURED] delta-time=%d id=%d" % (ts(d), h, o, r, dur // 1000000 + 1, i))
+H = 3600 * 1000000
+base = START * 1000000
+# The NAT: 150 accounts, four logins an hour each, five minutes each.
+for k in range(600):
+    conn("198.51.100.10", base + k * 6 * 1000000 + rng.randrange(0, 1000000), 300 * 1000000, "user%d" % (k % 150))
+# Ordinary clients in the NAT's /24 and elsewhere.
+for a in range(20, 30):
+    for k in range(4):
+        conn("198.51.100.%d" % a, base + rng.randrange(0, H - 600 * 1000000), 600 * 1000000, "client%d" % a)
+# The bot: the same rate, no login.
+for k in range(600):
+    conn("203.0.113.9", base + k * 6 * 1000000 + 500000, 2 * 1000000)
+with open(out + "/ct.txt", "w") as f:
+    for _, _, s in sorted(ct):
+        f.write(s + "\n")
+with open(out + "/ej.log", "w") as f:
+    for _, _, s in sorted(log):
+        f.write(s + "\n")
+GEN
+: > "$T/empty.conf"
+TZ=UTC "$XG" replay -c "$T/empty.conf" --conntrack "$T/hour/ct.txt" \
+    --log ejabberd="$T/hour/ej.log" >"$T/hour/out" 2>"$T/hour/err" ||
+    fail "replay: $(cat "$T/hour/err")"
+expect_grep ' 0 uncorroborated$' "$T/hour/err"
+expect_grep '^[^ ]* 203\.0\.113\.9/32 churn: 121 new c2s connections in 1h (limit 120)$' \
+    "$T/hour/out"
+! grep -q ' 198\.51\.100\.' "$T/hour/out" ||
+    fail "replay judged the NAT or its clients: $(grep ' 198\.51\.100\.' "$T/hour/out" | head -3)"
 exit 0
