@@ -640,10 +640,6 @@ track_log(struct track *t, const struct conf *conf, const struct event *ev,
 static void
 track_login(struct track *t, const struct conf *conf, const struct event *ev)
 {
-	struct prefix	host, net;
-	uint32_t	hi, ni, h;
-	int		netlen;
-
 	if ((ev->addr.family != AF_INET && ev->addr.family != AF_INET6) ||
 	    addr_is_unspecified(&ev->addr) || ev->user == NULL ||
 	    ev->user[0] == '\0') {
@@ -651,19 +647,7 @@ track_login(struct track *t, const struct conf *conf, const struct event *ev)
 		return;
 	}
 	t->stats.events++;
-	h = track_account_hash(t, ev->user);
-	addr_mask(&ev->addr, addr_maxlen(&ev->addr), &host);
-	hi = track_get(t, &host, ev->time, TRACK_NIL);
-	track_protect(t, hi);
-	track_account_add(t, hi, h, ev->time);
-	netlen = ev->addr.family == AF_INET ? conf->track_prefix4 :
-	    conf->track_prefix6;
-	if (netlen > 0 && netlen < addr_maxlen(&ev->addr)) {
-		addr_mask(&ev->addr, netlen, &net);
-		ni = track_get(t, &net, ev->time, hi);
-		track_protect(t, ni);
-		track_account_add(t, ni, h, ev->time);
-	}
+	track_account_login(t, conf, ev);
 }
 
 /* A remote server authenticated its stream from this host. */

@@ -94,6 +94,8 @@ void		 track_get_stats(const struct track *, struct track_stats *);
 #define TRACK_REBUILD_CONNS	0x1
 #define TRACK_REBUILD_AUTH	0x2
 #define TRACK_REBUILD_REGISTER	0x4
+#define TRACK_REBUILD_ACCOUNTS	0x8	/* AUTH_OK: at start only (a set
+					 * keeps its accounts at a reload) */
 unsigned int	 track_rebuild_begin(struct track *, const struct conf *,
 		    int64_t now);
 void		 track_rebuild_event(struct track *, const struct conf *,

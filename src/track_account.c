@@ -39,10 +39,15 @@
  *
  * Pure, as the rest of the tracker: the present is the time of the event.
  */
+#include <sys/socket.h>
+
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "addr.h"
+#include "conf.h"
+#include "event.h"
 #include "siphash.h"
 #include "track.h"
 #include "track_int.h"
@@ -219,6 +224,28 @@ track_account_registered(const struct track *t, uint32_t hash,
 			return b[k].sec >= since;
 	}
 	return 0;
+}
+
+void
+track_account_login(struct track *t, const struct conf *conf,
+    const struct event *ev)
+{
+	struct prefix	host, net;
+	uint32_t	hi, h = track_account_hash(t, ev->user);
+	int		netlen;
+
+	addr_mask(&ev->addr, addr_maxlen(&ev->addr), &host);
+	hi = track_get(t, &host, ev->time, TRACK_NIL);
+	track_protect(t, hi);
+	track_account_add(t, hi, h, ev->time);
+	netlen = ev->addr.family == AF_INET ? conf->track_prefix4 :
+	    conf->track_prefix6;
+	if (netlen > 0 && netlen < addr_maxlen(&ev->addr)) {
+		addr_mask(&ev->addr, netlen, &net);
+		hi = track_get(t, &net, ev->time, hi);
+		track_protect(t, hi);
+		track_account_add(t, hi, h, ev->time);
+	}
 }
 
 uint32_t

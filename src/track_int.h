@@ -133,6 +133,10 @@ uint32_t	track_account_hash(const struct track *, const char *);
 /* Entry i saw account hash log in at now (us). */
 void	track_account_add(struct track *, uint32_t i, uint32_t hash,
 	    int64_t now);
+/* A login (ev: AUTH_OK with an address and a user) in the sets of its
+ * host and network; both entries are protected. */
+void	track_account_login(struct track *, const struct conf *,
+	    const struct event *);
 /* The account hash was registered at now (us). */
 void	track_account_register(struct track *, uint32_t hash, int64_t now);
 /* Distinct accounts that logged in from entry i within window (us) before

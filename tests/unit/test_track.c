@@ -1652,6 +1652,45 @@ test_track_peer(void **state)
 	assert_int_equal(f->sink.v[0].peer, 1);
 }
 
+/* A start reads logins and registrations back: the accounts count as
+ * before, the registered ones still do not. */
+static void
+test_track_rebuild_accounts(void **state)
+{
+	struct fx	*f = *state;
+	struct event	 ev;
+	char		 user[32];
+	int		 k;
+
+	assert_int_equal(track_rebuild_begin(f->t, f->conf, T0 + HOUR), 0);
+	memset(&ev, 0, sizeof(ev));
+	ev.addr = ad("198.51.100.7");
+	ev.source = EVENT_SRC_LOG;
+	ev.user = user;
+	for (k = 0; k < 40; k++) {
+		snprintf(user, sizeof(user), "user%d", k % 30);
+		ev.kind = EVENT_AUTH_OK;
+		ev.time = T0 + k * MIN;
+		track_rebuild_event(f->t, f->conf, &ev);
+	}
+	for (k = 0; k < 5; k++) {
+		snprintf(user, sizeof(user), "user%d", k);
+		ev.kind = EVENT_REGISTER;
+		ev.time = T0 + k * S;
+		ev.addr = ad("192.0.2.1");
+		track_rebuild_event(f->t, f->conf, &ev);
+	}
+	ev.user = NULL;
+	ev.kind = EVENT_AUTH_OK;
+	track_rebuild_event(f->t, f->conf, &ev);	/* no user: nothing */
+	track_rebuild_end(f->t);
+	assert_int_equal(track_account_count(f->t, entry_of(f->t,
+	    "198.51.100.7"), T0 + HOUR, HOUR), 25);
+	assert_int_equal(track_account_count(f->t, entry_of(f->t,
+	    "198.51.100.0/24"), T0 + HOUR, HOUR), 25);
+	assert_int_equal(f->sink.n, 0);
+}
+
 int
 main(void)
 {
@@ -1688,6 +1727,7 @@ main(void)
 		T(test_track_accounts_limits),
 		T(test_track_accounts_bounds),
 		T(test_track_peer),
+		T(test_track_rebuild_accounts),
 	};
 #undef T
 
