@@ -4,7 +4,8 @@
 # server's line for a successful login, as 20 distinct accounts: no
 # verdict, its /24 neither.  A bot at the same rate that never logs in is
 # judged and banned at the base limit (its /24 too, by the network's).  The NAT going on without logins is
-# judged past its raised budget, and the reason says which applied.
+# judged past its raised budget, after a restart (the accounts are read
+# back from the store), and the reason says which budget applied.
 # Replay, on a generated hour with a 150-account NAT, judges by the same
 # budgets.
 . "$TOP/tests/system/lib.sh"
@@ -18,6 +19,12 @@ NAT=198.51.100.10
 BOT=203.0.113.9
 ns_add_client_addrs "$CLI" $NAT $NAT
 ns_add_client_addrs "$CLI" $BOT $BOT
+# Flows end (and are stored) within seconds of their close.
+ns_exec "$SRV" sysctl -qw net.netfilter.nf_conntrack_tcp_timeout_time_wait=1 \
+    net.netfilter.nf_conntrack_tcp_timeout_fin_wait=1 \
+    net.netfilter.nf_conntrack_tcp_timeout_close_wait=1 \
+    net.netfilter.nf_conntrack_tcp_timeout_last_ack=1 ||
+    fail "conntrack timeouts in $SRV"
 
 logs="$T/logs"
 mkdir -p "$logs"
@@ -107,13 +114,23 @@ wait_for_line "ban: $BOT/32 for .*churn" "$T/xg.log"
 ! grep -q "verdict: 198.51.100.0/24" "$T/xg.log" ||
     fail "the NAT's /24 was judged"
 
+# A restart, once every flow has ended and is stored: the windows and the
+# accounts are read back from the store.
+wait_until "$XG_WAIT" "65 connections not ended" \
+    out_ge 65 status_field 's["connections"]'
+ns_stop "$xg" || fail "the daemon did not stop cleanly"
+ns_xg_start "$T/xg2.log" "$T/xg.conf"
+xg=$NS_PID
+expect_grep 'rebuilt windows of' "$T/xg2.log"
+
 # 3. The NAT without logins: 61 more connections, its /24 judged at the
-# 91st (10 + 20 accounts x 4 = 90), the address at the 101st (20 + 20 x 4).
+# 91st (10 + 20 accounts x 4 = 90), the address at the 101st (20 + 20 x 4),
+# as if there had been no restart.
 connect $NAT 61
 wait_for_line "verdict: 198.51.100.0/24 churn: 91 new c2s connections from 198.51.100.0/24 in 1h (limit 10 + 20 accounts x 4)\$" \
-    "$T/xg.log"
+    "$T/xg2.log"
 wait_for_line "verdict: $NAT/32 churn: 101 new c2s connections in 1h (limit 20 + 20 accounts x 4)\$" \
-    "$T/xg.log"
+    "$T/xg2.log"
 ns_stop "$xg" || fail "the daemon did not stop cleanly"
 
 # The logins are in the store with their users.
