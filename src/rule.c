@@ -64,8 +64,7 @@ static void	rule_reason(struct verdict *, const char *, ...)
 		    __attribute__((__format__(__printf__, 2, 3)));
 static const char *rule_from(const struct rule_subject *, char *, size_t);
 static uint64_t	rule_raised(uint32_t, uint32_t, uint32_t);
-static const char *rule_fmt_limit(uint32_t, uint32_t, uint32_t, char *,
-		    size_t);
+static const char *rule_fmt_accounts(uint32_t, uint32_t, char *, size_t);
 static char	*rule_fmt_bytes(uint64_t, char *, size_t);
 static char	*rule_fmt_span(int64_t, char *, size_t);
 
@@ -159,17 +158,19 @@ rule_max_new(const struct rule_limits *lim)
 	    lim->account_new);
 }
 
-/* "120", or "120 + 150 accounts x 4" when accounts raised it. */
+/*
+ * "", or " + 150 accounts x 4" when accounts raised the limit.  (A rule
+ * broken is checked, and its reason written, at every event until the
+ * state is back within it: no formatting when there is nothing to add.)
+ */
 static const char *
-rule_fmt_limit(uint32_t base, uint32_t accounts, uint32_t allowance,
-    char *buf, size_t size)
+rule_fmt_accounts(uint32_t accounts, uint32_t allowance, char *buf,
+    size_t size)
 {
 	if (accounts == 0 || allowance == 0)
-		snprintf(buf, size, "%" PRIu32, base);
-	else
-		snprintf(buf, size, "%" PRIu32 " + %" PRIu32 " account%s x %"
-		    PRIu32, base, accounts, accounts == 1 ? "" : "s",
-		    allowance);
+		return "";
+	snprintf(buf, size, " + %" PRIu32 " account%s x %" PRIu32, accounts,
+	    accounts == 1 ? "" : "s", allowance);
 	return buf;
 }
 
@@ -253,9 +254,9 @@ rule_concurrency(const struct rule_subject *s, const struct rule_limits *lim,
 		return 0;
 	rule_verdict(s, VERDICT_CONCURRENCY, live, max, 0, v);
 	rule_reason(v,
-	    "concurrency: %" PRIu32 " live %s connections%s (limit %s)",
-	    live, s->svc->name, rule_from(s, from, sizeof(from)),
-	    rule_fmt_limit(lim->max_concurrent, lim->accounts,
+	    "concurrency: %" PRIu32 " live %s connections%s (limit %" PRIu32
+	    "%s)", live, s->svc->name, rule_from(s, from, sizeof(from)),
+	    lim->max_concurrent, rule_fmt_accounts(lim->accounts,
 	    lim->account_concurrent, l, sizeof(l)));
 	return 1;
 }
@@ -271,10 +272,10 @@ rule_churn(const struct rule_subject *s, const struct rule_limits *lim,
 		return 0;
 	rule_verdict(s, VERDICT_CHURN, count, max, lim->max_new.window, v);
 	rule_reason(v,
-	    "churn: %" PRIu64 " new %s connections%s in %s (limit %s)",
-	    count, s->svc->name, rule_from(s, from, sizeof(from)),
+	    "churn: %" PRIu64 " new %s connections%s in %s (limit %" PRIu32
+	    "%s)", count, s->svc->name, rule_from(s, from, sizeof(from)),
 	    conf_fmt_duration(lim->max_new.window, win, sizeof(win)),
-	    rule_fmt_limit(lim->max_new.count, lim->accounts,
+	    lim->max_new.count, rule_fmt_accounts(lim->accounts,
 	    lim->account_new, l, sizeof(l)));
 	return 1;
 }

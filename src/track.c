@@ -74,8 +74,8 @@
  * limits, so an address below them costs what it did before.
  *
  * Federation peers.  A remote server that authenticated its s2s stream
- * (s2s_ok: dialback or SASL EXTERNAL success in the log) is remembered on
- * its host entry.  A concurrency or churn verdict of the s2s service
+ * (s2s_ok: dialback or SASL EXTERNAL success in the log) is remembered in
+ * its host's account set.  A concurrency or churn verdict of the s2s service
  * tipped by a connection of such a host (its own, or its network's) within
  * the max_new window is marked a peer's: recorded and alerted about, never
  * banned, since banning a peer cuts the federation with its users; an
@@ -655,7 +655,7 @@ static void
 track_peer(struct track *t, const struct event *ev)
 {
 	struct prefix	host;
-	uint32_t	hi, sec = track_sec(ev->time);
+	uint32_t	hi;
 
 	if ((ev->addr.family != AF_INET && ev->addr.family != AF_INET6) ||
 	    addr_is_unspecified(&ev->addr)) {
@@ -666,8 +666,7 @@ track_peer(struct track *t, const struct event *ev)
 	addr_mask(&ev->addr, addr_maxlen(&ev->addr), &host);
 	hi = track_get(t, &host, ev->time, TRACK_NIL);
 	track_protect(t, hi);
-	if (sec > t->e[hi].peer)
-		t->e[hi].peer = sec;
+	track_account_peer(t, hi, ev->time);
 }
 
 /*
@@ -682,13 +681,15 @@ track_is_peer(const struct track *t, const struct conf *conf,
 	const struct conf_override	*o, *best = NULL;
 	struct rule_limits		 lim;
 	int64_t				 age;
+	uint32_t			 peer;
 	int				 k, j, bestlen = -1;
 
-	if (hi == TRACK_NIL || t->e[hi].peer == 0 ||
+	if (t->acct == NULL || hi == TRACK_NIL ||
+	    (peer = track_account_peer_sec(t, hi)) == 0 ||
 	    strcmp(svc->name, "s2s") != 0)
 		return 0;
 	rule_limits(conf, svc, &t->e[hi].key, &lim);
-	age = (int64_t)track_sec(now) - (int64_t)t->e[hi].peer;
+	age = (int64_t)track_sec(now) - (int64_t)peer;
 	if (age > track_window(&lim) / CLOCK_US_PER_SEC)
 		return 0;
 	/* The most specific override decides, as for the limits. */
@@ -876,7 +877,7 @@ track_judge(struct track *t, const struct conf *conf,
 	due = (int64_t)now_s - (int64_t)sl->reported >=
 	    track_window(lim) / CLOCK_US_PER_SEC;
 	count = track_ring_count(sl, track_ring_width(lim), now);
-	if (t->e[i].accounts != 0 && ((base->max_concurrent != 0 &&
+	if (t->acct != NULL && ((base->max_concurrent != 0 &&
 	    sl->live > base->max_concurrent) || (base->max_new.count != 0 &&
 	    count > base->max_new.count)))
 		rule_limits_accounts(svc, &t->e[i].key, track_account_count(t,
@@ -1019,6 +1020,7 @@ track_get_stats(const struct track *t, struct track_stats *st)
 	}
 	if (t->acct != NULL)
 		bytes += (uint64_t)t->nacct * sizeof(*t->acct) +
+		    (uint64_t)t->capacity * sizeof(*t->acct_of) +
 		    TRACK_REGISTERED * sizeof(*t->reg);
 	st->entry_bytes = (bytes + t->capacity - 1) / t->capacity;
 }

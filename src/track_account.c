@@ -19,12 +19,18 @@
  * limits by their cap.  Two names with one 32-bit hash count as one
  * account: the room they buy is a little less, never more.
  *
+ * A set also holds the time its entry (a host) last authenticated an s2s
+ * stream, for the federation peers: a peer is a host with a set, so the
+ * entries themselves grow by nothing.  A set belongs to an entry while the
+ * entry's index points at it and the set holds the entry's key: an entry
+ * evicted and reused for another address finds no set; reused for the
+ * same address, it finds its own again, which is still right.
+ *
  * The pool holds a set for at most capacity / 64 entries (16 to 4096), a
  * bound set at the first login.  When it is full, a set is taken back by
  * a clock (second chance): a set used since the hand last passed is
  * skipped once.  A set whose entry was evicted from the table, or whose
- * entry has gone to a new address, is free at once (the entry no longer
- * points at it).  An entry whose set is taken falls back to its base
+ * entry has gone to a new address, is free at once.  An entry whose set is taken falls back to its base
  * limits until its accounts log in again.
  *
  * Registrations.  An account registered within the window is not an
@@ -93,38 +99,51 @@ track_account_alloc(struct track *t)
 		return 0;
 	t->nacct = track_account_pool(t->capacity);
 	if ((t->acct = calloc(t->nacct, sizeof(*t->acct))) == NULL)
-		return -1;
-	if ((t->reg = calloc(TRACK_REGISTERED, sizeof(*t->reg))) == NULL) {
-		free(t->acct);
-		t->acct = NULL;
-		return -1;
-	}
+		goto fail;
+	if ((t->acct_of = calloc(t->capacity, sizeof(*t->acct_of))) == NULL)
+		goto fail;
+	if ((t->reg = calloc(TRACK_REGISTERED, sizeof(*t->reg))) == NULL)
+		goto fail;
 	for (k = 0; k < t->nacct; k++)
 		t->acct[k].owner = TRACK_NIL;
 	t->hand = 0;
 	return 0;
+
+fail:
+	track_account_free(t);
+	return -1;
 }
 
 void
 track_account_free(struct track *t)
 {
 	free(t->acct);
+	free(t->acct_of);
 	free(t->reg);
 	t->acct = NULL;
+	t->acct_of = NULL;
 	t->reg = NULL;
 	t->nacct = 0;
 }
 
-/* The set of entry i, or NULL: the entry must still point at it and it
- * at the entry (an eviction zeroes the entry, not the set). */
+/* The set of entry i, or NULL: the entry must point at it, and it hold
+ * the entry and its key (see above). */
 static struct track_accounts *
 track_account_set(const struct track *t, uint32_t i)
 {
-	uint32_t	k = t->e[i].accounts;
+	uint32_t	k;
 
-	if (k == 0 || k > t->nacct || t->acct[k - 1].owner != i)
+	if (t->acct == NULL || (k = t->acct_of[i]) == 0 || k > t->nacct ||
+	    t->acct[k - 1].owner != i || memcmp(&t->acct[k - 1].key,
+	    &t->e[i].key, sizeof(t->e[i].key)) != 0)
 		return NULL;
 	return &t->acct[k - 1];
+}
+
+int
+track_account_has(const struct track *t, uint32_t i)
+{
+	return track_account_set(t, i) != NULL;
 }
 
 /* A set for entry i, emptied: a free one, or the clock's victim. */
@@ -145,7 +164,7 @@ track_account_take(struct track *t, uint32_t i)
 				a->used = 0;
 				continue;
 			}
-			t->e[a->owner].accounts = 0;
+			t->acct_of[a->owner] = 0;
 			t->stats.account_sets_taken++;
 		}
 		break;
@@ -153,7 +172,8 @@ track_account_take(struct track *t, uint32_t i)
 	a = &t->acct[k];
 	memset(a, 0, sizeof(*a));
 	a->owner = i;
-	t->e[i].accounts = k + 1;
+	a->key = t->e[i].key;
+	t->acct_of[i] = k + 1;
 	return k;
 }
 
@@ -184,6 +204,29 @@ track_account_add(struct track *t, uint32_t i, uint32_t hash, int64_t now)
 		s->seen = sec;
 	} else if (sec > s->seen)
 		s->seen = sec;
+}
+
+void
+track_account_peer(struct track *t, uint32_t i, int64_t now)
+{
+	struct track_accounts	*a;
+	uint32_t		 sec = track_sec(now);
+
+	if (track_account_alloc(t) == -1)
+		return;
+	if ((a = track_account_set(t, i)) == NULL)
+		a = &t->acct[track_account_take(t, i)];
+	a->used = 1;
+	if (sec > a->peer)
+		a->peer = sec;
+}
+
+uint32_t
+track_account_peer_sec(const struct track *t, uint32_t i)
+{
+	const struct track_accounts	*a = track_account_set(t, i);
+
+	return a != NULL ? a->peer : 0;
 }
 
 void
@@ -256,7 +299,7 @@ track_account_count(const struct track *t, uint32_t i, int64_t now,
 	uint32_t			 k, n = 0, since, sec = track_sec(now);
 	int64_t				 w = window / CLOCK_US_PER_SEC;
 
-	if (t->acct == NULL || (a = track_account_set(t, i)) == NULL)
+	if ((a = track_account_set(t, i)) == NULL)
 		return 0;
 	since = w >= sec ? 0 : sec - (uint32_t)w;
 	for (k = 0; k < TRACK_ACCOUNTS; k++) {

@@ -57,11 +57,6 @@ struct track_entry {
 	uint32_t	 last_seen;	/* s */
 	uint32_t	 handshake;	/* s, last event proving a completed
 					 * handshake (conntrack); 0: none */
-	uint32_t	 accounts;	/* its account set: index in the pool
-					 * + 1, valid while the set's owner
-					 * is this entry; 0: none */
-	uint32_t	 peer;		/* s, last s2s stream it authenticated
-					 * (host entries); 0: none */
 };
 
 /* One account seen logging in. */
@@ -70,10 +65,13 @@ struct track_account {
 	uint32_t	 seen;		/* last login, s */
 };
 
-/* The distinct accounts of one entry. */
+/* The distinct accounts of one entry, and its s2s authentication. */
 struct track_accounts {
 	struct track_account a[TRACK_ACCOUNTS];	/* open addressing */
+	struct prefix	 key;		/* the owner's, while it owns it */
 	uint32_t	 owner;		/* entry index; TRACK_NIL: none */
+	uint32_t	 peer;		/* s, last s2s stream the owner
+					 * authenticated; 0: none */
 	uint8_t		 used;		/* since the clock's hand passed */
 };
 
@@ -105,6 +103,8 @@ struct track {
 	char		 name[TRACK_SLOTS][CONF_NAME_MAX];	/* "": free */
 	struct track_slot *slot[TRACK_SLOTS];	/* capacity each, or NULL */
 	struct track_accounts *acct;	/* nacct sets; NULL until a login */
+	uint32_t	*acct_of;	/* capacity, with acct: each entry's
+					 * set, index + 1; 0: none */
 	uint32_t	 nacct;
 	uint32_t	 hand;		/* the pool's clock */
 	struct track_registered *reg;	/* TRACK_REGISTERED, with acct */
@@ -137,6 +137,13 @@ void	track_account_add(struct track *, uint32_t i, uint32_t hash,
  * host and network; both entries are protected. */
 void	track_account_login(struct track *, const struct conf *,
 	    const struct event *);
+/* Entry i (a host) authenticated an s2s stream at now (us). */
+void	track_account_peer(struct track *, uint32_t i, int64_t now);
+/* When entry i last authenticated an s2s stream, s; 0: never (or its set
+ * was taken back). */
+uint32_t	track_account_peer_sec(const struct track *, uint32_t i);
+/* 1 if entry i has an account set. */
+int	track_account_has(const struct track *, uint32_t i);
 /* The account hash was registered at now (us). */
 void	track_account_register(struct track *, uint32_t hash, int64_t now);
 /* Distinct accounts that logged in from entry i within window (us) before

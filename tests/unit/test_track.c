@@ -1551,7 +1551,7 @@ test_track_accounts_bounds(void **state)
 	assert_true(f->t->stats.account_sets_taken > 0);
 	/* No two entries hold one set: a set's owner is the entry. */
 	for (hi = 0; hi < f->t->capacity; hi++) {
-		k = (int)f->t->e[hi].accounts;
+		k = (int)f->t->acct_of[hi];
 		if (k != 0 && f->t->acct[k - 1].owner != hi)
 			assert_int_equal(track_account_count(f->t, hi,
 			    T0 + 2200 * S, HOUR), 0);
