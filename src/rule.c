@@ -87,22 +87,12 @@ rule_is_net(const struct prefix *p)
 	return p->len < addr_maxlen(&p->addr);
 }
 
-void
-rule_limits(const struct conf *conf, const struct conf_service *svc,
-    const struct prefix *p, struct rule_limits *lim)
+const struct conf_override *
+rule_override(const struct conf *conf, const struct prefix *p)
 {
 	const struct conf_override	*o, *best = NULL;
 	int				 i, j, bestlen = -1;
 
-	memset(lim, 0, sizeof(*lim));
-	if (rule_is_net(p)) {
-		lim->max_concurrent = svc->net_max_concurrent;
-		lim->max_new = svc->net_max_new;
-	} else {
-		lim->max_concurrent = svc->max_concurrent;
-		lim->max_new = svc->max_new;
-		lim->karma = svc->karma;
-	}
 	for (i = 0; i < conf->noverrides; i++) {
 		o = &conf->overrides[i];
 		for (j = 0; j < o->nnetworks; j++) {
@@ -113,7 +103,25 @@ rule_limits(const struct conf *conf, const struct conf_service *svc,
 			}
 		}
 	}
-	if (best == NULL)
+	return best;
+}
+
+void
+rule_limits(const struct conf *conf, const struct conf_service *svc,
+    const struct prefix *p, struct rule_limits *lim)
+{
+	const struct conf_override	*best;
+
+	memset(lim, 0, sizeof(*lim));
+	if (rule_is_net(p)) {
+		lim->max_concurrent = svc->net_max_concurrent;
+		lim->max_new = svc->net_max_new;
+	} else {
+		lim->max_concurrent = svc->max_concurrent;
+		lim->max_new = svc->max_new;
+		lim->karma = svc->karma;
+	}
+	if ((best = rule_override(conf, p)) == NULL)
 		return;
 	if (best->max_concurrent != 0)
 		lim->max_concurrent = best->max_concurrent;

@@ -48,6 +48,10 @@ struct rule_subject {
  */
 void	 rule_limits(const struct conf *, const struct conf_service *,
 	    const struct prefix *, struct rule_limits *);
+/* The most specific [override] containing prefix (the first in the file
+ * among equals), or NULL. */
+const struct conf_override *rule_override(const struct conf *,
+	    const struct prefix *);
 /*
  * Raises lim (from rule_limits()) for accounts distinct accounts seen
  * logging in from prefix: the allowances of svc, accounts capped at its

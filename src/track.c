@@ -678,11 +678,10 @@ static int
 track_is_peer(const struct track *t, const struct conf *conf,
     const struct conf_service *svc, uint32_t hi, int64_t now)
 {
-	const struct conf_override	*o, *best = NULL;
+	const struct conf_override	*o;
 	struct rule_limits		 lim;
 	int64_t				 age;
 	uint32_t			 peer;
-	int				 k, j, bestlen = -1;
 
 	if (t->acct == NULL || hi == TRACK_NIL ||
 	    (peer = track_account_peer_sec(t, hi)) == 0 ||
@@ -693,18 +692,8 @@ track_is_peer(const struct track *t, const struct conf *conf,
 	if (age > track_window(&lim) / CLOCK_US_PER_SEC)
 		return 0;
 	/* The most specific override decides, as for the limits. */
-	for (k = 0; k < conf->noverrides; k++) {
-		o = &conf->overrides[k];
-		for (j = 0; j < o->nnetworks; j++) {
-			if (o->networks[j].len > bestlen &&
-			    addr_prefix_contains(&o->networks[j],
-			    &t->e[hi].key.addr)) {
-				best = o;
-				bestlen = o->networks[j].len;
-			}
-		}
-	}
-	return best == NULL || !best->peer_ban;
+	o = rule_override(conf, &t->e[hi].key);
+	return o == NULL || !o->peer_ban;
 }
 
 static void
