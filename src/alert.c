@@ -542,6 +542,24 @@ alerts_outage(struct alerts *as, const struct outage_stats *st,
 }
 
 void
+alerts_peer(const struct verdict *v, void *arg)
+{
+	struct alerts		*as = arg;
+	struct alert_msg	*m;
+	char			 pfx[ADDR_PREFIX_STRLEN];
+
+	if (as == NULL || as->nsinks == 0)
+		return;
+	m = alert_msg_new(CONF_AEV_PEER, "peer", CONF_SEV_WARNING, v->time,
+	    v->observed);
+	snprintf(m->text, sizeof(m->text), "xmppguard@%s: federation peer %s "
+	    "not banned: %s", as->host, addr_prefix_ntop(&v->prefix, pfx,
+	    sizeof(pfx)), v->reason);
+	alert_dispatch(as, m, ALERT_K_MAX, v->rule);
+	free(m);
+}
+
+void
 alerts_store_error(struct alerts *as, uint64_t unsaved, const char *why,
     int64_t now)
 {

@@ -66,6 +66,10 @@ void		 alerts_store_error(struct alerts *, uint64_t unsaved,
  * for longer than its down_alert, or back (down for span). */
 void		 alerts_cluster(struct alerts *, int down, const char *url,
 		    int64_t span, const char *why, int64_t now);
+/* A verdict_cb (arg: the struct alerts): an authenticated federation
+ * peer broke an s2s limit; it is not banned, the operators are told. */
+struct verdict;
+void		 alerts_peer(const struct verdict *, void *arg);
 /* The daemon is up (restored: bans back from the store, not announced
  * again; firewall: its backend's name). */
 void		 alerts_start(struct alerts *, uint64_t restored,

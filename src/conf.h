@@ -80,6 +80,8 @@ enum conf_alert_event {
 	CONF_AEV_STOP,
 	CONF_AEV_STORE_ERROR,	/* bans the store cannot record */
 	CONF_AEV_CLUSTER,	/* the [cluster] link down, and back */
+	CONF_AEV_PEER,		/* an authenticated federation peer broke
+				 * an s2s limit: not banned */
 	CONF_AEV_MAX
 };
 
@@ -134,6 +136,14 @@ struct conf_service {
 	 * prefix6): many addresses of one actor.  0 / count 0: none. */
 	uint32_t	 net_max_concurrent;
 	struct conf_rate net_max_new;
+	/* Account-aware limits: each distinct account that logged in from
+	 * an address (or network) within the max_new window raises its
+	 * limits by these, for at most account_max (net_account_max)
+	 * accounts.  0: off. */
+	uint32_t	 account_allowance_concurrent;
+	uint32_t	 account_allowance_new;
+	uint32_t	 account_max;
+	uint32_t	 net_account_max;
 };
 
 /* [log NAME]: a server log file to follow. */
@@ -171,6 +181,9 @@ struct conf_override {
 	int		 nnetworks;
 	uint32_t	 max_concurrent;	/* 0: keep the service's */
 	struct conf_rate max_new;		/* count 0: keep */
+	int		 peer_ban;		/* authenticated federation
+						 * peers inside are banned,
+						 * not only alerted about */
 };
 
 struct conf_layers;

@@ -230,6 +230,22 @@ const struct conf_directive conf_directives[] = {
 	{ CONF_K_SERVICE, "net_max_new", CONF_T_RATE, 0, 0, 10000000, NULL,
 	  "480/1h", S(net_max_new), 0,
 	  "Completed handshakes per network per window; none: no limit." },
+	{ CONF_K_SERVICE, "account_allowance_concurrent", CONF_T_UINT, 0, 0,
+	  100000, NULL, "1", S(account_allowance_concurrent), 0,
+	  "Live connections added to max_concurrent (and net_max_concurrent) "
+	  "for each distinct account that logged in from the address (the "
+	  "network) within the max_new window; 0: none." },
+	{ CONF_K_SERVICE, "account_allowance_new", CONF_T_UINT, 0, 0, 100000,
+	  NULL, "4", S(account_allowance_new), 0,
+	  "New connections added to max_new (and net_max_new) for each such "
+	  "account; 0: none." },
+	{ CONF_K_SERVICE, "account_max", CONF_T_UINT, 0, 0, 256, NULL,
+	  "150", S(account_max), 0,
+	  "Most accounts that raise an address's limits (throwaway accounts "
+	  "buy no more room); 0: logins raise nothing." },
+	{ CONF_K_SERVICE, "net_account_max", CONF_T_UINT, 0, 0, 256, NULL,
+	  "250", S(net_account_max), 0,
+	  "The same for a network's limits." },
 
 	{ CONF_K_LOG, "path", CONF_T_PATH, 0, 0, PATH_MAX - 1,
 	  NULL, NULL, L(path), 0,
@@ -382,6 +398,11 @@ const struct conf_directive conf_directives[] = {
 	{ CONF_K_OVERRIDE, "max_new", CONF_T_RATE, 0, 0, 1000000, NULL,
 	  "none", O(max_new), 0,
 	  "Replaces the service's max_new; none keeps it." },
+	{ CONF_K_OVERRIDE, "peer_ban", CONF_T_BOOL, 0, 0, 0, NULL,
+	  "no", O(peer_ban), 0,
+	  "yes: federation peers in these networks are banned for s2s churn "
+	  "and concurrency even when they authenticated, not only alerted "
+	  "about." },
 
 	{ CONF_K_ALLOW, "networks", CONF_T_NETWORKS, 0, 0, 0, NULL,
 	  "none", G(allow), G(nallow),
@@ -440,9 +461,9 @@ const struct conf_directive conf_directives[] = {
 	  "are numbers); empty: an object with every field." },
 	{ CONF_K_ALERT, "events", CONF_T_STRING, 0, 1, 255, NULL,
 	  "ban, escalation, overrun, auth-outage, start, stop, store-error, "
-	  "cluster", A(events), 0,
+	  "cluster, peer", A(events), 0,
 	  "What to send: ban, unban, escalation, expire, overrun, "
-	  "auth-outage, start, stop, store-error, cluster; all; none." },
+	  "auth-outage, start, stop, store-error, cluster, peer; all; none." },
 	{ CONF_K_ALERT, "min_severity", CONF_T_ENUM, 0, 0, 0,
 	  conf_severity_names, "info", A(min_severity), 0,
 	  "Events of a lower severity are not sent." },

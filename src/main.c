@@ -18,6 +18,7 @@
 #include <curl/curl.h>
 #include <sqlite3.h>
 
+#include "alert.h"
 #include "checkconf.h"
 #include "clock.h"
 #include "conf.h"
@@ -172,6 +173,7 @@ daemon_run(struct daemon *d, int foreground)
 	d->enforce = enforce_start(d->loop, d->conf, d->store, d->priv,
 	    d->own);
 	pipeline_set_verdict_cb(d->pipeline, enforce_verdict_cb, d->enforce);
+	pipeline_set_peer_cb(d->pipeline, alerts_peer, d->alerts);
 	enforce_set_flows(d->enforce, d->ct != NULL ? ct_flows(d->ct) : NULL);
 	daemon_cluster_start(d);
 

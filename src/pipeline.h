@@ -49,6 +49,10 @@ void		 pipeline_free(struct pipeline *);
 void		 pipeline_set_conf(struct pipeline *, const struct conf *);
 void		 pipeline_set_verdict_cb(struct pipeline *,
 		    verdict_cb, void *arg);
+/* Where the verdicts of authenticated federation peers go as well (never
+ * banned, they are told: the alerts in the daemon). */
+void		 pipeline_set_peer_cb(struct pipeline *, verdict_cb,
+		    void *arg);
 /*
  * Corroboration (on where conntrack is, off by default): a log event that
  * would be judged (a failed login, a registration) is judged only if its

@@ -182,8 +182,9 @@ static const struct {
 	 * rowid order, a page at a time, instead of one lookup per row
 	 * (ended is never before opened).  Flag 4: found live at start, not
 	 * new (EVENT_F_PREEXISTING).  The kinds' partial indexes of
-	 * sql/009_recent_windows.sql cover the log events; their kind must
-	 * be written out here for SQLite to use them.
+	 * sql/009_recent_windows.sql and 012_recent_accounts.sql cover the
+	 * log events; their kind must be written out here for SQLite to use
+	 * them.
 	 */
 	[STORE_ST_RECENT_CONNS] = {
 	    "SELECT opened, addr, port, service FROM conns WHERE "
@@ -194,7 +195,10 @@ static const struct {
 	    "SELECT time, addr FROM events WHERE kind = 'auth_fail' AND "
 	    "time >= ?1 ORDER BY time DESC LIMIT ?2", 0, 0 },
 	[STORE_ST_RECENT_REGISTER] = {
-	    "SELECT time, addr FROM events WHERE kind = 'register' AND "
+	    "SELECT time, addr, user FROM events WHERE kind = 'register' AND "
+	    "time >= ?1 ORDER BY time DESC LIMIT ?2", 0, 0 },
+	[STORE_ST_RECENT_AUTH_OK] = {
+	    "SELECT time, addr, user FROM events WHERE kind = 'auth_ok' AND "
 	    "time >= ?1 ORDER BY time DESC LIMIT ?2", 0, 0 },
 	[STORE_ST_RECENT_VERDICTS] = {
 	    "SELECT time, addr, prefixlen, rule, service FROM verdicts "

@@ -113,7 +113,10 @@ enum store_recent {
 				 * since, and not found live at start:
 				 * CONN_OPEN events at that time */
 	STORE_RECENT_AUTH_FAIL,	/* failed logins: AUTH_FAIL events */
-	STORE_RECENT_REGISTER,	/* registrations: REGISTER events */
+	STORE_RECENT_REGISTER,	/* registrations: REGISTER events, with
+				 * their user */
+	STORE_RECENT_AUTH_OK,	/* logins: AUTH_OK events, with their
+				 * user */
 	STORE_RECENT_MAX
 };
 int64_t		 store_recent_events(struct store *, enum store_recent,

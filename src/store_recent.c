@@ -1,7 +1,7 @@
 /*
  * The store's reads for a start: the recent events and verdicts from which
  * the tracker rebuilds its windows (churn, failed logins, registrations,
- * offences), newest first and at most max rows, so a restart judges an
+ * logins, offences), newest first and at most max rows, so a restart judges an
  * attacker as if it had not happened.  Read once, before the loop runs.
  */
 #include <sqlite3.h>
@@ -49,6 +49,7 @@ store_recent_events(struct store *s, enum store_recent what, int64_t since,
 		[STORE_RECENT_CONNS] = STORE_ST_RECENT_CONNS,
 		[STORE_RECENT_AUTH_FAIL] = STORE_ST_RECENT_AUTH_FAIL,
 		[STORE_RECENT_REGISTER] = STORE_ST_RECENT_REGISTER,
+		[STORE_RECENT_AUTH_OK] = STORE_ST_RECENT_AUTH_OK,
 	};
 	sqlite3_stmt	*st = s->st[which[what]];
 	struct event	 ev;
@@ -67,8 +68,10 @@ store_recent_events(struct store *s, enum store_recent what, int64_t since,
 		break;
 	case STORE_RECENT_AUTH_FAIL:
 	case STORE_RECENT_REGISTER:
+	case STORE_RECENT_AUTH_OK:
 		ev.kind = what == STORE_RECENT_AUTH_FAIL ? EVENT_AUTH_FAIL :
-		    EVENT_REGISTER;
+		    what == STORE_RECENT_REGISTER ? EVENT_REGISTER :
+		    EVENT_AUTH_OK;
 		ev.source = EVENT_SRC_LOG;
 		break;
 	default:
@@ -89,7 +92,8 @@ store_recent_events(struct store *s, enum store_recent what, int64_t since,
 			    (uint16_t)port : 0;
 			ev.service = (const char *)sqlite3_column_text(st, 3);
 			ev.start = ev.time;
-		}
+		} else if (what != STORE_RECENT_AUTH_FAIL)
+			ev.user = (const char *)sqlite3_column_text(st, 2);
 		cb(&ev, arg);
 		n++;
 	}

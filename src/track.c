@@ -63,6 +63,25 @@
  *    since the slot's last verdict; all standing offences of a slot are
  *    repeated together when it has.
  *
+ * Accounts.  A login (auth_ok, from the server's log, its address
+ * corroborated by conntrack as for any log line) adds its account to the
+ * account sets of its host and network (track_account.c); when a
+ * connection event finds a host or network over its base max_concurrent
+ * or max_new, the distinct accounts of its window raise the limits by the
+ * service's allowances (rule.c), so a NAT whose people log in is judged by
+ * how many they are, and a bot that does not log in is not.  Failed
+ * logins raise nothing, and the accounts are counted only past the base
+ * limits, so an address below them costs what it did before.
+ *
+ * Federation peers.  A remote server that authenticated its s2s stream
+ * (s2s_ok: dialback or SASL EXTERNAL success in the log) is remembered in
+ * its host's account set.  A concurrency or churn verdict of the s2s service
+ * tipped by a connection of such a host (its own, or its network's) within
+ * the max_new window is marked a peer's: recorded and alerted about, never
+ * banned, since banning a peer cuts the federation with its users; an
+ * [override] with peer_ban = yes keeps today's bans for its networks.  An
+ * s2s connection that never authenticated keeps today's limits.
+ *
  * Rebuilding the rings from the store at start and at a reload is
  * track_rebuild.c's; track_int.h holds what the two files share.
  *
@@ -112,12 +131,18 @@ static void	track_karma_spend(struct track_slot *,
 static uint64_t	track_karma_spent(const struct conf_karma *, uint32_t,
 		    int64_t, uint32_t);
 static void	track_apply(struct track *, const struct conf *,
-		    const struct conf_service *, int, uint32_t,
+		    const struct conf_service *, int, uint32_t, int,
 		    const struct event *, verdict_cb, void *);
 static void	track_judge(struct track *, const struct conf *,
-		    const struct conf_service *, uint32_t, struct track_slot *,
-		    const struct rule_limits *, int64_t, verdict_cb,
-		    void *);
+		    const struct conf_service *, uint32_t, int,
+		    struct track_slot *, const struct rule_limits *, int64_t,
+		    verdict_cb, void *);
+static void	track_login(struct track *, const struct conf *,
+		    const struct event *);
+static void	track_peer(struct track *, const struct event *);
+static int	track_is_peer(const struct track *, const struct conf *,
+		    const struct conf_service *, uint32_t, int64_t);
+static void	track_peer_verdict(struct verdict *);
 static void	track_offence(struct track *, struct track_slot *, uint8_t,
 		    int, int, uint32_t, const struct verdict *,
 		    verdict_cb, void *);
@@ -150,6 +175,7 @@ track_free(struct track *t)
 		return;
 	for (i = 0; i < TRACK_SLOTS; i++)
 		free(t->slot[i]);
+	track_account_free(t);
 	htab_clear(&t->tab);
 	free(t->e);
 	free(t);
@@ -590,6 +616,10 @@ track_log(struct track *t, const struct conf *conf, const struct event *ev,
 		return;
 	}
 	t->stats.events++;
+	/* A registered account is not an established one (accounts). */
+	if (ev->kind == EVENT_REGISTER && ev->user != NULL)
+		track_account_register(t, track_account_hash(t, ev->user),
+		    ev->time);
 	addr_mask(&ev->addr, addr_maxlen(&ev->addr), &host);
 	hi = track_get(t, &host, ev->time, TRACK_NIL);
 	track_log_apply(t, conf, s, hi, ev, cb, arg);
@@ -603,6 +633,81 @@ track_log(struct track *t, const struct conf *conf, const struct event *ev,
 }
 
 /*
+ * Logins: the account goes into the sets of the host and its network.
+ * The address comes from a line written after a completed handshake
+ * (corroborated), so the entries are protected like ones that connected.
+ */
+static void
+track_login(struct track *t, const struct conf *conf, const struct event *ev)
+{
+	if ((ev->addr.family != AF_INET && ev->addr.family != AF_INET6) ||
+	    addr_is_unspecified(&ev->addr) || ev->user == NULL ||
+	    ev->user[0] == '\0') {
+		t->stats.ignored++;
+		return;
+	}
+	t->stats.events++;
+	track_account_login(t, conf, ev);
+}
+
+/* A remote server authenticated its stream from this host. */
+static void
+track_peer(struct track *t, const struct event *ev)
+{
+	struct prefix	host;
+	uint32_t	hi;
+
+	if ((ev->addr.family != AF_INET && ev->addr.family != AF_INET6) ||
+	    addr_is_unspecified(&ev->addr)) {
+		t->stats.ignored++;
+		return;
+	}
+	t->stats.events++;
+	addr_mask(&ev->addr, addr_maxlen(&ev->addr), &host);
+	hi = track_get(t, &host, ev->time, TRACK_NIL);
+	track_protect(t, hi);
+	track_account_peer(t, hi, ev->time);
+}
+
+/*
+ * 1 if a connection of host entry hi (TRACK_NIL: none) to svc is a
+ * federation peer's: the s2s service, a stream authenticated within the
+ * max_new window before now, and no [override] with peer_ban for it.
+ */
+static int
+track_is_peer(const struct track *t, const struct conf *conf,
+    const struct conf_service *svc, uint32_t hi, int64_t now)
+{
+	const struct conf_override	*o;
+	struct rule_limits		 lim;
+	int64_t				 age;
+	uint32_t			 peer;
+
+	if (t->acct == NULL || hi == TRACK_NIL ||
+	    (peer = track_account_peer_sec(t, hi)) == 0 ||
+	    strcmp(svc->name, "s2s") != 0)
+		return 0;
+	rule_limits(conf, svc, &t->e[hi].key, &lim);
+	age = (int64_t)track_sec(now) - (int64_t)peer;
+	if (age > track_window(&lim) / CLOCK_US_PER_SEC)
+		return 0;
+	/* The most specific override decides, as for the limits. */
+	o = rule_override(conf, &t->e[hi].key);
+	return o == NULL || !o->peer_ban;
+}
+
+static void
+track_peer_verdict(struct verdict *v)
+{
+	size_t	len = strlen(v->reason);
+
+	v->peer = 1;
+	v->allowlisted = 1;
+	snprintf(v->reason + len, sizeof(v->reason) - len,
+	    " (authenticated federation peer: alert only)");
+}
+
+/*
  * Events.
  */
 void
@@ -612,7 +717,7 @@ track_event(struct track *t, const struct conf *conf,
 	const struct conf_service	*svc;
 	struct prefix			 host, net;
 	uint32_t			 hi, ni;
-	int				 s, netlen;
+	int				 s, netlen, peer;
 
 	switch (ev->kind) {
 	case EVENT_CONN_SYN:
@@ -625,10 +730,16 @@ track_event(struct track *t, const struct conf *conf,
 	case EVENT_REGISTER:
 		track_log(t, conf, ev, cb, arg);
 		return;
+	case EVENT_AUTH_OK:
+		track_login(t, conf, ev);
+		return;
+	case EVENT_S2S_OK:
+		track_peer(t, ev);
+		return;
 	default:
-		/* Other log kinds (successful logins, the server's own
-		 * connection lines) are recorded, not judged: conntrack
-		 * counts connections better than a log can. */
+		/* Other log kinds (the server's own connection lines, ...)
+		 * are recorded, not judged: conntrack counts connections
+		 * better than a log can. */
 		t->stats.ignored++;
 		return;
 	}
@@ -648,27 +759,31 @@ track_event(struct track *t, const struct conf *conf,
 		/* A flow ending proves no activity: look up, never create
 		 * nor refresh (a SYN flood's timeouts would otherwise
 		 * bring its entries back). */
-		if ((hi = track_find(t, &host)) != TRACK_NIL)
-			track_apply(t, conf, svc, s, hi, ev, cb, arg);
+		hi = track_find(t, &host);
+		peer = track_is_peer(t, conf, svc, hi, ev->time);
+		if (hi != TRACK_NIL)
+			track_apply(t, conf, svc, s, hi, peer, ev, cb, arg);
 		if (netlen > 0 && netlen < addr_maxlen(&ev->addr)) {
 			addr_mask(&ev->addr, netlen, &net);
 			if ((ni = track_find(t, &net)) != TRACK_NIL)
-				track_apply(t, conf, svc, s, ni, ev, cb, arg);
+				track_apply(t, conf, svc, s, ni, peer, ev, cb,
+				    arg);
 		}
 		return;
 	}
 	hi = track_get(t, &host, ev->time, TRACK_NIL);
-	track_apply(t, conf, svc, s, hi, ev, cb, arg);
+	peer = track_is_peer(t, conf, svc, hi, ev->time);
+	track_apply(t, conf, svc, s, hi, peer, ev, cb, arg);
 	if (netlen > 0 && netlen < addr_maxlen(&ev->addr)) {
 		addr_mask(&ev->addr, netlen, &net);
 		ni = track_get(t, &net, ev->time, hi);
-		track_apply(t, conf, svc, s, ni, ev, cb, arg);
+		track_apply(t, conf, svc, s, ni, peer, ev, cb, arg);
 	}
 }
 
 static void
 track_apply(struct track *t, const struct conf *conf,
-    const struct conf_service *svc, int s, uint32_t i,
+    const struct conf_service *svc, int s, uint32_t i, int peer,
     const struct event *ev, verdict_cb cb, void *arg)
 {
 	struct track_slot	*sl = &t->slot[s][i];
@@ -719,18 +834,26 @@ track_apply(struct track *t, const struct conf *conf,
 	default:
 		break;
 	}
-	track_judge(t, conf, svc, i, sl, &lim, ev->time, cb, arg);
+	track_judge(t, conf, svc, i, peer, sl, &lim, ev->time, cb, arg);
 }
 
-/* Runs every rule on the slot's state after an event. */
+/*
+ * Runs every rule on the slot's state after an event.  The accounts are
+ * counted only when a base limit is broken (most events are well below),
+ * and then raise both limits.  peer: the connection is an authenticated
+ * federation peer's.
+ */
 static void
 track_judge(struct track *t, const struct conf *conf,
-    const struct conf_service *svc, uint32_t i, struct track_slot *sl,
-    const struct rule_limits *lim, int64_t now, verdict_cb cb,
-    void *arg)
+    const struct conf_service *svc, uint32_t i, int peer,
+    struct track_slot *sl, const struct rule_limits *base, int64_t now,
+    verdict_cb cb, void *arg)
 {
 	struct rule_subject	 subj;
+	struct rule_limits	 alim = *base;
+	const struct rule_limits *lim = &alim;
 	struct verdict		 v;
+	uint64_t		 count;
 	uint32_t		 now_s = track_sec(now), full;
 	int64_t			 credit;
 	int			 due, broken;
@@ -742,13 +865,22 @@ track_judge(struct track *t, const struct conf *conf,
 	/* Decided once, so that standing offences repeat together. */
 	due = (int64_t)now_s - (int64_t)sl->reported >=
 	    track_window(lim) / CLOCK_US_PER_SEC;
+	count = track_ring_count(sl, track_ring_width(lim), now);
+	if (t->acct != NULL && ((base->max_concurrent != 0 &&
+	    sl->live > base->max_concurrent) || (base->max_new.count != 0 &&
+	    count > base->max_new.count)))
+		rule_limits_accounts(svc, &t->e[i].key, track_account_count(t,
+		    i, now, track_window(base)), &alim);
 
 	broken = rule_concurrency(&subj, lim, sl->live, &v);
+	if (broken && peer)
+		track_peer_verdict(&v);
 	track_offence(t, sl, TRACK_S_CONCURRENCY, broken, due, now_s, &v, cb,
 	    arg);
 
-	broken = rule_churn(&subj, lim, track_ring_count(sl,
-	    track_ring_width(lim), now), &v);
+	broken = rule_churn(&subj, lim, count, &v);
+	if (broken && peer)
+		track_peer_verdict(&v);
 	track_offence(t, sl, TRACK_S_CHURN, broken, due, now_s, &v, cb, arg);
 
 	broken = 0;
@@ -875,6 +1007,10 @@ track_get_stats(const struct track *t, struct track_stats *st)
 		if (t->slot[s] != NULL)
 			bytes += (uint64_t)t->capacity * sizeof(*t->slot[s]);
 	}
+	if (t->acct != NULL)
+		bytes += (uint64_t)t->nacct * sizeof(*t->acct) +
+		    (uint64_t)t->capacity * sizeof(*t->acct_of) +
+		    TRACK_REGISTERED * sizeof(*t->reg);
 	st->entry_bytes = (bytes + t->capacity - 1) / t->capacity;
 }
 
@@ -901,6 +1037,8 @@ static const struct status_field track_status_fields[] = {
 	  .text = "% evicted" },
 	{ .name = "ignored", .type = STATUS_U64, .off = TS(ignored) },
 	{ .name = "entry_bytes", .type = STATUS_U64, .off = TS(entry_bytes) },
+	{ .name = "account_sets_taken", .type = STATUS_U64,
+	  .off = TS(account_sets_taken) },
 	{ .name = NULL }
 };
 #undef TS

@@ -130,6 +130,13 @@ track_rebuild_event(struct track *t, const struct conf *conf,
 	    addr_is_unspecified(&ev->addr))
 		return;
 	switch (ev->kind) {
+	case EVENT_AUTH_OK:
+		/* The accounts of a login: adding one twice is adding it
+		 * once (a set holds distinct accounts, each with its latest
+		 * login), so no ring-like bookkeeping is needed. */
+		if (ev->user != NULL && ev->user[0] != '\0')
+			track_account_login(t, conf, ev);
+		return;
 	case EVENT_CONN_OPEN:
 		/* A flow found live at start was not new then. */
 		if ((ev->flags & EVENT_F_PREEXISTING) ||
@@ -141,6 +148,9 @@ track_rebuild_event(struct track *t, const struct conf *conf,
 		s = track_slot_bind(t, conf, TRACK_SLOT_AUTH);
 		break;
 	case EVENT_REGISTER:
+		if (ev->user != NULL)
+			track_account_register(t, track_account_hash(t,
+			    ev->user), ev->time);
 		s = track_slot_bind(t, conf, TRACK_SLOT_REGISTER);
 		break;
 	default:

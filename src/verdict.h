@@ -36,6 +36,10 @@ struct verdict {
 	int		 allowlisted;	/* matched [allow]: record, never ban */
 	int		 held;		/* an auth verdict during an auth
 					 * backend outage: record, never ban */
+	int		 peer;		/* an s2s limit broken by a federation
+					 * peer that authenticated its stream:
+					 * alerted about, never banned (set
+					 * with allowlisted) */
 	int		 proxied;	/* from log lines that came through a
 					 * configured proxy: the ban drops
 					 * [allow] proxy_ports (every port by
