@@ -7,8 +7,8 @@ Usage: check.py OUTDIR REPLAY.json REPLAY.err
   REPLAY.json  `xmppguard replay --json` on it
   REPLAY.err   its standard error (the summary)
 
-XG_REPLAY_NAT=1 switches on the NAT assertion (no verdict covering the
-NAT address or its /24): it needs account-aware limits (issue 17 item 1).
+The NAT address (150 accounts logging in) and its /24 must get no verdict:
+account-aware limits raise their budgets.
 """
 import ipaddress
 import json
@@ -91,15 +91,12 @@ for addr in m["clients"] + [m["peer"]]:
     for r in rows:
         check(not covers(r, addr), "a verdict covering %s: %s" % (addr, r))
 
-# The NAT (and its /24, the neighbours): no verdict covering them, once
-# account-aware limits are merged.  >>> switched on by XG_REPLAY_NAT=1 <<<
-if os.environ.get("XG_REPLAY_NAT") == "1":
-    nat24 = ipaddress.ip_network(m["nat"] + "/24", strict=False)
-    for r in rows:
-        check(not (net(r).version == 4 and net(r).overlaps(nat24)),
-              "a verdict covering the NAT or its /24: %s" % r)
-else:
-    print("check.py: NAT assertion off (XG_REPLAY_NAT=1 switches it on)")
+# The NAT (and its /24, the neighbours): no verdict covering them, its
+# accounts having raised their budgets.
+nat24 = ipaddress.ip_network(m["nat"] + "/24", strict=False)
+for r in rows:
+    check(not (net(r).version == 4 and net(r).overlaps(nat24)),
+          "a verdict covering the NAT or its /24: %s" % r)
 
 # The summary: every connection counted, closed or not; the connections
 # refused are the capture's flows that began inside a ban in force (the

@@ -9,16 +9,10 @@
 # generator is deterministic, and the text output has a line for each
 # object of --json.
 #
-# XG_REPLAY_NAT=1 adds the NAT assertion (see check.py).
-#
 # usage: tests/replay/run.sh          XG=./xmppguard by default
 set -u
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 XG=${XG:-$TOP/xmppguard}
-# The NAT assertion: 0 until account-aware limits (issue 17 item 1) are
-# merged, then 1 here.
-XG_REPLAY_NAT=${XG_REPLAY_NAT:-0}
-export XG_REPLAY_NAT
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 # The log is written in UTC; the ejabberd filter reads local time.
