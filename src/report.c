@@ -21,8 +21,9 @@
  * cap), whatever the store holds.  Bans are few: those of the period are
  * held in a sorted array (at most REPORT_BANS_MAX) and found per address
  * by masking it to each ban length present.  The writers (report_out.c,
- * report_html.c) print what was loaded; report_cmd.c parses the command
- * line, opens the store (or several: see there) and picks a writer.
+ * report_html.c) print what was loaded, report_span.c what the charts
+ * draw; report_cmd.c parses the command line, opens the store (or
+ * several: see there) and picks a writer.
  *
  * With several stores, the queries are the same and read views that
  * unite every node's rows (report_cmd.c), each row carrying its node's
@@ -864,6 +865,9 @@ report_load(struct report *r, sqlite3 *db, char **cause)
 		    report_load_bans(&x, &ip, cause) == -1 ||
 		    report_load_verdicts(&x, &ip, cause) == -1 ||
 		    report_load_events(&x, cause) == -1 ? -1 : 0;
+	if (rc == 0)
+		rc = report_span_load(r, db, r->ip != NULL ? &ip : NULL, x.nn,
+		    cause);
 	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
 	free(x.bkeys);
 	return rc;
@@ -879,6 +883,10 @@ report_clear(struct report *r)
 	free(r->tl);
 	free(r->verdicts);
 	free(r->events);
+	free(r->marks);
+	free(r->conns);
+	r->marks = NULL;
+	r->conns = NULL;
 	r->hours = NULL;
 	r->tops = r->near = NULL;
 	r->bans = NULL;

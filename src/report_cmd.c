@@ -66,6 +66,7 @@ static const struct {
 	    "allowlisted, held, reason" },
 	{ "events", "time, addr, kind, service, source, origin, user" },
 	{ "losses", "hour, what, labels, count" },
+	{ "conns", "ended, addr, service, opened, closed, bytes_in, bytes_out" },
 };
 
 /* "file:" and the path, %-escaped where a URI would read it otherwise. */
