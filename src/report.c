@@ -865,7 +865,7 @@ report_load(struct report *r, sqlite3 *db, char **cause)
 		    report_load_bans(&x, &ip, cause) == -1 ||
 		    report_load_verdicts(&x, &ip, cause) == -1 ||
 		    report_load_events(&x, cause) == -1 ? -1 : 0;
-	if (rc == 0)
+	if (rc == 0 && r->charts)
 		rc = report_span_load(r, db, r->ip != NULL ? &ip : NULL, x.nn,
 		    cause);
 	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);

@@ -27,7 +27,7 @@
 #define REPORT_CHART_ROW	6	/* --ip: px per connection */
 #define REPORT_CHART_CONNS	"#1f77b4"
 #define REPORT_CHART_BANS	"#d62728"
-#define REPORT_CHART_VERDICT	"#ff7f0e"
+#define REPORT_CHART_VERDICT	"#e0a000"	/* not the top chart's orange */
 
 /* Where t falls between t0 and t1, in px from the plot's left edge. */
 static int

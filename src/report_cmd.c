@@ -438,6 +438,7 @@ report_main(int argc, char **argv)
 		conf_free(conf);
 		return 1;
 	}
+	r.charts = fmt == REPORT_FMT_HTML;
 	rc = report_load(&r, db, &cause);
 	if (rc == 0)
 		rc = report_write(&r, fmt, output, &cause);

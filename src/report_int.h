@@ -203,6 +203,7 @@ struct report {
 	const char	*ip;		/* --ip as given; NULL: the overview */
 	char		 ipn[REPORT_ADDR_MAX]; /* ... as the store writes it */
 	const char	*section;	/* CSV: which table; NULL: default */
+	int		 charts;	/* load what the charts draw (HTML) */
 	uint32_t	 groups_max;	/* (address, service) pairs summed in
 					 * memory; 0: REPORT_GROUPS_MAX */
 	const struct conf *conf;

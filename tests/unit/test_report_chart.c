@@ -4,12 +4,14 @@
  * years, the charts spanning the hours that hold data inside a 30-day
  * period, counted per minute from the conns rows (and per hour when there
  * are none), verdicts and bans marked, and the --ip timeline with one bar
- * per connection between its open and close, bounded and saying so.
+ * per connection between its open and close, bounded and saying so; and
+ * the same from two nodes' stores.
  */
 #include "unit.h"
 
 #include "../../src/report_chart.c"
 
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,6 +128,7 @@ open_fixture(int nconns, int rows)
 	f->r.since = 30 * DAY;
 	f->r.top = 20;
 	f->r.conf = f->conf;
+	f->r.charts = 1;
 	return f;
 }
 
@@ -322,6 +325,36 @@ test_ip_bound(void **state)
 	close_fixture(f);
 }
 
+/* Two nodes' stores (--db twice): both nodes' connections, each named. */
+static void
+test_nodes(void **state)
+{
+	struct fixture	*f = open_fixture(40, 1), *g = open_fixture(3, 1);
+	const char	*dbs[2];
+	sqlite3		*db;
+	char		*cause = NULL, *out;
+
+	(void)state;
+	dbs[0] = f->db;
+	dbs[1] = g->db;
+	f->r.ip = IP;
+	assert_non_null(db = report_nodes_open(&f->r, dbs, 2, &cause));
+	if (report_load(&f->r, db, &cause) != 0)
+		fail_msg("report_load: %s", cause);
+	assert_int_equal(f->r.nconns, 43);
+	assert_int_equal(f->r.bins.step, MIN);
+	assert_int_equal(f->r.bins.conns[0], 2);	/* one each */
+	assert_int_equal(f->r.nmarks, 4);
+	out = render(f);
+	assert_int_equal(count(out, "<rect class=\"conn\""), 43);
+	assert_int_equal(count(out, "/r.db</title></rect>"), 43);
+	free(out);
+	sqlite3_close(db);
+	f->r.nnodes = 0;
+	close_fixture(g);
+	close_fixture(f);
+}
+
 int
 main(void)
 {
@@ -331,6 +364,7 @@ main(void)
 		cmocka_unit_test(test_span_hours),
 		cmocka_unit_test(test_ip_bars),
 		cmocka_unit_test(test_ip_bound),
+		cmocka_unit_test(test_nodes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
