@@ -95,22 +95,43 @@ report_col_u64(sqlite3_stmt *st, int i)
 	return v < 0 ? 0 : (uint64_t)v;
 }
 
+static int
+report_vprepare(sqlite3 *db, sqlite3_stmt **st, const char *fmt, va_list ap)
+{
+	char	*sql;
+	int	 rc;
+
+	if (vasprintf(&sql, fmt, ap) == -1)
+		fatal("vasprintf");
+	rc = sqlite3_prepare_v2(db, sql, -1, st, NULL);
+	free(sql);
+	return rc == SQLITE_OK ? 0 : -1;
+}
+
+int
+report_sql_prepare(sqlite3 *db, sqlite3_stmt **st, const char *fmt, ...)
+{
+	va_list	ap;
+	int	rc;
+
+	va_start(ap, fmt);
+	rc = report_vprepare(db, st, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
 /* Prepares the query fmt, where %s stand for x->nb or x->nn. */
 static int __attribute__((format(printf, 4, 5)))
 report_prepare(struct report_load_ctx *x, sqlite3_stmt **st, char **cause,
     const char *fmt, ...)
 {
-	va_list	 ap;
-	char	*sql;
-	int	 rc;
+	va_list	ap;
+	int	rc;
 
 	va_start(ap, fmt);
-	if (vasprintf(&sql, fmt, ap) == -1)
-		fatal("vasprintf");
+	rc = report_vprepare(x->db, st, fmt, ap);
 	va_end(ap);
-	rc = sqlite3_prepare_v2(x->db, sql, -1, st, NULL);
-	free(sql);
-	if (rc != SQLITE_OK) {
+	if (rc == -1) {
 		*cause = xasprintf("%s: %s", x->r->db, sqlite3_errmsg(x->db));
 		return -1;
 	}

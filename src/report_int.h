@@ -20,6 +20,7 @@
 
 struct addr;
 struct sqlite3;
+struct sqlite3_stmt;
 
 #define REPORT_ADDR_MAX		64	/* an address as stored, capped */
 #define REPORT_TEXT_MAX		256	/* reasons, users, origins, capped */
@@ -272,6 +273,9 @@ int	 report_span_load(struct report *, struct sqlite3 *,
 /* The bin width, from 1m to 1d (then whole days), that cuts [t0, t1)
  * into at most REPORT_BINS_MAX bins aligned to it. */
 int64_t	 report_bin_step(int64_t t0, int64_t t1);
+/* Prepares the query fmt (printf-like); 0, or -1 (sqlite3_errmsg()). */
+int	 report_sql_prepare(struct sqlite3 *, struct sqlite3_stmt **,
+	    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Frees what report_load allocated. */
 void	 report_clear(struct report *);
 

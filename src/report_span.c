@@ -22,14 +22,11 @@
  * of the newest REPORT_EVENTS_SCAN rows: conns has no index on the
  * address, as events has none).
  */
-#include <stdarg.h>
 #include <sqlite3.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "addr.h"
-#include "log.h"
 #include "report_int.h"
 #include "xmalloc.h"
 
@@ -61,24 +58,6 @@ report_bin_step(int64_t t0, int64_t t1)
 	/* Longer than 200 days: whole days, one more for the alignment. */
 	days = (t1 - t0 + REPORT_DAY_US - 1) / REPORT_DAY_US;
 	return (days / (REPORT_BINS_MAX - 1) + 1) * REPORT_DAY_US;
-}
-
-/* Prepares fmt, where %s stands for the node column. */
-static int __attribute__((format(printf, 3, 4)))
-report_span_prepare(sqlite3 *db, sqlite3_stmt **st,
-    const char *fmt, ...)
-{
-	va_list	 ap;
-	char	*sql;
-	int	 rc;
-
-	va_start(ap, fmt);
-	if (vasprintf(&sql, fmt, ap) == -1)
-		fatal("vasprintf");
-	va_end(ap);
-	rc = sqlite3_prepare_v2(db, sql, -1, st, NULL);
-	free(sql);
-	return rc == SQLITE_OK ? 0 : -1;
 }
 
 static int
@@ -180,7 +159,7 @@ report_span_conns(struct report *r, sqlite3 *db, int64_t t0, int64_t t1,
 		report_span_hours(r);
 		return 0;
 	}
-	if (report_span_prepare(db, &st, "SELECT (opened - ?1) / ?2, "
+	if (report_sql_prepare(db, &st, "SELECT (opened - ?1) / ?2, "
 	    "count(*) FROM conns WHERE ended >= ?1 AND opened >= ?1 AND "
 	    "opened < ?3 AND (?4 IS NULL OR service = ?4) AND "
 	    "(?5 IS NULL OR addr = ?5) GROUP BY 1") == -1)
@@ -224,7 +203,7 @@ report_span_marks(struct report *r, sqlite3 *db, const struct addr *ip,
 	sqlite3_stmt		*st;
 	int			 rc, i;
 
-	if (report_span_prepare(db, &st, "SELECT time, addr, prefixlen, "
+	if (report_sql_prepare(db, &st, "SELECT time, addr, prefixlen, "
 	    "rule, 0, 0 FROM verdicts WHERE time >= ?1 AND time < ?2 "
 	    "UNION ALL SELECT since, addr, prefixlen, rule, 1, "
 	    "coalesce(min(coalesce(lifted, expires), coalesce(expires, "
@@ -271,7 +250,7 @@ report_span_ip_conns(struct report *r, sqlite3 *db, const char *node,
 	int64_t			 start = r->now - r->since;
 	int			 rc;
 
-	if (report_span_prepare(db, &st, "SELECT opened, closed, ended, "
+	if (report_sql_prepare(db, &st, "SELECT opened, closed, ended, "
 	    "bytes_in + bytes_out, service, %s FROM (SELECT * FROM conns "
 	    "WHERE ended >= ?1 ORDER BY ended DESC LIMIT ?2) WHERE addr = ?3 "
 	    "AND (?4 IS NULL OR service = ?4) ORDER BY ended DESC",
