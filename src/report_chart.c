@@ -225,7 +225,8 @@ report_chart_ip(FILE *f, const struct report *r)
 		if (r->conns[i].bytes > maxb)
 			maxb = r->conns[i].bytes;
 	nb = report_chart_bits(maxb);
-	h = r->nconns * REPORT_CHART_ROW;
+	/* Room for the bans' bands even without a connection to draw. */
+	h = r->nconns > 2 ? r->nconns * REPORT_CHART_ROW : 3 * REPORT_CHART_ROW;
 	fprintf(f, "<svg id=\"chart-ip\" class=\"time\" data-conns=\"%d\" "
 	    "xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
 	    "role=\"img\">\n", r->nconns, REPORT_CHART_W, y0 + h + 24);

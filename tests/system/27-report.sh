@@ -7,7 +7,9 @@
 # is aligned; the CSV parses back (RFC 4180); --ip gives the bot's
 # timeline, verdicts and bans; the HTML report, opened in headless
 # Chromium, renders its three charts (their colours' pixels, top to bottom)
-# and shows the hostile user names as text, never as markup.  A user who
+# in bins of a minute with the bans marked, a bar per connection in the
+# bot's --ip timeline, and shows the hostile user names as text, never as
+# markup.  A user who
 # may only read the store reads it too, the daemon running or stopped.
 . "$TOP/tests/system/lib.sh"
 . "$TOP/tests/system/netns.sh"
