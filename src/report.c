@@ -21,8 +21,9 @@
  * cap), whatever the store holds.  Bans are few: those of the period are
  * held in a sorted array (at most REPORT_BANS_MAX) and found per address
  * by masking it to each ban length present.  The writers (report_out.c,
- * report_html.c) print what was loaded; report_cmd.c parses the command
- * line, opens the store (or several: see there) and picks a writer.
+ * report_html.c) print what was loaded, report_span.c what the charts
+ * draw; report_cmd.c parses the command line, opens the store (or
+ * several: see there) and picks a writer.
  *
  * With several stores, the queries are the same and read views that
  * unite every node's rows (report_cmd.c), each row carrying its node's
@@ -94,22 +95,43 @@ report_col_u64(sqlite3_stmt *st, int i)
 	return v < 0 ? 0 : (uint64_t)v;
 }
 
+static int
+report_vprepare(sqlite3 *db, sqlite3_stmt **st, const char *fmt, va_list ap)
+{
+	char	*sql;
+	int	 rc;
+
+	if (vasprintf(&sql, fmt, ap) == -1)
+		fatal("vasprintf");
+	rc = sqlite3_prepare_v2(db, sql, -1, st, NULL);
+	free(sql);
+	return rc == SQLITE_OK ? 0 : -1;
+}
+
+int
+report_sql_prepare(sqlite3 *db, sqlite3_stmt **st, const char *fmt, ...)
+{
+	va_list	ap;
+	int	rc;
+
+	va_start(ap, fmt);
+	rc = report_vprepare(db, st, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
 /* Prepares the query fmt, where %s stand for x->nb or x->nn. */
 static int __attribute__((format(printf, 4, 5)))
 report_prepare(struct report_load_ctx *x, sqlite3_stmt **st, char **cause,
     const char *fmt, ...)
 {
-	va_list	 ap;
-	char	*sql;
-	int	 rc;
+	va_list	ap;
+	int	rc;
 
 	va_start(ap, fmt);
-	if (vasprintf(&sql, fmt, ap) == -1)
-		fatal("vasprintf");
+	rc = report_vprepare(x->db, st, fmt, ap);
 	va_end(ap);
-	rc = sqlite3_prepare_v2(x->db, sql, -1, st, NULL);
-	free(sql);
-	if (rc != SQLITE_OK) {
+	if (rc == -1) {
 		*cause = xasprintf("%s: %s", x->r->db, sqlite3_errmsg(x->db));
 		return -1;
 	}
@@ -864,6 +886,9 @@ report_load(struct report *r, sqlite3 *db, char **cause)
 		    report_load_bans(&x, &ip, cause) == -1 ||
 		    report_load_verdicts(&x, &ip, cause) == -1 ||
 		    report_load_events(&x, cause) == -1 ? -1 : 0;
+	if (rc == 0 && r->charts)
+		rc = report_span_load(r, db, r->ip != NULL ? &ip : NULL, x.nn,
+		    cause);
 	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
 	free(x.bkeys);
 	return rc;
@@ -879,6 +904,10 @@ report_clear(struct report *r)
 	free(r->tl);
 	free(r->verdicts);
 	free(r->events);
+	free(r->marks);
+	free(r->conns);
+	r->marks = NULL;
+	r->conns = NULL;
 	r->hours = NULL;
 	r->tops = r->near = NULL;
 	r->bans = NULL;

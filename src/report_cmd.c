@@ -66,6 +66,7 @@ static const struct {
 	    "allowlisted, held, reason" },
 	{ "events", "time, addr, kind, service, source, origin, user" },
 	{ "losses", "hour, what, labels, count" },
+	{ "conns", "ended, addr, service, opened, closed, bytes_in, bytes_out" },
 };
 
 /* "file:" and the path, %-escaped where a URI would read it otherwise. */
@@ -437,6 +438,7 @@ report_main(int argc, char **argv)
 		conf_free(conf);
 		return 1;
 	}
+	r.charts = fmt == REPORT_FMT_HTML;
 	rc = report_load(&r, db, &cause);
 	if (rc == 0)
 		rc = report_write(&r, fmt, output, &cause);

@@ -1,16 +1,15 @@
 /*
  * The report as one self-contained HTML file: inline CSS, inline SVG
- * charts (new connections per hour, bans per hour, top offenders), and the
- * tables of the text report.  No script, no external resource; a
- * Content-Security-Policy forbids both, so even a mistake in escaping
- * could not run anything.
+ * charts (new connections and bans over time with the verdicts and bans
+ * marked, and for --ip a bar per connection: report_chart.c; the top
+ * offenders here), and the tables of the text report.  No script, no
+ * external resource; a Content-Security-Policy forbids both, so even a
+ * mistake in escaping could not run anything.
  *
  * Every string from the store (addresses, services, rules, reasons, users)
  * is written through report_html_text(), which escapes the five HTML
  * specials and turns control bytes into '?': reasons and users come from
  * logs and operators, and an address column holds whatever was stored.
- * A chart has at most REPORT_HTML_BARS bars: hours are grouped when the
- * period is longer.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -18,15 +17,10 @@
 
 #include "report_int.h"
 
-#define REPORT_HTML_BARS	720
 #define REPORT_HTML_W		960	/* chart width, px */
-#define REPORT_HTML_H		180	/* time chart plot height, px */
-#define REPORT_HTML_LEFT	60	/* room for the axis labels */
-#define REPORT_HTML_CONNS	"#1f77b4"
-#define REPORT_HTML_BANS	"#d62728"
 #define REPORT_HTML_TOP		"#ff7f0e"
 
-static void
+void
 report_html_text(FILE *f, const char *s)
 {
 	for (; *s != '\0'; s++) {
@@ -53,66 +47,6 @@ report_html_text(FILE *f, const char *s)
 				fputc(*s, f);
 		}
 	}
-}
-
-/* Bars over the period's hours: which (0 conns, 1 bans). */
-static void
-report_html_time_chart(FILE *f, const struct report *r, int which,
-    const char *id, const char *title, const char *colour)
-{
-	uint64_t	 v, max = 0;
-	char		 t0[24], t1[24], hv[16];
-	int		 group, nbars, i, j, h, x, w;
-
-	group = (r->nhours + REPORT_HTML_BARS - 1) / REPORT_HTML_BARS;
-	if (group < 1)
-		group = 1;
-	nbars = (r->nhours + group - 1) / group;
-	for (i = 0; i < nbars; i++) {
-		for (v = 0, j = i * group; j < (i + 1) * group &&
-		    j < r->nhours; j++)
-			v += which == 0 ? r->hours[j].conns : r->hours[j].bans;
-		if (v > max)
-			max = v;
-	}
-	fprintf(f, "<h2>");
-	report_html_text(f, title);
-	fprintf(f, "%s</h2>\n<svg id=\"%s\" xmlns=\"http://www.w3.org/2000/"
-	    "svg\" width=\"%d\" height=\"%d\" role=\"img\">\n",
-	    group > 1 ? " (grouped hours)" : "", id, REPORT_HTML_W,
-	    REPORT_HTML_H + 40);
-	fprintf(f, "<rect x=\"%d\" y=\"0\" width=\"%d\" height=\"%d\" "
-	    "fill=\"#f7f7f7\"/>\n", REPORT_HTML_LEFT, REPORT_HTML_W -
-	    REPORT_HTML_LEFT, REPORT_HTML_H);
-	w = (REPORT_HTML_W - REPORT_HTML_LEFT) / (nbars > 0 ? nbars : 1);
-	if (w < 1)
-		w = 1;
-	for (i = 0; i < nbars && max > 0; i++) {
-		for (v = 0, j = i * group; j < (i + 1) * group &&
-		    j < r->nhours; j++)
-			v += which == 0 ? r->hours[j].conns : r->hours[j].bans;
-		if (v == 0)
-			continue;
-		h = (int)((double)v / (double)max * (REPORT_HTML_H - 4));
-		if (h < 2)
-			h = 2;
-		x = REPORT_HTML_LEFT + i * (REPORT_HTML_W - REPORT_HTML_LEFT) /
-		    nbars;
-		fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"%d\" "
-		    "height=\"%d\" fill=\"%s\"><title>%s: %" PRIu64
-		    "</title></rect>\n", x, REPORT_HTML_H - h, w > 2 ? w - 1 :
-		    w, h, colour, report_fmt_time(r->from + (int64_t)i * group *
-		    REPORT_HOUR_US, t0, sizeof(t0)), v);
-	}
-	fprintf(f, "<text x=\"%d\" y=\"12\" text-anchor=\"end\">%s</text>\n"
-	    "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">0</text>\n"
-	    "<text x=\"%d\" y=\"%d\">%s</text>\n"
-	    "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%s</text>\n"
-	    "</svg>\n", REPORT_HTML_LEFT - 4, report_human(max, hv,
-	    sizeof(hv)), REPORT_HTML_LEFT - 4, REPORT_HTML_H,
-	    REPORT_HTML_LEFT, REPORT_HTML_H + 16, report_fmt_time(r->from, t0,
-	    sizeof(t0)), REPORT_HTML_W, REPORT_HTML_H + 16,
-	    report_fmt_time(r->now, t1, sizeof(t1)));
 }
 
 /* Horizontal bars: the top list by score. */
@@ -330,6 +264,7 @@ report_html_ip(FILE *f, const struct report *r)
 	char	t[24];
 	int	i;
 
+	report_chart_ip(f, r);
 	report_html_thead(f, "Hour by hour", "hour service new short-lived "
 	    "peak in out auth register verdicts", r->nnodes > 1);
 	for (i = 0; i < r->ntl; i++) {
@@ -436,10 +371,8 @@ report_html(FILE *f, const struct report *r)
 		    sizeof(nodes)));
 		fputs(".</p>\n", f);
 	}
-	report_html_time_chart(f, r, 0, "chart-conns",
-	    "New connections per hour", REPORT_HTML_CONNS);
-	report_html_time_chart(f, r, 1, "chart-bans", "Bans per hour",
-	    REPORT_HTML_BANS);
+	report_chart_time(f, r, 0);
+	report_chart_time(f, r, 1);
 	if (r->ip == NULL)
 		report_html_overview(f, r);
 	else

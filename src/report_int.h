@@ -20,6 +20,7 @@
 
 struct addr;
 struct sqlite3;
+struct sqlite3_stmt;
 
 #define REPORT_ADDR_MAX		64	/* an address as stored, capped */
 #define REPORT_TEXT_MAX		256	/* reasons, users, origins, capped */
@@ -32,6 +33,10 @@ struct sqlite3;
 #define REPORT_LOSSES_MAX	64	/* loss counters listed */
 #define REPORT_NODES_MAX	10	/* --db given: SQLite attaches 10 */
 #define REPORT_NODE_MAX		64	/* a node's name, capped */
+#define REPORT_BINS_MAX		200	/* bins of a time chart, at most */
+#define REPORT_MARKS_MAX	500	/* verdicts and bans drawn on it */
+#define REPORT_CONNS_MAX	150	/* --ip: connections drawn */
+#define REPORT_MIN_US		(60 * CLOCK_US_PER_SEC)
 
 enum report_format {
 	REPORT_FMT_TABLE,
@@ -150,6 +155,38 @@ struct report_event {
 	char		 node[REPORT_NODE_MAX];	/* "" for one store */
 };
 
+/* The time charts: n bins of step us from t0, over the span that holds
+ * data.  Bins under an hour are counted from the conns table (one row per
+ * connection that completed its handshake), hours and more from the
+ * hourly rollups. */
+struct report_bins {
+	int64_t		 t0;
+	int64_t		 step;
+	int		 n;
+	int		 fine;		/* counted from conns rows */
+	uint64_t	 conns[REPORT_BINS_MAX];
+	uint64_t	 bans[REPORT_BINS_MAX];	/* bans that began in it */
+};
+
+/* A verdict or a ban drawn on the connections chart. */
+struct report_mark {
+	int64_t		 time;
+	int64_t		 until;		/* a ban's end (0: none known) */
+	int		 ban;		/* 1: a ban, 0: a verdict */
+	char		 addr[REPORT_ADDR_MAX];
+	int		 prefixlen;
+	char		 rule[16];
+};
+
+/* --ip: one connection, from the conns table. */
+struct report_conn {
+	int64_t		 opened;	/* the period's start if unknown */
+	int64_t		 closed;	/* its end if no FIN/RST was seen */
+	uint64_t	 bytes;		/* both ways */
+	char		 service[CONF_NAME_MAX];
+	char		 node[REPORT_NODE_MAX];	/* "" for one store */
+};
+
 struct report {
 	/* What was asked. */
 	const char	*db;		/* the first store (error messages) */
@@ -167,6 +204,7 @@ struct report {
 	const char	*ip;		/* --ip as given; NULL: the overview */
 	char		 ipn[REPORT_ADDR_MAX]; /* ... as the store writes it */
 	const char	*section;	/* CSV: which table; NULL: default */
+	int		 charts;	/* load what the charts draw (HTML) */
 	uint32_t	 groups_max;	/* (address, service) pairs summed in
 					 * memory; 0: REPORT_GROUPS_MAX */
 	const struct conf *conf;
@@ -197,6 +235,16 @@ struct report {
 	int		 nverdicts;
 	struct report_event *events;	/* newest first */
 	int		 nevents;
+	struct report_conn *conns;	/* newest first, at most
+					 * REPORT_CONNS_MAX */
+	int		 nconns;
+	uint64_t	 nconns_total;	/* of the address, in the rows seen */
+
+	/* The charts (both). */
+	struct report_bins bins;
+	struct report_mark *marks;	/* oldest first */
+	int		 nmarks;
+	uint64_t	 nmarks_total;	/* in the span, drawn or not */
 };
 
 /*
@@ -216,6 +264,18 @@ struct sqlite3 *report_nodes_open(struct report *, const char *const *dbs,
 /* report.c: fills r from the open database (a read transaction of its
  * own).  0, or -1 with *cause set. */
 int	 report_load(struct report *, struct sqlite3 *, char **cause);
+/* report_span.c, from report_load(), in its transaction: the charts'
+ * span, bins and marks, and for --ip (ip non-NULL) its connections.
+ * node is the column naming a row's node (or a constant).  0, or -1 with
+ * *cause set. */
+int	 report_span_load(struct report *, struct sqlite3 *,
+	    const struct addr *ip, const char *node, char **cause);
+/* The bin width, from 1m to 1d (then whole days), that cuts [t0, t1)
+ * into at most REPORT_BINS_MAX bins aligned to it. */
+int64_t	 report_bin_step(int64_t t0, int64_t t1);
+/* Prepares the query fmt (printf-like); 0, or -1 (sqlite3_errmsg()). */
+int	 report_sql_prepare(struct sqlite3 *, struct sqlite3_stmt **,
+	    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Frees what report_load allocated. */
 void	 report_clear(struct report *);
 
@@ -236,6 +296,14 @@ void	 report_table(FILE *, const struct report *);
 void	 report_json(FILE *, const struct report *);
 int	 report_csv(FILE *, const struct report *, char **cause);
 void	 report_html(FILE *, const struct report *);
+
+/* report_html.c: s with the HTML specials escaped, control bytes '?'. */
+void	 report_html_text(FILE *, const char *s);
+/* report_chart.c, for report_html.c: a time chart of r->bins (which: 0
+ * new connections with the verdicts and bans marked, 1 bans), and the
+ * --ip timeline (a bar per connection, failed logins, verdicts, bans). */
+void	 report_chart_time(FILE *, const struct report *, int which);
+void	 report_chart_ip(FILE *, const struct report *);
 
 /* report_fmt.c, shared by all of them. */
 /* Names: "score", "conns", ... */

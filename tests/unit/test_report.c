@@ -183,6 +183,7 @@ setup_common(void **state, int filled)
 	f->r.since = 6 * HOUR;
 	f->r.top = 20;
 	f->r.conf = f->conf;
+	f->r.charts = 1;
 	*state = f;
 	return 0;
 }
