@@ -32,6 +32,13 @@
  * the chain's rules (flush + add, in the same transaction), so the ports
  * follow the configuration: that is text for one `nft -f -` run, the
  * rules being far simpler to write in nft's language than as expressions.
+ * nft 1.0.6 reads every element of the table before it runs the text
+ * (65 ms with 100,000 bans), so where the table is already as the text
+ * would make it, the run is skipped: the first rule's comment carries a
+ * digest of the text, and netlink tells whether the table, the sets, the
+ * chain, the number of rules and that comment are as the text has them
+ * (fw_nftnl_current()).  A change of configuration changes the digest,
+ * and the text runs.
  * Everything else goes through netlink (fw_nftnl.c, libnftnl on a socket
  * kept open from open to close, so in the helper under privilege
  * separation): apply sends a whole batch as one transaction of element
@@ -70,6 +77,9 @@
 
 #include <netinet/in.h>
 
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -85,6 +95,7 @@
 #include "fw_int.h"
 #include "fw_nftnl.h"
 #include "log.h"
+#include "siphash.h"
 #include "xmalloc.h"
 
 #define FW_NFT_TIMEOUT_MS	30000		/* one nft run */
@@ -94,6 +105,8 @@
 #define FW_NFT_EXACT		1024		/* batches up to this many ops:
 						 * one element a message */
 #define FW_NFT_RATE_SIZE	65536		/* throttled sources metered */
+#define FW_NFT_COMMENT		"conntrack on"	/* the first rule's */
+#define FW_NFT_DIGEST_SEED	0x786d7070677561ULL	/* any constant */
 /* "tcp dport { " 12, ", 65535" 7 a port, " } " 3, the NUL. */
 #define FW_NFT_PORTS_LEN	(12 + FW_PORTS_MAX * 7 + 4)
 
@@ -152,6 +165,9 @@ struct fw_nft {
 	int		 destroy;	/* nft and kernel: destroy element */
 	int		 update;	/* a re-add sets the new timeout */
 	struct fw_nftnl	*nl;		/* NULL: nft -f - for everything */
+	char		 comment[64];	/* the first rule's, with the
+					 * digest of the open text */
+	size_t		 rules;		/* in the chain */
 };
 
 /* What a batch does to one set: prefixes to remove, prefixes to add. */
@@ -165,8 +181,12 @@ struct fw_nft_plan {
 
 static int	fw_nft_run(const char *, size_t, const char *const *, char **,
 		    size_t, char **);
-static char	*fw_nft_open_text(const struct fw *, const struct fw_nft *,
+static char	*fw_nft_ruleset(const struct fw *, const struct fw_nft *,
+		    const char *, size_t *);
+static char	*fw_nft_open_text(const struct fw *, struct fw_nft *,
 		    size_t *);
+static int	fw_nft_current(struct fw_nft *);
+static int	fw_nft_declare(const struct fw *, struct fw_nft *, char **);
 static int	fw_nft_set_of(const struct prefix *, int, enum fw_scope);
 static void	fw_nft_ports(const struct fw *, enum fw_scope, char *, size_t);
 static int	fw_nft_op_cmp(const void *, const void *);
@@ -310,12 +330,12 @@ fw_nft_seconds(int64_t us)
 }
 
 /*
- * The table, sets and chain; the rules replaced, for fw's ports.  The
- * caller frees.
+ * The table, sets and chain; the rules replaced, for fw's ports, the
+ * first with comment.  The caller frees.
  */
 static char *
-fw_nft_open_text(const struct fw *fw, const struct fw_nft *nft,
-    size_t *lenp)
+fw_nft_ruleset(const struct fw *fw, const struct fw_nft *nft,
+    const char *comment, size_t *lenp)
 {
 	static const char *const types[FW_NFT_NSETS] = {
 		"ipv4_addr", "ipv6_addr", "ipv4_addr", "ipv6_addr",
@@ -358,7 +378,7 @@ fw_nft_open_text(const struct fw *fw, const struct fw_nft *nft,
 	fprintf(f, "flush chain inet %s filter\n", t);
 	/* Any ct expression makes the kernel track this namespace. */
 	fprintf(f, "add rule inet %s filter ct state new counter comment "
-	    "\"conntrack on\"\n", t);
+	    "\"%s\"\n", t, comment);
 	for (i = 0; i < 8; i++) {
 		ip = i % 4 < 2 ? "ip" : "ip6";
 		fprintf(f, "add rule inet %s filter %s saddr @%s %sdrop\n", t,
@@ -376,6 +396,101 @@ fw_nft_open_text(const struct fw *fw, const struct fw_nft *nft,
 		fatal("open_memstream");
 	*lenp = len;
 	return buf;
+}
+
+/*
+ * The text of fw_nft_ruleset(), its first rule's comment with the digest
+ * of the text (nft->comment, with the number of rules: what
+ * fw_nft_current() looks for).  The caller frees.
+ */
+static char *
+fw_nft_open_text(const struct fw *fw, struct fw_nft *nft, size_t *lenp)
+{
+	struct siphash_key	 k;
+	char			*text;
+	size_t			 len;
+
+	text = fw_nft_ruleset(fw, nft, FW_NFT_COMMENT, &len);
+	siphash_key_seed(&k, FW_NFT_DIGEST_SEED);
+	snprintf(nft->comment, sizeof nft->comment, "%s, ruleset %016" PRIx64,
+	    FW_NFT_COMMENT, siphash24(&k, text, len));
+	free(text);
+	nft->rules = 1 + 8 + (nft->throttle > 0 ? 2 : 0);
+	return fw_nft_ruleset(fw, nft, nft->comment, lenp);
+}
+
+/*
+ * 1 if the table is as fw_nft_open_text() would make it (asked through
+ * netlink), so nft need not run; 0 if not, or if it cannot be told.
+ */
+static int
+fw_nft_current(struct fw_nft *nft)
+{
+	static const struct fw_nftnl_decl sets[] = {
+		{ .name = "ban4", .flags = NFT_SET_TIMEOUT, .klen = 4 },
+		{ .name = "ban6", .flags = NFT_SET_TIMEOUT, .klen = 16 },
+		{ .name = "net4", .flags = NFT_SET_INTERVAL | NFT_SET_TIMEOUT,
+		  .klen = 4 },
+		{ .name = "net6", .flags = NFT_SET_INTERVAL | NFT_SET_TIMEOUT,
+		  .klen = 16 },
+		{ .name = "thr4", .flags = NFT_SET_INTERVAL | NFT_SET_TIMEOUT,
+		  .klen = 4 },
+		{ .name = "thr6", .flags = NFT_SET_INTERVAL | NFT_SET_TIMEOUT,
+		  .klen = 16 },
+		{ .name = "proxy4", .flags = NFT_SET_TIMEOUT, .klen = 4 },
+		{ .name = "proxy6", .flags = NFT_SET_TIMEOUT, .klen = 16 },
+		{ .name = "proxynet4",
+		  .flags = NFT_SET_INTERVAL | NFT_SET_TIMEOUT, .klen = 4 },
+		{ .name = "proxynet6",
+		  .flags = NFT_SET_INTERVAL | NFT_SET_TIMEOUT, .klen = 16 },
+		{ .name = "probe", .flags = NFT_SET_TIMEOUT, .klen = 4 },
+		{ .name = "rate4", .flags = NFT_SET_EVAL | NFT_SET_TIMEOUT,
+		  .klen = 4, .timeout = 60000, .size = FW_NFT_RATE_SIZE },
+		{ .name = "rate6", .flags = NFT_SET_EVAL | NFT_SET_TIMEOUT,
+		  .klen = 16, .timeout = 60000, .size = FW_NFT_RATE_SIZE }
+	};
+	struct fw_nftnl_chain	 chain;
+	char			*why = NULL;
+	int			 r;
+
+	if (nft->nl == NULL)
+		return 0;
+	memset(&chain, 0, sizeof chain);
+	chain.name = "filter";
+	chain.type = "filter";
+	chain.hook = NF_INET_PRE_ROUTING;
+	chain.prio = -150;
+	chain.rules = nft->rules;
+	chain.comment = nft->comment;
+	if ((r = fw_nftnl_current(nft->nl, sets, sizeof sets / sizeof sets[0],
+	    &chain, &why)) == -1) {
+		log_debug("fw: %s", why);
+		free(why);
+		return 0;
+	}
+	return r;
+}
+
+/*
+ * The table, sets, chain and rules as the configuration wants them: by
+ * nft -f -, unless they are so already.  0, or -1 and *cause.
+ */
+static int
+fw_nft_declare(const struct fw *fw, struct fw_nft *nft, char **cause)
+{
+	static const char *const args[] = { "-f", "-", NULL };
+	char		*text;
+	size_t		 len;
+	int		 r;
+
+	text = fw_nft_open_text(fw, nft, &len);
+	if (fw_nft_current(nft)) {
+		free(text);
+		return 0;
+	}
+	r = fw_nft_run(text, len, args, NULL, FW_NFT_OUT_MAX, cause);
+	free(text);
+	return r;
 }
 
 /* Orders ops by prefix, then by position, so the last of a prefix is the
@@ -578,32 +693,31 @@ fw_nft_check(const struct conf *conf, char **cause)
 static int
 fw_nft_open(struct fw *fw, const struct conf *conf, char **cause)
 {
-	static const char *const args[] = { "-f", "-", NULL };
 	static const char *const check[] = { "-c", "-f", "-", NULL };
 	struct fw_nft	*nft;
-	char		*text, *probe, *why = NULL;
-	size_t		 len;
-	int		 r;
+	char		*probe, *why = NULL;
 
 	if (fw_nft_check(conf, cause) == -1)
 		return -1;
 	nft = xcalloc(1, sizeof *nft);
 	snprintf(nft->table, sizeof nft->table, "%s", conf->ban_table);
 	nft->throttle = conf->ban_throttle;
-	text = fw_nft_open_text(fw, nft, &len);
-	r = fw_nft_run(text, len, args, NULL, FW_NFT_OUT_MAX, cause);
-	free(text);
-	if (r == -1) {
+	/* The socket first: it tells whether nft need run at all. */
+	if ((nft->nl = fw_nftnl_open(nft->table, &why)) == NULL) {
+		log_warnx("fw: nftables through netlink: %s; nft -f - "
+		    "instead", why);
+		free(why);
+		why = NULL;
+	}
+	if (fw_nft_declare(fw, nft, cause) == -1) {
+		fw_nftnl_close(nft->nl);
 		free(nft);
 		return -1;
 	}
-	if ((nft->nl = fw_nftnl_open(nft->table, &why)) != NULL) {
+	if (nft->nl != NULL) {
 		fw_nft_probe(nft);
 		goto done;
 	}
-	log_warnx("fw: nftables through netlink: %s; nft -f - instead", why);
-	free(why);
-	why = NULL;
 	/* A check-only transaction: nothing changes either way.  Without a
 	 * list there is no telling whether a re-add updates: replace. */
 	probe = xasprintf("destroy element inet %s ban4 { 192.0.2.0 }\n",
@@ -768,8 +882,9 @@ fw_nft_apply(struct fw *fw, const struct fw_op *ops, size_t n, char **cause)
  * in force, with nothing to list first and no moment without them,
  * whatever was left of the table.  Adds into empty sets need no delete,
  * whatever the kernel.  Through netlink that is two transactions: the
- * table's (by nft, as open: it adds, never touching elements), then the
- * flush and fill; else one `nft -f -`.
+ * table's (by nft, as open: it adds, never touching elements; skipped if
+ * the table is as wanted already), then the flush and fill; else one
+ * `nft -f -`.
  */
 static int
 fw_nft_replace(struct fw *fw, const struct fw_op *ops, size_t n,
@@ -782,11 +897,8 @@ fw_nft_replace(struct fw *fw, const struct fw_op *ops, size_t n,
 	FILE		*f;
 	int		 s, r;
 
-	text = fw_nft_open_text(fw, nft, &len);
 	if (nft->nl != NULL) {
-		r = fw_nft_run(text, len, args, NULL, FW_NFT_OUT_MAX, cause);
-		free(text);
-		if (r == -1)
+		if (fw_nft_declare(fw, nft, cause) == -1)
 			return -1;
 		for (s = 0; s < FW_NFT_NSETS; s++)
 			fw_nftnl_elems(nft->nl, FW_NFTNL_FLUSH,
@@ -794,8 +906,8 @@ fw_nft_replace(struct fw *fw, const struct fw_op *ops, size_t n,
 		(void)fw_nft_apply_nl(nft, 0, 1, ops, n);
 		if ((r = fw_nft_commit_nl(nft, cause)) != 1)
 			return r;
-		text = fw_nft_open_text(fw, nft, &len);
 	}
+	text = fw_nft_open_text(fw, nft, &len);
 	if ((f = open_memstream(&all, &alen)) == NULL)
 		fatal("open_memstream");
 	fwrite(text, 1, len, f);

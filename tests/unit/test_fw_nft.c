@@ -62,13 +62,20 @@ test_open_ports(void **state)
 {
 	struct fw	 fw;
 	size_t		 len;
-	char		*s;
+	char		*s, *want, digest[64];
 
 	(void)state;
 	fw_init(&fw);
 	s = fw_nft_open_text(&fw, &nft, &len);
 	assert_int_equal(strlen(s), len);
-	assert_string_equal(s,
+	/* The first rule's comment: a digest of the text, 16 hex digits. */
+	assert_int_equal(strncmp(nft.comment, "conntrack on, ruleset ", 22),
+	    0);
+	assert_int_equal(strspn(nft.comment + 22, "0123456789abcdef"), 16);
+	assert_int_equal(strlen(nft.comment), 22 + 16);
+	assert_int_equal(nft.rules, 11);
+	snprintf(digest, sizeof digest, "%s", nft.comment);
+	want = xasprintf(
 	    "add table inet xg\n"
 	    "add set inet xg ban4 { type ipv4_addr; flags timeout; }\n"
 	    "add set inet xg ban6 { type ipv6_addr; flags timeout; }\n"
@@ -95,7 +102,7 @@ test_open_ports(void **state)
 	    "-150; policy accept; }\n"
 	    "flush chain inet xg filter\n"
 	    "add rule inet xg filter ct state new counter comment "
-	    "\"conntrack on\"\n"
+	    "\"%s\"\n"
 	    "add rule inet xg filter ip saddr @ban4 tcp dport { 5222, 5269 } "
 	    "drop\n"
 	    "add rule inet xg filter ip saddr @net4 tcp dport { 5222, 5269 } "
@@ -113,11 +120,18 @@ test_open_ports(void **state)
 	    "drop\n"
 	    "add rule inet xg filter ip6 saddr @thr6 tcp dport { 5222, 5269 } "
 	    "update @rate6 { ip6 saddr limit rate over 8192 bytes/second } "
-	    "drop\n");
+	    "drop\n", digest);
+	assert_string_equal(s, want);
+	free(want);
 	/* Nothing that would remove elements: a restart keeps the bans. */
 	assert_null(strstr(s, "flush set"));
 	assert_null(strstr(s, "delete"));
 	assert_null(strstr(s, "flush table"));
+	free(s);
+
+	/* The same configuration, the same digest. */
+	s = fw_nft_open_text(&fw, &nft, &len);
+	assert_string_equal(nft.comment, digest);
 	free(s);
 
 	/* proxy_ports named: those and the services'. */
@@ -126,6 +140,8 @@ test_open_ports(void **state)
 	fw.pports[2] = 5269;
 	fw.npports = 3;
 	s = fw_nft_open_text(&fw, &nft, &len);
+	/* Another configuration, another digest: the text runs again. */
+	assert_string_not_equal(nft.comment, digest);
 	assert_non_null(strstr(s, "add rule inet xg filter ip saddr @proxy4 "
 	    "tcp dport { 443, 5222, 5269 } drop\n"));
 	assert_non_null(strstr(s, "add rule inet xg filter ip6 saddr "
