@@ -39,6 +39,9 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 
+#include <arpa/inet.h>
+
+#include <endian.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,8 +127,8 @@ static struct nlmsghdr *fw_nftnl_msg(struct fw_nftnl *, uint16_t,
 		    size_t, enum fw_nftnl_verb, const char *,
 		    const struct fw_op *const *, size_t);
 static int	fw_nftnl_end(const struct prefix *, uint8_t *);
-static void	fw_nftnl_elem(struct nftnl_set *, const struct prefix *,
-		    int, int64_t);
+static void	fw_nftnl_elem(struct nlmsghdr *, const struct prefix *,
+		    int, int64_t, uint16_t *);
 static void	fw_nftnl_cause(const struct fw_nftnl *, uint32_t, int,
 		    char **);
 static int	fw_nftnl_dump_cb(const struct nlmsghdr *, void *);
@@ -195,8 +198,8 @@ fw_nftnl_reserve(struct fw_nftnl *fn, size_t more)
 		return;
 	if (need < 2 * fn->cap)
 		need = 2 * fn->cap;
+	/* Not cleared: libmnl writes every byte it sends, padding too. */
 	fn->buf = xreallocarray(fn->buf, need, 1);
-	memset(fn->buf + fn->cap, 0, need - fn->cap);
 	fn->cap = need;
 }
 
@@ -254,41 +257,46 @@ fw_nftnl_end(const struct prefix *p, uint8_t *end)
 	return carry;
 }
 
-/* p's element (two for an interval set) into s; timeout in seconds, 0:
- * none. */
+/*
+ * p's element (two for an interval set) at the end of nlh, inside its
+ * element list; timeout in seconds, 0: none; *i the last element's index
+ * in the list.  Written with libmnl directly, as libnftnl would write it
+ * (an allocation an element there: a third of a restore's time).
+ */
 static void
-fw_nftnl_elem(struct nftnl_set *s, const struct prefix *p, int interval,
-    int64_t timeout)
+fw_nftnl_elem(struct nlmsghdr *nlh, const struct prefix *p, int interval,
+    int64_t timeout, uint16_t *i)
 {
 	/* NFTNL_UDATA_SET_ELEM_FLAGS, 4 bytes, NFTNL_SET_ELEM_F_INTERVAL_OPEN:
 	 * what nft writes on a start with no end. */
 	static const uint8_t	 open[] = { NFTNL_UDATA_SET_ELEM_FLAGS, 4,
 				    NFTNL_SET_ELEM_F_INTERVAL_OPEN, 0, 0, 0 };
-	struct nftnl_set_elem	*e;
+	struct nlattr		*el, *key;
 	uint8_t			 end[16];
 	uint32_t		 klen = (uint32_t)addr_maxlen(&p->addr) / 8;
 	int			 top = 0;
 
 	if (interval)
 		top = fw_nftnl_end(p, end);
-	if ((e = nftnl_set_elem_alloc()) == NULL)
-		fatal("nftnl_set_elem_alloc");
-	nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, p->addr.bytes, klen);
+	el = mnl_attr_nest_start(nlh, ++*i);
 	if (timeout > 0)
-		nftnl_set_elem_set_u64(e, NFTNL_SET_ELEM_TIMEOUT,
-		    (uint64_t)timeout * 1000);
+		mnl_attr_put_u64(nlh, NFTA_SET_ELEM_TIMEOUT,
+		    htobe64((uint64_t)timeout * 1000));
+	key = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_KEY);
+	mnl_attr_put(nlh, NFTA_DATA_VALUE, klen, p->addr.bytes);
+	mnl_attr_nest_end(nlh, key);
 	if (interval && top)
-		nftnl_set_elem_set(e, NFTNL_SET_ELEM_USERDATA, open,
-		    sizeof open);
-	nftnl_set_elem_add(s, e);
+		mnl_attr_put(nlh, NFTA_SET_ELEM_USERDATA, sizeof open, open);
+	mnl_attr_nest_end(nlh, el);
 	if (!interval || top)
 		return;
-	if ((e = nftnl_set_elem_alloc()) == NULL)
-		fatal("nftnl_set_elem_alloc");
-	nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, end, klen);
-	nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_FLAGS,
-	    NFT_SET_ELEM_INTERVAL_END);
-	nftnl_set_elem_add(s, e);
+	el = mnl_attr_nest_start(nlh, ++*i);
+	mnl_attr_put_u32(nlh, NFTA_SET_ELEM_FLAGS,
+	    htonl(NFT_SET_ELEM_INTERVAL_END));
+	key = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_KEY);
+	mnl_attr_put(nlh, NFTA_DATA_VALUE, klen, end);
+	mnl_attr_nest_end(nlh, key);
+	mnl_attr_nest_end(nlh, el);
 }
 
 void
@@ -303,9 +311,10 @@ fw_nftnl_elems(struct fw_nftnl *fn, enum fw_nftnl_verb verb,
 		[FW_NFTNL_FLUSH] = NFT_MSG_DELSETELEM
 	};
 	struct nlmsghdr		*nlh;
-	struct nftnl_set	*s;
+	struct nlattr		*list;
 	size_t			 i, j, k;
 	int64_t			 t;
+	uint16_t		 idx;
 
 	if (verb == FW_NFTNL_FLUSH) {
 		nlh = fw_nftnl_msg(fn, types[verb], 256, verb, set, NULL, 0);
@@ -320,23 +329,22 @@ fw_nftnl_elems(struct fw_nftnl *fn, enum fw_nftnl_verb verb,
 		per = FW_NFTNL_PER_MAX;
 	for (i = 0; i < n; i += k) {
 		k = n - i < per ? n - i : per;
-		if ((s = nftnl_set_alloc()) == NULL)
-			fatal("nftnl_set_alloc");
-		nftnl_set_set_str(s, NFTNL_SET_TABLE, fn->table);
-		nftnl_set_set_str(s, NFTNL_SET_NAME, set);
-		nlh = fw_nftnl_msg(fn, types[verb], k * FW_NFTNL_ELEM_MAX,
-		    verb, set, v + i, k);
+		nlh = fw_nftnl_msg(fn, types[verb], k * FW_NFTNL_ELEM_MAX +
+		    256, verb, set, v + i, k);
+		mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, set);
+		mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, fn->table);
+		list = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_LIST_ELEMENTS);
+		idx = 0;
 		for (j = i; j < i + k; j++) {
 			if (timeout == -1)
 				t = fw_nft_seconds(v[j]->duration);
 			else
 				t = timeout;
-			fw_nftnl_elem(s, &v[j]->prefix, interval,
-			    verb == FW_NFTNL_ADD ? t : 0);
+			fw_nftnl_elem(nlh, &v[j]->prefix, interval,
+			    verb == FW_NFTNL_ADD ? t : 0, &idx);
 		}
-		nftnl_set_elems_nlmsg_build_payload(nlh, s);
+		mnl_attr_nest_end(nlh, list);
 		fn->len += nlh->nlmsg_len;
-		nftnl_set_free(s);
 	}
 }
 
