@@ -444,6 +444,48 @@ test_apply_last_wins(void **state)
 	assert_null(apply_text(1, o, 0));
 }
 
+/*
+ * A long batch (a restore) is planned without a sort: the same last op
+ * of each prefix wins, hash sets keep the batch's order, interval sets
+ * are sorted still.
+ */
+static void
+test_plan_unsorted(void **state)
+{
+	struct fw_nft_plan	 pl;
+	struct fw_op		*o;
+	char			 a[64];
+	size_t			 n = 2000, i;
+
+	(void)state;
+	memset(&nft, 0, sizeof nft);
+	o = xcalloc(n, sizeof *o);
+	/* Descending addresses, each twice; the second of .1 an unban. */
+	for (i = 0; i < n / 2; i++) {
+		snprintf(a, sizeof a, "10.0.%zu.%zu", (n / 2 - i) / 256,
+		    (n / 2 - i) % 256);
+		o[i] = op(FW_BAN, a, 10 * CLOCK_US_PER_SEC);
+		o[n / 2 + i] = op(FW_BAN, a, 20 * CLOCK_US_PER_SEC);
+	}
+	o[n - 1] = op(FW_UNBAN, "10.0.0.1", 0);
+	o[0] = op(FW_BAN, "10.9.0.0/16", 10 * CLOCK_US_PER_SEC);
+	o[1] = op(FW_BAN, "10.8.0.0/16", 10 * CLOCK_US_PER_SEC);
+	fw_nft_plan(&nft, 1, 0, o, n, &pl);
+	assert_int_equal(pl.nadd[FW_NFT_BAN4], n / 2 - 1);
+	for (i = 0; i < pl.nadd[FW_NFT_BAN4]; i++) {
+		assert_ptr_equal(pl.add[FW_NFT_BAN4][i], &o[n / 2 + i]);
+		assert_int_equal(pl.add[FW_NFT_BAN4][i]->duration,
+		    20 * CLOCK_US_PER_SEC);
+	}
+	assert_int_equal(pl.ndel[FW_NFT_BAN4], 1);
+	assert_ptr_equal(pl.del[FW_NFT_BAN4][0], &o[n - 1]);
+	assert_int_equal(pl.nadd[FW_NFT_NET4], 2);
+	assert_ptr_equal(pl.add[FW_NFT_NET4][0], &o[1]);
+	assert_ptr_equal(pl.add[FW_NFT_NET4][1], &o[0]);
+	fw_nft_plan_free(&pl);
+	free(o);
+}
+
 static void
 test_apply_chunks(void **state)
 {
@@ -711,6 +753,7 @@ main(void)
 		cmocka_unit_test(test_apply_durations),
 		cmocka_unit_test(test_apply_unban),
 		cmocka_unit_test(test_apply_last_wins),
+		cmocka_unit_test(test_plan_unsorted),
 		cmocka_unit_test(test_apply_chunks),
 		cmocka_unit_test(test_nl_ban),
 		cmocka_unit_test(test_nl_replace),
