@@ -23,12 +23,25 @@
  * start.  Listing does the reverse, pairing each start with the next end
  * in key order; what is not a whole prefix is someone else's and skipped.
  *
+ * Whether the table is already as the configuration wants (so that a
+ * start or a reload need not run nft, which reads every element of the
+ * table first: 65 ms for 100,000) is told from dumps of its declarations:
+ * the table, each set's flags, key, timeout and size, the base chain's
+ * hook, priority and policy, the number of rules, and the first rule's
+ * comment, which carries a digest of the whole text that made them
+ * (fw_nft.c).  A rule edited in place by hand, with the digest's rule
+ * left alone, is not seen; anything added, removed or declared otherwise
+ * is, and the text runs again.
+ *
  * Nothing here validates: the caller hands it validated struct fw_op and
  * the set names of fw_nft.c; the table name was checked by fw_nft_check().
  */
 #include <sys/socket.h>
 #include <sys/time.h>
 
+#include <arpa/inet.h>
+
+#include <endian.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,8 +53,11 @@
 #include <linux/netlink.h>
 
 #include <libmnl/libmnl.h>
+#include <libnftnl/chain.h>
 #include <libnftnl/common.h>
+#include <libnftnl/rule.h>
 #include <libnftnl/set.h>
+#include <libnftnl/table.h>
 #include <libnftnl/udata.h>
 
 #include "addr.h"
@@ -111,8 +127,8 @@ static struct nlmsghdr *fw_nftnl_msg(struct fw_nftnl *, uint16_t,
 		    size_t, enum fw_nftnl_verb, const char *,
 		    const struct fw_op *const *, size_t);
 static int	fw_nftnl_end(const struct prefix *, uint8_t *);
-static void	fw_nftnl_elem(struct nftnl_set *, const struct prefix *,
-		    int, int64_t);
+static void	fw_nftnl_elem(struct nlmsghdr *, const struct prefix *,
+		    int, int64_t, uint16_t *);
 static void	fw_nftnl_cause(const struct fw_nftnl *, uint32_t, int,
 		    char **);
 static int	fw_nftnl_dump_cb(const struct nlmsghdr *, void *);
@@ -121,6 +137,12 @@ static int	fw_nftnl_prefix(const uint8_t *, const uint8_t *, size_t,
 		    struct prefix *);
 static void	fw_nftnl_entries(struct fw_nftnl_dump *, int,
 		    struct fw_entry **, size_t *, size_t *);
+static int	fw_nftnl_dump(struct fw_nftnl *, struct nlmsghdr *, char *,
+		    mnl_cb_t, void *);
+static int	fw_nftnl_table_cb(const struct nlmsghdr *, void *);
+static int	fw_nftnl_set_cb(const struct nlmsghdr *, void *);
+static int	fw_nftnl_chain_cb(const struct nlmsghdr *, void *);
+static int	fw_nftnl_rule_cb(const struct nlmsghdr *, void *);
 
 struct fw_nftnl *
 fw_nftnl_open(const char *table, char **cause)
@@ -176,8 +198,8 @@ fw_nftnl_reserve(struct fw_nftnl *fn, size_t more)
 		return;
 	if (need < 2 * fn->cap)
 		need = 2 * fn->cap;
+	/* Not cleared: libmnl writes every byte it sends, padding too. */
 	fn->buf = xreallocarray(fn->buf, need, 1);
-	memset(fn->buf + fn->cap, 0, need - fn->cap);
 	fn->cap = need;
 }
 
@@ -235,41 +257,46 @@ fw_nftnl_end(const struct prefix *p, uint8_t *end)
 	return carry;
 }
 
-/* p's element (two for an interval set) into s; timeout in seconds, 0:
- * none. */
+/*
+ * p's element (two for an interval set) at the end of nlh, inside its
+ * element list; timeout in seconds, 0: none; *i the last element's index
+ * in the list.  Written with libmnl directly, as libnftnl would write it
+ * (an allocation an element there: a third of a restore's time).
+ */
 static void
-fw_nftnl_elem(struct nftnl_set *s, const struct prefix *p, int interval,
-    int64_t timeout)
+fw_nftnl_elem(struct nlmsghdr *nlh, const struct prefix *p, int interval,
+    int64_t timeout, uint16_t *i)
 {
 	/* NFTNL_UDATA_SET_ELEM_FLAGS, 4 bytes, NFTNL_SET_ELEM_F_INTERVAL_OPEN:
 	 * what nft writes on a start with no end. */
 	static const uint8_t	 open[] = { NFTNL_UDATA_SET_ELEM_FLAGS, 4,
 				    NFTNL_SET_ELEM_F_INTERVAL_OPEN, 0, 0, 0 };
-	struct nftnl_set_elem	*e;
+	struct nlattr		*el, *key;
 	uint8_t			 end[16];
 	uint32_t		 klen = (uint32_t)addr_maxlen(&p->addr) / 8;
 	int			 top = 0;
 
 	if (interval)
 		top = fw_nftnl_end(p, end);
-	if ((e = nftnl_set_elem_alloc()) == NULL)
-		fatal("nftnl_set_elem_alloc");
-	nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, p->addr.bytes, klen);
+	el = mnl_attr_nest_start(nlh, ++*i);
 	if (timeout > 0)
-		nftnl_set_elem_set_u64(e, NFTNL_SET_ELEM_TIMEOUT,
-		    (uint64_t)timeout * 1000);
+		mnl_attr_put_u64(nlh, NFTA_SET_ELEM_TIMEOUT,
+		    htobe64((uint64_t)timeout * 1000));
+	key = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_KEY);
+	mnl_attr_put(nlh, NFTA_DATA_VALUE, klen, p->addr.bytes);
+	mnl_attr_nest_end(nlh, key);
 	if (interval && top)
-		nftnl_set_elem_set(e, NFTNL_SET_ELEM_USERDATA, open,
-		    sizeof open);
-	nftnl_set_elem_add(s, e);
+		mnl_attr_put(nlh, NFTA_SET_ELEM_USERDATA, sizeof open, open);
+	mnl_attr_nest_end(nlh, el);
 	if (!interval || top)
 		return;
-	if ((e = nftnl_set_elem_alloc()) == NULL)
-		fatal("nftnl_set_elem_alloc");
-	nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, end, klen);
-	nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_FLAGS,
-	    NFT_SET_ELEM_INTERVAL_END);
-	nftnl_set_elem_add(s, e);
+	el = mnl_attr_nest_start(nlh, ++*i);
+	mnl_attr_put_u32(nlh, NFTA_SET_ELEM_FLAGS,
+	    htonl(NFT_SET_ELEM_INTERVAL_END));
+	key = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_KEY);
+	mnl_attr_put(nlh, NFTA_DATA_VALUE, klen, end);
+	mnl_attr_nest_end(nlh, key);
+	mnl_attr_nest_end(nlh, el);
 }
 
 void
@@ -284,9 +311,10 @@ fw_nftnl_elems(struct fw_nftnl *fn, enum fw_nftnl_verb verb,
 		[FW_NFTNL_FLUSH] = NFT_MSG_DELSETELEM
 	};
 	struct nlmsghdr		*nlh;
-	struct nftnl_set	*s;
+	struct nlattr		*list;
 	size_t			 i, j, k;
 	int64_t			 t;
+	uint16_t		 idx;
 
 	if (verb == FW_NFTNL_FLUSH) {
 		nlh = fw_nftnl_msg(fn, types[verb], 256, verb, set, NULL, 0);
@@ -301,23 +329,22 @@ fw_nftnl_elems(struct fw_nftnl *fn, enum fw_nftnl_verb verb,
 		per = FW_NFTNL_PER_MAX;
 	for (i = 0; i < n; i += k) {
 		k = n - i < per ? n - i : per;
-		if ((s = nftnl_set_alloc()) == NULL)
-			fatal("nftnl_set_alloc");
-		nftnl_set_set_str(s, NFTNL_SET_TABLE, fn->table);
-		nftnl_set_set_str(s, NFTNL_SET_NAME, set);
-		nlh = fw_nftnl_msg(fn, types[verb], k * FW_NFTNL_ELEM_MAX,
-		    verb, set, v + i, k);
+		nlh = fw_nftnl_msg(fn, types[verb], k * FW_NFTNL_ELEM_MAX +
+		    256, verb, set, v + i, k);
+		mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, set);
+		mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, fn->table);
+		list = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_LIST_ELEMENTS);
+		idx = 0;
 		for (j = i; j < i + k; j++) {
 			if (timeout == -1)
 				t = fw_nft_seconds(v[j]->duration);
 			else
 				t = timeout;
-			fw_nftnl_elem(s, &v[j]->prefix, interval,
-			    verb == FW_NFTNL_ADD ? t : 0);
+			fw_nftnl_elem(nlh, &v[j]->prefix, interval,
+			    verb == FW_NFTNL_ADD ? t : 0, &idx);
 		}
-		nftnl_set_elems_nlmsg_build_payload(nlh, s);
+		mnl_attr_nest_end(nlh, list);
 		fn->len += nlh->nlmsg_len;
-		nftnl_set_free(s);
 	}
 }
 
@@ -608,6 +635,31 @@ fw_nftnl_entries(struct fw_nftnl_dump *d, int interval, struct fw_entry **v,
 	}
 }
 
+/*
+ * Sends the dump request nlh (built in buf, FW_NFTNL_DUMPBUF bytes) and
+ * hands each answer to cb; 0, or an errno.
+ */
+static int
+fw_nftnl_dump(struct fw_nftnl *fn, struct nlmsghdr *nlh, char *buf,
+    mnl_cb_t cb, void *arg)
+{
+	uint32_t	 seq = nlh->nlmsg_seq;
+	ssize_t		 r;
+	int		 rc = MNL_CB_OK;
+
+	if (mnl_socket_sendto(fn->nl, nlh, nlh->nlmsg_len) == -1)
+		return errno;
+	while (rc > MNL_CB_STOP) {
+		r = mnl_socket_recvfrom(fn->nl, buf, FW_NFTNL_DUMPBUF);
+		if (r <= 0)
+			return r == 0 ? EPIPE : errno;
+		if ((rc = mnl_cb_run(buf, (size_t)r, seq, fn->portid, cb,
+		    arg)) == MNL_CB_ERROR)
+			return errno != 0 ? errno : EPROTO;
+	}
+	return 0;
+}
+
 int
 fw_nftnl_list(struct fw_nftnl *fn, const char *set, int interval,
     struct fw_entry **v, size_t *n, size_t *cap, char **cause)
@@ -616,9 +668,7 @@ fw_nftnl_list(struct fw_nftnl *fn, const char *set, int interval,
 	struct fw_nftnl_dump	 d;
 	struct nftnl_set	*s;
 	struct nlmsghdr		*nlh;
-	uint32_t		 seq = fn->seq++;
-	ssize_t			 r;
-	int			 cb = MNL_CB_OK, err = 0;
+	int			 err;
 
 	memset(&d, 0, sizeof d);
 	d.klen = set[strlen(set) - 1] == '6' ? 16 : 4;
@@ -628,28 +678,12 @@ fw_nftnl_list(struct fw_nftnl *fn, const char *set, int interval,
 	nftnl_set_set_str(s, NFTNL_SET_TABLE, fn->table);
 	nftnl_set_set_str(s, NFTNL_SET_NAME, set);
 	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSETELEM, NFPROTO_INET,
-	    NLM_F_DUMP, seq);
+	    NLM_F_DUMP, fn->seq++);
 	nftnl_set_elems_nlmsg_build_payload(nlh, s);
 	nftnl_set_free(s);
-	if (mnl_socket_sendto(fn->nl, nlh, nlh->nlmsg_len) == -1) {
-		*cause = xasprintf("nftables: list set inet %s %s: %s",
-		    fn->table, set, strerror(errno));
-		free(buf);
-		return -1;
-	}
-	while (cb > MNL_CB_STOP) {
-		r = mnl_socket_recvfrom(fn->nl, buf, FW_NFTNL_DUMPBUF);
-		if (r <= 0) {
-			cb = MNL_CB_ERROR;
-			err = r == 0 ? EPIPE : errno;
-			break;
-		}
-		if ((cb = mnl_cb_run(buf, (size_t)r, seq, fn->portid,
-		    fw_nftnl_dump_cb, &d)) == MNL_CB_ERROR)
-			err = errno;
-	}
+	err = fw_nftnl_dump(fn, nlh, buf, fw_nftnl_dump_cb, &d);
 	free(buf);
-	if (cb == MNL_CB_ERROR) {
+	if (err != 0) {
 		*cause = xasprintf("nftables: list set inet %s %s: %s",
 		    fn->table, set, strerror(err));
 		free(d.v);
@@ -658,4 +692,193 @@ fw_nftnl_list(struct fw_nftnl *fn, const char *set, int interval,
 	fw_nftnl_entries(&d, interval, v, n, cap);
 	free(d.v);
 	return 0;
+}
+
+/* What fw_nftnl_current() compares, and what the dumps found. */
+struct fw_nftnl_want {
+	const char		*table;
+	const struct fw_nftnl_decl *sets;
+	size_t			 nsets;
+	const struct fw_nftnl_chain *chain;
+	int			 table_seen;
+	uint64_t		 sets_seen;	/* bit i: sets[i] as declared */
+	int			 chain_ok;
+	size_t			 rules;
+	int			 comment_ok;	/* the first rule's */
+};
+
+static int
+fw_nftnl_table_cb(const struct nlmsghdr *nlh, void *arg)
+{
+	struct fw_nftnl_want	*w = arg;
+	struct nftnl_table	*t;
+	const char		*name;
+
+	if ((t = nftnl_table_alloc()) == NULL)
+		fatal("nftnl_table_alloc");
+	if (nftnl_table_nlmsg_parse(nlh, t) == 0 &&
+	    (name = nftnl_table_get_str(t, NFTNL_TABLE_NAME)) != NULL &&
+	    strcmp(name, w->table) == 0)
+		w->table_seen = 1;
+	nftnl_table_free(t);
+	return MNL_CB_OK;
+}
+
+static int
+fw_nftnl_set_cb(const struct nlmsghdr *nlh, void *arg)
+{
+	/* The flags a declaration sets; the kernel may add its own. */
+	const uint32_t		 mask = NFT_SET_INTERVAL | NFT_SET_MAP |
+				    NFT_SET_TIMEOUT | NFT_SET_EVAL |
+				    NFT_SET_OBJECT | NFT_SET_CONCAT;
+	struct fw_nftnl_want	*w = arg;
+	const struct fw_nftnl_decl *d;
+	struct nftnl_set	*s;
+	const char		*name, *table;
+	size_t			 i;
+
+	if ((s = nftnl_set_alloc()) == NULL)
+		fatal("nftnl_set_alloc");
+	if (nftnl_set_nlmsg_parse(nlh, s) == -1 ||
+	    (name = nftnl_set_get_str(s, NFTNL_SET_NAME)) == NULL ||
+	    (table = nftnl_set_get_str(s, NFTNL_SET_TABLE)) == NULL ||
+	    strcmp(table, w->table) != 0)
+		goto out;
+	for (i = 0; i < w->nsets; i++) {
+		d = &w->sets[i];
+		if (strcmp(name, d->name) != 0)
+			continue;
+		if ((nftnl_set_get_u32(s, NFTNL_SET_FLAGS) & mask) ==
+		    d->flags &&
+		    nftnl_set_get_u32(s, NFTNL_SET_KEY_LEN) == d->klen &&
+		    (!nftnl_set_is_set(s, NFTNL_SET_TIMEOUT) ? 0 :
+		    nftnl_set_get_u64(s, NFTNL_SET_TIMEOUT)) == d->timeout &&
+		    (!nftnl_set_is_set(s, NFTNL_SET_DESC_SIZE) ? 0 :
+		    nftnl_set_get_u32(s, NFTNL_SET_DESC_SIZE)) == d->size)
+			w->sets_seen |= (uint64_t)1 << i;
+	}
+out:
+	nftnl_set_free(s);
+	return MNL_CB_OK;
+}
+
+static int
+fw_nftnl_chain_cb(const struct nlmsghdr *nlh, void *arg)
+{
+	struct fw_nftnl_want	*w = arg;
+	const struct fw_nftnl_chain *c = w->chain;
+	struct nftnl_chain	*ch;
+	const char		*name, *table, *type;
+
+	if ((ch = nftnl_chain_alloc()) == NULL)
+		fatal("nftnl_chain_alloc");
+	if (nftnl_chain_nlmsg_parse(nlh, ch) == 0 &&
+	    (name = nftnl_chain_get_str(ch, NFTNL_CHAIN_NAME)) != NULL &&
+	    (table = nftnl_chain_get_str(ch, NFTNL_CHAIN_TABLE)) != NULL &&
+	    (type = nftnl_chain_get_str(ch, NFTNL_CHAIN_TYPE)) != NULL &&
+	    strcmp(table, w->table) == 0 && strcmp(name, c->name) == 0 &&
+	    strcmp(type, c->type) == 0 &&
+	    nftnl_chain_is_set(ch, NFTNL_CHAIN_HOOKNUM) &&
+	    nftnl_chain_get_u32(ch, NFTNL_CHAIN_HOOKNUM) == c->hook &&
+	    nftnl_chain_get_s32(ch, NFTNL_CHAIN_PRIO) == c->prio &&
+	    nftnl_chain_get_u32(ch, NFTNL_CHAIN_POLICY) == NF_ACCEPT)
+		w->chain_ok = 1;
+	nftnl_chain_free(ch);
+	return MNL_CB_OK;
+}
+
+static int
+fw_nftnl_rule_cb(const struct nlmsghdr *nlh, void *arg)
+{
+	struct fw_nftnl_want	*w = arg;
+	struct nftnl_rule	*r;
+	const char		*table, *chain;
+	const uint8_t		*u, *end;
+	uint32_t		 ulen;
+	size_t			 clen = strlen(w->chain->comment) + 1;
+
+	if ((r = nftnl_rule_alloc()) == NULL)
+		fatal("nftnl_rule_alloc");
+	if (nftnl_rule_nlmsg_parse(nlh, r) == -1 ||
+	    (table = nftnl_rule_get_str(r, NFTNL_RULE_TABLE)) == NULL ||
+	    (chain = nftnl_rule_get_str(r, NFTNL_RULE_CHAIN)) == NULL ||
+	    strcmp(table, w->table) != 0 || strcmp(chain, w->chain->name) != 0)
+		goto out;
+	/* User data: type, length, value; nft's comment is type 0 with its
+	 * NUL. */
+	if (w->rules++ == 0 && (u = nftnl_rule_get_data(r,
+	    NFTNL_RULE_USERDATA, &ulen)) != NULL)
+		for (end = u + ulen; end - u >= 2 && end - u - 2 >= u[1];
+		    u += 2 + u[1])
+			if (u[0] == NFTNL_UDATA_RULE_COMMENT && u[1] == clen &&
+			    memcmp(u + 2, w->chain->comment, clen) == 0)
+				w->comment_ok = 1;
+out:
+	nftnl_rule_free(r);
+	return MNL_CB_OK;
+}
+
+int
+fw_nftnl_current(struct fw_nftnl *fn, const struct fw_nftnl_decl *sets,
+    size_t nsets, const struct fw_nftnl_chain *chain, char **cause)
+{
+	struct fw_nftnl_want	 w;
+	struct nftnl_set	*s;
+	struct nftnl_chain	*c;
+	struct nftnl_rule	*r;
+	struct nlmsghdr		*nlh;
+	char			*buf;
+	int			 err;
+
+	memset(&w, 0, sizeof w);
+	w.table = fn->table;
+	w.sets = sets;
+	w.nsets = nsets < 64 ? nsets : 64;
+	w.chain = chain;
+	buf = xmalloc(FW_NFTNL_DUMPBUF);
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETTABLE, NFPROTO_INET,
+	    NLM_F_DUMP, fn->seq++);
+	if ((err = fw_nftnl_dump(fn, nlh, buf, fw_nftnl_table_cb, &w)) != 0 ||
+	    !w.table_seen)
+		goto done;
+	if ((s = nftnl_set_alloc()) == NULL)
+		fatal("nftnl_set_alloc");
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, fn->table);
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSET, NFPROTO_INET,
+	    NLM_F_DUMP, fn->seq++);
+	nftnl_set_nlmsg_build_payload(nlh, s);
+	nftnl_set_free(s);
+	if ((err = fw_nftnl_dump(fn, nlh, buf, fw_nftnl_set_cb, &w)) != 0 ||
+	    w.sets_seen != (w.nsets == 64 ? UINT64_MAX :
+	    ((uint64_t)1 << w.nsets) - 1))
+		goto done;
+	if ((c = nftnl_chain_alloc()) == NULL)
+		fatal("nftnl_chain_alloc");
+	nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, fn->table);
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETCHAIN, NFPROTO_INET,
+	    NLM_F_DUMP, fn->seq++);
+	nftnl_chain_nlmsg_build_payload(nlh, c);
+	nftnl_chain_free(c);
+	if ((err = fw_nftnl_dump(fn, nlh, buf, fw_nftnl_chain_cb, &w)) != 0 ||
+	    !w.chain_ok)
+		goto done;
+	if ((r = nftnl_rule_alloc()) == NULL)
+		fatal("nftnl_rule_alloc");
+	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, fn->table);
+	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, chain->name);
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETRULE, NFPROTO_INET,
+	    NLM_F_DUMP, fn->seq++);
+	nftnl_rule_nlmsg_build_payload(nlh, r);
+	nftnl_rule_free(r);
+	err = fw_nftnl_dump(fn, nlh, buf, fw_nftnl_rule_cb, &w);
+done:
+	free(buf);
+	/* A missing table is an answer (ENOENT), not a failure. */
+	if (err != 0 && err != ENOENT) {
+		*cause = xasprintf("nftables: list table inet %s: %s",
+		    fn->table, strerror(err));
+		return -1;
+	}
+	return err == 0 && w.table_seen && w.chain_ok &&
+	    w.rules == chain->rules && w.comment_ok;
 }

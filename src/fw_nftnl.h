@@ -62,4 +62,33 @@ int		 fw_nftnl_list(struct fw_nftnl *, const char *set,
 		    int interval, struct fw_entry **v, size_t *n,
 		    size_t *cap, char **cause);
 
+/* A set as the table's declaration makes it. */
+struct fw_nftnl_decl {
+	const char	*name;
+	uint32_t	 flags;		/* NFT_SET_INTERVAL, _TIMEOUT, _EVAL */
+	uint32_t	 klen;		/* key bytes */
+	uint64_t	 timeout;	/* ms, the set's own; 0: none */
+	uint32_t	 size;		/* 0: none */
+};
+
+/* The base chain as the declaration makes it, and its rules. */
+struct fw_nftnl_chain {
+	const char	*name;
+	const char	*type;		/* "filter" */
+	uint32_t	 hook;		/* NF_INET_* */
+	int32_t		 prio;
+	size_t		 rules;		/* how many */
+	const char	*comment;	/* the first rule's */
+};
+
+/*
+ * 1 if the table exists with the n sets as declared (at most 64), and
+ * chain as declared (policy accept) holding its number of rules, the
+ * first with its comment; 0 if anything differs or is missing; -1 and
+ * *cause if the kernel cannot be asked.
+ */
+int		 fw_nftnl_current(struct fw_nftnl *,
+		    const struct fw_nftnl_decl *, size_t n,
+		    const struct fw_nftnl_chain *chain, char **cause);
+
 #endif /* FW_NFTNL_H */

@@ -9,9 +9,11 @@
 #      backend, BATCH to a fw_apply() call, then all N in one call; and
 #      P of them with one nft process each, extrapolated to N;
 #   2. restore at start: the N elements listed (netlink) and applied again,
-#      and the same N put back the daemon's way (fw_replace(): the sets
-#      flushed and filled in one transaction, nothing listed)
-#      with their time left (what the reconcile at start does);
+#      and the same N put back the daemon's way (fw_replace(): the table,
+#      sets, chain and rules checked through netlink and nft run only if
+#      they differ from the configuration's, then the sets flushed and
+#      filled in one transaction, nothing listed) with their time left
+#      (what the reconcile at start does);
 #   3. the backend's part of the ban latency: L single-ban batches, each
 #      timed from the fw_apply() call to its return, when the backend has
 #      had the kernel's answer and the element is in the set (all L are checked

@@ -62,13 +62,20 @@ test_open_ports(void **state)
 {
 	struct fw	 fw;
 	size_t		 len;
-	char		*s;
+	char		*s, *want, digest[64];
 
 	(void)state;
 	fw_init(&fw);
 	s = fw_nft_open_text(&fw, &nft, &len);
 	assert_int_equal(strlen(s), len);
-	assert_string_equal(s,
+	/* The first rule's comment: a digest of the text, 16 hex digits. */
+	assert_int_equal(strncmp(nft.comment, "conntrack on, ruleset ", 22),
+	    0);
+	assert_int_equal(strspn(nft.comment + 22, "0123456789abcdef"), 16);
+	assert_int_equal(strlen(nft.comment), 22 + 16);
+	assert_int_equal(nft.rules, 11);
+	snprintf(digest, sizeof digest, "%s", nft.comment);
+	want = xasprintf(
 	    "add table inet xg\n"
 	    "add set inet xg ban4 { type ipv4_addr; flags timeout; }\n"
 	    "add set inet xg ban6 { type ipv6_addr; flags timeout; }\n"
@@ -95,7 +102,7 @@ test_open_ports(void **state)
 	    "-150; policy accept; }\n"
 	    "flush chain inet xg filter\n"
 	    "add rule inet xg filter ct state new counter comment "
-	    "\"conntrack on\"\n"
+	    "\"%s\"\n"
 	    "add rule inet xg filter ip saddr @ban4 tcp dport { 5222, 5269 } "
 	    "drop\n"
 	    "add rule inet xg filter ip saddr @net4 tcp dport { 5222, 5269 } "
@@ -113,11 +120,18 @@ test_open_ports(void **state)
 	    "drop\n"
 	    "add rule inet xg filter ip6 saddr @thr6 tcp dport { 5222, 5269 } "
 	    "update @rate6 { ip6 saddr limit rate over 8192 bytes/second } "
-	    "drop\n");
+	    "drop\n", digest);
+	assert_string_equal(s, want);
+	free(want);
 	/* Nothing that would remove elements: a restart keeps the bans. */
 	assert_null(strstr(s, "flush set"));
 	assert_null(strstr(s, "delete"));
 	assert_null(strstr(s, "flush table"));
+	free(s);
+
+	/* The same configuration, the same digest. */
+	s = fw_nft_open_text(&fw, &nft, &len);
+	assert_string_equal(nft.comment, digest);
 	free(s);
 
 	/* proxy_ports named: those and the services'. */
@@ -126,6 +140,8 @@ test_open_ports(void **state)
 	fw.pports[2] = 5269;
 	fw.npports = 3;
 	s = fw_nft_open_text(&fw, &nft, &len);
+	/* Another configuration, another digest: the text runs again. */
+	assert_string_not_equal(nft.comment, digest);
 	assert_non_null(strstr(s, "add rule inet xg filter ip saddr @proxy4 "
 	    "tcp dport { 443, 5222, 5269 } drop\n"));
 	assert_non_null(strstr(s, "add rule inet xg filter ip6 saddr "
@@ -428,6 +444,48 @@ test_apply_last_wins(void **state)
 	assert_null(apply_text(1, o, 0));
 }
 
+/*
+ * A long batch (a restore) is planned without a sort: the same last op
+ * of each prefix wins, hash sets keep the batch's order, interval sets
+ * are sorted still.
+ */
+static void
+test_plan_unsorted(void **state)
+{
+	struct fw_nft_plan	 pl;
+	struct fw_op		*o;
+	char			 a[64];
+	size_t			 n = 2000, i;
+
+	(void)state;
+	memset(&nft, 0, sizeof nft);
+	o = xcalloc(n, sizeof *o);
+	/* Descending addresses, each twice; the second of .1 an unban. */
+	for (i = 0; i < n / 2; i++) {
+		snprintf(a, sizeof a, "10.0.%zu.%zu", (n / 2 - i) / 256,
+		    (n / 2 - i) % 256);
+		o[i] = op(FW_BAN, a, 10 * CLOCK_US_PER_SEC);
+		o[n / 2 + i] = op(FW_BAN, a, 20 * CLOCK_US_PER_SEC);
+	}
+	o[n - 1] = op(FW_UNBAN, "10.0.0.1", 0);
+	o[0] = op(FW_BAN, "10.9.0.0/16", 10 * CLOCK_US_PER_SEC);
+	o[1] = op(FW_BAN, "10.8.0.0/16", 10 * CLOCK_US_PER_SEC);
+	fw_nft_plan(&nft, 1, 0, o, n, &pl);
+	assert_int_equal(pl.nadd[FW_NFT_BAN4], n / 2 - 1);
+	for (i = 0; i < pl.nadd[FW_NFT_BAN4]; i++) {
+		assert_ptr_equal(pl.add[FW_NFT_BAN4][i], &o[n / 2 + i]);
+		assert_int_equal(pl.add[FW_NFT_BAN4][i]->duration,
+		    20 * CLOCK_US_PER_SEC);
+	}
+	assert_int_equal(pl.ndel[FW_NFT_BAN4], 1);
+	assert_ptr_equal(pl.del[FW_NFT_BAN4][0], &o[n - 1]);
+	assert_int_equal(pl.nadd[FW_NFT_NET4], 2);
+	assert_ptr_equal(pl.add[FW_NFT_NET4][0], &o[1]);
+	assert_ptr_equal(pl.add[FW_NFT_NET4][1], &o[0]);
+	fw_nft_plan_free(&pl);
+	free(o);
+}
+
 static void
 test_apply_chunks(void **state)
 {
@@ -695,6 +753,7 @@ main(void)
 		cmocka_unit_test(test_apply_durations),
 		cmocka_unit_test(test_apply_unban),
 		cmocka_unit_test(test_apply_last_wins),
+		cmocka_unit_test(test_plan_unsorted),
 		cmocka_unit_test(test_apply_chunks),
 		cmocka_unit_test(test_nl_ban),
 		cmocka_unit_test(test_nl_replace),
