@@ -89,8 +89,16 @@ metrics_number(FILE *fp, double v)
 		fputs(v > 0 ? "+Inf" : "-Inf", fp);
 	else if (v == floor(v) && fabs(v) < 1e15)
 		fprintf(fp, "%.0f", v);
-	else
-		fprintf(fp, "%.17g", v);
+	else {
+		/* The shortest of 15 and 17 digits that reads back as v:
+		 * 6.2e-05, not 6.2000000000000003e-05. */
+		char	buf[32];
+
+		(void)snprintf(buf, sizeof buf, "%.15g", v);
+		if (strtod(buf, NULL) != v)
+			(void)snprintf(buf, sizeof buf, "%.17g", v);
+		fputs(buf, fp);
+	}
 }
 
 void

@@ -78,7 +78,7 @@ assert text.endswith("\n"), "no final newline"
 sample = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)'
                     r'(\{[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\.)*"'
                     r'(?:,[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\.)*")*\})?'
-                    r' (-?[0-9.e+]+|NaN|[+-]Inf)$')
+                    r' (-?[0-9]+(?:\.[0-9]*)?(?:e[+-]?[0-9]+)?|NaN|[+-]Inf)$')
 typed, seen, done, values = {}, set(), set(), {}
 current = None
 for line in text.splitlines():

@@ -204,7 +204,7 @@ TZ=UTC "$XG" replay -c "$T/empty.conf" --conntrack "$T/hour/ct.txt" \
     --log ejabberd="$T/hour/ej.log" >"$T/hour/out" 2>"$T/hour/err" ||
     fail "replay: $(cat "$T/hour/err")"
 expect_grep ' 0 uncorroborated$' "$T/hour/err"
-expect_grep '^[^ ]* 203\.0\.113\.9/32 churn: 121 new c2s connections in 1h (limit 120)$' \
+expect_grep '^[^ ]* 203\.0\.113\.9/32 churn: 121 new c2s connections in 1h (limit 120); ban 203\.0\.113\.9/32 for 10m (ban 1) until ' \
     "$T/hour/out"
 ! grep -q ' 198\.51\.100\.' "$T/hour/out" ||
     fail "replay judged the NAT or its clients: $(grep ' 198\.51\.100\.' "$T/hour/out" | head -3)"
