@@ -26,7 +26,7 @@ CC        ?= cc
 PKG_CONFIG ?= pkg-config
 
 LIBS_PC   := libnetfilter_conntrack libpcre2-8 sqlite3 libcurl libmnl \
-	libsystemd jansson
+	libnftnl libsystemd jansson libstrophe
 STD_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
 	-Wstrict-prototypes -Wmissing-prototypes -Wpointer-arith -Wcast-qual \
 	-Wwrite-strings -Wformat=2 -Wno-format-nonliteral
@@ -40,8 +40,10 @@ DEB_libpcre2-8 := libpcre2-dev
 DEB_sqlite3    := libsqlite3-dev
 DEB_libcurl    := libcurl4-openssl-dev
 DEB_libmnl     := libmnl-dev
+DEB_libnftnl   := libnftnl-dev
 DEB_libsystemd := libsystemd-dev
 DEB_jansson    := libjansson-dev
+DEB_libstrophe := libstrophe-dev
 MISSING_PC := $(strip $(foreach p,$(LIBS_PC),$(if $(shell \
 	$(PKG_CONFIG) --exists $(p) 2>/dev/null && echo y),,$(p))))
 PC_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(LIBS_PC) 2>/dev/null)
@@ -178,6 +180,10 @@ system-san: tools
 filters: xmppguard
 	@sh tests/filters/run.sh
 
+# Replay over generated hours of traffic (tests/replay/run.sh; no root).
+replay-hour: xmppguard
+	@sh tests/replay/run.sh
+
 # On a fresh Debian machine (as root) the first build installs what it needs.
 # What the tests need (servers included, disabled and masked if new);
 # make run needs only the build and the runtime.
@@ -203,6 +209,10 @@ demo:
 bench: xmppguard tools
 	@bash contrib/bench/run.sh
 
+# The stress scenarios (root, namespaces, minutes; tests/stress/README).
+stress: xmppguard tools
+	@sh tests/stress/run.sh
+
 check: deps
 	$(Q)$(MAKE) --no-print-directory xmppguard
 	@echo "== unit tests (plain) =="
@@ -211,6 +221,8 @@ check: deps
 	$(Q)$(MAKE) --no-print-directory unit-san
 	@echo "== filter fixtures =="
 	$(Q)$(MAKE) --no-print-directory filters
+	@echo "== replay of generated hours =="
+	$(Q)$(MAKE) --no-print-directory replay-hour
 	@echo "== fuzz targets, 5 s each (make fuzz: longer) =="
 	$(Q)$(MAKE) --no-print-directory fuzz-smoke
 	@echo "== system tests =="

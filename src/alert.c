@@ -57,6 +57,7 @@
 #include "addr.h"
 #include "alert.h"
 #include "alert_int.h"
+#include "alert_xmpp.h"
 #include "ban.h"
 #include "clock.h"
 #include "conf.h"
@@ -75,6 +76,7 @@
 #endif
 
 #define ALERT_TICK_MS		1000
+#define ALERT_IDLE_MS		(24 * 3600 * 1000)	/* no sinks */
 #define ALERT_OVERRUN_GAP	(60 * CLOCK_US_PER_SEC)
 #define ALERT_STORE_GAP		(600 * CLOCK_US_PER_SEC)
 #define ALERT_LOG_GAP		(60 * CLOCK_US_PER_SEC)
@@ -123,6 +125,11 @@ alert_send(struct alert_sink *sk, const struct alert_msg *m)
 	FILE			*fp;
 	int			 bad, rc;
 
+	/* xmpp: the chat sinks' text, as a client of its own. */
+	if (sk->xmpp != NULL) {
+		alert_xmpp_send(sk->xmpp, m->text);
+		return;
+	}
 	if ((fp = open_memstream(&body, &len)) == NULL)
 		goto fail;
 	alert_body(fp, sk, m);
@@ -535,6 +542,24 @@ alerts_outage(struct alerts *as, const struct outage_stats *st,
 }
 
 void
+alerts_peer(const struct verdict *v, void *arg)
+{
+	struct alerts		*as = arg;
+	struct alert_msg	*m;
+	char			 pfx[ADDR_PREFIX_STRLEN];
+
+	if (as == NULL || as->nsinks == 0)
+		return;
+	m = alert_msg_new(CONF_AEV_PEER, "peer", CONF_SEV_WARNING, v->time,
+	    v->observed);
+	snprintf(m->text, sizeof(m->text), "xmppguard@%s: federation peer %s "
+	    "not banned: %s", as->host, addr_prefix_ntop(&v->prefix, pfx,
+	    sizeof(pfx)), v->reason);
+	alert_dispatch(as, m, ALERT_K_MAX, v->rule);
+	free(m);
+}
+
+void
 alerts_store_error(struct alerts *as, uint64_t unsaved, const char *why,
     int64_t now)
 {
@@ -557,6 +582,33 @@ alerts_store_error(struct alerts *as, uint64_t unsaved, const char *why,
 	    "saved once the store can be written", as->host,
 	    why != NULL && *why != '\0' ? why : "store error", unsaved,
 	    unsaved == 1 ? "ban" : "bans");
+	alert_dispatch(as, m, ALERT_K_MAX, VERDICT_MANUAL);
+	free(m);
+}
+
+void
+alerts_cluster(struct alerts *as, int down, const char *url, int64_t span,
+    const char *why, int64_t now)
+{
+	struct alert_msg	*m;
+	char			 s[32], shown[ALERT_SHOWN_MAX];
+
+	if (as == NULL || as->nsinks == 0)
+		return;
+	alert_url_shown(url, shown, sizeof(shown));
+	m = alert_msg_new(CONF_AEV_CLUSTER, down ? "cluster-down" :
+	    "cluster-up", down ? CONF_SEV_CRITICAL : CONF_SEV_INFO, now, 0);
+	m->duration = span;
+	if (down)
+		snprintf(m->text, sizeof(m->text), "xmppguard@%s: cluster "
+		    "link to %s down for %s: %s; bans are still made and "
+		    "queued here, but none comes from the other nodes",
+		    as->host, shown, alert_span(span, s, sizeof(s)),
+		    why != NULL && *why != '\0' ? why : "no answer");
+	else
+		snprintf(m->text, sizeof(m->text), "xmppguard@%s: cluster "
+		    "link to %s back after %s down", as->host, shown,
+		    alert_span(span, s, sizeof(s)));
 	alert_dispatch(as, m, ALERT_K_MAX, VERDICT_MANUAL);
 	free(m);
 }
@@ -623,7 +675,10 @@ alert_tick_cb(struct loop *loop, struct loop_timer *t, void *arg)
 	(void)loop;
 	(void)t;
 	alerts_tick(arg, clock_realtime());
-	return ALERT_TICK_MS;
+	/* No sink, nothing to close or send: asleep until a reload adds
+	 * one (alerts_reload wakes it). */
+	return ((struct alerts *)arg)->nsinks > 0 ? ALERT_TICK_MS :
+	    ALERT_IDLE_MS;
 }
 
 /*
@@ -638,6 +693,17 @@ alert_sink_new(struct alerts *as, const struct conf_alert *ca, char **cause)
 	size_t			 n;
 
 	sk = xcalloc(1, sizeof(*sk));
+	if (ca->type == CONF_ALERT_XMPP) {
+		if ((sk->xmpp = alert_xmpp_new(as->loop, ca, cause)) == NULL) {
+			free(sk);
+			return NULL;
+		}
+		sk->alerts = as;
+		sk->ca = ca;
+		snprintf(sk->shown, sizeof(sk->shown), "xmpp:%s", ca->room[0] !=
+		    '\0' ? ca->room : ca->to);
+		return sk;
+	}
 	if ((sk->http = http_new(as->loop, &c)) == NULL) {
 		*cause = xasprintf("alert %s: %s", ca->name, c);
 		free(c);
@@ -672,6 +738,7 @@ alert_sink_free(struct alert_sink *sk)
 	if (sk == NULL)
 		return;
 	http_free(sk->http);	/* runs the pending callbacks */
+	alert_xmpp_free(sk->xmpp);
 	free(sk->matrix_base);
 	free(sk);
 }
@@ -689,7 +756,12 @@ alert_same(const struct conf_alert *a, const struct conf_alert *b)
 	    a->min_severity == b->min_severity && a->digest == b->digest &&
 	    a->digest_after == b->digest_after && a->timeout == b->timeout &&
 	    a->retries == b->retries && a->backoff == b->backoff &&
-	    a->queue == b->queue;
+	    a->queue == b->queue && strcmp(a->jid, b->jid) == 0 &&
+	    strcmp(a->password, b->password) == 0 &&
+	    strcmp(a->nick, b->nick) == 0 && strcmp(a->to, b->to) == 0 &&
+	    strcmp(a->server, b->server) == 0 &&
+	    strcmp(a->ca_file, b->ca_file) == 0 && a->tls == b->tls &&
+	    a->tls_verify == b->tls_verify;
 }
 
 struct alerts *
@@ -757,6 +829,8 @@ alerts_reload(struct alerts *as, const struct conf *conf)
 	free(as->sinks);
 	as->sinks = sinks;
 	as->nsinks = n;
+	if (n > 0)
+		(void)loop_timer_set(as->loop, as->timer, ALERT_TICK_MS);
 }
 
 void
@@ -777,6 +851,13 @@ alerts_free(struct alerts *as)
  * Reading.
  */
 
+static unsigned int
+alert_sink_busy(const struct alert_sink *sk)
+{
+	return sk->xmpp != NULL ? alert_xmpp_busy(sk->xmpp) :
+	    http_busy(sk->http);
+}
+
 unsigned int
 alerts_busy(const struct alerts *as)
 {
@@ -786,7 +867,7 @@ alerts_busy(const struct alerts *as)
 	if (as == NULL)
 		return 0;
 	for (i = 0; i < as->nsinks; i++)
-		n += http_busy(as->sinks[i]->http);
+		n += alert_sink_busy(as->sinks[i]);
 	return n;
 }
 
@@ -809,7 +890,7 @@ alerts_get_stats(const struct alerts *as, struct alert_stats *st)
 		st->cancelled += sk->cancelled;
 		st->digests += sk->digests;
 		st->digested += sk->digested;
-		st->pending += http_busy(sk->http);
+		st->pending += alert_sink_busy(sk);
 	}
 }
 
@@ -818,10 +899,11 @@ alert_type_name(int type)
 {
 	static const char *const names[] = {
 		"slack", "mattermost", "rocketchat", "matrix", "discord",
-		"json"
+		"json", "xmpp"
 	};
 
-	return type >= 0 && type < 6 ? names[type] : "?";
+	return type >= 0 && type < (int)(sizeof(names) / sizeof(names[0])) ?
+	    names[type] : "?";
 }
 
 /*
@@ -836,6 +918,9 @@ struct alert_sink_status {
 	uint64_t	 digests, digested, attempts, retries;
 	uint32_t	 pending;
 	const char	*last_error;
+	const char	*state;		/* xmpp: the session's; "": none */
+	uint32_t	 connected;	/* xmpp: 1 while online */
+	char		 xmpp_error[128];
 };
 
 static size_t
@@ -854,7 +939,20 @@ alert_sinks_get(const void *obj, size_t i, void *snap)
 	struct alert_sink_status	*s = snap;
 	struct http_stats		 hs;
 
-	http_get_stats(sk->http, &hs);
+	struct alert_xmpp_stats		 xs;
+
+	memset(&hs, 0, sizeof(hs));
+	s->state = "";
+	if (sk->xmpp != NULL) {
+		/* Its own counters: what it sent, what its queue dropped. */
+		alert_xmpp_get_stats(sk->xmpp, &xs);
+		s->state = alert_xmpp_state_name(xs.state);
+		s->connected = xs.state == ALERT_XMPP_ONLINE;
+		hs.pending = xs.queued;
+		snprintf(s->xmpp_error, sizeof(s->xmpp_error), "%s",
+		    xs.last_error);
+	} else
+		http_get_stats(sk->http, &hs);
 	s->name = sk->ca->name;
 	s->type = alert_type_name(sk->ca->type);
 	s->url = sk->shown;
@@ -868,7 +966,11 @@ alert_sinks_get(const void *obj, size_t i, void *snap)
 	s->attempts = hs.attempts;
 	s->retries = hs.retries;
 	s->pending = (uint32_t)(hs.inflight + hs.pending);
-	s->last_error = sk->last_error;
+	s->last_error = sk->xmpp != NULL ? s->xmpp_error : sk->last_error;
+	if (sk->xmpp != NULL) {
+		s->sent = xs.sent;
+		s->dropped = sk->dropped + xs.dropped;
+	}
 }
 
 #define AS(f)	offsetof(struct alert_sink_status, f)
@@ -876,6 +978,8 @@ static const struct status_field alert_sinks_fields[] = {
 	{ .name = "name", .type = STATUS_STR, .off = AS(name) },
 	{ .name = "type", .type = STATUS_STR, .off = AS(type), .text = "%" },
 	{ .name = "url", .type = STATUS_STR, .off = AS(url), .text = "%" },
+	{ .name = "state", .type = STATUS_STR, .off = AS(state),
+	  .text = "xmpp %" },
 	{ .name = "events", .type = STATUS_U64, .off = AS(events),
 	  .kind = STATUS_COUNTER, .metric = "xmppguard_alerts_events_total",
 	  .help = "Events a sink's filter let through." },
@@ -902,6 +1006,10 @@ static const struct status_field alert_sinks_fields[] = {
 	  .text = "% pending" },
 	{ .name = "last_error", .type = STATUS_STR, .off = AS(last_error),
 	  .text = "last error: %" },
+	{ .name = "connected", .type = STATUS_U32, .off = AS(connected),
+	  .kind = STATUS_GAUGE, .metric = "xmppguard_alerts_connected",
+	  .help = "xmpp sinks: 1 while the session is up (and in the room), "
+	  "else 0." },
 	{ .name = NULL }
 };
 #undef AS

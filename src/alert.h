@@ -62,6 +62,14 @@ void		 alerts_outage(struct alerts *, const struct outage_stats *,
  * while they stay. */
 void		 alerts_store_error(struct alerts *, uint64_t unsaved,
 		    const char *why, int64_t now);
+/* The [cluster] link to url: down (for span us, why: the last error)
+ * for longer than its down_alert, or back (down for span). */
+void		 alerts_cluster(struct alerts *, int down, const char *url,
+		    int64_t span, const char *why, int64_t now);
+/* A verdict_cb (arg: the struct alerts): an authenticated federation
+ * peer broke an s2s limit; it is not banned, the operators are told. */
+struct verdict;
+void		 alerts_peer(const struct verdict *, void *arg);
 /* The daemon is up (restored: bans back from the store, not announced
  * again; firewall: its backend's name). */
 void		 alerts_start(struct alerts *, uint64_t restored,

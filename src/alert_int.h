@@ -17,6 +17,7 @@
 #include "log.h"
 #include "verdict.h"
 
+struct alert_xmpp;
 struct http;
 struct loop;
 struct loop_timer;
@@ -70,7 +71,8 @@ struct alert_top {
 struct alert_sink {
 	struct alerts		*alerts;
 	const struct conf_alert	*ca;
-	struct http		*http;
+	struct http		*http;		/* NULL for xmpp */
+	struct alert_xmpp	*xmpp;		/* type xmpp, else NULL */
 	char			 shown[ALERT_SHOWN_MAX]; /* scheme://host/... */
 	char			*matrix_base;	/* url without a final '/' */
 	uint64_t		 txn;		/* Matrix transaction ids */

@@ -100,6 +100,15 @@ void		 bans_set_conf(struct bans *, const struct conf *);
  * (alerts); never for the bans bans_load() restores.  NULL: nobody. */
 void		 bans_set_notify(struct bans *, ban_notify_cb, void *arg);
 
+/*
+ * Without a store (replay), where earlier bans are counted for escalation:
+ * cb returns how many bans of p began at or after since.  NULL (the
+ * default): every ban is a first.  With a store, the store counts.
+ */
+typedef uint32_t (*ban_history_cb)(const struct prefix *, int64_t since,
+		    void *arg);
+void		 bans_set_history(struct bans *, ban_history_cb, void *arg);
+
 /* The host's own addresses (ownaddr.h; not owned), never banned; NULL:
  * none known. */
 struct ownaddr;

@@ -1009,6 +1009,7 @@ conf_free(struct conf *conf)
 	conf_sect_clear(CONF_K_BAN, conf);
 	conf_sect_clear(CONF_K_ALLOW, conf);
 	conf_sect_clear(CONF_K_METRICS, conf);
+	conf_sect_clear(CONF_K_CLUSTER, conf);
 	free(conf->services);
 	free(conf->logs);
 	free(conf->overrides);

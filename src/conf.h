@@ -58,7 +58,14 @@ enum conf_alert_type {
 	CONF_ALERT_ROCKETCHAT,
 	CONF_ALERT_MATRIX,
 	CONF_ALERT_DISCORD,
-	CONF_ALERT_JSON
+	CONF_ALERT_JSON,
+	CONF_ALERT_XMPP		/* a client of its own (alert_xmpp.c) */
+};
+
+/* [alert NAME] tls, type xmpp: STARTTLS on 5222 or TLS from the start. */
+enum conf_alert_tls {
+	CONF_ATLS_REQUIRED,
+	CONF_ATLS_DIRECT
 };
 
 /* What an alert can be about; bit (1 << n) in conf_alert.event_mask. */
@@ -72,6 +79,9 @@ enum conf_alert_event {
 	CONF_AEV_START,
 	CONF_AEV_STOP,
 	CONF_AEV_STORE_ERROR,	/* bans the store cannot record */
+	CONF_AEV_CLUSTER,	/* the [cluster] link down, and back */
+	CONF_AEV_PEER,		/* an authenticated federation peer broke
+				 * an s2s limit: not banned */
 	CONF_AEV_MAX
 };
 
@@ -103,6 +113,15 @@ struct conf_alert {
 	uint32_t	 retries;
 	int64_t		 backoff;	/* us, first retry */
 	uint32_t	 queue;		/* messages waiting at most */
+	/* type xmpp (room above: the MUC's bare JID). */
+	char		*jid;		/* the bot's account */
+	char		*password;	/* a secret */
+	char		*nick;		/* in the room */
+	char		*to;		/* JIDs for chat messages, as written */
+	char		*server;	/* host[:port]; "": the JID's domain */
+	char		*ca_file;	/* "": the system's CAs */
+	int		 tls;		/* enum conf_alert_tls */
+	int		 tls_verify;
 };
 
 /* [service NAME]: a group of local ports with its own limits. */
@@ -119,6 +138,14 @@ struct conf_service {
 	struct conf_rate net_max_new;
 	int		 kernel_caps;	/* the limits refused in the kernel
 					 * (kcap.c), where it can */
+	/* Account-aware limits: each distinct account that logged in from
+	 * an address (or network) within the max_new window raises its
+	 * limits by these, for at most account_max (net_account_max)
+	 * accounts.  0: off. */
+	uint32_t	 account_allowance_concurrent;
+	uint32_t	 account_allowance_new;
+	uint32_t	 account_max;
+	uint32_t	 net_account_max;
 };
 
 /* [log NAME]: a server log file to follow. */
@@ -156,6 +183,9 @@ struct conf_override {
 	int		 nnetworks;
 	uint32_t	 max_concurrent;	/* 0: keep the service's */
 	struct conf_rate max_new;		/* count 0: keep */
+	int		 peer_ban;		/* authenticated federation
+						 * peers inside are banned,
+						 * not only alerted about */
 };
 
 struct conf_layers;
@@ -262,6 +292,27 @@ struct conf {
 	char		*metrics_file;		/* textfile collector; "" */
 	int64_t		 metrics_interval;	/* us */
 	char		*metrics_listen;	/* "ADDR:PORT"; "" */
+
+	/* [cluster]: bans shared through a CrowdSec Local API */
+	char		*cluster_lapi_url;	/* "": no cluster */
+	char		*cluster_machine_id;
+	char		*cluster_password;	/* secret; read from the file
+						 * at load if one is named */
+	char		*cluster_password_file;
+	char		*cluster_bouncer_key;	/* secret, likewise */
+	char		*cluster_bouncer_key_file;
+	int		 cluster_push;
+	int		 cluster_pull;
+	int64_t		 cluster_pull_interval;	/* us */
+	int64_t		 cluster_resync_interval;	/* us */
+	char		*cluster_origins;	/* "all" or a list */
+	char		*cluster_scenario_prefix;
+	char		*cluster_ca_file;	/* "": the system's */
+	char		*cluster_cert_file;	/* "": none */
+	char		*cluster_key_file;
+	int64_t		 cluster_timeout;	/* us, each request */
+	int64_t		 cluster_down_alert;	/* us; 0: never */
+	uint32_t	 cluster_queue_max;
 
 	/* What loaded but goes unseen, said at start and by check-config
 	 * only (a server's log left unread, no log at all, a log file

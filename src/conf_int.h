@@ -53,6 +53,7 @@ enum conf_kind {
 	CONF_K_ALLOW,
 	CONF_K_ALERT,
 	CONF_K_METRICS,
+	CONF_K_CLUSTER,
 	CONF_K_COUNT
 };
 

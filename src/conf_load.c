@@ -28,6 +28,7 @@
 #include <arpa/inet.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -37,6 +38,7 @@
 #include <unistd.h>
 
 #include "alert.h"
+#include "alert_xmpp.h"
 #include "conf.h"
 #include "conf_int.h"
 #include "ctl.h"
@@ -163,6 +165,72 @@ conf_check_logs(struct conf_parse *cp)
 	}
 }
 
+/* 1 if the [alert] section set directive name. */
+static int
+conf_alert_has(const struct conf_sect *sect, const char *name)
+{
+	return sect != NULL && sect->keyline[conf_directive_index(
+	    conf_directive_find(CONF_K_ALERT, name))] != 0;
+}
+
+/* The first directive of type xmpp that another type set, or NULL. */
+static const char *
+conf_alert_xmpp_set(const struct conf_alert *a)
+{
+	if (a->jid[0] != '\0')
+		return "jid";
+	if (a->password[0] != '\0')
+		return "password";
+	if (a->to[0] != '\0')
+		return "to";
+	if (a->server[0] != '\0')
+		return "server";
+	if (a->ca_file[0] != '\0')
+		return "ca_file";
+	return NULL;
+}
+
+/* [alert NAME] type xmpp: an account, a room or JIDs, a server. */
+static void
+conf_check_alert_xmpp(struct conf_parse *cp, const struct conf_sect *sect,
+    const struct conf_alert *a)
+{
+	static const char *const foreign[] = { "url", "token",
+	    "authorization", "username", "icon", "template" };
+	char		 host[256];
+	unsigned short	 port;
+	size_t		 i;
+
+	if (!alert_xmpp_jid_ok(a->jid, 0))
+		conf_error(cp, conf_blame(sect, conf_directive_find(
+		    CONF_K_ALERT, "jid")), "[alert %s] type xmpp needs 'jid', "
+		    "the bot's account such as alerts@example.org", a->name);
+	if (a->password[0] == '\0')
+		conf_error(cp, sect->line, "[alert %s] type xmpp needs "
+		    "'password' (in the secrets file)", a->name);
+	if (a->room[0] != '\0' && !alert_xmpp_jid_ok(a->room, 1))
+		conf_error(cp, conf_blame(sect, conf_directive_find(
+		    CONF_K_ALERT, "room")), "room: not a room's JID such as "
+		    "ops@conference.example.org");
+	if (a->room[0] != '\0' && (a->nick[0] == '\0' ||
+	    strpbrk(a->nick, "\t\n/") != NULL))
+		conf_error(cp, conf_blame(sect, conf_directive_find(
+		    CONF_K_ALERT, "nick")), "nick: empty or with a tab or "
+		    "a /");
+	if (a->room[0] == '\0' && strspn(a->to, ", \t") == strlen(a->to))
+		conf_error(cp, sect->line, "[alert %s] type xmpp needs "
+		    "'room' or 'to'", a->name);
+	if (a->server[0] != '\0' && alert_xmpp_server_parse(a->server, host,
+	    sizeof(host), &port) == -1)
+		conf_error(cp, conf_blame(sect, conf_directive_find(
+		    CONF_K_ALERT, "server")), "server: not host or host:port");
+	for (i = 0; i < sizeof(foreign) / sizeof(foreign[0]); i++)
+		if (conf_alert_has(sect, foreign[i]))
+			conf_error(cp, conf_blame(sect, conf_directive_find(
+			    CONF_K_ALERT, foreign[i])), "%s: not for type "
+			    "xmpp", foreign[i]);
+}
+
 /*
  * [alert NAME]: the event list parsed, the URL one libcurl takes, what a
  * type needs (Matrix: a room and a token) and nothing meant for another
@@ -186,8 +254,20 @@ conf_check_alerts(struct conf_parse *cp)
 		    &a->event_mask, &why) == -1)
 			conf_error(cp, conf_blame(sect, conf_directive_find(
 			    CONF_K_ALERT, "events")), "events: %s", why);
+		if (a->type == CONF_ALERT_XMPP) {
+			conf_check_alert_xmpp(cp, sect, a);
+			continue;
+		}
+		/* (Set empty, as the sample's are, they do no harm.) */
+		if ((why = conf_alert_xmpp_set(a)) != NULL)
+			conf_error(cp, conf_blame(sect, conf_directive_find(
+			    CONF_K_ALERT, why)), "%s: for type xmpp only",
+			    why);
+		if (a->url[0] == '\0')
+			conf_error(cp, sect->line, "[alert %s] needs 'url'",
+			    a->name);
 		/* The URL may hold a token: never quote it. */
-		if (a->url != NULL && !http_url_ok(a->url))
+		else if (!http_url_ok(a->url))
 			conf_error(cp, conf_blame(sect, conf_directive_find(
 			    CONF_K_ALERT, "url")), "url: not an http:// or "
 			    "https:// URL with a host");
@@ -471,6 +551,90 @@ conf_check_ports_total(struct conf_parse *cp)
 	free(use);
 }
 
+/*
+ * [cluster]: a secret named by a file is read now (its first line), so a
+ * missing or unreadable file fails the load, naming the file; the file's
+ * contents are a secret like the directive they stand for.
+ */
+static void
+conf_cluster_secret(struct conf_parse *cp, const struct conf_sect *sect,
+    const char *name, const char *file_name, char **value, const char *file)
+{
+	struct stat	 sb;
+	char		 buf[1100], esc[CONF_ESC];
+	FILE		*fp;
+	size_t		 n;
+	int		 line, fd;
+
+	if (*file == '\0')
+		return;
+	line = conf_blame(sect, conf_directive_find(CONF_K_CLUSTER,
+	    file_name));
+	if (**value != '\0') {
+		conf_error(cp, line, "%s and %s: one or the other", name,
+		    file_name);
+		return;
+	}
+	/* A regular file only: a FIFO or a device would hold the load. */
+	if ((fd = open(file, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) == -1 ||
+	    fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode) ||
+	    (fp = fdopen(fd, "r")) == NULL) {
+		conf_error(cp, line, "%s: %s: %s", file_name,
+		    conf_esc(esc, sizeof(esc), file), fd != -1 &&
+		    !S_ISREG(sb.st_mode) ? "not a regular file" :
+		    strerror(errno));
+		if (fd != -1)
+			(void)close(fd);
+		return;
+	}
+	if (fgets(buf, sizeof(buf), fp) == NULL)
+		buf[0] = '\0';
+	(void)fclose(fp);
+	n = strcspn(buf, "\r\n");
+	buf[n] = '\0';
+	if (n == 0 || n > 1024 || strpbrk(buf, " \t") != NULL) {
+		conf_error(cp, line, "%s: %s: no %s on its first line (1 to "
+		    "1024 characters, no blank)", file_name,
+		    conf_esc(esc, sizeof(esc), file), name);
+		explicit_bzero(buf, sizeof(buf));
+		return;
+	}
+	free(*value);
+	*value = xstrdup(buf);
+	explicit_bzero(buf, sizeof(buf));
+}
+
+static void
+conf_check_cluster(struct conf_parse *cp)
+{
+	struct conf		*c = cp->conf;
+	const struct conf_sect	*sect = conf_sect_of(cp, CONF_K_CLUSTER, -1);
+
+	conf_cluster_secret(cp, sect, "password", "password_file",
+	    &c->cluster_password, c->cluster_password_file);
+	conf_cluster_secret(cp, sect, "bouncer_key", "bouncer_key_file",
+	    &c->cluster_bouncer_key, c->cluster_bouncer_key_file);
+	if (*c->cluster_lapi_url == '\0')
+		return;
+	if (!http_url_ok(c->cluster_lapi_url))
+		conf_error(cp, conf_blame(sect, conf_directive_find(
+		    CONF_K_CLUSTER, "lapi_url")), "lapi_url: not an http:// "
+		    "or https:// URL with a host");
+	if (c->cluster_push && (*c->cluster_machine_id == '\0' ||
+	    *c->cluster_password == '\0'))
+		conf_error(cp, conf_blame(sect, conf_directive_find(
+		    CONF_K_CLUSTER, "push")), "push: needs machine_id and "
+		    "password (or password_file)");
+	if (c->cluster_pull && *c->cluster_bouncer_key == '\0')
+		conf_error(cp, conf_blame(sect, conf_directive_find(
+		    CONF_K_CLUSTER, "pull")), "pull: needs bouncer_key (or "
+		    "bouncer_key_file)");
+	if ((*c->cluster_cert_file == '\0') != (*c->cluster_key_file == '\0'))
+		conf_error(cp, conf_blame(sect, conf_directive_find(
+		    CONF_K_CLUSTER, "cert_file")), "cert_file and key_file: "
+		    "both or neither");
+}
+
 static void
 conf_check(struct conf_parse *cp)
 {
@@ -482,6 +646,7 @@ conf_check(struct conf_parse *cp)
 	conf_check_alerts(cp);
 	conf_check_webhook(cp);
 	conf_check_metrics(cp);
+	conf_check_cluster(cp);
 	conf_check_firewall(cp);
 	conf_check_global(cp);
 }
@@ -657,6 +822,7 @@ conf_load(const char *path, struct conf **confp, char **cause)
 	conf_defaults(&cp, CONF_K_BAN, cp.conf);
 	conf_defaults(&cp, CONF_K_ALLOW, cp.conf);
 	conf_defaults(&cp, CONF_K_METRICS, cp.conf);
+	conf_defaults(&cp, CONF_K_CLUSTER, cp.conf);
 	cp.in_default++;
 	for (i = 0; i < conf_nbuiltins; i++) {
 		void	*svc = conf_base(cp.conf, CONF_K_SERVICE,

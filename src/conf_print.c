@@ -238,6 +238,7 @@ conf_print(FILE *fp, const struct conf *conf)
 		conf_print_section(fp, conf, CONF_K_ALERT, i,
 		    conf->alerts[i].name, &conf->alerts[i]);
 	conf_print_section(fp, conf, CONF_K_METRICS, -1, "", conf);
+	conf_print_section(fp, conf, CONF_K_CLUSTER, -1, "", conf);
 }
 
 /* The range column of the reference. */

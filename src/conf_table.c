@@ -61,6 +61,13 @@ const struct conf_kind_info conf_kinds[] = {
 	{ "metrics", 0, "Counters in the Prometheus text format, for a "
 	    "node_exporter textfile collector, an HTTP endpoint, or both.  "
 	    "The names are listed in xmppguard(8), METRICS." },
+	{ "cluster", 0, "Bans shared by several nodes through a CrowdSec "
+	    "Local API (LAPI): this node pushes its bans there as alerts "
+	    "(as a machine) and pulls the decision stream (as a bouncer), "
+	    "so a ban on one node holds on all within about pull_interval.  "
+	    "Each node needs its own machine and its own bouncer key.  "
+	    "Pulled decisions pass the same never-a-weapon checks as a "
+	    "manual ban.  See xmppguard(8), CLUSTER." },
 };
 const size_t conf_nkinds = nitems(conf_kinds);
 _Static_assert(nitems(conf_kinds) == CONF_K_COUNT,
@@ -79,7 +86,12 @@ static const char *const conf_karma_action_names[] = {
 	"ban", "throttle", NULL
 };
 static const char *const conf_alert_type_names[] = {
-	"slack", "mattermost", "rocketchat", "matrix", "discord", "json", NULL
+	"slack", "mattermost", "rocketchat", "matrix", "discord", "json",
+	"xmpp", NULL
+};
+/* In the order of enum conf_alert_tls. */
+static const char *const conf_alert_tls_names[] = {
+	"required", "direct", NULL
 };
 static const char *const conf_log_format_names[] = {
 	"plain", "docker-json", NULL
@@ -224,6 +236,22 @@ const struct conf_directive conf_directives[] = {
 	  "max_concurrent, max_new and their net_ forms, per address and "
 	  "network, overrides and [allow] honoured, instead of the address "
 	  "being banned at the limit; see cap_persist." },
+	{ CONF_K_SERVICE, "account_allowance_concurrent", CONF_T_UINT, 0, 0,
+	  100000, NULL, "1", S(account_allowance_concurrent), 0,
+	  "Live connections added to max_concurrent (and net_max_concurrent) "
+	  "for each distinct account that logged in from the address (the "
+	  "network) within the max_new window; 0: none." },
+	{ CONF_K_SERVICE, "account_allowance_new", CONF_T_UINT, 0, 0, 100000,
+	  NULL, "4", S(account_allowance_new), 0,
+	  "New connections added to max_new (and net_max_new) for each such "
+	  "account; 0: none." },
+	{ CONF_K_SERVICE, "account_max", CONF_T_UINT, 0, 0, 256, NULL,
+	  "150", S(account_max), 0,
+	  "Most accounts that raise an address's limits (throwaway accounts "
+	  "buy no more room); 0: logins raise nothing." },
+	{ CONF_K_SERVICE, "net_account_max", CONF_T_UINT, 0, 0, 256, NULL,
+	  "250", S(net_account_max), 0,
+	  "The same for a network's limits." },
 
 	{ CONF_K_LOG, "path", CONF_T_PATH, 0, 0, PATH_MAX - 1,
 	  NULL, NULL, L(path), 0,
@@ -384,6 +412,11 @@ const struct conf_directive conf_directives[] = {
 	{ CONF_K_OVERRIDE, "max_new", CONF_T_RATE, 0, 0, 1000000, NULL,
 	  "none", O(max_new), 0,
 	  "Replaces the service's max_new; none keeps it." },
+	{ CONF_K_OVERRIDE, "peer_ban", CONF_T_BOOL, 0, 0, 0, NULL,
+	  "no", O(peer_ban), 0,
+	  "yes: federation peers in these networks are banned for s2s churn "
+	  "and concurrency even when they authenticated, not only alerted "
+	  "about." },
 
 	{ CONF_K_ALLOW, "networks", CONF_T_NETWORKS, 0, 0, 0, NULL,
 	  "none", G(allow), G(nallow),
@@ -401,17 +434,20 @@ const struct conf_directive conf_directives[] = {
 	{ CONF_K_ALERT, "type", CONF_T_ENUM, CONF_F_REQUIRED, 0, 0,
 	  conf_alert_type_names, NULL, A(type), 0,
 	  "The chat's dialect: Slack-compatible incoming webhooks (slack, "
-	  "mattermost, rocketchat), matrix (client-server API), discord, or "
-	  "json (a generic webhook)." },
-	{ CONF_K_ALERT, "url", CONF_T_STRING, CONF_F_REQUIRED | CONF_F_SECRET,
-	  0, 1024, NULL, NULL, A(url), 0,
+	  "mattermost, rocketchat), matrix (client-server API), discord, "
+	  "json (a generic webhook), or xmpp (a client of its own that "
+	  "posts to a multi-user chat room or to JIDs)." },
+	{ CONF_K_ALERT, "url", CONF_T_STRING, CONF_F_EMPTY | CONF_F_SECRET,
+	  0, 1024, NULL, "", A(url), 0,
 	  "The incoming webhook's URL; matrix: the homeserver's base URL.  "
 	  "https (certificates verified); http only for a local relay.  "
+	  "Needed by every type but xmpp.  "
 	  "A secret: never logged nor shown beyond its host." },
 	{ CONF_K_ALERT, "room", CONF_T_STRING, CONF_F_EMPTY, 0, 255, NULL,
 	  "", A(room), 0,
 	  "matrix: the room id (!abc:example.org) the bot's user has "
-	  "joined." },
+	  "joined; xmpp: the multi-user chat room's JID "
+	  "(ops@conference.example.org), joined as nick." },
 	{ CONF_K_ALERT, "token", CONF_T_STRING, CONF_F_EMPTY | CONF_F_SECRET,
 	  0, 1024, NULL, "", A(token), 0,
 	  "matrix: the bot's access token, sent as Authorization: Bearer.  "
@@ -438,10 +474,10 @@ const struct conf_directive conf_directives[] = {
 	  "replaced (JSON-escaped, to go inside quotes; $duration and $count "
 	  "are numbers); empty: an object with every field." },
 	{ CONF_K_ALERT, "events", CONF_T_STRING, 0, 1, 255, NULL,
-	  "ban, escalation, overrun, auth-outage, start, stop, store-error",
-	  A(events), 0,
+	  "ban, escalation, overrun, auth-outage, start, stop, store-error, "
+	  "cluster, peer", A(events), 0,
 	  "What to send: ban, unban, escalation, expire, overrun, "
-	  "auth-outage, start, stop, store-error; all; none." },
+	  "auth-outage, start, stop, store-error, cluster, peer; all; none." },
 	{ CONF_K_ALERT, "min_severity", CONF_T_ENUM, 0, 0, 0,
 	  conf_severity_names, "info", A(min_severity), 0,
 	  "Events of a lower severity are not sent." },
@@ -469,6 +505,40 @@ const struct conf_directive conf_directives[] = {
 	  "100", A(queue), 0,
 	  "Messages waiting at most (for the one in flight, or to be "
 	  "retried); more are dropped and counted." },
+	{ CONF_K_ALERT, "jid", CONF_T_STRING, CONF_F_EMPTY, 0, 255, NULL,
+	  "", A(jid), 0,
+	  "xmpp: the bot's account, user@example.org (a /resource after it "
+	  "is kept)." },
+	{ CONF_K_ALERT, "password", CONF_T_STRING,
+	  CONF_F_EMPTY | CONF_F_SECRET, 0, 1024, NULL, "", A(password), 0,
+	  "xmpp: the account's password.  A secret: never logged nor "
+	  "shown." },
+	{ CONF_K_ALERT, "nick", CONF_T_STRING, CONF_F_EMPTY, 0, 64, NULL,
+	  "xmppguard", A(nick), 0,
+	  "xmpp: the bot's nickname in the room." },
+	{ CONF_K_ALERT, "to", CONF_T_STRING, CONF_F_EMPTY, 0, 1024, NULL,
+	  "", A(to), 0,
+	  "xmpp: JIDs sent each alert as a chat message (commas or blanks "
+	  "between them), besides or instead of the room." },
+	{ CONF_K_ALERT, "server", CONF_T_STRING, CONF_F_EMPTY, 0, 255, NULL,
+	  "", A(server), 0,
+	  "xmpp: the server to connect to, host or host:port (an IPv6 "
+	  "address in brackets); empty: the JID's domain's SRV record "
+	  "(_xmpp-client._tcp), else the domain on port 5222.  The "
+	  "certificate must still name the JID's domain." },
+	{ CONF_K_ALERT, "ca_file", CONF_T_PATH, CONF_F_EMPTY, 0, PATH_MAX - 1,
+	  NULL, "", A(ca_file), 0,
+	  "xmpp: the CA certificates (PEM) the server's certificate is "
+	  "checked against, for a private CA; empty: the system's." },
+	{ CONF_K_ALERT, "tls", CONF_T_ENUM, 0, 0, 0, conf_alert_tls_names,
+	  "required", A(tls), 0,
+	  "xmpp: required (STARTTLS, the connection dropped without it) or "
+	  "direct (TLS from the first byte, XEP-0368, port 5223).  There is "
+	  "no plain text mode." },
+	{ CONF_K_ALERT, "tls_verify", CONF_T_BOOL, 0, 0, 0, NULL,
+	  "yes", A(tls_verify), 0,
+	  "xmpp: check the server's certificate and that it names the "
+	  "JID's domain; no (warned at start) only for a test server." },
 
 	{ CONF_K_METRICS, "file", CONF_T_PATH, CONF_F_EMPTY, 0, PATH_MAX - 16,
 	  NULL, "", G(metrics_file), 0,
@@ -483,6 +553,78 @@ const struct conf_directive conf_directives[] = {
 	  "GET /metrics, e.g. 127.0.0.1:9469; an IP address, no name; "
 	  "empty: none.  Anyone who can reach it can read the counters "
 	  "(no addresses are in them): keep it on loopback or firewalled." },
+
+	{ CONF_K_CLUSTER, "lapi_url", CONF_T_STRING, CONF_F_EMPTY, 0, 1024,
+	  NULL, "", G(cluster_lapi_url), 0,
+	  "The Local API's base URL (http://10.0.0.5:8080); https with "
+	  "certificates verified; empty: no cluster." },
+	{ CONF_K_CLUSTER, "machine_id", CONF_T_STRING, CONF_F_EMPTY, 0, 128,
+	  NULL, "", G(cluster_machine_id), 0,
+	  "This node's machine (cscli machines add NAME), to push bans." },
+	{ CONF_K_CLUSTER, "password", CONF_T_STRING,
+	  CONF_F_EMPTY | CONF_F_SECRET, 0, 1024, NULL, "",
+	  G(cluster_password), 0,
+	  "The machine's password.  A secret: never logged nor shown." },
+	{ CONF_K_CLUSTER, "password_file", CONF_T_PATH, CONF_F_EMPTY, 0,
+	  PATH_MAX - 1, NULL, "", G(cluster_password_file), 0,
+	  "A file holding the password (its first line), read at load; "
+	  "instead of password." },
+	{ CONF_K_CLUSTER, "bouncer_key", CONF_T_STRING,
+	  CONF_F_EMPTY | CONF_F_SECRET, 0, 1024, NULL, "",
+	  G(cluster_bouncer_key), 0,
+	  "This node's own bouncer key (cscli bouncers add NAME), to pull "
+	  "decisions: never shared between nodes.  A secret." },
+	{ CONF_K_CLUSTER, "bouncer_key_file", CONF_T_PATH, CONF_F_EMPTY, 0,
+	  PATH_MAX - 1, NULL, "", G(cluster_bouncer_key_file), 0,
+	  "A file holding the bouncer key (its first line), read at load; "
+	  "instead of bouncer_key." },
+	{ CONF_K_CLUSTER, "push", CONF_T_BOOL, 0, 0, 0, NULL, "yes",
+	  G(cluster_push), 0,
+	  "Send this node's bans (verdicts and manual) and unbans to the "
+	  "LAPI, through a queue in the store that survives restarts and "
+	  "outages." },
+	{ CONF_K_CLUSTER, "pull", CONF_T_BOOL, 0, 0, 0, NULL, "yes",
+	  G(cluster_pull), 0,
+	  "Apply the LAPI's ban decisions here, for their remaining "
+	  "duration." },
+	{ CONF_K_CLUSTER, "pull_interval", CONF_T_DURATION, 0,
+	  CLOCK_US_PER_SEC / 10, 3600 * CLOCK_US_PER_SEC, NULL, "1s",
+	  G(cluster_pull_interval), 0,
+	  "How often the decision stream is read." },
+	{ CONF_K_CLUSTER, "resync_interval", CONF_T_DURATION, 0,
+	  CLOCK_US_PER_SEC, DAYS(1), NULL, "5m",
+	  G(cluster_resync_interval), 0,
+	  "How often every decision in force is read again (as at start "
+	  "and after an error): deltas can miss some." },
+	{ CONF_K_CLUSTER, "origins", CONF_T_STRING, 0, 1, 255, NULL, "all",
+	  G(cluster_origins), 0,
+	  "The decisions' origins applied, separated by commas or blanks "
+	  "(cscli, crowdsec, xmppguard, CAPI, lists); all: every one." },
+	{ CONF_K_CLUSTER, "scenario_prefix", CONF_T_STRING, 0, 1, 64, NULL,
+	  "xmppguard/", G(cluster_scenario_prefix), 0,
+	  "Pushed bans carry the scenario PREFIX followed by the rule." },
+	{ CONF_K_CLUSTER, "ca_file", CONF_T_PATH, CONF_F_EMPTY, 0,
+	  PATH_MAX - 1, NULL, "", G(cluster_ca_file), 0,
+	  "https: the CAs to trust (PEM); empty: the system's." },
+	{ CONF_K_CLUSTER, "cert_file", CONF_T_PATH, CONF_F_EMPTY, 0,
+	  PATH_MAX - 1, NULL, "", G(cluster_cert_file), 0,
+	  "https: a client certificate (PEM) for the LAPI's TLS "
+	  "authentication; empty: none." },
+	{ CONF_K_CLUSTER, "key_file", CONF_T_PATH, CONF_F_EMPTY, 0,
+	  PATH_MAX - 1, NULL, "", G(cluster_key_file), 0,
+	  "https: the client certificate's key (PEM)." },
+	{ CONF_K_CLUSTER, "timeout", CONF_T_DURATION, 0,
+	  CLOCK_US_PER_SEC / 10, 300 * CLOCK_US_PER_SEC, NULL, "10s",
+	  G(cluster_timeout), 0,
+	  "Each request to the LAPI gives up after this long." },
+	{ CONF_K_CLUSTER, "down_alert", CONF_T_DURATION, 0, 0, DAYS(1), NULL,
+	  "5m", G(cluster_down_alert), 0,
+	  "A link that fails for longer than this is logged as down (and "
+	  "said again when it is back); 0: never." },
+	{ CONF_K_CLUSTER, "queue", CONF_T_UINT, 0, 100, 1000000, NULL,
+	  "100000", G(cluster_queue_max), 0,
+	  "Bans and unbans waiting to be pushed, at most (kept in the "
+	  "store); more are dropped and counted." },
 };
 const size_t conf_ndirectives = nitems(conf_directives);
 

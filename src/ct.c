@@ -57,7 +57,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <endian.h>
+#include <libmnl/libmnl.h>
 #include <libnetfilter_conntrack/libnetfilter_conntrack.h>
+#include <linux/netfilter/nfnetlink_conntrack.h>
 #include <linux/netlink.h>
 
 #include "addr.h"
@@ -72,15 +75,17 @@
 #include "xmalloc.h"
 
 #define CT_READ_BUDGET		4096	/* event datagrams per wakeup ... */
-#define CT_READ_SLICE_US	(5 * CLOCK_US_PER_MS)	/* ... or this long */
+#define CT_READ_SLICE_US	LOOP_BUDGET_US	/* ... or this long */
 #define CT_BATCH		64	/* datagrams per recvmmsg() */
 #define CT_DGRAM_MAX		8192	/* an event is ~300 bytes */
 #define CT_RESYNC_DELAY_MS	250	/* let a burst pass before a dump */
 #define CT_WARN_INTERVAL_US	(60 * CLOCK_US_PER_SEC)
 #define CT_DRAIN_BUDGET		16384	/* ... before and after a dump */
 #define CT_DRAIN_MS		1000	/* events after a dump, at most */
+#define CT_POLL_GRACE		5	/* dumps of an empty table, then
+					 * the poll sleeps */
 #define CT_DUMP_BUF		65536	/* a dump's datagrams are <= 32k */
-#define CT_DUMP_SLICE_US	(5 * CLOCK_US_PER_MS) /* per wakeup */
+#define CT_DUMP_SLICE_US	LOOP_BUDGET_US	/* per wakeup */
 #define CT_SYSCTL_DIR		"/proc/sys/net/netfilter/"
 
 #ifndef nitems
@@ -108,8 +113,11 @@ struct ct {
 	struct nldrop		 drops;		/* the event socket's */
 	const struct ownaddr	*own;		/* its socket's drops too */
 
-	struct loop_timer	*poll;		/* periodic dump */
+	struct loop_timer	*poll;		/* periodic dump; NULL: no
+						 * flow wants one */
 	int64_t			 poll_ms;
+	int			 started;	/* ct_start() done */
+	int			 poll_idle;	/* dumps of an empty table */
 	struct loop_timer	*resync;	/* dump after an overrun */
 
 	/* One dump in progress. */
@@ -159,6 +167,8 @@ static int64_t	ct_poll_cb(struct loop *, struct loop_timer *, void *);
 static int64_t	ct_resync_cb(struct loop *, struct loop_timer *, void *);
 static void	ct_overrun(struct ct *);
 static int64_t	ct_poll_ms(const struct conf *);
+static int	ct_poll_wanted(const struct ct *);
+static void	ct_poll_arm(struct ct *);
 
 /* A sysctl under /proc/sys/net/netfilter as an integer, or -1. */
 static int
@@ -425,14 +435,16 @@ ct_dgram(struct ct *ct, const uint8_t *buf, size_t len, int64_t now)
 static int
 ct_read(struct ct *ct, int budget, int64_t slice_us)
 {
-	int64_t	 now, t0 = slice_us != 0 ? clock_monotonic() : 0;
-	int	 n, i, done = 0;
+	struct loop_budget	 b;
+	int64_t			 now;
+	int			 n, i, done = 0;
 
+	/* One look at the clock per batch of CT_BATCH datagrams. */
+	loop_budget_start(&b, slice_us, 1);
 	while (done < budget) {
 		/* Each message costs 10-30 us downstream (the flow table,
 		 * the tracker, the store): 4096 of them, 40-120 ms. */
-		if (slice_us != 0 && done > 0 &&
-		    clock_monotonic() - t0 >= slice_us)
+		if (slice_us != 0 && done > 0 && loop_budget_spent(&b))
 			return 0;
 		for (i = 0; i < CT_BATCH; i++) {
 			ct->iovs[i].iov_base = ct->bufs[i];
@@ -493,6 +505,7 @@ ct_read_cb(struct loop *loop, int fd, int events, void *arg)
 	if (ct->dumping == CT_DUMP_DRAINING && (drained ||
 	    clock_monotonic() >= ct->drain_until))
 		ct_dump_done(ct);
+	ct_poll_arm(ct);
 }
 
 static int
@@ -729,6 +742,112 @@ ct_dump_abort(struct ct *ct, const char *what, int error)
 }
 
 /*
+ * The attribute of type `type` among those from `start`, len bytes (the
+ * message's after its nfgenmsg, or a nest's payload), or NULL.  By hand:
+ * libmnl's iteration macros cast const away.
+ */
+static const struct nlattr *
+ct_peek_attr(const void *start, size_t len, uint16_t type)
+{
+	const struct nlattr	*a = start;
+	int			 left = (int)len;
+
+	while (left > 0 && mnl_attr_ok(a, left)) {
+		if (mnl_attr_get_type(a) == type)
+			return a;
+		left -= (int)MNL_ALIGN(a->nla_len);
+		a = mnl_attr_next(a);
+	}
+	return NULL;
+}
+
+/* The attribute type inside nest, or NULL. */
+static const struct nlattr *
+ct_peek_nested(const struct nlattr *nest, uint16_t type)
+{
+	return ct_peek_attr(mnl_attr_get_payload(nest),
+	    mnl_attr_get_payload_len(nest), type);
+}
+
+/*
+ * A look at a dumped entry without parsing it whole: the original tuple,
+ * the id and the start timestamp in msg, as ct_msg_from_nfct() would set
+ * them.  Most of a big table is flows of no interest (other ports, other
+ * protocols); nfct_nlmsg_parse() reads every attribute of each, at about
+ * a microsecond an entry, a third of a dump's cost.  1 if the entry is not
+ * TCP, 0 with msg set, -1 if anything looks odd (then the whole parse
+ * decides, as it always did).
+ */
+static int
+ct_dump_peek(const struct nlmsghdr *nlh, struct ct_msg *msg)
+{
+	const struct nfgenmsg	*nfg;
+	const struct nlattr	*orig, *ip, *proto, *a, *b;
+	const uint8_t		*top;
+	size_t			 alen, toplen;
+
+	if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof *nfg))
+		return -1;
+	nfg = mnl_nlmsg_get_payload(nlh);
+	top = (const uint8_t *)nfg + MNL_ALIGN(sizeof *nfg);
+	toplen = nlh->nlmsg_len - (size_t)(top - (const uint8_t *)nlh);
+	if ((orig = ct_peek_attr(top, toplen, CTA_TUPLE_ORIG)) == NULL ||
+	    (proto = ct_peek_nested(orig, CTA_TUPLE_PROTO)) == NULL ||
+	    (a = ct_peek_nested(proto, CTA_PROTO_NUM)) == NULL ||
+	    mnl_attr_get_payload_len(a) < 1)
+		return -1;
+	if (mnl_attr_get_u8(a) != IPPROTO_TCP)
+		return 1;
+	memset(msg, 0, sizeof *msg);
+	if ((a = ct_peek_nested(proto, CTA_PROTO_SRC_PORT)) == NULL ||
+	    (b = ct_peek_nested(proto, CTA_PROTO_DST_PORT)) == NULL ||
+	    mnl_attr_get_payload_len(a) < 2 ||
+	    mnl_attr_get_payload_len(b) < 2)
+		return -1;
+	msg->sport = ntohs(mnl_attr_get_u16(a));
+	msg->dport = ntohs(mnl_attr_get_u16(b));
+	if ((ip = ct_peek_nested(orig, CTA_TUPLE_IP)) == NULL)
+		return -1;
+	switch (nfg->nfgen_family) {
+	case AF_INET:
+		a = ct_peek_nested(ip, CTA_IP_V4_SRC);
+		b = ct_peek_nested(ip, CTA_IP_V4_DST);
+		alen = 4;
+		break;
+	case AF_INET6:
+		a = ct_peek_nested(ip, CTA_IP_V6_SRC);
+		b = ct_peek_nested(ip, CTA_IP_V6_DST);
+		alen = 16;
+		break;
+	default:
+		return -1;
+	}
+	if (a == NULL || b == NULL || mnl_attr_get_payload_len(a) < alen ||
+	    mnl_attr_get_payload_len(b) < alen)
+		return -1;
+	if (alen == 4) {
+		addr_from_v4(&msg->src, mnl_attr_get_payload(a));
+		addr_from_v4(&msg->dst, mnl_attr_get_payload(b));
+	} else {
+		addr_from_v6(&msg->src, mnl_attr_get_payload(a));
+		addr_from_v6(&msg->dst, mnl_attr_get_payload(b));
+	}
+	if ((a = ct_peek_attr(top, toplen, CTA_ID)) != NULL) {
+		if (mnl_attr_get_payload_len(a) < 4)
+			return -1;
+		msg->id = ntohl(mnl_attr_get_u32(a));
+	}
+	if ((a = ct_peek_attr(top, toplen, CTA_TIMESTAMP)) != NULL &&
+	    (b = ct_peek_nested(a, CTA_TIMESTAMP_START)) != NULL) {
+		if (mnl_attr_get_payload_len(b) < 8)
+			return -1;
+		msg->start = (int64_t)(be64toh(mnl_attr_get_u64(b)) / 1000);
+	}
+	msg->type = CT_MSG_DUMP;
+	return 0;
+}
+
+/*
  * One datagram of the dump's answer: its entries applied.  1 at its end
  * (NLMSG_DONE), 0 to go on, -1 with errno for an error from the kernel.
  */
@@ -738,7 +857,9 @@ ct_dump_dgram(struct ct *ct, const uint8_t *buf, size_t len)
 	const struct nlmsghdr	*nlh;
 	const struct nlmsgerr	*err;
 	struct nf_conntrack	*obj;
+	struct ct_msg		 msg;
 	size_t			 off;
+	int			 r;
 
 	for (off = 0; off <= len && len - off >= sizeof *nlh;
 	    off += NLMSG_ALIGN(nlh->nlmsg_len)) {
@@ -760,6 +881,18 @@ ct_dump_dgram(struct ct *ct, const uint8_t *buf, size_t len)
 		if (NFNL_SUBSYS_ID(nlh->nlmsg_type) != NFNL_SUBSYS_CTNETLINK ||
 		    NFNL_MSG_TYPE(nlh->nlmsg_type) != IPCTNL_MSG_CT_NEW)
 			continue;
+		/* Of no interest: counted as the whole parse would have
+		 * counted it, and skipped. */
+		if ((r = ct_dump_peek(nlh, &msg)) == 1) {
+			ct->dump_seen++;
+			continue;
+		}
+		if (r == 0 && ((msg.start != 0 && msg.start >= ct->dump_mark) ||
+		    !ctflow_wanted(ct->flows, ct->conf, &msg))) {
+			ct->dump_seen++;
+			ct->dump_tcp++;
+			continue;
+		}
 		if ((obj = nfct_new()) == NULL)
 			fatal("nfct_new");
 		if (nfct_nlmsg_parse(nlh, obj) == 0)
@@ -780,12 +913,13 @@ ct_dump_read_cb(struct loop *loop, int fd, int events, void *arg)
 	struct ct		*ct = arg;
 	struct sockaddr_nl	 from;
 	socklen_t		 fromlen;
-	int64_t			 t0 = clock_monotonic();
+	struct loop_budget	 b;
 	ssize_t			 n;
 	int			 r;
 
 	(void)loop;
 	(void)events;
+	loop_budget_start(&b, CT_DUMP_SLICE_US, 1);
 	do {
 		fromlen = sizeof from;
 		n = recvfrom(fd, ct->dump_buf, CT_DUMP_BUF,
@@ -819,7 +953,7 @@ ct_dump_read_cb(struct loop *loop, int fd, int events, void *arg)
 				ct_dump_done(ct);
 			return;
 		}
-	} while (clock_monotonic() - t0 < CT_DUMP_SLICE_US);
+	} while (!loop_budget_spent(&b));
 }
 
 static int64_t
@@ -848,12 +982,50 @@ ct_poll_cb(struct loop *loop, struct loop_timer *t, void *arg)
 		ct_dump_done(ct);
 	if (ct->dumping != CT_DUMP_IDLE)
 		return ct->poll_ms;
+	if (ct_poll_wanted(ct))
+		ct->poll_idle = 0;
+	else if (++ct->poll_idle > CT_POLL_GRACE) {
+		ct->poll = NULL;
+		return LOOP_TIMER_DONE;
+	}
 	if (ct_dump_start(ct, 0, &cause) == -1) {
 		if (log_ratelimit_ok(&ct->rl_error, clock_monotonic()))
 			log_warnx("ct: %s", cause);
 		free(cause);
 	}
 	return ct->poll_ms;
+}
+
+/*
+ * Dumps are for flows: the counters of live ones, and the ones whose end
+ * an event did not tell.  With none in the table the next event brings
+ * the first (the kernel sends one for every flow, nf_conntrack_events
+ * being 1, or 2 while we listen), so the poll sleeps until then, once
+ * CT_POLL_GRACE dumps have found the table still empty (the dumps that
+ * watch a burst settle go on as before); with events off (0) the dumps
+ * are all there is, and never stop.
+ */
+static int
+ct_poll_wanted(const struct ct *ct)
+{
+	struct ctflow_stats	fs;
+
+	if (ct->stats.events_sysctl == 0 || ct->resync != NULL)
+		return 1;
+	ctflow_get_stats(ct->flows, &fs);
+	return fs.flows > 0;
+}
+
+/* After events: the poll again if it slept and a flow came. */
+static void
+ct_poll_arm(struct ct *ct)
+{
+	if (ct->poll != NULL || !ct->started || !ct_poll_wanted(ct))
+		return;
+	ct->poll_idle = 0;
+	if ((ct->poll = loop_timer_add(ct->loop, ct->poll_ms, ct_poll_cb,
+	    ct)) == NULL && log_ratelimit_ok(&ct->rl_error, clock_monotonic()))
+		log_warn("ct: poll timer");
 }
 
 static int64_t
@@ -1001,6 +1173,10 @@ ct_start(struct ct *ct, char **cause)
 		return -1;
 	}
 	ct->poll_ms = ct_poll_ms(ct->conf);
+	ct->started = 1;
+	/* An empty table: the first flow's event starts the poll. */
+	if (!ct_poll_wanted(ct))
+		return 0;
 	if ((ct->poll = loop_timer_add(ct->loop, ct->poll_ms, ct_poll_cb,
 	    ct)) == NULL) {
 		*cause = xasprintf("conntrack poll timer: %s",

@@ -99,6 +99,11 @@ void		 ctflow_free(struct ctflow *);
  * says which ports are watched and to which service they belong. */
 void		 ctflow_apply(struct ctflow *, const struct conf *,
 		    const struct ct_msg *, event_cb, void *arg);
+/* Whether applying a dump's message, of which only the tuple and id are
+ * set, could do anything: its port is watched or its flow in the table.
+ * If not, it is counted as ctflow_apply() would count it. */
+int		 ctflow_wanted(struct ctflow *, const struct conf *,
+		    const struct ct_msg *);
 /* A dump (at start or after an overrun) is applied as CT_MSG_DUMP messages
  * between these two calls; resync_end closes every flow the dump did not
  * contain (events flagged EVENT_F_RESYNC).  first: the dump at start, whose

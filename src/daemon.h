@@ -19,10 +19,12 @@ struct enforce;
 struct kcap;
 struct logsrc;
 struct loop;
+struct loop_timer;
 struct metrics_server;
 struct ownaddr;
 struct pipeline;
 struct priv;
+struct losses;
 struct status;
 struct store;
 
@@ -39,8 +41,13 @@ struct daemon {
 	struct kcap	*kcap;		/* kernel caps' refusals */
 	struct ctl	*ctl;		/* the control socket */
 	struct alerts	*alerts;	/* the [alert] sinks */
+	struct cluster	*cluster;	/* [cluster]; NULL: none */
 	struct status	*status;	/* every module's counters */
+	struct losses	*losses;	/* what was lost, into the store */
+	struct log_ratelimit losses_rl;	/* its write warnings */
 	uint64_t	 outages;	/* auth outages announced */
+	uint64_t	 cluster_downs;	/* cluster links down announced */
+	int64_t		 cluster_down;	/* since when (wall us); 0: up */
 	struct metrics_server *metrics;	/* [metrics] listen; NULL: none */
 	char		 metrics_listen[72];	/* what it listens on */
 	struct log_ratelimit metrics_rl;	/* file write warnings */
@@ -53,6 +60,16 @@ struct daemon {
 	int64_t		 started_wall;	/* us since epoch */
 	uint64_t	 rate_events;	/* events at the last rate sample */
 	double		 rate;		/* events per second, last interval */
+	struct loop_timer *rate_timer;	/* NULL: no events, rate 0 */
+	struct loop_timer *rollup_timer; /* NULL: the loop was idle */
+	struct loop_timer *metrics_timer; /* NULL: no [metrics] file */
+	uint64_t	 rollup_work;	/* loop_work() as the last round
+					 * began */
+	uint64_t	 rollup_begin;	/* ... and as this one began */
+	int		 rollup_step;	/* a rollup flush is under way */
+	int		 purge_step;	/* a retention purge is under way */
+	int64_t		 purge_before;	/* ... of rows older than this */
+	int64_t		 purged;	/* ... rows so far */
 };
 
 /* `run`'s options and configuration: 0, or -1 (usage) or 1 (errors
@@ -82,9 +99,12 @@ void	daemon_metrics_start(struct daemon *);
  * the stop message and what is queued sent at the end (bounded). */
 void	daemon_alerts_open(struct daemon *);
 void	daemon_alerts_start(struct daemon *);
+void	daemon_cluster_start(struct daemon *);
 void	daemon_alerts_stop(struct daemon *);
 /* Once per loop iteration: logs' positions, the store, the firewall. */
 void	daemon_flush(struct daemon *);
+/* What the loss counters gained, into the store (each minute, at exit). */
+void	daemon_losses_flush(struct daemon *);
 
 /*
  * A new configuration swapped in only if it loaded cleanly; out (may be

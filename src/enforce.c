@@ -790,6 +790,29 @@ enforce_ban(struct enforce *e, const struct prefix *p, int64_t duration,
 }
 
 int
+enforce_ban_queue(struct enforce *e, const struct prefix *p,
+    int64_t duration, enum fw_scope scope, const char *reason, char **cause)
+{
+	return bans_manual(e->bans, p, duration, scope, reason,
+	    clock_realtime(), cause);
+}
+
+int
+enforce_unban_queue(struct enforce *e, const struct prefix *p, char **cause)
+{
+	return bans_lift(e->bans, p, clock_realtime(), cause);
+}
+
+/* One store commit and one firewall batch for all that was queued. */
+void
+enforce_commit(struct enforce *e)
+{
+	if (e->store != NULL)
+		store_flush(e->store);
+	enforce_flush(e);
+}
+
+int
 enforce_unban(struct enforce *e, const struct prefix *p, char **cause)
 {
 	if (bans_lift(e->bans, p, clock_realtime(), cause) == -1)

@@ -63,6 +63,18 @@ int		 enforce_ban(struct enforce *, const struct prefix *,
 		    char **cause);
 int		 enforce_unban(struct enforce *, const struct prefix *,
 		    char **cause);
+/*
+ * The same for many at once (the cluster's pulled decisions): checked and
+ * listed at once, -1 and *cause when the rules refuse; stored and applied
+ * together by enforce_commit() (else by the loop's next flush), after
+ * which a ban the firewall refused is no longer listed.
+ */
+int		 enforce_ban_queue(struct enforce *, const struct prefix *,
+		    int64_t duration, enum fw_scope, const char *reason,
+		    char **cause);
+int		 enforce_unban_queue(struct enforce *, const struct prefix *,
+		    char **cause);
+void		 enforce_commit(struct enforce *);
 
 /*
  * Reload in two steps: a firewall for the new configuration opened beside

@@ -23,6 +23,7 @@ static const char *const event_kind_names[EVENT_KIND_MAX] = {
 	[EVENT_REGISTER_FAIL] = "register_fail",
 	[EVENT_LIMIT_HIT] = "limit_hit",
 	[EVENT_S2S_FAIL] = "s2s_fail",
+	[EVENT_S2S_OK] = "s2s_ok",
 };
 
 static const char *const event_source_names[EVENT_SRC_MAX] = {

@@ -31,6 +31,9 @@ enum event_kind {
 	EVENT_REGISTER_FAIL,
 	EVENT_LIMIT_HIT,	/* the server's own rate limiter fired */
 	EVENT_S2S_FAIL,
+	EVENT_S2S_OK,		/* a remote server authenticated its s2s
+				 * stream (dialback, SASL EXTERNAL); user:
+				 * its domain */
 	EVENT_KIND_MAX
 };
 

@@ -53,6 +53,15 @@
  * (a guesser could idle or flood its way out of being counted).  Lines
  * naming addresses that never connected are the pipeline's to catch
  * (conntrack corroboration).
+ *
+ * Two-line records.  Old servers write some records as a header with the
+ * time and a line with the rest (ejabberd 2.x: "=INFO REPORT==== DATE
+ * ===", then "I(...) : ... Failed authentication ...").  A "carry = time"
+ * pattern (kind none) matches the header and keeps its time; the line
+ * right after it, if its own pattern finds no time, takes that one.  Only
+ * the very next line: the header's line count is kept (st.lines, which
+ * the lines skipped by filter_scan() advance too), so a header followed
+ * by anything else carries nothing further.
 
  * Both tables have the same shape (filter_tab): a bounded hash table
  * (htab.c) whose entries are keyed by a 64-bit keyed hash (SipHash, a
@@ -74,12 +83,16 @@
 #include "xmalloc.h"
 
 #define FILTER_LOOKBACK_MAX	100000	/* lines filter_lookback() reads */
+#define FILTER_LB_WALK		(64 * 1024) /* bytes one chunk walk reads */
+
+static int	filter_match_line(struct filter *, const char *, size_t,
+		    int64_t, struct filter_result *, int);
 
 static void
 filter_tab_init(struct filter_tab *t, uint32_t cap, int64_t ttl,
-    uint64_t *evictions)
+    uint64_t *evictions, const struct siphash_key *key)
 {
-	htab_init(&t->tab, cap, 1, NULL);
+	htab_init(&t->tab, cap, 1, key);
 	t->e = xcalloc(htab_capacity(&t->tab), sizeof(*t->e));
 	t->ttl = ttl;
 	t->evictions = evictions;
@@ -161,9 +174,10 @@ void
 filter_tables_init(struct filter *f, uint32_t join_cap, int64_t join_ttl,
     uint32_t dedup_cap, int64_t dedup_window)
 {
-	filter_tab_init(&f->join, join_cap, join_ttl, &f->st.join_evictions);
+	filter_tab_init(&f->join, join_cap, join_ttl, &f->st.join_evictions,
+	    NULL);
 	filter_tab_init(&f->dedup, dedup_cap, dedup_window,
-	    &f->st.dedup_evictions);
+	    &f->st.dedup_evictions, NULL);
 }
 
 void
@@ -356,36 +370,44 @@ filter_fold(struct filter *f, const struct filter_pattern *p,
 }
 
 /*
- * The join of a restricted filter_scan() (test-filter --kind): the
- * patterns that only feed the join table were not run on every line, so
- * a line that needs an address from an earlier one looks back for it,
- * line by line through the scan buffer, for the nearest join = set or
- * clear line with the same key, and takes its address if it is a set
+ * The look-back of a join that finds nothing in the table, for a reader
+ * that did not run every join line before this one: a restricted
+ * filter_scan() (test-filter --kind), where the patterns that only feed
+ * the join table are not run on every line, and a reader that starts in
+ * the middle of a file (filter_set_lookback()).  It reads back from the
+ * line start from towards base, line by line, for the nearest join = set
+ * or clear line with the same key, and takes its address if it is a set
  * within join_ttl.  The cost falls only on the lines that need a join,
- * and the answer is the one the table would have given, except where
- * the table would have evicted the entry.  line is the start of the
- * current line; 1 and *addr if found.
+ * and the answer is the one the table would have given, except where the
+ * table would have evicted the entry.  With a budget, the bytes read are
+ * taken from it, and -1 says it ran out; -2 says base was reached without
+ * a join line of the key; else 1 and *addr if found, 0 if the key was
+ * cleared, had no address or expired.
  */
 static int
-filter_lookback(struct filter *f, const char *line, const char *key,
-    size_t keylen, int64_t t, struct addr *addr)
+filter_lookback(struct filter *f, const char *from, const char *base,
+    const char *key, size_t keylen, int64_t t, struct addr *addr,
+    size_t *budget)
 {
 	struct filter_pattern	*p;
-	const char		*ls, *le = line, *k;
+	const char		*ls, *le = from, *k;
 	PCRE2_SIZE		*ov = pcre2_get_ovector_pointer(f->md);
 	struct addr		 a;
 	uint16_t		 port;
-	const char		*base;
 	int64_t			 lt;
 	size_t			 i, lines;
 	int			 rc, g;
 
-	base = f->restricted && f->scan_base != NULL ? f->scan_base :
-	    f->lb_base;
 	for (lines = 0; le > base && lines < FILTER_LOOKBACK_MAX; lines++) {
 		le--;			/* the newline ending that line */
 		ls = memrchr(base, '\n', (size_t)(le - base));
 		ls = ls == NULL ? base : ls + 1;
+		f->st.lookback_bytes += (uint64_t)(le - ls) + 1;
+		if (budget != NULL) {
+			if (*budget <= (size_t)(le - ls))
+				return -1;
+			*budget -= (size_t)(le - ls) + 1;
+		}
 		for (i = 0; i < f->npat; i++) {
 			p = &f->pat[i];
 			if (p->literal != NULL && filter_lit_find(&p->lit, ls,
@@ -427,26 +449,134 @@ filter_lookback(struct filter *f, const char *line, const char *key,
 		}
 		le = ls;
 	}
-	return 0;
+	return le > base ? 0 : -2;
+}
+
+/*
+ * Runs the join lines of [from, upto) through the filter into the join
+ * table, as a reader of every line would have run them (a line goes to
+ * the first pattern that matches it, as always, and only join = set and
+ * clear lines write).  Counters are left as they were: these lines were
+ * counted where they were read, or are another reader's.
+ */
+static void
+filter_join_feed(struct filter *f, const char *from, const char *upto)
+{
+	struct filter_pattern_stats	*ps;
+	struct filter_stats		 st = f->st;
+	struct filter_result		 r;
+	const char			*ls, *le;
+	size_t				 i;
+
+	ps = xreallocarray(NULL, f->npat, sizeof(*ps));
+	for (i = 0; i < f->npat; i++)
+		ps[i] = f->pat[i].st;
+	f->lb_building = 1;
+	for (ls = from; ls < upto; ls = le + 1) {
+		if ((le = memchr(ls, '\n', (size_t)(upto - ls))) == NULL)
+			le = upto;
+		/* Only lines a join pattern could take need a match. */
+		for (i = 0; i < f->npat; i++)
+			if ((f->pat[i].join == FILTER_JOIN_SET ||
+			    f->pat[i].join == FILTER_JOIN_CLEAR) &&
+			    (f->pat[i].literal == NULL ||
+			    filter_lit_find(&f->pat[i].lit, ls,
+			    (size_t)(le - ls)) != NULL))
+				break;
+		if (i < f->npat)
+			(void)filter_match_line(f, ls, (size_t)(le - ls),
+			    f->scan_now, &r, 0);
+	}
+	f->lb_building = 0;
+	f->st = st;
+	f->st.lookback_bytes += (uint64_t)(upto - from);
+	for (i = 0; i < f->npat; i++)
+		f->pat[i].st = ps[i];
+	free(ps);
+}
+
+/* Empties the join table: a new one with the same size, life and key. */
+static void
+filter_join_renew(struct filter *f)
+{
+	struct filter_tab	old = f->join;
+
+	filter_tab_init(&f->join, htab_capacity(&old.tab), old.ttl,
+	    old.evictions, &old.tab.key);
+	filter_tab_clear(&old);
+}
+
+/*
+ * A look-back that finds nothing has read back as far as it may; 1 and
+ * *addr if the key is in the join table now, after the look-back has
+ * given way to a table (see filter_join_find()).
+ */
+static int
+filter_join_again(struct filter *f, uint64_t h, int64_t t, struct addr *addr)
+{
+	struct filter_tab_entry	*e;
+
+	if ((e = filter_tab_find(&f->join, h, t)) == NULL)
+		return 0;
+	*addr = e->u.addr;
+	return 1;
 }
 
 /*
  * The address the join table (or, reading a chunk or restricted, the
  * look-back) holds for the key; 1 and *addr if there is one.
+ *
+ * The look-backs are bounded: one reads at most FILTER_LB_WALK, and all
+ * of a reader's together a budget.  In a log whose keys rarely repeat
+ * every miss would read back as far as it may, so past the bound the
+ * lines looked back over are read once into the table instead.  A chunk
+ * (filter_set_lookback()) reads [lb_from, line) into a new table, which
+ * then holds what a reader from the file's beginning would hold at this
+ * line: entries written before lb_from have expired by the chunk's lines
+ * (join_ttl and a minute before it), and an expired entry is always
+ * evicted before a live one; its look-back ends there.  A restricted
+ * scan, whose table no line has written, reads the join lines from where
+ * it last did (scan_fed) to this one, and looks back no further than
+ * that from then on.
  */
 static int
 filter_join_find(struct filter *f, const char *line, const char *key,
     size_t keylen, uint64_t h, int64_t t, struct addr *addr)
 {
-	struct filter_tab_entry	*e;
+	size_t		 walk;
+	int		 rc;
 
-	if ((e = filter_tab_find(&f->join, h, t)) != NULL) {
-		*addr = e->u.addr;
-		return 1;
+	/* Restricted, the table holds the join lines up to scan_fed only:
+	 * what the walk finds after them comes first. */
+	if (f->restricted && f->scan_base != NULL && !f->lb_building) {
+		walk = f->scan_budget < FILTER_LB_WALK ? f->scan_budget :
+		    FILTER_LB_WALK;
+		f->scan_budget -= walk;
+		rc = filter_lookback(f, line, f->scan_fed, key, keylen, t,
+		    addr, &walk);
+		f->scan_budget += walk;
+		if (rc == -1) {
+			filter_join_feed(f, f->scan_fed, line);
+			f->scan_fed = line;
+			f->scan_fed_any = 1;
+		} else if (rc != -2)
+			return rc;
+		return filter_join_again(f, h, t, addr);
 	}
-	return ((f->restricted && f->scan_base != NULL) ||
-	    (f->lb_base != NULL && t < f->lb_until)) &&
-	    filter_lookback(f, line, key, keylen, t, addr);
+	if (filter_join_again(f, h, t, addr))
+		return 1;
+	if (f->lb_building || f->lb_from == NULL || t >= f->lb_until)
+		return 0;
+	walk = f->lb_budget < FILTER_LB_WALK ? f->lb_budget : FILTER_LB_WALK;
+	f->lb_budget -= walk;
+	rc = filter_lookback(f, line, f->lb_from, key, keylen, t, addr, &walk);
+	f->lb_budget += walk;
+	if (rc != -1)
+		return rc == 1;
+	filter_join_renew(f);
+	filter_join_feed(f, f->lb_from, line);
+	f->lb_from = NULL;
+	return filter_join_again(f, h, t, addr);
 }
 
 /* Counts a line refused as forged; 0, the line's return. */
@@ -522,6 +652,15 @@ filter_extract(struct filter *f, struct filter_pattern *p, int rc,
 	    s[FILTER_F_TIME], n[FILTER_F_TIME], now)) >= 0) {
 		out->time = t;
 		out->flags |= FILTER_R_TIME;
+	} else if (f->carry_ok && f->carry_line + 1 == f->st.lines) {
+		/* The second line of a two-line record. */
+		out->time = f->carry_time;
+		out->flags |= FILTER_R_TIME;
+	}
+	if (p->carry) {
+		f->carry_ok = (out->flags & FILTER_R_TIME) != 0;
+		f->carry_line = f->st.lines;
+		f->carry_time = out->time;
 	}
 
 	/* The whole key, not the copy in out, which may be cut. */
@@ -559,6 +698,8 @@ filter_extract(struct filter *f, struct filter_pattern *p, int rc,
 			break;
 		}
 	}
+	if (f->lb_building)
+		return 0;	/* filter_lb_build(): the join only */
 
 	if (out->kind == EVENT_NONE)
 		return 0;
@@ -643,6 +784,13 @@ filter_match_line(struct filter *f, const char *line, size_t len,
 		p->st.matched++;
 		f->st.matched++;
 		out->pattern = (int)i;
+		if (f->lb_building) {
+			if (p->join == FILTER_JOIN_SET ||
+			    p->join == FILTER_JOIN_CLEAR)
+				(void)filter_extract(f, p, rc, line, len, now,
+				    out);
+			return 0;
+		}
 		if (p->off || (p->quiet && f->scan_base != NULL))
 			return 0;
 		rc = filter_extract(f, p, rc, line, len, now, out);
@@ -717,6 +865,9 @@ filter_stats_reset(struct filter *f)
 {
 	size_t	i;
 
+	/* A header just read still carries to the next line. */
+	f->carry_ok = f->carry_ok && f->carry_line == f->st.lines;
+	f->carry_line = 0;
 	memset(&f->st, 0, sizeof(f->st));
 	for (i = 0; i < f->npat; i++) {
 		f->pat[i].st.tried = f->pat[i].st.matched = 0;
@@ -739,6 +890,7 @@ filter_stats_add(struct filter *dst, const struct filter *src)
 	dst->st.join_evictions += src->st.join_evictions;
 	dst->st.dedup_evictions += src->st.dedup_evictions;
 	dst->st.forged += src->st.forged;
+	dst->st.lookback_bytes += src->st.lookback_bytes;
 	for (i = 0; i < dst->npat && i < src->npat; i++) {
 		dst->pat[i].st.tried += src->pat[i].st.tried;
 		dst->pat[i].st.matched += src->pat[i].st.matched;
@@ -761,10 +913,12 @@ filter_join_ttl(const struct filter *f)
 }
 
 void
-filter_set_lookback(struct filter *f, const char *base, int64_t until)
+filter_set_lookback(struct filter *f, const char *from, int64_t until,
+    size_t budget)
 {
-	f->lb_base = base;
+	f->lb_from = from;
 	f->lb_until = until;
+	f->lb_budget = budget;
 }
 
 int
@@ -781,6 +935,8 @@ filter_restrict(struct filter *f, enum event_kind kind)
 			any = 1;
 			continue;
 		}
+		if (p->carry)	/* the next line's time */
+			continue;
 		/* Lines that feed or clear the join table still run, so
 		 * the kind's events get the same addresses as before. */
 		if (p->join == FILTER_JOIN_SET || p->join == FILTER_JOIN_CLEAR)
@@ -825,8 +981,16 @@ filter_scan(struct filter *f, const char *buf, size_t len, int64_t now,
 
 	if (nscan > FILTER_SCAN_MAX)
 		nscan = 0;
-	if (f->restricted)
-		f->scan_base = buf;	/* join feeders run lazily */
+	if (f->restricted) {
+		f->scan_base = f->scan_fed = buf; /* join feeders run lazily */
+		f->scan_budget = len;
+		/* What an earlier buffer's look-back wrote is not all the
+		 * join lines of it: that buffer's look-backs stay its own. */
+		if (f->scan_fed_any)
+			filter_join_renew(f);
+		f->scan_fed_any = 0;
+	}
+	f->scan_now = now;
 	for (i = 0; i < nscan; i++)
 		next[i] = filter_lit_find(f->scan[i], buf, len);
 	while (pos < end) {

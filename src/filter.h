@@ -66,6 +66,8 @@ struct filter_stats {
 	uint64_t	 dedup_evictions;
 	uint64_t	 forged;	/* lines refused as forged: refuse,
 					 * join = check */
+	uint64_t	 lookback_bytes; /* read again by join look-backs
+					 * (test-filter) */
 };
 
 struct filter;
@@ -154,12 +156,16 @@ int64_t		 filter_dedup_window(const struct filter *);
 /* join_ttl, in us. */
 int64_t		 filter_join_ttl(const struct filter *);
 /*
- * For a reader that starts in the middle of a file held in memory from
- * base (test-filter's threads): a line before until (log time, us) whose
- * join finds nothing in the table looks back from itself towards base
- * for its join line, as filter_restrict()'s scans do.  base NULL: off.
+ * For a reader that starts in the middle of a file held in memory
+ * (test-filter's threads): a line before until (log time, us) whose join
+ * finds nothing in the table looks back from itself towards from (a line
+ * start join_ttl and a minute before the reader's start) for its join
+ * line.  The walks read at most budget bytes in all and 64 KiB each;
+ * past that, the join lines from from to the line are read once into a
+ * new table, as a reader from there would have it, and the look-back
+ * ends.  from NULL: off.
  */
-void		 filter_set_lookback(struct filter *, const char *base,
-		    int64_t until);
+void		 filter_set_lookback(struct filter *, const char *from,
+		    int64_t until, size_t budget);
 
 #endif /* FILTER_H */

@@ -88,6 +88,7 @@ struct filter_pattern {
 	int		 refuse_line;
 	pcre2_code	*refuse_re;
 	int		 refuse_jit;
+	int		 carry;		/* carry = time */
 	int		 grp[FILTER_F_MAX];	/* group number, 0: none */
 	int		 jit;		/* compiled to machine code */
 	int		 off;		/* filter_restrict(): not tried */
@@ -111,8 +112,17 @@ struct filter {
 	int		 restricted;	/* filter_restrict() in force */
 	const char	*scan_base;	/* filter_scan()'s buffer while it
 					 * runs, for filter_lookback() */
-	const char	*lb_base;	/* filter_set_lookback() */
+	int64_t		 scan_now;	/* filter_scan()'s 'now' */
+	int64_t		 carry_time;	/* of the last carry = time line */
+	uint64_t	 carry_line;	/* its st.lines */
+	int		 carry_ok;	/* carry_line and _time hold one */
+	const char	*scan_fed;	/* restricted: join lines read up to */
+	size_t		 scan_budget;	/* restricted: look-back bytes left */
+	int		 scan_fed_any;	/* restricted: this scan fed joins */
+	const char	*lb_from;	/* filter_set_lookback(); NULL: off */
 	int64_t		 lb_until;
+	size_t		 lb_budget;	/* bytes the walks may still read */
+	int		 lb_building;	/* filter_lb_build() runs */
 	char		**sample;
 	int		*sample_pat;	/* pattern index, -1: [filter] */
 	size_t		 nsample;

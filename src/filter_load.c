@@ -43,9 +43,12 @@
  *	once_per = key				optional: repeats within
  *						dedup_window are one event;
  *						ip, user, host, key
+ *	carry    = time				optional, kind none: the
+ *						line's time is the next
+ *						line's if that has none
  *
- * fold, refuse and join = check are explained at the top of filter.c; a
- * field list is separated by ',', '+' or blanks.
+ * fold, refuse, join = check and carry are explained at the top of
+ * filter.c; a field list is separated by ',', '+' or blanks.
  *
  * The time group is parsed with the filter's format.  strptime(3) has no
  * fractions, so "%f" stands for optional fractional seconds (".123",
@@ -458,6 +461,15 @@ filter_key_pattern(struct filter_parse *fp, const char *key, const char *val)
 			    "number from 1 to %d", p->name, FILTER_FOLD_MAX);
 		else
 			p->fold_max = (unsigned int)n;
+	} else if (strcmp(key, "carry") == 0) {
+		if (p->carry)
+			filter_err(fp, fp->lineno,
+			    "pattern %s: duplicate carry", p->name);
+		else if (strcmp(val, "time") != 0)
+			filter_err(fp, fp->lineno, "pattern %s: carry: time "
+			    "(nothing else is carried)", p->name);
+		else
+			p->carry = 1;
 	} else if (strcmp(key, "refuse") == 0) {
 		if (p->refuse != NULL)
 			filter_err(fp, fp->lineno,
@@ -668,9 +680,13 @@ filter_check_pattern(struct filter_parse *fp, struct filter_pattern *p)
 	if (p->kind_set == 0)
 		filter_err(fp, p->line, "pattern %s: missing kind", p->name);
 	else if (p->kind_set == 1 && p->st.kind == EVENT_NONE &&
-	    p->join != FILTER_JOIN_SET && p->join != FILTER_JOIN_CLEAR)
+	    p->join != FILTER_JOIN_SET && p->join != FILTER_JOIN_CLEAR &&
+	    !p->carry)
 		filter_err(fp, p->line, "pattern %s: kind none is only for "
-		    "join = set or clear", p->name);
+		    "join = set or clear, or carry", p->name);
+	if (p->carry && p->kind_set == 1 && p->st.kind != EVENT_NONE)
+		filter_err(fp, p->line, "pattern %s: carry needs kind none",
+		    p->name);
 	if (p->regex == NULL) {
 		filter_err(fp, p->line, "pattern %s: missing regex", p->name);
 		return;
@@ -683,6 +699,9 @@ filter_check_pattern(struct filter_parse *fp, struct filter_pattern *p)
 	if (p->join == FILTER_JOIN_SET && p->grp[FILTER_F_IP] == 0)
 		filter_err(fp, p->regex_line, "pattern %s: join = set needs "
 		    "an (?<ip>) group", p->name);
+	if (p->carry && p->grp[FILTER_F_TIME] == 0)
+		filter_err(fp, p->regex_line, "pattern %s: carry = time needs "
+		    "a (?<time>) group", p->name);
 	if (p->grp[FILTER_F_TIME] != 0 && fp->timefmt == NULL &&
 	    fp->time_set)
 		filter_err(fp, p->regex_line, "pattern %s: (?<time>) group "

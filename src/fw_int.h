@@ -157,6 +157,9 @@ int		 fw_kill_port_ok(const struct fw *, enum fw_scope, uint16_t);
 int		 fw_nft_set_kind(const char *name);
 int		 fw_nft_set_index(const char *name);
 const char	*fw_nft_set_name(int index);
+/* A duration (us) in whole seconds, rounded up: a ban never ends early;
+ * at least 1 (fw_nft.c and fw_nftnl.c). */
+int64_t		 fw_nft_seconds(int64_t us);
 
 /*
  * Runs argv[0] (an absolute path, or looked up in /usr/sbin, /sbin,

@@ -13,10 +13,18 @@
  * apart: 10 of them at a million buckets, a false match in a thousand
  * comparisons, which the user's key comparison catches.
  *
- * Invariants: an index is either free (list bits HTAB_FREE, on the free
- * list through chain) or used (on the chain of its bucket and on exactly
- * one age list, whose count includes it); used + free = capacity; lists
- * run oldest to newest through newer, back through older.
+ * Growth.  A table is set up for its bound (max: what the configuration
+ * allows) but allocates nodes and buckets for HTAB_START entries only, and
+ * doubles them, up to the bound, when an insert finds no free node.  So a
+ * daemon at rest holds kilobytes where its bounds allow megabytes, and a
+ * flood costs what it fills, never more than the bound.  Doubling keeps
+ * the rehash amortised: each entry is moved O(1) times on average.
+ *
+ * Invariants: an index below cap is either free (list bits HTAB_FREE, on
+ * the free list through chain) or used (on the chain of its bucket and on
+ * exactly one age list, whose count includes it); used + free = cap <=
+ * max; the free list is empty before cap grows; lists run oldest to newest
+ * through newer, back through older.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -26,12 +34,14 @@
 
 #define HTAB_FREE	3U		/* list bits of a free node */
 #define HTAB_LISTBITS	3U
+#define HTAB_START	1024U		/* entries allocated at first */
 
 static uint32_t	htab_bits(uint64_t);
 static uint32_t	htab_bucket(const struct htab *, uint32_t);
 static void	htab_link(struct htab *, uint32_t, unsigned int);
 static void	htab_unlink(struct htab *, uint32_t);
 static void	htab_buckets(struct htab *, uint32_t);
+static void	htab_alloc(struct htab *, uint32_t);
 
 void
 htab_init(struct htab *t, uint32_t capacity, unsigned int nlists,
@@ -57,7 +67,8 @@ htab_init(struct htab *t, uint32_t capacity, unsigned int nlists,
 		siphash_key_random(&t->key);
 	t->free = HTAB_NIL;
 	t->bucket = NULL;
-	htab_grow(t, capacity);
+	t->max = capacity;
+	htab_alloc(t, capacity < HTAB_START ? capacity : HTAB_START);
 }
 
 void
@@ -96,10 +107,30 @@ htab_buckets(struct htab *t, uint32_t capacity)
 void
 htab_grow(struct htab *t, uint32_t capacity)
 {
-	uint32_t	i;
-
 	if (capacity > HTAB_CAPACITY_MAX)
 		capacity = HTAB_CAPACITY_MAX;
+	if (capacity > t->max)
+		t->max = capacity;
+	htab_alloc(t, capacity);
+}
+
+/* The next allocation of a table that is full below its bound. */
+uint32_t
+htab_next_cap(uint32_t cap, uint32_t max)
+{
+	if (cap >= max)
+		return max;
+	if (cap < HTAB_START)
+		return max < HTAB_START ? max : HTAB_START;
+	return cap > max / 2 ? max : cap * 2;
+}
+
+/* Nodes and buckets for capacity entries (never fewer than now). */
+static void
+htab_alloc(struct htab *t, uint32_t capacity)
+{
+	uint32_t	i;
+
 	if (capacity <= t->cap)
 		return;
 	t->node = xreallocarray(t->node, capacity, sizeof(*t->node));
@@ -197,7 +228,11 @@ htab_insert(struct htab *t, uint64_t h, unsigned int list)
 	struct htab_node	*n;
 	uint32_t		 i, b;
 
-	if ((i = t->free) == HTAB_NIL || list >= t->nlists)
+	if (list >= t->nlists)
+		return HTAB_NIL;
+	if (t->free == HTAB_NIL && t->cap < t->max)
+		htab_alloc(t, htab_next_cap(t->cap, t->max));
+	if ((i = t->free) == HTAB_NIL)
 		return HTAB_NIL;
 	n = &t->node[i];
 	t->free = n->chain;
@@ -248,8 +283,12 @@ htab_touch(struct htab *t, uint32_t i, unsigned int list)
 int
 htab_list_of(const struct htab *t, uint32_t i)
 {
-	unsigned int	l = t->node[i].hash & HTAB_LISTBITS;
+	unsigned int	l;
 
+	/* Not allocated yet: free. */
+	if (i >= t->cap)
+		return -1;
+	l = t->node[i].hash & HTAB_LISTBITS;
 	return l == HTAB_FREE ? -1 : (int)l;
 }
 
@@ -280,12 +319,22 @@ htab_used(const struct htab *t)
 uint32_t
 htab_capacity(const struct htab *t)
 {
+	return t->max;
+}
+
+uint32_t
+htab_allocated(const struct htab *t)
+{
 	return t->cap;
 }
 
 uint64_t
 htab_bytes(const struct htab *t)
 {
-	return (uint64_t)t->cap * sizeof(*t->node) +
-	    ((uint64_t)1 << (32 - t->shift)) * sizeof(*t->bucket);
+	uint64_t	nb = 2;
+
+	/* At the bound, as htab_buckets() would size it. */
+	while (nb < t->max)
+		nb <<= 1;
+	return (uint64_t)t->max * sizeof(*t->node) + nb * sizeof(*t->bucket);
 }

@@ -49,7 +49,8 @@ struct htab_list {
 struct htab {
 	struct htab_node *node;		/* cap of them */
 	uint32_t	*bucket;	/* chain heads, 2^(32 - shift) */
-	uint32_t	 cap;
+	uint32_t	 cap;		/* allocated so far */
+	uint32_t	 max;		/* the bound: cap grows up to it */
 	uint32_t	 used;
 	uint32_t	 free;		/* free list through chain */
 	unsigned int	 shift;		/* bucket = top bits of the hash */
@@ -59,21 +60,26 @@ struct htab {
 };
 
 /*
- * Sets up an empty table of capacity entries (1 to HTAB_CAPACITY_MAX),
- * with nlists age lists (1 to HTAB_LISTS), at least as many buckets as
- * entries, and the hash key key (NULL: a random one).  Fatal if out of
- * memory; untouched node pages cost nothing until used.
+ * Sets up an empty table of at most capacity entries (1 to
+ * HTAB_CAPACITY_MAX), with nlists age lists (1 to HTAB_LISTS), at least as
+ * many buckets as entries, and the hash key key (NULL: a random one).
+ * Nodes and buckets are allocated for a few entries and grown by inserts,
+ * up to capacity.  Fatal if out of memory.
  */
 void		 htab_init(struct htab *, uint32_t capacity, unsigned int nlists,
 		    const struct siphash_key *key);
 /* Frees the table's memory; the struct may be initialised again. */
 void		 htab_clear(struct htab *);
 /*
- * Raises the capacity (up to HTAB_CAPACITY_MAX), keeping every index and
- * list order; the new indices are handed out lowest first.  The user then
- * grows its own array to htab_capacity().  Fatal if out of memory.
+ * Raises the capacity (up to HTAB_CAPACITY_MAX) and allocates it now,
+ * keeping every index and list order; the new indices are handed out
+ * lowest first.  The user then grows its own array to htab_capacity().
+ * Fatal if out of memory.
  */
 void		 htab_grow(struct htab *, uint32_t capacity);
+/* What an insert into a full table of cap allocated entries, bounded by
+ * max, allocates: HTAB_START at first, then twice as many, up to max. */
+uint32_t	 htab_next_cap(uint32_t cap, uint32_t max);
 
 /* The keyed hash of data[0..len) for this table (SipHash-2-4). */
 uint64_t	 htab_hash(const struct htab *, const void *data, size_t len);
@@ -89,8 +95,10 @@ uint32_t	 htab_find_next(const struct htab *, uint32_t i, uint64_t h);
 
 /*
  * A new entry for hash h, at the newest end of list; HTAB_NIL if the
- * table is full (remove a victim first).  The user's entry at the index
- * holds whatever it held: the user initialises it.
+ * table is full at its capacity (remove a victim first).  Below it, a
+ * table without a free node allocates more first (fatal if out of
+ * memory).  The user's entry at the index holds whatever it held: the
+ * user initialises it.
  */
 uint32_t	 htab_insert(struct htab *, uint64_t h, unsigned int list);
 /* Takes entry i out of the table; its index is free again. */
@@ -108,11 +116,14 @@ int		 htab_list_of(const struct htab *, uint32_t i);
  */
 uint32_t	 htab_oldest(const struct htab *, unsigned int list);
 uint32_t	 htab_newer(const struct htab *, uint32_t i);
-/* Entries on list; entries in use; entries at most. */
+/* Entries on list; entries in use; entries at most; entries allocated
+ * (nodes: at most htab_capacity(), grown on demand). */
 uint32_t	 htab_count(const struct htab *, unsigned int list);
 uint32_t	 htab_used(const struct htab *);
 uint32_t	 htab_capacity(const struct htab *);
-/* Bytes the table holds (nodes and buckets, not the user's entries). */
+uint32_t	 htab_allocated(const struct htab *);
+/* Bytes the table holds once full (nodes and buckets at its capacity, not
+ * the user's entries): what its bound costs at most. */
 uint64_t	 htab_bytes(const struct htab *);
 
 #endif /* HTAB_H */

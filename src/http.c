@@ -66,7 +66,15 @@ struct http_req {
 	char		*url;
 	char		*body;
 	size_t		 len;
-	int		 put;		/* PUT rather than POST */
+	const char	*method;	/* "GET", "POST", "PUT", "DELETE" */
+	char		*answer;	/* the answer's body, if kept */
+	size_t		 answer_len;
+	size_t		 answer_cap;
+	size_t		 answer_max;	/* 0: discarded */
+	int		 too_large;	/* the answer overflowed */
+	char		*cafile;	/* TLS files; NULL: none */
+	char		*cert;
+	char		*key;
 	struct curl_slist *headers;	/* own headers; NULL: the shared */
 	int		 timeout_ms;
 	int		 tries;		/* attempts started */
@@ -327,6 +335,30 @@ http_discard_cb(char *ptr, size_t size, size_t nmemb, void *arg)
 	return size * nmemb;
 }
 
+/* Keeps the answer, up to answer_max: more aborts the transfer. */
+static size_t
+http_keep_cb(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+	struct http_req	*req = arg;
+	size_t		 n = size * nmemb, cap;
+
+	if (n > req->answer_max - req->answer_len) {
+		req->too_large = 1;
+		return 0;
+	}
+	if (req->answer_len + n + 1 > req->answer_cap) {
+		cap = req->answer_cap == 0 ? 4096 : req->answer_cap;
+		while (cap < req->answer_len + n + 1)
+			cap *= 2;
+		req->answer = xreallocarray(req->answer, cap, 1);
+		req->answer_cap = cap;
+	}
+	memcpy(req->answer + req->answer_len, ptr, n);
+	req->answer_len += n;
+	req->answer[req->answer_len] = '\0';
+	return n;
+}
+
 /* Makes the easy handle of one attempt; -1 if libcurl refuses. */
 static int
 http_req_start(struct http *http, struct http_req *req)
@@ -352,15 +384,36 @@ http_req_start(struct http *http, struct http_req *req)
 	HTTP_SET(CURLOPT_NOSIGNAL, 1L);
 	HTTP_SET(CURLOPT_TIMEOUT_MS, (long)req->timeout_ms);
 	HTTP_SET(CURLOPT_CONNECTTIMEOUT_MS, (long)req->timeout_ms);
-	HTTP_SET(CURLOPT_POST, 1L);
-	HTTP_SET(CURLOPT_POSTFIELDSIZE, (long)req->len);
-	HTTP_SET(CURLOPT_POSTFIELDS, req->body);
-	if (req->put)
-		HTTP_SET(CURLOPT_CUSTOMREQUEST, "PUT");
+	if (strcmp(req->method, "GET") == 0)
+		HTTP_SET(CURLOPT_HTTPGET, 1L);
+	else if (strcmp(req->method, "DELETE") == 0)
+		HTTP_SET(CURLOPT_CUSTOMREQUEST, "DELETE");
+	else {
+		HTTP_SET(CURLOPT_POST, 1L);
+		HTTP_SET(CURLOPT_POSTFIELDSIZE, (long)req->len);
+		HTTP_SET(CURLOPT_POSTFIELDS, req->body);
+		if (strcmp(req->method, "PUT") == 0)
+			HTTP_SET(CURLOPT_CUSTOMREQUEST, "PUT");
+	}
+	if (req->cafile != NULL)
+		HTTP_SET(CURLOPT_CAINFO, req->cafile);
+	if (req->cert != NULL)
+		HTTP_SET(CURLOPT_SSLCERT, req->cert);
+	if (req->key != NULL)
+		HTTP_SET(CURLOPT_SSLKEY, req->key);
+	/* A new attempt keeps only its own answer. */
+	req->answer_len = 0;
+	req->too_large = 0;
+	if (req->answer != NULL)
+		req->answer[0] = '\0';
 	HTTP_SET(CURLOPT_HTTPHEADER, req->headers != NULL ? req->headers :
 	    http->headers);
 	HTTP_SET(CURLOPT_USERAGENT, HTTP_USER_AGENT);
-	HTTP_SET(CURLOPT_WRITEFUNCTION, http_discard_cb);
+	if (req->answer_max > 0) {
+		HTTP_SET(CURLOPT_WRITEFUNCTION, http_keep_cb);
+		HTTP_SET(CURLOPT_WRITEDATA, req);
+	} else
+		HTTP_SET(CURLOPT_WRITEFUNCTION, http_discard_cb);
 	HTTP_SET(CURLOPT_ERRORBUFFER, req->errbuf);
 	HTTP_SET(CURLOPT_PRIVATE, req);
 #undef HTTP_SET
@@ -388,15 +441,26 @@ http_pending_add(struct http *http)
 		http->stats.pending_max = http->stats.pending;
 }
 
+/* Frees what req owns, and req. */
+static void
+http_req_release(struct http_req *req)
+{
+	curl_slist_free_all(req->headers);
+	free(req->url);
+	free(req->body);
+	free(req->answer);
+	free(req->cafile);
+	free(req->cert);
+	free(req->key);
+	free(req);
+}
+
 /* Takes req off every list and frees it (its callback has run). */
 static void
 http_req_free(struct http *http, struct http_req *req)
 {
 	TAILQ_REMOVE(&http->all, req, all);
-	curl_slist_free_all(req->headers);
-	free(req->url);
-	free(req->body);
-	free(req);
+	http_req_release(req);
 }
 
 static void
@@ -424,6 +488,8 @@ http_req_report(struct http *http, struct http_req *req,
 	r.tries = req->tries;
 	r.error = req->error;
 	r.elapsed_us = clock_monotonic() - req->accepted;
+	r.body = req->answer != NULL ? req->answer : "";
+	r.body_len = req->answer_len;
 	if (req->done != NULL)
 		req->done(&r, req->arg);
 }
@@ -452,7 +518,8 @@ http_req_judge(struct http_req *req, CURLcode rc)
 		return 0;
 	}
 	(void)snprintf(req->error, sizeof req->error, "%s",
-	    req->errbuf[0] != '\0' ? req->errbuf : curl_easy_strerror(rc));
+	    req->too_large ? "answer too large" : req->errbuf[0] != '\0' ?
+	    req->errbuf : curl_easy_strerror(rc));
 	switch (rc) {
 	case CURLE_COULDNT_RESOLVE_HOST:
 	case CURLE_COULDNT_CONNECT:
@@ -641,16 +708,44 @@ http_request(struct http *http, const char *method, const char *url,
     const char *const *headers, const char *body, size_t len,
     int timeout_ms, http_done_cb done, void *arg)
 {
+	if (strcmp(method, "PUT") != 0 && strcmp(method, "POST") != 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	return http_request_opts(http, method, url, headers, body, len,
+	    timeout_ms, NULL, done, arg);
+}
+
+/* A copy of a TLS file's name; NULL for none. */
+static char *
+http_opt_dup(const char *s)
+{
+	return s != NULL && *s != '\0' ? xstrdup(s) : NULL;
+}
+
+int
+http_request_opts(struct http *http, const char *method, const char *url,
+    const char *const *headers, const char *body, size_t len,
+    int timeout_ms, const struct http_opts *opts, http_done_cb done,
+    void *arg)
+{
+	static const char *const methods[] = { "GET", "POST", "PUT",
+	    "DELETE" };
 	struct http_req	*req;
-	int		 now, put;
+	const char	*m = NULL;
+	size_t		 i, max;
+	int		 now;
 
 	if (http->closing) {
 		errno = ECANCELED;
 		return -1;
 	}
-	put = strcmp(method, "PUT") == 0;
-	if ((!put && strcmp(method, "POST") != 0) || len > HTTP_BODY_MAX ||
-	    timeout_ms <= 0 || !http_url_ok(url)) {
+	for (i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+		if (strcmp(method, methods[i]) == 0)
+			m = methods[i];
+	max = opts != NULL && opts->body_max > 0 ? opts->body_max :
+	    HTTP_BODY_MAX;
+	if (m == NULL || len > max || timeout_ms <= 0 || !http_url_ok(url)) {
 		errno = EINVAL;
 		return -1;
 	}
@@ -670,7 +765,13 @@ http_request(struct http *http, const char *method, const char *url,
 		return -1;
 	}
 	req->http = http;
-	req->put = put;
+	req->method = m;
+	if (opts != NULL) {
+		req->answer_max = opts->answer_max;
+		req->cafile = http_opt_dup(opts->cafile);
+		req->cert = http_opt_dup(opts->cert);
+		req->key = http_opt_dup(opts->key);
+	}
 	req->url = xstrdup(url);
 	req->body = xmalloc(len + 1);
 	memcpy(req->body, body, len);
@@ -688,10 +789,7 @@ http_request(struct http *http, const char *method, const char *url,
 	 */
 	if (now) {
 		if (http_req_start(http, req) == -1) {
-			curl_slist_free_all(req->headers);
-			free(req->url);
-			free(req->body);
-			free(req);
+			http_req_release(req);
 			errno = EIO;
 			return -1;
 		}

@@ -44,6 +44,25 @@ struct http_result {
 	const char	*error;		/* "HTTP 500", "... refused", ...;
 					 * "" if HTTP_OK */
 	int64_t		 elapsed_us;	/* from acceptance to now */
+	const char	*body;		/* the answer kept (http_opts
+					 * answer_max), NUL-terminated; ""
+					 * if none was asked for */
+	size_t		 body_len;
+};
+
+/*
+ * What a request may ask beyond a webhook's POST (http_request_opts()):
+ * the answer's body kept, up to answer_max bytes (a longer answer fails
+ * the request: "answer too large"); a larger body to send; TLS files as
+ * libcurl takes them (NULL or "": the system's CAs, no client
+ * certificate).  Strings are copied.
+ */
+struct http_opts {
+	size_t		 answer_max;	/* 0: the answer is discarded */
+	size_t		 body_max;	/* 0: HTTP_BODY_MAX */
+	const char	*cafile;	/* PEM: CAs to trust */
+	const char	*cert;		/* PEM: client certificate */
+	const char	*key;		/* PEM: its key */
 };
 
 /* A request is finished.  The result is valid only during the call.  The
@@ -109,6 +128,15 @@ int		 http_request(struct http *, const char *method,
 		    const char *url, const char *const *headers,
 		    const char *body, size_t len, int timeout_ms,
 		    http_done_cb done, void *arg);
+
+/*
+ * The same with any of GET, POST, PUT and DELETE (a body only with POST
+ * and PUT) and opts (NULL: none).
+ */
+int		 http_request_opts(struct http *, const char *method,
+		    const char *url, const char *const *headers,
+		    const char *body, size_t len, int timeout_ms,
+		    const struct http_opts *, http_done_cb done, void *arg);
 
 /* 1 if url is an absolute http:// or https:// URL libcurl can parse. */
 int		 http_url_ok(const char *url);

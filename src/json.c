@@ -13,7 +13,7 @@
 #include "json.h"
 
 /* Length of the valid UTF-8 sequence at s (1-4), or 0 if it is not one. */
-static size_t
+size_t
 json_utf8_len(const unsigned char *s)
 {
 	uint32_t	cp;

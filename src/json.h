@@ -11,6 +11,9 @@
 /* Writes s as a JSON string, quotes included.  Bytes that are not valid
  * UTF-8 are written as U+FFFD, so hostile input always gives valid JSON. */
 void	json_string(FILE *, const char *s);
+/* Length of the valid UTF-8 sequence at s (NUL-terminated: a cut one is
+ * invalid), 1 to 4, or 0 if it is not one. */
+size_t	json_utf8_len(const unsigned char *s);
 /* Writes t (us since epoch) as a JSON string "2026-11-29T02:28:21.123456Z". */
 void	json_time(FILE *, int64_t t);
 /* Formats t like json_time, without quotes, into buf (32 bytes). */

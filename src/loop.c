@@ -82,6 +82,7 @@ struct loop_src {
 struct loop_timer {
 	struct loop_src	 src;		/* first: a timer is a source */
 	loop_timer_cb	 cb;
+	int		 chore;		/* its runs are not work */
 };
 
 struct loop_hook {
@@ -111,6 +112,8 @@ struct loop {
 	size_t		  nhooks;
 
 	int		  stop;
+	uint64_t	  work;		/* iterations that ran more than
+					 * chores (loop_work) */
 
 	/* Time accounting, clock_monotonic() us (see the top). */
 	int64_t		  busy_us;	/* this iteration's so far */
@@ -522,6 +525,35 @@ loop_budget_start(struct loop_budget *b, int64_t us, unsigned every)
 	b->spent = 0;
 }
 
+void
+loop_timer_chore(struct loop_timer *t)
+{
+	if (t != NULL)
+		t->chore = 1;
+}
+
+uint64_t
+loop_work(const struct loop *loop)
+{
+	return loop->work;
+}
+
+int64_t
+loop_align_ms(int64_t now, int64_t period)
+{
+	int64_t	 left;
+
+	if (period <= 0)
+		return 1;
+	/* C's % keeps the dividend's sign: a clock before 1970 still
+	 * counts up to the next boundary. */
+	left = period - now % period;
+	if (left > period)
+		left -= period;
+	left = (left + CLOCK_US_PER_MS - 1) / CLOCK_US_PER_MS;
+	return left < 1 ? 1 : left;
+}
+
 int
 loop_budget_spent(struct loop_budget *b)
 {
@@ -707,7 +739,7 @@ loop_run_once(struct loop *loop, int timeout_ms)
 	struct loop_src		*src;
 	size_t			 i;
 	int64_t			 t0, t1;
-	int			 n, dispatched = 0;
+	int			 n, d, chore, dispatched = 0, worked = 0;
 
 	/* Indexed afresh each time: a hook may add another (it runs too). */
 	t0 = t1 = clock_monotonic();
@@ -740,20 +772,26 @@ loop_run_once(struct loop *loop, int timeout_ms)
 	for (i = 0; i < (size_t)n; i++) {
 		if ((src = loop_src_find(loop, evs[i].data.u64)) == NULL)
 			continue;	/* deleted earlier in this batch */
+		/* Read before the call: a timer may free itself. */
+		chore = src->kind == LOOP_KIND_TIMER &&
+		    ((struct loop_timer *)src)->chore;
 		switch (src->kind) {
 		case LOOP_KIND_FD:
-			dispatched += loop_dispatch_fd(loop, src,
-			    evs[i].events);
+			d = loop_dispatch_fd(loop, src, evs[i].events);
 			break;
 		case LOOP_KIND_TIMER:
-			dispatched += loop_dispatch_timer(loop,
-			    (struct loop_timer *)src);
+			d = loop_dispatch_timer(loop, (struct loop_timer *)src);
 			break;
 		case LOOP_KIND_SIGNAL:
-			dispatched += loop_dispatch_signal(loop);
+		default:
+			d = loop_dispatch_signal(loop);
 			break;
 		}
+		dispatched += d;
+		worked |= d > 0 && !chore;
 	}
+	if (worked)
+		loop->work++;
 	loop->busy_us = clock_monotonic() - t0;
 	loop->pending = 1;
 	return dispatched;

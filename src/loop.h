@@ -78,6 +78,24 @@ int		 loop_timer_set(struct loop *, struct loop_timer *,
 /* Cancels and frees a timer (safe from inside any callback). */
 void		 loop_timer_del(struct loop *, struct loop_timer *);
 
+/*
+ * Marks t (NULL: nothing) as a chore: a timer whose runs are bookkeeping
+ * (a rollup round, a status line), not work.  loop_work() counts the
+ * iterations that ran anything else, so that what sleeps until there is
+ * work does not wake for another chore: an idle daemon stays asleep.
+ */
+void		 loop_timer_chore(struct loop_timer *);
+uint64_t	 loop_work(const struct loop *);
+
+/*
+ * The delay in ms from now (wall clock, us) to the next multiple of period
+ * (us, > 0) since the epoch, at least 1 ms: a periodic job that waits for
+ * its own boundary (the minute's rollups, the hour's purge) instead of
+ * counting from whenever it was armed, so jobs of the same period wake
+ * together and an idle daemon wakes once for all of them.
+ */
+int64_t		 loop_align_ms(int64_t now, int64_t period);
+
 /* Delivers signo through the loop instead of asynchronously; the signal is
  * blocked for the process.  0 or -1 with errno. */
 int		 loop_signal_named(struct loop *, int signo, loop_signal_cb,

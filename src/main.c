@@ -18,11 +18,13 @@
 #include <curl/curl.h>
 #include <sqlite3.h>
 
+#include "alert.h"
 #include "checkconf.h"
 #include "clock.h"
 #include "conf.h"
 #include "ct.h"
 #include "ctl.h"
+#include "cluster.h"
 #include "daemon.h"
 #include "enforce.h"
 #include "kcap.h"
@@ -30,6 +32,7 @@
 #include "log.h"
 #include "logsrc.h"
 #include "loop.h"
+#include "losses.h"
 #include "metrics.h"
 #include "ownaddr.h"
 #include "pipeline.h"
@@ -177,7 +180,9 @@ daemon_run(struct daemon *d, int foreground)
 	    d->own);
 	pipeline_set_verdict_cb(d->pipeline, enforce_verdict_cb, d->enforce);
 	kcap_set_verdict_cb(d->kcap, pipeline_verdict_add, d->pipeline);
+	pipeline_set_peer_cb(d->pipeline, alerts_peer, d->alerts);
 	enforce_set_flows(d->enforce, d->ct != NULL ? ct_flows(d->ct) : NULL);
+	daemon_cluster_start(d);
 
 	/* The sources: the live flows first, then the logs. */
 	if (d->ct != NULL && ct_start(d->ct, &cause) == -1)
@@ -209,7 +214,10 @@ daemon_run(struct daemon *d, int foreground)
 
 	if (loop_run(d->loop) == -1)
 		log_warnx("loop: stopped on error");
+	/* Before the alerts go: status reads every module's counters. */
+	daemon_losses_flush(d);
 	daemon_alerts_stop(d);
+	cluster_stop(d->cluster);
 
 	/* Shutdown in reverse: sources stop, what is summed in memory is
 	 * written, the store is left consistent (committed, WAL checkpointed
@@ -226,6 +234,7 @@ daemon_run(struct daemon *d, int foreground)
 	enforce_stop(d->enforce);
 	priv_stop(d->priv);
 	ownaddr_free(d->own);
+	losses_free(d->losses);
 	status_free(d->status);
 	pipeline_free(d->pipeline);
 	loop_free(d->loop);

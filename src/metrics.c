@@ -89,8 +89,16 @@ metrics_number(FILE *fp, double v)
 		fputs(v > 0 ? "+Inf" : "-Inf", fp);
 	else if (v == floor(v) && fabs(v) < 1e15)
 		fprintf(fp, "%.0f", v);
-	else
-		fprintf(fp, "%.17g", v);
+	else {
+		/* The shortest of 15 and 17 digits that reads back as v:
+		 * 6.2e-05, not 6.2000000000000003e-05. */
+		char	buf[32];
+
+		(void)snprintf(buf, sizeof buf, "%.15g", v);
+		if (strtod(buf, NULL) != v)
+			(void)snprintf(buf, sizeof buf, "%.17g", v);
+		fputs(buf, fp);
+	}
 }
 
 void
@@ -98,6 +106,12 @@ metrics_sample(struct metrics *m, enum metrics_type type, const char *name,
     const char *help, const char *label, const char *value,
     const char *label2, const char *value2, double v)
 {
+	if (m->sink != NULL) {
+		m->sink(m->sink_arg, type, name, label, value,
+		    label != NULL ? label2 : NULL,
+		    label != NULL ? value2 : NULL, v);
+		return;
+	}
 	if (strcmp(m->family, name) != 0) {
 		fprintf(m->fp, "# HELP %s ", name);
 		metrics_escape(m->fp, help, 0);

@@ -24,14 +24,23 @@ struct loop;
 /* One exposition being written.  A family's HELP and TYPE lines are
  * written before its first sample; samples of one family must follow each
  * other, as the format requires. */
-struct metrics {
-	FILE		*fp;
-	char		 family[96];	/* the family written last */
-};
-
 enum metrics_type {
 	METRICS_COUNTER,
 	METRICS_GAUGE
+};
+
+/* A reader of the samples instead of the text (losses.c keeps counters
+ * from them): called once per sample, labels NULL when absent. */
+typedef void	(*metrics_sink_cb)(void *arg, enum metrics_type,
+		    const char *name, const char *label, const char *value,
+		    const char *label2, const char *value2, double v);
+
+struct metrics {
+	FILE		*fp;
+	char		 family[96];	/* the family written last */
+	metrics_sink_cb	 sink;		/* non-NULL: samples go there, not
+					 * to fp */
+	void		*sink_arg;
 };
 
 /* Writes the exposition into m (the caller's stream). */

@@ -48,7 +48,8 @@ static struct {
 	enum notify_state	 state;
 	struct loop		*loop;
 	struct loop_timer	*watchdog;	/* NULL: not asked for */
-	struct loop_timer	*status;
+	struct loop_timer	*status;	/* NULL: no work since the last */
+	uint64_t		 work;		/* loop_work() at the last look */
 	int64_t			 watchdog_ms;	/* keep-alive period */
 	notify_summary_cb	 cb;		/* NULL: no status line */
 	void			*arg;
@@ -124,13 +125,27 @@ notify_status_update(void)
 static int64_t
 notify_status_cb(struct loop *loop, struct loop_timer *t, void *arg)
 {
-	(void)loop;
 	(void)t;
 	(void)arg;
 	if (notify.state == NOTIFY_RUNNING && notify_status_update() &&
 	    notify_send("STATUS=%s", notify.last) == -1)
 		notify.last[0] = '\0';	/* tried again next time */
-	return NOTIFY_STATUS_MS;
+	/* The line changes only with work: asleep until notify_poke(). */
+	notify.work = loop_work(loop);
+	notify.status = NULL;
+	return LOOP_TIMER_DONE;
+}
+
+void
+notify_poke(void)
+{
+	if (notify.loop == NULL || notify.status != NULL ||
+	    notify.state != NOTIFY_RUNNING ||
+	    loop_work(notify.loop) == notify.work)
+		return;
+	if ((notify.status = loop_timer_add(notify.loop, NOTIFY_STATUS_MS,
+	    notify_status_cb, NULL)) != NULL)
+		loop_timer_chore(notify.status);
 }
 
 static int64_t
@@ -157,6 +172,7 @@ notify_start(struct loop *loop, notify_summary_cb cb, void *arg)
 	if ((notify.status = loop_timer_add(loop, NOTIFY_STATUS_MS,
 	    notify_status_cb, NULL)) == NULL)
 		return -1;
+	loop_timer_chore(notify.status);
 	/*
 	 * WATCHDOG_USEC, if WATCHDOG_PID is ours (a child of ours that
 	 * inherited it must not answer for us).  Half the interval leaves a
@@ -174,6 +190,7 @@ notify_start(struct loop *loop, notify_summary_cb cb, void *arg)
 	if ((notify.watchdog = loop_timer_add(loop, notify.watchdog_ms,
 	    notify_watchdog_cb, NULL)) == NULL)
 		return -1;
+	loop_timer_chore(notify.watchdog);
 	log_info("watchdog: a keep-alive every %lld ms (WatchdogSec %llu ms)",
 	    (long long)notify.watchdog_ms, (unsigned long long)usec / 1000);
 	return 0;

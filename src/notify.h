@@ -36,6 +36,10 @@ int	notify_enabled(void);
  */
 int	notify_start(struct loop *, notify_summary_cb, void *arg);
 
+/* The loop did work: the status line is looked at within a few seconds
+ * (it sleeps otherwise).  From the before-sleep hook; a no-op without a
+ * manager. */
+void	notify_poke(void);
 /* Start-up done, or a reload over (whether it worked or not): READY=1
  * with the status line. */
 void	notify_ready(void);

@@ -43,6 +43,8 @@ struct pipeline {
 	struct outage		*outage;
 	verdict_cb		 verdict_cb;
 	void			*verdict_arg;
+	verdict_cb		 peer_cb;
+	void			*peer_arg;
 	int			 corroborate;
 	struct pipeline_proxy	*proxy;		/* conf->nproxies */
 	int			 nproxy;
@@ -116,6 +118,13 @@ pipeline_set_verdict_cb(struct pipeline *p, verdict_cb cb,
 }
 
 void
+pipeline_set_peer_cb(struct pipeline *p, verdict_cb cb, void *arg)
+{
+	p->peer_cb = cb;
+	p->peer_arg = arg;
+}
+
+void
 pipeline_set_corroborate(struct pipeline *p, int on)
 {
 	p->corroborate = on;
@@ -156,7 +165,7 @@ pipeline_verdict_add(const struct verdict *v, void *arg)
 	/* One line per verdict, address first so it greps well; the reason
 	 * is ours (numbers and configured names), not attacker text. */
 	log_info("verdict: %s %s%s", addr_prefix_ntop(&v->prefix, pfx,
-	    sizeof(pfx)), v->reason, v->allowlisted ?
+	    sizeof(pfx)), v->reason, v->peer ? "" : v->allowlisted ?
 	    " (allowlisted: not enforced)" : v->held ?
 	    " (held: auth backend outage)" : v->capped ?
 	    " (refused in the kernel: not banned)" : "");
@@ -165,6 +174,9 @@ pipeline_verdict_add(const struct verdict *v, void *arg)
 	rollup_verdict(p->rollup, v, p->store);
 	if (p->verdict_cb != NULL)
 		p->verdict_cb(v, p->verdict_arg);
+	/* Not banned (allowlisted): told instead. */
+	if (v->peer && p->peer_cb != NULL)
+		p->peer_cb(v, p->peer_arg);
 }
 
 /* Warns once, loudly, when the outage shape appears, and when it ends. */
@@ -349,10 +361,33 @@ pipeline_window_max(int64_t w, const struct conf_rate *r)
 	return r->count != 0 && r->window > w ? r->window : w;
 }
 
+/* The longest max_new window of a service whose logins raise a limit:
+ * how far back the accounts count (0: none do). */
+static int64_t
+pipeline_window_accounts(const struct conf *conf)
+{
+	const struct conf_service	*svc;
+	int64_t				 w = 0;
+	int				 i;
+
+	for (i = 0; i < conf->nservices; i++) {
+		svc = &conf->services[i];
+		if ((svc->account_allowance_new == 0 &&
+		    svc->account_allowance_concurrent == 0) ||
+		    (svc->account_max == 0 && svc->net_account_max == 0))
+			continue;
+		w = pipeline_window_max(w, &svc->max_new);
+		w = pipeline_window_max(w, &svc->net_max_new);
+		if (w == 0)	/* max_new off: the tracker's hour */
+			w = 3600 * CLOCK_US_PER_SEC;
+	}
+	return w;
+}
+
 static int64_t
 pipeline_window(const struct conf *conf, enum store_recent what)
 {
-	int64_t	w = 0;
+	int64_t	w = 0, a;
 	int	i;
 
 	switch (what) {
@@ -372,6 +407,13 @@ pipeline_window(const struct conf *conf, enum store_recent what)
 	case STORE_RECENT_REGISTER:
 		w = pipeline_window_max(w, &conf->auth_max_register);
 		w = pipeline_window_max(w, &conf->auth_net_max_register);
+		/* A registration keeps its account from counting as an
+		 * established one for the accounts' window. */
+		if ((a = pipeline_window_accounts(conf)) > w)
+			w = a;
+		break;
+	case STORE_RECENT_AUTH_OK:
+		w = pipeline_window_accounts(conf);
 		break;
 	default:
 		break;
@@ -410,6 +452,7 @@ pipeline_rebuild(struct pipeline *p, int64_t now, int start,
 		[STORE_RECENT_CONNS] = TRACK_REBUILD_CONNS,
 		[STORE_RECENT_AUTH_FAIL] = TRACK_REBUILD_AUTH,
 		[STORE_RECENT_REGISTER] = TRACK_REBUILD_REGISTER,
+		[STORE_RECENT_AUTH_OK] = TRACK_REBUILD_ACCOUNTS,
 	};
 	struct pipeline_feed	 f = { p, r };
 	unsigned int		 kinds;
@@ -420,7 +463,7 @@ pipeline_rebuild(struct pipeline *p, int64_t now, int start,
 	kinds = track_rebuild_begin(p->track, p->conf, now);
 	if (start)
 		kinds = TRACK_REBUILD_CONNS | TRACK_REBUILD_AUTH |
-		    TRACK_REBUILD_REGISTER;
+		    TRACK_REBUILD_REGISTER | TRACK_REBUILD_ACCOUNTS;
 	for (i = 0; i < STORE_RECENT_MAX && p->store != NULL; i++) {
 		if (!(kinds & need[i]) ||
 		    (w = pipeline_window(p->conf, (enum store_recent)i)) == 0)
@@ -455,6 +498,14 @@ void
 pipeline_flush(struct pipeline *p)
 {
 	rollup_flush(p->rollup, p->store);
+}
+
+int
+pipeline_flush_step(struct pipeline *p, int begin, struct loop_budget *b)
+{
+	if (begin)
+		rollup_flush_begin(p->rollup);
+	return rollup_flush_step(p->rollup, p->store, b);
 }
 
 struct track *

@@ -53,6 +53,10 @@ void		 pipeline_set_conf(struct pipeline *, const struct conf *);
 void		 pipeline_verdict_add(const struct verdict *, void *arg);
 void		 pipeline_set_verdict_cb(struct pipeline *,
 		    verdict_cb, void *arg);
+/* Where the verdicts of authenticated federation peers go as well (never
+ * banned, they are told: the alerts in the daemon). */
+void		 pipeline_set_peer_cb(struct pipeline *, verdict_cb,
+		    void *arg);
 /*
  * Corroboration (on where conntrack is, off by default): a log event that
  * would be judged (a failed login, a registration) is judged only if its
@@ -91,6 +95,11 @@ int		 pipeline_rebuild(struct pipeline *, int64_t now, int start,
 /* Writes what is summed in memory (rollups) to the store; the daemon
  * calls it every minute and at stop. */
 void		 pipeline_flush(struct pipeline *);
+/* The same in steps under a time budget (rollup_flush_step): 1 when the
+ * round begun by the call with begin set is done. */
+struct loop_budget;
+int		 pipeline_flush_step(struct pipeline *, int begin,
+		    struct loop_budget *);
 struct track	*pipeline_track(struct pipeline *);
 /* The auth outage detector's state (alerts poll it for new episodes). */
 struct outage_stats;

@@ -44,11 +44,13 @@
 #include "clock.h"
 #include "conf.h"
 #include "ct.h"
+#include "ctflow.h"
 #include "filter.h"
 #include "json.h"
 #include "log.h"
 #include "pipeline.h"
 #include "replay.h"
+#include "replay_int.h"
 #include "store.h"
 #include "verdict.h"
 #include "xmalloc.h"
@@ -97,8 +99,11 @@ struct replay_log {
 
 struct replay {
 	int		 json;
-	uint64_t	 verdicts;
+	uint64_t	 verdicts;	/* printed */
+	uint64_t	 conns;		/* handshakes in the input */
 	const struct conf *conf;
+	struct pipeline	*p;
+	struct replay_bans *rb;		/* NULL: verdicts only (tests) */
 	struct replay_ct *ct;		/* NULL: no --conntrack */
 	struct replay_log *logs;
 	size_t		 nlogs;
@@ -112,17 +117,71 @@ replay_usage(void)
 	exit(2);
 }
 
+/* The ban a verdict made, as JSON: its prefix, ports, length, step. */
+static void
+replay_ban_json(const struct ban *b, enum replay_outcome o)
+{
+	char	pfx[ADDR_PREFIX_STRLEN];
+
+	printf("{\"address\":");
+	json_string(stdout, addr_prefix_ntop(&b->prefix, pfx, sizeof(pfx)));
+	printf(",\"scope\":");
+	json_string(stdout, fw_scope_name(b->scope));
+	printf(",\"duration\":%lld,\"step\":%u,\"extended\":%s,"
+	    "\"throttled\":%s,\"until\":",
+	    (long long)((b->expires - b->since) / CLOCK_US_PER_SEC),
+	    (unsigned)b->count, o == REPLAY_EXTENDED ? "true" : "false",
+	    b->throttled ? "true" : "false");
+	json_time(stdout, b->expires);
+	printf("}");
+}
+
+/* Why a verdict is not enforced, in words. */
+static const char *
+replay_unbanned_why(const struct verdict *v)
+{
+	if (v->allowlisted)
+		return "allowlisted";
+	if (v->held)
+		return "held: auth outage";
+	return "never banned";
+}
+
+/*
+ * A verdict: the ban it makes, as the daemon would.  Printed once per ban
+ * (or extension), and when it is never enforced; a verdict inside a ban
+ * in force for as long already changes nothing and is only counted.
+ */
 static void
 replay_verdict_cb(const struct verdict *v, void *arg)
 {
-	struct replay	*r = arg;
-	char		 pfx[ADDR_PREFIX_STRLEN], t[40];
+	struct replay		*r = arg;
+	struct ban		 b;
+	enum replay_outcome	 o = REPLAY_UNBANNED;
+	char			 pfx[ADDR_PREFIX_STRLEN], t[40], d[32];
+	char			 bpfx[ADDR_PREFIX_STRLEN];
 
+	if (r->rb != NULL && (o = replay_bans_verdict(r->rb, v, &b)) ==
+	    REPLAY_REPEAT)
+		return;
+	if (r->rb == NULL && !v->allowlisted && !v->held)
+		o = REPLAY_REPEAT;	/* verdicts only: no ban shown */
 	r->verdicts++;
 	addr_prefix_ntop(&v->prefix, pfx, sizeof(pfx));
 	if (!r->json) {
-		printf("%s %s %s%s\n", json_fmt_time(v->time, t, sizeof(t)),
-		    pfx, v->reason, v->allowlisted ? " (allowlisted)" : "");
+		printf("%s %s %s", json_fmt_time(v->time, t, sizeof(t)), pfx,
+		    v->reason);
+		if (o == REPLAY_UNBANNED)
+			printf(" (%s)", replay_unbanned_why(v));
+		else if (o != REPLAY_REPEAT)
+			printf("; %s %s %s %s (ban %u) until %s",
+			    b.throttled ? "throttle" : "ban",
+			    addr_prefix_ntop(&b.prefix, bpfx, sizeof(bpfx)),
+			    o == REPLAY_EXTENDED ? "extended to" : "for",
+			    conf_fmt_duration(b.expires - b.since, d,
+			    sizeof(d)), (unsigned)b.count,
+			    json_fmt_time(b.expires, t, sizeof(t)));
+		printf("\n");
 		return;
 	}
 	printf("{\"time\":");
@@ -142,7 +201,34 @@ replay_verdict_cb(const struct verdict *v, void *arg)
 	    (long long)(v->window / CLOCK_US_PER_SEC),
 	    v->allowlisted ? "true" : "false");
 	json_string(stdout, v->reason);
+	printf(",\"ban\":");
+	if (o == REPLAY_BANNED || o == REPLAY_EXTENDED)
+		replay_ban_json(&b, o);
+	else
+		printf("null");
+	if (o == REPLAY_UNBANNED) {
+		printf(",\"not_banned\":");
+		json_string(stdout, replay_unbanned_why(v));
+	}
 	printf("}\n");
+}
+
+/*
+ * An event of the input, on its way to the pipeline: counted, and dropped
+ * if a ban in force would have kept it out.
+ */
+static void
+replay_event(const struct event *ev, void *arg)
+{
+	struct replay	*r = arg;
+
+	/* Handshakes: the capture's if there is one, else the logs'. */
+	if (ev->kind == EVENT_CONN_OPEN && (r->ct == NULL ||
+	    ev->source == EVENT_SRC_CONNTRACK))
+		r->conns++;
+	if (r->rb != NULL && replay_bans_drop(r->rb, ev))
+		return;
+	pipeline_event(ev, r->p);
 }
 
 /*
@@ -272,6 +358,66 @@ replay_next(const int64_t *t, const int *have, size_t n)
 	return best;
 }
 
+/* The flows of a prefix, as ctflow_of_prefix() lists them. */
+struct replay_tuples {
+	struct ctflow_tuple *v;
+	size_t		 n, cap;
+};
+
+static void
+replay_tuple_cb(const struct ctflow_tuple *t, void *arg)
+{
+	struct replay_tuples	*ts = arg;
+
+	if (ts->n == ts->cap) {
+		ts->cap = ts->cap == 0 ? 16 : ts->cap * 2;
+		ts->v = xreallocarray(ts->v, ts->cap, sizeof(*ts->v));
+	}
+	ts->v[ts->n++] = *t;
+}
+
+/*
+ * The live sessions of the prefixes banned since the last call, ended as
+ * the daemon ends them (conntrack entries deleted): the flow machine gets
+ * the DESTROY the kernel would have sent, at the ban's time, and the
+ * capture's later messages of those flows are dropped.  Called between
+ * two events, never from inside the pipeline.
+ */
+static void
+replay_kill(struct replay *r, event_cb cb, void *arg)
+{
+	struct replay_tuples	 ts;
+	struct ct_msg		 m;
+	struct prefix		 p;
+	int64_t			 when;
+	size_t			 i;
+
+	if (r->rb == NULL)
+		return;
+	memset(&ts, 0, sizeof(ts));
+	while (replay_bans_next_kill(r->rb, &p, &when)) {
+		if (r->ct == NULL)
+			continue;
+		ts.n = 0;
+		(void)ctflow_of_prefix(r->ct->flow, &p, replay_tuple_cb, &ts);
+		for (i = 0; i < ts.n; i++) {
+			memset(&m, 0, sizeof(m));
+			m.type = CT_MSG_DESTROY;
+			m.time = when;
+			m.id = ts.v[i].id;
+			m.src = ts.v[i].src;
+			m.dst = ts.v[i].dst;
+			m.sport = ts.v[i].sport;
+			m.dport = ts.v[i].dport;
+			m.tcp_state = ts.v[i].open ? CT_TCP_ESTABLISHED :
+			    CT_TCP_SYN_SENT;
+			ctflow_apply(r->ct->flow, r->conf, &m, cb, arg);
+			replay_bans_killed(r->rb, &m.src, m.sport, m.id);
+		}
+	}
+	free(ts.v);
+}
+
 /*
  * Runs every source to its end, merged by time, each event to cb (the
  * pipeline).  Source 0 is the capture if there is one, then the logs.
@@ -299,14 +445,23 @@ replay_run(struct replay *r, event_cb cb, void *arg)
 		if ((k = replay_next(t, have, n)) == -1)
 			break;
 		if (k == 0) {
-			ctflow_apply(r->ct->flow, r->conf, &r->ct->msg, cb,
-			    arg);
+			/* Where the services are reached: this host. */
+			if (r->rb != NULL && conf_service_by_port(r->conf,
+			    r->ct->msg.dport) != NULL)
+				replay_bans_own(r->rb, &r->ct->msg.dst);
+			/* Not the kernel's any more: a ban ended it. */
+			if (r->rb == NULL ||
+			    !replay_bans_msg_drop(r->rb, &r->ct->msg))
+				ctflow_apply(r->ct->flow, r->conf,
+				    &r->ct->msg, cb, arg);
 			replay_ct_next(r->ct);
+			replay_kill(r, cb, arg);
 			continue;
 		}
 		replay_log_event(&r->logs[k - 1], &ev);
 		cb(&ev, arg);
 		replay_log_next(&r->logs[k - 1]);
+		replay_kill(r, cb, arg);
 	}
 	free(have);
 	free(t);
@@ -392,6 +547,7 @@ static void
 replay_summary(const struct replay *r, const struct pipeline_stats *ps)
 {
 	const struct replay_log	*l;
+	struct replay_ban_stats	 bst;
 	size_t			 i;
 
 	fprintf(stderr, "replay:");
@@ -417,10 +573,28 @@ replay_summary(const struct replay *r, const struct pipeline_stats *ps)
 		    (unsigned long long)filter_stats(l->filter)->forged);
 	}
 	fprintf(stderr, " %llu connections, %llu verdicts",
-	    (unsigned long long)ps->conns, (unsigned long long)r->verdicts);
+	    (unsigned long long)r->conns, (unsigned long long)r->verdicts);
 	if (r->nlogs > 0)
 		fprintf(stderr, ", %llu uncorroborated",
 		    (unsigned long long)ps->uncorroborated);
+	fprintf(stderr, "\n");
+	if (r->rb == NULL)
+		return;
+	/* What the bans did, the daemon's bans over the input's time. */
+	replay_bans_get_stats(r->rb, &bst);
+	fprintf(stderr, "replay: %llu bans (%llu escalated, %llu extended), "
+	    "%llu connections refused, %llu log events refused, "
+	    "%llu live connections ended, "
+	    "%llu verdicts inside a ban, %llu never banned",
+	    (unsigned long long)bst.bans, (unsigned long long)bst.escalated,
+	    (unsigned long long)bst.extended,
+	    (unsigned long long)bst.refused, (unsigned long long)bst.lines,
+	    (unsigned long long)bst.killed,
+	    (unsigned long long)bst.repeats,
+	    (unsigned long long)bst.unbanned);
+	if (bst.forgotten > 0)
+		fprintf(stderr, ", %llu forgotten (a table was full)",
+		    (unsigned long long)bst.forgotten);
 	fprintf(stderr, "\n");
 }
 
@@ -511,14 +685,15 @@ replay_main(int argc, char **argv)
 		    "with a newline in it, say) can ban an address that never "
 		    "connected");
 
-	p = pipeline_new(conf, store, REPLAY_SEED);
+	r.rb = replay_bans_new(conf, REPLAY_SEED);
+	p = r.p = pipeline_new(conf, store, REPLAY_SEED);
 	pipeline_set_verdict_cb(p, replay_verdict_cb, &r);
 	/* As the daemon with conntrack on: a log line counts only if its
 	 * address was seen connecting. */
 	pipeline_set_corroborate(p, r.ct != NULL);
 	if (r.ct != NULL)
 		ct.flow = ctflow_new(conf->ct_flows_max, REPLAY_SEED);
-	replay_run(&r, pipeline_event, p);
+	replay_run(&r, replay_event, &r);
 	ctflow_free(ct.flow);
 	pipeline_flush(p);
 	pipeline_get_stats(p, &ps);
@@ -526,6 +701,7 @@ replay_main(int argc, char **argv)
 	replay_summary(&r, &ps);
 	rc = 0;
 out:
+	replay_bans_free(r.rb);
 	store_close(store);
 	replay_close(ct.fp, ct.path);
 	for (i = 0; i < r.nlogs; i++)

@@ -21,40 +21,34 @@
  * cap), whatever the store holds.  Bans are few: those of the period are
  * held in a sorted array (at most REPORT_BANS_MAX) and found per address
  * by masking it to each ban length present.  The writers (report_out.c,
- * report_html.c) print what was loaded; this file only picks one.
+ * report_html.c) print what was loaded, report_span.c what the charts
+ * draw; report_cmd.c parses the command line, opens the store (or
+ * several: see there) and picks a writer.
+ *
+ * With several stores, the queries are the same and read views that
+ * unite every node's rows (report_cmd.c), each row carrying its node's
+ * name and bit: the (address, service) sums OR the bits of the nodes that
+ * saw them, and bans, verdicts, events and the timeline keep the name.
  */
-#include <errno.h>
-#include <fcntl.h>
-#include <getopt.h>
+#include <stdarg.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "addr.h"
 #include "clock.h"
 #include "conf.h"
 #include "htab.h"
 #include "log.h"
-#include "report.h"
 #include "report_int.h"
 #include "store.h"
 #include "xmalloc.h"
 
-#define REPORT_SINCE_MAX	(3650LL * 24 * REPORT_HOUR_US)
 /* (address, service) pairs summed in memory (about 50 MB); beyond, SQLite
  * groups them. */
 #define REPORT_GROUPS_MAX	(1U << 18)
-
-static const char *const report_format_names[] = {
-	[REPORT_FMT_TABLE] = "table",
-	[REPORT_FMT_JSON] = "json",
-	[REPORT_FMT_CSV] = "csv",
-	[REPORT_FMT_HTML] = "html",
-};
 
 /* A ban's prefix, sorted for lookups. */
 struct report_bkey {
@@ -67,6 +61,10 @@ struct report_load_ctx {
 	struct report_bkey	*bkeys;
 	size_t			 nbkeys;
 	uint8_t			 lens[2][129];	/* ban lengths present */
+	/* Selected for a row's node: its bit and its name, or constants for
+	 * one store (its tables have no such columns). */
+	const char		*nb;
+	const char		*nn;
 };
 
 /* The sums of one (address, service) over the period's hours. */
@@ -77,6 +75,7 @@ struct report_group {
 	uint64_t	 max_conns;	/* in its busiest hour */
 	uint64_t	 max_auth;
 	uint64_t	 max_reg;
+	uint32_t	 nodes;		/* the nodes with rows of it */
 };
 
 /* Copies a column's text, capped; "" for NULL. */
@@ -97,10 +96,42 @@ report_col_u64(sqlite3_stmt *st, int i)
 }
 
 static int
-report_prepare(struct report_load_ctx *x, const char *sql, sqlite3_stmt **st,
-    char **cause)
+report_vprepare(sqlite3 *db, sqlite3_stmt **st, const char *fmt, va_list ap)
 {
-	if (sqlite3_prepare_v2(x->db, sql, -1, st, NULL) != SQLITE_OK) {
+	char	*sql;
+	int	 rc;
+
+	if (vasprintf(&sql, fmt, ap) == -1)
+		fatal("vasprintf");
+	rc = sqlite3_prepare_v2(db, sql, -1, st, NULL);
+	free(sql);
+	return rc == SQLITE_OK ? 0 : -1;
+}
+
+int
+report_sql_prepare(sqlite3 *db, sqlite3_stmt **st, const char *fmt, ...)
+{
+	va_list	ap;
+	int	rc;
+
+	va_start(ap, fmt);
+	rc = report_vprepare(db, st, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+/* Prepares the query fmt, where %s stand for x->nb or x->nn. */
+static int __attribute__((format(printf, 4, 5)))
+report_prepare(struct report_load_ctx *x, sqlite3_stmt **st, char **cause,
+    const char *fmt, ...)
+{
+	va_list	ap;
+	int	rc;
+
+	va_start(ap, fmt);
+	rc = report_vprepare(x->db, st, fmt, ap);
+	va_end(ap);
+	if (rc == -1) {
 		*cause = xasprintf("%s: %s", x->r->db, sqlite3_errmsg(x->db));
 		return -1;
 	}
@@ -231,9 +262,10 @@ report_load_bans(struct report_load_ctx *x, const struct addr *ip,
 	size_t			 cap = 0;
 	int			 rc, i;
 
-	if (report_prepare(x, "SELECT since, addr, prefixlen, rule, reason, "
-	    "expires, lifted, count, throttled FROM bans WHERE since >= ?1 "
-	    "AND since <= ?2 ORDER BY since DESC", &st, cause) == -1)
+	if (report_prepare(x, &st, cause, "SELECT since, addr, prefixlen, "
+	    "rule, reason, expires, lifted, count, throttled, %s FROM bans "
+	    "WHERE since >= ?1 AND since <= ?2 ORDER BY since DESC",
+	    x->nn) == -1)
 		return -1;
 	sqlite3_bind_int64(st, 1, r->now - r->since);
 	sqlite3_bind_int64(st, 2, r->now);
@@ -249,6 +281,7 @@ report_load_bans(struct report_load_ctx *x, const struct addr *ip,
 		b.lifted = sqlite3_column_int64(st, 6);
 		b.count = sqlite3_column_int64(st, 7);
 		b.throttled = sqlite3_column_int(st, 8);
+		report_col_text(st, 9, b.node, sizeof(b.node));
 		if (addr_parse(b.addr, &a, NULL) == -1 || b.prefixlen < 0 ||
 		    b.prefixlen > addr_maxlen(&a))
 			continue;	/* not ours */
@@ -284,10 +317,10 @@ report_load_hours(struct report_load_ctx *x, char **cause)
 	sqlite3_stmt	*st;
 	int		 rc, i;
 
-	if (report_prepare(x, "SELECT hour, sum(conns), sum(halfopen), "
-	    "sum(auth_fail), sum(register), sum(verdicts) FROM rollups_all "
-	    "WHERE hour >= ?1 AND hour <= ?2 AND (?3 IS NULL OR "
-	    "service = ?3) GROUP BY hour", &st, cause) == -1)
+	if (report_prepare(x, &st, cause, "SELECT hour, sum(conns), "
+	    "sum(halfopen), sum(auth_fail), sum(register), sum(verdicts) FROM "
+	    "rollups_all WHERE hour >= ?1 AND hour <= ?2 AND (?3 IS NULL OR "
+	    "service = ?3) GROUP BY hour") == -1)
 		return -1;
 	sqlite3_bind_int64(st, 1, r->from);
 	sqlite3_bind_int64(st, 2, r->now);
@@ -347,6 +380,8 @@ report_fold(struct report_load_ctx *x, struct report_fold *fo,
 		fo->have = 1;
 	}
 	r->services[g->svc].addresses++;
+	r->services[g->svc].nodes |= g->nodes;
+	fo->cur.nodes |= g->nodes;
 	report_counts_add(&fo->cur.c, &g->c);
 	report_limits(r, &fo->a, service, g->max_conns, g->c.peak_live,
 	    g->max_auth, g->max_reg, &fo->cur.lim);
@@ -495,7 +530,8 @@ report_scan_rows(struct report_load_ctx *x, struct report_groups *gs,
 		if ((gi = report_groups_get(gs, addr, report_svc(r,
 		    service))) == NULL)
 			return 1;
-		report_group_add(gi, st, 2, maxes);
+		gi->nodes |= (uint32_t)sqlite3_column_int64(st, 2);
+		report_group_add(gi, st, 3, maxes);
 	}
 	*rcp = rc;
 	return 0;
@@ -523,15 +559,15 @@ report_load_scan(struct report_load_ctx *x, char **cause)
 	htab_init(&gs.t, gs.max < 1024 ? gs.max : 1024, 1, NULL);
 	gs.g = xreallocarray(NULL, htab_capacity(&gs.t), sizeof(*gs.g));
 	report_split(r, &d0, &d1);
-	if (report_prepare(x, "SELECT addr, service, conns, short_lived, "
-	    "halfopen, bytes_in, bytes_out, peak_live, verdicts, auth_fail, "
-	    "register FROM rollups WHERE hour >= ?1 AND hour < ?2 AND "
-	    "(?3 IS NULL OR service = ?3)", &hst, cause) == -1 ||
-	    report_prepare(x, "SELECT addr, service, conns, short_lived, "
-	    "halfopen, bytes_in, bytes_out, peak_live, verdicts, auth_fail, "
-	    "register, max_conns, max_auth_fail, max_register FROM "
+	if (report_prepare(x, &hst, cause, "SELECT addr, service, %s, conns, "
+	    "short_lived, halfopen, bytes_in, bytes_out, peak_live, verdicts, "
+	    "auth_fail, register FROM rollups WHERE hour >= ?1 AND "
+	    "hour < ?2 AND (?3 IS NULL OR service = ?3)", x->nb) == -1 ||
+	    report_prepare(x, &dst, cause, "SELECT addr, service, %s, conns, "
+	    "short_lived, halfopen, bytes_in, bytes_out, peak_live, verdicts, "
+	    "auth_fail, register, max_conns, max_auth_fail, max_register FROM "
 	    "rollups_day WHERE day >= ?1 AND day < ?2 AND (?3 IS NULL OR "
-	    "service = ?3)", &dst, cause) == -1)
+	    "service = ?3)", x->nb) == -1)
 		goto done;
 	/* The hours before the first whole day, then after the last. */
 	sqlite3_bind_int64(hst, 1, r->from);
@@ -592,20 +628,24 @@ report_load_grouped(struct report_load_ctx *x, char **cause)
 	int			 rc;
 
 	report_split(r, &d0, &d1);
-	if (report_prepare(x, "SELECT addr, service, sum(conns), "
+	/* The nodes' bits are distinct powers of two: their distinct sum is
+	 * their OR. */
+	if (report_prepare(x, &st, cause, "SELECT addr, service, %s, "
+	    "sum(conns), "
 	    "sum(short_lived), sum(halfopen), sum(bytes_in), sum(bytes_out), "
 	    "max(peak_live), sum(verdicts), sum(auth_fail), sum(register), "
 	    "max(mc), max(ma), max(mr) FROM ("
-	    "SELECT addr, service, conns, short_lived, halfopen, bytes_in, "
-	    "bytes_out, peak_live, verdicts, auth_fail, register, conns AS mc, "
-	    "auth_fail AS ma, register AS mr FROM rollups WHERE "
+	    "SELECT addr, service, %s AS nb, conns, short_lived, halfopen, "
+	    "bytes_in, bytes_out, peak_live, verdicts, auth_fail, register, "
+	    "conns AS mc, auth_fail AS ma, register AS mr FROM rollups WHERE "
 	    "((hour >= ?1 AND hour < ?2) OR (hour >= ?3 AND hour <= ?4)) "
 	    "AND (?5 IS NULL OR service = ?5) UNION ALL "
-	    "SELECT addr, service, conns, short_lived, halfopen, bytes_in, "
-	    "bytes_out, peak_live, verdicts, auth_fail, register, max_conns, "
-	    "max_auth_fail, max_register FROM rollups_day WHERE day >= ?2 "
-	    "AND day < ?3 AND (?5 IS NULL OR service = ?5)) "
-	    "GROUP BY addr, service ORDER BY addr, service", &st, cause) == -1)
+	    "SELECT addr, service, %s AS nb, conns, short_lived, halfopen, "
+	    "bytes_in, bytes_out, peak_live, verdicts, auth_fail, register, "
+	    "max_conns, max_auth_fail, max_register FROM rollups_day WHERE "
+	    "day >= ?2 AND day < ?3 AND (?5 IS NULL OR service = ?5)) "
+	    "GROUP BY addr, service ORDER BY addr, service",
+	    r->nnodes > 1 ? "sum(DISTINCT nb)" : "1", x->nb, x->nb) == -1)
 		return -1;
 	sqlite3_bind_int64(st, 1, r->from);
 	sqlite3_bind_int64(st, 2, d0 < r->now ? d0 : r->now + 1);
@@ -620,7 +660,8 @@ report_load_grouped(struct report_load_ctx *x, char **cause)
 			continue;
 		g.svc = report_svc(r, (const char *)sqlite3_column_text(st,
 		    1));
-		report_group_add(&g, st, 2, 1);
+		g.nodes = (uint32_t)sqlite3_column_int64(st, 2);
+		report_group_add(&g, st, 3, 1);
 		report_fold(x, &fo, &g);
 	}
 	if (report_done(x, st, rc, cause) == -1)
@@ -657,8 +698,8 @@ report_load_nverdicts(struct report_load_ctx *x, char **cause)
 	sqlite3_stmt	*st;
 	int		 rc;
 
-	if (report_prepare(x, "SELECT count(*) FROM verdicts WHERE "
-	    "time >= ?1 AND time <= ?2", &st, cause) == -1)
+	if (report_prepare(x, &st, cause, "SELECT count(*) FROM verdicts "
+	    "WHERE time >= ?1 AND time <= ?2") == -1)
 		return -1;
 	sqlite3_bind_int64(st, 1, r->now - r->since);
 	sqlite3_bind_int64(st, 2, r->now);
@@ -679,11 +720,11 @@ report_load_timeline(struct report_load_ctx *x, char **cause)
 	size_t		 cap = 0;
 	int		 rc, i;
 
-	if (report_prepare(x, "SELECT hour, service, conns, short_lived, "
-	    "halfopen, bytes_in, bytes_out, peak_live, verdicts, auth_fail, "
-	    "register FROM rollups WHERE addr = ?1 AND hour >= ?2 AND "
-	    "hour <= ?3 AND (?4 IS NULL OR service = ?4) "
-	    "ORDER BY hour, service", &st, cause) == -1)
+	if (report_prepare(x, &st, cause, "SELECT hour, service, conns, "
+	    "short_lived, halfopen, bytes_in, bytes_out, peak_live, verdicts, "
+	    "auth_fail, register, %s FROM rollups WHERE addr = ?1 AND "
+	    "hour >= ?2 AND hour <= ?3 AND (?4 IS NULL OR service = ?4) "
+	    "ORDER BY hour, service", x->nn) == -1)
 		return -1;
 	report_bind_text(st, 1, r->ipn);
 	sqlite3_bind_int64(st, 2, r->from);
@@ -702,6 +743,7 @@ report_load_timeline(struct report_load_ctx *x, char **cause)
 		t.c.verdicts = report_col_u64(st, 8);
 		t.c.auth_fail = report_col_u64(st, 9);
 		t.c.registered = report_col_u64(st, 10);
+		report_col_text(st, 11, t.node, sizeof(t.node));
 		report_counts_add(&r->total, &t.c);
 		report_counts_add(&report_service_get(r, t.service)->c, &t.c);
 		if ((i = report_hour_index(r, t.hour)) != -1) {
@@ -732,10 +774,10 @@ report_load_verdicts(struct report_load_ctx *x, const struct addr *ip,
 	sqlite3_stmt		*st;
 	int			 rc;
 
-	if (report_prepare(x, "SELECT time, addr, prefixlen, rule, service, "
-	    "observed, lim, allowlisted, held, reason FROM verdicts WHERE "
-	    "time >= ?1 AND time <= ?2 ORDER BY time DESC", &st,
-	    cause) == -1)
+	if (report_prepare(x, &st, cause, "SELECT time, addr, prefixlen, "
+	    "rule, service, observed, lim, allowlisted, held, reason, %s FROM "
+	    "verdicts WHERE time >= ?1 AND time <= ?2 ORDER BY time DESC",
+	    x->nn) == -1)
 		return -1;
 	sqlite3_bind_int64(st, 1, r->now - r->since);
 	sqlite3_bind_int64(st, 2, r->now);
@@ -761,6 +803,7 @@ report_load_verdicts(struct report_load_ctx *x, const struct addr *ip,
 		v.allowlisted = sqlite3_column_int(st, 7);
 		v.held = sqlite3_column_int(st, 8);
 		report_col_text(st, 9, v.reason, sizeof(v.reason));
+		report_col_text(st, 10, v.node, sizeof(v.node));
 		r->verdicts[r->nverdicts++] = v;
 	}
 	return report_done(x, st, rc, cause);
@@ -779,10 +822,10 @@ report_load_events(struct report_load_ctx *x, char **cause)
 	sqlite3_stmt		*st;
 	int			 rc;
 
-	if (report_prepare(x, "SELECT time, kind, service, source, origin, "
-	    "user FROM (SELECT * FROM events WHERE time >= ?1 AND "
-	    "time <= ?2 ORDER BY time DESC LIMIT ?3) WHERE addr = ?4 "
-	    "ORDER BY time DESC LIMIT ?5", &st, cause) == -1)
+	if (report_prepare(x, &st, cause, "SELECT time, kind, service, "
+	    "source, origin, user, %s FROM (SELECT * FROM events WHERE "
+	    "time >= ?1 AND time <= ?2 ORDER BY time DESC LIMIT ?3) WHERE "
+	    "addr = ?4 ORDER BY time DESC LIMIT ?5", x->nn) == -1)
 		return -1;
 	sqlite3_bind_int64(st, 1, r->now - r->since);
 	sqlite3_bind_int64(st, 2, r->now);
@@ -798,6 +841,7 @@ report_load_events(struct report_load_ctx *x, char **cause)
 		report_col_text(st, 3, e->source, sizeof(e->source));
 		report_col_text(st, 4, e->origin, sizeof(e->origin));
 		report_col_text(st, 5, e->user, sizeof(e->user));
+		report_col_text(st, 6, e->node, sizeof(e->node));
 	}
 	if (rc == SQLITE_ROW)
 		rc = SQLITE_DONE;
@@ -814,6 +858,8 @@ report_load(struct report *r, sqlite3 *db, char **cause)
 	memset(&x, 0, sizeof(x));
 	x.r = r;
 	x.db = db;
+	x.nb = r->nnodes > 1 ? "nodebit" : "1";
+	x.nn = r->nnodes > 1 ? "node" : "''";
 	r->from = store_hour(r->now - r->since);
 	r->nhours = (int)((store_hour(r->now) - r->from) / REPORT_HOUR_US) + 1;
 	r->hours = xcalloc(r->nhours, sizeof(*r->hours));
@@ -832,12 +878,17 @@ report_load(struct report *r, sqlite3 *db, char **cause)
 	if (r->ip == NULL)
 		rc = report_load_bans(&x, NULL, cause) == -1 ||
 		    report_load_addrs(&x, cause) == -1 ||
-		    report_load_nverdicts(&x, cause) == -1 ? -1 : 0;
+		    report_load_nverdicts(&x, cause) == -1 ||
+		    (r->nlosses = losses_load(db, r->from, r->losses,
+		    REPORT_LOSSES_MAX, cause)) == -1 ? -1 : 0;
 	else
 		rc = report_load_timeline(&x, cause) == -1 ||
 		    report_load_bans(&x, &ip, cause) == -1 ||
 		    report_load_verdicts(&x, &ip, cause) == -1 ||
 		    report_load_events(&x, cause) == -1 ? -1 : 0;
+	if (rc == 0 && r->charts)
+		rc = report_span_load(r, db, r->ip != NULL ? &ip : NULL, x.nn,
+		    cause);
 	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
 	free(x.bkeys);
 	return rc;
@@ -853,241 +904,14 @@ report_clear(struct report *r)
 	free(r->tl);
 	free(r->verdicts);
 	free(r->events);
+	free(r->marks);
+	free(r->conns);
+	r->marks = NULL;
+	r->conns = NULL;
 	r->hours = NULL;
 	r->tops = r->near = NULL;
 	r->bans = NULL;
 	r->tl = NULL;
 	r->verdicts = NULL;
 	r->events = NULL;
-}
-
-static void __attribute__((noreturn))
-report_usage(void)
-{
-	fprintf(stderr, "usage: xmppguard report [--db FILE] [-c|--config "
-	    "FILE] [--since DUR] [--top N]\n"
-	    "                        [--ip ADDR] [--service NAME] [--sort KEY] "
-	    "[--section NAME]\n"
-	    "                        [--format table|json|csv|html] [--json] "
-	    "[-o|--output FILE]\n");
-	exit(2);
-}
-
-static int
-report_lookup(const char *const *names, int n, const char *s)
-{
-	int	i;
-
-	for (i = 0; i < n; i++)
-		if (strcmp(names[i], s) == 0)
-			return i;
-	return -1;
-}
-
-/* Writes the report to path through a temporary file renamed into place,
- * so a web server never serves half a report. */
-static int
-report_write_file(const struct report *r, enum report_format fmt,
-    const char *path, char **cause)
-{
-	char	*tmp;
-	FILE	*f;
-	int	 fd, rc = 0;
-
-	tmp = xasprintf("%s.XXXXXX", path);
-	if ((fd = mkstemp(tmp)) == -1) {
-		*cause = xasprintf("%s: %s", tmp, strerror(errno));
-		free(tmp);
-		return -1;
-	}
-	fchmod(fd, 0644);
-	if ((f = fdopen(fd, "w")) == NULL) {
-		*cause = xasprintf("%s: %s", tmp, strerror(errno));
-		close(fd);
-		goto fail;
-	}
-	switch (fmt) {
-	case REPORT_FMT_TABLE:
-		report_table(f, r);
-		break;
-	case REPORT_FMT_JSON:
-		report_json(f, r);
-		break;
-	case REPORT_FMT_CSV:
-		rc = report_csv(f, r, cause);
-		break;
-	case REPORT_FMT_HTML:
-		report_html(f, r);
-		break;
-	}
-	if (fclose(f) != 0 && rc == 0) {
-		*cause = xasprintf("%s: %s", tmp, strerror(errno));
-		rc = -1;
-	}
-	if (rc == 0 && rename(tmp, path) == -1) {
-		*cause = xasprintf("%s: %s", path, strerror(errno));
-		rc = -1;
-	}
-	if (rc == -1)
-		goto fail;
-	free(tmp);
-	return 0;
-
-fail:
-	unlink(tmp);
-	free(tmp);
-	return -1;
-}
-
-static int
-report_write(const struct report *r, enum report_format fmt,
-    const char *path, char **cause)
-{
-	if (path != NULL && strcmp(path, "-") != 0)
-		return report_write_file(r, fmt, path, cause);
-	switch (fmt) {
-	case REPORT_FMT_TABLE:
-		report_table(stdout, r);
-		break;
-	case REPORT_FMT_JSON:
-		report_json(stdout, r);
-		break;
-	case REPORT_FMT_CSV:
-		if (report_csv(stdout, r, cause) == -1)
-			return -1;
-		break;
-	case REPORT_FMT_HTML:
-		report_html(stdout, r);
-		break;
-	}
-	if (fflush(stdout) != 0 || ferror(stdout)) {
-		*cause = xasprintf("stdout: %s", strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
-int
-report_main(int argc, char **argv)
-{
-	static const struct option longopts[] = {
-		{ "config",	required_argument,	NULL, 'c' },
-		{ "db",		required_argument,	NULL, 'D' },
-		{ "since",	required_argument,	NULL, 'S' },
-		{ "top",	required_argument,	NULL, 'n' },
-		{ "ip",		required_argument,	NULL, 'i' },
-		{ "service",	required_argument,	NULL, 's' },
-		{ "sort",	required_argument,	NULL, 'k' },
-		{ "section",	required_argument,	NULL, 'x' },
-		{ "format",	required_argument,	NULL, 'f' },
-		{ "json",	no_argument,		NULL, 'j' },
-		{ "output",	required_argument,	NULL, 'o' },
-		{ NULL,		0,			NULL, 0 }
-	};
-	struct report		 r;
-	struct conf		*conf;
-	struct store		*store;
-	enum report_format	 fmt = REPORT_FMT_TABLE;
-	const char		*conf_path = NULL, *output = NULL, *why;
-	char			*cause, *end;
-	long			 top;
-	int			 ch, i, rc;
-
-	memset(&r, 0, sizeof(r));
-	r.since = 24 * REPORT_HOUR_US;
-	r.top = 20;
-	while ((ch = getopt_long(argc, argv, "c:o:", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'c':
-			conf_path = optarg;
-			break;
-		case 'D':
-			r.db = optarg;
-			break;
-		case 'S':
-			if (conf_parse_duration(optarg, &r.since, &why) == -1 ||
-			    r.since <= 0 || r.since > REPORT_SINCE_MAX) {
-				fprintf(stderr, "xmppguard: --since %s: %s\n",
-				    optarg, r.since <= 0 ? "must be "
-				    "positive" : r.since > REPORT_SINCE_MAX ?
-				    "at most 3650d" : why);
-				return 2;
-			}
-			break;
-		case 'n':
-			errno = 0;
-			top = strtol(optarg, &end, 10);
-			if (errno != 0 || *end != '\0' || top < 1 ||
-			    top > REPORT_TOP_MAX) {
-				fprintf(stderr, "xmppguard: --top %s: a number "
-				    "from 1 to %d\n", optarg, REPORT_TOP_MAX);
-				return 2;
-			}
-			r.top = (int)top;
-			break;
-		case 'i':
-			r.ip = optarg;
-			break;
-		case 's':
-			r.service = optarg;
-			break;
-		case 'k':
-			if ((i = report_lookup(report_sort_names,
-			    REPORT_SORT_MAX, optarg)) == -1) {
-				fprintf(stderr, "xmppguard: --sort %s: one of "
-				    "score, conns, peak, short, bytes, auth, "
-				    "register, bans\n", optarg);
-				return 2;
-			}
-			r.sort = i;
-			break;
-		case 'x':
-			r.section = optarg;
-			break;
-		case 'f':
-			if ((i = report_lookup(report_format_names, 4,
-			    optarg)) == -1) {
-				fprintf(stderr, "xmppguard: --format %s: one "
-				    "of table, json, csv, html\n", optarg);
-				return 2;
-			}
-			fmt = i;
-			break;
-		case 'j':
-			/* The same as --format json, as every command has. */
-			fmt = REPORT_FMT_JSON;
-			break;
-		case 'o':
-			output = optarg;
-			break;
-		default:
-			report_usage();
-		}
-	}
-	if (optind != argc)
-		report_usage();
-	if ((conf = conf_load_command(conf_path)) == NULL)
-		return 1;
-	log_init(1, LOG_LEVEL_WARN);
-	r.conf = conf;
-	if (r.db == NULL)
-		r.db = conf->db_path;
-	r.now = clock_realtime();
-	if ((store = store_open(r.db, STORE_RDONLY, 1, &cause)) == NULL) {
-		fprintf(stderr, "xmppguard: %s\n", cause);
-		free(cause);
-		conf_free(conf);
-		return 1;
-	}
-	rc = report_load(&r, store_db(store), &cause);
-	if (rc == 0)
-		rc = report_write(&r, fmt, output, &cause);
-	if (rc == -1) {
-		fprintf(stderr, "xmppguard: %s\n", cause);
-		free(cause);
-	}
-	report_clear(&r);
-	store_close(store);
-	conf_free(conf);
-	return rc == 0 ? 0 : 1;
 }

@@ -85,3 +85,23 @@ report_fmt_time(int64_t t, char *buf, size_t size)
 		strftime(buf, size, "%Y-%m-%d %H:%M", &tm);
 	return buf;
 }
+
+char *
+report_node_names(const struct report *r, uint32_t mask, char *buf,
+    size_t size)
+{
+	size_t	off = 0;
+	int	i, n;
+
+	buf[0] = '\0';
+	for (i = 0; i < r->nnodes && i < REPORT_NODES_MAX; i++) {
+		if ((mask & (1U << i)) == 0)
+			continue;
+		n = snprintf(buf + off, size - off, "%s%s", off > 0 ? "," : "",
+		    r->nodes[i]);
+		if (n < 0 || (size_t)n >= size - off)
+			break;	/* cut: the names are capped, the list too */
+		off += (size_t)n;
+	}
+	return buf;
+}

@@ -1,16 +1,15 @@
 /*
  * The report as one self-contained HTML file: inline CSS, inline SVG
- * charts (new connections per hour, bans per hour, top offenders), and the
- * tables of the text report.  No script, no external resource; a
- * Content-Security-Policy forbids both, so even a mistake in escaping
- * could not run anything.
+ * charts (new connections and bans over time with the verdicts and bans
+ * marked, and for --ip a bar per connection: report_chart.c; the top
+ * offenders here), and the tables of the text report.  No script, no
+ * external resource; a Content-Security-Policy forbids both, so even a
+ * mistake in escaping could not run anything.
  *
  * Every string from the store (addresses, services, rules, reasons, users)
  * is written through report_html_text(), which escapes the five HTML
  * specials and turns control bytes into '?': reasons and users come from
  * logs and operators, and an address column holds whatever was stored.
- * A chart has at most REPORT_HTML_BARS bars: hours are grouped when the
- * period is longer.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -18,15 +17,10 @@
 
 #include "report_int.h"
 
-#define REPORT_HTML_BARS	720
 #define REPORT_HTML_W		960	/* chart width, px */
-#define REPORT_HTML_H		180	/* time chart plot height, px */
-#define REPORT_HTML_LEFT	60	/* room for the axis labels */
-#define REPORT_HTML_CONNS	"#1f77b4"
-#define REPORT_HTML_BANS	"#d62728"
 #define REPORT_HTML_TOP		"#ff7f0e"
 
-static void
+void
 report_html_text(FILE *f, const char *s)
 {
 	for (; *s != '\0'; s++) {
@@ -53,66 +47,6 @@ report_html_text(FILE *f, const char *s)
 				fputc(*s, f);
 		}
 	}
-}
-
-/* Bars over the period's hours: which (0 conns, 1 bans). */
-static void
-report_html_time_chart(FILE *f, const struct report *r, int which,
-    const char *id, const char *title, const char *colour)
-{
-	uint64_t	 v, max = 0;
-	char		 t0[24], t1[24], hv[16];
-	int		 group, nbars, i, j, h, x, w;
-
-	group = (r->nhours + REPORT_HTML_BARS - 1) / REPORT_HTML_BARS;
-	if (group < 1)
-		group = 1;
-	nbars = (r->nhours + group - 1) / group;
-	for (i = 0; i < nbars; i++) {
-		for (v = 0, j = i * group; j < (i + 1) * group &&
-		    j < r->nhours; j++)
-			v += which == 0 ? r->hours[j].conns : r->hours[j].bans;
-		if (v > max)
-			max = v;
-	}
-	fprintf(f, "<h2>");
-	report_html_text(f, title);
-	fprintf(f, "%s</h2>\n<svg id=\"%s\" xmlns=\"http://www.w3.org/2000/"
-	    "svg\" width=\"%d\" height=\"%d\" role=\"img\">\n",
-	    group > 1 ? " (grouped hours)" : "", id, REPORT_HTML_W,
-	    REPORT_HTML_H + 40);
-	fprintf(f, "<rect x=\"%d\" y=\"0\" width=\"%d\" height=\"%d\" "
-	    "fill=\"#f7f7f7\"/>\n", REPORT_HTML_LEFT, REPORT_HTML_W -
-	    REPORT_HTML_LEFT, REPORT_HTML_H);
-	w = (REPORT_HTML_W - REPORT_HTML_LEFT) / (nbars > 0 ? nbars : 1);
-	if (w < 1)
-		w = 1;
-	for (i = 0; i < nbars && max > 0; i++) {
-		for (v = 0, j = i * group; j < (i + 1) * group &&
-		    j < r->nhours; j++)
-			v += which == 0 ? r->hours[j].conns : r->hours[j].bans;
-		if (v == 0)
-			continue;
-		h = (int)((double)v / (double)max * (REPORT_HTML_H - 4));
-		if (h < 2)
-			h = 2;
-		x = REPORT_HTML_LEFT + i * (REPORT_HTML_W - REPORT_HTML_LEFT) /
-		    nbars;
-		fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"%d\" "
-		    "height=\"%d\" fill=\"%s\"><title>%s: %" PRIu64
-		    "</title></rect>\n", x, REPORT_HTML_H - h, w > 2 ? w - 1 :
-		    w, h, colour, report_fmt_time(r->from + (int64_t)i * group *
-		    REPORT_HOUR_US, t0, sizeof(t0)), v);
-	}
-	fprintf(f, "<text x=\"%d\" y=\"12\" text-anchor=\"end\">%s</text>\n"
-	    "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">0</text>\n"
-	    "<text x=\"%d\" y=\"%d\">%s</text>\n"
-	    "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%s</text>\n"
-	    "</svg>\n", REPORT_HTML_LEFT - 4, report_human(max, hv,
-	    sizeof(hv)), REPORT_HTML_LEFT - 4, REPORT_HTML_H,
-	    REPORT_HTML_LEFT, REPORT_HTML_H + 16, report_fmt_time(r->from, t0,
-	    sizeof(t0)), REPORT_HTML_W, REPORT_HTML_H + 16,
-	    report_fmt_time(r->now, t1, sizeof(t1)));
 }
 
 /* Horizontal bars: the top list by score. */
@@ -146,9 +80,10 @@ report_html_top_chart(FILE *f, const struct report *r)
 	fputs("</svg>\n", f);
 }
 
-/* A table: header cells from spec (blank-separated), rows by callback. */
+/* A table: header cells from spec (blank-separated), and a last one,
+ * "node", if node (a report of several stores). */
 static void
-report_html_thead(FILE *f, const char *title, const char *cols)
+report_html_thead(FILE *f, const char *title, const char *cols, int node)
 {
 	const char	*p;
 
@@ -161,7 +96,7 @@ report_html_thead(FILE *f, const char *title, const char *cols)
 		else
 			fputc(*p, f);
 	}
-	fputs("</th></tr>\n", f);
+	fputs(node ? "</th><th>node</th></tr>\n" : "</th></tr>\n", f);
 }
 
 static void
@@ -170,6 +105,18 @@ report_html_td(FILE *f, const char *s)
 	fputs("<td>", f);
 	report_html_text(f, s);
 	fputs("</td>", f);
+}
+
+/* The node cell, with several stores: the nodes of mask, or name. */
+static void
+report_html_node(FILE *f, const struct report *r, uint32_t mask,
+    const char *name)
+{
+	char	b[REPORT_NODES_MAX * REPORT_NODE_MAX];
+
+	if (r->nnodes > 1)
+		report_html_td(f, name != NULL ? name :
+		    report_node_names(r, mask, b, sizeof(b)));
 }
 
 static void
@@ -196,7 +143,8 @@ report_html_bans(FILE *f, const struct report *r)
 	char	t[24];
 	int	i;
 
-	report_html_thead(f, "Bans", "since address rule until reason");
+	report_html_thead(f, "Bans", "since address rule until reason",
+	    r->nnodes > 1);
 	for (i = 0; i < r->nbans; i++) {
 		const struct report_ban *b = &r->bans[i];
 
@@ -210,6 +158,7 @@ report_html_bans(FILE *f, const struct report *r)
 		    t, sizeof(t)) : b->expires != 0 ? report_fmt_time(
 		    b->expires, t, sizeof(t)) : "lifted");
 		report_html_td(f, b->reason);
+		report_html_node(f, r, 0, b->node);
 		fputs("</tr>\n", f);
 	}
 	fputs("</table>\n", f);
@@ -224,7 +173,7 @@ report_html_overview(FILE *f, const struct report *r)
 
 	report_html_top_chart(f, r);
 	report_html_thead(f, "Services", "service addresses new short-lived "
-	    "half-open in out peak auth register verdicts");
+	    "half-open in out peak auth register verdicts", r->nnodes > 1);
 	for (i = 0; i < r->nservices; i++) {
 		const struct report_service *s = &r->services[i];
 
@@ -240,6 +189,7 @@ report_html_overview(FILE *f, const struct report *r)
 		report_html_num(f, s->c.auth_fail);
 		report_html_num(f, s->c.registered);
 		report_html_num(f, s->c.verdicts);
+		report_html_node(f, r, s->nodes, NULL);
 		fputs("</tr>\n", f);
 	}
 	fputs("</table>\n", f);
@@ -247,7 +197,7 @@ report_html_overview(FILE *f, const struct report *r)
 	snprintf(t, sizeof(t), "Top addresses by %s",
 	    report_sort_names[r->sort]);
 	report_html_thead(f, t, "address score new peak short-lived in out "
-	    "auth register verdicts bans closest&nbsp;limit");
+	    "auth register verdicts bans closest&nbsp;limit", r->nnodes > 1);
 	for (i = 0; i < r->ntops; i++) {
 		a = &r->tops[i];
 		fputs("<tr>", f);
@@ -270,12 +220,14 @@ report_html_overview(FILE *f, const struct report *r)
 			report_html_td(f, t);
 		} else
 			report_html_td(f, "-");
+		report_html_node(f, r, a->nodes, NULL);
 		fputs("</tr>\n", f);
 	}
 	fputs("</table>\n", f);
 
 	report_html_thead(f, "Near a limit (70% or more in one hour, not "
-	    "banned)", "address service limit busiest&nbsp;hour limit share");
+	    "banned)", "address service limit busiest&nbsp;hour limit share",
+	    r->nnodes > 1);
 	for (i = 0; i < r->nnear; i++) {
 		a = &r->near[i];
 		fputs("<tr>", f);
@@ -284,11 +236,26 @@ report_html_overview(FILE *f, const struct report *r)
 		report_html_td(f, a->lim.name);
 		report_html_num(f, a->lim.observed);
 		report_html_num(f, a->lim.limit);
-		fprintf(f, "<td class=\"n\">%.0f%%</td></tr>\n",
+		fprintf(f, "<td class=\"n\">%.0f%%</td>",
 		    a->lim.share * 100.0);
+		report_html_node(f, r, a->nodes, NULL);
+		fputs("</tr>\n", f);
 	}
 	fputs("</table>\n", f);
 	report_html_bans(f, r);
+	report_html_thead(f, "Data lost", "lost what labels", 0);
+	for (i = 0; i < r->nlosses; i++) {
+		const char	*text = losses_text(r->losses[i].what);
+
+		fputs("<tr>", f);
+		report_html_num(f, r->losses[i].count);
+		report_html_td(f, text != NULL ? text : r->losses[i].what);
+		report_html_td(f, r->losses[i].labels);
+		fputs("</tr>\n", f);
+	}
+	if (r->nlosses == 0)
+		fputs("<tr><td colspan=\"3\">none</td></tr>\n", f);
+	fputs("</table>\n", f);
 }
 
 static void
@@ -297,8 +264,9 @@ report_html_ip(FILE *f, const struct report *r)
 	char	t[24];
 	int	i;
 
+	report_chart_ip(f, r);
 	report_html_thead(f, "Hour by hour", "hour service new short-lived "
-	    "peak in out auth register verdicts");
+	    "peak in out auth register verdicts", r->nnodes > 1);
 	for (i = 0; i < r->ntl; i++) {
 		const struct report_tl *l = &r->tl[i];
 
@@ -313,11 +281,12 @@ report_html_ip(FILE *f, const struct report *r)
 		report_html_num(f, l->c.auth_fail);
 		report_html_num(f, l->c.registered);
 		report_html_num(f, l->c.verdicts);
+		report_html_node(f, r, 0, l->node);
 		fputs("</tr>\n", f);
 	}
 	fputs("</table>\n", f);
 	report_html_thead(f, "Verdicts", "time prefix rule service observed "
-	    "limit reason");
+	    "limit reason", r->nnodes > 1);
 	for (i = 0; i < r->nverdicts; i++) {
 		const struct report_verdict *v = &r->verdicts[i];
 
@@ -331,12 +300,13 @@ report_html_ip(FILE *f, const struct report *r)
 		report_html_num(f, v->observed);
 		report_html_num(f, v->limit);
 		report_html_td(f, v->reason);
+		report_html_node(f, r, 0, v->node);
 		fputs("</tr>\n", f);
 	}
 	fputs("</table>\n", f);
 	report_html_bans(f, r);
 	report_html_thead(f, "Newest log events", "time kind service source "
-	    "origin user");
+	    "origin user", r->nnodes > 1);
 	for (i = 0; i < r->nevents; i++) {
 		const struct report_event *e = &r->events[i];
 
@@ -347,6 +317,7 @@ report_html_ip(FILE *f, const struct report *r)
 		report_html_td(f, e->source);
 		report_html_td(f, e->origin);
 		report_html_td(f, e->user);
+		report_html_node(f, r, 0, e->node);
 		fputs("</tr>\n", f);
 	}
 	fputs("</table>\n", f);
@@ -356,6 +327,7 @@ void
 report_html(FILE *f, const struct report *r)
 {
 	char	from[24], to[24], a[16], b[16], c[16], d[16], e[16];
+	char	nodes[REPORT_NODES_MAX * REPORT_NODE_MAX];
 
 	fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n"
 	    "<meta charset=\"utf-8\">\n"
@@ -393,10 +365,14 @@ report_html(FILE *f, const struct report *r)
 	if (r->ip == NULL)
 		fprintf(f, "; %" PRIu64 " addresses", r->addresses);
 	fputs(".</p>\n", f);
-	report_html_time_chart(f, r, 0, "chart-conns",
-	    "New connections per hour", REPORT_HTML_CONNS);
-	report_html_time_chart(f, r, 1, "chart-bans", "Bans per hour",
-	    REPORT_HTML_BANS);
+	if (r->nnodes > 1) {
+		fprintf(f, "<p>%d nodes: ", r->nnodes);
+		report_html_text(f, report_node_names(r, UINT32_MAX, nodes,
+		    sizeof(nodes)));
+		fputs(".</p>\n", f);
+	}
+	report_chart_time(f, r, 0);
+	report_chart_time(f, r, 1);
 	if (r->ip == NULL)
 		report_html_overview(f, r);
 	else

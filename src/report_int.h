@@ -16,9 +16,11 @@
 
 #include "clock.h"
 #include "conf.h"
+#include "losses.h"
 
 struct addr;
 struct sqlite3;
+struct sqlite3_stmt;
 
 #define REPORT_ADDR_MAX		64	/* an address as stored, capped */
 #define REPORT_TEXT_MAX		256	/* reasons, users, origins, capped */
@@ -28,6 +30,13 @@ struct sqlite3;
 #define REPORT_EVENTS_SCAN	100000	/* --ip: newest events examined */
 #define REPORT_NEAR		0.7	/* near: this share of a limit */
 #define REPORT_HOUR_US		(3600 * CLOCK_US_PER_SEC)
+#define REPORT_LOSSES_MAX	64	/* loss counters listed */
+#define REPORT_NODES_MAX	10	/* --db given: SQLite attaches 10 */
+#define REPORT_NODE_MAX		64	/* a node's name, capped */
+#define REPORT_BINS_MAX		200	/* bins of a time chart, at most */
+#define REPORT_MARKS_MAX	500	/* verdicts and bans drawn on it */
+#define REPORT_CONNS_MAX	150	/* --ip: connections drawn */
+#define REPORT_MIN_US		(60 * CLOCK_US_PER_SEC)
 
 enum report_format {
 	REPORT_FMT_TABLE,
@@ -81,12 +90,14 @@ struct report_addr {
 					 * period */
 	struct report_limit lim;
 	double		 score;
+	uint32_t	 nodes;		/* bit i: report.nodes[i] saw it */
 };
 
 struct report_service {
 	char		 name[CONF_NAME_MAX];
 	struct report_counts c;
 	uint64_t	 addresses;
+	uint32_t	 nodes;		/* bit i: report.nodes[i] saw it */
 };
 
 /* One hour of the period, all addresses (or the --ip address). */
@@ -109,6 +120,7 @@ struct report_ban {
 	char		 reason[REPORT_TEXT_MAX];
 	int64_t		 count;
 	int		 throttled;
+	char		 node[REPORT_NODE_MAX];	/* "" for one store */
 };
 
 /* --ip: one row of rollups. */
@@ -116,6 +128,7 @@ struct report_tl {
 	int64_t		 hour;
 	char		 service[CONF_NAME_MAX];
 	struct report_counts c;
+	char		 node[REPORT_NODE_MAX];	/* "" for one store */
 };
 
 struct report_verdict {
@@ -129,6 +142,7 @@ struct report_verdict {
 	int		 allowlisted;
 	int		 held;
 	char		 reason[REPORT_TEXT_MAX];
+	char		 node[REPORT_NODE_MAX];	/* "" for one store */
 };
 
 struct report_event {
@@ -138,11 +152,49 @@ struct report_event {
 	char		 source[16];
 	char		 origin[CONF_NAME_MAX];
 	char		 user[REPORT_TEXT_MAX];
+	char		 node[REPORT_NODE_MAX];	/* "" for one store */
+};
+
+/* The time charts: n bins of step us from t0, over the span that holds
+ * data.  Bins under an hour are counted from the conns table (one row per
+ * connection that completed its handshake), hours and more from the
+ * hourly rollups. */
+struct report_bins {
+	int64_t		 t0;
+	int64_t		 step;
+	int		 n;
+	int		 fine;		/* counted from conns rows */
+	uint64_t	 conns[REPORT_BINS_MAX];
+	uint64_t	 bans[REPORT_BINS_MAX];	/* bans that began in it */
+};
+
+/* A verdict or a ban drawn on the connections chart. */
+struct report_mark {
+	int64_t		 time;
+	int64_t		 until;		/* a ban's end (0: none known) */
+	int		 ban;		/* 1: a ban, 0: a verdict */
+	char		 addr[REPORT_ADDR_MAX];
+	int		 prefixlen;
+	char		 rule[16];
+};
+
+/* --ip: one connection, from the conns table. */
+struct report_conn {
+	int64_t		 opened;	/* the period's start if unknown */
+	int64_t		 closed;	/* its end if no FIN/RST was seen */
+	uint64_t	 bytes;		/* both ways */
+	char		 service[CONF_NAME_MAX];
+	char		 node[REPORT_NODE_MAX];	/* "" for one store */
 };
 
 struct report {
 	/* What was asked. */
-	const char	*db;
+	const char	*db;		/* the first store (error messages) */
+	/* With several stores (--db more than once), one name per node, in
+	 * the order given: rows say which saw them.  nnodes is 0 or 1 for
+	 * one store, and the output is then as it always was. */
+	char		 nodes[REPORT_NODES_MAX][REPORT_NODE_MAX];
+	int		 nnodes;
 	int64_t		 now;		/* us since epoch */
 	int64_t		 since;		/* the period's length, us */
 	int64_t		 from;		/* start of its first hour */
@@ -152,6 +204,7 @@ struct report {
 	const char	*ip;		/* --ip as given; NULL: the overview */
 	char		 ipn[REPORT_ADDR_MAX]; /* ... as the store writes it */
 	const char	*section;	/* CSV: which table; NULL: default */
+	int		 charts;	/* load what the charts draw (HTML) */
 	uint32_t	 groups_max;	/* (address, service) pairs summed in
 					 * memory; 0: REPORT_GROUPS_MAX */
 	const struct conf *conf;
@@ -171,6 +224,9 @@ struct report {
 	int		 nnear;
 	struct report_ban *bans;	/* newest first, at most top */
 	int		 nbans;
+	/* What the daemon lost in the period (losses.c), by counter. */
+	struct losses_row losses[REPORT_LOSSES_MAX];
+	int		 nlosses;
 
 	/* --ip. */
 	struct report_tl *tl;		/* by hour */
@@ -179,6 +235,16 @@ struct report {
 	int		 nverdicts;
 	struct report_event *events;	/* newest first */
 	int		 nevents;
+	struct report_conn *conns;	/* newest first, at most
+					 * REPORT_CONNS_MAX */
+	int		 nconns;
+	uint64_t	 nconns_total;	/* of the address, in the rows seen */
+
+	/* The charts (both). */
+	struct report_bins bins;
+	struct report_mark *marks;	/* oldest first */
+	int		 nmarks;
+	uint64_t	 nmarks_total;	/* in the span, drawn or not */
 };
 
 /*
@@ -188,9 +254,28 @@ struct report {
  * calls back into report.c, and no writer calls another.
  */
 
+/* report_cmd.c: the subcommand; with several stores, opens an in-memory
+ * database with each attached read-only and, in it, views of the same
+ * names as the store's tables, unions of every node's rows with their
+ * node's name and bit (report_nodes_open). */
+struct sqlite3 *report_nodes_open(struct report *, const char *const *dbs,
+	    int ndbs, char **cause);
+
 /* report.c: fills r from the open database (a read transaction of its
  * own).  0, or -1 with *cause set. */
 int	 report_load(struct report *, struct sqlite3 *, char **cause);
+/* report_span.c, from report_load(), in its transaction: the charts'
+ * span, bins and marks, and for --ip (ip non-NULL) its connections.
+ * node is the column naming a row's node (or a constant).  0, or -1 with
+ * *cause set. */
+int	 report_span_load(struct report *, struct sqlite3 *,
+	    const struct addr *ip, const char *node, char **cause);
+/* The bin width, from 1m to 1d (then whole days), that cuts [t0, t1)
+ * into at most REPORT_BINS_MAX bins aligned to it. */
+int64_t	 report_bin_step(int64_t t0, int64_t t1);
+/* Prepares the query fmt (printf-like); 0, or -1 (sqlite3_errmsg()). */
+int	 report_sql_prepare(struct sqlite3 *, struct sqlite3_stmt **,
+	    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Frees what report_load allocated. */
 void	 report_clear(struct report *);
 
@@ -212,6 +297,14 @@ void	 report_json(FILE *, const struct report *);
 int	 report_csv(FILE *, const struct report *, char **cause);
 void	 report_html(FILE *, const struct report *);
 
+/* report_html.c: s with the HTML specials escaped, control bytes '?'. */
+void	 report_html_text(FILE *, const char *s);
+/* report_chart.c, for report_html.c: a time chart of r->bins (which: 0
+ * new connections with the verdicts and bans marked, 1 bans), and the
+ * --ip timeline (a bar per connection, failed logins, verdicts, bans). */
+void	 report_chart_time(FILE *, const struct report *, int which);
+void	 report_chart_ip(FILE *, const struct report *);
+
 /* report_fmt.c, shared by all of them. */
 /* Names: "score", "conns", ... */
 extern const char *const report_sort_names[REPORT_SORT_MAX];
@@ -221,6 +314,9 @@ double	 report_short_share(const struct report_counts *);
 char	*report_human(uint64_t, char *buf, size_t size);
 /* The same for bytes: "3.4 MB" (powers of 1000). */
 char	*report_human_bytes(uint64_t, char *buf, size_t size);
+/* The names of the nodes in mask, comma-separated: "a.db,b.db". */
+char	*report_node_names(const struct report *, uint32_t mask, char *buf,
+	    size_t size);
 /* "2026-11-29 07:00" (UTC); buf of 24 bytes. */
 char	*report_fmt_time(int64_t t, char *buf, size_t size);
 

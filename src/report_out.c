@@ -7,7 +7,8 @@
  * JSON strings go through json_string() (valid UTF-8 whatever the input).
  * CSV follows RFC 4180: CRLF line ends, a header row, fields holding a
  * comma, a quote, CR or LF quoted with inner quotes doubled; one table per
- * --section.  Nothing here allocates more than one table of at most
+ * --section.  A report of several stores has one more column, or field,
+ * last: the node (or nodes) that saw the row.  Nothing here allocates more than one table of at most
  * `top` rows (or the hours of the period).
  */
 #include <inttypes.h>
@@ -49,6 +50,34 @@ report_tab_init(struct report_tab *t, const char *spec)
 		t->hdr[t->ncols++] = xstrdup(tok);
 	}
 	free(copy);
+}
+
+/* The same, with a last column "node" for a report of several stores:
+ * every row of such a table passes its node cell last, and a table of
+ * one store ignores it. */
+static void
+report_tab_init_node(struct report_tab *t, const struct report *r,
+    const char *spec)
+{
+	char	*s;
+
+	if (r->nnodes <= 1) {
+		report_tab_init(t, spec);
+		return;
+	}
+	s = xasprintf("%s node:l", spec);
+	report_tab_init(t, s);
+	free(s);
+}
+
+/* The node cell of a row: the nodes of mask (in buf), or name. */
+static const char *
+report_node_cell(const struct report *r, uint32_t mask, const char *name,
+    char *buf, size_t size)
+{
+	if (r->nnodes <= 1)
+		return "";
+	return name != NULL ? name : report_node_names(r, mask, buf, size);
 }
 
 /* Adds a row of ncols strings, copied with control bytes made '?'. */
@@ -172,7 +201,8 @@ report_table_bans(FILE *f, const struct report *r)
 	char			 since[24], until[24], pfx[REPORT_ADDR_MAX + 8];
 	int			 i;
 
-	report_tab_init(&t, "since:l address:l rule:l until:l reason:l");
+	report_tab_init_node(&t, r, "since:l address:l rule:l until:l "
+	    "reason:l");
 	for (i = 0; i < r->nbans; i++) {
 		snprintf(pfx, sizeof(pfx), "%s/%d", r->bans[i].addr,
 		    r->bans[i].prefixlen);
@@ -186,7 +216,7 @@ report_table_bans(FILE *f, const struct report *r)
 			snprintf(until, sizeof(until), "lifted");
 		report_tab_row(&t, report_fmt_time(r->bans[i].since, since,
 		    sizeof(since)), pfx, r->bans[i].rule, until,
-		    r->bans[i].reason);
+		    r->bans[i].reason, r->bans[i].node);
 	}
 	report_tab_print(f, &t, r->ip != NULL ? "Bans" : "Newest bans");
 }
@@ -198,8 +228,8 @@ report_table_ip(FILE *f, const struct report *r)
 	char			 h[24], n[8][16], pfx[REPORT_ADDR_MAX + 8];
 	int			 i;
 
-	report_tab_init(&t, "hour:l service:l new:r short:r peak:r in:r "
-	    "out:r auth:r register:r verdicts:r");
+	report_tab_init_node(&t, r, "hour:l service:l new:r short:r peak:r "
+	    "in:r out:r auth:r register:r verdicts:r");
 	for (i = 0; i < r->ntl; i++) {
 		report_tab_row(&t, report_fmt_time(r->tl[i].hour, h,
 		    sizeof(h)), r->tl[i].service,
@@ -212,12 +242,13 @@ report_table_ip(FILE *f, const struct report *r)
 		    sizeof(n[4])),
 		    report_human(r->tl[i].c.auth_fail, n[5], sizeof(n[5])),
 		    report_human(r->tl[i].c.registered, n[6], sizeof(n[6])),
-		    report_human(r->tl[i].c.verdicts, n[7], sizeof(n[7])));
+		    report_human(r->tl[i].c.verdicts, n[7], sizeof(n[7])),
+		    r->tl[i].node);
 	}
 	report_tab_print(f, &t, "Hour by hour");
 
-	report_tab_init(&t, "time:l prefix:l rule:l service:l observed:r "
-	    "limit:r reason:l");
+	report_tab_init_node(&t, r, "time:l prefix:l rule:l service:l "
+	    "observed:r limit:r reason:l");
 	for (i = 0; i < r->nverdicts; i++) {
 		snprintf(pfx, sizeof(pfx), "%s/%d", r->verdicts[i].addr,
 		    r->verdicts[i].prefixlen);
@@ -226,19 +257,45 @@ report_table_ip(FILE *f, const struct report *r)
 		    r->verdicts[i].service, report_human(
 		    r->verdicts[i].observed, n[0], sizeof(n[0])),
 		    report_human(r->verdicts[i].limit, n[1], sizeof(n[1])),
-		    r->verdicts[i].reason);
+		    r->verdicts[i].reason, r->verdicts[i].node);
 	}
 	report_tab_print(f, &t, "Verdicts");
 	report_table_bans(f, r);
 
-	report_tab_init(&t, "time:l kind:l service:l source:l origin:l "
-	    "user:l");
+	report_tab_init_node(&t, r, "time:l kind:l service:l source:l "
+	    "origin:l user:l");
 	for (i = 0; i < r->nevents; i++)
 		report_tab_row(&t, report_fmt_time(r->events[i].time, h,
 		    sizeof(h)), r->events[i].kind, r->events[i].service,
 		    r->events[i].source, r->events[i].origin,
-		    r->events[i].user);
+		    r->events[i].user, r->events[i].node);
 	report_tab_print(f, &t, "Newest log events");
+}
+
+/* What the daemon lost: said even when nothing was. */
+static void
+report_table_losses(FILE *f, const struct report *r)
+{
+	struct report_tab	 t;
+	const char		*text;
+	char			 n[16];
+	int			 i;
+
+	if (r->nlosses == 0) {
+		fputs("\nData lost: none (no conntrack message dropped, no "
+		    "log byte or line lost, no store row or alert lost)\n",
+		    f);
+		return;
+	}
+	report_tab_init(&t, "lost:r what:l labels:l");
+	for (i = 0; i < r->nlosses; i++) {
+		text = losses_text(r->losses[i].what);
+		report_tab_row(&t, report_human(r->losses[i].count, n,
+		    sizeof(n)), text != NULL ? text : r->losses[i].what,
+		    r->losses[i].labels[0] != '\0' ? r->losses[i].labels :
+		    "-");
+	}
+	report_tab_print(f, &t, "Data lost");
 }
 
 void
@@ -246,6 +303,7 @@ report_table(FILE *f, const struct report *r)
 {
 	struct report_tab	 t;
 	char			 from[24], to[24], n[12][16], title[128];
+	char			 nb[REPORT_NODES_MAX * REPORT_NODE_MAX];
 	const struct report_addr *a;
 	int			 i;
 
@@ -255,6 +313,9 @@ report_table(FILE *f, const struct report *r)
 	    report_fmt_time(r->now, to, sizeof(to)),
 	    r->service != NULL ? ", service " : "",
 	    r->service != NULL ? r->service : "");
+	if (r->nnodes > 1)
+		fprintf(f, "  %d nodes: %s\n", r->nnodes, report_node_names(r,
+		    UINT32_MAX, nb, sizeof(nb)));
 	report_table_counts(f, r);
 	if (r->ip != NULL) {
 		report_table_ip(f, r);
@@ -262,8 +323,8 @@ report_table(FILE *f, const struct report *r)
 	}
 	fprintf(f, "  %" PRIu64 " addresses\n", r->addresses);
 
-	report_tab_init(&t, "service:l addresses:r new:r short:r half-open:r "
-	    "in:r out:r peak:r auth:r register:r verdicts:r");
+	report_tab_init_node(&t, r, "service:l addresses:r new:r short:r "
+	    "half-open:r in:r out:r peak:r auth:r register:r verdicts:r");
 	for (i = 0; i < r->nservices; i++) {
 		const struct report_service *s = &r->services[i];
 
@@ -277,12 +338,13 @@ report_table(FILE *f, const struct report *r)
 		    report_human(s->c.peak_live, n[6], sizeof(n[6])),
 		    report_human(s->c.auth_fail, n[7], sizeof(n[7])),
 		    report_human(s->c.registered, n[8], sizeof(n[8])),
-		    report_human(s->c.verdicts, n[9], sizeof(n[9])));
+		    report_human(s->c.verdicts, n[9], sizeof(n[9])),
+		    report_node_cell(r, s->nodes, NULL, nb, sizeof(nb)));
 	}
 	report_tab_print(f, &t, "Services");
 
-	report_tab_init(&t, "address:l score:r new:r peak:r short:r in:r "
-	    "out:r auth:r register:r verdicts:r bans:r closest-limit:l");
+	report_tab_init_node(&t, r, "address:l score:r new:r peak:r short:r "
+	    "in:r out:r auth:r register:r verdicts:r bans:r closest-limit:l");
 	for (i = 0; i < r->ntops; i++) {
 		char	lim[96];
 
@@ -303,24 +365,27 @@ report_table(FILE *f, const struct report *r)
 		    report_human(a->c.auth_fail, n[6], sizeof(n[6])),
 		    report_human(a->c.registered, n[7], sizeof(n[7])),
 		    report_human(a->c.verdicts, n[8], sizeof(n[8])),
-		    report_human(a->bans, n[9], sizeof(n[9])), lim);
+		    report_human(a->bans, n[9], sizeof(n[9])), lim,
+		    report_node_cell(r, a->nodes, NULL, nb, sizeof(nb)));
 	}
 	snprintf(title, sizeof(title), "Top %d addresses by %s", r->top,
 	    report_sort_names[r->sort]);
 	report_tab_print(f, &t, title);
 
-	report_tab_init(&t, "address:l service:l limit:l busiest-hour:r "
-	    "limit:r share:r");
+	report_tab_init_node(&t, r, "address:l service:l limit:l "
+	    "busiest-hour:r limit:r share:r");
 	for (i = 0; i < r->nnear; i++) {
 		a = &r->near[i];
 		snprintf(n[0], sizeof(n[0]), "%" PRIu64, a->lim.observed);
 		snprintf(n[1], sizeof(n[1]), "%" PRIu64, a->lim.limit);
 		report_tab_row(&t, a->addr, a->lim.service, a->lim.name, n[0],
-		    n[1], report_pct(a->lim.share, n[2], sizeof(n[2])));
+		    n[1], report_pct(a->lim.share, n[2], sizeof(n[2])),
+		    report_node_cell(r, a->nodes, NULL, nb, sizeof(nb)));
 	}
 	report_tab_print(f, &t, "Near a limit (70% or more in one hour, "
 	    "not banned)");
 	report_table_bans(f, r);
+	report_table_losses(f, r);
 }
 
 /*
@@ -336,6 +401,31 @@ report_json_counts(FILE *f, const struct report_counts *c)
 	    ",\"verdicts\":%" PRIu64, c->conns, c->short_lived, c->halfopen,
 	    c->bytes_in, c->bytes_out, c->peak_live, c->auth_fail,
 	    c->registered, c->verdicts);
+}
+
+/* With several stores: ,"node":name or ,"nodes":[the names of mask]. */
+static void
+report_json_node(FILE *f, const struct report *r, uint32_t mask,
+    const char *name)
+{
+	int	i, n = 0;
+
+	if (r->nnodes <= 1)
+		return;
+	if (name != NULL) {
+		fputs(",\"node\":", f);
+		json_string(f, name);
+		return;
+	}
+	fputs(",\"nodes\":[", f);
+	for (i = 0; i < r->nnodes; i++) {
+		if ((mask & (1U << i)) == 0)
+			continue;
+		if (n++ > 0)
+			fputc(',', f);
+		json_string(f, r->nodes[i]);
+	}
+	fputc(']', f);
 }
 
 static void
@@ -365,14 +455,16 @@ report_json_bans(FILE *f, const struct report *r)
 			json_time(f, b->lifted);
 		else
 			fputs("null", f);
-		fprintf(f, ",\"count\":%" PRId64 ",\"throttled\":%s}",
+		fprintf(f, ",\"count\":%" PRId64 ",\"throttled\":%s",
 		    b->count, b->throttled ? "true" : "false");
+		report_json_node(f, r, 0, b->node);
+		fputc('}', f);
 	}
 	fputc(']', f);
 }
 
 static void
-report_json_addr(FILE *f, const struct report_addr *a)
+report_json_addr(FILE *f, const struct report *r, const struct report_addr *a)
 {
 	fputs("{\"address\":", f);
 	json_string(f, a->addr);
@@ -391,6 +483,7 @@ report_json_addr(FILE *f, const struct report_addr *a)
 		    ",\"share\":%.3f}", a->lim.observed, a->lim.limit,
 		    a->lim.share);
 	}
+	report_json_node(f, r, a->nodes, NULL);
 	fputc('}', f);
 }
 
@@ -412,6 +505,7 @@ report_json(FILE *f, const struct report *r)
 		fputs(",\"address\":", f);
 		json_string(f, r->ipn);
 	}
+	report_json_node(f, r, UINT32_MAX, NULL);
 	fputs(",\"totals\":{", f);
 	report_json_counts(f, &r->total);
 	fprintf(f, ",\"addresses\":%" PRIu64 ",\"verdicts_all\":%" PRIu64
@@ -424,6 +518,7 @@ report_json(FILE *f, const struct report *r)
 		fprintf(f, ",\"addresses\":%" PRIu64 ",",
 		    r->services[i].addresses);
 		report_json_counts(f, &r->services[i].c);
+		report_json_node(f, r, r->services[i].nodes, NULL);
 		fputc('}', f);
 	}
 	fputs("],\"hours\":[", f);
@@ -444,17 +539,26 @@ report_json(FILE *f, const struct report *r)
 		for (i = 0; i < r->ntops; i++) {
 			if (i > 0)
 				fputc(',', f);
-			report_json_addr(f, &r->tops[i]);
+			report_json_addr(f, r, &r->tops[i]);
 		}
 		fputs("],\"near\":[", f);
 		for (i = 0; i < r->nnear; i++) {
 			if (i > 0)
 				fputc(',', f);
-			report_json_addr(f, &r->near[i]);
+			report_json_addr(f, r, &r->near[i]);
 		}
 		fputc(']', f);
 		report_json_bans(f, r);
-		fputs("}\n", f);
+		fputs(",\"losses\":[", f);
+		for (i = 0; i < r->nlosses; i++) {
+			fputs(i > 0 ? ",{\"what\":" : "{\"what\":", f);
+			json_string(f, r->losses[i].what);
+			fputs(",\"labels\":", f);
+			json_string(f, r->losses[i].labels);
+			fprintf(f, ",\"count\":%" PRIu64 "}",
+			    r->losses[i].count);
+		}
+		fputs("]}\n", f);
 		return;
 	}
 	fputs(",\"timeline\":[", f);
@@ -465,6 +569,7 @@ report_json(FILE *f, const struct report *r)
 		json_string(f, r->tl[i].service);
 		fputc(',', f);
 		report_json_counts(f, &r->tl[i].c);
+		report_json_node(f, r, 0, r->tl[i].node);
 		fputc('}', f);
 	}
 	fputs("],\"verdicts\":[", f);
@@ -484,6 +589,7 @@ report_json(FILE *f, const struct report *r)
 		    v->limit, v->allowlisted ? "true" : "false",
 		    v->held ? "true" : "false");
 		json_string(f, v->reason);
+		report_json_node(f, r, 0, v->node);
 		fputc('}', f);
 	}
 	fputc(']', f);
@@ -504,6 +610,7 @@ report_json(FILE *f, const struct report *r)
 		json_string(f, e->origin);
 		fputs(",\"user\":", f);
 		json_string(f, e->user);
+		report_json_node(f, r, 0, e->node);
 		fputc('}', f);
 	}
 	fputs("]}\n", f);
@@ -559,15 +666,18 @@ report_csv_counts(FILE *f, const struct report_counts *c, int last)
 }
 
 static void
-report_csv_addrs(FILE *f, const struct report_addr *v, int n)
+report_csv_addrs(FILE *f, const struct report *r,
+    const struct report_addr *v, int n)
 {
 	const struct report_addr	*a;
 	char				 t[64];
+	char				 nb[REPORT_NODES_MAX *
+					    REPORT_NODE_MAX];
 	int				 i;
 
 	fputs("address,score," REPORT_CSV_COUNTS ",short_share,bans,"
-	    "limit_service,limit_name,limit_observed,limit,limit_share\r\n",
-	    f);
+	    "limit_service,limit_name,limit_observed,limit,limit_share", f);
+	fputs(r->nnodes > 1 ? ",node\r\n" : "\r\n", f);
 	for (i = 0; i < n; i++) {
 		a = &v[i];
 		report_csv_field(f, a->addr, 0);
@@ -583,7 +693,13 @@ report_csv_addrs(FILE *f, const struct report_addr *v, int n)
 			    a->lim.observed, a->lim.limit, a->lim.share);
 		else
 			snprintf(t, sizeof(t), ",,");
-		fprintf(f, "%s\r\n", t);
+		if (r->nnodes <= 1) {
+			fprintf(f, "%s\r\n", t);
+			continue;
+		}
+		fprintf(f, "%s,", t);
+		report_csv_field(f, report_node_names(r, a->nodes, nb,
+		    sizeof(nb)), 1);
 	}
 }
 
@@ -591,10 +707,10 @@ static void
 report_csv_bans(FILE *f, const struct report *r)
 {
 	char	since[32], exp[32], lifted[32], len[16], count[24];
-	int	i;
+	int	i, m = r->nnodes > 1;
 
-	report_csv_row(f, 9, "since", "address", "prefixlen", "rule",
-	    "reason", "expires", "lifted", "count", "throttled");
+	report_csv_row(f, 9 + m, "since", "address", "prefixlen", "rule",
+	    "reason", "expires", "lifted", "count", "throttled", "node");
 	for (i = 0; i < r->nbans; i++) {
 		const struct report_ban *b = &r->bans[i];
 
@@ -609,8 +725,9 @@ report_csv_bans(FILE *f, const struct report *r)
 			lifted[0] = '\0';
 		snprintf(len, sizeof(len), "%d", b->prefixlen);
 		snprintf(count, sizeof(count), "%" PRId64, b->count);
-		report_csv_row(f, 9, since, b->addr, len, b->rule, b->reason,
-		    exp, lifted, count, b->throttled ? "1" : "0");
+		report_csv_row(f, 9 + m, since, b->addr, len, b->rule,
+		    b->reason, exp, lifted, count, b->throttled ? "1" : "0",
+		    b->node);
 	}
 }
 
@@ -619,7 +736,8 @@ report_csv(FILE *f, const struct report *r, char **cause)
 {
 	const char	*sec = r->section;
 	char		 t[32], n[4][24];
-	int		 i;
+	char		 nb[REPORT_NODES_MAX * REPORT_NODE_MAX];
+	int		 i, m = r->nnodes > 1;
 
 	if (sec == NULL)
 		sec = r->ip != NULL ? "timeline" : "top";
@@ -636,51 +754,69 @@ report_csv(FILE *f, const struct report *r, char **cause)
 			    r->hours[i].bans);
 	} else if (strcmp(sec, "bans") == 0)
 		report_csv_bans(f, r);
+	else if (r->ip == NULL && strcmp(sec, "losses") == 0) {
+		fputs("what,labels,count\r\n", f);
+		for (i = 0; i < r->nlosses; i++) {
+			snprintf(n[0], sizeof(n[0]), "%" PRIu64,
+			    r->losses[i].count);
+			report_csv_row(f, 3, r->losses[i].what,
+			    r->losses[i].labels, n[0]);
+		}
+	}
 	else if (strcmp(sec, "services") == 0) {
-		fputs("service,addresses," REPORT_CSV_COUNTS "\r\n", f);
+		fputs(m ? "service,addresses," REPORT_CSV_COUNTS ",node\r\n" :
+		    "service,addresses," REPORT_CSV_COUNTS "\r\n", f);
 		for (i = 0; i < r->nservices; i++) {
 			report_csv_field(f, r->services[i].name, 0);
 			fprintf(f, "%" PRIu64 ",", r->services[i].addresses);
-			report_csv_counts(f, &r->services[i].c, 1);
+			report_csv_counts(f, &r->services[i].c, !m);
+			if (m)
+				report_csv_field(f, report_node_names(r,
+				    r->services[i].nodes, nb, sizeof(nb)), 1);
 		}
 	} else if (r->ip == NULL && strcmp(sec, "top") == 0)
-		report_csv_addrs(f, r->tops, r->ntops);
+		report_csv_addrs(f, r, r->tops, r->ntops);
 	else if (r->ip == NULL && strcmp(sec, "near") == 0)
-		report_csv_addrs(f, r->near, r->nnear);
+		report_csv_addrs(f, r, r->near, r->nnear);
 	else if (r->ip != NULL && strcmp(sec, "timeline") == 0) {
-		fputs("hour,service," REPORT_CSV_COUNTS "\r\n", f);
+		fputs(m ? "hour,service," REPORT_CSV_COUNTS ",node\r\n" :
+		    "hour,service," REPORT_CSV_COUNTS "\r\n", f);
 		for (i = 0; i < r->ntl; i++) {
 			report_csv_field(f, json_fmt_time(r->tl[i].hour, t,
 			    sizeof(t)), 0);
 			report_csv_field(f, r->tl[i].service, 0);
-			report_csv_counts(f, &r->tl[i].c, 1);
+			report_csv_counts(f, &r->tl[i].c, !m);
+			if (m)
+				report_csv_field(f, r->tl[i].node, 1);
 		}
 	} else if (r->ip != NULL && strcmp(sec, "verdicts") == 0) {
-		report_csv_row(f, 9, "time", "address", "prefixlen", "rule",
-		    "service", "observed", "limit", "flags", "reason");
+		report_csv_row(f, 9 + m, "time", "address", "prefixlen",
+		    "rule", "service", "observed", "limit", "flags", "reason",
+		    "node");
 		for (i = 0; i < r->nverdicts; i++) {
 			const struct report_verdict *v = &r->verdicts[i];
 
 			snprintf(n[0], sizeof(n[0]), "%d", v->prefixlen);
 			snprintf(n[1], sizeof(n[1]), "%" PRIu64, v->observed);
 			snprintf(n[2], sizeof(n[2]), "%" PRIu64, v->limit);
-			report_csv_row(f, 9, json_fmt_time(v->time, t,
+			report_csv_row(f, 9 + m, json_fmt_time(v->time, t,
 			    sizeof(t)), v->addr, n[0], v->rule, v->service,
 			    n[1], n[2], v->allowlisted ? "allowlisted" :
-			    v->held ? "held" : "", v->reason);
+			    v->held ? "held" : "", v->reason, v->node);
 		}
 	} else if (r->ip != NULL && strcmp(sec, "events") == 0) {
-		report_csv_row(f, 6, "time", "kind", "service", "source",
-		    "origin", "user");
+		report_csv_row(f, 6 + m, "time", "kind", "service", "source",
+		    "origin", "user", "node");
 		for (i = 0; i < r->nevents; i++)
-			report_csv_row(f, 6, json_fmt_time(r->events[i].time,
-			    t, sizeof(t)), r->events[i].kind,
+			report_csv_row(f, 6 + m, json_fmt_time(
+			    r->events[i].time, t, sizeof(t)), r->events[i].kind,
 			    r->events[i].service, r->events[i].source,
-			    r->events[i].origin, r->events[i].user);
+			    r->events[i].origin, r->events[i].user,
+			    r->events[i].node);
 	} else {
 		*cause = xasprintf("--section %s: one of %s", sec,
 		    r->ip != NULL ? "timeline, verdicts, bans, events, hours, "
-		    "services" : "top, near, services, hours, bans");
+		    "services" : "top, near, services, hours, bans, losses");
 		return -1;
 	}
 	return 0;

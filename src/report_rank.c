@@ -29,6 +29,25 @@
  * key; ties go to the score, then to the address, so the order is total
  * and the output stable.
  */
+/*
+ * Addresses in numeric order (10.9.2.2 before 10.9.2.10), IPv4 before
+ * IPv6; text that is no address after those that are, as text.
+ */
+static int
+report_addr_order(const char *a, const char *b)
+{
+	struct addr	x, y;
+	int		px, py;
+
+	px = addr_parse(a, &x, NULL) == 0;
+	py = addr_parse(b, &y, NULL) == 0;
+	if (px && py)
+		return addr_cmp(&x, &y);
+	if (px != py)
+		return px ? -1 : 1;
+	return strcmp(a, b);
+}
+
 static double
 report_key(const struct report_addr *a, enum report_sort k)
 {
@@ -64,7 +83,7 @@ report_rank_cmp(const struct report_addr *a, const struct report_addr *b,
 		return ka > kb ? 1 : -1;
 	if (a->score != b->score)
 		return a->score > b->score ? 1 : -1;
-	return strcmp(b->addr, a->addr);
+	return report_addr_order(b->addr, a->addr);
 }
 
 static int
@@ -74,7 +93,7 @@ report_near_cmp(const struct report_addr *a, const struct report_addr *b,
 	(void)k;
 	if (a->lim.share != b->lim.share)
 		return a->lim.share > b->lim.share ? 1 : -1;
-	return strcmp(b->addr, a->addr);
+	return report_addr_order(b->addr, a->addr);
 }
 
 typedef int (*report_cmp_fn)(const struct report_addr *,

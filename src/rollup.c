@@ -31,6 +31,11 @@
  * service in one entry whose address is "none" (addr family 0, stored as
  * "?").
  *
+ * The minute's flush runs in steps (rollup_flush_step) under the loop's
+ * time budget: thousands of pairs are thousands of upserts, too long for
+ * one loop iteration.  The round's cursor is the next dirty entry to
+ * write; anything that unlinks an entry from the dirty list moves it on.
+ *
  * Invariants: an entry is in use iff the table's index is (so on the LRU
  * list); it is on the dirty list iff some counter other than live changed
  * since it was last written; a free entry is all zero.
@@ -44,6 +49,7 @@
 #include "conf.h"
 #include "event.h"
 #include "htab.h"
+#include "loop.h"
 #include "rollup.h"
 #include "store.h"
 #include "verdict.h"
@@ -76,6 +82,7 @@ struct rollup {
 	struct rollup_entry *e;		/* capacity, indexed as tab */
 	uint32_t	 capacity;
 	uint32_t	 dirty;		/* dirty list head */
+	uint32_t	 cursor;	/* the flush round's next, or NIL */
 	struct rollup_stats stats;
 };
 
@@ -91,6 +98,7 @@ rollup_new(uint32_t capacity, uint32_t seed)
 	r->capacity = htab_capacity(&r->tab);
 	r->e = xcalloc(r->capacity, sizeof(*r->e));
 	r->dirty = ROLLUP_NIL;
+	r->cursor = ROLLUP_NIL;
 	r->stats.capacity = r->capacity;
 	return r;
 }
@@ -166,6 +174,9 @@ rollup_unmark(struct rollup *r, uint32_t i)
 {
 	struct rollup_entry	*e = &r->e[i];
 
+	/* An evicted pair may be the one a flush round reaches next. */
+	if (r->cursor == i)
+		r->cursor = e->dnext;
 	if (e->dprev != ROLLUP_NIL)
 		r->e[e->dprev].dnext = e->dnext;
 	else
@@ -309,17 +320,41 @@ rollup_verdict(struct rollup *r, const struct verdict *v,
 	e->verdicts++;
 }
 
+/*
+ * A flush round walks the dirty list from the head it had when the round
+ * began: pairs marked later are pushed before the cursor and wait for the
+ * next round, so a round ends even under a flood.  A pair the round has
+ * not reached yet keeps accumulating and is written with everything it
+ * has when reached: the store adds increments, so the totals are the same
+ * whatever the steps.
+ */
+void
+rollup_flush_begin(struct rollup *r)
+{
+	r->cursor = r->dirty;
+}
+
+int
+rollup_flush_step(struct rollup *r, struct store *store,
+    struct loop_budget *budget)
+{
+	uint32_t	i;
+
+	while ((i = r->cursor) != ROLLUP_NIL) {
+		r->cursor = r->e[i].dnext;
+		rollup_write(r, &r->e[i], store);
+		rollup_unmark(r, i);
+		if (budget != NULL && loop_budget_spent(budget))
+			return r->cursor == ROLLUP_NIL;
+	}
+	return 1;
+}
+
 void
 rollup_flush(struct rollup *r, struct store *store)
 {
-	uint32_t	i, next;
-
-	for (i = r->dirty; i != ROLLUP_NIL; i = next) {
-		next = r->e[i].dnext;
-		rollup_write(r, &r->e[i], store);
-		r->e[i].dirty = 0;
-	}
-	r->dirty = ROLLUP_NIL;
+	rollup_flush_begin(r);
+	(void)rollup_flush_step(r, store, NULL);
 }
 
 void

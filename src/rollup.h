@@ -39,6 +39,14 @@ void		 rollup_verdict(struct rollup *, const struct verdict *,
 		    struct store *);
 /* Appends a row for every pair that changed since the last flush. */
 void		 rollup_flush(struct rollup *, struct store *);
+/* The same in steps: begin notes the pairs changed by now; each step
+ * writes some of them until the budget (NULL: none) is spent, and returns
+ * 1 once the round is done, 0 if it must be called again.  Events between
+ * steps are fine; the rows add up to what one rollup_flush would write. */
+struct loop_budget;
+void		 rollup_flush_begin(struct rollup *);
+int		 rollup_flush_step(struct rollup *, struct store *,
+		    struct loop_budget *);
 void		 rollup_get_stats(const struct rollup *, struct rollup_stats *);
 
 #endif /* ROLLUP_H */

@@ -20,6 +20,16 @@
  * meant for tens of networks, and a configuration with none costs one
  * test.
  *
+ * Accounts.  A NAT carries many people; the server's log tells them from
+ * a bot, because their connections log in, as many different accounts.
+ * Each distinct account the tracker saw log in from a host (or its
+ * network) within the max_new window adds the service's allowances to
+ * max_concurrent and max_new, up to account_max accounts (net_account_max
+ * for a network), so throwaway accounts buy a bounded room.  The tracker
+ * counts the accounts; this module only adds, and a reason says which
+ * budget applied: "(limit 120 + 150 accounts x 4)".  A limit that is off
+ * stays off: accounts never turn a limit on.
+ *
  * Allowlisting.  A verdict about a prefix that overlaps an [allow] network
  * or loopback is still produced and recorded, but marked never to be
  * enforced: banning a network would ban the allowed address inside it,
@@ -53,6 +63,8 @@ static void	rule_verdict(const struct rule_subject *, enum verdict_rule,
 static void	rule_reason(struct verdict *, const char *, ...)
 		    __attribute__((__format__(__printf__, 2, 3)));
 static const char *rule_from(const struct rule_subject *, char *, size_t);
+static uint64_t	rule_raised(uint32_t, uint32_t, uint32_t);
+static const char *rule_fmt_accounts(uint32_t, uint32_t, char *, size_t);
 static char	*rule_fmt_bytes(uint64_t, char *, size_t);
 static char	*rule_fmt_span(int64_t, char *, size_t);
 
@@ -75,22 +87,12 @@ rule_is_net(const struct prefix *p)
 	return p->len < addr_maxlen(&p->addr);
 }
 
-void
-rule_limits(const struct conf *conf, const struct conf_service *svc,
-    const struct prefix *p, struct rule_limits *lim)
+const struct conf_override *
+rule_override(const struct conf *conf, const struct prefix *p)
 {
 	const struct conf_override	*o, *best = NULL;
 	int				 i, j, bestlen = -1;
 
-	memset(lim, 0, sizeof(*lim));
-	if (rule_is_net(p)) {
-		lim->max_concurrent = svc->net_max_concurrent;
-		lim->max_new = svc->net_max_new;
-	} else {
-		lim->max_concurrent = svc->max_concurrent;
-		lim->max_new = svc->max_new;
-		lim->karma = svc->karma;
-	}
 	for (i = 0; i < conf->noverrides; i++) {
 		o = &conf->overrides[i];
 		for (j = 0; j < o->nnetworks; j++) {
@@ -101,12 +103,83 @@ rule_limits(const struct conf *conf, const struct conf_service *svc,
 			}
 		}
 	}
-	if (best == NULL)
+	return best;
+}
+
+void
+rule_limits(const struct conf *conf, const struct conf_service *svc,
+    const struct prefix *p, struct rule_limits *lim)
+{
+	const struct conf_override	*best;
+
+	memset(lim, 0, sizeof(*lim));
+	if (rule_is_net(p)) {
+		lim->max_concurrent = svc->net_max_concurrent;
+		lim->max_new = svc->net_max_new;
+	} else {
+		lim->max_concurrent = svc->max_concurrent;
+		lim->max_new = svc->max_new;
+		lim->karma = svc->karma;
+	}
+	if ((best = rule_override(conf, p)) == NULL)
 		return;
 	if (best->max_concurrent != 0)
 		lim->max_concurrent = best->max_concurrent;
 	if (best->max_new.count != 0)
 		lim->max_new = best->max_new;
+}
+
+void
+rule_limits_accounts(const struct conf_service *svc, const struct prefix *p,
+    uint32_t accounts, struct rule_limits *lim)
+{
+	uint32_t	cap = rule_is_net(p) ? svc->net_account_max :
+			    svc->account_max;
+
+	lim->accounts = accounts < cap ? accounts : cap;
+	lim->account_concurrent = svc->account_allowance_concurrent;
+	lim->account_new = svc->account_allowance_new;
+}
+
+/* base + accounts x allowance; 0 (off) stays 0. */
+static uint64_t
+rule_raised(uint32_t base, uint32_t accounts, uint32_t allowance)
+{
+	if (base == 0)
+		return 0;
+	/* Both factors are 32 bits: the product fits, and so does the sum
+	 * with another 32-bit value. */
+	return base + (uint64_t)accounts * allowance;
+}
+
+uint64_t
+rule_max_concurrent(const struct rule_limits *lim)
+{
+	return rule_raised(lim->max_concurrent, lim->accounts,
+	    lim->account_concurrent);
+}
+
+uint64_t
+rule_max_new(const struct rule_limits *lim)
+{
+	return rule_raised(lim->max_new.count, lim->accounts,
+	    lim->account_new);
+}
+
+/*
+ * "", or " + 150 accounts x 4" when accounts raised the limit.  (A rule
+ * broken is checked, and its reason written, at every event until the
+ * state is back within it: no formatting when there is nothing to add.)
+ */
+static const char *
+rule_fmt_accounts(uint32_t accounts, uint32_t allowance, char *buf,
+    size_t size)
+{
+	if (accounts == 0 || allowance == 0)
+		return "";
+	snprintf(buf, size, " + %" PRIu32 " account%s x %" PRIu32, accounts,
+	    accounts == 1 ? "" : "s", allowance);
+	return buf;
 }
 
 int
@@ -182,15 +255,17 @@ int
 rule_concurrency(const struct rule_subject *s, const struct rule_limits *lim,
     uint32_t live, struct verdict *v)
 {
-	char	from[8 + ADDR_PREFIX_STRLEN];
+	char		from[8 + ADDR_PREFIX_STRLEN], l[64];
+	uint64_t	max = rule_max_concurrent(lim);
 
-	if (lim->max_concurrent == 0 || live <= lim->max_concurrent)
+	if (max == 0 || live <= max)
 		return 0;
-	rule_verdict(s, VERDICT_CONCURRENCY, live, lim->max_concurrent, 0, v);
+	rule_verdict(s, VERDICT_CONCURRENCY, live, max, 0, v);
 	rule_reason(v,
 	    "concurrency: %" PRIu32 " live %s connections%s (limit %" PRIu32
-	    ")", live, s->svc->name, rule_from(s, from, sizeof(from)),
-	    lim->max_concurrent);
+	    "%s)", live, s->svc->name, rule_from(s, from, sizeof(from)),
+	    lim->max_concurrent, rule_fmt_accounts(lim->accounts,
+	    lim->account_concurrent, l, sizeof(l)));
 	return 1;
 }
 
@@ -198,17 +273,18 @@ int
 rule_churn(const struct rule_subject *s, const struct rule_limits *lim,
     uint64_t count, struct verdict *v)
 {
-	char	from[8 + ADDR_PREFIX_STRLEN], win[32];
+	char		from[8 + ADDR_PREFIX_STRLEN], win[32], l[64];
+	uint64_t	max = rule_max_new(lim);
 
-	if (lim->max_new.count == 0 || count <= lim->max_new.count)
+	if (max == 0 || count <= max)
 		return 0;
-	rule_verdict(s, VERDICT_CHURN, count, lim->max_new.count,
-	    lim->max_new.window, v);
+	rule_verdict(s, VERDICT_CHURN, count, max, lim->max_new.window, v);
 	rule_reason(v,
 	    "churn: %" PRIu64 " new %s connections%s in %s (limit %" PRIu32
-	    ")", count, s->svc->name, rule_from(s, from, sizeof(from)),
+	    "%s)", count, s->svc->name, rule_from(s, from, sizeof(from)),
 	    conf_fmt_duration(lim->max_new.window, win, sizeof(win)),
-	    lim->max_new.count);
+	    lim->max_new.count, rule_fmt_accounts(lim->accounts,
+	    lim->account_new, l, sizeof(l)));
 	return 1;
 }
 

@@ -16,11 +16,20 @@
 
 struct verdict;
 
-/* The limits in force for one host or network under one service. */
+/*
+ * The limits in force for one host or network under one service.  The
+ * account-aware part raises max_concurrent and max_new (when they are
+ * on) by an allowance per established account, accounts being at most
+ * the service's account_max (net_account_max); with accounts 0 the
+ * limits are the base ones.
+ */
 struct rule_limits {
 	uint32_t	 max_concurrent;	/* live connections; 0: none */
 	struct conf_rate max_new;		/* count 0: none */
 	struct conf_karma karma;		/* rate 0: off (networks: off) */
+	uint32_t	 accounts;		/* established accounts, capped */
+	uint32_t	 account_concurrent;	/* allowance per account */
+	uint32_t	 account_new;		/* allowance per account */
 };
 
 /* Who is judged, for which service, at the time of which event. */
@@ -39,6 +48,21 @@ struct rule_subject {
  */
 void	 rule_limits(const struct conf *, const struct conf_service *,
 	    const struct prefix *, struct rule_limits *);
+/* The most specific [override] containing prefix (the first in the file
+ * among equals), or NULL. */
+const struct conf_override *rule_override(const struct conf *,
+	    const struct prefix *);
+/*
+ * Raises lim (from rule_limits()) for accounts distinct accounts seen
+ * logging in from prefix: the allowances of svc, accounts capped at its
+ * account_max (net_account_max for a network).
+ */
+void	 rule_limits_accounts(const struct conf_service *,
+	    const struct prefix *, uint32_t accounts, struct rule_limits *);
+/* The limits with the accounts' allowances added, saturating: what
+ * rule_concurrency() and rule_churn() compare with.  0 stays 0 (off). */
+uint64_t rule_max_concurrent(const struct rule_limits *);
+uint64_t rule_max_new(const struct rule_limits *);
 /* 1 if verdicts about prefix must never be enforced: it overlaps an
  * [allow] network or loopback. */
 int	 rule_allowlisted(const struct conf *, const struct prefix *);

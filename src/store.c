@@ -32,6 +32,7 @@
 #include "clock.h"
 #include "event.h"
 #include "log.h"
+#include "loop.h"
 #include "siphash.h"
 #include "sql_migrations.h"
 #include "status.h"
@@ -181,8 +182,9 @@ static const struct {
 	 * rowid order, a page at a time, instead of one lookup per row
 	 * (ended is never before opened).  Flag 4: found live at start, not
 	 * new (EVENT_F_PREEXISTING).  The kinds' partial indexes of
-	 * sql/009_recent_windows.sql cover the log events; their kind must
-	 * be written out here for SQLite to use them.
+	 * sql/009_recent_windows.sql and 012_recent_accounts.sql cover the
+	 * log events; their kind must be written out here for SQLite to use
+	 * them.
 	 */
 	[STORE_ST_RECENT_CONNS] = {
 	    "SELECT opened, addr, port, service FROM conns WHERE "
@@ -193,7 +195,10 @@ static const struct {
 	    "SELECT time, addr FROM events WHERE kind = 'auth_fail' AND "
 	    "time >= ?1 ORDER BY time DESC LIMIT ?2", 0, 0 },
 	[STORE_ST_RECENT_REGISTER] = {
-	    "SELECT time, addr FROM events WHERE kind = 'register' AND "
+	    "SELECT time, addr, user FROM events WHERE kind = 'register' AND "
+	    "time >= ?1 ORDER BY time DESC LIMIT ?2", 0, 0 },
+	[STORE_ST_RECENT_AUTH_OK] = {
+	    "SELECT time, addr, user FROM events WHERE kind = 'auth_ok' AND "
 	    "time >= ?1 ORDER BY time DESC LIMIT ?2", 0, 0 },
 	[STORE_ST_RECENT_VERDICTS] = {
 	    "SELECT time, addr, prefixlen, rule, service FROM verdicts "
@@ -205,7 +210,7 @@ static const struct {
  * it: at most one warning per STORE_WARN_INTERVAL, with the number of
  * failures held back since the previous one.
  */
-static void
+void
 store_warn(struct store *s, const char *what, const char *msg)
 {
 	struct log_ratelimit	*rl = &s->warn_rl;
@@ -222,7 +227,7 @@ store_warn(struct store *s, const char *what, const char *msg)
 }
 
 /* Runs a statement with no result rows; returns its result code. */
-static int
+int
 store_step(sqlite3_stmt *st)
 {
 	int	rc;
@@ -367,7 +372,7 @@ store_version(struct store *s)
 
 /* NULL binds SQL NULL; the string must outlive the step (it is not
  * copied). */
-static int
+int
 store_bind_text(sqlite3_stmt *st, int i, const char *text)
 {
 	if (text == NULL)
@@ -488,13 +493,13 @@ store_row_returning(struct store *s, sqlite3_stmt *st, int rc, int64_t *out,
 	return 0;
 }
 
-static int
+int
 store_row(struct store *s, sqlite3_stmt *st, int rc)
 {
 	return store_row_returning(s, st, rc, NULL, 0);
 }
 
-static void
+void
 store_check_writable(const struct store *s, const char *what)
 {
 	if (s->rdonly)
@@ -683,353 +688,6 @@ store_logpos_key(struct store *s, struct siphash_key *key)
 	return rc;
 }
 
-int64_t
-store_ban_add(struct store *s, const struct store_ban *b)
-{
-	sqlite3_stmt	*st = s->st[STORE_ST_BAN_ADD];
-	char		 addr[ADDR_STRLEN];
-	int		 rc;
-
-	store_check_writable(s, __func__);
-	addr_ntop(&b->prefix.addr, addr, sizeof(addr));
-	if ((rc = store_bind_text(st, 1, addr)) == SQLITE_OK &&
-	    (rc = sqlite3_bind_int(st, 2, b->prefix.len)) == SQLITE_OK &&
-	    (rc = store_bind_text(st, 3, b->rule)) == SQLITE_OK &&
-	    (rc = store_bind_text(st, 4, b->reason)) == SQLITE_OK &&
-	    (rc = sqlite3_bind_int64(st, 5, b->since)) == SQLITE_OK &&
-	    (rc = sqlite3_bind_int64(st, 6, b->expires)) == SQLITE_OK &&
-	    (rc = sqlite3_bind_int64(st, 7, b->count)) == SQLITE_OK &&
-	    (rc = store_bind_text(st, 8, b->source)) == SQLITE_OK &&
-	    (rc = sqlite3_bind_int(st, 9, b->throttled != 0)) == SQLITE_OK)
-		rc = store_bind_text(st, 10, b->scope != NULL ? b->scope :
-		    "services");
-	if (store_row(s, st, rc) == -1)
-		return 0;
-	return sqlite3_last_insert_rowid(s->db);
-}
-
-int
-store_ban_update(struct store *s, int64_t id, int64_t expires,
-    const char *reason)
-{
-	sqlite3_stmt	*st = s->st[STORE_ST_BAN_UPDATE];
-	int		 rc;
-
-	store_check_writable(s, __func__);
-	if ((rc = sqlite3_bind_int64(st, 1, id)) == SQLITE_OK &&
-	    (rc = sqlite3_bind_int64(st, 2, expires)) == SQLITE_OK)
-		rc = store_bind_text(st, 3, reason);
-	return store_row(s, st, rc);
-}
-
-int
-store_ban_scope(struct store *s, int64_t id, const char *scope)
-{
-	sqlite3_stmt	*st = s->st[STORE_ST_BAN_SCOPE];
-	int		 rc;
-
-	store_check_writable(s, __func__);
-	if ((rc = sqlite3_bind_int64(st, 1, id)) == SQLITE_OK)
-		rc = store_bind_text(st, 2, scope);
-	return store_row(s, st, rc);
-}
-
-int
-store_ban_lift(struct store *s, int64_t id, int64_t when)
-{
-	sqlite3_stmt	*st = s->st[STORE_ST_BAN_LIFT];
-	int		 rc;
-
-	store_check_writable(s, __func__);
-	if ((rc = sqlite3_bind_int64(st, 1, id)) == SQLITE_OK)
-		rc = sqlite3_bind_int64(st, 2, when);
-	return store_row(s, st, rc);
-}
-
-/*
- * store_ban_save()'s row: found by its prefix and since (an id handed out
- * by a batch that was rolled back names nothing, or someone else's row),
- * updated, or inserted.  An SQLite result code.
- */
-static int
-store_ban_save_one(struct store *s, sqlite3_stmt *find, struct store_ban *b)
-{
-	sqlite3_stmt	*st;
-	char		 addr[ADDR_STRLEN];
-	int64_t		 id = 0;
-	int		 rc;
-
-	addr_ntop(&b->prefix.addr, addr, sizeof(addr));
-	if ((rc = store_bind_text(find, 1, addr)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int(find, 2, b->prefix.len)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int64(find, 3, b->since)) != SQLITE_OK)
-		return rc;
-	if ((rc = sqlite3_step(find)) == SQLITE_ROW)
-		id = sqlite3_column_int64(find, 0);
-	sqlite3_reset(find);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return rc;
-	if (id == 0) {
-		st = s->st[STORE_ST_BAN_ADD];
-		if ((rc = store_bind_text(st, 1, addr)) == SQLITE_OK &&
-		    (rc = sqlite3_bind_int(st, 2, b->prefix.len)) ==
-		    SQLITE_OK &&
-		    (rc = store_bind_text(st, 3, b->rule)) == SQLITE_OK &&
-		    (rc = store_bind_text(st, 4, b->reason)) == SQLITE_OK &&
-		    (rc = sqlite3_bind_int64(st, 5, b->since)) == SQLITE_OK &&
-		    (rc = sqlite3_bind_int64(st, 6, b->expires)) ==
-		    SQLITE_OK &&
-		    (rc = sqlite3_bind_int64(st, 7, b->count)) == SQLITE_OK &&
-		    (rc = store_bind_text(st, 8, b->source)) == SQLITE_OK &&
-		    (rc = sqlite3_bind_int(st, 9, b->throttled != 0)) ==
-		    SQLITE_OK &&
-		    (rc = store_bind_text(st, 10, b->scope != NULL ?
-		    b->scope : "services")) == SQLITE_OK &&
-		    (rc = store_step(st)) == SQLITE_DONE)
-			b->id = sqlite3_last_insert_rowid(s->db);
-		return rc == SQLITE_DONE ? SQLITE_OK : rc;
-	}
-	b->id = id;
-	st = s->st[STORE_ST_BAN_UPDATE];
-	if ((rc = sqlite3_bind_int64(st, 1, id)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int64(st, 2, b->expires)) != SQLITE_OK ||
-	    (rc = store_bind_text(st, 3, b->reason)) != SQLITE_OK ||
-	    (rc = store_step(st)) != SQLITE_DONE)
-		return rc;
-	st = s->st[STORE_ST_BAN_SCOPE];
-	if ((rc = sqlite3_bind_int64(st, 1, id)) != SQLITE_OK ||
-	    (rc = store_bind_text(st, 2, b->scope != NULL ? b->scope :
-	    "services")) != SQLITE_OK || (rc = store_step(st)) != SQLITE_DONE)
-		return rc;
-	return SQLITE_OK;
-}
-
-int
-store_ban_save(struct store *s, struct store_ban *rows, size_t n,
-    const struct store_lift *lifts, size_t nlifts, char **cause)
-{
-	sqlite3_stmt	*find = NULL, *st = s->st[STORE_ST_BAN_LIFT];
-	int64_t		*ids;
-	size_t		 i;
-	int		 rc;
-
-	store_check_writable(s, __func__);
-	/* The batch first: this transaction is the bans' alone. */
-	(void)store_flush(s);
-	ids = xcalloc(n + 1, sizeof(*ids));
-	for (i = 0; i < n; i++)
-		ids[i] = rows[i].id;
-	rc = sqlite3_prepare_v2(s->db, "SELECT id FROM bans WHERE addr = ?1 "
-	    "AND prefixlen = ?2 AND since = ?3 ORDER BY id LIMIT 1", -1,
-	    &find, NULL);
-	if (rc == SQLITE_OK)
-		rc = store_step(s->st[STORE_ST_BEGIN]) == SQLITE_DONE ?
-		    SQLITE_OK : sqlite3_errcode(s->db);
-	for (i = 0; rc == SQLITE_OK && i < n; i++)
-		rc = store_ban_save_one(s, find, &rows[i]);
-	for (i = 0; rc == SQLITE_OK && i < nlifts; i++)
-		if ((rc = sqlite3_bind_int64(st, 1, lifts[i].id)) ==
-		    SQLITE_OK &&
-		    (rc = sqlite3_bind_int64(st, 2, lifts[i].when)) ==
-		    SQLITE_OK)
-			rc = store_step(st) == SQLITE_DONE ? SQLITE_OK :
-			    sqlite3_errcode(s->db);
-	if (rc == SQLITE_OK && store_step(s->st[STORE_ST_COMMIT]) !=
-	    SQLITE_DONE)
-		rc = sqlite3_errcode(s->db);
-	if (rc != SQLITE_OK) {
-		/* The words now, before the rollback replaces them. */
-		*cause = xstrdup(sqlite3_errmsg(s->db));
-		s->stats.errors++;
-		if (!sqlite3_get_autocommit(s->db))
-			(void)store_step(s->st[STORE_ST_ROLLBACK]);
-		for (i = 0; i < n; i++)
-			rows[i].id = ids[i];
-	} else {
-		s->stats.rows += n + nlifts;
-		s->stats.commits++;
-	}
-	sqlite3_finalize(find);
-	free(ids);
-	return rc == SQLITE_OK ? 0 : -1;
-}
-
-int64_t
-store_ban_count(struct store *s, const struct prefix *p, int64_t since)
-{
-	sqlite3_stmt	*st = s->st[STORE_ST_BAN_COUNT];
-	char		 addr[ADDR_STRLEN];
-	int64_t		 n = -1;
-
-	store_check_writable(s, __func__);
-	addr_ntop(&p->addr, addr, sizeof(addr));
-	if (store_bind_text(st, 1, addr) == SQLITE_OK &&
-	    sqlite3_bind_int(st, 2, p->len) == SQLITE_OK &&
-	    sqlite3_bind_int64(st, 3, since) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int64(st, 0);
-	else
-		store_warn(s, "ban count", sqlite3_errmsg(s->db));
-	sqlite3_reset(st);
-	return n;
-}
-
-int
-store_bans_open(struct store *s, int64_t now,
-    void (*cb)(const struct store_ban *, void *), void *arg)
-{
-	sqlite3_stmt		*st = s->st[STORE_ST_BAN_OPEN];
-	struct store_ban	 b;
-	const char		*t;
-	int			 rc, n = 0, len;
-
-	store_check_writable(s, __func__);
-	if (sqlite3_bind_int64(st, 1, now) != SQLITE_OK) {
-		sqlite3_reset(st);
-		return -1;
-	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		memset(&b, 0, sizeof(b));
-		b.id = sqlite3_column_int64(st, 0);
-		t = (const char *)sqlite3_column_text(st, 1);
-		if (t == NULL || addr_parse(t, &b.prefix.addr, NULL) == -1)
-			continue;	/* not ours: skipped */
-		len = sqlite3_column_int(st, 2);
-		if (len < 0 || len > addr_maxlen(&b.prefix.addr))
-			continue;
-		addr_mask(&b.prefix.addr, len, &b.prefix);
-		b.rule = (const char *)sqlite3_column_text(st, 3);
-		b.reason = (const char *)sqlite3_column_text(st, 4);
-		b.since = sqlite3_column_int64(st, 5);
-		b.expires = sqlite3_column_int64(st, 6);
-		b.count = sqlite3_column_int64(st, 7);
-		b.source = (const char *)sqlite3_column_text(st, 8);
-		b.throttled = sqlite3_column_int(st, 9);
-		b.scope = (const char *)sqlite3_column_text(st, 10);
-		cb(&b, arg);
-		n++;
-	}
-	if (rc != SQLITE_DONE)
-		store_warn(s, "open bans", sqlite3_errmsg(s->db));
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? n : -1;
-}
-
-/* Binds since and max to a recent statement; SQLite's result code. */
-static int
-store_recent_bind(sqlite3_stmt *st, int64_t since, int64_t max)
-{
-	int	rc;
-
-	if ((rc = sqlite3_bind_int64(st, 1, since)) == SQLITE_OK)
-		rc = sqlite3_bind_int64(st, 2, max);
-	return rc;
-}
-
-/* Ends a recent read: the rows read, or -1 and *cause if it failed. */
-static int64_t
-store_recent_end(struct store *s, sqlite3_stmt *st, int rc, int64_t n,
-    char **cause)
-{
-	if (rc != SQLITE_DONE) {
-		store_cause(cause, s->path, s->db, "reading recent rows");
-		s->stats.errors++;
-		n = -1;
-	}
-	sqlite3_reset(st);
-	return n;
-}
-
-int64_t
-store_recent_events(struct store *s, enum store_recent what, int64_t since,
-    int64_t max, void (*cb)(const struct event *, void *), void *arg,
-    char **cause)
-{
-	static const enum store_st	 which[STORE_RECENT_MAX] = {
-		[STORE_RECENT_CONNS] = STORE_ST_RECENT_CONNS,
-		[STORE_RECENT_AUTH_FAIL] = STORE_ST_RECENT_AUTH_FAIL,
-		[STORE_RECENT_REGISTER] = STORE_ST_RECENT_REGISTER,
-	};
-	sqlite3_stmt	*st = s->st[which[what]];
-	struct event	 ev;
-	const char	*t;
-	int64_t		 n = 0;
-	int		 rc, port;
-
-	store_check_writable(s, __func__);
-	memset(&ev, 0, sizeof(ev));
-	switch (what) {
-	case STORE_RECENT_CONNS:
-		ev.kind = EVENT_CONN_OPEN;
-		ev.source = EVENT_SRC_CONNTRACK;
-		ev.origin = "conntrack";
-		ev.flags = EVENT_F_HANDSHAKE;
-		break;
-	case STORE_RECENT_AUTH_FAIL:
-	case STORE_RECENT_REGISTER:
-		ev.kind = what == STORE_RECENT_AUTH_FAIL ? EVENT_AUTH_FAIL :
-		    EVENT_REGISTER;
-		ev.source = EVENT_SRC_LOG;
-		break;
-	default:
-		*cause = xasprintf("%s: no such recent rows", s->path);
-		return -1;
-	}
-	if ((rc = store_recent_bind(st, since, max)) != SQLITE_OK)
-		return store_recent_end(s, st, rc, 0, cause);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		ev.time = sqlite3_column_int64(st, 0);
-		t = (const char *)sqlite3_column_text(st, 1);
-		/* "?": the source named no address. */
-		if (t == NULL || addr_parse(t, &ev.addr, NULL) == -1)
-			continue;
-		if (what == STORE_RECENT_CONNS) {
-			port = sqlite3_column_int(st, 2);
-			ev.port = port > 0 && port <= UINT16_MAX ?
-			    (uint16_t)port : 0;
-			ev.service = (const char *)sqlite3_column_text(st, 3);
-			ev.start = ev.time;
-		}
-		cb(&ev, arg);
-		n++;
-	}
-	return store_recent_end(s, st, rc, n, cause);
-}
-
-int64_t
-store_recent_verdicts(struct store *s, int64_t since, int64_t max,
-    void (*cb)(const struct verdict *, void *), void *arg, char **cause)
-{
-	sqlite3_stmt	*st = s->st[STORE_ST_RECENT_VERDICTS];
-	struct verdict	 v;
-	struct addr	 a;
-	const char	*t;
-	int64_t		 n = 0;
-	int		 rc, len, rule;
-
-	store_check_writable(s, __func__);
-	if ((rc = store_recent_bind(st, since, max)) != SQLITE_OK)
-		return store_recent_end(s, st, rc, 0, cause);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		memset(&v, 0, sizeof(v));
-		v.time = sqlite3_column_int64(st, 0);
-		t = (const char *)sqlite3_column_text(st, 1);
-		if (t == NULL || addr_parse(t, &a, NULL) == -1)
-			continue;
-		len = sqlite3_column_int(st, 2);
-		t = (const char *)sqlite3_column_text(st, 3);
-		if (len < 0 || len > addr_maxlen(&a) || t == NULL ||
-		    (rule = verdict_rule_parse(t)) == -1)
-			continue;
-		addr_mask(&a, len, &v.prefix);
-		v.rule = (enum verdict_rule)rule;
-		v.service = (const char *)sqlite3_column_text(st, 4);
-		cb(&v, arg);
-		n++;
-	}
-	return store_recent_end(s, st, rc, n, cause);
-}
-
 int
 store_verdict_add(struct store *s, const struct verdict *v)
 {
@@ -1147,31 +805,45 @@ store_hour(int64_t t)
 	return (t >= 0 ? t / h : (t - h + 1) / h) * h;
 }
 
-/* Runs a purge statement until it deletes nothing more, adding to *total. */
+/*
+ * One chunk of a purge (all of it if not chunked): 1 if the table has
+ * nothing older left, 0 if it may, -1 on failure.
+ */
 static int
-store_purge_step(struct store *s, sqlite3_stmt *st, int64_t before,
-    int chunked, int64_t *total)
+store_purge_one(struct store *s, enum store_st i, int64_t before,
+    int64_t *total)
 {
-	int	n, rc;
+	sqlite3_stmt	*st = s->st[i];
+	int		 n, rc;
 
-	do {
-		if ((rc = sqlite3_bind_int64(st, 1, before)) != SQLITE_OK ||
-		    (chunked && (rc = sqlite3_bind_int(st, 2,
-		    STORE_PURGE_CHUNK)) != SQLITE_OK) ||
-		    (rc = store_step(st)) != SQLITE_DONE)
-			return -1;
-		n = sqlite3_changes(s->db);
-		*total += n;
-	} while (chunked && n == STORE_PURGE_CHUNK);
-	return 0;
+	if (i == STORE_ST_PURGE_ROLLUPS || i == STORE_ST_PURGE_ROLLUPS_ALL)
+		before = store_hour(before);
+	if ((rc = sqlite3_bind_int64(st, 1, before)) != SQLITE_OK ||
+	    (store_sql[i].chunked && (rc = sqlite3_bind_int(st, 2,
+	    STORE_PURGE_CHUNK)) != SQLITE_OK) ||
+	    (rc = store_step(st)) != SQLITE_DONE)
+		return -1;
+	n = sqlite3_changes(s->db);
+	*total += n;
+	return !store_sql[i].chunked || n < STORE_PURGE_CHUNK;
 }
 
-int64_t
-store_purge(struct store *s, int64_t before, char **cause)
+/*
+ * A budget spent between chunks leaves the rest to the next call, which
+ * begins again with the first table: the tables done cost it an index
+ * seek each, and nothing needs remembering between calls.  The budget is
+ * looked at only after a chunk that deleted rows, so every call that
+ * returns 0 has made progress.
+ */
+int
+store_purge_some(struct store *s, int64_t before, struct loop_budget *b,
+    int64_t *total, char **cause)
 {
-	int64_t	total = 0;
-	int	i;
+	enum store_st	 i;
+	int64_t		 was;
+	int		 r;
 
+	*total = 0;
 	if (s->rdonly) {
 		*cause = xasprintf("%s: cannot purge: opened read-only",
 		    s->path);
@@ -1181,16 +853,26 @@ store_purge(struct store *s, int64_t before, char **cause)
 	 * A failed flush has counted its rows already. */
 	store_flush(s);
 	for (i = STORE_ST_PURGE_EVENTS; i <= STORE_ST_PURGE_OFFENCES; i++) {
-		if (store_purge_step(s, s->st[i], i == STORE_ST_PURGE_ROLLUPS ||
-		    i == STORE_ST_PURGE_ROLLUPS_ALL ? store_hour(before) :
-		    before, store_sql[i].chunked,
-		    &total) == -1)
-			break;
+		do {
+			was = *total;
+			if ((r = store_purge_one(s, i, before, total)) == -1) {
+				store_cause(cause, s->path, s->db, "purge");
+				return -1;
+			}
+			if (b != NULL && *total > was && loop_budget_spent(b))
+				return r == 1 && i == STORE_ST_PURGE_OFFENCES;
+		} while (r == 0);
 	}
-	if (i <= STORE_ST_PURGE_OFFENCES) {
-		store_cause(cause, s->path, s->db, "purge");
+	return 1;
+}
+
+int64_t
+store_purge(struct store *s, int64_t before, char **cause)
+{
+	int64_t	total;
+
+	if (store_purge_some(s, before, NULL, &total, cause) == -1)
 		return -1;
-	}
 	return total;
 }
 

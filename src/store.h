@@ -113,7 +113,10 @@ enum store_recent {
 				 * since, and not found live at start:
 				 * CONN_OPEN events at that time */
 	STORE_RECENT_AUTH_FAIL,	/* failed logins: AUTH_FAIL events */
-	STORE_RECENT_REGISTER,	/* registrations: REGISTER events */
+	STORE_RECENT_REGISTER,	/* registrations: REGISTER events, with
+				 * their user */
+	STORE_RECENT_AUTH_OK,	/* logins: AUTH_OK events, with their
+				 * user */
 	STORE_RECENT_MAX
 };
 int64_t		 store_recent_events(struct store *, enum store_recent,
@@ -179,6 +182,12 @@ int		 store_flush(struct store *);
 /* Deletes rows older than before (us since epoch) from every table.
  * Returns the number of rows deleted, or -1 with *cause set. */
 int64_t		 store_purge(struct store *, int64_t before, char **cause);
+/* The same, a chunk at a time until the budget is spent: the rows deleted
+ * by this call in *total; 1 once nothing older is left, 0 if there may be
+ * (call again), -1 with *cause. */
+struct loop_budget;
+int		 store_purge_some(struct store *, int64_t before,
+		    struct loop_budget *, int64_t *total, char **cause);
 
 void		 store_get_stats(const struct store *, struct store_stats *);
 

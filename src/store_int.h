@@ -1,6 +1,7 @@
 /*
- * The store's private parts, shared by the write path (store.c) and the
- * file's checks, set-up and migrations (store_schema.c).  store.c calls
+ * The store's private parts, shared by the write path (store.c), the ban
+ * rows (store_ban.c), the reads at start (store_recent.c) and the file's
+ * checks, set-up and migrations (store_schema.c).  store.c calls
  * store_schema.c, never the other way round.
  */
 #ifndef STORE_INT_H
@@ -49,6 +50,7 @@ enum store_st {
 	STORE_ST_RECENT_CONNS,
 	STORE_ST_RECENT_AUTH_FAIL,
 	STORE_ST_RECENT_REGISTER,
+	STORE_ST_RECENT_AUTH_OK,
 	STORE_ST_RECENT_VERDICTS,
 	STORE_ST_MAX
 };
@@ -66,6 +68,21 @@ struct store {
 	struct store_stats stats;
 	struct log_ratelimit warn_rl;
 };
+
+/*
+ * store.c, for store_ban.c and store_recent.c.
+ */
+/* Counts a run-time failure and logs it, rate-limited. */
+void	 store_warn(struct store *, const char *what, const char *msg);
+/* Steps a statement with no result rows and resets it: its result code. */
+int	 store_step(sqlite3_stmt *);
+/* Binds text (NULL: SQL NULL), not copied: it must outlive the step. */
+int	 store_bind_text(sqlite3_stmt *, int i, const char *text);
+/* Steps a row of the batch whose binding ended with rc: 0 or -1
+ * (counted). */
+int	 store_row(struct store *, sqlite3_stmt *, int rc);
+/* Fatal if s is read-only: a write there is our bug. */
+void	 store_check_writable(const struct store *, const char *what);
 
 /*
  * store_schema.c.

@@ -5,9 +5,12 @@
  * kernel's default limit of 128 instances per user is far above the number
  * of logs a guard reads) watching two things: the inode of the open file
  * (IN_MODIFY: data to read) and the directory (entries named like the file
- * being created, moved or deleted: a rotation).  A slow safety timer
- * re-checks everything, for filesystems where inotify is blind (NFS, FUSE)
- * and for a directory that does not exist yet.
+ * being created, moved or deleted: a rotation).  A safety timer
+ * re-checks everything, every tail_safety_ms for filesystems where inotify
+ * is blind (NFS, FUSE), for a directory that does not exist yet and while
+ * a watch is missing; with a local file and both watches in place inotify
+ * says everything, and the timer only looks every TAIL_SAFETY_SLOW_MS (an
+ * idle daemon sleeps).
  *
  * Reading uses pread() at `offset`, which always sits at the end of the
  * last byte consumed; bytes of an unfinished line are held in `line` (at
@@ -54,12 +57,17 @@
  * written by the operator: it is resolved then (`file`), and the rules
  * apply to the name it leads to.
  *
+ * The generations (the walk after a rotation, lost bytes, the resume of
+ * a file rotated while we were down) are tail_gen.c's; tail_int.h holds
+ * what the two files share.
+ *
  * Invariants: fd >= 0 iff a file is open, and then dev/ino are its
  * identity and head holds its first min(offset, TAIL_HEAD_MAX) bytes;
  * linelen <= maxline; skipping implies linelen == 0.
  */
 #include <sys/inotify.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 
 #include <dirent.h>
 #include <errno.h>
@@ -76,102 +84,24 @@
 #include "loop.h"
 #include "siphash.h"
 #include "tail.h"
+#include "tail_int.h"
 #include "xmalloc.h"
-
-#define TAIL_CHUNK	(64 * 1024)	/* one pread() */
-#define TAIL_LINKS_MAX	40		/* links resolved, as the kernel */
-#define TAIL_SLICE	(1024 * 1024)	/* bytes read per loop wake-up */
-#define TAIL_BUDGET_LINES 64		/* lines between looks at the clock */
-#define TAIL_GENS_MAX	128		/* rotated generations looked at */
-#define TAIL_DIRENTS_MAX 65536		/* directory entries read for them */
-
-#define TAIL_DIR_EVENTS	(IN_CREATE | IN_MOVED_FROM | IN_MOVED_TO | \
-			    IN_DELETE | IN_DELETE_SELF | IN_MOVE_SELF)
-#define TAIL_FILE_EVENTS (IN_MODIFY | IN_ATTRIB | IN_DELETE_SELF | \
-			    IN_MOVE_SELF | IN_CLOSE_WRITE)
 
 /* Not const: the tests shorten them rather than wait. */
 static int64_t	tail_safety_ms = 5000;
+#define TAIL_SAFETY_SLOW_MS	(10 * 60 * 1000)
+
+/* Filesystems whose inotify misses writes made elsewhere (statfs f_type):
+ * NFS, SMB, CIFS, SMB2, FUSE, 9p, Ceph, AFS, GFS2, OCFS2. */
+static const uint32_t tail_blind_fs[] = {
+	0x6969, 0x517b, 0xff534d42, 0xfe534d42, 0x65735546, 0x01021997,
+	0x00c36400, 0x5346414f, 0x01161970, 0x7461636f
+};
 static int64_t	tail_grace_ms = 2000;	/* a rotated file's quiet, to be done */
 
-/* Extensions of compressed generations: not read, counted as lost. */
-static const char *const tail_zext[] = {
-	".gz", ".bz2", ".xz", ".zst", ".lz4", ".lzma", ".lzo", ".lz", ".Z",
-	".br", ".zip", NULL
-};
-#define TAIL_GZIP	2	/* compressed: what tail_zext[0] gives */
-
-/*
- * A rotated generation of the log, a file in its directory named like it
- * plus a separator and a suffix that starts with a digit: x.log.1,
- * x.log.2.gz, x.log-20261207.  Or, with name NULL, the file just left when
- * it is found under no such name: placed by its time of last write alone.
- */
-struct tail_gen {
-	char		*name;
-	uint64_t	 dev;
-	uint64_t	 ino;
-	uint64_t	 size;
-	int64_t		 mtime;		/* ns */
-	const char	*key;		/* the suffix without its compression
-					 * extension, in name; NULL: none */
-	size_t		 keylen;
-	int		 numbered;	/* .N: the larger the older */
-	uint64_t	 num;
-	int		 compressed;	/* 0, 1, or TAIL_GZIP */
-	int		 done;		/* taken, in tail_next() */
-};
-
-struct tail {
-	struct loop		*loop;
-	char			*path;		/* as configured */
-	char			*file;		/* what it led to at the open */
-	char			*dir;		/* of file */
-	char			*base;
-	struct siphash_key	 key;		/* of the head hash */
-	tail_line_cb		 cb;
-	void			*arg;
-
-	int			 ifd;		/* inotify */
-	int			 wdir;		/* watch on dir, or -1 */
-	int			 wfile;		/* watch on the open file, or -1 */
-	struct loop_timer	*safety;
-	struct loop_timer	*more;		/* continuation, or NULL */
-	struct loop_budget	 budget;	/* of this wake-up */
-	int			 check_path;	/* stat the path after reading */
-	struct loop_timer	*grace;		/* a rotated file's next look */
-
-	int			 fd;		/* open file, or -1 */
-	uint64_t		 dev;
-	uint64_t		 ino;
-	uint64_t		 offset;
-	uint8_t			 head[TAIL_HEAD_MAX];
-	size_t			 headlen;
-	uint64_t		 seen;		/* its largest size seen */
-	int64_t			 rotated_us;	/* realtime it was first seen
-						 * away from the name; 0: at
-						 * it */
-	int			 moved;		/* inotify: renamed, deleted */
-	int			 closed;	/* a writer closed it since */
-
-	char			*line;		/* unfinished line */
-	uint64_t		 linestart;	/* its offset in the file */
-	size_t			 linelen;
-	size_t			 maxline;
-	int			 skipping;	/* inside an over-long line */
-
-	char			*chunk;		/* TAIL_CHUNK read buffer */
-	int			 missing_logged;
-	uint64_t		 refused_dev;	/* the last file refused */
-	uint64_t		 refused_ino;
-	int64_t			 refused_ctime;	/* ns: inodes are reused */
-	struct log_ratelimit	 errlimit;
-	struct log_ratelimit	 refuselimit;
-	struct log_ratelimit	 lostlimit;
-	struct tail_stats	 stats;
-};
 
 static void	tail_run(struct tail *);
+static void	tail_safety_arm(struct tail *);
 
 static void
 tail_emit(struct tail *t, const char *p, size_t len)
@@ -227,7 +157,7 @@ tail_feed(struct tail *t, const char *p, size_t len, uint64_t base)
 }
 
 /* Forgets the unfinished line (the file it came from is gone). */
-static void
+void
 tail_reset_line(struct tail *t)
 {
 	t->linestart = t->offset;
@@ -236,7 +166,7 @@ tail_reset_line(struct tail *t)
 }
 
 /* Reads the first bytes of the open file into head, up to offset. */
-static void
+void
 tail_read_head(struct tail *t)
 {
 	size_t	want;
@@ -257,7 +187,7 @@ tail_unwatch_file(struct tail *t)
 	t->wfile = -1;
 }
 
-static void
+void
 tail_close_file(struct tail *t)
 {
 	/* Its grace, if it was rotated, is over with it. */
@@ -314,7 +244,7 @@ tail_refuse(struct tail *t, const char *name, const struct stat *st,
 
 /* Why the open file st must not be read, or NULL if it may be.  why is
  * the caller's buffer for the message. */
-static const char *
+const char *
 tail_refusal(const struct tail *t, const struct stat *st, char *why,
     size_t size)
 {
@@ -346,7 +276,7 @@ tail_refusal(const struct tail *t, const struct stat *st, char *why,
  * start offset is decided by the caller.  0, or -1 if there is none (errno
  * ENOENT), it cannot be read, or it is refused (errno EPERM).
  */
-static int
+int
 tail_open_file(struct tail *t, const char *name, struct stat *st)
 {
 	struct stat	 lst;
@@ -421,29 +351,6 @@ fail:
 	return -1;
 }
 
-/*
- * Opens name for a look (a generation's first or last bytes), on the same
- * terms as tail_open_file() but silently: the fd, or -1.
- */
-static int
-tail_probe(struct tail *t, const char *name, uint64_t ino)
-{
-	struct stat	st;
-	char		why[160];
-	int		fd;
-
-	fd = open(name, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY |
-	    O_NOFOLLOW);
-	if (fd == -1)
-		return -1;
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    (uint64_t)st.st_ino != ino ||
-	    tail_refusal(t, &st, why, sizeof why) != NULL) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
 
 static void
 tail_watch_dir(struct tail *t)
@@ -454,336 +361,6 @@ tail_watch_dir(struct tail *t)
 	    TAIL_DIR_EVENTS | IN_ONLYDIR);
 }
 
-/*
- * Reads name as a generation of the log (see struct tail_gen) into g; 0,
- * or -1 if it is none.  g->name is left to the caller.
- */
-static int
-tail_gen_parse(const struct tail *t, const char *name, struct tail_gen *g)
-{
-	size_t		 blen = strlen(t->base), len, elen, i;
-	const char	*s;
-
-	memset(g, 0, sizeof *g);
-	if (strncmp(name, t->base, blen) != 0 || (name[blen] != '.' &&
-	    name[blen] != '-' && name[blen] != '_'))
-		return -1;
-	s = name + blen + 1;
-	len = strlen(s);
-	for (i = 0; tail_zext[i] != NULL; i++) {
-		elen = strlen(tail_zext[i]);
-		if (len > elen && strcmp(s + len - elen, tail_zext[i]) == 0) {
-			len -= elen;
-			g->compressed = i == 0 ? TAIL_GZIP : 1;
-			break;
-		}
-	}
-	/* A digit first: not x.log.swp, nor x.log-old that someone kept. */
-	if (len == 0 || s[0] < '0' || s[0] > '9')
-		return -1;
-	g->key = s;
-	g->keylen = len;
-	/* logrotate's numbers are small and after a dot; a date, even one of
-	 * digits only, is longer. */
-	if (name[blen] == '.' && len <= 5 && strspn(s, "0123456789") >= len) {
-		g->numbered = 1;
-		for (i = 0; i < len; i++)
-			g->num = g->num * 10 + (uint64_t)(s[i] - '0');
-	}
-	return 0;
-}
-
-/*
- * Which of two generations is the newer: > 0 if a, < 0 if b, 0 if neither
- * names nor times tell.  Numbers count back (x.log.1 is newer than
- * x.log.2), dates forward (logrotate wants its dateformat sorted so); for
- * names of different kinds, or a file known by its time only, the time of
- * last write decides.
- */
-static int
-tail_gen_cmp(const struct tail_gen *a, const struct tail_gen *b)
-{
-	size_t	n;
-	int	c;
-
-	if (a->key != NULL && b->key != NULL) {
-		if (a->numbered && b->numbered) {
-			if (a->num != b->num)
-				return a->num > b->num ? -1 : 1;
-		} else if (!a->numbered && !b->numbered) {
-			n = a->keylen < b->keylen ? a->keylen : b->keylen;
-			if ((c = memcmp(a->key, b->key, n)) != 0)
-				return c < 0 ? -1 : 1;
-			if (a->keylen != b->keylen)
-				return a->keylen < b->keylen ? -1 : 1;
-		}
-	}
-	if (a->mtime != b->mtime)
-		return a->mtime < b->mtime ? -1 : 1;
-	return 0;
-}
-
-static void
-tail_gens_free(struct tail_gen *gens, size_t n)
-{
-	size_t	i;
-
-	for (i = 0; i < n; i++)
-		free(gens[i].name);
-	free(gens);
-}
-
-/*
- * The generations in the log's directory, as they are now: *np of them,
- * at most TAIL_GENS_MAX, from at most TAIL_DIRENTS_MAX entries (a
- * directory that its owner filled with names is not read to its end).
- * Free with tail_gens_free(); NULL if there are none.
- */
-static struct tail_gen *
-tail_gens_scan(struct tail *t, size_t *np)
-{
-	struct tail_gen	*gens, *g;
-	struct dirent	*de;
-	struct stat	 st;
-	DIR		*d;
-	size_t		 n = 0, entries = 0;
-
-	*np = 0;
-	if ((d = opendir(t->dir)) == NULL)
-		return NULL;
-	gens = xcalloc(TAIL_GENS_MAX, sizeof *gens);
-	while (n < TAIL_GENS_MAX && entries++ < TAIL_DIRENTS_MAX &&
-	    (de = readdir(d)) != NULL) {
-		g = &gens[n];
-		if (tail_gen_parse(t, de->d_name, g) == -1 ||
-		    fstatat(dirfd(d), de->d_name, &st,
-		    AT_SYMLINK_NOFOLLOW) == -1 || !S_ISREG(st.st_mode))
-			continue;
-		g->name = xasprintf("%s/%s", t->dir, de->d_name);
-		g->key = g->name + strlen(g->name) - strlen(g->key);
-		g->dev = st.st_dev;
-		g->ino = st.st_ino;
-		g->size = (uint64_t)st.st_size;
-		g->mtime = (int64_t)st.st_mtim.tv_sec * 1000000000 +
-		    st.st_mtim.tv_nsec;
-		n++;
-	}
-	closedir(d);
-	if (n == 0) {
-		free(gens);
-		return NULL;
-	}
-	*np = n;
-	return gens;
-}
-
-/* What a gzip generation says it holds (its last 4 bytes: the size modulo
- * 2^32), or its own size if it says nothing readable. */
-static uint64_t
-tail_gz_size(struct tail *t, const struct tail_gen *g)
-{
-	uint8_t	b[4];
-	int	fd;
-
-	if (g->compressed != TAIL_GZIP || g->size < 18 ||
-	    (fd = tail_probe(t, g->name, g->ino)) == -1)
-		return g->size;
-	if (pread(fd, b, 2, 0) != 2 || b[0] != 0x1f || b[1] != 0x8b ||
-	    pread(fd, b, 4, (off_t)g->size - 4) != 4) {
-		close(fd);
-		return g->size;
-	}
-	close(fd);
-	return (uint64_t)b[0] | (uint64_t)b[1] << 8 | (uint64_t)b[2] << 16 |
-	    (uint64_t)b[3] << 24;
-}
-
-/* A newer generation was compressed before it could be read. */
-static void
-tail_lost_compressed(struct tail *t, const struct tail_gen *g)
-{
-	char		esc[PATH_MAX];
-	uint64_t	n = tail_gz_size(t, g);
-
-	t->stats.lost_compressed += n;
-	if (log_ratelimit_ok(&t->lostlimit, clock_monotonic()))
-		log_warnx("tail: %s: %s was compressed before it could be "
-		    "read: %" PRIu64 " bytes lost", t->path,
-		    log_escape(esc, sizeof esc, g->name, strlen(g->name)), n);
-}
-
-/* Takes the generation g as the open file, from its start; 0, or -1. */
-static int
-tail_open_gen(struct tail *t, const struct tail_gen *g, int64_t rotated)
-{
-	struct stat	st;
-	char		esc[PATH_MAX];
-
-	if (tail_open_file(t, g->name, &st) == -1)
-		return -1;
-	if ((uint64_t)st.st_ino != g->ino) {	/* renamed again */
-		tail_close_file(t);
-		return -1;
-	}
-	t->rotated_us = rotated;
-	t->moved = 1;
-	t->stats.rotations++;
-	log_info("tail: %s: rotated; reading %s, a newer generation not read "
-	    "yet", t->path, log_escape(esc, sizeof esc, g->name,
-	    strlen(g->name)));
-	return 0;
-}
-
-/*
- * The open file, rotated away, was done and closed: left describes it.
- * Opens the next file to read, the oldest generation newer than left (the
- * loop may have been away for several rotations), or else the file at the
- * name.  left is found among the generations by its inode, or, compressed
- * since, by the size gzip recorded; if it is not found, newer means
- * written to later.  A newer generation compressed before it could be read
- * is counted as lost.  1 if a file was opened, 0 if none could be.
- */
-static int
-tail_next(struct tail *t, const struct tail_gen *left, int64_t rotated)
-{
-	struct tail_gen	*gens, mark = *left, *g, *best;
-	struct stat	 st;
-	size_t		 n, i, j;
-	int		 c;
-
-	gens = tail_gens_scan(t, &n);
-	for (i = 0; i < n && mark.key == NULL; i++)
-		if (gens[i].compressed == 0 && gens[i].ino == left->ino &&
-		    gens[i].dev == left->dev)
-			mark = gens[i];
-	for (i = 0; i < n && mark.key == NULL; i++)
-		if (gens[i].compressed == TAIL_GZIP &&
-		    gens[i].mtime >= left->mtime &&
-		    tail_gz_size(t, &gens[i]) == (left->size & 0xffffffff))
-			mark = gens[i];
-	for (i = 0; i < n; i++) {
-		best = NULL;
-		for (j = 0; j < n; j++) {
-			g = &gens[j];
-			if (g->done || g->name == mark.name ||
-			    (g->ino == left->ino && g->dev == left->dev))
-				continue;
-			/* Written in the same clock tick as the file left,
-			 * a file known by name is newer only by its name. */
-			c = tail_gen_cmp(g, &mark);
-			if (c < 0 || (c == 0 && mark.key != NULL))
-				continue;
-			if (best == NULL || tail_gen_cmp(g, best) < 0)
-				best = g;
-		}
-		if (best == NULL)
-			break;
-		best->done = 1;
-		/* Not knowing where the file left went, its own compressed
-		 * copy cannot be told from a newer one: only counted after
-		 * a known place. */
-		if (best->compressed && mark.key != NULL)
-			tail_lost_compressed(t, best);
-		mark = *best;
-		if (!best->compressed && tail_open_gen(t, best, rotated) == 0) {
-			tail_gens_free(gens, n);
-			return 1;
-		}
-	}
-	tail_gens_free(gens, n);
-
-	if (tail_open_file(t, t->file, &st) == -1)
-		return 0;
-	t->stats.rotations++;
-	log_info("tail: %s: rotated", t->path);
-	return 1;
-}
-
-/*
- * copytruncate copies the file aside before it truncates it: a generation
- * starting with our first bytes, the newest such, tells how far the file
- * went at least.  Its size, or 0.
- */
-static uint64_t
-tail_copy_size(struct tail *t)
-{
-	struct tail_gen	*gens, *best = NULL;
-	uint8_t		 buf[TAIL_HEAD_MAX];
-	uint64_t	 size;
-	size_t		 n, i;
-	int		 fd, same;
-
-	if (t->headlen == 0)
-		return 0;
-	gens = tail_gens_scan(t, &n);
-	for (i = 0; i < n; i++) {
-		if (gens[i].compressed || gens[i].size <= t->linestart ||
-		    gens[i].ino == t->ino ||
-		    (best != NULL && tail_gen_cmp(&gens[i], best) <= 0) ||
-		    (fd = tail_probe(t, gens[i].name, gens[i].ino)) == -1)
-			continue;
-		same = pread(fd, buf, t->headlen, 0) == (ssize_t)t->headlen &&
-		    memcmp(buf, t->head, t->headlen) == 0;
-		close(fd);
-		if (same)
-			best = &gens[i];
-	}
-	size = best != NULL ? best->size : 0;
-	tail_gens_free(gens, n);
-	return size;
-}
-
-/*
- * The open file was truncated in place: start it over.  What it held
- * beyond the last whole line read, as far as we saw it grow or the copy
- * beside it goes, was not read and never will be: lost, and said so.
- * (Bytes written between the copy and the truncation, unseen, cannot be
- * counted.)
- */
-static void
-tail_truncated(struct tail *t)
-{
-	uint64_t	before, copy, lost;
-
-	before = t->seen > t->offset ? t->seen : t->offset;
-	if ((copy = tail_copy_size(t)) > before)
-		before = copy;
-	lost = before - t->linestart;
-	t->stats.truncations++;
-	if (lost == 0)
-		log_info("tail: %s: truncated, reading from the start",
-		    t->path);
-	else {
-		t->stats.lost_truncated += lost;
-		if (log_ratelimit_ok(&t->lostlimit, clock_monotonic()))
-			log_warnx("tail: %s: truncated in place (copytruncate) "
-			    "before %" PRIu64 " bytes were read: lost; reading "
-			    "from the start", t->path, lost);
-	}
-	t->offset = t->seen = 0;
-	t->headlen = 0;
-	tail_reset_line(t);
-}
-
-/*
- * A file truncated and written past our offset before we looked does not
- * look shorter, but its first bytes changed (unless it starts over with
- * the very same 64 bytes).  One small pread per wake-up.
- */
-static void
-tail_check_head(struct tail *t)
-{
-	uint8_t	buf[TAIL_HEAD_MAX];
-	ssize_t	n;
-
-	if (t->headlen == 0)
-		return;
-	n = pread(t->fd, buf, t->headlen, 0);
-	if (n == -1 || (n == (ssize_t)t->headlen &&
-	    memcmp(buf, t->head, t->headlen) == 0))
-		return;
-	tail_truncated(t);
-}
 
 /*
  * Reads the open file from offset, at most TAIL_SLICE bytes and within the
@@ -1028,37 +605,55 @@ tail_inotify_cb(struct loop *loop, int fd, int events, void *arg)
 	}
 	if (t->more == NULL)
 		tail_run(t);
+	tail_safety_arm(t);
+}
+
+/* The safety timer's next delay: slow only while inotify sees it all. */
+static int64_t
+tail_safety_delay(const struct tail *t)
+{
+	struct statfs	sfs;
+	size_t		i;
+
+	if (t->fd == -1 || t->wdir == -1 || t->wfile == -1 || t->moved ||
+	    fstatfs(t->fd, &sfs) == -1)
+		return tail_safety_ms;
+	for (i = 0; i < sizeof(tail_blind_fs) / sizeof(tail_blind_fs[0]); i++)
+		if ((uint32_t)sfs.f_type == tail_blind_fs[i])
+			return tail_safety_ms;
+	return tail_safety_ms > TAIL_SAFETY_SLOW_MS ? tail_safety_ms :
+	    TAIL_SAFETY_SLOW_MS;
+}
+
+/* After inotify's news: a slow safety timer quickens if a watch went. */
+static void
+tail_safety_arm(struct tail *t)
+{
+	int64_t	ms;
+
+	if (t->safety == NULL || !t->safety_slow ||
+	    (ms = tail_safety_delay(t)) > tail_safety_ms)
+		return;
+	t->safety_slow = 0;
+	(void)loop_timer_set(t->loop, t->safety, ms);
 }
 
 static int64_t
 tail_safety_cb(struct loop *loop, struct loop_timer *timer, void *arg)
 {
 	struct tail	*t = arg;
+	int64_t		 ms;
 
 	(void)loop;
 	(void)timer;
 	t->check_path = 1;
 	if (t->more == NULL)
 		tail_run(t);
-	return tail_safety_ms;
+	ms = tail_safety_delay(t);
+	t->safety_slow = ms > tail_safety_ms;
+	return ms;
 }
 
-/* Does the open file start with the bytes whose hash was saved?  A
- * position without a hash (none was known) is taken on its inode. */
-static int
-tail_same_head(struct tail *t, const struct tail_pos *saved)
-{
-	uint8_t	buf[TAIL_HEAD_MAX];
-	ssize_t	n;
-
-	if (saved->headlen > TAIL_HEAD_MAX)
-		return 0;
-	if (saved->headlen == 0)
-		return 1;
-	n = pread(t->fd, buf, saved->headlen, 0);
-	return n == (ssize_t)saved->headlen &&
-	    siphash24(&t->key, buf, saved->headlen) == saved->hash;
-}
 
 /*
  * Reading from the end, a line may be in the middle of being written: back
@@ -1113,47 +708,6 @@ tail_start_offset(struct tail *t, const struct stat *st,
 	tail_read_head(t);
 }
 
-/*
- * At start, the saved file may have been rotated while we were down: found
- * among the generations by its inode and first bytes, it is read on from
- * the saved offset, and then the newer ones (tail_next()).  A position
- * without a hash is not enough to take an old file for ours.  1 if so.
- */
-static int
-tail_resume(struct tail *t, const struct tail_pos *saved)
-{
-	struct tail_gen	*gens, *g = NULL;
-	struct stat	 st;
-	char		 esc[PATH_MAX];
-	size_t		 n, i;
-
-	if (saved == NULL || saved->headlen == 0 ||
-	    (lstat(t->file, &st) == 0 && (uint64_t)st.st_ino == saved->ino))
-		return 0;
-	gens = tail_gens_scan(t, &n);
-	for (i = 0; i < n && g == NULL; i++)
-		if (gens[i].compressed == 0 && gens[i].ino == saved->ino)
-			g = &gens[i];
-	if (g == NULL || tail_open_file(t, g->name, &st) == -1) {
-		tail_gens_free(gens, n);
-		return 0;
-	}
-	if ((uint64_t)st.st_ino != saved->ino || !tail_same_head(t, saved) ||
-	    saved->offset > (uint64_t)st.st_size) {
-		tail_close_file(t);
-		tail_gens_free(gens, n);
-		return 0;
-	}
-	t->offset = t->linestart = saved->offset;
-	tail_read_head(t);
-	t->rotated_us = clock_realtime();
-	t->moved = 1;
-	t->check_path = 1;
-	log_info("tail: %s: rotated while we were down: resuming in %s",
-	    t->path, log_escape(esc, sizeof esc, g->name, strlen(g->name)));
-	tail_gens_free(gens, n);
-	return 1;
-}
 
 /*
  * What path leads to through links, the operator's: each link's text is

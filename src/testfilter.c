@@ -46,6 +46,8 @@
 #define TESTFILTER_LINE_MAX	(1024 * 1024)
 #define TESTFILTER_JOBS_MIN	(32 * 1024 * 1024)	/* file size */
 #define TESTFILTER_JOBS_MAX	16
+/* What a job's join look-backs may read: an eighth of its chunk. */
+#define TESTFILTER_LB_BUDGET(j)	((size_t)((j)->end - (j)->start) / 8 + 4096)
 
 struct testfilter {
 	struct filter	*f;
@@ -55,6 +57,9 @@ struct testfilter {
 	uint64_t	 nevents;
 	uint64_t	 toolong;
 	uint64_t	 read_bytes;
+	uint64_t	 warm_bytes;	/* read twice: jobs' warm-ups */
+	uint64_t	 work_max;	/* bytes of the job that read most */
+	int		 jobs;		/* threads that read the file */
 	struct logsrc_docker *docker;	/* --format docker-json */
 	uint64_t	 malformed;	/* records that did not decode */
 };
@@ -270,10 +275,19 @@ testfilter_region(struct testfilter *tf, const char *pos, const char *end,
  * reaches back dedup_window in log time (seconds): the job reads that
  * much (and a minute) before its chunk without reporting anything, then
  * clears its counters.  Joins reach back join_ttl (minutes, too much to
- * re-read): a line within join_ttl of the chunk's start whose join finds
- * nothing looks back through the file for its connection line instead
- * (filter_set_lookback()).  The events are then the same as a single
- * run's (not quite only if a table overflowed, which the counters would
+ * re-read when most connection lines sit just before their use): from
+ * the warm-up on, a line within join_ttl of the chunk's start whose join
+ * finds nothing looks back from itself, no further than join_ttl and a
+ * minute of log time before the chunk, for its connection line
+ * (filter_set_lookback()).  Those walks read 64 KiB each at most and
+ * share a budget of an eighth of the chunk's bytes; a log where joins
+ * mostly miss spends it at its first miss, early in the warm-up, and the
+ * job then reads the join lines up to there once into its table instead,
+ * as a single run would have them, and stops looking back.  So a job
+ * reads what a single run would over the same lines, plus an eighth of
+ * its chunk and the lines between its warm-up's start and that miss,
+ * whatever the log; its events are the same as a single run's (not quite
+ * only if a table overflowed, which the counters would
  * show as evictions).  Line numbers come from a first pass in which every
  * job counts the newlines of its chunk.  Events of later chunks wait in
  * temporary files and are copied out in order.
@@ -281,9 +295,10 @@ testfilter_region(struct testfilter *tf, const char *pos, const char *end,
 struct testfilter_job {
 	pthread_t	 thread;
 	struct testfilter tf;
-	const char	*map, *warm, *start, *end;
+	const char	*joins, *warm, *start, *end;
 	int64_t		 now;
 	int64_t		 chunk_time;	/* of the chunk's first line */
+	uint64_t	 warm_lookback;	/* look-back bytes of the warm-up */
 	uint64_t	 newlines;
 	int		 count_only;
 };
@@ -303,12 +318,16 @@ testfilter_job_run(void *arg)
 		}
 		return NULL;
 	}
+	/* Before the warm-up: in a log where joins mostly miss, its first
+	 * lines spend the budget, and the join lines are read only once. */
+	if (j->joins != NULL)
+		filter_set_lookback(j->tf.f, j->joins, j->chunk_time +
+		    filter_join_ttl(j->tf.f), TESTFILTER_LB_BUDGET(j));
 	if (j->warm < j->start) {
 		(void)filter_scan(j->tf.f, j->warm, (size_t)(j->start -
 		    j->warm), j->now, NULL, NULL);
+		j->warm_lookback = filter_stats(j->tf.f)->lookback_bytes;
 		filter_stats_reset(j->tf.f);
-		filter_set_lookback(j->tf.f, j->map, j->chunk_time +
-		    filter_join_ttl(j->tf.f));
 	}
 	testfilter_region(&j->tf, j->start, j->end, j->now);
 	return NULL;
@@ -340,10 +359,14 @@ testfilter_time_at(struct filter *probe, const char *map, size_t size,
 	return -1;
 }
 
-/* Where a job for the chunk at start must begin reading: see above. */
+/*
+ * The first line of the file within reach (us of log time) before the
+ * chunk at start, found by bisection on the lines' times; *chunk_time is
+ * the chunk's.  NULL if the file has no time stamps there.
+ */
 static const char *
-testfilter_warm_start(struct filter *probe, const char *map, size_t size,
-    const char *start, int64_t now, int64_t *chunk_time)
+testfilter_reach(struct filter *probe, const char *map, size_t size,
+    const char *start, int64_t now, int64_t reach, int64_t *chunk_time)
 {
 	int64_t	 t, want;
 	size_t	 lo = 0, hi = (size_t)(start - map), mid;
@@ -351,7 +374,7 @@ testfilter_warm_start(struct filter *probe, const char *map, size_t size,
 	if ((t = testfilter_time_at(probe, map, size, hi, now)) < 0)
 		return NULL;
 	*chunk_time = t;
-	want = t - filter_dedup_window(probe) - 60 * CLOCK_US_PER_SEC;
+	want = t - reach;
 	while (lo < hi) {
 		mid = lo + (hi - lo) / 2;
 		t = testfilter_time_at(probe, map, size, mid, now);
@@ -390,7 +413,7 @@ testfilter_map(struct testfilter *tf, const char *path, int fd, size_t size,
 	struct filter		*probe = NULL;
 	const char		*map, *p;
 	char			*cause;
-	uint64_t		 base;
+	uint64_t		 base, w;
 	int			 i, n = 0, k;
 
 	if ((map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0)) ==
@@ -417,11 +440,13 @@ testfilter_map(struct testfilter *tf, const char *path, int fd, size_t size,
 			if (j[n].end <= j[n].start)
 				continue;
 			j[n].now = now;
-			j[n].map = map;
 			j[n].warm = j[n].start;
-			if (n > 0 && (j[n].warm = testfilter_warm_start(probe,
-			    map, size, j[n].start, now, &j[n].chunk_time)) ==
-			    NULL)
+			if (n > 0 && ((j[n].warm = testfilter_reach(probe, map,
+			    size, j[n].start, now, filter_dedup_window(probe) +
+			    60 * CLOCK_US_PER_SEC, &j[n].chunk_time)) == NULL ||
+			    (j[n].joins = testfilter_reach(probe, map, size,
+			    j[n].start, now, filter_join_ttl(probe) + 60 *
+			    CLOCK_US_PER_SEC, &j[n].chunk_time)) == NULL))
 				break;	/* no time stamps: one job */
 			p = j[n].end;
 			n++;
@@ -469,15 +494,23 @@ testfilter_map(struct testfilter *tf, const char *path, int fd, size_t size,
 		pthread_join(j[i].thread, NULL);
 
 	tf->base = j[n - 1].tf.base;
+	tf->jobs = n;
 	tf->toolong = tf->nevents = 0;
 	memset(tf->kinds, 0, sizeof(tf->kinds));
 	for (i = 0; i < n; i++) {
+		/* Its chunk, its warm-up, its look-backs: what it read. */
+		w = (uint64_t)(j[i].end - j[i].warm) + j[i].warm_lookback +
+		    filter_stats(j[i].tf.f)->lookback_bytes;
+		if (w > tf->work_max)
+			tf->work_max = w;
 		tf->toolong += j[i].tf.toolong;
 		tf->nevents += j[i].tf.nevents;
 		for (k = 0; k < EVENT_KIND_MAX; k++)
 			tf->kinds[k] += j[i].tf.kinds[k];
 		if (i == 0)
 			continue;
+		tf->warm_bytes += (uint64_t)(j[i].start - j[i].warm) +
+		    j[i].warm_lookback;
 		filter_stats_add(tf->f, j[i].tf.f);
 		filter_free(j[i].tf.f);
 		if (j[i].tf.events != NULL) {
@@ -508,7 +541,8 @@ testfilter_summary_json(struct testfilter *tf, FILE *out, const char *path,
 	    "\"unmatched\":%llu,\"events\":%llu,\"errors\":%llu,"
 	    "\"toolong\":%llu,\"prefiltered\":%llu,\"join_hits\":%llu,"
 	    "\"join_misses\":%llu,\"forged\":%llu,\"seconds\":%.6f,"
-	    "\"lines_per_second\":%.0f,\"kinds\":",
+	    "\"lines_per_second\":%.0f,\"jobs\":%d,\"work_bytes\":%llu,"
+	    "\"work_bytes_max\":%llu,\"kinds\":",
 	    (unsigned long long)tf->base, (unsigned long long)tf->read_bytes,
 	    (unsigned long long)st->matched,
 	    (unsigned long long)(tf->base - st->matched),
@@ -518,7 +552,10 @@ testfilter_summary_json(struct testfilter *tf, FILE *out, const char *path,
 	    (unsigned long long)st->join_hits,
 	    (unsigned long long)st->join_misses,
 	    (unsigned long long)st->forged, secs,
-	    secs > 0 ? (double)tf->base / secs : 0.0);
+	    secs > 0 ? (double)tf->base / secs : 0.0, tf->jobs,
+	    (unsigned long long)(tf->read_bytes + tf->warm_bytes +
+	    st->lookback_bytes), (unsigned long long)(tf->jobs > 1 ?
+	    tf->work_max : tf->read_bytes + st->lookback_bytes));
 	event_counts_json(out, tf->kinds);
 	if (tf->docker != NULL)
 		fprintf(out, ",\"format\":\"docker-json\",\"malformed\":%llu",
@@ -658,6 +695,7 @@ testfilter_main(int argc, char **argv)
 	log = argv[optind + 1];
 
 	memset(&tf, 0, sizeof(tf));
+	tf.jobs = 1;
 	if ((path = filter_path(argv[optind], &cause)) == NULL ||
 	    (tf.f = filter_load(path, &cause)) == NULL) {
 		fprintf(stderr, "%s\n", cause);

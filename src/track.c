@@ -63,14 +63,27 @@
  *    since the slot's last verdict; all standing offences of a slot are
  *    repeated together when it has.
  *
- * Rebuilding.  At start (and at a reload that changes a window's length)
- * the rings are refilled from the store's events (pipeline_rebuild()):
- * a ring marked TRACK_S_REBUILD takes them, nothing is judged, and the
- * offence bits come from the verdicts the store recorded, not from the
- * events again, so a limit broken before the restart is not reported
- * twice and one a new configuration breaks is reported at the next event.
- * The ring needs no order: an event lands in its own bucket, or nowhere
- * if it is older than the newest by a window.
+ * Accounts.  A login (auth_ok, from the server's log, its address
+ * corroborated by conntrack as for any log line) adds its account to the
+ * account sets of its host and network (track_account.c); when a
+ * connection event finds a host or network over its base max_concurrent
+ * or max_new, the distinct accounts of its window raise the limits by the
+ * service's allowances (rule.c), so a NAT whose people log in is judged by
+ * how many they are, and a bot that does not log in is not.  Failed
+ * logins raise nothing, and the accounts are counted only past the base
+ * limits, so an address below them costs what it did before.
+ *
+ * Federation peers.  A remote server that authenticated its s2s stream
+ * (s2s_ok: dialback or SASL EXTERNAL success in the log) is remembered in
+ * its host's account set.  A concurrency or churn verdict of the s2s service
+ * tipped by a connection of such a host (its own, or its network's) within
+ * the max_new window is marked a peer's: recorded and alerted about, never
+ * banned, since banning a peer cuts the federation with its users; an
+ * [override] with peer_ban = yes keeps today's bans for its networks.  An
+ * s2s connection that never authenticated keeps today's limits.
+ *
+ * Rebuilding the rings from the store at start and at a reload is
+ * track_rebuild.c's; track_int.h holds what the two files share.
  *
  * Times in slots and entries are whole seconds since the epoch in a
  * uint32_t (good until 2106; times outside are clamped).  Nothing reads
@@ -94,92 +107,19 @@
 #include "rule.h"
 #include "status.h"
 #include "track.h"
+#include "track_int.h"
 #include "verdict.h"
 #include "xmalloc.h"
 
-#define TRACK_NIL		HTAB_NIL
-#define TRACK_CAPACITY_MIN	2	/* a host and its network */
-#define TRACK_CAPACITY_MAX	(1U << 28)
-#define TRACK_SLOTS		8	/* services tracked at once */
-#define TRACK_RING		6	/* buckets per max_new window */
-/* Bucket numbers are kept modulo a multiple of TRACK_RING, so that a
- * bucket's place in the ring stays right when the number wraps. */
-#define TRACK_RING_MOD		\
-	((uint32_t)TRACK_RING * (UINT32_MAX / TRACK_RING))
-#define TRACK_WINDOW_DEFAULT	(3600 * CLOCK_US_PER_SEC)
-#define TRACK_KARMA_MAX		INT32_MAX
-
-/* The log rules' slots (no service name starts with '@'). */
-#define TRACK_SLOT_AUTH		"@auth"
-#define TRACK_SLOT_REGISTER	"@register"
-
-/* The two eviction lists. */
-#define TRACK_PROBATION		0
-#define TRACK_PROTECTED		1
-
-/* track_slot.flags: a rule's verdict issued and standing. */
-#define TRACK_S_CONCURRENCY	0x01
-#define TRACK_S_CHURN		0x02
-#define TRACK_S_KARMA		0x04
-#define TRACK_S_KARMA_ON	0x08	/* credit initialised */
-#define TRACK_S_REBUILD		0x10	/* ring being refilled (rebuild) */
-
-/* In use iff the table's index is; links and list are the table's. */
-struct track_entry {
-	struct prefix	 key;
-	uint32_t	 last_seen;	/* s */
-	uint32_t	 handshake;	/* s, last event proving a completed
-					 * handshake (conntrack); 0: none */
-};
-
-struct track_slot {
-	uint32_t	 live;
-	uint32_t	 halfopen;
-	uint32_t	 ring_head;	/* bucket number of the newest bucket,
-					 * modulo TRACK_RING_MOD */
-	uint32_t	 ring_width;	/* ms per bucket; 0: ring unused */
-	uint32_t	 ring[TRACK_RING];	/* new connections */
-	int32_t		 karma;		/* credit, bytes */
-	uint32_t	 karma_sec;	/* last refill, s */
-	uint32_t	 karma_full;	/* last time the credit was full, s */
-	uint32_t	 reported;	/* last verdict, s */
-	uint16_t	 short_lived;	/* saturates */
-	uint8_t		 flags;		/* TRACK_S_* */
-};
-
-struct track {
-	struct htab	 tab;		/* lists TRACK_PROBATION, _PROTECTED */
-	struct track_entry *e;		/* capacity, indexed as tab */
-	uint32_t	 capacity;
-	char		 name[TRACK_SLOTS][CONF_NAME_MAX];	/* "": free */
-	struct track_slot *slot[TRACK_SLOTS];	/* capacity each, or NULL */
-	struct track_stats stats;
-};
-
-static uint32_t	track_sec(int64_t);
 static uint32_t	track_victim(const struct track *, uint32_t);
 static uint32_t	track_evict(struct track *, uint32_t);
 static uint32_t	track_find(const struct track *, const struct prefix *);
 static uint32_t	track_find_h(const struct track *, const struct prefix *,
 		    uint64_t);
-static uint32_t	track_get(struct track *, const struct prefix *, int64_t,
-		    uint32_t);
-static void	track_protect(struct track *, uint32_t);
-static const struct conf_service *track_service(const struct conf *,
-		    const struct event *);
-static const struct conf_service *track_service_named(const struct conf *,
-		    const char *);
-static void	track_log_limits(const struct conf *, enum event_kind, int,
-		    struct rule_limits *);
 static int	track_conf_has(const struct conf *, const char *);
 static int	track_slot_lookup(const struct track *, const char *);
-static int	track_slot_bind(struct track *, const struct conf *,
-		    const char *);
 static int64_t	track_window(const struct rule_limits *);
-static uint32_t	track_ring_width(const struct rule_limits *);
-static uint32_t	track_ring_number(int64_t, uint32_t);
 static int64_t	track_ring_diff(uint32_t, uint32_t);
-static void	track_ring_add(struct track_slot *, uint32_t, int64_t);
 static uint64_t	track_ring_count(const struct track_slot *, uint32_t,
 		    int64_t);
 static int64_t	track_karma_burst(const struct conf_karma *);
@@ -191,21 +131,21 @@ static void	track_karma_spend(struct track_slot *,
 static uint64_t	track_karma_spent(const struct conf_karma *, uint32_t,
 		    int64_t, uint32_t);
 static void	track_apply(struct track *, const struct conf *,
-		    const struct conf_service *, int, uint32_t,
+		    const struct conf_service *, int, uint32_t, int,
 		    const struct event *, verdict_cb, void *);
 static void	track_judge(struct track *, const struct conf *,
-		    const struct conf_service *, uint32_t, struct track_slot *,
-		    const struct rule_limits *, int64_t, verdict_cb,
-		    void *);
+		    const struct conf_service *, uint32_t, int,
+		    struct track_slot *, const struct rule_limits *, int64_t,
+		    verdict_cb, void *);
+static void	track_login(struct track *, const struct conf *,
+		    const struct event *);
+static void	track_peer(struct track *, const struct event *);
+static int	track_is_peer(const struct track *, const struct conf *,
+		    const struct conf_service *, uint32_t, int64_t);
+static void	track_peer_verdict(struct verdict *);
 static void	track_offence(struct track *, struct track_slot *, uint8_t,
 		    int, int, uint32_t, const struct verdict *,
 		    verdict_cb, void *);
-static uint32_t	track_slot_width(const struct track *, const struct conf *,
-		    int, uint32_t);
-static unsigned int track_rebuild_kind(const char *);
-static void	track_rebuild_add(struct track *, const struct conf *,
-		    const struct conf_service *, int, uint32_t,
-		    const struct event *);
 
 struct track *
 track_new(uint32_t capacity, uint32_t seed)
@@ -235,12 +175,13 @@ track_free(struct track *t)
 		return;
 	for (i = 0; i < TRACK_SLOTS; i++)
 		free(t->slot[i]);
+	track_account_free(t);
 	htab_clear(&t->tab);
 	free(t->e);
 	free(t);
 }
 
-static uint32_t
+uint32_t
 track_sec(int64_t us)
 {
 	if (us <= 0)
@@ -251,7 +192,7 @@ track_sec(int64_t us)
 }
 
 /* Promotes entry i: a handshake completed for it. */
-static void
+void
 track_protect(struct track *t, uint32_t i)
 {
 	if (htab_list_of(&t->tab, i) != TRACK_PROTECTED)
@@ -320,7 +261,7 @@ track_find_h(const struct track *t, const struct prefix *key, uint64_t h)
 }
 
 /* The entry for key, made if need be, marked as seen at now. */
-static uint32_t
+uint32_t
 track_get(struct track *t, const struct prefix *key, int64_t now,
     uint32_t pin)
 {
@@ -350,7 +291,7 @@ track_get(struct track *t, const struct prefix *key, int64_t now,
 /*
  * Services and slots.
  */
-static const struct conf_service *
+const struct conf_service *
 track_service(const struct conf *conf, const struct event *ev)
 {
 	if (ev->service == NULL)
@@ -358,7 +299,7 @@ track_service(const struct conf *conf, const struct event *ev)
 	return track_service_named(conf, ev->service);
 }
 
-static const struct conf_service *
+const struct conf_service *
 track_service_named(const struct conf *conf, const char *name)
 {
 	int	i;
@@ -402,7 +343,7 @@ track_slot_lookup(const struct track *t, const char *name)
  * fatal on the event path: the event is ignored, counted, and the next
  * one tries again.
  */
-static int
+int
 track_slot_bind(struct track *t, const struct conf *conf, const char *name)
 {
 	size_t	len;
@@ -446,7 +387,7 @@ track_window(const struct rule_limits *lim)
 }
 
 /* Rounded down, so the ring never spans more than the window. */
-static uint32_t
+uint32_t
 track_ring_width(const struct rule_limits *lim)
 {
 	int64_t	ms = track_window(lim) / TRACK_RING / 1000;
@@ -458,7 +399,7 @@ track_ring_width(const struct rule_limits *lim)
 	return (uint32_t)ms;
 }
 
-static uint32_t
+uint32_t
 track_ring_number(int64_t us, uint32_t width)
 {
 	if (us <= 0)
@@ -479,7 +420,7 @@ track_ring_diff(uint32_t n, uint32_t head)
 	return -(int64_t)(TRACK_RING_MOD - ahead);
 }
 
-static void
+void
 track_ring_add(struct track_slot *sl, uint32_t width, int64_t now)
 {
 	uint32_t	n = track_ring_number(now, width);
@@ -610,7 +551,7 @@ track_karma_spent(const struct conf_karma *k, uint32_t now_s, int64_t credit,
  */
 /* [auth]'s limit on kind (AUTH_FAIL or REGISTER) for a host or a network,
  * as the max_new of lim. */
-static void
+void
 track_log_limits(const struct conf *conf, enum event_kind kind, int net,
     struct rule_limits *lim)
 {
@@ -675,6 +616,10 @@ track_log(struct track *t, const struct conf *conf, const struct event *ev,
 		return;
 	}
 	t->stats.events++;
+	/* A registered account is not an established one (accounts). */
+	if (ev->kind == EVENT_REGISTER && ev->user != NULL)
+		track_account_register(t, track_account_hash(t, ev->user),
+		    ev->time);
 	addr_mask(&ev->addr, addr_maxlen(&ev->addr), &host);
 	hi = track_get(t, &host, ev->time, TRACK_NIL);
 	track_log_apply(t, conf, s, hi, ev, cb, arg);
@@ -688,6 +633,81 @@ track_log(struct track *t, const struct conf *conf, const struct event *ev,
 }
 
 /*
+ * Logins: the account goes into the sets of the host and its network.
+ * The address comes from a line written after a completed handshake
+ * (corroborated), so the entries are protected like ones that connected.
+ */
+static void
+track_login(struct track *t, const struct conf *conf, const struct event *ev)
+{
+	if ((ev->addr.family != AF_INET && ev->addr.family != AF_INET6) ||
+	    addr_is_unspecified(&ev->addr) || ev->user == NULL ||
+	    ev->user[0] == '\0') {
+		t->stats.ignored++;
+		return;
+	}
+	t->stats.events++;
+	track_account_login(t, conf, ev);
+}
+
+/* A remote server authenticated its stream from this host. */
+static void
+track_peer(struct track *t, const struct event *ev)
+{
+	struct prefix	host;
+	uint32_t	hi;
+
+	if ((ev->addr.family != AF_INET && ev->addr.family != AF_INET6) ||
+	    addr_is_unspecified(&ev->addr)) {
+		t->stats.ignored++;
+		return;
+	}
+	t->stats.events++;
+	addr_mask(&ev->addr, addr_maxlen(&ev->addr), &host);
+	hi = track_get(t, &host, ev->time, TRACK_NIL);
+	track_protect(t, hi);
+	track_account_peer(t, hi, ev->time);
+}
+
+/*
+ * 1 if a connection of host entry hi (TRACK_NIL: none) to svc is a
+ * federation peer's: the s2s service, a stream authenticated within the
+ * max_new window before now, and no [override] with peer_ban for it.
+ */
+static int
+track_is_peer(const struct track *t, const struct conf *conf,
+    const struct conf_service *svc, uint32_t hi, int64_t now)
+{
+	const struct conf_override	*o;
+	struct rule_limits		 lim;
+	int64_t				 age;
+	uint32_t			 peer;
+
+	if (t->acct == NULL || hi == TRACK_NIL ||
+	    (peer = track_account_peer_sec(t, hi)) == 0 ||
+	    strcmp(svc->name, "s2s") != 0)
+		return 0;
+	rule_limits(conf, svc, &t->e[hi].key, &lim);
+	age = (int64_t)track_sec(now) - (int64_t)peer;
+	if (age > track_window(&lim) / CLOCK_US_PER_SEC)
+		return 0;
+	/* The most specific override decides, as for the limits. */
+	o = rule_override(conf, &t->e[hi].key);
+	return o == NULL || !o->peer_ban;
+}
+
+static void
+track_peer_verdict(struct verdict *v)
+{
+	size_t	len = strlen(v->reason);
+
+	v->peer = 1;
+	v->allowlisted = 1;
+	snprintf(v->reason + len, sizeof(v->reason) - len,
+	    " (authenticated federation peer: alert only)");
+}
+
+/*
  * Events.
  */
 void
@@ -697,7 +717,7 @@ track_event(struct track *t, const struct conf *conf,
 	const struct conf_service	*svc;
 	struct prefix			 host, net;
 	uint32_t			 hi, ni;
-	int				 s, netlen;
+	int				 s, netlen, peer;
 
 	switch (ev->kind) {
 	case EVENT_CONN_SYN:
@@ -710,10 +730,16 @@ track_event(struct track *t, const struct conf *conf,
 	case EVENT_REGISTER:
 		track_log(t, conf, ev, cb, arg);
 		return;
+	case EVENT_AUTH_OK:
+		track_login(t, conf, ev);
+		return;
+	case EVENT_S2S_OK:
+		track_peer(t, ev);
+		return;
 	default:
-		/* Other log kinds (successful logins, the server's own
-		 * connection lines) are recorded, not judged: conntrack
-		 * counts connections better than a log can. */
+		/* Other log kinds (the server's own connection lines, ...)
+		 * are recorded, not judged: conntrack counts connections
+		 * better than a log can. */
 		t->stats.ignored++;
 		return;
 	}
@@ -733,27 +759,31 @@ track_event(struct track *t, const struct conf *conf,
 		/* A flow ending proves no activity: look up, never create
 		 * nor refresh (a SYN flood's timeouts would otherwise
 		 * bring its entries back). */
-		if ((hi = track_find(t, &host)) != TRACK_NIL)
-			track_apply(t, conf, svc, s, hi, ev, cb, arg);
+		hi = track_find(t, &host);
+		peer = track_is_peer(t, conf, svc, hi, ev->time);
+		if (hi != TRACK_NIL)
+			track_apply(t, conf, svc, s, hi, peer, ev, cb, arg);
 		if (netlen > 0 && netlen < addr_maxlen(&ev->addr)) {
 			addr_mask(&ev->addr, netlen, &net);
 			if ((ni = track_find(t, &net)) != TRACK_NIL)
-				track_apply(t, conf, svc, s, ni, ev, cb, arg);
+				track_apply(t, conf, svc, s, ni, peer, ev, cb,
+				    arg);
 		}
 		return;
 	}
 	hi = track_get(t, &host, ev->time, TRACK_NIL);
-	track_apply(t, conf, svc, s, hi, ev, cb, arg);
+	peer = track_is_peer(t, conf, svc, hi, ev->time);
+	track_apply(t, conf, svc, s, hi, peer, ev, cb, arg);
 	if (netlen > 0 && netlen < addr_maxlen(&ev->addr)) {
 		addr_mask(&ev->addr, netlen, &net);
 		ni = track_get(t, &net, ev->time, hi);
-		track_apply(t, conf, svc, s, ni, ev, cb, arg);
+		track_apply(t, conf, svc, s, ni, peer, ev, cb, arg);
 	}
 }
 
 static void
 track_apply(struct track *t, const struct conf *conf,
-    const struct conf_service *svc, int s, uint32_t i,
+    const struct conf_service *svc, int s, uint32_t i, int peer,
     const struct event *ev, verdict_cb cb, void *arg)
 {
 	struct track_slot	*sl = &t->slot[s][i];
@@ -804,18 +834,26 @@ track_apply(struct track *t, const struct conf *conf,
 	default:
 		break;
 	}
-	track_judge(t, conf, svc, i, sl, &lim, ev->time, cb, arg);
+	track_judge(t, conf, svc, i, peer, sl, &lim, ev->time, cb, arg);
 }
 
-/* Runs every rule on the slot's state after an event. */
+/*
+ * Runs every rule on the slot's state after an event.  The accounts are
+ * counted only when a base limit is broken (most events are well below),
+ * and then raise both limits.  peer: the connection is an authenticated
+ * federation peer's.
+ */
 static void
 track_judge(struct track *t, const struct conf *conf,
-    const struct conf_service *svc, uint32_t i, struct track_slot *sl,
-    const struct rule_limits *lim, int64_t now, verdict_cb cb,
-    void *arg)
+    const struct conf_service *svc, uint32_t i, int peer,
+    struct track_slot *sl, const struct rule_limits *base, int64_t now,
+    verdict_cb cb, void *arg)
 {
 	struct rule_subject	 subj;
+	struct rule_limits	 alim = *base;
+	const struct rule_limits *lim = &alim;
 	struct verdict		 v;
+	uint64_t		 count;
 	uint32_t		 now_s = track_sec(now), full;
 	int64_t			 credit;
 	int			 due, broken;
@@ -827,13 +865,22 @@ track_judge(struct track *t, const struct conf *conf,
 	/* Decided once, so that standing offences repeat together. */
 	due = (int64_t)now_s - (int64_t)sl->reported >=
 	    track_window(lim) / CLOCK_US_PER_SEC;
+	count = track_ring_count(sl, track_ring_width(lim), now);
+	if (t->acct != NULL && ((base->max_concurrent != 0 &&
+	    sl->live > base->max_concurrent) || (base->max_new.count != 0 &&
+	    count > base->max_new.count)))
+		rule_limits_accounts(svc, &t->e[i].key, track_account_count(t,
+		    i, now, track_window(base)), &alim);
 
 	broken = rule_concurrency(&subj, lim, sl->live, &v);
+	if (broken && peer)
+		track_peer_verdict(&v);
 	track_offence(t, sl, TRACK_S_CONCURRENCY, broken, due, now_s, &v, cb,
 	    arg);
 
-	broken = rule_churn(&subj, lim, track_ring_count(sl,
-	    track_ring_width(lim), now), &v);
+	broken = rule_churn(&subj, lim, count, &v);
+	if (broken && peer)
+		track_peer_verdict(&v);
 	track_offence(t, sl, TRACK_S_CHURN, broken, due, now_s, &v, cb, arg);
 
 	broken = 0;
@@ -863,215 +910,6 @@ track_offence(struct track *t, struct track_slot *sl, uint8_t bit,
 	t->stats.verdicts++;
 	if (cb != NULL)
 		cb(v, arg);
-}
-
-/*
- * Rebuilding (track.h).
- */
-/* The ring width of slot s of entry i under conf; 0 if conf no longer has
- * the slot's service (its state is left as it is). */
-static uint32_t
-track_slot_width(const struct track *t, const struct conf *conf, int s,
-    uint32_t i)
-{
-	const struct conf_service	*svc;
-	struct rule_limits		 lim;
-	int				 net;
-
-	net = t->e[i].key.len < addr_maxlen(&t->e[i].key.addr);
-	if (strcmp(t->name[s], TRACK_SLOT_AUTH) == 0)
-		track_log_limits(conf, EVENT_AUTH_FAIL, net, &lim);
-	else if (strcmp(t->name[s], TRACK_SLOT_REGISTER) == 0)
-		track_log_limits(conf, EVENT_REGISTER, net, &lim);
-	else if ((svc = track_service_named(conf, t->name[s])) != NULL)
-		rule_limits(conf, svc, &t->e[i].key, &lim);
-	else
-		return 0;
-	return track_ring_width(&lim);
-}
-
-static unsigned int
-track_rebuild_kind(const char *name)
-{
-	if (strcmp(name, TRACK_SLOT_AUTH) == 0)
-		return TRACK_REBUILD_AUTH;
-	if (strcmp(name, TRACK_SLOT_REGISTER) == 0)
-		return TRACK_REBUILD_REGISTER;
-	return TRACK_REBUILD_CONNS;
-}
-
-/*
- * A walk of the table, once per reload (a fresh tracker has nothing to
- * walk).  Only a window whose length changed starts again: the others
- * keep their counts, which the store's rows would only repeat.
- */
-unsigned int
-track_rebuild_begin(struct track *t, const struct conf *conf, int64_t now)
-{
-	struct track_slot	*sl;
-	unsigned int		 kinds = 0;
-	uint32_t		 i, w;
-	int			 s;
-
-	for (s = 0; s < TRACK_SLOTS; s++) {
-		if (t->slot[s] == NULL || t->name[s][0] == '\0')
-			continue;
-		for (i = 0; i < t->capacity; i++) {
-			sl = &t->slot[s][i];
-			if (sl->ring_width == 0 ||
-			    htab_list_of(&t->tab, i) == -1 ||
-			    (w = track_slot_width(t, conf, s, i)) == 0 ||
-			    w == sl->ring_width)
-				continue;
-			memset(sl->ring, 0, sizeof(sl->ring));
-			sl->ring_width = w;
-			sl->ring_head = track_ring_number(now, w);
-			sl->flags |= TRACK_S_REBUILD;
-			kinds |= track_rebuild_kind(t->name[s]);
-		}
-	}
-	return kinds;
-}
-
-/* Counts ev in slot s of entry i if that ring is being refilled. */
-static void
-track_rebuild_add(struct track *t, const struct conf *conf,
-    const struct conf_service *svc, int s, uint32_t i,
-    const struct event *ev)
-{
-	struct track_slot	*sl = &t->slot[s][i];
-	struct rule_limits	 lim;
-
-	if (sl->ring_width != 0 && !(sl->flags & TRACK_S_REBUILD))
-		return;
-	sl->flags |= TRACK_S_REBUILD;
-	/* Both kinds of rows prove a completed handshake. */
-	track_protect(t, i);
-	if (svc != NULL) {
-		rule_limits(conf, svc, &t->e[i].key, &lim);
-		if (track_sec(ev->time) > t->e[i].handshake)
-			t->e[i].handshake = track_sec(ev->time);
-	} else
-		track_log_limits(conf, ev->kind, t->e[i].key.len <
-		    addr_maxlen(&t->e[i].key.addr), &lim);
-	track_ring_add(sl, track_ring_width(&lim), ev->time);
-}
-
-void
-track_rebuild_event(struct track *t, const struct conf *conf,
-    const struct event *ev)
-{
-	const struct conf_service	*svc = NULL;
-	struct prefix			 host, net;
-	uint32_t			 hi;
-	int				 s, netlen;
-
-	if ((ev->addr.family != AF_INET && ev->addr.family != AF_INET6) ||
-	    addr_is_unspecified(&ev->addr))
-		return;
-	switch (ev->kind) {
-	case EVENT_CONN_OPEN:
-		/* A flow found live at start was not new then. */
-		if ((ev->flags & EVENT_F_PREEXISTING) ||
-		    (svc = track_service(conf, ev)) == NULL)
-			return;
-		s = track_slot_bind(t, conf, svc->name);
-		break;
-	case EVENT_AUTH_FAIL:
-		s = track_slot_bind(t, conf, TRACK_SLOT_AUTH);
-		break;
-	case EVENT_REGISTER:
-		s = track_slot_bind(t, conf, TRACK_SLOT_REGISTER);
-		break;
-	default:
-		return;
-	}
-	if (s == -1)
-		return;
-	addr_mask(&ev->addr, addr_maxlen(&ev->addr), &host);
-	hi = track_get(t, &host, ev->time, TRACK_NIL);
-	track_rebuild_add(t, conf, svc, s, hi, ev);
-	netlen = ev->addr.family == AF_INET ? conf->track_prefix4 :
-	    conf->track_prefix6;
-	if (netlen > 0 && netlen < addr_maxlen(&ev->addr)) {
-		addr_mask(&ev->addr, netlen, &net);
-		track_rebuild_add(t, conf, svc, s, track_get(t, &net,
-		    ev->time, hi), ev);
-	}
-}
-
-/*
- * The verdict's bit, and its time as the slot's last report, which starts
- * the cool-down.  A network of a length no longer aggregated, a service
- * gone from the configuration: nothing to mark.
- */
-void
-track_rebuild_verdict(struct track *t, const struct conf *conf,
-    const struct verdict *v)
-{
-	const struct conf_service	*svc;
-	const struct addr		*a = &v->prefix.addr;
-	const char			*name;
-	struct track_slot		*sl;
-	uint32_t			 i;
-	uint8_t				 bit = TRACK_S_CHURN;
-	int				 s, netlen;
-
-	switch (v->rule) {
-	case VERDICT_AUTH:
-		name = TRACK_SLOT_AUTH;
-		break;
-	case VERDICT_REGISTER:
-		name = TRACK_SLOT_REGISTER;
-		break;
-	case VERDICT_CONCURRENCY:
-	case VERDICT_CHURN:
-	case VERDICT_KARMA:
-		if (v->service == NULL ||
-		    (svc = track_service_named(conf, v->service)) == NULL)
-			return;
-		name = svc->name;
-		bit = v->rule == VERDICT_CONCURRENCY ? TRACK_S_CONCURRENCY :
-		    v->rule == VERDICT_KARMA ? TRACK_S_KARMA : TRACK_S_CHURN;
-		break;
-	default:
-		return;
-	}
-	if (a->family != AF_INET && a->family != AF_INET6)
-		return;
-	netlen = a->family == AF_INET ? conf->track_prefix4 :
-	    conf->track_prefix6;
-	if ((v->prefix.len != addr_maxlen(a) && v->prefix.len != netlen) ||
-	    (s = track_slot_bind(t, conf, name)) == -1)
-		return;
-	i = track_get(t, &v->prefix, v->time, TRACK_NIL);
-	sl = &t->slot[s][i];
-	sl->flags |= bit;
-	if (track_sec(v->time) > sl->reported)
-		sl->reported = track_sec(v->time);
-}
-
-uint64_t
-track_rebuild_end(struct track *t)
-{
-	uint64_t	hosts = 0;
-	uint32_t	i;
-	int		s, marked;
-
-	for (i = 0; i < t->capacity; i++) {
-		if (htab_list_of(&t->tab, i) == -1)
-			continue;
-		for (s = 0, marked = 0; s < TRACK_SLOTS; s++) {
-			if (t->slot[s] != NULL &&
-			    (t->slot[s][i].flags & TRACK_S_REBUILD)) {
-				t->slot[s][i].flags &= ~TRACK_S_REBUILD;
-				marked = 1;
-			}
-		}
-		if (marked && t->e[i].key.len == addr_maxlen(&t->e[i].key.addr))
-			hosts++;
-	}
-	return hosts;
 }
 
 /*
@@ -1169,6 +1007,10 @@ track_get_stats(const struct track *t, struct track_stats *st)
 		if (t->slot[s] != NULL)
 			bytes += (uint64_t)t->capacity * sizeof(*t->slot[s]);
 	}
+	if (t->acct != NULL)
+		bytes += (uint64_t)t->nacct * sizeof(*t->acct) +
+		    (uint64_t)t->capacity * sizeof(*t->acct_of) +
+		    TRACK_REGISTERED * sizeof(*t->reg);
 	st->entry_bytes = (bytes + t->capacity - 1) / t->capacity;
 }
 
@@ -1195,6 +1037,8 @@ static const struct status_field track_status_fields[] = {
 	  .text = "% evicted" },
 	{ .name = "ignored", .type = STATUS_U64, .off = TS(ignored) },
 	{ .name = "entry_bytes", .type = STATUS_U64, .off = TS(entry_bytes) },
+	{ .name = "account_sets_taken", .type = STATUS_U64,
+	  .off = TS(account_sets_taken) },
 	{ .name = NULL }
 };
 #undef TS

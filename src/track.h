@@ -34,6 +34,8 @@ struct track_stats {
 					 * address, no service or no slot */
 	uint64_t	 verdicts;
 	uint64_t	 entry_bytes;	/* memory per entry */
+	uint64_t	 account_sets_taken;	/* account sets taken back from
+					 * an entry, the pool being full */
 };
 
 /* A snapshot of one entry, for status and reports ("who is near a limit"). */
@@ -92,6 +94,8 @@ void		 track_get_stats(const struct track *, struct track_stats *);
 #define TRACK_REBUILD_CONNS	0x1
 #define TRACK_REBUILD_AUTH	0x2
 #define TRACK_REBUILD_REGISTER	0x4
+#define TRACK_REBUILD_ACCOUNTS	0x8	/* AUTH_OK: at start only (a set
+					 * keeps its accounts at a reload) */
 unsigned int	 track_rebuild_begin(struct track *, const struct conf *,
 		    int64_t now);
 void		 track_rebuild_event(struct track *, const struct conf *,

@@ -38,6 +38,10 @@ struct verdict {
 					 * backend outage: record, never ban */
 	int		 capped;	/* a limit the kernel refuses itself
 					 * (kcap.c): record, never ban */
+	int		 peer;		/* an s2s limit broken by a federation
+					 * peer that authenticated its stream:
+					 * alerted about, never banned (set
+					 * with allowlisted) */
 	int		 proxied;	/* from log lines that came through a
 					 * configured proxy: the ban drops
 					 * [allow] proxy_ports (every port by

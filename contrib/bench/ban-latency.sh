@@ -9,11 +9,12 @@
 # in the server namespace prints each element as the kernel commits it,
 # and its lines are stamped as they arrive.  Both clocks are the same
 # CLOCK_MONOTONIC.  The latency is element minus handshake: conntrack
-# event, detection, the ban, and the batch through `nft -f -`.
+# event, detection, the ban, and the batch through netlink (in the
+# helper with privilege separation, the ops handed to it first).
 #
-#   contrib/bench/ban-latency.sh [-n N]      (default 200; root)
-#   XG_USER=nobody contrib/bench/ban-latency.sh   the same with privilege
-#                                                 separation ([global] user)
+#   contrib/bench/ban-latency.sh [-n N] [-u USER]   (default 200; root)
+#       -u USER: with privilege separation ([global] user = USER; the
+#       same as XG_USER=USER)
 #
 # Output: key=value lines (p50, p90, p99, max in microseconds).
 set -u
@@ -22,7 +23,13 @@ TOP=$(cd "$(dirname "$0")/../.." && pwd)
 . "$TOP/tests/system/netns.sh"
 
 N=200
-[ "${1:-}" = "-n" ] && N=$2
+while getopts n:u: o; do
+	case $o in
+	n) N=$OPTARG ;;
+	u) XG_USER=$OPTARG ;;
+	*) echo "usage: $0 [-n N] [-u USER]" >&2; exit 2 ;;
+	esac
+done
 XG=${XG:-$TOP/xmppguard}
 T=$(mktemp -d /tmp/xg-latency.XXXXXX)
 chmod 755 "$T"

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Write a synthetic ejabberd 20.x+ log for the filter benchmarks.
 
-    gen-ejabberd-log.py [N [OUT]]     N lines (default 1000000) to OUT
-                                      (default: standard output)
+    gen-ejabberd-log.py [--unjoined] [N [OUT]]
+                        N lines (default 1000000) to OUT (default: standard
+                        output)
 
 The lines copy the layout of Debian 12's ejabberd 23.01 as captured in
 tests/filters/ejabberd/ejabberd-23.01.log: accepted connections, successful
@@ -11,6 +12,15 @@ connection, one per SASL mechanism tried) making about 5% of the lines.
 Addresses are IPv4 in ::ffff: form (dual-stack listener) and IPv6, users and
 pids vary, timestamps increase.  A fixed seed makes the file the same on
 every run.
+
+With --unjoined the same templates are written the way a log looks that
+starts mid-stream or that a busy server rotated: most lines name a
+connection (an Erlang pid) whose accept line the file does not hold, the
+pids are random rather than increasing, the microseconds of consecutive
+lines go backwards now and then, and addresses mix ::ffff:a.b.c.d, plain
+a.b.c.d and IPv6.  Joins mostly miss; the benchmark and
+tests/system/49-testfilter-jobs.sh use it to check that more threads never
+make test-filter slower.
 """
 import random
 import sys
@@ -23,8 +33,12 @@ REASONS = ("Stream reset by peer", "Connection timed out",
 
 
 def main():
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 1000000
-    out = open(sys.argv[2], "w") if len(sys.argv) > 2 else sys.stdout
+    args = sys.argv[1:]
+    unjoined = len(args) > 0 and args[0] == "--unjoined"
+    if unjoined:
+        args = args[1:]
+    n = int(args[0]) if len(args) > 0 else 1000000
+    out = open(args[1], "w") if len(args) > 1 else sys.stdout
     rnd = random.Random(20230101)
     users = ["user%d" % i for i in range(5000)]
     t = 1767225600.0		# 2026-01-01 00:00:00 UTC
@@ -38,6 +52,10 @@ def main():
 
     def addr():
         r = rnd.random()
+        if unjoined and r < 0.35:
+            return "%d.%d.%d.%d" % (rnd.choice((192, 198, 203)),
+                                    rnd.randrange(256), rnd.randrange(256),
+                                    rnd.randrange(1, 255))
         if r < 0.7:
             return "::ffff:%d.%d.%d.%d" % (rnd.choice((192, 198, 203)),
                                           rnd.randrange(256),
@@ -51,6 +69,8 @@ def main():
         pid += 1
         ip = addr()
         p = "<0.%d.0>" % pid
+        if unjoined:
+            p = "<0.%d.%d>" % (rnd.randrange(1 << 20), rnd.randrange(4))
         port = rnd.randrange(1024, 65536)
         user = rnd.choice(users)
         lines = ["%s [info] %s (%s) Accepted connection [%s]:%d -> "
@@ -73,10 +93,15 @@ def main():
                 "(tls|" + p + ") Closing c2s session for " + user +
                 "@example.org/res" + str(rnd.randrange(100)) + ": " +
                 rnd.choice(REASONS))
+        if unjoined and rnd.random() < 0.9:
+            # The accept line was before the file began.
+            lines = lines[1:]
         for l in lines:
             if written >= n:
                 break
             t += rnd.random() * 0.002
+            if unjoined and rnd.random() < 0.2:
+                t -= rnd.random() * 0.0005	# out of order
             buf.append(l % stamp() if l.startswith("%s") else l)
             written += 1
         if len(buf) >= 10000:

@@ -8,13 +8,15 @@
 #      set; IPv4 documentation space is too small) applied through the
 #      backend, BATCH to a fw_apply() call, then all N in one call; and
 #      P of them with one nft process each, extrapolated to N;
-#   2. restore at start: the N elements listed (nft -j) and applied again,
-#      and the same N put back the daemon's way (fw_replace(): the sets
-#      flushed and filled in one transaction, nothing listed)
-#      with their time left (what the reconcile at start does);
+#   2. restore at start: the N elements listed (netlink) and applied again,
+#      and the same N put back the daemon's way (fw_replace(): the table,
+#      sets, chain and rules checked through netlink and nft run only if
+#      they differ from the configuration's, then the sets flushed and
+#      filled in one transaction, nothing listed) with their time left
+#      (what the reconcile at start does);
 #   3. the backend's part of the ban latency: L single-ban batches, each
-#      timed from the fw_apply() call to its return, when nft has had the
-#      kernel's answer and the element is in the set (all L are checked
+#      timed from the fw_apply() call to its return, when the backend has
+#      had the kernel's answer and the element is in the set (all L are checked
 #      present at the end).  The daemon adds the time from the handshake
 #      to its fw_apply() call: see the hook below;
 #   4. NET prefixes (/64) into the interval set, in batches of BATCH.
@@ -138,10 +140,10 @@ cat <<EOF
 
 | what (nft $nftv, Linux $(uname -r)) | count | total | per ban |
 | --- | ---: | ---: | ---: |
-| backend, batches of $BATCH (\`nft -f -\`) | $N | ${b_s} s | ${b_us} us |
+| backend, batches of $BATCH (netlink) | $N | ${b_s} s | ${b_us} us |
 | backend, one batch | $N | ${o_s} s | ${o_us} us |
 | one \`nft add element\` per ban (fail2ban) | $PERPROC | $(awk -v t="$p_ns" 'BEGIN { printf "%.2f", t / 1e9 }') s (${p_ext} s for $N, extrapolated) | ${p_us} us |
-| restore: list (\`nft -j\`) + apply again | $N | ${r_total} s (list ${r_list}, apply ${r_apply}) | |
+| restore: list (netlink) + apply again | $N | ${r_total} s (list ${r_list}, apply ${r_apply}) | |
 | restore as the daemon does it: the sets replaced in one transaction | $N | ${r_replace} s | |
 | backend, /64 prefixes into the interval set, batches of $BATCH | $NET | ${n_s} s | ${n_us} us |
 | one-ban batch, fw_apply() to element in the kernel: p50 / p99 / max | $L | | ${l50} / ${l99} / ${lmax} us |

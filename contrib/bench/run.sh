@@ -14,6 +14,9 @@ bash $B/ct-ulogd2.sh -n 30000 -r 5000
 echo "-- veth between namespaces, as fast as xgload goes, 100000 connections"
 bash $B/ct-ulogd2.sh --veth -n 100000
 
+echo "== the daemon at rest on its defaults: wake-ups over a minute, memory"
+bash $B/idle.sh -s 60
+
 echo "== memory under a spoofed SYN flood from 1,000,000 addresses"
 bash $B/synflood-rss.sh -n 1000000
 

@@ -7,6 +7,7 @@
 #
 #   contrib/bench/synflood-rss.sh [-n SYNS]      (default 1000000)
 #
+# XG names the daemon's binary (default: ./xmppguard of the tree).
 # Output: one line, key=value.
 set -u
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
@@ -17,6 +18,7 @@ N=1000000
 [ "${1:-}" = "-n" ] && N=$2
 case $N in ''|*[!0-9]*) echo "usage: $0 [-n SYNS]" >&2; exit 2 ;; esac
 [ "$(id -u)" -eq 0 ] || fail "run as root (network namespaces)"
+XG=${XG:-$TOP/xmppguard}
 T=$(mktemp -d /tmp/xg-bench.XXXXXX)
 trap 'ns_cleanup; rm -rf "$T"' EXIT
 ns_require
@@ -32,7 +34,7 @@ CONF
 ns_spawn "$SRV" "$T/serve.log" "$XGLOAD" serve -l 2001:db8::1 -p 5222 \
     --seconds 3600
 wait_for_line 'listening' "$T/serve.log" 5
-ns_spawn "$SRV" "$T/xg.log" "$TOP/xmppguard" run --foreground -c "$T/xg.conf"
+ns_spawn "$SRV" "$T/xg.log" "$XG" run --foreground -c "$T/xg.conf"
 xg=$NS_PID
 wait_for_line 'ready' "$T/xg.log" 10
 rss0=$(awk '/VmRSS/ { print $2 }' "/proc/$xg/status")
@@ -44,7 +46,7 @@ ns_exec "$CLI" "$XGLOAD" syn --spoof -s "2001:db8:5::1-$last" \
     -d 2001:db8::1 -p 5222 -n "$N" --seconds 600 >"$T/syn.out" 2>&1
 secs=$(( ($(date +%s%N) - start) / 1000000 ))
 sleep 2
-"$TOP/xmppguard" status -s "$T/xg.sock" --json >"$T/status.json"
+"$XG" status -s "$T/xg.sock" --json >"$T/status.json"
 rss=$(awk '/VmRSS/ { print $2 }' "/proc/$xg/status")
 hwm=$(awk '/VmHWM/ { print $2 }' "/proc/$xg/status")
 cpu=$(awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$xg/stat")

@@ -25,9 +25,8 @@ ip netns exec "$ns" "$XG" run --state-dir "$T/ro" 2>"$T/fail.log" &&
 expect_grep "$T/ro/xmppguard.db" "$T/fail.log"
 
 # Reload, in the foreground so the log can be read.
-ip netns exec "$ns" "$XG" run --foreground -c "$T/xg.conf" 2>"$T/log" &
-pid=$!
-wait_for_line 'ready' "$T/log"
+xg_run "$ns" "$T/log" -c "$T/xg.conf"
+pid=$XG_PID
 printf '[service c2s]\nmax_concurrent = oops\n' >> "$T/xg.conf"
 kill -HUP "$pid"
 wait_for_line 'keeping the running configuration' "$T/log"

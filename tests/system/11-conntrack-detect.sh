@@ -53,9 +53,8 @@ wait_for_line 'listening' "$T/serve.log"
 ns_spawn "$SRV" "$T/destroy.log" conntrack -E -b 16777216 -e DESTROY \
     -p tcp --dport 5222 -o id,extended
 wait_until "$XG_WAIT" "conntrack -E does not listen" ct_listening "$NS_PID"
-ns_spawn "$SRV" "$T/xg.log" "$XG" run --foreground -c "$T/xg.conf"
+ns_xg_start "$T/xg.log" "$T/xg.conf"
 xg=$NS_PID
-wait_for_line 'ready' "$T/xg.log"
 
 status() {
 	"$XG" status -s "$T/ctl.sock" --json

@@ -35,10 +35,11 @@ export TZ=UTC
 "$XG" replay -c "$T/empty.conf" --log ejabberd="$T/a.log" >"$T/a.out" \
     2>"$T/a.err" || fail "replay --log: $(cat "$T/a.err")"
 cat "$T/a.out" "$T/a.err"
-[ "$(cat "$T/a.out")" = "2026-11-29T09:01:06.500000Z 203.0.113.20/32 auth: 6 failed logins in 10m (limit 5)" ] ||
+[ "$(cat "$T/a.out")" = "2026-11-29T09:01:06.500000Z 203.0.113.20/32 auth: 6 failed logins in 10m (limit 5); ban 203.0.113.20/32 for 10m (ban 1) until 2026-11-29T09:11:06.500000Z" ] ||
     fail "logs alone: $(cat "$T/a.out")"
 expect_grep 'warning: replay: no --conntrack: log lines are judged without corroboration' "$T/a.err"
-expect_grep "^replay: log ejabberd=$T/a.log: 16 lines, 14 events, 0 untimed, 1 too long, 1 binary, 0 match errors, 0 forged; 0 connections, 1 verdicts" "$T/a.err"
+expect_grep "^replay: log ejabberd=$T/a.log: 16 lines, 14 events, 0 untimed, 1 too long, 1 binary, 0 match errors, 0 forged; 7 connections, 1 verdicts" "$T/a.err"
+expect_grep '^replay: 1 bans (0 escalated, 0 extended), 0 connections refused, 0 log events refused, ' "$T/a.err"
 # The same from standard input, and with the filter given by its path.
 "$XG" replay -c "$T/empty.conf" --log ejabberd=- <"$T/a.log" 2>/dev/null |
     cmp -s - "$T/a.out" || fail "replay --log ejabberd=- differs"
@@ -62,21 +63,25 @@ expect_grep 'only one file can be standard input' "$T/e4"
 # (conntrack, at 10:50) are judged after the guesser's failed logins (the
 # log, from 10:07); read one file after the other, the churn verdict
 # would come first.  The guesser's first verdict is at its sixth
-# connection's attempt, each of which its handshake corroborates.
+# connection's attempt, each of which its handshake corroborates.  Bans
+# of a second (4s, 16s... escalated) keep every offender's verdicts in
+# the output: the network's ban of 10m would keep the churner out.
 cat > "$T/merge.conf" <<CONF
 [service c2s]
 max_new = 10/1h
 [auth]
 net_max_fail = 6/10m
+[ban]
+duration = 1s
 CONF
 "$XG" replay -c "$T/merge.conf" --conntrack "$F/conntrack.txt" \
     --log ejabberd="$F/ejabberd.log" >"$T/m.out" 2>"$T/m.err" ||
     fail "replay merged: $(cat "$T/m.err")"
 cat "$T/m.out" "$T/m.err"
 cut -d' ' -f1 "$T/m.out" | sort -c || fail "verdicts out of time order"
-head -n 1 "$T/m.out" | grep -qx '2026-11-29T10:07:15.016188Z 203.0.113.50/32 auth: 6 failed logins in 10m (limit 5)' ||
+head -n 1 "$T/m.out" | grep -qx '2026-11-29T10:07:15.016188Z 203.0.113.50/32 auth: 6 failed logins in 10m (limit 5); ban 203.0.113.50/32 for 1s (ban 1) until 2026-11-29T10:07:16.016188Z' ||
     fail "the guesser's first verdict: $(head -n 1 "$T/m.out")"
-tail -n 1 "$T/m.out" | grep -qx '2026-11-29T10:50:15.000085Z 203.0.113.77/32 churn: 11 new c2s connections in 1h (limit 10)' ||
+tail -n 1 "$T/m.out" | grep -qx '2026-11-29T10:50:15.000085Z 203.0.113.77/32 churn: 11 new c2s connections in 1h (limit 10); ban 203.0.113.77/32 for 1s (ban 1) until 2026-11-29T10:50:16.000085Z' ||
     fail "the churner's verdict is not last: $(tail -n 1 "$T/m.out")"
 expect_grep '^replay: 371 lines, 371 conntrack events, 0 other, 0 malformed, 0 too long; log ejabberd=.*: 231 lines, ' "$T/m.err"
 
@@ -102,6 +107,11 @@ n = [r for r in rows if r["address"] == "203.0.113.0/24"][0]
 assert n["rule"] == "auth" and n["limit"] == 6, n
 c = [r for r in rows if r["address"] == "203.0.113.77/32"][0]
 assert c["rule"] == "churn" and c["service"] == "c2s", c
+# Each verdict with the ban it made: the guesser's second escalated.
+b = [r["ban"] for r in rows if r["address"] == "203.0.113.50/32"]
+assert [x["step"] for x in b] == [1, 2] and b[1]["duration"] == 4, b
+assert b[0]["address"] == "203.0.113.50/32" and b[0]["scope"] == "services"
+assert b[0]["until"] == "2026-11-29T10:07:16.016188Z", b
 PY
 
 # The forgery hour, as the issue's "must show" runs it (defaults).  The
@@ -206,6 +216,7 @@ expect_grep '198.51.100.3/32 churn: 31 new c2s connections in 1h (limit 30)' "$T
 expect_grep '198.51.100.4/32 concurrency: 11 live c2s connections (limit 10)' "$T/out"
 [ "$(wc -l < "$T/out")" -eq 2 ] || fail "expected 2 verdicts"
 expect_grep 'replay: .* 0 malformed' "$T/err"
+expect_grep '^replay: 2 bans (0 escalated, 0 extended), 10 connections refused, ' "$T/err"
 
 "$XG" replay -c "$T/xg.conf" --json --conntrack "$T/ct.log" >"$T/json" 2>/dev/null ||
     fail "replay --json"
@@ -232,7 +243,9 @@ PY
     >/dev/null 2>&1 || fail "replay --db"
 [ "$(sqlite3 "$T/r.db" 'SELECT count(*) FROM verdicts')" -eq 2 ] ||
     fail "verdicts not stored"
-[ "$(sqlite3 "$T/r.db" "SELECT count(*) FROM conns WHERE addr = '198.51.100.3'")" -eq 40 ] ||
+# The churn bot's 31 connections up to its verdict; its ban kept out the
+# other 9, as the kernel would have.
+[ "$(sqlite3 "$T/r.db" "SELECT count(*) FROM conns WHERE addr = '198.51.100.3'")" -eq 31 ] ||
     fail "conns for the churn bot: $(sqlite3 "$T/r.db" "SELECT count(*) FROM conns WHERE addr = '198.51.100.3'")"
 
 # Hostile input: binary, huge and truncated lines among the real ones.

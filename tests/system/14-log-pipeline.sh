@@ -13,19 +13,7 @@ command -v python3 >/dev/null || fail "python3 not installed"
 state="$T/state"
 logs="$T/logs"
 mkdir -p "$logs"
-cat > "$T/f.conf" <<'FILTER'
-[filter]
-name      = ej
-time      = %Y-%m-%d %H:%M:%S%f
-timezone  = utc
-prefilter = authentication
-
-[pattern fail]
-kind     = auth_fail
-literal  = Failed c2s
-regex    = ^(?<time>\S+ \S+) \[warning\] <(?<key>[0-9.]+)> Failed c2s \S+ authentication for (?<user>[^@\s]*)@\S+ from (?<ip>\S+): 
-once_per = key
-FILTER
+xg_ej_filter "$T/f.conf"
 cat > "$T/xg.conf" <<CONF
 [global]
 state_dir = $state
@@ -69,10 +57,8 @@ runs=0
 start() {	# each run logs to a file of its own: $dlog
 	runs=$((runs + 1))
 	dlog="$T/daemon.$runs.log"
-	ip netns exec "$ns" "$XG" run --foreground -c "$T/xg.conf" \
-	    2>"$dlog" &
-	pid=$!
-	wait_for_line "ready" "$dlog"
+	xg_run "$ns" "$dlog" -c "$T/xg.conf"
+	pid=$XG_PID
 }
 
 # Old history at start: read from the end, not judged.
@@ -122,14 +108,12 @@ wait_events 7
     fail "rotation and truncation not both seen"
 
 # Restart: lines written while the daemon is down are read once.
-kill -TERM "$pid"
-wait_pid_gone "$pid" || fail "daemon ignored SIGTERM"
+xg_stop "$pid"
 { line 16 198.51.100.50 erin; line 17 198.51.100.50 erin; } >> "$logs/ej.log"
 start
 expect_grep "from the saved position" "$dlog"
 wait_events 2
-kill -TERM "$pid"
-wait_pid_gone "$pid" || fail "daemon ignored SIGTERM"
+xg_stop "$pid"
 
 rows=$(sqlite3 "$state/xmppguard.db" \
     "SELECT count(*) FROM events WHERE source = 'log' AND kind = 'auth_fail'")

@@ -48,9 +48,8 @@ url = http://127.0.0.1:$PORT/hook
 events = auth-outage
 CONF
 : > "$T/ej.log"
-ip netns exec "$ns" "$XG" run --foreground -c "$T/xg.conf" 2>"$T/daemon.log" &
-pid=$!
-wait_for_line "ready" "$T/daemon.log"
+xg_run "$ns" "$T/daemon.log" -c "$T/xg.conf"
+pid=$XG_PID
 
 # The burst starts 50 s past a minute, so it straddles two of the
 # detector's clock-aligned windows (its sliding view judges it whole).

@@ -12,8 +12,7 @@
 . "$TOP/tests/system/netns.sh"
 
 ns_require
-command -v nft >/dev/null 2>&1 || skip "no nft(8)"
-command -v sqlite3 >/dev/null 2>&1 || skip "no sqlite3(1)"
+ns_need 'sqlite3(1)'
 xgload_build
 ns_setup
 
@@ -36,9 +35,6 @@ write_conf() {	# write_conf [ALLOW]
 	CONF
 	[ -z "${1:-}" ] || printf '[allow]\nnetworks = %s\n' "$1" >> "$T/xg.conf"
 }
-xgc() {	# the CLI against this daemon
-	"$XG" "$@" -s "$T/ctl.sock"
-}
 sets() {	# every element of the daemon's sets
 	ns_exec "$SRV" nft list table inet xgtest
 }
@@ -48,8 +44,7 @@ row() {	# row ADDR: lifted-or-not|reason of the address's latest ban
 }
 
 write_conf
-ns_spawn "$SRV" "$T/xg.log" "$XG" run --foreground -c "$T/xg.conf"
-wait_for_line 'ready' "$T/xg.log"
+ns_xg_start "$T/xg.log" "$T/xg.conf"
 
 # (a) Added after start: refused, with the reason, nothing in the kernel.
 ip -n "$SRV" addr add "$LATE/32" dev s0 || fail "ip addr add $LATE"

@@ -14,19 +14,7 @@ state="$T/state"
 logs="$T/logs"
 mkdir -p "$logs"
 chown nobody:nogroup "$logs"	# the server's user
-cat > "$T/f.conf" <<'FILTER'
-[filter]
-name      = ej
-time      = %Y-%m-%d %H:%M:%S%f
-timezone  = utc
-prefilter = authentication
-
-[pattern fail]
-kind     = auth_fail
-literal  = Failed c2s
-regex    = ^(?<time>\S+ \S+) \[warning\] <(?<key>[0-9.]+)> Failed c2s \S+ authentication for (?<user>[^@\s]*)@\S+ from (?<ip>\S+): 
-once_per = key
-FILTER
+xg_ej_filter "$T/f.conf"
 cat > "$T/xg.conf" <<CONF
 [global]
 state_dir = $state
@@ -60,14 +48,11 @@ runs=0
 start() {
 	runs=$((runs + 1))
 	dlog="$T/daemon.$runs.log"
-	ip netns exec "$ns" "$XG" run --foreground -c "$T/xg.conf" \
-	    2>"$dlog" &
-	pid=$!
-	wait_for_line "ready" "$dlog"
+	xg_run "$ns" "$dlog" -c "$T/xg.conf"
+	pid=$XG_PID
 }
 stop() {
-	kill -TERM "$pid"
-	wait_pid_gone "$pid" || fail "daemon ignored SIGTERM"
+	xg_stop "$pid"
 }
 
 # A secret the server's user cannot read, in the failure lines' shape so

@@ -12,8 +12,7 @@
 . "$TOP/tests/system/netns.sh"
 
 ns_require
-command -v nft >/dev/null 2>&1 || skip "no nft(8)"
-command -v python3 >/dev/null 2>&1 || skip "no python3"
+ns_need python3
 xgload_build
 ns_setup
 ns_add_client_addrs "$CLI" 198.51.100.10 198.51.100.13
@@ -45,12 +44,8 @@ ns_spawn "$SRV" "$T/serve.log" "$XGLOAD" serve -l 192.0.2.1 \
     -p 5222,443,8080 --seconds 120
 wait_for_line 'listening on 3 sockets' "$T/serve.log"
 start_xg() {
-	ns_spawn "$SRV" "$T/xg.$1.log" "$XG" run --foreground -c "$T/xg.conf"
+	ns_xg_start "$T/xg.$1.log" "$T/xg.conf"
 	XGPID=$NS_PID
-	wait_for_line 'ready' "$T/xg.$1.log"
-}
-xgc() {	# the CLI against this daemon
-	"$XG" "$@" -s "$T/ctl.sock"
 }
 can() {	# can SOURCE PORT: 0 if one connection completes in 1 s
 	ns_exec "$CLI" "$XGLOAD" churn -d 192.0.2.1 -p "$2" -n 1 -s "$1" \

@@ -72,9 +72,8 @@ status_field() {	# status_field PYTHON-EXPR on status --json
 ns_spawn "$SRV" "$T/serve.log" "$XGLOAD" serve -l 192.0.2.1 -p 5222,5280 \
     --seconds 120
 wait_for_line 'listening' "$T/serve.log"
-ns_spawn "$SRV" "$T/xg.log" "$XG" run --foreground -c "$T/xg.conf"
+ns_xg_start "$T/xg.log" "$T/xg.conf"
 xg=$NS_PID
-wait_for_line 'ready' "$T/xg.log"
 expect_none() {	# expect_none PATTERN FILE
 	! grep -q -e "$1" "$2" || fail "'$1' in $2"
 }
@@ -118,7 +117,6 @@ ns_stop "$xg" || fail "the daemon did not stop cleanly"
 conf no > "$T/xg2.conf"
 sed -i "s#$T/ctl.sock#$T/ctl2.sock#; s#$T/xg.db#$T/xg2.db#; s#$T/state#$T/state2#" \
     "$T/xg2.conf"
-ns_spawn "$SRV" "$T/xg2.log" "$XG" run --foreground -c "$T/xg2.conf"
-wait_for_line 'ready' "$T/xg2.log"
+ns_xg_start "$T/xg2.log" "$T/xg2.conf"
 expect_grep 'conntrack is off: log lines are judged without corroboration' \
     "$T/xg2.log"

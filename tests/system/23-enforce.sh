@@ -10,8 +10,7 @@
 . "$TOP/tests/system/netns.sh"
 
 ns_require
-command -v nft >/dev/null 2>&1 || skip "no nft(8)"
-command -v python3 >/dev/null 2>&1 || skip "no python3"
+ns_need python3
 xgload_build
 ns_setup
 ns_add_client_addrs "$CLI" 198.51.100.10 198.51.100.13
@@ -42,12 +41,8 @@ ns_spawn "$SRV" "$T/serve.log" "$XGLOAD" serve -l 192.0.2.1 -p 5222 \
     --seconds 120
 wait_for_line 'listening' "$T/serve.log"
 start_xg() {
-	ns_spawn "$SRV" "$T/xg.$1.log" "$XG" run --foreground -c "$T/xg.conf"
+	ns_xg_start "$T/xg.$1.log" "$T/xg.conf"
 	XGPID=$NS_PID
-	wait_for_line 'ready' "$T/xg.$1.log"
-}
-xgc() {	# the CLI against this daemon
-	"$XG" "$@" -s "$T/ctl.sock"
 }
 connect() {	# connect SOURCE: 0 if one connection completes in 2 s
 	ns_exec "$CLI" "$XGLOAD" churn -d 192.0.2.1 -p 5222 -n 1 -s "$1" \
@@ -70,8 +65,10 @@ ns_spawn "$CLI" "$T/hold.log" "$XGLOAD" hold -d 192.0.2.1 -p 5222 -n 1 \
     -s "$BOT" --seconds 60
 hold=$NS_PID
 wait_for_line 'established=1 failed=0' "$T/hold.log"
+# The ban lands before the 12th connection: --timeout 1, so the churn is
+# back well within the 4 s ban.
 ns_exec "$CLI" "$XGLOAD" churn -d 192.0.2.1 -p 5222 -n 12 -s "$BOT" \
-    --seconds 10 > "$T/churn.out" 2>&1
+    --timeout 1 --seconds 10 > "$T/churn.out" 2>&1
 wait_until "$XG_WAIT" "$BOT is not in the ban set" out_has "$BOT" ban_set
 # While the ban (4 s) is in force: the bot cannot connect.
 connect "$BOT" && fail "the banned bot still connects"

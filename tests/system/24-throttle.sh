@@ -5,8 +5,7 @@
 . "$TOP/tests/system/netns.sh"
 
 ns_require
-command -v nft >/dev/null 2>&1 || skip "no nft(8)"
-command -v python3 >/dev/null 2>&1 || skip "no python3"
+ns_need python3
 xgload_build
 ns_setup
 ns_add_client_addrs "$CLI" 198.51.100.20 198.51.100.20
@@ -30,8 +29,7 @@ CONF
 ns_spawn "$SRV" "$T/serve.log" "$XGLOAD" serve -l 192.0.2.1 -p 5222 \
     --seconds 60
 wait_for_line 'listening' "$T/serve.log"
-ns_spawn "$SRV" "$T/xg.log" "$XG" run --foreground -c "$T/xg.conf"
-wait_for_line 'ready' "$T/xg.log"
+ns_xg_start "$T/xg.log" "$T/xg.conf"
 
 # 4 MB at up to 1 MB/s for 12 s: unthrottled it would be done in 4 s.
 ns_spawn "$CLI" "$T/hog.log" "$XGLOAD" bandwidth -d 192.0.2.1 -p 5222 \

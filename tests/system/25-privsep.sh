@@ -7,8 +7,7 @@
 . "$TOP/tests/system/netns.sh"
 
 ns_require
-command -v nft >/dev/null 2>&1 || skip "no nft(8)"
-command -v python3 >/dev/null 2>&1 || skip "no python3"
+ns_need python3
 getent passwd nobody >/dev/null || skip "no user nobody"
 xgload_build
 ns_setup
@@ -37,9 +36,8 @@ chmod 644 "$T/xg.conf"
 ns_spawn "$SRV" "$T/serve.log" "$XGLOAD" serve -l 192.0.2.1 -p 5222 \
     --seconds 60
 wait_for_line 'listening' "$T/serve.log"
-ns_spawn "$SRV" "$T/xg.log" "$XG" run --foreground -c "$T/xg.conf"
+ns_xg_start "$T/xg.log" "$T/xg.conf"
 xg=$NS_PID
-wait_for_line 'ready' "$T/xg.log"
 expect_grep "privileges: running as nobody" "$T/xg.log"
 
 # The daemon: nobody, no capability.  The helper: root, NET_ADMIN only.
@@ -105,9 +103,8 @@ kill -0 "$helper" 2>/dev/null && fail "the helper outlived the daemon"
 
 # Without its helper the daemon cannot enforce: it stops (the service
 # manager starts it again) rather than carry on blind.
-ns_spawn "$SRV" "$T/xg2.log" "$XG" run --foreground -c "$T/xg.conf"
+ns_xg_start "$T/xg2.log" "$T/xg.conf"
 xg=$NS_PID
-wait_for_line 'ready' "$T/xg2.log"
 helper=$(pgrep -P "$xg" -x xmppguard | head -n 1)
 kill -KILL "$helper"
 "$XG" ban 192.0.2.99 -s "$T/state/ctl.sock" > /dev/null 2>&1

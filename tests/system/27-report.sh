@@ -7,14 +7,15 @@
 # is aligned; the CSV parses back (RFC 4180); --ip gives the bot's
 # timeline, verdicts and bans; the HTML report, opened in headless
 # Chromium, renders its three charts (their colours' pixels, top to bottom)
-# and shows the hostile user names as text, never as markup.  A user who
+# in bins of a minute with the bans marked, a bar per connection in the
+# bot's --ip timeline, and shows the hostile user names as text, never as
+# markup.  A user who
 # may only read the store reads it too, the daemon running or stopped.
 . "$TOP/tests/system/lib.sh"
 . "$TOP/tests/system/netns.sh"
 
 ns_require
-command -v python3 >/dev/null 2>&1 || skip "no python3"
-command -v runuser >/dev/null 2>&1 || skip "no runuser"
+ns_need python3 runuser
 CHROMIUM=$(command -v chromium || command -v chromium-browser) ||
     skip "no chromium (apt-get install chromium)"
 xgload_build
@@ -31,19 +32,7 @@ GUESSER=198.51.100.14
 db="$T/xg.db"
 mkdir -p "$T/logs"
 : > "$T/logs/ej.log"
-cat > "$T/f.conf" <<'FILTER'
-[filter]
-name      = ej
-time      = %Y-%m-%d %H:%M:%S%f
-timezone  = utc
-prefilter = authentication
-
-[pattern fail]
-kind     = auth_fail
-literal  = Failed c2s
-regex    = ^(?<time>\S+ \S+) \[warning\] <(?<key>[0-9.]+)> Failed c2s \S+ authentication for (?<user>[^@\s]*)@\S+ from (?<ip>\S+): 
-once_per = key
-FILTER
+xg_ej_filter "$T/f.conf"
 cat > "$T/xg.conf" <<CONF
 [global]
 state_dir = $T/state
@@ -72,9 +61,8 @@ CONF
 ns_spawn "$SRV" "$T/serve.log" "$XGLOAD" serve -l 192.0.2.1 -p 5222 \
     --seconds 180
 wait_for_line 'listening' "$T/serve.log"
-ns_spawn "$SRV" "$T/xg.log" "$XG" run --foreground -c "$T/xg.conf"
+ns_xg_start "$T/xg.log" "$T/xg.conf"
 xg=$NS_PID
-wait_for_line 'ready' "$T/xg.log"
 
 # The attackers.
 ns_exec "$CLI" "$XGLOAD" churn -c 1 -s "$BOT" -d 192.0.2.1 -p 5222 -n 20 \
@@ -215,7 +203,18 @@ expect_grep "churn: " "$T/ip.txt"
 # HTML in headless Chromium: the charts render, top to bottom.
 report --format html -o "$T/r.html" || fail "report --format html"
 report --format html --ip "$GUESSER" -o "$T/ip.html" || fail "html --ip"
+report --format html --ip "$BOT" -o "$T/bot.html" || fail "html --ip bot"
 grep -q '<script' "$T/r.html" "$T/ip.html" && fail "a script tag in the HTML"
+# The charts span the hours that hold data, per minute here (at most 200
+# bins); the bans are marked; the bot's timeline has a bar per connection.
+bins=$(sed -n 's/.*<svg id="chart-conns" class="time" data-bins="\([0-9]*\)".*/\1/p' \
+    "$T/r.html")
+[ -n "$bins" ] && [ "$bins" -ge 1 ] && [ "$bins" -le 200 ] ||
+    fail "chart-conns: $bins bins"
+expect_grep '<h2>New connections per minute</h2>' "$T/r.html"
+expect_grep '<line class="ban"' "$T/r.html"
+[ "$(grep -c '<rect class="conn"' "$T/bot.html")" -ge 1 ] ||
+    fail "no connection bar in the bot's timeline"
 expect_grep '&lt;script&gt;alert(1)&lt;/script&gt;' "$T/ip.html"
 chrome() {	# chrome ARGS...: headless, no profile left behind
 	timeout 60 "$CHROMIUM" --headless --no-sandbox --disable-gpu \

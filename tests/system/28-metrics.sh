@@ -8,8 +8,7 @@
 . "$TOP/tests/system/netns.sh"
 
 ns_require
-command -v nft >/dev/null 2>&1 || skip "no nft(8)"
-command -v python3 >/dev/null 2>&1 || skip "no python3"
+ns_need python3
 xgload_build
 ns_setup
 ns_add_client_addrs "$CLI" 198.51.100.10 198.51.100.10
@@ -54,9 +53,8 @@ done
 ns_spawn "$SRV" "$T/serve.log" "$XGLOAD" serve -l 192.0.2.1 -p 5222 \
     --seconds 60
 wait_for_line 'listening' "$T/serve.log"
-ns_spawn "$SRV" "$T/xg.log" "$XG" run --foreground -c "$T/xg.conf"
+ns_xg_start "$T/xg.log" "$T/xg.conf"
 XGPID=$NS_PID
-wait_for_line 'ready' "$T/xg.log"
 
 scrape() {	# scrape PORT FILE: GET /metrics inside the namespace
 	ns_exec "$SRV" python3 - "$1" > "$2" <<'PY'
@@ -82,7 +80,7 @@ assert text.endswith("\n"), "no final newline"
 sample = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)'
                     r'(\{[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\.)*"'
                     r'(?:,[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\.)*")*\})?'
-                    r' (-?[0-9.e+]+|NaN|[+-]Inf)$')
+                    r' (-?[0-9]+(?:\.[0-9]*)?(?:e[+-]?[0-9]+)?|NaN|[+-]Inf)$')
 typed, seen, done, values = {}, set(), set(), {}
 current = None
 for line in text.splitlines():

@@ -99,14 +99,11 @@ runs=0
 start() {
 	runs=$((runs + 1))
 	dlog="$T/daemon.$runs.log"
-	ip netns exec "$ns" "$XG" run --foreground -c "$T/xg.conf" \
-	    2>"$dlog" &
-	pid=$!
-	wait_for_line "ready" "$dlog"
+	xg_run "$ns" "$dlog" -c "$T/xg.conf"
+	pid=$XG_PID
 }
 stop() {
-	kill -TERM "$pid"
-	wait_pid_gone "$pid" || fail "daemon ignored SIGTERM"
+	xg_stop "$pid"
 }
 db() {
 	sqlite3 "$state/xmppguard.db" "$1"

@@ -22,19 +22,11 @@ mkdir -p "$ETC/conf.d"
 chmod 755 "$ETC" "$ETC/conf.d"
 
 start_xg() {	# start_xg RUN: the daemon in the foreground, in $ns
-	ip netns exec "$ns" "$XG" run --foreground -c "$ETC/xmppguard.conf" \
-	    >"$T/xg.$1.log" 2>&1 &
-	XGPID=$!
-	wait_for_line 'ready' "$T/xg.$1.log"
+	xg_run "$ns" "$T/xg.$1.log" -c "$ETC/xmppguard.conf"
+	XGPID=$XG_PID
 }
 stop_xg() {
-	kill -TERM "$XGPID"
-	wait_pid_gone "$XGPID" ||
-	    fail "the daemon did not stop within $XG_WAIT s"
-	wait "$XGPID" 2>/dev/null
-}
-xgc() {
-	"$XG" "$@" -s "$T/ctl.sock"
+	xg_stop "$XGPID"
 }
 
 chatd "$ns" hook ok

@@ -24,9 +24,6 @@ ns_spawn "$SRV" "$T/serve.log" "$XGLOAD" serve -l 192.0.2.1 -p 5222,5299 \
     --seconds 300
 wait_for_line 'listening' "$T/serve.log"
 
-xgc() {
-	"$XG" "$@" -s "$T/ctl.sock"
-}
 # socks NS FILTER...: established TCP sockets in NS matching FILTER.
 socks() {
 	local ns=$1
@@ -69,10 +66,8 @@ net_max_new = none
 karma = off
 $extra
 CONF
-	ns_spawn "$SRV" "$T/$name/xg.log" "$XG" run --foreground \
-	    -c "$T/$name/xg.conf"
+	ns_xg_start "$T/$name/xg.log" "$T/$name/xg.conf"
 	xg=$NS_PID
-	wait_for_line 'ready' "$T/$name/xg.log"
 
 	ns_spawn "$CLI" "$T/$name/bots5222.log" "$XGLOAD" hold -d 192.0.2.1 \
 	    -p 5222 -n $((NBOT * 2)) -s "$net" --seconds 120
@@ -121,8 +116,10 @@ CONF
 		wait_until "$XG_WAIT" "$name: conntrack still holds the bots' flows" \
 		    out_eq 0 bot_flows
 	fi
-	# A moment for a stray kill to land, then: the others stand.
-	sleep 0.5
+	# Once no kill is left to do (none queued, no scan pending), a stray
+	# one would have landed: the others stand.
+	wait_until "$XG_WAIT" "$name: kills still queued" \
+	    out_eq 0 xg_status_field "$T/ctl.sock" firewall.kill_queued
 	[ "$(socks "$CLI" src 203.0.113.0/24)" -eq $((NOTHER * 2)) ] ||
 	    fail "$name: unrelated sessions were cut:" \
 	    "$(socks "$CLI" src 203.0.113.0/24) of $((NOTHER * 2))"

@@ -12,7 +12,7 @@
 . "$TOP/tests/system/netns.sh"
 
 ns_require
-command -v python3 >/dev/null 2>&1 || skip "no python3"
+ns_need python3
 xgload_build
 ns_setup
 NBOT=200 PER=3 NOTHER=20 BG=${XG_STORM_BG:-0}
@@ -41,11 +41,7 @@ CONF
 ns_spawn "$SRV" "$T/serve.log" "$XGLOAD" serve -l 192.0.2.1 -p 5222,5280 \
     --seconds 300
 wait_for_line 'listening' "$T/serve.log"
-ns_spawn "$SRV" "$T/xg.log" "$XG" run --foreground -c "$T/xg.conf"
-wait_for_line 'ready' "$T/xg.log"
-xgc() {
-	"$XG" "$@" -s "$T/ctl.sock"
-}
+ns_xg_start "$T/xg.log" "$T/xg.conf"
 # A busy server's tables, if asked: idle sessions to an unwatched port.
 if [ "$BG" -gt 0 ]; then
 	ns_spawn "$CLI" "$T/bg.log" "$XGLOAD" hold -d 192.0.2.1 -p 5280 \
@@ -88,21 +84,7 @@ wait_until "$XG_WAIT" "the sessions are not all in the kernel" \
 
 # `status`, timed, over and over until told to stop (bounded: 3000
 # calls, 120 s).
-(
-	max=0 n=0 fails=0
-	xg_now
-	end=$((XG_NOW + 120000000))
-	while [ ! -e "$T/poll.stop" ] && [ $n -lt 3000 ] && [ "$XG_NOW" -lt $end ]; do
-		xg_now
-		t0=$XG_NOW
-		xgc status > /dev/null 2>&1 || fails=$((fails + 1))
-		xg_now
-		[ $((XG_NOW - t0)) -gt $max ] && max=$((XG_NOW - t0))
-		n=$((n + 1))
-	done
-	echo "$max $n $fails" > "$T/poll.out"
-) &
-POLLER=$!
+xg_status_poll_start 3000 120
 
 # The storm: 3 more connections each, over max_new at once.
 xg_now
@@ -121,9 +103,7 @@ xg_now
 t_cut=$XG_NOW
 wait_until "$XG_WAIT" "conntrack still holds the bots' flows" \
     out_eq 0 bot_flows
-touch "$T/poll.stop"
-wait "$POLLER"
-read -r smax scalls sfails < "$T/poll.out"
+xg_status_poll_stop
 [ "$sfails" -eq 0 ] || fail "status failed $sfails times of $scalls"
 [ "$scalls" -gt 0 ] || fail "status was never asked"
 

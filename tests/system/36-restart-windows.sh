@@ -51,10 +51,8 @@ runs=0
 start() {
 	runs=$((runs + 1))
 	dlog="$T/daemon.$runs.log"
-	ip netns exec "$ns" "$XG" run --foreground --dry-run -c "$T/xg.conf" \
-	    2>"$dlog" &
-	pid=$!
-	wait_for_line "ready" "$dlog"
+	xg_run "$ns" "$dlog" --dry-run -c "$T/xg.conf"
+	pid=$XG_PID
 }
 crash() {
 	kill -KILL "$pid"
@@ -108,6 +106,5 @@ wait_until "$XG_WAIT" "the last failure did not reach the store" \
     out_eq $((big + 17)) rows
 v=$(sqlite3 "$db" "SELECT count(*) FROM verdicts WHERE addr = '198.51.100.10'")
 [ "$v" = 1 ] || fail "198.51.100.10: $v verdicts after a restart, expected 1"
-kill -TERM "$pid"
-wait_pid_gone "$pid" || fail "daemon ignored SIGTERM"
+xg_stop "$pid"
 exit 0

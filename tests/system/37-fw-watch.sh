@@ -12,8 +12,7 @@
 . "$TOP/tests/system/netns.sh"
 
 ns_require
-command -v nft >/dev/null 2>&1 || skip "no nft(8)"
-command -v python3 >/dev/null 2>&1 || skip "no python3"
+ns_need python3
 ns_setup
 
 # Restores must come within RESTORE_S seconds of the change.
@@ -61,9 +60,8 @@ restored() {
 }
 
 start_daemon() {	# start_daemon LOG
-	ns_spawn "$SRV" "$1" "$XG" run --foreground -c "$T/xg.conf"
+	ns_xg_start "$1" "$T/xg.conf"
 	xg=$NS_PID
-	wait_for_line 'ready' "$1"
 }
 
 write_conf ""
@@ -114,11 +112,22 @@ wait_until "$XG_WAIT" "no failure seen" out_ge $((f0 + 1)) \
 for i in 21 22; do
 	"$XG" ban "198.51.100.$i" -s "$sock" >/dev/null 2>&1
 done
+# From one failed run seen (timed as it is seen) to the fourth after it:
+# at least four pauses doubling from 100 ms, 1.5 s (without a backoff,
+# four loop iterations: milliseconds).  Bounded: 4 x 5 s at the most.
 f1=$(status_field firewall.failures)
-sleep 6
-f2=$(status_field firewall.failures)
-echo "firewall failing: $((f2 - f1)) failed nft runs in 6 s"
-[ $((f2 - f1)) -le 12 ] || fail "$((f2 - f1)) failed runs in 6 s: no backoff"
+wait_until -i 0.01 "$XG_WAIT" "no failed run after $f1" \
+    out_ge $((f1 + 1)) status_field firewall.failures
+xg_now
+t1=$XG_NOW f1=$XG_SEEN
+wait_until -i 0.01 "$XG_WAIT" "not 4 failed runs after $f1" \
+    out_ge $((f1 + 4)) status_field firewall.failures
+xg_now
+f2=$XG_SEEN
+echo "firewall failing: $((f2 - f1)) failed nft runs in" \
+    "$(((XG_NOW - t1) / 1000)) ms"
+[ $((XG_NOW - t1)) -ge 1500000 ] ||
+    fail "$((f2 - f1)) failed runs in $(((XG_NOW - t1) / 1000)) ms: no backoff"
 [ "$(status_field bans.active)" = 21 ] || fail "bans lost while failing"
 grep -q 'dropped' "$T/xg.log" && fail "a ban said dropped"
 expect_grep 'kept and tried again in' "$T/xg.log"

@@ -9,25 +9,12 @@
 . "$TOP/tests/system/netns.sh"
 
 need_root
-command -v nft >/dev/null 2>&1 || skip "no nft(8)"
-command -v python3 >/dev/null 2>&1 || skip "no python3"
-command -v unshare >/dev/null 2>&1 || skip "no unshare(1)"
-command -v nsenter >/dev/null 2>&1 || skip "no nsenter(1)"
+ns_need 'nft(8)' python3 'unshare(1)' 'nsenter(1)'
 ns_private NS
 
 # The mount namespace, held by a sleeping process, with the tmpfs.
 mkdir -p "$T/state"
-unshare -m --propagation private sleep 600 &
-holder=$!
-trap 'ns_private_cleanup; kill "$holder" 2>/dev/null' EXIT
-# (A function: the links are read again at every poll, not once.)
-holder_unshared() {
-	test "$(readlink /proc/$holder/ns/mnt)" != "$(readlink /proc/$$/ns/mnt)"
-}
-poll_until 5 holder_unshared || fail "no mount namespace"
-in_mnt() {
-	nsenter -t "$holder" -m -- "$@"
-}
+mnt_private 600
 in_mnt mount -t tmpfs -o size=4m tmpfs "$T/state" || fail "tmpfs"
 mountpoint -q "$T/state" && fail "the tmpfs is visible on the host"
 
@@ -47,7 +34,7 @@ CONF
 
 start_daemon() {	# start_daemon LOG
 	# nsenter and ip exec, so $! is the daemon's.
-	nsenter -t "$holder" -m -- ip netns exec "$NS" "$XG" run \
+	nsenter -t "$MNT_HOLDER" -m -- ip netns exec "$NS" "$XG" run \
 	    --foreground -c "$T/xg.conf" >"$1" 2>&1 &
 	xg=$!
 	wait_for_line 'ready' "$1"

@@ -19,19 +19,7 @@ mkdir -p "$logs"
 LINES=${XG_ROT_LINES:-200000}
 RATE=${XG_ROT_RATE:-20000}
 ROTATIONS=20
-cat > "$T/f.conf" <<'FILTER'
-[filter]
-name      = ej
-time      = %Y-%m-%d %H:%M:%S%f
-timezone  = utc
-prefilter = authentication
-
-[pattern fail]
-kind     = auth_fail
-literal  = Failed c2s
-regex    = ^(?<time>\S+ \S+) \[warning\] <(?<key>[0-9.]+)> Failed c2s \S+ authentication for (?<user>[^@\s]*)@\S+ from (?<ip>\S+): 
-once_per = key
-FILTER
+xg_ej_filter "$T/f.conf"
 cat > "$T/xg.conf" <<CONF
 [global]
 state_dir = $state

@@ -153,6 +153,79 @@ for k in sys.argv[1].split('.'):
 print(d)" "$2"
 }
 
+# xg_run NS LOG ARGS...: `xmppguard run --foreground ARGS` in namespace
+# NS (ns_private's), its output in LOG, until it says ready; its PID in
+# $XG_PID.  ns_private_cleanup ends it if the test does not.
+xg_run() {
+	local _ns=$1 _log=$2
+	shift 2
+	ip netns exec "$_ns" "$XG" run --foreground "$@" >"$_log" 2>&1 &
+	XG_PID=$!
+	wait_for_line 'ready' "$_log"
+}
+
+# xg_stop PID: SIGTERM to a daemon of ours, which must be gone within
+# XG_WAIT seconds; its exit status.
+xg_stop() {
+	kill -TERM "$1"
+	wait_pid_gone "$1" || fail "the daemon ignored SIGTERM for $XG_WAIT s"
+	wait "$1" 2>/dev/null
+}
+
+# xgc ARGS...: the CLI against the daemon of a test whose configuration
+# says control_socket = $T/ctl.sock.
+xgc() {
+	"$XG" "$@" -s "$T/ctl.sock"
+}
+
+# xg_status_poll_start CALLS SECONDS: `xgc status` over and over in the
+# background, each call timed, until xg_status_poll_stop (bounded: CALLS
+# calls, SECONDS seconds).  xg_status_poll_stop: ends it and sets smax
+# (the slowest call, us), scalls (calls made) and sfails (calls failed).
+xg_status_poll_start() {
+	rm -f "$T/poll.stop" "$T/poll.out"
+	(
+		max=0 n=0 fails=0
+		xg_now
+		end=$((XG_NOW + $2 * 1000000))
+		while [ ! -e "$T/poll.stop" ] && [ $n -lt "$1" ] &&
+		    [ "$XG_NOW" -lt $end ]; do
+			xg_now
+			t0=$XG_NOW
+			xgc status > /dev/null 2>&1 || fails=$((fails + 1))
+			xg_now
+			[ $((XG_NOW - t0)) -gt $max ] && max=$((XG_NOW - t0))
+			n=$((n + 1))
+		done
+		echo "$max $n $fails" > "$T/poll.out"
+	) &
+	XG_POLLER=$!
+}
+
+xg_status_poll_stop() {
+	touch "$T/poll.stop"
+	wait "$XG_POLLER"
+	read -r smax scalls sfails < "$T/poll.out"
+}
+
+# xg_ej_filter FILE: the tests' ejabberd filter (one pattern: a failed
+# c2s authentication, once per session key) written to FILE.
+xg_ej_filter() {
+	cat > "$1" <<'FILTER'
+[filter]
+name      = ej
+time      = %Y-%m-%d %H:%M:%S%f
+timezone  = utc
+prefilter = authentication
+
+[pattern fail]
+kind     = auth_fail
+literal  = Failed c2s
+regex    = ^(?<time>\S+ \S+) \[warning\] <(?<key>[0-9.]+)> Failed c2s \S+ authentication for (?<user>[^@\s]*)@\S+ from (?<ip>\S+): 
+once_per = key
+FILTER
+}
+
 # The newest migration compiled in: the highest NNN of sql/NNN_*.sql.
 latest_migration() {
 	ls "$TOP"/sql/[0-9]*.sql | sed 's|.*/||; s|_.*||' | sort -n | tail -n 1 |
@@ -195,6 +268,28 @@ ns_private_cleanup() {
 		fi
 		ip netns del "$_n" 2>/dev/null
 	done
+}
+
+# mnt_private SECONDS: a private mount namespace, held by a sleeping
+# process of ours ($MNT_HOLDER; it ends after SECONDS, or at exit, which
+# also runs ns_private_cleanup): mounts made through in_mnt never reach
+# the host's.  in_mnt CMD...: CMD in it.
+mnt_private() {
+	unshare -m --propagation private sleep "$1" &
+	MNT_HOLDER=$!
+	trap 'ns_private_cleanup; kill "$MNT_HOLDER" 2>/dev/null' EXIT
+	poll_until 5 mnt_unshared || fail "no mount namespace"
+}
+
+# (A function: the links are read again at every poll, not once, before
+# unshare has run.)
+mnt_unshared() {
+	test "$(readlink "/proc/$MNT_HOLDER/ns/mnt")" != \
+	    "$(readlink "/proc/$$/ns/mnt")"
+}
+
+in_mnt() {
+	nsenter -t "$MNT_HOLDER" -m -- "$@"
 }
 
 # chatd NS NAME MODE: a chat or webhook played by tests/system/chatd.py

@@ -12,8 +12,10 @@
 # else, so replies to any client address (added or spoofed) cross the veth;
 # the client drops those for addresses it does not have, as the Internet
 # drops replies to a spoofed source.  Only documentation ranges are used
-# (192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24, 2001:db8::/32), and no
-# route leads out of the two namespaces.  The host's firewall and sysctls
+# (192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24, 2001:db8::/32) and, where
+# a test needs thousands of IPv4 addresses, the benchmarking range
+# 198.18.0.0/15 (RFC 2544); the stress scenarios (tests/stress) also use
+# the private 10.64.0.0/13.  No route leads out of the two namespaces.  The host's firewall and sysctls
 # are never touched: every nft and sysctl command runs inside a namespace,
 # and ns_setup checks that the host's nf_conntrack_acct did not move.
 #
@@ -30,13 +32,21 @@ skip() {
 	exit 77
 }
 
+# ns_need CMD...: skip (exit 77) unless every CMD is installed; a CMD
+# may carry its manual section, as in 'nft(8)', which the skip names.
+ns_need() {
+	local _w
+	for _w in "$@"; do
+		command -v "${_w%%(*}" >/dev/null 2>&1 || skip "no $_w"
+	done
+}
+
 # ns_require: skip (exit 77) unless namespaces, nft and conntrack work here.
 ns_require() {
 	[ "$(id -u)" -eq 0 ] || skip "network namespaces need root"
-	command -v ip >/dev/null 2>&1 || skip "no ip(8)"
+	ns_need 'ip(8)'
 	ip netns list >/dev/null 2>&1 || skip "ip netns is unavailable"
-	command -v nft >/dev/null 2>&1 || skip "no nft(8)"
-	command -v conntrack >/dev/null 2>&1 || skip "no conntrack(8)"
+	ns_need 'nft(8)' 'conntrack(8)'
 	local probe=xg-probe-$$
 	ip netns add "$probe" 2>/dev/null ||
 	    skip "cannot create a network namespace"
@@ -174,6 +184,14 @@ ns_spawn() {
 	ip netns exec "$ns" "$@" >"$log" 2>&1 &
 	NS_PID=$!
 	XG_NS_PIDS="$XG_NS_PIDS $NS_PID"
+}
+
+# ns_xg_start LOG CONF: the daemon in the server's namespace ($SRV) with
+# configuration CONF, its output in LOG, waited for until it says ready;
+# its PID in $NS_PID (ns_cleanup stops it).
+ns_xg_start() {
+	ns_spawn "$SRV" "$1" "$XG" run --foreground -c "$2"
+	wait_for_line 'ready' "$1"
 }
 
 # ns_stop PID [SECONDS]: SIGTERM, then SIGKILL after SECONDS (default 5);

@@ -845,6 +845,57 @@ test_overrun_outage(void **state)
 	    "authentication backend outage? 25 failed logins from about 24 "
 	    "addresses in 1m with 0 successful (usually 2.0 failures); auth "
 	    "bans are held until it has been gone for 15m");
+
+	/* The cluster link (in the default events): down, then back. */
+	alerts_cluster(f.as, 1, "https://lapi.example.org:8080/x", 312 *
+	    CLOCK_US_PER_SEC, "pull: Couldn't connect to server", f.now);
+	drain(&f, 5000);
+	assert_string_equal(field(&f, "event"), "cluster-down");
+	assert_string_equal(field(&f, "severity"), "critical");
+	assert_string_equal(field(&f, "text"), "xmppguard@testhost: cluster "
+	    "link to https://lapi.example.org:8080/... down for 5m12s: pull: "
+	    "Couldn't connect to server; bans are still made and queued "
+	    "here, but none comes from the other nodes");
+	alerts_cluster(f.as, 0, "https://lapi.example.org:8080/x", 400 *
+	    CLOCK_US_PER_SEC, NULL, f.now);
+	drain(&f, 5000);
+	assert_string_equal(field(&f, "event"), "cluster-up");
+	assert_string_equal(field(&f, "severity"), "info");
+	assert_string_equal(field(&f, "text"), "xmppguard@testhost: cluster "
+	    "link to https://lapi.example.org:8080/... back after 6m40s "
+	    "down");
+	fix_stop(&f);
+}
+
+/* An authenticated federation peer over an s2s limit: told, as a
+ * warning, with the verdict's reason. */
+static void
+test_peer(void **state)
+{
+	struct fix	f;
+	struct verdict	v;
+
+	(void)state;
+	fix_start(&f, "[alert j]\ntype = json\nurl = %s\n");
+	memset(&v, 0, sizeof(v));
+	assert_int_equal(addr_prefix_parse("198.51.100.30/32", &v.prefix, 0),
+	    0);
+	v.time = f.now;
+	v.rule = VERDICT_CHURN;
+	v.observed = 61;
+	v.peer = v.allowlisted = 1;
+	snprintf(v.reason, sizeof(v.reason), "churn: 61 new s2s connections "
+	    "in 1h (limit 60) (authenticated federation peer: alert only)");
+	alerts_peer(&v, f.as);
+	alerts_peer(&v, NULL);		/* no alerts: nothing */
+	drain(&f, 5000);
+	assert_int_equal(f.srv.requests, 1);
+	assert_string_equal(field(&f, "event"), "peer");
+	assert_string_equal(field(&f, "severity"), "warning");
+	assert_string_equal(field(&f, "text"), "xmppguard@testhost: "
+	    "federation peer 198.51.100.30/32 not banned: churn: 61 new s2s "
+	    "connections in 1h (limit 60) (authenticated federation peer: "
+	    "alert only)");
 	fix_stop(&f);
 }
 
@@ -1076,6 +1127,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_start_stop, guard_setup,
 		    guard_teardown),
 		cmocka_unit_test_setup_teardown(test_filters, guard_setup,
+		    guard_teardown),
+		cmocka_unit_test_setup_teardown(test_peer, guard_setup,
 		    guard_teardown),
 		cmocka_unit_test_setup_teardown(test_overrun_outage,
 		    guard_setup, guard_teardown),

@@ -761,20 +761,30 @@ test_keys(void **state)
 	ctflow_free(ctf);
 }
 
+/* The default configuration's c2s service (tests change its ports). */
+static struct conf_service *
+service_c2s(void)
+{
+	int	i;
+
+	for (i = 0; i < conf->nservices; i++)
+		if (strcmp(conf->services[i].name, "c2s") == 0)
+			return &conf->services[i];
+	fail();
+	return NULL;
+}
+
 /* A reload that unwatches a port does not orphan its open flows. */
 static void
 test_reload(void **state)
 {
 	struct ctflow		*ctf = ctflow_new(16, 11);
 	struct rec		 r = { .n = 0 };
-	struct conf_service	*c2s = NULL;
-	int			 i, saved;
+	struct conf_service	*c2s;
+	int			 saved;
 
 	(void)state;
-	for (i = 0; i < conf->nservices; i++)
-		if (strcmp(conf->services[i].name, "c2s") == 0)
-			c2s = &conf->services[i];
-	assert_non_null(c2s);
+	c2s = service_c2s();
 
 	apply(ctf, &r, msg(CT_MSG_UPDATE, T0, 1, "198.51.100.1", 1, 5222,
 	    CT_TCP_ESTABLISHED, ASSURED));
@@ -794,6 +804,47 @@ test_reload(void **state)
 	assert_ev(&r, 2, EVENT_CONN_END, T0 + 3, HS);
 	assert_string_equal(r.ev[2].service, "c2s");
 	check_invariants(ctf);
+	ctflow_free(ctf);
+}
+
+/*
+ * The dump's shortcut: a flow to a watched port, or one in the table on a
+ * port a reload unwatched, is wanted; any other is counted as ignored, as
+ * ctflow_apply() counts it.
+ */
+static void
+test_wanted(void **state)
+{
+	struct ctflow		*ctf = ctflow_new(16, 13);
+	struct rec		 r = { .n = 0 };
+	struct conf_service	*c2s;
+	struct ctflow_stats	 st, st2;
+	struct ct_msg		 m;
+	int			 saved;
+
+	(void)state;
+	c2s = service_c2s();
+	m = msg(CT_MSG_DUMP, T0, 1, "198.51.100.1", 1, 5222,
+	    CT_TCP_ESTABLISHED, ASSURED);
+	assert_true(ctflow_wanted(ctf, conf, &m));
+	apply(ctf, &r, m);
+	m = msg(CT_MSG_DUMP, T0, 2, "198.51.100.2", 1, 80,
+	    CT_TCP_ESTABLISHED, ASSURED);
+	ctflow_get_stats(ctf, &st);
+	assert_false(ctflow_wanted(ctf, conf, &m));
+	apply(ctf, &r, m);
+	saved = c2s->nports;
+	c2s->nports = 0;
+	m = msg(CT_MSG_DUMP, T0, 1, "198.51.100.1", 1, 5222,
+	    CT_TCP_ESTABLISHED, ASSURED);
+	assert_true(ctflow_wanted(ctf, conf, &m));
+	m.id = 3;
+	assert_false(ctflow_wanted(ctf, conf, &m));
+	c2s->nports = saved;
+	/* The port-80 flow by each path, and the one of no flow. */
+	ctflow_get_stats(ctf, &st2);
+	assert_int_equal(st2.ignored, st.ignored + 3);
+	assert_int_equal(st2.msgs, st.msgs + 3);
 	ctflow_free(ctf);
 }
 
@@ -1075,6 +1126,7 @@ main(void)
 		cmocka_unit_test(test_ipv6),
 		cmocka_unit_test(test_keys),
 		cmocka_unit_test(test_reload),
+		cmocka_unit_test(test_wanted),
 		cmocka_unit_test(test_stale),
 		cmocka_unit_test(test_soak),
 		cmocka_unit_test(test_index_v4),

@@ -14,6 +14,8 @@
 #include <time.h>
 
 #include "../../src/filter.c"
+#include <sys/socket.h>
+#include "clock.h"
 #include "conf.h"
 #include "pipeline.h"
 #include "verdict.h"
@@ -949,6 +951,7 @@ struct scan_ev {
 	uint64_t	line;
 	int		kind;
 	struct addr	addr;
+	int64_t		time;
 	char		user[FILTER_USER_MAX];
 };
 
@@ -969,6 +972,7 @@ scan_cb(uint64_t line, const char *text, size_t len,
 	l->ev[l->n].line = line;
 	l->ev[l->n].kind = r->kind;
 	l->ev[l->n].addr = r->addr;
+	l->ev[l->n].time = r->time;
 	snprintf(l->ev[l->n].user, sizeof(l->ev[l->n].user), "%s", r->user);
 	l->n++;
 }
@@ -1095,6 +1099,137 @@ test_restrict_lookback(void **state)
 	free(l);
 }
 
+/*
+ * A reader that starts mid-file (test-filter's threads) answers its
+ * joins as a reader from the start would, whether its look-backs walk
+ * (a big budget) or, past the budget, read the join lines into a new
+ * table (budget 0).
+ */
+static void
+test_chunk_lookback(void **state)
+{
+	static const char buf[] =
+	    "2026-11-29 04:00:00 xmpp [7] connect from [2001:db8::1]:40000\n"
+	    "2026-11-29 04:00:01 xmpp [8] connect from 192.0.2.8\n"
+	    "2026-11-29 04:00:02 xmpp [8] disconnect\n"
+	    "2026-11-29 04:00:03 xmpp [9] connect from 192.0.2.9\n"
+	    /* the chunk */
+	    "2026-11-29 04:00:04 xmpp [7] rate limit exceeded\n"
+	    "2026-11-29 04:00:05 xmpp [8] rate limit exceeded\n"
+	    "2026-11-29 04:00:06 xmpp [9] disconnect\n"
+	    "2026-11-29 04:00:07 xmpp [9] rate limit exceeded\n"
+	    "2026-11-29 04:00:08 xmpp [6] rate limit exceeded\n"
+	    "2026-11-29 04:01:30 xmpp [7] rate limit exceeded\n";
+	static const size_t budgets[] = { 1 << 20, 0 };
+	const char	*chunk = strstr(buf, "2026-11-29 04:00:04");
+	struct scan_log	*whole, *part;
+	struct filter	*f;
+	size_t		 i, k;
+
+	(void)state;
+	whole = xcalloc(1, sizeof(*whole));
+	f = load_example();		/* join_ttl 60s */
+	(void)filter_scan(f, buf, sizeof(buf) - 1, t0(), scan_cb, whole);
+	filter_free(f);
+	assert_int_equal(whole->n, 10);
+	for (k = 0; k < 2; k++) {
+		part = xcalloc(1, sizeof(*part));
+		f = load_example();
+		filter_set_lookback(f, buf, t0() + 60 * CLOCK_US_PER_SEC,
+		    budgets[k]);
+		(void)filter_scan(f, chunk, strlen(chunk), t0(), scan_cb,
+		    part);
+		assert_int_equal(part->n, 6);
+		for (i = 0; i < part->n; i++)
+			assert_true(addr_eq(&part->ev[i].addr,
+			    &whole->ev[4 + i].addr));
+		/* fd 7 within join_ttl, fd 9 on its close; not fd 8, closed
+		 * before the chunk, nor fd 6, never seen. */
+		assert_int_equal(part->ev[0].addr.family, AF_INET6);
+		assert_int_equal(part->ev[2].addr.family, AF_INET);
+		for (i = 1; i < part->n; i++)
+			if (i != 2)
+				assert_int_equal(part->ev[i].addr.family, 0);
+		assert_true(filter_stats(f)->lookback_bytes > 0);
+		filter_free(f);
+		free(part);
+	}
+	free(whole);
+}
+
+/*
+ * Two-line records: a carry = time line gives its time to the line right
+ * after it, and to no other, in filter_match() and filter_scan() alike.
+ */
+static void
+test_carry(void **state)
+{
+	static const char conf[] =
+	    "[filter]\nname = two\ntime = %Y-%m-%d %H:%M:%S\n"
+	    "timezone = utc\n"
+	    "[pattern head]\nkind = none\nliteral = REPORT\n"
+	    "regex = ^=REPORT (?<time>\\S+ \\S+) =$\ncarry = time\n"
+	    "[pattern fail]\nkind = auth_fail\nliteral = Failed\n"
+	    "regex = ^I: Failed for (?<user>\\S+) from (?<ip>\\S+)$\n";
+	static const char buf[] =
+	    "=REPORT 2013-07-14 17:53:40 =\n"
+	    "I: Failed for alice from 192.0.2.1\n"
+	    "=REPORT 2013-07-14 17:53:41 =\n"
+	    "D: something else\n"
+	    "I: Failed for bob from 192.0.2.2\n";
+	static const char *const bad[] = {
+		"[pattern h]\nkind = auth_fail\nregex = ^(?<time>\\S+)$\n"
+		    "carry = time\n",
+		"[pattern h]\nkind = none\nregex = ^x$\ncarry = time\n",
+		"[pattern h]\nkind = none\nregex = ^(?<time>\\S+)$\n"
+		    "carry = user\n",
+	};
+	struct filter_result	 r;
+	struct scan_log		*l;
+	struct filter		*f;
+	char			 text[512], *cause = NULL;
+	int64_t			 head;
+	size_t			 i;
+
+	(void)state;
+	f = load_str(conf);
+	assert_int_equal(match(f, "=REPORT 2013-07-14 17:53:40 =", t0(), &r),
+	    0);
+	assert_int_equal(match(f, "I: Failed for alice from 192.0.2.1", t0(),
+	    &r), EVENT_AUTH_FAIL);
+	assert_true(r.flags & FILTER_R_TIME);
+	assert_true(r.time != t0());
+	head = r.time;
+	assert_int_equal(match(f, "=REPORT 2013-07-14 17:53:41 =", t0(), &r),
+	    0);
+	(void)match(f, "D: something else", t0(), &r);
+	assert_int_equal(match(f, "I: Failed for bob from 192.0.2.2", t0(),
+	    &r), EVENT_AUTH_FAIL);
+	assert_false(r.flags & FILTER_R_TIME);
+	assert_int_equal(r.time, t0());
+	filter_free(f);
+
+	l = xcalloc(1, sizeof(*l));
+	f = load_str(conf);
+	assert_int_equal(filter_scan(f, buf, sizeof(buf) - 1, t0(), scan_cb,
+	    l), 5);
+	assert_int_equal(l->n, 2);
+	assert_int_equal(l->ev[0].time, head);
+	assert_int_equal(l->ev[1].time, t0());
+	filter_free(f);
+	free(l);
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "[filter]\nname = b\n"
+		    "time = %%Y-%%m-%%d\n%s", bad[i]);
+		assert_null(filter_load_buf("b.conf", text, strlen(text),
+		    &cause));
+		assert_non_null(strstr(cause, "carry"));
+		free(cause);
+		cause = NULL;
+	}
+}
+
 /* Without a prefilter the scan uses the patterns' literals (a fuzzer
  * found the old code taking the address of a NULL array's element). */
 static void
@@ -1160,6 +1295,8 @@ main(void)
 		cmocka_unit_test(test_scan_equals_match),
 		cmocka_unit_test(test_restrict),
 		cmocka_unit_test(test_restrict_lookback),
+		cmocka_unit_test(test_chunk_lookback),
+		cmocka_unit_test(test_carry),
 		cmocka_unit_test(test_scan_no_prefilter),
 		cmocka_unit_test(test_filter_path),
 	};

@@ -3,10 +3,16 @@
  * transactions (ports or every port, IPv4 and IPv6, addresses into the
  * hash sets and prefixes into the interval sets, throttles, durations
  * rounded up, unbans that cannot fail, the last operation on a prefix
- * winning, long batches cut into statements), and the parsing of real
- * `nft -j list set` output captured from nft 1.0.6.
+ * winning, long batches cut into statements), and the same batches built
+ * as netlink messages (fw_nftnl.c), read back with libnftnl.
  */
 #include "../../src/fw_nft.c"
+
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+
+#include <libmnl/libmnl.h>
+#include <libnftnl/set.h>
 
 #include "unit.h"
 
@@ -56,13 +62,20 @@ test_open_ports(void **state)
 {
 	struct fw	 fw;
 	size_t		 len;
-	char		*s;
+	char		*s, *want, digest[64];
 
 	(void)state;
 	fw_init(&fw);
 	s = fw_nft_open_text(&fw, &nft, &len);
 	assert_int_equal(strlen(s), len);
-	assert_string_equal(s,
+	/* The first rule's comment: a digest of the text, 16 hex digits. */
+	assert_int_equal(strncmp(nft.comment, "conntrack on, ruleset ", 22),
+	    0);
+	assert_int_equal(strspn(nft.comment + 22, "0123456789abcdef"), 16);
+	assert_int_equal(strlen(nft.comment), 22 + 16);
+	assert_int_equal(nft.rules, 11);
+	snprintf(digest, sizeof digest, "%s", nft.comment);
+	want = xasprintf(
 	    "add table inet xg\n"
 	    "add set inet xg ban4 { type ipv4_addr; flags timeout; }\n"
 	    "add set inet xg ban6 { type ipv6_addr; flags timeout; }\n"
@@ -89,7 +102,7 @@ test_open_ports(void **state)
 	    "-150; policy accept; }\n"
 	    "flush chain inet xg filter\n"
 	    "add rule inet xg filter ct state new counter comment "
-	    "\"conntrack on\"\n"
+	    "\"%s\"\n"
 	    "add rule inet xg filter ip saddr @ban4 tcp dport { 5222, 5269 } "
 	    "drop\n"
 	    "add rule inet xg filter ip saddr @net4 tcp dport { 5222, 5269 } "
@@ -107,11 +120,18 @@ test_open_ports(void **state)
 	    "drop\n"
 	    "add rule inet xg filter ip6 saddr @thr6 tcp dport { 5222, 5269 } "
 	    "update @rate6 { ip6 saddr limit rate over 8192 bytes/second } "
-	    "drop\n");
+	    "drop\n", digest);
+	assert_string_equal(s, want);
+	free(want);
 	/* Nothing that would remove elements: a restart keeps the bans. */
 	assert_null(strstr(s, "flush set"));
 	assert_null(strstr(s, "delete"));
 	assert_null(strstr(s, "flush table"));
+	free(s);
+
+	/* The same configuration, the same digest. */
+	s = fw_nft_open_text(&fw, &nft, &len);
+	assert_string_equal(nft.comment, digest);
 	free(s);
 
 	/* proxy_ports named: those and the services'. */
@@ -120,6 +140,8 @@ test_open_ports(void **state)
 	fw.pports[2] = 5269;
 	fw.npports = 3;
 	s = fw_nft_open_text(&fw, &nft, &len);
+	/* Another configuration, another digest: the text runs again. */
+	assert_string_not_equal(nft.comment, digest);
 	assert_non_null(strstr(s, "add rule inet xg filter ip saddr @proxy4 "
 	    "tcp dport { 443, 5222, 5269 } drop\n"));
 	assert_non_null(strstr(s, "add rule inet xg filter ip6 saddr "
@@ -422,6 +444,48 @@ test_apply_last_wins(void **state)
 	assert_null(apply_text(1, o, 0));
 }
 
+/*
+ * A long batch (a restore) is planned without a sort: the same last op
+ * of each prefix wins, hash sets keep the batch's order, interval sets
+ * are sorted still.
+ */
+static void
+test_plan_unsorted(void **state)
+{
+	struct fw_nft_plan	 pl;
+	struct fw_op		*o;
+	char			 a[64];
+	size_t			 n = 2000, i;
+
+	(void)state;
+	memset(&nft, 0, sizeof nft);
+	o = xcalloc(n, sizeof *o);
+	/* Descending addresses, each twice; the second of .1 an unban. */
+	for (i = 0; i < n / 2; i++) {
+		snprintf(a, sizeof a, "10.0.%zu.%zu", (n / 2 - i) / 256,
+		    (n / 2 - i) % 256);
+		o[i] = op(FW_BAN, a, 10 * CLOCK_US_PER_SEC);
+		o[n / 2 + i] = op(FW_BAN, a, 20 * CLOCK_US_PER_SEC);
+	}
+	o[n - 1] = op(FW_UNBAN, "10.0.0.1", 0);
+	o[0] = op(FW_BAN, "10.9.0.0/16", 10 * CLOCK_US_PER_SEC);
+	o[1] = op(FW_BAN, "10.8.0.0/16", 10 * CLOCK_US_PER_SEC);
+	fw_nft_plan(&nft, 1, 0, o, n, &pl);
+	assert_int_equal(pl.nadd[FW_NFT_BAN4], n / 2 - 1);
+	for (i = 0; i < pl.nadd[FW_NFT_BAN4]; i++) {
+		assert_ptr_equal(pl.add[FW_NFT_BAN4][i], &o[n / 2 + i]);
+		assert_int_equal(pl.add[FW_NFT_BAN4][i]->duration,
+		    20 * CLOCK_US_PER_SEC);
+	}
+	assert_int_equal(pl.ndel[FW_NFT_BAN4], 1);
+	assert_ptr_equal(pl.del[FW_NFT_BAN4][0], &o[n - 1]);
+	assert_int_equal(pl.nadd[FW_NFT_NET4], 2);
+	assert_ptr_equal(pl.add[FW_NFT_NET4][0], &o[1]);
+	assert_ptr_equal(pl.add[FW_NFT_NET4][1], &o[0]);
+	fw_nft_plan_free(&pl);
+	free(o);
+}
+
 static void
 test_apply_chunks(void **state)
 {
@@ -449,120 +513,231 @@ test_apply_chunks(void **state)
 	free(o);
 }
 
-/* Captured from nft 1.0.6 (Debian 12) on Linux 6.18. */
-static const char sample_ban4[] =
-    "{\"nftables\": [{\"metainfo\": {\"version\": \"1.0.6\", "
-    "\"release_name\": \"Lester Gooch #5\", \"json_schema_version\": 1}}, "
-    "{\"set\": {\"family\": \"inet\", \"name\": \"ban4\", \"table\": "
-    "\"xgt\", \"type\": \"ipv4_addr\", \"handle\": 1, \"flags\": "
-    "[\"timeout\"], \"elem\": [{\"elem\": {\"val\": \"192.0.2.7\", "
-    "\"timeout\": 600, \"expires\": 599}}, {\"elem\": {\"val\": "
-    "\"192.0.2.9\", \"timeout\": 1, \"expires\": 0}}]}}]}\n";
-static const char sample_net6[] =
-    "{\"nftables\": [{\"metainfo\": {\"version\": \"1.0.6\", "
-    "\"release_name\": \"Lester Gooch #5\", \"json_schema_version\": 1}}, "
-    "{\"set\": {\"family\": \"inet\", \"name\": \"net6\", \"table\": "
-    "\"xgt\", \"type\": \"ipv6_addr\", \"handle\": 4, \"flags\": "
-    "[\"interval\", \"timeout\"], \"elem\": [{\"elem\": {\"val\": "
-    "{\"prefix\": {\"addr\": \"2001:db8::\", \"len\": 64}}, \"timeout\": "
-    "60, \"expires\": 55}}, {\"elem\": {\"val\": {\"prefix\": {\"addr\": "
-    "\"2001:db8:1::\", \"len\": 48}}, \"timeout\": 3600, \"expires\": "
-    "3599}}]}}]}\n";
-static const char sample_empty[] =
-    "{\"nftables\": [{\"metainfo\": {\"version\": \"1.0.6\", "
-    "\"release_name\": \"Lester Gooch #5\", \"json_schema_version\": 1}}, "
-    "{\"set\": {\"family\": \"inet\", \"name\": \"net4\", \"table\": "
-    "\"xgt\", \"type\": \"ipv4_addr\", \"handle\": 3, \"flags\": "
-    "[\"interval\", \"timeout\"]}}]}\n";
-/* Someone else's range, and an element without a timeout. */
-static const char sample_other[] =
-    "{\"nftables\": [{\"metainfo\": {\"version\": \"1.0.6\", "
-    "\"release_name\": \"Lester Gooch #5\", \"json_schema_version\": 1}}, "
-    "{\"set\": {\"family\": \"inet\", \"name\": \"thr4\", \"table\": "
-    "\"xgt\", \"type\": \"ipv4_addr\", \"handle\": 5, \"flags\": "
-    "[\"interval\", \"timeout\"], \"elem\": [{\"range\": [\"203.0.113.1\", "
-    "\"203.0.113.5\"]}, \"198.51.100.1\", {\"elem\": {\"val\": "
-    "\"198.51.100.9\", \"timeout\": 60, \"expires\": 56}}]}}]}\n";
-
+/*
+ * libnftnl numbers an element list's nests 1, 2, ... (the kernel reads
+ * any), and its own parser takes NFTA_LIST_ELEM (1) only: renumber.
+ */
 static void
-test_parse(void **state)
+nl_renumber(struct nlmsghdr *nlh)
 {
-	struct fw_entry	*v = NULL;
-	size_t		 n = 0, cap = 0;
-	char		 a[ADDR_PREFIX_STRLEN];
+	struct nlattr	*a, *l;
 
-	(void)state;
-	assert_int_equal(fw_nft_parse_set(sample_ban4, strlen(sample_ban4), 0,
-	    &v, &n, &cap), 0);
-	assert_int_equal(n, 2);
-	assert_string_equal(addr_prefix_ntop(&v[0].prefix, a, sizeof a),
-	    "192.0.2.7/32");
-	assert_int_equal(v[0].remaining, 599 * CLOCK_US_PER_SEC);
-	assert_int_equal(v[0].throttled, 0);
-	/* In its last second: still there, about to go. */
-	assert_int_equal(v[1].remaining, 1);
-
-	assert_int_equal(fw_nft_parse_set(sample_net6, strlen(sample_net6), 0,
-	    &v, &n, &cap), 0);
-	assert_int_equal(n, 4);
-	assert_string_equal(addr_prefix_ntop(&v[2].prefix, a, sizeof a),
-	    "2001:db8::/64");
-	assert_int_equal(v[2].remaining, 55 * CLOCK_US_PER_SEC);
-	assert_string_equal(addr_prefix_ntop(&v[3].prefix, a, sizeof a),
-	    "2001:db8:1::/48");
-
-	assert_int_equal(fw_nft_parse_set(sample_empty, strlen(sample_empty),
-	    0, &v, &n, &cap), 0);
-	assert_int_equal(n, 4);
-
-	assert_int_equal(fw_nft_parse_set(sample_other, strlen(sample_other),
-	    1, &v, &n, &cap), 0);
-	assert_int_equal(n, 6);
-	assert_string_equal(addr_prefix_ntop(&v[4].prefix, a, sizeof a),
-	    "198.51.100.1/32");
-	assert_int_equal(v[4].remaining, 0);		/* no timeout */
-	assert_int_equal(v[4].throttled, 1);
-	assert_string_equal(addr_prefix_ntop(&v[5].prefix, a, sizeof a),
-	    "198.51.100.9/32");
-	assert_int_equal(v[5].remaining, 56 * CLOCK_US_PER_SEC);
-	free(v);
-}
-
-static void
-test_parse_bad(void **state)
-{
-	static const char *const bad[] = {
-		"",
-		"Error: No such file or directory\n",
-		"{\"nftables\": []}",		/* no set */
-		"{\"nftables\": [{\"set\": {\"elem\": [\"192.0.2.1\"",
-		"{\"nftables\": [{\"set\": {\"elem\": [{\"elem\": {\"val\": "
-		    "\"192.0.2.1\", \"timeout\": -1}}]}}]}",
-		"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[",
-		"{\"nftables\": [{\"x\": [[[[[[[[[[[[[[[[[[[[[[[[[[["
-		    "]]]]]]]]]]]]]]]]]]]]]]]]]]]}, "
-		    "{\"set\": {}}]}",
-	};
-	struct fw_entry	*v = NULL;
-	size_t		 i, n = 0, cap = 0, len;
-	char		*cut;
-
-	(void)state;
-	for (i = 0; i < sizeof bad / sizeof bad[0]; i++)
-		assert_int_equal(fw_nft_parse_set(bad[i], strlen(bad[i]), 0,
-		    &v, &n, &cap), -1);
-	/* Every cut of a good sample fails cleanly, never reads past it. */
-	len = strlen(sample_net6);
-	for (i = 0; i + 2 < len; i++) {
-		cut = xmalloc(i + 1);
-		memcpy(cut, sample_net6, i);
-		n = 0;
-		assert_int_equal(fw_nft_parse_set(cut, i, 0, &v, &n, &cap), -1);
-		free(cut);
+	mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg)) {
+		if (mnl_attr_get_type(a) != NFTA_SET_ELEM_LIST_ELEMENTS)
+			continue;
+		mnl_attr_for_each_nested(l, a)
+			l->nla_type = (l->nla_type & ~NLA_TYPE_MASK) |
+			    NFTA_LIST_ELEM;
 	}
-	free(v);
 }
 
+/*
+ * The netlink batch of ops, read back as one line a message: "VERB SET
+ * ELEM, ELEM" with each element "ADDR[ tN][ end][ open]" (tN: a timeout
+ * of N s; end: an interval end; open: nft's flag for a start with no
+ * end).  The caller frees.
+ */
+static char *
+nl_text(int destroy, const struct fw_op *ops, size_t n, int replace)
+{
+	struct nlmsghdr	*nlh;
+	struct nftnl_set *s;
+	struct nftnl_set_elems_iter *it;
+	struct nftnl_set_elem *e;
+	struct addr	 a;
+	const void	*buf, *key;
+	char		*out = NULL, str[ADDR_STRLEN];
+	size_t		 len = 0, blen;
+	uint32_t	 klen, ulen;
+	uint16_t	 type;
+	int		 left, first, k;
+	FILE		*f;
+	char		*why = NULL;
+
+	if ((nft.nl = fw_nftnl_open(nft.table, &why)) == NULL) {
+		free(why);
+		skip();
+	}
+	if (replace) {
+		for (k = 0; k < 2; k++)
+			fw_nftnl_elems(nft.nl, FW_NFTNL_FLUSH,
+			    fw_nft_set_names[k], 0, NULL, 0, 1, 0);
+		(void)fw_nft_apply_nl(&nft, 0, 1, ops, n);
+	} else
+		(void)fw_nft_apply_nl(&nft, destroy, update, ops, n);
+	buf = fw_nftnl_batch(nft.nl, &blen);
+	assert_non_null(f = open_memstream(&out, &len));
+	left = (int)blen;
+	/* A batch, for tests only: read and renumbered in place. */
+	for (nlh = (struct nlmsghdr *)(uintptr_t)buf; blen > 0 &&
+	    mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
+		type = nlh->nlmsg_type & 0xff;
+		if (nlh->nlmsg_type == NFNL_MSG_BATCH_BEGIN)
+			continue;
+		assert_int_equal(nlh->nlmsg_type >> 8, NFNL_SUBSYS_NFTABLES);
+		assert_non_null(s = nftnl_set_alloc());
+		nl_renumber(nlh);
+		assert_int_equal(nftnl_set_elems_nlmsg_parse(nlh, s), 0);
+		fprintf(f, "%s %s", type == NFT_MSG_NEWSETELEM ? "add" :
+		    type == NFT_MSG_DELSETELEM ? "delete" : "destroy",
+		    nftnl_set_get_str(s, NFTNL_SET_NAME));
+		assert_string_equal(nftnl_set_get_str(s, NFTNL_SET_TABLE),
+		    "xg");
+		assert_non_null(it = nftnl_set_elems_iter_create(s));
+		first = 1;
+		while ((e = nftnl_set_elems_iter_next(it)) != NULL) {
+			key = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &klen);
+			if (klen == 4)
+				addr_from_v4(&a, key);
+			else
+				addr_from_v6(&a, key);
+			fprintf(f, "%s%s", first ? " " : ", ",
+			    addr_ntop(&a, str, sizeof str));
+			first = 0;
+			if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_TIMEOUT))
+				fprintf(f, " t%" PRIu64, nftnl_set_elem_get_u64(
+				    e, NFTNL_SET_ELEM_TIMEOUT) / 1000);
+			if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_FLAGS) &&
+			    nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_FLAGS) &
+			    NFT_SET_ELEM_INTERVAL_END)
+				fputs(" end", f);
+			if (nftnl_set_elem_get(e, NFTNL_SET_ELEM_USERDATA,
+			    &ulen) != NULL)
+				fputs(" open", f);
+		}
+		if (first)
+			fputs(" (all)", f);
+		fputc('\n', f);
+		nftnl_set_elems_iter_destroy(it);
+		nftnl_set_free(s);
+	}
+	assert_int_equal(fclose(f), 0);
+	fw_nftnl_close(nft.nl);
+	nft.nl = NULL;
+	return out;
+}
+
+/* Bans, one element a message, into the hash and interval sets. */
+static void
+test_nl_ban(void **state)
+{
+	struct fw	 fw;
+	struct fw_op	 o[5];
+	char		*s;
+
+	(void)state;
+	fw_init(&fw);
+	o[0] = op(FW_BAN, "192.0.2.7", 600 * CLOCK_US_PER_SEC);
+	o[1] = op(FW_BAN, "2001:db8::/64", 90 * CLOCK_US_PER_SEC + 1);
+	o[2] = op(FW_BAN, "255.255.255.0/24", 60 * CLOCK_US_PER_SEC);
+	o[3] = op(FW_THROTTLE, "198.51.100.9", 30 * CLOCK_US_PER_SEC);
+	o[4] = op(FW_BAN, "10.255.255.0/24", 60 * CLOCK_US_PER_SEC);
+	update = 1;
+	s = nl_text(1, o, 5, 0);
+	assert_string_equal(s,
+	    "add ban4 192.0.2.7 t600\n"
+	    "add net4 10.255.255.0 t60, 11.0.0.0 end\n"
+	    "add net4 255.255.255.0 t60 open\n"
+	    "add net6 2001:db8:: t91, 2001:db8:0:1:: end\n"
+	    "add thr4 198.51.100.9 t30, 198.51.100.10 end\n");
+	free(s);
+	/* Linux 6.1: a ban replaces (destroy, then add). */
+	update = 0;
+	s = nl_text(1, o, 1, 0);
+	assert_string_equal(s,
+	    "destroy ban4 192.0.2.7\n"
+	    "add ban4 192.0.2.7 t600\n");
+	free(s);
+	/* Without destroy: add for 1 s, delete, add. */
+	s = nl_text(0, o, 1, 0);
+	assert_string_equal(s,
+	    "add ban4 192.0.2.7 t1\n"
+	    "delete ban4 192.0.2.7\n"
+	    "add ban4 192.0.2.7 t600\n");
+	free(s);
+}
+
+/* The restore: the sets flushed, then filled. */
+static void
+test_nl_replace(void **state)
+{
+	struct fw	 fw;
+	struct fw_op	 o[2];
+	char		*s;
+
+	(void)state;
+	fw_init(&fw);
+	o[0] = op(FW_BAN, "192.0.2.7", 600 * CLOCK_US_PER_SEC);
+	o[1] = op(FW_BAN, "2001:db8::1", 6 * CLOCK_US_PER_SEC);
+	update = 0;
+	s = nl_text(0, o, 2, 1);
+	assert_string_equal(s,
+	    "delete ban4 (all)\n"
+	    "delete ban6 (all)\n"
+	    "add ban4 192.0.2.7 t600\n"
+	    "add ban6 2001:db8::1 t6\n");
+	free(s);
+}
+
+/* An unban leaves the ban and the throttle set, whatever the scope; a
+ * proxy-scope ban leaves the services' set; the last op wins. */
+static void
+test_nl_unban(void **state)
+{
+	struct fw	 fw;
+	struct fw_op	 o[4];
+	char		*s;
+
+	(void)state;
+	fw_init(&fw);
+	o[0] = op(FW_BAN, "192.0.2.7", 600 * CLOCK_US_PER_SEC);
+	o[1] = op(FW_UNBAN, "192.0.2.7", 0);
+	o[2] = op(FW_BAN, "198.51.100.0/24", 60 * CLOCK_US_PER_SEC);
+	o[2].scope = FW_SCOPE_PROXY;
+	o[3] = op(FW_UNBAN, "2001:db8::/48", 0);
+	update = 1;
+	s = nl_text(1, o, 4, 0);
+	assert_string_equal(s,
+	    "destroy ban4 192.0.2.7\n"
+	    "destroy net4 198.51.100.0, 198.51.101.0 end\n"
+	    "destroy net6 2001:db8::, 2001:db8:1:: end\n"
+	    "destroy thr4 192.0.2.7, 192.0.2.8 end\n"
+	    "destroy thr6 2001:db8::, 2001:db8:1:: end\n"
+	    "add proxynet4 198.51.100.0 t60, 198.51.101.0 end\n");
+	free(s);
+}
+
+/* Up to FW_NFT_EXACT ops, a message each (a refusal names its op);
+ * beyond, FW_NFTNL_PER_MAX elements a message. */
+static void
+test_nl_exact(void **state)
+{
+	struct fw	 fw;
+	struct fw_op	*o;
+	char		*s, *p, buf[32];
+	size_t		 i, n = FW_NFT_EXACT + 1, lines = 0;
+
+	(void)state;
+	fw_init(&fw);
+	o = xcalloc(n, sizeof *o);
+	for (i = 0; i < n; i++) {
+		snprintf(buf, sizeof buf, "2001:db8::%zx", i + 1);
+		o[i] = op(FW_BAN, buf, CLOCK_US_PER_SEC);
+	}
+	update = 1;
+	s = nl_text(1, o, n - 1, 0);
+	for (p = s; (p = strchr(p, '\n')) != NULL; p++)
+		lines++;
+	assert_int_equal(lines, n - 1);
+	free(s);
+	s = nl_text(1, o, n, 0);
+	for (lines = 0, p = s; (p = strchr(p, '\n')) != NULL; p++)
+		lines++;
+	assert_int_equal(lines, (n + FW_NFTNL_PER_MAX - 1) /
+	    FW_NFTNL_PER_MAX);
+	free(s);
+	free(o);
+}
 int
 main(void)
 {
@@ -578,9 +753,12 @@ main(void)
 		cmocka_unit_test(test_apply_durations),
 		cmocka_unit_test(test_apply_unban),
 		cmocka_unit_test(test_apply_last_wins),
+		cmocka_unit_test(test_plan_unsorted),
 		cmocka_unit_test(test_apply_chunks),
-		cmocka_unit_test(test_parse),
-		cmocka_unit_test(test_parse_bad),
+		cmocka_unit_test(test_nl_ban),
+		cmocka_unit_test(test_nl_replace),
+		cmocka_unit_test(test_nl_unban),
+		cmocka_unit_test(test_nl_exact),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

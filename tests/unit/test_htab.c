@@ -192,6 +192,74 @@ test_htab_expiry(void **state)
 	htab_clear(&t);
 }
 
+/*
+ * A table bounded at 5000 allocates HTAB_START nodes, grows by doubling
+ * as inserts fill it, stops at its bound (then the insert fails, as for
+ * any full table), and keeps every entry, its index and its order across
+ * each growth.
+ */
+static void
+test_htab_grow_on_demand(void **state)
+{
+	struct htab	t;
+	uint32_t	i, n, allocs[8], nalloc = 0;
+
+	(void)state;
+	htab_init(&t, 5000, 2, NULL);
+	assert_int_equal(htab_capacity(&t), 5000);
+	assert_int_equal(htab_allocated(&t), HTAB_START);
+	/* Not allocated yet: free to a walk. */
+	assert_int_equal(htab_list_of(&t, 4999), -1);
+	/* The bytes of the bound, not of what is allocated. */
+	assert_true(htab_bytes(&t) >= 5000 * sizeof(struct htab_node));
+	allocs[nalloc++] = htab_allocated(&t);
+	for (i = 0; i < 5000; i++) {
+		assert_int_equal(htab_insert(&t, htab_hash(&t, &i,
+		    sizeof(i)), i % 2), i);
+		if (htab_allocated(&t) != allocs[nalloc - 1]) {
+			assert_true(nalloc < 8);
+			allocs[nalloc++] = htab_allocated(&t);
+			unit_htab_check(&t);
+		}
+	}
+	assert_int_equal(nalloc, 4);
+	assert_int_equal(allocs[1], 2 * HTAB_START);
+	assert_int_equal(allocs[2], 4 * HTAB_START);
+	assert_int_equal(allocs[3], 5000);
+	assert_int_equal(htab_insert(&t, 0, 0), HTAB_NIL);
+	assert_int_equal(htab_allocated(&t), 5000);
+	unit_htab_check(&t);
+	for (i = 0; i < 5000; i++)
+		assert_int_equal(htab_find(&t, htab_hash(&t, &i, sizeof(i))),
+		    i);
+	/* Each list in insertion order. */
+	for (n = 0, i = htab_oldest(&t, 1); i != HTAB_NIL;
+	    i = htab_newer(&t, i), n++)
+		assert_int_equal(i, 2 * n + 1);
+	assert_int_equal(n, 2500);
+	htab_clear(&t);
+
+	/* A bound below HTAB_START is allocated whole. */
+	htab_init(&t, 10, 1, NULL);
+	assert_int_equal(htab_allocated(&t), 10);
+	htab_clear(&t);
+}
+
+static void
+test_htab_next_cap(void **state)
+{
+	(void)state;
+	assert_int_equal(htab_next_cap(0, 10), 10);
+	assert_int_equal(htab_next_cap(10, 10), 10);
+	assert_int_equal(htab_next_cap(10, 100000), HTAB_START);
+	assert_int_equal(htab_next_cap(HTAB_START, 100000), 2 * HTAB_START);
+	assert_int_equal(htab_next_cap(65536, 100000), 100000);
+	assert_int_equal(htab_next_cap(HTAB_CAPACITY_MAX / 2 + 1,
+	    HTAB_CAPACITY_MAX), HTAB_CAPACITY_MAX);
+	assert_int_equal(htab_next_cap(HTAB_CAPACITY_MAX, HTAB_CAPACITY_MAX),
+	    HTAB_CAPACITY_MAX);
+}
+
 static void
 test_htab_grow(void **state)
 {
@@ -408,6 +476,8 @@ main(void)
 		cmocka_unit_test(test_htab_touch),
 		cmocka_unit_test(test_htab_expiry),
 		cmocka_unit_test(test_htab_grow),
+		cmocka_unit_test(test_htab_grow_on_demand),
+		cmocka_unit_test(test_htab_next_cap),
 		cmocka_unit_test(test_htab_keys),
 		cmocka_unit_test(test_htab_model),
 	};

@@ -508,6 +508,60 @@ test_loop_timer_once(void **state)
 }
 
 static void
+work_fd_cb(struct loop *loop, int fd, int events, void *arg)
+{
+	char	c;
+
+	(void)loop;
+	(void)events;
+	if (read(fd, &c, 1) == 1)
+		(*(int *)arg)++;
+}
+
+/*
+ * loop_work() counts the iterations that ran anything but chores: a chore
+ * timer firing (even one that frees itself) leaves it alone, an ordinary
+ * timer or an fd moves it on, once per iteration.
+ */
+static void
+test_loop_work(void **state)
+{
+	struct loop		*loop = new_loop();
+	struct timer_seen	 chore = { .nnext = 1, .next = { 0 } };
+	struct timer_seen	 work = { 0 };
+	struct loop_timer	*t;
+	int			 sv[2];
+	uint64_t		 w;
+
+	(void)state;
+	w = loop_work(loop);
+	assert_non_null(t = loop_timer_add(loop, 0, timer_cb, &chore));
+	loop_timer_chore(t);
+	loop_timer_chore(NULL);			/* a no-op */
+	assert_int_equal(loop_run_once(loop, 1000), 1);	/* re-armed */
+	assert_int_equal(loop_run_once(loop, 1000), 1);	/* freed */
+	assert_int_equal(chore.calls, 2);
+	assert_int_equal(loop_work(loop), w);
+
+	/* Two callbacks in one iteration: one more. */
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
+	    sv), 0);
+	assert_int_equal(loop_fd_add(loop, sv[0], LOOP_READ, work_fd_cb,
+	    &work.calls), 0);
+	assert_int_equal(write(sv[1], "x", 1), 1);
+	assert_non_null(loop_timer_add(loop, 0, timer_cb, &work));
+	assert_true(loop_run_once(loop, 1000) >= 1);
+	while (work.calls < 2)
+		assert_true(loop_run_once(loop, 1000) >= 1);
+	assert_true(loop_work(loop) >= w + 1);
+	assert_true(loop_work(loop) <= w + 2);
+	assert_int_equal(loop_fd_del(loop, sv[0]), 0);
+	close(sv[0]);
+	close(sv[1]);
+	loop_free(loop);
+}
+
+static void
 test_loop_timer_zero(void **state)
 {
 	struct loop		*loop = new_loop();
@@ -1239,6 +1293,33 @@ test_loop_accounting_timer(void **state)
 	clock_set_source(NULL, NULL);
 }
 
+/* Aligned deadlines: to the next boundary, never 0, from any clock. */
+static void
+test_loop_align(void **state)
+{
+	int64_t	min = 60 * CLOCK_US_PER_SEC;
+
+	(void)state;
+	/* 12:00:00.000: a whole minute to the next boundary. */
+	assert_int_equal(loop_align_ms(1765108800LL * CLOCK_US_PER_SEC, min),
+	    60000);
+	/* 12:00:59.9995: rounded up to 1 ms. */
+	assert_int_equal(loop_align_ms(1765108800LL * CLOCK_US_PER_SEC +
+	    min - 500, min), 1);
+	/* 12:00:59.99999 still waits (at least 1 ms, never a busy 0). */
+	assert_int_equal(loop_align_ms(1765108800LL * CLOCK_US_PER_SEC +
+	    min - 1, min), 1);
+	/* 12:00:17.250 to 12:01:00. */
+	assert_int_equal(loop_align_ms(1765108800LL * CLOCK_US_PER_SEC +
+	    17250 * CLOCK_US_PER_MS, min), 42750);
+	/* The hour, from 12:59:00. */
+	assert_int_equal(loop_align_ms(1765108800LL * CLOCK_US_PER_SEC +
+	    59 * min, 60 * min), 60000);
+	/* Before the epoch, and a period of nothing. */
+	assert_int_equal(loop_align_ms(-10 * CLOCK_US_PER_SEC, min), 10000);
+	assert_int_equal(loop_align_ms(123, 0), 1);
+}
+
 #define T(f)	cmocka_unit_test_setup_teardown(f, guard_setup, guard_teardown)
 
 int
@@ -1246,6 +1327,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(test_loop_new_free),
+		T(test_loop_align),
+		T(test_loop_work),
 		T(test_loop_new_cause),
 		T(test_loop_fd_read),
 		T(test_loop_fd_hangup),
@@ -1278,3 +1361,4 @@ main(void)
 
 	return cmocka_run_group_tests_name("loop", tests, NULL, NULL);
 }
+

@@ -171,7 +171,20 @@ test_ready_plain(void **state)
 	assert_string_equal(fake_recv(f), "READY=1");
 }
 
-/* The status line goes out from the loop when it changed, not before. */
+static int64_t
+work_cb(struct loop *loop, struct loop_timer *t, void *arg)
+{
+	(void)loop;
+	(void)t;
+	(void)arg;
+	return LOOP_TIMER_DONE;
+}
+
+/*
+ * The status line goes out from the loop when it changed, not before; its
+ * timer then sleeps until the loop has done work (notify_poke() from the
+ * before-sleep hook), so an idle daemon is not woken for it.
+ */
 static void
 test_status_refresh(void **state)
 {
@@ -181,11 +194,21 @@ test_status_refresh(void **state)
 	assert_int_equal(notify_start(f->loop, fake_summary, f), 0);
 	notify_ready();
 	assert_non_null(fake_recv(f));
-	(void)notify_status_cb(f->loop, notify.status, NULL);
-	assert_null(fake_recv(f));
-	f->bans = 14;
 	assert_int_equal(notify_status_cb(f->loop, notify.status, NULL),
-	    NOTIFY_STATUS_MS);
+	    LOOP_TIMER_DONE);
+	assert_null(fake_recv(f));
+	assert_null(notify.status);
+	/* No work since: it stays asleep. */
+	notify_poke();
+	assert_null(notify.status);
+	/* Work (a timer that is not a chore) wakes it. */
+	assert_non_null(loop_timer_add(f->loop, 0, work_cb, NULL));
+	assert_int_equal(loop_run_once(f->loop, 1000), 1);
+	f->bans = 14;
+	notify_poke();
+	assert_non_null(notify.status);
+	assert_int_equal(notify_status_cb(f->loop, notify.status, NULL),
+	    LOOP_TIMER_DONE);
 	assert_non_null(m = fake_recv(f));
 	assert_string_equal(m, "STATUS=defending: 3 services, 2 logs, "
 	    "14 bans, 312 tracked");

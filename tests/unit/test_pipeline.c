@@ -269,6 +269,64 @@ test_corroboration(void **state)
 	assert_int_equal(ps.uncorroborated, 22);
 }
 
+static void
+peer_hook(const struct verdict *v, void *arg)
+{
+	int	*n = arg;
+
+	assert_true(v->peer && v->allowlisted);
+	(*n)++;
+}
+
+/*
+ * Federation peers: an s2s_ok line naming an address that never connected
+ * is not believed; one from a connected server makes its s2s verdicts go
+ * to the peer callback too, recorded, never to be enforced.
+ */
+static void
+test_peer(void **state)
+{
+	struct fixture	*f = *state;
+	struct event	 ev;
+	int		 i, peers = 0;
+
+	pipeline_set_corroborate(f->p, 1);
+	pipeline_set_peer_cb(f->p, peer_hook, &peers);
+	ev = ev_make(EVENT_S2S_OK, "198.51.100.30", T0, 0);
+	ev.source = EVENT_SRC_LOG;
+	ev.user = "peer.example";
+	ev.service = NULL;
+	pipeline_event(&ev, f->p);	/* forged: never connected */
+	ev = ev_make(EVENT_CONN_OPEN, "198.51.100.31", T0, EVENT_F_HANDSHAKE);
+	ev.port = 5269;
+	ev.service = "s2s";
+	pipeline_event(&ev, f->p);
+	ev = ev_make(EVENT_S2S_OK, "198.51.100.31", T0 + 1000, 0);
+	ev.source = EVENT_SRC_LOG;
+	ev.user = "other.example";
+	ev.service = NULL;
+	pipeline_event(&ev, f->p);
+	for (i = 0; i < 122; i++) {
+		ev = ev_make(EVENT_CONN_OPEN, i < 61 ? "198.51.100.31" :
+		    "198.51.100.30", T0 + 2000 + i, EVENT_F_HANDSHAKE);
+		ev.port = 5269;
+		ev.service = "s2s";
+		pipeline_event(&ev, f->p);
+		ev.kind = EVENT_CONN_CLOSE;
+		pipeline_event(&ev, f->p);
+	}
+	/* .31's 62nd s2s connection is a peer's; .30 is not, and is
+	 * judged. */
+	assert_int_equal(peers, 1);
+	assert_int_equal(f->verdicts, 2);
+	assert_int_equal(f->last.peer, 0);
+	assert_int_equal(f->last.allowlisted, 0);
+	assert_int_equal(query(f, "SELECT count(*) FROM verdicts WHERE "
+	    "addr = '198.51.100.30'"), 1);
+	assert_int_equal(query(f, "SELECT count(*) FROM events WHERE "
+	    "kind = 's2s_ok'"), 1);
+}
+
 /* Off (conntrack off, or corroborate = 0): every line is judged. */
 static void
 test_corroboration_off(void **state)
@@ -591,6 +649,7 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_corroboration, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_peer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corroboration_off, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_forged_outage, setup,

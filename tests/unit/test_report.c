@@ -11,6 +11,7 @@
 
 #include "../../src/report.c"
 
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <stdio.h>
@@ -19,6 +20,7 @@
 #include <unistd.h>
 
 #include "event.h"
+#include "report.h"
 #include "verdict.h"
 
 #define HOUR	REPORT_HOUR_US
@@ -181,6 +183,7 @@ setup_common(void **state, int filled)
 	f->r.since = 6 * HOUR;
 	f->r.top = 20;
 	f->r.conf = f->conf;
+	f->r.charts = 1;
 	*state = f;
 	return 0;
 }
@@ -623,7 +626,8 @@ test_empty(void **state)
 		free(out);
 	}
 	out = render(f, REPORT_FMT_JSON, NULL);
-	assert_non_null(strstr(out, "\"top\":[],\"near\":[],\"bans\":[]}"));
+	assert_non_null(strstr(out,
+	    "\"top\":[],\"near\":[],\"bans\":[],\"losses\":[]}"));
 	free(out);
 }
 
@@ -703,6 +707,138 @@ test_errors(void **state)
 	assert_non_null(strstr(err, "newer than this xmppguard"));
 }
 
+/*
+ * Two nodes' stores in one report: B also saw A's churn bot, and one of
+ * its own; every row says which node saw it, in every format, and
+ * neither store is written.
+ */
+static void
+test_nodes(void **state)
+{
+	struct fixture	*f = *state;
+	struct store	*s;
+	struct stat	 st0[2], st1[2];
+	sqlite3		*db;
+	const char	*dbs[REPORT_NODES_MAX + 1];
+	char		 b[128], *cause = NULL, *out, *p;
+	int		 i, seen = 0;
+
+	snprintf(b, sizeof(b), "%s/b.db", f->dir);
+	assert_non_null(s = store_open(b, 0, 1000, &cause));
+	rollup(s, T0 + HOUR, "203.0.113.66", "c2s", 300, 290, 2, 0, 1);
+	rollup(s, T0 + 2 * HOUR, "192.0.2.99", "c2s", 400, 390, 2, 0, 1);
+	ban(s, "192.0.2.99/32", "churn", "seen by b", T0 + 2 * HOUR + 5);
+	auth_event(s, "203.0.113.66", "dave", T0 + 2 * HOUR + 7);
+	store_close(s);
+	dbs[0] = f->db;
+	dbs[1] = b;
+	assert_int_equal(stat(dbs[0], &st0[0]), 0);
+	assert_int_equal(stat(dbs[1], &st0[1]), 0);
+
+	assert_non_null(db = report_nodes_open(&f->r, dbs, 2, &cause));
+	assert_int_equal(f->r.nnodes, 2);
+	assert_string_equal(f->r.nodes[0], "r.db");
+	assert_string_equal(f->r.nodes[1], "b.db");
+	if (report_load(&f->r, db, &cause) != 0)
+		fail_msg("report_load: %s", cause);
+	for (i = 0; i < f->r.ntops; i++) {
+		const struct report_addr *a = &f->r.tops[i];
+
+		if (strcmp(a->addr, "203.0.113.66") == 0) {
+			assert_int_equal(a->c.conns, 600 + 300);
+			assert_int_equal(a->nodes, 3);
+			seen++;
+		} else if (strcmp(a->addr, "192.0.2.99") == 0) {
+			assert_int_equal(a->nodes, 2);
+			seen++;
+		} else if (strcmp(a->addr, "203.0.113.77") == 0) {
+			assert_int_equal(a->nodes, 1);
+			seen++;
+		}
+	}
+	assert_int_equal(seen, 3);
+	assert_string_equal(f->r.bans[0].addr, "198.51.100.32");
+	assert_string_equal(f->r.bans[0].node, "r.db");
+	assert_string_equal(f->r.bans[1].addr, "192.0.2.99");
+	assert_string_equal(f->r.bans[1].node, "b.db");
+
+	out = render(f, REPORT_FMT_TABLE, NULL);
+	assert_non_null(strstr(out, "  2 nodes: r.db,b.db\n"));
+	assert_non_null(strstr(out, "closest-limit"));
+	assert_non_null(strstr(out, "  r.db,b.db\n"));
+	assert_non_null(p = strstr(out, "seen by b "));
+	p += strspn(p + 9, " ") + 9;
+	assert_true(strncmp(p, "b.db\n", 5) == 0);
+	free(out);
+	out = render(f, REPORT_FMT_JSON, NULL);
+	assert_non_null(strstr(out, "\"service\":null,\"nodes\":[\"r.db\","
+	    "\"b.db\"],"));
+	assert_non_null(strstr(out, "\"nodes\":[\"b.db\"]}"));
+	assert_non_null(strstr(out, "\"throttled\":false,\"node\":\"b.db\"}"));
+	free(out);
+	out = render(f, REPORT_FMT_CSV, "top");
+	assert_non_null(strstr(out, ",limit_share,node\r\n"));
+	assert_non_null(strstr(out, ",\"r.db,b.db\"\r\n"));
+	free(out);
+	out = render(f, REPORT_FMT_CSV, "bans");
+	assert_non_null(strstr(out, ",throttled,node\r\n"));
+	assert_non_null(strstr(out, ",seen by b,"));
+	assert_non_null(strstr(out, ",0,b.db\r\n"));
+	free(out);
+	out = render(f, REPORT_FMT_HTML, NULL);
+	assert_non_null(strstr(out, "<th>node</th>"));
+	assert_non_null(strstr(out, "<td>b.db</td></tr>"));
+	assert_non_null(strstr(out, "<td>r.db,b.db</td></tr>"));
+	free(out);
+	report_clear(&f->r);
+
+	/* --ip: the timeline and the events, node by node. */
+	memset(&f->r.total, 0, sizeof(f->r.total));
+	f->r.nservices = 0;
+	f->r.ip = "203.0.113.66";
+	if (report_load(&f->r, db, &cause) != 0)
+		fail_msg("report_load: %s", cause);
+	assert_int_equal(f->r.ntl, 3);
+	for (i = seen = 0; i < f->r.ntl; i++)
+		seen += strcmp(f->r.tl[i].node, "b.db") == 0;
+	assert_int_equal(seen, 1);
+	assert_int_equal(f->r.nevents, 1);
+	assert_string_equal(f->r.events[0].node, "b.db");
+	assert_string_equal(f->r.events[0].user, "dave");
+	out = render(f, REPORT_FMT_CSV, "timeline");
+	assert_non_null(strstr(out, ",verdicts,node\r\n"));
+	free(out);
+	f->r.ip = NULL;
+	sqlite3_close(db);
+
+	/* Read, never written. */
+	assert_int_equal(stat(dbs[0], &st1[0]), 0);
+	assert_int_equal(stat(dbs[1], &st1[1]), 0);
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(st0[i].st_size, st1[i].st_size);
+		assert_int_equal(st0[i].st_mtim.tv_sec, st1[i].st_mtim.tv_sec);
+		assert_int_equal(st0[i].st_mtim.tv_nsec,
+		    st1[i].st_mtim.tv_nsec);
+	}
+
+	/* The same name twice: the paths name them. */
+	dbs[1] = f->db;
+	assert_non_null(db = report_nodes_open(&f->r, dbs, 2, &cause));
+	assert_string_equal(f->r.nodes[0], f->db);
+	sqlite3_close(db);
+	/* Too many, or one missing: refused, saying which. */
+	for (i = 0; i <= REPORT_NODES_MAX; i++)
+		dbs[i] = f->db;
+	assert_null(report_nodes_open(&f->r, dbs, REPORT_NODES_MAX + 1,
+	    &cause));
+	assert_string_equal(cause, "--db: at most 10 stores");
+	free(cause);
+	dbs[1] = "/nonexistent/x.db";
+	assert_null(report_nodes_open(&f->r, dbs, 2, &cause));
+	assert_non_null(strstr(cause, "/nonexistent/x.db"));
+	free(cause);
+}
+
 int
 main(void)
 {
@@ -720,6 +856,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_empty, setup_empty,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_nodes, setup, teardown),
 	};
 
 	log_init(1, LOG_LEVEL_ERR);

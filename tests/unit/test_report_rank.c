@@ -112,6 +112,17 @@ test_ties_and_keys(void **state)
 	assert_string_equal(k.tops[2].addr, "198.51.100.2");
 	assert_int_equal(k.r.nnear, 0);
 
+	/* Lower in numeric order, not as text: .2 before .10, IPv4 before
+	 * IPv6. */
+	rank_init(&k, REPORT_SORT_CONNS);
+	rank_add(&k, "2001:db8::1", 50, 0, 0);
+	rank_add(&k, "10.9.2.10", 50, 0, 0);
+	rank_add(&k, "10.9.2.2", 50, 0, 0);
+	report_rank_end(&k.r);
+	assert_string_equal(k.tops[0].addr, "10.9.2.2");
+	assert_string_equal(k.tops[1].addr, "10.9.2.10");
+	assert_string_equal(k.tops[2].addr, "2001:db8::1");
+
 	/* By bans: the count, whatever the score. */
 	rank_init(&k, REPORT_SORT_BANS);
 	rank_add(&k, "203.0.113.1", 1000, 0.99, 0);

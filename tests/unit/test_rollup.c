@@ -300,6 +300,104 @@ test_log_events(void **state)
 	rollup_free(r);
 }
 
+/* The rows of path and of other differ in this many ways (0: the same
+ * tables, row for row). */
+static int64_t
+rows_differ(struct store *a, const char *pa, struct store *b, const char *pb)
+{
+	static const char *const tables[] = {
+		"rollups", "rollups_day", "rollups_all"
+	};
+	sqlite3		*db;
+	sqlite3_stmt	*st;
+	char		 sql[256];
+	int64_t		 n = 0;
+	size_t		 i;
+
+	store_flush(a);
+	store_flush(b);
+	assert_int_equal(sqlite3_open_v2(pa, &db, SQLITE_OPEN_READONLY,
+	    NULL), SQLITE_OK);
+	snprintf(sql, sizeof(sql), "ATTACH '%s' AS b", pb);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	for (i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
+		snprintf(sql, sizeof(sql), "SELECT (SELECT count(*) FROM "
+		    "(SELECT * FROM main.%s EXCEPT SELECT * FROM b.%s)) + "
+		    "(SELECT count(*) FROM (SELECT * FROM b.%s EXCEPT "
+		    "SELECT * FROM main.%s))", tables[i], tables[i], tables[i],
+		    tables[i]);
+		assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL),
+		    SQLITE_OK);
+		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+		n += sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+	}
+	sqlite3_close(db);
+	return n;
+}
+
+/*
+ * The minute's flush in steps, one pair per step with events (opens,
+ * closes, bytes, logins, a new hour, evictions from a small table) in
+ * between, leaves the store exactly as whole flushes at the rounds'
+ * starts do.
+ */
+static void
+test_flush_in_steps(void **state)
+{
+	struct fixture		*f = *state;
+	struct rollup		*whole = rollup_new(16, 1);
+	struct rollup		*steps = rollup_new(16, 1);
+	struct store		*s2;
+	struct loop_budget	 b;
+	struct event		 ev;
+	char			 path[96], ip[32], *cause;
+	uint32_t		 x = 7;
+	int			 k, stepping = 0, rounds = 0, done;
+	static const enum event_kind kinds[] = {
+		EVENT_CONN_OPEN, EVENT_CONN_OPEN, EVENT_CONN_CLOSE,
+		EVENT_CONN_BYTES, EVENT_AUTH_FAIL
+	};
+
+	snprintf(path, sizeof(path), "%s/steps.db", f->dir);
+	s2 = store_open(path, 0, 1000, &cause);
+	assert_non_null(s2);
+	for (k = 0; k < 6000; k++) {
+		x = x * 1103515245 + 12345;
+		snprintf(ip, sizeof(ip), "203.0.113.%u", (x >> 16) % 40 + 1);
+		ev = ev_make(kinds[(x >> 8) % 5], ip, T0 + k * (HOUR / 2000));
+		ev.bytes_in = x % 1000;
+		ev.bytes_out = x % 77;
+		ev.duration = (x % 10) * CLOCK_US_PER_SEC;
+		if (ev.kind == EVENT_AUTH_FAIL)
+			ev.service = NULL;
+		rollup_event(whole, f->conf, &ev, f->store);
+		rollup_event(steps, f->conf, &ev, s2);
+		if (k % 500 == 499) {
+			rollup_flush(whole, f->store);
+			rollup_flush_begin(steps);
+			stepping = 1;
+			rounds++;
+		}
+		if (stepping) {
+			loop_budget_start(&b, 0, 1);
+			done = rollup_flush_step(steps, s2, &b);
+			stepping = !done;
+		}
+		/* The round's next is always on the dirty list. */
+		assert_true(steps->cursor == ROLLUP_NIL ||
+		    steps->e[steps->cursor].dirty);
+	}
+	rollup_flush(whole, f->store);
+	rollup_flush(steps, s2);
+	assert_int_equal(rounds, 12);
+	assert_true(query(f, "SELECT count(*) FROM rollups") > 40);
+	assert_int_equal(rows_differ(f->store, f->path, s2, path), 0);
+	store_close(s2);
+	rollup_free(whole);
+	rollup_free(steps);
+}
+
 int
 main(void)
 {
@@ -315,6 +413,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_lists_stay_consistent,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_log_events, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_flush_in_steps, setup,
 		    teardown),
 	};
 

@@ -343,6 +343,100 @@ test_rule_churn(void **state)
 	conf_free(conf);
 }
 
+/*
+ * Account-aware limits: the allowances per account on top of the base,
+ * the caps (host and network), a limit that is off staying off, and the
+ * reason naming the budget.
+ */
+static void
+test_rule_accounts(void **state)
+{
+	struct conf		*conf = load();
+	struct conf_service	*svc = c2s(conf);
+	struct rule_limits	 lim;
+	struct rule_subject	 s;
+	struct verdict		 v;
+	struct prefix		 p = pfx("198.51.100.7");
+
+	(void)state;
+	svc->account_allowance_concurrent = 1;
+	svc->account_allowance_new = 4;
+	svc->account_max = 150;
+	svc->net_account_max = 250;
+	s.conf = conf;
+	s.svc = svc;
+	s.prefix = &p;
+	s.time = T0;
+
+	/* No account: the base limits, today's reasons. */
+	rule_limits(conf, svc, &p, &lim);
+	rule_limits_accounts(svc, &p, 0, &lim);
+	assert_true(rule_max_new(&lim) == 120);
+	assert_true(rule_max_concurrent(&lim) == 50);
+	assert_int_equal(rule_churn(&s, &lim, 121, &v), 1);
+	assert_string_equal(v.reason,
+	    "churn: 121 new c2s connections in 1h (limit 120)");
+
+	/* One account. */
+	rule_limits_accounts(svc, &p, 1, &lim);
+	assert_int_equal(rule_churn(&s, &lim, 124, &v), 0);
+	assert_int_equal(rule_churn(&s, &lim, 125, &v), 1);
+	assert_string_equal(v.reason, "churn: 125 new c2s connections in 1h "
+	    "(limit 120 + 1 account x 4)");
+	assert_int_equal(v.limit, 124);
+
+	/* 300 accounts count as 150. */
+	rule_limits_accounts(svc, &p, 300, &lim);
+	assert_int_equal(lim.accounts, 150);
+	assert_true(rule_max_new(&lim) == 720);
+	assert_int_equal(rule_churn(&s, &lim, 720, &v), 0);
+	assert_int_equal(rule_churn(&s, &lim, 721, &v), 1);
+	assert_string_equal(v.reason, "churn: 721 new c2s connections in 1h "
+	    "(limit 120 + 150 accounts x 4)");
+	assert_int_equal(v.observed, 721);
+	assert_int_equal(v.limit, 720);
+	assert_int_equal(rule_concurrency(&s, &lim, 200, &v), 0);
+	assert_int_equal(rule_concurrency(&s, &lim, 201, &v), 1);
+	assert_string_equal(v.reason, "concurrency: 201 live c2s connections "
+	    "(limit 50 + 150 accounts x 1)");
+	assert_int_equal(v.limit, 200);
+
+	/* A network has its own cap. */
+	p = pfx("198.51.100.0/24");
+	rule_limits(conf, svc, &p, &lim);
+	rule_limits_accounts(svc, &p, 300, &lim);
+	assert_int_equal(lim.accounts, 250);
+	assert_true(rule_max_new(&lim) == 600 + 250 * 4);
+	assert_int_equal(rule_churn(&s, &lim, 1601, &v), 1);
+	assert_string_equal(v.reason, "churn: 1601 new c2s connections from "
+	    "198.51.100.0/24 in 1h (limit 600 + 250 accounts x 4)");
+
+	/* An allowance of 0 raises nothing and is not named. */
+	svc->account_allowance_concurrent = 0;
+	rule_limits_accounts(svc, &p, 300, &lim);
+	assert_int_equal(rule_concurrency(&s, &lim, 201, &v), 1);
+	assert_string_equal(v.reason, "concurrency: 201 live c2s connections "
+	    "from 198.51.100.0/24 (limit 200)");
+
+	/* A limit that is off stays off; the largest figures do not wrap. */
+	lim.max_new.count = 0;
+	assert_true(rule_max_new(&lim) == 0);
+	assert_int_equal(rule_churn(&s, &lim, UINT64_MAX, &v), 0);
+	lim.max_new.count = UINT32_MAX;
+	lim.accounts = UINT32_MAX;
+	lim.account_new = UINT32_MAX;
+	assert_true(rule_max_new(&lim) == UINT32_MAX +
+	    (uint64_t)UINT32_MAX * UINT32_MAX);
+
+	/* account_max 0: logins raise nothing. */
+	svc->account_max = 0;
+	p = pfx("198.51.100.7");
+	rule_limits(conf, svc, &p, &lim);
+	rule_limits_accounts(svc, &p, 300, &lim);
+	assert_true(rule_max_new(&lim) == 120);
+	conf_free(conf);
+}
+
 static void
 test_rule_karma(void **state)
 {
@@ -464,6 +558,7 @@ main(void)
 		cmocka_unit_test(test_rule_allowlisted),
 		cmocka_unit_test(test_rule_concurrency),
 		cmocka_unit_test(test_rule_churn),
+		cmocka_unit_test(test_rule_accounts),
 		cmocka_unit_test(test_rule_karma),
 		cmocka_unit_test(test_rule_allowlisted_verdicts),
 		cmocka_unit_test(test_rule_long_names),

@@ -222,9 +222,10 @@ test_open_fresh(void **state)
 	    " WHERE name IN ('events', 'bans', 'offences', 'events_time')"),
 	    4);
 	/* The hot table carries one index of every row, on time; the
-	 * others (009) hold only failed logins and registrations. */
+	 * others (009, 012) hold only failed logins, registrations and
+	 * logins. */
 	assert_int_equal(peek_int(f->path, "SELECT count(*) FROM sqlite_master"
-	    " WHERE type = 'index' AND tbl_name = 'events'"), 3);
+	    " WHERE type = 'index' AND tbl_name = 'events'"), 4);
 	assert_int_equal(peek_int(f->path, "SELECT count(*) FROM "
 	    "pragma_index_list('events') WHERE partial = 0"), 1);
 	store_close(s);
@@ -455,6 +456,35 @@ test_purge_chunks(void **state)
 	s = open_ok(f->path, 0, 5000);
 	add_n(s, n, T0);
 	assert_int_equal(store_purge(s, T0 + n - 3, &cause), n - 3);
+	assert_int_equal(count_events(f->path), 3);
+	store_close(s);
+}
+
+/* A purge under a budget spent at each look: a chunk per call, the same
+ * rows in the end. */
+static void
+test_purge_in_steps(void **state)
+{
+	struct fixture		*f = *state;
+	struct store		*s;
+	struct loop_budget	 b;
+	char			*cause = NULL;
+	int64_t			 n, total = 0;
+	int			 calls = 0, r;
+	int			 rows = STORE_PURGE_CHUNK * 2 + 17;
+
+	s = open_ok(f->path, 0, 5000);
+	add_n(s, rows, T0);
+	do {
+		loop_budget_start(&b, 0, 1);
+		r = store_purge_some(s, T0 + rows - 3, &b, &n, &cause);
+		assert_int_not_equal(r, -1);
+		total += n;
+		calls++;
+	} while (r == 0 && calls < 100);
+	assert_int_equal(r, 1);
+	assert_true(calls >= 3);
+	assert_int_equal(total, rows - 3);
 	assert_int_equal(count_events(f->path), 3);
 	store_close(s);
 }
@@ -887,6 +917,7 @@ struct recent {
 	int		 n;
 	struct event	 ev[16];
 	char		 service[16][16];
+	char		 user[16][16];
 };
 
 static void
@@ -899,7 +930,11 @@ recent_cb(const struct event *ev, void *arg)
 	if (ev->service != NULL)
 		snprintf(r->service[r->n], sizeof(r->service[r->n]), "%s",
 		    ev->service);
+	if (ev->user != NULL)
+		snprintf(r->user[r->n], sizeof(r->user[r->n]), "%s",
+		    ev->user);
 	r->ev[r->n].service = NULL;
+	r->ev[r->n].user = NULL;
 	r->n++;
 }
 
@@ -954,10 +989,12 @@ test_recent(void **state)
 		event_make(&ev, T0 + i, "192.0.2.1", 0);
 		ev.kind = i == 2 ? EVENT_AUTH_OK : EVENT_AUTH_FAIL;
 		ev.source = EVENT_SRC_LOG;
+		ev.user = "alice";
 		assert_int_equal(store_event_add(s, &ev), 0);
 	}
 	event_make(&ev, T0 + 9, "2001:db8::5", 0);
 	ev.kind = EVENT_REGISTER;
+	ev.user = "bob";
 	assert_int_equal(store_event_add(s, &ev), 0);
 	/* Connections end in order; the second was found live at start. */
 	for (i = 0; i < 3; i++) {
@@ -993,6 +1030,14 @@ test_recent(void **state)
 	assert_int_equal(store_recent_events(s, STORE_RECENT_REGISTER, T0,
 	    10, recent_cb, &r, &cause), 1);
 	assert_int_equal(r.ev[0].addr.family, AF_INET6);
+	assert_string_equal(r.user[0], "bob");
+	/* Logins, with their users (the account-aware limits). */
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(store_recent_events(s, STORE_RECENT_AUTH_OK, T0,
+	    10, recent_cb, &r, &cause), 1);
+	assert_int_equal(r.ev[0].kind, EVENT_AUTH_OK);
+	assert_int_equal(r.ev[0].time, T0 + 2);
+	assert_string_equal(r.user[0], "alice");
 
 	memset(&r, 0, sizeof(r));
 	assert_int_equal(store_recent_events(s, STORE_RECENT_CONNS, T0 + 51,
@@ -1017,6 +1062,8 @@ test_recent(void **state)
 	    "COVERING INDEX events_auth_fail"));
 	assert_true(plan_uses(s, STORE_ST_RECENT_REGISTER,
 	    "COVERING INDEX events_register"));
+	assert_true(plan_uses(s, STORE_ST_RECENT_AUTH_OK,
+	    "COVERING INDEX events_auth_ok"));
 	assert_true(plan_uses(s, STORE_ST_RECENT_CONNS, "conns_ended"));
 	assert_true(plan_uses(s, STORE_ST_RECENT_VERDICTS, "verdicts_time"));
 	store_close(s);
@@ -1037,6 +1084,7 @@ main(void)
 		T(test_bad_event),
 		T(test_purge),
 		T(test_purge_chunks),
+		T(test_purge_in_steps),
 		T(test_not_a_database),
 		T(test_corrupt),
 		T(test_foreign_database),

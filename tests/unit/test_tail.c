@@ -778,6 +778,41 @@ test_missing_file(void **state)
 	free(p);
 }
 
+/*
+ * The safety timer: slow once the file is open and both watches are in
+ * place on a local filesystem (inotify sees it all), quick again as soon
+ * as the file is moved away (a watch is no longer enough), and lines still
+ * come at once either way.
+ */
+static void
+test_safety_slow(void **state)
+{
+	struct fixture	*f = *state;
+	struct seen	 s = { 0 };
+	struct tail	*t;
+	char		*p = fpath(f, "log"), *p1 = fpath(f, "log.1");
+
+	tail_safety_ms = 50;
+	append(p, "");
+	t = open_tail(f, p, NULL, 8192, &s);
+	run_for(f->loop, QUIET_MS);
+	assert_int_equal(t->safety_slow, 1);
+	assert_int_equal(tail_safety_delay(t), TAIL_SAFETY_SLOW_MS);
+	append(p, "a\n");
+	wait_lines(f->loop, &s, 1);
+	assert_int_equal(rename(p, p1), 0);
+	run_for(f->loop, 20);
+	assert_int_equal(t->safety_slow, 0);
+	assert_int_equal(tail_safety_delay(t), tail_safety_ms);
+	append(p, "b\n");
+	wait_lines(f->loop, &s, 2);
+	assert_string_equal(seen_str(&s), "a|b");
+	tail_close(t);
+	seen_clear(&s);
+	free(p);
+	free(p1);
+}
+
 /* A missing directory is retried on the safety timer. */
 static void
 test_missing_dir(void **state)
@@ -1318,6 +1353,8 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_safety_slow, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_partial_lines, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_new_file_from_end, setup,

@@ -1352,6 +1352,345 @@ test_track_rebuild_verdict(void **state)
 	assert_int_equal(f->sink.v[0].rule, VERDICT_REGISTER);
 }
 
+/* A log event with a user: a login, a registration, an s2s stream. */
+static void
+logline(struct fx *f, enum event_kind kind, struct addr a, const char *user,
+    int64_t time)
+{
+	struct event	ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = kind;
+	ev.addr = a;
+	ev.time = time;
+	ev.user = user;
+	ev.source = EVENT_SRC_LOG;
+	track_event(f->t, f->conf, &ev, sink_cb, &f->sink);
+}
+
+static void
+login(struct fx *f, struct addr a, int account, int64_t time)
+{
+	char	user[32];
+
+	snprintf(user, sizeof(user), "user%d", account);
+	logline(f, EVENT_AUTH_OK, a, user, time);
+}
+
+/* The reason of the one churn verdict in the sink (others ignored). */
+static const char *
+churn_only(struct fx *f)
+{
+	const char	*r = NULL;
+	int		 k;
+
+	for (k = 0; k < f->sink.n && k < SINK_MAX; k++) {
+		if (f->sink.v[k].rule != VERDICT_CHURN)
+			continue;
+		assert_null(r);
+		r = f->sink.v[k].reason;
+	}
+	assert_non_null(r);
+	return r;
+}
+
+static uint32_t
+entry_of(struct track *t, const char *prefix)
+{
+	struct prefix	p;
+
+	assert_int_equal(addr_prefix_parse(prefix, &p, 0), 0);
+	return track_find(t, &p);
+}
+
+/*
+ * The issue's NAT: 150 accounts logging in four times an hour each, 600
+ * connections of ten minutes (100 at once), and a churn bot at the same
+ * rate without logins on another network.  The NAT, host and /24, is
+ * never judged; the bot is, by the base limit.
+ */
+static void
+test_track_accounts_nat(void **state)
+{
+	struct fx	*f = *state;
+	struct addr	 nat = ad("198.51.100.7"), bot = ad("203.0.113.9");
+	int64_t		 t;
+	int		 k, i;
+
+	for (k = 0; k < 600; k++) {
+		t = T0 + k * 6 * S;
+		if (k >= 100) {
+			cls(f, nat, t, 600 * S);
+			cls(f, bot, t, 600 * S);
+		}
+		opn(f, nat, t);
+		login(f, nat, k % 150, t + S);
+		opn(f, bot, t);
+	}
+	for (i = 0; i < f->sink.n && i < SINK_MAX; i++)
+		assert_string_equal(pstr(&f->sink.v[i].prefix),
+		    "203.0.113.9/32");
+	/* The bot: concurrency at its 51st, churn at its 121st. */
+	assert_int_equal(f->sink.n, 2);
+	assert_int_equal(f->sink.v[0].rule, VERDICT_CONCURRENCY);
+	assert_string_equal(f->sink.v[0].reason,
+	    "concurrency: 51 live c2s connections (limit 50)");
+	assert_int_equal(f->sink.v[1].rule, VERDICT_CHURN);
+	assert_string_equal(f->sink.v[1].reason,
+	    "churn: 121 new c2s connections in 1h (limit 120)");
+	assert_int_equal(track_account_count(f->t, entry_of(f->t,
+	    "198.51.100.7"), T0 + HOUR, HOUR), 150);
+	assert_int_equal(track_account_count(f->t, entry_of(f->t,
+	    "198.51.100.0/24"), T0 + HOUR, HOUR), 150);
+	assert_int_equal(track_account_count(f->t, entry_of(f->t,
+	    "203.0.113.9"), T0 + HOUR, HOUR), 0);
+
+	/* An hour later the accounts are out of the window. */
+	assert_int_equal(track_account_count(f->t, entry_of(f->t,
+	    "198.51.100.7"), T0 + 3 * HOUR, HOUR), 0);
+}
+
+/*
+ * What accounts cannot buy: one account logging in on every connection
+ * buys one allowance; 300 accounts buy 150; failed logins nothing; accounts
+ * registered within the window nothing, from this address or another.
+ */
+static void
+test_track_accounts_limits(void **state)
+{
+	struct fx	*f = *state;
+	struct addr	 one = ad("198.51.100.20"), many = ad("192.0.2.30");
+	struct addr	 fails = ad("203.0.113.40"), reg = ad("203.0.114.50");
+	char		 user[32];
+	int64_t		 t;
+	int		 k;
+
+	for (k = 0; k < 130; k++) {
+		t = T0 + k * 10 * S;
+		opn(f, one, t);
+		logline(f, EVENT_AUTH_OK, one, "bot", t);
+		cls(f, one, t + S, S);
+	}
+	assert_int_equal(f->sink.n, 1);
+	assert_string_equal(f->sink.v[0].reason, "churn: 125 new c2s "
+	    "connections in 1h (limit 120 + 1 account x 4)");
+
+	f->sink.n = 0;
+	for (k = 0; k < 800; k++) {
+		t = T0 + k * 4 * S;
+		opn(f, many, t);
+		login(f, many, k % 300, t);
+		cls(f, many, t + S, S);
+	}
+	assert_int_equal(f->sink.n, 1);
+	assert_string_equal(f->sink.v[0].reason, "churn: 721 new c2s "
+	    "connections in 1h (limit 120 + 150 accounts x 4)");
+
+	f->sink.n = 0;
+	for (k = 0; k < 130; k++) {
+		t = T0 + k * 10 * S;
+		opn(f, fails, t);
+		snprintf(user, sizeof(user), "guess%d", k);
+		logline(f, EVENT_AUTH_FAIL, fails, user, t);
+		cls(f, fails, t + S, S);
+	}
+	/* Auth verdicts, and one churn verdict at the base limit. */
+	assert_string_equal(churn_only(f),
+	    "churn: 121 new c2s connections in 1h (limit 120)");
+
+	/* Throwaway accounts: registered (some from elsewhere), then used. */
+	f->sink.n = 0;
+	for (k = 0; k < 130; k++) {
+		t = T0 + k * 10 * S;
+		snprintf(user, sizeof(user), "throwaway%d", k);
+		logline(f, EVENT_REGISTER, k % 2 ? reg : ad("192.0.2.99"),
+		    user, t);
+		opn(f, reg, t);
+		logline(f, EVENT_AUTH_OK, reg, user, t);
+		cls(f, reg, t + S, S);
+	}
+	/* Register verdicts, and churn at the base limit. */
+	assert_string_equal(churn_only(f),
+	    "churn: 121 new c2s connections in 1h (limit 120)");
+	/* A window later they are established accounts. */
+	assert_int_equal(track_account_count(f->t, entry_of(f->t,
+	    "203.0.114.50"), T0 + 130 * 10 * S, HOUR), 0);
+	logline(f, EVENT_AUTH_OK, reg, "throwaway1", T0 + 3 * HOUR);
+	assert_int_equal(track_account_count(f->t, entry_of(f->t,
+	    "203.0.114.50"), T0 + 3 * HOUR, HOUR), 1);
+}
+
+/*
+ * The bounds: a set counts at most TRACK_ACCOUNTS accounts, a newcomer
+ * replacing the least recent; a full pool takes back a set, which the
+ * next login of its address starts again.
+ */
+static void
+test_track_accounts_bounds(void **state)
+{
+	struct fx	*f = *state;
+	struct addr	 nat = ad("198.51.100.7");
+	uint32_t	 hi;
+	char		 a[32];
+	int		 k;
+
+	for (k = 0; k < 1000; k++)
+		login(f, nat, k, T0 + k * S);
+	hi = entry_of(f->t, "198.51.100.7");
+	assert_int_equal(track_account_count(f->t, hi, T0 + 1000 * S, HOUR),
+	    TRACK_ACCOUNTS);
+	/* The newest are the ones kept. */
+	assert_int_equal(track_account_count(f->t, hi, T0 + 999 * S,
+	    (int64_t)TRACK_ACCOUNTS * S - S), TRACK_ACCOUNTS);
+	/* The pool: 4096 entries, 64 sets; 200 addresses log in once. */
+	assert_int_equal(f->t->nacct, 64);
+	for (k = 0; k < 200; k++) {
+		snprintf(a, sizeof(a), "192.0.%d.%d", 2 + k / 250, 1 + k % 250);
+		login(f, ad(a), k, T0 + 2000 * S + k * S);
+	}
+	assert_true(f->t->stats.account_sets_taken > 0);
+	/* No two entries hold one set: a set's owner is the entry. */
+	for (hi = 0; hi < f->t->capacity; hi++) {
+		k = (int)f->t->acct_of[hi];
+		if (k != 0 && f->t->acct[k - 1].owner != hi)
+			assert_int_equal(track_account_count(f->t, hi,
+			    T0 + 2200 * S, HOUR), 0);
+	}
+	/* The latest address has its account. */
+	assert_int_equal(track_account_count(f->t, entry_of(f->t,
+	    "192.0.2.200"), T0 + 2200 * S, HOUR), 1);
+	/* An evicted entry's set is free; a new entry does not inherit. */
+	track_free(f->t);
+	f->t = track_new(16, 1);
+	for (k = 0; k < 40; k++) {
+		snprintf(a, sizeof(a), "10.%d.0.1", k);
+		login(f, ad(a), k, T0 + k * S);
+		assert_int_equal(track_account_count(f->t, entry_of(f->t, a),
+		    T0 + k * S, HOUR), 1);
+	}
+	assert_true(f->t->stats.evictions > 0);
+}
+
+/*
+ * Federation peers: an s2s stream authenticated within the window makes
+ * the address's s2s verdicts (and its network's) alerts, not bans; without
+ * it, or with an [override] peer_ban, they are today's; c2s is untouched.
+ */
+static void
+test_track_peer(void **state)
+{
+	struct fx		*f = *state;
+	struct addr		 peer = ad("198.51.100.30");
+	struct addr		 stranger = ad("203.0.113.30");
+	struct conf_override	*o;
+	int64_t			 t;
+	int			 k;
+
+	logline(f, EVENT_S2S_OK, peer, "peer.example", T0);
+	for (k = 0; k < 61; k++) {
+		t = T0 + k * 10 * S;
+		feed_full(f, EVENT_CONN_OPEN, peer, "s2s", t,
+		    EVENT_F_HANDSHAKE, 0, 0, 0);
+		feed_full(f, EVENT_CONN_CLOSE, peer, "s2s", t + S,
+		    EVENT_F_HANDSHAKE, 0, 0, S);
+		feed_full(f, EVENT_CONN_OPEN, stranger, "s2s", t,
+		    EVENT_F_HANDSHAKE, 0, 0, 0);
+		feed_full(f, EVENT_CONN_CLOSE, stranger, "s2s", t + S,
+		    EVENT_F_HANDSHAKE, 0, 0, S);
+	}
+	assert_int_equal(f->sink.n, 2);
+	assert_string_equal(pstr(&f->sink.v[0].prefix), "198.51.100.30/32");
+	assert_int_equal(f->sink.v[0].peer, 1);
+	assert_int_equal(f->sink.v[0].allowlisted, 1);
+	assert_string_equal(f->sink.v[0].reason, "churn: 61 new s2s "
+	    "connections in 1h (limit 60) (authenticated federation peer: "
+	    "alert only)");
+	assert_string_equal(pstr(&f->sink.v[1].prefix), "203.0.113.30/32");
+	assert_int_equal(f->sink.v[1].peer, 0);
+	assert_int_equal(f->sink.v[1].allowlisted, 0);
+
+	/* Its c2s connections are a client's. */
+	f->sink.n = 0;
+	for (k = 0; k < 121; k++)
+		opn(f, peer, T0 + k * S);
+	assert_int_equal(f->sink.n, 2);	/* concurrency, churn */
+	assert_int_equal(f->sink.v[0].peer, 0);
+	assert_int_equal(f->sink.v[1].peer, 0);
+
+	/* Two hours on, the authentication is too old. */
+	f->sink.n = 0;
+	for (k = 0; k < 61; k++)
+		feed_full(f, EVENT_CONN_OPEN, peer, "s2s", T0 + 3 * HOUR + k *
+		    S, EVENT_F_HANDSHAKE, 0, 0, 0);
+	assert_true(f->sink.n >= 1);
+	assert_int_equal(f->sink.v[0].peer, 0);
+
+	/* [override] peer_ban. */
+	f->conf->overrides = xcalloc(1, sizeof(*f->conf->overrides));
+	f->conf->noverrides = 1;
+	o = &f->conf->overrides[0];
+	snprintf(o->name, sizeof(o->name), "bad");
+	o->networks = xcalloc(1, sizeof(*o->networks));
+	o->nnetworks = 1;
+	assert_int_equal(addr_prefix_parse("198.51.100.0/24", &o->networks[0],
+	    0), 0);
+	o->peer_ban = 1;
+	logline(f, EVENT_S2S_OK, peer, "peer.example", T0 + 6 * HOUR);
+	f->sink.n = 0;
+	for (k = 0; k < 61; k++)
+		feed_full(f, EVENT_CONN_OPEN, peer, "s2s", T0 + 6 * HOUR + k *
+		    S, EVENT_F_HANDSHAKE, 0, 0, 0);
+	assert_true(f->sink.n >= 1);
+	assert_int_equal(f->sink.v[0].peer, 0);
+	o->peer_ban = 0;
+	logline(f, EVENT_S2S_OK, peer, "peer.example", T0 + 9 * HOUR);
+	f->sink.n = 0;
+	for (k = 0; k < 61; k++)
+		feed_full(f, EVENT_CONN_OPEN, peer, "s2s", T0 + 9 * HOUR + k *
+		    S, EVENT_F_HANDSHAKE, 0, 0, 0);
+	assert_true(f->sink.n >= 1);
+	assert_int_equal(f->sink.v[0].peer, 1);
+}
+
+/* A start reads logins and registrations back: the accounts count as
+ * before, the registered ones still do not. */
+static void
+test_track_rebuild_accounts(void **state)
+{
+	struct fx	*f = *state;
+	struct event	 ev;
+	char		 user[32];
+	int		 k;
+
+	assert_int_equal(track_rebuild_begin(f->t, f->conf, T0 + HOUR), 0);
+	memset(&ev, 0, sizeof(ev));
+	ev.addr = ad("198.51.100.7");
+	ev.source = EVENT_SRC_LOG;
+	ev.user = user;
+	for (k = 0; k < 40; k++) {
+		snprintf(user, sizeof(user), "user%d", k % 30);
+		ev.kind = EVENT_AUTH_OK;
+		ev.time = T0 + k * MIN;
+		track_rebuild_event(f->t, f->conf, &ev);
+	}
+	for (k = 0; k < 5; k++) {
+		snprintf(user, sizeof(user), "user%d", k);
+		ev.kind = EVENT_REGISTER;
+		ev.time = T0 + k * S;
+		ev.addr = ad("192.0.2.1");
+		track_rebuild_event(f->t, f->conf, &ev);
+	}
+	ev.user = NULL;
+	ev.kind = EVENT_AUTH_OK;
+	track_rebuild_event(f->t, f->conf, &ev);	/* no user: nothing */
+	track_rebuild_end(f->t);
+	assert_int_equal(track_account_count(f->t, entry_of(f->t,
+	    "198.51.100.7"), T0 + HOUR, HOUR), 25);
+	assert_int_equal(track_account_count(f->t, entry_of(f->t,
+	    "198.51.100.0/24"), T0 + HOUR, HOUR), 25);
+	assert_int_equal(f->sink.n, 0);
+}
+
 int
 main(void)
 {
@@ -1384,6 +1723,11 @@ main(void)
 		T(test_track_walk),
 		T(test_track_memory),
 		T(test_track_random),
+		T(test_track_accounts_nat),
+		T(test_track_accounts_limits),
+		T(test_track_accounts_bounds),
+		T(test_track_peer),
+		T(test_track_rebuild_accounts),
 	};
 #undef T
 

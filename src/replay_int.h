@@ -1,0 +1,74 @@
+/*
+ * Internals of replay, shared by its files and by nothing else: replay.c
+ * (the sources, their merge, the output) and replay_ban.c (what the
+ * daemon's bans would have done to the input that follows them).
+ */
+#ifndef REPLAY_INT_H
+#define REPLAY_INT_H
+
+#include <stdint.h>
+
+#include "ban.h"
+#include "event.h"
+#include "verdict.h"
+
+struct conf;
+struct replay_bans;
+
+/* What a verdict came to. */
+enum replay_outcome {
+	REPLAY_BANNED,		/* a new ban */
+	REPLAY_EXTENDED,	/* a ban in force made longer */
+	REPLAY_UNBANNED,	/* never banned: allowlisted, held, refused */
+	REPLAY_REPEAT		/* changed nothing: inside a ban in force
+				 * already, for as long or longer */
+};
+
+struct replay_ban_stats {
+	uint64_t	 bans;		/* issued */
+	uint64_t	 escalated;	/* of them, repeats (count > 1) */
+	uint64_t	 extended;
+	uint64_t	 unbanned;	/* verdicts never enforced */
+	uint64_t	 repeats;	/* verdicts that changed nothing */
+	uint64_t	 refused;	/* connections a ban kept out */
+	uint64_t	 lines;		/* log events a ban kept out */
+	uint64_t	 killed;	/* live flows a ban ended */
+	uint64_t	 forgotten;	/* refused flows forgotten before their
+					 * end, or prefixes' earlier bans:
+					 * a table was full */
+};
+
+/* The daemon's ban table, without a store or a firewall; seed keys the
+ * tables of refused flows and earlier bans. */
+struct replay_bans *replay_bans_new(const struct conf *, uint32_t seed);
+void		 replay_bans_free(struct replay_bans *);
+/* a is one of the host's own addresses (never banned). */
+void		 replay_bans_own(struct replay_bans *, const struct addr *);
+/*
+ * Before ev goes to the pipeline, at its time: the bans run out by then
+ * are lifted, then 1 if the kernel would have kept ev out (a flow that
+ * began inside a ban in force, a log line naming an address inside one).
+ */
+int		 replay_bans_drop(struct replay_bans *, const struct event *);
+/*
+ * The kernel's side of killing ([ban] kill_established): after a verdict,
+ * each prefix whose live sessions the daemon would end, and when (0 when
+ * none is left); each flow so ended (replay_bans_killed) has its later
+ * messages in the capture dropped (replay_bans_msg_drop: 1, before the
+ * flow machine; its DESTROY forgets it).
+ */
+int		 replay_bans_next_kill(struct replay_bans *, struct prefix *,
+		    int64_t *when);
+void		 replay_bans_killed(struct replay_bans *, const struct addr *,
+		    uint16_t sport, uint32_t id);
+struct ct_msg;
+int		 replay_bans_msg_drop(struct replay_bans *,
+		    const struct ct_msg *);
+/* A verdict becomes a ban as in the daemon, at its time; *b is the ban
+ * (for REPLAY_BANNED and REPLAY_EXTENDED). */
+enum replay_outcome replay_bans_verdict(struct replay_bans *,
+		    const struct verdict *, struct ban *b);
+void		 replay_bans_get_stats(const struct replay_bans *,
+		    struct replay_ban_stats *);
+
+#endif /* REPLAY_INT_H */
