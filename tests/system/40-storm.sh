@@ -43,6 +43,8 @@ control_socket = $T/ctl.sock
 [service c2s]
 ports = 5222
 max_new = 1/1h
+# banned at the limit (41-kernel-caps tests the kernel caps)
+kernel_caps = no
 [ban]
 nft_table = xgtest
 CONF

@@ -59,6 +59,8 @@ node_conf() {	# node_conf NAME LAPI-ADDRESS
 	[service c2s]
 	ports = 5222
 	max_new = 5/1h
+	# banned at the limit (41-kernel-caps tests the kernel caps)
+	kernel_caps = no
 	[ban]
 	duration = 10m
 	nft_table = xgtest
