@@ -156,6 +156,92 @@ test_open_ports(void **state)
 }
 
 /*
+ * The kernel caps in the open text: the digest covers them, the base
+ * chain's rules counted include theirs, and the sets the table check
+ * compares are read from the text as the kernel keeps them.
+ */
+static void
+test_open_caps(void **state)
+{
+	struct fw_nftnl_decl	 d[FW_NFT_DECL_MAX];
+	char			*names[FW_NFT_DECL_MAX];
+	struct conf		*conf = NULL;
+	struct fw		 fw;
+	size_t			 len, i;
+	char			*s, *cause = NULL, digest[64];
+	int			 n, seen = 0;
+
+	(void)state;
+	assert_int_equal(conf_load(NULL, &conf, &cause), 0);
+	conf->firewall = CONF_FW_NFTABLES;
+	conf->dry_run = 0;
+	for (i = 0; i < (size_t)conf->nservices; i++)
+		conf->services[i].kernel_caps =
+		    strcmp(conf->services[i].name, "c2s") == 0;
+	kcap_set_available(1);
+	fw_init(&fw);
+	s = fw_nft_open_text(&fw, &nft, &len);
+	snprintf(digest, sizeof digest, "%s", nft.comment);
+	assert_int_equal(fw_nft_text_sets(s, "xg", d, names, 8), 0);
+	free(s);
+
+	nft.caps = fw_nft_caps(&nft, conf);
+	assert_non_null(nft.caps);
+	s = fw_nft_open_text(&fw, &nft, &len);
+	assert_string_not_equal(nft.comment, digest);
+	/* The bans' 11, then the caps' jump, reset and judgement. */
+	assert_int_equal(nft.rules, 14);
+	n = fw_nft_text_sets(s, "xg", d, names, FW_NFT_DECL_MAX);
+	assert_true(n > 2);
+	for (i = 0; i < (size_t)n; i++) {
+		if (strcmp(d[i].name, "cap_allow4") == 0) {
+			assert_int_equal(d[i].flags, NFT_SET_INTERVAL);
+			assert_int_equal(d[i].klen, 4);
+			assert_int_equal(d[i].size, 0);
+			seen |= 1;
+		} else if (strcmp(d[i].name, "cap_allow6") == 0) {
+			assert_int_equal(d[i].klen, 16);
+			seen |= 2;
+		} else if (strncmp(d[i].name, "cap_c2s_n6_", 11) == 0) {
+			/* Churn: a timeout of its window. */
+			assert_int_equal(d[i].flags,
+			    NFT_SET_EVAL | NFT_SET_TIMEOUT);
+			assert_int_equal(d[i].klen, 16);
+			assert_true(d[i].timeout > 0 &&
+			    d[i].timeout % 1000 == 0);
+			assert_true(d[i].size >= 1024);
+			seen |= 4;
+		} else if (strncmp(d[i].name, "cap_c2s_c4_", 11) == 0) {
+			assert_int_equal(d[i].flags, NFT_SET_EVAL);
+			assert_int_equal(d[i].timeout, 0);
+			assert_true(d[i].size >= 1024);
+			seen |= 8;
+		}
+		assert_null(strchr(d[i].name, ' '));
+	}
+	assert_int_equal(seen, 15);
+	/* Fewer than the caps' sets: the check gives up (nft runs). */
+	while (n > 0)
+		free(names[--n]);
+	assert_int_equal(fw_nft_text_sets(s, "xg", d, names, 2), -1);
+	free(s);
+
+	/* Another limit, another digest: the caps are rewritten. */
+	snprintf(digest, sizeof digest, "%s", nft.comment);
+	free(nft.caps);
+	for (i = 0; i < (size_t)conf->nservices; i++)
+		conf->services[i].max_concurrent++;
+	nft.caps = fw_nft_caps(&nft, conf);
+	s = fw_nft_open_text(&fw, &nft, &len);
+	assert_string_not_equal(nft.comment, digest);
+	free(s);
+	free(nft.caps);
+	nft.caps = NULL;
+	kcap_set_available(-1);
+	conf_free(conf);
+}
+
+/*
  * A ban of the proxy scope goes into the proxy sets and out of the
  * services' (it may be one widened), in one transaction; its unban
  * clears both; the others are as before.
@@ -746,6 +832,7 @@ main(void)
 		cmocka_unit_test(test_open_all_ports),
 		cmocka_unit_test(test_open_most_ports),
 		cmocka_unit_test(test_open_conf),
+		cmocka_unit_test(test_open_caps),
 		cmocka_unit_test(test_table_name),
 		cmocka_unit_test(test_apply_ban),
 		cmocka_unit_test(test_apply_scope),
