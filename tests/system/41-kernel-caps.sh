@@ -10,6 +10,8 @@
 #    with the reason "refused 31 times by the c2s churn cap in 10m".
 #  - a reload that changes max_concurrent (10 to 12) keeps every
 #    established connection, and the new limit is the one refused at.
+#  - a reload that changes nothing runs no nft: the rules keep their
+#    handles.
 . "$TOP/tests/system/lib.sh"
 . "$TOP/tests/system/netns.sh"
 
@@ -131,6 +133,24 @@ ns_spawn "$CLI" "$T/hold5.log" "$XGLOAD" hold -d 192.0.2.1 -p 5222 \
 wait_for_line 'established=12 failed=3' "$T/hold5.log"
 wait_until "$XG_WAIT" "not 12 established from 198.51.100.5" \
     out_eq 12 est_from 198.51.100.5
+
+# 5. A reload that changes nothing runs no nft (the table check sees the
+# caps as the configuration has them): every rule keeps its handle.
+handles() {	# the rules' handles in the base chain and the cap chain
+	ns_exec "$SRV" nft -a list chain inet xgtest filter |
+	    grep -o 'handle [0-9]*'
+	ns_exec "$SRV" nft -a list chain inet xgtest cap_c2s |
+	    grep -o 'handle [0-9]*'
+}
+handles > "$T/handles.before"
+[ "$(wc -l < "$T/handles.before")" -gt 10 ] ||
+    fail "too few rules: $(cat "$T/handles.before")"
+xgc reload > "$T/reload2.out" 2>&1 || fail "reload: $(cat "$T/reload2.out")"
+[ "$(grep -c 'reload: configuration .* loaded' "$T/xg.log")" -eq 2 ] ||
+    fail "the second reload is not in the log: $(tail "$T/xg.log")"
+handles > "$T/handles.after"
+cmp -s "$T/handles.before" "$T/handles.after" ||
+    fail "an unchanged reload rewrote the rules: $(diff "$T/handles.before" "$T/handles.after")"
 out_eq 10 est_from 198.51.100.1 > /dev/null ||
     fail "$(est_from 198.51.100.1) established from 198.51.100.1 at the end, not 10"
 ns_stop "$HOLD1"
