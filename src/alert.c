@@ -68,6 +68,7 @@
 #include "loop.h"
 #include "metrics.h"
 #include "outage.h"
+#include "surge.h"
 #include "verdict.h"
 #include "xmalloc.h"
 
@@ -556,6 +557,38 @@ alerts_peer(const struct verdict *v, void *arg)
 	    "not banned: %s", as->host, addr_prefix_ntop(&v->prefix, pfx,
 	    sizeof(pfx)), v->reason);
 	alert_dispatch(as, m, ALERT_K_MAX, v->rule);
+	free(m);
+}
+
+void
+alerts_surge(const struct surge_change *c, void *arg)
+{
+	struct alerts		*as = arg;
+	struct alert_msg	*m;
+	char			 w[32], d[32];
+
+	if (as == NULL || as->nsinks == 0)
+		return;
+	m = alert_msg_new(CONF_AEV_SURGE, "surge", c->on ? CONF_SEV_WARNING :
+	    CONF_SEV_INFO, c->time, c->on ? c->rate : c->conns);
+	m->duration = c->duration;
+	conf_fmt_duration(c->window, w, sizeof(w));
+	if (c->on)
+		snprintf(m->text, sizeof(m->text), "xmppguard@%s: surge on "
+		    "%s: %" PRIu64 " connections that did not log in in %s "
+		    "from %" PRIu64 " addresses, usually %.1f (threshold %"
+		    PRIu64 ", %" PRIu32 " times usual); addresses with no "
+		    "recent login are held to the surge cap", as->host,
+		    c->service, c->rate, w, c->addresses, c->baseline,
+		    c->threshold, c->factor);
+	else
+		snprintf(m->text, sizeof(m->text), "xmppguard@%s: surge on "
+		    "%s over after %s: peak %" PRIu64 " in %s, %" PRIu64
+		    " connections that did not log in from %" PRIu64
+		    " addresses; the surge cap is lifted", as->host,
+		    c->service, alert_span(c->duration, d, sizeof(d)),
+		    c->rate, w, c->conns, c->addresses);
+	alert_dispatch(as, m, ALERT_K_MAX, VERDICT_MANUAL);
 	free(m);
 }
 

@@ -70,6 +70,10 @@ void		 alerts_cluster(struct alerts *, int down, const char *url,
  * peer broke an s2s limit; it is not banned, the operators are told. */
 struct verdict;
 void		 alerts_peer(const struct verdict *, void *arg);
+/* A surge began or ended (surge.h; arg: the struct alerts): a
+ * surge_change_cb. */
+struct surge_change;
+void		 alerts_surge(const struct surge_change *, void *arg);
 /* The daemon is up (restored: bans back from the store, not announced
  * again; firewall: its backend's name). */
 void		 alerts_start(struct alerts *, uint64_t restored,

@@ -82,6 +82,7 @@ enum conf_alert_event {
 	CONF_AEV_CLUSTER,	/* the [cluster] link down, and back */
 	CONF_AEV_PEER,		/* an authenticated federation peer broke
 				 * an s2s limit: not banned */
+	CONF_AEV_SURGE,		/* a surge began, and ended (surge.c) */
 	CONF_AEV_MAX
 };
 
@@ -146,6 +147,14 @@ struct conf_service {
 	uint32_t	 account_allowance_new;
 	uint32_t	 account_max;
 	uint32_t	 net_account_max;
+	/* Surge mode (surge.c): strangers' new connections under a tight
+	 * kernel cap while the server-wide rate of connections that never
+	 * log in is factor times its baseline and at least min_rate. */
+	int		 surge;
+	uint32_t	 surge_factor;
+	struct conf_rate surge_min_rate;	/* also the measuring window */
+	struct conf_rate surge_max_new;		/* the strangers' cap */
+	int64_t		 surge_end;		/* us below before it ends */
 };
 
 /* [log NAME]: a server log file to follow. */
@@ -224,6 +233,7 @@ struct conf {
 
 	/* [track] */
 	uint32_t	 track_capacity;	/* addresses and networks */
+	uint32_t	 track_known_days;	/* a login within: known */
 	int		 track_prefix4;	/* network aggregation, IPv4 */
 	int		 track_prefix6;	/* ... IPv6 */
 	int64_t		 short_lived;	/* us: shorter connections are

@@ -28,7 +28,7 @@
 #define CONF_LINE_MAX		198	/* characters, without the newline */
 #define CONF_NETWORKS_MAX	4096	/* per list */
 #define CONF_ESC		64	/* quoted values in messages */
-#define CONF_DIRECTIVES_MAX	128	/* rows of conf_directives[] */
+#define CONF_DIRECTIVES_MAX	160	/* rows of conf_directives[] */
 #define CONF_DB_NAME		"xmppguard.db"	/* in state_dir */
 
 #define CONF_RATE_WINDOW_MIN	(1 * CLOCK_US_PER_SEC)

@@ -198,6 +198,11 @@ const struct conf_directive conf_directives[] = {
 	  "65536", G(track_capacity), 0,
 	  "Addresses and networks held in memory; the least recently seen "
 	  "is evicted beyond." },
+	{ CONF_K_TRACK, "known_days", CONF_T_UINT, 0, 1, 3650, NULL,
+	  "30", G(track_known_days), 0,
+	  "An address with a successful login (or an authenticated s2s "
+	  "peer) within this many days is known: surge mode never holds it "
+	  "to surge_max_new." },
 	{ CONF_K_TRACK, "prefix4", CONF_T_UINT, 0, 8, 32, NULL,
 	  "24", G(track_prefix4), 0,
 	  "IPv4 addresses are also counted together per network of this "
@@ -236,6 +241,30 @@ const struct conf_directive conf_directives[] = {
 	  "max_concurrent, max_new and their net_ forms, per address and "
 	  "network, overrides and [allow] honoured, instead of the address "
 	  "being banned at the limit; see cap_persist." },
+	{ CONF_K_SERVICE, "surge", CONF_T_BOOL, 0, 0, 0, NULL,
+	  "yes", S(surge), 0,
+	  "Surge mode, where kernel_caps is on and a [log] section tells "
+	  "the logins: while the rate of new connections that never log in "
+	  "exceeds surge_factor times its usual rate at this hour (and "
+	  "surge_min_rate), addresses with no login within [track] "
+	  "known_days are held to surge_max_new." },
+	{ CONF_K_SERVICE, "surge_factor", CONF_T_UINT, 0, 2, 100000, NULL,
+	  "10", S(surge_factor), 0,
+	  "How many times the usual rate of connections that never log in "
+	  "makes a surge." },
+	{ CONF_K_SERVICE, "surge_min_rate", CONF_T_RATE, 0, 1, 10000000, NULL,
+	  "100/1m", S(surge_min_rate), 0,
+	  "The least rate of connections that never log in that makes a "
+	  "surge; its window (1s to 1h) is the one the rate is measured "
+	  "over." },
+	{ CONF_K_SERVICE, "surge_max_new", CONF_T_RATE, 0, 1, 1000000, NULL,
+	  "5/1h", S(surge_max_new), 0,
+	  "During a surge, new connections per address not known (no login "
+	  "within known_days), refused in the kernel beyond." },
+	{ CONF_K_SERVICE, "surge_end", CONF_T_DURATION, 0, CLOCK_US_PER_SEC,
+	  DAYS(1), NULL, "10m", S(surge_end), 0,
+	  "A surge ends once the rate has stayed below its threshold this "
+	  "long." },
 	{ CONF_K_SERVICE, "account_allowance_concurrent", CONF_T_UINT, 0, 0,
 	  100000, NULL, "1", S(account_allowance_concurrent), 0,
 	  "Live connections added to max_concurrent (and net_max_concurrent) "
@@ -475,9 +504,10 @@ const struct conf_directive conf_directives[] = {
 	  "are numbers); empty: an object with every field." },
 	{ CONF_K_ALERT, "events", CONF_T_STRING, 0, 1, 255, NULL,
 	  "ban, escalation, overrun, auth-outage, start, stop, store-error, "
-	  "cluster, peer", A(events), 0,
+	  "cluster, peer, surge", A(events), 0,
 	  "What to send: ban, unban, escalation, expire, overrun, "
-	  "auth-outage, start, stop, store-error, cluster, peer; all; none." },
+	  "auth-outage, start, stop, store-error, cluster, peer, surge; all; "
+	  "none." },
 	{ CONF_K_ALERT, "min_severity", CONF_T_ENUM, 0, 0, 0,
 	  conf_severity_names, "info", A(min_severity), 0,
 	  "Events of a lower severity are not sent." },

@@ -333,14 +333,14 @@ conf_fmt_karma(const struct conf_karma *k, char *buf, size_t size)
 
 const char *const conf_alert_event_names[] = {
 	"ban", "unban", "escalation", "expire", "overrun", "auth-outage",
-	"start", "stop", "store-error", "cluster", "peer", NULL
+	"start", "stop", "store-error", "cluster", "peer", "surge", NULL
 };
 const char *const conf_severity_names[] = {
 	"info", "warning", "critical", NULL
 };
 
-_Static_assert(CONF_AEV_MAX == 11 && CONF_AEV_CLUSTER == 9 &&
-    CONF_AEV_PEER == 10 && CONF_SEV_CRITICAL == 2,
+_Static_assert(CONF_AEV_MAX == 12 && CONF_AEV_CLUSTER == 9 &&
+    CONF_AEV_PEER == 10 && CONF_AEV_SURGE == 11 && CONF_SEV_CRITICAL == 2,
     "the names tables follow the enums");
 
 int
@@ -375,7 +375,7 @@ conf_parse_alert_events(const char *s, uint32_t *mask, const char **why)
 		if (conf_alert_event_names[i] == NULL) {
 			*why = "unknown event (ban, unban, escalation, "
 			    "expire, overrun, auth-outage, start, stop, "
-			    "store-error, cluster, peer, all, none)";
+			    "store-error, cluster, peer, surge, all, none)";
 			return -1;
 		}
 		*mask |= 1U << i;

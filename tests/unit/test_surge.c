@@ -1,0 +1,317 @@
+/*
+ * Unit tests for surge.c in simulated time: strangers under surge_min_rate
+ * make no surge, over it one starts at once with its size; known
+ * addresses and connections followed by a login within 30 s do not
+ * count; a surge ends after surge_end below; the hourly baseline learns
+ * a usual rate and raises the threshold at that hour only; an hour with
+ * a surge is not learnt; the known addresses reach the kernel once and
+ * are renewed rarely.
+ */
+#include "unit.h"
+
+#include "../../src/surge.c"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#define S	1000000LL
+#define T0	(1700000000LL / 86400 * 86400 * S)	/* a midnight UTC */
+
+static struct surge_change	 last;
+static int			 changes;
+
+static void
+change_cb(const struct surge_change *c, void *arg)
+{
+	(void)arg;
+	last = *c;
+	changes++;
+}
+
+static struct conf *
+load(void)
+{
+	struct conf	*conf = NULL;
+	char		*cause = NULL;
+	int		 i;
+
+	assert_int_equal(conf_load(NULL, &conf, &cause), 0);
+	assert_null(cause);
+	kcap_set_available(1);
+	for (i = 0; i < conf->nservices; i++) {
+		struct conf_service *svc = &conf->services[i];
+
+		svc->surge = strcmp(svc->name, "c2s") == 0;
+		svc->surge_factor = 10;
+		svc->surge_min_rate.count = 100;
+		svc->surge_min_rate.window = 60 * S;
+		svc->surge_end = 300 * S;
+	}
+	/* A log is configured (surge mode needs the logins). */
+	conf->nlogs = 1;
+	changes = 0;
+	memset(&last, 0, sizeof last);
+	return conf;
+}
+
+static void
+unload(struct conf *conf)
+{
+	conf->nlogs = 0;
+	conf_free(conf);
+}
+
+static void
+ev_at(struct surge *sg, enum event_kind kind, uint32_t host, int64_t t)
+{
+	struct event	 ev;
+	uint8_t		 b[4];
+
+	memset(&ev, 0, sizeof ev);
+	b[0] = 198;
+	b[1] = 18;
+	b[2] = (uint8_t)(host >> 8);
+	b[3] = (uint8_t)host;
+	addr_from_v4(&ev.addr, b);
+	ev.kind = kind;
+	ev.time = t;
+	ev.service = "c2s";
+	ev.source = kind == EVENT_CONN_OPEN ? EVENT_SRC_CONNTRACK :
+	    EVENT_SRC_LOG;
+	surge_event(sg, &ev);
+}
+
+/* n strangers' connections, one an address, spread over span. */
+static void
+spread(struct surge *sg, uint32_t first, int n, int64_t t, int64_t span)
+{
+	int	 i;
+
+	for (i = 0; i < n; i++)
+		ev_at(sg, EVENT_CONN_OPEN, first + (uint32_t)i,
+		    t + span * i / n);
+}
+
+static void
+test_on_only_where_asked(void **state)
+{
+	struct conf	*conf = load();
+
+	(void)state;
+	assert_true(surge_service_on(conf, "c2s"));
+	assert_false(surge_service_on(conf, "s2s"));
+	conf->nlogs = 0;
+	assert_false(surge_service_on(conf, "c2s"));
+	conf->nlogs = 1;
+	kcap_set_available(0);
+	assert_false(surge_service_on(conf, "c2s"));
+	unload(conf);
+}
+
+static void
+test_start_and_end(void **state)
+{
+	struct conf	*conf = load();
+	struct surge	*sg = surge_new(conf);
+
+	(void)state;
+	surge_set_change_cb(sg, change_cb, NULL);
+	/* 100 in a minute: at the minimum, not over it. */
+	spread(sg, 1, 100, T0, 59 * S);
+	surge_tick(sg, T0 + 59 * S);
+	assert_int_equal(changes, 0);
+	assert_false(surge_active(sg, "c2s"));
+	/* Then a flood: the 101st in the window starts it, at once. */
+	spread(sg, 1000, 400, T0 + 60 * S, 40 * S);
+	assert_int_equal(changes, 1);
+	assert_true(last.on);
+	assert_true(surge_active(sg, "c2s"));
+	assert_int_equal(last.threshold, 100);
+	assert_int_equal(last.rate, 101);
+	assert_true(last.addresses >= 100);
+	assert_int_equal(last.factor, 10);
+	/* It goes on while the flood does, ends surge_end after. */
+	surge_tick(sg, T0 + 200 * S);
+	assert_int_equal(changes, 1);
+	surge_tick(sg, T0 + 400 * S);
+	assert_int_equal(changes, 1);
+	surge_tick(sg, T0 + 501 * S);
+	assert_int_equal(changes, 2);
+	assert_false(last.on);
+	/* The window's 101 that started it, then the flood's rest. */
+	assert_true(last.conns >= 400 && last.conns <= 500);
+	assert_true(last.duration > 400 * S);
+	assert_true(last.rate >= 400);
+	assert_false(surge_active(sg, "c2s"));
+	surge_free(sg);
+	unload(conf);
+}
+
+static void
+test_known_and_credited(void **state)
+{
+	struct conf	*conf = load();
+	struct surge	*sg = surge_new(conf);
+	struct addr	 a;
+	uint8_t		 b[4] = { 198, 18, 0, 0 };
+	int		 i;
+
+	(void)state;
+	surge_set_change_cb(sg, change_cb, NULL);
+	/* 200 known addresses (logins 10 days ago): never strangers. */
+	for (i = 0; i < 200; i++) {
+		b[2] = (uint8_t)((i + 1) >> 8);
+		b[3] = (uint8_t)(i + 1);
+		addr_from_v4(&a, b);
+		surge_known_add(sg, &a, T0 - 10 * 86400 * S);
+	}
+	spread(sg, 1, 200, T0, 30 * S);
+	assert_int_equal(changes, 0);
+	assert_int_equal(sg->svc[0].sum, 0);
+	/* A login 40 days ago is too old: known_days is 30. */
+	b[2] = 0x10;
+	b[3] = 1;
+	addr_from_v4(&a, b);
+	surge_known_add(sg, &a, T0 - 40 * 86400 * S);
+	ev_at(sg, EVENT_CONN_OPEN, 0x1001, T0 + 31 * S);
+	assert_int_equal(sg->svc[0].sum, 1);
+	/* New users: 150 connect, each logs in 5 s later; the count
+	 * never passes 100. */
+	for (i = 0; i < 150; i++) {
+		ev_at(sg, EVENT_CONN_OPEN, 0x2000 + (uint32_t)i,
+		    T0 + 32 * S + i * 100000LL);
+		ev_at(sg, EVENT_AUTH_OK, 0x2000 + (uint32_t)i,
+		    T0 + 37 * S + i * 100000LL);
+	}
+	assert_int_equal(changes, 0);
+	assert_true(sg->svc[0].sum <= 60);
+	assert_int_equal(sg->svc[0].credited, 150);
+	/* A login 31 s late takes nothing back, but makes it known. */
+	ev_at(sg, EVENT_CONN_OPEN, 0x3000, T0 + 60 * S);
+	ev_at(sg, EVENT_AUTH_OK, 0x3000, T0 + 91 * S);
+	assert_int_equal(sg->svc[0].credited, 150);
+	assert_true(surge_is_known(sg, &sg->k[htab_oldest(&sg->kh,
+	    SURGE_KNOWN_NEW)].addr, T0 + 91 * S));
+	surge_free(sg);
+	unload(conf);
+}
+
+static void
+test_baseline(void **state)
+{
+	struct conf	*conf = load();
+	struct surge	*sg = surge_new(conf);
+	int		 d, m;
+	int64_t		 t;
+
+	(void)state;
+	surge_set_change_cb(sg, change_cb, NULL);
+	/* Three days: at 10:00-11:00 UTC, 60 strangers a minute (a busy
+	 * hour of new users who never log in); quiet elsewhere. */
+	for (d = 0; d < 3; d++) {
+		for (m = 0; m < 60; m++) {
+			t = T0 + d * SURGE_DAY + 10 * SURGE_HOUR + m * 60 * S;
+			spread(sg, (uint32_t)(d * 4000 + m * 60), 60, t,
+			    59 * S);
+		}
+		surge_tick(sg, T0 + d * SURGE_DAY + 12 * SURGE_HOUR);
+	}
+	assert_int_equal(changes, 0);
+	/* The first hour after the start was partial: not learnt.  Hour
+	 * 10 learnt twice (days 1 and 2 after day 0's partial one). */
+	assert_true(sg->svc[0].learnt[10]);
+	assert_true(sg->svc[0].base[10] > 59 && sg->svc[0].base[10] < 61);
+	assert_true(sg->svc[0].learnt[11]);
+	assert_true(sg->svc[0].base[11] < 1);
+	/* Day 4, 10:00: 300 a minute is 5 times usual, no surge; at 11:00
+	 * the same is a surge (usual is the floor, 1: threshold 100). */
+	t = T0 + 3 * SURGE_DAY + 10 * SURGE_HOUR;
+	spread(sg, 20000, 300, t, 59 * S);
+	assert_int_equal(changes, 0);
+	t = T0 + 3 * SURGE_DAY + 11 * SURGE_HOUR;
+	spread(sg, 30000, 300, t, 59 * S);
+	assert_int_equal(changes, 1);
+	assert_true(last.on);
+	assert_int_equal(last.threshold, 100);
+	/* At 10:00 the threshold was 10 x 60; day 3's hour 10 (300 in a
+	 * minute, 5 a minute over the hour) weighs 0.3: 10 x 43.5. */
+	assert_int_equal(surge_threshold(&sg->svc[0],
+	    surge_baseline(&sg->svc[0], T0 + 4 * SURGE_DAY +
+	    10 * SURGE_HOUR)), 435);
+	/* The surge's hour is not learnt. */
+	surge_tick(sg, T0 + 3 * SURGE_DAY + 13 * SURGE_HOUR);
+	assert_true(sg->svc[0].base[11] < 1);
+	surge_free(sg);
+	unload(conf);
+}
+
+static void
+test_known_take(void **state)
+{
+	struct conf	*conf = load();
+	struct surge	*sg = surge_new(conf);
+	struct addr	 a, out[8];
+	int64_t		 until[8];
+	uint8_t		 b[4] = { 192, 0, 2, 1 };
+
+	(void)state;
+	addr_from_v4(&a, b);
+	surge_known_add(sg, &a, T0);
+	assert_int_equal(surge_known_take(sg, out, until, 8, T0), 1);
+	assert_true(addr_eq(&out[0], &a));
+	assert_int_equal(until[0], T0 + 30 * SURGE_DAY);
+	/* A login the next day renews nothing; one 8 days on does. */
+	surge_known_add(sg, &a, T0 + SURGE_DAY);
+	assert_int_equal(surge_known_take(sg, out, until, 8, T0), 0);
+	surge_known_add(sg, &a, T0 + 8 * SURGE_DAY);
+	assert_int_equal(surge_known_take(sg, out, until, 8, T0), 1);
+	assert_int_equal(until[0], T0 + 38 * SURGE_DAY);
+	/* A login older than known_days from the store: not handed out. */
+	b[3] = 2;
+	addr_from_v4(&a, b);
+	surge_known_add(sg, &a, T0 - 31 * SURGE_DAY);
+	assert_int_equal(surge_known_take(sg, out, until, 8, T0), 0);
+	surge_free(sg);
+	unload(conf);
+}
+
+static void
+test_bounded(void **state)
+{
+	struct conf	*conf = load();
+	struct surge	*sg;
+	struct addr	 a;
+	uint8_t		 b[4] = { 10, 0, 0, 0 };
+	uint32_t	 i;
+
+	(void)state;
+	conf->track_capacity = 1024;
+	sg = surge_new(conf);
+	for (i = 0; i < 3000; i++) {
+		b[2] = (uint8_t)(i >> 8);
+		b[3] = (uint8_t)i;
+		addr_from_v4(&a, b);
+		surge_known_add(sg, &a, T0);
+	}
+	assert_int_equal(htab_used(&sg->kh), 1024);
+	assert_int_equal(sg->known_evicted, 3000 - 1024);
+	spread(sg, 0, 3000, T0, 30 * S);
+	assert_int_equal(htab_used(&sg->sh), 1024);
+	surge_free(sg);
+	unload(conf);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_on_only_where_asked),
+		cmocka_unit_test(test_start_and_end),
+		cmocka_unit_test(test_known_and_credited),
+		cmocka_unit_test(test_baseline),
+		cmocka_unit_test(test_known_take),
+		cmocka_unit_test(test_bounded),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
