@@ -37,6 +37,7 @@
 #include "daemon.h"
 #include "enforce.h"
 #include "kcap.h"
+#include "surge.h"
 #include "fw.h"
 #include "log.h"
 #include "logsrc.h"
@@ -468,6 +469,7 @@ daemon_reload_swap(struct daemon *d, FILE *out)
 	if (d->ct != NULL)
 		ct_set_conf(d->ct, conf);
 	alerts_reload(d->alerts, conf);
+	daemon_surge_reload(d, conf);
 	if ((*conf->cluster_lapi_url != '\0') != (d->cluster != NULL))
 		log_warnx("reload: adding or removing [cluster] takes effect "
 		    "at the next restart");
@@ -553,6 +555,7 @@ daemon_flush(struct daemon *d)
 	 */
 	logsrc_flush(d->logs, clock_realtime());
 	enforce_flush(d->enforce);
+	daemon_surge_flush(d);
 	store_flush(d->store);
 }
 
@@ -1025,6 +1028,7 @@ daemon_status_init(struct daemon *d)
 	status_add(st, &bans_status_group, enforce_bans(d->enforce));
 	status_add(st, &fw_status_group, enforce_fw(d->enforce));
 	status_add(st, &kcap_status_group, d->kcap);
+	status_add(st, &surge_status_group, d->surge);
 	status_add(st, &alerts_status_group, d->alerts);
 	if (d->cluster != NULL)
 		status_add(st, &cluster_status_group, d->cluster);

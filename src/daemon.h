@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "fw.h"
 #include "log.h"
 
 struct alerts;
@@ -27,6 +28,9 @@ struct priv;
 struct losses;
 struct status;
 struct store;
+struct surge;
+
+#define DAEMON_SURGE_OPS	16	/* surge switches an iteration */
 
 struct daemon {
 	struct conf	*conf;
@@ -39,6 +43,15 @@ struct daemon {
 	struct ownaddr	*own;		/* the host's addresses, live */
 	struct enforce	*enforce;	/* bans and the firewall */
 	struct kcap	*kcap;		/* kernel caps' refusals */
+	struct surge	*surge;		/* surge mode's detection */
+	struct loop_timer *surge_timer;	/* its tick; NULL: no service in
+					 * surge mode yet */
+	int64_t		 surge_renewed;	/* the flags' leases, last */
+	int64_t		 surge_began;	/* a surge's start, until its switch
+					 * is in the kernel; 0: none */
+	struct fw_op	 surge_ops[DAEMON_SURGE_OPS]; /* switches queued */
+	size_t		 surge_nops;
+	struct log_ratelimit surge_rl;	/* known addresses' warnings */
 	struct ctl	*ctl;		/* the control socket */
 	struct alerts	*alerts;	/* the [alert] sinks */
 	struct cluster	*cluster;	/* [cluster]; NULL: none */
@@ -105,6 +118,15 @@ void	daemon_alerts_stop(struct daemon *);
 void	daemon_flush(struct daemon *);
 /* What the loss counters gained, into the store (each minute, at exit). */
 void	daemon_losses_flush(struct daemon *);
+
+/* Surge mode (daemon_surge.c): detection and the known addresses from
+ * the store, after enforcement started; a reload; the switches and known
+ * addresses to the kernel (the before-sleep hook); the end. */
+void	daemon_surge_start(struct daemon *);
+void	daemon_surge_arm(struct daemon *);
+void	daemon_surge_reload(struct daemon *, const struct conf *);
+void	daemon_surge_flush(struct daemon *);
+void	daemon_surge_stop(struct daemon *);
 
 /*
  * A new configuration swapped in only if it loaded cleanly; out (may be

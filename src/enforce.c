@@ -926,6 +926,13 @@ enforce_bans(const struct enforce *e)
 	return e->bans;
 }
 
+int
+enforce_surge(struct enforce *e, const struct fw_op *ops, size_t n,
+    char **cause)
+{
+	return fw_apply(e->fw, ops, n, cause);
+}
+
 const struct fw *
 enforce_fw(const struct enforce *e)
 {

@@ -86,6 +86,13 @@ struct fw	*enforce_reload_open(struct enforce *, const struct conf *,
 void		 enforce_reload(struct enforce *, const struct conf *,
 		    struct fw *);
 
+/*
+ * Surge mode's operations (FW_KNOWN, FW_SURGE: fw.h), applied now as a
+ * batch of their own, never a ban.  0, or -1 and *cause.
+ */
+struct fw_op;
+int		 enforce_surge(struct enforce *, const struct fw_op *, size_t,
+		    char **cause);
 /* Alerts: told of each ban change from now on (see bans_set_notify). */
 void		 enforce_set_notify(struct enforce *, ban_notify_cb,
 		    void *arg);

@@ -215,6 +215,36 @@ fw_close(struct fw *fw)
 }
 
 /*
+ * Surge mode's operations exempt a known client from a cap, or switch a
+ * service's cap for strangers: never a ban, so none of a ban's checks but
+ * the form.  Only nftables has them (the helper forwards to it); the
+ * service's name goes into nft's text, so it must be a configuration
+ * name (letters, digits, '_', '-').
+ */
+static const char *
+fw_refuse_surge(const struct fw *fw, const struct fw_op *op)
+{
+	size_t	 n;
+
+	if (strcmp(fw->be->name, "nftables") != 0 &&
+	    strcmp(fw->be->name, "helper") != 0)
+		return "surge mode needs nftables";
+	if (op->kind == FW_SURGE) {
+		n = strspn(op->reason, "abcdefghijklmnopqrstuvwxyz"
+		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-");
+		if (n == 0 || n >= CONF_NAME_MAX || op->reason[n] != '\0' ||
+		    op->reason[0] == '-')
+			return "not a service's name";
+		return op->duration < 0 ? "no duration" : NULL;
+	}
+	if ((op->prefix.addr.family != AF_INET &&
+	    op->prefix.addr.family != AF_INET6) ||
+	    op->prefix.len != addr_maxlen(&op->prefix.addr))
+		return "not an address";
+	return op->duration <= 0 ? "no duration" : NULL;
+}
+
+/*
  * Never a weapon, checked again where the firewall is changed, whatever
  * the caller decided: the prefix is well formed (host bits zero), not
  * unspecified, loopback, link-local or multicast, and holds none of the
@@ -233,6 +263,8 @@ fw_refuse(const struct fw *fw, const struct fw_op *op)
 	const char	*c;
 	size_t		 i;
 
+	if (op->kind == FW_KNOWN || op->kind == FW_SURGE)
+		return fw_refuse_surge(fw, op);
 	if ((op->prefix.addr.family != AF_INET &&
 	    op->prefix.addr.family != AF_INET6) ||
 	    op->prefix.len > addr_maxlen(&op->prefix.addr))
@@ -274,7 +306,9 @@ fw_refused(struct fw *fw, const struct fw_op *op, const char *why)
 	fw->stats.rejected++;
 	log_warnx("fw: %s refused: %s", addr_prefix_ntop(&op->prefix, pfx,
 	    sizeof(pfx)), why);
-	if (fw->refused != NULL)
+	/* Surge mode's operations stand for no ban. */
+	if (fw->refused != NULL && op->kind != FW_KNOWN &&
+	    op->kind != FW_SURGE)
 		fw->refused(op, why, fw->refused_arg);
 }
 

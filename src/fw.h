@@ -56,8 +56,14 @@ enum fw_scope {
 enum fw_op_kind {
 	FW_BAN,			/* drop the prefix for duration */
 	FW_UNBAN,		/* lift it now */
-	FW_THROTTLE		/* limit its rate (conf ban_throttle) for
+	FW_THROTTLE,		/* limit its rate (conf ban_throttle) for
 				 * duration; backends without it ban */
+	/* Surge mode (surge.c, kcap.c), nftables only, never a ban: */
+	FW_KNOWN,		/* the host prefix is known for duration:
+				 * never held to a surge's cap */
+	FW_SURGE		/* the service named by reason is in a
+				 * surge for duration (renewed while it
+				 * lasts); duration 0: it is over */
 };
 
 struct fw_op {

@@ -759,6 +759,9 @@ fw_nft_plan(const struct fw_nft *nft, int update, int sorted,
 				pl->del[t][pl->ndel[t]++] = op;
 			}
 			break;
+		case FW_KNOWN:
+		case FW_SURGE:
+			break;		/* fw_nft_surge() */
 		case FW_UNBAN:
 			s = fw_nft_set_of(&op->prefix, 0, op->scope);
 			t = fw_nft_set_of(&op->prefix, op->scope !=
@@ -1110,6 +1113,59 @@ fw_nft_commit_nl(struct fw_nft *nft, char **cause)
 	return 1;
 }
 
+/*
+ * Surge mode's operations (kcap.c), a batch of their own: the known
+ * addresses through netlink where it is open (a re-add renews an
+ * element's timeout where the kernel does, else the element is removed
+ * first, as a ban's), the switch of a service's surge, rare, as nft text.
+ */
+static int
+fw_nft_surge(struct fw_nft *nft, const struct fw_op *ops, size_t n,
+    char **cause)
+{
+	static const char *const args[] = { "-f", "-", NULL };
+	const struct fw_op	**v;
+	char			*text = NULL;
+	size_t			 len = 0, i, k, per;
+	FILE			*f;
+	int			 r = 0, v6;
+
+	if (nft->nl != NULL && (nft->update || nft->destroy)) {
+		v = xreallocarray(NULL, n, sizeof *v);
+		for (v6 = 0; v6 < 2; v6++) {
+			for (i = k = 0; i < n; i++)
+				if (ops[i].kind == FW_KNOWN &&
+				    (ops[i].prefix.addr.family == AF_INET6) ==
+				    v6)
+					v[k++] = &ops[i];
+			per = k <= FW_NFT_EXACT ? 1 : FW_NFT_CHUNK;
+			if (!nft->update)
+				fw_nftnl_elems(nft->nl, FW_NFTNL_DESTROY,
+				    v6 ? "known6" : "known4", 0, v, k, per, 0);
+			fw_nftnl_elems(nft->nl, FW_NFTNL_ADD, v6 ? "known6" :
+			    "known4", 0, v, k, per, -1);
+		}
+		free(v);
+		if (!fw_nftnl_empty(nft->nl) &&
+		    (r = fw_nft_commit_nl(nft, cause)) == -1)
+			return -1;
+		if (r == 0)
+			for (i = k = 0; i < n; i++)
+				k += ops[i].kind == FW_SURGE;
+		if (r == 0 && k == 0)
+			return 0;
+	}
+	if ((f = open_memstream(&text, &len)) == NULL)
+		fatal("open_memstream");
+	kcap_surge_text(f, nft->table, ops, n, nft->nl != NULL && r == 0 &&
+	    (nft->update || nft->destroy));
+	if (fclose(f) != 0)
+		fatal("open_memstream");
+	r = fw_nft_run(text, len, args, NULL, FW_NFT_OUT_MAX, cause);
+	free(text);
+	return r;
+}
+
 static int
 fw_nft_apply(struct fw *fw, const struct fw_op *ops, size_t n, char **cause)
 {
@@ -1119,6 +1175,9 @@ fw_nft_apply(struct fw *fw, const struct fw_op *ops, size_t n, char **cause)
 	size_t		 len;
 	int		 r;
 
+	/* enforce_surge() sends surge mode's operations alone. */
+	if (n > 0 && (ops[0].kind == FW_KNOWN || ops[0].kind == FW_SURGE))
+		return fw_nft_surge(nft, ops, n, cause);
 	if (nft->nl != NULL) {
 		if (!fw_nft_apply_nl(nft, nft->destroy, nft->update, ops, n))
 			return 0;

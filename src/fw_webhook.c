@@ -83,6 +83,9 @@ fw_webhook_action(enum fw_op_kind kind)
 		return "unban";
 	case FW_THROTTLE:
 		return "throttle";
+	case FW_KNOWN:
+	case FW_SURGE:
+		break;		/* nftables only: fw_refuse() */
 	}
 	return "ban";
 }

@@ -76,6 +76,7 @@
 #include "addr.h"
 #include "clock.h"
 #include "conf.h"
+#include "fw.h"
 #include "fw_int.h"
 #include "htab.h"
 #include "kcap.h"
@@ -160,6 +161,8 @@ static void	kcap_rate(const struct conf_rate *, uint32_t *, const char **,
 		    uint32_t *);
 static int	kcap_ov_cmp(const void *, const void *);
 static void	kcap_read_cb(struct loop *, int, int, void *);
+static void	kcap_surge_rules(FILE *, const struct conf *,
+		    const struct conf_service *, const char *, const char *);
 
 void
 kcap_set_available(int ok)
@@ -545,6 +548,7 @@ kcap_text(FILE *f, const struct conf *conf, const char *t)
 		snprintf(chain, sizeof chain, "cap_%s", svc->name);
 		kcap_rules(f, conf, svc, t, chain, 0, NULL, 0);
 		kcap_rules(f, conf, svc, t, chain, 1, NULL, 0);
+		kcap_surge_rules(f, conf, svc, t, chain);
 	}
 	/* Last in the base chain: a banned source is dropped before.  A
 	 * connection is born under the caps at its SYN, judged once at its
@@ -560,6 +564,113 @@ kcap_text(FILE *f, const struct conf *conf, const char *t)
 	    "ct label set %d jump caps\n", t, KCAP_LABEL_BORN,
 	    KCAP_LABEL_JUDGED, KCAP_LABEL_BORN, KCAP_LABEL_JUDGED);
 	free(ovs);
+}
+
+/*
+ * Surge mode (surge.c), apart from the caps above.  Each service in surge
+ * mode has a flag set, surge_SERVICE, of type inet_proto: it holds tcp
+ * while a surge is on.  Its chain ends with a churn rule like the caps',
+ * keyed by the source, at surge_max_new, for the sources that are not in
+ * the known sets (known4, known6: a login within known_days, fed by the
+ * daemon, each element with its own timeout) and only while the flag
+ * holds tcp.  The switch is the flag's one element, added or removed in
+ * one small transaction: no rule is written, flushed or looked up by its
+ * handle, a reload's text (which adds the set, never touching elements)
+ * keeps a surge on, and the kernel pays one lookup in a one-element set
+ * per new connection.  The element has a timeout the daemon renews while
+ * the surge lasts, so a daemon gone mid-surge leaves no tight cap behind.
+ * [override] networks goto their own chains first: not surge-capped.
+ * These sets are not named cap_*, so kcap_stale_text() leaves them (and
+ * the known clients) in place when a service stops being capped.
+ */
+int
+kcap_surge_on(const struct conf *conf, const struct conf_service *svc)
+{
+	return svc->surge && conf->nlogs > 0 && kcap_service_on(conf, svc);
+}
+
+static void
+kcap_surge_rules(FILE *f, const struct conf *conf,
+    const struct conf_service *svc, const char *t, const char *chain)
+{
+	const char	*ip, *unit;
+	char		 name[96];
+	uint32_t	 r, burst, size;
+	int64_t		 w;
+	int		 v6, i, first = 1;
+
+	if (!kcap_surge_on(conf, svc))
+		return;
+	for (i = 0; i < conf->nservices; i++)
+		if (kcap_surge_on(conf, &conf->services[i])) {
+			first = &conf->services[i] == svc;
+			break;
+		}
+	size = conf->track_capacity;
+	if (size < KCAP_SET_MIN)
+		size = KCAP_SET_MIN;
+	if (size > KCAP_SET_MAX)
+		size = KCAP_SET_MAX;
+	if (first)
+		for (v6 = 0; v6 < 2; v6++)
+			fprintf(f, "add set inet %s known%d { type ipv%d_addr; "
+			    "flags timeout; size %" PRIu32 "; }\n", t,
+			    v6 ? 6 : 4, v6 ? 6 : 4, size);
+	fprintf(f, "add set inet %s surge_%s { type inet_proto; flags "
+	    "timeout; }\n", t, svc->name);
+	kcap_rate(&svc->surge_max_new, &r, &unit, &burst);
+	w = svc->surge_max_new.window / CLOCK_US_PER_SEC;
+	if (w < 1)
+		w = 1;
+	for (v6 = 0; v6 < 2; v6++) {
+		ip = v6 ? "ip6" : "ip";
+		snprintf(name, sizeof name, "cap_%s_s%d_%" PRIu32 "_%" PRId64,
+		    svc->name, v6 ? 6 : 4, svc->surge_max_new.count, w);
+		fprintf(f, "add set inet %s %s { type ipv%d_addr; size %"
+		    PRIu32 "; flags dynamic, timeout; timeout %" PRId64
+		    "s; }\n", t, name, v6 ? 6 : 4, size, w);
+		fprintf(f, "add rule inet %s %s ct state established meta "
+		    "l4proto @surge_%s %s saddr != @known%d update @%s { %s "
+		    "saddr limit rate over %" PRIu32 "/%s burst %" PRIu32
+		    " packets } ct label set %d reject with tcp reset\n", t,
+		    chain, svc->name, ip, v6 ? 6 : 4, name, ip, r, unit,
+		    burst, KCAP_LABEL_REFUSED);
+	}
+}
+
+/*
+ * An element's timeout set whatever the kernel does with a re-add (some
+ * keep the old one): added (nothing if there), deleted, added with it.
+ */
+static void
+kcap_surge_elem(FILE *f, const char *t, const char *set, const char *key,
+    int64_t us)
+{
+	fprintf(f, "add element inet %s %s { %s timeout 1s }\n", t, set, key);
+	fprintf(f, "delete element inet %s %s { %s }\n", t, set, key);
+	if (us > 0)
+		fprintf(f, "add element inet %s %s { %s timeout %" PRId64
+		    "s }\n", t, set, key, (int64_t)((us + CLOCK_US_PER_SEC -
+		    1) / CLOCK_US_PER_SEC));
+}
+
+void
+kcap_surge_text(FILE *f, const char *t, const struct fw_op *ops, size_t n,
+    int skip_known)
+{
+	char	 set[CONF_NAME_MAX + 16], a[ADDR_STRLEN];
+	size_t	 i;
+
+	for (i = 0; i < n; i++) {
+		if (ops[i].kind == FW_SURGE) {
+			snprintf(set, sizeof set, "surge_%s", ops[i].reason);
+			kcap_surge_elem(f, t, set, "tcp", ops[i].duration);
+		} else if (ops[i].kind == FW_KNOWN && !skip_known)
+			kcap_surge_elem(f, t, ops[i].prefix.addr.family ==
+			    AF_INET6 ? "known6" : "known4",
+			    addr_ntop(&ops[i].prefix.addr, a, sizeof a),
+			    ops[i].duration);
+	}
 }
 
 /* 1 if text declares "add KIND inet TABLE NAME" (a set or chain). */

@@ -57,6 +57,19 @@ void		 kcap_stale_text(FILE *, const char *table, const char *listing,
 		    const char *text);
 
 /*
+ * Surge mode (surge.c) in the kernel.  kcap_surge_on(): 1 if svc's surge
+ * mode is on under conf (surge, its caps on, a [log] section to tell the
+ * logins).  kcap_surge_text(): the text for `nft -f` of a batch of
+ * FW_KNOWN and FW_SURGE operations (fw.h) on table, the known addresses
+ * left out if skip_known (netlink took them).
+ */
+struct fw_op;
+int		 kcap_surge_on(const struct conf *,
+		    const struct conf_service *);
+void		 kcap_surge_text(FILE *, const char *table,
+		    const struct fw_op *, size_t, int skip_known);
+
+/*
  * The refusals' reader: an nflog socket on [ban] cap_log_group, opened
  * now (root), read from the loop.  *confp is followed (a reload swaps
  * it).  NULL if no service is capped or cap_persist is none (nothing to

@@ -184,6 +184,8 @@ daemon_run(struct daemon *d, int foreground)
 	pipeline_set_open_cb(d->pipeline, enforce_flow_open_cb, d->enforce);
 	enforce_set_flows(d->enforce, d->ct != NULL ? ct_flows(d->ct) : NULL);
 	daemon_cluster_start(d);
+	/* Surge mode: the known clients in the kernel before any event. */
+	daemon_surge_start(d);
 
 	/* The sources: the live flows first, then the logs. */
 	if (d->ct != NULL && ct_start(d->ct, &cause) == -1)
@@ -228,6 +230,7 @@ daemon_run(struct daemon *d, int foreground)
 	metrics_server_close(d->metrics);
 	ct_close(d->ct);
 	kcap_close(d->kcap);
+	daemon_surge_stop(d);
 	logsrc_flush(d->logs, clock_realtime());
 	logsrc_stop(d->logs);
 	pipeline_flush(d->pipeline);

@@ -47,6 +47,8 @@ struct pipeline {
 	void			*peer_arg;
 	event_cb		 open_cb;
 	void			*open_arg;
+	event_cb		 tap_cb;
+	void			*tap_arg;
 	int			 corroborate;
 	struct pipeline_proxy	*proxy;		/* conf->nproxies */
 	int			 nproxy;
@@ -131,6 +133,13 @@ pipeline_set_open_cb(struct pipeline *p, event_cb cb, void *arg)
 {
 	p->open_cb = cb;
 	p->open_arg = arg;
+}
+
+void
+pipeline_set_tap_cb(struct pipeline *p, event_cb cb, void *arg)
+{
+	p->tap_cb = cb;
+	p->tap_arg = arg;
 }
 
 void
@@ -332,6 +341,8 @@ pipeline_event(const struct event *ev, void *arg)
 		}
 	}
 
+	if (p->tap_cb != NULL)
+		p->tap_cb(ev, p->tap_arg);
 	p->stats.events++;
 	if (ev->kind < EVENT_KIND_MAX)
 		p->stats.kinds[ev->kind]++;

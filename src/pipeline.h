@@ -60,6 +60,9 @@ void		 pipeline_set_peer_cb(struct pipeline *, verdict_cb,
 /* Told of each handshake conntrack reports (CONN_OPEN), before it is
  * judged: enforcement ends those of banned sources. */
 void		 pipeline_set_open_cb(struct pipeline *, event_cb, void *arg);
+/* Every event the pipeline judges (log lines once corroborated) also
+ * goes to cb: surge mode's count (surge_event()).  NULL: none. */
+void		 pipeline_set_tap_cb(struct pipeline *, event_cb, void *arg);
 /*
  * Corroboration (on where conntrack is, off by default): a log event that
  * would be judged (a failed login, a registration) is judged only if its

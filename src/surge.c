@@ -134,12 +134,9 @@ surge_service_on(const struct conf *conf, const char *name)
 {
 	int	 i;
 
-	if (conf->nlogs == 0)
-		return 0;
 	for (i = 0; i < conf->nservices; i++)
 		if (strcmp(conf->services[i].name, name) == 0)
-			return conf->services[i].surge &&
-			    kcap_service_on(conf, &conf->services[i]);
+			return kcap_surge_on(conf, &conf->services[i]);
 	return 0;
 }
 
@@ -509,6 +506,18 @@ surge_known_take(struct surge *sg, struct addr *a, int64_t *until,
 		n++;
 	}
 	return n;
+}
+
+size_t
+surge_known_pending(const struct surge *sg)
+{
+	return htab_count(&sg->kh, SURGE_KNOWN_NEW);
+}
+
+size_t
+surge_known_count(const struct surge *sg)
+{
+	return htab_used(&sg->kh);
 }
 
 static uint32_t

@@ -72,6 +72,9 @@ void		 surge_known_add(struct surge *, const struct addr *,
  */
 size_t		 surge_known_take(struct surge *, struct addr *a,
 		    int64_t *until, size_t max, int64_t now);
+/* Known addresses the kernel has yet to learn; known addresses. */
+size_t		 surge_known_pending(const struct surge *);
+size_t		 surge_known_count(const struct surge *);
 /* 1 if a surge is on in service. */
 int		 surge_active(const struct surge *, const char *service);
 

@@ -1,0 +1,150 @@
+# Surge mode, live: the daemon with real conntrack and kernel caps in a
+# server namespace follows an ejabberd log.  50 known clients connect and
+# log in (their lines in the log): the kernel's known set holds all 50.
+# Then a surge from 1,000 addresses, each under every per-address limit
+# (5 connections, against max_new 120/1h), that never log in:
+#  - the surge starts (log, status, a webhook alert "surge on" with its
+#    rate, baseline and addresses) and the flag element is in the kernel;
+#  - strangers are held to surge_max_new (2/1h): a new stranger gets 2 of
+#    5 through, and the flood's connections are refused by the thousand;
+#  - the 50 known clients, 10 connections each during the surge, all get
+#    through;
+#  - once the flood stops the surge ends after surge_end (an alert "surge
+#    over"), the flag element is gone, and a new stranger gets 5 of 5.
+# The daemon logs the time from the surge's start to the cap in force.
+. "$TOP/tests/system/lib.sh"
+. "$TOP/tests/system/netns.sh"
+
+ns_require
+command -v python3 >/dev/null 2>&1 || skip "no python3"
+xgload_build
+ns_setup
+KNOWN=198.51.100.1-198.51.100.50
+FLOOD=100.64.0.1-100.64.3.232		# 1,000 addresses
+ns_add_client_addrs "$CLI" 198.51.100.1 198.51.100.50
+ns_add_client_addrs "$CLI" 100.64.0.1 100.64.3.232
+ns_add_client_addrs "$CLI" 203.0.113.1 203.0.113.2
+
+logs="$T/logs"
+mkdir -p "$logs"
+: > "$logs/ejabberd.log"
+chatd "$SRV" hook ok
+HOOK=$PORT
+cat > "$T/xg.conf" <<CONF
+[global]
+state_dir = $T/state
+control_socket = $T/ctl.sock
+[store]
+path = $T/xg.db
+[service c2s]
+ports = 5222
+max_concurrent = 50
+max_new = 120/1h
+net_max_concurrent = 0
+net_max_new = none
+karma = off
+surge_factor = 10
+surge_min_rate = 100/10s
+surge_max_new = 2/1h
+surge_end = 5s
+[auth]
+outage_addresses = 0
+corroborate = 5m
+[ban]
+nft_table = xgtest
+[log ejabberd]
+path = $logs/ejabberd.log
+filter = $TOP/filters/ejabberd.conf
+[alert hook]
+type = json
+url = http://127.0.0.1:$HOOK/hook
+events = surge
+retries = 1
+CONF
+"$XG" check-config -c "$T/xg.conf" > "$T/check.out" 2>&1 ||
+    fail "check-config: $(cat "$T/check.out")"
+
+ns_spawn "$SRV" "$T/serve.log" "$XGLOAD" serve -l 192.0.2.1 -p 5222 \
+    --seconds 300
+wait_for_line 'listening' "$T/serve.log"
+ns_xg_start "$T/xg.log" "$T/xg.conf"
+if grep -q 'kernel caps: unavailable' "$T/xg.log"; then
+	skip "this kernel or nft lacks what the caps need: $(grep 'kernel caps' "$T/xg.log")"
+fi
+expect_grep 'surge: on' "$T/xg.log"
+ns_exec "$SRV" nft list chain inet xgtest cap_c2s > "$T/chain" ||
+    fail "no cap_c2s chain: $(cat "$T/xg.log")"
+expect_grep 'meta l4proto @surge_c2s ip saddr != @known4' "$T/chain"
+expect_grep 'limit rate over 2/hour burst 2 packets' "$T/chain"
+
+status_field() {	# status_field PYTHON-EXPR on status --json
+	"$XG" status -s "$T/ctl.sock" --json |
+	    python3 -c "import json,sys; s=json.load(sys.stdin); print($1)"
+}
+known_in_kernel() {
+	ns_exec "$SRV" nft list set inet xgtest known4 |
+	    grep -o '198\.51\.100\.[0-9]*' | sort -u | wc -l
+}
+flag_on() {
+	ns_exec "$SRV" nft list set inet xgtest surge_c2s | grep -c 'tcp'
+}
+churn() {	# churn OUT SOURCES N [RATE]: N connections, bounded in time
+	ns_exec "$CLI" "$XGLOAD" churn -d 192.0.2.1 -p 5222 -s "$2" -n "$3" \
+	    --concurrency 32 --rate "${4:-200}" --timeout 3 --seconds 60 \
+	    > "$T/$1.out" 2>&1
+}
+okcount() {
+	sed -n 's/.* ok=\([0-9]*\) .*/\1/p' "$T/$1.out"
+}
+
+# 1. The known clients: a connection each, then the server's login line.
+churn known1 "$KNOWN" 50 || fail "known clients: $(cat "$T/known1.out")"
+expect_grep 'ok=50 failed=0' "$T/known1.out"
+i=0
+while [ $i -lt 50 ]; do
+	i=$((i + 1))
+	printf '%s [info] <0.%s.0>@ejabberd_c2s:process_auth_result/3:272 (tls|<0.%s.0>) Accepted c2s SCRAM-SHA-1 authentication for user%s@example.org by mnesia backend from ::ffff:198.51.100.%s\n' \
+	    "$(date -u '+%Y-%m-%d %H:%M:%S.%6N+00:00')" $((500 + i)) \
+	    $((500 + i)) $i $i >> "$logs/ejabberd.log"
+done
+wait_until "$XG_WAIT" "the kernel's known set lacks the 50 clients" \
+    out_eq 50 known_in_kernel
+[ "$(status_field 's["surge"]["services"][0]["active"]')" = False ] ||
+    fail "a surge before the flood: $(cat "$T/xg.log")"
+
+# 2. The flood: 1,000 addresses, 5 connections each, at 250/s.
+ns_spawn "$CLI" "$T/flood.out" "$XGLOAD" churn -d 192.0.2.1 -p 5222 \
+    -s "$FLOOD" -n 5000 --concurrency 64 --rate 250 --timeout 3 \
+    --seconds 60
+FLOODPID=$NS_PID
+wait_until "$XG_WAIT" "no surge began: $(tail -5 "$T/xg.log")" \
+    out_eq 1 flag_on
+expect_grep 'surge: c2s: .* connections that did not log in in 10s from [0-9]* addresses' \
+    "$T/xg.log"
+[ "$(status_field 's["surge"]["services"][0]["active"]')" = True ] ||
+    fail "status does not show the surge"
+# Known clients, during the flood: every one of 500 through.
+churn known2 "$KNOWN" 500 100 || fail "known clients: $(cat "$T/known2.out")"
+expect_grep 'ok=500 failed=0' "$T/known2.out"
+# A new stranger: 2 of 5.
+churn stranger1 203.0.113.1 5 5 || true
+[ "$(okcount stranger1)" = 2 ] ||
+    fail "a stranger during the surge: $(cat "$T/stranger1.out")"
+wait_pid_gone "$FLOODPID" 90 || fail "the flood did not end"
+cat "$T/flood.out"
+failed=$(sed -n 's/.* failed=\([0-9]*\) .*/\1/p' "$T/flood.out")
+[ "${failed:-0}" -ge 1000 ] ||
+    fail "the flood was not capped: $(cat "$T/flood.out")"
+chatd_wait hook 1 '"surge on c2s" in t and "addresses" in t'
+
+# 3. The end: surge_end (5 s) after the rate fell under the threshold
+# (the 10 s window emptied).
+wait_until 60 "the surge did not end: $(tail -5 "$T/xg.log")" \
+    out_eq 0 flag_on
+chatd_wait hook 1 '"surge on c2s over after" in t'
+[ "$(status_field 's["surge"]["services"][0]["active"]')" = False ] ||
+    fail "status still shows the surge"
+churn stranger2 203.0.113.2 5 5 || fail "$(cat "$T/stranger2.out")"
+expect_grep 'ok=5 failed=0' "$T/stranger2.out"
+grep 'surge' "$T/xg.log"
+exit 0
