@@ -899,6 +899,50 @@ test_peer(void **state)
 	fix_stop(&f);
 }
 
+/* A surge (in the default events): its start, a warning with its size,
+ * and its end, info, with its duration. */
+static void
+test_surge(void **state)
+{
+	struct fix		f;
+	struct surge_change	c;
+
+	(void)state;
+	fix_start(&f, "[alert j]\ntype = json\nurl = %s\n");
+	memset(&c, 0, sizeof(c));
+	c.service = "c2s";
+	c.on = 1;
+	c.time = f.now;
+	c.rate = 2505;
+	c.baseline = 12.5;
+	c.threshold = 125;
+	c.window = 60 * CLOCK_US_PER_SEC;
+	c.factor = 10;
+	c.addresses = 1000;
+	alerts_surge(&c, f.as);
+	alerts_surge(&c, NULL);		/* no alerts: nothing */
+	drain(&f, 5000);
+	assert_int_equal(f.srv.requests, 1);
+	assert_string_equal(field(&f, "event"), "surge");
+	assert_string_equal(field(&f, "severity"), "warning");
+	assert_string_equal(field(&f, "text"), "xmppguard@testhost: surge "
+	    "on c2s: 2505 connections that did not log in in 1m from 1000 "
+	    "addresses, usually 12.5 (threshold 125, 10 times usual); "
+	    "addresses with no recent login are held to the surge cap");
+	c.on = 0;
+	c.duration = 754 * CLOCK_US_PER_SEC;
+	c.conns = 40000;
+	alerts_surge(&c, f.as);
+	drain(&f, 5000);
+	assert_string_equal(field(&f, "event"), "surge");
+	assert_string_equal(field(&f, "severity"), "info");
+	assert_string_equal(field(&f, "text"), "xmppguard@testhost: surge "
+	    "on c2s over after 12m34s: peak 2505 in 1m, 40000 connections "
+	    "that did not log in from 1000 addresses; the surge cap is "
+	    "lifted");
+	fix_stop(&f);
+}
+
 /*
  * Secrets.
  */
@@ -1129,6 +1173,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_filters, guard_setup,
 		    guard_teardown),
 		cmocka_unit_test_setup_teardown(test_peer, guard_setup,
+		    guard_teardown),
+		cmocka_unit_test_setup_teardown(test_surge, guard_setup,
 		    guard_teardown),
 		cmocka_unit_test_setup_teardown(test_overrun_outage,
 		    guard_setup, guard_teardown),

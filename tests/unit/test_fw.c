@@ -115,6 +115,63 @@ test_refuse(void **state)
 	assert_int_equal(fw.stats.rejected, 12);
 }
 
+/* Surge mode's operations: nftables (or the helper) only, a service's
+ * name fit for nft's text, a host address (an allowlisted one too: it is
+ * exempted, never banned); none told to the caller as a refused ban. */
+static int	 nrefused;
+
+static void
+refused_cb(const struct fw_op *o, const char *why, void *arg)
+{
+	(void)o;
+	(void)why;
+	(void)arg;
+	nrefused++;
+}
+
+static void
+test_refuse_surge(void **state)
+{
+	static const struct fw_backend nft_like = {
+		.name = "nftables",
+		.apply = rec_apply
+	};
+	struct fw	 fw;
+	struct fw_op	 ops[6];
+	struct prefix	 never;
+	char		*cause = NULL;
+	size_t		 n = 0;
+
+	(void)state;
+	memset(&fw, 0, sizeof(fw));
+	fw.be = &nft_like;
+	assert_int_equal(addr_prefix_parse("203.0.113.0/24", &never, 0), 0);
+	fw.never = &never;
+	fw.nnever = 1;
+	fw_set_refused_cb(&fw, refused_cb, NULL);
+	ops[n++] = op(FW_KNOWN, "203.0.113.5", "");
+	ops[n++] = op(FW_KNOWN, "198.51.100.0/24", "");
+	ops[n] = op(FW_SURGE, "0.0.0.0/0", "c2s");
+	ops[n++].duration = 0;
+	ops[n] = op(FW_SURGE, "0.0.0.0/0", "c2s; flush ruleset");
+	ops[n++].duration = 0;
+	ops[n++] = op(FW_SURGE, "0.0.0.0/0", "");
+	ops[n++] = op(FW_SURGE, "0.0.0.0/0", "-x");
+	nseen = 0;
+	nrefused = 0;
+	assert_int_equal(fw_apply(&fw, ops, n, &cause), 0);
+	assert_int_equal(nseen, 2);
+	assert_int_equal(seen[0].kind, FW_KNOWN);
+	assert_int_equal(seen[1].kind, FW_SURGE);
+	assert_int_equal(fw.stats.rejected, 4);
+	assert_int_equal(nrefused, 0);
+	/* Another backend: none of them. */
+	fw.be = &rec_backend;
+	nseen = 0;
+	assert_int_equal(fw_apply(&fw, ops, 1, &cause), 0);
+	assert_int_equal(nseen, 0);
+}
+
 /* A dry run's configuration with nsvc services of per ports each, the
  * ports counting up from first. */
 static void
@@ -210,6 +267,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_refuse),
+		cmocka_unit_test(test_refuse_surge),
 		cmocka_unit_test(test_ports),
 		cmocka_unit_test(test_exec),
 	};

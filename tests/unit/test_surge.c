@@ -11,6 +11,8 @@
 
 #include "../../src/surge.c"
 
+#include "fw.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -301,6 +303,99 @@ test_bounded(void **state)
 	unload(conf);
 }
 
+static char *
+caps_text(const struct conf *conf)
+{
+	char	*buf = NULL;
+	size_t	 len = 0;
+	FILE	*f;
+
+	f = open_memstream(&buf, &len);
+	assert_non_null(f);
+	kcap_text(f, conf, "xg");
+	assert_int_equal(fclose(f), 0);
+	return buf;
+}
+
+/* The kernel's side (kcap.c): the sets and the rule in the service's
+ * caps chain, only where surge mode is on. */
+static void
+test_kernel_rules(void **state)
+{
+	struct conf	*conf = load();
+	char		*t;
+
+	(void)state;
+	t = caps_text(conf);
+	assert_non_null(strstr(t, "add set inet xg known4 { type ipv4_addr; "
+	    "flags timeout; size 65536; }\n"));
+	assert_non_null(strstr(t, "add set inet xg known6 { type ipv6_addr; "
+	    "flags timeout; size 65536; }\n"));
+	assert_non_null(strstr(t, "add set inet xg surge_c2s { type "
+	    "inet_proto; flags timeout; }\n"));
+	assert_non_null(strstr(t, "add set inet xg cap_c2s_s4_5_3600 { type "
+	    "ipv4_addr; size 65536; flags dynamic, timeout; timeout 3600s; "
+	    "}\n"));
+	assert_non_null(strstr(t, "add rule inet xg cap_c2s ct state "
+	    "established meta l4proto @surge_c2s ip saddr != @known4 update "
+	    "@cap_c2s_s4_5_3600 { ip saddr limit rate over 5/hour burst 5 "
+	    "packets } ct label set 125 reject with tcp reset\n"));
+	assert_non_null(strstr(t, "meta l4proto @surge_c2s ip6 saddr != "
+	    "@known6 update @cap_c2s_s6_5_3600 { ip6 saddr "));
+	assert_null(strstr(t, "surge_s2s"));
+	free(t);
+	/* No log to tell the logins: no surge mode, no sets. */
+	conf->nlogs = 0;
+	t = caps_text(conf);
+	assert_null(strstr(t, "known4"));
+	assert_null(strstr(t, "surge_"));
+	free(t);
+	unload(conf);
+}
+
+/* A batch of switches and known addresses as nft text: each element's
+ * timeout set whatever the kernel does with a re-add. */
+static void
+test_kernel_ops(void **state)
+{
+	struct fw_op	 ops[3];
+	char		*buf = NULL;
+	size_t		 len = 0;
+	FILE		*f;
+
+	(void)state;
+	memset(ops, 0, sizeof ops);
+	ops[0].kind = FW_SURGE;
+	snprintf(ops[0].reason, sizeof ops[0].reason, "c2s");
+	ops[0].duration = 600 * S;
+	ops[1].kind = FW_SURGE;
+	snprintf(ops[1].reason, sizeof ops[1].reason, "http");
+	ops[2].kind = FW_KNOWN;
+	assert_int_equal(addr_prefix_parse("2001:db8::7/128", &ops[2].prefix,
+	    0), 0);
+	ops[2].duration = 86400 * S - 1;
+	f = open_memstream(&buf, &len);
+	kcap_surge_text(f, "xg", ops, 3, 0);
+	assert_int_equal(fclose(f), 0);
+	assert_string_equal(buf,
+	    "add element inet xg surge_c2s { tcp timeout 1s }\n"
+	    "delete element inet xg surge_c2s { tcp }\n"
+	    "add element inet xg surge_c2s { tcp timeout 600s }\n"
+	    "add element inet xg surge_http { tcp timeout 1s }\n"
+	    "delete element inet xg surge_http { tcp }\n"
+	    "add element inet xg known6 { 2001:db8::7 timeout 1s }\n"
+	    "delete element inet xg known6 { 2001:db8::7 }\n"
+	    "add element inet xg known6 { 2001:db8::7 timeout 86400s }\n");
+	free(buf);
+	/* Netlink took the known addresses. */
+	buf = NULL;
+	f = open_memstream(&buf, &len);
+	kcap_surge_text(f, "xg", ops + 2, 1, 1);
+	assert_int_equal(fclose(f), 0);
+	assert_string_equal(buf, "");
+	free(buf);
+}
+
 int
 main(void)
 {
@@ -311,6 +406,8 @@ main(void)
 		cmocka_unit_test(test_baseline),
 		cmocka_unit_test(test_known_take),
 		cmocka_unit_test(test_bounded),
+		cmocka_unit_test(test_kernel_rules),
+		cmocka_unit_test(test_kernel_ops),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
