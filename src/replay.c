@@ -104,6 +104,7 @@ struct replay {
 	const struct conf *conf;
 	struct pipeline	*p;
 	struct replay_bans *rb;		/* NULL: verdicts only (tests) */
+	struct replay_surge *rs;	/* surge mode */
 	struct replay_ct *ct;		/* NULL: no --conntrack */
 	struct replay_log *logs;
 	size_t		 nlogs;
@@ -229,6 +230,15 @@ replay_event(const struct event *ev, void *arg)
 	if (r->rb != NULL && replay_bans_drop(r->rb, ev))
 		return;
 	pipeline_event(ev, r->p);
+}
+
+/* An event judged: surge mode's count and cap. */
+static void
+replay_surge_tap(const struct event *ev, void *arg)
+{
+	struct replay	*r = arg;
+
+	(void)replay_surge_event(r->rs, ev);
 }
 
 /*
@@ -548,6 +558,7 @@ replay_summary(const struct replay *r, const struct pipeline_stats *ps)
 {
 	const struct replay_log	*l;
 	struct replay_ban_stats	 bst;
+	uint64_t		 surges = 0, refused = 0, strangers = 0;
 	size_t			 i;
 
 	fprintf(stderr, "replay:");
@@ -578,6 +589,14 @@ replay_summary(const struct replay *r, const struct pipeline_stats *ps)
 		fprintf(stderr, ", %llu uncorroborated",
 		    (unsigned long long)ps->uncorroborated);
 	fprintf(stderr, "\n");
+	if (r->rs != NULL)
+		replay_surge_get_stats(r->rs, &surges, &refused, &strangers);
+	if (surges > 0)
+		fprintf(stderr, "replay: %llu %s, %llu connections refused by "
+		    "the surge cap (%llu addresses not known met it)\n",
+		    (unsigned long long)surges, surges == 1 ? "surge" :
+		    "surges", (unsigned long long)refused,
+		    (unsigned long long)strangers);
 	if (r->rb == NULL)
 		return;
 	/* What the bans did, the daemon's bans over the input's time. */
@@ -688,6 +707,11 @@ replay_main(int argc, char **argv)
 	r.rb = replay_bans_new(conf, REPLAY_SEED);
 	p = r.p = pipeline_new(conf, store, REPLAY_SEED);
 	pipeline_set_verdict_cb(p, replay_verdict_cb, &r);
+	/* Surge mode needs the handshakes and the logins. */
+	if (r.ct != NULL && r.nlogs > 0) {
+		r.rs = replay_surge_new(conf, r.json);
+		pipeline_set_tap_cb(p, replay_surge_tap, &r);
+	}
 	/* As the daemon with conntrack on: a log line counts only if its
 	 * address was seen connecting. */
 	pipeline_set_corroborate(p, r.ct != NULL);
@@ -702,6 +726,7 @@ replay_main(int argc, char **argv)
 	rc = 0;
 out:
 	replay_bans_free(r.rb);
+	replay_surge_free(r.rs);
 	store_close(store);
 	replay_close(ct.fp, ct.path);
 	for (i = 0; i < r.nlogs; i++)

@@ -71,4 +71,19 @@ enum replay_outcome replay_bans_verdict(struct replay_bans *,
 void		 replay_bans_get_stats(const struct replay_bans *,
 		    struct replay_ban_stats *);
 
+/*
+ * Surge mode (replay_surge.c): the daemon's detection, and the kernel's
+ * tight cap modelled.  Each event the pipeline judges goes to
+ * replay_surge_event(), which says 1 if the cap would have refused it (a
+ * handshake: it is still judged, as conntrack reports it).  Surges are
+ * printed as they start and end (json: as objects of their own).
+ */
+struct replay_surge;
+struct replay_surge *replay_surge_new(const struct conf *, int json);
+void		 replay_surge_free(struct replay_surge *);
+int		 replay_surge_event(struct replay_surge *,
+		    const struct event *);
+void		 replay_surge_get_stats(const struct replay_surge *,
+		    uint64_t *surges, uint64_t *refused, uint64_t *addresses);
+
 #endif /* REPLAY_INT_H */

@@ -286,6 +286,27 @@ surge_slot(struct surge_svc *sv)
 	return &sv->ring[(sv->ring_at / sv->slot) % SURGE_SLOTS];
 }
 
+/*
+ * n connections counted within SURGE_AUTH_WAIT taken back: from the
+ * newest slots back, so no slot goes below zero (one that did would raise
+ * the sum when it leaves the window).
+ */
+static void
+surge_uncount(struct surge_svc *sv, uint32_t n)
+{
+	size_t	 x = (size_t)((sv->ring_at / sv->slot) % SURGE_SLOTS);
+	int32_t	 take;
+	int	 i;
+
+	for (i = 0; i < SURGE_SLOTS && n > 0; i++) {
+		take = sv->ring[x] < (int32_t)n ? sv->ring[x] : (int32_t)n;
+		sv->ring[x] -= take;
+		sv->sum -= take;
+		n -= (uint32_t)take;
+		x = (x + SURGE_SLOTS - 1) % SURGE_SLOTS;
+	}
+}
+
 /* The hours that ended by now learnt (see the opening comment). */
 static void
 surge_hours(struct surge_svc *sv, int64_t now)
@@ -450,6 +471,12 @@ surge_is_known(const struct surge *sg, const struct addr *a, int64_t now)
 	return i != HTAB_NIL && now - sg->k[i].last <= sg->known_for;
 }
 
+int
+surge_known(const struct surge *sg, const struct addr *a, int64_t now)
+{
+	return surge_is_known(sg, a, now);
+}
+
 void
 surge_known_add(struct surge *sg, const struct addr *a, int64_t when)
 {
@@ -599,10 +626,7 @@ surge_login(struct surge *sg, const struct event *ev)
 		if (ev->time - sg->s[i].wait_at <= SURGE_AUTH_WAIT &&
 		    sg->s[i].wait_n > 0) {
 			surge_ring(sv, ev->time);
-			*surge_slot(sv) -= (int32_t)sg->s[i].wait_n;
-			sv->sum -= sg->s[i].wait_n;
-			if (sv->sum < 0)
-				sv->sum = 0;
+			surge_uncount(sv, sg->s[i].wait_n);
 			sv->hour_n -= sg->s[i].wait_n;
 			if (sv->hour_n < 0)
 				sv->hour_n = 0;

@@ -75,6 +75,9 @@ size_t		 surge_known_take(struct surge *, struct addr *a,
 /* Known addresses the kernel has yet to learn; known addresses. */
 size_t		 surge_known_pending(const struct surge *);
 size_t		 surge_known_count(const struct surge *);
+/* 1 if a is known at now (a login within known_days). */
+int		 surge_known(const struct surge *, const struct addr *,
+		    int64_t now);
 /* 1 if a surge is on in service. */
 int		 surge_active(const struct surge *, const char *service);
 

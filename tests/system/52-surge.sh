@@ -12,6 +12,8 @@
 #  - once the flood stops the surge ends after surge_end (an alert "surge
 #    over"), the flag element is gone, and a new stranger gets 5 of 5.
 # The daemon logs the time from the surge's start to the cap in force.
+# Replay of the same story (a generated capture and log) says when the
+# surge starts and ends and how many connections the cap refuses.
 . "$TOP/tests/system/lib.sh"
 . "$TOP/tests/system/netns.sh"
 
@@ -147,4 +149,71 @@ chatd_wait hook 1 '"surge on c2s over after" in t'
 churn stranger2 203.0.113.2 5 5 || fail "$(cat "$T/stranger2.out")"
 expect_grep 'ok=5 failed=0' "$T/stranger2.out"
 grep 'surge' "$T/xg.log"
+
+# 4. Replay: 50 known clients log in, then 1,000 addresses 5 times each
+# in 20 s; the known clients connect 10 times each meanwhile, and once
+# more a minute later.
+mkdir -p "$T/replay"
+python3 - "$T/replay" <<'GEN' || fail "generator"
+import sys, time
+out = sys.argv[1]
+START = 1795946400          # 2026-11-29 10:00:00 UTC
+SRV = "192.0.2.1"
+ct, log = [], []
+seq = [0]
+def add(lst, t, s):
+    seq[0] += 1
+    lst.append((t, seq[0], s))
+def ts(t):
+    return "[%d.%06d]" % (t // 1000000, t % 1000000)
+def stamp(t):
+    s, f = divmod(t, 1000000)
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(s)) + ".%06d+00:00" % f
+cid = [1000]
+def conn(addr, t, user=None):
+    cid[0] += 1
+    sport = 20000 + cid[0] % 40000
+    o = "src=%s dst=%s sport=%d dport=5222" % (addr, SRV, sport)
+    r = "src=%s dst=%s sport=5222 dport=%d" % (SRV, addr, sport)
+    h = "ipv4     2 tcp      6"
+    i = cid[0]
+    add(ct, t, "%s\t    [NEW] %s 120 SYN_SENT %s [UNREPLIED] %s id=%d" % (ts(t), h, o, r, i))
+    add(ct, t + 40, "%s\t [UPDATE] %s 60 SYN_RECV %s %s id=%d" % (ts(t + 40), h, o, r, i))
+    add(ct, t + 85, "%s\t [UPDATE] %s 432000 ESTABLISHED %s %s [ASSURED] id=%d" % (ts(t + 85), h, o, r, i))
+    if user is not None:
+        tl = t + 300000
+        add(log, tl, "%s [info] <0.%d.0>@ejabberd_c2s:process_auth_result/3:272 (tls|<0.%d.0>) Accepted c2s SCRAM-SHA-1 authentication for %s@example.org by mnesia backend from ::ffff:%s" % (stamp(tl), i, i, user, addr))
+    e = t + 1000000
+    add(ct, e, "%s\t [UPDATE] %s 120 FIN_WAIT %s %s [ASSURED] id=%d" % (ts(e), h, o, r, i))
+    d = e + 1000000
+    add(ct, d, "%s\t[DESTROY] %s TIME_WAIT %s packets=10 bytes=2000 %s packets=10 bytes=3000 [ASSURED] delta-time=2 id=%d" % (ts(d), h, o, r, i))
+base = START * 1000000
+for k in range(50):
+    conn("198.51.100.%d" % (k + 1), base + k * 100000, "user%d" % k)
+flood = base + 60 * 1000000
+for k in range(5000):
+    a = 1 + k % 1000
+    conn("100.64.%d.%d" % (a // 256, a % 256), flood + k * 4000)
+for k in range(500):
+    conn("198.51.100.%d" % (1 + k % 50), flood + k * 40000 + 1000)
+# A minute later: the known clients again (replay's time moves on).
+for k in range(50):
+    conn("198.51.100.%d" % (k + 1), flood + 80 * 1000000 + k * 100000)
+for name, lst in (("ct.txt", ct), ("ej.log", log)):
+    with open(out + "/" + name, "w") as f:
+        for _, _, s in sorted(lst):
+            f.write(s + "\n")
+GEN
+TZ=UTC timeout 120 "$XG" replay -c "$T/xg.conf" --conntrack "$T/replay/ct.txt" \
+    --log ejabberd="$T/replay/ej.log" >"$T/replay/out" 2>"$T/replay/err" ||
+    fail "replay: $(cat "$T/replay/err")"
+cat "$T/replay/err"
+expect_grep '^2026-11-29T10:01:0[0-9.]*Z surge on c2s: 101 connections that did not log in in 10s from 101 addresses, usually 1.0 (threshold 100)$' \
+    "$T/replay/out"
+expect_grep '^2026-11-29T10:01:[0-9.]*Z surge on c2s over after ' "$T/replay/out"
+refused=$(sed -n 's/^replay: 1 surge, \([0-9]*\) connections refused by the surge cap.*/\1/p' \
+    "$T/replay/err")
+# The strangers' 3rd to 5th connections under the surge: about 3 in 5.
+[ "${refused:-0}" -ge 2500 ] && [ "$refused" -le 3000 ] ||
+    fail "replay: ${refused:-no} connections refused: $(cat "$T/replay/err")"
 exit 0

@@ -198,6 +198,32 @@ test_known_and_credited(void **state)
 	unload(conf);
 }
 
+/* A login in a later slot than its connection: taken back from the slot
+ * that counted it, so nothing is left over when the window moves on. */
+static void
+test_credit_across_slots(void **state)
+{
+	struct conf	*conf = load();
+	struct surge	*sg = surge_new(conf);
+	int		 i;
+
+	(void)state;
+	/* Slots of 1 s (a 60 s window): 20 connections at 0.9 s, their
+	 * logins at 1.5 s, in the next slot. */
+	for (i = 0; i < 20; i++)
+		ev_at(sg, EVENT_CONN_OPEN, 0x100 + (uint32_t)i, T0 + 900000);
+	assert_int_equal(sg->svc[0].sum, 20);
+	for (i = 0; i < 20; i++)
+		ev_at(sg, EVENT_AUTH_OK, 0x100 + (uint32_t)i, T0 + 1500000);
+	assert_int_equal(sg->svc[0].sum, 0);
+	for (i = 0; i < SURGE_SLOTS; i++)
+		assert_true(sg->svc[0].ring[i] >= 0);
+	surge_tick(sg, T0 + 61 * S);
+	assert_int_equal(sg->svc[0].sum, 0);
+	surge_free(sg);
+	unload(conf);
+}
+
 static void
 test_baseline(void **state)
 {
@@ -403,6 +429,7 @@ main(void)
 		cmocka_unit_test(test_on_only_where_asked),
 		cmocka_unit_test(test_start_and_end),
 		cmocka_unit_test(test_known_and_credited),
+		cmocka_unit_test(test_credit_across_slots),
 		cmocka_unit_test(test_baseline),
 		cmocka_unit_test(test_known_take),
 		cmocka_unit_test(test_bounded),
