@@ -55,6 +55,7 @@
 #include "conf.h"
 #include "event.h"
 #include "htab.h"
+#include "json.h"
 #include "kcap.h"
 #include "status.h"
 #include "surge.h"
@@ -678,7 +679,8 @@ struct surge_svc_status {
 	int		 active;
 	uint64_t	 rate, threshold, surges, strangers, credited;
 	double		 baseline;
-	int64_t		 since;
+	const char	*since;		/* "": no surge */
+	char		 since_buf[40];
 };
 
 static size_t
@@ -706,7 +708,8 @@ surge_svc_get(const void *obj, size_t i, void *snap)
 	s->surges = sv->surges;
 	s->strangers = sv->strangers;
 	s->credited = sv->credited;
-	s->since = sv->active ? sv->since : 0;
+	s->since = sv->active ? json_fmt_time(sv->since, s->since_buf,
+	    sizeof s->since_buf) : "";
 }
 
 #define SS(f)	offsetof(struct surge_svc_status, f)
@@ -716,7 +719,7 @@ static const struct status_field surge_svc_fields[] = {
 	  .kind = STATUS_GAUGE, .metric = "xmppguard_surge_active",
 	  .help = "1 while a surge is on: strangers meet surge_max_new.",
 	  .text = "surge %" },
-	{ .name = "since", .type = STATUS_TIME, .off = SS(since),
+	{ .name = "since", .type = STATUS_STR, .off = SS(since),
 	  .text = "since %" },
 	{ .name = "rate", .type = STATUS_U64, .off = SS(rate),
 	  .kind = STATUS_GAUGE, .metric = "xmppguard_surge_rate",

@@ -10,7 +10,8 @@
 #  - the 50 known clients, 10 connections each during the surge, all get
 #    through;
 #  - once the flood stops the surge ends after surge_end (an alert "surge
-#    over"), the flag element is gone, and a new stranger gets 5 of 5.
+#    over"), the flag element is gone, and a new stranger gets 5 of 5;
+#  - after a restart the known set holds the 50 again, from the store.
 # The daemon logs the time from the surge's start to the cap in force.
 # Replay of the same story (a generated capture and log) says when the
 # surge starts and ends and how many connections the cap refuses.
@@ -70,6 +71,7 @@ ns_spawn "$SRV" "$T/serve.log" "$XGLOAD" serve -l 192.0.2.1 -p 5222 \
     --seconds 300
 wait_for_line 'listening' "$T/serve.log"
 ns_xg_start "$T/xg.log" "$T/xg.conf"
+XGPID=$NS_PID
 if grep -q 'kernel caps: unavailable' "$T/xg.log"; then
 	skip "this kernel or nft lacks what the caps need: $(grep 'kernel caps' "$T/xg.log")"
 fi
@@ -125,6 +127,10 @@ expect_grep 'surge: c2s: .* connections that did not log in in 10s from [0-9]* a
     "$T/xg.log"
 [ "$(status_field 's["surge"]["services"][0]["active"]')" = True ] ||
     fail "status does not show the surge"
+"$XG" status -s "$T/ctl.sock" > "$T/status.txt" || fail "status"
+expect_grep '^surge c2s  *surge on, since 20[0-9-]*T[0-9:.]*Z, rate [0-9]*, baseline 1.0, threshold 100, 1 surges$' \
+    "$T/status.txt"
+expect_grep '^known  *50 known$' "$T/status.txt"
 # Known clients, during the flood: every one of 500 through.
 churn known2 "$KNOWN" 500 100 || fail "known clients: $(cat "$T/known2.out")"
 expect_grep 'ok=500 failed=0' "$T/known2.out"
@@ -150,7 +156,19 @@ churn stranger2 203.0.113.2 5 5 || fail "$(cat "$T/stranger2.out")"
 expect_grep 'ok=5 failed=0' "$T/stranger2.out"
 grep 'surge' "$T/xg.log"
 
-# 4. Replay: 50 known clients log in, then 1,000 addresses 5 times each
+# 4. A restart: the known set refilled from the store's logins (emptied
+# first, so it cannot be the kernel's own).
+ns_stop "$XGPID" 10 || fail "the daemon did not stop cleanly"
+ns_exec "$SRV" nft flush set inet xgtest known4 || fail "flush known4"
+[ "$(known_in_kernel)" = 0 ] || fail "known4 not flushed"
+ns_xg_start "$T/xg2.log" "$T/xg.conf"
+expect_grep 'surge: on (50 logins of the last 30 days read, 50 known addresses)' \
+    "$T/xg2.log"
+out_eq 50 known_in_kernel > /dev/null ||
+    fail "after a restart, $(known_in_kernel) known clients in the kernel"
+[ "$(flag_on)" = 0 ] || fail "a surge flag after the restart"
+
+# 5. Replay: 50 known clients log in, then 1,000 addresses 5 times each
 # in 20 s; the known clients connect 10 times each meanwhile, and once
 # more a minute later.
 mkdir -p "$T/replay"
