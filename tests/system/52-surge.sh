@@ -172,39 +172,31 @@ out_eq 50 known_in_kernel > /dev/null ||
 # in 20 s; the known clients connect 10 times each meanwhile, and once
 # more a minute later.
 mkdir -p "$T/replay"
-python3 - "$T/replay" <<'GEN' || fail "generator"
-import sys, time
+python3 - "$T/replay" "$TOP/tests/tools" <<'GEN' || fail "generator"
+import sys
+sys.dont_write_bytecode = True
+sys.path.insert(0, sys.argv[2])
+from xmpphour import ct_line, destroy_line, flow, logaddr, stamp
 out = sys.argv[1]
 START = 1795946400          # 2026-11-29 10:00:00 UTC
-SRV = "192.0.2.1"
 ct, log = [], []
-seq = [0]
-def add(lst, t, s):
-    seq[0] += 1
-    lst.append((t, seq[0], s))
-def ts(t):
-    return "[%d.%06d]" % (t // 1000000, t % 1000000)
-def stamp(t):
-    s, f = divmod(t, 1000000)
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(s)) + ".%06d+00:00" % f
-cid = [1000]
+ident = [1000]
 def conn(addr, t, user=None):
-    cid[0] += 1
-    sport = 20000 + cid[0] % 40000
-    o = "src=%s dst=%s sport=%d dport=5222" % (addr, SRV, sport)
-    r = "src=%s dst=%s sport=5222 dport=%d" % (SRV, addr, sport)
-    h = "ipv4     2 tcp      6"
-    i = cid[0]
-    add(ct, t, "%s\t    [NEW] %s 120 SYN_SENT %s [UNREPLIED] %s id=%d" % (ts(t), h, o, r, i))
-    add(ct, t + 40, "%s\t [UPDATE] %s 60 SYN_RECV %s %s id=%d" % (ts(t + 40), h, o, r, i))
-    add(ct, t + 85, "%s\t [UPDATE] %s 432000 ESTABLISHED %s %s [ASSURED] id=%d" % (ts(t + 85), h, o, r, i))
+    ident[0] += 1
+    i = ident[0]
+    head, o, r = flow(addr, 20000 + i % 40000, 5222)
+    ct.append((t, i, ct_line(t, "    [NEW]", head,
+                             "120 SYN_SENT %s [UNREPLIED] %s" % (o, r), i)))
+    ct.append((t + 40, i, ct_line(t + 40, " [UPDATE]", head,
+                                  "60 SYN_RECV %s %s" % (o, r), i)))
+    ct.append((t + 85, i, ct_line(t + 85, " [UPDATE]", head,
+                                  "432000 ESTABLISHED %s %s [ASSURED]" %
+                                  (o, r), i)))
     if user is not None:
         tl = t + 300000
-        add(log, tl, "%s [info] <0.%d.0>@ejabberd_c2s:process_auth_result/3:272 (tls|<0.%d.0>) Accepted c2s SCRAM-SHA-1 authentication for %s@example.org by mnesia backend from ::ffff:%s" % (stamp(tl), i, i, user, addr))
-    e = t + 1000000
-    add(ct, e, "%s\t [UPDATE] %s 120 FIN_WAIT %s %s [ASSURED] id=%d" % (ts(e), h, o, r, i))
-    d = e + 1000000
-    add(ct, d, "%s\t[DESTROY] %s TIME_WAIT %s packets=10 bytes=2000 %s packets=10 bytes=3000 [ASSURED] delta-time=2 id=%d" % (ts(d), h, o, r, i))
+        log.append((tl, i, "%s [info] <0.%d.0>@ejabberd_c2s:process_auth_result/3:272 (tls|<0.%d.0>) Accepted c2s SCRAM-SHA-1 authentication for %s@example.org by mnesia backend from %s" % (stamp(tl), i, i, user, logaddr(addr))))
+    ct.append((t + 2000000, i, destroy_line(t + 2000000, head, o, r, 2000,
+                                            3000, t, i)))
 base = START * 1000000
 for k in range(50):
     conn("198.51.100.%d" % (k + 1), base + k * 100000, "user%d" % k)
