@@ -107,6 +107,26 @@ conf_check_overrides(struct conf_parse *cp)
 	}
 }
 
+/* Surge mode measures its rate over surge_min_rate's window: 1 s to 1 h
+ * (surge.c keeps 60 slots of it). */
+static void
+conf_check_surge(struct conf_parse *cp)
+{
+	const struct conf_service	*svc;
+	int				 i;
+
+	for (i = 0; i < cp->conf->nservices; i++) {
+		svc = &cp->conf->services[i];
+		if (svc->surge_min_rate.window < CLOCK_US_PER_SEC ||
+		    svc->surge_min_rate.window > 3600 * CLOCK_US_PER_SEC)
+			conf_error(cp, conf_blame(conf_sect_of(cp,
+			    CONF_K_SERVICE, i), conf_directive_find(
+			    CONF_K_SERVICE, "surge_min_rate")), "[service %s] "
+			    "surge_min_rate: its window must be 1s to 1h",
+			    svc->name);
+	}
+}
+
 /* 1 if the section set directive name. */
 static int
 conf_has_key(const struct conf_sect *sect, const char *name)
@@ -640,6 +660,7 @@ conf_check(struct conf_parse *cp)
 {
 	conf_check_required(cp);
 	conf_check_overrides(cp);
+	conf_check_surge(cp);
 	conf_check_logs(cp);
 	conf_check_ports(cp);
 	conf_check_ports_total(cp);
