@@ -128,10 +128,35 @@ test_text(void **state)
 	has(t, "add rule inet xg cap_c2s ct state new meta l4proto tcp add "
 	    "@cap_c2s_c4_10 { ip saddr ct count over 10 } ct label set "
 	    "123\n");
-	has(t, "add rule inet xg cap_c2s ct state established ct label 123 "
-	    "log prefix \"xgcap c2s c\" group 5222 snaplen 40 ct label set "
-	    "125 reject with tcp reset\n");
-	has(t, "add rule inet xg cap_c2s ct state established meta l4proto "
+	has(t, "add rule inet xg cap_c2s ct status assured ct label 123 "
+	    "ip saddr != @cap_half4 log prefix \"xgcap c2s c\" group 5222 "
+	    "snaplen 40 ct label set 125 reject with tcp reset\n");
+	/* An address whose SYN-ACKs go unanswered (spoofed SYNs fill its
+	 * count) passes, said to the daemon; its network likewise. */
+	has(t, "add rule inet xg cap_c2s ct status assured ct label 123 "
+	    "ip saddr @cap_half4 log prefix \"xgcap c2s x\" group 5222 "
+	    "snaplen 40\n");
+	has(t, "add rule inet xg cap_c2s ct status assured ct label 124 "
+	    "ip saddr & 255.255.255.0 @cap_halfnet4_24 log prefix "
+	    "\"xgcap c2s X\" group 5222 snaplen 40\n");
+	has(t, "add rule inet xg cap_c2s ct status assured ct label 124 "
+	    "ip6 saddr & ffff:ffff:ffff:ffff:: != @cap_halfnet6_64 log ");
+	has(t, "add set inet xg cap_half6 { type ipv6_addr; size 65536; "
+	    "flags dynamic, timeout; timeout 120s; }\n");
+	/* Filled by a SYN-ACK sent again, before the handshake ends: the
+	 * first one marks the connection. */
+	has(t, "add chain inet xg cap_out { type filter hook postrouting "
+	    "priority -150; policy accept; }\n");
+	has(t, "add rule inet xg cap_out ct direction reply ct status ! "
+	    "assured ct label & (122|126) == 122|126 tcp flags & (syn|ack) "
+	    "== syn|ack update @cap_half4 { ip daddr } update "
+	    "@cap_halfnet4_24 { ip daddr & 255.255.255.0 }\n");
+	has(t, "add rule inet xg cap_out ct direction reply ct status ! "
+	    "assured ct label 126 tcp flags & (syn|ack) == syn|ack ct label "
+	    "set 122\n");
+	assert_true(strstr(t, "update @cap_half6") < strstr(t,
+	    "ct label set 122\n"));
+	has(t, "add rule inet xg cap_c2s ct status assured meta l4proto "
 	    "tcp update @cap_c2s_n6_20_3600 { ip6 saddr limit rate over "
 	    "20/hour burst 20 packets } log prefix \"xgcap c2s n\" group 5222 "
 	    "snaplen 40 ct label set 125 reject with tcp reset\n");
@@ -151,7 +176,7 @@ test_text(void **state)
 	    "label set 126 jump caps\n");
 	has(t, "add rule inet xg filter ct direction original ct label 125 "
 	    "tcp flags & rst == 0 reject with tcp reset\n");
-	has(t, "add rule inet xg filter ct state established ct direction "
+	has(t, "add rule inet xg filter ct status assured ct direction "
 	    "original meta l4proto tcp ct label & (126|127) == 126 ct label "
 	    "set 127 jump caps\n");
 	assert_null(strstr(strstr(t, "set 127 jump caps\n"),
@@ -242,7 +267,7 @@ test_overrides_allow(void **state)
 	assert_null(strstr(t, "add rule inet xg cap_c2s_o0 meta l4proto tcp "
 	    "add @cap_c2s_c4"));
 	/* Churn keeps the service's where the override does not set it. */
-	has(t, "add rule inet xg cap_c2s_o1 ct state established meta "
+	has(t, "add rule inet xg cap_c2s_o1 ct status assured meta "
 	    "l4proto tcp update @cap_c2s_n4_20_3600 ");
 	/* Every goto comes before the service's own rules. */
 	assert_true(strstr(t, "goto cap_c2s_o2") < strstr(t,
@@ -377,6 +402,35 @@ test_refusal(void **state)
 	assert_int_equal(ngot, 2);
 	assert_string_equal(got.reason,
 	    "refused 4 times by the c2s churn cap in 10m");
+	/* Let past a concurrency cap (its SYN-ACKs unanswered): the
+	 * daemon enforces that address's concurrency for two minutes, not
+	 * its churn, not another address's; a network's by its network. */
+	memset(&got, 0, sizeof got);
+	got.rule = VERDICT_CONCURRENCY;
+	got.service = "c2s";
+	got.prefix.addr = b;
+	got.prefix.len = 32;
+	got.time = T0 + 900 * S;
+	assert_int_equal(kcap_exempt(&k, &got), 0);
+	assert_int_equal(kcap_refusal(&k, "xgcap c2s x", &b, T0 + 900 * S),
+	    0);
+	assert_int_equal(k.stats.exempt, 1);
+	assert_int_equal(ngot, 2);
+	assert_int_equal(kcap_exempt(&k, &got), 1);
+	assert_int_equal(kcap_exempt(NULL, &got), 0);
+	got.prefix.addr = a;
+	assert_int_equal(kcap_exempt(&k, &got), 0);
+	got.prefix.addr = b;
+	got.rule = VERDICT_CHURN;
+	assert_int_equal(kcap_exempt(&k, &got), 0);
+	got.rule = VERDICT_CONCURRENCY;
+	got.time = T0 + 1021 * S;
+	assert_int_equal(kcap_exempt(&k, &got), 0);
+	got.time = T0 + 900 * S;
+	assert_int_equal(kcap_refusal(&k, "xgcap c2s X", &b, T0 + 900 * S),
+	    0);
+	addr_mask(&b, 24, &got.prefix);
+	assert_int_equal(kcap_exempt(&k, &got), 1);
 	/* Full: the oldest goes, counted. */
 	for (i = 0; i < 6; i++) {
 		b.bytes[3] = (uint8_t)(20 + i);
