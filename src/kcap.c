@@ -96,6 +96,8 @@
 					 * exempts it from the concurrency
 					 * caps this long (seconds) */
 #define KCAP_EXEMPT		KCAP_KINDS	/* kind of an exemption entry */
+#define KCAP_HELD_MAX		64	/* concurrency verdicts held */
+#define KCAP_HELD_US		(5 * CLOCK_US_PER_SEC)	/* that long */
 #define KCAP_EXEMPT_LETTER	'x'	/* an address's */
 #define KCAP_EXEMPT_NET_LETTER	'X'	/* its network's */
 
@@ -148,6 +150,12 @@ struct kcap_stats {
 	uint32_t	 tracked;
 };
 
+/* A concurrency verdict the caps covered, until an exemption comes. */
+struct kcap_held {
+	struct verdict		 v;
+	int			 svc;	/* -1: free */
+};
+
 struct kcap {
 	struct loop		*loop;
 	const struct conf *const *confp;
@@ -158,6 +166,8 @@ struct kcap {
 	verdict_cb		 cb;
 	void			*cb_arg;
 	struct kcap_stats	 stats;
+	struct kcap_held	 held[KCAP_HELD_MAX];	/* a ring */
+	size_t			 held_next;
 };
 
 static int	kcap_limits_any(const struct conf_service *);
@@ -169,6 +179,8 @@ static void	kcap_rate(const struct conf_rate *, uint32_t *, const char **,
 static int	kcap_ov_cmp(const void *, const void *);
 static void	kcap_read_cb(struct loop *, int, int, void *);
 static void	kcap_exempt_net(const struct conf *, struct addr *);
+static void	kcap_release(struct kcap *, int, const struct addr *, int,
+		    int64_t);
 
 void
 kcap_set_available(int ok)
@@ -778,6 +790,8 @@ kcap_open(struct loop *loop, const struct conf *const *confp)
 	siphash_key_random(&key);
 	htab_init(&k->h, KCAP_TABLE_SIZE, 1, &key);
 	k->e = xcalloc(KCAP_TABLE_SIZE, sizeof *k->e);
+	for (s = 0; s < KCAP_HELD_MAX; s++)
+		k->held[s].svc = -1;
 	log_info("kernel caps: refusals read from nflog group %" PRIu32,
 	    conf->ban_cap_group);
 	return k;
@@ -857,6 +871,8 @@ kcap_refusal(struct kcap *k, const char *prefix, const struct addr *a,
 	e = &k->e[i];
 	if (kind == KCAP_EXEMPT) {
 		e->start = now;		/* the latest exemption */
+		kcap_release(k, want.svc, &want.addr,
+		    letter == KCAP_EXEMPT_NET_LETTER, now);
 		return 0;
 	}
 	if (now - e->start > conf->ban_cap_persist.window) {
@@ -898,9 +914,46 @@ kcap_exempt_net(const struct conf *conf, struct addr *a)
 	*a = p.addr;
 }
 
+/*
+ * An exemption read: the concurrency verdicts of that address (network)
+ * the caps covered in the last seconds, because the tracker judged its
+ * connection before the exemption came, are enforced now.
+ */
+static void
+kcap_release(struct kcap *k, int svc, const struct addr *a, int net,
+    int64_t now)
+{
+	const struct conf	*conf = *k->confp;
+	struct kcap_held	*hd;
+	struct verdict		 v;
+	struct addr		 key;
+	size_t			 i;
+
+	for (i = 0; i < KCAP_HELD_MAX; i++) {
+		hd = &k->held[i];
+		if (hd->svc != svc || now - hd->v.time > KCAP_HELD_US ||
+		    (hd->v.prefix.len < addr_maxlen(&hd->v.prefix.addr)) !=
+		    net)
+			continue;
+		key = hd->v.prefix.addr;
+		if (net)
+			kcap_exempt_net(conf, &key);
+		if (!addr_eq(&key, a) || svc >= conf->nservices)
+			continue;
+		v = hd->v;
+		v.service = conf->services[svc].name;
+		v.capped = 0;
+		hd->svc = -1;
+		if (k->cb != NULL)
+			k->cb(&v, k->cb_arg);
+	}
+}
+
 int
 kcap_exempt(struct kcap *k, const struct verdict *v)
 {
+	struct kcap_held	*hd;
+
 	const struct conf	*conf;
 	struct kcap_entry	 want;
 	uint64_t		 h;
@@ -926,9 +979,14 @@ kcap_exempt(struct kcap *k, const struct verdict *v)
 	for (i = htab_find(&k->h, h); i != HTAB_NIL;
 	    i = htab_find_next(&k->h, i, h))
 		if (memcmp(&k->e[i], &want, offsetof(struct kcap_entry,
-		    count)) == 0)
-			return v->time - k->e[i].start <=
-			    (int64_t)KCAP_HALF_S * CLOCK_US_PER_SEC;
+		    count)) == 0 && v->time - k->e[i].start <=
+		    (int64_t)KCAP_HALF_S * CLOCK_US_PER_SEC)
+			return 1;
+	/* Held a few seconds: its connection's exemption may be on its
+	 * way (nflog and conntrack are read apart). */
+	hd = &k->held[k->held_next++ % KCAP_HELD_MAX];
+	hd->v = *v;
+	hd->svc = s;
 	return 0;
 }
 

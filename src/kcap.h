@@ -75,6 +75,8 @@ int		 kcap_refusal(struct kcap *, const char *prefix,
  * 1 if v (a tracker's concurrency verdict) is about an address (network)
  * the kernel let past its cap in the last two minutes because its
  * SYN-ACKs went unanswered: the daemon then enforces the limit itself.
+ * Else 0, and v is held a few seconds: if that exemption is read in the
+ * meantime, v goes to the verdict callback then, uncovered.
  */
 int		 kcap_exempt(struct kcap *, const struct verdict *);
 void		 kcap_close(struct kcap *);

@@ -363,10 +363,13 @@ test_refusal(void **state)
 	struct kcap	 k;
 	struct siphash_key key;
 	struct addr	 a, b;
+	struct verdict	 v;
 	int		 i;
 
 	(void)state;
 	memset(&k, 0, sizeof k);
+	for (i = 0; i < KCAP_HELD_MAX; i++)
+		k.held[i].svc = -1;
 	k.confp = &conf;
 	siphash_key_seed(&key, 1);
 	htab_init(&k.h, 4, 1, &key);
@@ -415,7 +418,9 @@ test_refusal(void **state)
 	assert_int_equal(kcap_refusal(&k, "xgcap c2s x", &b, T0 + 900 * S),
 	    0);
 	assert_int_equal(k.stats.exempt, 1);
-	assert_int_equal(ngot, 2);
+	/* The verdict held by the first call, released. */
+	assert_int_equal(ngot, 3);
+	assert_int_equal(got.capped, 0);
 	assert_int_equal(kcap_exempt(&k, &got), 1);
 	assert_int_equal(kcap_exempt(NULL, &got), 0);
 	got.prefix.addr = a;
@@ -431,6 +436,30 @@ test_refusal(void **state)
 	    0);
 	addr_mask(&b, 24, &got.prefix);
 	assert_int_equal(kcap_exempt(&k, &got), 1);
+	/* The tracker judged first: its verdict, covered, is held, and
+	 * goes out uncovered when the exemption is read. */
+	memset(&v, 0, sizeof v);
+	v.rule = VERDICT_CONCURRENCY;
+	v.service = "c2s";
+	assert_int_equal(addr_parse("192.0.2.77", &v.prefix.addr, NULL), 0);
+	v.prefix.len = 32;
+	v.time = T0 + 950 * S;
+	v.capped = 1;
+	assert_int_equal(kcap_exempt(&k, &v), 0);
+	assert_int_equal(ngot, 3);
+	b.bytes[3] = 78;
+	assert_int_equal(kcap_refusal(&k, "xgcap c2s x", &b, T0 + 951 * S),
+	    0);
+	assert_int_equal(ngot, 3);
+	assert_int_equal(kcap_refusal(&k, "xgcap c2s x", &v.prefix.addr,
+	    T0 + 951 * S), 0);
+	assert_int_equal(ngot, 4);
+	assert_int_equal(got.capped, 0);
+	assert_true(addr_eq(&got.prefix.addr, &v.prefix.addr));
+	/* Released once. */
+	assert_int_equal(kcap_refusal(&k, "xgcap c2s x", &v.prefix.addr,
+	    T0 + 952 * S), 0);
+	assert_int_equal(ngot, 4);
 	/* Full: the oldest goes, counted. */
 	for (i = 0; i < 6; i++) {
 		b.bytes[3] = (uint8_t)(20 + i);
