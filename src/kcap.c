@@ -29,6 +29,29 @@
  * capacity); when one is full a new source is not capped (the kernel
  * cannot add it), which the tracker still sees.
  *
+ * Spoofing.  A connection is born under the caps at its SYN (label
+ * BORN) and judged once, at the ACK that ends its handshake: conntrack
+ * (priority -200) has marked it ASSURED by the time the base chain sees
+ * that packet, and nothing a spoofer sends (nor the victim's reset to a
+ * stray SYN-ACK, which is `ct state established` too) is.  The churn
+ * bucket is updated there, so spoofed SYNs never drain it.  The
+ * concurrency count cannot wait so long: nf_conncount adds a connection
+ * only at the packet that creates its conntrack entry (asked at a later
+ * one it adds nothing: tried on Linux 6.18), so `ct count` runs at the SYN
+ * and counts half-open entries until they close.  A victim that resets
+ * the SYN-ACKs closes them at once; one whose firewall drops them does
+ * not, and spoofed SYNs would fill its count.  So the chain cap_out marks
+ * each born connection's first SYN-ACK (SYNACK) and puts the destination
+ * of a second one (the server sent it again: unanswered) in cap_half4/6
+ * and its network in cap_halfnet, for KCAP_HALF_S; a connection over a
+ * concurrency cap from there passes, logged with the letter x (X for a
+ * network), and the daemon enforces that address's concurrency itself
+ * (kcap_exempt(): the tracker counts only completed handshakes).  The
+ * tracker may judge the connection before the nflog message is read, so
+ * a covered concurrency verdict is held a few seconds in a ring and
+ * released by the exemption.  SYN cookies (never sent again) and the
+ * first second of a flood escape this: xmppguard(8) says so.
+ *
  * Churn.  The kernel's limit is a token bucket of `burst` packets that
  * refills at r per unit.  The tracker's max_new is "count in a window",
  * so the bucket holds count (a fresh source gets count connections at
