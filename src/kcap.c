@@ -837,6 +837,22 @@ kcap_set_verdict_cb(struct kcap *k, verdict_cb cb, void *arg)
 	k->cb_arg = arg;
 }
 
+/* The entry of want's address, service and kind, or HTAB_NIL; *hp gets
+ * the key's hash. */
+static uint32_t
+kcap_find(struct kcap *k, const struct kcap_entry *want, uint64_t *hp)
+{
+	uint32_t	 i;
+
+	*hp = htab_hash(&k->h, want, offsetof(struct kcap_entry, count));
+	for (i = htab_find(&k->h, *hp); i != HTAB_NIL;
+	    i = htab_find_next(&k->h, i, *hp))
+		if (memcmp(&k->e[i], want, offsetof(struct kcap_entry,
+		    count)) == 0)
+			return i;
+	return HTAB_NIL;
+}
+
 int
 kcap_refusal(struct kcap *k, const char *prefix, const struct addr *a,
     int64_t now)
@@ -875,12 +891,7 @@ kcap_refusal(struct kcap *k, const char *prefix, const struct addr *a,
 	want.kind = (uint8_t)kind;
 	if (letter == KCAP_EXEMPT_NET_LETTER)
 		kcap_exempt_net(conf, &want.addr);
-	h = htab_hash(&k->h, &want, offsetof(struct kcap_entry, count));
-	for (i = htab_find(&k->h, h); i != HTAB_NIL;
-	    i = htab_find_next(&k->h, i, h))
-		if (memcmp(&k->e[i], &want, offsetof(struct kcap_entry,
-		    count)) == 0)
-			break;
+	i = kcap_find(k, &want, &h);
 	if (i == HTAB_NIL) {
 		if (htab_used(&k->h) == htab_capacity(&k->h)) {
 			htab_remove(&k->h, htab_oldest(&k->h, 0));
@@ -998,13 +1009,9 @@ kcap_exempt(struct kcap *k, const struct verdict *v)
 		kcap_exempt_net(conf, &want.addr);
 	want.svc = (uint8_t)s;
 	want.kind = KCAP_EXEMPT;
-	h = htab_hash(&k->h, &want, offsetof(struct kcap_entry, count));
-	for (i = htab_find(&k->h, h); i != HTAB_NIL;
-	    i = htab_find_next(&k->h, i, h))
-		if (memcmp(&k->e[i], &want, offsetof(struct kcap_entry,
-		    count)) == 0 && v->time - k->e[i].start <=
-		    (int64_t)KCAP_HALF_S * CLOCK_US_PER_SEC)
-			return 1;
+	if ((i = kcap_find(k, &want, &h)) != HTAB_NIL && v->time -
+	    k->e[i].start <= (int64_t)KCAP_HALF_S * CLOCK_US_PER_SEC)
+		return 1;
 	/* Held a few seconds: its connection's exemption may be on its
 	 * way (nflog and conntrack are read apart). */
 	hd = &k->held[k->held_next++ % KCAP_HELD_MAX];
