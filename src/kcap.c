@@ -29,6 +29,29 @@
  * capacity); when one is full a new source is not capped (the kernel
  * cannot add it), which the tracker still sees.
  *
+ * Spoofing.  A connection is born under the caps at its SYN (label
+ * BORN) and judged once, at the ACK that ends its handshake: conntrack
+ * (priority -200) has marked it ASSURED by the time the base chain sees
+ * that packet, and nothing a spoofer sends (nor the victim's reset to a
+ * stray SYN-ACK, which is `ct state established` too) is.  The churn
+ * bucket is updated there, so spoofed SYNs never drain it.  The
+ * concurrency count cannot wait so long: nf_conncount adds a connection
+ * only at the packet that creates its conntrack entry (asked at a later
+ * one it adds nothing: tried on Linux 6.18), so `ct count` runs at the SYN
+ * and counts half-open entries until they close.  A victim that resets
+ * the SYN-ACKs closes them at once; one whose firewall drops them does
+ * not, and spoofed SYNs would fill its count.  So the chain cap_out marks
+ * each born connection's first SYN-ACK (SYNACK) and puts the destination
+ * of a second one (the server sent it again: unanswered) in cap_half4/6
+ * and its network in cap_halfnet, for KCAP_HALF_S; a connection over a
+ * concurrency cap from there passes, logged with the letter x (X for a
+ * network), and the daemon enforces that address's concurrency itself
+ * (kcap_exempt(): the tracker counts only completed handshakes).  The
+ * tracker may judge the connection before the nflog message is read, so
+ * a covered concurrency verdict is held a few seconds in a ring and
+ * released by the exemption.  SYN cookies (never sent again) and the
+ * first second of a flood escape this: xmppguard(8) says so.
+ *
  * Churn.  The kernel's limit is a token bucket of `burst` packets that
  * refills at r per unit.  The tracker's max_new is "count in a window",
  * so the bucket holds count (a fresh source gets count connections at
@@ -93,6 +116,14 @@
 #define KCAP_SNAPLEN		40	/* an IPv6 header: the source */
 #define KCAP_TABLE_SIZE		16384	/* addresses counted at once */
 #define KCAP_BUF		(64 * 1024)
+#define KCAP_HALF_S		120	/* an address's unanswered SYN-ACK
+					 * exempts it from the concurrency
+					 * caps this long (seconds) */
+#define KCAP_EXEMPT		KCAP_KINDS	/* kind of an exemption entry */
+#define KCAP_HELD_MAX		64	/* concurrency verdicts held */
+#define KCAP_HELD_US		(5 * CLOCK_US_PER_SEC)	/* that long */
+#define KCAP_EXEMPT_LETTER	'x'	/* an address's */
+#define KCAP_EXEMPT_NET_LETTER	'X'	/* its network's */
 
 /*
  * Conntrack label bits (the opening comment says how they are used).  A
@@ -101,6 +132,7 @@
  * so no /etc/connlabel.conf is needed; the high bits, away from the low
  * ones a connlabel.conf names first.
  */
+#define KCAP_LABEL_SYNACK	122	/* the server's SYN-ACK went out */
 #define KCAP_LABEL_OVER		123	/* over max_concurrent at its SYN */
 #define KCAP_LABEL_OVER_NET	124	/* over net_max_concurrent */
 #define KCAP_LABEL_REFUSED	125	/* refused: its packets are reset */
@@ -135,10 +167,17 @@ struct kcap_entry {
 struct kcap_stats {
 	uint64_t	 refusals[KCAP_KINDS];
 	uint64_t	 bans;
+	uint64_t	 exempt;	/* passed over a concurrency cap */
 	uint64_t	 lost;		/* nflog overruns */
 	uint64_t	 unknown;	/* messages that were not ours */
 	uint64_t	 evicted;
 	uint32_t	 tracked;
+};
+
+/* A concurrency verdict the caps covered, until an exemption comes. */
+struct kcap_held {
+	struct verdict		 v;
+	int			 svc;	/* -1: free */
 };
 
 struct kcap {
@@ -151,6 +190,8 @@ struct kcap {
 	verdict_cb		 cb;
 	void			*cb_arg;
 	struct kcap_stats	 stats;
+	struct kcap_held	 held[KCAP_HELD_MAX];	/* a ring */
+	size_t			 held_next;
 };
 
 static int	kcap_limits_any(const struct conf_service *);
@@ -161,6 +202,9 @@ static void	kcap_rate(const struct conf_rate *, uint32_t *, const char **,
 		    uint32_t *);
 static int	kcap_ov_cmp(const void *, const void *);
 static void	kcap_read_cb(struct loop *, int, int, void *);
+static void	kcap_exempt_net(const struct conf *, struct addr *);
+static void	kcap_release(struct kcap *, int, const struct addr *, int,
+		    int64_t);
 static void	kcap_surge_rules(FILE *, const struct conf *,
 		    const struct conf_service *, const char *, const char *);
 
@@ -234,18 +278,28 @@ kcap_probe(const struct conf *conf)
 	    "flags dynamic; }\n"
 	    "add set inet xmppguard_probe n { type ipv4_addr; size 16; "
 	    "flags dynamic, timeout; timeout 1h; }\n"
+	    "add set inet xmppguard_probe h { type ipv4_addr; size 16; "
+	    "flags dynamic, timeout; timeout 2m; }\n"
 	    "add chain inet xmppguard_probe f { type filter hook prerouting "
 	    "priority -150; policy accept; }\n"
 	    "add rule inet xmppguard_probe f ct state new meta l4proto tcp "
 	    "ct label set 126\n"
 	    "add rule inet xmppguard_probe f ct direction original "
 	    "ct label 125 tcp flags & rst == 0 reject with tcp reset\n"
-	    "add rule inet xmppguard_probe f ct state established "
+	    "add rule inet xmppguard_probe f ct status assured "
 	    "meta l4proto tcp ct label & (126|127) == 126 ct label set 127 "
 	    "add @c { ip6 saddr & ffff:ffff:ffff:ffff:: ct count over 1 } "
 	    "ct label set 125 log prefix \"xgcap probe c\" group 1 "
 	    "snaplen 40 reject with tcp reset\n"
-	    "add rule inet xmppguard_probe f ct state established "
+	    "add rule inet xmppguard_probe f ct status assured "
+	    "ct label 123 ip saddr & 255.255.255.0 @h log prefix "
+	    "\"xgcap probe x\" group 1 snaplen 40\n"
+	    "add chain inet xmppguard_probe o { type filter hook postrouting "
+	    "priority -150; policy accept; }\n"
+	    "add rule inet xmppguard_probe o ct direction reply ct status ! "
+	    "assured ct label & (122|126) == 122|126 tcp flags & (syn|ack) == "
+	    "syn|ack update @h { ip daddr & 255.255.255.0 }\n"
+	    "add rule inet xmppguard_probe f ct status assured "
 	    "meta l4proto tcp "
 	    "update @n { ip saddr limit rate over 1/hour burst 1 packets } "
 	    "reject with tcp reset\n";
@@ -319,6 +373,30 @@ kcap_rate(const struct conf_rate *rt, uint32_t *r, const char **unit,
 	*burst = rt->count;
 }
 
+/* The sets' size: [track] capacity, within bounds. */
+static uint32_t
+kcap_set_size(const struct conf *conf)
+{
+	uint32_t	 size = conf->track_capacity;
+
+	if (size < KCAP_SET_MIN)
+		size = KCAP_SET_MIN;
+	if (size > KCAP_SET_MAX)
+		size = KCAP_SET_MAX;
+	return size;
+}
+
+/* The set of addresses (plen -1) or networks whose SYN-ACKs went
+ * unanswered: cap_half4, cap_halfnet4_24. */
+static void
+kcap_half_name(char *buf, size_t size, int v6, int plen)
+{
+	if (plen < 0)
+		snprintf(buf, size, "cap_half%d", v6 ? 6 : 4);
+	else
+		snprintf(buf, size, "cap_halfnet%d_%d", v6 ? 6 : 4, plen);
+}
+
 /* "255.255.255.0" or "ffff:ffff:ffff:ffff::" for a prefix length. */
 static void
 kcap_mask(int v6, int len, char *buf, size_t size)
@@ -346,15 +424,12 @@ kcap_rules(FILE *f, const struct conf *conf, const struct conf_service *svc,
 {
 	const char	*ip = v6 ? "ip6" : "ip", *unit;
 	char		 mask[ADDR_STRLEN], key[ADDR_STRLEN + 32], name[96];
+	char		 half[32];
 	struct conf_rate rt;
 	uint32_t	 n, r, burst, size;
 	int		 k, plen, fam = v6 ? 6 : 4;
 
-	size = conf->track_capacity;
-	if (size < KCAP_SET_MIN)
-		size = KCAP_SET_MIN;
-	if (size > KCAP_SET_MAX)
-		size = KCAP_SET_MAX;
+	size = kcap_set_size(conf);
 	plen = v6 ? conf->track_prefix6 : conf->track_prefix4;
 	kcap_mask(v6, plen, mask, sizeof mask);
 	for (k = 0; k < KCAP_KINDS; k++) {
@@ -407,9 +482,23 @@ kcap_rules(FILE *f, const struct conf *conf, const struct conf_service *svc,
 			    "l4proto tcp add @%s { %s ct count over %" PRIu32
 			    " } ct label set %d\n", t, chain, name, key, n,
 			    net ? KCAP_LABEL_OVER_NET : KCAP_LABEL_OVER);
-			fprintf(f, "add rule inet %s %s ct state established "
-			    "ct label %d ", t, chain,
-			    net ? KCAP_LABEL_OVER_NET : KCAP_LABEL_OVER);
+			/* An address (network) whose SYN-ACKs go unanswered
+			 * is exempt: spoofed SYNs fill its count.  Said to
+			 * the daemon, which then bans at the limit. */
+			kcap_half_name(half, sizeof half, v6, net ? plen : -1);
+			if (conf->ban_cap_persist.count != 0)
+				fprintf(f, "add rule inet %s %s ct status "
+				    "assured ct label %d %s @%s log prefix \""
+				    KCAP_LOG_PREFIX "%s %c\" group %" PRIu32
+				    " snaplen %d\n", t, chain,
+				    net ? KCAP_LABEL_OVER_NET : KCAP_LABEL_OVER,
+				    key, half, svc->name, net ?
+				    KCAP_EXEMPT_NET_LETTER : KCAP_EXEMPT_LETTER,
+				    conf->ban_cap_group, KCAP_SNAPLEN);
+			fprintf(f, "add rule inet %s %s ct status assured "
+			    "ct label %d %s != @%s ", t, chain,
+			    net ? KCAP_LABEL_OVER_NET : KCAP_LABEL_OVER, key,
+			    half);
 		} else {
 			if (rt.count == 0)
 				continue;
@@ -429,7 +518,7 @@ kcap_rules(FILE *f, const struct conf *conf, const struct conf_service *svc,
 			    "timeout %" PRId64 "s; }\n", t, name, fam, size,
 			    (int64_t)(rt.window / CLOCK_US_PER_SEC) > 0 ?
 			    (int64_t)(rt.window / CLOCK_US_PER_SEC) : 1);
-			fprintf(f, "add rule inet %s %s ct state established "
+			fprintf(f, "add rule inet %s %s ct status assured "
 			    "meta l4proto tcp update @%s { %s limit rate over %" PRIu32 "/%s "
 			    "burst %" PRIu32 " packets } ", t, chain, name,
 			    key, r, unit, burst);
@@ -489,6 +578,50 @@ kcap_allow(FILE *f, const struct conf *conf, const char *t)
 	}
 }
 
+/*
+ * The unanswered handshakes (see the opening comment): the sets of
+ * addresses and networks whose SYN-ACK the server had to send again, and
+ * the chain that fills them, on postrouting so that it sees the SYN-ACKs
+ * of local servers and of forwarded ones alike.
+ */
+static void
+kcap_half(FILE *f, const struct conf *conf, const char *t)
+{
+	char	 name[2][32], mask[ADDR_STRLEN];
+	int	 v6, net, plen;
+
+	for (v6 = 0; v6 < 2; v6++) {
+		plen = v6 ? conf->track_prefix6 : conf->track_prefix4;
+		for (net = 0; net < 2; net++) {
+			kcap_half_name(name[net], sizeof name[net], v6,
+			    net ? plen : -1);
+			fprintf(f, "add set inet %s %s { type ipv%d_addr; "
+			    "size %" PRIu32 "; flags dynamic, timeout; "
+			    "timeout %ds; }\n", t, name[net], v6 ? 6 : 4,
+			    kcap_set_size(conf), KCAP_HALF_S);
+		}
+	}
+	fprintf(f, "add chain inet %s cap_out { type filter hook postrouting "
+	    "priority -150; policy accept; }\n", t);
+	fprintf(f, "flush chain inet %s cap_out\n", t);
+	for (v6 = 0; v6 < 2; v6++) {
+		plen = v6 ? conf->track_prefix6 : conf->track_prefix4;
+		kcap_half_name(name[0], sizeof name[0], v6, -1);
+		kcap_half_name(name[1], sizeof name[1], v6, plen);
+		kcap_mask(v6, plen, mask, sizeof mask);
+		fprintf(f, "add rule inet %s cap_out ct direction reply ct "
+		    "status ! assured ct label & (%d|%d) == %d|%d tcp flags & "
+		    "(syn|ack) == syn|ack update @%s { %s daddr } update @%s "
+		    "{ %s daddr & %s }\n", t, KCAP_LABEL_SYNACK,
+		    KCAP_LABEL_BORN, KCAP_LABEL_SYNACK, KCAP_LABEL_BORN,
+		    name[0], v6 ? "ip6" : "ip", name[1], v6 ? "ip6" : "ip",
+		    mask);
+	}
+	fprintf(f, "add rule inet %s cap_out ct direction reply ct status ! "
+	    "assured ct label %d tcp flags & (syn|ack) == syn|ack ct label "
+	    "set %d\n", t, KCAP_LABEL_BORN, KCAP_LABEL_SYNACK);
+}
+
 void
 kcap_text(FILE *f, const struct conf *conf, const char *t)
 {
@@ -517,6 +650,7 @@ kcap_text(FILE *f, const struct conf *conf, const char *t)
 		qsort(ovs, (size_t)n, sizeof *ovs, kcap_ov_cmp);
 
 	kcap_allow(f, conf, t);
+	kcap_half(f, conf, t);
 	fprintf(f, "add chain inet %s caps\n", t);
 	fprintf(f, "flush chain inet %s caps\n", t);
 	fprintf(f, "add rule inet %s caps ip saddr @cap_allow4 return\n", t);
@@ -559,7 +693,7 @@ kcap_text(FILE *f, const struct conf *conf, const char *t)
 	fprintf(f, "add rule inet %s filter ct direction original ct label "
 	    "%d tcp flags & rst == 0 reject with tcp reset\n", t,
 	    KCAP_LABEL_REFUSED);
-	fprintf(f, "add rule inet %s filter ct state established ct "
+	fprintf(f, "add rule inet %s filter ct status assured ct "
 	    "direction original meta l4proto tcp ct label & (%d|%d) == %d "
 	    "ct label set %d jump caps\n", t, KCAP_LABEL_BORN,
 	    KCAP_LABEL_JUDGED, KCAP_LABEL_BORN, KCAP_LABEL_JUDGED);
@@ -629,7 +763,7 @@ kcap_surge_rules(FILE *f, const struct conf *conf,
 		fprintf(f, "add set inet %s %s { type ipv%d_addr; size %"
 		    PRIu32 "; flags dynamic, timeout; timeout %" PRId64
 		    "s; }\n", t, name, v6 ? 6 : 4, size, w);
-		fprintf(f, "add rule inet %s %s ct state established meta "
+		fprintf(f, "add rule inet %s %s ct status assured meta "
 		    "l4proto @surge_%s %s saddr != @known%d update @%s { %s "
 		    "saddr limit rate over %" PRIu32 "/%s burst %" PRIu32
 		    " packets } ct label set %d reject with tcp reset\n", t,
@@ -790,6 +924,8 @@ kcap_open(struct loop *loop, const struct conf *const *confp)
 	siphash_key_random(&key);
 	htab_init(&k->h, KCAP_TABLE_SIZE, 1, &key);
 	k->e = xcalloc(KCAP_TABLE_SIZE, sizeof *k->e);
+	for (s = 0; s < KCAP_HELD_MAX; s++)
+		k->held[s].svc = -1;
 	log_info("kernel caps: refusals read from nflog group %" PRIu32,
 	    conf->ban_cap_group);
 	return k;
@@ -810,6 +946,22 @@ kcap_set_verdict_cb(struct kcap *k, verdict_cb cb, void *arg)
 		return;
 	k->cb = cb;
 	k->cb_arg = arg;
+}
+
+/* The entry of want's address, service and kind, or HTAB_NIL; *hp gets
+ * the key's hash. */
+static uint32_t
+kcap_find(struct kcap *k, const struct kcap_entry *want, uint64_t *hp)
+{
+	uint32_t	 i;
+
+	*hp = htab_hash(&k->h, want, offsetof(struct kcap_entry, count));
+	for (i = htab_find(&k->h, *hp); i != HTAB_NIL;
+	    i = htab_find_next(&k->h, i, *hp))
+		if (memcmp(&k->e[i], want, offsetof(struct kcap_entry,
+		    count)) == 0)
+			return i;
+	return HTAB_NIL;
 }
 
 int
@@ -835,21 +987,22 @@ kcap_refusal(struct kcap *k, const char *prefix, const struct addr *a,
 	for (s = 0; s < conf->nservices; s++)
 		if (strcmp(conf->services[s].name, name) == 0)
 			svc = &conf->services[s];
-	if (kind == KCAP_KINDS || svc == NULL)
+	if ((kind == KCAP_KINDS && letter != KCAP_EXEMPT_LETTER &&
+	    letter != KCAP_EXEMPT_NET_LETTER) || svc == NULL)
 		return -1;
-	k->stats.refusals[kind]++;
+	if (kind == KCAP_EXEMPT)
+		k->stats.exempt++;
+	else
+		k->stats.refusals[kind]++;
 	if (conf->ban_cap_persist.count == 0)
 		return 0;
 	memset(&want, 0, sizeof want);
 	want.addr = *a;
 	want.svc = (uint8_t)(svc - conf->services);
 	want.kind = (uint8_t)kind;
-	h = htab_hash(&k->h, &want, offsetof(struct kcap_entry, count));
-	for (i = htab_find(&k->h, h); i != HTAB_NIL;
-	    i = htab_find_next(&k->h, i, h))
-		if (memcmp(&k->e[i], &want, offsetof(struct kcap_entry,
-		    count)) == 0)
-			break;
+	if (letter == KCAP_EXEMPT_NET_LETTER)
+		kcap_exempt_net(conf, &want.addr);
+	i = kcap_find(k, &want, &h);
 	if (i == HTAB_NIL) {
 		if (htab_used(&k->h) == htab_capacity(&k->h)) {
 			htab_remove(&k->h, htab_oldest(&k->h, 0));
@@ -861,6 +1014,12 @@ kcap_refusal(struct kcap *k, const char *prefix, const struct addr *a,
 	} else
 		htab_touch(&k->h, i, 0);
 	e = &k->e[i];
+	if (kind == KCAP_EXEMPT) {
+		e->start = now;		/* the latest exemption */
+		kcap_release(k, want.svc, &want.addr,
+		    letter == KCAP_EXEMPT_NET_LETTER, now);
+		return 0;
+	}
 	if (now - e->start > conf->ban_cap_persist.window) {
 		e->start = now;
 		e->count = 0;
@@ -886,6 +1045,89 @@ kcap_refusal(struct kcap *k, const char *prefix, const struct addr *a,
 	k->stats.bans++;
 	if (k->cb != NULL)
 		k->cb(&v, k->cb_arg);
+	return 0;
+}
+
+/* An address as its network, the key of a network exemption. */
+static void
+kcap_exempt_net(const struct conf *conf, struct addr *a)
+{
+	struct prefix	 p;
+
+	addr_mask(a, a->family == AF_INET6 ? conf->track_prefix6 :
+	    conf->track_prefix4, &p);
+	*a = p.addr;
+}
+
+/*
+ * An exemption read: the concurrency verdicts of that address (network)
+ * the caps covered in the last seconds, because the tracker judged its
+ * connection before the exemption came, are enforced now.
+ */
+static void
+kcap_release(struct kcap *k, int svc, const struct addr *a, int net,
+    int64_t now)
+{
+	const struct conf	*conf = *k->confp;
+	struct kcap_held	*hd;
+	struct verdict		 v;
+	struct addr		 key;
+	size_t			 i;
+
+	for (i = 0; i < KCAP_HELD_MAX; i++) {
+		hd = &k->held[i];
+		if (hd->svc != svc || now - hd->v.time > KCAP_HELD_US ||
+		    (hd->v.prefix.len < addr_maxlen(&hd->v.prefix.addr)) !=
+		    net)
+			continue;
+		key = hd->v.prefix.addr;
+		if (net)
+			kcap_exempt_net(conf, &key);
+		if (!addr_eq(&key, a) || svc >= conf->nservices)
+			continue;
+		v = hd->v;
+		v.service = conf->services[svc].name;
+		v.capped = 0;
+		hd->svc = -1;
+		if (k->cb != NULL)
+			k->cb(&v, k->cb_arg);
+	}
+}
+
+int
+kcap_exempt(struct kcap *k, const struct verdict *v)
+{
+	struct kcap_held	*hd;
+
+	const struct conf	*conf;
+	struct kcap_entry	 want;
+	uint64_t		 h;
+	uint32_t		 i;
+	int			 s;
+
+	if (k == NULL || v->service == NULL ||
+	    (v->rule != VERDICT_CONCURRENCY))
+		return 0;
+	conf = *k->confp;
+	memset(&want, 0, sizeof want);
+	for (s = 0; s < conf->nservices; s++)
+		if (strcmp(conf->services[s].name, v->service) == 0)
+			break;
+	if (s == conf->nservices)
+		return 0;
+	want.addr = v->prefix.addr;
+	if (v->prefix.len < addr_maxlen(&v->prefix.addr))
+		kcap_exempt_net(conf, &want.addr);
+	want.svc = (uint8_t)s;
+	want.kind = KCAP_EXEMPT;
+	if ((i = kcap_find(k, &want, &h)) != HTAB_NIL && v->time -
+	    k->e[i].start <= (int64_t)KCAP_HALF_S * CLOCK_US_PER_SEC)
+		return 1;
+	/* Held a few seconds: its connection's exemption may be on its
+	 * way (nflog and conntrack are read apart). */
+	hd = &k->held[k->held_next++ % KCAP_HELD_MAX];
+	hd->v = *v;
+	hd->svc = s;
 	return 0;
 }
 
@@ -1012,6 +1254,11 @@ static const struct status_field kcap_status_fields[] = {
 	  .kind = STATUS_COUNTER, .metric = "xmppguard_cap_bans_total",
 	  .help = "Addresses banned for hammering a kernel cap "
 	  "(cap_persist).", .text = "% banned for hammering" },
+	{ .name = "exempt", .type = STATUS_U64, .off = KS(exempt),
+	  .kind = STATUS_COUNTER, .metric = "xmppguard_cap_exempt_total",
+	  .help = "Connections over a concurrency cap let through: their "
+	  "address's SYN-ACKs went unanswered (spoofed SYNs).",
+	  .text = "% exempt" },
 	{ .name = "lost", .type = STATUS_U64, .off = KS(lost),
 	  .kind = STATUS_COUNTER, .metric = "xmppguard_cap_lost_total",
 	  .help = "nflog overruns: refusals the daemon did not read.",

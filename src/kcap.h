@@ -84,6 +84,14 @@ void		 kcap_set_verdict_cb(struct kcap *, verdict_cb cb, void *arg);
  */
 int		 kcap_refusal(struct kcap *, const char *prefix,
 		    const struct addr *, int64_t now);
+/*
+ * 1 if v (a tracker's concurrency verdict) is about an address (network)
+ * the kernel let past its cap in the last two minutes because its
+ * SYN-ACKs went unanswered: the daemon then enforces the limit itself.
+ * Else 0, and v is held a few seconds: if that exemption is read in the
+ * meantime, v goes to the verdict callback then, uncovered.
+ */
+int		 kcap_exempt(struct kcap *, const struct verdict *);
 void		 kcap_close(struct kcap *);
 
 struct status_group;

@@ -50,6 +50,7 @@ struct pipeline {
 	event_cb		 tap_cb;
 	void			*tap_arg;
 	int			 corroborate;
+	struct kcap		*kcap;		/* NULL: no refusals read */
 	struct pipeline_proxy	*proxy;		/* conf->nproxies */
 	int			 nproxy;
 	struct log_ratelimit	 rl_uncorroborated;
@@ -148,6 +149,12 @@ pipeline_set_corroborate(struct pipeline *p, int on)
 	p->corroborate = on;
 }
 
+void
+pipeline_set_kcap(struct pipeline *p, struct kcap *k)
+{
+	p->kcap = k;
+}
+
 static void
 pipeline_verdict(const struct verdict *tv, void *arg)
 {
@@ -160,8 +167,10 @@ pipeline_verdict(const struct verdict *tv, void *arg)
 		held.held = 1;
 		v = &held;
 		p->stats.held++;
-	} else if (kcap_covers(p->conf, v)) {
-		/* The kernel refuses beyond the limit; hammering bans. */
+	} else if (kcap_covers(p->conf, v) && !kcap_exempt(p->kcap, v)) {
+		/* The kernel refuses beyond the limit; hammering bans.
+		 * Not where it let the address past (its SYN-ACKs went
+		 * unanswered: spoofed SYNs filled its count). */
 		held = *v;
 		held.capped = 1;
 		v = &held;

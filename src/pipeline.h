@@ -73,6 +73,10 @@ void		 pipeline_set_tap_cb(struct pipeline *, event_cb, void *arg);
  * same pipeline, in time order with the log events.
  */
 void		 pipeline_set_corroborate(struct pipeline *, int on);
+/* The kernel caps' reader (NULL: none): a concurrency verdict of an
+ * address it let past its cap (kcap_exempt()) is enforced here. */
+struct kcap;
+void		 pipeline_set_kcap(struct pipeline *, struct kcap *);
 /* Takes one event (an event_cb: arg is the pipeline). */
 void		 pipeline_event(const struct event *, void *arg);
 /* What pipeline_rebuild() did. */

@@ -84,6 +84,12 @@ wait_until "$XG_WAIT" "the daemon did not read the 5 refusals" \
     out_eq 5 refused concurrency
 wait_until "$XG_WAIT" "not 10 established from 198.51.100.1" \
     out_eq 10 est_from 198.51.100.1
+# The server's side of a refused connection (its ACK was dropped, the
+# client reset) is freed: the SYN-ACK the server sends again a second
+# later draws the client's reset, which the caps let through.
+wait_until "$XG_WAIT" "the refused connections are still half-open" \
+    out_empty ns_exec "$SRV" ss -Htn state syn-recv src 192.0.2.1:5222 \
+    dst 198.51.100.1
 # A neighbour connects.
 ns_exec "$CLI" "$XGLOAD" churn -d 192.0.2.1 -p 5222 -n 1 \
     -s 198.51.100.9 --timeout 5 > "$T/neighbour.out" ||

@@ -128,10 +128,35 @@ test_text(void **state)
 	has(t, "add rule inet xg cap_c2s ct state new meta l4proto tcp add "
 	    "@cap_c2s_c4_10 { ip saddr ct count over 10 } ct label set "
 	    "123\n");
-	has(t, "add rule inet xg cap_c2s ct state established ct label 123 "
-	    "log prefix \"xgcap c2s c\" group 5222 snaplen 40 ct label set "
-	    "125 reject with tcp reset\n");
-	has(t, "add rule inet xg cap_c2s ct state established meta l4proto "
+	has(t, "add rule inet xg cap_c2s ct status assured ct label 123 "
+	    "ip saddr != @cap_half4 log prefix \"xgcap c2s c\" group 5222 "
+	    "snaplen 40 ct label set 125 reject with tcp reset\n");
+	/* An address whose SYN-ACKs go unanswered (spoofed SYNs fill its
+	 * count) passes, said to the daemon; its network likewise. */
+	has(t, "add rule inet xg cap_c2s ct status assured ct label 123 "
+	    "ip saddr @cap_half4 log prefix \"xgcap c2s x\" group 5222 "
+	    "snaplen 40\n");
+	has(t, "add rule inet xg cap_c2s ct status assured ct label 124 "
+	    "ip saddr & 255.255.255.0 @cap_halfnet4_24 log prefix "
+	    "\"xgcap c2s X\" group 5222 snaplen 40\n");
+	has(t, "add rule inet xg cap_c2s ct status assured ct label 124 "
+	    "ip6 saddr & ffff:ffff:ffff:ffff:: != @cap_halfnet6_64 log ");
+	has(t, "add set inet xg cap_half6 { type ipv6_addr; size 65536; "
+	    "flags dynamic, timeout; timeout 120s; }\n");
+	/* Filled by a SYN-ACK sent again, before the handshake ends: the
+	 * first one marks the connection. */
+	has(t, "add chain inet xg cap_out { type filter hook postrouting "
+	    "priority -150; policy accept; }\n");
+	has(t, "add rule inet xg cap_out ct direction reply ct status ! "
+	    "assured ct label & (122|126) == 122|126 tcp flags & (syn|ack) "
+	    "== syn|ack update @cap_half4 { ip daddr } update "
+	    "@cap_halfnet4_24 { ip daddr & 255.255.255.0 }\n");
+	has(t, "add rule inet xg cap_out ct direction reply ct status ! "
+	    "assured ct label 126 tcp flags & (syn|ack) == syn|ack ct label "
+	    "set 122\n");
+	assert_true(strstr(t, "update @cap_half6") < strstr(t,
+	    "ct label set 122\n"));
+	has(t, "add rule inet xg cap_c2s ct status assured meta l4proto "
 	    "tcp update @cap_c2s_n6_20_3600 { ip6 saddr limit rate over "
 	    "20/hour burst 20 packets } log prefix \"xgcap c2s n\" group 5222 "
 	    "snaplen 40 ct label set 125 reject with tcp reset\n");
@@ -151,7 +176,7 @@ test_text(void **state)
 	    "label set 126 jump caps\n");
 	has(t, "add rule inet xg filter ct direction original ct label 125 "
 	    "tcp flags & rst == 0 reject with tcp reset\n");
-	has(t, "add rule inet xg filter ct state established ct direction "
+	has(t, "add rule inet xg filter ct status assured ct direction "
 	    "original meta l4proto tcp ct label & (126|127) == 126 ct label "
 	    "set 127 jump caps\n");
 	assert_null(strstr(strstr(t, "set 127 jump caps\n"),
@@ -242,7 +267,7 @@ test_overrides_allow(void **state)
 	assert_null(strstr(t, "add rule inet xg cap_c2s_o0 meta l4proto tcp "
 	    "add @cap_c2s_c4"));
 	/* Churn keeps the service's where the override does not set it. */
-	has(t, "add rule inet xg cap_c2s_o1 ct state established meta "
+	has(t, "add rule inet xg cap_c2s_o1 ct status assured meta "
 	    "l4proto tcp update @cap_c2s_n4_20_3600 ");
 	/* Every goto comes before the service's own rules. */
 	assert_true(strstr(t, "goto cap_c2s_o2") < strstr(t,
@@ -338,10 +363,13 @@ test_refusal(void **state)
 	struct kcap	 k;
 	struct siphash_key key;
 	struct addr	 a, b;
+	struct verdict	 v;
 	int		 i;
 
 	(void)state;
 	memset(&k, 0, sizeof k);
+	for (i = 0; i < KCAP_HELD_MAX; i++)
+		k.held[i].svc = -1;
 	k.confp = &conf;
 	siphash_key_seed(&key, 1);
 	htab_init(&k.h, 4, 1, &key);
@@ -377,6 +405,61 @@ test_refusal(void **state)
 	assert_int_equal(ngot, 2);
 	assert_string_equal(got.reason,
 	    "refused 4 times by the c2s churn cap in 10m");
+	/* Let past a concurrency cap (its SYN-ACKs unanswered): the
+	 * daemon enforces that address's concurrency for two minutes, not
+	 * its churn, not another address's; a network's by its network. */
+	memset(&got, 0, sizeof got);
+	got.rule = VERDICT_CONCURRENCY;
+	got.service = "c2s";
+	got.prefix.addr = b;
+	got.prefix.len = 32;
+	got.time = T0 + 900 * S;
+	assert_int_equal(kcap_exempt(&k, &got), 0);
+	assert_int_equal(kcap_refusal(&k, "xgcap c2s x", &b, T0 + 900 * S),
+	    0);
+	assert_int_equal(k.stats.exempt, 1);
+	/* The verdict held by the first call, released. */
+	assert_int_equal(ngot, 3);
+	assert_int_equal(got.capped, 0);
+	assert_int_equal(kcap_exempt(&k, &got), 1);
+	assert_int_equal(kcap_exempt(NULL, &got), 0);
+	got.prefix.addr = a;
+	assert_int_equal(kcap_exempt(&k, &got), 0);
+	got.prefix.addr = b;
+	got.rule = VERDICT_CHURN;
+	assert_int_equal(kcap_exempt(&k, &got), 0);
+	got.rule = VERDICT_CONCURRENCY;
+	got.time = T0 + 1021 * S;
+	assert_int_equal(kcap_exempt(&k, &got), 0);
+	got.time = T0 + 900 * S;
+	assert_int_equal(kcap_refusal(&k, "xgcap c2s X", &b, T0 + 900 * S),
+	    0);
+	addr_mask(&b, 24, &got.prefix);
+	assert_int_equal(kcap_exempt(&k, &got), 1);
+	/* The tracker judged first: its verdict, covered, is held, and
+	 * goes out uncovered when the exemption is read. */
+	memset(&v, 0, sizeof v);
+	v.rule = VERDICT_CONCURRENCY;
+	v.service = "c2s";
+	assert_int_equal(addr_parse("192.0.2.77", &v.prefix.addr, NULL), 0);
+	v.prefix.len = 32;
+	v.time = T0 + 950 * S;
+	v.capped = 1;
+	assert_int_equal(kcap_exempt(&k, &v), 0);
+	assert_int_equal(ngot, 3);
+	b.bytes[3] = 78;
+	assert_int_equal(kcap_refusal(&k, "xgcap c2s x", &b, T0 + 951 * S),
+	    0);
+	assert_int_equal(ngot, 3);
+	assert_int_equal(kcap_refusal(&k, "xgcap c2s x", &v.prefix.addr,
+	    T0 + 951 * S), 0);
+	assert_int_equal(ngot, 4);
+	assert_int_equal(got.capped, 0);
+	assert_true(addr_eq(&got.prefix.addr, &v.prefix.addr));
+	/* Released once. */
+	assert_int_equal(kcap_refusal(&k, "xgcap c2s x", &v.prefix.addr,
+	    T0 + 952 * S), 0);
+	assert_int_equal(ngot, 4);
 	/* Full: the oldest goes, counted. */
 	for (i = 0; i < 6; i++) {
 		b.bytes[3] = (uint8_t)(20 + i);

@@ -362,8 +362,8 @@ test_kernel_rules(void **state)
 	assert_non_null(strstr(t, "add set inet xg cap_c2s_s4_5_3600 { type "
 	    "ipv4_addr; size 65536; flags dynamic, timeout; timeout 3600s; "
 	    "}\n"));
-	assert_non_null(strstr(t, "add rule inet xg cap_c2s ct state "
-	    "established meta l4proto @surge_c2s ip saddr != @known4 update "
+	assert_non_null(strstr(t, "add rule inet xg cap_c2s ct status "
+	    "assured meta l4proto @surge_c2s ip saddr != @known4 update "
 	    "@cap_c2s_s4_5_3600 { ip saddr limit rate over 5/hour burst 5 "
 	    "packets } ct label set 125 reject with tcp reset\n"));
 	assert_non_null(strstr(t, "meta l4proto @surge_c2s ip6 saddr != "
