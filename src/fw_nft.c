@@ -113,7 +113,10 @@
 #define FW_NFT_RATE_SIZE	65536		/* throttled sources metered */
 #define FW_NFT_COMMENT		"conntrack on"	/* the first rule's */
 #define FW_NFT_DIGEST_SEED	0x786d7070677561ULL	/* any constant */
-#define FW_NFT_DECL_MAX		256	/* sets fw_nftnl_current() compares */
+#define FW_NFT_DECL_MAX		1024	/* sets fw_nftnl_current() compares
+					 * (the caps' account levels: nine
+					 * per service and family, each with
+					 * its limits' sets) */
 #define FW_NFT_TABLE_MAX	(4 * 1024 * 1024) /* nft -t list table */
 /* "tcp dport { " 12, ", 65535" 7 a port, " } " 3, the NUL. */
 #define FW_NFT_PORTS_LEN	(12 + FW_PORTS_MAX * 7 + 4)
@@ -580,19 +583,21 @@ fw_nft_current(struct fw_nft *nft, const char *text)
 		  .klen = 16, .timeout = 60000, .size = FW_NFT_RATE_SIZE }
 	};
 	const size_t		 nsets = sizeof sets / sizeof sets[0];
-	struct fw_nftnl_decl	 all[FW_NFT_DECL_MAX];
-	char			*names[FW_NFT_DECL_MAX];
+	struct fw_nftnl_decl	*all;
+	char			**names;
 	struct fw_nftnl_chain	 chain;
 	char			*why = NULL;
-	int			 r, ncaps;
+	int			 r = 0, ncaps;
 
 	if (nft->nl == NULL)
 		return 0;
+	all = xcalloc(FW_NFT_DECL_MAX, sizeof *all);
+	names = xcalloc(FW_NFT_DECL_MAX, sizeof *names);
 	/* More sets than fw_nftnl_current() compares: nft runs. */
 	memcpy(all, sets, sizeof sets);
 	if ((ncaps = fw_nft_text_sets(text, nft->table, all + nsets,
 	    names, FW_NFT_DECL_MAX - nsets)) == -1)
-		return 0;
+		goto out;
 	memset(&chain, 0, sizeof chain);
 	chain.name = "filter";
 	chain.type = "filter";
@@ -607,8 +612,11 @@ fw_nft_current(struct fw_nft *nft, const char *text)
 	if (r == -1) {
 		log_debug("fw: %s", why);
 		free(why);
-		return 0;
+		r = 0;
 	}
+out:
+	free(names);
+	free(all);
 	return r;
 }
 
