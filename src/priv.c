@@ -723,8 +723,9 @@ priv_fw_kill(struct fw *fw, const struct prefix *p, enum fw_scope scope,
 	return priv_call(fw->priv, &h, p, sizeof(*p), cause);
 }
 
-/* A kill request of n items of size bytes, in messages of at most max
- * (the helper's bound); *killed: the connections ended. */
+/* A kill (or account levels') request of n items of size bytes, in
+ * messages of at most max (the helper's bound); *killed: the connections
+ * ended (nothing for the levels). */
 static int
 priv_fw_kill_req(struct fw *fw, enum priv_type type, const void *items,
     size_t n, size_t size, size_t max, uint64_t *killed, char **cause)
@@ -791,20 +792,10 @@ priv_fw_list(struct fw *fw, struct fw_entry **entries, size_t *n,
 static int
 priv_fw_caps(struct fw *fw, const struct fw_cap *c, size_t n, char **cause)
 {
-	struct priv_hdr	 h;
-	size_t		 i, m;
+	uint64_t	 none;
 
-	for (i = 0; i < n; i += m) {
-		m = n - i < PRIV_CHUNK ? n - i : PRIV_CHUNK;
-		memset(&h, 0, sizeof(h));
-		h.type = PRIV_CAPS;
-		h.n = (uint32_t)m;
-		h.last = 1;
-		if (priv_call(fw->priv, &h, c + i, m * sizeof(*c), cause) ==
-		    -1)
-			return -1;
-	}
-	return 0;
+	return priv_fw_kill_req(fw, PRIV_CAPS, c, n, sizeof(*c), PRIV_CHUNK,
+	    &none, cause);
 }
 
 /* No open or close: fw_open_backend() hands it the struct priv as
