@@ -780,8 +780,9 @@ kcap_acct_count(FILE *f, const struct conf *conf,
 			    sizeof name);
 			fprintf(f, "add rule inet %s %s ct state new meta "
 			    "l4proto tcp add @%s { %s saddr%s%s ct count over "
-			    "%" PRIu32 " }\n", t, chain, name, v6 ? "ip6" : "ip",
-			    net ? " & " : "", net ? mask : "", n);
+			    "%" PRIu32 " }\n", t, chain, name,
+			    v6 ? "ip6" : "ip", net ? " & " : "",
+			    net ? mask : "", n);
 		}
 	}
 }
@@ -811,9 +812,10 @@ kcap_acct_text(FILE *f, const struct conf *conf,
 			    kcap_set_size(conf));
 			fprintf(f, "add chain inet %s %s\n", t, chain);
 			fprintf(f, "flush chain inet %s %s\n", t, chain);
-			fprintf(f, "add rule inet %s cap_%s %s saddr @cap_%s_l%d_"
-			    "%d goto %s\n", t, svc->name, v6 ? "ip6" : "ip",
-			    svc->name, v6 ? 6 : 4, k, chain);
+			fprintf(f, "add rule inet %s cap_%s %s saddr "
+			    "@cap_%s_l%d_%d goto %s\n", t, svc->name,
+			    v6 ? "ip6" : "ip", svc->name, v6 ? 6 : 4, k,
+			    chain);
 			kcap_acct_count(f, conf, svc, t, chain, v6, k, top);
 			kcap_acct_limits(svc, k, &raised);
 			kcap_rules(f, conf, &raised, t, chain, v6, NULL, 0);
