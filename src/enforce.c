@@ -64,6 +64,8 @@
 /* A bisect in which nothing has gone through gives up after this many
  * single operations refused: the firewall is failing, not an operation. */
 #define ENFORCE_BISECT_LEAVES	2
+/* Account levels (fw_caps()) queued in one loop iteration at most. */
+#define ENFORCE_CAPS_MAX	1024
 
 struct enforce {
 	const struct conf *conf;
@@ -101,6 +103,11 @@ struct enforce {
 	struct fw_killq	*killq;		/* live sessions still to end */
 	const struct ctflow *flows;	/* conntrack's; NULL: none */
 	struct loop_timer *killt;	/* wakes the loop for the rest */
+	struct fw_cap	*caps;		/* account levels queued; a login
+					 * past ENFORCE_CAPS_MAX in one
+					 * iteration waits for its next */
+	size_t		 ncaps;
+	struct log_ratelimit rl_caps;	/* their failures */
 };
 
 /* The firewall layer refused a ban: noted, ended once the batch is
@@ -472,6 +479,38 @@ enforce_verify(struct enforce *e)
 }
 
 void
+enforce_caps_cb(const struct fw_cap *c, void *arg)
+{
+	struct enforce	*e = arg;
+
+	if (e->caps == NULL)
+		e->caps = xcalloc(ENFORCE_CAPS_MAX, sizeof *e->caps);
+	if (e->ncaps < ENFORCE_CAPS_MAX)
+		e->caps[e->ncaps++] = *c;
+}
+
+/*
+ * The iteration's account levels, one transaction, apart from the bans
+ * (a failure is said and forgotten: the next login asks again, and the
+ * caps in force stay at the level they hold).
+ */
+static void
+enforce_caps_flush(struct enforce *e)
+{
+	char	*cause = NULL;
+
+	if (e->ncaps == 0)
+		return;
+	if (fw_caps(e->fw, e->caps, e->ncaps, &cause) == -1 &&
+	    log_ratelimit_ok(&e->rl_caps, clock_monotonic()))
+		log_warnx("fw: %zu account level%s of the kernel caps: %s",
+		    e->ncaps, e->ncaps == 1 ? "" : "s", cause != NULL ? cause :
+		    "failed");
+	free(cause);
+	e->ncaps = 0;
+}
+
+void
 enforce_flush(struct enforce *e)
 {
 	const struct fw_op	*ops;
@@ -482,6 +521,7 @@ enforce_flush(struct enforce *e)
 	int64_t			 since;
 
 	enforce_save(e);
+	enforce_caps_flush(e);
 	if (e->retry_at != 0 && clock_monotonic() < e->retry_at)
 		goto done;
 	if (e->verify)
@@ -652,6 +692,7 @@ enforce_new(const struct conf *conf, struct store *store, struct fw *fw,
 	e->fw = fw;
 	e->own = own;
 	e->rl.interval_us = 60 * CLOCK_US_PER_SEC;
+	e->rl_caps.interval_us = 60 * CLOCK_US_PER_SEC;
 	e->backoff = ENFORCE_RETRY_MIN_US;
 	e->bans = bans_new(conf, store);
 	e->killq = fw_killq_new();
@@ -760,6 +801,7 @@ enforce_stop(struct enforce *e)
 	bans_free(e->bans);
 	free(e->refused);
 	free(e->fwref);
+	free(e->caps);
 	free(e);
 }
 

@@ -43,6 +43,10 @@ void		 enforce_stop(struct enforce *);
 
 /* The pipeline's verdict callback (arg: the struct enforce). */
 void		 enforce_verdict_cb(const struct verdict *, void *arg);
+/* An account level of the kernel caps (pipeline_set_caps_cb()), queued
+ * for the iteration's flush. */
+struct fw_cap;
+void		 enforce_caps_cb(const struct fw_cap *, void *arg);
 
 /*
  * Once per loop iteration, after the store has committed (a ban in the

@@ -365,6 +365,62 @@ fw_apply(struct fw *fw, const struct fw_op *ops, size_t n, char **cause)
 	return 0;
 }
 
+/*
+ * An account level is never a weapon (it raises a cap), but it is still
+ * checked: a host's address, not a special one, a level that exists, a
+ * service name nft may read, a duration.  NULL if it may go.
+ */
+static const char *
+fw_cap_refuse(const struct fw_cap *c)
+{
+	const char	*p;
+
+	if (c->addr.family != AF_INET && c->addr.family != AF_INET6)
+		return "not an address";
+	if (addr_is_unspecified(&c->addr) || addr_is_loopback(&c->addr))
+		return "a special address";
+	if (c->level < 1 || c->level > FW_CAP_LEVELS)
+		return "no such level";
+	if (c->duration <= 0)
+		return "no duration";
+	if (memchr(c->service, '\0', sizeof c->service) == NULL ||
+	    c->service[0] == '\0')
+		return "no service";
+	for (p = c->service; *p != '\0'; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || *p == '_' || *p == '-'))
+			return "a bad service name";
+	return NULL;
+}
+
+int
+fw_caps(struct fw *fw, const struct fw_cap *caps, size_t n, char **cause)
+{
+	struct fw_cap	*ok;
+	const char	*why;
+	char		 a[ADDR_STRLEN];
+	size_t		 i, k;
+	int		 rc;
+
+	if (fw->be->caps == NULL || n == 0)
+		return 0;
+	ok = xreallocarray(NULL, n, sizeof *ok);
+	for (i = k = 0; i < n; i++) {
+		if ((why = fw_cap_refuse(&caps[i])) == NULL) {
+			ok[k++] = caps[i];
+			continue;
+		}
+		fw->stats.rejected++;
+		log_warnx("fw: cap level of %s refused: %s",
+		    caps[i].addr.family == AF_INET ||
+		    caps[i].addr.family == AF_INET6 ?
+		    addr_ntop(&caps[i].addr, a, sizeof a) : "?", why);
+	}
+	rc = k > 0 ? fw->be->caps(fw, ok, k, cause) : 0;
+	free(ok);
+	return rc;
+}
+
 int
 fw_list(struct fw *fw, struct fw_entry **entries, size_t *n, char **cause)
 {

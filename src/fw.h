@@ -76,6 +76,22 @@ struct fw_op {
 	char		 reason[FW_REASON_MAX];	/* for people; validated */
 };
 
+/*
+ * The kernel caps' account levels (kcap.c): an address moved to a raised
+ * cap for duration, because accounts logged in from it.  Level 1 to
+ * FW_CAP_LEVELS; each level's limits are the kernel's (kcap_text()), the
+ * address keeps the highest level it holds until that lapses.
+ */
+#define FW_CAP_LEVELS	9
+#define FW_CAP_NAME_MAX	32		/* a service's name, with the NUL */
+
+struct fw_cap {
+	struct addr	 addr;			/* a host, not a network */
+	char		 service[FW_CAP_NAME_MAX];	/* capped service */
+	uint8_t		 level;			/* 1 .. FW_CAP_LEVELS */
+	int64_t		 duration;		/* us, > 0 */
+};
+
 /* One element a backend holds now, for reconciling at start. */
 struct fw_entry {
 	struct prefix	 prefix;
@@ -147,6 +163,14 @@ void		 fw_close(struct fw *);
 /* Applies a batch, after dropping (and counting) what the never-a-weapon
  * checks refuse.  0, or -1 and *cause (caller frees). */
 int		 fw_apply(struct fw *, const struct fw_op *, size_t,
+		    char **cause);
+/*
+ * Moves hosts to the kernel caps' account levels (n of them), after
+ * dropping (and counting as rejected) what is not a plain address, a
+ * level or a duration.  0 where the backend has no caps.  -1 and *cause
+ * (caller frees).
+ */
+int		 fw_caps(struct fw *, const struct fw_cap *, size_t,
 		    char **cause);
 /* What is in force, into *entries (caller frees).  -1 with *cause NULL:
  * the backend cannot list. */

@@ -65,6 +65,9 @@ struct fw_backend {
 	int		(*kill_scan)(struct fw *, const struct fw_op *, size_t,
 			    uint64_t *killed, char **cause);
 	void		(*close)(struct fw *);
+	/* Optional: the kernel caps' account levels (fw_caps()). */
+	int		(*caps)(struct fw *, const struct fw_cap *, size_t,
+			    char **cause);
 	/* Optional: make what is in force exactly ops (all bans and
 	 * throttles), atomically: the restore at start. */
 	int		(*replace)(struct fw *, const struct fw_op *, size_t,

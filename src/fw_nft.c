@@ -113,7 +113,10 @@
 #define FW_NFT_RATE_SIZE	65536		/* throttled sources metered */
 #define FW_NFT_COMMENT		"conntrack on"	/* the first rule's */
 #define FW_NFT_DIGEST_SEED	0x786d7070677561ULL	/* any constant */
-#define FW_NFT_DECL_MAX		64	/* sets fw_nftnl_current() compares */
+#define FW_NFT_DECL_MAX		1024	/* sets fw_nftnl_current() compares
+					 * (the caps' account levels: nine
+					 * per service and family, each with
+					 * its limits' sets) */
 #define FW_NFT_TABLE_MAX	(4 * 1024 * 1024) /* nft -t list table */
 /* "tcp dport { " 12, ", 65535" 7 a port, " } " 3, the NUL. */
 #define FW_NFT_PORTS_LEN	(12 + FW_PORTS_MAX * 7 + 4)
@@ -201,6 +204,9 @@ static size_t	fw_nft_text_count(const char *, const char *, const char *,
 static int	fw_nft_text_sets(const char *, const char *,
 		    struct fw_nftnl_decl *, char **, size_t);
 static int	fw_nft_current(struct fw_nft *, const char *);
+static int	fw_nft_commit_nl(struct fw_nft *, char **);
+static int	fw_nft_caps_apply(struct fw *, const struct fw_cap *, size_t,
+		    char **);
 static int	fw_nft_declare(const struct fw *, struct fw_nft *, char **);
 static int	fw_nft_set_of(const struct prefix *, int, enum fw_scope);
 static char	*fw_nft_caps(const struct fw_nft *, const struct conf *);
@@ -244,7 +250,8 @@ const struct fw_backend fw_nft_backend = {
 	.list = fw_nft_list,
 	.kill = fw_kill_live,
 	.close = fw_nft_close,
-	.replace = fw_nft_replace
+	.replace = fw_nft_replace,
+	.caps = fw_nft_caps_apply
 };
 
 /*
@@ -466,6 +473,22 @@ fw_nft_text_count(const char *text, const char *verb, const char *t,
 }
 
 /*
+ * 1 if the set named at p (up to " {") is among names[0..n-1]: the
+ * account levels' chains share the sets whose limits a level leaves as
+ * they are, and declare them again (kcap.c).
+ */
+static int
+fw_nft_text_seen(const char *p, char *const *names, size_t n)
+{
+	size_t	 len = strcspn(p, " \n"), i;
+
+	for (i = 0; i < n; i++)
+		if (strlen(names[i]) == len && memcmp(names[i], p, len) == 0)
+			return 1;
+	return 0;
+}
+
+/*
  * The kernel caps' sets (kcap_text(), "add set inet T cap_... { ... }")
  * as fw_nftnl_current() compares them, read from the text that makes
  * them, at most max into d, their names in names (allocated: the caller
@@ -484,7 +507,8 @@ fw_nft_text_sets(const char *text, const char *t, struct fw_nftnl_decl *d,
 	len = (size_t)snprintf(head, sizeof head, "add set inet %s cap_", t);
 	for (p = text; *p != '\0'; p = end + (*end == '\n')) {
 		end = p + strcspn(p, "\n");
-		if (strncmp(p, head, len) != 0)
+		if (strncmp(p, head, len) != 0 ||
+		    fw_nft_text_seen(p + len - 4, names, n))
 			continue;
 		if (n == max)
 			goto fail;
@@ -559,19 +583,21 @@ fw_nft_current(struct fw_nft *nft, const char *text)
 		  .klen = 16, .timeout = 60000, .size = FW_NFT_RATE_SIZE }
 	};
 	const size_t		 nsets = sizeof sets / sizeof sets[0];
-	struct fw_nftnl_decl	 all[FW_NFT_DECL_MAX];
-	char			*names[FW_NFT_DECL_MAX];
+	struct fw_nftnl_decl	*all;
+	char			**names;
 	struct fw_nftnl_chain	 chain;
 	char			*why = NULL;
-	int			 r, ncaps;
+	int			 r = 0, ncaps;
 
 	if (nft->nl == NULL)
 		return 0;
+	all = xcalloc(FW_NFT_DECL_MAX, sizeof *all);
+	names = xcalloc(FW_NFT_DECL_MAX, sizeof *names);
 	/* More sets than fw_nftnl_current() compares: nft runs. */
 	memcpy(all, sets, sizeof sets);
 	if ((ncaps = fw_nft_text_sets(text, nft->table, all + nsets,
 	    names, FW_NFT_DECL_MAX - nsets)) == -1)
-		return 0;
+		goto out;
 	memset(&chain, 0, sizeof chain);
 	chain.name = "filter";
 	chain.type = "filter";
@@ -586,8 +612,11 @@ fw_nft_current(struct fw_nft *nft, const char *text)
 	if (r == -1) {
 		log_debug("fw: %s", why);
 		free(why);
-		return 0;
+		r = 0;
 	}
+out:
+	free(names);
+	free(all);
 	return r;
 }
 
@@ -1188,6 +1217,69 @@ fw_nft_apply(struct fw *fw, const struct fw_op *ops, size_t n, char **cause)
 	    &len)) == NULL)
 		return 0;
 	r = fw_nft_run(text, len, args, NULL, FW_NFT_OUT_MAX, cause);
+	free(text);
+	return r;
+}
+
+/*
+ * The kernel caps' account levels (kcap.c): each host into its level's
+ * set, with the window's timeout, replaced where a re-add would keep the
+ * old one.  Through netlink as the bans are (one transaction), else as
+ * text (kcap_acct_elements()).  Only the levels the caps in force declare
+ * (a level set the configuration no longer names is skipped).
+ */
+static int
+fw_nft_caps_apply(struct fw *fw, const struct fw_cap *c, size_t n,
+    char **cause)
+{
+	static const char *const args[] = { "-f", "-", NULL };
+	struct fw_nft		 *nft = fw->priv;
+	struct fw_op		 *ops;
+	const struct fw_op	**v;
+	char			 set[96], *text = NULL;
+	size_t			 i, len = 0;
+	FILE			*f;
+	int			 r;
+
+	if (nft->caps == NULL)
+		return 0;
+	if (nft->nl != NULL) {
+		ops = xcalloc(n, sizeof *ops);
+		v = xcalloc(n, sizeof *v);
+		for (i = 0; i < n; i++) {
+			snprintf(set, sizeof set, "cap_%s_l%d_%d",
+			    c[i].service, c[i].addr.family == AF_INET6 ? 6 :
+			    4, c[i].level);
+			if (!kcap_declares(nft->caps, nft->table, set))
+				continue;
+			ops[i].kind = FW_BAN;
+			ops[i].prefix.addr = c[i].addr;
+			ops[i].prefix.len = addr_maxlen(&c[i].addr);
+			ops[i].duration = c[i].duration;
+			v[0] = &ops[i];
+			if (!nft->update) {
+				fw_nftnl_elems(nft->nl, FW_NFTNL_ADD, set, 0,
+				    v, 1, 1, 1);
+				fw_nftnl_elems(nft->nl, FW_NFTNL_DELETE, set,
+				    0, v, 1, 1, 0);
+			}
+			fw_nftnl_elems(nft->nl, FW_NFTNL_ADD, set, 0, v, 1, 1,
+			    -1);
+		}
+		free(v);
+		free(ops);
+		if (fw_nftnl_empty(nft->nl))
+			return 0;
+		if ((r = fw_nft_commit_nl(nft, cause)) != 1)
+			return r;
+	}
+	if ((f = open_memstream(&text, &len)) == NULL)
+		fatal("open_memstream");
+	kcap_acct_elements(f, nft->table, nft->caps, c, n, nft->update);
+	if (fclose(f) != 0)
+		fatal("open_memstream");
+	r = len > 0 ? fw_nft_run(text, len, args, NULL, FW_NFT_OUT_MAX,
+	    cause) : 0;
 	free(text);
 	return r;
 }

@@ -739,7 +739,8 @@ struct fw_nftnl_want {
 	size_t			 nsets;
 	const struct fw_nftnl_chain *chain;
 	int			 table_seen;
-	uint64_t		 sets_seen;	/* bit i: sets[i] as declared */
+	size_t			 sets_seen;	/* sets[] found as declared
+					 * (names are unique) */
 	int			 chain_ok;
 	size_t			 rules;
 	int			 comment_ok;	/* the first rule's */
@@ -793,7 +794,7 @@ fw_nftnl_set_cb(const struct nlmsghdr *nlh, void *arg)
 		    nftnl_set_get_u64(s, NFTNL_SET_TIMEOUT)) == d->timeout &&
 		    (!nftnl_set_is_set(s, NFTNL_SET_DESC_SIZE) ? 0 :
 		    nftnl_set_get_u32(s, NFTNL_SET_DESC_SIZE)) == d->size)
-			w->sets_seen |= (uint64_t)1 << i;
+			w->sets_seen++;
 	}
 out:
 	nftnl_set_free(s);
@@ -871,7 +872,7 @@ fw_nftnl_current(struct fw_nftnl *fn, const struct fw_nftnl_decl *sets,
 	memset(&w, 0, sizeof w);
 	w.table = fn->table;
 	w.sets = sets;
-	w.nsets = nsets < 64 ? nsets : 64;
+	w.nsets = nsets;
 	w.chain = chain;
 	buf = xmalloc(FW_NFTNL_DUMPBUF);
 	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETTABLE, NFPROTO_INET,
@@ -887,8 +888,7 @@ fw_nftnl_current(struct fw_nftnl *fn, const struct fw_nftnl_decl *sets,
 	nftnl_set_nlmsg_build_payload(nlh, s);
 	nftnl_set_free(s);
 	if ((err = fw_nftnl_dump(fn, nlh, buf, fw_nftnl_set_cb, &w)) != 0 ||
-	    w.sets_seen != (w.nsets == 64 ? UINT64_MAX :
-	    ((uint64_t)1 << w.nsets) - 1))
+	    w.sets_seen != w.nsets)
 		goto done;
 	if ((c = nftnl_chain_alloc()) == NULL)
 		fatal("nftnl_chain_alloc");

@@ -201,6 +201,8 @@ static void	kcap_rules(FILE *, const struct conf *,
 static void	kcap_rate(const struct conf_rate *, uint32_t *, const char **,
 		    uint32_t *);
 static int	kcap_ov_cmp(const void *, const void *);
+static int	kcap_named(const char *, const char *, const char *,
+		    const char *);
 static void	kcap_read_cb(struct loop *, int, int, void *);
 static void	kcap_exempt_net(const struct conf *, struct addr *);
 static void	kcap_release(struct kcap *, int, const struct addr *, int,
@@ -622,6 +624,242 @@ kcap_half(FILE *f, const struct conf *conf, const char *t)
 	    "set %d\n", t, KCAP_LABEL_BORN, KCAP_LABEL_SYNACK);
 }
 
+/*
+ * Account levels (the detection's account-aware limits, in the kernel).
+ * rule_limits_accounts() raises an address's limits by an allowance for
+ * every distinct account that logged in from it in the window, up to
+ * account_max (net_account_max for its network).  The kernel cannot
+ * count accounts, so the daemon tells it: an address with accounts is
+ * put in one of FW_CAP_LEVELS sets per service and family, cap_SVC_l4_K,
+ * whose rule (before the service's own, after the overrides') goes to the
+ * chain cap_SVC_a4_K, where the limits are raised by the allowances for
+ * 2^(K-1) accounts, capped at account_max: 1, 2, 4, ... 256 accounts
+ * (account_max's bound), the address's count rounded up to the next
+ * level.  Rounded up, so that the kernel never refuses what the detection
+ * allows (the detection stays as exact as it was, and judges the rest);
+ * by at most a factor of two of the raise, and only while accounts keep
+ * logging in.  A handful of levels keeps the chains and sets few (nine
+ * per service and family, of which only those up to account_max are
+ * written) and the elements change only when the count crosses a power of
+ * two.  The network's limits in a level's chain are raised by the same
+ * number of accounts, capped at net_account_max: the host's accounts are
+ * its network's too.
+ *
+ * The level sets are plain timeout sets the daemon fills (fw_caps()),
+ * each element with a timeout of the window the accounts are counted in,
+ * so an address goes back to its base caps by itself when its accounts
+ * lapse, daemon or no daemon; a login refreshes it.  An address in two
+ * level sets (it moved up) meets the higher one's rule first.  Sets, not
+ * a verdict map: an element of a map cannot be moved to another chain by
+ * an add (the kernel refuses a key with other data), and a removal of an
+ * element that may be missing aborts the transaction on kernels before
+ * 6.3; adds to plain sets always pass.  A level's limits are sets of their
+ * own (their names carry the limits: an element keeps its rule's limit),
+ * so a level's chain also counts each connection, without refusing it,
+ * in the concurrency sets of the base caps and of the other levels
+ * (kcap_acct_count()): moving up, or lapsing back, finds every connection
+ * opened since the address first held a level counted.  The connections
+ * it held before that are in the base sets only: its first level lets it
+ * hold at most its base limit more, for as long as those stay open.
+ * Churn has no such sharing (a level's bucket starts full).
+ */
+static uint32_t
+kcap_acct_value(uint32_t max, int level)
+{
+	uint32_t	 v = (uint32_t)1 << (level - 1);
+
+	return v < max ? v : max;
+}
+
+int
+kcap_acct_on(const struct conf *conf, const struct conf_service *svc)
+{
+	return kcap_service_on(conf, svc) && svc->account_max > 0 &&
+	    ((svc->account_allowance_concurrent != 0 &&
+	    (svc->max_concurrent != 0 || svc->net_max_concurrent != 0)) ||
+	    (svc->account_allowance_new != 0 &&
+	    (svc->max_new.count != 0 || svc->net_max_new.count != 0)));
+}
+
+int
+kcap_acct_level(const struct conf_service *svc, uint32_t accounts)
+{
+	int	 k;
+
+	if (accounts == 0 || svc->account_max == 0)
+		return 0;
+	if (accounts > svc->account_max)
+		accounts = svc->account_max;
+	for (k = 1; k < FW_CAP_LEVELS; k++)
+		if (kcap_acct_value(svc->account_max, k) >= accounts)
+			break;
+	return k;
+}
+
+/* base raised by accounts x allowance; 0 (off) stays 0. */
+static uint32_t
+kcap_acct_raise(uint32_t base, uint32_t accounts, uint32_t allowance)
+{
+	uint64_t	 v = base + (uint64_t)accounts * allowance;
+
+	if (base == 0)
+		return 0;
+	return v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+}
+
+/* The service's limits at level k (host and network raised apart). */
+static void
+kcap_acct_limits(const struct conf_service *svc, int k,
+    struct conf_service *out)
+{
+	uint32_t	 h = kcap_acct_value(svc->account_max, k);
+	uint32_t	 n = kcap_acct_value(svc->net_account_max, k);
+
+	*out = *svc;
+	out->max_concurrent = kcap_acct_raise(svc->max_concurrent, h,
+	    svc->account_allowance_concurrent);
+	out->net_max_concurrent = kcap_acct_raise(svc->net_max_concurrent, n,
+	    svc->account_allowance_concurrent);
+	out->max_new.count = kcap_acct_raise(svc->max_new.count, h,
+	    svc->account_allowance_new);
+	out->net_max_new.count = kcap_acct_raise(svc->net_max_new.count, n,
+	    svc->account_allowance_new);
+}
+
+/*
+ * The concurrency set of svc (limit n) for a family, host or network, as
+ * kcap_rules() names and declares it, declared into f and named in name.
+ */
+static void
+kcap_acct_conc_set(FILE *f, const struct conf *conf,
+    const struct conf_service *svc, const char *t, int v6, int net,
+    uint32_t n, char *name, size_t size)
+{
+	int	 plen = v6 ? conf->track_prefix6 : conf->track_prefix4;
+
+	if (net)
+		snprintf(name, size, "cap_%s_C%d_%d_%" PRIu32, svc->name,
+		    v6 ? 6 : 4, plen, n);
+	else
+		snprintf(name, size, "cap_%s_c%d_%" PRIu32, svc->name,
+		    v6 ? 6 : 4, n);
+	fprintf(f, "add set inet %s %s { type ipv%d_addr; size %" PRIu32
+	    "; flags dynamic; }\n", t, name, v6 ? 6 : 4,
+	    kcap_set_size(conf));
+}
+
+/*
+ * In a level's chain, before its limits: the connection counted (never
+ * refused) in the concurrency sets of the base caps and of every other
+ * level, so that each holds all the connections the address opened since
+ * it first held a level: moving up or lapsing back finds them counted.
+ * Those it held before its first level are in the base sets only.
+ */
+static void
+kcap_acct_count(FILE *f, const struct conf *conf,
+    const struct conf_service *svc, const char *t, const char *chain,
+    int v6, int k, int top)
+{
+	struct conf_service	 lv;
+	char			 name[96], mask[ADDR_STRLEN];
+	uint32_t		 n;
+	int			 j, net, plen;
+
+	plen = v6 ? conf->track_prefix6 : conf->track_prefix4;
+	kcap_mask(v6, plen, mask, sizeof mask);
+	for (j = 0; j <= top; j++) {
+		if (j == k)
+			continue;
+		if (j == 0)
+			lv = *svc;
+		else
+			kcap_acct_limits(svc, j, &lv);
+		for (net = 0; net < 2; net++) {
+			n = net ? lv.net_max_concurrent : lv.max_concurrent;
+			if (n == 0)
+				continue;
+			kcap_acct_conc_set(f, conf, svc, t, v6, net, n, name,
+			    sizeof name);
+			fprintf(f, "add rule inet %s %s ct state new meta "
+			    "l4proto tcp add @%s { %s saddr%s%s ct count over "
+			    "%" PRIu32 " }\n", t, chain, name,
+			    v6 ? "ip6" : "ip", net ? " & " : "",
+			    net ? mask : "", n);
+		}
+	}
+}
+
+/*
+ * The levels of svc into its chain cap_SVC: their sets, the rules that go
+ * to their chains (highest first), and the chains.
+ */
+static void
+kcap_acct_text(FILE *f, const struct conf *conf,
+    const struct conf_service *svc, const char *t)
+{
+	struct conf_service	 raised;
+	char			 chain[96];
+	int			 v6, k, top;
+
+	if (!kcap_acct_on(conf, svc))
+		return;
+	top = kcap_acct_level(svc, svc->account_max);
+	for (v6 = 0; v6 < 2; v6++) {
+		for (k = top; k >= 1; k--) {
+			snprintf(chain, sizeof chain, "cap_%s_a%d_%d",
+			    svc->name, v6 ? 6 : 4, k);
+			fprintf(f, "add set inet %s cap_%s_l%d_%d { type "
+			    "ipv%d_addr; size %" PRIu32 "; flags timeout; }\n",
+			    t, svc->name, v6 ? 6 : 4, k, v6 ? 6 : 4,
+			    kcap_set_size(conf));
+			fprintf(f, "add chain inet %s %s\n", t, chain);
+			fprintf(f, "flush chain inet %s %s\n", t, chain);
+			fprintf(f, "add rule inet %s cap_%s %s saddr "
+			    "@cap_%s_l%d_%d goto %s\n", t, svc->name,
+			    v6 ? "ip6" : "ip", svc->name, v6 ? 6 : 4, k,
+			    chain);
+			kcap_acct_count(f, conf, svc, t, chain, v6, k, top);
+			kcap_acct_limits(svc, k, &raised);
+			kcap_rules(f, conf, &raised, t, chain, v6, NULL, 0);
+		}
+	}
+}
+
+int
+kcap_declares(const char *caps, const char *t, const char *set)
+{
+	return kcap_named(caps, "set", t, set);
+}
+
+void
+kcap_acct_elements(FILE *f, const char *t, const char *caps,
+    const struct fw_cap *c, size_t n, int update)
+{
+	char	 set[96], a[ADDR_STRLEN];
+	size_t	 i;
+	int64_t	 s;
+
+	for (i = 0; i < n; i++) {
+		snprintf(set, sizeof set, "cap_%s_l%d_%d", c[i].service,
+		    c[i].addr.family == AF_INET6 ? 6 : 4, c[i].level);
+		/* Only a level the caps in force declare. */
+		if (caps == NULL || !kcap_declares(caps, t, set))
+			continue;
+		addr_ntop(&c[i].addr, a, sizeof a);
+		s = c[i].duration / CLOCK_US_PER_SEC;
+		if (s < 1)
+			s = 1;
+		/* A re-add that keeps the old timeout: replaced (add first,
+		 * so that the delete cannot fail on a missing element). */
+		if (!update)
+			fprintf(f, "add element inet %s %s { %s timeout 1s }\n"
+			    "delete element inet %s %s { %s }\n", t, set, a,
+			    t, set, a);
+		fprintf(f, "add element inet %s %s { %s timeout %" PRId64
+		    "s }\n", t, set, a, s);
+	}
+}
+
 void
 kcap_text(FILE *f, const struct conf *conf, const char *t)
 {
@@ -679,6 +917,7 @@ kcap_text(FILE *f, const struct conf *conf, const char *t)
 			kcap_rules(f, conf, svc, t, chain, v6, ovs[i].ov,
 			    ovs[i].net->len);
 		}
+		kcap_acct_text(f, conf, svc, t);
 		snprintf(chain, sizeof chain, "cap_%s", svc->name);
 		kcap_rules(f, conf, svc, t, chain, 0, NULL, 0);
 		kcap_rules(f, conf, svc, t, chain, 1, NULL, 0);

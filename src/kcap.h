@@ -6,6 +6,7 @@
 #ifndef KCAP_H
 #define KCAP_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #include "conf.h"
@@ -48,6 +49,27 @@ int		 kcap_covers(const struct conf *, const struct verdict *);
  * force.  Nothing if no service is capped.  log_group 0: no nflog.
  */
 void		 kcap_text(FILE *, const struct conf *, const char *table);
+/*
+ * Account levels (kcap.c's comment): 1 if svc's caps are raised in the
+ * kernel for the accounts that log in from an address.
+ */
+int		 kcap_acct_on(const struct conf *,
+		    const struct conf_service *);
+/* The level (1 .. FW_CAP_LEVELS) of an address with accounts distinct
+ * accounts under svc: the next that holds them; 0 for none. */
+int		 kcap_acct_level(const struct conf_service *,
+		    uint32_t accounts);
+/* 1 if the caps' text declares the set named set in table t. */
+int		 kcap_declares(const char *caps, const char *t,
+		    const char *set);
+/*
+ * The elements that put n hosts in their levels, for `nft -f` into f, in
+ * table t; only the levels the caps' text in force (caps) declares.
+ * update: a re-add of an element sets its new timeout (else replaced).
+ */
+struct fw_cap;
+void		 kcap_acct_elements(FILE *, const char *t, const char *caps,
+		    const struct fw_cap *, size_t n, int update);
 /*
  * From `nft -t list table inet T` output, the deletions of the caps' sets
  * and chains that text (kcap_text()'s output) no longer names, written

@@ -181,6 +181,7 @@ daemon_run(struct daemon *d, int foreground)
 	pipeline_set_verdict_cb(d->pipeline, enforce_verdict_cb, d->enforce);
 	kcap_set_verdict_cb(d->kcap, pipeline_verdict_add, d->pipeline);
 	pipeline_set_kcap(d->pipeline, d->kcap);
+	pipeline_set_caps_cb(d->pipeline, enforce_caps_cb, d->enforce);
 	pipeline_set_peer_cb(d->pipeline, alerts_peer, d->alerts);
 	pipeline_set_open_cb(d->pipeline, enforce_flow_open_cb, d->enforce);
 	enforce_set_flows(d->enforce, d->ct != NULL ? ct_flows(d->ct) : NULL);

@@ -18,6 +18,7 @@
 #include "clock.h"
 #include "conf.h"
 #include "event.h"
+#include "fw.h"
 #include "log.h"
 #include "outage.h"
 #include "pipeline.h"
@@ -51,6 +52,8 @@ struct pipeline {
 	void			*tap_arg;
 	int			 corroborate;
 	struct kcap		*kcap;		/* NULL: no refusals read */
+	pipeline_caps_cb	 caps_cb;	/* account levels; NULL: none */
+	void			*caps_arg;
 	struct pipeline_proxy	*proxy;		/* conf->nproxies */
 	int			 nproxy;
 	struct log_ratelimit	 rl_uncorroborated;
@@ -58,6 +61,7 @@ struct pipeline {
 };
 
 static void	pipeline_proxy_reset(struct pipeline *);
+static void	pipeline_caps(struct pipeline *, const struct event *);
 
 struct pipeline *
 pipeline_new(const struct conf *conf, struct store *store, uint32_t seed)
@@ -147,6 +151,13 @@ void
 pipeline_set_corroborate(struct pipeline *p, int on)
 {
 	p->corroborate = on;
+}
+
+void
+pipeline_set_caps_cb(struct pipeline *p, pipeline_caps_cb cb, void *arg)
+{
+	p->caps_cb = cb;
+	p->caps_arg = arg;
 }
 
 void
@@ -379,6 +390,45 @@ pipeline_event(const struct event *ev, void *arg)
 	if (ev->kind == EVENT_AUTH_FAIL || ev->kind == EVENT_AUTH_OK)
 		pipeline_outage(p, ev);
 	track_event(p->track, p->conf, ev, pipeline_verdict, p);
+	if (ev->kind == EVENT_AUTH_OK && p->caps_cb != NULL)
+		pipeline_caps(p, ev);
+}
+
+/*
+ * The kernel caps' account levels after a login (kcap.c): the host's
+ * level in each service whose caps rise with accounts, refreshed at every
+ * login so that it lapses a window after the last one.  Not a login
+ * through a proxy: the kernel sees the proxy's address.  Logins are a
+ * small part of the events, and the caller batches what one loop
+ * iteration asks into one transaction.
+ */
+static void
+pipeline_caps(struct pipeline *p, const struct event *ev)
+{
+	const struct conf_service	*svc;
+	struct fw_cap			 c;
+	int64_t				 window;
+	uint32_t			 n;
+	int				 i, level;
+
+	if ((ev->flags & EVENT_F_PROXIED) || (ev->addr.family != AF_INET &&
+	    ev->addr.family != AF_INET6))
+		return;
+	for (i = 0; i < p->conf->nservices; i++) {
+		svc = &p->conf->services[i];
+		if (!kcap_acct_on(p->conf, svc))
+			continue;
+		n = track_accounts(p->track, p->conf, svc, &ev->addr,
+		    ev->time, &window);
+		if ((level = kcap_acct_level(svc, n)) == 0)
+			continue;
+		memset(&c, 0, sizeof c);
+		c.addr = ev->addr;
+		snprintf(c.service, sizeof c.service, "%s", svc->name);
+		c.level = (uint8_t)level;
+		c.duration = window;
+		p->caps_cb(&c, p->caps_arg);
+	}
 }
 
 /*

@@ -45,6 +45,15 @@ struct pipeline_stats {
 struct pipeline	*pipeline_new(const struct conf *, struct store *,
 		    uint32_t seed);
 void		 pipeline_free(struct pipeline *);
+/*
+ * Told, after each login from a host, of its level in each service whose
+ * kernel caps rise with accounts (kcap_acct_on()), with the window as
+ * duration: the caller moves it there (fw_caps()).  NULL: nobody.
+ */
+struct fw_cap;
+typedef void	(*pipeline_caps_cb)(const struct fw_cap *, void *arg);
+void		 pipeline_set_caps_cb(struct pipeline *, pipeline_caps_cb,
+		    void *arg);
 /* Switches to a reloaded configuration; state is kept. */
 void		 pipeline_set_conf(struct pipeline *, const struct conf *);
 /* A verdict from outside the tracker (kcap.c: a cap hammered), logged,

@@ -31,6 +31,11 @@
  *					only), force the event socket's buffer
  *	PRIV_RELOAD			read the configuration file again and
  *					open the firewall it names
+ *	PRIV_CAPS			move hosts to the kernel caps' account
+ *					levels (at most PRIV_CHUNK), each
+ *					checked again by fw_caps(): a host's
+ *					address, a level that exists, a
+ *					service the caps in force declare
  *
  * Nothing else: no path, no command, no argument reaches it but the
  * operations' fixed fields.  The daemon talks to it synchronously (a
@@ -78,7 +83,8 @@ enum priv_type {
 	PRIV_RCVBUF,
 	PRIV_RELOAD,
 	PRIV_KILL_CONNS,
-	PRIV_KILL_SCAN
+	PRIV_KILL_SCAN,
+	PRIV_CAPS
 };
 
 struct priv_hdr {
@@ -114,6 +120,8 @@ _Static_assert(sizeof(struct priv_refusal) <= sizeof(struct fw_op),
     "a refusal is larger than an operation");
 _Static_assert(sizeof(struct fw_entry) <= sizeof(struct fw_op),
     "an entry is larger than an operation");
+_Static_assert(sizeof(struct fw_cap) <= sizeof(struct fw_op),
+    "an account level is larger than an operation");
 /* A kill request is one message. */
 _Static_assert(sizeof(struct fw_kill_tuple) <= sizeof(struct fw_op) &&
     FW_KILL_BUDGET <= PRIV_CHUNK && FW_KILL_SCAN_MAX <= PRIV_CHUNK,
@@ -380,6 +388,19 @@ priv_child(int fd, const char *path, struct nfct_handle *dump, int evfd)
 				    sizeof(*refusals.v));
 			free(cause);
 			nops = 0;
+			break;
+		case PRIV_CAPS:
+			if ((size_t)len != h.n * sizeof(struct fw_cap) ||
+			    h.n > PRIV_CHUNK) {
+				priv_answer(fd, -1, "bad request");
+				break;
+			}
+			cause = NULL;
+			rc = fw == NULL ? -1 : fw_caps(fw,
+			    (const struct fw_cap *)buf, h.n, &cause);
+			priv_answer(fd, rc, rc == -1 && cause == NULL ?
+			    "no firewall" : cause);
+			free(cause);
 			break;
 		case PRIV_LIST:
 			priv_list(fd, fw);
@@ -702,8 +723,9 @@ priv_fw_kill(struct fw *fw, const struct prefix *p, enum fw_scope scope,
 	return priv_call(fw->priv, &h, p, sizeof(*p), cause);
 }
 
-/* A kill request of n items of size bytes, in messages of at most max
- * (the helper's bound); *killed: the connections ended. */
+/* A kill (or account levels') request of n items of size bytes, in
+ * messages of at most max (the helper's bound); *killed: the connections
+ * ended (nothing for the levels). */
 static int
 priv_fw_kill_req(struct fw *fw, enum priv_type type, const void *items,
     size_t n, size_t size, size_t max, uint64_t *killed, char **cause)
@@ -766,6 +788,16 @@ priv_fw_list(struct fw *fw, struct fw_entry **entries, size_t *n,
 	return 0;
 }
 
+/* The account levels, in messages of at most PRIV_CHUNK. */
+static int
+priv_fw_caps(struct fw *fw, const struct fw_cap *c, size_t n, char **cause)
+{
+	uint64_t	 none;
+
+	return priv_fw_kill_req(fw, PRIV_CAPS, c, n, sizeof(*c), PRIV_CHUNK,
+	    &none, cause);
+}
+
 /* No open or close: fw_open_backend() hands it the struct priv as
  * fw->priv, which outlives it. */
 const struct fw_backend priv_fw_backend = {
@@ -775,5 +807,6 @@ const struct fw_backend priv_fw_backend = {
 	.kill = priv_fw_kill,
 	.kill_tuples = priv_fw_kill_tuples,
 	.kill_scan = priv_fw_kill_scan,
-	.replace = priv_fw_replace
+	.replace = priv_fw_replace,
+	.caps = priv_fw_caps
 };

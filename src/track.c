@@ -942,6 +942,27 @@ track_connected(const struct track *t, const struct addr *a, int64_t time,
 	    (int64_t)t->e[i].handshake <= window / CLOCK_US_PER_SEC;
 }
 
+uint32_t
+track_accounts(const struct track *t, const struct conf *conf,
+    const struct conf_service *svc, const struct addr *a, int64_t now,
+    int64_t *window)
+{
+	struct prefix		 host;
+	struct rule_limits	 lim;
+	uint32_t		 i;
+
+	*window = TRACK_WINDOW_DEFAULT;
+	if (t->acct == NULL || (a->family != AF_INET &&
+	    a->family != AF_INET6))
+		return 0;
+	addr_mask(a, addr_maxlen(a), &host);
+	rule_limits(conf, svc, &host, &lim);
+	*window = track_window(&lim);
+	if ((i = track_find(t, &host)) == TRACK_NIL)
+		return 0;
+	return track_account_count(t, i, now, *window);
+}
+
 void
 track_walk(struct track *t, const struct conf *conf, int64_t now,
     void (*cb)(const struct track_view *, void *), void *arg)

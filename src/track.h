@@ -66,6 +66,15 @@ void		 track_event(struct track *, const struct conf *,
  */
 int		 track_connected(const struct track *, const struct addr *a,
 		    int64_t time, int64_t window);
+/*
+ * The distinct accounts that logged in from host address a in svc's
+ * window (into *window, us) as the detection counts them
+ * (rule_limits_accounts()), at now; read only.  0 if none or unknown.
+ */
+struct conf_service;
+uint32_t	 track_accounts(const struct track *, const struct conf *,
+		    const struct conf_service *, const struct addr *a,
+		    int64_t now, int64_t *window);
 /* Calls cb for each entry and service with any state (status, reports). */
 void		 track_walk(struct track *, const struct conf *, int64_t now,
 		    void (*cb)(const struct track_view *, void *), void *arg);

@@ -35,10 +35,24 @@ rec_kill(struct fw *fw, const struct prefix *p, enum fw_scope scope,
 	return 0;
 }
 
+static struct fw_cap	 caps_seen[8];
+static size_t		 ncaps_seen;
+
+static int
+rec_caps(struct fw *fw, const struct fw_cap *c, size_t n, char **cause)
+{
+	(void)fw;
+	(void)cause;
+	memcpy(caps_seen + ncaps_seen, c, n * sizeof(*c));
+	ncaps_seen += n;
+	return 0;
+}
+
 static const struct fw_backend rec_backend = {
 	.name = "rec",
 	.apply = rec_apply,
-	.kill = rec_kill
+	.kill = rec_kill,
+	.caps = rec_caps
 };
 
 static struct fw_op
@@ -56,6 +70,53 @@ op(enum fw_op_kind kind, const char *pfx, const char *reason)
 	o.duration = 60 * INT64_C(1000000);
 	snprintf(o.reason, sizeof(o.reason), "%s", reason);
 	return o;
+}
+
+static struct fw_cap
+cap(const char *ip, const char *svc, int level)
+{
+	struct fw_cap	c;
+
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(addr_parse(ip, &c.addr, NULL), 0);
+	snprintf(c.service, sizeof(c.service), "%s", svc);
+	c.level = (uint8_t)level;
+	c.duration = 20 * INT64_C(1000000);
+	return c;
+}
+
+/* An account level is checked too: an address, a level, a name. */
+static void
+test_caps(void **state)
+{
+	struct fw	 fw;
+	struct fw_cap	 c[8];
+	char		*cause = NULL;
+	size_t		 n = 0;
+
+	(void)state;
+	memset(&fw, 0, sizeof(fw));
+	fw.be = &rec_backend;
+	c[n++] = cap("198.51.100.10", "c2s", 2);
+	c[n++] = cap("2001:db8::1", "c2s", FW_CAP_LEVELS);
+	c[n++] = cap("127.0.0.1", "c2s", 1);
+	c[n++] = cap("198.51.100.11", "c2s", 0);
+	c[n++] = cap("198.51.100.12", "c2s", FW_CAP_LEVELS + 1);
+	c[n++] = cap("198.51.100.13", "c2s x", 1);
+	c[n] = cap("198.51.100.14", "c2s", 1);
+	c[n++].duration = 0;
+	c[n] = cap("198.51.100.15", "c2s", 1);
+	memset(c[n].service, 'a', sizeof(c[n].service));	/* no NUL */
+	n++;
+	ncaps_seen = 0;
+	assert_int_equal(fw_caps(&fw, c, n, &cause), 0);
+	assert_int_equal(ncaps_seen, 2);
+	assert_int_equal(caps_seen[0].level, 2);
+	assert_int_equal(caps_seen[1].addr.family, AF_INET6);
+	assert_int_equal(fw.stats.rejected, 6);
+	/* A backend without caps: nothing, no failure. */
+	fw.be = &(const struct fw_backend){ .name = "none" };
+	assert_int_equal(fw_caps(&fw, c, 1, &cause), 0);
 }
 
 static void
@@ -268,6 +329,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_refuse),
 		cmocka_unit_test(test_refuse_surge),
+		cmocka_unit_test(test_caps),
 		cmocka_unit_test(test_ports),
 		cmocka_unit_test(test_exec),
 	};

@@ -167,7 +167,7 @@ test_open_caps(void **state)
 	char			*names[FW_NFT_DECL_MAX];
 	struct conf		*conf = NULL;
 	struct fw		 fw;
-	size_t			 len, i;
+	size_t			 len, i, k;
 	char			*s, *cause = NULL, digest[64];
 	int			 n, seen = 0;
 
@@ -216,10 +216,18 @@ test_open_caps(void **state)
 			assert_int_equal(d[i].timeout, 0);
 			assert_true(d[i].size >= 1024);
 			seen |= 8;
+		} else if (strcmp(d[i].name, "cap_c2s_l4_1") == 0) {
+			/* An account level: filled by the daemon. */
+			assert_int_equal(d[i].flags, NFT_SET_TIMEOUT);
+			assert_int_equal(d[i].timeout, 0);
+			seen |= 16;
 		}
 		assert_null(strchr(d[i].name, ' '));
+		/* Each set once, though the levels declare some again. */
+		for (k = 0; k < i; k++)
+			assert_string_not_equal(d[k].name, d[i].name);
 	}
-	assert_int_equal(seen, 15);
+	assert_int_equal(seen, 31);
 	/* Fewer than the caps' sets: the check gives up (nft runs). */
 	while (n > 0)
 		free(names[--n]);

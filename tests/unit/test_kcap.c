@@ -64,6 +64,157 @@ has(const char *text, const char *line)
 		fail_msg("missing: %s\nin:\n%s", line, text);
 }
 
+/* Index of line in text (fails if absent). */
+static size_t
+at(const char *text, const char *line)
+{
+	const char	*p = strstr(text, line);
+
+	if (p == NULL)
+		fail_msg("missing: %s\nin:\n%s", line, text);
+	return (size_t)(p - text);
+}
+
+/* Levels: powers of two of accounts, capped at account_max. */
+static void
+test_acct_level(void **state)
+{
+	struct conf		*conf = load();
+	struct conf_service	*svc = &conf->services[0];
+
+	(void)state;
+	svc->account_max = 150;
+	assert_int_equal(kcap_acct_level(svc, 0), 0);
+	assert_int_equal(kcap_acct_level(svc, 1), 1);
+	assert_int_equal(kcap_acct_level(svc, 2), 2);
+	assert_int_equal(kcap_acct_level(svc, 3), 3);	/* 4 accounts */
+	assert_int_equal(kcap_acct_level(svc, 5), 4);	/* 8 */
+	assert_int_equal(kcap_acct_level(svc, 128), 8);
+	assert_int_equal(kcap_acct_level(svc, 129), 9);	/* 150 */
+	assert_int_equal(kcap_acct_level(svc, 1000), 9);
+	svc->account_max = 4;
+	assert_int_equal(kcap_acct_level(svc, 3), 3);
+	assert_int_equal(kcap_acct_level(svc, 9), 3);
+	svc->account_max = 0;
+	assert_int_equal(kcap_acct_level(svc, 9), 0);
+	conf_free(conf);
+}
+
+static struct conf *
+load_acct(void)
+{
+	struct conf	*conf = load();
+	int		 i;
+
+	for (i = 0; i < conf->nservices; i++) {
+		conf->services[i].account_allowance_concurrent = 2;
+		conf->services[i].account_allowance_new = 0;
+		conf->services[i].account_max = 4;
+		conf->services[i].net_account_max = 4;
+	}
+	return conf;
+}
+
+static void
+test_acct_text(void **state)
+{
+	struct conf		*conf = load_acct();
+	struct conf_service	*svc;
+	char			*t;
+	int			 i;
+
+	(void)state;
+	t = text_of(conf);
+	/* Levels of 1, 2 and 4 accounts, highest first, after nothing but
+	 * the overrides and before the service's own limits. */
+	has(t, "add set inet xg cap_c2s_l4_3 { type ipv4_addr; size ");
+	has(t, "; flags timeout; }\n");
+	assert_true(at(t, "add rule inet xg cap_c2s ip saddr @cap_c2s_l4_3 "
+	    "goto cap_c2s_a4_3\n") < at(t, "add rule inet xg cap_c2s ip "
+	    "saddr @cap_c2s_l4_1 goto cap_c2s_a4_1\n"));
+	assert_true(at(t, "add rule inet xg cap_c2s ip saddr @cap_c2s_l4_1 "
+	    "goto cap_c2s_a4_1\n") < at(t, "add rule inet xg cap_c2s ct "
+	    "state new meta l4proto tcp add @cap_c2s_c4_10 "));
+	has(t, "add rule inet xg cap_c2s ip6 saddr @cap_c2s_l6_2 goto "
+	    "cap_c2s_a6_2\n");
+	assert_null(strstr(t, "cap_c2s_l4_4"));
+	/* Level 2: 10 + 2 x 2 per address, 200 + 2 x 2 per network; churn
+	 * has no allowance and keeps its set. */
+	has(t, "add rule inet xg cap_c2s_a4_2 ct state new meta l4proto tcp "
+	    "add @cap_c2s_c4_14 { ip saddr ct count over 14 } ct label set "
+	    "123\n");
+	has(t, "add @cap_c2s_C4_24_204 { ip saddr & 255.255.255.0 ct count "
+	    "over 204 } ct label set 124\n");
+	has(t, "add rule inet xg cap_c2s_a4_2 ct status assured meta l4proto "
+	    "tcp update @cap_c2s_n4_20_3600 ");
+	/* Counted, not refused, in the base's and the other levels' sets,
+	 * before its own. */
+	assert_true(at(t, "add rule inet xg cap_c2s_a4_2 ct state new meta "
+	    "l4proto tcp add @cap_c2s_c4_10 { ip saddr ct count over 10 }\n")
+	    < at(t, "add rule inet xg cap_c2s_a4_2 ct state new meta l4proto "
+	    "tcp add @cap_c2s_c4_14 "));
+	has(t, "add rule inet xg cap_c2s_a4_2 ct state new meta l4proto tcp "
+	    "add @cap_c2s_c4_18 { ip saddr ct count over 18 }\n");
+	has(t, "add rule inet xg cap_c2s_a4_2 ct state new meta l4proto tcp "
+	    "add @cap_c2s_C4_24_200 { ip saddr & 255.255.255.0 ct count over "
+	    "200 }\n");
+	assert_null(strstr(t, "add rule inet xg cap_c2s_a4_2 ct state new "
+	    "meta l4proto tcp add @cap_c2s_c4_14 { ip saddr ct count over 14 "
+	    "}\n"));
+	free(t);
+
+	/* No allowance that raises a limit set: no levels. */
+	for (i = 0; i < conf->nservices; i++) {
+		svc = &conf->services[i];
+		svc->account_allowance_concurrent = 0;
+		svc->account_allowance_new = 5;
+		svc->max_new.count = 0;
+		svc->net_max_new.count = 0;
+		assert_int_equal(kcap_acct_on(conf, svc), 0);
+	}
+	t = text_of(conf);
+	assert_null(strstr(t, "_l4_"));
+	free(t);
+	conf_free(conf);
+}
+
+static void
+test_acct_elements(void **state)
+{
+	struct conf	*conf = load_acct();
+	struct fw_cap	 c[2];
+	char		*t, *buf = NULL;
+	size_t		 len = 0;
+	FILE		*f;
+
+	(void)state;
+	t = text_of(conf);
+	memset(c, 0, sizeof c);
+	assert_int_equal(addr_parse("198.51.100.10", &c[0].addr, NULL), 0);
+	snprintf(c[0].service, sizeof c[0].service, "c2s");
+	c[0].level = 2;
+	c[0].duration = 20 * S;
+	c[1] = c[0];
+	c[1].level = 4;		/* beyond account_max: not declared */
+	f = open_memstream(&buf, &len);
+	kcap_acct_elements(f, "xg", t, c, 2, 0);
+	assert_int_equal(fclose(f), 0);
+	assert_string_equal(buf,
+	    "add element inet xg cap_c2s_l4_2 { 198.51.100.10 timeout 1s }\n"
+	    "delete element inet xg cap_c2s_l4_2 { 198.51.100.10 }\n"
+	    "add element inet xg cap_c2s_l4_2 { 198.51.100.10 timeout 20s }\n");
+	free(buf);
+	buf = NULL;
+	f = open_memstream(&buf, &len);
+	kcap_acct_elements(f, "xg", t, c, 1, 1);
+	assert_int_equal(fclose(f), 0);
+	assert_string_equal(buf,
+	    "add element inet xg cap_c2s_l4_2 { 198.51.100.10 timeout 20s }\n");
+	free(buf);
+	free(t);
+	conf_free(conf);
+}
+
 static void
 test_rate(void **state)
 {
@@ -476,6 +627,9 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rate),
+		cmocka_unit_test(test_acct_level),
+		cmocka_unit_test(test_acct_text),
+		cmocka_unit_test(test_acct_elements),
 		cmocka_unit_test(test_text),
 		cmocka_unit_test(test_overrides_allow),
 		cmocka_unit_test(test_stale),

@@ -637,10 +637,77 @@ test_rebuild_reload(void **state)
 	assert_int_equal(f->last.observed, 6);
 }
 
+static struct fw_cap	 caps_seen[8];
+static int		 ncaps_seen;
+
+static void
+caps_hook(const struct fw_cap *c, void *arg)
+{
+	(void)arg;
+	if (ncaps_seen < 8)
+		caps_seen[ncaps_seen] = *c;
+	ncaps_seen++;
+}
+
+/* Each login from a host tells its level in the capped services whose
+ * caps rise with accounts: 1, 2, then 4 accounts' for the third; the
+ * window as its duration; nothing through a proxy, nothing uncapped. */
+static void
+test_caps_levels(void **state)
+{
+	struct fixture		*f = *state;
+	struct conf_service	*svc = NULL;
+	static const char *const users[] = { "a@x", "b@x", "c@x" };
+	struct event		 ev;
+	int			 i;
+
+	kcap_set_available(1);
+	for (i = 0; i < f->conf->nservices; i++) {
+		f->conf->services[i].kernel_caps =
+		    strcmp(f->conf->services[i].name, "c2s") == 0;
+		if (f->conf->services[i].kernel_caps)
+			svc = &f->conf->services[i];
+	}
+	assert_non_null(svc);
+	svc->max_concurrent = 10;
+	svc->max_new.count = 100;
+	svc->max_new.window = 20 * CLOCK_US_PER_SEC;
+	svc->account_allowance_concurrent = 2;
+	pipeline_set_caps_cb(f->p, caps_hook, NULL);
+	ncaps_seen = 0;
+	for (i = 0; i < 3; i++) {
+		ev = ev_make(EVENT_AUTH_OK, "198.51.100.10", T0 + i *
+		    CLOCK_US_PER_SEC, 0);
+		ev.source = EVENT_SRC_LOG;
+		ev.service = NULL;
+		ev.user = users[i];
+		pipeline_event(&ev, f->p);
+	}
+	assert_int_equal(ncaps_seen, 3);
+	assert_int_equal(caps_seen[0].level, 1);
+	assert_int_equal(caps_seen[1].level, 2);
+	assert_int_equal(caps_seen[2].level, 3);
+	assert_string_equal(caps_seen[2].service, "c2s");
+	assert_int_equal(caps_seen[2].duration, 20 * CLOCK_US_PER_SEC);
+	assert_int_equal(caps_seen[2].addr.family, AF_INET);
+	/* Through a proxy: the kernel sees the proxy, nothing moves. */
+	ev.flags |= EVENT_F_PROXIED;
+	pipeline_event(&ev, f->p);
+	assert_int_equal(ncaps_seen, 3);
+	/* No caps, no levels. */
+	svc->kernel_caps = 0;
+	ev.flags = 0;
+	pipeline_event(&ev, f->p);
+	assert_int_equal(ncaps_seen, 3);
+	kcap_set_available(0);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_caps_levels, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_rows_and_verdict, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_log_events_stored, setup,
