@@ -83,6 +83,7 @@ struct filter_lit {
 
 struct filter_mscan {
 	int		 on;
+	int		 avx2;		/* the CPU has it: 32-byte blocks */
 	size_t		 nlit;
 	const struct filter_lit *lit[FILTER_MSCAN_LITS];
 	size_t		 nbyte;

@@ -122,20 +122,30 @@ test_mscan_edges(void **state)
 		"0123456789abcdefghijklmnoFailed",
 		"late}q 1\nlate}q late}",
 		"0123456789abcdelate}q\nxlate}qlate}q",
+		"0123456789abcdef0123456789abcdeFailed auth 0123456789abcdef"
+		    "0123456789abcdef0123456789late}q\nzq",
 	};
 	struct filter	*f;
 	const char	*b;
 	uint64_t	 mask;
 	size_t		 i, k;
+	int		 avx2;
 
 	(void)state;
 	f = load_str(filt);
+	avx2 = f->ms.avx2;
 	/* From every offset: a line never takes a literal that starts
 	 * before it. */
 	for (i = 0; i < sizeof(bufs) / sizeof(bufs[0]); i++)
-		for (k = 0; k <= strlen(bufs[i]); k++)
+		for (k = 0; k <= strlen(bufs[i]); k++) {
+			f->ms.avx2 = avx2;
 			(void)check_buf(&f->ms, bufs[i] + k,
 			    strlen(bufs[i]) - k);
+			f->ms.avx2 = 0;
+			(void)check_buf(&f->ms, bufs[i] + k,
+			    strlen(bufs[i]) - k);
+		}
+	f->ms.avx2 = avx2;
 	/* By hand: a literal split by a newline is in neither line. */
 	b = "aaaaaaaaaaaaaaaFailed au\nth zq";
 	assert_ptr_equal(filter_mscan_line(&f->ms, b, b + strlen(b), &mask),
@@ -161,9 +171,11 @@ test_mscan_random(void **state)
 	char		 buf[4096];
 	size_t		 len, n, i, lines = 0;
 	unsigned int	 seed = 16;
+	int		 avx2;
 
 	(void)state;
 	f = load_str(filt);
+	avx2 = f->ms.avx2;
 	for (i = 0; i < 2000; i++) {
 		len = 0;
 		n = (size_t)rand_r(&seed) % 300;
@@ -175,8 +187,14 @@ test_mscan_random(void **state)
 			memcpy(buf + len, s, strlen(s));
 			len += strlen(s);
 		}
-		/* From every start, so the tail loop is walked too. */
+		/* From two starts, so the tail loop is walked too; with
+		 * AVX2 (where the CPU has it) and without. */
+		f->ms.avx2 = avx2;
 		lines += check_buf(&f->ms, buf, len);
+		if (len > 2)
+			(void)check_buf(&f->ms, buf + 2, len - 2);
+		f->ms.avx2 = 0;
+		(void)check_buf(&f->ms, buf, len);
 		if (len > 2)
 			(void)check_buf(&f->ms, buf + 2, len - 2);
 	}
