@@ -260,6 +260,7 @@ ban_insert(struct bans *bs, const struct ban *b)
 	bs->heap[bs->n] = i;
 	bs->hpos[i] = bs->n;
 	bs->n++;
+	bs->nlen[b->prefix.addr.family == AF_INET6][b->prefix.len]++;
 	ban_heap_fix(bs, bs->n - 1);
 	bs->st.active = bs->n;
 	return &bs->b[i];
@@ -276,6 +277,8 @@ ban_remove(struct bans *bs, uint32_t i)
 	if (k < bs->n)
 		ban_heap_fix(bs, k);
 	htab_remove(&bs->t, i);
+	bs->nlen[bs->b[i].prefix.addr.family == AF_INET6]
+	    [bs->b[i].prefix.len]--;
 	bs->st.active = bs->n;
 	if (bs->b[i].unsaved)
 		bs->st.unsaved--;
@@ -917,6 +920,40 @@ bans_find(struct bans *bs, const struct prefix *p)
 	uint32_t	i = ban_lookup(bs, p);
 
 	return i == BAN_NIL ? NULL : &bs->b[i];
+}
+
+int
+bans_kill_queued(const struct bans *bs, const struct prefix *p)
+{
+	size_t	k;
+
+	for (k = bs->kflushed; k < bs->nkills; k++)
+		if (bs->kills[k].prefix.len == p->len &&
+		    addr_eq(&bs->kills[k].prefix.addr, &p->addr))
+			return 1;
+	return 0;
+}
+
+const struct ban *
+bans_covering(struct bans *bs, const struct addr *a, int64_t now)
+{
+	struct prefix	p;
+	uint32_t	i;
+	int		len, fam;
+
+	if (bs->n == 0 || (a->family != AF_INET && a->family != AF_INET6))
+		return NULL;
+	fam = a->family == AF_INET6;
+	/* Only the lengths some ban has: one or two, not 33 or 129. */
+	for (len = addr_maxlen(a); len >= 0; len--) {
+		if (bs->nlen[fam][len] == 0)
+			continue;
+		addr_mask(a, len, &p);
+		if ((i = ban_lookup(bs, &p)) != BAN_NIL &&
+		    bs->b[i].expires > now)
+			return &bs->b[i];
+	}
+	return NULL;
 }
 
 void

@@ -222,6 +222,11 @@ int		 bans_holds(struct bans *, const struct addr *a,
 void		 bans_walk(const struct bans *, void (*cb)(const struct ban *,
 		    void *), void *arg);
 const struct ban *bans_find(struct bans *, const struct prefix *);
+/* 1 if the next flush ends p's sessions (a kill of p is queued). */
+int		 bans_kill_queued(const struct bans *, const struct prefix *);
+/* The narrowest ban in force that holds address a, or NULL. */
+const struct ban *bans_covering(struct bans *, const struct addr *a,
+		    int64_t now);
 void		 bans_get_stats(const struct bans *, struct ban_stats *);
 
 /* The time left of b at now, to the second, as "9m58s"; returns buf. */

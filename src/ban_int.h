@@ -38,6 +38,9 @@ struct bans {
 	uint32_t	*heap;		/* table indices, soonest expiry
 					 * first; dense: heap[0..n) */
 	uint32_t	 n;		/* bans in force */
+	uint32_t	 nlen[2][129];	/* of those, by family
+					 * (0: IPv4) and prefix length:
+					 * the lengths bans_covering() tries */
 	struct fw_op	*ops;		/* queued for the firewall */
 	size_t		 nops, opscap, flushed;
 	struct fw_op	*kills;		/* prefix and scope of each */

@@ -44,6 +44,7 @@
 #include "clock.h"
 #include "conf.h"
 #include "enforce.h"
+#include "event.h"
 #include "fw.h"
 #include "fw_watch.h"
 #include "log.h"
@@ -884,6 +885,33 @@ void
 enforce_set_notify(struct enforce *e, ban_notify_cb cb, void *arg)
 {
 	bans_set_notify(e->bans, cb, arg);
+}
+
+/*
+ * A session that completed its handshake before its source's ban was in
+ * the kernel, reported after that ban's kill listed the flows (conntrack's
+ * events lag under load): the ban drops its next packets, the client's FIN
+ * too, so the server would keep it open until its own timeouts.  It is
+ * ended like the others, by the next flush.  A session found at start
+ * (a restart with bans in force) is ended the same way.
+ */
+void
+enforce_flow_open_cb(const struct event *ev, void *arg)
+{
+	struct enforce		*e = arg;
+	const struct ban	*b;
+	char			 a[ADDR_STRLEN];
+
+	if (!e->conf->ban_kill || e->flows == NULL)
+		return;
+	if ((b = bans_covering(e->bans, &ev->addr, clock_realtime())) ==
+	    NULL || b->throttled || bans_kill_queued(e->bans, &b->prefix))
+		return;
+	log_debug("fw: a session of banned %s (port %u) opened before its "
+	    "ban was in the kernel: ended", addr_ntop(&ev->addr, a,
+	    sizeof(a)), ev->sport);
+	fw_killq_add_flow(e->killq, e->fw, e->flows, &ev->addr, ev->sport,
+	    ev->port, b->scope);
 }
 
 void

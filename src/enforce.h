@@ -97,6 +97,9 @@ void		 enforce_set_notify(struct enforce *, ban_notify_cb,
  */
 struct ctflow;
 void		 enforce_set_flows(struct enforce *, const struct ctflow *);
+/* Conntrack's CONN_OPEN: a session of a banned source is ended. */
+struct event;
+void		 enforce_flow_open_cb(const struct event *, void *arg);
 
 /* Read-only views for status and the control commands. */
 const struct bans *enforce_bans(const struct enforce *);

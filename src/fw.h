@@ -169,6 +169,15 @@ void		 fw_killq_free(struct fw_killq *);
 void		 fw_killq_add(struct fw_killq *, const struct fw *,
 		    const struct ctflow *flows, const struct prefix *,
 		    enum fw_scope);
+/*
+ * One flow of src (its ports: the remote's, the service's), from flows:
+ * for a session that completed its handshake before its source's ban was
+ * in the kernel, and whose open conntrack reported after the ban's own
+ * kill had listed the prefix's flows.
+ */
+void		 fw_killq_add_flow(struct fw_killq *, const struct fw *,
+		    const struct ctflow *flows, const struct addr *src,
+		    uint16_t sport, uint16_t dport, enum fw_scope);
 int		 fw_killq_run(struct fw_killq *, struct fw *);
 /* Tuples and prefixes waiting. */
 size_t		 fw_killq_pending(const struct fw_killq *);

@@ -813,6 +813,8 @@ struct fw_killq_add {
 	struct fw_killq		*q;
 	const struct fw		*fw;
 	enum fw_scope		 scope;
+	uint16_t		 sport;	/* only this flow's (0: all) */
+	uint16_t		 dport;
 };
 
 static void
@@ -823,6 +825,8 @@ fw_killq_flow_cb(const struct ctflow_tuple *ft, void *arg)
 	struct fw_kill_tuple	*t;
 
 	if (!fw_kill_port_ok(a->fw, a->scope, ft->dport))
+		return;
+	if (a->sport != 0 && (ft->sport != a->sport || ft->dport != a->dport))
 		return;
 	if (q->n - q->head >= FW_KILL_QUEUE_MAX) {
 		q->dropped++;
@@ -856,6 +860,7 @@ fw_killq_add(struct fw_killq *q, const struct fw *fw,
 	struct fw_op		*op;
 
 	if (flows != NULL && fw_kill_flows_cover(fw, scope)) {
+		memset(&a, 0, sizeof(a));
 		a.q = q;
 		a.fw = fw;
 		a.scope = scope;
@@ -872,6 +877,26 @@ fw_killq_add(struct fw_killq *q, const struct fw *fw,
 	op->kind = FW_BAN;
 	op->prefix = *p;
 	op->scope = scope;
+}
+
+void
+fw_killq_add_flow(struct fw_killq *q, const struct fw *fw,
+    const struct ctflow *flows, const struct addr *src, uint16_t sport,
+    uint16_t dport, enum fw_scope scope)
+{
+	struct fw_killq_add	 a;
+	struct prefix		 p;
+
+	if (flows == NULL || sport == 0)
+		return;
+	memset(&a, 0, sizeof(a));
+	a.q = q;
+	a.fw = fw;
+	a.scope = scope;
+	a.sport = sport;
+	a.dport = dport;
+	addr_mask(src, addr_maxlen(src), &p);
+	(void)ctflow_of_prefix(flows, &p, fw_killq_flow_cb, &a);
 }
 
 size_t

@@ -174,6 +174,7 @@ daemon_run(struct daemon *d, int foreground)
 	    d->own);
 	pipeline_set_verdict_cb(d->pipeline, enforce_verdict_cb, d->enforce);
 	pipeline_set_peer_cb(d->pipeline, alerts_peer, d->alerts);
+	pipeline_set_open_cb(d->pipeline, enforce_flow_open_cb, d->enforce);
 	enforce_set_flows(d->enforce, d->ct != NULL ? ct_flows(d->ct) : NULL);
 	daemon_cluster_start(d);
 

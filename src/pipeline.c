@@ -44,6 +44,8 @@ struct pipeline {
 	void			*verdict_arg;
 	verdict_cb		 peer_cb;
 	void			*peer_arg;
+	event_cb		 open_cb;
+	void			*open_arg;
 	int			 corroborate;
 	struct pipeline_proxy	*proxy;		/* conf->nproxies */
 	int			 nproxy;
@@ -121,6 +123,13 @@ pipeline_set_peer_cb(struct pipeline *p, verdict_cb cb, void *arg)
 {
 	p->peer_cb = cb;
 	p->peer_arg = arg;
+}
+
+void
+pipeline_set_open_cb(struct pipeline *p, event_cb cb, void *arg)
+{
+	p->open_cb = cb;
+	p->open_arg = arg;
 }
 
 void
@@ -269,6 +278,9 @@ pipeline_event(const struct event *ev, void *arg)
 
 	if (ev->source == EVENT_SRC_CONNTRACK && p->nproxy > 0)
 		pipeline_proxy_event(p, ev);
+	if (ev->source == EVENT_SRC_CONNTRACK && ev->kind == EVENT_CONN_OPEN &&
+	    p->open_cb != NULL)
+		p->open_cb(ev, p->open_arg);
 	/* Log events only: conntrack's own are the corroboration, and an
 	 * operator's are not judged from a line. */
 	if (p->corroborate && p->conf->auth_corroborate > 0 &&

@@ -53,6 +53,9 @@ void		 pipeline_set_verdict_cb(struct pipeline *,
  * banned, they are told: the alerts in the daemon). */
 void		 pipeline_set_peer_cb(struct pipeline *, verdict_cb,
 		    void *arg);
+/* Told of each handshake conntrack reports (CONN_OPEN), before it is
+ * judged: enforcement ends those of banned sources. */
+void		 pipeline_set_open_cb(struct pipeline *, event_cb, void *arg);
 /*
  * Corroboration (on where conntrack is, off by default): a log event that
  * would be judged (a failed login, a registration) is judged only if its

@@ -86,10 +86,7 @@ connect "$NEIGHBOUR" || fail "the neighbour cannot connect: $(cat "$T/connect.ou
 # Its held session was cut, not left to time out: the server's socket is
 # gone and the client got a reset.  (The cut follows the element into the
 # set: wait for it.)
-wait_until "$XG_WAIT" "the bot's live session was not cut" \
-    out_empty ns_exec "$SRV" ss -Htn state established dst "$BOT"
-wait_until "$XG_WAIT" "the bot never heard of the cut" \
-    out_empty ns_exec "$CLI" ss -Htn state established src "$BOT"
+ns_wait_cut "$BOT"
 ns_stop "$hold"
 expect_grep 'peer_closed=1 .*ECONNRESET' "$T/hold.log"
 

@@ -67,10 +67,7 @@ wait_until "$XG_WAIT" "the ban is not in the kernel" \
 # The cut comes after the element is in the set (the daemon adds the
 # element, then asks the helper to end the sessions): wait for it.  The
 # server's socket goes, then the client's, on the reset.
-wait_until "$XG_WAIT" "the bot's session was not cut" \
-    out_empty ns_exec "$SRV" ss -Htn state established dst "$BOT"
-wait_until "$XG_WAIT" "the bot never heard of the cut" \
-    out_empty ns_exec "$CLI" ss -Htn state established src "$BOT"
+ns_wait_cut "$BOT"
 ns_stop "$hold"
 expect_grep 'peer_closed=1 .*ECONNRESET' "$T/hold.log"
 ns_exec "$CLI" "$XGLOAD" churn -d 192.0.2.1 -p 5222 -n 1 -s "$NEIGHBOUR" \

@@ -210,6 +210,16 @@ ns_stop() {
 	return $rc
 }
 
+# ns_wait_cut ADDR: waits until ADDR's live sessions are cut on both ends
+# (the server's sockets gone, then the client's on the reset).  The cut
+# follows the element into the set, so a test waits for it.
+ns_wait_cut() {
+	wait_until "$XG_WAIT" "$1's session was not cut" \
+	    out_empty ns_exec "$SRV" ss -Htn state established dst "$1"
+	wait_until "$XG_WAIT" "$1 never heard of the cut" \
+	    out_empty ns_exec "$CLI" ss -Htn state established src "$1"
+}
+
 # ns_ct NS ARGS...: conntrack(8) in NS.  ns_ct_count NS ARGS...: how many
 # entries `conntrack -L ARGS` lists.
 ns_ct() {

@@ -683,6 +683,56 @@ test_overlap(void **state)
 	assert_string_equal(batch(f->bs, &nk), "+203.0.113.9/32 600");
 }
 
+/*
+ * Which ban holds an address (a late session's), by the prefix lengths in
+ * force only, and whether its kill still waits for the flush.
+ */
+static void
+test_covering(void **state)
+{
+	struct fx		*f = *state;
+	struct prefix		 p;
+	struct addr		 a;
+	const struct ban	*b;
+	char			*cause = NULL;
+	char			 buf[ADDR_PREFIX_STRLEN];
+	size_t			 nk;
+	uint16_t		 port;
+
+	f->conf->ban_kill = 1;
+	assert_int_equal(addr_parse("203.0.113.77", &a, &port), 0);
+	assert_null(bans_covering(f->bs, &a, T0));
+	p = pfx("203.0.113.0/24");
+	assert_int_equal(bans_manual(f->bs, &p, 600 * S, FW_SCOPE_SERVICES,
+	    "net", T0, &cause), 0);
+	assert_non_null(b = bans_covering(f->bs, &a, T0));
+	assert_string_equal(addr_prefix_ntop(&b->prefix, buf, sizeof(buf)),
+	    "203.0.113.0/24");
+	/* Queued until the flush hands it out, then not. */
+	assert_int_equal(bans_kill_queued(f->bs, &b->prefix), 1);
+	(void)batch(f->bs, &nk);
+	assert_int_equal(nk, 1);
+	assert_int_equal(bans_kill_queued(f->bs, &p), 0);
+	/* The narrowest wins; outside both, none; expired, none. */
+	p = pfx("203.0.113.77");
+	assert_int_equal(bans_manual(f->bs, &p, 60 * S, FW_SCOPE_SERVICES,
+	    "host", T0, &cause), 0);
+	assert_int_equal(bans_covering(f->bs, &a, T0)->prefix.len, 32);
+	assert_int_equal(bans_covering(f->bs, &a, T0 + 61 * S)->prefix.len,
+	    24);
+	assert_int_equal(addr_parse("203.0.114.1", &a, &port), 0);
+	assert_null(bans_covering(f->bs, &a, T0));
+	assert_int_equal(addr_parse("2001:db8::1", &a, &port), 0);
+	assert_null(bans_covering(f->bs, &a, T0));
+	/* Lifted: the count of its length goes with it. */
+	p = pfx("203.0.113.0/24");
+	assert_int_equal(bans_lift(f->bs, &p, T0, &cause), 0);
+	assert_int_equal(f->bs->nlen[0][24], 0);
+	assert_int_equal(f->bs->nlen[0][32], 1);
+	assert_int_equal(addr_parse("203.0.113.5", &a, &port), 0);
+	assert_null(bans_covering(f->bs, &a, T0));
+}
+
 static void
 test_json(void **state)
 {
@@ -919,6 +969,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_unsaved, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_adopt, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_overlap, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_covering, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_json, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scope, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scope_ports, setup,

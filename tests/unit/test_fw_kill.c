@@ -131,6 +131,7 @@ queue_flows(struct fw_killq *q, const struct fw *fw, size_t n,
 	struct ctflow_tuple	 ft;
 	size_t			 i;
 
+	memset(&a, 0, sizeof(a));
 	a.q = q;
 	a.fw = fw;
 	a.scope = scope;
@@ -339,6 +340,21 @@ test_add(void **state)
 	}
 	assert_int_equal(got[4].scope, FW_SCOPE_PROXY);
 	assert_int_equal(got[4].id, 100);
+
+	/* One late flow by its ports: .1's to 5269 only, not its 5222. */
+	rec_reset();
+	assert_int_equal(addr_parse("198.51.100.1", &p.addr, NULL), 0);
+	fw_killq_add_flow(q, &fw, ctf, &p.addr, 40004, 5269,
+	    FW_SCOPE_SERVICES);
+	fw_killq_add_flow(q, &fw, ctf, &p.addr, 40004, 5222,
+	    FW_SCOPE_SERVICES);		/* no such flow */
+	fw_killq_add_flow(q, &fw, NULL, &p.addr, 40004, 5269,
+	    FW_SCOPE_SERVICES);		/* no table: nothing */
+	assert_int_equal(fw_killq_pending(q), 1);
+	assert_int_equal(fw_killq_run(q, &fw), 0);
+	assert_int_equal(ngot, 1);
+	assert_int_equal(got[0].id, 104);
+	assert_int_equal(got[0].sport, 40004);
 
 	/* More prefixes than a pass takes: the rest wait. */
 	rec_reset();
