@@ -553,6 +553,11 @@ filter_join_find(struct filter *f, const char *line, const char *key,
 	size_t		 walk;
 	int		 rc;
 
+	/* The look-backs read before the line: where the caller keeps the
+	 * file, not in its copy of a piece of it. */
+	if (f->scan_buf != 0 && (uintptr_t)line >= f->scan_buf &&
+	    (uintptr_t)line - f->scan_buf <= f->scan_len)
+		line = f->scan_at + ((uintptr_t)line - f->scan_buf);
 	/* Restricted, the table holds the join lines up to scan_fed only:
 	 * what the walk finds after them comes first. */
 	if (f->restricted && f->scan_base != NULL && !f->lb_building) {
@@ -1012,12 +1017,20 @@ filter_scan_one(struct filter *f, const char *buf, size_t len, int64_t now,
 		pos = le < end ? le + 1 : end;
 	}
 	f->scan_base = NULL;
+	f->scan_buf = 0;
 	return line;
 }
 
 uint64_t
 filter_scan(struct filter *f, const char *buf, size_t len, int64_t now,
     filter_scan_cb cb, void *arg)
+{
+	return filter_scan_at(f, buf, len, buf, now, cb, arg);
+}
+
+uint64_t
+filter_scan_at(struct filter *f, const char *buf, size_t len,
+    const char *at, int64_t now, filter_scan_cb cb, void *arg)
 {
 	const char		*next[FILTER_SCAN_MAX];
 	const char		*pos = buf, *end = buf + len, *hit, *ls, *le;
@@ -1029,7 +1042,7 @@ filter_scan(struct filter *f, const char *buf, size_t len, int64_t now,
 	if (nscan > FILTER_SCAN_MAX)
 		nscan = 0;
 	if (f->restricted) {
-		f->scan_base = f->scan_fed = buf; /* join feeders run lazily */
+		f->scan_base = f->scan_fed = at; /* join feeders run lazily */
 		f->scan_budget = len;
 		/* What an earlier buffer's look-back wrote is not all the
 		 * join lines of it: that buffer's look-backs stay its own. */
@@ -1038,6 +1051,9 @@ filter_scan(struct filter *f, const char *buf, size_t len, int64_t now,
 		f->scan_fed_any = 0;
 	}
 	f->scan_now = now;
+	f->scan_buf = at != buf ? (uintptr_t)buf : 0;
+	f->scan_len = len;
+	f->scan_at = at;
 	if (f->ms.on)
 		return filter_scan_one(f, buf, len, now, cb, arg);
 	for (i = 0; i < nscan; i++)
@@ -1079,5 +1095,6 @@ filter_scan(struct filter *f, const char *buf, size_t len, int64_t now,
 				    (size_t)(end - pos));
 	}
 	f->scan_base = NULL;
+	f->scan_buf = 0;
 	return line;
 }

@@ -137,6 +137,9 @@ struct filter {
 	int		 restricted;	/* filter_restrict() in force */
 	const char	*scan_base;	/* filter_scan()'s buffer while it
 					 * runs, for filter_lookback() */
+	uintptr_t	 scan_buf;	/* filter_scan_at()'s copy, or 0 */
+	size_t		 scan_len;
+	const char	*scan_at;	/* where the copy's bytes lie */
 	int64_t		 scan_now;	/* filter_scan()'s 'now' */
 	int64_t		 carry_time;	/* of the last carry = time line */
 	uint64_t	 carry_line;	/* its st.lines */
