@@ -72,24 +72,30 @@ struct filter_lit {
 };
 
 /*
- * filter_scan()'s one pass over a buffer: SSE2 (or a byte table) finds
- * the newlines and the rare byte of every literal at once, and memcmp(3)
+ * filter_scan()'s one pass over a buffer: AVX2 or SSE2 (or a byte table)
+ * finds the newlines and the key byte of every literal at once (the first
+ * of its rarest pair, filter_scan.c), and memcmp(3)
  * confirms each literal there, so each line comes with a bitmask of the
  * distinct literals (prefilter and patterns) it holds.  Built by
  * filter_scan_setup(); off (on = 0) where the literals do not fit it.
  */
 #define FILTER_MSCAN_LITS	64	/* bits of a line's mask */
-#define FILTER_MSCAN_BYTES	12	/* distinct rare bytes compared */
+#define FILTER_MSCAN_BYTES	12	/* distinct key bytes compared */
 
 struct filter_mscan {
 	int		 on;
 	int		 avx2;		/* the CPU has it: 32-byte blocks */
 	size_t		 nlit;
 	const struct filter_lit *lit[FILTER_MSCAN_LITS];
+	uint8_t		 off[FILTER_MSCAN_LITS];	/* of its key byte */
 	size_t		 nbyte;
 	unsigned char	 byte[FILTER_MSCAN_BYTES];
 	uint64_t	 bytelits[FILTER_MSCAN_BYTES];	/* lits rare there */
 	uint8_t		 slot[256];	/* byte -> 1 + index into byte[] */
+	/* AVX2: the key byte and the one after it, by nibbles (buckets of
+	 * literals: bit (slot - 1) % 8), as filter_mscan_avx2() looks them
+	 * up. */
+	uint8_t		 nib[4][16];
 	uint64_t	 scanmask;	/* f->scan's literals; 0: no skipping */
 	uint64_t	 premask;	/* the prefilter's literals */
 };

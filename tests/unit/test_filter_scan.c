@@ -93,13 +93,43 @@ test_mscan_setup(void **state)
 	assert_true(f->ms.on);
 	/* "Failed auth" is new, "Accepted" is the prefilter's own. */
 	assert_int_equal(f->ms.nlit, 5);
-	/* One rare byte past a literal's start, for the edges below. */
-	assert_true(f->ms.lit[4]->rare > 0);
+	/* One key byte past a literal's start, for the edges below: the
+	 * pair "}q" of "late}q", not its rarest byte. */
+	assert_int_equal(f->ms.off[4], 4);
+	assert_int_equal(filter_mscan_key(f->ms.lit[4], f->rank, 0),
+	    f->ms.lit[4]->rare);
 	assert_int_equal(f->ms.premask,
 	    bit(&f->ms, "Failed") | bit(&f->ms, "Accepted"));
 	assert_int_equal(f->ms.scanmask, f->ms.premask);
 	assert_int_equal(f->pat[1].litbit, bit(&f->ms, "Accepted"));
 	assert_int_equal(f->pat[0].litbit, bit(&f->ms, "Failed auth"));
+	filter_free(f);
+}
+
+/* Pairs whose first bytes are too many: the rare bytes, one here. */
+static void
+test_mscan_pairs_fallback(void **state)
+{
+	char		 text[2048], *t = text;
+	const char	*p;
+	struct filter	*f;
+	size_t		 i;
+	int		 c;
+
+	(void)state;
+	t += sprintf(t, "[filter]\nname = s\ntime = none\n");
+	for (c = 'a'; c <= 'm'; c++)
+		t += sprintf(t, "[pattern %c]\nkind = auth_fail\n"
+		    "literal = %c{\nregex = %c\\{(?<ip>\\S+)$\n", c, c, c);
+	f = load_str(text);
+	assert_true(f->ms.on);
+	assert_int_equal(f->ms.nlit, 13);
+	assert_int_equal(f->ms.nbyte, 1);
+	for (i = 0; i < f->ms.nlit; i++)
+		assert_int_equal(f->ms.off[i], 1);
+	p = "0123456789abcdefa{ 0123456789abcdef0123456789abcdef m{2 b{\n"
+	    "{{a{\nxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxl{\n";
+	assert_int_equal(check_buf(&f->ms, p, strlen(p)), 3);
 	filter_free(f);
 }
 
@@ -284,6 +314,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_mscan_setup),
+		cmocka_unit_test(test_mscan_pairs_fallback),
 		cmocka_unit_test(test_mscan_edges),
 		cmocka_unit_test(test_mscan_random),
 		cmocka_unit_test(test_mscan_same_events),
