@@ -482,9 +482,11 @@ testfilter_map(struct testfilter *tf, const char *path, int fd, size_t size,
 {
 	struct testfilter_job	*j = NULL;
 	struct filter		*probe = NULL;
-	const char		*map, *p;
+	const char		*map, *p, *q;
 	char			*cause;
-	uint64_t		 base, w;
+	uint64_t		 base;
+	size_t			 w, per;
+	int64_t			 t;
 	int			 i, n = 0, k;
 
 	if ((map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0)) ==
@@ -502,10 +504,22 @@ testfilter_map(struct testfilter *tf, const char *path, int fd, size_t size,
 	}
 	if (jobs > 1) {
 		j = xcalloc((size_t)jobs, sizeof(*j));
-		/* Chunk i starts at the line after i/jobs of the file. */
+		/* Every chunk but the first reads its warm-up too: the first
+		 * is as much longer, so that the jobs end together.  The
+		 * warm-up of the middle of the file stands for all. */
+		w = 0;
+		if ((p = memchr(map + size / 2, '\n', size - size / 2)) !=
+		    NULL && (q = testfilter_reach(probe, map, size, p + 1, now,
+		    filter_dedup_window(probe) + 60 * CLOCK_US_PER_SEC,
+		    &t)) != NULL)
+			w = (size_t)(p + 1 - q);
+		if (w > size / (size_t)jobs / 2)
+			w = size / (size_t)jobs / 2;
+		per = (size + (size_t)(jobs - 1) * w) / (size_t)jobs;
+		/* Chunk i starts at the line after that. */
 		for (i = 0, p = map; i < jobs && p < map + size; i++) {
 			j[n].start = p;
-			j[n].end = map + size * (size_t)(i + 1) / (size_t)jobs;
+			j[n].end = map + per + (size_t)i * (per - w);
 			if (i == jobs - 1 || (j[n].end = memchr(j[n].end, '\n',
 			    (size_t)(map + size - j[n].end))) == NULL)
 				j[n].end = map + size;
@@ -578,10 +592,10 @@ testfilter_map(struct testfilter *tf, const char *path, int fd, size_t size,
 		tf->base += j[i].tf.base - j[i].first;
 		free(j[i].tf.win);
 		/* Its chunk, its warm-up, its look-backs: what it read. */
-		w = (uint64_t)(j[i].end - j[i].warm) + j[i].warm_lookback +
+		base = (uint64_t)(j[i].end - j[i].warm) + j[i].warm_lookback +
 		    filter_stats(j[i].tf.f)->lookback_bytes;
-		if (w > tf->work_max)
-			tf->work_max = w;
+		if (base > tf->work_max)
+			tf->work_max = base;
 		tf->toolong += j[i].tf.toolong;
 		tf->nevents += j[i].tf.nevents;
 		for (k = 0; k < EVENT_KIND_MAX; k++)
