@@ -176,27 +176,8 @@ max_new = 30/1h
 CONF
 
 ns_spawn "$SRV" "$T/serve.log" "$XGLOAD" serve -l 192.0.2.1 -p 5222 \
-    --seconds 60
+    --seconds 240
 wait_for_line 'listening' "$T/serve.log"
-# The capture must be whole: a buffer of 16 MiB, so that a busy machine
-# that does not let conntrack -E read at once costs it no event.  (What
-# it says about itself goes to stderr, not into the capture; ns_cleanup
-# stops it.)
-ip netns exec "$SRV" conntrack -E -b 16777216 -o timestamp,extended,id \
-    >"$T/ct.log" 2>"$T/ct.err" &
-ct=$!
-XG_NS_PIDS="$XG_NS_PIDS $ct"
-wait_until "$XG_WAIT" "conntrack -E does not listen" ct_listening "$ct"
-ns_exec "$CLI" "$XGLOAD" churn -c 1 -s 198.51.100.3 -d 192.0.2.1 -p 5222 \
-    -n 40 --send 10 >/dev/null 2>&1 || fail "churn"
-ns_exec "$CLI" "$XGLOAD" hold -s 198.51.100.4 -d 192.0.2.1 -p 5222 \
-    -n 12 --seconds 1 >/dev/null 2>&1 || fail "hold"
-# Once every flow is closed, have the kernel destroy them now rather than
-# when its garbage collector comes by (up to a minute on an idle table):
-# the DESTROY events, with their final counters, end the capture.
-wait_until "$XG_WAIT" "flows still established" \
-    out_eq 0 ns_ct_count "$SRV" -p tcp --dport 5222 --state ESTABLISHED
-ns_ct "$SRV" -D -p tcp --dport 5222 >/dev/null 2>&1
 # The capture is whole once every flow it saw begin it has seen end.
 ended() {	# NEW and DESTROY lines of 5222 flows, and whether they pair up
 	local new end
@@ -205,8 +186,41 @@ ended() {	# NEW and DESTROY lines of 5222 flows, and whether they pair up
 	echo "new=$new destroy=$end"
 	[ "$new" -ge 52 ] && [ "$end" -eq "$new" ]
 }
-wait_until "$XG_WAIT" "the capture lacks DESTROY events" ended
-ns_stop "$ct"
+# One capture: conntrack -E with a buffer of 16 MiB, so that a busy
+# machine that does not let it read at once costs it no event (what it
+# says about itself goes to stderr, not into the capture); then the
+# traffic, and once every flow is closed the kernel destroys them now
+# rather than when its garbage collector comes by (up to a minute on an
+# idle table): the DESTROY events, with their final counters, end it.
+capture() {
+	ip netns exec "$SRV" conntrack -E -b 16777216 \
+	    -o timestamp,extended,id >"$T/ct.log" 2>"$T/ct.err" &
+	ct=$!
+	XG_NS_PIDS="$XG_NS_PIDS $ct"
+	wait_until "$XG_WAIT" "conntrack -E does not listen" \
+	    ct_listening "$ct"
+	ns_exec "$CLI" "$XGLOAD" churn -c 1 -s 198.51.100.3 -d 192.0.2.1 \
+	    -p 5222 -n 40 --send 10 >/dev/null 2>&1 || fail "churn"
+	ns_exec "$CLI" "$XGLOAD" hold -s 198.51.100.4 -d 192.0.2.1 \
+	    -p 5222 -n 12 --seconds 1 >/dev/null 2>&1 || fail "hold"
+	wait_until "$XG_WAIT" "flows still established" \
+	    out_eq 0 ns_ct_count "$SRV" -p tcp --dport 5222 --state ESTABLISHED
+	ns_ct "$SRV" -D -p tcp --dport 5222 >/dev/null 2>&1
+	poll_until "$XG_WAIT" ended
+	rc=$?
+	ns_stop "$ct"
+	return $rc
+}
+# conntrack(8) itself has lost NEW events on a loaded CI machine (41 of
+# 52, every DESTROY there): that is the capturing tool, not what this
+# test checks, so an incomplete capture is taken again, at most twice,
+# and says what it lacked.
+for try in 1 2 3; do
+	capture && break
+	echo "capture $try incomplete: $(ended); conntrack -E said:" \
+	    "$(cat "$T/ct.err")"
+	[ "$try" -lt 3 ] || fail "three captures lacked events"
+done
 grep -c tcp "$T/ct.log"
 
 "$XG" replay -c "$T/xg.conf" --conntrack "$T/ct.log" >"$T/out" 2>"$T/err" ||

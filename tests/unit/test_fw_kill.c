@@ -402,6 +402,7 @@ test_refused(void **state)
 	fw.nnever = 1;
 	queue_flows(q, &fw, 4, FW_SCOPE_SERVICES, 5222);  /* .1 .. .4 */
 	/* One to a port its scope does not drop, as the helper may get. */
+	memset(&a, 0, sizeof(a));
 	a.q = q;
 	a.fw = &fw;
 	a.scope = FW_SCOPE_SERVICES;
