@@ -553,11 +553,6 @@ filter_join_find(struct filter *f, const char *line, const char *key,
 	size_t		 walk;
 	int		 rc;
 
-	/* The look-backs read before the line: where the caller keeps the
-	 * file, not in its copy of a piece of it. */
-	if (f->scan_buf != 0 && (uintptr_t)line >= f->scan_buf &&
-	    (uintptr_t)line - f->scan_buf <= f->scan_len)
-		line = f->scan_at + ((uintptr_t)line - f->scan_buf);
 	/* Restricted, the table holds the join lines up to scan_fed only:
 	 * what the walk finds after them comes first. */
 	if (f->restricted && f->scan_base != NULL && !f->lb_building) {
@@ -579,6 +574,12 @@ filter_join_find(struct filter *f, const char *line, const char *key,
 		return 1;
 	if (f->lb_building || f->lb_from == NULL || t >= f->lb_until)
 		return 0;
+	/* This look-back reads before the buffer: where the caller keeps
+	 * the file, not in its copy of a piece of it (filter_scan_at()).  A
+	 * restricted one reads the buffer only. */
+	if (f->scan_buf != 0 && (uintptr_t)line >= f->scan_buf &&
+	    (uintptr_t)line - f->scan_buf <= f->scan_len)
+		line = f->scan_at + ((uintptr_t)line - f->scan_buf);
 	walk = f->lb_budget < FILTER_LB_WALK ? f->lb_budget : FILTER_LB_WALK;
 	f->lb_budget -= walk;
 	rc = filter_lookback(f, line, f->lb_from, key, keylen, t, addr, &walk);
@@ -1042,7 +1043,7 @@ filter_scan_at(struct filter *f, const char *buf, size_t len,
 	if (nscan > FILTER_SCAN_MAX)
 		nscan = 0;
 	if (f->restricted) {
-		f->scan_base = f->scan_fed = at; /* join feeders run lazily */
+		f->scan_base = f->scan_fed = buf; /* join feeders run lazily */
 		f->scan_budget = len;
 		/* What an earlier buffer's look-back wrote is not all the
 		 * join lines of it: that buffer's look-backs stay its own. */
