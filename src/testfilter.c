@@ -2,13 +2,14 @@
  * test-filter: runs one filter over one log file, offline, the way the
  * daemon would, and says what it found (fail2ban-regex's job).
  *
- * The file is mapped (or, for a pipe, read in large blocks) and each block
- * of whole lines goes through filter_scan(), which looks for the filter's literals across the
- * block as grep does; only lines holding one run a regex.  A line longer
- * than TESTFILTER_LINE_MAX is counted and skipped, as the daemon's tailer
- * does, so a hostile file cannot make it grow without bound.  Time stamps
- * without a year are placed relative to the file's modification time, so
- * a log read later lands in the right year.
+ * A regular file is mapped, for the joins' look-backs, and read through a
+ * buffer a megabyte at a time (a pipe in larger blocks); each block of
+ * whole lines goes through filter_scan(), which looks for the filter's
+ * literals across the block as grep does; only lines holding one run a
+ * regex.  A line longer than TESTFILTER_LINE_MAX is counted and skipped,
+ * as the daemon's tailer does, so a hostile file cannot make it grow
+ * without bound.  Time stamps without a year are placed relative to the
+ * file's modification time, so a log read later lands in the right year.
  *
  * With --format docker-json each line is a record of docker's json-file
  * driver (logsrc_docker.c): its "log" goes to the filter, one line at a
