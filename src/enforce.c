@@ -559,12 +559,22 @@ done:
 	enforce_arm(e);
 }
 
+/* A verdict's ban goes to the kernel before the loop reads on. */
+static void
+enforce_soon_cb(struct loop *loop, void *arg)
+{
+	(void)loop;
+	enforce_flush(arg);
+}
+
 void
 enforce_verdict_cb(const struct verdict *v, void *arg)
 {
 	struct enforce	*e = arg;
 
 	bans_verdict(e->bans, v, clock_realtime());
+	if (e->loop != NULL)
+		loop_soon(e->loop, enforce_soon_cb, e);
 }
 
 /*
