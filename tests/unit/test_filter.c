@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "../../src/filter.c"
+#include "unit_filter.h"
 #include <sys/socket.h>
 #include "clock.h"
 #include "conf.h"
@@ -44,18 +45,6 @@ load_example(void)
 	char		*cause = NULL;
 
 	f = filter_load(EXAMPLE, &cause);
-	if (f == NULL)
-		fail_msg("%s", cause);
-	return f;
-}
-
-static struct filter *
-load_str(const char *text)
-{
-	struct filter	*f;
-	char		*cause = NULL;
-
-	f = filter_load_buf("t.conf", text, strlen(text), &cause);
 	if (f == NULL)
 		fail_msg("%s", cause);
 	return f;

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "../../src/filter_scan.c"
+#include "unit_filter.h"
 
 static const char filt[] =
     "[filter]\nname = s\ntime = none\n"
@@ -24,18 +25,6 @@ static const char filt[] =
     "regex = Failed zq (?<ip>\\S+)$\n"
     "[pattern late]\nkind = auth_fail\nliteral = late}q\n"
     "regex = late}q (?<ip>\\S+)$\n";
-
-static struct filter *
-load_str(const char *text)
-{
-	struct filter	*f;
-	char		*cause = NULL;
-
-	f = filter_load_buf("t.conf", text, strlen(text), &cause);
-	if (f == NULL)
-		fail_msg("%s", cause);
-	return f;
-}
 
 /* The mask memmem(3) gives the line [ls, le). */
 static uint64_t
