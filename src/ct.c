@@ -485,6 +485,10 @@ ct_read(struct ct *ct, int budget, int64_t slice_us)
 		}
 		done += n;
 		ct->stats.msgs += (uint64_t)n;
+		/* A ban these events caused goes out now, not after the
+		 * backlog (enforce.c asked the loop). */
+		if (slice_us != 0)
+			loop_soon_run(ct->loop);
 		if (n < CT_BATCH)
 			return 1;	/* drained */
 	}

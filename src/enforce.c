@@ -2,11 +2,13 @@
  * Enforcement: the path from a verdict to an element in the kernel.
  *
  * ban.c decides (widening, never a weapon, escalation, the store's rows)
- * and queues firewall operations; this module sends them.  Once per loop
- * iteration, after the store has committed, enforce_flush() hands the
- * queue to the backend as one batch, so a ban the kernel holds is always
- * one the store holds: a kill -9 between the two loses nothing, the
- * restart puts the store's bans back.
+ * and queues firewall operations; this module sends them.  enforce_flush()
+ * hands the queue to the backend as one batch once per loop iteration,
+ * before the store commits (daemon.c says why), and as soon as a verdict
+ * has been through ban.c (loop_soon): the events read with it, or the
+ * rest of a backlog, do not hold the ban back.  A kill -9 before the
+ * commit loses little: the restart adopts the kernel's elements the store
+ * lacks (ban_keep.c).
  *
  * A refused batch is halved, recursively, until the operation the
  * firewall refuses on its own (an interval overlapping another in an
@@ -599,12 +601,22 @@ done:
 	enforce_arm(e);
 }
 
+/* A verdict's ban goes to the kernel before the loop reads on. */
+static void
+enforce_soon_cb(struct loop *loop, void *arg)
+{
+	(void)loop;
+	enforce_flush(arg);
+}
+
 void
 enforce_verdict_cb(const struct verdict *v, void *arg)
 {
 	struct enforce	*e = arg;
 
 	bans_verdict(e->bans, v, clock_realtime());
+	if (e->loop != NULL)
+		loop_soon(e->loop, enforce_soon_cb, e);
 }
 
 /*

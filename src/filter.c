@@ -86,7 +86,7 @@
 #define FILTER_LB_WALK		(64 * 1024) /* bytes one chunk walk reads */
 
 static int	filter_match_line(struct filter *, const char *, size_t,
-		    int64_t, struct filter_result *, int);
+		    int64_t, struct filter_result *, int, const uint64_t *);
 
 static void
 filter_tab_init(struct filter_tab *t, uint32_t cap, int64_t ttl,
@@ -218,8 +218,8 @@ filter_lit_find(const struct filter_lit *l, const char *h, size_t n)
  * line holding none of them cannot give a match, so it need not be
  * looked at.  No literals: every line goes through filter_match().
  */
-void
-filter_scan_setup(struct filter *f)
+static void
+filter_scan_pick(struct filter *f)
 {
 	size_t	i, j, n = 0;
 	int	narrowed = 0;
@@ -255,6 +255,13 @@ filter_scan_setup(struct filter *f)
 			continue;
 		f->scan[f->nscan++] = &f->pat[i].lit;
 	}
+}
+
+void
+filter_scan_setup(struct filter *f)
+{
+	filter_scan_pick(f);
+	filter_mscan_setup(f);
 }
 
 /* Matching. */
@@ -485,7 +492,7 @@ filter_join_feed(struct filter *f, const char *from, const char *upto)
 				break;
 		if (i < f->npat)
 			(void)filter_match_line(f, ls, (size_t)(le - ls),
-			    f->scan_now, &r, 0);
+			    f->scan_now, &r, 0, NULL);
 	}
 	f->lb_building = 0;
 	f->st = st;
@@ -567,6 +574,12 @@ filter_join_find(struct filter *f, const char *line, const char *key,
 		return 1;
 	if (f->lb_building || f->lb_from == NULL || t >= f->lb_until)
 		return 0;
+	/* This look-back reads before the buffer: where the caller keeps
+	 * the file, not in its copy of a piece of it (filter_scan_at()).  A
+	 * restricted one reads the buffer only. */
+	if (f->scan_buf != 0 && (uintptr_t)line >= f->scan_buf &&
+	    (uintptr_t)line - f->scan_buf <= f->scan_len)
+		line = f->scan_at + ((uintptr_t)line - f->scan_buf);
 	walk = f->lb_budget < FILTER_LB_WALK ? f->lb_budget : FILTER_LB_WALK;
 	f->lb_budget -= walk;
 	rc = filter_lookback(f, line, f->lb_from, key, keylen, t, addr, &walk);
@@ -722,11 +735,13 @@ filter_extract(struct filter *f, struct filter_pattern *p, int rc,
 
 /*
  * filter_match(), told whether the caller already found one of the
- * prefilter literals in the line (filter_scan() has).
+ * prefilter literals in the line (filter_scan() has), or, with mask not
+ * NULL, which of f->ms's literals the line holds (its single pass has).
  */
 static int
 filter_match_line(struct filter *f, const char *line, size_t len,
-    int64_t now, struct filter_result *out, int prefiltered)
+    int64_t now, struct filter_result *out, int prefiltered,
+    const uint64_t *mask)
 {
 	struct filter_pattern	*p;
 	size_t			 i;
@@ -744,7 +759,13 @@ filter_match_line(struct filter *f, const char *line, size_t len,
 		line = "";
 	f->st.lines++;
 
+	if (mask != NULL)
+		prefiltered = f->nprefilter == 0 || (*mask & f->ms.premask);
 	if (f->nprefilter > 0 && !prefiltered) {
+		if (mask != NULL) {
+			f->st.prefiltered++;
+			return 0;
+		}
 		for (i = 0; i < f->nprefilter; i++)
 			if (filter_lit_find(&f->prefilter_lit[i], line,
 			    len) != NULL)
@@ -760,8 +781,9 @@ filter_match_line(struct filter *f, const char *line, size_t len,
 		 * order, so a line goes to the pattern the whole filter
 		 * would give it; join feeders are looked back for instead
 		 * of run, while filter_scan() runs. */
-		if (p->literal != NULL &&
-		    filter_lit_find(&p->lit, line, len) == NULL)
+		if (p->literal != NULL && (mask != NULL ?
+		    (*mask & p->litbit) == 0 :
+		    filter_lit_find(&p->lit, line, len) == NULL))
 			continue;
 		p->st.tried++;
 		/* The JIT entry skips the interpreter's option checks; its
@@ -803,7 +825,7 @@ int
 filter_match(struct filter *f, const char *line, size_t len, int64_t now,
     struct filter_result *out)
 {
-	return filter_match_line(f, line, len, now, out, 0);
+	return filter_match_line(f, line, len, now, out, 0, NULL);
 }
 
 void
@@ -968,9 +990,48 @@ filter_count_lines(const char *buf, size_t len)
 	return n;
 }
 
+/*
+ * filter_scan() in one pass: each line's end and literals found together
+ * (filter_mscan_line()), the lines holding none of f->scan skipped.
+ */
+static uint64_t
+filter_scan_one(struct filter *f, const char *buf, size_t len, int64_t now,
+    filter_scan_cb cb, void *arg)
+{
+	const char		*pos = buf, *end = buf + len, *le;
+	struct filter_result	 r;
+	uint64_t		 line = 0, mask, skip = f->ms.scanmask;
+	int			 rc;
+
+	while (pos < end) {
+		le = filter_mscan_line(&f->ms, pos, end, &mask);
+		if (skip != 0 && (mask & skip) == 0) {
+			f->st.lines++;
+			f->st.prefiltered++;
+		} else {
+			rc = filter_match_line(f, pos, (size_t)(le - pos),
+			    now, &r, 0, &mask);
+			if (rc > 0 && cb != NULL)
+				cb(line, pos, (size_t)(le - pos), &r, arg);
+		}
+		line++;
+		pos = le < end ? le + 1 : end;
+	}
+	f->scan_base = NULL;
+	f->scan_buf = 0;
+	return line;
+}
+
 uint64_t
 filter_scan(struct filter *f, const char *buf, size_t len, int64_t now,
     filter_scan_cb cb, void *arg)
+{
+	return filter_scan_at(f, buf, len, buf, now, cb, arg);
+}
+
+uint64_t
+filter_scan_at(struct filter *f, const char *buf, size_t len,
+    const char *at, int64_t now, filter_scan_cb cb, void *arg)
 {
 	const char		*next[FILTER_SCAN_MAX];
 	const char		*pos = buf, *end = buf + len, *hit, *ls, *le;
@@ -991,6 +1052,11 @@ filter_scan(struct filter *f, const char *buf, size_t len, int64_t now,
 		f->scan_fed_any = 0;
 	}
 	f->scan_now = now;
+	f->scan_buf = at != buf ? (uintptr_t)buf : 0;
+	f->scan_len = len;
+	f->scan_at = at;
+	if (f->ms.on)
+		return filter_scan_one(f, buf, len, now, cb, arg);
 	for (i = 0; i < nscan; i++)
 		next[i] = filter_lit_find(f->scan[i], buf, len);
 	while (pos < end) {
@@ -1019,7 +1085,7 @@ filter_scan(struct filter *f, const char *buf, size_t len, int64_t now,
 		/* A scan literal in the line is a prefilter literal, when
 		 * the scan uses the prefilter. */
 		rc = filter_match_line(f, pos, (size_t)(le - pos), now, &r,
-		    nscan > 0 && f->scan[0] == f->prefilter_lit);
+		    nscan > 0 && f->scan[0] == f->prefilter_lit, NULL);
 		if (rc > 0 && cb != NULL)
 			cb(line, pos, (size_t)(le - pos), &r, arg);
 		line++;
@@ -1030,5 +1096,6 @@ filter_scan(struct filter *f, const char *buf, size_t len, int64_t now,
 				    (size_t)(end - pos));
 	}
 	f->scan_base = NULL;
+	f->scan_buf = 0;
 	return line;
 }

@@ -133,6 +133,13 @@ typedef void	(*filter_scan_cb)(uint64_t line, const char *text,
  */
 uint64_t	 filter_scan(struct filter *, const char *buf, size_t len,
 		    int64_t now, filter_scan_cb cb, void *arg);
+/*
+ * filter_scan() of a copy: buf holds the same bytes as at, which stays
+ * mapped, and the look-backs of filter_set_lookback(), which reach before
+ * buf, read there (test-filter reads a mapped file through a buffer).
+ */
+uint64_t	 filter_scan_at(struct filter *, const char *buf, size_t len,
+		    const char *at, int64_t now, filter_scan_cb cb, void *arg);
 
 /*
  * Sample lines from the file's "sample =" keys, in file order; *pattern

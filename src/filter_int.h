@@ -71,12 +71,42 @@ struct filter_lit {
 	size_t		 rare;		/* index of the rarest byte */
 };
 
+/*
+ * filter_scan()'s one pass over a buffer: AVX2 or SSE2 (or a byte table)
+ * finds the newlines and the key byte of every literal at once (the first
+ * of its rarest pair, filter_scan.c), and memcmp(3)
+ * confirms each literal there, so each line comes with a bitmask of the
+ * distinct literals (prefilter and patterns) it holds.  Built by
+ * filter_scan_setup(); off (on = 0) where the literals do not fit it.
+ */
+#define FILTER_MSCAN_LITS	64	/* bits of a line's mask */
+#define FILTER_MSCAN_BYTES	12	/* distinct key bytes compared */
+
+struct filter_mscan {
+	int		 on;
+	int		 avx2;		/* the CPU has it: 32-byte blocks */
+	size_t		 nlit;
+	const struct filter_lit *lit[FILTER_MSCAN_LITS];
+	uint8_t		 off[FILTER_MSCAN_LITS];	/* of its key byte */
+	size_t		 nbyte;
+	unsigned char	 byte[FILTER_MSCAN_BYTES];
+	uint64_t	 bytelits[FILTER_MSCAN_BYTES];	/* lits rare there */
+	uint8_t		 slot[256];	/* byte -> 1 + index into byte[] */
+	/* AVX2: the key byte and the one after it, by nibbles (buckets of
+	 * literals: bit (slot - 1) % 8), as filter_mscan_avx2() looks them
+	 * up. */
+	uint8_t		 nib[4][16];
+	uint64_t	 scanmask;	/* f->scan's literals; 0: no skipping */
+	uint64_t	 premask;	/* the prefilter's literals */
+};
+
 struct filter_pattern {
 	char		*name;
 	int		 line;		/* of the [pattern] header */
 	int		 kind_set;
 	char		*literal;
 	struct filter_lit lit;
+	uint64_t	 litbit;	/* lit's bit in a filter_mscan mask */
 	char		*regex;
 	int		 regex_line;
 	pcre2_code	*re;
@@ -109,9 +139,13 @@ struct filter {
 	size_t		 npat;
 	const struct filter_lit **scan;	/* filter_scan() literals, or NULL */
 	size_t		 nscan;
+	struct filter_mscan ms;		/* filter_scan()'s single pass */
 	int		 restricted;	/* filter_restrict() in force */
 	const char	*scan_base;	/* filter_scan()'s buffer while it
 					 * runs, for filter_lookback() */
+	uintptr_t	 scan_buf;	/* filter_scan_at()'s copy, or 0 */
+	size_t		 scan_len;
+	const char	*scan_at;	/* where the copy's bytes lie */
 	int64_t		 scan_now;	/* filter_scan()'s 'now' */
 	int64_t		 carry_time;	/* of the last carry = time line */
 	uint64_t	 carry_line;	/* its st.lines */
@@ -141,5 +175,11 @@ void	 filter_tables_init(struct filter *, uint32_t join_cap,
 void	 filter_tables_clear(struct filter *);
 /* filter.c: chooses the literals filter_scan() looks for. */
 void	 filter_scan_setup(struct filter *);
+/* filter_scan.c: builds f->ms from f's literals and f->scan. */
+void	 filter_mscan_setup(struct filter *);
+/* filter_scan.c: the end of the line starting at ls (its newline, or
+ * end), with in *mask the bits of m's literals it holds. */
+const char *filter_mscan_line(const struct filter_mscan *, const char *ls,
+	    const char *end, uint64_t *mask);
 
 #endif /* FILTER_INT_H */

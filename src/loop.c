@@ -6,6 +6,10 @@
  * whose fd is its own timerfd, so fds, timers and signals share one
  * dispatch path.  An iteration runs the before-sleep hooks, makes one
  * epoll_wait() for at most LOOP_MAX_EVENTS events, and dispatches them.
+ * What a callback asks to run soon (loop_soon: a ban's batch) runs as it
+ * returns, before the next one: a ban does not wait for every other
+ * source ready in the same wakeup, nor, where the reader calls
+ * loop_soon_run() between its batches, for the rest of a backlog.
  *
  * A batch from epoll_wait() may name a registration that an earlier
  * callback in the same batch deleted, or deleted and replaced with a new
@@ -110,6 +114,8 @@ struct loop {
 
 	struct loop_hook *hooks;
 	size_t		  nhooks;
+	struct loop_hook  soon[LOOP_SOON_MAX];	/* loop_soon(), in order */
+	size_t		  nsoon;
 
 	int		  stop;
 	uint64_t	  work;		/* iterations that ran more than
@@ -641,6 +647,44 @@ loop_get_stats(const struct loop *loop, struct loop_stats *st)
 			st->max_minute_us = loop->sec_max[k];
 }
 
+void
+loop_soon_named(struct loop *loop, loop_hook_cb cb, void *arg,
+    const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < loop->nsoon; i++)
+		if (loop->soon[i].cb == cb && loop->soon[i].arg == arg)
+			return;
+	if (loop->nsoon == LOOP_SOON_MAX)
+		fatalx("loop: more than %d loop_soon() pending", LOOP_SOON_MAX);
+	loop->soon[loop->nsoon].cb = cb;
+	loop->soon[loop->nsoon].arg = arg;
+	loop->soon[loop->nsoon].name = name;
+	loop->nsoon++;
+}
+
+/*
+ * Each request is taken off before it runs, so that one made while it runs
+ * (by it, or by what it calls) is a new one, run in this same call.
+ */
+void
+loop_soon_run(struct loop *loop)
+{
+	struct loop_hook	 h;
+	int64_t			 t0;
+
+	while (loop->nsoon > 0) {
+		h = loop->soon[0];
+		loop->nsoon--;
+		memmove(&loop->soon[0], &loop->soon[1],
+		    loop->nsoon * sizeof(loop->soon[0]));
+		t0 = clock_monotonic();
+		h.cb(loop, h.arg);
+		loop_timed(loop, h.name, t0);
+	}
+}
+
 static int
 loop_dispatch_fd(struct loop *loop, struct loop_src *src, uint32_t epevents)
 {
@@ -748,6 +792,10 @@ loop_run_once(struct loop *loop, int timeout_ms)
 		loop_timed(loop, loop->hooks[i].name, t1);
 		t1 = clock_monotonic();
 	}
+	if (loop->nsoon > 0) {
+		loop_soon_run(loop);
+		t1 = clock_monotonic();
+	}
 	/* The hooks end the iteration that woke last (if one did). */
 	if (loop->pending) {
 		loop_account(loop, loop->busy_us + (t1 - t0), t1);
@@ -789,6 +837,8 @@ loop_run_once(struct loop *loop, int timeout_ms)
 		}
 		dispatched += d;
 		worked |= d > 0 && !chore;
+		/* What it asked to run soon goes before the rest. */
+		loop_soon_run(loop);
 	}
 	if (worked)
 		loop->work++;

@@ -58,6 +58,8 @@ void		 loop_free(struct loop *);
 	loop_signal_named((l), (signo), (cb), (arg), #cb)
 #define loop_hook_add(l, cb, arg) \
 	loop_hook_add_named((l), (cb), (arg), #cb)
+#define loop_soon(l, cb, arg) \
+	loop_soon_named((l), (cb), (arg), #cb)
 
 /* Watches fd for events (LOOP_READ/LOOP_WRITE).  0, or -1 with errno. */
 int		 loop_fd_add_named(struct loop *, int fd, int events,
@@ -104,6 +106,22 @@ int		 loop_signal_named(struct loop *, int signo, loop_signal_cb,
 /* Adds a before-sleep hook; hooks run in the order added. */
 void		 loop_hook_add_named(struct loop *, loop_hook_cb, void *arg,
 		     const char *name);
+
+/*
+ * Runs cb once, as soon as the callback running now returns, ahead of the
+ * rest of the iteration's batch (the hooks still run before the loop
+ * sleeps): for work whose delay shows, a ban on its way to the kernel.  A
+ * source reading a backlog calls loop_soon_run() between its batches, so
+ * that such work does not wait for the whole backlog.  A request for a cb
+ * and arg already pending is that one; at most LOOP_SOON_MAX are pending
+ * (more is our bug: fatal).  Safe from any callback, a hook's too (then
+ * it runs after the hooks).
+ */
+#define LOOP_SOON_MAX	4
+void		 loop_soon_named(struct loop *, loop_hook_cb, void *arg,
+		     const char *name);
+/* Runs the pending loop_soon() requests now, in the order asked. */
+void		 loop_soon_run(struct loop *);
 
 /* Runs until loop_stop().  0, or -1 if epoll_wait failed for good. */
 int		 loop_run(struct loop *);

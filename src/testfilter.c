@@ -2,13 +2,14 @@
  * test-filter: runs one filter over one log file, offline, the way the
  * daemon would, and says what it found (fail2ban-regex's job).
  *
- * The file is mapped (or, for a pipe, read in large blocks) and each block
- * of whole lines goes through filter_scan(), which looks for the filter's literals across the
- * block as grep does; only lines holding one run a regex.  A line longer
- * than TESTFILTER_LINE_MAX is counted and skipped, as the daemon's tailer
- * does, so a hostile file cannot make it grow without bound.  Time stamps
- * without a year are placed relative to the file's modification time, so
- * a log read later lands in the right year.
+ * A regular file is mapped, for the joins' look-backs, and read through a
+ * buffer a megabyte at a time (a pipe in larger blocks); each block of
+ * whole lines goes through filter_scan(), which looks for the filter's
+ * literals across the block as grep does; only lines holding one run a
+ * regex.  A line longer than TESTFILTER_LINE_MAX is counted and skipped,
+ * as the daemon's tailer does, so a hostile file cannot make it grow
+ * without bound.  Time stamps without a year are placed relative to the
+ * file's modification time, so a log read later lands in the right year.
  *
  * With --format docker-json each line is a record of docker's json-file
  * driver (logsrc_docker.c): its "log" goes to the filter, one line at a
@@ -62,6 +63,9 @@ struct testfilter {
 	int		 jobs;		/* threads that read the file */
 	struct logsrc_docker *docker;	/* --format docker-json */
 	uint64_t	 malformed;	/* records that did not decode */
+	int		 fd;		/* the mapped file's */
+	const char	*map;		/* the mapped file */
+	char		*win;		/* TESTFILTER_LINE_MAX bytes, or NULL */
 };
 
 static void
@@ -238,34 +242,108 @@ testfilter_read(struct testfilter *tf, int fd, int64_t now)
 }
 
 /*
- * Whole lines of [pos, end) through filter_scan(), a megabyte at a time.
- * A line with no newline within TESTFILTER_LINE_MAX is counted and
- * skipped.
+ * [pos, pos + len) of the mapped file into tf->win from its byte have on
+ * (the bytes before are there already): pread(2), not the mapping, see
+ * testfilter_region().  The window, or NULL if the file would not read
+ * (the mapping then serves, as it would have).
+ */
+static const char *
+testfilter_fill(struct testfilter *tf, const char *pos, size_t len,
+    size_t have)
+{
+	ssize_t	n;
+
+	while (have < len) {
+		n = pread(tf->fd, tf->win + have, len - have,
+		    (off_t)(pos - tf->map) + (off_t)have);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return NULL;
+		have += (size_t)n;
+	}
+	return tf->win;
+}
+
+/*
+ * Whole lines of [pos, end) of the mapped file through filter_scan(), a
+ * megabyte at a time; a warm-up (warm) reports nothing and counts no
+ * line.  A line with no newline within TESTFILTER_LINE_MAX is counted and
+ * skipped, or in a warm-up run from the mapping, as one filter_scan() of
+ * the whole warm-up would.
+ *
+ * The pieces are read (pread(2)) into one buffer rather than from the
+ * mapping, which the look-backs of joins read (filter_scan_at()): the
+ * first touch of each page of a mapping costs a fault or a TLB fill, and
+ * on a virtual machine that shadows page tables several microseconds, as
+ * much as the matching of 1M lines of a log with one thread; a copy into
+ * a buffer that stays in the cache costs a tenth of that.
  */
 static void
 testfilter_region(struct testfilter *tf, const char *pos, const char *end,
-    int64_t now)
+    int64_t now, int warm)
 {
-	const char	*nl;
-	size_t		 span;
+	const char	*nl, *w;
+	size_t		 span, want, have = 0;
+	uint64_t	 n;
 
 	while (pos < end) {
-		span = (size_t)(end - pos);
-		if (span > TESTFILTER_LINE_MAX)
-			span = TESTFILTER_LINE_MAX;
-		if ((nl = memrchr(pos, '\n', span)) != NULL)
-			span = (size_t)(nl + 1 - pos);
+		want = (size_t)(end - pos);
+		if (want > TESTFILTER_LINE_MAX)
+			want = TESTFILTER_LINE_MAX;
+		if (tf->win == NULL ||
+		    (w = testfilter_fill(tf, pos, want, have)) == NULL)
+			w = pos;
+		span = want;
+		if ((nl = memrchr(w, '\n', span)) != NULL)
+			span = (size_t)(nl + 1 - w);
 		else if ((size_t)(end - pos) > TESTFILTER_LINE_MAX) {
-			tf->toolong++;
-			tf->base++;
 			nl = memchr(pos, '\n', (size_t)(end - pos));
-			pos = nl == NULL ? end : nl + 1;
+			span = nl == NULL ? (size_t)(end - pos) :
+			    (size_t)(nl + 1 - pos);
+			if (warm)
+				(void)filter_scan(tf->f, pos, span, now, NULL,
+				    NULL);
+			else {
+				tf->toolong++;
+				tf->base++;
+			}
+			pos += span;
+			have = 0;
 			continue;
 		}
-		tf->base += filter_scan(tf->f, pos, span, now,
-		    testfilter_event_cb, tf);
+		n = filter_scan_at(tf->f, w, span, pos, now,
+		    warm ? NULL : testfilter_event_cb, tf);
+		if (!warm)
+			tf->base += n;
+		/* What follows the last newline begins the next piece. */
+		have = w == tf->win ? want - span : 0;
+		if (have > 0)
+			memmove(tf->win, tf->win + span, have);
 		pos += span;
 	}
+}
+
+/* The newlines of [pos, end) of the mapped file, read as above. */
+static uint64_t
+testfilter_newlines(struct testfilter *tf, const char *pos, const char *end)
+{
+	const char	*p, *w, *nl;
+	size_t		 n;
+	uint64_t	 count = 0;
+
+	for (; pos < end; pos += n) {
+		n = (size_t)(end - pos);
+		if (n > TESTFILTER_LINE_MAX)
+			n = TESTFILTER_LINE_MAX;
+		if (tf->win == NULL ||
+		    (w = testfilter_fill(tf, pos, n, 0)) == NULL)
+			w = pos;
+		for (p = w; (nl = memchr(p, '\n', (size_t)(w + n - p))) !=
+		    NULL; p = nl + 1)
+			count++;
+	}
+	return count;
 }
 
 /*
@@ -300,6 +378,7 @@ struct testfilter_job {
 	int64_t		 chunk_time;	/* of the chunk's first line */
 	uint64_t	 warm_lookback;	/* look-back bytes of the warm-up */
 	uint64_t	 newlines;
+	uint64_t	 first;		/* line number of the chunk's first */
 	int		 count_only;
 };
 
@@ -307,15 +386,9 @@ static void *
 testfilter_job_run(void *arg)
 {
 	struct testfilter_job	*j = arg;
-	const char		*p, *nl;
 
 	if (j->count_only) {
-		for (p = j->start; p < j->end; p = nl + 1) {
-			if ((nl = memchr(p, '\n', (size_t)(j->end - p))) ==
-			    NULL)
-				break;
-			j->newlines++;
-		}
+		j->newlines = testfilter_newlines(&j->tf, j->start, j->end);
 		return NULL;
 	}
 	/* Before the warm-up: in a log where joins mostly miss, its first
@@ -324,12 +397,11 @@ testfilter_job_run(void *arg)
 		filter_set_lookback(j->tf.f, j->joins, j->chunk_time +
 		    filter_join_ttl(j->tf.f), TESTFILTER_LB_BUDGET(j));
 	if (j->warm < j->start) {
-		(void)filter_scan(j->tf.f, j->warm, (size_t)(j->start -
-		    j->warm), j->now, NULL, NULL);
+		testfilter_region(&j->tf, j->warm, j->start, j->now, 1);
 		j->warm_lookback = filter_stats(j->tf.f)->lookback_bytes;
 		filter_stats_reset(j->tf.f);
 	}
-	testfilter_region(&j->tf, j->start, j->end, j->now);
+	testfilter_region(&j->tf, j->start, j->end, j->now, 0);
 	return NULL;
 }
 
@@ -411,9 +483,11 @@ testfilter_map(struct testfilter *tf, const char *path, int fd, size_t size,
 {
 	struct testfilter_job	*j = NULL;
 	struct filter		*probe = NULL;
-	const char		*map, *p;
+	const char		*map, *p, *q;
 	char			*cause;
-	uint64_t		 base, w;
+	uint64_t		 base;
+	size_t			 w, per;
+	int64_t			 t;
 	int			 i, n = 0, k;
 
 	if ((map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0)) ==
@@ -421,6 +495,9 @@ testfilter_map(struct testfilter *tf, const char *path, int fd, size_t size,
 		return -1;
 	(void)madvise((void *)(uintptr_t)map, size, MADV_SEQUENTIAL);
 	tf->read_bytes = size;
+	tf->fd = fd;
+	tf->map = map;
+	tf->win = xmalloc(TESTFILTER_LINE_MAX);
 
 	if (jobs > 1 && (probe = filter_load(path, &cause)) == NULL) {
 		free(cause);
@@ -428,10 +505,22 @@ testfilter_map(struct testfilter *tf, const char *path, int fd, size_t size,
 	}
 	if (jobs > 1) {
 		j = xcalloc((size_t)jobs, sizeof(*j));
-		/* Chunk i starts at the line after i/jobs of the file. */
+		/* Every chunk but the first reads its warm-up too: the first
+		 * is as much longer, so that the jobs end together.  The
+		 * warm-up of the middle of the file stands for all. */
+		w = 0;
+		if ((p = memchr(map + size / 2, '\n', size - size / 2)) !=
+		    NULL && (q = testfilter_reach(probe, map, size, p + 1, now,
+		    filter_dedup_window(probe) + 60 * CLOCK_US_PER_SEC,
+		    &t)) != NULL)
+			w = (size_t)(p + 1 - q);
+		if (w > size / (size_t)jobs / 2)
+			w = size / (size_t)jobs / 2;
+		per = (size + (size_t)(jobs - 1) * w) / (size_t)jobs;
+		/* Chunk i starts at the line after that. */
 		for (i = 0, p = map; i < jobs && p < map + size; i++) {
 			j[n].start = p;
-			j[n].end = map + size * (size_t)(i + 1) / (size_t)jobs;
+			j[n].end = map + per + (size_t)i * (per - w);
 			if (i == jobs - 1 || (j[n].end = memchr(j[n].end, '\n',
 			    (size_t)(map + size - j[n].end))) == NULL)
 				j[n].end = map + size;
@@ -440,6 +529,8 @@ testfilter_map(struct testfilter *tf, const char *path, int fd, size_t size,
 			if (j[n].end <= j[n].start)
 				continue;
 			j[n].now = now;
+			j[n].tf.fd = fd;
+			j[n].tf.map = map;
 			j[n].warm = j[n].start;
 			if (n > 0 && ((j[n].warm = testfilter_reach(probe, map,
 			    size, j[n].start, now, filter_dedup_window(probe) +
@@ -456,25 +547,26 @@ testfilter_map(struct testfilter *tf, const char *path, int fd, size_t size,
 	}
 	filter_free(probe);
 	if (n <= 1) {
-		testfilter_region(tf, map, map + size, now);
+		testfilter_region(tf, map, map + size, now, 0);
 		free(j);
-		munmap((void *)(uintptr_t)map, size);
-		return 0;
+		goto done;
 	}
 
-	/* Pass 1: newlines per chunk, for line numbers. */
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n; i++)
+		j[i].tf.win = xmalloc(TESTFILTER_LINE_MAX);
+	/* Pass 1, for the line numbers of events: newlines per chunk. */
+	for (i = 0; tf->events != NULL && i < n; i++) {
 		j[i].count_only = 1;
 		if (pthread_create(&j[i].thread, NULL, testfilter_job_run,
 		    &j[i]) != 0)
 			fatalx("test-filter: cannot start a thread");
 	}
-	for (i = 0; i < n; i++)
+	for (i = 0; tf->events != NULL && i < n; i++)
 		pthread_join(j[i].thread, NULL);
 	/* Pass 2: the chunks, the first by this thread's own filter. */
 	for (i = 0, base = 0; i < n; i++) {
 		j[i].count_only = 0;
-		j[i].tf.base = base;
+		j[i].tf.base = j[i].first = base;
 		base += j[i].newlines;
 		if (i == 0) {
 			j[i].tf.f = tf->f;
@@ -493,16 +585,18 @@ testfilter_map(struct testfilter *tf, const char *path, int fd, size_t size,
 	for (i = 1; i < n; i++)
 		pthread_join(j[i].thread, NULL);
 
-	tf->base = j[n - 1].tf.base;
+	tf->base = 0;
 	tf->jobs = n;
 	tf->toolong = tf->nevents = 0;
 	memset(tf->kinds, 0, sizeof(tf->kinds));
 	for (i = 0; i < n; i++) {
+		tf->base += j[i].tf.base - j[i].first;
+		free(j[i].tf.win);
 		/* Its chunk, its warm-up, its look-backs: what it read. */
-		w = (uint64_t)(j[i].end - j[i].warm) + j[i].warm_lookback +
+		base = (uint64_t)(j[i].end - j[i].warm) + j[i].warm_lookback +
 		    filter_stats(j[i].tf.f)->lookback_bytes;
-		if (w > tf->work_max)
-			tf->work_max = w;
+		if (base > tf->work_max)
+			tf->work_max = base;
 		tf->toolong += j[i].tf.toolong;
 		tf->nevents += j[i].tf.nevents;
 		for (k = 0; k < EVENT_KIND_MAX; k++)
@@ -519,6 +613,9 @@ testfilter_map(struct testfilter *tf, const char *path, int fd, size_t size,
 		}
 	}
 	free(j);
+done:
+	free(tf->win);
+	tf->win = NULL;
 	munmap((void *)(uintptr_t)map, size);
 	return 0;
 }

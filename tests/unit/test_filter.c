@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "../../src/filter.c"
+#include "unit_filter.h"
 #include <sys/socket.h>
 #include "clock.h"
 #include "conf.h"
@@ -44,18 +45,6 @@ load_example(void)
 	char		*cause = NULL;
 
 	f = filter_load(EXAMPLE, &cause);
-	if (f == NULL)
-		fail_msg("%s", cause);
-	return f;
-}
-
-static struct filter *
-load_str(const char *text)
-{
-	struct filter	*f;
-	char		*cause = NULL;
-
-	f = filter_load_buf("t.conf", text, strlen(text), &cause);
 	if (f == NULL)
 		fail_msg("%s", cause);
 	return f;
@@ -1077,7 +1066,8 @@ test_restrict_lookback(void **state)
 	    "2026-11-29 04:02:00 xmpp [9] rate limit exceeded\n";
 	struct scan_log	*l;
 	struct filter	*f;
-	char		 ip[ADDR_STRLEN];
+	char		 ip[ADDR_STRLEN], *copy;
+	size_t		 i;
 
 	(void)state;
 	l = xcalloc(1, sizeof(*l));
@@ -1085,7 +1075,18 @@ test_restrict_lookback(void **state)
 	assert_int_equal(filter_restrict(f, EVENT_LIMIT_HIT), 0);
 	assert_int_equal(filter_scan(f, buf, sizeof(buf) - 1, t0(), scan_cb,
 	    l), 8);
-	assert_int_equal(l->n, 3);
+	/* The same from a copy (filter_scan_at()). */
+	filter_free(f);
+	f = load_example();
+	assert_int_equal(filter_restrict(f, EVENT_LIMIT_HIT), 0);
+	copy = xstrdup(buf);
+	assert_int_equal(filter_scan_at(f, copy, sizeof(buf) - 1, buf, t0(),
+	    scan_cb, l), 8);
+	free(copy);
+	assert_int_equal(l->n, 6);
+	for (i = 0; i < 3; i++)
+		assert_memory_equal(&l->ev[i], &l->ev[3 + i],
+		    sizeof(l->ev[0]));
 	assert_int_equal(l->ev[0].line, 2);
 	assert_string_equal(addr_ntop(&l->ev[0].addr, ip, sizeof(ip)),
 	    "2001:db8::1");
@@ -1103,7 +1104,8 @@ test_restrict_lookback(void **state)
  * A reader that starts mid-file (test-filter's threads) answers its
  * joins as a reader from the start would, whether its look-backs walk
  * (a big budget) or, past the budget, read the join lines into a new
- * table (budget 0).
+ * table (budget 0), and whether it reads the chunk in place or a copy of
+ * it (filter_scan_at(): the look-backs still read the file).
  */
 static void
 test_chunk_lookback(void **state)
@@ -1124,6 +1126,7 @@ test_chunk_lookback(void **state)
 	const char	*chunk = strstr(buf, "2026-11-29 04:00:04");
 	struct scan_log	*whole, *part;
 	struct filter	*f;
+	char		*copy;
 	size_t		 i, k;
 
 	(void)state;
@@ -1132,13 +1135,15 @@ test_chunk_lookback(void **state)
 	(void)filter_scan(f, buf, sizeof(buf) - 1, t0(), scan_cb, whole);
 	filter_free(f);
 	assert_int_equal(whole->n, 10);
-	for (k = 0; k < 2; k++) {
+	for (k = 0; k < 4; k++) {
 		part = xcalloc(1, sizeof(*part));
 		f = load_example();
 		filter_set_lookback(f, buf, t0() + 60 * CLOCK_US_PER_SEC,
-		    budgets[k]);
-		(void)filter_scan(f, chunk, strlen(chunk), t0(), scan_cb,
-		    part);
+		    budgets[k % 2]);
+		copy = xstrdup(chunk);
+		(void)filter_scan_at(f, k < 2 ? chunk : copy, strlen(chunk),
+		    chunk, t0(), scan_cb, part);
+		free(copy);
 		assert_int_equal(part->n, 6);
 		for (i = 0; i < part->n; i++)
 			assert_true(addr_eq(&part->ev[i].addr,

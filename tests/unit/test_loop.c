@@ -1045,6 +1045,78 @@ test_loop_hooks(void **state)
 	close(p[1]);
 }
 
+/* Soon: a callback's request runs before the next callback of the batch. */
+static void
+soon_fd_cb(struct loop *loop, int fd, int events, void *arg)
+{
+	struct hook_log	*h = arg;
+	char		 c;
+
+	(void)events;
+	assert_int_equal(read(fd, &c, 1), 1);
+	if (h->len < sizeof h->s - 1)
+		h->s[h->len++] = c;
+	if (c == 'x') {
+		loop_soon(loop, hook_a, h);
+		loop_soon(loop, hook_a, h);	/* the same request */
+		loop_soon(loop, hook_b, h);
+	}
+}
+
+/* A request made while the soon work runs runs in the same turn. */
+static void
+soon_again(struct loop *loop, void *arg)
+{
+	loop_soon(loop, hook_b, arg);
+}
+
+static void
+test_loop_soon(void **state)
+{
+	struct loop	*loop = new_loop();
+	struct hook_log	 h = { .len = 0 };
+	int		 p[2], q[2];
+
+	(void)state;
+	make_pipe(p);
+	make_pipe(q);
+	assert_int_equal(loop_fd_add(loop, p[0], LOOP_READ, soon_fd_cb, &h),
+	    0);
+	assert_int_equal(loop_fd_add(loop, q[0], LOOP_READ, soon_fd_cb, &h),
+	    0);
+	assert_int_equal(write(p[1], "x", 1), 1);
+	assert_int_equal(write(q[1], "y", 1), 1);
+	assert_int_equal(loop_run_once(loop, 1000), 2);
+	/* Each fd once, in epoll's order; the requests once each, in the
+	 * order asked, right after the callback that asked. */
+	if (h.s[0] == 'x')
+		assert_string_equal(h.s, "xaby");
+	else
+		assert_string_equal(h.s, "yxab");
+	assert_int_equal(loop->nsoon, 0);
+
+	/* Asked from outside a callback: run by the next iteration, after
+	 * its hooks; and by loop_soon_run() at once. */
+	h.len = 0;
+	memset(h.s, 0, sizeof h.s);
+	loop_hook_add(loop, hook_b, &h);
+	loop_soon(loop, hook_a, &h);
+	assert_int_equal(loop_run_once(loop, 0), 0);
+	assert_string_equal(h.s, "ba");
+	loop_soon(loop, soon_again, &h);
+	loop_soon(loop, hook_a, &h);
+	loop_soon_run(loop);
+	assert_string_equal(h.s, "baab");
+	loop_soon_run(loop);
+	assert_string_equal(h.s, "baab");
+
+	loop_free(loop);
+	close(p[0]);
+	close(p[1]);
+	close(q[0]);
+	close(q[1]);
+}
+
 static int64_t
 count_cb(struct loop *loop, struct loop_timer *t, void *arg)
 {
@@ -1351,6 +1423,7 @@ main(void)
 		T(test_loop_signal_ignored),
 		T(test_loop_signal_errors),
 		T(test_loop_hooks),
+		T(test_loop_soon),
 		T(test_loop_stop),
 		T(test_loop_stop_from_hook),
 		T(test_loop_eintr),
