@@ -585,9 +585,10 @@ alerts_surge(const struct surge_change *c, void *arg)
 		snprintf(m->text, sizeof(m->text), "xmppguard@%s: surge on "
 		    "%s over after %s: peak %" PRIu64 " in %s, %" PRIu64
 		    " connections that did not log in from %" PRIu64
-		    " addresses; the surge cap is lifted", as->host,
-		    c->service, alert_span(c->duration, d, sizeof(d)),
-		    c->rate, w, c->conns, c->addresses);
+		    " addresses, %" PRIu64 " refused by the surge cap; the "
+		    "surge cap is lifted", as->host, c->service,
+		    alert_span(c->duration, d, sizeof(d)), c->rate, w,
+		    c->conns, c->addresses, c->refused);
 	alert_dispatch(as, m, ALERT_K_MAX, VERDICT_MANUAL);
 	free(m);
 }

@@ -47,6 +47,7 @@
 #include "notify.h"
 #include "outage.h"
 #include "pipeline.h"
+#include "rollup.h"
 #include "priv.h"
 #include "status.h"
 #include "store.h"
@@ -1028,6 +1029,8 @@ daemon_status_init(struct daemon *d)
 	status_add(st, &bans_status_group, enforce_bans(d->enforce));
 	status_add(st, &fw_status_group, enforce_fw(d->enforce));
 	status_add(st, &kcap_status_group, d->kcap);
+	status_add(st, &rollup_refused_status_group,
+	    pipeline_rollup(d->pipeline));
 	status_add(st, &surge_status_group, d->surge);
 	status_add(st, &alerts_status_group, d->alerts);
 	if (d->cluster != NULL)

@@ -127,6 +127,11 @@ void	daemon_surge_arm(struct daemon *);
 void	daemon_surge_reload(struct daemon *, const struct conf *);
 void	daemon_surge_flush(struct daemon *);
 void	daemon_surge_stop(struct daemon *);
+/* A kernel cap's refusal (a kcap_refusal_cb; arg: the daemon): counted
+ * per address in the rollups, and in a surge's end. */
+struct addr;
+void	daemon_refusal_cb(const struct addr *, const char *service,
+	    const char *cap, int64_t now, void *arg);
 
 /*
  * A new configuration swapped in only if it loaded cleanly; out (may be

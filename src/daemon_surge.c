@@ -15,6 +15,15 @@
  * mid-surge leaves strangers capped for ten minutes at most; at start
  * every flag is cleared (a surge, if any, is detected again) and the
  * known sets learn the store's logins of the last known_days.
+ *
+ * The baseline survives a restart: each hour of the day surge.c learns is
+ * written to the store's surge_baseline table on the next tick, and at
+ * start every service in surge mode is seeded from it (the hours learnt
+ * with its current window), before the first event.
+ *
+ * The kernel caps' refusals (kcap.c's nflog reader) come here too
+ * (daemon_refusal_cb): counted per address in the rollups, and the surge
+ * cap's in the surge's end.
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -30,6 +39,7 @@
 #include "log.h"
 #include "loop.h"
 #include "pipeline.h"
+#include "rollup.h"
 #include "store.h"
 #include "surge.h"
 #include "xmalloc.h"
@@ -40,6 +50,7 @@
 #define DAEMON_SURGE_BATCH	4096
 #define DAEMON_SURGE_SEED	4	/* login rows read at start, per
 					 * address the table holds */
+#define DAEMON_SURGE_LEARNT	32	/* baseline rows a tick writes */
 
 static void	daemon_surge_known(struct daemon *, size_t);
 
@@ -74,10 +85,10 @@ daemon_surge_cb(const struct surge_change *c, void *arg)
 		    c->threshold);
 	else
 		log_info("surge: %s: over after %llds (peak %" PRIu64 " in %s, "
-		    "%" PRIu64 " connections that did not log in): the surge "
-		    "cap is lifted", c->service,
-		    (long long)(c->duration / CLOCK_US_PER_SEC), c->rate, w,
-		    c->conns);
+		    "%" PRIu64 " connections that did not log in, %" PRIu64
+		    " refused by the surge cap): the surge cap is lifted",
+		    c->service, (long long)(c->duration / CLOCK_US_PER_SEC),
+		    c->rate, w, c->conns, c->refused);
 	daemon_surge_queue(d, c->service, c->on ? DAEMON_SURGE_LEASE : 0);
 	d->surge_renewed = c->time;
 	if (c->on)
@@ -93,6 +104,43 @@ daemon_surge_event_cb(const struct event *ev, void *arg)
 	surge_event(d->surge, ev);
 }
 
+void
+daemon_refusal_cb(const struct addr *a, const char *service, const char *cap,
+    int64_t now, void *arg)
+{
+	struct daemon	*d = arg;
+	int		 i = store_cap_from_name(cap);
+
+	rollup_refusal(pipeline_rollup(d->pipeline), a, service, i, now,
+	    d->store);
+	if (i == STORE_CAP_SURGE && d->surge != NULL)
+		surge_refused(d->surge, service);
+}
+
+/* The hours of the baseline learnt since the last tick, into the store
+ * (with the next batch). */
+static void
+daemon_surge_learnt(struct daemon *d, int64_t now)
+{
+	struct surge_learnt	 l[DAEMON_SURGE_LEARNT];
+	size_t			 i, n;
+
+	n = surge_learnt_take(d->surge, l, DAEMON_SURGE_LEARNT);
+	for (i = 0; i < n; i++)
+		store_surge_base_set(d->store, l[i].service, l[i].hour,
+		    l[i].window, l[i].base, now);
+}
+
+/* A learnt hour from the store, at start. */
+static void
+daemon_surge_base_cb(const char *service, int hour, int64_t window,
+    double base, void *arg)
+{
+	struct daemon	*d = arg;
+
+	surge_baseline_seed(d->surge, service, hour, window, base);
+}
+
 static int64_t
 daemon_surge_tick_cb(struct loop *loop, struct loop_timer *t, void *arg)
 {
@@ -103,6 +151,7 @@ daemon_surge_tick_cb(struct loop *loop, struct loop_timer *t, void *arg)
 	(void)loop;
 	(void)t;
 	surge_tick(d->surge, now);
+	daemon_surge_learnt(d, now);
 	if (now - d->surge_renewed >= DAEMON_SURGE_RENEW) {
 		d->surge_renewed = now;
 		for (i = 0; i < d->conf->nservices; i++)
@@ -139,13 +188,20 @@ void
 daemon_surge_start(struct daemon *d)
 {
 	char		*cause = NULL;
-	int64_t		 now = clock_realtime(), n;
+	int64_t		 now = clock_realtime(), n, nb;
 	int		 i;
 
 	d->surge = surge_new(d->conf);
 	surge_set_change_cb(d->surge, daemon_surge_cb, d);
 	if (!daemon_surge_any(d->conf))
 		return;
+	/* Retention removes rows not learnt again within it. */
+	if ((nb = store_surge_base_load(d->store, 0, daemon_surge_base_cb, d,
+	    &cause)) == -1) {
+		log_warnx("surge: %s: the baseline is learnt again", cause);
+		free(cause);
+		cause = NULL;
+	}
 	n = store_recent_events(d->store, STORE_RECENT_AUTH_OK, now -
 	    (int64_t)d->conf->track_known_days * 86400 * CLOCK_US_PER_SEC,
 	    (int64_t)d->conf->track_capacity * DAEMON_SURGE_SEED,
@@ -164,8 +220,9 @@ daemon_surge_start(struct daemon *d)
 	for (i = 0; i < 1024 && surge_known_pending(d->surge) > 0; i++)
 		daemon_surge_known(d, DAEMON_SURGE_BATCH);
 	log_info("surge: on (%" PRId64 " logins of the last %" PRIu32
-	    " days read, %zu known addresses)", n > 0 ? n : 0,
-	    d->conf->track_known_days, surge_known_count(d->surge));
+	    " days read, %zu known addresses, %" PRId64 " hours of the "
+	    "baseline)", n > 0 ? n : 0, d->conf->track_known_days,
+	    surge_known_count(d->surge), nb > 0 ? nb : 0);
 }
 
 /* The tap and the timer, once a service is in surge mode. */

@@ -124,6 +124,7 @@
 #define KCAP_HELD_US		(5 * CLOCK_US_PER_SEC)	/* that long */
 #define KCAP_EXEMPT_LETTER	'x'	/* an address's */
 #define KCAP_EXEMPT_NET_LETTER	'X'	/* its network's */
+#define KCAP_SURGE_LETTER	's'	/* the surge cap's refusal */
 
 /*
  * Conntrack label bits (the opening comment says how they are used).  A
@@ -189,6 +190,8 @@ struct kcap {
 	struct kcap_entry	*e;
 	verdict_cb		 cb;
 	void			*cb_arg;
+	kcap_refusal_cb		 rcb;
+	void			*rcb_arg;
 	struct kcap_stats	 stats;
 	struct kcap_held	 held[KCAP_HELD_MAX];	/* a ring */
 	size_t			 held_next;
@@ -204,6 +207,7 @@ static int	kcap_ov_cmp(const void *, const void *);
 static int	kcap_named(const char *, const char *, const char *,
 		    const char *);
 static void	kcap_read_cb(struct loop *, int, int, void *);
+static const char *kcap_kind_label(int);
 static void	kcap_exempt_net(const struct conf *, struct addr *);
 static void	kcap_release(struct kcap *, int, const struct addr *, int,
 		    int64_t);
@@ -1187,6 +1191,15 @@ kcap_set_verdict_cb(struct kcap *k, verdict_cb cb, void *arg)
 	k->cb_arg = arg;
 }
 
+void
+kcap_set_refusal_cb(struct kcap *k, kcap_refusal_cb cb, void *arg)
+{
+	if (k == NULL)
+		return;
+	k->rcb = cb;
+	k->rcb_arg = arg;
+}
+
 /* The entry of want's address, service and kind, or HTAB_NIL; *hp gets
  * the key's hash. */
 static uint32_t
@@ -1227,8 +1240,17 @@ kcap_refusal(struct kcap *k, const char *prefix, const struct addr *a,
 		if (strcmp(conf->services[s].name, name) == 0)
 			svc = &conf->services[s];
 	if ((kind == KCAP_KINDS && letter != KCAP_EXEMPT_LETTER &&
-	    letter != KCAP_EXEMPT_NET_LETTER) || svc == NULL)
+	    letter != KCAP_EXEMPT_NET_LETTER && letter != KCAP_SURGE_LETTER) ||
+	    svc == NULL)
 		return -1;
+	/* Recorded per address (rollups, status, report); the surge cap's
+	 * refusals are not the address's doing and ban nobody. */
+	if (k->rcb != NULL && (kind < KCAP_KINDS ||
+	    letter == KCAP_SURGE_LETTER))
+		k->rcb(a, svc->name, letter == KCAP_SURGE_LETTER ? "surge" :
+		    kcap_kind_label(kind), now, k->rcb_arg);
+	if (letter == KCAP_SURGE_LETTER)
+		return 0;
 	if (kind == KCAP_EXEMPT)
 		k->stats.exempt++;
 	else

@@ -100,6 +100,13 @@ void		 kcap_surge_text(FILE *, const char *table,
 struct kcap	*kcap_open(struct loop *, const struct conf *const *confp);
 /* The verdict of an address that hammered a cap goes to cb. */
 void		 kcap_set_verdict_cb(struct kcap *, verdict_cb cb, void *arg);
+/* Every refusal read goes to cb too: the source address, the service,
+ * the cap ("concurrency", "churn", "net_concurrency", "net_churn",
+ * "surge") and the time (us); strings live for the call. */
+typedef void	(*kcap_refusal_cb)(const struct addr *, const char *service,
+		    const char *cap, int64_t now, void *arg);
+void		 kcap_set_refusal_cb(struct kcap *, kcap_refusal_cb,
+		    void *arg);
 /*
  * One refusal, as read from the kernel (also for tests): prefix is the
  * nflog prefix, now in us.  0, or -1 if the prefix is not ours.

@@ -180,6 +180,7 @@ daemon_run(struct daemon *d, int foreground)
 	    d->own);
 	pipeline_set_verdict_cb(d->pipeline, enforce_verdict_cb, d->enforce);
 	kcap_set_verdict_cb(d->kcap, pipeline_verdict_add, d->pipeline);
+	kcap_set_refusal_cb(d->kcap, daemon_refusal_cb, d);
 	pipeline_set_kcap(d->pipeline, d->kcap);
 	pipeline_set_caps_cb(d->pipeline, enforce_caps_cb, d->enforce);
 	pipeline_set_peer_cb(d->pipeline, alerts_peer, d->alerts);

@@ -596,6 +596,12 @@ pipeline_track(struct pipeline *p)
 	return p->track;
 }
 
+struct rollup *
+pipeline_rollup(struct pipeline *p)
+{
+	return p->rollup;
+}
+
 void
 pipeline_outage_stats(const struct pipeline *p, struct outage_stats *st)
 {

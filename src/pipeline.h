@@ -18,6 +18,7 @@
 #include "verdict.h"
 
 struct conf;
+struct rollup;
 struct store;
 struct track;
 struct pipeline;
@@ -120,6 +121,8 @@ struct loop_budget;
 int		 pipeline_flush_step(struct pipeline *, int begin,
 		    struct loop_budget *);
 struct track	*pipeline_track(struct pipeline *);
+/* Its rollups (the kernel caps' refusals are counted there too). */
+struct rollup	*pipeline_rollup(struct pipeline *);
 /* The auth outage detector's state (alerts poll it for new episodes). */
 struct outage_stats;
 struct status_group;

@@ -65,6 +65,9 @@ struct report_load_ctx {
 	 * one store (its tables have no such columns). */
 	const char		*nb;
 	const char		*nn;
+	/* The refusals' column, or "0" in a store from before them
+	 * (sql/013_cap_refusals.sql). */
+	const char		*rf;
 };
 
 /* The sums of one (address, service) over the period's hours. */
@@ -224,6 +227,7 @@ report_counts_add(struct report_counts *t, const struct report_counts *c)
 	t->verdicts += c->verdicts;
 	t->auth_fail += c->auth_fail;
 	t->registered += c->registered;
+	t->refused += c->refused;
 }
 
 static struct report_service *
@@ -318,9 +322,9 @@ report_load_hours(struct report_load_ctx *x, char **cause)
 	int		 rc, i;
 
 	if (report_prepare(x, &st, cause, "SELECT hour, sum(conns), "
-	    "sum(halfopen), sum(auth_fail), sum(register), sum(verdicts) FROM "
-	    "rollups_all WHERE hour >= ?1 AND hour <= ?2 AND (?3 IS NULL OR "
-	    "service = ?3) GROUP BY hour") == -1)
+	    "sum(halfopen), sum(auth_fail), sum(register), sum(verdicts), "
+	    "sum(%s) FROM rollups_all WHERE hour >= ?1 AND hour <= ?2 AND "
+	    "(?3 IS NULL OR service = ?3) GROUP BY hour", x->rf) == -1)
 		return -1;
 	sqlite3_bind_int64(st, 1, r->from);
 	sqlite3_bind_int64(st, 2, r->now);
@@ -334,6 +338,7 @@ report_load_hours(struct report_load_ctx *x, char **cause)
 		r->hours[i].auth_fail = report_col_u64(st, 3);
 		r->hours[i].registered = report_col_u64(st, 4);
 		r->hours[i].verdicts = report_col_u64(st, 5);
+		r->hours[i].refused = report_col_u64(st, 6);
 	}
 	return report_done(x, st, rc, cause);
 }
@@ -415,7 +420,7 @@ report_group_cmp(const void *va, const void *vb, void *arg)
 }
 
 /*
- * Reads one row into g's sums: nine counts from column `first`, then, if
+ * Reads one row into g's sums: ten counts from column `first`, then, if
  * maxes, the busiest hour's conns, auth_fail and register (a row of
  * rollups_day); else the counts are one hour's and are their own maxima.
  */
@@ -436,10 +441,11 @@ report_group_add(struct report_group *g, sqlite3_stmt *st, int first,
 	c.verdicts = report_col_u64(st, first + 6);
 	c.auth_fail = report_col_u64(st, first + 7);
 	c.registered = report_col_u64(st, first + 8);
+	c.refused = report_col_u64(st, first + 9);
 	report_counts_add(&g->c, &c);
-	m[0] = maxes ? report_col_u64(st, first + 9) : c.conns;
-	m[1] = maxes ? report_col_u64(st, first + 10) : c.auth_fail;
-	m[2] = maxes ? report_col_u64(st, first + 11) : c.registered;
+	m[0] = maxes ? report_col_u64(st, first + 10) : c.conns;
+	m[1] = maxes ? report_col_u64(st, first + 11) : c.auth_fail;
+	m[2] = maxes ? report_col_u64(st, first + 12) : c.registered;
 	if (m[0] > g->max_conns)
 		g->max_conns = m[0];
 	if (m[1] > g->max_auth)
@@ -561,13 +567,14 @@ report_load_scan(struct report_load_ctx *x, char **cause)
 	report_split(r, &d0, &d1);
 	if (report_prepare(x, &hst, cause, "SELECT addr, service, %s, conns, "
 	    "short_lived, halfopen, bytes_in, bytes_out, peak_live, verdicts, "
-	    "auth_fail, register FROM rollups WHERE hour >= ?1 AND "
-	    "hour < ?2 AND (?3 IS NULL OR service = ?3)", x->nb) == -1 ||
+	    "auth_fail, register, %s FROM rollups WHERE hour >= ?1 AND "
+	    "hour < ?2 AND (?3 IS NULL OR service = ?3)", x->nb,
+	    x->rf) == -1 ||
 	    report_prepare(x, &dst, cause, "SELECT addr, service, %s, conns, "
 	    "short_lived, halfopen, bytes_in, bytes_out, peak_live, verdicts, "
-	    "auth_fail, register, max_conns, max_auth_fail, max_register FROM "
-	    "rollups_day WHERE day >= ?1 AND day < ?2 AND (?3 IS NULL OR "
-	    "service = ?3)", x->nb) == -1)
+	    "auth_fail, register, %s, max_conns, max_auth_fail, max_register "
+	    "FROM rollups_day WHERE day >= ?1 AND day < ?2 AND (?3 IS NULL OR "
+	    "service = ?3)", x->nb, x->rf) == -1)
 		goto done;
 	/* The hours before the first whole day, then after the last. */
 	sqlite3_bind_int64(hst, 1, r->from);
@@ -634,18 +641,20 @@ report_load_grouped(struct report_load_ctx *x, char **cause)
 	    "sum(conns), "
 	    "sum(short_lived), sum(halfopen), sum(bytes_in), sum(bytes_out), "
 	    "max(peak_live), sum(verdicts), sum(auth_fail), sum(register), "
-	    "max(mc), max(ma), max(mr) FROM ("
+	    "sum(rf), max(mc), max(ma), max(mr) FROM ("
 	    "SELECT addr, service, %s AS nb, conns, short_lived, halfopen, "
 	    "bytes_in, bytes_out, peak_live, verdicts, auth_fail, register, "
-	    "conns AS mc, auth_fail AS ma, register AS mr FROM rollups WHERE "
+	    "%s AS rf, conns AS mc, auth_fail AS ma, register AS mr FROM "
+	    "rollups WHERE "
 	    "((hour >= ?1 AND hour < ?2) OR (hour >= ?3 AND hour <= ?4)) "
 	    "AND (?5 IS NULL OR service = ?5) UNION ALL "
 	    "SELECT addr, service, %s AS nb, conns, short_lived, halfopen, "
 	    "bytes_in, bytes_out, peak_live, verdicts, auth_fail, register, "
-	    "max_conns, max_auth_fail, max_register FROM rollups_day WHERE "
-	    "day >= ?2 AND day < ?3 AND (?5 IS NULL OR service = ?5)) "
+	    "%s, max_conns, max_auth_fail, max_register FROM rollups_day "
+	    "WHERE day >= ?2 AND day < ?3 AND (?5 IS NULL OR service = ?5)) "
 	    "GROUP BY addr, service ORDER BY addr, service",
-	    r->nnodes > 1 ? "sum(DISTINCT nb)" : "1", x->nb, x->nb) == -1)
+	    r->nnodes > 1 ? "sum(DISTINCT nb)" : "1", x->nb, x->rf, x->nb,
+	    x->rf) == -1)
 		return -1;
 	sqlite3_bind_int64(st, 1, r->from);
 	sqlite3_bind_int64(st, 2, d0 < r->now ? d0 : r->now + 1);
@@ -722,9 +731,9 @@ report_load_timeline(struct report_load_ctx *x, char **cause)
 
 	if (report_prepare(x, &st, cause, "SELECT hour, service, conns, "
 	    "short_lived, halfopen, bytes_in, bytes_out, peak_live, verdicts, "
-	    "auth_fail, register, %s FROM rollups WHERE addr = ?1 AND "
+	    "auth_fail, register, %s, %s FROM rollups WHERE addr = ?1 AND "
 	    "hour >= ?2 AND hour <= ?3 AND (?4 IS NULL OR service = ?4) "
-	    "ORDER BY hour, service", x->nn) == -1)
+	    "ORDER BY hour, service", x->nn, x->rf) == -1)
 		return -1;
 	report_bind_text(st, 1, r->ipn);
 	sqlite3_bind_int64(st, 2, r->from);
@@ -744,6 +753,7 @@ report_load_timeline(struct report_load_ctx *x, char **cause)
 		t.c.auth_fail = report_col_u64(st, 9);
 		t.c.registered = report_col_u64(st, 10);
 		report_col_text(st, 11, t.node, sizeof(t.node));
+		t.c.refused = report_col_u64(st, 12);
 		report_counts_add(&r->total, &t.c);
 		report_counts_add(&report_service_get(r, t.service)->c, &t.c);
 		if ((i = report_hour_index(r, t.hour)) != -1) {
@@ -751,6 +761,7 @@ report_load_timeline(struct report_load_ctx *x, char **cause)
 			r->hours[i].auth_fail += t.c.auth_fail;
 			r->hours[i].registered += t.c.registered;
 			r->hours[i].verdicts += t.c.verdicts;
+			r->hours[i].refused += t.c.refused;
 		}
 		/* One row per hour and service: bounded by the period. */
 		if ((size_t)r->ntl == cap) {
@@ -848,6 +859,21 @@ report_load_events(struct report_load_ctx *x, char **cause)
 	return report_done(x, st, rc, cause);
 }
 
+/* Whether the store (or the nodes' views) counts the kernel caps'
+ * refusals: not one from before sql/013_cap_refusals.sql. */
+static int
+report_has_refused(sqlite3 *db)
+{
+	sqlite3_stmt	*st;
+
+	if (sqlite3_prepare_v2(db, "SELECT a.refused, b.refused, c.refused "
+	    "FROM rollups a, rollups_day b, rollups_all c LIMIT 0", -1, &st,
+	    NULL) != SQLITE_OK)
+		return 0;
+	sqlite3_finalize(st);
+	return 1;
+}
+
 int
 report_load(struct report *r, sqlite3 *db, char **cause)
 {
@@ -860,6 +886,7 @@ report_load(struct report *r, sqlite3 *db, char **cause)
 	x.db = db;
 	x.nb = r->nnodes > 1 ? "nodebit" : "1";
 	x.nn = r->nnodes > 1 ? "node" : "''";
+	x.rf = report_has_refused(db) ? "refused" : "0";
 	r->from = store_hour(r->now - r->since);
 	r->nhours = (int)((store_hour(r->now) - r->from) / REPORT_HOUR_US) + 1;
 	r->hours = xcalloc(r->nhours, sizeof(*r->hours));

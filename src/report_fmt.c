@@ -23,6 +23,7 @@ const char *const report_sort_names[REPORT_SORT_MAX] = {
 	[REPORT_SORT_AUTH] = "auth",
 	[REPORT_SORT_REGISTER] = "register",
 	[REPORT_SORT_BANS] = "bans",
+	[REPORT_SORT_REFUSED] = "refused",
 };
 
 double

@@ -173,7 +173,8 @@ report_html_overview(FILE *f, const struct report *r)
 
 	report_html_top_chart(f, r);
 	report_html_thead(f, "Services", "service addresses new short-lived "
-	    "half-open in out peak auth register verdicts", r->nnodes > 1);
+	    "half-open in out peak auth register verdicts refused",
+	    r->nnodes > 1);
 	for (i = 0; i < r->nservices; i++) {
 		const struct report_service *s = &r->services[i];
 
@@ -189,6 +190,7 @@ report_html_overview(FILE *f, const struct report *r)
 		report_html_num(f, s->c.auth_fail);
 		report_html_num(f, s->c.registered);
 		report_html_num(f, s->c.verdicts);
+		report_html_num(f, s->c.refused);
 		report_html_node(f, r, s->nodes, NULL);
 		fputs("</tr>\n", f);
 	}
@@ -197,7 +199,8 @@ report_html_overview(FILE *f, const struct report *r)
 	snprintf(t, sizeof(t), "Top addresses by %s",
 	    report_sort_names[r->sort]);
 	report_html_thead(f, t, "address score new peak short-lived in out "
-	    "auth register verdicts bans closest&nbsp;limit", r->nnodes > 1);
+	    "auth register verdicts bans refused closest&nbsp;limit",
+	    r->nnodes > 1);
 	for (i = 0; i < r->ntops; i++) {
 		a = &r->tops[i];
 		fputs("<tr>", f);
@@ -213,6 +216,7 @@ report_html_overview(FILE *f, const struct report *r)
 		report_html_num(f, a->c.registered);
 		report_html_num(f, a->c.verdicts);
 		report_html_num(f, a->bans);
+		report_html_num(f, a->c.refused);
 		if (a->lim.name != NULL) {
 			snprintf(t, sizeof(t), "%s %s %" PRIu64 "/%" PRIu64,
 			    a->lim.service, a->lim.name, a->lim.observed,
@@ -266,7 +270,7 @@ report_html_ip(FILE *f, const struct report *r)
 
 	report_chart_ip(f, r);
 	report_html_thead(f, "Hour by hour", "hour service new short-lived "
-	    "peak in out auth register verdicts", r->nnodes > 1);
+	    "peak in out auth register verdicts refused", r->nnodes > 1);
 	for (i = 0; i < r->ntl; i++) {
 		const struct report_tl *l = &r->tl[i];
 
@@ -281,6 +285,7 @@ report_html_ip(FILE *f, const struct report *r)
 		report_html_num(f, l->c.auth_fail);
 		report_html_num(f, l->c.registered);
 		report_html_num(f, l->c.verdicts);
+		report_html_num(f, l->c.refused);
 		report_html_node(f, r, 0, l->node);
 		fputs("</tr>\n", f);
 	}
@@ -354,14 +359,15 @@ report_html(FILE *f, const struct report *r)
 	}
 	fprintf(f, ".</p>\n<p>%s new connections (%s short-lived), %s "
 	    "half-open, %s in, %s out; %" PRIu64 " failed logins, %" PRIu64
-	    " registrations, %" PRIu64 " verdicts, %" PRIu64 " bans",
+	    " registrations, %" PRIu64 " verdicts, %" PRIu64 " bans, %" PRIu64
+	    " refused by cap",
 	    report_human(r->total.conns, a, sizeof(a)),
 	    report_human(r->total.short_lived, b, sizeof(b)),
 	    report_human(r->total.halfopen, c, sizeof(c)),
 	    report_human_bytes(r->total.bytes_in, d, sizeof(d)),
 	    report_human_bytes(r->total.bytes_out, e, sizeof(e)),
 	    r->total.auth_fail, r->total.registered, r->nverdicts_total,
-	    r->nbans_total);
+	    r->nbans_total, r->total.refused);
 	if (r->ip == NULL)
 		fprintf(f, "; %" PRIu64 " addresses", r->addresses);
 	fputs(".</p>\n", f);

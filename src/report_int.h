@@ -55,6 +55,7 @@ enum report_sort {
 	REPORT_SORT_AUTH,
 	REPORT_SORT_REGISTER,
 	REPORT_SORT_BANS,
+	REPORT_SORT_REFUSED,
 	REPORT_SORT_MAX
 };
 
@@ -69,6 +70,7 @@ struct report_counts {
 	uint64_t	 verdicts;
 	uint64_t	 auth_fail;
 	uint64_t	 registered;
+	uint64_t	 refused;	/* by the kernel caps */
 };
 
 /* The limit an address came closest to (or went furthest past). */
@@ -108,6 +110,7 @@ struct report_hour {
 	uint64_t	 registered;
 	uint64_t	 verdicts;
 	uint64_t	 bans;		/* bans that began in it */
+	uint64_t	 refused;	/* by the kernel caps */
 };
 
 struct report_ban {

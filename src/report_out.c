@@ -190,8 +190,9 @@ report_table_counts(FILE *f, const struct report *r)
 	    report_human_bytes(r->total.bytes_out, e, sizeof(e)),
 	    r->total.peak_live);
 	fprintf(f, "  %" PRIu64 " failed logins, %" PRIu64 " registrations, "
-	    "%" PRIu64 " verdicts, %" PRIu64 " bans\n", r->total.auth_fail,
-	    r->total.registered, r->nverdicts_total, r->nbans_total);
+	    "%" PRIu64 " verdicts, %" PRIu64 " bans, %" PRIu64 " refused by "
+	    "cap\n", r->total.auth_fail, r->total.registered,
+	    r->nverdicts_total, r->nbans_total, r->total.refused);
 }
 
 static void
@@ -225,11 +226,11 @@ static void
 report_table_ip(FILE *f, const struct report *r)
 {
 	struct report_tab	 t;
-	char			 h[24], n[8][16], pfx[REPORT_ADDR_MAX + 8];
+	char			 h[24], n[9][16], pfx[REPORT_ADDR_MAX + 8];
 	int			 i;
 
 	report_tab_init_node(&t, r, "hour:l service:l new:r short:r peak:r "
-	    "in:r out:r auth:r register:r verdicts:r");
+	    "in:r out:r auth:r register:r verdicts:r refused:r");
 	for (i = 0; i < r->ntl; i++) {
 		report_tab_row(&t, report_fmt_time(r->tl[i].hour, h,
 		    sizeof(h)), r->tl[i].service,
@@ -243,6 +244,7 @@ report_table_ip(FILE *f, const struct report *r)
 		    report_human(r->tl[i].c.auth_fail, n[5], sizeof(n[5])),
 		    report_human(r->tl[i].c.registered, n[6], sizeof(n[6])),
 		    report_human(r->tl[i].c.verdicts, n[7], sizeof(n[7])),
+		    report_human(r->tl[i].c.refused, n[8], sizeof(n[8])),
 		    r->tl[i].node);
 	}
 	report_tab_print(f, &t, "Hour by hour");
@@ -302,7 +304,7 @@ void
 report_table(FILE *f, const struct report *r)
 {
 	struct report_tab	 t;
-	char			 from[24], to[24], n[12][16], title[128];
+	char			 from[24], to[24], n[13][16], title[128];
 	char			 nb[REPORT_NODES_MAX * REPORT_NODE_MAX];
 	const struct report_addr *a;
 	int			 i;
@@ -324,7 +326,8 @@ report_table(FILE *f, const struct report *r)
 	fprintf(f, "  %" PRIu64 " addresses\n", r->addresses);
 
 	report_tab_init_node(&t, r, "service:l addresses:r new:r short:r "
-	    "half-open:r in:r out:r peak:r auth:r register:r verdicts:r");
+	    "half-open:r in:r out:r peak:r auth:r register:r verdicts:r "
+	    "refused:r");
 	for (i = 0; i < r->nservices; i++) {
 		const struct report_service *s = &r->services[i];
 
@@ -339,12 +342,14 @@ report_table(FILE *f, const struct report *r)
 		    report_human(s->c.auth_fail, n[7], sizeof(n[7])),
 		    report_human(s->c.registered, n[8], sizeof(n[8])),
 		    report_human(s->c.verdicts, n[9], sizeof(n[9])),
+		    report_human(s->c.refused, n[10], sizeof(n[10])),
 		    report_node_cell(r, s->nodes, NULL, nb, sizeof(nb)));
 	}
 	report_tab_print(f, &t, "Services");
 
 	report_tab_init_node(&t, r, "address:l score:r new:r peak:r short:r "
-	    "in:r out:r auth:r register:r verdicts:r bans:r closest-limit:l");
+	    "in:r out:r auth:r register:r verdicts:r bans:r refused:r "
+	    "closest-limit:l");
 	for (i = 0; i < r->ntops; i++) {
 		char	lim[96];
 
@@ -365,7 +370,8 @@ report_table(FILE *f, const struct report *r)
 		    report_human(a->c.auth_fail, n[6], sizeof(n[6])),
 		    report_human(a->c.registered, n[7], sizeof(n[7])),
 		    report_human(a->c.verdicts, n[8], sizeof(n[8])),
-		    report_human(a->bans, n[9], sizeof(n[9])), lim,
+		    report_human(a->bans, n[9], sizeof(n[9])),
+		    report_human(a->c.refused, n[10], sizeof(n[10])), lim,
 		    report_node_cell(r, a->nodes, NULL, nb, sizeof(nb)));
 	}
 	snprintf(title, sizeof(title), "Top %d addresses by %s", r->top,
@@ -398,9 +404,10 @@ report_json_counts(FILE *f, const struct report_counts *c)
 	    ",\"halfopen\":%" PRIu64 ",\"bytes_in\":%" PRIu64
 	    ",\"bytes_out\":%" PRIu64 ",\"peak_live\":%" PRIu64
 	    ",\"auth_fail\":%" PRIu64 ",\"register\":%" PRIu64
-	    ",\"verdicts\":%" PRIu64, c->conns, c->short_lived, c->halfopen,
-	    c->bytes_in, c->bytes_out, c->peak_live, c->auth_fail,
-	    c->registered, c->verdicts);
+	    ",\"verdicts\":%" PRIu64 ",\"refused\":%" PRIu64, c->conns,
+	    c->short_lived, c->halfopen, c->bytes_in, c->bytes_out,
+	    c->peak_live, c->auth_fail, c->registered, c->verdicts,
+	    c->refused);
 }
 
 /* With several stores: ,"node":name or ,"nodes":[the names of mask]. */
@@ -527,10 +534,12 @@ report_json(FILE *f, const struct report *r)
 		json_time(f, r->from + (int64_t)i * REPORT_HOUR_US);
 		fprintf(f, ",\"conns\":%" PRIu64 ",\"halfopen\":%" PRIu64
 		    ",\"auth_fail\":%" PRIu64 ",\"register\":%" PRIu64
-		    ",\"verdicts\":%" PRIu64 ",\"bans\":%" PRIu64 "}",
+		    ",\"verdicts\":%" PRIu64 ",\"bans\":%" PRIu64
+		    ",\"refused\":%" PRIu64 "}",
 		    r->hours[i].conns, r->hours[i].halfopen,
 		    r->hours[i].auth_fail, r->hours[i].registered,
-		    r->hours[i].verdicts, r->hours[i].bans);
+		    r->hours[i].verdicts, r->hours[i].bans,
+		    r->hours[i].refused);
 	}
 	fputc(']', f);
 	if (r->ip == NULL) {
@@ -653,16 +662,16 @@ report_csv_row(FILE *f, int n, ...)
 
 #define REPORT_CSV_COUNTS \
 	"conns,short_lived,halfopen,bytes_in,bytes_out,peak_live,auth_fail," \
-	"register,verdicts"
+	"register,verdicts,refused"
 
 static void
 report_csv_counts(FILE *f, const struct report_counts *c, int last)
 {
 	fprintf(f, "%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
-	    ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 "%s", c->conns,
-	    c->short_lived, c->halfopen, c->bytes_in, c->bytes_out,
+	    ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 "%s",
+	    c->conns, c->short_lived, c->halfopen, c->bytes_in, c->bytes_out,
 	    c->peak_live, c->auth_fail, c->registered, c->verdicts,
-	    last ? "\r\n" : ",");
+	    c->refused, last ? "\r\n" : ",");
 }
 
 static void
@@ -743,15 +752,15 @@ report_csv(FILE *f, const struct report *r, char **cause)
 		sec = r->ip != NULL ? "timeline" : "top";
 	if (strcmp(sec, "hours") == 0) {
 		fputs("hour,conns,halfopen,auth_fail,register,verdicts,"
-		    "bans\r\n", f);
+		    "bans,refused\r\n", f);
 		for (i = 0; i < r->nhours; i++)
 			fprintf(f, "%s,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%"
-			    PRIu64 ",%" PRIu64 ",%" PRIu64 "\r\n",
+			    PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 "\r\n",
 			    json_fmt_time(r->from + (int64_t)i *
 			    REPORT_HOUR_US, t, sizeof(t)), r->hours[i].conns,
 			    r->hours[i].halfopen, r->hours[i].auth_fail,
 			    r->hours[i].registered, r->hours[i].verdicts,
-			    r->hours[i].bans);
+			    r->hours[i].bans, r->hours[i].refused);
 	} else if (strcmp(sec, "bans") == 0)
 		report_csv_bans(f, r);
 	else if (r->ip == NULL && strcmp(sec, "losses") == 0) {

@@ -68,6 +68,8 @@ report_key(const struct report_addr *a, enum report_sort k)
 		return (double)a->c.registered;
 	case REPORT_SORT_BANS:
 		return (double)a->bans;
+	case REPORT_SORT_REFUSED:
+		return (double)a->c.refused;
 	default:
 		return a->score;
 	}

@@ -81,7 +81,8 @@ report_span_find(const struct report *r, int64_t *t0, int64_t *t1)
 	for (i = 0; i < r->nhours; i++) {
 		h = &r->hours[i];
 		if (h->conns == 0 && h->halfopen == 0 && h->auth_fail == 0 &&
-		    h->registered == 0 && h->verdicts == 0 && h->bans == 0)
+		    h->registered == 0 && h->verdicts == 0 && h->bans == 0 &&
+		    h->refused == 0)
 			continue;
 		if (first == -1)
 			first = i;

@@ -36,12 +36,23 @@
  * one loop iteration.  The round's cursor is the next dirty entry to
  * write; anything that unlinks an entry from the dirty list moves it on.
  *
+ * Refusals by the kernel caps (kcap.c's nflog, through the daemon) count
+ * per address, service and cap in the same entries, written with the rest
+ * to the same rows (the refused_* columns of sql/013_cap_refusals.sql).
+ * For status, an entry also keeps its current hour's refusals (refused_hour,
+ * not zeroed by a flush), and the table keeps per service and cap the
+ * refusals since start (the metrics' counters): status lists the addresses
+ * refused in the newest hour seen, from the entries still in memory.
+ *
  * Invariants: an entry is in use iff the table's index is (so on the LRU
  * list); it is on the dirty list iff some counter other than live changed
  * since it was last written; a free entry is all zero.
  */
 #include <sys/socket.h>
 
+#include <inttypes.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,6 +62,7 @@
 #include "htab.h"
 #include "loop.h"
 #include "rollup.h"
+#include "status.h"
 #include "store.h"
 #include "verdict.h"
 #include "xmalloc.h"
@@ -58,6 +70,8 @@
 #define ROLLUP_NIL	HTAB_NIL
 /* The service of log events (logins, registrations), which name none. */
 #define ROLLUP_LOG_SERVICE	"c2s"
+#define ROLLUP_SERVICES_MAX	32	/* services in the refusal counters */
+#define ROLLUP_TOP		5	/* addresses status names */
 
 struct rollup_entry {
 	struct addr	 addr;
@@ -71,6 +85,8 @@ struct rollup_entry {
 	uint64_t	 verdicts;
 	uint64_t	 auth_fail;
 	uint64_t	 registered;
+	uint64_t	 refused[STORE_CAP_MAX];
+	uint64_t	 refused_hour;	/* in hour, for status */
 	uint32_t	 live;
 	uint32_t	 peak_live;
 	uint32_t	 dprev, dnext;	/* dirty list */
@@ -83,6 +99,14 @@ struct rollup {
 	uint32_t	 capacity;
 	uint32_t	 dirty;		/* dirty list head */
 	uint32_t	 cursor;	/* the flush round's next, or NIL */
+	int64_t		 hour;		/* the newest hour seen */
+	/* Refusals since start, per service (in order of first refusal;
+	 * beyond ROLLUP_SERVICES_MAX, not counted here) and cap. */
+	struct rollup_svc {
+		char	 name[CONF_NAME_MAX];
+		uint64_t refused[STORE_CAP_MAX];
+	} svc[ROLLUP_SERVICES_MAX];
+	int		 nsvc;
 	struct rollup_stats stats;
 };
 
@@ -147,12 +171,14 @@ rollup_write(struct rollup *r, struct rollup_entry *e, struct store *store)
 		row.verdicts = e->verdicts;
 		row.auth_fail = e->auth_fail;
 		row.registered = e->registered;
+		memcpy(row.refused, e->refused, sizeof(row.refused));
 		store_rollup_add(store, &row);
 		r->stats.rows++;
 	}
 	e->conns = e->short_lived = e->halfopen = 0;
 	e->bytes_in = e->bytes_out = e->verdicts = 0;
 	e->auth_fail = e->registered = 0;
+	memset(e->refused, 0, sizeof(e->refused));
 	e->peak_live = e->live;
 }
 
@@ -241,7 +267,10 @@ rollup_get(struct rollup *r, const struct addr *a, const char *service,
 		if (e->dirty)
 			rollup_write(r, e, store);
 		e->hour = hour;
+		e->refused_hour = 0;
 	}
+	if (hour > r->hour)
+		r->hour = hour;
 	rollup_mark(r, i);
 	return e;
 }
@@ -320,6 +349,32 @@ rollup_verdict(struct rollup *r, const struct verdict *v,
 	e->verdicts++;
 }
 
+void
+rollup_refusal(struct rollup *r, const struct addr *a, const char *service,
+    int cap, int64_t t, struct store *store)
+{
+	struct rollup_entry	*e;
+	int			 i;
+
+	if ((a->family != AF_INET && a->family != AF_INET6) ||
+	    cap < 0 || cap >= STORE_CAP_MAX || service == NULL)
+		return;
+	e = rollup_get(r, a, service, t, store);
+	e->refused[cap]++;
+	e->refused_hour++;
+	for (i = 0; i < r->nsvc; i++)
+		if (strcmp(r->svc[i].name, service) == 0)
+			break;
+	if (i == r->nsvc) {
+		if (r->nsvc == ROLLUP_SERVICES_MAX)
+			return;
+		snprintf(r->svc[i].name, sizeof(r->svc[i].name), "%s",
+		    service);
+		r->nsvc++;
+	}
+	r->svc[i].refused[cap]++;
+}
+
 /*
  * A flush round walks the dirty list from the head it had when the round
  * began: pairs marked later are pushed before the cursor and wait for the
@@ -362,3 +417,130 @@ rollup_get_stats(const struct rollup *r, struct rollup_stats *st)
 {
 	*st = r->stats;
 }
+
+/*
+ * Status: the addresses refused by a kernel cap in the newest hour, the
+ * most refused first, and per service and cap the refusals since start.
+ * A walk of the table per request: status and metrics are asked rarely,
+ * and the table is bounded.
+ */
+struct rollup_status {
+	uint32_t	 addresses;	/* refused in the newest hour */
+	const char	*top;
+	char		 top_buf[ROLLUP_TOP * (ADDR_STRLEN + CONF_NAME_MAX +
+			    24)];
+};
+
+/* Keeps e among the n (at most ROLLUP_TOP) most refused in best[],
+ * best first. */
+static int
+rollup_top_add(const struct rollup_entry **best, int n,
+    const struct rollup_entry *e)
+{
+	int	 i;
+
+	for (i = n; i > 0 && best[i - 1]->refused_hour < e->refused_hour;
+	    i--)
+		if (i < ROLLUP_TOP)
+			best[i] = best[i - 1];
+	if (i < ROLLUP_TOP)
+		best[i] = e;
+	return n < ROLLUP_TOP ? n + 1 : n;
+}
+
+static void
+rollup_status_get(const void *obj, size_t i, void *snap)
+{
+	const struct rollup	*r = obj;
+	struct rollup_status	*s = snap;
+	const struct rollup_entry *best[ROLLUP_TOP], *e;
+	char			 a[ADDR_STRLEN];
+	size_t			 len = 0;
+	uint32_t		 k;
+	int			 n = 0, j;
+
+	(void)i;
+	memset(s, 0, sizeof(*s));
+	s->top = s->top_buf;
+	if (r == NULL)
+		return;
+	for (k = htab_oldest(&r->tab, 0); k != ROLLUP_NIL;
+	    k = htab_newer(&r->tab, k)) {
+		e = &r->e[k];
+		if (e->refused_hour == 0 || e->hour != r->hour)
+			continue;
+		s->addresses++;
+		n = rollup_top_add(best, n, e);
+	}
+	for (j = 0; j < n && len < sizeof(s->top_buf); j++)
+		len += (size_t)snprintf(s->top_buf + len, sizeof(s->top_buf) -
+		    len, "%s%s %s %" PRIu64, j > 0 ? ", " : "",
+		    addr_ntop(&best[j]->addr, a, sizeof(a)), best[j]->service,
+		    best[j]->refused_hour);
+}
+
+struct rollup_svc_status {
+	const char	*name;
+	uint64_t	 refused[STORE_CAP_MAX];
+};
+
+static size_t
+rollup_svc_count(const void *obj)
+{
+	const struct rollup	*r = obj;
+
+	return r != NULL ? (size_t)r->nsvc : 0;
+}
+
+static void
+rollup_svc_get(const void *obj, size_t i, void *snap)
+{
+	const struct rollup	*r = obj;
+	struct rollup_svc_status *s = snap;
+
+	s->name = r->svc[i].name;
+	memcpy(s->refused, r->svc[i].refused, sizeof(s->refused));
+}
+
+static const struct status_field rollup_svc_fields[] = {
+	{ .name = "name", .type = STATUS_STR,
+	  .off = offsetof(struct rollup_svc_status, name) },
+	{ .name = "refused", .type = STATUS_U64,
+	  .off = offsetof(struct rollup_svc_status, refused),
+	  .kind = STATUS_COUNTER,
+	  .metric = "xmppguard_cap_refused_service_total",
+	  .help = "Connections refused by a kernel cap, by service and cap, "
+	  "as the daemon read them.",
+	  .n = STORE_CAP_MAX, .by = "cap", .by_name = store_cap_name },
+	{ .name = NULL }
+};
+
+static const struct status_group rollup_svc_group = {
+	.name = "services",
+	.fields = rollup_svc_fields,
+	.size = sizeof(struct rollup_svc_status),
+	.get = rollup_svc_get,
+	.count = rollup_svc_count,
+	.item = "service",
+};
+
+static const struct status_field rollup_status_fields[] = {
+	{ .name = "addresses", .type = STATUS_U32,
+	  .off = offsetof(struct rollup_status, addresses),
+	  .kind = STATUS_GAUGE, .metric = "xmppguard_cap_refused_addresses",
+	  .help = "Addresses refused by a kernel cap in the current hour "
+	  "(those still in the rollups' memory).",
+	  .text = "% addresses this hour" },
+	{ .name = "top", .type = STATUS_STR,
+	  .off = offsetof(struct rollup_status, top), .text = "top: %" },
+	{ .name = NULL }
+};
+
+const struct status_group rollup_refused_status_group = {
+	.name = "refused",
+	.text = "refused",
+	.fields = rollup_status_fields,
+	.size = sizeof(struct rollup_status),
+	.get = rollup_status_get,
+	.sub = &rollup_svc_group,
+};

@@ -37,6 +37,11 @@ void		 rollup_event(struct rollup *, const struct conf *,
  * service, auth or register, under "c2s"). */
 void		 rollup_verdict(struct rollup *, const struct verdict *,
 		    struct store *);
+/* A connection of service refused at t by a kernel cap (cap: enum
+ * store_cap) from a: counted against a's pair, written with its row. */
+struct addr;
+void		 rollup_refusal(struct rollup *, const struct addr *a,
+		    const char *service, int cap, int64_t t, struct store *);
 /* Appends a row for every pair that changed since the last flush. */
 void		 rollup_flush(struct rollup *, struct store *);
 /* The same in steps: begin notes the pairs changed by now; each step
@@ -48,5 +53,10 @@ void		 rollup_flush_begin(struct rollup *);
 int		 rollup_flush_step(struct rollup *, struct store *,
 		    struct loop_budget *);
 void		 rollup_get_stats(const struct rollup *, struct rollup_stats *);
+
+/* Status and metrics of the refusals (obj: the struct rollup): the
+ * addresses refused this hour, and per service and cap since start. */
+struct status_group;
+extern const struct status_group rollup_refused_status_group;
 
 #endif /* ROLLUP_H */

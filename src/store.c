@@ -75,8 +75,10 @@ static const struct {
 	[STORE_ST_ROLLUP] = {
 	    "INSERT INTO rollups (hour, addr, service, conns, short_lived, "
 	    "halfopen, bytes_in, bytes_out, peak_live, verdicts, auth_fail, "
-	    "register) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
-	    "?12) "
+	    "register, refused, refused_concurrency, refused_churn, "
+	    "refused_net_concurrency, refused_net_churn, refused_surge) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
+	    "?14, ?15, ?16, ?17, ?18) "
 	    "ON CONFLICT (hour, addr, service) DO UPDATE SET "
 	    "conns = conns + excluded.conns, "
 	    "short_lived = short_lived + excluded.short_lived, "
@@ -86,15 +88,25 @@ static const struct {
 	    "peak_live = max(peak_live, excluded.peak_live), "
 	    "verdicts = verdicts + excluded.verdicts, "
 	    "auth_fail = auth_fail + excluded.auth_fail, "
-	    "register = register + excluded.register "
+	    "register = register + excluded.register, "
+	    "refused = refused + excluded.refused, "
+	    "refused_concurrency = refused_concurrency + "
+	    "excluded.refused_concurrency, "
+	    "refused_churn = refused_churn + excluded.refused_churn, "
+	    "refused_net_concurrency = refused_net_concurrency + "
+	    "excluded.refused_net_concurrency, "
+	    "refused_net_churn = refused_net_churn + "
+	    "excluded.refused_net_churn, "
+	    "refused_surge = refused_surge + excluded.refused_surge "
 	    "RETURNING conns, auth_fail, register", 1, 0 },
 	/* The day's row: the same increments, and the hour's new counts
 	 * (RETURNING above) for its busiest hour. */
 	[STORE_ST_ROLLUP_DAY] = {
 	    "INSERT INTO rollups_day (day, addr, service, conns, short_lived, "
 	    "halfopen, bytes_in, bytes_out, peak_live, verdicts, auth_fail, "
-	    "register, max_conns, max_auth_fail, max_register) VALUES (?1, "
-	    "?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) "
+	    "register, max_conns, max_auth_fail, max_register, refused) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
+	    "?14, ?15, ?16) "
 	    "ON CONFLICT (day, addr, service) DO UPDATE SET "
 	    "conns = conns + excluded.conns, "
 	    "short_lived = short_lived + excluded.short_lived, "
@@ -107,16 +119,18 @@ static const struct {
 	    "register = register + excluded.register, "
 	    "max_conns = max(max_conns, excluded.max_conns), "
 	    "max_auth_fail = max(max_auth_fail, excluded.max_auth_fail), "
-	    "max_register = max(max_register, excluded.max_register)", 1, 0 },
+	    "max_register = max(max_register, excluded.max_register), "
+	    "refused = refused + excluded.refused", 1, 0 },
 	[STORE_ST_ROLLUP_ALL] = {
 	    "INSERT INTO rollups_all (hour, service, conns, halfopen, "
-	    "verdicts, auth_fail, register) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
-	    "?7) ON CONFLICT (hour, service) DO UPDATE SET "
+	    "verdicts, auth_fail, register, refused) VALUES (?1, ?2, ?3, ?4, "
+	    "?5, ?6, ?7, ?8) ON CONFLICT (hour, service) DO UPDATE SET "
 	    "conns = conns + excluded.conns, "
 	    "halfopen = halfopen + excluded.halfopen, "
 	    "verdicts = verdicts + excluded.verdicts, "
 	    "auth_fail = auth_fail + excluded.auth_fail, "
-	    "register = register + excluded.register", 1, 0 },
+	    "register = register + excluded.register, "
+	    "refused = refused + excluded.refused", 1, 0 },
 	/* The rowid subqueries walk the time index from the oldest row. */
 	[STORE_ST_PURGE_EVENTS] = {
 	    "DELETE FROM events WHERE id IN "
@@ -135,12 +149,23 @@ static const struct {
 	    "DELETE FROM rollups_all WHERE hour < ?1", 0, 0 },
 	/* A ban is history once it has ended: lifted or expired, whichever
 	 * came first.  One with neither may still be in force and is kept. */
+	/* A baseline's hour not learnt again within the retention. */
+	[STORE_ST_PURGE_SURGE] = {
+	    "DELETE FROM surge_baseline WHERE updated < ?1", 0, 0 },
 	[STORE_ST_PURGE_BANS] = {
 	    "DELETE FROM bans WHERE "
 	    "min(coalesce(lifted, expires), coalesce(expires, lifted)) < ?1",
 	    0, 0 },
 	[STORE_ST_PURGE_OFFENCES] = {
 	    "DELETE FROM offences WHERE time < ?1", 0, 0 },
+	[STORE_ST_SURGE_SET] = {
+	    "INSERT INTO surge_baseline (service, hour, window, base, "
+	    "updated) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (service, hour) "
+	    "DO UPDATE SET window = excluded.window, base = excluded.base, "
+	    "updated = excluded.updated", 1, 0 },
+	[STORE_ST_SURGE_GET] = {
+	    "SELECT service, hour, window, base FROM surge_baseline "
+	    "WHERE updated >= ?1 ORDER BY service, hour", 0, 0 },
 	[STORE_ST_LOGPOS_SET] = {
 	    "INSERT INTO log_positions (name, path, pos, updated) VALUES "
 	    "(?1, ?2, ?3, ?4) ON CONFLICT (name) DO UPDATE SET "
@@ -727,6 +752,43 @@ store_bind_rollup(sqlite3_stmt *st, const struct store_rollup *r,
 	return SQLITE_OK;
 }
 
+static const char *const store_cap_names[STORE_CAP_MAX] = {
+	[STORE_CAP_CONCURRENCY] = "concurrency",
+	[STORE_CAP_CHURN] = "churn",
+	[STORE_CAP_NET_CONCURRENCY] = "net_concurrency",
+	[STORE_CAP_NET_CHURN] = "net_churn",
+	[STORE_CAP_SURGE] = "surge",
+};
+
+const char *
+store_cap_name(int i)
+{
+	return i >= 0 && i < STORE_CAP_MAX ? store_cap_names[i] : NULL;
+}
+
+int
+store_cap_from_name(const char *name)
+{
+	int	i;
+
+	for (i = 0; i < STORE_CAP_MAX; i++)
+		if (strcmp(store_cap_names[i], name) == 0)
+			return i;
+	return -1;
+}
+
+/* The refusals of r, all caps together. */
+static uint64_t
+store_rollup_refused(const struct store_rollup *r)
+{
+	uint64_t	n = 0;
+	int		i;
+
+	for (i = 0; i < STORE_CAP_MAX; i++)
+		n += r->refused[i];
+	return n;
+}
+
 /*
  * Three rows: the hour's (rollups), the day's (rollups_day) and the hour's
  * over all addresses (rollups_all).  The day's and the total's are written
@@ -740,18 +802,26 @@ store_rollup_add(struct store *s, const struct store_rollup *r)
 	int64_t		 hour[3] = { 0, 0, 0 };
 	int		 rc;
 
+	uint64_t	 refused = store_rollup_refused(r);
+	int		 i;
+
 	store_check_writable(s, "store_rollup_add");
 	addr_ntop(&r->addr, addr, sizeof(addr));
-	if (store_row_returning(s, st, store_bind_rollup(st, r, addr), hour,
-	    3) == -1)
+	rc = store_bind_rollup(st, r, addr);
+	if (rc == SQLITE_OK)
+		rc = store_bind_count(st, 13, refused);
+	for (i = 0; i < STORE_CAP_MAX && rc == SQLITE_OK; i++)
+		rc = store_bind_count(st, 14 + i, r->refused[i]);
+	if (store_row_returning(s, st, rc, hour, 3) == -1)
 		return -1;
 	st = s->st[STORE_ST_ROLLUP_DAY];
 	if ((rc = store_bind_rollup(st, r, addr)) == SQLITE_OK &&
 	    (rc = sqlite3_bind_int64(st, 1, store_day(r->hour))) ==
 	    SQLITE_OK &&
 	    (rc = sqlite3_bind_int64(st, 13, hour[0])) == SQLITE_OK &&
-	    (rc = sqlite3_bind_int64(st, 14, hour[1])) == SQLITE_OK)
-		rc = sqlite3_bind_int64(st, 15, hour[2]);
+	    (rc = sqlite3_bind_int64(st, 14, hour[1])) == SQLITE_OK &&
+	    (rc = sqlite3_bind_int64(st, 15, hour[2])) == SQLITE_OK)
+		rc = store_bind_count(st, 16, refused);
 	if (store_row(s, st, rc) == -1)
 		return -1;
 	st = s->st[STORE_ST_ROLLUP_ALL];
@@ -760,9 +830,57 @@ store_rollup_add(struct store *s, const struct store_rollup *r)
 	    (rc = store_bind_count(st, 3, r->conns)) == SQLITE_OK &&
 	    (rc = store_bind_count(st, 4, r->halfopen)) == SQLITE_OK &&
 	    (rc = store_bind_count(st, 5, r->verdicts)) == SQLITE_OK &&
-	    (rc = store_bind_count(st, 6, r->auth_fail)) == SQLITE_OK)
-		rc = store_bind_count(st, 7, r->registered);
+	    (rc = store_bind_count(st, 6, r->auth_fail)) == SQLITE_OK &&
+	    (rc = store_bind_count(st, 7, r->registered)) == SQLITE_OK)
+		rc = store_bind_count(st, 8, refused);
 	return store_row(s, st, rc);
+}
+
+int
+store_surge_base_set(struct store *s, const char *service, int hour,
+    int64_t window, double base, int64_t now)
+{
+	sqlite3_stmt	*st = s->st[STORE_ST_SURGE_SET];
+	int		 rc;
+
+	store_check_writable(s, __func__);
+	if ((rc = store_bind_text(st, 1, service)) == SQLITE_OK &&
+	    (rc = sqlite3_bind_int(st, 2, hour)) == SQLITE_OK &&
+	    (rc = sqlite3_bind_int64(st, 3, window)) == SQLITE_OK &&
+	    (rc = sqlite3_bind_double(st, 4, base)) == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 5, now);
+	return store_row(s, st, rc);
+}
+
+int64_t
+store_surge_base_load(struct store *s, int64_t since,
+    void (*cb)(const char *, int, int64_t, double, void *), void *arg,
+    char **cause)
+{
+	sqlite3_stmt	*st = s->st[STORE_ST_SURGE_GET];
+	const char	*svc;
+	int64_t		 n = 0;
+	int		 rc;
+
+	store_check_writable(s, __func__);
+	if (sqlite3_bind_int64(st, 1, since) != SQLITE_OK) {
+		store_cause(cause, s->path, s->db, "surge baseline");
+		sqlite3_reset(st);
+		return -1;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((svc = (const char *)sqlite3_column_text(st, 0)) == NULL)
+			continue;
+		cb(svc, sqlite3_column_int(st, 1), sqlite3_column_int64(st,
+		    2), sqlite3_column_double(st, 3), arg);
+		n++;
+	}
+	if (rc != SQLITE_DONE) {
+		store_cause(cause, s->path, s->db, "surge baseline");
+		n = -1;
+	}
+	sqlite3_reset(st);
+	return n;
 }
 
 int

@@ -153,6 +153,24 @@ int		 store_journal_set(struct store *, const char *name,
 int		 store_journal_get(struct store *, const char *name,
 		    const char *source, char *buf, size_t size);
 
+/*
+ * The kernel caps that refuse a connection (kcap.c's nflog prefixes), as
+ * the rollups' refused_* columns, status and metrics name them.
+ */
+enum store_cap {
+	STORE_CAP_CONCURRENCY,		/* the address's max_concurrent */
+	STORE_CAP_CHURN,		/* its max_new */
+	STORE_CAP_NET_CONCURRENCY,	/* its network's net_max_concurrent */
+	STORE_CAP_NET_CHURN,		/* its network's net_max_new */
+	STORE_CAP_SURGE,		/* surge_max_new, during a surge */
+	STORE_CAP_MAX
+};
+/* "concurrency", "churn", "net_concurrency", "net_churn", "surge"; NULL
+ * out of range. */
+const char	*store_cap_name(int);
+/* The cap of that name, or -1. */
+int		 store_cap_from_name(const char *);
+
 /* What one address did on one service in one hour (rollups table); rows
  * for the same key add up, peak_live keeps the highest. */
 struct store_rollup {
@@ -168,6 +186,7 @@ struct store_rollup {
 	uint64_t	 verdicts;
 	uint64_t	 auth_fail;	/* failed logins (log events) */
 	uint64_t	 registered;	/* registrations (log events) */
+	uint64_t	 refused[STORE_CAP_MAX];	/* by the kernel caps */
 };
 /* Adds to the hour's row, the day's (rollups_day) and the hour's total
  * over all addresses (rollups_all); 0, or -1 as store_event_add. */
@@ -176,6 +195,19 @@ int		 store_rollup_add(struct store *, const struct store_rollup *);
 int64_t		 store_hour(int64_t t);
 /* The start of the day (UTC) holding t. */
 int64_t		 store_day(int64_t t);
+
+/*
+ * Surge mode's baseline (sql/013_cap_refusals.sql): the usual strangers
+ * per window of service at hour (0-23, UTC) of the day, learnt at now with
+ * window (us), in the open transaction.  0, or -1 as store_event_add.
+ */
+int		 store_surge_base_set(struct store *, const char *service,
+		    int hour, int64_t window, double base, int64_t now);
+/* Hands cb every hour learnt at or after since (strings live for the
+ * call); the rows handed over, or -1 with *cause. */
+int64_t		 store_surge_base_load(struct store *, int64_t since,
+		    void (*cb)(const char *service, int hour, int64_t window,
+		    double base, void *), void *arg, char **cause);
 
 /* Commits the open transaction, if any.  0, or -1 (logged, counted). */
 int		 store_flush(struct store *);

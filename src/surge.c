@@ -24,9 +24,14 @@
  * start; an hour not learnt yet borrows the mean of those that are.  The
  * baseline never goes below SURGE_FLOOR, so a quiet server's threshold is
  * never zero, and the threshold never below surge_min_rate's count: the
- * first day, before anything is learnt, only surge_min_rate decides.  The
- * baseline lives in memory (a restart learns it again; seeding it from
- * the store's conn rows is left for later).
+ * first day, before anything is learnt, only surge_min_rate decides.
+ * Each hour learnt is handed out (surge_learnt_take()) for the daemon to
+ * keep in the store's surge_baseline table (sql/013_cap_refusals.sql):
+ * the store's rollups count every connection, known clients' too, so they
+ * cannot tell the strangers' rate again.  At start the daemon seeds the 24
+ * buckets from that table (surge_baseline_seed()), so a restart mid-day
+ * keeps what the days before taught; the hour under way at the restart is
+ * partial and, as always, not learnt.
  *
  * A surge starts when the rate exceeds max(surge_min_rate, factor x
  * baseline), checked at each stranger's connection (the switch reaches
@@ -86,6 +91,7 @@ struct surge_svc {
 	/* The baseline. */
 	double		 base[SURGE_HOURS];	/* strangers per window */
 	uint8_t		 learnt[SURGE_HOURS];
+	uint32_t	 fresh;		/* bit h: hour h learnt, not taken */
 	int64_t		 hour_at;	/* the hour being counted; 0: none */
 	int64_t		 hour_n;
 	int		 hour_skip;	/* partial, or a surge touched it */
@@ -93,7 +99,7 @@ struct surge_svc {
 	int		 active;
 	int64_t		 since;
 	int64_t		 below;		/* under the threshold since; 0 */
-	uint64_t	 peak, conns, addrs;
+	uint64_t	 peak, conns, addrs, refused;
 	/* Counters. */
 	uint64_t	 surges, strangers, credited;
 };
@@ -163,6 +169,7 @@ surge_svc_conf(struct surge_svc *sv, const struct conf_service *cs)
 		 * change; start counting again. */
 		memset(sv->ring, 0, sizeof sv->ring);
 		memset(sv->learnt, 0, sizeof sv->learnt);
+		sv->fresh = 0;
 		sv->ring_at = sv->sum = 0;
 		sv->hour_at = 0;
 	}
@@ -330,6 +337,7 @@ surge_hours(struct surge_svc *sv, int64_t now)
 			sv->base[h] = sv->learnt[h] ? (1 - SURGE_ALPHA) *
 			    sv->base[h] + SURGE_ALPHA * x : x;
 			sv->learnt[h] = 1;
+			sv->fresh |= 1U << h;
 		}
 		sv->hour_at += SURGE_HOUR;
 		sv->hour_n = 0;
@@ -409,6 +417,7 @@ surge_check(struct surge *sg, struct surge_svc *sv, int64_t now)
 		sv->peak = (uint64_t)sv->sum;
 		sv->conns = (uint64_t)sv->sum;
 		sv->addrs = surge_addresses(sg, sv, now);
+		sv->refused = 0;
 		sv->hour_skip = 1;
 		sv->surges++;
 		c.on = 1;
@@ -431,6 +440,7 @@ surge_check(struct surge *sg, struct surge_svc *sv, int64_t now)
 		c.addresses = sv->addrs;
 		c.duration = now - sv->since;
 		c.conns = sv->conns;
+		c.refused = sv->refused;
 	}
 	if (sg->cb != NULL)
 		sg->cb(&c, sg->cb_arg);
@@ -446,6 +456,52 @@ surge_tick(struct surge *sg, int64_t now)
 		surge_hours(&sg->svc[i], now);
 		surge_check(sg, &sg->svc[i], now);
 	}
+}
+
+void
+surge_refused(struct surge *sg, const char *service)
+{
+	int	 i = surge_find(sg, service);
+
+	if (i != -1 && sg->svc[i].active)
+		sg->svc[i].refused++;
+}
+
+size_t
+surge_learnt_take(struct surge *sg, struct surge_learnt *out, size_t max)
+{
+	struct surge_svc	*sv;
+	size_t			 n = 0;
+	int			 i, h;
+
+	for (i = 0; i < sg->nsvc; i++) {
+		sv = &sg->svc[i];
+		for (h = 0; h < SURGE_HOURS && n < max; h++) {
+			if (!(sv->fresh & 1U << h))
+				continue;
+			sv->fresh &= ~(1U << h);
+			out[n].service = sv->name;
+			out[n].hour = h;
+			out[n].window = sv->window;
+			out[n].base = sv->base[h];
+			n++;
+		}
+	}
+	return n;
+}
+
+void
+surge_baseline_seed(struct surge *sg, const char *service, int hour,
+    int64_t window, double base)
+{
+	int	 i = surge_find(sg, service);
+
+	/* Another window counts in another unit; a bad row is ignored. */
+	if (i == -1 || hour < 0 || hour >= SURGE_HOURS ||
+	    window != sg->svc[i].window || !(base >= 0))
+		return;
+	sg->svc[i].base[hour] = base;
+	sg->svc[i].learnt[hour] = 1;
 }
 
 static uint32_t

@@ -38,6 +38,8 @@ struct surge_change {
 	int64_t		 duration;	/* us, at the end */
 	uint64_t	 conns;		/* at the end: strangers' connections
 					 * during the surge */
+	uint64_t	 refused;	/* at the end: connections the surge
+					 * cap refused (surge_refused()) */
 };
 typedef void	(*surge_change_cb)(const struct surge_change *, void *arg);
 
@@ -62,6 +64,27 @@ void		 surge_event(struct surge *, const struct event *);
 /* Starts and ends surges (the end after surge_end below), rolls the
  * hourly baseline; call about once a second. */
 void		 surge_tick(struct surge *, int64_t now);
+/* A connection of service the kernel's surge cap refused: counted in
+ * the surge's end (surge_change.refused) while one is on. */
+void		 surge_refused(struct surge *, const char *service);
+
+/*
+ * The baseline across restarts (sql/013_cap_refusals.sql).  take: the
+ * hours of the day learnt since the last call, at most max into out;
+ * how many.  seed: an hour learnt before (a row of the store), taken
+ * only by a service of that name in surge mode whose window is the same.
+ */
+struct surge_learnt {
+	const char	*service;	/* valid until the next reload */
+	int		 hour;		/* of the day, 0-23 UTC */
+	int64_t		 window;	/* us */
+	double		 base;		/* strangers per window */
+};
+size_t		 surge_learnt_take(struct surge *, struct surge_learnt *out,
+		    size_t max);
+void		 surge_baseline_seed(struct surge *, const char *service,
+		    int hour, int64_t window, double base);
+
 /* A login recorded in the store (at start): a from the store's rows. */
 void		 surge_known_add(struct surge *, const struct addr *,
 		    int64_t when);
