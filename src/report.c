@@ -65,9 +65,6 @@ struct report_load_ctx {
 	 * one store (its tables have no such columns). */
 	const char		*nb;
 	const char		*nn;
-	/* The refusals' column, or "0" in a store from before them
-	 * (sql/013_cap_refusals.sql). */
-	const char		*rf;
 };
 
 /* The sums of one (address, service) over the period's hours. */
@@ -323,8 +320,8 @@ report_load_hours(struct report_load_ctx *x, char **cause)
 
 	if (report_prepare(x, &st, cause, "SELECT hour, sum(conns), "
 	    "sum(halfopen), sum(auth_fail), sum(register), sum(verdicts), "
-	    "sum(%s) FROM rollups_all WHERE hour >= ?1 AND hour <= ?2 AND "
-	    "(?3 IS NULL OR service = ?3) GROUP BY hour", x->rf) == -1)
+	    "sum(refused) FROM rollups_all WHERE hour >= ?1 AND hour <= ?2 "
+	    "AND (?3 IS NULL OR service = ?3) GROUP BY hour") == -1)
 		return -1;
 	sqlite3_bind_int64(st, 1, r->from);
 	sqlite3_bind_int64(st, 2, r->now);
@@ -567,14 +564,13 @@ report_load_scan(struct report_load_ctx *x, char **cause)
 	report_split(r, &d0, &d1);
 	if (report_prepare(x, &hst, cause, "SELECT addr, service, %s, conns, "
 	    "short_lived, halfopen, bytes_in, bytes_out, peak_live, verdicts, "
-	    "auth_fail, register, %s FROM rollups WHERE hour >= ?1 AND "
-	    "hour < ?2 AND (?3 IS NULL OR service = ?3)", x->nb,
-	    x->rf) == -1 ||
+	    "auth_fail, register, refused FROM rollups WHERE hour >= ?1 AND "
+	    "hour < ?2 AND (?3 IS NULL OR service = ?3)", x->nb) == -1 ||
 	    report_prepare(x, &dst, cause, "SELECT addr, service, %s, conns, "
 	    "short_lived, halfopen, bytes_in, bytes_out, peak_live, verdicts, "
-	    "auth_fail, register, %s, max_conns, max_auth_fail, max_register "
-	    "FROM rollups_day WHERE day >= ?1 AND day < ?2 AND (?3 IS NULL OR "
-	    "service = ?3)", x->nb, x->rf) == -1)
+	    "auth_fail, register, refused, max_conns, max_auth_fail, "
+	    "max_register FROM rollups_day WHERE day >= ?1 AND day < ?2 AND "
+	    "(?3 IS NULL OR service = ?3)", x->nb) == -1)
 		goto done;
 	/* The hours before the first whole day, then after the last. */
 	sqlite3_bind_int64(hst, 1, r->from);
@@ -644,17 +640,16 @@ report_load_grouped(struct report_load_ctx *x, char **cause)
 	    "sum(rf), max(mc), max(ma), max(mr) FROM ("
 	    "SELECT addr, service, %s AS nb, conns, short_lived, halfopen, "
 	    "bytes_in, bytes_out, peak_live, verdicts, auth_fail, register, "
-	    "%s AS rf, conns AS mc, auth_fail AS ma, register AS mr FROM "
-	    "rollups WHERE "
+	    "refused AS rf, conns AS mc, auth_fail AS ma, register AS mr "
+	    "FROM rollups WHERE "
 	    "((hour >= ?1 AND hour < ?2) OR (hour >= ?3 AND hour <= ?4)) "
 	    "AND (?5 IS NULL OR service = ?5) UNION ALL "
 	    "SELECT addr, service, %s AS nb, conns, short_lived, halfopen, "
 	    "bytes_in, bytes_out, peak_live, verdicts, auth_fail, register, "
-	    "%s, max_conns, max_auth_fail, max_register FROM rollups_day "
+	    "refused, max_conns, max_auth_fail, max_register FROM rollups_day "
 	    "WHERE day >= ?2 AND day < ?3 AND (?5 IS NULL OR service = ?5)) "
 	    "GROUP BY addr, service ORDER BY addr, service",
-	    r->nnodes > 1 ? "sum(DISTINCT nb)" : "1", x->nb, x->rf, x->nb,
-	    x->rf) == -1)
+	    r->nnodes > 1 ? "sum(DISTINCT nb)" : "1", x->nb, x->nb) == -1)
 		return -1;
 	sqlite3_bind_int64(st, 1, r->from);
 	sqlite3_bind_int64(st, 2, d0 < r->now ? d0 : r->now + 1);
@@ -731,9 +726,9 @@ report_load_timeline(struct report_load_ctx *x, char **cause)
 
 	if (report_prepare(x, &st, cause, "SELECT hour, service, conns, "
 	    "short_lived, halfopen, bytes_in, bytes_out, peak_live, verdicts, "
-	    "auth_fail, register, %s, %s FROM rollups WHERE addr = ?1 AND "
-	    "hour >= ?2 AND hour <= ?3 AND (?4 IS NULL OR service = ?4) "
-	    "ORDER BY hour, service", x->nn, x->rf) == -1)
+	    "auth_fail, register, %s, refused FROM rollups WHERE addr = ?1 "
+	    "AND hour >= ?2 AND hour <= ?3 AND (?4 IS NULL OR service = ?4) "
+	    "ORDER BY hour, service", x->nn) == -1)
 		return -1;
 	report_bind_text(st, 1, r->ipn);
 	sqlite3_bind_int64(st, 2, r->from);
@@ -859,21 +854,6 @@ report_load_events(struct report_load_ctx *x, char **cause)
 	return report_done(x, st, rc, cause);
 }
 
-/* Whether the store (or the nodes' views) counts the kernel caps'
- * refusals: not one from before sql/013_cap_refusals.sql. */
-static int
-report_has_refused(sqlite3 *db)
-{
-	sqlite3_stmt	*st;
-
-	if (sqlite3_prepare_v2(db, "SELECT a.refused, b.refused, c.refused "
-	    "FROM rollups a, rollups_day b, rollups_all c LIMIT 0", -1, &st,
-	    NULL) != SQLITE_OK)
-		return 0;
-	sqlite3_finalize(st);
-	return 1;
-}
-
 int
 report_load(struct report *r, sqlite3 *db, char **cause)
 {
@@ -886,7 +866,6 @@ report_load(struct report *r, sqlite3 *db, char **cause)
 	x.db = db;
 	x.nb = r->nnodes > 1 ? "nodebit" : "1";
 	x.nn = r->nnodes > 1 ? "node" : "''";
-	x.rf = report_has_refused(db) ? "refused" : "0";
 	r->from = store_hour(r->now - r->since);
 	r->nhours = (int)((store_hour(r->now) - r->from) / REPORT_HOUR_US) + 1;
 	r->hours = xcalloc(r->nhours, sizeof(*r->hours));

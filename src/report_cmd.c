@@ -52,25 +52,22 @@ static const char *const report_format_names[] = {
 static const struct {
 	const char	*name;
 	const char	*cols;
-	const char	*late;	/* a column later migrations added: read as
-				 * 0 from a node without it; NULL: none */
 } report_node_tables[] = {
 	{ "rollups", "hour, addr, service, conns, short_lived, halfopen, "
-	    "bytes_in, bytes_out, peak_live, verdicts, auth_fail, register",
+	    "bytes_in, bytes_out, peak_live, verdicts, auth_fail, register, "
 	    "refused" },
 	{ "rollups_day", "day, addr, service, conns, short_lived, halfopen, "
 	    "bytes_in, bytes_out, peak_live, verdicts, auth_fail, register, "
-	    "max_conns, max_auth_fail, max_register", "refused" },
+	    "max_conns, max_auth_fail, max_register, refused" },
 	{ "rollups_all", "hour, service, conns, halfopen, auth_fail, "
-	    "register, verdicts", "refused" },
+	    "register, verdicts, refused" },
 	{ "bans", "since, addr, prefixlen, rule, reason, expires, lifted, "
-	    "count, throttled", NULL },
+	    "count, throttled" },
 	{ "verdicts", "time, addr, prefixlen, rule, service, observed, lim, "
-	    "allowlisted, held, reason", NULL },
-	{ "events", "time, addr, kind, service, source, origin, user", NULL },
-	{ "losses", "hour, what, labels, count", NULL },
-	{ "conns", "ended, addr, service, opened, closed, bytes_in, "
-	    "bytes_out", NULL },
+	    "allowlisted, held, reason" },
+	{ "events", "time, addr, kind, service, source, origin, user" },
+	{ "losses", "hour, what, labels, count" },
+	{ "conns", "ended, addr, service, opened, closed, bytes_in, bytes_out" },
 };
 
 /* "file:" and the path, %-escaped where a URI would read it otherwise. */
@@ -129,23 +126,6 @@ report_node_exec(sqlite3 *db, const char *what, char *sql, char **cause)
 	return 0;
 }
 
-/* Whether node i's table t has column c (a store from before its
- * migration may not). */
-static int
-report_node_has_col(sqlite3 *db, int i, const char *t, const char *c)
-{
-	sqlite3_stmt	*st;
-	char		*sql;
-	int		 has;
-
-	sql = sqlite3_mprintf("SELECT %s FROM n%d.%s LIMIT 0", c, i, t);
-	has = sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK;
-	if (has)
-		sqlite3_finalize(st);
-	sqlite3_free(sql);
-	return has;
-}
-
 /* Whether node i has table t (a store from before its migration may
  * not: losses). */
 static int
@@ -172,7 +152,6 @@ report_nodes_open(struct report *r, const char *const *dbs, int ndbs,
 	struct store	*s;
 	sqlite3		*db = NULL;
 	char		*uri, *sql, *v;
-	const char	*late, *lcol;
 	size_t		 t;
 	int		 i, n;
 
@@ -209,16 +188,11 @@ report_nodes_open(struct report *r, const char *const *dbs, int ndbs,
 		for (i = n = 0; i < ndbs; i++) {
 			if (!report_node_has(db, i, report_node_tables[t].name))
 				continue;
-			late = report_node_tables[t].late;
-			lcol = late == NULL ? "" : report_node_has_col(db, i,
-			    report_node_tables[t].name, late) ? late : "0";
 			sql = sqlite3_mprintf("%s%sSELECT %Q AS node, %u AS "
-			    "nodebit, %s%s%s%s%s FROM n%d.%s", v != NULL ? v :
-			    "", n++ > 0 ? " UNION ALL " : "", r->nodes[i],
-			    1U << i, report_node_tables[t].cols,
-			    late != NULL ? ", " : "", lcol,
-			    late != NULL ? " AS " : "", late != NULL ? late :
-			    "", i, report_node_tables[t].name);
+			    "nodebit, %s FROM n%d.%s", v != NULL ? v : "",
+			    n++ > 0 ? " UNION ALL " : "", r->nodes[i],
+			    1U << i, report_node_tables[t].cols, i,
+			    report_node_tables[t].name);
 			sqlite3_free(v);
 			v = sql;
 		}

@@ -622,6 +622,67 @@ test_refusal(void **state)
 	conf_free(c);
 }
 
+static char	refused_log[512];
+
+static void
+refusal_cb_test(const struct addr *a, const char *service, const char *cap,
+    int64_t now, void *arg)
+{
+	char	b[ADDR_STRLEN];
+	size_t	n = strlen(refused_log);
+
+	(void)now;
+	(void)arg;
+	snprintf(refused_log + n, sizeof refused_log - n, "%s %s %s;",
+	    addr_ntop(a, b, sizeof b), service, cap);
+}
+
+/* The hook into the store: every refusal read, with its service and cap;
+ * the surge cap's too (which bans nobody); exemptions are not refusals. */
+static void
+test_refusal_hook(void **state)
+{
+	struct conf	*c = load();
+	const struct conf *conf = c;
+	struct kcap	 k;
+	struct siphash_key key;
+	struct addr	 a;
+	int		 i;
+
+	(void)state;
+	memset(&k, 0, sizeof k);
+	for (i = 0; i < KCAP_HELD_MAX; i++)
+		k.held[i].svc = -1;
+	k.confp = &conf;
+	siphash_key_seed(&key, 1);
+	htab_init(&k.h, 4, 1, &key);
+	k.e = xcalloc(4, sizeof *k.e);
+	kcap_set_verdict_cb(&k, verdict_cb_test, NULL);
+	kcap_set_refusal_cb(&k, refusal_cb_test, NULL);
+	kcap_set_refusal_cb(NULL, refusal_cb_test, NULL);
+	refused_log[0] = '\0';
+	ngot = 0;
+	assert_int_equal(addr_parse("192.0.2.9", &a, NULL), 0);
+	assert_int_equal(kcap_refusal(&k, "xgcap c2s c", &a, T0), 0);
+	assert_int_equal(kcap_refusal(&k, "xgcap c2s N", &a, T0), 0);
+	assert_int_equal(kcap_refusal(&k, "xgcap c2s x", &a, T0), 0);
+	assert_int_equal(kcap_refusal(&k, "xgcap nosuch c", &a, T0), -1);
+	for (i = 0; i < 10; i++)
+		assert_int_equal(kcap_refusal(&k, "xgcap c2s s", &a, T0), 0);
+	assert_string_equal(refused_log, "192.0.2.9 c2s concurrency;"
+	    "192.0.2.9 c2s net_churn;192.0.2.9 c2s surge;192.0.2.9 c2s "
+	    "surge;192.0.2.9 c2s surge;192.0.2.9 c2s surge;192.0.2.9 c2s "
+	    "surge;192.0.2.9 c2s surge;192.0.2.9 c2s surge;192.0.2.9 c2s "
+	    "surge;192.0.2.9 c2s surge;192.0.2.9 c2s surge;");
+	/* The surge cap's ten refusals ban nobody. */
+	assert_int_equal(ngot, 0);
+	assert_int_equal(k.stats.refusals[KCAP_CONC], 1);
+	assert_int_equal(k.stats.refusals[KCAP_NET_NEW], 1);
+	htab_clear(&k.h);
+	free(k.e);
+	conf_free(c);
+}
+
 int
 main(void)
 {
@@ -635,6 +696,7 @@ main(void)
 		cmocka_unit_test(test_stale),
 		cmocka_unit_test(test_covers),
 		cmocka_unit_test(test_refusal),
+		cmocka_unit_test(test_refusal_hook),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

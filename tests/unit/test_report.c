@@ -5,7 +5,9 @@
  * per-service totals, hours, the --ip timeline, and every output format:
  * the table aligned and free of control bytes, JSON, CSV quoting (RFC
  * 4180), HTML escaping of hostile reasons and users, an empty store, and
- * the errors for a missing file, a foreign file and a newer schema.
+ * the errors for a missing file, a foreign file and a newer schema; the
+ * kernel caps' refusals beside the bans in every format and over two
+ * stores.
  */
 #include "unit.h"
 
@@ -806,7 +808,7 @@ test_nodes(void **state)
 	assert_string_equal(f->r.events[0].node, "b.db");
 	assert_string_equal(f->r.events[0].user, "dave");
 	out = render(f, REPORT_FMT_CSV, "timeline");
-	assert_non_null(strstr(out, ",verdicts,node\r\n"));
+	assert_non_null(strstr(out, ",verdicts,refused,node\r\n"));
 	free(out);
 	f->r.ip = NULL;
 	sqlite3_close(db);
@@ -839,6 +841,125 @@ test_nodes(void **state)
 	free(cause);
 }
 
+/* Refusals of ip on c2s in hour: per cap, as rollup.c writes them. */
+static void
+refusals(struct store *s, int64_t hour, const char *ip, uint64_t conc,
+    uint64_t surge)
+{
+	struct store_rollup	r;
+
+	memset(&r, 0, sizeof(r));
+	r.hour = hour;
+	assert_int_equal(addr_parse(ip, &r.addr, NULL), 0);
+	r.service = "c2s";
+	r.refused[STORE_CAP_CONCURRENCY] = conc;
+	r.refused[STORE_CAP_SURGE] = surge;
+	assert_int_equal(store_rollup_add(s, &r), 0);
+}
+
+static void
+test_refused(void **state)
+{
+	struct fixture	*f = *state;
+	struct store	*s;
+	sqlite3		*db;
+	const char	*dbs[2];
+	char		*cause = NULL, *out, old[128];
+	int		 i, seen = 0;
+
+	assert_non_null(s = store_open(f->db, 0, 1000, &cause));
+	/* A refused address that never got through, one that did and was
+	 * banned. */
+	refusals(s, T0 + 2 * HOUR, "203.0.113.88", 280, 20);
+	refusals(s, T0 + 3 * HOUR, "203.0.113.66", 5, 0);
+	store_close(s);
+	load(f);
+	assert_int_equal(f->r.total.refused, 305);
+	for (i = 0; i < f->r.nservices; i++)
+		if (strcmp(f->r.services[i].name, "c2s") == 0)
+			assert_int_equal(f->r.services[i].c.refused, 305);
+	assert_int_equal(f->r.hours[3].refused, 300);
+	assert_int_equal(f->r.hours[4].refused, 5);
+	for (i = 0; i < f->r.ntops; i++) {
+		if (strcmp(f->r.tops[i].addr, "203.0.113.88") == 0) {
+			assert_int_equal(f->r.tops[i].c.refused, 300);
+			assert_int_equal(f->r.tops[i].bans, 0);
+			seen++;
+		}
+		if (strcmp(f->r.tops[i].addr, "203.0.113.66") == 0) {
+			assert_int_equal(f->r.tops[i].c.refused, 5);
+			assert_int_equal(f->r.tops[i].bans, 1);
+			seen++;
+		}
+	}
+	assert_int_equal(seen, 2);
+
+	/* Every format: beside the bans. */
+	out = render(f, REPORT_FMT_TABLE, NULL);
+	assert_non_null(strstr(out, "3 bans, 305 refused by cap\n"));
+	assert_non_null(strstr(out, " bans  refused  closest-limit"));
+	free(out);
+	out = render(f, REPORT_FMT_JSON, NULL);
+	assert_non_null(strstr(out, "\"verdicts\":2,\"refused\":305,"
+	    "\"addresses\":"));
+	assert_non_null(strstr(out, "\"address\":\"203.0.113.88\",\"score\":"
+	    "0.0,\"conns\":0,"));
+	assert_non_null(strstr(out, "\"verdicts\":0,\"refused\":300,"
+	    "\"short_share\":0.000,\"bans\":0,"));
+	assert_non_null(strstr(out, "\"bans\":1,\"refused\":300}"));
+	free(out);
+	out = render(f, REPORT_FMT_CSV, NULL);
+	assert_non_null(strstr(out, "register,verdicts,refused,short_share,"
+	    "bans,"));
+	assert_non_null(strstr(out, "\r\n203.0.113.88,"));
+	assert_non_null(strstr(out, ",0,300,0.000,0,"));
+	free(out);
+	out = render(f, REPORT_FMT_CSV, "hours");
+	assert_non_null(strstr(out, "verdicts,bans,refused\r\n"));
+	assert_non_null(strstr(out, ",300\r\n"));
+	free(out);
+	out = render(f, REPORT_FMT_HTML, NULL);
+	assert_non_null(strstr(out, "3 bans, 305 refused by cap"));
+	assert_non_null(strstr(out, "<th>bans</th><th>refused</th>"));
+	free(out);
+
+	/* --sort refused: the refused first. */
+	f->r.sort = REPORT_SORT_REFUSED;
+	load(f);
+	assert_true(f->r.ntops > 0);
+	assert_string_equal(f->r.tops[0].addr, "203.0.113.88");
+	f->r.sort = REPORT_SORT_SCORE;
+
+	/* --ip: its hours. */
+	f->r.ip = "203.0.113.88";
+	load(f);
+	assert_int_equal(f->r.ntl, 1);
+	assert_int_equal(f->r.tl[0].c.refused, 300);
+	out = render(f, REPORT_FMT_TABLE, NULL);
+	assert_non_null(strstr(out, "verdicts  refused"));
+	free(out);
+	f->r.ip = NULL;
+
+	/* Beside a store of another node. */
+	snprintf(old, sizeof(old), "%s/b.db", f->dir);
+	assert_non_null(s = store_open(old, 0, 1000, &cause));
+	refusals(s, T0 + 2 * HOUR, "203.0.113.88", 10, 0);
+	store_close(s);
+	report_clear(&f->r);
+	memset(&f->r.total, 0, sizeof(f->r.total));
+	f->r.nservices = f->r.ntops = f->r.nnear = f->r.nbans = 0;
+	f->r.addresses = f->r.nbans_total = f->r.nverdicts_total = 0;
+	dbs[0] = f->db;
+	dbs[1] = old;
+	assert_non_null(db = report_nodes_open(&f->r, dbs, 2, &cause));
+	if (report_load(&f->r, db, &cause) != 0)
+		fail_msg("report_load: %s", cause);
+	assert_int_equal(f->r.total.refused, 315);
+	assert_int_equal(f->r.hours[3].refused, 310);
+	sqlite3_close(db);
+	f->r.nnodes = 0;
+}
+
 int
 main(void)
 {
@@ -857,6 +978,7 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nodes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refused, setup, teardown),
 	};
 
 	log_init(1, LOG_LEVEL_ERR);

@@ -4,7 +4,8 @@
  * half-open SYNs are counted per service, not per (forged) address; a full
  * table writes its victim before reusing the slot; failed logins and
  * registrations from the log count under c2s against the address the log
- * named.
+ * named; the kernel caps' refusals count per address, service and cap,
+ * reach the three tables, and status names the addresses of the hour.
  */
 #include "unit.h"
 
@@ -398,6 +399,94 @@ test_flush_in_steps(void **state)
 	rollup_free(steps);
 }
 
+/*
+ * Refusals by the kernel caps: per cap in rollups, their total in the
+ * three tables; status counts the addresses of the newest hour, the most
+ * refused first, and the refusals per service and cap since start.
+ */
+static void
+test_refusals(void **state)
+{
+	struct fixture		*f = *state;
+	struct rollup		*r = rollup_new(64, 1);
+	struct rollup_status	 st;
+	struct rollup_svc_status ss;
+	struct addr		 a, b, c;
+	struct event		 ev;
+	int			 i;
+
+	assert_int_equal(addr_parse("192.0.2.7", &a, NULL), 0);
+	assert_int_equal(addr_parse("2001:db8::9", &b, NULL), 0);
+	memset(&c, 0, sizeof(c));	/* no address: not counted */
+	ev = ev_make(EVENT_CONN_OPEN, "192.0.2.7", T0);
+	rollup_event(r, f->conf, &ev, f->store);
+	for (i = 0; i < 5; i++)
+		rollup_refusal(r, &a, "c2s", STORE_CAP_CONCURRENCY, T0 + i,
+		    f->store);
+	rollup_refusal(r, &a, "c2s", STORE_CAP_CHURN, T0 + 9, f->store);
+	rollup_refusal(r, &a, "c2s", STORE_CAP_SURGE, T0 + 9, f->store);
+	rollup_refusal(r, &b, "s2s", STORE_CAP_NET_CHURN, T0 + 9, f->store);
+	rollup_refusal(r, &c, "c2s", STORE_CAP_CHURN, T0 + 9, f->store);
+	rollup_refusal(r, &a, "c2s", STORE_CAP_MAX, T0 + 9, f->store);
+	rollup_refusal(r, &a, "c2s", -1, T0 + 9, f->store);
+
+	rollup_status_get(r, 0, &st);
+	assert_int_equal(st.addresses, 2);
+	assert_string_equal(st.top, "192.0.2.7 c2s 7, 2001:db8::9 s2s 1");
+	assert_int_equal(rollup_svc_count(r), 2);
+	rollup_svc_get(r, 0, &ss);
+	assert_string_equal(ss.name, "c2s");
+	assert_int_equal(ss.refused[STORE_CAP_CONCURRENCY], 5);
+	assert_int_equal(ss.refused[STORE_CAP_CHURN], 1);
+	assert_int_equal(ss.refused[STORE_CAP_SURGE], 1);
+	assert_int_equal(ss.refused[STORE_CAP_NET_CHURN], 0);
+
+	rollup_flush(r, f->store);
+	assert_int_equal(query(f, "SELECT refused FROM rollups WHERE "
+	    "addr = '192.0.2.7'"), 7);
+	assert_int_equal(query(f, "SELECT conns FROM rollups WHERE "
+	    "addr = '192.0.2.7'"), 1);
+	assert_int_equal(query(f, "SELECT refused_concurrency FROM rollups "
+	    "WHERE addr = '192.0.2.7'"), 5);
+	assert_int_equal(query(f, "SELECT refused_churn FROM rollups "
+	    "WHERE addr = '192.0.2.7'"), 1);
+	assert_int_equal(query(f, "SELECT refused_surge FROM rollups "
+	    "WHERE addr = '192.0.2.7'"), 1);
+	assert_int_equal(query(f, "SELECT refused_net_churn FROM rollups "
+	    "WHERE addr = '2001:db8::9' AND service = 's2s'"), 1);
+	assert_int_equal(query(f, "SELECT count(*) FROM rollups"), 2);
+	assert_int_equal(query(f, "SELECT sum(refused) FROM rollups_day"), 8);
+	assert_int_equal(query(f, "SELECT sum(refused) FROM rollups_all"), 8);
+	/* Increments: a second flush adds. */
+	rollup_refusal(r, &a, "c2s", STORE_CAP_CONCURRENCY, T0 + 20,
+	    f->store);
+	rollup_flush(r, f->store);
+	assert_int_equal(query(f, "SELECT refused FROM rollups WHERE "
+	    "addr = '192.0.2.7'"), 8);
+	assert_int_equal(query(f, "SELECT refused_concurrency FROM rollups "
+	    "WHERE addr = '192.0.2.7'"), 6);
+	assert_int_equal(query(f, "SELECT refused FROM rollups_day WHERE "
+	    "addr = '192.0.2.7'"), 8);
+	/* Status keeps the hour's across flushes ... */
+	rollup_status_get(r, 0, &st);
+	assert_string_equal(st.top, "192.0.2.7 c2s 8, 2001:db8::9 s2s 1");
+	/* ... and forgets it in the next hour. */
+	rollup_refusal(r, &b, "s2s", STORE_CAP_NET_CHURN, T0 + HOUR,
+	    f->store);
+	rollup_status_get(r, 0, &st);
+	assert_int_equal(st.addresses, 1);
+	assert_string_equal(st.top, "2001:db8::9 s2s 1");
+	rollup_flush(r, f->store);
+	assert_int_equal(query(f, "SELECT count(*) FROM rollups"), 3);
+	assert_int_equal(query(f, "SELECT sum(refused) FROM rollups_all"),
+	    10);
+	/* No table: nothing. */
+	rollup_status_get(NULL, 0, &st);
+	assert_int_equal(st.addresses, 0);
+	assert_string_equal(st.top, "");
+	rollup_free(r);
+}
+
 int
 main(void)
 {
@@ -415,6 +504,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_log_events, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_flush_in_steps, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_refusals, setup,
 		    teardown),
 	};
 

@@ -834,6 +834,63 @@ test_locked(void **state)
  * their counts and gain auth_fail and register (0); rollup rows then add
  * up those columns too; the report's indexes exist.
  */
+/*
+ * Migration 013 on a store of version 12 with rows: the old rows read as
+ * none refused, the refusals add up per cap and in total (rollups, the
+ * day's, the hour's over all).  A full disk loses their rows as any
+ * other's (the same writer: test_disk_full).
+ */
+static void
+test_upgrade_013(void **state)
+{
+	struct fixture		*f = *state;
+	struct store		 raw;
+	struct store		*s;
+	struct store_rollup	 r;
+	char			*cause = NULL;
+
+	memset(&raw, 0, sizeof(raw));
+	raw.path = f->path;
+	assert_int_equal(sqlite3_open_v2(f->path, &raw.db,
+	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL), SQLITE_OK);
+	assert_int_equal(store_migrate(&raw, sql_migrations, 12, &cause), 0);
+	assert_int_equal(sqlite3_close(raw.db), SQLITE_OK);
+	exec_raw(f->path, "INSERT INTO rollups (hour, addr, service, conns) "
+	    "VALUES (0, '192.0.2.1', 'c2s', 7)");
+	s = open_ok(f->path, 0, 100);
+	assert_int_equal(store_version(s), 13);
+	assert_int_equal(peek_int(f->path, "SELECT refused FROM rollups"), 0);
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(addr_parse("192.0.2.1", &r.addr, NULL), 0);
+	r.service = "c2s";
+	r.refused[STORE_CAP_CONCURRENCY] = 5;
+	r.refused[STORE_CAP_NET_CHURN] = 2;
+	r.refused[STORE_CAP_SURGE] = 1;
+	assert_int_equal(store_rollup_add(s, &r), 0);
+	assert_int_equal(store_rollup_add(s, &r), 0);
+	store_close(s);
+	assert_int_equal(peek_int(f->path, "SELECT conns FROM rollups"), 7);
+	assert_int_equal(peek_int(f->path, "SELECT refused FROM rollups"), 16);
+	assert_int_equal(peek_int(f->path, "SELECT refused_concurrency FROM "
+	    "rollups"), 10);
+	assert_int_equal(peek_int(f->path, "SELECT refused_churn + "
+	    "refused_net_concurrency FROM rollups"), 0);
+	assert_int_equal(peek_int(f->path, "SELECT refused_net_churn FROM "
+	    "rollups"), 4);
+	assert_int_equal(peek_int(f->path, "SELECT refused_surge FROM "
+	    "rollups"), 2);
+	assert_int_equal(peek_int(f->path, "SELECT refused FROM rollups_day"),
+	    16);
+	assert_int_equal(peek_int(f->path, "SELECT refused FROM rollups_all"),
+	    16);
+	assert_string_equal(store_cap_name(STORE_CAP_NET_CONCURRENCY),
+	    "net_concurrency");
+	assert_null(store_cap_name(STORE_CAP_MAX));
+	assert_null(store_cap_name(-1));
+	assert_int_equal(store_cap_from_name("surge"), STORE_CAP_SURGE);
+	assert_int_equal(store_cap_from_name("nosuch"), -1);
+}
+
 static void
 test_upgrade_005(void **state)
 {
@@ -1074,6 +1131,8 @@ main(void)
 {
 #define T(fn)	cmocka_unit_test_setup_teardown(fn, setup, teardown)
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_upgrade_013, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_upgrade_005, setup,
 		    teardown),
 		cmocka_unit_test(test_migration_numbering),

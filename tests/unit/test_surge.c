@@ -5,16 +5,20 @@
  * count; a surge ends after surge_end below; the hourly baseline learns
  * a usual rate and raises the threshold at that hour only; an hour with
  * a surge is not learnt; the known addresses reach the kernel once and
- * are renewed rarely.
+ * are renewed rarely; the surge cap's refusals are counted in its end;
+ * the baseline learnt goes through a real store file and seeds a new
+ * detector as it was (a restart).
  */
 #include "unit.h"
 
 #include "../../src/surge.c"
 
 #include "fw.h"
+#include "store.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #define S	1000000LL
 #define T0	(1700000000LL / 86400 * 86400 * S)	/* a midnight UTC */
@@ -422,6 +426,147 @@ test_kernel_ops(void **state)
 	free(buf);
 }
 
+static void
+test_refused(void **state)
+{
+	struct conf	*conf = load();
+	struct surge	*sg = surge_new(conf);
+
+	(void)state;
+	surge_set_change_cb(sg, change_cb, NULL);
+	/* Before a surge: not counted. */
+	surge_refused(sg, "c2s");
+	spread(sg, 1000, 200, T0, 40 * S);
+	assert_int_equal(changes, 1);
+	assert_true(last.on);
+	assert_int_equal(last.refused, 0);
+	surge_refused(sg, "c2s");
+	surge_refused(sg, "c2s");
+	surge_refused(sg, "s2s");	/* not in surge mode */
+	surge_refused(sg, "nosuch");
+	surge_refused(sg, "c2s");
+	surge_tick(sg, T0 + 200 * S);
+	surge_tick(sg, T0 + 501 * S);
+	assert_int_equal(changes, 2);
+	assert_false(last.on);
+	assert_int_equal(last.refused, 3);
+	/* The next surge counts from nothing. */
+	spread(sg, 5000, 200, T0 + 600 * S, 40 * S);
+	assert_int_equal(changes, 3);
+	surge_refused(sg, "c2s");
+	surge_tick(sg, T0 + 800 * S);
+	surge_tick(sg, T0 + 1101 * S);
+	assert_int_equal(changes, 4);
+	assert_int_equal(last.refused, 1);
+	surge_free(sg);
+	unload(conf);
+}
+
+/* Three days of a busy hour 10 (as test_baseline). */
+static void
+learn_days(struct surge *sg)
+{
+	int64_t	 t;
+	int	 d, m;
+
+	for (d = 0; d < 3; d++) {
+		for (m = 0; m < 60; m++) {
+			t = T0 + d * SURGE_DAY + 10 * SURGE_HOUR + m * 60 * S;
+			spread(sg, (uint32_t)(d * 4000 + m * 60), 60, t,
+			    59 * S);
+		}
+		surge_tick(sg, T0 + d * SURGE_DAY + 12 * SURGE_HOUR);
+	}
+}
+
+static void
+seed_cb(const char *service, int hour, int64_t window, double base,
+    void *arg)
+{
+	surge_baseline_seed(arg, service, hour, window, base);
+}
+
+static void
+test_baseline_restart(void **state)
+{
+	struct conf		*conf = load();
+	struct surge		*sg = surge_new(conf), *sg2;
+	struct surge_learnt	 l[64];
+	struct store		*st;
+	char			 dir[] = "/tmp/xg-surge.XXXXXX", path[64];
+	char			*cause = NULL, cmd[96];
+	int64_t			 t = T0 + 3 * SURGE_DAY + 10 * SURGE_HOUR;
+	double			 b3;
+	size_t			 n, i;
+	int			 h;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/s.db", dir);
+	learn_days(sg);
+	/* Each hour learnt handed out once, whatever the days. */
+	n = surge_learnt_take(sg, l, 64);
+	assert_true(n >= 2 && n <= 24);
+	assert_int_equal(surge_learnt_take(sg, l + n, 64 - n), 0);
+	st = store_open(path, 0, 100, &cause);
+	assert_non_null(st);
+	for (i = 0; i < n; i++) {
+		assert_string_equal(l[i].service, "c2s");
+		assert_int_equal(l[i].window, 60 * S);
+		assert_int_equal(store_surge_base_set(st, l[i].service,
+		    l[i].hour, l[i].window, l[i].base, t), 0);
+	}
+	/* Learnt again later: the row is replaced, not added. */
+	assert_int_equal(store_surge_base_set(st, l[0].service, l[0].hour,
+	    l[0].window, l[0].base, t), 0);
+	store_close(st);
+
+	/* The restart: a new detector seeded from the file. */
+	st = store_open(path, 0, 100, &cause);
+	assert_non_null(st);
+	sg2 = surge_new(conf);
+	assert_int_equal(store_surge_base_load(st, 0, seed_cb, sg2, &cause),
+	    (int64_t)n);
+	for (h = 0; h < SURGE_HOURS; h++) {
+		assert_int_equal(sg2->svc[0].learnt[h], sg->svc[0].learnt[h]);
+		if (sg->svc[0].learnt[h])
+			assert_true(sg2->svc[0].base[h] == sg->svc[0].base[h]);
+	}
+	/* So the threshold at 10:00 is the days' (10 x 60), not
+	 * surge_min_rate's 100. */
+	assert_int_equal(surge_threshold(&sg2->svc[0],
+	    surge_baseline(&sg2->svc[0], t)), 600);
+	/* Seeding hands nothing back to be written again. */
+	assert_int_equal(surge_learnt_take(sg2, l, 64), 0);
+	/* Rows learnt before since are not read (retention's job). */
+	assert_int_equal(store_surge_base_load(st, t + 1, seed_cb, sg2,
+	    &cause), 0);
+	surge_free(sg2);
+
+	/* Another window: another unit, nothing seeded. */
+	conf->services[0].surge_min_rate.window = 120 * S;
+	for (i = 0; i < (size_t)conf->nservices; i++)
+		conf->services[i].surge_min_rate.window = 120 * S;
+	sg2 = surge_new(conf);
+	assert_int_equal(store_surge_base_load(st, 0, seed_cb, sg2, &cause),
+	    (int64_t)n);
+	for (h = 0; h < SURGE_HOURS; h++)
+		assert_false(sg2->svc[0].learnt[h]);
+	surge_free(sg2);
+	/* A bad row is ignored. */
+	b3 = sg->svc[0].base[3];
+	surge_baseline_seed(sg, "c2s", 24, 60 * S, 1);
+	surge_baseline_seed(sg, "c2s", 3, 60 * S, -1);
+	assert_true(sg->svc[0].base[3] == b3);
+	/* Retention removes a row not learnt again. */
+	assert_int_equal(store_purge(st, t + 1, &cause), (int64_t)n);
+	store_close(st);
+	surge_free(sg);
+	unload(conf);
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int
 main(void)
 {
@@ -435,6 +580,8 @@ main(void)
 		cmocka_unit_test(test_bounded),
 		cmocka_unit_test(test_kernel_rules),
 		cmocka_unit_test(test_kernel_ops),
+		cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_baseline_restart),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
