@@ -77,7 +77,7 @@ wait_until "$XG_WAIT" "status did not count the 5 refusals" \
     out_eq 5 field caps.refused.concurrency
 out_eq 1 field refused.addresses > /dev/null ||
     fail "status: $(xgc status)"
-out_eq "198.51.100.1 c2s 5" field refused.top > /dev/null ||
+[ "$(field refused.top)" = "198.51.100.1 c2s 5" ] ||
     fail "status: $(xgc status)"
 xgc status > "$T/status.txt"
 expect_grep '^refused .*1 addresses this hour.*top: 198\.51\.100\.1 c2s 5' \
@@ -94,8 +94,8 @@ ns_exec "$CLI" "$XGLOAD" churn -d 192.0.2.1 -p 5222 -n 30 \
 expect_grep 'ok=20 failed=10 ' "$T/churn.out"
 wait_until "$XG_WAIT" "status did not count the churn refusals" \
     out_eq 10 field caps.refused.churn
-out_eq "198.51.100.2 c2s 10, 198.51.100.1 c2s 5" field refused.top \
-    > /dev/null || fail "status: $(xgc status)"
+[ "$(field refused.top)" = "198.51.100.2 c2s 10, 198.51.100.1 c2s 5" ] ||
+    fail "status: $(xgc status)"
 
 # 3. The store, after a stop (which writes the rollups).
 ns_stop "$XGPID" 10 || fail "the daemon's exit: $(tail "$T/xg.log")"
@@ -107,12 +107,12 @@ out_eq 15 report_json "r['totals']['refused']" > /dev/null ||
     fail "report --json: $(cat "$T/report.json")"
 out_eq 0 report_json "r['totals']['bans']" > /dev/null ||
     fail "report --json: $(cat "$T/report.json")"
-out_eq "5 0" report_json \
-    "top['198.51.100.1']['refused'], top['198.51.100.1']['bans']" \
-    > /dev/null || fail "report --json: $(cat "$T/report.json")"
+[ "$(report_json "top['198.51.100.1']['refused'], \
+    top['198.51.100.1']['bans']")" = "5 0" ] ||
+    fail "report --json: $(cat "$T/report.json")"
 out_eq 10 report_json "top['198.51.100.2']['refused']" > /dev/null ||
     fail "report --json: $(cat "$T/report.json")"
-out_eq 10 report_json "sum(h['refused'] for h in r['hours'] if h['refused'] == 10)" \
+out_eq 15 report_json "sum(h['refused'] for h in r['hours'])" \
     > /dev/null || fail "report --json hours: $(cat "$T/report.json")"
 "$XG" report -c "$T/xg.conf" --since 2h --ip 198.51.100.1 \
     > "$T/report-ip.txt" || fail "report --ip failed"
