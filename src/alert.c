@@ -560,12 +560,27 @@ alerts_peer(const struct verdict *v, void *arg)
 	free(m);
 }
 
+/*
+ * ", N refused by the surge cap" at a surge's end, or "" if none was
+ * read: the kernel tells of them on nflog only where the surge cap's rule
+ * logs them, and a count of 0 cannot tell "none" from "not told".
+ */
+static const char *
+alert_surge_refused(const struct surge_change *c, char *buf, size_t size)
+{
+	if (c->refused == 0)
+		return "";
+	snprintf(buf, size, ", %" PRIu64 " refused by the surge cap",
+	    c->refused);
+	return buf;
+}
+
 void
 alerts_surge(const struct surge_change *c, void *arg)
 {
 	struct alerts		*as = arg;
 	struct alert_msg	*m;
-	char			 w[32], d[32];
+	char			 w[32], d[32], r[48];
 
 	if (as == NULL || as->nsinks == 0)
 		return;
@@ -585,10 +600,10 @@ alerts_surge(const struct surge_change *c, void *arg)
 		snprintf(m->text, sizeof(m->text), "xmppguard@%s: surge on "
 		    "%s over after %s: peak %" PRIu64 " in %s, %" PRIu64
 		    " connections that did not log in from %" PRIu64
-		    " addresses, %" PRIu64 " refused by the surge cap; the "
-		    "surge cap is lifted", as->host, c->service,
-		    alert_span(c->duration, d, sizeof(d)), c->rate, w,
-		    c->conns, c->addresses, c->refused);
+		    " addresses%s; the surge cap is lifted", as->host,
+		    c->service, alert_span(c->duration, d, sizeof(d)),
+		    c->rate, w, c->conns, c->addresses,
+		    alert_surge_refused(c, r, sizeof(r)));
 	alert_dispatch(as, m, ALERT_K_MAX, VERDICT_MANUAL);
 	free(m);
 }

@@ -86,9 +86,9 @@ daemon_surge_cb(const struct surge_change *c, void *arg)
 	else
 		log_info("surge: %s: over after %llds (peak %" PRIu64 " in %s, "
 		    "%" PRIu64 " connections that did not log in, %" PRIu64
-		    " refused by the surge cap): the surge cap is lifted",
-		    c->service, (long long)(c->duration / CLOCK_US_PER_SEC),
-		    c->rate, w, c->conns, c->refused);
+		    " refused by the surge cap as nflog told): the surge cap "
+		    "is lifted", c->service, (long long)(c->duration /
+		    CLOCK_US_PER_SEC), c->rate, w, c->conns, c->refused);
 	daemon_surge_queue(d, c->service, c->on ? DAEMON_SURGE_LEASE : 0);
 	d->surge_renewed = c->time;
 	if (c->on)
@@ -220,9 +220,11 @@ daemon_surge_start(struct daemon *d)
 	for (i = 0; i < 1024 && surge_known_pending(d->surge) > 0; i++)
 		daemon_surge_known(d, DAEMON_SURGE_BATCH);
 	log_info("surge: on (%" PRId64 " logins of the last %" PRIu32
-	    " days read, %zu known addresses, %" PRId64 " hours of the "
-	    "baseline)", n > 0 ? n : 0, d->conf->track_known_days,
-	    surge_known_count(d->surge), nb > 0 ? nb : 0);
+	    " days read, %zu known addresses)", n > 0 ? n : 0,
+	    d->conf->track_known_days, surge_known_count(d->surge));
+	if (nb > 0)
+		log_info("surge: the usual rates of %" PRId64 " hours of the "
+		    "day read from the store", nb);
 }
 
 /* The tap and the timer, once a service is in surge mode. */

@@ -932,6 +932,13 @@ test_surge(void **state)
 	c.on = 0;
 	c.duration = 754 * CLOCK_US_PER_SEC;
 	c.conns = 40000;
+	/* None read (the surge cap's rule may not log them): not said. */
+	alerts_surge(&c, f.as);
+	drain(&f, 5000);
+	assert_string_equal(field(&f, "text"), "xmppguard@testhost: surge "
+	    "on c2s over after 12m34s: peak 2505 in 1m, 40000 connections "
+	    "that did not log in from 1000 addresses; the surge cap is "
+	    "lifted");
 	c.refused = 3700;
 	alerts_surge(&c, f.as);
 	drain(&f, 5000);
