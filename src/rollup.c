@@ -70,7 +70,7 @@
 #define ROLLUP_NIL	HTAB_NIL
 /* The service of log events (logins, registrations), which name none. */
 #define ROLLUP_LOG_SERVICE	"c2s"
-#define ROLLUP_SERVICES_MAX	32	/* services in the refusal counters */
+#define ROLLUP_SERVICES_MAX	32	/* services counting refusals */
 #define ROLLUP_TOP		5	/* addresses status names */
 
 struct rollup_entry {

@@ -91,7 +91,7 @@ struct surge_svc {
 	/* The baseline. */
 	double		 base[SURGE_HOURS];	/* strangers per window */
 	uint8_t		 learnt[SURGE_HOURS];
-	uint32_t	 fresh;		/* bit h: hour h learnt, not taken */
+	uint32_t	 fresh;		/* bit h: h learnt, not taken */
 	int64_t		 hour_at;	/* the hour being counted; 0: none */
 	int64_t		 hour_n;
 	int		 hour_skip;	/* partial, or a surge touched it */

@@ -80,8 +80,8 @@ struct surge_learnt {
 	int64_t		 window;	/* us */
 	double		 base;		/* strangers per window */
 };
-size_t		 surge_learnt_take(struct surge *, struct surge_learnt *out,
-		    size_t max);
+size_t		 surge_learnt_take(struct surge *,
+		    struct surge_learnt *out, size_t max);
 void		 surge_baseline_seed(struct surge *, const char *service,
 		    int hour, int64_t window, double base);
 

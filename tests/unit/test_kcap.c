@@ -506,26 +506,36 @@ verdict_cb_test(const struct verdict *v, void *arg)
 	ngot++;
 }
 
+/* A reader with no socket over *confp, for kcap_refusal(): a table of
+ * four addresses, verdicts to verdict_cb_test. */
+static void
+reader_init(struct kcap *k, const struct conf **confp)
+{
+	struct siphash_key	 key;
+	int			 i;
+
+	memset(k, 0, sizeof *k);
+	for (i = 0; i < KCAP_HELD_MAX; i++)
+		k->held[i].svc = -1;
+	k->confp = confp;
+	siphash_key_seed(&key, 1);
+	htab_init(&k->h, 4, 1, &key);
+	k->e = xcalloc(4, sizeof *k->e);
+	kcap_set_verdict_cb(k, verdict_cb_test, NULL);
+}
+
 static void
 test_refusal(void **state)
 {
 	struct conf	*c = load();
 	const struct conf *conf = c;
 	struct kcap	 k;
-	struct siphash_key key;
 	struct addr	 a, b;
 	struct verdict	 v;
 	int		 i;
 
 	(void)state;
-	memset(&k, 0, sizeof k);
-	for (i = 0; i < KCAP_HELD_MAX; i++)
-		k.held[i].svc = -1;
-	k.confp = &conf;
-	siphash_key_seed(&key, 1);
-	htab_init(&k.h, 4, 1, &key);
-	k.e = xcalloc(4, sizeof *k.e);
-	kcap_set_verdict_cb(&k, verdict_cb_test, NULL);
+	reader_init(&k, &conf);
 	assert_int_equal(addr_parse("192.0.2.9", &a, NULL), 0);
 	assert_int_equal(addr_parse("192.0.2.10", &b, NULL), 0);
 	ngot = 0;
@@ -645,19 +655,11 @@ test_refusal_hook(void **state)
 	struct conf	*c = load();
 	const struct conf *conf = c;
 	struct kcap	 k;
-	struct siphash_key key;
 	struct addr	 a;
 	int		 i;
 
 	(void)state;
-	memset(&k, 0, sizeof k);
-	for (i = 0; i < KCAP_HELD_MAX; i++)
-		k.held[i].svc = -1;
-	k.confp = &conf;
-	siphash_key_seed(&key, 1);
-	htab_init(&k.h, 4, 1, &key);
-	k.e = xcalloc(4, sizeof *k.e);
-	kcap_set_verdict_cb(&k, verdict_cb_test, NULL);
+	reader_init(&k, &conf);
 	kcap_set_refusal_cb(&k, refusal_cb_test, NULL);
 	kcap_set_refusal_cb(NULL, refusal_cb_test, NULL);
 	refused_log[0] = '\0';

@@ -834,6 +834,24 @@ test_locked(void **state)
  * their counts and gain auth_fail and register (0); rollup rows then add
  * up those columns too; the report's indexes exist.
  */
+/* f's store at version n (its first n migrations), with a rollups row
+ * of 7 connections from 192.0.2.1 to c2s in hour 0. */
+static void
+migrated_to(struct fixture *f, int n)
+{
+	struct store	 raw;
+	char		*cause = NULL;
+
+	memset(&raw, 0, sizeof(raw));
+	raw.path = f->path;
+	assert_int_equal(sqlite3_open_v2(f->path, &raw.db,
+	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL), SQLITE_OK);
+	assert_int_equal(store_migrate(&raw, sql_migrations, n, &cause), 0);
+	assert_int_equal(sqlite3_close(raw.db), SQLITE_OK);
+	exec_raw(f->path, "INSERT INTO rollups (hour, addr, service, conns) "
+	    "VALUES (0, '192.0.2.1', 'c2s', 7)");
+}
+
 /*
  * Migration 013 on a store of version 12 with rows: the old rows read as
  * none refused, the refusals add up per cap and in total (rollups, the
@@ -844,19 +862,10 @@ static void
 test_upgrade_013(void **state)
 {
 	struct fixture		*f = *state;
-	struct store		 raw;
 	struct store		*s;
 	struct store_rollup	 r;
-	char			*cause = NULL;
 
-	memset(&raw, 0, sizeof(raw));
-	raw.path = f->path;
-	assert_int_equal(sqlite3_open_v2(f->path, &raw.db,
-	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL), SQLITE_OK);
-	assert_int_equal(store_migrate(&raw, sql_migrations, 12, &cause), 0);
-	assert_int_equal(sqlite3_close(raw.db), SQLITE_OK);
-	exec_raw(f->path, "INSERT INTO rollups (hour, addr, service, conns) "
-	    "VALUES (0, '192.0.2.1', 'c2s', 7)");
+	migrated_to(f, 12);
 	s = open_ok(f->path, 0, 100);
 	assert_int_equal(store_version(s), 13);
 	assert_int_equal(peek_int(f->path, "SELECT refused FROM rollups"), 0);
@@ -895,19 +904,11 @@ static void
 test_upgrade_005(void **state)
 {
 	struct fixture		*f = *state;
-	struct store		 raw;
 	struct store		*s;
 	struct store_rollup	 r;
 	char			*cause = NULL;
 
-	memset(&raw, 0, sizeof(raw));
-	raw.path = f->path;
-	assert_int_equal(sqlite3_open_v2(f->path, &raw.db,
-	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL), SQLITE_OK);
-	assert_int_equal(store_migrate(&raw, sql_migrations, 4, &cause), 0);
-	assert_int_equal(sqlite3_close(raw.db), SQLITE_OK);
-	exec_raw(f->path, "INSERT INTO rollups (hour, addr, service, conns) "
-	    "VALUES (0, '192.0.2.1', 'c2s', 7)");
+	migrated_to(f, 4);
 
 	s = open_ok(f->path, 0, 100);
 	assert_true(store_version(s) >= 5);

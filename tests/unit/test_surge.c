@@ -495,12 +495,13 @@ test_baseline_restart(void **state)
 	struct store		*st;
 	char			 dir[] = "/tmp/xg-surge.XXXXXX", path[64];
 	char			*cause = NULL, cmd[96];
-	int64_t			 t = T0 + 3 * SURGE_DAY + 10 * SURGE_HOUR;
+	int64_t			 t;
 	double			 b3;
 	size_t			 n, i;
 	int			 h;
 
 	(void)state;
+	t = T0 + 3 * SURGE_DAY + 10 * SURGE_HOUR;
 	assert_non_null(mkdtemp(dir));
 	snprintf(path, sizeof path, "%s/s.db", dir);
 	learn_days(sg);
