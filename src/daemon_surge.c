@@ -1,7 +1,9 @@
 /*
  * Surge mode in the running daemon: surge.c detects, this carries its
- * changes out.  The pipeline's tap hands it every judged event; a second
- * timer ticks it (a surge's end, the hourly baseline).  A surge that
+ * changes out.  The pipeline's tap hands it every judged event; a timer
+ * ticks it, each second while a surge is on (its end, the flag's renewal)
+ * and else at each hour's start (the baseline), so it keeps no quiet
+ * daemon awake.  A surge that
  * starts or ends queues its switch (FW_SURGE: the service's flag element,
  * kcap.c), an alert and a log line; the switches go to the firewall in the
  * loop's before-sleep hook, with the known addresses the kernel's sets
@@ -91,8 +93,13 @@ daemon_surge_cb(const struct surge_change *c, void *arg)
 		    CLOCK_US_PER_SEC), c->rate, w, c->conns, c->refused);
 	daemon_surge_queue(d, c->service, c->on ? DAEMON_SURGE_LEASE : 0);
 	d->surge_renewed = c->time;
-	if (c->on)
+	if (c->on) {
 		d->surge_began = c->time;
+		/* Ticks while it lasts (surge_next_tick()). */
+		if (d->surge_timer != NULL)
+			(void)loop_timer_set(d->loop, d->surge_timer,
+			    DAEMON_SURGE_TICK_MS);
+	}
 	alerts_surge(c, d->alerts);
 }
 
@@ -160,7 +167,7 @@ daemon_surge_tick_cb(struct loop *loop, struct loop_timer *t, void *arg)
 				    d->conf->services[i].name,
 				    DAEMON_SURGE_LEASE);
 	}
-	return DAEMON_SURGE_TICK_MS;
+	return surge_next_tick(d->surge, now) / CLOCK_US_PER_MS;
 }
 
 /* A login row from the store. */

@@ -458,6 +458,25 @@ surge_tick(struct surge *sg, int64_t now)
 	}
 }
 
+/*
+ * How long until surge_tick() has work, in us: a second while a surge is
+ * on (it ends when the rate has stayed low, which only a look tells, and
+ * its kernel flag is renewed); else the next hour's start, when the hour
+ * that ended is learnt and handed out.  In between, each stranger's
+ * connection checks for a surge as it comes, and a quiet rate cannot
+ * start one: a quiet daemon wakes for surge mode once an hour.
+ */
+int64_t
+surge_next_tick(const struct surge *sg, int64_t now)
+{
+	int	 i;
+
+	for (i = 0; i < sg->nsvc; i++)
+		if (sg->svc[i].active)
+			return CLOCK_US_PER_SEC;
+	return SURGE_HOUR - now % SURGE_HOUR + CLOCK_US_PER_MS;
+}
+
 void
 surge_refused(struct surge *sg, const char *service)
 {

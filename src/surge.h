@@ -62,8 +62,9 @@ int		 surge_service_on(const struct conf *, const char *service);
  */
 void		 surge_event(struct surge *, const struct event *);
 /* Starts and ends surges (the end after surge_end below), rolls the
- * hourly baseline; call about once a second. */
+ * hourly baseline; call again after surge_next_tick() us. */
 void		 surge_tick(struct surge *, int64_t now);
+int64_t		 surge_next_tick(const struct surge *, int64_t now);
 /* A connection of service the kernel's surge cap refused: counted in
  * the surge's end (surge_change.refused) while one is on. */
 void		 surge_refused(struct surge *, const char *service);

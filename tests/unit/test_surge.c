@@ -7,7 +7,8 @@
  * a surge is not learnt; the known addresses reach the kernel once and
  * are renewed rarely; the surge cap's refusals are counted in its end;
  * the baseline learnt goes through a real store file and seeds a new
- * detector as it was (a restart).
+ * detector as it was (a restart); the tick wakes hourly unless a surge
+ * is on.
  */
 #include "unit.h"
 
@@ -568,12 +569,39 @@ test_baseline_restart(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* The tick's next wake-up: the next hour's start while quiet, a second
+ * while a surge is on, the next hour's again once it is over. */
+static void
+test_next_tick(void **state)
+{
+	struct conf	*conf = load();
+	struct surge	*sg = surge_new(conf);
+
+	(void)state;
+	surge_set_change_cb(sg, change_cb, NULL);
+	assert_int_equal(surge_next_tick(sg, T0), 3600 * S + 1000);
+	assert_int_equal(surge_next_tick(sg, T0 + 3599 * S),
+	    S + 1000);
+	spread(sg, 1000, 400, T0 + 60 * S, 40 * S);
+	assert_true(surge_active(sg, "c2s"));
+	assert_int_equal(surge_next_tick(sg, T0 + 100 * S), S);
+	surge_tick(sg, T0 + 200 * S);	/* low from here */
+	assert_int_equal(surge_next_tick(sg, T0 + 200 * S), S);
+	surge_tick(sg, T0 + 501 * S);
+	assert_false(surge_active(sg, "c2s"));
+	assert_int_equal(surge_next_tick(sg, T0 + 501 * S),
+	    (3600 - 501) * S + 1000);
+	surge_free(sg);
+	unload(conf);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_on_only_where_asked),
 		cmocka_unit_test(test_start_and_end),
+		cmocka_unit_test(test_next_tick),
 		cmocka_unit_test(test_known_and_credited),
 		cmocka_unit_test(test_credit_across_slots),
 		cmocka_unit_test(test_baseline),
