@@ -105,6 +105,8 @@ struct replay {
 	struct pipeline	*p;
 	struct replay_bans *rb;		/* NULL: verdicts only (tests) */
 	struct replay_surge *rs;	/* surge mode */
+	struct replay_kcap *kc;		/* kernel caps (with a capture) */
+	int		 login;		/* the pipeline took a login now */
 	struct replay_ct *ct;		/* NULL: no --conntrack */
 	struct replay_log *logs;
 	size_t		 nlogs;
@@ -229,16 +231,29 @@ replay_event(const struct event *ev, void *arg)
 		r->conns++;
 	if (r->rb != NULL && replay_bans_drop(r->rb, ev))
 		return;
+	r->login = 0;
 	pipeline_event(ev, r->p);
+	/* The tracker has counted it: the level its accounts earn. */
+	if (r->login && r->kc != NULL)
+		replay_kcap_login(r->kc, pipeline_track(r->p), ev);
 }
 
-/* An event judged: surge mode's count and cap. */
+/*
+ * An event judged: the kernel caps' sets, then surge mode's count and
+ * cap (the surge's rule comes after the caps', in the service's chain).
+ */
 static void
-replay_surge_tap(const struct event *ev, void *arg)
+replay_tap(const struct event *ev, void *arg)
 {
-	struct replay	*r = arg;
+	struct replay		*r = arg;
+	enum replay_kcap_result	 k = REPLAY_KCAP_PASSED;
 
-	(void)replay_surge_event(r->rs, ev);
+	if (ev->kind == EVENT_AUTH_OK && !(ev->flags & EVENT_F_PROXIED))
+		r->login = 1;
+	if (r->kc != NULL)
+		k = replay_kcap_event(r->kc, ev);
+	if (r->rs != NULL)
+		(void)replay_surge_event(r->rs, ev, k == REPLAY_KCAP_PASSED);
 }
 
 /*
@@ -558,6 +573,7 @@ replay_summary(const struct replay *r, const struct pipeline_stats *ps)
 {
 	const struct replay_log	*l;
 	struct replay_ban_stats	 bst;
+	struct replay_kcap_stats kst;
 	uint64_t		 surges = 0, refused = 0, strangers = 0;
 	size_t			 i;
 
@@ -589,6 +605,25 @@ replay_summary(const struct replay *r, const struct pipeline_stats *ps)
 		fprintf(stderr, ", %llu uncorroborated",
 		    (unsigned long long)ps->uncorroborated);
 	fprintf(stderr, "\n");
+	memset(&kst, 0, sizeof kst);
+	if (r->kc != NULL)
+		replay_kcap_get_stats(r->kc, &kst);
+	refused = kst.refused[0] + kst.refused[1] + kst.refused[2] +
+	    kst.refused[3];
+	if (refused > 0 || kst.raised > 0)
+		fprintf(stderr, "replay: %llu connections refused by the "
+		    "kernel caps (%llu concurrency, %llu churn, %llu network "
+		    "concurrency, %llu network churn), %llu let in on an "
+		    "account level (%llu addresses held one, counted per "
+		    "service)\n",
+		    (unsigned long long)refused,
+		    (unsigned long long)kst.refused[0],
+		    (unsigned long long)kst.refused[1],
+		    (unsigned long long)kst.refused[2],
+		    (unsigned long long)kst.refused[3],
+		    (unsigned long long)kst.raised,
+		    (unsigned long long)kst.addresses);
+	refused = 0;
 	if (r->rs != NULL)
 		replay_surge_get_stats(r->rs, &surges, &refused, &strangers);
 	if (surges > 0)
@@ -707,10 +742,13 @@ replay_main(int argc, char **argv)
 	r.rb = replay_bans_new(conf, REPLAY_SEED);
 	p = r.p = pipeline_new(conf, store, REPLAY_SEED);
 	pipeline_set_verdict_cb(p, replay_verdict_cb, &r);
-	/* Surge mode needs the handshakes and the logins. */
-	if (r.ct != NULL && r.nlogs > 0) {
-		r.rs = replay_surge_new(conf, r.json);
-		pipeline_set_tap_cb(p, replay_surge_tap, &r);
+	/* The caps judge the capture's handshakes; surge mode needs the
+	 * logins too. */
+	if (r.ct != NULL) {
+		r.kc = replay_kcap_new(conf, REPLAY_SEED);
+		if (r.nlogs > 0)
+			r.rs = replay_surge_new(conf, r.json);
+		pipeline_set_tap_cb(p, replay_tap, &r);
 	}
 	/* As the daemon with conntrack on: a log line counts only if its
 	 * address was seen connecting. */
@@ -727,6 +765,7 @@ replay_main(int argc, char **argv)
 out:
 	replay_bans_free(r.rb);
 	replay_surge_free(r.rs);
+	replay_kcap_free(r.kc);
 	store_close(store);
 	replay_close(ct.fp, ct.path);
 	for (i = 0; i < r.nlogs; i++)
