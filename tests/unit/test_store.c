@@ -996,6 +996,11 @@ test_recent(void **state)
 	ev.kind = EVENT_REGISTER;
 	ev.user = "bob";
 	assert_int_equal(store_event_add(s, &ev), 0);
+	event_make(&ev, T0 + 8, "203.0.113.9", 5269);
+	ev.kind = EVENT_S2S_OK;
+	ev.source = EVENT_SRC_LOG;
+	ev.user = "example.net";
+	assert_int_equal(store_event_add(s, &ev), 0);
 	/* Connections end in order; the second was found live at start. */
 	for (i = 0; i < 3; i++) {
 		event_make(&ev, T0 + 100 + i, "198.51.100.4", 5222);
@@ -1038,6 +1043,13 @@ test_recent(void **state)
 	assert_int_equal(r.ev[0].kind, EVENT_AUTH_OK);
 	assert_int_equal(r.ev[0].time, T0 + 2);
 	assert_string_equal(r.user[0], "alice");
+	/* Federated servers authenticated (surge mode's known sets). */
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(store_recent_events(s, STORE_RECENT_S2S_OK, T0,
+	    10, recent_cb, &r, &cause), 1);
+	assert_int_equal(r.ev[0].kind, EVENT_S2S_OK);
+	assert_int_equal(r.ev[0].time, T0 + 8);
+	assert_string_equal(r.user[0], "example.net");
 
 	memset(&r, 0, sizeof(r));
 	assert_int_equal(store_recent_events(s, STORE_RECENT_CONNS, T0 + 51,
