@@ -233,6 +233,25 @@ replay_kcap_u32(uint64_t v)
 }
 
 /*
+ * A level's limits for p (a host, or its network): conc and rate's count
+ * raised by the allowances of 2^(k-1) accounts, capped at account_max
+ * (net_account_max), as the detection would raise them.
+ */
+static void
+replay_kcap_raise(const struct conf_service *svc, const struct prefix *p,
+    int k, uint32_t *conc, struct conf_rate *rate)
+{
+	struct rule_limits	 lim;
+
+	memset(&lim, 0, sizeof lim);
+	lim.max_concurrent = *conc;
+	lim.max_new = *rate;
+	rule_limits_accounts(svc, p, 1U << (k - 1), &lim);
+	*conc = replay_kcap_u32(rule_max_concurrent(&lim));
+	rate->count = replay_kcap_u32(rule_max_new(&lim));
+}
+
+/*
  * The limits of the chain a connection from host a meets in svc at level
  * k (0: the service's, or its override's), as kcap_rules() writes them.
  */
@@ -241,7 +260,6 @@ replay_kcap_limits(const struct conf *conf, const struct conf_service *svc,
     const struct addr *a, int k, struct replay_klimits *out)
 {
 	const struct conf_override	*ov;
-	struct rule_limits		 lim;
 	struct prefix			 host, net;
 	int				 ovlen, plen;
 
@@ -266,22 +284,10 @@ replay_kcap_limits(const struct conf *conf, const struct conf_service *svc,
 	}
 	if (k == 0)
 		return;
-	/* A level raises by the allowances of 2^(k-1) accounts, capped at
-	 * account_max (net_account_max), as the detection would. */
 	addr_mask(a, addr_maxlen(a), &host);
-	memset(&lim, 0, sizeof lim);
-	lim.max_concurrent = svc->max_concurrent;
-	lim.max_new = svc->max_new;
-	rule_limits_accounts(svc, &host, 1U << (k - 1), &lim);
-	out->conc = replay_kcap_u32(rule_max_concurrent(&lim));
-	out->new.count = replay_kcap_u32(rule_max_new(&lim));
+	replay_kcap_raise(svc, &host, k, &out->conc, &out->new);
 	addr_mask(a, plen, &net);
-	memset(&lim, 0, sizeof lim);
-	lim.max_concurrent = svc->net_max_concurrent;
-	lim.max_new = svc->net_max_new;
-	rule_limits_accounts(svc, &net, 1U << (k - 1), &lim);
-	out->net_conc = replay_kcap_u32(rule_max_concurrent(&lim));
-	out->net_new.count = replay_kcap_u32(rule_max_new(&lim));
+	replay_kcap_raise(svc, &net, k, &out->net_conc, &out->net_new);
 }
 
 /* The key of svc's set of kind and limit for host a. */
@@ -453,12 +459,13 @@ replay_kcap_event(struct replay_kcap *rk, const struct event *ev)
 	size_t			 n, i;
 	int			 svc, level, kind = -1, fresh, ovlen;
 
+	if (ev->source != EVENT_SRC_CONNTRACK)
+		return REPLAY_KCAP_OUTSIDE;
 	if (ev->kind == EVENT_CONN_CLOSE || ev->kind == EVENT_CONN_END) {
 		replay_kcap_close(rk, ev);
 		return REPLAY_KCAP_OUTSIDE;
 	}
 	if (ev->kind != EVENT_CONN_OPEN || ev->service == NULL ||
-	    ev->source != EVENT_SRC_CONNTRACK ||
 	    (ev->flags & (EVENT_F_PREEXISTING | EVENT_F_RESYNC)) ||
 	    (ev->addr.family != AF_INET && ev->addr.family != AF_INET6))
 		return REPLAY_KCAP_OUTSIDE;
