@@ -614,8 +614,7 @@ replay_summary(const struct replay *r, const struct pipeline_stats *ps)
 		fprintf(stderr, "replay: %llu connections refused by the "
 		    "kernel caps (%llu concurrency, %llu churn, %llu network "
 		    "concurrency, %llu network churn), %llu let in on an "
-		    "account level (%llu addresses held one, counted per "
-		    "service)\n",
+		    "account level (%llu addresses held one)\n",
 		    (unsigned long long)refused,
 		    (unsigned long long)kst.refused[0],
 		    (unsigned long long)kst.refused[1],

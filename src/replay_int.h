@@ -108,8 +108,8 @@ struct replay_kcap_stats {
 	uint64_t	 refused[4];	/* by kind: concurrency, churn, and
 					 * the network's */
 	uint64_t	 raised;	/* let in on a level's chain */
-	uint64_t	 addresses;	/* hosts that held a level, once
-					 * per service */
+	uint64_t	 addresses;	/* hosts that held a level (while
+					 * still in the table) */
 	uint64_t	 evicted;	/* a table was full */
 };
 

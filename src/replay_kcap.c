@@ -528,29 +528,34 @@ replay_kcap_login(struct replay_kcap *rk, const struct track *t,
 	struct replay_klevel		 w, *l;
 	int64_t				 window, s;
 	uint32_t			 n;
-	int				 i, level, fresh;
+	int				 i, level, fresh, had = 0, got = 0;
 
 	/* Not through a proxy: the kernel sees the proxy's address. */
 	if (ev->kind != EVENT_AUTH_OK || (ev->flags & EVENT_F_PROXIED) ||
 	    (ev->addr.family != AF_INET && ev->addr.family != AF_INET6))
 		return;
+	memset(&w, 0, sizeof w);
+	w.addr = ev->addr;
 	for (i = 0; i < rk->conf->nservices; i++) {
 		svc = &rk->conf->services[i];
 		if (!rk->acct[i])
 			continue;
+		w.svc = (uint8_t)i;
+		had |= replay_kcap_get(rk, &rk->hl, rk->l, sizeof *l, &w,
+		    REPLAY_KLEVEL_KEY, 0, &fresh) != NULL;
 		n = track_accounts(t, rk->conf, svc, &ev->addr, ev->time,
 		    &window);
 		if ((level = kcap_acct_level(svc, n)) == 0)
 			continue;
-		memset(&w, 0, sizeof w);
-		w.addr = ev->addr;
-		w.svc = (uint8_t)i;
 		l = replay_kcap_get(rk, &rk->hl, rk->l, sizeof *l, &w,
 		    REPLAY_KLEVEL_KEY, 1, &fresh);
-		rk->st.addresses += fresh;
+		got = 1;
 		/* The element's timeout, whole seconds, at least one. */
 		if ((s = window / CLOCK_US_PER_SEC) < 1)
 			s = 1;
 		l->until[level] = ev->time + s * CLOCK_US_PER_SEC;
 	}
+	/* Counted once, whatever its services. */
+	if (got && !had)
+		rk->st.addresses++;
 }

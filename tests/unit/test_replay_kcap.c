@@ -6,16 +6,23 @@
  * accounts have logged in from the address (level 2: 2 accounts x 2 more
  * each); the level lapses with the accounts' window; closes free a slot;
  * churn's bucket refills; [allow] is never capped; a network's cap counts
- * its hosts together.
+ * its hosts together.  And the fixture log of tests/fixtures/replay-caps
+ * through the replay command.
  */
 #include "unit.h"
 
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../../src/replay_kcap.c"
 #include "pipeline.h"
+#include "replay.h"
+
+/* From the top of the tree, where the tests run. */
+#define FIXTURE	"tests/fixtures/replay-caps"
 
 #define S	CLOCK_US_PER_SEC
 #define T0	(INT64_C(1795924800) * S)
@@ -323,6 +330,75 @@ test_churn_net_allow(void **state)
 	assert_int_equal(f->st.refused[REPLAY_KCAP_NET_CONC], 1);
 }
 
+/*
+ * The fixture in tests/fixtures/replay-caps (gen.py there), through
+ * `xmppguard replay` itself: 198.51.100.7's third held connection is
+ * refused without the log, let in with it (two accounts logged in over its
+ * first); 198.51.100.9's third is refused either way.  Returns the
+ * summary's kernel caps line (static).
+ */
+static const char *
+replay_fixture(int with_log)
+{
+	static char	 line[512];
+	char		*argv[8], a[6][128];
+	char		 path[] = "/tmp/test_replay_kcap.XXXXXX";
+	FILE		*fp;
+	int		 argc = 0, fd, out, err, i;
+
+	snprintf(a[0], sizeof(a[0]), "replay");
+	snprintf(a[1], sizeof(a[1]), "-c");
+	snprintf(a[2], sizeof(a[2]), "%s/xg.conf", FIXTURE);
+	snprintf(a[3], sizeof(a[3]), "--conntrack");
+	snprintf(a[4], sizeof(a[4]), "%s/conntrack.txt", FIXTURE);
+	snprintf(a[5], sizeof(a[5]), "--log=filters/ejabberd.conf=%s/"
+	    "ejabberd.log", FIXTURE);
+	for (i = 0; i < (with_log ? 6 : 5); i++)
+		argv[argc++] = a[i];
+	argv[argc] = NULL;
+	assert_true((fd = mkstemp(path)) != -1);
+	fflush(stdout);
+	fflush(stderr);
+	assert_true((out = dup(1)) != -1 && (err = dup(2)) != -1);
+	assert_true(dup2(fd, 1) != -1 && dup2(fd, 2) != -1);
+	optind = 0;
+	i = replay_main(argc, argv);
+	fflush(stdout);
+	fflush(stderr);
+	assert_true(dup2(out, 1) != -1 && dup2(err, 2) != -1);
+	close(out);
+	close(err);
+	close(fd);
+	assert_non_null(fp = fopen(path, "r"));
+	if (i != 0) {
+		while (fgets(line, sizeof(line), fp) != NULL)
+			fputs(line, stderr);
+		fail_msg("replay exited with %d", i);
+	}
+	line[0] = '\0';
+	while (fgets(line, sizeof(line), fp) != NULL)
+		if (strstr(line, "by the kernel caps") != NULL)
+			break;
+	fclose(fp);
+	unlink(path);
+	line[strcspn(line, "\n")] = '\0';
+	return line;
+}
+
+static void
+test_fixture(void **state)
+{
+	(void)state;
+	assert_string_equal(replay_fixture(0), "replay: 2 connections "
+	    "refused by the kernel caps (2 concurrency, 0 churn, 0 network "
+	    "concurrency, 0 network churn), 0 let in on an account level "
+	    "(0 addresses held one)");
+	assert_string_equal(replay_fixture(1), "replay: 1 connections "
+	    "refused by the kernel caps (1 concurrency, 0 churn, 0 network "
+	    "concurrency, 0 network churn), 2 let in on an account level "
+	    "(1 addresses held one)");
+}
+
 int
 main(void)
 {
@@ -337,6 +413,7 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_churn_net_allow, setup,
 		    teardown),
+		cmocka_unit_test(test_fixture),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
