@@ -212,17 +212,18 @@ static const struct conf_override *
 replay_kcap_override(const struct conf *conf, const struct addr *a, int *len)
 {
 	const struct conf_override	*best = NULL;
+	const struct prefix		*net;
 	int				 i, j;
 
 	*len = -1;
 	for (i = 0; i < conf->noverrides; i++)
-		for (j = 0; j < conf->overrides[i].nnetworks; j++)
-			if (conf->overrides[i].networks[j].len > *len &&
-			    addr_prefix_contains(&conf->overrides[i].networks[j],
-			    a)) {
+		for (j = 0; j < conf->overrides[i].nnetworks; j++) {
+			net = &conf->overrides[i].networks[j];
+			if (net->len > *len && addr_prefix_contains(net, a)) {
 				best = &conf->overrides[i];
-				*len = conf->overrides[i].networks[j].len;
+				*len = net->len;
 			}
+		}
 	return best;
 }
 
@@ -476,8 +477,10 @@ replay_kcap_event(struct replay_kcap *rk, const struct event *ev)
 	    replay_kcap_allowed(rk->conf, &ev->addr))
 		return REPLAY_KCAP_OUTSIDE;
 	level = replay_kcap_level(rk, svc, &ev->addr, ev->time);
-	if (level > 0 && replay_kcap_override(rk->conf, &ev->addr, &ovlen) != NULL)
-		level = 0;	/* the override's chain comes first */
+	/* The override's chain comes first. */
+	if (level > 0 &&
+	    replay_kcap_override(rk->conf, &ev->addr, &ovlen) != NULL)
+		level = 0;
 	replay_kcap_limits(rk->conf, &rk->conf->services[svc], &ev->addr,
 	    level, &lim);
 	n = replay_kcap_sets(rk, svc, &ev->addr, level, w);

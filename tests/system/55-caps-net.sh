@@ -81,7 +81,8 @@ xgc() {
 ns_exec "$SRV" nft list chain inet xgtest cap_c2s > "$T/chain" ||
     fail "no cap_c2s chain: $(cat "$T/xg.log")"
 expect_grep 'ip6 saddr & ffff:ffff:ffff:ffff:: ct count over 10' "$T/chain"
-expect_grep 'ip6 saddr & ffff:ffff:ffff:ffff:: limit rate over 20/hour burst 20 packets' "$T/chain"
+expect_grep 'ip6 saddr & ffff:ffff:ffff:ffff:: limit rate over 20/hour burst 20 ' \
+    "$T/chain"
 
 refused() {	# the daemon's count of refusals by cap $1 (none: 0)
 	"$XG" status --json -s "$T/ctl.sock" | python3 -c "
@@ -151,7 +152,8 @@ wait_until "$XG_WAIT" "2001:db8:e::/64 never in cap_halfnet6_64" \
     out_has '2001:db8:e::' ns_exec "$SRV" nft list set inet xgtest \
     cap_halfnet6_64
 [ "$(ns_ct_count "$SRV" -f ipv6 -s 2001:db8:e::1)" -gt 10 ] ||
-    fail "the half-open entries are gone: $(ns_ct "$SRV" -L -f ipv6 -s 2001:db8:e::1)"
+    fail "the half-open entries are gone:" \
+    "$(ns_ct "$SRV" -L -f ipv6 -s 2001:db8:e::1)"
 ns_spawn "$CLI" "$T/hold2.log" "$XGLOAD" hold -d 2001:db8::1 -p 5222 \
     -n 3 -s 2001:db8:e::2 --timeout 5 --seconds 60
 HOLD2=$NS_PID
