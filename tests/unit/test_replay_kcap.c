@@ -359,7 +359,9 @@ replay_fixture(int with_log)
 	assert_true((fd = mkstemp(path)) != -1);
 	fflush(stdout);
 	fflush(stderr);
-	assert_true((out = dup(1)) != -1 && (err = dup(2)) != -1);
+	out = dup(1);
+	err = dup(2);
+	assert_true(out != -1 && err != -1);
 	assert_true(dup2(fd, 1) != -1 && dup2(fd, 2) != -1);
 	optind = 0;
 	i = replay_main(argc, argv);
