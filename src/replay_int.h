@@ -8,6 +8,7 @@
 #ifndef REPLAY_INT_H
 #define REPLAY_INT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "ban.h"
@@ -31,6 +32,8 @@ struct replay_ban_stats {
 	uint64_t	 escalated;	/* of them, repeats (count > 1) */
 	uint64_t	 extended;
 	uint64_t	 unbanned;	/* verdicts never enforced */
+	uint64_t	 capped;	/* of them, at a limit the kernel
+					 * caps refuse (no ban) */
 	uint64_t	 repeats;	/* verdicts that changed nothing */
 	uint64_t	 refused;	/* connections a ban kept out */
 	uint64_t	 lines;		/* log events a ban kept out */
@@ -121,6 +124,10 @@ void		 replay_kcap_free(struct replay_kcap *);
  * their sets). */
 enum replay_kcap_result replay_kcap_event(struct replay_kcap *,
 		    const struct event *);
+/* After REPLAY_KCAP_REFUSED: the prefix the refusing rule logs to nflog
+ * ("xgcap SERVICE c", kcap.c), for kcap_refusal(), into buf. */
+void		 replay_kcap_refusal(const struct replay_kcap *, char *buf,
+		    size_t size);
 /* After the pipeline took ev, a login (not through a proxy): the levels
  * its accounts in the tracker t earn, as pipeline_caps() says them. */
 void		 replay_kcap_login(struct replay_kcap *, const struct track *,

@@ -39,6 +39,7 @@
 #include <sys/socket.h>
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -62,6 +63,9 @@ enum replay_kcap_kind {
 	REPLAY_KCAP_NET_CONC,
 	REPLAY_KCAP_NET_NEW
 };
+
+/* Their letters in the refusing rules' nflog prefixes (kcap.c). */
+static const char replay_kcap_letters[] = "cnCN";
 
 /* One element of one dynamic set. */
 struct replay_kelem {
@@ -117,6 +121,8 @@ struct replay_kcap {
 	struct htab		 hf;
 	struct replay_kflow	*f;
 	struct replay_kcap_stats st;
+	int			 last_svc;	/* the last refusal's */
+	int			 last_kind;
 };
 
 struct replay_kcap *
@@ -498,6 +504,8 @@ replay_kcap_event(struct replay_kcap *rk, const struct event *ev)
 		kind = REPLAY_KCAP_NET_NEW;
 	if (kind != -1) {
 		rk->st.refused[kind]++;
+		rk->last_svc = svc;
+		rk->last_kind = kind;
 		return REPLAY_KCAP_REFUSED;
 	}
 	for (i = 0; i < n; i++) {
@@ -521,6 +529,14 @@ replay_kcap_event(struct replay_kcap *rk, const struct event *ev)
 	}
 	return replay_kcap_override(rk->conf, &ev->addr, &ovlen) != NULL ?
 	    REPLAY_KCAP_LEVEL : REPLAY_KCAP_PASSED;
+}
+
+void
+replay_kcap_refusal(const struct replay_kcap *rk, char *buf, size_t size)
+{
+	snprintf(buf, size, KCAP_LOG_PREFIX "%s %c",
+	    rk->conf->services[rk->last_svc].name,
+	    replay_kcap_letters[rk->last_kind]);
 }
 
 void
