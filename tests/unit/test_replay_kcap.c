@@ -334,13 +334,15 @@ test_churn_net_allow(void **state)
  * The fixture in tests/fixtures/replay-caps (gen.py there), through
  * `xmppguard replay` itself: 198.51.100.7's third held connection is
  * refused without the log, let in with it (two accounts logged in over its
- * first); 198.51.100.9's third is refused either way.  Returns the
- * summary's kernel caps line (static).
+ * first); 198.51.100.9's third is refused either way; 198.51.100.11
+ * hammers the cap.  Returns the output, verdicts and summary (static).
  */
 static const char *
 replay_fixture(int with_log)
 {
-	static char	 line[512];
+	static char	 all[16384];
+	char		 line[512];
+	size_t		 len = 0;
 	char		*argv[8], a[6][128];
 	char		 path[] = "/tmp/test_replay_kcap.XXXXXX";
 	FILE		*fp;
@@ -377,13 +379,35 @@ replay_fixture(int with_log)
 			fputs(line, stderr);
 		fail_msg("replay exited with %d", i);
 	}
-	line[0] = '\0';
-	while (fgets(line, sizeof(line), fp) != NULL)
-		if (strstr(line, "by the kernel caps") != NULL)
-			break;
+	all[0] = '\0';
+	while (fgets(line, sizeof(line), fp) != NULL &&
+	    len + strlen(line) < sizeof(all)) {
+		memcpy(all + len, line, strlen(line) + 1);
+		len += strlen(line);
+	}
 	fclose(fp);
 	unlink(path);
-	line[strcspn(line, "\n")] = '\0';
+	return all;
+}
+
+/* The line of out holding needle, without its newline (static), or "". */
+static const char *
+fixture_line(const char *out, const char *needle)
+{
+	static char	 line[512];
+	const char	*p, *b;
+	size_t		 n;
+
+	line[0] = '\0';
+	if ((p = strstr(out, needle)) == NULL)
+		return line;
+	for (b = p; b > out && b[-1] != '\n'; b--)
+		;
+	n = strcspn(b, "\n");
+	if (n >= sizeof(line))
+		n = sizeof(line) - 1;
+	memcpy(line, b, n);
+	line[n] = '\0';
 	return line;
 }
 
@@ -391,14 +415,45 @@ static void
 test_fixture(void **state)
 {
 	(void)state;
-	assert_string_equal(replay_fixture(0), "replay: 2 connections "
-	    "refused by the kernel caps (2 concurrency, 0 churn, 0 network "
+	assert_string_equal(fixture_line(replay_fixture(0),
+	    "by the kernel caps"), "replay: 6 connections "
+	    "refused by the kernel caps (6 concurrency, 0 churn, 0 network "
 	    "concurrency, 0 network churn), 0 let in on an account level "
-	    "(0 addresses held one)");
-	assert_string_equal(replay_fixture(1), "replay: 1 connections "
-	    "refused by the kernel caps (1 concurrency, 0 churn, 0 network "
+	    "(0 addresses held one); 6 verdicts at a cap not banned, "
+	    "1 bans for hammering a cap");
+	assert_string_equal(fixture_line(replay_fixture(1),
+	    "by the kernel caps"), "replay: 5 connections "
+	    "refused by the kernel caps (5 concurrency, 0 churn, 0 network "
 	    "concurrency, 0 network churn), 2 let in on an account level "
-	    "(1 addresses held one)");
+	    "(1 addresses held one); 5 verdicts at a cap not banned, "
+	    "1 bans for hammering a cap");
+}
+
+/*
+ * With the caps on, as the daemon: 198.51.100.9, over its limit, is
+ * refused in the kernel, not banned; 198.51.100.11, refused more than
+ * cap_persist (3/10m) times, is banned with the cap's reason, and only
+ * it.
+ */
+static void
+test_fixture_hammer(void **state)
+{
+	const char	*out;
+
+	(void)state;
+	out = replay_fixture(1);
+	assert_string_equal(fixture_line(out, " 198.51.100.9/32 "),
+	    "2026-11-29T10:00:12.000085Z 198.51.100.9/32 concurrency: 3 live "
+	    "c2s connections (limit 2) (refused in the kernel: not banned)");
+	assert_string_equal(fixture_line(out, "; ban "),
+	    "2026-11-29T10:00:25.000085Z 198.51.100.11/32 refused 4 times by "
+	    "the c2s concurrency cap in 10m; ban 198.51.100.11/32 for 10m "
+	    "(ban 1) until 2026-11-29T10:10:25.000085Z");
+	assert_null(strstr(strstr(out, "; ban ") + 1, "; ban "));
+	assert_string_equal(fixture_line(out, "replay: 1 bans"),
+	    "replay: 1 bans (0 escalated, 0 extended), 1 connections "
+	    "refused, 0 log events refused, 3 live connections ended, "
+	    "0 verdicts inside a ban, 5 never banned");
 }
 
 int
@@ -416,6 +471,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_churn_net_allow, setup,
 		    teardown),
 		cmocka_unit_test(test_fixture),
+		cmocka_unit_test(test_fixture_hammer),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
