@@ -29,23 +29,7 @@ ns_add_client_addrs "$CLI" 2001:db8:b::10 2001:db8:b::28
 ns_add_client_addrs "$CLI" 2001:db8:c::1 2001:db8:c::1
 # The spoofer: its own link to the server; the server's replies follow
 # its default route, to the victims' namespace.
-SPF=xg-spf-$$-1
-ip netns add "$SPF" || fail "ip netns add $SPF"
-XG_NS_LIST="$XG_NS_LIST $SPF"
-ns_exec "$SPF" sysctl -qw net.ipv6.conf.default.accept_dad=0 \
-    net.ipv6.conf.all.accept_dad=0 || fail "accept_dad in $SPF"
-ip -n "$SRV" link add s1 type veth peer name p0 netns "$SPF" ||
-    fail "veth pair to $SPF"
-ip -n "$SRV" -batch - <<-EOF2 || fail "server side of $SPF"
-link set s1 up
-addr add 2001:db8:ff::1/64 dev s1 nodad
-EOF2
-ip -n "$SPF" -batch - <<-EOF2 || fail "spoofer addresses"
-link set lo up
-link set p0 up
-addr add 2001:db8:ff::2/64 dev p0 nodad
-route add ::/0 via 2001:db8:ff::1 dev p0
-EOF2
+ns_add_spoofer
 
 cat > "$T/xg.conf" <<CONF
 [global]
