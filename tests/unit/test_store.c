@@ -222,10 +222,10 @@ test_open_fresh(void **state)
 	    " WHERE name IN ('events', 'bans', 'offences', 'events_time')"),
 	    4);
 	/* The hot table carries one index of every row, on time; the
-	 * others (009, 012) hold only failed logins, registrations and
-	 * logins. */
+	 * others (009, 012, 014) hold only failed logins, registrations,
+	 * logins and servers' authentications. */
 	assert_int_equal(peek_int(f->path, "SELECT count(*) FROM sqlite_master"
-	    " WHERE type = 'index' AND tbl_name = 'events'"), 4);
+	    " WHERE type = 'index' AND tbl_name = 'events'"), 5);
 	assert_int_equal(peek_int(f->path, "SELECT count(*) FROM "
 	    "pragma_index_list('events') WHERE partial = 0"), 1);
 	store_close(s);
@@ -1076,6 +1076,8 @@ test_recent(void **state)
 	    "COVERING INDEX events_register"));
 	assert_true(plan_uses(s, STORE_ST_RECENT_AUTH_OK,
 	    "COVERING INDEX events_auth_ok"));
+	assert_true(plan_uses(s, STORE_ST_RECENT_S2S_OK,
+	    "COVERING INDEX events_s2s_ok"));
 	assert_true(plan_uses(s, STORE_ST_RECENT_CONNS, "conns_ended"));
 	assert_true(plan_uses(s, STORE_ST_RECENT_VERDICTS, "verdicts_time"));
 	store_close(s);
