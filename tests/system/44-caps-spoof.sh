@@ -46,12 +46,8 @@ CONF
 ns_spawn "$SRV" "$T/serve.log" "$XGLOAD" serve -l 192.0.2.1 -p 5222 \
     --seconds 300
 wait_for_line 'listening' "$T/serve.log"
-ns_spawn "$SRV" "$T/xg.log" "$XG" run --foreground -c "$T/xg.conf"
+ns_xg_caps_start "$T/xg.log" "$T/xg.conf"
 XGPID=$NS_PID
-wait_for_line 'ready' "$T/xg.log"
-if grep -q 'kernel caps: unavailable' "$T/xg.log"; then
-	skip "this kernel or nft lacks what the caps need: $(grep 'kernel caps' "$T/xg.log")"
-fi
 xgc() {
 	"$XG" "$@" -s "$T/ctl.sock"
 }

@@ -223,6 +223,16 @@ ns_xg_start() {
 	wait_for_line 'ready' "$1"
 }
 
+# ns_xg_caps_start LOG CONF: ns_xg_start, then the test is skipped if
+# the daemon found the kernel or nft lacking what the kernel caps need.
+ns_xg_caps_start() {
+	ns_xg_start "$1" "$2"
+	if grep -q 'kernel caps: unavailable' "$1"; then
+		skip "this kernel or nft lacks what the caps need:" \
+		    "$(grep 'kernel caps' "$1")"
+	fi
+}
+
 # ns_stop PID [SECONDS]: SIGTERM, then SIGKILL after SECONDS (default 5);
 # returns the process's exit status (137 when it had to be killed).
 ns_stop() {
