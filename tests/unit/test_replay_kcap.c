@@ -7,7 +7,9 @@
  * each); the level lapses with the accounts' window; closes free a slot;
  * churn's bucket refills; [allow] is never capped; a network's cap counts
  * its hosts together.  And the fixture log of tests/fixtures/replay-caps
- * through the replay command.
+ * through the replay command: as in the daemon, an address over its limit
+ * is refused in the kernel, not banned, and one refused more than [ban]
+ * cap_persist times is banned (kcap_refusal()).
  */
 #include "unit.h"
 
