@@ -195,7 +195,7 @@ void
 daemon_surge_start(struct daemon *d)
 {
 	char		*cause = NULL;
-	int64_t		 now = clock_realtime(), n, nb;
+	int64_t		 now = clock_realtime(), n = 0, m, nb;
 	int		 i;
 
 	d->surge = surge_new(d->conf);
@@ -209,14 +209,21 @@ daemon_surge_start(struct daemon *d)
 		free(cause);
 		cause = NULL;
 	}
-	n = store_recent_events(d->store, STORE_RECENT_AUTH_OK, now -
-	    (int64_t)d->conf->track_known_days * 86400 * CLOCK_US_PER_SEC,
-	    (int64_t)d->conf->track_capacity * DAEMON_SURGE_SEED,
-	    daemon_surge_seed_cb, d, &cause);
-	if (n == -1) {
-		log_warnx("surge: %s: known clients learnt from logins from "
-		    "now on", cause);
-		free(cause);
+	/* Logins, and federated servers' authentications (surge.c). */
+	for (i = 0; i < 2; i++) {
+		m = store_recent_events(d->store, i == 0 ?
+		    STORE_RECENT_AUTH_OK : STORE_RECENT_S2S_OK, now -
+		    (int64_t)d->conf->track_known_days * 86400 *
+		    CLOCK_US_PER_SEC, (int64_t)d->conf->track_capacity *
+		    DAEMON_SURGE_SEED, daemon_surge_seed_cb, d, &cause);
+		if (m == -1) {
+			log_warnx("surge: %s: known clients learnt from "
+			    "logins from now on", cause);
+			free(cause);
+			cause = NULL;
+			break;
+		}
+		n += m;
 	}
 	for (i = 0; i < d->conf->nservices; i++)
 		if (surge_service_on(d->conf, d->conf->services[i].name))

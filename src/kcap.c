@@ -1545,3 +1545,42 @@ const struct status_group kcap_status_group = {
 	.size = sizeof(struct kcap_status),
 	.get = kcap_status_get,
 };
+
+/*
+ * The refusals' counter alone, for replay: the table kcap_refusal()
+ * counts in, without the nflog socket or a loop, so a replayed refusal
+ * is counted, and an address hammering a cap banned, by the daemon's
+ * own code.  The key is seeded (a replay gives the same answer twice).
+ */
+struct kcap *
+kcap_counter_new(const struct conf *const *confp, uint32_t seed)
+{
+	const struct conf	*conf = *confp;
+	struct kcap		*k;
+	struct siphash_key	 key;
+	int			 s, any = 0;
+
+	for (s = 0; s < conf->nservices; s++)
+		any |= kcap_service_on(conf, &conf->services[s]);
+	if (!any || conf->ban_cap_persist.count == 0)
+		return NULL;
+	k = xcalloc(1, sizeof *k);
+	k->confp = confp;
+	k->fd = -1;
+	siphash_key_seed(&key, seed);
+	htab_init(&k->h, KCAP_TABLE_SIZE, 1, &key);
+	k->e = xcalloc(KCAP_TABLE_SIZE, sizeof *k->e);
+	for (s = 0; s < KCAP_HELD_MAX; s++)
+		k->held[s].svc = -1;
+	return k;
+}
+
+void
+kcap_counter_free(struct kcap *k)
+{
+	if (k == NULL)
+		return;
+	htab_clear(&k->h);
+	free(k->e);
+	free(k);
+}

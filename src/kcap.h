@@ -126,4 +126,14 @@ void		 kcap_close(struct kcap *);
 struct status_group;
 extern const struct status_group kcap_status_group;
 
+/*
+ * The refusals' counter without the nflog reader (replay): refusals go
+ * in by kcap_refusal(), bans out by kcap_set_verdict_cb(), as in the
+ * daemon; seed keys its table.  NULL where kcap_open() would be (no
+ * service capped, cap_persist none).  Freed by kcap_counter_free().
+ */
+struct kcap	*kcap_counter_new(const struct conf *const *confp,
+		    uint32_t seed);
+void		 kcap_counter_free(struct kcap *);
+
 #endif /* KCAP_H */

@@ -47,6 +47,7 @@
 #include "ctflow.h"
 #include "filter.h"
 #include "json.h"
+#include "kcap.h"
 #include "log.h"
 #include "pipeline.h"
 #include "replay.h"
@@ -105,6 +106,14 @@ struct replay {
 	struct pipeline	*p;
 	struct replay_bans *rb;		/* NULL: verdicts only (tests) */
 	struct replay_surge *rs;	/* surge mode */
+	struct replay_kcap *kc;		/* kernel caps (with a capture) */
+	struct kcap	*kcnt;		/* their refusals counted (kcap.c),
+					 * NULL: no cap_persist */
+	uint64_t	 hammered;	/* bans of kcnt's */
+	int		 refused;	/* the pipeline's event was refused
+					 * by a cap: refusal, its prefix */
+	char		 refusal[64];
+	int		 login;		/* the pipeline took a login now */
 	struct replay_ct *ct;		/* NULL: no --conntrack */
 	struct replay_log *logs;
 	size_t		 nlogs;
@@ -145,6 +154,8 @@ replay_unbanned_why(const struct verdict *v)
 		return "allowlisted";
 	if (v->held)
 		return "held: auth outage";
+	if (v->capped)
+		return "refused in the kernel: not banned";
 	return "never banned";
 }
 
@@ -229,16 +240,49 @@ replay_event(const struct event *ev, void *arg)
 		r->conns++;
 	if (r->rb != NULL && replay_bans_drop(r->rb, ev))
 		return;
+	r->login = 0;
+	r->refused = 0;
 	pipeline_event(ev, r->p);
+	/* The tracker has counted it: the level its accounts earn. */
+	if (r->login && r->kc != NULL)
+		replay_kcap_login(r->kc, pipeline_track(r->p), ev);
+	/* The refusal as the daemon reads it from nflog, after the
+	 * handshake's event: counted, and banned past cap_persist. */
+	if (r->refused && r->kcnt != NULL)
+		(void)kcap_refusal(r->kcnt, r->refusal, &ev->addr, ev->time);
 }
 
-/* An event judged: surge mode's count and cap. */
+/* A ban for hammering a cap (kcap_refusal()), to the pipeline as the
+ * daemon's (main.c), counted for the summary. */
 static void
-replay_surge_tap(const struct event *ev, void *arg)
+replay_hammered(const struct verdict *v, void *arg)
 {
 	struct replay	*r = arg;
 
-	(void)replay_surge_event(r->rs, ev);
+	r->hammered++;
+	pipeline_verdict_add(v, r->p);
+}
+
+/*
+ * An event judged: the kernel caps' sets, then surge mode's count and
+ * cap (the surge's rule comes after the caps', in the service's chain).
+ */
+static void
+replay_tap(const struct event *ev, void *arg)
+{
+	struct replay		*r = arg;
+	enum replay_kcap_result	 k = REPLAY_KCAP_PASSED;
+
+	if (ev->kind == EVENT_AUTH_OK && !(ev->flags & EVENT_F_PROXIED))
+		r->login = 1;
+	if (r->kc != NULL)
+		k = replay_kcap_event(r->kc, ev);
+	if (k == REPLAY_KCAP_REFUSED) {
+		r->refused = 1;
+		replay_kcap_refusal(r->kc, r->refusal, sizeof r->refusal);
+	}
+	if (r->rs != NULL)
+		(void)replay_surge_event(r->rs, ev, k == REPLAY_KCAP_PASSED);
 }
 
 /*
@@ -558,6 +602,7 @@ replay_summary(const struct replay *r, const struct pipeline_stats *ps)
 {
 	const struct replay_log	*l;
 	struct replay_ban_stats	 bst;
+	struct replay_kcap_stats kst;
 	uint64_t		 surges = 0, refused = 0, strangers = 0;
 	size_t			 i;
 
@@ -589,6 +634,30 @@ replay_summary(const struct replay *r, const struct pipeline_stats *ps)
 		fprintf(stderr, ", %llu uncorroborated",
 		    (unsigned long long)ps->uncorroborated);
 	fprintf(stderr, "\n");
+	memset(&kst, 0, sizeof kst);
+	if (r->kc != NULL)
+		replay_kcap_get_stats(r->kc, &kst);
+	refused = kst.refused[0] + kst.refused[1] + kst.refused[2] +
+	    kst.refused[3];
+	memset(&bst, 0, sizeof bst);
+	if (r->rb != NULL)
+		replay_bans_get_stats(r->rb, &bst);
+	if (refused > 0 || kst.raised > 0 || bst.capped > 0)
+		fprintf(stderr, "replay: %llu connections refused by the "
+		    "kernel caps (%llu concurrency, %llu churn, %llu network "
+		    "concurrency, %llu network churn), %llu let in on an "
+		    "account level (%llu addresses held one); %llu verdicts "
+		    "at a cap not banned, %llu bans for hammering a cap\n",
+		    (unsigned long long)refused,
+		    (unsigned long long)kst.refused[0],
+		    (unsigned long long)kst.refused[1],
+		    (unsigned long long)kst.refused[2],
+		    (unsigned long long)kst.refused[3],
+		    (unsigned long long)kst.raised,
+		    (unsigned long long)kst.addresses,
+		    (unsigned long long)bst.capped,
+		    (unsigned long long)r->hammered);
+	refused = 0;
 	if (r->rs != NULL)
 		replay_surge_get_stats(r->rs, &surges, &refused, &strangers);
 	if (surges > 0)
@@ -600,7 +669,6 @@ replay_summary(const struct replay *r, const struct pipeline_stats *ps)
 	if (r->rb == NULL)
 		return;
 	/* What the bans did, the daemon's bans over the input's time. */
-	replay_bans_get_stats(r->rb, &bst);
 	fprintf(stderr, "replay: %llu bans (%llu escalated, %llu extended), "
 	    "%llu connections refused, %llu log events refused, "
 	    "%llu live connections ended, "
@@ -637,10 +705,11 @@ replay_main(int argc, char **argv)
 	const char		*conf_path = NULL, *db = NULL;
 	char			*cause, **logargs;
 	size_t			 i, nstdin = 0;
-	int			 ch, rc = 1;
+	int			 ch, rc = 1, kcap_was = 0;
 
 	memset(&r, 0, sizeof(r));
 	memset(&ct, 0, sizeof(ct));
+	kcap_was = kcap_available();
 	logargs = xcalloc((size_t)argc, sizeof(*logargs));
 	while ((ch = getopt_long(argc, argv, "c:", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -707,10 +776,25 @@ replay_main(int argc, char **argv)
 	r.rb = replay_bans_new(conf, REPLAY_SEED);
 	p = r.p = pipeline_new(conf, store, REPLAY_SEED);
 	pipeline_set_verdict_cb(p, replay_verdict_cb, &r);
-	/* Surge mode needs the handshakes and the logins. */
-	if (r.ct != NULL && r.nlogs > 0) {
-		r.rs = replay_surge_new(conf, r.json);
-		pipeline_set_tap_cb(p, replay_surge_tap, &r);
+	/* The caps judge the capture's handshakes; surge mode needs the
+	 * logins too. */
+	if (r.ct != NULL) {
+		/*
+		 * As the daemon with the caps in force (the probe passed): a
+		 * verdict at a limit they refuse is recorded, not banned
+		 * (pipeline.c); an address refused more than cap_persist
+		 * times is banned, counted by the daemon's own table, wired
+		 * as main.c wires it.
+		 */
+		kcap_set_available(1);
+		r.kcnt = kcap_counter_new(
+		    (const struct conf *const *)&r.conf, REPLAY_SEED);
+		kcap_set_verdict_cb(r.kcnt, replay_hammered, &r);
+		pipeline_set_kcap(p, r.kcnt);
+		r.kc = replay_kcap_new(conf, REPLAY_SEED);
+		if (r.nlogs > 0)
+			r.rs = replay_surge_new(conf, r.json);
+		pipeline_set_tap_cb(p, replay_tap, &r);
 	}
 	/* As the daemon with conntrack on: a log line counts only if its
 	 * address was seen connecting. */
@@ -727,6 +811,9 @@ replay_main(int argc, char **argv)
 out:
 	replay_bans_free(r.rb);
 	replay_surge_free(r.rs);
+	replay_kcap_free(r.kc);
+	kcap_counter_free(r.kcnt);
+	kcap_set_available(kcap_was ? 1 : -1);
 	store_close(store);
 	replay_close(ct.fp, ct.path);
 	for (i = 0; i < r.nlogs; i++)

@@ -401,8 +401,11 @@ replay_bans_verdict(struct replay_bans *rb, const struct verdict *v,
 			rb->st.escalated++;
 		return REPLAY_BANNED;
 	}
-	if (v->allowlisted || v->held || after.refused != before.refused) {
+	if (v->allowlisted || v->held || v->capped ||
+	    after.refused != before.refused) {
 		rb->st.unbanned++;
+		if (v->capped)
+			rb->st.capped++;
 		return REPLAY_UNBANNED;
 	}
 	rb->st.repeats++;

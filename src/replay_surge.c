@@ -173,11 +173,12 @@ replay_surge_cap(struct replay_surge *rs, int svc, const struct event *ev)
 }
 
 int
-replay_surge_event(struct replay_surge *rs, const struct event *ev)
+replay_surge_event(struct replay_surge *rs, const struct event *ev,
+    int capped)
 {
 	int	 i, refused = 0;
 
-	if (ev->kind == EVENT_CONN_OPEN && ev->service != NULL &&
+	if (capped && ev->kind == EVENT_CONN_OPEN && ev->service != NULL &&
 	    !(ev->flags & (EVENT_F_PREEXISTING | EVENT_F_RESYNC)) &&
 	    surge_active(rs->sg, ev->service) &&
 	    !surge_known(rs->sg, &ev->addr, ev->time) &&

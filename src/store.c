@@ -225,6 +225,9 @@ static const struct {
 	[STORE_ST_RECENT_AUTH_OK] = {
 	    "SELECT time, addr, user FROM events WHERE kind = 'auth_ok' AND "
 	    "time >= ?1 ORDER BY time DESC LIMIT ?2", 0, 0 },
+	[STORE_ST_RECENT_S2S_OK] = {
+	    "SELECT time, addr, user FROM events WHERE kind = 's2s_ok' AND "
+	    "time >= ?1 ORDER BY time DESC LIMIT ?2", 0, 0 },
 	[STORE_ST_RECENT_VERDICTS] = {
 	    "SELECT time, addr, prefixlen, rule, service FROM verdicts "
 	    "WHERE time >= ?1 ORDER BY time DESC LIMIT ?2", 0, 0 },

@@ -117,6 +117,8 @@ enum store_recent {
 				 * their user */
 	STORE_RECENT_AUTH_OK,	/* logins: AUTH_OK events, with their
 				 * user */
+	STORE_RECENT_S2S_OK,	/* federated servers authenticated: S2S_OK
+				 * events, with their user */
 	STORE_RECENT_MAX
 };
 int64_t		 store_recent_events(struct store *, enum store_recent,

@@ -50,6 +50,7 @@ store_recent_events(struct store *s, enum store_recent what, int64_t since,
 		[STORE_RECENT_AUTH_FAIL] = STORE_ST_RECENT_AUTH_FAIL,
 		[STORE_RECENT_REGISTER] = STORE_ST_RECENT_REGISTER,
 		[STORE_RECENT_AUTH_OK] = STORE_ST_RECENT_AUTH_OK,
+		[STORE_RECENT_S2S_OK] = STORE_ST_RECENT_S2S_OK,
 	};
 	sqlite3_stmt	*st = s->st[which[what]];
 	struct event	 ev;
@@ -69,8 +70,10 @@ store_recent_events(struct store *s, enum store_recent what, int64_t since,
 	case STORE_RECENT_AUTH_FAIL:
 	case STORE_RECENT_REGISTER:
 	case STORE_RECENT_AUTH_OK:
+	case STORE_RECENT_S2S_OK:
 		ev.kind = what == STORE_RECENT_AUTH_FAIL ? EVENT_AUTH_FAIL :
 		    what == STORE_RECENT_REGISTER ? EVENT_REGISTER :
+		    what == STORE_RECENT_S2S_OK ? EVENT_S2S_OK :
 		    EVENT_AUTH_OK;
 		ev.source = EVENT_SRC_LOG;
 		break;

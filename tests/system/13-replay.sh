@@ -9,8 +9,10 @@
 #    that never connected (see the end of this part);
 # then, in network namespaces (root): a conntrack event log captured from
 # the real kernel during a churn bot and a concurrency hog gives the
-# verdicts the daemon gives live; --json prints one valid object per
-# verdict; --db fills a store; hostile lines are counted, not fatal.
+# verdicts the daemon gives live (kernel_caps = no: bans at the limits;
+# with the caps, those verdicts are refused in the kernel, not banned);
+# --json prints one valid object per verdict; --db fills a store;
+# hostile lines are counted, not fatal.
 . "$TOP/tests/system/lib.sh"
 . "$TOP/tests/system/netns.sh"
 
@@ -65,10 +67,12 @@ expect_grep 'only one file can be standard input' "$T/e4"
 # would come first.  The guesser's first verdict is at its sixth
 # connection's attempt, each of which its handshake corroborates.  Bans
 # of a second (4s, 16s... escalated) keep every offender's verdicts in
-# the output: the network's ban of 10m would keep the churner out.
+# the output: the network's ban of 10m would keep the churner out.  The
+# churner is banned at the limit: no kernel caps.
 cat > "$T/merge.conf" <<CONF
 [service c2s]
 max_new = 10/1h
+kernel_caps = no
 [auth]
 net_max_fail = 6/10m
 [ban]
@@ -169,10 +173,13 @@ ns_add_client_addrs "$CLI" 198.51.100.1 198.51.100.20
 ns_exec "$SRV" sysctl -qw net.netfilter.nf_conntrack_tcp_timeout_time_wait=1 ||
     fail "conntrack timeouts in $SRV"
 
+# Banned at the limits, as the daemon without kernel caps (the caps'
+# part follows the --db one).
 cat > "$T/xg.conf" <<CONF
 [service c2s]
 max_concurrent = 10
 max_new = 30/1h
+kernel_caps = no
 CONF
 
 ns_spawn "$SRV" "$T/serve.log" "$XGLOAD" serve -l 192.0.2.1 -p 5222 \
@@ -261,6 +268,20 @@ PY
 # other 9, as the kernel would have.
 [ "$(sqlite3 "$T/r.db" "SELECT count(*) FROM conns WHERE addr = '198.51.100.3'")" -eq 31 ] ||
     fail "conns for the churn bot: $(sqlite3 "$T/r.db" "SELECT count(*) FROM conns WHERE addr = '198.51.100.3'")"
+
+# With the kernel caps (the default), as the daemon: the two verdicts are
+# refused in the kernel, not bans; the churn bot's 10 connections past
+# its bucket and the hog's 2 past its count refused; nobody refused
+# cap_persist (300/10m) times, so no ban.
+grep -v kernel_caps "$T/xg.conf" > "$T/caps.conf"
+"$XG" replay -c "$T/caps.conf" --conntrack "$T/ct.log" >"$T/out4" \
+    2>"$T/err4" || fail "replay with caps: $(cat "$T/err4")"
+cat "$T/out4" "$T/err4"
+expect_grep '198.51.100.3/32 churn: 31 new c2s connections in 1h (limit 30) (refused in the kernel: not banned)$' "$T/out4"
+expect_grep '198.51.100.4/32 concurrency: 11 live c2s connections (limit 10) (refused in the kernel: not banned)$' "$T/out4"
+[ "$(wc -l < "$T/out4")" -eq 2 ] || fail "caps: expected 2 verdicts"
+expect_grep '^replay: 12 connections refused by the kernel caps (2 concurrency, 10 churn, 0 network concurrency, 0 network churn), .*; 2 verdicts at a cap not banned, 0 bans for hammering a cap$' "$T/err4"
+expect_grep '^replay: 0 bans (0 escalated, 0 extended), 0 connections refused, ' "$T/err4"
 
 # Hostile input: binary, huge and truncated lines among the real ones.
 {

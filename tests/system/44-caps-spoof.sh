@@ -24,21 +24,7 @@ ns_setup
 ns_add_client_addrs "$CLI" 198.51.100.1 198.51.100.3
 # The spoofer: its own link to the server; the server's replies still
 # follow its default route, to the victims' namespace.
-SPF=xg-spf-$$-1
-ip netns add "$SPF" || fail "ip netns add $SPF"
-XG_NS_LIST="$XG_NS_LIST $SPF"
-ip -n "$SRV" link add s1 type veth peer name p0 netns "$SPF" ||
-    fail "veth pair to $SPF"
-ip -n "$SRV" -batch - <<-EOF2 || fail "server side of $SPF"
-link set s1 up
-addr add 203.0.113.1/24 dev s1
-EOF2
-ip -n "$SPF" -batch - <<-EOF2 || fail "spoofer addresses"
-link set lo up
-link set p0 up
-addr add 203.0.113.2/24 dev p0
-route add default via 203.0.113.1 dev p0
-EOF2
+ns_add_spoofer
 
 cat > "$T/xg.conf" <<CONF
 [global]
@@ -60,12 +46,8 @@ CONF
 ns_spawn "$SRV" "$T/serve.log" "$XGLOAD" serve -l 192.0.2.1 -p 5222 \
     --seconds 300
 wait_for_line 'listening' "$T/serve.log"
-ns_spawn "$SRV" "$T/xg.log" "$XG" run --foreground -c "$T/xg.conf"
+ns_xg_caps_start "$T/xg.log" "$T/xg.conf"
 XGPID=$NS_PID
-wait_for_line 'ready' "$T/xg.log"
-if grep -q 'kernel caps: unavailable' "$T/xg.log"; then
-	skip "this kernel or nft lacks what the caps need: $(grep 'kernel caps' "$T/xg.log")"
-fi
 xgc() {
 	"$XG" "$@" -s "$T/ctl.sock"
 }

@@ -176,7 +176,7 @@ python3 - "$T/replay" "$TOP/tests/tools" <<'GEN' || fail "generator"
 import sys
 sys.dont_write_bytecode = True
 sys.path.insert(0, sys.argv[2])
-from xmpphour import ct_line, destroy_line, flow, logaddr, stamp
+from xmpphour import held_flow, logaddr, stamp
 out = sys.argv[1]
 START = 1795946400          # 2026-11-29 10:00:00 UTC
 ct, log = [], []
@@ -184,19 +184,11 @@ ident = [1000]
 def conn(addr, t, user=None):
     ident[0] += 1
     i = ident[0]
-    head, o, r = flow(addr, 20000 + i % 40000, 5222)
-    ct.append((t, i, ct_line(t, "    [NEW]", head,
-                             "120 SYN_SENT %s [UNREPLIED] %s" % (o, r), i)))
-    ct.append((t + 40, i, ct_line(t + 40, " [UPDATE]", head,
-                                  "60 SYN_RECV %s %s" % (o, r), i)))
-    ct.append((t + 85, i, ct_line(t + 85, " [UPDATE]", head,
-                                  "432000 ESTABLISHED %s %s [ASSURED]" %
-                                  (o, r), i)))
+    ct.extend((tt, i, s) for tt, s in held_flow(
+        addr, 20000 + i % 40000, 5222, t, t + 2000000, 2000, 3000, i))
     if user is not None:
         tl = t + 300000
         log.append((tl, i, "%s [info] <0.%d.0>@ejabberd_c2s:process_auth_result/3:272 (tls|<0.%d.0>) Accepted c2s SCRAM-SHA-1 authentication for %s@example.org by mnesia backend from %s" % (stamp(tl), i, i, user, logaddr(addr))))
-    ct.append((t + 2000000, i, destroy_line(t + 2000000, head, o, r, 2000,
-                                            3000, t, i)))
 base = START * 1000000
 for k in range(50):
     conn("198.51.100.%d" % (k + 1), base + k * 100000, "user%d" % k)

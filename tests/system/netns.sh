@@ -155,6 +155,35 @@ ns_add_client_addrs() {
 	rm -f "$T/addrs.$$"
 }
 
+# ns_add_spoofer: a third namespace, $SPF, with its own link to the
+# server (s1 there, 203.0.113.1/24 and 2001:db8:ff::1/64; p0 here, .2 and
+# ::2, its default routes through the server).  What it sends bearing any
+# source address reaches the server, whose replies follow the server's
+# default routes to the client namespace, as a spoofer's would on the
+# Internet.  ns_cleanup removes it.
+ns_add_spoofer() {
+	SPF=xg-spf-$$-$XG_NS_SEQ
+	ip netns add "$SPF" || fail "ip netns add $SPF"
+	XG_NS_LIST="$XG_NS_LIST $SPF"
+	ns_exec "$SPF" sysctl -qw net.ipv6.conf.default.accept_dad=0 \
+	    net.ipv6.conf.all.accept_dad=0 || fail "accept_dad in $SPF"
+	ip -n "$SRV" link add s1 type veth peer name p0 netns "$SPF" ||
+	    fail "veth pair to $SPF"
+	ip -n "$SRV" -batch - <<-EOF || fail "server side of $SPF"
+	link set s1 up
+	addr add 203.0.113.1/24 dev s1
+	addr add 2001:db8:ff::1/64 dev s1 nodad
+	EOF
+	ip -n "$SPF" -batch - <<-EOF || fail "spoofer addresses"
+	link set lo up
+	link set p0 up
+	addr add 203.0.113.2/24 dev p0
+	addr add 2001:db8:ff::2/64 dev p0 nodad
+	route add default via 203.0.113.1 dev p0
+	route add ::/0 via 2001:db8:ff::1 dev p0
+	EOF
+}
+
 # ns_drop_synack NS: the server in NS can no longer complete a handshake
 # (its SYN-ACKs are dropped after conntrack saw them), so SYNs from real,
 # configured client addresses stay half-open.  ns_allow_synack undoes it.
@@ -192,6 +221,16 @@ ns_spawn() {
 ns_xg_start() {
 	ns_spawn "$SRV" "$1" "$XG" run --foreground -c "$2"
 	wait_for_line 'ready' "$1"
+}
+
+# ns_xg_caps_start LOG CONF: ns_xg_start, then the test is skipped if
+# the daemon found the kernel or nft lacking what the kernel caps need.
+ns_xg_caps_start() {
+	ns_xg_start "$1" "$2"
+	if grep -q 'kernel caps: unavailable' "$1"; then
+		skip "this kernel or nft lacks what the caps need:" \
+		    "$(grep 'kernel caps' "$1")"
+	fi
 }
 
 # ns_stop PID [SECONDS]: SIGTERM, then SIGKILL after SECONDS (default 5);

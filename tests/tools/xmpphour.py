@@ -1,5 +1,6 @@
 """Line shapes shared by the scenario generators of the replay tests
-(tests/fixtures/forgery/make.py, tests/tools/gen-hour.py): what
+(tests/fixtures/forgery/make.py, tests/tools/gen-hour.py,
+tests/fixtures/replay-caps/gen.py, tests/system/52-surge.sh): what
 `conntrack -E -o timestamp,extended,id` prints for a TCP flow, and the
 time stamps and addresses of ejabberd 23.01's log.  Pure functions: the
 generators keep their own random state, so their output is theirs.
@@ -57,6 +58,20 @@ def destroy_line(end, head, orig, reply, sent, recv, start, ident):
                 end // 1000000, end % 1000000, head, orig,
                 6 + sent // 600, sent, reply, 4 + recv // 900, recv,
                 (end - start) // 1000000, ident))
+
+
+def held_flow(addr, sport, port, t, end, sent, recv, ident):
+    """A flow whose handshake begins at t (us), held until its DESTROY at
+    end with sent and recv bytes: its conntrack events as (time, line)."""
+    head, o, r = flow(addr, sport, port)
+    return [(t, ct_line(t, "    [NEW]", head,
+                        "120 SYN_SENT %s [UNREPLIED] %s" % (o, r), ident)),
+            (t + 40, ct_line(t + 40, " [UPDATE]", head,
+                             "60 SYN_RECV %s %s" % (o, r), ident)),
+            (t + 85, ct_line(t + 85, " [UPDATE]", head,
+                             "432000 ESTABLISHED %s %s [ASSURED]" % (o, r),
+                             ident)),
+            (end, destroy_line(end, head, o, r, sent, recv, t, ident))]
 
 
 # A flow's state changes as the client closes: (us after its FIN, kind,

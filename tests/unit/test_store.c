@@ -222,10 +222,10 @@ test_open_fresh(void **state)
 	    " WHERE name IN ('events', 'bans', 'offences', 'events_time')"),
 	    4);
 	/* The hot table carries one index of every row, on time; the
-	 * others (009, 012) hold only failed logins, registrations and
-	 * logins. */
+	 * others (009, 012, 014) hold only failed logins, registrations,
+	 * logins and servers' authentications. */
 	assert_int_equal(peek_int(f->path, "SELECT count(*) FROM sqlite_master"
-	    " WHERE type = 'index' AND tbl_name = 'events'"), 4);
+	    " WHERE type = 'index' AND tbl_name = 'events'"), 5);
 	assert_int_equal(peek_int(f->path, "SELECT count(*) FROM "
 	    "pragma_index_list('events') WHERE partial = 0"), 1);
 	store_close(s);
@@ -1054,6 +1054,11 @@ test_recent(void **state)
 	ev.kind = EVENT_REGISTER;
 	ev.user = "bob";
 	assert_int_equal(store_event_add(s, &ev), 0);
+	event_make(&ev, T0 + 8, "203.0.113.9", 5269);
+	ev.kind = EVENT_S2S_OK;
+	ev.source = EVENT_SRC_LOG;
+	ev.user = "example.net";
+	assert_int_equal(store_event_add(s, &ev), 0);
 	/* Connections end in order; the second was found live at start. */
 	for (i = 0; i < 3; i++) {
 		event_make(&ev, T0 + 100 + i, "198.51.100.4", 5222);
@@ -1096,6 +1101,13 @@ test_recent(void **state)
 	assert_int_equal(r.ev[0].kind, EVENT_AUTH_OK);
 	assert_int_equal(r.ev[0].time, T0 + 2);
 	assert_string_equal(r.user[0], "alice");
+	/* Federated servers authenticated (surge mode's known sets). */
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(store_recent_events(s, STORE_RECENT_S2S_OK, T0,
+	    10, recent_cb, &r, &cause), 1);
+	assert_int_equal(r.ev[0].kind, EVENT_S2S_OK);
+	assert_int_equal(r.ev[0].time, T0 + 8);
+	assert_string_equal(r.user[0], "example.net");
 
 	memset(&r, 0, sizeof(r));
 	assert_int_equal(store_recent_events(s, STORE_RECENT_CONNS, T0 + 51,
@@ -1122,6 +1134,8 @@ test_recent(void **state)
 	    "COVERING INDEX events_register"));
 	assert_true(plan_uses(s, STORE_ST_RECENT_AUTH_OK,
 	    "COVERING INDEX events_auth_ok"));
+	assert_true(plan_uses(s, STORE_ST_RECENT_S2S_OK,
+	    "COVERING INDEX events_s2s_ok"));
 	assert_true(plan_uses(s, STORE_ST_RECENT_CONNS, "conns_ended"));
 	assert_true(plan_uses(s, STORE_ST_RECENT_VERDICTS, "verdicts_time"));
 	store_close(s);
