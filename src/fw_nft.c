@@ -38,7 +38,7 @@
  * digest of the text, and netlink tells whether the table, the sets, the
  * chain, the number of rules and that comment are as the text has them
  * (fw_nftnl_current()).  A change of configuration changes the digest,
- * and the text runs.  The kernel caps (kcap.c) are in that text, last:
+ * and the text runs.  The kernel caps (kcap_text.c) are in that text, last:
  * their sets, chains and rules, with the removal of the caps' sets and
  * chains that the configuration no longer names (which needs the table
  * listed: only when the text runs); the digest covers them, and the sets
@@ -419,7 +419,7 @@ fw_nft_ruleset(const struct fw *fw, const struct fw_nft *nft,
 		    "@rate6 { ip6 saddr limit rate over %" PRIu64
 		    " bytes/second } drop\n", t, ports, nft->throttle);
 	}
-	/* The kernel caps (kcap.c), last: after the bans' drops. */
+	/* The kernel caps (kcap_text.c), last: after the bans' drops. */
 	if (nft->caps != NULL)
 		fputs(nft->caps, f);
 	if (fclose(f) != 0)
@@ -475,7 +475,7 @@ fw_nft_text_count(const char *text, const char *verb, const char *t,
 /*
  * 1 if the set named at p (up to " {") is among names[0..n-1]: the
  * account levels' chains share the sets whose limits a level leaves as
- * they are, and declare them again (kcap.c).
+ * they are, and declare them again (kcap_text.c).
  */
 static int
 fw_nft_text_seen(const char *p, char *const *names, size_t n)
@@ -493,7 +493,7 @@ fw_nft_text_seen(const char *p, char *const *names, size_t n)
  * as fw_nftnl_current() compares them, read from the text that makes
  * them, at most max into d, their names in names (allocated: the caller
  * frees them); the count, or -1 if there are more or a line reads
- * otherwise than kcap.c writes it.
+ * otherwise than kcap_text.c writes it.
  */
 static int
 fw_nft_text_sets(const char *text, const char *t, struct fw_nftnl_decl *d,
@@ -523,7 +523,7 @@ fw_nft_text_sets(const char *text, const char *t, struct fw_nftnl_decl *d,
 			if (strncmp(q, "; size ", 7) == 0)
 				d[n].size = (uint32_t)strtoul(q + 7, NULL, 10);
 			else if (strncmp(q, "; timeout ", 10) == 0) {
-				/* kcap.c writes seconds. */
+				/* kcap_text.c writes seconds. */
 				v = strtoull(q + 10, NULL, 10);
 				d[n].timeout = (uint64_t)v * 1000;
 			} else if (strncmp(q, "; flags ", 8) == 0) {
@@ -928,7 +928,7 @@ fw_nft_check(const struct conf *conf, char **cause)
 }
 
 /*
- * The kernel caps' text for conf (kcap.c); NULL if no service is capped.
+ * The kernel caps' text for conf (kcap_text.c); NULL if no service is capped.
  */
 static char *
 fw_nft_caps(const struct fw_nft *nft, const struct conf *conf)
@@ -1143,7 +1143,7 @@ fw_nft_commit_nl(struct fw_nft *nft, char **cause)
 }
 
 /*
- * Surge mode's operations (kcap.c), a batch of their own: the known
+ * Surge mode's operations (kcap_text.c), a batch of their own: the known
  * addresses through netlink where it is open (a re-add renews an
  * element's timeout where the kernel does, else the element is removed
  * first, as a ban's), the switch of a service's surge, rare, as nft text.
@@ -1222,7 +1222,7 @@ fw_nft_apply(struct fw *fw, const struct fw_op *ops, size_t n, char **cause)
 }
 
 /*
- * The kernel caps' account levels (kcap.c): each host into its level's
+ * The kernel caps' account levels (kcap_text.c): each host into its level's
  * set, with the window's timeout, replaced where a re-add would keep the
  * old one.  Through netlink as the bans are (one transaction), else as
  * text (kcap_acct_elements()).  Only the levels the caps in force declare

@@ -50,7 +50,7 @@ int		 kcap_covers(const struct conf *, const struct verdict *);
  */
 void		 kcap_text(FILE *, const struct conf *, const char *table);
 /*
- * Account levels (kcap.c's comment): 1 if svc's caps are raised in the
+ * Account levels (kcap_text.c's comment): 1 if svc's caps are raised in the
  * kernel for the accounts that log in from an address.
  */
 int		 kcap_acct_on(const struct conf *,
