@@ -1223,8 +1223,8 @@ fw_nft_apply(struct fw *fw, const struct fw_op *ops, size_t n, char **cause)
 
 /*
  * The kernel caps' account levels (kcap_text.c): each host into its level's
- * set, with the window's timeout, replaced where a re-add would keep the
- * old one.  Through netlink as the bans are (one transaction), else as
+ * set and the set of every level's, with the window's timeout, replaced
+ * where a re-add would keep the old one.  Through netlink as the bans are (one transaction), else as
  * text (kcap_acct_elements()).  Only the levels the caps in force declare
  * (a level set the configuration no longer names is skipped).
  */
@@ -1239,7 +1239,7 @@ fw_nft_caps_apply(struct fw *fw, const struct fw_cap *c, size_t n,
 	char			 set[96], *text = NULL;
 	size_t			 i, len = 0;
 	FILE			*f;
-	int			 r;
+	int			 r, any;
 
 	if (nft->caps == NULL)
 		return 0;
@@ -1247,24 +1247,26 @@ fw_nft_caps_apply(struct fw *fw, const struct fw_cap *c, size_t n,
 		ops = xcalloc(n, sizeof *ops);
 		v = xcalloc(n, sizeof *v);
 		for (i = 0; i < n; i++) {
-			snprintf(set, sizeof set, "cap_%s_l%d_%d",
-			    c[i].service, c[i].addr.family == AF_INET6 ? 6 :
-			    4, c[i].level);
-			if (!kcap_declares(nft->caps, nft->table, set))
-				continue;
 			ops[i].kind = FW_BAN;
 			ops[i].prefix.addr = c[i].addr;
 			ops[i].prefix.len = addr_maxlen(&c[i].addr);
 			ops[i].duration = c[i].duration;
 			v[0] = &ops[i];
-			if (!nft->update) {
+			/* The level's set, then every level's. */
+			for (any = 0; any < 2; any++) {
+				kcap_acct_set(set, sizeof set, &c[i], any);
+				if (!kcap_declares(nft->caps, nft->table, set))
+					break;
+				if (!nft->update) {
+					fw_nftnl_elems(nft->nl, FW_NFTNL_ADD,
+					    set, 0, v, 1, 1, 1);
+					fw_nftnl_elems(nft->nl,
+					    FW_NFTNL_DELETE, set, 0, v, 1, 1,
+					    0);
+				}
 				fw_nftnl_elems(nft->nl, FW_NFTNL_ADD, set, 0,
-				    v, 1, 1, 1);
-				fw_nftnl_elems(nft->nl, FW_NFTNL_DELETE, set,
-				    0, v, 1, 1, 0);
+				    v, 1, 1, -1);
 			}
-			fw_nftnl_elems(nft->nl, FW_NFTNL_ADD, set, 0, v, 1, 1,
-			    -1);
 		}
 		free(v);
 		free(ops);

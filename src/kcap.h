@@ -68,6 +68,10 @@ int		 kcap_declares(const char *caps, const char *t,
  * update: a re-add of an element sets its new timeout (else replaced).
  */
 struct fw_cap;
+/* The name of c's level set, or (any) of the set of every level's, into
+ * buf. */
+void		 kcap_acct_set(char *buf, size_t size, const struct fw_cap *c,
+		    int any);
 void		 kcap_acct_elements(FILE *, const char *t, const char *caps,
 		    const struct fw_cap *, size_t n, int update);
 /*

@@ -79,7 +79,8 @@ static int	kcap_ov_cmp(const void *, const void *);
 static int	kcap_named(const char *, const char *, const char *,
 		    const char *);
 static void	kcap_surge_rules(FILE *, const struct conf *,
-		    const struct conf_service *, const char *, const char *);
+		    const struct conf_service *, const char *, const char *,
+		    int);
 
 /*
  * A rate as the kernel's token bucket (see the opening comment): *r per
@@ -405,6 +406,21 @@ kcap_half(FILE *f, const struct conf *conf, const char *t)
  * it held before that are in the base sets only: its first level lets it
  * hold at most its base limit more, for as long as those stay open.
  * Churn has no such sharing (a level's bucket starts full).
+ *
+ * One lookup for an address with no level.  Every connection to a
+ * service met the level rules, one set lookup each, at its SYN and again
+ * at its handshake's end: 2 x 9 lookups with account_max 256, most of
+ * the caps' cost to the connection rate for the many addresses that hold
+ * no level.  So the addresses that hold any level are also in one set per
+ * family, cap_SVC_l4 (filled beside the level sets, same timeout), and
+ * the service's chain looks there first: only an address found goes to
+ * the chain cap_SVC_a4, where the level rules are.  That chain ends with
+ * the service's own caps, for an address in cap_SVC_l4 and in no level
+ * set: its level set was deleted by a reload (account_max lowered), or
+ * its level lapsed a jiffy before.  The set's element is refreshed with
+ * each level's, so it outlives them; only a reload that shortens the
+ * window can leave an address in a level (its old timeout) and out of
+ * cap_SVC_l4 (the new), at its base caps until the level lapses.
  */
 static uint32_t
 kcap_acct_value(uint32_t max, int level)
@@ -533,38 +549,52 @@ kcap_acct_count(FILE *f, const struct conf *conf,
 }
 
 /*
- * The levels of svc into its chain cap_SVC: their sets, the rules that go
- * to their chains (highest first), and the chains.
+ * The levels of svc into its chain cap_SVC: per family, the set of the
+ * addresses at any level and the rule that sends them to the levels'
+ * chain; there, the levels' sets, the rules that go to their chains
+ * (highest first), and the service's own caps last; the levels' chains.
  */
 static void
 kcap_acct_text(FILE *f, const struct conf *conf,
     const struct conf_service *svc, const char *t)
 {
 	struct conf_service	 raised;
-	char			 chain[96];
-	int			 v6, k, top;
+	char			 chain[96], levels[96];
+	const char		*ip;
+	int			 v6, k, top, fam;
 
 	if (!kcap_acct_on(conf, svc))
 		return;
 	top = kcap_acct_level(svc, svc->account_max);
 	for (v6 = 0; v6 < 2; v6++) {
+		ip = v6 ? "ip6" : "ip";
+		fam = v6 ? 6 : 4;
+		snprintf(levels, sizeof levels, "cap_%s_a%d", svc->name, fam);
+		fprintf(f, "add set inet %s cap_%s_l%d { type ipv%d_addr; "
+		    "size %" PRIu32 "; flags timeout; }\n", t, svc->name, fam,
+		    fam, kcap_set_size(conf));
+		fprintf(f, "add chain inet %s %s\n", t, levels);
+		fprintf(f, "flush chain inet %s %s\n", t, levels);
+		fprintf(f, "add rule inet %s cap_%s %s saddr @cap_%s_l%d goto "
+		    "%s\n", t, svc->name, ip, svc->name, fam, levels);
 		for (k = top; k >= 1; k--) {
 			snprintf(chain, sizeof chain, "cap_%s_a%d_%d",
-			    svc->name, v6 ? 6 : 4, k);
+			    svc->name, fam, k);
 			fprintf(f, "add set inet %s cap_%s_l%d_%d { type "
 			    "ipv%d_addr; size %" PRIu32 "; flags timeout; }\n",
-			    t, svc->name, v6 ? 6 : 4, k, v6 ? 6 : 4,
-			    kcap_set_size(conf));
+			    t, svc->name, fam, k, fam, kcap_set_size(conf));
 			fprintf(f, "add chain inet %s %s\n", t, chain);
 			fprintf(f, "flush chain inet %s %s\n", t, chain);
-			fprintf(f, "add rule inet %s cap_%s %s saddr "
-			    "@cap_%s_l%d_%d goto %s\n", t, svc->name,
-			    v6 ? "ip6" : "ip", svc->name, v6 ? 6 : 4, k,
-			    chain);
+			fprintf(f, "add rule inet %s %s %s saddr "
+			    "@cap_%s_l%d_%d goto %s\n", t, levels, ip,
+			    svc->name, fam, k, chain);
 			kcap_acct_count(f, conf, svc, t, chain, v6, k, top);
 			kcap_acct_limits(svc, k, &raised);
 			kcap_rules(f, conf, &raised, t, chain, v6, NULL, 0);
 		}
+		/* In no level after all: the service's own caps. */
+		kcap_rules(f, conf, svc, t, levels, v6, NULL, 0);
+		kcap_surge_rules(f, conf, svc, t, levels, v6);
 	}
 }
 
@@ -575,31 +605,46 @@ kcap_declares(const char *caps, const char *t, const char *set)
 }
 
 void
+kcap_acct_set(char *buf, size_t size, const struct fw_cap *c, int any)
+{
+	if (any)
+		snprintf(buf, size, "cap_%s_l%d", c->service,
+		    c->addr.family == AF_INET6 ? 6 : 4);
+	else
+		snprintf(buf, size, "cap_%s_l%d_%d", c->service,
+		    c->addr.family == AF_INET6 ? 6 : 4, c->level);
+}
+
+void
 kcap_acct_elements(FILE *f, const char *t, const char *caps,
     const struct fw_cap *c, size_t n, int update)
 {
 	char	 set[96], a[ADDR_STRLEN];
 	size_t	 i;
 	int64_t	 s;
+	int	 any;
 
 	for (i = 0; i < n; i++) {
-		snprintf(set, sizeof set, "cap_%s_l%d_%d", c[i].service,
-		    c[i].addr.family == AF_INET6 ? 6 : 4, c[i].level);
-		/* Only a level the caps in force declare. */
-		if (caps == NULL || !kcap_declares(caps, t, set))
-			continue;
-		addr_ntop(&c[i].addr, a, sizeof a);
-		s = c[i].duration / CLOCK_US_PER_SEC;
-		if (s < 1)
-			s = 1;
-		/* A re-add that keeps the old timeout: replaced (add first,
-		 * so that the delete cannot fail on a missing element). */
-		if (!update)
-			fprintf(f, "add element inet %s %s { %s timeout 1s }\n"
-			    "delete element inet %s %s { %s }\n", t, set, a,
-			    t, set, a);
-		fprintf(f, "add element inet %s %s { %s timeout %" PRId64
-		    "s }\n", t, set, a, s);
+		/* The level's set, then the set of every level's. */
+		for (any = 0; any < 2; any++) {
+			kcap_acct_set(set, sizeof set, &c[i], any);
+			/* Only a level the caps in force declare. */
+			if (caps == NULL || !kcap_declares(caps, t, set))
+				break;
+			addr_ntop(&c[i].addr, a, sizeof a);
+			s = c[i].duration / CLOCK_US_PER_SEC;
+			if (s < 1)
+				s = 1;
+			/* A re-add that keeps the old timeout: replaced (add
+			 * first, so that the delete cannot fail on a missing
+			 * element). */
+			if (!update)
+				fprintf(f, "add element inet %s %s { %s "
+				    "timeout 1s }\ndelete element inet %s %s "
+				    "{ %s }\n", t, set, a, t, set, a);
+			fprintf(f, "add element inet %s %s { %s timeout %"
+			    PRId64 "s }\n", t, set, a, s);
+		}
 	}
 }
 
@@ -664,7 +709,7 @@ kcap_text(FILE *f, const struct conf *conf, const char *t)
 		snprintf(chain, sizeof chain, "cap_%s", svc->name);
 		kcap_rules(f, conf, svc, t, chain, 0, NULL, 0);
 		kcap_rules(f, conf, svc, t, chain, 1, NULL, 0);
-		kcap_surge_rules(f, conf, svc, t, chain);
+		kcap_surge_rules(f, conf, svc, t, chain, -1);
 	}
 	/* Last in the base chain: a banned source is dropped before.  A
 	 * connection is born under the caps at its SYN, judged once at its
@@ -705,9 +750,12 @@ kcap_surge_on(const struct conf *conf, const struct conf_service *svc)
 	return svc->surge && conf->nlogs > 0 && kcap_service_on(conf, svc);
 }
 
+/* The surge rules of svc into chain, for one family (only: 0 IPv4, 1
+ * IPv6) or both (-1). */
 static void
 kcap_surge_rules(FILE *f, const struct conf *conf,
-    const struct conf_service *svc, const char *t, const char *chain)
+    const struct conf_service *svc, const char *t, const char *chain,
+    int only)
 {
 	const char	*ip, *unit;
 	char		 name[96];
@@ -739,6 +787,8 @@ kcap_surge_rules(FILE *f, const struct conf *conf,
 	if (w < 1)
 		w = 1;
 	for (v6 = 0; v6 < 2; v6++) {
+		if (only != -1 && v6 != only)
+			continue;
 		ip = v6 ? "ip6" : "ip";
 		snprintf(name, sizeof name, "cap_%s_s%d_%" PRIu32 "_%" PRId64,
 		    svc->name, v6 ? 6 : 4, svc->surge_max_new.count, w);

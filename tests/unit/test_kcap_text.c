@@ -94,18 +94,33 @@ test_acct_text(void **state)
 
 	(void)state;
 	t = text_of(conf);
-	/* Levels of 1, 2 and 4 accounts, highest first, after nothing but
-	 * the overrides and before the service's own limits. */
+	/* One lookup in the set of every level's, after nothing but the
+	 * overrides and before the service's own limits; then levels of 1,
+	 * 2 and 4 accounts, highest first, and the service's own limits for
+	 * an address in no level after all. */
+	has(t, "add set inet xg cap_c2s_l4 { type ipv4_addr; size ");
 	has(t, "add set inet xg cap_c2s_l4_3 { type ipv4_addr; size ");
 	has(t, "; flags timeout; }\n");
-	assert_true(at(t, "add rule inet xg cap_c2s ip saddr @cap_c2s_l4_3 "
-	    "goto cap_c2s_a4_3\n") < at(t, "add rule inet xg cap_c2s ip "
+	assert_true(at(t, "add rule inet xg cap_c2s ip saddr @cap_c2s_l4 "
+	    "goto cap_c2s_a4\n") < at(t, "add rule inet xg cap_c2s ct state "
+	    "new meta l4proto tcp add @cap_c2s_c4_10 "));
+	has(t, "add rule inet xg cap_c2s ip6 saddr @cap_c2s_l6 goto "
+	    "cap_c2s_a6\n");
+	assert_null(strstr(t, "add rule inet xg cap_c2s ip saddr "
+	    "@cap_c2s_l4_"));
+	assert_true(at(t, "add rule inet xg cap_c2s_a4 ip saddr @cap_c2s_l4_3 "
+	    "goto cap_c2s_a4_3\n") < at(t, "add rule inet xg cap_c2s_a4 ip "
 	    "saddr @cap_c2s_l4_1 goto cap_c2s_a4_1\n"));
-	assert_true(at(t, "add rule inet xg cap_c2s ip saddr @cap_c2s_l4_1 "
-	    "goto cap_c2s_a4_1\n") < at(t, "add rule inet xg cap_c2s ct "
+	assert_true(at(t, "add rule inet xg cap_c2s_a4 ip saddr @cap_c2s_l4_1 "
+	    "goto cap_c2s_a4_1\n") < at(t, "add rule inet xg cap_c2s_a4 ct "
 	    "state new meta l4proto tcp add @cap_c2s_c4_10 "));
-	has(t, "add rule inet xg cap_c2s ip6 saddr @cap_c2s_l6_2 goto "
+	has(t, "add rule inet xg cap_c2s_a6 ip6 saddr @cap_c2s_l6_2 goto "
 	    "cap_c2s_a6_2\n");
+	has(t, "add rule inet xg cap_c2s_a6 ct state new meta l4proto tcp "
+	    "add @cap_c2s_c6_10 { ip6 saddr ct count over 10 } ct label set "
+	    "123\n");
+	assert_null(strstr(t, "add rule inet xg cap_c2s_a4 ct state new meta "
+	    "l4proto tcp add @cap_c2s_c6_"));
 	assert_null(strstr(t, "cap_c2s_l4_4"));
 	/* Level 2: 10 + 2 x 2 per address, 200 + 2 x 2 per network; churn
 	 * has no allowance and keeps its set. */
@@ -171,14 +186,18 @@ test_acct_elements(void **state)
 	assert_string_equal(buf,
 	    "add element inet xg cap_c2s_l4_2 { 198.51.100.10 timeout 1s }\n"
 	    "delete element inet xg cap_c2s_l4_2 { 198.51.100.10 }\n"
-	    "add element inet xg cap_c2s_l4_2 { 198.51.100.10 timeout 20s }\n");
+	    "add element inet xg cap_c2s_l4_2 { 198.51.100.10 timeout 20s }\n"
+	    "add element inet xg cap_c2s_l4 { 198.51.100.10 timeout 1s }\n"
+	    "delete element inet xg cap_c2s_l4 { 198.51.100.10 }\n"
+	    "add element inet xg cap_c2s_l4 { 198.51.100.10 timeout 20s }\n");
 	free(buf);
 	buf = NULL;
 	f = open_memstream(&buf, &len);
 	kcap_acct_elements(f, "xg", t, c, 1, 1);
 	assert_int_equal(fclose(f), 0);
 	assert_string_equal(buf,
-	    "add element inet xg cap_c2s_l4_2 { 198.51.100.10 timeout 20s }\n");
+	    "add element inet xg cap_c2s_l4_2 { 198.51.100.10 timeout 20s }\n"
+	    "add element inet xg cap_c2s_l4 { 198.51.100.10 timeout 20s }\n");
 	free(buf);
 	free(t);
 	conf_free(conf);
