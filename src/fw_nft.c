@@ -1143,25 +1143,33 @@ fw_nft_commit_nl(struct fw_nft *nft, char **cause)
 }
 
 /*
- * Surge mode's operations (kcap_text.c), a batch of their own: the known
- * addresses through netlink where it is open (a re-add renews an
- * element's timeout where the kernel does, else the element is removed
- * first, as a ban's), the switch of a service's surge, rare, as nft text.
+ * Surge mode's operations (kcap_text.c), a batch of their own, through
+ * netlink where it is open: the switch of a service's surge (its flag's
+ * element added with a second's timeout, removed, added again with the
+ * surge's: the kernel keeps an element's old timeout on a re-add, and the
+ * removal cannot fail on a missing one), and the known addresses (a re-add
+ * renews an element's timeout where the kernel does, else the element is
+ * removed first, as a ban's; as text where it can do neither).  A switch
+ * by `nft -f` blocked the loop 20-80 ms, in the middle of a surge.  What
+ * netlink did not take goes to `nft -f` as text.
  */
 static int
 fw_nft_surge(struct fw_nft *nft, const struct fw_op *ops, size_t n,
     char **cause)
 {
 	static const char *const args[] = { "-f", "-", NULL };
+	static const uint8_t	 tcp = IPPROTO_TCP;
 	const struct fw_op	**v;
-	char			*text = NULL;
-	size_t			 len = 0, i, k, per;
+	struct fw_op		*rest;
+	char			*text = NULL, (*sets)[CONF_NAME_MAX + 16];
+	size_t			 len = 0, i, k, per, nrest;
 	FILE			*f;
-	int			 r = 0, v6;
+	int			 r = 0, v6, known;
 
-	if (nft->nl != NULL && (nft->update || nft->destroy)) {
+	known = nft->nl != NULL && (nft->update || nft->destroy);
+	if (nft->nl != NULL) {
 		v = xreallocarray(NULL, n, sizeof *v);
-		for (v6 = 0; v6 < 2; v6++) {
+		for (v6 = 0; known && v6 < 2; v6++) {
 			for (i = k = 0; i < n; i++)
 				if (ops[i].kind == FW_KNOWN &&
 				    (ops[i].prefix.addr.family == AF_INET6) ==
@@ -1175,22 +1183,44 @@ fw_nft_surge(struct fw_nft *nft, const struct fw_op *ops, size_t n,
 			    "known4", 0, v, k, per, -1);
 		}
 		free(v);
-		if (!fw_nftnl_empty(nft->nl) &&
-		    (r = fw_nft_commit_nl(nft, cause)) == -1)
+		/* The names stay until the commit: the answers name them. */
+		sets = xreallocarray(NULL, n, sizeof *sets);
+		for (i = 0; i < n; i++) {
+			if (ops[i].kind != FW_SURGE)
+				continue;
+			snprintf(sets[i], sizeof sets[i], "surge_%s",
+			    ops[i].reason);
+			fw_nftnl_key(nft->nl, FW_NFTNL_ADD, sets[i], &tcp,
+			    sizeof tcp, 1);
+			fw_nftnl_key(nft->nl, FW_NFTNL_DELETE, sets[i], &tcp,
+			    sizeof tcp, 0);
+			if (ops[i].duration > 0)
+				fw_nftnl_key(nft->nl, FW_NFTNL_ADD, sets[i],
+				    &tcp, sizeof tcp, fw_nft_seconds(
+				    ops[i].duration));
+		}
+		r = fw_nftnl_empty(nft->nl) ? 0 : fw_nft_commit_nl(nft,
+		    cause);
+		free(sets);
+		if (r == -1)
 			return -1;
-		if (r == 0)
-			for (i = k = 0; i < n; i++)
-				k += ops[i].kind == FW_SURGE;
-		if (r == 0 && k == 0)
+		if (r == 0 && known)
 			return 0;
 	}
+	/* Left for nft: everything (no netlink, or it failed), or the
+	 * known addresses netlink could not take. */
+	rest = xreallocarray(NULL, n, sizeof *rest);
+	for (i = nrest = 0; i < n; i++)
+		if (r != 0 || nft->nl == NULL || ops[i].kind != FW_SURGE)
+			rest[nrest++] = ops[i];
 	if ((f = open_memstream(&text, &len)) == NULL)
 		fatal("open_memstream");
-	kcap_surge_text(f, nft->table, ops, n, nft->nl != NULL && r == 0 &&
-	    (nft->update || nft->destroy));
+	kcap_surge_text(f, nft->table, rest, nrest, 0);
 	if (fclose(f) != 0)
 		fatal("open_memstream");
-	r = fw_nft_run(text, len, args, NULL, FW_NFT_OUT_MAX, cause);
+	free(rest);
+	r = len > 0 ? fw_nft_run(text, len, args, NULL, FW_NFT_OUT_MAX,
+	    cause) : 0;
 	free(text);
 	return r;
 }
