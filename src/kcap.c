@@ -84,6 +84,7 @@ static const char *const kcap_kind_names[KCAP_KINDS] = {
 
 /* -1: not probed (caps off), 0: the kernel lacks something, 1: ok. */
 static int	kcap_kernel = -1;
+static char	kcap_why[256];	/* what the probe said, when 0 */
 
 struct kcap_entry {
 	struct addr	 addr;
@@ -114,6 +115,7 @@ struct kcap {
 	const struct conf *const *confp;
 	struct mnl_socket	*nl;
 	int			 fd;
+	uint32_t		 group;		/* nflog's, bound */
 	struct htab		 h;
 	struct kcap_entry	*e;
 	verdict_cb		 cb;
@@ -124,6 +126,8 @@ struct kcap {
 };
 
 static int	kcap_limits_any(const struct conf_service *);
+static void	kcap_say(const struct conf *);
+static int	kcap_reader_wanted(const struct conf *);
 static void	kcap_read_cb(struct loop *, int, int, void *);
 static void	kcap_exempt_net(const struct conf *, struct addr *);
 static void	kcap_release(struct kcap *, int, const struct addr *, int,
@@ -146,21 +150,6 @@ kcap_limits_any(const struct conf_service *svc)
 {
 	return svc->max_concurrent != 0 || svc->max_new.count != 0 ||
 	    svc->net_max_concurrent != 0 || svc->net_max_new.count != 0;
-}
-
-static int
-kcap_wanted(const struct conf *conf)
-{
-	int	 i;
-
-	if (conf->firewall != CONF_FW_NFTABLES || conf->dry_run)
-		return 0;
-	for (i = 0; i < conf->nservices; i++)
-		if (conf->services[i].kernel_caps &&
-		    conf->services[i].nports > 0 &&
-		    kcap_limits_any(&conf->services[i]))
-			return 1;
-	return 0;
 }
 
 int
@@ -225,20 +214,15 @@ kcap_probe(const struct conf *conf)
 	    "update @n { ip saddr limit rate over 1/hour burst 1 packets } "
 	    "reject with tcp reset\n";
 	char	*out = NULL, *cause = NULL;
-	int	 r, i, asked = 0;
+	int	 r;
 
-	for (i = 0; i < conf->nservices; i++)
-		asked |= conf->services[i].kernel_caps &&
-		    conf->services[i].nports > 0 &&
-		    kcap_limits_any(&conf->services[i]);
-	if (!kcap_wanted(conf)) {
+	if (conf->firewall != CONF_FW_NFTABLES || conf->dry_run) {
 		kcap_kernel = -1;
-		if (asked && !conf->dry_run)
-			log_info("kernel caps: off (only the nftables backend "
-			    "has them): concurrency and churn are banned at "
-			    "the limit");
+		kcap_say(conf);
 		return;
 	}
+	/* Probed even with every service's caps off: a reload may turn
+	 * them on, after root is gone (here and in the helper). */
 	r = fw_exec(argv, text, sizeof text - 1, &out, 4096, 30000, &cause);
 	if (r == 0)
 		kcap_kernel = 1;
@@ -248,18 +232,54 @@ kcap_probe(const struct conf *conf)
 			out[strcspn(out, "\n")] = '\0';
 			out[strnlen(out, 200)] = '\0';
 		}
-		log_warnx("kernel caps: unavailable (%s): concurrency and "
-		    "churn are banned at the limit, as without kernel_caps",
-		    cause != NULL ? cause : out != NULL && *out != '\0' ? out :
+		snprintf(kcap_why, sizeof kcap_why, "%s", cause != NULL ?
+		    cause : out != NULL && *out != '\0' ? out :
 		    "nft refused the probe");
 	}
 	free(out);
 	free(cause);
+	kcap_say(conf);
+}
+
+/* Why the caps of conf are off, if they are, to the log. */
+static void
+kcap_say(const struct conf *conf)
+{
+	int	 i, asked = 0;
+
+	for (i = 0; i < conf->nservices; i++)
+		asked |= conf->services[i].kernel_caps &&
+		    conf->services[i].nports > 0 &&
+		    kcap_limits_any(&conf->services[i]);
+	if (!asked || conf->dry_run)
+		return;
+	if (conf->firewall != CONF_FW_NFTABLES)
+		log_info("kernel caps: off (only the nftables backend "
+		    "has them): concurrency and churn are banned at "
+		    "the limit");
+	else if (kcap_kernel == 0)
+		log_warnx("kernel caps: unavailable (%s): concurrency and "
+		    "churn are banned at the limit, as without kernel_caps",
+		    kcap_why);
+	else if (kcap_kernel == -1)
+		log_warnx("kernel caps: on from the next restart (not "
+		    "probed at start: a dry run or another backend)");
 }
 
 /*
  * The reader.
  */
+
+/* 1 if conf has refusals to read: a service capped, cap_persist set. */
+static int
+kcap_reader_wanted(const struct conf *conf)
+{
+	int	 s, any = 0;
+
+	for (s = 0; s < conf->nservices; s++)
+		any |= kcap_service_on(conf, &conf->services[s]);
+	return any && conf->ban_cap_persist.count != 0;
+}
 
 struct kcap *
 kcap_open(struct loop *loop, const struct conf *const *confp)
@@ -272,16 +292,15 @@ kcap_open(struct loop *loop, const struct conf *const *confp)
 	struct nfgenmsg		*nfg;
 	struct nfulnl_msg_config_mode mode;
 	ssize_t			 n;
-	int			 s, any = 0;
+	int			 s;
 
-	for (s = 0; s < conf->nservices; s++)
-		any |= kcap_service_on(conf, &conf->services[s]);
-	if (!any || conf->ban_cap_persist.count == 0)
+	if (!kcap_reader_wanted(conf))
 		return NULL;
 	k = xcalloc(1, sizeof *k);
 	k->loop = loop;
 	k->confp = confp;
 	k->fd = -1;
+	k->group = conf->ban_cap_group;
 	if ((k->nl = mnl_socket_open(NETLINK_NETFILTER)) == NULL ||
 	    mnl_socket_bind(k->nl, 0, MNL_SOCKET_AUTOPID) == -1)
 		goto fail;
@@ -327,6 +346,44 @@ fail:
 		mnl_socket_close(k->nl);
 	free(k);
 	return NULL;
+}
+
+/*
+ * A reload: the reader follows the caps.  Opened when there are refusals
+ * to read and it is not; closed when there are none (every service's caps
+ * off, cap_persist none) or its group moved.  Binding nflog needs root:
+ * under [global] user the daemon has dropped it, so there a reader is
+ * kept, idle, while the caps are off (nothing is logged to it), and one
+ * that was never opened, or whose group moved, waits for the next
+ * restart, which the log says.
+ */
+void
+kcap_reload(struct kcap **kp, struct loop *loop,
+    const struct conf *const *confp)
+{
+	const struct conf	*conf = *confp;
+	struct kcap		*k = *kp;
+	int			 want = kcap_reader_wanted(conf);
+	int			 root = geteuid() == 0;
+
+	kcap_say(conf);
+	if (k != NULL && (k->group != conf->ban_cap_group ||
+	    (!want && root))) {
+		log_info("kernel caps: refusals no longer read from nflog "
+		    "group %" PRIu32, k->group);
+		kcap_close(k);
+		*kp = k = NULL;
+	}
+	if (k != NULL || !want)
+		return;
+	if (!root) {
+		log_warnx("kernel caps: nflog group %" PRIu32 ": the caps "
+		    "refuse, but no address is banned for hammering them "
+		    "until the next restart (binding it needs root)",
+		    conf->ban_cap_group);
+		return;
+	}
+	*kp = kcap_open(loop, confp);
 }
 
 void

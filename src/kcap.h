@@ -21,9 +21,11 @@ struct kcap;
 /*
  * Tries once (as root, before privileges go) whether nft and the kernel
  * have what the caps need: dynamic sets with ct count and limit, reject
- * in prerouting, nflog.  Says so if not (the caps then stay off, and the
- * daemon bans at the limits as before).  The answer is kept for the
- * process and the helpers it forks.  Nothing is changed in the kernel.
+ * in prerouting, nflog; with the nftables backend, even if no service is
+ * capped yet (a reload may cap one).  Says so if a capped service cannot
+ * be (the caps then stay off, and the daemon bans at the limits as
+ * before).  The answer is kept for the process and the helpers it forks.
+ * Nothing is changed in the kernel.
  */
 void		 kcap_probe(const struct conf *);
 /* 1 if the probe found what the caps need. */
@@ -102,6 +104,14 @@ void		 kcap_surge_text(FILE *, const char *table,
  * read), or on failure, said in a warning: the caps still refuse.
  */
 struct kcap	*kcap_open(struct loop *, const struct conf *const *confp);
+/*
+ * After a reload (*confp the new configuration): the reader *kp opened
+ * if the caps now have refusals to read and it was not (root only: said
+ * otherwise), closed (NULL) if they have none or its group changed.  The
+ * caller sets the verdict callback and the status again.
+ */
+void		 kcap_reload(struct kcap **, struct loop *,
+		    const struct conf *const *confp);
 /* The verdict of an address that hammered a cap goes to cb. */
 void		 kcap_set_verdict_cb(struct kcap *, verdict_cb cb, void *arg);
 /*
