@@ -26,7 +26,13 @@
 # over the veth pair to 192.0.2.1:5222.
 #
 # Output: one line per run, then
-#   caps-rate: no=MEDIAN yes=MEDIAN cost=PERCENT runs=R n=N jobs=J level=K
+#   caps-rate: no=MEDIAN yes=MEDIAN cost=PERCENT cpu_us_no=MEDIAN
+#       cpu_us_yes=MEDIAN cpu_cost=PERCENT runs=R n=N jobs=J level=K
+# The rates are connections a second; cpu_us is the CPU time (user and
+# system) of both ends, xgload's client and server, per connection: the
+# server namespace's netfilter hooks run in the sender's context on a
+# veth pair, so the caps' rules are in it, and unlike the rate it does not
+# move with what else the machine runs (a loaded machine: trust it more).
 # Everything happens inside namespaces this script makes and removes; it
 # ends within RUNS x 2 x (the run's --seconds 120 + 20) seconds.
 set -u
@@ -72,6 +78,7 @@ ns_exec "$SRV" sysctl -qw net.netfilter.nf_conntrack_tcp_timeout_time_wait=1 ||
 ns_add_client_addrs "$CLI" 198.51.100.1 198.51.100.250
 ns_spawn "$SRV" "$T/serve.log" "$XGLOAD" serve -l 192.0.2.1 -p $PORT \
     --seconds 3600
+SERVE=$NS_PID
 wait_for_line 'listening' "$T/serve.log" 5
 : >"$T/server.log"
 
@@ -149,15 +156,27 @@ run() {
 		    fail "the caps went with the daemon"
 	fi
 	table_empty || fail "the conntrack table is not empty"
-	out=$(ns_exec "$CLI" "$XGLOAD" churn -s 198.51.100.1-198.51.100.250 \
-	    -d 192.0.2.1 -p $PORT -n "$N" -j "$JOBS" --seconds 120)
+	s0=$(ticks "$SERVE")
+	out=$(/usr/bin/time -f "%U %S" -o "$T/time" \
+	    ip netns exec "$CLI" "$XGLOAD" churn -s 198.51.100.1-198.51.100.250 -d 192.0.2.1 -p $PORT \
+	    -n "$N" -j "$JOBS" --seconds 120)
+	s1=$(ticks "$SERVE")
 	case $out in
 	*" failed=0 "*) ;;
 	*) fail "refusals or failures: $out" ;;
 	esac
-	ns_exec "$SRV" nft delete table inet xgbench
-	rm -rf "$T/state"
+	ns_exec "$SRV" nft delete table inet xgbench 2>/dev/null
 	R=$(echo "$out" | sed -n 's/.* rate=\([0-9.]*\).*/\1/p')
+	# Both ends' CPU (the veth's receive path runs in the sender's
+	# context, netfilter's hooks included), per connection.
+	C=$(awk -v n="$N" -v s=$((s1 - s0)) -v hz="$(getconf CLK_TCK)" \
+	    '{ printf "%.1f", ($1 + $2 + s / hz) * 1e6 / n }' "$T/time")
+	rm -rf "$T/state"
+}
+
+# ticks PID: the process's user and system CPU so far, in clock ticks.
+ticks() {
+	awk '{ print $14 + $15 }' "/proc/$1/stat"
 }
 
 median() {
@@ -166,17 +185,21 @@ median() {
 	        else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
-no= yes=
+no= yes= cno= cyes=
 for i in $(seq 1 "$RUNS"); do
 	run no
-	no="$no $R"
-	echo "run=$i kernel_caps=no rate=$R"
+	no="$no $R" cno="$cno $C"
+	echo "run=$i kernel_caps=no rate=$R cpu_us=$C"
 	run yes
-	yes="$yes $R"
-	echo "run=$i kernel_caps=yes rate=$R"
+	yes="$yes $R" cyes="$cyes $C"
+	echo "run=$i kernel_caps=yes rate=$R cpu_us=$C"
 done
 mno=$(echo "$no" | median)
 myes=$(echo "$yes" | median)
+cno=$(echo "$cno" | median)
+cyes=$(echo "$cyes" | median)
 echo "caps-rate: no=$mno yes=$myes" \
     "cost=$(awk -v a="$mno" -v b="$myes" 'BEGIN { printf "%.1f%%", (a - b) * 100 / a }')" \
+    "cpu_us_no=$cno cpu_us_yes=$cyes" \
+    "cpu_cost=$(awk -v a="$cno" -v b="$cyes" 'BEGIN { printf "%.1f%%", (b - a) * 100 / a }')" \
     "runs=$RUNS n=$N jobs=$JOBS level=$LEVEL"
