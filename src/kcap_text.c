@@ -770,11 +770,7 @@ kcap_surge_rules(FILE *f, const struct conf *conf,
 			first = &conf->services[i] == svc;
 			break;
 		}
-	size = conf->track_capacity;
-	if (size < KCAP_SET_MIN)
-		size = KCAP_SET_MIN;
-	if (size > KCAP_SET_MAX)
-		size = KCAP_SET_MAX;
+	size = kcap_set_size(conf);
 	if (first)
 		for (v6 = 0; v6 < 2; v6++)
 			fprintf(f, "add set inet %s known%d { type ipv%d_addr; "
