@@ -82,7 +82,8 @@ static const char *const kcap_kind_names[KCAP_KINDS] = {
 	"concurrency", "churn", "network concurrency", "network churn"
 };
 
-/* -1: not probed (caps off), 0: the kernel lacks something, 1: ok. */
+/* -1: not probed (another backend, a dry run), 0: the kernel lacks
+ * something, 1: ok. */
 static int	kcap_kernel = -1;
 static char	kcap_why[256];	/* what the probe said, when 0 */
 
