@@ -21,9 +21,10 @@
 # high enough that nothing is refused, so that each connection meets every
 # rule and no refusal takes a path of its own.  The daemon installs its
 # table in both settings and is stopped before the run (its table stays):
-# only the kernel's rules differ, and no daemon competes for the CPUs.  The built-in s2s and http are capped too (their jumps are in
-# the way).  Connections come from 250 client addresses (198.51.100.0/24)
-# over the veth pair to 192.0.2.1:5222.
+# only the kernel's rules differ, and no daemon competes for the CPUs.
+# The built-in s2s and http are capped too (their jumps are in the way).
+# Connections come from 250 client addresses (198.51.100.0/24) over the
+# veth pair to 192.0.2.1:5222.
 #
 # Output: one line per run, then
 #   caps-rate: no=MEDIAN yes=MEDIAN cost=PERCENT cpu_us_no=MEDIAN
@@ -119,7 +120,8 @@ CONF
 # ones the collector has not reached yet, a few stragglers) go.
 table_empty() {
 	ns_exec "$SRV" conntrack -F >/dev/null 2>&1
-	[ "$(ns_exec "$SRV" cat /proc/sys/net/netfilter/nf_conntrack_count)" -lt 100 ]
+	[ "$(ns_exec "$SRV" \
+	    cat /proc/sys/net/netfilter/nf_conntrack_count)" -lt 100 ]
 }
 
 # run yes|no: one run; its rate in $R.  (Not in a command substitution:
@@ -127,6 +129,8 @@ table_empty() {
 run() {
 	local xg out
 	conf "$1"
+	# Not the last run's log: its "ready" would be seen at once.
+	rm -f "$T/xg.log"
 	ns_spawn "$SRV" "$T/xg.log" "$XG" run --foreground -c "$T/xg.conf"
 	xg=$NS_PID
 	wait_for_line 'ready' "$T/xg.log" 20
@@ -143,10 +147,17 @@ run() {
 			ns_exec "$SRV" nft add element inet xgbench \
 			    "cap_c2s_l4_$LEVEL" "{ $(cat "$T/elems") }" ||
 			    fail "level $LEVEL elements"
+			# And in the set of every level's, where there is one.
+			if grep -q 'set cap_c2s_l4 ' "$T/table"; then
+				ns_exec "$SRV" nft add element inet xgbench \
+				    cap_c2s_l4 "{ $(cat "$T/elems") }" ||
+				    fail "level elements"
+			fi
 		fi
 	else
 		ns_exec "$SRV" nft list table inet xgbench 2>/dev/null |
-		    grep -q "chain caps " && fail "caps installed with kernel_caps = no: $(ns_exec "$SRV" nft list table inet xgbench)"
+		    grep -q "chain caps " &&
+		    fail "caps installed with kernel_caps = no"
 	fi
 	# The daemon leaves its table behind: the kernel's rules alone are
 	# measured, with no daemon's CPU in the way.
@@ -158,7 +169,8 @@ run() {
 	table_empty || fail "the conntrack table is not empty"
 	s0=$(ticks "$SERVE")
 	out=$(/usr/bin/time -f "%U %S" -o "$T/time" \
-	    ip netns exec "$CLI" "$XGLOAD" churn -s 198.51.100.1-198.51.100.250 -d 192.0.2.1 -p $PORT \
+	    ip netns exec "$CLI" "$XGLOAD" churn \
+	    -s 198.51.100.1-198.51.100.250 -d 192.0.2.1 -p $PORT \
 	    -n "$N" -j "$JOBS" --seconds 120)
 	s1=$(ticks "$SERVE")
 	case $out in
@@ -198,8 +210,10 @@ mno=$(echo "$no" | median)
 myes=$(echo "$yes" | median)
 cno=$(echo "$cno" | median)
 cyes=$(echo "$cyes" | median)
-echo "caps-rate: no=$mno yes=$myes" \
-    "cost=$(awk -v a="$mno" -v b="$myes" 'BEGIN { printf "%.1f%%", (a - b) * 100 / a }')" \
-    "cpu_us_no=$cno cpu_us_yes=$cyes" \
-    "cpu_cost=$(awk -v a="$cno" -v b="$cyes" 'BEGIN { printf "%.1f%%", (b - a) * 100 / a }')" \
-    "runs=$RUNS n=$N jobs=$JOBS level=$LEVEL"
+# How much slower the caps are (rate), how much more CPU they take.
+cost=$(awk -v a="$mno" -v b="$myes" \
+    'BEGIN { printf "%.1f", (a - b) * 100 / a }')
+cpu=$(awk -v a="$cno" -v b="$cyes" \
+    'BEGIN { printf "%.1f", (b - a) * 100 / a }')
+echo "caps-rate: no=$mno yes=$myes cost=$cost% cpu_us_no=$cno" \
+    "cpu_us_yes=$cyes cpu_cost=$cpu% runs=$RUNS n=$N jobs=$JOBS level=$LEVEL"
