@@ -218,7 +218,8 @@ test_batch(void **state)
 static void
 test_key_elem(const struct nlattr *el, uint64_t *timeout, int *key)
 {
-	const struct nlattr	*in, *v;
+	struct nlattr		*in;	/* mnl's macros cast */
+	const struct nlattr	*v;
 
 	mnl_attr_for_each_nested(in, el) {
 		if (mnl_attr_get_type(in) == NFTA_SET_ELEM_TIMEOUT)
@@ -238,7 +239,7 @@ test_key(void **state)
 	static const uint8_t	 tcp = IPPROTO_TCP;
 	struct fw_nftnl		*fn;
 	const struct nlmsghdr	*nlh;
-	const struct nlattr	*a, *el;
+	struct nlattr		*a, *el;	/* mnl's macros cast */
 	const void		*buf;
 	char			*cause = NULL;
 	size_t			 len;
