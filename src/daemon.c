@@ -484,6 +484,11 @@ daemon_reload_swap(struct daemon *d, FILE *out)
 	}
 	conf_free(d->conf);
 	d->conf = conf;
+	/* The kernel caps' refusals are read while the caps have some. */
+	kcap_reload(&d->kcap, d->loop, (const struct conf *const *)&d->conf);
+	kcap_set_verdict_cb(d->kcap, pipeline_verdict_add, d->pipeline);
+	pipeline_set_kcap(d->pipeline, d->kcap);
+	status_set(d->status, &kcap_status_group, d->kcap);
 	daemon_metrics_file_arm(d);
 	log_set_level((enum log_level)conf->log_level);
 	log_info("reload: configuration %s loaded", conf->path != NULL ?

@@ -38,7 +38,7 @@
  * digest of the text, and netlink tells whether the table, the sets, the
  * chain, the number of rules and that comment are as the text has them
  * (fw_nftnl_current()).  A change of configuration changes the digest,
- * and the text runs.  The kernel caps (kcap.c) are in that text, last:
+ * and the text runs.  The kernel caps (kcap_text.c) are in that text, last:
  * their sets, chains and rules, with the removal of the caps' sets and
  * chains that the configuration no longer names (which needs the table
  * listed: only when the text runs); the digest covers them, and the sets
@@ -419,7 +419,7 @@ fw_nft_ruleset(const struct fw *fw, const struct fw_nft *nft,
 		    "@rate6 { ip6 saddr limit rate over %" PRIu64
 		    " bytes/second } drop\n", t, ports, nft->throttle);
 	}
-	/* The kernel caps (kcap.c), last: after the bans' drops. */
+	/* The kernel caps (kcap_text.c), last: after the bans' drops. */
 	if (nft->caps != NULL)
 		fputs(nft->caps, f);
 	if (fclose(f) != 0)
@@ -475,7 +475,7 @@ fw_nft_text_count(const char *text, const char *verb, const char *t,
 /*
  * 1 if the set named at p (up to " {") is among names[0..n-1]: the
  * account levels' chains share the sets whose limits a level leaves as
- * they are, and declare them again (kcap.c).
+ * they are, and declare them again (kcap_text.c).
  */
 static int
 fw_nft_text_seen(const char *p, char *const *names, size_t n)
@@ -493,7 +493,7 @@ fw_nft_text_seen(const char *p, char *const *names, size_t n)
  * as fw_nftnl_current() compares them, read from the text that makes
  * them, at most max into d, their names in names (allocated: the caller
  * frees them); the count, or -1 if there are more or a line reads
- * otherwise than kcap.c writes it.
+ * otherwise than kcap_text.c writes it.
  */
 static int
 fw_nft_text_sets(const char *text, const char *t, struct fw_nftnl_decl *d,
@@ -523,7 +523,7 @@ fw_nft_text_sets(const char *text, const char *t, struct fw_nftnl_decl *d,
 			if (strncmp(q, "; size ", 7) == 0)
 				d[n].size = (uint32_t)strtoul(q + 7, NULL, 10);
 			else if (strncmp(q, "; timeout ", 10) == 0) {
-				/* kcap.c writes seconds. */
+				/* kcap_text.c writes seconds. */
 				v = strtoull(q + 10, NULL, 10);
 				d[n].timeout = (uint64_t)v * 1000;
 			} else if (strncmp(q, "; flags ", 8) == 0) {
@@ -928,7 +928,7 @@ fw_nft_check(const struct conf *conf, char **cause)
 }
 
 /*
- * The kernel caps' text for conf (kcap.c); NULL if no service is capped.
+ * The kernel caps' text for conf (kcap_text.c); NULL if no service is capped.
  */
 static char *
 fw_nft_caps(const struct fw_nft *nft, const struct conf *conf)
@@ -1143,25 +1143,33 @@ fw_nft_commit_nl(struct fw_nft *nft, char **cause)
 }
 
 /*
- * Surge mode's operations (kcap.c), a batch of their own: the known
- * addresses through netlink where it is open (a re-add renews an
- * element's timeout where the kernel does, else the element is removed
- * first, as a ban's), the switch of a service's surge, rare, as nft text.
+ * Surge mode's operations (kcap_text.c), a batch of their own, through
+ * netlink where it is open: the switch of a service's surge (its flag's
+ * element added with a second's timeout, removed, added again with the
+ * surge's: the kernel keeps an element's old timeout on a re-add, and the
+ * removal cannot fail on a missing one), and the known addresses (a re-add
+ * renews an element's timeout where the kernel does, else the element is
+ * removed first, as a ban's; as text where it can do neither).  A switch
+ * by `nft -f` blocked the loop 20-80 ms, in the middle of a surge.  What
+ * netlink did not take goes to `nft -f` as text.
  */
 static int
 fw_nft_surge(struct fw_nft *nft, const struct fw_op *ops, size_t n,
     char **cause)
 {
 	static const char *const args[] = { "-f", "-", NULL };
+	static const uint8_t	 tcp = IPPROTO_TCP;
 	const struct fw_op	**v;
-	char			*text = NULL;
-	size_t			 len = 0, i, k, per;
+	struct fw_op		*rest;
+	char			*text = NULL, (*sets)[CONF_NAME_MAX + 16];
+	size_t			 len = 0, i, k, per, nrest;
 	FILE			*f;
-	int			 r = 0, v6;
+	int			 r = 0, v6, known;
 
-	if (nft->nl != NULL && (nft->update || nft->destroy)) {
+	known = nft->nl != NULL && (nft->update || nft->destroy);
+	if (nft->nl != NULL) {
 		v = xreallocarray(NULL, n, sizeof *v);
-		for (v6 = 0; v6 < 2; v6++) {
+		for (v6 = 0; known && v6 < 2; v6++) {
 			for (i = k = 0; i < n; i++)
 				if (ops[i].kind == FW_KNOWN &&
 				    (ops[i].prefix.addr.family == AF_INET6) ==
@@ -1175,22 +1183,44 @@ fw_nft_surge(struct fw_nft *nft, const struct fw_op *ops, size_t n,
 			    "known4", 0, v, k, per, -1);
 		}
 		free(v);
-		if (!fw_nftnl_empty(nft->nl) &&
-		    (r = fw_nft_commit_nl(nft, cause)) == -1)
+		/* The names stay until the commit: the answers name them. */
+		sets = xreallocarray(NULL, n, sizeof *sets);
+		for (i = 0; i < n; i++) {
+			if (ops[i].kind != FW_SURGE)
+				continue;
+			snprintf(sets[i], sizeof sets[i], "surge_%s",
+			    ops[i].reason);
+			fw_nftnl_key(nft->nl, FW_NFTNL_ADD, sets[i], &tcp,
+			    sizeof tcp, 1);
+			fw_nftnl_key(nft->nl, FW_NFTNL_DELETE, sets[i], &tcp,
+			    sizeof tcp, 0);
+			if (ops[i].duration > 0)
+				fw_nftnl_key(nft->nl, FW_NFTNL_ADD, sets[i],
+				    &tcp, sizeof tcp, fw_nft_seconds(
+				    ops[i].duration));
+		}
+		r = fw_nftnl_empty(nft->nl) ? 0 : fw_nft_commit_nl(nft,
+		    cause);
+		free(sets);
+		if (r == -1)
 			return -1;
-		if (r == 0)
-			for (i = k = 0; i < n; i++)
-				k += ops[i].kind == FW_SURGE;
-		if (r == 0 && k == 0)
+		if (r == 0 && known)
 			return 0;
 	}
+	/* Left for nft: everything (no netlink, or it failed), or the
+	 * known addresses netlink could not take. */
+	rest = xreallocarray(NULL, n, sizeof *rest);
+	for (i = nrest = 0; i < n; i++)
+		if (r != 0 || nft->nl == NULL || ops[i].kind != FW_SURGE)
+			rest[nrest++] = ops[i];
 	if ((f = open_memstream(&text, &len)) == NULL)
 		fatal("open_memstream");
-	kcap_surge_text(f, nft->table, ops, n, nft->nl != NULL && r == 0 &&
-	    (nft->update || nft->destroy));
+	kcap_surge_text(f, nft->table, rest, nrest, 0);
 	if (fclose(f) != 0)
 		fatal("open_memstream");
-	r = fw_nft_run(text, len, args, NULL, FW_NFT_OUT_MAX, cause);
+	free(rest);
+	r = len > 0 ? fw_nft_run(text, len, args, NULL, FW_NFT_OUT_MAX,
+	    cause) : 0;
 	free(text);
 	return r;
 }
@@ -1222,9 +1252,9 @@ fw_nft_apply(struct fw *fw, const struct fw_op *ops, size_t n, char **cause)
 }
 
 /*
- * The kernel caps' account levels (kcap.c): each host into its level's
- * set, with the window's timeout, replaced where a re-add would keep the
- * old one.  Through netlink as the bans are (one transaction), else as
+ * The kernel caps' account levels (kcap_text.c): each host into its level's
+ * set and the set of every level's, with the window's timeout, replaced
+ * where a re-add would keep the old one.  Through netlink as the bans are (one transaction), else as
  * text (kcap_acct_elements()).  Only the levels the caps in force declare
  * (a level set the configuration no longer names is skipped).
  */
@@ -1239,7 +1269,7 @@ fw_nft_caps_apply(struct fw *fw, const struct fw_cap *c, size_t n,
 	char			 set[96], *text = NULL;
 	size_t			 i, len = 0;
 	FILE			*f;
-	int			 r;
+	int			 r, any;
 
 	if (nft->caps == NULL)
 		return 0;
@@ -1247,24 +1277,26 @@ fw_nft_caps_apply(struct fw *fw, const struct fw_cap *c, size_t n,
 		ops = xcalloc(n, sizeof *ops);
 		v = xcalloc(n, sizeof *v);
 		for (i = 0; i < n; i++) {
-			snprintf(set, sizeof set, "cap_%s_l%d_%d",
-			    c[i].service, c[i].addr.family == AF_INET6 ? 6 :
-			    4, c[i].level);
-			if (!kcap_declares(nft->caps, nft->table, set))
-				continue;
 			ops[i].kind = FW_BAN;
 			ops[i].prefix.addr = c[i].addr;
 			ops[i].prefix.len = addr_maxlen(&c[i].addr);
 			ops[i].duration = c[i].duration;
 			v[0] = &ops[i];
-			if (!nft->update) {
+			/* The level's set, then every level's. */
+			for (any = 0; any < 2; any++) {
+				kcap_acct_set(set, sizeof set, &c[i], any);
+				if (!kcap_declares(nft->caps, nft->table, set))
+					break;
+				if (!nft->update) {
+					fw_nftnl_elems(nft->nl, FW_NFTNL_ADD,
+					    set, 0, v, 1, 1, 1);
+					fw_nftnl_elems(nft->nl,
+					    FW_NFTNL_DELETE, set, 0, v, 1, 1,
+					    0);
+				}
 				fw_nftnl_elems(nft->nl, FW_NFTNL_ADD, set, 0,
-				    v, 1, 1, 1);
-				fw_nftnl_elems(nft->nl, FW_NFTNL_DELETE, set,
-				    0, v, 1, 1, 0);
+				    v, 1, 1, -1);
 			}
-			fw_nftnl_elems(nft->nl, FW_NFTNL_ADD, set, 0, v, 1, 1,
-			    -1);
 		}
 		free(v);
 		free(ops);

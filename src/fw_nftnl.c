@@ -302,17 +302,20 @@ fw_nftnl_elem(struct nlmsghdr *nlh, const struct prefix *p, int interval,
 	mnl_attr_nest_end(nlh, el);
 }
 
+/* The message of each verb. */
+static const uint16_t fw_nftnl_types[] = {
+	[FW_NFTNL_ADD] = NFT_MSG_NEWSETELEM,
+	[FW_NFTNL_DELETE] = NFT_MSG_DELSETELEM,
+	[FW_NFTNL_DESTROY] = NFT_MSG_DESTROYSETELEM,
+	[FW_NFTNL_FLUSH] = NFT_MSG_DELSETELEM
+};
+
 void
 fw_nftnl_elems(struct fw_nftnl *fn, enum fw_nftnl_verb verb,
     const char *set, int interval, const struct fw_op *const *v, size_t n,
     size_t per, int64_t timeout)
 {
-	static const uint16_t	 types[] = {
-		[FW_NFTNL_ADD] = NFT_MSG_NEWSETELEM,
-		[FW_NFTNL_DELETE] = NFT_MSG_DELSETELEM,
-		[FW_NFTNL_DESTROY] = NFT_MSG_DESTROYSETELEM,
-		[FW_NFTNL_FLUSH] = NFT_MSG_DELSETELEM
-	};
+	const uint16_t		*types = fw_nftnl_types;
 	struct nlmsghdr		*nlh;
 	struct nlattr		*list;
 	size_t			 i, j, k;
@@ -349,6 +352,31 @@ fw_nftnl_elems(struct fw_nftnl *fn, enum fw_nftnl_verb verb,
 		mnl_attr_nest_end(nlh, list);
 		fn->len += nlh->nlmsg_len;
 	}
+}
+
+void
+fw_nftnl_key(struct fw_nftnl *fn, enum fw_nftnl_verb verb, const char *set,
+    const void *key, size_t klen, int64_t timeout)
+{
+	struct nlmsghdr		*nlh;
+	struct nlattr		*list, *el, *k;
+
+	if (verb == FW_NFTNL_FLUSH || klen == 0 || klen > 16)
+		return;
+	nlh = fw_nftnl_msg(fn, fw_nftnl_types[verb], 256, verb, set, NULL, 0);
+	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, set);
+	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, fn->table);
+	list = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_LIST_ELEMENTS);
+	el = mnl_attr_nest_start(nlh, 1);
+	if (verb == FW_NFTNL_ADD && timeout > 0)
+		mnl_attr_put_u64(nlh, NFTA_SET_ELEM_TIMEOUT,
+		    htobe64((uint64_t)timeout * 1000));
+	k = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_KEY);
+	mnl_attr_put(nlh, NFTA_DATA_VALUE, klen, key);
+	mnl_attr_nest_end(nlh, k);
+	mnl_attr_nest_end(nlh, el);
+	mnl_attr_nest_end(nlh, list);
+	fn->len += nlh->nlmsg_len;
 }
 
 const void *
@@ -388,8 +416,10 @@ fw_nftnl_cause(const struct fw_nftnl *fn, uint32_t seq, int err,
 		return;
 	}
 	if (m->n == 0) {
-		*cause = xasprintf("nftables: %s set inet %s %s: %s",
-		    verbs[m->verb], fn->table, m->set, strerror(err));
+		/* A flush, or an element that is no address. */
+		*cause = xasprintf("nftables: %s %s inet %s %s: %s",
+		    verbs[m->verb], m->verb == FW_NFTNL_FLUSH ? "set" :
+		    "element", fn->table, m->set, strerror(err));
 		return;
 	}
 	addr_prefix_ntop(&m->first, a, sizeof a);

@@ -41,6 +41,15 @@ void		 fw_nftnl_elems(struct fw_nftnl *, enum fw_nftnl_verb,
 		    const char *set, int interval,
 		    const struct fw_op *const *v, size_t n, size_t per,
 		    int64_t timeout);
+/*
+ * Appends a message doing verb (not FW_NFTNL_FLUSH) to the one element
+ * whose key is the klen bytes (1 to 16) at key, in set: for keys that are
+ * no address, as surge mode's switch (an inet_proto).  timeout: seconds
+ * (ADD only), 0 none.  A refusal names the set.
+ */
+void		 fw_nftnl_key(struct fw_nftnl *, enum fw_nftnl_verb,
+		    const char *set, const void *key, size_t klen,
+		    int64_t timeout);
 /* The batch being built, without its end, for the tests; *len bytes. */
 const void	*fw_nftnl_batch(const struct fw_nftnl *, size_t *len);
 /* 1 if the batch being built does nothing. */

@@ -21,9 +21,11 @@ struct kcap;
 /*
  * Tries once (as root, before privileges go) whether nft and the kernel
  * have what the caps need: dynamic sets with ct count and limit, reject
- * in prerouting, nflog.  Says so if not (the caps then stay off, and the
- * daemon bans at the limits as before).  The answer is kept for the
- * process and the helpers it forks.  Nothing is changed in the kernel.
+ * in prerouting, nflog; with the nftables backend, even if no service is
+ * capped yet (a reload may cap one).  Says so if a capped service cannot
+ * be (the caps then stay off, and the daemon bans at the limits as
+ * before).  The answer is kept for the process and the helpers it forks.
+ * Nothing is changed in the kernel.
  */
 void		 kcap_probe(const struct conf *);
 /* 1 if the probe found what the caps need. */
@@ -50,7 +52,7 @@ int		 kcap_covers(const struct conf *, const struct verdict *);
  */
 void		 kcap_text(FILE *, const struct conf *, const char *table);
 /*
- * Account levels (kcap.c's comment): 1 if svc's caps are raised in the
+ * Account levels (kcap_text.c's comment): 1 if svc's caps are raised in the
  * kernel for the accounts that log in from an address.
  */
 int		 kcap_acct_on(const struct conf *,
@@ -68,6 +70,10 @@ int		 kcap_declares(const char *caps, const char *t,
  * update: a re-add of an element sets its new timeout (else replaced).
  */
 struct fw_cap;
+/* The name of c's level set, or (any) of the set of every level's, into
+ * buf. */
+void		 kcap_acct_set(char *buf, size_t size, const struct fw_cap *c,
+		    int any);
 void		 kcap_acct_elements(FILE *, const char *t, const char *caps,
 		    const struct fw_cap *, size_t n, int update);
 /*
@@ -98,6 +104,14 @@ void		 kcap_surge_text(FILE *, const char *table,
  * read), or on failure, said in a warning: the caps still refuse.
  */
 struct kcap	*kcap_open(struct loop *, const struct conf *const *confp);
+/*
+ * After a reload (*confp the new configuration): the reader *kp opened
+ * if the caps now have refusals to read and it was not (root only: said
+ * otherwise), closed (NULL) if they have none or its group changed.  The
+ * caller sets the verdict callback and the status again.
+ */
+void		 kcap_reload(struct kcap **, struct loop *,
+		    const struct conf *const *confp);
 /* The verdict of an address that hammered a cap goes to cb. */
 void		 kcap_set_verdict_cb(struct kcap *, verdict_cb cb, void *arg);
 /* Every refusal read goes to cb too: the source address, the service,

@@ -5,18 +5,45 @@
 # removes.  The daemon's memory must stay bounded by its configured
 # capacities, whatever N is, and the flood must produce no verdict.
 #
-#   contrib/bench/synflood-rss.sh [-n SYNS]      (default 1000000)
+#   contrib/bench/synflood-rss.sh [-n SYNS] [-c CAPACITY] [-k yes|no]
+#
+#   -n  SYNs (default 1000000)
+#   -c  [track] capacity (default: the built-in 65536), which also sizes
+#       the kernel caps' sets
+#   -k  kernel_caps of c2s (default yes, the built-in): a run with no
+#       caps is the baseline of the slab memory the sets take
 #
 # XG names the daemon's binary (default: ./xmppguard of the tree).
-# Output: one line, key=value.
+# Output: two lines, key=value: the daemon's (synflood:), then the kernel
+# caps' sets (synflood-sets:): each set that holds elements after the
+# flood as NAME=ELEMENTS/SIZE (its declared size), the kernel's slab
+# memory before and after (Slab in /proc/meminfo: the whole machine's,
+# so other work on it shows too) and the server namespace's conntrack
+# entries.  The forged sources fill the caps' concurrency sets (ct count
+# at the SYN) and the unanswered-handshake sets (the server sends its
+# SYN-ACK again) up to their size and no further.
 set -u
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 . "$TOP/tests/system/lib.sh"
 . "$TOP/tests/system/netns.sh"
 
-N=1000000
-[ "${1:-}" = "-n" ] && N=$2
-case $N in ''|*[!0-9]*) echo "usage: $0 [-n SYNS]" >&2; exit 2 ;; esac
+N=1000000 CAP= KCAPS=yes
+usage() {
+	echo "usage: $0 [-n SYNS] [-c CAPACITY] [-k yes|no]" >&2
+	exit 2
+}
+while [ $# -gt 0 ]; do
+	[ $# -ge 2 ] || usage
+	case $1 in
+	-n) N=$2 ;;
+	-c) CAP=$2 ;;
+	-k) KCAPS=$2 ;;
+	*) usage ;;
+	esac
+	shift 2
+done
+case $N${CAP:-0} in ''|*[!0-9]*) usage ;; esac
+case $KCAPS in yes|no) ;; *) usage ;; esac
 [ "$(id -u)" -eq 0 ] || fail "run as root (network namespaces)"
 XG=${XG:-$TOP/xmppguard}
 T=$(mktemp -d /tmp/xg-bench.XXXXXX)
@@ -31,6 +58,8 @@ cat >"$T/xg.conf" <<CONF
 state_dir = $T/xg
 control_socket = $T/xg.sock
 CONF
+[ -n "$CAP" ] && printf '[track]\ncapacity = %s\n' "$CAP" >>"$T/xg.conf"
+printf '[service c2s]\nkernel_caps = %s\n' "$KCAPS" >>"$T/xg.conf"
 ns_spawn "$SRV" "$T/serve.log" "$XGLOAD" serve -l 2001:db8::1 -p 5222 \
     --seconds 3600
 wait_for_line 'listening' "$T/serve.log" 5
@@ -38,6 +67,7 @@ ns_spawn "$SRV" "$T/xg.log" "$XG" run --foreground -c "$T/xg.conf"
 xg=$NS_PID
 wait_for_line 'ready' "$T/xg.log" 10
 rss0=$(awk '/VmRSS/ { print $2 }' "/proc/$xg/status")
+slab0=$(awk '/^Slab:/ { print $2 }' /proc/meminfo)
 
 # 2001:db8:5::/64 holds the forged sources: N of them, one SYN each.
 last=$(printf '2001:db8:5::%x:%x' $(((N - 1) >> 16)) $(((N - 1) & 0xffff)))
@@ -61,6 +91,29 @@ print("synflood: syns=%s ms=%s messages=%d flows=%d flows_evicted=%d "
       "overruns=%d" % (n, ms, ct["messages"], ct["flows"],
       ct["flows_evicted"], ct["halfopen"], tr["entries"], tr["capacity"],
       tr["evictions"], s["verdicts"], rss0, rss, hwm, cpu, ct["overruns"]))
+PY
+# The server's SYN-ACKs are sent again at 1 s and 3 s: the sets of the
+# unanswered are full by then.
+sleep 3
+slab=$(awk '/^Slab:/ { print $2 }' /proc/meminfo)
+ns_exec "$SRV" nft -j list table inet xmppguard >"$T/table.json" ||
+    fail "nft list table"
+python3 - "$T/table.json" "$slab0" "$slab" "$KCAPS" \
+    "$(ns_exec "$SRV" cat /proc/sys/net/netfilter/nf_conntrack_count)" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+out, over = [], 0
+for o in d["nftables"]:
+    s = o.get("set")
+    if not s or not s.get("elem"):
+        continue
+    n, size = len(s["elem"]), s.get("size", 0)
+    out.append("%s=%d/%s" % (s["name"], n, size or "-"))
+    over += size and n > size
+print("synflood-sets: kernel_caps=%s %s over_size=%d slab_start_kb=%s "
+      "slab_kb=%s slab_growth_kb=%d conntrack=%s" % (sys.argv[4],
+      " ".join(out), over, sys.argv[2], sys.argv[3],
+      int(sys.argv[3]) - int(sys.argv[2]), sys.argv[5]))
 PY
 ns_stop "$xg" 10 >/dev/null
 exit 0

@@ -96,11 +96,15 @@ if grep -q 'kernel caps: unavailable' "$T/xg.log"; then
 fi
 ns_exec "$SRV" nft list chain inet xgacct cap_c2s > "$T/chain" ||
     fail "no cap_c2s chain: $(cat "$T/xg.log")"
-# Levels of 1, 2 and 4 accounts (account_max 4), highest first.
-expect_grep 'ip saddr @cap_c2s_l4_3 goto cap_c2s_a4_3' "$T/chain"
-expect_grep 'ip saddr @cap_c2s_l4_1 goto cap_c2s_a4_1' "$T/chain"
-grep -q 'cap_c2s_l4_4' "$T/chain" &&
-    fail "a level beyond account_max: $(cat "$T/chain")"
+# One lookup in the set of every level's, then levels of 1, 2 and 4
+# accounts (account_max 4), highest first.
+expect_grep 'ip saddr @cap_c2s_l4 goto cap_c2s_a4$' "$T/chain"
+ns_exec "$SRV" nft list chain inet xgacct cap_c2s_a4 > "$T/levels" ||
+    fail "no cap_c2s_a4 chain"
+expect_grep 'ip saddr @cap_c2s_l4_3 goto cap_c2s_a4_3' "$T/levels"
+expect_grep 'ip saddr @cap_c2s_l4_1 goto cap_c2s_a4_1' "$T/levels"
+grep -q 'cap_c2s_l4_4' "$T/levels" &&
+    fail "a level beyond account_max: $(cat "$T/levels")"
 ns_exec "$SRV" nft list chain inet xgacct cap_c2s_a4_2 > "$T/a2" ||
     fail "no chain for level 2"
 expect_grep 'ct count over 14' "$T/a2"
@@ -115,6 +119,8 @@ login alice $NAT
 login bob $NAT
 wait_until "$XG_WAIT" "the NAT is not in the level set of 2 accounts" \
     out_has "$NAT" level_set 2
+out_has "$NAT" ns_exec "$SRV" nft list set inet xgacct cap_c2s_l4 \
+    >/dev/null || fail "the NAT is not in the set of every level's"
 unhold
 hold 16 "$T/hold2.log"
 wait_for_line 'established=14 failed=2' "$T/hold2.log"

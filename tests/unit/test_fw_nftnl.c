@@ -3,8 +3,9 @@
  * a prefix in an interval set (carries, the top of the space), the
  * prefix of a listed range and its refusals, the pairing of listed starts
  * and ends into entries, the batch's framing (begin, one sequence number
- * a message, the ack asked on the last) and a refusal mapped back to the
- * operation by its sequence number.
+ * a message, the ack asked on the last), a refusal mapped back to the
+ * operation by its sequence number, and an element whose key is no
+ * address.
  */
 #include "../../src/fw_nftnl.c"
 
@@ -213,6 +214,75 @@ test_batch(void **state)
 	fw_nftnl_close(fn);
 }
 
+/* An element's timeout (ms) and one-byte key. */
+static void
+test_key_elem(const struct nlattr *el, uint64_t *timeout, int *key)
+{
+	struct nlattr		*in;	/* mnl's macros cast */
+	const struct nlattr	*v;
+
+	mnl_attr_for_each_nested(in, el) {
+		if (mnl_attr_get_type(in) == NFTA_SET_ELEM_TIMEOUT)
+			*timeout = be64toh(mnl_attr_get_u64(in));
+		if (mnl_attr_get_type(in) != NFTA_SET_ELEM_KEY)
+			continue;
+		v = mnl_attr_get_payload(in);
+		assert_int_equal(mnl_attr_get_payload_len(v), 1);
+		*key = *(const uint8_t *)mnl_attr_get_payload(v);
+	}
+}
+
+/* An element whose key is no address: surge mode's switch. */
+static void
+test_key(void **state)
+{
+	static const uint8_t	 tcp = IPPROTO_TCP;
+	struct fw_nftnl		*fn;
+	const struct nlmsghdr	*nlh;
+	struct nlattr		*a, *el;	/* mnl's macros cast */
+	const void		*buf;
+	char			*cause = NULL;
+	size_t			 len;
+	uint64_t		 timeout = 0;
+	uint32_t		 seq = 0;
+	int			 left, k = 0, key = -1;
+
+	(void)state;
+	if ((fn = fw_nftnl_open("xg", &cause)) == NULL) {
+		free(cause);
+		skip();
+	}
+	fw_nftnl_key(fn, FW_NFTNL_FLUSH, "surge_c2s", &tcp, 1, 0);
+	fw_nftnl_key(fn, FW_NFTNL_ADD, "surge_c2s", &tcp, 0, 0);
+	assert_true(fw_nftnl_empty(fn));
+	fw_nftnl_key(fn, FW_NFTNL_ADD, "surge_c2s", &tcp, sizeof tcp, 30);
+	buf = fw_nftnl_batch(fn, &len);
+	left = (int)len;
+	for (nlh = buf; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh,
+	    &left), k++) {
+		if (k != 1)
+			continue;
+		seq = nlh->nlmsg_seq;
+		assert_int_equal(nlh->nlmsg_type & 0xff, NFT_MSG_NEWSETELEM);
+		mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg)) {
+			if (mnl_attr_get_type(a) !=
+			    NFTA_SET_ELEM_LIST_ELEMENTS)
+				continue;
+			mnl_attr_for_each_nested(el, a) {
+				test_key_elem(el, &timeout, &key);
+			}
+		}
+	}
+	assert_int_equal(k, 2);
+	assert_int_equal(timeout, 30000);
+	assert_int_equal(key, IPPROTO_TCP);
+	fw_nftnl_cause(fn, seq, ENOENT, &cause);
+	assert_string_equal(cause, "nftables: add element inet xg surge_c2s: "
+	    "No such file or directory");
+	free(cause);
+	fw_nftnl_close(fn);
+}
+
 int
 main(void)
 {
@@ -221,6 +291,7 @@ main(void)
 		cmocka_unit_test(test_prefix_other),
 		cmocka_unit_test(test_entries),
 		cmocka_unit_test(test_batch),
+		cmocka_unit_test(test_key),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
