@@ -282,7 +282,7 @@ kcap_reader_wanted(const struct conf *conf)
 
 	for (s = 0; s < conf->nservices; s++)
 		any |= kcap_service_on(conf, &conf->services[s]);
-	return any && conf->ban_cap_persist.count != 0;
+	return any;
 }
 
 struct kcap *
@@ -463,8 +463,6 @@ kcap_refusal(struct kcap *k, const char *prefix, const struct addr *a,
 		k->stats.exempt++;
 	else
 		k->stats.refusals[kind]++;
-	if (conf->ban_cap_persist.count == 0)
-		return 0;
 	memset(&want, 0, sizeof want);
 	want.addr = *a;
 	want.svc = (uint8_t)(svc - conf->services);
@@ -489,6 +487,8 @@ kcap_refusal(struct kcap *k, const char *prefix, const struct addr *a,
 		    letter == KCAP_EXEMPT_NET_LETTER, now);
 		return 0;
 	}
+	if (conf->ban_cap_persist.count == 0)
+		return 0;	/* recorded and counted, never banned */
 	if (now - e->start > conf->ban_cap_persist.window) {
 		e->start = now;
 		e->count = 0;
@@ -725,7 +725,7 @@ static const struct status_field kcap_status_fields[] = {
 	  "(cap_persist).", .text = "% banned for hammering" },
 	{ .name = "exempt", .type = STATUS_U64, .off = KS(exempt),
 	  .kind = STATUS_COUNTER, .metric = "xmppguard_cap_exempt_total",
-	  .help = "Connections over a concurrency cap let through: their "
+	  .help = "Connections not counted by a concurrency cap: their "
 	  "address's SYN-ACKs went unanswered (spoofed SYNs).",
 	  .text = "% exempt" },
 	{ .name = "lost", .type = STATUS_U64, .off = KS(lost),

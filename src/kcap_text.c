@@ -42,9 +42,17 @@
  * and its network in cap_halfnet, for KCAP_HALF_S; a connection over a
  * concurrency cap from there passes, logged with the letter x (X for a
  * network), and the daemon enforces that address's concurrency itself
- * (kcap_exempt(): the tracker counts only completed handshakes).  SYN
- * cookies (never sent again) and the first second of a flood escape
- * this: xmppguard(8) says so.
+ * (kcap_exempt(): the tracker counts only completed handshakes).  While
+ * it is there, its new connections are not counted at all: nf_conncount
+ * keeps a list per key of the connections it counts and walks it at an
+ * add (once a jiffy), so a flood of spoofed SYNs from one network made the
+ * kernel many times slower (100,000 from one /64: 92 s against 5.6 s
+ * without the caps); now the list stops growing a second into the flood.
+ * A connection opened meanwhile is missing from the count once the
+ * exemption lapses, which lets the address that many more for as long as
+ * it stays open; the daemon banned it at the limit meanwhile if it was
+ * over.  SYN cookies (never sent again) and the first second of a flood
+ * escape this: xmppguard(8) says so.
  *
  * Churn.  The kernel's limit is a token bucket of `burst` packets that
  * refills at r per unit.  The tracker's max_new is "count in a window",
@@ -223,24 +231,24 @@ kcap_rules(FILE *f, const struct conf *conf, const struct conf_service *svc,
 			    fam, size);
 			/* Counted at the SYN (the kernel counts a connection
 			 * when its first packet meets the rule), refused at
-			 * the handshake's end. */
-			fprintf(f, "add rule inet %s %s ct state new meta "
-			    "l4proto tcp add @%s { %s ct count over %" PRIu32
-			    " } ct label set %d\n", t, chain, name, key, n,
-			    net ? KCAP_LABEL_OVER_NET : KCAP_LABEL_OVER);
-			/* An address (network) whose SYN-ACKs go unanswered
-			 * is exempt: spoofed SYNs fill its count.  Said to
-			 * the daemon, which then bans at the limit. */
+			 * the handshake's end.  Not while the source's SYN-ACKs
+			 * go unanswered (see the opening comment). */
 			kcap_half_name(half, sizeof half, v6, net ? plen : -1);
-			if (conf->ban_cap_persist.count != 0)
-				fprintf(f, "add rule inet %s %s ct status "
-				    "assured ct label %d %s @%s log prefix \""
-				    KCAP_LOG_PREFIX "%s %c\" group %" PRIu32
-				    " snaplen %d\n", t, chain,
-				    net ? KCAP_LABEL_OVER_NET : KCAP_LABEL_OVER,
-				    key, half, svc->name, net ?
-				    KCAP_EXEMPT_NET_LETTER : KCAP_EXEMPT_LETTER,
-				    conf->ban_cap_group, KCAP_SNAPLEN);
+			fprintf(f, "add rule inet %s %s ct state new meta "
+			    "l4proto tcp %s != @%s add @%s { %s ct count over %"
+			    PRIu32 " } ct label set %d\n", t, chain, key, half,
+			    name, key, n, net ? KCAP_LABEL_OVER_NET :
+			    KCAP_LABEL_OVER);
+			/* An address (network) whose SYN-ACKs go unanswered
+			 * is exempt: spoofed SYNs would fill its count.  Each
+			 * handshake it completes meanwhile is said to the
+			 * daemon, which then bans at the limit. */
+			fprintf(f, "add rule inet %s %s ct status assured %s "
+			    "@%s log prefix \"" KCAP_LOG_PREFIX "%s %c\" group "
+			    "%" PRIu32 " snaplen %d\n", t, chain, key, half,
+			    svc->name, net ? KCAP_EXEMPT_NET_LETTER :
+			    KCAP_EXEMPT_LETTER, conf->ban_cap_group,
+			    KCAP_SNAPLEN);
 			fprintf(f, "add rule inet %s %s ct status assured "
 			    "ct label %d %s != @%s ", t, chain,
 			    net ? KCAP_LABEL_OVER_NET : KCAP_LABEL_OVER, key,
@@ -265,15 +273,13 @@ kcap_rules(FILE *f, const struct conf *conf, const struct conf_service *svc,
 			    (int64_t)(rt.window / CLOCK_US_PER_SEC) > 0 ?
 			    (int64_t)(rt.window / CLOCK_US_PER_SEC) : 1);
 			fprintf(f, "add rule inet %s %s ct status assured "
-			    "meta l4proto tcp update @%s { %s limit rate over %" PRIu32 "/%s "
-			    "burst %" PRIu32 " packets } ", t, chain, name,
-			    key, r, unit, burst);
+			    "meta l4proto tcp update @%s { %s limit rate over "
+			    "%" PRIu32 "/%s burst %" PRIu32 " packets } ", t,
+			    chain, name, key, r, unit, burst);
 		}
-		if (conf->ban_cap_persist.count != 0)
-			fprintf(f, "log prefix \"" KCAP_LOG_PREFIX "%s %c\" "
-			    "group %" PRIu32 " snaplen %d ", svc->name,
-			    kcap_letters[k], conf->ban_cap_group,
-			    KCAP_SNAPLEN);
+		fprintf(f, "log prefix \"" KCAP_LOG_PREFIX "%s %c\" group %"
+		    PRIu32 " snaplen %d ", svc->name, kcap_letters[k],
+		    conf->ban_cap_group, KCAP_SNAPLEN);
 		fprintf(f, "ct label set %d reject with tcp reset\n",
 		    KCAP_LABEL_REFUSED);
 	}
@@ -520,7 +526,8 @@ kcap_acct_count(FILE *f, const struct conf *conf,
     int v6, int k, int top)
 {
 	struct conf_service	 lv;
-	char			 name[96], mask[ADDR_STRLEN];
+	char			 name[96], mask[ADDR_STRLEN], half[32];
+	char			 key[ADDR_STRLEN + 32];
 	uint32_t		 n;
 	int			 j, net, plen;
 
@@ -539,11 +546,14 @@ kcap_acct_count(FILE *f, const struct conf *conf,
 				continue;
 			kcap_acct_conc_set(f, conf, svc, t, v6, net, n, name,
 			    sizeof name);
-			fprintf(f, "add rule inet %s %s ct state new meta "
-			    "l4proto tcp add @%s { %s saddr%s%s ct count over "
-			    "%" PRIu32 " }\n", t, chain, name,
+			snprintf(key, sizeof key, "%s saddr%s%s",
 			    v6 ? "ip6" : "ip", net ? " & " : "",
-			    net ? mask : "", n);
+			    net ? mask : "");
+			kcap_half_name(half, sizeof half, v6, net ? plen : -1);
+			fprintf(f, "add rule inet %s %s ct state new meta "
+			    "l4proto tcp %s != @%s add @%s { %s ct count over "
+			    "%" PRIu32 " }\n", t, chain, key, half, name, key,
+			    n);
 		}
 	}
 }
@@ -794,9 +804,11 @@ kcap_surge_rules(FILE *f, const struct conf *conf,
 		fprintf(f, "add rule inet %s %s ct status assured meta "
 		    "l4proto @surge_%s %s saddr != @known%d update @%s { %s "
 		    "saddr limit rate over %" PRIu32 "/%s burst %" PRIu32
-		    " packets } ct label set %d reject with tcp reset\n", t,
-		    chain, svc->name, ip, v6 ? 6 : 4, name, ip, r, unit,
-		    burst, KCAP_LABEL_REFUSED);
+		    " packets } log prefix \"" KCAP_LOG_PREFIX "%s %c\" group %"
+		    PRIu32 " snaplen %d ct label set %d reject with tcp "
+		    "reset\n", t, chain, svc->name, ip, v6 ? 6 : 4, name, ip,
+		    r, unit, burst, svc->name, KCAP_SURGE_LETTER,
+		    conf->ban_cap_group, KCAP_SNAPLEN, KCAP_LABEL_REFUSED);
 	}
 }
 

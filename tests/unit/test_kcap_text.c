@@ -103,7 +103,7 @@ test_acct_text(void **state)
 	has(t, "; flags timeout; }\n");
 	assert_true(at(t, "add rule inet xg cap_c2s ip saddr @cap_c2s_l4 "
 	    "goto cap_c2s_a4\n") < at(t, "add rule inet xg cap_c2s ct state "
-	    "new meta l4proto tcp add @cap_c2s_c4_10 "));
+	    "new meta l4proto tcp ip saddr != @cap_half4 add @cap_c2s_c4_10 "));
 	has(t, "add rule inet xg cap_c2s ip6 saddr @cap_c2s_l6 goto "
 	    "cap_c2s_a6\n");
 	assert_null(strstr(t, "add rule inet xg cap_c2s ip saddr "
@@ -113,20 +113,21 @@ test_acct_text(void **state)
 	    "saddr @cap_c2s_l4_1 goto cap_c2s_a4_1\n"));
 	assert_true(at(t, "add rule inet xg cap_c2s_a4 ip saddr @cap_c2s_l4_1 "
 	    "goto cap_c2s_a4_1\n") < at(t, "add rule inet xg cap_c2s_a4 ct "
-	    "state new meta l4proto tcp add @cap_c2s_c4_10 "));
+	    "state new meta l4proto tcp ip saddr != @cap_half4 add "
+	    "@cap_c2s_c4_10 "));
 	has(t, "add rule inet xg cap_c2s_a6 ip6 saddr @cap_c2s_l6_2 goto "
 	    "cap_c2s_a6_2\n");
 	has(t, "add rule inet xg cap_c2s_a6 ct state new meta l4proto tcp "
-	    "add @cap_c2s_c6_10 { ip6 saddr ct count over 10 } ct label set "
-	    "123\n");
+	    "ip6 saddr != @cap_half6 add @cap_c2s_c6_10 { ip6 saddr ct count "
+	    "over 10 } ct label set 123\n");
 	assert_null(strstr(t, "add rule inet xg cap_c2s_a4 ct state new meta "
-	    "l4proto tcp add @cap_c2s_c6_"));
+	    "l4proto tcp ip6 saddr != @cap_half6 add @cap_c2s_c6_"));
 	assert_null(strstr(t, "cap_c2s_l4_4"));
 	/* Level 2: 10 + 2 x 2 per address, 200 + 2 x 2 per network; churn
 	 * has no allowance and keeps its set. */
 	has(t, "add rule inet xg cap_c2s_a4_2 ct state new meta l4proto tcp "
-	    "add @cap_c2s_c4_14 { ip saddr ct count over 14 } ct label set "
-	    "123\n");
+	    "ip saddr != @cap_half4 add @cap_c2s_c4_14 { ip saddr ct count "
+	    "over 14 } ct label set 123\n");
 	has(t, "add @cap_c2s_C4_24_204 { ip saddr & 255.255.255.0 ct count "
 	    "over 204 } ct label set 124\n");
 	has(t, "add rule inet xg cap_c2s_a4_2 ct status assured meta l4proto "
@@ -134,17 +135,20 @@ test_acct_text(void **state)
 	/* Counted, not refused, in the base's and the other levels' sets,
 	 * before its own. */
 	assert_true(at(t, "add rule inet xg cap_c2s_a4_2 ct state new meta "
-	    "l4proto tcp add @cap_c2s_c4_10 { ip saddr ct count over 10 }\n")
+	    "l4proto tcp ip saddr != @cap_half4 add @cap_c2s_c4_10 { ip saddr "
+	    "ct count over 10 }\n")
 	    < at(t, "add rule inet xg cap_c2s_a4_2 ct state new meta l4proto "
-	    "tcp add @cap_c2s_c4_14 "));
+	    "tcp ip saddr != @cap_half4 add @cap_c2s_c4_14 "));
 	has(t, "add rule inet xg cap_c2s_a4_2 ct state new meta l4proto tcp "
-	    "add @cap_c2s_c4_18 { ip saddr ct count over 18 }\n");
+	    "ip saddr != @cap_half4 add @cap_c2s_c4_18 { ip saddr ct count "
+	    "over 18 }\n");
 	has(t, "add rule inet xg cap_c2s_a4_2 ct state new meta l4proto tcp "
-	    "add @cap_c2s_C4_24_200 { ip saddr & 255.255.255.0 ct count over "
+	    "ip saddr & 255.255.255.0 != @cap_halfnet4_24 add "
+	    "@cap_c2s_C4_24_200 { ip saddr & 255.255.255.0 ct count over "
 	    "200 }\n");
 	assert_null(strstr(t, "add rule inet xg cap_c2s_a4_2 ct state new "
-	    "meta l4proto tcp add @cap_c2s_c4_14 { ip saddr ct count over 14 "
-	    "}\n"));
+	    "meta l4proto tcp ip saddr != @cap_half4 add @cap_c2s_c4_14 { ip "
+	    "saddr ct count over 14 }\n"));
 	free(t);
 
 	/* No allowance that raises a limit set: no levels. */
@@ -264,20 +268,19 @@ test_text(void **state)
 	has(t, "add set inet xg cap_c2s_c4_10 { type ipv4_addr; size ");
 	/* Concurrency: counted and marked at the SYN, refused at the
 	 * handshake's end; churn at the handshake's end. */
-	has(t, "add rule inet xg cap_c2s ct state new meta l4proto tcp add "
-	    "@cap_c2s_c4_10 { ip saddr ct count over 10 } ct label set "
-	    "123\n");
+	has(t, "add rule inet xg cap_c2s ct state new meta l4proto tcp ip "
+	    "saddr != @cap_half4 add @cap_c2s_c4_10 { ip saddr ct count over "
+	    "10 } ct label set 123\n");
 	has(t, "add rule inet xg cap_c2s ct status assured ct label 123 "
 	    "ip saddr != @cap_half4 log prefix \"xgcap c2s c\" group 5222 "
 	    "snaplen 40 ct label set 125 reject with tcp reset\n");
 	/* An address whose SYN-ACKs go unanswered (spoofed SYNs fill its
 	 * count) passes, said to the daemon; its network likewise. */
-	has(t, "add rule inet xg cap_c2s ct status assured ct label 123 "
-	    "ip saddr @cap_half4 log prefix \"xgcap c2s x\" group 5222 "
-	    "snaplen 40\n");
-	has(t, "add rule inet xg cap_c2s ct status assured ct label 124 "
-	    "ip saddr & 255.255.255.0 @cap_halfnet4_24 log prefix "
-	    "\"xgcap c2s X\" group 5222 snaplen 40\n");
+	has(t, "add rule inet xg cap_c2s ct status assured ip saddr "
+	    "@cap_half4 log prefix \"xgcap c2s x\" group 5222 snaplen 40\n");
+	has(t, "add rule inet xg cap_c2s ct status assured ip saddr & "
+	    "255.255.255.0 @cap_halfnet4_24 log prefix \"xgcap c2s X\" group "
+	    "5222 snaplen 40\n");
 	has(t, "add rule inet xg cap_c2s ct status assured ct label 124 "
 	    "ip6 saddr & ffff:ffff:ffff:ffff:: != @cap_halfnet6_64 log ");
 	has(t, "add set inet xg cap_half6 { type ipv6_addr; size 65536; "
@@ -322,10 +325,12 @@ test_text(void **state)
 	    "add rule inet xg cap"));
 	free(t);
 
-	/* Without persist, no nflog. */
+	/* Without persist, the refusals are still told (recorded, never
+	 * banned). */
 	conf->ban_cap_persist.count = 0;
 	t = text_of(conf);
-	assert_null(strstr(t, "log prefix"));
+	has(t, "log prefix \"xgcap c2s c\" group 5222 snaplen 40 ct label "
+	    "set 125 reject with tcp reset\n");
 	free(t);
 
 	/* Off: no probe, another backend, a dry run, kernel_caps no. */
@@ -395,12 +400,15 @@ test_overrides_allow(void **state)
 	has(t, "cap_c2s ip6 saddr 2001:db8::/48 goto cap_c2s_o0\n");
 	/* The NAT's host limit; its network keeps the service's (a /32
 	 * does not hold the /24). */
-	has(t, "add rule inet xg cap_c2s_o1 ct state new meta l4proto tcp add "
-	    "@cap_c2s_c4_500 { ip saddr ct count over 500 }");
-	has(t, "add rule inet xg cap_c2s_o1 ct state new meta l4proto tcp add "
+	has(t, "add rule inet xg cap_c2s_o1 ct state new meta l4proto tcp ip "
+	    "saddr != @cap_half4 add @cap_c2s_c4_500 { ip saddr ct count over "
+	    "500 }");
+	has(t, "add rule inet xg cap_c2s_o1 ct state new meta l4proto tcp ip "
+	    "saddr & 255.255.255.0 != @cap_halfnet4_24 add "
 	    "@cap_c2s_C4_24_200 ");
 	/* The /16 holds whole /24s: its limit for them too. */
-	has(t, "add rule inet xg cap_c2s_o2 ct state new meta l4proto tcp add "
+	has(t, "add rule inet xg cap_c2s_o2 ct state new meta l4proto tcp ip "
+	    "saddr & 255.255.255.0 != @cap_halfnet4_24 add "
 	    "@cap_c2s_C4_24_100 ");
 	/* An IPv6 override has IPv6 rules only. */
 	assert_null(strstr(t, "add rule inet xg cap_c2s_o0 meta l4proto tcp "

@@ -370,7 +370,8 @@ test_kernel_rules(void **state)
 	assert_non_null(strstr(t, "add rule inet xg cap_c2s ct status "
 	    "assured meta l4proto @surge_c2s ip saddr != @known4 update "
 	    "@cap_c2s_s4_5_3600 { ip saddr limit rate over 5/hour burst 5 "
-	    "packets } ct label set 125 reject with tcp reset\n"));
+	    "packets } log prefix \"xgcap c2s s\" group 5222 snaplen 40 ct "
+	    "label set 125 reject with tcp reset\n"));
 	assert_non_null(strstr(t, "meta l4proto @surge_c2s ip6 saddr != "
 	    "@known6 update @cap_c2s_s6_5_3600 { ip6 saddr "));
 	assert_null(strstr(t, "surge_s2s"));
