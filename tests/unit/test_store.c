@@ -867,7 +867,7 @@ test_upgrade_013(void **state)
 
 	migrated_to(f, 12);
 	s = open_ok(f->path, 0, 100);
-	assert_int_equal(store_version(s), 13);
+	assert_true(store_version(s) >= 13);
 	assert_int_equal(peek_int(f->path, "SELECT refused FROM rollups"), 0);
 	memset(&r, 0, sizeof(r));
 	assert_int_equal(addr_parse("192.0.2.1", &r.addr, NULL), 0);
