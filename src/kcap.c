@@ -285,6 +285,23 @@ kcap_reader_wanted(const struct conf *conf)
 	return any;
 }
 
+/* The refusals' table, no reader yet. */
+static struct kcap *
+kcap_alloc(const struct conf *const *confp, const struct siphash_key *key)
+{
+	struct kcap	*k;
+	int		 i;
+
+	k = xcalloc(1, sizeof *k);
+	k->confp = confp;
+	k->fd = -1;
+	htab_init(&k->h, KCAP_TABLE_SIZE, 1, key);
+	k->e = xcalloc(KCAP_TABLE_SIZE, sizeof *k->e);
+	for (i = 0; i < KCAP_HELD_MAX; i++)
+		k->held[i].svc = -1;
+	return k;
+}
+
 struct kcap *
 kcap_open(struct loop *loop, const struct conf *const *confp)
 {
@@ -296,14 +313,12 @@ kcap_open(struct loop *loop, const struct conf *const *confp)
 	struct nfgenmsg		*nfg;
 	struct nfulnl_msg_config_mode mode;
 	ssize_t			 n;
-	int			 s;
 
 	if (!kcap_reader_wanted(conf))
 		return NULL;
-	k = xcalloc(1, sizeof *k);
+	siphash_key_random(&key);
+	k = kcap_alloc(confp, &key);
 	k->loop = loop;
-	k->confp = confp;
-	k->fd = -1;
 	k->group = conf->ban_cap_group;
 	if ((k->nl = mnl_socket_open(NETLINK_NETFILTER)) == NULL ||
 	    mnl_socket_bind(k->nl, 0, MNL_SOCKET_AUTOPID) == -1)
@@ -334,21 +349,15 @@ kcap_open(struct loop *loop, const struct conf *const *confp)
 	k->fd = mnl_socket_get_fd(k->nl);
 	if (loop_fd_add(loop, k->fd, LOOP_READ, kcap_read_cb, k) == -1)
 		goto fail;
-	siphash_key_random(&key);
-	htab_init(&k->h, KCAP_TABLE_SIZE, 1, &key);
-	k->e = xcalloc(KCAP_TABLE_SIZE, sizeof *k->e);
-	for (s = 0; s < KCAP_HELD_MAX; s++)
-		k->held[s].svc = -1;
 	log_info("kernel caps: refusals read from nflog group %" PRIu32,
 	    conf->ban_cap_group);
 	return k;
 fail:
 	log_warn("kernel caps: nflog group %" PRIu32 ": the caps refuse, "
-	    "but no address is banned for hammering them",
-	    conf->ban_cap_group);
-	if (k->nl != NULL)
-		mnl_socket_close(k->nl);
-	free(k);
+	    "but their refusals are not recorded and no address is banned "
+	    "for hammering them", conf->ban_cap_group);
+	k->fd = -1;
+	kcap_close(k);
 	return NULL;
 }
 
@@ -640,17 +649,21 @@ kcap_msg_cb(const struct nlmsghdr *nlh, void *arg)
 static void
 kcap_read_cb(struct loop *loop, int fd, int events, void *arg)
 {
-	struct kcap	*k = arg;
-	char		*buf;
-	ssize_t		 n;
-	int		 i;
+	struct kcap		*k = arg;
+	struct sockaddr_nl	 from;
+	socklen_t		 fromlen;
+	char			*buf;
+	ssize_t			 n;
+	int			 i;
 
 	(void)loop;
 	(void)fd;
 	(void)events;
 	buf = xmalloc(KCAP_BUF);
 	for (i = 0; i < 64; i++) {
-		n = recv(k->fd, buf, KCAP_BUF, MSG_DONTWAIT);
+		fromlen = sizeof from;
+		n = recvfrom(k->fd, buf, KCAP_BUF, MSG_DONTWAIT,
+		    (struct sockaddr *)&from, &fromlen);
 		if (n == -1) {
 			if (errno == ENOBUFS) {
 				k->stats.lost++;
@@ -660,6 +673,12 @@ kcap_read_cb(struct loop *loop, int fd, int events, void *arg)
 		}
 		if (n == 0)
 			break;
+		/* The kernel only: another process with CAP_NET_ADMIN
+		 * could write here, and a forged refusal bans. */
+		if (fromlen < sizeof from || from.nl_pid != 0) {
+			k->stats.unknown++;
+			continue;
+		}
 		(void)mnl_cb_run(buf, (size_t)n, 0, 0, kcap_msg_cb, k);
 	}
 	free(buf);
@@ -672,7 +691,8 @@ kcap_close(struct kcap *k)
 		return;
 	if (k->fd != -1)
 		loop_fd_del(k->loop, k->fd);
-	mnl_socket_close(k->nl);
+	if (k->nl != NULL)
+		mnl_socket_close(k->nl);
 	htab_clear(&k->h);
 	free(k->e);
 	free(k);
@@ -764,31 +784,16 @@ struct kcap *
 kcap_counter_new(const struct conf *const *confp, uint32_t seed)
 {
 	const struct conf	*conf = *confp;
-	struct kcap		*k;
 	struct siphash_key	 key;
-	int			 s, any = 0;
 
-	for (s = 0; s < conf->nservices; s++)
-		any |= kcap_service_on(conf, &conf->services[s]);
-	if (!any || conf->ban_cap_persist.count == 0)
+	if (!kcap_reader_wanted(conf) || conf->ban_cap_persist.count == 0)
 		return NULL;
-	k = xcalloc(1, sizeof *k);
-	k->confp = confp;
-	k->fd = -1;
 	siphash_key_seed(&key, seed);
-	htab_init(&k->h, KCAP_TABLE_SIZE, 1, &key);
-	k->e = xcalloc(KCAP_TABLE_SIZE, sizeof *k->e);
-	for (s = 0; s < KCAP_HELD_MAX; s++)
-		k->held[s].svc = -1;
-	return k;
+	return kcap_alloc(confp, &key);
 }
 
 void
 kcap_counter_free(struct kcap *k)
 {
-	if (k == NULL)
-		return;
-	htab_clear(&k->h);
-	free(k->e);
-	free(k);
+	kcap_close(k);
 }

@@ -188,7 +188,8 @@ refusal_cb_test(const struct addr *a, const char *service, const char *cap,
 }
 
 /* The hook into the store: every refusal read, with its service and cap;
- * the surge cap's too (which bans nobody); exemptions are not refusals. */
+ * the surge cap's too (which bans nobody); exemptions are not refusals;
+ * with cap_persist none they are recorded and ban nobody. */
 static void
 test_refusal_hook(void **state)
 {
@@ -220,6 +221,16 @@ test_refusal_hook(void **state)
 	assert_int_equal(ngot, 0);
 	assert_int_equal(k.stats.refusals[KCAP_CONC], 1);
 	assert_int_equal(k.stats.refusals[KCAP_NET_NEW], 1);
+	/* cap_persist none: still recorded, never banned. */
+	c->ban_cap_persist.count = 0;
+	refused_log[0] = '\0';
+	for (i = 0; i < 1000; i++)
+		assert_int_equal(kcap_refusal(&k, "xgcap c2s c", &a, T0 + i),
+		    0);
+	assert_int_equal(strncmp(refused_log, "192.0.2.9 c2s concurrency;",
+	    26), 0);
+	assert_int_equal(k.stats.refusals[KCAP_CONC], 1001);
+	assert_int_equal(ngot, 0);
 	htab_clear(&k.h);
 	free(k.e);
 	conf_free(c);
