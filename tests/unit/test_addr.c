@@ -876,6 +876,18 @@ test_garbage(void **state)
 	assert_true(accepted > 100);
 }
 
+/* Up to max random bytes of alphabet into buf, terminated. */
+static void
+test_random_text(char *buf, size_t max, unsigned int *seed,
+    const char *alphabet)
+{
+	size_t	j, len = 1 + (size_t)rand_r(seed) % max;
+
+	for (j = 0; j < len; j++)
+		buf[j] = alphabet[(size_t)rand_r(seed) % strlen(alphabet)];
+	buf[len] = '\0';
+}
+
 /* The hand-written dotted quad agrees with inet_pton(3) on everything. */
 static void
 test_v4_quad_like_inet_pton(void **state)
@@ -889,20 +901,15 @@ test_v4_quad_like_inet_pton(void **state)
 	char		 buf[20];
 	uint8_t		 a[4], b[4];
 	unsigned int	 seed = 1;
-	size_t		 i, j, len;
+	size_t		 i;
 	int		 ra, rb;
 
 	(void)state;
 	for (i = 0; i < sizeof(edge) / sizeof(edge[0]) + 200000; i++) {
 		if (i < sizeof(edge) / sizeof(edge[0]))
 			snprintf(buf, sizeof(buf), "%s", edge[i]);
-		else {
-			len = 1 + (size_t)rand_r(&seed) % 16;
-			for (j = 0; j < len; j++)
-				buf[j] = alphabet[rand_r(&seed) %
-				    (sizeof(alphabet) - 1)];
-			buf[len] = '\0';
-		}
+		else
+			test_random_text(buf, 16, &seed, alphabet);
 		ra = addr_v4_quad(buf, strlen(buf), a);
 		rb = inet_pton(AF_INET, buf, b) == 1 ? 0 : -1;
 		assert_int_equal(ra, rb);
@@ -950,24 +957,17 @@ test_v6_text_like_inet_pton(void **state)
 	char		 buf[48];
 	uint8_t		 a[16], b[16];
 	unsigned int	 seed = 1;
-	size_t		 i, j, len, ok = 0;
+	size_t		 i, ok = 0;
 	int		 ra, rb;
 
 	(void)state;
 	for (i = 0; i < sizeof(edge) / sizeof(edge[0]) + 400000; i++) {
 		if (i < sizeof(edge) / sizeof(edge[0]))
 			snprintf(buf, sizeof(buf), "%s", edge[i]);
-		else {
-			len = 1 + (size_t)rand_r(&seed) % 40;
-			for (j = 0; j < len; j++)
-				buf[j] = alphabet[rand_r(&seed) %
-				    (sizeof(alphabet) - 1)];
-			buf[len] = '\0';
-			/* A valid address, mutated in one place. */
-			if (i % 4 == 0)
-				test_v6_mutant(buf, sizeof(buf), &seed,
-				    alphabet);
-		}
+		else if (i % 4 == 0)	/* valid, mutated in one place */
+			test_v6_mutant(buf, sizeof(buf), &seed, alphabet);
+		else
+			test_random_text(buf, 40, &seed, alphabet);
 		ra = addr_v6_text(buf, strlen(buf), a);
 		rb = inet_pton(AF_INET6, buf, b) == 1 ? 0 : -1;
 		if (ra != rb)
