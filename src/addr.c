@@ -181,8 +181,8 @@ static const uint8_t addr_xdigit1[256] = {
  * one to four hex digits separated by colons, one "::" standing for one
  * or more groups of zeros, a dotted quad in place of the last two groups,
  * nothing else.  By hand for the reason of addr_v4_quad(): inet_pton
- * wants a copy with a NUL and cost 140 ns an address here, a third of
- * the addresses of an ejabberd log being IPv6.
+ * wants a copy with a NUL, 37 ns with it for "2001:db8:x:y::z" against
+ * 25 ns here, and a third of an ejabberd log's addresses may be IPv6.
  */
 static int
 addr_v6_text(const char *s, size_t len, uint8_t out[16])
