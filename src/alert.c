@@ -61,6 +61,7 @@
 #include "ban.h"
 #include "clock.h"
 #include "conf.h"
+#include "dyn.h"
 #include "http.h"
 #include "json.h"
 #include "log.h"

@@ -36,6 +36,7 @@
 #include "alert_int.h"
 #include "clock.h"
 #include "conf.h"
+#include "dyn.h"
 #include "json.h"
 #include "verdict.h"
 

@@ -46,6 +46,7 @@
 #include "alert_xmpp.h"
 #include "clock.h"
 #include "conf.h"
+#include "dyn.h"
 #include "json.h"
 #include "log.h"
 #include "loop.h"
@@ -805,7 +806,15 @@ alert_xmpp_new(struct loop *loop, const struct conf_alert *ca, char **cause)
 {
 	struct alert_xmpp	*ax;
 	pthread_condattr_t	 ca_attr;
+	char			*why;
 
+	/* Here, not in the thread: a host without libstrophe fails at
+	 * start, with the configuration that needs it. */
+	if (dyn_strophe_load(&why) == -1) {
+		*cause = xasprintf("alert %s: %s", ca->name, why);
+		free(why);
+		return NULL;
+	}
 	ax = xcalloc(1, sizeof(*ax));
 	snprintf(ax->name, sizeof(ax->name), "%s", ca->name);
 	pthread_mutex_init(&ax->mu, NULL);

@@ -40,6 +40,7 @@
 #include <curl/curl.h>
 
 #include "clock.h"
+#include "dyn.h"
 #include "http.h"
 #include "log.h"
 #include "loop.h"
@@ -262,7 +263,15 @@ http_new(struct loop *loop, char **cause)
 	struct http		*http;
 	struct curl_slist	*l, *h;
 	CURLcode		 rc;
+	char			*why;
 
+	/* libcurl is loaded here, by the first configuration that needs
+	 * it (dyn.c), and its absence is then a start-up error. */
+	if (dyn_curl_load(&why) == -1) {
+		*cause = xasprintf("http: %s", why);
+		free(why);
+		return NULL;
+	}
 	if ((rc = curl_global_init(CURL_GLOBAL_DEFAULT)) != CURLE_OK) {
 		*cause = xasprintf("http: libcurl: %s", curl_easy_strerror(rc));
 		return NULL;

@@ -386,21 +386,30 @@ logtime_today(struct logtime *lt, time_t nows)
 	return &lt->today;
 }
 
-/* Moves past fractional seconds (".123", ",123456") and adds them in us. */
+/*
+ * Moves past fractional seconds (".123", ",123456") and adds them in us.
+ * The digits are summed first and scaled once: a division per digit was
+ * 2% of test-filter's time on a log with six of them to every line.
+ */
 static const char *
 logtime_frac(const char *p, const char *end, int64_t *frac)
 {
-	int64_t	scale = CLOCK_US_PER_SEC;
+	static const int64_t	scale[7] = {
+		1000000, 100000, 10000, 1000, 100, 10, 1
+	};
+	int64_t			v = 0;
+	int			n = 0;
 
 	if (end - p < 2 || (*p != '.' && *p != ',') ||
 	    !isdigit((unsigned char)p[1]))
 		return p;
-	for (p++; p < end && isdigit((unsigned char)*p); p++) {
-		if (scale > 1) {	/* below a microsecond: dropped */
-			scale /= 10;
-			*frac += (*p - '0') * scale;
+	for (p++; p < end && (unsigned char)(*p - '0') < 10; p++) {
+		if (n < 6) {	/* below a microsecond: dropped */
+			v = v * 10 + (*p - '0');
+			n++;
 		}
 	}
+	*frac += v * scale[n];
 	return p;
 }
 

@@ -26,6 +26,7 @@
 #include "ctl.h"
 #include "cluster.h"
 #include "daemon.h"
+#include "dyn.h"
 #include "enforce.h"
 #include "kcap.h"
 #include "json.h"

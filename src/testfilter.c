@@ -380,17 +380,24 @@ struct testfilter_job {
 	uint64_t	 newlines;
 	uint64_t	 first;		/* line number of the chunk's first */
 	int		 count_only;
+	const char	*path;		/* of the filter: loaded by the job */
 };
 
 static void *
 testfilter_job_run(void *arg)
 {
 	struct testfilter_job	*j = arg;
+	char			*cause;
 
 	if (j->count_only) {
 		j->newlines = testfilter_newlines(&j->tf, j->start, j->end);
 		return NULL;
 	}
+	/* Each job compiles its own copy (its JIT code too) in its own
+	 * thread: while the first job reads already. */
+	if (j->tf.f == NULL && (j->tf.f = filter_load(j->path, &cause)) ==
+	    NULL)
+		fatalx("test-filter: %s", cause);
 	/* Before the warm-up: in a log where joins mostly miss, its first
 	 * lines spend the budget, and the join lines are read only once. */
 	if (j->joins != NULL)
@@ -573,8 +580,7 @@ testfilter_map(struct testfilter *tf, const char *path, int fd, size_t size,
 			j[i].tf.events = tf->events;
 			continue;
 		}
-		if ((j[i].tf.f = filter_load(path, &cause)) == NULL)
-			fatalx("test-filter: %s", cause);
+		j[i].path = path;
 		if (tf->events != NULL && (j[i].tf.events = tmpfile()) == NULL)
 			fatal("test-filter: tmpfile");
 		if (pthread_create(&j[i].thread, NULL, testfilter_job_run,

@@ -876,6 +876,18 @@ test_garbage(void **state)
 	assert_true(accepted > 100);
 }
 
+/* Up to max random bytes of alphabet into buf, terminated. */
+static void
+test_random_text(char *buf, size_t max, unsigned int *seed,
+    const char *alphabet)
+{
+	size_t	j, len = 1 + (size_t)rand_r(seed) % max;
+
+	for (j = 0; j < len; j++)
+		buf[j] = alphabet[(size_t)rand_r(seed) % strlen(alphabet)];
+	buf[len] = '\0';
+}
+
 /* The hand-written dotted quad agrees with inet_pton(3) on everything. */
 static void
 test_v4_quad_like_inet_pton(void **state)
@@ -889,26 +901,84 @@ test_v4_quad_like_inet_pton(void **state)
 	char		 buf[20];
 	uint8_t		 a[4], b[4];
 	unsigned int	 seed = 1;
-	size_t		 i, j, len;
+	size_t		 i;
 	int		 ra, rb;
 
 	(void)state;
 	for (i = 0; i < sizeof(edge) / sizeof(edge[0]) + 200000; i++) {
 		if (i < sizeof(edge) / sizeof(edge[0]))
 			snprintf(buf, sizeof(buf), "%s", edge[i]);
-		else {
-			len = 1 + (size_t)rand_r(&seed) % 16;
-			for (j = 0; j < len; j++)
-				buf[j] = alphabet[rand_r(&seed) %
-				    (sizeof(alphabet) - 1)];
-			buf[len] = '\0';
-		}
+		else
+			test_random_text(buf, 16, &seed, alphabet);
 		ra = addr_v4_quad(buf, strlen(buf), a);
 		rb = inet_pton(AF_INET, buf, b) == 1 ? 0 : -1;
 		assert_int_equal(ra, rb);
 		if (ra == 0)
 			assert_memory_equal(a, b, 4);
 	}
+}
+
+/* A valid IPv6 text with a dotted quad, one byte replaced. */
+static void
+test_v6_mutant(char *buf, size_t size, unsigned int *seed,
+    const char *alphabet)
+{
+	unsigned int	g[3], q[4], i;
+	size_t		len;
+
+	for (i = 0; i < 3; i++)
+		g[i] = (unsigned int)rand_r(seed) % 0x10000;
+	for (i = 0; i < 4; i++)
+		q[i] = (unsigned int)rand_r(seed) % 300;
+	snprintf(buf, size, "%x:%x::%x:%u.%u.%u.%u", g[0], g[1], g[2], q[0],
+	    q[1], q[2], q[3]);
+	len = strlen(buf);
+	buf[(size_t)rand_r(seed) % len] = alphabet[(size_t)rand_r(seed) %
+	    strlen(alphabet)];
+}
+
+/* The hand-written IPv6 text agrees with inet_pton(3) on everything. */
+static void
+test_v6_text_like_inet_pton(void **state)
+{
+	static const char alphabet[] = "0123456789abcdefABCDEF:::::..x%g";
+	static const char *const edge[] = {
+		"::", ":::", "::1", "1::", "1:", ":1", ":1::", "1:::2", "::1:",
+		"1:2:3:4:5:6:7:8", "1:2:3:4:5:6:7:8:9", "1:2:3:4:5:6:7::",
+		"1:2:3:4:5:6:7::8", "::2:3:4:5:6:7:8", "1:2:3:4:5:6:7:8::",
+		"::ffff:192.0.2.1", "::192.0.2.1", "1:2:3:4:5:6:1.2.3.4",
+		"1:2:3:4:5:6:7:1.2.3.4", "1:2:3:4:5::1.2.3.4", "::1.2.3",
+		"::01.2.3.4", "::1.2.3.4.", "::.1.2.3", "::12345",
+		"::1234.1.1.1",
+		"2001:db8:f508:8576::9bc3", "2001:DB8::A", "0000:0:0:0:0:0:0:0",
+		"00000::", "::ffff:1.2.3.4:5", "1.2.3.4", "1.2.3.4::", "",
+		"fe80::1%eth0", "g::", "::g",
+	};
+	char		 buf[48];
+	uint8_t		 a[16], b[16];
+	unsigned int	 seed = 1;
+	size_t		 i, ok = 0;
+	int		 ra, rb;
+
+	(void)state;
+	for (i = 0; i < sizeof(edge) / sizeof(edge[0]) + 400000; i++) {
+		if (i < sizeof(edge) / sizeof(edge[0]))
+			snprintf(buf, sizeof(buf), "%s", edge[i]);
+		else if (i % 4 == 0)	/* valid, mutated in one place */
+			test_v6_mutant(buf, sizeof(buf), &seed, alphabet);
+		else
+			test_random_text(buf, 40, &seed, alphabet);
+		ra = addr_v6_text(buf, strlen(buf), a);
+		rb = inet_pton(AF_INET6, buf, b) == 1 ? 0 : -1;
+		if (ra != rb)
+			fail_msg("\"%s\": %d, inet_pton %d", buf, ra, rb);
+		if (ra == 0) {
+			assert_memory_equal(a, b, 16);
+			ok++;
+		}
+	}
+	/* The accept path ran too. */
+	assert_true(ok > 1000);
 }
 
 int
@@ -929,6 +999,7 @@ main(void)
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_garbage),
 		cmocka_unit_test(test_v4_quad_like_inet_pton),
+		cmocka_unit_test(test_v6_text_like_inet_pton),
 	};
 
 	return (cmocka_run_group_tests_name("addr", tests, NULL, NULL));
