@@ -502,6 +502,26 @@ filter_join_feed(struct filter *f, const char *from, const char *upto)
 	free(ps);
 }
 
+/*
+ * A restricted scan's look-back that ran out: the join lines from where
+ * the table was last fed up to line go into it, from the file first if
+ * that was before this buffer (filter_set_file()).  Each byte is fed at
+ * most once, so all of a file's feeds cost at most what the whole filter
+ * pays to run every join line once.
+ */
+static void
+filter_join_restricted_feed(struct filter *f, const char *line)
+{
+	const char	*buf = f->scan_base;
+
+	if (f->file_fed != NULL && f->file_fed < f->scan_at)
+		filter_join_feed(f, f->file_fed, f->scan_at);
+	filter_join_feed(f, f->scan_fed, line);
+	f->scan_fed = line;
+	if (f->file_fed != NULL)
+		f->file_fed = f->scan_at + (line - buf);
+}
+
 /* Empties the join table: a new one with the same size, life and key. */
 static void
 filter_join_renew(struct filter *f)
@@ -544,7 +564,9 @@ filter_join_again(struct filter *f, uint64_t h, int64_t t, struct addr *addr)
  * evicted before a live one; its look-back ends there.  A restricted
  * scan, whose table no line has written, reads the join lines from where
  * it last did (scan_fed) to this one, and looks back no further than
- * that from then on.
+ * that from then on.  Reading a file in pieces (filter_set_file()), where
+ * it last did may lie in an earlier piece: the walk goes on there, so a
+ * connection line just before the piece is found as the table finds it.
  */
 static int
 filter_join_find(struct filter *f, const char *line, const char *key,
@@ -561,10 +583,14 @@ filter_join_find(struct filter *f, const char *line, const char *key,
 		f->scan_budget -= walk;
 		rc = filter_lookback(f, line, f->scan_fed, key, keylen, t,
 		    addr, &walk);
+		/* Nothing fed in this buffer yet: the rest of the walk goes
+		 * on in the file, back to where the table was fed. */
+		if (rc == -2 && f->file_fed != NULL && f->file_fed < f->scan_at)
+			rc = filter_lookback(f, f->scan_at, f->file_fed, key,
+			    keylen, t, addr, &walk);
 		f->scan_budget += walk;
 		if (rc == -1) {
-			filter_join_feed(f, f->scan_fed, line);
-			f->scan_fed = line;
+			filter_join_restricted_feed(f, line);
 			f->scan_fed_any = 1;
 		} else if (rc != -2)
 			return rc;
@@ -943,6 +969,13 @@ filter_set_lookback(struct filter *f, const char *from, int64_t until,
 	f->lb_budget = budget;
 }
 
+void
+filter_set_file(struct filter *f, const char *start)
+{
+	f->file = start;
+	f->file_fed = NULL;
+}
+
 int
 filter_restrict(struct filter *f, enum event_kind kind)
 {
@@ -1045,10 +1078,17 @@ filter_scan_at(struct filter *f, const char *buf, size_t len,
 	if (f->restricted) {
 		f->scan_base = f->scan_fed = buf; /* join feeders run lazily */
 		f->scan_budget = len;
-		/* What an earlier buffer's look-back wrote is not all the
-		 * join lines of it: that buffer's look-backs stay its own. */
-		if (f->scan_fed_any)
-			filter_join_renew(f);
+		/* In a file (filter_set_file()) the table holds the join
+		 * lines up to file_fed, and the bytes since stay there to be
+		 * read.  Else what an earlier buffer's look-back wrote is not
+		 * all the join lines of it: its look-backs stay its own. */
+		if (f->file == NULL || at < f->file || f->file_fed == NULL ||
+		    at < f->file_fed) {
+			if (f->scan_fed_any)
+				filter_join_renew(f);
+			f->file_fed = f->file != NULL && at >= f->file ? at :
+			    NULL;
+		}
 		f->scan_fed_any = 0;
 	}
 	f->scan_now = now;

@@ -174,5 +174,12 @@ int64_t		 filter_join_ttl(const struct filter *);
  */
 void		 filter_set_lookback(struct filter *, const char *from,
 		    int64_t until, size_t budget);
+/*
+ * For a reader that passes the pieces of one file held in memory from
+ * start on to filter_scan_at() in order (test-filter): a restricted
+ * filter's join look-backs then reach back past the piece into the file,
+ * as the whole filter's table does, instead of stopping at its start.
+ */
+void		 filter_set_file(struct filter *, const char *start);
 
 #endif /* FILTER_H */

@@ -153,6 +153,9 @@ struct filter {
 	const char	*scan_fed;	/* restricted: join lines read up to */
 	size_t		 scan_budget;	/* restricted: look-back bytes left */
 	int		 scan_fed_any;	/* restricted: this scan fed joins */
+	const char	*file;		/* filter_set_file(), or NULL */
+	const char	*file_fed;	/* restricted, file: scan_fed in the
+					 * file, kept from buffer to buffer */
 	const char	*lb_from;	/* filter_set_lookback(); NULL: off */
 	int64_t		 lb_until;
 	size_t		 lb_budget;	/* bytes the walks may still read */
