@@ -154,6 +154,8 @@ struct filter {
 	size_t		 scan_budget;	/* restricted: look-back bytes left */
 	int		 scan_fed_any;	/* restricted: this scan fed joins */
 	const char	*file;		/* filter_set_file(), or NULL */
+	int		 file_fd;	/* the same file, or -1 */
+	char		*file_win;	/* its look-back window, or NULL */
 	const char	*file_fed;	/* restricted, file: scan_fed in the
 					 * file, kept from buffer to buffer */
 	const char	*lb_from;	/* filter_set_lookback(); NULL: off */

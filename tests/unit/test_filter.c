@@ -1166,8 +1166,9 @@ test_chunk_lookback(void **state)
  * test-filter --kind reads a file in pieces (filter_set_file()): a join
  * whose connection line lies in an earlier piece finds it, as the whole
  * filter does, whether the walk reaches it or runs out of budget and the
- * join lines are read into the table.  Cut at every line, and in pieces
- * of one line each, the kind's events are the whole filter's.
+ * join lines are read into the table, and whether it reads the memory or
+ * the file.  Cut at every line, and in pieces of one line each, the
+ * kind's events are the whole filter's.
  */
 static void
 test_restrict_pieces(void **state)
@@ -1191,8 +1192,10 @@ test_restrict_pieces(void **state)
 	const char	*end = buf + sizeof(buf) - 1, *cut, *p, *q;
 	struct scan_log	*whole, *part;
 	struct filter	*f;
+	FILE		*fp;
 	char		*copy;
 	size_t		 i, k, n;
+	int		 fd;
 
 	(void)state;
 	whole = xcalloc(1, sizeof(*whole));
@@ -1200,13 +1203,17 @@ test_restrict_pieces(void **state)
 	f = load_example();		/* join_ttl 60s */
 	(void)filter_scan(f, buf, sizeof(buf) - 1, t0(), scan_cb, whole);
 	filter_free(f);
-	for (k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+	assert_non_null(fp = tmpfile());
+	assert_int_equal(fwrite(buf, 1, sizeof(buf) - 1, fp), sizeof(buf) - 1);
+	assert_int_equal(fflush(fp), 0);
+	for (k = 0; k < 2 * sizeof(kinds) / sizeof(kinds[0]); k++) {
+		fd = k % 2 ? fileno(fp) : -1;
 		/* cut == end: every line a piece of its own. */
 		for (cut = buf; cut <= end; cut = q + 1) {
 			part->n = 0;
 			f = load_example();
-			assert_int_equal(filter_restrict(f, kinds[k]), 0);
-			filter_set_file(f, buf);
+			assert_int_equal(filter_restrict(f, kinds[k / 2]), 0);
+			filter_set_file(f, buf, fd);
 			for (p = buf; p < end; p = q + 1) {
 				q = cut == end ? memchr(p, '\n',
 				    (size_t)(end - p)) : p < cut ? cut - 1 :
@@ -1218,7 +1225,7 @@ test_restrict_pieces(void **state)
 				free(copy);
 			}
 			for (i = n = 0; i < whole->n; i++) {
-				if (whole->ev[i].kind != (int)kinds[k])
+				if (whole->ev[i].kind != (int)kinds[k / 2])
 					continue;
 				assert_true(n < part->n);
 				assert_int_equal(part->ev[n].time,
@@ -1235,6 +1242,7 @@ test_restrict_pieces(void **state)
 			q = memchr(cut, '\n', (size_t)(end - cut));
 		}
 	}
+	fclose(fp);
 	free(part);
 	free(whole);
 }
