@@ -153,11 +153,6 @@ struct filter {
 	const char	*scan_fed;	/* restricted: join lines read up to */
 	size_t		 scan_budget;	/* restricted: look-back bytes left */
 	int		 scan_fed_any;	/* restricted: this scan fed joins */
-	const char	*file;		/* filter_set_file(), or NULL */
-	int		 file_fd;	/* the same file, or -1 */
-	char		*file_win;	/* its look-back window, or NULL */
-	const char	*file_fed;	/* restricted, file: scan_fed in the
-					 * file, kept from buffer to buffer */
 	const char	*lb_from;	/* filter_set_lookback(); NULL: off */
 	int64_t		 lb_until;
 	size_t		 lb_budget;	/* bytes the walks may still read */
@@ -172,6 +167,12 @@ struct filter {
 	struct filter_tab join;
 	struct filter_tab dedup;
 	struct filter_stats st;
+	/* --kind over a file only: after the fields of every line. */
+	const char	*file;		/* filter_set_file(), or NULL */
+	int		 file_fd;	/* the same file, or -1 */
+	char		*file_win;	/* its look-back window, or NULL */
+	const char	*file_fed;	/* restricted, file: scan_fed in the
+					 * file, kept from buffer to buffer */
 };
 
 /* filter.c: the join and dedup tables, empty, and back. */
