@@ -601,17 +601,35 @@ filter_join_renew(struct filter *f)
 /*
  * A look-back that finds nothing has read back as far as it may; 1 and
  * *addr if the key is in the join table now, after the look-back has
- * given way to a table (see filter_join_find()).
+ * given way to a table (see filter_join_find()).  What the table held is
+ * kept for a join = clear line (join_e, join_known).
  */
 static int
 filter_join_again(struct filter *f, uint64_t h, int64_t t, struct addr *addr)
 {
 	struct filter_tab_entry	*e;
 
-	if ((e = filter_tab_find(&f->join, h, t)) == NULL)
+	f->join_e = e = filter_tab_find(&f->join, h, t);
+	f->join_known = 1;
+	if (e == NULL)
 		return 0;
 	*addr = e->u.addr;
 	return 1;
+}
+
+/*
+ * A join = clear line's key leaves the table.  If the line's join looked
+ * the key up in the table last (join_known), the entry it found, if any,
+ * is the one, and a second look-up is saved: a third of the time spent
+ * in the join table by a log's close lines.
+ */
+static void
+filter_join_clear(struct filter *f, uint64_t h, int64_t t)
+{
+	if (!f->join_known)
+		filter_tab_del(&f->join, h, t);
+	else if (f->join_e != NULL)
+		htab_remove(&f->join.tab, (uint32_t)(f->join_e - f->join.e));
 }
 
 /*
@@ -640,6 +658,7 @@ filter_join_find(struct filter *f, const char *line, const char *key,
 	size_t		 walk;
 	int		 rc;
 
+	f->join_known = 0;
 	/* Restricted, the table holds the join lines up to scan_fed only:
 	 * what the walk finds after them comes first. */
 	if (f->restricted && f->scan_base != NULL && !f->lb_building) {
@@ -782,6 +801,7 @@ filter_extract(struct filter *f, struct filter_pattern *p, int rc,
 		case FILTER_JOIN_GET:
 		case FILTER_JOIN_CLEAR:
 		case FILTER_JOIN_CHECK:
+			f->join_known = 0;
 			if (out->addr.family == 0) {
 				if (filter_join_find(f, line, s[FILTER_F_KEY],
 				    n[FILTER_F_KEY], h, out->time, &out->addr)) {
@@ -796,7 +816,7 @@ filter_extract(struct filter *f, struct filter_pattern *p, int rc,
 				/* The connection is another address's. */
 				return filter_forged(f, p, out);
 			if (p->join == FILTER_JOIN_CLEAR)
-				filter_tab_del(&f->join, h, out->time);
+				filter_join_clear(f, h, out->time);
 			break;
 		case FILTER_JOIN_NONE:
 			break;
