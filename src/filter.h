@@ -174,5 +174,14 @@ int64_t		 filter_join_ttl(const struct filter *);
  */
 void		 filter_set_lookback(struct filter *, const char *from,
 		    int64_t until, size_t budget);
+/*
+ * For a reader that passes the pieces of one file held in memory from
+ * start on to filter_scan_at() in order (test-filter): a restricted
+ * filter's join look-backs then reach back past the piece into the file,
+ * as the whole filter's table does, instead of stopping at its start.
+ * They read it with pread(2) from fd if it is not -1 (the caller keeps
+ * it open), else from the memory.
+ */
+void		 filter_set_file(struct filter *, const char *start, int fd);
 
 #endif /* FILTER_H */

@@ -167,6 +167,14 @@ struct filter {
 	struct filter_tab join;
 	struct filter_tab dedup;
 	struct filter_stats st;
+	struct filter_tab_entry *join_e; /* filter_join_again()'s entry, */
+	int		 join_known;	/* if it answered the last join */
+	/* --kind over a file only: after the fields of every line. */
+	const char	*file;		/* filter_set_file(), or NULL */
+	int		 file_fd;	/* the same file, or -1 */
+	char		*file_win;	/* its look-back window, or NULL */
+	const char	*file_fed;	/* restricted, file: scan_fed in the
+					 * file, kept from buffer to buffer */
 };
 
 /* filter.c: the join and dedup tables, empty, and back. */

@@ -894,6 +894,7 @@ filter_free(struct filter *f)
 	free(f->prefilter);
 	free(f->prefilter_lit);
 	free(f->scan);
+	free(f->file_win);
 	for (i = 0; i < f->nsample; i++)
 		free(f->sample[i]);
 	free(f->sample);

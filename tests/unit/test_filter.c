@@ -1163,6 +1163,91 @@ test_chunk_lookback(void **state)
 }
 
 /*
+ * test-filter --kind reads a file in pieces (filter_set_file()): a join
+ * whose connection line lies in an earlier piece finds it, as the whole
+ * filter does, whether the walk reaches it or runs out of budget and the
+ * join lines are read into the table, and whether it reads the memory or
+ * the file.  Cut at every line, and in pieces of one line each, the
+ * kind's events are the whole filter's.
+ */
+static void
+test_restrict_pieces(void **state)
+{
+	static const char buf[] =
+	    "2026-11-29 04:00:00 xmpp [7] connect from [2001:db8::1]:40000\n"
+	    "2026-11-29 04:00:01 xmpp [8] connect from 192.0.2.8\n"
+	    "2026-11-29 04:00:02 xmpp [8] disconnect\n"
+	    "2026-11-29 04:00:03 xmpp [9] connect from 192.0.2.9\n"
+	    "2026-11-29 04:00:04 xmpp [7] rate limit exceeded\n"
+	    "2026-11-29 04:00:05 xmpp [8] rate limit exceeded\n"
+	    "2026-11-29 04:00:06 xmpp [9] disconnect\n"
+	    "2026-11-29 04:00:07 xmpp [9] rate limit exceeded\n"
+	    "2026-11-29 04:00:08 xmpp [8] connect from 192.0.2.88\n"
+	    "2026-11-29 04:00:09 xmpp [8] rate limit exceeded\n"
+	    "2026-11-29 04:01:30 xmpp [7] rate limit exceeded\n"
+	    "2026-11-29 04:01:31 xmpp [8] disconnect\n";
+	static const enum event_kind kinds[] = {
+		EVENT_LIMIT_HIT, EVENT_CONN_CLOSE
+	};
+	const char	*end = buf + sizeof(buf) - 1, *cut, *p, *q;
+	struct scan_log	*whole, *part;
+	struct filter	*f;
+	FILE		*fp;
+	char		*copy;
+	size_t		 i, k, n;
+	int		 fd;
+
+	(void)state;
+	whole = xcalloc(1, sizeof(*whole));
+	part = xcalloc(1, sizeof(*part));
+	f = load_example();		/* join_ttl 60s */
+	(void)filter_scan(f, buf, sizeof(buf) - 1, t0(), scan_cb, whole);
+	filter_free(f);
+	assert_non_null(fp = tmpfile());
+	assert_int_equal(fwrite(buf, 1, sizeof(buf) - 1, fp), sizeof(buf) - 1);
+	assert_int_equal(fflush(fp), 0);
+	for (k = 0; k < 2 * sizeof(kinds) / sizeof(kinds[0]); k++) {
+		fd = k % 2 ? fileno(fp) : -1;
+		/* cut == end: every line a piece of its own. */
+		for (cut = buf; cut <= end; cut = q + 1) {
+			part->n = 0;
+			f = load_example();
+			assert_int_equal(filter_restrict(f, kinds[k / 2]), 0);
+			filter_set_file(f, buf, fd);
+			for (p = buf; p < end; p = q + 1) {
+				q = cut == end ? memchr(p, '\n',
+				    (size_t)(end - p)) : p < cut ? cut - 1 :
+				    end - 1;
+				copy = xstrndup(p, (size_t)(q + 1 - p));
+				(void)filter_scan_at(f, copy,
+				    (size_t)(q + 1 - p), p, t0(), scan_cb,
+				    part);
+				free(copy);
+			}
+			for (i = n = 0; i < whole->n; i++) {
+				if (whole->ev[i].kind != (int)kinds[k / 2])
+					continue;
+				assert_true(n < part->n);
+				assert_int_equal(part->ev[n].time,
+				    whole->ev[i].time);
+				assert_true(addr_eq(&part->ev[n].addr,
+				    &whole->ev[i].addr));
+				n++;
+			}
+			assert_int_equal(n, part->n);
+			assert_true(n >= 3);
+			filter_free(f);
+			if (cut == end)
+				break;
+			q = memchr(cut, '\n', (size_t)(end - cut));
+		}
+	}
+	fclose(fp);
+	free(part);
+	free(whole);
+}
+
+/*
  * Two-line records: a carry = time line gives its time to the line right
  * after it, and to no other, in filter_match() and filter_scan() alike.
  */
@@ -1300,6 +1385,7 @@ main(void)
 		cmocka_unit_test(test_scan_equals_match),
 		cmocka_unit_test(test_restrict),
 		cmocka_unit_test(test_restrict_lookback),
+		cmocka_unit_test(test_restrict_pieces),
 		cmocka_unit_test(test_chunk_lookback),
 		cmocka_unit_test(test_carry),
 		cmocka_unit_test(test_scan_no_prefilter),
