@@ -2,8 +2,10 @@
 # From the offending connection to the ban in the kernel, with the real
 # daemon: in the server namespace of tests/system/netns.sh, xmppguard runs
 # with max_new = 1/1h on c2s, so each client address's second completed
-# handshake is an offence.  A client in the other namespace, for each of
-# N addresses in turn, makes one connection, then a second, and notes the
+# handshake is an offence (kernel_caps = no: the daemon bans at the
+# limit, where the kernel caps would refuse the connection).  A client in
+# the other namespace, for each of N addresses in turn, makes one
+# connection, then a second, and notes the
 # moment connect(2) returned on the second (the handshake is complete,
 # which is when conntrack marks the flow ASSURED).  The kernel tells the
 # nftables multicast group of each element as it commits it: a netlink
@@ -65,6 +67,7 @@ user = ${XG_USER:-}
 ports = 5222
 max_new = 1/1h
 net_max_new = none
+kernel_caps = no
 [ban]
 duration = 1h
 kill_established = no
