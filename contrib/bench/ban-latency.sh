@@ -5,8 +5,8 @@
 # handshake is an offence (kernel_caps = no: the daemon bans at the
 # limit, where the kernel caps would refuse the connection).  A client in
 # the other namespace, for each of N addresses in turn, makes one
-# connection, then a second, and notes the
-# moment connect(2) returned on the second (the handshake is complete,
+# connection, then a second, and notes the moment connect(2) returned on
+# the second (the handshake is complete,
 # which is when conntrack marks the flow ASSURED).  The kernel tells the
 # nftables multicast group of each element as it commits it: a netlink
 # socket of the server namespace's, read by a thread of the client, stamps
