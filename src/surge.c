@@ -34,9 +34,12 @@
  * partial and, as always, not learnt.
  *
  * A surge starts when the rate exceeds max(surge_min_rate, factor x
- * baseline), checked at each stranger's connection (the switch reaches
+ * baseline) and the strangers of the window are at least SURGE_MIN_ADDRS
+ * addresses, checked at each stranger's connection (the switch reaches
  * the kernel in the same loop iteration) and each tick; it ends once the
- * rate has stayed at or below the threshold for surge_end.
+ * rate has stayed at or below the threshold for surge_end.  One address,
+ * or a handful, churning fast is no surge: their own caps are for that,
+ * and a surge would hold every stranger to surge_max_new for them.
  *
  * Tables, both htab.c, bounded by [track] capacity, the oldest evicted and
  * counted: the known addresses (login time; list 1 holds those whose
@@ -74,6 +77,7 @@
 #define SURGE_FLOOR	1.0		/* strangers per window, at least */
 #define SURGE_SVC_MAX	64
 #define SURGE_CAP_MIN	1024
+#define SURGE_MIN_ADDRS	10		/* strangers in the window */
 
 enum { SURGE_KNOWN_IN, SURGE_KNOWN_NEW };	/* known's age lists */
 
@@ -377,9 +381,11 @@ surge_threshold(const struct surge_svc *sv, double base)
 	return u < sv->min ? sv->min : u;
 }
 
-/* Distinct strangers of sv seen in its last window, marked as seen. */
+/* Distinct strangers of sv seen in its last window, marked as seen if
+ * mark. */
 static uint64_t
-surge_addresses(struct surge *sg, struct surge_svc *sv, int64_t now)
+surge_addresses(struct surge *sg, struct surge_svc *sv, int64_t now,
+    int mark)
 {
 	uint64_t	 n = 0;
 	uint32_t	 i;
@@ -388,7 +394,7 @@ surge_addresses(struct surge *sg, struct surge_svc *sv, int64_t now)
 	for (i = htab_oldest(&sg->sh, 0); i != HTAB_NIL;
 	    i = htab_newer(&sg->sh, i))
 		if (sg->s[i].svc == x && now - sg->s[i].last <= sv->window) {
-			sg->s[i].seen = 1;
+			sg->s[i].seen |= mark;
 			n++;
 		}
 	return n;
@@ -399,7 +405,7 @@ surge_check(struct surge *sg, struct surge_svc *sv, int64_t now)
 {
 	struct surge_change	 c;
 	double			 base = surge_baseline(sv, now);
-	uint64_t		 t = surge_threshold(sv, base);
+	uint64_t		 t = surge_threshold(sv, base), addrs;
 
 	memset(&c, 0, sizeof c);
 	c.service = sv->name;
@@ -409,14 +415,17 @@ surge_check(struct surge *sg, struct surge_svc *sv, int64_t now)
 	c.window = sv->window;
 	c.factor = sv->factor;
 	if (!sv->active) {
-		if ((uint64_t)sv->sum <= t)
+		if ((uint64_t)sv->sum <= t ||
+		    (addrs = surge_addresses(sg, sv, now, 0)) <
+		    SURGE_MIN_ADDRS)
 			return;
+		(void)surge_addresses(sg, sv, now, 1);
 		sv->active = 1;
 		sv->since = now;
 		sv->below = 0;
 		sv->peak = (uint64_t)sv->sum;
 		sv->conns = (uint64_t)sv->sum;
-		sv->addrs = surge_addresses(sg, sv, now);
+		sv->addrs = addrs;
 		sv->refused = 0;
 		sv->hour_skip = 1;
 		sv->surges++;

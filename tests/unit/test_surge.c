@@ -596,6 +596,33 @@ test_next_tick(void **state)
 	unload(conf);
 }
 
+/* One address churning over the rate, or nine (it and eight more), is no
+ * surge: their own caps are for that.  Ten are. */
+static void
+test_few_addresses(void **state)
+{
+	struct conf	*conf = load();
+	struct surge	*sg = surge_new(conf);
+	int		 i;
+
+	(void)state;
+	surge_set_change_cb(sg, change_cb, NULL);
+	for (i = 0; i < 400; i++)
+		ev_at(sg, EVENT_CONN_OPEN, 7, T0 + i * (S / 10));
+	for (i = 0; i < 400; i++)
+		ev_at(sg, EVENT_CONN_OPEN, 100 + (uint32_t)(i % 8),
+		    T0 + 40 * S + i * (S / 100));
+	surge_tick(sg, T0 + 45 * S);
+	assert_int_equal(changes, 0);
+	assert_false(surge_active(sg, "c2s"));
+	ev_at(sg, EVENT_CONN_OPEN, 200, T0 + 46 * S);
+	assert_int_equal(changes, 1);
+	assert_true(surge_active(sg, "c2s"));
+	assert_true(last.addresses >= 10);
+	surge_free(sg);
+	unload(conf);
+}
+
 int
 main(void)
 {
@@ -603,6 +630,7 @@ main(void)
 		cmocka_unit_test(test_on_only_where_asked),
 		cmocka_unit_test(test_start_and_end),
 		cmocka_unit_test(test_next_tick),
+		cmocka_unit_test(test_few_addresses),
 		cmocka_unit_test(test_known_and_credited),
 		cmocka_unit_test(test_credit_across_slots),
 		cmocka_unit_test(test_baseline),
