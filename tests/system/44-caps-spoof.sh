@@ -69,6 +69,9 @@ victim() {	# $1 connects up to its limits: 10 held, then 10 new
 	    -s "$1" --concurrency 1 --rate 50 --timeout 5 > "$T/churn.out"
 	expect_grep 'ok=10 failed=0 ' "$T/churn.out"
 }
+halfopen() {	# $1's half-open connections
+	ns_ct_count "$SRV" -p tcp -s "$1" --state SYN_RECV
+}
 banned() {	# 1 if bans --json lists $1
 	xgc bans --json | grep -c "\"$1[/\"]"
 }
@@ -83,7 +86,9 @@ no_refusal() {
 
 # 1. The victim resets the SYN-ACKs.
 spoof 198.51.100.1
-sleep 2
+# Its resets closed every half-open entry the spoofed SYNs made.
+wait_until "$XG_WAIT" "the spoofed SYNs' entries are still half-open" \
+    out_eq 0 halfopen 198.51.100.1
 victim 198.51.100.1
 no_refusal
 [ "$(xg_status_field "$T/ctl.sock" caps.exempt)" = 0 ] ||

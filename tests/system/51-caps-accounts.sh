@@ -64,6 +64,19 @@ est_from() {	# established connections from $1, server side
 	ns_exec "$SRV" ss -Htn state established src 192.0.2.1:5222 \
 	    dst "$1" | wc -l
 }
+at_least() {	# at_least N COMMAND...: COMMAND prints N or more
+	local n=$1 v
+	shift
+	v=$("$@")
+	echo "$v"
+	[ "${v:-0}" -ge "$n" ]
+}
+refused() {	# the kernel caps' refusals the daemon has read, all caps
+	"$XG" status --json -s "$T/state/ctl.sock" | python3 -c "
+import json, sys
+r = json.load(sys.stdin)['caps']['refused']
+print(sum(r.values()) if isinstance(r, dict) else r)"
+}
 banned_json() {	# 1 if bans --json lists $1
 	"$XG" bans --json -s "$T/state/ctl.sock" | python3 -c "
 import json, sys
@@ -122,13 +135,16 @@ wait_until "$XG_WAIT" "the NAT is not in the level set of 2 accounts" \
 out_has "$NAT" ns_exec "$SRV" nft list set inet xgacct cap_c2s_l4 \
     >/dev/null || fail "the NAT is not in the set of every level's"
 unhold
+before=$(refused)
 hold 16 "$T/hold2.log"
 wait_for_line 'established=14 failed=2' "$T/hold2.log"
 wait_until "$XG_WAIT" "not 14 established from the NAT" \
     out_eq 14 est_from $NAT
-sleep 2
+# The daemon has read the two refusals (what could make it act on them).
+wait_until "$XG_WAIT" "the daemon did not read the 2 refusals" \
+    at_least $((before + 2)) refused
 out_eq 14 est_from $NAT > /dev/null ||
-    fail "$(est_from $NAT) established from the NAT seconds later, not 14"
+    fail "$(est_from $NAT) established from the NAT afterwards, not 14"
 out_eq 0 banned_json $NAT > /dev/null ||
     fail "the NAT was banned: $("$XG" bans -s "$T/state/ctl.sock")"
 # The refused connections were live for an instant (conntrack saw their
